@@ -1,0 +1,42 @@
+# Two commands do all the set-up on a fresh machine: `make test` and `make demo`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install test lint typecheck unit bench demo clean
+
+# The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes.
+$(INSTALLED): requirements.txt producers/pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e ./producers
+	touch $@
+
+install: $(INSTALLED)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: install
+	$(BIN)/mypy
+
+# The tests start what they need (moto's server on 127.0.0.1) and stop it when they finish.
+unit: install
+	$(BIN)/pytest
+
+test: lint typecheck unit
+
+# One JSON object per line: {"bench": ..., figures..., "baseline": {...}}.
+bench: install
+	$(BIN)/python -m benchmarks
+
+demo: install
+	@echo "make demo: the local pipeline is not built yet (issue 7). The producer library is ready;" >&2
+	@echo "see producers/README.md, and run 'make test' to see it work against a local Kinesis." >&2
+	@exit 2
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,75 @@
+"""AWS-compatible endpoints on 127.0.0.1 for tests, benchmarks and the local pipeline.
+
+Each emulator runs as its own process (so it does not share the caller's GIL), listens only on
+loopback, and is stopped when its context manager exits. Code reaches it through ``endpoint_url``
+with dummy credentials, never through patched internals.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+LOOPBACK = "127.0.0.1"
+DUMMY_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    """A TCP port that is free on loopback right now."""
+    with socket.socket() as probe:
+        probe.bind((LOOPBACK, 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"emulator exited with code {process.returncode} before serving {url}")
+        try:
+            with urllib.request.urlopen(url, timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers HTTP: it is up
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"emulator did not answer at {url} within {timeout} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextmanager
+def moto_server(port: int | None = None) -> Iterator[str]:
+    """Run moto's server on loopback; yields its endpoint URL."""
+    port = port or free_port()
+    env = {**os.environ, **DUMMY_CREDENTIALS}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    endpoint = f"http://{LOOPBACK}:{port}"
+    try:
+        _wait_until_serving(f"{endpoint}/moto-api/", process, timeout=30)
+        yield endpoint
+    finally:
+        _stop(process)

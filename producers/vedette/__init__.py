@@ -1,0 +1,48 @@
+"""Vedette: user interaction events into Kinesis, for near-real-time anomaly detection."""
+
+from vedette.aio import AsyncProducer
+from vedette.events import (
+    CORE_EVENT_TYPES,
+    SCHEMA_VERSION,
+    InteractionEvent,
+    Pseudonymizer,
+    encode_event,
+    normalize_event,
+    parse_event,
+)
+from vedette.exceptions import (
+    BufferFullError,
+    DeliveryFailedError,
+    EventTooLargeError,
+    InvalidEventError,
+    ProducerClosedError,
+    RecordExpiredError,
+    VedetteError,
+)
+from vedette.metrics import InMemoryMetrics, ProducerMetrics
+from vedette.producer import DeliveryReport, Producer, ProducerConfig
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "CORE_EVENT_TYPES",
+    "SCHEMA_VERSION",
+    "AsyncProducer",
+    "BufferFullError",
+    "DeliveryFailedError",
+    "DeliveryReport",
+    "EventTooLargeError",
+    "InMemoryMetrics",
+    "InteractionEvent",
+    "InvalidEventError",
+    "Producer",
+    "ProducerClosedError",
+    "ProducerConfig",
+    "ProducerMetrics",
+    "Pseudonymizer",
+    "RecordExpiredError",
+    "VedetteError",
+    "encode_event",
+    "normalize_event",
+    "parse_event",
+]

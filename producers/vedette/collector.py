@@ -1,0 +1,312 @@
+"""Routing, aggregation and collection: the producer's pure core.
+
+User records are routed to the open shard their partition key hashes to, aggregated per shard (so
+every aggregate carries an ``ExplicitHashKey`` inside that shard's range and the KCL never drops a
+user record for landing on the wrong shard), and collected into PutRecords batches within the
+service limits and each shard's rate limit. Nothing here does I/O or locking: the producer's sender
+thread owns one ``Collector``, and the encode benchmark drives the same object without a network.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from vedette.kpl import AggregateBuilder
+from vedette.limits import (
+    SHARD_WRITE_BYTES_PER_SECOND,
+    SHARD_WRITE_RECORDS_PER_SECOND,
+)
+from vedette.shards import Shard, ShardMap
+
+
+class PendingRecord:
+    """A user record accepted by ``put`` and not yet delivered or failed."""
+
+    __slots__ = (
+        "attempts",
+        "callback",
+        "data",
+        "deadline",
+        "enqueued_at",
+        "event_id",
+        "hash_key",
+        "last_error",
+        "partition_key",
+    )
+
+    def __init__(
+        self,
+        data: bytes,
+        partition_key: str,
+        hash_key: int,
+        event_id: str,
+        callback: Callable[..., None] | None,
+        enqueued_at: float,
+        deadline: float,
+    ) -> None:
+        self.data = data
+        self.partition_key = partition_key
+        self.hash_key = hash_key
+        self.event_id = event_id
+        self.callback = callback
+        self.enqueued_at = enqueued_at
+        self.deadline = deadline
+        self.attempts = 0
+        self.last_error = ""
+
+
+class KinesisRecord:
+    """One PutRecords entry: an aggregate of user records, or a lone user record sent as is."""
+
+    __slots__ = ("data", "explicit_hash_key", "members", "partition_key", "ready_since", "shard", "size")
+
+    def __init__(
+        self,
+        shard: Shard,
+        partition_key: str,
+        explicit_hash_key: str | None,
+        data: bytes,
+        members: list[PendingRecord],
+        ready_since: float,
+    ) -> None:
+        self.shard = shard
+        self.partition_key = partition_key
+        self.explicit_hash_key = explicit_hash_key
+        self.data = data
+        self.members = members
+        # Kinesis counts the partition key toward record size and shard throughput.
+        self.size = len(data) + len(partition_key.encode())
+        self.ready_since = ready_since
+
+    @property
+    def aggregated(self) -> bool:
+        return self.explicit_hash_key is not None
+
+    def entry(self) -> dict[str, Any]:
+        """The PutRecords request entry."""
+        if self.explicit_hash_key is None:
+            return {"Data": self.data, "PartitionKey": self.partition_key}
+        return {"Data": self.data, "PartitionKey": self.partition_key, "ExplicitHashKey": self.explicit_hash_key}
+
+
+class TokenBucket:
+    """Tokens refill at ``rate`` per second up to one second's worth."""
+
+    __slots__ = ("rate", "tokens", "updated")
+
+    def __init__(self, rate: float, now: float) -> None:
+        self.rate = rate
+        self.tokens = rate
+        self.updated = now
+
+    def _refill(self, now: float) -> None:
+        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+
+    def available(self, amount: float, now: float) -> bool:
+        self._refill(now)
+        # A request larger than the bucket passes when the bucket is full, then owes the rest.
+        return self.tokens >= min(amount, self.rate)
+
+    def seconds_until(self, amount: float, now: float) -> float:
+        self._refill(now)
+        missing = min(amount, self.rate) - self.tokens
+        return max(0.0, missing / self.rate)
+
+    def take(self, amount: float) -> None:
+        self.tokens -= amount
+
+    def empty(self, now: float) -> None:
+        self._refill(now)
+        self.tokens = min(self.tokens, 0.0)
+
+
+class ShardRateLimiter:
+    """Per-shard byte and record budgets at ``percent`` of Kinesis's per-shard write limits."""
+
+    __slots__ = ("bytes", "records")
+
+    def __init__(self, percent: float, now: float) -> None:
+        self.bytes = TokenBucket(SHARD_WRITE_BYTES_PER_SECOND * percent / 100, now)
+        self.records = TokenBucket(SHARD_WRITE_RECORDS_PER_SECOND * percent / 100, now)
+
+    def allows(self, size: int, now: float) -> bool:
+        return self.bytes.available(size, now) and self.records.available(1, now)
+
+    def seconds_until(self, size: int, now: float) -> float:
+        return max(self.bytes.seconds_until(size, now), self.records.seconds_until(1, now))
+
+    def take(self, size: int) -> None:
+        self.bytes.take(size)
+        self.records.take(1)
+
+    def throttled(self, now: float) -> None:
+        """Kinesis throttled this shard: spend the budget so the next second starts empty."""
+        self.bytes.empty(now)
+        self.records.empty(now)
+
+
+class _OpenAggregate:
+    __slots__ = ("builder", "members", "opened_at")
+
+    def __init__(self, max_bytes: int) -> None:
+        self.builder = AggregateBuilder(max_bytes)
+        self.members: list[PendingRecord] = []
+        self.opened_at = 0.0
+
+
+class Collector:
+    """Routes user records to shards, aggregates them, and hands out rate-limited PutRecords batches."""
+
+    def __init__(
+        self,
+        shard_map: ShardMap,
+        *,
+        aggregate: bool,
+        aggregation_max_bytes: int,
+        max_records_per_put: int,
+        max_bytes_per_put: int,
+        linger_seconds: float,
+        rate_limit_percent: float,
+        now: float,
+    ) -> None:
+        self.shard_map = shard_map
+        self.aggregate = aggregate
+        self.aggregation_max_bytes = aggregation_max_bytes
+        self.max_records_per_put = max_records_per_put
+        self.max_bytes_per_put = max_bytes_per_put
+        self.linger_seconds = linger_seconds
+        self.rate_limit_percent = rate_limit_percent
+        self._open: dict[str, _OpenAggregate] = {}
+        self._ready: dict[str, deque[KinesisRecord]] = {shard.shard_id: deque() for shard in shard_map.shards}
+        self.limiters = {shard.shard_id: ShardRateLimiter(rate_limit_percent, now) for shard in shard_map.shards}
+        self.ready_records = 0
+        self.ready_bytes = 0
+        self._rotation = 0
+
+    def add(self, record: PendingRecord) -> None:
+        """Route one user record to its shard's open aggregate, closing the aggregate when full."""
+        shard = self.shard_map.shard_for(record.hash_key)
+        shard_id = shard.shard_id
+        open_aggregate = self._open.get(shard_id)
+        if open_aggregate is None:
+            open_aggregate = self._open[shard_id] = _OpenAggregate(self.aggregation_max_bytes)
+        if not open_aggregate.builder.try_add(record.partition_key, record.data):
+            self._close(shard, open_aggregate)
+            open_aggregate = self._open[shard_id] = _OpenAggregate(self.aggregation_max_bytes)
+            open_aggregate.builder.try_add(record.partition_key, record.data)
+        if not open_aggregate.members:
+            open_aggregate.opened_at = record.enqueued_at
+        open_aggregate.members.append(record)
+        if not self.aggregate:
+            self._close(shard, open_aggregate)
+
+    def _close(self, shard: Shard, open_aggregate: _OpenAggregate) -> None:
+        members = open_aggregate.members
+        if len(members) == 1:
+            # A lone record goes as is: no framing bytes, and it hashes by its own key.
+            only = members[0]
+            record = KinesisRecord(shard, only.partition_key, None, only.data, members, open_aggregate.opened_at)
+        else:
+            builder = open_aggregate.builder
+            record = KinesisRecord(
+                shard,
+                builder.partition_key,
+                shard.explicit_hash_key,
+                builder.build(),
+                members,
+                open_aggregate.opened_at,
+            )
+        self._ready[shard.shard_id].append(record)
+        self.ready_records += 1
+        self.ready_bytes += record.size
+        del self._open[shard.shard_id]
+
+    def close_due(self, now: float, force: bool) -> None:
+        """Close the aggregates whose oldest record has lingered long enough (all of them if forced)."""
+        horizon = now - self.linger_seconds
+        for shard_id, open_aggregate in list(self._open.items()):
+            if force or open_aggregate.opened_at <= horizon:
+                self._close(self.shard_map.by_id[shard_id], open_aggregate)
+
+    def requeue(self, record: KinesisRecord) -> None:
+        """Put a record that must be retried as is at the head of its shard's queue."""
+        queue = self._ready.get(record.shard.shard_id)
+        if queue is None:
+            raise KeyError(record.shard.shard_id)
+        queue.appendleft(record)
+        self.ready_records += 1
+        self.ready_bytes += record.size
+
+    def should_send(self, now: float, force: bool) -> bool:
+        """KPL collection: send when a call would be full or the oldest ready record has lingered."""
+        if not self.ready_records:
+            return False
+        if force or self.ready_records >= self.max_records_per_put or self.ready_bytes >= self.max_bytes_per_put:
+            return True
+        horizon = now - self.linger_seconds
+        return any(queue and queue[0].ready_since <= horizon for queue in self._ready.values())
+
+    def take_batch(self, now: float) -> list[KinesisRecord]:
+        """Up to one PutRecords call of ready records, round-robin over shards within their budgets."""
+        batch: list[KinesisRecord] = []
+        batch_bytes = 0
+        shard_ids = list(self._ready)
+        start = self._rotation % len(shard_ids)
+        self._rotation += 1
+        progress = True
+        while progress and len(batch) < self.max_records_per_put:
+            progress = False
+            for shard_id in shard_ids[start:] + shard_ids[:start]:
+                queue = self._ready[shard_id]
+                if not queue:
+                    continue
+                head = queue[0]
+                limiter = self.limiters[shard_id]
+                if batch_bytes + head.size > self.max_bytes_per_put or not limiter.allows(head.size, now):
+                    continue
+                queue.popleft()
+                limiter.take(head.size)
+                batch.append(head)
+                batch_bytes += head.size
+                self.ready_records -= 1
+                self.ready_bytes -= head.size
+                progress = True
+                if len(batch) >= self.max_records_per_put:
+                    break
+        return batch
+
+    def knows(self, shard: Shard) -> bool:
+        """Whether ``shard`` is an open shard of this collector's map."""
+        return shard.shard_id in self.limiters
+
+    def next_deadline(self, now: float, force: bool = False) -> float | None:
+        """When something becomes due: an aggregate's linger, a ready record's linger, or a budget."""
+        deadlines = [open_aggregate.opened_at + self.linger_seconds for open_aggregate in self._open.values()]
+        call_is_full = (
+            force or self.ready_records >= self.max_records_per_put or self.ready_bytes >= self.max_bytes_per_put
+        )
+        for shard_id, queue in self._ready.items():
+            if queue:
+                head = queue[0]
+                budget_at = now + self.limiters[shard_id].seconds_until(head.size, now)
+                deadlines.append(budget_at if call_is_full else max(head.ready_since + self.linger_seconds, budget_at))
+        return min(deadlines) if deadlines else None
+
+    def drain(self) -> list[PendingRecord]:
+        """Remove every user record not yet handed out (for a shard map change or close)."""
+        records = [record for open_aggregate in self._open.values() for record in open_aggregate.members]
+        for queue in self._ready.values():
+            for kinesis_record in queue:
+                records.extend(kinesis_record.members)
+            queue.clear()
+        self._open.clear()
+        self.ready_records = 0
+        self.ready_bytes = 0
+        return records
+
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._open) or self.ready_records > 0

@@ -1,0 +1,54 @@
+"""Errors raised by the event contract and the producer.
+
+Every error says what happened in its name and carries the offending field or cause, so a service
+can log it or route it without parsing the message.
+"""
+
+from __future__ import annotations
+
+
+class VedetteError(Exception):
+    """Base class of every error this package raises."""
+
+
+class InvalidEventError(VedetteError, ValueError):
+    """An event does not satisfy the contract; ``field`` names the offending field."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class EventTooLargeError(InvalidEventError):
+    """An event (or its ``properties``) serializes to more bytes than the contract allows."""
+
+    def __init__(self, field: str, size: int, limit: int) -> None:
+        super().__init__(field, f"serializes to {size} bytes, more than the {limit}-byte limit")
+        self.size = size
+        self.limit = limit
+
+
+class BufferFullError(VedetteError, BufferError):
+    """The producer's buffer stayed full for the whole ``buffer_full_timeout``; nothing was queued."""
+
+
+class ProducerClosedError(VedetteError):
+    """The producer was closed: ``put`` after ``close``, or records still pending when close gave up."""
+
+
+class RecordExpiredError(VedetteError):
+    """A record could not be delivered within its time to live; ``last_error`` says why."""
+
+    def __init__(self, attempts: int, last_error: str) -> None:
+        super().__init__(f"not delivered after {attempts} attempt(s); last error: {last_error}")
+        self.attempts = attempts
+        self.last_error = last_error
+
+
+class DeliveryFailedError(VedetteError):
+    """Kinesis rejected a record with an error that retrying cannot fix (for example AccessDenied)."""
+
+    def __init__(self, error_code: str, message: str) -> None:
+        super().__init__(f"{error_code}: {message}")
+        self.error_code = error_code

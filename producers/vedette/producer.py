@@ -1,0 +1,685 @@
+"""The producer: validated events into a Kinesis stream, aggregated, batched, retried, rate limited.
+
+``put`` validates and serializes in the caller's thread (errors are synchronous and name the
+field), then appends to a bounded buffer and returns. A sender thread routes records to shards,
+aggregates them in the KPL format and collects PutRecords calls; a small pool of worker threads
+makes the calls. Every accepted record ends in exactly one delivery report: success with its shard
+and sequence number, or the error that made it fail (expired TTL, a non-retryable rejection, or
+close giving up). Nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import atexit
+import heapq
+import itertools
+import logging
+import random
+import threading
+import time
+import warnings
+import weakref
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, fields
+from queue import SimpleQueue
+from typing import Any
+
+from vedette import metrics as m
+from vedette.collector import Collector, KinesisRecord, PendingRecord
+from vedette.events import InteractionEvent, Pseudonymizer, encode_event, normalize_event
+from vedette.exceptions import (
+    BufferFullError,
+    DeliveryFailedError,
+    InvalidEventError,
+    ProducerClosedError,
+    RecordExpiredError,
+)
+from vedette.limits import (
+    KPL_AGGREGATION_MAX_BYTES,
+    KPL_RATE_LIMIT_PERCENT,
+    KPL_RECORD_MAX_BUFFERED_SECONDS,
+    KPL_RECORD_TTL_SECONDS,
+    MAX_BYTES_PER_PUT,
+    MAX_PARTITION_KEY_LENGTH,
+    MAX_RECORD_BYTES,
+    MAX_RECORDS_PER_PUT,
+    MIB,
+    put_payload_units,
+)
+from vedette.shards import fetch_shard_map, hash_key
+
+logger = logging.getLogger("vedette.producer")
+
+# Error codes that a later attempt can succeed after (per entry or for the whole call).
+RETRYABLE_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "InternalFailure",
+        "InternalFailureException",
+        "ServiceUnavailable",
+        "ServiceUnavailableException",
+        "ThrottlingException",
+        "LimitExceededException",
+        "KMSThrottlingException",
+        "RequestTimeout",
+        "RequestTimeoutException",
+    }
+)
+THROTTLING_ERROR_CODES = frozenset(
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "LimitExceededException",
+        "KMSThrottlingException",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryReport:
+    """The outcome of one event: ``error`` is None when Kinesis stored it."""
+
+    event_id: str
+    partition_key: str
+    error: Exception | None
+    shard_id: str | None = None
+    sequence_number: str | None = None
+    # The event's index inside its aggregated Kinesis record; None when sent alone.
+    sub_sequence_number: int | None = None
+    attempts: int = 0
+    data: bytes = b""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+DeliveryCallback = Callable[[DeliveryReport], None]
+
+
+@dataclass(frozen=True, slots=True)
+class ProducerConfig:
+    """Producer settings; defaults follow the KPL's and Kinesis's limits."""
+
+    stream_name: str
+    aggregation: bool = True
+    aggregation_max_bytes: int = KPL_AGGREGATION_MAX_BYTES
+    linger_seconds: float = KPL_RECORD_MAX_BUFFERED_SECONDS
+    max_records_per_put: int = MAX_RECORDS_PER_PUT
+    max_bytes_per_put: int = MAX_BYTES_PER_PUT
+    # Per-shard cap as a share of 1 MiB/s and 1,000 records/s; the KPL also defaults to 150 %,
+    # trading a few throttles (which are retried) for using all of a shard's capacity.
+    rate_limit_percent: float = KPL_RATE_LIMIT_PERCENT
+    record_ttl_seconds: float = KPL_RECORD_TTL_SECONDS
+    retry_base_delay_seconds: float = 0.1
+    retry_max_delay_seconds: float = 5.0
+    buffer_max_records: int = 100_000
+    buffer_max_bytes: int = 64 * MIB
+    # 0 raises BufferFullError at once when the buffer is full; above 0, put waits that long first.
+    buffer_full_timeout_seconds: float = 0.0
+    max_concurrent_puts: int = 4
+    request_timeout_seconds: float = 10.0
+    close_timeout_seconds: float = 30.0
+
+    def __post_init__(self) -> None:
+        def require(condition: bool, name: str, reason: str) -> None:
+            if not condition:
+                raise ValueError(f"{name}: {reason}")
+
+        require(bool(self.stream_name), "stream_name", "required")
+        require(
+            1 <= self.aggregation_max_bytes <= MAX_RECORD_BYTES,
+            "aggregation_max_bytes",
+            f"must be within 1-{MAX_RECORD_BYTES}",
+        )
+        require(
+            1 <= self.max_records_per_put <= MAX_RECORDS_PER_PUT,
+            "max_records_per_put",
+            f"must be within 1-{MAX_RECORDS_PER_PUT}",
+        )
+        require(
+            self.aggregation_max_bytes <= self.max_bytes_per_put <= MAX_BYTES_PER_PUT,
+            "max_bytes_per_put",
+            f"must be within aggregation_max_bytes-{MAX_BYTES_PER_PUT}",
+        )
+        require(self.linger_seconds >= 0, "linger_seconds", "must not be negative")
+        require(self.rate_limit_percent > 0, "rate_limit_percent", "must be positive")
+        require(self.record_ttl_seconds > 0, "record_ttl_seconds", "must be positive")
+        require(self.buffer_max_records > 0, "buffer_max_records", "must be positive")
+        require(self.buffer_max_bytes > 0, "buffer_max_bytes", "must be positive")
+        require(self.buffer_full_timeout_seconds >= 0, "buffer_full_timeout_seconds", "must not be negative")
+        require(self.max_concurrent_puts >= 1, "max_concurrent_puts", "must be at least 1")
+
+
+def make_kinesis_client(config: ProducerConfig, *, endpoint_url: str | None, region_name: str | None) -> Any:
+    """A Kinesis client whose own retries are off: the producer retries per record, up to the TTL."""
+    import boto3
+    from botocore.config import Config
+
+    client_config = Config(
+        retries={"total_max_attempts": 1},
+        connect_timeout=config.request_timeout_seconds,
+        read_timeout=config.request_timeout_seconds,
+        max_pool_connections=config.max_concurrent_puts + 2,
+    )
+    return boto3.session.Session().client(
+        "kinesis", endpoint_url=endpoint_url, region_name=region_name, config=client_config
+    )
+
+
+def _classify(error: BaseException) -> tuple[str, bool]:
+    """The error code of a failed call, and whether retrying it can help."""
+    from botocore.exceptions import ClientError, HTTPClientError
+
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "ClientError")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return code, code in RETRYABLE_ERROR_CODES or status >= 500
+    if isinstance(error, HTTPClientError):  # connection refused or reset, read or connect timeout
+        return type(error).__name__, True
+    return type(error).__name__, False
+
+
+class _Engine:
+    """Everything that runs behind a Producer; the sender thread references this, not the Producer."""
+
+    def __init__(
+        self,
+        config: ProducerConfig,
+        client: Any,
+        on_delivery: DeliveryCallback | None,
+        metrics: m.ProducerMetrics,
+        pseudonymizer: Pseudonymizer | None,
+    ) -> None:
+        self.config = config
+        self.client = client
+        self.on_delivery = on_delivery or _log_failures
+        self.metrics = metrics
+        self.pseudonymizer = pseudonymizer
+        self.lock = threading.Lock()
+        self.work = threading.Condition(self.lock)  # the sender waits here
+        self.space = threading.Condition(self.lock)  # put waits here when the buffer is full
+        self.drained = threading.Condition(self.lock)  # flush waits here
+        self.incoming: deque[PendingRecord] = deque()
+        self.retries: list[tuple[float, int, KinesisRecord | PendingRecord]] = []
+        self.retry_sequence = itertools.count()
+        self.buffered_records = 0
+        self.buffered_bytes = 0
+        self.in_flight = 0
+        self.flush_waiters = 0
+        self.sender_idle = False
+        self.closing = False
+        self.stopped = False
+        self.shard_map_stale = True
+        self.next_shard_map_attempt = 0.0
+        self.last_shard_map_error = "shard map not fetched yet"
+        self.collector: Collector | None = None
+        # Records that arrived while no shard map was available (owned by the sender thread).
+        self.held: list[PendingRecord] = []
+        # Plain daemon threads, not a ThreadPoolExecutor: executors refuse work once interpreter
+        # shutdown starts, and the exit hook still has to flush through these workers.
+        self.batches: SimpleQueue[list[KinesisRecord] | None] = SimpleQueue()
+        self.workers = [
+            threading.Thread(target=self._work_loop, name=f"vedette-put-{index}", daemon=True)
+            for index in range(config.max_concurrent_puts)
+        ]
+        self.sender = threading.Thread(target=self.run, name="vedette-sender", daemon=True)
+        for thread in [*self.workers, self.sender]:
+            thread.start()
+
+    # --- called from user threads -------------------------------------------------------------
+
+    def enqueue(self, record: PendingRecord) -> None:
+        config = self.config
+        size = len(record.data)
+        with self.lock:
+            if self.closing:
+                raise ProducerClosedError("put after close")
+            if (
+                self.buffered_records >= config.buffer_max_records
+                or self.buffered_bytes + size > config.buffer_max_bytes
+            ):
+                self._wait_for_space(size)
+            self.incoming.append(record)
+            self.buffered_records += 1
+            self.buffered_bytes += size
+            # Wake the sender only when it sleeps with nothing scheduled, or the backlog grows.
+            if self.sender_idle or len(self.incoming) & 4095 == 0:
+                self.sender_idle = False
+                self.work.notify()
+
+    def _wait_for_space(self, size: int) -> None:
+        config = self.config
+        deadline = time.monotonic() + config.buffer_full_timeout_seconds
+        while (
+            self.buffered_records >= config.buffer_max_records or self.buffered_bytes + size > config.buffer_max_bytes
+        ):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or self.closing:
+                raise BufferFullError(
+                    f"producer buffer full ({self.buffered_records} records, {self.buffered_bytes} bytes; "
+                    f"limits {config.buffer_max_records} records, {config.buffer_max_bytes} bytes)"
+                )
+            self.space.wait(remaining)
+
+    def flush(self, timeout: float | None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self.lock:
+            self.flush_waiters += 1
+            self.work.notify()
+            try:
+                while self.buffered_records:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        break
+                    self.drained.wait(remaining)
+                return self.buffered_records
+            finally:
+                self.flush_waiters -= 1
+
+    def close(self, timeout: float | None) -> int:
+        with self.lock:
+            if self.stopped:
+                return 0
+            self.closing = True
+            self.space.notify_all()
+        self.flush(timeout)
+        with self.lock:
+            self.stopped = True
+            self.work.notify()
+        self.sender.join()
+        for _ in self.workers:
+            self.batches.put(None)
+        for worker in self.workers:
+            worker.join()
+        # Whatever the flush could not deliver in time is reported, not dropped.
+        leftovers = [*self.held, *self.incoming]
+        self.held.clear()
+        self.incoming.clear()
+        leftovers.extend(record for _, _, item in self.retries for record in _members(item))
+        self.retries.clear()
+        if self.collector is not None:
+            leftovers.extend(self.collector.drain())
+        if leftovers:
+            logger.error("producer closed with %d undelivered record(s); reporting them failed", len(leftovers))
+        for record in leftovers:
+            self._fail(record, ProducerClosedError("producer closed before the record was delivered"))
+        return len(leftovers)
+
+    # --- the sender thread --------------------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            self._loop()
+        except Exception:  # pragma: no cover - a bug; make it loud rather than hang flush forever
+            logger.exception("vedette sender thread crashed")
+            raise
+
+    def _loop(self) -> None:
+        while True:
+            with self.lock:
+                now = time.monotonic()
+                timeout = self._sleep_time(now)
+                if timeout > 0 and not self.stopped:
+                    self.sender_idle = timeout >= self.config.linger_seconds
+                    self.work.wait(None if timeout == float("inf") else timeout)
+                    self.sender_idle = False
+                if self.stopped:
+                    return
+                incoming = self.incoming
+                self.incoming = deque()
+                now = time.monotonic()
+                due = []
+                while self.retries and self.retries[0][0] <= now:
+                    due.append(heapq.heappop(self.retries)[2])
+                force = self.flush_waiters > 0 or self.closing
+            if incoming:
+                self.metrics.count(m.EVENTS, len(incoming))
+                self.metrics.count(m.EVENT_BYTES, sum(len(record.data) for record in incoming))
+            if self.shard_map_stale and now >= self.next_shard_map_attempt:
+                self._refresh_shard_map(now)
+            collector = self.collector
+            if collector is None or self.shard_map_stale:
+                self._hold(itertools.chain(self.held, incoming, (r for item in due for r in _members(item))), now)
+                continue
+            if self.held:
+                for record in self.held:
+                    collector.add(record)
+                self.held = []
+            for record in incoming:
+                collector.add(record)
+            for item in due:
+                self._resume(collector, item, now)
+            collector.close_due(now, force)
+            self._submit_ready(collector, now, force)
+
+    def _sleep_time(self, now: float) -> float:
+        forced = bool(self.flush_waiters or self.closing)
+        if self.collector is None or self.shard_map_stale:
+            # Poll gently until the shard map can be fetched; held records may expire meanwhile.
+            waiting = self.incoming or self.held or self.retries or forced
+            return max(0.0, self.next_shard_map_attempt - now) if waiting else float("inf")
+        if self.incoming and forced:
+            return 0.0
+        candidates = [float("inf")]
+        if self.incoming:
+            candidates.append(self.config.linger_seconds / 4)
+        if self.retries:
+            candidates.append(self.retries[0][0] - now)
+        if self.in_flight < self.config.max_concurrent_puts:
+            deadline = self.collector.next_deadline(now, forced)
+            if deadline is not None:
+                candidates.append(deadline - now)
+        return max(0.0, min(candidates))
+
+    def _refresh_shard_map(self, now: float) -> None:
+        try:
+            shard_map = fetch_shard_map(self.client, self.config.stream_name)
+        except Exception as error:  # noqa: BLE001 - any failure means: keep records, try later
+            code, _ = _classify(error)
+            logger.warning("cannot list shards of %s (%s); records stay buffered", self.config.stream_name, code)
+            self.last_shard_map_error = f"{code}: {error}"
+            self.next_shard_map_attempt = now + self.config.retry_max_delay_seconds / 10
+            return
+        config = self.config
+        if self.collector is not None:
+            self.held.extend(self.collector.drain())
+        self.collector = Collector(
+            shard_map,
+            aggregate=config.aggregation,
+            aggregation_max_bytes=config.aggregation_max_bytes,
+            max_records_per_put=config.max_records_per_put,
+            max_bytes_per_put=config.max_bytes_per_put,
+            linger_seconds=config.linger_seconds,
+            rate_limit_percent=config.rate_limit_percent,
+            now=now,
+        )
+        self.shard_map_stale = False
+        logger.info("stream %s: %d open shard(s)", config.stream_name, len(shard_map.shards))
+
+    def _hold(self, records: Iterable[PendingRecord], now: float) -> None:
+        """No usable shard map: report what is past its TTL, keep the rest for the next attempt."""
+        keep = []
+        for record in records:
+            if record.deadline <= now:
+                self._fail(record, RecordExpiredError(record.attempts, record.last_error or self.last_shard_map_error))
+            else:
+                keep.append(record)
+        self.held = keep
+
+    def _resume(self, collector: Collector, item: KinesisRecord | PendingRecord, now: float) -> None:
+        """Bring back a record whose retry is due: as is, or re-routed if its members changed."""
+        members = _members(item)
+        live = []
+        for record in members:
+            if record.deadline <= now:
+                self._fail(record, RecordExpiredError(record.attempts, record.last_error))
+            else:
+                live.append(record)
+        if isinstance(item, KinesisRecord) and len(live) == len(members) and collector.knows(item.shard):
+            collector.requeue(item)
+        else:
+            for record in live:
+                collector.add(record)
+
+    def _submit_ready(self, collector: Collector, now: float, force: bool) -> None:
+        while self.in_flight < self.config.max_concurrent_puts and collector.should_send(now, force):
+            batch = collector.take_batch(now)
+            if not batch:
+                return  # every shard with ready records is out of budget for now
+            with self.lock:
+                self.in_flight += 1
+            self.batches.put(batch)
+
+    # --- worker threads -----------------------------------------------------------------------
+
+    def _work_loop(self) -> None:
+        while (batch := self.batches.get()) is not None:
+            self._put_records(batch)
+
+    def _put_records(self, batch: list[KinesisRecord]) -> None:
+        started = time.monotonic()
+        try:
+            response = self.client.put_records(
+                StreamName=self.config.stream_name, Records=[record.entry() for record in batch]
+            )
+        except Exception as error:  # noqa: BLE001 - classified below; nothing escapes unreported
+            code, retryable = _classify(error)
+            self.metrics.count(m.PUT_CALLS)
+            if code in THROTTLING_ERROR_CODES:
+                self.metrics.count(m.THROTTLES, len(batch))
+            for record in batch:
+                self._after_failure(record, code, str(error), retryable)
+        else:
+            self.metrics.count(m.PUT_CALLS)
+            self.metrics.observe(m.PUT_LATENCY_MS, (time.monotonic() - started) * 1000)
+            results = response.get("Records", [])
+            if len(results) != len(batch):
+                for record in batch:
+                    self._after_failure(record, "MalformedResponse", f"{len(results)} results for {len(batch)}", True)
+            else:
+                for record, result in zip(batch, results, strict=True):
+                    self._handle_result(record, result)
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+                self.work.notify()
+
+    def _handle_result(self, record: KinesisRecord, result: Mapping[str, Any]) -> None:
+        code = result.get("ErrorCode")
+        if code:
+            if code in THROTTLING_ERROR_CODES:
+                self.metrics.count(m.THROTTLES)
+                collector = self.collector
+                if collector is not None and collector.knows(record.shard):
+                    # Racing the sender on a float is harmless: at worst one budget update is lost.
+                    collector.limiters[record.shard.shard_id].throttled(time.monotonic())
+            self._after_failure(record, code, result.get("ErrorMessage", ""), code in RETRYABLE_ERROR_CODES)
+            return
+        shard_id = result["ShardId"]
+        if record.aggregated and shard_id != record.shard.shard_id:
+            # The stream was resharded: this aggregate's user records may belong to another shard,
+            # where the KCL would drop them. Refresh the map and send them again (the KPL does too);
+            # event_id lets consumers drop the duplicates.
+            self.metrics.count(m.WRONG_SHARD)
+            self.shard_map_stale = True
+            for member in record.members:
+                member.attempts += 1
+                member.last_error = f"landed on {shard_id}, predicted {record.shard.shard_id}"
+            self._schedule_retry(list(record.members), 0.0)
+            return
+        sequence_number = result["SequenceNumber"]
+        self.metrics.count(m.KINESIS_RECORDS)
+        self.metrics.count(m.KINESIS_BYTES, record.size)
+        self.metrics.count(m.PUT_PAYLOAD_UNITS, put_payload_units(record.size))
+        self.metrics.count(m.DELIVERED, len(record.members))
+        aggregated = record.aggregated
+        for index, member in enumerate(record.members):
+            self._report(
+                member,
+                DeliveryReport(
+                    member.event_id,
+                    member.partition_key,
+                    None,
+                    shard_id,
+                    sequence_number,
+                    index if aggregated else None,
+                    member.attempts + 1,
+                    member.data,
+                ),
+            )
+
+    def _after_failure(self, record: KinesisRecord, code: str, message: str, retryable: bool) -> None:
+        if not retryable:
+            for member in record.members:
+                member.attempts += 1
+                self._fail(member, DeliveryFailedError(code, message))
+            return
+        attempts = 0
+        for member in record.members:
+            member.attempts += 1
+            member.last_error = f"{code}: {message}"
+            attempts = max(attempts, member.attempts)
+        config = self.config
+        # Exponential backoff with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter").
+        ceiling = min(config.retry_max_delay_seconds, config.retry_base_delay_seconds * 2 ** (attempts - 1))
+        self.metrics.count(m.RETRIES)
+        self._schedule_retry(record, random.uniform(0, ceiling))
+
+    def _schedule_retry(self, item: KinesisRecord | list[PendingRecord], delay: float) -> None:
+        due_at = time.monotonic() + delay
+        with self.lock:
+            if isinstance(item, list):
+                for record in item:
+                    heapq.heappush(self.retries, (due_at, next(self.retry_sequence), record))
+            else:
+                heapq.heappush(self.retries, (due_at, next(self.retry_sequence), item))
+            self.work.notify()
+
+    # --- outcomes -----------------------------------------------------------------------------
+
+    def _fail(self, record: PendingRecord, error: Exception) -> None:
+        self.metrics.count(m.FAILED)
+        self._report(
+            record,
+            DeliveryReport(record.event_id, record.partition_key, error, attempts=record.attempts, data=record.data),
+        )
+
+    def _report(self, record: PendingRecord, report: DeliveryReport) -> None:
+        callback = record.callback or self.on_delivery
+        try:
+            callback(report)
+        except Exception:
+            logger.exception("delivery callback raised for event %s", record.event_id)
+        with self.lock:
+            self.buffered_records -= 1
+            self.buffered_bytes -= len(record.data)
+            self.space.notify()
+            if not self.buffered_records:
+                self.drained.notify_all()
+
+
+def _members(item: KinesisRecord | PendingRecord) -> list[PendingRecord]:
+    return item.members if isinstance(item, KinesisRecord) else [item]
+
+
+def _log_failures(report: DeliveryReport) -> None:
+    if report.error is not None:
+        logger.error("event %s (key %s) not delivered: %s", report.event_id, report.partition_key, report.error)
+
+
+_LIVE_ENGINES: weakref.WeakSet[_Engine] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_live_engines() -> None:
+    # At interpreter exit, a producer nobody closed still gets its flush; what cannot be delivered
+    # within its close timeout is reported failed, never lost without a word.
+    for engine in list(_LIVE_ENGINES):
+        engine.close(engine.config.close_timeout_seconds)
+
+
+class Producer:
+    """Puts interaction events into a Kinesis stream.
+
+    ::
+
+        producer = Producer("vedette-events")
+        producer.put({"user_id": "u-42", "event_type": "login_failed", "ip": "203.0.113.9"})
+        producer.close()
+
+    Thread-safe. ``put`` costs microseconds and never does I/O; delivery happens in the
+    background and ends in one ``DeliveryReport`` per event, passed to ``on_delivery`` (the
+    per-put callback, else the producer's; by default failures are logged at ERROR).
+
+    Settings are the fields of ``ProducerConfig``. Pass ``client`` to use your own Kinesis client
+    (its own retries should be off), or ``endpoint_url``/``region_name`` for the one made here.
+    """
+
+    def __init__(
+        self,
+        stream_name: str,
+        *,
+        client: Any = None,
+        endpoint_url: str | None = None,
+        region_name: str | None = None,
+        on_delivery: DeliveryCallback | None = None,
+        metrics: m.ProducerMetrics | None = None,
+        pseudonymizer: Pseudonymizer | None = None,
+        **settings: Any,
+    ) -> None:
+        known = {item.name for item in fields(ProducerConfig)}
+        unknown = set(settings) - known
+        if unknown:
+            raise TypeError(f"unknown producer setting(s) {sorted(unknown)}; see ProducerConfig")
+        self.config = ProducerConfig(stream_name=stream_name, **settings)
+        self.metrics = metrics if metrics is not None else m.InMemoryMetrics()
+        if client is None:
+            client = make_kinesis_client(self.config, endpoint_url=endpoint_url, region_name=region_name)
+        self._pseudonymizer = pseudonymizer
+        self._ttl = self.config.record_ttl_seconds
+        self._engine = _Engine(self.config, client, on_delivery, self.metrics, pseudonymizer)
+        _LIVE_ENGINES.add(self._engine)
+        self._closed = False
+
+    def put(
+        self,
+        event: Mapping[str, Any] | InteractionEvent,
+        *,
+        partition_key: str | None = None,
+        on_delivery: DeliveryCallback | None = None,
+    ) -> str:
+        """Validate, serialize and buffer one event; returns its ``event_id``.
+
+        Raises ``InvalidEventError`` (nothing buffered) for an event that breaks the contract,
+        ``BufferFullError`` when the buffer stays full past ``buffer_full_timeout_seconds``, and
+        ``ProducerClosedError`` after ``close``.
+        """
+        wire = event.to_wire() if isinstance(event, InteractionEvent) else normalize_event(event)
+        if self._pseudonymizer is not None:
+            self._pseudonymizer.apply(wire)
+        data = encode_event(wire)
+        key = wire["user_id"] if partition_key is None else partition_key
+        if type(key) is not str or not 1 <= len(key) <= MAX_PARTITION_KEY_LENGTH:
+            raise InvalidEventError("partition_key", f"must be a string of 1-{MAX_PARTITION_KEY_LENGTH} characters")
+        now = time.monotonic()
+        event_id: str = wire["event_id"]
+        self._engine.enqueue(PendingRecord(data, key, hash_key(key), event_id, on_delivery, now, now + self._ttl))
+        return event_id
+
+    def flush(self, timeout: float | None = None) -> int:
+        """Send everything buffered now and wait; returns how many events are still pending."""
+        return self._engine.flush(timeout)
+
+    def close(self, timeout: float | None = None) -> int:
+        """Flush, stop the background threads, and report anything still pending as failed.
+
+        Returns the number of events that were not delivered within ``timeout`` (default:
+        ``close_timeout_seconds``); each of them got a ``ProducerClosedError`` report.
+        """
+        self._closed = True
+        _LIVE_ENGINES.discard(self._engine)
+        return self._engine.close(self.config.close_timeout_seconds if timeout is None else timeout)
+
+    @property
+    def pending(self) -> int:
+        """Events accepted and not yet delivered or failed."""
+        return self._engine.buffered_records
+
+    def __enter__(self) -> Producer:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __del__(self) -> None:
+        if getattr(self, "_closed", True):
+            return
+        warnings.warn(
+            f"Producer for {self.config.stream_name!r} was garbage-collected unclosed with "
+            f"{self._engine.buffered_records} event(s) pending; call close() or use 'with'",
+            ResourceWarning,
+            stacklevel=2,
+        )
+        # The engine stays registered, so the exit hook still flushes and reports what it holds.

@@ -1,0 +1,122 @@
+"""Shared fixtures: moto's server on loopback, streams, and reading a stream back."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import pytest
+from aws_kinesis_agg.deaggregator import iter_deaggregate_records
+
+from emulators import DUMMY_CREDENTIALS, moto_server
+
+# Nothing in the tests may reach AWS: dummy credentials, no profile files, and every client
+# built by a test gets the loopback endpoint explicitly.
+os.environ.update(DUMMY_CREDENTIALS)
+os.environ["AWS_CONFIG_FILE"] = os.devnull
+os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+
+
+@pytest.fixture(scope="session")
+def aws_endpoint() -> Iterator[str]:
+    with moto_server() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def kinesis(aws_endpoint: str) -> Any:
+    return boto3.client("kinesis", endpoint_url=aws_endpoint, region_name="us-east-1")
+
+
+_stream_numbers = itertools.count()
+
+
+@pytest.fixture
+def make_stream(kinesis: Any, request: pytest.FixtureRequest) -> Callable[[int], str]:
+    """Create a stream with a unique name and the given shard count; deleted after the test."""
+    created: list[str] = []
+
+    def create(shard_count: int = 1) -> str:
+        name = f"test-{request.node.name[:40].replace('[', '-').replace(']', '')}-{next(_stream_numbers)}"
+        kinesis.create_stream(StreamName=name, ShardCount=shard_count)
+        kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1})
+        created.append(name)
+        return name
+
+    yield create
+    for name in created:
+        kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+
+
+@dataclass(frozen=True)
+class StoredUserRecord:
+    shard_id: str
+    sequence_number: str
+    partition_key: str
+    explicit_hash_key: str | None
+    data: bytes
+    aggregated: bool
+
+
+def read_stream(kinesis: Any, stream_name: str) -> list[StoredUserRecord]:
+    """Every user record in the stream, from every shard (closed ones too), deaggregated with
+    aws-kinesis-agg, the reference implementation."""
+    stored: list[StoredUserRecord] = []
+    shards = kinesis.list_shards(StreamName=stream_name)["Shards"]
+    for shard in shards:
+        iterator = kinesis.get_shard_iterator(
+            StreamName=stream_name, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        while iterator:
+            page = kinesis.get_records(ShardIterator=iterator, Limit=10_000)
+            for user_record in iter_deaggregate_records(page["Records"], data_format="Boto3"):
+                body = user_record["kinesis"]
+                aggregated = bool(body.get("aggregated"))
+                # aws-kinesis-agg hands back user records base64-encoded, plain boto3 records raw.
+                data = base64.b64decode(body["data"]) if aggregated else body["data"]
+                stored.append(
+                    StoredUserRecord(
+                        shard["ShardId"],
+                        body["sequenceNumber"],
+                        body["partitionKey"],
+                        body.get("explicitHashKey"),
+                        data,
+                        aggregated,
+                    )
+                )
+            if not page["Records"]:
+                break
+            iterator = page.get("NextShardIterator")
+    return stored
+
+
+def shard_ranges(kinesis: Any, stream_name: str) -> dict[str, tuple[int, int]]:
+    shards = kinesis.list_shards(StreamName=stream_name)["Shards"]
+    return {
+        shard["ShardId"]: (int(shard["HashKeyRange"]["StartingHashKey"]), int(shard["HashKeyRange"]["EndingHashKey"]))
+        for shard in shards
+    }
+
+
+CHROME_ON_LINUX = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36"
+
+
+def make_event(number: int, **overrides: Any) -> dict[str, Any]:
+    """A realistic, valid event; ``number`` varies the user, session and resource."""
+    event: dict[str, Any] = {
+        "event_type": "page_view",
+        "user_id": f"user-{number % 997:04d}",
+        "session_id": f"s-{number % 4099:05d}",
+        "ip": f"198.51.100.{number % 250}",
+        "user_agent": CHROME_ON_LINUX,
+        "resource": f"/catalog/items/{number % 5000}?ref=search&page={number % 7}",
+        "status": 200,
+        "properties": {"method": "GET", "latency_ms": number % 300, "sequence": number},
+    }
+    event.update(overrides)
+    return event
