@@ -57,6 +57,27 @@ def test_wire_format_is_compact_utf8_json():
     assert json.loads(data) == wire
 
 
+@pytest.mark.parametrize(
+    "properties",
+    [
+        {"text": 'quotes " and \\ backslash, tab\t, newline\n, bell\x07, del\x7f, nbsp\xa0, sep\u2028'},
+        {"emoji": "\U0001f600", "cjk": "\u6f22\u5b57", "rtl": "\u05e9\u05dc\u05d5\u05dd"},
+        {"int": -(2**63), "big": 2**64 - 1, "zero": 0, "t": True, "f": False, "none": None},
+        {"floats": 0.1, "neg": -2.5, "third": 1 / 3, "large": 123456789.125, "tiny": 0.000123},
+    ],
+)
+def test_wire_bytes_equal_the_standard_library_compact_encoding(properties):
+    wire = normalize_event(make_event(3, properties=properties))
+    assert encode_event(wire) == json.dumps(wire, separators=(",", ":"), ensure_ascii=False).encode()
+    assert json.loads(encode_event(wire)) == wire
+
+
+def test_integers_beyond_64_bits_are_rejected_naming_the_property():
+    with pytest.raises(InvalidEventError) as caught:
+        normalize_event(make_event(1, properties={"huge": 2**64}))
+    assert caught.value.field == "properties.huge"
+
+
 def test_parse_round_trips_to_the_same_event():
     wire = normalize_event(make_event(7))
     event = parse_event(encode_event(wire))

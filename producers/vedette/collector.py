@@ -9,6 +9,7 @@ thread owns one ``Collector``, and the encode benchmark drives the same object w
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
 from typing import Any
@@ -151,10 +152,10 @@ class ShardRateLimiter:
 class _OpenAggregate:
     __slots__ = ("builder", "members", "opened_at")
 
-    def __init__(self, max_bytes: int) -> None:
+    def __init__(self, max_bytes: int, opened_at: float) -> None:
         self.builder = AggregateBuilder(max_bytes)
         self.members: list[PendingRecord] = []
-        self.opened_at = 0.0
+        self.opened_at = opened_at
 
 
 class Collector:
@@ -173,6 +174,8 @@ class Collector:
         now: float,
     ) -> None:
         self.shard_map = shard_map
+        self._shards = shard_map.shards
+        self._starts = [shard.starting_hash_key for shard in shard_map.shards]
         self.aggregate = aggregate
         self.aggregation_max_bytes = aggregation_max_bytes
         self.max_records_per_put = max_records_per_put
@@ -188,17 +191,15 @@ class Collector:
 
     def add(self, record: PendingRecord) -> None:
         """Route one user record to its shard's open aggregate, closing the aggregate when full."""
-        shard = self.shard_map.shard_for(record.hash_key)
+        # ShardMap.shard_for, inlined: this runs once per event.
+        shard = self._shards[bisect_right(self._starts, record.hash_key) - 1]
         shard_id = shard.shard_id
         open_aggregate = self._open.get(shard_id)
-        if open_aggregate is None:
-            open_aggregate = self._open[shard_id] = _OpenAggregate(self.aggregation_max_bytes)
-        if not open_aggregate.builder.try_add(record.partition_key, record.data):
-            self._close(shard, open_aggregate)
-            open_aggregate = self._open[shard_id] = _OpenAggregate(self.aggregation_max_bytes)
-            open_aggregate.builder.try_add(record.partition_key, record.data)
-        if not open_aggregate.members:
-            open_aggregate.opened_at = record.enqueued_at
+        if open_aggregate is None or not open_aggregate.builder.try_add(record.partition_key, record.data):
+            if open_aggregate is not None:
+                self._close(shard, open_aggregate)
+            open_aggregate = self._open[shard_id] = _OpenAggregate(self.aggregation_max_bytes, record.enqueued_at)
+            open_aggregate.builder.try_add(record.partition_key, record.data)  # an empty builder takes any
         open_aggregate.members.append(record)
         if not self.aggregate:
             self._close(shard, open_aggregate)

@@ -29,13 +29,17 @@ import hmac
 import ipaddress
 import json
 import math
+import os
 import re
+import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from vedette.exceptions import EventTooLargeError, InvalidEventError
 
@@ -85,14 +89,23 @@ PSEUDONYM_PREFIX = "hmac:"
 _PSEUDONYM_HEX_CHARS = 32
 _PSEUDONYM_RE = re.compile(r"hmac:[0-9a-f]{32}")
 _EVENT_TYPE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
-
-# Compact, UTF-8, no NaN: the wire format. One encoder instance avoids per-call argument parsing.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+# The shapes the producer itself writes; anything else takes the slower, general path.
+_CANONICAL_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_CANONICAL_TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+# JSON numbers beyond 64 bits lose precision in most consumers.
+_MIN_INT = -(2**63)
+_MAX_INT = 2**64 - 1
 
 
 def encode_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON bytes, as events travel on the wire."""
-    return _ENCODER.encode(value).encode()
+    """Compact UTF-8 JSON bytes, as events travel on the wire.
+
+    orjson writes the same bytes as ``json.dumps(value, separators=(",", ":"),
+    ensure_ascii=False)`` for the values the contract admits (tests/test_events.py checks it),
+    except that a float in exponent form is written the shortest way (``1e-7``, not ``1e-07``):
+    the same JSON number. It costs about half as much, and that cost is paid on every put.
+    """
+    return orjson.dumps(value)
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -113,17 +126,14 @@ def parse_timestamp(text: str) -> datetime:
     return moment.astimezone(UTC)
 
 
-def _check_text(name: str, value: object, max_length: int, *, required: bool) -> None:
+def _text_error(name: str, value: object, max_length: int) -> InvalidEventError:
     if value is None:
-        if required:
-            raise InvalidEventError(name, "required field is missing")
-        return
+        return InvalidEventError(name, "required field is missing")
     if type(value) is not str:
-        raise InvalidEventError(name, f"must be a string, got {type(value).__name__}")
+        return InvalidEventError(name, f"must be a string, got {type(value).__name__}")
     if not value:
-        raise InvalidEventError(name, "must not be empty")
-    if len(value) > max_length:
-        raise InvalidEventError(name, f"longer than {max_length} characters ({len(value)})")
+        return InvalidEventError(name, "must not be empty")
+    return InvalidEventError(name, f"longer than {max_length} characters ({len(value)})")
 
 
 @lru_cache(maxsize=65_536)
@@ -138,9 +148,23 @@ def _is_ip_or_pseudonym(value: str) -> bool:
     return True
 
 
+def new_event_id() -> str:
+    """A random (version 4) UUID string.
+
+    Same bits as ``str(uuid.uuid4())`` at a third of the cost; os.urandom keeps it fork-safe.
+    """
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40
+    raw[8] = (raw[8] & 0x3F) | 0x80
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def _normalize_event_id(value: object) -> str:
     if value is None:
-        return str(uuid.uuid4())
+        return new_event_id()
+    if type(value) is str and _CANONICAL_UUID_RE.fullmatch(value):
+        return value
     if isinstance(value, uuid.UUID):
         return str(value)
     if type(value) is not str:
@@ -151,35 +175,59 @@ def _normalize_event_id(value: object) -> str:
         raise InvalidEventError("event_id", f"not a UUID: {value[:64]!r}") from None
 
 
+class _Clock:
+    """Formats the current time as the wire's RFC 3339; the part up to the second is cached."""
+
+    __slots__ = ("prefix", "second")
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.prefix = ""
+
+    def now(self) -> str:
+        moment = time.time()
+        second = int(moment)
+        if second != self.second:
+            # Two threads may both refresh the cache; each writes a correct value.
+            self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self.second = second
+        return f"{self.prefix}.{int((moment - second) * 1_000_000):06d}Z"
+
+
+_clock = _Clock()
+
+
 def _normalize_occurred_at(value: object) -> str:
     if value is None:
-        return format_timestamp(datetime.now(UTC))
+        return _clock.now()
+    if type(value) is str:
+        if _CANONICAL_TIMESTAMP_RE.fullmatch(value):
+            try:
+                datetime.fromisoformat(value)  # the shape is right; this checks the calendar
+            except ValueError:
+                raise InvalidEventError("occurred_at", f"not a valid date and time: {value!r}") from None
+            return value
+        return format_timestamp(parse_timestamp(value))
     if isinstance(value, datetime):
         return format_timestamp(value)
-    if type(value) is not str:
-        raise InvalidEventError("occurred_at", f"must be an RFC 3339 string or datetime, got {type(value).__name__}")
-    return format_timestamp(parse_timestamp(value))
+    raise InvalidEventError("occurred_at", f"must be an RFC 3339 string or datetime, got {type(value).__name__}")
 
 
-def _check_status(value: object) -> None:
-    if value is None:
-        return
+def _status_error(value: object) -> InvalidEventError:
     if type(value) is int:
-        if not 100 <= value <= 599:
-            raise InvalidEventError("status", f"HTTP-like code must be within 100-599, got {value}")
-        return
+        return InvalidEventError("status", f"HTTP-like code must be within 100-599, got {value}")
     if type(value) is str:
-        if not value or len(value) > MAX_OUTCOME_LENGTH:
-            raise InvalidEventError("status", f"outcome must be 1-{MAX_OUTCOME_LENGTH} characters")
-        return
-    raise InvalidEventError("status", f"must be an integer code or a string, got {type(value).__name__}")
+        return InvalidEventError("status", f"outcome must be 1-{MAX_OUTCOME_LENGTH} characters")
+    return InvalidEventError("status", f"must be an integer code or a string, got {type(value).__name__}")
 
 
 def _normalize_properties(value: object) -> dict[str, Any]:
     if value is None:
         return {}
-    if not isinstance(value, Mapping):
-        raise InvalidEventError("properties", f"must be a JSON object, got {type(value).__name__}")
+    if type(value) is not dict:
+        if not isinstance(value, Mapping):
+            raise InvalidEventError("properties", f"must be a JSON object, got {type(value).__name__}")
+        value = dict(value)
     if len(value) > MAX_PROPERTIES:
         raise InvalidEventError("properties", f"more than {MAX_PROPERTIES} keys ({len(value)})")
     for key, item in value.items():
@@ -188,41 +236,50 @@ def _normalize_properties(value: object) -> dict[str, Any]:
                 "properties", f"keys must be strings of 1-{MAX_PROPERTY_KEY_LENGTH} characters: {key!r}"
             )
         kind = type(item)
-        if kind is float:
+        if kind is str or item is None or kind is bool:
+            continue
+        if kind is int:
+            if not _MIN_INT <= item <= _MAX_INT:
+                raise InvalidEventError(f"properties.{key}", "integers must fit in 64 bits")
+        elif kind is float:
             if not math.isfinite(item):
                 raise InvalidEventError(f"properties.{key}", "NaN and infinity are not valid JSON")
-        elif item is not None and kind is not str and kind is not int and kind is not bool:
+        else:
             raise InvalidEventError(
                 f"properties.{key}",
                 f"values must be string, number, boolean or null (flat map), got {kind.__name__}",
             )
-    return value if type(value) is dict else dict(value)
+    return value
 
 
 def normalize_event(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Validate ``raw`` against the contract and return the wire dict in canonical field order.
 
     Fills ``event_id`` and ``occurred_at`` when absent. Raises ``InvalidEventError`` naming the
-    first offending field; size limits are checked by ``encode_event``.
+    first offending field; size limits are checked by ``encode_event``. This runs on every
+    ``put``, so the common case is a handful of type and length checks; the detailed error is
+    built only when a check fails.
     """
     if not isinstance(raw, Mapping):
         raise InvalidEventError("event", f"must be a mapping, got {type(raw).__name__}")
-    unknown = raw.keys() - _KNOWN_FIELDS
-    if unknown:
-        name = sorted(unknown)[0]
+    if not _KNOWN_FIELDS.issuperset(raw):
+        name = sorted(raw.keys() - _KNOWN_FIELDS)[0]
         raise InvalidEventError(name, "unknown field; put extra data in 'properties'")
-    version = raw.get("schema_version", SCHEMA_VERSION)
+    get = raw.get
+    version = get("schema_version", SCHEMA_VERSION)
     if version != SCHEMA_VERSION or type(version) is not int:
         raise InvalidEventError("schema_version", f"unsupported version {version!r}; this code knows {SCHEMA_VERSION}")
-    get = raw.get
     event_type = get("event_type")
-    _check_text("event_type", event_type, 64, required=True)
-    if not _EVENT_TYPE_RE.fullmatch(str(event_type)):
-        raise InvalidEventError("event_type", f"must be a snake_case word, got {event_type!r}")
+    if type(event_type) is not str or not _EVENT_TYPE_RE.fullmatch(event_type):
+        if type(event_type) is str and event_type:
+            raise InvalidEventError("event_type", f"must be a snake_case word, got {event_type[:64]!r}")
+        raise _text_error("event_type", event_type, 64)
     user_id = get("user_id")
-    _check_text("user_id", user_id, MAX_ID_LENGTH, required=True)
+    if type(user_id) is not str or not user_id or len(user_id) > MAX_ID_LENGTH:
+        raise _text_error("user_id", user_id, MAX_ID_LENGTH)
     session_id = get("session_id")
-    _check_text("session_id", session_id, MAX_ID_LENGTH, required=False)
+    if session_id is not None and (type(session_id) is not str or not session_id or len(session_id) > MAX_ID_LENGTH):
+        raise _text_error("session_id", session_id, MAX_ID_LENGTH)
     ip = get("ip")
     if ip is not None:
         if type(ip) is not str:
@@ -230,11 +287,18 @@ def normalize_event(raw: Mapping[str, Any]) -> dict[str, Any]:
         if not _is_ip_or_pseudonym(ip):
             raise InvalidEventError("ip", f"not an IPv4/IPv6 address or pseudonym: {ip[:64]!r}")
     user_agent = get("user_agent")
-    _check_text("user_agent", user_agent, MAX_USER_AGENT_LENGTH, required=False)
+    if user_agent is not None and (
+        type(user_agent) is not str or not user_agent or len(user_agent) > MAX_USER_AGENT_LENGTH
+    ):
+        raise _text_error("user_agent", user_agent, MAX_USER_AGENT_LENGTH)
     resource = get("resource")
-    _check_text("resource", resource, MAX_RESOURCE_LENGTH, required=False)
+    if resource is not None and (type(resource) is not str or not resource or len(resource) > MAX_RESOURCE_LENGTH):
+        raise _text_error("resource", resource, MAX_RESOURCE_LENGTH)
     status = get("status")
-    _check_status(status)
+    if status is not None:
+        kind = type(status)
+        if not ((kind is int and 100 <= status <= 599) or (kind is str and 0 < len(status) <= MAX_OUTCOME_LENGTH)):
+            raise _status_error(status)
     return {
         "schema_version": SCHEMA_VERSION,
         "event_id": _normalize_event_id(get("event_id")),

@@ -25,7 +25,7 @@ DIGEST_SIZE = 16
 FRAMING_BYTES = len(MAGIC) + DIGEST_SIZE
 
 _TAG_PARTITION_KEY = b"\x0a"  # AggregatedRecord.partition_key_table, wire type LEN
-_TAG_RECORD = b"\x1a"  # AggregatedRecord.records, wire type LEN
+_TAG_RECORD = b"\x1a"  # AggregatedRecord.records, wire type LEN (the same byte as Record.data)
 _TAG_KEY_INDEX = b"\x08"  # Record.partition_key_index, wire type VARINT
 _TAG_DATA = b"\x1a"  # Record.data, wire type LEN
 
@@ -40,12 +40,16 @@ def encode_varint(value: int) -> bytes:
     return bytes(out)
 
 
-# Lengths and indexes below 16,384 take one or two varint bytes; a table makes them a lookup.
-_SMALL_VARINTS = [encode_varint(n) for n in range(1 << 14)]
+# Field headers (tag byte plus varint) for values below 16,384, the one- and two-byte varints:
+# every index and every user record this package admits (MAX_EVENT_BYTES) is covered by a lookup.
+_TABLE_SIZE = 1 << 14
+_KEY_INDEX_FIELDS = [_TAG_KEY_INDEX + encode_varint(n) for n in range(_TABLE_SIZE)]
+_LENGTH_FIELDS = [_TAG_DATA + encode_varint(n) for n in range(_TABLE_SIZE)]  # tag 0x1a serves data and records
+_PARTITION_KEY_FIELDS = [_TAG_PARTITION_KEY + encode_varint(n) for n in range(257)]
 
 
-def _varint(value: int) -> bytes:
-    return _SMALL_VARINTS[value] if value < 16_384 else encode_varint(value)
+def _length_field(value: int) -> bytes:
+    return _LENGTH_FIELDS[value] if value < _TABLE_SIZE else _TAG_DATA + encode_varint(value)
 
 
 class AggregateBuilder:
@@ -73,11 +77,20 @@ class AggregateBuilder:
         if index is None:
             index = len(self._keys)
             encoded_key = partition_key.encode()
-            key_chunk = _TAG_PARTITION_KEY + _varint(len(encoded_key)) + encoded_key
-        header = _TAG_KEY_INDEX + _varint(index) + _TAG_DATA + _varint(len(data))
-        inner_length = len(header) + len(data)
-        record_header = _TAG_RECORD + _varint(inner_length) + header
-        added = len(key_chunk) + len(record_header) + len(data)
+            key_length = len(encoded_key)
+            key_field = (
+                _PARTITION_KEY_FIELDS[key_length]
+                if key_length < len(_PARTITION_KEY_FIELDS)
+                else _TAG_PARTITION_KEY + encode_varint(key_length)
+            )
+            key_chunk = key_field + encoded_key
+        data_length = len(data)
+        # Record { partition_key_index = index; data = data }, framed as AggregatedRecord.records.
+        header = (
+            _KEY_INDEX_FIELDS[index] if index < _TABLE_SIZE else _TAG_KEY_INDEX + encode_varint(index)
+        ) + _length_field(data_length)
+        record_header = _length_field(len(header) + data_length) + header
+        added = len(key_chunk) + len(record_header) + data_length
         if self.count == 0:
             self.partition_key = partition_key
             self.size = FRAMING_BYTES + len(partition_key.encode())

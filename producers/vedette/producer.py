@@ -47,7 +47,7 @@ from vedette.limits import (
     MIB,
     put_payload_units,
 )
-from vedette.shards import fetch_shard_map, hash_key
+from vedette.shards import cached_hash_key, fetch_shard_map
 
 logger = logging.getLogger("vedette.producer")
 
@@ -580,6 +580,25 @@ def _close_live_engines() -> None:
         engine.close(engine.config.close_timeout_seconds)
 
 
+def prepare_record(
+    event: Mapping[str, Any] | InteractionEvent,
+    partition_key: str | None,
+    on_delivery: DeliveryCallback | None,
+    pseudonymizer: Pseudonymizer | None,
+    now: float,
+    ttl_seconds: float,
+) -> PendingRecord:
+    """Everything ``put`` does before buffering: validate, pseudonymize, serialize, hash the key."""
+    wire = event.to_wire() if isinstance(event, InteractionEvent) else normalize_event(event)
+    if pseudonymizer is not None:
+        pseudonymizer.apply(wire)
+    data = encode_event(wire)
+    key = wire["user_id"] if partition_key is None else partition_key
+    if type(key) is not str or not 1 <= len(key) <= MAX_PARTITION_KEY_LENGTH:
+        raise InvalidEventError("partition_key", f"must be a string of 1-{MAX_PARTITION_KEY_LENGTH} characters")
+    return PendingRecord(data, key, cached_hash_key(key), wire["event_id"], on_delivery, now, now + ttl_seconds)
+
+
 class Producer:
     """Puts interaction events into a Kinesis stream.
 
@@ -636,17 +655,9 @@ class Producer:
         ``BufferFullError`` when the buffer stays full past ``buffer_full_timeout_seconds``, and
         ``ProducerClosedError`` after ``close``.
         """
-        wire = event.to_wire() if isinstance(event, InteractionEvent) else normalize_event(event)
-        if self._pseudonymizer is not None:
-            self._pseudonymizer.apply(wire)
-        data = encode_event(wire)
-        key = wire["user_id"] if partition_key is None else partition_key
-        if type(key) is not str or not 1 <= len(key) <= MAX_PARTITION_KEY_LENGTH:
-            raise InvalidEventError("partition_key", f"must be a string of 1-{MAX_PARTITION_KEY_LENGTH} characters")
-        now = time.monotonic()
-        event_id: str = wire["event_id"]
-        self._engine.enqueue(PendingRecord(data, key, hash_key(key), event_id, on_delivery, now, now + self._ttl))
-        return event_id
+        record = prepare_record(event, partition_key, on_delivery, self._pseudonymizer, time.monotonic(), self._ttl)
+        self._engine.enqueue(record)
+        return record.event_id
 
     def flush(self, timeout: float | None = None) -> int:
         """Send everything buffered now and wait; returns how many events are still pending."""
