@@ -156,6 +156,21 @@ def test_oversized_event_is_rejected_naming_event():
     assert caught.value.size > events.MAX_EVENT_BYTES == caught.value.limit
 
 
+@pytest.mark.parametrize(
+    "ip",
+    ["0.0.0.0", "255.255.255.255", "10.0.0.1", "2001:db8::1", "::ffff:192.0.2.1", "fe80::1%eth0"],
+)
+def test_valid_ip_addresses_are_accepted(ip):
+    assert normalize_event(make_event(1, ip=ip))["ip"] == ip
+
+
+@pytest.mark.parametrize("ip", ["256.1.1.1", "01.2.3.4", "1.2.3", "1.2.3.4.5", "1.2.3.4 ", "2001:db8::g", "localhost"])
+def test_invalid_ip_addresses_are_rejected(ip):
+    with pytest.raises(InvalidEventError) as caught:
+        normalize_event(make_event(1, ip=ip))
+    assert caught.value.field == "ip"
+
+
 def test_parse_rejects_records_not_made_by_the_contract():
     with pytest.raises(InvalidEventError) as caught:
         parse_event(b"\xff\xfe")
