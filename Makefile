@@ -29,8 +29,18 @@ unit: install
 
 test: lint typecheck unit
 
+# Benchmark-only tools: kinesalite (npm) and peer libraries in their own virtualenv.
+emulators/node_modules/.installed: emulators/package.json emulators/package-lock.json
+	npm ci --prefix emulators --no-audit --no-fund --loglevel=error
+	touch $@
+
+.venv-peers/.installed: benchmarks/peers/requirements.txt
+	test -x .venv-peers/bin/python || $(PYTHON) -m venv .venv-peers
+	.venv-peers/bin/python -m pip install --quiet -r benchmarks/peers/requirements.txt
+	touch $@
+
 # One JSON object per line: {"bench": ..., figures..., "baseline": {...}}.
-bench: install
+bench: install emulators/node_modules/.installed .venv-peers/.installed
 	$(BIN)/python -m benchmarks
 
 demo: install

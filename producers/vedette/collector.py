@@ -92,61 +92,58 @@ class KinesisRecord:
         return {"Data": self.data, "PartitionKey": self.partition_key, "ExplicitHashKey": self.explicit_hash_key}
 
 
-class TokenBucket:
-    """Tokens refill at ``rate`` per second up to one second's worth."""
-
-    __slots__ = ("rate", "tokens", "updated")
-
-    def __init__(self, rate: float, now: float) -> None:
-        self.rate = rate
-        self.tokens = rate
-        self.updated = now
-
-    def _refill(self, now: float) -> None:
-        self.tokens = min(self.rate, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-
-    def available(self, amount: float, now: float) -> bool:
-        self._refill(now)
-        # A request larger than the bucket passes when the bucket is full, then owes the rest.
-        return self.tokens >= min(amount, self.rate)
-
-    def seconds_until(self, amount: float, now: float) -> float:
-        self._refill(now)
-        missing = min(amount, self.rate) - self.tokens
-        return max(0.0, missing / self.rate)
-
-    def take(self, amount: float) -> None:
-        self.tokens -= amount
-
-    def empty(self, now: float) -> None:
-        self._refill(now)
-        self.tokens = min(self.tokens, 0.0)
-
-
 class ShardRateLimiter:
-    """Per-shard byte and record budgets at ``percent`` of Kinesis's per-shard write limits."""
+    """At most ``percent`` of a shard's write limits (bytes and records) in any one-second window.
 
-    __slots__ = ("bytes", "records")
+    A sliding window rather than a token bucket: a bucket lets a full second's burst through on
+    top of the sustained rate, which Kinesis throttles; the window sustains the whole limit and
+    never exceeds it in any second.
+    """
 
-    def __init__(self, percent: float, now: float) -> None:
-        self.bytes = TokenBucket(SHARD_WRITE_BYTES_PER_SECOND * percent / 100, now)
-        self.records = TokenBucket(SHARD_WRITE_RECORDS_PER_SECOND * percent / 100, now)
+    __slots__ = ("max_bytes", "max_records", "sent", "window_bytes")
+
+    WINDOW_SECONDS = 1.0
+
+    def __init__(self, percent: float) -> None:
+        self.max_bytes = SHARD_WRITE_BYTES_PER_SECOND * percent / 100
+        self.max_records = SHARD_WRITE_RECORDS_PER_SECOND * percent / 100
+        self.sent: deque[tuple[float, float]] = deque()  # (when, bytes) of each record in the window
+        self.window_bytes = 0.0
+
+    def _expire(self, now: float) -> None:
+        horizon = now - self.WINDOW_SECONDS
+        sent = self.sent
+        while sent and sent[0][0] <= horizon:
+            self.window_bytes -= sent.popleft()[1]
 
     def allows(self, size: int, now: float) -> bool:
-        return self.bytes.available(size, now) and self.records.available(1, now)
+        self._expire(now)
+        # An empty window admits any record, so one larger than the budget still goes, alone.
+        return not self.sent or (self.window_bytes + size <= self.max_bytes and len(self.sent) + 1 <= self.max_records)
 
     def seconds_until(self, size: int, now: float) -> float:
-        return max(self.bytes.seconds_until(size, now), self.records.seconds_until(1, now))
+        """How long until a record of ``size`` bytes fits in the window."""
+        if self.allows(size, now):
+            return 0.0
+        remaining_bytes = self.window_bytes
+        remaining_records = len(self.sent)
+        for when, sent_bytes in self.sent:
+            remaining_bytes -= sent_bytes
+            remaining_records -= 1
+            if not remaining_records or (
+                remaining_bytes + size <= self.max_bytes and remaining_records + 1 <= self.max_records
+            ):
+                return max(0.0, when + self.WINDOW_SECONDS - now)
+        return self.WINDOW_SECONDS
 
-    def take(self, size: int) -> None:
-        self.bytes.take(size)
-        self.records.take(1)
+    def take(self, size: int, now: float) -> None:
+        self.sent.append((now, size))
+        self.window_bytes += size
 
     def throttled(self, now: float) -> None:
-        """Kinesis throttled this shard: spend the budget so the next second starts empty."""
-        self.bytes.empty(now)
-        self.records.empty(now)
+        """Kinesis throttled this shard (another writer shares it): treat the next second as full."""
+        self.sent.append((now, self.max_bytes))
+        self.window_bytes += self.max_bytes
 
 
 class _OpenAggregate:
@@ -184,7 +181,7 @@ class Collector:
         self.rate_limit_percent = rate_limit_percent
         self._open: dict[str, _OpenAggregate] = {}
         self._ready: dict[str, deque[KinesisRecord]] = {shard.shard_id: deque() for shard in shard_map.shards}
-        self.limiters = {shard.shard_id: ShardRateLimiter(rate_limit_percent, now) for shard in shard_map.shards}
+        self.limiters = {shard.shard_id: ShardRateLimiter(rate_limit_percent) for shard in shard_map.shards}
         self.ready_records = 0
         self.ready_bytes = 0
         self._rotation = 0
@@ -269,7 +266,7 @@ class Collector:
                 if batch_bytes + head.size > self.max_bytes_per_put or not limiter.allows(head.size, now):
                     continue
                 queue.popleft()
-                limiter.take(head.size)
+                limiter.take(head.size, now)
                 batch.append(head)
                 batch_bytes += head.size
                 self.ready_records -= 1

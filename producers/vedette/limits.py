@@ -28,7 +28,6 @@ MAX_HASH_KEY = 2**128 - 1
 # KPL defaults. 51,200 bytes is exactly two PUT payload units, so full aggregates waste nothing.
 KPL_AGGREGATION_MAX_BYTES = 51_200
 KPL_RECORD_MAX_BUFFERED_SECONDS = 0.1
-KPL_RATE_LIMIT_PERCENT = 150
 KPL_RECORD_TTL_SECONDS = 30.0
 
 

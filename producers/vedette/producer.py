@@ -37,7 +37,6 @@ from vedette.exceptions import (
 )
 from vedette.limits import (
     KPL_AGGREGATION_MAX_BYTES,
-    KPL_RATE_LIMIT_PERCENT,
     KPL_RECORD_MAX_BUFFERED_SECONDS,
     KPL_RECORD_TTL_SECONDS,
     MAX_BYTES_PER_PUT,
@@ -108,9 +107,11 @@ class ProducerConfig:
     linger_seconds: float = KPL_RECORD_MAX_BUFFERED_SECONDS
     max_records_per_put: int = MAX_RECORDS_PER_PUT
     max_bytes_per_put: int = MAX_BYTES_PER_PUT
-    # Per-shard cap as a share of 1 MiB/s and 1,000 records/s; the KPL also defaults to 150 %,
-    # trading a few throttles (which are retried) for using all of a shard's capacity.
-    rate_limit_percent: float = KPL_RATE_LIMIT_PERCENT
+    # Per-shard cap as a share of 1 MiB/s and 1,000 records/s in any one-second window. The KPL
+    # defaults to 150 % because its token bucket needs the excess to fill a shard; the sliding
+    # window fills a shard at 100 % without throttling. Raise it when other writers share shards
+    # unevenly; throttles are retried either way.
+    rate_limit_percent: float = 100.0
     record_ttl_seconds: float = KPL_RECORD_TTL_SECONDS
     retry_base_delay_seconds: float = 0.1
     retry_max_delay_seconds: float = 5.0
