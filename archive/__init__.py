@@ -1,0 +1,34 @@
+"""The event archive: GZIP JSON lines under time-partitioned keys, exactly as Firehose writes them.
+
+Firehose writes the archive in the cloud; the importer (and the local pipeline) write the same
+layout with ``ArchiveWriter``; training reads either with ``iter_events``. ``archive.layout`` is the
+one definition of the key layout.
+"""
+
+from __future__ import annotations
+
+from archive.exceptions import ArchiveError, ArchiveLocationError, PrefixExpressionError
+from archive.layout import (
+    FIREHOSE_ERROR_OUTPUT_PREFIX,
+    FIREHOSE_PREFIX,
+    evaluate_prefix,
+    object_key,
+    object_name,
+)
+from archive.reader import ReadStats, iter_events, iter_records
+from archive.writer import ArchiveWriter
+
+__all__ = [
+    "FIREHOSE_ERROR_OUTPUT_PREFIX",
+    "FIREHOSE_PREFIX",
+    "ArchiveError",
+    "ArchiveLocationError",
+    "ArchiveWriter",
+    "PrefixExpressionError",
+    "ReadStats",
+    "evaluate_prefix",
+    "iter_events",
+    "iter_records",
+    "object_key",
+    "object_name",
+]

@@ -1,0 +1,229 @@
+"""Read the archive back: user records in key order, or events validated with the contract.
+
+Objects are listed in key order, which with the time-partitioned layout is the time order of
+hours (within an hour, objects sort by stream name, then the oldest record's arrival time).
+
+Records are split on ``\\n``, the delimiter Firehose appends with the AppendDelimiterToRecord
+processor. A delivery stream configured without it writes records back to back
+(``{...}{...}``); a line that is not one JSON value is therefore split into consecutive JSON
+values, and whatever cannot be decoded is yielded as one record (which ``iter_events`` counts as
+invalid). Blank lines and a trailing ``\\r`` are ignored.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+
+from archive.layout import (
+    FIREHOSE_PREFIX,
+    MAX_BUFFER_SECONDS,
+    arrival_of_key,
+    evaluate_prefix,
+    hour_floor,
+    static_prefix,
+)
+from archive.location import Location, make_s3_client, parse_location
+from vedette.events import MAX_EVENT_BYTES, format_timestamp, normalize_event
+from vedette.exceptions import InvalidEventError
+
+logger = logging.getLogger("archive.reader")
+
+MAX_INVALID_EXAMPLES = 5
+_EXAMPLE_CHARACTERS = 200
+_decoder = json.JSONDecoder()
+
+
+@dataclass
+class ReadStats:
+    """What a read went through; ``invalid_examples`` holds (key, reason, start of record)."""
+
+    objects: int = 0
+    records: int = 0
+    events: int = 0
+    invalid: int = 0
+    skipped_keys: int = 0
+    invalid_examples: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def add_invalid(self, key: str, reason: str, record: bytes) -> None:
+        self.invalid += 1
+        if len(self.invalid_examples) < MAX_INVALID_EXAMPLES:
+            text = record[:_EXAMPLE_CHARACTERS].decode("utf-8", errors="replace")
+            self.invalid_examples.append((key, reason, text))
+
+
+def split_records(data: bytes) -> Iterator[bytes]:
+    """The user records in an object's (decompressed) bytes; see the module docstring."""
+    for line in data.split(b"\n"):
+        if line.endswith(b"\r"):
+            line = line[:-1]
+        if not line.strip():
+            continue
+        if b"}{" in line or b"} {" in line:
+            yield from _split_concatenated(line)
+        else:
+            yield line
+
+
+def _split_concatenated(line: bytes) -> Iterator[bytes]:
+    try:
+        orjson.loads(line)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        yield line  # one JSON value that merely contains "}{" inside a string
+        return
+    text = line.decode("utf-8", errors="surrogateescape")
+    position = 0
+    while position < len(text):
+        while position < len(text) and text[position].isspace():
+            position += 1
+        if position >= len(text):
+            return
+        try:
+            _, end = _decoder.raw_decode(text, position)
+        except json.JSONDecodeError:
+            yield text[position:].encode("utf-8", errors="surrogateescape")
+            return
+        yield text[position:end].encode("utf-8", errors="surrogateescape")
+        position = end
+
+
+def _list_keys(location: Location, prefix: str, start: datetime | None, s3: Any) -> Iterator[str]:
+    """Keys relative to the archive root, in key order, under the prefix's static part."""
+    base = static_prefix(prefix)
+    if location.is_s3:
+        arguments: dict[str, Any] = {"Bucket": location.bucket, "Prefix": location.root + base}
+        if start is not None:
+            # Keys of earlier hours sort before the start hour's prefix: skip them server-side.
+            arguments["StartAfter"] = location.root + evaluate_prefix(prefix, hour_floor(start))
+        for page in s3.get_paginator("list_objects_v2").paginate(**arguments):
+            for item in page.get("Contents", []):
+                yield item["Key"][len(location.root) :]
+        return
+    top = os.path.join(location.root, *base.split("/"))
+    if not os.path.isdir(top):
+        return
+    for folder, subfolders, files in os.walk(top):
+        subfolders.sort()
+        relative = os.path.relpath(folder, location.root).replace(os.sep, "/")
+        for name in sorted(files):
+            if not name.startswith("."):  # partial writes and hidden files
+                yield f"{relative}/{name}" if relative != "." else name
+
+
+def _read_object(location: Location, key: str, s3: Any) -> bytes:
+    if location.is_s3:
+        body: bytes = s3.get_object(Bucket=location.bucket, Key=location.key(key))["Body"].read()
+    else:
+        with open(location.key(key), "rb") as handle:
+            body = handle.read()
+    return gzip.decompress(body) if key.endswith(".gz") else body
+
+
+def iter_records(
+    location: str | os.PathLike[str],
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    prefix: str = FIREHOSE_PREFIX,
+    s3_client: Any = None,
+    endpoint_url: str | None = None,
+    stats: ReadStats | None = None,
+) -> Iterator[bytes]:
+    """Every user record (bytes, no delimiter) of the objects that arrived in ``[start, end)``.
+
+    ``location`` is the archive root: a local folder or ``s3://bucket[/prefix]``. An object's
+    arrival time is the one in its name (its oldest record's). Keys that are not Firehose object
+    names are skipped and counted in ``stats.skipped_keys``.
+    """
+    where = parse_location(location)
+    counts = stats if stats is not None else ReadStats()
+    s3 = s3_client if s3_client is not None or not where.is_s3 else make_s3_client(endpoint_url)
+    for key in _list_keys(where, prefix, start, s3):
+        arrival = arrival_of_key(key)
+        if arrival is None:
+            counts.skipped_keys += 1
+            continue
+        if (start is not None and arrival < start) or (end is not None and arrival >= end):
+            continue
+        counts.objects += 1
+        for record in split_records(_read_object(where, key, s3)):
+            counts.records += 1
+            yield record
+
+
+def iter_events(
+    location: str | os.PathLike[str],
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    late_arrival: timedelta = timedelta(hours=1),
+    prefix: str = FIREHOSE_PREFIX,
+    s3_client: Any = None,
+    endpoint_url: str | None = None,
+    stats: ReadStats | None = None,
+) -> Iterator[dict[str, Any]]:
+    """Events (wire dicts, validated by ``normalize_event``) that occurred in ``[start, end)``.
+
+    Objects are selected by arrival time with slack: from ``MAX_BUFFER_SECONDS`` before ``start``
+    (an object named earlier may hold later records) to ``late_arrival`` after ``end`` (events
+    reach the stream after they occur). Invalid records are counted in ``stats`` with examples
+    and logged at WARNING at the end; they never stop the read.
+    """
+    counts = stats if stats is not None else ReadStats()
+    window_start = None if start is None else start - timedelta(seconds=MAX_BUFFER_SECONDS)
+    window_end = None if end is None else end + late_arrival
+    lower = None if start is None else format_timestamp(start)
+    upper = None if end is None else format_timestamp(end)
+    for record in iter_records(
+        location,
+        window_start,
+        window_end,
+        prefix=prefix,
+        s3_client=s3_client,
+        endpoint_url=endpoint_url,
+        stats=counts,
+    ):
+        try:
+            wire = decode_event(record)
+        except InvalidEventError as error:
+            counts.add_invalid(str(location), str(error), record)
+            continue
+        occurred_at = wire["occurred_at"]
+        # Canonical timestamps (fixed width, UTC, "Z") sort as strings in time order.
+        if (lower is not None and occurred_at < lower) or (upper is not None and occurred_at >= upper):
+            continue
+        counts.events += 1
+        yield wire
+    if counts.invalid:
+        logger.warning(
+            "%d invalid record(s) skipped in %s; first: %s",
+            counts.invalid,
+            location,
+            counts.invalid_examples[0][1] if counts.invalid_examples else "",
+        )
+
+
+def decode_event(record: bytes) -> dict[str, Any]:
+    """One archived record as a validated wire dict; raises ``InvalidEventError`` on any defect."""
+    if len(record) > MAX_EVENT_BYTES:
+        raise InvalidEventError("event", f"{len(record)} bytes, more than the {MAX_EVENT_BYTES}-byte limit")
+    try:
+        raw = orjson.loads(record)
+    except orjson.JSONDecodeError as error:
+        raise InvalidEventError("event", f"not UTF-8 JSON: {error}") from None
+    if not isinstance(raw, dict):
+        raise InvalidEventError("event", f"must be a JSON object, got {type(raw).__name__}")
+    for name in ("event_id", "occurred_at"):
+        if raw.get(name) is None:
+            raise InvalidEventError(name, "required field is missing")
+    return normalize_event(raw)

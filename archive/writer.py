@@ -1,0 +1,163 @@
+"""Write records in the archive layout, buffering them as a Firehose delivery stream does."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from archive.layout import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_BUFFER_SECONDS,
+    DEFAULT_STREAM_NAME,
+    DEFAULT_STREAM_VERSION,
+    FIREHOSE_PREFIX,
+    GZIP_EXTENSION,
+    MAX_BUFFER_BYTES,
+    MAX_BUFFER_SECONDS,
+    object_key,
+)
+from archive.location import Location, make_s3_client, parse_location
+from vedette.events import encode_event, normalize_event, parse_timestamp
+
+RECORD_DELIMITER = b"\n"
+
+
+class ArchiveWriter:
+    """Buffers user records and writes them as GZIP objects of newline-terminated JSON lines.
+
+    Each record gets ``\\n`` appended, the bytes Firehose writes with the AppendDelimiterToRecord
+    processor. An object is written when the buffered (uncompressed) bytes reach
+    ``buffer_bytes`` or when a record arrives ``buffer_seconds`` or more after the oldest buffered
+    one, like Firehose's buffering hints; its key is the prefix evaluated at the oldest record's
+    arrival time in UTC, then Firehose's object name (``archive.layout.object_key``).
+
+    Arrival times drive the buffer, so history imported with ``put_event`` (arrival = the event's
+    ``occurred_at``) is laid out as if it had streamed through Firehose. ``destination`` is a local
+    folder or ``s3://bucket[/prefix]`` (``endpoint_url`` or ``AWS_ENDPOINT_URL_S3`` for emulators).
+    """
+
+    def __init__(
+        self,
+        destination: str | os.PathLike[str],
+        *,
+        stream_name: str = DEFAULT_STREAM_NAME,
+        stream_version: int = DEFAULT_STREAM_VERSION,
+        prefix: str = FIREHOSE_PREFIX,
+        buffer_bytes: int = DEFAULT_BUFFER_BYTES,
+        buffer_seconds: float = DEFAULT_BUFFER_SECONDS,
+        s3_client: Any = None,
+        endpoint_url: str | None = None,
+        uuid_factory: Callable[[], uuid.UUID] = uuid.uuid4,
+    ) -> None:
+        if not 1 <= buffer_bytes <= MAX_BUFFER_BYTES:
+            raise ValueError(f"buffer_bytes: must be within 1-{MAX_BUFFER_BYTES}, got {buffer_bytes}")
+        if not 0 <= buffer_seconds <= MAX_BUFFER_SECONDS:
+            raise ValueError(f"buffer_seconds: must be within 0-{MAX_BUFFER_SECONDS}, got {buffer_seconds}")
+        self.location: Location = parse_location(destination)
+        self.stream_name = stream_name
+        self.stream_version = stream_version
+        self.prefix = prefix
+        self.buffer_bytes = buffer_bytes
+        self.buffer_seconds = buffer_seconds
+        self._uuid_factory = uuid_factory
+        self._s3 = s3_client
+        if self.location.is_s3 and self._s3 is None:
+            self._s3 = make_s3_client(endpoint_url)
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._oldest: float | None = None
+        self.written_keys: list[str] = []
+        self.records_written = 0
+        self._closed = False
+
+    @property
+    def buffered_records(self) -> int:
+        return len(self._chunks)
+
+    def put(self, record: bytes, arrival: datetime | None = None) -> None:
+        """Buffer one user record (its bytes, without delimiter) that arrived at ``arrival`` (now)."""
+        if self._closed:
+            raise ValueError("ArchiveWriter is closed")
+        moment = time.time() if arrival is None else _epoch(arrival)
+        if self._oldest is not None and moment - self._oldest >= self.buffer_seconds:
+            self.flush()
+        self._chunks.append(record + RECORD_DELIMITER)
+        self._size += len(record) + 1
+        if self._oldest is None or moment < self._oldest:
+            self._oldest = moment
+        if self._size >= self.buffer_bytes:
+            self.flush()
+
+    def put_event(self, event: Mapping[str, Any], arrival: datetime | None = None) -> dict[str, Any]:
+        """Validate and encode an event with the contract, then buffer it.
+
+        The arrival time defaults to the event's ``occurred_at`` (for history). Returns the wire dict.
+        """
+        wire = normalize_event(event)
+        self.put(encode_event(wire), parse_timestamp(wire["occurred_at"]) if arrival is None else arrival)
+        return wire
+
+    def flush_due(self, now: datetime | None = None) -> str | None:
+        """Write the buffer if its oldest record is ``buffer_seconds`` old at ``now``; the key or None."""
+        moment = time.time() if now is None else _epoch(now)
+        if self._oldest is not None and moment - self._oldest >= self.buffer_seconds:
+            return self.flush()
+        return None
+
+    def flush(self) -> str | None:
+        """Write everything buffered as one object; returns its key (None when the buffer was empty)."""
+        if not self._chunks or self._oldest is None:
+            return None
+        arrival = datetime.fromtimestamp(self._oldest, UTC)
+        key = object_key(
+            arrival,
+            self._uuid_factory(),
+            prefix=self.prefix,
+            stream_name=self.stream_name,
+            stream_version=self.stream_version,
+            extension=GZIP_EXTENSION,
+        )
+        # mtime=0 keeps the bytes a function of the records alone.
+        body = gzip.compress(b"".join(self._chunks), compresslevel=6, mtime=0)
+        self._write(key, body)
+        self.records_written += len(self._chunks)
+        self._chunks = []
+        self._size = 0
+        self._oldest = None
+        self.written_keys.append(key)
+        return key
+
+    def _write(self, key: str, body: bytes) -> None:
+        target = self.location.key(key)
+        if self.location.is_s3:
+            self._s3.put_object(Bucket=self.location.bucket, Key=target, Body=body)
+            return
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        # Write then rename, so a reader never sees a partial object.
+        partial = os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.partial")
+        with open(partial, "wb") as handle:
+            handle.write(body)
+        os.replace(partial, target)
+
+    def close(self) -> None:
+        """Write what is buffered and refuse further records."""
+        if not self._closed:
+            self.flush()
+            self._closed = True
+
+    def __enter__(self) -> ArchiveWriter:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _epoch(moment: datetime) -> float:
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("arrival time must be timezone-aware")
+    return moment.timestamp()
