@@ -124,6 +124,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "resource_value_nonalnum_ratio",
     "resource_entropy",
     "resource_suspicious_tokens",
+    # Resource against the vocabulary learned in training (all 0 without one)
+    "resource_path_rarity",
+    "resource_unknown_params",
+    "resource_value_class_violations",
+    "resource_value_length_excess",
     "write_method",
     # Outcome
     "failure",
@@ -138,6 +143,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 FEATURE_COUNT = len(FEATURE_NAMES)
 _EVENT_TYPE_INDEX = {name: index for index, name in enumerate(CORE_EVENT_TYPES)}
+_NO_VOCABULARY = (0.0, 0.0, 0.0, 0.0)
 
 CountryLookup = Callable[[str], "str | None"]
 
@@ -418,6 +424,126 @@ def resource_shape(resource: str | None) -> list[float]:
     ]
 
 
+# Character classes of parameter values, as bits of a mask.
+_CLASS_DIGIT, _CLASS_LETTER, _CLASS_SPACE, _CLASS_PUNCT, _CLASS_SPECIAL, _CLASS_OTHER = 1, 2, 4, 8, 16, 32
+_PUNCTUATION = frozenset(".-_@,/:")
+MAX_VOCABULARY_PATHS = 20_000
+MAX_VOCABULARY_PARAMS = 50_000
+
+
+def _char_classes(value: str) -> int:
+    mask = 0
+    for char in value:
+        if char.isdigit():
+            mask |= _CLASS_DIGIT
+        elif char.isascii() and char.isalpha():
+            mask |= _CLASS_LETTER
+        elif char in " +":
+            mask |= _CLASS_SPACE
+        elif char in _PUNCTUATION:
+            mask |= _CLASS_PUNCT
+        elif char.isascii():
+            mask |= _CLASS_SPECIAL
+        else:
+            mask |= _CLASS_OTHER
+    return mask
+
+
+def _parameters(resource: str) -> tuple[str, list[tuple[str, str]]]:
+    text = resource.lower()
+    path, _, query = text.partition("?")
+    pairs = [pair.partition("=") for pair in query.split("&") if pair] if query else []
+    return _DIGITS_RE.sub("0", path), [(name, value) for name, _, value in pairs]
+
+
+@dataclass(slots=True)
+class ResourceVocabulary:
+    """Which resources normal traffic uses: path templates and, per template, each parameter's
+    character classes and longest value. Learned once from training events, shipped in the model
+    artifact, and passed read-only to ``featurize`` by training and by the scorer alike.
+
+    Bounded: the ``MAX_VOCABULARY_PATHS`` most frequent templates and ``MAX_VOCABULARY_PARAMS``
+    most frequent (template, parameter) pairs, keyed by 32-bit hashes.
+    """
+
+    total: int = 0
+    paths: dict[int, int] = field(default_factory=dict)
+    # hash(template ? name) -> [count, character class mask, longest value length]
+    params: dict[int, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def learn(cls, events: Iterable[Any]) -> ResourceVocabulary:
+        """Count the resources of ``events`` (wire dicts or InteractionEvent objects)."""
+        vocabulary = cls()
+        paths = vocabulary.paths
+        params = vocabulary.params
+        for event in events:
+            resource = _get(event, "resource")
+            if not isinstance(resource, str) or not resource:
+                continue
+            vocabulary.total += 1
+            template, pairs = _parameters(resource)
+            key = stable_hash(template)
+            paths[key] = paths.get(key, 0) + 1
+            for name, value in pairs:
+                param_key = stable_hash(f"{template}?{name}")
+                entry = params.get(param_key)
+                if entry is None:
+                    params[param_key] = [1, _char_classes(value), len(value)]
+                else:
+                    entry[0] += 1
+                    entry[1] |= _char_classes(value)
+                    entry[2] = max(entry[2], len(value))
+        if len(paths) > MAX_VOCABULARY_PATHS:
+            kept = sorted(paths.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_PATHS]
+            vocabulary.paths = dict(kept)
+        if len(params) > MAX_VOCABULARY_PARAMS:
+            kept_params = sorted(params.items(), key=lambda item: (-item[1][0], item[0]))[:MAX_VOCABULARY_PARAMS]
+            vocabulary.params = dict(kept_params)
+        return vocabulary
+
+    def features(self, resource: str | None) -> list[float]:
+        """Path rarity, unknown parameters, character-class violations and value length excess."""
+        if not resource or not self.total:
+            return [0.0, 0.0, 0.0, 0.0]
+        template, pairs = _parameters(resource)
+        count = self.paths.get(stable_hash(template), 0)
+        unknown = violations = 0
+        excess = 0.0
+        for name, value in pairs:
+            entry = self.params.get(stable_hash(f"{template}?{name}"))
+            if entry is None:
+                unknown += 1
+                continue
+            if _char_classes(value) & ~entry[1]:
+                violations += 1
+            excess = max(excess, math.log1p(len(value)) - math.log1p(entry[2]))
+        rarity = -math.log((count + 1.0) / (self.total + 1.0))
+        return [rarity, float(unknown), float(violations), excess]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (hash keys as strings)."""
+        return {
+            "v": FEATURES_VERSION,
+            "total": self.total,
+            "paths": {str(key): count for key, count in self.paths.items()},
+            "params": {str(key): entry for key, entry in self.params.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ResourceVocabulary:
+        """Rebuild from ``to_json`` output; raises ``InvalidStateError`` on anything else."""
+        _check_version("vocabulary", data)
+        try:
+            return cls(
+                total=int(data["total"]),
+                paths={int(key): int(count) for key, count in data["paths"].items()},
+                params={int(key): [int(item) for item in entry] for key, entry in data["params"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None
+
+
 def _hour_rarity(histogram: list[float], hour: int) -> float:
     # Additive smoothing: a user with no history gets log(24) for every hour.
     total = sum(histogram)
@@ -462,6 +588,7 @@ def _featurize_one(
     copied_ips: set[str],
     country_of: CountryLookup | None,
     user_hash: int,
+    vocabulary: ResourceVocabulary | None,
 ) -> list[float]:
     """Update ``state`` (a private copy) and ``ip_states`` with one event; return its feature row."""
     now = event_time(event)
@@ -537,6 +664,7 @@ def _featurize_one(
         float(len(state.recent_ips)),
         *_ip_features(ip_state, now),
         *resource_shape(resource if isinstance(resource, str) else None),
+        *(vocabulary.features(resource if isinstance(resource, str) else None) if vocabulary else _NO_VOCABULARY),
         1.0 if isinstance(method, str) and method.lower() in WRITE_METHODS else 0.0,
         1.0 if failure else 0.0,
         1.0 if status is None else 0.0,
@@ -554,12 +682,14 @@ def featurize(
     ip_states: Mapping[str, IpState] | None = None,
     *,
     country_of: CountryLookup | None = None,
+    vocabulary: ResourceVocabulary | None = None,
 ) -> Featurized:
     """Feature rows for one user's events (in time order), given that user's state before them.
 
     ``events`` are wire dicts (as archived) or ``InteractionEvent`` objects. ``ip_states`` holds the
     known state of the IPs these events may use; the result carries the new state of each IP
-    touched. ``country_of`` maps an IP to a country code (None: ``new_country`` is always 0). Nothing
+    touched. ``country_of`` maps an IP to a country code (None: ``new_country`` is always 0);
+    ``vocabulary`` is the one shipped with the model (None: the vocabulary features are 0). Nothing
     passed in is mutated.
     """
     new_state = state.copy() if state is not None else UserState()
@@ -571,7 +701,7 @@ def featurize(
         if user_hash is None:
             user_id = _get(event, "user_id")
             user_hash = stable_hash(str(user_id))
-        rows.append(_featurize_one(new_state, event, touched, copied, country_of, user_hash))
+        rows.append(_featurize_one(new_state, event, touched, copied, country_of, user_hash, vocabulary))
     return Featurized(rows, new_state, {ip: touched[ip] for ip in copied})
 
 
@@ -581,6 +711,7 @@ def featurize_batch(
     ip_states: Mapping[str, IpState] | None = None,
     *,
     country_of: CountryLookup | None = None,
+    vocabulary: ResourceVocabulary | None = None,
 ) -> BatchFeatures:
     """Feature rows for many users' events, in the order given (which must be time order).
 
@@ -604,7 +735,7 @@ def featurize_batch(
             state = known.copy() if known is not None else UserState()
             users[user_id] = state
             hashes[user_id] = stable_hash(user_id)
-        rows.append(_featurize_one(state, event, touched_ips, copied_ips, country_of, hashes[user_id]))
+        rows.append(_featurize_one(state, event, touched_ips, copied_ips, country_of, hashes[user_id], vocabulary))
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), FEATURE_COUNT)
     return BatchFeatures(matrix, users, {ip: touched_ips[ip] for ip in copied_ips})
 

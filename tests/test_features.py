@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import timedelta
 
 import numpy as np
@@ -17,6 +18,7 @@ from model.features import (
     MAX_RECENT_IPS,
     MAX_USER_STATE_BYTES,
     IpState,
+    ResourceVocabulary,
     UserState,
     featurize,
     featurize_batch,
@@ -170,3 +172,26 @@ def test_bad_event_and_bad_state_are_rejected_with_the_field_named() -> None:
         UserState.from_bytes(b'{"v":999}')
     with pytest.raises(InvalidStateError, match="not JSON"):
         IpState.from_bytes(b"\xff")
+
+
+def test_vocabulary_flags_unknown_paths_parameters_and_value_classes() -> None:
+    # GIVEN a vocabulary learned from normal searches and product pages
+    normal = [event(START, "u", "search", resource=f"/search?q=shoes{n}&page={n % 5}") for n in range(50)] + [
+        event(START, "u", "page_view", resource=f"/catalog/items/{n}") for n in range(50)
+    ]
+    vocabulary = ResourceVocabulary.learn(normal)
+    restored = ResourceVocabulary.from_json(json.loads(json.dumps(vocabulary.to_json())))
+    probes = [
+        event(START, "v", "search", resource="/search?q=boots&page=2"),
+        event(START, "v", "search", resource="/search?q=boots&debug=1"),
+        event(START, "v", "search", resource="/search?q=boots'--&page=2"),
+        event(START, "v", "page_view", resource="/catalog/items/7.bak"),
+    ]
+    rows = featurize_batch(probes, vocabulary=restored).rows
+    # THEN only the deviating part of each probe is counted
+    assert column(rows, "resource_unknown_params") == [0.0, 1.0, 0.0, 0.0]
+    assert column(rows, "resource_value_class_violations") == [0.0, 0.0, 1.0, 0.0]
+    rarity = column(rows, "resource_path_rarity")
+    assert rarity[3] > rarity[0]
+    # AND without a vocabulary the columns are zero
+    assert set(column(featurize_batch(probes).rows, "resource_unknown_params")) == {0.0}
