@@ -58,6 +58,9 @@ class TailProfile:
         with np.errstate(divide="ignore", invalid="ignore"):
             skew = np.where(spread > 0, (centered**3).mean(axis=0) / spread**3, 0.0)
         self.right_skewed = skew >= 0
+        quartiles = np.quantile(training, [0.25, 0.5, 0.75], axis=0)
+        self.medians = quartiles[1]
+        self.scales = np.maximum(quartiles[2] - quartiles[0], training.std(axis=0)) + 1e-9
 
     def tails(self, rows: Matrix) -> tuple[Matrix, Matrix]:
         """Negative log left and right tail probabilities, each of shape ``rows.shape``."""
@@ -74,6 +77,12 @@ class TailProfile:
         left = -np.log((left + 1.0) / (count + 1.0))
         right = -np.log((right + 1.0) / (count + 1.0))
         return left, right
+
+    def distances(self, rows: Matrix) -> Matrix:
+        """Each value's distance from its feature's training median, in interquartile ranges: it
+        orders features whose tail probabilities tie (all beyond every training value)."""
+        distances: Matrix = np.abs(rows - self.medians) / self.scales
+        return distances
 
     def contributions(self, rows: Matrix) -> Matrix:
         """How far into its training tail each feature of each row sits (0 = not in a tail)."""
@@ -92,6 +101,8 @@ class Detector(Protocol):
     def score(self, rows: Matrix) -> Vector: ...
 
     def contributions(self, rows: Matrix) -> Matrix: ...
+
+    def distances(self, rows: Matrix) -> Matrix: ...
 
 
 class ECODDetector:
@@ -127,6 +138,10 @@ class ECODDetector:
     def contributions(self, rows: Matrix) -> Matrix:
         """Per-feature tail scores (the terms ECOD sums)."""
         return self._fitted().contributions(_as_matrix(rows, self.n_features))
+
+    def distances(self, rows: Matrix) -> Matrix:
+        """Tie-breaker for explanations (``TailProfile.distances``)."""
+        return self._fitted().distances(_as_matrix(rows, self.n_features))
 
 
 class IsolationForestDetector:
@@ -170,6 +185,12 @@ class IsolationForestDetector:
             raise DetectorNotFittedError("IsolationForestDetector: call fit() before contributions()")
         return self._profile.contributions(_as_matrix(rows, self.n_features))
 
+    def distances(self, rows: Matrix) -> Matrix:
+        """Tie-breaker for explanations (``TailProfile.distances``)."""
+        if self._profile is None:
+            raise DetectorNotFittedError("IsolationForestDetector: call fit() before distances()")
+        return self._profile.distances(_as_matrix(rows, self.n_features))
+
 
 DETECTORS: dict[str, type[ECODDetector] | type[IsolationForestDetector]] = {
     ECODDetector.name: ECODDetector,
@@ -201,10 +222,14 @@ def calibrate_threshold(scores: Vector, alert_rate: float) -> float:
     return float(np.quantile(np.asarray(scores, dtype=np.float64), 1.0 - alert_rate, method="higher"))
 
 
-def top_features(contributions: Matrix, names: tuple[str, ...], count: int) -> list[list[tuple[str, float]]]:
-    """The ``count`` largest contributions of each row as (feature name, contribution), largest first."""
+def top_features(
+    contributions: Matrix, names: tuple[str, ...], count: int, tiebreak: Matrix | None = None
+) -> list[list[tuple[str, float]]]:
+    """The ``count`` largest contributions of each row as (feature name, contribution), largest first;
+    equal contributions are ordered by ``tiebreak`` (larger first), then by feature order."""
     count = min(count, contributions.shape[1])
-    order = np.argsort(-contributions, axis=1, kind="stable")[:, :count]
+    secondary = np.zeros_like(contributions) if tiebreak is None else tiebreak
+    order = np.lexsort((-secondary, -contributions), axis=-1)[:, :count]
     return [
         [(names[column], round(float(contributions[row, column]), 4)) for column in order[row]]
         for row in range(contributions.shape[0])

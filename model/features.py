@@ -11,8 +11,9 @@ Two kinds of state, both stored by the scorer between batches (e.g. one DynamoDB
 ``UserState`` (key: user_id), at most ``MAX_USER_STATE_BYTES`` serialized:
   time of the previous event; exponentially decayed event counts (1 minute and 1 hour) and failure
   count (1 hour); total events; a 24-bin hour-of-day histogram decayed over 30 days; bounded
-  most-recently-used sets of CRC32 hashes: the last ``MAX_RECENT_IPS`` IPs, ``MAX_RECENT_AGENTS``
-  user agents, ``MAX_RECENT_COUNTRIES`` countries and ``MAX_RECENT_PATHS`` resource templates.
+  most-recently-used sets of CRC32 hashes: the last ``MAX_RECENT_IPS`` IPs and
+  ``MAX_RECENT_COUNTRIES`` countries (each with the minute last seen, to count those of the last
+  hour), ``MAX_RECENT_AGENTS`` user agents and ``MAX_RECENT_PATHS`` resource templates.
 
 ``IpState`` (key: ip), at most ``MAX_IP_STATE_BYTES`` serialized:
   time of the previous event; decayed event, failure and new-user counts; the last
@@ -106,7 +107,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "new_user_agent",
     "new_country",
     "new_resource_path",
-    "known_ips",
+    "ips_1h",
+    "countries_1h",
     # This IP across users
     "ip_distinct_users_24h",
     "log_ip_new_users_1h",
@@ -165,6 +167,24 @@ def _touch(recent: list[int], item: int, capacity: int) -> bool:
     return new
 
 
+def _touch_timed(recent: list[tuple[int, int]], item: int, minute: int, capacity: int) -> bool:
+    """``_touch`` for (hash, minute last seen) pairs; True if ``item`` was not there."""
+    position = next((index for index, (known, _) in enumerate(recent) if known == item), -1)
+    if position >= 0:
+        del recent[position]
+    recent.insert(0, (item, minute))
+    del recent[capacity:]
+    return position < 0
+
+
+def _seen_since(recent: list[tuple[int, int]], oldest_minute: float) -> int:
+    return sum(1 for _, minute in recent if minute >= oldest_minute)
+
+
+def _pairs(values: Any, capacity: int) -> list[tuple[int, int]]:
+    return [(int(item), int(minute)) for item, minute in values][:capacity]
+
+
 def _decayed(value: float, elapsed: float, tau: float) -> float:
     return value * math.exp(-elapsed / tau) if elapsed > 0 else value
 
@@ -184,9 +204,10 @@ class UserState:
     failures_slow: float = 0.0
     total_events: int = 0
     hour_histogram: list[float] = field(default_factory=lambda: [0.0] * 24)
-    recent_ips: list[int] = field(default_factory=list)
+    # (hash, minute last seen) pairs, most recent first.
+    recent_ips: list[tuple[int, int]] = field(default_factory=list)
     recent_agents: list[int] = field(default_factory=list)
-    recent_countries: list[int] = field(default_factory=list)
+    recent_countries: list[tuple[int, int]] = field(default_factory=list)
     recent_paths: list[int] = field(default_factory=list)
 
     def copy(self) -> UserState:
@@ -210,9 +231,9 @@ class UserState:
             "fs": self.failures_slow,
             "n": self.total_events,
             "h": self.hour_histogram,
-            "ip": self.recent_ips,
+            "ip": [list(pair) for pair in self.recent_ips],
             "ua": self.recent_agents,
-            "cc": self.recent_countries,
+            "cc": [list(pair) for pair in self.recent_countries],
             "p": self.recent_paths,
         }
 
@@ -232,9 +253,9 @@ class UserState:
                 failures_slow=float(data["fs"]),
                 total_events=int(data["n"]),
                 hour_histogram=[float(value) for value in data["h"]],
-                recent_ips=_hashes(data["ip"], MAX_RECENT_IPS),
+                recent_ips=_pairs(data["ip"], MAX_RECENT_IPS),
                 recent_agents=_hashes(data["ua"], MAX_RECENT_AGENTS),
-                recent_countries=_hashes(data["cc"], MAX_RECENT_COUNTRIES),
+                recent_countries=_pairs(data["cc"], MAX_RECENT_COUNTRIES),
                 recent_paths=_hashes(data["p"], MAX_RECENT_PATHS),
             )
         except (KeyError, TypeError, ValueError) as error:
@@ -623,10 +644,13 @@ def _featurize_one(
         state.last_seen = now
 
     # With no history every IP, agent and country would be "new": report novelty only for known users.
-    new_ip = _touch(state.recent_ips, stable_hash(ip), MAX_RECENT_IPS) if ip else False
+    minute = int(now // 60)
+    new_ip = _touch_timed(state.recent_ips, stable_hash(ip), minute, MAX_RECENT_IPS) if ip else False
     new_agent = _touch(state.recent_agents, stable_hash(agent), MAX_RECENT_AGENTS) if agent else False
     country = country_of(ip) if (country_of is not None and ip) else None
-    new_country = _touch(state.recent_countries, stable_hash(country), MAX_RECENT_COUNTRIES) if country else False
+    new_country = (
+        _touch_timed(state.recent_countries, stable_hash(country), minute, MAX_RECENT_COUNTRIES) if country else False
+    )
     new_path = (
         _touch(state.recent_paths, stable_hash(resource_template(resource)), MAX_RECENT_PATHS) if resource else False
     )
@@ -661,7 +685,8 @@ def _featurize_one(
         0.0 if first else float(new_agent),
         0.0 if first else float(new_country),
         0.0 if first else float(new_path),
-        float(len(state.recent_ips)),
+        float(_seen_since(state.recent_ips, minute - 60)),
+        float(_seen_since(state.recent_countries, minute - 60)),
         *_ip_features(ip_state, now),
         *resource_shape(resource if isinstance(resource, str) else None),
         *(vocabulary.features(resource if isinstance(resource, str) else None) if vocabulary else _NO_VOCABULARY),

@@ -96,7 +96,9 @@ def _first_difference(names: Any) -> str:
 def predict_fn(input_data: np.ndarray[Any, np.dtype[np.float64]], model: LoadedModel) -> dict[str, Any]:
     """Score each row; flag it when its score exceeds the calibrated threshold; explain it."""
     scores = model.detector.score(input_data)
-    explanations = top_features(model.detector.contributions(input_data), FEATURE_NAMES, TOP_FEATURES)
+    explanations = top_features(
+        model.detector.contributions(input_data), FEATURE_NAMES, TOP_FEATURES, model.detector.distances(input_data)
+    )
     return {
         "model": model.detector.name,
         "features_version": FEATURES_VERSION,

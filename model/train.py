@@ -162,6 +162,21 @@ def save(
     return folder
 
 
+# Country lookups by name: the module that provides ``country_of`` (recorded in the metadata).
+COUNTRY_LOOKUPS = {"none": "", "synthetic": "traffic.geo"}
+
+
+def resolve_country_lookup(name: str) -> CountryLookup | None:
+    """The ``country_of`` function of a lookup named in ``COUNTRY_LOOKUPS`` (None for "none")."""
+    import importlib
+
+    module = COUNTRY_LOOKUPS[name]
+    if not module:
+        return None
+    lookup: CountryLookup = importlib.import_module(module).country_of
+    return lookup
+
+
 def _parse_time(text: str | None) -> datetime | None:
     if text is None:
         return None
@@ -182,6 +197,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--alert-rate", type=float, default=DEFAULT_ALERT_RATE)
     parser.add_argument("--calibration-share", type=float, default=DEFAULT_CALIBRATION_SHARE)
+    parser.add_argument(
+        "--geo",
+        default="none",
+        choices=tuple(COUNTRY_LOOKUPS),
+        help="IP to country lookup for the new-country features; the scorer must use the same one",
+    )
     parser.add_argument("--endpoint-url", default=None, help="S3 endpoint (else AWS_ENDPOINT_URL_S3)")
     arguments = parser.parse_args(argv)
     if not arguments.train:
@@ -213,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             detector=arguments.detector,
             alert_rate=arguments.alert_rate,
             calibration_share=arguments.calibration_share,
+            country_of=resolve_country_lookup(arguments.geo),
+            country_lookup_name=None if arguments.geo == "none" else COUNTRY_LOOKUPS[arguments.geo],
         )
     except TrainingDataError as error:
         print(

@@ -172,6 +172,9 @@ def test_inference_functions_score_and_explain(trained: dict[str, Path], normal_
         label: [r["anomaly"] for r, lab in zip(results, labels, strict=True) if lab == label] for label in labels
     }
     assert all(flagged["injection"])
+    # AND the explanations point at what is abnormal: the request's content, the IP's many users
+    assert "resource_suspicious_tokens" in {item["feature"] for item in results[-1]["top_features"]}
+    assert "ip_distinct_users_24h" in {item["feature"] for item in results[-2]["top_features"]}
     assert np.mean(flagged["stuffing"][10:]) > 0.9
     assert np.mean(flagged["normal"]) < 0.2
 
