@@ -104,6 +104,8 @@ class Detector(Protocol):
 
     def distances(self, rows: Matrix) -> Matrix: ...
 
+    def score_and_contributions(self, rows: Matrix) -> tuple[Vector, Matrix]: ...
+
 
 class ECODDetector:
     """ECOD: the sum of per-feature negative log tail probabilities (see the module docstring)."""
@@ -129,11 +131,15 @@ class ECODDetector:
 
     def score(self, rows: Matrix) -> Vector:
         """max(left-tail sum, right-tail sum, skewness-chosen-tail sum) per row, as in ECOD."""
+        return self.score_and_contributions(rows)[0]
+
+    def score_and_contributions(self, rows: Matrix) -> tuple[Vector, Matrix]:
+        """``score`` and ``contributions`` from one pass over the tails."""
         profile = self._fitted()
         left, right = profile.tails(_as_matrix(rows, self.n_features))
         automatic = np.where(profile.right_skewed, right, left)
         scores: Vector = np.maximum.reduce([left.sum(axis=1), right.sum(axis=1), automatic.sum(axis=1)])
-        return scores
+        return scores, np.maximum(left, right)
 
     def contributions(self, rows: Matrix) -> Matrix:
         """Per-feature tail scores (the terms ECOD sums)."""
@@ -185,6 +191,10 @@ class IsolationForestDetector:
             raise DetectorNotFittedError("IsolationForestDetector: call fit() before contributions()")
         return self._profile.contributions(_as_matrix(rows, self.n_features))
 
+    def score_and_contributions(self, rows: Matrix) -> tuple[Vector, Matrix]:
+        """``score`` and ``contributions``."""
+        return self.score(rows), self.contributions(rows)
+
     def distances(self, rows: Matrix) -> Matrix:
         """Tie-breaker for explanations (``TailProfile.distances``)."""
         if self._profile is None:
@@ -228,11 +238,14 @@ def top_features(
     """The ``count`` largest contributions of each row as (feature name, contribution), largest first;
     equal contributions are ordered by ``tiebreak`` (larger first), then by feature order."""
     count = min(count, contributions.shape[1])
-    secondary = np.zeros_like(contributions) if tiebreak is None else tiebreak
-    order = np.lexsort((-secondary, -contributions), axis=-1)[:, :count]
+    # The tie-breaker, squashed into [0, 1e-6), only reorders contributions that are equal to 1e-6.
+    key = contributions if tiebreak is None else contributions + 1e-6 * tiebreak / (1.0 + tiebreak)
+    candidates = np.argpartition(-key, count - 1, axis=1)[:, :count]
+    order = np.take_along_axis(candidates, np.argsort(-np.take_along_axis(key, candidates, axis=1), axis=1), axis=1)
+    values = np.round(np.take_along_axis(contributions, order, axis=1), 4).tolist()
     return [
-        [(names[column], round(float(contributions[row, column]), 4)) for column in order[row]]
-        for row in range(contributions.shape[0])
+        [(names[column], value) for column, value in zip(columns, row_values, strict=True)]
+        for columns, row_values in zip(order.tolist(), values, strict=True)
     ]
 
 

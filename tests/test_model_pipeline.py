@@ -247,3 +247,26 @@ def test_endpoint_rejects_bad_requests_with_reasons(endpoint: str) -> None:
         client.invoke_endpoint(EndpointName="vedette-anomaly", ContentType="text/csv", Body=b"1,2")
     assert caught.value.response["OriginalStatusCode"] == 415
     assert "application/json" in caught.value.response["OriginalMessage"]
+
+
+def test_training_reads_the_archive_from_s3(
+    aws_endpoint: str, archive_dir: Path, normal_events: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    # GIVEN the same archive objects in an S3 bucket (moto on loopback), keys unchanged
+    s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="vedette-archive-train")
+    files = [path for path in sorted(archive_dir.rglob("*")) if path.is_file()]
+    for path in files:
+        key = "events/" + path.relative_to(archive_dir).as_posix()
+        s3.put_object(Bucket="vedette-archive-train", Key=key, Body=path.read_bytes())
+    # WHEN training reads s3:// with the endpoint taken from the environment
+    os.environ["AWS_ENDPOINT_URL_S3"] = aws_endpoint
+    try:
+        code = train.main(["--train", "s3://vedette-archive-train/events", "--model-dir", str(tmp_path / "model")])
+    finally:
+        del os.environ["AWS_ENDPOINT_URL_S3"]
+    # THEN it trained on every object
+    assert code == 0
+    metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
+    assert metadata["archive"]["objects"] == len(files)
+    assert metadata["events"]["total"] == len(normal_events)
