@@ -124,6 +124,8 @@ class ShardPoller:
                 elif self.iterator is None:
                     return
         except BaseException as error:
+            if self.mapping.stopping.is_set():
+                return  # shutting down (Ctrl-C): the environment may already be gone
             self.mapping.errors.append(f"{self.shard_id}: {type(error).__name__}: {error}")
             logger.exception("shard poller %s stopped", self.shard_id)
 

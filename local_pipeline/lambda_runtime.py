@@ -18,6 +18,7 @@ import contextlib
 import importlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -109,6 +110,8 @@ def _context(function_name: str) -> Any:
 
 def serve(handler: str, result_fd: int) -> int:
     """The child's side: import once, then answer invocations from stdin until it closes."""
+    # Ctrl-C reaches the whole process group; the parent decides when this environment stops.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     results = os.fdopen(result_fd, "w")
     module_name, _, function_name = handler.rpartition(".")
     try:
