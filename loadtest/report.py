@@ -36,6 +36,8 @@ def summarize(intervals: list[dict[str, Any]], started: float, warmup: float, he
     mean_event = total("event_bytes") / total("events_put") if total("events_put") else 0.0
     timeline: dict[int, dict[str, Any]] = defaultdict(lambda: {"delivered": 0, "latencies": []})
     for item in intervals:
+        if item["done"]:
+            continue  # the final flush at close spans several seconds: in the totals, not the timeline
         second = int(item["ended_at"] - started)
         timeline[second]["delivered"] += item["delivered"]
         timeline[second]["latencies"] += item["latencies_ms"]
