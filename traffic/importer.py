@@ -143,8 +143,8 @@ def infer_event_type(method: str | None, path: str | None, status: int | None, q
 
     Static files are ``static_asset``; login paths are ``login_succeeded`` or ``login_failed``
     by status when submitted (POST, or credentials in the query) and ``login_attempt`` when the
-    status is unknown; then logout, password reset, search, cart, checkout (``purchase`` when
-    submitted), ``/api/`` (``api_call``), and ``page_view`` for everything else.
+    status is unknown; then logout, password reset, ``/api/`` (``api_call``), search, cart,
+    checkout (``purchase`` when submitted), and ``page_view`` for everything else.
     """
     if not path:
         return "bad_request"
@@ -160,14 +160,14 @@ def infer_event_type(method: str | None, path: str | None, status: int | None, q
         return "logout"
     if _RESET_RE.search(lowered):
         return "password_reset"
+    if "/api/" in lowered:
+        return "api_call"
     if _SEARCH_RE.search(lowered) or query.startswith("q=") or "&q=" in query:
         return "search"
     if _CART_RE.search(lowered):
         return "add_to_cart"
     if _PURCHASE_RE.search(lowered):
         return "purchase" if submitted else "page_view"
-    if "/api/" in lowered:
-        return "api_call"
     return "page_view"
 
 
