@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -147,7 +148,7 @@ class Simulator:
         share = self.attack_share
         while True:
             while not heap or next_session <= heap[0][0]:
-                user = users[_bisect(cumulative, rng.random() * total_weight)]
+                user = users[bisect_left(cumulative, rng.random() * total_weight)]
                 if rng.random() < activity(user, next_session):
                     push(normal_session(context, user, next_session))
                 next_session += int(rng.expovariate(candidate_rate)) + 1
@@ -168,14 +169,3 @@ class Simulator:
                 push(SCENARIOS[plan.scenario].run(context, episode, moment + 1, plan.size))
                 planned += plan.size
                 plan = next_plan()
-
-
-def _bisect(cumulative: list[float], value: float) -> int:
-    low, high = 0, len(cumulative) - 1
-    while low < high:
-        middle = (low + high) // 2
-        if cumulative[middle] < value:
-            low = middle + 1
-        else:
-            high = middle
-    return low

@@ -6,9 +6,11 @@ bit-for-bit reproducible from its seed.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 from traffic import agents, catalog, geo
@@ -65,19 +67,24 @@ class EventFactory:
     """Builds wire dicts already in the contract's canonical form (``normalize_event`` leaves them
     unchanged), with event ids drawn from the simulation's random generator."""
 
-    __slots__ = ("_prefix", "_rng", "_second")
+    __slots__ = ("_day", "_prefix", "_rng")
 
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
-        self._second = -1
+        self._day = -1
         self._prefix = ""
 
     def timestamp(self, micros: int) -> str:
+        """RFC 3339 UTC with microseconds, as the contract writes it; the date part is cached."""
         second, fraction = divmod(micros, MICROS)
-        if second != self._second:
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        return f"{self._prefix}.{fraction:06d}Z"
+        day, in_day = divmod(second, 86_400)
+        if day != self._day:
+            # Simulated traffic is sparse (seconds between events), so cache the day, not the second.
+            self._prefix = time.strftime("%Y-%m-%dT", time.gmtime(second))
+            self._day = day
+        hours, rest = divmod(in_day, 3600)
+        minutes, seconds = divmod(rest, 60)
+        return f"{self._prefix}{hours:02d}:{minutes:02d}:{seconds:02d}.{fraction:06d}Z"
 
     def event_id(self) -> str:
         # A version 4 UUID whose random bits come from the seeded generator.
@@ -112,6 +119,20 @@ class EventFactory:
         }
 
 
+# Log-normal draws cost two logarithms and a square root each; these tables of quantiles give
+# the same distributions for a table lookup (the draw is still from the seeded generator).
+_TABLE_SIZE = 4096
+
+
+def _lognormal_quantiles(mu: float, sigma: float) -> list[float]:
+    normal = NormalDist(mu, sigma)
+    return [math.exp(normal.inv_cdf((index + 0.5) / _TABLE_SIZE)) for index in range(_TABLE_SIZE)]
+
+
+_LATENCIES_MS = [int(value) + 1 for value in _lognormal_quantiles(4.0, 0.6)]
+_THINK_MICROS = [int(min(900.0, 0.3 + value) * MICROS) for value in _lognormal_quantiles(2.64, 1.0)]
+
+
 @dataclass
 class Context:
     """What every traffic generator shares: the random generator, the factory and the customers."""
@@ -125,7 +146,12 @@ class Context:
         return f"s-{self.rng.getrandbits(64):016x}"
 
     def latency_ms(self) -> int:
-        return int(self.rng.lognormvariate(4.0, 0.6)) + 1
+        """A server latency in ms, log-normal (median about 55 ms)."""
+        return _LATENCIES_MS[int(self.rng.random() * _TABLE_SIZE)]
+
+    def think_micros(self) -> int:
+        """A customer's pause between two pages: log-normal, median about 14 s, 0.3 s to 15 min."""
+        return _THINK_MICROS[int(self.rng.random() * _TABLE_SIZE)]
 
     def random_user(self) -> UserProfile:
         return self.users[self.rng.randrange(len(self.users))]
