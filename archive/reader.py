@@ -51,6 +51,7 @@ class ReadStats:
     events: int = 0
     invalid: int = 0
     skipped_keys: int = 0
+    current_key: str = ""
     invalid_examples: list[tuple[str, str, str]] = field(default_factory=list)
 
     def add_invalid(self, key: str, reason: str, record: bytes) -> None:
@@ -156,6 +157,7 @@ def iter_records(
         if (start is not None and arrival < start) or (end is not None and arrival >= end):
             continue
         counts.objects += 1
+        counts.current_key = key
         for record in split_records(_read_object(where, key, s3)):
             counts.records += 1
             yield record
@@ -196,7 +198,7 @@ def iter_events(
         try:
             wire = decode_event(record)
         except InvalidEventError as error:
-            counts.add_invalid(str(location), str(error), record)
+            counts.add_invalid(counts.current_key, str(error), record)
             continue
         occurred_at = wire["occurred_at"]
         # Canonical timestamps (fixed width, UTC, "Z") sort as strings in time order.

@@ -141,6 +141,7 @@ def test_reader_splits_records_written_back_to_back_and_counts_invalid_ones(tmp_
     assert read == [events[0], events[1], tricky]
     assert stats.invalid == 3
     assert [reason.split(":")[0] for _, reason, _ in stats.invalid_examples] == ["event_id", "event", "event"]
+    assert {key for key, _, _ in stats.invalid_examples} == {key}
     assert stats.skipped_keys == 1
 
 
@@ -160,6 +161,11 @@ def test_bad_locations_are_rejected_with_the_reason() -> None:
         list(iter_records("gs://bucket/x"))
     with pytest.raises(ValueError, match="buffer_seconds"):
         ArchiveWriter("/tmp/x", buffer_seconds=901)
+
+
+def test_a_missing_bucket_fails_before_anything_is_buffered(aws_endpoint: str) -> None:
+    with pytest.raises(ArchiveLocationError, match="'s3://no-such-bucket/x/': bucket not reachable \\(404\\)"):
+        ArchiveWriter("s3://no-such-bucket/x", endpoint_url=aws_endpoint)
 
 
 def test_s3_archive_has_the_exact_keys_and_bytes_and_reads_back(aws_endpoint: str) -> None:

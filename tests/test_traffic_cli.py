@@ -96,6 +96,21 @@ def test_simulate_pushes_through_the_producer_to_a_stream(
     assert stored == sorted(expected)
 
 
+def test_missing_stream_and_bucket_fail_fast_with_one_line(aws_endpoint: str) -> None:
+    stream = traffic(
+        "simulate", "--events=50", "--stream=no-such-stream", f"--endpoint-url={aws_endpoint}", check=False
+    )
+    assert stream.returncode == 1
+    assert "simulate: stream 'no-such-stream'" in stream.stderr
+    assert "ResourceNotFoundException" in stream.stderr
+    bucket = traffic(
+        "simulate", "--events=50", "--archive=s3://no-such-bucket", f"--endpoint-url={aws_endpoint}", check=False
+    )
+    assert bucket.returncode == 1
+    assert "bucket not reachable" in bucket.stderr
+    assert "Traceback" not in stream.stderr + bucket.stderr
+
+
 def test_rate_paces_the_output() -> None:
     started = time.monotonic()
     result = traffic("simulate", "--events=60", "--rate=200")

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import orjson
 
-from archive import ArchiveWriter
+from archive import ArchiveError, ArchiveWriter
 from traffic.exceptions import LogFormatError, SimulationConfigError
 from traffic.importer import FORMATS, LogImporter
 from traffic.scenarios import SCENARIO_NAMES
@@ -170,13 +170,20 @@ def _open_binary(path: str, stack: ExitStack) -> IO[bytes]:
     return stack.enter_context(open(path, "wb"))
 
 
-def _write_events(
-    labeled: Iterable[LabeledEvent], args: argparse.Namespace, stack: ExitStack, pacer: _Pacer
-) -> Counter[str]:
-    """Send every event to the chosen sink and its label to the labels file; counts per label."""
+def _write_events(labeled: Iterable[LabeledEvent], args: argparse.Namespace, pacer: _Pacer) -> tuple[Counter[str], int]:
+    """Send every event to the chosen sink and its label to the labels file.
+
+    Returns the counts per label (and ``events``), and how many events a stream did not take.
+    """
+    with ExitStack() as stack:
+        sink, undelivered = _make_sink(args, stack)
+        labels = _open_binary(args.labels, stack) if args.labels else None
+        counts = _drain(labeled, sink, labels, pacer)
+    return counts, sum(undelivered)
+
+
+def _drain(labeled: Iterable[LabeledEvent], sink: Any, labels: IO[bytes] | None, pacer: _Pacer) -> Counter[str]:
     counts: Counter[str] = Counter()
-    labels = _open_binary(args.labels, stack) if args.labels else None
-    sink = _make_sink(args, stack)
     for event, label in labeled:
         pacer.wait()
         sink(event)
@@ -189,43 +196,67 @@ def _write_events(
     return counts
 
 
-def _make_sink(args: argparse.Namespace, stack: ExitStack) -> Any:
-    if args.archive:
-        writer = stack.enter_context(ArchiveWriter(args.archive, endpoint_url=args.endpoint_url))
-        return writer.put_event
-    if getattr(args, "stream", None):
+class _StreamSink:
+    """Puts events through ``vedette.Producer``; counts what was not delivered."""
+
+    def __init__(self, args: argparse.Namespace) -> None:
+        import boto3
+        from botocore.exceptions import ClientError
+
         from vedette.producer import Producer
 
-        failures: list[str] = []
-
-        def on_delivery(report: Any) -> None:
-            if report.error is not None:
-                failures.append(f"{report.event_id}: {report.error}")
-
-        producer = Producer(
+        self.stream = args.stream
+        self.failures: list[str] = []
+        # Fail before simulating anything when the stream is not there (the producer would retry).
+        client = boto3.session.Session().client("kinesis", endpoint_url=args.endpoint_url, region_name=args.region)
+        try:
+            client.describe_stream_summary(StreamName=args.stream)
+        except ClientError as error:
+            raise _CommandError(f"stream {args.stream!r}: {error}") from None
+        self.producer = Producer(
             args.stream,
             endpoint_url=args.endpoint_url,
             region_name=args.region,
-            on_delivery=on_delivery,
-            buffer_full_timeout_seconds=60.0,
+            on_delivery=self._on_delivery,
+            buffer_full_timeout_seconds=60.0,  # backpressure: wait for room rather than fail
         )
+        self.put = self.producer.put
 
-        def close_producer() -> None:
-            left = producer.close()
-            if failures or left:
-                print(
-                    f"stream {args.stream}: {len(failures)} event(s) not delivered; first: {failures[:1]}",
-                    file=sys.stderr,
-                )
+    def _on_delivery(self, report: Any) -> None:
+        if report.error is not None:
+            self.failures.append(f"{report.event_id}: {report.error}")
 
-        stack.callback(close_producer)
-        return producer.put
+    def close(self) -> int:
+        """Flush and close; the number of events that were not delivered."""
+        self.producer.close()
+        if self.failures:
+            print(
+                f"stream {self.stream}: {len(self.failures)} event(s) not delivered; first: {self.failures[0]}",
+                file=sys.stderr,
+            )
+        return len(self.failures)
+
+
+class _CommandError(Exception):
+    """A problem to report in one line, without a traceback."""
+
+
+def _make_sink(args: argparse.Namespace, stack: ExitStack) -> tuple[Any, list[int]]:
+    """The function that takes each event, and a list that receives the undelivered count."""
+    undelivered: list[int] = []
+    if args.archive:
+        writer = stack.enter_context(ArchiveWriter(args.archive, endpoint_url=args.endpoint_url))
+        return writer.put_event, undelivered
+    if getattr(args, "stream", None):
+        sink = _StreamSink(args)
+        stack.callback(lambda: undelivered.append(sink.close()))
+        return sink.put, undelivered
     output = _open_binary(args.output, stack)
 
     def write_line(event: dict[str, Any]) -> None:
         output.write(encode_event(event) + b"\n")
 
-    return write_line
+    return write_line, undelivered
 
 
 def _summary(counts: Counter[str], seconds: float) -> str:
@@ -244,14 +275,13 @@ def run_simulate(args: argparse.Namespace) -> int:
     )
     count = args.events if args.events is not None or args.duration is not None else 10_000
     started = time.perf_counter()
-    with ExitStack() as stack:
-        counts = _write_events(simulator.events(count=count, duration=args.duration), args, stack, _Pacer(args.rate))
+    counts, undelivered = _write_events(simulator.events(count=count, duration=args.duration), args, _Pacer(args.rate))
     if args.episodes:
         with open(args.episodes, "wb") as handle:
             for episode in simulator.episodes:
                 handle.write(orjson.dumps(episode.to_json()) + b"\n")
     print(f"simulate: {_summary(counts, time.perf_counter() - started)}", file=sys.stderr)
-    return 0
+    return 1 if undelivered else 0
 
 
 def _imported(importer: LogImporter, inputs: list[str]) -> Iterator[LabeledEvent]:
@@ -272,8 +302,7 @@ def run_import(args: argparse.Namespace) -> int:
             print(f"import: {path}: no such file or folder", file=sys.stderr)
             return 2
     started = time.perf_counter()
-    with ExitStack() as stack:
-        counts = _write_events(_imported(importer, args.inputs), args, stack, _Pacer(None))
+    counts, _ = _write_events(_imported(importer, args.inputs), args, _Pacer(None))
     report = importer.report
     print(f"import: {report.summary()}", file=sys.stderr)
     print(f"import: {_summary(counts, time.perf_counter() - started)}", file=sys.stderr)
@@ -295,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         return run_import(args)
     except (SimulationConfigError, LogFormatError) as error:
         parser.error(str(error))
+    except (_CommandError, ArchiveError, OSError) as error:
+        print(f"{args.command}: {error}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # Output piped into head and friends: stop quietly, as Unix tools do.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
