@@ -66,6 +66,10 @@ def test_attack_share_matches_the_setting_and_every_scenario_appears(share: floa
             assert episode.start <= episode.end
 
 
+def test_zero_events_is_an_empty_run() -> None:
+    assert list(Simulator(seed=1).events(count=0)) == []
+
+
 def test_no_attacks_when_the_share_is_zero() -> None:
     simulator = Simulator(seed=3, users=200, attack_share=0.0)
     assert all(item.label is None for item in simulator.events(count=3_000))

@@ -39,7 +39,7 @@ import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -171,6 +171,29 @@ def infer_event_type(method: str | None, path: str | None, status: int | None, q
     return "page_view"
 
 
+_MONTHS = {
+    name: number
+    for number, name in enumerate(
+        ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1
+    )
+}
+_CLF_TIME_RE = re.compile(r"(\d{2})/([A-Z][a-z]{2})/(\d{4}):(\d{2}):(\d{2}):(\d{2}) ([+-])(\d{2})(\d{2})")
+
+
+def _parse_clf_time(text: str) -> datetime | None:
+    """The access-log default (``02/Nov/2026:10:00:00 +0100``) at a fifth of strptime's cost."""
+    match = _CLF_TIME_RE.fullmatch(text)
+    if match is None or match.group(2) not in _MONTHS:
+        return None
+    day, month, year = int(match.group(1)), _MONTHS[match.group(2)], int(match.group(3))
+    offset = timedelta(hours=int(match.group(8)), minutes=int(match.group(9)))
+    zone = timezone(-offset if match.group(7) == "-" else offset)
+    try:
+        return datetime(year, month, day, int(match.group(4)), int(match.group(5)), int(match.group(6)), tzinfo=zone)
+    except ValueError:
+        return None  # let strptime produce the error message
+
+
 @lru_cache(maxsize=4096)
 def _parse_time(text: str, variable: str, time_format: str) -> str:
     if variable == "msec":
@@ -178,12 +201,14 @@ def _parse_time(text: str, variable: str, time_format: str) -> str:
     elif variable == "time_iso8601":
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     else:
-        moment = datetime.strptime(text, time_format)
+        fast = _parse_clf_time(text) if time_format == DEFAULT_TIME_FORMAT else None
+        moment = fast if fast is not None else datetime.strptime(text, time_format)
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)  # documented: a time without offset is UTC
     return format_timestamp(moment)
 
 
+@lru_cache(maxsize=65_536)
 def _valid_ip(text: str) -> bool:
     try:
         ipaddress.ip_address(text)

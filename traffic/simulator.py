@@ -146,7 +146,7 @@ class Simulator:
         emitted = 0
         next_session = start + int(rng.expovariate(candidate_rate))
         share = self.attack_share
-        while True:
+        while count is None or emitted < count:
             while not heap or next_session <= heap[0][0]:
                 user = users[bisect_left(cumulative, rng.random() * total_weight)]
                 if rng.random() < activity(user, next_session):
@@ -160,8 +160,6 @@ class Simulator:
                 episodes[label.episode_id].record(moment)
             yield LabeledEvent(event, label)
             emitted += 1
-            if count is not None and emitted >= count:
-                return
             if plan is not None and planned + plan.size / 2 <= share * emitted:
                 episode = Episode(plan.scenario, f"{plan.scenario}-{next(episode_numbers):04d}", plan.size)
                 episodes[episode.episode_id] = episode
