@@ -193,3 +193,19 @@ def test_s3_archive_has_the_exact_keys_and_bytes_and_reads_back(aws_endpoint: st
     assert list(iter_events("s3://archive-test/firehose", start, endpoint_url=aws_endpoint)) == [
         e for e, t in zip(events, times, strict=True) if t >= start
     ]
+
+
+def test_flush_due_writes_an_aged_buffer_for_a_live_writer(tmp_path: Path) -> None:
+    # GIVEN a record buffered at T0 by a live writer (records put as raw bytes)
+    writer = ArchiveWriter(tmp_path, buffer_seconds=60, uuid_factory=counting_uuids())
+    writer.put(b'{"raw":"record"}', arrival=T0)
+    # WHEN time passes, THEN nothing is written before the interval and the object is after it
+    assert writer.flush_due(T0 + timedelta(seconds=59)) is None
+    key = writer.flush_due(T0 + timedelta(seconds=60))
+    assert key == object_key(T0, uuid.UUID(int=1, version=4))
+    assert gzip.decompress((tmp_path / key).read_bytes()) == b'{"raw":"record"}\n'
+    writer.close()
+    with pytest.raises(ValueError, match="closed"):
+        writer.put(b"{}")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ArchiveWriter(tmp_path).put(b"{}", arrival=datetime(2026, 1, 1))

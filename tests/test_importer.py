@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from traffic import Simulator
 from traffic.exceptions import LogFormatError
 from traffic.importer import (
     CSIC_ANOMALOUS_LABEL,
@@ -17,7 +18,7 @@ from traffic.importer import (
     infer_event_type,
 )
 from traffic.logformat import compile_format
-from vedette.events import normalize_event
+from vedette.events import encode_event, normalize_event, parse_timestamp
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
 LONG_PATH = "/search?q=" + "a" * 3000
@@ -237,3 +238,44 @@ def test_bad_formats_are_rejected_with_the_reason() -> None:
     importer = LogImporter("custom", log_format="$remote_addr $status")
     assert list(importer.import_lines(["192.0.2.1 200"], "x")) == []
     assert importer.report.unparseable_examples[0][2].startswith("no time")
+
+
+def test_simulated_events_round_trip_through_json_lines_unchanged() -> None:
+    # GIVEN simulated events written as the simulate command writes them
+    events = [item.event for item in Simulator(seed=21, users=100).events(count=500)]
+    lines = [encode_event(event).decode() for event in events]
+    # WHEN they are imported back as JSON lines
+    imported = [item.event for item in LogImporter("jsonl").import_lines(lines, "sim.jsonl")]
+    # THEN nothing changed
+    assert imported == events
+
+
+def test_simulated_events_round_trip_through_a_combined_access_log() -> None:
+    # GIVEN simulated events rendered as combined log lines (seconds, no user id, no session)
+    events = [item.event for item in Simulator(seed=22, users=100).events(count=500)]
+    lines = []
+    for event in events:
+        moment = parse_timestamp(event["occurred_at"])
+        agent = event["user_agent"].replace('"', '\\"')
+        method = event["properties"]["method"]
+        lines.append(
+            f'{event["ip"]} - - [{moment:%d/%b/%Y:%H:%M:%S +0000}] "{method} {event["resource"]} HTTP/1.1" '
+            f'{event["status"]} 123 "-" "{agent}"'
+        )
+    # WHEN the log is imported
+    imported = [item.event for item in LogImporter("combined").import_lines(lines, "sim.log")]
+    # THEN every request comes back with its address, agent, resource, status and second
+    assert len(imported) == len(events)
+    for original, back in zip(events, imported, strict=True):
+        assert (back["ip"], back["user_agent"], back["resource"], back["status"]) == (
+            original["ip"],
+            original["user_agent"],
+            original["resource"],
+            original["status"],
+        )
+        assert back["occurred_at"][:19] == original["occurred_at"][:19]
+        assert back["user_id"] == identify_user(None, None, original["ip"], original["user_agent"])
+    # AND the inferred types are the simulator's, except clicks, which a log cannot tell from page views
+    for original, back in zip(events, imported, strict=True):
+        expected = "page_view" if original["event_type"] == "click" else original["event_type"]
+        assert back["event_type"] == expected
