@@ -12,6 +12,7 @@ invalid). Blank lines and a trailing ``\\r`` are ignored.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import logging
@@ -23,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from archive.exceptions import PrefixExpressionError
 from archive.layout import (
     FIREHOSE_PREFIX,
     MAX_BUFFER_SECONDS,
@@ -104,8 +106,10 @@ def _list_keys(location: Location, prefix: str, start: datetime | None, s3: Any)
     if location.is_s3:
         arguments: dict[str, Any] = {"Bucket": location.bucket, "Prefix": location.root + base}
         if start is not None:
-            # Keys of earlier hours sort before the start hour's prefix: skip them server-side.
-            arguments["StartAfter"] = location.root + evaluate_prefix(prefix, hour_floor(start))
+            # Keys of earlier hours sort before the start hour's prefix: skip them server-side
+            # (only possible when the prefix is made of time alone).
+            with contextlib.suppress(PrefixExpressionError):
+                arguments["StartAfter"] = location.root + evaluate_prefix(prefix, hour_floor(start))
         for page in s3.get_paginator("list_objects_v2").paginate(**arguments):
             for item in page.get("Contents", []):
                 yield item["Key"][len(location.root) :]
