@@ -41,7 +41,7 @@ emulators/node_modules/.installed: emulators/package.json emulators/package-lock
 
 # One JSON object per line: {"bench": ..., figures..., "baseline": {...}}.
 bench: install emulators/node_modules/.installed .venv-peers/.installed
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH)
 
 demo: install
 	@echo "make demo: the local pipeline is not built yet (issue 7). The producer library is ready;" >&2

@@ -1,0 +1,59 @@
+"""Errors raised by the feature module, the detectors, training, the artifact and the model server.
+
+Each name says what happened; each carries the offending field or cause as attributes so callers
+can route or log it without parsing the message.
+"""
+
+from __future__ import annotations
+
+
+class ModelError(Exception):
+    """Base class of every error the ``model`` package raises."""
+
+
+class InvalidStateError(ModelError, ValueError):
+    """Serialized per-user or per-IP state cannot be decoded; ``reason`` says why."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(f"{kind} state: {reason}")
+        self.kind = kind
+        self.reason = reason
+
+
+class InvalidFeatureEventError(ModelError, ValueError):
+    """An event lacks what featurization needs (``field`` names it), e.g. an unparsable timestamp."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
+
+
+class DetectorNotFittedError(ModelError, RuntimeError):
+    """``score`` or ``explain`` was called on a detector that was never fitted."""
+
+
+class TrainingDataError(ModelError, ValueError):
+    """The training input cannot train a model: no events, too few rows, or an unreadable archive."""
+
+
+class ArtifactError(ModelError, ValueError):
+    """A model artifact is missing a file, or was built for other features than this code computes."""
+
+
+class RequestError(ModelError, ValueError):
+    """An inference request the model server rejects; ``status_code`` is the HTTP status to answer."""
+
+    status_code = 400
+
+
+class UnsupportedContentTypeError(RequestError):
+    """The request's content type is not one ``input_fn`` decodes."""
+
+    status_code = 415
+
+
+class UnsupportedAcceptError(RequestError):
+    """The client asked for a response type ``output_fn`` cannot produce."""
+
+    status_code = 406

@@ -1,0 +1,614 @@
+"""The one feature definition: training, the Lambda scorer and the endpoint all import this module.
+
+``featurize(user_state, events)`` turns one user's events (in time order) into feature rows, given
+the compact state the scorer kept for that user, and returns the new state. It is a pure function:
+inputs are never mutated, the same inputs give the same rows, and a state that went through
+``to_bytes``/``from_bytes`` gives exactly the same rows as the original (floats are serialized by
+their shortest exact repr).
+
+Two kinds of state, both stored by the scorer between batches (e.g. one DynamoDB item each):
+
+``UserState`` (key: user_id), at most ``MAX_USER_STATE_BYTES`` serialized:
+  time of the previous event; exponentially decayed event counts (1 minute and 1 hour) and failure
+  count (1 hour); total events; a 24-bin hour-of-day histogram decayed over 30 days; bounded
+  most-recently-used sets of CRC32 hashes: the last ``MAX_RECENT_IPS`` IPs, ``MAX_RECENT_AGENTS``
+  user agents, ``MAX_RECENT_COUNTRIES`` countries and ``MAX_RECENT_PATHS`` resource templates.
+
+``IpState`` (key: ip), at most ``MAX_IP_STATE_BYTES`` serialized:
+  time of the previous event; decayed event, failure and new-user counts; the last
+  ``MAX_IP_USERS`` distinct users (CRC32 hash, minute last seen) to count distinct users per day.
+
+Sizes are bounded because every set is capped and evicts its least recently seen member, every
+counter is capped at ``MAX_DECAYED_COUNT``, and floats are rounded before they are stored; the
+bounds are checked by tests with adversarial input (thousands of distinct IPs, agents and users).
+
+This module needs only the standard library and numpy (for the batch helper), so the scorer's
+Lambda bundle can carry it.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import zlib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from model.exceptions import InvalidFeatureEventError, InvalidStateError
+
+FEATURES_VERSION = 1
+
+# Event types of the contract's documented core vocabulary (vedette.events.CORE_EVENT_TYPES), in a
+# fixed order for the one-hot columns; a test checks the two stay identical.
+CORE_EVENT_TYPES = (
+    "login_succeeded",
+    "login_failed",
+    "logout",
+    "page_view",
+    "search",
+    "click",
+    "add_to_cart",
+    "purchase",
+    "password_reset",
+    "api_call",
+)
+
+# Decay time constants, seconds: a counter decays by a factor e every tau.
+FAST_TAU = 60.0
+SLOW_TAU = 3600.0
+HOUR_HABIT_TAU = 30 * 86400.0
+IP_USERS_WINDOW = 86400.0
+# The gap reported for a user's first event (and the cap on any gap): 30 days.
+MAX_GAP_SECONDS = 30 * 86400.0
+MAX_DECAYED_COUNT = 1e6
+MAX_TOTAL_EVENTS = 2**53
+
+MAX_RECENT_IPS = 8
+MAX_RECENT_AGENTS = 4
+MAX_RECENT_COUNTRIES = 4
+MAX_RECENT_PATHS = 16
+MAX_IP_USERS = 32
+
+# Upper bounds on ``to_bytes()`` sizes, reached only with every set full and every number at its
+# longest; tests/test_features.py drives states there with adversarial input.
+MAX_USER_STATE_BYTES = 1024
+MAX_IP_STATE_BYTES = 1024
+
+FAILURE_OUTCOMES = frozenset({"failed", "failure", "denied", "error", "rejected", "declined", "invalid", "blocked"})
+WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+# Fragments seen in injection, traversal and scripting attacks, matched on the lower-cased resource.
+_SUSPICIOUS_RE = re.compile(
+    r"select|union|insert|drop|delete|update|truncate|exec|sleep\(|benchmark\(|waitfor|char\(|concat\("
+    r"|<script|script>|javascript:|onerror|onload|alert\(|eval\(|document\.|<img|<iframe|<svg"
+    r"|\.\./|\.\.\\|/etc/|passwd|cmd|%00|\x00|\bor\b\s*\d+\s*=|--|/\*|\*/|;|'|\"|<|>|\|\||&&|\$\{|\{\{"
+)
+_SPECIAL_CHARS = frozenset("'\"<>();|`{}$\\*!%[]^~,")
+_DIGITS_RE = re.compile(r"\d+")
+
+FEATURE_NAMES: tuple[str, ...] = (
+    # Timing and rates of this user
+    "first_event",
+    "log_seconds_since_previous",
+    "log_rate_1m",
+    "log_rate_1h",
+    "failure_ratio_1h",
+    "log_failures_1h",
+    "log_user_history",
+    "hour_rarity",
+    # Novelty for this user
+    "new_ip",
+    "new_user_agent",
+    "new_country",
+    "new_resource_path",
+    "known_ips",
+    # This IP across users
+    "ip_distinct_users_24h",
+    "log_ip_new_users_1h",
+    "log_ip_rate_1m",
+    "ip_failure_ratio_1h",
+    # Resource shape
+    "resource_missing",
+    "log_resource_length",
+    "resource_path_depth",
+    "resource_param_count",
+    "log_resource_max_value_length",
+    "resource_digit_ratio",
+    "resource_nonalnum_ratio",
+    "resource_special_ratio",
+    "resource_value_nonalnum_ratio",
+    "resource_entropy",
+    "resource_suspicious_tokens",
+    "write_method",
+    # Outcome
+    "failure",
+    "status_missing",
+    "status_2xx",
+    "status_3xx",
+    "status_4xx",
+    "status_5xx",
+    # Event type one-hot over the core vocabulary, then everything else
+    *(f"event_{name}" for name in CORE_EVENT_TYPES),
+    "event_other",
+)
+FEATURE_COUNT = len(FEATURE_NAMES)
+_EVENT_TYPE_INDEX = {name: index for index, name in enumerate(CORE_EVENT_TYPES)}
+
+CountryLookup = Callable[[str], "str | None"]
+
+
+def stable_hash(text: str) -> int:
+    """A 32-bit hash that is the same in every process (Python's ``hash`` is salted per process)."""
+    return zlib.crc32(text.encode("utf-8", "surrogatepass"))
+
+
+def _touch(recent: list[int], item: int, capacity: int) -> bool:
+    """Move ``item`` to the front of the MRU list, evicting the oldest; True if it was not there."""
+    try:
+        recent.remove(item)
+        new = False
+    except ValueError:
+        new = True
+    recent.insert(0, item)
+    del recent[capacity:]
+    return new
+
+
+def _decayed(value: float, elapsed: float, tau: float) -> float:
+    return value * math.exp(-elapsed / tau) if elapsed > 0 else value
+
+
+def _stored(value: float) -> float:
+    """Round and cap a float before it goes into state, so the serialized size is bounded."""
+    return round(min(value, MAX_DECAYED_COUNT), 6)
+
+
+@dataclass(slots=True)
+class UserState:
+    """What the scorer keeps per user between batches (see the module docstring for the bound)."""
+
+    last_seen: float | None = None
+    rate_fast: float = 0.0
+    rate_slow: float = 0.0
+    failures_slow: float = 0.0
+    total_events: int = 0
+    hour_histogram: list[float] = field(default_factory=lambda: [0.0] * 24)
+    recent_ips: list[int] = field(default_factory=list)
+    recent_agents: list[int] = field(default_factory=list)
+    recent_countries: list[int] = field(default_factory=list)
+    recent_paths: list[int] = field(default_factory=list)
+
+    def copy(self) -> UserState:
+        """An independent copy (lists are not shared)."""
+        return replace(
+            self,
+            hour_histogram=list(self.hour_histogram),
+            recent_ips=list(self.recent_ips),
+            recent_agents=list(self.recent_agents),
+            recent_countries=list(self.recent_countries),
+            recent_paths=list(self.recent_paths),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict with short keys (``v`` is FEATURES_VERSION)."""
+        return {
+            "v": FEATURES_VERSION,
+            "t": self.last_seen,
+            "rf": self.rate_fast,
+            "rs": self.rate_slow,
+            "fs": self.failures_slow,
+            "n": self.total_events,
+            "h": self.hour_histogram,
+            "ip": self.recent_ips,
+            "ua": self.recent_agents,
+            "cc": self.recent_countries,
+            "p": self.recent_paths,
+        }
+
+    def to_bytes(self) -> bytes:
+        """Compact JSON bytes, at most ``MAX_USER_STATE_BYTES``."""
+        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> UserState:
+        """Rebuild from ``to_json`` output; raises ``InvalidStateError`` on anything else."""
+        _check_version("user", data)
+        try:
+            state = cls(
+                last_seen=_optional_float(data["t"]),
+                rate_fast=float(data["rf"]),
+                rate_slow=float(data["rs"]),
+                failures_slow=float(data["fs"]),
+                total_events=int(data["n"]),
+                hour_histogram=[float(value) for value in data["h"]],
+                recent_ips=_hashes(data["ip"], MAX_RECENT_IPS),
+                recent_agents=_hashes(data["ua"], MAX_RECENT_AGENTS),
+                recent_countries=_hashes(data["cc"], MAX_RECENT_COUNTRIES),
+                recent_paths=_hashes(data["p"], MAX_RECENT_PATHS),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidStateError("user", f"malformed: {error!r}") from None
+        if len(state.hour_histogram) != 24:
+            raise InvalidStateError("user", f"hour histogram has {len(state.hour_histogram)} bins, expected 24")
+        return state
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str) -> UserState:
+        """Decode ``to_bytes`` output."""
+        return cls.from_json(_load_json("user", data))
+
+
+@dataclass(slots=True)
+class IpState:
+    """What the scorer keeps per IP address: how many users it serves and how it behaves."""
+
+    last_seen: float | None = None
+    rate_fast: float = 0.0
+    rate_slow: float = 0.0
+    failures_slow: float = 0.0
+    new_users_slow: float = 0.0
+    # (user hash, minute of last event) pairs, most recent first.
+    recent_users: list[tuple[int, int]] = field(default_factory=list)
+
+    def copy(self) -> IpState:
+        """An independent copy."""
+        return replace(self, recent_users=list(self.recent_users))
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict with short keys."""
+        return {
+            "v": FEATURES_VERSION,
+            "t": self.last_seen,
+            "rf": self.rate_fast,
+            "rs": self.rate_slow,
+            "fs": self.failures_slow,
+            "nu": self.new_users_slow,
+            "u": [list(pair) for pair in self.recent_users],
+        }
+
+    def to_bytes(self) -> bytes:
+        """Compact JSON bytes, at most ``MAX_IP_STATE_BYTES``."""
+        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> IpState:
+        """Rebuild from ``to_json`` output; raises ``InvalidStateError`` on anything else."""
+        _check_version("ip", data)
+        try:
+            users = [(int(user), int(minute)) for user, minute in data["u"]]
+            state = cls(
+                last_seen=_optional_float(data["t"]),
+                rate_fast=float(data["rf"]),
+                rate_slow=float(data["rs"]),
+                failures_slow=float(data["fs"]),
+                new_users_slow=float(data["nu"]),
+                recent_users=users[:MAX_IP_USERS],
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise InvalidStateError("ip", f"malformed: {error!r}") from None
+        return state
+
+    @classmethod
+    def from_bytes(cls, data: bytes | str) -> IpState:
+        """Decode ``to_bytes`` output."""
+        return cls.from_json(_load_json("ip", data))
+
+
+def _load_json(kind: str, data: bytes | str) -> Mapping[str, Any]:
+    try:
+        loaded = json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise InvalidStateError(kind, f"not JSON: {error}") from None
+    if not isinstance(loaded, dict):
+        raise InvalidStateError(kind, f"must be a JSON object, got {type(loaded).__name__}")
+    return loaded
+
+
+def _check_version(kind: str, data: Mapping[str, Any]) -> None:
+    if data.get("v") != FEATURES_VERSION:
+        raise InvalidStateError(kind, f"features version {data.get('v')!r}; this code is {FEATURES_VERSION}")
+
+
+def _optional_float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _hashes(values: Any, capacity: int) -> list[int]:
+    return [int(value) for value in values][:capacity]
+
+
+class Featurized(NamedTuple):
+    """Rows for one user's events, the user's new state, and the new state of every IP they used."""
+
+    rows: list[list[float]]
+    state: UserState
+    ip_states: dict[str, IpState]
+
+
+class BatchFeatures(NamedTuple):
+    """Rows for many users' events in input order, and the new state of every user and IP touched."""
+
+    rows: np.ndarray[Any, np.dtype[np.float64]]
+    user_states: dict[str, UserState]
+    ip_states: dict[str, IpState]
+
+
+def _get(event: Any, name: str) -> Any:
+    if isinstance(event, Mapping):
+        return event.get(name)
+    return getattr(event, name, None)
+
+
+def event_time(event: Any) -> float:
+    """Seconds since the epoch of an event's ``occurred_at`` (wire string or aware datetime)."""
+    value = _get(event, "occurred_at")
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidFeatureEventError("occurred_at", "naive datetime")
+        return value.timestamp()
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            raise InvalidFeatureEventError("occurred_at", f"not an RFC 3339 timestamp: {value[:64]!r}") from None
+        if moment.tzinfo is None:
+            raise InvalidFeatureEventError("occurred_at", "timestamp has no UTC offset")
+        return moment.timestamp()
+    raise InvalidFeatureEventError("occurred_at", f"must be a timestamp string or datetime, got {type(value).__name__}")
+
+
+def _status_class(status: Any) -> int:
+    """2-5 for HTTP-like codes, 1 for a failure outcome string, 0 for other strings or none."""
+    if type(status) is int:
+        return status // 100
+    if isinstance(status, str) and status.lower() in FAILURE_OUTCOMES:
+        return 1
+    return 0
+
+
+def is_failure(event_type: str, status: Any) -> bool:
+    """Whether an event records a failed attempt: a failed login, a 4xx/5xx code or a failure outcome."""
+    return event_type == "login_failed" or _status_class(status) in (1, 4, 5)
+
+
+def _entropy(text: str) -> float:
+    counts: dict[str, int] = {}
+    for char in text:
+        counts[char] = counts.get(char, 0) + 1
+    total = len(text)
+    return -sum(count / total * math.log2(count / total) for count in counts.values())
+
+
+def resource_template(resource: str) -> str:
+    """The resource's path with digit runs collapsed: ``/items/123?x=1`` -> ``/items/0``."""
+    path = resource.split("?", 1)[0]
+    return _DIGITS_RE.sub("0", path)
+
+
+def resource_shape(resource: str | None) -> list[float]:
+    """The shape features of a resource, in ``FEATURE_NAMES`` order (``resource_missing`` first)."""
+    if not resource:
+        return [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    text = resource.lower()
+    length = len(text)
+    path, _, query = text.partition("?")
+    values = [pair.partition("=")[2] for pair in query.split("&") if pair] if query else []
+    value_chars = sum(len(value) for value in values)
+    value_nonalnum = sum(1 for value in values for char in value if not char.isalnum() and char != "+")
+    digits = sum(1 for char in text if char.isdigit())
+    nonalnum = sum(1 for char in text if not char.isalnum())
+    special = sum(1 for char in text if char in _SPECIAL_CHARS)
+    return [
+        0.0,
+        math.log1p(length),
+        float(path.count("/")),
+        float(len(values)),
+        math.log1p(max((len(value) for value in values), default=0)),
+        digits / length,
+        nonalnum / length,
+        special / length,
+        value_nonalnum / value_chars if value_chars else 0.0,
+        _entropy(text),
+        float(len(_SUSPICIOUS_RE.findall(text))),
+    ]
+
+
+def _hour_rarity(histogram: list[float], hour: int) -> float:
+    # Additive smoothing: a user with no history gets log(24) for every hour.
+    total = sum(histogram)
+    return -math.log((histogram[hour] + 0.5) / (total + 12.0))
+
+
+def _update_ip(ip_state: IpState, user_hash: int, now: float, failure: bool) -> None:
+    elapsed = max(0.0, now - ip_state.last_seen) if ip_state.last_seen is not None else 0.0
+    minute = int(now // 60)
+    users = ip_state.recent_users
+    position = next((index for index, (user, _) in enumerate(users) if user == user_hash), -1)
+    new_user = position < 0
+    if not new_user:
+        del users[position]
+    users.insert(0, (user_hash, minute))
+    del users[MAX_IP_USERS:]
+    ip_state.rate_fast = _stored(_decayed(ip_state.rate_fast, elapsed, FAST_TAU) + 1.0)
+    ip_state.rate_slow = _stored(_decayed(ip_state.rate_slow, elapsed, SLOW_TAU) + 1.0)
+    ip_state.failures_slow = _stored(_decayed(ip_state.failures_slow, elapsed, SLOW_TAU) + (1.0 if failure else 0.0))
+    ip_state.new_users_slow = _stored(_decayed(ip_state.new_users_slow, elapsed, SLOW_TAU) + (1.0 if new_user else 0.0))
+    if ip_state.last_seen is None or now > ip_state.last_seen:
+        ip_state.last_seen = now
+
+
+def _ip_features(ip_state: IpState | None, now: float) -> list[float]:
+    if ip_state is None:
+        return [0.0, 0.0, 0.0, 0.0]
+    oldest_minute = (now - IP_USERS_WINDOW) // 60
+    distinct = sum(1 for _, minute in ip_state.recent_users if minute >= oldest_minute)
+    return [
+        float(distinct),
+        math.log1p(ip_state.new_users_slow),
+        math.log1p(ip_state.rate_fast),
+        ip_state.failures_slow / ip_state.rate_slow if ip_state.rate_slow else 0.0,
+    ]
+
+
+def _featurize_one(
+    state: UserState,
+    event: Any,
+    ip_states: dict[str, IpState],
+    copied_ips: set[str],
+    country_of: CountryLookup | None,
+    user_hash: int,
+) -> list[float]:
+    """Update ``state`` (a private copy) and ``ip_states`` with one event; return its feature row."""
+    now = event_time(event)
+    event_type = _get(event, "event_type")
+    if not isinstance(event_type, str):
+        raise InvalidFeatureEventError("event_type", f"must be a string, got {type(event_type).__name__}")
+    status = _get(event, "status")
+    ip = _get(event, "ip")
+    agent = _get(event, "user_agent")
+    resource = _get(event, "resource")
+    properties = _get(event, "properties") or {}
+    failure = is_failure(event_type, status)
+
+    first = state.last_seen is None
+    # Late events (earlier than the last one seen) count as simultaneous: state never goes backwards.
+    elapsed = 0.0 if state.last_seen is None else max(0.0, now - state.last_seen)
+    gap = MAX_GAP_SECONDS if first else min(elapsed, MAX_GAP_SECONDS)
+    hour = int(now // 3600) % 24
+    hour_rarity = _hour_rarity(state.hour_histogram, hour)
+    history = state.rate_slow
+
+    state.rate_fast = _stored(_decayed(state.rate_fast, elapsed, FAST_TAU) + 1.0)
+    state.rate_slow = _stored(_decayed(state.rate_slow, elapsed, SLOW_TAU) + 1.0)
+    state.failures_slow = _stored(_decayed(state.failures_slow, elapsed, SLOW_TAU) + (1.0 if failure else 0.0))
+    state.total_events = min(state.total_events + 1, MAX_TOTAL_EVENTS)
+    habit_decay = math.exp(-elapsed / HOUR_HABIT_TAU) if elapsed > 0 else 1.0
+    histogram = state.hour_histogram
+    for index in range(24):
+        histogram[index] = round(histogram[index] * habit_decay, 4)
+    histogram[hour] = round(min(histogram[hour] + 1.0, MAX_DECAYED_COUNT), 4)
+    if state.last_seen is None or now > state.last_seen:
+        state.last_seen = now
+
+    # With no history every IP, agent and country would be "new": report novelty only for known users.
+    new_ip = _touch(state.recent_ips, stable_hash(ip), MAX_RECENT_IPS) if ip else False
+    new_agent = _touch(state.recent_agents, stable_hash(agent), MAX_RECENT_AGENTS) if agent else False
+    country = country_of(ip) if (country_of is not None and ip) else None
+    new_country = _touch(state.recent_countries, stable_hash(country), MAX_RECENT_COUNTRIES) if country else False
+    new_path = (
+        _touch(state.recent_paths, stable_hash(resource_template(resource)), MAX_RECENT_PATHS) if resource else False
+    )
+
+    ip_state: IpState | None = None
+    if ip:
+        ip_state = ip_states.get(ip)
+        if ip_state is None:
+            ip_state = IpState()
+            ip_states[ip] = ip_state
+            copied_ips.add(ip)
+        elif ip not in copied_ips:
+            ip_state = ip_state.copy()
+            ip_states[ip] = ip_state
+            copied_ips.add(ip)
+        _update_ip(ip_state, user_hash, now, failure)
+
+    status_class = _status_class(status)
+    method = properties.get("method") if isinstance(properties, Mapping) else None
+    type_onehot = [0.0] * (len(CORE_EVENT_TYPES) + 1)
+    type_onehot[_EVENT_TYPE_INDEX.get(event_type, len(CORE_EVENT_TYPES))] = 1.0
+    return [
+        1.0 if first else 0.0,
+        math.log1p(gap),
+        math.log1p(state.rate_fast),
+        math.log1p(state.rate_slow),
+        state.failures_slow / state.rate_slow,
+        math.log1p(state.failures_slow),
+        math.log1p(history),
+        hour_rarity,
+        0.0 if first else float(new_ip),
+        0.0 if first else float(new_agent),
+        0.0 if first else float(new_country),
+        0.0 if first else float(new_path),
+        float(len(state.recent_ips)),
+        *_ip_features(ip_state, now),
+        *resource_shape(resource if isinstance(resource, str) else None),
+        1.0 if isinstance(method, str) and method.lower() in WRITE_METHODS else 0.0,
+        1.0 if failure else 0.0,
+        1.0 if status is None else 0.0,
+        1.0 if status_class == 2 else 0.0,
+        1.0 if status_class == 3 else 0.0,
+        1.0 if status_class == 4 else 0.0,
+        1.0 if status_class == 5 else 0.0,
+        *type_onehot,
+    ]
+
+
+def featurize(
+    state: UserState | None,
+    events: Iterable[Any],
+    ip_states: Mapping[str, IpState] | None = None,
+    *,
+    country_of: CountryLookup | None = None,
+) -> Featurized:
+    """Feature rows for one user's events (in time order), given that user's state before them.
+
+    ``events`` are wire dicts (as archived) or ``InteractionEvent`` objects. ``ip_states`` holds the
+    known state of the IPs these events may use; the result carries the new state of each IP
+    touched. ``country_of`` maps an IP to a country code (None: ``new_country`` is always 0). Nothing
+    passed in is mutated.
+    """
+    new_state = state.copy() if state is not None else UserState()
+    touched: dict[str, IpState] = dict(ip_states) if ip_states else {}
+    copied: set[str] = set()
+    rows: list[list[float]] = []
+    user_hash: int | None = None
+    for event in events:
+        if user_hash is None:
+            user_id = _get(event, "user_id")
+            user_hash = stable_hash(str(user_id))
+        rows.append(_featurize_one(new_state, event, touched, copied, country_of, user_hash))
+    return Featurized(rows, new_state, {ip: touched[ip] for ip in copied})
+
+
+def featurize_batch(
+    events: Iterable[Any],
+    user_states: Mapping[str, UserState] | None = None,
+    ip_states: Mapping[str, IpState] | None = None,
+    *,
+    country_of: CountryLookup | None = None,
+) -> BatchFeatures:
+    """Feature rows for many users' events, in the order given (which must be time order).
+
+    Processing follows the input order across users, so per-IP features see other users' earlier
+    events exactly as a replay of the archive does. Returns a float64 array of shape
+    ``(len(events), FEATURE_COUNT)`` and the new state of every user and IP touched.
+    """
+    users: dict[str, UserState] = {}
+    known_users = user_states or {}
+    touched_ips: dict[str, IpState] = dict(ip_states) if ip_states else {}
+    copied_ips: set[str] = set()
+    hashes: dict[str, int] = {}
+    rows: list[list[float]] = []
+    for event in events:
+        user_id = _get(event, "user_id")
+        if not isinstance(user_id, str) or not user_id:
+            raise InvalidFeatureEventError("user_id", "required string is missing")
+        state = users.get(user_id)
+        if state is None:
+            known = known_users.get(user_id)
+            state = known.copy() if known is not None else UserState()
+            users[user_id] = state
+            hashes[user_id] = stable_hash(user_id)
+        rows.append(_featurize_one(state, event, touched_ips, copied_ips, country_of, hashes[user_id]))
+    matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), FEATURE_COUNT)
+    return BatchFeatures(matrix, users, {ip: touched_ips[ip] for ip in copied_ips})
+
+
+def sort_by_time(events: Sequence[Any]) -> list[Any]:
+    """Events in time order (stable: ties keep their input order)."""
+    return sorted(events, key=event_time)

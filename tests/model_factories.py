@@ -1,0 +1,105 @@
+"""Event factories for the model tests: a small population of regular users and obvious attacks."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+START = datetime(2026, 11, 2, 0, 0, tzinfo=UTC)
+BROWSERS = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36",
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_1) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:132.0) Gecko/20100101 Firefox/132.0",
+)
+PAGES = ("/", "/catalog", "/catalog/items/{n}", "/search?q=shoes&page={p}", "/cart", "/account")
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def event(moment: datetime, user: str, event_type: str, **fields: Any) -> dict[str, Any]:
+    wire: dict[str, Any] = {
+        "schema_version": 1,
+        "event_id": f"00000000-0000-4000-8000-{abs(hash((moment, user, event_type))) % 10**12:012d}",
+        "occurred_at": stamp(moment),
+        "event_type": event_type,
+        "user_id": user,
+        "session_id": None,
+        "ip": None,
+        "user_agent": None,
+        "resource": None,
+        "status": None,
+        "properties": {},
+    }
+    wire.update(fields)
+    return wire
+
+
+def normal_traffic(users: int, days: int, seed: int = 7) -> list[dict[str, Any]]:
+    """Regular users: one home IP and browser each, daytime sessions of logins and page views."""
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = []
+    for number in range(users):
+        user = f"user-{number:04d}"
+        ip = f"198.51.100.{number % 250}"
+        agent = BROWSERS[number % len(BROWSERS)]
+        habit_hour = 8 + number % 10
+        for day in range(days):
+            if rng.random() < 0.2:
+                continue
+            moment = START + timedelta(days=day, hours=habit_hour, minutes=rng.randrange(60))
+            common = {"ip": ip, "user_agent": agent, "session_id": f"{user}-{day}"}
+            events.append(event(moment, user, "login_succeeded", resource="/login", status=200, **common))
+            for _ in range(rng.randrange(3, 9)):
+                moment += timedelta(seconds=rng.uniform(5, 120))
+                page = rng.choice(PAGES).format(n=rng.randrange(500), p=rng.randrange(1, 5))
+                events.append(event(moment, user, "page_view", resource=page, status=200, **common))
+            if rng.random() < 0.3:
+                moment += timedelta(seconds=rng.uniform(5, 60))
+                events.append(
+                    event(
+                        moment,
+                        user,
+                        "purchase",
+                        resource="/checkout",
+                        status=200,
+                        properties={"method": "POST"},
+                        **common,
+                    )
+                )
+    events.sort(key=lambda item: item["occurred_at"])
+    return events
+
+
+def credential_stuffing(moment: datetime, attempts: int, ip: str = "203.0.113.66") -> list[dict[str, Any]]:
+    """One IP trying many accounts in quick succession, nearly every attempt failing, at night."""
+    events = []
+    for number in range(attempts):
+        events.append(
+            event(
+                moment + timedelta(seconds=number * 0.5),
+                f"victim-{number:05d}",
+                "login_failed",
+                ip=ip,
+                user_agent="python-requests/2.32",
+                resource="/login",
+                status=401,
+                properties={"method": "POST"},
+            )
+        )
+    return events
+
+
+def injection_probe(moment: datetime, user: str) -> dict[str, Any]:
+    """A request carrying SQL injection in a query parameter."""
+    return event(
+        moment,
+        user,
+        "api_call",
+        ip="203.0.113.99",
+        user_agent="sqlmap/1.8",
+        resource="/search?q=shoes' union select password,1,2 from users where '1'='1' --&page=1",
+        status=500,
+    )

@@ -1,0 +1,172 @@
+"""The feature module: determinism, purity, state round trips and bounded state size."""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+
+import numpy as np
+import pytest
+
+from model.exceptions import InvalidFeatureEventError, InvalidStateError
+from model.features import (
+    CORE_EVENT_TYPES,
+    FEATURE_COUNT,
+    FEATURE_NAMES,
+    MAX_IP_STATE_BYTES,
+    MAX_RECENT_IPS,
+    MAX_USER_STATE_BYTES,
+    IpState,
+    UserState,
+    featurize,
+    featurize_batch,
+)
+from tests.model_factories import START, credential_stuffing, event, injection_probe, normal_traffic
+from vedette import events as contract
+
+
+def column(rows: np.ndarray | list[list[float]], name: str) -> list[float]:
+    index = FEATURE_NAMES.index(name)
+    return [row[index] for row in rows]
+
+
+def test_core_event_types_match_the_event_contract() -> None:
+    assert set(CORE_EVENT_TYPES) == contract.CORE_EVENT_TYPES
+    assert len(set(FEATURE_NAMES)) == FEATURE_COUNT
+
+
+def test_same_events_give_same_features_and_inputs_are_not_mutated() -> None:
+    # GIVEN a day of traffic and a user state from an earlier day
+    history = [item for item in normal_traffic(20, 2) if item["user_id"] == "user-0003"]
+    before = featurize(None, history[: len(history) // 2])
+    events = history[len(history) // 2 :]
+    frozen_events = copy.deepcopy(events)
+    frozen_state = before.state.to_bytes()
+    frozen_ips = {ip: state.to_bytes() for ip, state in before.ip_states.items()}
+    # WHEN the same events are featurized twice from the same state
+    first = featurize(before.state, events, before.ip_states)
+    second = featurize(before.state, events, before.ip_states)
+    # THEN the rows and new states are equal, and nothing passed in changed
+    assert first.rows == second.rows
+    assert first.state == second.state
+    assert events == frozen_events
+    assert before.state.to_bytes() == frozen_state
+    assert {ip: state.to_bytes() for ip, state in before.ip_states.items()} == frozen_ips
+
+
+def test_state_round_trips_through_bytes_without_changing_features() -> None:
+    # GIVEN a user part way through their history
+    history = [item for item in normal_traffic(20, 5) if item["user_id"] == "user-0007"]
+    middle = len(history) // 2
+    head = featurize(None, history[:middle])
+    # WHEN the state is stored as bytes and read back (as the scorer does between batches)
+    restored_user = UserState.from_bytes(head.state.to_bytes())
+    restored_ips = {ip: IpState.from_bytes(state.to_bytes()) for ip, state in head.ip_states.items()}
+    # THEN continuing from the restored state gives exactly the rows of one uninterrupted replay
+    continued = featurize(restored_user, history[middle:], restored_ips)
+    uninterrupted = featurize(None, history)
+    assert continued.rows == uninterrupted.rows[middle:]
+    assert continued.state == uninterrupted.state
+
+
+def test_batch_helper_matches_per_user_featurization() -> None:
+    # GIVEN several users whose IPs are all distinct (so IP state is per user)
+    events = normal_traffic(5, 3)
+    batch = featurize_batch(events)
+    # THEN each user's rows equal featurize() on that user's events alone
+    for user in {item["user_id"] for item in events}:
+        positions = [index for index, item in enumerate(events) if item["user_id"] == user]
+        alone = featurize(None, [events[index] for index in positions])
+        np.testing.assert_array_equal(batch.rows[positions], np.asarray(alone.rows))
+        assert batch.user_states[user] == alone.state
+    assert batch.rows.shape == (len(events), FEATURE_COUNT)
+
+
+def test_user_state_size_is_bounded_under_adversarial_input() -> None:
+    # GIVEN one user seen from thousands of distinct IPs, agents, countries and long resources
+    events = [
+        event(
+            START + timedelta(seconds=number * 7.123457),
+            "u" * 256,
+            f"custom_{number % 50}",
+            ip=f"2001:db8::{number:x}",
+            user_agent=f"agent-{number}-" + "x" * 900,
+            resource=f"/{number}/" + "a/" * 900,
+            status=number % 500 + 100,
+        )
+        for number in range(3000)
+    ]
+    result = featurize(None, events, country_of=lambda ip: ip[-4:])
+    # THEN the state stays within the documented bound, its sets capped
+    assert len(result.state.recent_ips) == MAX_RECENT_IPS
+    assert len(result.state.to_bytes()) <= MAX_USER_STATE_BYTES
+    # AND a burst of events at one instant (counters at their cap) stays within it too
+    burst = [event(START, "burst", "login_failed", ip="198.18.0.1", status=401) for _ in range(2000)]
+    assert len(featurize(result.state, burst).state.to_bytes()) <= MAX_USER_STATE_BYTES
+
+
+def test_ip_state_counts_distinct_users_and_stays_bounded() -> None:
+    # GIVEN one IP used by thousands of different users (credential stuffing)
+    attack = credential_stuffing(START, 3000)
+    batch = featurize_batch(attack)
+    ip_state = batch.ip_states["203.0.113.66"]
+    # THEN the distinct-users feature grows to its cap and the IP state stays within its bound
+    distinct = column(batch.rows, "ip_distinct_users_24h")
+    assert distinct[0] == 1.0
+    assert distinct[-1] == 32.0
+    assert len(ip_state.to_bytes()) <= MAX_IP_STATE_BYTES
+    # AND a regular user alone on their IP shows one user
+    regular = featurize_batch(normal_traffic(3, 2))
+    assert set(column(regular.rows, "ip_distinct_users_24h")) == {1.0}
+
+
+def test_novelty_features_flag_a_new_ip_agent_and_country_for_a_known_user() -> None:
+    # GIVEN a user with a stable history, then a login from elsewhere
+    history = [item for item in normal_traffic(10, 5) if item["user_id"] == "user-0002"]
+    takeover = event(
+        START + timedelta(days=6, hours=3),
+        "user-0002",
+        "login_succeeded",
+        ip="198.18.5.5",
+        user_agent="curl/8.5",
+        resource="/login",
+        status=200,
+    )
+    countries = {"198.51.100.2": "FR", "198.18.5.5": "KP"}
+    result = featurize(None, [*history, takeover], country_of=countries.get)
+    last = result.rows[-1]
+    # THEN the last row is new on all three, and earlier rows (after the first) are not
+    for name in ("new_ip", "new_user_agent", "new_country"):
+        assert last[FEATURE_NAMES.index(name)] == 1.0
+        assert set(column(result.rows[1:-1], name)) == {0.0}
+    # AND its hour is rarer for this user than the habitual hour
+    assert last[FEATURE_NAMES.index("hour_rarity")] > max(column(result.rows[-5:-1], "hour_rarity"))
+
+
+def test_resource_shape_features_separate_an_injection() -> None:
+    normal = event(START, "u1", "search", resource="/search?q=red+shoes&page=2")
+    attack = injection_probe(START, "u2")
+    rows = featurize_batch([normal, attack]).rows
+    for name in ("resource_suspicious_tokens", "resource_special_ratio", "resource_value_nonalnum_ratio"):
+        assert column(rows, name)[1] > column(rows, name)[0], name
+
+
+def test_failure_ratio_and_rate_follow_the_events() -> None:
+    failing = [event(START + timedelta(seconds=i), "u", "login_failed", status=401) for i in range(20)]
+    rows = featurize(None, failing).rows
+    assert column(rows, "failure_ratio_1h")[-1] == pytest.approx(1.0)
+    assert column(rows, "log_rate_1m")[-1] > column(rows, "log_rate_1m")[0]
+    assert column(rows, "log_seconds_since_previous")[1] == pytest.approx(np.log1p(1.0))
+
+
+def test_bad_event_and_bad_state_are_rejected_with_the_field_named() -> None:
+    with pytest.raises(InvalidFeatureEventError) as caught:
+        featurize(None, [event(START, "u", "login_failed") | {"occurred_at": "yesterday"}])
+    assert caught.value.field == "occurred_at"
+    with pytest.raises(InvalidFeatureEventError) as caught:
+        featurize_batch([event(START, "u", "page_view") | {"user_id": None}])
+    assert caught.value.field == "user_id"
+    with pytest.raises(InvalidStateError, match="features version"):
+        UserState.from_bytes(b'{"v":999}')
+    with pytest.raises(InvalidStateError, match="not JSON"):
+        IpState.from_bytes(b"\xff")
