@@ -34,7 +34,7 @@ from archive.layout import (
     static_prefix,
 )
 from archive.location import Location, make_s3_client, parse_location
-from vedette.events import MAX_EVENT_BYTES, format_timestamp, normalize_event
+from vedette.events import decode_event, format_timestamp
 from vedette.exceptions import InvalidEventError
 
 logger = logging.getLogger("archive.reader")
@@ -217,19 +217,3 @@ def iter_events(
             location,
             counts.invalid_examples[0][1] if counts.invalid_examples else "",
         )
-
-
-def decode_event(record: bytes) -> dict[str, Any]:
-    """One archived record as a validated wire dict; raises ``InvalidEventError`` on any defect."""
-    if len(record) > MAX_EVENT_BYTES:
-        raise InvalidEventError("event", f"{len(record)} bytes, more than the {MAX_EVENT_BYTES}-byte limit")
-    try:
-        raw = orjson.loads(record)
-    except orjson.JSONDecodeError as error:
-        raise InvalidEventError("event", f"not UTF-8 JSON: {error}") from None
-    if not isinstance(raw, dict):
-        raise InvalidEventError("event", f"must be a JSON object, got {type(raw).__name__}")
-    for name in ("event_id", "occurred_at"):
-        if raw.get(name) is None:
-            raise InvalidEventError(name, "required field is missing")
-    return normalize_event(raw)
