@@ -67,24 +67,22 @@ class EventFactory:
     """Builds wire dicts already in the contract's canonical form (``normalize_event`` leaves them
     unchanged), with event ids drawn from the simulation's random generator."""
 
-    __slots__ = ("_day", "_prefix", "_rng")
+    __slots__ = ("_minute", "_prefix", "_rng")
 
     def __init__(self, rng: random.Random) -> None:
         self._rng = rng
-        self._day = -1
+        self._minute = -1
         self._prefix = ""
 
     def timestamp(self, micros: int) -> str:
-        """RFC 3339 UTC with microseconds, as the contract writes it; the date part is cached."""
+        """RFC 3339 UTC with microseconds, as the contract writes it; the part up to the minute is cached."""
         second, fraction = divmod(micros, MICROS)
-        day, in_day = divmod(second, 86_400)
-        if day != self._day:
-            # Simulated traffic is sparse (seconds between events), so cache the day, not the second.
-            self._prefix = time.strftime("%Y-%m-%dT", time.gmtime(second))
-            self._day = day
-        hours, rest = divmod(in_day, 3600)
-        minutes, seconds = divmod(rest, 60)
-        return f"{self._prefix}{hours:02d}:{minutes:02d}:{seconds:02d}.{fraction:06d}Z"
+        minute, seconds = divmod(second, 60)
+        if minute != self._minute:
+            # Simulated traffic is sparse (seconds between events): the minute is the useful cache.
+            self._prefix = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(second))
+            self._minute = minute
+        return f"{self._prefix}{seconds:02d}.{fraction:06d}Z"
 
     def event_id(self) -> str:
         # A version 4 UUID whose random bits come from the seeded generator.
