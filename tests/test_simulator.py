@@ -172,6 +172,18 @@ def test_normal_traffic_follows_local_days_and_returning_users() -> None:
     assert types["login_failed"] > 0
 
 
+def test_weekends_are_quieter_than_weekdays_in_local_time() -> None:
+    simulator = Simulator(seed=8, users=600, attack_share=0.0)
+    per_weekday: Counter[int] = Counter()
+    for item in simulator.events(duration=timedelta(days=14)):
+        profile = simulator.profiles[str(item.event["user_id"])]
+        local = parse_timestamp(str(item.event["occurred_at"])) + timedelta(microseconds=profile.utc_offset_micros)
+        per_weekday[local.weekday()] += 1
+    weekdays = statistics.mean(per_weekday[day] for day in range(4))  # Monday-Thursday
+    weekend = statistics.mean(per_weekday[day] for day in (5, 6))
+    assert weekend < 0.95 * weekdays
+
+
 def test_duration_bounds_simulated_time() -> None:
     start = datetime(2026, 3, 1, tzinfo=UTC)
     simulator = Simulator(seed=5, users=300, start=start)

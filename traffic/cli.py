@@ -27,6 +27,7 @@ from traffic.importer import FORMATS, LogImporter
 from traffic.scenarios import SCENARIO_NAMES
 from traffic.simulator import DEFAULT_ATTACK_SHARE, DEFAULT_START, LabeledEvent, Simulator
 from vedette.events import encode_event, parse_timestamp
+from vedette.exceptions import VedetteError
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
@@ -324,7 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_import(args)
     except (SimulationConfigError, LogFormatError) as error:
         parser.error(str(error))
-    except (_CommandError, ArchiveError, OSError) as error:
+    except (_CommandError, ArchiveError, VedetteError, OSError) as error:
         print(f"{args.command}: {error}", file=sys.stderr)
         return 1
     except BrokenPipeError:
