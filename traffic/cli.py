@@ -12,6 +12,7 @@ import argparse
 import os
 import re
 import sys
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -22,7 +23,7 @@ from typing import IO, Any
 import orjson
 
 from archive import ArchiveError, ArchiveWriter
-from traffic.exceptions import LogFormatError, SimulationConfigError
+from traffic.exceptions import LogFormatError, OutputError, SimulationConfigError
 from traffic.importer import FORMATS, LogImporter
 from traffic.scenarios import SCENARIO_NAMES
 from traffic.simulator import DEFAULT_ATTACK_SHARE, DEFAULT_START, LabeledEvent, Simulator
@@ -207,13 +208,15 @@ class _StreamSink:
         from vedette.producer import Producer
 
         self.stream = args.stream
-        self.failures: list[str] = []
+        self.failed = 0
+        self.first_failure = ""
+        self._lock = threading.Lock()
         # Fail before simulating anything when the stream is not there (the producer would retry).
         client = boto3.session.Session().client("kinesis", endpoint_url=args.endpoint_url, region_name=args.region)
         try:
             client.describe_stream_summary(StreamName=args.stream)
         except ClientError as error:
-            raise _CommandError(f"stream {args.stream!r}: {error}") from None
+            raise OutputError(f"stream {args.stream!r}: {error}") from None
         self.producer = Producer(
             args.stream,
             endpoint_url=args.endpoint_url,
@@ -224,22 +227,22 @@ class _StreamSink:
         self.put = self.producer.put
 
     def _on_delivery(self, report: Any) -> None:
+        # Called from the producer's threads: a counter and one example, not a growing list.
         if report.error is not None:
-            self.failures.append(f"{report.event_id}: {report.error}")
+            with self._lock:
+                if not self.failed:
+                    self.first_failure = f"{report.event_id}: {report.error}"
+                self.failed += 1
 
     def close(self) -> int:
         """Flush and close; the number of events that were not delivered."""
         self.producer.close()
-        if self.failures:
+        if self.failed:
             print(
-                f"stream {self.stream}: {len(self.failures)} event(s) not delivered; first: {self.failures[0]}",
+                f"stream {self.stream}: {self.failed} event(s) not delivered; first: {self.first_failure}",
                 file=sys.stderr,
             )
-        return len(self.failures)
-
-
-class _CommandError(Exception):
-    """A problem to report in one line, without a traceback."""
+        return self.failed
 
 
 def _make_sink(args: argparse.Namespace, stack: ExitStack) -> tuple[Any, list[int]]:
@@ -325,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         return run_import(args)
     except (SimulationConfigError, LogFormatError) as error:
         parser.error(str(error))
-    except (_CommandError, ArchiveError, VedetteError, OSError) as error:
+    except (OutputError, ArchiveError, VedetteError, OSError) as error:
         print(f"{args.command}: {error}", file=sys.stderr)
         return 1
     except BrokenPipeError:
