@@ -231,6 +231,8 @@ def test_bad_formats_are_rejected_with_the_reason() -> None:
         compile_format("[$time_local] $status", "%Q")
     with pytest.raises(LogFormatError, match="has no \\$variable"):
         compile_format("plain text")
+    with pytest.raises(LogFormatError, match="Apache LogFormat\\? write it in nginx syntax"):
+        compile_format('%h %l %u %t "%r" %>s %b')
     with pytest.raises(LogFormatError, match="unknown format"):
         LogImporter("syslog")
     with pytest.raises(LogFormatError, match="needs a format string"):

@@ -28,7 +28,7 @@ from traffic.importer import FORMATS, LogImporter
 from traffic.scenarios import SCENARIO_NAMES
 from traffic.simulator import DEFAULT_ATTACK_SHARE, DEFAULT_START, LabeledEvent, Simulator
 from vedette.events import encode_event, parse_timestamp
-from vedette.exceptions import VedetteError
+from vedette.exceptions import InvalidEventError, VedetteError
 
 _DURATION_RE = re.compile(r"(\d+(?:\.\d+)?)([smhd]?)")
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86_400}
@@ -48,8 +48,8 @@ def parse_start(text: str) -> datetime:
         return datetime.now(UTC)
     try:
         return parse_timestamp(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+    except InvalidEventError as error:
+        raise argparse.ArgumentTypeError(error.reason) from None
 
 
 def positive_float(text: str) -> float:

@@ -120,7 +120,10 @@ def compile_format(log_format: str, time_format: str = DEFAULT_TIME_FORMAT) -> C
         parts.append(("literal", log_format[position:]))
     variables = [value for kind, value in parts if kind == "variable"]
     if not variables:
-        raise LogFormatError(log_format, "has no $variable")
+        hint = ""
+        if "%h" in log_format or "%t" in log_format or "%r" in log_format:
+            hint = f" (Apache LogFormat? write it in nginx syntax; the combined format is {COMBINED!r})"
+        raise LogFormatError(log_format, f"has no $variable{hint}")
     if len(set(variables)) != len(variables):
         raise LogFormatError(log_format, "uses a variable twice")
     if "$" in "".join(value for kind, value in parts if kind == "literal"):
