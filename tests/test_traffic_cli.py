@@ -118,6 +118,20 @@ def test_rate_paces_the_output() -> None:
     assert time.monotonic() - started >= 60 / 200 * 0.9
 
 
+def test_speed_paces_on_the_simulated_clock() -> None:
+    # 10 simulated minutes at 600 simulated seconds per second take at least a second.
+    started = time.monotonic()
+    result = traffic("simulate", "--duration=10m", "--users=3000", "--speed=600")
+    assert result.stdout.splitlines()
+    assert time.monotonic() - started >= 0.9 * (
+        (
+            parse_timestamp(json.loads(result.stdout.splitlines()[-1])["occurred_at"])
+            - parse_timestamp(json.loads(result.stdout.splitlines()[0])["occurred_at"])
+        ).total_seconds()
+        / 600
+    )
+
+
 def test_import_writes_exactly_what_firehose_would(tmp_path: Path) -> None:
     # GIVEN a combined log spanning two hours, with odd lines
     log = tmp_path / "access.log"

@@ -95,8 +95,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_START,
         help="simulated start time, RFC 3339 or 'now' (default 2026-11-02T00:00:00Z)",
     )
-    simulate.add_argument(
+    pacing = simulate.add_mutually_exclusive_group()
+    pacing.add_argument(
         "--rate", type=positive_float, help="pace output at this many events per wall-clock second (default: no pacing)"
+    )
+    pacing.add_argument(
+        "--speed",
+        type=positive_float,
+        help="pace output on the simulated clock: simulated seconds per wall-clock second "
+        "(1 with --start now keeps occurred_at near the wall clock; 60 runs an hour a minute)",
     )
     _add_outputs(simulate, stream=True)
     simulate.add_argument("--episodes", help="write one JSON line per attack episode to this file")
@@ -157,11 +164,30 @@ class _Pacer:
         self.started = time.monotonic()
         self.sent = 0
 
-    def wait(self) -> None:
+    def wait_for(self, event: dict[str, Any]) -> None:
         if self.rate is None:
             return
         self.sent += 1
         delay = self.started + self.sent / self.rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+class _ClockPacer(_Pacer):
+    """Sleeps so that simulated time advances ``speed`` times as fast as the wall clock."""
+
+    def __init__(self, speed: float) -> None:
+        super().__init__(None)
+        self.speed = speed
+        self.first: float | None = None
+
+    def wait_for(self, event: dict[str, Any]) -> None:
+        moment = parse_timestamp(event["occurred_at"]).timestamp()
+        if self.first is None:
+            self.first = moment
+            self.started = time.monotonic()
+            return
+        delay = self.started + (moment - self.first) / self.speed - time.monotonic()
         if delay > 0:
             time.sleep(delay)
 
@@ -187,7 +213,7 @@ def _write_events(labeled: Iterable[LabeledEvent], args: argparse.Namespace, pac
 def _drain(labeled: Iterable[LabeledEvent], sink: Any, labels: IO[bytes] | None, pacer: _Pacer) -> Counter[str]:
     counts: Counter[str] = Counter()
     for event, label in labeled:
-        pacer.wait()
+        pacer.wait_for(event)
         sink(event)
         counts["events"] += 1
         if label is not None:
@@ -279,7 +305,8 @@ def run_simulate(args: argparse.Namespace) -> int:
     )
     count = args.events if args.events is not None or args.duration is not None else 10_000
     started = time.perf_counter()
-    counts, undelivered = _write_events(simulator.events(count=count, duration=args.duration), args, _Pacer(args.rate))
+    pacer = _ClockPacer(args.speed) if args.speed else _Pacer(args.rate)
+    counts, undelivered = _write_events(simulator.events(count=count, duration=args.duration), args, pacer)
     if args.episodes:
         with open(args.episodes, "wb") as handle:
             for episode in simulator.episodes:
