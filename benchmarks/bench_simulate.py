@@ -1,7 +1,7 @@
 """simulate: labeled events/s the simulator generates on one core, against the producer's own cost.
 
 Ours: ``Simulator(...).events(count)`` (normal sessions, attack episodes, labels) consumed as a
-stream, best of three.
+stream, best of five rounds.
 Baseline in the same run, on the same events: the producer's per-event work before buffering
 (``prepare_record``: validation, serialization, partition-key hash). The load test runs both in
 one process, so the simulator must not cost more per event than the producer it feeds. Also
@@ -24,19 +24,9 @@ from vedette.events import encode_event, parse_timestamp
 from vedette.producer import prepare_record
 
 EVENTS = 100_000
-REPEATS = 3
+REPEATS = 5
 USERS = 5_000
 ATTACK_SHARE = 0.02
-
-
-def best_seconds(function: Callable[[], Any]) -> tuple[float, Any]:
-    best = float("inf")
-    result = None
-    for _ in range(REPEATS):
-        started = time.perf_counter()
-        result = function()
-        best = min(best, time.perf_counter() - started)
-    return best, result
 
 
 def simulate() -> None:
@@ -66,23 +56,35 @@ def combined_line(event: dict[str, Any]) -> str:
     )
 
 
+def interleaved_best(functions: list[Callable[[], Any]]) -> list[float]:
+    """Best time of each function over REPEATS rounds, taking turns so load from other processes on
+    this shared machine falls on all of them alike."""
+    best = [float("inf")] * len(functions)
+    for _ in range(REPEATS):
+        for index, function in enumerate(functions):
+            started = time.perf_counter()
+            function()
+            best[index] = min(best[index], time.perf_counter() - started)
+    return best
+
+
 def main() -> None:
     # Warm up (imports, allocator, caches) so the first measurement is not penalised.
     warm = [item.event for item in Simulator(seed=2, users=USERS).events(count=EVENTS // 5)]
     producer_prepare(warm)
-    seconds, _ = best_seconds(simulate)
     labeled = list(Simulator(seed=1, users=USERS, attack_share=ATTACK_SHARE).events(count=EVENTS))
     events = [item.event for item in labeled]
     attack = sum(1 for item in labeled if item.label is not None)
-    baseline_seconds, _ = best_seconds(lambda: producer_prepare(events))
-    encode_seconds, _ = best_seconds(simulate_and_encode)
     lines = [combined_line(event) for event in events]
 
     def import_combined() -> int:
         importer = LogImporter("combined")
         return sum(1 for _ in importer.import_lines(lines, "bench.log"))
 
-    import_seconds, imported = best_seconds(import_combined)
+    seconds, baseline_seconds, encode_seconds, import_seconds = interleaved_best(
+        [simulate, lambda: producer_prepare(events), simulate_and_encode, import_combined]
+    )
+    imported = import_combined()
     rate = EVENTS / seconds
     baseline = EVENTS / baseline_seconds
     print(
