@@ -6,6 +6,7 @@ import gzip
 import os
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -172,6 +173,16 @@ class ArchiveWriter:
         if not self._closed:
             self.flush()
             self._closed = True
+
+    def __del__(self) -> None:
+        if getattr(self, "_closed", True) or not getattr(self, "_chunks", None):
+            return
+        warnings.warn(
+            f"ArchiveWriter for {self.location} was garbage-collected with {len(self._chunks)} record(s) "
+            "buffered and not written; call close() or use 'with'",
+            ResourceWarning,
+            stacklevel=2,
+        )
 
     def __enter__(self) -> ArchiveWriter:
         return self

@@ -209,3 +209,12 @@ def test_flush_due_writes_an_aged_buffer_for_a_live_writer(tmp_path: Path) -> No
         writer.put(b"{}")
     with pytest.raises(ValueError, match="timezone-aware"):
         ArchiveWriter(tmp_path).put(b"{}", arrival=datetime(2026, 1, 1))
+
+
+def test_a_writer_dropped_with_buffered_records_warns(tmp_path: Path) -> None:
+    writer = ArchiveWriter(tmp_path)
+    writer.put(b"{}", arrival=T0)
+    with pytest.warns(ResourceWarning, match="1 record\\(s\\) buffered and not written"):
+        writer.__del__()
+    writer.close()  # and closing writes the record after all
+    assert len(list(tmp_path.rglob("*.gz"))) == 1
