@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -44,6 +45,9 @@ def test_every_event_is_in_the_contract_and_in_time_order() -> None:
         assert normalize_event(item.event) == item.event
         encode_event(item.event)
     assert len({item.event["event_id"] for item in labeled}) == COUNT
+    for item in labeled[:1000]:
+        identifier = uuid.UUID(item.event["event_id"])
+        assert (identifier.version, identifier.variant) == (4, uuid.RFC_4122)
 
 
 @pytest.mark.parametrize("share", [0.01, 0.03])

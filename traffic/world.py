@@ -63,31 +63,39 @@ def make_users(rng: random.Random, count: int) -> list[UserProfile]:
     return users
 
 
+# UUID version 4 bits (version nibble 0100, variant bits 10) over 128 random bits.
+_UUID_CLEAR = ~((0xF << 76) | (0x3 << 62))
+_UUID_SET = (0x4 << 76) | (0x2 << 62)
+
+
 class EventFactory:
     """Builds wire dicts already in the contract's canonical form (``normalize_event`` leaves them
     unchanged), with event ids drawn from the simulation's random generator."""
 
-    __slots__ = ("_minute", "_prefix", "_rng")
+    __slots__ = ("_getrandbits", "_minutes")
 
     def __init__(self, rng: random.Random) -> None:
-        self._rng = rng
-        self._minute = -1
-        self._prefix = ""
+        self._getrandbits = rng.getrandbits
+        self._minutes: dict[int, str] = {}
 
     def timestamp(self, micros: int) -> str:
-        """RFC 3339 UTC with microseconds, as the contract writes it; the part up to the minute is cached."""
+        """RFC 3339 UTC with microseconds, as the contract writes it; the part up to the minute is cached.
+
+        Sessions create their next event ahead of time, so consecutive calls jump between a few
+        minutes: a small map of minutes, not the last one, is what hits.
+        """
         second, fraction = divmod(micros, MICROS)
         minute, seconds = divmod(second, 60)
-        if minute != self._minute:
-            # Simulated traffic is sparse (seconds between events): the minute is the useful cache.
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(second))
-            self._minute = minute
-        return f"{self._prefix}{seconds:02d}.{fraction:06d}Z"
+        prefix = self._minutes.get(minute)
+        if prefix is None:
+            if len(self._minutes) >= 4096:
+                self._minutes.clear()
+            prefix = self._minutes[minute] = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(second))
+        return f"{prefix}{seconds:02d}.{fraction:06d}Z"
 
     def event_id(self) -> str:
-        # A version 4 UUID whose random bits come from the seeded generator.
-        value = (self._rng.getrandbits(128) & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (0x8000 << 48)
-        text = f"{value:032x}"
+        """A version 4 UUID whose random bits come from the seeded generator."""
+        text = "%032x" % (self._getrandbits(128) & _UUID_CLEAR | _UUID_SET)
         return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
     def make(
