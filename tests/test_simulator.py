@@ -70,6 +70,22 @@ def test_attack_share_matches_the_setting_and_every_scenario_appears(share: floa
             assert episode.start <= episode.end
 
 
+def test_attack_start_keeps_a_clean_history_and_the_share_after_it() -> None:
+    # GIVEN attacks that start two days into a four-day run
+    start = datetime(2026, 11, 2, tzinfo=UTC)
+    simulator = Simulator(seed=4, users=400, attack_share=0.05, start=start, attack_start=start + timedelta(days=2))
+    labeled = list(simulator.events(duration=timedelta(days=4)))
+    boundary = "2026-11-04T00:00:00"
+    before = [item for item in labeled if item.event["occurred_at"] < boundary]
+    after = [item for item in labeled if item.event["occurred_at"] >= boundary]
+    # THEN the first two days hold no attack, and the share holds over the last two
+    assert before
+    assert all(item.label is None for item in before)
+    share = sum(item.label is not None for item in after) / len(after)
+    assert abs(share - 0.05) <= 0.01
+    assert {episode.scenario for episode in simulator.episodes} == set(SCENARIO_NAMES)
+
+
 def test_zero_events_is_an_empty_run() -> None:
     assert list(Simulator(seed=1).events(count=0)) == []
 
@@ -114,7 +130,7 @@ def test_scraping_bot_is_fast_and_regular() -> None:
     for events in by_episode(labeled, "scraping_bot").values():
         times = [parse_timestamp(str(event["occurred_at"])).timestamp() for event in events]
         gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert statistics.mean(gaps) <= 2.1
+        assert statistics.mean(gaps) <= 1.55
         assert statistics.pstdev(gaps) / statistics.mean(gaps) < 0.05
         assert {event["event_type"] for event in events} == {"page_view"}
 

@@ -95,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_START,
         help="simulated start time, RFC 3339 or 'now' (default 2026-11-02T00:00:00Z)",
     )
+    simulate.add_argument(
+        "--attack-start",
+        type=parse_start,
+        help="no attacks before this time (a clean history to train on); the share applies after it",
+    )
     pacing = simulate.add_mutually_exclusive_group()
     pacing.add_argument(
         "--rate", type=positive_float, help="pace output at this many events per wall-clock second (default: no pacing)"
@@ -301,7 +306,12 @@ def _summary(counts: Counter[str], seconds: float) -> str:
 def run_simulate(args: argparse.Namespace) -> int:
     scenarios = [name for name in args.scenarios.split(",") if name]
     simulator = Simulator(
-        seed=args.seed, users=args.users, attack_share=args.attack_share, start=args.start, scenarios=scenarios
+        seed=args.seed,
+        users=args.users,
+        attack_share=args.attack_share,
+        start=args.start,
+        scenarios=scenarios,
+        attack_start=args.attack_start,
     )
     count = args.events if args.events is not None or args.duration is not None else 10_000
     started = time.perf_counter()

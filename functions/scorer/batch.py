@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from model.features import IpState, UserState, event_time, featurize_batch
+from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
 from scorer.endpoint import Endpoint, Score, score_in_chunks
 from scorer.exceptions import TransientError
 from scorer.records import DecodedBatch, UserRecord
@@ -50,7 +50,9 @@ class Dependencies:
     alerts: AlertPublisher
     bad_events: BadEventSink
     endpoint: Endpoint
+    # From the deployed model (scorer.model_config): the same inputs the model was trained with.
     country_of: Callable[[str], str | None] | None = None
+    vocabulary: ResourceVocabulary | None = None
 
 
 @dataclass
@@ -179,7 +181,9 @@ def process_batch(
         else:
             fresh.append(item)
     fresh.sort(key=lambda item: item.time)
-    features = featurize_batch([item.wire for item in fresh], user_states, ip_states, country_of=deps.country_of)
+    features = featurize_batch(
+        [item.wire for item in fresh], user_states, ip_states, country_of=deps.country_of, vocabulary=deps.vocabulary
+    )
 
     # 4. Score in as few calls as the payload limit allows.
     def on_call(latency_ms: float, ok: bool) -> None:
@@ -214,7 +218,18 @@ def process_batch(
     # 6. Save the state each user reached through its processed events, with the last record applied.
     if done:
         _save_states(
-            done, left, user_states, ip_states, stored, batch.shard_id, deps, settings, now, outcome, failed_records
+            done,
+            left,
+            features,
+            user_states,
+            ip_states,
+            stored,
+            batch.shard_id,
+            deps,
+            settings,
+            now,
+            outcome,
+            failed_records,
         )
 
     if failed_records:
@@ -260,6 +275,7 @@ def _record(
 def _save_states(
     done: list[_Valid],
     left: list[_Valid],
+    features: BatchFeatures,
     user_states: Mapping[str, UserState],
     ip_states: Mapping[str, IpState],
     stored: Mapping[str, StoredState],
@@ -270,9 +286,16 @@ def _save_states(
     outcome: BatchOutcome,
     failed_records: set[int],
 ) -> None:
-    # Recomputed over the processed events only, so a user's state never includes an event left
-    # for the retry (featurization is deterministic, so these are the states the scores saw).
-    final = featurize_batch([item.wire for item in done], user_states, ip_states, country_of=deps.country_of)
+    # With events left for the retry, states are recomputed over the processed events only, so a
+    # user's state never includes an event it has not been credited with (featurization is
+    # deterministic, so these are the states the scores saw).
+    final = (
+        featurize_batch(
+            [item.wire for item in done], user_states, ip_states, country_of=deps.country_of, vocabulary=deps.vocabulary
+        )
+        if left
+        else features
+    )
     # applied_through may only pass records whose events were all applied: a user's first event left
     # for the retry caps it, even if a later event (in time) of an earlier record was applied.
     first_left: dict[str, int] = {}

@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 import orjson
 
+from model.features import FEATURE_NAMES
 from scorer.exceptions import TransientError
 
 CONTENT_TYPE = "application/json"
@@ -24,40 +25,47 @@ class Score:
 
 
 class Endpoint(Protocol):
-    """Scores a chunk of feature rows; raises ``TransientError`` when a retry may succeed."""
+    """Scores a chunk of feature rows (``body``: the rows already encoded, if the caller has them);
+    raises ``TransientError`` when a retry may succeed."""
 
-    def score(self, rows: np.ndarray[Any, Any]) -> list[Score]: ...
+    def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]: ...
 
 
 def encode_rows(rows: np.ndarray[Any, Any]) -> bytes:
-    """The request body the model's ``input_fn`` reads: ``{"instances": [[...], ...]}``."""
-    return orjson.dumps({"instances": rows}, option=orjson.OPT_SERIALIZE_NUMPY)
+    """The request body the model's ``input_fn`` reads (see ``model.serving``): the rows, and the
+    feature names they were computed with, which the endpoint checks against its own."""
+    return orjson.dumps({"feature_names": FEATURE_NAMES, "rows": rows}, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def decode_scores(body: bytes, expected: int) -> list[Score]:
     """Parse the model's ``output_fn`` response; raises ``ValueError`` if it does not fit the request."""
     payload = orjson.loads(body)
-    predictions = payload.get("predictions") if isinstance(payload, dict) else None
-    if not isinstance(predictions, list) or len(predictions) != expected:
-        raise ValueError(f"expected {expected} predictions, got {type(predictions).__name__}")
-    return [
-        Score(float(p["score"]), bool(p["is_anomaly"]), float(p["threshold"]), list(p.get("top_features", [])))
-        for p in predictions
-    ]
+    results = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(results, list) or len(results) != expected:
+        raise ValueError(f"expected {expected} results, got {type(results).__name__}")
+    threshold = float(payload["threshold"])
+    return [Score(float(r["score"]), bool(r["anomaly"]), threshold, list(r.get("top_features", []))) for r in results]
 
 
-def chunk_bounds(row_count: int, row_bytes: int, max_payload_bytes: int, max_rows: int) -> list[tuple[int, int]]:
-    """Split ``row_count`` rows into the fewest chunks whose bodies stay under the payload limit."""
-    per_chunk = max(1, min(max_rows, max_payload_bytes // max(1, row_bytes)))
-    return [(start, min(start + per_chunk, row_count)) for start in range(0, row_count, per_chunk)]
+def plan_chunks(rows: np.ndarray[Any, Any], max_payload_bytes: int, max_rows: int) -> list[tuple[int, bytes]]:
+    """Split rows into the fewest request bodies under the payload limit: (row count, body) each.
 
-
-def widest_row_bytes(rows: np.ndarray[Any, Any]) -> int:
-    """An upper bound of one row's JSON size (every float at its longest repr, plus separators)."""
-    if not len(rows):
-        return 0
-    # orjson writes at most 24 characters per float64 ("-1.2345678901234567e-308"), plus a comma.
-    return int(rows.shape[1]) * 25 + 2
+    The whole batch is encoded once; only if it is too large is it cut into equal parts, and any
+    part still too large (rows vary in length) is halved again.
+    """
+    pending = [(start, min(start + max_rows, len(rows))) for start in range(0, len(rows), max_rows)]
+    planned: list[tuple[int, int, bytes]] = []
+    while pending:
+        start, end = pending.pop()
+        body = encode_rows(rows[start:end])
+        if len(body) <= max_payload_bytes or end - start == 1:
+            planned.append((start, end, body))
+            continue
+        parts = -(-len(body) // max_payload_bytes)  # ceiling
+        step = -(-(end - start) // parts)
+        pending.extend((cut, min(cut + step, end)) for cut in range(start, end, step))
+    planned.sort()
+    return [(end - start, body) for start, end, body in planned]
 
 
 class SageMakerEndpoint:
@@ -67,12 +75,15 @@ class SageMakerEndpoint:
         self.client = client
         self.endpoint_name = endpoint_name
 
-    def score(self, rows: np.ndarray[Any, Any]) -> list[Score]:
+    def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             response = self.client.invoke_endpoint(
-                EndpointName=self.endpoint_name, ContentType=CONTENT_TYPE, Accept=CONTENT_TYPE, Body=encode_rows(rows)
+                EndpointName=self.endpoint_name,
+                ContentType=CONTENT_TYPE,
+                Accept=CONTENT_TYPE,
+                Body=encode_rows(rows) if body is None else body,
             )
             body = response["Body"].read()
         except ClientError as error:
@@ -101,11 +112,13 @@ def score_in_chunks(
     """
     scores: list[Score | None] = [None] * len(rows)
     calls = 0
-    for start, end in chunk_bounds(len(rows), widest_row_bytes(rows), max_payload_bytes, max_rows):
+    start = 0
+    for count, body in plan_chunks(rows, max_payload_bytes, max_rows):
+        end = start + count
         started = time.perf_counter()
         calls += 1
         try:
-            chunk: Sequence[Score] = endpoint.score(rows[start:end])
+            chunk: Sequence[Score] = endpoint.score(rows[start:end], body)
         except TransientError:
             if on_call is not None:
                 on_call((time.perf_counter() - started) * 1000, False)
@@ -113,4 +126,5 @@ def score_in_chunks(
         if on_call is not None:
             on_call((time.perf_counter() - started) * 1000, True)
         scores[start:end] = chunk
+        start = end
     return scores, calls
