@@ -184,3 +184,19 @@ def test_simulate_for_a_duration() -> None:
     times = [json.loads(line)["occurred_at"] for line in result.stdout.splitlines()]
     assert times
     assert times[-1] < "2026-11-02T00:30:00"
+
+
+def test_attack_start_leaves_the_first_stretch_clean(tmp_path: Path) -> None:
+    traffic(
+        "simulate",
+        "--duration=2d",
+        "--users=300",
+        "--attack-share=0.05",
+        "--attack-start=2026-11-03T00:00:00Z",
+        f"--output={tmp_path / 'events.jsonl'}",
+        f"--labels={tmp_path / 'labels.jsonl'}",
+    )
+    when = {event["event_id"]: event["occurred_at"] for event in read_jsonl(tmp_path / "events.jsonl")}
+    labels = read_jsonl(tmp_path / "labels.jsonl")
+    assert labels
+    assert min(when[label["event_id"]] for label in labels) >= "2026-11-03T00:00:00"
