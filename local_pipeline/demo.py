@@ -226,7 +226,11 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             training_start = DEFAULT_START
             live_start = training_start + timedelta(days=options.training_days)
             simulator = Simulator(
-                seed=options.seed, users=options.users, attack_share=options.attack_share, start=training_start
+                seed=options.seed,
+                users=options.users,
+                attack_share=options.attack_share,
+                start=training_start,
+                attack_start=live_start,
             )
             timeline = iter(simulator.events(duration=timedelta(days=options.training_days + options.live_days)))
             first_live: list[Any] = []
