@@ -24,12 +24,12 @@ typecheck: install
 	$(BIN)/mypy
 
 # The tests start what they need (moto's server on 127.0.0.1) and stop it when they finish.
-unit: install
+unit: install emulators/node_modules/.installed
 	$(BIN)/pytest
 
 test: lint typecheck unit
 
-# Benchmark-only tools: kinesalite (npm) and peer libraries in their own virtualenv.
+# kinesalite (npm) for Kinesis in tests, the demo and benchmarks; peer libraries for benchmarks only.
 emulators/node_modules/.installed: emulators/package.json emulators/package-lock.json
 	npm ci --prefix emulators --no-audit --no-fund --loglevel=error
 	touch $@
@@ -54,7 +54,7 @@ model: install
 	$(BIN)/python -m model.build --archive "$(ARCHIVE)" --output build/model.tar.gz
 
 # The whole pipeline on 127.0.0.1 (python -m local_pipeline --help for sizes); DEMO_ARGS passes options.
-demo: install
+demo: install emulators/node_modules/.installed
 	$(BIN)/python -m local_pipeline $(DEMO_ARGS)
 
 clean:

@@ -1,6 +1,6 @@
 """`make demo`: the whole pipeline on one machine, through the code that runs in the cloud.
 
-1. AWS on loopback: moto's server with the stream, bucket, tables, topic and queues.
+1. AWS on loopback: kinesalite with the stream; moto's server with the bucket, tables, topic and queues.
 2. The archive: ``LocalFirehose`` reads every shard and writes the archive as Firehose does.
 3. A first stretch of attack-free simulated traffic goes through the producer library, the stream
    and the archive; the model is trained from the archive by the SageMaker training entry point
@@ -33,7 +33,7 @@ from typing import Any
 import boto3
 import orjson
 
-from emulators import DUMMY_CREDENTIALS, model_server, moto_server
+from emulators import DUMMY_CREDENTIALS, kinesalite, model_server, moto_server
 from local_pipeline.event_source import Acknowledgement, LocalEventSourceMapping, MappingSettings
 from local_pipeline.firehose import LocalFirehose
 from local_pipeline.lambda_runtime import LambdaProcess
@@ -202,13 +202,19 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
     labels: dict[str, tuple[str, str]] = {}
     emf_scored = Counter[str]()
     wall_started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="vedette-demo-") as scratch, moto_server() as aws:
+    # Kinesis on kinesalite (moto's Kinesis can lose a record when two writes hit one shard at once);
+    # everything else on moto's server.
+    with tempfile.TemporaryDirectory(prefix="vedette-demo-") as scratch, moto_server() as aws, kinesalite() as streams:
         clients = {
-            name: boto3.client(name, endpoint_url=aws, region_name=REGION)
-            for name in ("kinesis", "s3", "dynamodb", "sns", "sqs")
+            name: boto3.client(name, endpoint_url=aws, region_name=REGION) for name in ("s3", "dynamodb", "sns", "sqs")
         }
+        clients["kinesis"] = boto3.client("kinesis", endpoint_url=streams, region_name=REGION)
         resources = create_resources(clients, names, options.shards)
-        _log(options, f"AWS on {aws}: stream {names.stream} ({options.shards} shards), bucket, tables, topic, queues")
+        _log(
+            options,
+            f"AWS on 127.0.0.1: stream {names.stream} ({options.shards} shards) on kinesalite {streams}; "
+            f"bucket, tables, topic, queues on moto {aws}",
+        )
         firehose = LocalFirehose(
             clients["kinesis"],
             clients["s3"],
@@ -218,7 +224,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             buffer_bytes=5 * 1024 * 1024,
             buffer_seconds=options.archive_buffer_seconds,
         ).start()
-        producer = Producer(names.stream, endpoint_url=aws, region_name=REGION, on_delivery=tracker.on_delivery)
+        producer = Producer(names.stream, endpoint_url=streams, region_name=REGION, on_delivery=tracker.on_delivery)
         mapping: LocalEventSourceMapping | None = None
         try:
             # One simulated population and one run of time, so users keep their habits from the training

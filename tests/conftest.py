@@ -13,7 +13,7 @@ import boto3
 import pytest
 from aws_kinesis_agg.deaggregator import iter_deaggregate_records
 
-from emulators import DUMMY_CREDENTIALS, moto_server
+from emulators import DUMMY_CREDENTIALS, kinesalite, moto_server
 
 # Nothing in the tests may reach AWS: dummy credentials, no profile files, and every client
 # built by a test gets the loopback endpoint explicitly.
@@ -29,16 +29,22 @@ def aws_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def kinesis(aws_endpoint: str) -> Any:
-    return boto3.client("kinesis", endpoint_url=aws_endpoint, region_name="us-east-1")
+def kinesis_endpoint() -> Iterator[str]:
+    """Kinesis on kinesalite: moto's Kinesis is not safe for concurrent writes to one shard (two
+    PutRecords can get the same sequence number and one record is silently replaced)."""
+    with kinesalite() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def kinesis(kinesis_endpoint: str) -> Any:
+    return boto3.client("kinesis", endpoint_url=kinesis_endpoint, region_name="us-east-1")
 
 
 _stream_numbers = itertools.count()
 
 
-@pytest.fixture
-def make_stream(kinesis: Any, request: pytest.FixtureRequest) -> Callable[[int], str]:
-    """Create a stream with a unique name and the given shard count; deleted after the test."""
+def _stream_factory(kinesis: Any, request: pytest.FixtureRequest) -> Iterator[Callable[[int], str]]:
     created: list[str] = []
 
     def create(shard_count: int = 1) -> str:
@@ -51,6 +57,23 @@ def make_stream(kinesis: Any, request: pytest.FixtureRequest) -> Callable[[int],
     yield create
     for name in created:
         kinesis.delete_stream(StreamName=name, EnforceConsumerDeletion=True)
+
+
+@pytest.fixture
+def make_stream(kinesis: Any, request: pytest.FixtureRequest) -> Iterator[Callable[[int], str]]:
+    """Create a stream on kinesalite with a unique name and the given shard count; deleted after the test."""
+    yield from _stream_factory(kinesis, request)
+
+
+@pytest.fixture(scope="session")
+def moto_kinesis(aws_endpoint: str) -> Any:
+    """Kinesis on moto, for what kinesalite lacks (UpdateShardCount); write to it from one thread."""
+    return boto3.client("kinesis", endpoint_url=aws_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture
+def make_moto_stream(moto_kinesis: Any, request: pytest.FixtureRequest) -> Iterator[Callable[[int], str]]:
+    yield from _stream_factory(moto_kinesis, request)
 
 
 @dataclass(frozen=True)

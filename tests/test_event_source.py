@@ -20,8 +20,8 @@ _names = itertools.count()
 
 
 @pytest.fixture
-def clients(aws_endpoint: str) -> dict[str, Any]:
-    return {name: boto3.client(name, endpoint_url=aws_endpoint, region_name="us-east-1") for name in ("kinesis", "sqs")}
+def clients(kinesis: Any, aws_endpoint: str) -> dict[str, Any]:
+    return {"kinesis": kinesis, "sqs": boto3.client("sqs", endpoint_url=aws_endpoint, region_name="us-east-1")}
 
 
 def run_mapping(

@@ -19,13 +19,13 @@ def run_loadtest(*arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def test_reported_counts_match_what_reached_the_stream(aws_endpoint, kinesis, make_stream, tmp_path):
+def test_reported_counts_match_what_reached_the_stream(kinesis_endpoint, kinesis, make_stream, tmp_path):
     # GIVEN a two-shard stream on the local emulator
     stream = make_stream(2)
 
     # WHEN two producer processes run a short load test, then the boto3 baseline
     result = run_loadtest(
-        *("--stream", stream, "--endpoint-url", aws_endpoint, "--rate", "400", "--duration", "2", "--warmup", "1"),
+        *("--stream", stream, "--endpoint-url", kinesis_endpoint, "--rate", "400", "--duration", "2", "--warmup", "1"),
         *("--processes", "2", "--users", "200", "--baseline"),
         *("--output", str(tmp_path / "results.json"), "--plot", str(tmp_path / "plot.png")),
     )

@@ -12,11 +12,11 @@ from vedette.aio import AsyncProducer
 from vedette.exceptions import BufferFullError
 
 
-def test_async_send_returns_the_delivery_report_and_put_does_not_block(aws_endpoint, kinesis, make_stream):
+def test_async_send_returns_the_delivery_report_and_put_does_not_block(kinesis_endpoint, kinesis, make_stream):
     stream = make_stream(2)
 
     async def service() -> tuple[list[str], object]:
-        async with AsyncProducer(stream, endpoint_url=aws_endpoint, region_name="us-east-1") as producer:
+        async with AsyncProducer(stream, endpoint_url=kinesis_endpoint, region_name="us-east-1") as producer:
             ids = [await producer.put(make_event(n)) for n in range(500)]
             report = await producer.send(make_event(999))
             return [*ids, report.event_id], report
@@ -28,11 +28,11 @@ def test_async_send_returns_the_delivery_report_and_put_does_not_block(aws_endpo
     assert stored == set(ids)
 
 
-def test_async_put_waits_for_room_without_blocking_the_loop_then_raises(aws_endpoint):
+def test_async_put_waits_for_room_without_blocking_the_loop_then_raises(kinesis_endpoint):
     async def service() -> int:
         producer = AsyncProducer(
             "no-such-stream",
-            endpoint_url=aws_endpoint,
+            endpoint_url=kinesis_endpoint,
             region_name="us-east-1",
             buffer_max_records=5,
             buffer_full_timeout_seconds=0.3,

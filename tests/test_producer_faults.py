@@ -19,12 +19,12 @@ from vedette.shards import hash_key
 FAST_RETRIES = {"retry_base_delay_seconds": 0.01, "retry_max_delay_seconds": 0.2, "linger_seconds": 0.02}
 
 
-def test_every_event_is_delivered_or_reported_under_injected_faults(aws_endpoint, kinesis, make_stream):
+def test_every_event_is_delivered_or_reported_under_injected_faults(kinesis_endpoint, kinesis, make_stream):
     # GIVEN a proxy that fails 20 % of entries, 10 % of calls, and lets 5 % of calls time out
     stream = make_stream(2)
     reports = Reports()
     with FaultyKinesisProxy(
-        aws_endpoint, seed=7, entry_failure_rate=0.2, call_error_rate=0.1, timeout_rate=0.05, timeout_seconds=1.2
+        kinesis_endpoint, seed=7, entry_failure_rate=0.2, call_error_rate=0.1, timeout_rate=0.05, timeout_seconds=1.2
     ) as proxy:
         producer = Producer(
             stream,
@@ -56,10 +56,10 @@ def test_every_event_is_delivered_or_reported_under_injected_faults(aws_endpoint
     assert snapshot[m.THROTTLES] > 0
 
 
-def test_records_expire_with_the_last_error_when_kinesis_keeps_throttling(aws_endpoint, kinesis, make_stream):
+def test_records_expire_with_the_last_error_when_kinesis_keeps_throttling(kinesis_endpoint, kinesis, make_stream):
     stream = make_stream(1)
     reports = Reports()
-    with FaultyKinesisProxy(aws_endpoint, seed=1, entry_failure_rate=1.0) as proxy:
+    with FaultyKinesisProxy(kinesis_endpoint, seed=1, entry_failure_rate=1.0) as proxy:
         producer = Producer(
             stream,
             endpoint_url=proxy.endpoint,
@@ -79,10 +79,10 @@ def test_records_expire_with_the_last_error_when_kinesis_keeps_throttling(aws_en
     assert read_stream(kinesis, stream) == []
 
 
-def test_non_retryable_errors_fail_at_once_with_the_error_code(aws_endpoint, make_stream):
+def test_non_retryable_errors_fail_at_once_with_the_error_code(kinesis_endpoint, make_stream):
     stream = make_stream(1)
     reports = Reports()
-    with FaultyKinesisProxy(aws_endpoint, seed=1, call_error=(400, "AccessDeniedException")) as proxy:
+    with FaultyKinesisProxy(kinesis_endpoint, seed=1, call_error=(400, "AccessDeniedException")) as proxy:
         producer = Producer(stream, endpoint_url=proxy.endpoint, region_name="us-east-1", on_delivery=reports)
         for n in range(20):
             producer.put(make_event(n))
@@ -96,12 +96,12 @@ def test_non_retryable_errors_fail_at_once_with_the_error_code(aws_endpoint, mak
 
 
 def test_failed_events_are_parked_in_the_dead_letter_file_and_replay_delivers_them(
-    aws_endpoint, kinesis, make_stream, tmp_path
+    kinesis_endpoint, kinesis, make_stream, tmp_path
 ):
     # GIVEN a producer whose every call is refused, with a dead-letter file
     stream = make_stream(2)
     parked = tmp_path / "dead-letters.jsonl"
-    with FaultyKinesisProxy(aws_endpoint, seed=1, call_error=(400, "AccessDeniedException")) as proxy:
+    with FaultyKinesisProxy(kinesis_endpoint, seed=1, call_error=(400, "AccessDeniedException")) as proxy:
         producer = Producer(stream, endpoint_url=proxy.endpoint, region_name="us-east-1", dead_letter_path=str(parked))
         event_ids = [producer.put(make_event(n)) for n in range(30)]
         producer.close(timeout=10)
@@ -116,7 +116,7 @@ def test_failed_events_are_parked_in_the_dead_letter_file_and_replay_delivers_th
     assert stored_event_ids(kinesis, stream) == []
 
     # WHEN the file is replayed through the CLI against the real endpoint
-    exit_code = deadletter_main(["replay", str(parked), "--stream", stream, "--endpoint-url", aws_endpoint])
+    exit_code = deadletter_main(["replay", str(parked), "--stream", stream, "--endpoint-url", kinesis_endpoint])
 
     # THEN each parked event reaches the stream once, with its original event_id
     assert exit_code == 0

@@ -86,19 +86,19 @@ def test_simulate_into_the_archive_reads_back_the_same_events(tmp_path: Path) ->
 
 
 def test_simulate_pushes_through_the_producer_to_a_stream(
-    aws_endpoint: str, kinesis: Any, make_stream: Callable[[int], str]
+    kinesis_endpoint: str, kinesis: Any, make_stream: Callable[[int], str]
 ) -> None:
     stream = make_stream(2)
-    result = traffic("simulate", "--events=400", "--seed=2", f"--stream={stream}", f"--endpoint-url={aws_endpoint}")
+    result = traffic("simulate", "--events=400", "--seed=2", f"--stream={stream}", f"--endpoint-url={kinesis_endpoint}")
     assert "400 event(s)" in result.stderr
     expected = traffic("simulate", "--events=400", "--seed=2").stdout.splitlines()
     stored = sorted(record.data.decode() for record in read_stream(kinesis, stream))
     assert stored == sorted(expected)
 
 
-def test_missing_stream_and_bucket_fail_fast_with_one_line(aws_endpoint: str) -> None:
+def test_missing_stream_and_bucket_fail_fast_with_one_line(aws_endpoint: str, kinesis_endpoint: str) -> None:
     stream = traffic(
-        "simulate", "--events=50", "--stream=no-such-stream", f"--endpoint-url={aws_endpoint}", check=False
+        "simulate", "--events=50", "--stream=no-such-stream", f"--endpoint-url={kinesis_endpoint}", check=False
     )
     assert stream.returncode == 1
     assert "simulate: stream 'no-such-stream'" in stream.stderr
