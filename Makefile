@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit bench demo clean
+.PHONY: install test lint typecheck unit bench eval model demo clean
 
 # The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes.
 $(INSTALLED): requirements.txt producers/pyproject.toml
@@ -42,6 +42,16 @@ emulators/node_modules/.installed: emulators/package.json emulators/package-lock
 # One JSON object per line: {"bench": ..., figures..., "baseline": {...}}.
 bench: install emulators/node_modules/.installed .venv-peers/.installed
 	$(BIN)/python -m benchmarks $(BENCH)
+
+# Detection quality on CSIC 2010 and on simulated attacks: one JSON object per line (about 2 minutes).
+eval: install
+	$(BIN)/python -m model.evaluate
+
+# A model.tar.gz for the SageMaker scikit-learn container, trained on ARCHIVE (a folder or s3:// URL);
+# without ARCHIVE, on a week of simulated attack-free traffic archived as Firehose would.
+ARCHIVE ?=
+model: install
+	$(BIN)/python -m model.build --archive "$(ARCHIVE)" --output build/model.tar.gz
 
 demo: install
 	@echo "make demo: the local pipeline is not built yet (issue 7). The producer library is ready;" >&2

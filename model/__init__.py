@@ -1,0 +1,1 @@
+"""The anomaly model: features (shared with the scorer), detectors, training, artifact, serving."""

@@ -11,8 +11,9 @@ Two kinds of state, both stored by the scorer between batches (e.g. one DynamoDB
 ``UserState`` (key: user_id), at most ``MAX_USER_STATE_BYTES`` serialized:
   time of the previous event; exponentially decayed event counts (1 minute and 1 hour) and failure
   count (1 hour); total events; a 24-bin hour-of-day histogram decayed over 30 days; bounded
-  most-recently-used sets of CRC32 hashes: the last ``MAX_RECENT_IPS`` IPs, ``MAX_RECENT_AGENTS``
-  user agents, ``MAX_RECENT_COUNTRIES`` countries and ``MAX_RECENT_PATHS`` resource templates.
+  most-recently-used sets of CRC32 hashes: the last ``MAX_RECENT_IPS`` IPs and
+  ``MAX_RECENT_COUNTRIES`` countries (each with the minute last seen, to count those of the last
+  hour), ``MAX_RECENT_AGENTS`` user agents and ``MAX_RECENT_PATHS`` resource templates.
 
 ``IpState`` (key: ip), at most ``MAX_IP_STATE_BYTES`` serialized:
   time of the previous event; decayed event, failure and new-user counts; the last
@@ -106,7 +107,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "new_user_agent",
     "new_country",
     "new_resource_path",
-    "known_ips",
+    "ips_1h",
+    "countries_1h",
     # This IP across users
     "ip_distinct_users_24h",
     "log_ip_new_users_1h",
@@ -124,6 +126,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "resource_value_nonalnum_ratio",
     "resource_entropy",
     "resource_suspicious_tokens",
+    # Resource against the vocabulary learned in training (all 0 without one)
+    "resource_path_rarity",
+    "resource_unknown_params",
+    "resource_value_class_violations",
+    "resource_value_length_excess",
     "write_method",
     # Outcome
     "failure",
@@ -138,6 +145,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 FEATURE_COUNT = len(FEATURE_NAMES)
 _EVENT_TYPE_INDEX = {name: index for index, name in enumerate(CORE_EVENT_TYPES)}
+_NO_VOCABULARY = (0.0, 0.0, 0.0, 0.0)
 
 CountryLookup = Callable[[str], "str | None"]
 
@@ -159,6 +167,24 @@ def _touch(recent: list[int], item: int, capacity: int) -> bool:
     return new
 
 
+def _touch_timed(recent: list[tuple[int, int]], item: int, minute: int, capacity: int) -> bool:
+    """``_touch`` for (hash, minute last seen) pairs; True if ``item`` was not there."""
+    position = next((index for index, (known, _) in enumerate(recent) if known == item), -1)
+    if position >= 0:
+        del recent[position]
+    recent.insert(0, (item, minute))
+    del recent[capacity:]
+    return position < 0
+
+
+def _seen_since(recent: list[tuple[int, int]], oldest_minute: float) -> int:
+    return sum(1 for _, minute in recent if minute >= oldest_minute)
+
+
+def _pairs(values: Any, capacity: int) -> list[tuple[int, int]]:
+    return [(int(item), int(minute)) for item, minute in values][:capacity]
+
+
 def _decayed(value: float, elapsed: float, tau: float) -> float:
     return value * math.exp(-elapsed / tau) if elapsed > 0 else value
 
@@ -178,9 +204,10 @@ class UserState:
     failures_slow: float = 0.0
     total_events: int = 0
     hour_histogram: list[float] = field(default_factory=lambda: [0.0] * 24)
-    recent_ips: list[int] = field(default_factory=list)
+    # (hash, minute last seen) pairs, most recent first.
+    recent_ips: list[tuple[int, int]] = field(default_factory=list)
     recent_agents: list[int] = field(default_factory=list)
-    recent_countries: list[int] = field(default_factory=list)
+    recent_countries: list[tuple[int, int]] = field(default_factory=list)
     recent_paths: list[int] = field(default_factory=list)
 
     def copy(self) -> UserState:
@@ -204,9 +231,9 @@ class UserState:
             "fs": self.failures_slow,
             "n": self.total_events,
             "h": self.hour_histogram,
-            "ip": self.recent_ips,
+            "ip": [list(pair) for pair in self.recent_ips],
             "ua": self.recent_agents,
-            "cc": self.recent_countries,
+            "cc": [list(pair) for pair in self.recent_countries],
             "p": self.recent_paths,
         }
 
@@ -226,9 +253,9 @@ class UserState:
                 failures_slow=float(data["fs"]),
                 total_events=int(data["n"]),
                 hour_histogram=[float(value) for value in data["h"]],
-                recent_ips=_hashes(data["ip"], MAX_RECENT_IPS),
+                recent_ips=_pairs(data["ip"], MAX_RECENT_IPS),
                 recent_agents=_hashes(data["ua"], MAX_RECENT_AGENTS),
-                recent_countries=_hashes(data["cc"], MAX_RECENT_COUNTRIES),
+                recent_countries=_pairs(data["cc"], MAX_RECENT_COUNTRIES),
                 recent_paths=_hashes(data["p"], MAX_RECENT_PATHS),
             )
         except (KeyError, TypeError, ValueError) as error:
@@ -418,6 +445,126 @@ def resource_shape(resource: str | None) -> list[float]:
     ]
 
 
+# Character classes of parameter values, as bits of a mask.
+_CLASS_DIGIT, _CLASS_LETTER, _CLASS_SPACE, _CLASS_PUNCT, _CLASS_SPECIAL, _CLASS_OTHER = 1, 2, 4, 8, 16, 32
+_PUNCTUATION = frozenset(".-_@,/:")
+MAX_VOCABULARY_PATHS = 20_000
+MAX_VOCABULARY_PARAMS = 50_000
+
+
+def _char_classes(value: str) -> int:
+    mask = 0
+    for char in value:
+        if char.isdigit():
+            mask |= _CLASS_DIGIT
+        elif char.isascii() and char.isalpha():
+            mask |= _CLASS_LETTER
+        elif char in " +":
+            mask |= _CLASS_SPACE
+        elif char in _PUNCTUATION:
+            mask |= _CLASS_PUNCT
+        elif char.isascii():
+            mask |= _CLASS_SPECIAL
+        else:
+            mask |= _CLASS_OTHER
+    return mask
+
+
+def _parameters(resource: str) -> tuple[str, list[tuple[str, str]]]:
+    text = resource.lower()
+    path, _, query = text.partition("?")
+    pairs = [pair.partition("=") for pair in query.split("&") if pair] if query else []
+    return _DIGITS_RE.sub("0", path), [(name, value) for name, _, value in pairs]
+
+
+@dataclass(slots=True)
+class ResourceVocabulary:
+    """Which resources normal traffic uses: path templates and, per template, each parameter's
+    character classes and longest value. Learned once from training events, shipped in the model
+    artifact, and passed read-only to ``featurize`` by training and by the scorer alike.
+
+    Bounded: the ``MAX_VOCABULARY_PATHS`` most frequent templates and ``MAX_VOCABULARY_PARAMS``
+    most frequent (template, parameter) pairs, keyed by 32-bit hashes.
+    """
+
+    total: int = 0
+    paths: dict[int, int] = field(default_factory=dict)
+    # hash(template ? name) -> [count, character class mask, longest value length]
+    params: dict[int, list[int]] = field(default_factory=dict)
+
+    @classmethod
+    def learn(cls, events: Iterable[Any]) -> ResourceVocabulary:
+        """Count the resources of ``events`` (wire dicts or InteractionEvent objects)."""
+        vocabulary = cls()
+        paths = vocabulary.paths
+        params = vocabulary.params
+        for event in events:
+            resource = _get(event, "resource")
+            if not isinstance(resource, str) or not resource:
+                continue
+            vocabulary.total += 1
+            template, pairs = _parameters(resource)
+            key = stable_hash(template)
+            paths[key] = paths.get(key, 0) + 1
+            for name, value in pairs:
+                param_key = stable_hash(f"{template}?{name}")
+                entry = params.get(param_key)
+                if entry is None:
+                    params[param_key] = [1, _char_classes(value), len(value)]
+                else:
+                    entry[0] += 1
+                    entry[1] |= _char_classes(value)
+                    entry[2] = max(entry[2], len(value))
+        if len(paths) > MAX_VOCABULARY_PATHS:
+            kept = sorted(paths.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_PATHS]
+            vocabulary.paths = dict(kept)
+        if len(params) > MAX_VOCABULARY_PARAMS:
+            kept_params = sorted(params.items(), key=lambda item: (-item[1][0], item[0]))[:MAX_VOCABULARY_PARAMS]
+            vocabulary.params = dict(kept_params)
+        return vocabulary
+
+    def features(self, resource: str | None) -> list[float]:
+        """Path rarity, unknown parameters, character-class violations and value length excess."""
+        if not resource or not self.total:
+            return [0.0, 0.0, 0.0, 0.0]
+        template, pairs = _parameters(resource)
+        count = self.paths.get(stable_hash(template), 0)
+        unknown = violations = 0
+        excess = 0.0
+        for name, value in pairs:
+            entry = self.params.get(stable_hash(f"{template}?{name}"))
+            if entry is None:
+                unknown += 1
+                continue
+            if _char_classes(value) & ~entry[1]:
+                violations += 1
+            excess = max(excess, math.log1p(len(value)) - math.log1p(entry[2]))
+        rarity = -math.log((count + 1.0) / (self.total + 1.0))
+        return [rarity, float(unknown), float(violations), excess]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (hash keys as strings)."""
+        return {
+            "v": FEATURES_VERSION,
+            "total": self.total,
+            "paths": {str(key): count for key, count in self.paths.items()},
+            "params": {str(key): entry for key, entry in self.params.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ResourceVocabulary:
+        """Rebuild from ``to_json`` output; raises ``InvalidStateError`` on anything else."""
+        _check_version("vocabulary", data)
+        try:
+            return cls(
+                total=int(data["total"]),
+                paths={int(key): int(count) for key, count in data["paths"].items()},
+                params={int(key): [int(item) for item in entry] for key, entry in data["params"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None
+
+
 def _hour_rarity(histogram: list[float], hour: int) -> float:
     # Additive smoothing: a user with no history gets log(24) for every hour.
     total = sum(histogram)
@@ -462,6 +609,7 @@ def _featurize_one(
     copied_ips: set[str],
     country_of: CountryLookup | None,
     user_hash: int,
+    vocabulary: ResourceVocabulary | None,
 ) -> list[float]:
     """Update ``state`` (a private copy) and ``ip_states`` with one event; return its feature row."""
     now = event_time(event)
@@ -496,10 +644,13 @@ def _featurize_one(
         state.last_seen = now
 
     # With no history every IP, agent and country would be "new": report novelty only for known users.
-    new_ip = _touch(state.recent_ips, stable_hash(ip), MAX_RECENT_IPS) if ip else False
+    minute = int(now // 60)
+    new_ip = _touch_timed(state.recent_ips, stable_hash(ip), minute, MAX_RECENT_IPS) if ip else False
     new_agent = _touch(state.recent_agents, stable_hash(agent), MAX_RECENT_AGENTS) if agent else False
     country = country_of(ip) if (country_of is not None and ip) else None
-    new_country = _touch(state.recent_countries, stable_hash(country), MAX_RECENT_COUNTRIES) if country else False
+    new_country = (
+        _touch_timed(state.recent_countries, stable_hash(country), minute, MAX_RECENT_COUNTRIES) if country else False
+    )
     new_path = (
         _touch(state.recent_paths, stable_hash(resource_template(resource)), MAX_RECENT_PATHS) if resource else False
     )
@@ -534,9 +685,11 @@ def _featurize_one(
         0.0 if first else float(new_agent),
         0.0 if first else float(new_country),
         0.0 if first else float(new_path),
-        float(len(state.recent_ips)),
+        float(_seen_since(state.recent_ips, minute - 60)),
+        float(_seen_since(state.recent_countries, minute - 60)),
         *_ip_features(ip_state, now),
         *resource_shape(resource if isinstance(resource, str) else None),
+        *(vocabulary.features(resource if isinstance(resource, str) else None) if vocabulary else _NO_VOCABULARY),
         1.0 if isinstance(method, str) and method.lower() in WRITE_METHODS else 0.0,
         1.0 if failure else 0.0,
         1.0 if status is None else 0.0,
@@ -554,12 +707,14 @@ def featurize(
     ip_states: Mapping[str, IpState] | None = None,
     *,
     country_of: CountryLookup | None = None,
+    vocabulary: ResourceVocabulary | None = None,
 ) -> Featurized:
     """Feature rows for one user's events (in time order), given that user's state before them.
 
     ``events`` are wire dicts (as archived) or ``InteractionEvent`` objects. ``ip_states`` holds the
     known state of the IPs these events may use; the result carries the new state of each IP
-    touched. ``country_of`` maps an IP to a country code (None: ``new_country`` is always 0). Nothing
+    touched. ``country_of`` maps an IP to a country code (None: ``new_country`` is always 0);
+    ``vocabulary`` is the one shipped with the model (None: the vocabulary features are 0). Nothing
     passed in is mutated.
     """
     new_state = state.copy() if state is not None else UserState()
@@ -571,7 +726,7 @@ def featurize(
         if user_hash is None:
             user_id = _get(event, "user_id")
             user_hash = stable_hash(str(user_id))
-        rows.append(_featurize_one(new_state, event, touched, copied, country_of, user_hash))
+        rows.append(_featurize_one(new_state, event, touched, copied, country_of, user_hash, vocabulary))
     return Featurized(rows, new_state, {ip: touched[ip] for ip in copied})
 
 
@@ -581,6 +736,7 @@ def featurize_batch(
     ip_states: Mapping[str, IpState] | None = None,
     *,
     country_of: CountryLookup | None = None,
+    vocabulary: ResourceVocabulary | None = None,
 ) -> BatchFeatures:
     """Feature rows for many users' events, in the order given (which must be time order).
 
@@ -604,7 +760,7 @@ def featurize_batch(
             state = known.copy() if known is not None else UserState()
             users[user_id] = state
             hashes[user_id] = stable_hash(user_id)
-        rows.append(_featurize_one(state, event, touched_ips, copied_ips, country_of, hashes[user_id]))
+        rows.append(_featurize_one(state, event, touched_ips, copied_ips, country_of, hashes[user_id], vocabulary))
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), FEATURE_COUNT)
     return BatchFeatures(matrix, users, {ip: touched_ips[ip] for ip in copied_ips})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import zlib
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ def stamp(moment: datetime) -> str:
 def event(moment: datetime, user: str, event_type: str, **fields: Any) -> dict[str, Any]:
     wire: dict[str, Any] = {
         "schema_version": 1,
-        "event_id": f"00000000-0000-4000-8000-{abs(hash((moment, user, event_type))) % 10**12:012d}",
+        "event_id": f"00000000-0000-4000-8000-{zlib.crc32(f'{moment}{user}{event_type}'.encode()):012d}",
         "occurred_at": stamp(moment),
         "event_type": event_type,
         "user_id": user,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 from datetime import timedelta
 
 import numpy as np
@@ -17,6 +18,7 @@ from model.features import (
     MAX_RECENT_IPS,
     MAX_USER_STATE_BYTES,
     IpState,
+    ResourceVocabulary,
     UserState,
     featurize,
     featurize_batch,
@@ -170,3 +172,57 @@ def test_bad_event_and_bad_state_are_rejected_with_the_field_named() -> None:
         UserState.from_bytes(b'{"v":999}')
     with pytest.raises(InvalidStateError, match="not JSON"):
         IpState.from_bytes(b"\xff")
+
+
+def test_vocabulary_flags_unknown_paths_parameters_and_value_classes() -> None:
+    # GIVEN a vocabulary learned from normal searches and product pages
+    normal = [event(START, "u", "search", resource=f"/search?q=shoes{n}&page={n % 5}") for n in range(50)] + [
+        event(START, "u", "page_view", resource=f"/catalog/items/{n}") for n in range(50)
+    ]
+    vocabulary = ResourceVocabulary.learn(normal)
+    restored = ResourceVocabulary.from_json(json.loads(json.dumps(vocabulary.to_json())))
+    probes = [
+        event(START, "v", "search", resource="/search?q=boots&page=2"),
+        event(START, "v", "search", resource="/search?q=boots&debug=1"),
+        event(START, "v", "search", resource="/search?q=boots'--&page=2"),
+        event(START, "v", "page_view", resource="/catalog/items/7.bak"),
+    ]
+    rows = featurize_batch(probes, vocabulary=restored).rows
+    # THEN only the deviating part of each probe is counted
+    assert column(rows, "resource_unknown_params") == [0.0, 1.0, 0.0, 0.0]
+    assert column(rows, "resource_value_class_violations") == [0.0, 0.0, 1.0, 0.0]
+    rarity = column(rows, "resource_path_rarity")
+    assert rarity[3] > rarity[0]
+    # AND without a vocabulary the columns are zero
+    assert set(column(featurize_batch(probes).rows, "resource_unknown_params")) == {0.0}
+
+
+def test_widest_possible_states_fit_the_documented_bounds() -> None:
+    # GIVEN states whose every set is full and every number as wide as the update rules allow
+    widest_hash, widest_minute = 2**32 - 1, 10**9  # minutes up to year 3870
+    widest_count = 999_999.999999  # counters are capped at MAX_DECAYED_COUNT and rounded to 6 decimals
+    user = UserState(
+        last_seen=-1.2345678901234567e18,
+        rate_fast=widest_count,
+        rate_slow=widest_count,
+        failures_slow=widest_count,
+        total_events=2**53,
+        hour_histogram=[999_999.9999] * 24,
+        recent_ips=[(widest_hash, widest_minute)] * MAX_RECENT_IPS,
+        recent_agents=[widest_hash] * 4,
+        recent_countries=[(widest_hash, widest_minute)] * 4,
+        recent_paths=[widest_hash] * 16,
+    )
+    ip = IpState(
+        last_seen=-1.2345678901234567e18,
+        rate_fast=widest_count,
+        rate_slow=widest_count,
+        failures_slow=widest_count,
+        new_users_slow=widest_count,
+        recent_users=[(widest_hash, widest_minute)] * 32,
+    )
+    # THEN they serialize within the bounds and round-trip exactly
+    assert len(user.to_bytes()) <= MAX_USER_STATE_BYTES
+    assert len(ip.to_bytes()) <= MAX_IP_STATE_BYTES
+    assert UserState.from_bytes(user.to_bytes()) == user
+    assert IpState.from_bytes(ip.to_bytes()) == ip

@@ -1,0 +1,113 @@
+"""model_score and model_train: the anomaly model's serving throughput and training cost.
+
+``model_score``: feature rows/s on one core through the container's ``input_fn -> predict_fn ->
+output_fn`` (JSON decoding, scoring, explanations, JSON encoding) for 1,000-row requests, with the
+shipped detector (ECOD) and with the Isolation Forest detector. Baseline in the same run: bare
+``sklearn.ensemble.IsolationForest(n_estimators=100).score_samples`` on the same rows (no JSON, no
+explanations).
+
+``model_train``: seconds to featurize and train on ``VEDETTE_BENCH_TRAIN_EVENTS`` (default
+1,000,000) simulated events, and the process's peak memory. Baseline: scikit-learn's
+``IsolationForest()`` fit on the same feature rows.
+"""
+
+from __future__ import annotations
+
+import os
+
+# One core, as the issue measures: set before numpy loads its thread pools.
+for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
+
+import json  # noqa: E402
+import resource  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+from sklearn.ensemble import IsolationForest  # noqa: E402
+
+from model import serving  # noqa: E402
+from model.detectors import IsolationForestDetector  # noqa: E402
+from model.features import featurize_batch  # noqa: E402
+from model.train import save, train  # noqa: E402
+from traffic import geo  # noqa: E402
+from traffic.simulator import Simulator  # noqa: E402
+
+REQUEST_ROWS = 1_000
+REQUESTS = 20
+TRAIN_EVENTS = int(os.environ.get("VEDETTE_BENCH_TRAIN_EVENTS", "1000000"))
+
+
+def rows_per_second(action: object, repeats: int = REQUESTS) -> float:
+    assert callable(action)
+    action()  # warm up
+    started = time.perf_counter()
+    for _ in range(repeats):
+        action()
+    return REQUEST_ROWS * repeats / (time.perf_counter() - started)
+
+
+def bench_score() -> dict[str, object]:
+    simulator = Simulator(seed=5, users=500, attack_share=0.02)
+    events = [event for event, _ in simulator.events(count=60_000)]
+    trained = train(events[:50_000], country_of=geo.country_of)
+    rows = featurize_batch(events, country_of=geo.country_of, vocabulary=trained.vocabulary).rows[-REQUEST_ROWS:]
+    body = json.dumps({"rows": rows.tolist()})
+    figures: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        save(trained, folder)
+        model = serving.model_fn(folder)
+
+        def full_path() -> None:
+            serving.output_fn(serving.predict_fn(serving.input_fn(body, "application/json"), model), "application/json")
+
+        figures["ecod"] = rows_per_second(full_path)
+        model.detector = IsolationForestDetector().fit(
+            featurize_batch(events[:50_000], country_of=geo.country_of, vocabulary=trained.vocabulary).rows
+        )
+        figures["isolation_forest"] = rows_per_second(full_path)
+    forest = IsolationForest(n_estimators=100, random_state=0).fit(rows)
+    baseline = rows_per_second(lambda: forest.score_samples(rows))
+    return {
+        "bench": "model_score",
+        "request_rows": REQUEST_ROWS,
+        "rows_per_second": round(figures["ecod"]),
+        "isolation_forest_detector_rows_per_second": round(figures["isolation_forest"]),
+        "baseline": {"name": "IsolationForest(n_estimators=100).score_samples", "rows_per_second": round(baseline)},
+    }
+
+
+def bench_train() -> dict[str, object]:
+    simulator = Simulator(seed=9, users=max(1_000, TRAIN_EVENTS // 100), attack_share=0.0)
+    started = time.perf_counter()
+    events = [event for event, _ in simulator.events(count=TRAIN_EVENTS)]
+    simulate_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    trained = train(events, country_of=geo.country_of)
+    train_seconds = time.perf_counter() - started
+    rows = featurize_batch(events[: trained.metadata["events"]["fit"]], country_of=geo.country_of).rows
+    started = time.perf_counter()
+    IsolationForest(random_state=0).fit(rows)
+    baseline_seconds = time.perf_counter() - started
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {
+        "bench": "model_train",
+        "events": len(events),
+        "train_seconds": round(train_seconds, 1),
+        "events_per_second": round(len(events) / train_seconds),
+        "simulate_seconds": round(simulate_seconds, 1),
+        "peak_memory_mib": round(peak_mib),
+        "threshold": round(trained.threshold, 3),
+        "baseline": {"name": "IsolationForest() fit on the same rows", "fit_seconds": round(baseline_seconds, 1)},
+    }
+
+
+def main() -> None:
+    np.random.seed(0)
+    print(json.dumps(bench_score()), flush=True)
+    print(json.dumps(bench_train()), flush=True)
+
+
+if __name__ == "__main__":
+    main()

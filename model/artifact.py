@@ -1,0 +1,129 @@
+"""The model artifact: a folder (SageMaker's ``SM_MODEL_DIR``) and its ``model.tar.gz``.
+
+Layout, as the prebuilt scikit-learn container unpacks it to ``/opt/ml/model``::
+
+    detector.joblib        the fitted detector (model.detectors)
+    vocabulary.json        the resource vocabulary the features were computed with
+    metadata.json          feature names and version, threshold, training window, scores, versions
+    code/inference.py      model_fn, input_fn, predict_fn, output_fn (SAGEMAKER_PROGRAM)
+    code/model/*.py        the feature and detector modules inference.py imports
+
+``code/`` is copied from this very package, so the endpoint runs the code the tests import.
+``load_model`` refuses an artifact whose feature names or version differ from this code's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from model.detectors import ECODDetector, IsolationForestDetector
+from model.exceptions import ArtifactError
+from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
+
+DETECTOR_FILE = "detector.joblib"
+VOCABULARY_FILE = "vocabulary.json"
+METADATA_FILE = "metadata.json"
+CODE_DIR = "code"
+# The modules inference.py needs at run time (and nothing that imports scikit-learn at import time
+# besides what unpickling the detector needs).
+SHIPPED_MODULES = ("__init__.py", "exceptions.py", "features.py", "detectors.py", "artifact.py", "serving.py")
+INFERENCE_SOURCE = "inference.py"
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+@dataclass
+class LoadedModel:
+    """What ``model_fn`` returns: the detector, its threshold, and the artifact's metadata."""
+
+    detector: ECODDetector | IsolationForestDetector
+    threshold: float
+    metadata: dict[str, Any]
+    vocabulary: ResourceVocabulary
+
+
+def write_model_dir(
+    model_dir: str | os.PathLike[str],
+    detector: ECODDetector | IsolationForestDetector,
+    vocabulary: ResourceVocabulary,
+    metadata: dict[str, Any],
+) -> Path:
+    """Write the artifact's files into ``model_dir`` (created if missing); returns its path."""
+    import joblib
+
+    folder = Path(model_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    joblib.dump(detector, folder / DETECTOR_FILE)
+    (folder / VOCABULARY_FILE).write_text(json.dumps(vocabulary.to_json(), separators=(",", ":")))
+    (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True))
+    copy_code(folder / CODE_DIR)
+    return folder
+
+
+def copy_code(code_dir: str | os.PathLike[str]) -> None:
+    """Copy inference.py and the modules it imports from this package into ``code_dir``."""
+    target = Path(code_dir)
+    package = target / "model"
+    package.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(PACKAGE_DIR / INFERENCE_SOURCE, target / INFERENCE_SOURCE)
+    for name in SHIPPED_MODULES:
+        shutil.copyfile(PACKAGE_DIR / name, package / name)
+
+
+def build_tarball(model_dir: str | os.PathLike[str], tarball: str | os.PathLike[str]) -> Path:
+    """Pack ``model_dir`` into a ``model.tar.gz`` with its files at the archive's root."""
+    folder = Path(model_dir)
+    for required in (DETECTOR_FILE, VOCABULARY_FILE, METADATA_FILE, f"{CODE_DIR}/{INFERENCE_SOURCE}"):
+        if not (folder / required).is_file():
+            raise ArtifactError(f"{folder}: missing {required}; train first (python -m model.train)")
+    output = Path(tarball)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(output, "w:gz") as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts and path.resolve() != output.resolve():
+                archive.add(path, arcname=path.relative_to(folder).as_posix())
+    return output
+
+
+def extract_tarball(tarball: str | os.PathLike[str], model_dir: str | os.PathLike[str]) -> Path:
+    """Unpack a ``model.tar.gz`` as SageMaker does into ``/opt/ml/model``."""
+    folder = Path(model_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(tarball, "r:gz") as archive:
+        archive.extractall(folder, filter="data")
+    return folder
+
+
+def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
+    """Load an artifact folder; raises ``ArtifactError`` if it was built for other features."""
+    import joblib
+
+    folder = Path(model_dir)
+    try:
+        metadata = json.loads((folder / METADATA_FILE).read_text())
+        vocabulary = ResourceVocabulary.from_json(json.loads((folder / VOCABULARY_FILE).read_text()))
+    except FileNotFoundError as error:
+        raise ArtifactError(f"{folder}: missing {Path(error.filename).name}") from None
+    names = tuple(metadata.get("feature_names", ()))
+    if metadata.get("features_version") != FEATURES_VERSION or names != FEATURE_NAMES:
+        difference = next(
+            (
+                f"#{i}: artifact {a!r}, code {b!r}"
+                for i, (a, b) in enumerate(zip(names, FEATURE_NAMES, strict=False))
+                if a != b
+            ),
+            f"artifact has {len(names)} features, code {len(FEATURE_NAMES)}",
+        )
+        raise ArtifactError(
+            f"{folder}: built for features version {metadata.get('features_version')!r}, this code computes "
+            f"version {FEATURES_VERSION}; feature names differ at {difference}"
+        )
+    detector = joblib.load(folder / DETECTOR_FILE)
+    if detector.n_features != len(FEATURE_NAMES):
+        raise ArtifactError(f"{folder}: detector fitted on {detector.n_features} features, expected {len(names)}")
+    return LoadedModel(detector, float(metadata["threshold"]), metadata, vocabulary)

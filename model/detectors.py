@@ -1,0 +1,283 @@
+"""Unsupervised detectors behind one interface: fit, score (higher = more anomalous), explain.
+
+``ECODDetector`` is ECOD (Li et al., 2022, "ECOD: Unsupervised Outlier Detection Using Empirical
+Cumulative Distribution Functions") in numpy: each feature's left and right tail probabilities
+under the training data's empirical distribution, summed as negative logs. It has no
+hyper-parameters, is deterministic, and its per-feature terms are its explanation.
+
+``IsolationForestDetector`` wraps scikit-learn's ``IsolationForest`` (imported when fitted, so this
+module loads without scikit-learn). Its explanations come from the same per-feature tail
+profile (which features of the row sit furthest in their training tails), since a forest has no
+per-feature decomposition of its score.
+
+``calibrate_threshold`` turns a score sample into the threshold that flags a target share of it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Protocol
+
+import numpy as np
+
+from model.exceptions import DetectorNotFittedError, TrainingDataError
+
+Matrix = np.ndarray[Any, np.dtype[np.float64]]
+Vector = np.ndarray[Any, np.dtype[np.float64]]
+
+# Rows kept per feature for the empirical distributions: bounds the artifact's size (8 bytes each)
+# and the scoring cost (a binary search per feature), at a tail resolution of 1 / 20,001.
+MAX_PROFILE_ROWS = 20_000
+MIN_TRAINING_ROWS = 10
+DEFAULT_SEED = 20_101
+
+
+def _as_matrix(rows: Any, width: int | None = None) -> Matrix:
+    matrix = np.asarray(rows, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise ValueError(f"rows must be a 2-D array, got {matrix.ndim} dimension(s)")
+    if width is not None and matrix.shape[1] != width:
+        raise ValueError(f"rows have {matrix.shape[1]} features, the detector was fitted on {width}")
+    if not np.isfinite(matrix).all():
+        raise ValueError("rows contain NaN or infinite values")
+    return matrix
+
+
+class TailProfile:
+    """Per-feature empirical distributions of a training sample, and tail scores against them."""
+
+    def __init__(self, training: Matrix, *, seed: int = DEFAULT_SEED) -> None:
+        if training.shape[0] > MAX_PROFILE_ROWS:
+            picked = np.random.default_rng(seed).choice(training.shape[0], MAX_PROFILE_ROWS, replace=False)
+            training = training[np.sort(picked)]
+        self.sorted_columns = np.sort(training, axis=0)
+        self.rows = int(training.shape[0])
+        # Skewness picks ECOD's "automatic" tail per feature: the long one.
+        centered = training - training.mean(axis=0)
+        spread = training.std(axis=0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            skew = np.where(spread > 0, (centered**3).mean(axis=0) / spread**3, 0.0)
+        self.right_skewed = skew >= 0
+        quartiles = np.quantile(training, [0.25, 0.5, 0.75], axis=0)
+        self.medians = quartiles[1]
+        self.scales = np.maximum(quartiles[2] - quartiles[0], training.std(axis=0)) + 1e-9
+
+    def tails(self, rows: Matrix) -> tuple[Matrix, Matrix]:
+        """Negative log left and right tail probabilities, each of shape ``rows.shape``."""
+        count = self.rows
+        left = np.empty_like(rows)
+        right = np.empty_like(rows)
+        for column in range(rows.shape[1]):
+            values = self.sorted_columns[:, column]
+            at_most = np.searchsorted(values, rows[:, column], side="right")
+            at_least = count - np.searchsorted(values, rows[:, column], side="left")
+            left[:, column] = at_most
+            right[:, column] = at_least
+        # Smoothing by one pseudo-row keeps every probability above zero.
+        left = -np.log((left + 1.0) / (count + 1.0))
+        right = -np.log((right + 1.0) / (count + 1.0))
+        return left, right
+
+    def distances(self, rows: Matrix) -> Matrix:
+        """Each value's distance from its feature's training median, in interquartile ranges: it
+        orders features whose tail probabilities tie (all beyond every training value)."""
+        distances: Matrix = np.abs(rows - self.medians) / self.scales
+        return distances
+
+    def contributions(self, rows: Matrix) -> Matrix:
+        """How far into its training tail each feature of each row sits (0 = not in a tail)."""
+        left, right = self.tails(rows)
+        return np.maximum(left, right)
+
+
+class Detector(Protocol):
+    """What training, the artifact and ``inference.py`` need from a detector."""
+
+    name: str
+    n_features: int
+
+    def fit(self, rows: Matrix) -> Detector: ...
+
+    def score(self, rows: Matrix) -> Vector: ...
+
+    def contributions(self, rows: Matrix) -> Matrix: ...
+
+    def distances(self, rows: Matrix) -> Matrix: ...
+
+    def score_and_contributions(self, rows: Matrix) -> tuple[Vector, Matrix]: ...
+
+
+class ECODDetector:
+    """ECOD: the sum of per-feature negative log tail probabilities (see the module docstring)."""
+
+    name = "ecod"
+
+    def __init__(self, *, seed: int = DEFAULT_SEED) -> None:
+        self.seed = seed
+        self.n_features = 0
+        self._profile: TailProfile | None = None
+
+    def fit(self, rows: Matrix) -> ECODDetector:
+        """Learn each feature's empirical distribution from (up to MAX_PROFILE_ROWS) ``rows``."""
+        matrix = _check_training(rows)
+        self._profile = TailProfile(matrix, seed=self.seed)
+        self.n_features = matrix.shape[1]
+        return self
+
+    def _fitted(self) -> TailProfile:
+        if self._profile is None:
+            raise DetectorNotFittedError("ECODDetector: call fit() before score()")
+        return self._profile
+
+    def score(self, rows: Matrix) -> Vector:
+        """max(left-tail sum, right-tail sum, skewness-chosen-tail sum) per row, as in ECOD."""
+        return self.score_and_contributions(rows)[0]
+
+    def score_and_contributions(self, rows: Matrix) -> tuple[Vector, Matrix]:
+        """``score`` and ``contributions`` from one pass over the tails."""
+        profile = self._fitted()
+        left, right = profile.tails(_as_matrix(rows, self.n_features))
+        automatic = np.where(profile.right_skewed, right, left)
+        scores: Vector = np.maximum.reduce([left.sum(axis=1), right.sum(axis=1), automatic.sum(axis=1)])
+        return scores, np.maximum(left, right)
+
+    def contributions(self, rows: Matrix) -> Matrix:
+        """Per-feature tail scores (the terms ECOD sums)."""
+        return self._fitted().contributions(_as_matrix(rows, self.n_features))
+
+    def distances(self, rows: Matrix) -> Matrix:
+        """Tie-breaker for explanations (``TailProfile.distances``)."""
+        return self._fitted().distances(_as_matrix(rows, self.n_features))
+
+
+class IsolationForestDetector:
+    """scikit-learn's IsolationForest; score is the negated ``score_samples`` (higher = more anomalous)."""
+
+    name = "isolation_forest"
+
+    def __init__(self, *, n_estimators: int = 200, max_samples: int | str = 512, seed: int = DEFAULT_SEED) -> None:
+        self.n_estimators = n_estimators
+        self.max_samples = max_samples
+        self.seed = seed
+        self.n_features = 0
+        self._forest: Any = None
+        self._profile: TailProfile | None = None
+
+    def fit(self, rows: Matrix) -> IsolationForestDetector:
+        """Fit the forest on ``rows`` and the tail profile used for explanations."""
+        from sklearn.ensemble import IsolationForest
+
+        matrix = _check_training(rows)
+        max_samples = self.max_samples
+        if isinstance(max_samples, int):
+            max_samples = min(max_samples, matrix.shape[0])
+        self._forest = IsolationForest(
+            n_estimators=self.n_estimators, max_samples=max_samples, random_state=self.seed, n_jobs=1
+        ).fit(matrix)
+        self._profile = TailProfile(matrix, seed=self.seed)
+        self.n_features = matrix.shape[1]
+        return self
+
+    def score(self, rows: Matrix) -> Vector:
+        """The forest's anomaly score: short average isolation paths score high."""
+        if self._forest is None:
+            raise DetectorNotFittedError("IsolationForestDetector: call fit() before score()")
+        scores: Vector = -self._forest.score_samples(_as_matrix(rows, self.n_features))
+        return scores
+
+    def contributions(self, rows: Matrix) -> Matrix:
+        """Per-feature tail scores from the training profile (see the module docstring)."""
+        if self._profile is None:
+            raise DetectorNotFittedError("IsolationForestDetector: call fit() before contributions()")
+        return self._profile.contributions(_as_matrix(rows, self.n_features))
+
+    def score_and_contributions(self, rows: Matrix) -> tuple[Vector, Matrix]:
+        """``score`` and ``contributions``."""
+        return self.score(rows), self.contributions(rows)
+
+    def distances(self, rows: Matrix) -> Matrix:
+        """Tie-breaker for explanations (``TailProfile.distances``)."""
+        if self._profile is None:
+            raise DetectorNotFittedError("IsolationForestDetector: call fit() before distances()")
+        return self._profile.distances(_as_matrix(rows, self.n_features))
+
+
+DETECTORS: dict[str, type[ECODDetector] | type[IsolationForestDetector]] = {
+    ECODDetector.name: ECODDetector,
+    IsolationForestDetector.name: IsolationForestDetector,
+}
+
+
+def make_detector(name: str) -> ECODDetector | IsolationForestDetector:
+    """A new detector by name (``DETECTORS`` lists them)."""
+    try:
+        return DETECTORS[name]()
+    except KeyError:
+        raise ValueError(f"detector: unknown {name!r}; known: {', '.join(sorted(DETECTORS))}") from None
+
+
+def _check_training(rows: Any) -> Matrix:
+    matrix = _as_matrix(rows)
+    if matrix.shape[0] < MIN_TRAINING_ROWS:
+        raise TrainingDataError(f"need at least {MIN_TRAINING_ROWS} rows to fit a detector, got {matrix.shape[0]}")
+    return matrix
+
+
+def calibrate_threshold(scores: Vector, alert_rate: float) -> float:
+    """The score above which ``alert_rate`` of ``scores`` lie (flag when score > threshold)."""
+    if not 0.0 < alert_rate < 1.0:
+        raise ValueError(f"alert_rate: must be within (0, 1), got {alert_rate}")
+    if len(scores) == 0:
+        raise TrainingDataError("no scores to calibrate a threshold on")
+    return float(np.quantile(np.asarray(scores, dtype=np.float64), 1.0 - alert_rate, method="higher"))
+
+
+def top_features(
+    contributions: Matrix, names: tuple[str, ...], count: int, tiebreak: Matrix | None = None
+) -> list[list[tuple[str, float]]]:
+    """The ``count`` largest contributions of each row as (feature name, contribution), largest first;
+    equal contributions are ordered by ``tiebreak`` (larger first), then by feature order."""
+    count = min(count, contributions.shape[1])
+    # The tie-breaker, squashed into [0, 1e-6), only reorders contributions that are equal to 1e-6.
+    key = contributions if tiebreak is None else contributions + 1e-6 * tiebreak / (1.0 + tiebreak)
+    candidates = np.argpartition(-key, count - 1, axis=1)[:, :count]
+    order = np.take_along_axis(candidates, np.argsort(-np.take_along_axis(key, candidates, axis=1), axis=1), axis=1)
+    values = np.round(np.take_along_axis(contributions, order, axis=1), 4).tolist()
+    return [
+        [(names[column], value) for column, value in zip(columns, row_values, strict=True)]
+        for columns, row_values in zip(order.tolist(), values, strict=True)
+    ]
+
+
+def roc_auc(normal_scores: Vector, anomalous_scores: Vector) -> float:
+    """Probability that an anomalous row outscores a normal one (ties count half): ROC-AUC."""
+    scores = np.concatenate([normal_scores, anomalous_scores])
+    ranks = _average_ranks(scores)
+    anomalous_ranks = ranks[len(normal_scores) :]
+    n_pos, n_neg = len(anomalous_scores), len(normal_scores)
+    return float((anomalous_ranks.sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_precision(normal_scores: Vector, anomalous_scores: Vector) -> float:
+    """Area under the precision-recall curve (step-wise, as scikit-learn's average_precision_score)."""
+    scores = np.concatenate([normal_scores, anomalous_scores])
+    labels = np.concatenate([np.zeros(len(normal_scores)), np.ones(len(anomalous_scores))])
+    order = np.argsort(-scores, kind="stable")
+    scores, labels = scores[order], labels[order]
+    # Group ties: evaluate precision and recall only at the last position of each distinct score.
+    distinct = np.r_[np.diff(scores) != 0, True]
+    true_positives = np.cumsum(labels)[distinct]
+    flagged = (np.arange(1, len(labels) + 1))[distinct]
+    precision = true_positives / flagged
+    recall = true_positives / labels.sum()
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+
+
+def _average_ranks(values: Vector) -> Vector:
+    order = np.argsort(values, kind="mergesort")
+    ranks = np.empty(len(values), dtype=np.float64)
+    sorted_values = values[order]
+    boundaries = np.r_[0, np.flatnonzero(np.diff(sorted_values)) + 1, len(values)]
+    for start, end in itertools.pairwise(boundaries):
+        ranks[order[start:end]] = (start + end + 1) / 2.0
+    return ranks

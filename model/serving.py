@@ -1,0 +1,132 @@
+"""The four functions of the SageMaker scikit-learn container's serving contract.
+
+The container calls ``model_fn(model_dir)`` once, then for each request
+``input_fn(request_body, request_content_type)`` (the body arrives as ``str`` for
+``application/json``, as bytes otherwise), ``predict_fn(input_data, model)`` and
+``output_fn(prediction, accept)``; a ``(body, content_type)`` tuple answers 200.
+
+Request (``application/json``)::
+
+    {"rows": [[f1, f2, ...], ...],            # one row per event, FEATURE_NAMES order
+     "feature_names": [...]}                  # optional; must equal FEATURE_NAMES when given
+
+Response (``application/json``)::
+
+    {"model": "ecod", "features_version": 1, "threshold": t,
+     "results": [{"score": s, "anomaly": s > t,
+                  "top_features": [{"feature": name, "contribution": c}, ...]}, ...]}
+
+Bad requests raise ``RequestError`` subclasses carrying the HTTP status (415 content type, 406
+accept, 400 body); ``model.server`` answers with it. Inside the prebuilt container, which wraps
+every user-function error as a 500, the message reaches the endpoint's CloudWatch log.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from model.artifact import LoadedModel, load_model
+from model.detectors import top_features
+from model.exceptions import RequestError, UnsupportedAcceptError, UnsupportedContentTypeError
+from model.features import FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION
+
+JSON_CONTENT_TYPE = "application/json"
+# SageMaker real-time payloads are at most 6 MB; 10,000 rows of ~50 numbers fit well within.
+MAX_ROWS_PER_REQUEST = 10_000
+TOP_FEATURES = 3
+
+
+def model_fn(model_dir: str) -> LoadedModel:
+    """Load the artifact unpacked in ``model_dir``."""
+    return load_model(model_dir)
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
+def input_fn(request_body: str | bytes, request_content_type: str | None) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Decode a JSON batch of feature rows into a float matrix, naming the first defect found."""
+    if _media_type(request_content_type) != JSON_CONTENT_TYPE:
+        raise UnsupportedContentTypeError(
+            f"content type {request_content_type!r} is not supported; send {JSON_CONTENT_TYPE}"
+        )
+    try:
+        payload = json.loads(request_body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise RequestError(f"body: not UTF-8 JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise RequestError(f"body: must be a JSON object with 'rows', got {type(payload).__name__}")
+    names = payload.get("feature_names")
+    if names is not None and tuple(names) != FEATURE_NAMES:
+        raise RequestError(
+            f"feature_names: do not match the model's {FEATURE_COUNT} features (version {FEATURES_VERSION}); "
+            f"first difference at {_first_difference(names)}"
+        )
+    rows = payload.get("rows")
+    if not isinstance(rows, list) or not rows:
+        raise RequestError("rows: must be a non-empty list of feature rows")
+    if len(rows) > MAX_ROWS_PER_REQUEST:
+        raise RequestError(f"rows: at most {MAX_ROWS_PER_REQUEST} per request, got {len(rows)}")
+    # Fast path: a well-formed batch converts in one call; the slow scan below only names the defect.
+    try:
+        matrix = np.asarray(rows)
+    except ValueError:
+        matrix = None
+    if (
+        matrix is not None
+        and matrix.dtype.kind == "f"
+        and matrix.shape == (len(rows), FEATURE_COUNT)
+        and np.isfinite(matrix).all()
+    ):
+        return matrix.astype(np.float64, copy=False)
+    for index, row in enumerate(rows):
+        if not isinstance(row, list) or len(row) != FEATURE_COUNT:
+            size = len(row) if isinstance(row, list) else type(row).__name__
+            raise RequestError(f"rows[{index}]: expected a list of {FEATURE_COUNT} numbers, got {size}")
+        for column, value in enumerate(row):
+            if type(value) not in (int, float) or not math.isfinite(value):
+                raise RequestError(
+                    f"rows[{index}][{column}] ({FEATURE_NAMES[column]}): must be a finite number, got {value!r}"
+                )
+    return np.asarray(rows, dtype=np.float64)
+
+
+def _first_difference(names: Any) -> str:
+    if not isinstance(names, list):
+        return f"the value itself (a {type(names).__name__}, expected a list)"
+    for index, (given, expected) in enumerate(zip(names, FEATURE_NAMES, strict=False)):
+        if given != expected:
+            return f"#{index}: {given!r}, expected {expected!r}"
+    return f"the count: {len(names)} given, {FEATURE_COUNT} expected"
+
+
+def predict_fn(input_data: np.ndarray[Any, np.dtype[np.float64]], model: LoadedModel) -> dict[str, Any]:
+    """Score each row; flag it when its score exceeds the calibrated threshold; explain it."""
+    scores, contributions = model.detector.score_and_contributions(input_data)
+    explanations = top_features(contributions, FEATURE_NAMES, TOP_FEATURES, model.detector.distances(input_data))
+    return {
+        "model": model.detector.name,
+        "features_version": FEATURES_VERSION,
+        "threshold": model.threshold,
+        "results": [
+            {
+                "score": score,
+                "anomaly": score > model.threshold,
+                "top_features": [{"feature": name, "contribution": value} for name, value in explanation],
+            }
+            for score, explanation in zip(np.round(scores, 6).tolist(), explanations, strict=True)
+        ],
+    }
+
+
+def output_fn(prediction: dict[str, Any], accept: str | None) -> tuple[bytes, str]:
+    """Serialize the prediction as JSON (the only type offered; ``*/*`` or no Accept means JSON)."""
+    media = _media_type(accept)
+    if media not in ("", "*/*", JSON_CONTENT_TYPE):
+        raise UnsupportedAcceptError(f"accept {accept!r} is not supported; accept {JSON_CONTENT_TYPE}")
+    return json.dumps(prediction, separators=(",", ":")).encode(), JSON_CONTENT_TYPE

@@ -1,0 +1,265 @@
+"""Train the anomaly model from the event archive; runs locally or as a SageMaker training job.
+
+SageMaker script mode: the job downloads the archive channel to ``SM_CHANNEL_TRAIN`` and tars
+``SM_MODEL_DIR`` into ``model.tar.gz`` afterwards; hyper-parameters arrive as ``--name value``.
+Locally::
+
+    python -m model.train --train ./archive --model-dir ./build/model --tarball ./build/model.tar.gz
+    python -m model.train --train s3://bucket/archive ...   # AWS_ENDPOINT_URL_S3 for an emulator
+
+Steps: read events (``archive.iter_events``: GZIP JSON lines under Firehose's time prefixes),
+sort them by time, learn the resource vocabulary on the earlier ``1 - calibration_share`` of
+them, replay all of them through ``model.features``, fit the detector on the earlier rows,
+calibrate the threshold on the later (held-out) rows to ``alert_rate``, and write the artifact
+(``model.artifact``) with its metadata.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import platform
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.artifact import build_tarball, write_model_dir
+from model.container import CONTAINER_NUMPY_VERSION, CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
+from model.detectors import ECODDetector, IsolationForestDetector, calibrate_threshold, make_detector
+from model.exceptions import ArtifactError, TrainingDataError
+from model.features import (
+    FEATURE_NAMES,
+    FEATURES_VERSION,
+    MAX_IP_STATE_BYTES,
+    MAX_USER_STATE_BYTES,
+    CountryLookup,
+    ResourceVocabulary,
+    event_time,
+    featurize_batch,
+)
+
+logger = logging.getLogger("model.train")
+
+DEFAULT_DETECTOR = ECODDetector.name
+DEFAULT_ALERT_RATE = 0.01
+DEFAULT_CALIBRATION_SHARE = 0.2
+MIN_CALIBRATION_ROWS = 10
+SCORE_QUANTILES = (0.5, 0.9, 0.99, 0.999)
+
+
+@dataclass
+class TrainedModel:
+    """A fitted detector with everything the artifact stores beside it."""
+
+    detector: ECODDetector | IsolationForestDetector
+    vocabulary: ResourceVocabulary
+    threshold: float
+    metadata: dict[str, Any]
+
+
+def train(
+    events: Iterable[Any],
+    *,
+    detector: str = DEFAULT_DETECTOR,
+    alert_rate: float = DEFAULT_ALERT_RATE,
+    calibration_share: float = DEFAULT_CALIBRATION_SHARE,
+    country_of: CountryLookup | None = None,
+    country_lookup_name: str | None = None,
+) -> TrainedModel:
+    """Fit a detector on ``events`` (any order; sorted here) and calibrate its threshold."""
+    if not 0.0 < calibration_share < 1.0:
+        raise ValueError(f"calibration_share: must be within (0, 1), got {calibration_share}")
+    started = time.perf_counter()
+    ordered = sorted(((event_time(event), position, event) for position, event in enumerate(events)))
+    if not ordered:
+        raise TrainingDataError("no events to train on: is the archive location right, and the time window?")
+    split = int(len(ordered) * (1.0 - calibration_share))
+    if split < MIN_CALIBRATION_ROWS or len(ordered) - split < MIN_CALIBRATION_ROWS:
+        raise TrainingDataError(
+            f"{len(ordered)} events are too few: need {MIN_CALIBRATION_ROWS} to fit and {MIN_CALIBRATION_ROWS} "
+            f"to calibrate with calibration_share={calibration_share}"
+        )
+    replay = [event for _, _, event in ordered]
+    vocabulary = ResourceVocabulary.learn(replay[:split])
+    rows = featurize_batch(replay, country_of=country_of, vocabulary=vocabulary).rows
+    fitted = make_detector(detector).fit(rows[:split])
+    calibration_scores = fitted.score(rows[split:])
+    threshold = calibrate_threshold(calibration_scores, alert_rate)
+    metadata = {
+        "feature_names": list(FEATURE_NAMES),
+        "features_version": FEATURES_VERSION,
+        "detector": fitted.name,
+        "threshold": threshold,
+        "alert_rate": alert_rate,
+        "calibration_share": calibration_share,
+        "training_window": {
+            "first_event": _iso(ordered[0][0]),
+            "last_event": _iso(ordered[-1][0]),
+            "fit_until": _iso(ordered[split - 1][0]),
+        },
+        "events": {"total": len(ordered), "fit": split, "calibration": len(ordered) - split},
+        "users": len({str(_field(event, "user_id")) for event in replay}),
+        "calibration_scores": {
+            **{f"q{quantile:g}": float(np.quantile(calibration_scores, quantile)) for quantile in SCORE_QUANTILES},
+            "mean": float(calibration_scores.mean()),
+            "max": float(calibration_scores.max()),
+            "flagged_share": float((calibration_scores > threshold).mean()),
+        },
+        "country_lookup": country_lookup_name,
+        "state_bounds_bytes": {"user": MAX_USER_STATE_BYTES, "ip": MAX_IP_STATE_BYTES},
+        "versions": _versions(),
+        "container_image_tag": SKLEARN_IMAGE_TAG,
+        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "training_seconds": round(time.perf_counter() - started, 3),
+    }
+    return TrainedModel(fitted, vocabulary, threshold, metadata)
+
+
+def _field(event: Any, name: str) -> Any:
+    return event.get(name) if isinstance(event, dict) else getattr(event, name, None)
+
+
+def _iso(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _versions() -> dict[str, str]:
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "scikit_learn": sklearn.__version__,
+        "numpy": np.__version__,
+    }
+
+
+def check_container_versions(metadata: dict[str, Any]) -> None:
+    """Refuse an artifact the pinned container could not unpickle (scikit-learn or numpy differ)."""
+    versions = metadata["versions"]
+    if versions["scikit_learn"] != CONTAINER_SKLEARN_VERSION or versions["numpy"] != CONTAINER_NUMPY_VERSION:
+        raise ArtifactError(
+            f"trained with scikit-learn {versions['scikit_learn']} and numpy {versions['numpy']}, but container "
+            f"{SKLEARN_IMAGE_TAG} has scikit-learn {CONTAINER_SKLEARN_VERSION} and numpy {CONTAINER_NUMPY_VERSION}: "
+            "install requirements.txt"
+        )
+
+
+def save(
+    trained: TrainedModel, model_dir: str | os.PathLike[str], tarball: str | os.PathLike[str] | None = None
+) -> Path:
+    """Write the artifact folder (and ``model.tar.gz`` if asked); returns the folder."""
+    check_container_versions(trained.metadata)
+    folder = write_model_dir(model_dir, trained.detector, trained.vocabulary, trained.metadata)
+    if tarball is not None:
+        build_tarball(folder, tarball)
+    return folder
+
+
+# Country lookups by name: the module that provides ``country_of`` (recorded in the metadata).
+COUNTRY_LOOKUPS = {"none": "", "synthetic": "traffic.geo"}
+
+
+def resolve_country_lookup(name: str) -> CountryLookup | None:
+    """The ``country_of`` function of a lookup named in ``COUNTRY_LOOKUPS`` (None for "none")."""
+    import importlib
+
+    module = COUNTRY_LOOKUPS[name]
+    if not module:
+        return None
+    lookup: CountryLookup = importlib.import_module(module).country_of
+    return lookup
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line arguments, defaulting to SageMaker's environment where it sets one."""
+    parser = argparse.ArgumentParser(prog="python -m model.train", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAIN"), help="archive: folder or s3:// URL")
+    parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR"), help="where to write the artifact")
+    parser.add_argument("--tarball", default=None, help="also pack the artifact into this model.tar.gz")
+    parser.add_argument("--start", default=None, help="first event time to train on (ISO 8601, UTC)")
+    parser.add_argument("--end", default=None, help="end of the training window, exclusive (ISO 8601, UTC)")
+    parser.add_argument(
+        "--detector", default=DEFAULT_DETECTOR, choices=(ECODDetector.name, IsolationForestDetector.name)
+    )
+    parser.add_argument("--alert-rate", type=float, default=DEFAULT_ALERT_RATE)
+    parser.add_argument("--calibration-share", type=float, default=DEFAULT_CALIBRATION_SHARE)
+    parser.add_argument(
+        "--geo",
+        default="none",
+        choices=tuple(COUNTRY_LOOKUPS),
+        help="IP to country lookup for the new-country features; the scorer must use the same one",
+    )
+    parser.add_argument("--endpoint-url", default=None, help="S3 endpoint (else AWS_ENDPOINT_URL_S3)")
+    arguments = parser.parse_args(argv)
+    if not arguments.train:
+        parser.error("--train is required (or set SM_CHANNEL_TRAIN)")
+    if not arguments.model_dir:
+        parser.error("--model-dir is required (or set SM_MODEL_DIR)")
+    return arguments
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Train from the archive and write the artifact; prints a one-line JSON summary."""
+    import json
+
+    from archive import ReadStats, iter_events
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    arguments = parse_args(argv)
+    stats = ReadStats()
+    events = iter_events(
+        arguments.train,
+        _parse_time(arguments.start),
+        _parse_time(arguments.end),
+        endpoint_url=arguments.endpoint_url,
+        stats=stats,
+    )
+    try:
+        trained = train(
+            events,
+            detector=arguments.detector,
+            alert_rate=arguments.alert_rate,
+            calibration_share=arguments.calibration_share,
+            country_of=resolve_country_lookup(arguments.geo),
+            country_lookup_name=None if arguments.geo == "none" else COUNTRY_LOOKUPS[arguments.geo],
+        )
+    except TrainingDataError as error:
+        print(
+            f"training failed: {error} (read {stats.objects} objects, {stats.invalid} invalid records)", file=sys.stderr
+        )
+        return 2
+    trained.metadata["archive"] = {
+        "location": str(arguments.train),
+        "objects": stats.objects,
+        "records": stats.records,
+        "invalid_records": stats.invalid,
+    }
+    folder = save(trained, arguments.model_dir, arguments.tarball)
+    summary = {
+        "model_dir": str(folder),
+        "tarball": arguments.tarball,
+        "detector": trained.metadata["detector"],
+        "threshold": trained.threshold,
+        "events": trained.metadata["events"],
+        "training_window": trained.metadata["training_window"],
+    }
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Detectors behind one interface; threshold calibration; the ranking metrics used by evaluation."""
+
+from __future__ import annotations
+
+import pickle
+
+import numpy as np
+import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from model.detectors import (
+    DETECTORS,
+    average_precision,
+    calibrate_threshold,
+    make_detector,
+    roc_auc,
+    top_features,
+)
+from model.exceptions import DetectorNotFittedError, TrainingDataError
+
+
+def gaussian_rows(count: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    rows = rng.normal(size=(count, 4))
+    rows[:, 3] = (rng.random(count) < 0.05).astype(float)  # a rare binary flag
+    return rows
+
+
+@pytest.mark.parametrize("name", sorted(DETECTORS))
+def test_detector_scores_outliers_higher_and_explains_them(name: str) -> None:
+    # GIVEN a detector fitted on ordinary rows
+    detector = make_detector(name).fit(gaussian_rows(2_000))
+    ordinary = gaussian_rows(200, seed=1)
+    outlier = np.array([[9.0, 12.0, 9.0, 1.0]])
+    # WHEN scoring
+    scores = detector.score(np.vstack([ordinary, outlier]))
+    # THEN the outlier outranks every ordinary row, and its top feature is the one furthest off
+    assert scores[-1] > scores[:-1].max()
+    explanation = top_features(detector.contributions(outlier), ("a", "b", "c", "flag"), 2, detector.distances(outlier))
+    assert explanation[0][0][0] == "b"
+    # AND a pickled copy (as in the artifact) scores identically
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(detector)).score(ordinary), scores[:-1])
+
+
+@pytest.mark.parametrize("name", sorted(DETECTORS))
+def test_detector_refuses_misuse(name: str) -> None:
+    with pytest.raises(DetectorNotFittedError):
+        make_detector(name).score(gaussian_rows(5))
+    with pytest.raises(TrainingDataError, match="at least"):
+        make_detector(name).fit(gaussian_rows(3))
+    fitted = make_detector(name).fit(gaussian_rows(100))
+    with pytest.raises(ValueError, match="3 features, the detector was fitted on 4"):
+        fitted.score(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match="NaN"):
+        fitted.score(np.full((1, 4), np.nan))
+
+
+def test_threshold_flags_the_target_share() -> None:
+    scores = np.random.default_rng(3).exponential(size=100_000)
+    threshold = calibrate_threshold(scores, 0.01)
+    assert (scores > threshold).mean() == pytest.approx(0.01, abs=0.001)
+    with pytest.raises(ValueError, match="alert_rate"):
+        calibrate_threshold(scores, 1.5)
+
+
+def test_ranking_metrics_match_scikit_learn() -> None:
+    rng = np.random.default_rng(4)
+    normal = np.round(rng.normal(size=500), 1)  # rounded: ties must count half
+    anomalous = np.round(rng.normal(loc=1.0, size=300), 1)
+    labels = np.r_[np.zeros(500), np.ones(300)]
+    scores = np.r_[normal, anomalous]
+    assert roc_auc(normal, anomalous) == pytest.approx(roc_auc_score(labels, scores))
+    assert average_precision(normal, anomalous) == pytest.approx(average_precision_score(labels, scores))

@@ -1,0 +1,272 @@
+"""Archive -> training -> model.tar.gz -> inference.py -> local endpoint over HTTP with boto3."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import numpy as np
+import pytest
+
+from archive import ArchiveWriter
+from emulators import free_port
+from model import serving, train
+from model.artifact import SHIPPED_MODULES, extract_tarball, load_model
+from model.container import CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
+from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
+from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
+from tests.model_factories import START, credential_stuffing, injection_probe, normal_traffic
+
+REPO = Path(__file__).resolve().parent.parent
+DAYS = 6
+
+
+@pytest.fixture(scope="module")
+def normal_events() -> list[dict[str, Any]]:
+    return normal_traffic(40, DAYS)
+
+
+@pytest.fixture(scope="module")
+def archive_dir(tmp_path_factory: pytest.TempPathFactory, normal_events: list[dict[str, Any]]) -> Path:
+    """A tiny archive written as Firehose writes it (GZIP JSON lines under hourly prefixes)."""
+    folder = tmp_path_factory.mktemp("archive")
+    with ArchiveWriter(folder, buffer_seconds=300) as writer:
+        for event in normal_events:
+            writer.put_event(event)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, archive_dir: Path) -> dict[str, Path]:
+    """Run the training entry point as SageMaker would: channel and model dir from the environment."""
+    work = tmp_path_factory.mktemp("training")
+    model_dir, tarball = work / "model", work / "model.tar.gz"
+    environment = {"SM_CHANNEL_TRAIN": str(archive_dir), "SM_MODEL_DIR": str(model_dir)}
+    previous = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        assert train.main(["--tarball", str(tarball), "--alert-rate", "0.02"]) == 0
+    finally:
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return {"model_dir": model_dir, "tarball": tarball}
+
+
+@pytest.fixture(scope="module")
+def endpoint(trained: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The local model server on loopback, run as a script in a folder where only the artifact's code
+    is importable (as in the container)."""
+    port = free_port()
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            str(REPO / "model" / "server.py"),
+            "--model-data",
+            str(trained["tarball"]),
+            "--port",
+            str(port),
+        ],
+        cwd=tmp_path_factory.mktemp("server"),
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"model server exited: {process.stderr.read().decode() if process.stderr else ''}")
+            try:
+                with urllib.request.urlopen(f"{url}/ping", timeout=1) as response:
+                    assert response.status == 200
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        if process.stderr:
+            process.stderr.close()
+
+
+def post(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.loads(error.read())
+
+
+def scoring_rows(model_dir: Path, normal_events: list[dict[str, Any]]) -> tuple[np.ndarray, list[str]]:
+    """Rows as the scorer computes them: the artifact's vocabulary, state carried from history."""
+    vocabulary = ResourceVocabulary.from_json(json.loads((model_dir / "vocabulary.json").read_text()))
+    history = featurize_batch(normal_events, vocabulary=vocabulary)
+    later = START + timedelta(days=DAYS, hours=3)
+    fresh = normal_traffic(40, 1, seed=99)
+    shifted = [event | {"occurred_at": event["occurred_at"].replace("2026-11-02", "2026-11-08")} for event in fresh]
+    attack = [*credential_stuffing(later, 60), injection_probe(later + timedelta(minutes=2), "user-0001")]
+    batch = featurize_batch([*shifted, *attack], history.user_states, history.ip_states, vocabulary=vocabulary)
+    labels = ["normal"] * len(shifted) + ["stuffing"] * 60 + ["injection"]
+    return batch.rows, labels
+
+
+def test_training_writes_metadata_for_the_pinned_container(trained: dict[str, Path]) -> None:
+    metadata = json.loads((trained["model_dir"] / "metadata.json").read_text())
+    assert metadata["feature_names"] == list(FEATURE_NAMES)
+    assert metadata["versions"]["scikit_learn"] == CONTAINER_SKLEARN_VERSION
+    assert metadata["container_image_tag"] == SKLEARN_IMAGE_TAG
+    assert metadata["detector"] == "ecod"
+    assert metadata["events"]["total"] == metadata["events"]["fit"] + metadata["events"]["calibration"] > 0
+    assert metadata["training_window"]["first_event"].startswith("2026-11-02")
+    assert metadata["archive"]["objects"] > DAYS
+    # The threshold flags about the target share of the held-out calibration events.
+    assert 0.0 < metadata["calibration_scores"]["flagged_share"] <= 0.02
+
+
+def test_artifact_ships_the_tested_code(trained: dict[str, Path], tmp_path: Path) -> None:
+    unpacked = extract_tarball(trained["tarball"], tmp_path / "opt-ml-model")
+    assert (unpacked / "code" / "inference.py").read_bytes() == (REPO / "model" / "inference.py").read_bytes()
+    for name in SHIPPED_MODULES:
+        assert (unpacked / "code" / "model" / name).read_bytes() == (REPO / "model" / name).read_bytes()
+    assert {"detector.joblib", "metadata.json", "vocabulary.json"} <= {path.name for path in unpacked.iterdir()}
+
+
+def test_inference_functions_score_and_explain(trained: dict[str, Path], normal_events: list[dict[str, Any]]) -> None:
+    # GIVEN the artifact loaded through the container's functions
+    model = serving.model_fn(str(trained["model_dir"]))
+    rows, labels = scoring_rows(trained["model_dir"], normal_events)
+    # WHEN a batch of rows is decoded, scored and encoded
+    body = json.dumps({"rows": rows.tolist(), "feature_names": list(FEATURE_NAMES)})
+    payload, content_type = serving.output_fn(
+        serving.predict_fn(serving.input_fn(body, "application/json"), model), "application/json"
+    )
+    results = json.loads(payload)["results"]
+    # THEN every row has a score, a flag and three named contributions
+    assert content_type == "application/json"
+    assert len(results) == len(labels)
+    assert all(len(result["top_features"]) == 3 for result in results)
+    assert {item["feature"] for result in results for item in result["top_features"]} <= set(FEATURE_NAMES)
+    # AND the obvious attacks are flagged, while most normal events are not
+    flagged = {
+        label: [r["anomaly"] for r, lab in zip(results, labels, strict=True) if lab == label] for label in labels
+    }
+    assert all(flagged["injection"])
+    # AND the explanations point at what is abnormal: the request's content, the IP's many users
+    assert "resource_suspicious_tokens" in {item["feature"] for item in results[-1]["top_features"]}
+    assert "ip_distinct_users_24h" in {item["feature"] for item in results[-2]["top_features"]}
+    assert np.mean(flagged["stuffing"][10:]) > 0.9
+    assert np.mean(flagged["normal"]) < 0.2
+
+
+def test_input_fn_names_what_is_wrong() -> None:
+    with pytest.raises(UnsupportedContentTypeError, match="text/csv"):
+        serving.input_fn("1,2,3", "text/csv")
+    with pytest.raises(RequestError, match=r"rows\[1\]: expected a list of \d+ numbers, got 2"):
+        serving.input_fn(json.dumps({"rows": [[0.0] * FEATURE_COUNT, [1, 2]]}), "application/json")
+    bad_row = [0.0] * FEATURE_COUNT
+    bad_row[4] = "x"
+    with pytest.raises(RequestError, match=rf"rows\[0\]\[4\] \({FEATURE_NAMES[4]}\)"):
+        serving.input_fn(json.dumps({"rows": [bad_row]}), "application/json")
+    with pytest.raises(RequestError, match="feature_names"):
+        serving.input_fn(json.dumps({"rows": [[0.0] * FEATURE_COUNT], "feature_names": ["a"]}), "application/json")
+
+
+def test_artifact_for_other_features_refuses_to_load(trained: dict[str, Path], tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(trained["model_dir"], copy)
+    metadata = json.loads((copy / "metadata.json").read_text())
+    metadata["feature_names"][2] = "renamed_feature"
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ArtifactError, match="renamed_feature"):
+        load_model(copy)
+
+
+def test_training_without_events_says_so(tmp_path: Path) -> None:
+    with pytest.raises(TrainingDataError, match="no events"):
+        train.train([])
+    assert train.main(["--train", str(tmp_path), "--model-dir", str(tmp_path / "model")]) == 2
+
+
+def test_boto3_sagemaker_runtime_invokes_the_local_endpoint(
+    endpoint: str, trained: dict[str, Path], normal_events: list[dict[str, Any]]
+) -> None:
+    # GIVEN boto3's sagemaker-runtime client pointed at the local server, dummy credentials
+    client = boto3.client("sagemaker-runtime", endpoint_url=endpoint, region_name="us-east-1")
+    rows, labels = scoring_rows(trained["model_dir"], normal_events)
+    # WHEN the scorer's call is made
+    response = client.invoke_endpoint(
+        EndpointName="vedette-anomaly",
+        ContentType="application/json",
+        Accept="application/json",
+        Body=json.dumps({"rows": rows.tolist()}),
+    )
+    # THEN the answer is the model's, row for row, and equals the in-process inference functions'
+    body = json.loads(response["Body"].read())
+    assert response["ContentType"] == "application/json"
+    assert len(body["results"]) == len(labels)
+    assert body["results"][-1]["anomaly"] is True  # the injection probe
+    model = serving.model_fn(str(trained["model_dir"]))
+    expected = serving.predict_fn(rows, model)
+    assert [r["score"] for r in body["results"]] == [r["score"] for r in expected["results"]]
+
+
+def test_endpoint_rejects_bad_requests_with_reasons(endpoint: str) -> None:
+    # Container path: the status input_fn chose, and its message
+    status, body = post(f"{endpoint}/invocations", b"a,b", "text/csv")
+    assert status == 415
+    assert "text/csv" in body["message"]
+    status, body = post(f"{endpoint}/invocations", json.dumps({"rows": [[1.0, 2.0]]}).encode(), "application/json")
+    assert status == 400
+    assert body["message"].startswith("rows[0]: expected a list of")
+    status, body = post(f"{endpoint}/invocations", b"{not json", "application/json")
+    assert (status, body["error"]) == (400, "RequestError")
+    # Runtime path: boto3 raises ModelError carrying the container's status, as SageMaker does
+    client = boto3.client("sagemaker-runtime", endpoint_url=endpoint, region_name="us-east-1")
+    with pytest.raises(client.exceptions.ModelError) as caught:
+        client.invoke_endpoint(EndpointName="vedette-anomaly", ContentType="text/csv", Body=b"1,2")
+    assert caught.value.response["OriginalStatusCode"] == 415
+    assert "application/json" in caught.value.response["OriginalMessage"]
+
+
+def test_training_reads_the_archive_from_s3(
+    aws_endpoint: str, archive_dir: Path, normal_events: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    # GIVEN the same archive objects in an S3 bucket (moto on loopback), keys unchanged
+    s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="vedette-archive-train")
+    files = [path for path in sorted(archive_dir.rglob("*")) if path.is_file()]
+    for path in files:
+        key = "events/" + path.relative_to(archive_dir).as_posix()
+        s3.put_object(Bucket="vedette-archive-train", Key=key, Body=path.read_bytes())
+    # WHEN training reads s3:// with the endpoint taken from the environment
+    os.environ["AWS_ENDPOINT_URL_S3"] = aws_endpoint
+    try:
+        code = train.main(["--train", "s3://vedette-archive-train/events", "--model-dir", str(tmp_path / "model")])
+    finally:
+        del os.environ["AWS_ENDPOINT_URL_S3"]
+    # THEN it trained on every object
+    assert code == 0
+    metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
+    assert metadata["archive"]["objects"] == len(files)
+    assert metadata["events"]["total"] == len(normal_events)
