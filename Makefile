@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit bench eval model demo clean
+.PHONY: install test lint typecheck unit bench eval model bundle demo clean
 
 # The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes.
 $(INSTALLED): requirements.txt producers/pyproject.toml
@@ -52,6 +52,13 @@ eval: install
 ARCHIVE ?=
 model: install
 	$(BIN)/python -m model.build --archive "$(ARCHIVE)" --output build/model.tar.gz
+
+# The scorer's Lambda zip (reproducible): sources plus the pinned aarch64 wheels from PyPI.
+SCORER_SOURCES := $(wildcard functions/scorer/*.py producers/vedette/*.py model/*.py)
+build/scorer.zip: $(INSTALLED) $(SCORER_SOURCES) stack/bundle.py
+	$(BIN)/python -m stack.bundle --output $@
+
+bundle: build/scorer.zip
 
 demo: install
 	@echo "make demo: the local pipeline is not built yet (issue 7). The producer library is ready;" >&2

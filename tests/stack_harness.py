@@ -93,7 +93,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.resources.append(Registered(args.typ, args.name, args.inputs, outputs))
         return resource_id, outputs
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    # A plain dict, not (dict, None): this Pulumi version iterates the failures of a tuple.
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         self.invokes.append(args.token)
         if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
@@ -101,16 +102,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/ci",
                 "userId": "AIDA",
                 "id": "x",
-            }, None
+            }
         if args.token == "aws:index/getRegion:getRegion":
-            return {"name": REGION, "region": REGION, "id": REGION, "endpoint": f"ec2.{REGION}.amazonaws.com"}, None
+            return {"name": REGION, "region": REGION, "id": REGION, "endpoint": f"ec2.{REGION}.amazonaws.com"}
         if args.token == "aws:index/getPartition:getPartition":
             return {
                 "partition": "aws",
                 "dnsSuffix": "amazonaws.com",
                 "id": "aws",
                 "reverseDnsPrefix": "com.amazonaws",
-            }, None
+            }
         if args.token == "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage":
             repository, tag = args.args["repositoryName"], args.args.get("imageTag", "latest")
             host = f"{SKLEARN_REGISTRY}.dkr.ecr.{REGION}.amazonaws.com"
@@ -120,7 +121,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "repositoryName": repository,
                 "imageTag": tag,
                 "id": SKLEARN_REGISTRY,
-            }, None
+            }
         raise NotImplementedError(f"the stack called {args.token}, which these mocks do not answer")
 
 
