@@ -132,3 +132,12 @@ def test_scorer_environment_uses_the_scorer_names_and_passes_its_own_checks() ->
     assert read.state_ttl_seconds == 7 * 86400
     assert read.max_payload_bytes < scorer_env.REAL_TIME_MAX_PAYLOAD_BYTES
     assert read.max_payload_bytes > scorer_env.SERVERLESS_MAX_PAYLOAD_BYTES
+
+
+def test_deploy_docs_list_every_key_with_its_default() -> None:
+    # GIVEN the configuration table in docs/deploy.md
+    docs = (ROOT / "docs" / "deploy.md").read_text()
+    # THEN every key appears with its default, so the docs cannot silently fall behind
+    for key in CONFIG_KEYS:
+        default = key.default if key.default != "" else '""'
+        assert f"| `{key.name}` | {key.type} | `{default}` |" in docs, key.name
