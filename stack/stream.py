@@ -30,8 +30,6 @@ class EventStream(pulumi.ComponentResource):
             retention_period=args.retention_hours,
             encryption_type="KMS",
             kms_key_id=args.kms_key_arn,
-            # Per-shard metrics let the iterator-age alarm and dashboard show a hot shard.
-            shard_level_metrics=["IncomingBytes", "IncomingRecords", "IteratorAgeMilliseconds"],
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.arn = stream.arn

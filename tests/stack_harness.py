@@ -125,6 +125,9 @@ class RecordingMocks(pulumi.runtime.Mocks):
         raise NotImplementedError(f"the stack called {args.token}, which these mocks do not answer")
 
 
+_LOOP = asyncio.new_event_loop()
+
+
 @dataclass
 class Synthesized:
     """What one run of a program registered, and the outputs it returned."""
@@ -162,14 +165,9 @@ class Synthesized:
 def synthesize(program: Callable[[], Mapping[str, Any] | None], config: Mapping[str, str] | None = None) -> Synthesized:
     """Run ``program`` (which registers resources and returns its outputs) on fresh mocks."""
     # Pulumi's runtime runs on the thread's current event loop; asyncio.run elsewhere in the suite
-    # leaves none behind, so each run gets its own.
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        return _synthesize(program, config)
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
+    # leaves none behind. One loop serves every run: Pulumi keeps references to it after a run.
+    asyncio.set_event_loop(_LOOP)
+    return _synthesize(program, config)
 
 
 def _synthesize(program: Callable[[], Mapping[str, Any] | None], config: Mapping[str, str] | None) -> Synthesized:

@@ -85,6 +85,12 @@ def test_mapping_settings_follow_the_configuration(fixtures: Path) -> None:
     assert (mapping["startingPosition"], mapping["maximumRetryAttempts"]) == ("TRIM_HORIZON", 2)
 
 
+def test_reserved_concurrency_is_set_only_when_configured(fixtures: Path) -> None:
+    deployed = run_pipeline(fixtures, scorer_reserved_concurrency=10, scorer_memory_mib=2048)
+    function = deployed.one("aws:lambda/function:Function").inputs
+    assert (function["reservedConcurrentExecutions"], function["memorySize"]) == (10, 2048)
+
+
 def test_function_runs_the_bundle_handler_on_a_current_python_on_arm64(deployed: Synthesized) -> None:
     function = deployed.one("aws:lambda/function:Function").inputs
     assert function["handler"] == HANDLER == "scorer.handler.lambda_handler"
