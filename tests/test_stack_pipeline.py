@@ -292,3 +292,18 @@ def test_main_reads_the_config_and_exports_every_output(fixtures: Path, monkeypa
     deployed = synthesize(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__") and None, config)
     # THEN the override reached the mapping
     assert deployed.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs["batchSize"] == 250
+
+
+def test_sagemaker_role_reads_only_the_artifact_and_pulls_only_the_scikit_learn_image(deployed: Synthesized) -> None:
+    artifact = deployed.one("aws:s3/bucketObjectv2:BucketObjectv2").inputs
+    bucket = deployed.named("vedette-artifacts-bucket").outputs
+    assert artifact["bucket"] == bucket["bucket"]
+    statements = {s["Sid"]: s for s in policy_statements(deployed.named("vedette-sagemaker-policy").inputs["policy"])}
+    assert statements["ReadTheArtifact"]["Action"] == ["s3:GetObject"]
+    assert statements["ReadTheArtifact"]["Resource"] == [f"{bucket['arn']}/{artifact['key']}"]
+    (repository,) = statements["PullTheScikitLearnImage"]["Resource"]
+    assert repository.endswith(f":repository/{SKLEARN_IMAGE_REPOSITORY}")
+    registry = deployed.one("aws:sagemaker/model:Model").inputs["primaryContainer"]["image"].split(".", 1)[0]
+    assert f":ecr:{REGION}:{registry}:" in repository
+    for arn in statements["WriteEndpointLogs"]["Resource"]:
+        assert ":log-group:/aws/sagemaker/Endpoints/vedette-endpoint" in arn

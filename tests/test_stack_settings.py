@@ -141,3 +141,11 @@ def test_deploy_docs_list_every_key_with_its_default() -> None:
     for key in CONFIG_KEYS:
         default = key.default if key.default != "" else '""'
         assert f"| `{key.name}` | {key.type} | `{default}` |" in docs, key.name
+
+
+def test_default_bundle_path_is_where_make_bundle_writes() -> None:
+    from stack import bundle
+
+    assert StackSettings().scorer_bundle_path == bundle.DEFAULT_OUTPUT.relative_to(bundle.ROOT).as_posix()
+    assert StackSettings().model_artifact_path == "build/model.tar.gz"
+    assert "--output build/model.tar.gz" in (ROOT / "Makefile").read_text()
