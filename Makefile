@@ -53,17 +53,17 @@ ARCHIVE ?=
 model: install
 	$(BIN)/python -m model.build --archive "$(ARCHIVE)" --output build/model.tar.gz
 
-# The scorer's Lambda zip (reproducible): sources plus the pinned aarch64 wheels from PyPI.
-SCORER_SOURCES := $(wildcard functions/scorer/*.py producers/vedette/*.py model/*.py)
-build/scorer.zip: $(INSTALLED) $(SCORER_SOURCES) stack/bundle.py
-	$(BIN)/python -m stack.bundle --output $@
+# The scorer's Lambda zip (reproducible): sources, the pinned aarch64 wheels from PyPI, and the
+# feature configuration of build/model.tar.gz (make model), the artifact the stack deploys.
+SCORER_SOURCES := $(wildcard functions/scorer/*.py producers/vedette/*.py model/*.py traffic/*.py)
+build/scorer.zip: $(INSTALLED) $(SCORER_SOURCES) stack/bundle.py $(wildcard build/model.tar.gz)
+	$(BIN)/python -m stack.bundle --model build/model.tar.gz --output $@
 
 bundle: build/scorer.zip
 
+# The whole pipeline on 127.0.0.1 (python -m local_pipeline --help for sizes); DEMO_ARGS passes options.
 demo: install
-	@echo "make demo: the local pipeline is not built yet (issue 7). The producer library is ready;" >&2
-	@echo "see producers/README.md, and run 'make test' to see it work against a local Kinesis." >&2
-	@exit 2
+	$(BIN)/python -m local_pipeline $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -58,12 +58,9 @@ class FakeEndpointServer:
 
             def do_POST(self) -> None:
                 server.calls += 1
-                rows = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))["instances"]
-                predictions = [
-                    {"score": row[ANOMALY_FEATURE], "is_anomaly": row[ANOMALY_FEATURE] > 0, "threshold": 1.0}
-                    for row in rows
-                ]
-                body = orjson.dumps({"predictions": predictions})
+                rows = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))["rows"]
+                results = [{"score": row[ANOMALY_FEATURE], "anomaly": row[ANOMALY_FEATURE] > 0} for row in rows]
+                body = orjson.dumps({"threshold": 1.0, "results": results})
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))

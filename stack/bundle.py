@@ -1,22 +1,27 @@
 """``make bundle``: the scorer's Lambda zip, byte-for-byte reproducible.
 
 The zip holds ``functions/scorer`` (as ``scorer``), the producer library's ``vedette`` (the event
-contract and KPL deaggregation), the serving side of ``model`` (the one feature definition), and
-the runtime dependencies at the versions requirements.txt pins, as manylinux aarch64 wheels for
-the Lambda's Python. boto3 is left to the Lambda runtime. Every entry has a fixed timestamp and
+contract and KPL deaggregation), the serving side of ``model`` (the one feature definition), the
+runtime dependencies at the versions requirements.txt pins, as manylinux aarch64 wheels for the
+Lambda's Python, and ``feature_config.json`` exported from the model artifact the stack deploys
+(``scorer.model_config``), with the country lookup module the model was trained with, if any.
+boto3 is left to the Lambda runtime. Every entry has a fixed timestamp and
 mode and entries are sorted, so the same sources and wheels always give the same bytes (and
 Pulumi sees no change when nothing changed).
 
-Usage: ``python -m stack.bundle --output build/scorer.zip [--wheels build/wheels]``.
+Usage: ``python -m stack.bundle --model build/model.tar.gz --output build/scorer.zip``.
 """
 
 from __future__ import annotations
 
 import argparse
+import ast
+import json
 import re
 import stat
 import subprocess
 import sys
+import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -40,8 +45,13 @@ FIRST_PARTY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("model", "model", ("__init__.py", "exceptions.py", "features.py")),
 )
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+FEATURE_CONFIG_NAME = "feature_config.json"  # scorer.model_config.BUNDLED_FEATURE_CONFIG
 DEFAULT_OUTPUT = ROOT / "build" / "scorer.zip"
+DEFAULT_MODEL = ROOT / "build" / "model.tar.gz"
 DEFAULT_WHEELS = ROOT / "build" / "wheels"
+# The bundle's root is functions/: the scorer imports as `scorer` here as it does in Lambda.
+if str(ROOT / "functions") not in sys.path:
+    sys.path.append(str(ROOT / "functions"))
 
 
 def normalize(name: str) -> str:
@@ -97,6 +107,44 @@ def _first_party_files(root: Path) -> Iterator[tuple[str, bytes]]:
             yield f"{package}/{path.relative_to(source).as_posix()}", path.read_bytes()
 
 
+def _module_file(root: Path, module: str) -> Path | None:
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def module_closure(root: Path, module: str) -> list[Path]:
+    """The repository files ``import module`` executes: the module, its parent packages, and the
+    first-party modules they import, transitively (third-party imports are left to the wheels)."""
+    pending, seen = [module], set[Path]()
+    while pending:
+        name = pending.pop()
+        parts = name.split(".")
+        for depth in range(1, len(parts) + 1):
+            path = _module_file(root, ".".join(parts[:depth]))
+            if path is None or path in seen:
+                continue
+            seen.add(path)
+            for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+                if isinstance(node, ast.Import):
+                    pending += [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    pending += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return sorted(seen)
+
+
+def feature_config(model_artifact: Path) -> bytes:
+    """``feature_config.json`` for the bundle, exported from the artifact the endpoint serves."""
+    if not model_artifact.is_file():
+        raise BundleError(f"model artifact {model_artifact} not found: run `make model` first")
+    from scorer.model_config import export_feature_config
+
+    with tempfile.TemporaryDirectory() as scratch:
+        return export_feature_config(model_artifact, Path(scratch) / FEATURE_CONFIG_NAME).read_bytes()
+
+
 def _wheel_files(wheel: Path) -> Iterator[tuple[str, bytes]]:
     with zipfile.ZipFile(wheel) as archive:
         for info in archive.infolist():
@@ -107,9 +155,12 @@ def _wheel_files(wheel: Path) -> Iterator[tuple[str, bytes]]:
             yield name, archive.read(info)
 
 
-def build_bundle(output: Path, wheels: Path = DEFAULT_WHEELS, root: Path = ROOT) -> Path:
-    """Write the zip at ``output`` from the repository's sources and the pinned wheels."""
-    entries: dict[str, bytes] = {}
+def build_bundle(
+    output: Path, model_artifact: Path = DEFAULT_MODEL, wheels: Path = DEFAULT_WHEELS, root: Path = ROOT
+) -> Path:
+    """Write the zip at ``output`` from the repository's sources, the pinned wheels and the
+    feature configuration of ``model_artifact``."""
+    entries: dict[str, bytes] = {FEATURE_CONFIG_NAME: feature_config(model_artifact)}
     for name, version in pinned_versions(root / "requirements.txt").items():
         for member, data in _wheel_files(find_wheel(wheels, name, version)):
             entries[member] = data
@@ -117,6 +168,14 @@ def build_bundle(output: Path, wheels: Path = DEFAULT_WHEELS, root: Path = ROOT)
         if member in entries:
             raise BundleError(f"{member} is both a first-party module and in a wheel")
         entries[member] = data
+    # The model's country lookup is imported by name at cold start: ship it with what it imports.
+    lookup = json.loads(entries[FEATURE_CONFIG_NAME]).get("country_lookup")
+    if lookup:
+        files = module_closure(root, lookup)
+        if not files:
+            raise BundleError(f"the model's country lookup {lookup!r} is not a module of this repository")
+        for path in files:
+            entries.setdefault(path.relative_to(root).as_posix(), path.read_bytes())
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_suffix(".partial")
     with zipfile.ZipFile(partial, "w") as archive:
@@ -130,13 +189,31 @@ def build_bundle(output: Path, wheels: Path = DEFAULT_WHEELS, root: Path = ROOT)
     return output
 
 
+def verify_bundle(bundle: Path, model_artifact: Path) -> None:
+    """Refuse a bundle whose feature configuration is not the one of ``model_artifact``: the scorer
+    would compute features the deployed model was not trained on."""
+    if not bundle.is_file():
+        raise BundleError(f"scorer bundle {bundle} not found: run `make bundle`")
+    expected = json.loads(feature_config(model_artifact))
+    try:
+        with zipfile.ZipFile(bundle) as archive:
+            bundled = json.loads(archive.read(FEATURE_CONFIG_NAME))
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise BundleError(f"scorer bundle {bundle} holds no readable {FEATURE_CONFIG_NAME}: {error}") from None
+    if bundled != expected:
+        raise BundleError(
+            f"scorer bundle {bundle} was built for another model than {model_artifact}: run `make bundle` again"
+        )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m stack.bundle", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the model.tar.gz the stack deploys")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     parser.add_argument("--wheels", type=Path, default=DEFAULT_WHEELS)
     arguments = parser.parse_args(argv)
     download_wheels(arguments.wheels)
-    build_bundle(arguments.output, arguments.wheels)
+    build_bundle(arguments.output, arguments.model, arguments.wheels)
     return 0
 
 

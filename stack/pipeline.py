@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from scorer.settings import ScorerSettings
 from stack.archive import EventArchive, EventArchiveArgs
+from stack.bundle import verify_bundle
 from stack.encryption import PipelineKey, PipelineKeyArgs
 from stack.iam import Statement, policy_document
 from stack.model_endpoint import ModelEndpoint, ModelEndpointArgs
@@ -33,6 +34,8 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
 
     ``root`` anchors the relative artifact and bundle paths (the project directory).
     """
+    # Before any resource: the scorer must compute the features the deployed model was trained on.
+    verify_bundle(root / settings.scorer_bundle_path, root / settings.model_artifact_path)
     identity = aws.get_caller_identity_output()
     region = aws.get_region_output().region
     partition = aws.get_partition_output().partition

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import io
 import json
+import tarfile
+import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
@@ -199,3 +203,39 @@ def policy_statements(document: str) -> list[dict[str, Any]]:
             if isinstance(statement.get(key), str):
                 statement[key] = [statement[key]]
     return list(statements)
+
+
+def write_model_artifact(path: Path, country_lookup: str | None = None) -> Path:
+    """A small model.tar.gz with the metadata and vocabulary the scorer's feature export reads."""
+    from model.artifact import METADATA_FILE, VOCABULARY_FILE
+    from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
+
+    metadata = {
+        "features_version": FEATURES_VERSION,
+        "feature_names": list(FEATURE_NAMES),
+        "country_lookup": country_lookup,
+        "threshold": 1.0,
+        "detector": "ecod",
+    }
+    vocabulary = ResourceVocabulary.learn([]).to_json()
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        for name, content in ((METADATA_FILE, metadata), (VOCABULARY_FILE, vocabulary)):
+            data = json.dumps(content).encode()
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+def write_project(folder: Path) -> Path:
+    """build/model.tar.gz and a stand-in build/scorer.zip holding that model's feature configuration:
+    the program uploads both and checks they match, but never runs them."""
+    from stack import bundle
+
+    model = write_model_artifact(folder / "build" / "model.tar.gz")
+    with zipfile.ZipFile(folder / "build" / "scorer.zip", "w") as archive:
+        archive.writestr(bundle.FEATURE_CONFIG_NAME, bundle.feature_config(model))
+    return folder

@@ -20,8 +20,7 @@ from pulumi_policy import (
 from policies import rules
 from stack.pipeline import deploy
 from stack.settings import StackSettings
-from tests.stack_harness import Synthesized, synthesize
-from tests.test_stack_pipeline import write_fixtures
+from tests.stack_harness import Synthesized, synthesize, write_project
 
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/k"
 STREAM = "arn:aws:kinesis:eu-west-1:123456789012:stream/events"
@@ -278,8 +277,7 @@ def test_stack_policy_finds_a_bucket_without_a_public_access_block() -> None:
 
 @pytest.fixture(scope="module")
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> list[Synthesized]:
-    folder = tmp_path_factory.mktemp("project")
-    write_fixtures(folder)
+    folder = write_project(tmp_path_factory.mktemp("project"))
     default = StackSettings()
     instance = StackSettings(endpoint_mode="instance", stream_mode="PROVISIONED", alert_email="secops@example.com")
     return [synthesize(lambda s=settings: deploy(s, folder, "test")) for settings in (default, instance)]

@@ -15,7 +15,7 @@ def test_one_call_when_the_batch_fits():
     rows = np.random.default_rng(1).random((500, 40))
     [(count, body)] = plan_chunks(rows, max_payload_bytes=4_000_000, max_rows=10_000)
     assert count == 500
-    assert orjson.loads(body)["instances"] == rows.tolist()
+    assert orjson.loads(body)["rows"] == rows.tolist()
 
 
 def test_chunks_stay_under_the_limit_and_are_as_few_as_the_bytes_need():
@@ -30,7 +30,7 @@ def test_chunks_stay_under_the_limit_and_are_as_few_as_the_bytes_need():
     assert all(len(body) <= limit for _, body in chunks)
     assert sum(count for count, _ in chunks) == 2000
     assert len(chunks) <= math.ceil(total / limit) + 2
-    decoded = [row for _, body in chunks for row in orjson.loads(body)["instances"]]
+    decoded = [row for _, body in chunks for row in orjson.loads(body)["rows"]]
     assert decoded == rows.tolist()  # in order, nothing lost or repeated
 
 
@@ -40,7 +40,7 @@ def test_row_cap_applies_before_the_byte_limit():
 
 
 def test_a_response_that_does_not_match_the_request_is_rejected():
-    body = orjson.dumps({"predictions": [{"score": 1.0, "is_anomaly": False, "threshold": 2.0}]})
+    body = orjson.dumps({"threshold": 2.0, "results": [{"score": 1.0, "anomaly": False, "top_features": []}]})
     assert decode_scores(body, 1)[0].threshold == 2.0
-    with pytest.raises(ValueError, match="expected 2 predictions"):
+    with pytest.raises(ValueError, match="expected 2 results"):
         decode_scores(body, 2)

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from scorer.model_config import BUNDLED_FEATURE_CONFIG, load_feature_config
 from stack import bundle
 from stack.exceptions import BundleError
+from tests.stack_harness import write_model_artifact
 
 EM_AARCH64 = 183  # ELF e_machine of 64-bit ARM
 
@@ -21,9 +23,11 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     # GIVEN the pinned wheels (downloaded once into build/wheels, reused after)
     bundle.download_wheels()
     folder = tmp_path_factory.mktemp("bundle")
+    # AND a model trained with the synthetic country lookup, as `make model` trains it
+    model = write_model_artifact(folder / "model.tar.gz", country_lookup="traffic.geo")
     # WHEN the bundle is built twice
-    first = bundle.build_bundle(folder / "first.zip")
-    second = bundle.build_bundle(folder / "second.zip")
+    first = bundle.build_bundle(folder / "first.zip", model)
+    second = bundle.build_bundle(folder / "second.zip", model)
     return first, second
 
 
@@ -56,6 +60,30 @@ def bundle_handler() -> tuple[str, str]:
     return module, function
 
 
+def test_bundle_carries_the_models_feature_configuration_and_country_lookup(
+    built: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # GIVEN the feature configuration inside the zip, where the handler looks for it
+    assert BUNDLED_FEATURE_CONFIG.name == bundle.FEATURE_CONFIG_NAME
+    with zipfile.ZipFile(built[0]) as archive:
+        names = set(archive.namelist())
+        (tmp_path / bundle.FEATURE_CONFIG_NAME).write_bytes(archive.read(bundle.FEATURE_CONFIG_NAME))
+    # WHEN the scorer loads it as it does at cold start
+    config = load_feature_config(tmp_path / bundle.FEATURE_CONFIG_NAME)
+    # THEN it names the model's country lookup, and the lookup's module ships in the zip
+    assert config.country_lookup == "traffic.geo"
+    assert config.country_of is not None
+    assert {"traffic/__init__.py", "traffic/geo.py"} <= names
+
+
+def test_verify_refuses_a_bundle_of_another_model(built: tuple[Path, Path], tmp_path: Path) -> None:
+    same = write_model_artifact(tmp_path / "same.tar.gz", country_lookup="traffic.geo")
+    bundle.verify_bundle(built[0], same)
+    other = write_model_artifact(tmp_path / "other.tar.gz", country_lookup=None)
+    with pytest.raises(BundleError, match="another model"):
+        bundle.verify_bundle(built[0], other)
+
+
 def test_native_extensions_are_aarch64_for_the_lambda_python(built: tuple[Path, Path]) -> None:
     with zipfile.ZipFile(built[0]) as archive:
         extensions = [name for name in archive.namelist() if name.endswith(".so")]
@@ -83,7 +111,8 @@ def test_every_import_of_the_bundled_code_resolves_in_the_bundle_or_the_runtime(
     with zipfile.ZipFile(built[0]) as archive:
         names = archive.namelist()
         provided = {name.split("/")[0].removesuffix(".py") for name in names}
-        sources = {name: archive.read(name) for name in names if name.split("/")[0] in {"scorer", "vedette", "model"}}
+        first_party = {"scorer", "vedette", "model", "traffic", "archive"}
+        sources = {name: archive.read(name) for name in names if name.split("/")[0] in first_party}
     # WHEN every import statement is listed
     unresolved = set()
     for name, source in sources.items():

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import io
 import json
 import runpy
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -17,22 +15,17 @@ from stack.exceptions import StackError
 from stack.pipeline import BAD_EVENTS_PREFIX, deploy
 from stack.scorer import HANDLER
 from stack.settings import StackSettings
-from tests.stack_harness import ACCOUNT_ID, REGION, Synthesized, policy_statements, synthesize
+from tests.stack_harness import (
+    ACCOUNT_ID,
+    REGION,
+    Synthesized,
+    policy_statements,
+    synthesize,
+    write_model_artifact,
+    write_project,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def write_fixtures(folder: Path) -> None:
-    """A small model.tar.gz and a stand-in bundle: the program only uploads them."""
-    (folder / "build").mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        data = b'{"threshold": 1.0}'
-        info = tarfile.TarInfo("metadata.json")
-        info.size = len(data)
-        archive.addfile(info, io.BytesIO(data))
-    (folder / "build" / "model.tar.gz").write_bytes(buffer.getvalue())
-    (folder / "build" / "scorer.zip").write_bytes(b"PK\x05\x06" + bytes(18))
 
 
 def run_pipeline(folder: Path, **overrides: Any) -> Synthesized:
@@ -42,9 +35,7 @@ def run_pipeline(folder: Path, **overrides: Any) -> Synthesized:
 
 @pytest.fixture(scope="module")
 def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("project")
-    write_fixtures(folder)
-    return folder
+    return write_project(tmp_path_factory.mktemp("project"))
 
 
 @pytest.fixture(scope="module")
@@ -277,8 +268,22 @@ def test_outputs_hold_what_operators_and_producers_need(deployed: Synthesized) -
         assert outputs[name], name
 
 
-def test_a_missing_artifact_is_a_clear_error(tmp_path: Path) -> None:
+def test_a_missing_artifact_or_bundle_is_a_clear_error(tmp_path: Path) -> None:
+    write_model_artifact(tmp_path / "build" / "model.tar.gz")
+    with pytest.raises(StackError, match="make bundle"):
+        run_pipeline(tmp_path)
+    write_project(tmp_path)
+    (tmp_path / "build" / "model.tar.gz").unlink()
     with pytest.raises(StackError, match="make model"):
+        run_pipeline(tmp_path)
+
+
+def test_a_bundle_built_for_another_model_is_refused(tmp_path: Path) -> None:
+    # GIVEN a bundle built for one model, then a model retrained with another country lookup
+    write_project(tmp_path)
+    write_model_artifact(tmp_path / "build" / "model.tar.gz", country_lookup="traffic.geo")
+    # WHEN the program runs THEN it stops before declaring anything
+    with pytest.raises(StackError, match="another model"):
         run_pipeline(tmp_path)
 
 

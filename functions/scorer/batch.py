@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from model.features import BatchFeatures, IpState, UserState, event_time, featurize_batch
+from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
 from scorer.endpoint import Endpoint, Score, score_in_chunks
 from scorer.exceptions import TransientError
 from scorer.records import DecodedBatch, UserRecord
@@ -50,7 +50,9 @@ class Dependencies:
     alerts: AlertPublisher
     bad_events: BadEventSink
     endpoint: Endpoint
+    # From the deployed model (scorer.model_config): the same inputs the model was trained with.
     country_of: Callable[[str], str | None] | None = None
+    vocabulary: ResourceVocabulary | None = None
 
 
 @dataclass
@@ -179,7 +181,9 @@ def process_batch(
         else:
             fresh.append(item)
     fresh.sort(key=lambda item: item.time)
-    features = featurize_batch([item.wire for item in fresh], user_states, ip_states, country_of=deps.country_of)
+    features = featurize_batch(
+        [item.wire for item in fresh], user_states, ip_states, country_of=deps.country_of, vocabulary=deps.vocabulary
+    )
 
     # 4. Score in as few calls as the payload limit allows.
     def on_call(latency_ms: float, ok: bool) -> None:
@@ -286,7 +290,9 @@ def _save_states(
     # user's state never includes an event it has not been credited with (featurization is
     # deterministic, so these are the states the scores saw).
     final = (
-        featurize_batch([item.wire for item in done], user_states, ip_states, country_of=deps.country_of)
+        featurize_batch(
+            [item.wire for item in done], user_states, ip_states, country_of=deps.country_of, vocabulary=deps.vocabulary
+        )
         if left
         else features
     )

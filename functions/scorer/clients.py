@@ -6,6 +6,7 @@ from typing import Any
 
 from scorer.batch import Dependencies
 from scorer.endpoint import SageMakerEndpoint
+from scorer.model_config import FeatureConfig
 from scorer.settings import ScorerSettings
 from scorer.stores import DynamoAnomalyStore, DynamoStateStore, S3BadEventSink, SnsAlertPublisher
 
@@ -37,9 +38,9 @@ def aws_client(
 
 
 def build_dependencies(
-    settings: ScorerSettings, endpoint_url: str | None = None, country_of: Any = None
+    settings: ScorerSettings, endpoint_url: str | None = None, features: FeatureConfig | None = None
 ) -> Dependencies:
-    """Every store and the endpoint, on real clients."""
+    """Every store and the endpoint, on real clients, and the model's feature configuration."""
     dynamodb = aws_client("dynamodb", endpoint_url)
     runtime = aws_client(
         "sagemaker-runtime", endpoint_url, settings.endpoint_max_attempts, settings.endpoint_timeout_seconds
@@ -52,5 +53,6 @@ def build_dependencies(
             aws_client("s3", endpoint_url), settings.bad_events_bucket, settings.bad_events_prefix
         ),
         endpoint=SageMakerEndpoint(runtime, settings.endpoint_name),
-        country_of=country_of,
+        country_of=features.country_of if features else None,
+        vocabulary=features.vocabulary if features else None,
     )

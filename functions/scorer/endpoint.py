@@ -10,6 +10,7 @@ from typing import Any, Protocol
 import numpy as np
 import orjson
 
+from model.features import FEATURE_NAMES
 from scorer.exceptions import TransientError
 
 CONTENT_TYPE = "application/json"
@@ -31,20 +32,19 @@ class Endpoint(Protocol):
 
 
 def encode_rows(rows: np.ndarray[Any, Any]) -> bytes:
-    """The request body the model's ``input_fn`` reads: ``{"instances": [[...], ...]}``."""
-    return orjson.dumps({"instances": rows}, option=orjson.OPT_SERIALIZE_NUMPY)
+    """The request body the model's ``input_fn`` reads (see ``model.serving``): the rows, and the
+    feature names they were computed with, which the endpoint checks against its own."""
+    return orjson.dumps({"feature_names": FEATURE_NAMES, "rows": rows}, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 def decode_scores(body: bytes, expected: int) -> list[Score]:
     """Parse the model's ``output_fn`` response; raises ``ValueError`` if it does not fit the request."""
     payload = orjson.loads(body)
-    predictions = payload.get("predictions") if isinstance(payload, dict) else None
-    if not isinstance(predictions, list) or len(predictions) != expected:
-        raise ValueError(f"expected {expected} predictions, got {type(predictions).__name__}")
-    return [
-        Score(float(p["score"]), bool(p["is_anomaly"]), float(p["threshold"]), list(p.get("top_features", [])))
-        for p in predictions
-    ]
+    results = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(results, list) or len(results) != expected:
+        raise ValueError(f"expected {expected} results, got {type(results).__name__}")
+    threshold = float(payload["threshold"])
+    return [Score(float(r["score"]), bool(r["anomaly"]), threshold, list(r.get("top_features", []))) for r in results]
 
 
 def plan_chunks(rows: np.ndarray[Any, Any], max_payload_bytes: int, max_rows: int) -> list[tuple[int, bytes]]:

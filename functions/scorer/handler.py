@@ -16,6 +16,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from scorer.batch import BatchOutcome, process_batch
 from scorer.clients import build_dependencies
 from scorer.exceptions import NothingProcessedError, TransientError
+from scorer.model_config import BUNDLED_FEATURE_CONFIG, load_feature_config
 from scorer.records import decode_batch
 from scorer.settings import ScorerSettings
 
@@ -23,9 +24,10 @@ logger = Logger(service="vedette-scorer")
 metrics = Metrics(namespace="Vedette", service="vedette-scorer")
 
 SETTINGS = ScorerSettings.from_environ()
+FEATURES = load_feature_config(SETTINGS.feature_config_path or BUNDLED_FEATURE_CONFIG)
 
 
-DEPENDENCIES = build_dependencies(SETTINGS)
+DEPENDENCIES = build_dependencies(SETTINGS, features=FEATURES)
 
 
 def emit_metrics(outcome: BatchOutcome) -> None:

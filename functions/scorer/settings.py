@@ -26,6 +26,8 @@ MAX_PAYLOAD_BYTES = "VEDETTE_MAX_PAYLOAD_BYTES"
 MAX_ROWS_PER_CALL = "VEDETTE_MAX_ROWS_PER_CALL"
 ENDPOINT_TIMEOUT_SECONDS = "VEDETTE_ENDPOINT_TIMEOUT_SECONDS"
 ENDPOINT_MAX_ATTEMPTS = "VEDETTE_ENDPOINT_MAX_ATTEMPTS"
+# Optional: where the model's feature configuration is (default: the file inside the bundle).
+FEATURE_CONFIG = "VEDETTE_FEATURE_CONFIG"
 
 # Serverless endpoints take at most 4 MB per request (real-time ones 6 MB); keep a margin for the
 # JSON envelope so a chunk never crosses the limit.
@@ -52,6 +54,7 @@ class ScorerSettings:
     max_rows_per_call: int = 10_000
     endpoint_timeout_seconds: float = 10.0
     endpoint_max_attempts: int = 3
+    feature_config_path: str | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ScorerSettings:
@@ -93,4 +96,5 @@ class ScorerSettings:
             max_rows_per_call=number(MAX_ROWS_PER_CALL, "max_rows_per_call", int, 1, 100_000),
             endpoint_timeout_seconds=number(ENDPOINT_TIMEOUT_SECONDS, "endpoint_timeout_seconds", float, 0.1, 60.0),
             endpoint_max_attempts=number(ENDPOINT_MAX_ATTEMPTS, "endpoint_max_attempts", int, 1, 10),
+            feature_config_path=env.get(FEATURE_CONFIG, "").strip() or None,
         )
