@@ -235,6 +235,12 @@ class StackSettings:
         _within("parallelizationFactor", self.parallelization_factor, ESM_PARALLELIZATION_FACTOR)
         _within("maxRetryAttempts", self.max_retry_attempts, ESM_RETRY_ATTEMPTS)
         _within("maxRecordAgeSeconds", self.max_record_age_seconds, ESM_RECORD_AGE_SECONDS)
+        if self.max_record_age_seconds > self.stream_retention_hours * 3600:
+            raise StackConfigError(
+                "maxRecordAgeSeconds",
+                f"must not exceed the stream's retention ({self.stream_retention_hours} h): records would expire "
+                f"from the stream before the mapping gives up on them, got {self.max_record_age_seconds}",
+            )
         _one_of("startingPosition", self.starting_position, STARTING_POSITIONS)
         if self.alert_email and ("@" not in self.alert_email or " " in self.alert_email):
             raise StackConfigError("alertEmail", f"must be an email address or empty, got {self.alert_email!r}")

@@ -96,6 +96,7 @@ def test_overrides_are_parsed_to_their_types() -> None:
         ({"parallelizationFactor": "11"}, "parallelizationFactor", "1-10"),
         ({"maxRetryAttempts": "-1"}, "maxRetryAttempts", "0-10000"),
         ({"maxRecordAgeSeconds": "-1"}, "maxRecordAgeSeconds", "60-604800"),
+        ({"maxRecordAgeSeconds": "172800"}, "maxRecordAgeSeconds", "retention (24 h)"),
         ({"startingPosition": "AT_TIMESTAMP"}, "startingPosition", "LATEST, TRIM_HORIZON"),
         ({"alertEmail": "not an email"}, "alertEmail", "email address"),
         ({"alertMinSeverity": "high"}, "alertMinSeverity", "must be a number"),
