@@ -65,7 +65,14 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             extra_prefixes=(BAD_EVENTS_PREFIX,),
         ),
     )
-    state = ScorerState(PROJECT, ScorerStateArgs(kms_key_arn=key.arn, alert_email=settings.alert_email))
+    state = ScorerState(
+        PROJECT,
+        ScorerStateArgs(
+            kms_key_arn=key.arn,
+            alert_email=settings.alert_email,
+            state_capacity_units=settings.state_table_capacity_units,
+        ),
+    )
     endpoint = ModelEndpoint(
         PROJECT,
         ModelEndpointArgs(

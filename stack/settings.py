@@ -102,6 +102,12 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("alertEmail", "string", "", "Email subscribed to anomaly alerts and alarms (empty: none)."),
     ConfigKey("alertMinSeverity", "string", "1.0", "Alert when score / threshold is at least this (number)."),
     ConfigKey("alertWindowSeconds", "integer", 3600, "At most one alert per user per this many seconds."),
+    ConfigKey(
+        "stateTableCapacityUnits",
+        "integer",
+        0,
+        "0: state table on demand; N: provisioned N read and N write units, autoscaled to 4N at 70 %.",
+    ),
     ConfigKey("stateTtlDays", "integer", 30, "Days an idle user's or IP's state is kept (DynamoDB TTL)."),
     ConfigKey("logRetentionDays", "integer", 30, "CloudWatch Logs retention of the scorer and Firehose logs."),
     ConfigKey("iteratorAgeAlarmSeconds", "integer", 300, "Alarm when the scorer falls this far behind the stream."),
@@ -153,6 +159,7 @@ class StackSettings:
     alert_email: str = ""
     alert_min_severity: str = "1.0"
     alert_window_seconds: int = 3600
+    state_table_capacity_units: int = 0
     state_ttl_days: int = 30
     log_retention_days: int = 30
     iterator_age_alarm_seconds: int = 300
@@ -244,6 +251,7 @@ class StackSettings:
         _one_of("startingPosition", self.starting_position, STARTING_POSITIONS)
         if self.alert_email and ("@" not in self.alert_email or " " in self.alert_email):
             raise StackConfigError("alertEmail", f"must be an email address or empty, got {self.alert_email!r}")
+        _within("stateTableCapacityUnits", self.state_table_capacity_units, (0, 10_000))
         _within("stateTtlDays", self.state_ttl_days, (1, 366))
         _one_of("logRetentionDays", self.log_retention_days, LOG_RETENTION_DAYS)
         _within("iteratorAgeAlarmSeconds", self.iterator_age_alarm_seconds, (1, 604_800))

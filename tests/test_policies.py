@@ -279,7 +279,12 @@ def test_stack_policy_finds_a_bucket_without_a_public_access_block() -> None:
 def stacks(tmp_path_factory: pytest.TempPathFactory) -> list[Synthesized]:
     folder = write_project(tmp_path_factory.mktemp("project"))
     default = StackSettings()
-    instance = StackSettings(endpoint_mode="instance", stream_mode="PROVISIONED", alert_email="secops@example.com")
+    instance = StackSettings(
+        endpoint_mode="instance",
+        stream_mode="PROVISIONED",
+        alert_email="secops@example.com",
+        state_table_capacity_units=300,
+    )
     return [synthesize(lambda s=settings: deploy(s, folder, "test")) for settings in (default, instance)]
 
 

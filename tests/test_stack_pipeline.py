@@ -312,3 +312,30 @@ def test_sagemaker_role_reads_only_the_artifact_and_pulls_only_the_scikit_learn_
     assert f":ecr:{REGION}:{registry}:" in repository
     for arn in statements["WriteEndpointLogs"]["Resource"]:
         assert ":log-group:/aws/sagemaker/Endpoints/vedette-endpoint" in arn
+
+
+def test_state_table_is_on_demand_by_default_and_autoscaled_when_provisioned(
+    fixtures: Path, deployed: Synthesized
+) -> None:
+    # GIVEN the default: on demand, no scaling
+    assert deployed.named("vedette-state").inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert deployed.of_type("aws:appautoscaling/target:Target") == []
+    # WHEN a capacity floor is configured
+    provisioned = run_pipeline(fixtures, state_table_capacity_units=300)
+    state = provisioned.named("vedette-state")
+    # THEN the table is provisioned at the floor, and both dimensions scale from it to 4x on utilization
+    assert (state.inputs["billingMode"], state.inputs["readCapacity"], state.inputs["writeCapacity"]) == (
+        "PROVISIONED",
+        300,
+        300,
+    )
+    targets = {t.inputs["scalableDimension"]: t.inputs for t in provisioned.of_type("aws:appautoscaling/target:Target")}
+    assert sorted(targets) == ["dynamodb:table:ReadCapacityUnits", "dynamodb:table:WriteCapacityUnits"]
+    for target in targets.values():
+        assert target["resourceId"] == f"table/{state.outputs['name']}"
+        assert (target["minCapacity"], target["maxCapacity"]) == (300, 1200)
+    metrics = {
+        p.inputs["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"]["predefinedMetricType"]
+        for p in provisioned.of_type("aws:appautoscaling/policy:Policy")
+    }
+    assert metrics == {"DynamoDBReadCapacityUtilization", "DynamoDBWriteCapacityUtilization"}

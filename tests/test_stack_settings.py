@@ -101,6 +101,7 @@ def test_overrides_are_parsed_to_their_types() -> None:
         ({"alertEmail": "not an email"}, "alertEmail", "email address"),
         ({"alertMinSeverity": "high"}, "alertMinSeverity", "must be a number"),
         ({"alertWindowSeconds": "0"}, "alertWindowSeconds", "1-604800"),
+        ({"stateTableCapacityUnits": "-1"}, "stateTableCapacityUnits", "0-10000"),
         ({"logRetentionDays": "10"}, "logRetentionDays", "must be one of"),
         ({"archiveFreshnessAlarmSeconds": "300"}, "archiveFreshnessAlarmSeconds", "must exceed archiveBufferSeconds"),
     ],
