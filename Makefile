@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit bench eval model demo clean
+.PHONY: install test lint typecheck unit bench eval model bundle demo clean
 
 # The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes.
 $(INSTALLED): requirements.txt producers/pyproject.toml
@@ -52,6 +52,14 @@ eval: install
 ARCHIVE ?=
 model: install
 	$(BIN)/python -m model.build --archive "$(ARCHIVE)" --output build/model.tar.gz
+
+# The scorer's Lambda zip (reproducible): sources, the pinned aarch64 wheels from PyPI, and the
+# feature configuration of build/model.tar.gz (make model), the artifact the stack deploys.
+SCORER_SOURCES := $(wildcard functions/scorer/*.py producers/vedette/*.py model/*.py traffic/*.py)
+build/scorer.zip: $(INSTALLED) $(SCORER_SOURCES) stack/bundle.py $(wildcard build/model.tar.gz)
+	$(BIN)/python -m stack.bundle --model build/model.tar.gz --output $@
+
+bundle: build/scorer.zip
 
 # The whole pipeline on 127.0.0.1 (python -m local_pipeline --help for sizes); DEMO_ARGS passes options.
 demo: install emulators/node_modules/.installed

@@ -1,0 +1,18 @@
+"""The policy pack CrossGuard runs: `pulumi preview --policy-pack policies` from the project root."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from pulumi_policy import EnforcementLevel, PolicyPack
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from policies.rules import RESOURCE_POLICIES, STACK_POLICIES
+
+PolicyPack(
+    name="vedette",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    policies=[*RESOURCE_POLICIES, *STACK_POLICIES],
+)

@@ -1,0 +1,221 @@
+"""``make bundle``: the scorer's Lambda zip, byte-for-byte reproducible.
+
+The zip holds ``functions/scorer`` (as ``scorer``), the producer library's ``vedette`` (the event
+contract and KPL deaggregation), the serving side of ``model`` (the one feature definition), the
+runtime dependencies at the versions requirements.txt pins, as manylinux aarch64 wheels for the
+Lambda's Python, and ``feature_config.json`` exported from the model artifact the stack deploys
+(``scorer.model_config``), with the country lookup module the model was trained with, if any.
+boto3 is left to the Lambda runtime. Every entry has a fixed timestamp and
+mode and entries are sorted, so the same sources and wheels always give the same bytes (and
+Pulumi sees no change when nothing changed).
+
+Usage: ``python -m stack.bundle --model build/model.tar.gz --output build/scorer.zip``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import re
+import stat
+import subprocess
+import sys
+import tempfile
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from stack.exceptions import BundleError
+
+ROOT = Path(__file__).resolve().parent.parent
+# The Lambda's Python and architecture; stack.scorer deploys the function with these.
+LAMBDA_PYTHON = "3.13"
+LAMBDA_ARCHITECTURE = "arm64"
+WHEEL_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
+# What the scorer imports at run time beyond the standard library and the runtime's boto3.
+RUNTIME_PACKAGES = ("aws-lambda-powertools", "jmespath", "typing_extensions", "orjson", "numpy")
+# Provided by the Lambda Python runtime, so not bundled.
+RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
+# The first-party packages: (folder in the repository, name in the zip, modules; empty = all).
+FIRST_PARTY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("functions/scorer", "scorer", ()),
+    ("producers/vedette", "vedette", ()),
+    # The serving side only: training and the detectors (scikit-learn) stay out of the Lambda.
+    ("model", "model", ("__init__.py", "exceptions.py", "features.py")),
+)
+FIXED_TIME = (1980, 1, 1, 0, 0, 0)
+FEATURE_CONFIG_NAME = "feature_config.json"  # scorer.model_config.BUNDLED_FEATURE_CONFIG
+DEFAULT_OUTPUT = ROOT / "build" / "scorer.zip"
+DEFAULT_MODEL = ROOT / "build" / "model.tar.gz"
+DEFAULT_WHEELS = ROOT / "build" / "wheels"
+# The bundle's root is functions/: the scorer imports as `scorer` here as it does in Lambda.
+if str(ROOT / "functions") not in sys.path:
+    sys.path.append(str(ROOT / "functions"))
+
+
+def normalize(name: str) -> str:
+    """A distribution name as wheels and the package index compare them."""
+    return re.sub(r"[-_.]+", "_", name).lower()
+
+
+def pinned_versions(requirements: Path = ROOT / "requirements.txt") -> dict[str, str]:
+    """``name==version`` pins of the runtime packages, read from requirements.txt (one source)."""
+    pins: dict[str, str] = {}
+    for line in requirements.read_text().splitlines():
+        match = re.match(r"^\s*([A-Za-z0-9_.\-]+)(?:\[[^\]]*\])?==([^\s;#]+)", line)
+        if match:
+            pins[normalize(match.group(1))] = match.group(2)
+    missing = [name for name in RUNTIME_PACKAGES if normalize(name) not in pins]
+    if missing:
+        raise BundleError(f"requirements.txt pins no version of {', '.join(missing)}")
+    return {normalize(name): pins[normalize(name)] for name in RUNTIME_PACKAGES}
+
+
+def download_wheels(wheels: Path = DEFAULT_WHEELS, pins: dict[str, str] | None = None) -> None:
+    """Fetch the pinned wheels for the Lambda's Python on aarch64 (pip reuses what is there)."""
+    pins = pinned_versions() if pins is None else pins
+    wheels.mkdir(parents=True, exist_ok=True)
+    command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:"]
+    for platform in WHEEL_PLATFORMS:
+        command += ["--platform", platform]
+    command += ["--python-version", LAMBDA_PYTHON, "--implementation", "cp", "--dest", str(wheels)]
+    command += [f"{name}=={version}" for name, version in pins.items()]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BundleError(f"pip download failed: {result.stderr.strip()[-2000:]}")
+
+
+def find_wheel(wheels: Path, name: str, version: str) -> Path:
+    """The downloaded wheel of ``name==version``; raises ``BundleError`` when it is missing."""
+    for wheel in sorted(wheels.glob("*.whl")):
+        wheel_name, wheel_version = wheel.name.split("-")[:2]
+        if normalize(wheel_name) == name and wheel_version == version:
+            return wheel
+    raise BundleError(f"no wheel of {name}=={version} in {wheels}: run `make bundle` (it downloads them)")
+
+
+def _first_party_files(root: Path) -> Iterator[tuple[str, bytes]]:
+    for folder, package, modules in FIRST_PARTY:
+        source = root / folder
+        files = [source / module for module in modules] if modules else sorted(source.rglob("*.py"))
+        for path in files:
+            if "__pycache__" in path.parts:
+                continue
+            if not path.is_file():
+                raise BundleError(f"{path} is missing from the scorer's sources")
+            yield f"{package}/{path.relative_to(source).as_posix()}", path.read_bytes()
+
+
+def _module_file(root: Path, module: str) -> Path | None:
+    base = root.joinpath(*module.split("."))
+    for candidate in (base.with_suffix(".py"), base / "__init__.py"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def module_closure(root: Path, module: str) -> list[Path]:
+    """The repository files ``import module`` executes: the module, its parent packages, and the
+    first-party modules they import, transitively (third-party imports are left to the wheels)."""
+    pending, seen = [module], set[Path]()
+    while pending:
+        name = pending.pop()
+        parts = name.split(".")
+        for depth in range(1, len(parts) + 1):
+            path = _module_file(root, ".".join(parts[:depth]))
+            if path is None or path in seen:
+                continue
+            seen.add(path)
+            for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
+                if isinstance(node, ast.Import):
+                    pending += [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    pending += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+    return sorted(seen)
+
+
+def feature_config(model_artifact: Path) -> bytes:
+    """``feature_config.json`` for the bundle, exported from the artifact the endpoint serves."""
+    if not model_artifact.is_file():
+        raise BundleError(f"model artifact {model_artifact} not found: run `make model` first")
+    from scorer.model_config import export_feature_config
+
+    with tempfile.TemporaryDirectory() as scratch:
+        return export_feature_config(model_artifact, Path(scratch) / FEATURE_CONFIG_NAME).read_bytes()
+
+
+def _wheel_files(wheel: Path) -> Iterator[tuple[str, bytes]]:
+    with zipfile.ZipFile(wheel) as archive:
+        for info in archive.infolist():
+            name = info.filename
+            # Scripts and headers (.data) and compiled caches are not importable code.
+            if info.is_dir() or ".data/" in name or "__pycache__/" in name or name.endswith(".pyc"):
+                continue
+            yield name, archive.read(info)
+
+
+def build_bundle(
+    output: Path, model_artifact: Path = DEFAULT_MODEL, wheels: Path = DEFAULT_WHEELS, root: Path = ROOT
+) -> Path:
+    """Write the zip at ``output`` from the repository's sources, the pinned wheels and the
+    feature configuration of ``model_artifact``."""
+    entries: dict[str, bytes] = {FEATURE_CONFIG_NAME: feature_config(model_artifact)}
+    for name, version in pinned_versions(root / "requirements.txt").items():
+        for member, data in _wheel_files(find_wheel(wheels, name, version)):
+            entries[member] = data
+    for member, data in _first_party_files(root):
+        if member in entries:
+            raise BundleError(f"{member} is both a first-party module and in a wheel")
+        entries[member] = data
+    # The model's country lookup is imported by name at cold start: ship it with what it imports.
+    lookup = json.loads(entries[FEATURE_CONFIG_NAME]).get("country_lookup")
+    if lookup:
+        files = module_closure(root, lookup)
+        if not files:
+            raise BundleError(f"the model's country lookup {lookup!r} is not a module of this repository")
+        for path in files:
+            entries.setdefault(path.relative_to(root).as_posix(), path.read_bytes())
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_suffix(".partial")
+    with zipfile.ZipFile(partial, "w") as archive:
+        for member in sorted(entries):
+            info = zipfile.ZipInfo(member, date_time=FIXED_TIME)
+            info.create_system = 3  # Unix, so the mode below is honoured
+            info.external_attr = (stat.S_IFREG | 0o644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, entries[member], compresslevel=6)
+    partial.replace(output)
+    return output
+
+
+def verify_bundle(bundle: Path, model_artifact: Path) -> None:
+    """Refuse a bundle whose feature configuration is not the one of ``model_artifact``: the scorer
+    would compute features the deployed model was not trained on."""
+    if not bundle.is_file():
+        raise BundleError(f"scorer bundle {bundle} not found: run `make bundle`")
+    expected = json.loads(feature_config(model_artifact))
+    try:
+        with zipfile.ZipFile(bundle) as archive:
+            bundled = json.loads(archive.read(FEATURE_CONFIG_NAME))
+    except (zipfile.BadZipFile, KeyError, ValueError) as error:
+        raise BundleError(f"scorer bundle {bundle} holds no readable {FEATURE_CONFIG_NAME}: {error}") from None
+    if bundled != expected:
+        raise BundleError(
+            f"scorer bundle {bundle} was built for another model than {model_artifact}: run `make bundle` again"
+        )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stack.bundle", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=DEFAULT_MODEL, help="the model.tar.gz the stack deploys")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
+    parser.add_argument("--wheels", type=Path, default=DEFAULT_WHEELS)
+    arguments = parser.parse_args(argv)
+    download_wheels(arguments.wheels)
+    build_bundle(arguments.output, arguments.model, arguments.wheels)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,189 @@
+"""The model endpoint: ``model.tar.gz`` uploaded, a SageMaker model on the prebuilt scikit-learn
+image pinned to the training version (``model.container``), serverless or instance-based.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from model.container import MODEL_ENVIRONMENT, SKLEARN_IMAGE_REPOSITORY, SKLEARN_IMAGE_TAG
+from stack.buckets import PrivateBucket, PrivateBucketArgs
+from stack.exceptions import StackError
+from stack.iam import Statement, assume_role_policy, policy_document
+
+VARIANT_NAME = "primary"
+MODELS_PREFIX = "models/"
+
+
+@dataclass(frozen=True)
+class ModelEndpointArgs:
+    artifact_path: Path
+    kms_key_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    partition: pulumi.Input[str]
+    region: pulumi.Input[str]
+    serverless: bool
+    memory_mib: int
+    max_concurrency: int
+    instance_type: str
+    min_instances: int
+    max_instances: int
+    invocations_per_instance: int
+
+
+def artifact_key(path: Path) -> str:
+    """The artifact's object key, named by its content: a new model is a new object, so SageMaker
+    gets a new model and endpoint configuration instead of a silently replaced file."""
+    if not path.is_file():
+        raise StackError(f"model artifact {path} not found: run `make model` or set vedette:modelArtifactPath")
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    return f"{MODELS_PREFIX}model-{digest}.tar.gz"
+
+
+class ModelEndpoint(pulumi.ComponentResource):
+    endpoint_name: pulumi.Output[str]
+    endpoint_arn: pulumi.Output[str]
+    variant_name: str
+    image: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("vedette:stack:ModelEndpoint", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        key = artifact_key(args.artifact_path)
+        artifacts = PrivateBucket(f"{name}-artifacts", PrivateBucketArgs(kms_key_arn=args.kms_key_arn), opts=child)
+        artifact = aws.s3.BucketObjectv2(
+            f"{name}-artifact",
+            bucket=artifacts.bucket_name,
+            key=key,
+            source=pulumi.FileAsset(str(args.artifact_path)),
+            content_type="application/gzip",
+            opts=child,
+        )
+        image = aws.sagemaker.get_prebuilt_ecr_image_output(
+            repository_name=SKLEARN_IMAGE_REPOSITORY,
+            image_tag=SKLEARN_IMAGE_TAG,
+            region=args.region,
+            opts=pulumi.InvokeOutputOptions(parent=self),
+        )
+        repository_arn = pulumi.Output.concat(
+            "arn:",
+            args.partition,
+            ":ecr:",
+            args.region,
+            ":",
+            image.registry_id,
+            ":repository/",
+            SKLEARN_IMAGE_REPOSITORY,
+        )
+        # SageMaker names the endpoint's log group after the endpoint, which is named after this role
+        # exists: scope logging to this component's endpoint names.
+        endpoint_logs = pulumi.Output.concat(
+            "arn:",
+            args.partition,
+            ":logs:",
+            args.region,
+            ":",
+            args.account_id,
+            ":log-group:/aws/sagemaker/Endpoints/",
+            name,
+            "-endpoint*",
+        )
+        role = aws.iam.Role(
+            f"{name}-sagemaker-role",
+            assume_role_policy=assume_role_policy("sagemaker.amazonaws.com", args.account_id),
+            opts=child,
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-sagemaker-policy",
+            role=role.id,
+            policy=policy_document(
+                [
+                    Statement(
+                        "ReadTheArtifact",
+                        ("s3:GetObject",),
+                        [pulumi.Output.concat(artifacts.arn, "/", key)],
+                    ),
+                    Statement("DecryptTheArtifact", ("kms:Decrypt",), [args.kms_key_arn]),
+                    Statement(
+                        "PullTheScikitLearnImage",
+                        ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
+                        [repository_arn],
+                    ),
+                    Statement(
+                        "WriteEndpointLogs",
+                        ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+                        [endpoint_logs, pulumi.Output.concat(endpoint_logs, ":log-stream:*")],
+                    ),
+                ]
+            ),
+            opts=child,
+        )
+        model = aws.sagemaker.Model(
+            f"{name}-model",
+            execution_role_arn=role.arn,
+            primary_container={
+                "image": image.registry_path,
+                "model_data_url": pulumi.Output.concat("s3://", artifacts.bucket_name, "/", artifact.key),
+                "environment": MODEL_ENVIRONMENT,
+            },
+            # SageMaker checks the role can read the artifact when the model is created.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
+        variant: aws.sagemaker.EndpointConfigurationProductionVariantArgsDict = {
+            "variant_name": VARIANT_NAME,
+            "model_name": model.name,
+        }
+        if args.serverless:
+            variant["serverless_config"] = {
+                "memory_size_in_mb": args.memory_mib,
+                "max_concurrency": args.max_concurrency,
+            }
+        else:
+            variant["instance_type"] = args.instance_type
+            variant["initial_instance_count"] = args.min_instances
+            variant["initial_variant_weight"] = 1.0
+        config = aws.sagemaker.EndpointConfiguration(
+            f"{name}-endpoint-config",
+            production_variants=[variant],
+            # Serverless endpoints have no ML storage volume, and SageMaker rejects a key for them.
+            kms_key_arn=None if args.serverless else args.kms_key_arn,
+            opts=child,
+        )
+        endpoint = aws.sagemaker.Endpoint(f"{name}-endpoint", endpoint_config_name=config.name, opts=child)
+        if not args.serverless:
+            target = aws.appautoscaling.Target(
+                f"{name}-scaling-target",
+                service_namespace="sagemaker",
+                resource_id=pulumi.Output.concat("endpoint/", endpoint.name, "/variant/", VARIANT_NAME),
+                scalable_dimension="sagemaker:variant:DesiredInstanceCount",
+                min_capacity=args.min_instances,
+                max_capacity=args.max_instances,
+                opts=child,
+            )
+            aws.appautoscaling.Policy(
+                f"{name}-scaling-policy",
+                policy_type="TargetTrackingScaling",
+                service_namespace=target.service_namespace,
+                resource_id=target.resource_id,
+                scalable_dimension=target.scalable_dimension,
+                target_tracking_scaling_policy_configuration={
+                    "target_value": float(args.invocations_per_instance),
+                    "predefined_metric_specification": {
+                        "predefined_metric_type": "SageMakerVariantInvocationsPerInstance"
+                    },
+                    # Scale out fast on a burst, in slowly: a cold instance takes minutes.
+                    "scale_in_cooldown": 600,
+                    "scale_out_cooldown": 60,
+                },
+                opts=child,
+            )
+        self.endpoint_name = endpoint.name
+        self.endpoint_arn = endpoint.arn
+        self.variant_name = VARIANT_NAME
+        self.image = image.registry_path
+        self.register_outputs({"endpoint_name": self.endpoint_name, "image": self.image})

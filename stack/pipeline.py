@@ -1,0 +1,171 @@
+"""The whole pipeline wired from one ``StackSettings``: what ``__main__.py`` deploys and tests run.
+
+Components only meet through typed Outputs: the mapping's source is the stream's ``arn``, the
+scorer's environment names the endpoint, tables, topic and bucket that this program creates.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from scorer.settings import ScorerSettings
+from stack.archive import EventArchive, EventArchiveArgs
+from stack.bundle import verify_bundle
+from stack.encryption import PipelineKey, PipelineKeyArgs
+from stack.iam import Statement, policy_document
+from stack.model_endpoint import ModelEndpoint, ModelEndpointArgs
+from stack.operations import Operations, OperationsArgs
+from stack.scorer import Scorer, ScorerArgs
+from stack.settings import StackSettings
+from stack.state import ScorerState, ScorerStateArgs
+from stack.stream import EventStream, EventStreamArgs
+
+# The scorer's own default, so the sink prefix and the lifecycle rule cannot drift apart.
+BAD_EVENTS_PREFIX = str(ScorerSettings.__dataclass_fields__["bad_events_prefix"].default)
+PROJECT = "vedette"
+
+
+def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, Any]:
+    """Declare every resource of the pipeline; returns the stack's outputs by name.
+
+    ``root`` anchors the relative artifact and bundle paths (the project directory).
+    """
+    # Before any resource: the scorer must compute the features the deployed model was trained on.
+    verify_bundle(root / settings.scorer_bundle_path, root / settings.model_artifact_path)
+    identity = aws.get_caller_identity_output()
+    region = aws.get_region_output().region
+    partition = aws.get_partition_output().partition
+    account_id = identity.account_id
+
+    key = PipelineKey(PROJECT, PipelineKeyArgs(account_id=account_id, partition=partition, region=region))
+    stream = EventStream(
+        PROJECT,
+        EventStreamArgs(
+            on_demand=settings.on_demand,
+            shard_count=settings.stream_shard_count,
+            retention_hours=settings.stream_retention_hours,
+            kms_key_arn=key.arn,
+        ),
+    )
+    archive = EventArchive(
+        PROJECT,
+        EventArchiveArgs(
+            stream_arn=stream.arn,
+            kms_key_arn=key.arn,
+            account_id=account_id,
+            buffer_mib=settings.archive_buffer_mib,
+            buffer_seconds=settings.archive_buffer_seconds,
+            infrequent_access_days=settings.archive_infrequent_access_days,
+            expiration_days=settings.archive_expiration_days,
+            log_retention_days=settings.log_retention_days,
+            extra_prefixes=(BAD_EVENTS_PREFIX,),
+        ),
+    )
+    state = ScorerState(
+        PROJECT,
+        ScorerStateArgs(
+            kms_key_arn=key.arn,
+            alert_email=settings.alert_email,
+            state_capacity_units=settings.state_table_capacity_units,
+        ),
+    )
+    endpoint = ModelEndpoint(
+        PROJECT,
+        ModelEndpointArgs(
+            artifact_path=root / settings.model_artifact_path,
+            kms_key_arn=key.arn,
+            account_id=account_id,
+            partition=partition,
+            region=region,
+            serverless=settings.serverless,
+            memory_mib=settings.endpoint_memory_mib,
+            max_concurrency=settings.endpoint_max_concurrency,
+            instance_type=settings.endpoint_instance_type,
+            min_instances=settings.endpoint_min_instances,
+            max_instances=settings.endpoint_max_instances,
+            invocations_per_instance=settings.endpoint_invocations_per_instance,
+        ),
+    )
+    resource_names: dict[str, pulumi.Output[str] | str] = {
+        "endpoint": endpoint.endpoint_name,
+        "state_table": state.state_table_name,
+        "anomalies_table": state.anomalies_table_name,
+        "alerts_topic_arn": state.alerts_topic_arn,
+        "bad_events_bucket": archive.bucket_name,
+        "bad_events_prefix": BAD_EVENTS_PREFIX,
+    }
+    environment = settings.scorer_environment(resource_names)
+    scorer = Scorer(
+        PROJECT,
+        ScorerArgs(
+            bundle_path=root / settings.scorer_bundle_path,
+            stream_arn=stream.arn,
+            kms_key_arn=key.arn,
+            account_id=account_id,
+            state_table_arn=state.state_table_arn,
+            anomalies_table_arn=state.anomalies_table_arn,
+            alerts_topic_arn=state.alerts_topic_arn,
+            bad_events_bucket_arn=archive.bucket_arn,
+            bad_events_prefix=BAD_EVENTS_PREFIX,
+            endpoint_arn=endpoint.endpoint_arn,
+            environment=environment,
+            memory_mib=settings.scorer_memory_mib,
+            timeout_seconds=settings.scorer_timeout_seconds,
+            reserved_concurrency=settings.scorer_reserved_concurrency,
+            batch_size=settings.batch_size,
+            batching_window_seconds=settings.batching_window_seconds,
+            parallelization_factor=settings.parallelization_factor,
+            max_retry_attempts=settings.max_retry_attempts,
+            max_record_age_seconds=settings.max_record_age_seconds,
+            starting_position=settings.starting_position,
+            log_retention_days=settings.log_retention_days,
+        ),
+    )
+    operations = Operations(
+        PROJECT,
+        OperationsArgs(
+            kms_key_arn=key.arn,
+            alert_email=settings.alert_email,
+            region=region,
+            dashboard_name=f"{PROJECT}-{stack_name}",
+            stream_name=stream.stream_name,
+            function_name=scorer.function_name,
+            queue_name=scorer.queue_name,
+            endpoint_name=endpoint.endpoint_name,
+            variant_name=endpoint.variant_name,
+            delivery_stream_name=archive.delivery_stream_name,
+            iterator_age_alarm_seconds=settings.iterator_age_alarm_seconds,
+            endpoint_latency_alarm_ms=settings.endpoint_latency_alarm_ms,
+            archive_freshness_alarm_seconds=settings.archive_freshness_alarm_seconds,
+        ),
+    )
+    # What a service embedding the producer needs: where to write, and the least IAM to do it
+    # (vedette.producer calls ListShards and PutRecords; the stream is KMS-encrypted).
+    producer_policy = policy_document(
+        [
+            Statement("WriteEvents", ("kinesis:ListShards", "kinesis:PutRecords"), [stream.arn]),
+            Statement("EncryptEvents", ("kms:GenerateDataKey",), [key.arn]),
+        ]
+    )
+    return {
+        "stream_name": stream.stream_name,
+        "stream_arn": stream.arn,
+        "archive_bucket": archive.bucket_name,
+        "delivery_stream_name": archive.delivery_stream_name,
+        "endpoint_name": endpoint.endpoint_name,
+        "endpoint_image": endpoint.image,
+        "state_table_name": state.state_table_name,
+        "anomalies_table_name": state.anomalies_table_name,
+        "alerts_topic_arn": state.alerts_topic_arn,
+        "alarms_topic_arn": operations.topic_arn,
+        "on_failure_queue_url": scorer.queue_url,
+        "scorer_function_name": scorer.function_name,
+        "dashboard_name": operations.dashboard_name,
+        "kms_key_arn": key.arn,
+        "producer_settings": {"stream_name": stream.stream_name, "region": region, "aggregation": True},
+        "producer_policy": producer_policy,
+    }

@@ -1,0 +1,156 @@
+"""The scorer: the Lambda bundle on arm64, its event source mapping on the stream, and the
+on-failure queue that keeps a poison batch from blocking its shard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+import pulumi_aws as aws
+
+from stack.bundle import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON
+from stack.exceptions import StackError
+from stack.iam import Statement, assume_role_policy, policy_document
+
+# The Python and architecture the bundle's wheels are built for (one definition, stack.bundle).
+RUNTIME = aws.lambda_.Runtime(f"python{LAMBDA_PYTHON}")
+ARCHITECTURE = LAMBDA_ARCHITECTURE
+HANDLER = "scorer.handler.lambda_handler"
+# Failed-batch records wait at most the SQS maximum for someone to replay them.
+ON_FAILURE_RETENTION_SECONDS = 14 * 86400
+
+
+@dataclass(frozen=True)
+class ScorerArgs:
+    bundle_path: Path
+    stream_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    account_id: pulumi.Input[str]
+    state_table_arn: pulumi.Input[str]
+    anomalies_table_arn: pulumi.Input[str]
+    alerts_topic_arn: pulumi.Input[str]
+    bad_events_bucket_arn: pulumi.Input[str]
+    bad_events_prefix: str
+    endpoint_arn: pulumi.Input[str]
+    environment: Mapping[str, pulumi.Input[str]]
+    memory_mib: int
+    timeout_seconds: int
+    reserved_concurrency: int  # -1: unreserved
+    batch_size: int
+    batching_window_seconds: int
+    parallelization_factor: int
+    max_retry_attempts: int
+    max_record_age_seconds: int
+    starting_position: str
+    log_retention_days: int
+
+
+class Scorer(pulumi.ComponentResource):
+    function_name: pulumi.Output[str]
+    function_arn: pulumi.Output[str]
+    queue_url: pulumi.Output[str]
+    queue_name: pulumi.Output[str]
+    queue_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ScorerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("vedette:stack:Scorer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        if not args.bundle_path.is_file():
+            raise StackError(f"scorer bundle {args.bundle_path} not found: run `make bundle`")
+        log_group = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args.log_retention_days, opts=child)
+        queue = aws.sqs.Queue(
+            f"{name}-on-failure",
+            kms_master_key_id=args.kms_key_arn,
+            kms_data_key_reuse_period_seconds=3600,
+            message_retention_seconds=ON_FAILURE_RETENTION_SECONDS,
+            opts=child,
+        )
+        role = aws.iam.Role(
+            f"{name}-role",
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com", args.account_id),
+            opts=child,
+        )
+        # Exactly the calls the scorer makes (scorer.stores, scorer.endpoint) and the mapping needs.
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-policy",
+            role=role.id,
+            policy=policy_document(
+                [
+                    Statement(
+                        "ReadTheStream",
+                        (
+                            "kinesis:DescribeStream",
+                            "kinesis:DescribeStreamSummary",
+                            "kinesis:GetRecords",
+                            "kinesis:GetShardIterator",
+                            "kinesis:ListShards",
+                        ),
+                        [args.stream_arn],
+                    ),
+                    Statement(
+                        "ReadAndWriteState",
+                        ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"),
+                        [args.state_table_arn],
+                    ),
+                    Statement(
+                        "RecordAnomalies", ("dynamodb:DeleteItem", "dynamodb:PutItem"), [args.anomalies_table_arn]
+                    ),
+                    Statement("PublishAlerts", ("sns:Publish",), [args.alerts_topic_arn]),
+                    Statement(
+                        "WriteBadEvents",
+                        ("s3:PutObject",),
+                        [pulumi.Output.concat(args.bad_events_bucket_arn, "/", args.bad_events_prefix, "*")],
+                    ),
+                    Statement("ScoreOnTheEndpoint", ("sagemaker:InvokeEndpoint",), [args.endpoint_arn]),
+                    Statement("SendFailedBatches", ("sqs:SendMessage",), [queue.arn]),
+                    # Stream records, bad-event objects, alerts and failed batches are all under the key.
+                    Statement("UseThePipelineKey", ("kms:Decrypt", "kms:GenerateDataKey"), [args.kms_key_arn]),
+                    Statement(
+                        "WriteLogs",
+                        ("logs:CreateLogStream", "logs:PutLogEvents"),
+                        [pulumi.Output.concat(log_group.arn, ":log-stream:*")],
+                    ),
+                ]
+            ),
+            opts=child,
+        )
+        function = aws.lambda_.Function(
+            f"{name}-function",
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=HANDLER,
+            code=pulumi.FileArchive(str(args.bundle_path)),
+            role=role.arn,
+            memory_size=args.memory_mib,
+            timeout=args.timeout_seconds,
+            reserved_concurrent_executions=None if args.reserved_concurrency == -1 else args.reserved_concurrency,
+            environment={"variables": dict(args.environment)},
+            logging_config={"log_format": "JSON", "log_group": log_group.name},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
+        aws.lambda_.EventSourceMapping(
+            f"{name}-mapping",
+            event_source_arn=args.stream_arn,
+            function_name=function.arn,
+            starting_position=args.starting_position,
+            batch_size=args.batch_size,
+            maximum_batching_window_in_seconds=args.batching_window_seconds,
+            parallelization_factor=args.parallelization_factor,
+            bisect_batch_on_function_error=True,
+            maximum_retry_attempts=args.max_retry_attempts,
+            maximum_record_age_in_seconds=args.max_record_age_seconds,
+            # The handler answers with a partial batch response (scorer.handler).
+            function_response_types=["ReportBatchItemFailures"],
+            destination_config={"on_failure": {"destination_arn": queue.arn}},
+            # Lambda checks the role can read the stream when the mapping is created.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
+        self.function_name = function.name
+        self.function_arn = function.arn
+        self.queue_url = queue.url
+        self.queue_name = queue.name
+        self.queue_arn = queue.arn
+        self.register_outputs({"function_name": self.function_name, "queue_url": self.queue_url})

@@ -1,0 +1,110 @@
+"""What the scorer keeps: per-user state (TTL), anomalies (point-in-time recovery), alerts topic.
+
+The key schemas are the ones ``scorer.stores`` reads and writes (its docstring documents them).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+
+STATE_HASH_KEY = "key"
+STATE_TTL_ATTRIBUTE = "expires_at"
+ANOMALIES_HASH_KEY = "user_id"
+ANOMALIES_RANGE_KEY = "sk"
+# Provisioned state table: autoscaling keeps utilization near this, up to this multiple of the floor.
+TARGET_UTILIZATION_PERCENT = 70.0
+MAX_CAPACITY_MULTIPLE = 4
+
+
+@dataclass(frozen=True)
+class ScorerStateArgs:
+    kms_key_arn: pulumi.Input[str]
+    alert_email: str
+    # 0: on demand. Above 0: provisioned read and write units (the floor autoscaling keeps).
+    state_capacity_units: int = 0
+
+
+class ScorerState(pulumi.ComponentResource):
+    state_table_name: pulumi.Output[str]
+    state_table_arn: pulumi.Output[str]
+    anomalies_table_name: pulumi.Output[str]
+    anomalies_table_arn: pulumi.Output[str]
+    alerts_topic_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: ScorerStateArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("vedette:stack:ScorerState", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        encryption: aws.dynamodb.TableServerSideEncryptionArgsDict = {"enabled": True, "kms_key_arn": args.kms_key_arn}
+        provisioned = args.state_capacity_units > 0
+        state = aws.dynamodb.Table(
+            f"{name}-state",
+            # Every event reads and writes its user's and its IP's state: at a steady load,
+            # provisioned capacity costs a fraction of on-demand requests (docs/deploy.md).
+            billing_mode="PROVISIONED" if provisioned else "PAY_PER_REQUEST",
+            read_capacity=args.state_capacity_units if provisioned else None,
+            write_capacity=args.state_capacity_units if provisioned else None,
+            hash_key=STATE_HASH_KEY,
+            attributes=[{"name": STATE_HASH_KEY, "type": "S"}],
+            # Idle users' and IPs' state expires instead of growing the table forever.
+            ttl={"attribute_name": STATE_TTL_ATTRIBUTE, "enabled": True},
+            server_side_encryption=encryption,
+            # Autoscaling moves the capacity; the program only sets its floor.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["read_capacity", "write_capacity"]),
+        )
+        if provisioned:
+            for dimension in ("Read", "Write"):
+                target = aws.appautoscaling.Target(
+                    f"{name}-state-{dimension.lower()}-target",
+                    service_namespace="dynamodb",
+                    resource_id=pulumi.Output.concat("table/", state.name),
+                    scalable_dimension=f"dynamodb:table:{dimension}CapacityUnits",
+                    min_capacity=args.state_capacity_units,
+                    max_capacity=args.state_capacity_units * MAX_CAPACITY_MULTIPLE,
+                    opts=child,
+                )
+                aws.appautoscaling.Policy(
+                    f"{name}-state-{dimension.lower()}-scaling",
+                    policy_type="TargetTrackingScaling",
+                    service_namespace=target.service_namespace,
+                    resource_id=target.resource_id,
+                    scalable_dimension=target.scalable_dimension,
+                    target_tracking_scaling_policy_configuration={
+                        "target_value": TARGET_UTILIZATION_PERCENT,
+                        "predefined_metric_specification": {
+                            "predefined_metric_type": f"DynamoDB{dimension}CapacityUtilization"
+                        },
+                    },
+                    opts=child,
+                )
+        anomalies = aws.dynamodb.Table(
+            f"{name}-anomalies",
+            billing_mode="PAY_PER_REQUEST",
+            hash_key=ANOMALIES_HASH_KEY,
+            range_key=ANOMALIES_RANGE_KEY,
+            attributes=[{"name": ANOMALIES_HASH_KEY, "type": "S"}, {"name": ANOMALIES_RANGE_KEY, "type": "S"}],
+            # Alert markers carry expires_at; anomalies do not and are kept.
+            ttl={"attribute_name": STATE_TTL_ATTRIBUTE, "enabled": True},
+            point_in_time_recovery={"enabled": True},
+            server_side_encryption=encryption,
+            opts=child,
+        )
+        topic = aws.sns.Topic(f"{name}-alerts", kms_master_key_id=args.kms_key_arn, opts=child)
+        if args.alert_email:
+            aws.sns.TopicSubscription(
+                f"{name}-alerts-email", topic=topic.arn, protocol="email", endpoint=args.alert_email, opts=child
+            )
+        self.state_table_name = state.name
+        self.state_table_arn = state.arn
+        self.anomalies_table_name = anomalies.name
+        self.anomalies_table_arn = anomalies.arn
+        self.alerts_topic_arn = topic.arn
+        self.register_outputs(
+            {
+                "state_table_name": self.state_table_name,
+                "anomalies_table_name": self.anomalies_table_name,
+                "alerts_topic_arn": self.alerts_topic_arn,
+            }
+        )

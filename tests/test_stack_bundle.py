@@ -1,0 +1,143 @@
+"""The scorer's Lambda bundle: reproducible, complete, built for arm64 at the pinned versions."""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from scorer.model_config import BUNDLED_FEATURE_CONFIG, load_feature_config
+from stack import bundle
+from stack.exceptions import BundleError
+from tests.stack_harness import write_model_artifact
+
+EM_AARCH64 = 183  # ELF e_machine of 64-bit ARM
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    # GIVEN the pinned wheels (downloaded once into build/wheels, reused after)
+    bundle.download_wheels()
+    folder = tmp_path_factory.mktemp("bundle")
+    # AND a model trained with the synthetic country lookup, as `make model` trains it
+    model = write_model_artifact(folder / "model.tar.gz", country_lookup="traffic.geo")
+    # WHEN the bundle is built twice
+    first = bundle.build_bundle(folder / "first.zip", model)
+    second = bundle.build_bundle(folder / "second.zip", model)
+    return first, second
+
+
+def test_two_builds_are_byte_identical_with_fixed_timestamps(built: tuple[Path, Path]) -> None:
+    first, second = built
+    assert hashlib.sha256(first.read_bytes()).digest() == hashlib.sha256(second.read_bytes()).digest()
+    with zipfile.ZipFile(first) as archive:
+        infos = archive.infolist()
+        assert {info.date_time for info in infos} == {bundle.FIXED_TIME}
+        assert [info.filename for info in infos] == sorted(info.filename for info in infos)
+
+
+def test_bundle_holds_the_handler_the_contract_the_features_and_not_training(built: tuple[Path, Path]) -> None:
+    with zipfile.ZipFile(built[0]) as archive:
+        names = set(archive.namelist())
+        handler = archive.read("scorer/handler.py").decode()
+    module, function = bundle_handler()
+    assert f"{module.replace('.', '/')}.py" in names
+    assert f"def {function}(" in handler
+    assert {"vedette/events.py", "vedette/kpl.py", "model/features.py", "scorer/settings.py"} <= names
+    assert "model/train.py" not in names
+    assert "model/detectors.py" not in names
+    assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+
+
+def bundle_handler() -> tuple[str, str]:
+    from stack.scorer import HANDLER
+
+    module, _, function = HANDLER.rpartition(".")
+    return module, function
+
+
+def test_bundle_carries_the_models_feature_configuration_and_country_lookup(
+    built: tuple[Path, Path], tmp_path: Path
+) -> None:
+    # GIVEN the feature configuration inside the zip, where the handler looks for it
+    assert BUNDLED_FEATURE_CONFIG.name == bundle.FEATURE_CONFIG_NAME
+    with zipfile.ZipFile(built[0]) as archive:
+        names = set(archive.namelist())
+        (tmp_path / bundle.FEATURE_CONFIG_NAME).write_bytes(archive.read(bundle.FEATURE_CONFIG_NAME))
+    # WHEN the scorer loads it as it does at cold start
+    config = load_feature_config(tmp_path / bundle.FEATURE_CONFIG_NAME)
+    # THEN it names the model's country lookup, and the lookup's module ships in the zip
+    assert config.country_lookup == "traffic.geo"
+    assert config.country_of is not None
+    assert {"traffic/__init__.py", "traffic/geo.py"} <= names
+
+
+def test_verify_refuses_a_bundle_of_another_model(built: tuple[Path, Path], tmp_path: Path) -> None:
+    same = write_model_artifact(tmp_path / "same.tar.gz", country_lookup="traffic.geo")
+    bundle.verify_bundle(built[0], same)
+    other = write_model_artifact(tmp_path / "other.tar.gz", country_lookup=None)
+    with pytest.raises(BundleError, match="another model"):
+        bundle.verify_bundle(built[0], other)
+
+
+def test_native_extensions_are_aarch64_for_the_lambda_python(built: tuple[Path, Path]) -> None:
+    with zipfile.ZipFile(built[0]) as archive:
+        extensions = [name for name in archive.namelist() if name.endswith(".so")]
+        tag = "cpython-" + bundle.LAMBDA_PYTHON.replace(".", "")
+        assert any(name.startswith("numpy/") and tag in name for name in extensions)
+        assert any(name.startswith("orjson/") for name in extensions)
+        for name in extensions:
+            header = archive.open(name).read(20)
+            assert header[:4] == b"\x7fELF", name
+            assert int.from_bytes(header[18:20], "little") == EM_AARCH64, name
+
+
+def test_bundled_distributions_are_the_pinned_versions(built: tuple[Path, Path]) -> None:
+    pins = bundle.pinned_versions()
+    with zipfile.ZipFile(built[0]) as archive:
+        dist_infos = {
+            name.split("/")[0].removesuffix(".dist-info") for name in archive.namelist() if ".dist-info/" in name
+        }
+    found = {bundle.normalize(info.rsplit("-", 1)[0]): info.rsplit("-", 1)[1] for info in dist_infos}
+    assert found == pins
+
+
+def test_every_import_of_the_bundled_code_resolves_in_the_bundle_or_the_runtime(built: tuple[Path, Path]) -> None:
+    # GIVEN the first-party modules in the zip and the top-level names the zip provides
+    with zipfile.ZipFile(built[0]) as archive:
+        names = archive.namelist()
+        provided = {name.split("/")[0].removesuffix(".py") for name in names}
+        first_party = {"scorer", "vedette", "model", "traffic", "archive"}
+        sources = {name: archive.read(name) for name in names if name.split("/")[0] in first_party}
+    # WHEN every import statement is listed
+    unresolved = set()
+    for name, source in sources.items():
+        for node in ast.walk(ast.parse(source, name)):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                modules = [node.module]
+            else:
+                continue
+            for module in modules:
+                top = module.split(".")[0]
+                if top not in provided and top not in sys.stdlib_module_names and top not in bundle.RUNTIME_PROVIDED:
+                    unresolved.add((name, module))
+    # THEN each resolves: a missing model module or an unpinned dependency fails here, not in Lambda
+    assert unresolved == set()
+
+
+def test_a_missing_pin_is_an_error_naming_the_package(tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("numpy==2.1.0\norjson==3.13.0\n")
+    with pytest.raises(BundleError, match="aws-lambda-powertools"):
+        bundle.pinned_versions(requirements)
+
+
+def test_a_missing_wheel_is_an_error_naming_it(tmp_path: Path) -> None:
+    with pytest.raises(BundleError, match=r"numpy==9\.9\.9"):
+        bundle.find_wheel(tmp_path, "numpy", "9.9.9")

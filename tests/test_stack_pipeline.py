@@ -1,0 +1,341 @@
+"""The whole program on Pulumi's mocks: wiring through real ARNs, scoped IAM, alarms, options."""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model.container import MODEL_ENVIRONMENT, SKLEARN_IMAGE_REPOSITORY, SKLEARN_IMAGE_TAG
+from scorer import settings as scorer_env
+from stack.exceptions import StackError
+from stack.pipeline import BAD_EVENTS_PREFIX, deploy
+from stack.scorer import HANDLER
+from stack.settings import StackSettings
+from tests.stack_harness import (
+    ACCOUNT_ID,
+    REGION,
+    Synthesized,
+    policy_statements,
+    synthesize,
+    write_model_artifact,
+    write_project,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_pipeline(folder: Path, **overrides: Any) -> Synthesized:
+    settings = StackSettings(**overrides)
+    return synthesize(lambda: deploy(settings, folder, "test"))
+
+
+@pytest.fixture(scope="module")
+def fixtures(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_project(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="module")
+def deployed(fixtures: Path) -> Synthesized:
+    return run_pipeline(fixtures)
+
+
+def env_of(deployed: Synthesized) -> dict[str, str]:
+    variables: dict[str, str] = deployed.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+    return variables
+
+
+def test_mapping_reads_the_stream_into_the_function_with_limits_and_a_failure_queue(deployed: Synthesized) -> None:
+    mapping = deployed.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+    # THEN the source is the Kinesis stream (not a bucket), the target the scorer function
+    assert deployed.arn_owner(mapping["eventSourceArn"]).typ == "aws:kinesis/stream:Stream"
+    assert deployed.arn_owner(mapping["functionName"]).typ == "aws:lambda/function:Function"
+    assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["bisectBatchOnFunctionError"] is True
+    assert (mapping["batchSize"], mapping["maximumBatchingWindowInSeconds"]) == (500, 1)
+    assert mapping["parallelizationFactor"] == 1
+    assert mapping["maximumRetryAttempts"] == 5
+    assert mapping["maximumRecordAgeInSeconds"] == 3600
+    assert mapping["startingPosition"] == "LATEST"
+    destination = mapping["destinationConfig"]["onFailure"]["destinationArn"]
+    queue = deployed.arn_owner(destination)
+    assert queue.typ == "aws:sqs/queue:Queue"
+    assert deployed.arn_owner(queue.inputs["kmsMasterKeyId"]).typ == "aws:kms/key:Key"
+
+
+def test_mapping_settings_follow_the_configuration(fixtures: Path) -> None:
+    settings = StackSettings.from_config(
+        {"batchSize": "2000", "parallelizationFactor": "4", "startingPosition": "TRIM_HORIZON", "maxRetryAttempts": "2"}
+    )
+    deployed = synthesize(lambda: deploy(settings, fixtures, "test"))
+    mapping = deployed.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+    assert (mapping["batchSize"], mapping["parallelizationFactor"]) == (2000, 4)
+    assert (mapping["startingPosition"], mapping["maximumRetryAttempts"]) == ("TRIM_HORIZON", 2)
+
+
+def test_reserved_concurrency_is_set_only_when_configured(fixtures: Path) -> None:
+    deployed = run_pipeline(fixtures, scorer_reserved_concurrency=10, scorer_memory_mib=2048)
+    function = deployed.one("aws:lambda/function:Function").inputs
+    assert (function["reservedConcurrentExecutions"], function["memorySize"]) == (10, 2048)
+
+
+def test_function_runs_the_bundle_handler_on_a_current_python_on_arm64(deployed: Synthesized) -> None:
+    function = deployed.one("aws:lambda/function:Function").inputs
+    assert function["handler"] == HANDLER == "scorer.handler.lambda_handler"
+    assert function["runtime"] in {"python3.12", "python3.13", "python3.14"}
+    assert function["architectures"] == ["arm64"]
+    assert (function["memorySize"], function["timeout"]) == (1024, 60)
+    assert "reservedConcurrentExecutions" not in function
+    assert function["loggingConfig"]["logFormat"] == "JSON"
+
+
+def test_function_environment_names_the_real_endpoint_tables_topic_and_sink(deployed: Synthesized) -> None:
+    env = env_of(deployed)
+    endpoint = deployed.one("aws:sagemaker/endpoint:Endpoint").outputs["name"]
+    tables = {table.name: table.outputs["name"] for table in deployed.of_type("aws:dynamodb/table:Table")}
+    assert env[scorer_env.ENDPOINT_NAME] == endpoint
+    assert env[scorer_env.STATE_TABLE] == tables["vedette-state"]
+    assert env[scorer_env.ANOMALIES_TABLE] == tables["vedette-anomalies"]
+    assert deployed.arn_owner(env[scorer_env.ALERTS_TOPIC_ARN]).name == "vedette-alerts"
+    archive_bucket = deployed.named("vedette-archive-bucket").outputs["bucket"]
+    assert env[scorer_env.BAD_EVENTS_BUCKET] == archive_bucket
+    assert env[scorer_env.BAD_EVENTS_PREFIX] == BAD_EVENTS_PREFIX
+    # AND the scorer's own settings accept the environment as deployed
+    read = scorer_env.ScorerSettings.from_environ(env)
+    assert read.max_payload_bytes <= scorer_env.SERVERLESS_MAX_PAYLOAD_BYTES
+
+
+def test_tables_have_the_schemas_the_scorer_uses_and_are_encrypted(deployed: Synthesized) -> None:
+    key_arn = deployed.one("aws:kms/key:Key").outputs["arn"]
+    state = deployed.named("vedette-state").inputs
+    assert state["hashKey"] == "key"
+    assert state["attributes"] == [{"name": "key", "type": "S"}]
+    assert state["ttl"] == {"attributeName": "expires_at", "enabled": True}
+    anomalies = deployed.named("vedette-anomalies").inputs
+    assert (anomalies["hashKey"], anomalies["rangeKey"]) == ("user_id", "sk")
+    assert anomalies["pointInTimeRecovery"] == {"enabled": True}
+    for table in (state, anomalies):
+        assert table["serverSideEncryption"] == {"enabled": True, "kmsKeyArn": key_arn}
+
+
+def test_scorer_role_allows_exactly_the_scorer_calls_on_their_resources(deployed: Synthesized) -> None:
+    policy = deployed.named("vedette-policy").inputs["policy"]
+    statements = {statement["Sid"]: statement for statement in policy_statements(policy)}
+    owner = {
+        sid: [
+            deployed.arn_owner(arn.split("/bad-events/")[0]).name for arn in s["Resource"] if ":log-group:" not in arn
+        ]
+        for sid, s in statements.items()
+    }
+    assert statements["ReadAndWriteState"]["Action"] == ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
+    assert owner["ReadAndWriteState"] == ["vedette-state"]
+    assert statements["RecordAnomalies"]["Action"] == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+    assert owner["RecordAnomalies"] == ["vedette-anomalies"]
+    assert statements["PublishAlerts"]["Action"] == ["sns:Publish"]
+    assert owner["PublishAlerts"] == ["vedette-alerts"]
+    assert statements["WriteBadEvents"]["Action"] == ["s3:PutObject"]
+    archive_arn = deployed.named("vedette-archive-bucket").outputs["arn"]
+    assert statements["WriteBadEvents"]["Resource"] == [f"{archive_arn}/{BAD_EVENTS_PREFIX}*"]
+    assert statements["ScoreOnTheEndpoint"]["Action"] == ["sagemaker:InvokeEndpoint"]
+    assert owner["ScoreOnTheEndpoint"] == ["vedette-endpoint"]
+    assert owner["ReadTheStream"] == ["vedette-stream"]
+    assert owner["SendFailedBatches"] == ["vedette-on-failure"]
+    log_group = deployed.named("vedette-logs").outputs["arn"]
+    assert statements["WriteLogs"]["Resource"] == [f"{log_group}:log-stream:*"]
+
+
+def test_every_role_trusts_one_service_and_every_statement_names_stack_resources(deployed: Synthesized) -> None:
+    services = []
+    for role in deployed.of_type("aws:iam/role:Role"):
+        (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+        services.append(trust["Principal"]["Service"])
+        assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
+    assert sorted(services) == ["firehose.amazonaws.com", "lambda.amazonaws.com", "sagemaker.amazonaws.com"]
+    assert deployed.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
+    for policy in deployed.of_type("aws:iam/rolePolicy:RolePolicy"):
+        for statement in policy_statements(policy.inputs["policy"]):
+            for arn in statement["Resource"]:
+                assert arn != "*", (policy.name, statement["Sid"])
+                assert arn.startswith("arn:aws:"), (policy.name, arn)
+                assert arn.split(":", 5)[5] not in {"*", ""}, (policy.name, arn)
+
+
+def test_model_runs_the_uploaded_artifact_on_the_pinned_scikit_learn_image(deployed: Synthesized) -> None:
+    model = deployed.one("aws:sagemaker/model:Model").inputs
+    artifact = deployed.one("aws:s3/bucketObjectv2:BucketObjectv2").inputs
+    container = model["primaryContainer"]
+    assert container["image"].endswith(f"/{SKLEARN_IMAGE_REPOSITORY}:{SKLEARN_IMAGE_TAG}")
+    assert f".dkr.ecr.{REGION}.amazonaws.com/" in container["image"]
+    assert container["modelDataUrl"] == f"s3://{artifact['bucket']}/{artifact['key']}"
+    assert artifact["key"].startswith("models/model-")
+    assert artifact["key"].endswith(".tar.gz")
+    assert container["environment"] == MODEL_ENVIRONMENT
+    assert "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage" in deployed.invokes
+    assert deployed.arn_owner(model["executionRoleArn"]).name == "vedette-sagemaker-role"
+
+
+def test_serverless_endpoint_by_default_with_memory_and_concurrency(deployed: Synthesized) -> None:
+    (variant,) = deployed.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs["productionVariants"]
+    assert variant["serverlessConfig"] == {"memorySizeInMb": 2048, "maxConcurrency": 5}
+    assert variant["modelName"] == deployed.one("aws:sagemaker/model:Model").outputs["name"]
+    assert deployed.of_type("aws:appautoscaling/target:Target") == []
+
+
+def test_instance_endpoint_scales_its_variant_between_the_configured_bounds(fixtures: Path) -> None:
+    deployed = run_pipeline(fixtures, endpoint_mode="instance", endpoint_min_instances=2, endpoint_max_instances=4)
+    config = deployed.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs
+    (variant,) = config["productionVariants"]
+    assert (variant["instanceType"], variant["initialInstanceCount"]) == ("ml.c5.large", 2)
+    assert deployed.arn_owner(config["kmsKeyArn"]).typ == "aws:kms/key:Key"
+    target = deployed.one("aws:appautoscaling/target:Target").inputs
+    endpoint = deployed.one("aws:sagemaker/endpoint:Endpoint").outputs["name"]
+    assert target["resourceId"] == f"endpoint/{endpoint}/variant/{variant['variantName']}"
+    assert (target["minCapacity"], target["maxCapacity"]) == (2, 4)
+    policy = deployed.one("aws:appautoscaling/policy:Policy").inputs
+    metric = policy["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"]
+    assert metric["predefinedMetricType"] == "SageMakerVariantInvocationsPerInstance"
+    env = env_of(deployed)
+    assert int(env[scorer_env.MAX_PAYLOAD_BYTES]) > scorer_env.SERVERLESS_MAX_PAYLOAD_BYTES
+
+
+def test_alarm_dimensions_name_resources_of_the_stack(deployed: Synthesized) -> None:
+    names = {
+        "FunctionName": deployed.one("aws:lambda/function:Function").outputs["name"],
+        "QueueName": deployed.one("aws:sqs/queue:Queue").outputs["name"],
+        "EndpointName": deployed.one("aws:sagemaker/endpoint:Endpoint").outputs["name"],
+        "DeliveryStreamName": deployed.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").outputs["name"],
+    }
+    (variant,) = deployed.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs["productionVariants"]
+    names["VariantName"] = variant["variantName"]
+    alarms = deployed.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    watched = {alarm.inputs["metricName"]: alarm.inputs for alarm in alarms}
+    assert sorted(watched) == sorted(
+        [
+            "IteratorAge",
+            "Errors",
+            "Throttles",
+            "ApproximateNumberOfMessagesVisible",
+            "Invocation5XXErrors",
+            "ModelLatency",
+            "DeliveryToS3.DataFreshness",
+        ]
+    )
+    for alarm in alarms:
+        assert alarm.inputs["dimensions"], alarm.name
+        for dimension, value in alarm.inputs["dimensions"].items():
+            assert value == names[dimension], (alarm.name, dimension)
+        assert deployed.arn_owner(alarm.inputs["alarmActions"][0]).name == "vedette-alarms"
+    assert watched["IteratorAge"]["threshold"] == 300_000  # milliseconds
+    assert watched["ModelLatency"]["threshold"] == 2_000_000  # microseconds
+    assert watched["ModelLatency"]["extendedStatistic"] == "p99"
+
+
+def test_dashboard_graphs_the_alarmed_metrics(deployed: Synthesized) -> None:
+    dashboard = deployed.one("aws:cloudwatch/dashboard:Dashboard").inputs
+    body = json.loads(dashboard["dashboardBody"])
+    metrics = [metric[1] for widget in body["widgets"] for metric in widget["properties"]["metrics"]]
+    assert {"IteratorAge", "Invocation5XXErrors", "DeliveryToS3.DataFreshness", "IncomingRecords"} <= set(metrics)
+    assert dashboard["dashboardName"] == "vedette-test"
+
+
+def test_email_subscriptions_only_when_configured(fixtures: Path, deployed: Synthesized) -> None:
+    assert deployed.of_type("aws:sns/topicSubscription:TopicSubscription") == []
+    with_email = run_pipeline(fixtures, alert_email="secops@example.com")
+    subscriptions = with_email.of_type("aws:sns/topicSubscription:TopicSubscription")
+    assert {with_email.arn_owner(s.inputs["topic"]).name for s in subscriptions} == {"vedette-alerts", "vedette-alarms"}
+    assert {s.inputs["endpoint"] for s in subscriptions} == {"secops@example.com"}
+
+
+def test_outputs_hold_what_operators_and_producers_need(deployed: Synthesized) -> None:
+    outputs = deployed.outputs
+    assert deployed.arn_owner(outputs["stream_arn"]).typ == "aws:kinesis/stream:Stream"
+    assert outputs["producer_settings"]["stream_name"] == outputs["stream_name"]
+    assert outputs["producer_settings"]["region"] == REGION
+    assert outputs["on_failure_queue_url"].startswith(f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/")
+    statements = policy_statements(outputs["producer_policy"])
+    assert [s["Resource"] for s in statements] == [[outputs["stream_arn"]], [outputs["kms_key_arn"]]]
+    for name in (
+        "archive_bucket",
+        "endpoint_name",
+        "state_table_name",
+        "anomalies_table_name",
+        "alerts_topic_arn",
+        "dashboard_name",
+    ):
+        assert outputs[name], name
+
+
+def test_a_missing_artifact_or_bundle_is_a_clear_error(tmp_path: Path) -> None:
+    write_model_artifact(tmp_path / "build" / "model.tar.gz")
+    with pytest.raises(StackError, match="make bundle"):
+        run_pipeline(tmp_path)
+    write_project(tmp_path)
+    (tmp_path / "build" / "model.tar.gz").unlink()
+    with pytest.raises(StackError, match="make model"):
+        run_pipeline(tmp_path)
+
+
+def test_a_bundle_built_for_another_model_is_refused(tmp_path: Path) -> None:
+    # GIVEN a bundle built for one model, then a model retrained with another country lookup
+    write_project(tmp_path)
+    write_model_artifact(tmp_path / "build" / "model.tar.gz", country_lookup="traffic.geo")
+    # WHEN the program runs THEN it stops before declaring anything
+    with pytest.raises(StackError, match="another model"):
+        run_pipeline(tmp_path)
+
+
+def test_main_reads_the_config_and_exports_every_output(fixtures: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the project's __main__.py, run as `pulumi up` runs it, with a config override
+    config = {
+        "modelArtifactPath": str(fixtures / "build" / "model.tar.gz"),
+        "scorerBundlePath": str(fixtures / "build" / "scorer.zip"),
+        "batchSize": "250",
+    }
+    deployed = synthesize(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__") and None, config)
+    # THEN the override reached the mapping
+    assert deployed.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs["batchSize"] == 250
+
+
+def test_sagemaker_role_reads_only_the_artifact_and_pulls_only_the_scikit_learn_image(deployed: Synthesized) -> None:
+    artifact = deployed.one("aws:s3/bucketObjectv2:BucketObjectv2").inputs
+    bucket = deployed.named("vedette-artifacts-bucket").outputs
+    assert artifact["bucket"] == bucket["bucket"]
+    statements = {s["Sid"]: s for s in policy_statements(deployed.named("vedette-sagemaker-policy").inputs["policy"])}
+    assert statements["ReadTheArtifact"]["Action"] == ["s3:GetObject"]
+    assert statements["ReadTheArtifact"]["Resource"] == [f"{bucket['arn']}/{artifact['key']}"]
+    (repository,) = statements["PullTheScikitLearnImage"]["Resource"]
+    assert repository.endswith(f":repository/{SKLEARN_IMAGE_REPOSITORY}")
+    registry = deployed.one("aws:sagemaker/model:Model").inputs["primaryContainer"]["image"].split(".", 1)[0]
+    assert f":ecr:{REGION}:{registry}:" in repository
+    for arn in statements["WriteEndpointLogs"]["Resource"]:
+        assert ":log-group:/aws/sagemaker/Endpoints/vedette-endpoint" in arn
+
+
+def test_state_table_is_on_demand_by_default_and_autoscaled_when_provisioned(
+    fixtures: Path, deployed: Synthesized
+) -> None:
+    # GIVEN the default: on demand, no scaling
+    assert deployed.named("vedette-state").inputs["billingMode"] == "PAY_PER_REQUEST"
+    assert deployed.of_type("aws:appautoscaling/target:Target") == []
+    # WHEN a capacity floor is configured
+    provisioned = run_pipeline(fixtures, state_table_capacity_units=300)
+    state = provisioned.named("vedette-state")
+    # THEN the table is provisioned at the floor, and both dimensions scale from it to 4x on utilization
+    assert (state.inputs["billingMode"], state.inputs["readCapacity"], state.inputs["writeCapacity"]) == (
+        "PROVISIONED",
+        300,
+        300,
+    )
+    targets = {t.inputs["scalableDimension"]: t.inputs for t in provisioned.of_type("aws:appautoscaling/target:Target")}
+    assert sorted(targets) == ["dynamodb:table:ReadCapacityUnits", "dynamodb:table:WriteCapacityUnits"]
+    for target in targets.values():
+        assert target["resourceId"] == f"table/{state.outputs['name']}"
+        assert (target["minCapacity"], target["maxCapacity"]) == (300, 1200)
+    metrics = {
+        p.inputs["targetTrackingScalingPolicyConfiguration"]["predefinedMetricSpecification"]["predefinedMetricType"]
+        for p in provisioned.of_type("aws:appautoscaling/policy:Policy")
+    }
+    assert metrics == {"DynamoDBReadCapacityUtilization", "DynamoDBWriteCapacityUtilization"}
