@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from local_pipeline.lambda_runtime import LambdaProcess
+from stack.settings import StackSettings
 from vedette.kpl import deaggregate
 
 logger = logging.getLogger(__name__)
@@ -39,15 +40,20 @@ MAX_INVOKE_PAYLOAD_BYTES = 6 * 1000 * 1000
 POLL_SECONDS = 1.0
 
 
+_STACK = StackSettings()
+
+
 @dataclass(frozen=True)
 class MappingSettings:
-    """The mapping's settings, under the names of ``aws.lambda_.EventSourceMapping``."""
+    """The mapping's settings, under the names of ``aws.lambda_.EventSourceMapping``; the defaults
+    are the stack's (``stack.settings``), except the starting position: the local pipeline reads
+    from the stream's beginning so the scorer builds users' state from the training stretch."""
 
-    batch_size: int = 100
-    maximum_batching_window_in_seconds: float = 1.0
-    bisect_batch_on_function_error: bool = True
-    maximum_retry_attempts: int = 3
-    maximum_record_age_in_seconds: int = 3600
+    batch_size: int = _STACK.batch_size
+    maximum_batching_window_in_seconds: float = _STACK.batching_window_seconds
+    bisect_batch_on_function_error: bool = True  # as stack/scorer.py sets it
+    maximum_retry_attempts: int = _STACK.max_retry_attempts
+    maximum_record_age_in_seconds: int = _STACK.max_record_age_seconds
     starting_position: str = "TRIM_HORIZON"
 
 
