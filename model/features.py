@@ -9,8 +9,9 @@ their shortest exact repr).
 Two kinds of state, both stored by the scorer between batches (e.g. one DynamoDB item each):
 
 ``UserState`` (key: user_id), at most ``MAX_USER_STATE_BYTES`` serialized:
-  time of the previous event; exponentially decayed event counts (1 minute and 1 hour) and failure
-  count (1 hour); total events; a 24-bin hour-of-day histogram decayed over 30 days; bounded
+  time of the previous event; exponentially decayed event counts (1 minute and 1 hour), failure
+  count (1 hour) and new-user-agent count (10 minutes); moving averages of the log gap between
+  events and of its deviation; total events; a 24-bin hour-of-day histogram decayed over 30 days; bounded
   most-recently-used sets of CRC32 hashes: the last ``MAX_RECENT_IPS`` IPs and
   ``MAX_RECENT_COUNTRIES`` countries (each with the minute last seen, to count those of the last
   hour), ``MAX_RECENT_AGENTS`` user agents and ``MAX_RECENT_PATHS`` resource templates.
@@ -64,6 +65,10 @@ FAST_TAU = 60.0
 SLOW_TAU = 3600.0
 HOUR_HABIT_TAU = 30 * 86400.0
 IP_USERS_WINDOW = 86400.0
+AGENT_TAU = 600.0
+# Weight of the newest gap in the gap averages, and the deviation assumed before two gaps are seen.
+GAP_SMOOTHING = 0.3
+GAP_DEVIATION_PRIOR = 1.0
 # The gap reported for a user's first event (and the cap on any gap): 30 days.
 MAX_GAP_SECONDS = 30 * 86400.0
 MAX_DECAYED_COUNT = 1e6
@@ -77,7 +82,7 @@ MAX_IP_USERS = 32
 
 # Upper bounds on ``to_bytes()`` sizes, reached only with every set full and every number at its
 # longest; tests/test_features.py drives states there with adversarial input.
-MAX_USER_STATE_BYTES = 1024
+MAX_USER_STATE_BYTES = 1200
 MAX_IP_STATE_BYTES = 1024
 
 FAILURE_OUTCOMES = frozenset({"failed", "failure", "denied", "error", "rejected", "declined", "invalid", "blocked"})
@@ -102,6 +107,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_failures_1h",
     "log_user_history",
     "hour_rarity",
+    "interval_deviation",
     # Novelty for this user
     "new_ip",
     "new_user_agent",
@@ -109,6 +115,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "new_resource_path",
     "ips_1h",
     "countries_1h",
+    "log_new_agents_10m",
     # This IP across users
     "ip_distinct_users_24h",
     "log_ip_new_users_1h",
@@ -202,6 +209,10 @@ class UserState:
     rate_fast: float = 0.0
     rate_slow: float = 0.0
     failures_slow: float = 0.0
+    # Moving average of log gaps between events and of deviations from it: robots are regular.
+    gap_mean: float | None = None
+    gap_deviation: float = GAP_DEVIATION_PRIOR
+    new_agents: float = 0.0
     total_events: int = 0
     hour_histogram: list[float] = field(default_factory=lambda: [0.0] * 24)
     # (hash, minute last seen) pairs, most recent first.
@@ -229,6 +240,9 @@ class UserState:
             "rf": self.rate_fast,
             "rs": self.rate_slow,
             "fs": self.failures_slow,
+            "gm": self.gap_mean,
+            "gd": self.gap_deviation,
+            "na": self.new_agents,
             "n": self.total_events,
             "h": self.hour_histogram,
             "ip": [list(pair) for pair in self.recent_ips],
@@ -251,6 +265,9 @@ class UserState:
                 rate_fast=float(data["rf"]),
                 rate_slow=float(data["rs"]),
                 failures_slow=float(data["fs"]),
+                gap_mean=_optional_float(data["gm"]),
+                gap_deviation=float(data["gd"]),
+                new_agents=float(data["na"]),
                 total_events=int(data["n"]),
                 hour_histogram=[float(value) for value in data["h"]],
                 recent_ips=_pairs(data["ip"], MAX_RECENT_IPS),
@@ -380,7 +397,8 @@ def event_time(event: Any) -> float:
         return value.timestamp()
     if isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value)
+            # Python 3.10 (the SageMaker container's) does not read the "Z" suffix itself.
+            moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
         except ValueError:
             raise InvalidFeatureEventError("occurred_at", f"not an RFC 3339 timestamp: {value[:64]!r}") from None
         if moment.tzinfo is None:
@@ -647,6 +665,17 @@ def _featurize_one(
     minute = int(now // 60)
     new_ip = _touch_timed(state.recent_ips, stable_hash(ip), minute, MAX_RECENT_IPS) if ip else False
     new_agent = _touch(state.recent_agents, stable_hash(agent), MAX_RECENT_AGENTS) if agent else False
+    state.new_agents = _stored(
+        _decayed(state.new_agents, elapsed, AGENT_TAU) + (1.0 if new_agent and not first else 0.0)
+    )
+    if not first:
+        log_gap = math.log1p(gap)
+        if state.gap_mean is None:
+            state.gap_mean = _stored(log_gap)
+        else:
+            deviation = abs(log_gap - state.gap_mean)
+            state.gap_deviation = _stored((1 - GAP_SMOOTHING) * state.gap_deviation + GAP_SMOOTHING * deviation)
+            state.gap_mean = _stored((1 - GAP_SMOOTHING) * state.gap_mean + GAP_SMOOTHING * log_gap)
     country = country_of(ip) if (country_of is not None and ip) else None
     new_country = (
         _touch_timed(state.recent_countries, stable_hash(country), minute, MAX_RECENT_COUNTRIES) if country else False
@@ -681,12 +710,14 @@ def _featurize_one(
         math.log1p(state.failures_slow),
         math.log1p(history),
         hour_rarity,
+        state.gap_deviation,
         0.0 if first else float(new_ip),
         0.0 if first else float(new_agent),
         0.0 if first else float(new_country),
         0.0 if first else float(new_path),
         float(_seen_since(state.recent_ips, minute - 60)),
         float(_seen_since(state.recent_countries, minute - 60)),
+        math.log1p(state.new_agents),
         *_ip_features(ip_state, now),
         *resource_shape(resource if isinstance(resource, str) else None),
         *(vocabulary.features(resource if isinstance(resource, str) else None) if vocabulary else _NO_VOCABULARY),
