@@ -22,10 +22,10 @@ import pytest
 from archive import ArchiveWriter
 from emulators import free_port
 from model import serving, train
-from model.artifact import SHIPPED_MODULES, extract_tarball, load_model
+from model.artifact import SHIPPED_MODULES, extract_tarball, load_feature_context, load_model
 from model.container import CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
-from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
+from model.features import FEATURE_COUNT, FEATURE_NAMES, featurize_batch
 from tests.model_factories import START, credential_stuffing, injection_probe, normal_traffic
 
 REPO = Path(__file__).resolve().parent.parent
@@ -120,7 +120,7 @@ def post(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]
 
 def scoring_rows(model_dir: Path, normal_events: list[dict[str, Any]]) -> tuple[np.ndarray, list[str]]:
     """Rows as the scorer computes them: the artifact's vocabulary, state carried from history."""
-    vocabulary = ResourceVocabulary.from_json(json.loads((model_dir / "vocabulary.json").read_text()))
+    vocabulary = load_feature_context(model_dir).vocabulary
     history = featurize_batch(normal_events, vocabulary=vocabulary)
     later = START + timedelta(days=DAYS, hours=3)
     fresh = normal_traffic(40, 1, seed=99)
@@ -200,6 +200,8 @@ def test_artifact_for_other_features_refuses_to_load(trained: dict[str, Path], t
     (copy / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(ArtifactError, match="renamed_feature"):
         load_model(copy)
+    with pytest.raises(ArtifactError, match="renamed_feature"):
+        load_feature_context(copy)
 
 
 def test_training_without_events_says_so(tmp_path: Path) -> None:
