@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +28,8 @@ from model.features import (
 )
 from tests.model_factories import START, credential_stuffing, event, injection_probe, normal_traffic
 from vedette import events as contract
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def column(rows: np.ndarray | list[list[float]], name: str) -> list[float]:
@@ -229,3 +234,15 @@ def test_widest_possible_states_fit_the_documented_bounds() -> None:
     assert len(ip.to_bytes()) <= MAX_IP_STATE_BYTES
     assert UserState.from_bytes(user.to_bytes()) == user
     assert IpState.from_bytes(ip.to_bytes()) == ip
+
+
+def test_feature_module_stays_light_for_the_lambda_bundle() -> None:
+    # The scorer's bundle carries model.features (and model.artifact for the vocabulary): importing
+    # them must not pull in scikit-learn, scipy or pandas.
+    code = (
+        "import sys, model.features, model.artifact, model.serving; "
+        "heavy = sorted(m for m in ('sklearn', 'scipy', 'pandas', 'joblib') if m in sys.modules); "
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert result.stdout.strip() == ""

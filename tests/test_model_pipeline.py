@@ -243,6 +243,9 @@ def test_endpoint_rejects_bad_requests_with_reasons(endpoint: str) -> None:
     assert body["message"].startswith("rows[0]: expected a list of")
     status, body = post(f"{endpoint}/invocations", b"{not json", "application/json")
     assert (status, body["error"]) == (400, "RequestError")
+    status, body = post(f"{endpoint}/endpoints/vedette-anomaly/predict", b"{}", "application/json")
+    assert status == 404
+    assert "no route" in body["message"]
     # Runtime path: boto3 raises ModelError carrying the container's status, as SageMaker does
     client = boto3.client("sagemaker-runtime", endpoint_url=endpoint, region_name="us-east-1")
     with pytest.raises(client.exceptions.ModelError) as caught:
