@@ -41,7 +41,7 @@ emulators/node_modules/.installed: emulators/package.json emulators/package-lock
 
 # One JSON object per line: {"bench": ..., figures..., "baseline": {...}}.
 bench: install emulators/node_modules/.installed .venv-peers/.installed
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH)
 
 # Detection quality on CSIC 2010 and on simulated attacks: one JSON object per line (about 2 minutes).
 eval: install

@@ -11,6 +11,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -99,3 +100,34 @@ def kinesalite(port: int | None = None) -> Iterator[str]:
         yield endpoint
     finally:
         _stop(process)
+
+
+REPOSITORY_DIR = os.path.dirname(EMULATORS_DIR)
+
+
+@contextmanager
+def model_server(model_data: str | os.PathLike[str], port: int | None = None) -> Iterator[str]:
+    """Serve a ``model.tar.gz`` with the local SageMaker endpoint (``model/server.py``) on loopback.
+
+    It answers the container contract (``/ping``, ``/invocations``) and the runtime path, so a
+    ``sagemaker-runtime`` client with this endpoint URL calls it. The server runs from a scratch
+    folder with no ``PYTHONPATH``, so only the artifact's own ``code/`` is importable, as in the
+    container. Yields its endpoint URL.
+    """
+    port = port or free_port()
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    with tempfile.TemporaryDirectory(prefix="vedette-model-server-") as scratch:
+        server = os.path.join(REPOSITORY_DIR, "model", "server.py")
+        process = subprocess.Popen(
+            [sys.executable, server, "--model-data", os.fspath(model_data), "--port", str(port)],
+            cwd=scratch,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        endpoint = f"http://{LOOPBACK}:{port}"
+        try:
+            _wait_until_serving(f"{endpoint}/ping", process, timeout=60)
+            yield endpoint
+        finally:
+            _stop(process)

@@ -10,6 +10,8 @@ from tests.conftest import make_event, read_stream
 from tests.fault_proxy import FaultyKinesisProxy
 from tests.test_producer import Reports
 from vedette import metrics as m
+from vedette.deadletter import main as deadletter_main
+from vedette.deadletter import read_dead_letters
 from vedette.exceptions import DeliveryFailedError, RecordExpiredError
 from vedette.producer import Producer
 from vedette.shards import hash_key
@@ -91,6 +93,39 @@ def test_non_retryable_errors_fail_at_once_with_the_error_code(aws_endpoint, mak
         assert isinstance(report.error, DeliveryFailedError)
         assert report.error.error_code == "AccessDeniedException"
         assert report.attempts == 1
+
+
+def test_failed_events_are_parked_in_the_dead_letter_file_and_replay_delivers_them(
+    aws_endpoint, kinesis, make_stream, tmp_path
+):
+    # GIVEN a producer whose every call is refused, with a dead-letter file
+    stream = make_stream(2)
+    parked = tmp_path / "dead-letters.jsonl"
+    with FaultyKinesisProxy(aws_endpoint, seed=1, call_error=(400, "AccessDeniedException")) as proxy:
+        producer = Producer(stream, endpoint_url=proxy.endpoint, region_name="us-east-1", dead_letter_path=str(parked))
+        event_ids = [producer.put(make_event(n)) for n in range(30)]
+        producer.close(timeout=10)
+
+    # THEN every event is parked with its error, its key and the event exactly as it was sent
+    lines = list(read_dead_letters(parked))
+    assert sorted(line["event_id"] for line in lines) == sorted(event_ids)
+    for line in lines:
+        assert line["error"].startswith("DeliveryFailedError: AccessDeniedException")
+        assert line["partition_key"] == line["event"]["user_id"]
+        assert line["event"]["event_id"] == line["event_id"]
+    assert stored_event_ids(kinesis, stream) == []
+
+    # WHEN the file is replayed through the CLI against the real endpoint
+    exit_code = deadletter_main(["replay", str(parked), "--stream", stream, "--endpoint-url", aws_endpoint])
+
+    # THEN each parked event reaches the stream once, with its original event_id
+    assert exit_code == 0
+    assert sorted(stored_event_ids(kinesis, stream)) == sorted(event_ids)
+    assert not (tmp_path / "dead-letters.jsonl.failed").exists()
+
+
+def stored_event_ids(kinesis: Any, stream: str) -> list[str]:
+    return [json.loads(record.data)["event_id"] for record in read_stream(kinesis, stream)]
 
 
 class ScriptedKinesis:

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
-import json
 import math
 import os
 import re
@@ -358,13 +357,16 @@ class InteractionEvent:
         return normalize_event({name: getattr(self, name) for name in FIELDS})
 
 
-def parse_event(data: bytes | str) -> InteractionEvent:
-    """Decode one user record into an event; raises ``InvalidEventError`` on any defect."""
+def decode_event(data: bytes | str) -> dict[str, Any]:
+    """Decode one user record into its validated wire dict; raises ``InvalidEventError`` on any defect.
+
+    The consumer-side twin of ``encode_event``: what the scorer and training read.
+    """
     if len(data) > MAX_EVENT_BYTES:
         raise EventTooLargeError("event", len(data), MAX_EVENT_BYTES)
     try:
-        wire = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        wire = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
         raise InvalidEventError("event", f"not UTF-8 JSON: {error}") from None
     if not isinstance(wire, dict):
         raise InvalidEventError("event", f"must be a JSON object, got {type(wire).__name__}")
@@ -372,7 +374,14 @@ def parse_event(data: bytes | str) -> InteractionEvent:
         if wire.get(name) is None:
             # Producers fill these; a record on the wire without them was not made by the contract.
             raise InvalidEventError(name, "required field is missing")
-    return InteractionEvent.from_wire(wire)
+    return normalize_event(wire)
+
+
+def parse_event(data: bytes | str) -> InteractionEvent:
+    """Decode one user record into an event; raises ``InvalidEventError`` on any defect."""
+    wire = decode_event(data)
+    wire["occurred_at"] = parse_timestamp(wire["occurred_at"])
+    return InteractionEvent(**wire)
 
 
 class Pseudonymizer:

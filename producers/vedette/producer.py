@@ -27,6 +27,7 @@ from typing import Any
 
 from vedette import metrics as m
 from vedette.collector import Collector, KinesisRecord, PendingRecord
+from vedette.deadletter import DeadLetterFile
 from vedette.events import InteractionEvent, Pseudonymizer, encode_event, normalize_event
 from vedette.exceptions import (
     BufferFullError,
@@ -122,6 +123,9 @@ class ProducerConfig:
     max_concurrent_puts: int = 4
     request_timeout_seconds: float = 10.0
     close_timeout_seconds: float = 30.0
+    # Where events Kinesis never took are parked as JSON lines (see vedette.deadletter); None keeps
+    # them only in the delivery reports.
+    dead_letter_path: str | None = None
 
     def __post_init__(self) -> None:
         def require(condition: bool, name: str, reason: str) -> None:
@@ -196,6 +200,7 @@ class _Engine:
         self.config = config
         self.client = client
         self.on_delivery = on_delivery or _log_failures
+        self.dead_letters = DeadLetterFile(config.dead_letter_path) if config.dead_letter_path else None
         self.metrics = metrics
         self.pseudonymizer = pseudonymizer
         self.lock = threading.Lock()
@@ -542,10 +547,15 @@ class _Engine:
 
     def _fail(self, record: PendingRecord, error: Exception) -> None:
         self.metrics.count(m.FAILED)
-        self._report(
-            record,
-            DeliveryReport(record.event_id, record.partition_key, error, attempts=record.attempts, data=record.data),
+        report = DeliveryReport(
+            record.event_id, record.partition_key, error, attempts=record.attempts, data=record.data
         )
+        if self.dead_letters is not None:
+            try:
+                self.dead_letters.write(report)
+            except OSError:
+                logger.exception("could not park event %s in %s", record.event_id, self.dead_letters.path)
+        self._report(record, report)
 
     def _report(self, record: PendingRecord, report: DeliveryReport) -> None:
         callback = record.callback or self.on_delivery

@@ -1,0 +1,191 @@
+"""scorer_handler: user events/s on one core through the scorer for 1,000-record aggregated batches.
+
+The whole batch path runs: base64 decoding, KPL deaggregation, contract validation, state load,
+featurization, scoring through ``SageMakerEndpoint`` (request encoding and response parsing), anomaly
+recording and state save. The endpoint is an in-process fake: an HTTP server on a thread of this
+process that decodes the request and answers every row (no model), reached by a real boto3
+``sagemaker-runtime`` client, so each call pays what a call costs the client (signing, HTTP on
+loopback) but no network; the stores are in memory. Baseline in the same run: the same batch
+through a per-record design, one InvokeEndpoint call per event (``max_rows_per_call=1``),
+everything else equal.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import threading
+import time
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import orjson
+
+from benchmarks.workload import realistic_events
+from emulators import DUMMY_CREDENTIALS
+from model.features import FEATURE_NAMES
+from scorer.batch import Dependencies, process_batch
+from scorer.clients import aws_client
+from scorer.endpoint import SageMakerEndpoint
+from scorer.records import decode_batch
+from scorer.settings import ScorerSettings
+from scorer.stores import Anomaly, StoredState
+from vedette.events import encode_event, normalize_event
+from vedette.kpl import AggregateBuilder
+
+RECORDS_PER_BATCH = 1000
+EVENTS_PER_RECORD = 9  # 1,000 aggregates of 9 events of about 420 B: under Lambda's 6 MB payload
+BATCHES = 3
+ANOMALY_FEATURE = FEATURE_NAMES.index("resource_suspicious_tokens")
+
+
+class FakeEndpointServer:
+    """Answers InvokeEndpoint like the model container: parses the rows, returns one prediction each."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as boto3's connection pool expects
+            disable_nagle_algorithm = True  # else each small answer waits for a delayed ACK (40 ms)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                server.calls += 1
+                rows = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))["rows"]
+                results = [{"score": row[ANOMALY_FEATURE], "anomaly": row[ANOMALY_FEATURE] > 0} for row in rows]
+                body = orjson.dumps({"threshold": 1.0, "results": results})
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.endpoint_url = f"http://127.0.0.1:{self.http.server_address[1]}"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.http.shutdown()
+        self.http.server_close()
+
+
+class MemoryStates:
+    def __init__(self) -> None:
+        self.items: dict[str, StoredState] = {}
+
+    def load(self, keys: Collection[str]) -> dict[str, StoredState]:
+        return {key: self.items[key] for key in keys if key in self.items}
+
+    def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
+        self.items.update(items)
+        return set()
+
+
+class MemoryAnomalies:
+    def __init__(self) -> None:
+        self.recorded: set[str] = set()
+        self.alerts: set[tuple[str, int]] = set()
+
+    def record(self, anomaly: Anomaly) -> bool:
+        before = len(self.recorded)
+        self.recorded.add(anomaly.event["event_id"])
+        return len(self.recorded) > before
+
+    def claim_alert(self, user_id: str, window_start: int) -> bool:
+        before = len(self.alerts)
+        self.alerts.add((user_id, window_start))
+        return len(self.alerts) > before
+
+    def release_alert(self, user_id: str, window_start: int) -> None:
+        self.alerts.discard((user_id, window_start))
+
+
+class Discard:
+    def publish(self, anomaly: Anomaly) -> None:
+        pass
+
+    def put(self, name: str, arrived_at: datetime, lines: Sequence[Mapping[str, Any]]) -> None:
+        pass
+
+
+def lambda_batches() -> list[dict[str, Any]]:
+    events = [normalize_event(event) for event in realistic_events(RECORDS_PER_BATCH * EVENTS_PER_RECORD * BATCHES)]
+    events.sort(key=lambda event: event["occurred_at"])
+    batches = []
+    sequence = 49_650_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000
+    for start in range(0, len(events), RECORDS_PER_BATCH * EVENTS_PER_RECORD):
+        records = []
+        for offset in range(start, start + RECORDS_PER_BATCH * EVENTS_PER_RECORD, EVENTS_PER_RECORD):
+            builder = AggregateBuilder()
+            for event in events[offset : offset + EVENTS_PER_RECORD]:
+                builder.try_add(event["user_id"], encode_event(event))
+            sequence += 1000
+            records.append(
+                {
+                    "kinesis": {
+                        "kinesisSchemaVersion": "1.0",
+                        "partitionKey": events[offset]["user_id"],
+                        "sequenceNumber": str(sequence),
+                        "data": base64.b64encode(builder.build()).decode(),
+                        "approximateArrivalTimestamp": time.time(),
+                    },
+                    "eventSource": "aws:kinesis",
+                    "eventID": f"shardId-000000000000:{sequence}",
+                }
+            )
+        batches.append({"Records": records})
+    return batches
+
+
+def run(batches: list[dict[str, Any]], max_rows_per_call: int) -> dict[str, float]:
+    settings = ScorerSettings("bench", "state", "anomalies", "topic", "bucket", max_rows_per_call=max_rows_per_call)
+    server = FakeEndpointServer()
+    client = aws_client("sagemaker-runtime", server.endpoint_url)
+    discard = Discard()
+    deps = Dependencies(MemoryStates(), MemoryAnomalies(), discard, discard, SageMakerEndpoint(client, "bench"))
+    events = 0
+    payload_bytes = sum(len(json.dumps(batch)) for batch in batches)
+    started = time.perf_counter()
+    for batch in batches:
+        outcome = process_batch(decode_batch(batch), deps, settings, datetime.now(UTC))
+        assert not outcome.failed_sequence_numbers, outcome.errors
+        events += outcome.scored
+    elapsed = time.perf_counter() - started
+    server.close()
+    return {
+        "events_per_second": round(events / elapsed),
+        "endpoint_calls_per_batch": server.calls / len(batches),
+        "mean_batch_payload_mb": round(payload_bytes / len(batches) / 1e6, 2),
+    }
+
+
+def main() -> None:
+    os.environ.update(DUMMY_CREDENTIALS)
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    batches = lambda_batches()
+    ours = run(batches, ScorerSettings.__dataclass_fields__["max_rows_per_call"].default)
+    # A tenth of one batch is enough to time a design that makes one call per event.
+    per_record = run([{"Records": batches[0]["Records"][: RECORDS_PER_BATCH // 10]}], 1)
+    print(
+        json.dumps(
+            {
+                "bench": "scorer_handler",
+                "records_per_batch": RECORDS_PER_BATCH,
+                "events_per_batch": RECORDS_PER_BATCH * EVENTS_PER_RECORD,
+                **ours,
+                "baseline": {"name": "one InvokeEndpoint call per event", **per_record},
+                "ratio": round(ours["events_per_second"] / per_record["events_per_second"], 2),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,343 @@
+"""One Kinesis batch, start to finish: validate, featurize, score, record, and decide what to retry.
+
+The rules that keep the shard moving without losing or double-counting anything:
+
+- A bad event (not JSON, breaks the contract, or a corrupt aggregate) is written with its reason and
+  raw bytes to the bad-events sink and counted as processed: it never blocks the shard.
+- A user's events are applied in event-time order, and only as a prefix: once one of a user's events
+  fails (endpoint or DynamoDB trouble), that event and the user's later ones are left for the retry,
+  so the user's state never runs ahead of an event it has not seen.
+- The response names the earliest Kinesis record that holds a failed event, and every record after
+  it (Lambda resumes from the lowest); nothing after it is reported as done. If that is the first
+  record, nothing was processed and the caller raises, so Lambda's retry and bisect apply.
+- Side effects of a batch that is then retried are idempotent: anomalies and alert markers are
+  conditional writes keyed by ``event_id``; each user's state remembers the last Kinesis record
+  applied to it (``applied_through``), and a retry skips events at or before it.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections import defaultdict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
+from scorer.endpoint import Endpoint, Score, score_in_chunks
+from scorer.exceptions import TransientError
+from scorer.records import DecodedBatch, UserRecord
+from scorer.settings import ScorerSettings
+from scorer.stores import (
+    IP_PREFIX,
+    USER_PREFIX,
+    AlertPublisher,
+    Anomaly,
+    AnomalyStore,
+    BadEventSink,
+    StateStore,
+    StoredState,
+)
+from vedette.events import decode_event, format_timestamp
+from vedette.exceptions import InvalidEventError
+
+
+@dataclass
+class Dependencies:
+    states: StateStore
+    anomalies: AnomalyStore
+    alerts: AlertPublisher
+    bad_events: BadEventSink
+    endpoint: Endpoint
+    # From the deployed model (scorer.model_config): the same inputs the model was trained with.
+    country_of: Callable[[str], str | None] | None = None
+    vocabulary: ResourceVocabulary | None = None
+
+
+@dataclass
+class BatchOutcome:
+    """What happened to one batch; ``failed_sequence_numbers`` is the partial batch response."""
+
+    records: int = 0
+    events: int = 0
+    scored: int = 0
+    bad_events: int = 0
+    duplicates: int = 0  # the same event_id twice in the batch (a producer retry)
+    replayed: int = 0  # already applied by an earlier attempt of this batch
+    anomalies: int = 0
+    anomalies_already_recorded: int = 0
+    alerts: int = 0
+    endpoint_calls: int = 0
+    endpoint_errors: int = 0
+    endpoint_latency_ms: list[float] = field(default_factory=list)
+    state_reads: int = 0
+    state_writes: int = 0
+    state_write_failures: int = 0
+    retried_events: int = 0  # user events in the records handed back for retry
+    failed_sequence_numbers: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_processed(self) -> bool:
+        return self.records > 0 and len(self.failed_sequence_numbers) == self.records
+
+    def response(self) -> dict[str, list[dict[str, str]]]:
+        return {"batchItemFailures": [{"itemIdentifier": number} for number in self.failed_sequence_numbers]}
+
+
+@dataclass
+class _Valid:
+    record: UserRecord
+    wire: dict[str, Any]
+    time: float
+
+
+def _position(shard_id: str, sequence_number: str) -> str:
+    return f"{shard_id}:{sequence_number}"
+
+
+def _applied(through: str | None, shard_id: str, sequence_number: str) -> bool:
+    """Whether a record was already applied to a state last advanced ``through`` a position."""
+    if not through:
+        return False
+    shard, _, number = through.rpartition(":")
+    # Sequence numbers grow within a shard; after a reshard the child shard's records are all new.
+    return shard == shard_id and int(sequence_number) <= int(number)
+
+
+def process_batch(
+    batch: DecodedBatch,
+    deps: Dependencies,
+    settings: ScorerSettings,
+    arrived_at: datetime,
+    now: datetime | None = None,
+) -> BatchOutcome:
+    """Process one decoded batch; raises ``TransientError`` only if the state cannot be read at all."""
+    now = now or datetime.now(UTC)
+    outcome = BatchOutcome(records=len(batch.sequence_numbers), events=len(batch.user_records))
+    failed_records: set[int] = set()
+
+    # 1. Validate; park what is bad.
+    bad_lines: list[dict[str, Any]] = []
+    bad_records: set[int] = set()
+    valid: list[_Valid] = []
+    seen_ids: set[str] = set()
+    for undecodable in batch.undecodable:
+        bad_records.add(undecodable.record_index)
+        bad_lines.append(
+            _bad_line(batch.shard_id, undecodable.sequence_number, None, undecodable.data, "record", undecodable.reason)
+        )
+    for record in batch.user_records:
+        try:
+            wire = decode_event(record.data)
+        except InvalidEventError as error:
+            bad_records.add(record.record_index)
+            bad_lines.append(
+                _bad_line(
+                    batch.shard_id,
+                    record.sequence_number,
+                    record.sub_sequence_number,
+                    record.data,
+                    error.field,
+                    error.reason,
+                )
+            )
+            continue
+        if wire["event_id"] in seen_ids:
+            outcome.duplicates += 1
+            continue
+        seen_ids.add(wire["event_id"])
+        valid.append(_Valid(record, wire, event_time(wire)))
+    outcome.bad_events = len(bad_lines)
+    if bad_lines:
+        first = bad_lines[0]
+        name = f"{batch.shard_id}-{first['sequence_number']}-{first['sub_sequence_number'] or 0}"
+        try:
+            deps.bad_events.put(name, arrived_at, bad_lines)
+        except TransientError as error:
+            outcome.errors.append(str(error))
+            failed_records |= bad_records
+            outcome.bad_events = 0
+
+    # 2. Load every user's and IP's state in one parallel round trip (raises if it cannot).
+    user_ids = {item.wire["user_id"] for item in valid}
+    ips = {item.wire["ip"] for item in valid if item.wire.get("ip")}
+    stored = deps.states.load([USER_PREFIX + user for user in user_ids] + [IP_PREFIX + ip for ip in ips])
+    outcome.state_reads = len(user_ids) + len(ips)
+    user_states = {
+        user: UserState.from_bytes(stored[USER_PREFIX + user].state)
+        for user in user_ids
+        if USER_PREFIX + user in stored
+    }
+    ip_states = {ip: IpState.from_bytes(stored[IP_PREFIX + ip].state) for ip in ips if IP_PREFIX + ip in stored}
+
+    # 3. Skip what an earlier attempt already applied; featurize the rest in event-time order.
+    fresh: list[_Valid] = []
+    for item in valid:
+        through = stored.get(USER_PREFIX + item.wire["user_id"])
+        if through is not None and _applied(through.applied_through, batch.shard_id, item.record.sequence_number):
+            outcome.replayed += 1
+        else:
+            fresh.append(item)
+    fresh.sort(key=lambda item: item.time)
+    features = featurize_batch(
+        [item.wire for item in fresh], user_states, ip_states, country_of=deps.country_of, vocabulary=deps.vocabulary
+    )
+
+    # 4. Score in as few calls as the payload limit allows.
+    def on_call(latency_ms: float, ok: bool) -> None:
+        outcome.endpoint_latency_ms.append(latency_ms)
+        if not ok:
+            outcome.endpoint_errors += 1
+
+    scores, outcome.endpoint_calls = score_in_chunks(
+        deps.endpoint, features.rows, settings.max_payload_bytes, settings.max_rows_per_call, on_call
+    )
+
+    # 5. Per user, keep the prefix of events scored; record anomalies and alerts in that order.
+    failed_users: set[str] = set()
+    done: list[_Valid] = []
+    left: list[_Valid] = []  # for the retry
+    scored_at = format_timestamp(now)
+    window = settings.alert_window_seconds
+    for item, score in zip(fresh, scores, strict=True):
+        user = item.wire["user_id"]
+        if (
+            user in failed_users
+            or score is None
+            or not _record(item, score, deps, outcome, scored_at, window, settings.alert_min_severity)
+        ):
+            failed_users.add(user)
+            failed_records.add(item.record.record_index)
+            left.append(item)
+            continue
+        done.append(item)
+    outcome.scored = len(done)
+
+    # 6. Save the state each user reached through its processed events, with the last record applied.
+    if done:
+        _save_states(
+            done,
+            left,
+            features,
+            user_states,
+            ip_states,
+            stored,
+            batch.shard_id,
+            deps,
+            settings,
+            now,
+            outcome,
+            failed_records,
+        )
+
+    if failed_records:
+        checkpoint = min(failed_records)
+        outcome.failed_sequence_numbers = batch.sequence_numbers[checkpoint:]
+        outcome.retried_events = sum(1 for record in batch.user_records if record.record_index >= checkpoint)
+    return outcome
+
+
+def _record(
+    item: _Valid,
+    score: Score,
+    deps: Dependencies,
+    outcome: BatchOutcome,
+    scored_at: str,
+    window: int,
+    min_severity: float,
+) -> bool:
+    """Record one scored event's anomaly and alert, at most once each; False on a transient failure."""
+    if not score.is_anomaly:
+        return True
+    anomaly = Anomaly(item.wire, score.score, score.threshold, score.top_features, scored_at)
+    try:
+        if deps.anomalies.record(anomaly):
+            outcome.anomalies += 1
+        else:
+            outcome.anomalies_already_recorded += 1
+        if anomaly.severity >= min_severity:
+            window_start = int(item.time // window * window)
+            if deps.anomalies.claim_alert(item.wire["user_id"], window_start):
+                try:
+                    deps.alerts.publish(anomaly)
+                except TransientError:
+                    deps.anomalies.release_alert(item.wire["user_id"], window_start)
+                    raise
+                outcome.alerts += 1
+    except TransientError as error:
+        outcome.errors.append(str(error))
+        return False
+    return True
+
+
+def _save_states(
+    done: list[_Valid],
+    left: list[_Valid],
+    features: BatchFeatures,
+    user_states: Mapping[str, UserState],
+    ip_states: Mapping[str, IpState],
+    stored: Mapping[str, StoredState],
+    shard_id: str,
+    deps: Dependencies,
+    settings: ScorerSettings,
+    now: datetime,
+    outcome: BatchOutcome,
+    failed_records: set[int],
+) -> None:
+    # With events left for the retry, states are recomputed over the processed events only, so a
+    # user's state never includes an event it has not been credited with (featurization is
+    # deterministic, so these are the states the scores saw).
+    final = (
+        featurize_batch(
+            [item.wire for item in done], user_states, ip_states, country_of=deps.country_of, vocabulary=deps.vocabulary
+        )
+        if left
+        else features
+    )
+    # applied_through may only pass records whose events were all applied: a user's first event left
+    # for the retry caps it, even if a later event (in time) of an earlier record was applied.
+    first_left: dict[str, int] = {}
+    for item in left:
+        user, number = item.wire["user_id"], int(item.record.sequence_number)
+        first_left[user] = min(first_left.get(user, number), number)
+    through: dict[str, int] = defaultdict(int)
+    for item in done:
+        user, number = item.wire["user_id"], int(item.record.sequence_number)
+        if number < first_left.get(user, number + 1):
+            through[user] = max(through[user], number)
+    items: dict[str, StoredState] = {}
+    for user, state in final.user_states.items():
+        previous = stored.get(USER_PREFIX + user)
+        position = previous.applied_through if previous is not None else None
+        if through.get(user) and not _applied(position, shard_id, str(through[user])):
+            position = _position(shard_id, str(through[user]))
+        items[USER_PREFIX + user] = StoredState(state.to_bytes(), position)
+    for ip, ip_state in final.ip_states.items():
+        items[IP_PREFIX + ip] = StoredState(ip_state.to_bytes())
+    expires_at = int(now.timestamp()) + settings.state_ttl_seconds
+    unsaved = deps.states.save(items, expires_at)
+    outcome.state_writes = len(items) - len(unsaved)
+    outcome.state_write_failures = len(unsaved)
+    # A user whose state was not saved is retried from its first event here; an IP's state is a
+    # shared approximation (several shards write it) and is not worth holding the shard for.
+    unsaved_users = {key[len(USER_PREFIX) :] for key in unsaved if key.startswith(USER_PREFIX)}
+    if unsaved_users:
+        outcome.errors.append(f"state not saved for {len(unsaved_users)} user(s)")
+        for item in done:
+            if item.wire["user_id"] in unsaved_users:
+                failed_records.add(item.record.record_index)
+
+
+def _bad_line(
+    shard_id: str, sequence_number: str, sub_sequence_number: int | None, data: bytes, field_name: str, reason: str
+) -> dict[str, Any]:
+    return {
+        "shard_id": shard_id,
+        "sequence_number": sequence_number,
+        "sub_sequence_number": sub_sequence_number,
+        "field": field_name,
+        "reason": reason,
+        "data_base64": base64.b64encode(data).decode(),
+    }

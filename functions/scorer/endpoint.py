@@ -1,0 +1,130 @@
+"""Scoring feature rows on the SageMaker endpoint in as few InvokeEndpoint calls as the payload allows."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+import orjson
+
+from model.features import FEATURE_NAMES
+from scorer.exceptions import TransientError
+
+CONTENT_TYPE = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    score: float
+    is_anomaly: bool
+    threshold: float
+    top_features: list[dict[str, Any]]
+
+
+class Endpoint(Protocol):
+    """Scores a chunk of feature rows (``body``: the rows already encoded, if the caller has them);
+    raises ``TransientError`` when a retry may succeed."""
+
+    def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]: ...
+
+
+def encode_rows(rows: np.ndarray[Any, Any]) -> bytes:
+    """The request body the model's ``input_fn`` reads (see ``model.serving``): the rows, and the
+    feature names they were computed with, which the endpoint checks against its own."""
+    return orjson.dumps({"feature_names": FEATURE_NAMES, "rows": rows}, option=orjson.OPT_SERIALIZE_NUMPY)
+
+
+def decode_scores(body: bytes, expected: int) -> list[Score]:
+    """Parse the model's ``output_fn`` response; raises ``ValueError`` if it does not fit the request."""
+    payload = orjson.loads(body)
+    results = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(results, list) or len(results) != expected:
+        raise ValueError(f"expected {expected} results, got {type(results).__name__}")
+    threshold = float(payload["threshold"])
+    return [Score(float(r["score"]), bool(r["anomaly"]), threshold, list(r.get("top_features", []))) for r in results]
+
+
+def plan_chunks(rows: np.ndarray[Any, Any], max_payload_bytes: int, max_rows: int) -> list[tuple[int, bytes]]:
+    """Split rows into the fewest request bodies under the payload limit: (row count, body) each.
+
+    The whole batch is encoded once; only if it is too large is it cut into equal parts, and any
+    part still too large (rows vary in length) is halved again.
+    """
+    pending = [(start, min(start + max_rows, len(rows))) for start in range(0, len(rows), max_rows)]
+    planned: list[tuple[int, int, bytes]] = []
+    while pending:
+        start, end = pending.pop()
+        body = encode_rows(rows[start:end])
+        if len(body) <= max_payload_bytes or end - start == 1:
+            planned.append((start, end, body))
+            continue
+        parts = -(-len(body) // max_payload_bytes)  # ceiling
+        step = -(-(end - start) // parts)
+        pending.extend((cut, min(cut + step, end)) for cut in range(start, end, step))
+    planned.sort()
+    return [(end - start, body) for start, end, body in planned]
+
+
+class SageMakerEndpoint:
+    """``sagemaker-runtime`` InvokeEndpoint with a timeout and bounded retries on the client."""
+
+    def __init__(self, client: Any, endpoint_name: str) -> None:
+        self.client = client
+        self.endpoint_name = endpoint_name
+
+    def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            response = self.client.invoke_endpoint(
+                EndpointName=self.endpoint_name,
+                ContentType=CONTENT_TYPE,
+                Accept=CONTENT_TYPE,
+                Body=encode_rows(rows) if body is None else body,
+            )
+            body = response["Body"].read()
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "ClientError")
+            raise TransientError("endpoint", f"{code}: {error}") from error
+        except BotoCoreError as error:  # timeouts, connection errors, after the client's own retries
+            raise TransientError("endpoint", f"{type(error).__name__}: {error}") from error
+        try:
+            return decode_scores(body, len(rows))
+        except (ValueError, KeyError, TypeError) as error:
+            raise TransientError("endpoint", f"malformed response: {error}") from error
+
+
+def score_in_chunks(
+    endpoint: Endpoint,
+    rows: np.ndarray[Any, Any],
+    max_payload_bytes: int,
+    max_rows: int,
+    on_call: Callable[[float, bool], None] | None = None,
+) -> tuple[list[Score | None], int]:
+    """Score rows chunk by chunk; returns the scores and the number of calls made.
+
+    After a failed call (once the client's own retries are spent) the remaining chunks are not
+    attempted: their rows stay ``None``, to be retried with the batch, instead of paying the timeout
+    again for each chunk while the endpoint is down.
+    """
+    scores: list[Score | None] = [None] * len(rows)
+    calls = 0
+    start = 0
+    for count, body in plan_chunks(rows, max_payload_bytes, max_rows):
+        end = start + count
+        started = time.perf_counter()
+        calls += 1
+        try:
+            chunk: Sequence[Score] = endpoint.score(rows[start:end], body)
+        except TransientError:
+            if on_call is not None:
+                on_call((time.perf_counter() - started) * 1000, False)
+            break
+        if on_call is not None:
+            on_call((time.perf_counter() - started) * 1000, True)
+        scores[start:end] = chunk
+        start = end
+    return scores, calls

@@ -1,0 +1,79 @@
+"""Lambda entry point (``scorer.handler.lambda_handler``) for the stream's event source mapping.
+
+Thin on purpose: decode, process (``scorer.batch``), emit metrics, answer. Settings and clients are
+built at cold start, so a missing setting fails the init with a message naming the variable. The
+mapping must enable ``ReportBatchItemFailures``: the answer is a partial batch response.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit
+
+from scorer.batch import BatchOutcome, process_batch
+from scorer.clients import build_dependencies
+from scorer.exceptions import NothingProcessedError, TransientError
+from scorer.model_config import BUNDLED_FEATURE_CONFIG, load_feature_config
+from scorer.records import decode_batch
+from scorer.settings import ScorerSettings
+
+logger = Logger(service="vedette-scorer")
+metrics = Metrics(namespace="Vedette", service="vedette-scorer")
+
+SETTINGS = ScorerSettings.from_environ()
+FEATURES = load_feature_config(SETTINGS.feature_config_path or BUNDLED_FEATURE_CONFIG)
+
+
+DEPENDENCIES = build_dependencies(SETTINGS, features=FEATURES)
+
+
+def emit_metrics(outcome: BatchOutcome) -> None:
+    count = MetricUnit.Count
+    metrics.add_metric(name="Events", unit=count, value=outcome.events)
+    metrics.add_metric(name="EventsScored", unit=count, value=outcome.scored)
+    metrics.add_metric(name="BadEvents", unit=count, value=outcome.bad_events)
+    metrics.add_metric(name="Anomalies", unit=count, value=outcome.anomalies)
+    metrics.add_metric(name="Alerts", unit=count, value=outcome.alerts)
+    metrics.add_metric(name="EndpointCalls", unit=count, value=outcome.endpoint_calls)
+    metrics.add_metric(name="EndpointErrors", unit=count, value=outcome.endpoint_errors)
+    metrics.add_metric(name="StateReads", unit=count, value=outcome.state_reads)
+    metrics.add_metric(name="StateWrites", unit=count, value=outcome.state_writes)
+    metrics.add_metric(name="RetriedEvents", unit=count, value=outcome.retried_events)
+    for latency in outcome.endpoint_latency_ms[:100]:  # EMF holds at most 100 values per metric
+        metrics.add_metric(name="ScoringLatency", unit=MetricUnit.Milliseconds, value=latency)
+
+
+@metrics.log_metrics
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    batch = decode_batch(event)
+    records = event.get("Records") or []
+    arrived = records[0]["kinesis"].get("approximateArrivalTimestamp") if records else None
+    arrived_at = datetime.fromtimestamp(float(arrived), UTC) if arrived is not None else datetime.now(UTC)
+    try:
+        outcome = process_batch(batch, DEPENDENCIES, SETTINGS, arrived_at)
+    except TransientError as error:
+        logger.warning("batch not processed, Lambda will retry it", extra={"error": str(error)})
+        raise
+    emit_metrics(outcome)
+    summary = {
+        "shard_id": batch.shard_id,
+        "records": outcome.records,
+        "events": outcome.events,
+        "scored": outcome.scored,
+        "bad_events": outcome.bad_events,
+        "anomalies": outcome.anomalies,
+        "endpoint_calls": outcome.endpoint_calls,
+        "retried_records": len(outcome.failed_sequence_numbers),
+    }
+    if outcome.nothing_processed:
+        logger.warning("no record of the batch could be processed", extra={**summary, "errors": outcome.errors[:5]})
+        raise NothingProcessedError(f"no record processed: {'; '.join(outcome.errors[:3])}")
+    if outcome.failed_sequence_numbers:
+        logger.warning("part of the batch left for retry", extra={**summary, "errors": outcome.errors[:5]})
+    else:
+        logger.info("batch processed", extra=summary)
+    return outcome.response()

@@ -1,0 +1,84 @@
+"""From a Lambda Kinesis event to user records: base64 decoding and KPL deaggregation.
+
+Lambda hands the function Kinesis records as they are stored; a KPL aggregate arrives as one record
+holding many user events (Lambda does not deaggregate, nor does Powertools). Every user record keeps
+the position and sequence number of the Kinesis record it came in, because that is the unit Lambda
+checkpoints and retries.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from vedette.kpl import deaggregate
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    """One user event's bytes and where it sits in the batch."""
+
+    record_index: int  # position of the outer Kinesis record in the batch
+    sequence_number: str
+    sub_sequence_number: int | None  # index inside the aggregate; None for a plain record
+    partition_key: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class UndecodableRecord:
+    """A Kinesis record whose bytes cannot be split into user records (bad base64, corrupt aggregate)."""
+
+    record_index: int
+    sequence_number: str
+    partition_key: str
+    data: bytes
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class DecodedBatch:
+    sequence_numbers: list[str]  # of the Kinesis records, in batch order
+    shard_id: str
+    user_records: list[UserRecord]
+    undecodable: list[UndecodableRecord]
+
+
+def shard_of(event_id: str) -> str:
+    """The shard in a Lambda record's ``eventID`` (``shardId-000000000000:4954...``)."""
+    return event_id.split(":", 1)[0]
+
+
+def decode_batch(event: Mapping[str, Any]) -> DecodedBatch:
+    """Split a Lambda Kinesis event into user records, keeping each one's outer sequence number."""
+    records: Sequence[Mapping[str, Any]] = event.get("Records") or []
+    sequence_numbers: list[str] = []
+    user_records: list[UserRecord] = []
+    undecodable: list[UndecodableRecord] = []
+    shard_id = shard_of(records[0].get("eventID", "")) if records else ""
+    for index, record in enumerate(records):
+        kinesis = record["kinesis"]
+        sequence_number = kinesis["sequenceNumber"]
+        partition_key = kinesis.get("partitionKey", "")
+        sequence_numbers.append(sequence_number)
+        try:
+            data = base64.b64decode(kinesis["data"], validate=True)
+        except (binascii.Error, ValueError) as error:
+            raw = str(kinesis.get("data", "")).encode()
+            undecodable.append(UndecodableRecord(index, sequence_number, partition_key, raw, f"bad base64: {error}"))
+            continue
+        try:
+            parts = deaggregate(data, partition_key)
+        except ValueError as error:
+            undecodable.append(
+                UndecodableRecord(index, sequence_number, partition_key, data, f"corrupt aggregate: {error}")
+            )
+            continue
+        for part in parts:
+            user_records.append(
+                UserRecord(index, sequence_number, part.sub_sequence_number, part.partition_key, part.data)
+            )
+    return DecodedBatch(sequence_numbers, shard_id, user_records, undecodable)

@@ -1,0 +1,100 @@
+"""The scorer's settings: environment variables only, set by the stack, checked at cold start.
+
+The names below are the one list the Pulumi stack and the local pipeline set; a missing or malformed
+value raises ``MissingSettingError`` naming the variable before the first batch is read.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+from scorer.exceptions import MissingSettingError
+
+ENDPOINT_NAME = "VEDETTE_ENDPOINT_NAME"
+STATE_TABLE = "VEDETTE_STATE_TABLE"
+ANOMALIES_TABLE = "VEDETTE_ANOMALIES_TABLE"
+ALERTS_TOPIC_ARN = "VEDETTE_ALERTS_TOPIC_ARN"
+BAD_EVENTS_BUCKET = "VEDETTE_BAD_EVENTS_BUCKET"
+BAD_EVENTS_PREFIX = "VEDETTE_BAD_EVENTS_PREFIX"
+ALERT_MIN_SEVERITY = "VEDETTE_ALERT_MIN_SEVERITY"
+ALERT_WINDOW_SECONDS = "VEDETTE_ALERT_WINDOW_SECONDS"
+STATE_TTL_SECONDS = "VEDETTE_STATE_TTL_SECONDS"
+MAX_PAYLOAD_BYTES = "VEDETTE_MAX_PAYLOAD_BYTES"
+MAX_ROWS_PER_CALL = "VEDETTE_MAX_ROWS_PER_CALL"
+ENDPOINT_TIMEOUT_SECONDS = "VEDETTE_ENDPOINT_TIMEOUT_SECONDS"
+ENDPOINT_MAX_ATTEMPTS = "VEDETTE_ENDPOINT_MAX_ATTEMPTS"
+# Optional: where the model's feature configuration is (default: the file inside the bundle).
+FEATURE_CONFIG = "VEDETTE_FEATURE_CONFIG"
+
+# Serverless endpoints take at most 4 MB per request (real-time ones 6 MB); keep a margin for the
+# JSON envelope so a chunk never crosses the limit.
+SERVERLESS_MAX_PAYLOAD_BYTES = 4_000_000
+REAL_TIME_MAX_PAYLOAD_BYTES = 6_000_000
+
+T = TypeVar("T", int, float)
+
+
+@dataclass(frozen=True, slots=True)
+class ScorerSettings:
+    endpoint_name: str
+    state_table: str
+    anomalies_table: str
+    alerts_topic_arn: str
+    bad_events_bucket: str
+    bad_events_prefix: str = "bad-events/"
+    # An anomaly alerts when its score is at least this multiple of the model's threshold.
+    alert_min_severity: float = 1.0
+    # At most one alert per user per window; every anomaly is still recorded.
+    alert_window_seconds: int = 3600
+    state_ttl_seconds: int = 30 * 86400
+    max_payload_bytes: int = SERVERLESS_MAX_PAYLOAD_BYTES - 100_000
+    max_rows_per_call: int = 10_000
+    endpoint_timeout_seconds: float = 10.0
+    endpoint_max_attempts: int = 3
+    feature_config_path: str | None = None
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> ScorerSettings:
+        """Read and check every setting; raises ``MissingSettingError`` naming the first bad one."""
+        env = os.environ if environ is None else environ
+        defaults = cls.__dataclass_fields__
+
+        def required(name: str) -> str:
+            value = env.get(name, "").strip()
+            if not value:
+                raise MissingSettingError(name, "required and not set (the stack sets it on the function)")
+            return value
+
+        def number(name: str, field: str, parse: Callable[[str], T], low: T, high: T) -> T:
+            default: T = defaults[field].default  # type: ignore[assignment]
+            text = env.get(name, "").strip()
+            if not text:
+                return default
+            try:
+                value = parse(text)
+            except ValueError:
+                raise MissingSettingError(name, f"must be a number, got {text!r}") from None
+            if not low <= value <= high:
+                raise MissingSettingError(name, f"must be within {low}-{high}, got {value}")
+            return value
+
+        prefix = env.get(BAD_EVENTS_PREFIX, "").strip() or str(defaults["bad_events_prefix"].default)
+        return cls(
+            endpoint_name=required(ENDPOINT_NAME),
+            state_table=required(STATE_TABLE),
+            anomalies_table=required(ANOMALIES_TABLE),
+            alerts_topic_arn=required(ALERTS_TOPIC_ARN),
+            bad_events_bucket=required(BAD_EVENTS_BUCKET),
+            bad_events_prefix=prefix if prefix.endswith("/") else prefix + "/",
+            alert_min_severity=number(ALERT_MIN_SEVERITY, "alert_min_severity", float, 0.0, 1e6),
+            alert_window_seconds=number(ALERT_WINDOW_SECONDS, "alert_window_seconds", int, 1, 7 * 86400),
+            state_ttl_seconds=number(STATE_TTL_SECONDS, "state_ttl_seconds", int, 3600, 366 * 86400),
+            max_payload_bytes=number(MAX_PAYLOAD_BYTES, "max_payload_bytes", int, 1024, REAL_TIME_MAX_PAYLOAD_BYTES),
+            max_rows_per_call=number(MAX_ROWS_PER_CALL, "max_rows_per_call", int, 1, 100_000),
+            endpoint_timeout_seconds=number(ENDPOINT_TIMEOUT_SECONDS, "endpoint_timeout_seconds", float, 0.1, 60.0),
+            endpoint_max_attempts=number(ENDPOINT_MAX_ATTEMPTS, "endpoint_max_attempts", int, 1, 10),
+            feature_config_path=env.get(FEATURE_CONFIG, "").strip() or None,
+        )

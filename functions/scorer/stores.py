@@ -1,0 +1,295 @@
+"""Where the scorer keeps state and results: DynamoDB, S3 and SNS behind small protocols.
+
+Tables (created by the stack, and by the local pipeline under the same names):
+
+- state table, key ``key`` (S): ``user#<user_id>`` or ``ip#<ip>``; attributes ``state`` (B, the
+  feature module's serialized state), ``applied_through`` (S, ``<shard>:<sequence number>`` of the
+  last Kinesis record applied to a user's state, so a retried batch does not apply it twice) and
+  ``expires_at`` (N, the table's TTL attribute).
+- anomalies table, key ``user_id`` (S) + ``sk`` (S): ``<occurred_at>#<event_id>`` for an anomaly, so a
+  user's anomalies are queryable by time, and ``alert#<window start>`` for the marker that keeps
+  alerts to one per user per window. Both are written with ``attribute_not_exists``: a retried batch
+  neither records an anomaly twice nor alerts twice.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, TypeVar
+
+import orjson
+
+from scorer.exceptions import TransientError
+
+BATCH_GET_MAX_KEYS = 100  # DynamoDB BatchGetItem limit
+BATCH_WRITE_MAX_ITEMS = 25  # DynamoDB BatchWriteItem limit
+UNPROCESSED_RETRIES = 5
+USER_PREFIX = "user#"
+IP_PREFIX = "ip#"
+ALERT_PREFIX = "alert#"
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    state: bytes
+    applied_through: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Anomaly:
+    event: Mapping[str, Any]  # the wire dict
+    score: float
+    threshold: float
+    top_features: list[dict[str, Any]]
+    scored_at: str
+
+    @property
+    def severity(self) -> float:
+        return self.score / self.threshold if self.threshold > 0 else float("inf")
+
+
+class StateStore(Protocol):
+    def load(self, keys: Collection[str]) -> dict[str, StoredState]: ...
+
+    def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
+        """Write every item; returns the keys that could not be written."""
+        ...
+
+
+class AnomalyStore(Protocol):
+    def record(self, anomaly: Anomaly) -> bool:
+        """Store it once; False when it was already recorded. Raises ``TransientError``."""
+        ...
+
+    def claim_alert(self, user_id: str, window_start: int) -> bool:
+        """Take the user's alert slot for the window; False when already taken."""
+        ...
+
+    def release_alert(self, user_id: str, window_start: int) -> None: ...
+
+
+class AlertPublisher(Protocol):
+    def publish(self, anomaly: Anomaly) -> None: ...
+
+
+class BadEventSink(Protocol):
+    def put(self, name: str, arrived_at: datetime, lines: Sequence[Mapping[str, Any]]) -> None: ...
+
+
+def _retry_unprocessed(call: Callable[[T], T | None], request: T, what: str, base_delay: float = 0.05) -> None:
+    """Call until DynamoDB leaves nothing unprocessed, with jittered backoff; raise if it never does."""
+    pending: T | None = request
+    for attempt in range(UNPROCESSED_RETRIES + 1):
+        if not pending:
+            return
+        if attempt:
+            time.sleep(random.uniform(0, base_delay * 2**attempt))
+        pending = call(pending)
+    if pending:
+        raise TransientError("dynamodb", f"{what}: items still unprocessed after {UNPROCESSED_RETRIES} retries")
+
+
+def _client_error_is_transient(error: Exception) -> bool:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(error, BotoCoreError):
+        return True
+    if isinstance(error, ClientError):
+        code = error.response.get("Error", {}).get("Code", "")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return (
+            status >= 500
+            or "Throttl" in code
+            or code in {"ProvisionedThroughputExceededException", "RequestLimitExceeded"}
+        )
+    return False
+
+
+class DynamoStateStore:
+    """Per-user and per-IP feature state in one table, read and written in parallel batches."""
+
+    def __init__(self, client: Any, table: str, workers: int = 8) -> None:
+        self.client = client
+        self.table = table
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="state")
+
+    def load(self, keys: Collection[str]) -> dict[str, StoredState]:
+        chunks = _chunks(sorted(keys), BATCH_GET_MAX_KEYS)
+        found: dict[str, StoredState] = {}
+        for part in self.pool.map(self._load_chunk, chunks):
+            found.update(part)
+        return found
+
+    def _load_chunk(self, keys: list[str]) -> dict[str, StoredState]:
+        found: dict[str, StoredState] = {}
+
+        def call(request: dict[str, Any]) -> dict[str, Any] | None:
+            try:
+                response = self.client.batch_get_item(RequestItems=request)
+            except Exception as error:
+                if _client_error_is_transient(error):
+                    raise TransientError("dynamodb", f"BatchGetItem: {error}") from error
+                raise
+            for item in response.get("Responses", {}).get(self.table, []):
+                through = item.get("applied_through", {}).get("S")
+                found[item["key"]["S"]] = StoredState(bytes(item["state"]["B"]), through)
+            return response.get("UnprocessedKeys") or None
+
+        request = {self.table: {"Keys": [{"key": {"S": key}} for key in keys], "ConsistentRead": True}}
+        _retry_unprocessed(call, request, "BatchGetItem")
+        return found
+
+    def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
+        chunks = _chunks(sorted(items), BATCH_WRITE_MAX_ITEMS)
+        failed: set[str] = set()
+        for keys, ok in zip(
+            chunks, self.pool.map(lambda part: self._save_chunk(part, items, expires_at), chunks), strict=True
+        ):
+            if not ok:
+                failed.update(keys)
+        return failed
+
+    def _save_chunk(self, keys: list[str], items: Mapping[str, StoredState], expires_at: int) -> bool:
+        def put(key: str) -> dict[str, Any]:
+            item: dict[str, Any] = {
+                "key": {"S": key},
+                "state": {"B": items[key].state},
+                "expires_at": {"N": str(expires_at)},
+            }
+            if items[key].applied_through:
+                item["applied_through"] = {"S": items[key].applied_through}
+            return {"PutRequest": {"Item": item}}
+
+        def call(request: dict[str, Any]) -> dict[str, Any] | None:
+            try:
+                response = self.client.batch_write_item(RequestItems=request)
+            except Exception as error:
+                if _client_error_is_transient(error):
+                    raise TransientError("dynamodb", f"BatchWriteItem: {error}") from error
+                raise
+            return response.get("UnprocessedItems") or None
+
+        try:
+            _retry_unprocessed(call, {self.table: [put(key) for key in keys]}, "BatchWriteItem")
+        except TransientError:
+            return False
+        return True
+
+
+class DynamoAnomalyStore:
+    """Anomalies and alert markers, each written at most once (conditional puts)."""
+
+    def __init__(self, client: Any, table: str, ttl_seconds: int) -> None:
+        self.client = client
+        self.table = table
+        self.ttl_seconds = ttl_seconds
+
+    def _put_once(self, item: dict[str, Any]) -> bool:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(sk)")
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return False
+            if _client_error_is_transient(error):
+                raise TransientError("dynamodb", f"PutItem: {error}") from error
+            raise
+        except Exception as error:
+            if _client_error_is_transient(error):
+                raise TransientError("dynamodb", f"PutItem: {error}") from error
+            raise
+        return True
+
+    def record(self, anomaly: Anomaly) -> bool:
+        event = anomaly.event
+        item = {
+            "user_id": {"S": event["user_id"]},
+            "sk": {"S": f"{event['occurred_at']}#{event['event_id']}"},
+            "event_id": {"S": event["event_id"]},
+            "occurred_at": {"S": event["occurred_at"]},
+            "event_type": {"S": event["event_type"]},
+            "score": {"N": repr(anomaly.score)},
+            "threshold": {"N": repr(anomaly.threshold)},
+            "severity": {"N": repr(round(anomaly.severity, 6))},
+            "top_features": {"S": orjson.dumps(anomaly.top_features).decode()},
+            "event": {"S": orjson.dumps(event).decode()},
+            "scored_at": {"S": anomaly.scored_at},
+        }
+        return self._put_once(item)
+
+    def claim_alert(self, user_id: str, window_start: int) -> bool:
+        item = {
+            "user_id": {"S": user_id},
+            "sk": {"S": f"{ALERT_PREFIX}{window_start}"},
+            "expires_at": {"N": str(window_start + self.ttl_seconds)},
+        }
+        return self._put_once(item)
+
+    def release_alert(self, user_id: str, window_start: int) -> None:
+        self.client.delete_item(
+            TableName=self.table, Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}}
+        )
+
+
+class SnsAlertPublisher:
+    def __init__(self, client: Any, topic_arn: str) -> None:
+        self.client = client
+        self.topic_arn = topic_arn
+
+    def publish(self, anomaly: Anomaly) -> None:
+        event = anomaly.event
+        message = {
+            "user_id": event["user_id"],
+            "event_id": event["event_id"],
+            "event_type": event["event_type"],
+            "occurred_at": event["occurred_at"],
+            "ip": event.get("ip"),
+            "resource": event.get("resource"),
+            "score": anomaly.score,
+            "severity": round(anomaly.severity, 3),
+            "top_features": anomaly.top_features,
+        }
+        subject = f"Vedette: anomalous {event['event_type']} by {event['user_id']}"[:100]
+        try:
+            self.client.publish(
+                TopicArn=self.topic_arn,
+                Subject=subject,
+                Message=orjson.dumps(message).decode(),
+                MessageAttributes={"user_id": {"DataType": "String", "StringValue": event["user_id"]}},
+            )
+        except Exception as error:
+            if _client_error_is_transient(error):
+                raise TransientError("sns", f"Publish: {error}") from error
+            raise
+
+
+class S3BadEventSink:
+    """Bad events as one JSON-lines object per batch; the key is fixed by the batch, so a retry overwrites."""
+
+    def __init__(self, client: Any, bucket: str, prefix: str) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.prefix = prefix
+
+    def put(self, name: str, arrived_at: datetime, lines: Sequence[Mapping[str, Any]]) -> None:
+        key = f"{self.prefix}{arrived_at.astimezone(UTC):%Y/%m/%d/%H}/{name}.jsonl"
+        body = b"".join(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE) for line in lines)
+        try:
+            self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
+        except Exception as error:
+            if _client_error_is_transient(error):
+                raise TransientError("s3", f"PutObject: {error}") from error
+            raise
+
+
+def _chunks(items: Sequence[T] | Iterable[T], size: int) -> list[list[T]]:
+    sequence = list(items)
+    return [sequence[start : start + size] for start in range(0, len(sequence), size)]

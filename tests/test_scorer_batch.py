@@ -1,0 +1,297 @@
+"""The scorer's batch semantics over real wire protocols: DynamoDB, S3, SNS and SQS on moto's server.
+
+The endpoint here is an in-process double that can fail chosen calls; the scorer against the real
+model server is in test_scorer_handler.py.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from dataclasses import replace
+from typing import Any
+
+import boto3
+import pytest
+
+from scorer.batch import BatchOutcome, Dependencies, process_batch
+from scorer.clients import build_dependencies
+from scorer.exceptions import TransientError
+from scorer.records import decode_batch
+from tests.scorer_factories import (
+    REGION,
+    START,
+    ScorerResources,
+    SuspiciousResourceEndpoint,
+    aggregate,
+    create_resources,
+    lambda_event,
+    plain,
+    sequence_numbers,
+    wire_event,
+)
+from tests.throttling_proxy import ThrottlingProxy
+from vedette.events import encode_event
+
+_names = itertools.count()
+
+
+@pytest.fixture
+def resources(aws_endpoint: str) -> ScorerResources:
+    return create_resources(aws_endpoint, f"scorer-{next(_names)}")
+
+
+def dependencies(
+    endpoint_url: str, resources: ScorerResources, endpoint: SuspiciousResourceEndpoint, **settings: Any
+) -> tuple[Dependencies, Any]:
+    effective = replace(resources.settings, **settings)
+    deps = build_dependencies(effective, endpoint_url)
+    deps.endpoint = endpoint
+    return deps, effective
+
+
+def run(event: dict[str, Any], deps: Dependencies, settings: Any) -> BatchOutcome:
+    return process_batch(decode_batch(event), deps, settings, START)
+
+
+def anomalies_of(endpoint_url: str, resources: ScorerResources) -> list[dict[str, Any]]:
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION)
+    items = dynamodb.scan(TableName=resources.settings.anomalies_table)["Items"]
+    return [item for item in items if not item["sk"]["S"].startswith("alert#")]
+
+
+def alerts_of(endpoint_url: str, resources: ScorerResources) -> list[dict[str, Any]]:
+    sqs = boto3.client("sqs", endpoint_url=endpoint_url, region_name=REGION)
+    messages: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=resources.alerts_queue_url, MaxNumberOfMessages=10).get("Messages", [])
+        if not batch:
+            return messages
+        messages += [json.loads(message["Body"]) for message in batch]
+        for message in batch:
+            sqs.delete_message(QueueUrl=resources.alerts_queue_url, ReceiptHandle=message["ReceiptHandle"])
+
+
+def test_all_good_batch_of_plain_and_aggregated_records(aws_endpoint, resources):
+    # GIVEN a plain record and two KPL aggregates, one event with an SQL injection among them
+    events = [wire_event(n, suspicious=(n == 7)) for n in range(21)]
+    event = lambda_event([plain(encode_event(events[0]), "user-0"), aggregate(events[1:11]), aggregate(events[11:])])
+    endpoint = SuspiciousResourceEndpoint()
+    deps, settings = dependencies(aws_endpoint, resources, endpoint)
+
+    # WHEN the batch is processed
+    outcome = run(event, deps, settings)
+
+    # THEN nothing is retried, every event is scored in one call, and the attack is recorded and alerted
+    assert outcome.response() == {"batchItemFailures": []}
+    assert (outcome.events, outcome.scored, outcome.bad_events) == (21, 21, 0)
+    assert endpoint.calls == [21]
+    [anomaly] = anomalies_of(aws_endpoint, resources)
+    assert anomaly["event_id"]["S"] == events[7]["event_id"]
+    assert anomaly["sk"]["S"] == f"{events[7]['occurred_at']}#{events[7]['event_id']}"
+    [alert] = alerts_of(aws_endpoint, resources)
+    assert alert["event_id"] == events[7]["event_id"]
+    assert outcome.state_writes == len({e["user_id"] for e in events}) + len({e["ip"] for e in events})
+
+
+def bad_events_of(endpoint_url: str, resources: ScorerResources) -> list[dict[str, Any]]:
+    s3 = boto3.client("s3", endpoint_url=endpoint_url, region_name=REGION)
+    bucket = resources.settings.bad_events_bucket
+    lines: list[dict[str, Any]] = []
+    for item in s3.list_objects_v2(Bucket=bucket).get("Contents", []):
+        assert item["Key"].startswith("bad-events/2026/11/25/12/")
+        body = s3.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
+        lines += [json.loads(line) for line in body.splitlines()]
+    return lines
+
+
+def test_a_bad_event_in_the_middle_is_parked_with_its_reason_and_never_retried(aws_endpoint, resources):
+    # GIVEN three plain records, the middle one not JSON
+    good = [wire_event(1), wire_event(3)]
+    event = lambda_event(
+        [plain(encode_event(good[0]), "user-1"), plain(b"{not json", "user-2"), plain(encode_event(good[1]), "user-3")]
+    )
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+
+    outcome = run(event, deps, settings)
+
+    # THEN the batch succeeds, and the bad bytes are in the sink with the field and the reason
+    assert outcome.response() == {"batchItemFailures": []}
+    assert (outcome.scored, outcome.bad_events) == (2, 1)
+    [line] = bad_events_of(aws_endpoint, resources)
+    assert base64.b64decode(line["data_base64"]) == b"{not json"
+    assert line["field"] == "event"
+    assert "not UTF-8 JSON" in line["reason"]
+    assert line["sequence_number"] == sequence_numbers(event)[1]
+
+
+def test_an_aggregate_with_one_bad_user_event_parks_it_and_scores_the_rest(aws_endpoint, resources):
+    # GIVEN one aggregate whose third user record breaks the contract (status out of range)
+    broken = dict(wire_event(2))
+    broken["status"] = 1000
+    records = [wire_event(0), wire_event(1), json.dumps(broken).encode(), wire_event(3)]
+    event = lambda_event([aggregate(records)])
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+
+    outcome = run(event, deps, settings)
+
+    assert outcome.response() == {"batchItemFailures": []}
+    assert (outcome.events, outcome.scored, outcome.bad_events) == (4, 3, 1)
+    [line] = bad_events_of(aws_endpoint, resources)
+    assert (line["field"], line["sub_sequence_number"]) == ("status", 2)
+    assert "100-599" in line["reason"]
+
+
+def test_endpoint_failing_for_the_second_chunk_hands_back_from_the_first_record_not_scored(aws_endpoint, resources):
+    # GIVEN ten plain records in time order, scored five rows per call, and the second call failing
+    events = [wire_event(n) for n in range(10)]
+    event = lambda_event([plain(encode_event(e), e["user_id"]) for e in events])
+    endpoint = SuspiciousResourceEndpoint(fail_calls=[2])
+    deps, settings = dependencies(aws_endpoint, resources, endpoint, max_rows_per_call=5)
+
+    outcome = run(event, deps, settings)
+
+    # THEN the response starts at the sixth record and names every record after it
+    assert outcome.response() == {"batchItemFailures": [{"itemIdentifier": n} for n in sequence_numbers(event)[5:]]}
+    assert endpoint.calls == [5, 5]
+    assert (outcome.scored, outcome.endpoint_errors, outcome.retried_events) == (5, 1, 5)
+
+
+def test_lambdas_retry_from_the_checkpoint_applies_every_event_exactly_once(aws_endpoint, resources):
+    # GIVEN user-b in records 0 and 2, user-a in records 1 (an attack) and 3, and user-a's anomaly
+    # write throttled on the first attempt
+    events = [
+        wire_event(0, "user-b"),
+        wire_event(1, "user-a", suspicious=True),
+        wire_event(2, "user-b"),
+        wire_event(3, "user-a"),
+    ]
+    event = lambda_event([plain(encode_event(e), e["user_id"]) for e in events])
+    with ThrottlingProxy(aws_endpoint) as proxy:
+        proxy.throttle("DynamoDB_20120810.PutItem", lambda body: body["Item"]["user_id"]["S"] == "user-a")
+        deps, settings = dependencies(proxy.endpoint, resources, SuspiciousResourceEndpoint())
+        first = run(event, deps, settings)
+    assert first.response() == {"batchItemFailures": [{"itemIdentifier": n} for n in sequence_numbers(event)[1:]]}
+    assert first.scored == 2  # user-b's two events; user-a's are held back
+
+    # WHEN Lambda redelivers from the checkpoint, with DynamoDB healthy
+    retry = {"Records": event["Records"][1:]}
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+    second = run(retry, deps, settings)
+
+    # THEN user-b's already applied event is skipped, user-a's two are applied, the attack recorded once
+    assert second.response() == {"batchItemFailures": []}
+    assert (second.replayed, second.scored, second.anomalies) == (1, 2, 1)
+    assert [item["event_id"]["S"] for item in anomalies_of(aws_endpoint, resources)] == [events[1]["event_id"]]
+
+
+def test_dynamodb_throttling_an_anomaly_write_hands_back_that_users_records(aws_endpoint, resources):
+    # GIVEN an attack by user-x in record 2 and DynamoDB throttling every write of user-x's anomalies
+    events = [
+        wire_event(0),
+        wire_event(1),
+        wire_event(2, "user-x", suspicious=True),
+        wire_event(3),
+        wire_event(4, "user-x"),
+    ]
+    event = lambda_event([plain(encode_event(e), e["user_id"]) for e in events])
+    with ThrottlingProxy(aws_endpoint) as proxy:
+        proxy.throttle("DynamoDB_20120810.PutItem", lambda body: body["Item"]["user_id"]["S"] == "user-x")
+        deps, settings = dependencies(proxy.endpoint, resources, SuspiciousResourceEndpoint())
+        deps.alerts = build_dependencies(settings, aws_endpoint).alerts
+        deps.bad_events = build_dependencies(settings, aws_endpoint).bad_events
+
+        outcome = run(event, deps, settings)
+
+    # THEN records 2 onwards are retried; user-x's state did not advance past what it applied
+    assert outcome.response() == {"batchItemFailures": [{"itemIdentifier": n} for n in sequence_numbers(event)[2:]]}
+    assert proxy.throttled["DynamoDB_20120810.PutItem"] == 3  # the client's three attempts
+    assert anomalies_of(aws_endpoint, resources) == []
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    assert "Item" not in dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": "user#user-x"}})
+
+
+def test_state_that_cannot_be_read_fails_the_whole_batch(aws_endpoint, resources):
+    event = lambda_event([plain(encode_event(wire_event(0)), "user-0")])
+    with ThrottlingProxy(aws_endpoint) as proxy:
+        proxy.throttle("DynamoDB_20120810.BatchGetItem")
+        deps, settings = dependencies(proxy.endpoint, resources, SuspiciousResourceEndpoint())
+        with pytest.raises(TransientError, match="BatchGetItem"):
+            run(event, deps, settings)
+
+
+def test_a_retried_batch_records_no_second_anomaly_or_alert(aws_endpoint, resources):
+    # GIVEN a batch with two attacks by two users, processed once
+    events = [wire_event(n, suspicious=n in (3, 4)) for n in range(8)]
+    event = lambda_event([aggregate(events[:4]), aggregate(events[4:])])
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+    first = run(event, deps, settings)
+    assert (first.anomalies, first.alerts) == (2, 2)
+
+    # WHEN Lambda delivers the same batch again (a timeout after the work was done)
+    second = run(event, deps, settings)
+
+    # THEN no event is applied twice, and nothing is recorded or alerted twice
+    assert second.response() == {"batchItemFailures": []}
+    assert (second.replayed, second.anomalies, second.alerts) == (8, 0, 0)
+    assert len(anomalies_of(aws_endpoint, resources)) == 2
+    assert len(alerts_of(aws_endpoint, resources)) == 2
+
+
+def test_a_retry_after_a_lost_state_write_rescores_without_duplicating(aws_endpoint, resources):
+    # GIVEN a batch whose anomalies were recorded but whose state writes were throttled
+    events = [wire_event(n, "user-q", suspicious=n == 1) for n in range(3)]
+    event = lambda_event([aggregate(events)])
+    with ThrottlingProxy(aws_endpoint) as proxy:
+        proxy.throttle("DynamoDB_20120810.BatchWriteItem")
+        deps, settings = dependencies(proxy.endpoint, resources, SuspiciousResourceEndpoint())
+        deps.alerts = build_dependencies(settings, aws_endpoint).alerts
+        first = run(event, deps, settings)
+    assert first.nothing_processed
+    assert (first.anomalies, first.alerts) == (1, 1)
+
+    # WHEN the batch is retried with DynamoDB healthy again
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+    second = run(event, deps, settings)
+
+    # THEN the events are applied once, and the anomaly and alert are not repeated
+    assert second.response() == {"batchItemFailures": []}
+    assert (second.scored, second.replayed, second.anomalies, second.anomalies_already_recorded, second.alerts) == (
+        3,
+        0,
+        0,
+        1,
+        0,
+    )
+    assert len(anomalies_of(aws_endpoint, resources)) == 1
+    assert len(alerts_of(aws_endpoint, resources)) == 1
+
+
+def test_alerts_are_limited_to_one_per_user_per_window(aws_endpoint, resources):
+    events = [wire_event(n, "user-z", suspicious=True) for n in range(4)]
+    event = lambda_event([aggregate(events)])
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+
+    outcome = run(event, deps, settings)
+
+    assert (outcome.anomalies, outcome.alerts) == (4, 1)
+    assert len(alerts_of(aws_endpoint, resources)) == 1
+
+
+def test_a_corrupt_aggregate_is_parked_whole(aws_endpoint, resources):
+    blob, key = aggregate([wire_event(0), wire_event(1)])
+    import hashlib
+
+    body = bytearray(blob[4:-16])
+    body[3] ^= 0xFF  # corrupt the protobuf, then re-sign so it still looks like an aggregate
+    corrupt = blob[:4] + bytes(body) + hashlib.md5(bytes(body)).digest()
+    event = lambda_event([(corrupt, key), plain(encode_event(wire_event(2)), "user-2")])
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+
+    outcome = run(event, deps, settings)
+
+    assert outcome.response() == {"batchItemFailures": []}
+    [line] = bad_events_of(aws_endpoint, resources)
+    assert base64.b64decode(line["data_base64"]) == corrupt
+    assert line["reason"].startswith("corrupt aggregate")

@@ -1,0 +1,46 @@
+"""Chunking feature rows into InvokeEndpoint calls under the payload limit."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import orjson
+import pytest
+
+from scorer.endpoint import decode_scores, encode_rows, plan_chunks
+
+
+def test_one_call_when_the_batch_fits():
+    rows = np.random.default_rng(1).random((500, 40))
+    [(count, body)] = plan_chunks(rows, max_payload_bytes=4_000_000, max_rows=10_000)
+    assert count == 500
+    assert orjson.loads(body)["rows"] == rows.tolist()
+
+
+def test_chunks_stay_under_the_limit_and_are_as_few_as_the_bytes_need():
+    # GIVEN rows whose JSON varies in length, and a limit a fifth of their encoded size
+    rng = np.random.default_rng(2)
+    rows = np.where(rng.random((2000, 40)) < 0.5, 0.0, rng.random((2000, 40)))
+    total = len(encode_rows(rows))
+    limit = total // 5
+
+    chunks = plan_chunks(rows, max_payload_bytes=limit, max_rows=10_000)
+
+    assert all(len(body) <= limit for _, body in chunks)
+    assert sum(count for count, _ in chunks) == 2000
+    assert len(chunks) <= math.ceil(total / limit) + 2
+    decoded = [row for _, body in chunks for row in orjson.loads(body)["rows"]]
+    assert decoded == rows.tolist()  # in order, nothing lost or repeated
+
+
+def test_row_cap_applies_before_the_byte_limit():
+    rows = np.zeros((25, 3))
+    assert [count for count, _ in plan_chunks(rows, 4_000_000, max_rows=10)] == [10, 10, 5]
+
+
+def test_a_response_that_does_not_match_the_request_is_rejected():
+    body = orjson.dumps({"threshold": 2.0, "results": [{"score": 1.0, "anomaly": False, "top_features": []}]})
+    assert decode_scores(body, 1)[0].threshold == 2.0
+    with pytest.raises(ValueError, match="expected 2 results"):
+        decode_scores(body, 2)

@@ -1,0 +1,138 @@
+"""The Lambda handler end to end: a Lambda-shaped Kinesis event in, the real model on the local
+SageMaker endpoint, DynamoDB/S3/SNS on moto, the partial batch response and EMF metrics out."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import boto3
+import pytest
+
+from emulators import model_server
+from model import train
+from model.artifact import build_tarball
+from scorer import settings as s
+from scorer.model_config import FeatureConfigError, export_feature_config, load_feature_config
+from tests.model_factories import START, injection_probe, normal_traffic
+from tests.scorer_factories import REGION, aggregate, create_resources, lambda_event, plain
+from vedette.events import encode_event, normalize_event
+
+TRAINING_DAYS = 5
+
+
+@pytest.fixture(scope="module")
+def model_tarball(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    work = tmp_path_factory.mktemp("model")
+    trained = train.train(normal_traffic(30, TRAINING_DAYS), alert_rate=0.01)
+    folder = train.save(trained, work / "model")
+    return build_tarball(folder, work / "model.tar.gz")
+
+
+@pytest.fixture(scope="module")
+def handler(aws_endpoint: str, model_tarball: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ModuleType]:
+    """``scorer.handler`` imported as Lambda's init does, with the environment the stack sets."""
+    resources = create_resources(aws_endpoint, "handler")
+    feature_config = export_feature_config(model_tarball, tmp_path_factory.mktemp("bundle") / "feature_config.json")
+    with model_server(model_tarball) as model_endpoint:
+        settings = resources.settings
+        environment = {
+            s.ENDPOINT_NAME: settings.endpoint_name,
+            s.STATE_TABLE: settings.state_table,
+            s.ANOMALIES_TABLE: settings.anomalies_table,
+            s.ALERTS_TOPIC_ARN: settings.alerts_topic_arn,
+            s.BAD_EVENTS_BUCKET: settings.bad_events_bucket,
+            s.FEATURE_CONFIG: str(feature_config),
+            "AWS_ENDPOINT_URL_DYNAMODB": aws_endpoint,
+            "AWS_ENDPOINT_URL_S3": aws_endpoint,
+            "AWS_ENDPOINT_URL_SNS": aws_endpoint,
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": model_endpoint,
+        }
+        saved = {name: os.environ.get(name) for name in environment}
+        os.environ.update(environment)
+        sys.modules.pop("scorer.handler", None)
+        try:
+            module = importlib.import_module("scorer.handler")
+            module.TEST_RESOURCES = resources  # type: ignore[attr-defined]
+            yield module
+        finally:
+            sys.modules.pop("scorer.handler", None)
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+
+
+def lambda_context() -> Any:
+    return SimpleNamespace(
+        function_name="vedette-scorer",
+        function_version="$LATEST",
+        memory_limit_in_mb=1024,
+        invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:vedette-scorer",
+        aws_request_id="c6af9ac6-7b61-11e6-9a41-93e812345678",
+    )
+
+
+def emitted_metrics(output: str) -> dict[str, Any]:
+    """The metric values of the EMF documents Powertools printed."""
+    values: dict[str, Any] = {}
+    for line in output.splitlines():
+        if line.startswith("{") and '"_aws"' in line:
+            document = json.loads(line)
+            for definition in document["_aws"]["CloudWatchMetrics"][0]["Metrics"]:
+                value = document[definition["Name"]]
+                values[definition["Name"]] = value[0] if isinstance(value, list) and len(value) == 1 else value
+    return values
+
+
+def test_handler_scores_a_batch_on_the_real_model_and_flags_the_injection(handler, aws_endpoint, capsys):
+    # GIVEN the users' usual traffic on the next day, an SQL injection by one of them, and a bad record
+    later = START + timedelta(days=TRAINING_DAYS, hours=1)
+    usual = [
+        normalize_event(e | {"occurred_at": e["occurred_at"].replace("2026-11-02", "2026-11-07")})
+        for e in normal_traffic(30, 1, seed=11)
+    ]
+    probe = normalize_event(injection_probe(later + timedelta(hours=12), "user-0003"))
+    records = [aggregate(usual[i : i + 20]) for i in range(0, len(usual), 20)]
+    records.insert(1, plain(b'{"user_id": 42}', "user-x"))
+    records.append(plain(encode_event(probe), probe["user_id"]))
+    event = lambda_event(records)
+
+    # WHEN Lambda invokes the handler
+    response = handler.lambda_handler(event, lambda_context())
+
+    # THEN nothing is retried, the injection is recorded as an anomaly, and the metrics say so
+    assert response == {"batchItemFailures": []}
+    resources = handler.TEST_RESOURCES
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    recorded = dynamodb.query(
+        TableName=resources.settings.anomalies_table,
+        KeyConditionExpression="user_id = :user",
+        ExpressionAttributeValues={":user": {"S": "user-0003"}},
+    )["Items"]
+    assert probe["event_id"] in {item.get("event_id", {}).get("S") for item in recorded}
+    metrics = emitted_metrics(capsys.readouterr().out)
+    assert metrics["Events"] == len(usual) + 2
+    assert metrics["EventsScored"] == len(usual) + 1
+    assert metrics["BadEvents"] == 1
+    assert metrics["EndpointCalls"] == 1
+    assert metrics["Anomalies"] >= 1
+    assert metrics["EndpointErrors"] == 0
+
+
+def test_a_feature_config_from_another_features_version_is_refused(tmp_path, model_tarball):
+    path = export_feature_config(model_tarball, tmp_path / "feature_config.json")
+    assert load_feature_config(path).vocabulary is not None
+    config = json.loads(path.read_text())
+    config["features_version"] = -1
+    path.write_text(json.dumps(config))
+    with pytest.raises(FeatureConfigError, match="made for features version -1"):
+        load_feature_config(path)
