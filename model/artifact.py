@@ -99,30 +99,6 @@ def extract_tarball(tarball: str | os.PathLike[str], model_dir: str | os.PathLik
     return folder
 
 
-@dataclass
-class FeatureContext:
-    """What the scorer needs from an artifact to compute rows the model was trained on."""
-
-    vocabulary: ResourceVocabulary
-    country_lookup: str | None
-    metadata: dict[str, Any]
-
-
-def load_feature_context(model_dir: str | os.PathLike[str]) -> FeatureContext:
-    """The vocabulary and country lookup an artifact's features use, without unpickling its detector.
-
-    Raises ``ArtifactError`` if the artifact was built for other features than this code computes.
-    """
-    folder = Path(model_dir)
-    try:
-        metadata = json.loads((folder / METADATA_FILE).read_text())
-        vocabulary = ResourceVocabulary.from_json(json.loads((folder / VOCABULARY_FILE).read_text()))
-    except FileNotFoundError as error:
-        raise ArtifactError(f"{folder}: missing {Path(error.filename).name}") from None
-    _check_features(folder, metadata)
-    return FeatureContext(vocabulary, metadata.get("country_lookup"), metadata)
-
-
 def _check_features(folder: Path, metadata: dict[str, Any]) -> None:
     names = tuple(metadata.get("feature_names", ()))
     if metadata.get("features_version") != FEATURES_VERSION or names != FEATURE_NAMES:
@@ -144,10 +120,16 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
     """Load an artifact folder; raises ``ArtifactError`` if it was built for other features."""
     import joblib
 
-    context = load_feature_context(model_dir)
-    detector = joblib.load(Path(model_dir) / DETECTOR_FILE)
+    folder = Path(model_dir)
+    try:
+        metadata = json.loads((folder / METADATA_FILE).read_text())
+        vocabulary = ResourceVocabulary.from_json(json.loads((folder / VOCABULARY_FILE).read_text()))
+    except FileNotFoundError as error:
+        raise ArtifactError(f"{folder}: missing {Path(error.filename).name}") from None
+    _check_features(folder, metadata)
+    detector = joblib.load(folder / DETECTOR_FILE)
     if detector.n_features != len(FEATURE_NAMES):
         raise ArtifactError(
-            f"{model_dir}: detector fitted on {detector.n_features} features, expected {len(FEATURE_NAMES)}"
+            f"{folder}: detector fitted on {detector.n_features} features, expected {len(FEATURE_NAMES)}"
         )
-    return LoadedModel(detector, float(context.metadata["threshold"]), context.metadata, context.vocabulary)
+    return LoadedModel(detector, float(metadata["threshold"]), metadata, vocabulary)

@@ -5,9 +5,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,12 +17,12 @@ import numpy as np
 import pytest
 
 from archive import ArchiveWriter
-from emulators import free_port
+from emulators import model_server
 from model import serving, train
-from model.artifact import SHIPPED_MODULES, extract_tarball, load_feature_context, load_model
+from model.artifact import SHIPPED_MODULES, extract_tarball, load_model
 from model.container import CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
-from model.features import FEATURE_COUNT, FEATURE_NAMES, featurize_batch
+from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
 from tests.model_factories import START, credential_stuffing, injection_probe, normal_traffic
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,45 +64,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory, archive_dir: Path) -> dict
 
 
 @pytest.fixture(scope="module")
-def endpoint(trained: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The local model server on loopback, run as a script in a folder where only the artifact's code
-    is importable (as in the container)."""
-    port = free_port()
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(REPO / "model" / "server.py"),
-            "--model-data",
-            str(trained["tarball"]),
-            "--port",
-            str(port),
-        ],
-        cwd=tmp_path_factory.mktemp("server"),
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"model server exited: {process.stderr.read().decode() if process.stderr else ''}")
-            try:
-                with urllib.request.urlopen(f"{url}/ping", timeout=1) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+def endpoint(trained: dict[str, Path]) -> Iterator[str]:
+    """The local model server on loopback, importing only the artifact's own code (as the container)."""
+    with model_server(trained["tarball"]) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
 
 
 def post(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
@@ -120,7 +82,7 @@ def post(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]
 
 def scoring_rows(model_dir: Path, normal_events: list[dict[str, Any]]) -> tuple[np.ndarray, list[str]]:
     """Rows as the scorer computes them: the artifact's vocabulary, state carried from history."""
-    vocabulary = load_feature_context(model_dir).vocabulary
+    vocabulary = ResourceVocabulary.from_json(json.loads((model_dir / "vocabulary.json").read_text()))
     history = featurize_batch(normal_events, vocabulary=vocabulary)
     later = START + timedelta(days=DAYS, hours=3)
     fresh = normal_traffic(40, 1, seed=99)
@@ -200,8 +162,6 @@ def test_artifact_for_other_features_refuses_to_load(trained: dict[str, Path], t
     (copy / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(ArtifactError, match="renamed_feature"):
         load_model(copy)
-    with pytest.raises(ArtifactError, match="renamed_feature"):
-        load_feature_context(copy)
 
 
 def test_training_without_events_says_so(tmp_path: Path) -> None:
