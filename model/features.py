@@ -36,7 +36,7 @@ import math
 import re
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -799,8 +799,3 @@ def featurize_batch(
         rows.append(_featurize_one(state, event, touched_ips, copied_ips, country_of, hashes[user_id], vocabulary))
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), FEATURE_COUNT)
     return BatchFeatures(matrix, users, {ip: touched_ips[ip] for ip in copied_ips})
-
-
-def sort_by_time(events: Sequence[Any]) -> list[Any]:
-    """Events in time order (stable: ties keep their input order)."""
-    return sorted(events, key=event_time)

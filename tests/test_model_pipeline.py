@@ -150,6 +150,10 @@ def test_input_fn_names_what_is_wrong() -> None:
     bad_row[4] = "x"
     with pytest.raises(RequestError, match=rf"rows\[0\]\[4\] \({FEATURE_NAMES[4]}\)"):
         serving.input_fn(json.dumps({"rows": [bad_row]}), "application/json")
+    huge_row: list[float | int] = [0.0] * FEATURE_COUNT
+    huge_row[0] = 10**400
+    with pytest.raises(RequestError, match=r"rows\[0\]\[0\] \(first_event\): must be a finite number"):
+        serving.input_fn(json.dumps({"rows": [huge_row]}), "application/json")
     with pytest.raises(RequestError, match="feature_names"):
         serving.input_fn(json.dumps({"rows": [[0.0] * FEATURE_COUNT], "feature_names": ["a"]}), "application/json")
 
