@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from archive import ArchiveWriter
 from emulators import model_server
 from model import serving, train
 from model.artifact import SHIPPED_MODULES, extract_tarball, load_model
+from model.build import write_training_source
 from model.container import CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
@@ -239,3 +242,30 @@ def test_training_reads_the_archive_from_s3(
     metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
     assert metadata["archive"]["objects"] == len(files)
     assert metadata["events"]["total"] == len(normal_events)
+
+
+def test_sagemaker_training_job_layout_runs_train_py_from_its_source_dir(
+    archive_dir: Path, normal_events: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    # GIVEN the training job's source directory, run as SageMaker script mode runs it:
+    # `python train.py --hyper-parameter value` in that folder, channel and model dir in the environment
+    source = write_training_source(tmp_path / "source")
+    model_dir = tmp_path / "opt-ml-model"
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    environment.update({"SM_CHANNEL_TRAIN": str(archive_dir), "SM_MODEL_DIR": str(model_dir)})
+    result = subprocess.run(
+        [sys.executable, "train.py", "--alert-rate", "0.05", "--geo", "synthetic"],
+        cwd=source,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # THEN it writes the artifact into SM_MODEL_DIR, with the packages copied beside train.py
+    assert result.returncode == 0, result.stderr
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    assert metadata["alert_rate"] == 0.05
+    assert metadata["country_lookup"] == "traffic.geo"
+    assert metadata["events"]["total"] == len(normal_events)
+    assert (model_dir / "code" / "inference.py").is_file()
+    assert (source / "requirements.txt").read_text().startswith("orjson==")
