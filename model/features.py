@@ -140,6 +140,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "resource_unknown_params",
     "resource_value_class_violations",
     "resource_value_length_excess",
+    "agent_family_rarity",
     "write_method",
     # Outcome
     "failure",
@@ -154,7 +155,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 FEATURE_COUNT = len(FEATURE_NAMES)
 _EVENT_TYPE_INDEX = {name: index for index, name in enumerate(CORE_EVENT_TYPES)}
-_NO_VOCABULARY = (0.0, 0.0, 0.0, 0.0)
+_NO_VOCABULARY = (0.0, 0.0, 0.0, 0.0, 0.0)
 
 CountryLookup = Callable[[str], "str | None"]
 
@@ -469,6 +470,13 @@ _CLASS_DIGIT, _CLASS_LETTER, _CLASS_SPACE, _CLASS_PUNCT, _CLASS_SPECIAL, _CLASS_
 _PUNCTUATION = frozenset(".-_@,/:")
 MAX_VOCABULARY_PATHS = 20_000
 MAX_VOCABULARY_PARAMS = 50_000
+MAX_VOCABULARY_AGENTS = 2_000
+_AGENT_FAMILY_LENGTH = 32
+
+
+def agent_family(agent: str) -> str:
+    """The product name a user agent starts with: ``mozilla``, ``okhttp``, ``python-requests``..."""
+    return agent.split("/", 1)[0].split(" ", 1)[0].strip().lower()[:_AGENT_FAMILY_LENGTH]
 
 
 def _char_classes(value: str) -> int:
@@ -498,18 +506,22 @@ def _parameters(resource: str) -> tuple[str, list[tuple[str, str]]]:
 
 @dataclass(slots=True)
 class ResourceVocabulary:
-    """Which resources normal traffic uses: path templates and, per template, each parameter's
-    character classes and longest value. Learned once from training events, shipped in the model
-    artifact, and passed read-only to ``featurize`` by training and by the scorer alike.
+    """Which resources and clients normal traffic uses: path templates and, per template, each
+    parameter's character classes and longest value; user-agent families (``agent_family``).
+    Learned once from training events, shipped in the model artifact, and passed read-only to
+    ``featurize`` by training and by the scorer alike.
 
-    Bounded: the ``MAX_VOCABULARY_PATHS`` most frequent templates and ``MAX_VOCABULARY_PARAMS``
-    most frequent (template, parameter) pairs, keyed by 32-bit hashes.
+    Bounded: the ``MAX_VOCABULARY_PATHS`` most frequent templates, ``MAX_VOCABULARY_PARAMS`` most
+    frequent (template, parameter) pairs and ``MAX_VOCABULARY_AGENTS`` agent families, keyed by
+    32-bit hashes.
     """
 
     total: int = 0
     paths: dict[int, int] = field(default_factory=dict)
     # hash(template ? name) -> [count, character class mask, longest value length]
     params: dict[int, list[int]] = field(default_factory=dict)
+    agent_total: int = 0
+    agents: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def learn(cls, events: Iterable[Any]) -> ResourceVocabulary:
@@ -517,7 +529,13 @@ class ResourceVocabulary:
         vocabulary = cls()
         paths = vocabulary.paths
         params = vocabulary.params
+        agents = vocabulary.agents
         for event in events:
+            agent = _get(event, "user_agent")
+            if isinstance(agent, str) and agent:
+                vocabulary.agent_total += 1
+                family = stable_hash(agent_family(agent))
+                agents[family] = agents.get(family, 0) + 1
             resource = _get(event, "resource")
             if not isinstance(resource, str) or not resource:
                 continue
@@ -540,7 +558,17 @@ class ResourceVocabulary:
         if len(params) > MAX_VOCABULARY_PARAMS:
             kept_params = sorted(params.items(), key=lambda item: (-item[1][0], item[0]))[:MAX_VOCABULARY_PARAMS]
             vocabulary.params = dict(kept_params)
+        if len(agents) > MAX_VOCABULARY_AGENTS:
+            kept_agents = sorted(agents.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_AGENTS]
+            vocabulary.agents = dict(kept_agents)
         return vocabulary
+
+    def agent_rarity(self, agent: str | None) -> float:
+        """How rare the agent's family was in training: -log((count + 1) / (total + 1)); 0 if none."""
+        if not agent or not self.agent_total:
+            return 0.0
+        count = self.agents.get(stable_hash(agent_family(agent)), 0)
+        return -math.log((count + 1.0) / (self.agent_total + 1.0))
 
     def features(self, resource: str | None) -> list[float]:
         """Path rarity, unknown parameters, character-class violations and value length excess."""
@@ -568,6 +596,8 @@ class ResourceVocabulary:
             "total": self.total,
             "paths": {str(key): count for key, count in self.paths.items()},
             "params": {str(key): entry for key, entry in self.params.items()},
+            "agent_total": self.agent_total,
+            "agents": {str(key): count for key, count in self.agents.items()},
         }
 
     @classmethod
@@ -579,6 +609,8 @@ class ResourceVocabulary:
                 total=int(data["total"]),
                 paths={int(key): int(count) for key, count in data["paths"].items()},
                 params={int(key): [int(item) for item in entry] for key, entry in data["params"].items()},
+                agent_total=int(data["agent_total"]),
+                agents={int(key): int(count) for key, count in data["agents"].items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None
@@ -725,7 +757,14 @@ def _featurize_one(
         math.log1p(state.new_agents),
         *_ip_features(ip_state, now),
         *resource_shape(resource if isinstance(resource, str) else None),
-        *(vocabulary.features(resource if isinstance(resource, str) else None) if vocabulary else _NO_VOCABULARY),
+        *(
+            (
+                *vocabulary.features(resource if isinstance(resource, str) else None),
+                vocabulary.agent_rarity(agent if isinstance(agent, str) else None),
+            )
+            if vocabulary
+            else _NO_VOCABULARY
+        ),
         1.0 if isinstance(method, str) and method.lower() in WRITE_METHODS else 0.0,
         1.0 if failure else 0.0,
         1.0 if status is None else 0.0,

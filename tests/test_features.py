@@ -181,7 +181,9 @@ def test_bad_event_and_bad_state_are_rejected_with_the_field_named() -> None:
 
 def test_vocabulary_flags_unknown_paths_parameters_and_value_classes() -> None:
     # GIVEN a vocabulary learned from normal searches and product pages
-    normal = [event(START, "u", "search", resource=f"/search?q=shoes{n}&page={n % 5}") for n in range(50)] + [
+    browser = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
+    searches = [f"/search?q=shoes{n}&page={n % 5}" for n in range(50)]
+    normal = [event(START, "u", "search", resource=path, user_agent=browser) for path in searches] + [
         event(START, "u", "page_view", resource=f"/catalog/items/{n}") for n in range(50)
     ]
     vocabulary = ResourceVocabulary.learn(normal)
@@ -190,7 +192,7 @@ def test_vocabulary_flags_unknown_paths_parameters_and_value_classes() -> None:
         event(START, "v", "search", resource="/search?q=boots&page=2"),
         event(START, "v", "search", resource="/search?q=boots&debug=1"),
         event(START, "v", "search", resource="/search?q=boots'--&page=2"),
-        event(START, "v", "page_view", resource="/catalog/items/7.bak"),
+        event(START, "v", "page_view", resource="/catalog/items/7.bak", user_agent="okhttp/4.12.0"),
     ]
     rows = featurize_batch(probes, vocabulary=restored).rows
     # THEN only the deviating part of each probe is counted
@@ -198,6 +200,8 @@ def test_vocabulary_flags_unknown_paths_parameters_and_value_classes() -> None:
     assert column(rows, "resource_value_class_violations") == [0.0, 0.0, 1.0, 0.0]
     rarity = column(rows, "resource_path_rarity")
     assert rarity[3] > rarity[0]
+    # AND an agent family never seen in training is rare; no agent scores 0
+    assert column(rows, "agent_family_rarity") == [0.0, 0.0, 0.0, pytest.approx(np.log(51.0))]
     # AND without a vocabulary the columns are zero
     assert set(column(featurize_batch(probes).rows, "resource_unknown_params")) == {0.0}
 
