@@ -53,10 +53,9 @@ ARCHIVE ?=
 model: install
 	$(BIN)/python -m model.build --archive "$(ARCHIVE)" --output build/model.tar.gz
 
+# The whole pipeline on 127.0.0.1 (python -m local_pipeline --help for sizes); DEMO_ARGS passes options.
 demo: install
-	@echo "make demo: the local pipeline is not built yet (issue 7). The producer library is ready;" >&2
-	@echo "see producers/README.md, and run 'make test' to see it work against a local Kinesis." >&2
-	@exit 2
+	$(BIN)/python -m local_pipeline $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

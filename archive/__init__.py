@@ -7,7 +7,7 @@ one definition of the key layout.
 
 from __future__ import annotations
 
-from archive.exceptions import ArchiveError, ArchiveLocationError, PrefixExpressionError
+from archive.exceptions import ArchiveError, ArchiveLocationError, ArchiveWriteError, PrefixExpressionError
 from archive.layout import (
     FIREHOSE_ERROR_OUTPUT_PREFIX,
     FIREHOSE_PREFIX,
@@ -23,6 +23,7 @@ __all__ = [
     "FIREHOSE_PREFIX",
     "ArchiveError",
     "ArchiveLocationError",
+    "ArchiveWriteError",
     "ArchiveWriter",
     "PrefixExpressionError",
     "ReadStats",

@@ -23,3 +23,12 @@ class ArchiveLocationError(ArchiveError, ValueError):
         super().__init__(f"archive location {location!r}: {reason}")
         self.location = location
         self.reason = reason
+
+
+class ArchiveWriteError(ArchiveError):
+    """An object could not be written; ``key`` is where it was going, ``cause`` the reason."""
+
+    def __init__(self, key: str, cause: str) -> None:
+        super().__init__(f"could not write {key}: {cause}")
+        self.key = key
+        self.cause = cause

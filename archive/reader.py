@@ -12,6 +12,7 @@ invalid). Blank lines and a trailing ``\\r`` are ignored.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import logging
@@ -23,6 +24,7 @@ from typing import Any
 
 import orjson
 
+from archive.exceptions import PrefixExpressionError
 from archive.layout import (
     FIREHOSE_PREFIX,
     MAX_BUFFER_SECONDS,
@@ -32,7 +34,7 @@ from archive.layout import (
     static_prefix,
 )
 from archive.location import Location, make_s3_client, parse_location
-from vedette.events import MAX_EVENT_BYTES, format_timestamp, normalize_event
+from vedette.events import decode_event, format_timestamp
 from vedette.exceptions import InvalidEventError
 
 logger = logging.getLogger("archive.reader")
@@ -51,6 +53,7 @@ class ReadStats:
     events: int = 0
     invalid: int = 0
     skipped_keys: int = 0
+    current_key: str = ""
     invalid_examples: list[tuple[str, str, str]] = field(default_factory=list)
 
     def add_invalid(self, key: str, reason: str, record: bytes) -> None:
@@ -103,8 +106,10 @@ def _list_keys(location: Location, prefix: str, start: datetime | None, s3: Any)
     if location.is_s3:
         arguments: dict[str, Any] = {"Bucket": location.bucket, "Prefix": location.root + base}
         if start is not None:
-            # Keys of earlier hours sort before the start hour's prefix: skip them server-side.
-            arguments["StartAfter"] = location.root + evaluate_prefix(prefix, hour_floor(start))
+            # Keys of earlier hours sort before the start hour's prefix: skip them server-side
+            # (only possible when the prefix is made of time alone).
+            with contextlib.suppress(PrefixExpressionError):
+                arguments["StartAfter"] = location.root + evaluate_prefix(prefix, hour_floor(start))
         for page in s3.get_paginator("list_objects_v2").paginate(**arguments):
             for item in page.get("Contents", []):
                 yield item["Key"][len(location.root) :]
@@ -156,6 +161,7 @@ def iter_records(
         if (start is not None and arrival < start) or (end is not None and arrival >= end):
             continue
         counts.objects += 1
+        counts.current_key = key
         for record in split_records(_read_object(where, key, s3)):
             counts.records += 1
             yield record
@@ -196,7 +202,7 @@ def iter_events(
         try:
             wire = decode_event(record)
         except InvalidEventError as error:
-            counts.add_invalid(str(location), str(error), record)
+            counts.add_invalid(counts.current_key, str(error), record)
             continue
         occurred_at = wire["occurred_at"]
         # Canonical timestamps (fixed width, UTC, "Z") sort as strings in time order.
@@ -211,19 +217,3 @@ def iter_events(
             location,
             counts.invalid_examples[0][1] if counts.invalid_examples else "",
         )
-
-
-def decode_event(record: bytes) -> dict[str, Any]:
-    """One archived record as a validated wire dict; raises ``InvalidEventError`` on any defect."""
-    if len(record) > MAX_EVENT_BYTES:
-        raise InvalidEventError("event", f"{len(record)} bytes, more than the {MAX_EVENT_BYTES}-byte limit")
-    try:
-        raw = orjson.loads(record)
-    except orjson.JSONDecodeError as error:
-        raise InvalidEventError("event", f"not UTF-8 JSON: {error}") from None
-    if not isinstance(raw, dict):
-        raise InvalidEventError("event", f"must be a JSON object, got {type(raw).__name__}")
-    for name in ("event_id", "occurred_at"):
-        if raw.get(name) is None:
-            raise InvalidEventError(name, "required field is missing")
-    return normalize_event(raw)

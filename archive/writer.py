@@ -6,10 +6,12 @@ import gzip
 import os
 import time
 import uuid
+import warnings
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from archive.exceptions import ArchiveLocationError, ArchiveWriteError
 from archive.layout import (
     DEFAULT_BUFFER_BYTES,
     DEFAULT_BUFFER_SECONDS,
@@ -39,6 +41,9 @@ class ArchiveWriter:
     Arrival times drive the buffer, so history imported with ``put_event`` (arrival = the event's
     ``occurred_at``) is laid out as if it had streamed through Firehose. ``destination`` is a local
     folder or ``s3://bucket[/prefix]`` (``endpoint_url`` or ``AWS_ENDPOINT_URL_S3`` for emulators).
+
+    Raises ``ArchiveLocationError`` at once when the bucket cannot be reached, and
+    ``ArchiveWriteError`` when an object cannot be written.
     """
 
     def __init__(
@@ -66,8 +71,10 @@ class ArchiveWriter:
         self.buffer_seconds = buffer_seconds
         self._uuid_factory = uuid_factory
         self._s3 = s3_client
-        if self.location.is_s3 and self._s3 is None:
-            self._s3 = make_s3_client(endpoint_url)
+        if self.location.is_s3:
+            if self._s3 is None:
+                self._s3 = make_s3_client(endpoint_url)
+            self._check_bucket()
         self._chunks: list[bytes] = []
         self._size = 0
         self._oldest: float | None = None
@@ -132,10 +139,27 @@ class ArchiveWriter:
         self.written_keys.append(key)
         return key
 
+    def _check_bucket(self) -> None:
+        # Fail before buffering anything, not at the first flush minutes later.
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._s3.head_bucket(Bucket=self.location.bucket)
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            raise ArchiveLocationError(str(self.location), f"bucket not reachable ({code or error})") from None
+        except BotoCoreError as error:
+            raise ArchiveLocationError(str(self.location), f"S3 not reachable ({error})") from None
+
     def _write(self, key: str, body: bytes) -> None:
         target = self.location.key(key)
         if self.location.is_s3:
-            self._s3.put_object(Bucket=self.location.bucket, Key=target, Body=body)
+            from botocore.exceptions import BotoCoreError, ClientError
+
+            try:
+                self._s3.put_object(Bucket=self.location.bucket, Key=target, Body=body)
+            except (ClientError, BotoCoreError) as error:
+                raise ArchiveWriteError(target, str(error)) from None
             return
         os.makedirs(os.path.dirname(target), exist_ok=True)
         # Write then rename, so a reader never sees a partial object.
@@ -149,6 +173,16 @@ class ArchiveWriter:
         if not self._closed:
             self.flush()
             self._closed = True
+
+    def __del__(self) -> None:
+        if getattr(self, "_closed", True) or not getattr(self, "_chunks", None):
+            return
+        warnings.warn(
+            f"ArchiveWriter for {self.location} was garbage-collected with {len(self._chunks)} record(s) "
+            "buffered and not written; call close() or use 'with'",
+            ResourceWarning,
+            stacklevel=2,
+        )
 
     def __enter__(self) -> ArchiveWriter:
         return self

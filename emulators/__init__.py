@@ -67,6 +67,8 @@ def moto_server(port: int | None = None) -> Iterator[str]:
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own session: Ctrl-C stops the caller, whose cleanup then stops this after its clients.
+        start_new_session=True,
     )
     endpoint = f"http://{LOOPBACK}:{port}"
     try:
@@ -93,6 +95,8 @@ def kinesalite(port: int | None = None) -> Iterator[str]:
         cwd=EMULATORS_DIR,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Its own session: Ctrl-C stops the caller, whose cleanup then stops this after its clients.
+        start_new_session=True,
     )
     endpoint = f"http://{LOOPBACK}:{port}"
     try:
@@ -124,6 +128,7 @@ def model_server(model_data: str | os.PathLike[str], port: int | None = None) ->
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            start_new_session=True,
         )
         endpoint = f"http://{LOOPBACK}:{port}"
         try:

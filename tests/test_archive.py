@@ -141,6 +141,7 @@ def test_reader_splits_records_written_back_to_back_and_counts_invalid_ones(tmp_
     assert read == [events[0], events[1], tricky]
     assert stats.invalid == 3
     assert [reason.split(":")[0] for _, reason, _ in stats.invalid_examples] == ["event_id", "event", "event"]
+    assert {key for key, _, _ in stats.invalid_examples} == {key}
     assert stats.skipped_keys == 1
 
 
@@ -160,6 +161,11 @@ def test_bad_locations_are_rejected_with_the_reason() -> None:
         list(iter_records("gs://bucket/x"))
     with pytest.raises(ValueError, match="buffer_seconds"):
         ArchiveWriter("/tmp/x", buffer_seconds=901)
+
+
+def test_a_missing_bucket_fails_before_anything_is_buffered(aws_endpoint: str) -> None:
+    with pytest.raises(ArchiveLocationError, match="'s3://no-such-bucket/x/': bucket not reachable \\(404\\)"):
+        ArchiveWriter("s3://no-such-bucket/x", endpoint_url=aws_endpoint)
 
 
 def test_s3_archive_has_the_exact_keys_and_bytes_and_reads_back(aws_endpoint: str) -> None:
@@ -187,3 +193,28 @@ def test_s3_archive_has_the_exact_keys_and_bytes_and_reads_back(aws_endpoint: st
     assert list(iter_events("s3://archive-test/firehose", start, endpoint_url=aws_endpoint)) == [
         e for e, t in zip(events, times, strict=True) if t >= start
     ]
+
+
+def test_flush_due_writes_an_aged_buffer_for_a_live_writer(tmp_path: Path) -> None:
+    # GIVEN a record buffered at T0 by a live writer (records put as raw bytes)
+    writer = ArchiveWriter(tmp_path, buffer_seconds=60, uuid_factory=counting_uuids())
+    writer.put(b'{"raw":"record"}', arrival=T0)
+    # WHEN time passes, THEN nothing is written before the interval and the object is after it
+    assert writer.flush_due(T0 + timedelta(seconds=59)) is None
+    key = writer.flush_due(T0 + timedelta(seconds=60))
+    assert key == object_key(T0, uuid.UUID(int=1, version=4))
+    assert gzip.decompress((tmp_path / key).read_bytes()) == b'{"raw":"record"}\n'
+    writer.close()
+    with pytest.raises(ValueError, match="closed"):
+        writer.put(b"{}")
+    with pytest.raises(ValueError, match="timezone-aware"):
+        ArchiveWriter(tmp_path).put(b"{}", arrival=datetime(2026, 1, 1))
+
+
+def test_a_writer_dropped_with_buffered_records_warns(tmp_path: Path) -> None:
+    writer = ArchiveWriter(tmp_path)
+    writer.put(b"{}", arrival=T0)
+    with pytest.warns(ResourceWarning, match="1 record\\(s\\) buffered and not written"):
+        writer.__del__()
+    writer.close()  # and closing writes the record after all
+    assert len(list(tmp_path.rglob("*.gz"))) == 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import statistics
+import uuid
 from collections import Counter, defaultdict
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -44,6 +45,9 @@ def test_every_event_is_in_the_contract_and_in_time_order() -> None:
         assert normalize_event(item.event) == item.event
         encode_event(item.event)
     assert len({item.event["event_id"] for item in labeled}) == COUNT
+    for item in labeled[:1000]:
+        identifier = uuid.UUID(item.event["event_id"])
+        assert (identifier.version, identifier.variant) == (4, uuid.RFC_4122)
 
 
 @pytest.mark.parametrize("share", [0.01, 0.03])
@@ -64,6 +68,26 @@ def test_attack_share_matches_the_setting_and_every_scenario_appears(share: floa
             assert episode.start is not None
             assert episode.end is not None
             assert episode.start <= episode.end
+
+
+def test_attack_start_keeps_a_clean_history_and_the_share_after_it() -> None:
+    # GIVEN attacks that start two days into a four-day run
+    start = datetime(2026, 11, 2, tzinfo=UTC)
+    simulator = Simulator(seed=4, users=400, attack_share=0.05, start=start, attack_start=start + timedelta(days=2))
+    labeled = list(simulator.events(duration=timedelta(days=4)))
+    boundary = "2026-11-04T00:00:00"
+    before = [item for item in labeled if item.event["occurred_at"] < boundary]
+    after = [item for item in labeled if item.event["occurred_at"] >= boundary]
+    # THEN the first two days hold no attack, and the share holds over the last two
+    assert before
+    assert all(item.label is None for item in before)
+    share = sum(item.label is not None for item in after) / len(after)
+    assert abs(share - 0.05) <= 0.01
+    assert {episode.scenario for episode in simulator.episodes} == set(SCENARIO_NAMES)
+
+
+def test_zero_events_is_an_empty_run() -> None:
+    assert list(Simulator(seed=1).events(count=0)) == []
 
 
 def test_no_attacks_when_the_share_is_zero() -> None:
@@ -106,7 +130,7 @@ def test_scraping_bot_is_fast_and_regular() -> None:
     for events in by_episode(labeled, "scraping_bot").values():
         times = [parse_timestamp(str(event["occurred_at"])).timestamp() for event in events]
         gaps = [b - a for a, b in itertools.pairwise(times)]
-        assert statistics.mean(gaps) <= 2.1
+        assert statistics.mean(gaps) <= 1.55
         assert statistics.pstdev(gaps) / statistics.mean(gaps) < 0.05
         assert {event["event_type"] for event in events} == {"page_view"}
 
@@ -166,6 +190,18 @@ def test_normal_traffic_follows_local_days_and_returning_users() -> None:
     assert types["purchase"] > 0
     assert types["password_reset"] > 0
     assert types["login_failed"] > 0
+
+
+def test_weekends_are_quieter_than_weekdays_in_local_time() -> None:
+    simulator = Simulator(seed=8, users=600, attack_share=0.0)
+    per_weekday: Counter[int] = Counter()
+    for item in simulator.events(duration=timedelta(days=14)):
+        profile = simulator.profiles[str(item.event["user_id"])]
+        local = parse_timestamp(str(item.event["occurred_at"])) + timedelta(microseconds=profile.utc_offset_micros)
+        per_weekday[local.weekday()] += 1
+    weekdays = statistics.mean(per_weekday[day] for day in range(4))  # Monday-Thursday
+    weekend = statistics.mean(per_weekday[day] for day in (5, 6))
+    assert weekend < 0.95 * weekdays
 
 
 def test_duration_bounds_simulated_time() -> None:

@@ -23,3 +23,7 @@ class LogFormatError(TrafficError, ValueError):
         super().__init__(f"log format {format!r}: {reason}")
         self.format = format
         self.reason = reason
+
+
+class OutputError(TrafficError):
+    """An output cannot take events (for example a stream that does not exist); the message says why."""

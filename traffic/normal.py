@@ -45,7 +45,6 @@ DIURNAL = (
 WEEKLY = (1.0, 0.97, 0.97, 0.98, 0.95, 0.85, 0.9)
 MEAN_ACTIVITY = sum(DIURNAL) / 24 * sum(WEEKLY) / 7
 
-MEDIAN_THINK_SECONDS = 14.0
 MEAN_PAGES_PER_SESSION = 7.0
 MEAN_EVENTS_PER_SESSION = 9.0  # pages plus logins, carts and purchases; used to size episodes
 
@@ -81,6 +80,7 @@ def normal_session(ctx: Context, user: UserProfile, micros: int) -> Iterator[Emi
     rng = ctx.rng
     make = ctx.factory.make
     latency = ctx.latency_ms
+    random = rng.random
     kind, agent = _pick_device(ctx, user)
     ip = _pick_ip(ctx, user, kind)
     session = ctx.session_id()
@@ -106,8 +106,8 @@ def normal_session(ctx: Context, user: UserProfile, micros: int) -> Iterator[Emi
     cart_items = 0
     cart_total = 0.0
     for _ in range(pages):
-        t += int(min(900.0, 0.3 + rng.lognormvariate(2.64, 1.0)) * MICROS)  # median about 14 s
-        draw = rng.random()
+        t += ctx.think_micros()
+        draw = random()
         if product >= 0 and draw < 0.10:
             quantity = 1 + (rng.random() < 0.2)
             price = catalog.price_of(product)
@@ -136,28 +136,28 @@ def normal_session(ctx: Context, user: UserProfile, micros: int) -> Iterator[Emi
                 cart_items = 0
                 cart_total = 0.0
         elif draw < 0.30:
-            term = catalog.SEARCH_TERMS[rng.randrange(len(catalog.SEARCH_TERMS))]
+            term = catalog.SEARCH_TERMS[int(random() * len(catalog.SEARCH_TERMS))]
             page = 1 if rng.random() < 0.85 else 2
-            props = {"method": "GET", "latency_ms": latency(), "results": rng.randrange(0, 120)}
+            props = {"method": "GET", "latency_ms": latency(), "results": int(random() * 120)}
             yield t, make(t, "search", uid, session, ip, agent, catalog.search_path(term, page), 200, props), None
         elif draw < 0.42:
-            product = rng.randrange(catalog.PRODUCTS)
+            product = int(random() * catalog.PRODUCTS)
             resource = catalog.product_path(product) + "?ref=reco"
             props = {"method": "GET", "latency_ms": latency()}
             yield t, make(t, "click", uid, session, ip, agent, resource, 200, props), None
         else:
-            where = rng.random()
+            where = random()
             if where < 0.6:
-                product = rng.randrange(catalog.PRODUCTS)
+                product = int(random() * catalog.PRODUCTS)
                 resource = catalog.product_path(product)
             elif where < 0.9:
-                category = catalog.CATEGORIES[rng.randrange(len(catalog.CATEGORIES))]
+                category = catalog.CATEGORIES[int(random() * len(catalog.CATEGORIES))]
                 resource = catalog.category_path(category, 1 if rng.random() < 0.8 else rng.randrange(2, 6))
             else:
                 resource = catalog.HOME
             if kind == agents.APP:
                 resource = "/api/v2" + resource
-            failure = rng.random()
+            failure = random()
             status = 404 if failure < 0.008 else 500 if failure < 0.009 else 200
             props = {"method": "GET", "latency_ms": latency()}
             yield t, make(t, view, uid, session, ip, agent, resource, status, props), None

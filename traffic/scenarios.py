@@ -12,7 +12,7 @@ the simulator can hold the attack share to its setting. Signatures, as the model
     password, looks at payment methods and buys gift cards for a large amount.
 ``scraping_bot``
     A throwaway account reads product or category pages one after the other at a very regular
-    interval (0.3-2 s, 2 % jitter), with script user agents or a different browser agent on every
+    interval (0.3-1.5 s, 2 % jitter), at least 60 of them, with script user agents or a different browser agent on every
     request, from one address or a small pool; some 404 (enumerated SKUs) and 429 answers.
 ``card_testing``
     A throwaway account makes bursts of small purchases (0.50-5.00) a few seconds apart, each with
@@ -213,7 +213,7 @@ def scraping_bot(ctx: Context, episode: Episode, t: int, size: int) -> Iterator[
     rotating = rng.random() < 0.4
     fixed_agent = agents.script_agent(rng)
     session = ctx.session_id() if rng.random() < 0.5 else None
-    period = rng.uniform(0.3, 2.0)
+    period = rng.uniform(0.3, 1.5)
     by_category = rng.random() < 0.3
     product = rng.randrange(catalog.PRODUCTS)
     category = catalog.CATEGORIES[rng.randrange(len(catalog.CATEGORIES))]
@@ -313,7 +313,9 @@ def impossible_travel(ctx: Context, episode: Episode, t: int, size: int) -> Iter
 
 @dataclass(frozen=True)
 class ScenarioSpec:
-    """A scenario and the size of its episodes in labeled events (natural range, and the least)."""
+    """A scenario and the size of its episodes in labeled events: the natural range, and the least
+    an episode keeps when a short run's attack budget scales episodes down (a scraper that reads a
+    dozen pages is not a scraper)."""
 
     run: Scenario
     min_events: int
@@ -322,9 +324,9 @@ class ScenarioSpec:
 
 
 SCENARIOS: dict[str, ScenarioSpec] = {
-    "credential_stuffing": ScenarioSpec(credential_stuffing, 150, 600, 10),
+    "credential_stuffing": ScenarioSpec(credential_stuffing, 150, 600, 30),
     "account_takeover": ScenarioSpec(account_takeover, 8, 24, 4),
-    "scraping_bot": ScenarioSpec(scraping_bot, 200, 800, 10),
+    "scraping_bot": ScenarioSpec(scraping_bot, 200, 800, 60),
     "card_testing": ScenarioSpec(card_testing, 20, 60, 5),
     "impossible_travel": ScenarioSpec(impossible_travel, 3, 10, 2),
 }

@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import itertools
 import random
+from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,7 +55,8 @@ class Simulator:
             ...
         simulator.episodes  # what attacked, when, whom, from where
 
-    ``events`` can be called again: each call restarts from the seed.
+    ``events`` can be called again: each call restarts from the seed. ``attack_start`` keeps a
+    clean history before the attacks (for training on the first part of a run).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class Simulator:
         start: datetime = DEFAULT_START,
         scenarios: Sequence[str] = SCENARIO_NAMES,
         sessions_per_user_per_day: float = DEFAULT_SESSIONS_PER_USER_PER_DAY,
+        attack_start: datetime | None = None,
     ) -> None:
         if users < 1:
             raise SimulationConfigError("users", f"must be at least 1, got {users}")
@@ -80,12 +83,16 @@ class Simulator:
             raise SimulationConfigError("scenarios", "at least one is needed when attack_share > 0")
         if sessions_per_user_per_day <= 0:
             raise SimulationConfigError("sessions_per_user_per_day", "must be positive")
+        if attack_start is not None and (attack_start.tzinfo is None or attack_start.utcoffset() is None):
+            raise SimulationConfigError("attack_start", "must be timezone-aware")
         self.seed = seed
         self.users = users
         self.attack_share = attack_share
         self.start = start.astimezone(UTC)
         self.scenarios = tuple(scenarios)
         self.sessions_per_user_per_day = sessions_per_user_per_day
+        # Attacks begin here (default: at the start); the share applies to the events from then on.
+        self.attack_start = self.start if attack_start is None else max(self.start, attack_start.astimezone(UTC))
         self.episodes: list[Episode] = []
         self.profiles: dict[str, UserProfile] = {}
 
@@ -118,8 +125,10 @@ class Simulator:
         end = None if seconds is None else start + int(seconds * MICROS)
         # Candidate session starts come at the peak rate; thinning by local activity keeps the mean.
         candidate_rate = self.users * self.sessions_per_user_per_day / 86_400 / MEAN_ACTIVITY / MICROS
+        attack_start = int(self.attack_start.timestamp() * MICROS)
         expected = count if count is not None else self.expected_events_per_day() * (seconds or 0) / 86_400
-        episode_cap = self.attack_share * expected / max(1, len(self.scenarios)) / 2
+        expected -= self.expected_events_per_day() * (attack_start - start) / MICROS / 86_400
+        episode_cap = self.attack_share * max(0.0, expected) / max(1, len(self.scenarios)) / 2
         order: list[str] = []
         episode_numbers = itertools.count(1)
 
@@ -143,39 +152,33 @@ class Simulator:
         plan = next_plan() if self.attack_share > 0 else None
         planned = 0
         emitted = 0
+        emitted_before_attacks = 0
         next_session = start + int(rng.expovariate(candidate_rate))
         share = self.attack_share
-        while True:
+        while count is None or emitted < count:
             while not heap or next_session <= heap[0][0]:
-                user = users[_bisect(cumulative, rng.random() * total_weight)]
+                user = users[bisect_left(cumulative, rng.random() * total_weight)]
                 if rng.random() < activity(user, next_session):
                     push(normal_session(context, user, next_session))
                 next_session += int(rng.expovariate(candidate_rate)) + 1
-            moment, _, event, label, source = heapq.heappop(heap)
+            moment, _, event, label, source = heap[0]
             if end is not None and moment >= end:
                 return
-            push(source)
+            following = next(source, None)
+            if following is None:
+                heapq.heappop(heap)
+            else:  # replace the head by the same source's next event: one sift instead of two
+                heapq.heapreplace(heap, (following[0], next(sequence), following[1], following[2], source))
             if label is not None:
                 episodes[label.episode_id].record(moment)
             yield LabeledEvent(event, label)
             emitted += 1
-            if count is not None and emitted >= count:
-                return
-            if plan is not None and planned + plan.size / 2 <= share * emitted:
+            if moment < attack_start:
+                emitted_before_attacks += 1
+            elif plan is not None and planned + plan.size / 2 <= share * (emitted - emitted_before_attacks):
                 episode = Episode(plan.scenario, f"{plan.scenario}-{next(episode_numbers):04d}", plan.size)
                 episodes[episode.episode_id] = episode
                 self.episodes.append(episode)
                 push(SCENARIOS[plan.scenario].run(context, episode, moment + 1, plan.size))
                 planned += plan.size
                 plan = next_plan()
-
-
-def _bisect(cumulative: list[float], value: float) -> int:
-    low, high = 0, len(cumulative) - 1
-    while low < high:
-        middle = (low + high) // 2
-        if cumulative[middle] < value:
-            low = middle + 1
-        else:
-            high = middle
-    return low

@@ -6,9 +6,11 @@ bit-for-bit reproducible from its seed.
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 from traffic import agents, catalog, geo
@@ -61,28 +63,39 @@ def make_users(rng: random.Random, count: int) -> list[UserProfile]:
     return users
 
 
+# UUID version 4 bits (version nibble 0100, variant bits 10) over 128 random bits.
+_UUID_CLEAR = ~((0xF << 76) | (0x3 << 62))
+_UUID_SET = (0x4 << 76) | (0x2 << 62)
+
+
 class EventFactory:
     """Builds wire dicts already in the contract's canonical form (``normalize_event`` leaves them
     unchanged), with event ids drawn from the simulation's random generator."""
 
-    __slots__ = ("_prefix", "_rng", "_second")
+    __slots__ = ("_getrandbits", "_minutes")
 
     def __init__(self, rng: random.Random) -> None:
-        self._rng = rng
-        self._second = -1
-        self._prefix = ""
+        self._getrandbits = rng.getrandbits
+        self._minutes: dict[int, str] = {}
 
     def timestamp(self, micros: int) -> str:
+        """RFC 3339 UTC with microseconds, as the contract writes it; the part up to the minute is cached.
+
+        Sessions create their next event ahead of time, so consecutive calls jump between a few
+        minutes: a small map of minutes, not the last one, is what hits.
+        """
         second, fraction = divmod(micros, MICROS)
-        if second != self._second:
-            self._prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        return f"{self._prefix}.{fraction:06d}Z"
+        minute, seconds = divmod(second, 60)
+        prefix = self._minutes.get(minute)
+        if prefix is None:
+            if len(self._minutes) >= 4096:
+                self._minutes.clear()
+            prefix = self._minutes[minute] = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(second))
+        return f"{prefix}{seconds:02d}.{fraction:06d}Z"
 
     def event_id(self) -> str:
-        # A version 4 UUID whose random bits come from the seeded generator.
-        value = (self._rng.getrandbits(128) & ~(0xF000 << 64) | (0x4000 << 64)) & ~(0xC000 << 48) | (0x8000 << 48)
-        text = f"{value:032x}"
+        """A version 4 UUID whose random bits come from the seeded generator."""
+        text = "%032x" % (self._getrandbits(128) & _UUID_CLEAR | _UUID_SET)
         return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
     def make(
@@ -112,6 +125,20 @@ class EventFactory:
         }
 
 
+# Log-normal draws cost two logarithms and a square root each; these tables of quantiles give
+# the same distributions for a table lookup (the draw is still from the seeded generator).
+_TABLE_SIZE = 4096
+
+
+def _lognormal_quantiles(mu: float, sigma: float) -> list[float]:
+    normal = NormalDist(mu, sigma)
+    return [math.exp(normal.inv_cdf((index + 0.5) / _TABLE_SIZE)) for index in range(_TABLE_SIZE)]
+
+
+_LATENCIES_MS = [int(value) + 1 for value in _lognormal_quantiles(4.0, 0.6)]
+_THINK_MICROS = [int(min(900.0, 0.3 + value) * MICROS) for value in _lognormal_quantiles(2.64, 1.0)]
+
+
 @dataclass
 class Context:
     """What every traffic generator shares: the random generator, the factory and the customers."""
@@ -125,7 +152,12 @@ class Context:
         return f"s-{self.rng.getrandbits(64):016x}"
 
     def latency_ms(self) -> int:
-        return int(self.rng.lognormvariate(4.0, 0.6)) + 1
+        """A server latency in ms, log-normal (median about 55 ms)."""
+        return _LATENCIES_MS[int(self.rng.random() * _TABLE_SIZE)]
+
+    def think_micros(self) -> int:
+        """A customer's pause between two pages: log-normal, median about 14 s, 0.3 s to 15 min."""
+        return _THINK_MICROS[int(self.rng.random() * _TABLE_SIZE)]
 
     def random_user(self) -> UserProfile:
         return self.users[self.rng.randrange(len(self.users))]

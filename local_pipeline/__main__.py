@@ -1,0 +1,79 @@
+"""`python -m local_pipeline`: run the demo (``make demo``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))  # the Lambda bundle's root
+
+from local_pipeline.demo import DemoOptions, render, run_demo, write_report
+from local_pipeline.event_source import MappingSettings
+
+
+def main(argv: list[str] | None = None) -> int:
+    defaults = DemoOptions()
+    parser = argparse.ArgumentParser(
+        prog="python -m local_pipeline",
+        description="Run the whole Vedette pipeline on this machine: emulated AWS on 127.0.0.1, the real "
+        "producer, scorer and model code. The last line printed is one JSON object with the figures.",
+    )
+    parser.add_argument("--users", type=int, default=defaults.users, help="simulated customers (default %(default)s)")
+    parser.add_argument(
+        "--training-days",
+        type=float,
+        default=defaults.training_days,
+        help="simulated days of attack-free traffic the model is trained on (default %(default)s)",
+    )
+    parser.add_argument(
+        "--live-days",
+        type=float,
+        default=defaults.live_days,
+        help="simulated days of live traffic (default %(default)s)",
+    )
+    parser.add_argument("--attack-share", type=float, default=defaults.attack_share, help="default %(default)s")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=defaults.rate,
+        help="live events/s, 0 for as fast as possible (default %(default)s)",
+    )
+    parser.add_argument("--shards", type=int, default=defaults.shards, help="default %(default)s")
+    parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument("--batch-size", type=int, default=MappingSettings().batch_size, help="mapping batch size")
+    parser.add_argument("--timeout", type=float, default=defaults.timeout_seconds, help="seconds to wait per stage")
+    parser.add_argument("--report", type=Path, default=defaults.report, help="where to write the report")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    arguments = parser.parse_args(argv)
+    options = replace(
+        defaults,
+        users=arguments.users,
+        training_days=arguments.training_days,
+        live_days=arguments.live_days,
+        attack_share=arguments.attack_share,
+        rate=arguments.rate,
+        shards=arguments.shards,
+        seed=arguments.seed,
+        mapping=replace(defaults.mapping, batch_size=arguments.batch_size),
+        timeout_seconds=arguments.timeout,
+        report=arguments.report,
+        quiet=arguments.quiet,
+    )
+    try:
+        figures = run_demo(options)
+    except KeyboardInterrupt:
+        print("\ndemo: interrupted; every process it started has been stopped", file=sys.stderr)
+        return 130
+    sys.stdout.write(render(figures))
+    write_report(figures, options.report)
+    print(f"  report: {options.report}")
+    print(json.dumps(figures, separators=(",", ":")))
+    accounted = figures["archived_equals_produced"] and figures["accounted_equals_produced"]
+    return 0 if accounted and not figures["errors"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,524 @@
+"""`make demo`: the whole pipeline on one machine, through the code that runs in the cloud.
+
+1. AWS on loopback: moto's server with the stream, bucket, tables, topic and queues.
+2. The archive: ``LocalFirehose`` reads every shard and writes the archive as Firehose does.
+3. A first stretch of attack-free simulated traffic goes through the producer library, the stream
+   and the archive; the model is trained from the archive by the SageMaker training entry point
+   (``model.train``) and served by the local SageMaker endpoint.
+4. ``LocalEventSourceMapping`` invokes the real scorer handler (one process per shard, like warm
+   Lambda environments) from the start of the stream, so users' state builds up from their history.
+5. Live traffic with labeled attacks follows, from several service threads through the producer,
+   plus a few malformed records from a "legacy" writer that bypasses the contract.
+6. When every produced event is archived and scored, parked or dead-lettered, the demo prints a
+   summary, writes a report, and prints one JSON line with the figures.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import orjson
+
+from emulators import DUMMY_CREDENTIALS, model_server, moto_server
+from local_pipeline.event_source import Acknowledgement, LocalEventSourceMapping, MappingSettings
+from local_pipeline.firehose import LocalFirehose
+from local_pipeline.lambda_runtime import LambdaProcess
+from local_pipeline.resources import (
+    REGION,
+    PipelineNames,
+    PipelineResources,
+    create_resources,
+    drain_queue,
+    scorer_environment,
+)
+from traffic.simulator import DEFAULT_START, Simulator
+from vedette import Producer
+from vedette.events import format_timestamp
+from vedette.producer import DeliveryReport
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+HANDLER = "scorer.handler.lambda_handler"
+LEGACY_BAD_RECORDS = (
+    b'{"user": "u-1", "action": "login"}',  # an old schema: no event_id, no event_type
+    b"login failed for u-2 from 198.18.0.9",  # not JSON at all
+    b'{"event_id": "x", "occurred_at": "yesterday", "user_id": "u-3", "event_type": "login_failed"}',
+)
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    users: int = 600
+    training_days: float = 2.0
+    live_days: float = 1.0
+    attack_share: float = 0.02
+    rate: float = 1500.0  # live events/s through the producer; 0 = as fast as possible
+    shards: int = 2
+    producer_threads: int = 4
+    seed: int = 7
+    archive_buffer_seconds: float = 2.0
+    mapping: MappingSettings = field(default_factory=MappingSettings)
+    timeout_seconds: float = 600.0
+    report: Path = REPOSITORY / "demo-report.md"
+    quiet: bool = False
+
+
+class Tracker:
+    """What was put when, what Kinesis acknowledged, and what the scorer acknowledged."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.put_at: dict[str, float] = {}
+        self.delivered = 0
+        self.failed = 0
+        self.latencies: list[float] = []
+        self.live_ids: set[str] = set()
+        self.last_ack = 0.0
+
+    def on_delivery(self, report: DeliveryReport) -> None:
+        with self.lock:
+            if report.ok:
+                self.delivered += 1
+            else:
+                self.failed += 1
+
+    def on_acknowledged(self, ack: Acknowledgement) -> None:
+        with self.lock:
+            self.last_ack = ack.at
+            for event_id in ack.event_ids:
+                if event_id is not None and event_id in self.live_ids:
+                    put = self.put_at.get(event_id)
+                    if put is not None:
+                        self.latencies.append(ack.at - put)
+
+
+def _produce(
+    producer: Producer,
+    events: Any,
+    tracker: Tracker,
+    threads: int,
+    rate: float,
+    live: bool,
+    labels: dict[str, tuple[str, str]],
+) -> int:
+    """Feed simulated events to ``threads`` service threads that put them; returns how many were put."""
+    work: queue.Queue[dict[str, Any] | None] = queue.Queue(maxsize=10_000)
+    put_errors: list[BaseException] = []
+
+    def service() -> None:
+        while (event := work.get()) is not None:
+            try:
+                with tracker.lock:
+                    tracker.put_at[event["event_id"]] = time.time()
+                producer.put(event)
+            except Exception as error:  # noqa: BLE001 - reported after the threads stop
+                put_errors.append(error)
+
+    workers = [threading.Thread(target=service, name=f"service-{n}", daemon=True) for n in range(threads)]
+    for worker in workers:
+        worker.start()
+    count = 0
+    started = time.monotonic()
+    try:
+        for event, label in events:
+            if live:
+                tracker.live_ids.add(event["event_id"])
+            if label is not None:
+                labels[event["event_id"]] = (label.scenario, label.episode_id)
+            work.put(event)
+            count += 1
+            if rate > 0 and count % 100 == 0:
+                ahead = count / rate - (time.monotonic() - started)
+                if ahead > 0:
+                    time.sleep(ahead)
+    finally:
+        for _ in workers:
+            work.put(None)
+        for worker in workers:
+            worker.join()
+    if put_errors:
+        raise RuntimeError(f"{len(put_errors)} events refused by the producer: {put_errors[0]}")
+    return count
+
+
+class Progress:
+    """A status line on stderr every two seconds while the pipeline runs."""
+
+    def __init__(self, status: Any, quiet: bool) -> None:
+        self.status = status
+        self.quiet = quiet
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(2.0):
+            if not self.quiet:
+                print(self.status(), file=sys.stderr, flush=True)
+
+    def __enter__(self) -> Progress:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+
+def _wait(condition: Any, timeout: float, what: str) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            print(f"demo: timed out waiting for {what}", file=sys.stderr)
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def _log(options: DemoOptions, message: str) -> None:
+    if not options.quiet:
+        print(f"demo: {message}", file=sys.stderr, flush=True)
+
+
+def run_demo(options: DemoOptions) -> dict[str, Any]:
+    """Run the pipeline end to end; returns the figures (also written to the report)."""
+    os.environ.update(DUMMY_CREDENTIALS)
+    os.environ["AWS_CONFIG_FILE"] = os.devnull
+    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = os.devnull
+    names = PipelineNames()
+    tracker = Tracker()
+    labels: dict[str, tuple[str, str]] = {}
+    emf_scored = Counter[str]()
+    wall_started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="vedette-demo-") as scratch, moto_server() as aws:
+        clients = {
+            name: boto3.client(name, endpoint_url=aws, region_name=REGION)
+            for name in ("kinesis", "s3", "dynamodb", "sns", "sqs")
+        }
+        resources = create_resources(clients, names, options.shards)
+        _log(options, f"AWS on {aws}: stream {names.stream} ({options.shards} shards), bucket, tables, topic, queues")
+        firehose = LocalFirehose(
+            clients["kinesis"],
+            clients["s3"],
+            names.stream,
+            names.archive_bucket,
+            delivery_stream_name=names.delivery_stream,
+            buffer_bytes=5 * 1024 * 1024,
+            buffer_seconds=options.archive_buffer_seconds,
+        ).start()
+        producer = Producer(names.stream, endpoint_url=aws, region_name=REGION, on_delivery=tracker.on_delivery)
+        mapping: LocalEventSourceMapping | None = None
+        try:
+            # One simulated population and one run of time, so users keep their habits from the training
+            # stretch into the live traffic: attack events of the training stretch are left out.
+            training_start = DEFAULT_START
+            live_start = training_start + timedelta(days=options.training_days)
+            simulator = Simulator(
+                seed=options.seed,
+                users=options.users,
+                attack_share=options.attack_share,
+                start=training_start,
+                attack_start=live_start,
+            )
+            timeline = iter(simulator.events(duration=timedelta(days=options.training_days + options.live_days)))
+            first_live: list[Any] = []
+
+            def training_stretch() -> Iterator[Any]:
+                boundary = format_timestamp(live_start)
+                for event, label in timeline:
+                    if event["occurred_at"] >= boundary:
+                        first_live.append((event, label))
+                        return
+                    if label is None:
+                        yield event, None
+
+            def live_stretch() -> Iterator[Any]:
+                yield from first_live
+                yield from timeline
+
+            produced_training = _produce(
+                producer, training_stretch(), tracker, options.producer_threads, 0.0, False, labels
+            )
+            producer.flush()
+            _log(options, f"training stretch: {produced_training:,} events produced; archiving")
+            _wait(lambda: firehose.archived >= tracker.delivered, options.timeout_seconds, "the archive")
+            model_dir, tarball = Path(scratch, "model"), Path(scratch, "model.tar.gz")
+            _train(aws, names, model_dir, tarball, options)
+            feature_config = Path(scratch, "feature_config.json")
+            from scorer.model_config import export_feature_config
+
+            export_feature_config(tarball, feature_config)
+            with model_server(tarball) as model_endpoint:
+                _log(options, f"model trained from the archive; local endpoint on {model_endpoint}")
+                environment = {
+                    **os.environ,
+                    **scorer_environment(resources, str(feature_config)),
+                    "AWS_ENDPOINT_URL": aws,
+                    "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": model_endpoint,
+                }
+
+                def on_output(line: str) -> None:
+                    if line.startswith("{") and '"_aws"' in line:
+                        document = json.loads(line)
+                        for name in ("EventsScored", "BadEvents", "Anomalies", "Alerts"):
+                            value = document.get(name)
+                            emf_scored[name] += int(sum(value) if isinstance(value, list) else value or 0)
+                    elif line and not line.startswith("{"):
+                        print(f"scorer: {line}", file=sys.stderr)
+
+                pythonpath = os.pathsep.join([str(REPOSITORY / "functions"), str(REPOSITORY)])
+                running = mapping = LocalEventSourceMapping(
+                    clients["kinesis"],
+                    clients["sqs"],
+                    names.stream,
+                    resources.on_failure_queue_url,
+                    options.mapping,
+                    lambda shard: LambdaProcess(HANDLER, environment, on_output, pythonpath=pythonpath),
+                    tracker.on_acknowledged,
+                ).start()
+                scoring_started = time.time()
+                legacy_count = [0]
+
+                def status() -> str:
+                    totals = running.totals()
+                    return (
+                        f"  produced {tracker.delivered + legacy_count[0]:>8,} | archived {firehose.archived:>8,} | "
+                        f"scored {totals.acknowledged_events:>8,} | anomalies {emf_scored['Anomalies']:>6,} | "
+                        f"consumer lag {totals.lag_records:,} records"
+                    )
+
+                with Progress(status, options.quiet):
+                    # The scorer starts at the stream's beginning (building users' state from their
+                    # history); live traffic starts once it has caught up, so latency is steady-state.
+                    _log(options, "scorer catching up on the training stretch")
+                    _wait(
+                        lambda: running.totals().acknowledged_events >= produced_training or bool(running.errors),
+                        options.timeout_seconds,
+                        "the scorer to catch up",
+                    )
+                    _log(options, "live traffic with attacks")
+                    produced_live = _produce(
+                        producer,
+                        live_stretch(),
+                        tracker,
+                        options.producer_threads,
+                        options.rate,
+                        True,
+                        labels,
+                    )
+                    for number, data in enumerate(LEGACY_BAD_RECORDS):
+                        clients["kinesis"].put_record(
+                            StreamName=names.stream, Data=data, PartitionKey=f"legacy-{number}"
+                        )
+                        legacy_count[0] += 1
+                    producer.flush()
+                    produced = tracker.delivered + legacy_count[0]
+
+                    def done() -> bool:
+                        totals = running.totals()
+                        return (
+                            (
+                                totals.acknowledged_events + totals.dead_lettered_events >= produced
+                                and firehose.archived >= produced
+                            )
+                            or bool(running.errors)
+                            or firehose.error is not None
+                        )
+
+                    _wait(done, options.timeout_seconds, "the scorer and the archive")
+                scoring_seconds = max(1e-3, (tracker.last_ack or time.time()) - scoring_started)
+                mapping.stop()
+                firehose.stop()
+                mapping_totals = running.totals()
+                mapping_errors = list(mapping.errors)
+                mapping = None
+        finally:
+            producer.close()
+            if mapping is not None:
+                mapping.stop()
+            firehose.stop(drain=False)
+        figures = _figures(
+            clients,
+            resources,
+            tracker,
+            labels,
+            [episode for episode in simulator.episodes if episode.start_micros >= live_start.timestamp() * 1e6],
+            produced=produced,
+            produced_training=produced_training,
+            produced_live=produced_live,
+            archived=firehose.archived,
+            acknowledged=mapping_totals.acknowledged_events,
+            dead_lettered=mapping_totals.dead_lettered_events,
+            scoring_seconds=scoring_seconds,
+            emf=dict(emf_scored),
+            errors=mapping_errors + ([str(firehose.error)] if firehose.error else []),
+        )
+    figures["wall_seconds"] = round(time.monotonic() - wall_started, 1)
+    return figures
+
+
+def _train(aws: str, names: PipelineNames, model_dir: Path, tarball: Path, options: DemoOptions) -> None:
+    """The SageMaker training entry point, reading the archive from the bucket (script mode)."""
+    from model import train
+
+    environment = {"SM_CHANNEL_TRAIN": f"s3://{names.archive_bucket}/", "SM_MODEL_DIR": str(model_dir)}
+    saved = {name: os.environ.get(name) for name in environment}
+    os.environ.update(environment)
+    try:
+        exit_code = train.main(["--tarball", str(tarball), "--endpoint-url", aws, "--geo", "synthetic"])
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    if exit_code != 0:
+        raise RuntimeError(f"training failed (exit code {exit_code})")
+
+
+def _figures(
+    clients: dict[str, Any],
+    resources: PipelineResources,
+    tracker: Tracker,
+    labels: dict[str, tuple[str, str]],
+    episodes: list[Any],
+    **counts: Any,
+) -> dict[str, Any]:
+    names = resources.names
+    anomalies: dict[str, dict[str, Any]] = {}
+    paginator = clients["dynamodb"].get_paginator("scan")
+    for page in paginator.paginate(TableName=names.anomalies_table):
+        for item in page["Items"]:
+            if not item["sk"]["S"].startswith("alert#"):
+                anomalies[item["event_id"]["S"]] = {
+                    "occurred_at": item["occurred_at"]["S"],
+                    "user": item["user_id"]["S"],
+                }
+    bad_lines = set()
+    listing = clients["s3"].list_objects_v2(Bucket=names.archive_bucket, Prefix=names.bad_events_prefix)
+    for entry in listing.get("Contents", []):
+        body = clients["s3"].get_object(Bucket=names.archive_bucket, Key=entry["Key"])["Body"].read()
+        for line in body.splitlines():
+            parsed = orjson.loads(line)
+            bad_lines.add((parsed["shard_id"], parsed["sequence_number"], parsed["sub_sequence_number"]))
+    dead_letter_messages = drain_queue(clients["sqs"], resources.on_failure_queue_url)
+    alerts = drain_queue(clients["sqs"], resources.alerts_inbox_url)
+
+    bad = len(bad_lines)
+    scored = counts["acknowledged"] - bad
+    flagged_by_episode: dict[str, list[str]] = defaultdict(list)
+    normal_flagged_live = normal_flagged_training = 0
+    for event_id, anomaly in anomalies.items():
+        label = labels.get(event_id)
+        if label is not None:
+            flagged_by_episode[label[1]].append(anomaly["occurred_at"])
+        elif event_id in tracker.live_ids:
+            normal_flagged_live += 1
+        else:
+            normal_flagged_training += 1
+    scenarios: dict[str, dict[str, Any]] = {}
+    for episode in episodes:
+        row = scenarios.setdefault(
+            episode.scenario, {"episodes": 0, "caught": 0, "events": 0, "events_flagged": 0, "detect_seconds": []}
+        )
+        row["episodes"] += 1
+        row["events"] += episode.events
+        flagged = sorted(flagged_by_episode.get(episode.episode_id, []))
+        row["events_flagged"] += len(flagged)
+        if flagged:
+            row["caught"] += 1
+            first = datetime.fromisoformat(flagged[0].replace("Z", "+00:00"))
+            row["detect_seconds"].append(
+                (first - datetime.fromtimestamp(episode.start_micros / 1e6, UTC)).total_seconds()
+            )
+    for row in scenarios.values():
+        delays = row.pop("detect_seconds")
+        row["median_seconds_to_detect"] = round(statistics.median(delays), 1) if delays else None
+    live_normal = counts["produced_live"] - sum(1 for event_id in labels if event_id in tracker.live_ids)
+    latencies = sorted(tracker.latencies)
+
+    def percentile(share: float) -> float | None:
+        return round(latencies[min(len(latencies) - 1, int(share * len(latencies)))] * 1000) if latencies else None
+
+    produced, archived = counts["produced"], counts["archived"]
+    dead_lettered = counts["dead_lettered"]
+    return {
+        "produced": produced,
+        "archived": archived,
+        "scored": scored,
+        "bad": bad,
+        "dead_lettered": dead_lettered,
+        "archived_equals_produced": archived == produced,
+        "accounted_equals_produced": scored + bad + dead_lettered == produced,
+        "training_events": counts["produced_training"],
+        "live_events": counts["produced_live"],
+        "anomalies": len(anomalies),
+        "alerts": len(alerts),
+        "dead_letter_messages": len(dead_letter_messages),
+        "scenarios": scenarios,
+        "normal_flagged_live": normal_flagged_live,
+        "normal_live_events": live_normal,
+        "normal_flagged_live_rate": round(normal_flagged_live / live_normal, 4) if live_normal else None,
+        "normal_flagged_training": normal_flagged_training,
+        "scored_events_per_second": round(scored / counts["scoring_seconds"]),
+        "produce_to_scored_ms_p50": percentile(0.50),
+        "produce_to_scored_ms_p99": percentile(0.99),
+        "scorer_emf": counts["emf"],
+        "errors": counts["errors"],
+    }
+
+
+def render(figures: dict[str, Any]) -> str:
+    """The human summary: accounting, then per-scenario detection, then throughput and latency."""
+    lines = [
+        "",
+        "Vedette local pipeline",
+        "",
+        f"  produced {figures['produced']:,}   archived {figures['archived']:,}   scored {figures['scored']:,}   "
+        f"bad {figures['bad']:,}   dead-lettered {figures['dead_lettered']:,}",
+        f"  archived == produced: {figures['archived_equals_produced']}   "
+        f"scored + bad + dead-lettered == produced: {figures['accounted_equals_produced']}",
+        "",
+        f"  {'scenario':<20} {'episodes':>8} {'caught':>7} {'events':>7} {'flagged':>8} {'median s to detect':>19}",
+    ]
+    for name, row in sorted(figures["scenarios"].items()):
+        delay = row["median_seconds_to_detect"]
+        lines.append(
+            f"  {name:<20} {row['episodes']:>8} {row['caught']:>7} {row['events']:>7} {row['events_flagged']:>8} "
+            f"{'-' if delay is None else f'{delay:,.0f}':>19}"
+        )
+    rate = figures["normal_flagged_live_rate"]
+    lines += [
+        "",
+        f"  normal live events flagged: {figures['normal_flagged_live']:,} of {figures['normal_live_events']:,}"
+        f" ({'-' if rate is None else f'{rate:.2%}'}); alerts sent: {figures['alerts']:,}",
+        f"  scored {figures['scored_events_per_second']:,} events/s; produce-to-scored latency "
+        f"p50 {figures['produce_to_scored_ms_p50']} ms, p99 {figures['produce_to_scored_ms_p99']} ms",
+        f"  wall time {figures.get('wall_seconds', 0)} s",
+    ]
+    if figures["errors"]:
+        lines.append(f"  errors: {figures['errors']}")
+    return "\n".join(lines) + "\n"
+
+
+def write_report(figures: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        "# Vedette demo report\n\n```\n"
+        + render(figures)
+        + "```\n\n```json\n"
+        + json.dumps(figures, indent=2)
+        + "\n```\n"
+    )

@@ -1,0 +1,112 @@
+"""The local event source mapping keeps Lambda's Kinesis semantics: checkpoints, bisect, retries, destination."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+
+from local_pipeline.event_source import Acknowledgement, LocalEventSourceMapping, MappingSettings
+from local_pipeline.lambda_runtime import InitError, LambdaProcess
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+_names = itertools.count()
+
+
+@pytest.fixture
+def clients(aws_endpoint: str) -> dict[str, Any]:
+    return {name: boto3.client(name, endpoint_url=aws_endpoint, region_name="us-east-1") for name in ("kinesis", "sqs")}
+
+
+def run_mapping(
+    clients: dict[str, Any], handler: str, payloads: list[bytes], settings: MappingSettings
+) -> dict[str, Any]:
+    """Put ``payloads`` on a one-shard stream, run the mapping until every record is settled."""
+    kinesis, sqs = clients["kinesis"], clients["sqs"]
+    name = f"esm-{next(_names)}"
+    kinesis.create_stream(StreamName=name, ShardCount=1)
+    kinesis.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.2})
+    queue_url = sqs.create_queue(QueueName=f"{name}-on-failure")["QueueUrl"]
+    sequence_numbers = [
+        kinesis.put_record(StreamName=name, Data=data, PartitionKey="k")["SequenceNumber"] for data in payloads
+    ]
+    acknowledged: list[Acknowledgement] = []
+    mapping = LocalEventSourceMapping(
+        kinesis,
+        sqs,
+        name,
+        queue_url,
+        settings,
+        lambda shard: LambdaProcess(handler, dict(os.environ), lambda line: None, pythonpath=str(REPOSITORY)),
+        acknowledged.append,
+    ).start()
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            totals = mapping.totals()
+            if totals.acknowledged_records + totals.dead_lettered_records >= len(payloads):
+                break
+            time.sleep(0.1)
+    finally:
+        mapping.stop()
+    messages = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10).get("Messages", [])
+    return {
+        "sequence_numbers": sequence_numbers,
+        "totals": mapping.totals(),
+        "acknowledged": acknowledged,
+        "dead_letters": [json.loads(message["Body"]) for message in messages],
+    }
+
+
+def test_a_reported_failure_is_retried_from_its_record_then_sent_to_the_destination(clients):
+    # GIVEN six records, the fourth one poisoned and always reported as a batch item failure
+    payloads = [b"ok-0", b"ok-1", b"ok-2", b"POISON", b"ok-4", b"ok-5"]
+    settings = MappingSettings(batch_size=10, maximum_batching_window_in_seconds=0.5, maximum_retry_attempts=2)
+
+    result = run_mapping(clients, "tests.esm_functions.report_poison", payloads, settings)
+
+    # THEN the records before it are checkpointed once; from it on, three invocations, then the destination
+    totals = result["totals"]
+    assert (totals.acknowledged_records, totals.dead_lettered_records) == (3, 3)
+    assert (totals.invocations, totals.partial_failures) == (3, 3)
+    [message] = result["dead_letters"]
+    info = message["KinesisBatchInfo"]
+    assert info["startSequenceNumber"] == result["sequence_numbers"][3]
+    assert info["endSequenceNumber"] == result["sequence_numbers"][5]
+    assert (info["batchSize"], message["requestContext"]["condition"]) == (3, "RetryAttemptsExhausted")
+
+
+def test_bisect_on_function_error_isolates_the_poisoned_record(clients):
+    # GIVEN eight records, one poisoned, and a function that fails any batch holding it
+    payloads = [b"ok"] * 5 + [b"POISON"] + [b"ok"] * 2
+    settings = MappingSettings(batch_size=8, maximum_batching_window_in_seconds=0.5, maximum_retry_attempts=3)
+
+    result = run_mapping(clients, "tests.esm_functions.raise_on_poison", payloads, settings)
+
+    # THEN only the poisoned record goes to the destination; every other record is processed
+    totals = result["totals"]
+    assert (totals.acknowledged_records, totals.dead_lettered_records) == (7, 1)
+    [message] = result["dead_letters"]
+    assert message["KinesisBatchInfo"]["startSequenceNumber"] == result["sequence_numbers"][5]
+    assert message["KinesisBatchInfo"]["batchSize"] == 1
+
+
+def test_an_empty_identifier_fails_the_whole_batch(clients):
+    payloads = [b"a", b"b", b"c"]
+    settings = MappingSettings(batch_size=10, maximum_batching_window_in_seconds=0.5)
+
+    result = run_mapping(clients, "tests.esm_functions.malformed_once", payloads, settings)
+
+    totals = result["totals"]
+    assert (totals.invocations, totals.acknowledged_records, totals.dead_lettered_records) == (2, 3, 0)
+
+
+def test_an_environment_whose_init_fails_says_why():
+    with pytest.raises(InitError, match="ModuleNotFoundError"):
+        LambdaProcess("tests.no_such_module.handler", dict(os.environ), lambda line: None, pythonpath=str(REPOSITORY))

@@ -1,0 +1,283 @@
+"""The log importer: every format, odd lines counted not fatal, stable ids, user identification."""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from traffic import Simulator
+from traffic.exceptions import LogFormatError
+from traffic.importer import (
+    CSIC_ANOMALOUS_LABEL,
+    LogImporter,
+    derived_event_id,
+    identify_user,
+    infer_event_type,
+)
+from traffic.logformat import compile_format
+from vedette.events import encode_event, normalize_event, parse_timestamp
+
+FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+LONG_PATH = "/search?q=" + "a" * 3000
+COMBINED_SAMPLE = [
+    f'203.0.113.9 - - [02/Nov/2026:10:00:00 +0100] "GET /products/SKU-00042?ref=reco HTTP/1.1" 200 5120 '
+    f'"https://shop.example/" "{FIREFOX}"',
+    '2001:db8::7 - alice [02/Nov/2026:10:00:01 +0100] "POST /login HTTP/2.0" 302 0 "-" "okhttp/4.12.0"',
+    '198.51.100.7 - - [02/Nov/2026:10:00:02 +0100] "-" 408 0 "-" "-"',
+    '198.51.100.8 - - [02/Nov/2026:10:00:03 +0100] "\\x16\\x03\\x01\\x00\\xca\\x01" 400 157 "-" "-"',
+    '198.51.100.9 - - [02/Nov/2026:10:00:04 +0100] "GET / HTTP/1.1" 200 10 "-" "Mozilla \\"quoted\\" 1.0"',
+    'unknown - - [02/Nov/2026:10:00:05 +0100] "GET /catalog/toys HTTP/1.1" 200 10 "-" "curl/8.5.0"',
+    '198.51.100.10 - - [02/Nov/2026:10:00:06 +0100] "GET /cart/add?sku=1 HTTP/1.1" 200 10 "-" "curl/8.5.0" "10.0.0.1"',
+    "198.51.100.11 - - [02/Nov/2026:10:00:0",
+    "",
+    '198.51.100.12 - - [02/Foo/2026:10:00:07 +0100] "GET / HTTP/1.1" 200 10 "-" "curl/8.5.0"',
+    f'198.51.100.13 - - [02/Nov/2026:10:00:08 +0100] "GET {LONG_PATH} HTTP/1.1" 200 10 "-" "curl/8.5.0"',
+    '198.51.100.14 - bob [02/Nov/2026:10:00:09 +0100] "POST /login HTTP/1.1" 401 20 "-" "curl/8.5.0"',
+]
+
+
+def test_combined_log_round_trips_with_odd_lines_counted() -> None:
+    # GIVEN a combined log with odd but real-world lines and three broken ones
+    importer = LogImporter("combined")
+    # WHEN it is imported
+    items = list(importer.import_lines(COMBINED_SAMPLE, "access.log"))
+    events = [item.event for item in items]
+    # THEN the good lines become unlabeled events in the contract, unchanged by normalization
+    assert all(normalize_event(event) == event for event in events)
+    assert all(item.label is None for item in items)
+    first = events[0]
+    assert first == {
+        "schema_version": 1,
+        "event_id": derived_event_id("access.log", 1, COMBINED_SAMPLE[0]),
+        "occurred_at": "2026-11-02T09:00:00.000000Z",
+        "event_type": "page_view",
+        "user_id": identify_user(None, None, "203.0.113.9", FIREFOX),
+        "session_id": None,
+        "ip": "203.0.113.9",
+        "user_agent": FIREFOX,
+        "resource": "/products/SKU-00042?ref=reco",
+        "status": 200,
+        "properties": {"bytes": 5120, "referer": "https://shop.example/", "protocol": "HTTP/1.1", "method": "GET"},
+    }
+    by_second = {event["occurred_at"][17:19]: event for event in events}
+    login = by_second["01"]
+    assert (login["event_type"], login["user_id"], login["ip"]) == ("login_succeeded", "alice", "2001:db8::7")
+    assert (by_second["02"]["event_type"], by_second["02"]["resource"], by_second["02"]["user_agent"]) == (
+        "bad_request",
+        None,
+        None,
+    )
+    assert by_second["03"]["properties"]["raw_request"] == "\\x16\\x03\\x01\\x00\\xca\\x01"
+    assert by_second["04"]["user_agent"] == 'Mozilla "quoted" 1.0'
+    assert by_second["05"]["ip"] is None
+    assert by_second["05"]["properties"]["remote_addr"] == "unknown"
+    assert by_second["06"]["event_type"] == "add_to_cart"  # the trailing extra column is ignored
+    assert len(by_second["08"]["resource"]) == 2048
+    assert by_second["08"]["properties"]["resource_truncated"] is True
+    assert (by_second["09"]["event_type"], by_second["09"]["user_id"]) == ("login_failed", "bob")
+    # AND the report counts every line, with examples of what went wrong
+    report = importer.report
+    assert (report.lines, report.events, report.unparseable, report.invalid, report.blank) == (12, 9, 2, 0, 1)
+    assert [(number, reason) for _, number, reason, _ in report.unparseable_examples] == [
+        (8, "does not match the format"),
+        (10, "$time_local: time data '02/Foo/2026:10:00:07 +0100' does not match format '%d/%b/%Y:%H:%M:%S %z'"),
+    ]
+    assert "12 line(s): 9 event(s), 2 unparseable, 0 invalid, 1 blank" in report.summary()
+
+
+def test_common_log_format_reads_common_lines_and_tolerates_combined_ones() -> None:
+    lines = [
+        '192.0.2.1 - - [02/Nov/2026:23:59:59 -0500] "GET /search?q=tent HTTP/1.0" 200 2326',
+        COMBINED_SAMPLE[0],
+        '192.0.2.1 - - [02/Nov/2026:23:59:59 -0500] "GET /a HTTP/1.0" 200 -',
+    ]
+    importer = LogImporter("common")
+    events = [item.event for item in importer.import_lines(lines, "common.log")]
+    assert [event["event_type"] for event in events] == ["search", "page_view", "page_view"]
+    assert events[0]["occurred_at"] == "2026-11-03T04:59:59.000000Z"
+    assert events[1]["user_agent"] is None  # common format: no user agent column
+    assert "bytes" not in events[2]["properties"]
+    assert importer.report.events == 3
+
+
+def test_custom_format_with_session_column_and_iso_time() -> None:
+    importer = LogImporter(
+        "custom", log_format='$time_iso8601 $remote_addr $session_id "$request" $status "$http_user_agent"'
+    )
+    lines = [
+        '2026-11-02T10:00:00+00:00 198.51.100.7 sess-42 "GET /search?q=tent HTTP/2.0" 200 "curl/8.5.0"',
+        '2026-11-02T10:00:01Z 198.51.100.7 - "GET /x HTTP/2.0" 200 "curl/8.5.0"',
+    ]
+    events = [item.event for item in importer.import_lines(lines, "app.log")]
+    assert events[0]["session_id"] == "sess-42"
+    assert events[0]["user_id"] == "session:sess-42"
+    assert events[0]["event_type"] == "search"
+    assert events[1]["session_id"] is None
+    assert events[1]["user_id"] == identify_user(None, None, "198.51.100.7", "curl/8.5.0")
+
+
+def test_custom_format_without_ip_and_with_another_time_format() -> None:
+    importer = LogImporter(
+        "custom",
+        log_format="[$time_local] $cookie_sid $request_method $request_uri $status $request_time",
+        time_format="%Y-%m-%d %H:%M:%S.%f",
+    )
+    lines = [
+        "[2026-11-02 10:00:00.250] abc123 POST /checkout/confirm 200 0.125",
+        "[2026-11-02 10:00:01.000] - GET /products/SKU-00001 404 0.002",
+        "[2026-11-02 10:00:02] abc123 GET / 200 0.1",
+    ]
+    events = [item.event for item in importer.import_lines(lines, "custom.log")]
+    assert events[0]["occurred_at"] == "2026-11-02T10:00:00.250000Z"  # no offset in the format: UTC
+    assert (events[0]["event_type"], events[0]["user_id"], events[0]["ip"]) == ("purchase", "session:abc123", None)
+    assert events[0]["properties"] == {"latency_ms": 125.0, "method": "POST"}
+    assert events[1]["user_id"] == "anonymous"
+    assert events[1]["status"] == 404
+    assert importer.report.unparseable == 1  # the third line has no fraction of a second
+
+
+def test_custom_format_with_user_id_event_type_and_epoch_time() -> None:
+    importer = LogImporter("custom", log_format="$msec $user_id $event_type $request_uri $tenant")
+    (item,) = importer.import_lines(["1793613600.5 u-1 coupon_redeemed /api/coupons acme"], "app.log")
+    assert item.event["occurred_at"] == "2026-11-02T10:00:00.500000Z"
+    assert (item.event["user_id"], item.event["event_type"]) == ("u-1", "coupon_redeemed")
+    assert item.event["properties"] == {"tenant": "acme"}
+
+
+def test_json_lines_keep_their_ids_and_derive_missing_ones_stably() -> None:
+    lines = [
+        '{"event_id":"0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9","occurred_at":"2026-11-02T10:00:00Z",'
+        '"event_type":"login_failed","user_id":"u-1","ip":"198.51.100.7"}',
+        '{"occurred_at":"2026-11-02T10:00:01+01:00","event_type":"page_view","user_id":"u-2"}',
+        '{"event_type":"page_view","user_id":"u-3"}',
+        '{"occurred_at":"2026-11-02T10:00:02Z","event_type":"page_view","user_id":"u-4","colour":"red"}',
+        "[1, 2]",
+        "{not json",
+    ]
+    importer = LogImporter("jsonl")
+    events = [item.event for item in importer.import_lines(lines, "events.jsonl")]
+    assert events[0]["event_id"] == "0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9"
+    assert events[1]["event_id"] == derived_event_id("events.jsonl", 2, lines[1])
+    assert events[1]["occurred_at"] == "2026-11-02T09:00:01.000000Z"
+    again = [item.event for item in LogImporter("jsonl").import_lines(lines, "events.jsonl")]
+    assert again == events
+    report = importer.report
+    assert (report.events, report.unparseable, report.invalid) == (2, 3, 1)
+    assert report.invalid_examples[0][2] == "colour: unknown field; put extra data in 'properties'"
+    assert report.unparseable_examples[0][2].startswith("occurred_at: required field is missing")
+
+
+def test_csic2010_lines_get_synthetic_times_and_anomalies_are_labeled(tmp_path: Path) -> None:
+    (tmp_path / "normal.txt").write_bytes(
+        b"get http://localhost:8080/tienda1/index.jsp\n"
+        b"post http://localhost:8080/tienda1/publico/autenticar.jsp?modo=entrar&login=choong&pwd=d1se3ci\xf3n\n"
+    )
+    (tmp_path / "anomalous.txt").write_bytes(
+        b"get http://localhost:8080.old\r\n"
+        b"get http://localhost:8080/tienda1/publico/anadir.jsp?id=2&cantidad=';+drop+table+usuarios\rx\r\n"
+    )
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    importer = LogImporter("csic2010", start=start)
+    items = list(importer.import_file(str(tmp_path)))
+    assert [item.label for item in items] == [None, None, CSIC_ANOMALOUS_LABEL, CSIC_ANOMALOUS_LABEL]
+    assert [item.event["occurred_at"][11:19] for item in items] == ["00:00:00", "00:00:01", "00:00:02", "00:00:03"]
+    assert [item.event["event_type"] for item in items] == ["page_view", "login_attempt", "page_view", "add_to_cart"]
+    assert items[1].event["resource"].endswith("pwd=d1se3ci\ufffdn")
+    assert items[2].event["resource"] == "/.old"
+    assert items[3].event["resource"].endswith("usuarios\rx")  # a CR inside a line stays in it
+    assert {item.event["user_id"] for item in items} == {"anonymous"}
+    assert items[1].event["properties"] == {"method": "POST"}
+
+
+CSIC_FOLDER = "/work/shared/data/csic2010"
+
+
+@pytest.mark.skipif(not os.path.isdir(CSIC_FOLDER), reason="the CSIC 2010 data set is not on this machine")
+def test_the_whole_csic2010_data_set_imports_one_event_per_line() -> None:
+    importer = LogImporter("csic2010")
+    labels = [item.label for item in importer.import_file(CSIC_FOLDER)]
+    assert importer.report.unparseable == 0
+    assert importer.report.invalid == 0
+    assert labels.count(None) == 36_000
+    assert labels.count(CSIC_ANOMALOUS_LABEL) == 25_065
+
+
+def test_user_identification_order() -> None:
+    assert identify_user("u-1", "s-1", "192.0.2.1", "ua") == "u-1"
+    assert identify_user(None, "s-1", "192.0.2.1", "ua") == "session:s-1"
+    assert identify_user(None, None, "192.0.2.1", "ua").startswith("client:")
+    assert identify_user(None, None, "192.0.2.1", "ua") != identify_user(None, None, "192.0.2.1", "other")
+    assert identify_user(None, None, None, None) == "anonymous"
+
+
+def test_event_type_inference() -> None:
+    assert infer_event_type("GET", "/static/app.js", 200) == "static_asset"
+    assert infer_event_type("GET", "/login", 200) == "page_view"
+    assert infer_event_type("POST", "/login", 302) == "login_succeeded"
+    assert infer_event_type("POST", "/api/v1/sessions", 401) == "login_failed"
+    assert infer_event_type("GET", "/account/password-reset", 200) == "password_reset"
+    assert infer_event_type("POST", "/checkout", 200) == "purchase"
+    assert infer_event_type("GET", "/api/v2/orders/1", 200) == "api_call"
+    assert infer_event_type(None, None, 400) == "bad_request"
+
+
+def test_bad_formats_are_rejected_with_the_reason() -> None:
+    with pytest.raises(LogFormatError, match="followed directly by another variable"):
+        compile_format("$remote_addr$status")
+    with pytest.raises(LogFormatError, match="unsupported time directive %Q"):
+        compile_format("[$time_local] $status", "%Q")
+    with pytest.raises(LogFormatError, match="has no \\$variable"):
+        compile_format("plain text")
+    with pytest.raises(LogFormatError, match="Apache LogFormat\\? write it in nginx syntax"):
+        compile_format('%h %l %u %t "%r" %>s %b')
+    with pytest.raises(LogFormatError, match="unknown format"):
+        LogImporter("syslog")
+    with pytest.raises(LogFormatError, match="needs a format string"):
+        LogImporter("custom")
+    importer = LogImporter("custom", log_format="$remote_addr $status")
+    assert list(importer.import_lines(["192.0.2.1 200"], "x")) == []
+    assert importer.report.unparseable_examples[0][2].startswith("no time")
+
+
+def test_simulated_events_round_trip_through_json_lines_unchanged() -> None:
+    # GIVEN simulated events written as the simulate command writes them
+    events = [item.event for item in Simulator(seed=21, users=100).events(count=500)]
+    lines = [encode_event(event).decode() for event in events]
+    # WHEN they are imported back as JSON lines
+    imported = [item.event for item in LogImporter("jsonl").import_lines(lines, "sim.jsonl")]
+    # THEN nothing changed
+    assert imported == events
+
+
+def test_simulated_events_round_trip_through_a_combined_access_log() -> None:
+    # GIVEN simulated events rendered as combined log lines (seconds, no user id, no session)
+    events = [item.event for item in Simulator(seed=22, users=100).events(count=500)]
+    lines = []
+    for event in events:
+        moment = parse_timestamp(event["occurred_at"])
+        agent = event["user_agent"].replace('"', '\\"')
+        method = event["properties"]["method"]
+        lines.append(
+            f'{event["ip"]} - - [{moment:%d/%b/%Y:%H:%M:%S +0000}] "{method} {event["resource"]} HTTP/1.1" '
+            f'{event["status"]} 123 "-" "{agent}"'
+        )
+    # WHEN the log is imported
+    imported = [item.event for item in LogImporter("combined").import_lines(lines, "sim.log")]
+    # THEN every request comes back with its address, agent, resource, status and second
+    assert len(imported) == len(events)
+    for original, back in zip(events, imported, strict=True):
+        assert (back["ip"], back["user_agent"], back["resource"], back["status"]) == (
+            original["ip"],
+            original["user_agent"],
+            original["resource"],
+            original["status"],
+        )
+        assert back["occurred_at"][:19] == original["occurred_at"][:19]
+        assert back["user_id"] == identify_user(None, None, original["ip"], original["user_agent"])
+    # AND the inferred types are the simulator's, except clicks, which a log cannot tell from page views
+    for original, back in zip(events, imported, strict=True):
+        expected = "page_view" if original["event_type"] == "click" else original["event_type"]
+        assert back["event_type"] == expected
