@@ -99,16 +99,7 @@ def extract_tarball(tarball: str | os.PathLike[str], model_dir: str | os.PathLik
     return folder
 
 
-def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
-    """Load an artifact folder; raises ``ArtifactError`` if it was built for other features."""
-    import joblib
-
-    folder = Path(model_dir)
-    try:
-        metadata = json.loads((folder / METADATA_FILE).read_text())
-        vocabulary = ResourceVocabulary.from_json(json.loads((folder / VOCABULARY_FILE).read_text()))
-    except FileNotFoundError as error:
-        raise ArtifactError(f"{folder}: missing {Path(error.filename).name}") from None
+def _check_features(folder: Path, metadata: dict[str, Any]) -> None:
     names = tuple(metadata.get("feature_names", ()))
     if metadata.get("features_version") != FEATURES_VERSION or names != FEATURE_NAMES:
         difference = next(
@@ -123,7 +114,22 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
             f"{folder}: built for features version {metadata.get('features_version')!r}, this code computes "
             f"version {FEATURES_VERSION}; feature names differ at {difference}"
         )
+
+
+def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
+    """Load an artifact folder; raises ``ArtifactError`` if it was built for other features."""
+    import joblib
+
+    folder = Path(model_dir)
+    try:
+        metadata = json.loads((folder / METADATA_FILE).read_text())
+        vocabulary = ResourceVocabulary.from_json(json.loads((folder / VOCABULARY_FILE).read_text()))
+    except FileNotFoundError as error:
+        raise ArtifactError(f"{folder}: missing {Path(error.filename).name}") from None
+    _check_features(folder, metadata)
     detector = joblib.load(folder / DETECTOR_FILE)
     if detector.n_features != len(FEATURE_NAMES):
-        raise ArtifactError(f"{folder}: detector fitted on {detector.n_features} features, expected {len(names)}")
+        raise ArtifactError(
+            f"{folder}: detector fitted on {detector.n_features} features, expected {len(FEATURE_NAMES)}"
+        )
     return LoadedModel(detector, float(metadata["threshold"]), metadata, vocabulary)

@@ -3,11 +3,16 @@
 Without an archive, a week of attack-free simulated traffic (``traffic.simulator``) is first
 archived as Firehose would write it, under ``build/archive``, so the command works on a fresh
 machine. The artifact is built by ``model.train`` from the same sources the tests import.
+
+``write_training_source`` lays out the source directory of a SageMaker training job (script mode):
+``train.py`` at its root (SageMaker runs ``python train.py --hyper-parameter value`` there) and the
+packages it imports, plus a ``requirements.txt`` the scikit-learn training image installs first.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 from collections.abc import Sequence
 from datetime import timedelta
@@ -18,6 +23,25 @@ from model import train
 SIMULATED_DAYS = 7
 SIMULATED_USERS = 2_000
 SIMULATION_SEED = 11
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+# Package name in the training job -> its folder in this repository.
+TRAINING_PACKAGES = {"model": "model", "archive": "archive", "vedette": "producers/vedette", "traffic": "traffic"}
+# What the scikit-learn training image lacks: the archive reader parses JSON with orjson.
+TRAINING_REQUIREMENTS = ("orjson",)
+TRAINING_ENTRY_POINT = '''"""SageMaker training entry point (script mode) of the Vedette anomaly model.
+
+Hyper-parameters arrive as ``--name value`` (``python train.py --help``); the archive channel is
+``SM_CHANNEL_TRAIN`` and the artifact goes to ``SM_MODEL_DIR``, which SageMaker packs as model.tar.gz.
+"""
+
+import sys
+
+from model.train import main
+
+if __name__ == "__main__":
+    sys.exit(main())
+'''
 
 
 def simulate_archive(folder: Path, days: int = SIMULATED_DAYS, users: int = SIMULATED_USERS) -> Path:
@@ -32,13 +56,38 @@ def simulate_archive(folder: Path, days: int = SIMULATED_DAYS, users: int = SIMU
     return folder
 
 
+def write_training_source(destination: str | Path) -> Path:
+    """Lay out a SageMaker training job's source directory (see the module docstring)."""
+    target = Path(destination)
+    target.mkdir(parents=True, exist_ok=True)
+    for package, folder in TRAINING_PACKAGES.items():
+        shutil.copytree(
+            REPOSITORY / folder,
+            target / package,
+            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+            dirs_exist_ok=True,
+        )
+    (target / "train.py").write_text(TRAINING_ENTRY_POINT)
+    pins = [
+        line.strip()
+        for line in (REPOSITORY / "requirements.txt").read_text().splitlines()
+        if line.split("==")[0].strip() in TRAINING_REQUIREMENTS
+    ]
+    (target / "requirements.txt").write_text("\n".join(pins) + "\n")
+    return target
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Build ``--output`` (a model.tar.gz) from ``--archive`` or from simulated traffic."""
     parser = argparse.ArgumentParser(prog="python -m model.build", description=__doc__.split("\n\n")[0])
     parser.add_argument("--archive", default="", help="archive folder or s3:// URL (empty: simulate one)")
     parser.add_argument("--output", default="build/model.tar.gz")
     parser.add_argument("--detector", default=train.DEFAULT_DETECTOR)
+    parser.add_argument("--training-source", default=None, help="only write a training job's source dir here")
     arguments = parser.parse_args(argv)
+    if arguments.training_source:
+        print(write_training_source(arguments.training_source))
+        return 0
     output = Path(arguments.output)
     archive = arguments.archive
     geo = "none"

@@ -9,8 +9,10 @@ their shortest exact repr).
 Two kinds of state, both stored by the scorer between batches (e.g. one DynamoDB item each):
 
 ``UserState`` (key: user_id), at most ``MAX_USER_STATE_BYTES`` serialized:
-  time of the previous event; exponentially decayed event counts (1 minute and 1 hour) and failure
-  count (1 hour); total events; a 24-bin hour-of-day histogram decayed over 30 days; bounded
+  time of the previous event; exponentially decayed event counts (1 minute and 1 hour), failure
+  count (1 hour) and new-user-agent count (10 minutes); moving averages of the log gap between
+  events and of its deviation; total events; a 24-bin hour-of-day histogram decayed over 30 days
+  (in whole-day steps); bounded
   most-recently-used sets of CRC32 hashes: the last ``MAX_RECENT_IPS`` IPs and
   ``MAX_RECENT_COUNTRIES`` countries (each with the minute last seen, to count those of the last
   hour), ``MAX_RECENT_AGENTS`` user agents and ``MAX_RECENT_PATHS`` resource templates.
@@ -33,7 +35,8 @@ import json
 import math
 import re
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -64,6 +67,10 @@ FAST_TAU = 60.0
 SLOW_TAU = 3600.0
 HOUR_HABIT_TAU = 30 * 86400.0
 IP_USERS_WINDOW = 86400.0
+AGENT_TAU = 600.0
+# Weight of the newest gap in the gap averages, and the deviation assumed before two gaps are seen.
+GAP_SMOOTHING = 0.3
+GAP_DEVIATION_PRIOR = 1.0
 # The gap reported for a user's first event (and the cap on any gap): 30 days.
 MAX_GAP_SECONDS = 30 * 86400.0
 MAX_DECAYED_COUNT = 1e6
@@ -77,7 +84,7 @@ MAX_IP_USERS = 32
 
 # Upper bounds on ``to_bytes()`` sizes, reached only with every set full and every number at its
 # longest; tests/test_features.py drives states there with adversarial input.
-MAX_USER_STATE_BYTES = 1024
+MAX_USER_STATE_BYTES = 1200
 MAX_IP_STATE_BYTES = 1024
 
 FAILURE_OUTCOMES = frozenset({"failed", "failure", "denied", "error", "rejected", "declined", "invalid", "blocked"})
@@ -102,6 +109,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "log_failures_1h",
     "log_user_history",
     "hour_rarity",
+    "interval_deviation",
     # Novelty for this user
     "new_ip",
     "new_user_agent",
@@ -109,6 +117,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "new_resource_path",
     "ips_1h",
     "countries_1h",
+    "log_new_agents_10m",
     # This IP across users
     "ip_distinct_users_24h",
     "log_ip_new_users_1h",
@@ -131,6 +140,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "resource_unknown_params",
     "resource_value_class_violations",
     "resource_value_length_excess",
+    "agent_family_rarity",
     "write_method",
     # Outcome
     "failure",
@@ -145,7 +155,7 @@ FEATURE_NAMES: tuple[str, ...] = (
 )
 FEATURE_COUNT = len(FEATURE_NAMES)
 _EVENT_TYPE_INDEX = {name: index for index, name in enumerate(CORE_EVENT_TYPES)}
-_NO_VOCABULARY = (0.0, 0.0, 0.0, 0.0)
+_NO_VOCABULARY = (0.0, 0.0, 0.0, 0.0, 0.0)
 
 CountryLookup = Callable[[str], "str | None"]
 
@@ -202,6 +212,10 @@ class UserState:
     rate_fast: float = 0.0
     rate_slow: float = 0.0
     failures_slow: float = 0.0
+    # Moving average of log gaps between events and of deviations from it: robots are regular.
+    gap_mean: float | None = None
+    gap_deviation: float = GAP_DEVIATION_PRIOR
+    new_agents: float = 0.0
     total_events: int = 0
     hour_histogram: list[float] = field(default_factory=lambda: [0.0] * 24)
     # (hash, minute last seen) pairs, most recent first.
@@ -229,6 +243,9 @@ class UserState:
             "rf": self.rate_fast,
             "rs": self.rate_slow,
             "fs": self.failures_slow,
+            "gm": self.gap_mean,
+            "gd": self.gap_deviation,
+            "na": self.new_agents,
             "n": self.total_events,
             "h": self.hour_histogram,
             "ip": [list(pair) for pair in self.recent_ips],
@@ -251,6 +268,9 @@ class UserState:
                 rate_fast=float(data["rf"]),
                 rate_slow=float(data["rs"]),
                 failures_slow=float(data["fs"]),
+                gap_mean=_optional_float(data["gm"]),
+                gap_deviation=float(data["gd"]),
+                new_agents=float(data["na"]),
                 total_events=int(data["n"]),
                 hour_histogram=[float(value) for value in data["h"]],
                 recent_ips=_pairs(data["ip"], MAX_RECENT_IPS),
@@ -380,7 +400,8 @@ def event_time(event: Any) -> float:
         return value.timestamp()
     if isinstance(value, str):
         try:
-            moment = datetime.fromisoformat(value)
+            # Python 3.10 (the SageMaker container's) does not read the "Z" suffix itself.
+            moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
         except ValueError:
             raise InvalidFeatureEventError("occurred_at", f"not an RFC 3339 timestamp: {value[:64]!r}") from None
         if moment.tzinfo is None:
@@ -404,9 +425,7 @@ def is_failure(event_type: str, status: Any) -> bool:
 
 
 def _entropy(text: str) -> float:
-    counts: dict[str, int] = {}
-    for char in text:
-        counts[char] = counts.get(char, 0) + 1
+    counts = Counter(text)
     total = len(text)
     return -sum(count / total * math.log2(count / total) for count in counts.values())
 
@@ -426,10 +445,11 @@ def resource_shape(resource: str | None) -> list[float]:
     path, _, query = text.partition("?")
     values = [pair.partition("=")[2] for pair in query.split("&") if pair] if query else []
     value_chars = sum(len(value) for value in values)
-    value_nonalnum = sum(1 for value in values for char in value if not char.isalnum() and char != "+")
-    digits = sum(1 for char in text if char.isdigit())
-    nonalnum = sum(1 for char in text if not char.isalnum())
-    special = sum(1 for char in text if char in _SPECIAL_CHARS)
+    # "+" encodes a space in query values: not a symbol there.
+    value_nonalnum = sum(len(value) - sum(map(str.isalnum, value)) - value.count("+") for value in values)
+    digits = sum(map(str.isdigit, text))
+    nonalnum = length - sum(map(str.isalnum, text))
+    special = sum(map(_SPECIAL_CHARS.__contains__, text))
     return [
         0.0,
         math.log1p(length),
@@ -450,6 +470,13 @@ _CLASS_DIGIT, _CLASS_LETTER, _CLASS_SPACE, _CLASS_PUNCT, _CLASS_SPECIAL, _CLASS_
 _PUNCTUATION = frozenset(".-_@,/:")
 MAX_VOCABULARY_PATHS = 20_000
 MAX_VOCABULARY_PARAMS = 50_000
+MAX_VOCABULARY_AGENTS = 2_000
+_AGENT_FAMILY_LENGTH = 32
+
+
+def agent_family(agent: str) -> str:
+    """The product name a user agent starts with: ``mozilla``, ``okhttp``, ``python-requests``..."""
+    return agent.split("/", 1)[0].split(" ", 1)[0].strip().lower()[:_AGENT_FAMILY_LENGTH]
 
 
 def _char_classes(value: str) -> int:
@@ -479,18 +506,22 @@ def _parameters(resource: str) -> tuple[str, list[tuple[str, str]]]:
 
 @dataclass(slots=True)
 class ResourceVocabulary:
-    """Which resources normal traffic uses: path templates and, per template, each parameter's
-    character classes and longest value. Learned once from training events, shipped in the model
-    artifact, and passed read-only to ``featurize`` by training and by the scorer alike.
+    """Which resources and clients normal traffic uses: path templates and, per template, each
+    parameter's character classes and longest value; user-agent families (``agent_family``).
+    Learned once from training events, shipped in the model artifact, and passed read-only to
+    ``featurize`` by training and by the scorer alike.
 
-    Bounded: the ``MAX_VOCABULARY_PATHS`` most frequent templates and ``MAX_VOCABULARY_PARAMS``
-    most frequent (template, parameter) pairs, keyed by 32-bit hashes.
+    Bounded: the ``MAX_VOCABULARY_PATHS`` most frequent templates, ``MAX_VOCABULARY_PARAMS`` most
+    frequent (template, parameter) pairs and ``MAX_VOCABULARY_AGENTS`` agent families, keyed by
+    32-bit hashes.
     """
 
     total: int = 0
     paths: dict[int, int] = field(default_factory=dict)
     # hash(template ? name) -> [count, character class mask, longest value length]
     params: dict[int, list[int]] = field(default_factory=dict)
+    agent_total: int = 0
+    agents: dict[int, int] = field(default_factory=dict)
 
     @classmethod
     def learn(cls, events: Iterable[Any]) -> ResourceVocabulary:
@@ -498,7 +529,13 @@ class ResourceVocabulary:
         vocabulary = cls()
         paths = vocabulary.paths
         params = vocabulary.params
+        agents = vocabulary.agents
         for event in events:
+            agent = _get(event, "user_agent")
+            if isinstance(agent, str) and agent:
+                vocabulary.agent_total += 1
+                family = stable_hash(agent_family(agent))
+                agents[family] = agents.get(family, 0) + 1
             resource = _get(event, "resource")
             if not isinstance(resource, str) or not resource:
                 continue
@@ -521,7 +558,17 @@ class ResourceVocabulary:
         if len(params) > MAX_VOCABULARY_PARAMS:
             kept_params = sorted(params.items(), key=lambda item: (-item[1][0], item[0]))[:MAX_VOCABULARY_PARAMS]
             vocabulary.params = dict(kept_params)
+        if len(agents) > MAX_VOCABULARY_AGENTS:
+            kept_agents = sorted(agents.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_AGENTS]
+            vocabulary.agents = dict(kept_agents)
         return vocabulary
+
+    def agent_rarity(self, agent: str | None) -> float:
+        """How rare the agent's family was in training: -log((count + 1) / (total + 1)); 0 if none."""
+        if not agent or not self.agent_total:
+            return 0.0
+        count = self.agents.get(stable_hash(agent_family(agent)), 0)
+        return -math.log((count + 1.0) / (self.agent_total + 1.0))
 
     def features(self, resource: str | None) -> list[float]:
         """Path rarity, unknown parameters, character-class violations and value length excess."""
@@ -549,6 +596,8 @@ class ResourceVocabulary:
             "total": self.total,
             "paths": {str(key): count for key, count in self.paths.items()},
             "params": {str(key): entry for key, entry in self.params.items()},
+            "agent_total": self.agent_total,
+            "agents": {str(key): count for key, count in self.agents.items()},
         }
 
     @classmethod
@@ -560,6 +609,8 @@ class ResourceVocabulary:
                 total=int(data["total"]),
                 paths={int(key): int(count) for key, count in data["paths"].items()},
                 params={int(key): [int(item) for item in entry] for key, entry in data["params"].items()},
+                agent_total=int(data["agent_total"]),
+                agents={int(key): int(count) for key, count in data["agents"].items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None
@@ -635,10 +686,14 @@ def _featurize_one(
     state.rate_slow = _stored(_decayed(state.rate_slow, elapsed, SLOW_TAU) + 1.0)
     state.failures_slow = _stored(_decayed(state.failures_slow, elapsed, SLOW_TAU) + (1.0 if failure else 0.0))
     state.total_events = min(state.total_events + 1, MAX_TOTAL_EVENTS)
-    habit_decay = math.exp(-elapsed / HOUR_HABIT_TAU) if elapsed > 0 else 1.0
     histogram = state.hour_histogram
-    for index in range(24):
-        histogram[index] = round(histogram[index] * habit_decay, 4)
+    # The habit decays in whole days (at the first event of each UTC day): a day is 1/30 of its time
+    # constant, and decaying on every event would cost 24 multiplications each time.
+    days = 0 if state.last_seen is None else int(now // 86400) - int(state.last_seen // 86400)
+    if days > 0:
+        habit_decay = math.exp(-days * 86400.0 / HOUR_HABIT_TAU)
+        for index in range(24):
+            histogram[index] = round(histogram[index] * habit_decay, 4)
     histogram[hour] = round(min(histogram[hour] + 1.0, MAX_DECAYED_COUNT), 4)
     if state.last_seen is None or now > state.last_seen:
         state.last_seen = now
@@ -647,6 +702,17 @@ def _featurize_one(
     minute = int(now // 60)
     new_ip = _touch_timed(state.recent_ips, stable_hash(ip), minute, MAX_RECENT_IPS) if ip else False
     new_agent = _touch(state.recent_agents, stable_hash(agent), MAX_RECENT_AGENTS) if agent else False
+    state.new_agents = _stored(
+        _decayed(state.new_agents, elapsed, AGENT_TAU) + (1.0 if new_agent and not first else 0.0)
+    )
+    if not first:
+        log_gap = math.log1p(gap)
+        if state.gap_mean is None:
+            state.gap_mean = _stored(log_gap)
+        else:
+            deviation = abs(log_gap - state.gap_mean)
+            state.gap_deviation = _stored((1 - GAP_SMOOTHING) * state.gap_deviation + GAP_SMOOTHING * deviation)
+            state.gap_mean = _stored((1 - GAP_SMOOTHING) * state.gap_mean + GAP_SMOOTHING * log_gap)
     country = country_of(ip) if (country_of is not None and ip) else None
     new_country = (
         _touch_timed(state.recent_countries, stable_hash(country), minute, MAX_RECENT_COUNTRIES) if country else False
@@ -681,15 +747,24 @@ def _featurize_one(
         math.log1p(state.failures_slow),
         math.log1p(history),
         hour_rarity,
+        state.gap_deviation,
         0.0 if first else float(new_ip),
         0.0 if first else float(new_agent),
         0.0 if first else float(new_country),
         0.0 if first else float(new_path),
         float(_seen_since(state.recent_ips, minute - 60)),
         float(_seen_since(state.recent_countries, minute - 60)),
+        math.log1p(state.new_agents),
         *_ip_features(ip_state, now),
         *resource_shape(resource if isinstance(resource, str) else None),
-        *(vocabulary.features(resource if isinstance(resource, str) else None) if vocabulary else _NO_VOCABULARY),
+        *(
+            (
+                *vocabulary.features(resource if isinstance(resource, str) else None),
+                vocabulary.agent_rarity(agent if isinstance(agent, str) else None),
+            )
+            if vocabulary
+            else _NO_VOCABULARY
+        ),
         1.0 if isinstance(method, str) and method.lower() in WRITE_METHODS else 0.0,
         1.0 if failure else 0.0,
         1.0 if status is None else 0.0,
@@ -763,8 +838,3 @@ def featurize_batch(
         rows.append(_featurize_one(state, event, touched_ips, copied_ips, country_of, hashes[user_id], vocabulary))
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), FEATURE_COUNT)
     return BatchFeatures(matrix, users, {ip: touched_ips[ip] for ip in copied_ips})
-
-
-def sort_by_time(events: Sequence[Any]) -> list[Any]:
-    """Events in time order (stable: ties keep their input order)."""
-    return sorted(events, key=event_time)

@@ -89,11 +89,19 @@ def input_fn(request_body: str | bytes, request_content_type: str | None) -> np.
             size = len(row) if isinstance(row, list) else type(row).__name__
             raise RequestError(f"rows[{index}]: expected a list of {FEATURE_COUNT} numbers, got {size}")
         for column, value in enumerate(row):
-            if type(value) not in (int, float) or not math.isfinite(value):
-                raise RequestError(
-                    f"rows[{index}][{column}] ({FEATURE_NAMES[column]}): must be a finite number, got {value!r}"
-                )
+            if not _is_finite_number(value):
+                name = FEATURE_NAMES[column]
+                raise RequestError(f"rows[{index}][{column}] ({name}): must be a finite number, got {repr(value)[:40]}")
     return np.asarray(rows, dtype=np.float64)
+
+
+def _is_finite_number(value: Any) -> bool:
+    if type(value) not in (int, float):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:  # an integer beyond the float range
+        return False
 
 
 def _first_difference(names: Any) -> str:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,6 +28,8 @@ from model.features import (
 )
 from tests.model_factories import START, credential_stuffing, event, injection_probe, normal_traffic
 from vedette import events as contract
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def column(rows: np.ndarray | list[list[float]], name: str) -> list[float]:
@@ -176,7 +181,9 @@ def test_bad_event_and_bad_state_are_rejected_with_the_field_named() -> None:
 
 def test_vocabulary_flags_unknown_paths_parameters_and_value_classes() -> None:
     # GIVEN a vocabulary learned from normal searches and product pages
-    normal = [event(START, "u", "search", resource=f"/search?q=shoes{n}&page={n % 5}") for n in range(50)] + [
+    browser = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
+    searches = [f"/search?q=shoes{n}&page={n % 5}" for n in range(50)]
+    normal = [event(START, "u", "search", resource=path, user_agent=browser) for path in searches] + [
         event(START, "u", "page_view", resource=f"/catalog/items/{n}") for n in range(50)
     ]
     vocabulary = ResourceVocabulary.learn(normal)
@@ -185,7 +192,7 @@ def test_vocabulary_flags_unknown_paths_parameters_and_value_classes() -> None:
         event(START, "v", "search", resource="/search?q=boots&page=2"),
         event(START, "v", "search", resource="/search?q=boots&debug=1"),
         event(START, "v", "search", resource="/search?q=boots'--&page=2"),
-        event(START, "v", "page_view", resource="/catalog/items/7.bak"),
+        event(START, "v", "page_view", resource="/catalog/items/7.bak", user_agent="okhttp/4.12.0"),
     ]
     rows = featurize_batch(probes, vocabulary=restored).rows
     # THEN only the deviating part of each probe is counted
@@ -193,6 +200,8 @@ def test_vocabulary_flags_unknown_paths_parameters_and_value_classes() -> None:
     assert column(rows, "resource_value_class_violations") == [0.0, 0.0, 1.0, 0.0]
     rarity = column(rows, "resource_path_rarity")
     assert rarity[3] > rarity[0]
+    # AND an agent family never seen in training is rare; no agent scores 0
+    assert column(rows, "agent_family_rarity") == [0.0, 0.0, 0.0, pytest.approx(np.log(51.0))]
     # AND without a vocabulary the columns are zero
     assert set(column(featurize_batch(probes).rows, "resource_unknown_params")) == {0.0}
 
@@ -206,6 +215,9 @@ def test_widest_possible_states_fit_the_documented_bounds() -> None:
         rate_fast=widest_count,
         rate_slow=widest_count,
         failures_slow=widest_count,
+        gap_mean=widest_count,
+        gap_deviation=widest_count,
+        new_agents=widest_count,
         total_events=2**53,
         hour_histogram=[999_999.9999] * 24,
         recent_ips=[(widest_hash, widest_minute)] * MAX_RECENT_IPS,
@@ -226,3 +238,15 @@ def test_widest_possible_states_fit_the_documented_bounds() -> None:
     assert len(ip.to_bytes()) <= MAX_IP_STATE_BYTES
     assert UserState.from_bytes(user.to_bytes()) == user
     assert IpState.from_bytes(ip.to_bytes()) == ip
+
+
+def test_feature_module_stays_light_for_the_lambda_bundle() -> None:
+    # The scorer's bundle carries model.features (and model.artifact for the vocabulary): importing
+    # them must not pull in scikit-learn, scipy or pandas.
+    code = (
+        "import sys, model.features, model.artifact, model.serving; "
+        "heavy = sorted(m for m in ('sklearn', 'scipy', 'pandas', 'joblib') if m in sys.modules); "
+        "print(','.join(heavy))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
+    assert result.stdout.strip() == ""

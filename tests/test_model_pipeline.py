@@ -7,7 +7,6 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,9 +19,10 @@ import numpy as np
 import pytest
 
 from archive import ArchiveWriter
-from emulators import free_port
+from emulators import model_server
 from model import serving, train
 from model.artifact import SHIPPED_MODULES, extract_tarball, load_model
+from model.build import write_training_source
 from model.container import CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
@@ -67,45 +67,10 @@ def trained(tmp_path_factory: pytest.TempPathFactory, archive_dir: Path) -> dict
 
 
 @pytest.fixture(scope="module")
-def endpoint(trained: dict[str, Path], tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The local model server on loopback, run as a script in a folder where only the artifact's code
-    is importable (as in the container)."""
-    port = free_port()
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(REPO / "model" / "server.py"),
-            "--model-data",
-            str(trained["tarball"]),
-            "--port",
-            str(port),
-        ],
-        cwd=tmp_path_factory.mktemp("server"),
-        env=environment,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"model server exited: {process.stderr.read().decode() if process.stderr else ''}")
-            try:
-                with urllib.request.urlopen(f"{url}/ping", timeout=1) as response:
-                    assert response.status == 200
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.1)
+def endpoint(trained: dict[str, Path]) -> Iterator[str]:
+    """The local model server on loopback, importing only the artifact's own code (as the container)."""
+    with model_server(trained["tarball"]) as url:
         yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stderr:
-            process.stderr.close()
 
 
 def post(url: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
@@ -188,6 +153,10 @@ def test_input_fn_names_what_is_wrong() -> None:
     bad_row[4] = "x"
     with pytest.raises(RequestError, match=rf"rows\[0\]\[4\] \({FEATURE_NAMES[4]}\)"):
         serving.input_fn(json.dumps({"rows": [bad_row]}), "application/json")
+    huge_row: list[float | int] = [0.0] * FEATURE_COUNT
+    huge_row[0] = 10**400
+    with pytest.raises(RequestError, match=r"rows\[0\]\[0\] \(first_event\): must be a finite number"):
+        serving.input_fn(json.dumps({"rows": [huge_row]}), "application/json")
     with pytest.raises(RequestError, match="feature_names"):
         serving.input_fn(json.dumps({"rows": [[0.0] * FEATURE_COUNT], "feature_names": ["a"]}), "application/json")
 
@@ -241,6 +210,9 @@ def test_endpoint_rejects_bad_requests_with_reasons(endpoint: str) -> None:
     assert body["message"].startswith("rows[0]: expected a list of")
     status, body = post(f"{endpoint}/invocations", b"{not json", "application/json")
     assert (status, body["error"]) == (400, "RequestError")
+    status, body = post(f"{endpoint}/endpoints/vedette-anomaly/predict", b"{}", "application/json")
+    assert status == 404
+    assert "no route" in body["message"]
     # Runtime path: boto3 raises ModelError carrying the container's status, as SageMaker does
     client = boto3.client("sagemaker-runtime", endpoint_url=endpoint, region_name="us-east-1")
     with pytest.raises(client.exceptions.ModelError) as caught:
@@ -270,3 +242,30 @@ def test_training_reads_the_archive_from_s3(
     metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
     assert metadata["archive"]["objects"] == len(files)
     assert metadata["events"]["total"] == len(normal_events)
+
+
+def test_sagemaker_training_job_layout_runs_train_py_from_its_source_dir(
+    archive_dir: Path, normal_events: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    # GIVEN the training job's source directory, run as SageMaker script mode runs it:
+    # `python train.py --hyper-parameter value` in that folder, channel and model dir in the environment
+    source = write_training_source(tmp_path / "source")
+    model_dir = tmp_path / "opt-ml-model"
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    environment.update({"SM_CHANNEL_TRAIN": str(archive_dir), "SM_MODEL_DIR": str(model_dir)})
+    result = subprocess.run(
+        [sys.executable, "train.py", "--alert-rate", "0.05", "--geo", "synthetic"],
+        cwd=source,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    # THEN it writes the artifact into SM_MODEL_DIR, with the packages copied beside train.py
+    assert result.returncode == 0, result.stderr
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    assert metadata["alert_rate"] == 0.05
+    assert metadata["country_lookup"] == "traffic.geo"
+    assert metadata["events"]["total"] == len(normal_events)
+    assert (model_dir / "code" / "inference.py").is_file()
+    assert (source / "requirements.txt").read_text().startswith("orjson==")
