@@ -48,7 +48,8 @@ from model.exceptions import InvalidFeatureEventError, InvalidStateError
 FEATURES_VERSION = 1
 
 # Event types of the contract's documented core vocabulary (vedette.events.CORE_EVENT_TYPES), in a
-# fixed order for the one-hot columns; a test checks the two stay identical.
+# fixed order for the one-hot columns; a test checks the two stay identical. Not imported from
+# vedette: this module ships inside model.tar.gz, and the SageMaker container has no vedette.
 CORE_EVENT_TYPES = (
     "login_succeeded",
     "login_failed",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
@@ -269,3 +270,24 @@ def test_sagemaker_training_job_layout_runs_train_py_from_its_source_dir(
     assert metadata["events"]["total"] == len(normal_events)
     assert (model_dir / "code" / "inference.py").is_file()
     assert (source / "requirements.txt").read_text().startswith("orjson==")
+
+
+# What the prebuilt scikit-learn container provides besides the standard library and the artifact.
+CONTAINER_PACKAGES = {"numpy", "sklearn", "scipy", "joblib"}
+
+
+def test_artifact_code_imports_only_what_the_container_has(trained: dict[str, Path], tmp_path: Path) -> None:
+    # GIVEN the code shipped in model.tar.gz (the local server cannot show this: the venv has more)
+    code = extract_tarball(trained["tarball"], tmp_path / "unpacked") / "code"
+    shipped = {path.stem for path in code.glob("*.py")} | {path.name for path in code.iterdir() if path.is_dir()}
+    # WHEN its imports are read
+    imported: set[str] = set()
+    for source in code.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text())):
+            if isinstance(node, ast.Import):
+                imported |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                imported.add(node.module.split(".")[0])
+    # THEN each is the standard library, the container's packages, or the artifact's own code
+    foreign = imported - set(sys.stdlib_module_names) - CONTAINER_PACKAGES - shipped
+    assert foreign == set(), f"the container cannot import {sorted(foreign)}"
