@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from emulators import DUMMY_CREDENTIALS
+from loadtest.e2e import probe_latencies
 from loadtest.pricing import DEFAULT_HEADROOM
 from loadtest.report import plot, render, summarize
 from loadtest.runner import WorkerSettings, run_processes
@@ -42,6 +45,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--headroom", type=float, default=DEFAULT_HEADROOM, help="spare share of each shard")
     parser.add_argument("--baseline", action="store_true", help="also run boto3 put_records without aggregation")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--e2e",
+        action="store_true",
+        help="put one probe event a second per process and time it to the scorer's anomalies table",
+    )
+    parser.add_argument("--anomalies-table", help="with --e2e: the scorer's anomalies table (a stack output)")
+    parser.add_argument("--dynamodb-endpoint-url", help="with --e2e: DynamoDB endpoint (the local pipeline's)")
     parser.add_argument("--output", type=Path, default=Path("loadtest-results.json"), help="results as JSON")
     parser.add_argument("--plot", type=Path, default=Path("loadtest.png"), help="throughput and latency over time")
     parser.add_argument(
@@ -68,6 +78,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             f"duration above {MAX_SECONDS} s or rate above {MAX_RATE:,} events/s (or unlimited against AWS) "
             "needs --allow-large"
         )
+    if arguments.e2e and not arguments.anomalies_table:
+        parser.error("--e2e needs --anomalies-table (the stack's output, or the local pipeline's name)")
     if arguments.processes < 1 or arguments.duration <= 0 or arguments.warmup < 0:
         parser.error("--processes must be at least 1, --duration positive and --warmup not negative")
     return arguments
@@ -120,6 +132,7 @@ def run(arguments: argparse.Namespace, baseline: bool) -> dict[str, Any]:
         pad_bytes=arguments.pad_bytes,
         seed=arguments.seed,
         baseline=baseline,
+        probes=arguments.e2e and not baseline,
     )
     bar = ProgressBar("boto3 baseline" if baseline else "vedette producer", settings.seconds, arguments.warmup)
     started = time.time()
@@ -127,11 +140,22 @@ def run(arguments: argparse.Namespace, baseline: bool) -> dict[str, Any]:
         intervals = run_processes(settings, arguments.processes, bar)
     finally:
         bar.close()
-    return summarize(intervals, started, arguments.warmup, arguments.headroom)
+    summary = summarize(intervals, started, arguments.warmup, arguments.headroom)
+    if settings.probes:
+        import boto3
+
+        dynamodb = boto3.client("dynamodb", endpoint_url=arguments.dynamodb_endpoint_url, region_name=arguments.region)
+        probes = [probe for interval in intervals for probe in interval["probes"]]
+        summary["e2e"] = probe_latencies(dynamodb, arguments.anomalies_table, probes)
+    return summary
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = parse_args(argv)
+    if arguments.endpoint_url and LOOPBACK.match(arguments.endpoint_url):
+        # A local emulator takes any credentials; do not make the user invent some.
+        for name, value in DUMMY_CREDENTIALS.items():
+            os.environ.setdefault(name, value)
     try:
         results: dict[str, Any] = {"settings": {k: str(v) for k, v in vars(arguments).items()}}
         results["vedette"] = run(arguments, baseline=False)

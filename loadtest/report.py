@@ -85,6 +85,15 @@ def render(results: dict[str, Any]) -> str:
             f"retries {run['retries']:,}",
             f"  put latency p50 {run['put_latency_ms_p50']} ms, p95 {run['put_latency_ms_p95']} ms, "
             f"p99 {run['put_latency_ms_p99']} ms",
+            *(
+                [
+                    f"  produce-to-scored (probes): p50 {run['e2e']['produce_to_scored_ms_p50']} ms, "
+                    f"p99 {run['e2e']['produce_to_scored_ms_p99']} ms; {run['e2e']['probes_scored']} of "
+                    f"{run['e2e']['probes']} probes scored"
+                ]
+                if "e2e" in run
+                else []
+            ),
             f"  needs {capacity['shards']} shard(s) with {capacity['headroom']:.0%} headroom; per month: "
             f"provisioned ${capacity['provisioned_usd_per_month']:,}, "
             f"on-demand ${capacity['on_demand_usd_per_month']:,}",

@@ -13,7 +13,7 @@ import queue
 import time
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from vedette import metrics as m
@@ -21,6 +21,7 @@ from vedette.events import encode_event, normalize_event
 from vedette.limits import MAX_RECORDS_PER_PUT, put_payload_units
 
 REPORT_SECONDS = 1.0
+PROBE_USER_PREFIX = "vedette-loadtest-probe-"
 MAX_LATENCY_SAMPLES_PER_INTERVAL = 2000
 
 
@@ -36,6 +37,7 @@ class WorkerSettings:
     pad_bytes: int
     seed: int
     baseline: bool = False
+    probes: bool = False  # one probe event a second per process, to time produce-to-scored (--e2e)
 
 
 @dataclass
@@ -54,6 +56,7 @@ class Interval:
     retries: int = 0
     throttles: int = 0
     latencies_ms: list[float] = field(default_factory=list)
+    probes: list[dict[str, Any]] = field(default_factory=list)
     done: bool = False
 
 
@@ -125,22 +128,59 @@ def run_worker(settings: WorkerSettings, worker: int, reports: Any, stop: Any) -
     next_report = time.monotonic() + REPORT_SECONDS
     previous: dict[str, float] = {}
     put = 0
+    probes: list[dict[str, Any]] = []
     try:
         while time.monotonic() < deadline and not stop.is_set():
             producer.put(next(events))
             put += 1
             pacer.tick()
             if time.monotonic() >= next_report:
-                previous = _report(reports, worker, metrics, previous, put)
-                put = 0
+                if settings.probes:
+                    probes.append(put_probe(producer, worker, len(probes)))
+                previous = _report(reports, worker, metrics, previous, put, probes)
+                put, probes = 0, []
                 next_report += REPORT_SECONDS
     finally:
         producer.close(60)
-        _report(reports, worker, metrics, previous, put, done=True)
+        _report(reports, worker, metrics, previous, put, probes, done=True)
+
+
+PROBE_RESOURCE = "/search?q=shoes' union select password,1,2 from users where '1'='1' --&page=1"
+
+
+def put_probe(producer: Any, worker: int, number: int) -> dict[str, Any]:
+    """A probe: an SQL injection the model flags, so the scorer records it with the time it scored it."""
+    from vedette.events import format_timestamp, new_event_id
+
+    event = {
+        "event_id": new_event_id(),
+        "occurred_at": format_timestamp(datetime.now(UTC)),
+        "event_type": "api_call",
+        "user_id": f"{PROBE_USER_PREFIX}{worker}",
+        "ip": "198.51.100.250",
+        "user_agent": "sqlmap/1.8 (vedette load test probe)",
+        "resource": PROBE_RESOURCE,
+        "status": 500,
+        "properties": {"probe": number},
+    }
+    put_at = time.time()
+    producer.put(event)
+    return {
+        "event_id": event["event_id"],
+        "occurred_at": event["occurred_at"],
+        "user_id": event["user_id"],
+        "put_at": put_at,
+    }
 
 
 def _report(
-    reports: Any, worker: int, metrics: _LatencyMetrics, previous: dict[str, float], put: int, done: bool = False
+    reports: Any,
+    worker: int,
+    metrics: _LatencyMetrics,
+    previous: dict[str, float],
+    put: int,
+    probes: list[dict[str, Any]],
+    done: bool = False,
 ) -> dict[str, float]:
     now = metrics.snapshot()
 
@@ -163,6 +203,7 @@ def _report(
                 retries=delta(m.RETRIES),
                 throttles=delta(m.THROTTLES),
                 latencies_ms=latencies,
+                probes=probes,
                 done=done,
             )
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -12,6 +13,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))  #
 
 from local_pipeline.demo import DemoOptions, render, run_demo, write_report
 from local_pipeline.event_source import MappingSettings
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -47,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=defaults.timeout_seconds, help="seconds to wait per stage")
     parser.add_argument("--report", type=Path, default=defaults.report, help="where to write the report")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="after the demo traffic, keep the pipeline running (for python -m loadtest --e2e) until Ctrl-C",
+    )
     arguments = parser.parse_args(argv)
     options = replace(
         defaults,
@@ -61,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
         timeout_seconds=arguments.timeout,
         report=arguments.report,
         quiet=arguments.quiet,
+        serve=arguments.serve,
     )
+    # SIGTERM (a service manager, `timeout`) stops it as Ctrl-C does: through the cleanup that stops
+    # the emulators, which run in sessions of their own.
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         figures = run_demo(options)
     except KeyboardInterrupt:

@@ -74,6 +74,8 @@ class DemoOptions:
     timeout_seconds: float = 600.0
     report: Path = REPOSITORY / "demo-report.md"
     quiet: bool = False
+    # Keep the pipeline running after the demo traffic, for the load test, until Ctrl-C.
+    serve: bool = False
 
 
 class Tracker:
@@ -344,6 +346,8 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
                         )
 
                     _wait(done, options.timeout_seconds, "the scorer and the archive")
+                    if options.serve:
+                        _serve(names, streams, aws)
                 scoring_seconds = max(1e-3, (tracker.last_ack or time.time()) - scoring_started)
                 mapping.stop()
                 firehose.stop()
@@ -373,6 +377,19 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
         )
     figures["wall_seconds"] = round(time.monotonic() - wall_started, 1)
     return figures
+
+
+def _serve(names: PipelineNames, streams: str, aws: str) -> None:
+    """Keep everything running for other clients (the load test with --e2e) until Ctrl-C."""
+    print(
+        "demo: serving until Ctrl-C. Load test against it:\n"
+        f"  .venv/bin/python -m loadtest --stream {names.stream} --endpoint-url {streams} --rate 1000 "
+        f"--e2e --anomalies-table {names.anomalies_table} --dynamodb-endpoint-url {aws}",
+        file=sys.stderr,
+        flush=True,
+    )
+    while True:
+        time.sleep(3600)
 
 
 def _train(aws: str, names: PipelineNames, model_dir: Path, tarball: Path, options: DemoOptions) -> None:

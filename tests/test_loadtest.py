@@ -5,10 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
+import boto3
+
+from loadtest.e2e import probe_latencies
 from loadtest.pricing import Load, monthly_cost, shards_needed
+from scorer.stores import Anomaly, DynamoAnomalyStore
 from tests.conftest import read_stream
+from tests.scorer_factories import create_resources
+from vedette.events import format_timestamp, normalize_event
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -65,3 +73,24 @@ def test_shards_and_cost_follow_the_binding_limit():
     cost = monthly_cost(Load(300, 3 * 1024 * 1024, 300), mean_record_bytes=10_485)
     # 4 shards x 730 h x $0.015 + 300 units/s x 2,628,000 s / 1e6 x $0.014
     assert cost["provisioned_usd_per_month"] == round(4 * 730 * 0.015 + 300 * 730 * 3600 / 1e6 * 0.014, 2)
+
+
+def test_probe_latency_is_read_from_the_scorers_anomaly_records(aws_endpoint, tmp_path):
+    # GIVEN three probes put by the load test, two of which the scorer recorded as anomalies
+    resources = create_resources(aws_endpoint, "probes")
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name="us-east-1")
+    store = DynamoAnomalyStore(dynamodb, resources.settings.anomalies_table, 3600)
+    put_at = time.time() - 2.0
+    probes = []
+    for number in range(3):
+        event = normalize_event({"user_id": "vedette-loadtest-probe-0", "event_type": "api_call"})
+        probes.append({key: event[key] for key in ("event_id", "occurred_at", "user_id")} | {"put_at": put_at})
+        if number < 2:
+            store.record(Anomaly(event, 9.0, 1.0, [], format_timestamp(datetime.fromtimestamp(put_at + 1.5, UTC))))
+
+    # WHEN the load test reads them back
+    result = probe_latencies(dynamodb, resources.settings.anomalies_table, probes, wait_seconds=1.0)
+
+    # THEN the latency is scored_at minus the put time, and the unscored probe is counted
+    assert (result["probes"], result["probes_scored"], result["probes_not_found"]) == (3, 2, 1)
+    assert result["produce_to_scored_ms_p50"] == 1500
