@@ -62,7 +62,7 @@ LEGACY_BAD_RECORDS = (
 @dataclass(frozen=True)
 class DemoOptions:
     users: int = 600
-    training_days: float = 2.0
+    training_days: float = 4.0
     live_days: float = 1.0
     attack_share: float = 0.02
     rate: float = 1500.0  # live events/s through the producer; 0 = as fast as possible
