@@ -14,7 +14,7 @@ import pulumi_aws as aws
 
 from archive.layout import FIREHOSE_ERROR_OUTPUT_PREFIX, FIREHOSE_PREFIX, static_prefix
 from stack.buckets import ExpiringPrefix, PrivateBucket, PrivateBucketArgs
-from stack.iam import Statement, assume_role_policy, policy_document
+from stack.iam import STREAM_CONSUMER_ACTIONS, Statement, assume_role_policy, policy_document
 
 ERRORS_PREFIX = static_prefix(FIREHOSE_ERROR_OUTPUT_PREFIX)
 EVENTS_PREFIX = static_prefix(FIREHOSE_PREFIX)
@@ -66,17 +66,7 @@ class EventArchive(pulumi.ComponentResource):
             role=role.id,
             policy=policy_document(
                 [
-                    Statement(
-                        "ReadTheStream",
-                        (
-                            "kinesis:DescribeStream",
-                            "kinesis:DescribeStreamSummary",
-                            "kinesis:GetRecords",
-                            "kinesis:GetShardIterator",
-                            "kinesis:ListShards",
-                        ),
-                        [args.stream_arn],
-                    ),
+                    Statement("ReadTheStream", STREAM_CONSUMER_ACTIONS, [args.stream_arn]),
                     Statement(
                         "ListTheBucket",
                         ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"),

@@ -11,6 +11,15 @@ from dataclasses import dataclass
 
 import pulumi
 
+# What a consumer of the stream calls (Firehose and the scorer's event source mapping alike).
+STREAM_CONSUMER_ACTIONS = (
+    "kinesis:DescribeStream",
+    "kinesis:DescribeStreamSummary",
+    "kinesis:GetRecords",
+    "kinesis:GetShardIterator",
+    "kinesis:ListShards",
+)
+
 
 @dataclass(frozen=True)
 class Statement:

@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from stack.bundle import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON
 from stack.exceptions import StackError
-from stack.iam import Statement, assume_role_policy, policy_document
+from stack.iam import STREAM_CONSUMER_ACTIONS, Statement, assume_role_policy, policy_document
 
 # The Python and architecture the bundle's wheels are built for (one definition, stack.bundle).
 RUNTIME = aws.lambda_.Runtime(f"python{LAMBDA_PYTHON}")
@@ -79,17 +79,7 @@ class Scorer(pulumi.ComponentResource):
             role=role.id,
             policy=policy_document(
                 [
-                    Statement(
-                        "ReadTheStream",
-                        (
-                            "kinesis:DescribeStream",
-                            "kinesis:DescribeStreamSummary",
-                            "kinesis:GetRecords",
-                            "kinesis:GetShardIterator",
-                            "kinesis:ListShards",
-                        ),
-                        [args.stream_arn],
-                    ),
+                    Statement("ReadTheStream", STREAM_CONSUMER_ACTIONS, [args.stream_arn]),
                     Statement(
                         "ReadAndWriteState",
                         ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"),
