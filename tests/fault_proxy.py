@@ -12,20 +12,19 @@ Everything else is forwarded unchanged.
 
 from __future__ import annotations
 
-import http.client
 import json
 import random
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from urllib.parse import urlsplit
+from http.server import BaseHTTPRequestHandler
+
+from tests.loopback_proxy import LoopbackProxy
 
 PUT_RECORDS_TARGET = "Kinesis_20131202.PutRecords"
 
 
-class FaultyKinesisProxy:
+class FaultyKinesisProxy(LoopbackProxy):
     def __init__(
         self,
         upstream: str,
@@ -37,8 +36,6 @@ class FaultyKinesisProxy:
         timeout_seconds: float = 1.0,
         call_error: tuple[int, str] | None = None,
     ) -> None:
-        parts = urlsplit(upstream)
-        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.rng = random.Random(seed)
         self.rng_lock = threading.Lock()
         self.entry_failure_rate = entry_failure_rate
@@ -60,7 +57,7 @@ class FaultyKinesisProxy:
                 if target == PUT_RECORDS_TARGET:
                     status, payload = proxy._put_records(dict(self.headers), body)
                 else:
-                    status, payload = proxy._forward(dict(self.headers), body)
+                    status, payload = proxy.forward(dict(self.headers), body)
                 if status == 0:
                     return  # the client gave up; nothing to answer
                 try:
@@ -72,34 +69,11 @@ class FaultyKinesisProxy:
                 except (BrokenPipeError, ConnectionResetError):
                     pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self) -> FaultyKinesisProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        super().__init__(upstream, Handler)
 
     def _roll(self) -> float:
         with self.rng_lock:
             return self.rng.random()
-
-    def _forward(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection(*self.upstream, timeout=30)
-        try:
-            forwarded = {k: v for k, v in headers.items() if k.lower() not in {"host", "content-length"}}
-            connection.request("POST", "/", body=body, headers=forwarded)
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
 
     def _put_records(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         if self.forced_call_error is not None:
@@ -121,7 +95,7 @@ class FaultyKinesisProxy:
             time.sleep(self.timeout_seconds)
             if self._roll() < 0.5:
                 self.injected["timeout_written"] += 1
-                self._forward(headers, body)
+                self.forward(headers, body)
             return 0, b""
         if roll < self.timeout_rate + self.call_error_rate:
             self.injected["call_error"] += 1
@@ -139,7 +113,7 @@ class FaultyKinesisProxy:
         kept = [entry for index, entry in enumerate(entries) if index not in failures]
         written: list[dict[str, str]] = []
         if kept:
-            status, payload = self._forward(headers, json.dumps({**request, "Records": kept}).encode())
+            status, payload = self.forward(headers, json.dumps({**request, "Records": kept}).encode())
             if status != 200:
                 return status, payload
             written = json.loads(payload)["Records"]

@@ -6,23 +6,19 @@ code DynamoDB uses for throttling, without reaching the emulator; everything els
 
 from __future__ import annotations
 
-import http.client
 import json
-import threading
 from collections import Counter
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
+
+from tests.loopback_proxy import LoopbackProxy
 
 Rule = tuple[str, Callable[[dict[str, Any]], bool], str]
 
 
-class ThrottlingProxy:
+class ThrottlingProxy(LoopbackProxy):
     def __init__(self, upstream: str) -> None:
-        parts = urlsplit(upstream)
-        self.upstream = (parts.hostname or "127.0.0.1", parts.port or 80)
         self.rules: list[Rule] = []
         self.throttled: Counter[str] = Counter()
         proxy = self
@@ -38,17 +34,14 @@ class ThrottlingProxy:
                 if code:
                     status, payload = 400, json.dumps({"__type": code, "message": "injected by the test"}).encode()
                 else:
-                    status, payload = proxy._forward(dict(self.headers), body)
+                    status, payload = proxy.forward(dict(self.headers), body)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/x-amz-json-1.0")
                 self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
                 self.wfile.write(payload)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        super().__init__(upstream, Handler)
 
     def throttle(
         self,
@@ -68,23 +61,3 @@ class ThrottlingProxy:
                 self.throttled[target] += 1
                 return code
         return None
-
-    def _forward(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
-        connection = http.client.HTTPConnection(*self.upstream, timeout=30)
-        try:
-            forwarded = {k: v for k, v in headers.items() if k.lower() not in {"host", "content-length"}}
-            connection.request("POST", "/", body=body, headers=forwarded)
-            response = connection.getresponse()
-            return response.status, response.read()
-        finally:
-            connection.close()
-
-    def __enter__(self) -> ThrottlingProxy:
-        self._thread.start()
-        return self
-
-    def __exit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
-    ) -> None:
-        self.server.shutdown()
-        self.server.server_close()
