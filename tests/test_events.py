@@ -202,3 +202,11 @@ def test_pseudonymizer_rejects_short_keys_and_unknown_fields():
         Pseudonymizer(b"short")
     with pytest.raises(ValueError, match="cannot pseudonymize"):
         Pseudonymizer(b"k" * 32, fields=("resource",))
+
+
+@pytest.mark.parametrize("moment", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+def test_a_timestamp_that_leaves_the_calendar_in_utc_is_a_clear_error(moment):
+    with pytest.raises(InvalidEventError) as raised:
+        normalize_event({"user_id": "u-1", "event_type": "login_failed", "occurred_at": moment})
+    assert raised.value.field == "occurred_at"
+    assert "outside the representable years" in str(raised.value)

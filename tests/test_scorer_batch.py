@@ -7,6 +7,7 @@ model server is in test_scorer_handler.py.
 from __future__ import annotations
 
 import base64
+import hashlib
 import itertools
 import json
 from dataclasses import replace
@@ -15,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from model.features import UserState
 from scorer.batch import BatchOutcome, Dependencies, process_batch
 from scorer.clients import build_dependencies
 from scorer.exceptions import TransientError
@@ -33,6 +35,7 @@ from tests.scorer_factories import (
 )
 from tests.throttling_proxy import ThrottlingProxy
 from vedette.events import encode_event
+from vedette.kpl import MAGIC
 
 _names = itertools.count()
 
@@ -295,3 +298,36 @@ def test_a_corrupt_aggregate_is_parked_whole(aws_endpoint, resources):
     [line] = bad_events_of(aws_endpoint, resources)
     assert base64.b64decode(line["data_base64"]) == corrupt
     assert line["reason"].startswith("corrupt aggregate")
+
+
+def test_a_retry_never_applies_an_event_twice_to_a_users_state(aws_endpoint, resources):
+    # GIVEN one aggregate with three events of one user, scored one per call, the second call failing
+    events = [wire_event(n, "user-r") for n in range(3)]
+    event = lambda_event([aggregate(events)])
+    deps, settings = dependencies(
+        aws_endpoint, resources, SuspiciousResourceEndpoint(fail_calls=[2]), max_rows_per_call=1
+    )
+    first = run(event, deps, settings)
+    assert first.nothing_processed  # the aggregate holds the failed event: it is retried whole
+
+    # WHEN Lambda retries it with the endpoint healthy
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+    second = run(event, deps, settings)
+
+    # THEN the user's state counts each of the three events once
+    assert second.response() == {"batchItemFailures": []}
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": "user#user-r"}})["Item"]
+    assert UserState.from_bytes(bytes(item["state"]["B"])).total_events == 3
+
+
+def test_an_empty_aggregate_is_parked_not_acknowledged_silently(aws_endpoint, resources):
+    empty = MAGIC + hashlib.md5(b"").digest()  # well framed, no user records
+    event = lambda_event([(empty, "user-e"), plain(encode_event(wire_event(1)), "user-1")])
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+
+    outcome = run(event, deps, settings)
+
+    assert outcome.response() == {"batchItemFailures": []}
+    [line] = bad_events_of(aws_endpoint, resources)
+    assert line["reason"] == "empty aggregate"

@@ -9,6 +9,7 @@ import orjson
 import pytest
 
 from scorer.endpoint import decode_scores, encode_rows, plan_chunks
+from scorer.stores import sns_subject
 
 
 def test_one_call_when_the_batch_fits():
@@ -44,3 +45,10 @@ def test_a_response_that_does_not_match_the_request_is_rejected():
     assert decode_scores(body, 1)[0].threshold == 2.0
     with pytest.raises(ValueError, match="expected 2 results"):
         decode_scores(body, 2)
+
+
+def test_sns_subjects_are_printable_ascii_under_100_characters():
+    subject = sns_subject("Vedette: anomalous login_failed by u\n\u00e9l\u00e8ve\x07" + "x" * 200)
+    assert len(subject) == 99
+    assert all(" " <= char <= "~" for char in subject)
+    assert subject.startswith("Vedette: anomalous login_failed by u")

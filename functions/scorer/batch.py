@@ -131,16 +131,15 @@ def process_batch(
     for record in batch.user_records:
         try:
             wire = decode_event(record.data)
-        except InvalidEventError as error:
+        except (ValueError, OverflowError, TypeError, RecursionError) as error:
+            # InvalidEventError (a ValueError) names the field; anything else the contract missed
+            # is parked the same way rather than failing the whole batch.
+            field_name = error.field if isinstance(error, InvalidEventError) else "event"
+            reason = error.reason if isinstance(error, InvalidEventError) else f"{type(error).__name__}: {error}"
             bad_records.add(record.record_index)
             bad_lines.append(
                 _bad_line(
-                    batch.shard_id,
-                    record.sequence_number,
-                    record.sub_sequence_number,
-                    record.data,
-                    error.field,
-                    error.reason,
+                    batch.shard_id, record.sequence_number, record.sub_sequence_number, record.data, field_name, reason
                 )
             )
             continue
@@ -213,6 +212,21 @@ def process_batch(
             left.append(item)
             continue
         done.append(item)
+    # A failed user's state may only take the events of records before its first failed record: a
+    # retry redelivers that record and every later one, and must not find their events applied.
+    first_failed: dict[str, int] = {}
+    for item in left:
+        user, index = item.wire["user_id"], item.record.record_index
+        first_failed[user] = min(first_failed.get(user, index), index)
+    if first_failed:
+        kept = []
+        for item in done:
+            cut = first_failed.get(item.wire["user_id"])
+            if cut is not None and item.record.record_index >= cut:
+                left.append(item)  # scored and recorded already: the retry finds it recorded
+            else:
+                kept.append(item)
+        done = kept
     outcome.scored = len(done)
 
     # 6. Save the state each user reached through its processed events, with the last record applied.
@@ -262,7 +276,8 @@ def _record(
             if deps.anomalies.claim_alert(item.wire["user_id"], window_start):
                 try:
                     deps.alerts.publish(anomaly)
-                except TransientError:
+                except BaseException:
+                    # Free the slot whatever went wrong, or the retry would find it taken and never alert.
                     deps.anomalies.release_alert(item.wire["user_id"], window_start)
                     raise
                 outcome.alerts += 1
@@ -296,17 +311,12 @@ def _save_states(
         if left
         else features
     )
-    # applied_through may only pass records whose events were all applied: a user's first event left
-    # for the retry caps it, even if a later event (in time) of an earlier record was applied.
-    first_left: dict[str, int] = {}
-    for item in left:
-        user, number = item.wire["user_id"], int(item.record.sequence_number)
-        first_left[user] = min(first_left.get(user, number), number)
+    # Every event kept in ``done`` sits in a record before its user's first failed one, so the
+    # user's state has applied every event of every record up to the highest one here.
     through: dict[str, int] = defaultdict(int)
     for item in done:
         user, number = item.wire["user_id"], int(item.record.sequence_number)
-        if number < first_left.get(user, number + 1):
-            through[user] = max(through[user], number)
+        through[user] = max(through[user], number)
     items: dict[str, StoredState] = {}
     for user, state in final.user_states.items():
         previous = stored.get(USER_PREFIX + user)

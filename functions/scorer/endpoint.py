@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -44,7 +45,11 @@ def decode_scores(body: bytes, expected: int) -> list[Score]:
     if not isinstance(results, list) or len(results) != expected:
         raise ValueError(f"expected {expected} results, got {type(results).__name__}")
     threshold = float(payload["threshold"])
-    return [Score(float(r["score"]), bool(r["anomaly"]), threshold, list(r.get("top_features", []))) for r in results]
+    scores = [Score(float(r["score"]), bool(r["anomaly"]), threshold, list(r.get("top_features", []))) for r in results]
+    # DynamoDB numbers cannot hold NaN or infinity; a model that answers them is broken, not an anomaly.
+    if not math.isfinite(threshold) or not all(math.isfinite(score.score) for score in scores):
+        raise ValueError("scores and threshold must be finite numbers")
+    return scores
 
 
 def plan_chunks(rows: np.ndarray[Any, Any], max_payload_bytes: int, max_rows: int) -> list[tuple[int, bytes]]:

@@ -77,6 +77,9 @@ def decode_batch(event: Mapping[str, Any]) -> DecodedBatch:
                 UndecodableRecord(index, sequence_number, partition_key, data, f"corrupt aggregate: {error}")
             )
             continue
+        if not parts:  # well framed, but holding nothing: park it rather than acknowledge it silently
+            undecodable.append(UndecodableRecord(index, sequence_number, partition_key, data, "empty aggregate"))
+            continue
         for part in parts:
             user_records.append(
                 UserRecord(index, sequence_number, part.sub_sequence_number, part.partition_key, part.data)

@@ -239,6 +239,15 @@ class DynamoAnomalyStore:
         )
 
 
+SNS_SUBJECT_MAX_CHARACTERS = 99  # "less than 100 characters"
+
+
+def sns_subject(text: str) -> str:
+    """An SNS Subject: printable ASCII only (no line breaks or control characters), under 100 characters."""
+    cleaned = "".join(char if " " <= char <= "~" else "?" for char in text)
+    return cleaned[:SNS_SUBJECT_MAX_CHARACTERS]
+
+
 class SnsAlertPublisher:
     def __init__(self, client: Any, topic_arn: str) -> None:
         self.client = client
@@ -257,7 +266,7 @@ class SnsAlertPublisher:
             "severity": round(anomaly.severity, 3),
             "top_features": anomaly.top_features,
         }
-        subject = f"Vedette: anomalous {event['event_type']} by {event['user_id']}"[:100]
+        subject = sns_subject(f"Vedette: anomalous {event['event_type']} by {event['user_id']}")
         try:
             self.client.publish(
                 TopicArn=self.topic_arn,

@@ -114,7 +114,16 @@ def format_timestamp(moment: datetime) -> str:
     """RFC 3339 in UTC with microseconds and a ``Z`` suffix; naive datetimes are rejected."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidEventError("occurred_at", "naive datetime; pass a timezone-aware datetime")
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    return _to_utc(moment).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+def _to_utc(moment: datetime) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset, or 9999 with a negative one
+        raise InvalidEventError(
+            "occurred_at", f"outside the representable years in UTC: {moment.isoformat()}"
+        ) from None
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -125,7 +134,7 @@ def parse_timestamp(text: str) -> datetime:
         raise InvalidEventError("occurred_at", f"not an RFC 3339 timestamp: {text[:64]!r}") from None
     if moment.tzinfo is None:
         raise InvalidEventError("occurred_at", "timestamp has no UTC offset; add 'Z' or '+00:00'")
-    return moment.astimezone(UTC)
+    return _to_utc(moment)
 
 
 def _text_error(name: str, value: object, max_length: int) -> InvalidEventError:
