@@ -31,7 +31,10 @@ LAMBDA_MEMORY_MIB = (128, 10240)
 LAMBDA_TIMEOUT_SECONDS = (1, 900)
 ESM_BATCH_SIZE = (1, 10_000)
 ESM_BATCHING_WINDOW_SECONDS = (0, 300)
-ESM_PARALLELIZATION_FACTOR = (1, 10)
+# Lambda allows 1-10, but it keeps order per *outer* partition key: a KPL aggregate carries many users
+# under the first one's key, so above 1 one user's events could be scored in two batches at once and
+# their state writes race. Per-user order is what the scorer's state depends on.
+ESM_PARALLELIZATION_FACTOR = (1, 1)
 # -1 (infinite) is a service value but never a sane one here: a poison record would block its shard.
 ESM_RETRY_ATTEMPTS = (0, 10_000)
 ESM_RECORD_AGE_SECONDS = (60, 604_800)
@@ -95,7 +98,12 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ),
     ConfigKey("batchSize", "integer", 500, "Kinesis records per scorer invocation, 1-10000."),
     ConfigKey("batchingWindowSeconds", "integer", 1, "Seconds the mapping waits to fill a batch, 0-300."),
-    ConfigKey("parallelizationFactor", "integer", 1, "Concurrent batches per shard, 1-10 (per-user order is kept)."),
+    ConfigKey(
+        "parallelizationFactor",
+        "integer",
+        1,
+        "Concurrent batches per shard: 1 (aggregates mix users; more would split a user's events).",
+    ),
     ConfigKey("maxRetryAttempts", "integer", 5, "Retries of a failing batch before it goes to the on-failure queue."),
     ConfigKey("maxRecordAgeSeconds", "integer", 3600, "Records older than this go to the on-failure queue, 60-604800."),
     ConfigKey("startingPosition", "string", "LATEST", "Where the mapping starts reading: LATEST or TRIM_HORIZON."),

@@ -68,11 +68,11 @@ def test_mapping_reads_the_stream_into_the_function_with_limits_and_a_failure_qu
 
 def test_mapping_settings_follow_the_configuration(fixtures: Path) -> None:
     settings = StackSettings.from_config(
-        {"batchSize": "2000", "parallelizationFactor": "4", "startingPosition": "TRIM_HORIZON", "maxRetryAttempts": "2"}
+        {"batchSize": "2000", "startingPosition": "TRIM_HORIZON", "maxRetryAttempts": "2"}
     )
     deployed = synthesize(lambda: deploy(settings, fixtures, "test"))
     mapping = deployed.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
-    assert (mapping["batchSize"], mapping["parallelizationFactor"]) == (2000, 4)
+    assert (mapping["batchSize"], mapping["parallelizationFactor"]) == (2000, 1)
     assert (mapping["startingPosition"], mapping["maximumRetryAttempts"]) == ("TRIM_HORIZON", 2)
 
 

@@ -93,7 +93,7 @@ def test_overrides_are_parsed_to_their_types() -> None:
         ({"scorerReservedConcurrency": "0"}, "scorerReservedConcurrency", "1-10000"),
         ({"batchSize": "10001"}, "batchSize", "1-10000"),
         ({"batchingWindowSeconds": "301"}, "batchingWindowSeconds", "0-300"),
-        ({"parallelizationFactor": "11"}, "parallelizationFactor", "1-10"),
+        ({"parallelizationFactor": "2"}, "parallelizationFactor", "1-1"),
         ({"maxRetryAttempts": "-1"}, "maxRetryAttempts", "0-10000"),
         ({"maxRecordAgeSeconds": "-1"}, "maxRecordAgeSeconds", "60-604800"),
         ({"maxRecordAgeSeconds": "172800"}, "maxRecordAgeSeconds", "retention (24 h)"),
