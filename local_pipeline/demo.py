@@ -277,12 +277,15 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
                     "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": model_endpoint,
                 }
 
+                emf_lock = threading.Lock()  # one output reader per shard's environment
+
                 def on_output(line: str) -> None:
                     if line.startswith("{") and '"_aws"' in line:
                         document = json.loads(line)
-                        for name in ("EventsScored", "BadEvents", "Anomalies", "Alerts"):
-                            value = document.get(name)
-                            emf_scored[name] += int(sum(value) if isinstance(value, list) else value or 0)
+                        with emf_lock:
+                            for name in ("EventsScored", "BadEvents", "Anomalies", "Alerts"):
+                                value = document.get(name)
+                                emf_scored[name] += int(sum(value) if isinstance(value, list) else value or 0)
                     elif line and not line.startswith("{"):
                         print(f"scorer: {line}", file=sys.stderr)
 

@@ -91,20 +91,38 @@ class ShardPoller:
         self.shard_id = shard_id
         self.function = function
         self.counters = ShardCounters()
-        self.iterator: str | None = mapping.kinesis.get_shard_iterator(
-            StreamName=mapping.stream_name, ShardId=shard_id, ShardIteratorType=mapping.settings.starting_position
-        )["ShardIterator"]
+        self.last_fetched: str | None = None
+        self.iterator: str | None = self._iterator_after(None)
         self.backlog: deque[dict[str, Any]] = deque()
         self.thread = threading.Thread(target=self._run, name=f"esm-{shard_id}", daemon=True)
+
+    def _iterator_after(self, sequence_number: str | None) -> str:
+        """An iterator after ``sequence_number``, or at the mapping's starting position."""
+        kinesis, stream = self.mapping.kinesis, self.mapping.stream_name
+        if sequence_number is None:
+            position = {"ShardIteratorType": self.mapping.settings.starting_position}
+        else:
+            position = {"ShardIteratorType": "AFTER_SEQUENCE_NUMBER", "StartingSequenceNumber": sequence_number}
+        iterator: str = kinesis.get_shard_iterator(StreamName=stream, ShardId=self.shard_id, **position)[
+            "ShardIterator"
+        ]
+        return iterator
 
     def _fill(self) -> list[dict[str, Any]]:
         """Gather a batch: up to batch_size records, waiting at most the batching window."""
         settings = self.mapping.settings
         deadline = time.monotonic() + settings.maximum_batching_window_in_seconds
         while len(self.backlog) < settings.batch_size and self.iterator is not None:
-            page = self.mapping.kinesis.get_records(ShardIterator=self.iterator, Limit=settings.batch_size)
+            try:
+                page = self.mapping.kinesis.get_records(ShardIterator=self.iterator, Limit=settings.batch_size)
+            except self.mapping.kinesis.exceptions.ExpiredIteratorException:
+                # Iterators live five minutes; a long retry outlives them. Resume after what was read.
+                self.iterator = self._iterator_after(self.last_fetched)
+                continue
             self.iterator = page.get("NextShardIterator")
             self.backlog.extend(page["Records"])
+            if page["Records"]:
+                self.last_fetched = page["Records"][-1]["SequenceNumber"]
             self.counters.lag_records = len(self.backlog)
             if page["Records"] and len(self.backlog) >= settings.batch_size:
                 break
@@ -129,6 +147,9 @@ class ShardPoller:
                     self._deliver(batch)
                 elif self.iterator is None:
                     return
+                else:
+                    # Nothing new (possible at once with a zero batching window): poll once a second.
+                    self.mapping.stopping.wait(POLL_SECONDS)
         except BaseException as error:
             if self.mapping.stopping.is_set():
                 return  # shutting down (Ctrl-C): the environment may already be gone
@@ -141,13 +162,16 @@ class ShardPoller:
         parts: deque[tuple[list[dict[str, Any]], int]] = deque([(batch, 0)])
         while parts:
             records, attempts = parts.popleft()
-            oldest = _arrival_seconds(records[0])
-            if (
-                settings.maximum_record_age_in_seconds >= 0
-                and time.time() - oldest > settings.maximum_record_age_in_seconds
-            ):
-                self._dead_letter(records, attempts, "RecordAgeExceeded")
-                continue
+            expired = self._expired(records)
+            if expired:
+                self._dead_letter(records[:expired], attempts, "RecordAgeExceeded")
+                records = records[expired:]
+                if not records:
+                    continue
+            if not self.function.alive:
+                # Lambda replaces an execution environment that died (crash, out of memory).
+                self.function.close()
+                self.function = self.mapping.start_function(self.shard_id)
             self.counters.invocations += 1
             ok, response = self.function.invoke(self.mapping.lambda_event(self.shard_id, records))
             if ok:
@@ -162,15 +186,26 @@ class ShardPoller:
                 self.counters.function_errors += 1
                 failed = records
                 if settings.bisect_batch_on_function_error and len(records) > 1:
+                    # Splitting a batch does not count towards the retry quota, as in Lambda.
                     half = len(records) // 2
-                    if attempts < settings.maximum_retry_attempts:
-                        parts.appendleft((records[half:], attempts + 1))
-                        parts.appendleft((records[:half], attempts + 1))
-                        continue
+                    parts.appendleft((records[half:], attempts))
+                    parts.appendleft((records[:half], attempts))
+                    continue
             if attempts >= settings.maximum_retry_attempts:
                 self._dead_letter(failed, attempts, "RetryAttemptsExhausted")
             else:
                 parts.appendleft((failed, attempts + 1))
+
+    def _expired(self, records: list[dict[str, Any]]) -> int:
+        """How many leading records are older than the mapping's maximum record age."""
+        limit = self.mapping.settings.maximum_record_age_in_seconds
+        if limit < 0:
+            return 0
+        now = time.time()
+        count = 0
+        while count < len(records) and now - _arrival_seconds(records[count]) > limit:
+            count += 1
+        return count
 
     @staticmethod
     def _lowest_failure(records: list[dict[str, Any]], response: Any) -> int | None:
@@ -247,13 +282,21 @@ class LocalEventSourceMapping:
         self.on_failure_queue_url = on_failure_queue_url
         self.settings = settings
         self.on_acknowledged = on_acknowledged
+        self.start_function = start_function
         self.function_arn = function_arn
         description = kinesis.describe_stream_summary(StreamName=stream_name)["StreamDescriptionSummary"]
         self.stream_arn = description["StreamARN"]
         self.stopping = threading.Event()
         self.errors: list[str] = []
         shards = [shard["ShardId"] for shard in kinesis.list_shards(StreamName=stream_name)["Shards"]]
-        self.pollers = [ShardPoller(self, shard_id, start_function(shard_id)) for shard_id in shards]
+        self.pollers: list[ShardPoller] = []
+        try:
+            for shard_id in shards:
+                self.pollers.append(ShardPoller(self, shard_id, start_function(shard_id)))
+        except BaseException:
+            for poller in self.pollers:
+                poller.function.close()
+            raise
 
     def start(self) -> LocalEventSourceMapping:
         for poller in self.pollers:

@@ -17,6 +17,7 @@ import argparse
 import contextlib
 import importlib
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -28,6 +29,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import IO, Any
+
+logger = logging.getLogger(__name__)
 
 
 class InitError(RuntimeError):
@@ -71,7 +74,15 @@ class LambdaProcess:
     def _pump(self, on_output: Callable[[str], None]) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
-            on_output(line.rstrip("\n"))
+            try:
+                on_output(line.rstrip("\n"))
+            except Exception:
+                # Keep draining: a stopped reader would fill the pipe and freeze the environment.
+                logger.exception("output callback failed on %r", line[:200])
+
+    @property
+    def alive(self) -> bool:
+        return self.process.poll() is None
 
     def invoke(self, event: Mapping[str, Any]) -> tuple[bool, Any]:
         """Run one invocation: (True, the handler's response) or (False, the function error)."""
@@ -130,7 +141,7 @@ def serve(handler: str, result_fd: int) -> int:
         try:
             response = function(event, _context(name))
             outcome = {"ok": True, "response": response}
-        except Exception as error:  # noqa: BLE001 - a function error: Lambda retries or bisects the batch
+        except BaseException as error:  # noqa: BLE001 - a function error (SystemExit too): Lambda retries
             traceback.print_exc(file=sys.stdout)
             outcome = {"ok": False, "error": f"{type(error).__name__}: {error}"}
         outcome["duration_ms"] = round((time.monotonic() - started) * 1000, 1)

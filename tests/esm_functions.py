@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import os
 from typing import Any
 
 
@@ -29,4 +30,11 @@ def malformed_once(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if not globals().get("_answered"):
         _answered = True
         return {"batchItemFailures": [{"itemIdentifier": ""}]}
+    return {"batchItemFailures": []}
+
+
+def crash_on_poison(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """Kills its execution environment (as an out-of-memory kill would) on a poisoned record."""
+    if any(_poisoned(record) for record in event["Records"]):
+        os._exit(137)
     return {"batchItemFailures": []}

@@ -110,3 +110,17 @@ def test_an_empty_identifier_fails_the_whole_batch(clients):
 def test_an_environment_whose_init_fails_says_why():
     with pytest.raises(InitError, match="ModuleNotFoundError"):
         LambdaProcess("tests.no_such_module.handler", dict(os.environ), lambda line: None, pythonpath=str(REPOSITORY))
+
+
+def test_a_crashed_environment_is_replaced_and_only_the_poisoned_record_is_lost(clients):
+    # GIVEN a function whose process dies on one record of three
+    payloads = [b"ok-0", b"POISON", b"ok-2"]
+    settings = MappingSettings(batch_size=10, maximum_batching_window_in_seconds=0.5, maximum_retry_attempts=1)
+
+    result = run_mapping(clients, "tests.esm_functions.crash_on_poison", payloads, settings)
+
+    # THEN new environments process the records around it; the poisoned one goes to the destination
+    totals = result["totals"]
+    assert (totals.acknowledged_records, totals.dead_lettered_records) == (2, 1)
+    [message] = result["dead_letters"]
+    assert message["KinesisBatchInfo"]["startSequenceNumber"] == result["sequence_numbers"][1]
