@@ -331,3 +331,13 @@ def test_an_empty_aggregate_is_parked_not_acknowledged_silently(aws_endpoint, re
     assert outcome.response() == {"batchItemFailures": []}
     [line] = bad_events_of(aws_endpoint, resources)
     assert line["reason"] == "empty aggregate"
+
+
+def test_a_retried_batch_parks_each_bad_event_once(aws_endpoint, resources):
+    event = lambda_event([plain(b"not json", "user-1"), plain(encode_event(wire_event(2)), "user-2")])
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+
+    run(event, deps, settings)
+    run({"Records": event["Records"]}, deps, settings)  # Lambda delivers it again
+
+    assert len(bad_events_of(aws_endpoint, resources)) == 1

@@ -119,15 +119,14 @@ def process_batch(
     failed_records: set[int] = set()
 
     # 1. Validate; park what is bad.
-    bad_lines: list[dict[str, Any]] = []
-    bad_records: set[int] = set()
+    bad_lines: list[tuple[int, dict[str, Any]]] = []  # (record index, line)
     valid: list[_Valid] = []
     seen_ids: set[str] = set()
     for undecodable in batch.undecodable:
-        bad_records.add(undecodable.record_index)
-        bad_lines.append(
-            _bad_line(batch.shard_id, undecodable.sequence_number, None, undecodable.data, "record", undecodable.reason)
+        line = _bad_line(
+            batch.shard_id, undecodable.sequence_number, None, undecodable.data, "record", undecodable.reason
         )
+        bad_lines.append((undecodable.record_index, line))
     for record in batch.user_records:
         try:
             wire = decode_event(record.data)
@@ -136,28 +135,27 @@ def process_batch(
             # is parked the same way rather than failing the whole batch.
             field_name = error.field if isinstance(error, InvalidEventError) else "event"
             reason = error.reason if isinstance(error, InvalidEventError) else f"{type(error).__name__}: {error}"
-            bad_records.add(record.record_index)
-            bad_lines.append(
-                _bad_line(
-                    batch.shard_id, record.sequence_number, record.sub_sequence_number, record.data, field_name, reason
-                )
+            line = _bad_line(
+                batch.shard_id, record.sequence_number, record.sub_sequence_number, record.data, field_name, reason
             )
+            bad_lines.append((record.record_index, line))
             continue
         if wire["event_id"] in seen_ids:
             outcome.duplicates += 1
             continue
         seen_ids.add(wire["event_id"])
         valid.append(_Valid(record, wire, event_time(wire)))
-    outcome.bad_events = len(bad_lines)
-    if bad_lines:
-        first = bad_lines[0]
-        name = f"{batch.shard_id}-{first['sequence_number']}-{first['sub_sequence_number'] or 0}"
+    # One object per bad event, named by its position in the shard and dated by its record's arrival:
+    # a retried or bisected batch rewrites the same objects instead of adding copies.
+    for record_index, line in bad_lines:
+        name = f"{batch.shard_id}-{line['sequence_number']}-{line['sub_sequence_number'] or 0}"
         try:
-            deps.bad_events.put(name, arrived_at, bad_lines)
+            deps.bad_events.put(name, batch.arrived_at(record_index, arrived_at), [line])
         except TransientError as error:
             outcome.errors.append(str(error))
-            failed_records |= bad_records
-            outcome.bad_events = 0
+            failed_records.add(record_index)
+            continue
+        outcome.bad_events += 1
 
     # 2. Load every user's and IP's state in one parallel round trip (raises if it cannot).
     user_ids = {item.wire["user_id"] for item in valid}

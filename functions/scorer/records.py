@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from vedette.kpl import deaggregate
@@ -45,6 +46,12 @@ class DecodedBatch:
     shard_id: str
     user_records: list[UserRecord]
     undecodable: list[UndecodableRecord]
+    arrivals: list[float | None] = field(default_factory=list)  # approximateArrivalTimestamp, per record
+
+    def arrived_at(self, record_index: int, default: datetime) -> datetime:
+        """When Kinesis received a record of the batch (``default`` when the event does not say)."""
+        seconds = self.arrivals[record_index] if record_index < len(self.arrivals) else None
+        return default if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 def shard_of(event_id: str) -> str:
@@ -56,6 +63,7 @@ def decode_batch(event: Mapping[str, Any]) -> DecodedBatch:
     """Split a Lambda Kinesis event into user records, keeping each one's outer sequence number."""
     records: Sequence[Mapping[str, Any]] = event.get("Records") or []
     sequence_numbers: list[str] = []
+    arrivals: list[float | None] = []
     user_records: list[UserRecord] = []
     undecodable: list[UndecodableRecord] = []
     shard_id = shard_of(records[0].get("eventID", "")) if records else ""
@@ -64,6 +72,8 @@ def decode_batch(event: Mapping[str, Any]) -> DecodedBatch:
         sequence_number = kinesis["sequenceNumber"]
         partition_key = kinesis.get("partitionKey", "")
         sequence_numbers.append(sequence_number)
+        arrival = kinesis.get("approximateArrivalTimestamp")
+        arrivals.append(float(arrival) if arrival is not None else None)
         try:
             data = base64.b64decode(kinesis["data"], validate=True)
         except (binascii.Error, ValueError) as error:
@@ -84,4 +94,4 @@ def decode_batch(event: Mapping[str, Any]) -> DecodedBatch:
             user_records.append(
                 UserRecord(index, sequence_number, part.sub_sequence_number, part.partition_key, part.data)
             )
-    return DecodedBatch(sequence_numbers, shard_id, user_records, undecodable)
+    return DecodedBatch(sequence_numbers, shard_id, user_records, undecodable, arrivals)
