@@ -58,12 +58,19 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def moto_server(port: int | None = None) -> Iterator[str]:
-    """Run moto's server on loopback; yields its endpoint URL."""
-    port = port or free_port()
-    env = {**os.environ, **DUMMY_CREDENTIALS}
+def _serving(
+    command: list[str],
+    port: int,
+    ready_path: str,
+    *,
+    timeout: float = 30,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Iterator[str]:
+    """Start ``command`` (listening on ``port``), wait until ``ready_path`` answers, yield the endpoint, stop it."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)],
+        command,
+        cwd=cwd,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -72,10 +79,19 @@ def moto_server(port: int | None = None) -> Iterator[str]:
     )
     endpoint = f"http://{LOOPBACK}:{port}"
     try:
-        _wait_until_serving(f"{endpoint}/moto-api/", process, timeout=30)
+        _wait_until_serving(f"{endpoint}{ready_path}", process, timeout=timeout)
         yield endpoint
     finally:
         _stop(process)
+
+
+@contextmanager
+def moto_server(port: int | None = None) -> Iterator[str]:
+    """Run moto's server on loopback; yields its endpoint URL."""
+    port = port or free_port()
+    command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+    with _serving(command, port, "/moto-api/", env={**os.environ, **DUMMY_CREDENTIALS}) as endpoint:
+        yield endpoint
 
 
 EMULATORS_DIR = os.path.dirname(os.path.abspath(__file__))
@@ -85,25 +101,14 @@ EMULATORS_DIR = os.path.dirname(os.path.abspath(__file__))
 def kinesalite(port: int | None = None) -> Iterator[str]:
     """Run kinesalite (Kinesis only, in memory, several times faster than moto) on loopback.
 
-    Needs ``npm ci`` in this folder first (``make bench`` does it). Yields its endpoint URL.
+    Needs ``npm ci`` in this folder first (``make test`` does it). Yields its endpoint URL.
     """
     if not os.path.isdir(os.path.join(EMULATORS_DIR, "node_modules", "kinesalite")):
-        raise RuntimeError(f"kinesalite is not installed: run 'npm ci' in {EMULATORS_DIR} (make bench does)")
+        raise RuntimeError(f"kinesalite is not installed: run 'npm ci' in {EMULATORS_DIR} (make test does)")
     port = port or free_port()
-    process = subprocess.Popen(
-        ["node", os.path.join(EMULATORS_DIR, "kinesalite.js"), str(port)],
-        cwd=EMULATORS_DIR,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # Its own session: Ctrl-C stops the caller, whose cleanup then stops this after its clients.
-        start_new_session=True,
-    )
-    endpoint = f"http://{LOOPBACK}:{port}"
-    try:
-        _wait_until_serving(endpoint, process, timeout=30)
+    command = ["node", os.path.join(EMULATORS_DIR, "kinesalite.js"), str(port)]
+    with _serving(command, port, "", cwd=EMULATORS_DIR) as endpoint:
         yield endpoint
-    finally:
-        _stop(process)
 
 
 REPOSITORY_DIR = os.path.dirname(EMULATORS_DIR)
@@ -120,19 +125,10 @@ def model_server(model_data: str | os.PathLike[str], port: int | None = None) ->
     """
     port = port or free_port()
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    with tempfile.TemporaryDirectory(prefix="vedette-model-server-") as scratch:
-        server = os.path.join(REPOSITORY_DIR, "model", "server.py")
-        process = subprocess.Popen(
-            [sys.executable, server, "--model-data", os.fspath(model_data), "--port", str(port)],
-            cwd=scratch,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        endpoint = f"http://{LOOPBACK}:{port}"
-        try:
-            _wait_until_serving(f"{endpoint}/ping", process, timeout=60)
-            yield endpoint
-        finally:
-            _stop(process)
+    command = [sys.executable, os.path.join(REPOSITORY_DIR, "model", "server.py")]
+    command += ["--model-data", os.fspath(model_data), "--port", str(port)]
+    with (
+        tempfile.TemporaryDirectory(prefix="vedette-model-server-") as scratch,
+        _serving(command, port, "/ping", timeout=60, cwd=scratch, env=env) as endpoint,
+    ):
+        yield endpoint
