@@ -59,6 +59,7 @@ class LambdaProcess:
             text=True,
         )
         os.close(write_fd)
+        self.exited = False
         self.results: IO[str] = os.fdopen(read_fd, "r")
         self._output = threading.Thread(target=self._pump, args=(on_output,), daemon=True)
         self._output.start()
@@ -82,15 +83,20 @@ class LambdaProcess:
 
     @property
     def alive(self) -> bool:
-        return self.process.poll() is None
+        # The result pipe closes as the process exits, a moment before it can be reaped: trust either.
+        return not self.exited and self.process.poll() is None
 
     def invoke(self, event: Mapping[str, Any]) -> tuple[bool, Any]:
         """Run one invocation: (True, the handler's response) or (False, the function error)."""
         assert self.process.stdin is not None
-        self.process.stdin.write(json.dumps(event) + "\n")
-        self.process.stdin.flush()
-        line = self.results.readline()
+        try:
+            self.process.stdin.write(json.dumps(event) + "\n")
+            self.process.stdin.flush()
+            line = self.results.readline()
+        except (BrokenPipeError, ConnectionResetError):
+            line = ""
         if not line:
+            self.exited = True
             return False, "Runtime.ExitError: the environment exited"
         result = json.loads(line)
         return (True, result["response"]) if result["ok"] else (False, result["error"])
