@@ -18,7 +18,7 @@ import os
 import threading
 import time
 from collections.abc import Collection, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -154,7 +154,7 @@ def run(batches: list[dict[str, Any]], max_rows_per_call: int) -> dict[str, floa
     payload_bytes = sum(len(json.dumps(batch)) for batch in batches)
     started = time.perf_counter()
     for batch in batches:
-        outcome = process_batch(decode_batch(batch), deps, settings, datetime.now(UTC))
+        outcome = process_batch(decode_batch(batch), deps, settings)
         assert not outcome.failed_sequence_numbers, outcome.errors
         events += outcome.scored
     elapsed = time.perf_counter() - started

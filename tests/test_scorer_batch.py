@@ -23,7 +23,6 @@ from scorer.exceptions import TransientError
 from scorer.records import decode_batch
 from tests.scorer_factories import (
     REGION,
-    START,
     ScorerResources,
     SuspiciousResourceEndpoint,
     aggregate,
@@ -55,7 +54,7 @@ def dependencies(
 
 
 def run(event: dict[str, Any], deps: Dependencies, settings: Any) -> BatchOutcome:
-    return process_batch(decode_batch(event), deps, settings, START)
+    return process_batch(decode_batch(event), deps, settings)
 
 
 def anomalies_of(endpoint_url: str, resources: ScorerResources) -> list[dict[str, Any]]:

@@ -107,11 +107,7 @@ def _applied(through: str | None, shard_id: str, sequence_number: str) -> bool:
 
 
 def process_batch(
-    batch: DecodedBatch,
-    deps: Dependencies,
-    settings: ScorerSettings,
-    arrived_at: datetime,
-    now: datetime | None = None,
+    batch: DecodedBatch, deps: Dependencies, settings: ScorerSettings, now: datetime | None = None
 ) -> BatchOutcome:
     """Process one decoded batch; raises ``TransientError`` only if the state cannot be read at all."""
     now = now or datetime.now(UTC)
@@ -150,7 +146,7 @@ def process_batch(
     for record_index, line in bad_lines:
         name = f"{batch.shard_id}-{line['sequence_number']}-{line['sub_sequence_number'] or 0}"
         try:
-            deps.bad_events.put(name, batch.arrived_at(record_index, arrived_at), [line])
+            deps.bad_events.put(name, batch.arrived_at(record_index, now), [line])
         except TransientError as error:
             outcome.errors.append(str(error))
             failed_records.add(record_index)
@@ -229,20 +225,21 @@ def process_batch(
 
     # 6. Save the state each user reached through its processed events, with the last record applied.
     if done:
-        _save_states(
-            done,
-            left,
-            features,
-            user_states,
-            ip_states,
-            stored,
-            batch.shard_id,
-            deps,
-            settings,
-            now,
-            outcome,
-            failed_records,
+        # With events left for the retry, states are recomputed over the processed events only, so a
+        # user's state never includes an event it has not been credited with (featurization is
+        # deterministic, so these are the states the scores saw).
+        final = (
+            featurize_batch(
+                [item.wire for item in done],
+                user_states,
+                ip_states,
+                country_of=deps.country_of,
+                vocabulary=deps.vocabulary,
+            )
+            if left
+            else features
         )
+        _save_states(done, final, stored, batch.shard_id, deps, settings, now, outcome, failed_records)
 
     if failed_records:
         checkpoint = min(failed_records)
@@ -287,10 +284,7 @@ def _record(
 
 def _save_states(
     done: list[_Valid],
-    left: list[_Valid],
-    features: BatchFeatures,
-    user_states: Mapping[str, UserState],
-    ip_states: Mapping[str, IpState],
+    final: BatchFeatures,
     stored: Mapping[str, StoredState],
     shard_id: str,
     deps: Dependencies,
@@ -299,16 +293,6 @@ def _save_states(
     outcome: BatchOutcome,
     failed_records: set[int],
 ) -> None:
-    # With events left for the retry, states are recomputed over the processed events only, so a
-    # user's state never includes an event it has not been credited with (featurization is
-    # deterministic, so these are the states the scores saw).
-    final = (
-        featurize_batch(
-            [item.wire for item in done], user_states, ip_states, country_of=deps.country_of, vocabulary=deps.vocabulary
-        )
-        if left
-        else features
-    )
     # Every event kept in ``done`` sits in a record before its user's first failed one, so the
     # user's state has applied every event of every record up to the highest one here.
     through: dict[str, int] = defaultdict(int)

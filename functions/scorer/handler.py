@@ -7,7 +7,6 @@ mapping must enable ``ReportBatchItemFailures``: the answer is a partial batch r
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -50,11 +49,8 @@ def emit_metrics(outcome: BatchOutcome) -> None:
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     batch = decode_batch(event)
-    records = event.get("Records") or []
-    arrived = records[0]["kinesis"].get("approximateArrivalTimestamp") if records else None
-    arrived_at = datetime.fromtimestamp(float(arrived), UTC) if arrived is not None else datetime.now(UTC)
     try:
-        outcome = process_batch(batch, DEPENDENCIES, SETTINGS, arrived_at)
+        outcome = process_batch(batch, DEPENDENCIES, SETTINGS)
     except TransientError as error:
         logger.warning("batch not processed, Lambda will retry it", extra={"error": str(error)})
         raise
