@@ -27,7 +27,7 @@ import orjson
 from benchmarks.workload import realistic_events
 from emulators import DUMMY_CREDENTIALS
 from model.features import FEATURE_NAMES
-from scorer.batch import Dependencies, process_batch
+from scorer.batch import Dependencies, collect_garbage_for_batches, process_batch
 from scorer.clients import aws_client
 from scorer.endpoint import SageMakerEndpoint
 from scorer.records import decode_batch
@@ -170,6 +170,7 @@ def main() -> None:
     os.environ.update(DUMMY_CREDENTIALS)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     batches = lambda_batches()
+    collect_garbage_for_batches()  # as the handler does at cold start
     ours = run(batches, ScorerSettings.__dataclass_fields__["max_rows_per_call"].default)
     # A tenth of one batch is enough to time a design that makes one call per event.
     per_record = run([{"Records": batches[0]["Records"][: RECORDS_PER_BATCH // 10]}], 1)

@@ -3,8 +3,8 @@
 ``featurize(user_state, events)`` turns one user's events (in time order) into feature rows, given
 the compact state the scorer kept for that user, and returns the new state. It is a pure function:
 inputs are never mutated, the same inputs give the same rows, and a state that went through
-``to_bytes``/``from_bytes`` gives exactly the same rows as the original (floats are serialized by
-their shortest exact repr).
+``to_bytes``/``from_bytes`` gives exactly the same rows as the original (floats are stored as
+doubles; the layout is described at ``STATE_FORMAT``).
 
 Two kinds of state, both stored by the scorer between batches (e.g. one DynamoDB item each):
 
@@ -21,12 +21,13 @@ Two kinds of state, both stored by the scorer between batches (e.g. one DynamoDB
   time of the previous event; decayed event, failure and new-user counts; the last
   ``MAX_IP_USERS`` distinct users (CRC32 hash, minute last seen) to count distinct users per day.
 
-Sizes are bounded because every set is capped and evicts its least recently seen member, every
-counter is capped at ``MAX_DECAYED_COUNT``, and floats are rounded before they are stored; the
+Sizes are bounded because every set is capped and evicts its least recently seen member; the
 bounds are checked by tests with adversarial input (thousands of distinct IPs, agents and users).
+Counters are capped at ``MAX_DECAYED_COUNT`` and rounded, so a state's numbers stay readable.
 
 This module needs only the standard library and numpy (for the batch helper), so the scorer's
-Lambda bundle can carry it.
+Lambda bundle can carry it. It runs once per event in training and in the scorer, so its hot path
+(``_featurize_one``, ``resource_shape``) is written for speed; ``make bench BENCH=scorer`` measures it.
 """
 
 from __future__ import annotations
@@ -34,11 +35,13 @@ from __future__ import annotations
 import json
 import math
 import re
+import struct
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -83,10 +86,6 @@ MAX_RECENT_COUNTRIES = 4
 MAX_RECENT_PATHS = 16
 MAX_IP_USERS = 32
 
-# Upper bounds on ``to_bytes()`` sizes, reached only with every set full and every number at its
-# longest; tests/test_features.py drives states there with adversarial input.
-MAX_USER_STATE_BYTES = 1200
-MAX_IP_STATE_BYTES = 1024
 
 FAILURE_OUTCOMES = frozenset({"failed", "failure", "denied", "error", "rejected", "declined", "invalid", "blocked"})
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
@@ -98,6 +97,10 @@ _SUSPICIOUS_RE = re.compile(
     r"|\.\./|\.\.\\|/etc/|passwd|cmd|%00|\x00|\bor\b\s*\d+\s*=|--|/\*|\*/|;|'|\"|<|>|\|\||&&|\$\{|\{\{"
 )
 _SPECIAL_CHARS = frozenset("'\"<>();|`{}$\\*!%[]^~,")
+_SPECIAL_BYTES = "".join(sorted(_SPECIAL_CHARS)).encode("ascii")
+_ASCII_DIGITS = b"0123456789"
+_ASCII_ALNUM = _ASCII_DIGITS + b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+_ASCII_ALNUM_PLUS = _ASCII_ALNUM + b"+"
 _DIGITS_RE = re.compile(r"\d+")
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -155,8 +158,16 @@ FEATURE_NAMES: tuple[str, ...] = (
     "event_other",
 )
 FEATURE_COUNT = len(FEATURE_NAMES)
-_EVENT_TYPE_INDEX = {name: index for index, name in enumerate(CORE_EVENT_TYPES)}
 _NO_VOCABULARY = (0.0, 0.0, 0.0, 0.0, 0.0)
+_NO_IP = (0.0, 0.0, 0.0, 0.0)
+_TYPE_ONEHOT = {
+    name: tuple(1.0 if index == position else 0.0 for index in range(len(CORE_EVENT_TYPES) + 1))
+    for position, name in enumerate(CORE_EVENT_TYPES)
+}
+_OTHER_TYPE_ONEHOT = tuple(1.0 if index == len(CORE_EVENT_TYPES) else 0.0 for index in range(len(CORE_EVENT_TYPES) + 1))
+_EVENT_FIELDS = ("occurred_at", "event_type", "status", "ip", "user_agent", "resource", "properties")
+# Status classes (``_status_class``) that record a failure: an outcome string, 4xx and 5xx.
+_FAILURE_CLASSES = frozenset({1, 4, 5})
 
 CountryLookup = Callable[[str], "str | None"]
 
@@ -178,26 +189,8 @@ def _touch(recent: list[int], item: int, capacity: int) -> bool:
     return new
 
 
-def _touch_timed(recent: list[tuple[int, int]], item: int, minute: int, capacity: int) -> bool:
-    """``_touch`` for (hash, minute last seen) pairs; True if ``item`` was not there."""
-    position = next((index for index, (known, _) in enumerate(recent) if known == item), -1)
-    if position >= 0:
-        del recent[position]
-    recent.insert(0, (item, minute))
-    del recent[capacity:]
-    return position < 0
-
-
-def _seen_since(recent: list[tuple[int, int]], oldest_minute: float) -> int:
-    return sum(1 for _, minute in recent if minute >= oldest_minute)
-
-
 def _pairs(values: Any, capacity: int) -> list[tuple[int, int]]:
     return [(int(item), int(minute)) for item, minute in values][:capacity]
-
-
-def _decayed(value: float, elapsed: float, tau: float) -> float:
-    return value * math.exp(-elapsed / tau) if elapsed > 0 else value
 
 
 def _stored(value: float) -> float:
@@ -227,13 +220,20 @@ class UserState:
 
     def copy(self) -> UserState:
         """An independent copy (lists are not shared)."""
-        return replace(
-            self,
-            hour_histogram=list(self.hour_histogram),
-            recent_ips=list(self.recent_ips),
-            recent_agents=list(self.recent_agents),
-            recent_countries=list(self.recent_countries),
-            recent_paths=list(self.recent_paths),
+        return UserState(
+            self.last_seen,
+            self.rate_fast,
+            self.rate_slow,
+            self.failures_slow,
+            self.gap_mean,
+            self.gap_deviation,
+            self.new_agents,
+            self.total_events,
+            self.hour_histogram[:],
+            self.recent_ips[:],
+            self.recent_agents[:],
+            self.recent_countries[:],
+            self.recent_paths[:],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -256,8 +256,35 @@ class UserState:
         }
 
     def to_bytes(self) -> bytes:
-        """Compact JSON bytes, at most ``MAX_USER_STATE_BYTES``."""
-        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+        """The stored form (``_USER_HEAD`` then the sets), at most ``MAX_USER_STATE_BYTES``."""
+        ips, agents, countries, paths = self.recent_ips, self.recent_agents, self.recent_countries, self.recent_paths
+        counts = (len(ips), len(agents), len(countries), len(paths))
+        try:
+            head = _USER_HEAD.pack(
+                STATE_FORMAT,
+                FEATURES_VERSION,
+                (self.last_seen is not None) | (self.gap_mean is not None) << 1,
+                self.last_seen or 0.0,
+                self.rate_fast,
+                self.rate_slow,
+                self.failures_slow,
+                self.gap_mean or 0.0,
+                self.gap_deviation,
+                self.new_agents,
+                self.total_events,
+                *self.hour_histogram,
+                *counts,
+            )
+            return head + _user_sets(counts).pack(
+                *[item for item, _ in ips],
+                *[minute for _, minute in ips],
+                *agents,
+                *[item for item, _ in countries],
+                *[minute for _, minute in countries],
+                *paths,
+            )
+        except struct.error as error:
+            raise InvalidStateError("user", f"cannot be stored: {error}") from None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> UserState:
@@ -287,8 +314,38 @@ class UserState:
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> UserState:
-        """Decode ``to_bytes`` output."""
-        return cls.from_json(_load_json("user", data))
+        """Decode ``to_bytes`` output (or the JSON form earlier releases stored)."""
+        if isinstance(data, str) or data[:1] == b"{":  # JSON, as earlier releases stored it
+            return cls.from_json(_load_json("user", data))
+        head = _unpack_head("user", _USER_HEAD, data)
+        counts = head[-4:]
+        if any(count > capacity for count, capacity in zip(counts, _USER_CAPACITIES, strict=True)):
+            raise InvalidStateError("user", f"sets hold {counts}, more than {_USER_CAPACITIES}")
+        sets = _unpack_tail("user", _user_sets(counts), data, _USER_HEAD.size)
+        ips, agents, countries, _ = counts
+        flags = head[2]
+        country_start = 2 * ips + agents
+        return cls(
+            head[3] if flags & 1 else None,
+            head[4],
+            head[5],
+            head[6],
+            head[7] if flags & 2 else None,
+            head[8],
+            head[9],
+            head[10],
+            list(head[11:35]),
+            list(zip(sets[:ips], sets[ips : 2 * ips], strict=True)),
+            list(sets[2 * ips : country_start]),
+            list(
+                zip(
+                    sets[country_start : country_start + countries],
+                    sets[country_start + countries : country_start + 2 * countries],
+                    strict=True,
+                )
+            ),
+            list(sets[country_start + 2 * countries :]),
+        )
 
 
 @dataclass(slots=True)
@@ -305,7 +362,14 @@ class IpState:
 
     def copy(self) -> IpState:
         """An independent copy."""
-        return replace(self, recent_users=list(self.recent_users))
+        return IpState(
+            self.last_seen,
+            self.rate_fast,
+            self.rate_slow,
+            self.failures_slow,
+            self.new_users_slow,
+            self.recent_users[:],
+        )
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict with short keys."""
@@ -320,8 +384,23 @@ class IpState:
         }
 
     def to_bytes(self) -> bytes:
-        """Compact JSON bytes, at most ``MAX_IP_STATE_BYTES``."""
-        return json.dumps(self.to_json(), separators=(",", ":")).encode()
+        """The stored form (``_IP_HEAD`` then the users), at most ``MAX_IP_STATE_BYTES``."""
+        users = self.recent_users
+        try:
+            head = _IP_HEAD.pack(
+                STATE_FORMAT,
+                FEATURES_VERSION,
+                self.last_seen is not None,
+                self.last_seen or 0.0,
+                self.rate_fast,
+                self.rate_slow,
+                self.failures_slow,
+                self.new_users_slow,
+                len(users),
+            )
+            return head + _ip_users(len(users)).pack(*[user for user, _ in users], *[minute for _, minute in users])
+        except struct.error as error:
+            raise InvalidStateError("ip", f"cannot be stored: {error}") from None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> IpState:
@@ -343,8 +422,66 @@ class IpState:
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> IpState:
-        """Decode ``to_bytes`` output."""
-        return cls.from_json(_load_json("ip", data))
+        """Decode ``to_bytes`` output (or the JSON form earlier releases stored)."""
+        if isinstance(data, str) or data[:1] == b"{":  # JSON, as earlier releases stored it
+            return cls.from_json(_load_json("ip", data))
+        head = _unpack_head("ip", _IP_HEAD, data)
+        count = head[-1]
+        if count > MAX_IP_USERS:
+            raise InvalidStateError("ip", f"holds {count} users, more than {MAX_IP_USERS}")
+        users = _unpack_tail("ip", _ip_users(count), data, _IP_HEAD.size)
+        return cls(
+            head[3] if head[2] else None,
+            head[4],
+            head[5],
+            head[6],
+            head[7],
+            list(zip(users[:count], users[count:], strict=True)),
+        )
+
+
+# The stored form of a state: a format byte (JSON, the form of earlier releases, starts with "{"),
+# FEATURES_VERSION, a byte of flags for the values that may be None, the numbers as little-endian
+# doubles (exact, so a stored state featurizes exactly like the original), the size of each set,
+# then each set as 32-bit hashes and 64-bit minutes. Fixed layouts, no field names: the largest
+# state takes under 500 bytes (one DynamoDB write unit), and packing costs a microsecond.
+STATE_FORMAT = 2
+_USER_HEAD = struct.Struct("<BBB 7d Q 24d 4B")
+_IP_HEAD = struct.Struct("<BBB 5d B")
+_USER_CAPACITIES = (MAX_RECENT_IPS, MAX_RECENT_AGENTS, MAX_RECENT_COUNTRIES, MAX_RECENT_PATHS)
+
+
+@cache
+def _user_sets(counts: tuple[int, int, int, int]) -> struct.Struct:
+    ips, agents, countries, paths = counts
+    return struct.Struct(f"<{ips}I{ips}q{agents}I{countries}I{countries}q{paths}I")
+
+
+@cache
+def _ip_users(count: int) -> struct.Struct:
+    return struct.Struct(f"<{count}I{count}q")
+
+
+MAX_USER_STATE_BYTES = _USER_HEAD.size + _user_sets(_USER_CAPACITIES).size
+MAX_IP_STATE_BYTES = _IP_HEAD.size + _ip_users(MAX_IP_USERS).size
+
+
+def _unpack_head(kind: str, head: struct.Struct, data: bytes) -> tuple[Any, ...]:
+    if data[:1] != bytes([STATE_FORMAT]):
+        raise InvalidStateError(kind, f"unknown stored form {data[:1]!r}; this code writes {STATE_FORMAT}")
+    try:
+        values = head.unpack_from(data)
+    except struct.error as error:
+        raise InvalidStateError(kind, f"truncated: {error}") from None
+    if values[1] != FEATURES_VERSION:
+        raise InvalidStateError(kind, f"features version {values[1]}; this code is {FEATURES_VERSION}")
+    return values
+
+
+def _unpack_tail(kind: str, tail: struct.Struct, data: bytes, offset: int) -> tuple[int, ...]:
+    if len(data) != offset + tail.size:
+        raise InvalidStateError(kind, f"{len(data)} bytes where its sets need {offset + tail.size}")
+    return tail.unpack_from(data, offset)
 
 
 def _load_json(kind: str, data: bytes | str) -> Mapping[str, Any]:
@@ -387,6 +524,8 @@ class BatchFeatures(NamedTuple):
 
 
 def _get(event: Any, name: str) -> Any:
+    if type(event) is dict:
+        return event.get(name)
     if isinstance(event, Mapping):
         return event.get(name)
     return getattr(event, name, None)
@@ -394,20 +533,25 @@ def _get(event: Any, name: str) -> Any:
 
 def event_time(event: Any) -> float:
     """Seconds since the epoch of an event's ``occurred_at`` (wire string or aware datetime)."""
-    value = _get(event, "occurred_at")
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise InvalidFeatureEventError("occurred_at", "naive datetime")
-        return value.timestamp()
-    if isinstance(value, str):
+    return _seconds(_get(event, "occurred_at"))
+
+
+def _seconds(value: Any) -> float:
+    if type(value) is str:
         try:
             # Python 3.10 (the SageMaker container's) does not read the "Z" suffix itself.
-            moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+            moment = datetime.fromisoformat(value[:-1] + "+00:00" if value[-1:] == "Z" else value)
         except ValueError:
             raise InvalidFeatureEventError("occurred_at", f"not an RFC 3339 timestamp: {value[:64]!r}") from None
         if moment.tzinfo is None:
             raise InvalidFeatureEventError("occurred_at", "timestamp has no UTC offset")
         return moment.timestamp()
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidFeatureEventError("occurred_at", "naive datetime")
+        return value.timestamp()
+    if isinstance(value, str):  # a str subclass
+        return _seconds(str(value))
     raise InvalidFeatureEventError("occurred_at", f"must be a timestamp string or datetime, got {type(value).__name__}")
 
 
@@ -422,13 +566,22 @@ def _status_class(status: Any) -> int:
 
 def is_failure(event_type: str, status: Any) -> bool:
     """Whether an event records a failed attempt: a failed login, a 4xx/5xx code or a failure outcome."""
-    return event_type == "login_failed" or _status_class(status) in (1, 4, 5)
+    return event_type == "login_failed" or _status_class(status) in _FAILURE_CLASSES
+
+
+# count * log2(count) for the character counts of any resource the event contract admits.
+_COUNT_LOG_COUNT = [0.0] + [count * math.log2(count) for count in range(1, 4097)]
 
 
 def _entropy(text: str) -> float:
-    counts = Counter(text)
+    """Shannon entropy of the characters, bits: log2(n) - sum(c * log2(c)) / n over character counts."""
     total = len(text)
-    return -sum(count / total * math.log2(count / total) for count in counts.values())
+    counts = Counter(text).values()
+    if total < len(_COUNT_LOG_COUNT):
+        weighted = sum(map(_COUNT_LOG_COUNT.__getitem__, counts))
+    else:
+        weighted = sum(count * math.log2(count) for count in counts)
+    return max(0.0, math.log2(total) - weighted / total)
 
 
 def resource_template(resource: str) -> str:
@@ -446,17 +599,26 @@ def resource_shape(resource: str | None) -> list[float]:
     path, _, query = text.partition("?")
     values = [pair.partition("=")[2] for pair in query.split("&") if pair] if query else []
     value_chars = sum(len(value) for value in values)
-    # "+" encodes a space in query values: not a symbol there.
-    value_nonalnum = sum(len(value) - sum(map(str.isalnum, value)) - value.count("+") for value in values)
-    digits = sum(map(str.isdigit, text))
-    nonalnum = length - sum(map(str.isalnum, text))
-    special = sum(map(_SPECIAL_CHARS.__contains__, text))
+    if text.isascii():
+        # Resources are nearly always ASCII (URLs are percent-encoded): count character classes with
+        # bytes.translate, which gives the same counts as the str predicates below at a tenth the cost.
+        raw = text.encode("ascii")
+        digits = length - len(raw.translate(None, _ASCII_DIGITS))
+        nonalnum = len(raw.translate(None, _ASCII_ALNUM))
+        special = length - len(raw.translate(None, _SPECIAL_BYTES))
+        value_nonalnum = sum(len(value.encode("ascii").translate(None, _ASCII_ALNUM_PLUS)) for value in values)
+    else:
+        digits = sum(map(str.isdigit, text))
+        nonalnum = length - sum(map(str.isalnum, text))
+        special = sum(map(_SPECIAL_CHARS.__contains__, text))
+        # "+" encodes a space in query values: not a symbol there.
+        value_nonalnum = sum(len(value) - sum(map(str.isalnum, value)) - value.count("+") for value in values)
     return [
         0.0,
         math.log1p(length),
         float(path.count("/")),
         float(len(values)),
-        math.log1p(max((len(value) for value in values), default=0)),
+        math.log1p(max(map(len, values), default=0)),
         digits / length,
         nonalnum / length,
         special / length,
@@ -623,35 +785,71 @@ def _hour_rarity(histogram: list[float], hour: int) -> float:
     return -math.log((histogram[hour] + 0.5) / (total + 12.0))
 
 
+def _decay_factor(elapsed: float, tau: float) -> float:
+    """What a decayed count is multiplied by after ``elapsed`` seconds (exactly 1.0 for none)."""
+    return math.exp(-elapsed / tau) if elapsed > 0 else 1.0
+
+
+def _position_of(pairs: list[tuple[int, int]], item: int) -> int:
+    for index, (known, _) in enumerate(pairs):
+        if known == item:
+            return index
+    return -1
+
+
+def _touch_timed(recent: list[tuple[int, int]], item: int, minute: int, capacity: int) -> bool:
+    """``_touch`` for (hash, minute last seen) pairs; True if ``item`` was not there."""
+    position = _position_of(recent, item)
+    if position >= 0:
+        del recent[position]
+    recent.insert(0, (item, minute))
+    del recent[capacity:]
+    return position < 0
+
+
 def _update_ip(ip_state: IpState, user_hash: int, now: float, failure: bool) -> None:
-    elapsed = max(0.0, now - ip_state.last_seen) if ip_state.last_seen is not None else 0.0
-    minute = int(now // 60)
-    users = ip_state.recent_users
-    position = next((index for index, (user, _) in enumerate(users) if user == user_hash), -1)
-    new_user = position < 0
-    if not new_user:
-        del users[position]
-    users.insert(0, (user_hash, minute))
-    del users[MAX_IP_USERS:]
-    ip_state.rate_fast = _stored(_decayed(ip_state.rate_fast, elapsed, FAST_TAU) + 1.0)
-    ip_state.rate_slow = _stored(_decayed(ip_state.rate_slow, elapsed, SLOW_TAU) + 1.0)
-    ip_state.failures_slow = _stored(_decayed(ip_state.failures_slow, elapsed, SLOW_TAU) + (1.0 if failure else 0.0))
-    ip_state.new_users_slow = _stored(_decayed(ip_state.new_users_slow, elapsed, SLOW_TAU) + (1.0 if new_user else 0.0))
-    if ip_state.last_seen is None or now > ip_state.last_seen:
+    last_seen = ip_state.last_seen
+    elapsed = max(0.0, now - last_seen) if last_seen is not None else 0.0
+    new_user = _touch_timed(ip_state.recent_users, user_hash, int(now // 60), MAX_IP_USERS)
+    fast = _decay_factor(elapsed, FAST_TAU)
+    slow = _decay_factor(elapsed, SLOW_TAU)
+    ip_state.rate_fast = round(min(ip_state.rate_fast * fast + 1.0, MAX_DECAYED_COUNT), 6)
+    ip_state.rate_slow = round(min(ip_state.rate_slow * slow + 1.0, MAX_DECAYED_COUNT), 6)
+    ip_state.failures_slow = round(min(ip_state.failures_slow * slow + (1.0 if failure else 0.0), MAX_DECAYED_COUNT), 6)
+    ip_state.new_users_slow = round(
+        min(ip_state.new_users_slow * slow + (1.0 if new_user else 0.0), MAX_DECAYED_COUNT), 6
+    )
+    if last_seen is None or now > last_seen:
         ip_state.last_seen = now
 
 
-def _ip_features(ip_state: IpState | None, now: float) -> list[float]:
+def _ip_features(ip_state: IpState | None, now: float) -> tuple[float, float, float, float]:
     if ip_state is None:
-        return [0.0, 0.0, 0.0, 0.0]
+        return _NO_IP
     oldest_minute = (now - IP_USERS_WINDOW) // 60
-    distinct = sum(1 for _, minute in ip_state.recent_users if minute >= oldest_minute)
-    return [
+    distinct = len([None for _, minute in ip_state.recent_users if minute >= oldest_minute])
+    return (
         float(distinct),
         math.log1p(ip_state.new_users_slow),
         math.log1p(ip_state.rate_fast),
         ip_state.failures_slow / ip_state.rate_slow if ip_state.rate_slow else 0.0,
-    ]
+    )
+
+
+def _event_fields(event: Any) -> tuple[Any, ...]:
+    """occurred_at, event_type, status, ip, user_agent, resource, properties."""
+    if type(event) is dict:
+        get = event.get
+        return (
+            get("occurred_at"),
+            get("event_type"),
+            get("status"),
+            get("ip"),
+            get("user_agent"),
+            get("resource"),
+            get("properties"),
+        )
+    return tuple(_get(event, name) for name in _EVENT_FIELDS)
 
 
 def _featurize_one(
@@ -663,48 +861,57 @@ def _featurize_one(
     user_hash: int,
     vocabulary: ResourceVocabulary | None,
 ) -> list[float]:
-    """Update ``state`` (a private copy) and ``ip_states`` with one event; return its feature row."""
-    now = event_time(event)
-    event_type = _get(event, "event_type")
-    if not isinstance(event_type, str):
-        raise InvalidFeatureEventError("event_type", f"must be a string, got {type(event_type).__name__}")
-    status = _get(event, "status")
-    ip = _get(event, "ip")
-    agent = _get(event, "user_agent")
-    resource = _get(event, "resource")
-    properties = _get(event, "properties") or {}
-    failure = is_failure(event_type, status)
+    """Update ``state`` (a private copy) and ``ip_states`` with one event; return its feature row.
 
-    first = state.last_seen is None
+    This runs once per event in training and in the scorer, so the decay factors are computed once
+    per time constant and the rounding of ``_stored`` is written out; the arithmetic is the same.
+    """
+    occurred_at, event_type, status, ip, agent, resource, properties = _event_fields(event)
+    now = _seconds(occurred_at)
+    if type(event_type) is not str and not isinstance(event_type, str):
+        raise InvalidFeatureEventError("event_type", f"must be a string, got {type(event_type).__name__}")
+    status_class = _status_class(status)
+    failure = event_type == "login_failed" or status_class in _FAILURE_CLASSES
+
+    last_seen = state.last_seen
+    first = last_seen is None
     # Late events (earlier than the last one seen) count as simultaneous: state never goes backwards.
-    elapsed = 0.0 if state.last_seen is None else max(0.0, now - state.last_seen)
+    elapsed = 0.0 if last_seen is None else max(0.0, now - last_seen)
     gap = MAX_GAP_SECONDS if first else min(elapsed, MAX_GAP_SECONDS)
     hour = int(now // 3600) % 24
-    hour_rarity = _hour_rarity(state.hour_histogram, hour)
+    histogram = state.hour_histogram
+    hour_rarity = _hour_rarity(histogram, hour)
     history = state.rate_slow
 
-    state.rate_fast = _stored(_decayed(state.rate_fast, elapsed, FAST_TAU) + 1.0)
-    state.rate_slow = _stored(_decayed(state.rate_slow, elapsed, SLOW_TAU) + 1.0)
-    state.failures_slow = _stored(_decayed(state.failures_slow, elapsed, SLOW_TAU) + (1.0 if failure else 0.0))
+    slow = _decay_factor(elapsed, SLOW_TAU)
+    rate_fast = state.rate_fast = round(
+        min(state.rate_fast * _decay_factor(elapsed, FAST_TAU) + 1.0, MAX_DECAYED_COUNT), 6
+    )
+    rate_slow = state.rate_slow = round(min(state.rate_slow * slow + 1.0, MAX_DECAYED_COUNT), 6)
+    failures_slow = state.failures_slow = round(
+        min(state.failures_slow * slow + (1.0 if failure else 0.0), MAX_DECAYED_COUNT), 6
+    )
     state.total_events = min(state.total_events + 1, MAX_TOTAL_EVENTS)
-    histogram = state.hour_histogram
     # The habit decays in whole days (at the first event of each UTC day): a day is 1/30 of its time
     # constant, and decaying on every event would cost 24 multiplications each time.
-    days = 0 if state.last_seen is None else int(now // 86400) - int(state.last_seen // 86400)
+    days = 0 if last_seen is None else int(now // 86400) - int(last_seen // 86400)
     if days > 0:
         habit_decay = math.exp(-days * 86400.0 / HOUR_HABIT_TAU)
-        for index in range(24):
-            histogram[index] = round(histogram[index] * habit_decay, 4)
+        histogram[:] = [round(count * habit_decay, 4) for count in histogram]
     histogram[hour] = round(min(histogram[hour] + 1.0, MAX_DECAYED_COUNT), 4)
-    if state.last_seen is None or now > state.last_seen:
+    if last_seen is None or now > last_seen:
         state.last_seen = now
 
     # With no history every IP, agent and country would be "new": report novelty only for known users.
     minute = int(now // 60)
     new_ip = _touch_timed(state.recent_ips, stable_hash(ip), minute, MAX_RECENT_IPS) if ip else False
     new_agent = _touch(state.recent_agents, stable_hash(agent), MAX_RECENT_AGENTS) if agent else False
-    state.new_agents = _stored(
-        _decayed(state.new_agents, elapsed, AGENT_TAU) + (1.0 if new_agent and not first else 0.0)
+    new_agents = state.new_agents = round(
+        min(
+            state.new_agents * _decay_factor(elapsed, AGENT_TAU) + (1.0 if new_agent and not first else 0.0),
+            MAX_DECAYED_COUNT,
+        ),
+        6,
     )
     if not first:
         log_gap = math.log1p(gap)
@@ -735,17 +942,16 @@ def _featurize_one(
             copied_ips.add(ip)
         _update_ip(ip_state, user_hash, now, failure)
 
-    status_class = _status_class(status)
+    text_resource = resource if isinstance(resource, str) else None
     method = properties.get("method") if isinstance(properties, Mapping) else None
-    type_onehot = [0.0] * (len(CORE_EVENT_TYPES) + 1)
-    type_onehot[_EVENT_TYPE_INDEX.get(event_type, len(CORE_EVENT_TYPES))] = 1.0
-    return [
+    oldest_minute = minute - 60
+    row = [
         1.0 if first else 0.0,
         math.log1p(gap),
-        math.log1p(state.rate_fast),
-        math.log1p(state.rate_slow),
-        state.failures_slow / state.rate_slow,
-        math.log1p(state.failures_slow),
+        math.log1p(rate_fast),
+        math.log1p(rate_slow),
+        failures_slow / rate_slow,
+        math.log1p(failures_slow),
         math.log1p(history),
         hour_rarity,
         state.gap_deviation,
@@ -753,14 +959,14 @@ def _featurize_one(
         0.0 if first else float(new_agent),
         0.0 if first else float(new_country),
         0.0 if first else float(new_path),
-        float(_seen_since(state.recent_ips, minute - 60)),
-        float(_seen_since(state.recent_countries, minute - 60)),
-        math.log1p(state.new_agents),
+        float(len([None for _, seen in state.recent_ips if seen >= oldest_minute])),
+        float(len([None for _, seen in state.recent_countries if seen >= oldest_minute])),
+        math.log1p(new_agents),
         *_ip_features(ip_state, now),
-        *resource_shape(resource if isinstance(resource, str) else None),
+        *resource_shape(text_resource),
         *(
             (
-                *vocabulary.features(resource if isinstance(resource, str) else None),
+                *vocabulary.features(text_resource),
                 vocabulary.agent_rarity(agent if isinstance(agent, str) else None),
             )
             if vocabulary
@@ -773,8 +979,9 @@ def _featurize_one(
         1.0 if status_class == 3 else 0.0,
         1.0 if status_class == 4 else 0.0,
         1.0 if status_class == 5 else 0.0,
-        *type_onehot,
     ]
+    row.extend(_TYPE_ONEHOT.get(event_type, _OTHER_TYPE_ONEHOT))
+    return row
 
 
 def featurize(

@@ -18,8 +18,10 @@ from model.features import (
     FEATURE_COUNT,
     FEATURE_NAMES,
     MAX_IP_STATE_BYTES,
+    MAX_IP_USERS,
     MAX_RECENT_IPS,
     MAX_USER_STATE_BYTES,
+    STATE_FORMAT,
     IpState,
     ResourceVocabulary,
     UserState,
@@ -30,6 +32,7 @@ from tests.model_factories import START, credential_stuffing, event, injection_p
 from vedette import events as contract
 
 REPO = Path(__file__).resolve().parent.parent
+_IP_HEAD_COUNT_OFFSET = 3 + 5 * 8  # format, version, flags, five doubles, then the user count
 
 
 def column(rows: np.ndarray | list[list[float]], name: str) -> list[float]:
@@ -175,7 +178,7 @@ def test_bad_event_and_bad_state_are_rejected_with_the_field_named() -> None:
     assert caught.value.field == "user_id"
     with pytest.raises(InvalidStateError, match="features version"):
         UserState.from_bytes(b'{"v":999}')
-    with pytest.raises(InvalidStateError, match="not JSON"):
+    with pytest.raises(InvalidStateError, match="unknown stored form"):
         IpState.from_bytes(b"\xff")
 
 
@@ -238,6 +241,45 @@ def test_widest_possible_states_fit_the_documented_bounds() -> None:
     assert len(ip.to_bytes()) <= MAX_IP_STATE_BYTES
     assert UserState.from_bytes(user.to_bytes()) == user
     assert IpState.from_bytes(ip.to_bytes()) == ip
+
+
+def test_states_stored_as_json_by_earlier_releases_are_still_read() -> None:
+    # GIVEN states in the JSON form earlier releases stored
+    result = featurize(None, normal_traffic(users=1, days=2))
+    user, [ip_state, *_] = result.state, list(result.ip_states.values())
+    user_json = json.dumps(user.to_json(), separators=(",", ":")).encode()
+    ip_json = json.dumps(ip_state.to_json(), separators=(",", ":")).encode()
+    # THEN they read back to the same states, which are now stored in the binary form
+    assert UserState.from_bytes(user_json) == user
+    assert IpState.from_bytes(ip_json) == ip_state
+    assert user.to_bytes()[0] == ip_state.to_bytes()[0] == STATE_FORMAT
+
+
+@pytest.mark.parametrize(
+    ("mangle", "reason"),
+    [
+        (lambda data: data[:-1], "bytes where its sets need"),
+        (lambda data: data + b"\x00", "bytes where its sets need"),
+        (lambda data: data[:10], "truncated"),
+        (lambda data: data[:1] + b"\x63" + data[2:], "features version 99"),
+        (lambda data: data[:-4] + b"\x63\x00\x00\x00", None),  # a hash changed: still a valid state
+    ],
+)
+def test_mangled_binary_states_are_rejected_with_the_reason(mangle, reason) -> None:
+    data = featurize(None, normal_traffic(users=1, days=2)).state.to_bytes()
+    if reason is None:
+        UserState.from_bytes(mangle(data))
+        return
+    with pytest.raises(InvalidStateError, match=reason):
+        UserState.from_bytes(mangle(data))
+
+
+def test_a_state_claiming_more_members_than_its_sets_hold_is_rejected() -> None:
+    ip_state = IpState(last_seen=1.0, recent_users=[(1, 2)] * 3)
+    data = bytearray(ip_state.to_bytes())
+    data[_IP_HEAD_COUNT_OFFSET] = MAX_IP_USERS + 1
+    with pytest.raises(InvalidStateError, match="more than"):
+        IpState.from_bytes(bytes(data))
 
 
 def test_feature_module_stays_light_for_the_lambda_bundle() -> None:

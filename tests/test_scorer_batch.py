@@ -223,6 +223,25 @@ def test_state_that_cannot_be_read_fails_the_whole_batch(aws_endpoint, resources
             run(event, deps, settings)
 
 
+def test_a_stored_state_that_cannot_be_decoded_starts_afresh_instead_of_blocking_the_shard(aws_endpoint, resources):
+    # GIVEN a user whose stored state is garbage (corrupted, or written by a release with other features)
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    dynamodb.put_item(
+        TableName=settings.state_table, Item={"key": {"S": "user#user-g"}, "state": {"B": b"\x07garbage"}}
+    )
+    event = lambda_event([plain(encode_event(wire_event(0, "user-g")), "user-g")])
+
+    outcome = run(event, deps, settings)
+
+    # THEN the event is scored from a fresh state, the unreadable state is counted, and it is replaced
+    assert outcome.response() == {"batchItemFailures": []}
+    assert (outcome.scored, outcome.state_unreadable) == (1, 1)
+    assert "user#user-g" in outcome.errors[0]
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": "user#user-g"}})["Item"]
+    assert UserState.from_bytes(bytes(item["state"]["B"])).total_events == 1
+
+
 def test_a_retried_batch_records_no_second_anomaly_or_alert(aws_endpoint, resources):
     # GIVEN a batch with two attacks by two users, processed once
     events = [wire_event(n, suspicious=n in (3, 4)) for n in range(8)]

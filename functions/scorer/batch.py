@@ -18,12 +18,14 @@ The rules that keep the shard moving without losing or double-counting anything:
 from __future__ import annotations
 
 import base64
+import gc
 from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from model.exceptions import InvalidStateError
 from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
 from scorer.endpoint import Endpoint, Score, score_in_chunks
 from scorer.exceptions import TransientError
@@ -41,6 +43,8 @@ from scorer.stores import (
 )
 from vedette.events import decode_event, format_timestamp
 from vedette.exceptions import InvalidEventError
+
+StateT = TypeVar("StateT", UserState, IpState)
 
 
 @dataclass
@@ -74,6 +78,7 @@ class BatchOutcome:
     state_reads: int = 0
     state_writes: int = 0
     state_write_failures: int = 0
+    state_unreadable: int = 0  # stored states that could not be read and were started afresh
     retried_events: int = 0  # user events in the records handed back for retry
     failed_sequence_numbers: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -104,6 +109,18 @@ def _applied(through: str | None, shard_id: str, sequence_number: str) -> bool:
     shard, _, number = through.rpartition(":")
     # Sequence numbers grow within a shard; after a reshard the child shard's records are all new.
     return shard == shard_id and int(sequence_number) <= int(number)
+
+
+def collect_garbage_for_batches() -> None:
+    """Run the cyclic garbage collector less often, for a process that handles large batches.
+
+    A batch allocates tens of thousands of containers (decoded events, feature rows, states) that
+    hold no reference cycles and die together. At CPython's default (a young collection every 700
+    allocations, a full one soon after), collections scanning them cost a fifth of the handler's
+    time; every 50,000 allocations they cost little. Memory is still reclaimed by reference counting
+    as soon as a batch is done. The Lambda handler calls this at cold start.
+    """
+    gc.set_threshold(50_000, 20, 20)
 
 
 def process_batch(
@@ -158,12 +175,8 @@ def process_batch(
     ips = {item.wire["ip"] for item in valid if item.wire.get("ip")}
     stored = deps.states.load([USER_PREFIX + user for user in user_ids] + [IP_PREFIX + ip for ip in ips])
     outcome.state_reads = len(user_ids) + len(ips)
-    user_states = {
-        user: UserState.from_bytes(stored[USER_PREFIX + user].state)
-        for user in user_ids
-        if USER_PREFIX + user in stored
-    }
-    ip_states = {ip: IpState.from_bytes(stored[IP_PREFIX + ip].state) for ip in ips if IP_PREFIX + ip in stored}
+    user_states = _read_states(UserState, USER_PREFIX, user_ids, stored, outcome)
+    ip_states = _read_states(IpState, IP_PREFIX, ips, stored, outcome)
 
     # 3. Skip what an earlier attempt already applied; featurize the rest in event-time order.
     fresh: list[_Valid] = []
@@ -246,6 +259,24 @@ def process_batch(
         outcome.failed_sequence_numbers = batch.sequence_numbers[checkpoint:]
         outcome.retried_events = sum(1 for record in batch.user_records if record.record_index >= checkpoint)
     return outcome
+
+
+def _read_states(
+    kind: type[StateT], prefix: str, keys: set[str], stored: Mapping[str, StoredState], outcome: BatchOutcome
+) -> dict[str, StateT]:
+    """The stored states of ``keys``; one that cannot be read (corrupt, or written by a release with
+    other features) starts afresh rather than blocking the shard on every retry, and is counted."""
+    states: dict[str, StateT] = {}
+    for key in keys:
+        item = stored.get(prefix + key)
+        if item is None:
+            continue
+        try:
+            states[key] = kind.from_bytes(item.state)
+        except InvalidStateError as error:
+            outcome.state_unreadable += 1
+            outcome.errors.append(f"{prefix}{key}: {error}")
+    return states
 
 
 def _record(

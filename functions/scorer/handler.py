@@ -12,7 +12,7 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 
-from scorer.batch import BatchOutcome, process_batch
+from scorer.batch import BatchOutcome, collect_garbage_for_batches, process_batch
 from scorer.clients import build_dependencies
 from scorer.exceptions import NothingProcessedError, TransientError
 from scorer.model_config import BUNDLED_FEATURE_CONFIG, load_feature_config
@@ -27,6 +27,7 @@ FEATURES = load_feature_config(SETTINGS.feature_config_path or BUNDLED_FEATURE_C
 
 
 DEPENDENCIES = build_dependencies(SETTINGS, features=FEATURES)
+collect_garbage_for_batches()
 
 
 def emit_metrics(outcome: BatchOutcome) -> None:
@@ -40,6 +41,7 @@ def emit_metrics(outcome: BatchOutcome) -> None:
     metrics.add_metric(name="EndpointErrors", unit=count, value=outcome.endpoint_errors)
     metrics.add_metric(name="StateReads", unit=count, value=outcome.state_reads)
     metrics.add_metric(name="StateWrites", unit=count, value=outcome.state_writes)
+    metrics.add_metric(name="StatesUnreadable", unit=count, value=outcome.state_unreadable)
     metrics.add_metric(name="RetriedEvents", unit=count, value=outcome.retried_events)
     for latency in outcome.endpoint_latency_ms[:100]:  # EMF holds at most 100 values per metric
         metrics.add_metric(name="ScoringLatency", unit=MetricUnit.Milliseconds, value=latency)
@@ -64,6 +66,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "anomalies": outcome.anomalies,
         "endpoint_calls": outcome.endpoint_calls,
         "retried_records": len(outcome.failed_sequence_numbers),
+        "states_unreadable": outcome.state_unreadable,
     }
     if outcome.nothing_processed:
         logger.warning("no record of the batch could be processed", extra={**summary, "errors": outcome.errors[:5]})
