@@ -38,7 +38,7 @@ import re
 import struct
 import zlib
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
@@ -165,7 +165,7 @@ _TYPE_ONEHOT = {
     for position, name in enumerate(CORE_EVENT_TYPES)
 }
 _OTHER_TYPE_ONEHOT = tuple(1.0 if index == len(CORE_EVENT_TYPES) else 0.0 for index in range(len(CORE_EVENT_TYPES) + 1))
-_EVENT_FIELDS = ("occurred_at", "event_type", "status", "ip", "user_agent", "resource", "properties")
+_EVENT_FIELDS = ("event_type", "status", "ip", "user_agent", "resource", "properties")
 # Status classes (``_status_class``) that record a failure: an outcome string, 4xx and 5xx.
 _FAILURE_CLASSES = frozenset({1, 4, 5})
 
@@ -837,11 +837,10 @@ def _ip_features(ip_state: IpState | None, now: float) -> tuple[float, float, fl
 
 
 def _event_fields(event: Any) -> tuple[Any, ...]:
-    """occurred_at, event_type, status, ip, user_agent, resource, properties."""
+    """event_type, status, ip, user_agent, resource, properties."""
     if type(event) is dict:
         get = event.get
         return (
-            get("occurred_at"),
             get("event_type"),
             get("status"),
             get("ip"),
@@ -855,6 +854,7 @@ def _event_fields(event: Any) -> tuple[Any, ...]:
 def _featurize_one(
     state: UserState,
     event: Any,
+    now: float,
     ip_states: dict[str, IpState],
     copied_ips: set[str],
     country_of: CountryLookup | None,
@@ -866,8 +866,7 @@ def _featurize_one(
     This runs once per event in training and in the scorer, so the decay factors are computed once
     per time constant and the rounding of ``_stored`` is written out; the arithmetic is the same.
     """
-    occurred_at, event_type, status, ip, agent, resource, properties = _event_fields(event)
-    now = _seconds(occurred_at)
+    event_type, status, ip, agent, resource, properties = _event_fields(event)
     if type(event_type) is not str and not isinstance(event_type, str):
         raise InvalidFeatureEventError("event_type", f"must be a string, got {type(event_type).__name__}")
     status_class = _status_class(status)
@@ -1009,7 +1008,8 @@ def featurize(
         if user_hash is None:
             user_id = _get(event, "user_id")
             user_hash = stable_hash(str(user_id))
-        rows.append(_featurize_one(new_state, event, touched, copied, country_of, user_hash, vocabulary))
+        now = event_time(event)
+        rows.append(_featurize_one(new_state, event, now, touched, copied, country_of, user_hash, vocabulary))
     return Featurized(rows, new_state, {ip: touched[ip] for ip in copied})
 
 
@@ -1020,12 +1020,14 @@ def featurize_batch(
     *,
     country_of: CountryLookup | None = None,
     vocabulary: ResourceVocabulary | None = None,
+    times: Sequence[float] | None = None,
 ) -> BatchFeatures:
     """Feature rows for many users' events, in the order given (which must be time order).
 
     Processing follows the input order across users, so per-IP features see other users' earlier
     events exactly as a replay of the archive does. Returns a float64 array of shape
-    ``(len(events), FEATURE_COUNT)`` and the new state of every user and IP touched.
+    ``(len(events), FEATURE_COUNT)`` and the new state of every user and IP touched. ``times``, if
+    given, are the events' ``event_time`` (a caller that sorted by it need not parse it again).
     """
     users: dict[str, UserState] = {}
     known_users = user_states or {}
@@ -1033,7 +1035,10 @@ def featurize_batch(
     copied_ips: set[str] = set()
     hashes: dict[str, int] = {}
     rows: list[list[float]] = []
-    for event in events:
+    events = events if isinstance(events, Sequence) else list(events)
+    if times is not None and len(times) != len(events):
+        raise ValueError(f"{len(times)} times for {len(events)} events")
+    for position, event in enumerate(events):
         user_id = _get(event, "user_id")
         if not isinstance(user_id, str) or not user_id:
             raise InvalidFeatureEventError("user_id", "required string is missing")
@@ -1043,6 +1048,7 @@ def featurize_batch(
             state = known.copy() if known is not None else UserState()
             users[user_id] = state
             hashes[user_id] = stable_hash(user_id)
-        rows.append(_featurize_one(state, event, touched_ips, copied_ips, country_of, hashes[user_id], vocabulary))
+        now = event_time(event) if times is None else times[position]
+        rows.append(_featurize_one(state, event, now, touched_ips, copied_ips, country_of, hashes[user_id], vocabulary))
     matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), FEATURE_COUNT)
     return BatchFeatures(matrix, users, {ip: touched_ips[ip] for ip in copied_ips})

@@ -71,6 +71,51 @@ def test_our_deaggregation_reads_aws_kinesis_agg_output():
     assert [r.sub_sequence_number for r in user_records] == list(range(len(records)))
 
 
+def _framed(body: bytes) -> bytes:
+    import hashlib
+
+    return MAGIC + body + hashlib.md5(body).digest()
+
+
+def _length_delimited(tag: int, payload: bytes) -> bytes:
+    return bytes([tag]) + encode_varint(len(payload)) + payload
+
+
+@pytest.mark.parametrize(
+    "layout",
+    ["many keys", "tags on a record", "unknown field", "records before the key table", "wide key index varint"],
+)
+def test_layouts_beyond_the_common_one_read_the_same(layout):
+    # GIVEN valid AggregatedRecord bodies that the fast path does not take (other writers may produce
+    # them): 200 keys (two-byte indexes), Record.tags, an unknown field, fields out of order
+    if layout == "many keys":
+        records = [(f"user-{n}", f"event-{n}".encode()) for n in range(200)]
+        builder = AggregateBuilder(max_bytes=1024 * 1024)
+        for key, data in records:
+            builder.try_add(key, data)
+        data = builder.build()
+    else:
+        tag = _length_delimited(0x22, _length_delimited(0x0A, b"k") + _length_delimited(0x12, b"v"))
+        record = b"\x08\x00" + _length_delimited(0x1A, b"event-0")
+        if layout == "tags on a record":
+            record += tag
+        if layout == "wide key index varint":
+            record = b"\x08\x80\x00" + _length_delimited(0x1A, b"event-0")  # 0 written in two bytes
+        key_table = _length_delimited(0x0A, b"user-0")
+        body = key_table + _length_delimited(0x1A, record)
+        if layout == "unknown field":
+            body += b"\x28\x07"  # field 5, varint
+        if layout == "records before the key table":
+            body = _length_delimited(0x1A, record) + key_table
+        data = _framed(body)
+        records = [("user-0", b"event-0")]
+    # THEN deaggregation reads them, and agrees with aws-kinesis-agg
+    ours = [(r.partition_key, r.data) for r in deaggregate(data, "outer")]
+    reference = deaggregate_records([_kinesis_event_record(data, "outer")])
+    assert ours == records
+    assert ours == [(r["kinesis"]["partitionKey"], base64.b64decode(r["kinesis"]["data"])) for r in reference]
+
+
 def test_plain_and_digest_mismatch_records_pass_through_whole():
     plain = b'{"event_type":"page_view"}'
     assert deaggregate(plain, "pk") == [deaggregate(plain, "pk")[0]]

@@ -23,7 +23,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from model.exceptions import InvalidStateError
 from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
@@ -91,8 +91,7 @@ class BatchOutcome:
         return {"batchItemFailures": [{"itemIdentifier": number} for number in self.failed_sequence_numbers]}
 
 
-@dataclass
-class _Valid:
+class _Valid(NamedTuple):
     record: UserRecord
     wire: dict[str, Any]
     time: float
@@ -188,7 +187,12 @@ def process_batch(
             fresh.append(item)
     fresh.sort(key=lambda item: item.time)
     features = featurize_batch(
-        [item.wire for item in fresh], user_states, ip_states, country_of=deps.country_of, vocabulary=deps.vocabulary
+        [item.wire for item in fresh],
+        user_states,
+        ip_states,
+        country_of=deps.country_of,
+        vocabulary=deps.vocabulary,
+        times=[item.time for item in fresh],
     )
 
     # 4. Score in as few calls as the payload limit allows.
@@ -248,6 +252,7 @@ def process_batch(
                 ip_states,
                 country_of=deps.country_of,
                 vocabulary=deps.vocabulary,
+                times=[item.time for item in done],
             )
             if left
             else features

@@ -5,8 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import orjson
@@ -17,8 +16,9 @@ from scorer.exceptions import TransientError
 CONTENT_TYPE = "application/json"
 
 
-@dataclass(frozen=True, slots=True)
-class Score:
+class Score(NamedTuple):
+    """One row's answer from the model (a tuple: one is made per event)."""
+
     score: float
     is_anomaly: bool
     threshold: float

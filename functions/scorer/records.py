@@ -8,19 +8,17 @@ checkpoints and retries.
 
 from __future__ import annotations
 
-import base64
 import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from vedette.kpl import deaggregate
 
 
-@dataclass(frozen=True, slots=True)
-class UserRecord:
-    """One user event's bytes and where it sits in the batch."""
+class UserRecord(NamedTuple):
+    """One user event's bytes and where it sits in the batch (a tuple: one is made per event)."""
 
     record_index: int  # position of the outer Kinesis record in the batch
     sequence_number: str
@@ -75,7 +73,8 @@ def decode_batch(event: Mapping[str, Any]) -> DecodedBatch:
         arrival = kinesis.get("approximateArrivalTimestamp")
         arrivals.append(float(arrival) if arrival is not None else None)
         try:
-            data = base64.b64decode(kinesis["data"], validate=True)
+            # As base64.b64decode(validate=True) does, without its regular expression over the payload.
+            data = binascii.a2b_base64(kinesis["data"], strict_mode=True)
         except (binascii.Error, ValueError) as error:
             raw = str(kinesis.get("data", "")).encode()
             undecodable.append(UndecodableRecord(index, sequence_number, partition_key, raw, f"bad base64: {error}"))

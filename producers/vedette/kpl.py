@@ -15,7 +15,7 @@ reads what aws-kinesis-agg, the KPL and the KCL write.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from vedette.limits import KPL_AGGREGATION_MAX_BYTES
 
@@ -111,8 +111,7 @@ class AggregateBuilder:
         return MAGIC + body + hashlib.md5(body).digest()
 
 
-@dataclass(frozen=True, slots=True)
-class UserRecord:
+class UserRecord(NamedTuple):
     """One user record read back from a Kinesis record."""
 
     partition_key: str
@@ -181,6 +180,90 @@ def deaggregate(data: bytes, partition_key: str, explicit_hash_key: str | None =
     """
     if not is_aggregated(data):
         return [UserRecord(partition_key, data, explicit_hash_key)]
+    parsed = _parse_common_layout(data)
+    partition_keys, hash_keys, spans = parsed if parsed is not None else _parse_any_layout(data)
+    records = []
+    for sub_sequence_number, (key_index, hash_index, start, end) in enumerate(spans):
+        if key_index >= len(partition_keys) or (hash_index is not None and hash_index >= len(hash_keys)):
+            raise ValueError(f"user record {sub_sequence_number} points outside the key tables")
+        records.append(
+            UserRecord(
+                partition_keys[key_index],
+                data[start:end],
+                hash_keys[hash_index] if hash_index is not None else None,
+                sub_sequence_number,
+            )
+        )
+    return records
+
+
+_Spans = tuple[list[str], list[str], list[tuple[int, int | None, int, int]]]
+
+
+def _varint_at(data: bytes, position: int) -> tuple[int, int]:
+    result = shift = 0
+    while True:
+        byte = data[position]
+        position += 1
+        result |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            return result, position
+        shift += 7
+        if shift > 63:
+            raise IndexError("overlong varint")
+
+
+def _parse_common_layout(data: bytes) -> _Spans | None:
+    """The layout every KPL writer produces, read without a general protobuf reader (the scorer
+    deaggregates every event it scores): the key tables, then records of a one-byte key index, an
+    optional one-byte hash key index and the data. None for anything else, which
+    ``_parse_any_layout`` then reads (or rejects with the reason)."""
+    end = len(data) - DIGEST_SIZE
+    position = len(MAGIC)
+    partition_keys: list[str] = []
+    hash_keys: list[str] = []
+    spans: list[tuple[int, int | None, int, int]] = []
+    try:
+        while position < end:
+            tag = data[position]
+            length = data[position + 1]
+            position += 2
+            if length & 0x80:
+                length, position = _varint_at(data, position - 1)
+            stop = position + length
+            if stop > end:
+                return None
+            if tag == 0x1A:  # a record: Record { key index; [hash key index;] data }
+                if data[position] != 0x08 or data[position + 1] & 0x80:
+                    return None
+                key_index = data[position + 1]
+                inner = position + 2
+                hash_index = None
+                if data[inner] == 0x10:
+                    hash_index = data[inner + 1]
+                    if hash_index & 0x80:
+                        return None
+                    inner += 2
+                if data[inner] != 0x1A:
+                    return None
+                data_length, inner = _varint_at(data, inner + 1)
+                if inner + data_length != stop:
+                    return None
+                spans.append((key_index, hash_index, inner, stop))
+            elif tag == 0x0A:
+                partition_keys.append(data[position:stop].decode())
+            elif tag == 0x12:
+                hash_keys.append(data[position:stop].decode())
+            else:
+                return None
+            position = stop
+    except (IndexError, UnicodeDecodeError):
+        return None
+    return partition_keys, hash_keys, spans
+
+
+def _parse_any_layout(data: bytes) -> _Spans:
+    """Any valid ``AggregatedRecord`` (fields in any order, unknown fields skipped, wide varints)."""
     view = memoryview(data)
     reader = _Reader(view, len(MAGIC), len(data) - DIGEST_SIZE)
     partition_keys: list[str] = []
@@ -196,19 +279,7 @@ def deaggregate(data: bytes, partition_key: str, explicit_hash_key: str | None =
             spans.append(_read_record(reader))
         else:
             reader.skip(wire_type)
-    records = []
-    for sub_sequence_number, (key_index, hash_index, start, end) in enumerate(spans):
-        if key_index >= len(partition_keys) or (hash_index is not None and hash_index >= len(hash_keys)):
-            raise ValueError(f"user record {sub_sequence_number} points outside the key tables")
-        records.append(
-            UserRecord(
-                partition_keys[key_index],
-                bytes(view[start:end]),
-                hash_keys[hash_index] if hash_index is not None else None,
-                sub_sequence_number,
-            )
-        )
-    return records
+    return partition_keys, hash_keys, spans
 
 
 def _read_record(reader: _Reader) -> tuple[int, int | None, int, int]:
