@@ -42,6 +42,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from itertools import chain
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -256,11 +257,10 @@ class UserState:
         }
 
     def to_bytes(self) -> bytes:
-        """The stored form (``_USER_HEAD`` then the sets), at most ``MAX_USER_STATE_BYTES``."""
+        """The stored form (``_user_layout``), at most ``MAX_USER_STATE_BYTES``."""
         ips, agents, countries, paths = self.recent_ips, self.recent_agents, self.recent_countries, self.recent_paths
-        counts = (len(ips), len(agents), len(countries), len(paths))
         try:
-            head = _USER_HEAD.pack(
+            return _user_layout(len(ips), len(agents), len(countries), len(paths)).pack(
                 STATE_FORMAT,
                 FEATURES_VERSION,
                 (self.last_seen is not None) | (self.gap_mean is not None) << 1,
@@ -273,14 +273,13 @@ class UserState:
                 self.new_agents,
                 self.total_events,
                 *self.hour_histogram,
-                *counts,
-            )
-            return head + _user_sets(counts).pack(
-                *[item for item, _ in ips],
-                *[minute for _, minute in ips],
+                len(ips),
+                len(agents),
+                len(countries),
+                len(paths),
+                *chain.from_iterable(ips),
                 *agents,
-                *[item for item, _ in countries],
-                *[minute for _, minute in countries],
+                *chain.from_iterable(countries),
                 *paths,
             )
         except struct.error as error:
@@ -317,34 +316,36 @@ class UserState:
         """Decode ``to_bytes`` output (or the JSON form earlier releases stored)."""
         if isinstance(data, str) or data[:1] == b"{":  # JSON, as earlier releases stored it
             return cls.from_json(_load_json("user", data))
-        head = _unpack_head("user", _USER_HEAD, data)
-        counts = head[-4:]
-        if any(count > capacity for count, capacity in zip(counts, _USER_CAPACITIES, strict=True)):
-            raise InvalidStateError("user", f"sets hold {counts}, more than {_USER_CAPACITIES}")
-        sets = _unpack_tail("user", _user_sets(counts), data, _USER_HEAD.size)
-        ips, agents, countries, _ = counts
-        flags = head[2]
-        country_start = 2 * ips + agents
+        ips, agents, countries, paths = _set_sizes("user", data, _USER_SET_SIZES, 4)
+        if (
+            ips > MAX_RECENT_IPS
+            or agents > MAX_RECENT_AGENTS
+            or countries > MAX_RECENT_COUNTRIES
+            or paths > MAX_RECENT_PATHS
+        ):
+            raise InvalidStateError("user", f"sets hold {(ips, agents, countries, paths)}, more than their capacities")
+        values = _unpack("user", _user_layout(ips, agents, countries, paths), data)
+        flags = values[2]
+        agents_start = _USER_SETS_START + 2 * ips
+        countries_start = agents_start + agents
+        paths_start = countries_start + 2 * countries
+        # (hash, minute) pairs: zip takes two items at a time from one iterator.
+        ip_items = iter(values[_USER_SETS_START:agents_start])
+        country_items = iter(values[countries_start:paths_start])
         return cls(
-            head[3] if flags & 1 else None,
-            head[4],
-            head[5],
-            head[6],
-            head[7] if flags & 2 else None,
-            head[8],
-            head[9],
-            head[10],
-            list(head[11:35]),
-            list(zip(sets[:ips], sets[ips : 2 * ips], strict=True)),
-            list(sets[2 * ips : country_start]),
-            list(
-                zip(
-                    sets[country_start : country_start + countries],
-                    sets[country_start + countries : country_start + 2 * countries],
-                    strict=True,
-                )
-            ),
-            list(sets[country_start + 2 * countries :]),
+            values[3] if flags & 1 else None,
+            values[4],
+            values[5],
+            values[6],
+            values[7] if flags & 2 else None,
+            values[8],
+            values[9],
+            values[10],
+            list(values[11:35]),
+            list(zip(ip_items, ip_items, strict=False)),
+            list(values[agents_start:countries_start]),
+            list(zip(country_items, country_items, strict=False)),
+            list(values[paths_start:]),
         )
 
 
@@ -384,10 +385,10 @@ class IpState:
         }
 
     def to_bytes(self) -> bytes:
-        """The stored form (``_IP_HEAD`` then the users), at most ``MAX_IP_STATE_BYTES``."""
+        """The stored form (``_ip_layout``), at most ``MAX_IP_STATE_BYTES``."""
         users = self.recent_users
         try:
-            head = _IP_HEAD.pack(
+            return _ip_layout(len(users)).pack(
                 STATE_FORMAT,
                 FEATURES_VERSION,
                 self.last_seen is not None,
@@ -397,8 +398,8 @@ class IpState:
                 self.failures_slow,
                 self.new_users_slow,
                 len(users),
+                *chain.from_iterable(users),
             )
-            return head + _ip_users(len(users)).pack(*[user for user, _ in users], *[minute for _, minute in users])
         except struct.error as error:
             raise InvalidStateError("ip", f"cannot be stored: {error}") from None
 
@@ -425,63 +426,66 @@ class IpState:
         """Decode ``to_bytes`` output (or the JSON form earlier releases stored)."""
         if isinstance(data, str) or data[:1] == b"{":  # JSON, as earlier releases stored it
             return cls.from_json(_load_json("ip", data))
-        head = _unpack_head("ip", _IP_HEAD, data)
-        count = head[-1]
+        (count,) = _set_sizes("ip", data, _IP_SET_SIZES, 1)
         if count > MAX_IP_USERS:
             raise InvalidStateError("ip", f"holds {count} users, more than {MAX_IP_USERS}")
-        users = _unpack_tail("ip", _ip_users(count), data, _IP_HEAD.size)
+        values = _unpack("ip", _ip_layout(count), data)
+        user_items = iter(values[_IP_SETS_START:])
         return cls(
-            head[3] if head[2] else None,
-            head[4],
-            head[5],
-            head[6],
-            head[7],
-            list(zip(users[:count], users[count:], strict=True)),
+            values[3] if values[2] else None,
+            values[4],
+            values[5],
+            values[6],
+            values[7],
+            list(zip(user_items, user_items, strict=False)),
         )
 
 
 # The stored form of a state: a format byte (JSON, the form of earlier releases, starts with "{"),
 # FEATURES_VERSION, a byte of flags for the values that may be None, the numbers as little-endian
 # doubles (exact, so a stored state featurizes exactly like the original), the size of each set,
-# then each set as 32-bit hashes and 64-bit minutes. Fixed layouts, no field names: the largest
-# state takes under 500 bytes (one DynamoDB write unit), and packing costs a microsecond.
+# then the sets: 32-bit hashes, each followed by its 64-bit minute where it has one. No field
+# names: the largest state takes under 500 bytes (one DynamoDB write unit), and a state packs or
+# unpacks in about a microsecond.
 STATE_FORMAT = 2
-_USER_HEAD = struct.Struct("<BBB 7d Q 24d 4B")
-_IP_HEAD = struct.Struct("<BBB 5d B")
-_USER_CAPACITIES = (MAX_RECENT_IPS, MAX_RECENT_AGENTS, MAX_RECENT_COUNTRIES, MAX_RECENT_PATHS)
+_USER_HEAD = "<BBB 7d Q 24d"
+_USER_SET_SIZES = struct.Struct(f"{_USER_HEAD} 4B")
+_USER_SETS_START = 39  # values before the sets: 3 bytes, 7 doubles, 1 count, 24 bins, 4 sizes
+_IP_HEAD = "<BBB 5d"
+_IP_SET_SIZES = struct.Struct(f"{_IP_HEAD} B")
+_IP_SETS_START = 9  # 3 bytes, 5 doubles, 1 size
 
 
 @cache
-def _user_sets(counts: tuple[int, int, int, int]) -> struct.Struct:
-    ips, agents, countries, paths = counts
-    return struct.Struct(f"<{ips}I{ips}q{agents}I{countries}I{countries}q{paths}I")
+def _user_layout(ips: int, agents: int, countries: int, paths: int) -> struct.Struct:
+    return struct.Struct(f"{_USER_HEAD} 4B {'Iq' * ips} {agents}I {'Iq' * countries} {paths}I")
 
 
 @cache
-def _ip_users(count: int) -> struct.Struct:
-    return struct.Struct(f"<{count}I{count}q")
+def _ip_layout(users: int) -> struct.Struct:
+    return struct.Struct(f"{_IP_HEAD} B {'Iq' * users}")
 
 
-MAX_USER_STATE_BYTES = _USER_HEAD.size + _user_sets(_USER_CAPACITIES).size
-MAX_IP_STATE_BYTES = _IP_HEAD.size + _ip_users(MAX_IP_USERS).size
+MAX_USER_STATE_BYTES = _user_layout(MAX_RECENT_IPS, MAX_RECENT_AGENTS, MAX_RECENT_COUNTRIES, MAX_RECENT_PATHS).size
+MAX_IP_STATE_BYTES = _ip_layout(MAX_IP_USERS).size
 
 
-def _unpack_head(kind: str, head: struct.Struct, data: bytes) -> tuple[Any, ...]:
+def _set_sizes(kind: str, data: bytes, fixed_part: struct.Struct, sets: int) -> tuple[int, ...]:
+    """The set sizes a stored state declares (the last bytes of its fixed part), after checking its
+    format and features version."""
     if data[:1] != bytes([STATE_FORMAT]):
         raise InvalidStateError(kind, f"unknown stored form {data[:1]!r}; this code writes {STATE_FORMAT}")
-    try:
-        values = head.unpack_from(data)
-    except struct.error as error:
-        raise InvalidStateError(kind, f"truncated: {error}") from None
-    if values[1] != FEATURES_VERSION:
-        raise InvalidStateError(kind, f"features version {values[1]}; this code is {FEATURES_VERSION}")
-    return values
+    if len(data) < fixed_part.size:
+        raise InvalidStateError(kind, f"truncated: {len(data)} bytes, the fixed part alone is {fixed_part.size}")
+    if data[1] != FEATURES_VERSION:
+        raise InvalidStateError(kind, f"features version {data[1]}; this code is {FEATURES_VERSION}")
+    return tuple(data[fixed_part.size - sets : fixed_part.size])
 
 
-def _unpack_tail(kind: str, tail: struct.Struct, data: bytes, offset: int) -> tuple[int, ...]:
-    if len(data) != offset + tail.size:
-        raise InvalidStateError(kind, f"{len(data)} bytes where its sets need {offset + tail.size}")
-    return tail.unpack_from(data, offset)
+def _unpack(kind: str, layout: struct.Struct, data: bytes) -> tuple[Any, ...]:
+    if len(data) != layout.size:
+        raise InvalidStateError(kind, f"{len(data)} bytes where its sets need {layout.size}")
+    return layout.unpack(data)
 
 
 def _load_json(kind: str, data: bytes | str) -> Mapping[str, Any]:
