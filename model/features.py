@@ -98,10 +98,7 @@ _SUSPICIOUS_RE = re.compile(
     r"|\.\./|\.\.\\|/etc/|passwd|cmd|%00|\x00|\bor\b\s*\d+\s*=|--|/\*|\*/|;|'|\"|<|>|\|\||&&|\$\{|\{\{"
 )
 _SPECIAL_CHARS = frozenset("'\"<>();|`{}$\\*!%[]^~,")
-_SPECIAL_BYTES = "".join(sorted(_SPECIAL_CHARS)).encode("ascii")
-_ASCII_DIGITS = b"0123456789"
-_ASCII_ALNUM = _ASCII_DIGITS + b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_ASCII_ALNUM_PLUS = _ASCII_ALNUM + b"+"
+_ASCII_ALNUM_PLUS = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+"
 _DIGITS_RE = re.compile(r"\d+")
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -159,6 +156,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "event_other",
 )
 FEATURE_COUNT = len(FEATURE_NAMES)
+# The resource shape columns (``resource_shapes``), from resource_missing to resource_suspicious_tokens.
+_SHAPE_START = FEATURE_NAMES.index("resource_missing")
+_SHAPE_WIDTH = FEATURE_NAMES.index("resource_suspicious_tokens") + 1 - _SHAPE_START
 _NO_VOCABULARY = (0.0, 0.0, 0.0, 0.0, 0.0)
 _NO_IP = (0.0, 0.0, 0.0, 0.0)
 _TYPE_ONEHOT = {
@@ -575,6 +575,11 @@ def is_failure(event_type: str, status: Any) -> bool:
 
 # count * log2(count) for the character counts of any resource the event contract admits.
 _COUNT_LOG_COUNT = [0.0] + [count * math.log2(count) for count in range(1, 4097)]
+_COUNT_LOG_COUNT_ARRAY = np.array(_COUNT_LOG_COUNT)
+# Character classes of the 128 ASCII codes, as weights for a histogram of codes.
+_ASCII_IS_DIGIT = np.array([chr(code).isdigit() for code in range(128)], dtype=np.float64)
+_ASCII_IS_ALNUM = np.array([chr(code).isalnum() for code in range(128)], dtype=np.float64)
+_ASCII_IS_SPECIAL = np.array([chr(code) in _SPECIAL_CHARS for code in range(128)], dtype=np.float64)
 
 
 def _entropy(text: str) -> float:
@@ -596,40 +601,95 @@ def resource_template(resource: str) -> str:
 
 def resource_shape(resource: str | None) -> list[float]:
     """The shape features of a resource, in ``FEATURE_NAMES`` order (``resource_missing`` first)."""
-    if not resource:
-        return [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]
-    text = resource.lower()
-    length = len(text)
-    path, _, query = text.partition("?")
-    values = [pair.partition("=")[2] for pair in query.split("&") if pair] if query else []
-    value_chars = sum(len(value) for value in values)
-    if text.isascii():
-        # Resources are nearly always ASCII (URLs are percent-encoded): count character classes with
-        # bytes.translate, which gives the same counts as the str predicates below at a tenth the cost.
-        raw = text.encode("ascii")
-        digits = length - len(raw.translate(None, _ASCII_DIGITS))
-        nonalnum = len(raw.translate(None, _ASCII_ALNUM))
-        special = length - len(raw.translate(None, _SPECIAL_BYTES))
-        value_nonalnum = sum(len(value.encode("ascii").translate(None, _ASCII_ALNUM_PLUS)) for value in values)
+    return [float(value) for value in resource_shapes([resource])[0]]
+
+
+def resource_shapes(resources: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """``resource_shape`` of many resources at once: an array of ``_SHAPE_WIDTH`` columns per resource.
+
+    Each distinct resource is shaped once, and the character counts and entropies of ASCII resources
+    (nearly all: URLs are percent-encoded) are computed together with numpy; a resource's shape
+    does not depend on what it is computed with.
+    """
+    slots = [0] * len(resources)  # 0: missing; n: the n-th distinct resource
+    distinct: dict[str, int] = {}
+    for position, resource in enumerate(resources):
+        if isinstance(resource, str) and resource:
+            slot = distinct.get(resource)
+            if slot is None:
+                slot = distinct[resource] = len(distinct) + 1
+            slots[position] = slot
+    table = np.zeros((len(distinct) + 1, _SHAPE_WIDTH))
+    table[0, 0] = 1.0  # resource_missing
+    if distinct:
+        table[1:] = _text_shapes([resource.lower() for resource in distinct])
+    return table[slots]
+
+
+def _text_shapes(texts: list[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    lengths = np.fromiter(map(len, texts), dtype=np.float64, count=len(texts))
+    parts = np.array([_query_shape(text) for text in texts], dtype=np.float64).reshape(len(texts), 6)
+    ascii_rows = [row for row, text in enumerate(texts) if text.isascii()]
+    if len(ascii_rows) == len(texts):
+        counts = _ascii_char_counts(texts, lengths)
     else:
-        digits = sum(map(str.isdigit, text))
-        nonalnum = length - sum(map(str.isalnum, text))
-        special = sum(map(_SPECIAL_CHARS.__contains__, text))
-        # "+" encodes a space in query values: not a symbol there.
-        value_nonalnum = sum(len(value) - sum(map(str.isalnum, value)) - value.count("+") for value in values)
-    return [
-        0.0,
-        math.log1p(length),
-        float(path.count("/")),
-        float(len(values)),
-        math.log1p(max(map(len, values), default=0)),
-        digits / length,
-        nonalnum / length,
-        special / length,
-        value_nonalnum / value_chars if value_chars else 0.0,
-        _entropy(text),
-        float(len(_SUSPICIOUS_RE.findall(text))),
-    ]
+        counts = np.array([_char_counts(text) for text in texts], dtype=np.float64).reshape(len(texts), 4)
+        if ascii_rows:
+            counts[ascii_rows] = _ascii_char_counts([texts[row] for row in ascii_rows], lengths[ascii_rows])
+    shapes = np.zeros((len(texts), _SHAPE_WIDTH))
+    shapes[:, 1:5] = parts[:, :4]  # log length, path depth, parameter count, log longest value
+    shapes[:, 5] = counts[:, 0] / lengths  # digits
+    shapes[:, 6] = counts[:, 1] / lengths  # not alphanumeric
+    shapes[:, 7] = counts[:, 2] / lengths  # special characters
+    shapes[:, 8] = parts[:, 4]  # value non-alphanumeric ratio
+    shapes[:, 9] = counts[:, 3]  # entropy
+    shapes[:, 10] = parts[:, 5]  # suspicious tokens
+    return shapes
+
+
+def _query_shape(text: str) -> tuple[float, int, int, float, float, int]:
+    """Log length, path depth, parameter count, log longest value, share of value characters that
+    are symbols, and suspicious tokens of a lower-cased resource."""
+    path, _, query = text.partition("?")
+    log_length = math.log1p(len(text))
+    suspicious = len(_SUSPICIOUS_RE.findall(text))
+    if not query:
+        return log_length, path.count("/"), 0, 0.0, 0.0, suspicious
+    values = [pair.partition("=")[2] for pair in query.split("&") if pair]
+    joined = "".join(values)
+    if not joined:
+        return log_length, path.count("/"), len(values), 0.0, 0.0, suspicious
+    # "+" encodes a space in query values: not a symbol there.
+    if joined.isascii():
+        symbols = len(joined.encode("ascii").translate(None, _ASCII_ALNUM_PLUS))
+    else:
+        symbols = len(joined) - sum(map(str.isalnum, joined)) - joined.count("+")
+    longest = math.log1p(max(map(len, values)))
+    return log_length, path.count("/"), len(values), longest, symbols / len(joined), suspicious
+
+
+def _char_counts(text: str) -> tuple[int, int, int, float]:
+    """Digits, characters that are not alphanumeric, special characters, and entropy of any text."""
+    nonalnum = len(text) - sum(map(str.isalnum, text))
+    return sum(map(str.isdigit, text)), nonalnum, sum(map(_SPECIAL_CHARS.__contains__, text)), _entropy(text)
+
+
+def _ascii_char_counts(texts: list[str], lengths: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """``_char_counts`` of ASCII texts, all at once: a histogram of character codes per text."""
+    codes = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8)
+    owner = np.repeat(np.arange(len(texts)), lengths.astype(np.intp))
+    histogram = np.bincount(owner * 128 + codes, minlength=len(texts) * 128).reshape(len(texts), 128)
+    counts = np.empty((len(texts), 4))
+    counts[:, 0] = histogram @ _ASCII_IS_DIGIT
+    counts[:, 1] = lengths - histogram @ _ASCII_IS_ALNUM
+    counts[:, 2] = histogram @ _ASCII_IS_SPECIAL
+    weighted = _COUNT_LOG_COUNT_ARRAY[np.minimum(histogram, len(_COUNT_LOG_COUNT) - 1)].sum(axis=1)
+    long_rows = np.nonzero(histogram.max(axis=1) >= len(_COUNT_LOG_COUNT))[0]
+    for row in long_rows:  # a character repeated beyond the table: texts longer than any resource admitted
+        present = histogram[row][histogram[row] > 0]
+        weighted[row] = float(np.sum(present * np.log2(present)))
+    counts[:, 3] = np.maximum(0.0, np.log2(lengths) - weighted / lengths)
+    return counts
 
 
 # Character classes of parameter values, as bits of a mask.
@@ -966,7 +1026,7 @@ def _featurize_one(
         float(len([None for _, seen in state.recent_countries if seen >= oldest_minute])),
         math.log1p(new_agents),
         *_ip_features(ip_state, now),
-        *resource_shape(text_resource),
+        # (the resource shape columns are filled for all events at once: _with_shapes)
         *(
             (
                 *vocabulary.features(text_resource),
@@ -1003,6 +1063,7 @@ def featurize(
     ``vocabulary`` is the one shipped with the model (None: the vocabulary features are 0). Nothing
     passed in is mutated.
     """
+    events = events if isinstance(events, Sequence) else list(events)
     new_state = state.copy() if state is not None else UserState()
     touched: dict[str, IpState] = dict(ip_states) if ip_states else {}
     copied: set[str] = set()
@@ -1014,7 +1075,7 @@ def featurize(
             user_hash = stable_hash(str(user_id))
         now = event_time(event)
         rows.append(_featurize_one(new_state, event, now, touched, copied, country_of, user_hash, vocabulary))
-    return Featurized(rows, new_state, {ip: touched[ip] for ip in copied})
+    return Featurized(_with_shapes(rows, events).tolist(), new_state, {ip: touched[ip] for ip in copied})
 
 
 def featurize_batch(
@@ -1054,5 +1115,16 @@ def featurize_batch(
             hashes[user_id] = stable_hash(user_id)
         now = event_time(event) if times is None else times[position]
         rows.append(_featurize_one(state, event, now, touched_ips, copied_ips, country_of, hashes[user_id], vocabulary))
-    matrix = np.asarray(rows, dtype=np.float64).reshape(len(rows), FEATURE_COUNT)
-    return BatchFeatures(matrix, users, {ip: touched_ips[ip] for ip in copied_ips})
+    return BatchFeatures(_with_shapes(rows, events), users, {ip: touched_ips[ip] for ip in copied_ips})
+
+
+def _with_shapes(rows: list[list[float]], events: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The feature matrix: each row from ``_featurize_one`` with its resource's shape put in place."""
+    partial = np.asarray(rows, dtype=np.float64).reshape(len(rows), FEATURE_COUNT - _SHAPE_WIDTH)
+    matrix = np.empty((len(rows), FEATURE_COUNT))
+    matrix[:, :_SHAPE_START] = partial[:, :_SHAPE_START]
+    matrix[:, _SHAPE_START : _SHAPE_START + _SHAPE_WIDTH] = resource_shapes(
+        [_get(event, "resource") for event in events]
+    )
+    matrix[:, _SHAPE_START + _SHAPE_WIDTH :] = partial[:, _SHAPE_START:]
+    return matrix

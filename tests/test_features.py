@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+import math
+import re
 import subprocess
 import sys
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,6 +17,7 @@ import pytest
 
 from model.exceptions import InvalidFeatureEventError, InvalidStateError
 from model.features import (
+    _SUSPICIOUS_RE,
     CORE_EVENT_TYPES,
     FEATURE_COUNT,
     FEATURE_NAMES,
@@ -27,6 +31,8 @@ from model.features import (
     UserState,
     featurize,
     featurize_batch,
+    resource_shape,
+    resource_shapes,
 )
 from tests.model_factories import START, credential_stuffing, event, injection_probe, normal_traffic
 from vedette import events as contract
@@ -159,6 +165,59 @@ def test_resource_shape_features_separate_an_injection() -> None:
     rows = featurize_batch([normal, attack]).rows
     for name in ("resource_suspicious_tokens", "resource_special_ratio", "resource_value_nonalnum_ratio"):
         assert column(rows, name)[1] > column(rows, name)[0], name
+
+
+def _shape_by_definition(resource: object) -> list[float]:
+    """The resource shape columns written out plainly, one character at a time."""
+    if not isinstance(resource, str) or not resource:
+        return [1.0] + [0.0] * 10
+    text = resource.lower()
+    path, _, query = text.partition("?")
+    values = [pair.partition("=")[2] for pair in query.split("&") if pair] if query else []
+    value_chars = sum(len(value) for value in values)
+    value_symbols = sum(1 for value in values for char in value if not char.isalnum() and char != "+")
+    counts = Counter(text)
+    entropy = -sum(n / len(text) * math.log2(n / len(text)) for n in counts.values())
+    return [
+        0.0,
+        math.log1p(len(text)),
+        float(path.count("/")),
+        float(len(values)),
+        math.log1p(max((len(value) for value in values), default=0)),
+        sum(char.isdigit() for char in text) / len(text),
+        sum(not char.isalnum() for char in text) / len(text),
+        sum(char in "'\"<>();|`{}$\\*!%[]^~," for char in text) / len(text),
+        value_symbols / value_chars if value_chars else 0.0,
+        entropy,
+        float(len(re.findall(_SUSPICIOUS_RE, text))),
+    ]
+
+
+def test_resource_shapes_match_their_definition_whatever_they_are_computed_with() -> None:
+    # GIVEN resources of every kind: plain, with queries, non-ASCII, repeated, empty, missing, not a
+    # string, and one whose single character repeats beyond the entropy table
+    corpus = [item["resource"] for item in normal_traffic(30, 2)] + [
+        injection_probe(START, "u")["resource"],
+        "/search?q=red+shoes&page=2",
+        "/ünïcode/ä?x=é&y=1",
+        "/ß?ß=ß",
+        "/😀?😀=😀",
+        "/a?b",
+        "/x?=&&=",
+        "/UPPER/Case?Q=AbC",
+        "/" * 5000,
+        "/x?y=" + "9" * 500,
+        "",
+        None,
+        42,
+        "/search?q=red+shoes&page=2",
+    ]
+    together = resource_shapes(corpus)
+    for resource, row in zip(corpus, together, strict=True):
+        # THEN each shape is the one its definition gives, and the same computed alone
+        assert row.tolist() == pytest.approx(_shape_by_definition(resource), rel=1e-12, abs=1e-12), resource
+        assert resource_shapes([resource])[0].tolist() == row.tolist(), resource
+        assert resource_shape(resource) == row.tolist()  # type: ignore[arg-type]
 
 
 def test_failure_ratio_and_rate_follow_the_events() -> None:
