@@ -47,6 +47,7 @@ class FakeEndpointServer:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.cpu_seconds = 0.0  # the fake's own work (parsing rows, answering), on this process's core
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -57,6 +58,7 @@ class FakeEndpointServer:
                 pass
 
             def do_POST(self) -> None:
+                started = time.thread_time()
                 server.calls += 1
                 rows = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))["rows"]
                 results = [{"score": row[ANOMALY_FEATURE], "anomaly": row[ANOMALY_FEATURE] > 0} for row in rows]
@@ -66,6 +68,7 @@ class FakeEndpointServer:
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
+                server.cpu_seconds += time.thread_time() - started
 
         self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.endpoint_url = f"http://127.0.0.1:{self.http.server_address[1]}"
@@ -161,6 +164,7 @@ def run(batches: list[dict[str, Any]], max_rows_per_call: int) -> dict[str, floa
     server.close()
     return {
         "events_per_second": round(events / elapsed),
+        "fake_endpoint_share_of_time": round(server.cpu_seconds / elapsed, 3),
         "endpoint_calls_per_batch": server.calls / len(batches),
         "mean_batch_payload_mb": round(payload_bytes / len(batches) / 1e6, 2),
     }

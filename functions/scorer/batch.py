@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import base64
 import gc
-from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -101,13 +100,19 @@ def _position(shard_id: str, sequence_number: str) -> str:
     return f"{shard_id}:{sequence_number}"
 
 
-def _applied(through: str | None, shard_id: str, sequence_number: str) -> bool:
-    """Whether a record was already applied to a state last advanced ``through`` a position."""
+def _applied_limit(through: str | None, shard_id: str) -> int:
+    """The highest sequence number of ``shard_id`` a state last advanced ``through`` a position has
+    applied (-1 for none)."""
     if not through:
-        return False
+        return -1
     shard, _, number = through.rpartition(":")
     # Sequence numbers grow within a shard; after a reshard the child shard's records are all new.
-    return shard == shard_id and int(sequence_number) <= int(number)
+    return int(number) if shard == shard_id else -1
+
+
+def _applied(through: str | None, shard_id: str, sequence_number: str) -> bool:
+    """Whether a record was already applied to a state last advanced ``through`` a position."""
+    return int(sequence_number) <= _applied_limit(through, shard_id)
 
 
 def collect_garbage_for_batches() -> None:
@@ -179,9 +184,17 @@ def process_batch(
 
     # 3. Skip what an earlier attempt already applied; featurize the rest in event-time order.
     fresh: list[_Valid] = []
+    record_numbers = [int(number) for number in batch.sequence_numbers]
+    applied_limits: dict[str, int] = {}  # per user: records up to this sequence number are applied
     for item in valid:
-        through = stored.get(USER_PREFIX + item.wire["user_id"])
-        if through is not None and _applied(through.applied_through, batch.shard_id, item.record.sequence_number):
+        user = item.wire["user_id"]
+        limit = applied_limits.get(user)
+        if limit is None:
+            previous = stored.get(USER_PREFIX + user)
+            limit = applied_limits[user] = _applied_limit(
+                previous.applied_through if previous else None, batch.shard_id
+            )
+        if record_numbers[item.record.record_index] <= limit:
             outcome.replayed += 1
         else:
             fresh.append(item)
@@ -331,16 +344,20 @@ def _save_states(
 ) -> None:
     # Every event kept in ``done`` sits in a record before its user's first failed one, so the
     # user's state has applied every event of every record up to the highest one here.
-    through: dict[str, int] = defaultdict(int)
+    # Records are in sequence order, so the highest record index holds the highest sequence number.
+    last_record: dict[str, UserRecord] = {}
     for item in done:
-        user, number = item.wire["user_id"], int(item.record.sequence_number)
-        through[user] = max(through[user], number)
+        user, record = item.wire["user_id"], item.record
+        last = last_record.get(user)
+        if last is None or record.record_index > last.record_index:
+            last_record[user] = record
     items: dict[str, StoredState] = {}
     for user, state in final.user_states.items():
         previous = stored.get(USER_PREFIX + user)
         position = previous.applied_through if previous is not None else None
-        if through.get(user) and not _applied(position, shard_id, str(through[user])):
-            position = _position(shard_id, str(through[user]))
+        last_applied = last_record.get(user)
+        if last_applied is not None and not _applied(position, shard_id, last_applied.sequence_number):
+            position = _position(shard_id, last_applied.sequence_number)
         items[USER_PREFIX + user] = StoredState(state.to_bytes(), position)
     for ip, ip_state in final.ip_states.items():
         items[IP_PREFIX + ip] = StoredState(ip_state.to_bytes())
