@@ -91,11 +91,23 @@ MAX_IP_USERS = 32
 FAILURE_OUTCOMES = frozenset({"failed", "failure", "denied", "error", "rejected", "declined", "invalid", "blocked"})
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 
-# Fragments seen in injection, traversal and scripting attacks, matched on the lower-cased resource.
+# Fragments seen in injection, traversal and scripting attacks, matched on the lower-cased resource
+# (in this order: where several match at one position, the first listed wins).
+_SUSPICIOUS_LITERALS = (
+    *("select", "union", "insert", "drop", "delete", "update", "truncate", "exec", "sleep(", "benchmark("),
+    *("waitfor", "char(", "concat(", "<script", "script>", "javascript:", "onerror", "onload", "alert("),
+    *("eval(", "document.", "<img", "<iframe", "<svg", "../", "..\\", "/etc/", "passwd", "cmd", "%00", "\x00"),
+)
+_SUSPICIOUS_TAUTOLOGY = r"\bor\b\s*\d+\s*="  # or 1=1
+_SUSPICIOUS_SYMBOLS = ("--", "/*", "*/", ";", "'", '"', "<", ">", "||", "&&", "${", "{{")
+_SUSPICIOUS_ALTERNATIVES = "|".join(
+    (*map(re.escape, _SUSPICIOUS_LITERALS), _SUSPICIOUS_TAUTOLOGY, *map(re.escape, _SUSPICIOUS_SYMBOLS))
+)
+# Every fragment starts with one of these characters: looking ahead for them lets the regex engine
+# pass most positions without trying each alternative, and finds the same matches.
+_SUSPICIOUS_FIRST_CHARACTERS = {fragment[0] for fragment in (*_SUSPICIOUS_LITERALS, *_SUSPICIOUS_SYMBOLS)} | {"o"}
 _SUSPICIOUS_RE = re.compile(
-    r"select|union|insert|drop|delete|update|truncate|exec|sleep\(|benchmark\(|waitfor|char\(|concat\("
-    r"|<script|script>|javascript:|onerror|onload|alert\(|eval\(|document\.|<img|<iframe|<svg"
-    r"|\.\./|\.\.\\|/etc/|passwd|cmd|%00|\x00|\bor\b\s*\d+\s*=|--|/\*|\*/|;|'|\"|<|>|\|\||&&|\$\{|\{\{"
+    f"(?=[{re.escape(''.join(sorted(_SUSPICIOUS_FIRST_CHARACTERS)))}])(?:{_SUSPICIOUS_ALTERNATIVES})"
 )
 _SPECIAL_CHARS = frozenset("'\"<>();|`{}$\\*!%[]^~,")
 _ASCII_ALNUM_PLUS = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+"
@@ -843,12 +855,6 @@ class ResourceVocabulary:
             raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None
 
 
-def _hour_rarity(histogram: list[float], hour: int) -> float:
-    # Additive smoothing: a user with no history gets log(24) for every hour.
-    total = sum(histogram)
-    return -math.log((histogram[hour] + 0.5) / (total + 12.0))
-
-
 def _decay_factor(elapsed: float, tau: float) -> float:
     """What a decayed count is multiplied by after ``elapsed`` seconds (exactly 1.0 for none)."""
     return math.exp(-elapsed / tau) if elapsed > 0 else 1.0
@@ -933,7 +939,7 @@ def _featurize_one(
     event_type, status, ip, agent, resource, properties = _event_fields(event)
     if type(event_type) is not str and not isinstance(event_type, str):
         raise InvalidFeatureEventError("event_type", f"must be a string, got {type(event_type).__name__}")
-    status_class = _status_class(status)
+    status_class = status // 100 if type(status) is int else _status_class(status)
     failure = event_type == "login_failed" or status_class in _FAILURE_CLASSES
 
     last_seen = state.last_seen
@@ -943,13 +949,19 @@ def _featurize_one(
     gap = MAX_GAP_SECONDS if first else min(elapsed, MAX_GAP_SECONDS)
     hour = int(now // 3600) % 24
     histogram = state.hour_histogram
-    hour_rarity = _hour_rarity(histogram, hour)
+    # Additive smoothing: a user with no history gets log(24) for every hour.
+    hour_rarity = -math.log((histogram[hour] + 0.5) / (sum(histogram) + 12.0))
     history = state.rate_slow
 
-    slow = _decay_factor(elapsed, SLOW_TAU)
-    rate_fast = state.rate_fast = round(
-        min(state.rate_fast * _decay_factor(elapsed, FAST_TAU) + 1.0, MAX_DECAYED_COUNT), 6
-    )
+    if elapsed > 0:
+        fast, slow, agent_decay = (
+            math.exp(-elapsed / FAST_TAU),
+            math.exp(-elapsed / SLOW_TAU),
+            math.exp(-elapsed / AGENT_TAU),
+        )
+    else:
+        fast = slow = agent_decay = 1.0
+    rate_fast = state.rate_fast = round(min(state.rate_fast * fast + 1.0, MAX_DECAYED_COUNT), 6)
     rate_slow = state.rate_slow = round(min(state.rate_slow * slow + 1.0, MAX_DECAYED_COUNT), 6)
     failures_slow = state.failures_slow = round(
         min(state.failures_slow * slow + (1.0 if failure else 0.0), MAX_DECAYED_COUNT), 6
@@ -971,7 +983,7 @@ def _featurize_one(
     new_agent = _touch(state.recent_agents, stable_hash(agent), MAX_RECENT_AGENTS) if agent else False
     new_agents = state.new_agents = round(
         min(
-            state.new_agents * _decay_factor(elapsed, AGENT_TAU) + (1.0 if new_agent and not first else 0.0),
+            state.new_agents * agent_decay + (1.0 if new_agent and not first else 0.0),
             MAX_DECAYED_COUNT,
         ),
         6,
@@ -996,7 +1008,7 @@ def _featurize_one(
     if ip:
         ip_state = ip_states.get(ip)
         if ip_state is None:
-            ip_state = IpState()
+            ip_state = IpState(None, 0.0, 0.0, 0.0, 0.0, [])
             ip_states[ip] = ip_state
             copied_ips.add(ip)
         elif ip not in copied_ips:

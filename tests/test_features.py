@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import random
 import re
 import subprocess
 import sys
@@ -218,6 +219,29 @@ def test_resource_shapes_match_their_definition_whatever_they_are_computed_with(
         assert row.tolist() == pytest.approx(_shape_by_definition(resource), rel=1e-12, abs=1e-12), resource
         assert resource_shapes([resource])[0].tolist() == row.tolist(), resource
         assert resource_shape(resource) == row.tolist()  # type: ignore[arg-type]
+
+
+# The suspicious-token pattern as first written: one plain alternation, tried at every position.
+_PLAIN_SUSPICIOUS_RE = re.compile(
+    r"select|union|insert|drop|delete|update|truncate|exec|sleep\(|benchmark\(|waitfor|char\(|concat\("
+    r"|<script|script>|javascript:|onerror|onload|alert\(|eval\(|document\.|<img|<iframe|<svg"
+    r"|\.\./|\.\.\\|/etc/|passwd|cmd|%00|\x00|\bor\b\s*\d+\s*=|--|/\*|\*/|;|'|\"|<|>|\|\||&&|\$\{|\{\{"
+)
+
+
+def test_suspicious_tokens_are_found_exactly_as_by_the_plain_alternation() -> None:
+    # GIVEN strings stitched from the fragments, their parts and other characters
+    rng = random.Random(11)
+    pieces = [
+        *("select", "sel", "union", "drop", "sleep(", "<script", "script>", "onerror", "on", "or", " or 1=1"),
+        *("or 12 =", "xor 1=", "door 1=", "../", "..\\", "/etc/", "%00", "\x00", "--", "-", "/*", "*/", ";"),
+        *("'", '"', "<", ">", "||", "|", "&&", "${", "{{", "{", "a", "9", "/", "?", "=", "&", "é", " "),
+    ]
+    corpus = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12))) for _ in range(5000)]
+    corpus += [injection_probe(START, "u")["resource"].lower()]
+    # THEN the pattern with its first-character lookahead finds the same tokens as the plain one
+    for text in corpus:
+        assert _SUSPICIOUS_RE.findall(text) == _PLAIN_SUSPICIOUS_RE.findall(text), text
 
 
 def test_failure_ratio_and_rate_follow_the_events() -> None:
