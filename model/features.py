@@ -192,11 +192,9 @@ def stable_hash(text: str) -> int:
 
 def _touch(recent: list[int], item: int, capacity: int) -> bool:
     """Move ``item`` to the front of the MRU list, evicting the oldest; True if it was not there."""
-    try:
+    new = item not in recent  # a membership test: cheaper than the exception of a failed remove
+    if not new:
         recent.remove(item)
-        new = False
-    except ValueError:
-        new = True
     recent.insert(0, item)
     del recent[capacity:]
     return new
@@ -696,8 +694,8 @@ def _ascii_char_counts(texts: list[str], lengths: np.ndarray[Any, Any]) -> np.nd
     counts[:, 1] = lengths - histogram @ _ASCII_IS_ALNUM
     counts[:, 2] = histogram @ _ASCII_IS_SPECIAL
     weighted = _COUNT_LOG_COUNT_ARRAY[np.minimum(histogram, len(_COUNT_LOG_COUNT) - 1)].sum(axis=1)
-    long_rows = np.nonzero(histogram.max(axis=1) >= len(_COUNT_LOG_COUNT))[0]
-    for row in long_rows:  # a character repeated beyond the table: texts longer than any resource admitted
+    # A character repeated beyond the table needs a text longer than any resource the contract admits.
+    for row in np.flatnonzero(lengths >= len(_COUNT_LOG_COUNT)):
         present = histogram[row][histogram[row] > 0]
         weighted[row] = float(np.sum(present * np.log2(present)))
     counts[:, 3] = np.maximum(0.0, np.log2(lengths) - weighted / lengths)

@@ -271,7 +271,7 @@ def normalize_event(raw: Mapping[str, Any]) -> dict[str, Any]:
     ``put``, so the common case is a handful of type and length checks; the detailed error is
     built only when a check fails.
     """
-    if not isinstance(raw, Mapping):
+    if type(raw) is not dict and not isinstance(raw, Mapping):
         raise InvalidEventError("event", f"must be a mapping, got {type(raw).__name__}")
     if not _KNOWN_FIELDS.issuperset(raw):
         name = sorted(raw.keys() - _KNOWN_FIELDS)[0]
@@ -281,7 +281,7 @@ def normalize_event(raw: Mapping[str, Any]) -> dict[str, Any]:
     if version != SCHEMA_VERSION or type(version) is not int:
         raise InvalidEventError("schema_version", f"unsupported version {version!r}; this code knows {SCHEMA_VERSION}")
     event_type = get("event_type")
-    if type(event_type) is not str or not _EVENT_TYPE_RE.fullmatch(event_type):
+    if type(event_type) is not str or (event_type not in CORE_EVENT_TYPES and not _EVENT_TYPE_RE.fullmatch(event_type)):
         if type(event_type) is str and event_type:
             raise InvalidEventError("event_type", f"must be a snake_case word, got {event_type[:64]!r}")
         raise _text_error("event_type", event_type, 64)
