@@ -39,6 +39,7 @@ from vedette.kpl import AggregateBuilder
 RECORDS_PER_BATCH = 1000
 EVENTS_PER_RECORD = 9  # 1,000 aggregates of 9 events of about 420 B: under Lambda's 6 MB payload
 BATCHES = 3
+REPEATS = 5
 ANOMALY_FEATURE = FEATURE_NAMES.index("resource_suspicious_tokens")
 
 
@@ -170,14 +171,21 @@ def run(batches: list[dict[str, Any]], max_rows_per_call: int) -> dict[str, floa
     }
 
 
+def best_of(repeats: int, batches: list[dict[str, Any]], max_rows_per_call: int) -> dict[str, float]:
+    """The fastest of ``repeats`` runs, each from empty state (this machine's neighbours are noisy),
+    with the median beside it."""
+    runs = sorted((run(batches, max_rows_per_call) for _ in range(repeats)), key=lambda r: r["events_per_second"])
+    return {**runs[-1], "median_events_per_second": runs[len(runs) // 2]["events_per_second"], "runs": repeats}
+
+
 def main() -> None:
     os.environ.update(DUMMY_CREDENTIALS)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     batches = lambda_batches()
     collect_garbage_for_batches()  # as the handler does at cold start
-    ours = run(batches, ScorerSettings.__dataclass_fields__["max_rows_per_call"].default)
+    ours = best_of(REPEATS, batches, ScorerSettings.__dataclass_fields__["max_rows_per_call"].default)
     # A tenth of one batch is enough to time a design that makes one call per event.
-    per_record = run([{"Records": batches[0]["Records"][: RECORDS_PER_BATCH // 10]}], 1)
+    per_record = best_of(REPEATS, [{"Records": batches[0]["Records"][: RECORDS_PER_BATCH // 10]}], 1)
     print(
         json.dumps(
             {

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
 
@@ -36,8 +36,9 @@ ALERT_PREFIX = "alert#"
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class StoredState:
+class StoredState(NamedTuple):
+    """One state item (a tuple: a batch reads and writes one per user and IP)."""
+
     state: bytes
     applied_through: str | None = None
 
