@@ -3,6 +3,7 @@ SageMaker endpoint, DynamoDB/S3/SNS on moto, the partial batch response and EMF 
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import os
@@ -56,6 +57,7 @@ def handler(aws_endpoint: str, model_tarball: Path, tmp_path_factory: pytest.Tem
             "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": model_endpoint,
         }
         saved = {name: os.environ.get(name) for name in environment}
+        saved_thresholds = gc.get_threshold()
         os.environ.update(environment)
         sys.modules.pop("scorer.handler", None)
         try:
@@ -64,6 +66,7 @@ def handler(aws_endpoint: str, model_tarball: Path, tmp_path_factory: pytest.Tem
             yield module
         finally:
             sys.modules.pop("scorer.handler", None)
+            gc.set_threshold(*saved_thresholds)
             for name, value in saved.items():
                 if value is None:
                     os.environ.pop(name, None)
@@ -126,6 +129,12 @@ def test_handler_scores_a_batch_on_the_real_model_and_flags_the_injection(handle
     assert metrics["EndpointCalls"] == 1
     assert metrics["Anomalies"] >= 1
     assert metrics["EndpointErrors"] == 0
+
+
+def test_cold_start_spaces_out_garbage_collections_for_large_batches(handler):
+    # A batch allocates tens of thousands of short-lived containers; the default threshold (700)
+    # would collect hundreds of times per batch.
+    assert gc.get_threshold()[0] >= 10_000
 
 
 def test_a_feature_config_from_another_features_version_is_refused(tmp_path, model_tarball):
