@@ -274,11 +274,11 @@ class UserState:
                 STATE_FORMAT,
                 FEATURES_VERSION,
                 (self.last_seen is not None) | (self.gap_mean is not None) << 1,
-                self.last_seen or 0.0,
+                0.0 if self.last_seen is None else self.last_seen,
                 self.rate_fast,
                 self.rate_slow,
                 self.failures_slow,
-                self.gap_mean or 0.0,
+                0.0 if self.gap_mean is None else self.gap_mean,
                 self.gap_deviation,
                 self.new_agents,
                 self.total_events,
@@ -315,10 +315,11 @@ class UserState:
                 recent_countries=_pairs(data["cc"], MAX_RECENT_COUNTRIES),
                 recent_paths=_hashes(data["p"], MAX_RECENT_PATHS),
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise InvalidStateError("user", f"malformed: {error!r}") from None
         if len(state.hour_histogram) != 24:
             raise InvalidStateError("user", f"hour histogram has {len(state.hour_histogram)} bins, expected 24")
+        state.to_bytes()  # raises InvalidStateError for values the stored form cannot hold
         return state
 
     @classmethod
@@ -402,7 +403,7 @@ class IpState:
                 STATE_FORMAT,
                 FEATURES_VERSION,
                 self.last_seen is not None,
-                self.last_seen or 0.0,
+                0.0 if self.last_seen is None else self.last_seen,
                 self.rate_fast,
                 self.rate_slow,
                 self.failures_slow,
@@ -427,8 +428,9 @@ class IpState:
                 new_users_slow=float(data["nu"]),
                 recent_users=users[:MAX_IP_USERS],
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise InvalidStateError("ip", f"malformed: {error!r}") from None
+        state.to_bytes()  # raises InvalidStateError for values the stored form cannot hold
         return state
 
     @classmethod
@@ -501,8 +503,8 @@ def _unpack(kind: str, layout: struct.Struct, data: bytes) -> tuple[Any, ...]:
 def _load_json(kind: str, data: bytes | str) -> Mapping[str, Any]:
     try:
         loaded = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise InvalidStateError(kind, f"not JSON: {error}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        raise InvalidStateError(kind, f"not JSON: {error!r}") from None
     if not isinstance(loaded, dict):
         raise InvalidStateError(kind, f"must be a JSON object, got {type(loaded).__name__}")
     return loaded

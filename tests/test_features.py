@@ -339,6 +339,26 @@ def test_states_stored_as_json_by_earlier_releases_are_still_read() -> None:
 
 
 @pytest.mark.parametrize(
+    "legacy",
+    [
+        {"n": 1e999},  # not an integer
+        {"n": -1},  # a negative count
+        {"ua": [2**40]},  # not a 32-bit hash
+        {"ip": [[1, 2**70]]},  # a minute beyond 64 bits
+    ],
+)
+def test_legacy_json_states_the_stored_form_cannot_hold_are_rejected(legacy) -> None:
+    data = json.dumps({**UserState().to_json(), **legacy}).encode()
+    with pytest.raises(InvalidStateError):
+        UserState.from_bytes(data)
+
+
+def test_deeply_nested_json_state_is_rejected_not_a_recursion_error() -> None:
+    with pytest.raises(InvalidStateError, match="not JSON"):
+        IpState.from_bytes(b'{"v":' + b"[" * 100_000 + b"]" * 100_000 + b"}")
+
+
+@pytest.mark.parametrize(
     ("mangle", "reason"),
     [
         (lambda data: data[:-1], "bytes where its sets need"),

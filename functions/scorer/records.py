@@ -8,6 +8,7 @@ checkpoints and retries.
 
 from __future__ import annotations
 
+import base64
 import binascii
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -73,8 +74,7 @@ def decode_batch(event: Mapping[str, Any]) -> DecodedBatch:
         arrival = kinesis.get("approximateArrivalTimestamp")
         arrivals.append(float(arrival) if arrival is not None else None)
         try:
-            # As base64.b64decode(validate=True) does, without its regular expression over the payload.
-            data = binascii.a2b_base64(kinesis["data"], strict_mode=True)
+            data = base64.b64decode(kinesis["data"], validate=True)
         except (binascii.Error, ValueError) as error:
             raw = str(kinesis.get("data", "")).encode()
             undecodable.append(UndecodableRecord(index, sequence_number, partition_key, raw, f"bad base64: {error}"))
