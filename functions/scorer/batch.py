@@ -199,14 +199,7 @@ def process_batch(
         else:
             fresh.append(item)
     fresh.sort(key=lambda item: item.time)
-    features = featurize_batch(
-        [item.wire for item in fresh],
-        user_states,
-        ip_states,
-        country_of=deps.country_of,
-        vocabulary=deps.vocabulary,
-        times=[item.time for item in fresh],
-    )
+    features = _featurize(fresh, user_states, ip_states, deps)
 
     # 4. Score in as few calls as the payload limit allows.
     def on_call(latency_ms: float, ok: bool) -> None:
@@ -258,18 +251,7 @@ def process_batch(
         # With events left for the retry, states are recomputed over the processed events only, so a
         # user's state never includes an event it has not been credited with (featurization is
         # deterministic, so these are the states the scores saw).
-        final = (
-            featurize_batch(
-                [item.wire for item in done],
-                user_states,
-                ip_states,
-                country_of=deps.country_of,
-                vocabulary=deps.vocabulary,
-                times=[item.time for item in done],
-            )
-            if left
-            else features
-        )
+        final = _featurize(done, user_states, ip_states, deps) if left else features
         _save_states(done, final, stored, batch.shard_id, deps, settings, now, outcome, failed_records)
 
     if failed_records:
@@ -277,6 +259,20 @@ def process_batch(
         outcome.failed_sequence_numbers = batch.sequence_numbers[checkpoint:]
         outcome.retried_events = sum(1 for record in batch.user_records if record.record_index >= checkpoint)
     return outcome
+
+
+def _featurize(
+    items: list[_Valid], user_states: dict[str, UserState], ip_states: dict[str, IpState], deps: Dependencies
+) -> BatchFeatures:
+    """Features of ``items`` (in event-time order) with the deployed model's inputs."""
+    return featurize_batch(
+        [item.wire for item in items],
+        user_states,
+        ip_states,
+        country_of=deps.country_of,
+        vocabulary=deps.vocabulary,
+        times=[item.time for item in items],
+    )
 
 
 def _read_states(
