@@ -27,7 +27,7 @@ Counters are capped at ``MAX_DECAYED_COUNT`` and rounded, so a state's numbers s
 
 This module needs only the standard library and numpy (for the batch helper), so the scorer's
 Lambda bundle can carry it. It runs once per event in training and in the scorer, so its hot path
-(``_featurize_one``, ``resource_shape``) is written for speed; ``make bench BENCH=scorer`` measures it.
+(``_featurize_one``, ``resource_shapes``) is written for speed; ``make bench BENCH=scorer`` measures it.
 """
 
 from __future__ import annotations
@@ -205,7 +205,7 @@ def _pairs(values: Any, capacity: int) -> list[tuple[int, int]]:
 
 
 def _stored(value: float) -> float:
-    """Round and cap a float before it goes into state, so the serialized size is bounded."""
+    """Round and cap a float before it goes into state, so its counters stay bounded and readable."""
     return round(min(value, MAX_DECAYED_COUNT), 6)
 
 
@@ -352,7 +352,7 @@ class UserState:
             values[8],
             values[9],
             values[10],
-            list(values[11:35]),
+            list(values[_USER_HOURS]),
             list(zip(ip_items, ip_items, strict=False)),
             list(values[agents_start:countries_start]),
             list(zip(country_items, country_items, strict=False)),
@@ -460,12 +460,15 @@ class IpState:
 # names: the largest state takes under 500 bytes (one DynamoDB write unit), and a state packs or
 # unpacks in about a microsecond.
 STATE_FORMAT = 2
+_STATE_FORMAT_BYTE = bytes([STATE_FORMAT])
 _USER_HEAD = "<BBB 7d Q 24d"
 _USER_SET_SIZES = struct.Struct(f"{_USER_HEAD} 4B")
-_USER_SETS_START = 39  # values before the sets: 3 bytes, 7 doubles, 1 count, 24 bins, 4 sizes
 _IP_HEAD = "<BBB 5d"
 _IP_SET_SIZES = struct.Struct(f"{_IP_HEAD} B")
-_IP_SETS_START = 9  # 3 bytes, 5 doubles, 1 size
+# Where the unpacked values of the sets begin, and of the hour histogram (after 3 bytes, 7 doubles, 1 count).
+_USER_SETS_START = len(_USER_SET_SIZES.unpack(bytes(_USER_SET_SIZES.size)))
+_IP_SETS_START = len(_IP_SET_SIZES.unpack(bytes(_IP_SET_SIZES.size)))
+_USER_HOURS = slice(11, 11 + 24)
 
 
 @cache
@@ -485,7 +488,7 @@ MAX_IP_STATE_BYTES = _ip_layout(MAX_IP_USERS).size
 def _set_sizes(kind: str, data: bytes, fixed_part: struct.Struct, sets: int) -> tuple[int, ...]:
     """The set sizes a stored state declares (the last bytes of its fixed part), after checking its
     format and features version."""
-    if data[:1] != bytes([STATE_FORMAT]):
+    if data[:1] != _STATE_FORMAT_BYTE:
         raise InvalidStateError(kind, f"unknown stored form {data[:1]!r}; this code writes {STATE_FORMAT}")
     if len(data) < fixed_part.size:
         raise InvalidStateError(kind, f"truncated: {len(data)} bytes, the fixed part alone is {fixed_part.size}")
@@ -540,9 +543,7 @@ class BatchFeatures(NamedTuple):
 
 
 def _get(event: Any, name: str) -> Any:
-    if type(event) is dict:
-        return event.get(name)
-    if isinstance(event, Mapping):
+    if type(event) is dict or isinstance(event, Mapping):
         return event.get(name)
     return getattr(event, name, None)
 
@@ -937,7 +938,7 @@ def _featurize_one(
     per time constant and the rounding of ``_stored`` is written out; the arithmetic is the same.
     """
     event_type, status, ip, agent, resource, properties = _event_fields(event)
-    if type(event_type) is not str and not isinstance(event_type, str):
+    if not isinstance(event_type, str):
         raise InvalidFeatureEventError("event_type", f"must be a string, got {type(event_type).__name__}")
     status_class = status // 100 if type(status) is int else _status_class(status)
     failure = event_type == "login_failed" or status_class in _FAILURE_CLASSES
