@@ -1009,7 +1009,7 @@ def _featurize_one(
     if ip:
         ip_state = ip_states.get(ip)
         if ip_state is None:
-            ip_state = IpState(None, 0.0, 0.0, 0.0, 0.0, [])
+            ip_state = IpState()
             ip_states[ip] = ip_state
             copied_ips.add(ip)
         elif ip not in copied_ips:

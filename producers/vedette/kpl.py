@@ -130,17 +130,14 @@ class _Reader:
         self.end = end
 
     def varint(self) -> int:
-        result = 0
-        shift = 0
-        while True:
-            if self.position >= self.end or shift > 63:
-                raise ValueError("truncated or overlong varint")
-            byte = self.buffer[self.position]
-            self.position += 1
-            result |= (byte & 0x7F) << shift
-            if not byte & 0x80:
-                return result
-            shift += 7
+        try:
+            value, position = _varint_at(self.buffer, self.position)
+        except IndexError:
+            raise ValueError("truncated or overlong varint") from None
+        if position > self.end:
+            raise ValueError("truncated or overlong varint")
+        self.position = position
+        return value
 
     def length_delimited(self) -> tuple[int, int]:
         length = self.varint()
@@ -200,7 +197,8 @@ def deaggregate(data: bytes, partition_key: str, explicit_hash_key: str | None =
 _Spans = tuple[list[str], list[str], list[tuple[int, int | None, int, int]]]
 
 
-def _varint_at(data: bytes, position: int) -> tuple[int, int]:
+def _varint_at(data: bytes | memoryview, position: int) -> tuple[int, int]:
+    """The varint at ``position`` and the position after it; IndexError if it runs off ``data`` or past 64 bits."""
     result = shift = 0
     while True:
         byte = data[position]
