@@ -27,6 +27,7 @@ import orjson
 from benchmarks.workload import realistic_events
 from emulators import DUMMY_CREDENTIALS
 from model.features import FEATURE_NAMES
+from model.rows import decode_npy
 from scorer.batch import Dependencies, collect_garbage_for_batches, process_batch
 from scorer.clients import aws_client
 from scorer.endpoint import SageMakerEndpoint
@@ -61,8 +62,8 @@ class FakeEndpointServer:
             def do_POST(self) -> None:
                 started = time.thread_time()
                 server.calls += 1
-                rows = orjson.loads(self.rfile.read(int(self.headers["Content-Length"])))["rows"]
-                results = [{"score": row[ANOMALY_FEATURE], "anomaly": row[ANOMALY_FEATURE] > 0} for row in rows]
+                rows = decode_npy(self.rfile.read(int(self.headers["Content-Length"])))
+                results = [{"score": value, "anomaly": value > 0} for value in rows[:, ANOMALY_FEATURE].tolist()]
                 body = orjson.dumps({"threshold": 1.0, "results": results})
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")

@@ -32,7 +32,15 @@ METADATA_FILE = "metadata.json"
 CODE_DIR = "code"
 # The modules inference.py needs at run time (and nothing that imports scikit-learn at import time
 # besides what unpickling the detector needs).
-SHIPPED_MODULES = ("__init__.py", "exceptions.py", "features.py", "detectors.py", "artifact.py", "serving.py")
+SHIPPED_MODULES = (
+    "__init__.py",
+    "exceptions.py",
+    "features.py",
+    "rows.py",
+    "detectors.py",
+    "artifact.py",
+    "serving.py",
+)
 INFERENCE_SOURCE = "inference.py"
 PACKAGE_DIR = Path(__file__).resolve().parent
 

@@ -5,10 +5,16 @@ The container calls ``model_fn(model_dir)`` once, then for each request
 ``application/json``, as bytes otherwise), ``predict_fn(input_data, model)`` and
 ``output_fn(prediction, accept)``; a ``(body, content_type)`` tuple answers 200.
 
-Request (``application/json``)::
+Request, either of:
+
+* ``application/json``::
 
     {"rows": [[f1, f2, ...], ...],            # one row per event, FEATURE_NAMES order
      "feature_names": [...]}                  # optional; must equal FEATURE_NAMES when given
+
+* ``application/x-npy`` (what the scorer sends; ``model.rows``): a structured array with one
+  float64 field per feature, named as ``FEATURE_NAMES``, or a plain ``(n, FEATURE_COUNT)`` float
+  array.
 
 Response (``application/json``)::
 
@@ -33,6 +39,7 @@ from model.artifact import LoadedModel, load_model
 from model.detectors import top_features
 from model.exceptions import RequestError, UnsupportedAcceptError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION
+from model.rows import NPY_CONTENT_TYPE, decode_npy, first_difference
 
 JSON_CONTENT_TYPE = "application/json"
 # SageMaker real-time payloads are at most 6 MB; 10,000 rows of ~50 numbers fit well within.
@@ -50,10 +57,13 @@ def _media_type(content_type: str | None) -> str:
 
 
 def input_fn(request_body: str | bytes, request_content_type: str | None) -> np.ndarray[Any, np.dtype[np.float64]]:
-    """Decode a JSON batch of feature rows into a float matrix, naming the first defect found."""
-    if _media_type(request_content_type) != JSON_CONTENT_TYPE:
+    """Decode a batch of feature rows (JSON or NPY) into a float matrix, naming the first defect found."""
+    media = _media_type(request_content_type)
+    if media == NPY_CONTENT_TYPE:
+        return _rows_from_npy(request_body)
+    if media != JSON_CONTENT_TYPE:
         raise UnsupportedContentTypeError(
-            f"content type {request_content_type!r} is not supported; send {JSON_CONTENT_TYPE}"
+            f"content type {request_content_type!r} is not supported; send {JSON_CONTENT_TYPE} or {NPY_CONTENT_TYPE}"
         )
     try:
         payload = json.loads(request_body)
@@ -65,13 +75,12 @@ def input_fn(request_body: str | bytes, request_content_type: str | None) -> np.
     if names is not None and tuple(names) != FEATURE_NAMES:
         raise RequestError(
             f"feature_names: do not match the model's {FEATURE_COUNT} features (version {FEATURES_VERSION}); "
-            f"first difference at {_first_difference(names)}"
+            f"first difference at {first_difference(names)}"
         )
     rows = payload.get("rows")
     if not isinstance(rows, list) or not rows:
         raise RequestError("rows: must be a non-empty list of feature rows")
-    if len(rows) > MAX_ROWS_PER_REQUEST:
-        raise RequestError(f"rows: at most {MAX_ROWS_PER_REQUEST} per request, got {len(rows)}")
+    _check_row_count(len(rows))
     # Fast path: a well-formed batch converts in one call; the slow scan below only names the defect.
     try:
         matrix = np.asarray(rows)
@@ -95,6 +104,30 @@ def input_fn(request_body: str | bytes, request_content_type: str | None) -> np.
     return np.asarray(rows, dtype=np.float64)
 
 
+def _rows_from_npy(request_body: str | bytes) -> np.ndarray[Any, np.dtype[np.float64]]:
+    if isinstance(request_body, str):  # only if a server decoded the body as text, which breaks NPY
+        raise RequestError("body: NPY must arrive as bytes")
+    try:
+        matrix = decode_npy(request_body)
+    except ValueError as error:
+        raise RequestError(f"body: {error}") from None
+    if not len(matrix):
+        raise RequestError("rows: must be a non-empty list of feature rows")
+    _check_row_count(len(matrix))
+    finite = np.isfinite(matrix)
+    if not finite.all():
+        index, column = (int(axis[0]) for axis in np.nonzero(~finite))
+        raise RequestError(
+            f"rows[{index}][{column}] ({FEATURE_NAMES[column]}): must be a finite number, got {matrix[index, column]}"
+        )
+    return matrix
+
+
+def _check_row_count(count: int) -> None:
+    if count > MAX_ROWS_PER_REQUEST:
+        raise RequestError(f"rows: at most {MAX_ROWS_PER_REQUEST} per request, got {count}")
+
+
 def _is_finite_number(value: Any) -> bool:
     if type(value) not in (int, float):
         return False
@@ -102,15 +135,6 @@ def _is_finite_number(value: Any) -> bool:
         return math.isfinite(value)
     except OverflowError:  # an integer beyond the float range
         return False
-
-
-def _first_difference(names: Any) -> str:
-    if not isinstance(names, list):
-        return f"the value itself (a {type(names).__name__}, expected a list)"
-    for index, (given, expected) in enumerate(zip(names, FEATURE_NAMES, strict=False)):
-        if given != expected:
-            return f"#{index}: {given!r}, expected {expected!r}"
-    return f"the count: {len(names)} given, {FEATURE_COUNT} expected"
 
 
 def predict_fn(input_data: np.ndarray[Any, np.dtype[np.float64]], model: LoadedModel) -> dict[str, Any]:

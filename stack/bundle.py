@@ -42,7 +42,7 @@ FIRST_PARTY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("functions/scorer", "scorer", ()),
     ("producers/vedette", "vedette", ()),
     # The serving side only: training and the detectors (scikit-learn) stay out of the Lambda.
-    ("model", "model", ("__init__.py", "exceptions.py", "features.py")),
+    ("model", "model", ("__init__.py", "exceptions.py", "features.py", "rows.py")),
 )
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 FEATURE_CONFIG_NAME = "feature_config.json"  # scorer.model_config.BUNDLED_FEATURE_CONFIG

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import io
 import json
 import os
 import shutil
@@ -27,6 +28,7 @@ from model.build import write_training_source
 from model.container import CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
+from model.rows import NPY_CONTENT_TYPE, encode_npy
 from tests.model_factories import START, credential_stuffing, injection_probe, normal_traffic
 
 REPO = Path(__file__).resolve().parent.parent
@@ -162,6 +164,50 @@ def test_input_fn_names_what_is_wrong() -> None:
         serving.input_fn(json.dumps({"rows": [[0.0] * FEATURE_COUNT], "feature_names": ["a"]}), "application/json")
 
 
+def npy_bytes(array: np.ndarray, allow_pickle: bool = False) -> bytes:
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=allow_pickle)
+    return buffer.getvalue()
+
+
+def test_npy_rows_decode_exactly_as_json_rows(trained: dict[str, Path], normal_events: list[dict[str, Any]]) -> None:
+    rows, _ = scoring_rows(trained["model_dir"], normal_events)
+    from_npy = serving.input_fn(encode_npy(rows), NPY_CONTENT_TYPE)
+    from_json = serving.input_fn(json.dumps({"rows": rows.tolist()}), "application/json")
+    # every double arrives bit for bit (JSON's shortest repr round-trips too)
+    assert from_npy.dtype == np.float64
+    assert from_npy.tobytes() == rows.tobytes() == from_json.tobytes()
+    # a plain (n, FEATURE_COUNT) float array, as the SageMaker SDK's NumpySerializer sends, is accepted
+    assert serving.input_fn(npy_bytes(rows.astype(np.float32)), NPY_CONTENT_TYPE).shape == rows.shape
+
+
+def test_npy_input_names_what_is_wrong() -> None:
+    row = np.zeros((2, FEATURE_COUNT))
+    renamed = np.dtype([("renamed" if name == FEATURE_NAMES[2] else name, "<f8") for name in FEATURE_NAMES])
+    with pytest.raises(RequestError, match=rf"feature_names: #2: 'renamed', expected '{FEATURE_NAMES[2]}'"):
+        serving.input_fn(npy_bytes(row.view(renamed).reshape(2)), NPY_CONTENT_TYPE)
+    with pytest.raises(RequestError, match=rf"expected rows of {FEATURE_COUNT} floats, got float64 \(2, 3\)"):
+        serving.input_fn(npy_bytes(np.zeros((2, 3))), NPY_CONTENT_TYPE)
+    with pytest.raises(RequestError, match="expected rows of"):
+        serving.input_fn(npy_bytes(np.zeros((2, FEATURE_COUNT), dtype=np.int64)), NPY_CONTENT_TYPE)
+    bad = row.copy()
+    bad[1, 4] = np.nan
+    with pytest.raises(RequestError, match=rf"rows\[1\]\[4\] \({FEATURE_NAMES[4]}\): must be a finite number, got nan"):
+        serving.input_fn(encode_npy(bad), NPY_CONTENT_TYPE)
+    with pytest.raises(RequestError, match="non-empty"):
+        serving.input_fn(encode_npy(row[:0]), NPY_CONTENT_TYPE)
+    with pytest.raises(RequestError, match="at most 10000 per request"):
+        serving.input_fn(encode_npy(np.zeros((serving.MAX_ROWS_PER_REQUEST + 1, FEATURE_COUNT))), NPY_CONTENT_TYPE)
+    with pytest.raises(RequestError, match="body: not an NPY array"):
+        serving.input_fn(b"\x93NUMPY garbage", NPY_CONTENT_TYPE)
+    # an object array would need unpickling, which could run code: refused, never loaded
+    pickled = npy_bytes(np.array([[object()] * FEATURE_COUNT], dtype=object), allow_pickle=True)
+    with pytest.raises(RequestError, match="body: not an NPY array"):
+        serving.input_fn(pickled, NPY_CONTENT_TYPE)
+    with pytest.raises(RequestError, match="as bytes"):
+        serving.input_fn("\x93NUMPY", NPY_CONTENT_TYPE)
+
+
 def test_artifact_for_other_features_refuses_to_load(trained: dict[str, Path], tmp_path: Path) -> None:
     copy = tmp_path / "model"
     shutil.copytree(trained["model_dir"], copy)
@@ -199,6 +245,11 @@ def test_boto3_sagemaker_runtime_invokes_the_local_endpoint(
     model = serving.model_fn(str(trained["model_dir"]))
     expected = serving.predict_fn(rows, model)
     assert [r["score"] for r in body["results"]] == [r["score"] for r in expected["results"]]
+    # AND the scorer's NPY body gets the same answer
+    response = client.invoke_endpoint(
+        EndpointName="vedette-anomaly", ContentType=NPY_CONTENT_TYPE, Accept="application/json", Body=encode_npy(rows)
+    )
+    assert json.loads(response["Body"].read()) == body
 
 
 def test_endpoint_rejects_bad_requests_with_reasons(endpoint: str) -> None:

@@ -8,21 +8,22 @@ import numpy as np
 import orjson
 import pytest
 
+from model.features import FEATURE_COUNT
+from model.rows import decode_npy
 from scorer.endpoint import decode_scores, encode_rows, plan_chunks
 from scorer.stores import sns_subject
 
 
 def test_one_call_when_the_batch_fits():
-    rows = np.random.default_rng(1).random((500, 40))
+    rows = np.random.default_rng(1).random((500, FEATURE_COUNT))
     [(count, body)] = plan_chunks(rows, max_payload_bytes=4_000_000, max_rows=10_000)
     assert count == 500
-    assert orjson.loads(body)["rows"] == rows.tolist()
+    assert decode_npy(body).tolist() == rows.tolist()
 
 
 def test_chunks_stay_under_the_limit_and_are_as_few_as_the_bytes_need():
-    # GIVEN rows whose JSON varies in length, and a limit a fifth of their encoded size
-    rng = np.random.default_rng(2)
-    rows = np.where(rng.random((2000, 40)) < 0.5, 0.0, rng.random((2000, 40)))
+    # GIVEN rows and a limit a fifth of their encoded size
+    rows = np.random.default_rng(2).random((2000, FEATURE_COUNT))
     total = len(encode_rows(rows))
     limit = total // 5
 
@@ -30,13 +31,16 @@ def test_chunks_stay_under_the_limit_and_are_as_few_as_the_bytes_need():
 
     assert all(len(body) <= limit for _, body in chunks)
     assert sum(count for count, _ in chunks) == 2000
-    assert len(chunks) <= math.ceil(total / limit) + 2
-    decoded = [row for _, body in chunks for row in orjson.loads(body)["rows"]]
+    # as few calls as fixed-size rows allow, each body carrying the NPY header
+    header = len(encode_rows(rows[:0]))
+    rows_per_call = (limit - header) // (8 * FEATURE_COUNT)
+    assert len(chunks) == math.ceil(2000 / rows_per_call)
+    decoded = [row for _, body in chunks for row in decode_npy(body).tolist()]
     assert decoded == rows.tolist()  # in order, nothing lost or repeated
 
 
 def test_row_cap_applies_before_the_byte_limit():
-    rows = np.zeros((25, 3))
+    rows = np.zeros((25, FEATURE_COUNT))
     assert [count for count, _ in plan_chunks(rows, 4_000_000, max_rows=10)] == [10, 10, 5]
 
 

@@ -10,10 +10,10 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 import orjson
 
-from model.features import FEATURE_NAMES
+from model.rows import NPY_CONTENT_TYPE, encode_npy
 from scorer.exceptions import TransientError
 
-CONTENT_TYPE = "application/json"
+RESPONSE_CONTENT_TYPE = "application/json"
 
 
 class Score(NamedTuple):
@@ -33,9 +33,9 @@ class Endpoint(Protocol):
 
 
 def encode_rows(rows: np.ndarray[Any, Any]) -> bytes:
-    """The request body the model's ``input_fn`` reads (see ``model.serving``): the rows, and the
-    feature names they were computed with, which the endpoint checks against its own."""
-    return orjson.dumps({"feature_names": FEATURE_NAMES, "rows": rows}, option=orjson.OPT_SERIALIZE_NUMPY)
+    """The request body the model's ``input_fn`` reads (see ``model.serving``): the rows as NPY,
+    whose header names the features they were computed with, which the endpoint checks against its own."""
+    return encode_npy(rows)
 
 
 def decode_scores(body: bytes, expected: int) -> list[Score]:
@@ -55,18 +55,19 @@ def decode_scores(body: bytes, expected: int) -> list[Score]:
 def plan_chunks(rows: np.ndarray[Any, Any], max_payload_bytes: int, max_rows: int) -> list[tuple[int, bytes]]:
     """Split rows into the fewest request bodies under the payload limit: (row count, body) each.
 
-    The whole batch is encoded once; only if it is too large is it cut into equal parts, and any
-    part still too large (rows vary in length) is halved again.
+    The whole batch is encoded once; only if it is too large is it cut into equal parts, each with
+    room for the body's fixed header, and any part still too large is halved again.
     """
     pending = [(start, min(start + max_rows, len(rows))) for start in range(0, len(rows), max_rows)]
     planned: list[tuple[int, int, bytes]] = []
+    header = len(encode_rows(rows[:0]))
     while pending:
         start, end = pending.pop()
         body = encode_rows(rows[start:end])
         if len(body) <= max_payload_bytes or end - start == 1:
             planned.append((start, end, body))
             continue
-        parts = -(-len(body) // max_payload_bytes)  # ceiling
+        parts = -(-(len(body) - header) // max(1, max_payload_bytes - header))  # ceiling
         step = -(-(end - start) // parts)
         pending.extend((cut, min(cut + step, end)) for cut in range(start, end, step))
     planned.sort()
@@ -86,8 +87,8 @@ class SageMakerEndpoint:
         try:
             response = self.client.invoke_endpoint(
                 EndpointName=self.endpoint_name,
-                ContentType=CONTENT_TYPE,
-                Accept=CONTENT_TYPE,
+                ContentType=NPY_CONTENT_TYPE,
+                Accept=RESPONSE_CONTENT_TYPE,
                 Body=encode_rows(rows) if body is None else body,
             )
             body = response["Body"].read()

@@ -29,8 +29,8 @@ ENDPOINT_MAX_ATTEMPTS = "VEDETTE_ENDPOINT_MAX_ATTEMPTS"
 # Optional: where the model's feature configuration is (default: the file inside the bundle).
 FEATURE_CONFIG = "VEDETTE_FEATURE_CONFIG"
 
-# Serverless endpoints take at most 4 MB per request (real-time ones 6 MB); keep a margin for the
-# JSON envelope so a chunk never crosses the limit.
+# Serverless endpoints take at most 4 MB per request (real-time ones 6 MB); the default keeps a margin
+# under the serverless limit. Chunks are measured whole (NPY header included), so none crosses it.
 SERVERLESS_MAX_PAYLOAD_BYTES = 4_000_000
 REAL_TIME_MAX_PAYLOAD_BYTES = 6_000_000
 
