@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 from collections import Counter
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +30,7 @@ from model.features import (
     IpState,
     ResourceVocabulary,
     UserState,
+    event_time,
     featurize,
     featurize_batch,
     resource_shape,
@@ -395,3 +396,25 @@ def test_feature_module_stays_light_for_the_lambda_bundle() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=REPO)
     assert result.stdout.strip() == ""
+
+
+def test_event_times_in_the_wire_form_read_as_datetime_does() -> None:
+    # GIVEN canonical wire timestamps, many sharing a second (the cached path) and some not,
+    # across a leap day, the epoch, and far past and future years
+    rng = random.Random(5)
+    seconds = [0, 951_782_400, 1_709_164_800, 1_767_225_599, -62_135_596_800, 253_402_300_799]
+    seconds += [rng.randrange(-62_135_596_800, 253_402_300_800) for _ in range(200)]
+    stamps = [
+        contract.format_timestamp(datetime.fromtimestamp(second, UTC) + timedelta(microseconds=micro))
+        for second in seconds
+        for micro in (0, 1, 499_999, 999_999, rng.randrange(1_000_000))
+    ]
+    for _ in range(2):  # the second pass reads every second from the cache
+        for stamp in stamps:
+            expected = contract.parse_timestamp(stamp).timestamp()
+            assert event_time({"occurred_at": stamp}) == expected, stamp
+    # AND a cached second does not let a malformed fraction through (Arabic-Indic digits included)
+    for fraction in ("12a456", "\u0661\u0662\u0663\u0664\u0665\u0666", "-12345"):
+        bad = stamps[0][:20] + fraction + "Z"
+        with pytest.raises(InvalidFeatureEventError, match="occurred_at"):
+            event_time({"occurred_at": bad})

@@ -53,6 +53,11 @@ class DecodedBatch:
         return default if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
+# A NamedTuple's own constructor is a Python function; this builds the same tuple in half the time,
+# which counts where one is made per event.
+_new_tuple = tuple.__new__
+
+
 def shard_of(event_id: str) -> str:
     """The shard in a Lambda record's ``eventID`` (``shardId-000000000000:4954...``)."""
     return event_id.split(":", 1)[0]
@@ -89,8 +94,6 @@ def decode_batch(event: Mapping[str, Any]) -> DecodedBatch:
         if not parts:  # well framed, but holding nothing: park it rather than acknowledge it silently
             undecodable.append(UndecodableRecord(index, sequence_number, partition_key, data, "empty aggregate"))
             continue
-        for part in parts:
-            user_records.append(
-                UserRecord(index, sequence_number, part.sub_sequence_number, part.partition_key, part.data)
-            )
+        for key, part_data, _, sub_sequence_number in parts:
+            user_records.append(_new_tuple(UserRecord, (index, sequence_number, sub_sequence_number, key, part_data)))
     return DecodedBatch(sequence_numbers, shard_id, user_records, undecodable, arrivals)

@@ -183,15 +183,19 @@ def deaggregate(data: bytes, partition_key: str, explicit_hash_key: str | None =
     for sub_sequence_number, (key_index, hash_index, start, end) in enumerate(spans):
         if key_index >= len(partition_keys) or (hash_index is not None and hash_index >= len(hash_keys)):
             raise ValueError(f"user record {sub_sequence_number} points outside the key tables")
-        records.append(
-            UserRecord(
-                partition_keys[key_index],
-                data[start:end],
-                hash_keys[hash_index] if hash_index is not None else None,
-                sub_sequence_number,
-            )
+        fields = (
+            partition_keys[key_index],
+            data[start:end],
+            hash_keys[hash_index] if hash_index is not None else None,
+            sub_sequence_number,
         )
+        records.append(_new_tuple(UserRecord, fields))
     return records
+
+
+# A NamedTuple's own constructor is a Python function; this builds the same tuple in half the time,
+# which counts where one is made per event.
+_new_tuple = tuple.__new__
 
 
 _Spans = tuple[list[str], list[str], list[tuple[int, int | None, int, int]]]
