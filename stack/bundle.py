@@ -34,7 +34,7 @@ LAMBDA_PYTHON = "3.13"
 LAMBDA_ARCHITECTURE = "arm64"
 WHEEL_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 # What the scorer imports at run time beyond the standard library and the runtime's boto3.
-RUNTIME_PACKAGES = ("aws-lambda-powertools", "jmespath", "typing_extensions", "orjson", "numpy")
+RUNTIME_PACKAGES = ("aws-lambda-powertools", "jmespath", "typing_extensions", "orjson", "msgspec", "numpy")
 # Provided by the Lambda Python runtime, so not bundled.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
 # The first-party packages: (folder in the repository, name in the zip, modules; empty = all).

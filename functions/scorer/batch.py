@@ -40,7 +40,8 @@ from scorer.stores import (
     StateStore,
     StoredState,
 )
-from vedette.events import decode_event, format_timestamp
+from scorer.wire import decode_user_record
+from vedette.events import format_timestamp
 from vedette.exceptions import InvalidEventError
 
 StateT = TypeVar("StateT", UserState, IpState)
@@ -146,7 +147,7 @@ def process_batch(
         bad_lines.append((undecodable.record_index, line))
     for record in batch.user_records:
         try:
-            wire = decode_event(record.data)
+            wire = decode_user_record(record.data)
         except (ValueError, OverflowError, TypeError, RecursionError) as error:
             # InvalidEventError (a ValueError) names the field; anything else the contract missed
             # is parked the same way rather than failing the whole batch.

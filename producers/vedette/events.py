@@ -90,10 +90,13 @@ _PSEUDONYM_RE = re.compile(r"hmac:[0-9a-f]{32}")
 # Dotted-quad IPv4 without leading zeros, as ipaddress accepts it, at a tenth of its cost.
 _IPV4_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4_RE = re.compile(rf"{_IPV4_OCTET}(?:\.{_IPV4_OCTET}){{3}}")
-_EVENT_TYPE_RE = re.compile(r"[a-z][a-z0-9_]{0,63}")
+EVENT_TYPE_PATTERN = r"[a-z][a-z0-9_]{0,63}"
+_EVENT_TYPE_RE = re.compile(EVENT_TYPE_PATTERN)
 # The shapes the producer itself writes; anything else takes the slower, general path.
-_CANONICAL_UUID_RE = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_CANONICAL_TIMESTAMP_RE = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+CANONICAL_UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+CANONICAL_TIMESTAMP_PATTERN = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
+_CANONICAL_UUID_RE = re.compile(CANONICAL_UUID_PATTERN)
+_CANONICAL_TIMESTAMP_RE = re.compile(CANONICAL_TIMESTAMP_PATTERN)
 # JSON numbers beyond 64 bits lose precision in most consumers.
 _MIN_INT = -(2**63)
 _MAX_INT = 2**64 - 1
@@ -148,7 +151,8 @@ def _text_error(name: str, value: object, max_length: int) -> InvalidEventError:
 
 
 @lru_cache(maxsize=65_536)
-def _is_ip_or_pseudonym(value: str) -> bool:
+def is_ip_or_pseudonym(value: str) -> bool:
+    """Whether ``value`` is an IPv4 or IPv6 address, or a ``Pseudonymizer`` pseudonym."""
     # IPs repeat heavily (one user, one address), so the cache makes this check nearly free.
     if _IPV4_RE.fullmatch(value) or _PSEUDONYM_RE.fullmatch(value):
         return True
@@ -295,7 +299,7 @@ def normalize_event(raw: Mapping[str, Any]) -> dict[str, Any]:
     if ip is not None:
         if type(ip) is not str:
             raise InvalidEventError("ip", f"must be a string, got {type(ip).__name__}")
-        if not _is_ip_or_pseudonym(ip):
+        if not is_ip_or_pseudonym(ip):
             raise InvalidEventError("ip", f"not an IPv4/IPv6 address or pseudonym: {ip[:64]!r}")
     user_agent = get("user_agent")
     if user_agent is not None and (
