@@ -100,16 +100,32 @@ _SUSPICIOUS_LITERALS = (
     *("waitfor", "char(", "concat(", "<script", "script>", "javascript:", "onerror", "onload", "alert("),
     *("eval(", "document.", "<img", "<iframe", "<svg", "../", "..\\", "/etc/", "passwd", "cmd", "%00", "\x00"),
 )
-_SUSPICIOUS_TAUTOLOGY = r"\bor\b\s*\d+\s*="  # or 1=1
+# "or 1=1", as (first character, regex of the rest): the "or" must start a word, which a lookbehind
+# after its first letter checks (\b before a letter: no word character before it).
+_SUSPICIOUS_TAUTOLOGY = ("o", r"(?<!\w.)r\b\s*\d+\s*=")
 _SUSPICIOUS_SYMBOLS = ("--", "/*", "*/", ";", "'", '"', "<", ">", "||", "&&", "${", "{{")
-_SUSPICIOUS_ALTERNATIVES = "|".join(
-    (*map(re.escape, _SUSPICIOUS_LITERALS), _SUSPICIOUS_TAUTOLOGY, *map(re.escape, _SUSPICIOUS_SYMBOLS))
-)
-# Every fragment starts with one of these characters: looking ahead for them lets the regex engine
-# pass most positions without trying each alternative, and finds the same matches.
-_SUSPICIOUS_FIRST_CHARACTERS = {fragment[0] for fragment in (*_SUSPICIOUS_LITERALS, *_SUSPICIOUS_SYMBOLS)} | {"o"}
+
+
+def _alternation_by_first_character(fragments: Sequence[tuple[str, str]]) -> str:
+    """One alternation of fragments, given as (first character, regex of the rest), grouped by their
+    first character, each group in the fragments' order: where several match at one position, the
+    first listed still wins (fragments with different first characters never match at the same
+    position). The regex engine then scans for the first characters in C and tries only the group at
+    hand, where a plain alternation tries every fragment at every position: half the time on URLs."""
+    groups: dict[str, list[str]] = {}
+    for first, rest in fragments:
+        groups.setdefault(first, []).append(rest)
+    return "|".join(f"{re.escape(first)}(?:{'|'.join(rests)})" for first, rests in groups.items())
+
+
 _SUSPICIOUS_RE = re.compile(
-    f"(?=[{re.escape(''.join(sorted(_SUSPICIOUS_FIRST_CHARACTERS)))}])(?:{_SUSPICIOUS_ALTERNATIVES})"
+    _alternation_by_first_character(
+        [
+            *((literal[0], re.escape(literal[1:])) for literal in _SUSPICIOUS_LITERALS),
+            _SUSPICIOUS_TAUTOLOGY,
+            *((symbol[0], re.escape(symbol[1:])) for symbol in _SUSPICIOUS_SYMBOLS),
+        ]
+    )
 )
 _SPECIAL_CHARS = frozenset("'\"<>();|`{}$\\*!%[]^~,")
 _ASCII_ALNUM_PLUS = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+"

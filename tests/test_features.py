@@ -240,7 +240,7 @@ def test_suspicious_tokens_are_found_exactly_as_by_the_plain_alternation() -> No
     ]
     corpus = ["".join(rng.choice(pieces) for _ in range(rng.randrange(1, 12))) for _ in range(5000)]
     corpus += [injection_probe(START, "u")["resource"].lower()]
-    # THEN the pattern with its first-character lookahead finds the same tokens as the plain one
+    # THEN the pattern grouped by first character finds the same tokens as the plain one
     for text in corpus:
         assert _SUSPICIOUS_RE.findall(text) == _PLAIN_SUSPICIOUS_RE.findall(text), text
 
