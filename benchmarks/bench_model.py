@@ -2,7 +2,8 @@
 
 ``model_score``: feature rows/s on one core through the container's ``input_fn -> predict_fn ->
 output_fn`` (JSON decoding, scoring, explanations, JSON encoding) for 1,000-row requests, with the
-shipped detector (ECOD) and with the Isolation Forest detector. Baseline in the same run: bare
+shipped detector (ECOD) and with the Isolation Forest detector; and with ECOD for the NPY request
+body the scorer sends (``model.rows``). Baseline in the same run: bare
 ``sklearn.ensemble.IsolationForest(n_estimators=100).score_samples`` on the same rows (no JSON, no
 explanations).
 
@@ -30,6 +31,7 @@ from sklearn.ensemble import IsolationForest  # noqa: E402
 from model import serving  # noqa: E402
 from model.detectors import IsolationForestDetector  # noqa: E402
 from model.features import featurize_batch  # noqa: E402
+from model.rows import NPY_CONTENT_TYPE, encode_npy  # noqa: E402
 from model.train import save, train  # noqa: E402
 from traffic import geo  # noqa: E402
 from traffic.simulator import Simulator  # noqa: E402
@@ -54,6 +56,7 @@ def bench_score() -> dict[str, object]:
     trained = train(events[:50_000], country_of=geo.country_of)
     rows = featurize_batch(events, country_of=geo.country_of, vocabulary=trained.vocabulary).rows[-REQUEST_ROWS:]
     body = json.dumps({"rows": rows.tolist()})
+    npy_body = encode_npy(rows)
     figures: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as folder:
         save(trained, folder)
@@ -62,7 +65,12 @@ def bench_score() -> dict[str, object]:
         def full_path() -> None:
             serving.output_fn(serving.predict_fn(serving.input_fn(body, "application/json"), model), "application/json")
 
+        def full_path_npy() -> None:
+            rows_in = serving.input_fn(npy_body, NPY_CONTENT_TYPE)
+            serving.output_fn(serving.predict_fn(rows_in, model), "application/json")
+
         figures["ecod"] = rows_per_second(full_path)
+        figures["ecod_npy"] = rows_per_second(full_path_npy)
         model.detector = IsolationForestDetector().fit(
             featurize_batch(events[:50_000], country_of=geo.country_of, vocabulary=trained.vocabulary).rows
         )
@@ -73,6 +81,7 @@ def bench_score() -> dict[str, object]:
         "bench": "model_score",
         "request_rows": REQUEST_ROWS,
         "rows_per_second": round(figures["ecod"]),
+        "npy_request_rows_per_second": round(figures["ecod_npy"]),
         "isolation_forest_detector_rows_per_second": round(figures["isolation_forest"]),
         "baseline": {"name": "IsolationForest(n_estimators=100).score_samples", "rows_per_second": round(baseline)},
     }
