@@ -42,6 +42,9 @@ from model.features import FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION
 from model.rows import NPY_CONTENT_TYPE, decode_npy, first_difference
 
 JSON_CONTENT_TYPE = "application/json"
+# What input_fn reads; training records it in the artifact's metadata, so a scorer deployed with an
+# artifact made before NPY existed knows to send it JSON.
+REQUEST_CONTENT_TYPES = (JSON_CONTENT_TYPE, NPY_CONTENT_TYPE)
 # SageMaker real-time payloads are at most 6 MB; 10,000 rows of ~50 numbers fit well within.
 MAX_ROWS_PER_REQUEST = 10_000
 TOP_FEATURES = 3

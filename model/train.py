@@ -44,6 +44,7 @@ from model.features import (
     event_time,
     featurize_batch,
 )
+from model.serving import REQUEST_CONTENT_TYPES
 
 logger = logging.getLogger("model.train")
 
@@ -95,6 +96,7 @@ def train(
     metadata = {
         "feature_names": list(FEATURE_NAMES),
         "features_version": FEATURES_VERSION,
+        "request_content_types": list(REQUEST_CONTENT_TYPES),
         "detector": fitted.name,
         "threshold": threshold,
         "alert_rate": alert_rate,

@@ -13,6 +13,7 @@ import numpy as np
 from aws_kinesis_agg.aggregator import RecordAggregator
 
 from model.features import FEATURE_NAMES
+from model.rows import NPY_CONTENT_TYPE
 from scorer.endpoint import Score
 from scorer.exceptions import TransientError
 from scorer.settings import ScorerSettings
@@ -102,6 +103,7 @@ class SuspiciousResourceEndpoint:
     and fails the calls whose numbers are in ``fail_calls`` (1-based) as a throttled endpoint does."""
 
     THRESHOLD = 1.0
+    content_type = NPY_CONTENT_TYPE
 
     def __init__(self, fail_calls: Sequence[int] = ()) -> None:
         self.fail_calls = set(fail_calls)

@@ -8,7 +8,7 @@ import numpy as np
 import orjson
 import pytest
 
-from model.features import FEATURE_COUNT
+from model.features import FEATURE_COUNT, FEATURE_NAMES
 from model.rows import decode_npy
 from scorer.endpoint import decode_scores, encode_rows, plan_chunks
 from scorer.stores import sns_subject
@@ -56,3 +56,21 @@ def test_sns_subjects_are_printable_ascii_under_100_characters():
     assert len(subject) == 99
     assert all(" " <= char <= "~" for char in subject)
     assert subject.startswith("Vedette: anomalous login_failed by u")
+
+
+def test_json_bodies_for_an_endpoint_whose_artifact_predates_npy_are_chunked_under_the_limit_too():
+    # GIVEN rows whose JSON varies in length, and a limit a fifth of their encoded size
+    rng = np.random.default_rng(3)
+    rows = np.where(rng.random((2000, FEATURE_COUNT)) < 0.5, 0.0, rng.random((2000, FEATURE_COUNT)))
+    total = len(encode_rows(rows, "application/json"))
+    limit = total // 5
+
+    chunks = plan_chunks(rows, max_payload_bytes=limit, max_rows=10_000, content_type="application/json")
+
+    assert all(len(body) <= limit for _, body in chunks)
+    assert len(chunks) <= math.ceil(total / limit) + 2
+    decoded = [row for _, body in chunks for row in orjson.loads(body)["rows"]]
+    assert decoded == rows.tolist()  # in order, nothing lost or repeated
+    assert orjson.loads(chunks[0][1])["feature_names"] == list(FEATURE_NAMES)
+    with pytest.raises(ValueError, match="no encoder for 'text/csv'"):
+        encode_rows(rows, "text/csv")

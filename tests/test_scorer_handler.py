@@ -19,8 +19,10 @@ import pytest
 
 from emulators import model_server
 from model import train
-from model.artifact import build_tarball
+from model.artifact import build_tarball, extract_tarball
+from model.features import featurize_batch
 from scorer import settings as s
+from scorer.clients import build_dependencies
 from scorer.model_config import FeatureConfigError, export_feature_config, load_feature_config
 from tests.model_factories import START, injection_probe, normal_traffic
 from tests.scorer_factories import REGION, aggregate, create_resources, lambda_event, plain
@@ -145,3 +147,24 @@ def test_a_feature_config_from_another_features_version_is_refused(tmp_path, mod
     path.write_text(json.dumps(config))
     with pytest.raises(FeatureConfigError, match="made for features version -1"):
         load_feature_config(path)
+
+
+def test_the_request_format_follows_what_the_deployed_artifact_reads(tmp_path, model_tarball):
+    # GIVEN this release's artifact, and the same artifact as an earlier release wrote it, before
+    # its serving code read NPY (its metadata lists no request content types)
+    current = load_feature_config(export_feature_config(model_tarball, tmp_path / "current.json"))
+    earlier_folder = extract_tarball(model_tarball, tmp_path / "earlier")
+    metadata = json.loads((earlier_folder / "metadata.json").read_text())
+    del metadata["request_content_types"]
+    (earlier_folder / "metadata.json").write_text(json.dumps(metadata))
+    earlier = load_feature_config(export_feature_config(earlier_folder, tmp_path / "earlier.json"))
+    # THEN the scorer sends NPY to the first and JSON to the second
+    settings = s.ScorerSettings("vedette-anomaly", "state", "anomalies", "topic", "bucket")
+    with model_server(model_tarball) as url:
+        endpoints = [build_dependencies(settings, url, config).endpoint for config in (current, earlier)]
+        assert [endpoint.content_type for endpoint in endpoints] == ["application/x-npy", "application/json"]
+        # AND both bodies get the same scores from the real model server
+        rows = featurize_batch(normal_traffic(3, 1, seed=4), vocabulary=current.vocabulary).rows
+        npy_scores, json_scores = (endpoint.score(rows) for endpoint in endpoints)
+    assert [score.score for score in npy_scores] == [score.score for score in json_scores]
+    assert len(npy_scores) == len(rows) > 0

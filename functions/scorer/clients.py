@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scorer.batch import Dependencies
-from scorer.endpoint import SageMakerEndpoint
+from scorer.endpoint import JSON_CONTENT_TYPE, SageMakerEndpoint
 from scorer.model_config import FeatureConfig
 from scorer.settings import ScorerSettings
 from scorer.stores import DynamoAnomalyStore, DynamoStateStore, S3BadEventSink, SnsAlertPublisher
@@ -52,7 +52,9 @@ def build_dependencies(
         bad_events=S3BadEventSink(
             aws_client("s3", endpoint_url), settings.bad_events_bucket, settings.bad_events_prefix
         ),
-        endpoint=SageMakerEndpoint(runtime, settings.endpoint_name),
+        endpoint=SageMakerEndpoint(
+            runtime, settings.endpoint_name, features.request_content_type if features else JSON_CONTENT_TYPE
+        ),
         country_of=features.country_of if features else None,
         vocabulary=features.vocabulary if features else None,
     )

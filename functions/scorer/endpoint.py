@@ -10,10 +10,12 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 import orjson
 
+from model.features import FEATURE_NAMES
 from model.rows import NPY_CONTENT_TYPE, encode_npy
 from scorer.exceptions import TransientError
 
-RESPONSE_CONTENT_TYPE = "application/json"
+JSON_CONTENT_TYPE = "application/json"
+RESPONSE_CONTENT_TYPE = JSON_CONTENT_TYPE
 
 
 class Score(NamedTuple):
@@ -26,16 +28,23 @@ class Score(NamedTuple):
 
 
 class Endpoint(Protocol):
-    """Scores a chunk of feature rows (``body``: the rows already encoded, if the caller has them);
-    raises ``TransientError`` when a retry may succeed."""
+    """Scores a chunk of feature rows (``body``: the rows already encoded as ``content_type``, if the
+    caller has them); raises ``TransientError`` when a retry may succeed."""
+
+    content_type: str
 
     def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]: ...
 
 
-def encode_rows(rows: np.ndarray[Any, Any]) -> bytes:
-    """The request body the model's ``input_fn`` reads (see ``model.serving``): the rows as NPY,
-    whose header names the features they were computed with, which the endpoint checks against its own."""
-    return encode_npy(rows)
+def encode_rows(rows: np.ndarray[Any, Any], content_type: str = NPY_CONTENT_TYPE) -> bytes:
+    """A request body the model's ``input_fn`` reads (see ``model.serving``), with the names of the
+    features the rows were computed with, which the endpoint checks against its own: NPY (the names
+    in its header), or JSON for an endpoint whose artifact predates NPY."""
+    if content_type == NPY_CONTENT_TYPE:
+        return encode_npy(rows)
+    if content_type == JSON_CONTENT_TYPE:
+        return orjson.dumps({"feature_names": FEATURE_NAMES, "rows": rows}, option=orjson.OPT_SERIALIZE_NUMPY)
+    raise ValueError(f"no encoder for {content_type!r}; the endpoint reads {NPY_CONTENT_TYPE} or {JSON_CONTENT_TYPE}")
 
 
 def decode_scores(body: bytes, expected: int) -> list[Score]:
@@ -52,7 +61,9 @@ def decode_scores(body: bytes, expected: int) -> list[Score]:
     return scores
 
 
-def plan_chunks(rows: np.ndarray[Any, Any], max_payload_bytes: int, max_rows: int) -> list[tuple[int, bytes]]:
+def plan_chunks(
+    rows: np.ndarray[Any, Any], max_payload_bytes: int, max_rows: int, content_type: str = NPY_CONTENT_TYPE
+) -> list[tuple[int, bytes]]:
     """Split rows into the fewest request bodies under the payload limit: (row count, body) each.
 
     The whole batch is encoded once; only if it is too large is it cut into equal parts, each with
@@ -60,10 +71,10 @@ def plan_chunks(rows: np.ndarray[Any, Any], max_payload_bytes: int, max_rows: in
     """
     pending = [(start, min(start + max_rows, len(rows))) for start in range(0, len(rows), max_rows)]
     planned: list[tuple[int, int, bytes]] = []
-    header = len(encode_rows(rows[:0]))
+    header = len(encode_rows(rows[:0], content_type))
     while pending:
         start, end = pending.pop()
-        body = encode_rows(rows[start:end])
+        body = encode_rows(rows[start:end], content_type)
         if len(body) <= max_payload_bytes or end - start == 1:
             planned.append((start, end, body))
             continue
@@ -77,9 +88,10 @@ def plan_chunks(rows: np.ndarray[Any, Any], max_payload_bytes: int, max_rows: in
 class SageMakerEndpoint:
     """``sagemaker-runtime`` InvokeEndpoint with a timeout and bounded retries on the client."""
 
-    def __init__(self, client: Any, endpoint_name: str) -> None:
+    def __init__(self, client: Any, endpoint_name: str, content_type: str = NPY_CONTENT_TYPE) -> None:
         self.client = client
         self.endpoint_name = endpoint_name
+        self.content_type = content_type
 
     def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -87,9 +99,9 @@ class SageMakerEndpoint:
         try:
             response = self.client.invoke_endpoint(
                 EndpointName=self.endpoint_name,
-                ContentType=NPY_CONTENT_TYPE,
+                ContentType=self.content_type,
                 Accept=RESPONSE_CONTENT_TYPE,
-                Body=encode_rows(rows) if body is None else body,
+                Body=encode_rows(rows, self.content_type) if body is None else body,
             )
             body = response["Body"].read()
         except ClientError as error:
@@ -119,7 +131,7 @@ def score_in_chunks(
     scores: list[Score | None] = [None] * len(rows)
     calls = 0
     start = 0
-    for count, body in plan_chunks(rows, max_payload_bytes, max_rows):
+    for count, body in plan_chunks(rows, max_payload_bytes, max_rows, endpoint.content_type):
         end = start + count
         started = time.perf_counter()
         calls += 1

@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from model.features import FEATURE_NAMES, FEATURES_VERSION, CountryLookup, ResourceVocabulary
+from model.rows import NPY_CONTENT_TYPE
+from scorer.endpoint import JSON_CONTENT_TYPE
 from scorer.exceptions import ScorerError
 
 # Inside the Lambda bundle, beside the scorer package (the function's root).
@@ -34,6 +36,9 @@ class FeatureConfig:
     vocabulary: ResourceVocabulary | None
     country_of: CountryLookup | None
     country_lookup: str | None  # the module providing country_of, as recorded at training
+    # The request body the artifact's serving code reads best: NPY, or JSON for an artifact made
+    # before NPY (its metadata lists no request_content_types).
+    request_content_type: str = JSON_CONTENT_TYPE
 
 
 def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
@@ -57,7 +62,9 @@ def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
         except (ImportError, AttributeError) as error:
             raise FeatureConfigError(f"{path}: country lookup {lookup!r} is not importable: {error}") from None
     vocabulary = ResourceVocabulary.from_json(data["vocabulary"]) if data.get("vocabulary") else None
-    return FeatureConfig(vocabulary, country_of, lookup)
+    readable = data.get("request_content_types") or [JSON_CONTENT_TYPE]
+    content_type = NPY_CONTENT_TYPE if NPY_CONTENT_TYPE in readable else JSON_CONTENT_TYPE
+    return FeatureConfig(vocabulary, country_of, lookup, content_type)
 
 
 def export_feature_config(model: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
@@ -67,6 +74,7 @@ def export_feature_config(model: str | os.PathLike[str], destination: str | os.P
         "features_version": metadata["features_version"],
         "feature_names": metadata["feature_names"],
         "country_lookup": metadata.get("country_lookup"),
+        "request_content_types": metadata.get("request_content_types", [JSON_CONTENT_TYPE]),
         "vocabulary": vocabulary,
         "model": {key: metadata.get(key) for key in ("detector", "threshold", "trained_at") if key in metadata},
     }
