@@ -28,6 +28,7 @@ from benchmarks.workload import realistic_events
 from emulators import DUMMY_CREDENTIALS
 from model.features import FEATURE_NAMES
 from model.rows import decode_npy
+from model.serving import MAX_ROWS_PER_REQUEST
 from scorer.batch import Dependencies, collect_garbage_for_batches, process_batch
 from scorer.clients import aws_client
 from scorer.endpoint import SageMakerEndpoint
@@ -62,7 +63,7 @@ class FakeEndpointServer:
             def do_POST(self) -> None:
                 started = time.thread_time()
                 server.calls += 1
-                rows = decode_npy(self.rfile.read(int(self.headers["Content-Length"])))
+                rows = decode_npy(self.rfile.read(int(self.headers["Content-Length"])), MAX_ROWS_PER_REQUEST)
                 results = [{"score": value, "anomaly": value > 0} for value in rows[:, ANOMALY_FEATURE].tolist()]
                 body = orjson.dumps({"threshold": 1.0, "results": results})
                 self.send_response(200)

@@ -1165,10 +1165,12 @@ def featurize_batch(
 def _with_shapes(rows: list[list[float]], events: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
     """The feature matrix: each row from ``_featurize_one`` with its resource's shape put in place."""
     width = FEATURE_COUNT - _SHAPE_WIDTH
-    # (from one flat iterator: numpy need not discover the nested lists' shape and types)
-    partial = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=len(rows) * width).reshape(
-        len(rows), width
-    )
+    # From one flat iterator, numpy need not discover the nested lists' shape and types; the length
+    # check keeps what that discovery would catch (fromiter would misalign a short row silently).
+    if sum(map(len, rows)) != len(rows) * width:
+        raise ValueError(f"feature rows must have {width} values before the resource shape")
+    flat = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=len(rows) * width)
+    partial = flat.reshape(len(rows), width)
     matrix = np.empty((len(rows), FEATURE_COUNT))
     matrix[:, :_SHAPE_START] = partial[:, :_SHAPE_START]
     matrix[:, _SHAPE_START : _SHAPE_START + _SHAPE_WIDTH] = resource_shapes(

@@ -21,6 +21,7 @@ import numpy as np
 from model.features import FEATURE_COUNT, FEATURE_NAMES
 
 NPY_CONTENT_TYPE = "application/x-npy"
+_MAGIC_PREFIX = b"\x93NUMPY"
 ROW_DTYPE = np.dtype([(name, "<f8") for name in FEATURE_NAMES])
 
 
@@ -34,28 +35,48 @@ def encode_npy(rows: np.ndarray[Any, Any]) -> bytes:
     return buffer.getvalue()
 
 
-def decode_npy(body: bytes) -> np.ndarray[Any, np.dtype[np.float64]]:
+def decode_npy(body: bytes, max_rows: int) -> np.ndarray[Any, np.dtype[np.float64]]:
     """The float matrix in an NPY body; raises ``ValueError`` naming what is wrong.
 
     Accepted: the structured array ``encode_npy`` writes (field names must be ``FEATURE_NAMES``), or
     a plain two-dimensional float array of ``FEATURE_COUNT`` columns (names not given, as JSON rows
-    without ``feature_names``). Never unpickles.
+    without ``feature_names``), of at most ``max_rows`` rows. The header is checked before anything
+    is allocated, the body must hold exactly the rows it declares, and nothing is ever unpickled.
     """
+    if not body.startswith(_MAGIC_PREFIX):
+        raise ValueError("not an NPY array (no NPY magic string)")
+    stream = io.BytesIO(body)
     try:
-        array = np.load(io.BytesIO(body), allow_pickle=False)
-    except (ValueError, OSError, EOFError) as error:
+        version = np.lib.format.read_magic(stream)  # type: ignore[no-untyped-call]
+        if version == (1, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(stream)  # type: ignore[no-untyped-call]
+        elif version == (2, 0):
+            shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(stream)  # type: ignore[no-untyped-call]
+        else:
+            raise ValueError(f"NPY format version {version} is not read here; write version 1.0 or 2.0")
+    except (ValueError, OSError, EOFError, SyntaxError) as error:
         raise ValueError(f"not an NPY array: {error}") from None
-    if not isinstance(array, np.ndarray):  # an NPZ archive
-        raise ValueError("not an NPY array: an NPZ archive")
-    if array.dtype.names is not None:
-        if array.dtype.names != FEATURE_NAMES:
-            raise ValueError(f"feature_names: {first_difference(list(array.dtype.names))}")
-        if array.dtype != ROW_DTYPE or array.ndim != 1:
-            raise ValueError(f"expected a 1-D array of {FEATURE_COUNT} float64 fields, got {array.dtype} {array.shape}")
-        return np.ascontiguousarray(array).view("<f8").reshape(len(array), FEATURE_COUNT)
-    if array.dtype.kind != "f" or array.ndim != 2 or array.shape[1] != FEATURE_COUNT:
-        raise ValueError(f"expected rows of {FEATURE_COUNT} floats, got {array.dtype} {array.shape}")
-    return array.astype(np.float64, copy=False)
+    structured = dtype.names is not None
+    if structured and dtype.names != FEATURE_NAMES:
+        raise ValueError(f"feature_names: {first_difference(list(dtype.names))}")
+    if structured and (dtype != ROW_DTYPE or len(shape) != 1):
+        raise ValueError(f"expected a 1-D array of {FEATURE_COUNT} little-endian float64 fields, got shape {shape}")
+    if not structured and (dtype.kind != "f" or len(shape) != 2 or shape[1] != FEATURE_COUNT):
+        raise ValueError(f"expected rows of {FEATURE_COUNT} floats, got {dtype.str} {shape}")
+    if not shape[0]:
+        raise ValueError("rows: must be a non-empty list of feature rows")
+    if shape[0] > max_rows:
+        raise ValueError(f"rows: at most {max_rows} per request, got {shape[0]}")
+    items = int(np.prod(shape))
+    if len(body) - stream.tell() != items * dtype.itemsize:
+        raise ValueError(
+            f"the header declares {items * dtype.itemsize} bytes of data, the body holds {len(body) - stream.tell()}"
+        )
+    array = np.frombuffer(body, dtype=dtype, count=items, offset=stream.tell())
+    if structured:
+        return array.view("<f8").reshape(shape[0], FEATURE_COUNT).copy()
+    with np.errstate(over="ignore"):  # a long double beyond float64 becomes inf, refused as not finite
+        return array.reshape(shape, order="F" if fortran_order else "C").astype(np.float64)
 
 
 def first_difference(names: Any) -> str:

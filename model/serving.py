@@ -111,12 +111,10 @@ def _rows_from_npy(request_body: str | bytes) -> np.ndarray[Any, np.dtype[np.flo
     if isinstance(request_body, str):  # only if a server decoded the body as text, which breaks NPY
         raise RequestError("body: NPY must arrive as bytes")
     try:
-        matrix = decode_npy(request_body)
+        matrix = decode_npy(request_body, MAX_ROWS_PER_REQUEST)
     except ValueError as error:
-        raise RequestError(f"body: {error}") from None
-    if not len(matrix):
-        raise RequestError("rows: must be a non-empty list of feature rows")
-    _check_row_count(len(matrix))
+        message = str(error)
+        raise RequestError(message if message.startswith(("rows:", "feature_names:")) else f"body: {message}") from None
     finite = np.isfinite(matrix)
     if not finite.all():
         index, column = (int(axis[0]) for axis in np.nonzero(~finite))

@@ -296,7 +296,7 @@ def test_vocabulary_flags_unknown_paths_parameters_and_value_classes() -> None:
 def test_widest_possible_states_fit_the_documented_bounds() -> None:
     # GIVEN states whose every set is full and every number as wide as the update rules allow
     widest_hash, widest_minute = 2**32 - 1, 10**9  # minutes up to year 3870
-    widest_count = 999_999.999999  # counters are capped at MAX_DECAYED_COUNT and rounded to 6 decimals
+    widest_count = 999_999.999999  # counters are capped at MAX_DECAYED_COUNT (the width is the stored double's)
     user = UserState(
         last_seen=-1.2345678901234567e18,
         rate_fast=widest_count,

@@ -28,7 +28,7 @@ from model.build import write_training_source
 from model.container import CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
-from model.rows import NPY_CONTENT_TYPE, encode_npy
+from model.rows import NPY_CONTENT_TYPE, ROW_DTYPE, encode_npy
 from tests.model_factories import START, credential_stuffing, injection_probe, normal_traffic
 
 REPO = Path(__file__).resolve().parent.parent
@@ -186,7 +186,7 @@ def test_npy_input_names_what_is_wrong() -> None:
     renamed = np.dtype([("renamed" if name == FEATURE_NAMES[2] else name, "<f8") for name in FEATURE_NAMES])
     with pytest.raises(RequestError, match=rf"feature_names: #2: 'renamed', expected '{FEATURE_NAMES[2]}'"):
         serving.input_fn(npy_bytes(row.view(renamed).reshape(2)), NPY_CONTENT_TYPE)
-    with pytest.raises(RequestError, match=rf"expected rows of {FEATURE_COUNT} floats, got float64 \(2, 3\)"):
+    with pytest.raises(RequestError, match=rf"expected rows of {FEATURE_COUNT} floats, got <f8 \(2, 3\)"):
         serving.input_fn(npy_bytes(np.zeros((2, 3))), NPY_CONTENT_TYPE)
     with pytest.raises(RequestError, match="expected rows of"):
         serving.input_fn(npy_bytes(np.zeros((2, FEATURE_COUNT), dtype=np.int64)), NPY_CONTENT_TYPE)
@@ -202,10 +202,31 @@ def test_npy_input_names_what_is_wrong() -> None:
         serving.input_fn(b"\x93NUMPY garbage", NPY_CONTENT_TYPE)
     # an object array would need unpickling, which could run code: refused, never loaded
     pickled = npy_bytes(np.array([[object()] * FEATURE_COUNT], dtype=object), allow_pickle=True)
-    with pytest.raises(RequestError, match="body: not an NPY array"):
+    with pytest.raises(RequestError, match=r"expected rows of \d+ floats, got \|O"):
         serving.input_fn(pickled, NPY_CONTENT_TYPE)
     with pytest.raises(RequestError, match="as bytes"):
         serving.input_fn("\x93NUMPY", NPY_CONTENT_TYPE)
+    # a zip archive (NPZ), or anything else without the NPY magic
+    with pytest.raises(RequestError, match="no NPY magic"):
+        serving.input_fn(b"PK\x03\x04garbage", NPY_CONTENT_TYPE)
+    # bytes after the rows the header declares, or fewer than it declares
+    with pytest.raises(RequestError, match="declares 864 bytes of data, the body holds 872"):
+        serving.input_fn(encode_npy(row) + b"trailing", NPY_CONTENT_TYPE)
+    with pytest.raises(RequestError, match="declares 864 bytes of data, the body holds 863"):
+        serving.input_fn(encode_npy(row)[:-1], NPY_CONTENT_TYPE)
+
+
+def test_npy_header_claiming_huge_rows_is_refused_before_anything_is_allocated() -> None:
+    # GIVEN headers declaring terabytes, with no data behind them
+    bodies = []
+    for descr, shape in (("<f8", (10**10, FEATURE_COUNT)), (np.lib.format.dtype_to_descr(ROW_DTYPE), (10**10,))):
+        header = io.BytesIO()
+        np.lib.format.write_array_header_1_0(header, {"descr": descr, "fortran_order": False, "shape": shape})
+        bodies.append(header.getvalue())
+    for body in bodies:
+        # THEN the row cap refuses them (np.load would first try to allocate 3.9 TiB)
+        with pytest.raises(RequestError, match="rows: at most 10000 per request, got 10000000000"):
+            serving.input_fn(body, NPY_CONTENT_TYPE)
 
 
 def test_artifact_for_other_features_refuses_to_load(trained: dict[str, Path], tmp_path: Path) -> None:

@@ -11,6 +11,7 @@ import pytest
 from model.features import FEATURE_COUNT, FEATURE_NAMES
 from model.rows import decode_npy
 from scorer.endpoint import decode_scores, encode_rows, plan_chunks
+from scorer.settings import ScorerSettings
 from scorer.stores import sns_subject
 
 
@@ -18,7 +19,7 @@ def test_one_call_when_the_batch_fits():
     rows = np.random.default_rng(1).random((500, FEATURE_COUNT))
     [(count, body)] = plan_chunks(rows, max_payload_bytes=4_000_000, max_rows=10_000)
     assert count == 500
-    assert decode_npy(body).tolist() == rows.tolist()
+    assert decode_npy(body, 10_000).tolist() == rows.tolist()
 
 
 def test_chunks_stay_under_the_limit_and_are_as_few_as_the_bytes_need():
@@ -35,13 +36,45 @@ def test_chunks_stay_under_the_limit_and_are_as_few_as_the_bytes_need():
     header = len(encode_rows(rows[:0]))
     rows_per_call = (limit - header) // (8 * FEATURE_COUNT)
     assert len(chunks) == math.ceil(2000 / rows_per_call)
-    decoded = [row for _, body in chunks for row in decode_npy(body).tolist()]
+    decoded = [row for _, body in chunks for row in decode_npy(body, 10_000).tolist()]
     assert decoded == rows.tolist()  # in order, nothing lost or repeated
 
 
 def test_row_cap_applies_before_the_byte_limit():
     rows = np.zeros((25, FEATURE_COUNT))
-    assert [count for count, _ in plan_chunks(rows, 4_000_000, max_rows=10)] == [10, 10, 5]
+    counts = [count for count, _ in plan_chunks(rows, 4_000_000, max_rows=10)]
+    assert len(counts) == 3
+    assert max(counts) <= 10
+    assert sum(counts) == 25
+
+
+@pytest.mark.parametrize("batch_rows", [9_000, 10_001, 20_000, 50_000])
+def test_as_few_calls_as_the_scorer_defaults_allow(batch_rows: int) -> None:
+    # GIVEN the scorer's default limits: a 10,000-row cap and a payload just under serverless's 4 MB
+    settings = ScorerSettings("endpoint", "state", "anomalies", "topic", "bucket")
+    rows = np.zeros((batch_rows, FEATURE_COUNT))
+    header = len(encode_rows(rows[:0]))
+    rows_per_call = min(settings.max_rows_per_call, (settings.max_payload_bytes - header) // (8 * FEATURE_COUNT))
+    # WHEN the batch is planned
+    chunks = plan_chunks(rows, settings.max_payload_bytes, settings.max_rows_per_call)
+    # THEN it takes the fewest calls that fit, none over either limit
+    assert len(chunks) == math.ceil(batch_rows / rows_per_call)
+    assert all(len(body) <= settings.max_payload_bytes for _, body in chunks)
+    assert all(count <= settings.max_rows_per_call for count, _ in chunks)
+
+
+def test_fixed_size_rows_take_the_fewest_calls_whatever_the_limits() -> None:
+    rng = np.random.default_rng(4)
+    header = len(encode_rows(np.zeros((0, FEATURE_COUNT))))
+    for _ in range(200):
+        batch_rows = int(rng.integers(1, 3000))
+        rows_per_call = int(rng.integers(1, 400))
+        limit = header + rows_per_call * 8 * FEATURE_COUNT + int(rng.integers(0, 8 * FEATURE_COUNT))
+        max_rows = int(rng.integers(1, 500))
+        chunks = plan_chunks(np.zeros((batch_rows, FEATURE_COUNT)), limit, max_rows)
+        assert len(chunks) == math.ceil(batch_rows / min(rows_per_call, max_rows))
+        assert all(len(body) <= limit and count <= max_rows for count, body in chunks)
+        assert sum(count for count, _ in chunks) == batch_rows
 
 
 def test_a_response_that_does_not_match_the_request_is_rejected():

@@ -64,22 +64,26 @@ def decode_scores(body: bytes, expected: int) -> list[Score]:
 def plan_chunks(
     rows: np.ndarray[Any, Any], max_payload_bytes: int, max_rows: int, content_type: str = NPY_CONTENT_TYPE
 ) -> list[tuple[int, bytes]]:
-    """Split rows into the fewest request bodies under the payload limit: (row count, body) each.
+    """Split rows into the fewest request bodies under the payload and row limits: (row count, body) each.
 
-    The whole batch is encoded once; only if it is too large is it cut into equal parts, each with
-    room for the body's fixed header, and any part still too large is halved again.
+    The whole batch is encoded once. If it is too large, it is cut into the fewest equal parts that
+    its bytes per row allow, each with room for the body's header (NPY rows are all the same size,
+    so the parts then fit); a part still too large (JSON rows vary in length) is cut again the same way.
     """
-    pending = [(start, min(start + max_rows, len(rows))) for start in range(0, len(rows), max_rows)]
-    planned: list[tuple[int, int, bytes]] = []
     header = len(encode_rows(rows[:0], content_type))
+    pending = [(0, len(rows))]
+    planned: list[tuple[int, int, bytes]] = []
     while pending:
         start, end = pending.pop()
+        count = end - start
         body = encode_rows(rows[start:end], content_type)
-        if len(body) <= max_payload_bytes or end - start == 1:
+        if (len(body) <= max_payload_bytes and count <= max_rows) or count == 1:
             planned.append((start, end, body))
             continue
-        parts = -(-(len(body) - header) // max(1, max_payload_bytes - header))  # ceiling
-        step = -(-(end - start) // parts)
+        row_bytes = (len(body) - header) / count
+        fitting = max(1, min(max_rows, count - 1, int((max_payload_bytes - header) // row_bytes)))
+        parts = -(-count // fitting)  # ceiling
+        step = -(-count // parts)
         pending.extend((cut, min(cut + step, end)) for cut in range(start, end, step))
     planned.sort()
     return [(end - start, body) for start, end, body in planned]

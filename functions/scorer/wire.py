@@ -49,9 +49,10 @@ _Resource = Annotated[str, _text(MAX_RESOURCE_LENGTH)]
 _Code = Annotated[int, msgspec.Meta(ge=100, le=599)]
 _Outcome = Annotated[str, _text(MAX_OUTCOME_LENGTH)]
 _PropertyKey = Annotated[str, _text(MAX_PROPERTY_KEY_LENGTH)]
-# JSON integers beyond 64 bits become floats when orjson (decode_event) reads them, and floats
-# beyond the double range infinity: both are left to decode_event, as are integers from 2**63 to
-# 2**64 - 1 (the contract admits them; msgspec bounds stop at int64).
+# JSON integers beyond 64 bits become floats when orjson (decode_event) reads them, where msgspec
+# keeps them exact: they are left to decode_event, as are integers from 2**63 to 2**64 - 1 (the
+# contract admits them; msgspec bounds stop at int64). Numbers beyond the double range are refused
+# by both readers; the float bounds only keep the decoded value finite.
 _Integer = Annotated[int, msgspec.Meta(ge=-(2**63), le=2**63 - 1)]
 _Finite = Annotated[float, msgspec.Meta(ge=-1.7976931348623157e308, le=1.7976931348623157e308)]
 _Properties = Annotated[
