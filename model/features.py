@@ -25,7 +25,8 @@ Sizes are bounded because every set is capped and evicts its least recently seen
 bounds are checked by tests with adversarial input (thousands of distinct IPs, agents and users).
 Counters are capped at ``MAX_DECAYED_COUNT``. Earlier releases also rounded them to 6 decimals, for
 the JSON form they were stored in; the binary form keeps every double exactly, and ``round(x, 6)``,
-which formats and re-parses a decimal string, took about 8% of the scorer's time.
+which formats and re-parses a decimal string, took about 8% of the scorer's time. The feature rows
+are rounded instead, all at once with numpy, to ``ROW_DECIMALS`` (see ``_with_shapes``).
 
 This module needs only the standard library and numpy (for the batch helper), so the scorer's
 Lambda bundle can carry it. It runs once per event in training and in the scorer, so its hot path
@@ -81,6 +82,8 @@ GAP_DEVIATION_PRIOR = 1.0
 # The gap reported for a user's first event (and the cap on any gap): 30 days.
 MAX_GAP_SECONDS = 30 * 86400.0
 MAX_DECAYED_COUNT = 1e6
+# Feature values are rounded to this many decimals, so that values equal up to float noise tie.
+ROW_DECIMALS = 6
 MAX_TOTAL_EVENTS = 2**53
 
 MAX_RECENT_IPS = 8
@@ -1177,4 +1180,7 @@ def _with_shapes(rows: list[list[float]], events: Sequence[Any]) -> np.ndarray[A
         [_get(event, "resource") for event in events]
     )
     matrix[:, _SHAPE_START + _SHAPE_WIDTH :] = partial[:, _SHAPE_START:]
-    return matrix
+    # Values equal up to float noise must tie: ECOD ranks each feature (its tail probabilities are
+    # empirical distribution functions), so noise in the tenth decimal would become signal. Without
+    # this rounding, impossible-travel ROC-AUC fell from 0.83 to 0.71 in `make eval`.
+    return np.round(matrix, ROW_DECIMALS, out=matrix)

@@ -26,6 +26,7 @@ from model.features import (
     MAX_IP_USERS,
     MAX_RECENT_IPS,
     MAX_USER_STATE_BYTES,
+    ROW_DECIMALS,
     STATE_FORMAT,
     IpState,
     ResourceVocabulary,
@@ -418,3 +419,15 @@ def test_event_times_in_the_wire_form_read_as_datetime_does() -> None:
         bad = stamps[0][:20] + fraction + "Z"
         with pytest.raises(InvalidFeatureEventError, match="occurred_at"):
             event_time({"occurred_at": bad})
+
+
+def test_values_equal_up_to_float_noise_give_equal_features() -> None:
+    # GIVEN two users whose decayed rates differ only by float noise (one exactly 0, one 1e-12)
+    quiet = UserState(last_seen=START.timestamp() - 3600)
+    noisy = UserState(last_seen=START.timestamp() - 3600, rate_fast=1e-12, rate_slow=1e-12)
+    login = event(START, "u", "login_succeeded", status=200)
+    # THEN they get the same rows: a rank-based detector must not order the noise
+    assert featurize(quiet, [login]).rows == featurize(noisy, [login]).rows
+    # AND rows are on the grid of ROW_DECIMALS decimals
+    rows = np.asarray(featurize_batch(normal_traffic(5, 1)).rows)
+    assert np.array_equal(rows, np.round(rows, ROW_DECIMALS))
