@@ -25,7 +25,7 @@ Sizes are bounded because every set is capped and evicts its least recently seen
 bounds are checked by tests with adversarial input (thousands of distinct IPs, agents and users).
 Counters are capped at ``MAX_DECAYED_COUNT``. Earlier releases also rounded them to 6 decimals, for
 the JSON form they were stored in; the binary form keeps every double exactly, and ``round(x, 6)``,
-which formats and re-parses a decimal string, took about 8% of the scorer's time. The feature rows
+which formats and re-parses a decimal string, took about 8% of the scorer's instructions. The rows
 are rounded instead, all at once with numpy, to ``ROW_DECIMALS`` (see ``_with_shapes``).
 
 This module needs only the standard library and numpy (for the batch helper), so the scorer's

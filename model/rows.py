@@ -58,7 +58,10 @@ def decode_npy(body: bytes, max_rows: int) -> np.ndarray[Any, np.dtype[np.float6
         raise ValueError(f"not an NPY array: {error}") from None
     structured = dtype.names is not None
     if structured and dtype.names != FEATURE_NAMES:
-        raise ValueError(f"feature_names: {first_difference(list(dtype.names))}")
+        raise ValueError(
+            f"feature_names: do not match the model's {FEATURE_COUNT} features; "
+            f"first difference at {first_difference(list(dtype.names))}"
+        )
     if structured and (dtype != ROW_DTYPE or len(shape) != 1):
         raise ValueError(f"expected a 1-D array of {FEATURE_COUNT} little-endian float64 fields, got shape {shape}")
     if not structured and (dtype.kind != "f" or len(shape) != 2 or shape[1] != FEATURE_COUNT):

@@ -184,7 +184,8 @@ def test_npy_rows_decode_exactly_as_json_rows(trained: dict[str, Path], normal_e
 def test_npy_input_names_what_is_wrong() -> None:
     row = np.zeros((2, FEATURE_COUNT))
     renamed = np.dtype([("renamed" if name == FEATURE_NAMES[2] else name, "<f8") for name in FEATURE_NAMES])
-    with pytest.raises(RequestError, match=rf"feature_names: #2: 'renamed', expected '{FEATURE_NAMES[2]}'"):
+    difference = rf"first difference at #2: 'renamed', expected '{FEATURE_NAMES[2]}'"
+    with pytest.raises(RequestError, match=rf"feature_names: do not match .* {difference}"):
         serving.input_fn(npy_bytes(row.view(renamed).reshape(2)), NPY_CONTENT_TYPE)
     with pytest.raises(RequestError, match=rf"expected rows of {FEATURE_COUNT} floats, got <f8 \(2, 3\)"):
         serving.input_fn(npy_bytes(np.zeros((2, 3))), NPY_CONTENT_TYPE)
