@@ -21,6 +21,7 @@ import numpy as np
 from model.features import FEATURE_COUNT, FEATURE_NAMES
 
 NPY_CONTENT_TYPE = "application/x-npy"
+JSON_CONTENT_TYPE = "application/json"  # the other request format, and the response's
 _MAGIC_PREFIX = b"\x93NUMPY"
 ROW_DTYPE = np.dtype([(name, "<f8") for name in FEATURE_NAMES])
 

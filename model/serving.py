@@ -39,9 +39,8 @@ from model.artifact import LoadedModel, load_model
 from model.detectors import top_features
 from model.exceptions import RequestError, UnsupportedAcceptError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION
-from model.rows import NPY_CONTENT_TYPE, decode_npy, first_difference
+from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE, decode_npy, first_difference
 
-JSON_CONTENT_TYPE = "application/json"
 # What input_fn reads; training records it in the artifact's metadata, so a scorer deployed with an
 # artifact made before NPY existed knows to send it JSON.
 REQUEST_CONTENT_TYPES = (JSON_CONTENT_TYPE, NPY_CONTENT_TYPE)

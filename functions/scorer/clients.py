@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from model.rows import JSON_CONTENT_TYPE
 from scorer.batch import Dependencies
-from scorer.endpoint import JSON_CONTENT_TYPE, SageMakerEndpoint
+from scorer.endpoint import SageMakerEndpoint
 from scorer.model_config import FeatureConfig
 from scorer.settings import ScorerSettings
 from scorer.stores import DynamoAnomalyStore, DynamoStateStore, S3BadEventSink, SnsAlertPublisher

@@ -11,10 +11,9 @@ import numpy as np
 import orjson
 
 from model.features import FEATURE_NAMES
-from model.rows import NPY_CONTENT_TYPE, encode_npy
+from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE, encode_npy
 from scorer.exceptions import TransientError
 
-JSON_CONTENT_TYPE = "application/json"
 RESPONSE_CONTENT_TYPE = JSON_CONTENT_TYPE
 
 

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from model.features import FEATURE_NAMES, FEATURES_VERSION, CountryLookup, ResourceVocabulary
-from model.rows import NPY_CONTENT_TYPE
-from scorer.endpoint import JSON_CONTENT_TYPE
+from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE
 from scorer.exceptions import ScorerError
 
 # Inside the Lambda bundle, beside the scorer package (the function's root).
