@@ -479,7 +479,7 @@ class IpState:
 # doubles (exact, so a stored state featurizes exactly like the original), the size of each set,
 # then the sets: 32-bit hashes, each followed by its 64-bit minute where it has one. No field
 # names: the largest state takes under 500 bytes (one DynamoDB write unit), and a state packs or
-# unpacks in about a microsecond.
+# unpacks in one to a few microseconds.
 STATE_FORMAT = 2
 _STATE_FORMAT_BYTE = bytes([STATE_FORMAT])
 _USER_HEAD = "<BBB 7d Q 24d"
