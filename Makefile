@@ -6,8 +6,9 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: install test lint typecheck unit bench eval model bundle demo clean
 
-# The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes.
-$(INSTALLED): requirements.txt producers/pyproject.toml
+# The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes; the
+# editable install compiles the producer's C fast paths (vedette/_speedups.c) in place.
+$(INSTALLED): requirements.txt producers/pyproject.toml producers/setup.py producers/vedette/_speedups.c
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -26,6 +27,9 @@ typecheck: install
 # The tests start what they need (moto's server on 127.0.0.1) and stop it when they finish.
 unit: install emulators/node_modules/.installed
 	$(BIN)/pytest
+	@echo "The producer's tests again on its Python paths alone, as where it is installed without a compiler:"
+	VEDETTE_PURE_PYTHON=1 $(BIN)/pytest -q tests/test_events.py tests/test_kpl.py tests/test_collector.py \
+		tests/test_producer.py tests/test_producer_async.py tests/test_producer_faults.py tests/test_speedups.py
 
 test: lint typecheck unit
 

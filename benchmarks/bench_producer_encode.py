@@ -21,7 +21,7 @@ from aws_kinesis_agg.aggregator import RecordAggregator
 from aws_kinesis_agg.deaggregator import deaggregate_records
 
 from benchmarks.workload import realistic_events
-from vedette.collector import Collector, PendingRecord
+from vedette.collector import Collector, make_pending_record
 from vedette.events import encode_event, normalize_event
 from vedette.limits import KPL_AGGREGATION_MAX_BYTES, MAX_BYTES_PER_PUT, MAX_RECORDS_PER_PUT
 from vedette.producer import prepare_record
@@ -75,7 +75,7 @@ def ours_aggregation_only(serialized: list[tuple[str, bytes, str]]) -> list[list
     collector = new_collector()
     calls: list[list[dict[str, Any]]] = []
     for number, (key, data, event_id) in enumerate(serialized, 1):
-        collector.add(PendingRecord(data, key, cached_hash_key(key), event_id, None, 0.0, 30.0))
+        collector.add(make_pending_record(data, key, cached_hash_key(key), event_id, None, 0.0, 30.0))
         if not number % 1000:
             drain_calls(collector, calls, force=False)
     drain_calls(collector, calls, force=True)

@@ -9,7 +9,12 @@ import pytest
 from aws_kinesis_agg.aggregator import RecordAggregator
 from aws_kinesis_agg.deaggregator import deaggregate_records
 
-from vedette.kpl import MAGIC, AggregateBuilder, deaggregate, encode_varint, is_aggregated
+from vedette.compiled import speedups
+from vedette.kpl import MAGIC, AggregateBuilder, PythonAggregateBuilder, deaggregate, encode_varint, is_aggregated
+
+# Every builder test runs on the Python reference and on the C builder (where compiled).
+BUILDERS = [PythonAggregateBuilder] + ([speedups.AggregateBuilder] if speedups is not None else [])
+each_builder = pytest.mark.parametrize("builder_class", BUILDERS, ids=lambda builder: builder.__module__)
 
 
 def _random_user_records(seed: int, count: int) -> list[tuple[str, bytes]]:
@@ -31,12 +36,13 @@ def _kinesis_event_record(data: bytes, partition_key: str) -> dict:
     }
 
 
+@each_builder
 @pytest.mark.parametrize("seed", range(6))
-def test_aggregate_is_byte_identical_to_aws_kinesis_agg(seed):
+def test_aggregate_is_byte_identical_to_aws_kinesis_agg(seed, builder_class):
     # GIVEN the same user records fed to aws-kinesis-agg and to our builder
     records = _random_user_records(seed, count=40)
     reference = RecordAggregator()
-    builder = AggregateBuilder(max_bytes=1024 * 1024)
+    builder = builder_class(max_bytes=1024 * 1024)
     for partition_key, data in records:
         assert reference.add_user_record(partition_key, data) is None
         assert builder.try_add(partition_key, data)
@@ -49,9 +55,10 @@ def test_aggregate_is_byte_identical_to_aws_kinesis_agg(seed):
     assert builder.size == len(ours) + len(builder.partition_key.encode())
 
 
-def test_aws_kinesis_agg_deaggregates_our_output_to_the_same_user_records():
+@each_builder
+def test_aws_kinesis_agg_deaggregates_our_output_to_the_same_user_records(builder_class):
     records = _random_user_records(7, count=60)
-    builder = AggregateBuilder(max_bytes=1024 * 1024)
+    builder = builder_class(max_bytes=1024 * 1024)
     for partition_key, data in records:
         builder.try_add(partition_key, data)
     user_records = deaggregate_records([_kinesis_event_record(builder.build(), builder.partition_key)])
@@ -116,12 +123,13 @@ def test_layouts_beyond_the_common_one_read_the_same(layout):
     assert ours == [(r["kinesis"]["partitionKey"], base64.b64decode(r["kinesis"]["data"])) for r in reference]
 
 
-def test_plain_and_digest_mismatch_records_pass_through_whole():
+@each_builder
+def test_plain_and_digest_mismatch_records_pass_through_whole(builder_class):
     plain = b'{"event_type":"page_view"}'
     assert deaggregate(plain, "pk") == [deaggregate(plain, "pk")[0]]
     assert deaggregate(plain, "pk")[0].data == plain
     assert deaggregate(plain, "pk")[0].sub_sequence_number is None
-    builder = AggregateBuilder()
+    builder = builder_class()
     builder.try_add("a", b"x")
     builder.try_add("b", b"y")
     tampered = builder.build()[:-1] + b"\x00"
@@ -138,17 +146,18 @@ def test_corrupt_body_with_valid_digest_raises():
         deaggregate(corrupt, "pk")
 
 
-def test_builder_never_exceeds_its_budget():
+@each_builder
+def test_builder_never_exceeds_its_budget(builder_class):
     # GIVEN many records of varied size and a small budget
     rng = random.Random(3)
     budget = 51_200
-    builder = AggregateBuilder(budget)
+    builder = builder_class(budget)
     closed = []
     for index in range(5_000):
         key, data = f"user-{index % 300}", rng.randbytes(rng.randrange(50, 2_000))
         if not builder.try_add(key, data):
             closed.append(builder)
-            builder = AggregateBuilder(budget)
+            builder = builder_class(budget)
             assert builder.try_add(key, data)
     # THEN each closed aggregate is within budget and full to within one record
     for full in closed:
@@ -162,3 +171,23 @@ def test_varint_matches_protobuf(value):
     from google.protobuf.internal.encoder import _VarintBytes
 
     assert encode_varint(value) == _VarintBytes(value)
+
+
+@each_builder
+def test_an_empty_aggregate_and_a_lone_record_match_the_reference(builder_class):
+    assert builder_class().build() == PythonAggregateBuilder().build()
+    assert builder_class().max_bytes == PythonAggregateBuilder().max_bytes
+    builder = builder_class(max_bytes=10)  # a record over budget still goes, alone
+    assert builder.try_add("ü", b"x" * 100)
+    assert not builder.try_add("ü", b"y")
+    assert (builder.count, builder.partition_key) == (1, "ü")
+    assert builder.size == len(builder.build()) + len("ü".encode())
+
+
+def test_the_c_builder_refuses_what_the_python_one_cannot_encode():
+    if speedups is None:
+        pytest.skip("the compiled fast paths are off")
+    with pytest.raises(UnicodeEncodeError):
+        speedups.AggregateBuilder().try_add("\ud800", b"x")
+    with pytest.raises(UnicodeEncodeError):
+        PythonAggregateBuilder().try_add("\ud800", b"x")

@@ -32,7 +32,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -40,6 +40,7 @@ from typing import Any
 
 import orjson
 
+from vedette.compiled import speedups
 from vedette.exceptions import EventTooLargeError, InvalidEventError
 
 SCHEMA_VERSION = 1
@@ -68,6 +69,7 @@ MAX_ID_LENGTH = 256
 MAX_RESOURCE_LENGTH = 2048
 MAX_USER_AGENT_LENGTH = 1024
 MAX_OUTCOME_LENGTH = 64
+MAX_EVENT_TYPE_LENGTH = 64
 
 FIELDS = (
     "schema_version",
@@ -90,7 +92,7 @@ _PSEUDONYM_RE = re.compile(r"hmac:[0-9a-f]{32}")
 # Dotted-quad IPv4 without leading zeros, as ipaddress accepts it, at a tenth of its cost.
 _IPV4_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4_RE = re.compile(rf"{_IPV4_OCTET}(?:\.{_IPV4_OCTET}){{3}}")
-EVENT_TYPE_PATTERN = r"[a-z][a-z0-9_]{0,63}"
+EVENT_TYPE_PATTERN = rf"[a-z][a-z0-9_]{{0,{MAX_EVENT_TYPE_LENGTH - 1}}}"
 _EVENT_TYPE_RE = re.compile(EVENT_TYPE_PATTERN)
 # The shapes the producer itself writes; anything else takes the slower, general path.
 CANONICAL_UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
@@ -212,6 +214,16 @@ class _Clock:
 _clock = _Clock()
 
 
+def with_generated_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of ``raw`` with ``event_id`` and ``occurred_at`` set where absent, as ``normalize_event`` sets them."""
+    event = dict(raw)
+    if event.get("event_id") is None:
+        event["event_id"] = new_event_id()
+    if event.get("occurred_at") is None:
+        event["occurred_at"] = _clock.now()
+    return event
+
+
 def _normalize_occurred_at(value: object) -> str:
     if value is None:
         return _clock.now()
@@ -288,7 +300,7 @@ def normalize_event(raw: Mapping[str, Any]) -> dict[str, Any]:
     if type(event_type) is not str or (event_type not in CORE_EVENT_TYPES and not _EVENT_TYPE_RE.fullmatch(event_type)):
         if type(event_type) is str and event_type:
             raise InvalidEventError("event_type", f"must be a snake_case word, got {event_type[:64]!r}")
-        raise _text_error("event_type", event_type, 64)
+        raise _text_error("event_type", event_type, MAX_EVENT_TYPE_LENGTH)
     user_id = get("user_id")
     if type(user_id) is not str or not user_id or len(user_id) > MAX_ID_LENGTH:
         raise _text_error("user_id", user_id, MAX_ID_LENGTH)
@@ -340,6 +352,33 @@ def encode_event(wire: dict[str, Any]) -> bytes:
     if len(data) > MAX_EVENT_BYTES:
         raise EventTooLargeError("event", len(data), MAX_EVENT_BYTES)
     return data
+
+
+if speedups is not None:
+    speedups.configure_events(
+        FIELDS,
+        SCHEMA_VERSION,
+        is_ip_or_pseudonym,
+        max_event_bytes=MAX_EVENT_BYTES,
+        max_properties_bytes=MAX_PROPERTIES_BYTES,
+        max_properties=MAX_PROPERTIES,
+        max_property_key_length=MAX_PROPERTY_KEY_LENGTH,
+        max_id_length=MAX_ID_LENGTH,
+        max_user_agent_length=MAX_USER_AGENT_LENGTH,
+        max_resource_length=MAX_RESOURCE_LENGTH,
+        max_outcome_length=MAX_OUTCOME_LENGTH,
+        max_event_type_length=MAX_EVENT_TYPE_LENGTH,
+    )
+    encode_canonical_event: Callable[[object], bytes | None] | None = speedups.encode_canonical_event
+else:
+    encode_canonical_event = None
+"""``encode_event(normalize_event(raw))`` in C for an event whose fields already have the shapes
+the producer writes (a dict with a lowercase UUID, a ``...ffffffZ`` time, exact str and int
+types), else ``None``, and ``None`` itself where the package was installed without a compiler.
+
+It never raises a validation error: whatever it is not sure of, valid or not, it leaves to the
+Python path, which normalizes it or names the offending field.
+"""
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,9 +26,16 @@ from queue import SimpleQueue
 from typing import Any
 
 from vedette import metrics as m
-from vedette.collector import Collector, KinesisRecord, PendingRecord
+from vedette.collector import Collector, KinesisRecord, PendingRecord, make_pending_record
+from vedette.compiled import speedups
 from vedette.deadletter import DeadLetterFile
-from vedette.events import InteractionEvent, Pseudonymizer, encode_event, normalize_event
+from vedette.events import (
+    InteractionEvent,
+    Pseudonymizer,
+    encode_event,
+    normalize_event,
+    with_generated_fields,
+)
 from vedette.exceptions import (
     BufferFullError,
     DeliveryFailedError,
@@ -47,9 +54,19 @@ from vedette.limits import (
     MIB,
     put_payload_units,
 )
-from vedette.shards import cached_hash_key, fetch_shard_map
+from vedette.shards import HASH_KEY_MEMO, cached_hash_key, fetch_shard_map
 
 logger = logging.getLogger("vedette.producer")
+
+if speedups is not None:
+    speedups.configure_records(
+        HASH_KEY_MEMO, cached_hash_key=cached_hash_key, max_partition_key_length=MAX_PARTITION_KEY_LENGTH
+    )
+    prepare_canonical_record: Callable[..., PendingRecord | None] | None = speedups.prepare_canonical_record
+else:
+    prepare_canonical_record = None
+"""``prepare_record`` in C, from validation to the pending record, for an event that
+``encode_canonical_event`` accepts and a valid partition key; ``None`` for anything else."""
 
 # Error codes that a later attempt can succeed after (per entry or for the whole call).
 RETRYABLE_ERROR_CODES = frozenset(
@@ -600,6 +617,12 @@ def prepare_record(
     ttl_seconds: float,
 ) -> PendingRecord:
     """Everything ``put`` does before buffering: validate, pseudonymize, serialize, hash the key."""
+    if prepare_canonical_record is not None and pseudonymizer is None:
+        if type(event) is dict and (event.get("event_id") is None or event.get("occurred_at") is None):
+            event = with_generated_fields(event)
+        record = prepare_canonical_record(event, partition_key, on_delivery, now, now + ttl_seconds)
+        if record is not None:
+            return record
     wire = event.to_wire() if isinstance(event, InteractionEvent) else normalize_event(event)
     if pseudonymizer is not None:
         pseudonymizer.apply(wire)
@@ -607,7 +630,7 @@ def prepare_record(
     key = wire["user_id"] if partition_key is None else partition_key
     if type(key) is not str or not 1 <= len(key) <= MAX_PARTITION_KEY_LENGTH:
         raise InvalidEventError("partition_key", f"must be a string of 1-{MAX_PARTITION_KEY_LENGTH} characters")
-    return PendingRecord(data, key, cached_hash_key(key), wire["event_id"], on_delivery, now, now + ttl_seconds)
+    return make_pending_record(data, key, cached_hash_key(key), wire["event_id"], on_delivery, now, now + ttl_seconds)
 
 
 class Producer:

@@ -13,18 +13,19 @@ def hash_key(partition_key: str) -> int:
     return int.from_bytes(hashlib.md5(partition_key.encode()).digest(), "big")
 
 
-# Partition keys are user ids, which repeat; a bounded memo saves the MD5 on every put.
-_HASH_KEY_MEMO: dict[str, int] = {}
+# Partition keys are user ids, which repeat; a bounded memo saves the MD5 on every put. The
+# compiled prepare_record reads it too (vedette.compiled), and calls cached_hash_key on a miss.
+HASH_KEY_MEMO: dict[str, int] = {}
 _HASH_KEY_MEMO_SIZE = 100_000
 
 
 def cached_hash_key(partition_key: str) -> int:
     """``hash_key`` with a bounded memo (cleared whole when full; safe to share across threads)."""
-    key = _HASH_KEY_MEMO.get(partition_key)
+    key = HASH_KEY_MEMO.get(partition_key)
     if key is None:
-        if len(_HASH_KEY_MEMO) >= _HASH_KEY_MEMO_SIZE:
-            _HASH_KEY_MEMO.clear()
-        key = _HASH_KEY_MEMO[partition_key] = hash_key(partition_key)
+        if len(HASH_KEY_MEMO) >= _HASH_KEY_MEMO_SIZE:
+            HASH_KEY_MEMO.clear()
+        key = HASH_KEY_MEMO[partition_key] = hash_key(partition_key)
     return key
 
 

@@ -1,0 +1,60 @@
+from collections.abc import Callable
+
+def encode_canonical_event(raw: object, /) -> bytes | None: ...
+def configure_events(
+    fields: tuple[str, ...],
+    schema_version: int,
+    is_ip_or_pseudonym: Callable[[str], bool],
+    *,
+    max_event_bytes: int,
+    max_properties_bytes: int,
+    max_properties: int,
+    max_property_key_length: int,
+    max_id_length: int,
+    max_user_agent_length: int,
+    max_resource_length: int,
+    max_outcome_length: int,
+    max_event_type_length: int,
+) -> None: ...
+
+class AggregateBuilder:
+    max_bytes: int
+    size: int
+    count: int
+    partition_key: str
+    def __init__(self, max_bytes: int = ...) -> None: ...
+    def try_add(self, partition_key: str, data: bytes, /) -> bool: ...
+    def build(self) -> bytes: ...
+
+class PendingRecord:
+    data: bytes
+    partition_key: str
+    hash_key: int
+    event_id: str
+    callback: Callable[..., None] | None
+    enqueued_at: float
+    deadline: float
+    attempts: int
+    last_error: str
+    def __init__(
+        self,
+        data: bytes,
+        partition_key: str,
+        hash_key: int,
+        event_id: str,
+        callback: Callable[..., None] | None,
+        enqueued_at: float,
+        deadline: float,
+    ) -> None: ...
+
+def configure_records(
+    hash_key_memo: dict[str, int], *, cached_hash_key: Callable[[str], int], max_partition_key_length: int
+) -> None: ...
+def prepare_canonical_record(
+    event: object,
+    partition_key: str | None,
+    on_delivery: Callable[..., None] | None,
+    enqueued_at: float,
+    deadline: float,
+    /,
+) -> PendingRecord | None: ...
