@@ -1,7 +1,8 @@
 /* Compiled fast paths of the producer's per-event work; the Python modules stay the reference.
  *
- * encode_canonical_event(raw) gives exactly the bytes of encode_event(normalize_event(raw)) for an
- * event whose fields already have the contract's canonical shapes (exact str/int/dict types, a
+ * encode_canonical_event(raw) gives exactly the bytes of encode_event(normalize_event(raw)) (with
+ * event_id and occurred_at made by the same functions where absent) for an event whose fields
+ * already have the contract's canonical shapes (exact str/int/dict types, a
  * lowercase UUID, a "YYYY-MM-DDTHH:MM:SS.ffffffZ" time), and None for anything else, valid or not:
  * the Python path then normalizes it or raises the error that names the field. So this file holds
  * no error messages and no rule it could get wrong in the caller's favour: it may only say "not
@@ -17,6 +18,7 @@
 #include <Python.h>
 #include <structmember.h>
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 /* ------------------------------------------------------------------------------------------ */
@@ -45,6 +47,8 @@ typedef struct {
     int configured;
     PyObject *fields[FIELD_COUNT]; /* interned field names, in wire order */
     PyObject *is_ip_or_pseudonym;
+    PyObject *new_event_id;
+    PyObject *now;
     long schema_version;
     Py_ssize_t max_event_bytes;
     Py_ssize_t max_properties_bytes;
@@ -85,6 +89,23 @@ static const char *const CONTROL_ESCAPES[32] = {
     "\\u0018", "\\u0019", "\\u001a", "\\u001b", "\\u001c", "\\u001d", "\\u001e", "\\u001f",
 };
 
+/* Whether any of eight bytes is below 0x20, a quote or a backslash (the bit tricks of "Bit
+ * Twiddling Hacks": a byte below n, a byte equal to zero; exact for "any"). */
+static inline int
+needs_escape_in_eight(const char *text)
+{
+    const uint64_t ones = 0x0101010101010101ULL;
+    const uint64_t highs = 0x8080808080808080ULL;
+    uint64_t chunk;
+    memcpy(&chunk, text, sizeof(chunk));
+    uint64_t quotes = chunk ^ (ones * '"');
+    uint64_t backslashes = chunk ^ (ones * '\\');
+    uint64_t controls = (chunk - ones * 0x20) & ~chunk & highs;
+    uint64_t zero_quotes = (quotes - ones) & ~quotes & highs;
+    uint64_t zero_backslashes = (backslashes - ones) & ~backslashes & highs;
+    return (controls | zero_quotes | zero_backslashes) != 0;
+}
+
 /* Returns 1 written, 0 not sure (a string UTF-8 cannot encode: orjson's error, on the Python
  * path), -1 out of room or a Python error. */
 static int
@@ -105,19 +126,27 @@ write_string(Writer *w, PyObject *text)
     *w->pos++ = '"';
     const char *run = utf8;
     const char *stop = utf8 + length;
-    for (const char *p = utf8; p < stop; p++) {
-        unsigned char c = (unsigned char)*p;
+    const char *p = utf8;
+    while (p < stop) {
+        /* Most strings escape nothing: skip eight bytes at a time while none needs it. */
+        while (stop - p >= 8 && !needs_escape_in_eight(p)) {
+            p += 8;
+        }
+        if (p == stop) {
+            break;
+        }
+        unsigned char c = (unsigned char)*p++;
         if (c >= 0x20 && c != '"' && c != '\\') {
             continue;
         }
-        if (write_bytes(w, run, p - run) < 0) {
+        if (write_bytes(w, run, p - 1 - run) < 0) {
             return -1;
         }
         const char *escape = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : CONTROL_ESCAPES[c];
         if (write_bytes(w, escape, (Py_ssize_t)strlen(escape)) < 0) {
             return -1;
         }
-        run = p + 1;
+        run = p;
     }
     if (write_bytes(w, run, stop - run) < 0 || w->pos == w->end) {
         return -1;
@@ -547,6 +576,24 @@ write_event(Writer *w, PyObject *values[FIELD_COUNT], char **properties_start)
     return WRITE_LITERAL(w, "}") < 0 ? -1 : 1;
 }
 
+/* event_id and occurred_at where absent or None, from the functions normalize_event uses. */
+static int
+generate_missing_fields(PyObject *values[FIELD_COUNT])
+{
+    static const int generated[2] = {F_EVENT_ID, F_OCCURRED_AT};
+    for (int i = 0; i < 2; i++) {
+        PyObject **value = &values[generated[i]];
+        if (*value == NULL || *value == Py_None) {
+            PyObject *made = PyObject_CallNoArgs(i == 0 ? contract.new_event_id : contract.now);
+            if (made == NULL) {
+                return -1;
+            }
+            Py_XSETREF(*value, made);
+        }
+    }
+    return 1;
+}
+
 /* Reads and encodes raw. Returns 1 with *data set, 0 not sure (the Python path decides), -1 a
  * Python error. values[] holds strong references for the caller to release. */
 static int
@@ -560,6 +607,9 @@ encode_fields(PyObject *raw, PyObject *values[FIELD_COUNT], PyObject **data)
         return 0;
     }
     int state = read_fields(raw, values);
+    if (state > 0) {
+        state = generate_missing_fields(values);
+    }
     if (state > 0) {
         state = has_canonical_shapes(values);
     }
@@ -615,6 +665,8 @@ configure_events(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         "fields",
         "schema_version",
         "is_ip_or_pseudonym",
+        "new_event_id",
+        "now",
         "max_event_bytes",
         "max_properties_bytes",
         "max_properties",
@@ -626,10 +678,10 @@ configure_events(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         "max_event_type_length",
         NULL,
     };
-    PyObject *fields, *is_ip;
+    PyObject *fields, *is_ip, *new_event_id, *now;
     EventContract next = {0};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!lO$nnnnnnnnn", keywords, &PyTuple_Type, &fields,
-                                     &next.schema_version, &is_ip, &next.max_event_bytes,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!lO$OOnnnnnnnnn", keywords, &PyTuple_Type, &fields,
+                                     &next.schema_version, &is_ip, &new_event_id, &now, &next.max_event_bytes,
                                      &next.max_properties_bytes, &next.max_properties,
                                      &next.max_property_key_length, &next.max_id_length,
                                      &next.max_user_agent_length, &next.max_resource_length,
@@ -644,8 +696,8 @@ configure_events(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         PyErr_Format(PyExc_ValueError, "max_event_bytes must be below %d", EVENT_BUFFER_BYTES);
         return NULL;
     }
-    if (!PyCallable_Check(is_ip)) {
-        PyErr_SetString(PyExc_TypeError, "is_ip_or_pseudonym must be callable");
+    if (!PyCallable_Check(is_ip) || !PyCallable_Check(new_event_id) || !PyCallable_Check(now)) {
+        PyErr_SetString(PyExc_TypeError, "is_ip_or_pseudonym, new_event_id and now must be callable");
         return NULL;
     }
     static const char *const wire_order[FIELD_COUNT] = {
@@ -665,8 +717,9 @@ configure_events(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         PyUnicode_InternInPlace(&name);
         next.fields[i] = name;
     }
-    Py_INCREF(is_ip);
-    next.is_ip_or_pseudonym = is_ip;
+    next.is_ip_or_pseudonym = Py_NewRef(is_ip);
+    next.new_event_id = Py_NewRef(new_event_id);
+    next.now = Py_NewRef(now);
     next.configured = 1;
     EventContract previous = contract;
     contract = next;
@@ -675,6 +728,8 @@ configure_events(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
             Py_DECREF(previous.fields[i]);
         }
         Py_DECREF(previous.is_ip_or_pseudonym);
+        Py_DECREF(previous.new_event_id);
+        Py_DECREF(previous.now);
     }
     Py_RETURN_NONE;
 }
@@ -825,8 +880,11 @@ builder_try_add(AggregateBuilder *self, PyObject *const *args, Py_ssize_t nargs)
     else if (self->size + added > self->max_bytes) {
         Py_RETURN_FALSE;
     }
+    /* The records buffer is sized for a full aggregate at once, rather than grown by copying. */
+    Py_ssize_t records_capacity = Py_MAX(self->max_bytes, record_field_length + header_length + data_length);
     if (buffer_reserve(&self->keys, key_chunk) < 0 ||
-        buffer_reserve(&self->records, record_field_length + header_length + data_length) < 0) {
+        buffer_reserve(&self->records, self->records.capacity ? record_field_length + header_length + data_length
+                                                              : records_capacity) < 0) {
         return NULL;
     }
     if (encoded_key != NULL) {

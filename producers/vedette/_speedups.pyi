@@ -6,6 +6,8 @@ def configure_events(
     schema_version: int,
     is_ip_or_pseudonym: Callable[[str], bool],
     *,
+    new_event_id: Callable[[], str],
+    now: Callable[[], str],
     max_event_bytes: int,
     max_properties_bytes: int,
     max_properties: int,

@@ -214,16 +214,6 @@ class _Clock:
 _clock = _Clock()
 
 
-def with_generated_fields(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of ``raw`` with ``event_id`` and ``occurred_at`` set where absent, as ``normalize_event`` sets them."""
-    event = dict(raw)
-    if event.get("event_id") is None:
-        event["event_id"] = new_event_id()
-    if event.get("occurred_at") is None:
-        event["occurred_at"] = _clock.now()
-    return event
-
-
 def _normalize_occurred_at(value: object) -> str:
     if value is None:
         return _clock.now()
@@ -359,6 +349,8 @@ if speedups is not None:
         FIELDS,
         SCHEMA_VERSION,
         is_ip_or_pseudonym,
+        new_event_id=new_event_id,
+        now=_clock.now,
         max_event_bytes=MAX_EVENT_BYTES,
         max_properties_bytes=MAX_PROPERTIES_BYTES,
         max_properties=MAX_PROPERTIES,
@@ -374,7 +366,8 @@ else:
     encode_canonical_event = None
 """``encode_event(normalize_event(raw))`` in C for an event whose fields already have the shapes
 the producer writes (a dict with a lowercase UUID, a ``...ffffffZ`` time, exact str and int
-types), else ``None``, and ``None`` itself where the package was installed without a compiler.
+types; ``event_id`` and ``occurred_at`` are made as ``normalize_event`` makes them where absent),
+else ``None``, and ``None`` itself where the package was installed without a compiler.
 
 It never raises a validation error: whatever it is not sure of, valid or not, it leaves to the
 Python path, which normalizes it or names the offending field.

@@ -34,7 +34,6 @@ from vedette.events import (
     Pseudonymizer,
     encode_event,
     normalize_event,
-    with_generated_fields,
 )
 from vedette.exceptions import (
     BufferFullError,
@@ -618,8 +617,6 @@ def prepare_record(
 ) -> PendingRecord:
     """Everything ``put`` does before buffering: validate, pseudonymize, serialize, hash the key."""
     if prepare_canonical_record is not None and pseudonymizer is None:
-        if type(event) is dict and (event.get("event_id") is None or event.get("occurred_at") is None):
-            event = with_generated_fields(event)
         record = prepare_canonical_record(event, partition_key, on_delivery, now, now + ttl_seconds)
         if record is not None:
             return record
