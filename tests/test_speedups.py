@@ -249,7 +249,7 @@ def test_compiled_pending_records_hold_what_the_python_path_would() -> None:
             expected = collector.PendingRecord(
                 data, key, cached_hash_key(key), event["event_id"], on_delivery, 5.0, 35.0
             )
-            assert type(record) is speedups.PendingRecord
+            assert type(record) is speedups.CallbackPendingRecord
             assert fields_of(record) == fields_of(expected)
 
 
@@ -283,9 +283,23 @@ def test_events_without_id_or_time_get_them_on_the_compiled_path(absent: str | N
 
 def test_pending_records_without_a_callback_cost_the_garbage_collector_nothing() -> None:
     plain = speedups.PendingRecord(b"x", "k", 1, "id", None, 0.0, 30.0)
+    assert type(plain) is speedups.PendingRecord
     assert not gc.is_tracked(plain)
+    before = gc.get_count()[0]
+    many = [speedups.PendingRecord(b"x", "k", 1, "id", None, 0.0, 30.0) for _ in range(1000)]
+    assert gc.get_count()[0] - before < 10  # the list itself, not a thousand allocations
     with_callback = speedups.PendingRecord(b"x", "k", 1, "id", print, 0.0, 30.0)
+    assert type(with_callback) is speedups.CallbackPendingRecord
     assert gc.is_tracked(with_callback)
+    assert fields_of(with_callback) == {**fields_of(many[0]), "callback": print}
+
+
+@pytest.mark.parametrize("field", range(4))
+def test_pending_records_take_only_the_exact_types_that_cannot_hold_them(field: int) -> None:
+    arguments: list[Any] = [b"x", "k", 1, "id"]
+    arguments[field] = [arguments[field]]
+    with pytest.raises(TypeError):
+        speedups.PendingRecord(*arguments, None, 0.0, 30.0)
 
 
 def test_a_cycle_through_a_records_callback_is_collected() -> None:
