@@ -2,9 +2,11 @@
 
 Ours: the producer's own code path (``prepare_record``: validation, serialization, key hashing;
 then ``Collector``: per-shard routing, KPL aggregation, collection into PutRecords entries), on a
-4-shard map. Baselines in the same run, on the same events: aws-kinesis-agg's ``RecordAggregator``
-on the already serialized events (what the issue compares against), and the full path a service
-would write with it (compact ``json.dumps`` then ``RecordAggregator``, without validation).
+4-shard map, with its compiled fast path where the package was compiled (``VEDETTE_PURE_PYTHON=1``
+measures the Python paths alone). Baselines in the same run, on the same events: aws-kinesis-agg's
+``RecordAggregator`` on the already serialized events (what the issue compares against), and the
+full path a service would write with it (compact ``json.dumps`` then ``RecordAggregator``, without
+validation).
 Also checks that aws-kinesis-agg deaggregates our payloads to exactly the events put.
 """
 
@@ -22,6 +24,7 @@ from aws_kinesis_agg.deaggregator import deaggregate_records
 
 from benchmarks.workload import realistic_events
 from vedette.collector import Collector, make_pending_record
+from vedette.compiled import speedups
 from vedette.events import encode_event, normalize_event
 from vedette.limits import KPL_AGGREGATION_MAX_BYTES, MAX_BYTES_PER_PUT, MAX_RECORDS_PER_PUT
 from vedette.producer import prepare_record
@@ -150,6 +153,8 @@ def main() -> None:
                 "events": EVENTS,
                 "mean_event_bytes": round(sum(len(data) for _, data, _ in serialized) / EVENTS, 1),
                 "events_per_second": round(ours_rate),
+                # vedette/_speedups.c, compiled where the package was installed (vedette.compiled)
+                "compiled_fast_path": speedups is not None,
                 "baseline": {
                     "name": "aws-kinesis-agg RecordAggregator on the serialized events",
                     "events_per_second": round(reference_rate),
