@@ -27,7 +27,8 @@ from vedette import collector, events, producer
 from vedette.compiled import PURE_PYTHON_VARIABLE, speedups
 from vedette.events import FIELDS, encode_event, normalize_event
 from vedette.exceptions import InvalidEventError
-from vedette.shards import cached_hash_key
+from vedette.kpl import PythonAggregateBuilder
+from vedette.shards import HASH_KEY_MEMO, cached_hash_key
 
 PURE_PYTHON = os.environ.get(PURE_PYTHON_VARIABLE, "") not in ("", "0")
 pytestmark = pytest.mark.skipif(PURE_PYTHON, reason=f"the compiled fast paths are off ({PURE_PYTHON_VARIABLE})")
@@ -333,3 +334,54 @@ def test_a_records_mutable_fields_behave_as_the_python_class() -> None:
         record.last_error = None  # type: ignore[assignment]
     with pytest.raises(AttributeError):
         record.data = b"y"  # type: ignore[misc]
+
+
+def test_the_c_builder_takes_only_exact_str_keys_so_nothing_can_reenter_it() -> None:
+    # GIVEN a key whose hash would run Python code (and could call the builder again)
+    class Key(str):
+        def __hash__(self) -> int:
+            builder.try_add("inner", b"y" * 3000)
+            return str.__hash__(self)
+
+    builder = speedups.AggregateBuilder()
+    # THEN it is refused before any room is reserved, and the builder is untouched
+    with pytest.raises(TypeError):
+        builder.try_add(Key("outer"), b"z")
+    assert (builder.count, builder.size) == (0, 0)
+
+
+def test_a_c_builder_made_without_init_is_empty_with_the_default_budget() -> None:
+    builder = speedups.AggregateBuilder.__new__(speedups.AggregateBuilder)
+    assert builder.try_add("k", b"x")
+    assert builder.build() == _python_built([("k", b"x")])
+    assert builder.max_bytes == PythonAggregateBuilder().max_bytes
+
+
+def test_a_budget_beyond_memory_is_only_a_budget() -> None:
+    builder = speedups.AggregateBuilder(2**62)
+    assert builder.try_add("k", b"x")
+    assert builder.try_add("k", b"y")
+    assert builder.build() == _python_built([("k", b"x"), ("k", b"y")])
+
+
+def _python_built(records: list[tuple[str, bytes]]) -> bytes:
+    builder = PythonAggregateBuilder()
+    for key, data in records:
+        builder.try_add(key, data)
+    return builder.build()
+
+
+@pytest.mark.parametrize("times", [("x", 30.0), (0.0, "x")])
+def test_times_that_are_not_numbers_raise_a_type_error(times: tuple[Any, Any]) -> None:
+    with pytest.raises(TypeError):
+        speedups.prepare_canonical_record(canonical_events(1)[0], None, None, *times)
+
+
+def test_a_hash_key_that_is_not_an_int_is_left_to_the_python_path() -> None:
+    event = {**canonical_events(1)[0], "user_id": "u-odd-memo"}
+    HASH_KEY_MEMO["u-odd-memo"] = "not an int"  # type: ignore[assignment]
+    try:
+        assert speedups.prepare_canonical_record(event, None, None, 0.0, 30.0) is None
+    finally:
+        del HASH_KEY_MEMO["u-odd-memo"]
+    assert type(speedups.prepare_canonical_record(event, None, None, 0.0, 30.0).hash_key) is int

@@ -63,6 +63,8 @@ typedef struct {
 
 static EventContract contract;
 
+static PyObject *empty_string; /* "", made once at import */
+
 typedef struct {
     char *pos;
     char *end;
@@ -564,7 +566,10 @@ has_canonical_shapes(PyObject *values[FIELD_COUNT])
         return 1;
     }
     /* Anything else (IPv6 has many spellings) is left to the Python check, memoized there. */
-    PyObject *verdict = PyObject_CallOneArg(contract.is_ip_or_pseudonym, ip);
+    /* A reference of our own: the call could reconfigure, and so release the configured one. */
+    PyObject *check = Py_NewRef(contract.is_ip_or_pseudonym);
+    PyObject *verdict = PyObject_CallOneArg(check, ip);
+    Py_DECREF(check);
     if (verdict == NULL) {
         return -1;
     }
@@ -626,7 +631,9 @@ generate_missing_fields(PyObject *values[FIELD_COUNT])
     for (int i = 0; i < 2; i++) {
         PyObject **value = &values[generated[i]];
         if (*value == NULL || *value == Py_None) {
-            PyObject *made = PyObject_CallNoArgs(i == 0 ? contract.new_event_id : contract.now);
+            PyObject *make = Py_NewRef(i == 0 ? contract.new_event_id : contract.now);
+            PyObject *made = PyObject_CallNoArgs(make);
+            Py_DECREF(make);
             if (made == NULL) {
                 return -1;
             }
@@ -800,9 +807,14 @@ buffer_reserve(Buffer *buffer, Py_ssize_t extra)
     if (buffer->capacity - buffer->length >= extra) {
         return 0;
     }
+    if (extra > PY_SSIZE_T_MAX - buffer->length) {
+        PyErr_NoMemory();
+        return -1;
+    }
+    Py_ssize_t needed = buffer->length + extra;
     Py_ssize_t capacity = buffer->capacity ? buffer->capacity : 4096;
-    while (capacity - buffer->length < extra) {
-        capacity *= 2;
+    while (capacity < needed) {
+        capacity = capacity > PY_SSIZE_T_MAX / 2 ? needed : capacity * 2;
     }
     char *data = PyMem_Realloc(buffer->data, (size_t)capacity);
     if (data == NULL) {
@@ -837,14 +849,15 @@ typedef struct {
     Buffer records;
 } AggregateBuilder;
 
+/* KPL_AGGREGATION_MAX_BYTES, the Python builder's default too (tests/test_kpl.py checks). */
+#define DEFAULT_MAX_BYTES 51200
+/* An aggregate's records buffer is sized at once up to this (the largest Kinesis record). */
+#define RECORDS_PRESIZE_LIMIT (1024 * 1024)
+
+/* Empty, with the default budget: a builder is usable even if __init__ is never called. */
 static int
-builder_init(AggregateBuilder *self, PyObject *args, PyObject *kwargs)
+builder_reset(AggregateBuilder *self, Py_ssize_t max_bytes)
 {
-    static char *keywords[] = {"max_bytes", NULL};
-    Py_ssize_t max_bytes = 51200;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|n", keywords, &max_bytes)) {
-        return -1;
-    }
     PyObject *key_index = PyDict_New();
     if (key_index == NULL) {
         return -1;
@@ -852,11 +865,32 @@ builder_init(AggregateBuilder *self, PyObject *args, PyObject *kwargs)
     self->max_bytes = max_bytes;
     self->size = 0;
     self->count = 0;
-    Py_XSETREF(self->partition_key, PyUnicode_FromString(""));
+    Py_XSETREF(self->partition_key, Py_NewRef(empty_string));
     Py_XSETREF(self->key_index, key_index);
     self->keys.length = 0;
     self->records.length = 0;
-    return self->partition_key == NULL ? -1 : 0;
+    return 0;
+}
+
+static PyObject *
+builder_new(PyTypeObject *type, PyObject *Py_UNUSED(args), PyObject *Py_UNUSED(kwargs))
+{
+    AggregateBuilder *self = (AggregateBuilder *)type->tp_alloc(type, 0);
+    if (self != NULL && builder_reset(self, DEFAULT_MAX_BYTES) < 0) {
+        Py_CLEAR(self);
+    }
+    return (PyObject *)self;
+}
+
+static int
+builder_init(AggregateBuilder *self, PyObject *args, PyObject *kwargs)
+{
+    static char *keywords[] = {"max_bytes", NULL};
+    Py_ssize_t max_bytes = DEFAULT_MAX_BYTES;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "|n", keywords, &max_bytes)) {
+        return -1;
+    }
+    return builder_reset(self, max_bytes);
 }
 
 static void
@@ -872,8 +906,10 @@ builder_dealloc(AggregateBuilder *self)
 static PyObject *
 builder_try_add(AggregateBuilder *self, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyBytes_Check(args[1])) {
-        PyErr_SetString(PyExc_TypeError, "try_add(partition_key: str, data: bytes)");
+    /* An exact str hashes and compares without running Python code, so nothing below can re-enter
+     * the builder between reserving room and filling it. */
+    if (nargs != 2 || !PyUnicode_CheckExact(args[0]) || !PyBytes_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "try_add(partition_key: str, data: bytes), a str of no subclass");
         return NULL;
     }
     PyObject *partition_key = args[0];
@@ -922,11 +958,12 @@ builder_try_add(AggregateBuilder *self, PyObject *const *args, Py_ssize_t nargs)
     else if (self->size + added > self->max_bytes) {
         Py_RETURN_FALSE;
     }
-    /* The records buffer is sized for a full aggregate at once, rather than grown by copying. */
-    Py_ssize_t records_capacity = Py_MAX(self->max_bytes, record_field_length + header_length + data_length);
+    Py_ssize_t record_length = record_field_length + header_length + data_length;
+    /* From the second record on, an aggregate is likely to fill up: its buffer is sized for that at
+     * once rather than grown by copying (a lone record, as without aggregation, takes what it needs). */
+    Py_ssize_t presize = self->count == 1 ? Py_MIN(self->max_bytes, RECORDS_PRESIZE_LIMIT) - self->records.length : 0;
     if (buffer_reserve(&self->keys, key_chunk) < 0 ||
-        buffer_reserve(&self->records, self->records.capacity ? record_field_length + header_length + data_length
-                                                              : records_capacity) < 0) {
+        buffer_reserve(&self->records, Py_MAX(record_length, presize)) < 0) {
         return NULL;
     }
     if (encoded_key != NULL) {
@@ -944,7 +981,7 @@ builder_try_add(AggregateBuilder *self, PyObject *const *args, Py_ssize_t nargs)
     memcpy(out, record_field, (size_t)record_field_length);
     memcpy(out + record_field_length, header, (size_t)header_length);
     memcpy(out + record_field_length + header_length, PyBytes_AS_STRING(args[1]), (size_t)data_length);
-    self->records.length += record_field_length + header_length + data_length;
+    self->records.length += record_length;
     self->size += added;
     self->count += 1;
     Py_RETURN_TRUE;
@@ -1006,7 +1043,7 @@ static PyTypeObject AggregateBuilderType = {
     .tp_basicsize = sizeof(AggregateBuilder),
     .tp_flags = Py_TPFLAGS_DEFAULT,
     .tp_doc = "vedette.kpl.AggregateBuilder, with its buffers in C.",
-    .tp_new = PyType_GenericNew,
+    .tp_new = builder_new,
     .tp_init = (initproc)builder_init,
     .tp_dealloc = (destructor)builder_dealloc,
     .tp_methods = builder_methods,
@@ -1038,8 +1075,6 @@ typedef struct {
 
 static PyTypeObject PendingRecordType;
 static PyTypeObject CallbackPendingRecordType;
-
-static PyObject *empty_string;
 
 static PyObject *
 new_pending_record(PyObject *data, PyObject *partition_key, PyObject *hash_key, PyObject *event_id,
@@ -1236,8 +1271,11 @@ prepare_canonical_record(PyObject *Py_UNUSED(module), PyObject *const *args, Py_
         return NULL;
     }
     double enqueued_at = PyFloat_AsDouble(args[3]);
+    if (enqueued_at == -1.0 && PyErr_Occurred()) {
+        return NULL;
+    }
     double deadline = PyFloat_AsDouble(args[4]);
-    if ((enqueued_at == -1.0 || deadline == -1.0) && PyErr_Occurred()) {
+    if (deadline == -1.0 && PyErr_Occurred()) {
         return NULL;
     }
     PyObject *values[FIELD_COUNT] = {NULL};
@@ -1250,7 +1288,12 @@ prepare_canonical_record(PyObject *Py_UNUSED(module), PyObject *const *args, Py_
             PyObject *hash_key = PyDict_GetItemWithError(record_settings.hash_key_memo, key);
             Py_XINCREF(hash_key);
             if (hash_key == NULL && !PyErr_Occurred()) {
-                hash_key = PyObject_CallOneArg(record_settings.cached_hash_key, key);
+                PyObject *function = Py_NewRef(record_settings.cached_hash_key);
+                hash_key = PyObject_CallOneArg(function, key);
+                Py_DECREF(function);
+            }
+            if (hash_key != NULL && !PyLong_CheckExact(hash_key)) {
+                Py_CLEAR(hash_key); /* not sure: a record may hold only an exact int (see above) */
             }
             if (hash_key != NULL) {
                 record = new_pending_record(data, key, hash_key, values[F_EVENT_ID], args[2], enqueued_at, deadline);

@@ -195,20 +195,20 @@ def _normalize_event_id(value: object) -> str:
 class _Clock:
     """Formats the current time as the wire's RFC 3339; the part up to the second is cached."""
 
-    __slots__ = ("prefix", "second")
+    __slots__ = ("cached",)
 
     def __init__(self) -> None:
-        self.second = -1
-        self.prefix = ""
+        self.cached = (-1, "")  # (second, its formatted prefix), replaced whole
 
     def now(self) -> str:
         moment = time.time()
         second = int(moment)
-        if second != self.second:
-            # Two threads may both refresh the cache; each writes a correct value.
-            self.prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self.second = second
-        return f"{self.prefix}.{int((moment - second) * 1_000_000):06d}Z"
+        cached = self.cached
+        if cached[0] != second:
+            # One tuple, so a thread never reads a prefix with another second's number; two threads
+            # may both refresh it, each with a correct value.
+            cached = self.cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{cached[1]}.{int((moment - second) * 1_000_000):06d}Z"
 
 
 _clock = _Clock()
