@@ -37,7 +37,7 @@ pytestmark = pytest.mark.skipif(PURE_PYTHON, reason=f"the compiled fast paths ar
 def test_the_package_was_compiled_where_a_compiler_is() -> None:
     # make test installs the producer with gcc at hand; a silent fallback would hide here
     assert speedups is not None
-    assert producer.prepare_canonical_record is not None
+    assert producer.prepare_record is speedups.prepare_record
     assert collector.make_pending_record is speedups.PendingRecord
 
 
@@ -261,6 +261,28 @@ def test_an_invalid_partition_key_is_left_to_the_python_path(partition_key: Any)
     with pytest.raises(InvalidEventError) as raised:
         producer.prepare_record(event, partition_key, None, None, 0.0, 30.0)
     assert raised.value.field == "partition_key"
+
+
+def test_prepare_record_hands_what_it_is_not_sure_of_to_the_python_function() -> None:
+    # GIVEN events the fast path declines: another time form, an IPv6 address, a Mapping, a pseudonymizer
+    base = canonical_events(1)[0]
+    cases: list[tuple[Any, Any]] = [
+        ({**base, "occurred_at": datetime(2026, 11, 25, 12, tzinfo=UTC)}, None),
+        ({**base, "ip": "2001:db8::1"}, None),
+        (UserDict(base), None),
+        (base, events.Pseudonymizer(b"k" * 16)),
+    ]
+    for event, pseudonymizer in cases:
+        # WHEN both prepare it THEN the records are the same
+        record = producer.prepare_record(event, None, None, pseudonymizer, 1.0, 30.0)
+        reference = producer.prepare_record_in_python(event, None, None, pseudonymizer, 1.0, 30.0)
+        assert fields_of(record) == fields_of(reference)
+    # AND what the Python function raises reaches the caller as it is
+    with pytest.raises(InvalidEventError) as raised:
+        producer.prepare_record({**base, "ip": "not an ip"}, None, None, None, 1.0, 30.0)
+    assert raised.value.field == "ip"
+    with pytest.raises(TypeError):
+        producer.prepare_record(base, None, None, None, "now", 30.0)
 
 
 @pytest.mark.parametrize("absent", [None, "missing"])

@@ -1228,8 +1228,9 @@ static PyTypeObject CallbackPendingRecordType = {
 
 typedef struct {
     int configured;
-    PyObject *hash_key_memo;   /* vedette.shards' memo: partition key -> hash key */
-    PyObject *cached_hash_key; /* fills the memo on a miss */
+    PyObject *hash_key_memo;            /* vedette.shards' memo: partition key -> hash key */
+    PyObject *cached_hash_key;          /* fills the memo on a miss */
+    PyObject *prepare_record_in_python; /* the reference, for whatever the fast path is not sure of */
     Py_ssize_t max_partition_key_length;
 } RecordSettings;
 
@@ -1238,52 +1239,38 @@ static RecordSettings record_settings;
 static PyObject *
 configure_records(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
 {
-    static char *keywords[] = {"hash_key_memo", "cached_hash_key", "max_partition_key_length", NULL};
-    PyObject *memo, *function;
+    static char *keywords[] = {
+        "hash_key_memo", "cached_hash_key", "prepare_record_in_python", "max_partition_key_length", NULL,
+    };
+    PyObject *memo, *function, *fallback;
     Py_ssize_t max_length;
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!O$n", keywords, &PyDict_Type, &memo, &function,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!$OOn", keywords, &PyDict_Type, &memo, &function, &fallback,
                                      &max_length)) {
         return NULL;
     }
-    if (!PyCallable_Check(function)) {
-        PyErr_SetString(PyExc_TypeError, "cached_hash_key must be callable");
+    if (!PyCallable_Check(function) || !PyCallable_Check(fallback)) {
+        PyErr_SetString(PyExc_TypeError, "cached_hash_key and prepare_record_in_python must be callable");
         return NULL;
     }
     Py_XSETREF(record_settings.hash_key_memo, Py_NewRef(memo));
     Py_XSETREF(record_settings.cached_hash_key, Py_NewRef(function));
+    Py_XSETREF(record_settings.prepare_record_in_python, Py_NewRef(fallback));
     record_settings.max_partition_key_length = max_length;
     record_settings.configured = 1;
     Py_RETURN_NONE;
 }
 
-/* vedette.producer.prepare_record for an event encode_canonical_event accepts and no
- * pseudonymizer: the PendingRecord, or None where the Python path must decide. */
+/* The pending record for an event encode_canonical_event accepts and a valid partition key; NULL
+ * with an exception set on an error, NULL without one where the Python path must decide. */
 static PyObject *
-prepare_canonical_record(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+prepare_fast(PyObject *event, PyObject *partition_key, PyObject *on_delivery, double enqueued_at, double deadline)
 {
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError,
-                        "prepare_canonical_record(event, partition_key, on_delivery, enqueued_at, deadline)");
-        return NULL;
-    }
-    if (!record_settings.configured) {
-        PyErr_SetString(PyExc_RuntimeError, "vedette._speedups.configure_records() was not called");
-        return NULL;
-    }
-    double enqueued_at = PyFloat_AsDouble(args[3]);
-    if (enqueued_at == -1.0 && PyErr_Occurred()) {
-        return NULL;
-    }
-    double deadline = PyFloat_AsDouble(args[4]);
-    if (deadline == -1.0 && PyErr_Occurred()) {
-        return NULL;
-    }
     PyObject *values[FIELD_COUNT] = {NULL};
     PyObject *data = NULL;
     PyObject *record = NULL;
-    int state = encode_fields(args[0], values, &data);
+    int state = encode_fields(event, values, &data);
     if (state > 0) {
-        PyObject *key = args[1] == Py_None ? values[F_USER_ID] : args[1];
+        PyObject *key = partition_key == Py_None ? values[F_USER_ID] : partition_key;
         if (is_text(key, record_settings.max_partition_key_length)) {
             PyObject *hash_key = PyDict_GetItemWithError(record_settings.hash_key_memo, key);
             Py_XINCREF(hash_key);
@@ -1296,17 +1283,77 @@ prepare_canonical_record(PyObject *Py_UNUSED(module), PyObject *const *args, Py_
                 Py_CLEAR(hash_key); /* not sure: a record may hold only an exact int (see above) */
             }
             if (hash_key != NULL) {
-                record = new_pending_record(data, key, hash_key, values[F_EVENT_ID], args[2], enqueued_at, deadline);
+                record = new_pending_record(data, key, hash_key, values[F_EVENT_ID], on_delivery, enqueued_at, deadline);
                 Py_DECREF(hash_key);
             }
         }
         Py_DECREF(data);
     }
     release_fields(values);
+    return record;
+}
+
+static int
+records_configured(void)
+{
+    if (!record_settings.configured) {
+        PyErr_SetString(PyExc_RuntimeError, "vedette._speedups.configure_records() was not called");
+    }
+    return record_settings.configured;
+}
+
+static int
+as_double(PyObject *number, double *out)
+{
+    *out = PyFloat_AsDouble(number);
+    return *out == -1.0 && PyErr_Occurred() ? -1 : 0;
+}
+
+/* prepare_fast, with None where the Python path must decide. */
+static PyObject *
+prepare_canonical_record(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    double enqueued_at, deadline;
+    if (nargs != 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "prepare_canonical_record(event, partition_key, on_delivery, enqueued_at, deadline)");
+        return NULL;
+    }
+    if (!records_configured() || as_double(args[3], &enqueued_at) < 0 || as_double(args[4], &deadline) < 0) {
+        return NULL;
+    }
+    PyObject *record = prepare_fast(args[0], args[1], args[2], enqueued_at, deadline);
     if (record != NULL || PyErr_Occurred()) {
         return record;
     }
     Py_RETURN_NONE;
+}
+
+/* vedette.producer.prepare_record: the fast path where it is sure, else the Python function. One
+ * call from put either way, rather than a Python frame around this one. */
+static PyObject *
+prepare_record(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t nargs)
+{
+    double now, ttl_seconds;
+    if (nargs != 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "prepare_record(event, partition_key, on_delivery, pseudonymizer, now, ttl_seconds)");
+        return NULL;
+    }
+    if (!records_configured()) {
+        return NULL;
+    }
+    if (args[3] == Py_None && as_double(args[4], &now) == 0 && as_double(args[5], &ttl_seconds) == 0) {
+        PyObject *record = prepare_fast(args[0], args[1], args[2], now, now + ttl_seconds);
+        if (record != NULL || PyErr_Occurred()) {
+            return record;
+        }
+    }
+    PyErr_Clear(); /* times that are not numbers: the Python path raises its own error */
+    PyObject *fallback = Py_NewRef(record_settings.prepare_record_in_python);
+    PyObject *record = PyObject_Vectorcall(fallback, args, (size_t)nargs, NULL);
+    Py_DECREF(fallback);
+    return record;
 }
 
 /* ------------------------------------------------------------------------------------------ */
@@ -1318,8 +1365,10 @@ static PyMethodDef module_methods[] = {
      "Set the contract's fields, limits and IP check (vedette.events does, once)."},
     {"prepare_canonical_record", (PyCFunction)(void (*)(void))prepare_canonical_record, METH_FASTCALL,
      "prepare_record for an event encode_canonical_event accepts; None otherwise."},
+    {"prepare_record", (PyCFunction)(void (*)(void))prepare_record, METH_FASTCALL,
+     "vedette.producer.prepare_record: the fast path where it is sure, else the Python function."},
     {"configure_records", (PyCFunction)(void (*)(void))configure_records, METH_VARARGS | METH_KEYWORDS,
-     "Set the hash key memo and the partition key limit (vedette.producer does, once)."},
+     "Set the hash key memo, the Python prepare_record and the partition key limit (vedette.producer does)."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -1,4 +1,5 @@
 from collections.abc import Callable
+from typing import Any
 
 def encode_canonical_event(raw: object, /) -> bytes | None: ...
 def configure_events(
@@ -49,9 +50,24 @@ class PendingRecord:
         deadline: float,
     ) -> None: ...
 
+class CallbackPendingRecord(PendingRecord): ...
+
 def configure_records(
-    hash_key_memo: dict[str, int], *, cached_hash_key: Callable[[str], int], max_partition_key_length: int
+    hash_key_memo: dict[str, int],
+    *,
+    cached_hash_key: Callable[[str], int],
+    prepare_record_in_python: Callable[..., Any],
+    max_partition_key_length: int,
 ) -> None: ...
+def prepare_record(
+    event: object,
+    partition_key: str | None,
+    on_delivery: Callable[..., None] | None,
+    pseudonymizer: object,
+    now: float,
+    ttl_seconds: float,
+    /,
+) -> Any: ...
 def prepare_canonical_record(
     event: object,
     partition_key: str | None,

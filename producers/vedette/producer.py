@@ -57,16 +57,6 @@ from vedette.shards import HASH_KEY_MEMO, cached_hash_key, fetch_shard_map
 
 logger = logging.getLogger("vedette.producer")
 
-if speedups is not None:
-    speedups.configure_records(
-        HASH_KEY_MEMO, cached_hash_key=cached_hash_key, max_partition_key_length=MAX_PARTITION_KEY_LENGTH
-    )
-    prepare_canonical_record: Callable[..., PendingRecord | None] | None = speedups.prepare_canonical_record
-else:
-    prepare_canonical_record = None
-"""``prepare_record`` in C, from validation to the pending record, for an event that
-``encode_canonical_event`` accepts and a valid partition key; ``None`` for anything else."""
-
 # Error codes that a later attempt can succeed after (per entry or for the whole call).
 RETRYABLE_ERROR_CODES = frozenset(
     {
@@ -607,7 +597,7 @@ def _close_live_engines() -> None:
         engine.close(engine.config.close_timeout_seconds)
 
 
-def prepare_record(
+def prepare_record_in_python(
     event: Mapping[str, Any] | InteractionEvent,
     partition_key: str | None,
     on_delivery: DeliveryCallback | None,
@@ -616,10 +606,6 @@ def prepare_record(
     ttl_seconds: float,
 ) -> PendingRecord:
     """Everything ``put`` does before buffering: validate, pseudonymize, serialize, hash the key."""
-    if prepare_canonical_record is not None and pseudonymizer is None:
-        record = prepare_canonical_record(event, partition_key, on_delivery, now, now + ttl_seconds)
-        if record is not None:
-            return record
     wire = event.to_wire() if isinstance(event, InteractionEvent) else normalize_event(event)
     if pseudonymizer is not None:
         pseudonymizer.apply(wire)
@@ -628,6 +614,25 @@ def prepare_record(
     if type(key) is not str or not 1 <= len(key) <= MAX_PARTITION_KEY_LENGTH:
         raise InvalidEventError("partition_key", f"must be a string of 1-{MAX_PARTITION_KEY_LENGTH} characters")
     return make_pending_record(data, key, cached_hash_key(key), wire["event_id"], on_delivery, now, now + ttl_seconds)
+
+
+PrepareRecord = Callable[
+    [Mapping[str, Any] | InteractionEvent, str | None, DeliveryCallback | None, Pseudonymizer | None, float, float],
+    PendingRecord,
+]
+if speedups is not None:
+    speedups.configure_records(
+        HASH_KEY_MEMO,
+        cached_hash_key=cached_hash_key,
+        prepare_record_in_python=prepare_record_in_python,
+        max_partition_key_length=MAX_PARTITION_KEY_LENGTH,
+    )
+    prepare_record: PrepareRecord = speedups.prepare_record
+else:
+    prepare_record = prepare_record_in_python
+"""``prepare_record_in_python``, in C where the package was compiled (vedette.compiled): it gives
+the same record for an event in the wire's shapes without a pseudonymizer, and calls the Python
+function for anything else, which validates it or names the offending field."""
 
 
 class Producer:
