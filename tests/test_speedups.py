@@ -16,6 +16,7 @@ import time
 import uuid
 from collections import UserDict
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -263,6 +264,9 @@ def test_an_invalid_partition_key_is_left_to_the_python_path(partition_key: Any)
     assert raised.value.field == "partition_key"
 
 
+PREPARES = [producer.prepare_record, producer.prepare_record_in_python]
+
+
 def test_prepare_record_hands_what_it_is_not_sure_of_to_the_python_function() -> None:
     # GIVEN events the fast path declines: another time form, an IPv6 address, a Mapping, a pseudonymizer
     base = canonical_events(1)[0]
@@ -283,6 +287,13 @@ def test_prepare_record_hands_what_it_is_not_sure_of_to_the_python_function() ->
     assert raised.value.field == "ip"
     with pytest.raises(TypeError):
         producer.prepare_record(base, None, None, None, "now", 30.0)
+    # AND times in other number types get Python's arithmetic: the same deadline, or the same error
+    with pytest.raises(TypeError):
+        producer.prepare_record(base, None, None, None, 1.0, Decimal(30))
+    both = [prepare(base, None, None, None, Decimal("0.1"), Decimal("0.2")) for prepare in PREPARES]
+    assert [record.deadline for record in both] == [0.3, 0.3]
+    both = [prepare(base, None, None, None, 2**53 + 1, 1) for prepare in PREPARES]
+    assert [record.deadline for record in both] == [float(2**53 + 2)] * 2
 
 
 @pytest.mark.parametrize("absent", [None, "missing"])

@@ -1,18 +1,21 @@
 /* Compiled fast paths of the producer's per-event work; the Python modules stay the reference.
  *
  * encode_canonical_event(raw) gives exactly the bytes of encode_event(normalize_event(raw)) (with
- * event_id and occurred_at made by the same functions where absent) for an event whose fields
- * already have the contract's canonical shapes (exact str/int/dict types, a
- * lowercase UUID, a "YYYY-MM-DDTHH:MM:SS.ffffffZ" time), and None for anything else, valid or not:
- * the Python path then normalizes it or raises the error that names the field. So this file holds
- * no error messages and no rule it could get wrong in the caller's favour: it may only say "not
- * sure". tests/test_speedups.py checks both against each other on mutated events.
+ * event_id and occurred_at made by the same Python functions where absent) for an event whose
+ * fields already have the shapes the producer writes (exact str/int/dict types, a lowercase UUID,
+ * a "YYYY-MM-DDTHH:MM:SS.ffffffZ" time), and None for anything else, valid or not: the Python path
+ * then normalizes it or raises the error that names the field. So this file holds no error
+ * messages and no rule it could get wrong in the caller's favour: it may only say "not sure".
+ * tests/test_speedups.py checks both against each other on mutated events.
  *
- * AggregateBuilder is vedette.kpl.AggregateBuilder with its byte buffers in C; tests/test_kpl.py
- * runs the same byte-for-byte comparisons with aws-kinesis-agg against both.
+ * prepare_record is vedette.producer.prepare_record_in_python for such events, down to the
+ * PendingRecord (a C struct here), and calls that function for anything else.
  *
- * Neither calls back into Python code while it holds borrowed references, except through
- * is_ip_or_pseudonym, before anything is read from the properties.
+ * AggregateBuilder is vedette.kpl.PythonAggregateBuilder with its byte buffers in C;
+ * tests/test_kpl.py runs the same byte-for-byte comparisons with aws-kinesis-agg against both.
+ *
+ * The Python code called from here (is_ip_or_pseudonym, new_event_id, the clock, cached_hash_key,
+ * hashlib.md5) runs only while this code holds its own references, never while it walks a dict.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -1343,13 +1346,21 @@ prepare_record(PyObject *Py_UNUSED(module), PyObject *const *args, Py_ssize_t na
     if (!records_configured()) {
         return NULL;
     }
-    if (args[3] == Py_None && as_double(args[4], &now) == 0 && as_double(args[5], &ttl_seconds) == 0) {
+    /* Times as put passes them (a float clock, a float or int time to live), for which the sum of
+     * doubles is Python's sum; any other number is left to Python's arithmetic. */
+    PyObject *now_object = args[4];
+    PyObject *ttl_object = args[5];
+    if (args[3] == Py_None && PyFloat_CheckExact(now_object) &&
+        (PyFloat_CheckExact(ttl_object) || PyLong_CheckExact(ttl_object))) {
+        now = PyFloat_AS_DOUBLE(now_object);
+        if (as_double(ttl_object, &ttl_seconds) < 0) {
+            return NULL; /* an int beyond a double's range: Python's sum raises OverflowError too */
+        }
         PyObject *record = prepare_fast(args[0], args[1], args[2], now, now + ttl_seconds);
         if (record != NULL || PyErr_Occurred()) {
             return record;
         }
     }
-    PyErr_Clear(); /* times that are not numbers: the Python path raises its own error */
     PyObject *fallback = Py_NewRef(record_settings.prepare_record_in_python);
     PyObject *record = PyObject_Vectorcall(fallback, args, (size_t)nargs, NULL);
     Py_DECREF(fallback);

@@ -50,7 +50,16 @@ class PendingRecord:
         deadline: float,
     ) -> None: ...
 
-class CallbackPendingRecord(PendingRecord): ...
+class CallbackPendingRecord:  # the same fields as PendingRecord; a sibling type, not a subclass
+    data: bytes
+    partition_key: str
+    hash_key: int
+    event_id: str
+    callback: Callable[..., None] | None
+    enqueued_at: float
+    deadline: float
+    attempts: int
+    last_error: str
 
 def configure_records(
     hash_key_memo: dict[str, int],

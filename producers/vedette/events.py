@@ -32,7 +32,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -344,6 +344,8 @@ def encode_event(wire: dict[str, Any]) -> bytes:
     return data
 
 
+# The compiled fast path (vedette.compiled) validates and encodes events that already have the
+# shapes the producer writes, against these limits, and leaves anything else to the code above.
 if speedups is not None:
     speedups.configure_events(
         FIELDS,
@@ -361,17 +363,6 @@ if speedups is not None:
         max_outcome_length=MAX_OUTCOME_LENGTH,
         max_event_type_length=MAX_EVENT_TYPE_LENGTH,
     )
-    encode_canonical_event: Callable[[object], bytes | None] | None = speedups.encode_canonical_event
-else:
-    encode_canonical_event = None
-"""``encode_event(normalize_event(raw))`` in C for an event whose fields already have the shapes
-the producer writes (a dict with a lowercase UUID, a ``...ffffffZ`` time, exact str and int
-types; ``event_id`` and ``occurred_at`` are made as ``normalize_event`` makes them where absent),
-else ``None``, and ``None`` itself where the package was installed without a compiler.
-
-It never raises a validation error: whatever it is not sure of, valid or not, it leaves to the
-Python path, which normalizes it or names the offending field.
-"""
 
 
 @dataclass(frozen=True, slots=True)
