@@ -28,7 +28,7 @@ typecheck: install
 unit: install emulators/node_modules/.installed
 	$(BIN)/pytest
 	@echo "The producer's tests again on its Python paths alone, as where it is installed without a compiler:"
-	VEDETTE_PURE_PYTHON=1 $(BIN)/pytest -q tests/test_events.py tests/test_kpl.py tests/test_collector.py \
+	VEDETTE_PURE_PYTHON=1 $(BIN)/pytest -q -rN tests/test_events.py tests/test_kpl.py tests/test_collector.py \
 		tests/test_producer.py tests/test_producer_async.py tests/test_producer_faults.py tests/test_speedups.py
 
 test: lint typecheck unit

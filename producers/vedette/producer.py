@@ -29,12 +29,7 @@ from vedette import metrics as m
 from vedette.collector import Collector, KinesisRecord, PendingRecord, make_pending_record
 from vedette.compiled import speedups
 from vedette.deadletter import DeadLetterFile
-from vedette.events import (
-    InteractionEvent,
-    Pseudonymizer,
-    encode_event,
-    normalize_event,
-)
+from vedette.events import InteractionEvent, Pseudonymizer, encode_event, normalize_event
 from vedette.exceptions import (
     BufferFullError,
     DeliveryFailedError,
