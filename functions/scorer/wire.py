@@ -26,7 +26,9 @@ from vedette.events import (
     MAX_PROPERTIES,
     MAX_PROPERTY_KEY_LENGTH,
     MAX_RESOURCE_LENGTH,
+    MAX_STATUS_CODE,
     MAX_USER_AGENT_LENGTH,
+    MIN_STATUS_CODE,
     SCHEMA_VERSION,
     decode_event,
 )
@@ -46,7 +48,7 @@ _SchemaVersion = Literal[SCHEMA_VERSION]  # type: ignore[valid-type]  # (the con
 _Id = Annotated[str, _text(MAX_ID_LENGTH)]
 _UserAgent = Annotated[str, _text(MAX_USER_AGENT_LENGTH)]
 _Resource = Annotated[str, _text(MAX_RESOURCE_LENGTH)]
-_Code = Annotated[int, msgspec.Meta(ge=100, le=599)]
+_Code = Annotated[int, msgspec.Meta(ge=MIN_STATUS_CODE, le=MAX_STATUS_CODE)]
 _Outcome = Annotated[str, _text(MAX_OUTCOME_LENGTH)]
 _PropertyKey = Annotated[str, _text(MAX_PROPERTY_KEY_LENGTH)]
 # JSON integers beyond 64 bits become floats when orjson (decode_event) reads them, where msgspec

@@ -62,6 +62,8 @@ typedef struct {
     Py_ssize_t max_resource_length;
     Py_ssize_t max_outcome_length;
     Py_ssize_t max_event_type_length;
+    long min_status_code;
+    long max_status_code;
 } EventContract;
 
 static EventContract contract;
@@ -219,8 +221,9 @@ write_integer(Writer *w, PyObject *number)
 
 /* A finite double as orjson writes it: the shortest digits that read back the same (repr's),
  * laid out as Python's repr, except that exponents have no zero padding ("1e-7", "1e+16") and a
- * decimal exponent of -5 is written out ("0.00001"). Checked against orjson on millions of
- * doubles by tests/test_speedups.py. */
+ * decimal exponent of -5 is written out ("0.00001"). tests/test_speedups.py checks it against the
+ * pinned orjson on 400,000 doubles; another orjson release may lay some out otherwise, as the same
+ * JSON number. */
 static int
 write_float(Writer *w, double value)
 {
@@ -427,7 +430,7 @@ is_status(PyObject *value)
     if (PyLong_CheckExact(value)) {
         int overflow;
         long code = PyLong_AsLongAndOverflow(value, &overflow);
-        return !overflow && code >= 100 && code <= 599;
+        return !overflow && code >= contract.min_status_code && code <= contract.max_status_code;
     }
     return is_text(value, contract.max_outcome_length);
 }
@@ -728,16 +731,19 @@ configure_events(PyObject *Py_UNUSED(module), PyObject *args, PyObject *kwargs)
         "max_resource_length",
         "max_outcome_length",
         "max_event_type_length",
+        "min_status_code",
+        "max_status_code",
         NULL,
     };
     PyObject *fields, *is_ip, *new_event_id, *now;
     EventContract next = {0};
-    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!lO$OOnnnnnnnnn", keywords, &PyTuple_Type, &fields,
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O!lO$OOnnnnnnnnnll", keywords, &PyTuple_Type, &fields,
                                      &next.schema_version, &is_ip, &new_event_id, &now, &next.max_event_bytes,
                                      &next.max_properties_bytes, &next.max_properties,
                                      &next.max_property_key_length, &next.max_id_length,
                                      &next.max_user_agent_length, &next.max_resource_length,
-                                     &next.max_outcome_length, &next.max_event_type_length)) {
+                                     &next.max_outcome_length, &next.max_event_type_length, &next.min_status_code,
+                                     &next.max_status_code)) {
         return NULL;
     }
     if (PyTuple_GET_SIZE(fields) != FIELD_COUNT) {

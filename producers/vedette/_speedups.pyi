@@ -18,6 +18,8 @@ def configure_events(
     max_resource_length: int,
     max_outcome_length: int,
     max_event_type_length: int,
+    min_status_code: int,
+    max_status_code: int,
 ) -> None: ...
 
 class AggregateBuilder:

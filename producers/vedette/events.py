@@ -70,6 +70,8 @@ MAX_RESOURCE_LENGTH = 2048
 MAX_USER_AGENT_LENGTH = 1024
 MAX_OUTCOME_LENGTH = 64
 MAX_EVENT_TYPE_LENGTH = 64
+MIN_STATUS_CODE = 100
+MAX_STATUS_CODE = 599
 
 FIELDS = (
     "schema_version",
@@ -232,7 +234,9 @@ def _normalize_occurred_at(value: object) -> str:
 
 def _status_error(value: object) -> InvalidEventError:
     if type(value) is int:
-        return InvalidEventError("status", f"HTTP-like code must be within 100-599, got {value}")
+        return InvalidEventError(
+            "status", f"HTTP-like code must be within {MIN_STATUS_CODE}-{MAX_STATUS_CODE}, got {value}"
+        )
     if type(value) is str:
         return InvalidEventError("status", f"outcome must be 1-{MAX_OUTCOME_LENGTH} characters")
     return InvalidEventError("status", f"must be an integer code or a string, got {type(value).__name__}")
@@ -314,7 +318,10 @@ def normalize_event(raw: Mapping[str, Any]) -> dict[str, Any]:
     status = get("status")
     if status is not None:
         kind = type(status)
-        if not ((kind is int and 100 <= status <= 599) or (kind is str and 0 < len(status) <= MAX_OUTCOME_LENGTH)):
+        if not (
+            (kind is int and MIN_STATUS_CODE <= status <= MAX_STATUS_CODE)
+            or (kind is str and 0 < len(status) <= MAX_OUTCOME_LENGTH)
+        ):
             raise _status_error(status)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -362,6 +369,8 @@ if speedups is not None:
         max_resource_length=MAX_RESOURCE_LENGTH,
         max_outcome_length=MAX_OUTCOME_LENGTH,
         max_event_type_length=MAX_EVENT_TYPE_LENGTH,
+        min_status_code=MIN_STATUS_CODE,
+        max_status_code=MAX_STATUS_CODE,
     )
 
 
