@@ -31,7 +31,7 @@ from vedette.producer import prepare_record
 from vedette.shards import Shard, ShardMap, cached_hash_key
 
 EVENTS = 100_000
-REPEATS = 3
+REPEATS = 5
 SHARDS = 4
 
 
@@ -107,14 +107,22 @@ def json_dumps_then_aws_kinesis_agg(wires: list[dict[str, Any]]) -> list[list[di
     return aws_kinesis_agg(serialized)
 
 
-def best_rate(function: Callable[[Any], Any], argument: Any, count: int) -> tuple[float, Any]:
-    best = float("inf")
-    result = None
+def best_rates(
+    runs: dict[str, tuple[Callable[[Any], Any], Any]], count: int
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """Events/s of each function, the best of ``REPEATS`` runs taken in turn.
+
+    Taking turns, rather than all of one function's runs and then the next's, gives every function
+    the same share of the machine's slower and faster spells, so their ratio drifts less.
+    """
+    best = dict.fromkeys(runs, float("inf"))
+    results: dict[str, Any] = {}
     for _ in range(REPEATS):
-        started = time.perf_counter()
-        result = function(argument)
-        best = min(best, time.perf_counter() - started)
-    return count / best, result
+        for name, (function, argument) in runs.items():
+            started = time.perf_counter()
+            results[name] = function(argument)
+            best[name] = min(best[name], time.perf_counter() - started)
+    return {name: count / seconds for name, seconds in best.items()}, results
 
 
 def deaggregated_payloads(calls: list[list[dict[str, Any]]]) -> Counter[bytes]:
@@ -139,10 +147,18 @@ def main() -> None:
     wires = [normalize_event(event) for event in events]
     serialized = [(wire["user_id"], encode_event(wire), wire["event_id"]) for wire in wires]
 
-    ours_rate, calls = best_rate(ours, events, EVENTS)
-    aggregation_rate, _ = best_rate(ours_aggregation_only, serialized, EVENTS)
-    reference_rate, _ = best_rate(aws_kinesis_agg, serialized, EVENTS)
-    full_reference_rate, _ = best_rate(json_dumps_then_aws_kinesis_agg, wires, EVENTS)
+    rates, results = best_rates(
+        {
+            "ours": (ours, events),
+            "aggregation": (ours_aggregation_only, serialized),
+            "reference": (aws_kinesis_agg, serialized),
+            "full_reference": (json_dumps_then_aws_kinesis_agg, wires),
+        },
+        EVENTS,
+    )
+    ours_rate, aggregation_rate = rates["ours"], rates["aggregation"]
+    reference_rate, full_reference_rate = rates["reference"], rates["full_reference"]
+    calls = results["ours"]
 
     identical = deaggregated_payloads(calls) == Counter(data for _, data, _ in serialized)
     entries = sum(len(call) for call in calls)
