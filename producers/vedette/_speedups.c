@@ -571,8 +571,8 @@ has_canonical_shapes(PyObject *values[FIELD_COUNT])
     if (ip == NULL || ip == Py_None || is_ipv4_or_pseudonym(ip)) {
         return 1;
     }
-    /* Anything else (IPv6 has many spellings) is left to the Python check, memoized there. */
-    /* A reference of our own: the call could reconfigure, and so release the configured one. */
+    /* Anything else (IPv6 has many spellings) is left to the Python check, memoized there, called
+     * through a reference of our own: the call could reconfigure, and so release the configured one. */
     PyObject *check = Py_NewRef(contract.is_ip_or_pseudonym);
     PyObject *verdict = PyObject_CallOneArg(check, ip);
     Py_DECREF(check);
@@ -956,7 +956,8 @@ builder_try_add(AggregateBuilder *self, PyObject *const *args, Py_ssize_t nargs)
     record_field[0] = TAG_LENGTH;
     int record_field_length = 1 + varint(record_field + 1, (unsigned long long)(header_length + data_length));
     Py_ssize_t key_chunk = encoded_key != NULL ? key_field_length + encoded_key_length : 0;
-    Py_ssize_t added = key_chunk + record_field_length + header_length + data_length;
+    Py_ssize_t record_length = record_field_length + header_length + data_length;
+    Py_ssize_t added = key_chunk + record_length;
 
     if (self->count == 0) {
         /* An empty builder always accepts one record: alone, it may be sent without framing. */
@@ -967,7 +968,6 @@ builder_try_add(AggregateBuilder *self, PyObject *const *args, Py_ssize_t nargs)
     else if (self->size + added > self->max_bytes) {
         Py_RETURN_FALSE;
     }
-    Py_ssize_t record_length = record_field_length + header_length + data_length;
     /* From the second record on, an aggregate is likely to fill up: its buffer is sized for that at
      * once rather than grown by copying (a lone record, as without aggregation, takes what it needs). */
     Py_ssize_t presize = self->count == 1 ? Py_MIN(self->max_bytes, RECORDS_PRESIZE_LIMIT) - self->records.length : 0;
