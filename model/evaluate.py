@@ -36,7 +36,7 @@ from model.detectors import Matrix, Vector, average_precision, calibrate_thresho
 from model.features import ResourceVocabulary, featurize_batch
 from model.train import DEFAULT_ALERT_RATE, train
 
-CSIC_FOLDER = Path(os.environ.get("VEDETTE_CSIC2010", Path(__file__).resolve().parents[2] / "shared/data/csic2010"))
+CSIC_FOLDER = Path(os.environ.get("VEDETTE_CSIC2010", Path(__file__).resolve().parents[1] / "data/csic2010"))
 CSIC_TRAIN_LINES = 24_000
 CSIC_TIMESTAMP = "2026-11-02T12:00:00.000000Z"
 TRAIN_DAYS = 7

@@ -192,7 +192,7 @@ def test_csic2010_lines_get_synthetic_times_and_anomalies_are_labeled(tmp_path: 
     assert items[1].event["properties"] == {"method": "POST"}
 
 
-CSIC_FOLDER = "/work/shared/data/csic2010"
+CSIC_FOLDER = str(Path(__file__).resolve().parents[1] / "data/csic2010")
 
 
 @pytest.mark.skipif(not os.path.isdir(CSIC_FOLDER), reason="the CSIC 2010 data set is not on this machine")
