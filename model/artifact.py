@@ -5,6 +5,7 @@ Layout, as the prebuilt scikit-learn container unpacks it to ``/opt/ml/model``::
     detector.joblib        the fitted detector (model.detectors)
     vocabulary.json        the resource vocabulary the features were computed with
     metadata.json          feature names and version, threshold, training window, scores, versions
+    entities.json          the entity stage per kind (user, session): priors, profile, threshold
     code/inference.py      model_fn, input_fn, predict_fn, output_fn (SAGEMAKER_PROGRAM)
     code/model/*.py        the feature and detector modules inference.py imports
 
@@ -23,12 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from model.detectors import ECODDetector, IsolationForestDetector
+from model.entities import EntityModel
 from model.exceptions import ArtifactError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
 
 DETECTOR_FILE = "detector.joblib"
 VOCABULARY_FILE = "vocabulary.json"
 METADATA_FILE = "metadata.json"
+ENTITIES_FILE = "entities.json"
 CODE_DIR = "code"
 # The modules inference.py needs at run time (and nothing that imports scikit-learn at import time
 # besides what unpickling the detector needs).
@@ -38,6 +41,7 @@ SHIPPED_MODULES = (
     "features.py",
     "rows.py",
     "detectors.py",
+    "entities.py",
     "artifact.py",
     "serving.py",
 )
@@ -53,6 +57,7 @@ class LoadedModel:
     threshold: float
     metadata: dict[str, Any]
     vocabulary: ResourceVocabulary
+    entity_models: dict[str, EntityModel]
 
 
 def write_model_dir(
@@ -60,6 +65,7 @@ def write_model_dir(
     detector: ECODDetector | IsolationForestDetector,
     vocabulary: ResourceVocabulary,
     metadata: dict[str, Any],
+    entity_models: dict[str, EntityModel] | None = None,
 ) -> Path:
     """Write the artifact's files into ``model_dir`` (created if missing); returns its path."""
     import joblib
@@ -69,6 +75,8 @@ def write_model_dir(
     joblib.dump(detector, folder / DETECTOR_FILE)
     (folder / VOCABULARY_FILE).write_text(json.dumps(vocabulary.to_json(), separators=(",", ":")))
     (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True))
+    entities = {kind: model.to_json() for kind, model in (entity_models or {}).items()}
+    (folder / ENTITIES_FILE).write_text(json.dumps(entities, separators=(",", ":")))
     copy_code(folder / CODE_DIR)
     return folder
 
@@ -140,4 +148,12 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
         raise ArtifactError(
             f"{folder}: detector fitted on {detector.n_features} features, expected {len(FEATURE_NAMES)}"
         )
-    return LoadedModel(detector, float(metadata["threshold"]), metadata, vocabulary)
+    return LoadedModel(detector, float(metadata["threshold"]), metadata, vocabulary, load_entity_models(folder))
+
+
+def load_entity_models(folder: Path) -> dict[str, EntityModel]:
+    """The artifact's entity stage by kind; empty for an artifact trained before it existed."""
+    path = folder / ENTITIES_FILE
+    if not path.is_file():
+        return {}
+    return {kind: EntityModel.from_json(data) for kind, data in json.loads(path.read_text()).items()}

@@ -50,17 +50,28 @@ class TailProfile:
         if training.shape[0] > MAX_PROFILE_ROWS:
             picked = np.random.default_rng(seed).choice(training.shape[0], MAX_PROFILE_ROWS, replace=False)
             training = training[np.sort(picked)]
-        self.sorted_columns = np.sort(training, axis=0)
-        self.rows = int(training.shape[0])
+        self._describe(np.sort(training, axis=0))
+
+    @classmethod
+    def from_sorted(cls, sorted_columns: Matrix) -> TailProfile:
+        """The profile of a sample given as its columns, each sorted (as ``sorted_columns`` holds it)."""
+        profile = cls.__new__(cls)
+        profile._describe(sorted_columns)
+        return profile
+
+    def _describe(self, sorted_columns: Matrix) -> None:
+        # Every statistic here is per column, so the columns sorted independently give the same.
+        self.sorted_columns = sorted_columns
+        self.rows = int(sorted_columns.shape[0])
         # Skewness picks ECOD's "automatic" tail per feature: the long one.
-        centered = training - training.mean(axis=0)
-        spread = training.std(axis=0)
+        centered = sorted_columns - sorted_columns.mean(axis=0)
+        spread = sorted_columns.std(axis=0)
         with np.errstate(divide="ignore", invalid="ignore"):
             skew = np.where(spread > 0, (centered**3).mean(axis=0) / spread**3, 0.0)
         self.right_skewed = skew >= 0
-        quartiles = np.quantile(training, [0.25, 0.5, 0.75], axis=0)
+        quartiles = np.quantile(sorted_columns, [0.25, 0.5, 0.75], axis=0)
         self.medians = quartiles[1]
-        self.scales = np.maximum(quartiles[2] - quartiles[0], training.std(axis=0)) + 1e-9
+        self.scales = np.maximum(quartiles[2] - quartiles[0], spread) + 1e-9
 
     def tails(self, rows: Matrix) -> tuple[Matrix, Matrix]:
         """Negative log left and right tail probabilities, each of shape ``rows.shape``."""
@@ -112,15 +123,26 @@ class ECODDetector:
 
     name = "ecod"
 
-    def __init__(self, *, seed: int = DEFAULT_SEED) -> None:
+    def __init__(self, *, seed: int = DEFAULT_SEED, cohort_column: int | None = None) -> None:
         self.seed = seed
         self.n_features = 0
         self._profile: TailProfile | None = None
+        # Cold start: rows with a non-zero ``cohort_column`` (an entity's first event) are judged
+        # against the training rows of that cohort only. A first event has no gap, no habit and no
+        # history, so against everyone's rows it is an outlier by construction; against other first
+        # events it is not, unless it is unusual for a first event.
+        self.cohort_column = cohort_column
+        self._cohort_profile: TailProfile | None = None
 
     def fit(self, rows: Matrix) -> ECODDetector:
         """Learn each feature's empirical distribution from (up to MAX_PROFILE_ROWS) ``rows``."""
         matrix = _check_training(rows)
         self._profile = TailProfile(matrix, seed=self.seed)
+        self._cohort_profile = None
+        if self.cohort_column is not None:
+            cohort = matrix[matrix[:, self.cohort_column] != 0]
+            if len(cohort) >= MIN_TRAINING_ROWS:
+                self._cohort_profile = TailProfile(cohort, seed=self.seed)
         self.n_features = matrix.shape[1]
         return self
 
@@ -136,18 +158,32 @@ class ECODDetector:
     def score_and_contributions(self, rows: Matrix) -> tuple[Vector, Matrix]:
         """``score`` and ``contributions`` from one pass over the tails."""
         profile = self._fitted()
-        left, right = profile.tails(_as_matrix(rows, self.n_features))
-        automatic = np.where(profile.right_skewed, right, left)
-        scores: Vector = np.maximum.reduce([left.sum(axis=1), right.sum(axis=1), automatic.sum(axis=1)])
-        return scores, np.maximum(left, right)
+        matrix = _as_matrix(rows, self.n_features)
+        cohort_profile = getattr(self, "_cohort_profile", None)  # None in detectors pickled before it
+        if cohort_profile is None or self.cohort_column is None:
+            return _ecod(profile, matrix)
+        in_cohort = matrix[:, self.cohort_column] != 0
+        scores = np.empty(len(matrix))
+        contributions = np.empty_like(matrix)
+        for selected, chosen in ((~in_cohort, profile), (in_cohort, cohort_profile)):
+            if selected.any():
+                scores[selected], contributions[selected] = _ecod(chosen, matrix[selected])
+        return scores, contributions
 
     def contributions(self, rows: Matrix) -> Matrix:
         """Per-feature tail scores (the terms ECOD sums)."""
-        return self._fitted().contributions(_as_matrix(rows, self.n_features))
+        return self.score_and_contributions(rows)[1]
 
     def distances(self, rows: Matrix) -> Matrix:
         """Tie-breaker for explanations (``TailProfile.distances``)."""
         return self._fitted().distances(_as_matrix(rows, self.n_features))
+
+
+def _ecod(profile: TailProfile, matrix: Matrix) -> tuple[Vector, Matrix]:
+    left, right = profile.tails(matrix)
+    automatic = np.where(profile.right_skewed, right, left)
+    scores: Vector = np.maximum.reduce([left.sum(axis=1), right.sum(axis=1), automatic.sum(axis=1)])
+    return scores, np.maximum(left, right)
 
 
 class IsolationForestDetector:
@@ -208,8 +244,10 @@ DETECTORS: dict[str, type[ECODDetector] | type[IsolationForestDetector]] = {
 }
 
 
-def make_detector(name: str) -> ECODDetector | IsolationForestDetector:
-    """A new detector by name (``DETECTORS`` lists them)."""
+def make_detector(name: str, *, cohort_column: int | None = None) -> ECODDetector | IsolationForestDetector:
+    """A new detector by name (``DETECTORS`` lists them); ``cohort_column`` as ECOD's (ECOD only)."""
+    if name == ECODDetector.name:
+        return ECODDetector(cohort_column=cohort_column)
     try:
         return DETECTORS[name]()
     except KeyError:

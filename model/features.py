@@ -189,6 +189,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "event_other",
 )
 FEATURE_COUNT = len(FEATURE_NAMES)
+# Non-zero on a user's first event: detectors judge those rows against other first events.
+FIRST_EVENT_COLUMN = FEATURE_NAMES.index("first_event")
 # The resource shape columns (``resource_shapes``), from resource_missing to resource_suspicious_tokens.
 _SHAPE_START = FEATURE_NAMES.index("resource_missing")
 _SHAPE_WIDTH = FEATURE_NAMES.index("resource_suspicious_tokens") + 1 - _SHAPE_START

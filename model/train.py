@@ -33,10 +33,13 @@ import numpy as np
 from model.artifact import build_tarball, write_model_dir
 from model.container import CONTAINER_NUMPY_VERSION, CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.detectors import ECODDetector, IsolationForestDetector, calibrate_threshold, make_detector
+from model.entities import DEFAULT_ALERT_BUDGET, EntityModel
+from model.entity_training import ENTITY_KINDS, out_of_sample, train_entity_model
 from model.exceptions import ArtifactError, TrainingDataError
 from model.features import (
     FEATURE_NAMES,
     FEATURES_VERSION,
+    FIRST_EVENT_COLUMN,
     MAX_IP_STATE_BYTES,
     MAX_USER_STATE_BYTES,
     CountryLookup,
@@ -63,6 +66,7 @@ class TrainedModel:
     vocabulary: ResourceVocabulary
     threshold: float
     metadata: dict[str, Any]
+    entity_models: dict[str, EntityModel]
 
 
 def train(
@@ -73,8 +77,10 @@ def train(
     calibration_share: float = DEFAULT_CALIBRATION_SHARE,
     country_of: CountryLookup | None = None,
     country_lookup_name: str | None = None,
+    alert_budget: float = DEFAULT_ALERT_BUDGET,
 ) -> TrainedModel:
-    """Fit a detector on ``events`` (any order; sorted here) and calibrate its threshold."""
+    """Fit a detector on ``events`` (any order; sorted here), calibrate its threshold, and fit the
+    entity stage (users, and sessions where events carry them) to ``alert_budget``."""
     if not 0.0 < calibration_share < 1.0:
         raise ValueError(f"calibration_share: must be within (0, 1), got {calibration_share}")
     started = time.perf_counter()
@@ -90,9 +96,12 @@ def train(
     replay = [event for _, _, event in ordered]
     vocabulary = ResourceVocabulary.learn(replay[:split])
     rows = featurize_batch(replay, country_of=country_of, vocabulary=vocabulary).rows
-    fitted = make_detector(detector).fit(rows[:split])
+    fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN).fit(rows[:split])
     calibration_scores = fitted.score(rows[split:])
     threshold = calibrate_threshold(calibration_scores, alert_rate)
+    entity_models, entity_metadata = _train_entities(
+        replay, [moment for moment, _, _ in ordered], detector, alert_rate, country_of, alert_budget
+    )
     metadata = {
         "feature_names": list(FEATURE_NAMES),
         "features_version": FEATURES_VERSION,
@@ -114,6 +123,7 @@ def train(
             "max": float(calibration_scores.max()),
             "flagged_share": float((calibration_scores > threshold).mean()),
         },
+        "entities": entity_metadata,
         "country_lookup": country_lookup_name,
         "state_bounds_bytes": {"user": MAX_USER_STATE_BYTES, "ip": MAX_IP_STATE_BYTES},
         "versions": _versions(),
@@ -121,7 +131,34 @@ def train(
         "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "training_seconds": round(time.perf_counter() - started, 3),
     }
-    return TrainedModel(fitted, vocabulary, threshold, metadata)
+    return TrainedModel(fitted, vocabulary, threshold, metadata, entity_models)
+
+
+def _train_entities(
+    replay: list[Any],
+    times: list[float],
+    detector: str,
+    alert_rate: float,
+    country_of: CountryLookup | None,
+    alert_budget: float,
+) -> tuple[dict[str, EntityModel], dict[str, Any]]:
+    """Entity models for users (required) and sessions (where the events carry session ids)."""
+    sample = out_of_sample(replay, detector=detector, alert_rate=alert_rate, country_of=country_of)
+    models: dict[str, EntityModel] = {}
+    metadata: dict[str, Any] = {}
+    for kind in ENTITY_KINDS:
+        try:
+            result = train_entity_model(replay, times, kind, sample, alert_budget)
+        except TrainingDataError as error:
+            if kind == "user":
+                raise
+            metadata[kind] = {"skipped": str(error)}
+            continue
+        if result is None:
+            metadata[kind] = {"skipped": f"no event carries a {kind} id"}
+            continue
+        models[kind], metadata[kind] = result
+    return models, metadata
 
 
 def _field(event: Any, name: str) -> Any:
@@ -158,7 +195,7 @@ def save(
 ) -> Path:
     """Write the artifact folder (and ``model.tar.gz`` if asked); returns the folder."""
     check_container_versions(trained.metadata)
-    folder = write_model_dir(model_dir, trained.detector, trained.vocabulary, trained.metadata)
+    folder = write_model_dir(model_dir, trained.detector, trained.vocabulary, trained.metadata, trained.entity_models)
     if tarball is not None:
         build_tarball(folder, tarball)
     return folder
@@ -198,6 +235,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--detector", default=DEFAULT_DETECTOR, choices=(ECODDetector.name, IsolationForestDetector.name)
     )
     parser.add_argument("--alert-rate", type=float, default=DEFAULT_ALERT_RATE)
+    parser.add_argument(
+        "--alert-budget",
+        type=float,
+        default=DEFAULT_ALERT_BUDGET,
+        help="entity alerts per 1,000 active users (or sessions) a day on normal traffic (default %(default)s)",
+    )
     parser.add_argument("--calibration-share", type=float, default=DEFAULT_CALIBRATION_SHARE)
     parser.add_argument(
         "--geo",
@@ -236,6 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             detector=arguments.detector,
             alert_rate=arguments.alert_rate,
             calibration_share=arguments.calibration_share,
+            alert_budget=arguments.alert_budget,
             country_of=resolve_country_lookup(arguments.geo),
             country_lookup_name=None if arguments.geo == "none" else COUNTRY_LOOKUPS[arguments.geo],
         )

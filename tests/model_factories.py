@@ -104,3 +104,20 @@ def injection_probe(moment: datetime, user: str) -> dict[str, Any]:
         resource="/search?q=shoes' union select password,1,2 from users where '1'='1' --&page=1",
         status=500,
     )
+
+
+def scraper_session(moment: datetime, requests: int, user: str = "scraper-1") -> list[dict[str, Any]]:
+    """A script walking the catalogue: one request every two seconds exactly, no assets, no writes."""
+    return [
+        event(
+            moment + timedelta(seconds=2 * number),
+            user,
+            "page_view",
+            ip="203.0.113.7",
+            user_agent="python-requests/2.32",
+            resource=f"/catalog/items/{number}?sort=id",
+            status=200,
+            session_id=f"{user}-session",
+        )
+        for number in range(requests)
+    ]

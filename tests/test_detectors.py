@@ -10,6 +10,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from model.detectors import (
     DETECTORS,
+    ECODDetector,
     average_precision,
     calibrate_threshold,
     make_detector,
@@ -71,3 +72,23 @@ def test_ranking_metrics_match_scikit_learn() -> None:
     scores = np.r_[normal, anomalous]
     assert roc_auc(normal, anomalous) == pytest.approx(roc_auc_score(labels, scores))
     assert average_precision(normal, anomalous) == pytest.approx(average_precision_score(labels, scores))
+
+
+def test_first_events_are_judged_against_other_first_events() -> None:
+    # GIVEN training rows where one in fifty is an entity's first event, shaped unlike the rest
+    rng = np.random.default_rng(4)
+    rows = rng.normal(0.0, 1.0, size=(5_000, 3))
+    first = np.arange(5_000) % 50 == 0
+    rows[first, 0] = 1.0  # the cohort column
+    rows[~first, 0] = 0.0
+    rows[first, 1] += 6.0  # a first event has, say, no gap since a previous one
+    ordinary_first = np.array([[1.0, 6.0, 0.0]])
+    plain = ECODDetector().fit(rows)
+    cohorts = ECODDetector(cohort_column=0).fit(rows)
+    # THEN against everyone a typical first event is an outlier; against its cohort it is not
+    assert plain.score(ordinary_first)[0] > np.quantile(plain.score(rows[~first]), 0.99)
+    assert cohorts.score(ordinary_first)[0] < np.quantile(cohorts.score(rows[first]), 0.9)
+    # AND other rows score as without cohorts, and contributions follow the same profiles
+    later = rows[~first][:100]
+    assert cohorts.score(later).tolist() == plain.score(later).tolist()
+    assert cohorts.contributions(ordinary_first).max() < plain.contributions(ordinary_first).max()

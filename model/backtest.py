@@ -1,0 +1,596 @@
+"""Backtest: what Vedette would have alerted on in your own logs, before you trust it.
+
+::
+
+    python -m model.backtest --train old.log --test new.log --format custom \\
+        --log-format '$remote_addr [$time_local] "$request" $status "$http_user_agent" $session_id' \\
+        --labels sessions.csv --entity session --out backtest/
+
+A SOURCE is a log file the importer reads (``--format``, ``--log-format``; see ``traffic.importer``),
+an archive folder or ``s3://`` prefix as Firehose writes it, or event JSON lines. ``--train`` trains a
+model first with the code ``make model`` runs; ``--model`` uses a ``model.tar.gz`` instead.
+
+The test events are replayed in event-time order, in batches as the scorer receives them, through
+the scorer's own steps: the same features with state carried between batches, the same detector
+and threshold, the entity stage's evidence, alert rule and one-alert-per-episode de-duplication
+(``model.entities.EntityTracker``). Memory grows with the entities' state, not with the log.
+
+Labels (optional): CSV with a ``key,label`` header, ``key`` an event_id, user_id or session_id;
+``normal`` or ``0`` is normal, anything else anomalous and reported by its name. The JSON lines that
+``python -m traffic simulate --labels`` writes are read too. It writes ``report.md``, PNG plots and
+``entities.csv`` to ``--out`` and prints one JSON object as its last line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import heapq
+import json
+import logging
+import math
+import sys
+import tempfile
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from model.artifact import LoadedModel, extract_tarball, load_model
+from model.entities import DEFAULT_ALERT_BUDGET, EntityAlert, EntityTracker, Evidence
+from model.entity_training import ENTITY_KINDS, entity_key
+from model.exceptions import TrainingDataError
+from model.features import IpState, UserState, event_time, featurize_batch
+
+logger = logging.getLogger("model.backtest")
+
+NORMAL_LABELS = frozenset({"normal", "0", ""})
+DEFAULT_BATCH_EVENTS = 500
+# Events may arrive out of order by this much and still be replayed in order.
+REORDER_SECONDS = 300.0
+# Warn when fewer than this share of events carry the entity's id.
+MIN_KEYED_SHARE = 0.5
+SOURCE_FORMATS = ("auto", "jsonl", "archive", "common", "combined", "custom", "csic2010")
+
+
+class BacktestError(Exception):
+    """A backtest that cannot run as asked (the message says why and what to change)."""
+
+
+def read_source(
+    source: str, *, format: str = "auto", log_format: str | None = None, endpoint_url: str | None = None
+) -> Iterator[dict[str, Any]]:
+    """Events from a log file, an archive (folder or s3:// prefix) or event JSON lines."""
+    from traffic.importer import LogImporter
+
+    kind = format
+    if kind == "auto":
+        path = Path(source)
+        kind = "archive" if source.startswith("s3://") or path.is_dir() else "jsonl"
+    if kind == "archive":
+        from archive import iter_events
+
+        yield from iter_events(source, None, None, endpoint_url=endpoint_url)
+        return
+    importer = LogImporter(kind, log_format=log_format)
+    for labeled in importer.import_file(source):
+        yield labeled.event
+    report = importer.report
+    logger.info("%s: %s", source, report.summary())
+    if report.events == 0:
+        raise BacktestError(f"{source}: no event could be read as {kind!r} ({report.summary()})")
+
+
+def read_labels(path: str) -> dict[str, str]:
+    """``key -> label`` from a ``key,label`` CSV or the simulator's JSON lines labels."""
+    labels: dict[str, str] = {}
+    with open(path, encoding="utf-8") as handle:
+        first = handle.readline()
+        if first.lstrip().startswith("{"):
+            for line in [first, *handle]:
+                if line.strip():
+                    record = json.loads(line)
+                    labels[str(record["event_id"])] = str(record["scenario"])
+            return labels
+        header = [name.strip().lower() for name in next(csv.reader([first]))]
+        if "key" not in header or "label" not in header:
+            raise BacktestError(f"{path}: the labels CSV needs a header with key and label, got {header}")
+        key_at, label_at = header.index("key"), header.index("label")
+        for number, row in enumerate(csv.reader(handle), start=2):
+            if not row:
+                continue
+            if len(row) <= max(key_at, label_at):
+                raise BacktestError(f"{path}:{number}: expected {len(header)} columns, got {len(row)}")
+            labels[row[key_at].strip()] = row[label_at].strip()
+    return labels
+
+
+def in_time_order(
+    events: Iterable[dict[str, Any]], slack: float = REORDER_SECONDS
+) -> Iterator[tuple[float, dict[str, Any]]]:
+    """Events as ``(time, event)`` in time order, holding back only ``slack`` seconds of them.
+
+    Logs are written in about the order requests finish; an event later than ``slack`` behind the
+    newest seen comes out when it arrives, and the features treat it as simultaneous with the last.
+    """
+    pending: list[tuple[float, int, dict[str, Any]]] = []
+    newest = -math.inf
+    for position, event in enumerate(events):
+        moment = event_time(event)
+        newest = max(newest, moment)
+        heapq.heappush(pending, (moment, position, event))
+        while pending and pending[0][0] <= newest - slack:
+            moment, _, ready = heapq.heappop(pending)
+            yield moment, ready
+    while pending:
+        moment, _, ready = heapq.heappop(pending)
+        yield moment, ready
+
+
+@dataclass
+class EntityRecord:
+    """What the backtest learned about one entity."""
+
+    events: int = 0
+    first_seen: float = math.inf
+    last_seen: float = -math.inf
+    peak_score: float = -math.inf
+    alerts: int = 0
+    first_alert_at: float | None = None
+    reasons: tuple[str, ...] = ()
+    labels: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class Replay:
+    """The scorer's per-batch steps over a stream of events, with every figure the report needs."""
+
+    model: LoadedModel
+    kind: str
+    country_of: Any = None
+    labels: dict[str, str] = field(default_factory=dict)
+    user_states: dict[str, UserState] = field(default_factory=dict)
+    ip_states: dict[str, IpState] = field(default_factory=dict)
+    evidence: dict[str, Evidence] = field(default_factory=dict)
+    entities: dict[str, EntityRecord] = field(default_factory=lambda: defaultdict(EntityRecord))
+    event_scores: list[float] = field(default_factory=list)
+    event_labels: list[str] = field(default_factory=list)
+    alerts_per_day: Counter[str] = field(default_factory=Counter)
+    events: int = 0
+    keyed: int = 0
+    duplicates: int = 0
+    flagged: int = 0
+    alerts: list[EntityAlert] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        entity_model = self.model.entity_models.get(self.kind)
+        if entity_model is None:
+            trained = ", ".join(sorted(self.model.entity_models)) or "none (trained before the entity stage)"
+            raise BacktestError(f"the model has no {self.kind} stage (it has: {trained}); train with --train")
+        self.tracker = EntityTracker(entity_model, self.kind)
+
+    def warm_up(self, events: Sequence[dict[str, Any]]) -> None:
+        """Carry the users' and addresses' state through ``events`` (the training log), unscored, as a
+        scorer that has been running since then would have it."""
+        ordered = sorted(events, key=event_time)
+        features = featurize_batch(ordered, country_of=self.country_of, vocabulary=self.model.vocabulary)
+        self.user_states.update(features.user_states)
+        self.ip_states.update(features.ip_states)
+
+    def run(self, ordered: Iterable[tuple[float, dict[str, Any]]], batch_events: int, progress: Any = None) -> None:
+        batch: list[tuple[float, dict[str, Any]]] = []
+        for item in ordered:
+            batch.append(item)
+            if len(batch) >= batch_events:
+                self.score_batch(batch)
+                batch = []
+                if progress is not None:
+                    progress(self.events)
+        if batch:
+            self.score_batch(batch)
+        if progress is not None:
+            progress(self.events)
+
+    def score_batch(self, batch: Sequence[tuple[float, dict[str, Any]]]) -> None:
+        """One Kinesis batch: de-duplicate, featurize with carried state, score, update entities."""
+        seen: set[str] = set()
+        unique = []
+        for moment, event in batch:
+            event_id = str(event.get("event_id"))
+            if event_id in seen:
+                self.duplicates += 1
+                continue
+            seen.add(event_id)
+            unique.append((moment, event))
+        times = [moment for moment, _ in unique]
+        events = [event for _, event in unique]
+        features = featurize_batch(
+            events,
+            self.user_states,
+            self.ip_states,
+            country_of=self.country_of,
+            vocabulary=self.model.vocabulary,
+            times=times,
+        )
+        self.user_states.update(features.user_states)
+        self.ip_states.update(features.ip_states)
+        scores = self.model.detector.score(features.rows)
+        flagged = scores > self.model.threshold
+        keys = [entity_key(event, self.kind) for event in events]
+        entity_scores, alerts = self.tracker.observe(
+            self.evidence,
+            keys,
+            times,
+            features.rows,
+            scores.tolist(),
+            flagged.tolist(),
+            [event.get("resource") for event in events],
+        )
+        self.events += len(events)
+        self.flagged += int(flagged.sum())
+        for event, key, moment, score, entity_score in zip(
+            events, keys, times, scores.tolist(), entity_scores.tolist(), strict=True
+        ):
+            label = self._label(event, key)
+            self.event_scores.append(score)
+            self.event_labels.append(label)
+            if key is None:
+                continue
+            self.keyed += 1
+            record = self.entities[key]
+            record.events += 1
+            record.first_seen = min(record.first_seen, moment)
+            record.last_seen = max(record.last_seen, moment)
+            record.peak_score = max(record.peak_score, entity_score)
+            record.labels[label] += 1
+        for alert in alerts:
+            record = self.entities[alert.entity]
+            record.alerts += 1
+            if record.first_alert_at is None:
+                record.first_alert_at = alert.last_event_at
+                record.reasons = alert.reasons
+            self.alerts_per_day[_day(alert.last_event_at)] += 1
+        self.alerts.extend(alerts)
+
+    def _label(self, event: dict[str, Any], key: str | None) -> str:
+        labels = self.labels
+        if not labels:
+            return "normal"
+        for candidate in (event.get("event_id"), key, event.get("session_id"), event.get("user_id")):
+            if candidate is not None and candidate in labels:
+                value = labels[candidate]
+                return "normal" if value.strip().lower() in NORMAL_LABELS else value
+        return "normal"
+
+
+def _day(seconds: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).date().isoformat()
+
+
+def entity_label(record: EntityRecord) -> str:
+    """An entity is anomalous if any of its events is; named by its commonest anomalous label."""
+    anomalous = [(count, name) for name, count in record.labels.items() if name != "normal"]
+    return max(anomalous)[1] if anomalous else "normal"
+
+
+def detection_figures(scores: Sequence[float], labels: Sequence[str]) -> dict[str, float] | None:
+    """ROC-AUC and PR-AUC (average precision) of scores against normal/anomalous labels."""
+    from sklearn.metrics import average_precision_score, roc_auc_score
+
+    truth = np.array([label != "normal" for label in labels])
+    if truth.all() or not truth.any():
+        return None
+    values = np.nan_to_num(np.asarray(scores, dtype=np.float64), nan=-1e9, neginf=-1e9)
+    return {
+        "roc_auc": round(float(roc_auc_score(truth, values)), 4),
+        "pr_auc": round(float(average_precision_score(truth, values)), 4),
+    }
+
+
+def summarize(replay: Replay) -> dict[str, Any]:
+    """The figures of a finished replay, as the summary line prints them."""
+    records = replay.entities
+    names = list(records)
+    labels = [entity_label(records[name]) for name in names]
+    days = {day for record in records.values() for day in (_day(record.first_seen), _day(record.last_seen))}
+    entity_days = sum(len({_day(record.first_seen), _day(record.last_seen)}) for record in records.values())
+    summary: dict[str, Any] = {
+        "backtest": "summary",
+        "entity": replay.kind,
+        "events": replay.events,
+        "entities": len(records),
+        "days": len(days),
+        "alerts": len(replay.alerts),
+        "alerts_per_1000_entities_per_day": round(1000.0 * len(replay.alerts) / max(entity_days, 1), 3),
+        "events_flagged_share": round(replay.flagged / max(replay.events, 1), 5),
+    }
+    if any(label != "normal" for label in labels) or any(label != "normal" for label in replay.event_labels):
+        summary["event_level"] = detection_figures(replay.event_scores, replay.event_labels)
+        entity_level: dict[str, Any] = dict(
+            detection_figures([records[name].peak_score for name in names], labels) or {}
+        )
+        shares: dict[str, float] = {}
+        for group in ("normal", "anomalous"):
+            members = [
+                records[name]
+                for name, label in zip(names, labels, strict=True)
+                if (label == "normal") == (group == "normal")
+            ]
+            if members:
+                shares[group] = round(sum(1 for record in members if record.alerts) / len(members), 4)
+        entity_level["alerted_share"] = shares
+        summary["entity_level"] = entity_level
+        per_label: dict[str, Any] = {}
+        for name in sorted(set(labels)):
+            members = [records[key] for key, label in zip(names, labels, strict=True) if label == name]
+            delays = [
+                record.first_alert_at - record.first_seen for record in members if record.first_alert_at is not None
+            ]
+            per_label[name] = {
+                "entities": len(members),
+                "alerted": sum(1 for record in members if record.alerts),
+                "alerted_share": round(sum(1 for record in members if record.alerts) / len(members), 4),
+                "median_seconds_to_first_alert": round(float(np.median(delays)), 1) if delays else None,
+            }
+        summary["per_label"] = per_label
+    return summary
+
+
+def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
+    """``entities.csv``, ``report.md`` and the plots."""
+    out.mkdir(parents=True, exist_ok=True)
+    with open(out / "entities.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["entity", "label", "events", "first_seen", "peak_score", "alerts", "seconds_to_first_alert", "reasons"]
+        )
+        for name, record in sorted(replay.entities.items(), key=lambda item: -item[1].peak_score):
+            delay = "" if record.first_alert_at is None else round(record.first_alert_at - record.first_seen, 1)
+            writer.writerow(
+                [
+                    name,
+                    entity_label(record),
+                    record.events,
+                    _iso(record.first_seen),
+                    round(record.peak_score, 4),
+                    record.alerts,
+                    delay,
+                    " | ".join(record.reasons),
+                ]
+            )
+    plots = _plots(replay, out)
+    (out / "report.md").write_text(_report(replay, summary, plots), encoding="utf-8")
+
+
+def _iso(seconds: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _plots(replay: Replay, out: Path) -> list[str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    records = replay.entities
+    by_label: dict[str, list[float]] = defaultdict(list)
+    delays: dict[str, list[float]] = defaultdict(list)
+    for record in records.values():
+        label = entity_label(record)
+        by_label[label].append(record.peak_score)
+        if record.first_alert_at is not None:
+            delays[label].append((record.first_alert_at - record.first_seen) / 60.0)
+    threshold = replay.tracker.model.threshold
+    written = []
+    figure, axes = plt.subplots(figsize=(8, 4.5))
+    finite = [value for values in by_label.values() for value in values if math.isfinite(value)]
+    bins = np.linspace(min([*finite, threshold]), max([*finite, threshold]), 40).tolist()
+    for label, values in sorted(by_label.items()):
+        axes.hist(
+            [value for value in values if math.isfinite(value)], bins=bins, alpha=0.55, label=f"{label} ({len(values)})"
+        )
+    axes.axvline(threshold, color="black", linestyle="--", label="alert threshold")
+    axes.set_xlabel(f"peak {replay.kind} score")
+    axes.set_ylabel(f"{replay.kind}s")
+    axes.legend()
+    figure.tight_layout()
+    figure.savefig(out / "scores.png", dpi=100)
+    plt.close(figure)
+    written.append("scores.png")
+
+    figure, axes = plt.subplots(figsize=(8, 3.5))
+    days = sorted(replay.alerts_per_day)
+    axes.bar(days, [replay.alerts_per_day[day] for day in days])
+    axes.set_ylabel("alerts")
+    axes.set_title("alerts per day")
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    figure.savefig(out / "alerts_per_day.png", dpi=100)
+    plt.close(figure)
+    written.append("alerts_per_day.png")
+
+    figure, axes = plt.subplots(figsize=(8, 3.5))
+    for label, values in sorted(delays.items()):
+        axes.hist(values, bins=30, alpha=0.55, label=f"{label} ({len(values)} alerted)")
+    axes.set_xlabel("minutes from the entity's first event to its first alert")
+    axes.set_ylabel(f"{replay.kind}s")
+    if delays:
+        axes.legend()
+    figure.tight_layout()
+    figure.savefig(out / "time_to_first_alert.png", dpi=100)
+    plt.close(figure)
+    written.append("time_to_first_alert.png")
+    return written
+
+
+def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
+    lines = [
+        f"# Backtest: {replay.kind} alerts",
+        "",
+        f"{summary['events']:,} events, {summary['entities']:,} {replay.kind}s over {summary['days']} day(s); "
+        f"{summary['alerts']:,} alerts ({summary['alerts_per_1000_entities_per_day']} per 1,000 {replay.kind}s a day; "
+        f"the model's budget is {replay.tracker.model.alert_budget:g}). "
+        f"{summary['events_flagged_share']:.2%} of events scored above the event threshold.",
+        "",
+    ]
+    if "per_label" in summary:
+        lines += [
+            "| label | entities | alerted | share | median time to first alert |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for name, figures in summary["per_label"].items():
+            delay = figures["median_seconds_to_first_alert"]
+            lines.append(
+                f"| {name} | {figures['entities']} | {figures['alerted']} | {figures['alerted_share']:.1%} | "
+                f"{'' if delay is None else f'{delay / 60:.1f} min'} |"
+            )
+        entity_level = summary.get("entity_level", {})
+        event_level = summary.get("event_level") or {}
+        lines += [
+            "",
+            f"Entity level: ROC-AUC {entity_level.get('roc_auc')}, PR-AUC {entity_level.get('pr_auc')}. "
+            f"Event level: ROC-AUC {event_level.get('roc_auc')}, PR-AUC {event_level.get('pr_auc')}.",
+            "",
+        ]
+    lines += ["## First alerts", ""]
+    for alert in replay.alerts[:20]:
+        lines.append(
+            f"- `{alert.entity}` at {_iso(alert.last_event_at)} after {alert.events} events: {'; '.join(alert.reasons)}"
+        )
+    lines += ["", *(f"![{name}]({name})" for name in plots), ""]
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m model.backtest", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--train", help="SOURCE to train a model on first (as make model does)")
+    parser.add_argument("--model", help="a model.tar.gz (or its folder) to use instead of --train")
+    parser.add_argument("--test", required=True, help="SOURCE to replay")
+    parser.add_argument("--labels", help="CSV key,label (key: event_id, user_id or session_id)")
+    parser.add_argument("--entity", choices=ENTITY_KINDS, default="user", help="what alerts are about (default user)")
+    parser.add_argument(
+        "--format",
+        choices=SOURCE_FORMATS,
+        default="auto",
+        help="how to read SOURCEs (default: archive folder or JSON lines)",
+    )
+    parser.add_argument("--log-format", help="nginx-style format string for --format custom")
+    parser.add_argument(
+        "--alert-budget", type=float, default=DEFAULT_ALERT_BUDGET, help="with --train: alerts per 1,000 entities a day"
+    )
+    parser.add_argument("--batch-events", type=int, default=DEFAULT_BATCH_EVENTS, help="events per scorer batch")
+    parser.add_argument(
+        "--geo", default="none", help="with --train: IP to country lookup (see python -m model.train --help)"
+    )
+    parser.add_argument("--endpoint-url", help="S3 endpoint for s3:// sources (else AWS_ENDPOINT_URL_S3)")
+    parser.add_argument("--out", required=True, help="folder for report.md, plots and entities.csv")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    arguments = parser.parse_args(argv)
+    if bool(arguments.train) == bool(arguments.model):
+        parser.error("give exactly one of --train SOURCE and --model model.tar.gz")
+    if arguments.format == "custom" and not arguments.log_format:
+        parser.error("--format custom needs --log-format")
+    return arguments
+
+
+def _load_or_train(arguments: argparse.Namespace, workdir: Path) -> tuple[LoadedModel, Any, list[dict[str, Any]]]:
+    """The model, its country lookup, and the training events (none with ``--model``)."""
+    from model.train import COUNTRY_LOOKUPS, resolve_country_lookup, save, train
+
+    if arguments.model:
+        path = Path(arguments.model)
+        folder = path if path.is_dir() else extract_tarball(path, workdir / "model")
+        loaded = load_model(folder)
+        module = loaded.metadata.get("country_lookup")
+        name = next((key for key, value in COUNTRY_LOOKUPS.items() if value == module), "none") if module else "none"
+        return loaded, resolve_country_lookup(name), []
+    events = list(
+        read_source(
+            arguments.train,
+            format=arguments.format,
+            log_format=arguments.log_format,
+            endpoint_url=arguments.endpoint_url,
+        )
+    )
+    _warn_missing_keys(events, arguments.entity, arguments.train)
+    country_of = resolve_country_lookup(arguments.geo)
+    trained = train(
+        events,
+        alert_budget=arguments.alert_budget,
+        country_of=country_of,
+        country_lookup_name=None if arguments.geo == "none" else COUNTRY_LOOKUPS[arguments.geo],
+    )
+    folder = save(trained, workdir / "model", Path(arguments.out) / "model.tar.gz")
+    return load_model(folder), country_of, events
+
+
+def _warn_missing_keys(events: Sequence[dict[str, Any]], kind: str, source: str) -> None:
+    keyed = sum(1 for event in events if entity_key(event, kind) is not None)
+    if events and keyed / len(events) < MIN_KEYED_SHARE:
+        field_name = "session_id" if kind == "session" else "user_id"
+        logger.warning(
+            "%s: only %d of %d events carry a %s; with --format custom, name the column $session_id "
+            "(or $cookie_NAME) in --log-format",
+            source,
+            keyed,
+            len(events),
+            field_name,
+        )
+
+
+def _progress(quiet: bool) -> Any:
+    if quiet or not sys.stderr.isatty():
+        return None
+
+    def show(events: int) -> None:
+        print(f"\rbacktest: {events:,} events scored", end="", file=sys.stderr, flush=True)
+
+    return show
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    arguments = parse_args(argv)
+    out = Path(arguments.out)
+    try:
+        with tempfile.TemporaryDirectory(prefix="vedette-backtest-") as workdir:
+            model, country_of, history = _load_or_train(arguments, Path(workdir))
+            labels = read_labels(arguments.labels) if arguments.labels else {}
+            replay = Replay(model, arguments.entity, country_of, labels)
+            replay.warm_up(history)
+            del history
+            test_events = read_source(
+                arguments.test,
+                format=arguments.format,
+                log_format=arguments.log_format,
+                endpoint_url=arguments.endpoint_url,
+            )
+            replay.run(in_time_order(test_events), arguments.batch_events, _progress(arguments.quiet))
+    except (BacktestError, TrainingDataError) as error:
+        print(f"backtest: {error}", file=sys.stderr)
+        return 2
+    if replay.events and replay.keyed / replay.events < MIN_KEYED_SHARE:
+        logger.warning(
+            "%s: only %d of %d test events carry the %s id",
+            arguments.test,
+            replay.keyed,
+            replay.events,
+            arguments.entity,
+        )
+    summary = summarize(replay)
+    write_outputs(replay, summary, out)
+    if sys.stderr.isatty() and not arguments.quiet:
+        print(file=sys.stderr)
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

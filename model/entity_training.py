@@ -1,0 +1,269 @@
+"""Fit the entity stage (``model.entities``) on training traffic and calibrate it to an alert budget.
+
+The entity stage must be calibrated on the event scores it will see in service: scores of traffic
+the event model was not fitted on. Scored in-sample, a small training set looks more ordinary than
+tomorrow's traffic will (every path in the vocabulary, every row inside its own tails), and a
+threshold set on it would alert on ordinary people. So users are split in two halves by a hash of
+their id; each half is featurized and scored by a vocabulary and detector learned on the other half
+only. Those out-of-sample rows feed the episode evidence, whose rows are then cross-fitted too
+(``CROSS_FIT_FOLDS`` folds by entity): every entity-day's highest score comes from a profile that
+never saw that entity, and the threshold is the score that ``alert_budget`` per 1,000 of those
+entity-days exceed (``tail_threshold``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from model.detectors import TailProfile, Vector, calibrate_threshold, make_detector
+from model.entities import (
+    CROSS_FIT_FOLDS,
+    ENTITY_FEATURE_NAMES,
+    EPISODE_IDLE_SECONDS,
+    MIN_EXCEEDANCES_FOR_QUANTILE,
+    MIN_TRAINING_EPISODES,
+    TAIL_QUANTILE,
+    EntityModel,
+    Evidence,
+    evidence_row,
+    is_page_asset,
+)
+from model.exceptions import TrainingDataError
+from model.features import FIRST_EVENT_COLUMN, CountryLookup, ResourceVocabulary, featurize_batch, stable_hash
+
+ENTITY_KINDS = ("user", "session")
+HALVES = 2
+
+
+def entity_key(event: Any, kind: str) -> str | None:
+    """The entity an event belongs to: its user, or its session (None when it has none)."""
+    name = "session_id" if kind == "session" else "user_id"
+    value = event.get(name) if isinstance(event, dict) else getattr(event, name, None)
+    return value if isinstance(value, str) and value else None
+
+
+def _resource(event: Any) -> Any:
+    return event.get("resource") if isinstance(event, dict) else getattr(event, "resource", None)
+
+
+@dataclass
+class OutOfSample:
+    """Every training event's feature row and score from the half-model that never saw its user."""
+
+    rows: np.ndarray[Any, np.dtype[np.float64]]
+    scores: Vector
+    flagged: np.ndarray[Any, np.dtype[np.bool_]]
+
+
+def out_of_sample(
+    events: Sequence[Any],
+    *,
+    detector: str,
+    alert_rate: float,
+    country_of: CountryLookup | None,
+) -> OutOfSample:
+    """Score each user's events with a vocabulary and detector learned on the other half of users."""
+    half_of = np.array([stable_hash(str(entity_key(event, "user"))) % HALVES for event in events])
+    rows = np.zeros((len(events), 0))
+    scores = np.zeros(len(events))
+    flagged = np.zeros(len(events), dtype=bool)
+    for half in range(HALVES):
+        inside = np.flatnonzero(half_of == half)
+        outside = np.flatnonzero(half_of != half)
+        if len(inside) == 0:
+            continue
+        if len(outside) < 2 * MIN_TRAINING_EPISODES:
+            raise TrainingDataError(f"too few users to score out of sample: {len(outside)} events in one half")
+        other = [events[index] for index in outside]
+        vocabulary = ResourceVocabulary.learn(other)
+        other_rows = _rows(other, vocabulary, country_of)
+        fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN).fit(other_rows)
+        threshold = calibrate_threshold(fitted.score(other_rows), alert_rate)
+        own = _rows([events[index] for index in inside], vocabulary, country_of)
+        if rows.shape[1] == 0:
+            rows = np.zeros((len(events), own.shape[1]))
+        rows[inside] = own
+        scores[inside] = fitted.score(own)
+        flagged[inside] = scores[inside] > threshold
+    return OutOfSample(rows, scores, flagged)
+
+
+def _rows(events: Sequence[Any], vocabulary: ResourceVocabulary, country_of: CountryLookup | None) -> Any:
+    return featurize_batch(events, country_of=country_of, vocabulary=vocabulary).rows
+
+
+def population_priors(
+    events: Sequence[Any], times: Sequence[float], kind: str, sample: OutOfSample
+) -> list[float] | None:
+    """What an episode looks like on average: the values ``evidence_row`` shrinks toward."""
+    last_seen: dict[str, float] = {}
+    gaps: list[float] = []
+    counted: list[int] = []
+    for position, event in enumerate(events):
+        key = entity_key(event, kind)
+        if key is None:
+            continue
+        counted.append(position)
+        previous = last_seen.get(key)
+        now = times[position]
+        if previous is not None and now - previous <= EPISODE_IDLE_SECONDS:
+            gaps.append(math.log1p(max(0.0, now - previous)))
+        last_seen[key] = now
+    if not counted:
+        return None
+    # Evidence sums the same per-event values; one replay gives their event-weighted means.
+    totals = Evidence()
+    for position in counted:
+        totals.observe(
+            0.0,
+            sample.rows[position],
+            float(sample.scores[position]),
+            bool(sample.flagged[position]),
+            is_page_asset(_resource(events[position])),
+        )
+    means = [total / len(counted) for total in totals.sums]
+    gap_mean = float(np.mean(gaps)) if gaps else 0.0
+    gap_spread = float(np.std(gaps)) if gaps else 0.0
+    # The first two priors (events, duration) are not shrunk; kept for a fixed layout.
+    return [0.0, 0.0, gap_mean, gap_spread, *means]
+
+
+@dataclass
+class Snapshots:
+    """Every event's episode row, with what calibration needs to group them."""
+
+    rows: np.ndarray[Any, np.dtype[np.float64]]
+    entity_day: np.ndarray[Any, np.dtype[np.int64]]  # index of (entity, UTC day)
+    fold: np.ndarray[Any, np.dtype[np.int64]]
+    for_fitting: np.ndarray[Any, np.dtype[np.bool_]]  # at 1, 2, 4, 8... events and each episode's last
+    episodes: int
+    entity_days: int
+
+
+def episode_snapshots(
+    events: Sequence[Any], times: Sequence[float], kind: str, sample: OutOfSample, priors: Sequence[float]
+) -> Snapshots:
+    """Replay the evidence as the scorer would and keep the episode row after every event."""
+    states: dict[str, Evidence] = {}
+    rows: list[list[float]] = []
+    entity_days: dict[tuple[str, int], int] = {}
+    day_index: list[int] = []
+    folds: list[int] = []
+    for_fitting: list[bool] = []
+    episode_of: list[tuple[str, int]] = []
+    for position, event in enumerate(events):
+        key = entity_key(event, kind)
+        if key is None:
+            continue
+        evidence = states.setdefault(key, Evidence())
+        evidence.observe(
+            times[position],
+            sample.rows[position],
+            float(sample.scores[position]),
+            bool(sample.flagged[position]),
+            is_page_asset(_resource(event)),
+        )
+        rows.append(evidence_row(evidence, priors))
+        day_index.append(entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days)))
+        folds.append(stable_hash(key) % CROSS_FIT_FOLDS)
+        count = evidence.events
+        for_fitting.append(count & (count - 1) == 0)
+        episode_of.append((key, evidence.episode))
+    # Each episode's last row is kept for fitting too, so whole episodes of every length are seen.
+    last_of_episode: dict[tuple[str, int], int] = {}
+    for index, episode in enumerate(episode_of):
+        last_of_episode[episode] = index
+    for index in last_of_episode.values():
+        for_fitting[index] = True
+    return Snapshots(
+        np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ENTITY_FEATURE_NAMES)),
+        np.asarray(day_index, dtype=np.int64),
+        np.asarray(folds, dtype=np.int64),
+        np.asarray(for_fitting, dtype=bool),
+        len(last_of_episode),
+        len(entity_days),
+    )
+
+
+def tail_threshold(samples: Vector, rate: float) -> float:
+    """The score that a share ``rate`` of samples like these would exceed.
+
+    With enough samples beyond it, that is an order statistic. Otherwise (a small training set, a
+    strict budget) the threshold is extrapolated from the upper tail: excesses over the sample's
+    ``TAIL_QUANTILE`` fitted by an exponential (peaks over threshold with shape 0), which also
+    keeps one unusual training day from setting the threshold alone.
+    """
+    values = np.sort(np.asarray(samples, dtype=np.float64))
+    if len(values) == 0:
+        raise TrainingDataError("no entity scores to calibrate on")
+    if len(values) * rate >= MIN_EXCEEDANCES_FOR_QUANTILE:
+        return float(np.quantile(values, 1.0 - rate, method="higher"))
+    base = float(np.quantile(values, TAIL_QUANTILE))
+    excesses = values[values > base] - base
+    if len(excesses) == 0:
+        return float(values[-1])
+    share_above = len(excesses) / len(values)
+    return base + float(excesses.mean()) * math.log(share_above / rate)
+
+
+def cross_fitted_maxima(snapshots: Snapshots) -> Vector:
+    """Each entity-day's highest episode score, from profiles fitted without that entity."""
+    maxima = np.full(snapshots.entity_days, -np.inf)
+    for fold in range(CROSS_FIT_FOLDS):
+        held_out = snapshots.fold == fold
+        fitting = snapshots.for_fitting & ~held_out
+        if not held_out.any():
+            continue
+        if fitting.sum() < MIN_TRAINING_EPISODES:
+            raise TrainingDataError(f"too few episodes to cross-fit the entity stage ({snapshots.episodes})")
+        model = EntityModel([0.0] * len(ENTITY_FEATURE_NAMES), np.sort(snapshots.rows[fitting], axis=0), 0.0, 0.0)
+        scores = model.score(snapshots.rows[held_out])
+        np.maximum.at(maxima, snapshots.entity_day[held_out], scores)
+    return maxima
+
+
+def train_entity_model(
+    events: Sequence[Any],
+    times: Sequence[float],
+    kind: str,
+    sample: OutOfSample,
+    alert_budget: float,
+) -> tuple[EntityModel, dict[str, Any]] | None:
+    """The entity model for ``kind`` and its metadata; None when the events carry no such entity."""
+    if not 0.0 < alert_budget < 1000.0:
+        raise ValueError(f"alert_budget: must be within (0, 1000) alerts per 1,000 entities a day, got {alert_budget}")
+    priors = population_priors(events, times, kind, sample)
+    if priors is None:
+        return None
+    snapshots = episode_snapshots(events, times, kind, sample, priors)
+    if snapshots.episodes < MIN_TRAINING_EPISODES:
+        raise TrainingDataError(
+            f"{snapshots.episodes} {kind} episodes are too few to fit the entity stage (need {MIN_TRAINING_EPISODES})"
+        )
+    maxima = cross_fitted_maxima(snapshots)
+    rate = alert_budget / 1000.0
+    threshold = tail_threshold(maxima, rate)
+    fitting_rows = snapshots.rows[snapshots.for_fitting]
+    profile = TailProfile(fitting_rows)
+    model = EntityModel(priors, profile.sorted_columns, threshold, alert_budget)
+    metadata = {
+        "kind": kind,
+        "episodes": snapshots.episodes,
+        "entity_days": snapshots.entity_days,
+        "snapshots_fitted": len(fitting_rows),
+        "threshold": threshold,
+        "alert_budget": alert_budget,
+        "calibration": {
+            "method": "quantile" if len(maxima) * rate >= MIN_EXCEEDANCES_FOR_QUANTILE else "exponential tail",
+            "cross_fitted_alerts_per_1000_entities_per_day": round(float((maxima > threshold).mean()) * 1000, 3),
+            "entity_day_score_quantiles": {
+                f"q{quantile:g}": float(np.quantile(maxima, quantile)) for quantile in (0.5, 0.9, 0.99)
+            },
+        },
+    }
+    return model, metadata

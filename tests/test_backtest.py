@@ -1,0 +1,153 @@
+"""``python -m model.backtest``: the command users run on their own logs."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from model.backtest import in_time_order, read_labels
+from model.features import event_time
+from tests.model_factories import START, normal_traffic, scraper_session
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def write_jsonl(path: Path, events: list[dict[str, Any]]) -> Path:
+    path.write_bytes(b"".join(orjson.dumps(item) + b"\n" for item in events))
+    return path
+
+
+def run_backtest(*arguments: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "model.backtest", "--quiet", *arguments],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Ten days of people to train on; two later days of new people and two scrapers to test."""
+    folder = tmp_path_factory.mktemp("logs")
+    history = normal_traffic(users=120, days=12, seed=5)
+    cut = (START + timedelta(days=10)).timestamp()
+    train = [item for item in history if event_time(item) < cut]
+    later = [item for item in history if event_time(item) >= cut]
+    bots = scraper_session(START + timedelta(days=10, hours=3), 120, "bot-a") + scraper_session(
+        START + timedelta(days=11, hours=15), 90, "bot-b"
+    )
+    write_jsonl(folder / "train.jsonl", train)
+    write_jsonl(folder / "test.jsonl", sorted(later + bots, key=event_time))
+    sessions = {item["session_id"] for item in later}
+    lines = ["key,label", *(f"{session},normal" for session in sorted(sessions))]
+    lines += ["bot-a-session,scraper", "bot-b-session,scraper"]
+    (folder / "labels.csv").write_text("\n".join(lines) + "\n")
+    return folder
+
+
+def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_path: Path) -> None:
+    # WHEN a user backtests sessions with labels
+    out = tmp_path / "report"
+    result = run_backtest(
+        "--train",
+        str(logs / "train.jsonl"),
+        "--test",
+        str(logs / "test.jsonl"),
+        "--labels",
+        str(logs / "labels.csv"),
+        "--entity",
+        "session",
+        "--out",
+        str(out),
+    )
+    # THEN the last line is the summary, with entity- and event-level figures
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["backtest"] == "summary"
+    assert summary["entity"] == "session"
+    assert summary["events"] == len((logs / "test.jsonl").read_bytes().splitlines())
+    assert summary["per_label"]["scraper"] == {
+        "entities": 2,
+        "alerted": 2,
+        "alerted_share": 1.0,
+        "median_seconds_to_first_alert": summary["per_label"]["scraper"]["median_seconds_to_first_alert"],
+    }
+    assert summary["entity_level"]["alerted_share"]["anomalous"] == 1.0
+    assert summary["entity_level"]["alerted_share"]["normal"] <= 0.05
+    assert summary["entity_level"]["roc_auc"] >= 0.9
+    assert set(summary["event_level"]) == {"roc_auc", "pr_auc"}
+    # AND the report, the plots, the per-entity scores and the trained model are in --out
+    for name in ("report.md", "scores.png", "alerts_per_day.png", "time_to_first_alert.png", "entities.csv"):
+        assert (out / name).stat().st_size > 0, name
+    rows = (out / "entities.csv").read_text().splitlines()
+    assert rows[0].startswith("entity,label,events")
+    assert rows[1].split(",")[1] == "scraper"  # sorted by score, highest first
+    assert "scraper" in (out / "report.md").read_text()
+    # AND the model it trained can be reused with --model (without the training log's history, every
+    # user starts afresh, so the figures differ a little): the scrapers still alert
+    again = run_backtest(
+        "--model",
+        str(out / "model.tar.gz"),
+        "--test",
+        str(logs / "test.jsonl"),
+        "--labels",
+        str(logs / "labels.csv"),
+        "--entity",
+        "session",
+        "--out",
+        str(tmp_path / "again"),
+    )
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout.strip().splitlines()[-1])["per_label"]["scraper"]["alerted"] == 2
+
+
+def test_a_session_backtest_warns_when_the_log_has_no_session_ids(logs: Path, tmp_path: Path) -> None:
+    # GIVEN a log whose events carry no session id
+    bare = [
+        {**item, "session_id": None}
+        for item in orjson.loads(b"[" + b",".join((logs / "test.jsonl").read_bytes().splitlines()) + b"]")
+    ]
+    write_jsonl(tmp_path / "bare.jsonl", bare)
+    result = run_backtest(
+        "--train",
+        str(logs / "train.jsonl"),
+        "--test",
+        str(tmp_path / "bare.jsonl"),
+        "--entity",
+        "session",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    # THEN it says so, naming the field and how to map it
+    assert result.returncode == 0, result.stderr
+    assert "carry the session id" in result.stderr
+
+
+def test_exactly_one_model_source_is_required(tmp_path: Path) -> None:
+    result = run_backtest("--test", "x.jsonl", "--out", str(tmp_path))
+    assert result.returncode == 2
+    assert "exactly one of --train" in result.stderr
+
+
+def test_labels_are_read_from_csv_and_from_simulator_lines(tmp_path: Path) -> None:
+    (tmp_path / "a.csv").write_text("key,label\ns-1,bot\ns-2,0\n")
+    assert read_labels(str(tmp_path / "a.csv")) == {"s-1": "bot", "s-2": "0"}
+    (tmp_path / "b.jsonl").write_text('{"event_id": "e-1", "scenario": "card_testing", "episode_id": "x"}\n')
+    assert read_labels(str(tmp_path / "b.jsonl")) == {"e-1": "card_testing"}
+    (tmp_path / "c.csv").write_text("session,kind\n")
+    with pytest.raises(Exception, match="key and label"):
+        read_labels(str(tmp_path / "c.csv"))
+
+
+def test_events_slightly_out_of_order_are_replayed_in_order() -> None:
+    events = [{"occurred_at": f"2026-11-02T00:00:{second:02d}.000000Z", "n": second} for second in (5, 1, 9, 3, 7)]
+    assert [item["n"] for _, item in in_time_order(events)] == [1, 3, 5, 7, 9]

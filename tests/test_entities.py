@@ -1,0 +1,176 @@
+"""The entity stage: episode evidence, its calibration to an alert budget, one alert per episode."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from model.entities import (
+    ENTITY_FEATURE_NAMES,
+    EPISODE_IDLE_SECONDS,
+    EntityModel,
+    EntityTracker,
+    Evidence,
+    evidence_row,
+    is_page_asset,
+)
+from model.entity_training import tail_threshold
+from model.exceptions import InvalidStateError
+from model.features import FEATURE_COUNT, event_time, featurize_batch
+from model.train import TrainedModel, train
+from tests.model_factories import START, normal_traffic, scraper_session
+
+ROW = [0.0] * FEATURE_COUNT
+
+
+@pytest.fixture(scope="module")
+def trained() -> TrainedModel:
+    return train(normal_traffic(users=120, days=10))
+
+
+def replay(
+    trained: TrainedModel, events: list[dict[str, Any]], kind: str = "user", batch: int = 100
+) -> tuple[dict[str, Evidence], list[Any]]:
+    """Score ``events`` in batches as the scorer does; returns the evidence and every alert."""
+    tracker = EntityTracker(trained.entity_models[kind], kind)
+    states: dict[str, Evidence] = {}
+    user_states: dict[str, Any] = {}
+    ip_states: dict[str, Any] = {}
+    alerts = []
+    for start in range(0, len(events), batch):
+        chunk = events[start : start + batch]
+        features = featurize_batch(chunk, user_states, ip_states, vocabulary=trained.vocabulary)
+        user_states.update(features.user_states)
+        ip_states.update(features.ip_states)
+        scores = trained.detector.score(features.rows)
+        keys = [item["user_id"] if kind == "user" else item["session_id"] for item in chunk]
+        _, raised = tracker.observe(
+            states,
+            keys,
+            [event_time(item) for item in chunk],
+            features.rows,
+            scores.tolist(),
+            (scores > trained.threshold).tolist(),
+            [item["resource"] for item in chunk],
+        )
+        alerts.extend(raised)
+    return states, alerts
+
+
+def test_evidence_survives_its_binary_layout_and_a_pause_starts_a_new_episode() -> None:
+    # GIVEN an episode of three events
+    evidence = Evidence()
+    for seconds in (0.0, 10.0, 25.0):
+        evidence.observe(1_000.0 + seconds, ROW, 2.0, False, False)
+    # WHEN it is stored and read back
+    restored = Evidence.from_bytes(evidence.to_bytes())
+    # THEN nothing is lost
+    assert restored == evidence
+    assert (restored.events, restored.gaps, restored.episode) == (3, 2, 1)
+    # AND a pause longer than the idle limit starts the next episode afresh
+    assert restored.observe(1_025.0 + EPISODE_IDLE_SECONDS + 1, ROW, 1.0, True, True)
+    assert (restored.events, restored.gaps, restored.episode, restored.sums[0]) == (1, 0, 2, 1.0)
+    assert len(restored.to_bytes()) == len(evidence.to_bytes())
+
+
+def test_unreadable_evidence_is_refused_with_a_named_error() -> None:
+    with pytest.raises(InvalidStateError, match="entity evidence"):
+        Evidence.from_bytes(b"\x07" + bytes(10))
+
+
+def test_a_short_episode_is_shrunk_toward_the_population() -> None:
+    # GIVEN priors where a tenth of events are writes, and a one-event episode that is a write
+    priors = [0.0] * len(ENTITY_FEATURE_NAMES)
+    write = ENTITY_FEATURE_NAMES.index("write_mean")
+    priors[write] = 0.1
+    row = list(ROW)
+    from model.features import FEATURE_NAMES
+
+    row[FEATURE_NAMES.index("write_method")] = 1.0
+    evidence = Evidence()
+    evidence.observe(0.0, row, 0.0, False, False)
+    # THEN its write share is (1 + 5 * 0.1) / 6, not 1: one event is weak evidence
+    assert evidence_row(evidence, priors)[write] == pytest.approx(1.5 / 6)
+    # AND forty writes in a row are strong evidence
+    for second in range(1, 40):
+        evidence.observe(float(second), row, 0.0, False, False)
+    assert evidence_row(evidence, priors)[write] == pytest.approx((40 + 0.5) / 45)
+
+
+def test_page_assets_are_told_from_pages() -> None:
+    assert is_page_asset("/static/app.3f2a.js?v=2")
+    assert is_page_asset("/img/logo.PNG")
+    assert not is_page_asset("/catalog/items/12")
+    assert not is_page_asset("/search?q=style.css")
+    assert not is_page_asset(None)
+
+
+def test_the_threshold_is_an_order_statistic_with_enough_data_and_extrapolated_without() -> None:
+    rng = np.random.default_rng(3)
+    many = rng.exponential(1.0, 100_000)
+    # 1% of 100,000 leaves 1,000 samples above: the empirical quantile
+    assert tail_threshold(many, 0.01) == pytest.approx(np.quantile(many, 0.99), rel=1e-3)
+    # 0.5% of 40 samples: beyond the largest one, near the exponential's own quantile (-ln 0.005 = 5.3)
+    few = rng.exponential(1.0, 40)
+    threshold = tail_threshold(few, 0.005)
+    assert threshold > few.max()
+    assert 3.5 < threshold < 8.0
+
+
+def test_training_fits_a_user_and_a_session_stage_within_the_budget(trained: TrainedModel) -> None:
+    # THEN both stages exist, and cross-fitted normal traffic stays near the budget
+    assert set(trained.entity_models) == {"user", "session"}
+    for kind in ("user", "session"):
+        metadata = trained.metadata["entities"][kind]
+        assert metadata["episodes"] >= 100
+        assert metadata["calibration"]["cross_fitted_alerts_per_1000_entities_per_day"] <= 20
+        assert trained.entity_models[kind].alert_budget == 5.0
+
+
+def test_new_normal_users_do_not_alert_and_a_scraper_alerts_once_with_reasons(trained: TrainedModel) -> None:
+    # GIVEN later traffic of users never seen in training, and a scraping script among them
+    later = [
+        {**item, "user_id": "new-" + item["user_id"], "session_id": "new-" + str(item["session_id"])}
+        for item in normal_traffic(users=60, days=12, seed=99)
+        if event_time(item) >= (START + timedelta(days=10)).timestamp()
+    ]
+    scraper = scraper_session(START + timedelta(days=10, hours=13), requests=150)
+    events = sorted(later + scraper, key=event_time)
+    # WHEN they are replayed in scorer batches
+    states, alerts = replay(trained, events)
+    # THEN the scraper alerts exactly once, for its whole run, and says why in words
+    scraper_alerts = [alert for alert in alerts if alert.entity == "scraper-1"]
+    assert len(scraper_alerts) == 1
+    alert = scraper_alerts[0]
+    assert (alert.kind, alert.episode) == ("user", 1)
+    assert alert.score > alert.threshold
+    assert alert.events < 150
+    assert len(alert.reasons) == 3
+    assert all("usually" in reason for reason in alert.reasons)
+    assert states["scraper-1"].alerted
+    # AND new people's first days stay within a few alerts (the budget is 5 per 1,000 users a day)
+    people = {item["user_id"] for item in later}
+    false_alerts = {alert.entity for alert in alerts if alert.entity in people}
+    assert len(false_alerts) <= 2
+
+
+def test_an_alert_is_not_repeated_within_an_episode_but_may_be_in_the_next(trained: TrainedModel) -> None:
+    # GIVEN two scraping runs by one user, a day apart, replayed in small batches
+    first = scraper_session(START + timedelta(days=10, hours=2), requests=80)
+    second = scraper_session(START + timedelta(days=11, hours=2), requests=80)
+    _, alerts = replay(trained, first + second, batch=7)
+    # THEN one alert per run
+    assert [alert.episode for alert in alerts] == [1, 2]
+
+
+def test_the_entity_model_round_trips_through_json(trained: TrainedModel) -> None:
+    model = trained.entity_models["session"]
+    restored = EntityModel.from_json(model.to_json())
+    rows = np.random.default_rng(1).normal(size=(5, len(ENTITY_FEATURE_NAMES)))
+    assert restored.score(rows).tolist() == model.score(rows).tolist()
+    assert restored.threshold == model.threshold
+    with pytest.raises(InvalidStateError, match="entity model"):
+        EntityModel.from_json({**model.to_json(), "entity_features_version": 0})
