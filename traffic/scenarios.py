@@ -458,7 +458,7 @@ def human_like_bot(ctx: Context, episode: Episode, t: int, size: int) -> Iterato
 
 
 # A replay skips what a recording cannot reuse: a password, a payment.
-_NOT_REPLAYED = frozenset({"login_succeeded", "login_failed", "password_reset", "purchase", "logout", "signup"})
+NOT_REPLAYED = frozenset({"login_succeeded", "login_failed", "password_reset", "purchase", "logout", "signup"})
 
 
 def session_replay_bot(ctx: Context, episode: Episode, t: int, size: int) -> Iterator[Emission]:
@@ -470,7 +470,7 @@ def session_replay_bot(ctx: Context, episode: Episode, t: int, size: int) -> Ite
         steps = [
             (event["event_type"], event["resource"], event["status"], event["properties"]) for _, event, _ in recorded
         ]
-        steps = [step for step in steps if step[0] not in _NOT_REPLAYED]
+        steps = [step for step in steps if step[0] not in NOT_REPLAYED]
         if len(steps) >= 4:
             break
     yield from recorded
