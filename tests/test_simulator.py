@@ -11,7 +11,7 @@ from functools import cache
 
 import pytest
 
-from traffic import SCENARIO_NAMES, LabeledEvent, Simulator, catalog, geo
+from traffic import BLATANT_SCENARIOS, EVASIVE_SCENARIOS, SCENARIO_NAMES, LabeledEvent, Simulator, catalog, geo
 from traffic.agents import SCRIPT_AGENTS
 from traffic.exceptions import SimulationConfigError
 from traffic.geo import country_of, distance_km
@@ -86,6 +86,11 @@ def test_attack_start_keeps_a_clean_history_and_the_share_after_it() -> None:
     share = sum(item.label is not None for item in after) / len(after)
     assert abs(share - 0.05) <= 0.01
     assert {episode.scenario for episode in simulator.episodes} == set(SCENARIO_NAMES)
+
+
+def test_every_scenario_is_either_blatant_or_evasive_and_runs_by_default() -> None:
+    assert sorted(BLATANT_SCENARIOS + EVASIVE_SCENARIOS) == sorted(SCENARIO_NAMES)
+    assert Simulator().scenarios == SCENARIO_NAMES
 
 
 def test_zero_events_is_an_empty_run() -> None:
@@ -183,7 +188,8 @@ def test_every_labeled_event_is_from_its_episodes_users_and_addresses() -> None:
         assert episode.scenario == item.label.scenario
         assert item.event["user_id"] in episode.user_ids, item.label
         assert item.event["ip"] in episode.source_ips, item.label
-        assert episode.start is not None and episode.end is not None
+        assert episode.start is not None
+        assert episode.end is not None
         assert episode.start <= parse_timestamp(str(item.event["occurred_at"])) <= episode.end
 
 
@@ -298,7 +304,8 @@ def test_session_replay_bot_replays_a_customers_session_at_a_fixed_pace_from_dat
             if len(gaps) > 1:
                 assert statistics.pstdev(gaps) / statistics.mean(gaps) < 0.05
             record = geo.lookup(str(replay[0]["ip"]))
-            assert record is not None and record.kind == geo.HOSTING
+            assert record is not None
+            assert record.kind == geo.HOSTING
 
 
 def test_newcomers_sign_up_every_day_then_browse_and_come_back() -> None:
@@ -346,7 +353,8 @@ def test_newcomers_of_different_dates_never_share_an_id() -> None:
             {e["user_id"] for e, _ in simulator.events(duration=timedelta(days=1)) if e["event_type"] == "signup"}
         )
     # THEN they sign up different people under different ids
-    assert ids[0] and ids[1]
+    assert ids[0]
+    assert ids[1]
     assert not ids[0] & ids[1]
 
 

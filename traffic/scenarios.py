@@ -21,6 +21,27 @@ the simulator can hold the attack share to its setting. Signatures, as the model
     A customer browses from home, then within 3-30 minutes the same account logs in and browses
     from a country more than 6,000 km away. Only the distant events are labeled: the home events are
     the customer's own, ordinary traffic.
+
+The evasive scenarios look like customers in everything but one respect:
+
+``low_and_slow_scraping``
+    A few residential addresses and the browsers customers use (2-6 of them, rotated), a fresh
+    visitor id and session every 10-40 pages, 2-5 pages a minute for hours: only page views, walking
+    every product in SKU order or every page of every category, which no customer does.
+``residential_proxy_stuffing``
+    Credential stuffing through home and mobile connections in any country: a new address (and
+    browser agent, and session) for every one or two attempts, 0.2-2 attempts/s over the pool,
+    half of the ids real; almost all ``login_failed``, rare successes.
+``human_like_bot``
+    One account, one browser, one residential address, pauses drawn from the customers' own think
+    times; it logs in and repeats one task (view, add to cart and buy one of 1-3 products, or the
+    same 1-2 searches and a click on the same products), logging in again every 5-30 tasks, never
+    fetching a static file.
+``session_replay_bot``
+    A customer's real session (emitted unlabeled: it is them), then replayed again and again with
+    the customer's user agent from 1-4 hosting addresses, a fresh visitor id per replay, at a fixed
+    pace (0.5-5 s, 2 % jitter); logins, resets, purchases and logouts are left out (a replay cannot
+    reuse a password or a payment).
 """
 
 from __future__ import annotations
@@ -518,3 +539,8 @@ SCENARIOS: dict[str, ScenarioSpec] = {
     "session_replay_bot": ScenarioSpec(session_replay_bot, 40, 300, 12),
 }
 SCENARIO_NAMES = tuple(SCENARIOS)
+# Attacks that announce themselves (script agents, hosting addresses, bursts, far countries): what
+# a short demo can promise to catch. The evasive ones copy customers' clients, addresses and pace and
+# are there to measure a detector against (``model/evaluate.py`` runs them all).
+BLATANT_SCENARIOS = ("credential_stuffing", "account_takeover", "scraping_bot", "card_testing", "impossible_travel")
+EVASIVE_SCENARIOS = ("low_and_slow_scraping", "residential_proxy_stuffing", "human_like_bot", "session_replay_bot")
