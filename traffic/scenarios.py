@@ -25,7 +25,7 @@ the simulator can hold the attack share to its setting. Signatures, as the model
 The evasive scenarios look like customers in everything but one respect:
 
 ``low_and_slow_scraping``
-    A few residential addresses and the browsers customers use (2-6 of them, rotated), a fresh
+    A few residential addresses and the browsers customers use (3-6 of them, rotated), a fresh
     visitor id and session every 10-40 pages, 2-5 pages a minute for hours: only page views, walking
     every product in SKU order or every page of every category, which no customer does.
 ``residential_proxy_stuffing``
