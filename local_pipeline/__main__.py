@@ -13,6 +13,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))  #
 
 from local_pipeline.demo import DemoOptions, render, run_demo, write_report
 from local_pipeline.event_source import MappingSettings
+from traffic.scenarios import SCENARIO_NAMES
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -41,6 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--attack-share", type=float, default=defaults.attack_share, help="default %(default)s")
     parser.add_argument(
+        "--scenarios",
+        default=",".join(defaults.scenarios),
+        help=f"comma-separated attack scenarios, of: {', '.join(SCENARIO_NAMES)} (default %(default)s)",
+    )
+    parser.add_argument(
         "--rate",
         type=float,
         default=defaults.rate,
@@ -64,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
         training_days=arguments.training_days,
         live_days=arguments.live_days,
         attack_share=arguments.attack_share,
+        scenarios=tuple(name for name in arguments.scenarios.split(",") if name),
         rate=arguments.rate,
         shards=arguments.shards,
         seed=arguments.seed,

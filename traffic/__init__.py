@@ -7,7 +7,7 @@ the contract. ``python -m traffic --help`` is the command line.
 
 from __future__ import annotations
 
-from traffic.scenarios import SCENARIO_NAMES, Episode, Label
+from traffic.scenarios import BLATANT_SCENARIOS, EVASIVE_SCENARIOS, SCENARIO_NAMES, Episode, Label
 from traffic.simulator import LabeledEvent, Simulator
 
-__all__ = ["SCENARIO_NAMES", "Episode", "Label", "LabeledEvent", "Simulator"]
+__all__ = ["BLATANT_SCENARIOS", "EVASIVE_SCENARIOS", "SCENARIO_NAMES", "Episode", "Label", "LabeledEvent", "Simulator"]

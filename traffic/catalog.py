@@ -60,6 +60,7 @@ CURRENCY_BY_COUNTRY = {
 DEFAULT_CURRENCY = "EUR"
 
 HOME = "/"
+SIGNUP = "/signup"
 LOGIN = "/login"
 LOGOUT = "/logout"
 PASSWORD_RESET = "/account/password-reset"
@@ -68,6 +69,13 @@ ACCOUNT_SECURITY = "/account/security"
 ACCOUNT_PAYMENT = "/account/payment-methods"
 CHECKOUT = "/checkout/confirm"
 GIFT_CARD_SKU = "GIFT-0500"
+# The shop's front-end bundle, which a browser fetches when its cache is cold.
+STATIC_ASSETS = (
+    "/static/app.3f9c1e.js",
+    "/static/app.3f9c1e.css",
+    "/static/fonts/inter-var.woff2",
+    "/static/img/logo.svg",
+)
 
 
 def sku(number: int) -> str:

@@ -4,7 +4,9 @@ A session may start with a login (sometimes after a mistyped password, rarely th
 reset), then browses with log-normal think times: category and product pages, searches,
 recommendation clicks, adding to the cart and buying, and sometimes ends with a logout. Customers
 on the mobile app make API calls instead of page views; mobile devices often change address on
-the carrier's network, and a few sessions happen while travelling abroad.
+the carrier's network, and a few sessions happen while travelling abroad. A browser whose cache
+is cold fetches the shop's static files with its first page. A newcomer's first session starts
+with the sign-up (which logs them in) and then browses like anyone else.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ WEEKLY = (1.0, 0.97, 0.97, 0.98, 0.95, 0.85, 0.9)
 MEAN_ACTIVITY = sum(DIURNAL) / 24 * sum(WEEKLY) / 7
 
 MEAN_PAGES_PER_SESSION = 7.0
-MEAN_EVENTS_PER_SESSION = 9.0  # pages plus logins, carts and purchases; used to size episodes
+MEAN_EVENTS_PER_SESSION = 9.0  # pages plus logins, carts, purchases and static files; used to size episodes
+COLD_CACHE_SHARE = 0.4  # browser sessions that fetch the static files (the rest have them cached)
 
 
 def activity(user: UserProfile, micros: int) -> float:
@@ -75,8 +78,11 @@ def _pick_ip(ctx: Context, user: UserProfile, kind: str) -> str:
     return user.home_ips[0] if len(user.home_ips) == 1 or draw < 0.75 else user.home_ips[1]
 
 
-def normal_session(ctx: Context, user: UserProfile, micros: int) -> Iterator[Emission]:
-    """The events of one session of ``user`` starting at ``micros``, in time order, unlabeled."""
+def normal_session(ctx: Context, user: UserProfile, micros: int, *, first_visit: bool = False) -> Iterator[Emission]:
+    """The events of one session of ``user`` starting at ``micros``, in time order, unlabeled.
+
+    ``first_visit``: the customer's first session ever, which begins by signing up.
+    """
     rng = ctx.rng
     make = ctx.factory.make
     latency = ctx.latency_ms
@@ -87,8 +93,15 @@ def normal_session(ctx: Context, user: UserProfile, micros: int) -> Iterator[Emi
     uid = user.user_id
     view = "api_call" if kind == agents.APP else "page_view"
     t = micros
+    cold_cache = kind != agents.APP and (first_visit or rng.random() < COLD_CACHE_SHARE)
 
-    if rng.random() < 0.35:
+    if first_visit:
+        props = {"method": "POST", "latency_ms": latency()}
+        yield t, make(t, "signup", uid, session, ip, agent, catalog.SIGNUP, 201, props), None
+        t += int(rng.uniform(0.5, 3) * MICROS)  # the shop logs the new account in
+        props = {"method": "POST", "latency_ms": latency()}
+        yield t, make(t, "login_succeeded", uid, session, ip, agent, catalog.LOGIN, 200, props), None
+    elif rng.random() < 0.35:
         if rng.random() < 0.06:
             for _ in range(1 + (rng.random() < 0.3)):
                 props = {"method": "POST", "latency_ms": latency(), "reason": "bad_password"}
@@ -161,6 +174,14 @@ def normal_session(ctx: Context, user: UserProfile, micros: int) -> Iterator[Emi
             status = 404 if failure < 0.008 else 500 if failure < 0.009 else 200
             props = {"method": "GET", "latency_ms": latency()}
             yield t, make(t, view, uid, session, ip, agent, resource, status, props), None
+        if cold_cache:  # the first page pulls the bundle, within a fraction of a second
+            cold_cache = False
+            assets = t
+            for asset in catalog.STATIC_ASSETS[: rng.randint(2, len(catalog.STATIC_ASSETS))]:
+                assets += int(rng.uniform(0.01, 0.08) * MICROS)
+                props = {"method": "GET", "latency_ms": latency() // 4}
+                yield assets, make(assets, "static_asset", uid, session, ip, agent, asset, 200, props), None
+            t = assets  # the next page comes after the reader has seen this one
 
     if rng.random() < 0.15:
         t += int(rng.uniform(2, 60) * MICROS)

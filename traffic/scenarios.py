@@ -21,6 +21,27 @@ the simulator can hold the attack share to its setting. Signatures, as the model
     A customer browses from home, then within 3-30 minutes the same account logs in and browses
     from a country more than 6,000 km away. Only the distant events are labeled: the home events are
     the customer's own, ordinary traffic.
+
+The evasive scenarios look like customers in everything but one respect:
+
+``low_and_slow_scraping``
+    A few residential addresses and the browsers customers use (3-6 of them, rotated), a fresh
+    visitor id and session every 10-40 pages, 2-5 pages a minute for hours: only page views, walking
+    every product in SKU order or every page of every category, which no customer does.
+``residential_proxy_stuffing``
+    Credential stuffing through home and mobile connections in any country: a new address (and
+    browser agent, and session) for every one or two attempts, 0.2-2 attempts/s over the pool,
+    half of the ids real; almost all ``login_failed``, rare successes.
+``human_like_bot``
+    One account, one browser, one residential address, pauses drawn from the customers' own think
+    times; it logs in and repeats one task (view, add to cart and buy one of 1-3 products, or the
+    same 1-2 searches and a click on the same products), logging in again every 5-30 tasks, never
+    fetching a static file.
+``session_replay_bot``
+    A customer's real session (emitted unlabeled: it is them), then replayed again and again with
+    the customer's user agent from 1-4 hosting addresses, a fresh visitor id per replay, at a fixed
+    pace (0.5-5 s, 2 % jitter); logins, resets, purchases and logouts are left out (a replay cannot
+    reuse a password or a payment).
 """
 
 from __future__ import annotations
@@ -32,6 +53,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from traffic import agents, catalog, geo
+from traffic.normal import normal_session
 from traffic.world import MICROS, Context, Emission, UserProfile
 
 
@@ -311,6 +333,188 @@ def impossible_travel(ctx: Context, episode: Episode, t: int, size: int) -> Iter
         t += _seconds(rng, 600, 3600)
 
 
+def _browser_agents(rng: random.Random, count: int) -> list[str]:
+    """``count`` distinct browser user agents of the kinds customers have (desktop and mobile)."""
+    pool: list[str] = []
+    while len(pool) < count:
+        agent = agents.desktop_agent(rng) if rng.random() < 0.7 else agents.mobile_agent(rng)
+        if agent not in pool:
+            pool.append(agent)
+    return pool
+
+
+def low_and_slow_scraping(ctx: Context, episode: Episode, t: int, size: int) -> Iterator[Emission]:
+    rng, make, label = ctx.rng, ctx.factory.make, episode.label
+    # A few residential proxies and the browsers customers use: nothing about the client stands out.
+    country = geo.COUNTRY_CODES[rng.randrange(len(geo.COUNTRY_CODES))]
+    ips = [geo.random_ip(rng, country, geo.RESIDENTIAL) for _ in range(rng.randint(2, 6))]
+    browsers = _browser_agents(rng, rng.randint(3, 6))
+    # A customer's pace (a few pages a minute), so rate limits and rate features see nothing.
+    period = rng.uniform(12.0, 30.0)
+    by_category = rng.random() < 0.3
+    product = rng.randrange(catalog.PRODUCTS)
+    category = rng.randrange(len(catalog.CATEGORIES))
+    page = 1
+    emitted = 0
+    while emitted < size:
+        # Each visit clears its cookies and takes another address and browser, so no visitor id,
+        # session or address carries more than a few dozen pages of the walk.
+        uid = ctx.fresh_account_id()
+        episode.user_ids[uid] = None
+        ip, agent, session = rng.choice(ips), rng.choice(browsers), ctx.session_id()
+        episode.source_ips[ip] = None
+        for _ in range(min(size - emitted, rng.randint(10, 40))):
+            t += int(period * rng.uniform(0.5, 1.5) * MICROS)
+            # The walk itself is the tell: every product in catalogue order, or every page of every
+            # category, which no customer's browsing does.
+            if by_category:
+                resource = catalog.category_path(catalog.CATEGORIES[category], page)
+                status = 200
+                page += 1
+                if page > 40:
+                    category, page = (category + 1) % len(catalog.CATEGORIES), 1
+            else:
+                resource = catalog.product_path(product % catalog.PRODUCTS)
+                status = 200
+                product += 1
+            props = {"method": "GET", "latency_ms": ctx.latency_ms()}
+            yield t, make(t, "page_view", uid, session, ip, agent, resource, status, props), label
+            emitted += 1
+        t += _seconds(rng, 60, 900)
+
+
+def residential_proxy_stuffing(ctx: Context, episode: Episode, t: int, size: int) -> Iterator[Emission]:
+    rng, make, label = ctx.rng, ctx.factory.make, episode.label
+    # A botnet of home and phone connections: each address, in any country, is used for one or two
+    # attempts, so no address or per-address rate stands out and blocklists of hosting ranges miss it.
+    rate = rng.uniform(0.2, 2.0)  # attempts per second over the whole pool
+    emitted = 0
+    while emitted < size:
+        country = geo.COUNTRY_CODES[rng.randrange(len(geo.COUNTRY_CODES))]
+        ip = geo.random_ip(rng, country, geo.RESIDENTIAL if rng.random() < 0.7 else geo.MOBILE)
+        episode.source_ips[ip] = None
+        agent = agents.desktop_agent(rng) if rng.random() < 0.6 else agents.mobile_agent(rng)
+        session = ctx.session_id()  # a browser engine keeps cookies, unlike a script
+        for _ in range(1 if rng.random() < 0.7 else 2):
+            if emitted >= size:
+                break
+            t += int(rng.expovariate(rate) * MICROS) + 1
+            # Leaked credentials: about half the ids exist; a few passwords were reused.
+            real = rng.random() < 0.5
+            uid = ctx.random_user().user_id if real else ctx.unknown_user_id()
+            episode.user_ids[uid] = None
+            if real and rng.random() < 0.04:
+                props = {"method": "POST", "latency_ms": ctx.latency_ms()}
+                yield t, make(t, "login_succeeded", uid, session, ip, agent, catalog.LOGIN, 200, props), label
+            else:
+                reason = "bad_password" if real else "unknown_user"
+                props = {"method": "POST", "latency_ms": ctx.latency_ms(), "reason": reason}
+                yield t, make(t, "login_failed", uid, session, ip, agent, catalog.LOGIN, 401, props), label
+            emitted += 1
+
+
+def human_like_bot(ctx: Context, episode: Episode, t: int, size: int) -> Iterator[Emission]:
+    rng, make, label = ctx.rng, ctx.factory.make, episode.label
+    # One account, one browser, one home-like address: the identity looks like a customer's, and
+    # the pauses are drawn from the customers' own think times.
+    uid = ctx.fresh_account_id()
+    episode.user_ids[uid] = None
+    ip = geo.random_ip(rng, geo.COUNTRY_CODES[rng.randrange(len(geo.COUNTRY_CODES))], geo.RESIDENTIAL)
+    episode.source_ips[ip] = None
+    agent = agents.desktop_agent(rng)
+    currency = rng.choice(("USD", "EUR", "GBP"))
+    card = f"{rng.randrange(10_000):04d}"
+    # The task is what gives it away: the same few pages over and over, and no static files
+    # (the bot's client does not render pages).
+    buying = rng.random() < 0.5
+    targets = [rng.randrange(catalog.PRODUCTS) for _ in range(rng.randint(1, 3))]
+    terms = [catalog.SEARCH_TERMS[rng.randrange(len(catalog.SEARCH_TERMS))] for _ in range(rng.randint(1, 2))]
+    session = ""
+    tasks_left = 0
+    emitted = 0
+    while emitted < size:
+        if tasks_left == 0:  # log in again now and then, as a session expires
+            session, tasks_left = ctx.session_id(), rng.randint(5, 30)
+            props = {"method": "POST", "latency_ms": ctx.latency_ms()}
+            yield t, make(t, "login_succeeded", uid, session, ip, agent, catalog.LOGIN, 200, props), label
+            emitted += 1
+            t += ctx.think_micros()
+        tasks_left -= 1
+        item = rng.choice(targets)
+        if buying:  # a scalper: the product page, add it to the cart, buy
+            price = catalog.price_of(item)
+            steps: list[tuple[str, str, dict[str, Any]]] = [
+                ("page_view", catalog.product_path(item), {"method": "GET"}),
+                (
+                    "add_to_cart",
+                    catalog.cart_add_path(catalog.sku(item), 1),
+                    {"method": "POST", "sku": catalog.sku(item), "price": price},
+                ),
+                (
+                    "purchase",
+                    catalog.CHECKOUT,
+                    {
+                        "method": "POST",
+                        "amount": price,
+                        "currency": currency,
+                        "items": 1,
+                        "payment": "approved",
+                        "card_last4": card,
+                    },
+                ),
+            ]
+        else:  # a price or stock watcher: the same searches, then the same product
+            term = rng.choice(terms)
+            steps = [
+                ("search", catalog.search_path(term), {"method": "GET", "results": 24}),
+                ("click", catalog.product_path(item) + "?ref=search", {"method": "GET"}),
+            ]
+        for event_type, resource, props in steps:
+            if emitted >= size:
+                break
+            props["latency_ms"] = ctx.latency_ms()
+            yield t, make(t, event_type, uid, session, ip, agent, resource, 200, props), label
+            emitted += 1
+            t += ctx.think_micros()
+
+
+# A replay skips what a recording cannot reuse: a password, a payment.
+NOT_REPLAYED = frozenset({"login_succeeded", "login_failed", "password_reset", "purchase", "logout", "signup"})
+
+
+def session_replay_bot(ctx: Context, episode: Episode, t: int, size: int) -> Iterator[Emission]:
+    rng, make, label = ctx.rng, ctx.factory.make, episode.label
+    # The recording: a customer's real session, emitted unlabeled (it is them), long enough to be
+    # worth replaying.
+    while True:
+        recorded = list(normal_session(ctx, ctx.random_user(), t))
+        steps = [
+            (event["event_type"], event["resource"], event["status"], event["properties"]) for _, event, _ in recorded
+        ]
+        steps = [step for step in steps if step[0] not in NOT_REPLAYED]
+        if len(steps) >= 4:
+            break
+    yield from recorded
+    agent = recorded[0][1]["user_agent"]
+    t = recorded[-1][0] + _seconds(rng, 600, 7200)
+    # The replays: the same requests with the recorded user agent, from a few data-centre addresses,
+    # at one fixed pace (a replay tool compresses human pauses to a constant), again and again.
+    country = rng.choice(geo.countries_with(geo.HOSTING))
+    ips = [geo.random_ip(rng, country, geo.HOSTING) for _ in range(rng.randint(1, 4))]
+    period = rng.uniform(0.5, 5.0)
+    emitted = 0
+    while emitted < size:
+        uid, session, ip = ctx.fresh_account_id(), ctx.session_id(), rng.choice(ips)
+        episode.user_ids[uid] = None
+        episode.source_ips[ip] = None
+        for event_type, resource, status, properties in steps[: size - emitted]:
+            props = {**properties, "latency_ms": ctx.latency_ms()}
+            yield t, make(t, event_type, uid, session, ip, agent, resource, status, props), label
+            emitted += 1
+            t += int(period * rng.uniform(0.98, 1.02) * MICROS)
+        t += int(period * 10 * rng.uniform(0.98, 1.02) * MICROS)
+
+
 @dataclass(frozen=True)
 class ScenarioSpec:
     """A scenario and the size of its episodes in labeled events: the natural range, and the least
@@ -329,5 +533,14 @@ SCENARIOS: dict[str, ScenarioSpec] = {
     "scraping_bot": ScenarioSpec(scraping_bot, 200, 800, 60),
     "card_testing": ScenarioSpec(card_testing, 20, 60, 5),
     "impossible_travel": ScenarioSpec(impossible_travel, 3, 10, 2),
+    "low_and_slow_scraping": ScenarioSpec(low_and_slow_scraping, 200, 900, 30),
+    "residential_proxy_stuffing": ScenarioSpec(residential_proxy_stuffing, 100, 500, 20),
+    "human_like_bot": ScenarioSpec(human_like_bot, 40, 200, 15),
+    "session_replay_bot": ScenarioSpec(session_replay_bot, 40, 300, 12),
 }
 SCENARIO_NAMES = tuple(SCENARIOS)
+# Attacks that announce themselves (script agents, hosting addresses, bursts, far countries): what
+# a short demo can promise to catch. The evasive ones copy customers' clients, addresses and pace and
+# are there to measure a detector against (``model/evaluate.py`` runs them all).
+BLATANT_SCENARIOS = ("credential_stuffing", "account_takeover", "scraping_bot", "card_testing", "impossible_travel")
+EVASIVE_SCENARIOS = ("low_and_slow_scraping", "residential_proxy_stuffing", "human_like_bot", "session_replay_bot")

@@ -4,7 +4,9 @@ Sessions start as a Poisson process thinned by each customer's local time of day
 week; customers are picked with heavy-tailed activity (a few shop daily, most now and then).
 Attack episodes start whenever the labeled events planned so far fall behind
 ``attack_share`` of the events emitted, so the share holds over any run length; scenarios take
-turns in a shuffled order, so every one of them appears early. Everything draws from one
+turns in a shuffled order, so every one of them appears early. Newcomers sign up every day (a
+Poisson process thinned by their local time, like sessions) and then return like everyone else.
+Everything draws from one
 ``random.Random(seed)``: the same settings give the same events, ids included.
 """
 
@@ -15,19 +17,24 @@ import itertools
 import random
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from traffic.exceptions import SimulationConfigError
 from traffic.normal import MEAN_ACTIVITY, MEAN_EVENTS_PER_SESSION, activity, normal_session
 from traffic.scenarios import SCENARIO_NAMES, SCENARIOS, Episode, Label
-from traffic.world import MICROS, Context, EventFactory, UserProfile, make_users
+from traffic.world import MICROS, Context, EventFactory, UserProfile, make_user, make_users, newcomer_id
 
 DEFAULT_START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday, midnight UTC
 DEFAULT_ATTACK_SHARE = 0.02
 MAX_ATTACK_SHARE = 0.5
 DEFAULT_SESSIONS_PER_USER_PER_DAY = 1.5
+# New customers signing up per day, as a share of ``users``: about 3 % of a day's active customers
+# are then on their first visit, so a first visit is ordinary in the simulated data.
+DEFAULT_DAILY_SIGNUP_SHARE = 0.02
+# A start time later than any run reaches: "no newcomers".
+_NEVER = 2**63
 
 __all__ = ["DEFAULT_ATTACK_SHARE", "DEFAULT_START", "Episode", "Label", "LabeledEvent", "Simulator"]
 
@@ -69,6 +76,7 @@ class Simulator:
         scenarios: Sequence[str] = SCENARIO_NAMES,
         sessions_per_user_per_day: float = DEFAULT_SESSIONS_PER_USER_PER_DAY,
         attack_start: datetime | None = None,
+        daily_signup_share: float = DEFAULT_DAILY_SIGNUP_SHARE,
     ) -> None:
         if users < 1:
             raise SimulationConfigError("users", f"must be at least 1, got {users}")
@@ -83,6 +91,8 @@ class Simulator:
             raise SimulationConfigError("scenarios", "at least one is needed when attack_share > 0")
         if sessions_per_user_per_day <= 0:
             raise SimulationConfigError("sessions_per_user_per_day", "must be positive")
+        if daily_signup_share < 0:
+            raise SimulationConfigError("daily_signup_share", f"must not be negative, got {daily_signup_share}")
         if attack_start is not None and (attack_start.tzinfo is None or attack_start.utcoffset() is None):
             raise SimulationConfigError("attack_start", "must be timezone-aware")
         self.seed = seed
@@ -91,6 +101,7 @@ class Simulator:
         self.start = start.astimezone(UTC)
         self.scenarios = tuple(scenarios)
         self.sessions_per_user_per_day = sessions_per_user_per_day
+        self.daily_signup_share = daily_signup_share
         # Attacks begin here (default: at the start); the share applies to the events from then on.
         self.attack_start = self.start if attack_start is None else max(self.start, attack_start.astimezone(UTC))
         self.episodes: list[Episode] = []
@@ -98,7 +109,7 @@ class Simulator:
 
     def expected_events_per_day(self) -> float:
         """About how many normal events a simulated day holds with these settings."""
-        return self.users * self.sessions_per_user_per_day * MEAN_EVENTS_PER_SESSION
+        return self.users * (self.sessions_per_user_per_day + self.daily_signup_share) * MEAN_EVENTS_PER_SESSION
 
     def events(self, count: int | None = None, duration: timedelta | float | None = None) -> Iterator[LabeledEvent]:
         """Labeled events in time order: ``count`` of them, or all within ``duration`` of ``start``."""
@@ -125,6 +136,10 @@ class Simulator:
         end = None if seconds is None else start + int(seconds * MICROS)
         # Candidate session starts come at the peak rate; thinning by local activity keeps the mean.
         candidate_rate = self.users * self.sessions_per_user_per_day / 86_400 / MEAN_ACTIVITY / MICROS
+        # Newcomers take their share of that rate once they have signed up (others drift away as they
+        # join), so the volume stays the one ``users`` sets and the attack share can be planned.
+        signup_rate = self.users * self.daily_signup_share / 86_400 / MEAN_ACTIVITY / MICROS
+        signups_by_day: dict[int, int] = {}
         attack_start = int(self.attack_start.timestamp() * MICROS)
         expected = count if count is not None else self.expected_events_per_day() * (seconds or 0) / 86_400
         expected -= self.expected_events_per_day() * (attack_start - start) / MICROS / 86_400
@@ -154,9 +169,23 @@ class Simulator:
         emitted = 0
         emitted_before_attacks = 0
         next_session = start + int(rng.expovariate(candidate_rate))
+        next_signup = start + int(rng.expovariate(signup_rate)) if signup_rate > 0 else _NEVER
         share = self.attack_share
         while count is None or emitted < count:
-            while not heap or next_session <= heap[0][0]:
+            while not heap or min(next_session, next_signup) <= heap[0][0]:
+                if next_signup < next_session:
+                    newcomer = make_user(rng, "")
+                    if rng.random() < activity(newcomer, next_signup):
+                        day = next_signup // (86_400 * MICROS)
+                        signups_by_day[day] = signups_by_day.get(day, 0) + 1
+                        newcomer = replace(newcomer, user_id=newcomer_id(next_signup, signups_by_day[day]))
+                        push(normal_session(context, newcomer, next_signup, first_visit=True))
+                        users.append(newcomer)
+                        total_weight += rng.paretovariate(1.5)
+                        cumulative.append(total_weight)
+                        self.profiles[newcomer.user_id] = newcomer
+                    next_signup += int(rng.expovariate(signup_rate)) + 1
+                    continue
                 user = users[bisect_left(cumulative, rng.random() * total_weight)]
                 if rng.random() < activity(user, next_session):
                     push(normal_session(context, user, next_session))

@@ -18,13 +18,16 @@ from vedette.events import SCHEMA_VERSION
 
 MICROS = 1_000_000
 
+_COUNTRY_CODES = [country.code for country in geo.COUNTRIES]
+_USER_WEIGHTS = [country.user_weight for country in geo.COUNTRIES]
+
 # What a generator of traffic yields: (time in µs, event wire dict, label or None).
 Emission = tuple[int, dict[str, Any], Any]
 
 
 @dataclass(slots=True)
 class UserProfile:
-    """A returning customer: a home country and addresses, a few devices, a payment card."""
+    """A customer: a home country and addresses, a few devices, a payment card."""
 
     user_id: str
     country: str
@@ -35,32 +38,39 @@ class UserProfile:
     currency: str
 
 
+def make_user(rng: random.Random, user_id: str) -> UserProfile:
+    """One customer, placed in a country by the countries' user weights."""
+    code = rng.choices(_COUNTRY_CODES, _USER_WEIGHTS)[0]
+    country = geo.COUNTRY_BY_CODE[code]
+    home_ips = [geo.random_ip(rng, code, geo.RESIDENTIAL, ipv6=rng.random() < 0.15)]
+    if rng.random() < 0.3:  # a second home: office, partner's place
+        home_ips.append(geo.random_ip(rng, code, geo.RESIDENTIAL))
+    kinds = [rng.choice((agents.DESKTOP, agents.DESKTOP, agents.MOBILE, agents.APP))]
+    while len(kinds) < 3 and rng.random() < 0.35:
+        kinds.append(rng.choice((agents.DESKTOP, agents.MOBILE, agents.APP)))
+    return UserProfile(
+        user_id=user_id,
+        country=code,
+        utc_offset_micros=int(country.utc_offset_hours * 3600 * MICROS),
+        home_ips=tuple(home_ips),
+        devices=tuple((kind, agents.device_agent(rng, kind)) for kind in kinds),
+        card_last4=f"{rng.randrange(10_000):04d}",
+        currency=catalog.CURRENCY_BY_COUNTRY.get(code, catalog.DEFAULT_CURRENCY),
+    )
+
+
 def make_users(rng: random.Random, count: int) -> list[UserProfile]:
     """``count`` customers spread over countries by their user weight."""
-    codes = [country.code for country in geo.COUNTRIES]
-    weights = [country.user_weight for country in geo.COUNTRIES]
-    users = []
-    for number in range(count):
-        code = rng.choices(codes, weights)[0]
-        country = geo.COUNTRY_BY_CODE[code]
-        home_ips = [geo.random_ip(rng, code, geo.RESIDENTIAL, ipv6=rng.random() < 0.15)]
-        if rng.random() < 0.3:  # a second home: office, partner's place
-            home_ips.append(geo.random_ip(rng, code, geo.RESIDENTIAL))
-        kinds = [rng.choice((agents.DESKTOP, agents.DESKTOP, agents.MOBILE, agents.APP))]
-        while len(kinds) < 3 and rng.random() < 0.35:
-            kinds.append(rng.choice((agents.DESKTOP, agents.MOBILE, agents.APP)))
-        users.append(
-            UserProfile(
-                user_id=f"u-{number:06d}",
-                country=code,
-                utc_offset_micros=int(country.utc_offset_hours * 3600 * MICROS),
-                home_ips=tuple(home_ips),
-                devices=tuple((kind, agents.device_agent(rng, kind)) for kind in kinds),
-                card_last4=f"{rng.randrange(10_000):04d}",
-                currency=catalog.CURRENCY_BY_COUNTRY.get(code, catalog.DEFAULT_CURRENCY),
-            )
-        )
-    return users
+    return [make_user(rng, f"u-{number:06d}") for number in range(count)]
+
+
+def newcomer_id(micros: int, number: int) -> str:
+    """The id of the ``number``-th customer who signed up on the UTC day of ``micros``.
+
+    The date keeps ids unique across runs that share a seed but not their dates (a training
+    stretch and a later test stretch), so one id never names two different people.
+    """
+    return f"u-{time.strftime('%Y%m%d', time.gmtime(micros // MICROS))}-{number:04d}"
 
 
 # UUID version 4 bits (version nibble 0100, variant bits 10) over 128 random bits.
