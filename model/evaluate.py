@@ -12,7 +12,12 @@ episode recall (an episode is caught when one of its events is flagged), events 
 before its first flag, event-level ROC-AUC and PR-AUC against normal events; and the share of
 normal events flagged.
 
-Every line carries its baseline, measured in the same run: scikit-learn's ``IsolationForest`` with
+``eval_entities`` (the shipped alerting, ``"shipped": true``): the same days replayed by the
+backtest (``model.backtest.Replay``: scorer batches, the entity stage, one alert per episode), per
+entity kind. An episode is caught when an entity it touched alerts while it runs (or within the
+idle limit after); normal alerts are counted per 1,000 normal entities a day against the budget.
+
+Every event-level line carries its baseline, measured in the same run: scikit-learn's ``IsolationForest`` with
 default settings on the same rows, with its threshold calibrated the same way.
 """
 
@@ -23,6 +28,7 @@ import json
 import os
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
@@ -32,9 +38,13 @@ from typing import Any
 
 import numpy as np
 
+from model.artifact import load_model
+from model.backtest import DEFAULT_BATCH_EVENTS, entity_label, summarize
 from model.detectors import Matrix, Vector, average_precision, calibrate_threshold, make_detector, roc_auc
-from model.features import ResourceVocabulary, featurize_batch
-from model.train import DEFAULT_ALERT_RATE, train
+from model.entities import DEFAULT_ALERT_BUDGET
+from model.entity_training import ENTITY_KINDS
+from model.features import ResourceVocabulary, event_time, featurize_batch
+from model.train import DEFAULT_ALERT_RATE, save, train
 
 CSIC_FOLDER = Path(os.environ.get("VEDETTE_CSIC2010", Path(__file__).resolve().parents[1] / "data/csic2010"))
 CSIC_TRAIN_LINES = 24_000
@@ -200,11 +210,86 @@ def eval_simulated(detector: str, alert_rate: float = DEFAULT_ALERT_RATE) -> dic
     }
 
 
+def eval_entities(kind: str, alert_budget: float = DEFAULT_ALERT_BUDGET) -> dict[str, Any]:
+    """The backtest's replay (``model.backtest.Replay``) of simulated attacks: entity alerts per episode."""
+    from model.backtest import Replay
+    from model.entities import EPISODE_IDLE_SECONDS
+    from model.entity_training import entity_key
+    from traffic import geo
+    from traffic.simulator import DEFAULT_START, Simulator
+
+    started = time.perf_counter()
+    quiet = Simulator(seed=SEED, users=SIMULATED_USERS, attack_share=0.0)
+    history = [event for event, _ in quiet.events(duration=timedelta(days=TRAIN_DAYS))]
+    trained = train(history, country_of=geo.country_of, country_lookup_name="traffic.geo", alert_budget=alert_budget)
+    with tempfile.TemporaryDirectory(prefix="vedette-eval-") as folder:
+        loaded = load_model(save(trained, folder))
+    attacked = Simulator(
+        seed=SEED,
+        users=SIMULATED_USERS,
+        attack_share=TEST_ATTACK_SHARE,
+        start=DEFAULT_START + timedelta(days=TRAIN_DAYS),
+    )
+    labeled = list(attacked.events(duration=timedelta(days=TEST_DAYS)))
+    labels = {event["event_id"]: label.scenario for event, label in labeled if label is not None}
+    replay = Replay(loaded, kind, geo.country_of, labels)
+    replay.warm_up(history)
+    replay.run(((event_time(event), event) for event, _ in labeled), DEFAULT_BATCH_EVENTS)
+    alerts_by_entity: dict[str, list[float]] = defaultdict(list)
+    for alert in replay.alerts:
+        alerts_by_entity[alert.entity].append(alert.last_event_at)
+    episodes: dict[tuple[str, str], list[tuple[float, str | None]]] = defaultdict(list)
+    for event, label in labeled:
+        if label is not None:
+            episodes[label.scenario, label.episode_id].append((event_time(event), entity_key(event, kind)))
+    scenarios: dict[str, dict[str, Any]] = {}
+    for (scenario, _), members in sorted(episodes.items()):
+        begin, end = min(moment for moment, _ in members), max(moment for moment, _ in members)
+        alert_times = [
+            moment
+            for key in {key for _, key in members if key is not None}
+            for moment in alerts_by_entity.get(key, [])
+            if begin <= moment <= end + EPISODE_IDLE_SECONDS
+        ]
+        figures = scenarios.setdefault(scenario, {"episodes": 0, "caught": 0, "delays": []})
+        figures["episodes"] += 1
+        if alert_times:
+            figures["caught"] += 1
+            figures["delays"].append(min(alert_times) - begin)
+    normal_entities = [name for name, record in replay.entities.items() if entity_label(record) == "normal"]
+    normal_alerts = sum(replay.entities[name].alerts for name in normal_entities)
+    normal_entity_days = sum(
+        len({int(replay.entities[name].first_seen // 86400), int(replay.entities[name].last_seen // 86400)})
+        for name in normal_entities
+    )
+    return {
+        "eval": "eval_entities",
+        "entity": kind,
+        "shipped": True,
+        "alert_budget": alert_budget,
+        "train_events": len(history),
+        "test_events": len(labeled),
+        "normal_alerts_per_1000_entities_per_day": round(1000.0 * normal_alerts / max(normal_entity_days, 1), 3),
+        "scenarios": {
+            name: {
+                "episodes": figures["episodes"],
+                "episode_recall": round(figures["caught"] / figures["episodes"], 4),
+                "median_seconds_to_first_alert": (
+                    round(statistics.median(figures["delays"]), 1) if figures["delays"] else None
+                ),
+            }
+            for name, figures in scenarios.items()
+        },
+        "summary": summarize(replay),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print one JSON line per evaluation and detector."""
     parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--detector", action="append", choices=("ecod", "isolation_forest"))
-    parser.add_argument("--only", choices=("csic2010", "simulated"))
+    parser.add_argument("--only", choices=("csic2010", "simulated", "entities"))
     parser.add_argument("--alert-rate", type=float, default=DEFAULT_ALERT_RATE)
     arguments = parser.parse_args(argv)
     for detector in arguments.detector or ["ecod", "isolation_forest"]:
@@ -215,6 +300,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(json.dumps({"eval": "eval_csic2010", "error": f"data not found in {CSIC_FOLDER}"}), flush=True)
         if arguments.only in (None, "simulated"):
             print(json.dumps(eval_simulated(detector, arguments.alert_rate)), flush=True)
+    if arguments.only in (None, "entities"):
+        for kind in ENTITY_KINDS:
+            print(json.dumps(eval_entities(kind)), flush=True)
     return 0
 
 
