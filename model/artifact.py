@@ -36,6 +36,7 @@ SHIPPED_MODULES = (
     "__init__.py",
     "exceptions.py",
     "features.py",
+    "enrichment.py",
     "rows.py",
     "detectors.py",
     "artifact.py",

@@ -149,16 +149,25 @@ def _scenario_figures(
 
 def eval_simulated(detector: str, alert_rate: float = DEFAULT_ALERT_RATE) -> dict[str, Any]:
     """Train on attack-free simulated days, score later days with attacks, per scenario."""
-    from traffic import geo
+    from model.network import resolve_network_lookup
+    from model.user_agents import describe, parse_agent
     from traffic.simulator import DEFAULT_START, Simulator
 
     started = time.perf_counter()
     quiet = Simulator(seed=SEED, users=SIMULATED_USERS, attack_share=0.0)
     history = [event for event, _ in quiet.events(duration=timedelta(days=TRAIN_DAYS))]
+    lookup = resolve_network_lookup("synthetic")
     trained = train(
-        history, detector=detector, alert_rate=alert_rate, country_of=geo.country_of, country_lookup_name="traffic.geo"
+        history,
+        detector=detector,
+        alert_rate=alert_rate,
+        network_of=lookup.network_of,
+        network_lookup=lookup.record,
+        agent_of=parse_agent,
+        agent_parser=describe(),
     )
-    replay = featurize_batch(history, country_of=geo.country_of, vocabulary=trained.vocabulary)
+    enrichment: dict[str, Any] = {"network_of": lookup.network_of, "agent_of": parse_agent}
+    replay = featurize_batch(history, vocabulary=trained.vocabulary, **enrichment)
     attacked = Simulator(
         # The same seed makes the same customers (homes, devices); their sessions differ with the dates.
         seed=SEED,
@@ -171,8 +180,8 @@ def eval_simulated(detector: str, alert_rate: float = DEFAULT_ALERT_RATE) -> dic
         [event for event, _ in labeled],
         replay.user_states,
         replay.ip_states,
-        country_of=geo.country_of,
         vocabulary=trained.vocabulary,
+        **enrichment,
     ).rows
     labels = [label for _, label in labeled]
     normal_mask = np.array([label is None for label in labels])
