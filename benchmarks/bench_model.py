@@ -33,6 +33,7 @@ from model.detectors import IsolationForestDetector  # noqa: E402
 from model.features import featurize_batch  # noqa: E402
 from model.rows import NPY_CONTENT_TYPE, encode_npy  # noqa: E402
 from model.train import save, train  # noqa: E402
+from model.user_agents import parse_agent  # noqa: E402
 from traffic import geo  # noqa: E402
 from traffic.simulator import Simulator  # noqa: E402
 
@@ -53,8 +54,10 @@ def rows_per_second(action: object, repeats: int = REQUESTS) -> float:
 def bench_score() -> dict[str, object]:
     simulator = Simulator(seed=5, users=500, attack_share=0.02)
     events = [event for event, _ in simulator.events(count=60_000)]
-    trained = train(events[:50_000], country_of=geo.country_of)
-    rows = featurize_batch(events, country_of=geo.country_of, vocabulary=trained.vocabulary).rows[-REQUEST_ROWS:]
+    trained = train(events[:50_000], network_of=geo.network_of, agent_of=parse_agent)
+    rows = featurize_batch(events, network_of=geo.network_of, agent_of=parse_agent, vocabulary=trained.vocabulary).rows[
+        -REQUEST_ROWS:
+    ]
     body = json.dumps({"rows": rows.tolist()})
     npy_body = encode_npy(rows)
     figures: dict[str, float] = {}
@@ -72,7 +75,9 @@ def bench_score() -> dict[str, object]:
         figures["ecod"] = rows_per_second(full_path)
         figures["ecod_npy"] = rows_per_second(full_path_npy)
         model.detector = IsolationForestDetector().fit(
-            featurize_batch(events[:50_000], country_of=geo.country_of, vocabulary=trained.vocabulary).rows
+            featurize_batch(
+                events[:50_000], network_of=geo.network_of, agent_of=parse_agent, vocabulary=trained.vocabulary
+            ).rows
         )
         figures["isolation_forest"] = rows_per_second(full_path)
     forest = IsolationForest(n_estimators=100, random_state=0).fit(rows)
@@ -93,9 +98,11 @@ def bench_train() -> dict[str, object]:
     events = [event for event, _ in simulator.events(count=TRAIN_EVENTS)]
     simulate_seconds = time.perf_counter() - started
     started = time.perf_counter()
-    trained = train(events, country_of=geo.country_of)
+    trained = train(events, network_of=geo.network_of, agent_of=parse_agent)
     train_seconds = time.perf_counter() - started
-    rows = featurize_batch(events[: trained.metadata["events"]["fit"]], country_of=geo.country_of).rows
+    rows = featurize_batch(
+        events[: trained.metadata["events"]["fit"]], network_of=geo.network_of, agent_of=parse_agent
+    ).rows
     started = time.perf_counter()
     IsolationForest(random_state=0).fit(rows)
     baseline_seconds = time.perf_counter() - started

@@ -39,6 +39,7 @@ SHIPPED_MODULES = (
     "__init__.py",
     "exceptions.py",
     "features.py",
+    "enrichment.py",
     "rows.py",
     "detectors.py",
     "entities.py",

@@ -150,7 +150,8 @@ class Replay:
 
     model: LoadedModel
     kind: str
-    country_of: Any = None
+    network_of: Any = None  # the model's lookups (model.network, model.user_agents), as the scorer's
+    agent_of: Any = None
     labels: dict[str, str] = field(default_factory=dict)
     user_states: dict[str, UserState] = field(default_factory=dict)
     ip_states: dict[str, IpState] = field(default_factory=dict)
@@ -176,7 +177,9 @@ class Replay:
         """Carry the users' and addresses' state through ``events`` (the training log), unscored, as a
         scorer that has been running since then would have it."""
         ordered = sorted(events, key=event_time)
-        features = featurize_batch(ordered, country_of=self.country_of, vocabulary=self.model.vocabulary)
+        features = featurize_batch(
+            ordered, network_of=self.network_of, agent_of=self.agent_of, vocabulary=self.model.vocabulary
+        )
         self.user_states.update(features.user_states)
         self.ip_states.update(features.ip_states)
 
@@ -211,7 +214,8 @@ class Replay:
             events,
             self.user_states,
             self.ip_states,
-            country_of=self.country_of,
+            network_of=self.network_of,
+            agent_of=self.agent_of,
             vocabulary=self.model.vocabulary,
             times=times,
         )
@@ -487,7 +491,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--batch-events", type=int, default=DEFAULT_BATCH_EVENTS, help="events per scorer batch")
     parser.add_argument(
-        "--geo", default="none", help="with --train: IP to country lookup (see python -m model.train --help)"
+        "--geo",
+        default="embedded",
+        choices=("embedded", "synthetic", "none"),
+        help="with --train: IP to country and network lookup (see python -m model.train --help)",
     )
     parser.add_argument("--endpoint-url", help="S3 endpoint for s3:// sources (else AWS_ENDPOINT_URL_S3)")
     parser.add_argument("--out", required=True, help="folder for report.md, plots and entities.csv")
@@ -500,35 +507,38 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return arguments
 
 
-def _load_or_train(arguments: argparse.Namespace, workdir: Path) -> tuple[LoadedModel, Any, list[dict[str, Any]]]:
-    """The model, its country lookup, and the training events (none with ``--model``)."""
-    from model.train import COUNTRY_LOOKUPS, resolve_country_lookup, save, train
+def _load_or_train(arguments: argparse.Namespace, workdir: Path) -> tuple[LoadedModel, Any, Any, list[dict[str, Any]]]:
+    """The model, its network lookup and agent parser, and the training events (none with ``--model``)."""
+    from model import user_agents
+    from model.network import lookup_from_record, resolve_network_lookup
+    from model.train import save, train
 
     if arguments.model:
         path = Path(arguments.model)
         folder = path if path.is_dir() else extract_tarball(path, workdir / "model")
         loaded = load_model(folder)
-        module = loaded.metadata.get("country_lookup")
-        name = next((key for key, value in COUNTRY_LOOKUPS.items() if value == module), "none") if module else "none"
-        return loaded, resolve_country_lookup(name), []
+        # The lookups the model was trained with, refused if this runtime has other data (as the scorer does).
+        network_of = lookup_from_record(loaded.metadata.get("network_lookup")).network_of
+        agent_of = user_agents.check_parser(loaded.metadata.get("agent_parser"))
+        return loaded, network_of, agent_of, []
+    source = arguments.train
     events = list(
         read_source(
-            arguments.train,
-            format=arguments.format,
-            log_format=arguments.log_format,
-            endpoint_url=arguments.endpoint_url,
+            source, format=arguments.format, log_format=arguments.log_format, endpoint_url=arguments.endpoint_url
         )
     )
-    _warn_missing_keys(events, arguments.entity, arguments.train)
-    country_of = resolve_country_lookup(arguments.geo)
+    _warn_missing_keys(events, arguments.entity, source)
+    lookup = resolve_network_lookup(arguments.geo)
     trained = train(
         events,
         alert_budget=arguments.alert_budget,
-        country_of=country_of,
-        country_lookup_name=None if arguments.geo == "none" else COUNTRY_LOOKUPS[arguments.geo],
+        network_of=lookup.network_of,
+        network_lookup=lookup.record,
+        agent_of=user_agents.parse_agent,
+        agent_parser=user_agents.describe(),
     )
     folder = save(trained, workdir / "model", Path(arguments.out) / "model.tar.gz")
-    return load_model(folder), country_of, events
+    return load_model(folder), lookup.network_of, user_agents.parse_agent, events
 
 
 def _warn_missing_keys(events: Sequence[dict[str, Any]], kind: str, source: str) -> None:
@@ -561,9 +571,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(arguments.out)
     try:
         with tempfile.TemporaryDirectory(prefix="vedette-backtest-") as workdir:
-            model, country_of, history = _load_or_train(arguments, Path(workdir))
+            model, network_of, agent_of, history = _load_or_train(arguments, Path(workdir))
             labels = read_labels(arguments.labels) if arguments.labels else {}
-            replay = Replay(model, arguments.entity, country_of, labels)
+            replay = Replay(model, arguments.entity, network_of, agent_of, labels)
             replay.warm_up(history)
             del history
             test_events = read_source(

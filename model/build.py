@@ -27,8 +27,17 @@ SIMULATION_SEED = 11
 REPOSITORY = Path(__file__).resolve().parent.parent
 # Package name in the training job -> its folder in this repository.
 TRAINING_PACKAGES = {"model": "model", "archive": "archive", "vedette": "producers/vedette", "traffic": "traffic"}
-# What the scikit-learn training image lacks: the archive reader parses JSON with orjson.
-TRAINING_REQUIREMENTS = ("orjson",)
+# What the scikit-learn training image lacks: the archive reader parses JSON with orjson; the network
+# and user-agent enrichment (model.network, model.user_agents) reads its data with these.
+TRAINING_REQUIREMENTS = (
+    "orjson",
+    "geoip2fast",
+    "geoip2",
+    "maxminddb",
+    "ua-parser",
+    "ua-parser-builtins",
+    "crawlerdetect",
+)
 TRAINING_ENTRY_POINT = '''"""SageMaker training entry point (script mode) of the Vedette anomaly model.
 
 Hyper-parameters arrive as ``--name value`` (``python train.py --help``); the archive channel is
@@ -90,7 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     output = Path(arguments.output)
     archive = arguments.archive
-    geo = "none"
+    geo = train.DEFAULT_GEO
     if not archive:
         geo = "synthetic"  # simulated addresses are in the synthetic geography's ranges
         archive_folder = output.parent / "archive"

@@ -220,9 +220,10 @@ class EntityModel:
         self.priors = [float(value) for value in priors]
         self.threshold = float(threshold)
         self.alert_budget = float(alert_budget)
-        # Six decimals keep entities.json near a tenth of its size at full precision (the rows are
+        # Six decimals keep entities.json well below its size at full precision (the rows are
         # logs and shares; rounding is monotone, so the columns stay sorted).
-        self._profile = TailProfile.from_sorted(np.round(np.asarray(sorted_columns, dtype=np.float64), ENTITY_DECIMALS))
+        rounded = np.asarray(np.round(np.asarray(sorted_columns), ENTITY_DECIMALS), dtype=np.float64)
+        self._profile = TailProfile.from_sorted(rounded)
 
     def score(self, rows: Matrix) -> Vector:
         """ECOD: the largest of the left, right and skew-chosen tail sums."""

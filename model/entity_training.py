@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from model.detectors import TailProfile, Vector, calibrate_threshold, make_detector
+from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import (
     CROSS_FIT_FOLDS,
     ENTITY_FEATURE_NAMES,
@@ -34,7 +35,7 @@ from model.entities import (
     is_page_asset,
 )
 from model.exceptions import TrainingDataError
-from model.features import FIRST_EVENT_COLUMN, CountryLookup, ResourceVocabulary, featurize_batch, stable_hash
+from model.features import FIRST_EVENT_COLUMN, ResourceVocabulary, featurize_batch, stable_hash
 
 ENTITY_KINDS = ("user", "session")
 HALVES = 2
@@ -65,7 +66,8 @@ def out_of_sample(
     *,
     detector: str,
     alert_rate: float,
-    country_of: CountryLookup | None,
+    network_of: NetworkLookup | None,
+    agent_of: AgentLookup | None,
 ) -> OutOfSample:
     """Score each user's events with a vocabulary and detector learned on the other half of users."""
     half_of = np.array([stable_hash(str(entity_key(event, "user"))) % HALVES for event in events])
@@ -81,10 +83,10 @@ def out_of_sample(
             raise TrainingDataError(f"too few users to score out of sample: {len(outside)} events in one half")
         other = [events[index] for index in outside]
         vocabulary = ResourceVocabulary.learn(other)
-        other_rows = _rows(other, vocabulary, country_of)
+        other_rows = _rows(other, vocabulary, network_of, agent_of)
         fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN).fit(other_rows)
         threshold = calibrate_threshold(fitted.score(other_rows), alert_rate)
-        own = _rows([events[index] for index in inside], vocabulary, country_of)
+        own = _rows([events[index] for index in inside], vocabulary, network_of, agent_of)
         if rows.shape[1] == 0:
             rows = np.zeros((len(events), own.shape[1]))
         rows[inside] = own
@@ -93,8 +95,13 @@ def out_of_sample(
     return OutOfSample(rows, scores, flagged)
 
 
-def _rows(events: Sequence[Any], vocabulary: ResourceVocabulary, country_of: CountryLookup | None) -> Any:
-    return featurize_batch(events, country_of=country_of, vocabulary=vocabulary).rows
+def _rows(
+    events: Sequence[Any],
+    vocabulary: ResourceVocabulary,
+    network_of: NetworkLookup | None,
+    agent_of: AgentLookup | None,
+) -> Any:
+    return featurize_batch(events, network_of=network_of, agent_of=agent_of, vocabulary=vocabulary).rows
 
 
 def population_priors(

@@ -159,16 +159,25 @@ def _scenario_figures(
 
 def eval_simulated(detector: str, alert_rate: float = DEFAULT_ALERT_RATE) -> dict[str, Any]:
     """Train on attack-free simulated days, score later days with attacks, per scenario."""
-    from traffic import geo
+    from model.network import resolve_network_lookup
+    from model.user_agents import describe, parse_agent
     from traffic.simulator import DEFAULT_START, Simulator
 
     started = time.perf_counter()
     quiet = Simulator(seed=SEED, users=SIMULATED_USERS, attack_share=0.0)
     history = [event for event, _ in quiet.events(duration=timedelta(days=TRAIN_DAYS))]
+    lookup = resolve_network_lookup("synthetic")
     trained = train(
-        history, detector=detector, alert_rate=alert_rate, country_of=geo.country_of, country_lookup_name="traffic.geo"
+        history,
+        detector=detector,
+        alert_rate=alert_rate,
+        network_of=lookup.network_of,
+        network_lookup=lookup.record,
+        agent_of=parse_agent,
+        agent_parser=describe(),
     )
-    replay = featurize_batch(history, country_of=geo.country_of, vocabulary=trained.vocabulary)
+    enrichment: dict[str, Any] = {"network_of": lookup.network_of, "agent_of": parse_agent}
+    replay = featurize_batch(history, vocabulary=trained.vocabulary, **enrichment)
     attacked = Simulator(
         # The same seed makes the same customers (homes, devices); their sessions differ with the dates.
         seed=SEED,
@@ -181,8 +190,8 @@ def eval_simulated(detector: str, alert_rate: float = DEFAULT_ALERT_RATE) -> dic
         [event for event, _ in labeled],
         replay.user_states,
         replay.ip_states,
-        country_of=geo.country_of,
         vocabulary=trained.vocabulary,
+        **enrichment,
     ).rows
     labels = [label for _, label in labeled]
     normal_mask = np.array([label is None for label in labels])
@@ -215,13 +224,22 @@ def eval_entities(kind: str, alert_budget: float = DEFAULT_ALERT_BUDGET) -> dict
     from model.backtest import Replay
     from model.entities import EPISODE_IDLE_SECONDS
     from model.entity_training import entity_key
-    from traffic import geo
+    from model.network import resolve_network_lookup
+    from model.user_agents import describe, parse_agent
     from traffic.simulator import DEFAULT_START, Simulator
 
     started = time.perf_counter()
     quiet = Simulator(seed=SEED, users=SIMULATED_USERS, attack_share=0.0)
     history = [event for event, _ in quiet.events(duration=timedelta(days=TRAIN_DAYS))]
-    trained = train(history, country_of=geo.country_of, country_lookup_name="traffic.geo", alert_budget=alert_budget)
+    lookup = resolve_network_lookup("synthetic")
+    trained = train(
+        history,
+        alert_budget=alert_budget,
+        network_of=lookup.network_of,
+        network_lookup=lookup.record,
+        agent_of=parse_agent,
+        agent_parser=describe(),
+    )
     with tempfile.TemporaryDirectory(prefix="vedette-eval-") as folder:
         loaded = load_model(save(trained, folder))
     attacked = Simulator(
@@ -232,7 +250,7 @@ def eval_entities(kind: str, alert_budget: float = DEFAULT_ALERT_BUDGET) -> dict
     )
     labeled = list(attacked.events(duration=timedelta(days=TEST_DAYS)))
     labels = {event["event_id"]: label.scenario for event, label in labeled if label is not None}
-    replay = Replay(loaded, kind, geo.country_of, labels)
+    replay = Replay(loaded, kind, lookup.network_of, parse_agent, labels)
     replay.warm_up(history)
     replay.run(((event_time(event), event) for event, _ in labeled), DEFAULT_BATCH_EVENTS)
     alerts_by_entity: dict[str, list[float]] = defaultdict(list)

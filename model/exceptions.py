@@ -29,6 +29,24 @@ class InvalidFeatureEventError(ModelError, ValueError):
         self.reason = reason
 
 
+class NetworkLookupError(ModelError, ValueError):
+    """A network lookup cannot be built (``source`` names the database or lookup): a missing file, a
+    database of another kind, or other data than the model was trained with."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source = source
+        self.reason = reason
+
+
+class AgentParserError(ModelError, ValueError):
+    """The user-agent parser differs from the one the model was trained with; ``reason`` says how."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
 class DetectorNotFittedError(ModelError, RuntimeError):
     """``score`` or ``explain`` was called on a detector that was never fitted."""
 

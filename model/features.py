@@ -15,7 +15,8 @@ Two kinds of state, both stored by the scorer between batches (e.g. one DynamoDB
   (in whole-day steps); bounded
   most-recently-used sets of CRC32 hashes: the last ``MAX_RECENT_IPS`` IPs and
   ``MAX_RECENT_COUNTRIES`` countries (each with the minute last seen, to count those of the last
-  hour), ``MAX_RECENT_AGENTS`` user agents and ``MAX_RECENT_PATHS`` resource templates.
+  hour), ``MAX_RECENT_AGENTS`` user agents, ``MAX_RECENT_PATHS`` resource templates and
+  ``MAX_RECENT_NETWORKS`` networks (ASNs).
 
 ``IpState`` (key: ip), at most ``MAX_IP_STATE_BYTES`` serialized:
   time of the previous event; decayed event, failure and new-user counts; the last
@@ -50,9 +51,10 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from model.enrichment import AgentInfo, AgentLookup, NetworkInfo, NetworkLookup
 from model.exceptions import InvalidFeatureEventError, InvalidStateError
 
-FEATURES_VERSION = 1
+FEATURES_VERSION = 2
 
 # Event types of the contract's documented core vocabulary (vedette.events.CORE_EVENT_TYPES), in a
 # fixed order for the one-hot columns; a test checks the two stay identical. Not imported from
@@ -90,6 +92,7 @@ MAX_RECENT_IPS = 8
 MAX_RECENT_AGENTS = 4
 MAX_RECENT_COUNTRIES = 4
 MAX_RECENT_PATHS = 16
+MAX_RECENT_NETWORKS = 4
 MAX_IP_USERS = 32
 
 
@@ -149,15 +152,17 @@ FEATURE_NAMES: tuple[str, ...] = (
     "new_ip",
     "new_user_agent",
     "new_country",
+    "new_asn",
     "new_resource_path",
     "ips_1h",
     "countries_1h",
     "log_new_agents_10m",
-    # This IP across users
+    # This IP across users, and its network (model.network)
     "ip_distinct_users_24h",
     "log_ip_new_users_1h",
     "log_ip_rate_1m",
     "ip_failure_ratio_1h",
+    "ip_hosting",
     # Resource shape
     "resource_missing",
     "log_resource_length",
@@ -176,6 +181,11 @@ FEATURE_NAMES: tuple[str, ...] = (
     "resource_value_class_violations",
     "resource_value_length_excess",
     "agent_family_rarity",
+    # The client, as maintained user-agent parsers see it (model.user_agents; all 0 without one)
+    "agent_known_bot",
+    "agent_headless",
+    "agent_http_library",
+    "agent_unrecognised",
     "write_method",
     # Outcome
     "failure",
@@ -206,6 +216,7 @@ _EVENT_FIELDS = ("event_type", "status", "ip", "user_agent", "resource", "proper
 _FAILURE_CLASSES = frozenset({1, 4, 5})
 
 CountryLookup = Callable[[str], "str | None"]
+_NO_AGENT = (0.0, 0.0, 0.0, 0.0)
 
 
 def stable_hash(text: str) -> int:
@@ -251,6 +262,9 @@ class UserState:
     recent_agents: list[int] = field(default_factory=list)
     recent_countries: list[tuple[int, int]] = field(default_factory=list)
     recent_paths: list[int] = field(default_factory=list)
+    # Hashes of the networks (ASN, or its organisation where the source has no number) of the
+    # user's recent addresses, most recent first.
+    recent_networks: list[int] = field(default_factory=list)
 
     def copy(self) -> UserState:
         """An independent copy (lists are not shared)."""
@@ -268,6 +282,7 @@ class UserState:
             self.recent_agents[:],
             self.recent_countries[:],
             self.recent_paths[:],
+            self.recent_networks[:],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -287,13 +302,15 @@ class UserState:
             "ua": self.recent_agents,
             "cc": [list(pair) for pair in self.recent_countries],
             "p": self.recent_paths,
+            "as": self.recent_networks,
         }
 
     def to_bytes(self) -> bytes:
         """The stored form (``_user_layout``), at most ``MAX_USER_STATE_BYTES``."""
         ips, agents, countries, paths = self.recent_ips, self.recent_agents, self.recent_countries, self.recent_paths
+        networks = self.recent_networks
         try:
-            return _user_layout(len(ips), len(agents), len(countries), len(paths)).pack(
+            return _user_layout(len(ips), len(agents), len(countries), len(paths), len(networks)).pack(
                 STATE_FORMAT,
                 FEATURES_VERSION,
                 (self.last_seen is not None) | (self.gap_mean is not None) << 1,
@@ -310,10 +327,12 @@ class UserState:
                 len(agents),
                 len(countries),
                 len(paths),
+                len(networks),
                 *chain.from_iterable(ips),
                 *agents,
                 *chain.from_iterable(countries),
                 *paths,
+                *networks,
             )
         except struct.error as error:
             raise InvalidStateError("user", f"cannot be stored: {error}") from None
@@ -337,6 +356,7 @@ class UserState:
                 recent_agents=_hashes(data["ua"], MAX_RECENT_AGENTS),
                 recent_countries=_pairs(data["cc"], MAX_RECENT_COUNTRIES),
                 recent_paths=_hashes(data["p"], MAX_RECENT_PATHS),
+                recent_networks=_hashes(data.get("as", ()), MAX_RECENT_NETWORKS),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise InvalidStateError("user", f"malformed: {error!r}") from None
@@ -350,19 +370,22 @@ class UserState:
         """Decode ``to_bytes`` output (or the JSON form earlier releases stored)."""
         if isinstance(data, str) or data[:1] == b"{":  # JSON, as earlier releases stored it
             return cls.from_json(_load_json("user", data))
-        ips, agents, countries, paths = _set_sizes("user", data, _USER_SET_SIZES, 4)
+        ips, agents, countries, paths, networks = _set_sizes("user", data, _USER_SET_SIZES, 5)
         if (
             ips > MAX_RECENT_IPS
             or agents > MAX_RECENT_AGENTS
             or countries > MAX_RECENT_COUNTRIES
             or paths > MAX_RECENT_PATHS
+            or networks > MAX_RECENT_NETWORKS
         ):
-            raise InvalidStateError("user", f"sets hold {(ips, agents, countries, paths)}, more than their capacities")
-        values = _unpack("user", _user_layout(ips, agents, countries, paths), data)
+            sizes = (ips, agents, countries, paths, networks)
+            raise InvalidStateError("user", f"sets hold {sizes}, more than their capacities")
+        values = _unpack("user", _user_layout(ips, agents, countries, paths, networks), data)
         flags = values[2]
         agents_start = _USER_SETS_START + 2 * ips
         countries_start = agents_start + agents
         paths_start = countries_start + 2 * countries
+        networks_start = paths_start + paths
         # (hash, minute) pairs: zip takes two items at a time from one iterator.
         ip_items = iter(values[_USER_SETS_START:agents_start])
         country_items = iter(values[countries_start:paths_start])
@@ -379,7 +402,8 @@ class UserState:
             list(zip(ip_items, ip_items, strict=False)),
             list(values[agents_start:countries_start]),
             list(zip(country_items, country_items, strict=False)),
-            list(values[paths_start:]),
+            list(values[paths_start:networks_start]),
+            list(values[networks_start:]),
         )
 
 
@@ -480,12 +504,12 @@ class IpState:
 # FEATURES_VERSION, a byte of flags for the values that may be None, the numbers as little-endian
 # doubles (exact, so a stored state featurizes exactly like the original), the size of each set,
 # then the sets: 32-bit hashes, each followed by its 64-bit minute where it has one. No field
-# names: the largest state takes under 500 bytes (one DynamoDB write unit), and a state packs or
+# names: the largest state takes about 500 bytes (half a DynamoDB write unit), and a state packs or
 # unpacks in one to a few microseconds.
 STATE_FORMAT = 2
 _STATE_FORMAT_BYTE = bytes([STATE_FORMAT])
 _USER_HEAD = "<BBB 7d Q 24d"
-_USER_SET_SIZES = struct.Struct(f"{_USER_HEAD} 4B")
+_USER_SET_SIZES = struct.Struct(f"{_USER_HEAD} 5B")
 _IP_HEAD = "<BBB 5d"
 _IP_SET_SIZES = struct.Struct(f"{_IP_HEAD} B")
 # Where the unpacked values of the sets begin, and of the hour histogram (after 3 bytes, 7 doubles, 1 count).
@@ -495,8 +519,8 @@ _USER_HOURS = slice(11, 11 + 24)
 
 
 @cache
-def _user_layout(ips: int, agents: int, countries: int, paths: int) -> struct.Struct:
-    return struct.Struct(f"{_USER_HEAD} 4B {'Iq' * ips} {agents}I {'Iq' * countries} {paths}I")
+def _user_layout(ips: int, agents: int, countries: int, paths: int, networks: int) -> struct.Struct:
+    return struct.Struct(f"{_USER_HEAD} 5B {'Iq' * ips} {agents}I {'Iq' * countries} {paths}I {networks}I")
 
 
 @cache
@@ -504,7 +528,9 @@ def _ip_layout(users: int) -> struct.Struct:
     return struct.Struct(f"{_IP_HEAD} B {'Iq' * users}")
 
 
-MAX_USER_STATE_BYTES = _user_layout(MAX_RECENT_IPS, MAX_RECENT_AGENTS, MAX_RECENT_COUNTRIES, MAX_RECENT_PATHS).size
+MAX_USER_STATE_BYTES = _user_layout(
+    MAX_RECENT_IPS, MAX_RECENT_AGENTS, MAX_RECENT_COUNTRIES, MAX_RECENT_PATHS, MAX_RECENT_NETWORKS
+).size
 MAX_IP_STATE_BYTES = _ip_layout(MAX_IP_USERS).size
 
 
@@ -949,6 +975,31 @@ def _ip_features(ip_state: IpState | None, now: float) -> tuple[float, float, fl
     )
 
 
+def _agent_features(info: AgentInfo) -> tuple[float, float, float, float]:
+    return (
+        1.0 if info.known_bot else 0.0,
+        1.0 if info.headless else 0.0,
+        1.0 if info.http_library else 0.0,
+        1.0 if info.unrecognised else 0.0,
+    )
+
+
+def _country_only(country_of: CountryLookup) -> NetworkLookup:
+    """A network lookup from a lookup that knows countries only (no ASN, never hosting)."""
+
+    def network_of(ip: str) -> NetworkInfo | None:
+        country = country_of(ip)
+        return NetworkInfo(country, None, None, False) if country else None
+
+    return network_of
+
+
+def _network_lookup(network_of: NetworkLookup | None, country_of: CountryLookup | None) -> NetworkLookup | None:
+    if network_of is not None and country_of is not None:
+        raise ValueError("pass network_of or country_of, not both")
+    return _country_only(country_of) if country_of is not None else network_of
+
+
 def _event_fields(event: Any) -> tuple[Any, ...]:
     """event_type, status, ip, user_agent, resource, properties."""
     if type(event) is dict:
@@ -970,7 +1021,8 @@ def _featurize_one(
     now: float,
     ip_states: dict[str, IpState],
     copied_ips: set[str],
-    country_of: CountryLookup | None,
+    network_of: NetworkLookup | None,
+    agent_of: AgentLookup | None,
     user_hash: int,
     vocabulary: ResourceVocabulary | None,
 ) -> list[float]:
@@ -1033,10 +1085,13 @@ def _featurize_one(
             deviation = abs(log_gap - state.gap_mean)
             state.gap_deviation = _stored((1 - GAP_SMOOTHING) * state.gap_deviation + GAP_SMOOTHING * deviation)
             state.gap_mean = _stored((1 - GAP_SMOOTHING) * state.gap_mean + GAP_SMOOTHING * log_gap)
-    country = country_of(ip) if (country_of is not None and ip) else None
+    network = network_of(ip) if (network_of is not None and ip) else None
+    country = network.country if network is not None else None
     new_country = (
         _touch_timed(state.recent_countries, stable_hash(country), minute, MAX_RECENT_COUNTRIES) if country else False
     )
+    network_key = network.network_key if network is not None else None
+    new_network = _touch(state.recent_networks, stable_hash(network_key), MAX_RECENT_NETWORKS) if network_key else False
     new_path = (
         _touch(state.recent_paths, stable_hash(resource_template(resource)), MAX_RECENT_PATHS) if resource else False
     )
@@ -1070,11 +1125,13 @@ def _featurize_one(
         0.0 if first else float(new_ip),
         0.0 if first else float(new_agent),
         0.0 if first else float(new_country),
+        0.0 if first else float(new_network),
         0.0 if first else float(new_path),
         float(len([None for _, seen in state.recent_ips if seen >= oldest_minute])),
         float(len([None for _, seen in state.recent_countries if seen >= oldest_minute])),
         math.log1p(new_agents),
         *_ip_features(ip_state, now),
+        1.0 if network is not None and network.hosting else 0.0,
         # (the resource shape columns are filled for all events at once: _with_shapes)
         *(
             (
@@ -1084,6 +1141,7 @@ def _featurize_one(
             if vocabulary
             else _NO_VOCABULARY
         ),
+        *(_agent_features(agent_of(agent)) if agent_of is not None and isinstance(agent, str) and agent else _NO_AGENT),
         1.0 if isinstance(method, str) and method.lower() in WRITE_METHODS else 0.0,
         1.0 if failure else 0.0,
         1.0 if status is None else 0.0,
@@ -1101,6 +1159,8 @@ def featurize(
     events: Iterable[Any],
     ip_states: Mapping[str, IpState] | None = None,
     *,
+    network_of: NetworkLookup | None = None,
+    agent_of: AgentLookup | None = None,
     country_of: CountryLookup | None = None,
     vocabulary: ResourceVocabulary | None = None,
 ) -> Featurized:
@@ -1108,10 +1168,13 @@ def featurize(
 
     ``events`` are wire dicts (as archived) or ``InteractionEvent`` objects. ``ip_states`` holds the
     known state of the IPs these events may use; the result carries the new state of each IP
-    touched. ``country_of`` maps an IP to a country code (None: ``new_country`` is always 0);
+    touched. ``network_of`` maps an IP to its country and network (``model.network``; None: the
+    country and network features are 0), or ``country_of`` to a country code alone; ``agent_of``
+    parses a user agent (``model.user_agents.parse_agent``; None: the client columns are 0);
     ``vocabulary`` is the one shipped with the model (None: the vocabulary features are 0). Nothing
     passed in is mutated.
     """
+    network_of = _network_lookup(network_of, country_of)
     events = events if isinstance(events, Sequence) else list(events)
     new_state = state.copy() if state is not None else UserState()
     touched: dict[str, IpState] = dict(ip_states) if ip_states else {}
@@ -1123,7 +1186,7 @@ def featurize(
             user_id = _get(event, "user_id")
             user_hash = stable_hash(str(user_id))
         now = event_time(event)
-        rows.append(_featurize_one(new_state, event, now, touched, copied, country_of, user_hash, vocabulary))
+        rows.append(_featurize_one(new_state, event, now, touched, copied, network_of, agent_of, user_hash, vocabulary))
     return Featurized(_with_shapes(rows, events).tolist(), new_state, {ip: touched[ip] for ip in copied})
 
 
@@ -1132,6 +1195,8 @@ def featurize_batch(
     user_states: Mapping[str, UserState] | None = None,
     ip_states: Mapping[str, IpState] | None = None,
     *,
+    network_of: NetworkLookup | None = None,
+    agent_of: AgentLookup | None = None,
     country_of: CountryLookup | None = None,
     vocabulary: ResourceVocabulary | None = None,
     times: Sequence[float] | None = None,
@@ -1142,7 +1207,9 @@ def featurize_batch(
     events exactly as a replay of the archive does. Returns a float64 array of shape
     ``(len(events), FEATURE_COUNT)`` and the new state of every user and IP touched. ``times``, if
     given, are the events' ``event_time`` (a caller that sorted by it need not parse it again).
+    The lookups are those of ``featurize``.
     """
+    network_of = _network_lookup(network_of, country_of)
     users: dict[str, UserState] = {}
     known_users = user_states or {}
     touched_ips: dict[str, IpState] = dict(ip_states) if ip_states else {}
@@ -1163,7 +1230,11 @@ def featurize_batch(
             users[user_id] = state
             hashes[user_id] = stable_hash(user_id)
         now = event_time(event) if times is None else times[position]
-        rows.append(_featurize_one(state, event, now, touched_ips, copied_ips, country_of, hashes[user_id], vocabulary))
+        rows.append(
+            _featurize_one(
+                state, event, now, touched_ips, copied_ips, network_of, agent_of, hashes[user_id], vocabulary
+            )
+        )
     return BatchFeatures(_with_shapes(rows, events), users, {ip: touched_ips[ip] for ip in copied_ips})
 
 

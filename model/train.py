@@ -22,7 +22,7 @@ import os
 import platform
 import sys
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ import numpy as np
 from model.artifact import build_tarball, write_model_dir
 from model.container import CONTAINER_NUMPY_VERSION, CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.detectors import ECODDetector, IsolationForestDetector, calibrate_threshold, make_detector
+from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import DEFAULT_ALERT_BUDGET, EntityModel
 from model.entity_training import ENTITY_KINDS, out_of_sample, train_entity_model
 from model.exceptions import ArtifactError, TrainingDataError
@@ -42,11 +43,11 @@ from model.features import (
     FIRST_EVENT_COLUMN,
     MAX_IP_STATE_BYTES,
     MAX_USER_STATE_BYTES,
-    CountryLookup,
     ResourceVocabulary,
     event_time,
     featurize_batch,
 )
+from model.network import NETWORK_LOOKUPS, resolve_network_lookup
 from model.serving import REQUEST_CONTENT_TYPES
 
 logger = logging.getLogger("model.train")
@@ -75,12 +76,19 @@ def train(
     detector: str = DEFAULT_DETECTOR,
     alert_rate: float = DEFAULT_ALERT_RATE,
     calibration_share: float = DEFAULT_CALIBRATION_SHARE,
-    country_of: CountryLookup | None = None,
-    country_lookup_name: str | None = None,
+    network_of: NetworkLookup | None = None,
+    network_lookup: Mapping[str, Any] | None = None,
+    agent_of: AgentLookup | None = None,
+    agent_parser: Mapping[str, str] | None = None,
     alert_budget: float = DEFAULT_ALERT_BUDGET,
 ) -> TrainedModel:
-    """Fit a detector on ``events`` (any order; sorted here), calibrate its threshold, and fit the
-    entity stage (users, and sessions where events carry them) to ``alert_budget``."""
+    """Fit a detector on ``events`` (any order; sorted here) calibrate its threshold, and fit the
+    entity stage (users, and sessions where events carry them) to ``alert_budget``.
+
+    ``network_lookup`` and ``agent_parser`` are the records of ``network_of`` and ``agent_of``
+    (``model.network.resolve_network_lookup``, ``model.user_agents.describe``) that the metadata
+    keeps, so that the scorer rebuilds and checks the same ones.
+    """
     if not 0.0 < calibration_share < 1.0:
         raise ValueError(f"calibration_share: must be within (0, 1), got {calibration_share}")
     started = time.perf_counter()
@@ -95,12 +103,12 @@ def train(
         )
     replay = [event for _, _, event in ordered]
     vocabulary = ResourceVocabulary.learn(replay[:split])
-    rows = featurize_batch(replay, country_of=country_of, vocabulary=vocabulary).rows
+    rows = featurize_batch(replay, network_of=network_of, agent_of=agent_of, vocabulary=vocabulary).rows
     fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN).fit(rows[:split])
     calibration_scores = fitted.score(rows[split:])
     threshold = calibrate_threshold(calibration_scores, alert_rate)
     entity_models, entity_metadata = _train_entities(
-        replay, [moment for moment, _, _ in ordered], detector, alert_rate, country_of, alert_budget
+        replay, [moment for moment, _, _ in ordered], detector, alert_rate, network_of, agent_of, alert_budget
     )
     metadata = {
         "feature_names": list(FEATURE_NAMES),
@@ -124,7 +132,8 @@ def train(
             "flagged_share": float((calibration_scores > threshold).mean()),
         },
         "entities": entity_metadata,
-        "country_lookup": country_lookup_name,
+        "network_lookup": dict(network_lookup) if network_lookup else None,
+        "agent_parser": dict(agent_parser) if agent_parser else None,
         "state_bounds_bytes": {"user": MAX_USER_STATE_BYTES, "ip": MAX_IP_STATE_BYTES},
         "versions": _versions(),
         "container_image_tag": SKLEARN_IMAGE_TAG,
@@ -139,11 +148,12 @@ def _train_entities(
     times: list[float],
     detector: str,
     alert_rate: float,
-    country_of: CountryLookup | None,
+    network_of: NetworkLookup | None,
+    agent_of: AgentLookup | None,
     alert_budget: float,
 ) -> tuple[dict[str, EntityModel], dict[str, Any]]:
     """Entity models for users (required) and sessions (where the events carry session ids)."""
-    sample = out_of_sample(replay, detector=detector, alert_rate=alert_rate, country_of=country_of)
+    sample = out_of_sample(replay, detector=detector, alert_rate=alert_rate, network_of=network_of, agent_of=agent_of)
     models: dict[str, EntityModel] = {}
     metadata: dict[str, Any] = {}
     for kind in ENTITY_KINDS:
@@ -201,19 +211,7 @@ def save(
     return folder
 
 
-# Country lookups by name: the module that provides ``country_of`` (recorded in the metadata).
-COUNTRY_LOOKUPS = {"none": "", "synthetic": "traffic.geo"}
-
-
-def resolve_country_lookup(name: str) -> CountryLookup | None:
-    """The ``country_of`` function of a lookup named in ``COUNTRY_LOOKUPS`` (None for "none")."""
-    import importlib
-
-    module = COUNTRY_LOOKUPS[name]
-    if not module:
-        return None
-    lookup: CountryLookup = importlib.import_module(module).country_of
-    return lookup
+DEFAULT_GEO = "embedded"
 
 
 def _parse_time(text: str | None) -> datetime | None:
@@ -244,9 +242,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--calibration-share", type=float, default=DEFAULT_CALIBRATION_SHARE)
     parser.add_argument(
         "--geo",
-        default="none",
-        choices=tuple(COUNTRY_LOOKUPS),
-        help="IP to country lookup for the new-country features; the scorer must use the same one",
+        default=DEFAULT_GEO,
+        choices=NETWORK_LOOKUPS,
+        help="IP to country and network lookup (model.network): embedded (the data shipped with geoip2fast), "
+        "maxmind (--geo-database), synthetic (the simulator's ranges, then the database); the scorer uses the same",
+    )
+    parser.add_argument(
+        "--geo-database",
+        action="append",
+        default=[],
+        help="a MaxMind-format Country/City or ASN database, path or s3:// URL (repeat for both)",
+    )
+    parser.add_argument(
+        "--agents",
+        default="parsed",
+        choices=("parsed", "none"),
+        help="parse user agents with ua-parser and crawlerdetect for the client columns (model.user_agents)",
     )
     parser.add_argument("--endpoint-url", default=None, help="S3 endpoint (else AWS_ENDPOINT_URL_S3)")
     arguments = parser.parse_args(argv)
@@ -264,7 +275,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from archive import ReadStats, iter_events
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from model import user_agents
+
     arguments = parse_args(argv)
+    lookup = resolve_network_lookup(arguments.geo, arguments.geo_database)
+    parsed_agents = arguments.agents == "parsed"
     stats = ReadStats()
     events = iter_events(
         arguments.train,
@@ -280,8 +295,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             alert_rate=arguments.alert_rate,
             calibration_share=arguments.calibration_share,
             alert_budget=arguments.alert_budget,
-            country_of=resolve_country_lookup(arguments.geo),
-            country_lookup_name=None if arguments.geo == "none" else COUNTRY_LOOKUPS[arguments.geo],
+            network_of=lookup.network_of,
+            network_lookup=lookup.record,
+            agent_of=user_agents.parse_agent if parsed_agents else None,
+            agent_parser=user_agents.describe() if parsed_agents else None,
         )
     except TrainingDataError as error:
         print(

@@ -4,7 +4,8 @@ The zip holds ``functions/scorer`` (as ``scorer``), the producer library's ``ved
 contract and KPL deaggregation), the serving side of ``model`` (the one feature definition), the
 runtime dependencies at the versions requirements.txt pins, as manylinux aarch64 wheels for the
 Lambda's Python, and ``feature_config.json`` exported from the model artifact the stack deploys
-(``scorer.model_config``), with the country lookup module the model was trained with, if any.
+(``scorer.model_config``), with the simulator's geography module if the model's network lookup
+starts with it (``--geo synthetic``).
 boto3 is left to the Lambda runtime. Every entry has a fixed timestamp and
 mode and entries are sorted, so the same sources and wheels always give the same bytes (and
 Pulumi sees no change when nothing changed).
@@ -34,7 +35,22 @@ LAMBDA_PYTHON = "3.13"
 LAMBDA_ARCHITECTURE = "arm64"
 WHEEL_PLATFORMS = ("manylinux2014_aarch64", "manylinux_2_28_aarch64")
 # What the scorer imports at run time beyond the standard library and the runtime's boto3.
-RUNTIME_PACKAGES = ("aws-lambda-powertools", "jmespath", "typing_extensions", "orjson", "msgspec", "numpy")
+RUNTIME_PACKAGES = (
+    *("aws-lambda-powertools", "jmespath", "typing_extensions", "orjson", "msgspec", "numpy"),
+    # Network and user-agent enrichment (model.network, model.user_agents). geoip2's aiohttp and
+    # requests serve its web-service client only, which the scorer never imports.
+    *("geoip2fast", "geoip2", "maxminddb", "ua-parser", "ua-parser-builtins", "crawlerdetect"),
+)
+# Published as a source distribution only (pure Python): built into a wheel here.
+SOURCE_ONLY_PACKAGES = frozenset({"geoip2fast"})
+# Files of the wheels the scorer never reads: geoip2fast's country-only and IPv4-only data (the
+# embedded lookup reads geoip2fast-asn-ipv6.dat.gz) and its tests; 6.7 MB of already-compressed data.
+WHEEL_EXCLUDES = (
+    "geoip2fast/geoip2fast.dat.gz",
+    "geoip2fast/geoip2fast-ipv6.dat.gz",
+    "geoip2fast/geoip2fast-asn.dat.gz",
+    "geoip2fast/tests/",
+)
 # Provided by the Lambda Python runtime, so not bundled.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
 # The first-party packages: (folder in the repository, name in the zip, modules; empty = all).
@@ -42,7 +58,11 @@ FIRST_PARTY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("functions/scorer", "scorer", ()),
     ("producers/vedette", "vedette", ()),
     # The serving side only: training and the detectors (scikit-learn) stay out of the Lambda.
-    ("model", "model", ("__init__.py", "exceptions.py", "features.py", "rows.py")),
+    (
+        "model",
+        "model",
+        ("__init__.py", "exceptions.py", "features.py", "enrichment.py", "network.py", "user_agents.py", "rows.py"),
+    ),
 )
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)
 FEATURE_CONFIG_NAME = "feature_config.json"  # scorer.model_config.BUNDLED_FEATURE_CONFIG
@@ -80,17 +100,31 @@ def download_wheels(wheels: Path = DEFAULT_WHEELS, pins: dict[str, str] | None =
     for platform in WHEEL_PLATFORMS:
         command += ["--platform", platform]
     command += ["--python-version", LAMBDA_PYTHON, "--implementation", "cp", "--dest", str(wheels)]
-    command += [f"{name}=={version}" for name, version in pins.items()]
+    binary = {name: version for name, version in pins.items() if name not in SOURCE_ONLY_PACKAGES}
+    command += [f"{name}=={version}" for name, version in binary.items()]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise BundleError(f"pip download failed: {result.stderr.strip()[-2000:]}")
+    for name, version in pins.items():
+        if name not in SOURCE_ONLY_PACKAGES or any(
+            _is_wheel_of(wheel, name, version) for wheel in wheels.glob("*.whl")
+        ):
+            continue
+        build = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(wheels)]
+        result = subprocess.run([*build, f"{name}=={version}"], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            raise BundleError(f"pip wheel {name}=={version} failed: {result.stderr.strip()[-2000:]}")
+
+
+def _is_wheel_of(wheel: Path, name: str, version: str) -> bool:
+    wheel_name, wheel_version = wheel.name.split("-")[:2]
+    return normalize(wheel_name) == name and wheel_version == version
 
 
 def find_wheel(wheels: Path, name: str, version: str) -> Path:
     """The downloaded wheel of ``name==version``; raises ``BundleError`` when it is missing."""
     for wheel in sorted(wheels.glob("*.whl")):
-        wheel_name, wheel_version = wheel.name.split("-")[:2]
-        if normalize(wheel_name) == name and wheel_version == version:
+        if _is_wheel_of(wheel, name, version):
             return wheel
     raise BundleError(f"no wheel of {name}=={version} in {wheels}: run `make bundle` (it downloads them)")
 
@@ -152,6 +186,8 @@ def _wheel_files(wheel: Path) -> Iterator[tuple[str, bytes]]:
             # Scripts and headers (.data) and compiled caches are not importable code.
             if info.is_dir() or ".data/" in name or "__pycache__/" in name or name.endswith(".pyc"):
                 continue
+            if name.startswith(WHEEL_EXCLUDES):
+                continue
             yield name, archive.read(info)
 
 
@@ -168,12 +204,13 @@ def build_bundle(
         if member in entries:
             raise BundleError(f"{member} is both a first-party module and in a wheel")
         entries[member] = data
-    # The model's country lookup is imported by name at cold start: ship it with what it imports.
-    lookup = json.loads(entries[FEATURE_CONFIG_NAME]).get("country_lookup")
+    # The simulator's geography is imported by name at cold start when the model's network lookup
+    # starts with it: ship it with what it imports.
+    lookup = (json.loads(entries[FEATURE_CONFIG_NAME]).get("network_lookup") or {}).get("synthetic_module")
     if lookup:
         files = module_closure(root, lookup)
         if not files:
-            raise BundleError(f"the model's country lookup {lookup!r} is not a module of this repository")
+            raise BundleError(f"the model's synthetic geography {lookup!r} is not a module of this repository")
         for path in files:
             entries.setdefault(path.relative_to(root).as_posix(), path.read_bytes())
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -205,15 +205,19 @@ def policy_statements(document: str) -> list[dict[str, Any]]:
     return list(statements)
 
 
-def write_model_artifact(path: Path, country_lookup: str | None = None) -> Path:
-    """A small model.tar.gz with the metadata and vocabulary the scorer's feature export reads."""
+def write_model_artifact(path: Path, geo: str = "none", *, parsed_agents: bool = False) -> Path:
+    """A small model.tar.gz with the metadata and vocabulary the scorer's feature export reads, for a
+    model trained with ``--geo geo`` (``model.network``) and, if ``parsed_agents``, parsed agents."""
+    from model import user_agents
     from model.artifact import METADATA_FILE, VOCABULARY_FILE
     from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
+    from model.network import resolve_network_lookup
 
     metadata = {
         "features_version": FEATURES_VERSION,
         "feature_names": list(FEATURE_NAMES),
-        "country_lookup": country_lookup,
+        "network_lookup": resolve_network_lookup(geo).record,
+        "agent_parser": user_agents.describe() if parsed_agents else None,
         "threshold": 1.0,
         "detector": "ecod",
     }

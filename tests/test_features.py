@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from model.enrichment import NetworkInfo
 from model.exceptions import InvalidFeatureEventError, InvalidStateError
 from model.features import (
     _SUSPICIOUS_RE,
@@ -25,6 +26,7 @@ from model.features import (
     MAX_IP_STATE_BYTES,
     MAX_IP_USERS,
     MAX_RECENT_IPS,
+    MAX_RECENT_NETWORKS,
     MAX_USER_STATE_BYTES,
     ROW_DECIMALS,
     STATE_FORMAT,
@@ -36,7 +38,10 @@ from model.features import (
     featurize_batch,
     resource_shape,
     resource_shapes,
+    stable_hash,
 )
+from model.network import embedded_network_of
+from model.user_agents import parse_agent
 from tests.model_factories import START, credential_stuffing, event, injection_probe, normal_traffic
 from vedette import events as contract
 
@@ -115,9 +120,10 @@ def test_user_state_size_is_bounded_under_adversarial_input() -> None:
         )
         for number in range(3000)
     ]
-    result = featurize(None, events, country_of=lambda ip: ip[-4:])
+    result = featurize(None, events, network_of=lambda ip: NetworkInfo(ip[-4:], stable_hash(ip), None, False))
     # THEN the state stays within the documented bound, its sets capped
     assert len(result.state.recent_ips) == MAX_RECENT_IPS
+    assert len(result.state.recent_networks) == MAX_RECENT_NETWORKS
     assert len(result.state.to_bytes()) <= MAX_USER_STATE_BYTES
     # AND a burst of events at one instant (counters at their cap) stays within it too
     burst = [event(START, "burst", "login_failed", ip="198.18.0.1", status=401) for _ in range(2000)]
@@ -160,6 +166,38 @@ def test_novelty_features_flag_a_new_ip_agent_and_country_for_a_known_user() -> 
         assert set(column(result.rows[1:-1], name)) == {0.0}
     # AND its hour is rarer for this user than the habitual hour
     assert last[FEATURE_NAMES.index("hour_rarity")] > max(column(result.rows[-5:-1], "hour_rarity"))
+
+
+DYNAMODB_WRITE_UNIT_BYTES = 1024
+
+
+def test_real_addresses_give_country_network_hosting_and_client_columns() -> None:
+    # GIVEN a user's history from a British home ISP in a browser, then a login from a Google data
+    # centre in the US by a headless browser
+    history = [item for item in normal_traffic(10, 5) if item["user_id"] == "user-0002"]
+    for item in history:
+        item["ip"] = "81.2.69.142"
+    takeover = event(
+        START + timedelta(days=6, hours=3),
+        "user-0002",
+        "login_succeeded",
+        ip="8.8.8.8",
+        user_agent="Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/120.0.0.0",
+        resource="/login",
+        status=200,
+    )
+    # WHEN featurized with the embedded network data and the user-agent parser
+    result = featurize(None, [*history, takeover], network_of=embedded_network_of, agent_of=parse_agent)
+    last = result.rows[-1]
+    # THEN the last row is a new country and a new network, on a hosting network, from a headless browser
+    for name in ("new_country", "new_asn", "ip_hosting", "agent_headless"):
+        assert last[FEATURE_NAMES.index(name)] == 1.0, name
+        assert set(column(result.rows[:-1], name)) == {0.0}, name
+    assert last[FEATURE_NAMES.index("countries_1h")] >= 1.0
+    # AND without the lookups those columns stay 0, as they did before
+    plain = featurize(None, [*history, takeover])
+    for name in ("new_country", "new_asn", "ip_hosting", "agent_headless"):
+        assert set(column(plain.rows, name)) == {0.0}, name
 
 
 def test_resource_shape_features_separate_an_injection() -> None:
@@ -312,6 +350,7 @@ def test_widest_possible_states_fit_the_documented_bounds() -> None:
         recent_agents=[widest_hash] * 4,
         recent_countries=[(widest_hash, widest_minute)] * 4,
         recent_paths=[widest_hash] * 16,
+        recent_networks=[widest_hash] * MAX_RECENT_NETWORKS,
     )
     ip = IpState(
         last_seen=-1.2345678901234567e18,
@@ -321,8 +360,8 @@ def test_widest_possible_states_fit_the_documented_bounds() -> None:
         new_users_slow=widest_count,
         recent_users=[(widest_hash, widest_minute)] * 32,
     )
-    # THEN they serialize within the bounds and round-trip exactly
-    assert len(user.to_bytes()) <= MAX_USER_STATE_BYTES
+    # THEN they serialize within the bounds (the user's within one DynamoDB write unit) and round-trip exactly
+    assert len(user.to_bytes()) <= MAX_USER_STATE_BYTES <= DYNAMODB_WRITE_UNIT_BYTES
     assert len(ip.to_bytes()) <= MAX_IP_STATE_BYTES
     assert UserState.from_bytes(user.to_bytes()) == user
     assert IpState.from_bytes(ip.to_bytes()) == ip

@@ -211,9 +211,10 @@ def test_npy_input_names_what_is_wrong() -> None:
     with pytest.raises(RequestError, match="no NPY magic"):
         serving.input_fn(b"PK\x03\x04garbage", NPY_CONTENT_TYPE)
     # bytes after the rows the header declares, or fewer than it declares
-    with pytest.raises(RequestError, match="declares 864 bytes of data, the body holds 872"):
+    declared = row.size * 8  # float64 values
+    with pytest.raises(RequestError, match=f"declares {declared} bytes of data, the body holds {declared + 8}"):
         serving.input_fn(encode_npy(row) + b"trailing", NPY_CONTENT_TYPE)
-    with pytest.raises(RequestError, match="declares 864 bytes of data, the body holds 863"):
+    with pytest.raises(RequestError, match=f"declares {declared} bytes of data, the body holds {declared - 1}"):
         serving.input_fn(encode_npy(row)[:-1], NPY_CONTENT_TYPE)
 
 
@@ -339,7 +340,9 @@ def test_sagemaker_training_job_layout_runs_train_py_from_its_source_dir(
     assert result.returncode == 0, result.stderr
     metadata = json.loads((model_dir / "metadata.json").read_text())
     assert metadata["alert_rate"] == 0.05
-    assert metadata["country_lookup"] == "traffic.geo"
+    assert metadata["network_lookup"]["name"] == "synthetic"
+    assert metadata["network_lookup"]["source"] == "embedded"
+    assert metadata["agent_parser"]["ua-parser"] == "1.0.2"
     assert metadata["events"]["total"] == len(normal_events)
     assert (model_dir / "code" / "inference.py").is_file()
     assert (source / "requirements.txt").read_text().startswith("orjson==")

@@ -23,8 +23,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     # GIVEN the pinned wheels (downloaded once into build/wheels, reused after)
     bundle.download_wheels()
     folder = tmp_path_factory.mktemp("bundle")
-    # AND a model trained with the synthetic country lookup, as `make model` trains it
-    model = write_model_artifact(folder / "model.tar.gz", country_lookup="traffic.geo")
+    # AND a model trained with the synthetic network lookup and parsed agents, as `make model` trains it
+    model = write_model_artifact(folder / "model.tar.gz", "synthetic", parsed_agents=True)
     # WHEN the bundle is built twice
     first = bundle.build_bundle(folder / "first.zip", model)
     second = bundle.build_bundle(folder / "second.zip", model)
@@ -60,7 +60,7 @@ def bundle_handler() -> tuple[str, str]:
     return module, function
 
 
-def test_bundle_carries_the_models_feature_configuration_and_country_lookup(
+def test_bundle_carries_the_models_feature_configuration_and_enrichment(
     built: tuple[Path, Path], tmp_path: Path
 ) -> None:
     # GIVEN the feature configuration inside the zip, where the handler looks for it
@@ -70,16 +70,21 @@ def test_bundle_carries_the_models_feature_configuration_and_country_lookup(
         (tmp_path / bundle.FEATURE_CONFIG_NAME).write_bytes(archive.read(bundle.FEATURE_CONFIG_NAME))
     # WHEN the scorer loads it as it does at cold start
     config = load_feature_config(tmp_path / bundle.FEATURE_CONFIG_NAME)
-    # THEN it names the model's country lookup, and the lookup's module ships in the zip
-    assert config.country_lookup == "traffic.geo"
-    assert config.country_of is not None
-    assert {"traffic/__init__.py", "traffic/geo.py"} <= names
+    # THEN it rebuilds the model's network lookup and agent parser, and their modules ship in the zip
+    assert config.network_lookup is not None
+    assert config.network_lookup["name"] == "synthetic"
+    assert config.network_of is not None
+    assert config.agent_of is not None
+    assert {"traffic/__init__.py", "traffic/geo.py", "model/network.py", "model/user_agents.py"} <= names
+    # AND the embedded data the lookup reads, but not geoip2fast's other data files
+    assert "geoip2fast/geoip2fast-asn-ipv6.dat.gz" in names
+    assert "geoip2fast/geoip2fast.dat.gz" not in names
 
 
 def test_verify_refuses_a_bundle_of_another_model(built: tuple[Path, Path], tmp_path: Path) -> None:
-    same = write_model_artifact(tmp_path / "same.tar.gz", country_lookup="traffic.geo")
+    same = write_model_artifact(tmp_path / "same.tar.gz", "synthetic", parsed_agents=True)
     bundle.verify_bundle(built[0], same)
-    other = write_model_artifact(tmp_path / "other.tar.gz", country_lookup=None)
+    other = write_model_artifact(tmp_path / "other.tar.gz")
     with pytest.raises(BundleError, match="another model"):
         bundle.verify_bundle(built[0], other)
 

@@ -281,7 +281,7 @@ def test_a_missing_artifact_or_bundle_is_a_clear_error(tmp_path: Path) -> None:
 def test_a_bundle_built_for_another_model_is_refused(tmp_path: Path) -> None:
     # GIVEN a bundle built for one model, then a model retrained with another country lookup
     write_project(tmp_path)
-    write_model_artifact(tmp_path / "build" / "model.tar.gz", country_lookup="traffic.geo")
+    write_model_artifact(tmp_path / "build" / "model.tar.gz", "synthetic", parsed_agents=True)
     # WHEN the program runs THEN it stops before declaring anything
     with pytest.raises(StackError, match="another model"):
         run_pipeline(tmp_path)

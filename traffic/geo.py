@@ -5,7 +5,9 @@ or ``2001:db8::/32`` (IPv6 documentation, RFC 3849), so simulated traffic can ne
 for real people. The ranges are cut into blocks, each owned by one country and of one kind
 (residential, mobile or hosting): ``country_of(ip)`` answers for any address in them with no
 external database, which is what the model's "new country" features need. Addresses outside
-these ranges (real logs) get ``None``.
+these ranges (real logs) get ``None``. ``network_of`` answers the same addresses as the model's
+network lookups do (``model.network``), with one private-use ASN per country and kind, so that the
+hosting and network-novelty features see simulated traffic as they would see real traffic.
 
 Layout: IPv4 block ``i`` is ``198.18.0.0 + i * 256`` (a /24); IPv6 block ``i`` is
 ``2001:db8:<i in hex>::/48``. Blocks are allocated in ``COUNTRIES`` order.
@@ -18,6 +20,8 @@ import math
 import random
 from dataclasses import dataclass
 from functools import lru_cache
+
+from model.enrichment import NetworkInfo
 
 IPV4_RANGE = ipaddress.IPv4Network("198.18.0.0/15")
 IPV6_RANGE = ipaddress.IPv6Network("2001:db8::/32")
@@ -129,6 +133,21 @@ def country_of(ip: str) -> str | None:
     """The ISO 3166 alpha-2 code of a simulated address's country, or None if unknown."""
     record = lookup(ip)
     return None if record is None else record.country
+
+
+# Private-use 32-bit ASNs (RFC 6996) for the synthetic networks: one per (country, kind).
+SYNTHETIC_ASN_BASE = 4_200_000_000
+_SYNTHETIC_NETWORKS = {key: position for position, key in enumerate(_BLOCKS)}
+
+
+@lru_cache(maxsize=65_536)
+def network_of(ip: str) -> NetworkInfo | None:
+    """Country, synthetic ASN and hosting flag of a simulated address; None outside the table."""
+    record = lookup(ip)
+    if record is None:
+        return None
+    asn = SYNTHETIC_ASN_BASE + _SYNTHETIC_NETWORKS[(record.country, record.kind)]
+    return NetworkInfo(record.country, asn, f"SYNTHETIC-{record.country}-{record.kind}", record.kind == HOSTING)
 
 
 def random_ip(rng: random.Random, country: str, kind: str = RESIDENTIAL, *, ipv6: bool = False) -> str:

@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import base64
 import gc
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
+from model.enrichment import AgentLookup, NetworkLookup
 from model.exceptions import InvalidStateError
 from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
 from scorer.endpoint import Endpoint, Score, score_in_chunks
@@ -55,7 +56,8 @@ class Dependencies:
     bad_events: BadEventSink
     endpoint: Endpoint
     # From the deployed model (scorer.model_config): the same inputs the model was trained with.
-    country_of: Callable[[str], str | None] | None = None
+    network_of: NetworkLookup | None = None
+    agent_of: AgentLookup | None = None
     vocabulary: ResourceVocabulary | None = None
 
 
@@ -270,7 +272,8 @@ def _featurize(
         [item.wire for item in items],
         user_states,
         ip_states,
-        country_of=deps.country_of,
+        network_of=deps.network_of,
+        agent_of=deps.agent_of,
         vocabulary=deps.vocabulary,
         times=[item.time for item in items],
     )

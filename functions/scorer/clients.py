@@ -56,6 +56,7 @@ def build_dependencies(
         endpoint=SageMakerEndpoint(
             runtime, settings.endpoint_name, features.request_content_type if features else JSON_CONTENT_TYPE
         ),
-        country_of=features.country_of if features else None,
+        network_of=features.network_of if features else None,
+        agent_of=features.agent_of if features else None,
         vocabulary=features.vocabulary if features else None,
     )

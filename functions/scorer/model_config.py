@@ -1,16 +1,17 @@
 """What the scorer needs from the deployed model to compute the same features it was trained on.
 
 Some features depend on the trained model: the resource vocabulary learned from training traffic,
-and the country lookup used for "new country". The scorer computes features before calling the
-endpoint, so it must use exactly those. ``export_feature_config`` writes them, from a model artifact,
-into one small JSON file that ships inside the Lambda bundle (the stack builds the bundle and the
-endpoint from the same ``model.tar.gz``, so they cannot drift apart); ``load_feature_config`` reads it
-at cold start and refuses a file made for another features version.
+the network lookup (country, ASN, hosting: ``model.network``) and the user-agent parser
+(``model.user_agents``). The scorer computes features before calling the endpoint, so it must use
+exactly those: at cold start it rebuilds the lookup the metadata records and refuses other network
+data or other parser versions than the model was trained with. ``export_feature_config`` writes
+them, from a model artifact, into one small JSON file that ships inside the Lambda bundle (the stack
+builds the bundle and the endpoint from the same ``model.tar.gz``, so they cannot drift apart);
+``load_feature_config`` reads it at cold start and refuses a file made for another features version.
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 import os
 import tarfile
@@ -18,8 +19,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from model.features import FEATURE_NAMES, FEATURES_VERSION, CountryLookup, ResourceVocabulary
+from model.enrichment import AgentLookup, NetworkLookup
+from model.exceptions import AgentParserError, NetworkLookupError
+from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
+from model.network import lookup_from_record
 from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE
+from model.user_agents import check_parser
 from scorer.exceptions import ScorerError
 
 # Inside the Lambda bundle, beside the scorer package (the function's root).
@@ -33,8 +38,10 @@ class FeatureConfigError(ScorerError):
 @dataclass(frozen=True)
 class FeatureConfig:
     vocabulary: ResourceVocabulary | None
-    country_of: CountryLookup | None
-    country_lookup: str | None  # the module providing country_of, as recorded at training
+    network_of: NetworkLookup | None
+    network_lookup: dict[str, Any] | None  # the lookup's record, as training wrote it
+    agent_of: AgentLookup | None
+    agent_parser: dict[str, str] | None  # the parser versions, as training wrote them
     # The request body the artifact's serving code reads best: NPY, or JSON for an artifact made
     # before NPY (its metadata lists no request_content_types).
     request_content_type: str = JSON_CONTENT_TYPE
@@ -53,17 +60,18 @@ def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
             f"{path}: made for features version {data.get('features_version')!r}, this scorer computes "
             f"version {FEATURES_VERSION}; retrain the model or deploy the matching scorer"
         )
-    lookup = data.get("country_lookup")
-    country_of: CountryLookup | None = None
-    if lookup:
-        try:
-            country_of = importlib.import_module(lookup).country_of
-        except (ImportError, AttributeError) as error:
-            raise FeatureConfigError(f"{path}: country lookup {lookup!r} is not importable: {error}") from None
+    record, parser = data.get("network_lookup"), data.get("agent_parser")
+    try:
+        network_of = lookup_from_record(record).network_of
+        agent_of = check_parser(parser)
+    except (NetworkLookupError, AgentParserError) as error:
+        raise FeatureConfigError(f"{path}: {error}") from None
+    except ImportError as error:
+        raise FeatureConfigError(f"{path}: the model's enrichment is not installed: {error}") from None
     vocabulary = ResourceVocabulary.from_json(data["vocabulary"]) if data.get("vocabulary") else None
     readable = data.get("request_content_types") or [JSON_CONTENT_TYPE]
     content_type = NPY_CONTENT_TYPE if NPY_CONTENT_TYPE in readable else JSON_CONTENT_TYPE
-    return FeatureConfig(vocabulary, country_of, lookup, content_type)
+    return FeatureConfig(vocabulary, network_of, record, agent_of, parser, content_type)
 
 
 def export_feature_config(model: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
@@ -72,7 +80,8 @@ def export_feature_config(model: str | os.PathLike[str], destination: str | os.P
     config: dict[str, Any] = {
         "features_version": metadata["features_version"],
         "feature_names": metadata["feature_names"],
-        "country_lookup": metadata.get("country_lookup"),
+        "network_lookup": metadata.get("network_lookup"),
+        "agent_parser": metadata.get("agent_parser"),
         "request_content_types": metadata.get("request_content_types", [JSON_CONTENT_TYPE]),
         "vocabulary": vocabulary,
         "model": {key: metadata.get(key) for key in ("detector", "threshold", "trained_at") if key in metadata},
