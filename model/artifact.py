@@ -41,6 +41,7 @@ SHIPPED_MODULES = (
     "features.py",
     "enrichment.py",
     "rows.py",
+    "tails.py",
     "detectors.py",
     "entities.py",
     "artifact.py",

@@ -22,83 +22,10 @@ import numpy as np
 
 from model.exceptions import DetectorNotFittedError, TrainingDataError
 
-Matrix = np.ndarray[Any, np.dtype[np.float64]]
-Vector = np.ndarray[Any, np.dtype[np.float64]]
+# TailProfile stays importable from here: detectors pickled before model.tails name it so.
+from model.tails import DEFAULT_SEED, Matrix, TailProfile, Vector, as_matrix, ecod
 
-# Rows kept per feature for the empirical distributions: bounds the artifact's size (8 bytes each)
-# and the scoring cost (a binary search per feature), at a tail resolution of 1 / 20,001.
-MAX_PROFILE_ROWS = 20_000
 MIN_TRAINING_ROWS = 10
-DEFAULT_SEED = 20_101
-
-
-def _as_matrix(rows: Any, width: int | None = None) -> Matrix:
-    matrix = np.asarray(rows, dtype=np.float64)
-    if matrix.ndim != 2:
-        raise ValueError(f"rows must be a 2-D array, got {matrix.ndim} dimension(s)")
-    if width is not None and matrix.shape[1] != width:
-        raise ValueError(f"rows have {matrix.shape[1]} features, the detector was fitted on {width}")
-    if not np.isfinite(matrix).all():
-        raise ValueError("rows contain NaN or infinite values")
-    return matrix
-
-
-class TailProfile:
-    """Per-feature empirical distributions of a training sample, and tail scores against them."""
-
-    def __init__(self, training: Matrix, *, seed: int = DEFAULT_SEED) -> None:
-        if training.shape[0] > MAX_PROFILE_ROWS:
-            picked = np.random.default_rng(seed).choice(training.shape[0], MAX_PROFILE_ROWS, replace=False)
-            training = training[np.sort(picked)]
-        self._describe(np.sort(training, axis=0))
-
-    @classmethod
-    def from_sorted(cls, sorted_columns: Matrix) -> TailProfile:
-        """The profile of a sample given as its columns, each sorted (as ``sorted_columns`` holds it)."""
-        profile = cls.__new__(cls)
-        profile._describe(sorted_columns)
-        return profile
-
-    def _describe(self, sorted_columns: Matrix) -> None:
-        # Every statistic here is per column, so the columns sorted independently give the same.
-        self.sorted_columns = sorted_columns
-        self.rows = int(sorted_columns.shape[0])
-        # Skewness picks ECOD's "automatic" tail per feature: the long one.
-        centered = sorted_columns - sorted_columns.mean(axis=0)
-        spread = sorted_columns.std(axis=0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            skew = np.where(spread > 0, (centered**3).mean(axis=0) / spread**3, 0.0)
-        self.right_skewed = skew >= 0
-        quartiles = np.quantile(sorted_columns, [0.25, 0.5, 0.75], axis=0)
-        self.medians = quartiles[1]
-        self.scales = np.maximum(quartiles[2] - quartiles[0], spread) + 1e-9
-
-    def tails(self, rows: Matrix) -> tuple[Matrix, Matrix]:
-        """Negative log left and right tail probabilities, each of shape ``rows.shape``."""
-        count = self.rows
-        left = np.empty_like(rows)
-        right = np.empty_like(rows)
-        for column in range(rows.shape[1]):
-            values = self.sorted_columns[:, column]
-            at_most = np.searchsorted(values, rows[:, column], side="right")
-            at_least = count - np.searchsorted(values, rows[:, column], side="left")
-            left[:, column] = at_most
-            right[:, column] = at_least
-        # Smoothing by one pseudo-row keeps every probability above zero.
-        left = -np.log((left + 1.0) / (count + 1.0))
-        right = -np.log((right + 1.0) / (count + 1.0))
-        return left, right
-
-    def distances(self, rows: Matrix) -> Matrix:
-        """Each value's distance from its feature's training median, in interquartile ranges: it
-        orders features whose tail probabilities tie (all beyond every training value)."""
-        distances: Matrix = np.abs(rows - self.medians) / self.scales
-        return distances
-
-    def contributions(self, rows: Matrix) -> Matrix:
-        """How far into its training tail each feature of each row sits (0 = not in a tail)."""
-        left, right = self.tails(rows)
-        return np.maximum(left, right)
 
 
 class Detector(Protocol):
@@ -158,16 +85,16 @@ class ECODDetector:
     def score_and_contributions(self, rows: Matrix) -> tuple[Vector, Matrix]:
         """``score`` and ``contributions`` from one pass over the tails."""
         profile = self._fitted()
-        matrix = _as_matrix(rows, self.n_features)
+        matrix = as_matrix(rows, self.n_features)
         cohort_profile = getattr(self, "_cohort_profile", None)  # None in detectors pickled before it
         if cohort_profile is None or self.cohort_column is None:
-            return _ecod(profile, matrix)
+            return ecod(profile, matrix)
         in_cohort = matrix[:, self.cohort_column] != 0
         scores = np.empty(len(matrix))
         contributions = np.empty_like(matrix)
         for selected, chosen in ((~in_cohort, profile), (in_cohort, cohort_profile)):
             if selected.any():
-                scores[selected], contributions[selected] = _ecod(chosen, matrix[selected])
+                scores[selected], contributions[selected] = ecod(chosen, matrix[selected])
         return scores, contributions
 
     def contributions(self, rows: Matrix) -> Matrix:
@@ -176,14 +103,7 @@ class ECODDetector:
 
     def distances(self, rows: Matrix) -> Matrix:
         """Tie-breaker for explanations (``TailProfile.distances``)."""
-        return self._fitted().distances(_as_matrix(rows, self.n_features))
-
-
-def _ecod(profile: TailProfile, matrix: Matrix) -> tuple[Vector, Matrix]:
-    left, right = profile.tails(matrix)
-    automatic = np.where(profile.right_skewed, right, left)
-    scores: Vector = np.maximum.reduce([left.sum(axis=1), right.sum(axis=1), automatic.sum(axis=1)])
-    return scores, np.maximum(left, right)
+        return self._fitted().distances(as_matrix(rows, self.n_features))
 
 
 class IsolationForestDetector:
@@ -218,14 +138,14 @@ class IsolationForestDetector:
         """The forest's anomaly score: short average isolation paths score high."""
         if self._forest is None:
             raise DetectorNotFittedError("IsolationForestDetector: call fit() before score()")
-        scores: Vector = -self._forest.score_samples(_as_matrix(rows, self.n_features))
+        scores: Vector = -self._forest.score_samples(as_matrix(rows, self.n_features))
         return scores
 
     def contributions(self, rows: Matrix) -> Matrix:
         """Per-feature tail scores from the training profile (see the module docstring)."""
         if self._profile is None:
             raise DetectorNotFittedError("IsolationForestDetector: call fit() before contributions()")
-        return self._profile.contributions(_as_matrix(rows, self.n_features))
+        return self._profile.contributions(as_matrix(rows, self.n_features))
 
     def score_and_contributions(self, rows: Matrix) -> tuple[Vector, Matrix]:
         """``score`` and ``contributions``."""
@@ -235,7 +155,7 @@ class IsolationForestDetector:
         """Tie-breaker for explanations (``TailProfile.distances``)."""
         if self._profile is None:
             raise DetectorNotFittedError("IsolationForestDetector: call fit() before distances()")
-        return self._profile.distances(_as_matrix(rows, self.n_features))
+        return self._profile.distances(as_matrix(rows, self.n_features))
 
 
 DETECTORS: dict[str, type[ECODDetector] | type[IsolationForestDetector]] = {
@@ -255,7 +175,7 @@ def make_detector(name: str, *, cohort_column: int | None = None) -> ECODDetecto
 
 
 def _check_training(rows: Any) -> Matrix:
-    matrix = _as_matrix(rows)
+    matrix = as_matrix(rows)
     if matrix.shape[0] < MIN_TRAINING_ROWS:
         raise TrainingDataError(f"need at least {MIN_TRAINING_ROWS} rows to fit a detector, got {matrix.shape[0]}")
     return matrix

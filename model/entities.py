@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from model.detectors import Matrix, TailProfile, Vector
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES
+from model.tails import Matrix, TailProfile, Vector
 
 ENTITY_FEATURES_VERSION = 1
 # A pause longer than this ends an episode (the usual web-analytics session timeout).

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from model.detectors import TailProfile, Vector, calibrate_threshold, make_detector
+from model.detectors import calibrate_threshold, make_detector
 from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import (
     CROSS_FIT_FOLDS,
@@ -36,6 +36,7 @@ from model.entities import (
 )
 from model.exceptions import TrainingDataError
 from model.features import FIRST_EVENT_COLUMN, ResourceVocabulary, featurize_batch, stable_hash
+from model.tails import TailProfile, Vector
 
 ENTITY_KINDS = ("user", "session")
 HALVES = 2

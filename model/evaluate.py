@@ -40,10 +40,11 @@ import numpy as np
 
 from model.artifact import load_model
 from model.backtest import DEFAULT_BATCH_EVENTS, entity_label, summarize
-from model.detectors import Matrix, Vector, average_precision, calibrate_threshold, make_detector, roc_auc
+from model.detectors import average_precision, calibrate_threshold, make_detector, roc_auc
 from model.entities import DEFAULT_ALERT_BUDGET
 from model.entity_training import ENTITY_KINDS
 from model.features import ResourceVocabulary, event_time, featurize_batch
+from model.tails import Matrix, Vector
 from model.train import DEFAULT_ALERT_RATE, save, train
 
 CSIC_FOLDER = Path(os.environ.get("VEDETTE_CSIC2010", Path(__file__).resolve().parents[1] / "data/csic2010"))

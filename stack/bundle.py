@@ -57,11 +57,22 @@ RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
 FIRST_PARTY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("functions/scorer", "scorer", ()),
     ("producers/vedette", "vedette", ()),
-    # The serving side only: training and the detectors (scikit-learn) stay out of the Lambda.
+    # The serving side only: training and the detectors (scikit-learn) stay out of the Lambda; the
+    # entity stage (entities.py) scores with ECOD's tail profiles (tails.py, numpy alone).
     (
         "model",
         "model",
-        ("__init__.py", "exceptions.py", "features.py", "enrichment.py", "network.py", "user_agents.py", "rows.py"),
+        (
+            "__init__.py",
+            "exceptions.py",
+            "features.py",
+            "enrichment.py",
+            "network.py",
+            "user_agents.py",
+            "rows.py",
+            "tails.py",
+            "entities.py",
+        ),
     ),
 )
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)

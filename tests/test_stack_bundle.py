@@ -48,8 +48,12 @@ def test_bundle_holds_the_handler_the_contract_the_features_and_not_training(bui
     assert f"{module.replace('.', '/')}.py" in names
     assert f"def {function}(" in handler
     assert {"vedette/events.py", "vedette/kpl.py", "model/features.py", "scorer/settings.py"} <= names
-    assert "model/train.py" not in names
+    # The entity stage scores with ECOD's tail profiles (numpy); training and the detectors stay out.
+    assert {"model/entities.py", "model/tails.py"} <= names
     assert "model/detectors.py" not in names
+    assert "model/train.py" not in names
+    assert "model/entity_training.py" not in names
+    assert not any(name.startswith("sklearn/") for name in names)
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
 
 

@@ -10,6 +10,12 @@ The rules that keep the shard moving without losing or double-counting anything:
 - The response names the earliest Kinesis record that holds a failed event, and every record after
   it (Lambda resumes from the lowest); nothing after it is reported as done. If that is the first
   record, nothing was processed and the caller raises, so Lambda's retry and bisect apply.
+- Alerts are about entities (users, and sessions where events carry them) when the deployed model
+  has an entity stage (``model.entities``): each processed event adds to its entities' episode
+  evidence, stored beside the user state, and an entity alerts once per episode. An alert that
+  cannot be published holds back its user's events like a failed state write, so the retry
+  recomputes the evidence and publishes it. Without an entity stage, a flagged event alerts,
+  at most once per user per window.
 - Side effects of a batch that is then retried are idempotent: anomalies and alert markers are
   conditional writes keyed by ``event_id``; each user's state remembers the last Kinesis record
   applied to it (``applied_through``), and a retry skips events at or before it.
@@ -25,6 +31,8 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 from model.enrichment import AgentLookup, NetworkLookup
+from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence
+from model.entity_training import entity_key
 from model.exceptions import InvalidStateError
 from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
 from scorer.endpoint import Endpoint, Score, score_in_chunks
@@ -40,12 +48,14 @@ from scorer.stores import (
     BadEventSink,
     StateStore,
     StoredState,
+    alert_partition,
+    evidence_key,
 )
 from scorer.wire import decode_user_record
 from vedette.events import format_timestamp
 from vedette.exceptions import InvalidEventError
 
-StateT = TypeVar("StateT", UserState, IpState)
+StateT = TypeVar("StateT", UserState, IpState, Evidence)
 
 
 @dataclass
@@ -59,6 +69,7 @@ class Dependencies:
     network_of: NetworkLookup | None = None
     agent_of: AgentLookup | None = None
     vocabulary: ResourceVocabulary | None = None
+    entity_models: Mapping[str, EntityModel] = field(default_factory=dict)
 
 
 @dataclass
@@ -73,7 +84,7 @@ class BatchOutcome:
     replayed: int = 0  # already applied by an earlier attempt of this batch
     anomalies: int = 0
     anomalies_already_recorded: int = 0
-    alerts: int = 0
+    alerts: int = 0  # published: per entity episode, or per flagged event without an entity stage
     endpoint_calls: int = 0
     endpoint_errors: int = 0
     endpoint_latency_ms: list[float] = field(default_factory=list)
@@ -180,10 +191,19 @@ def process_batch(
     # 2. Load every user's and IP's state in one parallel round trip (raises if it cannot).
     user_ids = {item.wire["user_id"] for item in valid}
     ips = {item.wire["ip"] for item in valid if item.wire.get("ip")}
-    stored = deps.states.load([USER_PREFIX + user for user in user_ids] + [IP_PREFIX + ip for ip in ips])
-    outcome.state_reads = len(user_ids) + len(ips)
+    entities = {
+        kind: {key for item in valid if (key := entity_key(item.wire, kind)) is not None} for kind in deps.entity_models
+    }
+    evidence_keys = [evidence_key(kind, key) for kind, keys in entities.items() for key in keys]
+    stored = deps.states.load(
+        [USER_PREFIX + user for user in user_ids] + [IP_PREFIX + ip for ip in ips] + evidence_keys
+    )
+    outcome.state_reads = len(user_ids) + len(ips) + len(evidence_keys)
     user_states = _read_states(UserState, USER_PREFIX, user_ids, stored, outcome)
     ip_states = _read_states(IpState, IP_PREFIX, ips, stored, outcome)
+    evidence = {
+        kind: _read_states(Evidence, evidence_key(kind, ""), keys, stored, outcome) for kind, keys in entities.items()
+    }
 
     # 3. Skip what an earlier attempt already applied; featurize the rest in event-time order.
     fresh: list[_Valid] = []
@@ -220,12 +240,13 @@ def process_batch(
     left: list[_Valid] = []  # for the retry
     scored_at = format_timestamp(now)
     window = settings.alert_window_seconds
+    event_alerts = not deps.entity_models
     for item, score in zip(fresh, scores, strict=True):
         user = item.wire["user_id"]
         if (
             user in failed_users
             or score is None
-            or not _record(item, score, deps, outcome, scored_at, window, settings.alert_min_severity)
+            or not _record(item, score, deps, outcome, scored_at, window, settings.alert_min_severity, event_alerts)
         ):
             failed_users.add(user)
             failed_records.add(item.record.record_index)
@@ -247,6 +268,19 @@ def process_batch(
             else:
                 kept.append(item)
         done = kept
+
+    # 5b. Add the processed events to their entities' episodes; alert once per episode.
+    if deps.entity_models and done:
+        unpublished = _alert_on_entities(done, fresh, features, scores, evidence, deps, settings, outcome)
+        if unpublished:
+            held = [item for item in done if item.wire["user_id"] in unpublished]
+            done = [item for item in done if item.wire["user_id"] not in unpublished]
+            left.extend(held)
+            failed_records.update(item.record.record_index for item in held)
+            touched = {(kind, entity_key(item.wire, kind)) for item in held for kind in evidence}
+            for kind, key in touched:
+                if key is not None:
+                    evidence[kind].pop(key, None)  # not saved: the retry recomputes it from the stored one
     outcome.scored = len(done)
 
     # 6. Save the state each user reached through its processed events, with the last record applied.
@@ -255,7 +289,7 @@ def process_batch(
         # user's state never includes an event it has not been credited with (featurization is
         # deterministic, so these are the states the scores saw).
         final = _featurize(done, user_states, ip_states, deps) if left else features
-        _save_states(done, final, stored, batch.shard_id, deps, settings, now, outcome, failed_records)
+        _save_states(done, final, evidence, stored, batch.shard_id, deps, settings, now, outcome, failed_records)
 
     if failed_records:
         checkpoint = min(failed_records)
@@ -277,6 +311,60 @@ def _featurize(
         vocabulary=deps.vocabulary,
         times=[item.time for item in items],
     )
+
+
+def _alert_on_entities(
+    done: list[_Valid],
+    fresh: list[_Valid],
+    features: BatchFeatures,
+    scores: list[Score | None],
+    evidence: dict[str, dict[str, Evidence]],
+    deps: Dependencies,
+    settings: ScorerSettings,
+    outcome: BatchOutcome,
+) -> set[str]:
+    """Update each entity's evidence with the processed events (in time order) and publish the
+    alerts they raise; returns the users whose alert could not be published."""
+    position = {id(item): index for index, item in enumerate(fresh)}
+    indexes = [position[id(item)] for item in done]
+    rows = features.rows[indexes]
+    done_scores = [scores[index] for index in indexes]
+    event_scores = [score.score if score is not None else 0.0 for score in done_scores]
+    flagged = [score is not None and score.is_anomaly for score in done_scores]
+    times = [item.time for item in done]
+    resources = [item.wire.get("resource") for item in done]
+    unpublished: set[str] = set()
+    for kind, model in deps.entity_models.items():
+        keys = [entity_key(item.wire, kind) for item in done]
+        user_of = {key: item.wire["user_id"] for key, item in zip(keys, done, strict=True) if key is not None}
+        _, alerts = EntityTracker(model, kind).observe(
+            evidence[kind], keys, times, rows, event_scores, flagged, resources
+        )
+        for alert in alerts:
+            if alert.severity < settings.alert_min_severity:
+                continue
+            if not _publish_entity_alert(alert, deps, outcome):
+                unpublished.add(user_of[alert.entity])
+    return unpublished
+
+
+def _publish_entity_alert(alert: EntityAlert, deps: Dependencies, outcome: BatchOutcome) -> bool:
+    """Publish an episode's alert once (its marker is keyed by the episode's first event); False on a
+    transient failure, with the marker released so the retry publishes it."""
+    partition, episode_start = alert_partition(alert.kind, alert.entity), int(alert.first_event_at)
+    try:
+        if not deps.anomalies.claim_alert(partition, episode_start):
+            return True
+        try:
+            deps.alerts.publish_entity(alert)
+        except BaseException:
+            deps.anomalies.release_alert(partition, episode_start)
+            raise
+    except TransientError as error:
+        outcome.errors.append(str(error))
+        return False
+    outcome.alerts += 1
+    return True
 
 
 def _read_states(
@@ -305,8 +393,10 @@ def _record(
     scored_at: str,
     window: int,
     min_severity: float,
+    alert: bool = True,
 ) -> bool:
-    """Record one scored event's anomaly and alert, at most once each; False on a transient failure."""
+    """Record one scored event's anomaly (and, if ``alert``, its alert), at most once each; False on
+    a transient failure."""
     if not score.is_anomaly:
         return True
     anomaly = Anomaly(item.wire, score.score, score.threshold, score.top_features, scored_at)
@@ -315,7 +405,7 @@ def _record(
             outcome.anomalies += 1
         else:
             outcome.anomalies_already_recorded += 1
-        if anomaly.severity >= min_severity:
+        if alert and anomaly.severity >= min_severity:
             window_start = int(item.time // window * window)
             if deps.anomalies.claim_alert(item.wire["user_id"], window_start):
                 try:
@@ -334,6 +424,7 @@ def _record(
 def _save_states(
     done: list[_Valid],
     final: BatchFeatures,
+    evidence: Mapping[str, Mapping[str, Evidence]],
     stored: Mapping[str, StoredState],
     shard_id: str,
     deps: Dependencies,
@@ -361,6 +452,11 @@ def _save_states(
         items[USER_PREFIX + user] = StoredState(state.to_bytes(), position)
     for ip, ip_state in final.ip_states.items():
         items[IP_PREFIX + ip] = StoredState(ip_state.to_bytes())
+    processed = {(kind, entity_key(item.wire, kind)) for item in done for kind in evidence}
+    for kind, states in evidence.items():
+        for key, entity_evidence in states.items():
+            if (kind, key) in processed:
+                items[evidence_key(kind, key)] = StoredState(entity_evidence.to_bytes())
     expires_at = int(now.timestamp()) + settings.state_ttl_seconds
     unsaved = deps.states.save(items, expires_at)
     outcome.state_writes = len(items) - len(unsaved)

@@ -59,4 +59,5 @@ def build_dependencies(
         network_of=features.network_of if features else None,
         agent_of=features.agent_of if features else None,
         vocabulary=features.vocabulary if features else None,
+        entity_models=features.entity_models if features else {},
     )

@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import os
 import tarfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from model.enrichment import AgentLookup, NetworkLookup
-from model.exceptions import AgentParserError, NetworkLookupError
+from model.entities import EntityModel
+from model.exceptions import AgentParserError, InvalidStateError, NetworkLookupError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
 from model.network import lookup_from_record
 from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE
@@ -45,6 +46,9 @@ class FeatureConfig:
     # The request body the artifact's serving code reads best: NPY, or JSON for an artifact made
     # before NPY (its metadata lists no request_content_types).
     request_content_type: str = JSON_CONTENT_TYPE
+    # The entity stages by kind (user, session): alerts on episodes. Empty for an artifact trained
+    # before them, whose scorer alerts on single events as it did then.
+    entity_models: dict[str, EntityModel] = field(default_factory=dict)
 
 
 def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
@@ -71,12 +75,16 @@ def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
     vocabulary = ResourceVocabulary.from_json(data["vocabulary"]) if data.get("vocabulary") else None
     readable = data.get("request_content_types") or [JSON_CONTENT_TYPE]
     content_type = NPY_CONTENT_TYPE if NPY_CONTENT_TYPE in readable else JSON_CONTENT_TYPE
-    return FeatureConfig(vocabulary, network_of, record, agent_of, parser, content_type)
+    try:
+        entity_models = {kind: EntityModel.from_json(stage) for kind, stage in (data.get("entities") or {}).items()}
+    except InvalidStateError as error:
+        raise FeatureConfigError(f"{path}: {error}") from None
+    return FeatureConfig(vocabulary, network_of, record, agent_of, parser, content_type, entity_models)
 
 
 def export_feature_config(model: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
     """Write the scorer's feature configuration from a model folder or ``model.tar.gz``."""
-    metadata, vocabulary = _read_artifact(Path(model))
+    metadata, vocabulary, entities = _read_artifact(Path(model))
     config: dict[str, Any] = {
         "features_version": metadata["features_version"],
         "feature_names": metadata["feature_names"],
@@ -84,6 +92,7 @@ def export_feature_config(model: str | os.PathLike[str], destination: str | os.P
         "agent_parser": metadata.get("agent_parser"),
         "request_content_types": metadata.get("request_content_types", [JSON_CONTENT_TYPE]),
         "vocabulary": vocabulary,
+        "entities": entities,
         "model": {key: metadata.get(key) for key in ("detector", "threshold", "trained_at") if key in metadata},
     }
     target = Path(destination)
@@ -91,20 +100,28 @@ def export_feature_config(model: str | os.PathLike[str], destination: str | os.P
     return target
 
 
-def _read_artifact(model: Path) -> tuple[dict[str, Any], dict[str, Any]]:
-    from model.artifact import METADATA_FILE, VOCABULARY_FILE
+def _read_artifact(model: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The artifact's metadata, vocabulary and entity stages (empty for an artifact made before them)."""
+    from model.artifact import ENTITIES_FILE, METADATA_FILE, VOCABULARY_FILE
 
     if model.is_dir():
-        return json.loads((model / METADATA_FILE).read_text()), json.loads((model / VOCABULARY_FILE).read_text())
+        entities_path = model / ENTITIES_FILE
+        return (
+            json.loads((model / METADATA_FILE).read_text()),
+            json.loads((model / VOCABULARY_FILE).read_text()),
+            json.loads(entities_path.read_text()) if entities_path.is_file() else {},
+        )
     with tarfile.open(model, "r:gz") as archive:
         members = {Path(member.name).as_posix().removeprefix("./"): member for member in archive.getmembers()}
 
-        def read(name: str) -> dict[str, Any]:
+        def read(name: str, required: bool = True) -> dict[str, Any]:
             member = members.get(name)
             file = archive.extractfile(member) if member is not None else None
             if file is None:
+                if not required:
+                    return {}
                 raise FeatureConfigError(f"{model}: no {name} in the artifact")
             loaded: dict[str, Any] = json.load(file)
             return loaded
 
-        return read(METADATA_FILE), read(VOCABULARY_FILE)
+        return read(METADATA_FILE), read(VOCABULARY_FILE), read(ENTITIES_FILE, required=False)

@@ -2,14 +2,17 @@
 
 Tables (created by the stack, and by the local pipeline under the same names):
 
-- state table, key ``key`` (S): ``user#<user_id>`` or ``ip#<ip>``; attributes ``state`` (B, the
-  feature module's serialized state), ``applied_through`` (S, ``<shard>:<sequence number>`` of the
+- state table, key ``key`` (S): ``user#<user_id>``, ``ip#<ip>``, or ``entity#<kind>#<id>`` for an
+  entity's episode evidence (``model.entities.Evidence``; kind ``user`` or ``session``); attributes
+  ``state`` (B, the serialized state), ``applied_through`` (S, ``<shard>:<sequence number>`` of the
   last Kinesis record applied to a user's state, so a retried batch does not apply it twice) and
   ``expires_at`` (N, the table's TTL attribute).
 - anomalies table, key ``user_id`` (S) + ``sk`` (S): ``<occurred_at>#<event_id>`` for an anomaly, so a
   user's anomalies are queryable by time, and ``alert#<window start>`` for the marker that keeps
-  alerts to one per user per window. Both are written with ``attribute_not_exists``: a retried batch
-  neither records an anomaly twice nor alerts twice.
+  alerts to one per user per window (without an entity stage), or ``alert#<episode start>`` under
+  the entity (``user_id``, or ``session:<session_id>``) for the one alert of an entity's episode.
+  Both are written with ``attribute_not_exists``: a retried batch neither records an anomaly twice
+  nor alerts twice.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
 
+from model.entities import EntityAlert
 from scorer.exceptions import TransientError
 
 BATCH_GET_MAX_KEYS = 100  # DynamoDB BatchGetItem limit
@@ -31,6 +35,7 @@ BATCH_WRITE_MAX_ITEMS = 25  # DynamoDB BatchWriteItem limit
 UNPROCESSED_RETRIES = 5
 USER_PREFIX = "user#"
 IP_PREFIX = "ip#"
+ENTITY_PREFIX = "entity#"
 ALERT_PREFIX = "alert#"
 
 T = TypeVar("T")
@@ -78,6 +83,18 @@ class AnomalyStore(Protocol):
 
 class AlertPublisher(Protocol):
     def publish(self, anomaly: Anomaly) -> None: ...
+
+    def publish_entity(self, alert: EntityAlert) -> None: ...
+
+
+def evidence_key(kind: str, entity: str) -> str:
+    """The state table key of an entity's episode evidence."""
+    return f"{ENTITY_PREFIX}{kind}#{entity}"
+
+
+def alert_partition(kind: str, entity: str) -> str:
+    """Where an entity's alert markers live in the anomalies table (its ``user_id`` attribute)."""
+    return entity if kind == "user" else f"{kind}:{entity}"
 
 
 class BadEventSink(Protocol):
@@ -279,6 +296,42 @@ class SnsAlertPublisher:
             if _client_error_is_transient(error):
                 raise TransientError("sns", f"Publish: {error}") from error
             raise
+
+    def publish_entity(self, alert: EntityAlert) -> None:
+        """One message per entity episode: who, the episode so far, the score and the reasons in words."""
+        message = {
+            "kind": "entity_alert",
+            "entity": {"kind": alert.kind, "id": alert.entity},
+            "score": round(alert.score, 4),
+            "threshold": round(alert.threshold, 4),
+            "severity": round(alert.severity, 3),
+            "episode": {
+                "number": alert.episode,
+                "first_event_at": _timestamp(alert.first_event_at),
+                "last_event_at": _timestamp(alert.last_event_at),
+                "events": alert.events,
+            },
+            "reasons": list(alert.reasons),
+        }
+        subject = sns_subject(f"Vedette: anomalous {alert.kind} {alert.entity}")
+        try:
+            self.client.publish(
+                TopicArn=self.topic_arn,
+                Subject=subject,
+                Message=orjson.dumps(message).decode(),
+                MessageAttributes={
+                    "entity_kind": {"DataType": "String", "StringValue": alert.kind},
+                    "entity_id": {"DataType": "String", "StringValue": alert.entity},
+                },
+            )
+        except Exception as error:
+            if _client_error_is_transient(error):
+                raise TransientError("sns", f"Publish: {error}") from error
+            raise
+
+
+def _timestamp(seconds: float) -> str:
+    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 class S3BadEventSink:

@@ -1,0 +1,160 @@
+"""The scorer's entity alerts over real wire protocols (DynamoDB, SNS and SQS on moto's server): one
+alert per episode, with its reasons, kept exactly once across batches and retries."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import replace
+from datetime import timedelta
+from typing import Any
+
+import boto3
+import numpy as np
+import pytest
+
+from model.entities import EntityAlert, Evidence
+from model.features import event_time
+from model.train import TrainedModel, train
+from scorer.batch import BatchOutcome, Dependencies, process_batch
+from scorer.clients import build_dependencies
+from scorer.endpoint import Score
+from scorer.exceptions import TransientError
+from scorer.records import decode_batch
+from scorer.stores import evidence_key
+from tests.model_factories import START, normal_traffic, scraper_session
+from tests.scorer_factories import REGION, ScorerResources, create_resources, lambda_event, plain
+from tests.test_scorer_batch import alerts_of, anomalies_of
+from vedette.events import encode_event, normalize_event
+
+_names = itertools.count()
+
+
+class TrainedEndpoint:
+    """The trained detector in process, answering as the endpoint does."""
+
+    content_type = "application/x-npy"
+
+    def __init__(self, trained: TrainedModel) -> None:
+        self.trained = trained
+
+    def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]:
+        scores = self.trained.detector.score(rows)
+        threshold = self.trained.threshold
+        return [Score(float(value), bool(value > threshold), threshold, []) for value in scores]
+
+
+class FailingOncePublisher:
+    """SNS publishing that fails transiently on the first entity alert, then delegates."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failed = False
+
+    def publish(self, anomaly: Any) -> None:
+        self.inner.publish(anomaly)
+
+    def publish_entity(self, alert: EntityAlert) -> None:
+        if not self.failed:
+            self.failed = True
+            raise TransientError("sns", "Throttling: injected")
+        self.inner.publish_entity(alert)
+
+
+@pytest.fixture(scope="module")
+def trained() -> TrainedModel:
+    return train(normal_traffic(users=120, days=10))
+
+
+@pytest.fixture
+def resources(aws_endpoint: str) -> ScorerResources:
+    return create_resources(aws_endpoint, f"entities-{next(_names)}")
+
+
+def dependencies(endpoint_url: str, resources: ScorerResources, trained: TrainedModel) -> tuple[Dependencies, Any]:
+    settings = replace(resources.settings)
+    deps = build_dependencies(settings, endpoint_url)
+    deps.endpoint = TrainedEndpoint(trained)
+    deps.vocabulary = trained.vocabulary
+    deps.entity_models = trained.entity_models
+    return deps, settings
+
+
+def traffic() -> list[dict[str, Any]]:
+    """A day of new people, and a scraper among them, in time order."""
+    people = [
+        {**item, "user_id": "new-" + item["user_id"], "session_id": "new-" + str(item["session_id"])}
+        for item in normal_traffic(users=30, days=11, seed=42)
+        if event_time(item) >= (START + timedelta(days=10)).timestamp()
+    ]
+    scraper = scraper_session(START + timedelta(days=10, hours=12), requests=90)
+    return [normalize_event(item) for item in sorted(people + scraper, key=event_time)]
+
+
+def batches(events: list[dict[str, Any]], size: int) -> list[dict[str, Any]]:
+    return [
+        lambda_event([plain(encode_event(item), item["user_id"]) for item in events[start : start + size]])
+        for start in range(0, len(events), size)
+    ]
+
+
+def run(event: dict[str, Any], deps: Dependencies, settings: Any) -> BatchOutcome:
+    return process_batch(decode_batch(event), deps, settings)
+
+
+def test_a_scraper_alerts_once_per_entity_kind_with_its_episode_and_reasons(aws_endpoint, resources, trained):
+    # GIVEN the scorer with an entity stage, and traffic arriving in batches of 25 events
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    kinesis_batches = batches(traffic(), 25)
+    # WHEN every batch is processed, and the one holding the scraper's crossing is delivered twice
+    outcomes = [run(batch, deps, settings) for batch in kinesis_batches]
+    assert all(not outcome.failed_sequence_numbers for outcome in outcomes)
+    first_alerting = next(index for index, outcome in enumerate(outcomes) if outcome.alerts)
+    replayed = run(kinesis_batches[first_alerting], deps, settings)
+    # THEN the scraper raised exactly one alert as a user and one as a session, and no entity alerted twice
+    messages = alerts_of(aws_endpoint, resources)
+    alerted = [(message["entity"]["kind"], message["entity"]["id"]) for message in messages]
+    assert len(alerted) == len(set(alerted))
+    assert {("session", "scraper-1-session"), ("user", "scraper-1")} <= set(alerted)
+    # (these toy people end every session at the longest length seen in training: one may stand out)
+    assert len(alerted) <= 4
+    messages = [message for message in messages if message["entity"]["id"].startswith("scraper-1")]
+    assert replayed.alerts == 0
+    assert replayed.replayed == replayed.events
+    for message in messages:
+        assert message["kind"] == "entity_alert"
+        assert message["score"] > message["threshold"]
+        assert 1 < message["episode"]["events"] < 90
+        assert message["episode"]["first_event_at"] == "2026-11-12T12:00:00.000000Z"
+        assert len(message["reasons"]) == 3
+    # AND event anomalies are still recorded, without alerts of their own
+    assert sum(outcome.alerts for outcome in outcomes) == len(alerted)
+    recorded = anomalies_of(aws_endpoint, resources)
+    assert len(recorded) == sum(outcome.anomalies for outcome in outcomes)
+    assert len(recorded) > len(alerted)
+    # AND the evidence is stored beside the user's state, with the episode marked as alerted
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key("user", "scraper-1")}})
+    evidence = Evidence.from_bytes(item["Item"]["state"]["B"])
+    assert evidence.events == 90
+    assert evidence.alerted
+
+
+def test_an_alert_that_cannot_be_published_holds_back_its_user_and_is_published_by_the_retry(
+    aws_endpoint, resources, trained
+):
+    # GIVEN SNS failing once, and the scraper's run in one batch
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    deps.alerts = FailingOncePublisher(deps.alerts)
+    batch = batches(scraper_session(START + timedelta(days=10, hours=12), requests=40), 40)[0]
+    # WHEN the batch is processed, then retried from the checkpoint it reports
+    outcome = run(batch, deps, settings)
+    # THEN the scraper's records are handed back, nothing of them saved, and the retry alerts once per kind
+    assert outcome.failed_sequence_numbers
+    assert outcome.scored < 40
+    retried = run(batch, deps, settings)
+    assert retried.failed_sequence_numbers == []
+    messages = alerts_of(aws_endpoint, resources)
+    assert sorted(message["entity"]["kind"] for message in messages) == ["session", "user"]
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key("user", "scraper-1")}})
+    assert Evidence.from_bytes(item["Item"]["state"]["B"]).events == 40
