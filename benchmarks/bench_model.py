@@ -1,4 +1,4 @@
-"""model_score and model_train: the anomaly model's serving throughput and training cost.
+"""model_score: the anomaly model's serving throughput (training cost: bench_model_train).
 
 ``model_score``: feature rows/s on one core through the container's ``input_fn -> predict_fn ->
 output_fn`` (JSON decoding, scoring, explanations, JSON encoding) for 1,000-row requests, with the
@@ -6,10 +6,6 @@ shipped detector (ECOD) and with the Isolation Forest detector; and with ECOD fo
 body the scorer sends (``model.rows``). Baseline in the same run: bare
 ``sklearn.ensemble.IsolationForest(n_estimators=100).score_samples`` on the same rows (no JSON, no
 explanations).
-
-``model_train``: seconds to featurize and train on ``VEDETTE_BENCH_TRAIN_EVENTS`` (default
-1,000,000) simulated events, and the process's peak memory. Baseline: scikit-learn's
-``IsolationForest()`` fit on the same feature rows.
 """
 
 from __future__ import annotations
@@ -21,7 +17,6 @@ for _variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_variable, "1")
 
 import json  # noqa: E402
-import resource  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
 
@@ -39,7 +34,6 @@ from traffic.simulator import Simulator  # noqa: E402
 
 REQUEST_ROWS = 1_000
 REQUESTS = 20
-TRAIN_EVENTS = int(os.environ.get("VEDETTE_BENCH_TRAIN_EVENTS", "1000000"))
 
 
 def rows_per_second(action: object, repeats: int = REQUESTS) -> float:
@@ -92,37 +86,9 @@ def bench_score() -> dict[str, object]:
     }
 
 
-def bench_train() -> dict[str, object]:
-    simulator = Simulator(seed=9, users=max(1_000, TRAIN_EVENTS // 100), attack_share=0.0)
-    started = time.perf_counter()
-    events = [event for event, _ in simulator.events(count=TRAIN_EVENTS)]
-    simulate_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    trained = train(events, network_of=geo.network_of, agent_of=parse_agent)
-    train_seconds = time.perf_counter() - started
-    rows = featurize_batch(
-        events[: trained.metadata["events"]["fit"]], network_of=geo.network_of, agent_of=parse_agent
-    ).rows
-    started = time.perf_counter()
-    IsolationForest(random_state=0).fit(rows)
-    baseline_seconds = time.perf_counter() - started
-    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {
-        "bench": "model_train",
-        "events": len(events),
-        "train_seconds": round(train_seconds, 1),
-        "events_per_second": round(len(events) / train_seconds),
-        "simulate_seconds": round(simulate_seconds, 1),
-        "peak_memory_mib": round(peak_mib),
-        "threshold": round(trained.threshold, 3),
-        "baseline": {"name": "IsolationForest() fit on the same rows", "fit_seconds": round(baseline_seconds, 1)},
-    }
-
-
 def main() -> None:
     np.random.seed(0)
     print(json.dumps(bench_score()), flush=True)
-    print(json.dumps(bench_train()), flush=True)
 
 
 if __name__ == "__main__":

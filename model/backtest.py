@@ -231,7 +231,7 @@ class Replay:
             features.rows,
             scores.tolist(),
             flagged.tolist(),
-            [event.get("resource") for event in events],
+            events,
         )
         self.events += len(events)
         self.flagged += int(flagged.sum())
@@ -466,7 +466,7 @@ def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
     lines += ["## First alerts", ""]
     for alert in replay.alerts[:20]:
         lines.append(
-            f"- `{alert.entity}` at {_iso(alert.last_event_at)} after {alert.events} events: {'; '.join(alert.reasons)}"
+            f"- `{alert.entity}` at {_iso(alert.last_event_at)} after {alert.pages} pages: {'; '.join(alert.reasons)}"
         )
     lines += ["", *(f"![{name}]({name})" for name in plots), ""]
     return "\n".join(lines)

@@ -45,45 +45,69 @@ CROSS_FIT_FOLDS = 5
 ENTITY_DECIMALS = 6
 
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|eot|map)(?:[?#]|$)", re.IGNORECASE)
+_NO_REFERER = frozenset({"", "-"})
 
-# Per-event columns taken from the event's feature row by name, averaged over the episode.
-_ROW_COLUMNS = {
+# Means over an episode's pages (requests that are not page assets), from each event's feature
+# row by name; the event's own score and flag come first. A browser fetches a page's assets within
+# a second of it, so paces, rarity and writes are read over pages: assets would drown them.
+_PAGE_COLUMNS = {
     "path_rarity": "resource_path_rarity",
     "new_path": "new_resource_path",
     "write": "write_method",
     "failure": "failure",
     "client_error": "status_4xx",
-    "agent_rarity": "agent_family_rarity",
     "suspicious": "resource_suspicious_tokens",
 }
-_ROW_INDEX = {name: FEATURE_NAMES.index(column) for name, column in _ROW_COLUMNS.items()}
-# The means an episode keeps: the event score, whether it was flagged, page assets, then the row columns.
-MEANS = ("event_score", "flagged", "asset", *_ROW_COLUMNS)
+PAGE_MEANS = ("event_score", "flagged", *_PAGE_COLUMNS)
+# Means over every request: what the client and its network are.
+_CLIENT_COLUMNS = {
+    "agent_rarity": "agent_family_rarity",
+    "headless": "agent_headless",
+    "known_bot": "agent_known_bot",
+    "http_library": "agent_http_library",
+    "hosting": "ip_hosting",
+}
+CLIENT_MEANS = tuple(_CLIENT_COLUMNS)
+_PAGE_INDEX = [FEATURE_NAMES.index(column) for column in _PAGE_COLUMNS.values()]
+_CLIENT_INDEX = [FEATURE_NAMES.index(column) for column in _CLIENT_COLUMNS.values()]
 
 ENTITY_FEATURE_NAMES: tuple[str, ...] = (
-    "log_events",
+    "log_pages",
     "log_duration",
-    "gap_mean",  # mean log1p of the seconds between requests
-    "gap_spread",  # their standard deviation: scripts are regular, people are not
-    *(f"{name}_mean" for name in MEANS),
+    "page_gap_mean",  # mean log1p of the seconds between pages
+    "page_gap_spread",  # their standard deviation: scripts are regular, people are not
+    "asset_share",  # a browser fetches styles, scripts and images; most scripts do not
+    "no_referer_share",  # pages requested without a referer, where the log records referers
+    *(f"{name}_mean" for name in PAGE_MEANS),
+    *(f"{name}_mean" for name in CLIENT_MEANS),
 )
+# Features whose both tails are evidence (too few pages or too many; too regular or too erratic).
+# For the others only a high value is: an episode with no failures or no flagged request is not
+# unusual because most episodes have a few.
+TWO_SIDED = frozenset({"log_pages", "log_duration", "page_gap_mean", "page_gap_spread", "asset_share"})
+_TWO_SIDED_MASK = np.array([name in TWO_SIDED for name in ENTITY_FEATURE_NAMES])
 
-# Why an entity stood out, in words: (feature, template for a high value, template for a low value).
+# Why an entity stood out, in words: (template for a high value, template for a low value).
 _REASONS = {
-    "log_events": ("many requests in one episode ({events})", "very few requests ({events})"),
+    "log_pages": ("many pages in one episode ({pages})", "very few pages ({pages})"),
     "log_duration": ("a long episode ({minutes:.0f} min)", "a very short episode ({minutes:.1f} min)"),
-    "gap_mean": ("long pauses between requests", "requests in quick succession (median pace {pace:.1f} s)"),
-    "gap_spread": ("irregular pauses between requests", "machine-regular pauses between requests"),
-    "event_score_mean": ("requests that look unusual on their own", "requests that look ordinary"),
-    "flagged_mean": ("{flagged:.0f} requests flagged as anomalous", "no flagged requests"),
-    "asset_mean": ("mostly page assets", "no page assets (images, scripts, styles) fetched"),
-    "path_rarity_mean": ("paths rarely or never seen in normal traffic", "only the commonest paths"),
-    "new_path_mean": ("many pages new to this entity", "no new pages"),
-    "write_mean": ("many writes (POST/PUT/DELETE)", "no writes"),
-    "failure_mean": ("{failures:.0f} failed requests or logins", "no failures"),
-    "client_error_mean": ("many client errors (4xx)", "no client errors"),
-    "agent_rarity_mean": ("an unusual client (user agent)", "the commonest client"),
-    "suspicious_mean": ("attack-like fragments in requests", "no attack-like fragments"),
+    "page_gap_mean": ("long pauses between pages", "pages in quick succession (typical pause {pace:.1f} s)"),
+    "page_gap_spread": ("erratic pauses between pages", "machine-regular pauses between pages"),
+    "asset_share": ("mostly page assets", "few or no page assets (images, scripts, styles) fetched"),
+    "no_referer_share": ("pages requested without a referer", ""),
+    "event_score_mean": ("requests that look unusual on their own", ""),
+    "flagged_mean": ("{flagged:.0f} requests flagged as anomalous", ""),
+    "path_rarity_mean": ("pages rarely or never seen in normal traffic", ""),
+    "new_path_mean": ("many pages new to this entity", ""),
+    "write_mean": ("many writes (POST/PUT/DELETE)", ""),
+    "failure_mean": ("{failures:.0f} failed requests or logins", ""),
+    "client_error_mean": ("many client errors (4xx)", ""),
+    "suspicious_mean": ("attack-like fragments in requests", ""),
+    "agent_rarity_mean": ("an unusual client (user agent)", ""),
+    "headless_mean": ("a headless or automated browser", ""),
+    "known_bot_mean": ("a self-declared bot or crawler", ""),
+    "http_library_mean": ("an HTTP library or command-line tool as client", ""),
+    "hosting_mean": ("addresses in hosting or data-centre networks", ""),
 }
 
 
@@ -92,72 +116,99 @@ def is_page_asset(resource: Any) -> bool:
     return isinstance(resource, str) and _STATIC_RE.search(resource.split("?", 1)[0]) is not None
 
 
+def missing_referer(event: Mapping[str, Any]) -> bool | None:
+    """Whether a web request came without a referer; None where the source records no referers."""
+    properties = event.get("properties")
+    if not isinstance(properties, Mapping) or "referer" not in properties:
+        return None
+    referer = properties["referer"]
+    return not isinstance(referer, str) or referer.strip() in _NO_REFERER
+
+
 @dataclass(slots=True)
 class Evidence:
     """One entity's current episode: counts and sums, fixed size whatever its length."""
 
     first_seen: float = 0.0
     last_seen: float = 0.0
+    last_page_seen: float | None = None
     events: int = 0
+    pages: int = 0
     gaps: int = 0
     gap_sum: float = 0.0
     gap_squares: float = 0.0
-    sums: list[float] = field(default_factory=lambda: [0.0] * len(MEANS))
+    referers_known: int = 0
+    referers_missing: int = 0
+    page_sums: list[float] = field(default_factory=lambda: [0.0] * len(PAGE_MEANS))
+    client_sums: list[float] = field(default_factory=lambda: [0.0] * len(CLIENT_MEANS))
     episode: int = 0  # episodes seen, so an alert can name the one it belongs to
     alerted: bool = False  # this episode has alerted already
     peak_score: float = -math.inf  # highest entity score in this episode
 
-    _LAYOUT = struct.Struct(f"<BB ddQQdd {len(MEANS)}d I?d")
+    _LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I?d")
 
     def copy(self) -> Evidence:
-        return Evidence(
-            self.first_seen,
-            self.last_seen,
-            self.events,
-            self.gaps,
-            self.gap_sum,
-            self.gap_squares,
-            list(self.sums),
-            self.episode,
-            self.alerted,
-            self.peak_score,
-        )
+        return Evidence.from_bytes(self.to_bytes())
 
-    def observe(self, now: float, row: Sequence[float], score: float, flagged: bool, asset: bool) -> bool:
+    def observe(
+        self,
+        now: float,
+        row: Sequence[float],
+        score: float,
+        flagged: bool,
+        asset: bool,
+        referer_missing: bool | None = None,
+    ) -> bool:
         """Add one event (in time order); returns True if it starts a new episode."""
         new_episode = self.events == 0 or now - self.last_seen > EPISODE_IDLE_SECONDS
         if new_episode:
-            episode = self.episode + 1
-            self.__init__()  # type: ignore[misc]
-            self.episode = episode
+            episode = self.episode
+            for name in self.__slots__:
+                setattr(self, name, getattr(Evidence(), name))
+            self.episode = episode + 1
             self.first_seen = self.last_seen = now
-        else:
-            gap = math.log1p(max(0.0, now - self.last_seen))
+        self.last_seen = max(self.last_seen, now)
+        self.events += 1
+        client = self.client_sums
+        for position, index in enumerate(_CLIENT_INDEX):
+            client[position] += row[index]
+        if asset:
+            return new_episode
+        if self.last_page_seen is not None:
+            gap = math.log1p(max(0.0, now - self.last_page_seen))
             self.gaps += 1
             self.gap_sum += gap
             self.gap_squares += gap * gap
-            self.last_seen = max(self.last_seen, now)
-        self.events += 1
-        sums = self.sums
-        sums[0] += score
-        sums[1] += 1.0 if flagged else 0.0
-        sums[2] += 1.0 if asset else 0.0
-        for position, index in enumerate(_ROW_INDEX.values(), start=3):
-            sums[position] += row[index]
+        self.last_page_seen = max(now, self.last_page_seen or now)
+        self.pages += 1
+        if referer_missing is not None:
+            self.referers_known += 1
+            self.referers_missing += 1 if referer_missing else 0
+        page = self.page_sums
+        page[0] += score
+        page[1] += 1.0 if flagged else 0.0
+        for position, index in enumerate(_PAGE_INDEX, start=2):
+            page[position] += row[index]
         return new_episode
 
     def to_bytes(self) -> bytes:
         """A fixed binary layout (``_LAYOUT.size`` bytes) for the scorer's state table."""
         return self._LAYOUT.pack(
             ENTITY_FEATURES_VERSION,
-            len(MEANS),
+            len(PAGE_MEANS),
+            len(CLIENT_MEANS),
             self.first_seen,
             self.last_seen,
+            math.nan if self.last_page_seen is None else self.last_page_seen,
             self.events,
+            self.pages,
             self.gaps,
             self.gap_sum,
             self.gap_squares,
-            *self.sums,
+            self.referers_known,
+            self.referers_missing,
+            *self.page_sums,
+            *self.client_sums,
             self.episode,
             self.alerted,
             self.peak_score,
@@ -165,33 +216,76 @@ class Evidence:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Evidence:
-        if len(data) != cls._LAYOUT.size or data[0] != ENTITY_FEATURES_VERSION or data[1] != len(MEANS):
+        layout = cls._LAYOUT
+        if len(data) != layout.size or tuple(data[:3]) != (ENTITY_FEATURES_VERSION, len(PAGE_MEANS), len(CLIENT_MEANS)):
             raise InvalidStateError("entity evidence", f"not a version {ENTITY_FEATURES_VERSION} record")
-        values = cls._LAYOUT.unpack(data)
-        sums_end = 8 + len(MEANS)
-        first, last, events, gaps, gap_sum, gap_squares = values[2:8]
-        episode, alerted, peak = values[sums_end:]
-        return cls(first, last, events, gaps, gap_sum, gap_squares, list(values[8:sums_end]), episode, alerted, peak)
+        values = layout.unpack(data)
+        first, last, last_page, events, pages, gaps, gap_sum, gap_squares, known, missing = values[3:13]
+        pages_end = 13 + len(PAGE_MEANS)
+        clients_end = pages_end + len(CLIENT_MEANS)
+        episode, alerted, peak = values[clients_end:]
+        return cls(
+            first,
+            last,
+            None if math.isnan(last_page) else last_page,
+            events,
+            pages,
+            gaps,
+            gap_sum,
+            gap_squares,
+            known,
+            missing,
+            list(values[13:pages_end]),
+            list(values[pages_end:clients_end]),
+            episode,
+            alerted,
+            peak,
+        )
+
+
+_FIRST_PAGE_MEAN = ENTITY_FEATURE_NAMES.index("event_score_mean")
+_FIRST_CLIENT_MEAN = _FIRST_PAGE_MEAN + len(PAGE_MEANS)
+
+
+def _shrunk(total: float, count: int, prior: float) -> float:
+    return (total + prior * PRIOR_EVENTS) / (count + PRIOR_EVENTS)
 
 
 def evidence_row(evidence: Evidence, priors: Sequence[float]) -> list[float]:
     """The entity feature row (``ENTITY_FEATURE_NAMES``) of an episode, shrunk toward ``priors``."""
-    weight = PRIOR_EVENTS
-    gap_prior_mean, gap_prior_spread = priors[2], priors[3]
-    gap_mean = (evidence.gap_sum + gap_prior_mean * weight) / (evidence.gaps + weight)
-    raw_variance = (
-        (evidence.gap_squares / evidence.gaps - (evidence.gap_sum / evidence.gaps) ** 2) if evidence.gaps else 0.0
-    )
-    variance = (max(raw_variance, 0.0) * evidence.gaps + gap_prior_spread**2 * weight) / (evidence.gaps + weight)
+    gaps = evidence.gaps
+    gap_mean = _shrunk(evidence.gap_sum, gaps, priors[2])
+    raw_variance = (evidence.gap_squares / gaps - (evidence.gap_sum / gaps) ** 2) if gaps else 0.0
+    variance = _shrunk(max(raw_variance, 0.0) * gaps, gaps, priors[3] ** 2)
     row = [
-        math.log1p(evidence.events),
+        math.log1p(evidence.pages),
         math.log1p(max(0.0, evidence.last_seen - evidence.first_seen)),
         gap_mean,
         math.sqrt(variance),
+        _shrunk(evidence.events - evidence.pages, evidence.events, priors[4]),
+        _shrunk(evidence.referers_missing, evidence.referers_known, priors[5]),
     ]
-    for position, total in enumerate(evidence.sums):
-        row.append((total + priors[4 + position] * weight) / (evidence.events + weight))
+    for position, total in enumerate(evidence.page_sums):
+        row.append(_shrunk(total, evidence.pages, priors[_FIRST_PAGE_MEAN + position]))
+    for position, total in enumerate(evidence.client_sums):
+        row.append(_shrunk(total, evidence.events, priors[_FIRST_CLIENT_MEAN + position]))
     return row
+
+
+def population_priors(totals: Evidence, page_gaps: Sequence[float]) -> list[float]:
+    """The values ``evidence_row`` shrinks toward: ``totals`` sums every training event as one
+    episode; ``page_gaps`` are the log gaps between pages within episodes."""
+    priors = [
+        0.0,  # pages and duration are not shrunk
+        0.0,
+        float(np.mean(page_gaps)) if len(page_gaps) else 0.0,
+        float(np.std(page_gaps)) if len(page_gaps) else 0.0,
+        (totals.events - totals.pages) / max(totals.events, 1),
+        totals.referers_missing / max(totals.referers_known, 1),
+    ]
+    priors += [total / max(totals.pages, 1) for total in totals.page_sums]
+    priors += [total / max(totals.events, 1) for total in totals.client_sums]
+    return priors
 
 
 @dataclass(frozen=True)
@@ -205,7 +299,7 @@ class EntityAlert:
     episode: int
     first_event_at: float
     last_event_at: float
-    events: int
+    pages: int  # requests other than page assets
     reasons: tuple[str, ...]
 
     @property
@@ -225,36 +319,42 @@ class EntityModel:
         rounded = np.asarray(np.round(np.asarray(sorted_columns), ENTITY_DECIMALS), dtype=np.float64)
         self._profile = TailProfile.from_sorted(rounded)
 
-    def score(self, rows: Matrix) -> Vector:
-        """ECOD: the largest of the left, right and skew-chosen tail sums."""
+    def _terms(self, rows: Matrix) -> tuple[Matrix, Matrix, Matrix]:
+        """Each feature's evidence (negative log tail probability), and the two tails it came from."""
         left, right = self._profile.tails(np.asarray(rows, dtype=np.float64))
-        automatic = np.where(self._profile.right_skewed, right, left)
-        scores: Vector = np.maximum.reduce([left.sum(axis=1), right.sum(axis=1), automatic.sum(axis=1)])
+        terms: Matrix = np.where(_TWO_SIDED_MASK, np.maximum(left, right), right)
+        return terms, left, right
+
+    def score(self, rows: Matrix) -> Vector:
+        """The sum over features of how far into its training tail each sits (ECOD's terms, with
+        each feature's tails chosen by meaning rather than by skewness)."""
+        scores: Vector = self._terms(rows)[0].sum(axis=1)
         return scores
 
     def reasons(self, row: Sequence[float], top: int = 3) -> tuple[str, ...]:
         """The ``top`` features furthest in their training tails, as sentences naming the episode's
         figures (read back from its row, so an alert describes the episode as it stood)."""
-        left, right = self._profile.tails(np.asarray([row], dtype=np.float64))
-        strength = np.maximum(left, right)[0]
-        events = math.expm1(row[0])
+        terms, left, right = self._terms(np.asarray([row], dtype=np.float64))
+        pages = math.expm1(row[0])
 
         def own_count(name: str) -> float:
-            # The shrunk mean undone: the episode's own number of such events.
+            # The shrunk mean undone: the episode's own number of such pages.
             column = ENTITY_FEATURE_NAMES.index(name)
-            return max(0.0, row[column] * (events + PRIOR_EVENTS) - self.priors[column] * PRIOR_EVENTS)
+            return max(0.0, row[column] * (pages + PRIOR_EVENTS) - self.priors[column] * PRIOR_EVENTS)
 
         details = {
-            "events": round(events),
+            "pages": round(pages),
             "minutes": math.expm1(row[1]) / 60.0,
             "pace": math.expm1(row[2]),
             "flagged": own_count("flagged_mean"),
             "failures": own_count("failure_mean"),
         }
         words = []
-        for column in np.argsort(-strength, kind="stable")[:top].tolist():
+        for column in np.argsort(-terms[0], kind="stable")[:top].tolist():
+            if terms[0, column] <= 0:
+                break
             name = ENTITY_FEATURE_NAMES[column]
-            high = bool(right[0, column] >= left[0, column])
+            high = name not in TWO_SIDED or bool(right[0, column] >= left[0, column])
             template = _REASONS[name][0 if high else 1]
             usual = float(self._profile.medians[column])
             words.append(f"{template.format(**details)} ({name} {row[column]:.2f}, usually {usual:.2f})")
@@ -299,7 +399,7 @@ class EntityTracker:
         rows: Matrix,
         event_scores: Sequence[float],
         flagged: Sequence[bool],
-        resources: Sequence[Any],
+        events: Sequence[Mapping[str, Any]],
     ) -> tuple[Vector, list[EntityAlert]]:
         """Add a batch of events (time order) to ``states`` (updated in place; keys absent are new
         entities); returns each event's entity score (NaN without a key) and the alerts raised."""
@@ -314,9 +414,14 @@ class EntityTracker:
             evidence = states.get(key)
             if evidence is None:
                 evidence = states[key] = Evidence()
-            resource = resources[position]
+            event = events[position]
             evidence.observe(
-                times[position], rows[position], event_scores[position], flagged[position], is_page_asset(resource)
+                times[position],
+                rows[position],
+                event_scores[position],
+                flagged[position],
+                is_page_asset(event.get("resource")),
+                missing_referer(event),
             )
             snapshots.append(evidence_row(evidence, self.model.priors))
             owners.append(position)
@@ -335,7 +440,6 @@ class EntityTracker:
             peaks[key, episode] = max(peaks.get((key, episode), -math.inf), score)
             if score > self.model.threshold and (key, episode) not in alerted:
                 alerted.add((key, episode))
-                events = round(math.expm1(snapshot[0]))
                 first_event_at = times[position] - math.expm1(snapshot[1])
                 alerts.append(
                     EntityAlert(
@@ -346,7 +450,7 @@ class EntityTracker:
                         episode,
                         first_event_at,
                         times[position],
-                        events,
+                        round(math.expm1(snapshot[0])),
                         self.model.reasons(snapshot),
                     )
                 )

@@ -14,7 +14,7 @@ entity-days exceed (``tail_threshold``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,13 +33,15 @@ from model.entities import (
     Evidence,
     evidence_row,
     is_page_asset,
+    missing_referer,
 )
+from model.entities import population_priors as entity_priors
 from model.exceptions import TrainingDataError
 from model.features import FIRST_EVENT_COLUMN, ResourceVocabulary, featurize_batch, stable_hash
 from model.tails import TailProfile, Vector
 
 ENTITY_KINDS = ("user", "session")
-HALVES = 2
+HALVES = 5
 
 
 def entity_key(event: Any, kind: str) -> str | None:
@@ -105,40 +107,45 @@ def _rows(
     return featurize_batch(events, network_of=network_of, agent_of=agent_of, vocabulary=vocabulary).rows
 
 
+def _referer(event: Any) -> bool | None:
+    return missing_referer(event) if isinstance(event, Mapping) else None
+
+
 def population_priors(
     events: Sequence[Any], times: Sequence[float], kind: str, sample: OutOfSample
 ) -> list[float] | None:
     """What an episode looks like on average: the values ``evidence_row`` shrinks toward."""
     last_seen: dict[str, float] = {}
-    gaps: list[float] = []
-    counted: list[int] = []
+    last_page: dict[str, float] = {}
+    page_gaps: list[float] = []
+    # Evidence sums the same per-event values; every event added to one gives the population's means.
+    totals = Evidence()
     for position, event in enumerate(events):
         key = entity_key(event, kind)
         if key is None:
             continue
-        counted.append(position)
-        previous = last_seen.get(key)
         now = times[position]
-        if previous is not None and now - previous <= EPISODE_IDLE_SECONDS:
-            gaps.append(math.log1p(max(0.0, now - previous)))
+        previous = last_seen.get(key)
+        if previous is None or now - previous > EPISODE_IDLE_SECONDS:
+            last_page.pop(key, None)
         last_seen[key] = now
-    if not counted:
-        return None
-    # Evidence sums the same per-event values; one replay gives their event-weighted means.
-    totals = Evidence()
-    for position in counted:
+        asset = is_page_asset(_resource(event))
+        if not asset:
+            previous_page = last_page.get(key)
+            if previous_page is not None:
+                page_gaps.append(math.log1p(max(0.0, now - previous_page)))
+            last_page[key] = now
         totals.observe(
             0.0,
             sample.rows[position],
             float(sample.scores[position]),
             bool(sample.flagged[position]),
-            is_page_asset(_resource(events[position])),
+            asset,
+            _referer(event),
         )
-    means = [total / len(counted) for total in totals.sums]
-    gap_mean = float(np.mean(gaps)) if gaps else 0.0
-    gap_spread = float(np.std(gaps)) if gaps else 0.0
-    # The first two priors (events, duration) are not shrunk; kept for a fixed layout.
-    return [0.0, 0.0, gap_mean, gap_spread, *means]
+    if not last_seen:
+        return None
+    return entity_priors(totals, page_gaps)
 
 
 @dataclass
@@ -175,6 +182,7 @@ def episode_snapshots(
             float(sample.scores[position]),
             bool(sample.flagged[position]),
             is_page_asset(_resource(event)),
+            _referer(event),
         )
         rows.append(evidence_row(evidence, priors))
         day_index.append(entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days)))

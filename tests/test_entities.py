@@ -16,6 +16,7 @@ from model.entities import (
     Evidence,
     evidence_row,
     is_page_asset,
+    missing_referer,
 )
 from model.entity_training import tail_threshold
 from model.exceptions import InvalidStateError
@@ -54,26 +55,38 @@ def replay(
             features.rows,
             scores.tolist(),
             (scores > trained.threshold).tolist(),
-            [item["resource"] for item in chunk],
+            chunk,
         )
         alerts.extend(raised)
     return states, alerts
 
 
 def test_evidence_survives_its_binary_layout_and_a_pause_starts_a_new_episode() -> None:
-    # GIVEN an episode of three events
+    # GIVEN an episode of three pages, one with its two assets, with referers recorded
     evidence = Evidence()
-    for seconds in (0.0, 10.0, 25.0):
-        evidence.observe(1_000.0 + seconds, ROW, 2.0, False, False)
+    for seconds, asset, no_referer in ((0.0, False, True), (0.4, True, None), (0.5, True, None), (10.0, False, False)):
+        evidence.observe(1_000.0 + seconds, ROW, 2.0, False, asset, no_referer)
+    evidence.observe(1_025.0, ROW, 2.0, True, False, False)
     # WHEN it is stored and read back
     restored = Evidence.from_bytes(evidence.to_bytes())
-    # THEN nothing is lost
+    # THEN nothing is lost; gaps are between pages only, and assets count only as requests
     assert restored == evidence
-    assert (restored.events, restored.gaps, restored.episode) == (3, 2, 1)
+    assert (restored.events, restored.pages, restored.gaps, restored.episode) == (5, 3, 2, 1)
+    assert (restored.referers_known, restored.referers_missing) == (3, 1)
+    assert restored.page_sums[:2] == [6.0, 1.0]  # event scores and flags, over pages
     # AND a pause longer than the idle limit starts the next episode afresh
-    assert restored.observe(1_025.0 + EPISODE_IDLE_SECONDS + 1, ROW, 1.0, True, True)
-    assert (restored.events, restored.gaps, restored.episode, restored.sums[0]) == (1, 0, 2, 1.0)
+    assert restored.observe(1_025.0 + EPISODE_IDLE_SECONDS + 1, ROW, 1.0, True, False)
+    assert (restored.events, restored.pages, restored.gaps, restored.episode) == (1, 1, 0, 2)
+    assert restored.page_sums[:2] == [1.0, 1.0]
+    assert not restored.alerted
     assert len(restored.to_bytes()) == len(evidence.to_bytes())
+
+
+def test_a_missing_referer_is_told_from_a_source_without_referers() -> None:
+    assert missing_referer({"properties": {"referer": "-"}}) is True
+    assert missing_referer({"properties": {"referer": "https://shop.example/"}}) is False
+    assert missing_referer({"properties": {"method": "GET"}}) is None
+    assert missing_referer({"properties": None}) is None
 
 
 def test_unreadable_evidence_is_refused_with_a_named_error() -> None:
@@ -82,7 +95,7 @@ def test_unreadable_evidence_is_refused_with_a_named_error() -> None:
 
 
 def test_a_short_episode_is_shrunk_toward_the_population() -> None:
-    # GIVEN priors where a tenth of events are writes, and a one-event episode that is a write
+    # GIVEN priors where a tenth of pages are writes, and a one-page episode that is a write
     priors = [0.0] * len(ENTITY_FEATURE_NAMES)
     write = ENTITY_FEATURE_NAMES.index("write_mean")
     priors[write] = 0.1
@@ -147,7 +160,7 @@ def test_new_normal_users_do_not_alert_and_a_scraper_alerts_once_with_reasons(tr
     alert = scraper_alerts[0]
     assert (alert.kind, alert.episode) == ("user", 1)
     assert alert.score > alert.threshold
-    assert alert.events < 150
+    assert alert.pages < 150
     assert len(alert.reasons) == 3
     assert all("usually" in reason for reason in alert.reasons)
     assert states["scraper-1"].alerted

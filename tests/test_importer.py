@@ -72,6 +72,8 @@ def test_combined_log_round_trips_with_odd_lines_counted() -> None:
     )
     assert by_second["03"]["properties"]["raw_request"] == "\\x16\\x03\\x01\\x00\\xca\\x01"
     assert by_second["04"]["user_agent"] == 'Mozilla "quoted" 1.0'
+    # A "-" referer is recorded as none (""), told apart from a log without the column
+    assert by_second["01"]["properties"]["referer"] == ""
     assert by_second["05"]["ip"] is None
     assert by_second["05"]["properties"]["remote_addr"] == "unknown"
     assert by_second["06"]["event_type"] == "add_to_cart"  # the trailing extra column is ignored
@@ -100,6 +102,7 @@ def test_common_log_format_reads_common_lines_and_tolerates_combined_ones() -> N
     assert events[0]["occurred_at"] == "2026-11-03T04:59:59.000000Z"
     assert events[1]["user_agent"] is None  # common format: no user agent column
     assert "bytes" not in events[2]["properties"]
+    assert "referer" not in events[0]["properties"]  # the common format has no referer column
     assert importer.report.events == 3
 
 

@@ -355,6 +355,10 @@ class LogImporter:
         for name, raw_value in values.items():
             value = _unescape(raw_value)
             if value in ("-", ""):
+                if name == "http_referer":
+                    # A log that records referers says "none" with "-": kept as "", so that a
+                    # request without one is told from a log without the column.
+                    properties["referer"] = ""
                 continue
             if name in ("time_local", "time_iso8601", "msec"):
                 try:

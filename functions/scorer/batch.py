@@ -332,14 +332,12 @@ def _alert_on_entities(
     event_scores = [score.score if score is not None else 0.0 for score in done_scores]
     flagged = [score is not None and score.is_anomaly for score in done_scores]
     times = [item.time for item in done]
-    resources = [item.wire.get("resource") for item in done]
+    wires = [item.wire for item in done]
     unpublished: set[str] = set()
     for kind, model in deps.entity_models.items():
         keys = [entity_key(item.wire, kind) for item in done]
         user_of = {key: item.wire["user_id"] for key, item in zip(keys, done, strict=True) if key is not None}
-        _, alerts = EntityTracker(model, kind).observe(
-            evidence[kind], keys, times, rows, event_scores, flagged, resources
-        )
+        _, alerts = EntityTracker(model, kind).observe(evidence[kind], keys, times, rows, event_scores, flagged, wires)
         for alert in alerts:
             if alert.severity < settings.alert_min_severity:
                 continue

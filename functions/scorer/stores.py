@@ -309,7 +309,7 @@ class SnsAlertPublisher:
                 "number": alert.episode,
                 "first_event_at": _timestamp(alert.first_event_at),
                 "last_event_at": _timestamp(alert.last_event_at),
-                "events": alert.events,
+                "pages": alert.pages,
             },
             "reasons": list(alert.reasons),
         }
