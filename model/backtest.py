@@ -165,6 +165,8 @@ class Replay:
     duplicates: int = 0
     flagged: int = 0
     alerts: list[EntityAlert] = field(default_factory=list)
+    events_by_label: Counter[str] = field(default_factory=Counter)  # by the event's entity's label
+    flagged_by_label: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         entity_model = self.model.entity_models.get(self.kind)
@@ -235,12 +237,14 @@ class Replay:
         )
         self.events += len(events)
         self.flagged += int(flagged.sum())
-        for event, key, moment, score, entity_score in zip(
-            events, keys, times, scores.tolist(), entity_scores.tolist(), strict=True
+        for event, key, moment, score, is_flagged, entity_score in zip(
+            events, keys, times, scores.tolist(), flagged.tolist(), entity_scores.tolist(), strict=True
         ):
             label = self._label(event, key)
             self.event_scores.append(score)
             self.event_labels.append(label)
+            self.events_by_label[label] += 1
+            self.flagged_by_label[label] += is_flagged
             if key is None:
                 continue
             self.keyed += 1
@@ -302,7 +306,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
     names = list(records)
     labels = [entity_label(records[name]) for name in names]
     days = {day for record in records.values() for day in (_day(record.first_seen), _day(record.last_seen))}
-    entity_days = sum(len({_day(record.first_seen), _day(record.last_seen)}) for record in records.values())
+    entity_days = sum(_days_active(record) for record in records.values())
     summary: dict[str, Any] = {
         "backtest": "summary",
         "entity": replay.kind,
@@ -313,6 +317,11 @@ def summarize(replay: Replay) -> dict[str, Any]:
         "alerts_per_1000_entities_per_day": round(1000.0 * len(replay.alerts) / max(entity_days, 1), 3),
         "events_flagged_share": round(replay.flagged / max(replay.events, 1), 5),
     }
+    if replay.labels:
+        normal = [records[name] for name, label in zip(names, labels, strict=True) if label == "normal"]
+        summary["normal_alerts_per_1000_entities_per_day"] = round(
+            1000.0 * sum(record.alerts for record in normal) / max(sum(_days_active(r) for r in normal), 1), 3
+        )
     if any(label != "normal" for label in labels) or any(label != "normal" for label in replay.event_labels):
         summary["event_level"] = detection_figures(replay.event_scores, replay.event_labels)
         entity_level: dict[str, Any] = dict(
@@ -340,6 +349,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
                 "alerted": sum(1 for record in members if record.alerts),
                 "alerted_share": round(sum(1 for record in members if record.alerts) / len(members), 4),
                 "median_seconds_to_first_alert": round(float(np.median(delays)), 1) if delays else None,
+                "events_flagged_share": round(replay.flagged_by_label[name] / max(replay.events_by_label[name], 1), 4),
             }
         summary["per_label"] = per_label
     return summary
@@ -434,14 +444,39 @@ def _plots(replay: Replay, out: Path) -> list[str]:
     return written
 
 
+def _days_active(record: EntityRecord) -> int:
+    """UTC days from the entity's first event to its last, both counted."""
+    return int(record.last_seen // 86400) - int(record.first_seen // 86400) + 1
+
+
+def _calibration_note(replay: Replay) -> str:
+    stage = replay.model.metadata.get("entities", {}).get(replay.kind, {})
+    if "threshold" not in stage:
+        return ""
+    calibration = stage.get("calibration", {})
+    return (
+        f"The {replay.kind} threshold ({stage['threshold']:.2f}) was calibrated on {stage.get('entity_days', '?'):,} "
+        f"{replay.kind}-days of training traffic ({calibration.get('method', '?')}); with few of them it is "
+        "extrapolated, and a larger `--alert-budget` trades more alerts on normal traffic for more caught."
+    )
+
+
 def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
     lines = [
         f"# Backtest: {replay.kind} alerts",
         "",
         f"{summary['events']:,} events, {summary['entities']:,} {replay.kind}s over {summary['days']} day(s); "
-        f"{summary['alerts']:,} alerts ({summary['alerts_per_1000_entities_per_day']} per 1,000 {replay.kind}s a day; "
-        f"the model's budget is {replay.tracker.model.alert_budget:g}). "
-        f"{summary['events_flagged_share']:.2%} of events scored above the event threshold.",
+        f"{summary['alerts']:,} alerts ({summary['alerts_per_1000_entities_per_day']} per 1,000 active "
+        f"{replay.kind}s a day, counted per {replay.kind}-day; the model's budget is "
+        f"{replay.tracker.model.alert_budget:g}"
+        + (
+            f", and normal {replay.kind}s raised {summary['normal_alerts_per_1000_entities_per_day']}"
+            if "normal_alerts_per_1000_entities_per_day" in summary
+            else ""
+        )
+        + f"). {summary['events_flagged_share']:.2%} of events scored above the event threshold.",
+        "",
+        _calibration_note(replay),
         "",
     ]
     if "per_label" in summary:
@@ -567,6 +602,7 @@ def _progress(quiet: bool) -> Any:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
     arguments = parse_args(argv)
     out = Path(arguments.out)
     try:

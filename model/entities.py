@@ -81,10 +81,20 @@ ENTITY_FEATURE_NAMES: tuple[str, ...] = (
     *(f"{name}_mean" for name in PAGE_MEANS),
     *(f"{name}_mean" for name in CLIENT_MEANS),
 )
-# Features whose both tails are evidence (too few pages or too many; too regular or too erratic).
-# For the others only a high value is: an episode with no failures or no flagged request is not
-# unusual because most episodes have a few.
-TWO_SIDED = frozenset({"log_pages", "log_duration", "page_gap_mean", "page_gap_spread", "asset_share"})
+# Features whose both tails are evidence (too few pages or too many; too regular or too erratic;
+# only new pages or the same few again). For the others only a high value is: an episode with no
+# failures or no flagged request is not unusual because most episodes have a few.
+TWO_SIDED = frozenset(
+    {
+        "log_pages",
+        "log_duration",
+        "page_gap_mean",
+        "page_gap_spread",
+        "asset_share",
+        "new_path_mean",
+        "path_rarity_mean",
+    }
+)
 _TWO_SIDED_MASK = np.array([name in TWO_SIDED for name in ENTITY_FEATURE_NAMES])
 
 # Why an entity stood out, in words: (template for a high value, template for a low value).
@@ -97,8 +107,8 @@ _REASONS = {
     "no_referer_share": ("pages requested without a referer", ""),
     "event_score_mean": ("requests that look unusual on their own", ""),
     "flagged_mean": ("{flagged:.0f} requests flagged as anomalous", ""),
-    "path_rarity_mean": ("pages rarely or never seen in normal traffic", ""),
-    "new_path_mean": ("many pages new to this entity", ""),
+    "path_rarity_mean": ("pages rarely or never seen in normal traffic", "only the commonest pages"),
+    "new_path_mean": ("many pages new to this entity", "the same few pages again and again"),
     "write_mean": ("many writes (POST/PUT/DELETE)", ""),
     "failure_mean": ("{failures:.0f} failed requests or logins", ""),
     "client_error_mean": ("many client errors (4xx)", ""),
