@@ -43,6 +43,10 @@ MIN_EXCEEDANCES_FOR_QUANTILE = 20
 TAIL_QUANTILE = 0.9
 CROSS_FIT_FOLDS = 5
 ENTITY_DECIMALS = 6
+# Beyond the training range a feature's evidence grows linearly (an exponential tail), up to this
+# many times what the empirical tail gives at its end.
+EXTRAPOLATION_CAP = 3.0
+MIN_TAIL_SCALE = 0.05
 
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|eot|map)(?:[?#]|$)", re.IGNORECASE)
 _NO_REFERER = frozenset({"", "-"})
@@ -298,6 +302,18 @@ def population_priors(totals: Evidence, page_gaps: Sequence[float]) -> list[floa
     return priors
 
 
+def _tail_scales(sorted_columns: Matrix) -> tuple[Vector, Vector]:
+    """Per feature, the mean excess of the sample's outer tenth beyond its 10th and 90th
+    percentiles: the scale of the exponential tail beyond the sample. A feature that never varied
+    in training gets the scale of a share's smallest step, so any value beyond it is strong evidence."""
+    rows = sorted_columns.shape[0]
+    tenth = max(1, rows // 10)
+    low_edge, high_edge = sorted_columns[tenth - 1], sorted_columns[rows - tenth]
+    low = (low_edge - sorted_columns[:tenth]).mean(axis=0)
+    high = (sorted_columns[rows - tenth :] - high_edge).mean(axis=0)
+    return np.maximum(low, MIN_TAIL_SCALE), np.maximum(high, MIN_TAIL_SCALE)
+
+
 @dataclass(frozen=True)
 class EntityAlert:
     """An entity crossed its threshold: the episode so far and the reasons, in words."""
@@ -328,10 +344,25 @@ class EntityModel:
         # logs and shares; rounding is monotone, so the columns stay sorted).
         rounded = np.asarray(np.round(np.asarray(sorted_columns), ENTITY_DECIMALS), dtype=np.float64)
         self._profile = TailProfile.from_sorted(rounded)
+        self._low_scale, self._high_scale = _tail_scales(rounded)
 
     def _terms(self, rows: Matrix) -> tuple[Matrix, Matrix, Matrix]:
-        """Each feature's evidence (negative log tail probability), and the two tails it came from."""
-        left, right = self._profile.tails(np.asarray(rows, dtype=np.float64))
+        """Each feature's evidence (negative log tail probability), and the two tails it came from.
+
+        Beyond the training sample's range an empirical tail stops at 1 / (n + 1): a session ten
+        times faster than any seen would count no more than one just past the fastest, and a small
+        training log would cap every feature low. There the tail continues as an exponential fitted
+        to the sample's own outer tenth (peaks over threshold, as ``tail_threshold`` does), capped
+        at ``EXTRAPOLATION_CAP`` times the empirical maximum so that no single feature decides.
+        """
+        matrix = np.asarray(rows, dtype=np.float64)
+        left, right = self._profile.tails(matrix)
+        columns = self._profile.sorted_columns
+        ceiling = math.log(self._profile.rows + 1.0) * EXTRAPOLATION_CAP
+        below = np.clip((columns[0] - matrix) / self._low_scale, 0.0, None)
+        above = np.clip((matrix - columns[-1]) / self._high_scale, 0.0, None)
+        left = np.minimum(left + below, ceiling)
+        right = np.minimum(right + above, ceiling)
         terms: Matrix = np.where(_TWO_SIDED_MASK, np.maximum(left, right), right)
         return terms, left, right
 

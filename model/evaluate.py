@@ -12,10 +12,11 @@ episode recall (an episode is caught when one of its events is flagged), events 
 before its first flag, event-level ROC-AUC and PR-AUC against normal events; and the share of
 normal events flagged.
 
-``eval_entities`` (the shipped alerting, ``"shipped": true``): the same days replayed by the
-backtest (``model.backtest.Replay``: scorer batches, the entity stage, one alert per episode), per
-entity kind. An episode is caught when an entity it touched alerts while it runs (or within the
-idle limit after); normal alerts are counted per 1,000 normal entities a day against the budget.
+``eval_entities``: the same days replayed by the backtest (``model.backtest.Replay``: scorer
+batches, the entity stage, one alert per episode), one line per entity kind and one for users and
+sessions together, as the scorer alerts (the shipped alerting, ``"shipped": true``). An episode is
+caught when an entity it touched alerts while it runs (or within the idle limit after); normal
+alerts are counted per 1,000 normal entity-days against the budget.
 
 Every event-level line carries its baseline, measured in the same run: scikit-learn's ``IsolationForest`` with
 default settings on the same rows, with its threshold calibrated the same way.
@@ -220,11 +221,10 @@ def eval_simulated(detector: str, alert_rate: float = DEFAULT_ALERT_RATE) -> dic
     }
 
 
-def eval_entities(kind: str, alert_budget: float = DEFAULT_ALERT_BUDGET) -> dict[str, Any]:
-    """The backtest's replay (``model.backtest.Replay``) of simulated attacks: entity alerts per episode."""
+def eval_entities(alert_budget: float = DEFAULT_ALERT_BUDGET) -> list[dict[str, Any]]:
+    """The backtest's replay (``model.backtest.Replay``) of simulated attacks, one line per entity kind
+    and one for both together, as the scorer alerts (the shipped line)."""
     from model.backtest import Replay
-    from model.entities import EPISODE_IDLE_SECONDS
-    from model.entity_training import entity_key
     from model.network import resolve_network_lookup
     from model.user_agents import describe, parse_agent
     from traffic.simulator import DEFAULT_START, Simulator
@@ -251,23 +251,57 @@ def eval_entities(kind: str, alert_budget: float = DEFAULT_ALERT_BUDGET) -> dict
     )
     labeled = list(attacked.events(duration=timedelta(days=TEST_DAYS)))
     labels = {event["event_id"]: label.scenario for event, label in labeled if label is not None}
-    replay = Replay(loaded, kind, lookup.network_of, parse_agent, labels)
-    replay.warm_up(history)
-    replay.run(((event_time(event), event) for event, _ in labeled), DEFAULT_BATCH_EVENTS)
-    alerts_by_entity: dict[str, list[float]] = defaultdict(list)
-    for alert in replay.alerts:
-        alerts_by_entity[alert.entity].append(alert.last_event_at)
-    episodes: dict[tuple[str, str], list[tuple[float, str | None]]] = defaultdict(list)
+    replays = {}
+    for kind in ENTITY_KINDS:
+        replay = Replay(loaded, kind, lookup.network_of, parse_agent, labels)
+        replay.warm_up(history)
+        replay.run(((event_time(event), event) for event, _ in labeled), DEFAULT_BATCH_EVENTS)
+        replays[kind] = replay
+    common = {
+        "eval": "eval_entities",
+        "alert_budget": alert_budget,
+        "train_events": len(history),
+        "test_events": len(labeled),
+        "seconds": round(time.perf_counter() - started, 1),
+    }
+    lines = [
+        {
+            **common,
+            "entity": kind,
+            "shipped": False,
+            **_episode_figures(labeled, [replay]),
+            "summary": summarize(replay),
+        }
+        for kind, replay in replays.items()
+    ]
+    both = " and ".join(ENTITY_KINDS)
+    lines.append({**common, "entity": both, "shipped": True, **_episode_figures(labeled, list(replays.values()))})
+    return lines
+
+
+def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
+    """Per scenario, the episodes one of whose entities alerted while it ran (or within the idle limit
+    after), and how soon; and the alerts on normal entities per 1,000 of them a day."""
+    from model.entities import EPISODE_IDLE_SECONDS
+    from model.entity_training import entity_key
+
+    alerts: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for replay in replays:
+        for alert in replay.alerts:
+            alerts[replay.kind, alert.entity].append(alert.last_event_at)
+    episodes: dict[tuple[str, str], list[tuple[float, list[tuple[str, str]]]]] = defaultdict(list)
     for event, label in labeled:
         if label is not None:
-            episodes[label.scenario, label.episode_id].append((event_time(event), entity_key(event, kind)))
+            keys = [(replay.kind, key) for replay in replays if (key := entity_key(event, replay.kind)) is not None]
+            episodes[label.scenario, label.episode_id].append((event_time(event), keys))
     scenarios: dict[str, dict[str, Any]] = {}
     for (scenario, _), members in sorted(episodes.items()):
         begin, end = min(moment for moment, _ in members), max(moment for moment, _ in members)
+        entities = {key for _, keys in members for key in keys}
         alert_times = [
             moment
-            for key in {key for _, key in members if key is not None}
-            for moment in alerts_by_entity.get(key, [])
+            for entity in entities
+            for moment in alerts.get(entity, [])
             if begin <= moment <= end + EPISODE_IDLE_SECONDS
         ]
         figures = scenarios.setdefault(scenario, {"episodes": 0, "caught": 0, "delays": []})
@@ -275,19 +309,13 @@ def eval_entities(kind: str, alert_budget: float = DEFAULT_ALERT_BUDGET) -> dict
         if alert_times:
             figures["caught"] += 1
             figures["delays"].append(min(alert_times) - begin)
-    normal_entities = [name for name, record in replay.entities.items() if entity_label(record) == "normal"]
-    normal_alerts = sum(replay.entities[name].alerts for name in normal_entities)
-    normal_entity_days = sum(
-        len({int(replay.entities[name].first_seen // 86400), int(replay.entities[name].last_seen // 86400)})
-        for name in normal_entities
-    )
+    normal_alerts = normal_entity_days = 0
+    for replay in replays:
+        for record in replay.entities.values():
+            if entity_label(record) == "normal":
+                normal_alerts += record.alerts
+                normal_entity_days += int(record.last_seen // 86400) - int(record.first_seen // 86400) + 1
     return {
-        "eval": "eval_entities",
-        "entity": kind,
-        "shipped": True,
-        "alert_budget": alert_budget,
-        "train_events": len(history),
-        "test_events": len(labeled),
         "normal_alerts_per_1000_entities_per_day": round(1000.0 * normal_alerts / max(normal_entity_days, 1), 3),
         "scenarios": {
             name: {
@@ -299,8 +327,6 @@ def eval_entities(kind: str, alert_budget: float = DEFAULT_ALERT_BUDGET) -> dict
             }
             for name, figures in scenarios.items()
         },
-        "summary": summarize(replay),
-        "seconds": round(time.perf_counter() - started, 1),
     }
 
 
@@ -320,8 +346,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.only in (None, "simulated"):
             print(json.dumps(eval_simulated(detector, arguments.alert_rate)), flush=True)
     if arguments.only in (None, "entities"):
-        for kind in ENTITY_KINDS:
-            print(json.dumps(eval_entities(kind)), flush=True)
+        for line in eval_entities():
+            print(json.dumps(line), flush=True)
     return 0
 
 

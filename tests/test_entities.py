@@ -187,3 +187,20 @@ def test_the_entity_model_round_trips_through_json(trained: TrainedModel) -> Non
     assert restored.threshold == model.threshold
     with pytest.raises(InvalidStateError, match="entity model"):
         EntityModel.from_json({**model.to_json(), "entity_features_version": 0})
+
+
+def test_evidence_keeps_growing_beyond_the_training_range_up_to_a_cap() -> None:
+    # GIVEN an entity model fitted on 100 episodes whose pace spread lies between 0.5 and 1.5
+    rng = np.random.default_rng(5)
+    training = rng.uniform(0.0, 1.0, size=(100, len(ENTITY_FEATURE_NAMES)))
+    spread = ENTITY_FEATURE_NAMES.index("page_gap_spread")
+    training[:, spread] = rng.uniform(0.5, 1.5, 100)
+    model = EntityModel([0.0] * len(ENTITY_FEATURE_NAMES), np.sort(training, axis=0), 10.0, 5.0)
+    typical = np.median(training, axis=0)
+    rows = np.repeat([typical], 4, axis=0)
+    rows[:, spread] = [1.0, 0.45, 0.1, -50.0]  # ordinary, just below the range, far below, absurd
+    scores = model.score(rows)
+    # THEN evidence grows with the distance beyond the range instead of stopping at its edge
+    assert scores[0] < scores[1] < scores[2] < scores[3]
+    # AND one feature can add no more than the cap allows
+    assert scores[3] - scores[0] <= 3.0 * np.log(101) + 1e-9

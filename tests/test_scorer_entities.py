@@ -123,7 +123,7 @@ def test_a_scraper_alerts_once_per_entity_kind_with_its_episode_and_reasons(aws_
     for message in messages:
         assert message["kind"] == "entity_alert"
         assert message["score"] > message["threshold"]
-        assert 1 < message["episode"]["pages"] < 90
+        assert 1 <= message["episode"]["pages"] < 90  # (its HTTP-library agent gives it away early)
         assert message["episode"]["first_event_at"] == "2026-11-12T12:00:00.000000Z"
         assert len(message["reasons"]) == 3
     # AND event anomalies are still recorded, without alerts of their own
