@@ -2,12 +2,13 @@
 
 The whole batch path runs: base64 decoding, KPL deaggregation, contract validation, state load,
 featurization, scoring through ``SageMakerEndpoint`` (request encoding and response parsing), anomaly
-recording and state save. The endpoint is an in-process fake: an HTTP server on a thread of this
+recording, the entity stage (each user's and session's episode evidence read, updated, scored and
+written; ``model.entities``) and state save. The endpoint is an in-process fake: an HTTP server on a thread of this
 process that decodes the request and answers every row (no model), reached by a real boto3
 ``sagemaker-runtime`` client, so each call pays what a call costs the client (signing, HTTP on
 loopback) but no network; the stores are in memory. Baseline in the same run: the same batch
 through a per-record design, one InvokeEndpoint call per event (``max_rows_per_call=1``),
-everything else equal.
+everything else equal. The run without the entity stage is reported beside it.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import orjson
 
 from benchmarks.workload import realistic_events
 from emulators import DUMMY_CREDENTIALS
+from model.entities import EntityAlert, EntityModel
 from model.features import FEATURE_NAMES
 from model.rows import decode_npy
 from model.serving import MAX_ROWS_PER_REQUEST
@@ -117,6 +119,9 @@ class Discard:
     def publish(self, anomaly: Anomaly) -> None:
         pass
 
+    def publish_entity(self, alert: EntityAlert) -> None:
+        pass
+
     def put(self, name: str, arrived_at: datetime, lines: Sequence[Mapping[str, Any]]) -> None:
         pass
 
@@ -150,12 +155,22 @@ def lambda_batches() -> list[dict[str, Any]]:
     return batches
 
 
-def run(batches: list[dict[str, Any]], max_rows_per_call: int) -> dict[str, float]:
+def entity_stages() -> dict[str, EntityModel]:
+    """Entity stages trained on other events of the same workload."""
+    from model.train import train
+
+    return train(realistic_events(40_000, seed=11), alert_rate=0.01).entity_models
+
+
+def run(
+    batches: list[dict[str, Any]], max_rows_per_call: int, entity_models: Mapping[str, EntityModel]
+) -> dict[str, float]:
     settings = ScorerSettings("bench", "state", "anomalies", "topic", "bucket", max_rows_per_call=max_rows_per_call)
     server = FakeEndpointServer()
     client = aws_client("sagemaker-runtime", server.endpoint_url)
     discard = Discard()
     deps = Dependencies(MemoryStates(), MemoryAnomalies(), discard, discard, SageMakerEndpoint(client, "bench"))
+    deps.entity_models = entity_models
     events = 0
     payload_bytes = sum(len(json.dumps(batch)) for batch in batches)
     started = time.perf_counter()
@@ -173,10 +188,17 @@ def run(batches: list[dict[str, Any]], max_rows_per_call: int) -> dict[str, floa
     }
 
 
-def best_of(repeats: int, batches: list[dict[str, Any]], max_rows_per_call: int) -> dict[str, float]:
+def best_of(
+    repeats: int,
+    batches: list[dict[str, Any]],
+    max_rows_per_call: int,
+    entity_models: Mapping[str, EntityModel],
+) -> dict[str, float]:
     """The fastest of ``repeats`` runs, each from empty state (this machine's neighbours are noisy),
     with the median beside it."""
-    runs = sorted((run(batches, max_rows_per_call) for _ in range(repeats)), key=lambda r: r["events_per_second"])
+    runs = sorted(
+        (run(batches, max_rows_per_call, entity_models) for _ in range(repeats)), key=lambda r: r["events_per_second"]
+    )
     return {**runs[-1], "median_events_per_second": runs[len(runs) // 2]["events_per_second"], "runs": repeats}
 
 
@@ -184,10 +206,13 @@ def main() -> None:
     os.environ.update(DUMMY_CREDENTIALS)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     batches = lambda_batches()
+    stages = entity_stages()
     collect_garbage_for_batches()  # as the handler does at cold start
-    ours = best_of(REPEATS, batches, ScorerSettings.__dataclass_fields__["max_rows_per_call"].default)
+    rows_per_call = ScorerSettings.__dataclass_fields__["max_rows_per_call"].default
+    ours = best_of(REPEATS, batches, rows_per_call, stages)
+    without_stage = best_of(REPEATS, batches, rows_per_call, {})
     # A tenth of one batch is enough to time a design that makes one call per event.
-    per_record = best_of(REPEATS, [{"Records": batches[0]["Records"][: RECORDS_PER_BATCH // 10]}], 1)
+    per_record = best_of(REPEATS, [{"Records": batches[0]["Records"][: RECORDS_PER_BATCH // 10]}], 1, stages)
     print(
         json.dumps(
             {
@@ -195,6 +220,7 @@ def main() -> None:
                 "records_per_batch": RECORDS_PER_BATCH,
                 "events_per_batch": RECORDS_PER_BATCH * EVENTS_PER_RECORD,
                 **ours,
+                "without_entity_stage_events_per_second": without_stage["events_per_second"],
                 "baseline": {"name": "one InvokeEndpoint call per event", **per_record},
                 "ratio": round(ours["events_per_second"] / per_record["events_per_second"], 2),
             }

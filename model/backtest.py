@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from model.artifact import LoadedModel, extract_tarball, load_model
-from model.entities import DEFAULT_ALERT_BUDGET, EntityAlert, EntityTracker, Evidence
+from model.entities import DEFAULT_ALERT_BUDGET, EntityAlert, EntityTracker, Evidence, event_evidence
 from model.entity_training import ENTITY_KINDS, entity_key
 from model.exceptions import TrainingDataError
 from model.features import IpState, UserState, event_time, featurize_batch
@@ -227,13 +227,7 @@ class Replay:
         flagged = scores > self.model.threshold
         keys = [entity_key(event, self.kind) for event in events]
         entity_scores, alerts = self.tracker.observe(
-            self.evidence,
-            keys,
-            times,
-            features.rows,
-            scores.tolist(),
-            flagged.tolist(),
-            events,
+            self.evidence, keys, times, event_evidence(features.rows, events), scores.tolist(), flagged.tolist()
         )
         self.events += len(events)
         self.flagged += int(flagged.sum())

@@ -21,7 +21,7 @@ import re
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -72,8 +72,10 @@ _CLIENT_COLUMNS = {
     "hosting": "ip_hosting",
 }
 CLIENT_MEANS = tuple(_CLIENT_COLUMNS)
-_PAGE_INDEX = [FEATURE_NAMES.index(column) for column in _PAGE_COLUMNS.values()]
-_CLIENT_INDEX = [FEATURE_NAMES.index(column) for column in _CLIENT_COLUMNS.values()]
+# The feature columns evidence keeps, page columns first: ``evidence_values`` picks them per event.
+EVIDENCE_COLUMNS = (*_PAGE_COLUMNS.values(), *_CLIENT_COLUMNS.values())
+_EVIDENCE_INDEX = [FEATURE_NAMES.index(column) for column in EVIDENCE_COLUMNS]
+_PAGE_VALUES = len(_PAGE_COLUMNS)
 
 ENTITY_FEATURE_NAMES: tuple[str, ...] = (
     "log_pages",
@@ -125,6 +127,13 @@ _REASONS = {
 }
 
 
+def evidence_values(rows: Matrix) -> list[list[float]]:
+    """Each event's values of ``EVIDENCE_COLUMNS``, from its feature row (as plain floats: the
+    per-event additions are cheaper on them than on numpy scalars)."""
+    values: list[list[float]] = np.asarray(rows)[:, _EVIDENCE_INDEX].tolist()
+    return values
+
+
 def is_page_asset(resource: Any) -> bool:
     """Whether a request fetches a page asset (style, script, image, font) rather than a page or API."""
     return isinstance(resource, str) and _STATIC_RE.search(resource.split("?", 1)[0]) is not None
@@ -167,33 +176,33 @@ class Evidence:
     def observe(
         self,
         now: float,
-        row: Sequence[float],
+        values: Sequence[float],
         score: float,
         flagged: bool,
         asset: bool,
         referer_missing: bool | None = None,
     ) -> bool:
-        """Add one event (in time order); returns True if it starts a new episode."""
+        """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
+        starts a new episode."""
         new_episode = self.events == 0 or now - self.last_seen > EPISODE_IDLE_SECONDS
         if new_episode:
-            episode = self.episode
-            for name in self.__slots__:
-                setattr(self, name, getattr(Evidence(), name))
-            self.episode = episode + 1
-            self.first_seen = self.last_seen = now
-        self.last_seen = max(self.last_seen, now)
+            self._start_episode(now)
+        elif now > self.last_seen:
+            self.last_seen = now
         self.events += 1
         client = self.client_sums
-        for position, index in enumerate(_CLIENT_INDEX):
-            client[position] += row[index]
+        for position in range(len(client)):
+            client[position] += values[_PAGE_VALUES + position]
         if asset:
             return new_episode
-        if self.last_page_seen is not None:
-            gap = math.log1p(max(0.0, now - self.last_page_seen))
+        last_page = self.last_page_seen
+        if last_page is not None:
+            gap = math.log1p(now - last_page if now > last_page else 0.0)
             self.gaps += 1
             self.gap_sum += gap
             self.gap_squares += gap * gap
-        self.last_page_seen = max(now, self.last_page_seen or now)
+        if last_page is None or now > last_page:
+            self.last_page_seen = now
         self.pages += 1
         if referer_missing is not None:
             self.referers_known += 1
@@ -201,9 +210,35 @@ class Evidence:
         page = self.page_sums
         page[0] += score
         page[1] += 1.0 if flagged else 0.0
-        for position, index in enumerate(_PAGE_INDEX, start=2):
-            page[position] += row[index]
+        for position in range(_PAGE_VALUES):
+            page[position + 2] += values[position]
         return new_episode
+
+    def _start_episode(self, now: float) -> None:
+        self.first_seen = self.last_seen = now
+        self.last_page_seen = None
+        self.events = self.pages = self.gaps = self.referers_known = self.referers_missing = 0
+        self.gap_sum = self.gap_squares = 0.0
+        self.page_sums = [0.0] * len(PAGE_MEANS)
+        self.client_sums = [0.0] * len(CLIENT_MEANS)
+        self.episode += 1
+        self.alerted = False
+        self.peak_score = -math.inf
+
+    def counts(self) -> tuple[float, ...]:
+        """The episode's raw figures, in the order ``evidence_rows`` reads them."""
+        return (
+            self.pages,
+            self.events,
+            self.last_seen - self.first_seen,
+            self.gaps,
+            self.gap_sum,
+            self.gap_squares,
+            self.referers_known,
+            self.referers_missing,
+            *self.page_sums,
+            *self.client_sums,
+        )
 
     def to_bytes(self) -> bytes:
         """A fixed binary layout (``_LAYOUT.size`` bytes) for the scorer's state table."""
@@ -261,28 +296,41 @@ _FIRST_PAGE_MEAN = ENTITY_FEATURE_NAMES.index("event_score_mean")
 _FIRST_CLIENT_MEAN = _FIRST_PAGE_MEAN + len(PAGE_MEANS)
 
 
-def _shrunk(total: float, count: int, prior: float) -> float:
-    return (total + prior * PRIOR_EVENTS) / (count + PRIOR_EVENTS)
+def evidence_rows(counts: Matrix, priors: Sequence[float]) -> Matrix:
+    """Entity feature rows (``ENTITY_FEATURE_NAMES``) of episodes given by their ``Evidence.counts``,
+    every mean shrunk toward ``priors`` by ``PRIOR_EVENTS`` pseudo-pages; all at once, in numpy."""
+    figures = np.asarray(counts, dtype=np.float64).reshape(-1, _COUNT_WIDTH)
+    pages, events, duration, gaps, gap_sum, gap_squares, known, missing = figures[:, :8].T
+    weight = PRIOR_EVENTS
+    prior = np.asarray(priors, dtype=np.float64)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        raw_variance = np.where(gaps > 0, gap_squares / gaps - (gap_sum / gaps) ** 2, 0.0)
+    variance = (np.maximum(raw_variance, 0.0) * gaps + prior[3] ** 2 * weight) / (gaps + weight)
+    page_sums = figures[:, 8 : 8 + len(PAGE_MEANS)]
+    client_sums = figures[:, 8 + len(PAGE_MEANS) :]
+    page_priors = prior[_FIRST_PAGE_MEAN:_FIRST_CLIENT_MEAN]
+    client_priors = prior[_FIRST_CLIENT_MEAN:]
+    rows: Matrix = np.column_stack(
+        [
+            np.log1p(pages),
+            np.log1p(np.maximum(duration, 0.0)),
+            (gap_sum + prior[2] * weight) / (gaps + weight),
+            np.sqrt(variance),
+            (events - pages + prior[4] * weight) / (events + weight),
+            (missing + prior[5] * weight) / (known + weight),
+            (page_sums + page_priors * weight) / (pages[:, None] + weight),
+            (client_sums + client_priors * weight) / (events[:, None] + weight),
+        ]
+    )
+    return rows
+
+
+_COUNT_WIDTH = 8 + len(PAGE_MEANS) + len(CLIENT_MEANS)
 
 
 def evidence_row(evidence: Evidence, priors: Sequence[float]) -> list[float]:
-    """The entity feature row (``ENTITY_FEATURE_NAMES``) of an episode, shrunk toward ``priors``."""
-    gaps = evidence.gaps
-    gap_mean = _shrunk(evidence.gap_sum, gaps, priors[2])
-    raw_variance = (evidence.gap_squares / gaps - (evidence.gap_sum / gaps) ** 2) if gaps else 0.0
-    variance = _shrunk(max(raw_variance, 0.0) * gaps, gaps, priors[3] ** 2)
-    row = [
-        math.log1p(evidence.pages),
-        math.log1p(max(0.0, evidence.last_seen - evidence.first_seen)),
-        gap_mean,
-        math.sqrt(variance),
-        _shrunk(evidence.events - evidence.pages, evidence.events, priors[4]),
-        _shrunk(evidence.referers_missing, evidence.referers_known, priors[5]),
-    ]
-    for position, total in enumerate(evidence.page_sums):
-        row.append(_shrunk(total, evidence.pages, priors[_FIRST_PAGE_MEAN + position]))
-    for position, total in enumerate(evidence.client_sums):
-        row.append(_shrunk(total, evidence.events, priors[_FIRST_CLIENT_MEAN + position]))
+    """``evidence_rows`` of one episode."""
+    row: list[float] = evidence_rows(np.asarray([evidence.counts()]), priors)[0].tolist()
     return row
 
 
@@ -372,34 +420,41 @@ class EntityModel:
         scores: Vector = self._terms(rows)[0].sum(axis=1)
         return scores
 
-    def reasons(self, row: Sequence[float], top: int = 3) -> tuple[str, ...]:
-        """The ``top`` features furthest in their training tails, as sentences naming the episode's
-        figures (read back from its row, so an alert describes the episode as it stood)."""
-        terms, left, right = self._terms(np.asarray([row], dtype=np.float64))
-        pages = math.expm1(row[0])
+    def reasons(self, rows: Matrix, top: int = 3) -> list[tuple[str, ...]]:
+        """For each row, the ``top`` features furthest in their training tails, as sentences naming
+        the episode's figures (read back from its row, so an alert describes the episode as it stood)."""
+        matrix = np.asarray(rows, dtype=np.float64).reshape(-1, len(ENTITY_FEATURE_NAMES))
+        terms, left, right = self._terms(matrix)
+        order = np.argsort(-terms, axis=1, kind="stable")[:, :top].tolist()
+        medians = self._profile.medians.tolist()
+        explained = []
+        for row, strongest, row_terms, row_left, row_right in zip(
+            matrix.tolist(), order, terms.tolist(), left.tolist(), right.tolist(), strict=True
+        ):
+            pages = math.expm1(row[0])
 
-        def own_count(name: str) -> float:
-            # The shrunk mean undone: the episode's own number of such pages.
-            column = ENTITY_FEATURE_NAMES.index(name)
-            return max(0.0, row[column] * (pages + PRIOR_EVENTS) - self.priors[column] * PRIOR_EVENTS)
+            def own_count(name: str, row: list[float] = row, pages: float = pages) -> float:
+                # The shrunk mean undone: the episode's own number of such pages.
+                column = ENTITY_FEATURE_NAMES.index(name)
+                return max(0.0, row[column] * (pages + PRIOR_EVENTS) - self.priors[column] * PRIOR_EVENTS)
 
-        details = {
-            "pages": round(pages),
-            "minutes": math.expm1(row[1]) / 60.0,
-            "pace": math.expm1(row[2]),
-            "flagged": own_count("flagged_mean"),
-            "failures": own_count("failure_mean"),
-        }
-        words = []
-        for column in np.argsort(-terms[0], kind="stable")[:top].tolist():
-            if terms[0, column] <= 0:
-                break
-            name = ENTITY_FEATURE_NAMES[column]
-            high = name not in TWO_SIDED or bool(right[0, column] >= left[0, column])
-            template = _REASONS[name][0 if high else 1]
-            usual = float(self._profile.medians[column])
-            words.append(f"{template.format(**details)} ({name} {row[column]:.2f}, usually {usual:.2f})")
-        return tuple(words)
+            details = {
+                "pages": round(pages),
+                "minutes": math.expm1(row[1]) / 60.0,
+                "pace": math.expm1(row[2]),
+                "flagged": own_count("flagged_mean"),
+                "failures": own_count("failure_mean"),
+            }
+            words = []
+            for column in strongest:
+                if row_terms[column] <= 0:
+                    break
+                name = ENTITY_FEATURE_NAMES[column]
+                high = name not in TWO_SIDED or row_right[column] >= row_left[column]
+                template = _REASONS[name][0 if high else 1]
+                words.append(f"{template.format(**details)} ({name} {row[column]:.2f}, usually {medians[column]:.2f})")
+            explained.append(tuple(words))
+        return explained
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -425,6 +480,23 @@ class EntityModel:
         return cls(data["priors"], np.asarray(data["sorted_columns"]), data["threshold"], data["alert_budget"])
 
 
+class EventEvidence(NamedTuple):
+    """What the entity stage reads of each event of a batch, computed once for every entity kind."""
+
+    values: list[list[float]]  # evidence_values of the feature rows
+    assets: list[bool]
+    missing_referers: list[bool | None]
+
+
+def event_evidence(rows: Matrix, events: Sequence[Mapping[str, Any]]) -> EventEvidence:
+    """``EventEvidence`` of a batch's feature rows and their wire events."""
+    return EventEvidence(
+        evidence_values(rows),
+        [is_page_asset(event.get("resource")) for event in events],
+        [missing_referer(event) for event in events],
+    )
+
+
 class EntityTracker:
     """The per-batch step the scorer and the backtest share: update evidence, score, decide alerts."""
 
@@ -437,64 +509,70 @@ class EntityTracker:
         states: dict[str, Evidence],
         keys: Sequence[str | None],
         times: Sequence[float],
-        rows: Matrix,
+        inputs: EventEvidence,
         event_scores: Sequence[float],
         flagged: Sequence[bool],
-        events: Sequence[Mapping[str, Any]],
     ) -> tuple[Vector, list[EntityAlert]]:
         """Add a batch of events (time order) to ``states`` (updated in place; keys absent are new
         entities); returns each event's entity score (NaN without a key) and the alerts raised."""
-        snapshots: list[list[float]] = []
+        counts: list[tuple[float, ...]] = []
         owners: list[int] = []
         episodes: list[int] = []
         # An episode under way when the batch starts may have alerted in an earlier batch.
         alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
+        values, assets, missing_referers = inputs
         for position, key in enumerate(keys):
             if key is None:
                 continue
             evidence = states.get(key)
             if evidence is None:
                 evidence = states[key] = Evidence()
-            event = events[position]
             evidence.observe(
                 times[position],
-                rows[position],
+                values[position],
                 event_scores[position],
                 flagged[position],
-                is_page_asset(event.get("resource")),
-                missing_referer(event),
+                assets[position],
+                missing_referers[position],
             )
-            snapshots.append(evidence_row(evidence, self.model.priors))
+            counts.append(evidence.counts())
             owners.append(position)
             episodes.append(evidence.episode)
         entity_scores = np.full(len(keys), np.nan)
-        if not snapshots:
+        if not counts:
             return entity_scores, []
-        matrix = np.asarray(snapshots)
+        matrix = evidence_rows(np.asarray(counts), self.model.priors)
         scores = self.model.score(matrix)
         entity_scores[owners] = scores
-        alerts: list[EntityAlert] = []
         peaks: dict[tuple[str, int], float] = {}
-        for snapshot, position, episode, score in zip(matrix.tolist(), owners, episodes, scores.tolist(), strict=True):
+        crossings: list[tuple[int, int, int, float]] = []  # (row index, event position, episode, score)
+        threshold = self.model.threshold
+        for index, (position, episode, score) in enumerate(zip(owners, episodes, scores.tolist(), strict=True)):
             key = keys[position]
             assert key is not None  # owners holds only events with a key
-            peaks[key, episode] = max(peaks.get((key, episode), -math.inf), score)
-            if score > self.model.threshold and (key, episode) not in alerted:
+            peak = peaks.get((key, episode))
+            if peak is None or score > peak:
+                peaks[key, episode] = score
+            if score > threshold and (key, episode) not in alerted:
                 alerted.add((key, episode))
-                first_event_at = times[position] - math.expm1(snapshot[1])
-                alerts.append(
-                    EntityAlert(
-                        key,
-                        self.kind,
-                        score,
-                        self.model.threshold,
-                        episode,
-                        first_event_at,
-                        times[position],
-                        round(math.expm1(snapshot[0])),
-                        self.model.reasons(snapshot),
-                    )
-                )
+                crossings.append((index, position, episode, score))
+        snapshots = matrix[[index for index, _, _, _ in crossings]]
+        alerts = [
+            EntityAlert(
+                str(keys[position]),
+                self.kind,
+                score,
+                threshold,
+                episode,
+                times[position] - math.expm1(snapshot[1]),
+                times[position],
+                round(math.expm1(snapshot[0])),
+                reasons,
+            )
+            for (_, position, episode, score), snapshot, reasons in zip(
+                crossings, snapshots.tolist(), self.model.reasons(snapshots), strict=True
+            )
+        ]
         for key in {key for key in keys if key is not None}:
             evidence = states[key]
             evidence.alerted = (key, evidence.episode) in alerted

@@ -33,7 +33,8 @@ from model.entities import (
     TAIL_QUANTILE,
     EntityModel,
     Evidence,
-    evidence_row,
+    evidence_rows,
+    evidence_values,
     is_page_asset,
     missing_referer,
 )
@@ -122,6 +123,7 @@ def population_priors(
     page_gaps: list[float] = []
     # Evidence sums the same per-event values; every event added to one gives the population's means.
     totals = Evidence()
+    values = evidence_values(sample.rows)
     for position, event in enumerate(events):
         key = entity_key(event, kind)
         if key is None:
@@ -139,7 +141,7 @@ def population_priors(
             last_page[key] = now
         totals.observe(
             0.0,
-            sample.rows[position],
+            values[position],
             float(sample.scores[position]),
             bool(sample.flagged[position]),
             asset,
@@ -167,7 +169,8 @@ def episode_snapshots(
 ) -> Snapshots:
     """Replay the evidence as the scorer would and keep the episode row after every event."""
     states: dict[str, Evidence] = {}
-    rows: list[list[float]] = []
+    counts: list[tuple[float, ...]] = []
+    values = evidence_values(sample.rows)
     entity_days: dict[tuple[str, int], int] = {}
     day_index: list[int] = []
     folds: list[int] = []
@@ -180,13 +183,13 @@ def episode_snapshots(
         evidence = states.setdefault(key, Evidence())
         evidence.observe(
             times[position],
-            sample.rows[position],
+            values[position],
             float(sample.scores[position]),
             bool(sample.flagged[position]),
             is_page_asset(_resource(event)),
             _referer(event),
         )
-        rows.append(evidence_row(evidence, priors))
+        counts.append(evidence.counts())
         day_index.append(entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days)))
         folds.append(stable_hash(key) % CROSS_FIT_FOLDS)
         count = evidence.events
@@ -199,7 +202,7 @@ def episode_snapshots(
     for index in last_of_episode.values():
         for_fitting[index] = True
     return Snapshots(
-        np.asarray(rows, dtype=np.float64).reshape(len(rows), len(ENTITY_FEATURE_NAMES)),
+        evidence_rows(np.asarray(counts), priors).reshape(len(counts), len(ENTITY_FEATURE_NAMES)),
         np.asarray(day_index, dtype=np.int64),
         np.asarray(folds, dtype=np.int64),
         np.asarray(for_fitting, dtype=bool),

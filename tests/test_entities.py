@@ -11,20 +11,23 @@ import pytest
 from model.entities import (
     ENTITY_FEATURE_NAMES,
     EPISODE_IDLE_SECONDS,
+    EVIDENCE_COLUMNS,
     EntityModel,
     EntityTracker,
     Evidence,
+    event_evidence,
     evidence_row,
+    evidence_values,
     is_page_asset,
     missing_referer,
 )
 from model.entity_training import tail_threshold
 from model.exceptions import InvalidStateError
-from model.features import FEATURE_COUNT, event_time, featurize_batch
+from model.features import FEATURE_COUNT, FEATURE_NAMES, event_time, featurize_batch
 from model.train import TrainedModel, train
 from tests.model_factories import START, normal_traffic, scraper_session
 
-ROW = [0.0] * FEATURE_COUNT
+ROW = [0.0] * len(EVIDENCE_COLUMNS)  # an event's evidence values (evidence_values), all zero
 
 
 @pytest.fixture(scope="module")
@@ -52,10 +55,9 @@ def replay(
             states,
             keys,
             [event_time(item) for item in chunk],
-            features.rows,
+            event_evidence(features.rows, chunk),
             scores.tolist(),
             (scores > trained.threshold).tolist(),
-            chunk,
         )
         alerts.extend(raised)
     return states, alerts
@@ -99,10 +101,9 @@ def test_a_short_episode_is_shrunk_toward_the_population() -> None:
     priors = [0.0] * len(ENTITY_FEATURE_NAMES)
     write = ENTITY_FEATURE_NAMES.index("write_mean")
     priors[write] = 0.1
-    row = list(ROW)
-    from model.features import FEATURE_NAMES
-
-    row[FEATURE_NAMES.index("write_method")] = 1.0
+    feature_row = np.zeros((1, FEATURE_COUNT))
+    feature_row[0, FEATURE_NAMES.index("write_method")] = 1.0
+    [row] = evidence_values(feature_row)
     evidence = Evidence()
     evidence.observe(0.0, row, 0.0, False, False)
     # THEN its write share is (1 + 5 * 0.1) / 6, not 1: one event is weak evidence

@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
 from model.enrichment import AgentLookup, NetworkLookup
-from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence
+from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, event_evidence
 from model.entity_training import entity_key
 from model.exceptions import InvalidStateError
 from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
@@ -327,17 +327,17 @@ def _alert_on_entities(
     alerts they raise; returns the users whose alert could not be published."""
     position = {id(item): index for index, item in enumerate(fresh)}
     indexes = [position[id(item)] for item in done]
-    rows = features.rows[indexes]
+    done_rows = features.rows[indexes]
     done_scores = [scores[index] for index in indexes]
     event_scores = [score.score if score is not None else 0.0 for score in done_scores]
     flagged = [score is not None and score.is_anomaly for score in done_scores]
     times = [item.time for item in done]
-    wires = [item.wire for item in done]
+    inputs = event_evidence(done_rows, [item.wire for item in done])
     unpublished: set[str] = set()
     for kind, model in deps.entity_models.items():
         keys = [entity_key(item.wire, kind) for item in done]
         user_of = {key: item.wire["user_id"] for key, item in zip(keys, done, strict=True) if key is not None}
-        _, alerts = EntityTracker(model, kind).observe(evidence[kind], keys, times, rows, event_scores, flagged, wires)
+        _, alerts = EntityTracker(model, kind).observe(evidence[kind], keys, times, inputs, event_scores, flagged)
         for alert in alerts:
             if alert.severity < settings.alert_min_severity:
                 continue
