@@ -174,6 +174,17 @@ def _train_entities(
             metadata[kind] = {"skipped": f"no event carries a {kind} id"}
             continue
         models[kind], metadata[kind] = result
+        entity_days = metadata[kind]["entity_days"]
+        if entity_days * alert_budget / 1000.0 < 1.0:
+            logger.warning(
+                "%s alerts: the threshold is extrapolated from %d %s-days of training traffic, fewer than "
+                "one alert's worth at a budget of %g per 1,000 a day: the alert rate on new traffic is "
+                "uncertain; train on a longer period, or set --alert-budget to what you can triage",
+                kind,
+                entity_days,
+                kind,
+                alert_budget,
+            )
     return models, metadata
 
 
