@@ -41,6 +41,8 @@ MIN_TRAINING_EPISODES = 5
 # rather than read as an order statistic that the next day's traffic would often beat.
 MIN_EXCEEDANCES_FOR_QUANTILE = 20
 TAIL_QUANTILE = 0.9
+MIN_TAIL_SAMPLES = 20
+MAX_TAIL_SHARE = 0.5
 CROSS_FIT_FOLDS = 5
 ENTITY_DECIMALS = 6
 # Beyond the training range a feature's evidence grows linearly (an exponential tail), up to this

@@ -28,7 +28,9 @@ from model.entities import (
     CROSS_FIT_FOLDS,
     ENTITY_FEATURE_NAMES,
     EPISODE_IDLE_SECONDS,
+    MAX_TAIL_SHARE,
     MIN_EXCEEDANCES_FOR_QUANTILE,
+    MIN_TAIL_SAMPLES,
     MIN_TRAINING_EPISODES,
     TAIL_QUANTILE,
     EntityModel,
@@ -215,16 +217,19 @@ def tail_threshold(samples: Vector, rate: float) -> float:
     """The score that a share ``rate`` of samples like these would exceed.
 
     With enough samples beyond it, that is an order statistic. Otherwise (a small training set, a
-    strict budget) the threshold is extrapolated from the upper tail: excesses over the sample's
-    ``TAIL_QUANTILE`` fitted by an exponential (peaks over threshold with shape 0), which also
-    keeps one unusual training day from setting the threshold alone.
+    strict budget) the threshold is extrapolated from the upper tail: the excesses over a high
+    quantile fitted by an exponential (peaks over threshold with shape 0), which also keeps one
+    unusual training day from setting the threshold alone. The tail holds the top tenth of the
+    samples, or more of them on a small sample (at least ``MIN_TAIL_SAMPLES``, at most half): a
+    scale estimated from two or three excesses swings with whichever days happened to be seen.
     """
     values = np.sort(np.asarray(samples, dtype=np.float64))
     if len(values) == 0:
         raise TrainingDataError("no entity scores to calibrate on")
     if len(values) * rate >= MIN_EXCEEDANCES_FOR_QUANTILE:
         return float(np.quantile(values, 1.0 - rate, method="higher"))
-    base = float(np.quantile(values, TAIL_QUANTILE))
+    tail_share = min(MAX_TAIL_SHARE, max(1.0 - TAIL_QUANTILE, MIN_TAIL_SAMPLES / len(values)))
+    base = float(np.quantile(values, 1.0 - tail_share))
     excesses = values[values > base] - base
     if len(excesses) == 0:
         return float(values[-1])
