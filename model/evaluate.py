@@ -159,25 +159,34 @@ def _scenario_figures(
     return figures
 
 
-def eval_simulated(detector: str, alert_rate: float = DEFAULT_ALERT_RATE) -> dict[str, Any]:
-    """Train on attack-free simulated days, score later days with attacks, per scenario."""
+def _train_on_quiet_days(**options: Any) -> tuple[list[dict[str, Any]], Any, Any]:
+    """``TRAIN_DAYS`` attack-free simulated days, and a model trained on them as the training job
+    would (the simulator's geography, then the embedded network data; the agent parser)."""
     from model.network import resolve_network_lookup
     from model.user_agents import describe, parse_agent
-    from traffic.simulator import DEFAULT_START, Simulator
+    from traffic.simulator import Simulator
 
-    started = time.perf_counter()
     quiet = Simulator(seed=SEED, users=SIMULATED_USERS, attack_share=0.0)
     history = [event for event, _ in quiet.events(duration=timedelta(days=TRAIN_DAYS))]
     lookup = resolve_network_lookup("synthetic")
     trained = train(
         history,
-        detector=detector,
-        alert_rate=alert_rate,
         network_of=lookup.network_of,
         network_lookup=lookup.record,
         agent_of=parse_agent,
         agent_parser=describe(),
+        **options,
     )
+    return history, lookup, trained
+
+
+def eval_simulated(detector: str, alert_rate: float = DEFAULT_ALERT_RATE) -> dict[str, Any]:
+    """Train on attack-free simulated days, score later days with attacks, per scenario."""
+    from model.user_agents import parse_agent
+    from traffic.simulator import DEFAULT_START, Simulator
+
+    started = time.perf_counter()
+    history, lookup, trained = _train_on_quiet_days(detector=detector, alert_rate=alert_rate)
     enrichment: dict[str, Any] = {"network_of": lookup.network_of, "agent_of": parse_agent}
     replay = featurize_batch(history, vocabulary=trained.vocabulary, **enrichment)
     attacked = Simulator(
@@ -225,22 +234,11 @@ def eval_entities(alert_budget: float = DEFAULT_ALERT_BUDGET) -> list[dict[str, 
     """The backtest's replay (``model.backtest.Replay``) of simulated attacks, one line per entity kind
     and one for both together, as the scorer alerts (the shipped line)."""
     from model.backtest import Replay
-    from model.network import resolve_network_lookup
-    from model.user_agents import describe, parse_agent
+    from model.user_agents import parse_agent
     from traffic.simulator import DEFAULT_START, Simulator
 
     started = time.perf_counter()
-    quiet = Simulator(seed=SEED, users=SIMULATED_USERS, attack_share=0.0)
-    history = [event for event, _ in quiet.events(duration=timedelta(days=TRAIN_DAYS))]
-    lookup = resolve_network_lookup("synthetic")
-    trained = train(
-        history,
-        alert_budget=alert_budget,
-        network_of=lookup.network_of,
-        network_lookup=lookup.record,
-        agent_of=parse_agent,
-        agent_parser=describe(),
-    )
+    history, lookup, trained = _train_on_quiet_days(alert_budget=alert_budget)
     with tempfile.TemporaryDirectory(prefix="vedette-eval-") as folder:
         loaded = load_model(save(trained, folder))
     attacked = Simulator(

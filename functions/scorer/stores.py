@@ -285,17 +285,7 @@ class SnsAlertPublisher:
             "top_features": anomaly.top_features,
         }
         subject = sns_subject(f"Vedette: anomalous {event['event_type']} by {event['user_id']}")
-        try:
-            self.client.publish(
-                TopicArn=self.topic_arn,
-                Subject=subject,
-                Message=orjson.dumps(message).decode(),
-                MessageAttributes={"user_id": {"DataType": "String", "StringValue": event["user_id"]}},
-            )
-        except Exception as error:
-            if _client_error_is_transient(error):
-                raise TransientError("sns", f"Publish: {error}") from error
-            raise
+        self._publish(subject, message, {"user_id": event["user_id"]})
 
     def publish_entity(self, alert: EntityAlert) -> None:
         """One message per entity episode: who, the episode so far, the score and the reasons in words."""
@@ -314,14 +304,18 @@ class SnsAlertPublisher:
             "reasons": list(alert.reasons),
         }
         subject = sns_subject(f"Vedette: anomalous {alert.kind} {alert.entity}")
+        self._publish(subject, message, {"entity_kind": alert.kind, "entity_id": alert.entity})
+
+    def _publish(self, subject: str, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
+        """Publish a JSON message with string attributes (for subscription filters); a throttled or
+        unreachable SNS raises ``TransientError``."""
         try:
             self.client.publish(
                 TopicArn=self.topic_arn,
                 Subject=subject,
                 Message=orjson.dumps(message).decode(),
                 MessageAttributes={
-                    "entity_kind": {"DataType": "String", "StringValue": alert.kind},
-                    "entity_id": {"DataType": "String", "StringValue": alert.entity},
+                    name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
                 },
             )
         except Exception as error:
