@@ -87,7 +87,7 @@ def read_source(
 def read_labels(path: str) -> dict[str, str]:
     """``key -> label`` from a ``key,label`` CSV or the simulator's JSON lines labels."""
     labels: dict[str, str] = {}
-    with open(path, encoding="utf-8") as handle:
+    with open(path, encoding="utf-8-sig") as handle:  # -sig: a spreadsheet's byte-order mark
         first = handle.readline()
         if first.lstrip().startswith("{"):
             for line in [first, *handle]:
@@ -137,6 +137,7 @@ class EntityRecord:
     events: int = 0
     first_seen: float = math.inf
     last_seen: float = -math.inf
+    days: set[int] = field(default_factory=set)  # UTC days with an event: the budget's entity-days
     peak_score: float = -math.inf
     alerts: int = 0
     first_alert_at: float | None = None
@@ -246,6 +247,7 @@ class Replay:
             record.events += 1
             record.first_seen = min(record.first_seen, moment)
             record.last_seen = max(record.last_seen, moment)
+            record.days.add(int(moment // 86400))
             record.peak_score = max(record.peak_score, entity_score)
             record.labels[label] += 1
         for alert in alerts:
@@ -439,8 +441,8 @@ def _plots(replay: Replay, out: Path) -> list[str]:
 
 
 def _days_active(record: EntityRecord) -> int:
-    """UTC days from the entity's first event to its last, both counted."""
-    return int(record.last_seen // 86400) - int(record.first_seen // 86400) + 1
+    """UTC days on which the entity had an event, as training counts entity-days."""
+    return len(record.days)
 
 
 def _calibration_note(replay: Replay) -> str:

@@ -186,7 +186,9 @@ class Evidence:
     ) -> bool:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
         starts a new episode."""
-        new_episode = self.events == 0 or now - self.last_seen > EPISODE_IDLE_SECONDS
+        # An event far behind the episode's latest also starts a new one: a single event dated in
+        # the future must not hold every later one in an episode that has alerted already.
+        new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
         if new_episode:
             self._start_episode(now)
         elif now > self.last_seen:
@@ -502,9 +504,11 @@ def event_evidence(rows: Matrix, events: Sequence[Mapping[str, Any]]) -> EventEv
 class EntityTracker:
     """The per-batch step the scorer and the backtest share: update evidence, score, decide alerts."""
 
-    def __init__(self, model: EntityModel, kind: str) -> None:
+    def __init__(self, model: EntityModel, kind: str, min_severity: float = 1.0) -> None:
         self.model = model
         self.kind = kind
+        # An episode alerts when its score first reaches this multiple of the model's threshold.
+        self.min_severity = min_severity
 
     def observe(
         self,
@@ -549,13 +553,14 @@ class EntityTracker:
         peaks: dict[tuple[str, int], float] = {}
         crossings: list[tuple[int, int, int, float]] = []  # (row index, event position, episode, score)
         threshold = self.model.threshold
+        crossing = threshold * self.min_severity
         for index, (position, episode, score) in enumerate(zip(owners, episodes, scores.tolist(), strict=True)):
             key = keys[position]
             assert key is not None  # owners holds only events with a key
             peak = peaks.get((key, episode))
             if peak is None or score > peak:
                 peaks[key, episode] = score
-            if score > threshold and (key, episode) not in alerted:
+            if score > crossing and (key, episode) not in alerted:
                 alerted.add((key, episode))
                 crossings.append((index, position, episode, score))
         snapshots = matrix[[index for index, _, _, _ in crossings]]

@@ -312,7 +312,7 @@ def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
         for record in replay.entities.values():
             if entity_label(record) == "normal":
                 normal_alerts += record.alerts
-                normal_entity_days += int(record.last_seen // 86400) - int(record.first_seen // 86400) + 1
+                normal_entity_days += len(record.days)
     return {
         "normal_alerts_per_1000_entities_per_day": round(1000.0 * normal_alerts / max(normal_entity_days, 1), 3),
         "scenarios": {

@@ -59,8 +59,11 @@ def sample_users(events: Iterable[Any], max_events: int) -> UserSample:
         user = _user(event)
         user_hash = hashes.get(user)
         if user_hash is None:
-            user_hash = hashes[user] = stable_hash(user)
-        if user_hash >= cutoff:
+            user_hash = stable_hash(user)
+            if user_hash >= cutoff:
+                continue  # not remembered: memory stays bounded by the users kept, not those read
+            hashes[user] = user_hash
+        elif user_hash >= cutoff:
             continue
         kept.append((user_hash, event_time(event), position, event))
         if len(kept) > max_events:

@@ -159,15 +159,22 @@ def _train_entities(
     alert_budget: float,
 ) -> tuple[dict[str, EntityModel], dict[str, Any]]:
     """Entity models for users (required) and sessions (where the events carry session ids)."""
-    sample = out_of_sample(replay, detector=detector, alert_rate=alert_rate, network_of=network_of, agent_of=agent_of)
     models: dict[str, EntityModel] = {}
     metadata: dict[str, Any] = {}
+    try:
+        sample = out_of_sample(
+            replay, detector=detector, alert_rate=alert_rate, network_of=network_of, agent_of=agent_of
+        )
+    except TrainingDataError as error:
+        # One user (an "anonymous" log) or a handful: the model still works, and a scorer without
+        # the entity stage alerts on single events.
+        logger.warning("no entity alerts: %s", error)
+        return models, {kind: {"skipped": str(error)} for kind in ENTITY_KINDS}
     for kind in ENTITY_KINDS:
         try:
             result = train_entity_model(replay, times, kind, sample, alert_budget)
         except TrainingDataError as error:
-            if kind == "user":
-                raise
+            logger.warning("no %s alerts: %s", kind, error)
             metadata[kind] = {"skipped": str(error)}
             continue
         if result is None:

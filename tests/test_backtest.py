@@ -138,7 +138,7 @@ def test_exactly_one_model_source_is_required(tmp_path: Path) -> None:
 
 
 def test_labels_are_read_from_csv_and_from_simulator_lines(tmp_path: Path) -> None:
-    (tmp_path / "a.csv").write_text("key,label\ns-1,bot\ns-2,0\n")
+    (tmp_path / "a.csv").write_text("\ufeffkey,label\ns-1,bot\ns-2,0\n")  # with a spreadsheet's BOM
     assert read_labels(str(tmp_path / "a.csv")) == {"s-1": "bot", "s-2": "0"}
     (tmp_path / "b.jsonl").write_text('{"event_id": "e-1", "scenario": "card_testing", "episode_id": "x"}\n')
     assert read_labels(str(tmp_path / "b.jsonl")) == {"e-1": "card_testing"}

@@ -205,3 +205,26 @@ def test_evidence_keeps_growing_beyond_the_training_range_up_to_a_cap() -> None:
     assert scores[0] < scores[1] < scores[2] < scores[3]
     # AND one feature can add no more than the cap allows
     assert scores[3] - scores[0] <= 3.0 * np.log(101) + 1e-9
+
+
+def test_an_event_dated_far_ahead_does_not_hold_later_ones_in_its_episode() -> None:
+    # GIVEN an episode, then one event dated a month ahead
+    evidence = Evidence()
+    evidence.observe(1_000.0, ROW, 1.0, False, False)
+    evidence.alerted = True
+    assert evidence.observe(1_000.0 + 30 * 86400, ROW, 1.0, False, False)
+    # WHEN events of the present follow
+    started = evidence.observe(1_060.0, ROW, 1.0, False, False)
+    # THEN they begin an episode of their own, which may alert
+    assert started
+    assert (evidence.episode, evidence.events, evidence.alerted) == (3, 1, False)
+
+
+def test_a_log_of_one_user_trains_without_an_entity_stage() -> None:
+    # GIVEN traffic whose events all belong to one user (a log with no user, session or client)
+    events = [{**item, "user_id": "anonymous", "session_id": None} for item in normal_traffic(users=30, days=3)]
+    # WHEN a model is trained on it
+    trained = train(events)
+    # THEN it trains, says why it has no entity stage, and keeps per-event alerts
+    assert trained.entity_models == {}
+    assert "skipped" in trained.metadata["entities"]["user"]

@@ -36,3 +36,22 @@ def test_without_reaching_the_cap_every_event_is_kept() -> None:
     assert sample.to_json(len(events))["user_share"] == 1.0
     with pytest.raises(ValueError, match="max_events"):
         sample_users(events, 0)
+
+
+def test_memory_is_bounded_by_the_users_kept_not_the_users_read() -> None:
+    import tracemalloc
+
+    def one_event_users(count: int):  # type: ignore[no-untyped-def]
+        for number in range(count):
+            yield {"user_id": f"visitor-{number:07d}", "occurred_at": "2026-11-02T00:00:00.000000Z"}
+
+    # GIVEN ten and a hundred times more one-event users than the cap
+    peaks = []
+    for count in (10_000, 100_000):
+        tracemalloc.start()
+        sample = sample_users(one_event_users(count), 1_000)
+        peaks.append(tracemalloc.get_traced_memory()[1])
+        tracemalloc.stop()
+        assert len(sample.ordered) <= 1_000
+    # THEN reading ten times more users costs well under ten times the memory
+    assert peaks[1] < 3 * peaks[0]

@@ -158,3 +158,78 @@ def test_an_alert_that_cannot_be_published_holds_back_its_user_and_is_published_
     dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
     item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key("user", "scraper-1")}})
     assert Evidence.from_bytes(item["Item"]["state"]["B"]).events == 40
+
+
+class FailingSaves:
+    """The state table, failing once to save the keys that start with ``prefix``."""
+
+    def __init__(self, inner: Any, prefix: str) -> None:
+        self.inner = inner
+        self.prefix = prefix
+        self.failed = False
+
+    def load(self, keys: Any) -> Any:
+        return self.inner.load(keys)
+
+    def save(self, items: dict[str, Any], expires_at: int) -> set[str]:
+        if not self.failed and any(key.startswith(self.prefix) for key in items):
+            self.failed = True
+            failing = {key for key in items if key.startswith(self.prefix)}
+            return failing | self.inner.save({k: v for k, v in items.items() if k not in failing}, expires_at)
+        result: set[str] = self.inner.save(items, expires_at)
+        return result
+
+
+def stored_evidence(endpoint_url: str, settings: Any, kind: str, entity: str) -> Evidence:
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION)
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(kind, entity)}})
+    return Evidence.from_bytes(item["Item"]["state"]["B"])
+
+
+@pytest.mark.parametrize("failing", ["user#", "entity#"])
+def test_a_lost_state_write_neither_doubles_nor_drops_an_episodes_events(aws_endpoint, resources, trained, failing):
+    # GIVEN the state table failing once to save users' states (or episodes' evidence)
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    deps.states = FailingSaves(deps.states, failing)
+    batch = batches(scraper_session(START + timedelta(days=10, hours=12), requests=10), 10)[0]
+    # WHEN the batch is processed, and retried from the checkpoint it reports
+    first = run(batch, deps, settings)
+    retried = run(batch, deps, settings)
+    # THEN the first attempt hands the scraper's records back, the retry completes, and each of
+    # the scraper's episodes holds its ten events exactly once
+    assert first.failed_sequence_numbers
+    assert retried.failed_sequence_numbers == []
+    assert stored_evidence(aws_endpoint, settings, "user", "scraper-1").events == 10
+    assert stored_evidence(aws_endpoint, settings, "session", "scraper-1-session").events == 10
+
+
+def test_users_sharing_a_session_are_held_back_together_when_its_alert_fails(aws_endpoint, resources, trained):
+    # GIVEN a scraper, and one event of another user under the scraper's session id, SNS failing once
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    deps.alerts = FailingOncePublisher(deps.alerts)
+    scraper = scraper_session(START + timedelta(days=10, hours=12), requests=40)
+    stray = normalize_event({**scraper[5], "event_id": None, "user_id": "human-b", "user_agent": "Mozilla/5.0"})
+    events = sorted([normalize_event(item) for item in scraper] + [stray], key=event_time)
+    batch = batches(events, 41)[0]
+    # WHEN the batch is processed, then retried
+    first = run(batch, deps, settings)
+    retried = run(batch, deps, settings)
+    # THEN both users' events were handed back, and the session's episode holds all 41 events once
+    assert first.failed_sequence_numbers
+    assert retried.failed_sequence_numbers == []
+    assert stored_evidence(aws_endpoint, settings, "session", "scraper-1-session").events == 41
+    kinds = sorted(message["entity"]["kind"] for message in alerts_of(aws_endpoint, resources))
+    assert kinds == ["session", "user"]
+
+
+def test_an_alert_minimum_severity_raises_the_bar_instead_of_swallowing_the_episode(aws_endpoint, resources, trained):
+    # GIVEN alerts only at 1.5 times the threshold
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    settings = replace(settings, alert_min_severity=1.5)
+    # WHEN a scraper's run is processed in small batches
+    for batch in batches(scraper_session(START + timedelta(days=10, hours=12), requests=90), 10):
+        run(batch, deps, settings)
+    # THEN it still alerts, at or above the bar
+    messages = alerts_of(aws_endpoint, resources)
+    assert messages
+    assert all(message["severity"] >= 1.5 for message in messages)

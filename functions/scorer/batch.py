@@ -40,6 +40,7 @@ from scorer.exceptions import TransientError
 from scorer.records import DecodedBatch, UserRecord
 from scorer.settings import ScorerSettings
 from scorer.stores import (
+    ENTITY_PREFIX,
     IP_PREFIX,
     USER_PREFIX,
     AlertPublisher,
@@ -270,17 +271,20 @@ def process_batch(
         done = kept
 
     # 5b. Add the processed events to their entities' episodes; alert once per episode.
+    step = EntityStep()
     if deps.entity_models and done:
-        unpublished = _alert_on_entities(done, fresh, features, scores, evidence, deps, settings, outcome)
-        if unpublished:
-            held = [item for item in done if item.wire["user_id"] in unpublished]
-            done = [item for item in done if item.wire["user_id"] not in unpublished]
+        step = _alert_on_entities(
+            done, fresh, features, scores, evidence, stored, batch.shard_id, deps, settings, outcome
+        )
+        held_users = step.sharing(step.unpublished)
+        if held_users:
+            # Held back whole: their states and every episode they touched are left unsaved, so the
+            # retry recomputes them from what is stored and publishes the alert.
+            held = [item for item in done if item.wire["user_id"] in held_users]
+            done = [item for item in done if item.wire["user_id"] not in held_users]
             left.extend(held)
             failed_records.update(item.record.record_index for item in held)
-            touched = {(kind, entity_key(item.wire, kind)) for item in held for kind in evidence}
-            for kind, key in touched:
-                if key is not None:
-                    evidence[kind].pop(key, None)  # not saved: the retry recomputes it from the stored one
+            step.forget(held_users)
     outcome.scored = len(done)
 
     # 6. Save the state each user reached through its processed events, with the last record applied.
@@ -289,7 +293,7 @@ def process_batch(
         # user's state never includes an event it has not been credited with (featurization is
         # deterministic, so these are the states the scores saw).
         final = _featurize(done, user_states, ip_states, deps) if left else features
-        _save_states(done, final, evidence, stored, batch.shard_id, deps, settings, now, outcome, failed_records)
+        _save_states(done, final, evidence, step, stored, batch.shard_id, deps, settings, now, outcome, failed_records)
 
     if failed_records:
         checkpoint = min(failed_records)
@@ -313,18 +317,46 @@ def _featurize(
     )
 
 
+@dataclass
+class EntityStep:
+    """What the entity stage did to a batch: which episodes took which records and users."""
+
+    # evidence key -> the latest record applied to it in this batch, and the users whose events it took
+    applied: dict[str, UserRecord] = field(default_factory=dict)
+    users_of: dict[str, set[str]] = field(default_factory=dict)
+    unpublished: set[str] = field(default_factory=set)  # users with an alert that could not be published
+
+    def sharing(self, users: set[str]) -> set[str]:
+        """``users`` and every user who shares an episode with them in this batch (a session id
+        used by two users), transitively: held back together, or one's events would be lost."""
+        held = set(users)
+        while True:
+            grown = held.union(*(sharers for sharers in self.users_of.values() if sharers & held))
+            if grown == held:
+                return held
+            held = grown
+
+    def forget(self, users: set[str]) -> None:
+        """Leave unsaved every episode these users' events went into."""
+        for key in [key for key, sharers in self.users_of.items() if sharers & users]:
+            del self.applied[key]
+            del self.users_of[key]
+
+
 def _alert_on_entities(
     done: list[_Valid],
     fresh: list[_Valid],
     features: BatchFeatures,
     scores: list[Score | None],
     evidence: dict[str, dict[str, Evidence]],
+    stored: Mapping[str, StoredState],
+    shard_id: str,
     deps: Dependencies,
     settings: ScorerSettings,
     outcome: BatchOutcome,
-) -> set[str]:
-    """Update each entity's evidence with the processed events (in time order) and publish the
-    alerts they raise; returns the users whose alert could not be published."""
+) -> EntityStep:
+    """Update each entity's evidence with the processed events (in time order) it has not applied
+    yet, and publish the alerts they raise."""
     position = {id(item): index for index, item in enumerate(fresh)}
     indexes = [position[id(item)] for item in done]
     done_rows = features.rows[indexes]
@@ -333,17 +365,32 @@ def _alert_on_entities(
     flagged = [score is not None and score.is_anomaly for score in done_scores]
     times = [item.time for item in done]
     inputs = event_evidence(done_rows, [item.wire for item in done])
-    unpublished: set[str] = set()
+    step = EntityStep()
     for kind, model in deps.entity_models.items():
-        keys = [entity_key(item.wire, kind) for item in done]
-        user_of = {key: item.wire["user_id"] for key, item in zip(keys, done, strict=True) if key is not None}
-        _, alerts = EntityTracker(model, kind).observe(evidence[kind], keys, times, inputs, event_scores, flagged)
+        keys: list[str | None] = []
+        limits: dict[str, int] = {}
+        for item in done:
+            key = entity_key(item.wire, kind)
+            if key is not None:
+                item_key = evidence_key(kind, key)
+                if item_key not in limits:
+                    previous = stored.get(item_key)
+                    limits[item_key] = _applied_limit(previous.applied_through if previous else None, shard_id)
+                # An earlier attempt whose user state was lost may have saved this episode already.
+                if int(item.record.sequence_number) <= limits[item_key]:
+                    key = None
+                else:
+                    last = step.applied.get(item_key)
+                    if last is None or item.record.record_index > last.record_index:
+                        step.applied[item_key] = item.record
+                    step.users_of.setdefault(item_key, set()).add(item.wire["user_id"])
+            keys.append(key)
+        tracker = EntityTracker(model, kind, settings.alert_min_severity)
+        _, alerts = tracker.observe(evidence[kind], keys, times, inputs, event_scores, flagged)
         for alert in alerts:
-            if alert.severity < settings.alert_min_severity:
-                continue
             if not _publish_entity_alert(alert, deps, outcome):
-                unpublished.add(user_of[alert.entity])
-    return unpublished
+                step.unpublished |= step.users_of[evidence_key(kind, alert.entity)]
+    return step
 
 
 def _publish_entity_alert(alert: EntityAlert, deps: Dependencies, outcome: BatchOutcome) -> bool:
@@ -423,6 +470,7 @@ def _save_states(
     done: list[_Valid],
     final: BatchFeatures,
     evidence: Mapping[str, Mapping[str, Evidence]],
+    step: EntityStep,
     stored: Mapping[str, StoredState],
     shard_id: str,
     deps: Dependencies,
@@ -431,6 +479,19 @@ def _save_states(
     outcome: BatchOutcome,
     failed_records: set[int],
 ) -> None:
+    expires_at = int(now.timestamp()) + settings.state_ttl_seconds
+    # Episodes first, each with the last record it applied, so a retry never adds an event twice;
+    # a user is saved only once every episode its events went into is, or the retry, finding the
+    # user's events applied, would never add them to the episode.
+    evidence_items = {
+        item_key: StoredState(
+            evidence[kind][entity].to_bytes(), _advanced(stored.get(item_key), shard_id, step.applied[item_key])
+        )
+        for item_key in step.applied
+        for kind, _, entity in [item_key[len(ENTITY_PREFIX) :].partition("#")]
+    }
+    unsaved_evidence = deps.states.save(evidence_items, expires_at) if evidence_items else set()
+    held = step.sharing({user for key in unsaved_evidence for user in step.users_of[key]})
     # Every event kept in ``done`` sits in a record before its user's first failed one, so the
     # user's state has applied every event of every record up to the highest one here.
     # Records are in sequence order, so the highest record index holds the highest sequence number.
@@ -442,31 +503,37 @@ def _save_states(
             last_record[user] = record
     items: dict[str, StoredState] = {}
     for user, state in final.user_states.items():
-        previous = stored.get(USER_PREFIX + user)
-        position = previous.applied_through if previous is not None else None
+        if user in held:
+            continue
         last_applied = last_record.get(user)
-        if last_applied is not None and not _applied(position, shard_id, last_applied.sequence_number):
-            position = _position(shard_id, last_applied.sequence_number)
+        previous = stored.get(USER_PREFIX + user)
+        position = (
+            _advanced(previous, shard_id, last_applied)
+            if last_applied is not None
+            else (previous.applied_through if previous else None)
+        )
         items[USER_PREFIX + user] = StoredState(state.to_bytes(), position)
     for ip, ip_state in final.ip_states.items():
         items[IP_PREFIX + ip] = StoredState(ip_state.to_bytes())
-    processed = {(kind, entity_key(item.wire, kind)) for item in done for kind in evidence}
-    for kind, states in evidence.items():
-        for key, entity_evidence in states.items():
-            if (kind, key) in processed:
-                items[evidence_key(kind, key)] = StoredState(entity_evidence.to_bytes())
-    expires_at = int(now.timestamp()) + settings.state_ttl_seconds
     unsaved = deps.states.save(items, expires_at)
-    outcome.state_writes = len(items) - len(unsaved)
-    outcome.state_write_failures = len(unsaved)
+    outcome.state_writes = len(items) + len(evidence_items) - len(unsaved) - len(unsaved_evidence)
+    outcome.state_write_failures = len(unsaved) + len(unsaved_evidence)
     # A user whose state was not saved is retried from its first event here; an IP's state is a
     # shared approximation (several shards write it) and is not worth holding the shard for.
-    unsaved_users = {key[len(USER_PREFIX) :] for key in unsaved if key.startswith(USER_PREFIX)}
+    unsaved_users = held | {key[len(USER_PREFIX) :] for key in unsaved if key.startswith(USER_PREFIX)}
     if unsaved_users:
         outcome.errors.append(f"state not saved for {len(unsaved_users)} user(s)")
         for item in done:
             if item.wire["user_id"] in unsaved_users:
                 failed_records.add(item.record.record_index)
+
+
+def _advanced(previous: StoredState | None, shard_id: str, record: UserRecord) -> str | None:
+    """The ``applied_through`` of a state that has now applied ``record`` too."""
+    position = previous.applied_through if previous is not None else None
+    if not _applied(position, shard_id, record.sequence_number):
+        position = _position(shard_id, record.sequence_number)
+    return position
 
 
 def _bad_line(
