@@ -16,9 +16,10 @@ and threshold, the entity stage's evidence, alert rule and one-alert-per-episode
 (``model.entities.EntityTracker``). Memory grows with the entities' state, not with the log.
 
 Labels (optional): CSV with a ``key,label`` header, ``key`` an event_id, user_id or session_id;
-``normal`` or ``0`` is normal, anything else anomalous and reported by its name. The JSON lines that
-``python -m traffic simulate --labels`` writes are read too. It writes ``report.md``, PNG plots and
-``entities.csv`` to ``--out`` and prints one JSON object as its last line.
+``normal`` or ``0`` (or ``benign``, ``human``) is normal, anything else anomalous and reported by
+its name. The JSON lines that ``python -m traffic simulate --labels`` writes are read too. It
+writes ``report.md``, PNG plots and ``entities.csv`` to ``--out`` and prints one JSON object as its
+last line.
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ from model.features import IpState, UserState, event_time, featurize_batch
 
 logger = logging.getLogger("model.backtest")
 
-NORMAL_LABELS = frozenset({"normal", "0", ""})
+# Labels that mean "not an attack", in any case; every other label is anomalous, reported by name.
+NORMAL_LABELS = frozenset({"normal", "0", "", "benign", "human"})
 DEFAULT_BATCH_EVENTS = 500
 # Events may arrive out of order by this much and still be replayed in order.
 REORDER_SECONDS = 300.0
@@ -82,6 +84,12 @@ def read_source(
     logger.info("%s: %s", source, report.summary())
     if report.events == 0:
         raise BacktestError(f"{source}: no event could be read as {kind!r} ({report.summary()})")
+
+
+def normalized_label(value: str) -> str:
+    """``normal`` for the labels that mean no attack (``NORMAL_LABELS``), else the label itself."""
+    label = value.strip()
+    return "normal" if label.lower() in NORMAL_LABELS else label
 
 
 def read_labels(path: str) -> dict[str, str]:
@@ -266,7 +274,7 @@ class Replay:
         for candidate in (event.get("event_id"), key, event.get("session_id"), event.get("user_id")):
             if candidate is not None and candidate in labels:
                 value = labels[candidate]
-                return "normal" if value.strip().lower() in NORMAL_LABELS else value
+                return normalized_label(value)
         return "normal"
 
 

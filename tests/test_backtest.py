@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from model.backtest import in_time_order, read_labels
+from model.backtest import in_time_order, normalized_label, read_labels
 from model.features import event_time
 from tests.model_factories import START, normal_traffic, scraper_session
 
@@ -145,6 +145,11 @@ def test_labels_are_read_from_csv_and_from_simulator_lines(tmp_path: Path) -> No
     (tmp_path / "c.csv").write_text("session,kind\n")
     with pytest.raises(Exception, match="key and label"):
         read_labels(str(tmp_path / "c.csv"))
+
+
+def test_labels_that_mean_no_attack_are_normal_and_others_keep_their_name() -> None:
+    assert [normalized_label(value) for value in ("normal", "0", "Human", " benign", "")] == ["normal"] * 5
+    assert [normalized_label(value) for value in ("bot", " moderate_bot ", "1")] == ["bot", "moderate_bot", "1"]
 
 
 def test_events_slightly_out_of_order_are_replayed_in_order() -> None:
