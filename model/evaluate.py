@@ -180,15 +180,10 @@ def _train_on_quiet_days(**options: Any) -> tuple[list[dict[str, Any]], Any, Any
     return history, lookup, trained
 
 
-def eval_simulated(detector: str, alert_rate: float = DEFAULT_ALERT_RATE) -> dict[str, Any]:
-    """Train on attack-free simulated days, score later days with attacks, per scenario."""
-    from model.user_agents import parse_agent
+def _attacked_days() -> list[Any]:
+    """``TEST_DAYS`` after the quiet ones, with labeled attacks: (event, label) pairs."""
     from traffic.simulator import DEFAULT_START, Simulator
 
-    started = time.perf_counter()
-    history, lookup, trained = _train_on_quiet_days(detector=detector, alert_rate=alert_rate)
-    enrichment: dict[str, Any] = {"network_of": lookup.network_of, "agent_of": parse_agent}
-    replay = featurize_batch(history, vocabulary=trained.vocabulary, **enrichment)
     attacked = Simulator(
         # The same seed makes the same customers (homes, devices); their sessions differ with the dates.
         seed=SEED,
@@ -196,7 +191,18 @@ def eval_simulated(detector: str, alert_rate: float = DEFAULT_ALERT_RATE) -> dic
         attack_share=TEST_ATTACK_SHARE,
         start=DEFAULT_START + timedelta(days=TRAIN_DAYS),
     )
-    labeled = list(attacked.events(duration=timedelta(days=TEST_DAYS)))
+    return list(attacked.events(duration=timedelta(days=TEST_DAYS)))
+
+
+def eval_simulated(detector: str, alert_rate: float = DEFAULT_ALERT_RATE) -> dict[str, Any]:
+    """Train on attack-free simulated days, score later days with attacks, per scenario."""
+    from model.user_agents import parse_agent
+
+    started = time.perf_counter()
+    history, lookup, trained = _train_on_quiet_days(detector=detector, alert_rate=alert_rate)
+    enrichment: dict[str, Any] = {"network_of": lookup.network_of, "agent_of": parse_agent}
+    replay = featurize_batch(history, vocabulary=trained.vocabulary, **enrichment)
+    labeled = _attacked_days()
     rows = featurize_batch(
         [event for event, _ in labeled],
         replay.user_states,
@@ -235,19 +241,12 @@ def eval_entities(alert_budget: float = DEFAULT_ALERT_BUDGET) -> list[dict[str, 
     and one for both together, as the scorer alerts (the shipped line)."""
     from model.backtest import Replay
     from model.user_agents import parse_agent
-    from traffic.simulator import DEFAULT_START, Simulator
 
     started = time.perf_counter()
     history, lookup, trained = _train_on_quiet_days(alert_budget=alert_budget)
     with tempfile.TemporaryDirectory(prefix="vedette-eval-") as folder:
         loaded = load_model(save(trained, folder))
-    attacked = Simulator(
-        seed=SEED,
-        users=SIMULATED_USERS,
-        attack_share=TEST_ATTACK_SHARE,
-        start=DEFAULT_START + timedelta(days=TRAIN_DAYS),
-    )
-    labeled = list(attacked.events(duration=timedelta(days=TEST_DAYS)))
+    labeled = _attacked_days()
     labels = {event["event_id"]: label.scenario for event, label in labeled if label is not None}
     replays = {}
     for kind in ENTITY_KINDS:
