@@ -35,15 +35,6 @@ EPISODE_IDLE_SECONDS = 30 * 60.0
 # Pseudo-events of the population's value blended into every share and mean.
 PRIOR_EVENTS = 5.0
 DEFAULT_ALERT_BUDGET = 5.0  # alerts per 1,000 active entities per day
-MIN_TRAINING_EPISODES = 5
-# Below this many expected exceedances in the calibration sample, the threshold is extrapolated
-# from the sample's upper tail (an exponential fitted to the excesses over its 90th percentile)
-# rather than read as an order statistic that the next day's traffic would often beat.
-MIN_EXCEEDANCES_FOR_QUANTILE = 20
-TAIL_QUANTILE = 0.9
-MIN_TAIL_SAMPLES = 20
-MAX_TAIL_SHARE = 0.5
-CROSS_FIT_FOLDS = 5
 ENTITY_DECIMALS = 6
 # Beyond the training range a feature's evidence grows linearly (an exponential tail), up to this
 # many times what the empirical tail gives at its end.
@@ -168,12 +159,8 @@ class Evidence:
     client_sums: list[float] = field(default_factory=lambda: [0.0] * len(CLIENT_MEANS))
     episode: int = 0  # episodes seen, so an alert can name the one it belongs to
     alerted: bool = False  # this episode has alerted already
-    peak_score: float = -math.inf  # highest entity score in this episode
 
-    _LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I?d")
-
-    def copy(self) -> Evidence:
-        return Evidence.from_bytes(self.to_bytes())
+    _LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I?")
 
     def observe(
         self,
@@ -227,7 +214,6 @@ class Evidence:
         self.client_sums = [0.0] * len(CLIENT_MEANS)
         self.episode += 1
         self.alerted = False
-        self.peak_score = -math.inf
 
     def counts(self) -> tuple[float, ...]:
         """The episode's raw figures, in the order ``evidence_rows`` reads them."""
@@ -264,7 +250,6 @@ class Evidence:
             *self.client_sums,
             self.episode,
             self.alerted,
-            self.peak_score,
         )
 
     @classmethod
@@ -276,7 +261,7 @@ class Evidence:
         first, last, last_page, events, pages, gaps, gap_sum, gap_squares, known, missing = values[3:13]
         pages_end = 13 + len(PAGE_MEANS)
         clients_end = pages_end + len(CLIENT_MEANS)
-        episode, alerted, peak = values[clients_end:]
+        episode, alerted = values[clients_end:]
         return cls(
             first,
             last,
@@ -292,7 +277,6 @@ class Evidence:
             list(values[pages_end:clients_end]),
             episode,
             alerted,
-            peak,
         )
 
 
@@ -338,19 +322,22 @@ def evidence_row(evidence: Evidence, priors: Sequence[float]) -> list[float]:
     return row
 
 
-def population_priors(totals: Evidence, page_gaps: Sequence[float]) -> list[float]:
-    """The values ``evidence_row`` shrinks toward: ``totals`` sums every training event as one
-    episode; ``page_gaps`` are the log gaps between pages within episodes."""
+def population_priors(totals: Sequence[float]) -> list[float]:
+    """The values ``evidence_rows`` shrinks toward, from ``totals``: the ``Evidence.counts`` of every
+    training episode summed (so the gap prior is the mean and spread of every gap between pages)."""
+    figures = np.asarray(totals, dtype=np.float64)
+    pages, events, _, gaps, gap_sum, gap_squares, known, missing = figures[:8].tolist()
+    gap_mean = gap_sum / gaps if gaps else 0.0
     priors = [
         0.0,  # pages and duration are not shrunk
         0.0,
-        float(np.mean(page_gaps)) if len(page_gaps) else 0.0,
-        float(np.std(page_gaps)) if len(page_gaps) else 0.0,
-        (totals.events - totals.pages) / max(totals.events, 1),
-        totals.referers_missing / max(totals.referers_known, 1),
+        gap_mean,
+        math.sqrt(max(gap_squares / gaps - gap_mean**2, 0.0)) if gaps else 0.0,
+        (events - pages) / max(events, 1.0),
+        missing / max(known, 1.0),
     ]
-    priors += [total / max(totals.pages, 1) for total in totals.page_sums]
-    priors += [total / max(totals.events, 1) for total in totals.client_sums]
+    priors += (figures[8 : 8 + len(PAGE_MEANS)] / max(pages, 1.0)).tolist()
+    priors += (figures[8 + len(PAGE_MEANS) :] / max(events, 1.0)).tolist()
     return priors
 
 
@@ -523,7 +510,7 @@ class EntityTracker:
         entities); returns each event's entity score (NaN without a key) and the alerts raised."""
         counts: list[tuple[float, ...]] = []
         owners: list[int] = []
-        episodes: list[int] = []
+        episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
         # An episode under way when the batch starts may have alerted in an earlier batch.
         alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
         values, assets, missing_referers = inputs
@@ -543,47 +530,37 @@ class EntityTracker:
             )
             counts.append(evidence.counts())
             owners.append(position)
-            episodes.append(evidence.episode)
+            episodes.append((evidence.episode, evidence.first_seen))
         entity_scores = np.full(len(keys), np.nan)
         if not counts:
             return entity_scores, []
         matrix = evidence_rows(np.asarray(counts), self.model.priors)
         scores = self.model.score(matrix)
         entity_scores[owners] = scores
-        peaks: dict[tuple[str, int], float] = {}
-        crossings: list[tuple[int, int, int, float]] = []  # (row index, event position, episode, score)
-        threshold = self.model.threshold
-        crossing = threshold * self.min_severity
-        for index, (position, episode, score) in enumerate(zip(owners, episodes, scores.tolist(), strict=True)):
+        crossings: list[int] = []  # indexes into owners of the events that crossed
+        crossing = self.model.threshold * self.min_severity
+        for index, (position, (episode, _), score) in enumerate(zip(owners, episodes, scores.tolist(), strict=True)):
             key = keys[position]
             assert key is not None  # owners holds only events with a key
-            peak = peaks.get((key, episode))
-            if peak is None or score > peak:
-                peaks[key, episode] = score
             if score > crossing and (key, episode) not in alerted:
                 alerted.add((key, episode))
-                crossings.append((index, position, episode, score))
-        snapshots = matrix[[index for index, _, _, _ in crossings]]
+                crossings.append(index)
+        reasons = self.model.reasons(matrix[crossings])
         alerts = [
             EntityAlert(
-                str(keys[position]),
+                str(keys[owners[index]]),  # a key: owners holds only events with one
                 self.kind,
-                score,
-                threshold,
-                episode,
-                times[position] - math.expm1(snapshot[1]),
-                times[position],
-                round(math.expm1(snapshot[0])),
-                reasons,
+                float(scores[index]),
+                self.model.threshold,
+                episodes[index][0],
+                episodes[index][1],
+                times[owners[index]],
+                int(counts[index][0]),
+                because,
             )
-            for (_, position, episode, score), snapshot, reasons in zip(
-                crossings, snapshots.tolist(), self.model.reasons(snapshots), strict=True
-            )
+            for index, because in zip(crossings, reasons, strict=True)
         ]
         for key in {key for key in keys if key is not None}:
             evidence = states[key]
             evidence.alerted = (key, evidence.episode) in alerted
-            peak = peaks.get((key, evidence.episode))
-            if peak is not None:
-                evidence.peak_score = max(evidence.peak_score, peak)
         return entity_scores, alerts

@@ -25,27 +25,29 @@ import numpy as np
 from model.detectors import calibrate_threshold, make_detector
 from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import (
-    CROSS_FIT_FOLDS,
     ENTITY_FEATURE_NAMES,
-    EPISODE_IDLE_SECONDS,
-    MAX_TAIL_SHARE,
-    MIN_EXCEEDANCES_FOR_QUANTILE,
-    MIN_TAIL_SAMPLES,
-    MIN_TRAINING_EPISODES,
-    TAIL_QUANTILE,
     EntityModel,
     Evidence,
     evidence_rows,
     evidence_values,
     is_page_asset,
     missing_referer,
+    population_priors,
 )
-from model.entities import population_priors as entity_priors
 from model.exceptions import TrainingDataError
-from model.features import FIRST_EVENT_COLUMN, ResourceVocabulary, featurize_batch, stable_hash
+from model.features import FEATURE_COUNT, FIRST_EVENT_COLUMN, ResourceVocabulary, featurize_batch, stable_hash
 from model.tails import TailProfile, Vector
 
 ENTITY_KINDS = ("user", "session")
+MIN_TRAINING_EPISODES = 5
+CROSS_FIT_FOLDS = 5
+# Below this many expected exceedances in the calibration sample, the threshold is extrapolated
+# from the sample's upper tail rather than read as an order statistic that the next day's traffic
+# would often beat; the tail is the top tenth of the sample, or more of a small one.
+MIN_EXCEEDANCES_FOR_QUANTILE = 20
+TAIL_QUANTILE = 0.9
+MIN_TAIL_SAMPLES = 20
+MAX_TAIL_SHARE = 0.5
 SCORING_FOLDS = 5
 
 
@@ -79,7 +81,7 @@ def out_of_sample(
 ) -> OutOfSample:
     """Score each user's events with a vocabulary and detector learned on the other folds' users."""
     fold_of = np.array([stable_hash(str(entity_key(event, "user"))) % SCORING_FOLDS for event in events])
-    rows = np.zeros((len(events), 0))
+    rows = np.zeros((len(events), FEATURE_COUNT))
     scores = np.zeros(len(events))
     flagged = np.zeros(len(events), dtype=bool)
     for fold in range(SCORING_FOLDS):
@@ -95,8 +97,6 @@ def out_of_sample(
         fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN).fit(other_rows)
         threshold = calibrate_threshold(fitted.score(other_rows), alert_rate)
         own = _rows([events[index] for index in inside], vocabulary, network_of, agent_of)
-        if rows.shape[1] == 0:
-            rows = np.zeros((len(events), own.shape[1]))
         rows[inside] = own
         scores[inside] = fitted.score(own)
         flagged[inside] = scores[inside] > threshold
@@ -116,49 +116,12 @@ def _referer(event: Any) -> bool | None:
     return missing_referer(event) if isinstance(event, Mapping) else None
 
 
-def population_priors(
-    events: Sequence[Any], times: Sequence[float], kind: str, sample: OutOfSample
-) -> list[float] | None:
-    """What an episode looks like on average: the values ``evidence_row`` shrinks toward."""
-    last_seen: dict[str, float] = {}
-    last_page: dict[str, float] = {}
-    page_gaps: list[float] = []
-    # Evidence sums the same per-event values; every event added to one gives the population's means.
-    totals = Evidence()
-    values = evidence_values(sample.rows)
-    for position, event in enumerate(events):
-        key = entity_key(event, kind)
-        if key is None:
-            continue
-        now = times[position]
-        previous = last_seen.get(key)
-        if previous is None or now - previous > EPISODE_IDLE_SECONDS:
-            last_page.pop(key, None)
-        last_seen[key] = now
-        asset = is_page_asset(_resource(event))
-        if not asset:
-            previous_page = last_page.get(key)
-            if previous_page is not None:
-                page_gaps.append(math.log1p(max(0.0, now - previous_page)))
-            last_page[key] = now
-        totals.observe(
-            0.0,
-            values[position],
-            float(sample.scores[position]),
-            bool(sample.flagged[position]),
-            asset,
-            _referer(event),
-        )
-    if not last_seen:
-        return None
-    return entity_priors(totals, page_gaps)
-
-
 @dataclass
 class Snapshots:
     """Every event's episode row, with what calibration needs to group them."""
 
     rows: np.ndarray[Any, np.dtype[np.float64]]
+    priors: list[float]  # what the rows are shrunk toward: the training episodes' own means
     entity_day: np.ndarray[Any, np.dtype[np.int64]]  # index of (entity, UTC day)
     fold: np.ndarray[Any, np.dtype[np.int64]]
     for_fitting: np.ndarray[Any, np.dtype[np.bool_]]  # at 1, 2, 4, 8... events and each episode's last
@@ -167,9 +130,10 @@ class Snapshots:
 
 
 def episode_snapshots(
-    events: Sequence[Any], times: Sequence[float], kind: str, sample: OutOfSample, priors: Sequence[float]
-) -> Snapshots:
-    """Replay the evidence as the scorer would and keep the episode row after every event."""
+    events: Sequence[Any], times: Sequence[float], kind: str, sample: OutOfSample
+) -> Snapshots | None:
+    """Replay the evidence as the scorer would and keep the episode row after every event; None when
+    no event carries this kind of entity."""
     states: dict[str, Evidence] = {}
     counts: list[tuple[float, ...]] = []
     values = evidence_values(sample.rows)
@@ -197,14 +161,20 @@ def episode_snapshots(
         count = evidence.events
         for_fitting.append(count & (count - 1) == 0)
         episode_of.append((key, evidence.episode))
-    # Each episode's last row is kept for fitting too, so whole episodes of every length are seen.
+    if not counts:
+        return None
+    # Each episode's last row is kept for fitting too, so whole episodes of every length are seen;
+    # its counts are the episode's totals, and all of them summed give the population's means.
     last_of_episode: dict[tuple[str, int], int] = {}
     for index, episode in enumerate(episode_of):
         last_of_episode[episode] = index
     for index in last_of_episode.values():
         for_fitting[index] = True
+    raw = np.asarray(counts, dtype=np.float64)
+    priors = population_priors(raw[list(last_of_episode.values())].sum(axis=0))
     return Snapshots(
-        evidence_rows(np.asarray(counts), priors).reshape(len(counts), len(ENTITY_FEATURE_NAMES)),
+        evidence_rows(raw, priors),
+        priors,
         np.asarray(day_index, dtype=np.int64),
         np.asarray(folds, dtype=np.int64),
         np.asarray(for_fitting, dtype=bool),
@@ -263,10 +233,9 @@ def train_entity_model(
     """The entity model for ``kind`` and its metadata; None when the events carry no such entity."""
     if not 0.0 < alert_budget < 1000.0:
         raise ValueError(f"alert_budget: must be within (0, 1000) alerts per 1,000 entities a day, got {alert_budget}")
-    priors = population_priors(events, times, kind, sample)
-    if priors is None:
+    snapshots = episode_snapshots(events, times, kind, sample)
+    if snapshots is None:
         return None
-    snapshots = episode_snapshots(events, times, kind, sample, priors)
     if snapshots.episodes < MIN_TRAINING_EPISODES:
         raise TrainingDataError(
             f"{snapshots.episodes} {kind} episodes are too few to fit the entity stage (need {MIN_TRAINING_EPISODES})"
@@ -276,7 +245,7 @@ def train_entity_model(
     threshold = tail_threshold(maxima, rate)
     fitting_rows = snapshots.rows[snapshots.for_fitting]
     profile = TailProfile(fitting_rows)
-    model = EntityModel(priors, profile.sorted_columns, threshold, alert_budget)
+    model = EntityModel(snapshots.priors, profile.sorted_columns, threshold, alert_budget)
     metadata = {
         "kind": kind,
         "episodes": snapshots.episodes,
