@@ -178,6 +178,7 @@ class Replay:
     flagged_by_label: Counter[str] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
+        self.labels = {key: normalized_label(value) for key, value in self.labels.items()}
         entity_model = self.model.entity_models.get(self.kind)
         if entity_model is None:
             trained = ", ".join(sorted(self.model.entity_models)) or "none (trained before the entity stage)"
@@ -273,8 +274,7 @@ class Replay:
             return "normal"
         for candidate in (event.get("event_id"), key, event.get("session_id"), event.get("user_id")):
             if candidate is not None and candidate in labels:
-                value = labels[candidate]
-                return normalized_label(value)
+                return labels[candidate]
         return "normal"
 
 

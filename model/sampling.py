@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from model.entity_training import entity_key
 from model.features import event_time, stable_hash
 
 HASH_LIMIT = 2**32  # stable_hash is 32-bit
@@ -42,8 +43,7 @@ class UserSample:
 
 
 def _user(event: Any) -> str:
-    value = event.get("user_id") if isinstance(event, dict) else getattr(event, "user_id", None)
-    return str(value)
+    return str(entity_key(event, "user"))
 
 
 def sample_users(events: Iterable[Any], max_events: int) -> UserSample:
@@ -54,8 +54,7 @@ def sample_users(events: Iterable[Any], max_events: int) -> UserSample:
     kept: list[tuple[int, float, int, Any]] = []
     hashes: dict[str, int] = {}
     read = 0
-    for position, event in enumerate(events):
-        read += 1
+    for read, event in enumerate(events, start=1):
         user = _user(event)
         user_hash = hashes.get(user)
         if user_hash is None:
@@ -65,7 +64,7 @@ def sample_users(events: Iterable[Any], max_events: int) -> UserSample:
             hashes[user] = user_hash
         elif user_hash >= cutoff:
             continue
-        kept.append((user_hash, event_time(event), position, event))
+        kept.append((user_hash, event_time(event), read, event))
         if len(kept) > max_events:
             values = np.fromiter((item[0] for item in kept), dtype=np.int64, count=len(kept))
             cutoff = int(np.partition(values, int(max_events * SHRINK_TO))[int(max_events * SHRINK_TO)])

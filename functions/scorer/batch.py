@@ -40,7 +40,6 @@ from scorer.exceptions import TransientError
 from scorer.records import DecodedBatch, UserRecord
 from scorer.settings import ScorerSettings
 from scorer.stores import (
-    ENTITY_PREFIX,
     IP_PREFIX,
     USER_PREFIX,
     AlertPublisher,
@@ -321,9 +320,10 @@ def _featurize(
 class EntityStep:
     """What the entity stage did to a batch: which episodes took which records and users."""
 
-    # evidence key -> the latest record applied to it in this batch, and the users whose events it took
-    applied: dict[str, UserRecord] = field(default_factory=dict)
-    users_of: dict[str, set[str]] = field(default_factory=dict)
+    # (kind, entity) -> the latest record applied to its episode in this batch, and the users whose
+    # events it took
+    applied: dict[tuple[str, str], UserRecord] = field(default_factory=dict)
+    users_of: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     unpublished: set[str] = field(default_factory=set)  # users with an alert that could not be published
 
     def sharing(self, users: set[str]) -> set[str]:
@@ -372,24 +372,23 @@ def _alert_on_entities(
         for item in done:
             key = entity_key(item.wire, kind)
             if key is not None:
-                item_key = evidence_key(kind, key)
-                if item_key not in limits:
-                    previous = stored.get(item_key)
-                    limits[item_key] = _applied_limit(previous.applied_through if previous else None, shard_id)
+                if key not in limits:
+                    previous = stored.get(evidence_key(kind, key))
+                    limits[key] = _applied_limit(previous.applied_through if previous else None, shard_id)
                 # An earlier attempt whose user state was lost may have saved this episode already.
-                if int(item.record.sequence_number) <= limits[item_key]:
+                if int(item.record.sequence_number) <= limits[key]:
                     key = None
                 else:
-                    last = step.applied.get(item_key)
+                    last = step.applied.get((kind, key))
                     if last is None or item.record.record_index > last.record_index:
-                        step.applied[item_key] = item.record
-                    step.users_of.setdefault(item_key, set()).add(item.wire["user_id"])
+                        step.applied[kind, key] = item.record
+                    step.users_of.setdefault((kind, key), set()).add(item.wire["user_id"])
             keys.append(key)
         tracker = EntityTracker(model, kind, settings.alert_min_severity)
         _, alerts = tracker.observe(evidence[kind], keys, times, inputs, event_scores, flagged)
         for alert in alerts:
             if not _publish_entity_alert(alert, deps, outcome):
-                step.unpublished |= step.users_of[evidence_key(kind, alert.entity)]
+                step.unpublished |= step.users_of[kind, alert.entity]
     return step
 
 
@@ -483,15 +482,15 @@ def _save_states(
     # Episodes first, each with the last record it applied, so a retry never adds an event twice;
     # a user is saved only once every episode its events went into is, or the retry, finding the
     # user's events applied, would never add them to the episode.
+    episode_of = {evidence_key(kind, entity): (kind, entity) for kind, entity in step.applied}
     evidence_items = {
         item_key: StoredState(
-            evidence[kind][entity].to_bytes(), _advanced(stored.get(item_key), shard_id, step.applied[item_key])
+            evidence[kind][entity].to_bytes(), _advanced(stored.get(item_key), shard_id, step.applied[kind, entity])
         )
-        for item_key in step.applied
-        for kind, _, entity in [item_key[len(ENTITY_PREFIX) :].partition("#")]
+        for item_key, (kind, entity) in episode_of.items()
     }
     unsaved_evidence = deps.states.save(evidence_items, expires_at) if evidence_items else set()
-    held = step.sharing({user for key in unsaved_evidence for user in step.users_of[key]})
+    held = step.sharing({user for key in unsaved_evidence for user in step.users_of[episode_of[key]]})
     # Every event kept in ``done`` sits in a record before its user's first failed one, so the
     # user's state has applied every event of every record up to the highest one here.
     # Records are in sequence order, so the highest record index holds the highest sequence number.

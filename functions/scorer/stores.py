@@ -29,6 +29,7 @@ import orjson
 
 from model.entities import EntityAlert
 from scorer.exceptions import TransientError
+from vedette.events import format_timestamp
 
 BATCH_GET_MAX_KEYS = 100  # DynamoDB BatchGetItem limit
 BATCH_WRITE_MAX_ITEMS = 25  # DynamoDB BatchWriteItem limit
@@ -325,7 +326,7 @@ class SnsAlertPublisher:
 
 
 def _timestamp(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return format_timestamp(datetime.fromtimestamp(seconds, UTC))
 
 
 class S3BadEventSink:
