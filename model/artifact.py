@@ -38,7 +38,7 @@ CODE_DIR = "code"
 SHIPPED_MODULES = (
     "__init__.py",
     "exceptions.py",
-    "features.py",
+    "features",  # the package
     "enrichment.py",
     "rows.py",
     "tails.py",
@@ -90,7 +90,10 @@ def copy_code(code_dir: str | os.PathLike[str]) -> None:
     package.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(PACKAGE_DIR / INFERENCE_SOURCE, target / INFERENCE_SOURCE)
     for name in SHIPPED_MODULES:
-        shutil.copyfile(PACKAGE_DIR / name, package / name)
+        if (PACKAGE_DIR / name).is_dir():
+            shutil.copytree(PACKAGE_DIR / name, package / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copyfile(PACKAGE_DIR / name, package / name)
 
 
 def build_tarball(model_dir: str | os.PathLike[str], tarball: str | os.PathLike[str]) -> Path:

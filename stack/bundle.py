@@ -25,6 +25,7 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
+from itertools import chain
 from pathlib import Path
 
 from stack.exceptions import BundleError
@@ -53,7 +54,8 @@ WHEEL_EXCLUDES = (
 )
 # Provided by the Lambda Python runtime, so not bundled.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
-# The first-party packages: (folder in the repository, name in the zip, modules; empty = all).
+# The first-party packages: (folder in the repository, name in the zip, modules or subpackages;
+# empty = all).
 FIRST_PARTY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("functions/scorer", "scorer", ()),
     ("producers/vedette", "vedette", ()),
@@ -65,7 +67,7 @@ FIRST_PARTY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
         (
             "__init__.py",
             "exceptions.py",
-            "features.py",
+            "features",
             "enrichment.py",
             "network.py",
             "user_agents.py",
@@ -143,8 +145,8 @@ def find_wheel(wheels: Path, name: str, version: str) -> Path:
 def _first_party_files(root: Path) -> Iterator[tuple[str, bytes]]:
     for folder, package, modules in FIRST_PARTY:
         source = root / folder
-        files = [source / module for module in modules] if modules else sorted(source.rglob("*.py"))
-        for path in files:
+        files = [source / module for module in modules] if modules else [source]
+        for path in chain.from_iterable(sorted(item.rglob("*.py")) if item.is_dir() else [item] for item in files):
             if "__pycache__" in path.parts:
                 continue
             if not path.is_file():

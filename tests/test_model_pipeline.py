@@ -115,8 +115,13 @@ def test_training_writes_metadata_for_the_pinned_container(trained: dict[str, Pa
 def test_artifact_ships_the_tested_code(trained: dict[str, Path], tmp_path: Path) -> None:
     unpacked = extract_tarball(trained["tarball"], tmp_path / "opt-ml-model")
     assert (unpacked / "code" / "inference.py").read_bytes() == (REPO / "model" / "inference.py").read_bytes()
+    shipped = unpacked / "code" / "model"
     for name in SHIPPED_MODULES:
-        assert (unpacked / "code" / "model" / name).read_bytes() == (REPO / "model" / name).read_bytes()
+        source = REPO / "model" / name
+        files = sorted(source.rglob("*.py")) if source.is_dir() else [source]
+        for path in files:
+            relative = path.relative_to(REPO / "model")
+            assert (shipped / relative).read_bytes() == path.read_bytes(), relative
     assert {"detector.joblib", "metadata.json", "vocabulary.json"} <= {path.name for path in unpacked.iterdir()}
 
 

@@ -47,7 +47,13 @@ def test_bundle_holds_the_handler_the_contract_the_features_and_not_training(bui
     module, function = bundle_handler()
     assert f"{module.replace('.', '/')}.py" in names
     assert f"def {function}(" in handler
-    assert {"vedette/events.py", "vedette/kpl.py", "model/features.py", "scorer/settings.py"} <= names
+    assert {
+        "vedette/events.py",
+        "vedette/kpl.py",
+        "model/features/__init__.py",
+        "model/features/featurize.py",
+        "scorer/settings.py",
+    } <= names
     # The entity stage scores with ECOD's tail profiles (numpy); training and the detectors stay out.
     assert {"model/entities.py", "model/tails.py"} <= names
     assert "model/detectors.py" not in names

@@ -1,0 +1,76 @@
+"""The one feature definition: training, the Lambda scorer and the endpoint all import this package.
+
+``featurize(user_state, events)`` turns one user's events (in time order) into feature rows, given
+the compact state the scorer kept for that user, and returns the new state; ``featurize_batch``
+does the same for many users' events in time order. Both are pure: inputs are never mutated, the
+same inputs give the same rows, and a state that went through ``to_bytes``/``from_bytes`` gives
+exactly the same rows as the original.
+
+One module per group of columns, each declaring its column names beside the code that computes
+them (``featurize`` assembles them in ``FEATURE_NAMES`` order):
+
+- ``user_activity``: this user's pace, habits and novelty (``UserState``);
+- ``addresses``: this address across users, and its network (``IpState``);
+- ``resources``: the resource's own shape;
+- ``vocabulary``: the resource and client against normal traffic (``ResourceVocabulary``);
+- ``request``: the client, method, outcome and type of the request itself.
+
+``events`` reads an event's fields and time; ``state`` holds the states and their stored form.
+This package needs only the standard library and numpy, so the scorer's Lambda bundle and the
+model artifact carry it. It runs once per event in training and in the scorer; ``make bench
+BENCH=scorer`` measures it.
+"""
+
+from model.features.events import CORE_EVENT_TYPES, event_time, is_failure, stable_hash
+from model.features.featurize import (
+    FEATURE_COUNT,
+    FEATURE_NAMES,
+    FIRST_EVENT_COLUMN,
+    ROW_DECIMALS,
+    BatchFeatures,
+    Featurized,
+    featurize,
+    featurize_batch,
+)
+from model.features.resources import resource_shape, resource_shapes, resource_template
+from model.features.state import (
+    FEATURES_VERSION,
+    MAX_IP_STATE_BYTES,
+    MAX_IP_USERS,
+    MAX_RECENT_IPS,
+    MAX_RECENT_NETWORKS,
+    MAX_USER_STATE_BYTES,
+    STATE_FORMAT,
+    IpState,
+    UserState,
+)
+from model.features.vocabulary import ResourceVocabulary, agent_family
+
+__all__ = [
+    "CORE_EVENT_TYPES",
+    "FEATURES_VERSION",
+    "FEATURE_COUNT",
+    "FEATURE_NAMES",
+    "FIRST_EVENT_COLUMN",
+    "MAX_IP_STATE_BYTES",
+    "MAX_IP_USERS",
+    "MAX_RECENT_IPS",
+    "MAX_RECENT_NETWORKS",
+    "MAX_USER_STATE_BYTES",
+    "ROW_DECIMALS",
+    "STATE_FORMAT",
+    "BatchFeatures",
+    "Featurized",
+    "IpState",
+    "ResourceVocabulary",
+    "UserState",
+    "agent_family",
+    "event_time",
+    "featurize",
+    "featurize_batch",
+    "is_failure",
+    "resource_shape",
+    "resource_shapes",
+    "resource_template",
+    "stable_hash",
+]

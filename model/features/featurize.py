@@ -1,0 +1,181 @@
+"""Feature rows from events: each group's columns, assembled in ``FEATURE_NAMES`` order.
+
+Every group lives in its own module, declares its column names beside the function that computes
+them, and returns them in that order; ``FEATURE_NAMES`` is the groups' names in the order below,
+which is the order of the columns a model was trained with (``FEATURES_VERSION``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from model.enrichment import AgentLookup, NetworkLookup
+from model.exceptions import InvalidFeatureEventError
+from model.features.addresses import ADDRESS_COLUMNS, CountryLookup, address_columns, network_lookup
+from model.features.events import FAILURE_CLASSES, event_field, event_fields, event_time, stable_hash, status_class
+from model.features.request import REQUEST_COLUMNS, request_columns
+from model.features.resources import SHAPE_COLUMNS, resource_shapes
+from model.features.state import IpState, UserState
+from model.features.user_activity import USER_COLUMNS, user_columns
+from model.features.vocabulary import NO_VOCABULARY, VOCABULARY_COLUMNS, ResourceVocabulary
+
+FEATURE_NAMES: tuple[str, ...] = (
+    *USER_COLUMNS,
+    *ADDRESS_COLUMNS,
+    *SHAPE_COLUMNS,
+    *VOCABULARY_COLUMNS,
+    *REQUEST_COLUMNS,
+)
+FEATURE_COUNT = len(FEATURE_NAMES)
+# Non-zero on a user's first event: detectors judge those rows against other first events.
+FIRST_EVENT_COLUMN = FEATURE_NAMES.index("first_event")
+# Feature values are rounded to this many decimals, so that values equal up to float noise tie.
+ROW_DECIMALS = 6
+# The shape columns are computed for a whole batch at once (``resource_shapes``) and put in place
+# last; ``_featurize_one`` returns the other groups' columns.
+_SHAPE_START = FEATURE_NAMES.index(SHAPE_COLUMNS[0])
+_SHAPE_END = _SHAPE_START + len(SHAPE_COLUMNS)
+
+
+class Featurized(NamedTuple):
+    """Rows for one user's events, the user's new state, and the new state of every IP they used."""
+
+    rows: list[list[float]]
+    state: UserState
+    ip_states: dict[str, IpState]
+
+
+class BatchFeatures(NamedTuple):
+    """Rows for many users' events in input order, and the new state of every user and IP touched."""
+
+    rows: np.ndarray[Any, np.dtype[np.float64]]
+    user_states: dict[str, UserState]
+    ip_states: dict[str, IpState]
+
+
+def _featurize_one(
+    state: UserState,
+    event: Any,
+    now: float,
+    ip_states: dict[str, IpState],
+    copied_ips: set[str],
+    network_of: NetworkLookup | None,
+    agent_of: AgentLookup | None,
+    user_hash: int,
+    vocabulary: ResourceVocabulary | None,
+) -> list[float]:
+    """Update ``state`` (a private copy) and ``ip_states`` with one event; its row without the shape."""
+    event_type, status, ip, agent, resource, properties = event_fields(event)
+    if not isinstance(event_type, str):
+        raise InvalidFeatureEventError("event_type", f"must be a string, got {type(event_type).__name__}")
+    status_kind = status // 100 if type(status) is int else status_class(status)
+    failure = event_type == "login_failed" or status_kind in FAILURE_CLASSES
+    network = network_of(ip) if (network_of is not None and ip) else None
+    text_resource = resource if isinstance(resource, str) else None
+    text_agent = agent if isinstance(agent, str) else None
+    return [
+        *user_columns(state, now, failure, ip, agent, resource, network),
+        *address_columns(ip_states, copied_ips, ip, user_hash, now, failure, network),
+        *(vocabulary.columns(text_resource, text_agent) if vocabulary else NO_VOCABULARY),
+        *request_columns(event_type, status, status_kind, failure, agent, properties, agent_of),
+    ]
+
+
+def featurize(
+    state: UserState | None,
+    events: Iterable[Any],
+    ip_states: Mapping[str, IpState] | None = None,
+    *,
+    network_of: NetworkLookup | None = None,
+    agent_of: AgentLookup | None = None,
+    country_of: CountryLookup | None = None,
+    vocabulary: ResourceVocabulary | None = None,
+) -> Featurized:
+    """Feature rows for one user's events (in time order), given that user's state before them.
+
+    ``events`` are wire dicts (as archived) or ``InteractionEvent`` objects. ``ip_states`` holds the
+    known state of the IPs these events may use; the result carries the new state of each IP
+    touched. ``network_of`` maps an IP to its country and network (``model.network``; None: the
+    country and network features are 0), or ``country_of`` to a country code alone; ``agent_of``
+    parses a user agent (``model.user_agents.parse_agent``; None: the client columns are 0);
+    ``vocabulary`` is the one shipped with the model (None: the vocabulary features are 0). Nothing
+    passed in is mutated.
+    """
+    network_of = network_lookup(network_of, country_of)
+    events = events if isinstance(events, Sequence) else list(events)
+    new_state = state.copy() if state is not None else UserState()
+    touched: dict[str, IpState] = dict(ip_states) if ip_states else {}
+    copied: set[str] = set()
+    rows: list[list[float]] = []
+    user_hash: int | None = None
+    for event in events:
+        if user_hash is None:
+            user_hash = stable_hash(str(event_field(event, "user_id")))
+        now = event_time(event)
+        rows.append(_featurize_one(new_state, event, now, touched, copied, network_of, agent_of, user_hash, vocabulary))
+    return Featurized(_with_shapes(rows, events).tolist(), new_state, {ip: touched[ip] for ip in copied})
+
+
+def featurize_batch(
+    events: Iterable[Any],
+    user_states: Mapping[str, UserState] | None = None,
+    ip_states: Mapping[str, IpState] | None = None,
+    *,
+    network_of: NetworkLookup | None = None,
+    agent_of: AgentLookup | None = None,
+    country_of: CountryLookup | None = None,
+    vocabulary: ResourceVocabulary | None = None,
+    times: Sequence[float] | None = None,
+) -> BatchFeatures:
+    """Feature rows for many users' events, in the order given (which must be time order).
+
+    Processing follows the input order across users, so per-IP features see other users' earlier
+    events exactly as a replay of the archive does. Returns a float64 array of shape
+    ``(len(events), FEATURE_COUNT)`` and the new state of every user and IP touched. ``times``, if
+    given, are the events' ``event_time`` (a caller that sorted by it need not parse it again).
+    The lookups are those of ``featurize``.
+    """
+    network_of = network_lookup(network_of, country_of)
+    users: dict[str, UserState] = {}
+    known_users = user_states or {}
+    touched_ips: dict[str, IpState] = dict(ip_states) if ip_states else {}
+    copied_ips: set[str] = set()
+    hashes: dict[str, int] = {}
+    rows: list[list[float]] = []
+    events = events if isinstance(events, Sequence) else list(events)
+    if times is not None and len(times) != len(events):
+        raise ValueError(f"{len(times)} times for {len(events)} events")
+    for position, event in enumerate(events):
+        user_id = event_field(event, "user_id")
+        if not isinstance(user_id, str) or not user_id:
+            raise InvalidFeatureEventError("user_id", "required string is missing")
+        state = users.get(user_id)
+        if state is None:
+            known = known_users.get(user_id)
+            state = known.copy() if known is not None else UserState()
+            users[user_id] = state
+            hashes[user_id] = stable_hash(user_id)
+        now = event_time(event) if times is None else times[position]
+        rows.append(
+            _featurize_one(
+                state, event, now, touched_ips, copied_ips, network_of, agent_of, hashes[user_id], vocabulary
+            )
+        )
+    return BatchFeatures(_with_shapes(rows, events), users, {ip: touched_ips[ip] for ip in copied_ips})
+
+
+def _with_shapes(rows: list[list[float]], events: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """The feature matrix: each row from ``_featurize_one`` with its resource's shape put in place."""
+    width = FEATURE_COUNT - len(SHAPE_COLUMNS)
+    partial = np.array(rows, dtype=np.float64).reshape(len(rows), width)
+    matrix = np.empty((len(rows), FEATURE_COUNT))
+    matrix[:, :_SHAPE_START] = partial[:, :_SHAPE_START]
+    matrix[:, _SHAPE_START:_SHAPE_END] = resource_shapes([event_field(event, "resource") for event in events])
+    matrix[:, _SHAPE_END:] = partial[:, _SHAPE_START:]
+    # Values equal up to float noise must tie: ECOD ranks each feature (its tail probabilities are
+    # empirical distribution functions), so noise in the tenth decimal would become signal. Without
+    # this rounding, impossible-travel ROC-AUC fell from 0.83 to 0.71 in `make eval`.
+    return np.round(matrix, ROW_DECIMALS, out=matrix)

@@ -1,0 +1,168 @@
+"""The resource's own shape: length, depth, parameters, character mix, entropy, attack fragments.
+
+These columns need no state and no vocabulary, so ``resource_shapes`` computes them for a whole
+batch at once: each distinct resource once, and the character counts of ASCII resources (nearly
+all: URLs are percent-encoded) together with numpy.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+SHAPE_COLUMNS = (
+    "resource_missing",
+    "log_resource_length",
+    "resource_path_depth",
+    "resource_param_count",
+    "log_resource_max_value_length",
+    "resource_digit_ratio",
+    "resource_nonalnum_ratio",
+    "resource_special_ratio",
+    "resource_value_nonalnum_ratio",
+    "resource_entropy",
+    "resource_suspicious_tokens",
+)
+_SHAPE_WIDTH = len(SHAPE_COLUMNS)
+_COLUMN = {name: index for index, name in enumerate(SHAPE_COLUMNS)}
+
+# Fragments seen in injection, traversal and scripting attacks, matched on the lower-cased resource
+# (in this order: where several match at one position, the first listed wins).
+_SUSPICIOUS_LITERALS = (
+    *("select", "union", "insert", "drop", "delete", "update", "truncate", "exec", "sleep(", "benchmark("),
+    *("waitfor", "char(", "concat(", "<script", "script>", "javascript:", "onerror", "onload", "alert("),
+    *("eval(", "document.", "<img", "<iframe", "<svg", "../", "..\\", "/etc/", "passwd", "cmd", "%00", "\x00"),
+)
+# "or 1=1": the "or" must start a word, which a lookbehind after its first letter checks (\b before
+# a letter: no word character before it).
+_SUSPICIOUS_TAUTOLOGY = r"o(?<!\w.)r\b\s*\d+\s*="
+_SUSPICIOUS_SYMBOLS = ("--", "/*", "*/", ";", "'", '"', "<", ">", "||", "&&", "${", "{{")
+_SUSPICIOUS_RE = re.compile(
+    "|".join([*map(re.escape, _SUSPICIOUS_LITERALS), _SUSPICIOUS_TAUTOLOGY, *map(re.escape, _SUSPICIOUS_SYMBOLS)])
+)
+_SPECIAL_CHARS = frozenset("'\"<>();|`{}$\\*!%[]^~,")
+_ASCII_ALNUM_PLUS = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+"
+_DIGITS_RE = re.compile(r"\d+")
+
+
+# count * log2(count) for the character counts of any resource the event contract admits.
+_COUNT_LOG_COUNT = np.array([0.0] + [count * math.log2(count) for count in range(1, 4097)])
+# Character classes of the 128 ASCII codes, as weights for a histogram of codes.
+_ASCII_IS_DIGIT = np.array([chr(code).isdigit() for code in range(128)], dtype=np.float64)
+_ASCII_IS_ALNUM = np.array([chr(code).isalnum() for code in range(128)], dtype=np.float64)
+_ASCII_IS_SPECIAL = np.array([chr(code) in _SPECIAL_CHARS for code in range(128)], dtype=np.float64)
+
+
+def _entropy(text: str) -> float:
+    """Shannon entropy of the characters, bits: log2(n) - sum(c * log2(c)) / n over character counts."""
+    total = len(text)
+    counts = Counter(text).values()
+    weighted = sum(count * math.log2(count) for count in counts)
+    return max(0.0, math.log2(total) - weighted / total)
+
+
+def resource_template(resource: str) -> str:
+    """The resource's path with digit runs collapsed: ``/items/123?x=1`` -> ``/items/0``."""
+    path = resource.split("?", 1)[0]
+    return _DIGITS_RE.sub("0", path)
+
+
+def resource_shape(resource: str | None) -> list[float]:
+    """The shape columns of one resource, in ``SHAPE_COLUMNS`` order."""
+    return [float(value) for value in resource_shapes([resource])[0]]
+
+
+def resource_shapes(resources: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """``resource_shape`` of many resources at once: an array of ``_SHAPE_WIDTH`` columns per resource.
+
+    Each distinct resource is shaped once, and the character counts and entropies of ASCII resources
+    (nearly all: URLs are percent-encoded) are computed together with numpy; a resource's shape
+    does not depend on what it is computed with.
+    """
+    slots = [0] * len(resources)  # 0: missing; n: the n-th distinct resource
+    distinct: dict[str, int] = {}
+    for position, resource in enumerate(resources):
+        if isinstance(resource, str) and resource:
+            slot = distinct.get(resource)
+            if slot is None:
+                slot = distinct[resource] = len(distinct) + 1
+            slots[position] = slot
+    table = np.zeros((len(distinct) + 1, _SHAPE_WIDTH))
+    table[0, _COLUMN["resource_missing"]] = 1.0
+    if distinct:
+        table[1:] = _text_shapes([resource.lower() for resource in distinct])
+    return table[slots]
+
+
+def _text_shapes(texts: list[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    lengths = np.fromiter(map(len, texts), dtype=np.float64, count=len(texts))
+    parts = np.array([_query_shape(text) for text in texts], dtype=np.float64).reshape(len(texts), 6)
+    ascii_rows = [row for row, text in enumerate(texts) if text.isascii()]
+    if len(ascii_rows) == len(texts):
+        counts = _ascii_char_counts(texts, lengths)
+    else:
+        counts = np.array([_char_counts(text) for text in texts], dtype=np.float64).reshape(len(texts), 4)
+        if ascii_rows:
+            counts[ascii_rows] = _ascii_char_counts([texts[row] for row in ascii_rows], lengths[ascii_rows])
+    shapes = np.zeros((len(texts), _SHAPE_WIDTH))
+    shapes[:, _COLUMN["log_resource_length"]] = parts[:, 0]
+    shapes[:, _COLUMN["resource_path_depth"]] = parts[:, 1]
+    shapes[:, _COLUMN["resource_param_count"]] = parts[:, 2]
+    shapes[:, _COLUMN["log_resource_max_value_length"]] = parts[:, 3]
+    shapes[:, _COLUMN["resource_value_nonalnum_ratio"]] = parts[:, 4]
+    shapes[:, _COLUMN["resource_suspicious_tokens"]] = parts[:, 5]
+    shapes[:, _COLUMN["resource_digit_ratio"]] = counts[:, 0] / lengths
+    shapes[:, _COLUMN["resource_nonalnum_ratio"]] = counts[:, 1] / lengths
+    shapes[:, _COLUMN["resource_special_ratio"]] = counts[:, 2] / lengths
+    shapes[:, _COLUMN["resource_entropy"]] = counts[:, 3]
+    return shapes
+
+
+def _query_shape(text: str) -> tuple[float, int, int, float, float, int]:
+    """Log length, path depth, parameter count, log longest value, share of value characters that
+    are symbols, and suspicious tokens of a lower-cased resource."""
+    path, _, query = text.partition("?")
+    log_length = math.log1p(len(text))
+    suspicious = len(_SUSPICIOUS_RE.findall(text))
+    if not query:
+        return log_length, path.count("/"), 0, 0.0, 0.0, suspicious
+    values = [pair.partition("=")[2] for pair in query.split("&") if pair]
+    joined = "".join(values)
+    if not joined:
+        return log_length, path.count("/"), len(values), 0.0, 0.0, suspicious
+    # "+" encodes a space in query values: not a symbol there.
+    if joined.isascii():
+        symbols = len(joined.encode("ascii").translate(None, _ASCII_ALNUM_PLUS))
+    else:
+        symbols = len(joined) - sum(map(str.isalnum, joined)) - joined.count("+")
+    longest = math.log1p(max(map(len, values)))
+    return log_length, path.count("/"), len(values), longest, symbols / len(joined), suspicious
+
+
+def _char_counts(text: str) -> tuple[int, int, int, float]:
+    """Digits, characters that are not alphanumeric, special characters, and entropy of any text."""
+    nonalnum = len(text) - sum(map(str.isalnum, text))
+    return sum(map(str.isdigit, text)), nonalnum, sum(map(_SPECIAL_CHARS.__contains__, text)), _entropy(text)
+
+
+def _ascii_char_counts(texts: list[str], lengths: np.ndarray[Any, Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """``_char_counts`` of ASCII texts, all at once: a histogram of character codes per text."""
+    codes = np.frombuffer("".join(texts).encode("ascii"), dtype=np.uint8)
+    owner = np.repeat(np.arange(len(texts)), lengths.astype(np.intp))
+    histogram = np.bincount(owner * 128 + codes, minlength=len(texts) * 128).reshape(len(texts), 128)
+    counts = np.empty((len(texts), 4))
+    counts[:, 0] = histogram @ _ASCII_IS_DIGIT
+    counts[:, 1] = lengths - histogram @ _ASCII_IS_ALNUM
+    counts[:, 2] = histogram @ _ASCII_IS_SPECIAL
+    weighted = _COUNT_LOG_COUNT[np.minimum(histogram, len(_COUNT_LOG_COUNT) - 1)].sum(axis=1)
+    # A character repeated beyond the table needs a text longer than any resource the contract admits.
+    for row in np.flatnonzero(lengths >= len(_COUNT_LOG_COUNT)):
+        present = histogram[row][histogram[row] > 0]
+        weighted[row] = float(np.sum(present * np.log2(present)))
+    counts[:, 3] = np.maximum(0.0, np.log2(lengths) - weighted / lengths)
+    return counts

@@ -1,0 +1,181 @@
+"""The resource and client against what normal traffic used in training: ``ResourceVocabulary``.
+
+The vocabulary is learned once from the training events, shipped in the model artifact, and
+passed read-only to ``featurize`` by training and the scorer alike; without one its columns are 0.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from model.exceptions import InvalidStateError
+from model.features.events import event_field, stable_hash
+from model.features.resources import resource_template
+from model.features.state import FEATURES_VERSION, check_version
+
+VOCABULARY_COLUMNS = (
+    "resource_path_rarity",
+    "resource_unknown_params",
+    "resource_value_class_violations",
+    "resource_value_length_excess",
+    "agent_family_rarity",
+)
+NO_VOCABULARY = (0.0,) * len(VOCABULARY_COLUMNS)
+
+# Character classes of parameter values, as bits of a mask.
+_CLASS_DIGIT, _CLASS_LETTER, _CLASS_SPACE, _CLASS_PUNCT, _CLASS_SPECIAL, _CLASS_OTHER = 1, 2, 4, 8, 16, 32
+_PUNCTUATION = frozenset(".-_@,/:")
+MAX_VOCABULARY_PATHS = 20_000
+MAX_VOCABULARY_PARAMS = 50_000
+MAX_VOCABULARY_AGENTS = 2_000
+_AGENT_FAMILY_LENGTH = 32
+
+
+def agent_family(agent: str) -> str:
+    """The product name a user agent starts with: ``mozilla``, ``okhttp``, ``python-requests``..."""
+    return agent.split("/", 1)[0].split(" ", 1)[0].strip().lower()[:_AGENT_FAMILY_LENGTH]
+
+
+def _char_classes(value: str) -> int:
+    mask = 0
+    for char in value:
+        if char.isdigit():
+            mask |= _CLASS_DIGIT
+        elif char.isascii() and char.isalpha():
+            mask |= _CLASS_LETTER
+        elif char in " +":
+            mask |= _CLASS_SPACE
+        elif char in _PUNCTUATION:
+            mask |= _CLASS_PUNCT
+        elif char.isascii():
+            mask |= _CLASS_SPECIAL
+        else:
+            mask |= _CLASS_OTHER
+    return mask
+
+
+def _parameters(resource: str) -> tuple[str, list[tuple[str, str]]]:
+    """The lower-cased resource's template and its (name, value) query parameters."""
+    text = resource.lower()
+    query = text.partition("?")[2]
+    pairs = [pair.partition("=") for pair in query.split("&") if pair] if query else []
+    return resource_template(text), [(name, value) for name, _, value in pairs]
+
+
+@dataclass(slots=True)
+class ResourceVocabulary:
+    """Which resources and clients normal traffic uses: path templates and, per template, each
+    parameter's character classes and longest value; user-agent families (``agent_family``).
+    Learned once from training events, shipped in the model artifact, and passed read-only to
+    ``featurize`` by training and by the scorer alike.
+
+    Bounded: the ``MAX_VOCABULARY_PATHS`` most frequent templates, ``MAX_VOCABULARY_PARAMS`` most
+    frequent (template, parameter) pairs and ``MAX_VOCABULARY_AGENTS`` agent families, keyed by
+    32-bit hashes.
+    """
+
+    total: int = 0
+    paths: dict[int, int] = field(default_factory=dict)
+    # hash(template ? name) -> [count, character class mask, longest value length]
+    params: dict[int, list[int]] = field(default_factory=dict)
+    agent_total: int = 0
+    agents: dict[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def learn(cls, events: Iterable[Any]) -> ResourceVocabulary:
+        """Count the resources of ``events`` (wire dicts or InteractionEvent objects)."""
+        vocabulary = cls()
+        paths = vocabulary.paths
+        params = vocabulary.params
+        agents = vocabulary.agents
+        for event in events:
+            agent = event_field(event, "user_agent")
+            if isinstance(agent, str) and agent:
+                vocabulary.agent_total += 1
+                family = stable_hash(agent_family(agent))
+                agents[family] = agents.get(family, 0) + 1
+            resource = event_field(event, "resource")
+            if not isinstance(resource, str) or not resource:
+                continue
+            vocabulary.total += 1
+            template, pairs = _parameters(resource)
+            key = stable_hash(template)
+            paths[key] = paths.get(key, 0) + 1
+            for name, value in pairs:
+                param_key = stable_hash(f"{template}?{name}")
+                entry = params.get(param_key)
+                if entry is None:
+                    params[param_key] = [1, _char_classes(value), len(value)]
+                else:
+                    entry[0] += 1
+                    entry[1] |= _char_classes(value)
+                    entry[2] = max(entry[2], len(value))
+        if len(paths) > MAX_VOCABULARY_PATHS:
+            kept = sorted(paths.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_PATHS]
+            vocabulary.paths = dict(kept)
+        if len(params) > MAX_VOCABULARY_PARAMS:
+            kept_params = sorted(params.items(), key=lambda item: (-item[1][0], item[0]))[:MAX_VOCABULARY_PARAMS]
+            vocabulary.params = dict(kept_params)
+        if len(agents) > MAX_VOCABULARY_AGENTS:
+            kept_agents = sorted(agents.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_AGENTS]
+            vocabulary.agents = dict(kept_agents)
+        return vocabulary
+
+    def agent_rarity(self, agent: str | None) -> float:
+        """How rare the agent's family was in training: -log((count + 1) / (total + 1)); 0 if none."""
+        if not agent or not self.agent_total:
+            return 0.0
+        count = self.agents.get(stable_hash(agent_family(agent)), 0)
+        return -math.log((count + 1.0) / (self.agent_total + 1.0))
+
+    def columns(self, resource: str | None, agent: str | None) -> tuple[float, ...]:
+        """The ``VOCABULARY_COLUMNS`` of an event's resource and user agent."""
+        return (*self.resource_columns(resource), self.agent_rarity(agent))
+
+    def resource_columns(self, resource: str | None) -> list[float]:
+        """Path rarity, unknown parameters, character-class violations and value length excess."""
+        if not resource or not self.total:
+            return [0.0, 0.0, 0.0, 0.0]
+        template, pairs = _parameters(resource)
+        count = self.paths.get(stable_hash(template), 0)
+        unknown = violations = 0
+        excess = 0.0
+        for name, value in pairs:
+            entry = self.params.get(stable_hash(f"{template}?{name}"))
+            if entry is None:
+                unknown += 1
+                continue
+            if _char_classes(value) & ~entry[1]:
+                violations += 1
+            excess = max(excess, math.log1p(len(value)) - math.log1p(entry[2]))
+        rarity = -math.log((count + 1.0) / (self.total + 1.0))
+        return [rarity, float(unknown), float(violations), excess]
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict (hash keys as strings)."""
+        return {
+            "v": FEATURES_VERSION,
+            "total": self.total,
+            "paths": {str(key): count for key, count in self.paths.items()},
+            "params": {str(key): entry for key, entry in self.params.items()},
+            "agent_total": self.agent_total,
+            "agents": {str(key): count for key, count in self.agents.items()},
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ResourceVocabulary:
+        """Rebuild from ``to_json`` output; raises ``InvalidStateError`` on anything else."""
+        check_version("vocabulary", data)
+        try:
+            return cls(
+                total=int(data["total"]),
+                paths={int(key): int(count) for key, count in data["paths"].items()},
+                params={int(key): [int(item) for item in entry] for key, entry in data["params"].items()},
+                agent_total=int(data["agent_total"]),
+                agents={int(key): int(count) for key, count in data["agents"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
+            raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None
