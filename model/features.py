@@ -53,24 +53,9 @@ import numpy as np
 
 from model.enrichment import AgentInfo, AgentLookup, NetworkInfo, NetworkLookup
 from model.exceptions import InvalidFeatureEventError, InvalidStateError
+from vedette.schema import CORE_EVENT_TYPES
 
 FEATURES_VERSION = 2
-
-# Event types of the contract's documented core vocabulary (vedette.events.CORE_EVENT_TYPES), in a
-# fixed order for the one-hot columns; a test checks the two stay identical. Not imported from
-# vedette: this module ships inside model.tar.gz, and the SageMaker container has no vedette.
-CORE_EVENT_TYPES = (
-    "login_succeeded",
-    "login_failed",
-    "logout",
-    "page_view",
-    "search",
-    "click",
-    "add_to_cart",
-    "purchase",
-    "password_reset",
-    "api_call",
-)
 
 # Decay time constants, seconds: a counter decays by a factor e every tau.
 FAST_TAU = 60.0

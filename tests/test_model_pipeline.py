@@ -118,6 +118,39 @@ def test_artifact_ships_the_tested_code(trained: dict[str, Path], tmp_path: Path
     for name in SHIPPED_MODULES:
         assert (unpacked / "code" / "model" / name).read_bytes() == (REPO / "model" / name).read_bytes()
     assert {"detector.joblib", "metadata.json", "vocabulary.json"} <= {path.name for path in unpacked.iterdir()}
+    # AND the event contract's vocabulary is the producer library's module itself, not a copy
+    contract = (REPO / "producers" / "vedette" / "schema.py").read_bytes()
+    assert (unpacked / "code" / "vedette" / "schema.py").read_bytes() == contract
+
+
+def test_artifact_code_imports_without_the_producers_dependencies(trained: dict[str, Path], tmp_path: Path) -> None:
+    # GIVEN the unpacked artifact, and a Python where the producer's own dependencies cannot be imported
+    unpacked = extract_tarball(trained["tarball"], tmp_path / "opt-ml-model")
+    script = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('msgspec', 'orjson', 'boto3'):\n"
+        "            raise ImportError(f'{name} is not in the container')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import model.features, vedette\n"
+        "print(vedette.__file__)\n"
+        "print(','.join(model.features.CORE_EVENT_TYPES))\n"
+    )
+    # WHEN the features module is imported from code/, as SageMaker puts it first on the path
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=unpacked / "code",
+        env={**os.environ, "PYTHONPATH": str(unpacked / "code")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # THEN it imports, with the contract's vocabulary from the shipped module
+    assert result.returncode == 0, result.stderr
+    shipped_init, vocabulary = result.stdout.split()
+    assert Path(shipped_init).resolve() == (unpacked / "code" / "vedette" / "__init__.py").resolve()
+    assert vocabulary.split(",")[:2] == ["login_succeeded", "login_failed"]
 
 
 def test_inference_functions_score_and_explain(trained: dict[str, Path], normal_events: list[dict[str, Any]]) -> None:
