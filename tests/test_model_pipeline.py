@@ -378,7 +378,7 @@ def test_sagemaker_training_job_layout_runs_train_py_from_its_source_dir(
     assert metadata["agent_parser"]["ua-parser"] == "1.0.2"
     assert metadata["events"]["total"] == len(normal_events)
     assert (model_dir / "code" / "inference.py").is_file()
-    assert (source / "requirements.txt").read_text().startswith("orjson==")
+    assert (source / "requirements.txt").read_text().startswith("msgspec==")
 
 
 # What the prebuilt scikit-learn container provides besides the standard library and the artifact.
