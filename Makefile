@@ -6,9 +6,8 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: install test lint typecheck unit bench eval model bundle demo clean
 
-# The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes; the
-# editable install compiles the producer's C fast paths (vedette/_speedups.c) in place.
-$(INSTALLED): requirements.txt producers/pyproject.toml producers/setup.py producers/vedette/_speedups.c
+# The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes.
+$(INSTALLED): requirements.txt producers/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
@@ -27,9 +26,6 @@ typecheck: install
 # The tests start what they need (moto's server on 127.0.0.1) and stop it when they finish.
 unit: install emulators/node_modules/.installed
 	$(BIN)/pytest
-	@echo "The producer's tests again on its Python paths alone, as where it is installed without a compiler:"
-	VEDETTE_PURE_PYTHON=1 $(BIN)/pytest -q -rN tests/test_events.py tests/test_kpl.py tests/test_collector.py \
-		tests/test_producer.py tests/test_producer_async.py tests/test_producer_faults.py tests/test_speedups.py
 
 test: lint typecheck unit
 
@@ -59,7 +55,7 @@ model: install
 
 # The scorer's Lambda zip (reproducible): sources, the pinned aarch64 wheels from PyPI, and the
 # feature configuration of build/model.tar.gz (make model), the artifact the stack deploys.
-SCORER_SOURCES := $(wildcard functions/scorer/*.py producers/vedette/*.py model/*.py model/*/*.py traffic/*.py)
+SCORER_SOURCES := $(wildcard functions/scorer/*.py producers/vedette/*.py producers/vedette/*/*.py model/*.py model/*/*.py traffic/*.py)
 build/scorer.zip: $(INSTALLED) $(SCORER_SOURCES) stack/bundle.py $(wildcard build/model.tar.gz)
 	$(BIN)/python -m stack.bundle --model build/model.tar.gz --output $@
 

@@ -49,7 +49,7 @@ from traffic.scenarios import BLATANT_SCENARIOS
 from traffic.simulator import DEFAULT_START, Simulator
 from vedette import Producer
 from vedette.events import format_timestamp
-from vedette.producer import DeliveryReport
+from vedette.reports import DeliveryReport
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 HANDLER = "scorer.handler.lambda_handler"

@@ -8,8 +8,11 @@ Layout, as the prebuilt scikit-learn container unpacks it to ``/opt/ml/model``::
     entities.json          the entity stage per kind (user, session): priors, profile, threshold
     code/inference.py      model_fn, input_fn, predict_fn, output_fn (SAGEMAKER_PROGRAM)
     code/model/*.py        the feature and detector modules inference.py imports
+    code/vedette/schema.py the event contract's vocabulary and limits the features import
 
-``code/`` is copied from this very package, so the endpoint runs the code the tests import.
+``code/`` is copied from this very package and from the producer library's ``vedette.schema`` (the
+contract's names, standard library only: the container has none of the producer's dependencies), so
+the endpoint runs the code the tests import.
 ``load_model`` refuses an artifact whose feature names or version differ from this code's.
 """
 
@@ -27,6 +30,7 @@ from model.detectors import ECODDetector, IsolationForestDetector
 from model.entities import EntityModel
 from model.exceptions import ArtifactError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
+from vedette import schema as vedette_schema
 
 DETECTOR_FILE = "detector.joblib"
 VOCABULARY_FILE = "vocabulary.json"
@@ -49,6 +53,10 @@ SHIPPED_MODULES = (
 )
 INFERENCE_SOURCE = "inference.py"
 PACKAGE_DIR = Path(__file__).resolve().parent
+# The contract's modules the shipped ones import, from the installed producer library; the package
+# around them is a bare one, as its __init__ imports the whole producer.
+CONTRACT_MODULES = ("schema.py",)
+CONTRACT_PACKAGE_INIT = '"""The event contract vocabulary (vedette.schema), as the model artifact ships it."""\n'
 
 
 @dataclass
@@ -94,6 +102,11 @@ def copy_code(code_dir: str | os.PathLike[str]) -> None:
             shutil.copytree(PACKAGE_DIR / name, package / name, ignore=shutil.ignore_patterns("__pycache__"))
         else:
             shutil.copyfile(PACKAGE_DIR / name, package / name)
+    contract = target / "vedette"
+    contract.mkdir(exist_ok=True)
+    (contract / "__init__.py").write_text(CONTRACT_PACKAGE_INIT)
+    for name in CONTRACT_MODULES:
+        shutil.copyfile(Path(vedette_schema.__file__).parent / name, contract / name)
 
 
 def build_tarball(model_dir: str | os.PathLike[str], tarball: str | os.PathLike[str]) -> Path:

@@ -27,9 +27,11 @@ SIMULATION_SEED = 11
 REPOSITORY = Path(__file__).resolve().parent.parent
 # Package name in the training job -> its folder in this repository.
 TRAINING_PACKAGES = {"model": "model", "archive": "archive", "vedette": "producers/vedette", "traffic": "traffic"}
-# What the scikit-learn training image lacks: the archive reader parses JSON with orjson; the network
-# and user-agent enrichment (model.network, model.user_agents) reads its data with these.
+# What the scikit-learn training image lacks: the archive reader decodes events with msgspec (the
+# event contract) and orjson; the network and user-agent enrichment (model.network,
+# model.user_agents) reads its data with these.
 TRAINING_REQUIREMENTS = (
+    "msgspec",
     "orjson",
     "geoip2fast",
     "geoip2",

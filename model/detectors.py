@@ -15,7 +15,6 @@ per-feature decomposition of its score.
 
 from __future__ import annotations
 
-import itertools
 from typing import Any, Protocol
 
 import numpy as np
@@ -207,35 +206,21 @@ def top_features(
     ]
 
 
-def roc_auc(normal_scores: Vector, anomalous_scores: Vector) -> float:
-    """Probability that an anomalous row outscores a normal one (ties count half): ROC-AUC."""
+def _labeled(normal_scores: Vector, anomalous_scores: Vector) -> tuple[Vector, Vector]:
     scores = np.concatenate([normal_scores, anomalous_scores])
-    ranks = _average_ranks(scores)
-    anomalous_ranks = ranks[len(normal_scores) :]
-    n_pos, n_neg = len(anomalous_scores), len(normal_scores)
-    return float((anomalous_ranks.sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+    labels = np.concatenate([np.zeros(len(normal_scores)), np.ones(len(anomalous_scores))])
+    return labels, scores
+
+
+def roc_auc(normal_scores: Vector, anomalous_scores: Vector) -> float:
+    """Probability that an anomalous row outscores a normal one (ties count half): scikit-learn's ROC-AUC."""
+    from sklearn.metrics import roc_auc_score
+
+    return float(roc_auc_score(*_labeled(normal_scores, anomalous_scores)))
 
 
 def average_precision(normal_scores: Vector, anomalous_scores: Vector) -> float:
-    """Area under the precision-recall curve (step-wise, as scikit-learn's average_precision_score)."""
-    scores = np.concatenate([normal_scores, anomalous_scores])
-    labels = np.concatenate([np.zeros(len(normal_scores)), np.ones(len(anomalous_scores))])
-    order = np.argsort(-scores, kind="stable")
-    scores, labels = scores[order], labels[order]
-    # Group ties: evaluate precision and recall only at the last position of each distinct score.
-    distinct = np.r_[np.diff(scores) != 0, True]
-    true_positives = np.cumsum(labels)[distinct]
-    flagged = (np.arange(1, len(labels) + 1))[distinct]
-    precision = true_positives / flagged
-    recall = true_positives / labels.sum()
-    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))
+    """Area under the precision-recall curve: scikit-learn's average precision."""
+    from sklearn.metrics import average_precision_score
 
-
-def _average_ranks(values: Vector) -> Vector:
-    order = np.argsort(values, kind="mergesort")
-    ranks = np.empty(len(values), dtype=np.float64)
-    sorted_values = values[order]
-    boundaries = np.r_[0, np.flatnonzero(np.diff(sorted_values)) + 1, len(values)]
-    for start, end in itertools.pairwise(boundaries):
-        ranks[order[start:end]] = (start + end + 1) / 2.0
-    return ranks
+    return float(average_precision_score(*_labeled(normal_scores, anomalous_scores)))

@@ -20,7 +20,7 @@ from stack.exceptions import StackConfigError
 
 MIB = 1024 * 1024
 
-# Service limits the checks below refer to (AWS documentation, see /work/shared/AWS-FACTS.md).
+# Service limits the checks below refer to (AWS documentation).
 KINESIS_RETENTION_HOURS = (24, 8760)
 FIREHOSE_BUFFER_MIB = (1, MAX_BUFFER_BYTES // MIB)
 FIREHOSE_BUFFER_SECONDS = (0, int(MAX_BUFFER_SECONDS))

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import json
+import math
+import random
 import uuid
+from collections import UserDict
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
+from benchmarks.workload import realistic_events
 from tests.conftest import make_event
+from tests.test_scorer_wire import TRICKY_VALUES
 from vedette import events
 from vedette.events import (
     FIELDS,
     InteractionEvent,
     Pseudonymizer,
+    decode_event,
     encode_event,
     normalize_event,
     parse_event,
 )
 from vedette.exceptions import EventTooLargeError, InvalidEventError
+from vedette.producer import prepare_record
 
 
 def test_normalize_fills_id_and_time_and_orders_fields():
@@ -210,3 +217,155 @@ def test_a_timestamp_that_leaves_the_calendar_in_utc_is_a_clear_error(moment):
         normalize_event({"user_id": "u-1", "event_type": "login_failed", "occurred_at": moment})
     assert raised.value.field == "occurred_at"
     assert "outside the representable years" in str(raised.value)
+
+
+# Moved from the compiled path's tests: what the producer does with events in every form, valid or not.
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"user_id": "u-\ud800"}, "user_id"),
+        ({"session_id": "\udfff"}, "session_id"),
+        ({"user_agent": "bot \ud800 1.0"}, "user_agent"),
+        ({"resource": "/a\ud800"}, "resource"),
+        ({"status": "ok\ud800"}, "status"),
+        ({"event_type": "login_failed", "properties": {"\ud800": "v"}}, "properties"),
+        ({"properties": {"note": "x\udfff"}}, "properties.note"),
+    ],
+)
+def test_text_that_is_not_valid_utf8_is_an_invalid_event_naming_the_field(overrides, field):
+    # GIVEN an event with a lone surrogate, which no UTF-8 encoder can write
+    event = make_event(1, **overrides)
+    # WHEN the producer prepares it THEN the error is the contract's, naming the field
+    with pytest.raises(InvalidEventError) as raised:
+        prepare_record(event, None, None, None, 0.0, 30.0)
+    assert raised.value.field == field
+    assert "not valid UTF-8" in raised.value.reason
+    # AND pseudonymizing does not turn it into another error
+    if field == "user_id":
+        with pytest.raises(InvalidEventError) as raised:
+            prepare_record(event, None, None, Pseudonymizer(b"k" * 16), 0.0, 30.0)
+        assert raised.value.field == "user_id"
+
+
+@pytest.mark.parametrize(
+    ("partition_key", "reason"),
+    [("", "1-256 characters"), ("k" * 257, "1-256 characters"), (42, "must be a string"), ("k\ud800", "UTF-8")],
+)
+def test_an_invalid_partition_key_is_an_invalid_event(partition_key, reason):
+    with pytest.raises(InvalidEventError) as raised:
+        prepare_record(make_event(1), partition_key, None, None, 0.0, 30.0)
+    assert raised.value.field == "partition_key"
+    assert reason in raised.value.reason
+
+
+@pytest.mark.parametrize("absent", [None, "missing"])
+def test_events_without_id_or_time_get_them(absent):
+    # GIVEN an event as services write it: no event_id, no occurred_at (absent, or None)
+    event = {"user_id": "u-1", "event_type": "login_failed"}
+    if absent is None:
+        event |= {"event_id": None, "occurred_at": None}
+    before = datetime.now(UTC)
+    # WHEN the producer prepares it
+    record = prepare_record(event, None, None, None, 0.0, 30.0)
+    # THEN both were made, and the record carries the id
+    wire = json.loads(record.data)
+    assert wire["event_id"] == record.event_id
+    assert uuid.UUID(record.event_id).version == 4
+    assert before - timedelta(seconds=1) <= datetime.fromisoformat(wire["occurred_at"]) <= datetime.now(UTC)
+    assert normalize_event(wire) == wire
+
+
+def test_other_accepted_forms_are_written_in_the_wire_form():
+    # GIVEN an id as a UUID object, a time with an offset, properties in another Mapping type
+    event = make_event(
+        1,
+        event_id=uuid.UUID("00000000-0000-4000-8000-00000000000A"),
+        occurred_at="2026-11-25T13:00:00+01:00",
+        properties=UserDict(k="v"),
+    )
+    # WHEN it is normalized THEN the wire holds the canonical forms
+    wire = normalize_event(event)
+    assert wire["event_id"] == "00000000-0000-4000-8000-00000000000a"
+    assert wire["occurred_at"] == "2026-11-25T12:00:00.000000Z"
+    assert wire["properties"] == {"k": "v"}
+    # AND a canonical-looking time that is not on the calendar is refused
+    with pytest.raises(InvalidEventError) as raised:
+        normalize_event(make_event(1, occurred_at="2026-02-30T12:00:00.000000Z"))
+    assert raised.value.field == "occurred_at"
+
+
+def mutated_events(count, seed):
+    rng = random.Random(seed)
+    base = [normalize_event(event) for event in realistic_events(300)]
+    made = []
+    for _ in range(count):
+        event = dict(rng.choice(base))
+        if rng.random() < 0.3:  # the form a service writes: no schema_version, absent optional fields
+            for name in ("schema_version", "session_id", "status", "properties"):
+                if rng.random() < 0.5:
+                    event.pop(name)
+        for _ in range(rng.choice((1, 1, 2, 3))):
+            name = rng.choice((*FIELDS, "extra"))
+            if rng.random() < 0.15:
+                event.pop(name, None)
+            else:
+                event[name] = rng.choice(PRODUCER_TRICKY_VALUES)
+        made.append(UserDict(event) if rng.random() < 0.02 else event)
+    return made
+
+
+PRODUCER_TRICKY_VALUES = [
+    *TRICKY_VALUES,
+    uuid.UUID("00000000-0000-4000-8000-000000000001"),
+    datetime(2026, 11, 25, 12, tzinfo=UTC),
+    datetime(2026, 11, 25, 12),
+    UserDict(k="v"),
+    {"k": 1.0, "n": -2.5e-7, "big": 1e300, "tiny": 5e-324},
+    {"k": math.nan},
+    {"k": math.inf},
+    {"k": 2**63, "n": -(2**63), "u": 2**64 - 1, "o": 2**64, "m": -(2**63) - 1},
+    {"k": b"bytes"},
+    {1: "v"},
+    {"k": "\ud800"},
+    b"bytes",
+    ("tuple",),
+    'quote"back\\slash',
+    "".join(chr(code) for code in range(32)) + "\x7f",
+    "\ud800",
+    "surrogate \udfff inside",
+    "2024-02-29T23:59:59.999999Z",
+    "2023-02-29T00:00:00.000000Z",
+    "0001-01-01T00:00:00.000000Z",
+    "9999-12-31T23:59:59.999999Z",
+    "2026-11-25t12:00:00.000000z",
+    "1.2.3.04",
+    "::ffff:1.2.3.4",
+    "fe80::1%eth0",
+    "hmac:" + "a" * 32,
+    "hmac:" + "A" * 32,
+]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_mutated_events_are_put_as_valid_events_or_refused_naming_the_field(seed):
+    events_made = mutated_events(5000, seed)
+    accepted = 0
+    refused: list[str] = []
+    for event in events_made:
+        # WHEN the producer prepares an event, valid or not
+        try:
+            record = prepare_record(event, None, None, None, 0.0, 30.0)
+        except InvalidEventError as error:
+            refused.append(error.field)  # never a TypeError or another exception
+            continue
+        # OR the bytes are an event the consumers decode to the same wire dict
+        accepted += 1
+        wire = decode_event(record.data)
+        assert encode_event(wire) == record.data
+        assert record.event_id == wire["event_id"]
+    # THEN a refusal is the contract's error, naming a field
+    named = (*FIELDS, "event", "extra", "partition_key")
+    assert [field for field in refused if field not in named and not field.startswith("properties.")] == []
+    assert 0.1 * len(events_made) < accepted < 0.9 * len(events_made)

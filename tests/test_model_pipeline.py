@@ -123,6 +123,39 @@ def test_artifact_ships_the_tested_code(trained: dict[str, Path], tmp_path: Path
             relative = path.relative_to(REPO / "model")
             assert (shipped / relative).read_bytes() == path.read_bytes(), relative
     assert {"detector.joblib", "metadata.json", "vocabulary.json"} <= {path.name for path in unpacked.iterdir()}
+    # AND the event contract's vocabulary is the producer library's module itself, not a copy
+    contract = (REPO / "producers" / "vedette" / "schema.py").read_bytes()
+    assert (unpacked / "code" / "vedette" / "schema.py").read_bytes() == contract
+
+
+def test_artifact_code_imports_without_the_producers_dependencies(trained: dict[str, Path], tmp_path: Path) -> None:
+    # GIVEN the unpacked artifact, and a Python where the producer's own dependencies cannot be imported
+    unpacked = extract_tarball(trained["tarball"], tmp_path / "opt-ml-model")
+    script = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in ('msgspec', 'orjson', 'boto3'):\n"
+        "            raise ImportError(f'{name} is not in the container')\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import model.features, vedette\n"
+        "print(vedette.__file__)\n"
+        "print(','.join(model.features.CORE_EVENT_TYPES))\n"
+    )
+    # WHEN the features module is imported from code/, as SageMaker puts it first on the path
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=unpacked / "code",
+        env={**os.environ, "PYTHONPATH": str(unpacked / "code")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # THEN it imports, with the contract's vocabulary from the shipped module
+    assert result.returncode == 0, result.stderr
+    shipped_init, vocabulary = result.stdout.split()
+    assert Path(shipped_init).resolve() == (unpacked / "code" / "vedette" / "__init__.py").resolve()
+    assert vocabulary.split(",")[:2] == ["login_succeeded", "login_failed"]
 
 
 def test_inference_functions_score_and_explain(trained: dict[str, Path], normal_events: list[dict[str, Any]]) -> None:
@@ -350,7 +383,7 @@ def test_sagemaker_training_job_layout_runs_train_py_from_its_source_dir(
     assert metadata["agent_parser"]["ua-parser"] == "1.0.2"
     assert metadata["events"]["total"] == len(normal_events)
     assert (model_dir / "code" / "inference.py").is_file()
-    assert (source / "requirements.txt").read_text().startswith("orjson==")
+    assert (source / "requirements.txt").read_text().startswith("msgspec==")
 
 
 # What the prebuilt scikit-learn container provides besides the standard library and the artifact.

@@ -13,7 +13,8 @@ import pytest
 from tests.conftest import make_event, read_stream, shard_ranges
 from vedette import metrics as m
 from vedette.exceptions import BufferFullError, InvalidEventError, ProducerClosedError
-from vedette.producer import DeliveryReport, Producer
+from vedette.producer import Producer
+from vedette.reports import DeliveryReport
 from vedette.shards import hash_key
 
 

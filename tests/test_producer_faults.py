@@ -10,8 +10,8 @@ from tests.conftest import make_event, read_stream
 from tests.fault_proxy import FaultyKinesisProxy
 from tests.test_producer import Reports
 from vedette import metrics as m
-from vedette.deadletter import main as deadletter_main
 from vedette.deadletter import read_dead_letters
+from vedette.deadletter.__main__ import main as deadletter_main
 from vedette.exceptions import DeliveryFailedError, RecordExpiredError
 from vedette.producer import Producer
 from vedette.shards import hash_key

@@ -21,7 +21,7 @@ model artifact carry it. It runs once per event in training and in the scorer; `
 BENCH=scorer`` measures it.
 """
 
-from model.features.events import CORE_EVENT_TYPES, event_time, is_failure, stable_hash
+from model.features.events import event_time, is_failure, stable_hash
 from model.features.featurize import (
     FEATURE_COUNT,
     FEATURE_NAMES,
@@ -45,6 +45,7 @@ from model.features.state import (
     UserState,
 )
 from model.features.vocabulary import ResourceVocabulary, agent_family
+from vedette.schema import CORE_EVENT_TYPES
 
 __all__ = [
     "CORE_EVENT_TYPES",

@@ -13,22 +13,6 @@ from typing import Any
 
 from model.exceptions import InvalidFeatureEventError
 
-# Event types of the contract's documented core vocabulary (vedette.events.CORE_EVENT_TYPES), in a
-# fixed order for the one-hot columns; a test checks the two stay identical. Not imported from
-# vedette: this module ships inside model.tar.gz, and the SageMaker container has no vedette.
-CORE_EVENT_TYPES = (
-    "login_succeeded",
-    "login_failed",
-    "logout",
-    "page_view",
-    "search",
-    "click",
-    "add_to_cart",
-    "purchase",
-    "password_reset",
-    "api_call",
-)
-
 FAILURE_OUTCOMES = frozenset({"failed", "failure", "denied", "error", "rejected", "declined", "invalid", "blocked"})
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
 # Status classes (``status_class``) that record a failure: an outcome string, 4xx and 5xx.

@@ -1,4 +1,8 @@
-"""What one request says about itself: its client, its method, its outcome and its type."""
+"""What one request says about itself: its client, its method, its outcome and its type.
+
+The event types are the contract's own (``vedette.schema``: standard library only, which the model
+artifact ships beside this package).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from model.enrichment import AgentLookup
-from model.features.events import CORE_EVENT_TYPES, WRITE_METHODS
+from model.features.events import WRITE_METHODS
+from vedette.schema import CORE_EVENT_TYPES
 
 REQUEST_COLUMNS = (
     # The client, as maintained user-agent parsers see it (model.user_agents; all 0 without one)

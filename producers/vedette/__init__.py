@@ -6,9 +6,12 @@ from vedette.events import (
     SCHEMA_VERSION,
     InteractionEvent,
     Pseudonymizer,
+    WireEvent,
+    decode_event,
     encode_event,
     normalize_event,
     parse_event,
+    validate_event,
 )
 from vedette.exceptions import (
     BufferFullError,
@@ -20,7 +23,8 @@ from vedette.exceptions import (
     VedetteError,
 )
 from vedette.metrics import InMemoryMetrics, ProducerMetrics
-from vedette.producer import DeliveryReport, Producer, ProducerConfig
+from vedette.producer import Producer, ProducerConfig
+from vedette.reports import DeliveryReport
 
 __version__ = "0.1.0"
 
@@ -42,7 +46,10 @@ __all__ = [
     "Pseudonymizer",
     "RecordExpiredError",
     "VedetteError",
+    "WireEvent",
+    "decode_event",
     "encode_event",
     "normalize_event",
     "parse_event",
+    "validate_event",
 ]

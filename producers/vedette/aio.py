@@ -8,7 +8,8 @@ from typing import Any
 
 from vedette.events import InteractionEvent
 from vedette.exceptions import BufferFullError
-from vedette.producer import DeliveryCallback, DeliveryReport, Producer
+from vedette.producer import Producer
+from vedette.reports import DeliveryCallback, DeliveryReport
 
 # While the buffer is full, retry put this often instead of blocking a thread.
 _BUFFER_FULL_POLL_SECONDS = 0.005

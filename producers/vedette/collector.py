@@ -14,7 +14,6 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from vedette.compiled import speedups
 from vedette.kpl import AggregateBuilder
 from vedette.limits import (
     SHARD_WRITE_BYTES_PER_SECOND,
@@ -57,12 +56,6 @@ class PendingRecord:
         self.deadline = deadline
         self.attempts = 0
         self.last_error = ""
-
-
-# The record type the producer makes: the same fields as a C struct where the package was compiled
-# (vedette.compiled), left out of the garbage collector's work; this class otherwise. Annotations
-# name the class.
-make_pending_record: type[PendingRecord] = speedups.PendingRecord if speedups is not None else PendingRecord
 
 
 class KinesisRecord:

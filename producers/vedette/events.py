@@ -1,4 +1,4 @@
-"""The interaction event contract: the one definition producers, scorer, model and tests import.
+"""The interaction event contract: the one definition producers, scorer, archive reader and tests use.
 
 An event is a flat record of one user interaction. On the wire it is compact UTF-8 JSON, one
 object per Kinesis user record, with every field present (``null`` where unknown) in this order:
@@ -18,8 +18,15 @@ object per Kinesis user record, with every field present (``null`` where unknown
 ``properties``            flat JSON object: string keys, values string/number/boolean/null.
 ========================  ==========================================================================
 
-Limits (``MAX_*`` below) are enforced before an event is buffered, so anything the producer accepts
-fits in a Kinesis record and in a KPL aggregate.
+``WireEvent`` holds the rules as msgspec types and constraints, checked in msgspec's compiled code
+when the producer validates an event (``validate_event``) and when the scorer and the archive
+reader decode one (``decode_event``). Python adds the few checks msgspec cannot express: an IP
+address, a real calendar date, integers up to 2**64 - 1, text that is valid UTF-8, and the byte
+sizes. Other accepted forms (a ``datetime``, a ``uuid.UUID``, a timestamp with an offset) are
+normalized first. When a check fails, ``InvalidEventError`` names the field and the reason.
+
+Limits (``MAX_*``, in ``vedette.schema``) are enforced before an event is buffered, so anything the
+producer accepts fits in a Kinesis record and in a KPL aggregate.
 """
 
 from __future__ import annotations
@@ -27,94 +34,155 @@ from __future__ import annotations
 import hashlib
 import hmac
 import ipaddress
+import json
 import math
 import os
 import re
-import time
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Annotated, Any, Literal, TypeVar
 
-import orjson
+import msgspec
 
-from vedette.compiled import speedups
 from vedette.exceptions import EventTooLargeError, InvalidEventError
-
-SCHEMA_VERSION = 1
-
-CORE_EVENT_TYPES = frozenset(
-    {
-        "login_succeeded",
-        "login_failed",
-        "logout",
-        "page_view",
-        "search",
-        "click",
-        "add_to_cart",
-        "purchase",
-        "password_reset",
-        "api_call",
-    }
+from vedette.schema import (
+    CANONICAL_TIMESTAMP_PATTERN,
+    CANONICAL_UUID_PATTERN,
+    CORE_EVENT_TYPES,
+    EVENT_TYPE_PATTERN,
+    FIELDS,
+    MAX_EVENT_BYTES,
+    MAX_EVENT_TYPE_LENGTH,
+    MAX_ID_LENGTH,
+    MAX_INTEGER,
+    MAX_OUTCOME_LENGTH,
+    MAX_PROPERTIES,
+    MAX_PROPERTIES_BYTES,
+    MAX_PROPERTY_KEY_LENGTH,
+    MAX_RESOURCE_LENGTH,
+    MAX_STATUS_CODE,
+    MAX_USER_AGENT_LENGTH,
+    MIN_INTEGER,
+    MIN_STATUS_CODE,
+    PSEUDONYM_HEX_CHARS,
+    PSEUDONYM_PATTERN,
+    PSEUDONYM_PREFIX,
+    SCHEMA_VERSION,
 )
 
-MAX_EVENT_BYTES = 16 * 1024
-MAX_PROPERTIES_BYTES = 4 * 1024
-MAX_PROPERTIES = 64
-MAX_PROPERTY_KEY_LENGTH = 64
-# user_id is the partition key, and Kinesis partition keys are at most 256 characters.
-MAX_ID_LENGTH = 256
-MAX_RESOURCE_LENGTH = 2048
-MAX_USER_AGENT_LENGTH = 1024
-MAX_OUTCOME_LENGTH = 64
-MAX_EVENT_TYPE_LENGTH = 64
-MIN_STATUS_CODE = 100
-MAX_STATUS_CODE = 599
+__all__ = [
+    "CORE_EVENT_TYPES",
+    "FIELDS",
+    "MAX_EVENT_BYTES",
+    "MAX_EVENT_TYPE_LENGTH",
+    "MAX_ID_LENGTH",
+    "MAX_OUTCOME_LENGTH",
+    "MAX_PROPERTIES",
+    "MAX_PROPERTIES_BYTES",
+    "MAX_PROPERTY_KEY_LENGTH",
+    "MAX_RESOURCE_LENGTH",
+    "MAX_STATUS_CODE",
+    "MAX_USER_AGENT_LENGTH",
+    "MIN_STATUS_CODE",
+    "PSEUDONYM_PREFIX",
+    "SCHEMA_VERSION",
+    "InteractionEvent",
+    "Pseudonymizer",
+    "WireEvent",
+    "decode_event",
+    "encode_event",
+    "encode_json",
+    "format_timestamp",
+    "is_ip_or_pseudonym",
+    "new_event_id",
+    "normalize_event",
+    "parse_event",
+    "parse_timestamp",
+    "surrogate_reason",
+    "validate_event",
+]
 
-FIELDS = (
-    "schema_version",
-    "event_id",
-    "occurred_at",
-    "event_type",
-    "user_id",
-    "session_id",
-    "ip",
-    "user_agent",
-    "resource",
-    "status",
-    "properties",
-)
+
+def _whole(pattern: str) -> msgspec.Meta:
+    # msgspec searches; anchoring both ends makes it a full match (\Z, unlike $, does not let a
+    # trailing newline through).
+    return msgspec.Meta(pattern=rf"\A(?:{pattern})\Z")
+
+
+def _text(max_length: int) -> msgspec.Meta:
+    return msgspec.Meta(min_length=1, max_length=max_length)
+
+
+_SchemaVersion = Literal[SCHEMA_VERSION]  # type: ignore[valid-type]  # (the contract's constant, not a literal)
+_EventId = Annotated[str, _whole(CANONICAL_UUID_PATTERN)]
+_Timestamp = Annotated[str, _whole(CANONICAL_TIMESTAMP_PATTERN)]
+_EventType = Annotated[str, _whole(EVENT_TYPE_PATTERN)]
+_Id = Annotated[str, _text(MAX_ID_LENGTH)]
+_UserAgent = Annotated[str, _text(MAX_USER_AGENT_LENGTH)]
+_Resource = Annotated[str, _text(MAX_RESOURCE_LENGTH)]
+_Code = Annotated[int, msgspec.Meta(ge=MIN_STATUS_CODE, le=MAX_STATUS_CODE)]
+_Outcome = Annotated[str, _text(MAX_OUTCOME_LENGTH)]
+_PropertyKey = Annotated[str, _text(MAX_PROPERTY_KEY_LENGTH)]
+# msgspec's integer bounds stop at int64: the upper bound (MAX_INTEGER, unsigned) is checked in
+# Python. The float bounds keep out NaN and infinity, which JSON cannot hold.
+_Integer = Annotated[int, msgspec.Meta(ge=MIN_INTEGER)]
+_Finite = Annotated[float, msgspec.Meta(ge=-1.7976931348623157e308, le=1.7976931348623157e308)]
+_Properties = Annotated[
+    dict[_PropertyKey, str | _Integer | _Finite | bool | None], msgspec.Meta(max_length=MAX_PROPERTIES)
+]
+
+
+class WireEvent(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """An event in its wire form: the contract's fields, in wire order, with their constraints.
+
+    ``event_id`` and ``occurred_at`` are None only until ``validate_event`` fills them.
+    """
+
+    schema_version: _SchemaVersion = SCHEMA_VERSION
+    event_id: _EventId | None = None
+    occurred_at: _Timestamp | None = None
+    event_type: _EventType
+    user_id: _Id
+    session_id: _Id | None = None
+    ip: str | None = None  # checked in Python: msgspec has no IP address type
+    user_agent: _UserAgent | None = None
+    resource: _Resource | None = None
+    status: _Code | _Outcome | None = None
+    properties: _Properties = {}
+
+
+_convert = msgspec.convert
+_decode_wire = msgspec.json.Decoder(WireEvent).decode
+_decode_any = msgspec.json.Decoder().decode
+_encode = msgspec.json.Encoder().encode
+_as_dict = msgspec.structs.asdict
+_FIELD_TYPES = {info.name: info.type for info in msgspec.structs.fields(WireEvent)}
+_REQUIRED = frozenset(info.name for info in msgspec.structs.fields(WireEvent) if info.required)
 _KNOWN_FIELDS = frozenset(FIELDS)
-
-PSEUDONYM_PREFIX = "hmac:"
-_PSEUDONYM_HEX_CHARS = 32
-_PSEUDONYM_RE = re.compile(r"hmac:[0-9a-f]{32}")
+_PSEUDONYM_RE = re.compile(PSEUDONYM_PATTERN)
 # Dotted-quad IPv4 without leading zeros, as ipaddress accepts it, at a tenth of its cost.
 _IPV4_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4_RE = re.compile(rf"{_IPV4_OCTET}(?:\.{_IPV4_OCTET}){{3}}")
-EVENT_TYPE_PATTERN = rf"[a-z][a-z0-9_]{{0,{MAX_EVENT_TYPE_LENGTH - 1}}}"
-_EVENT_TYPE_RE = re.compile(EVENT_TYPE_PATTERN)
-# The shapes the producer itself writes; anything else takes the slower, general path.
-CANONICAL_UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-CANONICAL_TIMESTAMP_PATTERN = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z"
-_CANONICAL_UUID_RE = re.compile(CANONICAL_UUID_PATTERN)
-_CANONICAL_TIMESTAMP_RE = re.compile(CANONICAL_TIMESTAMP_PATTERN)
-# JSON numbers beyond 64 bits lose precision in most consumers.
-_MIN_INT = -(2**63)
-_MAX_INT = 2**64 - 1
+_TEXT_LIMITS = {
+    "event_type": MAX_EVENT_TYPE_LENGTH,
+    "user_id": MAX_ID_LENGTH,
+    "session_id": MAX_ID_LENGTH,
+    "user_agent": MAX_USER_AGENT_LENGTH,
+    "resource": MAX_RESOURCE_LENGTH,
+}
 
 
 def encode_json(value: Any) -> bytes:
-    """Compact UTF-8 JSON bytes, as events travel on the wire.
+    """Compact UTF-8 JSON bytes, as events travel on the wire (msgspec's encoder).
 
-    orjson writes the same bytes as ``json.dumps(value, separators=(",", ":"),
-    ensure_ascii=False)`` for the values the contract admits (tests/test_events.py checks it),
-    except that a float in exponent form is written the shortest way (``1e-7``, not ``1e-07``):
-    the same JSON number. It costs about half as much, and that cost is paid on every put.
+    The same bytes as ``json.dumps(value, separators=(",", ":"), ensure_ascii=False)`` for the
+    values the contract admits (tests/test_events.py checks it), except that a float in exponent
+    form is written the shortest way (``1e16``, not ``1e+16``): the same JSON number.
     """
-    return orjson.dumps(value)
+    return _encode(value)
 
 
 def format_timestamp(moment: datetime) -> str:
@@ -144,16 +212,6 @@ def parse_timestamp(text: str) -> datetime:
     return _to_utc(moment)
 
 
-def _text_error(name: str, value: object, max_length: int) -> InvalidEventError:
-    if value is None:
-        return InvalidEventError(name, "required field is missing")
-    if type(value) is not str:
-        return InvalidEventError(name, f"must be a string, got {type(value).__name__}")
-    if not value:
-        return InvalidEventError(name, "must not be empty")
-    return InvalidEventError(name, f"longer than {max_length} characters ({len(value)})")
-
-
 @lru_cache(maxsize=65_536)
 def is_ip_or_pseudonym(value: str) -> bool:
     """Whether ``value`` is an IPv4 or IPv6 address, or a ``Pseudonymizer`` pseudonym."""
@@ -168,22 +226,75 @@ def is_ip_or_pseudonym(value: str) -> bool:
 
 
 def new_event_id() -> str:
-    """A random (version 4) UUID string.
+    """A random (version 4) UUID string; os.urandom keeps it fork-safe."""
+    return str(uuid.UUID(bytes=os.urandom(16), version=4))
 
-    Same bits as ``str(uuid.uuid4())`` at a third of the cost; os.urandom keeps it fork-safe.
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+
+
+# --- validation ----------------------------------------------------------------------------------
+
+
+def validate_event(raw: Mapping[str, Any]) -> WireEvent:
+    """Validate ``raw`` against the contract and return it in wire form, ``event_id`` and
+    ``occurred_at`` filled when absent.
+
+    Raises ``InvalidEventError`` naming the first offending field. Text that is not valid UTF-8
+    and the size limits are checked by ``encode_event``. Events in the wire's own forms are checked
+    by msgspec alone plus the Python checks; anything else is normalized first.
     """
-    raw = bytearray(os.urandom(16))
-    raw[6] = (raw[6] & 0x0F) | 0x40
-    raw[8] = (raw[8] & 0x3F) | 0x80
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    try:
+        event = _convert(raw, WireEvent)
+    except (msgspec.ValidationError, UnicodeEncodeError):  # msgspec encodes text to match a Literal
+        event = _convert_other_forms(raw)
+    if event.event_id is None:
+        event.event_id = new_event_id()
+    if event.occurred_at is None:
+        event.occurred_at = _now()
+    else:
+        _check_calendar(event.occurred_at)
+    _check_beyond_msgspec(event)
+    return event
+
+
+def _convert_other_forms(raw: object) -> WireEvent:
+    """``raw`` with its ``event_id`` and ``occurred_at`` normalized, converted; or the error naming
+    the first offending field."""
+    if not isinstance(raw, Mapping):
+        raise InvalidEventError("event", f"must be a mapping, got {type(raw).__name__}")
+    wire = dict(raw)
+    unknown = wire.keys() - _KNOWN_FIELDS
+    if unknown:
+        raise InvalidEventError(str(min(unknown, key=str)), "unknown field; put extra data in 'properties'")
+    if wire.get("event_id") is not None:
+        wire["event_id"] = _normalize_event_id(wire["event_id"])
+    if wire.get("occurred_at") is not None:
+        wire["occurred_at"] = _normalize_occurred_at(wire["occurred_at"])
+    try:
+        return _convert(wire, WireEvent)
+    except (msgspec.ValidationError, UnicodeEncodeError) as error:
+        raise _explain(wire, error) from None
+
+
+def _check_calendar(occurred_at: str) -> None:
+    try:
+        datetime.fromisoformat(occurred_at)  # the pattern admits 2026-02-30
+    except ValueError:
+        raise InvalidEventError("occurred_at", f"not a valid date and time: {occurred_at!r}") from None
+
+
+def _check_beyond_msgspec(event: WireEvent) -> None:
+    ip = event.ip
+    if ip is not None and not is_ip_or_pseudonym(ip):
+        raise InvalidEventError("ip", f"not an IPv4/IPv6 address or pseudonym: {ip[:64]!r}")
+    for key, value in event.properties.items():
+        if type(value) is int and value > MAX_INTEGER:
+            raise InvalidEventError(f"properties.{key}", "integers must fit in 64 bits")
 
 
 def _normalize_event_id(value: object) -> str:
-    if value is None:
-        return new_event_id()
-    if type(value) is str and _CANONICAL_UUID_RE.fullmatch(value):
-        return value
     if isinstance(value, uuid.UUID):
         return str(value)
     if type(value) is not str:
@@ -194,42 +305,57 @@ def _normalize_event_id(value: object) -> str:
         raise InvalidEventError("event_id", f"not a UUID: {value[:64]!r}") from None
 
 
-class _Clock:
-    """Formats the current time as the wire's RFC 3339; the part up to the second is cached."""
-
-    __slots__ = ("cached",)
-
-    def __init__(self) -> None:
-        self.cached = (-1, "")  # (second, its formatted prefix), replaced whole
-
-    def now(self) -> str:
-        moment = time.time()
-        second = int(moment)
-        cached = self.cached
-        if cached[0] != second:
-            # One tuple, so a thread never reads a prefix with another second's number; two threads
-            # may both refresh it, each with a correct value.
-            cached = self.cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
-        return f"{cached[1]}.{int((moment - second) * 1_000_000):06d}Z"
-
-
-_clock = _Clock()
-
-
 def _normalize_occurred_at(value: object) -> str:
-    if value is None:
-        return _clock.now()
     if type(value) is str:
-        if _CANONICAL_TIMESTAMP_RE.fullmatch(value):
-            try:
-                datetime.fromisoformat(value)  # the shape is right; this checks the calendar
-            except ValueError:
-                raise InvalidEventError("occurred_at", f"not a valid date and time: {value!r}") from None
-            return value
         return format_timestamp(parse_timestamp(value))
     if isinstance(value, datetime):
         return format_timestamp(value)
     raise InvalidEventError("occurred_at", f"must be an RFC 3339 string or datetime, got {type(value).__name__}")
+
+
+# --- errors: why msgspec refused an event, in the contract's words --------------------------------
+
+
+def _explain(wire: dict[str, Any], error: Exception) -> InvalidEventError:
+    """The first field (in wire order) whose value msgspec refuses, with the reason."""
+    for name in FIELDS:
+        if name not in wire and name not in _REQUIRED:
+            continue  # its default
+        value = wire.get(name)
+        try:
+            _convert(value, _FIELD_TYPES[name])
+        except msgspec.ValidationError:
+            return _reason(name, value)
+        except UnicodeEncodeError as not_utf8:
+            return InvalidEventError(name, surrogate_reason(not_utf8))
+    # Not reached for the types above; kept so that an error never goes unexplained.
+    return InvalidEventError("event", str(error))
+
+
+def _reason(name: str, value: Any) -> InvalidEventError:
+    if name == "schema_version":
+        return InvalidEventError(name, f"unsupported version {value!r}; this code knows {SCHEMA_VERSION}")
+    if name == "event_type" and isinstance(value, str) and value:
+        return InvalidEventError(name, f"must be a snake_case word, got {value[:64]!r}")
+    if name == "ip":
+        return InvalidEventError(name, f"must be a string, got {type(value).__name__}")
+    if name == "status":
+        return _status_error(value)
+    if name == "properties":
+        return _properties_error(value)
+    if name == "event_id" or name == "occurred_at":  # already normalized: only a missing value is left
+        return InvalidEventError(name, "required field is missing")
+    return _text_error(name, value, _TEXT_LIMITS[name])
+
+
+def _text_error(name: str, value: object, max_length: int) -> InvalidEventError:
+    if value is None:
+        return InvalidEventError(name, "required field is missing")
+    if not isinstance(value, str):
+        return InvalidEventError(name, f"must be a string, got {type(value).__name__}")
+    if not value:
+        return InvalidEventError(name, "must not be empty")
+    return InvalidEventError(name, f"longer than {max_length} characters ({len(value)})")
 
 
 def _status_error(value: object) -> InvalidEventError:
@@ -237,113 +363,68 @@ def _status_error(value: object) -> InvalidEventError:
         return InvalidEventError(
             "status", f"HTTP-like code must be within {MIN_STATUS_CODE}-{MAX_STATUS_CODE}, got {value}"
         )
-    if type(value) is str:
+    if isinstance(value, str):
         return InvalidEventError("status", f"outcome must be 1-{MAX_OUTCOME_LENGTH} characters")
     return InvalidEventError("status", f"must be an integer code or a string, got {type(value).__name__}")
 
 
-def _normalize_properties(value: object) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if type(value) is not dict:
-        if not isinstance(value, Mapping):
-            raise InvalidEventError("properties", f"must be a JSON object, got {type(value).__name__}")
-        value = dict(value)
+def _properties_error(value: object) -> InvalidEventError:
+    if not isinstance(value, Mapping):
+        return InvalidEventError("properties", f"must be a JSON object, got {type(value).__name__}")
     if len(value) > MAX_PROPERTIES:
-        raise InvalidEventError("properties", f"more than {MAX_PROPERTIES} keys ({len(value)})")
+        return InvalidEventError("properties", f"more than {MAX_PROPERTIES} keys ({len(value)})")
     for key, item in value.items():
-        if type(key) is not str or not key or len(key) > MAX_PROPERTY_KEY_LENGTH:
-            raise InvalidEventError(
+        if not isinstance(key, str) or not key or len(key) > MAX_PROPERTY_KEY_LENGTH:
+            return InvalidEventError(
                 "properties", f"keys must be strings of 1-{MAX_PROPERTY_KEY_LENGTH} characters: {key!r}"
             )
-        kind = type(item)
-        if kind is str or item is None or kind is bool:
-            continue
-        if kind is int:
-            if not _MIN_INT <= item <= _MAX_INT:
-                raise InvalidEventError(f"properties.{key}", "integers must fit in 64 bits")
-        elif kind is float:
-            if not math.isfinite(item):
-                raise InvalidEventError(f"properties.{key}", "NaN and infinity are not valid JSON")
-        else:
-            raise InvalidEventError(
+        if type(item) is int and item < MIN_INTEGER:
+            return InvalidEventError(f"properties.{key}", "integers must fit in 64 bits")
+        if type(item) is float and not math.isfinite(item):
+            return InvalidEventError(f"properties.{key}", "NaN and infinity are not valid JSON")
+        if not (item is None or isinstance(item, str | int | float)):
+            return InvalidEventError(
                 f"properties.{key}",
-                f"values must be string, number, boolean or null (flat map), got {kind.__name__}",
+                f"values must be string, number, boolean or null (flat map), got {type(item).__name__}",
             )
-    return value
+    return InvalidEventError("properties", "must be a flat JSON object")
 
 
-def normalize_event(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """Validate ``raw`` against the contract and return the wire dict in canonical field order.
-
-    Fills ``event_id`` and ``occurred_at`` when absent. Raises ``InvalidEventError`` naming the
-    first offending field; size limits are checked by ``encode_event``. This runs on every
-    ``put``, so the common case is a handful of type and length checks; the detailed error is
-    built only when a check fails.
-    """
-    if type(raw) is not dict and not isinstance(raw, Mapping):
-        raise InvalidEventError("event", f"must be a mapping, got {type(raw).__name__}")
-    if not _KNOWN_FIELDS.issuperset(raw):
-        name = sorted(raw.keys() - _KNOWN_FIELDS)[0]
-        raise InvalidEventError(name, "unknown field; put extra data in 'properties'")
-    get = raw.get
-    version = get("schema_version", SCHEMA_VERSION)
-    if version != SCHEMA_VERSION or type(version) is not int:
-        raise InvalidEventError("schema_version", f"unsupported version {version!r}; this code knows {SCHEMA_VERSION}")
-    event_type = get("event_type")
-    if type(event_type) is not str or (event_type not in CORE_EVENT_TYPES and not _EVENT_TYPE_RE.fullmatch(event_type)):
-        if type(event_type) is str and event_type:
-            raise InvalidEventError("event_type", f"must be a snake_case word, got {event_type[:64]!r}")
-        raise _text_error("event_type", event_type, MAX_EVENT_TYPE_LENGTH)
-    user_id = get("user_id")
-    if type(user_id) is not str or not user_id or len(user_id) > MAX_ID_LENGTH:
-        raise _text_error("user_id", user_id, MAX_ID_LENGTH)
-    session_id = get("session_id")
-    if session_id is not None and (type(session_id) is not str or not session_id or len(session_id) > MAX_ID_LENGTH):
-        raise _text_error("session_id", session_id, MAX_ID_LENGTH)
-    ip = get("ip")
-    if ip is not None:
-        if type(ip) is not str:
-            raise InvalidEventError("ip", f"must be a string, got {type(ip).__name__}")
-        if not is_ip_or_pseudonym(ip):
-            raise InvalidEventError("ip", f"not an IPv4/IPv6 address or pseudonym: {ip[:64]!r}")
-    user_agent = get("user_agent")
-    if user_agent is not None and (
-        type(user_agent) is not str or not user_agent or len(user_agent) > MAX_USER_AGENT_LENGTH
-    ):
-        raise _text_error("user_agent", user_agent, MAX_USER_AGENT_LENGTH)
-    resource = get("resource")
-    if resource is not None and (type(resource) is not str or not resource or len(resource) > MAX_RESOURCE_LENGTH):
-        raise _text_error("resource", resource, MAX_RESOURCE_LENGTH)
-    status = get("status")
-    if status is not None:
-        kind = type(status)
-        if not (
-            (kind is int and MIN_STATUS_CODE <= status <= MAX_STATUS_CODE)
-            or (kind is str and 0 < len(status) <= MAX_OUTCOME_LENGTH)
-        ):
-            raise _status_error(status)
-    return {
-        "schema_version": SCHEMA_VERSION,
-        "event_id": _normalize_event_id(get("event_id")),
-        "occurred_at": _normalize_occurred_at(get("occurred_at")),
-        "event_type": event_type,
-        "user_id": user_id,
-        "session_id": session_id,
-        "ip": ip,
-        "user_agent": user_agent,
-        "resource": resource,
-        "status": status,
-        "properties": _normalize_properties(get("properties")),
-    }
+def _find_not_utf8(event: WireEvent | Mapping[str, Any]) -> InvalidEventError | None:
+    """The first text of a converted event that is not valid UTF-8 (a lone surrogate), by field."""
+    wire = _as_dict(event) if isinstance(event, WireEvent) else event
+    texts: list[tuple[str, object]] = [(name, wire.get(name)) for name in FIELDS[:-1]]
+    for key, item in (wire.get("properties") or {}).items():
+        texts += [("properties", key), (f"properties.{key}", item)]
+    for name, text in texts:
+        if isinstance(text, str):
+            try:
+                text.encode()
+            except UnicodeEncodeError as error:
+                return InvalidEventError(name, surrogate_reason(error))
+    return None
 
 
-def encode_event(wire: dict[str, Any]) -> bytes:
-    """Serialize a normalized event, enforcing the size limits on the whole and on ``properties``."""
-    data = encode_json(wire)
+def surrogate_reason(error: UnicodeEncodeError) -> str:
+    """Why text that raised ``error`` on encoding is refused."""
+    character = error.object[error.start]
+    return f"text is not valid UTF-8: lone surrogate {character!r} at position {error.start}"
+
+
+# --- encoding and decoding -----------------------------------------------------------------------
+
+
+def encode_event(event: WireEvent | Mapping[str, Any]) -> bytes:
+    """Serialize a validated event, enforcing valid UTF-8 and the size limits on the whole and on
+    ``properties``."""
+    try:
+        data = _encode(event)
+    except UnicodeEncodeError as error:
+        raise _find_not_utf8(event) or InvalidEventError("event", surrogate_reason(error)) from None
+    properties = event.properties if isinstance(event, WireEvent) else event["properties"]
     # Only an event longer than the properties limit can hold properties over it.
-    if len(data) > MAX_PROPERTIES_BYTES and wire["properties"]:
-        properties_size = len(encode_json(wire["properties"]))
+    if len(data) > MAX_PROPERTIES_BYTES and properties:
+        properties_size = len(_encode(properties))
         if properties_size > MAX_PROPERTIES_BYTES:
             raise EventTooLargeError("properties", properties_size, MAX_PROPERTIES_BYTES)
     if len(data) > MAX_EVENT_BYTES:
@@ -351,27 +432,65 @@ def encode_event(wire: dict[str, Any]) -> bytes:
     return data
 
 
-# The compiled fast path (vedette.compiled) validates and encodes events that already have the
-# shapes the producer writes, against these limits, and leaves anything else to the code above.
-if speedups is not None:
-    speedups.configure_events(
-        FIELDS,
-        SCHEMA_VERSION,
-        is_ip_or_pseudonym,
-        new_event_id=new_event_id,
-        now=_clock.now,
-        max_event_bytes=MAX_EVENT_BYTES,
-        max_properties_bytes=MAX_PROPERTIES_BYTES,
-        max_properties=MAX_PROPERTIES,
-        max_property_key_length=MAX_PROPERTY_KEY_LENGTH,
-        max_id_length=MAX_ID_LENGTH,
-        max_user_agent_length=MAX_USER_AGENT_LENGTH,
-        max_resource_length=MAX_RESOURCE_LENGTH,
-        max_outcome_length=MAX_OUTCOME_LENGTH,
-        max_event_type_length=MAX_EVENT_TYPE_LENGTH,
-        min_status_code=MIN_STATUS_CODE,
-        max_status_code=MAX_STATUS_CODE,
-    )
+def normalize_event(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """Validate ``raw`` against the contract and return the wire dict in canonical field order.
+
+    ``validate_event`` as a dict: fills ``event_id`` and ``occurred_at`` when absent and raises
+    ``InvalidEventError`` naming the first offending field; size limits are checked by ``encode_event``.
+    """
+    return _as_dict(validate_event(raw))
+
+
+def decode_event(data: bytes | str) -> dict[str, Any]:
+    """Decode one user record into its validated wire dict; raises ``InvalidEventError`` on any defect.
+
+    The consumer-side twin of ``encode_event``: what the scorer and training read.
+    """
+    if len(data) > MAX_EVENT_BYTES:
+        raise EventTooLargeError("event", len(data), MAX_EVENT_BYTES)
+    try:
+        event = _decode_wire(data)
+    except msgspec.ValidationError:
+        try:
+            wire = _decode_any(data)
+        except (msgspec.DecodeError, UnicodeDecodeError) as error:
+            raise _undecodable(data, error) from None
+        event = _convert_other_forms(_with_producer_fields(_as_object(wire)))
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
+        raise _undecodable(data, error) from None
+    if event.event_id is None or event.occurred_at is None:
+        _with_producer_fields(_as_dict(event))
+    _check_calendar(event.occurred_at)  # type: ignore[arg-type]  # (checked just above)
+    _check_beyond_msgspec(event)
+    return _as_dict(event)
+
+
+def _undecodable(data: bytes | str, error: Exception) -> InvalidEventError:
+    # msgspec refuses an escaped lone surrogate; the standard library reads one, so that the error
+    # can name the field that holds it.
+    try:
+        wire = json.loads(data)
+    except ValueError:
+        wire = None
+    if isinstance(wire, dict):
+        found = _find_not_utf8(wire)
+        if found is not None:
+            return found
+    return InvalidEventError("event", f"not UTF-8 JSON: {error}")
+
+
+def _with_producer_fields(wire: dict[str, Any]) -> dict[str, Any]:
+    """``wire`` if it holds the fields producers fill; a record without them was not made by the contract."""
+    for name in ("event_id", "occurred_at"):
+        if wire.get(name) is None:
+            raise InvalidEventError(name, "required field is missing")
+    return wire
+
+
+def _as_object(wire: object) -> dict[str, Any]:
+    if not isinstance(wire, dict):
+        raise InvalidEventError("event", f"must be a JSON object, got {type(wire).__name__}")
+    return wire
 
 
 @dataclass(frozen=True, slots=True)
@@ -402,31 +521,14 @@ class InteractionEvent:
         return normalize_event({name: getattr(self, name) for name in FIELDS})
 
 
-def decode_event(data: bytes | str) -> dict[str, Any]:
-    """Decode one user record into its validated wire dict; raises ``InvalidEventError`` on any defect.
-
-    The consumer-side twin of ``encode_event``: what the scorer and training read.
-    """
-    if len(data) > MAX_EVENT_BYTES:
-        raise EventTooLargeError("event", len(data), MAX_EVENT_BYTES)
-    try:
-        wire = orjson.loads(data)
-    except orjson.JSONDecodeError as error:
-        raise InvalidEventError("event", f"not UTF-8 JSON: {error}") from None
-    if not isinstance(wire, dict):
-        raise InvalidEventError("event", f"must be a JSON object, got {type(wire).__name__}")
-    for name in ("event_id", "occurred_at"):
-        if wire.get(name) is None:
-            # Producers fill these; a record on the wire without them was not made by the contract.
-            raise InvalidEventError(name, "required field is missing")
-    return normalize_event(wire)
-
-
 def parse_event(data: bytes | str) -> InteractionEvent:
     """Decode one user record into an event; raises ``InvalidEventError`` on any defect."""
     wire = decode_event(data)
     wire["occurred_at"] = parse_timestamp(wire["occurred_at"])
     return InteractionEvent(**wire)
+
+
+_Wire = TypeVar("_Wire", dict[str, Any], WireEvent)
 
 
 class Pseudonymizer:
@@ -451,12 +553,20 @@ class Pseudonymizer:
         if _PSEUDONYM_RE.fullmatch(value):
             return value
         digest = hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
-        return PSEUDONYM_PREFIX + digest[:_PSEUDONYM_HEX_CHARS]
+        return PSEUDONYM_PREFIX + digest[:PSEUDONYM_HEX_CHARS]
 
-    def apply(self, wire: dict[str, Any]) -> dict[str, Any]:
-        """Replace the configured fields of a normalized event with their pseudonyms, in place."""
+    def apply(self, wire: _Wire) -> _Wire:
+        """Replace the configured fields of a validated event with their pseudonyms, in place."""
         for name in self.fields:
-            value = wire[name]
-            if value is not None:
-                wire[name] = self.pseudonym(value)
+            value = wire[name] if isinstance(wire, dict) else getattr(wire, name)
+            if value is None:
+                continue
+            try:
+                pseudonym = self.pseudonym(value)
+            except UnicodeEncodeError as error:
+                raise InvalidEventError(name, surrogate_reason(error)) from None
+            if isinstance(wire, dict):
+                wire[name] = pseudonym
+            else:
+                setattr(wire, name, pseudonym)
         return wire

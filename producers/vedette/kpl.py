@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 from typing import NamedTuple
 
-from vedette.compiled import speedups
 from vedette.limits import KPL_AGGREGATION_MAX_BYTES
 
 MAGIC = b"\xf3\x89\x9a\xc2"
@@ -53,7 +52,7 @@ def _length_field(value: int) -> bytes:
     return _LENGTH_FIELDS[value] if value < _TABLE_SIZE else _TAG_DATA + encode_varint(value)
 
 
-class PythonAggregateBuilder:
+class AggregateBuilder:
     """Collects user records into one aggregated Kinesis record of at most ``max_bytes``.
 
     ``max_bytes`` bounds the Kinesis record as Kinesis counts it: data plus the outer partition
@@ -110,13 +109,6 @@ class PythonAggregateBuilder:
         """The aggregated record's data: magic, protobuf body, MD5 digest."""
         body = b"".join(self._keys) + b"".join(self._records)
         return MAGIC + body + hashlib.md5(body).digest()
-
-
-# The same builder with its byte buffers in C, where the package was compiled (vedette.compiled);
-# tests/test_kpl.py holds both to aws-kinesis-agg's bytes.
-AggregateBuilder: type[PythonAggregateBuilder] = (
-    speedups.AggregateBuilder if speedups is not None else PythonAggregateBuilder
-)
 
 
 class UserRecord(NamedTuple):

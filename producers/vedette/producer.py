@@ -20,16 +20,15 @@ import time
 import warnings
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from queue import SimpleQueue
 from typing import Any
 
 from vedette import metrics as m
-from vedette.collector import Collector, KinesisRecord, PendingRecord, make_pending_record
-from vedette.compiled import speedups
+from vedette.collector import Collector, KinesisRecord, PendingRecord
 from vedette.deadletter import DeadLetterFile
-from vedette.events import InteractionEvent, Pseudonymizer, encode_event, normalize_event
+from vedette.events import InteractionEvent, Pseudonymizer, WireEvent, encode_event, surrogate_reason, validate_event
 from vedette.exceptions import (
     BufferFullError,
     DeliveryFailedError,
@@ -48,7 +47,8 @@ from vedette.limits import (
     MIB,
     put_payload_units,
 )
-from vedette.shards import HASH_KEY_MEMO, cached_hash_key, fetch_shard_map
+from vedette.reports import DeliveryCallback, DeliveryReport
+from vedette.shards import cached_hash_key, fetch_shard_map
 
 logger = logging.getLogger("vedette.producer")
 
@@ -75,28 +75,6 @@ THROTTLING_ERROR_CODES = frozenset(
         "KMSThrottlingException",
     }
 )
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryReport:
-    """The outcome of one event: ``error`` is None when Kinesis stored it."""
-
-    event_id: str
-    partition_key: str
-    error: Exception | None
-    shard_id: str | None = None
-    sequence_number: str | None = None
-    # The event's index inside its aggregated Kinesis record; None when sent alone.
-    sub_sequence_number: int | None = None
-    attempts: int = 0
-    data: bytes = b""
-
-    @property
-    def ok(self) -> bool:
-        return self.error is None
-
-
-DeliveryCallback = Callable[[DeliveryReport], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -592,7 +570,7 @@ def _close_live_engines() -> None:
         engine.close(engine.config.close_timeout_seconds)
 
 
-def prepare_record_in_python(
+def prepare_record(
     event: Mapping[str, Any] | InteractionEvent,
     partition_key: str | None,
     on_delivery: DeliveryCallback | None,
@@ -601,33 +579,18 @@ def prepare_record_in_python(
     ttl_seconds: float,
 ) -> PendingRecord:
     """Everything ``put`` does before buffering: validate, pseudonymize, serialize, hash the key."""
-    wire = event.to_wire() if isinstance(event, InteractionEvent) else normalize_event(event)
+    wire: WireEvent = validate_event(event.to_wire() if isinstance(event, InteractionEvent) else event)
     if pseudonymizer is not None:
         pseudonymizer.apply(wire)
     data = encode_event(wire)
-    key = wire["user_id"] if partition_key is None else partition_key
+    key = wire.user_id if partition_key is None else partition_key
     if type(key) is not str or not 1 <= len(key) <= MAX_PARTITION_KEY_LENGTH:
         raise InvalidEventError("partition_key", f"must be a string of 1-{MAX_PARTITION_KEY_LENGTH} characters")
-    return make_pending_record(data, key, cached_hash_key(key), wire["event_id"], on_delivery, now, now + ttl_seconds)
-
-
-PrepareRecord = Callable[
-    [Mapping[str, Any] | InteractionEvent, str | None, DeliveryCallback | None, Pseudonymizer | None, float, float],
-    PendingRecord,
-]
-if speedups is not None:
-    speedups.configure_records(
-        HASH_KEY_MEMO,
-        cached_hash_key=cached_hash_key,
-        prepare_record_in_python=prepare_record_in_python,
-        max_partition_key_length=MAX_PARTITION_KEY_LENGTH,
-    )
-    prepare_record: PrepareRecord = speedups.prepare_record
-else:
-    prepare_record = prepare_record_in_python
-"""``prepare_record_in_python``, in C where the package was compiled (vedette.compiled): it gives
-the same record for an event in the wire's shapes without a pseudonymizer, and calls the Python
-function for anything else, which validates it or names the offending field."""
+    try:
+        hash_key = cached_hash_key(key)
+    except UnicodeEncodeError as error:
+        raise InvalidEventError("partition_key", surrogate_reason(error)) from None
+    return PendingRecord(data, key, hash_key, wire.event_id, on_delivery, now, now + ttl_seconds)  # type: ignore[arg-type]
 
 
 class Producer:

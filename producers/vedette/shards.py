@@ -13,8 +13,7 @@ def hash_key(partition_key: str) -> int:
     return int.from_bytes(hashlib.md5(partition_key.encode()).digest(), "big")
 
 
-# Partition keys are user ids, which repeat; a bounded memo saves the MD5 on every put. The
-# compiled prepare_record reads it too (vedette.compiled), and calls cached_hash_key on a miss.
+# Partition keys are user ids, which repeat; a bounded memo saves the MD5 on every put.
 HASH_KEY_MEMO: dict[str, int] = {}
 _HASH_KEY_MEMO_SIZE = 100_000
 
