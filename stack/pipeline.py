@@ -20,6 +20,7 @@ from stack.exceptions import StackError
 from stack.iam import Statement, key_use, policy_document
 from stack.model_endpoint import ModelEndpoint, ModelEndpointArgs
 from stack.operations import Operations, OperationsArgs
+from stack.query import ArchiveQueries, ArchiveQueriesArgs, catalog_database_name
 from stack.scorer import Scorer, ScorerArgs
 from stack.settings import StackSettings
 from stack.state import ScorerState, ScorerStateArgs
@@ -81,6 +82,20 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             expiration_days=settings.archive_expiration_days,
             log_retention_days=settings.log_retention_days,
             extra_prefixes=(BAD_EVENTS_PREFIX,),
+        ),
+    )
+    queries = ArchiveQueries(
+        PROJECT,
+        ArchiveQueriesArgs(
+            archive_bucket_name=archive.bucket_name,
+            archive_bucket_arn=archive.bucket_arn,
+            kms_key_arn=key.arn,
+            account_id=account_id,
+            region=region,
+            partition=partition,
+            database_name=catalog_database_name(PROJECT, stack_name),
+            results_expiration_days=settings.query_results_expiration_days,
+            scan_limit_gib=settings.query_scan_limit_gib,
         ),
     )
     state = ScorerState(
@@ -185,6 +200,11 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
         "scorer_function_name": scorer.function_name,
         "dashboard_name": operations.dashboard_name,
         "kms_key_arn": key.arn,
+        "query_database": queries.database_name,
+        "query_table": queries.table_name,
+        "query_workgroup": queries.workgroup_name,
+        "query_results_bucket": queries.results_bucket_name,
+        "query_policy_arn": queries.policy_arn,
         "producer_settings": {"stream_name": stream.stream_name, "region": region, "aggregation": True},
         "producer_policy": producer_policy,
     }
