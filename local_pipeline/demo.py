@@ -565,7 +565,8 @@ def render(figures: dict[str, Any]) -> str:
     if "archive_sql" in figures:
         answer = figures["archive_sql"]
         lines += ["", "  SQL over the archive (docs/archive-sql.md):", f"  {answer['command']}"]
-        lines += [f"    {'  '.join(f'{value!s:>15}' for value in row)}" for row in [answer["columns"], *answer["rows"]]]
+        for row in [answer["columns"], *answer["rows"]]:
+            lines.append("    " + "  ".join(f"{'NULL' if value is None else value!s:>15}" for value in row))
     return "\n".join(lines) + "\n"
 
 

@@ -55,6 +55,7 @@ def _slug(instance_type: str) -> str:
 class ModelEndpoint(pulumi.ComponentResource):
     endpoint_name: pulumi.Output[str]
     endpoint_arn: pulumi.Output[str]
+    artifacts_bucket_name: pulumi.Output[str]
     variant_name: str
     image: pulumi.Output[str]
 
@@ -210,6 +211,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 },
                 opts=child,
             )
+        self.artifacts_bucket_name = artifacts.bucket_name
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
         self.variant_name = VARIANT_NAME

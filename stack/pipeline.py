@@ -191,6 +191,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
         "archive_bucket": archive.bucket_name,
         "delivery_stream_name": archive.delivery_stream_name,
         "endpoint_name": endpoint.endpoint_name,
+        "artifacts_bucket": endpoint.artifacts_bucket_name,
         "endpoint_image": endpoint.image,
         "state_table_name": state.state_table_name,
         "anomalies_table_name": state.anomalies_table_name,

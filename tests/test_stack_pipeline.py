@@ -271,8 +271,11 @@ def test_outputs_hold_what_operators_and_producers_need(deployed: Synthesized) -
     assert outputs["on_failure_queue_url"].startswith(f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/")
     statements = policy_statements(outputs["producer_policy"])
     assert [s["Resource"] for s in statements] == [[outputs["stream_arn"]], [outputs["kms_key_arn"]]]
+    # A producer encrypts records with the key only through Kinesis
+    assert statements[1]["Condition"] == {"StringEquals": {"kms:ViaService": [f"kinesis.{REGION}.amazonaws.com"]}}
     for name in (
         "archive_bucket",
+        "artifacts_bucket",
         "endpoint_name",
         "state_table_name",
         "anomalies_table_name",
