@@ -57,12 +57,11 @@ class SqlQueryError(ArchiveError):
 
 @dataclass
 class ScanStats:
-    """What DuckDB opened: ``objects_opened`` counts objects, ``skipped_keys`` keys outside the layout."""
+    """Objects listed and opened by DuckDB (``opened``: their keys), and keys outside the layout."""
 
     objects_listed: int = 0
     objects_opened: int = 0
     skipped_keys: int = 0
-    info_calls: int = 0
     opened: list[str] = field(default_factory=list)
 
 
@@ -76,7 +75,7 @@ def hive_path(key: str) -> str | None:
     segments = key[len(EVENTS_PREFIX) :].split("/")
     if len(segments) != len(PARTITIONS) + 1 or not all(segment.isdigit() for segment in segments[:-1]):
         return None
-    folders = "/".join(f"{name}={value}" for (name, _, _), value in zip(PARTITIONS, segments, strict=False))
+    folders = "/".join(f"{name}={value}" for (name, _, _), value in zip(PARTITIONS, segments[:-1], strict=True))
     return f"{EVENTS_PREFIX}{folders}/{segments[-1]}"
 
 
@@ -109,7 +108,6 @@ class ArchiveFileSystem(AbstractFileSystem):  # type: ignore[misc]
         hive = self._strip_protocol(path)
         if hive not in self.keys:
             raise FileNotFoundError(path)
-        self.stats.info_calls += 1
         key = self.keys[hive]
         if self.location.is_s3:
             size = self.s3.head_object(Bucket=self.location.bucket, Key=self.location.key(key))["ContentLength"]
@@ -119,8 +117,10 @@ class ArchiveFileSystem(AbstractFileSystem):  # type: ignore[misc]
 
     def _open(self, path: str, mode: str = "rb", **kwargs: Any) -> Any:
         hive = self._strip_protocol(path)
-        if mode != "rb" or hive not in self.keys:
-            raise FileNotFoundError(path) if hive not in self.keys else PermissionError(f"{path}: read-only")
+        if hive not in self.keys:
+            raise FileNotFoundError(path)
+        if mode != "rb":
+            raise PermissionError(f"{path}: the archive is read-only here")
         key = self.keys[hive]
         self.stats.objects_opened += 1
         self.stats.opened.append(key)
