@@ -100,8 +100,9 @@ def _split_concatenated(line: bytes) -> Iterator[bytes]:
         position = end
 
 
-def _list_keys(location: Location, prefix: str, start: datetime | None, s3: Any) -> Iterator[str]:
-    """Keys relative to the archive root, in key order, under the prefix's static part."""
+def list_keys(location: Location, prefix: str, start: datetime | None, s3: Any) -> Iterator[str]:
+    """Keys relative to the archive root, in key order, under the prefix's static part (from the hour
+    of ``start`` on S3, when the prefix is made of time alone)."""
     base = static_prefix(prefix)
     if location.is_s3:
         arguments: dict[str, Any] = {"Bucket": location.bucket, "Prefix": location.root + base}
@@ -153,7 +154,7 @@ def iter_records(
     where = parse_location(location)
     counts = stats if stats is not None else ReadStats()
     s3 = s3_client if s3_client is not None or not where.is_s3 else make_s3_client(endpoint_url)
-    for key in _list_keys(where, prefix, start, s3):
+    for key in list_keys(where, prefix, start, s3):
         arrival = arrival_of_key(key)
         if arrival is None:
             counts.skipped_keys += 1

@@ -33,6 +33,7 @@ from typing import Any
 import boto3
 import orjson
 
+from archive import sql as archive_sql
 from emulators import DUMMY_CREDENTIALS, kinesalite, model_server, moto_server
 from local_pipeline.event_source import Acknowledgement, LocalEventSourceMapping, MappingSettings
 from local_pipeline.firehose import LocalFirehose
@@ -53,6 +54,11 @@ from vedette.reports import DeliveryReport
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 HANDLER = "scorer.handler.lambda_handler"
+# The first example of docs/archive-sql.md, run on the archive the local Firehose wrote.
+ARCHIVE_QUERY = (
+    "SELECT event_type, count(*) AS events, count(DISTINCT user_id) AS users FROM events "
+    "GROUP BY event_type ORDER BY events DESC"
+)
 LEGACY_BAD_RECORDS = (
     b'{"user": "u-1", "action": "login"}',  # an old schema: no event_id, no event_type
     b"login failed for u-2 from 198.18.0.9",  # not JSON at all
@@ -383,8 +389,23 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             emf=dict(emf_scored),
             errors=mapping_errors + ([str(firehose.error)] if firehose.error else []),
         )
+        figures["archive_sql"] = _query_archive(aws, names.archive_bucket)
     figures["wall_seconds"] = round(time.monotonic() - wall_started, 1)
     return figures
+
+
+def _query_archive(aws: str, bucket: str) -> dict[str, Any]:
+    """``ARCHIVE_QUERY`` over the archive bucket, as ``python -m archive.sql`` runs it."""
+    connection = archive_sql.connect(f"s3://{bucket}", endpoint_url=aws)
+    try:
+        result = archive_sql.query(connection, ARCHIVE_QUERY)
+    finally:
+        connection.close()
+    return {
+        "command": f'python -m archive.sql --archive s3://{bucket} "{ARCHIVE_QUERY}"',
+        "columns": result.columns,
+        "rows": [list(row) for row in result.rows],
+    }
 
 
 def _serve(names: PipelineNames, streams: str, aws: str) -> None:
@@ -541,6 +562,11 @@ def render(figures: dict[str, Any]) -> str:
     ]
     if figures["errors"]:
         lines.append(f"  errors: {figures['errors']}")
+    if "archive_sql" in figures:
+        answer = figures["archive_sql"]
+        lines += ["", "  SQL over the archive (docs/archive-sql.md):", f"  {answer['command']}"]
+        for row in [answer["columns"], *answer["rows"]]:
+            lines.append("    " + "  ".join(f"{'NULL' if value is None else value!s:>15}" for value in row))
     return "\n".join(lines) + "\n"
 
 

@@ -1,8 +1,11 @@
-"""The policies: encryption at rest, no public buckets, no wildcard IAM, bounded Kinesis mappings
-with an on-failure destination, alarms that name what they watch.
+"""The policies: encryption at rest, no public buckets, no wildcard IAM, trust policies guarded
+against confused deputies, key policies and key use under conditions, bounded Kinesis mappings with
+an on-failure destination, alarms that name what they watch, current Lambda runtimes.
 
 Props are the resource's inputs as the engine sees them (camelCase). Each violation message names
-the property at fault and what to set instead.
+the property at fault and what to set instead. On a first ``pulumi preview`` some inputs are not
+known yet (a document built from an ARN not yet created): CrossGuard skips a policy that reads an
+unknown value, and runs it during ``pulumi up --policy-pack policies``, when the value is known.
 """
 
 from __future__ import annotations
@@ -36,7 +39,27 @@ IAM_POLICY_TYPES = frozenset(
 PUBLIC_ACLS = frozenset({"public-read", "public-read-write", "authenticated-read"})
 # Lambda runtimes past their deprecation date (AWS Lambda runtime support policy).
 DEPRECATED_RUNTIMES = frozenset(
-    {"python2.7", "python3.6", "python3.7", "python3.8", "nodejs12.x", "nodejs14.x", "nodejs16.x", "java8", "go1.x"}
+    {
+        *("python2.7", "python3.6", "python3.7", "python3.8", "python3.9"),
+        *("nodejs12.x", "nodejs14.x", "nodejs16.x", "nodejs18.x"),
+        *("java8", "go1.x"),
+    }
+)
+# Condition keys that tie a service principal's use of a role or a key to this account or resource
+# (IAM's confused-deputy guidance); compared case-insensitively, as IAM compares condition keys.
+CONFUSED_DEPUTY_KEYS = frozenset({"aws:sourceaccount", "aws:sourcearn", "aws:sourceorgid", "aws:sourceorgpaths"})
+TRUST_GUARD_KEYS = CONFUSED_DEPUTY_KEYS | {"sts:externalid"}
+KEY_POLICY_GUARD_KEYS = CONFUSED_DEPUTY_KEYS | {"kms:viaservice", "kms:calleraccount"}
+# KMS actions that use a key's material: granted in IAM only through a service or an encryption context.
+KEY_USE_ACTIONS = frozenset(
+    {
+        "kms:decrypt",
+        "kms:encrypt",
+        "kms:generatedatakey",
+        "kms:generatedatakeywithoutplaintext",
+        "kms:reencryptfrom",
+        "kms:reencryptto",
+    }
 )
 
 
@@ -59,6 +82,26 @@ def _as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return list(value) if isinstance(value, list | tuple) else [value]
+
+
+def _condition_keys(statement: Mapping[str, Any]) -> set[str]:
+    """Every condition key of a statement, lower case (``{"StringEquals": {"aws:SourceAccount": ...}}``)."""
+    keys: set[str] = set()
+    for clause in (statement.get("Condition") or {}).values():
+        if isinstance(clause, Mapping):
+            keys.update(str(key).lower() for key in clause)
+    return keys
+
+
+def _principals(statement: Mapping[str, Any], kind: str) -> list[str]:
+    principal = statement.get("Principal")
+    if principal == "*":
+        return ["*"]
+    return [str(value) for value in _as_list(principal.get(kind))] if isinstance(principal, Mapping) else []
+
+
+def _is_anyone(statement: Mapping[str, Any]) -> bool:
+    return "*" in _principals(statement, "AWS") or statement.get("Principal") == "*"
 
 
 def _is_wildcard_resource(resource: str) -> bool:
@@ -203,10 +246,93 @@ def validate_no_wildcard_iam(args: ResourceValidationArgs, report: ReportViolati
                 report(f"{where}: resource {resource} where an ARN can be named: scope it.", args.urn)
 
 
+KEY_USE_MESSAGE = (
+    "grants use of a KMS key without a kms:ViaService or kms:EncryptionContext condition: "
+    "limit it to the services that use the key on the role's behalf"
+)
+
+
+def _key_use_actions(statement: Mapping[str, Any]) -> list[str]:
+    actions = [str(action).lower() for action in _as_list(statement.get("Action"))]
+    return [action for action in actions if action in KEY_USE_ACTIONS or action in {"kms:*", "*"}]
+
+
+def _key_use_is_conditioned(statement: Mapping[str, Any]) -> bool:
+    keys = _condition_keys(statement)
+    return "kms:viaservice" in keys or any(key.startswith("kms:encryptioncontext") for key in keys)
+
+
 no_wildcard_iam = ResourceValidationPolicy(
     name="no-wildcard-iam",
     description="IAM policies list exact actions on named resources; no managed full-access policies.",
     validate=validate_no_wildcard_iam,
+    enforcement_level=MANDATORY,
+)
+
+# --- trust policies and key policies ------------------------------------------------------------
+
+
+def validate_trust_policies(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """A role trusts named principals, and a service principal only for this account or resource."""
+    if args.resource_type != "aws:iam/role:Role":
+        return
+    for index, statement in enumerate(_statements(args.props.get("assumeRolePolicy"))):
+        if statement.get("Effect") != "Allow":
+            continue
+        where = f"assumeRolePolicy statement {statement.get('Sid') or index}"
+        if _is_anyone(statement):
+            report(f"{where} lets any principal (*) assume the role: name the service or account.", args.urn)
+        services = _principals(statement, "Service")
+        if services and not _condition_keys(statement) & TRUST_GUARD_KEYS:
+            report(
+                f"{where} lets {', '.join(services)} assume the role for any account (confused deputy): "
+                "add an aws:SourceAccount or aws:SourceArn condition (sts:ExternalId where the service "
+                "documents it, as Firehose does).",
+                args.urn,
+            )
+
+
+trust_policies = ResourceValidationPolicy(
+    name="trust-policies",
+    description="Role trust policies name their principals and tie service principals to this account.",
+    validate=validate_trust_policies,
+    enforcement_level=MANDATORY,
+)
+
+
+def validate_key_policies(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """Key policies: rotation on, no grant to anyone, service principals under a condition; IAM
+    policies: key use only through a service (kms:ViaService) or an encryption context."""
+    props = args.props
+    if args.resource_type == "aws:kms/key:Key":
+        if props.get("enableKeyRotation") is not True:
+            report("KMS key rotation is off: set enableKeyRotation.", args.urn)
+        for index, statement in enumerate(_statements(props.get("policy"))):
+            if statement.get("Effect") != "Allow":
+                continue
+            where = f"key policy statement {statement.get('Sid') or index}"
+            if _is_anyone(statement) and not _condition_keys(statement):
+                report(f"{where} allows any principal (*) without a condition.", args.urn)
+            services = _principals(statement, "Service")
+            if services and not _condition_keys(statement) & KEY_POLICY_GUARD_KEYS:
+                report(
+                    f"{where} lets {', '.join(services)} use the key for any account: add an "
+                    "aws:SourceAccount, aws:SourceArn or kms:ViaService condition.",
+                    args.urn,
+                )
+        return
+    if args.resource_type not in IAM_POLICY_TYPES:
+        return
+    for index, statement in enumerate(_statements(props.get("policy"))):
+        granted = statement.get("Effect") == "Allow" and _key_use_actions(statement)
+        if granted and not _key_use_is_conditioned(statement):
+            report(f"statement {statement.get('Sid') or index} {KEY_USE_MESSAGE}.", args.urn)
+
+
+key_policies = ResourceValidationPolicy(
+    name="key-policies",
+    description="KMS keys rotate and name who uses them under conditions; IAM grants key use through services.",
+    validate=validate_key_policies,
     enforcement_level=MANDATORY,
 )
 
@@ -288,6 +414,8 @@ RESOURCE_POLICIES: tuple[ResourceValidationPolicy, ...] = (
     encryption_at_rest,
     no_public_buckets,
     no_wildcard_iam,
+    trust_policies,
+    key_policies,
     bounded_stream_mappings,
     alarms_have_dimensions,
     current_lambda_runtime,

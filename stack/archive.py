@@ -14,7 +14,7 @@ import pulumi_aws as aws
 
 from archive.layout import FIREHOSE_ERROR_OUTPUT_PREFIX, FIREHOSE_PREFIX, static_prefix
 from stack.buckets import ExpiringPrefix, PrivateBucket, PrivateBucketArgs
-from stack.iam import STREAM_CONSUMER_ACTIONS, Statement, assume_role_policy, policy_document
+from stack.iam import STREAM_CONSUMER_ACTIONS, Statement, assume_role_policy, key_use, policy_document
 
 ERRORS_PREFIX = static_prefix(FIREHOSE_ERROR_OUTPUT_PREFIX)
 EVENTS_PREFIX = static_prefix(FIREHOSE_PREFIX)
@@ -25,6 +25,7 @@ class EventArchiveArgs:
     stream_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
+    region: pulumi.Input[str]
     buffer_mib: int
     buffer_seconds: int
     infrequent_access_days: int
@@ -73,8 +74,8 @@ class EventArchive(pulumi.ComponentResource):
                         [bucket.arn],
                     ),
                     Statement("WriteArchiveObjects", ("s3:AbortMultipartUpload", "s3:PutObject"), objects),
-                    # Decrypt the stream's records, encrypt the objects (SSE-KMS).
-                    Statement("UseThePipelineKey", ("kms:Decrypt", "kms:GenerateDataKey"), [args.kms_key_arn]),
+                    # Decrypt the stream's records, encrypt the objects (SSE-KMS): through those services only.
+                    key_use("UseThePipelineKey", args.kms_key_arn, args.region, ("kinesis", "s3")),
                     Statement("LogDeliveryErrors", ("logs:PutLogEvents",), [log_stream.arn]),
                 ]
             ),

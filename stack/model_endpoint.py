@@ -14,10 +14,13 @@ import pulumi_aws as aws
 from model.container import MODEL_ENVIRONMENT, SKLEARN_IMAGE_REPOSITORY, SKLEARN_IMAGE_TAG
 from stack.buckets import PrivateBucket, PrivateBucketArgs
 from stack.exceptions import StackError
-from stack.iam import Statement, assume_role_policy, policy_document
+from stack.iam import Statement, assume_role_policy, key_use, policy_document
 
 VARIANT_NAME = "primary"
 MODELS_PREFIX = "models/"
+# What SageMaker's CreateModel permissions page lists for the execution role on "*": these actions
+# have no resource-level permissions (the policy pack allows "*" for exactly such actions).
+SAGEMAKER_ACTIONS_WITHOUT_RESOURCES = ("cloudwatch:PutMetricData", "ecr:GetAuthorizationToken")
 
 
 @dataclass(frozen=True)
@@ -45,9 +48,14 @@ def artifact_key(path: Path) -> str:
     return f"{MODELS_PREFIX}model-{digest}.tar.gz"
 
 
+def _slug(instance_type: str) -> str:
+    return instance_type.removeprefix("ml.").replace(".", "-")
+
+
 class ModelEndpoint(pulumi.ComponentResource):
     endpoint_name: pulumi.Output[str]
     endpoint_arn: pulumi.Output[str]
+    artifacts_bucket_name: pulumi.Output[str]
     variant_name: str
     image: pulumi.Output[str]
 
@@ -62,6 +70,11 @@ class ModelEndpoint(pulumi.ComponentResource):
             key=key,
             source=pulumi.FileAsset(str(args.artifact_path)),
             content_type="application/gzip",
+            # SSE-KMS set on the object itself: the upload may run before the bucket's default
+            # encryption is configured, and would then be stored with S3-managed keys.
+            server_side_encryption="aws:kms",
+            kms_key_id=args.kms_key_arn,
+            bucket_key_enabled=True,
             opts=child,
         )
         image = aws.sagemaker.get_prebuilt_ecr_image_output(
@@ -103,12 +116,14 @@ class ModelEndpoint(pulumi.ComponentResource):
             role=role.id,
             policy=policy_document(
                 [
+                    # Every model's artifact, not only the new one: during a rollout the old variant
+                    # still serves, and re-reads its own artifact when it scales out.
                     Statement(
-                        "ReadTheArtifact",
+                        "ReadTheArtifacts",
                         ("s3:GetObject",),
-                        [pulumi.Output.concat(artifacts.arn, "/", key)],
+                        [pulumi.Output.concat(artifacts.arn, "/", MODELS_PREFIX, "*")],
                     ),
-                    Statement("DecryptTheArtifact", ("kms:Decrypt",), [args.kms_key_arn]),
+                    key_use("DecryptTheArtifacts", args.kms_key_arn, args.region, ("s3",), actions=("kms:Decrypt",)),
                     Statement(
                         "PullTheScikitLearnImage",
                         ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"),
@@ -116,9 +131,15 @@ class ModelEndpoint(pulumi.ComponentResource):
                     ),
                     Statement(
                         "WriteEndpointLogs",
-                        ("logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"),
+                        (
+                            "logs:CreateLogGroup",
+                            "logs:CreateLogStream",
+                            "logs:DescribeLogStreams",
+                            "logs:PutLogEvents",
+                        ),
                         [endpoint_logs, pulumi.Output.concat(endpoint_logs, ":log-stream:*")],
                     ),
+                    Statement("AuthenticateAndPublishMetrics", SAGEMAKER_ACTIONS_WITHOUT_RESOURCES, ["*"]),
                 ]
             ),
             opts=child,
@@ -131,6 +152,8 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "model_data_url": pulumi.Output.concat("s3://", artifacts.bucket_name, "/", artifact.key),
                 "environment": MODEL_ENVIRONMENT,
             },
+            # The container only reads its artifact and answers invocations: no network at all.
+            enable_network_isolation=True,
             # SageMaker checks the role can read the artifact when the model is created.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
@@ -154,7 +177,13 @@ class ModelEndpoint(pulumi.ComponentResource):
             kms_key_arn=None if args.serverless else args.kms_key_arn,
             opts=child,
         )
-        endpoint = aws.sagemaker.Endpoint(f"{name}-endpoint", endpoint_config_name=config.name, opts=child)
+        # SageMaker refuses UpdateEndpoint to another instance type while an autoscaling target is
+        # registered on the variant. The instance type is part of the endpoint's logical name, so a
+        # new type is a new endpoint (and target): created before the old ones are deregistered and
+        # deleted, and the scorer switches to it in the same update. A new model keeps the name and
+        # is rolled out by UpdateEndpoint.
+        endpoint_name = f"{name}-endpoint" if args.serverless else f"{name}-endpoint-{_slug(args.instance_type)}"
+        endpoint = aws.sagemaker.Endpoint(endpoint_name, endpoint_config_name=config.name, opts=child)
         if not args.serverless:
             target = aws.appautoscaling.Target(
                 f"{name}-scaling-target",
@@ -182,6 +211,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 },
                 opts=child,
             )
+        self.artifacts_bucket_name = artifacts.bucket_name
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
         self.variant_name = VARIANT_NAME

@@ -16,9 +16,11 @@ from scorer.settings import ScorerSettings
 from stack.archive import EventArchive, EventArchiveArgs
 from stack.bundle import verify_bundle
 from stack.encryption import PipelineKey, PipelineKeyArgs
-from stack.iam import Statement, policy_document
+from stack.exceptions import StackError
+from stack.iam import Statement, key_use, policy_document
 from stack.model_endpoint import ModelEndpoint, ModelEndpointArgs
 from stack.operations import Operations, OperationsArgs
+from stack.query import ArchiveQueries, ArchiveQueriesArgs, catalog_database_name
 from stack.scorer import Scorer, ScorerArgs
 from stack.settings import StackSettings
 from stack.state import ScorerState, ScorerStateArgs
@@ -29,11 +31,27 @@ BAD_EVENTS_PREFIX = str(ScorerSettings.__dataclass_fields__["bad_events_prefix"]
 PROJECT = "vedette"
 
 
+def require_artifacts(settings: StackSettings, root: Path) -> None:
+    """Stop with one line naming the command that builds what is missing (a fresh clone has neither)."""
+    model = root / settings.model_artifact_path
+    bundle = root / settings.scorer_bundle_path
+    missing = [str(path) for path in (model, bundle) if not path.is_file()]
+    if not missing:
+        return
+    # The bundle carries the model's feature configuration: a new model needs a new bundle.
+    command = "make bundle" if model.is_file() else "make model bundle"
+    raise StackError(
+        f"{' and '.join(missing)} not found: run `{command}` first "
+        "(or set vedette:modelArtifactPath and vedette:scorerBundlePath)"
+    )
+
+
 def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, Any]:
     """Declare every resource of the pipeline; returns the stack's outputs by name.
 
     ``root`` anchors the relative artifact and bundle paths (the project directory).
     """
+    require_artifacts(settings, root)
     # Before any resource: the scorer must compute the features the deployed model was trained on.
     verify_bundle(root / settings.scorer_bundle_path, root / settings.model_artifact_path)
     identity = aws.get_caller_identity_output()
@@ -57,12 +75,27 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             stream_arn=stream.arn,
             kms_key_arn=key.arn,
             account_id=account_id,
+            region=region,
             buffer_mib=settings.archive_buffer_mib,
             buffer_seconds=settings.archive_buffer_seconds,
             infrequent_access_days=settings.archive_infrequent_access_days,
             expiration_days=settings.archive_expiration_days,
             log_retention_days=settings.log_retention_days,
             extra_prefixes=(BAD_EVENTS_PREFIX,),
+        ),
+    )
+    queries = ArchiveQueries(
+        PROJECT,
+        ArchiveQueriesArgs(
+            archive_bucket_name=archive.bucket_name,
+            archive_bucket_arn=archive.bucket_arn,
+            kms_key_arn=key.arn,
+            account_id=account_id,
+            region=region,
+            partition=partition,
+            database_name=catalog_database_name(PROJECT, stack_name),
+            results_expiration_days=settings.query_results_expiration_days,
+            scan_limit_gib=settings.query_scan_limit_gib,
         ),
     )
     state = ScorerState(
@@ -106,6 +139,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             stream_arn=stream.arn,
             kms_key_arn=key.arn,
             account_id=account_id,
+            region=region,
             state_table_arn=state.state_table_arn,
             anomalies_table_arn=state.anomalies_table_arn,
             alerts_topic_arn=state.alerts_topic_arn,
@@ -148,7 +182,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
     producer_policy = policy_document(
         [
             Statement("WriteEvents", ("kinesis:ListShards", "kinesis:PutRecords"), [stream.arn]),
-            Statement("EncryptEvents", ("kms:GenerateDataKey",), [key.arn]),
+            key_use("EncryptEvents", key.arn, region, ("kinesis",), actions=("kms:GenerateDataKey",)),
         ]
     )
     return {
@@ -157,6 +191,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
         "archive_bucket": archive.bucket_name,
         "delivery_stream_name": archive.delivery_stream_name,
         "endpoint_name": endpoint.endpoint_name,
+        "artifacts_bucket": endpoint.artifacts_bucket_name,
         "endpoint_image": endpoint.image,
         "state_table_name": state.state_table_name,
         "anomalies_table_name": state.anomalies_table_name,
@@ -166,6 +201,11 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
         "scorer_function_name": scorer.function_name,
         "dashboard_name": operations.dashboard_name,
         "kms_key_arn": key.arn,
+        "query_database": queries.database_name,
+        "query_table": queries.table_name,
+        "query_workgroup": queries.workgroup_name,
+        "query_results_bucket": queries.results_bucket_name,
+        "query_policy_arn": queries.policy_arn,
         "producer_settings": {"stream_name": stream.stream_name, "region": region, "aggregation": True},
         "producer_policy": producer_policy,
     }

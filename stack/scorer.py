@@ -13,7 +13,7 @@ import pulumi_aws as aws
 
 from stack.bundle import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON
 from stack.exceptions import StackError
-from stack.iam import STREAM_CONSUMER_ACTIONS, Statement, assume_role_policy, policy_document
+from stack.iam import STREAM_CONSUMER_ACTIONS, Statement, assume_role_policy, key_use, policy_document
 
 # The Python and architecture the bundle's wheels are built for (one definition, stack.bundle).
 RUNTIME = aws.lambda_.Runtime(f"python{LAMBDA_PYTHON}")
@@ -29,6 +29,7 @@ class ScorerArgs:
     stream_arn: pulumi.Input[str]
     kms_key_arn: pulumi.Input[str]
     account_id: pulumi.Input[str]
+    region: pulumi.Input[str]
     state_table_arn: pulumi.Input[str]
     anomalies_table_arn: pulumi.Input[str]
     alerts_topic_arn: pulumi.Input[str]
@@ -96,8 +97,9 @@ class Scorer(pulumi.ComponentResource):
                     ),
                     Statement("ScoreOnTheEndpoint", ("sagemaker:InvokeEndpoint",), [args.endpoint_arn]),
                     Statement("SendFailedBatches", ("sqs:SendMessage",), [queue.arn]),
-                    # Stream records, bad-event objects, alerts and failed batches are all under the key.
-                    Statement("UseThePipelineKey", ("kms:Decrypt", "kms:GenerateDataKey"), [args.kms_key_arn]),
+                    # Stream records, bad-event objects, alerts and failed batches are all under the key,
+                    # used through those services only (DynamoDB uses the key through its own grants).
+                    key_use("UseThePipelineKey", args.kms_key_arn, args.region, ("kinesis", "s3", "sns", "sqs")),
                     Statement(
                         "WriteLogs",
                         ("logs:CreateLogStream", "logs:PutLogEvents"),

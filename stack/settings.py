@@ -126,6 +126,8 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         900,
         "Alarm when the oldest record not yet archived is older than this (above the buffer interval).",
     ),
+    ConfigKey("queryResultsExpirationDays", "integer", 30, "Days Athena query results are kept, 1-3650."),
+    ConfigKey("queryScanLimitGiB", "integer", 100, "Athena cancels a query of the workgroup that scans more, 1-10000."),
 )
 
 
@@ -173,6 +175,8 @@ class StackSettings:
     iterator_age_alarm_seconds: int = 300
     endpoint_latency_alarm_ms: int = 2000
     archive_freshness_alarm_seconds: int = 900
+    query_results_expiration_days: int = 30
+    query_scan_limit_gib: int = 100
 
     def __post_init__(self) -> None:
         self._check()
@@ -270,6 +274,8 @@ class StackSettings:
                 f"must exceed archiveBufferSeconds ({self.archive_buffer_seconds}) or the alarm fires on every "
                 f"buffered delivery, got {self.archive_freshness_alarm_seconds}",
             )
+        _within("queryResultsExpirationDays", self.query_results_expiration_days, (1, 3650))
+        _within("queryScanLimitGiB", self.query_scan_limit_gib, (1, 10_000))
         # The scorer checks its own settings at cold start; checking them here, with the scorer's
         # own code, makes a bad value fail the preview instead of every invocation.
         placeholder = dict.fromkeys(
@@ -288,7 +294,7 @@ class StackSettings:
 
 def _field_name(key: str) -> str:
     out = "".join("_" + char.lower() if char.isupper() else char for char in key)
-    return out.replace("_mi_b", "_mib").replace("_m_s", "_ms")
+    return out.replace("_mi_b", "_mib").replace("_gi_b", "_gib").replace("_m_s", "_ms")
 
 
 def _parse(key: ConfigKey, text: str) -> str | int | bool:

@@ -51,8 +51,13 @@ class ScorerState(pulumi.ComponentResource):
             # Idle users' and IPs' state expires instead of growing the table forever.
             ttl={"attribute_name": STATE_TTL_ATTRIBUTE, "enabled": True},
             server_side_encryption=encryption,
-            # Autoscaling moves the capacity; the program only sets its floor.
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["read_capacity", "write_capacity"]),
+            # No ignore_changes on the capacity: when the table switches from on demand, the provider
+            # would then get no capacity and set 1 read and 1 write unit, and the table would throttle
+            # until autoscaling caught up. With the floor always sent, the switch sets it. Autoscaling
+            # then moves the capacity, and Pulumi leaves it alone: the floor it sends is unchanged
+            # from its state (a `pulumi refresh` under load would read the scaled value, and the
+            # next `up` would set the floor again: docs/deploy.md).
+            opts=child,
         )
         if provisioned:
             for dimension in ("Read", "Write"):

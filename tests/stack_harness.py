@@ -55,6 +55,10 @@ _ARNS: dict[str, tuple[str, str]] = {
     "aws:cloudwatch/metricAlarm:MetricAlarm": ("arn:aws:cloudwatch:{region}:{account}:alarm:{name}", "name"),
     "aws:cloudwatch/dashboard:Dashboard": ("arn:aws:cloudwatch::{account}:dashboard/{name}", "dashboardName"),
     "aws:appautoscaling/policy:Policy": ("arn:aws:autoscaling:{region}:{account}:scalingPolicy:{name}", "name"),
+    "aws:iam/policy:Policy": ("arn:aws:iam::{account}:policy/{name}", "name"),
+    "aws:athena/workgroup:Workgroup": ("arn:aws:athena:{region}:{account}:workgroup/{name}", "name"),
+    "aws:glue/catalogDatabase:CatalogDatabase": ("arn:aws:glue:{region}:{account}:database/{name}", "name"),
+    "aws:glue/catalogTable:CatalogTable": ("arn:aws:glue:{region}:{account}:table/{database}/{name}", "name"),
 }
 
 
@@ -91,7 +95,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
             group = args.inputs["logGroupName"]
             outputs["arn"] = f"arn:aws:logs:{REGION}:{ACCOUNT_ID}:log-group:{group}:log-stream:{physical}"
         if arn_format:
-            arn = arn_format.format(region=REGION, account=ACCOUNT_ID, name=physical)
+            database = args.inputs.get("databaseName", "")
+            arn = arn_format.format(region=REGION, account=ACCOUNT_ID, name=physical, database=database)
             outputs["dashboardArn" if args.typ == "aws:cloudwatch/dashboard:Dashboard" else "arn"] = arn
         resource_id = physical if args.custom else None
         self.resources.append(Registered(args.typ, args.name, args.inputs, outputs))

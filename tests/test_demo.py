@@ -23,6 +23,10 @@ def test_a_small_demo_accounts_for_every_event_and_catches_every_attack_scenario
     assert figures["scored"] + figures["bad"] + figures["dead_lettered"] == figures["produced"]
     assert figures["bad"] == 3  # the legacy writer's three malformed records, parked with their reason
     assert figures["scorer_emf"]["EventsScored"] == figures["scored"]
+    # AND the example SQL over the archive counts every archived record (the legacy ones too)
+    answer = figures["archive_sql"]
+    assert answer["columns"] == ["event_type", "events", "users"]
+    assert sum(row[1] for row in answer["rows"]) == figures["archived"]
     # AND every attack scenario the demo runs (the blatant ones, by default) ran and was caught at least once
     assert options.scenarios == BLATANT_SCENARIOS
     assert set(figures["scenarios"]) == set(BLATANT_SCENARIOS)

@@ -54,6 +54,31 @@ def policy_document(actions: list[str], resources: list[str]) -> str:
     )
 
 
+def trust(principal: Any, condition: dict[str, Any] | None = None) -> str:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}
+    if condition:
+        statement["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+def key_policy(principal: Any, condition: dict[str, Any] | None = None) -> dict[str, Any]:
+    statement: dict[str, Any] = {"Effect": "Allow", "Principal": principal, "Action": ["kms:Decrypt"], "Resource": "*"}
+    if condition:
+        statement["Condition"] = condition
+    return {"enableKeyRotation": True, "policy": json.dumps({"Version": "2012-10-17", "Statement": [statement]})}
+
+
+def key_use(condition: dict[str, Any] | None) -> str:
+    statement: dict[str, Any] = {"Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": KEY}
+    if condition:
+        statement["Condition"] = condition
+    return json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+
+
+ACCOUNT = {"StringEquals": {"aws:SourceAccount": "123456789012"}}
+VIA_KINESIS = {"StringEquals": {"kms:ViaService": "kinesis.eu-west-1.amazonaws.com"}}
+
+
 def mapping(**overrides: Any) -> dict[str, Any]:
     good = {
         "eventSourceArn": STREAM,
@@ -236,6 +261,76 @@ CASES = [
         {"runtime": "python3.8"},
         "deprecated",
     ),
+    (
+        rules.current_lambda_runtime,
+        "aws:lambda/function:Function",
+        {"runtime": "python3.12"},
+        {"runtime": "python3.9"},
+        "deprecated",
+    ),
+    (
+        rules.current_lambda_runtime,
+        "aws:lambda/function:Function",
+        {"runtime": "nodejs22.x"},
+        {"runtime": "nodejs18.x"},
+        "deprecated",
+    ),
+    (
+        rules.trust_policies,
+        "aws:iam/role:Role",
+        {"assumeRolePolicy": trust({"Service": "lambda.amazonaws.com"}, ACCOUNT)},
+        {"assumeRolePolicy": trust({"Service": "lambda.amazonaws.com"})},
+        "confused deputy",
+    ),
+    (
+        rules.trust_policies,
+        "aws:iam/role:Role",
+        {"assumeRolePolicy": trust({"Service": "firehose.amazonaws.com"}, {"StringEquals": {"sts:ExternalId": "1"}})},
+        {"assumeRolePolicy": trust({"Service": "firehose.amazonaws.com"}, {"StringEquals": {"aws:userid": "x"}})},
+        "aws:SourceAccount",
+    ),
+    (
+        rules.trust_policies,
+        "aws:iam/role:Role",
+        {"assumeRolePolicy": trust({"AWS": "arn:aws:iam::123456789012:root"})},
+        {"assumeRolePolicy": trust("*")},
+        "any principal (*)",
+    ),
+    (
+        rules.key_policies,
+        "aws:kms/key:Key",
+        key_policy({"Service": "cloudwatch.amazonaws.com"}, ACCOUNT),
+        key_policy({"Service": "cloudwatch.amazonaws.com"}),
+        "for any account",
+    ),
+    (
+        rules.key_policies,
+        "aws:kms/key:Key",
+        key_policy({"AWS": "arn:aws:iam::123456789012:root"}),
+        key_policy({"AWS": "*"}),
+        "any principal (*) without a condition",
+    ),
+    (
+        rules.key_policies,
+        "aws:kms/key:Key",
+        key_policy({"AWS": "arn:aws:iam::123456789012:root"}),
+        {**key_policy({"AWS": "arn:aws:iam::123456789012:root"}), "enableKeyRotation": False},
+        "rotation",
+    ),
+    (
+        rules.key_policies,
+        "aws:iam/rolePolicy:RolePolicy",
+        {"policy": key_use(VIA_KINESIS)},
+        {"policy": key_use(None)},
+        "kms:ViaService",
+    ),
+    (
+        rules.key_policies,
+        "aws:iam/policy:Policy",
+        {"policy": key_use({"StringLike": {"kms:EncryptionContext:aws:s3:arn": "arn:aws:s3:::b/*"}})},
+        {"policy": key_use({"StringEquals": {"aws:SourceAccount": "123456789012"}})},
+        "kms:EncryptionContext",
+    ),
 ]
 
 
@@ -315,4 +410,4 @@ def test_policy_pack_entry_point_lists_every_policy() -> None:
     assert "RESOURCE_POLICIES" in source
     assert "STACK_POLICIES" in source
     names = [policy.name for policy in (*rules.RESOURCE_POLICIES, *rules.STACK_POLICIES)]
-    assert len(names) == len(set(names)) == 7
+    assert len(names) == len(set(names)) == 9

@@ -26,6 +26,7 @@ def deploy_stream_and_archive(on_demand: bool = True, buffer_seconds: int = 300)
                 stream_arn=stream.arn,
                 kms_key_arn=key.arn,
                 account_id=ACCOUNT_ID,
+                region=REGION,
                 buffer_mib=5,
                 buffer_seconds=buffer_seconds,
                 infrequent_access_days=30,
@@ -127,6 +128,8 @@ def test_firehose_role_is_scoped_to_the_stream_bucket_prefixes_key_and_log_strea
     role = deployed.one("aws:iam/role:Role")
     trust = json.loads(role.inputs["assumeRolePolicy"])["Statement"][0]
     assert trust["Principal"] == {"Service": "firehose.amazonaws.com"}
+    # Firehose's documented confused-deputy condition: the external id is the account id.
+    assert trust["Condition"] == {"StringEquals": {"sts:ExternalId": ACCOUNT_ID}}
     statements = {
         s["Sid"]: s for s in policy_statements(deployed.one("aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     }
@@ -134,6 +137,10 @@ def test_firehose_role_is_scoped_to_the_stream_bucket_prefixes_key_and_log_strea
     assert statements["ListTheBucket"]["Resource"] == [bucket_arn]
     assert statements["WriteArchiveObjects"]["Resource"] == [f"{bucket_arn}/events/*", f"{bucket_arn}/errors/*"]
     assert statements["UseThePipelineKey"]["Resource"] == [key_arn]
+    # The key only through the stream (decrypting records) and S3 (encrypting objects).
+    assert statements["UseThePipelineKey"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": [f"kinesis.{REGION}.amazonaws.com", f"s3.{REGION}.amazonaws.com"]}
+    }
     assert statements["LogDeliveryErrors"]["Resource"] == [log_stream_arn]
     for statement in statements.values():
         assert all("*" not in action for action in statement["Action"])

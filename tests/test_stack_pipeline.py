@@ -7,6 +7,7 @@ import runpy
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from model.container import MODEL_ENVIRONMENT, SKLEARN_IMAGE_REPOSITORY, SKLEARN_IMAGE_TAG
@@ -148,15 +149,28 @@ def test_scorer_role_allows_exactly_the_scorer_calls_on_their_resources(deployed
 
 
 def test_every_role_trusts_one_service_and_every_statement_names_stack_resources(deployed: Synthesized) -> None:
-    services = []
+    conditions = {}
     for role in deployed.of_type("aws:iam/role:Role"):
         (trust,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
-        services.append(trust["Principal"]["Service"])
-        assert trust["Condition"] == {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}}
-    assert sorted(services) == ["firehose.amazonaws.com", "lambda.amazonaws.com", "sagemaker.amazonaws.com"]
+        conditions[trust["Principal"]["Service"]] = trust["Condition"]
+    # THEN each service may assume its role for this account only, with the condition it documents
+    assert conditions == {
+        "firehose.amazonaws.com": {"StringEquals": {"sts:ExternalId": ACCOUNT_ID}},
+        "lambda.amazonaws.com": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
+        "sagemaker.amazonaws.com": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
+    }
     assert deployed.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
     for policy in deployed.of_type("aws:iam/rolePolicy:RolePolicy"):
         for statement in policy_statements(policy.inputs["policy"]):
+            if statement["Sid"] == "AuthenticateAndPublishMetrics":
+                # SageMaker's execution role: actions IAM only grants on "*".
+                assert statement["Resource"] == ["*"]
+                assert statement["Action"] == ["cloudwatch:PutMetricData", "ecr:GetAuthorizationToken"]
+                continue
+            if any(action.startswith("kms:") for action in statement["Action"]):
+                # THEN the pipeline key is only used through the services that encrypt for the role
+                (via,) = statement["Condition"]["StringEquals"]["kms:ViaService"][:1]
+                assert via.endswith(f".{REGION}.amazonaws.com"), (policy.name, via)
             for arn in statement["Resource"]:
                 assert arn != "*", (policy.name, statement["Sid"])
                 assert arn.startswith("arn:aws:"), (policy.name, arn)
@@ -257,8 +271,11 @@ def test_outputs_hold_what_operators_and_producers_need(deployed: Synthesized) -
     assert outputs["on_failure_queue_url"].startswith(f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT_ID}/")
     statements = policy_statements(outputs["producer_policy"])
     assert [s["Resource"] for s in statements] == [[outputs["stream_arn"]], [outputs["kms_key_arn"]]]
+    # A producer encrypts records with the key only through Kinesis
+    assert statements[1]["Condition"] == {"StringEquals": {"kms:ViaService": [f"kinesis.{REGION}.amazonaws.com"]}}
     for name in (
         "archive_bucket",
+        "artifacts_bucket",
         "endpoint_name",
         "state_table_name",
         "anomalies_table_name",
@@ -304,8 +321,19 @@ def test_sagemaker_role_reads_only_the_artifact_and_pulls_only_the_scikit_learn_
     bucket = deployed.named("vedette-artifacts-bucket").outputs
     assert artifact["bucket"] == bucket["bucket"]
     statements = {s["Sid"]: s for s in policy_statements(deployed.named("vedette-sagemaker-policy").inputs["policy"])}
-    assert statements["ReadTheArtifact"]["Action"] == ["s3:GetObject"]
-    assert statements["ReadTheArtifact"]["Resource"] == [f"{bucket['arn']}/{artifact['key']}"]
+    assert statements["ReadTheArtifacts"]["Action"] == ["s3:GetObject"]
+    # Every model's artifact: the variant being replaced re-reads its own when it scales out.
+    assert statements["ReadTheArtifacts"]["Resource"] == [f"{bucket['arn']}/models/*"]
+    assert artifact["key"].startswith("models/")
+    # THEN the artifact is stored with the pipeline key whatever the order of the bucket's resources
+    key_arn = deployed.one("aws:kms/key:Key").outputs["arn"]
+    assert (artifact["serverSideEncryption"], artifact["kmsKeyId"]) == ("aws:kms", key_arn)
+    assert statements["DecryptTheArtifacts"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": [f"s3.{REGION}.amazonaws.com"]}
+    }
+    # SageMaker's CreateModel permissions: log streams described, images authenticated, metrics put
+    assert "logs:DescribeLogStreams" in statements["WriteEndpointLogs"]["Action"]
+    assert deployed.one("aws:sagemaker/model:Model").inputs["enableNetworkIsolation"] is True
     (repository,) = statements["PullTheScikitLearnImage"]["Resource"]
     assert repository.endswith(f":repository/{SKLEARN_IMAGE_REPOSITORY}")
     registry = deployed.one("aws:sagemaker/model:Model").inputs["primaryContainer"]["image"].split(".", 1)[0]
@@ -339,3 +367,38 @@ def test_state_table_is_on_demand_by_default_and_autoscaled_when_provisioned(
         for p in provisioned.of_type("aws:appautoscaling/policy:Policy")
     }
     assert metrics == {"DynamoDBReadCapacityUtilization", "DynamoDBWriteCapacityUtilization"}
+
+
+def test_a_fresh_clone_stops_with_one_line_naming_the_build_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a clone where `make model bundle` has not run (the program reads paths from the config)
+    config = {
+        "modelArtifactPath": str(tmp_path / "build" / "model.tar.gz"),
+        "scorerBundlePath": str(tmp_path / "build" / "scorer.zip"),
+    }
+    # WHEN `pulumi preview` runs __main__.py
+    with pytest.raises(pulumi.RunError) as raised:
+        synthesize(lambda: runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__") and None, config)
+    # THEN it stops with one line (no traceback: a RunError) naming the command that builds both
+    message = str(raised.value)
+    assert "\n" not in message
+    assert "run `make model bundle` first" in message
+    assert "model.tar.gz and " in message
+
+
+def test_a_new_instance_type_is_a_new_endpoint_and_scaling_target(fixtures: Path) -> None:
+    # GIVEN two instance-mode deployments that differ only in the instance type
+    small = run_pipeline(fixtures, endpoint_mode="instance", endpoint_instance_type="ml.c5.large")
+    large = run_pipeline(fixtures, endpoint_mode="instance", endpoint_instance_type="ml.c5.xlarge")
+    names = []
+    for deployed in (small, large):
+        endpoint = deployed.one("aws:sagemaker/endpoint:Endpoint")
+        target = deployed.one("aws:appautoscaling/target:Target").inputs
+        # THEN the scaling target is registered on that deployment's endpoint, which the scorer calls
+        assert target["resourceId"] == f"endpoint/{endpoint.outputs['name']}/variant/primary"
+        assert env_of(deployed)[scorer_env.ENDPOINT_NAME] == endpoint.outputs["name"]
+        names.append(endpoint.name)
+    # AND the endpoints are distinct resources: Pulumi creates the new one, never UpdateEndpoint to
+    # another instance type while a target is registered (which SageMaker refuses)
+    assert names == ["vedette-endpoint-c5-large", "vedette-endpoint-c5-xlarge"]
