@@ -79,6 +79,14 @@ def project_endpoint(served_tarball: Any) -> Iterator[LocalEndpoint]:
         yield endpoint
 
 
+@pytest.fixture(scope="session")
+def served_endpoint(request: pytest.FixtureRequest) -> LocalEndpoint:
+    """The artifact on the stack this run serves with: the real one when installed, else the project's."""
+    name = "container_endpoint" if serving_stack().name == CONTAINER_STACK else "project_endpoint"
+    endpoint: LocalEndpoint = request.getfixturevalue(name)
+    return endpoint
+
+
 def pytest_report_header() -> str:
     """Which server plays the SageMaker container in this run (see emulators.serving_stack)."""
     return f"model endpoint: {serving_stack().reason}"
