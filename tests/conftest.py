@@ -67,7 +67,7 @@ def container_endpoint(served_tarball: Any) -> Iterator[LocalEndpoint]:
     """The artifact on the real serving stack of the scikit-learn container (once per session)."""
     stack = serving_stack()
     if stack.name != CONTAINER_STACK:
-        pytest.skip(f"the container's serving stack is not installed: {stack.reason}")
+        pytest.skip(f"the container's serving stack is not used: {stack.reason}")
     with local_endpoint(served_tarball, stack) as endpoint:
         yield endpoint
 

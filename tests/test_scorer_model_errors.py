@@ -224,7 +224,7 @@ def test_a_record_the_model_rejects_alone_is_parked_with_the_log_pointer(aws_end
     outcome = process_batch(decode_batch(event), deps, scorer_resources.settings)
     # THEN the batch succeeds: the event is parked with the model's error and the endpoint's log pointer
     assert outcome.response() == {"batchItemFailures": []}
-    assert (outcome.model_rejected, outcome.endpoint_calls) == (1, 2)
+    assert (outcome.model_rejected, outcome.bad_events, outcome.scored, outcome.endpoint_calls) == (1, 1, 0, 2)
     [line] = [line for line in bad_event_objects(aws_endpoint, scorer_resources) if line["field"] == "model"]
     assert "arn:aws:logs:us-east-1:1:log-group:/x" in line["reason"]
 

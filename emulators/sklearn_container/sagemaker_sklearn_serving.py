@@ -106,7 +106,11 @@ def _prepare(model_data: str | None, model_dir: str | None, base_dir: str) -> No
     target = os.path.join(base_dir, "model")
     if model_data:
         with tarfile.open(model_data, "r:gz") as archive:
-            archive.extractall(target, filter="data")
+            # The "data" filter (no absolute paths, links out or devices) exists from Python 3.10.12.
+            if hasattr(tarfile, "data_filter"):
+                archive.extractall(target, filter="data")
+            else:
+                archive.extractall(target)
     else:
         os.symlink(os.path.abspath(model_dir or ""), target)
     os.environ.setdefault("SAGEMAKER_PROGRAM", "inference.py")

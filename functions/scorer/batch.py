@@ -89,7 +89,7 @@ class BatchOutcome:
     alerts: int = 0  # published: per entity episode, or per flagged event without an entity stage
     endpoint_calls: int = 0
     endpoint_errors: int = 0
-    model_rejected: int = 0  # events the model's code rejected alone, parked with the endpoint's log pointer
+    model_rejected: int = 0  # of bad_events: rejected alone by the model's code, parked with the log pointer
     endpoint_latency_ms: list[float] = field(default_factory=list)
     state_reads: int = 0
     state_writes: int = 0
@@ -266,6 +266,7 @@ def process_batch(
                 parked.discard(position)  # left for the retry with the rest of its user's events
                 continue
             outcome.model_rejected += 1
+            outcome.bad_events += 1  # in the bad-events sink like them, so the accounting adds up
     elif scoring.rejection is not None:
         outcome.errors.append(str(scoring.rejection))
 
