@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install test lint typecheck unit bench eval model bundle demo clean
+.PHONY: install container-venv test lint typecheck unit bench eval model bundle demo clean
 
 # The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes.
 $(INSTALLED): requirements.txt producers/pyproject.toml
@@ -16,6 +16,15 @@ $(INSTALLED): requirements.txt producers/pyproject.toml
 
 install: $(INSTALLED)
 
+# The serving stack of SageMaker's scikit-learn container (sagemaker-containers on Python 3.10) for
+# the endpoint tests and the demo. Where no Python 3.10 is found (or its install fails), the script
+# writes why to .venv-sklearn-container.unavailable and model/server.py serves instead.
+CONTAINER_VENV := .venv-sklearn-container
+$(CONTAINER_VENV)/.installed: emulators/sklearn_container/requirements.txt emulators/sklearn_container/build-venv.sh
+	sh emulators/sklearn_container/build-venv.sh $(CONTAINER_VENV)
+
+container-venv: $(CONTAINER_VENV)/.installed
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
@@ -24,7 +33,7 @@ typecheck: install
 	$(BIN)/mypy
 
 # The tests start what they need (moto's server on 127.0.0.1) and stop it when they finish.
-unit: install emulators/node_modules/.installed
+unit: install emulators/node_modules/.installed container-venv
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -62,8 +71,8 @@ build/scorer.zip: $(INSTALLED) $(SCORER_SOURCES) stack/bundle.py $(wildcard buil
 bundle: build/scorer.zip
 
 # The whole pipeline on 127.0.0.1 (python -m local_pipeline --help for sizes); DEMO_ARGS passes options.
-demo: install emulators/node_modules/.installed
+demo: install emulators/node_modules/.installed container-venv
 	$(BIN)/python -m local_pipeline $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CONTAINER_VENV) $(CONTAINER_VENV).unavailable .pytest_cache .mypy_cache .ruff_cache

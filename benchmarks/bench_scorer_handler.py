@@ -29,8 +29,7 @@ from benchmarks.workload import realistic_events
 from emulators import DUMMY_CREDENTIALS
 from model.entities import EntityAlert, EntityModel
 from model.features import FEATURE_NAMES
-from model.rows import decode_npy
-from model.serving import MAX_ROWS_PER_REQUEST
+from model.rows import MAX_ROWS_PER_REQUEST, decode_npy
 from scorer.batch import Dependencies, collect_garbage_for_batches, process_batch
 from scorer.clients import aws_client
 from scorer.endpoint import SageMakerEndpoint

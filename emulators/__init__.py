@@ -17,6 +17,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO
 
 LOOPBACK = "127.0.0.1"
 DUMMY_CREDENTIALS = {
@@ -66,14 +68,17 @@ def _serving(
     timeout: float = 30,
     cwd: str | None = None,
     env: dict[str, str] | None = None,
+    output: IO[bytes] | None = None,
 ) -> Iterator[str]:
-    """Start ``command`` (listening on ``port``), wait until ``ready_path`` answers, yield the endpoint, stop it."""
+    """Start ``command`` (listening on ``port``), wait until ``ready_path`` answers, yield the endpoint, stop it.
+
+    The command's output goes to ``output`` (a file) if given, else nowhere."""
     process = subprocess.Popen(
         command,
         cwd=cwd,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output or subprocess.DEVNULL,
+        stderr=subprocess.STDOUT if output else subprocess.DEVNULL,
         # Its own session: Ctrl-C stops the caller, whose cleanup then stops this after its clients.
         start_new_session=True,
     )
@@ -112,23 +117,99 @@ def kinesalite(port: int | None = None) -> Iterator[str]:
 
 
 REPOSITORY_DIR = os.path.dirname(EMULATORS_DIR)
+# The real serving stack of SageMaker's scikit-learn container, in its own Python 3.10 virtualenv
+# (the Makefile builds it, or writes why it could not next to it).
+SKLEARN_CONTAINER_VENV = os.path.join(REPOSITORY_DIR, ".venv-sklearn-container")
+SKLEARN_CONTAINER_UNAVAILABLE = SKLEARN_CONTAINER_VENV + ".unavailable"
+SKLEARN_CONTAINER_LAUNCHER = os.path.join(EMULATORS_DIR, "sklearn_container", "sagemaker_sklearn_serving.py")
+PROJECT_SERVER = os.path.join(REPOSITORY_DIR, "model", "server.py")
+# VEDETTE_SERVING_STACK=container|project picks one; unset, the real stack whenever it is installed.
+SERVING_STACK_VARIABLE = "VEDETTE_SERVING_STACK"
+CONTAINER_STACK = "container"
+PROJECT_STACK = "project"
+
+
+@dataclass(frozen=True)
+class ServingStack:
+    """Which server plays the model container: ``name`` (``container`` or ``project``), the command
+    that starts it before its arguments, and why it was chosen (shown in test output and the demo)."""
+
+    name: str
+    command: list[str]
+    reason: str
+
+
+def _container_python() -> str:
+    return os.path.join(SKLEARN_CONTAINER_VENV, "bin", "python")
+
+
+def serving_stack(name: str | None = None) -> ServingStack:
+    """The real serving stack if it is installed (or asked for), else the project's own server."""
+    name = name or os.environ.get(SERVING_STACK_VARIABLE) or None
+    installed = os.path.isfile(os.path.join(SKLEARN_CONTAINER_VENV, ".installed"))
+    if name == CONTAINER_STACK or (name is None and installed):
+        if not installed:
+            raise RuntimeError(f"the container's serving stack is not installed in {SKLEARN_CONTAINER_VENV}")
+        return ServingStack(
+            CONTAINER_STACK,
+            [_container_python(), SKLEARN_CONTAINER_LAUNCHER],
+            "sagemaker-containers 2.8.6.post2 (Flask, gunicorn, gevent) on Python 3.10, as in the "
+            f"scikit-learn 1.4-2 container, from {SKLEARN_CONTAINER_VENV}",
+        )
+    if name not in (None, PROJECT_STACK):
+        raise ValueError(f"{SERVING_STACK_VARIABLE}: expected {CONTAINER_STACK} or {PROJECT_STACK}, got {name!r}")
+    if name == PROJECT_STACK:
+        reason = f"{SERVING_STACK_VARIABLE}={PROJECT_STACK}"
+    elif os.path.isfile(SKLEARN_CONTAINER_UNAVAILABLE):
+        with open(SKLEARN_CONTAINER_UNAVAILABLE) as note:
+            reason = note.read().strip()
+    else:
+        reason = f"{SKLEARN_CONTAINER_VENV} is not built (make container-venv builds it)"
+    return ServingStack(PROJECT_STACK, [sys.executable, PROJECT_SERVER], f"model/server.py: {reason}")
+
+
+@dataclass(frozen=True)
+class LocalEndpoint:
+    """A served artifact: ``url`` takes InvokeEndpoint (boto3's ``endpoint_url``), ``container_url``
+    the container contract (``/ping``, ``/invocations``); ``log_path`` holds the container's output,
+    as the endpoint's CloudWatch log would."""
+
+    url: str
+    container_url: str
+    stack: ServingStack
+    log_path: str
 
 
 @contextmanager
-def model_server(model_data: str | os.PathLike[str], port: int | None = None) -> Iterator[str]:
-    """Serve a ``model.tar.gz`` with the local SageMaker endpoint (``model/server.py``) on loopback.
-
-    It answers the container contract (``/ping``, ``/invocations``) and the runtime path, so a
-    ``sagemaker-runtime`` client with this endpoint URL calls it. The server runs from a scratch
-    folder with no ``PYTHONPATH``, so only the artifact's own ``code/`` is importable, as in the
-    container. Yields its endpoint URL.
-    """
-    port = port or free_port()
+def local_endpoint(
+    model_data: str | os.PathLike[str],
+    stack: ServingStack | None = None,
+    endpoint_name: str | None = None,
+    region: str = "us-east-1",
+) -> Iterator[LocalEndpoint]:
+    """Serve a ``model.tar.gz`` on loopback as SageMaker would: the container (the real serving stack
+    or ``model/server.py``, see ``serving_stack``) behind the runtime's InvokeEndpoint
+    (``emulators.sagemaker_runtime``). The container runs from a scratch folder with no
+    ``PYTHONPATH``, so only the artifact's own ``code/`` provides its modules. Yields the endpoint."""
+    stack = stack or serving_stack()
+    container_port, runtime_port = free_port(), free_port()
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    command = [sys.executable, os.path.join(REPOSITORY_DIR, "model", "server.py")]
-    command += ["--model-data", os.fspath(model_data), "--port", str(port)]
-    with (
-        tempfile.TemporaryDirectory(prefix="vedette-model-server-") as scratch,
-        _serving(command, port, "/ping", timeout=60, cwd=scratch, env=env) as endpoint,
-    ):
-        yield endpoint
+    container = [*stack.command, "--model-data", os.path.abspath(model_data), "--port", str(container_port)]
+    runtime = [sys.executable, "-m", "emulators.sagemaker_runtime", "--port", str(runtime_port), "--region", region]
+    runtime += ["--endpoint-name", endpoint_name] if endpoint_name else []
+    with tempfile.TemporaryDirectory(prefix="vedette-model-server-") as scratch:
+        log_path = os.path.join(scratch, "container.log")
+        with (
+            open(log_path, "wb") as log,
+            _serving(container, container_port, "/ping", timeout=90, cwd=scratch, env=env, output=log) as container_url,
+        ):
+            runtime += ["--container", container_url]
+            with _serving(runtime, runtime_port, "/", cwd=REPOSITORY_DIR) as url:
+                yield LocalEndpoint(url, container_url, stack, log_path)
+
+
+@contextmanager
+def model_server(model_data: str | os.PathLike[str]) -> Iterator[str]:
+    """``local_endpoint``'s InvokeEndpoint URL alone."""
+    with local_endpoint(model_data) as endpoint:
+        yield endpoint.url

@@ -34,7 +34,7 @@ import boto3
 import orjson
 
 from archive import sql as archive_sql
-from emulators import DUMMY_CREDENTIALS, kinesalite, model_server, moto_server
+from emulators import DUMMY_CREDENTIALS, kinesalite, local_endpoint, moto_server
 from local_pipeline.event_source import Acknowledgement, LocalEventSourceMapping, MappingSettings
 from local_pipeline.firehose import LocalFirehose
 from local_pipeline.lambda_runtime import LambdaProcess
@@ -238,6 +238,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
         ).start()
         producer = Producer(names.stream, endpoint_url=streams, region_name=REGION, on_delivery=tracker.on_delivery)
         mapping: LocalEventSourceMapping | None = None
+        serving_stack = "not started"
         try:
             # One simulated population and one run of time, so users keep their habits from the training
             # stretch into the live traffic: attack events of the training stretch are left out.
@@ -279,8 +280,11 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             from scorer.model_config import export_feature_config
 
             export_feature_config(tarball, feature_config)
-            with model_server(tarball) as model_endpoint:
+            with local_endpoint(tarball, endpoint_name=names.endpoint, region=REGION) as served:
+                model_endpoint = served.url
+                serving_stack = served.stack.name
                 _log(options, f"model trained from the archive; local endpoint on {model_endpoint}")
+                _log(options, f"the model container is {served.stack.reason}")
                 environment = {
                     **os.environ,
                     **scorer_environment(resources, str(feature_config)),
@@ -391,6 +395,9 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
         )
         figures["archive_sql"] = _query_archive(aws, names.archive_bucket)
     figures["wall_seconds"] = round(time.monotonic() - wall_started, 1)
+    # Which server played the SageMaker container: "container" (its real serving stack) or "project"
+    # (model/server.py, where the stack's Python 3.10 virtualenv could not be built).
+    figures["model_server"] = serving_stack
     return figures
 
 
@@ -560,6 +567,7 @@ def render(figures: dict[str, Any]) -> str:
         f"p50 {figures['produce_to_scored_ms_p50']} ms, p99 {figures['produce_to_scored_ms_p99']} ms",
         f"  wall time {figures.get('wall_seconds', 0)} s",
     ]
+    lines.append(f"  model container: {figures.get('model_server', '-')} (see README: which server ran)")
     if figures["errors"]:
         lines.append(f"  errors: {figures['errors']}")
     if "archive_sql" in figures:

@@ -60,9 +60,19 @@ class ArtifactError(ModelError, ValueError):
 
 
 class RequestError(ModelError, ValueError):
-    """An inference request the model server rejects; ``status_code`` is the HTTP status to answer."""
+    """An inference request ``input_fn`` or ``output_fn`` rejects: ``field`` names what is wrong
+    (``rows[3][4] (name)``, ``feature_names``, ``body``, ``ContentType``, ``Accept``) and ``reason``
+    says why. ``status_code`` is the status the request deserves; the SageMaker container answers
+    every such error with a 500 whatever it is (``model.server`` does the same), so the artifact
+    logs it (``model.serving``)."""
 
     status_code = 400
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        head, separator, rest = message.partition(": ")
+        self.field = field or (head if separator else "request")
+        self.reason = rest if separator and field is None else message
 
 
 class UnsupportedContentTypeError(RequestError):

@@ -24,6 +24,12 @@ NPY_CONTENT_TYPE = "application/x-npy"
 JSON_CONTENT_TYPE = "application/json"  # the other request format, and the response's
 _MAGIC_PREFIX = b"\x93NUMPY"
 ROW_DTYPE = np.dtype([(name, "<f8") for name in FEATURE_NAMES])
+# The limits of one request, named once for both sides: the artifact refuses more rows, the scorer's
+# settings cannot ask for more, and it checks every body against both before sending it.
+# 10,000 NPY rows are about 4.3 MB, within the byte limit.
+MAX_ROWS_PER_REQUEST = 10_000
+# InvokeEndpoint's Body: at most 6 MiB (botocore's service model, sagemaker-runtime, max 6291456).
+MAX_REQUEST_BYTES = 6 * 1024 * 1024
 
 
 def encode_npy(rows: np.ndarray[Any, Any]) -> bytes:

@@ -1,16 +1,24 @@
-"""A local stand-in for a SageMaker endpoint running the prebuilt scikit-learn container.
+"""The project's own stand-in for SageMaker's scikit-learn container, answering as it does.
 
-It unpacks ``model.tar.gz`` (or takes an unpacked folder), puts the artifact's ``code/`` first on
-``sys.path`` and imports ``inference`` exactly as the container does, then answers:
+Where the container's real serving stack cannot be installed (it needs Python 3.10:
+``emulators/sklearn_container``), this serves the artifact instead, and must answer every request
+exactly as that stack does; ``tests/test_serving_stacks.py`` holds the two to the same status,
+content type and body, byte for byte. It unpacks ``model.tar.gz`` (or takes an unpacked folder), puts
+the artifact's ``code/`` first on ``sys.path`` and imports ``inference`` as the container does, then
+answers the container contract:
 
-* ``GET /ping``: 200 once the model is loaded (the container contract);
-* ``POST /invocations``: ``input_fn`` -> ``predict_fn`` -> ``output_fn`` (the container contract);
-  a rejected request gets its ``status_code`` (415 content type, 406 accept, 400 body) and
-  ``{"error": ..., "message": ...}``;
-* ``POST /endpoints/{name}/invocations``: the SageMaker runtime's InvokeEndpoint, so boto3's
-  ``sagemaker-runtime`` client works with only ``endpoint_url`` changed. As the real runtime does,
-  an error from the model comes back as a 424 ``ModelError`` carrying ``OriginalStatusCode`` and
-  ``OriginalMessage``.
+* ``GET /ping``: 200, empty, ``application/json`` (sagemaker-containers' default health check);
+* ``POST /invocations``: ``input_fn`` -> ``predict_fn`` -> ``output_fn`` with sagemaker-containers'
+  request reading: the content type from ``ContentType`` or ``Content-Type`` (default JSON), the body
+  as text only for exactly ``application/json`` or ``text/csv``, ``Accept`` absent or ``*/*`` read as
+  JSON. A ``(body, content_type)`` result answers 200. Any exception from the artifact's functions
+  answers Flask's generic 500 page, as the container does (sagemaker-containers wraps them as
+  ``ClientError`` and Flask turns that into a 500): the reason is only in the log, where the
+  artifact writes it as one JSON line (``model.serving``);
+* any other path: 404 ``{}``, as the container's nginx answers.
+
+InvokeEndpoint (``/endpoints/{name}/invocations``, 424 ``ModelError`` for a model's error) is the
+runtime's, not the container's: ``emulators.sagemaker_runtime`` fronts either server with it.
 
 Run it as a script so that only the artifact's own code is imported (standard library only here)::
 
@@ -23,10 +31,8 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import json
 import logging
 import os
-import re
 import signal
 import sys
 import tarfile
@@ -41,11 +47,22 @@ from typing import Any
 logger = logging.getLogger("model.server")
 
 LOOPBACK = "127.0.0.1"
+# sagemaker-containers' request defaults (_content_types, _worker.Request).
 DEFAULT_CONTENT_TYPE = "application/json"
-# InvokeEndpoint accepts at most 6 MB of payload for real-time endpoints.
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
-_RUNTIME_PATH = re.compile(r"/endpoints/([A-Za-z0-9](?:-*[A-Za-z0-9]){0,62})/invocations")
-_MODEL_ERROR_TYPE = "ModelError"
+ANY_ACCEPT = "*/*"
+TEXT_CONTENT_TYPES = ("application/json", "text/csv")
+# What Flask 1.1.1 on Werkzeug 2.0.3 (the container's pins) answers for an unhandled exception.
+INTERNAL_ERROR_CONTENT_TYPE = "text/html; charset=utf-8"
+INTERNAL_ERROR_BODY = (
+    b'<!DOCTYPE HTML PUBLIC "-//W3C//DTD HTML 3.2 Final//EN">\n'
+    b"<title>500 Internal Server Error</title>\n"
+    b"<h1>Internal Server Error</h1>\n"
+    b"<p>The server encountered an internal error and was unable to complete your request. Either the server "
+    b"is overloaded or there is an error in the application.</p>\n"
+)
+# What the container's nginx answers for a path it does not route to the model server.
+NOT_FOUND_BODY = b"{}"
+NOT_FOUND_CONTENT_TYPE = "application/octet-stream"
 
 
 def unpack(model_data: str | os.PathLike[str], into: str | os.PathLike[str]) -> Path:
@@ -74,81 +91,43 @@ class InferenceHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         logger.debug("%s " + format, self.address_string(), *args)
 
-    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
 
-    def _send_json(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json", headers)
-
     def do_GET(self) -> None:
         if self.path == "/ping":
-            self._send(HTTPStatus.OK, b"", "text/plain")
+            self._send(HTTPStatus.OK, b"", DEFAULT_CONTENT_TYPE)
         else:
-            self._send_json(HTTPStatus.NOT_FOUND, {"error": "NotFound", "message": f"no route GET {self.path}"})
+            self._send(HTTPStatus.NOT_FOUND, NOT_FOUND_BODY, NOT_FOUND_CONTENT_TYPE)
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        match = _RUNTIME_PATH.fullmatch(self.path)
-        if self.path != "/invocations" and match is None:
-            self._send_json(HTTPStatus.NOT_FOUND, {"error": "NotFound", "message": f"no route POST {self.path}"})
+        if self.path != "/invocations":
+            self._send(HTTPStatus.NOT_FOUND, NOT_FOUND_BODY, NOT_FOUND_CONTENT_TYPE)
             return
-        status, response, content_type = self._transform(body)
-        if match is None or status == HTTPStatus.OK:
-            headers = {"x-Amzn-Invoked-Production-Variant": "AllTraffic"} if match else None
-            self._send(status, response, content_type, headers)
-            return
-        message = response.decode("utf-8", errors="replace")
-        self._send_json(
-            HTTPStatus.FAILED_DEPENDENCY,
-            {
-                "ErrorCode": "CLIENT_ERROR_FROM_MODEL" if status < 500 else "SERVER_ERROR_FROM_MODEL",
-                "Message": f"Received {'client' if status < 500 else 'server'} error ({status}) from primary "
-                f'with message "{message}".',
-                "OriginalMessage": message,
-                "OriginalStatusCode": status,
-            },
-            {"x-amzn-ErrorType": _MODEL_ERROR_TYPE},
-        )
+        self._send(*self._transform(body))
 
     def _transform(self, body: bytes) -> tuple[int, bytes, str]:
-        """The container's input_fn -> predict_fn -> output_fn, with errors mapped to statuses."""
-        if len(body) > MAX_PAYLOAD_BYTES:
-            return _error(
-                HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "PayloadTooLarge", f"more than {MAX_PAYLOAD_BYTES} bytes"
-            )
-        content_type = self.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE
+        """The container's input_fn -> predict_fn -> output_fn; any failure is its generic 500."""
+        content_type = self.headers.get("ContentType") or self.headers.get("Content-Type") or DEFAULT_CONTENT_TYPE
         accept = self.headers.get("Accept")
+        if not accept or accept == ANY_ACCEPT:
+            accept = DEFAULT_CONTENT_TYPE
+        content: str | bytes = body.decode("utf-8", errors="replace") if content_type in TEXT_CONTENT_TYPES else body
         inference = self.server.inference
-        # The container hands JSON and CSV bodies to input_fn as text, anything else as bytes.
-        content: str | bytes = body
-        if content_type.split(";", 1)[0].strip().lower() in ("application/json", "text/csv"):
-            content = body.decode("utf-8", errors="replace")
         try:
             data = inference.input_fn(content, content_type)
             prediction = inference.predict_fn(data, self.server.model)
-            result = inference.output_fn(prediction, accept)
-        except Exception as error:  # noqa: BLE001 - every failure of user code becomes an HTTP answer
-            status = getattr(error, "status_code", None)
-            if not isinstance(status, int):
-                logger.error("inference failed: %s", traceback.format_exc())
-                return _error(HTTPStatus.INTERNAL_SERVER_ERROR, type(error).__name__, str(error))
-            return _error(status, type(error).__name__, str(error))
-        if isinstance(result, tuple):
-            payload, response_type = result
-        else:
-            payload, response_type = result, accept or DEFAULT_CONTENT_TYPE
+            payload, response_type = inference.output_fn(prediction, accept)
+        except Exception:  # noqa: BLE001 - as the container: every failure of user code is a 500
+            logger.error("Exception on /invocations [POST]\n%s", traceback.format_exc())
+            return HTTPStatus.INTERNAL_SERVER_ERROR, INTERNAL_ERROR_BODY, INTERNAL_ERROR_CONTENT_TYPE
         return HTTPStatus.OK, payload.encode() if isinstance(payload, str) else bytes(payload), response_type
-
-
-def _error(status: int, kind: str, message: str) -> tuple[int, bytes, str]:
-    return status, json.dumps({"error": kind, "message": message}).encode(), "application/json"
 
 
 class InferenceServer(ThreadingHTTPServer):

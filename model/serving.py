@@ -22,16 +22,22 @@ Response (``application/json``)::
      "results": [{"score": s, "anomaly": s > t,
                   "top_features": [{"feature": name, "contribution": c}, ...]}, ...]}
 
-Bad requests raise ``RequestError`` subclasses carrying the HTTP status (415 content type, 406
-accept, 400 body); ``model.server`` answers with it. Inside the prebuilt container, which wraps
-every user-function error as a 500, the message reaches the endpoint's CloudWatch log.
+Bad requests raise ``RequestError`` subclasses naming the field and the reason. The prebuilt
+container answers any exception from these functions with Flask's generic 500 page (so does
+``model.server``), so the reason is only in the endpoint's log: each rejection is logged first as
+one JSON line (``{"event": "request_rejected", "field": ..., "reason": ...}``) on standard error,
+which CloudWatch Logs Insights reads as fields (``filter event = "request_rejected"``).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
-from typing import Any
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
@@ -39,18 +45,54 @@ from model.artifact import LoadedModel, load_model
 from model.detectors import top_features
 from model.exceptions import RequestError, UnsupportedAcceptError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION
-from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE, decode_npy, first_difference
+from model.rows import JSON_CONTENT_TYPE, MAX_ROWS_PER_REQUEST, NPY_CONTENT_TYPE, decode_npy, first_difference
 
 # What input_fn reads; training records it in the artifact's metadata, so a scorer deployed with an
 # artifact made before NPY existed knows to send it JSON.
 REQUEST_CONTENT_TYPES = (JSON_CONTENT_TYPE, NPY_CONTENT_TYPE)
-# SageMaker real-time payloads are at most 6 MB; 10,000 rows of ~50 numbers fit well within.
-MAX_ROWS_PER_REQUEST = 10_000
 TOP_FEATURES = 3
+
+# The rejections' log: one JSON object per line, nothing before it, so Logs Insights parses it.
+rejections = logging.getLogger("vedette.model.rejections")
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _log_rejections_as_json() -> None:
+    if not rejections.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        rejections.addHandler(handler)
+        rejections.setLevel(logging.INFO)
+        rejections.propagate = False
+
+
+def _logged(function: Callable[P, R]) -> Callable[P, R]:
+    """Log a ``RequestError`` from ``function`` as one JSON line, then let it go on to the server."""
+
+    @wraps(function)
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return function(*args, **kwargs)
+        except RequestError as error:
+            line = {
+                "level": "ERROR",
+                "event": "request_rejected",
+                "error": type(error).__name__,
+                "field": error.field,
+                "reason": error.reason,
+                "status_code": error.status_code,
+                "function": function.__name__,
+            }
+            rejections.error(json.dumps(line, separators=(",", ":")))
+            raise
+
+    return checked
 
 
 def model_fn(model_dir: str) -> LoadedModel:
     """Load the artifact unpacked in ``model_dir``."""
+    _log_rejections_as_json()
     return load_model(model_dir)
 
 
@@ -58,6 +100,7 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+@_logged
 def input_fn(request_body: str | bytes, request_content_type: str | None) -> np.ndarray[Any, np.dtype[np.float64]]:
     """Decode a batch of feature rows (JSON or NPY) into a float matrix, naming the first defect found."""
     media = _media_type(request_content_type)
@@ -65,7 +108,8 @@ def input_fn(request_body: str | bytes, request_content_type: str | None) -> np.
         return _rows_from_npy(request_body)
     if media != JSON_CONTENT_TYPE:
         raise UnsupportedContentTypeError(
-            f"content type {request_content_type!r} is not supported; send {JSON_CONTENT_TYPE} or {NPY_CONTENT_TYPE}"
+            f"content type {request_content_type!r} is not supported; send {JSON_CONTENT_TYPE} or {NPY_CONTENT_TYPE}",
+            "ContentType",
         )
     try:
         payload = json.loads(request_body)
@@ -156,9 +200,10 @@ def predict_fn(input_data: np.ndarray[Any, np.dtype[np.float64]], model: LoadedM
     }
 
 
+@_logged
 def output_fn(prediction: dict[str, Any], accept: str | None) -> tuple[bytes, str]:
     """Serialize the prediction as JSON (the only type offered; ``*/*`` or no Accept means JSON)."""
     media = _media_type(accept)
     if media not in ("", "*/*", JSON_CONTENT_TYPE):
-        raise UnsupportedAcceptError(f"accept {accept!r} is not supported; accept {JSON_CONTENT_TYPE}")
+        raise UnsupportedAcceptError(f"accept {accept!r} is not supported; accept {JSON_CONTENT_TYPE}", "Accept")
     return json.dumps(prediction, separators=(",", ":")).encode(), JSON_CONTENT_TYPE

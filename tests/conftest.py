@@ -13,7 +13,16 @@ import boto3
 import pytest
 from aws_kinesis_agg.deaggregator import iter_deaggregate_records
 
-from emulators import DUMMY_CREDENTIALS, kinesalite, moto_server
+from emulators import (
+    CONTAINER_STACK,
+    DUMMY_CREDENTIALS,
+    PROJECT_STACK,
+    LocalEndpoint,
+    kinesalite,
+    local_endpoint,
+    moto_server,
+    serving_stack,
+)
 
 # Nothing in the tests may reach AWS: dummy credentials, no profile files, and every client
 # built by a test gets the loopback endpoint explicitly.
@@ -39,6 +48,48 @@ def kinesis_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def kinesis(kinesis_endpoint: str) -> Any:
     return boto3.client("kinesis", endpoint_url=kinesis_endpoint, region_name="us-east-1")
+
+
+@pytest.fixture(scope="session")
+def served_tarball(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A small artifact trained as ``make model`` trains one, for the endpoint tests of the session."""
+    from model import train
+    from model.artifact import build_tarball
+    from tests.model_factories import normal_traffic
+
+    work = tmp_path_factory.mktemp("served-model")
+    folder = train.save(train.train(normal_traffic(30, 5), alert_rate=0.01), work / "model")
+    return build_tarball(folder, work / "model.tar.gz")
+
+
+@pytest.fixture(scope="session")
+def container_endpoint(served_tarball: Any) -> Iterator[LocalEndpoint]:
+    """The artifact on the real serving stack of the scikit-learn container (once per session)."""
+    stack = serving_stack()
+    if stack.name != CONTAINER_STACK:
+        pytest.skip(f"the container's serving stack is not used: {stack.reason}")
+    with local_endpoint(served_tarball, stack) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def project_endpoint(served_tarball: Any) -> Iterator[LocalEndpoint]:
+    """The same artifact on the project's own server (model/server.py)."""
+    with local_endpoint(served_tarball, serving_stack(PROJECT_STACK)) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def served_endpoint(request: pytest.FixtureRequest) -> LocalEndpoint:
+    """The artifact on the stack this run serves with: the real one when installed, else the project's."""
+    name = "container_endpoint" if serving_stack().name == CONTAINER_STACK else "project_endpoint"
+    endpoint: LocalEndpoint = request.getfixturevalue(name)
+    return endpoint
+
+
+def pytest_report_header() -> str:
+    """Which server plays the SageMaker container in this run (see emulators.serving_stack)."""
+    return f"model endpoint: {serving_stack().reason}"
 
 
 _stream_numbers = itertools.count()

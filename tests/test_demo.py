@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from emulators import serving_stack
 from local_pipeline.demo import DemoOptions, run_demo
 from traffic.scenarios import BLATANT_SCENARIOS
 
@@ -32,3 +33,5 @@ def test_a_small_demo_accounts_for_every_event_and_catches_every_attack_scenario
     assert set(figures["scenarios"]) == set(BLATANT_SCENARIOS)
     for name, row in figures["scenarios"].items():
         assert row["caught"] >= 1, f"{name} was never caught: {row}"
+    # AND the model was served by the stack this machine has (the container's, where installed)
+    assert figures["model_server"] == serving_stack().name

@@ -28,7 +28,7 @@ from model.build import write_training_source
 from model.container import CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
-from model.rows import NPY_CONTENT_TYPE, ROW_DTYPE, encode_npy
+from model.rows import MAX_ROWS_PER_REQUEST, NPY_CONTENT_TYPE, ROW_DTYPE, encode_npy
 from tests.model_factories import START, credential_stuffing, injection_probe, normal_traffic
 
 REPO = Path(__file__).resolve().parent.parent
@@ -236,7 +236,7 @@ def test_npy_input_names_what_is_wrong() -> None:
     with pytest.raises(RequestError, match="non-empty"):
         serving.input_fn(encode_npy(row[:0]), NPY_CONTENT_TYPE)
     with pytest.raises(RequestError, match="at most 10000 per request"):
-        serving.input_fn(encode_npy(np.zeros((serving.MAX_ROWS_PER_REQUEST + 1, FEATURE_COUNT))), NPY_CONTENT_TYPE)
+        serving.input_fn(encode_npy(np.zeros((MAX_ROWS_PER_REQUEST + 1, FEATURE_COUNT))), NPY_CONTENT_TYPE)
     with pytest.raises(RequestError, match="body: not an NPY array"):
         serving.input_fn(b"\x93NUMPY garbage", NPY_CONTENT_TYPE)
     # an object array would need unpickling, which could run code: refused, never loaded
@@ -311,27 +311,6 @@ def test_boto3_sagemaker_runtime_invokes_the_local_endpoint(
         EndpointName="vedette-anomaly", ContentType=NPY_CONTENT_TYPE, Accept="application/json", Body=encode_npy(rows)
     )
     assert json.loads(response["Body"].read()) == body
-
-
-def test_endpoint_rejects_bad_requests_with_reasons(endpoint: str) -> None:
-    # Container path: the status input_fn chose, and its message
-    status, body = post(f"{endpoint}/invocations", b"a,b", "text/csv")
-    assert status == 415
-    assert "text/csv" in body["message"]
-    status, body = post(f"{endpoint}/invocations", json.dumps({"rows": [[1.0, 2.0]]}).encode(), "application/json")
-    assert status == 400
-    assert body["message"].startswith("rows[0]: expected a list of")
-    status, body = post(f"{endpoint}/invocations", b"{not json", "application/json")
-    assert (status, body["error"]) == (400, "RequestError")
-    status, body = post(f"{endpoint}/endpoints/vedette-anomaly/predict", b"{}", "application/json")
-    assert status == 404
-    assert "no route" in body["message"]
-    # Runtime path: boto3 raises ModelError carrying the container's status, as SageMaker does
-    client = boto3.client("sagemaker-runtime", endpoint_url=endpoint, region_name="us-east-1")
-    with pytest.raises(client.exceptions.ModelError) as caught:
-        client.invoke_endpoint(EndpointName="vedette-anomaly", ContentType="text/csv", Body=b"1,2")
-    assert caught.value.response["OriginalStatusCode"] == 415
-    assert "application/json" in caught.value.response["OriginalMessage"]
 
 
 def test_training_reads_the_archive_from_s3(

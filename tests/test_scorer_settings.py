@@ -34,7 +34,9 @@ def test_complete_environment_gives_settings_with_defaults():
     [
         ({s.STATE_TABLE: ""}, "VEDETTE_STATE_TABLE: required and not set (the stack sets it on the function)"),
         ({s.MAX_PAYLOAD_BYTES: "lots"}, "VEDETTE_MAX_PAYLOAD_BYTES: must be a number, got 'lots'"),
-        ({s.MAX_PAYLOAD_BYTES: "7000000"}, "VEDETTE_MAX_PAYLOAD_BYTES: must be within 1024-6000000, got 7000000"),
+        ({s.MAX_PAYLOAD_BYTES: "7000000"}, "VEDETTE_MAX_PAYLOAD_BYTES: must be within 1024-6291456, got 7000000"),
+        # The artifact refuses more rows than this in one request (model.rows.MAX_ROWS_PER_REQUEST).
+        ({s.MAX_ROWS_PER_CALL: "10001"}, "VEDETTE_MAX_ROWS_PER_CALL: must be within 1-10000, got 10001"),
     ],
 )
 def test_a_missing_or_malformed_setting_names_the_variable(overrides, message):

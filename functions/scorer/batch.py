@@ -35,7 +35,7 @@ from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, ev
 from model.entity_training import entity_key
 from model.exceptions import InvalidStateError
 from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
-from scorer.endpoint import Endpoint, Score, score_in_chunks
+from scorer.endpoint import Endpoint, Score, UnusableLatch, score_in_chunks
 from scorer.exceptions import TransientError
 from scorer.records import DecodedBatch, UserRecord
 from scorer.settings import ScorerSettings
@@ -70,6 +70,8 @@ class Dependencies:
     agent_of: AgentLookup | None = None
     vocabulary: ResourceVocabulary | None = None
     entity_models: Mapping[str, EntityModel] = field(default_factory=dict)
+    # Whether the endpoint was found to refuse every request, kept across batches (scorer.endpoint).
+    endpoint_latch: UnusableLatch = field(default_factory=UnusableLatch)
 
 
 @dataclass
@@ -87,6 +89,7 @@ class BatchOutcome:
     alerts: int = 0  # published: per entity episode, or per flagged event without an entity stage
     endpoint_calls: int = 0
     endpoint_errors: int = 0
+    model_rejected: int = 0  # of bad_events: rejected alone by the model's code, parked with the log pointer
     endpoint_latency_ms: list[float] = field(default_factory=list)
     state_reads: int = 0
     state_writes: int = 0
@@ -230,9 +233,42 @@ def process_batch(
         if not ok:
             outcome.endpoint_errors += 1
 
-    scores, outcome.endpoint_calls = score_in_chunks(
-        deps.endpoint, features.rows, settings.max_payload_bytes, settings.max_rows_per_call, on_call
+    scoring = score_in_chunks(
+        deps.endpoint,
+        features.rows,
+        settings.max_payload_bytes,
+        settings.max_rows_per_call,
+        on_call,
+        deps.endpoint_latch,
     )
+    scores, outcome.endpoint_calls = scoring.scores, scoring.calls
+    # 4b. Rows the model rejects while it takes the reference row, in a batch Lambda has bisected down
+    # to one record: the same rows would fail every retry, so their events are parked with the reason
+    # and the endpoint's log pointer, as bad events are, and the shard moves on.
+    parked: set[int] = set()  # positions in ``fresh``
+    if scoring.rejection is not None and len(batch.sequence_numbers) == 1:
+        parked = {position for start, end in scoring.rejected for position in range(start, end)}
+        for position in sorted(parked):
+            item = fresh[position]
+            line = _bad_line(
+                batch.shard_id,
+                item.record.sequence_number,
+                item.record.sub_sequence_number,
+                item.record.data,
+                "model",
+                str(scoring.rejection),
+            )
+            name = f"{batch.shard_id}-{item.record.sequence_number}-{item.record.sub_sequence_number or 0}"
+            try:
+                deps.bad_events.put(name, batch.arrived_at(item.record.record_index, now), [line])
+            except TransientError as error:
+                outcome.errors.append(str(error))
+                parked.discard(position)  # left for the retry with the rest of its user's events
+                continue
+            outcome.model_rejected += 1
+            outcome.bad_events += 1  # in the bad-events sink like them, so the accounting adds up
+    elif scoring.rejection is not None:
+        outcome.errors.append(str(scoring.rejection))
 
     # 5. Per user, keep the prefix of events scored; record anomalies and alerts in that order.
     failed_users: set[str] = set()
@@ -241,7 +277,9 @@ def process_batch(
     scored_at = format_timestamp(now)
     window = settings.alert_window_seconds
     event_alerts = not deps.entity_models
-    for item, score in zip(fresh, scores, strict=True):
+    for position, (item, score) in enumerate(zip(fresh, scores, strict=True)):
+        if position in parked:
+            continue
         user = item.wire["user_id"]
         if (
             user in failed_users
@@ -291,7 +329,7 @@ def process_batch(
         # With events left for the retry, states are recomputed over the processed events only, so a
         # user's state never includes an event it has not been credited with (featurization is
         # deterministic, so these are the states the scores saw).
-        final = _featurize(done, user_states, ip_states, deps) if left else features
+        final = _featurize(done, user_states, ip_states, deps) if left or parked else features
         _save_states(done, final, evidence, step, stored, batch.shard_id, deps, settings, now, outcome, failed_records)
 
     if failed_records:

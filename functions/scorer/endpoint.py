@@ -1,20 +1,44 @@
-"""Scoring feature rows on the SageMaker endpoint in as few InvokeEndpoint calls as the payload allows."""
+"""Scoring feature rows on the SageMaker endpoint in as few InvokeEndpoint calls as the payload allows.
+
+The scorer cannot rely on the endpoint's status to tell a bad request from a failing endpoint: the
+scikit-learn container answers any error of the model's code with a 500 (InvokeEndpoint's
+``ModelError``), and the reason is only in the endpoint's log. So it checks what it can before
+sending (every body within ``model.rows``' limits, the rows as wide as the features it was deployed
+with) and after (the answer's features version), and when the model rejects a chunk it sends one
+reference row: if that is rejected too, the endpoint refuses everything this scorer sends
+(``EndpointUnusableError``: a mismatched artifact), which no retry can fix; if not, the rejection is
+about those rows (``ModelRejectedError``), which the batch step parks once Lambda has bisected the
+batch down to one record.
+"""
 
 from __future__ import annotations
 
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any, NamedTuple, Protocol
 
 import numpy as np
 import orjson
 
-from model.features import FEATURE_NAMES
-from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE, encode_npy
-from scorer.exceptions import TransientError
+from model.features import FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION
+from model.rows import JSON_CONTENT_TYPE, MAX_REQUEST_BYTES, MAX_ROWS_PER_REQUEST, NPY_CONTENT_TYPE, encode_npy
+from scorer.exceptions import (
+    EndpointUnusableError,
+    ModelRejectedError,
+    RequestLimitError,
+    ScorerError,
+    TransientError,
+)
 
 RESPONSE_CONTENT_TYPE = JSON_CONTENT_TYPE
+# After the endpoint refused the reference row, batches fail without calling it for this long; then
+# one reference row is sent before the next batch, so a fixed endpoint is used again without a
+# cold start, and a broken one costs one call per minute, not one per retry.
+ENDPOINT_RECHECK_SECONDS = 60.0
+# Any finite row is a valid request: the reference row is all zeros.
+REFERENCE_ROW = np.zeros((1, FEATURE_COUNT))
 
 
 class Score(NamedTuple):
@@ -28,7 +52,8 @@ class Score(NamedTuple):
 
 class Endpoint(Protocol):
     """Scores a chunk of feature rows (``body``: the rows already encoded as ``content_type``, if the
-    caller has them); raises ``TransientError`` when a retry may succeed."""
+    caller has them); raises ``TransientError`` when a retry may succeed, ``ModelRejectedError`` when
+    the model's code raised, ``EndpointUnusableError`` when no request can succeed."""
 
     content_type: str
 
@@ -47,8 +72,15 @@ def encode_rows(rows: np.ndarray[Any, Any], content_type: str = NPY_CONTENT_TYPE
 
 
 def decode_scores(body: bytes, expected: int) -> list[Score]:
-    """Parse the model's ``output_fn`` response; raises ``ValueError`` if it does not fit the request."""
+    """Parse the model's ``output_fn`` response; raises ``ValueError`` if it does not fit the request,
+    ``EndpointUnusableError`` if the model computed its scores for another features version."""
     payload = orjson.loads(body)
+    version = payload.get("features_version") if isinstance(payload, dict) else None
+    if version is not None and version != FEATURES_VERSION:
+        raise EndpointUnusableError(
+            f"the endpoint's model is for features version {version!r}, this scorer computes version "
+            f"{FEATURES_VERSION}: deploy the scorer and the endpoint from the same model.tar.gz"
+        )
     results = payload.get("results") if isinstance(payload, dict) else None
     if not isinstance(results, list) or len(results) != expected:
         raise ValueError(f"expected {expected} results, got {type(results).__name__}")
@@ -109,6 +141,15 @@ class SageMakerEndpoint:
             body = response["Body"].read()
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "ClientError")
+            if code == "ModelError":
+                raise ModelRejectedError(
+                    str(error.response.get("Error", {}).get("Message", error)),
+                    error.response.get("OriginalStatusCode"),
+                    error.response.get("LogStreamArn"),
+                ) from error
+            if code == "ValidationError":  # no such endpoint, or a request it can never take
+                raise EndpointUnusableError(f"InvokeEndpoint refused the request: {error}") from error
+            # Throttling, ServiceUnavailable, InternalFailure, ModelNotReadyException: retry later.
             raise TransientError("endpoint", f"{code}: {error}") from error
         except BotoCoreError as error:  # timeouts, connection errors, after the client's own retries
             raise TransientError("endpoint", f"{type(error).__name__}: {error}") from error
@@ -118,34 +159,129 @@ class SageMakerEndpoint:
             raise TransientError("endpoint", f"malformed response: {error}") from error
 
 
+def check_request(count: int, body: bytes, columns: int) -> None:
+    """Refuse, before sending, a body the endpoint would reject for its size (``model.rows``' limits,
+    the artifact's own) or rows of another width than the features; raises ``RequestLimitError``."""
+    for name, value, limit in (
+        ("rows", count, MAX_ROWS_PER_REQUEST),
+        ("bytes", len(body), MAX_REQUEST_BYTES),
+    ):
+        if value > limit:
+            raise RequestLimitError(name, value, limit)
+    if columns != FEATURE_COUNT:
+        raise RequestLimitError("columns", columns, FEATURE_COUNT)
+
+
+@dataclass
+class UnusableLatch:
+    """Remembers, for a warm execution environment, that the endpoint refuses every request: the
+    retries of the batch and the next batches fail at once, without calling it, until
+    ``recheck_seconds`` have passed; then one reference row decides."""
+
+    recheck_seconds: float = ENDPOINT_RECHECK_SECONDS
+    clock: Callable[[], float] = time.monotonic
+    error: EndpointUnusableError | None = field(default=None, init=False)
+    until: float = field(default=0.0, init=False)
+
+    def trip(self, error: EndpointUnusableError) -> EndpointUnusableError:
+        self.error, self.until = error, self.clock() + self.recheck_seconds
+        return error
+
+    def holding(self) -> EndpointUnusableError | None:
+        """The error to fail with now, if the last one is recent; None once a recheck is due."""
+        return self.error if self.error is not None and self.clock() < self.until else None
+
+
+class Scoring(NamedTuple):
+    """What ``score_in_chunks`` got: a score per row (None: not scored), the calls made, and the
+    model's rejection of particular rows, if any (``rejected``: their [start, end) ranges)."""
+
+    scores: list[Score | None]
+    calls: int
+    rejection: ModelRejectedError | None
+    rejected: list[tuple[int, int]]
+
+
 def score_in_chunks(
     endpoint: Endpoint,
     rows: np.ndarray[Any, Any],
     max_payload_bytes: int,
     max_rows: int,
     on_call: Callable[[float, bool], None] | None = None,
-) -> tuple[list[Score | None], int]:
-    """Score rows chunk by chunk; returns the scores and the number of calls made.
+    latch: UnusableLatch | None = None,
+) -> Scoring:
+    """Score rows chunk by chunk; raises ``RequestLimitError`` for a chunk over the endpoint's limits
+    and ``EndpointUnusableError`` when the endpoint refuses every request (see the module docstring).
 
     After a failed call (once the client's own retries are spent) the remaining chunks are not
     attempted: their rows stay ``None``, to be retried with the batch, instead of paying the timeout
-    again for each chunk while the endpoint is down.
+    again for each chunk while the endpoint is down. A chunk the model rejects, while it takes the
+    reference row, stays ``None`` too and the other chunks are scored.
     """
+    latch = latch if latch is not None else UnusableLatch()
     scores: list[Score | None] = [None] * len(rows)
     calls = 0
+    rejection: ModelRejectedError | None = None
+    rejected: list[tuple[int, int]] = []
+
+    def call(chunk: np.ndarray[Any, Any], body: bytes | None) -> Sequence[Score]:
+        nonlocal calls
+        calls += 1
+        started = time.perf_counter()
+        try:
+            result = endpoint.score(chunk, body)
+        except ScorerError:
+            if on_call is not None:
+                on_call((time.perf_counter() - started) * 1000, False)
+            raise
+        if on_call is not None:
+            on_call((time.perf_counter() - started) * 1000, True)
+        return result
+
+    def reference_row_refused(cause: ScorerError) -> EndpointUnusableError | None:
+        """Send the reference row: the error to fail with if the endpoint refuses it, else None."""
+        try:
+            call(REFERENCE_ROW, None)
+        except (ModelRejectedError, EndpointUnusableError) as error:
+            return latch.trip(
+                EndpointUnusableError(
+                    f"the endpoint's model rejects a reference row too ({cause}): it refuses "
+                    "every request this scorer sends; is it serving another artifact?",
+                    error.log_stream_arn,
+                )
+            )
+        return None
+
+    if latch.error is not None:
+        held = latch.holding()
+        if held is not None:
+            raise held
+        refused = reference_row_refused(latch.error)  # a TransientError here leaves the batch for retry
+        if refused is not None:
+            raise refused
+        latch.error = None
     start = 0
     for count, body in plan_chunks(rows, max_payload_bytes, max_rows, endpoint.content_type):
         end = start + count
-        started = time.perf_counter()
-        calls += 1
+        check_request(count, body, rows.shape[1])
         try:
-            chunk: Sequence[Score] = endpoint.score(rows[start:end], body)
+            chunk = call(rows[start:end], body)
         except TransientError:
-            if on_call is not None:
-                on_call((time.perf_counter() - started) * 1000, False)
             break
-        if on_call is not None:
-            on_call((time.perf_counter() - started) * 1000, True)
+        except EndpointUnusableError as error:
+            raise latch.trip(error) from None
+        except ModelRejectedError as error:
+            if rejection is None:
+                rejection = error
+                try:
+                    refused = reference_row_refused(error)
+                except TransientError:
+                    break
+                if refused is not None:
+                    raise refused from error
+            rejected.append((start, end))
+            start = end
+            continue
         scores[start:end] = chunk
         start = end
-    return scores, calls
+    return Scoring(scores, calls, rejection, rejected)

@@ -14,7 +14,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from scorer.batch import BatchOutcome, collect_garbage_for_batches, process_batch
 from scorer.clients import build_dependencies
-from scorer.exceptions import NothingProcessedError, TransientError
+from scorer.exceptions import (
+    EndpointUnusableError,
+    NothingProcessedError,
+    RequestLimitError,
+    ScorerError,
+    TransientError,
+)
 from scorer.model_config import BUNDLED_FEATURE_CONFIG, load_feature_config
 from scorer.records import decode_batch
 from scorer.settings import ScorerSettings
@@ -22,8 +28,16 @@ from scorer.settings import ScorerSettings
 logger = Logger(service="vedette-scorer")
 metrics = Metrics(namespace="Vedette", service="vedette-scorer")
 
-SETTINGS = ScorerSettings.from_environ()
-FEATURES = load_feature_config(SETTINGS.feature_config_path or BUNDLED_FEATURE_CONFIG)
+try:
+    SETTINGS = ScorerSettings.from_environ()
+    FEATURES = load_feature_config(SETTINGS.feature_config_path or BUNDLED_FEATURE_CONFIG)
+except ScorerError as error:
+    # The init fails with the error's message, which names the setting or the configuration; the
+    # metric lets an alarm see it before the mapping's retries run out.
+    metrics.add_metric(name="ScorerMisconfigured", unit=MetricUnit.Count, value=1)
+    metrics.flush_metrics()
+    logger.error("scorer not started", extra={"error": str(error), "error_type": type(error).__name__})
+    raise
 
 
 DEPENDENCIES = build_dependencies(SETTINGS, features=FEATURES)
@@ -39,6 +53,7 @@ def emit_metrics(outcome: BatchOutcome) -> None:
     metrics.add_metric(name="Alerts", unit=count, value=outcome.alerts)
     metrics.add_metric(name="EndpointCalls", unit=count, value=outcome.endpoint_calls)
     metrics.add_metric(name="EndpointErrors", unit=count, value=outcome.endpoint_errors)
+    metrics.add_metric(name="ModelRejectedEvents", unit=count, value=outcome.model_rejected)
     metrics.add_metric(name="StateReads", unit=count, value=outcome.state_reads)
     metrics.add_metric(name="StateWrites", unit=count, value=outcome.state_writes)
     metrics.add_metric(name="StatesUnreadable", unit=count, value=outcome.state_unreadable)
@@ -56,6 +71,21 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     except TransientError as error:
         logger.warning("batch not processed, Lambda will retry it", extra={"error": str(error)})
         raise
+    except (EndpointUnusableError, RequestLimitError) as error:
+        # No call can succeed: hand the whole batch back as a partial response (retried whole, not
+        # bisected into ever more calls) until the mapping's retries end at its failure destination.
+        metrics.add_metric(name=type(error).__name__.removesuffix("Error"), unit=MetricUnit.Count, value=1)
+        logger.error(
+            "the endpoint cannot score this batch; every record handed back",
+            extra={
+                "error": str(error),
+                "error_type": type(error).__name__,
+                "log_stream_arn": getattr(error, "log_stream_arn", None),
+                "shard_id": batch.shard_id,
+                "records": len(batch.sequence_numbers),
+            },
+        )
+        return {"batchItemFailures": [{"itemIdentifier": number} for number in batch.sequence_numbers]}
     emit_metrics(outcome)
     summary = {
         "shard_id": batch.shard_id,

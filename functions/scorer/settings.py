@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
+from model.rows import MAX_REQUEST_BYTES, MAX_ROWS_PER_REQUEST
 from scorer.exceptions import MissingSettingError
 
 ENDPOINT_NAME = "VEDETTE_ENDPOINT_NAME"
@@ -29,10 +30,11 @@ ENDPOINT_MAX_ATTEMPTS = "VEDETTE_ENDPOINT_MAX_ATTEMPTS"
 # Optional: where the model's feature configuration is (default: the file inside the bundle).
 FEATURE_CONFIG = "VEDETTE_FEATURE_CONFIG"
 
-# Serverless endpoints take at most 4 MB per request (real-time ones 6 MB); the default keeps a margin
-# under the serverless limit. Chunks are measured whole (NPY header included), so none crosses it.
+# Serverless endpoints take at most 4 MB per request (real-time ones InvokeEndpoint's 6 MiB, the limit
+# model.rows names for both sides); the default keeps a margin under the serverless limit. Chunks are
+# measured whole (NPY header included), so none crosses it.
 SERVERLESS_MAX_PAYLOAD_BYTES = 4_000_000
-REAL_TIME_MAX_PAYLOAD_BYTES = 6_000_000
+REAL_TIME_MAX_PAYLOAD_BYTES = MAX_REQUEST_BYTES
 
 T = TypeVar("T", int, float)
 
@@ -51,7 +53,8 @@ class ScorerSettings:
     alert_window_seconds: int = 3600
     state_ttl_seconds: int = 30 * 86400
     max_payload_bytes: int = SERVERLESS_MAX_PAYLOAD_BYTES - 100_000
-    max_rows_per_call: int = 10_000
+    # At most the rows the artifact takes in one request (model.rows): more would fail every call.
+    max_rows_per_call: int = MAX_ROWS_PER_REQUEST
     endpoint_timeout_seconds: float = 10.0
     endpoint_max_attempts: int = 3
     feature_config_path: str | None = None
@@ -93,7 +96,7 @@ class ScorerSettings:
             alert_window_seconds=number(ALERT_WINDOW_SECONDS, "alert_window_seconds", int, 1, 7 * 86400),
             state_ttl_seconds=number(STATE_TTL_SECONDS, "state_ttl_seconds", int, 3600, 366 * 86400),
             max_payload_bytes=number(MAX_PAYLOAD_BYTES, "max_payload_bytes", int, 1024, REAL_TIME_MAX_PAYLOAD_BYTES),
-            max_rows_per_call=number(MAX_ROWS_PER_CALL, "max_rows_per_call", int, 1, 100_000),
+            max_rows_per_call=number(MAX_ROWS_PER_CALL, "max_rows_per_call", int, 1, MAX_ROWS_PER_REQUEST),
             endpoint_timeout_seconds=number(ENDPOINT_TIMEOUT_SECONDS, "endpoint_timeout_seconds", float, 0.1, 60.0),
             endpoint_max_attempts=number(ENDPOINT_MAX_ATTEMPTS, "endpoint_max_attempts", int, 1, 10),
             feature_config_path=env.get(FEATURE_CONFIG, "").strip() or None,
