@@ -13,7 +13,8 @@ Formats (``FORMATS``):
 ``csic2010``
     The parsed CSIC 2010 HTTP dataset (``method url`` per line, no time, user or address): each
     line becomes one request at a synthetic time (``start`` plus one ``interval`` per line), and
-    lines of ``anomalous.txt`` are labeled ``csic2010_anomalous``.
+    lines of ``anomalous.txt`` are labeled ``csic2010_anomalous``. The files may be
+    gzip-compressed (``anomalous.txt.gz``), as ``data/csic2010`` stores them.
 
 How users are identified when the log has no user id (``identify_user``): the session id when
 there is one (``session:<id>``, and ``session_id`` keeps it); otherwise the client, a hash of
@@ -31,6 +32,7 @@ stop the import. Blank lines are counted and skipped.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import ipaddress
 import os
@@ -285,16 +287,23 @@ class LogImporter:
             yield LabeledEvent(event, label)
 
     def import_file(self, path: str) -> Iterator[LabeledEvent]:
-        """Events from a file (``-`` for standard input; a folder for CSIC 2010's two files)."""
+        """Events from a file (``-`` for standard input; a folder for CSIC 2010's two files).
+
+        A file whose name ends in ``.gz`` is read through gzip; its events are those of the
+        uncompressed file (event ids derive from the name without ``.gz``).
+        """
         if self.format == "csic2010" and os.path.isdir(path):
             for name in ("normal.txt", "anomalous.txt"):
-                yield from self.import_file(os.path.join(path, name))
+                plain = os.path.join(path, name)
+                yield from self.import_file(plain if os.path.exists(plain) else plain + ".gz")
             return
         if path == "-":
             yield from self.import_lines(_decoded(sys.stdin.buffer), "-")
             return
-        with open(path, "rb") as handle:
-            yield from self.import_lines(_decoded(handle), os.path.basename(path))
+        source = os.path.basename(path)
+        opener = gzip.open if source.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            yield from self.import_lines(_decoded(handle), source.removesuffix(".gz"))
 
     def parse_line(self, line: str, source: str, number: int) -> dict[str, Any]:
         """One line as a raw event dict (not yet validated); raises ``LineError``."""
