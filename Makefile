@@ -6,6 +6,12 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: install test lint typecheck unit bench eval model bundle demo clean
 
+# The SageMaker scikit-learn container runs Python 3.10 (model/container.py). When this machine has
+# one (on PATH, or installed with pyenv), `make unit` builds the training job's environment with it
+# in .venv-training, and tests/test_model_pipeline.py runs the training job there.
+PYTHON310 ?= $(shell for candidate in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10; do \
+	$$candidate -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && command -v $$candidate && break; done)
+
 # The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes.
 $(INSTALLED): requirements.txt producers/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,7 +30,7 @@ typecheck: install
 	$(BIN)/mypy
 
 # The tests start what they need (moto's server on 127.0.0.1) and stop it when they finish.
-unit: install emulators/node_modules/.installed
+unit: install emulators/node_modules/.installed $(if $(PYTHON310),.venv-training/.installed)
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -32,6 +38,16 @@ test: lint typecheck unit
 # kinesalite (npm) for Kinesis in tests, the demo and benchmarks; peer libraries for benchmarks only.
 emulators/node_modules/.installed: emulators/package.json emulators/package-lock.json
 	npm ci --prefix emulators --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The container's own packages (pinned to its versions in requirements.txt), then the training
+# source dir's requirements.txt, which the container installs before running train.py.
+.venv-training/.installed: $(INSTALLED) model/build.py
+	test -x .venv-training/bin/python || $(PYTHON310) -m venv .venv-training
+	$(BIN)/python -m model.build --training-source .venv-training/source > /dev/null
+	.venv-training/bin/python -m pip install --quiet \
+		$$(grep -E '^(numpy|scipy|scikit-learn|joblib|threadpoolctl)==' requirements.txt) \
+		-r .venv-training/source/requirements.txt
 	touch $@
 
 .venv-peers/.installed: benchmarks/peers/requirements.txt
@@ -66,4 +82,4 @@ demo: install emulators/node_modules/.installed
 	$(BIN)/python -m local_pipeline $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-training .pytest_cache .mypy_cache .ruff_cache

@@ -41,7 +41,7 @@ import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -63,7 +63,7 @@ from vedette.exceptions import InvalidEventError
 FORMATS = ("jsonl", "common", "combined", "custom", "csic2010")
 PRESET_FORMATS = {"common": COMMON, "combined": COMBINED}
 CSIC_ANOMALOUS_LABEL = Label("csic2010_anomalous", "csic2010-anomalous")
-CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=UTC)
+CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
 DEFAULT_MAX_EXAMPLES = 5
 _EXAMPLE_CHARACTERS = 200
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
@@ -199,14 +199,14 @@ def _parse_clf_time(text: str) -> datetime | None:
 @lru_cache(maxsize=4096)
 def _parse_time(text: str, variable: str, time_format: str) -> str:
     if variable == "msec":
-        moment = datetime.fromtimestamp(float(text), UTC)
+        moment = datetime.fromtimestamp(float(text), timezone.utc)
     elif variable == "time_iso8601":
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     else:
         fast = _parse_clf_time(text) if time_format == DEFAULT_TIME_FORMAT else None
         moment = fast if fast is not None else datetime.strptime(text, time_format)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # documented: a time without offset is UTC
+        moment = moment.replace(tzinfo=timezone.utc)  # documented: a time without offset is UTC
     return format_timestamp(moment)
 
 

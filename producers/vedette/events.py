@@ -43,7 +43,7 @@ import re
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from functools import lru_cache
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -198,7 +198,7 @@ def format_timestamp(moment: datetime) -> str:
 
 def _to_utc(moment: datetime) -> datetime:
     try:
-        return moment.astimezone(UTC)
+        return moment.astimezone(timezone.utc)
     except OverflowError:  # year 1 with a positive offset, or 9999 with a negative one
         raise InvalidEventError(
             "occurred_at", f"outside the representable years in UTC: {moment.isoformat()}"
@@ -208,7 +208,8 @@ def _to_utc(moment: datetime) -> datetime:
 def parse_timestamp(text: str) -> datetime:
     """Parse an RFC 3339 timestamp with an explicit offset into an aware UTC datetime."""
     try:
-        moment = datetime.fromisoformat(text)
+        # Python 3.10 (the training container's) reads "+00:00" but not the "Z" the wire writes.
+        moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] == "Z" else text)
     except ValueError:
         raise InvalidEventError("occurred_at", f"not an RFC 3339 timestamp: {text[:64]!r}") from None
     if moment.tzinfo is None:
@@ -235,7 +236,7 @@ def new_event_id() -> str:
 
 
 def _now() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")[:-6] + "Z"
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")[:-6] + "Z"
 
 
 # --- validation ----------------------------------------------------------------------------------
