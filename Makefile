@@ -6,6 +6,12 @@ INSTALLED := $(VENV)/.installed
 
 .PHONY: install container-venv test lint typecheck unit bench eval model bundle demo clean
 
+# The SageMaker scikit-learn container runs Python 3.10 (model/container.py). When this machine has
+# one (on PATH, or installed with pyenv), `make unit` builds the training job's environment with it
+# in .venv-training, and tests/test_model_pipeline.py runs the training job there.
+PYTHON310 ?= $(shell for candidate in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10; do \
+	$$candidate -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && command -v $$candidate && break; done)
+
 # The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes.
 $(INSTALLED): requirements.txt producers/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,7 +27,7 @@ install: $(INSTALLED)
 # writes why to .venv-sklearn-container.unavailable and model/server.py serves instead.
 CONTAINER_VENV := .venv-sklearn-container
 $(CONTAINER_VENV)/.installed: emulators/sklearn_container/requirements.txt emulators/sklearn_container/build-venv.sh
-	sh emulators/sklearn_container/build-venv.sh $(CONTAINER_VENV)
+	PYTHON310="$(PYTHON310)" sh emulators/sklearn_container/build-venv.sh $(CONTAINER_VENV)
 
 container-venv: $(CONTAINER_VENV)/.installed
 
@@ -33,7 +39,7 @@ typecheck: install
 	$(BIN)/mypy
 
 # The tests start what they need (moto's server on 127.0.0.1) and stop it when they finish.
-unit: install emulators/node_modules/.installed container-venv
+unit: install emulators/node_modules/.installed container-venv $(if $(PYTHON310),.venv-training/.installed)
 	$(BIN)/pytest
 
 test: lint typecheck unit
@@ -41,6 +47,16 @@ test: lint typecheck unit
 # kinesalite (npm) for Kinesis in tests, the demo and benchmarks; peer libraries for benchmarks only.
 emulators/node_modules/.installed: emulators/package.json emulators/package-lock.json
 	npm ci --prefix emulators --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The container's own packages (pinned to its versions in requirements.txt), then the training
+# source dir's requirements.txt, which the container installs before running train.py.
+.venv-training/.installed: $(INSTALLED) model/build.py
+	test -x .venv-training/bin/python || $(PYTHON310) -m venv .venv-training
+	$(BIN)/python -m model.build --training-source .venv-training/source > /dev/null
+	.venv-training/bin/python -m pip install --quiet \
+		$$(grep -E '^(numpy|scipy|scikit-learn|joblib|threadpoolctl)==' requirements.txt) \
+		-r .venv-training/source/requirements.txt
 	touch $@
 
 .venv-peers/.installed: benchmarks/peers/requirements.txt
@@ -75,4 +91,4 @@ demo: install emulators/node_modules/.installed container-venv
 	$(BIN)/python -m local_pipeline $(DEMO_ARGS)
 
 clean:
-	rm -rf $(VENV) $(CONTAINER_VENV) $(CONTAINER_VENV).unavailable .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(CONTAINER_VENV) $(CONTAINER_VENV).unavailable .venv-training .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from archive.exceptions import PrefixExpressionError
 
@@ -72,7 +72,7 @@ _FIELDS = {
 def _require_utc(moment: datetime) -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError("arrival time must be timezone-aware (Firehose evaluates times in UTC)")
-    return moment.astimezone(UTC)
+    return moment.astimezone(timezone.utc)
 
 
 def format_java_datetime(pattern: str, moment: datetime) -> str:
@@ -181,7 +181,7 @@ def arrival_of_key(key: str) -> datetime | None:
     match = OBJECT_NAME_RE.fullmatch(name)
     if match is None:
         return None
-    return datetime.strptime(match.group("time"), "%Y-%m-%d-%H-%M-%S").replace(tzinfo=UTC)
+    return datetime.strptime(match.group("time"), "%Y-%m-%d-%H-%M-%S").replace(tzinfo=timezone.utc)
 
 
 def hour_floor(moment: datetime) -> datetime:

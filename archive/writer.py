@@ -8,7 +8,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from archive.exceptions import ArchiveLocationError, ArchiveWriteError
@@ -120,7 +120,7 @@ class ArchiveWriter:
         """Write everything buffered as one object; returns its key (None when the buffer was empty)."""
         if not self._chunks or self._oldest is None:
             return None
-        arrival = datetime.fromtimestamp(self._oldest, UTC)
+        arrival = datetime.fromtimestamp(self._oldest, timezone.utc)
         key = object_key(
             arrival,
             self._uuid_factory(),

@@ -279,9 +279,9 @@ class Replay:
 
 
 def _day(seconds: float) -> str:
-    from datetime import UTC, datetime
+    from datetime import datetime, timezone
 
-    return datetime.fromtimestamp(seconds, UTC).date().isoformat()
+    return datetime.fromtimestamp(seconds, timezone.utc).date().isoformat()
 
 
 def entity_label(record: EntityRecord) -> str:
@@ -386,9 +386,9 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
 
 
 def _iso(seconds: float) -> str:
-    from datetime import UTC, datetime
+    from datetime import datetime, timezone
 
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _plots(replay: Replay, out: Path) -> list[str]:

@@ -25,6 +25,7 @@ default settings on the same rows, with its threshold calibrated the same way.
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import os
 import statistics
@@ -35,7 +36,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -65,12 +66,25 @@ def _sklearn_default_scorer(fit_rows: Matrix) -> Callable[[Matrix], Vector]:
     return lambda rows: -forest.score_samples(rows)
 
 
+def csic_file(folder: Path, name: str) -> Path:
+    """``folder / name``, or its gzip-compressed form ``name.gz`` (as ``data/csic2010`` stores it)."""
+    plain = folder / name
+    return plain if plain.is_file() else folder / f"{name}.gz"
+
+
+def _open_csic(folder: Path, name: str) -> TextIO:
+    # Lines end at "\n" only, and the few latin-1 bytes of anomalous.txt become U+FFFD.
+    path = csic_file(folder, name)
+    opener: Callable[..., TextIO] = gzip.open if path.suffix == ".gz" else open
+    return opener(path, "rt", encoding="utf-8", errors="replace", newline="\n")
+
+
 def load_csic(folder: Path = CSIC_FOLDER) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Normal and anomalous CSIC 2010 lines as events (one synthetic user per line)."""
 
     def read(name: str) -> list[dict[str, Any]]:
         events = []
-        with open(folder / name, encoding="utf-8", errors="replace", newline="\n") as handle:
+        with _open_csic(folder, name) as handle:
             for number, line in enumerate(handle):
                 method, _, url = line.rstrip("\n").partition(" ")
                 if not url:
@@ -336,7 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
     for detector in arguments.detector or ["ecod", "isolation_forest"]:
         if arguments.only in (None, "csic2010"):
-            if (CSIC_FOLDER / "normal.txt").is_file():
+            if csic_file(CSIC_FOLDER, "normal.txt").is_file():
                 print(json.dumps(eval_csic2010(detector, arguments.alert_rate)), flush=True)
             else:
                 print(json.dumps({"eval": "eval_csic2010", "error": f"data not found in {CSIC_FOLDER}"}), flush=True)

@@ -24,7 +24,7 @@ import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +143,7 @@ def train(
         "state_bounds_bytes": {"user": MAX_USER_STATE_BYTES, "ip": MAX_IP_STATE_BYTES},
         "versions": _versions(),
         "container_image_tag": SKLEARN_IMAGE_TAG,
-        "trained_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "trained_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "training_seconds": round(time.perf_counter() - started, 3),
     }
     return TrainedModel(fitted, vocabulary, threshold, metadata, entity_models)
@@ -196,7 +196,7 @@ def _train_entities(
 
 
 def _iso(seconds: float) -> str:
-    return datetime.fromtimestamp(seconds, UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(seconds, timezone.utc).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def _versions() -> dict[str, str]:
@@ -237,8 +237,9 @@ DEFAULT_GEO = "embedded"
 def _parse_time(text: str | None) -> datetime | None:
     if text is None:
         return None
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+    # Python 3.10 (this job's, in the SageMaker container) reads "+00:00" but not "Z".
+    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text[-1:] == "Z" else text)
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=timezone.utc)
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:

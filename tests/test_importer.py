@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import os
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,6 +194,24 @@ def test_csic2010_lines_get_synthetic_times_and_anomalies_are_labeled(tmp_path: 
     assert items[3].event["resource"].endswith("usuarios\rx")  # a CR inside a line stays in it
     assert {item.event["user_id"] for item in items} == {"anonymous"}
     assert items[1].event["properties"] == {"method": "POST"}
+
+
+def test_a_gzip_compressed_log_imports_the_same_events_as_the_plain_one(tmp_path: Path) -> None:
+    # GIVEN the same CSIC 2010 lines in a plain folder and, gzip-compressed, in another
+    lines = b"get http://localhost:8080/tienda1/index.jsp\nget http://localhost:8080/tienda1/x.jsp?id=';--\n"
+    for folder in ("plain", "packed"):
+        (tmp_path / folder).mkdir()
+    (tmp_path / "plain" / "normal.txt").write_bytes(lines[:44])
+    (tmp_path / "plain" / "anomalous.txt").write_bytes(lines[44:])
+    (tmp_path / "packed" / "normal.txt.gz").write_bytes(gzip.compress(lines[:44]))
+    (tmp_path / "packed" / "anomalous.txt.gz").write_bytes(gzip.compress(lines[44:]))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    # WHEN both folders are imported
+    plain = list(LogImporter("csic2010", start=start).import_file(str(tmp_path / "plain")))
+    packed = list(LogImporter("csic2010", start=start).import_file(str(tmp_path / "packed")))
+    # THEN the events are identical, event ids (derived from the file name without .gz) included
+    assert [item.label for item in packed] == [None, CSIC_ANOMALOUS_LABEL]
+    assert packed == plain
 
 
 CSIC_FOLDER = str(Path(__file__).resolve().parents[1] / "data/csic2010")

@@ -25,7 +25,7 @@ from emulators import model_server
 from model import serving, train
 from model.artifact import SHIPPED_MODULES, extract_tarball, load_model
 from model.build import write_training_source
-from model.container import CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
+from model.container import CONTAINER_PYTHON, CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
 from model.rows import MAX_ROWS_PER_REQUEST, NPY_CONTENT_TYPE, ROW_DTYPE, encode_npy
@@ -363,6 +363,41 @@ def test_sagemaker_training_job_layout_runs_train_py_from_its_source_dir(
     assert metadata["events"]["total"] == len(normal_events)
     assert (model_dir / "code" / "inference.py").is_file()
     assert (source / "requirements.txt").read_text().startswith("msgspec==")
+
+
+# The training job's environment on the container's Python, when this machine has that Python:
+# `make unit` builds it (see the Makefile's PYTHON310).
+TRAINING_PYTHON = REPO / ".venv-training" / "bin" / "python"
+
+
+@pytest.mark.skipif(
+    not TRAINING_PYTHON.is_file(),
+    reason=f"no Python {CONTAINER_PYTHON} training environment (.venv-training): `make unit` builds it when a "
+    f"Python {CONTAINER_PYTHON} is on PATH or installed with pyenv",
+)
+def test_the_training_job_runs_on_the_containers_python(
+    archive_dir: Path, normal_events: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    # GIVEN the training job's source directory and the scikit-learn container's Python version,
+    # with the container's packages and the source dir's requirements.txt installed
+    source = write_training_source(tmp_path / "source")
+    model_dir = tmp_path / "opt-ml-model"
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    environment.update({"SM_CHANNEL_TRAIN": str(archive_dir), "SM_MODEL_DIR": str(model_dir)})
+    # WHEN SageMaker's script mode runs train.py there
+    result = subprocess.run(
+        [str(TRAINING_PYTHON), "train.py", "--geo", "synthetic"],
+        cwd=source,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    # THEN every shipped module it imports loads, and it trains on every archived event
+    assert result.returncode == 0, result.stderr
+    metadata = json.loads((model_dir / "metadata.json").read_text())
+    assert metadata["versions"]["python"].rsplit(".", 1)[0] == CONTAINER_PYTHON
+    assert metadata["events"]["total"] == len(normal_events)
 
 
 # What the prebuilt scikit-learn container provides besides the standard library and the artifact.

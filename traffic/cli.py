@@ -17,7 +17,7 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from contextlib import ExitStack
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import IO, Any
 
 import orjson
@@ -45,7 +45,7 @@ def parse_duration(text: str) -> timedelta:
 def parse_start(text: str) -> datetime:
     """``now`` or an RFC 3339 time with an offset."""
     if text == "now":
-        return datetime.now(UTC)
+        return datetime.now(timezone.utc)
     try:
         return parse_timestamp(text)
     except InvalidEventError as error:

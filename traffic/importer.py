@@ -13,7 +13,8 @@ Formats (``FORMATS``):
 ``csic2010``
     The parsed CSIC 2010 HTTP dataset (``method url`` per line, no time, user or address): each
     line becomes one request at a synthetic time (``start`` plus one ``interval`` per line), and
-    lines of ``anomalous.txt`` are labeled ``csic2010_anomalous``.
+    lines of ``anomalous.txt`` are labeled ``csic2010_anomalous``. The files may be
+    gzip-compressed (``anomalous.txt.gz``), as ``data/csic2010`` stores them.
 
 How users are identified when the log has no user id (``identify_user``): the session id when
 there is one (``session:<id>``, and ``session_id`` keeps it); otherwise the client, a hash of
@@ -31,6 +32,7 @@ stop the import. Blank lines are counted and skipped.
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import ipaddress
 import os
@@ -39,7 +41,7 @@ import sys
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
@@ -61,7 +63,7 @@ from vedette.exceptions import InvalidEventError
 FORMATS = ("jsonl", "common", "combined", "custom", "csic2010")
 PRESET_FORMATS = {"common": COMMON, "combined": COMBINED}
 CSIC_ANOMALOUS_LABEL = Label("csic2010_anomalous", "csic2010-anomalous")
-CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=UTC)
+CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
 DEFAULT_MAX_EXAMPLES = 5
 _EXAMPLE_CHARACTERS = 200
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
@@ -197,14 +199,14 @@ def _parse_clf_time(text: str) -> datetime | None:
 @lru_cache(maxsize=4096)
 def _parse_time(text: str, variable: str, time_format: str) -> str:
     if variable == "msec":
-        moment = datetime.fromtimestamp(float(text), UTC)
+        moment = datetime.fromtimestamp(float(text), timezone.utc)
     elif variable == "time_iso8601":
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     else:
         fast = _parse_clf_time(text) if time_format == DEFAULT_TIME_FORMAT else None
         moment = fast if fast is not None else datetime.strptime(text, time_format)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)  # documented: a time without offset is UTC
+        moment = moment.replace(tzinfo=timezone.utc)  # documented: a time without offset is UTC
     return format_timestamp(moment)
 
 
@@ -285,16 +287,23 @@ class LogImporter:
             yield LabeledEvent(event, label)
 
     def import_file(self, path: str) -> Iterator[LabeledEvent]:
-        """Events from a file (``-`` for standard input; a folder for CSIC 2010's two files)."""
+        """Events from a file (``-`` for standard input; a folder for CSIC 2010's two files).
+
+        A file whose name ends in ``.gz`` is read through gzip; its events are those of the
+        uncompressed file (event ids derive from the name without ``.gz``).
+        """
         if self.format == "csic2010" and os.path.isdir(path):
             for name in ("normal.txt", "anomalous.txt"):
-                yield from self.import_file(os.path.join(path, name))
+                plain = os.path.join(path, name)
+                yield from self.import_file(plain if os.path.exists(plain) else plain + ".gz")
             return
         if path == "-":
             yield from self.import_lines(_decoded(sys.stdin.buffer), "-")
             return
-        with open(path, "rb") as handle:
-            yield from self.import_lines(_decoded(handle), os.path.basename(path))
+        source = os.path.basename(path)
+        opener = gzip.open if source.endswith(".gz") else open
+        with opener(path, "rb") as handle:
+            yield from self.import_lines(_decoded(handle), source.removesuffix(".gz"))
 
     def parse_line(self, line: str, source: str, number: int) -> dict[str, Any]:
         """One line as a raw event dict (not yet validated); raises ``LineError``."""

@@ -49,7 +49,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from traffic import agents, catalog, geo
@@ -85,11 +85,11 @@ class Episode:
 
     @property
     def start(self) -> datetime | None:
-        return None if self.start_micros < 0 else datetime.fromtimestamp(self.start_micros / MICROS, UTC)
+        return None if self.start_micros < 0 else datetime.fromtimestamp(self.start_micros / MICROS, timezone.utc)
 
     @property
     def end(self) -> datetime | None:
-        return None if self.end_micros < 0 else datetime.fromtimestamp(self.end_micros / MICROS, UTC)
+        return None if self.end_micros < 0 else datetime.fromtimestamp(self.end_micros / MICROS, timezone.utc)
 
     def record(self, micros: int) -> None:
         """Count one labeled event emitted at ``micros``."""

@@ -18,7 +18,7 @@ import random
 from bisect import bisect_left
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, NamedTuple
 
 from traffic.exceptions import SimulationConfigError
@@ -26,7 +26,7 @@ from traffic.normal import MEAN_ACTIVITY, MEAN_EVENTS_PER_SESSION, activity, nor
 from traffic.scenarios import SCENARIO_NAMES, SCENARIOS, Episode, Label
 from traffic.world import MICROS, Context, EventFactory, UserProfile, make_user, make_users, newcomer_id
 
-DEFAULT_START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday, midnight UTC
+DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)  # a Monday, midnight UTC
 DEFAULT_ATTACK_SHARE = 0.02
 MAX_ATTACK_SHARE = 0.5
 DEFAULT_SESSIONS_PER_USER_PER_DAY = 1.5
@@ -98,12 +98,14 @@ class Simulator:
         self.seed = seed
         self.users = users
         self.attack_share = attack_share
-        self.start = start.astimezone(UTC)
+        self.start = start.astimezone(timezone.utc)
         self.scenarios = tuple(scenarios)
         self.sessions_per_user_per_day = sessions_per_user_per_day
         self.daily_signup_share = daily_signup_share
         # Attacks begin here (default: at the start); the share applies to the events from then on.
-        self.attack_start = self.start if attack_start is None else max(self.start, attack_start.astimezone(UTC))
+        self.attack_start = (
+            self.start if attack_start is None else max(self.start, attack_start.astimezone(timezone.utc))
+        )
         self.episodes: list[Episode] = []
         self.profiles: dict[str, UserProfile] = {}
 

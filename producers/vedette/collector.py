@@ -14,6 +14,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import msgspec
+
 from vedette.kpl import AggregateBuilder
 from vedette.limits import (
     SHARD_WRITE_BYTES_PER_SECOND,
@@ -22,40 +24,26 @@ from vedette.limits import (
 from vedette.shards import Shard, ShardMap
 
 
-class PendingRecord:
-    """A user record accepted by ``put`` and not yet delivered or failed."""
+class PendingRecord(msgspec.Struct, gc=False, eq=False):
+    """A user record accepted by ``put`` and not yet delivered or failed.
 
-    __slots__ = (
-        "attempts",
-        "callback",
-        "data",
-        "deadline",
-        "enqueued_at",
-        "event_id",
-        "hash_key",
-        "last_error",
-        "partition_key",
-    )
+    A msgspec Struct without garbage-collector tracking: a busy producer buffers tens of thousands
+    of these, and as tracked objects every collection walked them all (``make bench``
+    producer_encode: the aggregation step took about 4.4 µs an event with tracked records, 2.6
+    without). Safe because a record never refers back to itself: its fields are bytes, text,
+    numbers and the caller's callback, which never receives the record. ``eq=False`` keeps identity
+    comparison.
+    """
 
-    def __init__(
-        self,
-        data: bytes,
-        partition_key: str,
-        hash_key: int,
-        event_id: str,
-        callback: Callable[..., None] | None,
-        enqueued_at: float,
-        deadline: float,
-    ) -> None:
-        self.data = data
-        self.partition_key = partition_key
-        self.hash_key = hash_key
-        self.event_id = event_id
-        self.callback = callback
-        self.enqueued_at = enqueued_at
-        self.deadline = deadline
-        self.attempts = 0
-        self.last_error = ""
+    data: bytes
+    partition_key: str
+    hash_key: int
+    event_id: str
+    callback: Callable[..., None] | None
+    enqueued_at: float
+    deadline: float
+    attempts: int = 0
+    last_error: str = ""
 
 
 class KinesisRecord:

@@ -583,8 +583,11 @@ def prepare_record(
     if pseudonymizer is not None:
         pseudonymizer.apply(wire)
     data = encode_event(wire)
-    key = wire.user_id if partition_key is None else partition_key
-    if type(key) is not str or not 1 <= len(key) <= MAX_PARTITION_KEY_LENGTH:
+    if partition_key is None:
+        key = wire.user_id  # valid as a key: the contract's limits on user_id are the partition key's
+    elif type(partition_key) is str and 1 <= len(partition_key) <= MAX_PARTITION_KEY_LENGTH:
+        key = partition_key
+    else:
         raise InvalidEventError("partition_key", f"must be a string of 1-{MAX_PARTITION_KEY_LENGTH} characters")
     try:
         hash_key = cached_hash_key(key)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any
 
 import orjson
@@ -35,7 +35,7 @@ class DeadLetterFile:
 
     def write(self, report: DeliveryReport) -> None:
         line = {
-            "failed_at": format_timestamp(datetime.now(UTC)),
+            "failed_at": format_timestamp(datetime.now(timezone.utc)),
             "event_id": report.event_id,
             "partition_key": report.partition_key,
             "attempts": report.attempts,
