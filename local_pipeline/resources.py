@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from console.labels import LABELS_HASH_KEY, LABELS_RANGE_KEY
 from scorer import settings as scorer_settings
 from scorer.stores import ALERT_AT_ATTRIBUTE, ALERT_FEED_ATTRIBUTE, ALERTS_INDEX
 
@@ -23,6 +24,7 @@ class PipelineNames:
     delivery_stream: str = "vedette-archive"
     state_table: str = "vedette-user-state"
     anomalies_table: str = "vedette-anomalies"
+    labels_table: str = "vedette-labels"
     alerts_topic: str = "vedette-alerts"
     on_failure_queue: str = "vedette-scorer-on-failure"
     endpoint: str = "vedette-model"
@@ -41,7 +43,7 @@ class PipelineResources:
 
 
 def create_resources(clients: dict[str, Any], names: PipelineNames, shards: int) -> PipelineResources:
-    """Create the stream, bucket, tables, topic and queues; waits until the
+    """Create the stream, bucket, tables (the analysts' labels too), topic and queues; waits until the
     stream is active."""
     kinesis, s3, dynamodb, sns, sqs = (clients[name] for name in ("kinesis", "s3", "dynamodb", "sns", "sqs"))
     kinesis.create_stream(StreamName=names.stream, ShardCount=shards)
@@ -53,6 +55,7 @@ def create_resources(clients: dict[str, Any], names: PipelineNames, shards: int)
         BillingMode="PAY_PER_REQUEST",
     )
     dynamodb.create_table(**anomalies_table_definition(names.anomalies_table))
+    dynamodb.create_table(**labels_table_definition(names.labels_table))
     topic_arn = sns.create_topic(Name=names.alerts_topic)["TopicArn"]
     on_failure_url = sqs.create_queue(QueueName=names.on_failure_queue)["QueueUrl"]
     inbox_url = sqs.create_queue(QueueName=names.alerts_inbox_queue)["QueueUrl"]
@@ -82,6 +85,22 @@ def anomalies_table_definition(name: str) -> dict[str, Any]:
                 ],
                 "Projection": {"ProjectionType": "ALL"},
             }
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def labels_table_definition(name: str) -> dict[str, Any]:
+    """CreateTable arguments of the analysts' verdicts table (``console.labels``), as the stack declares it."""
+    return {
+        "TableName": name,
+        "AttributeDefinitions": [
+            {"AttributeName": LABELS_HASH_KEY, "AttributeType": "S"},
+            {"AttributeName": LABELS_RANGE_KEY, "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": LABELS_HASH_KEY, "KeyType": "HASH"},
+            {"AttributeName": LABELS_RANGE_KEY, "KeyType": "RANGE"},
         ],
         "BillingMode": "PAY_PER_REQUEST",
     }
