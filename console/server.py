@@ -76,3 +76,27 @@ def serving(app: Flask, host: str = LOOPBACK, port: int = 0) -> Iterator[Running
 
 def console_app(settings: ConsoleSettings) -> Flask:
     return create_app(build_services(settings))
+
+
+@contextmanager
+def local_console(settings: ConsoleSettings, port: int = 0) -> Iterator[RunningConsole]:
+    """The console over a local pipeline's tables and archive, on loopback, until the block ends."""
+    with serving(console_app(settings), LOOPBACK, port) as running:
+        yield running
+
+
+def probe(url: str) -> dict[str, Any]:
+    """Open the alert list and its newest alert over HTTP, as a browser would: what they showed."""
+    import re
+    import urllib.request
+    from html import unescape
+
+    with urllib.request.urlopen(f"{url}/", timeout=60) as response:
+        listing = response.read().decode()
+    links = [unescape(link) for link in re.findall(r'<a class="open-alert" href="([^"]+)"', listing)]
+    figures: dict[str, Any] = {"url": f"{url}/", "alerts_on_first_page": len(links), "newest_alert_events": None}
+    if links:
+        with urllib.request.urlopen(f"{url}{links[0]}", timeout=60) as response:
+            page = response.read().decode()
+        figures["newest_alert_events"] = len(re.findall(r'<tr class="(?:flagged )?\s*(?:episode|context)">', page))
+    return figures
