@@ -158,7 +158,7 @@ def build_world(endpoint_url: str, extra_alerts: int = 0) -> ConsoleWorld:
         5,
     )
     for number in range(extra_alerts):
-        start = EPISODE_START - timedelta(days=2, hours=number)
+        start = EPISODE_START - timedelta(days=3 * (number + 1), hours=number)  # a few weeks before
         alert(
             f"u-quiet-{number:02d}",
             start,

@@ -4,15 +4,20 @@ archive read through DuckDB, verdicts written to the labels table."""
 from __future__ import annotations
 
 import html
+import io
+import json
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
 
+from console import verdicts
 from console.app import create_app
 from console.labels import BENIGN, TRUE_POSITIVE
+from model.backtest import normalized_label, read_labels
 from tests.console_factories import (
     AWAY_IP,
     HOSTILE,
@@ -200,3 +205,34 @@ def test_the_user_page_has_every_alert_and_verdict_and_what_is_usual(client: Fla
 def test_an_unknown_alert_is_not_found(client: FlaskClient) -> None:
     assert client.get("/alert", query_string={"entity": "nobody", "start": 1}).status_code == 404
     assert client.get("/alert", query_string={"entity": "nobody", "start": "x"}).status_code == 400
+
+
+def test_verdicts_give_precision_over_time_and_the_backtests_labels(aws_endpoint: str, tmp_path: Path) -> None:
+    # GIVEN verdicts recorded through the console on alerts of two weeks
+    world = build_world(aws_endpoint, extra_alerts=2)
+    client = create_app(world.services()).test_client()
+    scraper, quiet_w45, quiet_w44 = world.alerts[0], world.alerts[2], world.alerts[3]
+    for record, verdict in ((scraper, TRUE_POSITIVE), (quiet_w45, BENIGN), (quiet_w44, BENIGN)):
+        start = int(record.first_event_at)
+        page = text(client.get("/alert", query_string={"entity": record.entity, "start": start}))
+        data = {"entity": record.entity, "start": str(start), "verdict": verdict, "csrf_token": csrf_token(page)}
+        assert client.post("/alert/verdict", data=data).status_code == 303
+    # WHEN the verdicts are summarized from the labels table
+    out = io.StringIO()
+    labels_csv = tmp_path / "verdicts.csv"
+    status = verdicts.main(
+        ["--labels-table", world.labels_table, "--endpoint-url", world.endpoint_url, "--labels-csv", str(labels_csv)],
+        out=out,
+    )
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    # THEN precision is given per ISO week of the alerts' last events (2 and 5 November; 30 October)
+    assert status == 0
+    assert lines[:2] == [
+        {"week": "2026-W44", "judged": 1, "true_positives": 0, "benign": 1, "precision": 0.0},
+        {"week": "2026-W45", "judged": 2, "true_positives": 1, "benign": 1, "precision": 0.5},
+    ]
+    # AND the backtest reads the CSV as labels: the scraper an attack, the judged-benign users normal
+    labels = read_labels(str(labels_csv))
+    assert labels == {SCRAPER: "attack", quiet_w45.entity: "benign", quiet_w44.entity: "benign"}
+    assert normalized_label(labels[quiet_w44.entity]) == "normal"
+    assert lines[2] == {"labels_csv": str(labels_csv), "entities": 3}
