@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install container-venv test lint typecheck unit bench eval model bundle demo clean
+.PHONY: install container-venv browser test lint typecheck unit bench eval model bundle demo clean
 
 # The SageMaker scikit-learn container runs Python 3.10 (model/container.py). When this machine has
 # one (on PATH, or installed with pyenv), `make unit` builds the training job's environment with it
@@ -38,8 +38,22 @@ lint: install
 typecheck: install
 	$(BIN)/mypy
 
+# The analyst console's browser test drives Debian's Chromium through Debian's chromedriver: installed
+# here with apt where missing and possible (as root, or with sudo that asks no password); elsewhere
+# the test is skipped and says why.
+BROWSER_PACKAGES := chromium chromium-driver
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null || \
+	  { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null; }; \
+	elif command -v sudo >/dev/null && sudo -n true 2>/dev/null; then \
+	  sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null || \
+	  { sudo apt-get update -q >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null; }; \
+	else echo "browser: $(BROWSER_PACKAGES) missing and apt needs root: the console's browser test will be skipped"; fi
+
 # The tests start what they need (moto's server on 127.0.0.1) and stop it when they finish.
-unit: install emulators/node_modules/.installed container-venv $(if $(PYTHON310),.venv-training/.installed)
+unit: install emulators/node_modules/.installed container-venv browser $(if $(PYTHON310),.venv-training/.installed)
 	$(BIN)/pytest
 
 test: lint typecheck unit

@@ -61,7 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--serve",
         action="store_true",
-        help="after the demo traffic, keep the pipeline running (for python -m loadtest --e2e) until Ctrl-C",
+        help="after the demo traffic, keep the pipeline and the analyst console running (for a browser, "
+        "and python -m loadtest --e2e) until Ctrl-C",
     )
     arguments = parser.parse_args(argv)
     options = replace(

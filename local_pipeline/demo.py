@@ -34,6 +34,7 @@ import boto3
 import orjson
 
 from archive import sql as archive_sql
+from console.server import ConsoleSettings, local_console, probe
 from emulators import DUMMY_CREDENTIALS, kinesalite, local_endpoint, moto_server
 from local_pipeline.event_source import Acknowledgement, LocalEventSourceMapping, MappingSettings
 from local_pipeline.firehose import LocalFirehose
@@ -364,8 +365,12 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
                         )
 
                     _wait(done, options.timeout_seconds, "the scorer and the archive")
-                    if options.serve:
-                        _serve(names, streams, aws)
+                    # The analyst console over the pipeline's tables and archive (python -m console).
+                    with local_console(_console_settings(names, aws)) as console:
+                        console_figures = probe(console.url)
+                        _log(options, f"analyst console on {console.url}/")
+                        if options.serve:
+                            _serve(names, streams, aws, console.url)
                 scoring_seconds = max(1e-3, (tracker.last_ack or time.time()) - scoring_started)
                 mapping.stop()
                 firehose.stop()
@@ -394,6 +399,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             errors=mapping_errors + ([str(firehose.error)] if firehose.error else []),
         )
         figures["archive_sql"] = _query_archive(aws, names.archive_bucket)
+        figures["console"] = console_figures
     figures["wall_seconds"] = round(time.monotonic() - wall_started, 1)
     # Which server played the SageMaker container: "container" (its real serving stack) or "project"
     # (model/server.py, where the stack's Python 3.10 virtualenv could not be built).
@@ -415,10 +421,23 @@ def _query_archive(aws: str, bucket: str) -> dict[str, Any]:
     }
 
 
-def _serve(names: PipelineNames, streams: str, aws: str) -> None:
-    """Keep everything running for other clients (the load test with --e2e) until Ctrl-C."""
+def _console_settings(names: PipelineNames, aws: str) -> ConsoleSettings:
+    # The simulator's addresses resolve through its synthetic geography, as training resolved them.
+    return ConsoleSettings(
+        anomalies_table=names.anomalies_table,
+        labels_table=names.labels_table,
+        archive=f"s3://{names.archive_bucket}",
+        endpoint_url=aws,
+        region=REGION,
+        geo="synthetic",
+    )
+
+
+def _serve(names: PipelineNames, streams: str, aws: str, console_url: str) -> None:
+    """Keep everything running for other clients (the console, the load test with --e2e) until Ctrl-C."""
     print(
-        "demo: serving until Ctrl-C. Load test against it:\n"
+        f"demo: serving until Ctrl-C. The analyst console: {console_url}/\n"
+        "Load test against it:\n"
         f"  .venv/bin/python -m loadtest --stream {names.stream} --endpoint-url {streams} --rate 1000 "
         f"--e2e --anomalies-table {names.anomalies_table} --dynamodb-endpoint-url {aws}",
         file=sys.stderr,
@@ -570,6 +589,14 @@ def render(figures: dict[str, Any]) -> str:
     lines.append(f"  model container: {figures.get('model_server', '-')} (see README: which server ran)")
     if figures["errors"]:
         lines.append(f"  errors: {figures['errors']}")
+    if "console" in figures:
+        console = figures["console"]
+        lines += [
+            "",
+            f"  analyst console: {console['url']} listed {console['alerts_on_first_page']} alerts on its first page"
+            f" (the newest with {console['newest_alert_events']} events from the archive);"
+            " make demo DEMO_ARGS=--serve keeps it up",
+        ]
     if "archive_sql" in figures:
         answer = figures["archive_sql"]
         lines += ["", "  SQL over the archive (docs/archive-sql.md):", f"  {answer['command']}"]

@@ -10,7 +10,9 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from console.labels import LABELS_HASH_KEY, LABELS_RANGE_KEY
 from scorer import settings as scorer_settings
+from scorer.stores import ALERT_AT_ATTRIBUTE, ALERT_FEED_ATTRIBUTE, ALERTS_INDEX
 
 REGION = "us-east-1"
 
@@ -22,6 +24,7 @@ class PipelineNames:
     delivery_stream: str = "vedette-archive"
     state_table: str = "vedette-user-state"
     anomalies_table: str = "vedette-anomalies"
+    labels_table: str = "vedette-labels"
     alerts_topic: str = "vedette-alerts"
     on_failure_queue: str = "vedette-scorer-on-failure"
     endpoint: str = "vedette-model"
@@ -40,7 +43,8 @@ class PipelineResources:
 
 
 def create_resources(clients: dict[str, Any], names: PipelineNames, shards: int) -> PipelineResources:
-    """Create the stream, bucket, tables, topic and queues; waits until the stream is active."""
+    """Create the stream, bucket, tables (the analysts' labels too), topic and queues; waits until the
+    stream is active."""
     kinesis, s3, dynamodb, sns, sqs = (clients[name] for name in ("kinesis", "s3", "dynamodb", "sns", "sqs"))
     kinesis.create_stream(StreamName=names.stream, ShardCount=shards)
     s3.create_bucket(Bucket=names.archive_bucket)
@@ -50,15 +54,8 @@ def create_resources(clients: dict[str, Any], names: PipelineNames, shards: int)
         KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    dynamodb.create_table(
-        TableName=names.anomalies_table,
-        AttributeDefinitions=[
-            {"AttributeName": "user_id", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb.create_table(**anomalies_table_definition(names.anomalies_table))
+    dynamodb.create_table(**labels_table_definition(names.labels_table))
     topic_arn = sns.create_topic(Name=names.alerts_topic)["TopicArn"]
     on_failure_url = sqs.create_queue(QueueName=names.on_failure_queue)["QueueUrl"]
     inbox_url = sqs.create_queue(QueueName=names.alerts_inbox_queue)["QueueUrl"]
@@ -67,6 +64,46 @@ def create_resources(clients: dict[str, Any], names: PipelineNames, shards: int)
     kinesis.get_waiter("stream_exists").wait(StreamName=names.stream, WaiterConfig={"Delay": 0.2})
     stream_arn = kinesis.describe_stream_summary(StreamName=names.stream)["StreamDescriptionSummary"]["StreamARN"]
     return PipelineResources(names, stream_arn, topic_arn, on_failure_url, inbox_url)
+
+
+def anomalies_table_definition(name: str) -> dict[str, Any]:
+    """CreateTable arguments of the anomalies table as the stack declares it (``stack.state``), with
+    the sparse index of entity alert records (``scorer.stores.ALERTS_INDEX``)."""
+    return {
+        "TableName": name,
+        "AttributeDefinitions": [
+            {"AttributeName": attribute, "AttributeType": "S"}
+            for attribute in ("user_id", "sk", ALERT_FEED_ATTRIBUTE, ALERT_AT_ATTRIBUTE)
+        ],
+        "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": ALERTS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": ALERT_FEED_ATTRIBUTE, "KeyType": "HASH"},
+                    {"AttributeName": ALERT_AT_ATTRIBUTE, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+def labels_table_definition(name: str) -> dict[str, Any]:
+    """CreateTable arguments of the analysts' verdicts table (``console.labels``), as the stack declares it."""
+    return {
+        "TableName": name,
+        "AttributeDefinitions": [
+            {"AttributeName": LABELS_HASH_KEY, "AttributeType": "S"},
+            {"AttributeName": LABELS_RANGE_KEY, "AttributeType": "S"},
+        ],
+        "KeySchema": [
+            {"AttributeName": LABELS_HASH_KEY, "KeyType": "HASH"},
+            {"AttributeName": LABELS_RANGE_KEY, "KeyType": "RANGE"},
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
 
 
 def scorer_environment(resources: PipelineResources, feature_config: str) -> dict[str, str]:

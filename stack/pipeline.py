@@ -15,6 +15,7 @@ import pulumi_aws as aws
 from scorer.settings import ScorerSettings
 from stack.archive import EventArchive, EventArchiveArgs
 from stack.bundle import verify_bundle
+from stack.console import AnalystConsole, AnalystConsoleArgs
 from stack.encryption import PipelineKey, PipelineKeyArgs
 from stack.exceptions import StackError
 from stack.iam import Statement, key_use, policy_document
@@ -104,6 +105,15 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             kms_key_arn=key.arn,
             alert_email=settings.alert_email,
             state_capacity_units=settings.state_table_capacity_units,
+        ),
+    )
+    console = AnalystConsole(
+        PROJECT,
+        AnalystConsoleArgs(
+            kms_key_arn=key.arn,
+            region=region,
+            anomalies_table_arn=state.anomalies_table_arn,
+            archive_bucket_arn=archive.bucket_arn,
         ),
     )
     endpoint = ModelEndpoint(
@@ -206,6 +216,8 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
         "query_workgroup": queries.workgroup_name,
         "query_results_bucket": queries.results_bucket_name,
         "query_policy_arn": queries.policy_arn,
+        "labels_table_name": console.labels_table_name,
+        "console_policy_arn": console.policy_arn,
         "producer_settings": {"stream_name": stream.stream_name, "region": region, "aggregation": True},
         "producer_policy": producer_policy,
     }

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from scorer.stores import ALERT_AT_ATTRIBUTE, ALERT_FEED_ATTRIBUTE, ALERTS_INDEX
+
 STATE_HASH_KEY = "key"
 STATE_TTL_ATTRIBUTE = "expires_at"
 ANOMALIES_HASH_KEY = "user_id"
@@ -89,8 +91,21 @@ class ScorerState(pulumi.ComponentResource):
             billing_mode="PAY_PER_REQUEST",
             hash_key=ANOMALIES_HASH_KEY,
             range_key=ANOMALIES_RANGE_KEY,
-            attributes=[{"name": ANOMALIES_HASH_KEY, "type": "S"}, {"name": ANOMALIES_RANGE_KEY, "type": "S"}],
-            # Alert markers carry expires_at; anomalies do not and are kept.
+            attributes=[
+                {"name": name, "type": "S"}
+                for name in (ANOMALIES_HASH_KEY, ANOMALIES_RANGE_KEY, ALERT_FEED_ATTRIBUTE, ALERT_AT_ATTRIBUTE)
+            ],
+            # Entity alert records, newest first, for the analyst console (sparse: only alert
+            # records carry these attributes; scorer.stores says why one partition is enough).
+            global_secondary_indexes=[
+                {
+                    "name": ALERTS_INDEX,
+                    "hash_key": ALERT_FEED_ATTRIBUTE,
+                    "range_key": ALERT_AT_ATTRIBUTE,
+                    "projection_type": "ALL",
+                }
+            ],
+            # Per-event alert markers carry expires_at; anomalies and entity alert records do not and are kept.
             ttl={"attribute_name": STATE_TTL_ATTRIBUTE, "enabled": True},
             point_in_time_recovery={"enabled": True},
             server_side_encryption=encryption,

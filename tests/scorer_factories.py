@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from aws_kinesis_agg.aggregator import RecordAggregator
 
+from local_pipeline.resources import anomalies_table_definition
 from model.features import FEATURE_NAMES
 from model.rows import NPY_CONTENT_TYPE
 from scorer.endpoint import Score
@@ -141,15 +142,7 @@ def create_resources(endpoint_url: str, name: str) -> ScorerResources:
         KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    dynamodb.create_table(
-        TableName=f"{name}-anomalies",
-        AttributeDefinitions=[
-            {"AttributeName": "user_id", "AttributeType": "S"},
-            {"AttributeName": "sk", "AttributeType": "S"},
-        ],
-        KeySchema=[{"AttributeName": "user_id", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb.create_table(**anomalies_table_definition(f"{name}-anomalies"))
     boto3.client("s3", endpoint_url=endpoint_url, region_name=REGION).create_bucket(Bucket=f"{name}-bad-events")
     sns = boto3.client("sns", endpoint_url=endpoint_url, region_name=REGION)
     topic_arn = sns.create_topic(Name=f"{name}-alerts")["TopicArn"]

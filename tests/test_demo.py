@@ -33,5 +33,11 @@ def test_a_small_demo_accounts_for_every_event_and_catches_every_attack_scenario
     assert set(figures["scenarios"]) == set(BLATANT_SCENARIOS)
     for name, row in figures["scenarios"].items():
         assert row["caught"] >= 1, f"{name} was never caught: {row}"
+    # AND the analyst console ran on the pipeline's tables and archive: the alerts sent are listed
+    # (the first page holds 25), and the newest one's timeline came from the archive
+    console = figures["console"]
+    assert console["url"].startswith("http://127.0.0.1:")
+    assert console["alerts_on_first_page"] == min(25, figures["alerts"]) >= 1
+    assert console["newest_alert_events"] >= 1
     # AND the model was served by the stack this machine has (the container's, where installed)
     assert figures["model_server"] == serving_stack().name

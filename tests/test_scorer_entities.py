@@ -11,6 +11,7 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
+from botocore.exceptions import ClientError
 
 from model.entities import EntityAlert, Evidence
 from model.features import event_time
@@ -20,7 +21,7 @@ from scorer.clients import build_dependencies
 from scorer.endpoint import Score
 from scorer.exceptions import TransientError
 from scorer.records import decode_batch
-from scorer.stores import evidence_key
+from scorer.stores import ALERTS_INDEX, SnsAlertPublisher, evidence_key
 from tests.model_factories import START, normal_traffic, scraper_session
 from tests.scorer_factories import REGION, ScorerResources, create_resources, lambda_event, plain
 from tests.test_scorer_batch import alerts_of, anomalies_of
@@ -233,3 +234,72 @@ def test_an_alert_minimum_severity_raises_the_bar_instead_of_swallowing_the_epis
     messages = alerts_of(aws_endpoint, resources)
     assert messages
     assert all(message["severity"] >= 1.5 for message in messages)
+
+
+def recorded_alerts(endpoint_url: str, settings: Any) -> list[dict[str, Any]]:
+    """The alert records in the anomalies table's index, newest first, as the console reads them."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION)
+    items: list[dict[str, Any]] = dynamodb.query(
+        TableName=settings.anomalies_table,
+        IndexName=ALERTS_INDEX,
+        KeyConditionExpression="alert_feed = :feed",
+        ExpressionAttributeValues={":feed": {"S": "entity"}},
+        ScanIndexForward=False,
+    )["Items"]
+    return items
+
+
+def test_every_alert_sent_is_recorded_whole_on_its_marker(aws_endpoint, resources, trained):
+    # GIVEN the scorer with an entity stage WHEN the day with the scraper is processed
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    for batch in batches(traffic(), 25):
+        run(batch, deps, settings)
+    # THEN each alert sent has a record under its marker's key, with what the message said, kept
+    messages = alerts_of(aws_endpoint, resources)
+    items = recorded_alerts(aws_endpoint, settings)
+    assert len(items) == len(messages) >= 2
+    by_entity = {(item["kind"]["S"], item["entity"]["S"]): item for item in items}
+    for message in messages:
+        item = by_entity[message["entity"]["kind"], message["entity"]["id"]]
+        assert [reason["S"] for reason in item["reasons"]["L"]] == message["reasons"]
+        assert float(item["severity"]["N"]) == pytest.approx(message["severity"], abs=1e-3)
+        assert item["first_event_at"]["S"] == message["episode"]["first_event_at"]
+        assert item["last_event_at"]["S"] == message["episode"]["last_event_at"]
+        assert item["sk"]["S"].startswith("alert#")
+        assert "expires_at" not in item
+    assert [item["alert_at"]["S"] for item in items] == sorted((item["alert_at"]["S"] for item in items), reverse=True)
+
+
+class FailingOnceSns:
+    """An SNS client whose first Publish is throttled."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failed = False
+
+    def publish(self, **request: Any) -> Any:
+        if not self.failed:
+            self.failed = True
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "injected"}}, "Publish")
+        return self.inner.publish(**request)
+
+
+def test_an_alert_recorded_but_not_sent_leaves_no_record_until_the_retry_sends_it(aws_endpoint, resources, trained):
+    # GIVEN SNS throttling the first publish, after the record was written
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    publisher = deps.alerts
+    assert isinstance(publisher, SnsAlertPublisher)
+    publisher.client = FailingOnceSns(publisher.client)
+    batch = batches(scraper_session(START + timedelta(days=10, hours=12), requests=40), 40)[0]
+    # WHEN the batch fails on it
+    outcome = run(batch, deps, settings)
+    # THEN its records are released with the marker: the console shows no alert that was not sent
+    assert outcome.failed_sequence_numbers
+    sent = alerts_of(aws_endpoint, resources)
+    assert len(recorded_alerts(aws_endpoint, settings)) == len(sent)
+    # AND the retry records and sends both alerts
+    run(batch, deps, settings)
+    sent += alerts_of(aws_endpoint, resources)
+    recorded = recorded_alerts(aws_endpoint, settings)
+    assert sorted(item["kind"]["S"] for item in recorded) == sorted(message["entity"]["kind"] for message in sent)
+    assert sorted(item["kind"]["S"] for item in recorded) == ["session", "user"]

@@ -82,7 +82,7 @@ def test_workgroup_writes_encrypted_results_to_its_own_expiring_bucket(deployed:
 
 
 def test_query_policy_is_scoped_to_the_workgroup_table_events_and_results(deployed: Synthesized) -> None:
-    policy = deployed.one("aws:iam/policy:Policy")
+    policy = deployed.named("vedette-query-policy")
     statements = {statement["Sid"]: statement for statement in policy_statements(policy.inputs["policy"])}
     archive = archive_bucket(deployed)["arn"]
     results = deployed.named("vedette-query-results-bucket").outputs["arn"]

@@ -46,10 +46,12 @@ def build_dependencies(
     runtime = aws_client(
         "sagemaker-runtime", endpoint_url, settings.endpoint_max_attempts, settings.endpoint_timeout_seconds
     )
+    anomalies = DynamoAnomalyStore(dynamodb, settings.anomalies_table, settings.alert_window_seconds)
     return Dependencies(
         states=DynamoStateStore(dynamodb, settings.state_table),
-        anomalies=DynamoAnomalyStore(dynamodb, settings.anomalies_table, settings.alert_window_seconds),
-        alerts=SnsAlertPublisher(aws_client("sns", endpoint_url), settings.alerts_topic_arn),
+        anomalies=anomalies,
+        # Entity alerts are recorded on their markers (for the analyst console) before they are sent.
+        alerts=SnsAlertPublisher(aws_client("sns", endpoint_url), settings.alerts_topic_arn, records=anomalies),
         bad_events=S3BadEventSink(
             aws_client("s3", endpoint_url), settings.bad_events_bucket, settings.bad_events_prefix
         ),

@@ -12,7 +12,11 @@ Tables (created by the stack, and by the local pipeline under the same names):
   alerts to one per user per window (without an entity stage), or ``alert#<episode start>`` under
   the entity (``user_id``, or ``session:<session_id>``) for the one alert of an entity's episode.
   Both are written with ``attribute_not_exists``: a retried batch neither records an anomaly twice
-  nor alerts twice.
+  nor alerts twice. An entity's marker, once claimed, is rewritten with the alert's whole record
+  (``DynamoAnomalyStore.describe_alert``: kind, entity, score, threshold, severity, episode, its
+  first and last event, pages, reasons in words, when it was raised) and kept like an anomaly (no
+  ``expires_at``); its ``alert_feed`` (S, ``entity``) and ``alert_at`` (S, ``<last event>#<partition>``)
+  put it in the sparse index ``ALERTS_INDEX``, where the analyst console reads alerts newest first.
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ USER_PREFIX = "user#"
 IP_PREFIX = "ip#"
 ENTITY_PREFIX = "entity#"
 ALERT_PREFIX = "alert#"
+# The anomalies table's sparse index of entity alert records, newest first by their last event. One
+# index partition holds them all: the alert budget keeps alerts to a few per 1,000 entities a day,
+# far below the 1,000 writes/s a partition takes, and one partition pages through time in order.
+ALERTS_INDEX = "alerts-by-time"
+ALERT_FEED_ATTRIBUTE = "alert_feed"
+ALERT_FEED = "entity"
+ALERT_AT_ATTRIBUTE = "alert_at"
 
 T = TypeVar("T")
 
@@ -82,6 +93,12 @@ class AnomalyStore(Protocol):
     def release_alert(self, user_id: str, window_start: int) -> None: ...
 
 
+class AlertRecords(Protocol):
+    def describe_alert(self, alert: EntityAlert, alerted_at: datetime) -> None:
+        """Write the whole record of an alert onto its claimed marker. Raises ``TransientError``."""
+        ...
+
+
 class AlertPublisher(Protocol):
     def publish(self, anomaly: Anomaly) -> None: ...
 
@@ -96,6 +113,34 @@ def evidence_key(kind: str, entity: str) -> str:
 def alert_partition(kind: str, entity: str) -> str:
     """Where an entity's alert markers live in the anomalies table (its ``user_id`` attribute)."""
     return entity if kind == "user" else f"{kind}:{entity}"
+
+
+def alert_sort_key(first_event_at: float) -> str:
+    """The marker's ``sk`` of an entity episode: keyed by its first event, in whole seconds."""
+    return f"{ALERT_PREFIX}{int(first_event_at)}"
+
+
+def alert_record_item(alert: EntityAlert, alerted_at: datetime) -> dict[str, Any]:
+    """The DynamoDB item of an entity alert's whole record, under its marker's key."""
+    partition = alert_partition(alert.kind, alert.entity)
+    last = _timestamp(alert.last_event_at)
+    return {
+        "user_id": {"S": partition},
+        "sk": {"S": alert_sort_key(alert.first_event_at)},
+        "kind": {"S": alert.kind},
+        "entity": {"S": alert.entity},
+        "score": {"N": repr(round(alert.score, 6))},
+        "threshold": {"N": repr(round(alert.threshold, 6))},
+        "severity": {"N": repr(round(alert.severity, 6))},
+        "episode": {"N": str(alert.episode)},
+        "first_event_at": {"S": _timestamp(alert.first_event_at)},
+        "last_event_at": {"S": last},
+        "pages": {"N": str(alert.pages)},
+        "reasons": {"L": [{"S": reason} for reason in alert.reasons]},
+        "alerted_at": {"S": format_timestamp(alerted_at)},
+        ALERT_FEED_ATTRIBUTE: {"S": ALERT_FEED},
+        ALERT_AT_ATTRIBUTE: {"S": f"{last}#{partition}"},
+    }
 
 
 class BadEventSink(Protocol):
@@ -257,6 +302,17 @@ class DynamoAnomalyStore:
             TableName=self.table, Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}}
         )
 
+    def describe_alert(self, alert: EntityAlert, alerted_at: datetime) -> None:
+        """Rewrite the claimed marker with the alert's whole record (``alert_record_item``), kept
+        without expiry like an anomaly. The marker stays claimed either way: if the alert then cannot
+        be published, ``release_alert`` deletes the record with it and the retry writes it again."""
+        try:
+            self.client.put_item(TableName=self.table, Item=alert_record_item(alert, alerted_at))
+        except Exception as error:
+            if _client_error_is_transient(error):
+                raise TransientError("dynamodb", f"PutItem: {error}") from error
+            raise
+
 
 SNS_SUBJECT_MAX_CHARACTERS = 99  # "less than 100 characters"
 
@@ -268,9 +324,13 @@ def sns_subject(text: str) -> str:
 
 
 class SnsAlertPublisher:
-    def __init__(self, client: Any, topic_arn: str) -> None:
+    """Alerts to the SNS topic; with ``records``, an entity alert's record is written before it is
+    sent, so the analyst console can show every alert that was sent."""
+
+    def __init__(self, client: Any, topic_arn: str, records: AlertRecords | None = None) -> None:
         self.client = client
         self.topic_arn = topic_arn
+        self.records = records
 
     def publish(self, anomaly: Anomaly) -> None:
         event = anomaly.event
@@ -290,6 +350,8 @@ class SnsAlertPublisher:
 
     def publish_entity(self, alert: EntityAlert) -> None:
         """One message per entity episode: who, the episode so far, the score and the reasons in words."""
+        if self.records is not None:
+            self.records.describe_alert(alert, datetime.now(UTC))
         message = {
             "kind": "entity_alert",
             "entity": {"kind": alert.kind, "id": alert.entity},

@@ -1,0 +1,158 @@
+"""An entity's events from the archive, through the SQL layer: the query, and the engines that run it.
+
+The SQL is written once, with ``?`` placeholders for every value that came from an event, for the
+archive's one table (``archive.table``): DuckDB runs it here (``DuckDbArchive``, through
+``archive.sql``); Athena takes the same text with its execution parameters, which a second
+``ArchiveEngine`` would send through the stack's workgroup.
+
+The archive is partitioned by the hour an object's oldest record *arrived*, not by when events
+occurred. A query names the arrival hours to read (``ArrivalRange``s): around the events' own times
+(in production they arrive within seconds), and around when the alert was raised (replayed or
+simulated traffic, as in ``make demo``, arrives long after its events' times). Only those hours'
+objects are opened.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from archive import sql as archive_sql
+from archive.table import TABLE_NAME
+from vedette.events import format_timestamp
+
+# Events of the timeline at most (the page draws every one of them).
+TIMELINE_MAX_EVENTS = 1000
+HISTORY_MAX_EVENTS = 20000
+# How much before and after the episode the timeline shows (the episode's idle gap).
+CONTEXT = timedelta(minutes=30)
+# Arrival lags the event's time by the producer's buffering, the stream and Firehose's buffer (at
+# most 15 minutes): an hour either side covers it, as docs/archive-sql.md advises.
+ARRIVAL_SLACK = timedelta(hours=1)
+TIMELINE_COLUMNS = (
+    "event_id",
+    "occurred_at",
+    "event_type",
+    "user_id",
+    "session_id",
+    "ip",
+    "user_agent",
+    "resource",
+    "status",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ArrivalRange:
+    """Arrival hours to read, from the hour of ``start`` to the hour of ``end`` (UTC)."""
+
+    start: datetime
+    end: datetime
+
+    @staticmethod
+    def around(start: datetime, end: datetime, slack: timedelta = ARRIVAL_SLACK) -> ArrivalRange:
+        return ArrivalRange(start - slack, end + slack)
+
+
+def _day_hours(ranges: Sequence[ArrivalRange]) -> dict[date, tuple[int, int]]:
+    """Per UTC day, the first and last hour to read (ranges merged)."""
+    days: dict[date, tuple[int, int]] = {}
+    for item in ranges:
+        moment = item.start.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        end = item.end.astimezone(UTC)
+        while moment <= end:
+            last = min(23, end.hour) if moment.date() == end.date() else 23
+            low, high = days.get(moment.date(), (moment.hour, last))
+            days[moment.date()] = (min(low, moment.hour), max(high, last))
+            moment = datetime.combine(moment.date() + timedelta(days=1), datetime.min.time(), UTC)
+    return days
+
+
+def arrival_condition(ranges: Sequence[ArrivalRange]) -> str:
+    """SQL over the partition columns alone, one term per day (DuckDB prunes objects by such simple
+    comparisons, and Athena's partition projection computes the prefixes from them; an expression
+    over the columns would open every object). Numbers computed here, never text from an event."""
+    parts = [
+        f"(year = {day.year} AND month = {day.month} AND day = {day.day} AND hour BETWEEN {low} AND {high})"
+        for day, (low, high) in sorted(_day_hours(ranges).items())
+    ]
+    return "(" + " OR ".join(parts) + ")" if parts else "false"
+
+
+@dataclass(frozen=True, slots=True)
+class ArchiveQuery:
+    """SQL with ``?`` placeholders, and the values that fill them in order."""
+
+    sql: str
+    parameters: tuple[Any, ...]
+
+
+def entity_events_query(
+    kind: str, entity: str, start: datetime, end: datetime, arrivals: Sequence[ArrivalRange]
+) -> ArchiveQuery:
+    """An entity's events (a user's, or a session's) that occurred from ``start`` to ``end``, in time order."""
+    column = "user_id" if kind == "user" else "session_id"
+    sql = (
+        f"SELECT {', '.join(TIMELINE_COLUMNS)} FROM {TABLE_NAME} "
+        f"WHERE {arrival_condition(arrivals)} AND {column} = ? AND occurred_at >= ? AND occurred_at <= ? "
+        f"ORDER BY occurred_at, event_id LIMIT {TIMELINE_MAX_EVENTS}"
+    )
+    return ArchiveQuery(sql, (entity, format_timestamp(start), format_timestamp(end)))
+
+
+def user_history_query(user_id: str, arrivals: Sequence[ArrivalRange]) -> ArchiveQuery:
+    """A user's events in the given arrival hours (for their usual countries, clients and hours)."""
+    sql = (
+        f"SELECT occurred_at, ip, user_agent FROM {TABLE_NAME} WHERE {arrival_condition(arrivals)} AND user_id = ? "
+        f"ORDER BY occurred_at DESC LIMIT {HISTORY_MAX_EVENTS}"
+    )
+    return ArchiveQuery(sql, (user_id,))
+
+
+class ArchiveEngine(Protocol):
+    def run(self, query: ArchiveQuery) -> list[dict[str, Any]]:
+        """Rows as dicts by column name. Raises ``archive.sql.SqlQueryError``."""
+        ...
+
+
+class DuckDbArchive:
+    """The archive (a folder or ``s3://``) through ``archive.sql``'s DuckDB view. The connection,
+    which lists the archive's objects when it opens, is reused for ``refresh_seconds`` so new
+    objects show up without listing the bucket on every page."""
+
+    def __init__(
+        self, archive: str, *, endpoint_url: str | None = None, s3_client: Any = None, refresh_seconds: float = 30.0
+    ) -> None:
+        self.archive = archive
+        self.endpoint_url = endpoint_url
+        self.s3_client = s3_client
+        self.refresh_seconds = refresh_seconds
+        self._lock = threading.Lock()
+        self._connection: Any = None
+        self._opened = 0.0
+
+    def run(self, query: ArchiveQuery) -> list[dict[str, Any]]:
+        import duckdb
+
+        with self._lock:  # one DuckDB connection is not for concurrent use
+            if self._connection is None or time.monotonic() - self._opened > self.refresh_seconds:
+                self.close_connection()
+                self._connection = archive_sql.connect(
+                    self.archive, endpoint_url=self.endpoint_url, s3_client=self.s3_client
+                )
+                self._opened = time.monotonic()
+            try:
+                cursor = self._connection.execute(query.sql, list(query.parameters))
+                columns = [description[0] for description in cursor.description]
+                return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+            except duckdb.Error as error:
+                raise archive_sql.SqlQueryError(query.sql, str(error)) from None
+
+    def close_connection(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -1,0 +1,238 @@
+"""The analyst console's routes over real wire protocols: DynamoDB and S3 on moto's server, the
+archive read through DuckDB, verdicts written to the labels table."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from markupsafe import escape
+
+from console import verdicts
+from console.app import create_app
+from console.labels import BENIGN, TRUE_POSITIVE
+from model.backtest import normalized_label, read_labels
+from tests.console_factories import (
+    AWAY_IP,
+    HOSTILE,
+    IMG_RESOURCE,
+    SCRAPER,
+    SCRIPT_AGENT,
+    ConsoleWorld,
+    build_world,
+)
+
+EXTRA_ALERTS = 6
+
+
+@pytest.fixture(scope="module")
+def world(aws_endpoint: str) -> ConsoleWorld:
+    return build_world(aws_endpoint, extra_alerts=EXTRA_ALERTS)
+
+
+@pytest.fixture
+def client(world: ConsoleWorld) -> FlaskClient:
+    return create_app(world.services(page_size=3)).test_client()
+
+
+def entities_listed(page: str) -> list[str]:
+    return [html.unescape(entity) for entity in re.findall(r'<span class="entity">(.*?)</span>', page)]
+
+
+def alert_links(page: str) -> list[str]:
+    return [html.unescape(link) for link in re.findall(r'<a class="open-alert" href="([^"]+)"', page)]
+
+
+def csrf_token(page: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert match, "the verdict form carries no CSRF token"
+    return match.group(1)
+
+
+def text(response: Any) -> str:
+    body: str = response.get_data(as_text=True)
+    return body
+
+
+def test_alerts_are_listed_newest_first_in_pages(client: FlaskClient, world: ConsoleWorld) -> None:
+    # GIVEN eight alerts, and pages of three
+    newest_first = [alert.entity for alert in sorted(world.alerts, key=lambda a: a.last_event_at, reverse=True)]
+    # WHEN the analyst opens the list and follows "Older alerts" to the end
+    seen: list[str] = []
+    response = client.get("/")
+    pages = 0
+    while True:
+        assert response.status_code == 200
+        page = text(response)
+        seen += entities_listed(page)
+        pages += 1
+        older = re.search(r'<a class="older" href="([^"]+)"', page)
+        if not older:
+            break
+        response = client.get(html.unescape(older.group(1)))
+    # THEN every alert is shown once, newest first, three to a page
+    assert seen == newest_first
+    assert pages == 3
+    assert len(seen) == 2 + EXTRA_ALERTS
+
+
+def test_filters_by_time_severity_and_reason(client: FlaskClient) -> None:
+    # WHEN the list is filtered to one day, to a severity, and to a reason
+    on_the_day = entities_listed(text(client.get("/?since=2026-11-05&until=2026-11-05")))
+    severe = entities_listed(text(client.get("/?severity=2")))
+    http_library = entities_listed(text(client.get("/?reason=http_library_mean")))
+    # THEN only the alerts matching each are shown
+    assert on_the_day == [HOSTILE, SCRAPER]
+    assert severe == [SCRAPER]  # 40 / 10; the others are 1.1 to 1.5
+    assert http_library == [SCRAPER]
+    assert client.get("/?reason=not_a_feature").status_code == 400
+    assert client.get("/?since=yesterday").status_code == 400
+
+
+def test_an_alert_shows_the_timeline_from_the_archive_with_flagged_events_and_charts(
+    client: FlaskClient, world: ConsoleWorld
+) -> None:
+    # GIVEN the scraper's alert in the list
+    link = next(link for link in alert_links(text(client.get("/?reason=http_library_mean"))))
+    # WHEN the analyst opens it
+    response = client.get(link)
+    page = text(response)
+    # THEN the reasons are in words, the 40 episode events come from the archive (the visit the day
+    # before is outside the window), the flagged ones highlighted with their severity
+    assert response.status_code == 200
+    assert "pages in quick succession (typical pause 2.0 s)" in page
+    rows = re.findall(r'<tr class="(flagged )?\s*(episode|context)">', page)
+    assert len(rows) == 40
+    assert sum(1 for flagged, _ in rows if flagged) == len(world.flagged_event_ids) == 7
+    assert AWAY_IP in page
+    assert "python-requests/2.32" in page
+    assert "40 events, 7 flagged" in page
+    # AND two inline SVG charts: the event rate with the episode shaded, and the flagged events' severity
+    assert page.count("<svg ") == 2
+    assert 'class="band"' in page
+    assert page.count('<circle class="dot"') == 7
+    assert 'class="bar marked"' in page
+
+
+def test_a_verdict_is_stored_in_the_labels_table_and_shown(client: FlaskClient, world: ConsoleWorld) -> None:
+    # GIVEN the hostile user's alert page
+    link = next(
+        link for link in alert_links(text(client.get("/?since=2026-11-05&until=2026-11-05"))) if "hostile" in link
+    )
+    page = text(client.get(link))
+    form = {"entity": HOSTILE, "start": str(int(world.alerts[1].first_event_at)), "note": "a pentest <b>we ran</b>"}
+    # WHEN a verdict is posted without the form's CSRF token
+    refused = client.post("/alert/verdict", data={**form, "verdict": BENIGN})
+    # THEN it is refused and nothing is stored
+    assert refused.status_code == 400
+    assert world.stored_labels() == []
+    # WHEN it is posted from the form
+    response = client.post("/alert/verdict", data={**form, "verdict": BENIGN, "csrf_token": csrf_token(page)})
+    # THEN the labels table holds it under the alert's key, with the alert's reasons and the analyst
+    assert response.status_code == 303
+    (item,) = world.stored_labels()
+    assert item["entity"]["S"] == HOSTILE
+    assert item["alert"]["S"] == f"alert#{int(world.alerts[1].first_event_at)}"
+    assert item["verdict"]["S"] == BENIGN
+    assert item["note"]["S"] == "a pentest <b>we ran</b>"
+    assert item["analyst"]["S"] == "tester"
+    assert item["kind"]["S"] == "user"
+    assert len(item["reasons"]["L"]) == 1
+    # AND the alert page and the list show it; the verdict filter finds it
+    shown = text(client.get(response.headers["Location"]))
+    assert "Verdict recorded: benign." in shown
+    assert "a pentest &lt;b&gt;we ran&lt;/b&gt;" in shown
+    assert entities_listed(text(client.get("/?verdict=benign"))) == [HOSTILE]
+    assert HOSTILE not in entities_listed(text(client.get("/?verdict=none&severity=1.4")))
+    assert entities_listed(text(client.get(f"/?verdict={TRUE_POSITIVE}"))) == []
+    # AND a verdict the console does not know is refused
+    bad = client.post("/alert/verdict", data={**form, "verdict": "maybe", "csrf_token": csrf_token(page)})
+    assert bad.status_code == 400
+
+
+def test_attacker_controlled_values_render_inert(client: FlaskClient, world: ConsoleWorld) -> None:
+    # GIVEN a user whose id, agent, resource and alert reason carry markup
+    start = int(world.alerts[1].first_event_at)
+    # WHEN the list, the alert and the user page are rendered
+    pages = [
+        text(client.get("/?since=2026-11-05")),
+        text(client.get("/alert", query_string={"entity": HOSTILE, "start": start})),
+        text(client.get("/user", query_string={"id": HOSTILE})),
+    ]
+    # THEN none of it is markup: every value is escaped, and no script may run anyway
+    for page in pages:
+        assert "<script>" not in page
+        assert "<img" not in page
+        assert "<b>hostile</b>" not in page
+        assert str(escape(HOSTILE)) in page
+    assert str(escape(SCRIPT_AGENT)) in pages[1]
+    assert str(escape(IMG_RESOURCE)) in pages[1]
+    headers = client.get("/").headers
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert "script-src" not in headers["Content-Security-Policy"]
+
+
+def test_the_user_page_has_every_alert_and_verdict_and_what_is_usual(client: FlaskClient, world: ConsoleWorld) -> None:
+    # GIVEN a verdict on the scraper's alert
+    start = int(world.alerts[0].first_event_at)
+    page = text(client.get("/alert", query_string={"entity": SCRAPER, "start": start}))
+    data = {
+        "entity": SCRAPER,
+        "start": str(start),
+        "verdict": TRUE_POSITIVE,
+        "note": "scraper",
+        "csrf_token": csrf_token(page),
+    }
+    assert client.post("/alert/verdict", data=data).status_code == 303
+    # WHEN the analyst opens the scraper's user page
+    page = text(client.get("/user", query_string={"id": SCRAPER}))
+    # THEN it lists the alert with its verdict, and their countries, clients and hours from the archive
+    assert page.count('<span class="verdict true_positive">true positive</span>') == 1
+    assert "50 events in the archive" in page
+    countries = re.findall(r"<ol class=\"countries\">(.*?)</ol>", page, re.S)[0]
+    # (40 requests from the French address, 10 from home in the US)
+    assert re.findall(r'<li>(\w+) <span class="muted">(\d+)</span>', countries) == [("FR", "40"), ("US", "10")]
+    assert "python-requests/2.32" in page
+    assert page.count("<svg ") == 1
+
+
+def test_an_unknown_alert_is_not_found(client: FlaskClient) -> None:
+    assert client.get("/alert", query_string={"entity": "nobody", "start": 1}).status_code == 404
+    assert client.get("/alert", query_string={"entity": "nobody", "start": "x"}).status_code == 400
+
+
+def test_verdicts_give_precision_over_time_and_the_backtests_labels(aws_endpoint: str, tmp_path: Path) -> None:
+    # GIVEN verdicts recorded through the console on alerts of two weeks
+    world = build_world(aws_endpoint, extra_alerts=2)
+    client = create_app(world.services()).test_client()
+    scraper, quiet_w45, quiet_w44 = world.alerts[0], world.alerts[2], world.alerts[3]
+    for record, verdict in ((scraper, TRUE_POSITIVE), (quiet_w45, BENIGN), (quiet_w44, BENIGN)):
+        start = int(record.first_event_at)
+        page = text(client.get("/alert", query_string={"entity": record.entity, "start": start}))
+        data = {"entity": record.entity, "start": str(start), "verdict": verdict, "csrf_token": csrf_token(page)}
+        assert client.post("/alert/verdict", data=data).status_code == 303
+    # WHEN the verdicts are summarized from the labels table
+    out = io.StringIO()
+    labels_csv = tmp_path / "verdicts.csv"
+    status = verdicts.main(
+        ["--labels-table", world.labels_table, "--endpoint-url", world.endpoint_url, "--labels-csv", str(labels_csv)],
+        out=out,
+    )
+    lines = [json.loads(line) for line in out.getvalue().splitlines()]
+    # THEN precision is given per ISO week of the alerts' last events (2 and 5 November; 30 October)
+    assert status == 0
+    assert lines[:2] == [
+        {"week": "2026-W44", "judged": 1, "true_positives": 0, "benign": 1, "precision": 0.0},
+        {"week": "2026-W45", "judged": 2, "true_positives": 1, "benign": 1, "precision": 0.5},
+    ]
+    # AND the backtest reads the CSV as labels: the scraper an attack, the judged-benign users normal
+    labels = read_labels(str(labels_csv))
+    assert labels == {SCRAPER: "attack", quiet_w45.entity: "benign", quiet_w44.entity: "benign"}
+    assert normalized_label(labels[quiet_w44.entity]) == "normal"
+    assert lines[2] == {"labels_csv": str(labels_csv), "entities": 3}
