@@ -152,8 +152,10 @@ class ModelEndpoint(pulumi.ComponentResource):
                 "model_data_url": pulumi.Output.concat("s3://", artifacts.bucket_name, "/", artifact.key),
                 "environment": MODEL_ENVIRONMENT,
             },
-            # The container only reads its artifact and answers invocations: no network at all.
-            enable_network_isolation=True,
+            # The container only reads its artifact and answers invocations: no network at all, on
+            # instances. Serverless endpoints do not support network isolation (SageMaker's serverless
+            # inference lists it among the features it excludes), so there the flag is left off.
+            enable_network_isolation=not args.serverless,
             # SageMaker checks the role can read the artifact when the model is created.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )

@@ -204,6 +204,8 @@ def test_instance_endpoint_scales_its_variant_between_the_configured_bounds(fixt
     (variant,) = config["productionVariants"]
     assert (variant["instanceType"], variant["initialInstanceCount"]) == ("ml.c5.large", 2)
     assert deployed.arn_owner(config["kmsKeyArn"]).typ == "aws:kms/key:Key"
+    # On instances the model container runs without any network
+    assert deployed.one("aws:sagemaker/model:Model").inputs["enableNetworkIsolation"] is True
     target = deployed.one("aws:appautoscaling/target:Target").inputs
     endpoint = deployed.one("aws:sagemaker/endpoint:Endpoint").outputs["name"]
     assert target["resourceId"] == f"endpoint/{endpoint}/variant/{variant['variantName']}"
@@ -333,7 +335,8 @@ def test_sagemaker_role_reads_only_the_artifact_and_pulls_only_the_scikit_learn_
     }
     # SageMaker's CreateModel permissions: log streams described, images authenticated, metrics put
     assert "logs:DescribeLogStreams" in statements["WriteEndpointLogs"]["Action"]
-    assert deployed.one("aws:sagemaker/model:Model").inputs["enableNetworkIsolation"] is True
+    # Serverless endpoints (the default) exclude network isolation: the model must not ask for it
+    assert deployed.one("aws:sagemaker/model:Model").inputs["enableNetworkIsolation"] is False
     (repository,) = statements["PullTheScikitLearnImage"]["Resource"]
     assert repository.endswith(f":repository/{SKLEARN_IMAGE_REPOSITORY}")
     registry = deployed.one("aws:sagemaker/model:Model").inputs["primaryContainer"]["image"].split(".", 1)[0]
