@@ -1,0 +1,699 @@
+"""One retraining cycle: train a candidate, backtest it against the live model, promote or reject.
+
+::
+
+    python -m model.lifecycle --archive ./archive --registry ./models [--days 7] [--labels verdicts.csv]
+    python -m model.lifecycle --demo              # one cycle on simulated traffic, in a temporary folder
+
+Steps, the same locally and in the stack's state machine (``stack/lifecycle.py``):
+
+1. the held-out day is the most recent complete UTC day of the archive (``--held-out-day``); the
+   candidate is trained (``model.train.train``, as ``make model`` does) on the ``--days`` days
+   before it;
+2. the candidate and the live model are replayed over the held-out day by the same backtest
+   (``model.backtest.Replay``: the scorer's batches, state carried from the training window, the
+   entity stage and its one-alert-per-episode rule), for every entity kind the candidate alerts on;
+3. ``decide`` applies the gate (``Gate``): the candidate is promoted only if, for every kind, its
+   alert volume is within the budget and its entity-level figures are no worse than the live
+   model's, within the tolerances; every check is recorded, passed or not;
+4. the candidate's artifact gets a model card (``model_card.json``: training window and counts,
+   features version, detector, thresholds and alert budget, the backtest figures and the decision)
+   and is stored under ``<registry>/models/<version>/``; a promoted one becomes ``live.json``. The
+   decision goes to ``<registry>/decisions/`` and is printed as the last line::
+
+    {"decision": "promoted" | "rejected", "reason": ..., "live": {...}, "candidate": {...}}
+
+The local registry stands for the stack's artifacts bucket: ``live.json`` names what the endpoint
+serves (``python -m model.lifecycle promote VERSION`` and ``rollback`` change it by hand).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from model.artifact import DETECTOR_FILE, ENTITIES_FILE, VOCABULARY_FILE, LoadedModel, extract_tarball, load_model
+from model.backtest import DEFAULT_BATCH_EVENTS, Replay, entity_label, in_time_order, summarize
+from model.entities import DEFAULT_ALERT_BUDGET
+from model.entity_training import ENTITY_KINDS
+from model.exceptions import TrainingDataError
+from model.features import event_time
+
+logger = logging.getLogger("model.lifecycle")
+
+DEFAULT_TRAINING_DAYS = 7
+MODEL_CARD_FILE = "model_card.json"
+LIVE_FILE = "live.json"
+MODELS_DIR = "models"
+DECISIONS_DIR = "decisions"
+ARTIFACT_NAME = "model.tar.gz"
+# Gate tolerances (docs/deploy.md#the-retraining-cycle says why each is what it is).
+# Entity ROC-AUC: a candidate may rank the day's entities worse than the live model by at most one
+# standard error of the live model's figure (Hanley and McNeil, 1982), and never by less than this
+# floor: a smaller drop is within what the day's handful of labelled attackers can resolve (with 40
+# attackers among 600 users and an AUC of 0.97 the standard error is 0.019; with 400 among 6,000, 0.006).
+AUC_TOLERANCE_FLOOR = 0.005
+# Anomalous entities alerted: the candidate may miss at most this share of them more than the live
+# model, rounded down: on a day with fewer than 20 labelled attackers, not a single one more.
+RECALL_TOLERANCE_SHARE = 0.05
+# Alert volume: the budget is a daily mean; a model calibrated exactly at the budget raises a
+# Poisson count of alerts a day, and exceeds this quantile of it on only 1 day in 100.
+BUDGET_CONFIDENCE = 0.99
+
+
+class LifecycleError(Exception):
+    """A cycle that cannot run as asked (no events in the window, no model to compare); the message
+    says what is missing."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    """When a candidate may replace the live model (see the module docstring and ``decide``)."""
+
+    alert_budget: float = DEFAULT_ALERT_BUDGET
+    auc_tolerance_floor: float = AUC_TOLERANCE_FLOOR
+    recall_tolerance_share: float = RECALL_TOLERANCE_SHARE
+    budget_confidence: float = BUDGET_CONFIDENCE
+
+
+@dataclass(frozen=True)
+class Check:
+    """One comparison of the gate: what was compared, the two values, the limit, and the outcome."""
+
+    kind: str
+    name: str
+    passed: bool
+    candidate: float | None
+    live: float | None
+    limit: float | None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Decision:
+    promoted: bool
+    reason: str
+    checks: tuple[Check, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return "promoted" if self.promoted else "rejected"
+
+
+def gate_figures(replay: Replay) -> dict[str, Any]:
+    """What the gate compares, from a finished backtest replay: the backtest's own summary figures,
+    plus the counts the budget and the recall checks need (entity-days, alerted attackers)."""
+    summary = summarize(replay)
+    labelled = bool(replay.labels)
+    normal_days = normal_alerts = normal = anomalous = anomalous_alerted = all_days = 0
+    for record in replay.entities.values():
+        all_days += len(record.days)
+        if entity_label(record) == "normal":
+            normal += 1
+            normal_days += len(record.days)
+            normal_alerts += record.alerts
+        else:
+            anomalous += 1
+            anomalous_alerted += int(record.alerts > 0)
+    entity_level = summary.get("entity_level") or {}
+    return {
+        "events": summary["events"],
+        "entities": summary["entities"],
+        "alerts": summary["alerts"],
+        "alerts_per_1000_entities_per_day": summary["alerts_per_1000_entities_per_day"],
+        "labelled": labelled,
+        # Unlabelled traffic holds attacks too: counting every alert against the budget is the
+        # conservative reading of it.
+        "budget_alerts": normal_alerts if labelled else summary["alerts"],
+        "budget_entity_days": normal_days if labelled else all_days,
+        "normal_entities": normal if labelled else 0,
+        "anomalous_entities": anomalous if labelled else 0,
+        "anomalous_alerted": anomalous_alerted if labelled else 0,
+        "roc_auc": entity_level.get("roc_auc"),
+        "pr_auc": entity_level.get("pr_auc"),
+        "threshold": replay.tracker.model.threshold,
+    }
+
+
+def auc_standard_error(auc: float, positives: int, negatives: int) -> float:
+    """The standard error of a ROC-AUC measured on ``positives`` and ``negatives`` (Hanley and
+    McNeil, 1982: the AUC's variance from its value and the two counts)."""
+    if positives < 1 or negatives < 1:
+        return math.inf
+    q1 = auc / (2.0 - auc)
+    q2 = 2.0 * auc * auc / (1.0 + auc)
+    variance = (auc * (1.0 - auc) + (positives - 1) * (q1 - auc * auc) + (negatives - 1) * (q2 - auc * auc)) / (
+        positives * negatives
+    )
+    return math.sqrt(max(variance, 0.0))
+
+
+def allowed_alerts(entity_days: int, gate: Gate) -> int:
+    """The most alerts a model calibrated at ``gate.alert_budget`` raises on ``entity_days`` but on
+    1 day in 100 (the Poisson quantile at ``gate.budget_confidence``)."""
+    from scipy.stats import poisson
+
+    expected = gate.alert_budget * entity_days / 1000.0
+    return int(poisson.ppf(gate.budget_confidence, expected)) if expected > 0 else 0
+
+
+def _budget_check(kind: str, figures: Mapping[str, Any], gate: Gate) -> Check:
+    limit = allowed_alerts(int(figures["budget_entity_days"]), gate)
+    alerts = int(figures["budget_alerts"])
+    whose = "normal " if figures["labelled"] else ""
+    return Check(
+        kind,
+        "alert_volume",
+        alerts <= limit,
+        alerts,
+        None,
+        limit,
+        f"{alerts} alerts on {figures['budget_entity_days']} {whose}{kind}-days; budget "
+        f"{gate.alert_budget:g} per 1,000 allows {limit}",
+    )
+
+
+def _quality_checks(kind: str, candidate: Mapping[str, Any], live: Mapping[str, Any], gate: Gate) -> list[Check]:
+    checks = []
+    if candidate["roc_auc"] is not None and live["roc_auc"] is not None:
+        live_auc = float(live["roc_auc"])
+        error = auc_standard_error(live_auc, int(live["anomalous_entities"]), int(live["normal_entities"]))
+        tolerance = round(max(gate.auc_tolerance_floor, error), 4)
+        limit = round(live_auc - tolerance, 4)
+        checks.append(
+            Check(
+                kind,
+                "entity_roc_auc",
+                float(candidate["roc_auc"]) >= limit,
+                candidate["roc_auc"],
+                live["roc_auc"],
+                limit,
+                f"entity ROC-AUC {candidate['roc_auc']} against the live model's {live_auc} "
+                f"(tolerance {tolerance:g}, one standard error)",
+            )
+        )
+    attackers = int(live["anomalous_entities"])
+    if attackers:
+        allowance = math.floor(gate.recall_tolerance_share * attackers)
+        limit_alerted = int(live["anomalous_alerted"]) - allowance
+        if int(live["budget_alerts"]) > allowed_alerts(int(live["budget_entity_days"]), gate):
+            # The live model's catches were bought with alerts beyond the budget: not a bar to meet.
+            checks.append(
+                Check(
+                    kind,
+                    "anomalous_alerted",
+                    True,
+                    candidate["anomalous_alerted"],
+                    live["anomalous_alerted"],
+                    None,
+                    "not compared: the live model is over its alert budget on this day",
+                )
+            )
+        else:
+            checks.append(
+                Check(
+                    kind,
+                    "anomalous_alerted",
+                    int(candidate["anomalous_alerted"]) >= limit_alerted,
+                    candidate["anomalous_alerted"],
+                    live["anomalous_alerted"],
+                    limit_alerted,
+                    f"{candidate['anomalous_alerted']} of {attackers} labelled attackers alerted against the "
+                    f"live model's {live['anomalous_alerted']} (allowance {allowance})",
+                )
+            )
+    return checks
+
+
+def decide(
+    candidate: Mapping[str, Mapping[str, Any]], live: Mapping[str, Mapping[str, Any]] | None, gate: Gate
+) -> Decision:
+    """Promote the candidate only if, for every entity kind it alerts on, its alert volume is within
+    the budget and, where the live model has that kind and the day has labels, its entity ROC-AUC
+    and its alerted attackers are no worse than the live model's, within the gate's tolerances."""
+    if not candidate:
+        return Decision(False, "the candidate has no entity stage: nothing to alert with")
+    checks: list[Check] = []
+    for kind, figures in sorted(candidate.items()):
+        checks.append(_budget_check(kind, figures, gate))
+        if live is not None and kind in live:
+            checks.extend(_quality_checks(kind, figures, live[kind], gate))
+    failed = [check for check in checks if not check.passed]
+    if failed:
+        return Decision(False, "; ".join(f"{check.kind} {check.name}: {check.note}" for check in failed), tuple(checks))
+    compared = [check for check in checks if check.name != "alert_volume"]
+    if live is None:
+        reason = "no live model yet; the candidate is within its alert budget"
+    elif not compared:
+        reason = "within the alert budget; no labels on the held-out day, so detection was not compared"
+    else:
+        reason = "within the alert budget and no worse than the live model: " + "; ".join(
+            f"{check.kind} {check.name} {check.candidate} (live {check.live})" for check in compared
+        )
+    return Decision(True, reason, tuple(checks))
+
+
+@dataclass
+class Registry:
+    """Versioned artifacts and the pointer to the live one, in a folder (the stack: a bucket)."""
+
+    root: Path
+
+    def artifact(self, version: str) -> Path:
+        return self.root / MODELS_DIR / version / ARTIFACT_NAME
+
+    def live(self) -> dict[str, Any] | None:
+        path = self.root / LIVE_FILE
+        return dict(json.loads(path.read_text())) if path.is_file() else None
+
+    def versions(self) -> list[str]:
+        folder = self.root / MODELS_DIR
+        if not folder.is_dir():
+            return []
+        return sorted(path.name for path in folder.iterdir() if (path / ARTIFACT_NAME).is_file())
+
+    def store(self, version: str, model_dir: Path, card: Mapping[str, Any]) -> Path:
+        """Write the model card into ``model_dir``, pack it as ``models/<version>/model.tar.gz`` and
+        keep the card beside it (readable without unpacking)."""
+        from model.artifact import build_tarball
+
+        (model_dir / MODEL_CARD_FILE).write_text(json.dumps(card, indent=2, sort_keys=True))
+        folder = self.root / MODELS_DIR / version
+        folder.mkdir(parents=True, exist_ok=True)
+        build_tarball(model_dir, folder / ARTIFACT_NAME)
+        shutil.copyfile(model_dir / MODEL_CARD_FILE, folder / MODEL_CARD_FILE)
+        return folder / ARTIFACT_NAME
+
+    def set_live(self, version: str, reason: str) -> dict[str, Any]:
+        """Point ``live.json`` at ``version`` (which must be stored), remembering the one it replaces."""
+        if not self.artifact(version).is_file():
+            raise LifecycleError(f"no model {version} in {self.root / MODELS_DIR} (stored: {self.versions()})")
+        current = self.live()
+        pointer = {
+            "version": version,
+            "artifact": str(self.artifact(version)),
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            "reason": reason,
+            "previous": current["version"] if current else None,
+        }
+        self.root.mkdir(parents=True, exist_ok=True)
+        (self.root / LIVE_FILE).write_text(json.dumps(pointer, indent=2))
+        return pointer
+
+    def record(self, cycle_id: str, decision: Mapping[str, Any]) -> Path:
+        folder = self.root / DECISIONS_DIR
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{cycle_id}.json"
+        path.write_text(json.dumps(decision, indent=2, sort_keys=True))
+        return path
+
+
+def model_version(model_dir: Path, trained_at: str) -> str:
+    """``<training time>-<content digest>``: sorts by time, and two trainings never share a name."""
+    digest = hashlib.sha256()
+    for name in (DETECTOR_FILE, VOCABULARY_FILE, ENTITIES_FILE):
+        path = model_dir / name
+        if path.is_file():
+            digest.update(path.read_bytes())
+    stamp = datetime.fromisoformat(trained_at).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{digest.hexdigest()[:10]}"
+
+
+def model_card(
+    loaded: LoadedModel, version: str, figures: Mapping[str, Any], decision: Decision, labels: int, held_out: date
+) -> dict[str, Any]:
+    """What a reviewer needs to trust an artifact without re-running anything."""
+    metadata = loaded.metadata
+    return {
+        "version": version,
+        "features_version": metadata.get("features_version"),
+        "detector": metadata.get("detector"),
+        "event_threshold": loaded.threshold,
+        "alert_rate": metadata.get("alert_rate"),
+        "training_window": metadata.get("training_window"),
+        "training_events": metadata.get("events"),
+        "training_users": metadata.get("users"),
+        "entity_stages": {
+            kind: {
+                "threshold": model.threshold,
+                "alert_budget_per_1000_per_day": model.alert_budget,
+                "entity_days": (metadata.get("entities", {}).get(kind) or {}).get("entity_days"),
+            }
+            for kind, model in loaded.entity_models.items()
+        },
+        "backtest": {"held_out_day": held_out.isoformat(), "figures": dict(figures)},
+        "verdicts_used": labels,
+        "decision": {"decision": decision.label, "reason": decision.reason},
+    }
+
+
+@dataclass
+class CycleInputs:
+    """The events of one cycle: the training window's and the held-out day's, with their labels."""
+
+    training: list[dict[str, Any]]
+    held_out: list[dict[str, Any]]
+    held_out_day: date
+    labels: dict[str, str] = field(default_factory=dict)
+
+
+def read_window(
+    archive: str, held_out_day: date, days: int, endpoint_url: str | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The ``days`` days before ``held_out_day`` and that day itself, from the archive."""
+    from archive import iter_events
+
+    day_start = datetime(held_out_day.year, held_out_day.month, held_out_day.day, tzinfo=UTC)
+    training = list(iter_events(archive, day_start - timedelta(days=days), day_start, endpoint_url=endpoint_url))
+    held_out = list(iter_events(archive, day_start, day_start + timedelta(days=1), endpoint_url=endpoint_url))
+    return training, held_out
+
+
+def newest_complete_day(archive: str, now: datetime | None = None, endpoint_url: str | None = None) -> date:
+    """The most recent UTC day of the archive that has ended (objects are named by arrival time)."""
+    from archive.layout import FIREHOSE_PREFIX, arrival_of_key, static_prefix
+    from archive.location import make_s3_client, parse_location
+    from archive.reader import list_keys
+
+    location = parse_location(archive)
+    s3 = make_s3_client(endpoint_url) if location.is_s3 else None
+    moment = now or datetime.now(UTC)
+    days = {
+        arrival.date()
+        for key in list_keys(location, static_prefix(FIREHOSE_PREFIX), None, s3)
+        if (arrival := arrival_of_key(key)) is not None
+    }
+    ended = [day for day in days if datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1) <= moment]
+    if not ended:
+        raise LifecycleError(f"{archive}: no complete day of events to hold out (objects from {sorted(days)})")
+    return max(ended)
+
+
+@dataclass
+class Lookups:
+    network_of: Any
+    network_record: Any
+    agent_of: Any
+    agent_record: Any
+
+
+def resolve_lookups(geo: str) -> Lookups:
+    from model import user_agents
+    from model.network import resolve_network_lookup
+
+    lookup = resolve_network_lookup(geo)
+    return Lookups(lookup.network_of, lookup.record, user_agents.parse_agent, user_agents.describe())
+
+
+def lookups_of(loaded: LoadedModel) -> tuple[Any, Any]:
+    """The network lookup and agent parser a model was trained with (refused if this runtime has
+    other data, as the scorer refuses them)."""
+    from model import user_agents
+    from model.network import lookup_from_record
+
+    return (
+        lookup_from_record(loaded.metadata.get("network_lookup")).network_of,
+        user_agents.check_parser(loaded.metadata.get("agent_parser")),
+    )
+
+
+def backtest(
+    loaded: LoadedModel, history: Sequence[dict[str, Any]], held_out: Sequence[dict[str, Any]], labels: dict[str, str]
+) -> dict[str, dict[str, Any]]:
+    """The gate's figures per entity kind of ``loaded``: the backtest's replay of ``held_out`` with
+    the users' and addresses' state carried through ``history``."""
+    network_of, agent_of = lookups_of(loaded)
+    figures: dict[str, dict[str, Any]] = {}
+    warmed: Replay | None = None
+    for kind in ENTITY_KINDS:
+        if kind not in loaded.entity_models:
+            continue
+        replay = Replay(loaded, kind, network_of, agent_of, labels)
+        if warmed is None:
+            replay.warm_up(history)
+            warmed = replay
+        else:
+            # The feature state does not depend on the entity kind: carry the first replay's.
+            replay.user_states.update(warmed.user_states)
+            replay.ip_states.update(warmed.ip_states)
+        replay.run(in_time_order(held_out), DEFAULT_BATCH_EVENTS)
+        figures[kind] = gate_figures(replay)
+    return figures
+
+
+def _compact(figures: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
+    keys = ("alerts", "alerts_per_1000_entities_per_day", "budget_alerts", "roc_auc", "anomalous_alerted")
+    return {kind: {key: values[key] for key in keys} for kind, values in (figures or {}).items()}
+
+
+Damage = Callable[[Any], None]
+
+
+def run_cycle(
+    inputs: CycleInputs,
+    registry: Registry,
+    *,
+    gate: Gate | None = None,
+    geo: str = "embedded",
+    live_artifact: Path | None = None,
+    damage: Damage | None = None,
+    max_events: int | None = None,
+) -> dict[str, Any]:
+    """Train, backtest both, decide, store the candidate with its card, and record the decision.
+
+    ``live_artifact`` overrides the registry's live model; ``damage`` alters the trained candidate
+    before it is saved (the tests' and ``--demo --damage``'s deliberately worse model).
+    """
+    from model.train import DEFAULT_MAX_EVENTS, save, train
+
+    gate = gate or Gate()
+    if not inputs.training:
+        raise LifecycleError(f"no events to train on before {inputs.held_out_day}")
+    if not inputs.held_out:
+        raise LifecycleError(f"no events on the held-out day {inputs.held_out_day}")
+    lookups = resolve_lookups(geo)
+    trained = train(
+        inputs.training,
+        alert_budget=gate.alert_budget,
+        network_of=lookups.network_of,
+        network_lookup=lookups.network_record,
+        agent_of=lookups.agent_of,
+        agent_parser=lookups.agent_record,
+        max_events=max_events or DEFAULT_MAX_EVENTS,
+    )
+    if damage is not None:
+        damage(trained)
+    live_pointer = registry.live()
+    live_path = live_artifact or (Path(live_pointer["artifact"]) if live_pointer else None)
+    with tempfile.TemporaryDirectory(prefix="vedette-lifecycle-") as workdir:
+        candidate_dir = save(trained, Path(workdir) / "candidate")
+        candidate = load_model(candidate_dir)
+        version = model_version(candidate_dir, str(trained.metadata["trained_at"]))
+        history = sorted(inputs.training, key=event_time)
+        candidate_figures = backtest(candidate, history, inputs.held_out, inputs.labels)
+        live_figures = None
+        if live_path is not None:
+            live_dir = live_path if live_path.is_dir() else extract_tarball(live_path, Path(workdir) / "live")
+            live_figures = backtest(load_model(live_dir), history, inputs.held_out, inputs.labels)
+        decision = decide(candidate_figures, live_figures, gate)
+        card = model_card(candidate, version, candidate_figures, decision, len(inputs.labels), inputs.held_out_day)
+        registry.store(version, candidate_dir, card)
+    if decision.promoted:
+        registry.set_live(version, decision.reason)
+    cycle_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{version}"
+    record = {
+        "decision": decision.label,
+        "reason": decision.reason,
+        "live": _compact(live_figures),
+        "candidate": _compact(candidate_figures),
+        "candidate_version": version,
+        "live_version": live_pointer["version"] if live_pointer and live_artifact is None else None,
+        "held_out_day": inputs.held_out_day.isoformat(),
+        "training_events": len(inputs.training),
+        "held_out_events": len(inputs.held_out),
+        "checks": [asdict(check) for check in decision.checks],
+        "gate": asdict(gate),
+        "figures": {"live": live_figures, "candidate": candidate_figures},
+    }
+    registry.record(cycle_id, record)
+    return record
+
+
+def summary_line(record: Mapping[str, Any]) -> str:
+    """The last line printed: decision, reason and both backtests' figures."""
+    return json.dumps({key: record[key] for key in ("decision", "reason", "live", "candidate")})
+
+
+# --- the demo: one cycle on simulated traffic -------------------------------------------------
+
+DEMO_USERS = 1000
+DEMO_SEED = 11
+DEMO_TRAINING_DAYS = 3
+DEMO_ATTACK_SHARE = 0.05
+
+
+def damage_thresholds(trained: Any, factor: float = 0.2) -> None:
+    """A miscalibrated model: every entity threshold at ``factor`` of its calibrated value."""
+    for model in trained.entity_models.values():
+        model.threshold *= factor
+
+
+def simulate_demo(folder: Path, users: int = DEMO_USERS, days: int = DEMO_TRAINING_DAYS) -> CycleInputs:
+    """An archive of ``days + 1`` attack-free days then a held-out day with labelled attacks, under
+    ``folder``; returns the cycle's inputs read back from it, as a real cycle reads the archive."""
+    from archive import ArchiveWriter
+    from traffic.simulator import DEFAULT_START, Simulator
+
+    archive = folder / "archive"
+    labels: dict[str, str] = {}
+    quiet = Simulator(seed=DEMO_SEED, users=users, attack_share=0.0)
+    attacked_start = DEFAULT_START + timedelta(days=days + 1)
+    # The same seed makes the same customers; their sessions differ with the dates.
+    attacked = Simulator(seed=DEMO_SEED, users=users, attack_share=DEMO_ATTACK_SHARE, start=attacked_start)
+    with ArchiveWriter(archive) as writer:
+        for event, _ in quiet.events(duration=timedelta(days=days + 1)):
+            writer.put_event(event)
+        for event, label in attacked.events(duration=timedelta(days=1)):
+            writer.put_event(event)
+            if label is not None:
+                labels[str(event["event_id"])] = label.scenario
+    held_out_day = attacked_start.date()
+    training, held_out = read_window(str(archive), held_out_day, days)
+    return CycleInputs(training, held_out, held_out_day, labels)
+
+
+def register_live(
+    events: Sequence[dict[str, Any]], registry: Registry, *, geo: str = "synthetic", damage: Damage | None = None
+) -> str:
+    """Train a model on ``events`` and make it the registry's live one, as an earlier cycle would
+    have; returns its version."""
+    from model.train import save, train
+
+    lookups = resolve_lookups(geo)
+    live = train(
+        events,
+        network_of=lookups.network_of,
+        network_lookup=lookups.network_record,
+        agent_of=lookups.agent_of,
+        agent_parser=lookups.agent_record,
+    )
+    if damage is not None:
+        damage(live)
+    with tempfile.TemporaryDirectory(prefix="vedette-live-") as workdir:
+        live_dir = save(live, Path(workdir) / "live")
+        version = model_version(live_dir, str(live.metadata["trained_at"]))
+        registry.store(version, live_dir, {"version": version, "note": "trained before this cycle"})
+    registry.set_live(version, "the starting point")
+    return version
+
+
+def older_days(inputs: CycleInputs, days: int) -> list[dict[str, Any]]:
+    """The training events of the first ``days`` days of the window: the previous cycle's."""
+    first = min(event_time(event) for event in inputs.training)
+    return [event for event in inputs.training if event_time(event) < first + days * 86_400.0]
+
+
+def run_demo(folder: Path, *, damage: bool = False, users: int = DEMO_USERS) -> dict[str, Any]:
+    """Simulate, train the live model on the oldest days (the previous cycle's), then run one cycle."""
+    inputs = simulate_demo(folder, users=users)
+    registry = Registry(folder / "registry")
+    register_live(older_days(inputs, DEMO_TRAINING_DAYS - 1), registry)
+    return run_cycle(inputs, registry, geo="synthetic", damage=damage_thresholds if damage else None)
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m model.lifecycle", description=__doc__.split("\n\n")[0])
+    parser.add_argument("action", nargs="?", default="cycle", choices=("cycle", "promote", "rollback", "status"))
+    parser.add_argument("version", nargs="?", help="with promote: the stored version to make live")
+    parser.add_argument("--demo", action="store_true", help="one cycle on simulated traffic in a temporary folder")
+    parser.add_argument("--damage", action="store_true", help="with --demo: a miscalibrated candidate (rejected)")
+    parser.add_argument("--demo-users", type=int, default=DEMO_USERS, help="with --demo: simulated customers")
+    parser.add_argument("--archive", help="archive folder or s3:// prefix")
+    parser.add_argument("--registry", help="folder of versioned models, live.json and decisions/")
+    parser.add_argument("--live-model", help="a model.tar.gz to compare against instead of the registry's live one")
+    parser.add_argument("--days", type=int, default=DEFAULT_TRAINING_DAYS, help="training days before the held-out one")
+    parser.add_argument("--held-out-day", help="YYYY-MM-DD (default: the archive's newest complete day)")
+    parser.add_argument("--labels", help="analysts' verdicts: CSV key,label (as model.backtest reads)")
+    parser.add_argument("--alert-budget", type=float, default=DEFAULT_ALERT_BUDGET)
+    parser.add_argument("--geo", default="embedded", choices=("embedded", "synthetic", "none"))
+    parser.add_argument("--endpoint-url", help="S3 endpoint for s3:// archives (else AWS_ENDPOINT_URL_S3)")
+    arguments = parser.parse_args(argv)
+    if arguments.action == "cycle" and not arguments.demo and not (arguments.archive and arguments.registry):
+        parser.error("a cycle needs --archive and --registry (or --demo)")
+    if arguments.action != "cycle" and not arguments.registry:
+        parser.error(f"{arguments.action} needs --registry")
+    if arguments.action == "promote" and not arguments.version:
+        parser.error("promote needs a VERSION (python -m model.lifecycle status --registry DIR lists them)")
+    if arguments.days < 1:
+        parser.error("--days must be at least 1")
+    return arguments
+
+
+def _by_hand(arguments: argparse.Namespace) -> dict[str, Any]:
+    registry = Registry(Path(arguments.registry))
+    if arguments.action == "status":
+        return {"live": registry.live(), "versions": registry.versions()}
+    if arguments.action == "promote":
+        return registry.set_live(arguments.version, "promoted by hand")
+    current = registry.live()
+    if not current or not current.get("previous"):
+        raise LifecycleError("nothing to roll back to: live.json names no previous model")
+    return registry.set_live(str(current["previous"]), f"rolled back by hand from {current['version']}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    arguments = parse_args(argv)
+    try:
+        if arguments.action != "cycle":
+            print(json.dumps(_by_hand(arguments)))
+            return 0
+        if arguments.demo:
+            folder = Path(tempfile.mkdtemp(prefix="vedette-lifecycle-demo-"))
+            print(f"simulating {arguments.demo_users} customers into {folder}", file=sys.stderr)
+            record = run_demo(folder, damage=arguments.damage, users=arguments.demo_users)
+            print(f"registry and decision record: {folder / 'registry'}", file=sys.stderr)
+        else:
+            record = _cycle_from_archive(arguments)
+    except (LifecycleError, TrainingDataError) as error:
+        print(f"lifecycle: {error}", file=sys.stderr)
+        return 2
+    print(summary_line(record), flush=True)
+    return 0
+
+
+def _cycle_from_archive(arguments: argparse.Namespace) -> dict[str, Any]:
+    from model.backtest import read_labels
+
+    held_out_day = (
+        date.fromisoformat(arguments.held_out_day)
+        if arguments.held_out_day
+        else newest_complete_day(arguments.archive, endpoint_url=arguments.endpoint_url)
+    )
+    training, held_out = read_window(arguments.archive, held_out_day, arguments.days, arguments.endpoint_url)
+    labels = read_labels(arguments.labels) if arguments.labels else {}
+    return run_cycle(
+        CycleInputs(training, held_out, held_out_day, labels),
+        Registry(Path(arguments.registry)),
+        gate=Gate(alert_budget=arguments.alert_budget),
+        geo=arguments.geo,
+        live_artifact=Path(arguments.live_model) if arguments.live_model else None,
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,187 @@
+"""``model.lifecycle``: the gate's rules, and one cycle on simulated traffic that promotes a better
+candidate and rejects a deliberately damaged one."""
+
+from __future__ import annotations
+
+import json
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from model.lifecycle import (
+    MODEL_CARD_FILE,
+    CycleInputs,
+    Gate,
+    Registry,
+    allowed_alerts,
+    auc_standard_error,
+    damage_thresholds,
+    decide,
+    main,
+    older_days,
+    register_live,
+    run_cycle,
+    simulate_demo,
+)
+
+# Enough simulated customers for the entity stages to calibrate within their budget on 3 days.
+USERS = 1000
+TRAINING_DAYS = 3
+
+
+def figures(**overrides: Any) -> dict[str, Any]:
+    """One entity kind's gate figures: 2,000 normal entity-days, 50 labelled attackers."""
+    base: dict[str, Any] = {
+        "labelled": True,
+        "budget_alerts": 8,
+        "budget_entity_days": 2000,
+        "normal_entities": 2000,
+        "anomalous_entities": 50,
+        "anomalous_alerted": 40,
+        "roc_auc": 0.95,
+    }
+    return {**base, **overrides}
+
+
+# --- the gate ----------------------------------------------------------------------------------
+
+
+def test_the_budget_allows_the_daily_poisson_spread_of_a_model_calibrated_at_it() -> None:
+    # GIVEN a budget of 5 per 1,000 on 2,000 entity-days: 10 alerts expected
+    limit = allowed_alerts(2000, Gate())
+    # THEN the limit is the 99th percentile of Poisson(10), 18, not the mean
+    assert limit == 18
+    assert decide({"user": figures(budget_alerts=18)}, None, Gate()).promoted
+    rejected = decide({"user": figures(budget_alerts=19)}, None, Gate())
+    assert not rejected.promoted
+    assert rejected.reason.startswith("user alert_volume: 19 alerts on 2000 normal user-days")
+
+
+def test_auc_tolerance_is_one_standard_error_of_the_live_figure() -> None:
+    error = auc_standard_error(0.95, 50, 2000)
+    assert round(error, 4) == 0.0215  # Hanley and McNeil: A = 0.95, 50 positives, 2,000 negatives
+    live = {"user": figures(roc_auc=0.95)}
+    just_within = round(0.95 - round(error, 4), 4)
+    assert decide({"user": figures(roc_auc=just_within)}, live, Gate()).promoted
+    worse = decide({"user": figures(roc_auc=round(just_within - 0.001, 4))}, live, Gate())
+    assert not worse.promoted
+    assert "user entity_roc_auc" in worse.reason
+    # AND with many attackers the floor applies
+    assert auc_standard_error(0.999, 5000, 100000) < Gate().auc_tolerance_floor
+
+
+def test_a_candidate_may_miss_five_percent_of_the_attackers_the_live_model_caught_rounded_down() -> None:
+    live = {"user": figures(anomalous_alerted=40)}  # 50 attackers: allowance 2
+    assert decide({"user": figures(anomalous_alerted=38)}, live, Gate()).promoted
+    missed = decide({"user": figures(anomalous_alerted=37)}, live, Gate())
+    assert not missed.promoted
+    assert "37 of 50 labelled attackers alerted against the live model's 40 (allowance 2)" in missed.reason
+    # AND with fewer than 20 attackers, not one more may be missed
+    few = {"user": figures(anomalous_entities=19, anomalous_alerted=10)}
+    assert not decide({"user": figures(anomalous_entities=19, anomalous_alerted=9)}, few, Gate()).promoted
+
+
+def test_recall_is_not_a_bar_when_the_live_model_bought_it_with_alerts_over_the_budget() -> None:
+    live = {"user": figures(anomalous_alerted=50, budget_alerts=200)}
+    decision = decide({"user": figures(anomalous_alerted=30)}, live, Gate())
+    assert decision.promoted
+    recall = next(check for check in decision.checks if check.name == "anomalous_alerted")
+    assert recall.note.startswith("not compared")
+
+
+def test_without_labels_only_the_budget_is_checked_and_the_reason_says_so() -> None:
+    unlabelled = figures(labelled=False, anomalous_entities=0, anomalous_alerted=0, roc_auc=None)
+    decision = decide({"user": unlabelled}, {"user": unlabelled}, Gate())
+    assert decision.promoted
+    assert "no labels" in decision.reason
+    assert [check.name for check in decision.checks] == ["alert_volume"]
+
+
+def test_every_kind_the_candidate_alerts_on_must_pass() -> None:
+    decision = decide({"user": figures(), "session": figures(budget_alerts=100)}, None, Gate())
+    assert not decision.promoted
+    assert decision.reason.startswith("session alert_volume")
+    assert not decide({}, None, Gate()).promoted
+
+
+# --- one cycle on simulated traffic -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def cycle_inputs(tmp_path_factory: pytest.TempPathFactory) -> CycleInputs:
+    return simulate_demo(tmp_path_factory.mktemp("demo"), users=USERS, days=TRAINING_DAYS)
+
+
+def card_in(artifact: Path) -> dict[str, Any]:
+    with tarfile.open(artifact, "r:gz") as archive:
+        member = archive.extractfile(MODEL_CARD_FILE)
+        assert member is not None
+        card: dict[str, Any] = json.loads(member.read())
+    return card
+
+
+def test_a_candidate_better_than_a_miscalibrated_live_model_is_promoted_and_can_be_rolled_back(
+    cycle_inputs: CycleInputs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a live model whose entity thresholds are a fifth of their calibrated values
+    registry = Registry(tmp_path / "registry")
+    live_version = register_live(older_days(cycle_inputs, TRAINING_DAYS - 1), registry, damage=damage_thresholds)
+    # WHEN a cycle trains and backtests a candidate on the same archive
+    record = run_cycle(cycle_inputs, registry, geo="synthetic")
+    # THEN the candidate is promoted: within the budget, where the live model is not
+    assert record["decision"] == "promoted", record["reason"]
+    for kind in ("user", "session"):
+        budget = {check["kind"]: check for check in record["checks"] if check["name"] == "alert_volume"}
+        assert budget[kind]["passed"]
+    assert record["live"]["session"]["budget_alerts"] > record["candidate"]["session"]["budget_alerts"]
+    # AND it is live, with the model it replaced remembered
+    live = registry.live()
+    assert live is not None
+    assert (live["version"], live["previous"]) == (record["candidate_version"], live_version)
+    # AND its artifact carries the model card it was promoted on
+    card = card_in(registry.artifact(record["candidate_version"]))
+    assert card["decision"] == {"decision": "promoted", "reason": record["reason"]}
+    assert card["backtest"]["held_out_day"] == cycle_inputs.held_out_day.isoformat()
+    assert card["backtest"]["figures"]["user"]["roc_auc"] == record["candidate"]["user"]["roc_auc"]
+    assert card["training_events"]["total"] == len(cycle_inputs.training)
+    assert card["entity_stages"]["user"]["alert_budget_per_1000_per_day"] == 5.0
+    assert card["verdicts_used"] == len(cycle_inputs.labels) > 0
+    assert card["features_version"] == 2
+    assert card["detector"] == "ecod"
+    # AND the decision is recorded
+    decisions = list((registry.root / "decisions").glob("*.json"))
+    assert len(decisions) == 1
+    assert json.loads(decisions[0].read_text())["candidate_version"] == record["candidate_version"]
+    # WHEN an operator rolls back by hand THEN the previous model is live again
+    assert main(["rollback", "--registry", str(registry.root)]) == 0
+    rolled = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert rolled["version"] == live_version
+    assert rolled["reason"] == f"rolled back by hand from {record['candidate_version']}"
+
+
+def test_a_damaged_candidate_is_rejected_and_the_live_model_stays(cycle_inputs: CycleInputs, tmp_path: Path) -> None:
+    # GIVEN a well calibrated live model
+    registry = Registry(tmp_path / "registry")
+    live_version = register_live(older_days(cycle_inputs, TRAINING_DAYS - 1), registry)
+    # WHEN the cycle's candidate is damaged (entity thresholds at a fifth of their value)
+    record = run_cycle(cycle_inputs, registry, geo="synthetic", damage=damage_thresholds)
+    # THEN it is rejected for its alert volume, and says so
+    assert record["decision"] == "rejected"
+    assert "alert_volume" in record["reason"]
+    assert record["candidate"]["user"]["alerts"] > record["live"]["user"]["alerts"]
+    # AND the live model is unchanged, the candidate kept with a card that says why
+    live = registry.live()
+    assert live is not None
+    assert live["version"] == live_version
+    card = card_in(registry.artifact(record["candidate_version"]))
+    assert card["decision"]["decision"] == "rejected"
+    assert card["decision"]["reason"] == record["reason"]
+
+
+def test_promote_by_hand_refuses_a_version_that_is_not_stored(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["promote", "nope", "--registry", str(tmp_path)]) == 2
+    assert "no model nope" in capsys.readouterr().err
