@@ -35,7 +35,7 @@ from scorer.clients import aws_client
 from scorer.endpoint import SageMakerEndpoint
 from scorer.records import decode_batch
 from scorer.settings import ScorerSettings
-from scorer.stores import Anomaly, StoredState
+from scorer.stores import ALERT_SENT, Anomaly, StoredState
 from vedette.events import encode_event, normalize_event
 from vedette.kpl import AggregateBuilder
 
@@ -90,8 +90,9 @@ class MemoryStates:
     def load(self, keys: Collection[str]) -> dict[str, StoredState]:
         return {key: self.items[key] for key in keys if key in self.items}
 
-    def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
-        self.items.update(items)
+    def save(self, groups: Sequence[Mapping[str, StoredState]], expires_at: int) -> set[str]:
+        for group in groups:
+            self.items.update(group)
         return set()
 
 
@@ -105,20 +106,20 @@ class MemoryAnomalies:
         self.recorded.add(anomaly.event["event_id"])
         return len(self.recorded) > before
 
-    def claim_alert(self, user_id: str, window_start: int) -> bool:
+    def claim_alert(self, user_id: str, window_start: int) -> str | None:
         before = len(self.alerts)
         self.alerts.add((user_id, window_start))
-        return len(self.alerts) > before
+        return None if len(self.alerts) > before else ALERT_SENT
 
-    def release_alert(self, user_id: str, window_start: int) -> None:
-        self.alerts.discard((user_id, window_start))
+    def alert_sent(self, user_id: str, window_start: int) -> None:
+        pass
 
 
 class Discard:
-    def publish(self, anomaly: Anomaly) -> None:
+    def publish(self, anomaly: Anomaly, slot: str) -> None:
         pass
 
-    def publish_entity(self, alert: EntityAlert) -> None:
+    def publish_entity(self, alert: EntityAlert, slot: str) -> None:
         pass
 
     def put(self, name: str, arrived_at: datetime, lines: Sequence[Mapping[str, Any]]) -> None:

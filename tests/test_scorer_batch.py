@@ -265,7 +265,7 @@ def test_a_retry_after_a_lost_state_write_rescores_without_duplicating(aws_endpo
     events = [wire_event(n, "user-q", suspicious=n == 1) for n in range(3)]
     event = lambda_event([aggregate(events)])
     with ThrottlingProxy(aws_endpoint) as proxy:
-        proxy.throttle("DynamoDB_20120810.BatchWriteItem")
+        proxy.throttle("DynamoDB_20120810.TransactWriteItems")
         deps, settings = dependencies(proxy.endpoint, resources, SuspiciousResourceEndpoint())
         deps.alerts = build_dependencies(settings, aws_endpoint).alerts
         first = run(event, deps, settings)
