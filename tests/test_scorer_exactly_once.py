@@ -17,16 +17,21 @@ import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import timedelta
 from typing import Any
 
 import boto3
 import pytest
 
-from model.features import IpState, UserState
+from model.entities import Evidence
+from model.features import IpState, UserState, event_time
+from model.train import TrainedModel, train
 from scorer.batch import Dependencies, process_batch
 from scorer.clients import build_dependencies
+from scorer.endpoint import Score
 from scorer.exceptions import TransientError
 from scorer.records import decode_batch
+from tests.model_factories import START, event, normal_traffic, scraper_session
 from tests.scorer_factories import (
     REGION,
     ScorerResources,
@@ -38,8 +43,9 @@ from tests.scorer_factories import (
     wire_event,
 )
 from tests.test_scorer_batch import alerts_of
+from tests.test_scorer_entities import TrainedEndpoint
 from tests.throttling_proxy import ThrottlingProxy
-from vedette.events import encode_event
+from vedette.events import encode_event, normalize_event
 
 _names = itertools.count()
 MAX_DELIVERIES = 8
@@ -190,16 +196,27 @@ FAULTS = [
 ROWS_PER_CALL = 8  # the first batch takes three calls, the second two
 
 
-def run_batches(aws_endpoint: str, fault: Fault | None) -> Outcome:
+def run_batches(
+    aws_endpoint: str,
+    fault: Fault | None,
+    kinesis_batches: list[dict[str, Any]] | None = None,
+    trained: TrainedModel | None = None,
+) -> Outcome:
     resources = create_resources(aws_endpoint, f"exactly-once-{next(_names)}")
     settings = replace(resources.settings, max_rows_per_call=ROWS_PER_CALL)
     with ThrottlingProxy(aws_endpoint) as proxy:
         deps = build_dependencies(settings, proxy.endpoint)
         deps.bad_events = build_dependencies(settings, aws_endpoint).bad_events  # S3 is not proxied
-        deps.endpoint = SuspiciousResourceEndpoint(fault.endpoint_fails if fault else ())
+        fails = fault.endpoint_fails if fault else ()
+        if trained is None:
+            deps.endpoint = SuspiciousResourceEndpoint(fails)
+        else:
+            deps.endpoint = FailingCalls(TrainedEndpoint(trained), fails)
+            deps.vocabulary = trained.vocabulary
+            deps.entity_models = trained.entity_models
         if fault is not None:
             fault.arm(proxy)
-        deliveries = sum(deliver_until_done(event, deps, settings) for event in BATCHES)
+        deliveries = sum(deliver_until_done(event, deps, settings) for event in kinesis_batches or BATCHES)
         if fault is not None:
             assert proxy.throttled or fault.endpoint_fails, f"{fault.name}: the fault never happened"
     return snapshot(aws_endpoint, resources, deliveries)
@@ -232,3 +249,112 @@ def test_one_fault_anywhere_ends_as_the_clean_run(aws_endpoint: str, clean: Outc
         assert faulty.states[key] == value, f"{fault.name}: state {key} differs from the clean run"
     assert faulty.anomalies == clean.anomalies
     assert faulty.alerts == clean.alerts
+
+
+class FailingCalls:
+    """An endpoint failing the calls whose numbers are given (1-based), as a throttled one does."""
+
+    def __init__(self, inner: TrainedEndpoint, fail_calls: tuple[int, ...]) -> None:
+        self.inner = inner
+        self.content_type = inner.content_type
+        self.fail_calls = set(fail_calls)
+        self.calls = 0
+
+    def score(self, rows: Any, body: bytes | None = None) -> list[Score]:
+        self.calls += 1
+        if self.calls in self.fail_calls:
+            raise TransientError("endpoint", "ThrottlingException: injected")
+        return self.inner.score(rows, body)
+
+
+@pytest.fixture(scope="module")
+def trained() -> TrainedModel:
+    return train(normal_traffic(users=120, days=10))
+
+
+def entity_batches() -> list[dict[str, Any]]:
+    """A scraper's run (its user and its session alert) and two people, one behind the scraper's
+    address (sharing its IP state), in two batches of single-event records."""
+    moment = START + timedelta(days=10, hours=12)
+    scraper = scraper_session(moment, requests=30)
+    browser = {"user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0", "status": 200}
+    people = [
+        event(
+            moment + timedelta(seconds=5 * n + 1),
+            "human-a",
+            "page_view",
+            ip="203.0.113.7",
+            session_id="h-a",
+            resource=f"/account/orders/{n}",
+            **browser,
+        )
+        for n in range(6)
+    ] + [
+        event(
+            moment + timedelta(seconds=7 * n + 3),
+            "human-b",
+            "page_view",
+            ip="192.0.2.10",
+            session_id="h-b",
+            resource=f"/catalog/items/{n}",
+            **browser,
+        )
+        for n in range(6)
+    ]
+    events = [normalize_event(item) for item in sorted(scraper + people, key=event_time)]
+    records = [plain(encode_event(item), item["user_id"]) for item in events]
+    return [lambda_event(records[:20]), lambda_event(records[20:])]
+
+
+ENTITY_BATCHES = entity_batches()
+ENTITY_FAULTS = [
+    Fault(
+        "episode-write-refused",
+        lambda p: p.throttle(DYNAMODB + "TransactWriteItems", transaction_with("entity#user#scraper-1"), times=REFUSED),
+    ),
+    Fault(
+        "episode-write-applied-answer-lost-every-attempt",
+        lambda p: p.fail_after_applying(
+            DYNAMODB + "TransactWriteItems", transaction_with("entity#session#scraper-1-session"), times=REFUSED
+        ),
+    ),
+    Fault("anomaly-write-refused", lambda p: p.throttle(DYNAMODB + "PutItem", is_anomaly, times=REFUSED)),
+    Fault("alert-claim-refused", lambda p: p.throttle(DYNAMODB + "PutItem", is_marker, times=REFUSED)),
+    Fault(
+        "alert-claim-applied-answer-lost-every-attempt",
+        lambda p: p.fail_after_applying(DYNAMODB + "PutItem", is_marker, times=REFUSED),
+    ),
+    Fault("publish-refused", lambda p: p.fail("Publish", times=REFUSED)),
+    Fault("publish-accepted-answer-lost-every-attempt", lambda p: p.fail_after_applying("Publish", times=REFUSED)),
+    Fault("alert-sent-mark-refused", lambda p: p.throttle(DYNAMODB + "UpdateItem", times=REFUSED)),
+    Fault("endpoint-second-call-fails", endpoint_fails=(2,)),
+]
+
+
+@pytest.fixture(scope="module")
+def clean_entities(aws_endpoint: str, trained: TrainedModel) -> Outcome:
+    outcome = run_batches(aws_endpoint, None, ENTITY_BATCHES, trained)
+    # The clean run: the scraper alerts once as a user and once as a session (these toy people, with
+    # no history, alert too), its episodes hold its 30 events, and the person behind its address
+    # shares its IP state
+    alerted = [(message["entity"]["kind"], message["entity"]["id"]) for message in map(json.loads, outcome.alerts)]
+    assert len(alerted) == len(set(alerted))
+    assert {("user", "scraper-1"), ("session", "scraper-1-session")} <= set(alerted)
+    assert Evidence.from_bytes(outcome.states["entity#user#scraper-1"][0]).events == 30
+    assert Evidence.from_bytes(outcome.states["entity#session#scraper-1-session"][0]).events == 30
+    assert len(IpState.from_bytes(outcome.states["ip#203.0.113.7"][0]).recent_users) == 2
+    return outcome
+
+
+@pytest.mark.parametrize("fault", ENTITY_FAULTS, ids=[fault.name for fault in ENTITY_FAULTS])
+def test_one_fault_anywhere_ends_as_the_clean_run_with_entity_alerts(
+    aws_endpoint: str, trained: TrainedModel, clean_entities: Outcome, fault: Fault
+) -> None:
+    # GIVEN the entity stage and one fault at one step WHEN the batches are processed and retried
+    faulty = run_batches(aws_endpoint, fault, ENTITY_BATCHES, trained)
+    # THEN users, IPs, episodes' evidence, anomalies and alert messages are those of the clean run
+    assert faulty.states.keys() == clean_entities.states.keys()
+    for key, value in clean_entities.states.items():
+        assert faulty.states[key] == value, f"{fault.name}: state {key} differs from the clean run"
+    assert faulty.anomalies == clean_entities.anomalies
+    assert faulty.alerts == clean_entities.alerts
