@@ -9,6 +9,10 @@ process that decodes the request and answers every row (no model), reached by a 
 loopback) but no network; the stores are in memory. Baseline in the same run: the same batch
 through a per-record design, one InvokeEndpoint call per event (``max_rows_per_call=1``),
 everything else equal. The run without the entity stage is reported beside it.
+
+The in-memory state store counts what the DynamoDB store would be asked for: keys read and items
+written per event, by kind (``user#``, ``ip#``, ``entity#user#``, ``entity#session#``), and each
+written item's size as DynamoDB bills it (``state_items``; the inputs of ``python -m loadtest.plan``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -83,17 +88,55 @@ class FakeEndpointServer:
         self.http.server_close()
 
 
+def state_kind(key: str) -> str:
+    """``user``, ``ip``, ``entity#user`` or ``entity#session``: the state table key's prefix."""
+    parts = key.split("#")
+    return "#".join(parts[:2]) if parts[0] == "entity" else parts[0]
+
+
+def dynamodb_item_bytes(key: str, item: StoredState, expires_at: int) -> int:
+    """The item's size as DynamoDB counts it: attribute names plus values (UTF-8 strings, raw binary,
+    numbers at about one byte per two digits plus one), as ``DynamoStateStore`` writes it."""
+    size = len("key") + len(key.encode()) + len("state") + len(item.state)
+    size += len("expires_at") + (len(str(expires_at)) + 1) // 2 + 1
+    if item.applied_through:
+        size += len("applied_through") + len(item.applied_through.encode())
+    if item.seen:
+        size += len("seen") + len(item.seen)
+    return size
+
+
 class MemoryStates:
     def __init__(self) -> None:
         self.items: dict[str, StoredState] = {}
+        self.reads: Counter[str] = Counter()
+        self.writes: Counter[str] = Counter()
+        self.written_bytes: Counter[str] = Counter()
 
     def load(self, keys: Collection[str]) -> dict[str, StoredState]:
+        self.reads.update(state_kind(key) for key in keys)
         return {key: self.items[key] for key in keys if key in self.items}
 
     def save(self, groups: Sequence[Mapping[str, StoredState]], expires_at: int) -> set[str]:
+        # DynamoStateStore writes these in TransactWriteItems: each item takes two write units.
         for group in groups:
+            for key, item in group.items():
+                kind = state_kind(key)
+                self.writes[kind] += 1
+                self.written_bytes[kind] += dynamodb_item_bytes(key, item, expires_at)
             self.items.update(group)
         return set()
+
+    def per_event(self, events: int) -> dict[str, dict[str, float]]:
+        """Keys read and items written per event, and the mean written item's bytes, by kind."""
+        return {
+            kind: {
+                "reads_per_event": round(self.reads[kind] / events, 4),
+                "writes_per_event": round(self.writes[kind] / events, 4),
+                "mean_item_bytes": round(self.written_bytes[kind] / self.writes[kind]) if self.writes[kind] else 0,
+            }
+            for kind in sorted(self.reads | self.writes)
+        }
 
 
 class MemoryAnomalies:
@@ -164,12 +207,13 @@ def entity_stages() -> dict[str, EntityModel]:
 
 def run(
     batches: list[dict[str, Any]], max_rows_per_call: int, entity_models: Mapping[str, EntityModel]
-) -> dict[str, float]:
+) -> dict[str, Any]:
     settings = ScorerSettings("bench", "state", "anomalies", "topic", "bucket", max_rows_per_call=max_rows_per_call)
     server = FakeEndpointServer()
     client = aws_client("sagemaker-runtime", server.endpoint_url)
     discard = Discard()
-    deps = Dependencies(MemoryStates(), MemoryAnomalies(), discard, discard, SageMakerEndpoint(client, "bench"))
+    states = MemoryStates()
+    deps = Dependencies(states, MemoryAnomalies(), discard, discard, SageMakerEndpoint(client, "bench"))
     deps.entity_models = entity_models
     events = 0
     payload_bytes = sum(len(json.dumps(batch)) for batch in batches)
@@ -185,7 +229,21 @@ def run(
         "fake_endpoint_share_of_time": round(server.cpu_seconds / elapsed, 3),
         "endpoint_calls_per_batch": server.calls / len(batches),
         "mean_batch_payload_mb": round(payload_bytes / len(batches) / 1e6, 2),
+        "mean_event_bytes": round(event_bytes(batches) / events),
+        "state_items": states.per_event(events),
     }
+
+
+def event_bytes(batches: list[dict[str, Any]]) -> int:
+    """The user records' bytes in ``batches`` (the encoded events, without the aggregate framing)."""
+    from vedette.kpl import deaggregate
+
+    return sum(
+        len(user_record.data)
+        for batch in batches
+        for record in batch["Records"]
+        for user_record in deaggregate(base64.b64decode(record["kinesis"]["data"]), record["kinesis"]["partitionKey"])
+    )
 
 
 def best_of(
@@ -193,7 +251,7 @@ def best_of(
     batches: list[dict[str, Any]],
     max_rows_per_call: int,
     entity_models: Mapping[str, EntityModel],
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """The fastest of ``repeats`` runs, each from empty state (this machine's neighbours are noisy),
     with the median beside it."""
     runs = sorted(

@@ -1,0 +1,120 @@
+"""The capacity plan's unit costs: this project's own measurements, each with where it comes from.
+
+Re-measure after a change that moves them (``make bench BENCH=scorer_handler`` and
+``BENCH=producer_packing``, the gzip line below) and update the value and its source together. A
+value marked *assumed* was not measured here; the plan prints it as such. Prices are in
+``loadtest.pricing``, quotas in ``loadtest.quotas``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+
+@dataclass(frozen=True, slots=True)
+class Inputs:
+    """Per-event and per-call unit costs of the pipeline (see ``SOURCES`` for each one's origin)."""
+
+    # Producer and stream.
+    event_bytes: float  # one encoded event with its partition key, as the producer aggregates it
+    aggregate_record_bytes: float  # a Kinesis record of aggregated events at a sustained load
+    archive_bytes_per_event: float  # GZIP JSON line in the archive
+    # Scorer.
+    scorer_cpu_seconds_per_event: float  # one core, the whole batch path, endpoint call client side
+    state_item_bytes: Mapping[str, float]  # mean written item size by kind, as DynamoDB counts it
+    shared_ip_item_bytes: float  # the IP item of an address shared by many users (its state at its bound)
+    # Endpoint.
+    model_seconds_per_row: float  # one core in the container: input_fn -> predict_fn -> output_fn
+    endpoint_call_overhead_seconds: float  # per InvokeEndpoint call beyond the rows (assumed)
+    request_bytes_per_row: float  # NPY row the scorer sends
+    response_bytes_per_row: float  # JSON result per row
+    max_rows_per_call: int
+    max_request_bytes: int  # the scorer's serverless payload bound
+    # Small outputs.
+    anomaly_share: float  # anomalies recorded per scored event (assumed)
+    anomaly_item_bytes: float
+    state_round_trips_per_invocation: int  # load, save evidence, save states
+    dynamodb_round_trip_seconds: float  # assumed
+    log_bytes_per_invocation: float  # Lambda START/END/REPORT lines plus one EMF document (assumed)
+    sources: Mapping[str, str] = field(default_factory=dict)
+
+
+SOURCES: Mapping[str, str] = MappingProxyType(
+    {
+        "event_bytes": "make bench BENCH=producer_packing (2026-12): 43,198,123 user-record bytes for 100,000 "
+        "realistic events (benchmarks/workload.py) = 432 B",
+        "aggregate_record_bytes": "make bench BENCH=producer_packing (2026-12): the same bytes in 868 Kinesis "
+        "records = 49,767 B (the producer's 51,200-byte aggregates, 2.8 % over the optimum)",
+        "archive_bytes_per_event": "gzip level 6 (archive/writer.py) of the same 100,000 events as JSON lines "
+        "in 5 MiB objects: 423 B -> 57.4 B per event (7.4:1)",
+        "scorer_cpu_seconds_per_event": "make bench BENCH=scorer_handler (2026-12, this machine, one core): "
+        "events_per_second with the entity stage, less the in-process fake endpoint's share of the time",
+        "state_item_bytes": "make bench BENCH=scorer_handler (2026-12): state_items.mean_item_bytes, the items "
+        "the scorer saves (key, state, expires_at, applied_through) sized as DynamoDB bills them",
+        "shared_ip_item_bytes": "model/features/state.py MAX_IP_STATE_BYTES (428 B: an IP's state keeps at "
+        "most MAX_IP_USERS users) plus the key and attributes, 45 B as the bench sizes them",
+        "model_seconds_per_row": "make bench BENCH=model_score (docs/model.md): 68,900 rows/s with ECOD for "
+        "1,000-row NPY requests on one core",
+        "endpoint_call_overhead_seconds": "assumed: 20 ms per InvokeEndpoint call (network, SigV4, the "
+        "container's HTTP stack) on top of the rows; not measured here",
+        "request_bytes_per_row": "model/rows.py: one float64 per feature (FEATURE_NAMES) in the NPY body",
+        "response_bytes_per_row": "model/server.py's answer: about 40 B of JSON per row "
+        '({"score": ..., "anomaly": ...})',
+        "max_rows_per_call": "model/rows.py MAX_ROWS_PER_REQUEST",
+        "max_request_bytes": "functions/scorer/settings.py default max_payload_bytes (serverless 4 MB less margin)",
+        "anomaly_share": "assumed: 0.1 % of events recorded as anomalies (docs/deploy.md's cost table)",
+        "anomaly_item_bytes": "functions/scorer/stores.py DynamoAnomalyStore.record: the event's JSON plus "
+        "score fields, about 1 KB",
+        "state_round_trips_per_invocation": "functions/scorer/batch.py: BatchGetItem of every key, then "
+        "BatchWriteItem of the evidence, then of the user and IP states (each a parallel round)",
+        "dynamodb_round_trip_seconds": "assumed: 10 ms per parallel DynamoDB round in the Region",
+        "log_bytes_per_invocation": "assumed: 1.5 KB (Lambda's START/END/REPORT lines and one EMF document)",
+    }
+)
+
+
+def _feature_count() -> int:
+    from model.features import FEATURE_NAMES
+
+    return len(FEATURE_NAMES)
+
+
+def measured() -> Inputs:
+    """The inputs as last measured (``SOURCES`` says how)."""
+    from model.features.state import MAX_IP_STATE_BYTES
+    from model.rows import MAX_ROWS_PER_REQUEST
+
+    return Inputs(
+        event_bytes=432.0,
+        aggregate_record_bytes=49_767.0,
+        archive_bytes_per_event=57.4,
+        scorer_cpu_seconds_per_event=SCORER_CPU_SECONDS_PER_EVENT,
+        state_item_bytes=MappingProxyType(dict(STATE_ITEM_BYTES)),
+        shared_ip_item_bytes=float(MAX_IP_STATE_BYTES + SHARED_IP_ITEM_OVERHEAD_BYTES),
+        model_seconds_per_row=1 / 68_900,
+        endpoint_call_overhead_seconds=0.020,
+        request_bytes_per_row=8.0 * _feature_count(),
+        response_bytes_per_row=40.0,
+        max_rows_per_call=MAX_ROWS_PER_REQUEST,
+        max_request_bytes=3_900_000,
+        anomaly_share=0.001,
+        anomaly_item_bytes=1_000.0,
+        state_round_trips_per_invocation=3,
+        dynamodb_round_trip_seconds=0.010,
+        log_bytes_per_invocation=1_500.0,
+        sources=SOURCES,
+    )
+
+
+SHARED_IP_ITEM_OVERHEAD_BYTES = 45  # "key" + "ip#<address>" + "state" + "expires_at" and its number
+
+# make bench BENCH=scorer_handler on this machine (2026-12): see SOURCES.
+# events_per_second 9,083 (best of 5; median 6,411), fake_endpoint_share_of_time 0.008: (1 - 0.008) / 9,083.
+SCORER_CPU_SECONDS_PER_EVENT = (1 - 0.008) / 9_083
+# state_items.mean_item_bytes; each kind was read and written by 0.66-0.84 of the events at the
+# bench's 9,000-event batches from 20,000 skewed users (the plan models that share from --users).
+STATE_ITEM_BYTES: Mapping[str, float] = MappingProxyType(
+    {"user": 422, "ip": 95, "entity#user": 335, "entity#session": 340}
+)

@@ -1,0 +1,453 @@
+"""The whole pipeline's capacity and monthly cost at a sustained load, and the first quota it hits.
+
+``python -m loadtest.plan --events-per-second N [--users U] [--event-bytes B] [--nat-users K] [--json]``
+
+Every figure is arithmetic on three sources: this project's measured unit costs
+(``loadtest.inputs``), list prices (``loadtest.pricing``) and documented quotas
+(``loadtest.quotas``). Nothing here calls AWS. The model, stage by stage:
+
+- Stream: bytes/s = events/s x event bytes, in aggregated records of the measured size; shards
+  with 25 % headroom (``loadtest.pricing.shards_needed``), or more when one scorer per shard could
+  not keep up (Lambda runs one batch per shard at a time; CPU is memory / 1,769 MB of a vCPU).
+- Scorer: one invocation per shard per second (polling once a second, 1 s batching window).
+- State: each event touches its user, IP, user-episode and session-episode items; a batch reads and
+  writes each distinct item once, so with ``users`` active users the share of distinct items is
+  ``(1 - exp(-r)) / r`` for ``r`` = events per user per second (Poisson arrivals).
+- Hot key: ``nat_users`` of the users share one IP; its item is written once by every batch that
+  holds one of their events, from every shard.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from loadtest import pricing
+from loadtest.inputs import Inputs, measured
+from loadtest.pricing import HOURS_PER_MONTH, SECONDS_PER_MONTH, Load
+from loadtest.quotas import QUOTAS, Quota
+from vedette.limits import KIB, put_payload_units
+
+GB = 1000**3  # AWS bills data in GB; KiB-based units are named where they apply
+LAMBDA_MIB_PER_VCPU = 1769  # "At 1,769 MB, a function has the equivalent of one vCPU" (Lambda docs)
+SCALES = (1_000, 10_000, 100_000, 1_000_000)
+# When nothing is exceeded, how far up to look for the next quota.
+SEARCH_CEILING_EVENTS_PER_SECOND = 1e9
+
+
+@dataclass(frozen=True, slots=True)
+class Deployment:
+    """The stack's choices the plan depends on; defaults are ``stack/settings.py``'s ``CONFIG_KEYS``."""
+
+    scorer_memory_mib: int = 1024
+    endpoint_memory_mib: int = 2048
+    endpoint_instance_type: str = "ml.c5.xlarge"
+    endpoint_target_utilization: float = 0.7
+    batching_window_seconds: float = 1.0
+    parallelization_factor: int = 1
+    headroom: float = pricing.DEFAULT_HEADROOM
+    dynamodb_target_utilization: float = 0.7  # provisioned tables autoscaled at 70 %
+    archive_buffer_bytes: int = 5 * 1024 * 1024
+    archive_buffer_seconds: float = 300.0
+    archive_infrequent_access_days: int = 30
+    archive_expiration_days: int = 365
+    state_ttl_days: int = 30
+    athena_queries_per_day: int = 24  # assumed: one query an hour, each over one day of the archive
+    athena_scan_limit_gib: int = 100  # queryScanLimitGiB
+    cloudwatch_alarms: int = 7
+    cloudwatch_metrics: int = 12
+    cloudwatch_dashboards: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """One quota at this load: what is used, the documented value, and the load at which it is reached."""
+
+    quota: Quota
+    used: float
+    exceeded: bool
+    reached_at_events_per_second: float | None  # None: not within SEARCH_CEILING_EVENTS_PER_SECOND
+
+
+@dataclass
+class Plan:
+    events_per_second: float
+    users: float
+    event_bytes: float
+    nat_users: float
+    needs: dict[str, dict[str, float]] = field(default_factory=dict)
+    cost: dict[str, float] = field(default_factory=dict)
+    usage: list[Usage] = field(default_factory=list)
+
+    @property
+    def monthly_usd(self) -> float:
+        return round(sum(self.cost.values()), 2)
+
+    @property
+    def first_limit(self) -> Usage | None:
+        """The exceeded quota reached at the lowest load; None when nothing is exceeded."""
+        exceeded = [usage for usage in self.usage if usage.exceeded]
+        return min(exceeded, key=_reached_at, default=None)
+
+    @property
+    def next_limit(self) -> Usage | None:
+        """When nothing is exceeded, the quota a growing load reaches first."""
+        ahead = [usage for usage in self.usage if not usage.exceeded and usage.reached_at_events_per_second]
+        return min(ahead, key=_reached_at, default=None)
+
+    def to_json(self) -> dict[str, Any]:
+        def usage_json(usage: Usage | None) -> dict[str, Any] | None:
+            if usage is None:
+                return None
+            return {
+                "quota": usage.quota.name,
+                "value": usage.quota.value,
+                "unit": usage.quota.unit,
+                "used": round(usage.used, 1),
+                "reached_at_events_per_second": _round(usage.reached_at_events_per_second),
+                "source": usage.quota.source,
+                "change": usage.quota.change,
+            }
+
+        return {
+            "events_per_second": self.events_per_second,
+            "users": self.users,
+            "event_bytes": self.event_bytes,
+            "nat_users": self.nat_users,
+            "needs": self.needs,
+            "cost_usd_per_month": self.cost,
+            "total_usd_per_month": self.monthly_usd,
+            "first_limit": usage_json(self.first_limit),
+            "next_limit": usage_json(self.next_limit),
+            "quotas": [usage_json(usage) for usage in self.usage],
+        }
+
+
+def _reached_at(usage: Usage) -> float:
+    return usage.reached_at_events_per_second or math.inf
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else float(f"{value:.4g}")
+
+
+def distinct_share(events_per_user_per_batch: float) -> float:
+    """The expected share of a batch's events that are the first of their user in it (Poisson)."""
+    rate = events_per_user_per_batch
+    return 1.0 if rate <= 0 else (1 - math.exp(-rate)) / rate
+
+
+def needs(
+    events_per_second: float,
+    users: float,
+    event_bytes: float,
+    nat_users: float,
+    inputs: Inputs,
+    deployment: Deployment,
+) -> dict[str, dict[str, float]]:
+    """What the load needs from each service, per second unless the name says otherwise."""
+    eps = events_per_second
+    d = deployment
+    # Stream.
+    bytes_per_second = eps * event_bytes
+    records_per_second = bytes_per_second / inputs.aggregate_record_bytes
+    load = Load(
+        records_per_second, bytes_per_second, records_per_second * put_payload_units(int(inputs.aggregate_record_bytes))
+    )
+    stream_shards = pricing.shards_needed(load, d.headroom)
+    vcpu = d.scorer_memory_mib / LAMBDA_MIB_PER_VCPU
+    rows_per_call = min(inputs.max_rows_per_call, int(inputs.max_request_bytes // inputs.request_bytes_per_row))
+    # Seconds of one scorer per event: its CPU at its share of a vCPU, then waiting on the model.
+    wall_per_event = (
+        inputs.scorer_cpu_seconds_per_event / vcpu
+        + inputs.model_seconds_per_row
+        + inputs.endpoint_call_overhead_seconds / rows_per_call
+    )
+    scorer_events_per_shard = (1 - d.headroom) / wall_per_event
+    scorer_shards = max(1, math.ceil(eps / scorer_events_per_shard))
+    shards = max(stream_shards, scorer_shards)
+    # Scorer: one batch per shard per window.
+    invocations = shards * d.parallelization_factor / d.batching_window_seconds
+    events_per_invocation = eps / invocations
+    calls_per_invocation = max(1, math.ceil(events_per_invocation / rows_per_call))
+    duration = (
+        events_per_invocation * wall_per_event
+        - events_per_invocation * inputs.endpoint_call_overhead_seconds / rows_per_call
+        + calls_per_invocation * inputs.endpoint_call_overhead_seconds
+        + inputs.state_round_trips_per_invocation * inputs.dynamodb_round_trip_seconds
+    )
+    gb_seconds = invocations * duration * d.scorer_memory_mib / 1024
+    # State: every kind once per distinct entity in a batch.
+    share = distinct_share(eps / users / invocations * shards) if users > 0 else 1.0
+    items = {kind: eps * share for kind in inputs.state_item_bytes}
+    write_units = sum(items[kind] * math.ceil(size / KIB) for kind, size in inputs.state_item_bytes.items())
+    read_units = sum(items[kind] * math.ceil(size / (4 * KIB)) for kind, size in inputs.state_item_bytes.items())
+    anomaly_write_units = eps * inputs.anomaly_share * math.ceil(inputs.anomaly_item_bytes / KIB)
+    stored_gb = users * sum(inputs.state_item_bytes.values()) / GB
+    # The shared address: one write (and one strongly consistent read) per batch holding its events.
+    nat_events = eps * min(nat_users, users) / users if users > 0 else 0.0
+    batches_per_shard = d.parallelization_factor / d.batching_window_seconds
+    hot_writes = shards * batches_per_shard * (1 - math.exp(-nat_events / (shards * batches_per_shard)))
+    ip_bytes = inputs.shared_ip_item_bytes
+    # Endpoint.
+    calls = invocations * calls_per_invocation
+    call_seconds = inputs.endpoint_call_overhead_seconds + (eps / calls) * inputs.model_seconds_per_row
+    serverless_concurrency = calls * call_seconds
+    instance_vcpus = pricing.SAGEMAKER_INSTANCE_VCPUS[d.endpoint_instance_type]
+    instances = max(1, math.ceil(eps * inputs.model_seconds_per_row / (instance_vcpus * d.endpoint_target_utilization)))
+    # Archive.
+    archive_bytes_per_second = eps * inputs.archive_bytes_per_event
+    objects = max(1 / d.archive_buffer_seconds, bytes_per_second / d.archive_buffer_bytes)
+    return {
+        "stream": {
+            "mib_per_second": round(bytes_per_second / 2**20, 3),
+            "records_per_second": round(records_per_second, 1),
+            "shards_for_throughput": stream_shards,
+            "shards_for_scorer": scorer_shards,
+            "shards": shards,
+            "gb_per_month": round(bytes_per_second * SECONDS_PER_MONTH / GB, 1),
+        },
+        "scorer": {
+            "invocations_per_second": round(invocations, 1),
+            "events_per_invocation": round(events_per_invocation, 1),
+            "duration_seconds": round(duration, 3),
+            "gb_seconds_per_second": round(gb_seconds, 2),
+            "concurrency": shards * d.parallelization_factor,
+            "events_per_second_per_shard_max": round(scorer_events_per_shard),
+        },
+        "state": {
+            "distinct_item_share": round(share, 3),
+            "items_read_per_second": round(sum(items.values())),
+            "items_written_per_second": round(sum(items.values())),
+            "read_units_per_second": round(read_units),
+            "write_units_per_second": round(write_units),
+            "anomaly_write_units_per_second": round(anomaly_write_units, 1),
+            "provisioned_rcu": math.ceil(read_units / d.dynamodb_target_utilization),
+            "provisioned_wcu": math.ceil((write_units + anomaly_write_units) / d.dynamodb_target_utilization),
+            "stored_gb": round(stored_gb, 2),
+        },
+        "hot_key": {
+            "nat_events_per_second": round(nat_events, 1),
+            "ip_item_writes_per_second": round(hot_writes, 1),
+            "ip_item_write_units_per_second": round(hot_writes * math.ceil(ip_bytes / KIB), 1),
+            "ip_item_read_units_per_second": round(hot_writes * math.ceil(ip_bytes / (4 * KIB)), 1),
+            "concurrent_writers": round(min(shards, hot_writes * duration), 1),
+        },
+        "endpoint": {
+            "calls_per_second": round(calls, 1),
+            "rows_per_call": round(eps / calls, 1),
+            "request_kb": round(eps / calls * inputs.request_bytes_per_row / 1000, 1),
+            "serverless_concurrency": round(serverless_concurrency, 1),
+            "serverless_gb_seconds_per_second": round(serverless_concurrency * d.endpoint_memory_mib / 1024, 2),
+            "instances": instances,
+        },
+        "archive": {
+            "firehose_billed_gb_per_month": round(
+                records_per_second
+                * math.ceil(inputs.aggregate_record_bytes / pricing.FIREHOSE_RECORD_INCREMENT_BYTES)
+                * pricing.FIREHOSE_RECORD_INCREMENT_BYTES
+                * SECONDS_PER_MONTH
+                / GB,
+                1,
+            ),
+            "s3_gb_per_month": round(archive_bytes_per_second * SECONDS_PER_MONTH / GB, 1),
+            "s3_objects_per_month": round(objects * SECONDS_PER_MONTH),
+            "gb_per_day": round(archive_bytes_per_second * 86_400 / GB, 2),
+        },
+    }
+
+
+def monthly_cost(n: Mapping[str, Mapping[str, float]], eps: float, inputs: Inputs, d: Deployment) -> dict[str, float]:
+    """USD a month per line, the cheaper capacity mode of each service."""
+    stream_bytes = eps * inputs.event_bytes
+    records = n["stream"]["records_per_second"]
+    stream = pricing.monthly_cost(
+        Load(records, stream_bytes, records * put_payload_units(int(inputs.aggregate_record_bytes))),
+        inputs.aggregate_record_bytes,
+        d.headroom,
+    )
+    shards = n["stream"]["shards"]
+    provisioned_stream = stream["provisioned_usd_per_month"] + (shards - stream["shards"]) * HOURS_PER_MONTH * (
+        pricing.PROVISIONED_SHARD_HOUR_USD
+    )
+    scorer = n["scorer"]
+    lambda_usd = (
+        scorer["invocations_per_second"] * SECONDS_PER_MONTH / 1e6 * pricing.LAMBDA_MILLION_REQUESTS_USD
+        + scorer["gb_seconds_per_second"] * SECONDS_PER_MONTH * pricing.LAMBDA_ARM_GB_SECOND_USD
+    )
+    state = n["state"]
+    on_demand_state = (
+        state["read_units_per_second"] * SECONDS_PER_MONTH / 1e6 * pricing.DYNAMODB_MILLION_READ_REQUEST_UNITS_USD
+        + (state["write_units_per_second"] + state["anomaly_write_units_per_second"])
+        * SECONDS_PER_MONTH
+        / 1e6
+        * pricing.DYNAMODB_MILLION_WRITE_REQUEST_UNITS_USD
+    )
+    provisioned_state = HOURS_PER_MONTH * (
+        state["provisioned_rcu"] * pricing.DYNAMODB_RCU_HOUR_USD
+        + state["provisioned_wcu"] * pricing.DYNAMODB_WCU_HOUR_USD
+    )
+    endpoint = n["endpoint"]
+    processed_gb = eps * (inputs.request_bytes_per_row + inputs.response_bytes_per_row) * SECONDS_PER_MONTH / GB
+    serverless = (
+        endpoint["serverless_gb_seconds_per_second"] * SECONDS_PER_MONTH * pricing.SAGEMAKER_SERVERLESS_GB_SECOND_USD
+        + processed_gb * pricing.SAGEMAKER_GB_PROCESSED_USD
+    )
+    instances = endpoint["instances"] * HOURS_PER_MONTH * pricing.SAGEMAKER_INSTANCE_HOUR_USD[d.endpoint_instance_type]
+    archive = n["archive"]
+    month_gb = archive["s3_gb_per_month"]
+    standard_months = d.archive_infrequent_access_days / 30
+    ia_months = (d.archive_expiration_days - d.archive_infrequent_access_days) / 30
+    athena_tb = archive["gb_per_day"] * d.athena_queries_per_day * 30 / 1000
+    cloudwatch = (
+        scorer["invocations_per_second"] * SECONDS_PER_MONTH * inputs.log_bytes_per_invocation / GB
+    ) * pricing.CLOUDWATCH_LOGS_GB_USD + (
+        d.cloudwatch_metrics * pricing.CLOUDWATCH_METRIC_MONTH_USD
+        + d.cloudwatch_alarms * pricing.CLOUDWATCH_ALARM_MONTH_USD
+        + d.cloudwatch_dashboards * pricing.CLOUDWATCH_DASHBOARD_MONTH_USD
+    )
+    return {
+        "kinesis": round(min(provisioned_stream, stream["on_demand_usd_per_month"]), 2),
+        "lambda": round(lambda_usd, 2),
+        "dynamodb": round(
+            min(on_demand_state, provisioned_state) + state["stored_gb"] * pricing.DYNAMODB_GB_MONTH_USD, 2
+        ),
+        "sagemaker": round(min(serverless, instances), 2),
+        "firehose": round(archive["firehose_billed_gb_per_month"] * pricing.FIREHOSE_GB_USD, 2),
+        # Steady state after a year: a month's growth in STANDARD, the rest in STANDARD_IA until expiry.
+        "s3": round(
+            month_gb * standard_months * pricing.S3_STANDARD_GB_MONTH_USD
+            + month_gb * ia_months * pricing.S3_STANDARD_IA_GB_MONTH_USD
+            + archive["s3_objects_per_month"] / 1000 * pricing.S3_THOUSAND_PUTS_USD,
+            2,
+        ),
+        "athena": round(athena_tb * pricing.ATHENA_TB_SCANNED_USD, 2),
+        "cloudwatch": round(cloudwatch, 2),
+    }
+
+
+def _quota_usage(n: Mapping[str, Mapping[str, float]], eps: float, inputs: Inputs) -> dict[str, float]:
+    return {
+        "kinesis_on_demand_write": eps * inputs.event_bytes,
+        "kinesis_shards": n["stream"]["shards"],
+        "lambda_concurrency": n["scorer"]["concurrency"],
+        "dynamodb_table_write": n["state"]["write_units_per_second"] + n["state"]["anomaly_write_units_per_second"],
+        "dynamodb_table_read": n["state"]["read_units_per_second"],
+        "dynamodb_partition_write": n["hot_key"]["ip_item_write_units_per_second"],
+        "sagemaker_serverless_concurrency": n["endpoint"]["serverless_concurrency"],
+    }
+
+
+def reached_at(used_at: Callable[[float], float], limit: float, high: float) -> float | None:
+    """The lowest load (events/s, to 0.1 %) at which ``used_at(load)`` exceeds ``limit``, searching up to
+    ``high``; None if it never does. ``used_at`` must not decrease with the load."""
+    if used_at(high) <= limit:
+        return None
+    low = 0.0
+    while high - low > max(1e-3 * high, 0.5):
+        middle = (low + high) / 2
+        if used_at(middle) > limit:
+            high = middle
+        else:
+            low = middle
+    return high
+
+
+def plan(
+    events_per_second: float,
+    users: float | None = None,
+    event_bytes: float | None = None,
+    nat_users: float = 10_000,
+    inputs: Inputs | None = None,
+    deployment: Deployment | None = None,
+    quotas: tuple[Quota, ...] = QUOTAS,
+) -> Plan:
+    """The plan at ``events_per_second``. ``users`` defaults to ten active users per event/s (each sends
+    an event every ten seconds); ``event_bytes`` to the measured mean."""
+    inputs = inputs or measured()
+    deployment = deployment or Deployment()
+    users_per_event_per_second = None if users is None else users / events_per_second
+    size = inputs.event_bytes if event_bytes is None else event_bytes
+
+    def users_at(eps: float) -> float:
+        return 10 * eps if users_per_event_per_second is None else users_per_event_per_second * eps
+
+    def needs_at(eps: float) -> dict[str, dict[str, float]]:
+        return needs(eps, users_at(eps), size, nat_users, inputs, deployment)
+
+    result = Plan(events_per_second, users_at(events_per_second), size, nat_users)
+    result.needs = needs_at(events_per_second)
+    result.cost = monthly_cost(result.needs, events_per_second, _with_event_bytes(inputs, size), deployment)
+    used = _quota_usage(result.needs, events_per_second, _with_event_bytes(inputs, size))
+    for quota in quotas:
+        exceeded = used[quota.key] > quota.value
+
+        def used_at(eps: float, key: str = quota.key) -> float:
+            return _quota_usage(needs_at(eps), eps, _with_event_bytes(inputs, size))[key]
+
+        high = events_per_second if exceeded else SEARCH_CEILING_EVENTS_PER_SECOND
+        result.usage.append(Usage(quota, used[quota.key], exceeded, reached_at(used_at, quota.value, high)))
+    return result
+
+
+def _with_event_bytes(inputs: Inputs, event_bytes: float) -> Inputs:
+    return inputs if event_bytes == inputs.event_bytes else replace(inputs, event_bytes=event_bytes)
+
+
+def render(result: Plan) -> str:
+    """The plan as text: needs per service, the monthly cost per line, and the first limit."""
+    lines = [
+        f"Vedette capacity plan: {result.events_per_second:,.0f} events/s of {result.event_bytes:,.0f} B, "
+        f"{result.users:,.0f} active users, {result.nat_users:,.0f} of them behind one address",
+        "",
+    ]
+    for service, figures in result.needs.items():
+        lines.append(f"  {service}: " + ", ".join(f"{name} {value:,}" for name, value in figures.items()))
+    lines += ["", "  per month (USD, us-east-1 list prices, the cheaper capacity mode of each):"]
+    lines += [f"    {name:<11} {usd:>14,.2f}" for name, usd in result.cost.items()]
+    lines += [f"    {'total':<11} {result.monthly_usd:>14,.2f}", ""]
+    first, ahead = result.first_limit, result.next_limit
+    if first is not None:
+        lines.append(
+            f"  first limit hit: {first.quota.name}, {first.quota.value:,.0f} {first.quota.unit} (reached at "
+            f"{first.reached_at_events_per_second:,.0f} events/s; this load needs {first.used:,.0f})"
+        )
+        lines.append(f"    {first.quota.quote}\n    source: {first.quota.source}\n    change: {first.quota.change}")
+        others = [usage.quota.name for usage in result.usage if usage.exceeded and usage is not first]
+        if others:
+            lines.append(f"  also exceeded: {', '.join(others)}")
+    elif ahead is not None:
+        lines.append(
+            f"  no quota hit; the first a growing load reaches: {ahead.quota.name}, {ahead.quota.value:,.0f} "
+            f"{ahead.quota.unit}, at {ahead.reached_at_events_per_second:,.0f} events/s ({ahead.quota.source})"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.plan", description=__doc__.splitlines()[0])
+    parser.add_argument("--events-per-second", type=float, required=True)
+    parser.add_argument("--users", type=float, help="active users (default: 10 per event/s)")
+    parser.add_argument("--event-bytes", type=float, help="mean event size (default: the measured one)")
+    parser.add_argument("--nat-users", type=float, default=10_000, help="users behind one shared address")
+    parser.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    args = parser.parse_args(argv)
+    if args.events_per_second <= 0 or (args.users is not None and args.users <= 0):
+        parser.error("--events-per-second and --users must be positive")
+    result = plan(args.events_per_second, args.users, args.event_bytes, args.nat_users)
+    sys.stdout.write(json.dumps(result.to_json()) + "\n" if args.json else render(result))
+    return 0
+
+
+def table(scales: tuple[int, ...] = SCALES, **options: Any) -> list[Plan]:
+    """The plan at each of ``scales`` (docs/capacity.md's table)."""
+    return [plan(scale, **options) for scale in scales]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

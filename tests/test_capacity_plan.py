@@ -1,0 +1,142 @@
+"""The capacity plan: its table recomputed from its inputs, and the first limit picked where a quota is crossed."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from loadtest import pricing
+from loadtest.inputs import SOURCES, measured
+from loadtest.plan import SCALES, Deployment, distinct_share, plan, table
+from loadtest.pricing import SECONDS_PER_MONTH
+from loadtest.quotas import DYNAMODB_TABLE_WRITE, LAMBDA_CONCURRENCY, QUOTAS
+from stack.settings import StackSettings
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def test_every_input_says_where_it_comes_from():
+    # GIVEN the measured inputs
+    inputs = measured()
+
+    # THEN each has a source, and each quota a documented value with its page
+    fields = set(inputs.__dataclass_fields__) - {"sources"}
+    assert fields <= set(SOURCES), sorted(fields - set(SOURCES))
+    for quota in QUOTAS:
+        assert quota.value > 0, quota.key
+        assert quota.source.startswith("https://docs.aws.amazon.com/"), quota.key
+
+
+def test_deployment_defaults_are_the_stacks():
+    # GIVEN the stack's defaults, WHEN the plan assumes a deployment, THEN it is the default one
+    stack, deployment = StackSettings(), Deployment()
+    assert deployment.scorer_memory_mib == stack.scorer_memory_mib
+    assert deployment.endpoint_memory_mib == stack.endpoint_memory_mib
+    assert deployment.batching_window_seconds == stack.batching_window_seconds
+    assert deployment.parallelization_factor == stack.parallelization_factor
+    assert deployment.archive_infrequent_access_days == stack.archive_infrequent_access_days
+    assert deployment.archive_expiration_days == stack.archive_expiration_days
+
+
+@pytest.mark.parametrize("events_per_second", SCALES)
+def test_table_rows_recompute_from_the_inputs(events_per_second):
+    # GIVEN the measured inputs
+    inputs = measured()
+
+    # WHEN the plan is made at one of the table's scales
+    row = plan(events_per_second)
+    needs = row.needs
+
+    # THEN the stream carries the events' bytes in the shards it names, with its headroom
+    bytes_per_second = events_per_second * inputs.event_bytes
+    assert needs["stream"]["mib_per_second"] == pytest.approx(bytes_per_second / 2**20, abs=1e-3)
+    usable = pricing.SHARD_WRITE_BYTES_PER_SECOND * (1 - pricing.DEFAULT_HEADROOM)
+    assert needs["stream"]["shards"] >= math.ceil(bytes_per_second / usable)
+    # one scorer per shard, once a second, together scoring every event
+    assert needs["scorer"]["concurrency"] == needs["stream"]["shards"]
+    assert needs["scorer"]["invocations_per_second"] * needs["scorer"]["events_per_invocation"] == pytest.approx(
+        events_per_second, rel=1e-3
+    )
+    # every event touches one item of each state kind, less the repeats within a batch
+    share = distinct_share(events_per_second / row.users)
+    assert needs["state"]["items_written_per_second"] == pytest.approx(
+        events_per_second * share * len(inputs.state_item_bytes), rel=1e-3
+    )
+    write_units = sum(events_per_second * share * math.ceil(size / 1024) for size in inputs.state_item_bytes.values())
+    assert needs["state"]["write_units_per_second"] == pytest.approx(write_units, rel=1e-3)
+    # and the month's cost is the sum of its lines, the state's the cheaper of its two modes
+    assert row.monthly_usd == pytest.approx(sum(row.cost.values()), abs=0.01)
+    units = write_units + needs["state"]["anomaly_write_units_per_second"]
+    on_demand = (needs["state"]["read_units_per_second"] * 0.125 + units * 0.625) * SECONDS_PER_MONTH / 1e6 + needs[
+        "state"
+    ]["stored_gb"] * pricing.DYNAMODB_GB_MONTH_USD
+    assert row.cost["dynamodb"] <= on_demand + 0.01
+
+
+def test_first_limit_is_the_quota_crossed_just_above_its_threshold():
+    # GIVEN the load at which the state table's write quota is reached
+    threshold = plan(SCALES[0]).next_limit
+    assert threshold is not None
+    assert threshold.quota is DYNAMODB_TABLE_WRITE
+    load = threshold.reached_at_events_per_second
+    assert load is not None
+
+    # WHEN the plan is made just below and just above it
+    below, above = plan(load * 0.99), plan(load * 1.01)
+
+    # THEN below nothing is exceeded, above it is the first limit, with the units the load needs
+    assert below.first_limit is None
+    assert above.first_limit is not None
+    assert above.first_limit.quota is DYNAMODB_TABLE_WRITE
+    assert below.needs["state"]["write_units_per_second"] <= DYNAMODB_TABLE_WRITE.value
+    assert above.needs["state"]["write_units_per_second"] > DYNAMODB_TABLE_WRITE.value
+
+
+def test_first_limit_is_the_one_reached_at_the_lowest_load():
+    # GIVEN a load above both the state table's write quota and Lambda's concurrency quota
+    load = 2_500_000
+    result = plan(load)
+    exceeded = {usage.quota.key: usage for usage in result.usage if usage.exceeded}
+    assert {LAMBDA_CONCURRENCY.key, DYNAMODB_TABLE_WRITE.key} <= set(exceeded)
+
+    # WHEN the table's quota is raised past that load (as after a quota increase)
+    raised = tuple(
+        replace(quota, value=1e12) if quota is DYNAMODB_TABLE_WRITE or quota.key == "dynamodb_table_read" else quota
+        for quota in QUOTAS
+    )
+    after_increase = plan(load, quotas=raised)
+
+    # THEN the first limit is the exceeded quota with the lowest threshold: the table's, then Lambda's
+    def threshold(key: str) -> float:
+        return exceeded[key].reached_at_events_per_second or 0.0
+
+    assert result.first_limit is not None
+    assert result.first_limit.quota is DYNAMODB_TABLE_WRITE
+    assert threshold(DYNAMODB_TABLE_WRITE.key) < threshold(LAMBDA_CONCURRENCY.key) < load
+    assert after_increase.first_limit is not None
+    assert after_increase.first_limit.quota is LAMBDA_CONCURRENCY
+    assert after_increase.first_limit.used == result.needs["scorer"]["concurrency"] > LAMBDA_CONCURRENCY.value
+
+
+def test_the_command_prints_the_plan(tmp_path):
+    # WHEN the plan is asked for from the command line
+    command = [sys.executable, "-m", "loadtest.plan", "--events-per-second", "20000", "--users", "50000"]
+    text = subprocess.run(command, cwd=REPOSITORY, capture_output=True, text=True, check=True).stdout
+    figures = json.loads(
+        subprocess.run([*command, "--json"], cwd=REPOSITORY, capture_output=True, text=True, check=True).stdout
+    )
+
+    # THEN it names the load, the cost and the first limit with its documented value and source
+    assert "20,000 events/s" in text
+    assert "first limit hit" in text
+    assert DYNAMODB_TABLE_WRITE.source in text
+    assert figures["users"] == 50_000
+    assert figures["first_limit"]["value"] == DYNAMODB_TABLE_WRITE.value
+    assert figures["total_usd_per_month"] == pytest.approx(sum(figures["cost_usd_per_month"].values()), abs=0.01)
+    assert [row.events_per_second for row in table()] == list(SCALES)
