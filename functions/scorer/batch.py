@@ -49,6 +49,7 @@ from scorer.stores import (
     ALERT_SENT,
     ENTITY_PREFIX,
     IP_PREFIX,
+    MAX_SEEN_EVENT_IDS,
     USER_PREFIX,
     AlertPublisher,
     Anomaly,
@@ -371,21 +372,29 @@ class _Groups:
 
     def __init__(self, items: list[_Valid], entity_kinds: Mapping[str, object]) -> None:
         self.parent: dict[str, str] = {}
+        links: set[tuple[str, str]] = set()  # (user, state key): a user's events repeat them
+        users: set[str] = set()
         for item in items:
-            user = USER_PREFIX + item.wire["user_id"]
-            self._find(user)
+            user = item.wire["user_id"]
+            users.add(user)
             ip = item.wire.get("ip")
             if ip:
-                self._union(user, IP_PREFIX + ip)
+                links.add((user, IP_PREFIX + ip))
             for kind in entity_kinds:
                 key = entity_key(item.wire, kind)
                 if key is not None:
-                    self._union(user, evidence_key(kind, key))
+                    links.add((user, evidence_key(kind, key)))
+        for user in users:
+            self._find(USER_PREFIX + user)
+        for user, key in links:
+            self._union(USER_PREFIX + user, key)
+        self.user_group = {user: self._find(USER_PREFIX + user) for user in users}
         self.first_record: dict[str, int] = {}  # group -> the first record holding one of its events
         for item in items:
-            group = self.of_user(item.wire["user_id"])
+            group = self.user_group[item.wire["user_id"]]
             index = item.record.record_index
-            self.first_record[group] = min(self.first_record.get(group, index), index)
+            if index < self.first_record.get(group, index + 1):
+                self.first_record[group] = index
 
     def _find(self, node: str) -> str:
         parent = self.parent.setdefault(node, node)
@@ -405,7 +414,7 @@ class _Groups:
         return self._find(key)
 
     def of_user(self, user: str) -> str:
-        return self._find(USER_PREFIX + user)
+        return self.user_group[user]
 
     def hold_whole(self, users: set[str], cut: dict[str, int]) -> None:
         """Leave every event of these users' groups for the retry, from each group's first record."""
@@ -416,6 +425,8 @@ class _Groups:
     def keep_time_prefixes(self, cut: dict[str, int], items: list[_Valid]) -> None:
         """Hold a group back whole where the events it would keep (records before its cut) do not all
         come before the ones it holds in ``items``' (time) order."""
+        if not cut:
+            return
         last_kept: dict[str, int] = {}
         first_held: dict[str, int] = {}
         for position, item in enumerate(items):
@@ -434,12 +445,8 @@ class _Groups:
         """``users`` and every user in their groups."""
         if not users:
             return set()
-        roots = {self._find(USER_PREFIX + user) for user in users}
-        return {
-            node[len(USER_PREFIX) :]
-            for node in self.parent
-            if node.startswith(USER_PREFIX) and self._find(node) in roots
-        } | users
+        groups = {self.user_group[user] for user in users if user in self.user_group}
+        return {user for user, group in self.user_group.items() if group in groups} | users
 
 
 def _featurize(
@@ -608,13 +615,13 @@ def _save_states(
     expires_at = int(now.timestamp()) + settings.state_ttl_seconds
     # Per user, the last record applied (records are in sequence order) and its new events' ids.
     last_record: dict[str, UserRecord] = {}
-    new_ids: dict[str, list[bytes]] = {}
+    new_ids: dict[str, list[str]] = {}
     for item in done:
         user, record = item.wire["user_id"], item.record
         last = last_record.get(user)
         if last is None or record.record_index > last.record_index:
             last_record[user] = record
-        new_ids.setdefault(user, []).append(event_id_hash(item.wire["event_id"]))
+        new_ids.setdefault(user, []).append(item.wire["event_id"])
     by_group: dict[str, dict[str, StoredState]] = {}
     # Within a group, episodes first and IPs last: a group too large for one transaction is split in
     # this order, so that a failure between its parts leaves episodes (which have their own
@@ -628,7 +635,9 @@ def _save_states(
     for user, record in last_record.items():
         key = USER_PREFIX + user
         previous = stored.get(key)
-        seen = remember_seen(previous.seen if previous else b"", new_ids[user])
+        # Only the newest ids stay in the window: hash those alone.
+        newest = [event_id_hash(event_id) for event_id in new_ids[user][-MAX_SEEN_EVENT_IDS:]]
+        seen = remember_seen(previous.seen if previous else b"", newest)
         state = StoredState(final.user_states[user].to_bytes(), _advanced(previous, shard_id, record), seen)
         by_group.setdefault(groups.group_of(key), {})[key] = state
     for ip, ip_state in final.ip_states.items():
