@@ -95,7 +95,7 @@ class BatchOutcome:
     events: int = 0
     scored: int = 0
     bad_events: int = 0
-    duplicates: int = 0  # the same event_id twice in the batch (a producer retry)
+    duplicates: int = 0  # an event_id seen in the batch, or among its user's last ones (a producer retry)
     replayed: int = 0  # already applied by an earlier attempt of this batch
     anomalies: int = 0
     anomalies_already_recorded: int = 0
