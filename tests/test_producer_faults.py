@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
 from typing import Any
 
 from tests.conftest import make_event, read_stream
 from tests.fault_proxy import FaultyKinesisProxy
+from tests.outage_proxy import OutageProxy
 from tests.test_producer import Reports
 from vedette import metrics as m
 from vedette.deadletter import read_dead_letters
@@ -54,6 +56,42 @@ def test_every_event_is_delivered_or_reported_under_injected_faults(kinesis_endp
     snapshot = producer.metrics.snapshot()
     assert snapshot[m.RETRIES] > 0
     assert snapshot[m.THROTTLES] > 0
+
+
+def test_a_ten_second_endpoint_outage_within_the_ttl_loses_nothing_and_reports_nothing_failed(
+    kinesis_endpoint, kinesis, make_stream
+):
+    # GIVEN a producer sending through an endpoint that is up, with the default 30 s TTL
+    stream = make_stream(2)
+    reports = Reports()
+    with OutageProxy(kinesis_endpoint) as proxy:
+        producer = Producer(
+            stream, endpoint_url=proxy.endpoint, region_name="us-east-1", on_delivery=reports, **FAST_RETRIES
+        )
+        event_ids = [producer.put(make_event(n)) for n in range(500)]
+        assert producer.flush(timeout=10) == 0
+        # WHEN the endpoint refuses connections for 10 s while events keep coming
+        proxy.go_down()
+        outage_started = time.monotonic()
+        n = 500
+        while time.monotonic() - outage_started < 10:
+            event_ids.extend(producer.put(make_event(n + k)) for k in range(50))
+            n += 50
+            time.sleep(0.05)
+        proxy.come_back()
+        # AND then comes back
+        undelivered = producer.close(timeout=30)
+    # THEN calls were refused during the outage and retried (not failed), and nothing was lost
+    snapshot = producer.metrics.snapshot()
+    assert snapshot.get(m.RETRIES, 0) > 0
+    assert snapshot.get(m.FAILED, 0) == 0
+    assert undelivered == 0
+    assert Counter(report.event_id for report in reports.items) == Counter(event_ids)
+    failed = [report for report in reports.items if not report.ok]
+    assert failed == [], failed[:3]
+    # AND the refused calls left their mark on the retried events: more than one attempt
+    assert any(report.attempts > 1 for report in reports.items)
+    assert set(stored_event_ids(kinesis, stream)) == set(event_ids)
 
 
 def test_records_expire_with_the_last_error_when_kinesis_keeps_throttling(kinesis_endpoint, kinesis, make_stream):

@@ -155,12 +155,18 @@ def make_kinesis_client(config: ProducerConfig, *, endpoint_url: str | None, reg
 def _classify(error: BaseException) -> tuple[str, bool]:
     """The error code of a failed call, and whether retrying it can help."""
     from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "ClientError")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code, code in RETRYABLE_ERROR_CODES or status >= 500
-    if isinstance(error, HTTPClientError):  # connection refused or reset, read or connect timeout
+    # botocore has two families of transport errors, neither a subclass of the other:
+    # ConnectionError (EndpointConnectionError when the connection is refused, ConnectTimeoutError,
+    # ProxyConnectionError, SSLError) and HTTPClientError (ConnectionClosedError, ReadTimeoutError,
+    # a reset mid-call). Each can clear on a later attempt, like a throttle; one that lasts (a bad
+    # certificate) ends as RecordExpiredError carrying it as the last error.
+    if isinstance(error, (BotocoreConnectionError, HTTPClientError)):
         return type(error).__name__, True
     return type(error).__name__, False
 
