@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from collections import Counter
 from typing import Any
@@ -153,13 +155,49 @@ def test_failed_events_are_parked_in_the_dead_letter_file_and_replay_delivers_th
         assert line["event"]["event_id"] == line["event_id"]
     assert stored_event_ids(kinesis, stream) == []
 
-    # WHEN the file is replayed through the CLI against the real endpoint
-    exit_code = deadletter_main(["replay", str(parked), "--stream", stream, "--endpoint-url", kinesis_endpoint])
+    # WHEN the file is replayed through the CLI against the real endpoint, warnings made errors
+    command = ["replay", str(parked), "--stream", stream, "--endpoint-url", kinesis_endpoint, "--region", "us-east-1"]
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "vedette.deadletter", *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
-    # THEN each parked event reaches the stream once, with its original event_id
-    assert exit_code == 0
+    # THEN each parked event reaches the stream once, with its original event_id, without a warning
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
     assert sorted(stored_event_ids(kinesis, stream)) == sorted(event_ids)
     assert not (tmp_path / "dead-letters.jsonl.failed").exists()
+    # AND the file was moved aside and marked replayed, its lines kept for inspection
+    assert not parked.exists()
+    (replayed,) = tmp_path.glob("dead-letters.jsonl.replayed-*")
+    assert sorted(line["event_id"] for line in read_dead_letters(replayed)) == sorted(event_ids)
+
+    # WHEN it is replayed again
+    assert deadletter_main(command) == 0
+    # THEN nothing more is sent
+    assert sorted(stored_event_ids(kinesis, stream)) == sorted(event_ids)
+
+
+def test_a_replay_sends_only_what_was_parked_since_the_last_one(kinesis_endpoint, kinesis, make_stream, tmp_path):
+    # GIVEN a dead-letter file that was replayed, then a producer that parks more events in it
+    stream = make_stream(1)
+    parked = tmp_path / "dead-letters.jsonl"
+    command = ["replay", str(parked), "--stream", stream, "--endpoint-url", kinesis_endpoint, "--region", "us-east-1"]
+    with FaultyKinesisProxy(kinesis_endpoint, seed=1, call_error=(400, "AccessDeniedException")) as proxy:
+        producer = Producer(stream, endpoint_url=proxy.endpoint, region_name="us-east-1", dead_letter_path=str(parked))
+        first = [producer.put(make_event(n)) for n in range(10)]
+        assert producer.flush(timeout=10) == 0
+        assert deadletter_main(command) == 0
+        later = [producer.put(make_event(n)) for n in range(10, 15)]
+        producer.close(timeout=10)
+    # WHEN it is replayed again
+    assert deadletter_main(command) == 0
+    # THEN the stream holds each event once: the later ones were sent by the second replay only
+    assert sorted(stored_event_ids(kinesis, stream)) == sorted(first + later)
+    assert len(list(tmp_path.glob("dead-letters.jsonl.replayed-*"))) == 2
 
 
 def stored_event_ids(kinesis: Any, stream: str) -> list[str]:
