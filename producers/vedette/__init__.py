@@ -25,6 +25,7 @@ from vedette.exceptions import (
 from vedette.metrics import InMemoryMetrics, ProducerMetrics
 from vedette.producer import Producer, ProducerConfig
 from vedette.reports import DeliveryReport
+from vedette.signals import flush_on_sigterm
 
 __version__ = "0.1.0"
 
@@ -49,6 +50,7 @@ __all__ = [
     "WireEvent",
     "decode_event",
     "encode_event",
+    "flush_on_sigterm",
     "normalize_event",
     "parse_event",
     "validate_event",

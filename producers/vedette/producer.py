@@ -576,6 +576,30 @@ def _close_live_engines() -> None:
         engine.close(engine.config.close_timeout_seconds)
 
 
+def close_all_producers(timeout: float) -> int:
+    """Close every producer of this process at once, all within ``timeout`` seconds.
+
+    Returns how many events were not delivered in time (each reported ``ProducerClosedError``).
+    Used by ``vedette.signals.flush_on_sigterm``.
+    """
+    engines = list(_LIVE_ENGINES)
+    undelivered = [0] * len(engines)
+
+    def close(index: int, engine: _Engine) -> None:
+        undelivered[index] = engine.close(timeout)
+        _LIVE_ENGINES.discard(engine)
+
+    threads = [
+        threading.Thread(target=close, args=(index, engine), name="vedette-close")
+        for index, engine in enumerate(engines)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(undelivered)
+
+
 def prepare_record(
     event: Mapping[str, Any] | InteractionEvent,
     partition_key: str | None,
@@ -688,7 +712,7 @@ class Producer:
         self.close()
 
     def __del__(self) -> None:
-        if getattr(self, "_closed", True):
+        if getattr(self, "_closed", True) or self._engine.stopped:
             return
         warnings.warn(
             f"Producer for {self.config.stream_name!r} was garbage-collected unclosed with "
