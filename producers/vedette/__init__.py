@@ -26,6 +26,7 @@ from vedette.metrics import InMemoryMetrics, ProducerMetrics
 from vedette.producer import Producer, ProducerConfig
 from vedette.reports import DeliveryReport
 from vedette.signals import flush_on_sigterm
+from vedette.spool import SpoolFullError, SpoolLockedError
 
 __version__ = "0.1.0"
 
@@ -46,6 +47,8 @@ __all__ = [
     "ProducerMetrics",
     "Pseudonymizer",
     "RecordExpiredError",
+    "SpoolFullError",
+    "SpoolLockedError",
     "VedetteError",
     "WireEvent",
     "decode_event",
