@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from collections import Counter
 from typing import Any
 
 from tests.conftest import make_event, read_stream
 from tests.fault_proxy import FaultyKinesisProxy
+from tests.outage_proxy import OutageProxy
 from tests.test_producer import Reports
 from vedette import metrics as m
 from vedette.deadletter import read_dead_letters
@@ -54,6 +58,42 @@ def test_every_event_is_delivered_or_reported_under_injected_faults(kinesis_endp
     snapshot = producer.metrics.snapshot()
     assert snapshot[m.RETRIES] > 0
     assert snapshot[m.THROTTLES] > 0
+
+
+def test_a_ten_second_endpoint_outage_within_the_ttl_loses_nothing_and_reports_nothing_failed(
+    kinesis_endpoint, kinesis, make_stream
+):
+    # GIVEN a producer sending through an endpoint that is up, with the default 30 s TTL
+    stream = make_stream(2)
+    reports = Reports()
+    with OutageProxy(kinesis_endpoint) as proxy:
+        producer = Producer(
+            stream, endpoint_url=proxy.endpoint, region_name="us-east-1", on_delivery=reports, **FAST_RETRIES
+        )
+        event_ids = [producer.put(make_event(n)) for n in range(500)]
+        assert producer.flush(timeout=10) == 0
+        # WHEN the endpoint refuses connections for 10 s while events keep coming
+        proxy.go_down()
+        outage_started = time.monotonic()
+        n = 500
+        while time.monotonic() - outage_started < 10:
+            event_ids.extend(producer.put(make_event(n + k)) for k in range(50))
+            n += 50
+            time.sleep(0.05)
+        proxy.come_back()
+        # AND then comes back
+        undelivered = producer.close(timeout=30)
+    # THEN calls were refused during the outage and retried (not failed), and nothing was lost
+    snapshot = producer.metrics.snapshot()
+    assert snapshot.get(m.RETRIES, 0) > 0
+    assert snapshot.get(m.FAILED, 0) == 0
+    assert undelivered == 0
+    assert Counter(report.event_id for report in reports.items) == Counter(event_ids)
+    failed = [report for report in reports.items if not report.ok]
+    assert failed == [], failed[:3]
+    # AND the refused calls left their mark on the retried events: more than one attempt
+    assert any(report.attempts > 1 for report in reports.items)
+    assert set(stored_event_ids(kinesis, stream)) == set(event_ids)
 
 
 def test_records_expire_with_the_last_error_when_kinesis_keeps_throttling(kinesis_endpoint, kinesis, make_stream):
@@ -115,13 +155,49 @@ def test_failed_events_are_parked_in_the_dead_letter_file_and_replay_delivers_th
         assert line["event"]["event_id"] == line["event_id"]
     assert stored_event_ids(kinesis, stream) == []
 
-    # WHEN the file is replayed through the CLI against the real endpoint
-    exit_code = deadletter_main(["replay", str(parked), "--stream", stream, "--endpoint-url", kinesis_endpoint])
+    # WHEN the file is replayed through the CLI against the real endpoint, warnings made errors
+    command = ["replay", str(parked), "--stream", stream, "--endpoint-url", kinesis_endpoint, "--region", "us-east-1"]
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-m", "vedette.deadletter", *command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
-    # THEN each parked event reaches the stream once, with its original event_id
-    assert exit_code == 0
+    # THEN each parked event reaches the stream once, with its original event_id, without a warning
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
     assert sorted(stored_event_ids(kinesis, stream)) == sorted(event_ids)
     assert not (tmp_path / "dead-letters.jsonl.failed").exists()
+    # AND the file was moved aside and marked replayed, its lines kept for inspection
+    assert not parked.exists()
+    (replayed,) = tmp_path.glob("dead-letters.jsonl.replayed-*")
+    assert sorted(line["event_id"] for line in read_dead_letters(replayed)) == sorted(event_ids)
+
+    # WHEN it is replayed again
+    assert deadletter_main(command) == 0
+    # THEN nothing more is sent
+    assert sorted(stored_event_ids(kinesis, stream)) == sorted(event_ids)
+
+
+def test_a_replay_sends_only_what_was_parked_since_the_last_one(kinesis_endpoint, kinesis, make_stream, tmp_path):
+    # GIVEN a dead-letter file that was replayed, then a producer that parks more events in it
+    stream = make_stream(1)
+    parked = tmp_path / "dead-letters.jsonl"
+    command = ["replay", str(parked), "--stream", stream, "--endpoint-url", kinesis_endpoint, "--region", "us-east-1"]
+    with FaultyKinesisProxy(kinesis_endpoint, seed=1, call_error=(400, "AccessDeniedException")) as proxy:
+        producer = Producer(stream, endpoint_url=proxy.endpoint, region_name="us-east-1", dead_letter_path=str(parked))
+        first = [producer.put(make_event(n)) for n in range(10)]
+        assert producer.flush(timeout=10) == 0
+        assert deadletter_main(command) == 0
+        later = [producer.put(make_event(n)) for n in range(10, 15)]
+        producer.close(timeout=10)
+    # WHEN it is replayed again
+    assert deadletter_main(command) == 0
+    # THEN the stream holds each event once: the later ones were sent by the second replay only
+    assert sorted(stored_event_ids(kinesis, stream)) == sorted(first + later)
+    assert len(list(tmp_path.glob("dead-letters.jsonl.replayed-*"))) == 2
 
 
 def stored_event_ids(kinesis: Any, stream: str) -> list[str]:

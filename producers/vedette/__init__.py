@@ -25,6 +25,8 @@ from vedette.exceptions import (
 from vedette.metrics import InMemoryMetrics, ProducerMetrics
 from vedette.producer import Producer, ProducerConfig
 from vedette.reports import DeliveryReport
+from vedette.signals import flush_on_sigterm
+from vedette.spool import SpoolFullError, SpoolLockedError
 
 __version__ = "0.1.0"
 
@@ -45,10 +47,13 @@ __all__ = [
     "ProducerMetrics",
     "Pseudonymizer",
     "RecordExpiredError",
+    "SpoolFullError",
+    "SpoolLockedError",
     "VedetteError",
     "WireEvent",
     "decode_event",
     "encode_event",
+    "flush_on_sigterm",
     "normalize_event",
     "parse_event",
     "validate_event",

@@ -44,6 +44,8 @@ class PendingRecord(msgspec.Struct, gc=False, eq=False):
     deadline: float
     attempts: int = 0
     last_error: str = ""
+    # Where the durable spool holds the event (vedette.spool); -1 without a spool.
+    spool_position: int = -1
 
 
 class KinesisRecord:

@@ -49,6 +49,7 @@ from vedette.limits import (
 )
 from vedette.reports import DeliveryCallback, DeliveryReport
 from vedette.shards import cached_hash_key, fetch_shard_map
+from vedette.spool import Spool
 
 logger = logging.getLogger("vedette.producer")
 
@@ -105,6 +106,14 @@ class ProducerConfig:
     # Where events Kinesis never took are parked as JSON lines (see vedette.deadletter); None keeps
     # them only in the delivery reports.
     dead_letter_path: str | None = None
+    # The durable spool (vedette.spool): accepted events on disk until Kinesis acknowledges them,
+    # sent again by the next producer that opens the directory. None keeps them in memory only.
+    spool_dir: str | None = None
+    spool_max_bytes: int = 256 * MIB
+    spool_segment_bytes: int = 8 * MIB
+    # Group commit: fsync at most this often (0: every event, before put returns). A process crash
+    # loses nothing either way; this bounds what a power loss or kernel crash can.
+    spool_fsync_interval_seconds: float = 0.1
 
     def __post_init__(self) -> None:
         def require(condition: bool, name: str, reason: str) -> None:
@@ -134,6 +143,9 @@ class ProducerConfig:
         require(self.buffer_max_bytes > 0, "buffer_max_bytes", "must be positive")
         require(self.buffer_full_timeout_seconds >= 0, "buffer_full_timeout_seconds", "must not be negative")
         require(self.max_concurrent_puts >= 1, "max_concurrent_puts", "must be at least 1")
+        require(self.spool_max_bytes > 0, "spool_max_bytes", "must be positive")
+        require(self.spool_segment_bytes > 0, "spool_segment_bytes", "must be positive")
+        require(self.spool_fsync_interval_seconds >= 0, "spool_fsync_interval_seconds", "must not be negative")
 
 
 def make_kinesis_client(config: ProducerConfig, *, endpoint_url: str | None, region_name: str | None) -> Any:
@@ -155,12 +167,18 @@ def make_kinesis_client(config: ProducerConfig, *, endpoint_url: str | None, reg
 def _classify(error: BaseException) -> tuple[str, bool]:
     """The error code of a failed call, and whether retrying it can help."""
     from botocore.exceptions import ClientError, HTTPClientError
+    from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
     if isinstance(error, ClientError):
         code = error.response.get("Error", {}).get("Code", "ClientError")
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
         return code, code in RETRYABLE_ERROR_CODES or status >= 500
-    if isinstance(error, HTTPClientError):  # connection refused or reset, read or connect timeout
+    # botocore has two families of transport errors, neither a subclass of the other:
+    # ConnectionError (EndpointConnectionError when the connection is refused, ConnectTimeoutError,
+    # ProxyConnectionError, SSLError) and HTTPClientError (ConnectionClosedError, ReadTimeoutError,
+    # a reset mid-call). Each can clear on a later attempt, like a throttle; one that lasts (a bad
+    # certificate) ends as RecordExpiredError carrying it as the last error.
+    if isinstance(error, (BotocoreConnectionError, HTTPClientError)):
         return type(error).__name__, True
     return type(error).__name__, False
 
@@ -175,8 +193,10 @@ class _Engine:
         on_delivery: DeliveryCallback | None,
         metrics: m.ProducerMetrics,
         pseudonymizer: Pseudonymizer | None,
+        spool: Spool | None = None,
     ) -> None:
         self.config = config
+        self.spool = spool
         self.client = client
         self.on_delivery = on_delivery or _log_failures
         self.dead_letters = DeadLetterFile(config.dead_letter_path) if config.dead_letter_path else None
@@ -226,6 +246,9 @@ class _Engine:
                 or self.buffered_bytes + size > config.buffer_max_bytes
             ):
                 self._wait_for_space(size)
+            if self.spool is not None:
+                # On disk before put returns; under the lock so that a full buffer rejects first.
+                record.spool_position = self.spool.append(record.event_id, record.partition_key, record.data)
             self.incoming.append(record)
             self.buffered_records += 1
             self.buffered_bytes += size
@@ -233,6 +256,14 @@ class _Engine:
             if self.sender_idle or len(self.incoming) & 4095 == 0:
                 self.sender_idle = False
                 self.work.notify()
+
+    def restore(self, records: list[PendingRecord]) -> None:
+        """Queue events recovered from the spool: already accepted, so past the buffer's bounds."""
+        with self.lock:
+            self.incoming.extend(records)
+            self.buffered_records += len(records)
+            self.buffered_bytes += sum(len(record.data) for record in records)
+            self.work.notify()
 
     def _wait_for_space(self, size: int) -> None:
         config = self.config
@@ -288,8 +319,13 @@ class _Engine:
             leftovers.extend(self.collector.drain())
         if leftovers:
             logger.error("producer closed with %d undelivered record(s); reporting them failed", len(leftovers))
+        message = "producer closed before the record was delivered"
+        if self.spool is not None:
+            message += f"; it stays in the spool {self.spool.directory} for the next producer that opens it"
         for record in leftovers:
-            self._fail(record, ProducerClosedError("producer closed before the record was delivered"))
+            self._fail(record, ProducerClosedError(message))
+        if self.spool is not None:
+            self.spool.close()
         return len(leftovers)
 
     # --- the sender thread --------------------------------------------------------------------
@@ -479,6 +515,8 @@ class _Engine:
         self.metrics.count(m.KINESIS_BYTES, record.size)
         self.metrics.count(m.PUT_PAYLOAD_UNITS, put_payload_units(record.size))
         self.metrics.count(m.DELIVERED, len(record.members))
+        if self.spool is not None:
+            self._release(self.spool, [member.spool_position for member in record.members])
         aggregated = record.aggregated
         for index, member in enumerate(record.members):
             self._report(
@@ -529,12 +567,26 @@ class _Engine:
         report = DeliveryReport(
             record.event_id, record.partition_key, error, attempts=record.attempts, data=record.data
         )
-        if self.dead_letters is not None:
+        # Closed with the event undelivered: a spool keeps it for the next producer, so it is not
+        # parked (a replay would send it a second time). Any other failure is final: parked, then
+        # released from the spool.
+        spooled = self.spool is not None and isinstance(error, ProducerClosedError)
+        if self.dead_letters is not None and not spooled:
             try:
                 self.dead_letters.write(report)
             except OSError:
                 logger.exception("could not park event %s in %s", record.event_id, self.dead_letters.path)
         self._report(record, report)
+        if self.spool is not None and not spooled:
+            self._release(self.spool, [record.spool_position])
+
+    @staticmethod
+    def _release(spool: Spool, positions: list[int]) -> None:
+        try:
+            spool.release(positions)
+        except OSError:
+            # Kinesis has the events; the next producer to open the spool sends them again.
+            logger.exception("could not acknowledge %d event(s) in the spool %s", len(positions), spool.directory)
 
     def _report(self, record: PendingRecord, report: DeliveryReport) -> None:
         callback = record.callback or self.on_delivery
@@ -568,6 +620,30 @@ def _close_live_engines() -> None:
     # within its close timeout is reported failed, never lost without a word.
     for engine in list(_LIVE_ENGINES):
         engine.close(engine.config.close_timeout_seconds)
+
+
+def close_all_producers(timeout: float) -> int:
+    """Close every producer of this process at once, all within ``timeout`` seconds.
+
+    Returns how many events were not delivered in time (each reported ``ProducerClosedError``).
+    Used by ``vedette.signals.flush_on_sigterm``.
+    """
+    engines = list(_LIVE_ENGINES)
+    undelivered = [0] * len(engines)
+
+    def close(index: int, engine: _Engine) -> None:
+        undelivered[index] = engine.close(timeout)
+        _LIVE_ENGINES.discard(engine)
+
+    threads = [
+        threading.Thread(target=close, args=(index, engine), name="vedette-close")
+        for index, engine in enumerate(engines)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(undelivered)
 
 
 def prepare_record(
@@ -635,9 +711,36 @@ class Producer:
             client = make_kinesis_client(self.config, endpoint_url=endpoint_url, region_name=region_name)
         self._pseudonymizer = pseudonymizer
         self._ttl = self.config.record_ttl_seconds
-        self._engine = _Engine(self.config, client, on_delivery, self.metrics, pseudonymizer)
+        config = self.config
+        spool = None
+        if config.spool_dir is not None:
+            spool = Spool(
+                config.spool_dir,
+                max_bytes=config.spool_max_bytes,
+                segment_bytes=config.spool_segment_bytes,
+                fsync_interval=config.spool_fsync_interval_seconds,
+            )
+        self._engine = _Engine(config, client, on_delivery, self.metrics, pseudonymizer, spool)
         _LIVE_ENGINES.add(self._engine)
         self._closed = False
+        if spool is not None and spool.recovered:
+            now = time.monotonic()
+            self._engine.restore(
+                [
+                    PendingRecord(
+                        event.data,
+                        event.partition_key,
+                        cached_hash_key(event.partition_key),
+                        event.event_id,
+                        None,
+                        now,
+                        now + self._ttl,
+                        spool_position=event.position,
+                    )
+                    for event in spool.recovered
+                ]
+            )
+            spool.recovered = []
 
     def put(
         self,
@@ -649,8 +752,10 @@ class Producer:
         """Validate, serialize and buffer one event; returns its ``event_id``.
 
         Raises ``InvalidEventError`` (nothing buffered) for an event that breaks the contract,
-        ``BufferFullError`` when the buffer stays full past ``buffer_full_timeout_seconds``, and
-        ``ProducerClosedError`` after ``close``.
+        ``BufferFullError`` when the buffer stays full past ``buffer_full_timeout_seconds``,
+        ``SpoolFullError`` (a ``BufferFullError``) when the spool holds ``spool_max_bytes``, and
+        ``ProducerClosedError`` after ``close``. With ``spool_dir``, the event is written to the
+        spool before this returns.
         """
         record = prepare_record(event, partition_key, on_delivery, self._pseudonymizer, time.monotonic(), self._ttl)
         self._engine.enqueue(record)
@@ -682,7 +787,7 @@ class Producer:
         self.close()
 
     def __del__(self) -> None:
-        if getattr(self, "_closed", True):
+        if getattr(self, "_closed", True) or self._engine.stopped:
             return
         warnings.warn(
             f"Producer for {self.config.stream_name!r} was garbage-collected unclosed with "

@@ -2,6 +2,11 @@
 
 Apart from the package so that the producer, which parks events (``vedette.deadletter``), and this
 command, which makes a producer, do not import each other.
+
+A replay happens once: FILE is moved to ``FILE.replaying`` before anything is sent and renamed
+``FILE.replayed-<UTC time>`` when the replay has finished, so replaying FILE again sends nothing
+(only events parked since, in a new FILE). Events that fail again are parked in ``FILE.failed``.
+A replay that was interrupted leaves ``FILE.replaying``, which the next replay sends again.
 """
 
 from __future__ import annotations
@@ -9,7 +14,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from vedette.deadletter import replay
+from vedette.deadletter import claim, finish, replay
 from vedette.metrics import FAILED, InMemoryMetrics
 from vedette.producer import Producer
 
@@ -17,7 +22,7 @@ from vedette.producer import Producer
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m vedette.deadletter",
-        description="Put the parked events of a dead-letter file into a stream again.",
+        description="Put the parked events of a dead-letter file into a stream again, once.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
     replay_command = commands.add_parser("replay", help="put the parked events of FILE into a stream again")
@@ -27,6 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     replay_command.add_argument("--region", help="AWS region (default: boto3's configuration)")
     arguments = parser.parse_args(argv)
 
+    claimed = claim(arguments.file)
+    if claimed is None:
+        sys.stdout.write(f"nothing to replay: {arguments.file} does not exist (already replayed?)\n")
+        return 0
     failed_again = arguments.file + ".failed"
     metrics = InMemoryMetrics()
     with Producer(
@@ -36,11 +45,14 @@ def main(argv: list[str] | None = None) -> int:
         dead_letter_path=failed_again,
         metrics=metrics,
     ) as producer:
-        count = replay(arguments.file, producer)
+        count = replay(claimed, producer)
         pending = producer.flush()
+    # Every event is now stored, or parked again in failed_again by close: the claimed file is done.
+    done = finish(claimed)
     failed = metrics.snapshot().get(FAILED, 0)
     sys.stdout.write(
-        f"replayed {count} event(s); {failed} failed again (parked in {failed_again}); {pending} pending at exit\n"
+        f"replayed {count} event(s) from {done}; {failed} failed again (parked in {failed_again}); "
+        f"{pending} pending at exit\n"
     )
     return 1 if failed or pending else 0
 
