@@ -55,6 +55,23 @@ if __name__ == "__main__":
 '''
 
 
+# The retraining cycle's training job (stack/retraining.py) runs the ``train`` half of
+# ``python -m model.lifecycle`` in script mode: hyper-parameters arrive as ``--archive``, ``--days``...
+LIFECYCLE_ENTRY_POINT_NAME = "lifecycle_train.py"
+LIFECYCLE_ENTRY_POINT = '''"""SageMaker training entry point (script mode) of a cycle: ``model.lifecycle train``.
+
+The candidate goes to ``SM_MODEL_DIR``, which SageMaker packs as model.tar.gz.
+"""
+
+import sys
+
+from model.lifecycle import main
+
+if __name__ == "__main__":
+    sys.exit(main(["train", *sys.argv[1:]]))
+'''
+
+
 def simulate_archive(folder: Path, days: int = SIMULATED_DAYS, users: int = SIMULATED_USERS) -> Path:
     """Write ``days`` of attack-free simulated events into an archive at ``folder``."""
     from archive import ArchiveWriter
@@ -79,6 +96,7 @@ def write_training_source(destination: str | Path) -> Path:
             dirs_exist_ok=True,
         )
     (target / "train.py").write_text(TRAINING_ENTRY_POINT)
+    (target / LIFECYCLE_ENTRY_POINT_NAME).write_text(LIFECYCLE_ENTRY_POINT)
     pins = [
         line.strip()
         for line in (REPOSITORY / "requirements.txt").read_text().splitlines()

@@ -5,7 +5,8 @@
     python -m model.lifecycle --archive ./archive --registry ./models [--days 7] [--labels verdicts.csv]
     python -m model.lifecycle --demo              # one cycle on simulated traffic, in a temporary folder
 
-Steps, the same locally and in the stack's state machine (``stack/lifecycle.py``):
+Steps, the same locally and in the stack's state machine (``stack/retraining.py``, which runs
+``train`` in a SageMaker training job and ``gate`` in a processing job):
 
 1. the held-out day is the most recent complete UTC day of the archive (``--held-out-day``); the
    candidate is trained (``model.train.train``, as ``make model`` does) on the ``--days`` days
@@ -34,6 +35,7 @@ import hashlib
 import json
 import logging
 import math
+import os
 import shutil
 import sys
 import tempfile
@@ -53,6 +55,11 @@ from model.features import event_time
 logger = logging.getLogger("model.lifecycle")
 
 DEFAULT_TRAINING_DAYS = 7
+# ``train`` and ``gate`` are the two halves of a cycle, run by the stack's SageMaker training and
+# processing jobs (stack/retraining.py); ``cycle`` runs both on this machine.
+ACTIONS = ("cycle", "train", "gate", "promote", "rollback", "status")
+DECISION_FILE = "decision.json"
+RECORD_FILE = "record.json"
 MODEL_CARD_FILE = "model_card.json"
 LIVE_FILE = "live.json"
 MODELS_DIR = "models"
@@ -369,15 +376,17 @@ class CycleInputs:
 
 
 def read_window(
-    archive: str, held_out_day: date, days: int, endpoint_url: str | None = None
+    archive: str, held_out_day: date, days: int, endpoint_url: str | None = None, *, held_out: bool = True
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The ``days`` days before ``held_out_day`` and that day itself, from the archive."""
+    """The ``days`` days before ``held_out_day`` and (unless ``held_out`` is false) that day itself."""
     from archive import iter_events
 
     day_start = datetime(held_out_day.year, held_out_day.month, held_out_day.day, tzinfo=UTC)
     training = list(iter_events(archive, day_start - timedelta(days=days), day_start, endpoint_url=endpoint_url))
-    held_out = list(iter_events(archive, day_start, day_start + timedelta(days=1), endpoint_url=endpoint_url))
-    return training, held_out
+    if not held_out:
+        return training, []
+    day = list(iter_events(archive, day_start, day_start + timedelta(days=1), endpoint_url=endpoint_url))
+    return training, day
 
 
 def newest_complete_day(archive: str, now: datetime | None = None, endpoint_url: str | None = None) -> date:
@@ -457,7 +466,69 @@ def _compact(figures: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
     return {kind: {key: values[key] for key in keys} for kind, values in (figures or {}).items()}
 
 
+@dataclass(frozen=True)
+class Judgement:
+    """A candidate judged against the live model on the held-out day: its version, the gate's
+    decision, both backtests' figures and the model card written into its artifact."""
+
+    version: str
+    decision: Decision
+    candidate_figures: dict[str, dict[str, Any]]
+    live_figures: dict[str, dict[str, Any]] | None
+    card: dict[str, Any]
+
+
+def judge(candidate_dir: Path, live_path: Path | None, inputs: CycleInputs, gate: Gate, workdir: Path) -> Judgement:
+    """Backtest the saved candidate and the live model (a folder or a model.tar.gz, or none) over the
+    held-out day with state carried through the training window, and apply the gate."""
+    candidate = load_model(candidate_dir)
+    version = model_version(candidate_dir, str(candidate.metadata["trained_at"]))
+    history = sorted(inputs.training, key=event_time)
+    candidate_figures = backtest(candidate, history, inputs.held_out, inputs.labels)
+    live_figures = None
+    if live_path is not None:
+        live_dir = live_path if live_path.is_dir() else extract_tarball(live_path, workdir / "live")
+        live_figures = backtest(load_model(live_dir), history, inputs.held_out, inputs.labels)
+    decision = decide(candidate_figures, live_figures, gate)
+    card = model_card(candidate, version, candidate_figures, decision, len(inputs.labels), inputs.held_out_day)
+    return Judgement(version, decision, candidate_figures, live_figures, card)
+
+
+def cycle_record(judged: Judgement, inputs: CycleInputs, gate: Gate, live_version: str | None) -> dict[str, Any]:
+    """The decision record: outcome, reason, every check, and both backtests' figures."""
+    return {
+        "decision": judged.decision.label,
+        "reason": judged.decision.reason,
+        "live": _compact(judged.live_figures),
+        "candidate": _compact(judged.candidate_figures),
+        "candidate_version": judged.version,
+        "live_version": live_version,
+        "held_out_day": inputs.held_out_day.isoformat(),
+        "training_events": len(inputs.training),
+        "held_out_events": len(inputs.held_out),
+        "checks": [asdict(check) for check in judged.decision.checks],
+        "gate": asdict(gate),
+        "figures": {"live": judged.live_figures, "candidate": judged.candidate_figures},
+    }
+
+
 Damage = Callable[[Any], None]
+
+
+def train_candidate(training: Sequence[dict[str, Any]], gate: Gate, geo: str, max_events: int | None = None) -> Any:
+    """Train a candidate on ``training`` with ``model.train.train`` (what ``make model`` runs)."""
+    from model.train import DEFAULT_MAX_EVENTS, train
+
+    lookups = resolve_lookups(geo)
+    return train(
+        training,
+        alert_budget=gate.alert_budget,
+        network_of=lookups.network_of,
+        network_lookup=lookups.network_record,
+        agent_of=lookups.agent_of,
+        agent_parser=lookups.agent_record,
+        max_events=max_events or DEFAULT_MAX_EVENTS,
+    )
 
 
 def run_cycle(
@@ -475,57 +546,27 @@ def run_cycle(
     ``live_artifact`` overrides the registry's live model; ``damage`` alters the trained candidate
     before it is saved (the tests' and ``--demo --damage``'s deliberately worse model).
     """
-    from model.train import DEFAULT_MAX_EVENTS, save, train
+    from model.train import save
 
     gate = gate or Gate()
     if not inputs.training:
         raise LifecycleError(f"no events to train on before {inputs.held_out_day}")
     if not inputs.held_out:
         raise LifecycleError(f"no events on the held-out day {inputs.held_out_day}")
-    lookups = resolve_lookups(geo)
-    trained = train(
-        inputs.training,
-        alert_budget=gate.alert_budget,
-        network_of=lookups.network_of,
-        network_lookup=lookups.network_record,
-        agent_of=lookups.agent_of,
-        agent_parser=lookups.agent_record,
-        max_events=max_events or DEFAULT_MAX_EVENTS,
-    )
+    trained = train_candidate(inputs.training, gate, geo, max_events)
     if damage is not None:
         damage(trained)
     live_pointer = registry.live()
     live_path = live_artifact or (Path(live_pointer["artifact"]) if live_pointer else None)
     with tempfile.TemporaryDirectory(prefix="vedette-lifecycle-") as workdir:
         candidate_dir = save(trained, Path(workdir) / "candidate")
-        candidate = load_model(candidate_dir)
-        version = model_version(candidate_dir, str(trained.metadata["trained_at"]))
-        history = sorted(inputs.training, key=event_time)
-        candidate_figures = backtest(candidate, history, inputs.held_out, inputs.labels)
-        live_figures = None
-        if live_path is not None:
-            live_dir = live_path if live_path.is_dir() else extract_tarball(live_path, Path(workdir) / "live")
-            live_figures = backtest(load_model(live_dir), history, inputs.held_out, inputs.labels)
-        decision = decide(candidate_figures, live_figures, gate)
-        card = model_card(candidate, version, candidate_figures, decision, len(inputs.labels), inputs.held_out_day)
-        registry.store(version, candidate_dir, card)
-    if decision.promoted:
-        registry.set_live(version, decision.reason)
-    cycle_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{version}"
-    record = {
-        "decision": decision.label,
-        "reason": decision.reason,
-        "live": _compact(live_figures),
-        "candidate": _compact(candidate_figures),
-        "candidate_version": version,
-        "live_version": live_pointer["version"] if live_pointer and live_artifact is None else None,
-        "held_out_day": inputs.held_out_day.isoformat(),
-        "training_events": len(inputs.training),
-        "held_out_events": len(inputs.held_out),
-        "checks": [asdict(check) for check in decision.checks],
-        "gate": asdict(gate),
-        "figures": {"live": live_figures, "candidate": candidate_figures},
-    }
+        judged = judge(candidate_dir, live_path, inputs, gate, Path(workdir))
+        registry.store(judged.version, candidate_dir, judged.card)
+    if judged.decision.promoted:
+        registry.set_live(judged.version, judged.decision.reason)
+    cycle_id = f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{judged.version}"
+    live_version = live_pointer["version"] if live_pointer and live_artifact is None else None
+    record = cycle_record(judged, inputs, gate, live_version)
     registry.record(cycle_id, record)
     return record
 
@@ -617,7 +658,7 @@ def run_demo(folder: Path, *, damage: bool = False, users: int = DEMO_USERS) -> 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m model.lifecycle", description=__doc__.split("\n\n")[0])
-    parser.add_argument("action", nargs="?", default="cycle", choices=("cycle", "promote", "rollback", "status"))
+    parser.add_argument("action", nargs="?", default="cycle", choices=ACTIONS)
     parser.add_argument("version", nargs="?", help="with promote: the stored version to make live")
     parser.add_argument("--demo", action="store_true", help="one cycle on simulated traffic in a temporary folder")
     parser.add_argument("--damage", action="store_true", help="with --demo: a miscalibrated candidate (rejected)")
@@ -631,10 +672,25 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--alert-budget", type=float, default=DEFAULT_ALERT_BUDGET)
     parser.add_argument("--geo", default="embedded", choices=("embedded", "synthetic", "none"))
     parser.add_argument("--endpoint-url", help="S3 endpoint for s3:// archives (else AWS_ENDPOINT_URL_S3)")
+    parser.add_argument(
+        "--as-of",
+        help="train, gate: the cycle's start time (ISO 8601); the held-out day is the newest one complete by then",
+    )
+    parser.add_argument(
+        "--model-dir", default=os.environ.get("SM_MODEL_DIR"), help="train: where the candidate goes (SM_MODEL_DIR)"
+    )
+    parser.add_argument("--candidate", help="gate: the candidate's model.tar.gz or folder")
+    parser.add_argument("--output", help="gate: folder for decision.json, record.json and the carded model.tar.gz")
     arguments = parser.parse_args(argv)
+    if arguments.action in {"train", "gate"} and not arguments.archive:
+        parser.error(f"{arguments.action} needs --archive")
+    if arguments.action == "train" and not arguments.model_dir:
+        parser.error("train needs --model-dir (or SM_MODEL_DIR)")
+    if arguments.action == "gate" and not (arguments.candidate and arguments.output):
+        parser.error("gate needs --candidate and --output")
     if arguments.action == "cycle" and not arguments.demo and not (arguments.archive and arguments.registry):
         parser.error("a cycle needs --archive and --registry (or --demo)")
-    if arguments.action != "cycle" and not arguments.registry:
+    if arguments.action in {"promote", "rollback", "status"} and not arguments.registry:
         parser.error(f"{arguments.action} needs --registry")
     if arguments.action == "promote" and not arguments.version:
         parser.error("promote needs a VERSION (python -m model.lifecycle status --registry DIR lists them)")
@@ -659,6 +715,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     arguments = parse_args(argv)
     try:
+        if arguments.action == "train":
+            print(json.dumps(_train_step(arguments)))
+            return 0
+        if arguments.action == "gate":
+            print(json.dumps(_gate_step(arguments)))
+            return 0
         if arguments.action != "cycle":
             print(json.dumps(_by_hand(arguments)))
             return 0
@@ -693,6 +755,78 @@ def _cycle_from_archive(arguments: argparse.Namespace) -> dict[str, Any]:
         geo=arguments.geo,
         live_artifact=Path(arguments.live_model) if arguments.live_model else None,
     )
+
+
+def parse_as_of(text: str | None) -> datetime | None:
+    """An ISO 8601 time; Step Functions' ``$$.Execution.StartTime`` ends in ``Z``, which the
+    container's Python 3.10 ``fromisoformat`` does not read."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _held_out_day(arguments: argparse.Namespace) -> date:
+    if arguments.held_out_day:
+        return date.fromisoformat(arguments.held_out_day)
+    return newest_complete_day(arguments.archive, parse_as_of(arguments.as_of), arguments.endpoint_url)
+
+
+def _train_step(arguments: argparse.Namespace) -> dict[str, Any]:
+    """``train``: the candidate of the cycle started at ``--as-of``, saved to ``--model-dir``."""
+    from model.train import save
+
+    held_out_day = _held_out_day(arguments)
+    training, _ = read_window(arguments.archive, held_out_day, arguments.days, arguments.endpoint_url, held_out=False)
+    if not training:
+        raise LifecycleError(f"no events to train on before {held_out_day}")
+    trained = train_candidate(training, Gate(alert_budget=arguments.alert_budget), arguments.geo)
+    save(trained, Path(arguments.model_dir))
+    return {"held_out_day": held_out_day.isoformat(), "training_events": len(training)}
+
+
+def _gate_step(arguments: argparse.Namespace) -> dict[str, Any]:
+    """``gate``: judge ``--candidate`` against ``--live-model`` on the held-out day and write
+    ``decision.json`` (the decision, reason and compact figures, strict JSON for the state machine),
+    ``record.json`` (every check and figure) and the candidate's ``model.tar.gz`` with its card."""
+    from model.artifact import build_tarball
+    from model.backtest import read_labels
+
+    held_out_day = _held_out_day(arguments)
+    training, held_out = read_window(arguments.archive, held_out_day, arguments.days, arguments.endpoint_url)
+    if not held_out:
+        raise LifecycleError(f"no events on the held-out day {held_out_day}")
+    inputs = CycleInputs(training, held_out, held_out_day, read_labels(arguments.labels) if arguments.labels else {})
+    gate = Gate(alert_budget=arguments.alert_budget)
+    output = Path(arguments.output)
+    output.mkdir(parents=True, exist_ok=True)
+    candidate_path = Path(arguments.candidate)
+    live_path = Path(arguments.live_model) if arguments.live_model else None
+    with tempfile.TemporaryDirectory(prefix="vedette-gate-") as workdir:
+        candidate_dir = (
+            candidate_path if candidate_path.is_dir() else extract_tarball(candidate_path, Path(workdir) / "candidate")
+        )
+        judged = judge(candidate_dir, live_path, inputs, gate, Path(workdir))
+        (candidate_dir / MODEL_CARD_FILE).write_text(json.dumps(judged.card, indent=2, sort_keys=True))
+        build_tarball(candidate_dir, output / ARTIFACT_NAME)
+        shutil.copyfile(candidate_dir / MODEL_CARD_FILE, output / MODEL_CARD_FILE)
+    record = cycle_record(judged, inputs, gate, None)
+    (output / RECORD_FILE).write_text(json.dumps(_finite(record), indent=2, sort_keys=True, allow_nan=False))
+    decision = {key: record[key] for key in ("decision", "reason", "candidate_version", "held_out_day")}
+    decision |= {"live": record["live"], "candidate": record["candidate"]}
+    (output / DECISION_FILE).write_text(json.dumps(_finite(decision), sort_keys=True, allow_nan=False))
+    return decision
+
+
+def _finite(value: Any) -> Any:
+    """``value`` with NaN and infinities as null: strict JSON, which ``States.StringToJson`` parses."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 if __name__ == "__main__":

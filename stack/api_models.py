@@ -285,6 +285,21 @@ INPUT_MEMBERS: dict[str, dict[str, Member]] = {
             "okActions": "OKActions",
         },
     ),
+    "aws:sfn/stateMachine:StateMachine": _members(
+        "stepfunctions", "CreateStateMachine", {"definition": "definition", "roleArn": "roleArn", "type": "type"}
+    ),
+    "aws:scheduler/schedule:Schedule": _members(
+        "scheduler",
+        "CreateSchedule",
+        {
+            "scheduleExpression": "ScheduleExpression",
+            "scheduleExpressionTimezone": "ScheduleExpressionTimezone",
+            "flexibleTimeWindow.mode": "FlexibleTimeWindow.Mode",
+            "target.arn": "Target.Arn",
+            "target.roleArn": "Target.RoleArn",
+            "target.input": "Target.Input",
+        },
+    ),
     "aws:cloudwatch/dashboard:Dashboard": _members("cloudwatch", "PutDashboard", {"dashboardName": "DashboardName"}),
     "aws:glue/catalogDatabase:CatalogDatabase": _members(
         "glue", "CreateDatabase", {"name": "DatabaseInput.Name", "description": "DatabaseInput.Description"}

@@ -37,6 +37,9 @@ class ModelEndpointArgs:
     min_instances: int
     max_instances: int
     invocations_per_instance: int
+    # The retraining cycle updates the endpoint to its own configurations: Pulumi then leaves the
+    # endpoint's configuration alone instead of rolling a promoted model back on the next `up`.
+    config_owned_by_cycle: bool = False
 
 
 def artifact_key(path: Path) -> str:
@@ -56,8 +59,11 @@ class ModelEndpoint(pulumi.ComponentResource):
     endpoint_name: pulumi.Output[str]
     endpoint_arn: pulumi.Output[str]
     artifacts_bucket_name: pulumi.Output[str]
+    artifacts_bucket_arn: pulumi.Output[str]
     variant_name: str
     image: pulumi.Output[str]
+    repository_arn: pulumi.Output[str]
+    role_arn: pulumi.Output[str]
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("vedette:stack:ModelEndpoint", name, None, opts)
@@ -185,7 +191,13 @@ class ModelEndpoint(pulumi.ComponentResource):
         # deleted, and the scorer switches to it in the same update. A new model keeps the name and
         # is rolled out by UpdateEndpoint.
         endpoint_name = f"{name}-endpoint" if args.serverless else f"{name}-endpoint-{_slug(args.instance_type)}"
-        endpoint = aws.sagemaker.Endpoint(endpoint_name, endpoint_config_name=config.name, opts=child)
+        endpoint = aws.sagemaker.Endpoint(
+            endpoint_name,
+            endpoint_config_name=config.name,
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=["endpointConfigName"] if args.config_owned_by_cycle else None
+            ),
+        )
         if not args.serverless:
             target = aws.appautoscaling.Target(
                 f"{name}-scaling-target",
@@ -214,8 +226,11 @@ class ModelEndpoint(pulumi.ComponentResource):
                 opts=child,
             )
         self.artifacts_bucket_name = artifacts.bucket_name
+        self.artifacts_bucket_arn = artifacts.arn
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
         self.variant_name = VARIANT_NAME
         self.image = image.registry_path
+        self.repository_arn = repository_arn
+        self.role_arn = role.arn
         self.register_outputs({"endpoint_name": self.endpoint_name, "image": self.image})

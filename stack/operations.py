@@ -46,6 +46,8 @@ class Operations(pulumi.ComponentResource):
     topic_arn: pulumi.Output[str]
     dashboard_name: pulumi.Output[str]
     alarm_names: list[pulumi.Output[str]]
+    # Each alarm by its suffix ("endpoint-5xx", ...): the retraining cycle's rollout watches some.
+    alarms: dict[str, aws.cloudwatch.MetricAlarm]
 
     def __init__(self, name: str, args: OperationsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("vedette:stack:Operations", name, None, opts)
@@ -107,6 +109,7 @@ class Operations(pulumi.ComponentResource):
             ),
         ]
         names: list[pulumi.Output[str]] = []
+        self.alarms = {}
         for alarm in alarms:
             resource = aws.cloudwatch.MetricAlarm(
                 f"{name}-{alarm.suffix}",
@@ -128,6 +131,7 @@ class Operations(pulumi.ComponentResource):
                 opts=child,
             )
             names.append(resource.name)
+            self.alarms[alarm.suffix] = resource
 
         def metric(alarm: _Alarm) -> list[object]:
             dimensions: list[object] = []

@@ -12,6 +12,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from model.entities import DEFAULT_ALERT_BUDGET
 from scorer.settings import ScorerSettings
 from stack.archive import EventArchive, EventArchiveArgs
 from stack.bundle import verify_bundle
@@ -22,6 +23,7 @@ from stack.iam import Statement, key_use, policy_document
 from stack.model_endpoint import ModelEndpoint, ModelEndpointArgs
 from stack.operations import Operations, OperationsArgs
 from stack.query import ArchiveQueries, ArchiveQueriesArgs, catalog_database_name
+from stack.retraining import Retraining, RetrainingArgs, production_variant
 from stack.scorer import Scorer, ScorerArgs
 from stack.settings import StackSettings
 from stack.state import ScorerState, ScorerStateArgs
@@ -30,6 +32,8 @@ from stack.stream import EventStream, EventStreamArgs
 # The scorer's own default, so the sink prefix and the lifecycle rule cannot drift apart.
 BAD_EVENTS_PREFIX = str(ScorerSettings.__dataclass_fields__["bad_events_prefix"].default)
 PROJECT = "vedette"
+# The endpoint's alarms a rollout rolls back on (with the retraining component's alert-volume alarm).
+ROLLOUT_ALARMS = ("endpoint-5xx", "endpoint-latency")
 
 
 def require_artifacts(settings: StackSettings, root: Path) -> None:
@@ -131,6 +135,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             min_instances=settings.endpoint_min_instances,
             max_instances=settings.endpoint_max_instances,
             invocations_per_instance=settings.endpoint_invocations_per_instance,
+            config_owned_by_cycle=settings.retrain_auto_promote,
         ),
     )
     resource_names: dict[str, pulumi.Output[str] | str] = {
@@ -187,6 +192,43 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             archive_freshness_alarm_seconds=settings.archive_freshness_alarm_seconds,
         ),
     )
+    rollout_alarms = [operations.alarms[suffix] for suffix in ROLLOUT_ALARMS]
+    retraining = Retraining(
+        PROJECT,
+        RetrainingArgs(
+            build_dir=root / "build",
+            kms_key_arn=key.arn,
+            account_id=account_id,
+            partition=partition,
+            region=region,
+            archive_bucket_name=archive.bucket_name,
+            archive_bucket_arn=archive.bucket_arn,
+            artifacts_bucket_name=endpoint.artifacts_bucket_name,
+            artifacts_bucket_arn=endpoint.artifacts_bucket_arn,
+            endpoint_name=endpoint.endpoint_name,
+            endpoint_arn=endpoint.endpoint_arn,
+            model_role_arn=endpoint.role_arn,
+            image=endpoint.image,
+            repository_arn=endpoint.repository_arn,
+            variant=production_variant(
+                settings.serverless,
+                settings.endpoint_memory_mib,
+                settings.endpoint_max_concurrency,
+                settings.endpoint_instance_type,
+                settings.endpoint_min_instances,
+            ),
+            serverless=settings.serverless,
+            endpoint_alarm_names=[alarm.name for alarm in rollout_alarms],
+            endpoint_alarm_arns=[alarm.arn for alarm in rollout_alarms],
+            alarm_topic_arn=operations.topic_arn,
+            schedule_expression=settings.retrain_schedule,
+            training_days=settings.retrain_training_days,
+            alert_budget=DEFAULT_ALERT_BUDGET,
+            instance_type=settings.retrain_instance_type,
+            auto_promote=settings.retrain_auto_promote,
+            alerts_alarm_threshold=settings.rollout_alerts_alarm,
+        ),
+    )
     # What a service embedding the producer needs: where to write, and the least IAM to do it
     # (vedette.producer calls ListShards and PutRecords; the stream is KMS-encrypted).
     producer_policy = policy_document(
@@ -218,6 +260,8 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
         "query_policy_arn": queries.policy_arn,
         "labels_table_name": console.labels_table_name,
         "console_policy_arn": console.policy_arn,
+        "retraining_state_machine_arn": retraining.state_machine_arn,
+        "retraining_schedule_name": retraining.schedule_name,
         "producer_settings": {"stream_name": stream.stream_name, "region": region, "aggregation": True},
         "producer_policy": producer_policy,
     }

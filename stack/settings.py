@@ -9,6 +9,7 @@ the preview with a ``StackConfigError`` naming the key instead of failing half-w
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
@@ -42,6 +43,8 @@ STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON")
 STREAM_MODES = ("ON_DEMAND", "PROVISIONED")
 ENDPOINT_MODES = ("serverless", "instance")
 NameT = TypeVar("NameT")
+# EventBridge Scheduler's recurring expressions (one-time at(...) schedules would retrain once).
+SCHEDULE_EXPRESSION = re.compile(r"cron\(\S+( \S+){5}\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557)
 
 
@@ -133,6 +136,23 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ),
     ConfigKey("queryResultsExpirationDays", "integer", 30, "Days Athena query results are kept, 1-3650."),
     ConfigKey("queryScanLimitGiB", "integer", 100, "Athena cancels a query of the workgroup that scans more, 1-10000."),
+    ConfigKey(
+        "retrainSchedule",
+        "string",
+        "cron(0 3 ? * MON *)",
+        "EventBridge Scheduler expression (UTC) that starts a retraining cycle: cron(...) or rate(...).",
+    ),
+    ConfigKey("retrainTrainingDays", "integer", 7, "Days of the archive a cycle trains on, before the held-out day."),
+    ConfigKey("retrainInstanceType", "string", "ml.m5.xlarge", "Instance type of the cycle's training and gate jobs."),
+    ConfigKey(
+        "retrainAutoPromote",
+        "boolean",
+        False,
+        "Roll a promoted candidate out to the endpoint (false: store and record it, deploy by hand).",
+    ),
+    ConfigKey(
+        "rolloutAlertsAlarm", "integer", 50, "A rollout rolls back at this many entity alerts in 5 minutes (1-1000000)."
+    ),
 )
 
 
@@ -182,6 +202,11 @@ class StackSettings:
     archive_freshness_alarm_seconds: int = 900
     query_results_expiration_days: int = 30
     query_scan_limit_gib: int = 100
+    retrain_schedule: str = "cron(0 3 ? * MON *)"
+    retrain_training_days: int = 7
+    retrain_instance_type: str = "ml.m5.xlarge"
+    retrain_auto_promote: bool = False
+    rollout_alerts_alarm: int = 50
 
     def __post_init__(self) -> None:
         self._check()
@@ -281,6 +306,22 @@ class StackSettings:
             )
         _within("queryResultsExpirationDays", self.query_results_expiration_days, (1, 3650))
         _within("queryScanLimitGiB", self.query_scan_limit_gib, (1, 10_000))
+        if not SCHEDULE_EXPRESSION.fullmatch(self.retrain_schedule):
+            raise StackConfigError(
+                "retrainSchedule",
+                f"must be an EventBridge Scheduler cron(...) or rate(...), got {self.retrain_schedule!r}",
+            )
+        _within("retrainTrainingDays", self.retrain_training_days, (1, 90))
+        if not self.retrain_instance_type.startswith("ml."):
+            raise StackConfigError(
+                "retrainInstanceType", f"must be a SageMaker instance type (ml.*), got {self.retrain_instance_type!r}"
+            )
+        _within("rolloutAlertsAlarm", self.rollout_alerts_alarm, (1, 1_000_000))
+        if self.retrain_auto_promote and not self.serverless and self.endpoint_min_instances < 2:
+            # The canary is at most half the new fleet: with one instance there is no canary.
+            raise StackConfigError(
+                "endpointMinInstances", "must be at least 2 with retrainAutoPromote on an instance endpoint (canary)"
+            )
         # The scorer checks its own settings at cold start; checking them here, with the scorer's
         # own code, makes a bad value fail the preview instead of every invocation.
         placeholder = dict.fromkeys(

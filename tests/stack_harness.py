@@ -59,6 +59,8 @@ _ARNS: dict[str, tuple[str, str]] = {
     "aws:athena/workgroup:Workgroup": ("arn:aws:athena:{region}:{account}:workgroup/{name}", "name"),
     "aws:glue/catalogDatabase:CatalogDatabase": ("arn:aws:glue:{region}:{account}:database/{name}", "name"),
     "aws:glue/catalogTable:CatalogTable": ("arn:aws:glue:{region}:{account}:table/{database}/{name}", "name"),
+    "aws:sfn/stateMachine:StateMachine": ("arn:aws:states:{region}:{account}:stateMachine:{name}", "name"),
+    "aws:scheduler/schedule:Schedule": ("arn:aws:scheduler:{region}:{account}:schedule/default/{name}", "name"),
 }
 
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import json
 import tarfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from model.artifact import build_tarball
 from model.lifecycle import (
+    DECISION_FILE,
     MODEL_CARD_FILE,
+    RECORD_FILE,
     CycleInputs,
     Gate,
     Registry,
@@ -21,6 +25,7 @@ from model.lifecycle import (
     decide,
     main,
     older_days,
+    parse_as_of,
     register_live,
     run_cycle,
     simulate_demo,
@@ -110,8 +115,13 @@ def test_every_kind_the_candidate_alerts_on_must_pass() -> None:
 
 
 @pytest.fixture(scope="module")
-def cycle_inputs(tmp_path_factory: pytest.TempPathFactory) -> CycleInputs:
-    return simulate_demo(tmp_path_factory.mktemp("demo"), users=USERS, days=TRAINING_DAYS)
+def demo_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("demo")
+
+
+@pytest.fixture(scope="module")
+def cycle_inputs(demo_folder: Path) -> CycleInputs:
+    return simulate_demo(demo_folder, users=USERS, days=TRAINING_DAYS)
 
 
 def card_in(artifact: Path) -> dict[str, Any]:
@@ -185,3 +195,74 @@ def test_promote_by_hand_refuses_a_version_that_is_not_stored(
 ) -> None:
     assert main(["promote", "nope", "--registry", str(tmp_path)]) == 2
     assert "no model nope" in capsys.readouterr().err
+
+
+# --- the two halves the stack's jobs run --------------------------------------------------------
+
+
+def strict_json(text: str) -> Any:
+    """JSON as States.StringToJson reads it: NaN or Infinity is an error."""
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_the_train_and_gate_steps_judge_the_candidate_on_the_day_the_cycle_started_after(
+    cycle_inputs: CycleInputs, demo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the archive, a miscalibrated live model, and a cycle started the morning after the held-out day
+    archive = str(demo_folder / "archive")
+    registry = Registry(tmp_path / "registry")
+    live_version = register_live(older_days(cycle_inputs, TRAINING_DAYS - 1), registry, damage=damage_thresholds)
+    as_of = f"{cycle_inputs.held_out_day + timedelta(days=1)}T03:00:00.123Z"  # $$.Execution.StartTime's form
+    window = ["--archive", archive, "--as-of", as_of, "--days", str(TRAINING_DAYS)]
+    # WHEN the training job's half runs
+    assert main(["train", *window, "--model-dir", str(tmp_path / "model"), "--geo", "synthetic"]) == 0
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # THEN it trained on the days before the held-out day, and nothing of that day
+    assert trained == {
+        "held_out_day": cycle_inputs.held_out_day.isoformat(),
+        "training_events": len(cycle_inputs.training),
+    }
+    assert (tmp_path / "model" / "metadata.json").is_file()
+    # WHEN the processing job's half judges it against the live model's artifact
+    candidate = tmp_path / "candidate.tar.gz"
+    build_tarball(tmp_path / "model", candidate)
+    output = tmp_path / "output"
+    gate = [
+        "--candidate",
+        str(candidate),
+        "--live-model",
+        str(registry.artifact(live_version)),
+        "--output",
+        str(output),
+    ]
+    labels = tmp_path / "labels.jsonl"  # the held-out day's attacks, as the simulator writes them
+    labels.write_text(
+        "".join(json.dumps({"event_id": key, "scenario": label}) + "\n" for key, label in cycle_inputs.labels.items())
+    )
+    assert main(["gate", *window, *gate, "--labels", str(labels)]) == 0
+    # THEN decision.json is strict JSON the state machine's Choice reads, and promotes the candidate
+    decision = strict_json((output / DECISION_FILE).read_text())
+    assert decision["decision"] == "promoted", decision["reason"]
+    assert decision["held_out_day"] == cycle_inputs.held_out_day.isoformat()
+    assert decision["live"]["session"]["budget_alerts"] > decision["candidate"]["session"]["budget_alerts"]
+    # AND the carded artifact and the full record sit beside it
+    card = card_in(output / "model.tar.gz")
+    assert card["decision"] == {"decision": "promoted", "reason": decision["reason"]}
+    assert card["version"] == decision["candidate_version"]
+    record = strict_json((output / RECORD_FILE).read_text())
+    assert {check["name"] for check in record["checks"]} >= {"alert_volume", "entity_roc_auc"}
+
+
+def test_the_gate_step_refuses_to_run_without_a_candidate(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["gate", "--archive", "x", "--output", "y"])
+    assert "gate needs --candidate and --output" in capsys.readouterr().err
+
+
+def test_the_cycle_start_time_is_read_with_its_z_suffix() -> None:
+    assert parse_as_of("2026-11-30T03:00:00.123Z") == datetime(2026, 11, 30, 3, 0, 0, 123000, tzinfo=UTC)
+    assert parse_as_of(None) is None

@@ -159,6 +159,8 @@ def test_every_role_trusts_one_service_and_every_statement_names_stack_resources
         "firehose.amazonaws.com": {"StringEquals": {"sts:ExternalId": ACCOUNT_ID}},
         "lambda.amazonaws.com": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
         "sagemaker.amazonaws.com": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
+        "scheduler.amazonaws.com": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
+        "states.amazonaws.com": {"StringEquals": {"aws:SourceAccount": ACCOUNT_ID}},
     }
     assert deployed.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment") == []
     for policy in deployed.of_type("aws:iam/rolePolicy:RolePolicy"):
@@ -180,7 +182,7 @@ def test_every_role_trusts_one_service_and_every_statement_names_stack_resources
 
 def test_model_runs_the_uploaded_artifact_on_the_pinned_scikit_learn_image(deployed: Synthesized) -> None:
     model = deployed.one("aws:sagemaker/model:Model").inputs
-    artifact = deployed.one("aws:s3/bucketObjectv2:BucketObjectv2").inputs
+    artifact = deployed.named("vedette-artifact").inputs
     container = model["primaryContainer"]
     assert container["image"].endswith(f"/{SKLEARN_IMAGE_REPOSITORY}:{SKLEARN_IMAGE_TAG}")
     assert f".dkr.ecr.{REGION}.amazonaws.com/" in container["image"]
@@ -227,6 +229,7 @@ def test_alarm_dimensions_name_resources_of_the_stack(deployed: Synthesized) -> 
     }
     (variant,) = deployed.one("aws:sagemaker/endpointConfiguration:EndpointConfiguration").inputs["productionVariants"]
     names["VariantName"] = variant["variantName"]
+    names["service"] = "vedette-scorer"  # the scorer's Powertools service (functions/scorer/handler.py)
     alarms = deployed.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
     watched = {alarm.inputs["metricName"]: alarm.inputs for alarm in alarms}
     assert sorted(watched) == sorted(
@@ -238,6 +241,7 @@ def test_alarm_dimensions_name_resources_of_the_stack(deployed: Synthesized) -> 
             "Invocation5XXErrors",
             "ModelLatency",
             "DeliveryToS3.DataFreshness",
+            "Alerts",
         ]
     )
     for alarm in alarms:
@@ -332,7 +336,7 @@ def test_main_reads_the_config_and_exports_every_output(fixtures: Path, monkeypa
 
 
 def test_sagemaker_role_reads_only_the_artifact_and_pulls_only_the_scikit_learn_image(deployed: Synthesized) -> None:
-    artifact = deployed.one("aws:s3/bucketObjectv2:BucketObjectv2").inputs
+    artifact = deployed.named("vedette-artifact").inputs
     bucket = deployed.named("vedette-artifacts-bucket").outputs
     assert artifact["bucket"] == bucket["bucket"]
     statements = {s["Sid"]: s for s in policy_statements(deployed.named("vedette-sagemaker-policy").inputs["policy"])}
