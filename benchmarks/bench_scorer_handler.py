@@ -40,7 +40,7 @@ from scorer.clients import aws_client
 from scorer.endpoint import SageMakerEndpoint
 from scorer.records import decode_batch
 from scorer.settings import ScorerSettings
-from scorer.stores import ALERT_SENT, Anomaly, StoredState
+from scorer.stores import Anomaly, StoredState
 from vedette.events import encode_event, normalize_event
 from vedette.kpl import AggregateBuilder
 
@@ -101,8 +101,6 @@ def dynamodb_item_bytes(key: str, item: StoredState, expires_at: int) -> int:
     size += len("expires_at") + (len(str(expires_at)) + 1) // 2 + 1
     if item.applied_through:
         size += len("applied_through") + len(item.applied_through.encode())
-    if item.seen:
-        size += len("seen") + len(item.seen)
     return size
 
 
@@ -117,14 +115,12 @@ class MemoryStates:
         self.reads.update(state_kind(key) for key in keys)
         return {key: self.items[key] for key in keys if key in self.items}
 
-    def save(self, groups: Sequence[Mapping[str, StoredState]], expires_at: int) -> set[str]:
-        # DynamoStateStore writes these in TransactWriteItems: each item takes two write units.
-        for group in groups:
-            for key, item in group.items():
-                kind = state_kind(key)
-                self.writes[kind] += 1
-                self.written_bytes[kind] += dynamodb_item_bytes(key, item, expires_at)
-            self.items.update(group)
+    def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
+        for key, item in items.items():
+            kind = state_kind(key)
+            self.writes[kind] += 1
+            self.written_bytes[kind] += dynamodb_item_bytes(key, item, expires_at)
+        self.items.update(items)
         return set()
 
     def per_event(self, events: int) -> dict[str, dict[str, float]]:
@@ -149,20 +145,20 @@ class MemoryAnomalies:
         self.recorded.add(anomaly.event["event_id"])
         return len(self.recorded) > before
 
-    def claim_alert(self, user_id: str, window_start: int) -> str | None:
+    def claim_alert(self, user_id: str, window_start: int) -> bool:
         before = len(self.alerts)
         self.alerts.add((user_id, window_start))
-        return None if len(self.alerts) > before else ALERT_SENT
+        return len(self.alerts) > before
 
-    def alert_sent(self, user_id: str, window_start: int) -> None:
-        pass
+    def release_alert(self, user_id: str, window_start: int) -> None:
+        self.alerts.discard((user_id, window_start))
 
 
 class Discard:
-    def publish(self, anomaly: Anomaly, slot: str) -> None:
+    def publish(self, anomaly: Anomaly) -> None:
         pass
 
-    def publish_entity(self, alert: EntityAlert, slot: str) -> None:
+    def publish_entity(self, alert: EntityAlert) -> None:
         pass
 
     def put(self, name: str, arrived_at: datetime, lines: Sequence[Mapping[str, Any]]) -> None:

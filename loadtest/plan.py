@@ -36,11 +36,6 @@ from vedette.limits import KIB, put_payload_units
 GB = 1000**3  # AWS bills data in GB; KiB-based units are named where they apply
 LAMBDA_MIB_PER_VCPU = 1769  # "At 1,769 MB, a function has the equivalent of one vCPU" (Lambda docs)
 SCALES = (1_000, 10_000, 100_000, 1_000_000)
-# The scorer saves each batch's states in transactions (TransactWriteItems, so a retried batch starts
-# from exactly the states a clean run had), and DynamoDB writes every item of a transaction twice,
-# once to prepare and once to commit: "Capacity management for transactions",
-# https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis.html
-TRANSACTION_WRITE_FACTOR = 2
 # When nothing is exceeded, how far up to look for the next quota.
 SEARCH_CEILING_EVENTS_PER_SECOND = 1e9
 
@@ -190,9 +185,7 @@ def needs(
     # State: every kind once per distinct entity in a batch.
     share = distinct_share(eps / users / invocations * shards) if users > 0 else 1.0
     items = {kind: eps * share for kind in inputs.state_item_bytes}
-    write_units = TRANSACTION_WRITE_FACTOR * sum(
-        items[kind] * math.ceil(size / KIB) for kind, size in inputs.state_item_bytes.items()
-    )
+    write_units = sum(items[kind] * math.ceil(size / KIB) for kind, size in inputs.state_item_bytes.items())
     read_units = sum(items[kind] * math.ceil(size / (4 * KIB)) for kind, size in inputs.state_item_bytes.items())
     anomaly_write_units = eps * inputs.anomaly_share * math.ceil(inputs.anomaly_item_bytes / KIB)
     stored_gb = users * sum(inputs.state_item_bytes.values()) / GB

@@ -81,17 +81,13 @@ class Scorer(pulumi.ComponentResource):
             policy=policy_document(
                 [
                     Statement("ReadTheStream", STREAM_CONSUMER_ACTIONS, [args.stream_arn]),
-                    # TransactWriteItems is authorized as the PutItem of each of its items.
                     Statement(
                         "ReadAndWriteState",
-                        ("dynamodb:BatchGetItem", "dynamodb:PutItem"),
+                        ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"),
                         [args.state_table_arn],
                     ),
-                    # Anomalies and alert markers (put once; a marker read back and set sent).
                     Statement(
-                        "RecordAnomalies",
-                        ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
-                        [args.anomalies_table_arn],
+                        "RecordAnomalies", ("dynamodb:DeleteItem", "dynamodb:PutItem"), [args.anomalies_table_arn]
                     ),
                     Statement("PublishAlerts", ("sns:Publish",), [args.alerts_topic_arn]),
                     Statement(

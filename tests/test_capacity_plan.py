@@ -13,7 +13,7 @@ import pytest
 
 from loadtest import pricing
 from loadtest.inputs import SOURCES, measured
-from loadtest.plan import SCALES, TRANSACTION_WRITE_FACTOR, Deployment, distinct_share, plan, table
+from loadtest.plan import SCALES, Deployment, distinct_share, plan, table
 from loadtest.pricing import SECONDS_PER_MONTH
 from loadtest.quotas import DYNAMODB_TABLE_WRITE, LAMBDA_CONCURRENCY, QUOTAS
 from stack.settings import StackSettings
@@ -68,9 +68,7 @@ def test_table_rows_recompute_from_the_inputs(events_per_second):
     assert needs["state"]["items_written_per_second"] == pytest.approx(
         events_per_second * share * len(inputs.state_item_bytes), rel=1e-3
     )
-    write_units = TRANSACTION_WRITE_FACTOR * sum(
-        events_per_second * share * math.ceil(size / 1024) for size in inputs.state_item_bytes.values()
-    )
+    write_units = sum(events_per_second * share * math.ceil(size / 1024) for size in inputs.state_item_bytes.values())
     assert needs["state"]["write_units_per_second"] == pytest.approx(write_units, rel=1e-3)
     # and the month's cost is the sum of its lines, the state's the cheaper of its two modes
     assert row.monthly_usd == pytest.approx(sum(row.cost.values()), abs=0.01)

@@ -4,27 +4,21 @@ The rules that keep the shard moving without losing or double-counting anything:
 
 - A bad event (not JSON, breaks the contract, or a corrupt aggregate) is written with its reason and
   raw bytes to the bad-events sink and counted as processed: it never blocks the shard.
-- A user's events are applied in event-time order. Users whose events meet in a state (an IP's, or
-  an entity episode's) in a batch form a group: once one of a group's events fails (endpoint or
-  DynamoDB trouble), the group's events from that Kinesis record on are left for the retry, and its
-  earlier ones are kept only if they all come first in time (else the whole group is held back). A
-  group's states are saved in one transaction. So a state never holds an event another state of its
-  group has not taken, and the retry recomputes the held events from the states a clean run had.
+- A user's events are applied in event-time order, and only as a prefix: once one of a user's events
+  fails (endpoint or DynamoDB trouble), that event and the user's later ones are left for the retry,
+  so the user's state never runs ahead of an event it has not seen.
 - The response names the earliest Kinesis record that holds a failed event, and every record after
   it (Lambda resumes from the lowest); nothing after it is reported as done. If that is the first
   record, nothing was processed and the caller raises, so Lambda's retry and bisect apply.
 - Alerts are about entities (users, and sessions where events carry them) when the deployed model
   has an entity stage (``model.entities``): each processed event adds to its entities' episode
   evidence, stored beside the user state, and an entity alerts once per episode. An alert that
-  cannot be published holds back its group like a failed state write, so the retry recomputes the
-  evidence and publishes it. Without an entity stage, a flagged event alerts, at most once per user
-  per window.
-- Side effects of a batch that is then retried are idempotent: anomalies are conditional writes keyed
-  by ``event_id``; an alert's marker is written pending before its Publish and set sent after, and
-  the Publish carries the slot's deduplication id, so a retry re-publishes a pending one and SNS
-  delivers it once (``scorer.stores``); each user's state remembers the last Kinesis record applied
-  to it (``applied_through``), and a retry skips events at or before it; and the hashes of its last
-  event ids (``seen``), so a producer's duplicate in a later batch is dropped.
+  cannot be published holds back its user's events like a failed state write, so the retry
+  recomputes the evidence and publishes it. Without an entity stage, a flagged event alerts,
+  at most once per user per window.
+- Side effects of a batch that is then retried are idempotent: anomalies and alert markers are
+  conditional writes keyed by ``event_id``; each user's state remembers the last Kinesis record
+  applied to it (``applied_through``), and a retry skips events at or before it.
 """
 
 from __future__ import annotations
@@ -41,15 +35,12 @@ from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, ev
 from model.entity_training import entity_key
 from model.exceptions import InvalidStateError
 from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
-from scorer.endpoint import Endpoint, Score, Scoring, UnusableLatch, score_in_chunks
+from scorer.endpoint import Endpoint, Score, UnusableLatch, score_in_chunks
 from scorer.exceptions import TransientError
 from scorer.records import DecodedBatch, UserRecord
 from scorer.settings import ScorerSettings
 from scorer.stores import (
-    ALERT_SENT,
-    ENTITY_PREFIX,
     IP_PREFIX,
-    MAX_SEEN_EVENT_IDS,
     USER_PREFIX,
     AlertPublisher,
     Anomaly,
@@ -58,11 +49,7 @@ from scorer.stores import (
     StateStore,
     StoredState,
     alert_partition,
-    alert_slot,
-    event_id_hash,
     evidence_key,
-    remember_seen,
-    seen_hashes,
 )
 from scorer.wire import decode_user_record
 from vedette.events import format_timestamp
@@ -95,7 +82,7 @@ class BatchOutcome:
     events: int = 0
     scored: int = 0
     bad_events: int = 0
-    duplicates: int = 0  # an event_id seen in the batch, or among its user's last ones (a producer retry)
+    duplicates: int = 0  # the same event_id twice in the batch (a producer retry)
     replayed: int = 0  # already applied by an earlier attempt of this batch
     anomalies: int = 0
     anomalies_already_recorded: int = 0
@@ -221,12 +208,10 @@ def process_batch(
         kind: _read_states(Evidence, evidence_key(kind, ""), keys, stored, outcome) for kind, keys in entities.items()
     }
 
-    # 3. Skip what an earlier attempt already applied, and a producer's duplicates of events a user's
-    # state has taken in earlier batches; featurize the rest in event-time order.
+    # 3. Skip what an earlier attempt already applied; featurize the rest in event-time order.
     fresh: list[_Valid] = []
     record_numbers = [int(number) for number in batch.sequence_numbers]
     applied_limits: dict[str, int] = {}  # per user: records up to this sequence number are applied
-    seen_before: dict[str, set[bytes]] = {}  # per user: the hashes of its last event ids
     for item in valid:
         user = item.wire["user_id"]
         limit = applied_limits.get(user)
@@ -235,35 +220,27 @@ def process_batch(
             limit = applied_limits[user] = _applied_limit(
                 previous.applied_through if previous else None, batch.shard_id
             )
-            seen_before[user] = seen_hashes(previous.seen) if previous else set()
         if record_numbers[item.record.record_index] <= limit:
             outcome.replayed += 1
-        elif seen_before[user] and event_id_hash(item.wire["event_id"]) in seen_before[user]:
-            outcome.duplicates += 1
         else:
             fresh.append(item)
     fresh.sort(key=lambda item: item.time)
     features = _featurize(fresh, user_states, ip_states, deps)
-    groups = _Groups(fresh, deps.entity_models)
 
-    # 4. Score in as few calls as the payload limit allows (none for a batch with nothing new: a
-    # redelivery, or only bad records).
+    # 4. Score in as few calls as the payload limit allows.
     def on_call(latency_ms: float, ok: bool) -> None:
         outcome.endpoint_latency_ms.append(latency_ms)
         if not ok:
             outcome.endpoint_errors += 1
 
-    if fresh:
-        scoring = score_in_chunks(
-            deps.endpoint,
-            features.rows,
-            settings.max_payload_bytes,
-            settings.max_rows_per_call,
-            on_call,
-            deps.endpoint_latch,
-        )
-    else:
-        scoring = Scoring([], 0, None, [])
+    scoring = score_in_chunks(
+        deps.endpoint,
+        features.rows,
+        settings.max_payload_bytes,
+        settings.max_rows_per_call,
+        on_call,
+        deps.endpoint_latch,
+    )
     scores, outcome.endpoint_calls = scoring.scores, scoring.calls
     # 4b. Rows the model rejects while it takes the reference row, in a batch Lambda has bisected down
     # to one record: the same rows would fail every retry, so their events are parked with the reason
@@ -293,15 +270,10 @@ def process_batch(
     elif scoring.rejection is not None:
         outcome.errors.append(str(scoring.rejection))
 
-    # 5. Record anomalies and alerts in time order. Once a user's event cannot be scored or recorded,
-    # it and the user's later events are left for the retry, with the events of its group (the users
-    # whose events met its events in an IP's or an episode's state in this batch) from the same
-    # Kinesis record on: the retry redelivers that record and every later one. The group keeps its
-    # events in earlier records only if they all come before the held ones in time order (so the
-    # retry, starting from the states they reached, featurizes the held ones exactly as a clean run
-    # does); otherwise the whole group is held back from its first record.
+    # 5. Per user, keep the prefix of events scored; record anomalies and alerts in that order.
     failed_users: set[str] = set()
-    cut: dict[str, int] = {}  # group -> the first record whose events it leaves for the retry
+    done: list[_Valid] = []
+    left: list[_Valid] = []  # for the retry
     scored_at = format_timestamp(now)
     window = settings.alert_window_seconds
     event_alerts = not deps.entity_models
@@ -315,19 +287,25 @@ def process_batch(
             or not _record(item, score, deps, outcome, scored_at, window, settings.alert_min_severity, event_alerts)
         ):
             failed_users.add(user)
-            group, index = groups.of_user(user), item.record.record_index
-            cut[group] = min(cut.get(group, index), index)
-    groups.keep_time_prefixes(cut, fresh)
-
-    def processed() -> list[_Valid]:
-        return [
-            item
-            for position, item in enumerate(fresh)
-            if position not in parked
-            and item.record.record_index < cut.get(groups.of_user(item.wire["user_id"]), len(record_numbers))
-        ]
-
-    done = processed()
+            failed_records.add(item.record.record_index)
+            left.append(item)
+            continue
+        done.append(item)
+    # A failed user's state may only take the events of records before its first failed record: a
+    # retry redelivers that record and every later one, and must not find their events applied.
+    first_failed: dict[str, int] = {}
+    for item in left:
+        user, index = item.wire["user_id"], item.record.record_index
+        first_failed[user] = min(first_failed.get(user, index), index)
+    if first_failed:
+        kept = []
+        for item in done:
+            cut = first_failed.get(item.wire["user_id"])
+            if cut is not None and item.record.record_index >= cut:
+                left.append(item)  # scored and recorded already: the retry finds it recorded
+            else:
+                kept.append(item)
+        done = kept
 
     # 5b. Add the processed events to their entities' episodes; alert once per episode.
     step = EntityStep()
@@ -335,118 +313,30 @@ def process_batch(
         step = _alert_on_entities(
             done, fresh, features, scores, evidence, stored, batch.shard_id, deps, settings, outcome
         )
-        if step.unpublished:
+        held_users = step.sharing(step.unpublished)
+        if held_users:
             # Held back whole: their states and every episode they touched are left unsaved, so the
             # retry recomputes them from what is stored and publishes the alert.
-            groups.hold_whole(step.unpublished, cut)
-            step.forget(groups.users_sharing(step.unpublished))
-            done = processed()
+            held = [item for item in done if item.wire["user_id"] in held_users]
+            done = [item for item in done if item.wire["user_id"] not in held_users]
+            left.extend(held)
+            failed_records.update(item.record.record_index for item in held)
+            step.forget(held_users)
     outcome.scored = len(done)
 
-    # 6. Save, group by group, the states the processed events reached.
+    # 6. Save the state each user reached through its processed events, with the last record applied.
     if done:
-        # With events held back or parked, states are recomputed over the processed events only
-        # (featurization is deterministic, and groups share no state, so these are the states the
-        # scores saw).
-        final = _featurize(done, user_states, ip_states, deps) if len(done) < len(fresh) else features
-        unsaved = _save_states(
-            done, final, evidence, step, stored, groups, batch.shard_id, deps, settings, now, outcome
-        )
-        if unsaved:
-            groups.hold_whole(unsaved, cut)
-            outcome.scored -= sum(1 for item in done if groups.of_user(item.wire["user_id"]) in cut)
-    for item in fresh:
-        if item.record.record_index >= cut.get(groups.of_user(item.wire["user_id"]), len(record_numbers)):
-            failed_records.add(item.record.record_index)
+        # With events left for the retry, states are recomputed over the processed events only, so a
+        # user's state never includes an event it has not been credited with (featurization is
+        # deterministic, so these are the states the scores saw).
+        final = _featurize(done, user_states, ip_states, deps) if left or parked else features
+        _save_states(done, final, evidence, step, stored, batch.shard_id, deps, settings, now, outcome, failed_records)
 
     if failed_records:
         checkpoint = min(failed_records)
         outcome.failed_sequence_numbers = batch.sequence_numbers[checkpoint:]
         outcome.retried_events = sum(1 for record in batch.user_records if record.record_index >= checkpoint)
     return outcome
-
-
-class _Groups:
-    """The users of a batch linked by the states their events share: an IP's, or an entity episode's.
-    Such users' states are saved together or not at all, and held back together."""
-
-    def __init__(self, items: list[_Valid], entity_kinds: Mapping[str, object]) -> None:
-        self.parent: dict[str, str] = {}
-        links: set[tuple[str, str]] = set()  # (user, state key): a user's events repeat them
-        users: set[str] = set()
-        for item in items:
-            user = item.wire["user_id"]
-            users.add(user)
-            ip = item.wire.get("ip")
-            if ip:
-                links.add((user, IP_PREFIX + ip))
-            for kind in entity_kinds:
-                key = entity_key(item.wire, kind)
-                if key is not None:
-                    links.add((user, evidence_key(kind, key)))
-        for user in users:
-            self._find(USER_PREFIX + user)
-        for user, key in links:
-            self._union(USER_PREFIX + user, key)
-        self.user_group = {user: self._find(USER_PREFIX + user) for user in users}
-        self.first_record: dict[str, int] = {}  # group -> the first record holding one of its events
-        for item in items:
-            group = self.user_group[item.wire["user_id"]]
-            index = item.record.record_index
-            if index < self.first_record.get(group, index + 1):
-                self.first_record[group] = index
-
-    def _find(self, node: str) -> str:
-        parent = self.parent.setdefault(node, node)
-        while parent != node:
-            grandparent = self.parent[parent]
-            self.parent[node] = grandparent
-            node, parent = parent, grandparent
-        return node
-
-    def _union(self, a: str, b: str) -> None:
-        root_a, root_b = self._find(a), self._find(b)
-        if root_a != root_b:
-            self.parent[root_b] = root_a
-
-    def group_of(self, key: str) -> str:
-        """The group of a state key (``user#``, ``ip#`` or ``entity#``)."""
-        return self._find(key)
-
-    def of_user(self, user: str) -> str:
-        return self.user_group[user]
-
-    def hold_whole(self, users: set[str], cut: dict[str, int]) -> None:
-        """Leave every event of these users' groups for the retry, from each group's first record."""
-        for user in users:
-            group = self.of_user(user)
-            cut[group] = self.first_record[group]
-
-    def keep_time_prefixes(self, cut: dict[str, int], items: list[_Valid]) -> None:
-        """Hold a group back whole where the events it would keep (records before its cut) do not all
-        come before the ones it holds in ``items``' (time) order."""
-        if not cut:
-            return
-        last_kept: dict[str, int] = {}
-        first_held: dict[str, int] = {}
-        for position, item in enumerate(items):
-            group = self.of_user(item.wire["user_id"])
-            if group not in cut:
-                continue
-            if item.record.record_index < cut[group]:
-                last_kept[group] = position
-            else:
-                first_held.setdefault(group, position)
-        for group, position in last_kept.items():
-            if position > first_held.get(group, position):
-                cut[group] = self.first_record[group]
-
-    def users_sharing(self, users: set[str]) -> set[str]:
-        """``users`` and every user in their groups."""
-        if not users:
-            return set()
-        groups = {self.user_group[user] for user in users if user in self.user_group}
-        return {user for user, group in self.user_group.items() if group in groups} | users
 
 
 def _featurize(
@@ -473,6 +363,16 @@ class EntityStep:
     applied: dict[tuple[str, str], UserRecord] = field(default_factory=dict)
     users_of: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     unpublished: set[str] = field(default_factory=set)  # users with an alert that could not be published
+
+    def sharing(self, users: set[str]) -> set[str]:
+        """``users`` and every user who shares an episode with them in this batch (a session id
+        used by two users), transitively: held back together, or one's events would be lost."""
+        held = set(users)
+        while True:
+            grown = held.union(*(sharers for sharers in self.users_of.values() if sharers & held))
+            if grown == held:
+                return held
+            held = grown
 
     def forget(self, users: set[str]) -> None:
         """Leave unsaved every episode these users' events went into."""
@@ -532,17 +432,20 @@ def _alert_on_entities(
 
 def _publish_entity_alert(alert: EntityAlert, deps: Dependencies, outcome: BatchOutcome) -> bool:
     """Publish an episode's alert once (its marker is keyed by the episode's first event); False on a
-    transient failure, with the marker left pending so the retry publishes it."""
+    transient failure, with the marker released so the retry publishes it."""
     partition, episode_start = alert_partition(alert.kind, alert.entity), int(alert.first_event_at)
     try:
-        if deps.anomalies.claim_alert(partition, episode_start) == ALERT_SENT:
+        if not deps.anomalies.claim_alert(partition, episode_start):
             return True
-        deps.alerts.publish_entity(alert, alert_slot(partition, episode_start))
-        outcome.alerts += 1
-        deps.anomalies.alert_sent(partition, episode_start)
+        try:
+            deps.alerts.publish_entity(alert)
+        except BaseException:
+            deps.anomalies.release_alert(partition, episode_start)
+            raise
     except TransientError as error:
         outcome.errors.append(str(error))
         return False
+    outcome.alerts += 1
     return True
 
 
@@ -585,13 +488,15 @@ def _record(
         else:
             outcome.anomalies_already_recorded += 1
         if alert and anomaly.severity >= min_severity:
-            # The slot is marked pending before the Publish and sent after it: a failure in between
-            # leaves it pending, and the retry publishes again under the same deduplication id.
-            user, window_start = item.wire["user_id"], int(item.time // window * window)
-            if deps.anomalies.claim_alert(user, window_start) != ALERT_SENT:
-                deps.alerts.publish(anomaly, alert_slot(user, window_start))
+            window_start = int(item.time // window * window)
+            if deps.anomalies.claim_alert(item.wire["user_id"], window_start):
+                try:
+                    deps.alerts.publish(anomaly)
+                except BaseException:
+                    # Free the slot whatever went wrong, or the retry would find it taken and never alert.
+                    deps.anomalies.release_alert(item.wire["user_id"], window_start)
+                    raise
                 outcome.alerts += 1
-                deps.anomalies.alert_sent(user, window_start)
     except TransientError as error:
         outcome.errors.append(str(error))
         return False
@@ -604,63 +509,60 @@ def _save_states(
     evidence: Mapping[str, Mapping[str, Evidence]],
     step: EntityStep,
     stored: Mapping[str, StoredState],
-    groups: _Groups,
     shard_id: str,
     deps: Dependencies,
     settings: ScorerSettings,
     now: datetime,
     outcome: BatchOutcome,
-) -> set[str]:
-    """Write each group's states in one transaction; returns the users of the groups not saved."""
+    failed_records: set[int],
+) -> None:
     expires_at = int(now.timestamp()) + settings.state_ttl_seconds
-    # Per user, the last record applied (records are in sequence order) and its new events' ids.
+    # Episodes first, each with the last record it applied, so a retry never adds an event twice;
+    # a user is saved only once every episode its events went into is, or the retry, finding the
+    # user's events applied, would never add them to the episode.
+    episode_of = {evidence_key(kind, entity): (kind, entity) for kind, entity in step.applied}
+    evidence_items = {
+        item_key: StoredState(
+            evidence[kind][entity].to_bytes(), _advanced(stored.get(item_key), shard_id, step.applied[kind, entity])
+        )
+        for item_key, (kind, entity) in episode_of.items()
+    }
+    unsaved_evidence = deps.states.save(evidence_items, expires_at) if evidence_items else set()
+    held = step.sharing({user for key in unsaved_evidence for user in step.users_of[episode_of[key]]})
+    # Every event kept in ``done`` sits in a record before its user's first failed one, so the
+    # user's state has applied every event of every record up to the highest one here.
+    # Records are in sequence order, so the highest record index holds the highest sequence number.
     last_record: dict[str, UserRecord] = {}
-    new_ids: dict[str, list[str]] = {}
     for item in done:
         user, record = item.wire["user_id"], item.record
         last = last_record.get(user)
         if last is None or record.record_index > last.record_index:
             last_record[user] = record
-        new_ids.setdefault(user, []).append(item.wire["event_id"])
-    by_group: dict[str, dict[str, StoredState]] = {}
-    # Within a group, episodes first and IPs last: a group too large for one transaction is split in
-    # this order, so that a failure between its parts leaves episodes (which have their own
-    # ``applied_through``) ahead of users and never an IP holding events of a user not saved.
-    for kind, entity in step.applied:
-        key = evidence_key(kind, entity)
-        state = StoredState(
-            evidence[kind][entity].to_bytes(), _advanced(stored.get(key), shard_id, step.applied[kind, entity])
+    items: dict[str, StoredState] = {}
+    for user, state in final.user_states.items():
+        if user in held:
+            continue
+        last_applied = last_record.get(user)
+        previous = stored.get(USER_PREFIX + user)
+        position = (
+            _advanced(previous, shard_id, last_applied)
+            if last_applied is not None
+            else (previous.applied_through if previous else None)
         )
-        by_group.setdefault(groups.group_of(key), {})[key] = state
-    for user, record in last_record.items():
-        key = USER_PREFIX + user
-        previous = stored.get(key)
-        # Only the newest ids stay in the window: hash those alone.
-        newest = [event_id_hash(event_id) for event_id in new_ids[user][-MAX_SEEN_EVENT_IDS:]]
-        seen = remember_seen(previous.seen if previous else b"", newest)
-        state = StoredState(final.user_states[user].to_bytes(), _advanced(previous, shard_id, record), seen)
-        by_group.setdefault(groups.group_of(key), {})[key] = state
+        items[USER_PREFIX + user] = StoredState(state.to_bytes(), position)
     for ip, ip_state in final.ip_states.items():
-        key = IP_PREFIX + ip
-        by_group.setdefault(groups.group_of(key), {})[key] = StoredState(ip_state.to_bytes())
-    unsaved = deps.states.save(list(by_group.values()), expires_at)
-    written = sum(len(group) for group in by_group.values())
-    outcome.state_writes = written - len(unsaved)
-    outcome.state_write_failures = len(unsaved)
-    if not unsaved:
-        return set()
-    users = {key[len(USER_PREFIX) :] for key in unsaved if key.startswith(USER_PREFIX)}
-    # An episode not saved holds back the users whose events went into it (saved ones find their
-    # events applied; their group is then retried from what is stored).
-    users |= {user for key in unsaved if key.startswith(ENTITY_PREFIX) for user in _users_of(step, key)}
-    outcome.errors.append(f"state not saved for {len(users)} user(s)")
-    return users
-
-
-def _users_of(step: EntityStep, key: str) -> set[str]:
-    return {
-        user for (kind, entity), users in step.users_of.items() if evidence_key(kind, entity) == key for user in users
-    }
+        items[IP_PREFIX + ip] = StoredState(ip_state.to_bytes())
+    unsaved = deps.states.save(items, expires_at)
+    outcome.state_writes = len(items) + len(evidence_items) - len(unsaved) - len(unsaved_evidence)
+    outcome.state_write_failures = len(unsaved) + len(unsaved_evidence)
+    # A user whose state was not saved is retried from its first event here; an IP's state is a
+    # shared approximation (several shards write it) and is not worth holding the shard for.
+    unsaved_users = held | {key[len(USER_PREFIX) :] for key in unsaved if key.startswith(USER_PREFIX)}
+    if unsaved_users:
+        outcome.errors.append(f"state not saved for {len(unsaved_users)} user(s)")
+        for item in done:
+            if item.wire["user_id"] in unsaved_users:
+                failed_records.add(item.record.record_index)
 
 
 def _advanced(previous: StoredState | None, shard_id: str, record: UserRecord) -> str | None:

@@ -5,20 +5,14 @@ Tables (created by the stack, and by the local pipeline under the same names):
 - state table, key ``key`` (S): ``user#<user_id>``, ``ip#<ip>``, or ``entity#<kind>#<id>`` for an
   entity's episode evidence (``model.entities.Evidence``; kind ``user`` or ``session``); attributes
   ``state`` (B, the serialized state), ``applied_through`` (S, ``<shard>:<sequence number>`` of the
-  last Kinesis record applied to a user's state, so a retried batch does not apply it twice),
-  ``seen`` (B, on users: the 64-bit hashes of the user's last ``MAX_SEEN_EVENT_IDS`` event ids, so a
-  producer's duplicate in a later batch is dropped) and ``expires_at`` (N, the table's TTL attribute).
-  The items a batch changes are written in transactions (``TransactWriteItems``), each holding whole
-  groups of items that took the same events (a user, its IPs and its episodes): a group is saved
-  entirely or not at all, so a retry never finds an IP or an episode holding events its user has not.
+  last Kinesis record applied to a user's state, so a retried batch does not apply it twice) and
+  ``expires_at`` (N, the table's TTL attribute).
 - anomalies table, key ``user_id`` (S) + ``sk`` (S): ``<occurred_at>#<event_id>`` for an anomaly, so a
   user's anomalies are queryable by time, and ``alert#<window start>`` for the marker that keeps
   alerts to one per user per window (without an entity stage), or ``alert#<episode start>`` under
   the entity (``user_id``, or ``session:<session_id>``) for the one alert of an entity's episode.
-  Both are written with ``attribute_not_exists``: a retried batch never records an anomaly twice. A
-  marker is written ``pending`` before its alert is published and set ``sent`` after: a retry that
-  finds it pending publishes again, with the same deduplication id (see ``SnsAlertPublisher``). An
-  entity's marker, once claimed, is rewritten (still pending) with the alert's whole record
+  Both are written with ``attribute_not_exists``: a retried batch neither records an anomaly twice
+  nor alerts twice. An entity's marker, once claimed, is rewritten with the alert's whole record
   (``DynamoAnomalyStore.describe_alert``: kind, entity, score, threshold, severity, episode, its
   first and last event, pages, reasons in words, when it was raised) and kept like an anomaly (no
   ``expires_at``); its ``alert_feed`` (S, ``entity``) and ``alert_at`` (S, ``<last event>#<partition>``)
@@ -27,7 +21,6 @@ Tables (created by the stack, and by the local pipeline under the same names):
 
 from __future__ import annotations
 
-import hashlib
 import random
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -43,12 +36,7 @@ from scorer.exceptions import TransientError
 from vedette.events import format_timestamp
 
 BATCH_GET_MAX_KEYS = 100  # DynamoDB BatchGetItem limit
-TRANSACTION_MAX_ITEMS = 100  # DynamoDB TransactWriteItems limit (4 MB too: 100 state items are far below)
-# The user's recent event ids kept for de-duplication across batches: 8 bytes each, so that the largest
-# user item (a 256-character user id, the largest state, its position and TTL: 881 bytes) stays
-# within one write unit (1 KB) with them: 881 + 4 + 16 * 8 = 1,013 bytes.
-MAX_SEEN_EVENT_IDS = 16
-SEEN_HASH_BYTES = 8
+BATCH_WRITE_MAX_ITEMS = 25  # DynamoDB BatchWriteItem limit
 UNPROCESSED_RETRIES = 5
 USER_PREFIX = "user#"
 IP_PREFIX = "ip#"
@@ -61,8 +49,6 @@ ALERTS_INDEX = "alerts-by-time"
 ALERT_FEED_ATTRIBUTE = "alert_feed"
 ALERT_FEED = "entity"
 ALERT_AT_ATTRIBUTE = "alert_at"
-ALERT_PENDING = "pending"
-ALERT_SENT = "sent"
 
 T = TypeVar("T")
 
@@ -72,22 +58,6 @@ class StoredState(NamedTuple):
 
     state: bytes
     applied_through: str | None = None
-    seen: bytes = b""  # users only: the hashes of their last event ids (``event_id_hash``), oldest first
-
-
-def event_id_hash(event_id: str) -> bytes:
-    """The 64-bit hash of an event id kept in its user's ``seen`` window."""
-    return hashlib.blake2b(event_id.encode(), digest_size=SEEN_HASH_BYTES).digest()
-
-
-def seen_hashes(seen: bytes) -> set[bytes]:
-    return {seen[start : start + SEEN_HASH_BYTES] for start in range(0, len(seen), SEEN_HASH_BYTES)}
-
-
-def remember_seen(seen: bytes, hashes: Sequence[bytes]) -> bytes:
-    """``seen`` with ``hashes`` appended, keeping the newest ``MAX_SEEN_EVENT_IDS``."""
-    joined = seen + b"".join(hashes)
-    return joined[-MAX_SEEN_EVENT_IDS * SEEN_HASH_BYTES :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,9 +76,8 @@ class Anomaly:
 class StateStore(Protocol):
     def load(self, keys: Collection[str]) -> dict[str, StoredState]: ...
 
-    def save(self, groups: Sequence[Mapping[str, StoredState]], expires_at: int) -> set[str]:
-        """Write every group, each entirely or not at all (up to ``TRANSACTION_MAX_ITEMS`` items);
-        returns the keys that were not written."""
+    def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
+        """Write every item; returns the keys that could not be written."""
         ...
 
 
@@ -117,14 +86,11 @@ class AnomalyStore(Protocol):
         """Store it once; False when it was already recorded. Raises ``TransientError``."""
         ...
 
-    def claim_alert(self, user_id: str, window_start: int) -> str | None:
-        """Take the user's alert slot for the window, marked pending: None if this call took it, else
-        the state it was found in (``ALERT_PENDING``: to publish again; ``ALERT_SENT``)."""
+    def claim_alert(self, user_id: str, window_start: int) -> bool:
+        """Take the user's alert slot for the window; False when already taken."""
         ...
 
-    def alert_sent(self, user_id: str, window_start: int) -> None:
-        """Mark the slot's alert published."""
-        ...
+    def release_alert(self, user_id: str, window_start: int) -> None: ...
 
 
 class AlertRecords(Protocol):
@@ -134,18 +100,9 @@ class AlertRecords(Protocol):
 
 
 class AlertPublisher(Protocol):
-    def publish(self, anomaly: Anomaly, slot: str) -> None:
-        """Publish an anomaly's alert; ``slot`` (``alert_slot``) names its alert slot: publishing
-        the same slot again within SNS's deduplication interval sends nothing more."""
-        ...
+    def publish(self, anomaly: Anomaly) -> None: ...
 
-    def publish_entity(self, alert: EntityAlert, slot: str) -> None: ...
-
-
-def alert_slot(partition: str, start: int) -> str:
-    """The deduplication id of an alert slot (a user's window, or an entity's episode): at most 128
-    characters of the set SNS accepts, whatever the ids hold."""
-    return hashlib.sha256(f"{partition}\n{ALERT_PREFIX}{start}".encode()).hexdigest()
+    def publish_entity(self, alert: EntityAlert) -> None: ...
 
 
 def evidence_key(kind: str, entity: str) -> str:
@@ -181,8 +138,6 @@ def alert_record_item(alert: EntityAlert, alerted_at: datetime) -> dict[str, Any
         "pages": {"N": str(alert.pages)},
         "reasons": {"L": [{"S": reason} for reason in alert.reasons]},
         "alerted_at": {"S": format_timestamp(alerted_at)},
-        # Written before the alert is published: alert_sent marks it sent afterwards.
-        "status": {"S": ALERT_PENDING},
         ALERT_FEED_ATTRIBUTE: {"S": ALERT_FEED},
         ALERT_AT_ATTRIBUTE: {"S": f"{last}#{partition}"},
     }
@@ -248,79 +203,48 @@ class DynamoStateStore:
                 raise
             for item in response.get("Responses", {}).get(self.table, []):
                 through = item.get("applied_through", {}).get("S")
-                seen = bytes(item["seen"]["B"]) if "seen" in item else b""
-                found[item["key"]["S"]] = StoredState(bytes(item["state"]["B"]), through, seen)
+                found[item["key"]["S"]] = StoredState(bytes(item["state"]["B"]), through)
             return response.get("UnprocessedKeys") or None
 
         request = {self.table: {"Keys": [{"key": {"S": key}} for key in keys], "ConsistentRead": True}}
         _retry_unprocessed(call, request, "BatchGetItem")
         return found
 
-    def save(self, groups: Sequence[Mapping[str, StoredState]], expires_at: int) -> set[str]:
-        transactions = _pack(groups, TRANSACTION_MAX_ITEMS)
+    def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
+        chunks = _chunks(sorted(items), BATCH_WRITE_MAX_ITEMS)
         failed: set[str] = set()
         for keys, ok in zip(
-            transactions, self.pool.map(lambda keys: self._transact(keys, expires_at), transactions), strict=True
+            chunks, self.pool.map(lambda part: self._save_chunk(part, items, expires_at), chunks), strict=True
         ):
             if not ok:
                 failed.update(keys)
         return failed
 
-    def _transact(self, items: Mapping[str, StoredState], expires_at: int) -> bool:
-        """One TransactWriteItems call (botocore gives it a ClientRequestToken and reuses it on its own
-        retries, so a retried call that had already succeeded is not applied again); False when it
-        was not applied."""
-        from botocore.exceptions import ClientError
-
-        def put(key: str, stored: StoredState) -> dict[str, Any]:
+    def _save_chunk(self, keys: list[str], items: Mapping[str, StoredState], expires_at: int) -> bool:
+        def put(key: str) -> dict[str, Any]:
             item: dict[str, Any] = {
                 "key": {"S": key},
-                "state": {"B": stored.state},
+                "state": {"B": items[key].state},
                 "expires_at": {"N": str(expires_at)},
             }
-            if stored.applied_through:
-                item["applied_through"] = {"S": stored.applied_through}
-            if stored.seen:
-                item["seen"] = {"B": stored.seen}
-            return {"Put": {"TableName": self.table, "Item": item}}
+            if items[key].applied_through:
+                item["applied_through"] = {"S": items[key].applied_through}
+            return {"PutRequest": {"Item": item}}
+
+        def call(request: dict[str, Any]) -> dict[str, Any] | None:
+            try:
+                response = self.client.batch_write_item(RequestItems=request)
+            except Exception as error:
+                if _client_error_is_transient(error):
+                    raise TransientError("dynamodb", f"BatchWriteItem: {error}") from error
+                raise
+            return response.get("UnprocessedItems") or None
 
         try:
-            self.client.transact_write_items(TransactItems=[put(key, stored) for key, stored in items.items()])
-        except ClientError as error:
-            # Cancelled (a conflicting transaction on one of the items, or throttling): nothing applied.
-            if error.response.get("Error", {}).get("Code") == "TransactionCanceledException":
-                return False
-            if _client_error_is_transient(error):
-                return False
-            raise
-        except Exception as error:
-            if _client_error_is_transient(error):
-                return False
-            raise
+            _retry_unprocessed(call, {self.table: [put(key) for key in keys]}, "BatchWriteItem")
+        except TransientError:
+            return False
         return True
-
-
-def _pack(groups: Sequence[Mapping[str, StoredState]], capacity: int) -> list[dict[str, StoredState]]:
-    """Groups packed whole into transactions of at most ``capacity`` items, in order. A group larger
-    than a transaction is split across several, in its own order (callers put what must not run
-    ahead last)."""
-    transactions: list[dict[str, StoredState]] = []
-    current: dict[str, StoredState] = {}
-    for group in groups:
-        if len(group) > capacity:
-            if current:
-                transactions.append(current)
-                current = {}
-            keys = list(group)
-            transactions += [{key: group[key] for key in part} for part in _chunks(keys, capacity)]
-            continue
-        if len(current) + len(group) > capacity:
-            transactions.append(current)
-            current = {}
-        current.update(group)
-    if current:
-        transactions.append(current)
-    return transactions
 
 
 class DynamoAnomalyStore:
@@ -365,53 +289,23 @@ class DynamoAnomalyStore:
         }
         return self._put_once(item)
 
-    def claim_alert(self, user_id: str, window_start: int) -> str | None:
-        from botocore.exceptions import ClientError
+    def claim_alert(self, user_id: str, window_start: int) -> bool:
+        item = {
+            "user_id": {"S": user_id},
+            "sk": {"S": f"{ALERT_PREFIX}{window_start}"},
+            "expires_at": {"N": str(window_start + self.ttl_seconds)},
+        }
+        return self._put_once(item)
 
-        key = {"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}}
-        item = {**key, "status": {"S": ALERT_PENDING}, "expires_at": {"N": str(window_start + self.ttl_seconds)}}
-        if self._put_once(item):
-            return None
-        try:
-            found = self.client.get_item(TableName=self.table, Key=key, ConsistentRead=True).get("Item")
-        except ClientError as error:
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"GetItem: {error}") from error
-            raise
-        except Exception as error:
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"GetItem: {error}") from error
-            raise
-        if found is None:  # expired between the two calls: the slot is free again
-            return None if self._put_once(item) else ALERT_PENDING
-        # Markers of earlier releases carry no status: they were kept only once their alert was sent.
-        status: str = found.get("status", {}).get("S", ALERT_SENT)
-        return status
-
-    def alert_sent(self, user_id: str, window_start: int) -> None:
-        from botocore.exceptions import ClientError
-
-        try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
-                UpdateExpression="SET #status = :sent",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":sent": {"S": ALERT_SENT}},
-            )
-        except ClientError as error:
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"UpdateItem: {error}") from error
-            raise
-        except Exception as error:
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"UpdateItem: {error}") from error
-            raise
+    def release_alert(self, user_id: str, window_start: int) -> None:
+        self.client.delete_item(
+            TableName=self.table, Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}}
+        )
 
     def describe_alert(self, alert: EntityAlert, alerted_at: datetime) -> None:
-        """Rewrite the claimed marker with the alert's whole record (``alert_record_item``), still
-        pending and kept without expiry like an anomaly: if the alert then cannot be published, the
-        retry finds it pending, writes it again and publishes with the same deduplication id."""
+        """Rewrite the claimed marker with the alert's whole record (``alert_record_item``), kept
+        without expiry like an anomaly. The marker stays claimed either way: if the alert then cannot
+        be published, ``release_alert`` deletes the record with it and the retry writes it again."""
         try:
             self.client.put_item(TableName=self.table, Item=alert_record_item(alert, alerted_at))
         except Exception as error:
@@ -430,20 +324,15 @@ def sns_subject(text: str) -> str:
 
 
 class SnsAlertPublisher:
-    """Alerts on an SNS topic. On a FIFO topic (the stack's: its ARN ends in ``.fifo``) each alert
-    carries its slot as ``MessageDeduplicationId``, so a Publish that SNS accepted but whose answer was
-    lost, retried by the client or by Lambda within SNS's 5-minute deduplication interval, is
-    delivered once; the message group is the alerted entity, so its alerts keep their order. With
-    ``records``, an entity alert's record is written before it is sent, so the analyst console can
-    show every alert that was sent."""
+    """Alerts to the SNS topic; with ``records``, an entity alert's record is written before it is
+    sent, so the analyst console can show every alert that was sent."""
 
     def __init__(self, client: Any, topic_arn: str, records: AlertRecords | None = None) -> None:
         self.client = client
         self.topic_arn = topic_arn
-        self.fifo = topic_arn.endswith(".fifo")
         self.records = records
 
-    def publish(self, anomaly: Anomaly, slot: str) -> None:
+    def publish(self, anomaly: Anomaly) -> None:
         event = anomaly.event
         message = {
             "user_id": event["user_id"],
@@ -457,9 +346,9 @@ class SnsAlertPublisher:
             "top_features": anomaly.top_features,
         }
         subject = sns_subject(f"Vedette: anomalous {event['event_type']} by {event['user_id']}")
-        self._publish(subject, message, {"user_id": event["user_id"]}, event["user_id"], slot)
+        self._publish(subject, message, {"user_id": event["user_id"]})
 
-    def publish_entity(self, alert: EntityAlert, slot: str) -> None:
+    def publish_entity(self, alert: EntityAlert) -> None:
         """One message per entity episode: who, the episode so far, the score and the reasons in words."""
         if self.records is not None:
             self.records.describe_alert(alert, datetime.now(UTC))
@@ -478,18 +367,11 @@ class SnsAlertPublisher:
             "reasons": list(alert.reasons),
         }
         subject = sns_subject(f"Vedette: anomalous {alert.kind} {alert.entity}")
-        attributes = {"entity_kind": alert.kind, "entity_id": alert.entity}
-        self._publish(subject, message, attributes, alert_partition(alert.kind, alert.entity), slot)
+        self._publish(subject, message, {"entity_kind": alert.kind, "entity_id": alert.entity})
 
-    def _publish(
-        self, subject: str, message: Mapping[str, Any], attributes: Mapping[str, str], entity: str, slot: str
-    ) -> None:
+    def _publish(self, subject: str, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
         """Publish a JSON message with string attributes (for subscription filters); a throttled or
         unreachable SNS raises ``TransientError``."""
-        fifo: dict[str, str] = {}
-        if self.fifo:
-            # Group ids have the deduplication id's character set and length: hash the entity.
-            fifo = {"MessageGroupId": hashlib.sha256(entity.encode()).hexdigest(), "MessageDeduplicationId": slot}
         try:
             self.client.publish(
                 TopicArn=self.topic_arn,
@@ -498,7 +380,6 @@ class SnsAlertPublisher:
                 MessageAttributes={
                     name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
                 },
-                **fifo,
             )
         except Exception as error:
             if _client_error_is_transient(error):
