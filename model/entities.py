@@ -29,7 +29,7 @@ from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES
 from model.tails import Matrix, TailProfile, Vector
 
-ENTITY_FEATURES_VERSION = 2
+ENTITY_FEATURES_VERSION = 1
 # A pause longer than this ends an episode (the usual web-analytics session timeout).
 EPISODE_IDLE_SECONDS = 30 * 60.0
 # Pseudo-events of the population's value blended into every share and mean.
@@ -54,9 +54,6 @@ _PAGE_COLUMNS = {
     "failure": "failure",
     "client_error": "status_4xx",
     "suspicious": "resource_suspicious_tokens",
-    # A known user's first request from a country they had not used lately: a stolen session or
-    # password used from far away looks like an ordinary visit in everything else.
-    "new_country": "new_country",
 }
 PAGE_MEANS = ("event_score", "flagged", *_PAGE_COLUMNS)
 # Means over every request: what the client and its network are.
@@ -115,7 +112,6 @@ _REASONS = {
     "failure_mean": ("{failures:.0f} failed requests or logins", ""),
     "client_error_mean": ("many client errors (4xx)", ""),
     "suspicious_mean": ("attack-like fragments in requests", ""),
-    "new_country_mean": ("{countries:.0f} requests from a country new to the user", ""),
     "agent_rarity_mean": ("an unusual client (user agent)", ""),
     "headless_mean": ("a headless or automated browser", ""),
     "known_bot_mean": ("a self-declared bot or crawler", ""),
@@ -439,7 +435,6 @@ class EntityModel:
                 "pace": math.expm1(row[2]),
                 "flagged": own_count("flagged_mean"),
                 "failures": own_count("failure_mean"),
-                "countries": own_count("new_country_mean"),
             }
             words = []
             for column in strongest:

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from model.enrichment import NetworkInfo
 from model.entities import (
     ENTITY_FEATURE_NAMES,
     EPISODE_IDLE_SECONDS,
@@ -229,38 +228,3 @@ def test_a_log_of_one_user_trains_without_an_entity_stage() -> None:
     # THEN it trains, says why it has no entity stage, and keeps per-event alerts
     assert trained.entity_models == {}
     assert "skipped" in trained.metadata["entities"]["user"]
-
-
-def test_requests_from_a_country_new_to_a_known_user_raise_the_episodes_evidence() -> None:
-    # GIVEN a user known from one country, then an episode with a login from another
-    lookup = {"198.51.100.1": "FR", "203.0.113.9": "JP"}
-    network_of = _countries(lookup)
-    home = [
-        {**normal_traffic(users=1, days=1)[0], "user_id": "u", "ip": "198.51.100.1", "occurred_at": _at(hour)}
-        for hour in range(0, 6)
-    ]
-    away = {**home[0], "ip": "203.0.113.9", "occurred_at": _at(30)}
-    at_home = {**home[0], "occurred_at": _at(30)}
-    column = ENTITY_FEATURE_NAMES.index("new_country_mean")
-    means = {}
-    for name, visit in (("home", at_home), ("away", away)):
-        features = featurize_batch([*home, visit], network_of=network_of)
-        evidence = Evidence()
-        # WHEN the visit's episode is read as an entity row
-        values = evidence_values(features.rows[-1:])
-        evidence.observe(event_time(visit), values[0], 0.0, False, False)
-        means[name] = evidence_row(evidence, [0.0] * len(ENTITY_FEATURE_NAMES))[column]
-    # THEN only the visit from the new country counts, as one page of a one-page episode
-    assert means == {"home": 0.0, "away": pytest.approx(1 / 6)}
-
-
-def _at(hour: int) -> str:
-    return (START + timedelta(hours=hour)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _countries(table: dict[str, str]) -> Any:
-    def network_of(ip: str) -> NetworkInfo | None:
-        country = table.get(ip)
-        return NetworkInfo(country, None, None, False) if country else None
-
-    return network_of
