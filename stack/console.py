@@ -13,10 +13,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from archive.table import EVENTS_PREFIX
 from console.labels import LABELS_HASH_KEY, LABELS_RANGE_KEY
 from scorer.stores import ALERTS_INDEX
-from stack.iam import Statement, key_use, policy_document
+from stack.iam import Statement, key_use, policy_document, read_archived_events
 
 # Exactly the calls console.alerts, console.labels and archive.sql make.
 ALERT_READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:Query")
@@ -65,17 +64,7 @@ class AnalystConsole(pulumi.ComponentResource):
                         ],
                     ),
                     Statement("RecordVerdicts", LABEL_ACTIONS, [labels.arn]),
-                    Statement(
-                        "ListTheEvents",
-                        ("s3:ListBucket",),
-                        [args.archive_bucket_arn],
-                        {"StringLike": {"s3:prefix": [f"{EVENTS_PREFIX}*"]}},
-                    ),
-                    Statement(
-                        "ReadTheEvents",
-                        ("s3:GetObject",),
-                        [pulumi.Output.concat(args.archive_bucket_arn, "/", EVENTS_PREFIX, "*")],
-                    ),
+                    *read_archived_events(args.archive_bucket_arn),
                     # The archive's objects are SSE-KMS with the pipeline key (DynamoDB uses the key
                     # through its own grants).
                     key_use("DecryptEvents", args.kms_key_arn, args.region, ("s3",), actions=("kms:Decrypt",)),

@@ -12,6 +12,8 @@ from typing import Any
 
 import pulumi
 
+from archive.table import EVENTS_PREFIX
+
 # What a consumer of the stream calls (Firehose and the scorer's event source mapping alike).
 STREAM_CONSUMER_ACTIONS = (
     "kinesis:DescribeStream",
@@ -76,6 +78,23 @@ def key_use(
         [key_arn],
         {"StringEquals": {"kms:ViaService": via_services(region, *services)}},
     )
+
+
+def read_archived_events(archive_bucket_arn: pulumi.Input[str]) -> list[Statement]:
+    """List and read the archive's event objects (under ``EVENTS_PREFIX``) and nothing else in it."""
+    return [
+        Statement(
+            "ListTheEvents",
+            ("s3:ListBucket",),
+            [archive_bucket_arn],
+            {"StringLike": {"s3:prefix": [f"{EVENTS_PREFIX}*"]}},
+        ),
+        Statement(
+            "ReadTheEvents",
+            ("s3:GetObject",),
+            [pulumi.Output.concat(archive_bucket_arn, "/", EVENTS_PREFIX, "*")],
+        ),
+    ]
 
 
 def assume_role_policy(service: str, account_id: pulumi.Input[str]) -> pulumi.Output[str]:

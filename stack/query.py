@@ -17,7 +17,7 @@ import pulumi_aws as aws
 
 from archive.table import EVENT_COLUMNS, EVENTS_PREFIX, PARTITION_COLUMNS, TABLE_NAME, projection_properties
 from stack.buckets import ExpiringPrefix, PrivateBucket, PrivateBucketArgs
-from stack.iam import Statement, key_use, policy_document
+from stack.iam import Statement, key_use, policy_document, read_archived_events
 
 RESULTS_PREFIX = "results/"
 GIB = 1024**3
@@ -149,17 +149,7 @@ class ArchiveQueries(pulumi.ComponentResource):
                         ],
                     ),
                     Statement("LocateTheArchive", ("s3:GetBucketLocation",), [args.archive_bucket_arn]),
-                    Statement(
-                        "ListTheEvents",
-                        ("s3:ListBucket",),
-                        [args.archive_bucket_arn],
-                        {"StringLike": {"s3:prefix": [f"{EVENTS_PREFIX}*"]}},
-                    ),
-                    Statement(
-                        "ReadTheEvents",
-                        ("s3:GetObject",),
-                        [pulumi.Output.concat(args.archive_bucket_arn, "/", EVENTS_PREFIX, "*")],
-                    ),
+                    *read_archived_events(args.archive_bucket_arn),
                     Statement(
                         "ListResults",
                         ("s3:GetBucketLocation", "s3:ListBucket", "s3:ListBucketMultipartUploads"),
