@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 from archive import sql as archive_sql
 from archive.table import TABLE_NAME
+from model.login_waves import LOGIN_FAILED, LOGIN_SUCCEEDED, WAVE_KIND
 from vedette.events import format_timestamp
 
 # Events of the timeline at most (the page draws every one of them).
@@ -94,14 +95,19 @@ class ArchiveQuery:
 def entity_events_query(
     kind: str, entity: str, start: datetime, end: datetime, arrivals: Sequence[ArrivalRange]
 ) -> ArchiveQuery:
-    """An entity's events (a user's, or a session's) that occurred from ``start`` to ``end``, in time order."""
-    column = "user_id" if kind == "user" else "session_id"
+    """An entity's events (a user's, or a session's; for a failed-login wave, the service's logins) that
+    occurred from ``start`` to ``end``, in time order."""
+    parameters: tuple[str, ...] = ()
+    if kind == WAVE_KIND:
+        condition = f"event_type IN ('{LOGIN_FAILED}', '{LOGIN_SUCCEEDED}')"
+    else:
+        condition, parameters = f"{'user_id' if kind == 'user' else 'session_id'} = ?", (entity,)
     sql = (
         f"SELECT {', '.join(TIMELINE_COLUMNS)} FROM {TABLE_NAME} "
-        f"WHERE {arrival_condition(arrivals)} AND {column} = ? AND occurred_at >= ? AND occurred_at <= ? "
+        f"WHERE {arrival_condition(arrivals)} AND {condition} AND occurred_at >= ? AND occurred_at <= ? "
         f"ORDER BY occurred_at, event_id LIMIT {TIMELINE_MAX_EVENTS}"
     )
-    return ArchiveQuery(sql, (entity, format_timestamp(start), format_timestamp(end)))
+    return ArchiveQuery(sql, (*parameters, format_timestamp(start), format_timestamp(end)))
 
 
 def user_history_query(user_id: str, arrivals: Sequence[ArrivalRange]) -> ArchiveQuery:

@@ -28,8 +28,9 @@ from typing import Any
 
 from model.detectors import ECODDetector, IsolationForestDetector
 from model.entities import EntityModel
-from model.exceptions import ArtifactError
+from model.exceptions import ArtifactError, InvalidStateError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
+from model.login_waves import LoginWaveModel, login_wave_model_of
 from vedette import schema as vedette_schema
 
 DETECTOR_FILE = "detector.joblib"
@@ -48,6 +49,7 @@ SHIPPED_MODULES = (
     "tails.py",
     "detectors.py",
     "entities.py",
+    "login_waves.py",
     "artifact.py",
     "serving.py",
 )
@@ -68,6 +70,7 @@ class LoadedModel:
     metadata: dict[str, Any]
     vocabulary: ResourceVocabulary
     entity_models: dict[str, EntityModel]
+    login_waves: LoginWaveModel | None = None
 
 
 def write_model_dir(
@@ -166,7 +169,13 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
         raise ArtifactError(
             f"{folder}: detector fitted on {detector.n_features} features, expected {len(FEATURE_NAMES)}"
         )
-    return LoadedModel(detector, float(metadata["threshold"]), metadata, vocabulary, load_entity_models(folder))
+    try:
+        login_waves = login_wave_model_of(metadata)
+    except InvalidStateError as error:
+        raise ArtifactError(f"{folder}: {error}") from None
+    return LoadedModel(
+        detector, float(metadata["threshold"]), metadata, vocabulary, load_entity_models(folder), login_waves
+    )
 
 
 def load_entity_models(folder: Path) -> dict[str, EntityModel]:

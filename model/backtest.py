@@ -32,7 +32,7 @@ import logging
 import math
 import sys
 import tempfile
-from collections import Counter, defaultdict
+from collections import Counter, defaultdict, deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +45,7 @@ from model.entities import DEFAULT_ALERT_BUDGET, EntityAlert, EntityTracker, Evi
 from model.entity_training import ENTITY_KINDS, entity_key
 from model.exceptions import TrainingDataError
 from model.features import IpState, UserState, event_time, featurize_batch
+from model.login_waves import BUCKET_SECONDS, WINDOW_MINUTES, LoginWaveWatch, LoginWindow, login_outcome
 
 logger = logging.getLogger("model.backtest")
 
@@ -176,6 +177,11 @@ class Replay:
     alerts: list[EntityAlert] = field(default_factory=list)
     events_by_label: Counter[str] = field(default_factory=Counter)  # by the event's entity's label
     flagged_by_label: Counter[str] = field(default_factory=Counter)
+    # The service's failed-login waves (model.login_waves), beside the entity alerts: each alert with
+    # the event ids of the failed logins in its window when it fired, which the evaluation reads.
+    login_window: LoginWindow = field(default_factory=LoginWindow)
+    wave_alerts: list[tuple[EntityAlert, list[str]]] = field(default_factory=list)
+    _recent_failures: deque[tuple[float, str]] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
         self.labels = {key: normalized_label(value) for key, value in self.labels.items()}
@@ -184,6 +190,7 @@ class Replay:
             trained = ", ".join(sorted(self.model.entity_models)) or "none (trained before the entity stage)"
             raise BacktestError(f"the model has no {self.kind} stage (it has: {trained}); train with --train")
         self.tracker = EntityTracker(entity_model, self.kind)
+        self.wave_watch = LoginWaveWatch(self.model.login_waves) if self.model.login_waves else None
 
     def warm_up(self, events: Sequence[dict[str, Any]]) -> None:
         """Carry the users' and addresses' state through ``events`` (the training log), unscored, as a
@@ -267,6 +274,25 @@ class Replay:
                 record.reasons = alert.reasons
             self.alerts_per_day[_day(alert.last_event_at)] += 1
         self.alerts.extend(alerts)
+        if self.wave_watch is not None:
+            self._watch_logins(events, times)
+
+    def _watch_logins(self, events: Sequence[dict[str, Any]], times: Sequence[float]) -> None:
+        window_seconds = WINDOW_MINUTES * BUCKET_SECONDS
+        recent = self._recent_failures
+        recent.extend(
+            (moment, str(event.get("event_id")))
+            for event, moment in zip(events, times, strict=True)
+            if login_outcome(event) is True
+        )
+        assert self.wave_watch is not None  # the caller checked
+        for alert in self.wave_watch.observe(self.login_window, events, times):
+            # The window's failed logins when it fired (its buckets are whole minutes).
+            start = (alert.last_event_at // BUCKET_SECONDS) * BUCKET_SECONDS - window_seconds + BUCKET_SECONDS
+            failures = [event_id for moment, event_id in recent if start <= moment <= alert.last_event_at]
+            self.wave_alerts.append((alert, failures))
+        while recent and recent[0][0] < recent[-1][0] - 2 * window_seconds:
+            recent.popleft()
 
     def _label(self, event: dict[str, Any], key: str | None) -> str:
         labels = self.labels
@@ -320,6 +346,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
         "alerts": len(replay.alerts),
         "alerts_per_1000_entities_per_day": round(1000.0 * len(replay.alerts) / max(entity_days, 1), 3),
         "events_flagged_share": round(replay.flagged / max(replay.events, 1), 5),
+        "login_wave_alerts": len(replay.wave_alerts),
     }
     if replay.labels:
         normal = [records[name] for name, label in zip(names, labels, strict=True) if label == "normal"]
@@ -507,6 +534,11 @@ def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
         lines.append(
             f"- `{alert.entity}` at {_iso(alert.last_event_at)} after {alert.pages} pages: {'; '.join(alert.reasons)}"
         )
+    if replay.wave_watch is not None:
+        lines += ["", "## Failed-login waves (the whole service)", ""]
+        lines += [
+            f"- {_iso(alert.last_event_at)}: {'; '.join(alert.reasons)}" for alert, _ in replay.wave_alerts[:20]
+        ] or ["None: the share of failed logins stayed within its usual range."]
     lines += ["", *(f"![{name}]({name})" for name in plots), ""]
     return "\n".join(lines)
 

@@ -32,7 +32,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from pathlib import Path
@@ -301,10 +301,25 @@ def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
         for alert in replay.alerts:
             alerts[replay.kind, alert.entity].append(alert.last_event_at)
     episodes: dict[tuple[str, str], list[tuple[float, list[tuple[str, str]]]]] = defaultdict(list)
+    episode_of: dict[str, tuple[str, str]] = {}
     for event, label in labeled:
         if label is not None:
             keys = [(replay.kind, key) for replay in replays if (key := entity_key(event, replay.kind)) is not None]
             episodes[label.scenario, label.episode_id].append((event_time(event), keys))
+            episode_of[event["event_id"]] = (label.scenario, label.episode_id)
+    # A failed-login wave alerts on the whole service, not on one of an episode's entities: it is
+    # credited to the episode that made most of the failures in its window, if one made over half,
+    # and is a normal alert otherwise. Every replay sees the same logins, so the first one's serve.
+    normal_wave_alerts = 0
+    for alert, failures in replays[0].wave_alerts if replays else []:
+        makers = Counter(episode_of.get(event_id) for event_id in failures)
+        maker, count = makers.most_common(1)[0] if makers else (None, 0)
+        if maker is not None and count * 2 > len(failures):
+            episode_entity = ("wave", f"{maker[0]}#{maker[1]}")
+            alerts[episode_entity].append(alert.last_event_at)
+            episodes[maker][0][1].append(episode_entity)  # one of its events names it
+        else:
+            normal_wave_alerts += 1
     scenarios: dict[str, dict[str, Any]] = {}
     for (scenario, _), members in sorted(episodes.items()):
         begin, end = min(moment for moment, _ in members), max(moment for moment, _ in members)
@@ -320,7 +335,7 @@ def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
         if alert_times:
             figures["caught"] += 1
             figures["delays"].append(min(alert_times) - begin)
-    normal_alerts = normal_entity_days = 0
+    normal_alerts, normal_entity_days = normal_wave_alerts, 0
     for replay in replays:
         for record in replay.entities.values():
             if entity_label(record) == "normal":
@@ -328,6 +343,10 @@ def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
                 normal_entity_days += len(record.days)
     return {
         "normal_alerts_per_1000_entities_per_day": round(1000.0 * normal_alerts / max(normal_entity_days, 1), 3),
+        "login_wave_alerts": {
+            "alerts": len(replays[0].wave_alerts) if replays else 0,
+            "on_normal_traffic": normal_wave_alerts,
+        },
         "scenarios": {
             name: {
                 "episodes": figures["episodes"],

@@ -46,6 +46,7 @@ from model.features import (
     ResourceVocabulary,
     featurize_batch,
 )
+from model.login_waves import train_login_wave_model
 from model.network import NETWORK_LOOKUPS, resolve_network_lookup
 from model.sampling import sample_users
 from model.serving import REQUEST_CONTENT_TYPES
@@ -112,9 +113,11 @@ def train(
     fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN).fit(rows[:split])
     calibration_scores = fitted.score(rows[split:])
     threshold = calibrate_threshold(calibration_scores, alert_rate)
+    times = [moment for moment, _, _ in ordered]
     entity_models, entity_metadata = _train_entities(
-        replay, [moment for moment, _, _ in ordered], detector, alert_rate, network_of, agent_of, alert_budget
+        replay, times, detector, alert_rate, network_of, agent_of, alert_budget
     )
+    _, login_wave_metadata = train_login_wave_model(replay, times)
     metadata = {
         "feature_names": list(FEATURE_NAMES),
         "features_version": FEATURES_VERSION,
@@ -138,6 +141,7 @@ def train(
             "flagged_share": float((calibration_scores > threshold).mean()),
         },
         "entities": entity_metadata,
+        "login_waves": login_wave_metadata,
         "network_lookup": dict(network_lookup) if network_lookup else None,
         "agent_parser": dict(agent_parser) if agent_parser else None,
         "state_bounds_bytes": {"user": MAX_USER_STATE_BYTES, "ip": MAX_IP_STATE_BYTES},

@@ -60,7 +60,8 @@ FIRST_PARTY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("functions/scorer", "scorer", ()),
     ("producers/vedette", "vedette", ()),
     # The serving side only: training and the detectors (scikit-learn) stay out of the Lambda; the
-    # entity stage (entities.py) scores with ECOD's tail profiles (tails.py, numpy alone).
+    # entity stage (entities.py) scores with ECOD's tail profiles (tails.py, numpy alone); login_waves.py
+    # watches the service's failed-login share.
     (
         "model",
         "model",
@@ -74,6 +75,7 @@ FIRST_PARTY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "rows.py",
             "tails.py",
             "entities.py",
+            "login_waves.py",
         ),
     ),
 )

@@ -7,6 +7,7 @@ import html
 import io
 import json
 import re
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -14,10 +15,13 @@ import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
 
+from archive.writer import ArchiveWriter
 from console import verdicts
 from console.app import create_app
 from console.labels import BENIGN, TRUE_POSITIVE
+from console.timeline import ArrivalRange, DuckDbArchive, entity_events_query
 from model.backtest import normalized_label, read_labels
+from model.login_waves import WAVE_ENTITY, WAVE_KIND
 from tests.console_factories import (
     AWAY_IP,
     HOSTILE,
@@ -27,6 +31,7 @@ from tests.console_factories import (
     ConsoleWorld,
     build_world,
 )
+from vedette.events import format_timestamp, normalize_event
 
 EXTRA_ALERTS = 6
 
@@ -236,3 +241,35 @@ def test_verdicts_give_precision_over_time_and_the_backtests_labels(aws_endpoint
     assert labels == {SCRAPER: "attack", quiet_w45.entity: "benign", quiet_w44.entity: "benign"}
     assert normalized_label(labels[quiet_w44.entity]) == "normal"
     assert lines[2] == {"labels_csv": str(labels_csv), "entities": 3}
+
+
+def test_a_failed_login_wave_shows_the_services_logins_in_its_window(tmp_path: Path) -> None:
+    # GIVEN an archive with logins of several accounts and other events, inside and outside a wave
+    start = datetime(2026, 11, 5, 10, 0, tzinfo=UTC)
+    events = [
+        normalize_event(
+            {
+                "event_id": f"00000000-0000-4000-8000-{number:012d}",
+                "occurred_at": format_timestamp(start + timedelta(seconds=30 * number)),
+                "event_type": ("login_failed", "login_succeeded", "page_view")[number % 3],
+                "user_id": f"account-{number}",
+                "resource": "/login",
+            }
+        )
+        for number in range(60)
+    ]
+    with ArchiveWriter(tmp_path, buffer_seconds=60) as writer:
+        for event in events:
+            writer.put_event(event, arrival=start + timedelta(minutes=1))
+    # WHEN the timeline of a wave alert's window (its first ten minutes) is read as the console reads it
+    end = start + timedelta(minutes=10)
+    query = entity_events_query(WAVE_KIND, WAVE_ENTITY, start, end, [ArrivalRange.around(start, end)])
+    rows = DuckDbArchive(str(tmp_path), refresh_seconds=0).run(query)
+    # THEN it holds every account's logins in the window, and nothing else
+    expected = [
+        event["event_id"]
+        for event in events
+        if event["event_type"] != "page_view" and event["occurred_at"] <= format_timestamp(end)
+    ]
+    assert [row["event_id"] for row in rows] == expected
+    assert len({row["user_id"] for row in rows}) == len(expected) == 14

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from model.entities import EntityAlert, Evidence
 from model.features import event_time
+from model.login_waves import SURPRISE_FLOOR, WAVE_ENTITY, WAVE_KIND, LoginWaveModel, LoginWindow
 from model.train import TrainedModel, train
 from scorer.batch import BatchOutcome, Dependencies, process_batch
 from scorer.clients import build_dependencies
@@ -22,8 +23,8 @@ from scorer.endpoint import Score
 from scorer.exceptions import TransientError
 from scorer.records import decode_batch
 from scorer.stores import ALERTS_INDEX, SnsAlertPublisher, evidence_key
-from tests.model_factories import START, normal_traffic, scraper_session
-from tests.scorer_factories import REGION, ScorerResources, create_resources, lambda_event, plain
+from tests.model_factories import START, event, normal_traffic, scraper_session
+from tests.scorer_factories import REGION, SHARD, ScorerResources, create_resources, lambda_event, plain
 from tests.test_scorer_batch import alerts_of, anomalies_of
 from vedette.events import encode_event, normalize_event
 
@@ -303,3 +304,44 @@ def test_an_alert_recorded_but_not_sent_leaves_no_record_until_the_retry_sends_i
     recorded = recorded_alerts(aws_endpoint, settings)
     assert sorted(item["kind"]["S"] for item in recorded) == sorted(message["entity"]["kind"] for message in sent)
     assert sorted(item["kind"]["S"] for item in recorded) == ["session", "user"]
+
+
+def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_endpoint, resources, trained):
+    # GIVEN the scorer with a failed-login wave model, and 240 accounts tried once each from 240
+    # addresses over four minutes, two getting in, among a day of new people's traffic
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    deps.login_waves = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    wave_start = START + timedelta(days=10, hours=15)
+    attempts = [
+        normalize_event(
+            event(
+                wave_start + timedelta(seconds=number),
+                f"victim-{number}",
+                "login_succeeded" if number in (5, 6) else "login_failed",
+                resource="/login",
+                status=200 if number in (5, 6) else 401,
+                ip=f"100.64.{number // 200}.{number % 200 + 1}",
+                session_id=f"attempt-{number}",
+            )
+        )
+        for number in range(240)
+    ]
+    kinesis_batches = batches(sorted(traffic() + attempts, key=event_time), 50)
+    # WHEN every batch is processed, and the one that raised the wave's alert is delivered again
+    outcomes = [run(batch, deps, settings) for batch in kinesis_batches]
+    assert all(not outcome.failed_sequence_numbers for outcome in outcomes)
+    waves = [message for message in alerts_of(aws_endpoint, resources) if message["entity"]["kind"] == WAVE_KIND]
+    alerting = next(index for index, outcome in enumerate(outcomes) if outcome.alerts and outcome.events > 0)
+    run(kinesis_batches[alerting], deps, settings)
+    # THEN the service raised one alert, naming the failures and the accounts that got in
+    assert [message["entity"] for message in waves] == [{"kind": WAVE_KIND, "id": WAVE_ENTITY}]
+    assert waves[0]["reasons"][0].split()[1:3] == ["failed", "logins"]
+    assert "victim-5" in waves[0]["reasons"][1]
+    assert "victim-6" in waves[0]["reasons"][1]
+    assert not [message for message in alerts_of(aws_endpoint, resources) if message["entity"]["kind"] == WAVE_KIND]
+    # AND the shard's login window is stored: one wave seen, over since the people's logins resumed
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(WAVE_KIND, SHARD)}})
+    window = LoginWindow.from_bytes(item["Item"]["state"]["B"])
+    assert window.waves == 1
+    assert not window.in_wave

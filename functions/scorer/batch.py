@@ -35,6 +35,7 @@ from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, ev
 from model.entity_training import entity_key
 from model.exceptions import InvalidStateError
 from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
+from model.login_waves import WAVE_KIND, LoginWaveModel, LoginWaveWatch, LoginWindow
 from scorer.endpoint import Endpoint, Score, UnusableLatch, score_in_chunks
 from scorer.exceptions import TransientError
 from scorer.records import DecodedBatch, UserRecord
@@ -70,6 +71,8 @@ class Dependencies:
     agent_of: AgentLookup | None = None
     vocabulary: ResourceVocabulary | None = None
     entity_models: Mapping[str, EntityModel] = field(default_factory=dict)
+    # The service's failed-login waves (credential stuffing no one account shows); None without.
+    login_waves: LoginWaveModel | None = None
     # Whether the endpoint was found to refuse every request, kept across batches (scorer.endpoint).
     endpoint_latch: UnusableLatch = field(default_factory=UnusableLatch)
 
@@ -198,6 +201,8 @@ def process_batch(
         kind: {key for item in valid if (key := entity_key(item.wire, kind)) is not None} for kind in deps.entity_models
     }
     evidence_keys = [evidence_key(kind, key) for kind, keys in entities.items() for key in keys]
+    if deps.login_waves is not None:
+        evidence_keys.append(evidence_key(WAVE_KIND, batch.shard_id))
     stored = deps.states.load(
         [USER_PREFIX + user for user in user_ids] + [IP_PREFIX + ip for ip in ips] + evidence_keys
     )
@@ -324,6 +329,10 @@ def process_batch(
             step.forget(held_users)
     outcome.scored = len(done)
 
+    # 5c. The shard's logins, for failed-login waves across the service.
+    if deps.login_waves is not None and done:
+        _watch_logins(done, deps.login_waves, stored, batch.shard_id, deps, settings, now, outcome)
+
     # 6. Save the state each user reached through its processed events, with the last record applied.
     if done:
         # With events left for the retry, states are recomputed over the processed events only, so a
@@ -449,6 +458,47 @@ def _publish_entity_alert(alert: EntityAlert, deps: Dependencies, outcome: Batch
     return True
 
 
+def _watch_logins(
+    done: list[_Valid],
+    model: LoginWaveModel,
+    stored: Mapping[str, StoredState],
+    shard_id: str,
+    deps: Dependencies,
+    settings: ScorerSettings,
+    now: datetime,
+    outcome: BatchOutcome,
+) -> None:
+    """Add the processed logins to the shard's login window, publish a wave's alert, and save the
+    window with the last record it applied.
+
+    The window is a count over the shard, not any one user's history, so it is not held back with a
+    user whose state failed: a retry skips what the window applied, and at worst a failed user's
+    logins go uncounted. An alert that cannot be published leaves the window unsaved, so the next
+    batch crosses the threshold again and publishes it.
+    """
+    key = evidence_key(WAVE_KIND, shard_id)
+    previous = stored.get(key)
+    window = LoginWindow()
+    if previous is not None:
+        try:
+            window = LoginWindow.from_bytes(previous.state)
+        except InvalidStateError as error:
+            outcome.state_unreadable += 1
+            outcome.errors.append(f"{key}: {error}")
+    through = previous.applied_through if previous is not None else None
+    fresh = [item for item in done if not _applied(through, shard_id, item.record.sequence_number)]
+    if not fresh:
+        return
+    alerts = LoginWaveWatch(model).observe(window, [item.wire for item in fresh], [item.time for item in fresh])
+    if not all([_publish_entity_alert(alert, deps, outcome) for alert in alerts]):
+        return
+    last = max((item.record for item in fresh), key=lambda record: record.record_index)
+    saved = StoredState(window.to_bytes(), _advanced(previous, shard_id, last))
+    unsaved = deps.states.save({key: saved}, int(now.timestamp()) + settings.state_ttl_seconds)
+    outcome.state_writes += 1 - len(unsaved)
+    outcome.state_write_failures += len(unsaved)
+
+
 def _read_states(
     kind: type[StateT], prefix: str, keys: set[str], stored: Mapping[str, StoredState], outcome: BatchOutcome
 ) -> dict[str, StateT]:
@@ -553,8 +603,8 @@ def _save_states(
     for ip, ip_state in final.ip_states.items():
         items[IP_PREFIX + ip] = StoredState(ip_state.to_bytes())
     unsaved = deps.states.save(items, expires_at)
-    outcome.state_writes = len(items) + len(evidence_items) - len(unsaved) - len(unsaved_evidence)
-    outcome.state_write_failures = len(unsaved) + len(unsaved_evidence)
+    outcome.state_writes += len(items) + len(evidence_items) - len(unsaved) - len(unsaved_evidence)
+    outcome.state_write_failures += len(unsaved) + len(unsaved_evidence)
     # A user whose state was not saved is retried from its first event here; an IP's state is a
     # shared approximation (several shards write it) and is not worth holding the shard for.
     unsaved_users = held | {key[len(USER_PREFIX) :] for key in unsaved if key.startswith(USER_PREFIX)}

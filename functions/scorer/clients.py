@@ -62,4 +62,5 @@ def build_dependencies(
         agent_of=features.agent_of if features else None,
         vocabulary=features.vocabulary if features else None,
         entity_models=features.entity_models if features else {},
+        login_waves=features.login_waves if features else None,
     )

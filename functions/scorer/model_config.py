@@ -23,6 +23,7 @@ from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import EntityModel
 from model.exceptions import AgentParserError, InvalidStateError, NetworkLookupError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
+from model.login_waves import LoginWaveModel, login_wave_model_of
 from model.network import lookup_from_record
 from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE
 from model.user_agents import check_parser
@@ -49,6 +50,9 @@ class FeatureConfig:
     # The entity stages by kind (user, session): alerts on episodes. Empty for an artifact trained
     # before them, whose scorer alerts on single events as it did then.
     entity_models: dict[str, EntityModel] = field(default_factory=dict)
+    # The service's failed-login waves (credential stuffing); None for a model trained without
+    # logins or before the wave watch.
+    login_waves: LoginWaveModel | None = None
 
 
 def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
@@ -77,9 +81,10 @@ def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
     content_type = NPY_CONTENT_TYPE if NPY_CONTENT_TYPE in readable else JSON_CONTENT_TYPE
     try:
         entity_models = {kind: EntityModel.from_json(stage) for kind, stage in (data.get("entities") or {}).items()}
+        login_waves = login_wave_model_of(data)
     except InvalidStateError as error:
         raise FeatureConfigError(f"{path}: {error}") from None
-    return FeatureConfig(vocabulary, network_of, record, agent_of, parser, content_type, entity_models)
+    return FeatureConfig(vocabulary, network_of, record, agent_of, parser, content_type, entity_models, login_waves)
 
 
 def export_feature_config(model: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
@@ -93,6 +98,7 @@ def export_feature_config(model: str | os.PathLike[str], destination: str | os.P
         "request_content_types": metadata.get("request_content_types", [JSON_CONTENT_TYPE]),
         "vocabulary": vocabulary,
         "entities": entities,
+        "login_waves": metadata.get("login_waves"),
         "model": {key: metadata.get(key) for key in ("detector", "threshold", "trained_at") if key in metadata},
     }
     target = Path(destination)
