@@ -52,7 +52,7 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "scorer_cpu_seconds_per_event": "make bench BENCH=scorer_handler (2026-12, this machine, one core): "
         "events_per_second with the entity stage, less the in-process fake endpoint's share of the time",
         "state_item_bytes": "make bench BENCH=scorer_handler (2026-12): state_items.mean_item_bytes, the items "
-        "the scorer saves (key, state, expires_at, applied_through) sized as DynamoDB bills them",
+        "the scorer saves (key, state, expires_at, applied, seen) sized as DynamoDB bills them",
         "shared_ip_item_bytes": "model/features/state.py MAX_IP_STATE_BYTES (428 B: an IP's state keeps at "
         "most MAX_IP_USERS users) plus the key and attributes, 45 B as the bench sizes them",
         "model_seconds_per_row": "make bench BENCH=model_score (docs/model.md): 68,900 rows/s with ECOD for "
