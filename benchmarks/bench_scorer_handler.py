@@ -40,7 +40,7 @@ from scorer.clients import aws_client
 from scorer.endpoint import SageMakerEndpoint
 from scorer.records import decode_batch
 from scorer.settings import ScorerSettings
-from scorer.stores import Anomaly, StoredState
+from scorer.stores import ALERT_SENT, Anomaly, StoredState
 from vedette.events import encode_event, normalize_event
 from vedette.kpl import AggregateBuilder
 
@@ -99,8 +99,10 @@ def dynamodb_item_bytes(key: str, item: StoredState, expires_at: int) -> int:
     numbers at about one byte per two digits plus one), as ``DynamoStateStore`` writes it."""
     size = len("key") + len(key.encode()) + len("state") + len(item.state)
     size += len("expires_at") + (len(str(expires_at)) + 1) // 2 + 1
-    if item.applied_through:
-        size += len("applied_through") + len(item.applied_through.encode())
+    if item.applied:
+        size += len("applied") + len(item.applied)
+    if item.seen:
+        size += len("seen") + len(item.seen)
     return size
 
 
@@ -145,20 +147,20 @@ class MemoryAnomalies:
         self.recorded.add(anomaly.event["event_id"])
         return len(self.recorded) > before
 
-    def claim_alert(self, user_id: str, window_start: int) -> bool:
+    def claim_alert(self, user_id: str, window_start: int) -> str | None:
         before = len(self.alerts)
         self.alerts.add((user_id, window_start))
-        return len(self.alerts) > before
+        return None if len(self.alerts) > before else ALERT_SENT
 
-    def release_alert(self, user_id: str, window_start: int) -> None:
-        self.alerts.discard((user_id, window_start))
+    def alert_sent(self, user_id: str, window_start: int) -> None:
+        pass
 
 
 class Discard:
-    def publish(self, anomaly: Anomaly) -> None:
+    def publish(self, anomaly: Anomaly, slot: str) -> None:
         pass
 
-    def publish_entity(self, alert: EntityAlert) -> None:
+    def publish_entity(self, alert: EntityAlert, slot: str) -> None:
         pass
 
     def put(self, name: str, arrived_at: datetime, lines: Sequence[Mapping[str, Any]]) -> None:

@@ -35,7 +35,7 @@ class Inputs:
     # Small outputs.
     anomaly_share: float  # anomalies recorded per scored event (assumed)
     anomaly_item_bytes: float
-    state_round_trips_per_invocation: int  # load, save evidence, save states
+    state_round_trips_per_invocation: int  # load, save evidence, save IPs, save users
     dynamodb_round_trip_seconds: float  # assumed
     log_bytes_per_invocation: float  # Lambda START/END/REPORT lines plus one EMF document (assumed)
     sources: Mapping[str, str] = field(default_factory=dict)
@@ -52,7 +52,7 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "scorer_cpu_seconds_per_event": "make bench BENCH=scorer_handler (2026-12, this machine, one core): "
         "events_per_second with the entity stage, less the in-process fake endpoint's share of the time",
         "state_item_bytes": "make bench BENCH=scorer_handler (2026-12): state_items.mean_item_bytes, the items "
-        "the scorer saves (key, state, expires_at, applied_through) sized as DynamoDB bills them",
+        "the scorer saves (key, state, expires_at, applied, seen) sized as DynamoDB bills them",
         "shared_ip_item_bytes": "model/features/state.py MAX_IP_STATE_BYTES (428 B: an IP's state keeps at "
         "most MAX_IP_USERS users) plus the key and attributes, 45 B as the bench sizes them",
         "model_seconds_per_row": "make bench BENCH=model_score (docs/model.md): 68,900 rows/s with ECOD for "
@@ -68,7 +68,7 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "anomaly_item_bytes": "functions/scorer/stores.py DynamoAnomalyStore.record: the event's JSON plus "
         "score fields, about 1 KB",
         "state_round_trips_per_invocation": "functions/scorer/batch.py: BatchGetItem of every key, then "
-        "BatchWriteItem of the evidence, then of the user and IP states (each a parallel round)",
+        "BatchWriteItem of the evidence, then of the IP states, then of the user states (each a parallel round)",
         "dynamodb_round_trip_seconds": "assumed: 10 ms per parallel DynamoDB round in the Region",
         "log_bytes_per_invocation": "assumed: 1.5 KB (Lambda's START/END/REPORT lines and one EMF document)",
     }
@@ -101,14 +101,17 @@ def measured() -> Inputs:
         max_request_bytes=3_900_000,
         anomaly_share=0.001,
         anomaly_item_bytes=1_000.0,
-        state_round_trips_per_invocation=3,
+        state_round_trips_per_invocation=4,
         dynamodb_round_trip_seconds=0.010,
         log_bytes_per_invocation=1_500.0,
         sources=SOURCES,
     )
 
 
-SHARED_IP_ITEM_OVERHEAD_BYTES = 45  # "key" + "ip#<address>" + "state" + "expires_at" and its number
+# "key" + "ip#<address>" + "state" + "expires_at" and its number (45 B), and "applied" with the
+# positions of the twelve shards an IP's item keeps (403 B, functions/scorer/progress.py): an address
+# every shard writes holds them all.
+SHARED_IP_ITEM_OVERHEAD_BYTES = 45 + 403
 
 # make bench BENCH=scorer_handler on this machine (2026-12): see SOURCES.
 # events_per_second 9,083 (best of 5; median 6,411), fake_endpoint_share_of_time 0.008: (1 - 0.008) / 9,083.
@@ -116,5 +119,5 @@ SCORER_CPU_SECONDS_PER_EVENT = (1 - 0.008) / 9_083
 # state_items.mean_item_bytes; each kind was read and written by 0.66-0.84 of the events at the
 # bench's 9,000-event batches from 20,000 skewed users (the plan models that share from --users).
 STATE_ITEM_BYTES: Mapping[str, float] = MappingProxyType(
-    {"user": 422, "ip": 95, "entity#user": 335, "entity#session": 340}
+    {"user": 392, "ip": 133, "entity#user": 276, "entity#session": 281}
 )

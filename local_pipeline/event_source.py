@@ -6,7 +6,8 @@ payload), invoke the function with the event shaped exactly as Lambda's, then:
 
 - a success with an empty ``batchItemFailures`` checkpoints after the batch;
 - a partial batch response checkpoints before the lowest reported sequence number and retries from
-  there; an empty or unknown identifier fails the whole batch, as Lambda treats it;
+  there (with bisect on, that split spends no retry when it made progress, as in Lambda); an empty
+  or unknown identifier fails the whole batch, as Lambda treats it;
 - a function error retries the batch, split in two first when ``bisect_on_error`` is set;
 - a batch that has been retried ``maximum_retry_attempts`` times, or whose records are older than
   ``maximum_record_age_seconds``, goes to the on-failure destination (an SQS message in Lambda's
@@ -67,6 +68,17 @@ class ShardCounters:
     dead_lettered_records: int = 0
     dead_lettered_events: int = 0
     lag_records: int = 0
+
+
+@dataclass(frozen=True)
+class _Part:
+    """Records of a batch on their way: retries spent (splits spend none), invocations that held
+    them, and whether the last of those raised."""
+
+    records: list[dict[str, Any]]
+    retries: int = 0
+    invocations: int = 0
+    function_error: bool = False
 
 
 @dataclass
@@ -159,12 +171,13 @@ class ShardPoller:
     def _deliver(self, batch: list[dict[str, Any]]) -> None:
         """Invoke until the batch is checkpointed or sent to the on-failure destination."""
         settings = self.mapping.settings
-        parts: deque[tuple[list[dict[str, Any]], int]] = deque([(batch, 0)])
+        parts: deque[_Part] = deque([_Part(batch)])
         while parts:
-            records, attempts = parts.popleft()
+            part = parts.popleft()
+            records = part.records
             expired = self._expired(records)
             if expired:
-                self._dead_letter(records[:expired], attempts, "RecordAgeExceeded")
+                self._dead_letter(records[:expired], part, "RecordAgeExceeded")
                 records = records[expired:]
                 if not records:
                     continue
@@ -174,6 +187,7 @@ class ShardPoller:
                 self.function = self.mapping.start_function(self.shard_id)
             self.counters.invocations += 1
             ok, response = self.function.invoke(self.mapping.lambda_event(self.shard_id, records))
+            invoked = _Part(records, part.retries, part.invocations + 1, function_error=not ok)
             if ok:
                 lowest = self._lowest_failure(records, response)
                 if lowest is None:
@@ -182,19 +196,24 @@ class ShardPoller:
                 self.counters.partial_failures += 1
                 self._acknowledge(records[:lowest])
                 failed = records[lowest:]
+                if lowest > 0 and settings.bisect_batch_on_function_error:
+                    # With bisect on, a partial response splits the batch at the reported record, and
+                    # splitting does not consume the retry quota: the rest is retried as a new part.
+                    parts.appendleft(_Part(failed, part.retries, invoked.invocations))
+                    continue
             else:
                 self.counters.function_errors += 1
                 failed = records
                 if settings.bisect_batch_on_function_error and len(records) > 1:
                     # Splitting a batch does not count towards the retry quota, as in Lambda.
                     half = len(records) // 2
-                    parts.appendleft((records[half:], attempts))
-                    parts.appendleft((records[:half], attempts))
+                    parts.appendleft(_Part(records[half:], part.retries, invoked.invocations, function_error=True))
+                    parts.appendleft(_Part(records[:half], part.retries, invoked.invocations, function_error=True))
                     continue
-            if attempts >= settings.maximum_retry_attempts:
-                self._dead_letter(failed, attempts, "RetryAttemptsExhausted")
+            if part.retries >= settings.maximum_retry_attempts:
+                self._dead_letter(failed, invoked, "RetryAttemptsExhausted")
             else:
-                parts.appendleft((failed, attempts + 1))
+                parts.appendleft(_Part(failed, part.retries + 1, invoked.invocations, invoked.function_error))
 
     def _expired(self, records: list[dict[str, Any]]) -> int:
         """How many leading records are older than the mapping's maximum record age."""
@@ -235,10 +254,16 @@ class ShardPoller:
         self.counters.acknowledged_events += len(event_ids)
         self.mapping.on_acknowledged(Acknowledgement(self.shard_id, event_ids))
 
-    def _dead_letter(self, records: list[dict[str, Any]], attempts: int, condition: str) -> None:
+    def _dead_letter(self, records: list[dict[str, Any]], part: _Part, condition: str) -> None:
+        """Send Lambda's on-failure record: ``approximateInvokeCount`` is the invocations that held
+        these records (none for records that aged out before any), and ``functionError`` is there
+        only when the last of them raised (not when it answered with a partial batch response)."""
         events = sum(len(_event_ids(record)) for record in records)
         self.counters.dead_lettered_records += len(records)
         self.counters.dead_lettered_events += events
+        response: dict[str, Any] = {"statusCode": 200, "executedVersion": "$LATEST"}
+        if part.function_error:
+            response["functionError"] = "Unhandled"
         message = {
             "version": "1.0",
             "timestamp": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
@@ -246,9 +271,9 @@ class ShardPoller:
                 "requestId": str(uuid.uuid4()),
                 "functionArn": self.mapping.function_arn,
                 "condition": condition,
-                "approximateInvokeCount": attempts + 1,
+                "approximateInvokeCount": part.invocations,
             },
-            "responseContext": {"statusCode": 200, "executedVersion": "$LATEST", "functionError": "Unhandled"},
+            "responseContext": response,
             "KinesisBatchInfo": {
                 "shardId": self.shard_id,
                 "startSequenceNumber": records[0]["SequenceNumber"],

@@ -25,12 +25,12 @@ class PipelineNames:
     state_table: str = "vedette-user-state"
     anomalies_table: str = "vedette-anomalies"
     labels_table: str = "vedette-labels"
-    alerts_topic: str = "vedette-alerts"
+    alerts_topic: str = "vedette-alerts.fifo"  # FIFO, as the stack's: alerts are deduplicated
     on_failure_queue: str = "vedette-scorer-on-failure"
     endpoint: str = "vedette-model"
     bad_events_prefix: str = "bad-events/"
     # Not part of the stack: where the demo reads the alerts the topic sends.
-    alerts_inbox_queue: str = "vedette-demo-alerts-inbox"
+    alerts_inbox_queue: str = "vedette-demo-alerts-inbox.fifo"
 
 
 @dataclass
@@ -56,9 +56,9 @@ def create_resources(clients: dict[str, Any], names: PipelineNames, shards: int)
     )
     dynamodb.create_table(**anomalies_table_definition(names.anomalies_table))
     dynamodb.create_table(**labels_table_definition(names.labels_table))
-    topic_arn = sns.create_topic(Name=names.alerts_topic)["TopicArn"]
+    topic_arn = sns.create_topic(Name=names.alerts_topic, Attributes={"FifoTopic": "true"})["TopicArn"]
     on_failure_url = sqs.create_queue(QueueName=names.on_failure_queue)["QueueUrl"]
-    inbox_url = sqs.create_queue(QueueName=names.alerts_inbox_queue)["QueueUrl"]
+    inbox_url = sqs.create_queue(QueueName=names.alerts_inbox_queue, Attributes={"FifoQueue": "true"})["QueueUrl"]
     inbox_arn = sqs.get_queue_attributes(QueueUrl=inbox_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=inbox_arn, Attributes={"RawMessageDelivery": "true"})
     kinesis.get_waiter("stream_exists").wait(StreamName=names.stream, WaiterConfig={"Delay": 0.2})

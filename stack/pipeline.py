@@ -107,7 +107,6 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
         PROJECT,
         ScorerStateArgs(
             kms_key_arn=key.arn,
-            alert_email=settings.alert_email,
             state_capacity_units=settings.state_table_capacity_units,
         ),
     )

@@ -86,8 +86,12 @@ class Scorer(pulumi.ComponentResource):
                         ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"),
                         [args.state_table_arn],
                     ),
+                    # Anomalies and alert markers (put once, a taken marker returned by the failed
+                    # condition; a marker set sent).
                     Statement(
-                        "RecordAnomalies", ("dynamodb:DeleteItem", "dynamodb:PutItem"), [args.anomalies_table_arn]
+                        "RecordAnomalies",
+                        ("dynamodb:PutItem", "dynamodb:UpdateItem"),
+                        [args.anomalies_table_arn],
                     ),
                     Statement("PublishAlerts", ("sns:Publish",), [args.alerts_topic_arn]),
                     Statement(

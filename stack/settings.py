@@ -110,7 +110,12 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("maxRetryAttempts", "integer", 5, "Retries of a failing batch before it goes to the on-failure queue."),
     ConfigKey("maxRecordAgeSeconds", "integer", 3600, "Records older than this go to the on-failure queue, 60-604800."),
     ConfigKey("startingPosition", "string", "LATEST", "Where the mapping starts reading: LATEST or TRIM_HORIZON."),
-    ConfigKey("alertEmail", "string", "", "Email subscribed to anomaly alerts and alarms (empty: none)."),
+    ConfigKey(
+        "alertEmail",
+        "string",
+        "",
+        "Email subscribed to the alarms (empty: none); alerts go to the FIFO alerts topic's SQS subscribers.",
+    ),
     ConfigKey("alertMinSeverity", "string", "1.0", "Alert when score / threshold is at least this (number)."),
     ConfigKey("alertWindowSeconds", "integer", 3600, "At most one alert per user per this many seconds."),
     ConfigKey(

@@ -1,10 +1,11 @@
-"""What the scorer keeps: per-user state (TTL), anomalies (point-in-time recovery), alerts topic.
+"""What the scorer keeps: per-user state (TTL), anomalies (point-in-time recovery), alerts topic (FIFO).
 
 The key schemas are the ones ``scorer.stores`` reads and writes (its docstring documents them).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pulumi
@@ -19,12 +20,18 @@ ANOMALIES_RANGE_KEY = "sk"
 # Provisioned state table: autoscaling keeps utilization near this, up to this multiple of the floor.
 TARGET_UTILIZATION_PERCENT = 70.0
 MAX_CAPACITY_MULTIPLE = 4
+FIFO_SUFFIX = ".fifo"  # a FIFO topic's name must end with it
+TOPIC_NAME_MAX_CHARACTERS = 256
+
+
+def _topic_safe(text: str) -> str:
+    """``text`` with only the characters an SNS topic name may hold."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", text)[: TOPIC_NAME_MAX_CHARACTERS // 2]
 
 
 @dataclass(frozen=True)
 class ScorerStateArgs:
     kms_key_arn: pulumi.Input[str]
-    alert_email: str
     # 0: on demand. Above 0: provisioned read and write units (the floor autoscaling keeps).
     state_capacity_units: int = 0
 
@@ -111,11 +118,18 @@ class ScorerState(pulumi.ComponentResource):
             server_side_encryption=encryption,
             opts=child,
         )
-        topic = aws.sns.Topic(f"{name}-alerts", kms_master_key_id=args.kms_key_arn, opts=child)
-        if args.alert_email:
-            aws.sns.TopicSubscription(
-                f"{name}-alerts-email", topic=topic.arn, protocol="email", endpoint=args.alert_email, opts=child
-            )
+        # FIFO, with the scorer's deduplication id on every alert (scorer.stores): a Publish whose answer
+        # was lost and that the client or Lambda retried is delivered once. A standard topic cannot
+        # tell such a retry from a new alert. FIFO topics deliver to SQS queues only (not email), so
+        # ``alertEmail`` gets the alarms; alerts are read from a queue subscribed to this topic.
+        topic = aws.sns.Topic(
+            f"{name}-alerts",
+            name=f"{name}-alerts-{_topic_safe(pulumi.get_stack())}{FIFO_SUFFIX}",
+            fifo_topic=True,
+            content_based_deduplication=False,
+            kms_master_key_id=args.kms_key_arn,
+            opts=child,
+        )
         self.state_table_name = state.name
         self.state_table_arn = state.arn
         self.anomalies_table_name = anomalies.name

@@ -24,6 +24,18 @@ def raise_on_poison(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return {"batchItemFailures": []}
 
 
+def report_or_raise_on_poison(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """As the scorer answers: reports the first poisoned record, and raises when it is the first of
+    the batch (nothing processed)."""
+    records = event["Records"]
+    for index, record in enumerate(records):
+        if _poisoned(record):
+            if index == 0:
+                raise ValueError("no record processed")
+            return {"batchItemFailures": [{"itemIdentifier": record["kinesis"]["sequenceNumber"]}]}
+    return {"batchItemFailures": []}
+
+
 def malformed_once(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """Answers with an empty identifier on its first invocation, then succeeds."""
     global _answered

@@ -144,10 +144,12 @@ def create_resources(endpoint_url: str, name: str) -> ScorerResources:
     )
     dynamodb.create_table(**anomalies_table_definition(f"{name}-anomalies"))
     boto3.client("s3", endpoint_url=endpoint_url, region_name=REGION).create_bucket(Bucket=f"{name}-bad-events")
+    # A FIFO topic, as the stack creates, and a FIFO queue on it: what a subscriber receives is what SNS
+    # delivers after its deduplication (moto hands the deduplication id to the queue, which applies it).
     sns = boto3.client("sns", endpoint_url=endpoint_url, region_name=REGION)
-    topic_arn = sns.create_topic(Name=f"{name}-alerts")["TopicArn"]
+    topic_arn = sns.create_topic(Name=f"{name}-alerts.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
     sqs = boto3.client("sqs", endpoint_url=endpoint_url, region_name=REGION)
-    queue_url = sqs.create_queue(QueueName=f"{name}-alerts-inbox")["QueueUrl"]
+    queue_url = sqs.create_queue(QueueName=f"{name}-alerts-inbox.fifo", Attributes={"FifoQueue": "true"})["QueueUrl"]
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
     settings = ScorerSettings(

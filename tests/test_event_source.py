@@ -25,7 +25,7 @@ def clients(kinesis: Any, aws_endpoint: str) -> dict[str, Any]:
 
 
 def run_mapping(
-    clients: dict[str, Any], handler: str, payloads: list[bytes], settings: MappingSettings
+    clients: dict[str, Any], handler: str, payloads: list[bytes], settings: MappingSettings, age_first: float = 0.0
 ) -> dict[str, Any]:
     """Put ``payloads`` on a one-shard stream, run the mapping until every record is settled."""
     kinesis, sqs = clients["kinesis"], clients["sqs"]
@@ -36,6 +36,7 @@ def run_mapping(
     sequence_numbers = [
         kinesis.put_record(StreamName=name, Data=data, PartitionKey="k")["SequenceNumber"] for data in payloads
     ]
+    time.sleep(age_first)  # records this old when the mapping starts
     acknowledged: list[Acknowledgement] = []
     mapping = LocalEventSourceMapping(
         kinesis,
@@ -71,15 +72,51 @@ def test_a_reported_failure_is_retried_from_its_record_then_sent_to_the_destinat
 
     result = run_mapping(clients, "tests.esm_functions.report_poison", payloads, settings)
 
-    # THEN the records before it are checkpointed once; from it on, three invocations, then the destination
+    # THEN the records before it are checkpointed once; the split at it spends no retry (bisect is
+    # on), so the rest is invoked three times (once and two retries), then goes to the destination
     totals = result["totals"]
     assert (totals.acknowledged_records, totals.dead_lettered_records) == (3, 3)
-    assert (totals.invocations, totals.partial_failures) == (3, 3)
+    assert (totals.invocations, totals.partial_failures) == (4, 4)
     [message] = result["dead_letters"]
     info = message["KinesisBatchInfo"]
     assert info["startSequenceNumber"] == result["sequence_numbers"][3]
     assert info["endSequenceNumber"] == result["sequence_numbers"][5]
     assert (info["batchSize"], message["requestContext"]["condition"]) == (3, "RetryAttemptsExhausted")
+    # AND the record says how often they were invoked, and no function error: the function answered
+    assert message["requestContext"]["approximateInvokeCount"] == 4
+    assert message["responseContext"] == {"statusCode": 200, "executedVersion": "$LATEST"}
+
+
+def test_a_partial_response_that_made_progress_spends_no_retry(clients):
+    # GIVEN a poisoned record after two good ones and before four, no retries, and a function (like
+    # the scorer) that reports the record it stopped at, and raises when it is the first one
+    payloads = [b"ok-0", b"ok-1", b"POISON", b"ok-3", b"ok-4", b"ok-5", b"ok-6"]
+    settings = MappingSettings(batch_size=10, maximum_batching_window_in_seconds=0.5, maximum_retry_attempts=0)
+
+    result = run_mapping(clients, "tests.esm_functions.report_or_raise_on_poison", payloads, settings)
+
+    # THEN the split at the reported record spends no retry, bisect isolates it, and only it is lost
+    totals = result["totals"]
+    assert (totals.acknowledged_records, totals.dead_lettered_records) == (6, 1)
+    [message] = result["dead_letters"]
+    assert message["KinesisBatchInfo"]["startSequenceNumber"] == result["sequence_numbers"][2]
+    assert message["KinesisBatchInfo"]["batchSize"] == 1
+    assert message["responseContext"]["functionError"] == "Unhandled"
+
+
+def test_records_too_old_to_invoke_go_to_the_destination_with_no_invocation_counted(clients):
+    # GIVEN records older than the maximum record age when the mapping first reads them
+    settings = MappingSettings(batch_size=10, maximum_batching_window_in_seconds=0.5, maximum_record_age_in_seconds=1)
+
+    result = run_mapping(clients, "tests.esm_functions.report_poison", [b"ok-0", b"ok-1"], settings, age_first=1.5)
+
+    # THEN they are sent to the destination without an invocation, and the record says so
+    totals = result["totals"]
+    assert (totals.invocations, totals.dead_lettered_records) == (0, 2)
+    [message] = result["dead_letters"]
+    assert message["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert message["requestContext"]["approximateInvokeCount"] == 0
+    assert "functionError" not in message["responseContext"]
 
 
 def test_bisect_on_function_error_isolates_the_poisoned_record(clients):
@@ -93,6 +130,7 @@ def test_bisect_on_function_error_isolates_the_poisoned_record(clients):
     totals = result["totals"]
     assert (totals.acknowledged_records, totals.dead_lettered_records) == (7, 1)
     [message] = result["dead_letters"]
+    assert message["responseContext"]["functionError"] == "Unhandled"
     assert message["KinesisBatchInfo"]["startSequenceNumber"] == result["sequence_numbers"][5]
     assert message["KinesisBatchInfo"]["batchSize"] == 1
 

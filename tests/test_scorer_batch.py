@@ -16,13 +16,33 @@ from typing import Any
 import boto3
 import pytest
 
+from model.entities import Evidence
 from model.features import UserState
+from model.features.state import (
+    MAX_IP_STATE_BYTES,
+    MAX_RECENT_AGENTS,
+    MAX_RECENT_COUNTRIES,
+    MAX_RECENT_IPS,
+    MAX_RECENT_NETWORKS,
+    MAX_RECENT_PATHS,
+    MAX_USER_STATE_BYTES,
+)
 from scorer.batch import BatchOutcome, Dependencies, process_batch
 from scorer.clients import build_dependencies
 from scorer.exceptions import TransientError
+from scorer.progress import (
+    MAX_IP_SHARD_POSITIONS,
+    MAX_SEEN_EVENT_IDS,
+    MAX_USER_SHARD_POSITIONS,
+    advanced,
+    parse_positions,
+    remember_seen,
+    shard_tag,
+)
 from scorer.records import decode_batch
 from tests.scorer_factories import (
     REGION,
+    SHARD,
     ScorerResources,
     SuspiciousResourceEndpoint,
     aggregate,
@@ -35,6 +55,7 @@ from tests.scorer_factories import (
 from tests.throttling_proxy import ThrottlingProxy
 from vedette.events import encode_event
 from vedette.kpl import MAGIC
+from vedette.schema import MAX_ID_LENGTH
 
 _names = itertools.count()
 
@@ -359,3 +380,159 @@ def test_a_retried_batch_parks_each_bad_event_once(aws_endpoint, resources):
     run({"Records": event["Records"]}, deps, settings)  # Lambda delivers it again
 
     assert len(bad_events_of(aws_endpoint, resources)) == 1
+
+
+def test_a_batch_with_nothing_new_makes_no_endpoint_call(aws_endpoint, resources):
+    # GIVEN a processed batch
+    events = [wire_event(n) for n in range(4)]
+    event = lambda_event([aggregate(events)])
+    endpoint = SuspiciousResourceEndpoint()
+    deps, settings = dependencies(aws_endpoint, resources, endpoint)
+    run(event, deps, settings)
+    assert endpoint.calls == [4]
+
+    # WHEN Lambda delivers it again, and then a batch of bad records only
+    again = run(event, deps, settings)
+    bad = run(lambda_event([plain(b"not json", "user-1")]), deps, settings)
+
+    # THEN neither calls InvokeEndpoint (a call with zero rows is refused by the model and counted
+    # as an endpoint error), and both are done
+    assert endpoint.calls == [4]
+    assert (again.endpoint_calls, again.endpoint_errors, again.replayed) == (0, 0, 4)
+    assert (bad.endpoint_calls, bad.bad_events) == (0, 1)
+    assert again.response() == bad.response() == {"batchItemFailures": []}
+
+
+def test_a_producers_duplicate_in_a_later_batch_is_applied_once(aws_endpoint, resources):
+    # GIVEN an attack by user-d applied in one batch
+    events = [wire_event(n, "user-d", suspicious=n == 2) for n in range(5)]
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+    run(lambda_event([aggregate(events[:3])]), deps, settings)
+
+    # WHEN the producer's retry sends the attack again in the next batch, among new events
+    second = run(lambda_event([aggregate([events[3], events[2], events[4]])]), deps, settings)
+
+    # THEN the duplicate is dropped: the user counted 5 events, one anomaly, one alert
+    assert (second.duplicates, second.scored, second.anomalies) == (1, 2, 0)
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": "user#user-d"}})["Item"]
+    assert UserState.from_bytes(bytes(item["state"]["B"])).total_events == 5
+    assert len(anomalies_of(aws_endpoint, resources)) == 1
+    assert len(alerts_of(aws_endpoint, resources)) == 1
+
+
+def test_the_duplicate_window_keeps_a_users_last_event_ids_only(aws_endpoint, resources):
+    # GIVEN a user with more events than the window holds, in one batch
+    events = [wire_event(n, "user-w") for n in range(MAX_SEEN_EVENT_IDS + 3)]
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+    run(lambda_event([aggregate(events)]), deps, settings)
+
+    # WHEN the newest and the oldest are sent again
+    again = run(lambda_event([aggregate([events[-1], events[0]])]), deps, settings)
+
+    # THEN the newest is dropped as a duplicate; the oldest, out of the window, is applied again
+    assert (again.duplicates, again.scored) == (1, 1)
+
+
+def dynamodb_item_size(item: dict[str, Any]) -> int:
+    """DynamoDB's item size: attribute names plus values (UTF-8 strings, raw binary, numbers at most
+    one byte per two significant digits plus one)."""
+    size = 0
+    for name, value in item.items():
+        size += len(name.encode())
+        [(kind, content)] = value.items()
+        if kind == "S":
+            size += len(content.encode())
+        elif kind == "B":
+            size += len(content)
+        else:
+            size += (len(content.strip("0").replace(".", "")) + 1) // 2 + 1
+    return size
+
+
+LARGEST_SEQUENCE_NUMBER = 10**56 - 1  # Kinesis sequence numbers are 56 digits
+
+
+def full_positions(keep: int) -> bytes:
+    """``applied`` with as many shards as an item keeps, each at the largest sequence number."""
+    applied = b""
+    for shard in range(keep + 3):
+        tag = shard_tag(f"shardId-{shard:012d}")
+        applied = advanced(applied, tag, LARGEST_SEQUENCE_NUMBER, keep)
+    return applied
+
+
+def test_the_largest_user_item_fits_one_write_unit():
+    # GIVEN the largest user state, the longest user id, positions in the most shards a user keeps,
+    # a full window of event ids and a TTL
+    state = UserState(
+        last_seen=1.0,
+        gap_mean=1.0,
+        recent_ips=[(2**32 - 1, 2**62)] * MAX_RECENT_IPS,
+        recent_agents=[2**32 - 1] * MAX_RECENT_AGENTS,
+        recent_countries=[(2**32 - 1, 2**62)] * MAX_RECENT_COUNTRIES,
+        recent_paths=[2**32 - 1] * MAX_RECENT_PATHS,
+        recent_networks=[2**32 - 1] * MAX_RECENT_NETWORKS,
+    ).to_bytes()
+    assert len(state) == MAX_USER_STATE_BYTES
+    seen = remember_seen(b"", [str(n) for n in range(MAX_SEEN_EVENT_IDS + 5)])
+    applied = full_positions(MAX_USER_SHARD_POSITIONS)
+    item = {
+        "key": {"S": "user#" + "u" * MAX_ID_LENGTH},
+        "state": {"B": state},
+        "applied": {"B": applied},
+        "seen": {"B": seen},
+        "expires_at": {"N": "4102444800"},
+    }
+    # THEN it stays within 1 KB
+    assert len(seen) == MAX_SEEN_EVENT_IDS * 8
+    assert len(parse_positions(applied)) == MAX_USER_SHARD_POSITIONS
+    assert dynamodb_item_size(item) <= 1024
+
+
+def test_the_largest_ip_and_episode_items_fit_one_write_unit():
+    # GIVEN an IP's largest state and an episode's evidence, the longest keys (an IPv6 address with an
+    # IPv4 tail; a session id of the longest id), positions of as many shards as they keep, a TTL
+    longest_ip = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"
+    applied = full_positions(MAX_IP_SHARD_POSITIONS)
+    ip_item = {
+        "key": {"S": "ip#" + longest_ip},
+        "state": {"B": b"\xff" * MAX_IP_STATE_BYTES},
+        "applied": {"B": applied},
+        "expires_at": {"N": "4102444800"},
+    }
+    episode_item = {
+        "key": {"S": "entity#session#" + "s" * MAX_ID_LENGTH},
+        "state": {"B": Evidence().to_bytes()},
+        "applied": {"B": applied},
+        "expires_at": {"N": "4102444800"},
+    }
+    # THEN each stays within 1 KB, with every shard's position kept
+    assert len(longest_ip) == 45
+    assert len(parse_positions(applied)) == MAX_IP_SHARD_POSITIONS
+    assert dynamodb_item_size(ip_item) <= 1024
+    assert dynamodb_item_size(episode_item) <= 1024
+
+
+def test_a_user_item_written_by_an_earlier_release_keeps_its_position(aws_endpoint, resources):
+    # GIVEN a batch applied, and its user's item rewritten as the earlier release kept it: one
+    # position as applied_through, no applied positions and no event-id window
+    event = lambda_event([aggregate([wire_event(n, "user-l") for n in range(3)])])
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+    run(event, deps, settings)
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    key = {"key": {"S": "user#user-l"}}
+    item = dynamodb.get_item(TableName=settings.state_table, Key=key)["Item"]
+    [(tag, number)] = parse_positions(bytes(item.pop("applied")["B"])).items()
+    assert tag == shard_tag(SHARD)
+    item.pop("seen")
+    item["applied_through"] = {"S": f"{SHARD}:{number}"}
+    dynamodb.put_item(TableName=settings.state_table, Item=item)
+
+    # WHEN Lambda delivers the batch again
+    again = run(event, deps, settings)
+
+    # THEN the old position says it is applied: nothing is applied twice
+    assert (again.replayed, again.scored, again.endpoint_calls) == (3, 0, 0)
+    state = dynamodb.get_item(TableName=settings.state_table, Key=key)["Item"]["state"]["B"]
+    assert UserState.from_bytes(bytes(state)).total_events == 3

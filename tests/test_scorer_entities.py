@@ -4,6 +4,7 @@ alert per episode, with its reasons, kept exactly once across batches and retrie
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any
@@ -22,10 +23,11 @@ from scorer.clients import build_dependencies
 from scorer.endpoint import Score
 from scorer.exceptions import TransientError
 from scorer.records import decode_batch
-from scorer.stores import ALERTS_INDEX, SnsAlertPublisher, evidence_key
+from scorer.stores import ALERT_PENDING, ALERT_SENT, ALERTS_INDEX, SnsAlertPublisher, evidence_key
 from tests.model_factories import START, event, normal_traffic, scraper_session
 from tests.scorer_factories import REGION, SHARD, ScorerResources, create_resources, lambda_event, plain
 from tests.test_scorer_batch import alerts_of, anomalies_of
+from tests.throttling_proxy import ThrottlingProxy
 from vedette.events import encode_event, normalize_event
 
 _names = itertools.count()
@@ -52,14 +54,14 @@ class FailingOncePublisher:
         self.inner = inner
         self.failed = False
 
-    def publish(self, anomaly: Any) -> None:
-        self.inner.publish(anomaly)
+    def publish(self, anomaly: Any, slot: str) -> None:
+        self.inner.publish(anomaly, slot)
 
-    def publish_entity(self, alert: EntityAlert) -> None:
+    def publish_entity(self, alert: EntityAlert, slot: str) -> None:
         if not self.failed:
             self.failed = True
             raise TransientError("sns", "Throttling: injected")
-        self.inner.publish_entity(alert)
+        self.inner.publish_entity(alert, slot)
 
 
 @pytest.fixture(scope="module")
@@ -162,41 +164,31 @@ def test_an_alert_that_cannot_be_published_holds_back_its_user_and_is_published_
     assert Evidence.from_bytes(item["Item"]["state"]["B"]).events == 40
 
 
-class FailingSaves:
-    """The state table, failing once to save the keys that start with ``prefix``."""
-
-    def __init__(self, inner: Any, prefix: str) -> None:
-        self.inner = inner
-        self.prefix = prefix
-        self.failed = False
-
-    def load(self, keys: Any) -> Any:
-        return self.inner.load(keys)
-
-    def save(self, items: dict[str, Any], expires_at: int) -> set[str]:
-        if not self.failed and any(key.startswith(self.prefix) for key in items):
-            self.failed = True
-            failing = {key for key in items if key.startswith(self.prefix)}
-            return failing | self.inner.save({k: v for k, v in items.items() if k not in failing}, expires_at)
-        result: set[str] = self.inner.save(items, expires_at)
-        return result
-
-
 def stored_evidence(endpoint_url: str, settings: Any, kind: str, entity: str) -> Evidence:
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION)
     item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(kind, entity)}})
     return Evidence.from_bytes(item["Item"]["state"]["B"])
 
 
+def writes_key_starting(prefix: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda body: any(
+        request["PutRequest"]["Item"]["key"]["S"].startswith(prefix)
+        for requests in body.get("RequestItems", {}).values()
+        for request in requests
+    )
+
+
 @pytest.mark.parametrize("failing", ["user#", "entity#"])
 def test_a_lost_state_write_neither_doubles_nor_drops_an_episodes_events(aws_endpoint, resources, trained, failing):
-    # GIVEN the state table failing once to save users' states (or episodes' evidence)
-    deps, settings = dependencies(aws_endpoint, resources, trained)
-    deps.states = FailingSaves(deps.states, failing)
+    # GIVEN the state table refusing the first write (and the client's retries of it) of users'
+    # states (or episodes' evidence)
     batch = batches(scraper_session(START + timedelta(days=10, hours=12), requests=10), 10)[0]
-    # WHEN the batch is processed, and retried from the checkpoint it reports
-    first = run(batch, deps, settings)
-    retried = run(batch, deps, settings)
+    with ThrottlingProxy(aws_endpoint) as proxy:
+        proxy.throttle("DynamoDB_20120810.BatchWriteItem", writes_key_starting(failing), times=3)
+        deps, settings = dependencies(proxy.endpoint, resources, trained)
+        # WHEN the batch is processed, and retried from the checkpoint it reports
+        first = run(batch, deps, settings)
+        retried = run(batch, deps, settings)
     # THEN the first attempt hands the scraper's records back, the retry completes, and each of
     # the scraper's episodes holds its ten events exactly once
     assert first.failed_sequence_numbers
@@ -285,7 +277,7 @@ class FailingOnceSns:
         return self.inner.publish(**request)
 
 
-def test_an_alert_recorded_but_not_sent_leaves_no_record_until_the_retry_sends_it(aws_endpoint, resources, trained):
+def test_an_alert_recorded_but_not_sent_stays_pending_until_the_retry_sends_it(aws_endpoint, resources, trained):
     # GIVEN SNS throttling the first publish, after the record was written
     deps, settings = dependencies(aws_endpoint, resources, trained)
     publisher = deps.alerts
@@ -294,14 +286,16 @@ def test_an_alert_recorded_but_not_sent_leaves_no_record_until_the_retry_sends_i
     batch = batches(scraper_session(START + timedelta(days=10, hours=12), requests=40), 40)[0]
     # WHEN the batch fails on it
     outcome = run(batch, deps, settings)
-    # THEN its records are released with the marker: the console shows no alert that was not sent
+    # THEN the record of the alert not sent stays, marked pending
     assert outcome.failed_sequence_numbers
     sent = alerts_of(aws_endpoint, resources)
-    assert len(recorded_alerts(aws_endpoint, settings)) == len(sent)
-    # AND the retry records and sends both alerts
+    statuses = sorted(item["status"]["S"] for item in recorded_alerts(aws_endpoint, settings))
+    assert statuses == sorted([ALERT_PENDING] + [ALERT_SENT] * len(sent))
+    # AND the retry sends it and marks every record sent
     run(batch, deps, settings)
     sent += alerts_of(aws_endpoint, resources)
     recorded = recorded_alerts(aws_endpoint, settings)
+    assert {item["status"]["S"] for item in recorded} == {ALERT_SENT}
     assert sorted(item["kind"]["S"] for item in recorded) == sorted(message["entity"]["kind"] for message in sent)
     assert sorted(item["kind"]["S"] for item in recorded) == ["session", "user"]
 

@@ -128,6 +128,7 @@ def test_handler_scores_a_batch_on_the_real_model_and_flags_the_injection(handle
     assert metrics["Events"] == len(usual) + 2
     assert metrics["EventsScored"] == len(usual) + 1
     assert metrics["BadEvents"] == 1
+    assert metrics["DuplicateEvents"] == 0
     assert metrics["EndpointCalls"] == 1
     assert metrics["Anomalies"] >= 1
     assert metrics["EndpointErrors"] == 0

@@ -304,9 +304,9 @@ def test_a_mismatched_artifact_in_the_local_pipeline_is_caught_on_the_first_batc
         delivery_stream=f"{prefix}-archive",
         state_table=f"{prefix}-state",
         anomalies_table=f"{prefix}-anomalies",
-        alerts_topic=f"{prefix}-alerts",
+        alerts_topic=f"{prefix}-alerts.fifo",
         on_failure_queue=f"{prefix}-on-failure",
-        alerts_inbox_queue=f"{prefix}-inbox",
+        alerts_inbox_queue=f"{prefix}-inbox.fifo",
     )
     clients = {
         name: boto3.client(name, endpoint_url=aws_endpoint, region_name=REGION)

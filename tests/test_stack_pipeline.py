@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import runpy
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,7 @@ def test_scorer_role_allows_exactly_the_scorer_calls_on_their_resources(deployed
     }
     assert statements["ReadAndWriteState"]["Action"] == ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
     assert owner["ReadAndWriteState"] == ["vedette-state"]
-    assert statements["RecordAnomalies"]["Action"] == ["dynamodb:DeleteItem", "dynamodb:PutItem"]
+    assert statements["RecordAnomalies"]["Action"] == ["dynamodb:PutItem", "dynamodb:UpdateItem"]
     assert owner["RecordAnomalies"] == ["vedette-anomalies"]
     assert statements["PublishAlerts"]["Action"] == ["sns:Publish"]
     assert owner["PublishAlerts"] == ["vedette-alerts"]
@@ -265,8 +266,20 @@ def test_email_subscriptions_only_when_configured(fixtures: Path, deployed: Synt
     assert deployed.of_type("aws:sns/topicSubscription:TopicSubscription") == []
     with_email = run_pipeline(fixtures, alert_email="secops@example.com")
     subscriptions = with_email.of_type("aws:sns/topicSubscription:TopicSubscription")
-    assert {with_email.arn_owner(s.inputs["topic"]).name for s in subscriptions} == {"vedette-alerts", "vedette-alarms"}
+    # The alerts topic is FIFO, which delivers to SQS queues only: the email gets the alarms
+    assert {with_email.arn_owner(s.inputs["topic"]).name for s in subscriptions} == {"vedette-alarms"}
     assert {s.inputs["endpoint"] for s in subscriptions} == {"secops@example.com"}
+
+
+def test_alerts_topic_is_fifo_with_explicit_deduplication_ids(deployed: Synthesized) -> None:
+    # A retried Publish is delivered once only on a FIFO topic, with the scorer's deduplication ids
+    # (content-based deduplication off: the message of a re-published alert is the same anyway, but
+    # the id is what names the alert slot)
+    topic = deployed.named("vedette-alerts").inputs
+    assert topic["fifoTopic"] is True
+    assert topic["contentBasedDeduplication"] is False
+    assert topic["name"].endswith(".fifo")
+    assert re.fullmatch(r"[A-Za-z0-9_-]{1,251}\.fifo", topic["name"]), topic["name"]
 
 
 def test_outputs_hold_what_operators_and_producers_need(deployed: Synthesized) -> None:

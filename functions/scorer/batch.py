@@ -1,34 +1,51 @@
 """One Kinesis batch, start to finish: validate, featurize, score, record, and decide what to retry.
 
-The rules that keep the shard moving without losing or double-counting anything:
+The rules that keep the shard moving without losing or double-counting anything, under any one
+failing AWS call (including one that succeeded but whose answer was lost):
 
 - A bad event (not JSON, breaks the contract, or a corrupt aggregate) is written with its reason and
   raw bytes to the bad-events sink and counted as processed: it never blocks the shard.
-- A user's events are applied in event-time order, and only as a prefix: once one of a user's events
-  fails (endpoint or DynamoDB trouble), that event and the user's later ones are left for the retry,
-  so the user's state never runs ahead of an event it has not seen.
-- The response names the earliest Kinesis record that holds a failed event, and every record after
-  it (Lambda resumes from the lowest); nothing after it is reported as done. If that is the first
-  record, nothing was processed and the caller raises, so Lambda's retry and bisect apply.
+- A user's events are applied in event-time order. Users whose events meet in a state (an IP's, or
+  an entity episode's) in a batch form a group: once one of a group's events cannot be scored or
+  its anomaly or alert recorded, the group's events from that Kinesis record on are left for the
+  retry, and its earlier ones are kept only if they all come first in time (else the whole group is
+  held back). So every state holds a time prefix of its events, and the retry featurizes the held
+  events from exactly the states a clean run had.
+- Every state item records what it has applied (``scorer.progress``: per shard, the last record),
+  and a retry applies to each item only what it has not. Items are written on their own (no
+  transaction), in three rounds: episodes, then IPs, then users, each round only for the groups
+  whose earlier rounds were all written. So an event its user's item has applied is applied
+  everywhere (skipped whole on a retry), and an event its IP's item has applied had its anomaly and
+  alert recorded and its episodes updated: the retry only applies it to its user.
+- The response names the earliest Kinesis record that holds an event not applied to its user, and
+  every record after it (Lambda resumes from the lowest); nothing after it is reported as done. If
+  that is the first record, nothing was processed and the caller raises, so Lambda's retry and
+  bisect apply.
 - Alerts are about entities (users, and sessions where events carry them) when the deployed model
   has an entity stage (``model.entities``): each processed event adds to its entities' episode
   evidence, stored beside the user state, and an entity alerts once per episode. An alert that
-  cannot be published holds back its user's events like a failed state write, so the retry
-  recomputes the evidence and publishes it. Without an entity stage, a flagged event alerts,
-  at most once per user per window.
-- Side effects of a batch that is then retried are idempotent: anomalies and alert markers are
-  conditional writes keyed by ``event_id``; each user's state remembers the last Kinesis record
-  applied to it (``applied_through``), and a retry skips events at or before it.
+  cannot be published holds back its group like a failed recording, so the retry recomputes the
+  evidence and publishes it. Without an entity stage, a flagged event alerts, at most once per user
+  per window.
+- Anomalies are conditional writes keyed by ``event_id``. An alert's marker is its outbox entry,
+  written pending before the Publish and set sent after; the Publish carries the slot's
+  deduplication id, so a retry that finds it pending publishes again and SNS delivers it once
+  (``scorer.stores``). A user's item keeps the hashes of its last event ids, so a producer's
+  duplicate in a later batch is dropped.
 """
 
 from __future__ import annotations
 
 import base64
 import gc
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, NamedTuple, TypeVar
+
+import numpy as np
 
 from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, event_evidence
@@ -36,11 +53,22 @@ from model.entity_training import entity_key
 from model.exceptions import InvalidStateError
 from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
 from model.login_waves import WAVE_KIND, LoginWaveModel, LoginWaveWatch, LoginWindow
-from scorer.endpoint import Endpoint, Score, UnusableLatch, score_in_chunks
+from scorer.endpoint import Endpoint, Score, Scoring, UnusableLatch, score_in_chunks
 from scorer.exceptions import TransientError
+from scorer.progress import (
+    MAX_IP_SHARD_POSITIONS,
+    MAX_USER_SHARD_POSITIONS,
+    advanced,
+    event_id_hash,
+    parse_positions,
+    remember_seen,
+    seen_hashes,
+    shard_tag,
+)
 from scorer.records import DecodedBatch, UserRecord
 from scorer.settings import ScorerSettings
 from scorer.stores import (
+    ALERT_SENT,
     IP_PREFIX,
     USER_PREFIX,
     AlertPublisher,
@@ -50,6 +78,7 @@ from scorer.stores import (
     StateStore,
     StoredState,
     alert_partition,
+    alert_slot,
     evidence_key,
 )
 from scorer.wire import decode_user_record
@@ -85,8 +114,9 @@ class BatchOutcome:
     events: int = 0
     scored: int = 0
     bad_events: int = 0
-    duplicates: int = 0  # the same event_id twice in the batch (a producer retry)
+    duplicates: int = 0  # an event_id seen in the batch, or among its user's last ones (a producer retry)
     replayed: int = 0  # already applied by an earlier attempt of this batch
+    resumed: int = 0  # recorded by an earlier attempt that saved their IP, not their user: applied to it now
     anomalies: int = 0
     anomalies_already_recorded: int = 0
     alerts: int = 0  # published: per entity episode, or per flagged event without an entity stage
@@ -114,25 +144,9 @@ class _Valid(NamedTuple):
     record: UserRecord
     wire: dict[str, Any]
     time: float
-
-
-def _position(shard_id: str, sequence_number: str) -> str:
-    return f"{shard_id}:{sequence_number}"
-
-
-def _applied_limit(through: str | None, shard_id: str) -> int:
-    """The highest sequence number of ``shard_id`` a state last advanced ``through`` a position has
-    applied (-1 for none)."""
-    if not through:
-        return -1
-    shard, _, number = through.rpartition(":")
-    # Sequence numbers grow within a shard; after a reshard the child shard's records are all new.
-    return int(number) if shard == shard_id else -1
-
-
-def _applied(through: str | None, shard_id: str, sequence_number: str) -> bool:
-    """Whether a record was already applied to a state last advanced ``through`` a position."""
-    return int(sequence_number) <= _applied_limit(through, shard_id)
+    # Its IP's item has applied it (an earlier attempt saved the IP, not the user): its anomaly and
+    # alert are recorded and its episodes updated; only its user still needs it.
+    ip_applied: bool = False
 
 
 def collect_garbage_for_batches() -> None:
@@ -213,46 +227,54 @@ def process_batch(
         kind: _read_states(Evidence, evidence_key(kind, ""), keys, stored, outcome) for kind, keys in entities.items()
     }
 
-    # 3. Skip what an earlier attempt already applied; featurize the rest in event-time order.
-    fresh: list[_Valid] = []
+    # 3. Skip what an earlier attempt applied to the user, and a producer's duplicates of events the
+    # user took in earlier batches; note the events an earlier attempt applied to their IP only.
+    progress = _Progress(stored, shard_tag(batch.shard_id))
     record_numbers = [int(number) for number in batch.sequence_numbers]
-    applied_limits: dict[str, int] = {}  # per user: records up to this sequence number are applied
+    fresh: list[_Valid] = []
     for item in valid:
-        user = item.wire["user_id"]
-        limit = applied_limits.get(user)
-        if limit is None:
-            previous = stored.get(USER_PREFIX + user)
-            limit = applied_limits[user] = _applied_limit(
-                previous.applied_through if previous else None, batch.shard_id
-            )
-        if record_numbers[item.record.record_index] <= limit:
+        user, number = item.wire["user_id"], record_numbers[item.record.record_index]
+        if number <= progress.applied_through(USER_PREFIX + user):
             outcome.replayed += 1
-        else:
-            fresh.append(item)
+            continue
+        seen = progress.seen(user)
+        if seen and event_id_hash(item.wire["event_id"]) in seen:
+            outcome.duplicates += 1
+            continue
+        ip = item.wire.get("ip")
+        if ip and number <= progress.applied_through(IP_PREFIX + ip):
+            item = item._replace(ip_applied=True)
+            outcome.resumed += 1
+        fresh.append(item)
     fresh.sort(key=lambda item: item.time)
     features = _featurize(fresh, user_states, ip_states, deps)
+    groups = _Groups(fresh, deps.entity_models)
 
-    # 4. Score in as few calls as the payload limit allows.
+    # 4. Score what is new in as few calls as the payload limit allows (none for a batch with nothing
+    # new: a redelivery, or only bad records).
     def on_call(latency_ms: float, ok: bool) -> None:
         outcome.endpoint_latency_ms.append(latency_ms)
         if not ok:
             outcome.endpoint_errors += 1
 
-    scoring = score_in_chunks(
-        deps.endpoint,
-        features.rows,
-        settings.max_payload_bytes,
-        settings.max_rows_per_call,
-        on_call,
-        deps.endpoint_latch,
-    )
-    scores, outcome.endpoint_calls = scoring.scores, scoring.calls
+    to_score = [position for position, item in enumerate(fresh) if not item.ip_applied]
+    if to_score:
+        rows = features.rows if len(to_score) == len(fresh) else features.rows[to_score]
+        scoring = score_in_chunks(
+            deps.endpoint, rows, settings.max_payload_bytes, settings.max_rows_per_call, on_call, deps.endpoint_latch
+        )
+    else:
+        scoring = Scoring([], 0, None, [])
+    outcome.endpoint_calls = scoring.calls
+    scores: list[Score | None] = [None] * len(fresh)
+    for position, score in zip(to_score, scoring.scores, strict=True):
+        scores[position] = score
     # 4b. Rows the model rejects while it takes the reference row, in a batch Lambda has bisected down
     # to one record: the same rows would fail every retry, so their events are parked with the reason
     # and the endpoint's log pointer, as bad events are, and the shard moves on.
     parked: set[int] = set()  # positions in ``fresh``
     if scoring.rejection is not None and len(batch.sequence_numbers) == 1:
-        parked = {position for start, end in scoring.rejected for position in range(start, end)}
+        parked = {to_score[row] for start, end in scoring.rejected for row in range(start, end)}
         for position in sorted(parked):
             item = fresh[position]
             line = _bad_line(
@@ -275,10 +297,12 @@ def process_batch(
     elif scoring.rejection is not None:
         outcome.errors.append(str(scoring.rejection))
 
-    # 5. Per user, keep the prefix of events scored; record anomalies and alerts in that order.
+    # 5. Record anomalies and alerts in time order. Once a user's event cannot be scored or recorded,
+    # it and the user's later events are left for the retry, with the events of its group from the
+    # same Kinesis record on (the retry redelivers that record and every later one), or from the
+    # group's first record if its earlier events do not all come first in time.
     failed_users: set[str] = set()
-    done: list[_Valid] = []
-    left: list[_Valid] = []  # for the retry
+    cut: dict[str, int] = {}  # group -> the first record whose events it leaves for the retry
     scored_at = format_timestamp(now)
     window = settings.alert_window_seconds
     event_alerts = not deps.entity_models
@@ -286,60 +310,62 @@ def process_batch(
         if position in parked:
             continue
         user = item.wire["user_id"]
-        if (
-            user in failed_users
-            or score is None
-            or not _record(item, score, deps, outcome, scored_at, window, settings.alert_min_severity, event_alerts)
+        if user not in failed_users and (
+            item.ip_applied
+            or (
+                score is not None
+                and _record(item, score, deps, outcome, scored_at, window, settings.alert_min_severity, event_alerts)
+            )
         ):
-            failed_users.add(user)
-            failed_records.add(item.record.record_index)
-            left.append(item)
             continue
-        done.append(item)
-    # A failed user's state may only take the events of records before its first failed record: a
-    # retry redelivers that record and every later one, and must not find their events applied.
-    first_failed: dict[str, int] = {}
-    for item in left:
-        user, index = item.wire["user_id"], item.record.record_index
-        first_failed[user] = min(first_failed.get(user, index), index)
-    if first_failed:
-        kept = []
-        for item in done:
-            cut = first_failed.get(item.wire["user_id"])
-            if cut is not None and item.record.record_index >= cut:
-                left.append(item)  # scored and recorded already: the retry finds it recorded
-            else:
-                kept.append(item)
-        done = kept
+        failed_users.add(user)
+        group, index = groups.of_user(user), item.record.record_index
+        cut[group] = min(cut.get(group, index), index)
+    groups.keep_time_prefixes(cut, fresh)
+
+    def processed() -> list[_Valid]:
+        if not cut and not parked:
+            return fresh
+        return [
+            item
+            for position, item in enumerate(fresh)
+            if position not in parked
+            and item.record.record_index < cut.get(groups.of_user(item.wire["user_id"]), len(record_numbers))
+        ]
+
+    done = processed()
 
     # 5b. Add the processed events to their entities' episodes; alert once per episode.
     step = EntityStep()
     if deps.entity_models and done:
-        step = _alert_on_entities(
-            done, fresh, features, scores, evidence, stored, batch.shard_id, deps, settings, outcome
-        )
-        held_users = step.sharing(step.unpublished)
-        if held_users:
+        step = _alert_on_entities(done, fresh, features, scores, evidence, progress, deps, settings, outcome)
+        if step.unpublished:
             # Held back whole: their states and every episode they touched are left unsaved, so the
             # retry recomputes them from what is stored and publishes the alert.
-            held = [item for item in done if item.wire["user_id"] in held_users]
-            done = [item for item in done if item.wire["user_id"] not in held_users]
-            left.extend(held)
-            failed_records.update(item.record.record_index for item in held)
-            step.forget(held_users)
-    outcome.scored = len(done)
+            groups.hold_whole(step.unpublished, cut)
+            step.forget(groups.users_sharing(step.unpublished))
+            done = processed()
 
-    # 5c. The shard's logins, for failed-login waves across the service.
-    if deps.login_waves is not None and done:
-        _watch_logins(done, deps.login_waves, stored, batch.shard_id, deps, settings, now, outcome)
-
-    # 6. Save the state each user reached through its processed events, with the last record applied.
+    # 6. Save the states the processed events reached: episodes, then IPs, then users.
+    unsaved_users: set[str] = set()
     if done:
-        # With events left for the retry, states are recomputed over the processed events only, so a
-        # user's state never includes an event it has not been credited with (featurization is
-        # deterministic, so these are the states the scores saw).
-        final = _featurize(done, user_states, ip_states, deps) if left or parked else features
-        _save_states(done, final, evidence, step, stored, batch.shard_id, deps, settings, now, outcome, failed_records)
+        # With events held back or parked, states are recomputed over the processed events only
+        # (featurization is deterministic, and groups share no state, so these are the states the
+        # scores saw).
+        final = features if len(done) == len(fresh) else _featurize(done, user_states, ip_states, deps)
+        unsaved_users = _save_states(done, final, evidence, step, progress, groups, deps, settings, now, outcome)
+    outcome.scored = sum(1 for item in done if item.wire["user_id"] not in unsaved_users)
+
+    # 7. The shard's logins, for failed-login waves across the service (after the states' rounds,
+    # which it does not join: see _watch_logins).
+    if deps.login_waves is not None and done:
+        _watch_logins(done, deps.login_waves, progress, batch.shard_id, deps, settings, now, outcome)
+    for item in fresh:
+        user = item.wire["user_id"]
+        if user in unsaved_users or (
+            cut and item.record.record_index >= cut.get(groups.of_user(user), len(record_numbers))
+        ):
+            failed_records.add(item.record.record_index)
 
     if failed_records:
         checkpoint = min(failed_records)
@@ -348,10 +374,162 @@ def process_batch(
     return outcome
 
 
+class _Progress:
+    """What each stored item has applied from this batch's shard, read once per item."""
+
+    def __init__(self, stored: Mapping[str, StoredState], tag: bytes) -> None:
+        self.stored = stored
+        self.tag = tag
+        self._through: dict[str, int] = {}
+        self._seen: dict[str, set[bytes]] = {}
+
+    def applied_through(self, key: str) -> int:
+        """The last sequence number of this shard the item ``key`` has applied (-1 for none)."""
+        number = self._through.get(key)
+        if number is None:
+            item = self.stored.get(key)
+            number = parse_positions(item.applied).get(self.tag, -1) if item is not None and item.applied else -1
+            self._through[key] = number
+        return number
+
+    def seen(self, user: str) -> set[bytes]:
+        """The hashes of the user's last event ids."""
+        hashes = self._seen.get(user)
+        if hashes is None:
+            item = self.stored.get(USER_PREFIX + user)
+            hashes = self._seen[user] = seen_hashes(item.seen) if item is not None and item.seen else set()
+        return hashes
+
+    def advanced(self, key: str, record: UserRecord, keep: int) -> bytes:
+        """The item's ``applied`` once it has applied ``record`` too."""
+        item = self.stored.get(key)
+        return advanced(item.applied if item is not None else b"", self.tag, int(record.sequence_number), keep)
+
+
+class _Groups:
+    """The users of a batch linked by the states their events share: an IP's, or an entity episode's.
+    Such users are held back together, and a group's rounds of writes stop at its first failure.
+    Built only when something failed: a clean batch never asks."""
+
+    def __init__(self, items: list[_Valid], entity_kinds: Mapping[str, object]) -> None:
+        self.items = items
+        self.entity_kinds = entity_kinds
+        self.parent: dict[str, str] = {}
+
+    @cached_property
+    def user_group(self) -> dict[str, str]:
+        links: set[tuple[str, str]] = set()  # (user, state key): a user's events repeat them
+        users: set[str] = set()
+        for item in self.items:
+            user = item.wire["user_id"]
+            users.add(user)
+            ip = item.wire.get("ip")
+            if ip:
+                links.add((user, IP_PREFIX + ip))
+            for kind in self.entity_kinds:
+                key = entity_key(item.wire, kind)
+                if key is not None:
+                    links.add((user, evidence_key(kind, key)))
+        for user in users:
+            self._find(USER_PREFIX + user)
+        for user, key in links:
+            self._union(USER_PREFIX + user, key)
+        return {user: self._find(USER_PREFIX + user) for user in users}
+
+    @cached_property
+    def first_record(self) -> dict[str, int]:
+        """Group -> the first record holding one of its events."""
+        first: dict[str, int] = {}
+        for item in self.items:
+            group = self.user_group[item.wire["user_id"]]
+            index = item.record.record_index
+            if index < first.get(group, index + 1):
+                first[group] = index
+        return first
+
+    def _find(self, node: str) -> str:
+        parent = self.parent.setdefault(node, node)
+        while parent != node:
+            grandparent = self.parent[parent]
+            self.parent[node] = grandparent
+            node, parent = parent, grandparent
+        return node
+
+    def _union(self, a: str, b: str) -> None:
+        root_a, root_b = self._find(a), self._find(b)
+        if root_a != root_b:
+            self.parent[root_b] = root_a
+
+    def group_of(self, key: str) -> str:
+        """The group of a state key (``user#``, ``ip#`` or ``entity#``)."""
+        self.user_group  # noqa: B018 (links every key first)
+        return self._find(key)
+
+    def of_user(self, user: str) -> str:
+        return self.user_group[user]
+
+    def hold_whole(self, users: set[str], cut: dict[str, int]) -> None:
+        """Leave every event of these users' groups for the retry, from each group's first record."""
+        for user in users:
+            group = self.of_user(user)
+            cut[group] = self.first_record[group]
+
+    def keep_time_prefixes(self, cut: dict[str, int], items: list[_Valid]) -> None:
+        """Hold a group back whole where the events it would keep (records before its cut) do not all
+        come before the ones it holds in ``items``' (time) order."""
+        if not cut:
+            return
+        last_kept: dict[str, int] = {}
+        first_held: dict[str, int] = {}
+        for position, item in enumerate(items):
+            group = self.of_user(item.wire["user_id"])
+            if group not in cut:
+                continue
+            if item.record.record_index < cut[group]:
+                last_kept[group] = position
+            else:
+                first_held.setdefault(group, position)
+        for group, position in last_kept.items():
+            if position > first_held.get(group, position):
+                cut[group] = self.first_record[group]
+
+    def users_sharing(self, users: set[str]) -> set[str]:
+        """``users`` and every user in their groups."""
+        if not users:
+            return set()
+        groups = {self.user_group[user] for user in users if user in self.user_group}
+        return {user for user, group in self.user_group.items() if group in groups} | users
+
+
 def _featurize(
     items: list[_Valid], user_states: dict[str, UserState], ip_states: dict[str, IpState], deps: Dependencies
 ) -> BatchFeatures:
-    """Features of ``items`` (in event-time order) with the deployed model's inputs."""
+    """Features of ``items`` (in event-time order) with the deployed model's inputs, and the states
+    they reach. An event its IP has applied already updates its user's state only: such events are
+    featurized run by run, the states carried from run to run (a user's state does not depend on an
+    IP's, nor an IP's on a user's), and the IP states of those runs dropped. Their rows are not used."""
+    if not any(item.ip_applied for item in items):
+        return _featurize_run(items, user_states, ip_states, deps)
+    users, ips = dict(user_states), dict(ip_states)
+    parts: list[np.ndarray[Any, np.dtype[np.float64]]] = []
+    touched_users: set[str] = set()
+    touched_ips: set[str] = set()
+    for ip_applied, run in itertools.groupby(items, key=lambda item: item.ip_applied):
+        part = _featurize_run(list(run), users, ips, deps)
+        parts.append(part.rows)
+        users.update(part.user_states)
+        touched_users.update(part.user_states)
+        if not ip_applied:
+            ips.update(part.ip_states)
+            touched_ips.update(part.ip_states)
+    return BatchFeatures(
+        np.concatenate(parts), {user: users[user] for user in touched_users}, {ip: ips[ip] for ip in touched_ips}
+    )
+
+
+def _featurize_run(
+    items: list[_Valid], user_states: dict[str, UserState], ip_states: dict[str, IpState], deps: Dependencies
+) -> BatchFeatures:
     return featurize_batch(
         [item.wire for item in items],
         user_states,
@@ -373,16 +551,6 @@ class EntityStep:
     users_of: dict[tuple[str, str], set[str]] = field(default_factory=dict)
     unpublished: set[str] = field(default_factory=set)  # users with an alert that could not be published
 
-    def sharing(self, users: set[str]) -> set[str]:
-        """``users`` and every user who shares an episode with them in this batch (a session id
-        used by two users), transitively: held back together, or one's events would be lost."""
-        held = set(users)
-        while True:
-            grown = held.union(*(sharers for sharers in self.users_of.values() if sharers & held))
-            if grown == held:
-                return held
-            held = grown
-
     def forget(self, users: set[str]) -> None:
         """Leave unsaved every episode these users' events went into."""
         for key in [key for key, sharers in self.users_of.items() if sharers & users]:
@@ -396,40 +564,38 @@ def _alert_on_entities(
     features: BatchFeatures,
     scores: list[Score | None],
     evidence: dict[str, dict[str, Evidence]],
-    stored: Mapping[str, StoredState],
-    shard_id: str,
+    progress: _Progress,
     deps: Dependencies,
     settings: ScorerSettings,
     outcome: BatchOutcome,
 ) -> EntityStep:
     """Update each entity's evidence with the processed events (in time order) it has not applied
-    yet, and publish the alerts they raise."""
+    yet, and publish the alerts they raise. Events their IP has applied are in their episodes already
+    (episodes are written before IPs)."""
     position = {id(item): index for index, item in enumerate(fresh)}
-    indexes = [position[id(item)] for item in done]
-    done_rows = features.rows[indexes]
-    done_scores = [scores[index] for index in indexes]
-    event_scores = [score.score if score is not None else 0.0 for score in done_scores]
-    flagged = [score is not None and score.is_anomaly for score in done_scores]
-    times = [item.time for item in done]
-    inputs = event_evidence(done_rows, [item.wire for item in done])
+    new = [item for item in done if not item.ip_applied]
+    indexes = [position[id(item)] for item in new]
+    new_rows = features.rows[indexes]
+    new_scores = [scores[index] for index in indexes]
+    event_scores = [score.score if score is not None else 0.0 for score in new_scores]
+    flagged = [score is not None and score.is_anomaly for score in new_scores]
+    times = [item.time for item in new]
+    inputs = event_evidence(new_rows, [item.wire for item in new])
     step = EntityStep()
     for kind, model in deps.entity_models.items():
         keys: list[str | None] = []
-        limits: dict[str, int] = {}
-        for item in done:
+        for item in new:
             key = entity_key(item.wire, kind)
+            # An earlier attempt whose IP or user states were not saved may have saved this episode.
+            if key is not None and int(item.record.sequence_number) <= progress.applied_through(
+                evidence_key(kind, key)
+            ):
+                key = None
             if key is not None:
-                if key not in limits:
-                    previous = stored.get(evidence_key(kind, key))
-                    limits[key] = _applied_limit(previous.applied_through if previous else None, shard_id)
-                # An earlier attempt whose user state was lost may have saved this episode already.
-                if int(item.record.sequence_number) <= limits[key]:
-                    key = None
-                else:
-                    last = step.applied.get((kind, key))
-                    if last is None or item.record.record_index > last.record_index:
-                        step.applied[kind, key] = item.record
-                    step.users_of.setdefault((kind, key), set()).add(item.wire["user_id"])
+                last = step.applied.get((kind, key))
+                if last is None or item.record.record_index > last.record_index:
+                    step.applied[kind, key] = item.record
+                step.users_of.setdefault((kind, key), set()).add(item.wire["user_id"])
             keys.append(key)
         tracker = EntityTracker(model, kind, settings.alert_min_severity)
         _, alerts = tracker.observe(evidence[kind], keys, times, inputs, event_scores, flagged)
@@ -441,27 +607,24 @@ def _alert_on_entities(
 
 def _publish_entity_alert(alert: EntityAlert, deps: Dependencies, outcome: BatchOutcome) -> bool:
     """Publish an episode's alert once (its marker is keyed by the episode's first event); False on a
-    transient failure, with the marker released so the retry publishes it."""
+    transient failure, with the marker left pending so the retry publishes it."""
     partition, episode_start = alert_partition(alert.kind, alert.entity), int(alert.first_event_at)
     try:
-        if not deps.anomalies.claim_alert(partition, episode_start):
+        if deps.anomalies.claim_alert(partition, episode_start) == ALERT_SENT:
             return True
-        try:
-            deps.alerts.publish_entity(alert)
-        except BaseException:
-            deps.anomalies.release_alert(partition, episode_start)
-            raise
+        deps.alerts.publish_entity(alert, alert_slot(partition, episode_start))
+        outcome.alerts += 1
+        deps.anomalies.alert_sent(partition, episode_start)
     except TransientError as error:
         outcome.errors.append(str(error))
         return False
-    outcome.alerts += 1
     return True
 
 
 def _watch_logins(
     done: list[_Valid],
     model: LoginWaveModel,
-    stored: Mapping[str, StoredState],
+    progress: _Progress,
     shard_id: str,
     deps: Dependencies,
     settings: ScorerSettings,
@@ -477,7 +640,7 @@ def _watch_logins(
     batch crosses the threshold again and publishes it.
     """
     key = evidence_key(WAVE_KIND, shard_id)
-    previous = stored.get(key)
+    previous = progress.stored.get(key)
     window = LoginWindow()
     if previous is not None:
         try:
@@ -485,15 +648,15 @@ def _watch_logins(
         except InvalidStateError as error:
             outcome.state_unreadable += 1
             outcome.errors.append(f"{key}: {error}")
-    through = previous.applied_through if previous is not None else None
-    fresh = [item for item in done if not _applied(through, shard_id, item.record.sequence_number)]
+    through = progress.applied_through(key)
+    fresh = [item for item in done if int(item.record.sequence_number) > through]
     if not fresh:
         return
     alerts = LoginWaveWatch(model).observe(window, [item.wire for item in fresh], [item.time for item in fresh])
     if not all([_publish_entity_alert(alert, deps, outcome) for alert in alerts]):
         return
     last = max((item.record for item in fresh), key=lambda record: record.record_index)
-    saved = StoredState(window.to_bytes(), _advanced(previous, shard_id, last))
+    saved = StoredState(window.to_bytes(), progress.advanced(key, last, MAX_USER_SHARD_POSITIONS))
     unsaved = deps.states.save({key: saved}, int(now.timestamp()) + settings.state_ttl_seconds)
     outcome.state_writes += 1 - len(unsaved)
     outcome.state_write_failures += len(unsaved)
@@ -538,15 +701,13 @@ def _record(
         else:
             outcome.anomalies_already_recorded += 1
         if alert and anomaly.severity >= min_severity:
-            window_start = int(item.time // window * window)
-            if deps.anomalies.claim_alert(item.wire["user_id"], window_start):
-                try:
-                    deps.alerts.publish(anomaly)
-                except BaseException:
-                    # Free the slot whatever went wrong, or the retry would find it taken and never alert.
-                    deps.anomalies.release_alert(item.wire["user_id"], window_start)
-                    raise
+            # The slot is marked pending before the Publish and sent after it: a failure in between
+            # leaves it pending, and the retry publishes again under the same deduplication id.
+            user, window_start = item.wire["user_id"], int(item.time // window * window)
+            if deps.anomalies.claim_alert(user, window_start) != ALERT_SENT:
+                deps.alerts.publish(anomaly, alert_slot(user, window_start))
                 outcome.alerts += 1
+                deps.anomalies.alert_sent(user, window_start)
     except TransientError as error:
         outcome.errors.append(str(error))
         return False
@@ -558,69 +719,82 @@ def _save_states(
     final: BatchFeatures,
     evidence: Mapping[str, Mapping[str, Evidence]],
     step: EntityStep,
-    stored: Mapping[str, StoredState],
-    shard_id: str,
+    progress: _Progress,
+    groups: _Groups,
     deps: Dependencies,
     settings: ScorerSettings,
     now: datetime,
     outcome: BatchOutcome,
-    failed_records: set[int],
-) -> None:
+) -> set[str]:
+    """Write the states in three rounds, episodes, IPs, users, each with what it has now applied;
+    a group whose items of one round were not all written gets none of the next. Returns the users
+    whose items were not written: their events here are left for the retry."""
     expires_at = int(now.timestamp()) + settings.state_ttl_seconds
-    # Episodes first, each with the last record it applied, so a retry never adds an event twice;
-    # a user is saved only once every episode its events went into is, or the retry, finding the
-    # user's events applied, would never add them to the episode.
-    episode_of = {evidence_key(kind, entity): (kind, entity) for kind, entity in step.applied}
-    evidence_items = {
-        item_key: StoredState(
-            evidence[kind][entity].to_bytes(), _advanced(stored.get(item_key), shard_id, step.applied[kind, entity])
-        )
-        for item_key, (kind, entity) in episode_of.items()
-    }
-    unsaved_evidence = deps.states.save(evidence_items, expires_at) if evidence_items else set()
-    held = step.sharing({user for key in unsaved_evidence for user in step.users_of[episode_of[key]]})
-    # Every event kept in ``done`` sits in a record before its user's first failed one, so the
-    # user's state has applied every event of every record up to the highest one here.
-    # Records are in sequence order, so the highest record index holds the highest sequence number.
-    last_record: dict[str, UserRecord] = {}
+    # Per user and per IP, the last record applied here (records are in sequence order), and each
+    # user's new event ids, oldest first.
+    last_of_user: dict[str, UserRecord] = {}
+    last_of_ip: dict[str, UserRecord] = {}
+    new_ids: dict[str, list[str]] = {}
     for item in done:
         user, record = item.wire["user_id"], item.record
-        last = last_record.get(user)
+        last = last_of_user.get(user)
         if last is None or record.record_index > last.record_index:
-            last_record[user] = record
-    items: dict[str, StoredState] = {}
-    for user, state in final.user_states.items():
-        if user in held:
-            continue
-        last_applied = last_record.get(user)
-        previous = stored.get(USER_PREFIX + user)
-        position = (
-            _advanced(previous, shard_id, last_applied)
-            if last_applied is not None
-            else (previous.applied_through if previous else None)
+            last_of_user[user] = record
+        new_ids.setdefault(user, []).append(item.wire["event_id"])
+        ip = item.wire.get("ip")
+        if ip and not item.ip_applied:
+            last = last_of_ip.get(ip)
+            if last is None or record.record_index > last.record_index:
+                last_of_ip[ip] = record
+
+    failed_groups: set[str] = set()
+    written = failures = 0
+
+    def save(items: dict[str, StoredState]) -> set[str]:
+        """Write ``items``, unless their group failed in an earlier round; the keys not written."""
+        nonlocal written, failures
+        if failed_groups:
+            items = {key: item for key, item in items.items() if groups.group_of(key) not in failed_groups}
+        unsaved = deps.states.save(items, expires_at) if items else set()
+        written += len(items) - len(unsaved)
+        failures += len(unsaved)
+        failed_groups.update(groups.group_of(key) for key in unsaved)
+        return unsaved
+
+    save(
+        {
+            evidence_key(kind, entity): StoredState(
+                evidence[kind][entity].to_bytes(),
+                progress.advanced(evidence_key(kind, entity), record, MAX_IP_SHARD_POSITIONS),
+            )
+            for (kind, entity), record in step.applied.items()
+        }
+    )
+    save(
+        {
+            IP_PREFIX + ip: StoredState(
+                final.ip_states[ip].to_bytes(), progress.advanced(IP_PREFIX + ip, record, MAX_IP_SHARD_POSITIONS)
+            )
+            for ip, record in last_of_ip.items()
+        }
+    )
+    user_items: dict[str, StoredState] = {}
+    for user, record in last_of_user.items():
+        key = USER_PREFIX + user
+        previous = progress.stored.get(key)
+        user_items[key] = StoredState(
+            final.user_states[user].to_bytes(),
+            progress.advanced(key, record, MAX_USER_SHARD_POSITIONS),
+            remember_seen(previous.seen if previous is not None else b"", new_ids[user]),
         )
-        items[USER_PREFIX + user] = StoredState(state.to_bytes(), position)
-    for ip, ip_state in final.ip_states.items():
-        items[IP_PREFIX + ip] = StoredState(ip_state.to_bytes())
-    unsaved = deps.states.save(items, expires_at)
-    outcome.state_writes += len(items) + len(evidence_items) - len(unsaved) - len(unsaved_evidence)
-    outcome.state_write_failures += len(unsaved) + len(unsaved_evidence)
-    # A user whose state was not saved is retried from its first event here; an IP's state is a
-    # shared approximation (several shards write it) and is not worth holding the shard for.
-    unsaved_users = held | {key[len(USER_PREFIX) :] for key in unsaved if key.startswith(USER_PREFIX)}
-    if unsaved_users:
-        outcome.errors.append(f"state not saved for {len(unsaved_users)} user(s)")
-        for item in done:
-            if item.wire["user_id"] in unsaved_users:
-                failed_records.add(item.record.record_index)
-
-
-def _advanced(previous: StoredState | None, shard_id: str, record: UserRecord) -> str | None:
-    """The ``applied_through`` of a state that has now applied ``record`` too."""
-    position = previous.applied_through if previous is not None else None
-    if not _applied(position, shard_id, record.sequence_number):
-        position = _position(shard_id, record.sequence_number)
-    return position
+    # Users of groups that failed an earlier round are not written at all.
+    unsaved = {key for key in user_items if failed_groups and groups.group_of(key) in failed_groups}
+    unsaved |= save(user_items)
+    outcome.state_writes, outcome.state_write_failures = written, failures
+    if not unsaved:
+        return set()
+    outcome.errors.append(f"state not saved for {len(unsaved)} user(s)")
+    return {key[len(USER_PREFIX) :] for key in unsaved}
 
 
 def _bad_line(

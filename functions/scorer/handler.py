@@ -49,6 +49,8 @@ def emit_metrics(outcome: BatchOutcome) -> None:
     metrics.add_metric(name="Events", unit=count, value=outcome.events)
     metrics.add_metric(name="EventsScored", unit=count, value=outcome.scored)
     metrics.add_metric(name="BadEvents", unit=count, value=outcome.bad_events)
+    # A producer's retries: the same event_id again in the batch, or among the user's last ids.
+    metrics.add_metric(name="DuplicateEvents", unit=count, value=outcome.duplicates)
     metrics.add_metric(name="Anomalies", unit=count, value=outcome.anomalies)
     metrics.add_metric(name="Alerts", unit=count, value=outcome.alerts)
     metrics.add_metric(name="EndpointCalls", unit=count, value=outcome.endpoint_calls)

@@ -4,23 +4,29 @@ Tables (created by the stack, and by the local pipeline under the same names):
 
 - state table, key ``key`` (S): ``user#<user_id>``, ``ip#<ip>``, or ``entity#<kind>#<id>`` for an
   entity's episode evidence (``model.entities.Evidence``; kind ``user`` or ``session``); attributes
-  ``state`` (B, the serialized state), ``applied_through`` (S, ``<shard>:<sequence number>`` of the
-  last Kinesis record applied to a user's state, so a retried batch does not apply it twice) and
-  ``expires_at`` (N, the table's TTL attribute).
+  ``state`` (B, the serialized state), ``applied`` (B, per shard the last Kinesis record the item has
+  applied, so a retried batch applies nothing twice; ``scorer.progress``), ``seen`` (B, on users: the
+  hashes of their last event ids, so a producer's duplicate in a later batch is dropped) and
+  ``expires_at`` (N, the table's TTL attribute). Items written by earlier releases hold one position
+  as ``applied_through`` (S, ``<shard>:<sequence number>``) instead of ``applied``; both are read.
 - anomalies table, key ``user_id`` (S) + ``sk`` (S): ``<occurred_at>#<event_id>`` for an anomaly, so a
   user's anomalies are queryable by time, and ``alert#<window start>`` for the marker that keeps
   alerts to one per user per window (without an entity stage), or ``alert#<episode start>`` under
   the entity (``user_id``, or ``session:<session_id>``) for the one alert of an entity's episode.
-  Both are written with ``attribute_not_exists``: a retried batch neither records an anomaly twice
-  nor alerts twice. An entity's marker, once claimed, is rewritten with the alert's whole record
-  (``DynamoAnomalyStore.describe_alert``: kind, entity, score, threshold, severity, episode, its
-  first and last event, pages, reasons in words, when it was raised) and kept like an anomaly (no
-  ``expires_at``); its ``alert_feed`` (S, ``entity``) and ``alert_at`` (S, ``<last event>#<partition>``)
-  put it in the sparse index ``ALERTS_INDEX``, where the analyst console reads alerts newest first.
+  Both are written with ``attribute_not_exists``: a retried batch never records an anomaly twice. A
+  marker is the alert's outbox entry: written ``pending`` (``status``) before its alert is
+  published and set ``sent`` after; a retry that finds it pending publishes again, with the same
+  deduplication id (see ``SnsAlertPublisher``). An entity's marker, once claimed, is rewritten (still
+  pending) with the alert's whole record (``DynamoAnomalyStore.describe_alert``: kind, entity,
+  score, threshold, severity, episode, its first and last event, pages, reasons in words, when it
+  was raised) and kept like an anomaly (no ``expires_at``); its ``alert_feed`` (S, ``entity``) and
+  ``alert_at`` (S, ``<last event>#<partition>``) put it in the sparse index ``ALERTS_INDEX``, where
+  the analyst console reads alerts newest first.
 """
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -33,6 +39,7 @@ import orjson
 
 from model.entities import EntityAlert
 from scorer.exceptions import TransientError
+from scorer.progress import legacy_applied
 from vedette.events import format_timestamp
 
 BATCH_GET_MAX_KEYS = 100  # DynamoDB BatchGetItem limit
@@ -49,6 +56,8 @@ ALERTS_INDEX = "alerts-by-time"
 ALERT_FEED_ATTRIBUTE = "alert_feed"
 ALERT_FEED = "entity"
 ALERT_AT_ATTRIBUTE = "alert_at"
+ALERT_PENDING = "pending"
+ALERT_SENT = "sent"
 
 T = TypeVar("T")
 
@@ -57,7 +66,8 @@ class StoredState(NamedTuple):
     """One state item (a tuple: a batch reads and writes one per user and IP)."""
 
     state: bytes
-    applied_through: str | None = None
+    applied: bytes = b""  # per shard, the last Kinesis record applied (scorer.progress)
+    seen: bytes = b""  # users only: the hashes of their last event ids (scorer.progress), oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,11 +96,15 @@ class AnomalyStore(Protocol):
         """Store it once; False when it was already recorded. Raises ``TransientError``."""
         ...
 
-    def claim_alert(self, user_id: str, window_start: int) -> bool:
-        """Take the user's alert slot for the window; False when already taken."""
+    def claim_alert(self, user_id: str, window_start: int) -> str | None:
+        """Take the user's (or entity's) alert slot for the window (or episode), marked pending: None
+        if this call took it, else the status it was found in (``ALERT_PENDING``: its alert may not
+        have been sent; ``ALERT_SENT``). Raises ``TransientError``."""
         ...
 
-    def release_alert(self, user_id: str, window_start: int) -> None: ...
+    def alert_sent(self, user_id: str, window_start: int) -> None:
+        """Mark the slot's alert published. Raises ``TransientError``."""
+        ...
 
 
 class AlertRecords(Protocol):
@@ -100,9 +114,18 @@ class AlertRecords(Protocol):
 
 
 class AlertPublisher(Protocol):
-    def publish(self, anomaly: Anomaly) -> None: ...
+    def publish(self, anomaly: Anomaly, slot: str) -> None:
+        """Publish an anomaly's alert; ``slot`` (``alert_slot``) names its alert slot: publishing the
+        same slot again within SNS's deduplication interval sends nothing more."""
+        ...
 
-    def publish_entity(self, alert: EntityAlert) -> None: ...
+    def publish_entity(self, alert: EntityAlert, slot: str) -> None: ...
+
+
+def alert_slot(partition: str, start: int) -> str:
+    """The deduplication id of an alert slot (a user's window, or an entity's episode): at most 128
+    characters of the set SNS accepts, whatever the ids hold."""
+    return hashlib.sha256(f"{partition}\n{ALERT_PREFIX}{start}".encode()).hexdigest()
 
 
 def evidence_key(kind: str, entity: str) -> str:
@@ -138,6 +161,8 @@ def alert_record_item(alert: EntityAlert, alerted_at: datetime) -> dict[str, Any
         "pages": {"N": str(alert.pages)},
         "reasons": {"L": [{"S": reason} for reason in alert.reasons]},
         "alerted_at": {"S": format_timestamp(alerted_at)},
+        # Written before the alert is published; DynamoAnomalyStore.alert_sent marks it sent after.
+        "status": {"S": ALERT_PENDING},
         ALERT_FEED_ATTRIBUTE: {"S": ALERT_FEED},
         ALERT_AT_ATTRIBUTE: {"S": f"{last}#{partition}"},
     }
@@ -202,8 +227,13 @@ class DynamoStateStore:
                     raise TransientError("dynamodb", f"BatchGetItem: {error}") from error
                 raise
             for item in response.get("Responses", {}).get(self.table, []):
-                through = item.get("applied_through", {}).get("S")
-                found[item["key"]["S"]] = StoredState(bytes(item["state"]["B"]), through)
+                if "applied" in item:
+                    applied = bytes(item["applied"]["B"])
+                else:
+                    through = item.get("applied_through", {}).get("S")
+                    applied = legacy_applied(through) if through else b""
+                seen = bytes(item["seen"]["B"]) if "seen" in item else b""
+                found[item["key"]["S"]] = StoredState(bytes(item["state"]["B"]), applied, seen)
             return response.get("UnprocessedKeys") or None
 
         request = {self.table: {"Keys": [{"key": {"S": key}} for key in keys], "ConsistentRead": True}}
@@ -227,8 +257,10 @@ class DynamoStateStore:
                 "state": {"B": items[key].state},
                 "expires_at": {"N": str(expires_at)},
             }
-            if items[key].applied_through:
-                item["applied_through"] = {"S": items[key].applied_through}
+            if items[key].applied:
+                item["applied"] = {"B": items[key].applied}
+            if items[key].seen:
+                item["seen"] = {"B": items[key].seen}
             return {"PutRequest": {"Item": item}}
 
         def call(request: dict[str, Any]) -> dict[str, Any] | None:
@@ -248,7 +280,8 @@ class DynamoStateStore:
 
 
 class DynamoAnomalyStore:
-    """Anomalies and alert markers, each written at most once (conditional puts)."""
+    """Anomalies and alert markers, each written at most once (conditional puts); a marker goes from
+    pending to sent."""
 
     def __init__(self, client: Any, table: str, ttl_seconds: int) -> None:
         self.client = client
@@ -289,23 +322,67 @@ class DynamoAnomalyStore:
         }
         return self._put_once(item)
 
-    def claim_alert(self, user_id: str, window_start: int) -> bool:
+    def claim_alert(self, user_id: str, window_start: int) -> str | None:
+        from botocore.exceptions import ClientError
+
         item = {
             "user_id": {"S": user_id},
             "sk": {"S": f"{ALERT_PREFIX}{window_start}"},
+            "status": {"S": ALERT_PENDING},
             "expires_at": {"N": str(window_start + self.ttl_seconds)},
         }
-        return self._put_once(item)
+        try:
+            # A taken slot answers with the marker as it is: no second call to read its status.
+            self.client.put_item(
+                TableName=self.table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(sk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                # Markers of earlier releases carry no status: they were kept only once their alert
+                # was sent. Without the item in the answer, publishing again is the safe side.
+                found = error.response.get("Item")
+                status: str = found.get("status", {}).get("S", ALERT_SENT) if found else ALERT_PENDING
+                return status
+            if _client_error_is_transient(error):
+                raise TransientError("dynamodb", f"PutItem: {error}") from error
+            raise
+        except Exception as error:
+            if _client_error_is_transient(error):
+                raise TransientError("dynamodb", f"PutItem: {error}") from error
+            raise
+        return None
 
-    def release_alert(self, user_id: str, window_start: int) -> None:
-        self.client.delete_item(
-            TableName=self.table, Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}}
-        )
+    def alert_sent(self, user_id: str, window_start: int) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.update_item(
+                TableName=self.table,
+                Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
+                UpdateExpression="SET #status = :sent",
+                # A window's marker that expired meanwhile is not brought back as a bare item.
+                ConditionExpression="attribute_exists(sk)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":sent": {"S": ALERT_SENT}},
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                return
+            if _client_error_is_transient(error):
+                raise TransientError("dynamodb", f"UpdateItem: {error}") from error
+            raise
+        except Exception as error:
+            if _client_error_is_transient(error):
+                raise TransientError("dynamodb", f"UpdateItem: {error}") from error
+            raise
 
     def describe_alert(self, alert: EntityAlert, alerted_at: datetime) -> None:
-        """Rewrite the claimed marker with the alert's whole record (``alert_record_item``), kept
-        without expiry like an anomaly. The marker stays claimed either way: if the alert then cannot
-        be published, ``release_alert`` deletes the record with it and the retry writes it again."""
+        """Rewrite the claimed marker with the alert's whole record (``alert_record_item``), still
+        pending and kept without expiry like an anomaly: if the alert then cannot be published, the
+        retry finds it pending, writes it again and publishes with the same deduplication id."""
         try:
             self.client.put_item(TableName=self.table, Item=alert_record_item(alert, alerted_at))
         except Exception as error:
@@ -324,15 +401,20 @@ def sns_subject(text: str) -> str:
 
 
 class SnsAlertPublisher:
-    """Alerts to the SNS topic; with ``records``, an entity alert's record is written before it is
-    sent, so the analyst console can show every alert that was sent."""
+    """Alerts on an SNS topic. On a FIFO topic (the stack's: its ARN ends in ``.fifo``) each alert
+    carries its slot as ``MessageDeduplicationId``, so a Publish that SNS accepted but whose answer was
+    lost, retried by the client or by Lambda within SNS's 5-minute deduplication interval, is
+    delivered once; the message group is the alerted entity, so its alerts keep their order. With
+    ``records``, an entity alert's record is written before it is sent, so the analyst console can
+    show every alert that was sent."""
 
     def __init__(self, client: Any, topic_arn: str, records: AlertRecords | None = None) -> None:
         self.client = client
         self.topic_arn = topic_arn
+        self.fifo = topic_arn.endswith(".fifo")
         self.records = records
 
-    def publish(self, anomaly: Anomaly) -> None:
+    def publish(self, anomaly: Anomaly, slot: str) -> None:
         event = anomaly.event
         message = {
             "user_id": event["user_id"],
@@ -346,9 +428,9 @@ class SnsAlertPublisher:
             "top_features": anomaly.top_features,
         }
         subject = sns_subject(f"Vedette: anomalous {event['event_type']} by {event['user_id']}")
-        self._publish(subject, message, {"user_id": event["user_id"]})
+        self._publish(subject, message, {"user_id": event["user_id"]}, event["user_id"], slot)
 
-    def publish_entity(self, alert: EntityAlert) -> None:
+    def publish_entity(self, alert: EntityAlert, slot: str) -> None:
         """One message per entity episode: who, the episode so far, the score and the reasons in words."""
         if self.records is not None:
             self.records.describe_alert(alert, datetime.now(UTC))
@@ -367,11 +449,18 @@ class SnsAlertPublisher:
             "reasons": list(alert.reasons),
         }
         subject = sns_subject(f"Vedette: anomalous {alert.kind} {alert.entity}")
-        self._publish(subject, message, {"entity_kind": alert.kind, "entity_id": alert.entity})
+        attributes = {"entity_kind": alert.kind, "entity_id": alert.entity}
+        self._publish(subject, message, attributes, alert_partition(alert.kind, alert.entity), slot)
 
-    def _publish(self, subject: str, message: Mapping[str, Any], attributes: Mapping[str, str]) -> None:
+    def _publish(
+        self, subject: str, message: Mapping[str, Any], attributes: Mapping[str, str], entity: str, slot: str
+    ) -> None:
         """Publish a JSON message with string attributes (for subscription filters); a throttled or
         unreachable SNS raises ``TransientError``."""
+        fifo: dict[str, str] = {}
+        if self.fifo:
+            # Group ids take the deduplication id's characters and length: hash the entity.
+            fifo = {"MessageGroupId": hashlib.sha256(entity.encode()).hexdigest(), "MessageDeduplicationId": slot}
         try:
             self.client.publish(
                 TopicArn=self.topic_arn,
@@ -380,6 +469,7 @@ class SnsAlertPublisher:
                 MessageAttributes={
                     name: {"DataType": "String", "StringValue": value} for name, value in attributes.items()
                 },
+                **fifo,
             )
         except Exception as error:
             if _client_error_is_transient(error):
