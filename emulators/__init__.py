@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -100,6 +101,7 @@ def moto_server(port: int | None = None) -> Iterator[str]:
 
 
 EMULATORS_DIR = os.path.dirname(os.path.abspath(__file__))
+REPOSITORY_DIR = os.path.dirname(EMULATORS_DIR)
 
 
 @contextmanager
@@ -116,7 +118,30 @@ def kinesalite(port: int | None = None) -> Iterator[str]:
         yield endpoint
 
 
-REPOSITORY_DIR = os.path.dirname(EMULATORS_DIR)
+@contextmanager
+def kinesis_limits_proxy(
+    upstream: str,
+    limit_algo: str = "window",
+    *,
+    stats_path: str | None = None,
+    shard_bytes: int | None = None,
+    shard_records: int | None = None,
+) -> Iterator[str]:
+    """Run ``emulators.kinesis_limits`` (Kinesis's per-shard write limits) in front of ``upstream``,
+    a Kinesis endpoint on loopback; yields its endpoint URL. ``limit_algo`` is ``window`` or
+    ``bucket``; its counts are at ``emulators.kinesis_limits.fetch_stats(endpoint)`` while it runs
+    and in ``stats_path`` once it has stopped."""
+    port = free_port()
+    upstream_port = urllib.parse.urlsplit(upstream).port
+    command = [sys.executable, "-m", "emulators.kinesis_limits", "--listen", str(port)]
+    command += ["--upstream", str(upstream_port), "--limit-algo", limit_algo]
+    command += ["--stats", stats_path] if stats_path else []
+    command += ["--shard-bytes", str(shard_bytes)] if shard_bytes else []
+    command += ["--shard-records", str(shard_records)] if shard_records else []
+    with _serving(command, port, "/stats", cwd=REPOSITORY_DIR) as endpoint:
+        yield endpoint
+
+
 # The real serving stack of SageMaker's scikit-learn container, in its own Python 3.10 virtualenv
 # (the Makefile builds it, or writes why it could not next to it).
 SKLEARN_CONTAINER_VENV = os.path.join(REPOSITORY_DIR, ".venv-sklearn-container")

@@ -237,7 +237,15 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             buffer_bytes=5 * 1024 * 1024,
             buffer_seconds=options.archive_buffer_seconds,
         ).start()
-        producer = Producer(names.stream, endpoint_url=streams, region_name=REGION, on_delivery=tracker.on_delivery)
+        # The training stretch is put as fast as it is simulated, far above what the shards take:
+        # put waits for room (per-shard backpressure) rather than refuse the excess.
+        producer = Producer(
+            names.stream,
+            endpoint_url=streams,
+            region_name=REGION,
+            on_delivery=tracker.on_delivery,
+            buffer_full_timeout_seconds=60.0,
+        )
         mapping: LocalEventSourceMapping | None = None
         serving_stack = "not started"
         try:

@@ -19,10 +19,12 @@ from emulators import (
     PROJECT_STACK,
     LocalEndpoint,
     kinesalite,
+    kinesis_limits_proxy,
     local_endpoint,
     moto_server,
     serving_stack,
 )
+from emulators.kinesis_limits import LIMIT_ALGORITHMS, fetch_stats
 
 # Nothing in the tests may reach AWS: dummy credentials, no profile files, and every client
 # built by a test gets the loopback endpoint explicitly.
@@ -48,6 +50,28 @@ def kinesis_endpoint() -> Iterator[str]:
 @pytest.fixture(scope="session")
 def kinesis(kinesis_endpoint: str) -> Any:
     return boto3.client("kinesis", endpoint_url=kinesis_endpoint, region_name="us-east-1")
+
+
+@dataclass(frozen=True)
+class LimitedKinesis:
+    """Kinesis with its per-shard write limits: ``emulators.kinesis_limits`` in front of kinesalite."""
+
+    endpoint: str
+    limit_algo: str
+
+    def stream_stats(self, stream_name: str) -> dict[str, Any]:
+        """What the proxy admitted and throttled for one stream, per shard, in total and per second."""
+        streams: dict[str, Any] = fetch_stats(self.endpoint)["streams"]
+        return streams.get(stream_name) or {"shards": {}, "totals": {}, "timeline": []}
+
+
+@pytest.fixture(params=LIMIT_ALGORITHMS)
+def limited_kinesis(request: pytest.FixtureRequest, kinesis_endpoint: str) -> Iterator[LimitedKinesis]:
+    """The session's kinesalite behind a limit-enforcing proxy, once with each meter AWS might use
+    (a sliding window, a token bucket); the proxy stops after the test. Streams made with
+    ``make_stream`` are reachable through both."""
+    with kinesis_limits_proxy(kinesis_endpoint, request.param) as endpoint:
+        yield LimitedKinesis(endpoint, request.param)
 
 
 @pytest.fixture(scope="session")

@@ -35,6 +35,7 @@ class FaultyKinesisProxy(LoopbackProxy):
         timeout_rate: float = 0.0,
         timeout_seconds: float = 1.0,
         call_error: tuple[int, str] | None = None,
+        entry_error: str | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         self.rng_lock = threading.Lock()
@@ -43,6 +44,8 @@ class FaultyKinesisProxy(LoopbackProxy):
         self.timeout_rate = timeout_rate
         self.timeout_seconds = timeout_seconds
         self.forced_call_error = call_error
+        # The error code of every failed entry; None: a throttle 70 % of the time, else InternalFailure.
+        self.forced_entry_error = entry_error
         self.injected: Counter[str] = Counter()
         self.calls = 0
         proxy = self
@@ -107,7 +110,9 @@ class FaultyKinesisProxy(LoopbackProxy):
         failures = {}
         for index in range(len(entries)):
             if (call == 4 and index == 0 and self.entry_failure_rate) or self._roll() < self.entry_failure_rate:
-                code = "ProvisionedThroughputExceededException" if self._roll() < 0.7 else "InternalFailure"
+                code = self.forced_entry_error or (
+                    "ProvisionedThroughputExceededException" if self._roll() < 0.7 else "InternalFailure"
+                )
                 failures[index] = {"ErrorCode": code, "ErrorMessage": "injected"}
         self.injected["entry_failure"] += len(failures)
         kept = [entry for index, entry in enumerate(entries) if index not in failures]

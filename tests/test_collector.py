@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import random
-
-from vedette.collector import Collector, PendingRecord, ShardRateLimiter
+from vedette.collector import Collector, PendingRecord
 from vedette.kpl import deaggregate
-from vedette.limits import MAX_BYTES_PER_PUT, MAX_RECORDS_PER_PUT, SHARD_WRITE_BYTES_PER_SECOND
+from vedette.limits import MAX_BYTES_PER_PUT, MAX_RECORDS_PER_PUT
 from vedette.shards import Shard, ShardMap, hash_key
 
 
@@ -75,36 +73,3 @@ def test_partial_aggregates_wait_for_the_linger_unless_flushed():
     core.close_due(10.1, force=False)
     assert core.should_send(10.1, force=False)
     assert len(core.take_batch(10.1)) == 1
-
-
-def test_rate_limiter_sustains_its_limit_and_never_exceeds_it_in_any_second():
-    # GIVEN a limiter at 100 % and a sender that always has 51,200-byte aggregates ready
-    limiter = ShardRateLimiter(100)
-    rng = random.Random(1)
-    now = 0.0
-    sent: list[tuple[float, int]] = []
-    while now < 30:
-        size = rng.randrange(20_000, 51_200)
-        if limiter.allows(size, now):
-            limiter.take(size, now)
-            sent.append((now, size))
-        else:
-            now += max(limiter.seconds_until(size, now), 1e-4)
-    # THEN every one-second window holds at most 1 MiB
-    start = 0
-    window = 0
-    for when, size in sent:
-        window += size
-        while sent[start][0] <= when - 1.0:
-            window -= sent[start][1]
-            start += 1
-        assert window <= SHARD_WRITE_BYTES_PER_SECOND
-    # AND the sustained rate is the limit, less at most one record per second
-    assert sum(size for _, size in sent) / 30 > SHARD_WRITE_BYTES_PER_SECOND - 51_200
-
-
-def test_a_throttle_fills_the_window_for_a_second():
-    limiter = ShardRateLimiter(100)
-    limiter.throttled(5.0)
-    assert not limiter.allows(1, 5.5)
-    assert limiter.allows(1, 6.0)

@@ -99,7 +99,9 @@ def test_a_ten_second_endpoint_outage_within_the_ttl_loses_nothing_and_reports_n
 def test_records_expire_with_the_last_error_when_kinesis_keeps_throttling(kinesis_endpoint, kinesis, make_stream):
     stream = make_stream(1)
     reports = Reports()
-    with FaultyKinesisProxy(kinesis_endpoint, seed=1, entry_failure_rate=1.0) as proxy:
+    with FaultyKinesisProxy(
+        kinesis_endpoint, seed=1, entry_failure_rate=1.0, entry_error="ProvisionedThroughputExceededException"
+    ) as proxy:
         producer = Producer(
             stream,
             endpoint_url=proxy.endpoint,
@@ -115,7 +117,7 @@ def test_records_expire_with_the_last_error_when_kinesis_keeps_throttling(kinesi
     assert len(reports.items) == 200
     assert all(isinstance(report.error, RecordExpiredError) for report in reports.items)
     assert all(report.attempts > 1 for report in reports.items)
-    assert any("ProvisionedThroughputExceeded" in report.error.last_error for report in reports.items)
+    assert all("ProvisionedThroughputExceeded" in report.error.last_error for report in reports.items)
     assert read_stream(kinesis, stream) == []
 
 

@@ -20,6 +20,7 @@ from vedette.exceptions import (
     InvalidEventError,
     ProducerClosedError,
     RecordExpiredError,
+    ShardBacklogFullError,
     VedetteError,
 )
 from vedette.metrics import InMemoryMetrics, ProducerMetrics
@@ -47,6 +48,7 @@ __all__ = [
     "ProducerMetrics",
     "Pseudonymizer",
     "RecordExpiredError",
+    "ShardBacklogFullError",
     "SpoolFullError",
     "SpoolLockedError",
     "VedetteError",

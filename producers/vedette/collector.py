@@ -3,12 +3,14 @@
 User records are routed to the open shard their partition key hashes to, aggregated per shard (so
 every aggregate carries an ``ExplicitHashKey`` inside that shard's range and the KCL never drops a
 user record for landing on the wrong shard), and collected into PutRecords batches within the
-service limits and each shard's rate limit. Nothing here does I/O or locking: the producer's sender
-thread owns one ``Collector``, and the encode benchmark drives the same object without a network.
+service limits and each shard's pace (``vedette.pacing``). Nothing here does I/O or locking: the
+producer's sender thread owns one ``Collector``, and the encode benchmark drives the same object
+without a network.
 """
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable
@@ -21,6 +23,7 @@ from vedette.limits import (
     SHARD_WRITE_BYTES_PER_SECOND,
     SHARD_WRITE_RECORDS_PER_SECOND,
 )
+from vedette.pacing import ShardPacer
 from vedette.shards import Shard, ShardMap
 
 
@@ -46,6 +49,8 @@ class PendingRecord(msgspec.Struct, gc=False, eq=False):
     last_error: str = ""
     # Where the durable spool holds the event (vedette.spool); -1 without a spool.
     spool_position: int = -1
+    # The shard whose backlog counts the event (the producer's per-shard bound); "" for none.
+    backlog_shard: str = ""
 
 
 class KinesisRecord:
@@ -82,60 +87,6 @@ class KinesisRecord:
         return {"Data": self.data, "PartitionKey": self.partition_key, "ExplicitHashKey": self.explicit_hash_key}
 
 
-class ShardRateLimiter:
-    """At most ``percent`` of a shard's write limits (bytes and records) in any one-second window.
-
-    A sliding window rather than a token bucket: a bucket lets a full second's burst through on
-    top of the sustained rate, which Kinesis throttles; the window sustains the whole limit and
-    never exceeds it in any second.
-    """
-
-    __slots__ = ("max_bytes", "max_records", "sent", "window_bytes")
-
-    WINDOW_SECONDS = 1.0
-
-    def __init__(self, percent: float) -> None:
-        self.max_bytes = SHARD_WRITE_BYTES_PER_SECOND * percent / 100
-        self.max_records = SHARD_WRITE_RECORDS_PER_SECOND * percent / 100
-        self.sent: deque[tuple[float, float]] = deque()  # (when, bytes) of each record in the window
-        self.window_bytes = 0.0
-
-    def _expire(self, now: float) -> None:
-        horizon = now - self.WINDOW_SECONDS
-        sent = self.sent
-        while sent and sent[0][0] <= horizon:
-            self.window_bytes -= sent.popleft()[1]
-
-    def allows(self, size: int, now: float) -> bool:
-        self._expire(now)
-        # An empty window admits any record, so one larger than the budget still goes, alone.
-        return not self.sent or (self.window_bytes + size <= self.max_bytes and len(self.sent) + 1 <= self.max_records)
-
-    def seconds_until(self, size: int, now: float) -> float:
-        """How long until a record of ``size`` bytes fits in the window."""
-        if self.allows(size, now):
-            return 0.0
-        remaining_bytes = self.window_bytes
-        remaining_records = len(self.sent)
-        for when, sent_bytes in self.sent:
-            remaining_bytes -= sent_bytes
-            remaining_records -= 1
-            if not remaining_records or (
-                remaining_bytes + size <= self.max_bytes and remaining_records + 1 <= self.max_records
-            ):
-                return max(0.0, when + self.WINDOW_SECONDS - now)
-        return self.WINDOW_SECONDS
-
-    def take(self, size: int, now: float) -> None:
-        self.sent.append((now, size))
-        self.window_bytes += size
-
-    def throttled(self, now: float) -> None:
-        """Kinesis throttled this shard (another writer shares it): treat the next second as full."""
-        self.sent.append((now, self.max_bytes))
-        self.window_bytes += self.max_bytes
-
-
 class _OpenAggregate:
     __slots__ = ("builder", "members", "opened_at")
 
@@ -146,7 +97,7 @@ class _OpenAggregate:
 
 
 class Collector:
-    """Routes user records to shards, aggregates them, and hands out rate-limited PutRecords batches."""
+    """Routes user records to shards, aggregates them, and hands out paced PutRecords batches."""
 
     def __init__(
         self,
@@ -171,7 +122,15 @@ class Collector:
         self.rate_limit_percent = rate_limit_percent
         self._open: dict[str, _OpenAggregate] = {}
         self._ready: dict[str, deque[KinesisRecord]] = {shard.shard_id: deque() for shard in shard_map.shards}
-        self.limiters = {shard.shard_id: ShardRateLimiter(rate_limit_percent) for shard in shard_map.shards}
+        self._ready_bytes: dict[str, int] = dict.fromkeys(self._ready, 0)
+        self.pacers = {
+            shard.shard_id: ShardPacer(
+                SHARD_WRITE_BYTES_PER_SECOND * rate_limit_percent / 100,
+                SHARD_WRITE_RECORDS_PER_SECOND * rate_limit_percent / 100,
+                now,
+            )
+            for shard in shard_map.shards
+        }
         self.ready_records = 0
         self.ready_bytes = 0
         self._rotation = 0
@@ -208,6 +167,7 @@ class Collector:
                 open_aggregate.opened_at,
             )
         self._ready[shard.shard_id].append(record)
+        self._ready_bytes[shard.shard_id] += record.size
         self.ready_records += 1
         self.ready_bytes += record.size
         del self._open[shard.shard_id]
@@ -221,24 +181,51 @@ class Collector:
 
     def requeue(self, record: KinesisRecord) -> None:
         """Put a record that must be retried as is at the head of its shard's queue."""
-        queue = self._ready.get(record.shard.shard_id)
+        shard_id = record.shard.shard_id
+        queue = self._ready.get(shard_id)
         if queue is None:
-            raise KeyError(record.shard.shard_id)
+            raise KeyError(shard_id)
         queue.appendleft(record)
+        self._ready_bytes[shard_id] += record.size
         self.ready_records += 1
         self.ready_bytes += record.size
 
+    def _shard_waits(self, shard_id: str, now: float, force: bool) -> tuple[float, float]:
+        """Seconds until the shard's pacer has room for a slice (or for all it holds, if less), and
+        until its records have lingered enough (0 once it holds a slice, or if forced)."""
+        queue = self._ready[shard_id]
+        head = queue[0]
+        pacer = self.pacers[shard_id]
+        queued_bytes = self._ready_bytes[shard_id]
+        slice_bytes = min(pacer.slice_bytes, self.max_bytes_per_put)
+        slice_records = min(pacer.slice_records, self.max_records_per_put)
+        pace_wait = pacer.ready_in(head.size, min(queued_bytes, slice_bytes), min(len(queue), slice_records), now)
+        holds_a_slice = queued_bytes >= slice_bytes or len(queue) >= slice_records
+        linger_wait = 0.0 if force or holds_a_slice else head.ready_since + self.linger_seconds - now
+        return pace_wait, linger_wait
+
     def should_send(self, now: float, force: bool) -> bool:
-        """KPL collection: send when a call would be full or the oldest ready record has lingered."""
+        """KPL collection, per shard and paced: send when a shard's pacer has room for its slice and
+        its records have lingered (or make a slice), or when the shards with room hold a full call."""
         if not self.ready_records:
             return False
-        if force or self.ready_records >= self.max_records_per_put or self.ready_bytes >= self.max_bytes_per_put:
-            return True
-        horizon = now - self.linger_seconds
-        return any(queue and queue[0].ready_since <= horizon for queue in self._ready.values())
+        paced_records = paced_bytes = 0
+        for shard_id, queue in self._ready.items():
+            if not queue:
+                continue
+            pace_wait, linger_wait = self._shard_waits(shard_id, now, force)
+            if pace_wait <= 0:
+                if linger_wait <= 0:
+                    return True
+                paced_records += len(queue)
+                paced_bytes += self._ready_bytes[shard_id]
+        return paced_records >= self.max_records_per_put or paced_bytes >= self.max_bytes_per_put
 
     def take_batch(self, now: float) -> list[KinesisRecord]:
-        """Up to one PutRecords call of ready records, round-robin over shards within their budgets."""
+        """Up to one PutRecords call of ready records, round-robin over shards, each within its pace.
+
+        Every shard gives what its pacer allows, due or not: the shards' slices then refill
+        together, and the next call carries a slice for each of them."""
         batch: list[KinesisRecord] = []
         batch_bytes = 0
         shard_ids = list(self._ready)
@@ -252,13 +239,14 @@ class Collector:
                 if not queue:
                     continue
                 head = queue[0]
-                limiter = self.limiters[shard_id]
-                if batch_bytes + head.size > self.max_bytes_per_put or not limiter.allows(head.size, now):
+                pacer = self.pacers[shard_id]
+                if batch_bytes + head.size > self.max_bytes_per_put or not pacer.allows(head.size, now):
                     continue
                 queue.popleft()
-                limiter.take(head.size, now)
+                pacer.take(head.size)
                 batch.append(head)
                 batch_bytes += head.size
+                self._ready_bytes[shard_id] -= head.size
                 self.ready_records -= 1
                 self.ready_bytes -= head.size
                 progress = True
@@ -268,28 +256,27 @@ class Collector:
 
     def knows(self, shard: Shard) -> bool:
         """Whether ``shard`` is an open shard of this collector's map."""
-        return shard.shard_id in self.limiters
+        return shard.shard_id in self.pacers
 
     def next_deadline(self, now: float, force: bool = False) -> float | None:
-        """When something becomes due: an aggregate's linger, a ready record's linger, or a budget."""
+        """When something becomes due: an aggregate's linger, or a shard's slice (see ``_shard_waits``);
+        None when nothing is, or only a call's answer can make room."""
         deadlines = [open_aggregate.opened_at + self.linger_seconds for open_aggregate in self._open.values()]
-        call_is_full = (
-            force or self.ready_records >= self.max_records_per_put or self.ready_bytes >= self.max_bytes_per_put
-        )
         for shard_id, queue in self._ready.items():
             if queue:
-                head = queue[0]
-                budget_at = now + self.limiters[shard_id].seconds_until(head.size, now)
-                deadlines.append(budget_at if call_is_full else max(head.ready_since + self.linger_seconds, budget_at))
+                wait = max(self._shard_waits(shard_id, now, force))
+                if wait != math.inf:
+                    deadlines.append(now + wait)
         return min(deadlines) if deadlines else None
 
     def drain(self) -> list[PendingRecord]:
         """Remove every user record not yet handed out (for a shard map change or close)."""
         records = [record for open_aggregate in self._open.values() for record in open_aggregate.members]
-        for queue in self._ready.values():
+        for shard_id, queue in self._ready.items():
             for kinesis_record in queue:
                 records.extend(kinesis_record.members)
             queue.clear()
+            self._ready_bytes[shard_id] = 0
         self._open.clear()
         self.ready_records = 0
         self.ready_bytes = 0

@@ -30,7 +30,23 @@ class EventTooLargeError(InvalidEventError):
 
 
 class BufferFullError(VedetteError, BufferError):
-    """The producer's buffer stayed full for the whole ``buffer_full_timeout``; nothing was queued."""
+    """The producer's buffer stayed full for the whole ``buffer_full_timeout_seconds``; nothing was queued."""
+
+
+class ShardBacklogFullError(BufferFullError):
+    """The event's shard has more accepted than it can send in time: its backlog would take
+    ``backlog_seconds`` to drain at the shard's current pace, beyond the producer's
+    ``shard_backlog_max_seconds`` (``max_seconds``). Nothing was queued; other shards still accept.
+    ``shard_id`` names the shard."""
+
+    def __init__(self, shard_id: str, backlog_seconds: float, max_seconds: float) -> None:
+        super().__init__(
+            f"shard {shard_id} backlog full: it would take {backlog_seconds:.1f} s to drain at the shard's "
+            f"current pace, more than shard_backlog_max_seconds ({max_seconds:.1f} s)"
+        )
+        self.shard_id = shard_id
+        self.backlog_seconds = backlog_seconds
+        self.max_seconds = max_seconds
 
 
 class ProducerClosedError(VedetteError):

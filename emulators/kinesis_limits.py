@@ -1,0 +1,503 @@
+"""Kinesis's per-shard write limits, in front of an emulator that lacks them (kinesalite, moto).
+
+    python -m emulators.kinesis_limits --listen PORT --upstream PORT --limit-algo window|bucket [--stats FILE]
+
+An HTTP proxy on 127.0.0.1. Every PutRecords and PutRecord entry is routed to its shard (the
+``ExplicitHashKey``, else MD5 of the partition key, in the stream's hash key ranges, learned from
+the upstream's ListShards on the first put) and checked against that shard's write limit: 1 MiB of
+data and partition key, and 1,000 records, per second. An entry over the limit is not forwarded;
+the answer carries ``ProvisionedThroughputExceededException`` at its index, as Kinesis answers
+(PutRecord gets HTTP 400 with that type). Every other call passes through unchanged.
+
+AWS does not document how it meters the limit, so both plausible meters are here:
+
+- ``window``: a sliding one-second window over the admitted entries; no shard ever takes more than
+  the limit in any second.
+- ``bucket``: a token bucket holding one second's allowance, refilled continuously; after a quiet
+  second a shard takes a full second's burst on top of the refill.
+
+Counts per stream and shard (entries and bytes admitted and throttled, user records inside KPL
+aggregates, the most offered and admitted in any one second) and a timeline by arrival second are
+served at ``GET /stats`` while it runs, and written to ``--stats`` as JSON when it stops (SIGTERM
+or SIGINT). The proxy is the referee of the producer's pacing, so it shares no code with it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import bisect
+import contextlib
+import hashlib
+import http.client
+import json
+import signal
+import sys
+import threading
+import time
+import urllib.request
+from collections import deque
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Protocol
+
+LOOPBACK = "127.0.0.1"
+MIB = 1024 * 1024
+# Kinesis's documented per-shard write limits (Kinesis Data Streams quotas).
+SHARD_BYTES_PER_SECOND = MIB
+SHARD_RECORDS_PER_SECOND = 1000
+WINDOW_SECONDS = 1.0
+LIMIT_ALGORITHMS = ("window", "bucket")
+THROTTLED = "ProvisionedThroughputExceededException"
+STATS_PATH = "/stats"
+TARGET_PREFIX = "Kinesis_20131202."
+# The KPL's aggregated record: magic, a protobuf AggregatedRecord, MD5 of the protobuf.
+KPL_MAGIC = b"\xf3\x89\x9a\xc2"
+KPL_DIGEST_BYTES = 16
+KPL_RECORDS_FIELD_KEY = (3 << 3) | 2  # field 3 (records), length-delimited
+# Hop-by-hop and length headers, which each leg of the proxy sets for itself.
+UNFORWARDED_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding", "keep-alive"})
+
+
+def decoded_length(base64_text: str) -> int:
+    """Bytes a base64 text decodes to, without decoding it."""
+    padding = len(base64_text) - len(base64_text.rstrip("="))
+    return len(base64_text) * 3 // 4 - padding
+
+
+def hash_key_of(partition_key: str) -> int:
+    """Kinesis's hash of a partition key: MD5 of its UTF-8 bytes as an unsigned 128-bit integer."""
+    return int.from_bytes(hashlib.md5(partition_key.encode()).digest(), "big")
+
+
+def _read_varint(data: bytes, offset: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[offset]
+        offset += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, offset
+        shift += 7
+
+
+def user_records_in(base64_data: str) -> int:
+    """User records in one Kinesis record: the count inside a KPL aggregate, else 1."""
+    # Eight base64 characters are six bytes: enough to see the magic before decoding the rest.
+    try:
+        if not base64.b64decode(base64_data[:8]).startswith(KPL_MAGIC):
+            return 1
+        data = base64.b64decode(base64_data)
+    except (binascii.Error, ValueError):
+        return 1
+    message = data[len(KPL_MAGIC) : -KPL_DIGEST_BYTES]
+    if hashlib.md5(message).digest() != data[-KPL_DIGEST_BYTES:]:
+        return 1  # not an aggregate after all: consumers would read it as one record
+    count = offset = 0
+    try:
+        while offset < len(message):
+            key, offset = _read_varint(message, offset)
+            if key & 7 != 2:  # every top-level field of AggregatedRecord is length-delimited
+                return 1
+            length, offset = _read_varint(message, offset)
+            offset += length
+            count += key == KPL_RECORDS_FIELD_KEY
+    except IndexError:
+        return 1
+    return count or 1
+
+
+class Limiter(Protocol):
+    def admit(self, size: int, now: float) -> bool:
+        """Take ``size`` bytes and one record from the shard's allowance at ``now``, if it has them."""
+
+
+class SlidingWindow:
+    """At most ``max_bytes`` and ``max_records`` among the entries admitted in the last second."""
+
+    def __init__(self, max_bytes: int, max_records: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_records = max_records
+        self.admitted: deque[tuple[float, int]] = deque()  # (arrival, size), oldest first
+        self.bytes = 0
+
+    def admit(self, size: int, now: float) -> bool:
+        while self.admitted and self.admitted[0][0] <= now - WINDOW_SECONDS:
+            self.bytes -= self.admitted.popleft()[1]
+        if self.bytes + size > self.max_bytes or len(self.admitted) + 1 > self.max_records:
+            return False
+        self.admitted.append((now, size))
+        self.bytes += size
+        return True
+
+
+class TokenBucket:
+    """Buckets of bytes and records, each holding one second's allowance, refilled continuously."""
+
+    def __init__(self, max_bytes: int, max_records: int) -> None:
+        self.max_bytes = max_bytes
+        self.max_records = max_records
+        self.bytes = float(max_bytes)
+        self.records = float(max_records)
+        self.refilled_at: float | None = None
+
+    def admit(self, size: int, now: float) -> bool:
+        if self.refilled_at is not None:
+            elapsed = now - self.refilled_at
+            self.bytes = min(self.max_bytes, self.bytes + elapsed * self.max_bytes)
+            self.records = min(self.max_records, self.records + elapsed * self.max_records)
+        self.refilled_at = now
+        if size > self.bytes or self.records < 1:
+            return False
+        self.bytes -= size
+        self.records -= 1
+        return True
+
+
+class BusiestSecond:
+    """The most bytes and entries seen within any one second (checked at every arrival)."""
+
+    def __init__(self) -> None:
+        self.recent: deque[tuple[float, int]] = deque()
+        self.bytes = 0
+        self.max_bytes = 0
+        self.max_entries = 0
+
+    def add(self, size: int, now: float) -> None:
+        while self.recent and self.recent[0][0] <= now - WINDOW_SECONDS:
+            self.bytes -= self.recent.popleft()[1]
+        self.recent.append((now, size))
+        self.bytes += size
+        self.max_bytes = max(self.max_bytes, self.bytes)
+        self.max_entries = max(self.max_entries, len(self.recent))
+
+
+class ShardLedger:
+    def __init__(self, shard_id: str, starting_hash_key: int, limiter: Limiter) -> None:
+        self.shard_id = shard_id
+        self.starting_hash_key = starting_hash_key
+        self.limiter = limiter
+        self.offered = BusiestSecond()
+        self.admitted = BusiestSecond()
+        self.admitted_entries = 0
+        self.admitted_bytes = 0
+        self.admitted_user_records = 0
+        self.throttled_entries = 0
+        self.throttled_bytes = 0
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "admitted_entries": self.admitted_entries,
+            "admitted_bytes": self.admitted_bytes,
+            "admitted_user_records": self.admitted_user_records,
+            "throttled_entries": self.throttled_entries,
+            "throttled_bytes": self.throttled_bytes,
+            "max_offered_bytes_in_any_second": self.offered.max_bytes,
+            "max_offered_entries_in_any_second": self.offered.max_entries,
+            "max_admitted_bytes_in_any_second": self.admitted.max_bytes,
+            "max_admitted_entries_in_any_second": self.admitted.max_entries,
+        }
+
+
+COUNTS = ("admitted_entries", "admitted_bytes", "admitted_user_records", "throttled_entries", "throttled_bytes")
+
+
+class StreamLedger:
+    def __init__(self, name: str, shards: list[ShardLedger]) -> None:
+        self.name = name
+        self.shards = sorted(shards, key=lambda shard: shard.starting_hash_key)
+        self._starts = [shard.starting_hash_key for shard in self.shards]
+        # Arrival second (Unix time) -> shard id -> counts, in the order of COUNTS.
+        self.timeline: dict[int, dict[str, list[int]]] = {}
+
+    def shard_for(self, hash_key: int) -> ShardLedger:
+        return self.shards[bisect.bisect_right(self._starts, hash_key) - 1]
+
+    def summary(self) -> dict[str, Any]:
+        shards = {shard.shard_id: shard.summary() for shard in self.shards}
+        totals = {name: sum(shard[name] for shard in shards.values()) for name in COUNTS}
+        timeline = []
+        for second, cells in sorted(self.timeline.items()):
+            row: dict[str, Any] = {"second": second}
+            row.update({name: sum(cell[index] for cell in cells.values()) for index, name in enumerate(COUNTS)})
+            row["shards"] = {shard_id: dict(zip(COUNTS, cell, strict=True)) for shard_id, cell in cells.items()}
+            timeline.append(row)
+        return {"shards": shards, "totals": totals, "timeline": timeline}
+
+
+class Entry:
+    """One PutRecords entry as the limiter sees it."""
+
+    __slots__ = ("hash_key", "size", "user_records")
+
+    def __init__(self, request_entry: dict[str, Any]) -> None:
+        partition_key = request_entry.get("PartitionKey", "")
+        data = request_entry.get("Data", "")
+        # Kinesis counts the data blob and the partition key toward a shard's throughput.
+        self.size = decoded_length(data) + len(partition_key.encode())
+        explicit = request_entry.get("ExplicitHashKey")
+        self.hash_key = int(explicit) if explicit is not None else hash_key_of(partition_key)
+        self.user_records = user_records_in(data)
+
+
+class ShardLimits:
+    """The limiters and ledgers of every stream seen, behind one lock."""
+
+    def __init__(self, algorithm: str, shard_bytes: int, shard_records: int) -> None:
+        if algorithm not in LIMIT_ALGORITHMS:
+            raise ValueError(f"limit algorithm must be one of {LIMIT_ALGORITHMS}, got {algorithm!r}")
+        self.algorithm = algorithm
+        self.shard_bytes = shard_bytes
+        self.shard_records = shard_records
+        self.streams: dict[str, StreamLedger] = {}
+        self.lock = threading.Lock()
+
+    def new_limiter(self) -> Limiter:
+        if self.algorithm == "window":
+            return SlidingWindow(self.shard_bytes, self.shard_records)
+        return TokenBucket(self.shard_bytes, self.shard_records)
+
+    def learn(self, name: str, list_shards: Callable[[dict[str, Any]], dict[str, Any]]) -> StreamLedger:
+        """The stream's ledger, built from its open shards the first time it is seen."""
+        with self.lock:
+            known = self.streams.get(name)
+        if known is not None:
+            return known
+        shards: list[dict[str, Any]] = []
+        request: dict[str, Any] = {"StreamName": name}
+        while True:
+            page = list_shards(request)
+            shards.extend(page["Shards"])
+            if not page.get("NextToken"):
+                break
+            request = {"NextToken": page["NextToken"]}
+        ledger = StreamLedger(
+            name,
+            [
+                ShardLedger(shard["ShardId"], int(shard["HashKeyRange"]["StartingHashKey"]), self.new_limiter())
+                for shard in shards
+                if "EndingSequenceNumber" not in shard["SequenceNumberRange"]
+            ],
+        )
+        with self.lock:
+            return self.streams.setdefault(name, ledger)
+
+    def decide(self, ledger: StreamLedger, entries: list[Entry]) -> list[ShardLedger | None]:
+        """Admit or throttle each entry of one call, all at one instant; None for admitted ones,
+        else the shard that throttled it."""
+        routed = [(ledger.shard_for(entry.hash_key), entry) for entry in entries]
+        verdicts: list[ShardLedger | None] = []
+        with self.lock:
+            now = time.monotonic()
+            second = int(time.time())
+            cells = ledger.timeline.setdefault(second, {})
+            for shard, entry in routed:
+                cell = cells.setdefault(shard.shard_id, [0] * len(COUNTS))
+                shard.offered.add(entry.size, now)
+                if shard.limiter.admit(entry.size, now):
+                    shard.admitted.add(entry.size, now)
+                    shard.admitted_entries += 1
+                    shard.admitted_bytes += entry.size
+                    shard.admitted_user_records += entry.user_records
+                    cell[0] += 1
+                    cell[1] += entry.size
+                    cell[2] += entry.user_records
+                    verdicts.append(None)
+                else:
+                    shard.throttled_entries += 1
+                    shard.throttled_bytes += entry.size
+                    cell[3] += 1
+                    cell[4] += entry.size
+                    verdicts.append(shard)
+        return verdicts
+
+    def stats(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "limit_algo": self.algorithm,
+                "shard_bytes_per_second": self.shard_bytes,
+                "shard_records_per_second": self.shard_records,
+                "bytes_counted": "data (decoded) + partition key (UTF-8)",
+                "streams": {name: ledger.summary() for name, ledger in self.streams.items()},
+            }
+
+
+class Upstream:
+    """The emulator behind the proxy, over one keep-alive connection per proxy thread."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.local = threading.local()
+
+    def call(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
+        forwarded = {name: value for name, value in headers.items() if name.lower() not in UNFORWARDED_HEADERS}
+        forwarded["Content-Length"] = str(len(body))
+        for attempt in range(2):
+            connection = getattr(self.local, "connection", None)
+            if connection is None:
+                connection = self.local.connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=60)
+            try:
+                connection.request("POST", path, body=body, headers=forwarded)
+                response = connection.getresponse()
+                return response.status, response.getheaders(), response.read()
+            except (ConnectionError, http.client.HTTPException):
+                # The emulator closed an idle keep-alive connection: reconnect once.
+                connection.close()
+                self.local.connection = None
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def operation(self, headers: dict[str, str], operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        """A Kinesis call of the proxy's own, signed as the client's (emulators do not check signatures)."""
+        own = {name: value for name, value in headers.items() if name.lower() != "x-amz-target"}
+        own["X-Amz-Target"] = TARGET_PREFIX + operation
+        status, _, body = self.call("/", own, json.dumps(request).encode())
+        if status != 200:
+            raise LookupError(f"{operation} answered {status}: {body[:200]!r}")
+        answer: dict[str, Any] = json.loads(body)
+        return answer
+
+
+def stream_name_of(request: dict[str, Any]) -> str:
+    name = request.get("StreamName")
+    if name:
+        return str(name)
+    return str(request.get("StreamARN", "")).rsplit("/", 1)[-1]
+
+
+def make_handler(limits: ShardLimits, upstream: Upstream, account: str) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        # Keep-alive, as botocore's connection pool expects.
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:
+            if self.path != STATS_PATH:
+                self.reply(404, [("Content-Type", "text/plain")], b"only GET /stats here")
+                return
+            self.reply(200, [("Content-Type", "application/json")], json.dumps(limits.stats()).encode())
+
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            headers = dict(self.headers)
+            operation = self.headers.get("X-Amz-Target", "").removeprefix(TARGET_PREFIX)
+            if operation == "PutRecords":
+                self.put_records(headers, body)
+            elif operation == "PutRecord":
+                self.put_record(headers, body)
+            else:
+                self.reply(*upstream.call(self.path, headers, body))
+
+        def ledger_for(self, headers: dict[str, str], request: dict[str, Any]) -> StreamLedger | None:
+            def list_shards(page: dict[str, Any]) -> dict[str, Any]:
+                return upstream.operation(headers, "ListShards", page)
+
+            try:
+                return limits.learn(stream_name_of(request), list_shards)
+            except LookupError:
+                return None  # no such stream: the upstream's own answer says so
+
+        def put_records(self, headers: dict[str, str], body: bytes) -> None:
+            request = json.loads(body)
+            ledger = self.ledger_for(headers, request)
+            if ledger is None:
+                self.reply(*upstream.call(self.path, headers, body))
+                return
+            entries = request["Records"]
+            verdicts = limits.decide(ledger, [Entry(entry) for entry in entries])
+            if not any(verdicts):
+                self.reply(*upstream.call(self.path, headers, body))
+                return
+            admitted = [entry for entry, verdict in zip(entries, verdicts, strict=True) if verdict is None]
+            results: list[dict[str, Any]] = []
+            reply_headers = [("Content-Type", "application/x-amz-json-1.1")]
+            if admitted:
+                status, reply_headers, answer = upstream.call(
+                    self.path, headers, json.dumps({**request, "Records": admitted}).encode()
+                )
+                if status != 200:
+                    self.reply(status, reply_headers, answer)
+                    return
+                results = json.loads(answer)["Records"]
+            forwarded = iter(results)
+            merged = [
+                next(forwarded)
+                if verdict is None
+                else {"ErrorCode": THROTTLED, "ErrorMessage": self.throttle_message(ledger, verdict)}
+                for verdict in verdicts
+            ]
+            failed = sum(1 for result in merged if "ErrorCode" in result)
+            self.reply(200, reply_headers, json.dumps({"FailedRecordCount": failed, "Records": merged}).encode())
+
+        def put_record(self, headers: dict[str, str], body: bytes) -> None:
+            request = json.loads(body)
+            ledger = self.ledger_for(headers, request)
+            if ledger is not None:
+                (verdict,) = limits.decide(ledger, [Entry(request)])
+                if verdict is not None:
+                    error = {"__type": THROTTLED, "message": self.throttle_message(ledger, verdict)}
+                    self.reply(400, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(error).encode())
+                    return
+            self.reply(*upstream.call(self.path, headers, body))
+
+        @staticmethod
+        def throttle_message(ledger: StreamLedger, shard: ShardLedger) -> str:
+            # The message Kinesis sends.
+            return f"Rate exceeded for shard {shard.shard_id} in stream {ledger.name} under account {account}."
+
+        def reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+            self.send_response(status)
+            for name, value in headers:
+                if name.lower() not in UNFORWARDED_HEADERS:
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            # A client that gave up waiting has closed the connection; its retry says what it needs.
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(body)
+
+    return Handler
+
+
+def fetch_stats(endpoint: str, timeout: float = 10) -> dict[str, Any]:
+    """The counts of a running proxy (``GET /stats``)."""
+    with urllib.request.urlopen(endpoint + STATS_PATH, timeout=timeout) as response:
+        stats: dict[str, Any] = json.load(response)
+    return stats
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--listen", type=int, required=True, help="port to serve on 127.0.0.1")
+    parser.add_argument("--upstream", type=int, required=True, help="port of the emulator on 127.0.0.1")
+    parser.add_argument("--limit-algo", choices=LIMIT_ALGORITHMS, default="window")
+    parser.add_argument("--stats", help="write the counts here as JSON when stopped")
+    parser.add_argument("--shard-bytes", type=int, default=SHARD_BYTES_PER_SECOND, help="per shard per second")
+    parser.add_argument("--shard-records", type=int, default=SHARD_RECORDS_PER_SECOND, help="per shard per second")
+    parser.add_argument("--account", default="000000000000", help="account id in throttling messages")
+    arguments = parser.parse_args(argv)
+    limits = ShardLimits(arguments.limit_algo, arguments.shard_bytes, arguments.shard_records)
+    handler = make_handler(limits, Upstream(arguments.upstream), arguments.account)
+    server = ThreadingHTTPServer((LOOPBACK, arguments.listen), handler)
+    server.daemon_threads = True
+
+    def stop(signal_number: int, frame: object) -> None:
+        # shutdown() waits for serve_forever to return: not from the thread that runs it.
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.serve_forever()
+    server.server_close()
+    if arguments.stats:
+        with open(arguments.stats, "w") as output:
+            json.dump(limits.stats(), output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
