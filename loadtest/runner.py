@@ -111,7 +111,7 @@ class Run:
 
 
 @dataclass
-class _Control:
+class WorkerControl:
     go: Any  # multiprocessing Event: every process is ready, ``start`` is set
     stop: Any  # multiprocessing Event: stop putting now (Ctrl-C)
     start: Any  # multiprocessing Value("d"): the schedule's first second
@@ -202,7 +202,7 @@ class _Reporter:
         )
 
 
-def _wait_for_start(worker: int, reports: Any, control: _Control) -> float | None:
+def _wait_for_start(worker: int, reports: Any, control: WorkerControl) -> float | None:
     """Say ready, wait for the common start; None when stopped first."""
     reports.put({"worker": worker, "ready": True})
     while not control.go.wait(0.2):
@@ -213,7 +213,7 @@ def _wait_for_start(worker: int, reports: Any, control: _Control) -> float | Non
     return started
 
 
-def run_worker(settings: WorkerSettings, worker: int, reports: Any, control: _Control) -> None:
+def run_worker(settings: WorkerSettings, worker: int, reports: Any, control: WorkerControl) -> None:
     """Entry point of a producer process."""
     if settings.baseline:
         _run_baseline(settings, worker, reports, control)
@@ -291,7 +291,7 @@ def put_probe(producer: Any, worker: int, number: int) -> dict[str, Any]:
     }
 
 
-def _run_baseline(settings: WorkerSettings, worker: int, reports: Any, control: _Control) -> None:
+def _run_baseline(settings: WorkerSettings, worker: int, reports: Any, control: WorkerControl) -> None:
     """boto3 put_records, one Kinesis record per event; entries not stored retried with backoff."""
     from botocore.exceptions import ClientError
 
@@ -349,7 +349,7 @@ def run_processes(
     """Run ``processes`` workers on one schedule to completion; ``on_report`` sees the run after each report."""
     context = multiprocessing.get_context("spawn")
     reports = context.Queue()
-    control = _Control(go=context.Event(), stop=context.Event(), start=context.Value("d", 0.0))
+    control = WorkerControl(go=context.Event(), stop=context.Event(), start=context.Value("d", 0.0))
     share = settings.rate / processes if settings.rate else 0.0
     workers = [
         context.Process(

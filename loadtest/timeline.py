@@ -158,9 +158,11 @@ class PutRecordsObserver:
         exception: BaseException | None,
         **_: Any,
     ) -> None:
-        sizes: list[int] = context["loadtest_entry_bytes"]
-        sent_at: float = context["loadtest_sent_at"]
         ledger = self.ledger
+        # Both are set by the hooks above for every attempt that went out; the fallbacks keep an
+        # attempt that failed before it was sent from breaking the caller's call.
+        sizes: list[int] = context.get("loadtest_entry_bytes", [])
+        sent_at: float = context.get("loadtest_sent_at", ledger.clock())
         ledger.add(PUT_CALLS, at=sent_at)
         if exception is not None or parsed_response is None or response_dict is None:
             ledger.add(ENTRY_ERRORS, len(sizes), at=sent_at)
