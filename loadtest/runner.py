@@ -41,6 +41,7 @@ from vedette.limits import MAX_RECORDS_PER_PUT
 
 REPORT_SECONDS = 1.0
 PROBE_USER_PREFIX = "vedette-loadtest-probe-"
+PROBE_SECONDS = 1.0  # with --e2e, one probe a second per process
 # How long put may wait for buffer space before BufferFullError (the producer's backpressure).
 PUT_BLOCK_SECONDS = 30.0
 # How long the producer's close may flush what is still buffered when the run ends.
@@ -246,7 +247,7 @@ def run_worker(settings: WorkerSettings, worker: int, reports: Any, control: Wor
             return
         deadline = started + settings.seconds
         pacer = _Pacer(settings.rate)
-        next_probe = started + REPORT_SECONDS
+        next_probe, probes_put = started + PROBE_SECONDS, 0
         while time.time() < deadline and not control.stop.is_set():
             try:
                 producer.put(next(events))
@@ -255,9 +256,16 @@ def run_worker(settings: WorkerSettings, worker: int, reports: Any, control: Wor
                 ledger.add(REFUSED)
             pacer.tick()
             if settings.probes and time.time() >= next_probe:
-                reports.put({"worker": worker, "probes": [put_probe(producer, worker, int(next_probe - started))]})
+                # From now, not from the last one: after a blocked put, one probe, not a burst.
+                next_probe = time.time() + PROBE_SECONDS
+                try:
+                    probe = put_probe(producer, worker, probes_put)
+                except BufferFullError:
+                    ledger.add(REFUSED)
+                    continue
                 ledger.add(PUT)
-                next_probe += REPORT_SECONDS
+                probes_put += 1
+                reports.put({"worker": worker, "probes": [probe]})
     finally:
         producer.close(CLOSE_SECONDS)
         reporter.finish()
