@@ -1,10 +1,13 @@
 """`python -m loadtest`: sustained throughput, throttling and latency of a Kinesis stream with Vedette's producer.
 
 Runs producer processes (the library services embed) fed by the traffic simulator against a stream
-on AWS or on a local emulator, shows progress, and reports achieved events/s and MB/s, Kinesis
-records and PUT payload units, throttles, retries, put latency, failures, the shards that load
-needs and what the stream would cost per month in both capacity modes. ``--baseline`` runs boto3
-``put_records`` without aggregation in the same conditions afterwards and reports the ratio.
+on AWS or on a local emulator (or any proxy in front of one, through ``--endpoint-url``), shows
+progress, and reports events/s stored, Kinesis records/s, MiB/s and PUT payload units, throttled
+entries, put latency, accepted events lost, the close flush apart, a per-second timeline (each
+PutRecords call counted in the second it was sent), warnings when the stream throttled or capped
+the run, and the shards and monthly cost of the load offered. ``--baseline`` runs boto3
+``put_records`` without aggregation (botocore's standard retries, backoff on failed entries) in the
+same conditions afterwards and reports the ratio beside what each run lost.
 """
 
 from __future__ import annotations
@@ -19,15 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from emulators import DUMMY_CREDENTIALS
+from loadtest import timeline as t
 from loadtest.e2e import probe_latencies
 from loadtest.pricing import DEFAULT_HEADROOM
 from loadtest.report import plot, render, summarize
-from loadtest.runner import WorkerSettings, run_processes
+from loadtest.runner import Run, WorkerSettings, run_processes
+from vedette.shards import fetch_shard_map
 
 MAX_SECONDS = 900
 MAX_RATE = 100_000
 TEST_STREAM = re.compile(r"(test|load|bench|dev|staging|tmp|demo)", re.IGNORECASE)
 LOOPBACK = re.compile(r"^https?://(127\.0\.0\.1|localhost|\[::1\])(:\d+)?/?$")
+PROGRESS_RATE_SECONDS = 3
+PROGRESS_LINE_SECONDS = 5
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -36,7 +43,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--endpoint-url", help="Kinesis endpoint (a local emulator); default: AWS for the region")
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--rate", type=float, default=2000, help="target events/s over all processes; 0 = unlimited")
-    parser.add_argument("--duration", type=float, default=30, help="measured seconds, after the warm-up")
+    parser.add_argument("--duration", type=float, default=30, help="measured seconds (at least 1), after the warm-up")
     parser.add_argument("--warmup", type=float, default=5, help="seconds run but not measured")
     parser.add_argument("--processes", type=int, default=2, help="producer processes")
     parser.add_argument("--users", type=int, default=5000, help="simulated users per process (event mix)")
@@ -80,47 +87,72 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         )
     if arguments.e2e and not arguments.anomalies_table:
         parser.error("--e2e needs --anomalies-table (the stack's output, or the local pipeline's name)")
-    if arguments.processes < 1 or arguments.duration <= 0 or arguments.warmup < 0:
-        parser.error("--processes must be at least 1, --duration positive and --warmup not negative")
+    if arguments.processes < 1 or arguments.duration < 1 or arguments.warmup < 0:
+        parser.error("--processes and --duration must be at least 1 and --warmup not negative")
     return arguments
 
 
 class ProgressBar:
-    """A one-line bar on a terminal, a line every five seconds elsewhere."""
+    """A one-line bar on a terminal, a line every five seconds elsewhere.
 
-    def __init__(self, label: str, total_seconds: float, warmup: float) -> None:
+    Counts are the run's cumulative totals, so they never go down; the rate is events stored in
+    the last complete seconds, by the second they were sent, not by when their report arrived."""
+
+    def __init__(self, label: str, total_seconds: float) -> None:
         self.label = label
         self.total = total_seconds
-        self.warmup = warmup
-        self.started = time.time()
-        self.window: list[dict[str, Any]] = []
         self.last_line = 0.0
+        self.line = ""  # the latest state, until printed
         self.tty = sys.stderr.isatty()
 
-    def __call__(self, interval: dict[str, Any]) -> None:
-        self.window = [*self.window[-50:], interval]
-        elapsed = min(self.total, time.time() - self.started)
-        recent = [item for item in self.window if item["ended_at"] > time.time() - 3]
-        rate = sum(item["delivered"] for item in recent) / 3
-        throttles = sum(item["throttles"] for item in self.window)
+    def __call__(self, run: Run) -> None:
+        now = time.time()
+        schedule, timeline = run.schedule, run.timeline
+        elapsed = min(self.total, max(0.0, now - schedule.started))
+        # Reports come every second: the two seconds before the current one may still be incomplete.
+        recent = range(int(now) - 2 - PROGRESS_RATE_SECONDS, int(now) - 2)
+        rate = timeline.total(t.DELIVERED, recent) / PROGRESS_RATE_SECONDS
+        phase = "closing" if now >= schedule.ends else schedule.phase(int(now))
+        if phase == "closing":
+            status = f"{sum(run.pending.values()):,} events still buffered"
+        else:
+            status = f"{rate:>9,.0f} events/s"
         filled = int(30 * elapsed / self.total) if self.total else 30
-        phase = "warm-up" if elapsed < self.warmup else "measuring"
         line = (
             f"{self.label} [{'#' * filled}{'.' * (30 - filled)}] {elapsed:4.0f}/{self.total:.0f} s {phase:<9} "
-            f"{rate:>9,.0f} events/s  throttles {throttles:,}"
+            f"{status}  stored {timeline.totals[t.DELIVERED]:,}  throttled {timeline.totals[t.THROTTLED]:,}  "
+            f"lost {sum(timeline.totals[name] for name in t.LOST):,}"
         )
+        self.line = line
         if self.tty:
             print("\r" + line, end="", file=sys.stderr, flush=True)
-        elif time.time() - self.last_line >= 5:
+        elif now - self.last_line >= PROGRESS_LINE_SECONDS:
             print(line, file=sys.stderr, flush=True)
-            self.last_line = time.time()
+            self.last_line = now
+            self.line = ""
 
     def close(self) -> None:
+        """End the bar; elsewhere than a terminal, print the last state if it was not printed."""
         if self.tty:
             print(file=sys.stderr)
+        elif self.line:
+            print(self.line, file=sys.stderr, flush=True)
 
 
-def run(arguments: argparse.Namespace, baseline: bool) -> dict[str, Any]:
+def stream_shards(arguments: argparse.Namespace) -> int | None:
+    """The stream's open shard count, for its capacity; None when it cannot be listed."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    client = boto3.client("kinesis", endpoint_url=arguments.endpoint_url, region_name=arguments.region)
+    try:
+        return len(fetch_shard_map(client, arguments.stream).shards)
+    except (BotoCoreError, ClientError) as error:
+        print(f"loadtest: cannot list the stream's shards ({error}); capacity not shown", file=sys.stderr)
+        return None
+
+
+def run(arguments: argparse.Namespace, baseline: bool, shards: int | None) -> dict[str, Any]:
     settings = WorkerSettings(
         stream=arguments.stream,
         endpoint_url=arguments.endpoint_url,
@@ -134,19 +166,17 @@ def run(arguments: argparse.Namespace, baseline: bool) -> dict[str, Any]:
         baseline=baseline,
         probes=arguments.e2e and not baseline,
     )
-    bar = ProgressBar("boto3 baseline" if baseline else "vedette producer", settings.seconds, arguments.warmup)
-    started = time.time()
+    bar = ProgressBar("boto3 baseline" if baseline else "vedette producer", settings.seconds)
     try:
-        intervals = run_processes(settings, arguments.processes, bar)
+        record = run_processes(settings, arguments.processes, arguments.warmup, bar)
     finally:
         bar.close()
-    summary = summarize(intervals, started, arguments.warmup, arguments.headroom)
+    summary = summarize(record, shards, arguments.rate, arguments.headroom)
     if settings.probes:
         import boto3
 
         dynamodb = boto3.client("dynamodb", endpoint_url=arguments.dynamodb_endpoint_url, region_name=arguments.region)
-        probes = [probe for interval in intervals for probe in interval["probes"]]
-        summary["e2e"] = probe_latencies(dynamodb, arguments.anomalies_table, probes)
+        summary["e2e"] = probe_latencies(dynamodb, arguments.anomalies_table, record.probes)
     return summary
 
 
@@ -158,11 +188,16 @@ def main(argv: list[str] | None = None) -> int:
             os.environ.setdefault(name, value)
     try:
         results: dict[str, Any] = {"settings": {k: str(v) for k, v in vars(arguments).items()}}
-        results["vedette"] = run(arguments, baseline=False)
+        shards = stream_shards(arguments)
+        results["vedette"] = run(arguments, baseline=False, shards=shards)
         if arguments.baseline:
-            results["baseline"] = run(arguments, baseline=True)
+            results["baseline"] = run(arguments, baseline=True, shards=shards)
             base = results["baseline"]["events_per_second"]
             results["ratio_to_baseline"] = round(results["vedette"]["events_per_second"] / base, 2) if base else None
+            # Beside the ratio: a run that stored more per second may have lost what it accepted.
+            results["lost_share_of_accepted"] = {
+                name: results[name]["lost_share_of_accepted"] for name in ("vedette", "baseline")
+            }
     except KeyboardInterrupt:
         print("\nloadtest: interrupted; producers were closed", file=sys.stderr)
         return 130
@@ -170,7 +205,12 @@ def main(argv: list[str] | None = None) -> int:
     plot(results, arguments.plot)
     sys.stdout.write(render(results))
     print(f"results: {arguments.output}   plot: {arguments.plot}")
-    print(json.dumps({key: value for key, value in results.items() if key != "settings"}, separators=(",", ":")))
+    # One line for scripts: everything but the settings and the per-second timelines (in --output).
+    brief = {key: value for key, value in results.items() if key != "settings"}
+    for name in ("vedette", "baseline"):
+        if name in brief:
+            brief[name] = {key: value for key, value in brief[name].items() if key != "timeline"}
+    print(json.dumps(brief, separators=(",", ":")))
     failures = results["vedette"]["failed"]
     return 1 if failures else 0
 
