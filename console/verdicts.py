@@ -4,8 +4,10 @@ From the labels table it prints the precision of alerts over time (per ISO week 
 event: true positives over judged alerts) as one JSON object per line, and with ``--labels-csv``
 writes the verdicts as the ``key,label`` CSV ``python -m model.backtest --labels`` reads (key: the
 alerted user or session id; label: ``attack`` for a true positive, ``benign``, which the backtest
-reads as normal). A verdict names an entity, so the backtest labels all of that entity's events in
-the replayed log with it: replay the stretch the verdicts were given on.
+reads as normal); with ``--export-jsonl`` it writes them as the JSON lines ``python -m model.train
+--verdicts`` learns from (``model.verdicts``). A verdict names an entity, so the backtest labels
+all of that entity's events in the replayed log with it: replay the stretch the verdicts were given
+on.
 """
 
 from __future__ import annotations
@@ -66,12 +68,34 @@ def write_backtest_labels(verdicts: Iterable[Verdict], out: TextIO) -> int:
     return len(labels)
 
 
+def write_training_verdicts(verdicts: Iterable[Verdict], out: TextIO) -> int:
+    """The verdicts as the JSON lines ``python -m model.train --verdicts`` reads (``model.verdicts``);
+    returns the lines written."""
+    written = 0
+    for verdict in verdicts:
+        if verdict.verdict not in (TRUE_POSITIVE, BENIGN):
+            continue
+        record = {
+            "kind": verdict.kind,
+            "entity": verdict.entity,
+            "verdict": verdict.verdict,
+            "reasons": list(verdict.reasons),
+            "last_event_at": verdict.last_event_at,
+        }
+        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        written += 1
+    return written
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m console.verdicts", description=__doc__.split("\n\n")[0])
     parser.add_argument("--labels-table", required=True, help="the stack output labels_table_name")
     parser.add_argument("--endpoint-url", help="DynamoDB endpoint (a local pipeline)")
     parser.add_argument("--region", help="AWS region (default: boto3's configuration)")
     parser.add_argument("--labels-csv", type=Path, help="write the verdicts as model.backtest --labels reads them")
+    parser.add_argument(
+        "--export-jsonl", type=Path, help="write the verdicts as JSON lines for python -m model.train --verdicts"
+    )
     args = parser.parse_args(argv)
     stream = out if out is not None else sys.stdout
     import boto3
@@ -84,6 +108,10 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:
         with args.labels_csv.open("w", newline="") as handle:
             written = write_backtest_labels(verdicts, handle)
         stream.write(json.dumps({"labels_csv": str(args.labels_csv), "entities": written}) + "\n")
+    if args.export_jsonl is not None:
+        with args.export_jsonl.open("w", encoding="utf-8") as handle:
+            exported = write_training_verdicts(verdicts, handle)
+        stream.write(json.dumps({"verdicts_jsonl": str(args.export_jsonl), "verdicts": exported}) + "\n")
     return 0
 
 

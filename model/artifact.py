@@ -22,7 +22,7 @@ import json
 import os
 import shutil
 import tarfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from model.entities import EntityModel
 from model.exceptions import ArtifactError, InvalidStateError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
 from model.login_waves import LoginWaveModel, login_wave_model_of
+from model.verdicts import Suppressions, suppressions_of
 from vedette import schema as vedette_schema
 
 DETECTOR_FILE = "detector.joblib"
@@ -50,6 +51,7 @@ SHIPPED_MODULES = (
     "detectors.py",
     "entities.py",
     "login_waves.py",
+    "verdicts.py",
     "artifact.py",
     "serving.py",
 )
@@ -71,6 +73,7 @@ class LoadedModel:
     vocabulary: ResourceVocabulary
     entity_models: dict[str, EntityModel]
     login_waves: LoginWaveModel | None = None
+    suppressions: Suppressions = field(default_factory=Suppressions)  # patterns analysts judged benign (model.verdicts)
 
 
 def write_model_dir(
@@ -174,7 +177,13 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
     except InvalidStateError as error:
         raise ArtifactError(f"{folder}: {error}") from None
     return LoadedModel(
-        detector, float(metadata["threshold"]), metadata, vocabulary, load_entity_models(folder), login_waves
+        detector,
+        float(metadata["threshold"]),
+        metadata,
+        vocabulary,
+        load_entity_models(folder),
+        login_waves,
+        suppressions_of(metadata),
     )
 
 

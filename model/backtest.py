@@ -176,6 +176,7 @@ class Replay:
     flagged: int = 0
     alerts: list[EntityAlert] = field(default_factory=list)
     events_by_label: Counter[str] = field(default_factory=Counter)  # by the event's entity's label
+    suppressed_alerts: int = 0  # alerts repeating a pattern analysts judged benign (model.verdicts)
     flagged_by_label: Counter[str] = field(default_factory=Counter)
     # The service's failed-login waves (model.login_waves), beside the entity alerts: each alert with
     # the event ids of the failed logins in its window when it fired, which the evaluation reads.
@@ -246,6 +247,11 @@ class Replay:
         entity_scores, alerts = self.tracker.observe(
             self.evidence, keys, times, event_evidence(features.rows, events), scores.tolist(), flagged.tolist()
         )
+        suppressions = self.model.suppressions
+        if suppressions:
+            sent = [alert for alert in alerts if not suppressions.suppresses(alert.kind, alert.entity, alert.reasons)]
+            self.suppressed_alerts += len(alerts) - len(sent)
+            alerts = sent
         self.events += len(events)
         self.flagged += int(flagged.sum())
         for event, key, moment, score, is_flagged, entity_score in zip(
@@ -347,6 +353,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
         "alerts_per_1000_entities_per_day": round(1000.0 * len(replay.alerts) / max(entity_days, 1), 3),
         "events_flagged_share": round(replay.flagged / max(replay.events, 1), 5),
         "login_wave_alerts": len(replay.wave_alerts),
+        "suppressed_alerts": replay.suppressed_alerts,
     }
     if replay.labels:
         normal = [records[name] for name, label in zip(names, labels, strict=True) if label == "normal"]

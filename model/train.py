@@ -50,6 +50,7 @@ from model.login_waves import train_login_wave_model
 from model.network import NETWORK_LOOKUPS, resolve_network_lookup
 from model.sampling import sample_users
 from model.serving import REQUEST_CONTENT_TYPES
+from model.verdicts import JudgedAlert, VerdictsError, learn_suppressions, read_verdicts
 
 logger = logging.getLogger("model.train")
 
@@ -86,13 +87,15 @@ def train(
     agent_parser: Mapping[str, str] | None = None,
     alert_budget: float = DEFAULT_ALERT_BUDGET,
     max_events: int = DEFAULT_MAX_EVENTS,
+    verdicts: Sequence[JudgedAlert] | None = None,
 ) -> TrainedModel:
     """Fit a detector on ``events`` (any order; sorted here) calibrate its threshold, and fit the
     entity stage (users, and sessions where events carry them) to ``alert_budget``.
 
     ``network_lookup`` and ``agent_parser`` are the records of ``network_of`` and ``agent_of``
     (``model.network.resolve_network_lookup``, ``model.user_agents.describe``) that the metadata
-    keeps, so that the scorer rebuilds and checks the same ones.
+    keeps, so that the scorer rebuilds and checks the same ones. ``verdicts`` (``model.verdicts``):
+    the analysts' verdicts, whose benign patterns the scorer no longer alerts on.
     """
     if not 0.0 < calibration_share < 1.0:
         raise ValueError(f"calibration_share: must be within (0, 1), got {calibration_share}")
@@ -142,6 +145,7 @@ def train(
         },
         "entities": entity_metadata,
         "login_waves": login_wave_metadata,
+        "verdicts": learn_suppressions(verdicts)[1] if verdicts is not None else None,
         "network_lookup": dict(network_lookup) if network_lookup else None,
         "agent_parser": dict(agent_parser) if agent_parser else None,
         "state_bounds_bytes": {"user": MAX_USER_STATE_BYTES, "ip": MAX_IP_STATE_BYTES},
@@ -291,6 +295,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="parse user agents with ua-parser and crawlerdetect for the client columns (model.user_agents)",
     )
     parser.add_argument("--endpoint-url", default=None, help="S3 endpoint (else AWS_ENDPOINT_URL_S3)")
+    parser.add_argument(
+        "--verdicts",
+        default=os.environ.get("SM_CHANNEL_VERDICTS"),
+        help="analysts' verdicts as JSON lines (python -m console.verdicts --export-jsonl), a file or a folder "
+        "of *.jsonl: patterns judged benign are not alerted on again for that entity",
+    )
     arguments = parser.parse_args(argv)
     if not arguments.train:
         parser.error("--train is required (or set SM_CHANNEL_TRAIN)")
@@ -331,8 +341,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             network_lookup=lookup.record,
             agent_of=user_agents.parse_agent if parsed_agents else None,
             agent_parser=user_agents.describe() if parsed_agents else None,
+            verdicts=read_verdicts(arguments.verdicts) if arguments.verdicts else None,
         )
-    except TrainingDataError as error:
+    except (TrainingDataError, VerdictsError) as error:
         print(
             f"training failed: {error} (read {stats.objects} objects, {stats.invalid} invalid records)", file=sys.stderr
         )

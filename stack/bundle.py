@@ -76,6 +76,7 @@ FIRST_PARTY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
             "tails.py",
             "entities.py",
             "login_waves.py",
+            "verdicts.py",
         ),
     ),
 )

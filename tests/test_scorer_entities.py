@@ -18,6 +18,7 @@ from model.entities import EntityAlert, Evidence
 from model.features import event_time
 from model.login_waves import SURPRISE_FLOOR, WAVE_ENTITY, WAVE_KIND, LoginWaveModel, LoginWindow
 from model.train import TrainedModel, train
+from model.verdicts import BENIGN, JudgedAlert, learn_suppressions
 from scorer.batch import BatchOutcome, Dependencies, process_batch
 from scorer.clients import build_dependencies
 from scorer.endpoint import Score
@@ -339,3 +340,22 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
     window = LoginWindow.from_bytes(item["Item"]["state"]["B"])
     assert window.waves == 1
     assert not window.in_wave
+
+
+def test_an_alert_repeating_a_pattern_judged_benign_is_counted_not_sent(aws_endpoint, resources, trained):
+    # GIVEN the scraper's user alert as the scorer sends it
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    for batch in batches(traffic(), 25):
+        run(batch, deps, settings)
+    (sent,) = [message for message in alerts_of(aws_endpoint, resources) if message["entity"]["id"] == "scraper-1"]
+    # WHEN an analyst judged that pattern benign, and the same traffic reaches a scorer carrying it
+    judged = JudgedAlert("user", "scraper-1", BENIGN, tuple(sent["reasons"]), sent["episode"]["last_event_at"])
+    fresh = create_resources(aws_endpoint, f"entities-{next(_names)}")
+    deps, settings = dependencies(aws_endpoint, fresh, trained)
+    deps.suppressions = learn_suppressions([judged])[0]
+    outcomes = [run(batch, deps, settings) for batch in batches(traffic(), 25)]
+    # THEN the user alert is counted as suppressed and not sent; the session's alert still goes out
+    alerted = [(message["entity"]["kind"], message["entity"]["id"]) for message in alerts_of(aws_endpoint, fresh)]
+    assert ("user", "scraper-1") not in alerted
+    assert ("session", "scraper-1-session") in alerted
+    assert sum(outcome.suppressed_alerts for outcome in outcomes) == 1

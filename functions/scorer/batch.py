@@ -53,6 +53,7 @@ from model.entity_training import entity_key
 from model.exceptions import InvalidStateError
 from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
 from model.login_waves import WAVE_KIND, LoginWaveModel, LoginWaveWatch, LoginWindow
+from model.verdicts import Suppressions
 from scorer.endpoint import Endpoint, Score, Scoring, UnusableLatch, score_in_chunks
 from scorer.exceptions import TransientError
 from scorer.progress import (
@@ -102,6 +103,8 @@ class Dependencies:
     entity_models: Mapping[str, EntityModel] = field(default_factory=dict)
     # The service's failed-login waves (credential stuffing no one account shows); None without.
     login_waves: LoginWaveModel | None = None
+    # Patterns analysts judged benign (an entity and its strongest reason): not alerted on again.
+    suppressions: Suppressions = field(default_factory=Suppressions)
     # Whether the endpoint was found to refuse every request, kept across batches (scorer.endpoint).
     endpoint_latch: UnusableLatch = field(default_factory=UnusableLatch)
 
@@ -120,6 +123,7 @@ class BatchOutcome:
     anomalies: int = 0
     anomalies_already_recorded: int = 0
     alerts: int = 0  # published: per entity episode, or per flagged event without an entity stage
+    suppressed_alerts: int = 0  # entity alerts repeating a pattern analysts judged benign (model.verdicts)
     endpoint_calls: int = 0
     endpoint_errors: int = 0
     model_rejected: int = 0  # of bad_events: rejected alone by the model's code, parked with the log pointer
@@ -600,6 +604,9 @@ def _alert_on_entities(
         tracker = EntityTracker(model, kind, settings.alert_min_severity)
         _, alerts = tracker.observe(evidence[kind], keys, times, inputs, event_scores, flagged)
         for alert in alerts:
+            if deps.suppressions.suppresses(alert.kind, alert.entity, alert.reasons):
+                outcome.suppressed_alerts += 1  # its episode counts as alerted: judged benign before
+                continue
             if not _publish_entity_alert(alert, deps, outcome):
                 step.unpublished |= step.users_of[kind, alert.entity]
     return step

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from model.rows import JSON_CONTENT_TYPE
+from model.verdicts import Suppressions
 from scorer.batch import Dependencies
 from scorer.endpoint import SageMakerEndpoint
 from scorer.model_config import FeatureConfig
@@ -63,4 +64,5 @@ def build_dependencies(
         vocabulary=features.vocabulary if features else None,
         entity_models=features.entity_models if features else {},
         login_waves=features.login_waves if features else None,
+        suppressions=features.suppressions if features else Suppressions(),
     )

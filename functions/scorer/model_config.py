@@ -27,6 +27,7 @@ from model.login_waves import LoginWaveModel, login_wave_model_of
 from model.network import lookup_from_record
 from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE
 from model.user_agents import check_parser
+from model.verdicts import Suppressions, suppressions_of
 from scorer.exceptions import ScorerError
 
 # Inside the Lambda bundle, beside the scorer package (the function's root).
@@ -53,6 +54,8 @@ class FeatureConfig:
     # The service's failed-login waves (credential stuffing); None for a model trained without
     # logins or before the wave watch.
     login_waves: LoginWaveModel | None = None
+    # Patterns (entity and strongest reason) analysts judged benign: recorded, not sent.
+    suppressions: Suppressions = field(default_factory=Suppressions)
 
 
 def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
@@ -84,7 +87,10 @@ def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
         login_waves = login_wave_model_of(data)
     except InvalidStateError as error:
         raise FeatureConfigError(f"{path}: {error}") from None
-    return FeatureConfig(vocabulary, network_of, record, agent_of, parser, content_type, entity_models, login_waves)
+    suppressions = suppressions_of(data)
+    return FeatureConfig(
+        vocabulary, network_of, record, agent_of, parser, content_type, entity_models, login_waves, suppressions
+    )
 
 
 def export_feature_config(model: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
@@ -99,6 +105,7 @@ def export_feature_config(model: str | os.PathLike[str], destination: str | os.P
         "vocabulary": vocabulary,
         "entities": entities,
         "login_waves": metadata.get("login_waves"),
+        "verdicts": metadata.get("verdicts"),
         "model": {key: metadata.get(key) for key in ("detector", "threshold", "trained_at") if key in metadata},
     }
     target = Path(destination)
