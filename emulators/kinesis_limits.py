@@ -283,14 +283,15 @@ class ShardLimits:
         with self.lock:
             return self.streams.setdefault(name, ledger)
 
-    def decide(self, ledger: StreamLedger, entries: list[Entry]) -> list[ShardLedger | None]:
+    def decide(self, ledger: StreamLedger, entries: list[Entry], arrived: float) -> list[ShardLedger | None]:
         """Admit or throttle each entry of one call, all at one instant; None for admitted ones,
-        else the shard that throttled it."""
+        else the shard that throttled it. The timeline counts them in the second the call arrived
+        (``arrived``, Unix time), before its body was read and parsed: the second its sender saw."""
         routed = [(ledger.shard_for(entry.hash_key), entry) for entry in entries]
         verdicts: list[ShardLedger | None] = []
         with self.lock:
             now = time.monotonic()
-            second = int(time.time())
+            second = int(arrived)
             cells = ledger.timeline.setdefault(second, {})
             for shard, entry in routed:
                 cell = cells.setdefault(shard.shard_id, [0] * len(COUNTS))
@@ -382,13 +383,14 @@ def make_handler(limits: ShardLimits, upstream: Upstream, account: str) -> type[
             self.reply(200, [("Content-Type", "application/json")], json.dumps(limits.stats()).encode())
 
         def do_POST(self) -> None:
+            arrived = time.time()
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             headers = dict(self.headers)
             operation = self.headers.get("X-Amz-Target", "").removeprefix(TARGET_PREFIX)
             if operation == "PutRecords":
-                self.put_records(headers, body)
+                self.put_records(headers, body, arrived)
             elif operation == "PutRecord":
-                self.put_record(headers, body)
+                self.put_record(headers, body, arrived)
             else:
                 self.reply(*upstream.call(self.path, headers, body))
 
@@ -401,14 +403,14 @@ def make_handler(limits: ShardLimits, upstream: Upstream, account: str) -> type[
             except LookupError:
                 return None  # no such stream: the upstream's own answer says so
 
-        def put_records(self, headers: dict[str, str], body: bytes) -> None:
+        def put_records(self, headers: dict[str, str], body: bytes, arrived: float) -> None:
             request = json.loads(body)
             ledger = self.ledger_for(headers, request)
             if ledger is None:
                 self.reply(*upstream.call(self.path, headers, body))
                 return
             entries = request["Records"]
-            verdicts = limits.decide(ledger, [Entry(entry) for entry in entries])
+            verdicts = limits.decide(ledger, [Entry(entry) for entry in entries], arrived)
             if not any(verdicts):
                 self.reply(*upstream.call(self.path, headers, body))
                 return
@@ -433,11 +435,11 @@ def make_handler(limits: ShardLimits, upstream: Upstream, account: str) -> type[
             failed = sum(1 for result in merged if "ErrorCode" in result)
             self.reply(200, reply_headers, json.dumps({"FailedRecordCount": failed, "Records": merged}).encode())
 
-        def put_record(self, headers: dict[str, str], body: bytes) -> None:
+        def put_record(self, headers: dict[str, str], body: bytes, arrived: float) -> None:
             request = json.loads(body)
             ledger = self.ledger_for(headers, request)
             if ledger is not None:
-                (verdict,) = limits.decide(ledger, [Entry(request)])
+                (verdict,) = limits.decide(ledger, [Entry(request)], arrived)
                 if verdict is not None:
                     error = {"__type": THROTTLED, "message": self.throttle_message(ledger, verdict)}
                     self.reply(400, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(error).encode())
