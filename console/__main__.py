@@ -36,12 +36,20 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         default="embedded",
         help="IP to country lookup for users' usual countries (default %(default)s)",
     )
+    parser.add_argument(
+        "--athena-workgroup",
+        help="the stack output query_workgroup: read timelines through Athena (on AWS) instead of DuckDB",
+    )
+    parser.add_argument("--athena-database", help="the stack output query_database (with --athena-workgroup)")
     parser.add_argument("--analyst", help="the name verdicts are recorded under (default: your login name)")
     parser.add_argument(
         "--host", default=LOOPBACK, help="address to listen on (default %(default)s: this machine only)"
     )
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="default %(default)s")
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    if arguments.athena_workgroup and not arguments.athena_database:
+        parser.error("--athena-database is needed with --athena-workgroup (the stack output query_database)")
+    return arguments
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -57,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             region=args.region,
             geo=args.geo,
             analyst=args.analyst,
+            athena_workgroup=args.athena_workgroup,
+            athena_database=args.athena_database,
         )
     )
     with serving(app, args.host, args.port) as running:

@@ -15,7 +15,7 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from console.alerts import DynamoAlerts
 from console.app import ConsoleServices, create_app
 from console.labels import DynamoLabels
-from console.timeline import DuckDbArchive
+from console.timeline import ArchiveEngine, AthenaArchive, DuckDbArchive
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_PORT = 8050
@@ -33,10 +33,14 @@ class ConsoleSettings:
     region: str | None = None
     geo: str = "embedded"  # model.network lookups: embedded, synthetic, none
     analyst: str | None = None
+    # The stack's query_workgroup and query_database: timelines through Athena instead of DuckDB.
+    athena_workgroup: str | None = None
+    athena_database: str | None = None
 
 
 def build_services(settings: ConsoleSettings) -> ConsoleServices:
-    """The stores on real boto3 clients, the archive through DuckDB, the IP lookup."""
+    """The stores on real boto3 clients, the archive through Athena (with a workgroup) or DuckDB,
+    the IP lookup."""
     import boto3
 
     from model.network import resolve_network_lookup
@@ -45,10 +49,16 @@ def build_services(settings: ConsoleSettings) -> ConsoleServices:
     dynamodb = session.client("dynamodb", endpoint_url=settings.endpoint_url)
     s3: Any = session.client("s3", endpoint_url=settings.endpoint_url) if settings.archive.startswith("s3://") else None
     network_of = resolve_network_lookup(settings.geo).network_of
+    archive: ArchiveEngine = DuckDbArchive(settings.archive, s3_client=s3)
+    if settings.athena_workgroup:
+        if not settings.athena_database:
+            raise ValueError("athena_database: needed with athena_workgroup (the stack output query_database)")
+        athena = session.client("athena", endpoint_url=settings.endpoint_url)
+        archive = AthenaArchive(athena, settings.athena_workgroup, settings.athena_database)
     return ConsoleServices(
         alerts=DynamoAlerts(dynamodb, settings.anomalies_table),
         labels=DynamoLabels(dynamodb, settings.labels_table),
-        archive=DuckDbArchive(settings.archive, s3_client=s3),
+        archive=archive,
         network_of=network_of,
         analyst=settings.analyst or getpass.getuser(),
     )

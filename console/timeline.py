@@ -2,8 +2,8 @@
 
 The SQL is written once, with ``?`` placeholders for every value that came from an event, for the
 archive's one table (``archive.table``): DuckDB runs it here (``DuckDbArchive``, through
-``archive.sql``); Athena takes the same text with its execution parameters, which a second
-``ArchiveEngine`` would send through the stack's workgroup.
+``archive.sql``); Athena runs the same text with its execution parameters in the stack's workgroup
+(``AthenaArchive``, for a console on AWS).
 
 The archive is partitioned by the hour an object's oldest record *arrived*, not by when events
 occurred. A query names the arrival hours to read (``ArrivalRange``s): around the events' own times
@@ -162,3 +162,81 @@ class DuckDbArchive:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+
+# Athena's result types that are not text, and how to read them (everything else stays a string).
+_ATHENA_TYPES = {"tinyint": int, "smallint": int, "integer": int, "bigint": int, "double": float, "float": float}
+_ATHENA_DONE = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+
+
+def athena_literal(value: Any) -> str:
+    """A value as an Athena execution parameter: Athena substitutes the text as it stands, so a string
+    must be a quoted SQL literal, its quotes doubled (values from events are attacker-controlled)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "'" + str(value).replace("'", "''") + "'"
+    return repr(value)
+
+
+class AthenaArchive:
+    """The archive through Athena: the Glue table (``stack.query``) in the stack's workgroup, which
+    holds the results location and the scan limit. Runs a query, waits for it, and reads its rows."""
+
+    def __init__(
+        self,
+        client: Any,
+        workgroup: str,
+        database: str,
+        *,
+        poll_seconds: float = 0.25,
+        timeout_seconds: float = 60.0,
+        sleep: Any = time.sleep,
+    ) -> None:
+        self.client = client
+        self.workgroup = workgroup
+        self.database = database
+        self.poll_seconds = poll_seconds
+        self.timeout_seconds = timeout_seconds
+        self.sleep = sleep
+
+    def run(self, query: ArchiveQuery) -> list[dict[str, Any]]:
+        request: dict[str, Any] = {
+            "QueryString": query.sql,
+            "QueryExecutionContext": {"Database": self.database},
+            "WorkGroup": self.workgroup,
+        }
+        if query.parameters:
+            request["ExecutionParameters"] = [athena_literal(value) for value in query.parameters]
+        execution_id = self.client.start_query_execution(**request)["QueryExecutionId"]
+        deadline = time.monotonic() + self.timeout_seconds
+        while True:
+            status = self.client.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]["Status"]
+            if status["State"] in _ATHENA_DONE:
+                break
+            if time.monotonic() > deadline:
+                self.client.stop_query_execution(QueryExecutionId=execution_id)
+                raise archive_sql.SqlQueryError(query.sql, f"Athena took over {self.timeout_seconds:g} s")
+            self.sleep(self.poll_seconds)
+        if status["State"] != "SUCCEEDED":
+            reason = status.get("StateChangeReason") or status["State"]
+            raise archive_sql.SqlQueryError(query.sql, f"Athena: {reason}")
+        rows: list[dict[str, Any]] = []
+        columns: list[tuple[str, Any]] = []
+        for page in self.client.get_paginator("get_query_results").paginate(QueryExecutionId=execution_id):
+            result = page["ResultSet"]
+            if not columns:
+                columns = [
+                    (column["Name"], _ATHENA_TYPES.get(column.get("Type", "varchar"), str))
+                    for column in result["ResultSetMetadata"]["ColumnInfo"]
+                ]
+                data = result["Rows"][1:]  # the first page begins with the column names
+            else:
+                data = result["Rows"]
+            for row in data:
+                cells = [cell.get("VarCharValue") for cell in row["Data"]]
+                rows.append(
+                    {
+                        name: None if cell is None else convert(cell)
+                        for (name, convert), cell in zip(columns, cells, strict=True)
+                    }
+                )
+        return rows

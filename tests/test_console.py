@@ -7,10 +7,12 @@ import html
 import io
 import json
 import re
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 from flask.testing import FlaskClient
 from markupsafe import escape
@@ -19,13 +21,14 @@ from archive.writer import ArchiveWriter
 from console import verdicts
 from console.app import create_app
 from console.labels import BENIGN, TRUE_POSITIVE
-from console.timeline import ArrivalRange, DuckDbArchive, entity_events_query
+from console.timeline import ArrivalRange, AthenaArchive, DuckDbArchive, entity_events_query
 from model.backtest import normalized_label, read_labels
 from model.login_waves import WAVE_ENTITY, WAVE_KIND
 from tests.console_factories import (
     AWAY_IP,
     HOSTILE,
     IMG_RESOURCE,
+    REGION,
     SCRAPER,
     SCRIPT_AGENT,
     ConsoleWorld,
@@ -273,3 +276,48 @@ def test_a_failed_login_wave_shows_the_services_logins_in_its_window(tmp_path: P
     ]
     assert [row["event_id"] for row in rows] == expected
     assert len({row["user_id"] for row in rows}) == len(expected) == 14
+
+
+def test_on_aws_the_timeline_runs_through_athena_with_quoted_parameters(aws_endpoint: str) -> None:
+    # GIVEN Athena (moto's server) with the stack's workgroup and an answer queued for the next query
+    athena = boto3.client("athena", endpoint_url=aws_endpoint, region_name=REGION)
+    athena.create_work_group(Name="vedette-queries", Configuration={})
+    answer = {
+        "rows": [
+            {"Data": [{"VarCharValue": "event_id"}, {"VarCharValue": "status"}, {"VarCharValue": "ip"}]},
+            {"Data": [{"VarCharValue": "e-1"}, {"VarCharValue": "200"}, {}]},
+            {"Data": [{"VarCharValue": "e-2"}, {"VarCharValue": "404"}, {"VarCharValue": "203.0.113.9"}]},
+        ],
+        "column_info": [
+            {"Name": "event_id", "Type": "varchar"},
+            {"Name": "status", "Type": "integer"},
+            {"Name": "ip", "Type": "varchar"},
+        ],
+    }
+    queue = urllib.request.Request(
+        f"{aws_endpoint}/moto-api/static/athena/query-results",
+        data=json.dumps({"account_id": "123456789012", "region": REGION, "results": [answer]}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(queue, timeout=10) as queued:
+        assert queued.status == 201
+    # WHEN the console reads the timeline of a user whose id carries a quote, as an attacker may choose
+    start = datetime(2026, 11, 5, 10, 0, tzinfo=UTC)
+    end = start + timedelta(minutes=10)
+    query = entity_events_query("user", "o'hara' OR 1=1 --", start, end, [ArrivalRange.around(start, end)])
+    rows = AthenaArchive(athena, "vedette-queries", "vedette_events", poll_seconds=0.01).run(query)
+    # THEN the rows come back typed, nulls as None
+    assert rows == [
+        {"event_id": "e-1", "status": 200, "ip": None},
+        {"event_id": "e-2", "status": 404, "ip": "203.0.113.9"},
+    ]
+    # AND Athena got the console's SQL in the workgroup and database, each value a quoted literal
+    (execution_id,) = athena.list_query_executions(WorkGroup="vedette-queries")["QueryExecutionIds"]
+    execution = athena.get_query_execution(QueryExecutionId=execution_id)["QueryExecution"]
+    assert execution["Query"] == query.sql
+    assert execution["QueryExecutionContext"]["Database"] == "vedette_events"
+    assert execution["ExecutionParameters"] == [
+        "'o''hara'' OR 1=1 --'",
+        "'2026-11-05T10:00:00.000000Z'",
+        "'2026-11-05T10:10:00.000000Z'",
+    ]
