@@ -51,6 +51,7 @@ from model.entities import DEFAULT_ALERT_BUDGET
 from model.entity_training import ENTITY_KINDS
 from model.exceptions import TrainingDataError
 from model.features import event_time
+from model.verdicts import JudgedAlert, read_verdicts
 
 logger = logging.getLogger("model.lifecycle")
 
@@ -361,6 +362,9 @@ def model_card(
         },
         "backtest": {"held_out_day": held_out.isoformat(), "figures": dict(figures)},
         "verdicts_used": labels,
+        "verdicts_learned": {
+            key: value for key, value in (metadata.get("verdicts") or {}).items() if key != "suppressions"
+        },
         "decision": {"decision": decision.label, "reason": decision.reason},
     }
 
@@ -373,6 +377,8 @@ class CycleInputs:
     held_out: list[dict[str, Any]]
     held_out_day: date
     labels: dict[str, str] = field(default_factory=dict)
+    # The analysts' verdicts (model.verdicts) the candidate learns its suppressions from.
+    verdicts: list[JudgedAlert] | None = None
 
 
 def read_window(
@@ -515,8 +521,15 @@ def cycle_record(judged: Judgement, inputs: CycleInputs, gate: Gate, live_versio
 Damage = Callable[[Any], None]
 
 
-def train_candidate(training: Sequence[dict[str, Any]], gate: Gate, geo: str, max_events: int | None = None) -> Any:
-    """Train a candidate on ``training`` with ``model.train.train`` (what ``make model`` runs)."""
+def train_candidate(
+    training: Sequence[dict[str, Any]],
+    gate: Gate,
+    geo: str,
+    max_events: int | None = None,
+    verdicts: Sequence[JudgedAlert] | None = None,
+) -> Any:
+    """Train a candidate on ``training`` with ``model.train.train`` (what ``make model`` runs),
+    with the analysts' ``verdicts`` where there are some."""
     from model.train import DEFAULT_MAX_EVENTS, train
 
     lookups = resolve_lookups(geo)
@@ -528,6 +541,7 @@ def train_candidate(training: Sequence[dict[str, Any]], gate: Gate, geo: str, ma
         agent_of=lookups.agent_of,
         agent_parser=lookups.agent_record,
         max_events=max_events or DEFAULT_MAX_EVENTS,
+        verdicts=verdicts,
     )
 
 
@@ -553,7 +567,7 @@ def run_cycle(
         raise LifecycleError(f"no events to train on before {inputs.held_out_day}")
     if not inputs.held_out:
         raise LifecycleError(f"no events on the held-out day {inputs.held_out_day}")
-    trained = train_candidate(inputs.training, gate, geo, max_events)
+    trained = train_candidate(inputs.training, gate, geo, max_events, inputs.verdicts)
     if damage is not None:
         damage(trained)
     live_pointer = registry.live()
@@ -669,6 +683,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--days", type=int, default=DEFAULT_TRAINING_DAYS, help="training days before the held-out one")
     parser.add_argument("--held-out-day", help="YYYY-MM-DD (default: the archive's newest complete day)")
     parser.add_argument("--labels", help="analysts' verdicts: CSV key,label (as model.backtest reads)")
+    parser.add_argument(
+        "--verdicts",
+        default=os.environ.get("SM_CHANNEL_VERDICTS"),
+        help="analysts' verdicts as JSON lines (python -m console.verdicts --export-jsonl) for the candidate's "
+        "suppressions (model.verdicts)",
+    )
     parser.add_argument("--alert-budget", type=float, default=DEFAULT_ALERT_BUDGET)
     parser.add_argument("--geo", default="embedded", choices=("embedded", "synthetic", "none"))
     parser.add_argument("--endpoint-url", help="S3 endpoint for s3:// archives (else AWS_ENDPOINT_URL_S3)")
@@ -748,8 +768,9 @@ def _cycle_from_archive(arguments: argparse.Namespace) -> dict[str, Any]:
     )
     training, held_out = read_window(arguments.archive, held_out_day, arguments.days, arguments.endpoint_url)
     labels = read_labels(arguments.labels) if arguments.labels else {}
+    verdicts = read_verdicts(arguments.verdicts) if arguments.verdicts else None
     return run_cycle(
-        CycleInputs(training, held_out, held_out_day, labels),
+        CycleInputs(training, held_out, held_out_day, labels, verdicts),
         Registry(Path(arguments.registry)),
         gate=Gate(alert_budget=arguments.alert_budget),
         geo=arguments.geo,
@@ -780,7 +801,8 @@ def _train_step(arguments: argparse.Namespace) -> dict[str, Any]:
     training, _ = read_window(arguments.archive, held_out_day, arguments.days, arguments.endpoint_url, held_out=False)
     if not training:
         raise LifecycleError(f"no events to train on before {held_out_day}")
-    trained = train_candidate(training, Gate(alert_budget=arguments.alert_budget), arguments.geo)
+    verdicts = read_verdicts(arguments.verdicts) if arguments.verdicts else None
+    trained = train_candidate(training, Gate(alert_budget=arguments.alert_budget), arguments.geo, verdicts=verdicts)
     save(trained, Path(arguments.model_dir))
     return {"held_out_day": held_out_day.isoformat(), "training_events": len(training)}
 

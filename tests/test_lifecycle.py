@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 import tarfile
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from model.artifact import build_tarball
+from model.artifact import build_tarball, extract_tarball, load_model
 from model.lifecycle import (
     DECISION_FILE,
     MODEL_CARD_FILE,
@@ -30,6 +31,7 @@ from model.lifecycle import (
     run_cycle,
     simulate_demo,
 )
+from model.verdicts import BENIGN, JudgedAlert
 
 # Enough simulated customers for the entity stages to calibrate within their budget on 3 days.
 USERS = 1000
@@ -138,8 +140,10 @@ def test_a_candidate_better_than_a_miscalibrated_live_model_is_promoted_and_can_
     # GIVEN a live model whose entity thresholds are a fifth of their calibrated values
     registry = Registry(tmp_path / "registry")
     live_version = register_live(older_days(cycle_inputs, TRAINING_DAYS - 1), registry, damage=damage_thresholds)
-    # WHEN a cycle trains and backtests a candidate on the same archive
-    record = run_cycle(cycle_inputs, registry, geo="synthetic")
+    # WHEN a cycle trains and backtests a candidate on the same archive, with an analyst's verdict
+    reasons = ("many pages new to this entity (new_path_mean 0.90, usually 0.20)",)
+    benign = JudgedAlert("user", "u-1", BENIGN, reasons, "2026-11-01T00:00:00Z")
+    record = run_cycle(replace(cycle_inputs, verdicts=[benign]), registry, geo="synthetic")
     # THEN the candidate is promoted: within the budget, where the live model is not
     assert record["decision"] == "promoted", record["reason"]
     for kind in ("user", "session"):
@@ -158,6 +162,9 @@ def test_a_candidate_better_than_a_miscalibrated_live_model_is_promoted_and_can_
     assert card["training_events"]["total"] == len(cycle_inputs.training)
     assert card["entity_stages"]["user"]["alert_budget_per_1000_per_day"] == 5.0
     assert card["verdicts_used"] == len(cycle_inputs.labels) > 0
+    assert card["verdicts_learned"]["benign"] == card["verdicts_learned"]["suppressed_patterns"] == 1
+    unpacked = extract_tarball(registry.artifact(record["candidate_version"]), tmp_path / "candidate")
+    assert load_model(unpacked).suppressions.suppresses("user", "u-1", benign.reasons)
     assert card["features_version"] == 2
     assert card["detector"] == "ecod"
     # AND the decision is recorded
