@@ -83,11 +83,16 @@ class _Part:
 
 @dataclass
 class Acknowledgement:
-    """What one successful checkpoint covered: its user events' ids (None for undecodable ones)."""
+    """What one successful checkpoint covered: its user events' ids (None for undecodable ones),
+    each event's record's arrival in the stream, when the invocation that answered for them started
+    (``time.time()``) and how long it ran inside the function (seconds; None if it did not say)."""
 
     shard_id: str
     event_ids: list[str | None]
     at: float = field(default_factory=time.time)
+    arrivals: list[float] = field(default_factory=list)
+    invoked_at: float | None = None
+    function_seconds: float | None = None
 
 
 class ShardPoller:
@@ -186,15 +191,18 @@ class ShardPoller:
                 self.function.close()
                 self.function = self.mapping.start_function(self.shard_id)
             self.counters.invocations += 1
+            invoked_at = time.time()
             ok, response = self.function.invoke(self.mapping.lambda_event(self.shard_id, records))
             invoked = _Part(records, part.retries, part.invocations + 1, function_error=not ok)
             if ok:
+                duration_ms = self.function.last_duration_ms
+                function_seconds = None if duration_ms is None else duration_ms / 1000
                 lowest = self._lowest_failure(records, response)
                 if lowest is None:
-                    self._acknowledge(records)
+                    self._acknowledge(records, invoked_at, function_seconds)
                     continue
                 self.counters.partial_failures += 1
-                self._acknowledge(records[:lowest])
+                self._acknowledge(records[:lowest], invoked_at, function_seconds)
                 failed = records[lowest:]
                 if lowest > 0 and settings.bisect_batch_on_function_error:
                     # With bisect on, a partial response splits the batch at the reported record, and
@@ -246,13 +254,22 @@ class ShardPoller:
             lowest = index if lowest is None else min(lowest, index)
         return lowest
 
-    def _acknowledge(self, records: list[dict[str, Any]]) -> None:
+    def _acknowledge(self, records: list[dict[str, Any]], invoked_at: float, function_seconds: float | None) -> None:
         if not records:
             return
-        event_ids = [event_id for record in records for event_id in _event_ids(record)]
+        event_ids: list[str | None] = []
+        arrivals: list[float] = []
+        for record in records:
+            ids = _event_ids(record)
+            event_ids += ids
+            arrivals += [_arrival_seconds(record)] * len(ids)
         self.counters.acknowledged_records += len(records)
         self.counters.acknowledged_events += len(event_ids)
-        self.mapping.on_acknowledged(Acknowledgement(self.shard_id, event_ids))
+        self.mapping.on_acknowledged(
+            Acknowledgement(
+                self.shard_id, event_ids, arrivals=arrivals, invoked_at=invoked_at, function_seconds=function_seconds
+            )
+        )
 
     def _dead_letter(self, records: list[dict[str, Any]], part: _Part, condition: str) -> None:
         """Send Lambda's on-failure record: ``approximateInvokeCount`` is the invocations that held

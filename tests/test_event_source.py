@@ -145,6 +145,24 @@ def test_an_empty_identifier_fails_the_whole_batch(clients):
     assert (totals.invocations, totals.acknowledged_records, totals.dead_lettered_records) == (2, 3, 0)
 
 
+def test_a_checkpoint_says_when_its_records_arrived_and_when_and_how_long_the_function_ran(clients):
+    # GIVEN three records the function takes whole
+    payloads = [b"a", b"b", b"c"]
+    settings = MappingSettings(batch_size=10, maximum_batching_window_in_seconds=0)
+
+    result = run_mapping(clients, "tests.esm_functions.report_poison", payloads, settings)
+
+    # THEN each event of the checkpoint has its record's arrival, before the invocation, which
+    # started before the checkpoint and ran inside the function no longer than that
+    events = [(ack, arrived) for ack in result["acknowledged"] for arrived in ack.arrivals]
+    assert len(events) == sum(len(ack.event_ids) for ack in result["acknowledged"]) == 3
+    for ack, arrived in events:
+        assert ack.invoked_at is not None
+        assert ack.function_seconds is not None
+        assert arrived <= ack.invoked_at <= ack.at
+        assert 0 <= ack.function_seconds <= ack.at - ack.invoked_at
+
+
 def test_an_environment_whose_init_fails_says_why():
     with pytest.raises(InitError, match="ModuleNotFoundError"):
         LambdaProcess("tests.no_such_module.handler", dict(os.environ), lambda line: None, pythonpath=str(REPOSITORY))
