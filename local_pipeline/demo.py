@@ -52,6 +52,7 @@ from traffic.scenarios import BLATANT_SCENARIOS
 from traffic.simulator import DEFAULT_START, Simulator
 from vedette import Producer
 from vedette.events import format_timestamp
+from vedette.limits import KPL_RECORD_MAX_BUFFERED_SECONDS
 from vedette.reports import DeliveryReport
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -80,6 +81,7 @@ class DemoOptions:
     rate: float = 1500.0  # live events/s through the producer; 0 = as fast as possible
     shards: int = 2
     producer_threads: int = 4
+    producer_linger_seconds: float = KPL_RECORD_MAX_BUFFERED_SECONDS
     seed: int = 7
     archive_buffer_seconds: float = 2.0
     mapping: MappingSettings = field(default_factory=MappingSettings)
@@ -249,6 +251,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             region_name=REGION,
             on_delivery=tracker.on_delivery,
             buffer_full_timeout_seconds=60.0,
+            linger_seconds=options.producer_linger_seconds,
         )
         mapping: LocalEventSourceMapping | None = None
         serving_stack = "not started"

@@ -1,8 +1,9 @@
 """Lambda's event source mapping for Kinesis, on loopback, invoking the real handler.
 
-Per shard, as Lambda does with ParallelizationFactor 1: poll once per second, gather up to
-``batch_size`` records (or what arrived within ``batching_window_seconds``, within the 6 MB invoke
-payload), invoke the function with the event shaped exactly as Lambda's, then:
+Per shard, as Lambda does with ParallelizationFactor 1: poll at a base rate of once per second (at
+once again after a read that filled a batch), gather up to ``batch_size`` records (or what arrived
+within the batching window, within the 6 MB invoke payload), invoke the function with the event
+shaped exactly as Lambda's, then:
 
 - a success with an empty ``batchItemFailures`` checkpoints after the batch;
 - a partial batch response checkpoints before the lowest reported sequence number and retries from
@@ -22,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -111,6 +113,7 @@ class ShardPoller:
         self.last_fetched: str | None = None
         self.iterator: str | None = self._iterator_after(None)
         self.backlog: deque[dict[str, Any]] = deque()
+        self.next_read_at = -math.inf  # on the mapping's clock; no read yet
         self.thread = threading.Thread(target=self._run, name=f"esm-{shard_id}", daemon=True)
 
     def _iterator_after(self, sequence_number: str | None) -> str:
@@ -126,13 +129,23 @@ class ShardPoller:
         return iterator
 
     def _fill(self) -> list[dict[str, Any]]:
-        """Gather a batch: up to batch_size records, waiting at most the batching window."""
-        settings = self.mapping.settings
-        deadline = time.monotonic() + settings.maximum_batching_window_in_seconds
+        """Gather a batch: up to batch_size records, or what arrived within the batching window,
+        which begins as the previous invocation ends; within the 6 MB invoke payload.
+
+        Reads keep Lambda's base rate of once per second per shard, except after a read that filled
+        a batch: the function is behind, and "Lambda keeps processing batches until it receives a
+        batch that's smaller than the configured maximum batch size" (Lambda's Kinesis guide). So
+        with a zero window a caught-up shard is invoked at most once a second, not back to back.
+        """
+        mapping, settings = self.mapping, self.mapping.settings
+        deadline = mapping.now() + settings.maximum_batching_window_in_seconds
+        if not self.backlog:
+            mapping.pause(self.next_read_at - mapping.now())
         while len(self.backlog) < settings.batch_size and self.iterator is not None:
+            read_at = mapping.now()
             try:
-                page = self.mapping.kinesis.get_records(ShardIterator=self.iterator, Limit=settings.batch_size)
-            except self.mapping.kinesis.exceptions.ExpiredIteratorException:
+                page = mapping.kinesis.get_records(ShardIterator=self.iterator, Limit=settings.batch_size)
+            except mapping.kinesis.exceptions.ExpiredIteratorException:
                 # Iterators live five minutes; a long retry outlives them. Resume after what was read.
                 self.iterator = self._iterator_after(self.last_fetched)
                 continue
@@ -141,11 +154,12 @@ class ShardPoller:
             if page["Records"]:
                 self.last_fetched = page["Records"][-1]["SequenceNumber"]
             self.counters.lag_records = len(self.backlog)
-            if page["Records"] and len(self.backlog) >= settings.batch_size:
+            behind = len(self.backlog) >= settings.batch_size
+            self.next_read_at = read_at if behind else read_at + POLL_SECONDS
+            if behind or mapping.now() >= deadline or mapping.stopping.is_set():
                 break
-            if time.monotonic() >= deadline or self.mapping.stopping.is_set():
-                break
-            self.mapping.stopping.wait(max(0.05, min(POLL_SECONDS, deadline - time.monotonic())))
+            # Within the window: read at the base rate, and once more as the window ends.
+            mapping.pause(max(0.05, min(self.next_read_at, deadline) - mapping.now()))
         batch: list[dict[str, Any]] = []
         size = 0
         while self.backlog and len(batch) < settings.batch_size:
@@ -164,9 +178,7 @@ class ShardPoller:
                     self._deliver(batch)
                 elif self.iterator is None:
                     return
-                else:
-                    # Nothing new (possible at once with a zero batching window): poll once a second.
-                    self.mapping.stopping.wait(POLL_SECONDS)
+                # Nothing new: the next _fill reads again at the base rate.
         except BaseException as error:
             if self.mapping.stopping.is_set():
                 return  # shutting down (Ctrl-C): the environment may already be gone
@@ -339,6 +351,15 @@ class LocalEventSourceMapping:
             for poller in self.pollers:
                 poller.function.close()
             raise
+
+    def now(self) -> float:
+        """The pollers' clock, in seconds (monotonic); a test may run them on a virtual one."""
+        return time.monotonic()
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` on the pollers' clock, or until the mapping stops."""
+        if seconds > 0:
+            self.stopping.wait(seconds)
 
     def start(self) -> LocalEventSourceMapping:
         for poller in self.pollers:
