@@ -9,7 +9,8 @@ Every figure is arithmetic on three sources: this project's measured unit costs
 - Stream: bytes/s = events/s x event bytes, in aggregated records of the measured size; shards
   with 25 % headroom (``loadtest.pricing.shards_needed``), or more when one scorer per shard could
   not keep up (Lambda runs one batch per shard at a time; CPU is memory / 1,769 MB of a vCPU).
-- Scorer: one invocation per shard per second (polling once a second, 1 s batching window).
+- Scorer: one invocation per shard per second (Lambda reads a caught-up shard once a second; with a
+  batching window longer than that, one per window).
 - State: each event touches its user, IP, user-episode and session-episode items; a batch reads and
   writes each distinct item once, so with ``users`` active users the share of distinct items is
   ``(1 - exp(-r)) / r`` for ``r`` = events per user per second (Poisson arrivals).
@@ -35,6 +36,7 @@ from vedette.limits import KIB, put_payload_units
 
 GB = 1000**3  # AWS bills data in GB; KiB-based units are named where they apply
 LAMBDA_MIB_PER_VCPU = 1769  # "At 1,769 MB, a function has the equivalent of one vCPU" (Lambda docs)
+LAMBDA_POLL_SECONDS = 1.0  # "Lambda polls each shard ... at a base rate of once per second" (Lambda docs)
 SCALES = (1_000, 10_000, 100_000, 1_000_000)
 # When nothing is exceeded, how far up to look for the next quota.
 SEARCH_CEILING_EVENTS_PER_SECOND = 1e9
@@ -48,7 +50,7 @@ class Deployment:
     endpoint_memory_mib: int = 2048
     endpoint_instance_type: str = "ml.c5.xlarge"
     endpoint_target_utilization: float = 0.7
-    batching_window_seconds: float = 1.0
+    batching_window_seconds: float = 0.0
     parallelization_factor: int = 1
     headroom: float = pricing.DEFAULT_HEADROOM
     dynamodb_target_utilization: float = 0.7  # provisioned tables autoscaled at 70 %
@@ -171,8 +173,9 @@ def needs(
     scorer_events_per_shard = (1 - d.headroom) / wall_per_event
     scorer_shards = max(1, math.ceil(eps / scorer_events_per_shard))
     shards = max(stream_shards, scorer_shards)
-    # Scorer: one batch per shard per window.
-    invocations = shards * d.parallelization_factor / d.batching_window_seconds
+    # Scorer: one batch per shard per read at Lambda's base rate, or per window if that is longer.
+    batch_interval = max(LAMBDA_POLL_SECONDS, d.batching_window_seconds)
+    invocations = shards * d.parallelization_factor / batch_interval
     events_per_invocation = eps / invocations
     calls_per_invocation = max(1, math.ceil(events_per_invocation / rows_per_call))
     duration = (
@@ -191,7 +194,7 @@ def needs(
     stored_gb = users * sum(inputs.state_item_bytes.values()) / GB
     # The shared address: one write (and one strongly consistent read) per batch holding its events.
     nat_events = eps * min(nat_users, users) / users if users > 0 else 0.0
-    batches_per_shard = d.parallelization_factor / d.batching_window_seconds
+    batches_per_shard = d.parallelization_factor / batch_interval
     hot_writes = shards * batches_per_shard * (1 - math.exp(-nat_events / (shards * batches_per_shard)))
     ip_bytes = inputs.shared_ip_item_bytes
     # Endpoint.

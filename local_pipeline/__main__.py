@@ -53,8 +53,20 @@ def main(argv: list[str] | None = None) -> int:
         help="live events/s, 0 for as fast as possible (default %(default)s)",
     )
     parser.add_argument("--shards", type=int, default=defaults.shards, help="default %(default)s")
+    parser.add_argument(
+        "--linger",
+        type=float,
+        default=defaults.producer_linger_seconds,
+        help="seconds the producer holds an event to aggregate it with others (default %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=defaults.seed)
     parser.add_argument("--batch-size", type=int, default=MappingSettings().batch_size, help="mapping batch size")
+    parser.add_argument(
+        "--batching-window",
+        type=int,
+        default=MappingSettings().maximum_batching_window_in_seconds,
+        help="the mapping's MaximumBatchingWindowInSeconds, 0-300 (default %(default)s, the stack's)",
+    )
     parser.add_argument("--timeout", type=float, default=defaults.timeout_seconds, help="seconds to wait per stage")
     parser.add_argument("--report", type=Path, default=defaults.report, help="where to write the report")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
@@ -74,8 +86,13 @@ def main(argv: list[str] | None = None) -> int:
         scenarios=tuple(name for name in arguments.scenarios.split(",") if name),
         rate=arguments.rate,
         shards=arguments.shards,
+        producer_linger_seconds=arguments.linger,
         seed=arguments.seed,
-        mapping=replace(defaults.mapping, batch_size=arguments.batch_size),
+        mapping=replace(
+            defaults.mapping,
+            batch_size=arguments.batch_size,
+            maximum_batching_window_in_seconds=arguments.batching_window,
+        ),
         timeout_seconds=arguments.timeout,
         report=arguments.report,
         quiet=arguments.quiet,

@@ -39,6 +39,7 @@ from emulators import DUMMY_CREDENTIALS, kinesalite, local_endpoint, moto_server
 from local_pipeline.event_source import Acknowledgement, LocalEventSourceMapping, MappingSettings
 from local_pipeline.firehose import LocalFirehose
 from local_pipeline.lambda_runtime import LambdaProcess
+from local_pipeline.latency import STAGES, EventTimes, breakdown
 from local_pipeline.resources import (
     REGION,
     PipelineNames,
@@ -51,6 +52,7 @@ from traffic.scenarios import BLATANT_SCENARIOS
 from traffic.simulator import DEFAULT_START, Simulator
 from vedette import Producer
 from vedette.events import format_timestamp
+from vedette.limits import KPL_RECORD_MAX_BUFFERED_SECONDS
 from vedette.reports import DeliveryReport
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -79,6 +81,7 @@ class DemoOptions:
     rate: float = 1500.0  # live events/s through the producer; 0 = as fast as possible
     shards: int = 2
     producer_threads: int = 4
+    producer_linger_seconds: float = KPL_RECORD_MAX_BUFFERED_SECONDS
     seed: int = 7
     archive_buffer_seconds: float = 2.0
     mapping: MappingSettings = field(default_factory=MappingSettings)
@@ -97,7 +100,7 @@ class Tracker:
         self.put_at: dict[str, float] = {}
         self.delivered = 0
         self.failed = 0
-        self.latencies: list[float] = []
+        self.timings: list[EventTimes] = []
         self.live_ids: set[str] = set()
         self.last_ack = 0.0
 
@@ -111,11 +114,14 @@ class Tracker:
     def on_acknowledged(self, ack: Acknowledgement) -> None:
         with self.lock:
             self.last_ack = ack.at
-            for event_id in ack.event_ids:
+            if ack.invoked_at is None:
+                return
+            function_seconds = ack.function_seconds if ack.function_seconds is not None else ack.at - ack.invoked_at
+            for event_id, arrived in zip(ack.event_ids, ack.arrivals, strict=True):
                 if event_id is not None and event_id in self.live_ids:
                     put = self.put_at.get(event_id)
                     if put is not None:
-                        self.latencies.append(ack.at - put)
+                        self.timings.append(EventTimes(put, arrived, ack.invoked_at, function_seconds, ack.at))
 
 
 def _produce(
@@ -245,6 +251,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             region_name=REGION,
             on_delivery=tracker.on_delivery,
             buffer_full_timeout_seconds=60.0,
+            linger_seconds=options.producer_linger_seconds,
         )
         mapping: LocalEventSourceMapping | None = None
         serving_stack = "not started"
@@ -533,10 +540,10 @@ def _figures(
         delays = row.pop("detect_seconds")
         row["median_seconds_to_detect"] = round(statistics.median(delays), 1) if delays else None
     live_normal = counts["produced_live"] - sum(1 for event_id in labels if event_id in tracker.live_ids)
-    latencies = sorted(tracker.latencies)
+    latency = breakdown(tracker.timings)
 
-    def percentile(share: float) -> float | None:
-        return round(latencies[min(len(latencies) - 1, int(share * len(latencies)))] * 1000) if latencies else None
+    def milliseconds(name: str) -> int | None:
+        return round(latency[name]) if latency else None
 
     produced, archived = counts["produced"], counts["archived"]
     dead_lettered = counts["dead_lettered"]
@@ -559,8 +566,12 @@ def _figures(
         "normal_flagged_live_rate": round(normal_flagged_live / live_normal, 4) if live_normal else None,
         "normal_flagged_training": normal_flagged_training,
         "scored_events_per_second": round(scored / counts["scoring_seconds"]),
-        "produce_to_scored_ms_p50": percentile(0.50),
-        "produce_to_scored_ms_p99": percentile(0.99),
+        "produce_to_scored_ms_p50": milliseconds("p50_ms"),
+        "produce_to_scored_ms_p95": milliseconds("p95_ms"),
+        "produce_to_scored_ms_p99": milliseconds("p99_ms"),
+        "produce_to_scored_ms_mean": milliseconds("mean_ms"),
+        # Where that time goes (local_pipeline.latency): each stage's percentiles, mean and share.
+        "latency_stages": latency.get("stages", {}),
         "scorer_emf": counts["emf"],
         "errors": counts["errors"],
     }
@@ -591,9 +602,11 @@ def render(figures: dict[str, Any]) -> str:
         f"  normal live events flagged: {figures['normal_flagged_live']:,} of {figures['normal_live_events']:,}"
         f" ({'-' if rate is None else f'{rate:.2%}'}); alerts sent: {figures['alerts']:,}",
         f"  scored {figures['scored_events_per_second']:,} events/s; produce-to-scored latency "
-        f"p50 {figures['produce_to_scored_ms_p50']} ms, p99 {figures['produce_to_scored_ms_p99']} ms",
-        f"  wall time {figures.get('wall_seconds', 0)} s",
+        f"p50 {figures['produce_to_scored_ms_p50']} ms, p95 {figures['produce_to_scored_ms_p95']} ms, "
+        f"p99 {figures['produce_to_scored_ms_p99']} ms",
     ]
+    lines += _render_stages(figures["latency_stages"])
+    lines.append(f"  wall time {figures.get('wall_seconds', 0)} s")
     lines.append(f"  model container: {figures.get('model_server', '-')} (see README: which server ran)")
     if figures["errors"]:
         lines.append(f"  errors: {figures['errors']}")
@@ -611,6 +624,28 @@ def render(figures: dict[str, Any]) -> str:
         for row in [answer["columns"], *answer["rows"]]:
             lines.append("    " + "  ".join(f"{'NULL' if value is None else value!s:>15}" for value in row))
     return "\n".join(lines) + "\n"
+
+
+def _render_stages(stages: dict[str, dict[str, Any]]) -> list[str]:
+    """Where the produce-to-scored time goes: a row per stage of ``local_pipeline.latency``."""
+    if not stages:
+        return []
+
+    def cell(value: float | None, form: str) -> str:
+        return "-" if value is None else format(value, form)
+
+    lines = [
+        "",
+        f"  {'stage':<10} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'mean ms':>8} {'share':>6} {'of slowest 5%':>14}",
+    ]
+    for stage in STAGES:
+        row = stages[stage.name]
+        lines.append(
+            f"  {stage.name:<10} {row['p50_ms']:>8,.0f} {row['p95_ms']:>8,.0f} {row['p99_ms']:>8,.0f} "
+            f"{row['mean_ms']:>8,.0f} {cell(row['share'], '.0%'):>6} {cell(row['tail_share'], '.0%'):>14}"
+        )
+    lines += [f"    {stage.name}: {stage.description}" for stage in STAGES]
+    return lines
 
 
 def write_report(figures: dict[str, Any], path: Path) -> None:

@@ -1,8 +1,9 @@
 """Lambda's event source mapping for Kinesis, on loopback, invoking the real handler.
 
-Per shard, as Lambda does with ParallelizationFactor 1: poll once per second, gather up to
-``batch_size`` records (or what arrived within ``batching_window_seconds``, within the 6 MB invoke
-payload), invoke the function with the event shaped exactly as Lambda's, then:
+Per shard, as Lambda does with ParallelizationFactor 1: poll at a base rate of once per second (at
+once again after a read that filled a batch), gather up to ``batch_size`` records (or what arrived
+within the batching window, within the 6 MB invoke payload), invoke the function with the event
+shaped exactly as Lambda's, then:
 
 - a success with an empty ``batchItemFailures`` checkpoints after the batch;
 - a partial batch response checkpoints before the lowest reported sequence number and retries from
@@ -22,6 +23,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -83,11 +85,16 @@ class _Part:
 
 @dataclass
 class Acknowledgement:
-    """What one successful checkpoint covered: its user events' ids (None for undecodable ones)."""
+    """What one successful checkpoint covered: its user events' ids (None for undecodable ones),
+    each event's record's arrival in the stream, when the invocation that answered for them started
+    (``time.time()``) and how long it ran inside the function (seconds; None if it did not say)."""
 
     shard_id: str
     event_ids: list[str | None]
     at: float = field(default_factory=time.time)
+    arrivals: list[float] = field(default_factory=list)
+    invoked_at: float | None = None
+    function_seconds: float | None = None
 
 
 class ShardPoller:
@@ -106,6 +113,7 @@ class ShardPoller:
         self.last_fetched: str | None = None
         self.iterator: str | None = self._iterator_after(None)
         self.backlog: deque[dict[str, Any]] = deque()
+        self.next_read_at = -math.inf  # on the mapping's clock; no read yet
         self.thread = threading.Thread(target=self._run, name=f"esm-{shard_id}", daemon=True)
 
     def _iterator_after(self, sequence_number: str | None) -> str:
@@ -121,13 +129,23 @@ class ShardPoller:
         return iterator
 
     def _fill(self) -> list[dict[str, Any]]:
-        """Gather a batch: up to batch_size records, waiting at most the batching window."""
-        settings = self.mapping.settings
-        deadline = time.monotonic() + settings.maximum_batching_window_in_seconds
+        """Gather a batch: up to batch_size records, or what arrived within the batching window,
+        which begins as the previous invocation ends; within the 6 MB invoke payload.
+
+        Reads keep Lambda's base rate of once per second per shard, except after a read that filled
+        a batch: the function is behind, and "Lambda keeps processing batches until it receives a
+        batch that's smaller than the configured maximum batch size" (Lambda's Kinesis guide). So
+        with a zero window a caught-up shard is invoked at most once a second, not back to back.
+        """
+        mapping, settings = self.mapping, self.mapping.settings
+        deadline = mapping.now() + settings.maximum_batching_window_in_seconds
+        if not self.backlog:
+            mapping.pause(self.next_read_at - mapping.now())
         while len(self.backlog) < settings.batch_size and self.iterator is not None:
+            read_at = mapping.now()
             try:
-                page = self.mapping.kinesis.get_records(ShardIterator=self.iterator, Limit=settings.batch_size)
-            except self.mapping.kinesis.exceptions.ExpiredIteratorException:
+                page = mapping.kinesis.get_records(ShardIterator=self.iterator, Limit=settings.batch_size)
+            except mapping.kinesis.exceptions.ExpiredIteratorException:
                 # Iterators live five minutes; a long retry outlives them. Resume after what was read.
                 self.iterator = self._iterator_after(self.last_fetched)
                 continue
@@ -136,11 +154,12 @@ class ShardPoller:
             if page["Records"]:
                 self.last_fetched = page["Records"][-1]["SequenceNumber"]
             self.counters.lag_records = len(self.backlog)
-            if page["Records"] and len(self.backlog) >= settings.batch_size:
+            behind = len(self.backlog) >= settings.batch_size
+            self.next_read_at = read_at if behind else read_at + POLL_SECONDS
+            if behind or mapping.now() >= deadline or mapping.stopping.is_set():
                 break
-            if time.monotonic() >= deadline or self.mapping.stopping.is_set():
-                break
-            self.mapping.stopping.wait(max(0.05, min(POLL_SECONDS, deadline - time.monotonic())))
+            # Within the window: read at the base rate, and once more as the window ends.
+            mapping.pause(max(0.05, min(self.next_read_at, deadline) - mapping.now()))
         batch: list[dict[str, Any]] = []
         size = 0
         while self.backlog and len(batch) < settings.batch_size:
@@ -159,9 +178,7 @@ class ShardPoller:
                     self._deliver(batch)
                 elif self.iterator is None:
                     return
-                else:
-                    # Nothing new (possible at once with a zero batching window): poll once a second.
-                    self.mapping.stopping.wait(POLL_SECONDS)
+                # Nothing new: the next _fill reads again at the base rate.
         except BaseException as error:
             if self.mapping.stopping.is_set():
                 return  # shutting down (Ctrl-C): the environment may already be gone
@@ -186,15 +203,18 @@ class ShardPoller:
                 self.function.close()
                 self.function = self.mapping.start_function(self.shard_id)
             self.counters.invocations += 1
+            invoked_at = time.time()
             ok, response = self.function.invoke(self.mapping.lambda_event(self.shard_id, records))
             invoked = _Part(records, part.retries, part.invocations + 1, function_error=not ok)
             if ok:
+                duration_ms = self.function.last_duration_ms
+                function_seconds = None if duration_ms is None else duration_ms / 1000
                 lowest = self._lowest_failure(records, response)
                 if lowest is None:
-                    self._acknowledge(records)
+                    self._acknowledge(records, invoked_at, function_seconds)
                     continue
                 self.counters.partial_failures += 1
-                self._acknowledge(records[:lowest])
+                self._acknowledge(records[:lowest], invoked_at, function_seconds)
                 failed = records[lowest:]
                 if lowest > 0 and settings.bisect_batch_on_function_error:
                     # With bisect on, a partial response splits the batch at the reported record, and
@@ -246,13 +266,22 @@ class ShardPoller:
             lowest = index if lowest is None else min(lowest, index)
         return lowest
 
-    def _acknowledge(self, records: list[dict[str, Any]]) -> None:
+    def _acknowledge(self, records: list[dict[str, Any]], invoked_at: float, function_seconds: float | None) -> None:
         if not records:
             return
-        event_ids = [event_id for record in records for event_id in _event_ids(record)]
+        event_ids: list[str | None] = []
+        arrivals: list[float] = []
+        for record in records:
+            ids = _event_ids(record)
+            event_ids += ids
+            arrivals += [_arrival_seconds(record)] * len(ids)
         self.counters.acknowledged_records += len(records)
         self.counters.acknowledged_events += len(event_ids)
-        self.mapping.on_acknowledged(Acknowledgement(self.shard_id, event_ids))
+        self.mapping.on_acknowledged(
+            Acknowledgement(
+                self.shard_id, event_ids, arrivals=arrivals, invoked_at=invoked_at, function_seconds=function_seconds
+            )
+        )
 
     def _dead_letter(self, records: list[dict[str, Any]], part: _Part, condition: str) -> None:
         """Send Lambda's on-failure record: ``approximateInvokeCount`` is the invocations that held
@@ -322,6 +351,15 @@ class LocalEventSourceMapping:
             for poller in self.pollers:
                 poller.function.close()
             raise
+
+    def now(self) -> float:
+        """The pollers' clock, in seconds (monotonic); a test may run them on a virtual one."""
+        return time.monotonic()
+
+    def pause(self, seconds: float) -> None:
+        """Wait ``seconds`` on the pollers' clock, or until the mapping stops."""
+        if seconds > 0:
+            self.stopping.wait(seconds)
 
     def start(self) -> LocalEventSourceMapping:
         for poller in self.pollers:

@@ -60,6 +60,8 @@ class LambdaProcess:
         )
         os.close(write_fd)
         self.exited = False
+        # The last invocation's time inside the function, as Lambda's REPORT line gives it (Duration).
+        self.last_duration_ms: float | None = None
         self.results: IO[str] = os.fdopen(read_fd, "r")
         self._output = threading.Thread(target=self._pump, args=(on_output,), daemon=True)
         self._output.start()
@@ -89,6 +91,7 @@ class LambdaProcess:
     def invoke(self, event: Mapping[str, Any]) -> tuple[bool, Any]:
         """Run one invocation: (True, the handler's response) or (False, the function error)."""
         assert self.process.stdin is not None
+        self.last_duration_ms = None
         try:
             self.process.stdin.write(json.dumps(event) + "\n")
             self.process.stdin.flush()
@@ -99,6 +102,7 @@ class LambdaProcess:
             self.exited = True
             return False, "Runtime.ExitError: the environment exited"
         result = json.loads(line)
+        self.last_duration_ms = result.get("duration_ms")
         return (True, result["response"]) if result["ok"] else (False, result["error"])
 
     def close(self) -> None:

@@ -100,7 +100,12 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "scorerReservedConcurrency", "integer", -1, "Reserved concurrency for the scorer; -1 leaves it unreserved."
     ),
     ConfigKey("batchSize", "integer", 500, "Kinesis records per scorer invocation, 1-10000."),
-    ConfigKey("batchingWindowSeconds", "integer", 1, "Seconds the mapping waits to fill a batch, 0-300."),
+    ConfigKey(
+        "batchingWindowSeconds",
+        "integer",
+        0,
+        "Seconds the mapping waits to fill a batch, 0-300; 0 invokes as records arrive (Lambda's default).",
+    ),
     ConfigKey(
         "parallelizationFactor",
         "integer",
@@ -186,7 +191,9 @@ class StackSettings:
     scorer_timeout_seconds: int = 60
     scorer_reserved_concurrency: int = -1
     batch_size: int = 500
-    batching_window_seconds: int = 1
+    # Lambda's default for streams: a window adds up to its length, plus one more invocation of
+    # waiting, to every event's latency (docs/deploy.md, "Latency").
+    batching_window_seconds: int = 0
     parallelization_factor: int = 1
     max_retry_attempts: int = 5
     max_record_age_seconds: int = 3600

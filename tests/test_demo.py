@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from emulators import serving_stack
-from local_pipeline.demo import DemoOptions, run_demo
+from local_pipeline.demo import DemoOptions, run_demo, write_report
+from local_pipeline.latency import STAGES
 from traffic.scenarios import BLATANT_SCENARIOS
 
 
@@ -41,3 +44,18 @@ def test_a_small_demo_accounts_for_every_event_and_catches_every_attack_scenario
     assert console["newest_alert_events"] >= 1
     # AND the model was served by the stack this machine has (the container's, where installed)
     assert figures["model_server"] == serving_stack().name
+    # AND the live events' latency is reported with where it went: the stages' means add up to the
+    # mean latency and their shares to the whole (values are not asserted: they depend on the machine)
+    p50, p95, p99 = (figures[f"produce_to_scored_ms_p{n}"] for n in (50, 95, 99))
+    assert 0 < p50 <= p95 <= p99
+    stages = figures["latency_stages"]
+    assert list(stages) == [stage.name for stage in STAGES]
+    for name, row in stages.items():
+        assert row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"], name
+    assert sum(row["mean_ms"] for row in stages.values()) == pytest.approx(figures["produce_to_scored_ms_mean"], abs=1)
+    assert sum(row["share"] for row in stages.values()) == pytest.approx(1.0, abs=0.003)
+    assert sum(row["tail_share"] for row in stages.values()) == pytest.approx(1.0, abs=0.003)
+    # AND the report shows a row per stage
+    write_report(figures, options.report)
+    report = options.report.read_text()
+    assert all(f"\n  {stage.name} " in report for stage in STAGES)

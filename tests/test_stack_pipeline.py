@@ -57,7 +57,8 @@ def test_mapping_reads_the_stream_into_the_function_with_limits_and_a_failure_qu
     assert deployed.arn_owner(mapping["functionName"]).typ == "aws:lambda/function:Function"
     assert mapping["functionResponseTypes"] == ["ReportBatchItemFailures"]
     assert mapping["bisectBatchOnFunctionError"] is True
-    assert (mapping["batchSize"], mapping["maximumBatchingWindowInSeconds"]) == (500, 1)
+    # AND it invokes as records arrive (no batching window: Lambda's default, for latency)
+    assert (mapping["batchSize"], mapping["maximumBatchingWindowInSeconds"]) == (500, 0)
     assert mapping["parallelizationFactor"] == 1
     assert mapping["maximumRetryAttempts"] == 5
     assert mapping["maximumRecordAgeInSeconds"] == 3600

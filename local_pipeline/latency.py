@@ -1,0 +1,107 @@
+"""Where the time between ``put`` and the scored event goes, stage by stage.
+
+Each live event of the demo carries timestamps the pipeline already has, without a field added to
+the event contract:
+
+- ``put``: when a service thread called ``Producer.put``;
+- ``arrived``: its Kinesis record's ``ApproximateArrivalTimestamp`` (set when the stream stored it,
+  and passed to the function in the Lambda event as ``approximateArrivalTimestamp``);
+- ``invoked``: when the event source mapping invoked the function with the batch that checkpointed it;
+- ``function_seconds``: that invocation's duration inside the function (the ``Duration`` of
+  Lambda's ``REPORT`` line);
+- ``scored``: when the mapping checkpointed that batch (the function had answered).
+
+The stages split ``scored - put`` exactly, event by event, so their means add up to the mean
+latency and their shares to one. Percentiles of the stages do not add up (the slowest events of
+one stage are not those of another); ``tail_share`` is each stage's share of the time of the
+slowest ``TAIL`` of events, what a p99 is made of.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+PERCENTILES = (0.50, 0.95, 0.99)
+TAIL = 0.05  # the slowest 5 % of events, for ``tail_share``
+
+
+@dataclass(frozen=True, slots=True)
+class Stage:
+    name: str
+    description: str
+
+
+STAGES = (
+    Stage("producer", "put -> arrival in the stream: the producer's linger, aggregation and PutRecords"),
+    Stage(
+        "polling",
+        "arrival -> invoke: the mapping's polling interval and batching window, the shard's batch "
+        "before it, and retries",
+    ),
+    Stage("function", "inside the function: decode, state reads, featurize, endpoint, DynamoDB and SNS writes"),
+    Stage("invoke", "invoke -> checkpoint outside the function: the event and the answer carried both ways"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class EventTimes:
+    """One event's timestamps, in seconds since the epoch (``function_seconds`` is a duration)."""
+
+    put: float
+    arrived: float
+    invoked: float
+    function_seconds: float
+    scored: float
+
+    @property
+    def total(self) -> float:
+        return self.scored - self.put
+
+    def stages(self) -> tuple[float, float, float, float]:
+        """The seconds each of ``STAGES`` took, in their order; they add up to ``total``."""
+        function = min(self.function_seconds, self.scored - self.invoked)
+        return (
+            self.arrived - self.put,
+            self.invoked - self.arrived,
+            function,
+            self.scored - self.invoked - function,
+        )
+
+
+def percentile(ordered: Sequence[float], share: float) -> float:
+    """The value below which ``share`` of ``ordered`` (sorted, not empty) lies: the demo's one definition."""
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def _milliseconds(seconds: float) -> float:
+    return round(seconds * 1000, 1)
+
+
+def breakdown(events: Sequence[EventTimes]) -> dict[str, Any]:
+    """Produce-to-scored percentiles and mean, and per stage its percentiles, mean, share of the
+    total time and share of the slowest ``TAIL`` of events' time; empty when there are no events."""
+    if not events:
+        return {}
+    totals = [event.total for event in events]
+    per_stage = list(zip(*(event.stages() for event in events), strict=True))
+    ordered_totals = sorted(totals)
+    slowest = sorted(range(len(events)), key=totals.__getitem__)[int(len(events) * (1 - TAIL)) :]
+    tail_total = sum(totals[index] for index in slowest)
+    grand_total = sum(totals)
+    figures: dict[str, Any] = {
+        "events": len(events),
+        **{f"p{round(share * 100)}_ms": _milliseconds(percentile(ordered_totals, share)) for share in PERCENTILES},
+        "mean_ms": _milliseconds(grand_total / len(events)),
+        "stages": {},
+    }
+    for stage, seconds in zip(STAGES, per_stage, strict=True):
+        ordered = sorted(seconds)
+        figures["stages"][stage.name] = {
+            **{f"p{round(share * 100)}_ms": _milliseconds(percentile(ordered, share)) for share in PERCENTILES},
+            "mean_ms": _milliseconds(sum(seconds) / len(seconds)),
+            "share": round(sum(seconds) / grand_total, 3) if grand_total > 0 else None,
+            "tail_share": round(sum(seconds[index] for index in slowest) / tail_total, 3) if tail_total > 0 else None,
+        }
+    return figures
