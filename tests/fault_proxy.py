@@ -17,7 +17,6 @@ import random
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler
 
 from tests.loopback_proxy import LoopbackProxy
 
@@ -48,31 +47,12 @@ class FaultyKinesisProxy(LoopbackProxy):
         self.forced_entry_error = entry_error
         self.injected: Counter[str] = Counter()
         self.calls = 0
-        proxy = self
+        super().__init__(upstream)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                target = self.headers.get("X-Amz-Target", "")
-                if target == PUT_RECORDS_TARGET:
-                    status, payload = proxy._put_records(dict(self.headers), body)
-                else:
-                    status, payload = proxy.forward(dict(self.headers), body)
-                if status == 0:
-                    return  # the client gave up; nothing to answer
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/x-amz-json-1.1")
-                    self.send_header("Content-Length", str(len(payload)))
-                    self.end_headers()
-                    self.wfile.write(payload)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass
-
-        super().__init__(upstream, Handler)
+    def handle(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        if headers.get("X-Amz-Target", "") == PUT_RECORDS_TARGET:
+            return self._put_records(headers, body)
+        return self.forward(headers, body)
 
     def _roll(self) -> float:
         with self.rng_lock:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 
 from tests.loopback_proxy import LoopbackProxy
@@ -18,26 +17,13 @@ from tests.loopback_proxy import LoopbackProxy
 class OutageProxy(LoopbackProxy):
     def __init__(self, upstream: str) -> None:
         self.forwarded: Counter[str] = Counter()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                proxy.forwarded[self.headers.get("X-Amz-Target", "")] += 1
-                status, payload = proxy.forward(dict(self.headers), body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self._handler = Handler
         self._state = threading.Lock()
         self.up = True
-        super().__init__(upstream, Handler)
+        super().__init__(upstream)
+
+    def handle(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        self.forwarded[headers.get("X-Amz-Target", "")] += 1
+        return self.forward(headers, body)
 
     def go_down(self) -> None:
         """Stop listening: from now on connections to ``endpoint`` are refused."""
@@ -50,8 +36,7 @@ class OutageProxy(LoopbackProxy):
         """Listen on the same port again and forward."""
         with self._state:
             port = self.server.server_address[1]
-            self.server = ThreadingHTTPServer(("127.0.0.1", port), self._handler)
-            self.server.daemon_threads = True
+            self.server = self._serve(port)
             self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
             self._thread.start()
             self.up = True

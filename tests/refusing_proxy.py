@@ -12,7 +12,6 @@ import json
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 
 from tests.loopback_proxy import LoopbackProxy
 
@@ -34,25 +33,12 @@ class RefusingKinesisProxy(LoopbackProxy):
         self.attempts: list[Attempt] = []
         self.refused: Counter[str] = Counter()  # by the entry's data
         self.lock = threading.Lock()
-        proxy = self
+        super().__init__(upstream)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                if self.headers.get("X-Amz-Target", "") == PUT_RECORDS_TARGET:
-                    status, payload = proxy._put_records(dict(self.headers), body)
-                else:
-                    status, payload = proxy.forward(dict(self.headers), body)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/x-amz-json-1.1")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        super().__init__(upstream, Handler)
+    def handle(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        if headers.get("X-Amz-Target", "") == PUT_RECORDS_TARGET:
+            return self._put_records(headers, body)
+        return self.forward(headers, body)
 
     def _put_records(self, headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         request = json.loads(body)
