@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 from flask import Flask, abort, flash, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFProtect
@@ -36,11 +37,14 @@ from console.exceptions import AlertNotFoundError, InvalidVerdictError
 from console.labels import VERDICTS, AlertKey, DynamoLabels, Verdict, check_verdict
 from console.timeline import CONTEXT, ArchiveEngine, ArrivalRange, entity_events_query, user_history_query
 from model.enrichment import NetworkInfo
+from scorer.stores import alert_partition
 from vedette.events import format_timestamp
 
 # What a user usually does is read over this much of their history before their latest alert.
 HISTORY = timedelta(days=30)
 TOP = 5
+# Sessions whose alerts a user page looks up (one query each): the newest in the user's history.
+USER_PAGE_SESSIONS = 50
 SECURITY_HEADERS = {
     # No script at all; styles from the console's own stylesheet only; forms post back here only.
     "Content-Security-Policy": (
@@ -241,6 +245,13 @@ def create_app(services: ConsoleServices, *, secret_key: str | None = None) -> F
             history = services.archive.run(user_history_query(user_id, arrivals))
         except SqlQueryError as failure:
             history, error = [], failure.reason
+        # A session's alerts live under the session, not the user: the user's sessions in the history
+        # (newest first) lead to them.
+        for session_id in _newest_sessions(history):
+            partition = alert_partition("session", session_id)
+            records += services.alerts.for_partition(partition)
+            verdicts.update((verdict.key, verdict) for verdict in services.labels.for_partition(partition))
+        records.sort(key=lambda record: record.last_event_at, reverse=True)
         countries: Counter[str] = Counter()
         if services.network_of is not None:
             for ip, count in Counter(row["ip"] for row in history if row["ip"]).items():
@@ -254,6 +265,7 @@ def create_app(services: ConsoleServices, *, secret_key: str | None = None) -> F
             records=records,
             verdicts=verdicts,
             events=len(history),
+            sessions=len({row["session_id"] for row in history if row["session_id"]}),
             countries=countries.most_common(TOP),
             agents=agents.most_common(TOP),
             chart=hours_chart(hours),
@@ -261,3 +273,15 @@ def create_app(services: ConsoleServices, *, secret_key: str | None = None) -> F
         )
 
     return app
+
+
+def _newest_sessions(history: Iterable[dict[str, Any]]) -> list[str]:
+    """The distinct session ids of a user's history (newest first, as the query orders it), at most
+    ``USER_PAGE_SESSIONS``."""
+    sessions: dict[str, None] = {}
+    for row in history:
+        if row["session_id"]:
+            sessions.setdefault(row["session_id"])
+            if len(sessions) == USER_PAGE_SESSIONS:
+                break
+    return list(sessions)

@@ -111,10 +111,11 @@ def entity_events_query(
 
 
 def user_history_query(user_id: str, arrivals: Sequence[ArrivalRange]) -> ArchiveQuery:
-    """A user's events in the given arrival hours (for their usual countries, clients and hours)."""
+    """A user's events in the given arrival hours (for their usual countries, clients and hours, and
+    the sessions whose alerts the user page lists)."""
     sql = (
-        f"SELECT occurred_at, ip, user_agent FROM {TABLE_NAME} WHERE {arrival_condition(arrivals)} AND user_id = ? "
-        f"ORDER BY occurred_at DESC LIMIT {HISTORY_MAX_EVENTS}"
+        f"SELECT occurred_at, ip, user_agent, session_id FROM {TABLE_NAME} "
+        f"WHERE {arrival_condition(arrivals)} AND user_id = ? ORDER BY occurred_at DESC LIMIT {HISTORY_MAX_EVENTS}"
     )
     return ArchiveQuery(sql, (user_id,))
 

@@ -23,8 +23,11 @@ from console.app import create_app
 from console.labels import BENIGN, TRUE_POSITIVE
 from console.timeline import ArrivalRange, AthenaArchive, DuckDbArchive, entity_events_query
 from model.backtest import normalized_label, read_labels
+from model.entities import EntityAlert
 from model.login_waves import WAVE_ENTITY, WAVE_KIND
+from scorer.stores import DynamoAnomalyStore, alert_partition
 from tests.console_factories import (
+    ARRIVED_AT,
     AWAY_IP,
     HOSTILE,
     IMG_RESOURCE,
@@ -202,12 +205,50 @@ def test_the_user_page_has_every_alert_and_verdict_and_what_is_usual(client: Fla
     page = text(client.get("/user", query_string={"id": SCRAPER}))
     # THEN it lists the alert with its verdict, and their countries, clients and hours from the archive
     assert page.count('<span class="verdict true_positive">true positive</span>') == 1
-    assert "50 events in the archive" in page
+    assert "50 events in 1 session in the archive" in page
     countries = re.findall(r"<ol class=\"countries\">(.*?)</ol>", page, re.S)[0]
     # (40 requests from the French address, 10 from home in the US)
     assert re.findall(r'<li>(\w+) <span class="muted">(\d+)</span>', countries) == [("FR", "40"), ("US", "10")]
     assert "python-requests/2.32" in page
     assert page.count("<svg ") == 1
+
+
+def test_the_user_page_lists_the_alerts_on_the_users_sessions(aws_endpoint: str) -> None:
+    # GIVEN an alert on the scraper's session (recorded under the session, not the user) and a verdict on it
+    world = build_world(aws_endpoint)
+    client = create_app(world.services()).test_client()
+    store = DynamoAnomalyStore(world.client("dynamodb"), world.anomalies_table, ttl_seconds=3600)
+    scrape = world.alerts[0]
+    session_alert = EntityAlert(
+        f"s-{SCRAPER}",
+        "session",
+        33.0,
+        10.0,
+        1,
+        scrape.first_event_at + 4,
+        scrape.last_event_at,
+        38,
+        ("pages in quick succession (typical pause 2.0 s) (page_gap_mean 1.10, usually 3.20)",),
+    )
+    store.claim_alert(alert_partition("session", session_alert.entity), int(session_alert.first_event_at))
+    store.describe_alert(session_alert, ARRIVED_AT + timedelta(minutes=3))
+    start = int(session_alert.first_event_at)
+    partition = alert_partition("session", session_alert.entity)
+    page = text(client.get("/alert", query_string={"entity": partition, "start": start}))
+    data = {"entity": partition, "start": str(start), "verdict": BENIGN, "csrf_token": csrf_token(page)}
+    assert client.post("/alert/verdict", data=data).status_code == 303
+    # WHEN the analyst opens the scraper's user page
+    page = text(client.get("/user", query_string={"id": SCRAPER}))
+    # THEN both the user's alert and the session's are listed, the session's with its verdict and link
+    rows = re.findall(r"<tr>(.*?)</tr>", page.split("<tbody>")[1].split("</tbody>")[0], re.S)
+    assert len(rows) == 2
+    assert sum("the user" in row and "not judged" in row for row in rows) == 1
+    session_row = next(row for row in rows if "session" in row)
+    assert f"s-{SCRAPER}" in session_row
+    assert '<span class="verdict benign">' in session_row
+    assert re.search(rf'href="/alert\?entity=session(:|%3A)s-{SCRAPER}&amp;start={start}"', session_row)
+    # and a user with no sessions in the archive still gets their page
+    assert client.get("/user", query_string={"id": "u-nobody"}).status_code == 200
 
 
 def test_an_unknown_alert_is_not_found(client: FlaskClient) -> None:
