@@ -7,6 +7,7 @@ with dummy credentials, never through patched internals.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -73,22 +74,48 @@ def _serving(
 ) -> Iterator[str]:
     """Start ``command`` (listening on ``port``), wait until ``ready_path`` answers, yield the endpoint, stop it.
 
-    The command's output goes to ``output`` (a file) if given, else nowhere."""
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env=env,
-        stdout=output or subprocess.DEVNULL,
-        stderr=subprocess.STDOUT if output else subprocess.DEVNULL,
-        # Its own session: Ctrl-C stops the caller, whose cleanup then stops this after its clients.
-        start_new_session=True,
-    )
-    endpoint = f"http://{LOOPBACK}:{port}"
-    try:
-        _wait_until_serving(f"{endpoint}{ready_path}", process, timeout=timeout)
-        yield endpoint
-    finally:
+    The command's output goes to ``output`` (a file) if given, else to a temporary file. An emulator
+    that exited while in use is an error at the end, with its exit code and last output: otherwise
+    its clients' connection errors are all that is left of why it died."""
+    with contextlib.ExitStack() as stack:
+        log = output or stack.enter_context(tempfile.TemporaryFile())
+        process = subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Its own session: Ctrl-C stops the caller, whose cleanup then stops this after its clients.
+            start_new_session=True,
+        )
+        endpoint = f"http://{LOOPBACK}:{port}"
+        try:
+            _wait_until_serving(f"{endpoint}{ready_path}", process, timeout=timeout)
+            yield endpoint
+        except BaseException:
+            _stop(process)
+            raise
+        died = process.poll()
         _stop(process)
+        if died is not None:
+            raise EmulatorDiedError(command, died, _tail(log))
+
+
+class EmulatorDiedError(RuntimeError):
+    def __init__(self, command: list[str], returncode: int, last_output: str) -> None:
+        super().__init__(
+            f"{' '.join(command)} exited with code {returncode} while in use; its last output:\n{last_output}"
+        )
+
+
+def _tail(log: IO[bytes], size: int = 4000) -> str:
+    """The last ``size`` bytes of an emulator's output file."""
+    try:
+        log.flush()
+        log.seek(max(0, os.fstat(log.fileno()).st_size - size))
+        return log.read().decode("utf-8", "replace")
+    except (OSError, ValueError):
+        return "(its output could not be read)"
 
 
 @contextmanager
