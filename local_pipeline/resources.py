@@ -12,7 +12,14 @@ from typing import Any
 
 from console.labels import LABELS_HASH_KEY, LABELS_RANGE_KEY
 from scorer import settings as scorer_settings
-from scorer.stores import ALERT_AT_ATTRIBUTE, ALERT_FEED_ATTRIBUTE, ALERTS_INDEX
+from scorer.stores import (
+    ALERT_AT_ATTRIBUTE,
+    ALERT_FEED_ATTRIBUTE,
+    ALERTS_INDEX,
+    PENDING_ALERTS_INDEX,
+    PENDING_AT_ATTRIBUTE,
+    PENDING_FEED_ATTRIBUTE,
+)
 
 REGION = "us-east-1"
 
@@ -68,12 +75,20 @@ def create_resources(clients: dict[str, Any], names: PipelineNames, shards: int)
 
 def anomalies_table_definition(name: str) -> dict[str, Any]:
     """CreateTable arguments of the anomalies table as the stack declares it (``stack.state``), with
-    the sparse index of entity alert records (``scorer.stores.ALERTS_INDEX``)."""
+    the sparse indexes of entity alert records (``scorer.stores.ALERTS_INDEX``) and of those not yet
+    sent (``scorer.stores.PENDING_ALERTS_INDEX``)."""
     return {
         "TableName": name,
         "AttributeDefinitions": [
             {"AttributeName": attribute, "AttributeType": "S"}
-            for attribute in ("user_id", "sk", ALERT_FEED_ATTRIBUTE, ALERT_AT_ATTRIBUTE)
+            for attribute in (
+                "user_id",
+                "sk",
+                ALERT_FEED_ATTRIBUTE,
+                ALERT_AT_ATTRIBUTE,
+                PENDING_FEED_ATTRIBUTE,
+                PENDING_AT_ATTRIBUTE,
+            )
         ],
         "KeySchema": [{"AttributeName": "user_id", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
         "GlobalSecondaryIndexes": [
@@ -84,7 +99,15 @@ def anomalies_table_definition(name: str) -> dict[str, Any]:
                     {"AttributeName": ALERT_AT_ATTRIBUTE, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": PENDING_ALERTS_INDEX,
+                "KeySchema": [
+                    {"AttributeName": PENDING_FEED_ATTRIBUTE, "KeyType": "HASH"},
+                    {"AttributeName": PENDING_AT_ATTRIBUTE, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            },
         ],
         "BillingMode": "PAY_PER_REQUEST",
     }

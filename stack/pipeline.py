@@ -171,6 +171,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             max_record_age_seconds=settings.max_record_age_seconds,
             starting_position=settings.starting_position,
             log_retention_days=settings.log_retention_days,
+            anomalies_table_name=state.anomalies_table_name,
         ),
     )
     operations = Operations(

@@ -1,5 +1,6 @@
-"""The scorer: the Lambda bundle on arm64, its event source mapping on the stream, and the
-on-failure queue that keeps a poison batch from blocking its shard.
+"""The scorer: the Lambda bundle on arm64, its event source mapping on the stream, the on-failure
+queue that keeps a poison batch from blocking its shard, and the alert sweeper that sends the alerts
+an abandoned batch recorded but never sent (``scorer.sweeper``), on a schedule.
 """
 
 from __future__ import annotations
@@ -11,14 +12,33 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
+from scorer.settings import ALERTS_TOPIC_ARN, ANOMALIES_TABLE
+from scorer.stores import PENDING_ALERTS_INDEX
+from scorer.sweeper import SWEEP_AFTER_SECONDS
 from stack.bundle import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON
 from stack.exceptions import StackError
 from stack.iam import STREAM_CONSUMER_ACTIONS, Statement, assume_role_policy, key_use, policy_document
+
+
+def sweep_after_seconds(max_record_age_seconds: int) -> int:
+    """How long an alert stays pending before the sweeper sends it: past the last retry its batch
+    can get (the mapping's maximum record age, a week when unlimited), plus a margin."""
+    longest = ESM_LONGEST_RECORD_AGE_SECONDS if max_record_age_seconds == -1 else max_record_age_seconds
+    return longest + SWEEP_MARGIN_SECONDS
+
 
 # The Python and architecture the bundle's wheels are built for (one definition, stack.bundle).
 RUNTIME = aws.lambda_.Runtime(f"python{LAMBDA_PYTHON}")
 ARCHITECTURE = LAMBDA_ARCHITECTURE
 HANDLER = "scorer.handler.lambda_handler"
+SWEEPER_HANDLER = "scorer.sweeper.lambda_handler"
+SWEEPER_SCHEDULE = "rate(5 minutes)"
+SWEEPER_TIMEOUT_SECONDS = 60
+SWEEPER_MEMORY_MIB = 256
+# Lambda's longest retry of a stream record, for a mapping whose record age is unlimited (-1).
+ESM_LONGEST_RECORD_AGE_SECONDS = 7 * 86400
+# Past the mapping's last retry, a margin for the last attempt's own run.
+SWEEP_MARGIN_SECONDS = 900
 # Failed-batch records wait at most the SQS maximum for someone to replay them.
 ON_FAILURE_RETENTION_SECONDS = 14 * 86400
 
@@ -47,6 +67,7 @@ class ScorerArgs:
     max_record_age_seconds: int
     starting_position: str
     log_retention_days: int
+    anomalies_table_name: pulumi.Input[str]
 
 
 class Scorer(pulumi.ComponentResource):
@@ -144,9 +165,92 @@ class Scorer(pulumi.ComponentResource):
             # Lambda checks the role can read the stream when the mapping is created.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
+        sweeper = self._alert_sweeper(name, args)
         self.function_name = function.name
         self.function_arn = function.arn
+        self.sweeper_function_name = sweeper.name
         self.queue_url = queue.url
         self.queue_name = queue.name
         self.queue_arn = queue.arn
-        self.register_outputs({"function_name": self.function_name, "queue_url": self.queue_url})
+        self.register_outputs(
+            {
+                "function_name": self.function_name,
+                "queue_url": self.queue_url,
+                "sweeper_function_name": self.sweeper_function_name,
+            }
+        )
+
+    def _alert_sweeper(self, name: str, args: ScorerArgs) -> aws.lambda_.Function:
+        """The sweeper (same bundle, its own role: read the pending alerts, publish, mark them sent)
+        and the schedule that runs it."""
+        child = pulumi.ResourceOptions(parent=self)
+        log_group = aws.cloudwatch.LogGroup(
+            f"{name}-sweeper-logs", retention_in_days=args.log_retention_days, opts=child
+        )
+        role = aws.iam.Role(
+            f"{name}-sweeper-role",
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com", args.account_id),
+            opts=child,
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{name}-sweeper-policy",
+            role=role.id,
+            policy=policy_document(
+                [
+                    Statement(
+                        "ReadPendingAlerts",
+                        ("dynamodb:Query",),
+                        [pulumi.Output.concat(args.anomalies_table_arn, "/index/", PENDING_ALERTS_INDEX)],
+                    ),
+                    Statement("MarkAlertsSent", ("dynamodb:UpdateItem",), [args.anomalies_table_arn]),
+                    Statement("PublishAlerts", ("sns:Publish",), [args.alerts_topic_arn]),
+                    key_use("UseThePipelineKey", args.kms_key_arn, args.region, ("sns",)),
+                    Statement(
+                        "WriteLogs",
+                        ("logs:CreateLogStream", "logs:PutLogEvents"),
+                        [pulumi.Output.concat(log_group.arn, ":log-stream:*")],
+                    ),
+                ]
+            ),
+            opts=child,
+        )
+        function = aws.lambda_.Function(
+            f"{name}-sweeper",
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=SWEEPER_HANDLER,
+            code=pulumi.FileArchive(str(args.bundle_path)),
+            role=role.arn,
+            memory_size=SWEEPER_MEMORY_MIB,
+            timeout=SWEEPER_TIMEOUT_SECONDS,
+            # One sweep at a time: two would publish the same pending alerts twice.
+            reserved_concurrent_executions=1,
+            environment={
+                "variables": {
+                    ANOMALIES_TABLE: args.anomalies_table_name,
+                    ALERTS_TOPIC_ARN: args.alerts_topic_arn,
+                    SWEEP_AFTER_SECONDS: str(sweep_after_seconds(args.max_record_age_seconds)),
+                }
+            },
+            logging_config={"log_format": "JSON", "log_group": log_group.name},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
+        scheduler_role = aws.iam.Role(
+            f"{name}-sweeper-scheduler-role",
+            assume_role_policy=assume_role_policy("scheduler.amazonaws.com", args.account_id),
+            opts=child,
+        )
+        scheduler_policy = aws.iam.RolePolicy(
+            f"{name}-sweeper-scheduler-policy",
+            role=scheduler_role.id,
+            policy=policy_document([Statement("RunTheSweeper", ("lambda:InvokeFunction",), [function.arn])]),
+            opts=child,
+        )
+        aws.scheduler.Schedule(
+            f"{name}-sweeper-schedule",
+            schedule_expression=SWEEPER_SCHEDULE,
+            flexible_time_window={"mode": "OFF"},
+            target={"arn": function.arn, "role_arn": scheduler_role.arn, "input": "{}"},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[scheduler_policy]),
+        )
+        return function

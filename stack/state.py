@@ -11,7 +11,14 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from scorer.stores import ALERT_AT_ATTRIBUTE, ALERT_FEED_ATTRIBUTE, ALERTS_INDEX
+from scorer.stores import (
+    ALERT_AT_ATTRIBUTE,
+    ALERT_FEED_ATTRIBUTE,
+    ALERTS_INDEX,
+    PENDING_ALERTS_INDEX,
+    PENDING_AT_ATTRIBUTE,
+    PENDING_FEED_ATTRIBUTE,
+)
 
 STATE_HASH_KEY = "key"
 STATE_TTL_ATTRIBUTE = "expires_at"
@@ -100,7 +107,14 @@ class ScorerState(pulumi.ComponentResource):
             range_key=ANOMALIES_RANGE_KEY,
             attributes=[
                 {"name": name, "type": "S"}
-                for name in (ANOMALIES_HASH_KEY, ANOMALIES_RANGE_KEY, ALERT_FEED_ATTRIBUTE, ALERT_AT_ATTRIBUTE)
+                for name in (
+                    ANOMALIES_HASH_KEY,
+                    ANOMALIES_RANGE_KEY,
+                    ALERT_FEED_ATTRIBUTE,
+                    ALERT_AT_ATTRIBUTE,
+                    PENDING_FEED_ATTRIBUTE,
+                    PENDING_AT_ATTRIBUTE,
+                )
             ],
             # Entity alert records, newest first, for the analyst console (sparse: only alert
             # records carry these attributes; scorer.stores says why one partition is enough).
@@ -110,7 +124,14 @@ class ScorerState(pulumi.ComponentResource):
                     "hash_key": ALERT_FEED_ATTRIBUTE,
                     "range_key": ALERT_AT_ATTRIBUTE,
                     "projection_type": "ALL",
-                }
+                },
+                # The records not yet sent, oldest first, for the alert sweeper (scorer.sweeper).
+                {
+                    "name": PENDING_ALERTS_INDEX,
+                    "hash_key": PENDING_FEED_ATTRIBUTE,
+                    "range_key": PENDING_AT_ATTRIBUTE,
+                    "projection_type": "ALL",
+                },
             ],
             # Per-event alert markers carry expires_at; anomalies and entity alert records do not and are kept.
             ttl={"attribute_name": STATE_TTL_ATTRIBUTE, "enabled": True},

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
@@ -22,9 +22,18 @@ from model.verdicts import BENIGN, JudgedAlert, learn_suppressions
 from scorer.batch import BatchOutcome, Dependencies, process_batch
 from scorer.clients import build_dependencies
 from scorer.endpoint import Score
-from scorer.exceptions import TransientError
+from scorer.exceptions import MissingSettingError, TransientError
 from scorer.records import decode_batch
-from scorer.stores import ALERT_PENDING, ALERT_SENT, ALERTS_INDEX, SnsAlertPublisher, evidence_key
+from scorer.settings import ALERTS_TOPIC_ARN, ANOMALIES_TABLE
+from scorer.stores import (
+    ALERT_PENDING,
+    ALERT_SENT,
+    ALERTS_INDEX,
+    DynamoAnomalyStore,
+    SnsAlertPublisher,
+    evidence_key,
+)
+from scorer.sweeper import SWEEP_AFTER_SECONDS, SweeperSettings, sweep
 from tests.model_factories import START, event, normal_traffic, scraper_session
 from tests.scorer_factories import REGION, SHARD, ScorerResources, create_resources, lambda_event, plain
 from tests.test_scorer_batch import alerts_of, anomalies_of
@@ -359,3 +368,79 @@ def test_an_alert_repeating_a_pattern_judged_benign_is_counted_not_sent(aws_endp
     assert ("user", "scraper-1") not in alerted
     assert ("session", "scraper-1-session") in alerted
     assert sum(outcome.suppressed_alerts for outcome in outcomes) == 1
+
+
+class RefusingSns:
+    """An SNS client that throttles every Publish: a batch whose retries all end before SNS recovers."""
+
+    def publish(self, **request: Any) -> Any:
+        raise ClientError({"Error": {"Code": "Throttling", "Message": "injected"}}, "Publish")
+
+
+def test_the_sweeper_sends_once_each_alert_an_abandoned_batch_left_pending(aws_endpoint, resources, trained):
+    # GIVEN a batch whose alerts were recorded but never sent: every Publish failed, and the mapping
+    # gave up on the batch (its records went to the on-failure queue, so no retry comes)
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    publisher = deps.alerts
+    assert isinstance(publisher, SnsAlertPublisher)
+    real_sns, publisher.client = publisher.client, RefusingSns()
+    batch = batches(scraper_session(START + timedelta(days=10, hours=12), requests=40), 40)[0]
+    assert run(batch, deps, settings).failed_sequence_numbers
+    assert alerts_of(aws_endpoint, resources) == []
+    (pending,) = {item["status"]["S"] for item in recorded_alerts(aws_endpoint, settings)}
+    assert pending == ALERT_PENDING
+    anomalies = DynamoAnomalyStore(
+        boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION), settings.anomalies_table, ttl_seconds=0
+    )
+    sweeper_publisher = SnsAlertPublisher(real_sns, settings.alerts_topic_arn)
+    now, wait = datetime.now(UTC), timedelta(hours=1)
+    # WHEN the sweeper runs before the wait is over THEN it leaves them: a retry may still come
+    assert sweep(anomalies, sweeper_publisher, now, wait).sent == 0
+    assert alerts_of(aws_endpoint, resources) == []
+    # WHEN it runs after the wait THEN every pending alert is sent, as the scorer would have sent it
+    outcome = sweep(anomalies, sweeper_publisher, now + wait + timedelta(seconds=1), wait)
+    messages = alerts_of(aws_endpoint, resources)
+    records = recorded_alerts(aws_endpoint, settings)
+    assert outcome.sent == len(messages) == len(records) >= 1
+    assert sorted((m["entity"]["kind"], m["entity"]["id"], m["episode"]["first_event_at"]) for m in messages) == sorted(
+        (r["kind"]["S"], r["entity"]["S"], r["first_event_at"]["S"]) for r in records
+    )
+    assert all(m["reasons"] and m["kind"] == "entity_alert" for m in messages)
+    # AND each is marked sent and leaves the pending index, so the next sweep sends nothing more
+    assert {item["status"]["S"] for item in recorded_alerts(aws_endpoint, settings)} == {ALERT_SENT}
+    assert list(anomalies.pending_alerts(now + timedelta(days=30))) == []
+    assert sweep(anomalies, sweeper_publisher, now + 2 * wait, wait).sent == 0
+    assert alerts_of(aws_endpoint, resources) == []
+
+
+def test_an_alert_the_sweeper_cannot_send_stays_pending_for_the_next_sweep(aws_endpoint, resources, trained):
+    # GIVEN an alert left pending by an abandoned batch
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    publisher = deps.alerts
+    assert isinstance(publisher, SnsAlertPublisher)
+    real_sns, publisher.client = publisher.client, RefusingSns()
+    run(batches(scraper_session(START + timedelta(days=10, hours=12), requests=40), 40)[0], deps, settings)
+    anomalies = DynamoAnomalyStore(
+        boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION), settings.anomalies_table, ttl_seconds=0
+    )
+    later, wait = datetime.now(UTC) + timedelta(hours=2), timedelta(hours=1)
+    # WHEN SNS still refuses during the sweep
+    outcome = sweep(anomalies, SnsAlertPublisher(RefusingSns(), settings.alerts_topic_arn), later, wait)
+    # THEN nothing is lost: counted as failed, still pending, and sent by the next sweep
+    assert outcome.sent == 0
+    assert outcome.failed >= 1
+    assert "Throttling" in outcome.errors[0]
+    assert len(list(anomalies.pending_alerts(later))) == outcome.failed
+    assert sweep(anomalies, SnsAlertPublisher(real_sns, settings.alerts_topic_arn), later, wait).sent == outcome.failed
+    assert len(alerts_of(aws_endpoint, resources)) == outcome.failed
+
+
+def test_the_sweepers_settings_are_checked_and_name_the_variable():
+    environ = {ANOMALIES_TABLE: "t", ALERTS_TOPIC_ARN: "arn:aws:sns:eu-west-1:123456789012:a.fifo"}
+    assert SweeperSettings.from_environ({**environ, SWEEP_AFTER_SECONDS: "4500"}).sweep_after_seconds == 4500
+    with pytest.raises(MissingSettingError, match=SWEEP_AFTER_SECONDS):
+        SweeperSettings.from_environ(environ)
+    with pytest.raises(MissingSettingError, match=f"{SWEEP_AFTER_SECONDS}: must be from 60"):
+        SweeperSettings.from_environ({**environ, SWEEP_AFTER_SECONDS: "5"})
+    with pytest.raises(MissingSettingError, match=ANOMALIES_TABLE):
+        SweeperSettings.from_environ({ALERTS_TOPIC_ARN: "x", SWEEP_AFTER_SECONDS: "600"})

@@ -6,7 +6,14 @@ import pytest
 
 from console.labels import LABELS_HASH_KEY, LABELS_RANGE_KEY
 from local_pipeline.resources import anomalies_table_definition, labels_table_definition
-from scorer.stores import ALERT_AT_ATTRIBUTE, ALERT_FEED_ATTRIBUTE, ALERTS_INDEX
+from scorer.stores import (
+    ALERT_AT_ATTRIBUTE,
+    ALERT_FEED_ATTRIBUTE,
+    ALERTS_INDEX,
+    PENDING_ALERTS_INDEX,
+    PENDING_AT_ATTRIBUTE,
+    PENDING_FEED_ATTRIBUTE,
+)
 from stack.pipeline import deploy
 from stack.settings import StackSettings
 from tests.stack_harness import REGION, Synthesized, policy_statements, synthesize, write_project
@@ -38,20 +45,27 @@ def test_the_labels_table_is_keyed_as_the_console_writes_it_encrypted_and_recove
     assert deployed.arn_owner(deployed.outputs["console_policy_arn"]).name == "vedette-console-policy"
 
 
-def test_the_anomalies_table_has_the_alert_index_the_scorer_fills_and_the_console_reads(deployed: Synthesized) -> None:
+def test_the_anomalies_table_has_the_alert_indexes_the_scorer_fills_and_the_console_and_sweeper_read(
+    deployed: Synthesized,
+) -> None:
     anomalies = deployed.named("vedette-anomalies").inputs
-    (index,) = anomalies["globalSecondaryIndexes"]
-    assert (index["name"], index["hashKey"], index["rangeKey"]) == (
-        ALERTS_INDEX,
-        ALERT_FEED_ATTRIBUTE,
-        ALERT_AT_ATTRIBUTE,
-    )
-    assert index["projectionType"] == "ALL"
+    indexes = {
+        index["name"]: (index["hashKey"], index["rangeKey"], index["projectionType"])
+        for index in anomalies["globalSecondaryIndexes"]
+    }
+    assert indexes == {
+        ALERTS_INDEX: (ALERT_FEED_ATTRIBUTE, ALERT_AT_ATTRIBUTE, "ALL"),
+        PENDING_ALERTS_INDEX: (PENDING_FEED_ATTRIBUTE, PENDING_AT_ATTRIBUTE, "ALL"),
+    }
+    # AND the local pipeline creates the same table
     local = anomalies_table_definition("x")
     assert sorted(a["name"] for a in anomalies["attributes"]) == sorted(
         a["AttributeName"] for a in local["AttributeDefinitions"]
     )
-    assert local["GlobalSecondaryIndexes"][0]["IndexName"] == ALERTS_INDEX
+    assert {
+        index["IndexName"]: tuple(key["AttributeName"] for key in index["KeySchema"])
+        for index in local["GlobalSecondaryIndexes"]
+    } == {name: keys[:2] for name, keys in indexes.items()}
 
 
 def test_the_analyst_policy_allows_exactly_the_consoles_calls_on_their_resources(deployed: Synthesized) -> None:

@@ -13,9 +13,11 @@ import pytest
 
 from model.container import MODEL_ENVIRONMENT, SKLEARN_IMAGE_REPOSITORY, SKLEARN_IMAGE_TAG
 from scorer import settings as scorer_env
+from scorer.stores import PENDING_ALERTS_INDEX
+from scorer.sweeper import SWEEP_AFTER_SECONDS, SweeperSettings
 from stack.exceptions import StackError
 from stack.pipeline import BAD_EVENTS_PREFIX, deploy
-from stack.scorer import HANDLER
+from stack.scorer import HANDLER, SWEEPER_HANDLER, sweep_after_seconds
 from stack.settings import StackSettings
 from tests.stack_harness import (
     ACCOUNT_ID,
@@ -46,7 +48,7 @@ def deployed(fixtures: Path) -> Synthesized:
 
 
 def env_of(deployed: Synthesized) -> dict[str, str]:
-    variables: dict[str, str] = deployed.one("aws:lambda/function:Function").inputs["environment"]["variables"]
+    variables: dict[str, str] = deployed.named("vedette-function").inputs["environment"]["variables"]
     return variables
 
 
@@ -81,12 +83,12 @@ def test_mapping_settings_follow_the_configuration(fixtures: Path) -> None:
 
 def test_reserved_concurrency_is_set_only_when_configured(fixtures: Path) -> None:
     deployed = run_pipeline(fixtures, scorer_reserved_concurrency=10, scorer_memory_mib=2048)
-    function = deployed.one("aws:lambda/function:Function").inputs
+    function = deployed.named("vedette-function").inputs
     assert (function["reservedConcurrentExecutions"], function["memorySize"]) == (10, 2048)
 
 
 def test_function_runs_the_bundle_handler_on_a_current_python_on_arm64(deployed: Synthesized) -> None:
-    function = deployed.one("aws:lambda/function:Function").inputs
+    function = deployed.named("vedette-function").inputs
     assert function["handler"] == HANDLER == "scorer.handler.lambda_handler"
     assert function["runtime"] in {"python3.12", "python3.13", "python3.14"}
     assert function["architectures"] == ["arm64"]
@@ -223,7 +225,7 @@ def test_instance_endpoint_scales_its_variant_between_the_configured_bounds(fixt
 
 def test_alarm_dimensions_name_resources_of_the_stack(deployed: Synthesized) -> None:
     names = {
-        "FunctionName": deployed.one("aws:lambda/function:Function").outputs["name"],
+        "FunctionName": deployed.named("vedette-function").outputs["name"],
         "QueueName": deployed.one("aws:sqs/queue:Queue").outputs["name"],
         "EndpointName": deployed.one("aws:sagemaker/endpoint:Endpoint").outputs["name"],
         "DeliveryStreamName": deployed.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").outputs["name"],
@@ -423,3 +425,44 @@ def test_a_new_instance_type_is_a_new_endpoint_and_scaling_target(fixtures: Path
     # AND the endpoints are distinct resources: Pulumi creates the new one, never UpdateEndpoint to
     # another instance type while a target is registered (which SageMaker refuses)
     assert names == ["vedette-endpoint-c5-large", "vedette-endpoint-c5-xlarge"]
+
+
+def test_the_alert_sweeper_runs_the_bundle_on_a_schedule_with_only_the_calls_it_makes(deployed: Synthesized) -> None:
+    sweeper = deployed.named("vedette-sweeper").inputs
+    scorer = deployed.named("vedette-function").inputs
+    # THEN it is the scorer's bundle with the sweeper's handler, one run at a time
+    assert sweeper["handler"] == SWEEPER_HANDLER == "scorer.sweeper.lambda_handler"
+    assert sweeper["code"].path == scorer["code"].path
+    assert sweeper["reservedConcurrentExecutions"] == 1
+    # AND it waits past the mapping's last retry of a batch before sending that batch's alerts
+    env = sweeper["environment"]["variables"]
+    mapping = deployed.one("aws:lambda/eventSourceMapping:EventSourceMapping").inputs
+    assert int(env[SWEEP_AFTER_SECONDS]) > mapping["maximumRecordAgeInSeconds"]
+    settings = SweeperSettings.from_environ(env)
+    assert settings.anomalies_table == deployed.named("vedette-anomalies").outputs["name"]
+    assert deployed.arn_owner(settings.alerts_topic_arn).name == "vedette-alerts"
+    # AND its role may read the pending index, mark alerts sent and publish, nothing else
+    policy = deployed.named("vedette-sweeper-policy").inputs["policy"]
+    statements = {statement["Sid"]: statement for statement in policy_statements(policy)}
+    anomalies_arn = deployed.named("vedette-anomalies").outputs["arn"]
+    assert statements["ReadPendingAlerts"]["Action"] == ["dynamodb:Query"]
+    assert statements["ReadPendingAlerts"]["Resource"] == [f"{anomalies_arn}/index/{PENDING_ALERTS_INDEX}"]
+    assert statements["MarkAlertsSent"]["Action"] == ["dynamodb:UpdateItem"]
+    assert statements["MarkAlertsSent"]["Resource"] == [anomalies_arn]
+    assert statements["PublishAlerts"]["Action"] == ["sns:Publish"]
+    assert [deployed.arn_owner(arn).name for arn in statements["PublishAlerts"]["Resource"]] == ["vedette-alerts"]
+    assert set(statements) == {"ReadPendingAlerts", "MarkAlertsSent", "PublishAlerts", "UseThePipelineKey", "WriteLogs"}
+    assert deployed.arn_owner(sweeper["role"]).name == "vedette-sweeper-role"
+    # AND a schedule invokes it every few minutes through a role allowed to invoke only it
+    schedule = deployed.named("vedette-sweeper-schedule").inputs
+    assert schedule["scheduleExpression"] == "rate(5 minutes)"
+    assert deployed.arn_owner(schedule["target"]["arn"]).name == "vedette-sweeper"
+    assert deployed.arn_owner(schedule["target"]["roleArn"]).name == "vedette-sweeper-scheduler-role"
+    (invoke,) = policy_statements(deployed.named("vedette-sweeper-scheduler-policy").inputs["policy"])
+    assert invoke["Action"] == ["lambda:InvokeFunction"]
+    assert [deployed.arn_owner(arn).name for arn in invoke["Resource"]] == ["vedette-sweeper"]
+
+
+@pytest.mark.parametrize(("record_age", "wait"), [(3600, 3600 + 900), (-1, 7 * 86400 + 900)])
+def test_the_sweepers_wait_follows_the_mappings_record_age(record_age: int, wait: int) -> None:
+    assert sweep_after_seconds(record_age) == wait

@@ -74,7 +74,7 @@ def statements_of(deployed: Synthesized, policy_name: str) -> dict[str, dict[str
 
 
 def test_the_schedule_starts_the_state_machine_through_a_role_allowed_only_that(instance_stack: Synthesized) -> None:
-    schedule = instance_stack.one("aws:scheduler/schedule:Schedule").inputs
+    schedule = instance_stack.named("vedette-schedule").inputs
     machine = instance_stack.one("aws:sfn/stateMachine:StateMachine")
     # THEN the weekly default, on time, targets the state machine with the scheduler's own role
     assert schedule["scheduleExpression"] == "cron(0 3 ? * MON *)"

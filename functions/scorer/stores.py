@@ -21,7 +21,10 @@ Tables (created by the stack, and by the local pipeline under the same names):
   score, threshold, severity, episode, its first and last event, pages, reasons in words, when it
   was raised) and kept like an anomaly (no ``expires_at``); its ``alert_feed`` (S, ``entity``) and
   ``alert_at`` (S, ``<last event>#<partition>``) put it in the sparse index ``ALERTS_INDEX``, where
-  the analyst console reads alerts newest first.
+  the analyst console reads alerts newest first. While pending, a record also carries
+  ``pending_feed`` (S, ``entity``), removed when it is sent: the sparse index ``PENDING_ALERTS_INDEX``
+  (by ``alerted_at``) holds only the alerts not yet sent, which ``scorer.sweeper`` publishes once
+  their batch can no longer be retried.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +61,10 @@ ALERT_FEED = "entity"
 ALERT_AT_ATTRIBUTE = "alert_at"
 ALERT_PENDING = "pending"
 ALERT_SENT = "sent"
+# The sparse index of entity alert records still pending, oldest first (``scorer.sweeper``).
+PENDING_ALERTS_INDEX = "alerts-pending"
+PENDING_FEED_ATTRIBUTE = "pending_feed"
+PENDING_AT_ATTRIBUTE = "alerted_at"
 
 T = TypeVar("T")
 
@@ -165,7 +172,38 @@ def alert_record_item(alert: EntityAlert, alerted_at: datetime) -> dict[str, Any
         "status": {"S": ALERT_PENDING},
         ALERT_FEED_ATTRIBUTE: {"S": ALERT_FEED},
         ALERT_AT_ATTRIBUTE: {"S": f"{last}#{partition}"},
+        PENDING_FEED_ATTRIBUTE: {"S": ALERT_FEED},
     }
+
+
+class PendingAlert(NamedTuple):
+    """An entity alert recorded but not marked sent: its record, and its marker's key."""
+
+    alert: EntityAlert
+    partition: str
+    start: int
+    alerted_at: str
+
+
+def pending_alert_of(item: Mapping[str, Any]) -> PendingAlert:
+    """The alert an ``alert_record_item`` holds, read back."""
+
+    def seconds(name: str) -> float:
+        return datetime.fromisoformat(item[name]["S"].replace("Z", "+00:00")).timestamp()
+
+    alert = EntityAlert(
+        entity=item["entity"]["S"],
+        kind=item["kind"]["S"],
+        score=float(item["score"]["N"]),
+        threshold=float(item["threshold"]["N"]),
+        episode=int(item["episode"]["N"]),
+        first_event_at=seconds("first_event_at"),
+        last_event_at=seconds("last_event_at"),
+        pages=int(item["pages"]["N"]),
+        reasons=tuple(reason["S"] for reason in item["reasons"]["L"]),
+    )
+    start = int(item["sk"]["S"].removeprefix(ALERT_PREFIX))
+    return PendingAlert(alert, item["user_id"]["S"], start, item[PENDING_AT_ATTRIBUTE]["S"])
 
 
 class BadEventSink(Protocol):
@@ -362,7 +400,8 @@ class DynamoAnomalyStore:
             self.client.update_item(
                 TableName=self.table,
                 Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
-                UpdateExpression="SET #status = :sent",
+                # Sent, it leaves the index of pending alerts.
+                UpdateExpression=f"SET #status = :sent REMOVE {PENDING_FEED_ATTRIBUTE}",
                 # A window's marker that expired meanwhile is not brought back as a bare item.
                 ConditionExpression="attribute_exists(sk)",
                 ExpressionAttributeNames={"#status": "status"},
@@ -388,6 +427,26 @@ class DynamoAnomalyStore:
         except Exception as error:
             if _client_error_is_transient(error):
                 raise TransientError("dynamodb", f"PutItem: {error}") from error
+            raise
+
+    def pending_alerts(self, recorded_before: datetime) -> Iterator[PendingAlert]:
+        """The entity alerts recorded before ``recorded_before`` and not yet sent, oldest first
+        (``PENDING_ALERTS_INDEX``: only pending records are in it). Raises ``TransientError``."""
+        try:
+            for page in self.client.get_paginator("query").paginate(
+                TableName=self.table,
+                IndexName=PENDING_ALERTS_INDEX,
+                KeyConditionExpression="#feed = :feed AND #at < :before",
+                ExpressionAttributeNames={"#feed": PENDING_FEED_ATTRIBUTE, "#at": PENDING_AT_ATTRIBUTE},
+                ExpressionAttributeValues={
+                    ":feed": {"S": ALERT_FEED},
+                    ":before": {"S": format_timestamp(recorded_before)},
+                },
+            ):
+                yield from map(pending_alert_of, page["Items"])
+        except Exception as error:
+            if _client_error_is_transient(error):
+                raise TransientError("dynamodb", f"Query: {error}") from error
             raise
 
 
