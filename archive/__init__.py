@@ -15,7 +15,7 @@ from archive.layout import (
     object_key,
     object_name,
 )
-from archive.reader import ReadStats, iter_events, iter_records
+from archive.reader import ArchivePart, ReadStats, iter_events, iter_records
 from archive.writer import ArchiveWriter
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "FIREHOSE_PREFIX",
     "ArchiveError",
     "ArchiveLocationError",
+    "ArchivePart",
     "ArchiveWriteError",
     "ArchiveWriter",
     "PrefixExpressionError",

@@ -17,6 +17,7 @@ import gzip
 import json
 import logging
 import os
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -126,6 +127,34 @@ def list_keys(location: Location, prefix: str, start: datetime | None, s3: Any) 
                 yield f"{relative}/{name}" if relative != "." else name
 
 
+@dataclass(frozen=True)
+class ArchivePart:
+    """One of ``parts`` disjoint shares of the archive's objects, chosen by a hash of each key, so
+    that ``parts`` readers (instances of one SageMaker Processing job) each read their share without
+    talking to each other, and together read every object once."""
+
+    index: int
+    parts: int
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.index < self.parts:
+            raise ValueError(f"part: index {self.index} is not within 0..{self.parts - 1}")
+
+    @classmethod
+    def parse(cls, text: str) -> ArchivePart:
+        """``"i/n"``: the i-th (from 0) of n parts."""
+        index, slash, parts = text.partition("/")
+        if not slash or not index.isdigit() or not parts.isdigit() or int(parts) < 1:
+            raise ValueError(f"part: {text!r} is not i/n, the i-th (from 0) of n parts")
+        return cls(int(index), int(parts))
+
+    def holds(self, key: str) -> bool:
+        return zlib.crc32(key.encode()) % self.parts == self.index
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.parts}"
+
+
 def _read_object(location: Location, key: str, s3: Any) -> bytes:
     if location.is_s3:
         body: bytes = s3.get_object(Bucket=location.bucket, Key=location.key(key))["Body"].read()
@@ -144,8 +173,10 @@ def iter_records(
     s3_client: Any = None,
     endpoint_url: str | None = None,
     stats: ReadStats | None = None,
+    part: ArchivePart | None = None,
 ) -> Iterator[bytes]:
-    """Every user record (bytes, no delimiter) of the objects that arrived in ``[start, end)``.
+    """Every user record (bytes, no delimiter) of the objects that arrived in ``[start, end)`` (of
+    ``part``'s share of them, if given).
 
     ``location`` is the archive root: a local folder or ``s3://bucket[/prefix]``. An object's
     arrival time is the one in its name (its oldest record's). Keys that are not Firehose object
@@ -160,6 +191,8 @@ def iter_records(
             counts.skipped_keys += 1
             continue
         if (start is not None and arrival < start) or (end is not None and arrival >= end):
+            continue
+        if part is not None and not part.holds(key):
             continue
         counts.objects += 1
         counts.current_key = key
@@ -178,6 +211,7 @@ def iter_events(
     s3_client: Any = None,
     endpoint_url: str | None = None,
     stats: ReadStats | None = None,
+    part: ArchivePart | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Events (wire dicts, validated by ``normalize_event``) that occurred in ``[start, end)``.
 
@@ -199,6 +233,7 @@ def iter_events(
         s3_client=s3_client,
         endpoint_url=endpoint_url,
         stats=counts,
+        part=part,
     ):
         try:
             wire = decode_event(record)

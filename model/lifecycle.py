@@ -530,7 +530,8 @@ def train_candidate(
 ) -> Any:
     """Train a candidate on ``training`` with ``model.train.train`` (what ``make model`` runs),
     with the analysts' ``verdicts`` where there are some."""
-    from model.train import DEFAULT_MAX_EVENTS, train
+    from model.sampling import DEFAULT_MAX_EVENTS
+    from model.train import train
 
     lookups = resolve_lookups(geo)
     return train(

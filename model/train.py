@@ -48,7 +48,7 @@ from model.features import (
 )
 from model.login_waves import train_login_wave_model
 from model.network import NETWORK_LOOKUPS, resolve_network_lookup
-from model.sampling import sample_users
+from model.sampling import DEFAULT_MAX_EVENTS, HASH_LIMIT, read_parts, sample_users
 from model.serving import REQUEST_CONTENT_TYPES
 from model.verdicts import JudgedAlert, VerdictsError, learn_suppressions, read_verdicts
 
@@ -57,9 +57,6 @@ logger = logging.getLogger("model.train")
 DEFAULT_DETECTOR = ECODDetector.name
 DEFAULT_ALERT_RATE = 0.01
 DEFAULT_CALIBRATION_SHARE = 0.2
-# Training keeps every event of a hash-chosen sample of users up to this many events (model.sampling):
-# under 4 GiB at peak here (make bench: model_train), whatever the archive's size.
-DEFAULT_MAX_EVENTS = 500_000
 MIN_CALIBRATION_ROWS = 10
 SCORE_QUANTILES = (0.5, 0.9, 0.99, 0.999)
 
@@ -88,6 +85,7 @@ def train(
     alert_budget: float = DEFAULT_ALERT_BUDGET,
     max_events: int = DEFAULT_MAX_EVENTS,
     verdicts: Sequence[JudgedAlert] | None = None,
+    hash_cutoff: int = HASH_LIMIT,
 ) -> TrainedModel:
     """Fit a detector on ``events`` (any order; sorted here) calibrate its threshold, and fit the
     entity stage (users, and sessions where events carry them) to ``alert_budget``.
@@ -95,12 +93,13 @@ def train(
     ``network_lookup`` and ``agent_parser`` are the records of ``network_of`` and ``agent_of``
     (``model.network.resolve_network_lookup``, ``model.user_agents.describe``) that the metadata
     keeps, so that the scorer rebuilds and checks the same ones. ``verdicts`` (``model.verdicts``):
-    the analysts' verdicts, whose benign patterns the scorer no longer alerts on.
+    the analysts' verdicts, whose benign patterns the scorer no longer alerts on. ``hash_cutoff``:
+    only users below it are candidates for the sample (``model.sampling.SampledArchive``).
     """
     if not 0.0 < calibration_share < 1.0:
         raise ValueError(f"calibration_share: must be within (0, 1), got {calibration_share}")
     started = time.perf_counter()
-    sample = sample_users(events, max_events)
+    sample = sample_users(events, max_events, hash_cutoff)
     ordered = sample.ordered
     if not ordered:
         raise TrainingDataError("no events to train on: is the archive location right, and the time window?")
@@ -322,13 +321,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     lookup = resolve_network_lookup(arguments.geo, arguments.geo_database)
     parsed_agents = arguments.agents == "parsed"
     stats = ReadStats()
-    events = iter_events(
-        arguments.train,
-        _parse_time(arguments.start),
-        _parse_time(arguments.end),
-        endpoint_url=arguments.endpoint_url,
-        stats=stats,
-    )
+    try:
+        # A folder of parts sampled by `python -m model.sample` workers, or the archive itself.
+        sampled = None if str(arguments.train).startswith("s3://") else read_parts(arguments.train)
+    except ValueError as error:
+        print(f"training failed: {error}", file=sys.stderr)
+        return 2
+    if sampled is not None:
+        events: Iterable[Any] = sampled.events()
+    else:
+        events = iter_events(
+            arguments.train,
+            _parse_time(arguments.start),
+            _parse_time(arguments.end),
+            endpoint_url=arguments.endpoint_url,
+            stats=stats,
+        )
     try:
         trained = train(
             events,
@@ -342,12 +350,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             agent_of=user_agents.parse_agent if parsed_agents else None,
             agent_parser=user_agents.describe() if parsed_agents else None,
             verdicts=read_verdicts(arguments.verdicts) if arguments.verdicts else None,
+            hash_cutoff=sampled.hash_cutoff if sampled is not None else HASH_LIMIT,
         )
     except (TrainingDataError, VerdictsError) as error:
         print(
             f"training failed: {error} (read {stats.objects} objects, {stats.invalid} invalid records)", file=sys.stderr
         )
         return 2
+    if sampled is not None:
+        # The archive's events were read by the workers: count those, not the parts' sum.
+        trained.metadata["sampling"].update(events_read=sampled.events_read, **sampled.to_json())
     trained.metadata["archive"] = {
         "location": str(arguments.train),
         "objects": stats.objects,

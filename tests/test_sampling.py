@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
 import pytest
 
-from model.sampling import sample_users
+from archive import ArchivePart, ArchiveWriter
+from model import sample, train
+from model.features import stable_hash
+from model.sampling import HASH_LIMIT, read_parts, sample_users
 from tests.model_factories import normal_traffic
 
 
@@ -55,3 +61,88 @@ def test_memory_is_bounded_by_the_users_kept_not_the_users_read() -> None:
         assert len(sample.ordered) <= 1_000
     # THEN reading ten times more users costs well under ten times the memory
     assert peaks[1] < 3 * peaks[0]
+
+
+def write_archive(folder: Path, events: list[dict[str, Any]]) -> None:
+    """The archive as Firehose lays it out: objects of a minute of arrivals each."""
+    with ArchiveWriter(folder, buffer_seconds=60) as writer:
+        for event in sorted(events, key=lambda item: item["occurred_at"]):
+            writer.put_event(event)
+
+
+def test_archive_parts_are_disjoint_and_together_hold_every_object() -> None:
+    keys = [f"events/2026/11/02/{hour:02d}/vedette-archive-1-{n}.gz" for hour in range(24) for n in range(20)]
+    owners = [[str(part) for part in map(ArchivePart.parse, ("0/3", "1/3", "2/3")) if part.holds(key)] for key in keys]
+    assert all(len(owner) == 1 for owner in owners)
+    assert {owner[0] for owner in owners} == {"0/3", "1/3", "2/3"}
+    for bad in ("3/3", "1", "a/2", "0/0", "-1/2"):
+        with pytest.raises(ValueError, match="part"):
+            ArchivePart.parse(bad)
+
+
+def test_workers_sampling_parts_of_the_archive_merge_into_one_whole_user_sample(tmp_path: Path) -> None:
+    # GIVEN an archive of 150 users over four days, in many objects
+    events = normal_traffic(users=150, days=4)
+    write_archive(tmp_path / "archive", events)
+    user_hash = {user: stable_hash(user) for user in {event["user_id"] for event in events}}
+    cap = len(events) // 5
+    # WHEN three workers each sample their part with the training cap (each over it: each shrinks)
+    for index in range(3):
+        assert sample.main(["--archive", str(tmp_path / "archive"), "--out", str(tmp_path / "parts"),
+                            "--part", f"{index}/3", "--max-events", str(cap)]) == 0  # fmt: skip
+    parts = read_parts(tmp_path / "parts")
+    assert parts is not None
+    assert parts.events_read == len(events)
+    assert all(manifest["hash_cutoff"] < HASH_LIMIT for manifest in parts.manifests)
+    # AND training samples their merge from the lowest cutoff
+    merged = sample_users(parts.events(), cap, parts.hash_cutoff)
+    # THEN it is exactly every event of the users below the final cutoff, as one machine keeps them
+    expected = sorted(event["event_id"] for event in events if user_hash[event["user_id"]] < merged.hash_cutoff)
+    assert sorted(event["event_id"] for _, _, event in merged.ordered) == expected
+    assert 0 < len(expected) <= cap
+    assert merged.hash_cutoff <= parts.hash_cutoff
+    one_machine = sample_users(events, cap)
+    # AND both are the users below a cutoff, so the smaller sample is within the larger
+    ours = {event["user_id"] for _, _, event in merged.ordered}
+    theirs = {event["user_id"] for _, _, event in one_machine.ordered}
+    assert ours <= theirs or theirs <= ours
+    assert abs(len(ours) - len(theirs)) <= 0.5 * len(theirs)
+
+
+def test_under_the_cap_parts_give_the_same_sample_as_one_machine(tmp_path: Path) -> None:
+    events = normal_traffic(users=30, days=2)
+    write_archive(tmp_path / "archive", events)
+    for index in range(2):
+        sample.main(["--archive", str(tmp_path / "archive"), "--out", str(tmp_path / "parts"), "--part", f"{index}/2"])
+    parts = read_parts(tmp_path / "parts")
+    assert parts is not None
+    merged = sample_users(parts.events(), len(events), parts.hash_cutoff)
+    single = sample_users(events, len(events))
+    assert [event["event_id"] for _, _, event in merged.ordered] == [
+        event["event_id"] for _, _, event in single.ordered
+    ]
+
+
+def test_training_on_parts_refuses_an_incomplete_set_and_records_the_split(tmp_path: Path, capsys) -> None:
+    # GIVEN two of three parts
+    events = normal_traffic(users=40, days=3)
+    write_archive(tmp_path / "archive", events)
+    for index in (0, 2):
+        sample.main(["--archive", str(tmp_path / "archive"), "--out", str(tmp_path / "parts"), "--part", f"{index}/3"])
+    # WHEN training reads them THEN it refuses, naming the missing part
+    assert train.main(["--train", str(tmp_path / "parts"), "--model-dir", str(tmp_path / "model")]) == 2
+    assert "3 parts expected, part(s) [1] missing" in capsys.readouterr().err
+    # AND with the third it trains, on the archive's events, and records how they were read
+    sample.main(["--archive", str(tmp_path / "archive"), "--out", str(tmp_path / "parts"), "--part", "1/3"])
+    assert train.main(["--train", str(tmp_path / "parts"), "--model-dir", str(tmp_path / "model")]) == 0
+    metadata = json.loads((tmp_path / "model" / "metadata.json").read_text())
+    assert metadata["sampling"]["parts"] == 3
+    assert metadata["sampling"]["events_read"] == len(events)
+    assert metadata["sampling"]["events_kept"] == len(events)
+
+
+def test_a_worker_in_a_processing_job_takes_its_place_among_the_hosts(tmp_path: Path) -> None:
+    config = tmp_path / "resourceconfig.json"
+    config.write_text(json.dumps({"current_host": "algo-3", "hosts": ["algo-2", "algo-1", "algo-3"]}))
+    assert str(sample.part_of_this_host(config)) == "2/3"
+    assert str(sample.part_of_this_host(tmp_path / "absent.json")) == "0/1"
