@@ -39,7 +39,7 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -381,14 +381,20 @@ class CycleInputs:
     verdicts: list[JudgedAlert] | None = None
 
 
+def training_window(held_out_day: date, days: int) -> tuple[datetime, datetime]:
+    """The ``days`` days before ``held_out_day``: start, and end (exclusive: the day's start)."""
+    day_start = datetime(held_out_day.year, held_out_day.month, held_out_day.day, tzinfo=UTC)
+    return day_start - timedelta(days=days), day_start
+
+
 def read_window(
     archive: str, held_out_day: date, days: int, endpoint_url: str | None = None, *, held_out: bool = True
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The ``days`` days before ``held_out_day`` and (unless ``held_out`` is false) that day itself."""
     from archive import iter_events
 
-    day_start = datetime(held_out_day.year, held_out_day.month, held_out_day.day, tzinfo=UTC)
-    training = list(iter_events(archive, day_start - timedelta(days=days), day_start, endpoint_url=endpoint_url))
+    start, day_start = training_window(held_out_day, days)
+    training = list(iter_events(archive, start, day_start, endpoint_url=endpoint_url))
     if not held_out:
         return training, []
     day = list(iter_events(archive, day_start, day_start + timedelta(days=1), endpoint_url=endpoint_url))
@@ -522,15 +528,17 @@ Damage = Callable[[Any], None]
 
 
 def train_candidate(
-    training: Sequence[dict[str, Any]],
+    training: Iterable[dict[str, Any]],
     gate: Gate,
     geo: str,
     max_events: int | None = None,
     verdicts: Sequence[JudgedAlert] | None = None,
+    hash_cutoff: int | None = None,
 ) -> Any:
-    """Train a candidate on ``training`` with ``model.train.train`` (what ``make model`` runs),
-    with the analysts' ``verdicts`` where there are some."""
-    from model.sampling import DEFAULT_MAX_EVENTS
+    """Train a candidate on ``training`` (streamed: it is sampled as it is read) with
+    ``model.train.train`` (what ``make model`` runs), with the analysts' ``verdicts`` where there
+    are some; ``hash_cutoff`` is that of a sample split across workers (``model.sampling``)."""
+    from model.sampling import DEFAULT_MAX_EVENTS, HASH_LIMIT
     from model.train import train
 
     lookups = resolve_lookups(geo)
@@ -543,6 +551,7 @@ def train_candidate(
         agent_parser=lookups.agent_record,
         max_events=max_events or DEFAULT_MAX_EVENTS,
         verdicts=verdicts,
+        hash_cutoff=HASH_LIMIT if hash_cutoff is None else hash_cutoff,
     )
 
 
@@ -700,6 +709,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--model-dir", default=os.environ.get("SM_MODEL_DIR"), help="train: where the candidate goes (SM_MODEL_DIR)"
     )
+    parser.add_argument(
+        "--sample",
+        default=os.environ.get("SM_CHANNEL_SAMPLE"),
+        help="train: a folder of the training window's parts sampled by `python -m model.sample` workers, read "
+        "instead of the archive (SM_CHANNEL_SAMPLE)",
+    )
     parser.add_argument("--candidate", help="gate: the candidate's model.tar.gz or folder")
     parser.add_argument("--output", help="gate: folder for decision.json, record.json and the carded model.tar.gz")
     arguments = parser.parse_args(argv)
@@ -796,16 +811,37 @@ def _held_out_day(arguments: argparse.Namespace) -> date:
 
 def _train_step(arguments: argparse.Namespace) -> dict[str, Any]:
     """``train``: the candidate of the cycle started at ``--as-of``, saved to ``--model-dir``."""
+    from archive import iter_events
+    from model.sampling import read_parts
     from model.train import save
 
     held_out_day = _held_out_day(arguments)
-    training, _ = read_window(arguments.archive, held_out_day, arguments.days, arguments.endpoint_url, held_out=False)
-    if not training:
-        raise LifecycleError(f"no events to train on before {held_out_day}")
+    # Streamed into training, which keeps its sample as it reads: memory stays bounded by the sample.
+    try:
+        sampled = read_parts(arguments.sample) if arguments.sample else None
+    except ValueError as error:
+        raise LifecycleError(str(error)) from error
+    if arguments.sample and sampled is None:
+        raise LifecycleError(f"--sample {arguments.sample}: no sampled parts there (python -m model.sample)")
+    start, end = training_window(held_out_day, arguments.days)
+    training = (
+        sampled.events() if sampled else iter_events(arguments.archive, start, end, endpoint_url=arguments.endpoint_url)
+    )
     verdicts = read_verdicts(arguments.verdicts) if arguments.verdicts else None
-    trained = train_candidate(training, Gate(alert_budget=arguments.alert_budget), arguments.geo, verdicts=verdicts)
+    try:
+        trained = train_candidate(
+            training,
+            Gate(alert_budget=arguments.alert_budget),
+            arguments.geo,
+            verdicts=verdicts,
+            hash_cutoff=sampled.hash_cutoff if sampled else None,
+        )
+    except TrainingDataError as error:
+        raise LifecycleError(f"no events to train on before {held_out_day}: {error}") from error
+    if sampled:
+        trained.metadata["sampling"].update(events_read=sampled.events_read, **sampled.to_json())
     save(trained, Path(arguments.model_dir))
-    return {"held_out_day": held_out_day.isoformat(), "training_events": len(training)}
+    return {"held_out_day": held_out_day.isoformat(), "training_events": trained.metadata["sampling"]["events_read"]}
 
 
 def _gate_step(arguments: argparse.Namespace) -> dict[str, Any]:

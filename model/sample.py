@@ -2,6 +2,7 @@
 instances of a SageMaker Processing job (``model.sampling`` says why the parts merge exactly).
 
     python -m model.sample --archive s3://bucket/ --out DIR [--part i/n] [--start T] [--end T]
+    python -m model.sample --archive s3://bucket/ --out DIR --as-of T --days N   (a retraining cycle's window)
 
 Each instance reads the objects of its part (``archive.ArchivePart``: by a hash of the key, so no
 instance needs to know what the others read), keeps every event of a hash-chosen sample of users as
@@ -56,9 +57,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--part", type=ArchivePart.parse, default=None, help="i/n: this worker's part (from 0)")
     parser.add_argument("--start", type=_parse_time, default=None, help="first event time (ISO 8601, UTC)")
     parser.add_argument("--end", type=_parse_time, default=None, help="end of the window, exclusive")
+    parser.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="instead of --start/--end: the training window of the cycle started at --as-of (model.lifecycle)",
+    )
+    parser.add_argument("--as-of", default=None, help="with --days: the cycle's start time (default: now)")
     parser.add_argument("--max-events", type=int, default=DEFAULT_MAX_EVENTS, help="as model.train's")
     parser.add_argument("--endpoint-url", default=None, help="S3 endpoint (else AWS_ENDPOINT_URL_S3)")
-    return parser.parse_args(argv)
+    arguments = parser.parse_args(argv)
+    if arguments.days is not None and (arguments.start or arguments.end):
+        parser.error("give --days (with --as-of) or --start/--end, not both")
+    if arguments.days is not None and arguments.days < 1:
+        parser.error("--days must be at least 1")
+    return arguments
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -66,11 +79,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = parse_args(argv)
     part = arguments.part or part_of_this_host()
     started = time.perf_counter()
+    start, end = arguments.start, arguments.end
+    if arguments.days is not None:
+        from model.lifecycle import newest_complete_day, parse_as_of, training_window
+
+        held_out_day = newest_complete_day(arguments.archive, parse_as_of(arguments.as_of), arguments.endpoint_url)
+        start, end = training_window(held_out_day, arguments.days)
     stats = ReadStats()
     events = iter_events(
         arguments.archive,
-        arguments.start,
-        arguments.end,
+        start,
+        end,
         endpoint_url=arguments.endpoint_url,
         stats=stats,
         part=part,
@@ -79,6 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     manifest = write_part(sample, arguments.out, part.index, part.parts, arguments.max_events)
     summary = {
         "part": str(part),
+        "window": [None if start is None else start.isoformat(), None if end is None else end.isoformat()],
         "manifest": str(manifest),
         "objects": stats.objects,
         "invalid_records": stats.invalid,

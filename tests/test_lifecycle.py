@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from model import sample
 from model.artifact import build_tarball, extract_tarball, load_model
 from model.lifecycle import (
     DECISION_FILE,
@@ -262,6 +263,33 @@ def test_the_train_and_gate_steps_judge_the_candidate_on_the_day_the_cycle_start
     assert card["version"] == decision["candidate_version"]
     record = strict_json((output / RECORD_FILE).read_text())
     assert {check["name"] for check in record["checks"]} >= {"alert_volume", "entity_roc_auc"}
+
+
+def test_the_train_step_trains_on_the_window_sampled_by_parallel_workers(
+    cycle_inputs: CycleInputs, demo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the cycle's training window sampled by three workers (the stack's sampling job)
+    archive = str(demo_folder / "archive")
+    as_of = f"{cycle_inputs.held_out_day + timedelta(days=1)}T03:00:00.123Z"
+    window = ["--archive", archive, "--as-of", as_of, "--days", str(TRAINING_DAYS)]
+    for index in range(3):
+        assert sample.main([*window, "--out", str(tmp_path / "sample"), "--part", f"{index}/3"]) == 0
+    capsys.readouterr()
+    # WHEN the training job's half runs on the sample instead of the archive
+    assert main(["train", *window, "--sample", str(tmp_path / "sample"), "--model-dir", str(tmp_path / "model"),
+                 "--geo", "synthetic"]) == 0  # fmt: skip
+    trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    # THEN it trained on the same window's events as from the archive, read by the workers
+    assert trained == {
+        "held_out_day": cycle_inputs.held_out_day.isoformat(),
+        "training_events": len(cycle_inputs.training),
+    }
+    sampling = json.loads((tmp_path / "model" / "metadata.json").read_text())["sampling"]
+    assert sampling["parts"] == 3
+    assert sampling["events_kept"] == sampling["events_read"] == len(cycle_inputs.training)
+    # AND a folder without parts is an error that says so
+    assert main(["train", *window, "--sample", str(tmp_path), "--model-dir", str(tmp_path / "m2")]) == 2
+    assert "no sampled parts there" in capsys.readouterr().err
 
 
 def test_the_gate_step_refuses_to_run_without_a_candidate(capsys: pytest.CaptureFixture[str]) -> None:
