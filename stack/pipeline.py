@@ -225,6 +225,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             training_days=settings.retrain_training_days,
             alert_budget=DEFAULT_ALERT_BUDGET,
             instance_type=settings.retrain_instance_type,
+            sampling_instances=settings.retrain_sampling_instances,
             auto_promote=settings.retrain_auto_promote,
             alerts_alarm_threshold=settings.rollout_alerts_alarm,
         ),

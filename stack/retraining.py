@@ -31,6 +31,8 @@ from stack.model_endpoint import MODELS_PREFIX, SAGEMAKER_ACTIONS_WITHOUT_RESOUR
 
 SOURCE_PREFIX = "lifecycle/source/"
 TRAINING_PREFIX = "lifecycle/training/"
+# Where the sampling job's instances leave the training window's parts (model.sample), by cycle.
+SAMPLES_PREFIX = "lifecycle/samples/"
 DECISIONS_PREFIX = "lifecycle/decisions/"
 # Under models/: the endpoint's execution role reads every artifact there, so a promoted candidate
 # needs no new grant, and an old variant can still re-read its own during a rollout.
@@ -42,17 +44,28 @@ CODE_DIR = f"{PROCESSING_ROOT}/input/code"
 CANDIDATE_DIR = f"{PROCESSING_ROOT}/input/candidate"
 LIVE_DIR = f"{PROCESSING_ROOT}/input/live"
 OUTPUT_DIR = f"{PROCESSING_ROOT}/output"
+SAMPLE_DIR = f"{PROCESSING_ROOT}/output/sample"
+# The training job's channel of sampled parts (SageMaker sets SM_CHANNEL_SAMPLE, model.lifecycle reads it).
+SAMPLE_CHANNEL = "sample"
 SOURCE_ARCHIVE = "sourcedir.tar.gz"
+
+
 # The processing job unpacks the same source directory the training job gets (as the SageMaker
 # Python SDK's FrameworkProcessor does), installs its requirements, and runs the gate.
-GATE_SCRIPT = " && ".join(
-    (
-        f"cd {CODE_DIR}",
-        f"tar -xzf {SOURCE_ARCHIVE}",
-        "pip install --quiet -r requirements.txt",
-        'python -m model.lifecycle gate "$@"',
+def _job_script(command: str) -> str:
+    return " && ".join(
+        (
+            f"cd {CODE_DIR}",
+            f"tar -xzf {SOURCE_ARCHIVE}",
+            "pip install --quiet -r requirements.txt",
+            f'{command} "$@"',
+        )
     )
-)
+
+
+GATE_SCRIPT = _job_script("python -m model.lifecycle gate")
+# Each instance of the sampling job reads its share of the window (model.sample: its place among the hosts).
+SAMPLE_SCRIPT = _job_script("python -m model.sample")
 JOB_VOLUME_GIB = 30
 JOB_MAX_SECONDS = 4 * 3600
 # Guarded rollout (instance mode): the canary gets half the new fleet's capacity (the most SageMaker
@@ -88,6 +101,10 @@ class Plan:
     variant: Mapping[str, Any]  # the endpoint configuration's production variant, less its model
     alarm_names: Sequence[str]
     source_key: str  # the jobs' source directory, tar.gz, in the artifacts bucket
+    # Above 1, a processing job of this many instances reads the training window in parallel and the
+    # training job trains on its parts (model.sample); its role then.
+    sampling_instances: int = 1
+    sampling_role_arn: str | None = None
 
 
 def _task(resource: str, parameters: Mapping[str, Any], next_state: str, **fields: Any) -> dict[str, Any]:
@@ -178,7 +195,7 @@ def definition(plan: Plan) -> dict[str, Any]:
             _task(
                 "arn:aws:states:::aws-sdk:sagemaker:describeModel",
                 {"ModelName.$": "$.liveModel.model"},
-                "Train",
+                "Sample" if plan.sampling_instances > 1 else "Train",
                 ResultSelector={"artifact.$": "$.PrimaryContainer.ModelDataUrl"},
                 ResultPath="$.liveArtifact",
             )
@@ -211,6 +228,7 @@ def definition(plan: Plan) -> dict[str, Any]:
                         "VolumeKmsKeyId": plan.kms_key_arn,
                     },
                     "StoppingCondition": {"MaxRuntimeInSeconds": JOB_MAX_SECONDS},
+                    **_sample_channel(plan),
                 },
                 "Gate",
                 ResultSelector={"artifact.$": "$.ModelArtifacts.S3ModelArtifacts"},
@@ -302,6 +320,8 @@ def definition(plan: Plan) -> dict[str, Any]:
             "End": True,
         },
     }
+    if plan.sampling_instances > 1:
+        states["Sample"] = _sample_state(plan, source, archive)
     if not plan.auto_promote:
         # Until the scorer switches its feature configuration with the model (docs/deploy.md), a
         # promoted candidate is stored with its card and recorded, and deployed by hand.
@@ -314,6 +334,67 @@ def definition(plan: Plan) -> dict[str, Any]:
         "StartAt": "Start",
         "States": states,
     }
+
+
+def _samples_uri(plan: Plan) -> str:
+    """The cycle's sampled parts (a States.Format template on the cycle's id)."""
+    return f"States.Format('s3://{plan.bucket}/{SAMPLES_PREFIX}{{}}/', $.id)"
+
+
+def _sample_state(plan: Plan, source: str, archive: str) -> dict[str, Any]:
+    """The processing job whose instances each sample their share of the training window's objects
+    and write their part (model.sample), so that the archive is read ``sampling_instances`` times
+    faster; its parts are the training job's ``sample`` channel."""
+    return _caught(
+        _task(
+            "arn:aws:states:::sagemaker:createProcessingJob.sync",
+            {
+                "ProcessingJobName.$": "States.Format('vedette-sample-{}', $.id)",
+                "RoleArn": plan.sampling_role_arn,
+                "AppSpecification": {
+                    "ImageUri": plan.image,
+                    "ContainerEntrypoint": ["sh", "-c", SAMPLE_SCRIPT, "sample"],
+                    "ContainerArguments.$": (
+                        f"States.Array('--archive', '{archive}', '--days', '{plan.training_days}', "
+                        f"'--as-of', $.as_of, '--out', '{SAMPLE_DIR}')"
+                    ),
+                },
+                "ProcessingInputs": [_processing_input("code", source, CODE_DIR)],
+                "ProcessingOutputConfig": {
+                    "KmsKeyId": plan.kms_key_arn,
+                    "Outputs": [
+                        {
+                            "OutputName": "sample",
+                            "S3Output": {
+                                "S3Uri.$": _samples_uri(plan),
+                                "LocalPath": SAMPLE_DIR,
+                                "S3UploadMode": "EndOfJob",
+                            },
+                        }
+                    ],
+                },
+                "ProcessingResources": {
+                    "ClusterConfig": {
+                        "InstanceCount": plan.sampling_instances,
+                        "InstanceType": plan.instance_type,
+                        "VolumeSizeInGB": JOB_VOLUME_GIB,
+                        "VolumeKmsKeyId": plan.kms_key_arn,
+                    }
+                },
+                "StoppingCondition": {"MaxRuntimeInSeconds": JOB_MAX_SECONDS},
+            },
+            "Train",
+            ResultPath=None,
+        )
+    )
+
+
+def _sample_channel(plan: Plan) -> dict[str, Any]:
+    """The training job's input of sampled parts, when a sampling job ran."""
+    if plan.sampling_instances <= 1:
+        return {}
+    source = {"S3DataType": "S3Prefix", "S3Uri.$": _samples_uri(plan), "S3DataDistributionType": "FullyReplicated"}
+    return {"InputDataConfig": [{"ChannelName": SAMPLE_CHANNEL, "DataSource": {"S3DataSource": source}}]}
 
 
 def _processing_input(name: str, uri: str, local_path: str) -> dict[str, Any]:
@@ -468,6 +549,7 @@ class RetrainingArgs:
     instance_type: str
     auto_promote: bool
     alerts_alarm_threshold: int  # entity alerts in ALERTS_ALARM_PERIOD_SECONDS
+    sampling_instances: int = 1
 
 
 class Retraining(pulumi.ComponentResource):
@@ -565,7 +647,14 @@ class Retraining(pulumi.ComponentResource):
 
         archive_events = in_bucket(args.archive_bucket_arn, ARCHIVE_PREFIX)
         sources = in_bucket(args.artifacts_bucket_arn, SOURCE_PREFIX)
-        training_role = job_role("training", "TrainingJobs", [archive_events, sources], TRAINING_PREFIX)
+        samples = in_bucket(args.artifacts_bucket_arn, SAMPLES_PREFIX)
+        sampling = args.sampling_instances > 1
+        training_role = job_role(
+            "training", "TrainingJobs", [archive_events, sources, *([samples] if sampling else [])], TRAINING_PREFIX
+        )
+        sampling_role = (
+            job_role("sampling", "ProcessingJobs", [archive_events, sources], SAMPLES_PREFIX) if sampling else None
+        )
         gate_role = job_role(
             "gate",
             "ProcessingJobs",
@@ -599,7 +688,7 @@ class Retraining(pulumi.ComponentResource):
             Statement(
                 "RunProcessingJobs",
                 ("sagemaker:CreateProcessingJob", "sagemaker:DescribeProcessingJob", "sagemaker:StopProcessingJob"),
-                [sagemaker["processing"]],
+                [sagemaker["processing"], *([arn("sagemaker", "processing-job/vedette-sample-*")] if sampling else [])],
             ),
             Statement(
                 "WatchJobsToTheirEnd",
@@ -609,7 +698,12 @@ class Retraining(pulumi.ComponentResource):
             Statement(
                 "PassTheJobAndModelRoles",
                 ("iam:PassRole",),
-                [training_role.arn, gate_role.arn, args.model_role_arn],
+                [
+                    training_role.arn,
+                    gate_role.arn,
+                    args.model_role_arn,
+                    *([sampling_role.arn] if sampling_role else []),
+                ],
                 {"StringEquals": {"iam:PassedToService": "sagemaker.amazonaws.com"}},
             ),
             Statement("FindTheLiveModel", ("sagemaker:DescribeEndpoint",), [args.endpoint_arn]),
@@ -658,6 +752,7 @@ class Retraining(pulumi.ComponentResource):
             model_role_arn=args.model_role_arn,
             alarm_names=pulumi.Output.all(*alarm_names),
             source_key=source.key,
+            sampling_role_arn=sampling_role.arn if sampling_role else None,
         ).apply(
             lambda values: definition(
                 Plan(
@@ -677,6 +772,8 @@ class Retraining(pulumi.ComponentResource):
                     variant=args.variant,
                     alarm_names=list(values["alarm_names"]),
                     source_key=values["source_key"],
+                    sampling_instances=args.sampling_instances,
+                    sampling_role_arn=values["sampling_role_arn"],
                 )
             )
         )

@@ -43,6 +43,8 @@ STARTING_POSITIONS = ("LATEST", "TRIM_HORIZON")
 STREAM_MODES = ("ON_DEMAND", "PROVISIONED")
 ENDPOINT_MODES = ("serverless", "instance")
 NameT = TypeVar("NameT")
+# A processing job's instances (SageMaker's default quota per instance type is lower: ask for more).
+MAX_SAMPLING_INSTANCES = 100
 # EventBridge Scheduler's recurring expressions (one-time at(...) schedules would retrain once).
 SCHEDULE_EXPRESSION = re.compile(r"cron\(\S+( \S+){5}\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\)")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557)
@@ -150,6 +152,12 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
     ConfigKey("retrainTrainingDays", "integer", 7, "Days of the archive a cycle trains on, before the held-out day."),
     ConfigKey("retrainInstanceType", "string", "ml.m5.xlarge", "Instance type of the cycle's training and gate jobs."),
     ConfigKey(
+        "retrainSamplingInstances",
+        "integer",
+        1,
+        "Instances that read the training window in parallel before training (1: the training job reads it), 1-100.",
+    ),
+    ConfigKey(
         "retrainAutoPromote",
         "boolean",
         False,
@@ -212,6 +220,7 @@ class StackSettings:
     retrain_schedule: str = "cron(0 3 ? * MON *)"
     retrain_training_days: int = 7
     retrain_instance_type: str = "ml.m5.xlarge"
+    retrain_sampling_instances: int = 1
     retrain_auto_promote: bool = False
     rollout_alerts_alarm: int = 50
 
@@ -319,6 +328,7 @@ class StackSettings:
                 f"must be an EventBridge Scheduler cron(...) or rate(...), got {self.retrain_schedule!r}",
             )
         _within("retrainTrainingDays", self.retrain_training_days, (1, 90))
+        _within("retrainSamplingInstances", self.retrain_sampling_instances, (1, MAX_SAMPLING_INSTANCES))
         if not self.retrain_instance_type.startswith("ml."):
             raise StackConfigError(
                 "retrainInstanceType", f"must be a SageMaker instance type (ml.*), got {self.retrain_instance_type!r}"

@@ -43,6 +43,7 @@ MODES = {
     "instance": PLAN,
     "serverless": replace(PLAN, serverless=True, variant=production_variant(True, 2048, 5, "ml.c5.large", 1)),
     "held": replace(PLAN, auto_promote=False),
+    "sampled": replace(PLAN, sampling_instances=4, sampling_role_arn=f"arn:aws:iam::{ACCOUNT_ID}:role/sampling"),
 }
 
 
@@ -455,3 +456,60 @@ def test_a_failed_training_job_is_recorded_as_a_failed_cycle() -> None:
     assert aws.recorded["outcome"] == "failed"
     assert aws.recorded["error"] == {"Error": "createTrainingJob.sync failed"}
     assert "createProcessingJob.sync" not in aws.actions()
+
+
+def test_a_sampled_cycle_reads_the_window_on_parallel_instances_then_trains_on_their_parts() -> None:
+    # GIVEN a cycle with four sampling instances
+    aws = FakeAws("rejected", [LIVE_CONFIG])
+    visited, _ = walk(definition(MODES["sampled"]), aws)
+    # THEN the sampling job runs before training
+    assert visited[visited.index("FindLiveArtifact") + 1 : visited.index("Gate")] == ["Sample", "Train"]
+    sample_job = next(p for action, p in aws.calls if action == "createProcessingJob.sync")
+    training_job = dict(aws.calls)["createTrainingJob.sync"]
+    assert sample_job["ProcessingJobName"] == "vedette-sample-cycle-1"
+    assert sample_job["RoleArn"] == MODES["sampled"].sampling_role_arn
+    assert sample_job["ProcessingResources"]["ClusterConfig"]["InstanceCount"] == 4
+    # AND each instance samples the cycle's training window (model.sample finds its part among the hosts)
+    assert "python -m model.sample" in sample_job["AppSpecification"]["ContainerEntrypoint"][2]
+    arguments = sample_job["AppSpecification"]["ContainerArguments"]
+    for expected in ("'--archive', 's3://archive/events/'", "'--days', '7'", "'--as-of', $.as_of"):
+        assert expected in arguments
+    # AND the training job reads the parts they wrote, as its sample channel
+    (output,) = sample_job["ProcessingOutputConfig"]["Outputs"]
+    assert output["S3Output"]["S3Uri"] == "s3://artifacts/lifecycle/samples/cycle-1/"
+    (channel,) = training_job["InputDataConfig"]
+    assert channel["ChannelName"] == "sample"
+    assert channel["DataSource"]["S3DataSource"]["S3Uri"] == output["S3Output"]["S3Uri"]
+    # AND without sampling instances, the training job reads the archive itself
+    plain = definition(PLAN)
+    assert "Sample" not in plain["States"]
+    assert "InputDataConfig" not in plain["States"]["Train"]["Parameters"]
+
+
+def test_the_sampling_role_reads_the_archive_and_writes_only_the_parts(project: Path) -> None:
+    deployed = run(project, retrain_sampling_instances=4)
+    archive = deployed.named("vedette-archive-bucket").outputs["arn"]
+    artifacts = deployed.named("vedette-artifacts-bucket").outputs["arn"]
+    sampling = statements_of(deployed, "vedette-sampling-policy")
+    assert sampling["ReadInputs"]["Resource"] == [f"{archive}/events/*", f"{artifacts}/lifecycle/source/*"]
+    assert sampling["WriteOutputs"]["Resource"] == [f"{artifacts}/lifecycle/samples/*"]
+    assert (
+        f"{artifacts}/lifecycle/samples/*"
+        in statements_of(deployed, "vedette-training-policy")["ReadInputs"]["Resource"]
+    )
+    machine = statements_of(deployed, "vedette-machine-policy")
+    assert any(arn.endswith(":processing-job/vedette-sample-*") for arn in machine["RunProcessingJobs"]["Resource"])
+    passed = {deployed.arn_owner(arn).name for arn in machine["PassTheJobAndModelRoles"]["Resource"]}
+    assert "vedette-sampling-role" in passed
+    states = machine_definition(deployed)["States"]
+    assert deployed.arn_owner(states["Sample"]["Parameters"]["RoleArn"]).name == "vedette-sampling-role"
+    assert Linter.validate(machine_definition(deployed)) == []
+
+
+def test_without_sampling_instances_there_is_no_sampling_job_or_role(instance_stack: Synthesized) -> None:
+    assert "Sample" not in machine_definition(instance_stack)["States"]
+    assert not [role for role in instance_stack.of_type("aws:iam/role:Role") if role.name == "vedette-sampling-role"]
+    from stack.exceptions import StackConfigError
+
+    with pytest.raises(StackConfigError, match="retrainSamplingInstances"):
+        StackSettings(retrain_sampling_instances=101)
