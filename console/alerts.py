@@ -73,8 +73,8 @@ class AlertRecord:
 
 
 def record_of(item: Mapping[str, Any]) -> AlertRecord | None:
-    """The alert record an item holds; None for a marker without one (per-event windows, or an
-    alert recorded before the scorer wrote records)."""
+    """The alert record an item holds; None for a marker without one (an alert recorded before the
+    scorer wrote records)."""
     if "kind" not in item or not item["sk"]["S"].startswith(ALERT_PREFIX):
         return None
     alerted = item.get("alerted_at", {}).get("S")

@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 import pytest
 
+from console.alerts import DynamoAlerts
 from model.entities import Evidence
 from model.features import UserState
 from model.features.state import (
@@ -319,6 +320,29 @@ def test_alerts_are_limited_to_one_per_user_per_window(aws_endpoint, resources):
 
     assert (outcome.anomalies, outcome.alerts) == (4, 1)
     assert len(alerts_of(aws_endpoint, resources)) == 1
+
+
+def test_a_per_event_alert_is_recorded_on_its_window_for_the_console(aws_endpoint, resources):
+    # GIVEN a model without an entity stage (too little training data for one): per-event alerts
+    events = [wire_event(n, "user-w", suspicious=True) for n in range(3)]
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+    # WHEN a batch raises one
+    assert run(lambda_event([aggregate(events)]), deps, settings).alerts == 1
+    # THEN its record sits on the window's marker, sent, and the analyst console lists it
+    (message,) = alerts_of(aws_endpoint, resources)
+    (record,) = DynamoAlerts(boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION),
+                             settings.anomalies_table).for_partition("user-w")  # fmt: skip
+    assert (record.kind, record.entity, record.pages) == ("user", "user-w", 1)
+    assert record.first_event_at.strftime("%Y-%m-%dT%H:%M:%S") == message["occurred_at"][:19]
+    assert record.reasons == ("an unusual resource_suspicious_tokens (contribution 0.00)",)
+    item = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION).get_item(
+        TableName=settings.anomalies_table, Key={"user_id": {"S": "user-w"}, "sk": {"S": f"alert#{record.key.start}"}}
+    )["Item"]
+    assert item["status"]["S"] == "sent"
+    assert "pending_feed" not in item
+    window = settings.alert_window_seconds
+    assert record.key.start % window == 0
+    assert record.key.start <= record.first_event_at.timestamp() < record.key.start + window
 
 
 def test_a_corrupt_aggregate_is_parked_whole(aws_endpoint, resources):

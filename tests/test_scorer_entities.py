@@ -64,8 +64,8 @@ class FailingOncePublisher:
         self.inner = inner
         self.failed = False
 
-    def publish(self, anomaly: Any, slot: str) -> None:
-        self.inner.publish(anomaly, slot)
+    def publish(self, anomaly: Any, slot: str, window_start: int) -> None:
+        self.inner.publish(anomaly, slot, window_start)
 
     def publish_entity(self, alert: EntityAlert, slot: str) -> None:
         if not self.failed:

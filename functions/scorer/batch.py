@@ -712,7 +712,7 @@ def _record(
             # leaves it pending, and the retry publishes again under the same deduplication id.
             user, window_start = item.wire["user_id"], int(item.time // window * window)
             if deps.anomalies.claim_alert(user, window_start) != ALERT_SENT:
-                deps.alerts.publish(anomaly, alert_slot(user, window_start))
+                deps.alerts.publish(anomaly, alert_slot(user, window_start), window_start)
                 outcome.alerts += 1
                 deps.anomalies.alert_sent(user, window_start)
     except TransientError as error:

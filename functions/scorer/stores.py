@@ -21,7 +21,8 @@ Tables (created by the stack, and by the local pipeline under the same names):
   score, threshold, severity, episode, its first and last event, pages, reasons in words, when it
   was raised) and kept like an anomaly (no ``expires_at``); its ``alert_feed`` (S, ``entity``) and
   ``alert_at`` (S, ``<last event>#<partition>``) put it in the sparse index ``ALERTS_INDEX``, where
-  the analyst console reads alerts newest first. While pending, a record also carries
+  the analyst console reads alerts newest first. A per-event alert's window marker is rewritten the
+  same way (``event_alert``: the flagged event as a one-event episode). While pending, a record also carries
   ``pending_feed`` (S, ``entity``), removed when it is sent: the sparse index ``PENDING_ALERTS_INDEX``
   (by ``alerted_at``) holds only the alerts not yet sent, which ``scorer.sweeper`` publishes once
   their batch can no longer be retried.
@@ -115,15 +116,16 @@ class AnomalyStore(Protocol):
 
 
 class AlertRecords(Protocol):
-    def describe_alert(self, alert: EntityAlert, alerted_at: datetime) -> None:
+    def describe_alert(self, alert: EntityAlert, alerted_at: datetime, start: int | None = None) -> None:
         """Write the whole record of an alert onto its claimed marker. Raises ``TransientError``."""
         ...
 
 
 class AlertPublisher(Protocol):
-    def publish(self, anomaly: Anomaly, slot: str) -> None:
-        """Publish an anomaly's alert; ``slot`` (``alert_slot``) names its alert slot: publishing the
-        same slot again within SNS's deduplication interval sends nothing more."""
+    def publish(self, anomaly: Anomaly, slot: str, window_start: int) -> None:
+        """Publish an anomaly's alert; ``slot`` (``alert_slot``) names its alert slot (the user's
+        window from ``window_start``): publishing the same slot again within SNS's deduplication
+        interval sends nothing more."""
         ...
 
     def publish_entity(self, alert: EntityAlert, slot: str) -> None: ...
@@ -150,13 +152,14 @@ def alert_sort_key(first_event_at: float) -> str:
     return f"{ALERT_PREFIX}{int(first_event_at)}"
 
 
-def alert_record_item(alert: EntityAlert, alerted_at: datetime) -> dict[str, Any]:
-    """The DynamoDB item of an entity alert's whole record, under its marker's key."""
+def alert_record_item(alert: EntityAlert, alerted_at: datetime, start: int | None = None) -> dict[str, Any]:
+    """The DynamoDB item of an entity alert's whole record, under its marker's key (``start``: the
+    marker's, when it is not the episode's first event: a per-event alert's window)."""
     partition = alert_partition(alert.kind, alert.entity)
     last = _timestamp(alert.last_event_at)
     return {
         "user_id": {"S": partition},
-        "sk": {"S": alert_sort_key(alert.first_event_at)},
+        "sk": {"S": alert_sort_key(alert.first_event_at if start is None else start)},
         "kind": {"S": alert.kind},
         "entity": {"S": alert.entity},
         "score": {"N": repr(round(alert.score, 6))},
@@ -174,6 +177,20 @@ def alert_record_item(alert: EntityAlert, alerted_at: datetime) -> dict[str, Any
         ALERT_AT_ATTRIBUTE: {"S": f"{last}#{partition}"},
         PENDING_FEED_ATTRIBUTE: {"S": ALERT_FEED},
     }
+
+
+def event_alert(anomaly: Anomaly) -> EntityAlert:
+    """A per-event alert (a model without an entity stage) as an alert record: one flagged event, its
+    user, and the features that stood out most."""
+    moment = datetime.fromisoformat(anomaly.event["occurred_at"].replace("Z", "+00:00")).timestamp()
+    reasons = tuple(
+        f"an unusual {explanation['feature']} (contribution {float(explanation.get('contribution', 0.0)):.2f})"
+        for explanation in anomaly.top_features
+        if "feature" in explanation
+    )
+    return EntityAlert(
+        anomaly.event["user_id"], "user", anomaly.score, anomaly.threshold, 0, moment, moment, 1, reasons
+    )
 
 
 class PendingAlert(NamedTuple):
@@ -418,12 +435,12 @@ class DynamoAnomalyStore:
                 raise TransientError("dynamodb", f"UpdateItem: {error}") from error
             raise
 
-    def describe_alert(self, alert: EntityAlert, alerted_at: datetime) -> None:
+    def describe_alert(self, alert: EntityAlert, alerted_at: datetime, start: int | None = None) -> None:
         """Rewrite the claimed marker with the alert's whole record (``alert_record_item``), still
         pending and kept without expiry like an anomaly: if the alert then cannot be published, the
         retry finds it pending, writes it again and publishes with the same deduplication id."""
         try:
-            self.client.put_item(TableName=self.table, Item=alert_record_item(alert, alerted_at))
+            self.client.put_item(TableName=self.table, Item=alert_record_item(alert, alerted_at, start))
         except Exception as error:
             if _client_error_is_transient(error):
                 raise TransientError("dynamodb", f"PutItem: {error}") from error
@@ -473,7 +490,10 @@ class SnsAlertPublisher:
         self.fifo = topic_arn.endswith(".fifo")
         self.records = records
 
-    def publish(self, anomaly: Anomaly, slot: str) -> None:
+    def publish(self, anomaly: Anomaly, slot: str, window_start: int) -> None:
+        if self.records is not None:
+            # Recorded like an entity alert, on the window's marker, for the console and the sweeper.
+            self.records.describe_alert(event_alert(anomaly), datetime.now(UTC), start=window_start)
         event = anomaly.event
         message = {
             "user_id": event["user_id"],
