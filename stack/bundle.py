@@ -85,9 +85,6 @@ FEATURE_CONFIG_NAME = "feature_config.json"  # scorer.model_config.BUNDLED_FEATU
 DEFAULT_OUTPUT = ROOT / "build" / "scorer.zip"
 DEFAULT_MODEL = ROOT / "build" / "model.tar.gz"
 DEFAULT_WHEELS = ROOT / "build" / "wheels"
-# The bundle's root is functions/: the scorer imports as `scorer` here as it does in Lambda.
-if str(ROOT / "functions") not in sys.path:
-    sys.path.append(str(ROOT / "functions"))
 
 
 def normalize(name: str) -> str:
