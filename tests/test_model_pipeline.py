@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import io
 import json
 import os
@@ -24,7 +25,7 @@ from archive import ArchiveWriter
 from emulators import PROJECT_SERVER, model_server
 from model import serving, train
 from model.artifact import SHIPPED_MODULES, extract_tarball, load_model
-from model.build import write_training_source
+from model.build import TRAINING_PACKAGES, write_training_source
 from model.container import CONTAINER_PYTHON, CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
@@ -395,6 +396,18 @@ def test_sagemaker_training_job_layout_runs_train_py_from_its_source_dir(
     assert metadata["events"]["total"] == len(normal_events)
     assert (model_dir / "code" / "inference.py").is_file()
     assert (source / "requirements.txt").read_text().startswith("msgspec==")
+
+
+def test_training_source_ships_the_packages_the_tests_import(tmp_path: Path) -> None:
+    # GIVEN the training job's source directory
+    source = write_training_source(tmp_path / "source")
+    # THEN each shipped package holds, byte for byte, the files of the package this test imports
+    for package in TRAINING_PACKAGES:
+        imported = Path(importlib.import_module(package).__file__ or "").parent
+        shipped = sorted(path.relative_to(source / package) for path in (source / package).rglob("*.py"))
+        assert shipped == sorted(path.relative_to(imported) for path in imported.rglob("*.py")), package
+        for relative in shipped:
+            assert (source / package / relative).read_bytes() == (imported / relative).read_bytes(), relative
 
 
 # The training job's environment on the container's Python, when this machine has that Python:
