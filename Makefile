@@ -12,12 +12,14 @@ INSTALLED := $(VENV)/.installed
 PYTHON310 ?= $(shell for candidate in python3.10 $$(pyenv root 2>/dev/null)/versions/3.10*/bin/python3.10; do \
 	$$candidate -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' 2>/dev/null && command -v $$candidate && break; done)
 
-# The virtualenv is rebuilt whenever a pinned requirement or the producer's packaging changes.
-$(INSTALLED): requirements.txt producers/pyproject.toml
+# The virtualenv is rebuilt whenever a pinned requirement or the packaging changes: the pinned
+# requirements, then the repository's own packages editable (pyproject.toml: the pipeline's parts;
+# producers/pyproject.toml: the producer library), so `python -m ...` works from any folder.
+$(INSTALLED): requirements.txt pyproject.toml producers/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e ./producers
+	$(BIN)/python -m pip install --quiet --no-deps -e ./producers -e .
 	touch $@
 
 install: $(INSTALLED)

@@ -1,24 +1,21 @@
 """Vedette's Pulumi program: read the configuration once, deploy the pipeline, export its outputs.
 
-The scorer's settings names come from functions/scorer (the Lambda bundle's root), so the program
-puts functions/ on the path as the bundle does.
+Pulumi runs it with the project's virtualenv (Pulumi.yaml: ``virtualenv: .venv``), where ``make
+install`` installed the repository's packages (``stack``, and ``scorer`` whose settings names the
+program uses).
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pulumi
 
-ROOT = Path(__file__).resolve().parent
-for folder in (ROOT, ROOT / "functions"):
-    if str(folder) not in sys.path:
-        sys.path.insert(0, str(folder))
+from stack.exceptions import StackError
+from stack.pipeline import deploy
+from stack.settings import StackSettings
 
-from stack.exceptions import StackError  # noqa: E402
-from stack.pipeline import deploy  # noqa: E402
-from stack.settings import StackSettings  # noqa: E402
+ROOT = Path(__file__).resolve().parent
 
 try:
     settings = StackSettings.from_config(pulumi.Config())

@@ -7,7 +7,6 @@ compared against in the same run. A benchmark that fails prints an ``error`` lin
 from __future__ import annotations
 
 import json
-import os
 import pathlib
 import subprocess
 import sys
@@ -18,13 +17,8 @@ def main() -> int:
     names = sorted(path.stem for path in folder.glob("bench_*.py"))
     selected = [name for name in names if not sys.argv[1:] or any(arg in name for arg in sys.argv[1:])]
     failed = 0
-    # The scorer imports as `scorer`, from the Lambda bundle's root (functions/).
-    paths = [str(folder.parent / "functions"), os.environ.get("PYTHONPATH", "")]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(path for path in paths if path)}
     for name in selected:
-        result = subprocess.run(
-            [sys.executable, "-m", f"benchmarks.{name}"], stdout=subprocess.PIPE, text=True, env=env
-        )
+        result = subprocess.run([sys.executable, "-m", f"benchmarks.{name}"], stdout=subprocess.PIPE, text=True)
         sys.stdout.write(result.stdout)
         sys.stdout.flush()
         if result.returncode != 0:

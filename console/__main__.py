@@ -10,11 +10,6 @@ import argparse
 import sys
 import time
 from collections.abc import Sequence
-from pathlib import Path
-
-# The scorer's store module names the alert records' attributes: the Lambda bundle's root, as
-# local_pipeline's entry point does.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))
 
 from console.server import DEFAULT_PORT, LOOPBACK, ConsoleSettings, console_app, serving
 from model.network import NETWORK_LOOKUPS

@@ -242,7 +242,8 @@ def local_endpoint(
     """Serve a ``model.tar.gz`` on loopback as SageMaker would: the container (the real serving stack
     or ``model/server.py``, see ``serving_stack``) behind the runtime's InvokeEndpoint
     (``emulators.sagemaker_runtime``). The container runs from a scratch folder with no
-    ``PYTHONPATH``, so only the artifact's own ``code/`` provides its modules. Yields the endpoint."""
+    ``PYTHONPATH`` (and ``model/server.py`` drops the finders of this venv's editable installs), so
+    only the artifact's own ``code/`` provides its modules. Yields the endpoint."""
     stack = stack or serving_stack()
     container_port, runtime_port = free_port(), free_port()
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}

@@ -9,8 +9,6 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "functions"))  # the Lambda bundle's root
-
 from local_pipeline.demo import DemoOptions, render, run_demo, write_report
 from local_pipeline.event_source import MappingSettings
 from traffic.scenarios import SCENARIO_NAMES

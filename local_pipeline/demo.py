@@ -320,14 +320,13 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
                     elif line and not line.startswith("{"):
                         print(f"scorer: {line}", file=sys.stderr)
 
-                pythonpath = os.pathsep.join([str(REPOSITORY / "functions"), str(REPOSITORY)])
                 running = mapping = LocalEventSourceMapping(
                     clients["kinesis"],
                     clients["sqs"],
                     names.stream,
                     resources.on_failure_queue_url,
                     options.mapping,
-                    lambda shard: LambdaProcess(HANDLER, environment, on_output, pythonpath=pythonpath),
+                    lambda shard: LambdaProcess(HANDLER, environment, on_output),
                     tracker.on_acknowledged,
                 ).start()
                 scoring_started = time.time()

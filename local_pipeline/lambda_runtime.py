@@ -38,7 +38,12 @@ class InitError(RuntimeError):
 
 
 class LambdaProcess:
-    """The parent's side: start an environment for ``handler`` ("module.function"), invoke it."""
+    """The parent's side: start an environment for ``handler`` ("module.function"), invoke it.
+
+    The handler's module is imported from the installed packages (the scorer's, ``make install``);
+    ``pythonpath`` is the environment's whole ``PYTHONPATH``, for a handler outside them (the tests'
+    functions in ``tests/``), as Lambda's task root holds a function's code.
+    """
 
     def __init__(
         self,

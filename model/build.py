@@ -6,12 +6,14 @@ machine. The artifact is built by ``model.train`` from the same sources the test
 
 ``write_training_source`` lays out the source directory of a SageMaker training job (script mode):
 ``train.py`` at its root (SageMaker runs ``python train.py --hyper-parameter value`` there) and the
-packages it imports, plus a ``requirements.txt`` the scikit-learn training image installs first.
+packages it imports, copied from where Python imports them (``package_source``), plus a
+``requirements.txt`` the scikit-learn training image installs first.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import shutil
 import sys
 from collections.abc import Sequence
@@ -25,8 +27,8 @@ SIMULATED_USERS = 2_000
 SIMULATION_SEED = 11
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-# Package name in the training job -> its folder in this repository.
-TRAINING_PACKAGES = {"model": "model", "archive": "archive", "vedette": "producers/vedette", "traffic": "traffic"}
+# The packages the training job imports, shipped whole beside train.py.
+TRAINING_PACKAGES = ("model", "archive", "vedette", "traffic")
 # What the scikit-learn training image lacks: the archive reader decodes events with msgspec (the
 # event contract) and orjson; the network and user-agent enrichment (model.network,
 # model.user_agents) reads its data with these.
@@ -84,13 +86,23 @@ def simulate_archive(folder: Path, days: int = SIMULATED_DAYS, users: int = SIMU
     return folder
 
 
+def package_source(package: str) -> Path:
+    """The folder Python imports ``package`` from, without importing it: with ``make install``, this
+    checkout's sources (the editable installs of pyproject.toml and producers/pyproject.toml), the
+    very files the tests import. What the training job and the Lambda bundle ship is copied from it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(f"no package {package} to ship: run `make install`", name=package)
+    return Path(next(iter(spec.submodule_search_locations)))
+
+
 def write_training_source(destination: str | Path) -> Path:
     """Lay out a SageMaker training job's source directory (see the module docstring)."""
     target = Path(destination)
     target.mkdir(parents=True, exist_ok=True)
-    for package, folder in TRAINING_PACKAGES.items():
+    for package in TRAINING_PACKAGES:
         shutil.copytree(
-            REPOSITORY / folder,
+            package_source(package),
             target / package,
             ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
             dirs_exist_ok=True,

@@ -24,6 +24,9 @@ Run it as a script so that only the artifact's own code is imported (standard li
 
     python model/server.py --model-data build/model.tar.gz --port 8080
 
+Run so, it also drops the import finders of the repository's editable installs (``make install``),
+which the container does not have (``without_editable_installs``).
+
 It listens on 127.0.0.1 unless told otherwise.
 """
 
@@ -63,6 +66,8 @@ INTERNAL_ERROR_BODY = (
 # What the container's nginx answers for a path it does not route to the model server.
 NOT_FOUND_BODY = b"{}"
 NOT_FOUND_CONTENT_TYPE = "application/octet-stream"
+# The modules setuptools writes for an editable install hold its finder: ``__editable___<name>_finder``.
+EDITABLE_FINDER_PREFIX = "__editable__"
 
 
 def unpack(model_data: str | os.PathLike[str], into: str | os.PathLike[str]) -> Path:
@@ -77,9 +82,25 @@ def load_inference(model_dir: str | os.PathLike[str]) -> tuple[ModuleType, Any]:
     code_dir = Path(model_dir) / "code"
     if not (code_dir / "inference.py").is_file():
         raise FileNotFoundError(f"{code_dir / 'inference.py'} not found: is {model_dir} a model artifact?")
+    # As the container does (sagemaker-containers puts code/ first on the path). This file holds the
+    # repository's only sys.path edits (tests/test_tree.py allows them here alone).
     sys.path.insert(0, str(code_dir))
     module = importlib.import_module("inference")
     return module, module.model_fn(str(model_dir))
+
+
+def without_editable_installs() -> None:
+    """Drop the finders of editable installs from ``sys.meta_path``, as the container has none.
+
+    ``make install`` installs this repository's packages editable: a ``.pth`` file appends to
+    ``sys.meta_path`` a finder that maps ``model``, ``vedette``... to the checkout. It comes after
+    the path's finder, so the artifact's ``code/`` still wins for what it ships, but it also answers
+    for what it does not: ``model.tails`` missing from ``code/model`` would be imported from the
+    checkout, and the artifact would pass here and fail in SageMaker.
+    """
+    sys.meta_path[:] = [
+        finder for finder in sys.meta_path if not getattr(finder, "__module__", "").startswith(EDITABLE_FINDER_PREFIX)
+    ]
 
 
 class InferenceHandler(BaseHTTPRequestHandler):
@@ -171,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    # Run as a script, this file's folder is sys.path[0]: drop it so that only the artifact's code
-    # (put first by load_inference) provides ``inference`` and ``model``.
+    # Run as a script, this file's folder is sys.path[0]: drop it, and the editable installs' finders,
+    # so that only the artifact's code (put first by load_inference) provides ``inference`` and ``model``.
     if sys.path and Path(sys.path[0]).resolve() == Path(__file__).resolve().parent:
         del sys.path[0]
+    without_editable_installs()
     sys.exit(main())

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 from pulumi_policy import EnforcementLevel, PolicyPack
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from policies.rules import RESOURCE_POLICIES, STACK_POLICIES
 

@@ -1,11 +1,12 @@
 """``make bundle``: the scorer's Lambda zip, byte-for-byte reproducible.
 
-The zip holds ``functions/scorer`` (as ``scorer``), the producer library's ``vedette`` (the event
-contract and KPL deaggregation), the serving side of ``model`` (the one feature definition), the
-runtime dependencies at the versions requirements.txt pins, as manylinux aarch64 wheels for the
-Lambda's Python, and ``feature_config.json`` exported from the model artifact the stack deploys
-(``scorer.model_config``), with the simulator's geography module if the model's network lookup
-starts with it (``--geo synthetic``).
+The zip holds the ``scorer`` package (``functions/scorer``), the producer library's ``vedette`` (the
+event contract and KPL deaggregation), the serving side of ``model`` (the one feature definition),
+each copied from where Python imports it (``model.build.package_source``: the installed sources the
+tests import), the runtime dependencies at the versions requirements.txt pins, as manylinux aarch64
+wheels for the Lambda's Python, and ``feature_config.json`` exported from the model artifact the
+stack deploys (``scorer.model_config``), with the simulator's geography module if the model's
+network lookup starts with it (``--geo synthetic``).
 boto3 is left to the Lambda runtime. Every entry has a fixed timestamp and
 mode and entries are sorted, so the same sources and wheels always give the same bytes (and
 Pulumi sees no change when nothing changed).
@@ -25,9 +26,11 @@ import sys
 import tempfile
 import zipfile
 from collections.abc import Iterator, Sequence
+from importlib.metadata import packages_distributions
 from itertools import chain
 from pathlib import Path
 
+from model.build import package_source
 from stack.exceptions import BundleError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,16 +57,17 @@ WHEEL_EXCLUDES = (
 )
 # Provided by the Lambda Python runtime, so not bundled.
 RUNTIME_PROVIDED = frozenset({"boto3", "botocore"})
-# The first-party packages: (folder in the repository, name in the zip, modules or subpackages;
-# empty = all).
-FIRST_PARTY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("functions/scorer", "scorer", ()),
-    ("producers/vedette", "vedette", ()),
+# This repository's distributions (pyproject.toml, producers/pyproject.toml): their packages are the
+# first-party ones, shipped from source.
+REPOSITORY_DISTRIBUTIONS = ("vedette-pipeline", "vedette-producer")
+# The first-party packages: (package, its modules or subpackages; empty = all).
+FIRST_PARTY: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("scorer", ()),
+    ("vedette", ()),
     # The serving side only: training and the detectors (scikit-learn) stay out of the Lambda; the
     # entity stage (entities.py) scores with ECOD's tail profiles (tails.py, numpy alone); login_waves.py
     # watches the service's failed-login share.
     (
-        "model",
         "model",
         (
             "__init__.py",
@@ -85,9 +89,6 @@ FEATURE_CONFIG_NAME = "feature_config.json"  # scorer.model_config.BUNDLED_FEATU
 DEFAULT_OUTPUT = ROOT / "build" / "scorer.zip"
 DEFAULT_MODEL = ROOT / "build" / "model.tar.gz"
 DEFAULT_WHEELS = ROOT / "build" / "wheels"
-# The bundle's root is functions/: the scorer imports as `scorer` here as it does in Lambda.
-if str(ROOT / "functions") not in sys.path:
-    sys.path.append(str(ROOT / "functions"))
 
 
 def normalize(name: str) -> str:
@@ -145,9 +146,9 @@ def find_wheel(wheels: Path, name: str, version: str) -> Path:
     raise BundleError(f"no wheel of {name}=={version} in {wheels}: run `make bundle` (it downloads them)")
 
 
-def _first_party_files(root: Path) -> Iterator[tuple[str, bytes]]:
-    for folder, package, modules in FIRST_PARTY:
-        source = root / folder
+def _first_party_files() -> Iterator[tuple[str, bytes]]:
+    for package, modules in FIRST_PARTY:
+        source = package_source(package)
         files = [source / module for module in modules] if modules else [source]
         for path in chain.from_iterable(sorted(item.rglob("*.py")) if item.is_dir() else [item] for item in files):
             if "__pycache__" in path.parts:
@@ -157,32 +158,48 @@ def _first_party_files(root: Path) -> Iterator[tuple[str, bytes]]:
             yield f"{package}/{path.relative_to(source).as_posix()}", path.read_bytes()
 
 
-def _module_file(root: Path, module: str) -> Path | None:
-    base = root.joinpath(*module.split("."))
+def first_party_packages() -> frozenset[str]:
+    """The top-level packages of this repository's distributions (``REPOSITORY_DISTRIBUTIONS``)."""
+    return frozenset(
+        package
+        for package, distributions in packages_distributions().items()
+        if set(distributions) & set(REPOSITORY_DISTRIBUTIONS)
+    )
+
+
+def _module_file(module: str, first_party: frozenset[str]) -> tuple[str, Path] | None:
+    """``module``'s name in the zip and its file, when it belongs to a package of this repository."""
+    package, *parts = module.split(".")
+    if package not in first_party:  # the standard library, or a wheel's
+        return None
+    source = package_source(package)
+    base = source.joinpath(*parts)
     for candidate in (base.with_suffix(".py"), base / "__init__.py"):
         if candidate.is_file():
-            return candidate
+            return f"{package}/{candidate.relative_to(source).as_posix()}", candidate
     return None
 
 
-def module_closure(root: Path, module: str) -> list[Path]:
-    """The repository files ``import module`` executes: the module, its parent packages, and the
-    first-party modules they import, transitively (third-party imports are left to the wheels)."""
-    pending, seen = [module], set[Path]()
+def module_closure(module: str) -> dict[str, Path]:
+    """The repository files ``import module`` executes, by name in the zip: the module, its parent
+    packages, and the first-party modules they import, transitively (third-party imports are left
+    to the wheels)."""
+    pending, seen, first_party = [module], dict[str, Path](), first_party_packages()
     while pending:
         name = pending.pop()
         parts = name.split(".")
         for depth in range(1, len(parts) + 1):
-            path = _module_file(root, ".".join(parts[:depth]))
-            if path is None or path in seen:
+            found = _module_file(".".join(parts[:depth]), first_party)
+            if found is None or found[0] in seen:
                 continue
-            seen.add(path)
+            member, path = found
+            seen[member] = path
             for node in ast.walk(ast.parse(path.read_bytes(), str(path))):
                 if isinstance(node, ast.Import):
                     pending += [alias.name for alias in node.names]
                 elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                     pending += [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
-    return sorted(seen)
+    return dict(sorted(seen.items()))
 
 
 def feature_config(model_artifact: Path) -> bytes:
@@ -207,16 +224,14 @@ def _wheel_files(wheel: Path) -> Iterator[tuple[str, bytes]]:
             yield name, archive.read(info)
 
 
-def build_bundle(
-    output: Path, model_artifact: Path = DEFAULT_MODEL, wheels: Path = DEFAULT_WHEELS, root: Path = ROOT
-) -> Path:
+def build_bundle(output: Path, model_artifact: Path = DEFAULT_MODEL, wheels: Path = DEFAULT_WHEELS) -> Path:
     """Write the zip at ``output`` from the repository's sources, the pinned wheels and the
     feature configuration of ``model_artifact``."""
     entries: dict[str, bytes] = {FEATURE_CONFIG_NAME: feature_config(model_artifact)}
-    for name, version in pinned_versions(root / "requirements.txt").items():
+    for name, version in pinned_versions().items():
         for member, data in _wheel_files(find_wheel(wheels, name, version)):
             entries[member] = data
-    for member, data in _first_party_files(root):
+    for member, data in _first_party_files():
         if member in entries:
             raise BundleError(f"{member} is both a first-party module and in a wheel")
         entries[member] = data
@@ -224,11 +239,11 @@ def build_bundle(
     # starts with it: ship it with what it imports.
     lookup = (json.loads(entries[FEATURE_CONFIG_NAME]).get("network_lookup") or {}).get("synthetic_module")
     if lookup:
-        files = module_closure(root, lookup)
+        files = module_closure(lookup)
         if not files:
             raise BundleError(f"the model's synthetic geography {lookup!r} is not a module of this repository")
-        for path in files:
-            entries.setdefault(path.relative_to(root).as_posix(), path.read_bytes())
+        for member, path in files.items():
+            entries.setdefault(member, path.read_bytes())
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_suffix(".partial")
     with zipfile.ZipFile(partial, "w") as archive:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import io
 import json
 import os
@@ -21,10 +22,10 @@ import numpy as np
 import pytest
 
 from archive import ArchiveWriter
-from emulators import model_server
+from emulators import PROJECT_SERVER, model_server
 from model import serving, train
 from model.artifact import SHIPPED_MODULES, extract_tarball, load_model
-from model.build import write_training_source
+from model.build import TRAINING_PACKAGES, write_training_source
 from model.container import CONTAINER_PYTHON, CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
@@ -33,6 +34,10 @@ from tests.model_factories import START, credential_stuffing, injection_probe, n
 
 REPO = Path(__file__).resolve().parent.parent
 DAYS = 6
+# Prepended to code run as SageMaker runs the artifact's or the training job's: this venv's packages
+# without the finders of the repository's editable installs, which would provide any module the
+# code forgot to ship (model/server.py drops them the same way).
+WITHOUT_EDITABLE_INSTALLS = f"import runpy\nrunpy.run_path({PROJECT_SERVER!r})['without_editable_installs']()\n"
 
 
 @pytest.fixture(scope="module")
@@ -130,8 +135,9 @@ def test_artifact_ships_the_tested_code(trained: dict[str, Path], tmp_path: Path
 
 def test_artifact_code_imports_without_the_producers_dependencies(trained: dict[str, Path], tmp_path: Path) -> None:
     # GIVEN the unpacked artifact, and a Python where the producer's own dependencies cannot be imported
+    # (nor the repository's installed packages)
     unpacked = extract_tarball(trained["tarball"], tmp_path / "opt-ml-model")
-    script = (
+    script = WITHOUT_EDITABLE_INSTALLS + (
         "import sys\n"
         "class Block:\n"
         "    def find_spec(self, name, path=None, target=None):\n"
@@ -156,6 +162,31 @@ def test_artifact_code_imports_without_the_producers_dependencies(trained: dict[
     shipped_init, vocabulary = result.stdout.split()
     assert Path(shipped_init).resolve() == (unpacked / "code" / "vedette" / "__init__.py").resolve()
     assert vocabulary.split(",")[:2] == ["login_succeeded", "login_failed"]
+
+
+@pytest.mark.parametrize("missing", ["model/tails.py", "vedette/schema.py"])
+def test_the_local_server_refuses_an_artifact_missing_a_module(
+    trained: dict[str, Path], tmp_path: Path, missing: str
+) -> None:
+    # GIVEN the artifact without one module inference.py imports, in this venv, where the repository's
+    # packages are installed editable (their finder, after sys.path's, would find it in the checkout)
+    unpacked = extract_tarball(trained["tarball"], tmp_path / "opt-ml-model")
+    (unpacked / "code" / missing).unlink()
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    # WHEN model/server.py loads it as local_endpoint starts it: from a scratch folder, no PYTHONPATH
+    result = subprocess.run(
+        [sys.executable, PROJECT_SERVER, "--model-dir", str(unpacked), "--port", "0"],
+        cwd=scratch,
+        env={key: value for key, value in os.environ.items() if key != "PYTHONPATH"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    # THEN it stops on the import, as the container would, instead of serving the checkout's module
+    assert result.returncode != 0
+    module = missing.removesuffix(".py").replace("/", ".")
+    assert f"ModuleNotFoundError: No module named '{module}'" in result.stderr
 
 
 def test_inference_functions_score_and_explain(trained: dict[str, Path], normal_events: list[dict[str, Any]]) -> None:
@@ -341,12 +372,14 @@ def test_sagemaker_training_job_layout_runs_train_py_from_its_source_dir(
 ) -> None:
     # GIVEN the training job's source directory, run as SageMaker script mode runs it:
     # `python train.py --hyper-parameter value` in that folder, channel and model dir in the environment
+    # (and none of the repository's installed packages)
     source = write_training_source(tmp_path / "source")
     model_dir = tmp_path / "opt-ml-model"
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     environment.update({"SM_CHANNEL_TRAIN": str(archive_dir), "SM_MODEL_DIR": str(model_dir)})
+    train_py = WITHOUT_EDITABLE_INSTALLS + "runpy.run_path('train.py', run_name='__main__')\n"
     result = subprocess.run(
-        [sys.executable, "train.py", "--alert-rate", "0.05", "--geo", "synthetic"],
+        [sys.executable, "-c", train_py, "--alert-rate", "0.05", "--geo", "synthetic"],
         cwd=source,
         env=environment,
         capture_output=True,
@@ -363,6 +396,18 @@ def test_sagemaker_training_job_layout_runs_train_py_from_its_source_dir(
     assert metadata["events"]["total"] == len(normal_events)
     assert (model_dir / "code" / "inference.py").is_file()
     assert (source / "requirements.txt").read_text().startswith("msgspec==")
+
+
+def test_training_source_ships_the_packages_the_tests_import(tmp_path: Path) -> None:
+    # GIVEN the training job's source directory
+    source = write_training_source(tmp_path / "source")
+    # THEN each shipped package holds, byte for byte, the files of the package this test imports
+    for package in TRAINING_PACKAGES:
+        imported = Path(importlib.import_module(package).__file__ or "").parent
+        shipped = sorted(path.relative_to(source / package) for path in (source / package).rglob("*.py"))
+        assert shipped == sorted(path.relative_to(imported) for path in imported.rglob("*.py")), package
+        for relative in shipped:
+            assert (source / package / relative).read_bytes() == (imported / relative).read_bytes(), relative
 
 
 # The training job's environment on the container's Python, when this machine has that Python:

@@ -49,7 +49,6 @@ from tests.scorer_factories import (
 )
 from vedette.events import encode_event, normalize_event
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 RENAMED = "log_resource_length"
 LOG_GROUP = ":log-group:/aws/sagemaker/Endpoints/"
 _names = itertools.count()
@@ -331,14 +330,13 @@ def test_a_mismatched_artifact_in_the_local_pipeline_is_caught_on_the_first_batc
     ]
     assert kinesis.put_records(StreamName=names.stream, Records=entries)["FailedRecordCount"] == 0
     settings = MappingSettings(batch_size=500, maximum_batching_window_in_seconds=1, maximum_retry_attempts=2)
-    pythonpath = os.pathsep.join([str(REPOSITORY / "functions"), str(REPOSITORY)])
     mapping = LocalEventSourceMapping(
         kinesis,
         clients["sqs"],
         names.stream,
         resources.on_failure_queue_url,
         settings,
-        lambda shard: LambdaProcess("scorer.handler.lambda_handler", environment, output.append, pythonpath=pythonpath),
+        lambda shard: LambdaProcess("scorer.handler.lambda_handler", environment, output.append),
         lambda acknowledgement: None,
     ).start()
     try:

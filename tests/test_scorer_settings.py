@@ -49,7 +49,6 @@ def test_cold_start_without_a_setting_fails_with_a_clear_message():
     # GIVEN the function's environment without the endpoint name
     env = {k: v for k, v in os.environ.items() if not k.startswith("VEDETTE_")}
     env.update({k: v for k, v in COMPLETE.items() if k != s.ENDPOINT_NAME})
-    env["PYTHONPATH"] = os.pathsep.join(["functions", "."])
 
     # WHEN Lambda imports the handler module (its init phase)
     result = subprocess.run(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import importlib
 import sys
 import zipfile
 from pathlib import Path
@@ -16,6 +17,9 @@ from stack.exceptions import BundleError
 from tests.stack_harness import write_model_artifact
 
 EM_AARCH64 = 183  # ELF e_machine of 64-bit ARM
+# The packages of this repository the zip holds: the scorer, the contract, the serving side of the
+# model, and the simulator's geography (the `built` fixture's model looks countries up with it).
+FIRST_PARTY = {"scorer", "vedette", "model", "traffic"}
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +65,17 @@ def test_bundle_holds_the_handler_the_contract_the_features_and_not_training(bui
     assert "model/entity_training.py" not in names
     assert not any(name.startswith("sklearn/") for name in names)
     assert not any("__pycache__" in name or name.endswith(".pyc") for name in names)
+
+
+def test_bundled_first_party_modules_are_the_ones_the_tests_import(built: tuple[Path, Path]) -> None:
+    # GIVEN the first-party packages in the zip
+    with zipfile.ZipFile(built[0]) as archive:
+        members = {name: archive.read(name) for name in archive.namelist() if name.split("/")[0] in FIRST_PARTY}
+    assert {name.split("/")[0] for name in members} == FIRST_PARTY
+    # THEN each module is, byte for byte, the file of the package this test imports
+    for name, data in members.items():
+        package, _, relative = name.partition("/")
+        assert (Path(importlib.import_module(package).__file__ or "").parent / relative).read_bytes() == data, name
 
 
 def bundle_handler() -> tuple[str, str]:

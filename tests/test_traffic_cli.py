@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import subprocess
 import sys
 import time
@@ -22,11 +21,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def traffic(*args: str, check: bool = True, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     result = subprocess.run(
         [sys.executable, "-m", "traffic", *args],
         cwd=ROOT,
-        env=env,
         input=stdin,
         capture_output=True,
         text=True,
