@@ -21,7 +21,9 @@ import numpy as np
 from model.features import FEATURE_COUNT, FEATURE_NAMES
 
 NPY_CONTENT_TYPE = "application/x-npy"
-JSON_CONTENT_TYPE = "application/json"  # the other request format, and the response's
+JSON_CONTENT_TYPE = "application/json"  # the other request format, and the response every artifact gives
+# The compact response (``model.serving``): every row's score, explanations for the flagged rows only.
+SCORES_CONTENT_TYPE = "application/vnd.vedette.scores+json"
 _MAGIC_PREFIX = b"\x93NUMPY"
 ROW_DTYPE = np.dtype([(name, "<f8") for name in FEATURE_NAMES])
 # The limits of one request, named once for both sides: the artifact refuses more rows, the scorer's

@@ -304,8 +304,8 @@ def test_boto3_sagemaker_runtime_invokes_the_local_endpoint(
     assert len(body["results"]) == len(labels)
     assert body["results"][-1]["anomaly"] is True  # the injection probe
     model = serving.model_fn(str(trained["model_dir"]))
-    expected = serving.predict_fn(rows, model)
-    assert [r["score"] for r in body["results"]] == [r["score"] for r in expected["results"]]
+    expected = json.loads(serving.output_fn(serving.predict_fn(rows, model), "application/json")[0])
+    assert body == expected
     # AND the scorer's NPY body gets the same answer
     response = client.invoke_endpoint(
         EndpointName="vedette-anomaly", ContentType=NPY_CONTENT_TYPE, Accept="application/json", Body=encode_npy(rows)
