@@ -29,7 +29,7 @@ class Inputs:
     model_seconds_per_row: float  # one core in the container: input_fn -> predict_fn -> output_fn
     endpoint_call_overhead_seconds: float  # per InvokeEndpoint call beyond the rows (assumed)
     request_bytes_per_row: float  # NPY row the scorer sends
-    response_bytes_per_row: float  # JSON result per row
+    response_bytes_per_row: float  # the compact answer per row the scorer asks for
     max_rows_per_call: int
     max_request_bytes: int  # the scorer's serverless payload bound
     # Small outputs.
@@ -55,13 +55,14 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "the scorer saves (key, state, expires_at, applied, seen) sized as DynamoDB bills them",
         "shared_ip_item_bytes": "model/features/state.py MAX_IP_STATE_BYTES (428 B: an IP's state keeps at "
         "most MAX_IP_USERS users) plus the key and attributes, 45 B as the bench sizes them",
-        "model_seconds_per_row": "make bench BENCH=model_score (docs/model.md): 68,900 rows/s with ECOD for "
-        "1,000-row NPY requests on one core",
+        "model_seconds_per_row": "make bench BENCH=model_score (docs/model.md, 2026-12): 181,000 rows per CPU "
+        "second, the median of 5 runs of the scorer's path (1,000-row NPY requests, compact answer) with ECOD "
+        "and 1 % of the rows flagged and explained (210,400 with none; the assumed anomaly share lies between)",
         "endpoint_call_overhead_seconds": "assumed: 20 ms per InvokeEndpoint call (network, SigV4, the "
         "container's HTTP stack) on top of the rows; not measured here",
         "request_bytes_per_row": "model/rows.py: one float64 per feature (FEATURE_NAMES) in the NPY body",
-        "response_bytes_per_row": "model/server.py's answer: about 40 B of JSON per row "
-        '({"score": ..., "anomaly": ...})',
+        "response_bytes_per_row": "make bench BENCH=model_score: compact_response_bytes_per_row 10.0 (every "
+        "row's score; a flagged row's reasons add 185 B, 0.2 B per row at the assumed anomaly share)",
         "max_rows_per_call": "model/rows.py MAX_ROWS_PER_REQUEST",
         "max_request_bytes": "functions/scorer/settings.py default max_payload_bytes (serverless 4 MB less margin)",
         "anomaly_share": "assumed: 0.1 % of events recorded as anomalies (docs/deploy.md's cost table)",
@@ -93,10 +94,10 @@ def measured() -> Inputs:
         scorer_cpu_seconds_per_event=SCORER_CPU_SECONDS_PER_EVENT,
         state_item_bytes=MappingProxyType(dict(STATE_ITEM_BYTES)),
         shared_ip_item_bytes=float(MAX_IP_STATE_BYTES + SHARED_IP_ITEM_OVERHEAD_BYTES),
-        model_seconds_per_row=1 / 68_900,
+        model_seconds_per_row=1 / 181_000,
         endpoint_call_overhead_seconds=0.020,
         request_bytes_per_row=8.0 * _feature_count(),
-        response_bytes_per_row=40.0,
+        response_bytes_per_row=10.0,
         max_rows_per_call=MAX_ROWS_PER_REQUEST,
         max_request_bytes=3_900_000,
         anomaly_share=0.001,

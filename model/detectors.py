@@ -22,7 +22,7 @@ import numpy as np
 from model.exceptions import DetectorNotFittedError, TrainingDataError
 
 # TailProfile stays importable from here: detectors pickled before model.tails name it so.
-from model.tails import DEFAULT_SEED, Matrix, TailProfile, Vector, as_matrix, ecod
+from model.tails import DEFAULT_SEED, Matrix, TailProfile, Vector, as_matrix, ecod, ecod_scores
 
 MIN_TRAINING_ROWS = 10
 
@@ -79,22 +79,31 @@ class ECODDetector:
 
     def score(self, rows: Matrix) -> Vector:
         """max(left-tail sum, right-tail sum, skewness-chosen-tail sum) per row, as in ECOD."""
-        return self.score_and_contributions(rows)[0]
+        matrix, judges = self._judges(rows)
+        scores = np.empty(len(matrix))
+        for selected, profile in judges:
+            scores[selected] = ecod_scores(profile, matrix[selected])
+        return scores
 
     def score_and_contributions(self, rows: Matrix) -> tuple[Vector, Matrix]:
         """``score`` and ``contributions`` from one pass over the tails."""
+        matrix, judges = self._judges(rows)
+        scores = np.empty(len(matrix))
+        contributions = np.empty_like(matrix)
+        for selected, profile in judges:
+            scores[selected], contributions[selected] = ecod(profile, matrix[selected])
+        return scores, contributions
+
+    def _judges(self, rows: Matrix) -> tuple[Matrix, list[tuple[Any, TailProfile]]]:
+        """The rows as a checked matrix, and which profile judges which of them: (selector, profile)."""
         profile = self._fitted()
         matrix = as_matrix(rows, self.n_features)
         cohort_profile = getattr(self, "_cohort_profile", None)  # None in detectors pickled before it
         if cohort_profile is None or self.cohort_column is None:
-            return ecod(profile, matrix)
+            return matrix, [(slice(None), profile)]
         in_cohort = matrix[:, self.cohort_column] != 0
-        scores = np.empty(len(matrix))
-        contributions = np.empty_like(matrix)
-        for selected, chosen in ((~in_cohort, profile), (in_cohort, cohort_profile)):
-            if selected.any():
-                scores[selected], contributions[selected] = ecod(chosen, matrix[selected])
-        return scores, contributions
+        judges = [(~in_cohort, profile), (in_cohort, cohort_profile)]
+        return matrix, [(selected, chosen) for selected, chosen in judges if selected.any()]
 
     def contributions(self, rows: Matrix) -> Matrix:
         """Per-feature tail scores (the terms ECOD sums)."""

@@ -14,6 +14,7 @@ Both sides use this module: the scorer's bundle and the model artifact's code sh
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 import numpy as np
@@ -21,7 +22,9 @@ import numpy as np
 from model.features import FEATURE_COUNT, FEATURE_NAMES
 
 NPY_CONTENT_TYPE = "application/x-npy"
-JSON_CONTENT_TYPE = "application/json"  # the other request format, and the response's
+JSON_CONTENT_TYPE = "application/json"  # the other request format, and the response every artifact gives
+# The compact response (``model.serving``): every row's score, explanations for the flagged rows only.
+SCORES_CONTENT_TYPE = "application/vnd.vedette.scores+json"
 _MAGIC_PREFIX = b"\x93NUMPY"
 ROW_DTYPE = np.dtype([(name, "<f8") for name in FEATURE_NAMES])
 # The limits of one request, named once for both sides: the artifact refuses more rows, the scorer's
@@ -52,6 +55,39 @@ def decode_npy(body: bytes, max_rows: int) -> np.ndarray[Any, np.dtype[np.float6
     """
     if not body.startswith(_MAGIC_PREFIX):
         raise ValueError("not an NPY array (no NPY magic string)")
+    shape, fortran_order, dtype, offset = _read_header(body)
+    names = dtype.names
+    structured = names is not None
+    if names is not None and names != FEATURE_NAMES:
+        raise ValueError(
+            f"feature_names: do not match the model's {FEATURE_COUNT} features; "
+            f"first difference at {first_difference(list(names))}"
+        )
+    if structured and (dtype != ROW_DTYPE or len(shape) != 1):
+        raise ValueError(f"expected a 1-D array of {FEATURE_COUNT} little-endian float64 fields, got shape {shape}")
+    if not structured and (dtype.kind != "f" or len(shape) != 2 or shape[1] != FEATURE_COUNT):
+        raise ValueError(f"expected rows of {FEATURE_COUNT} floats, got {dtype.str} {shape}")
+    if not shape[0]:
+        raise ValueError("rows: must be a non-empty list of feature rows")
+    if shape[0] > max_rows:
+        raise ValueError(f"rows: at most {max_rows} per request, got {shape[0]}")
+    items = int(np.prod(shape))
+    if len(body) - offset != items * dtype.itemsize:
+        raise ValueError(
+            f"the header declares {items * dtype.itemsize} bytes of data, the body holds {len(body) - offset}"
+        )
+    array = np.frombuffer(body, dtype=dtype, count=items, offset=offset)
+    if structured:
+        return array.view("<f8").reshape(shape[0], FEATURE_COUNT).copy()
+    with np.errstate(over="ignore"):  # a long double beyond float64 becomes inf, refused as not finite
+        return array.reshape(shape, order="F" if fortran_order else "C").astype(np.float64)
+
+
+def _read_header(body: bytes) -> tuple[tuple[int, ...], bool, np.dtype[Any], int]:
+    """The shape, Fortran order and dtype an NPY body declares, and where its data begins."""
+    written = _ROW_HEADER.fullmatch(body, 0, 10 + int.from_bytes(body[8:10], "little"))
+    if written is not None:
+        return (int(written[1]),), False, ROW_DTYPE, written.end()
     stream = io.BytesIO(body)
     try:
         version = np.lib.format.read_magic(stream)  # type: ignore[no-untyped-call]
@@ -63,30 +99,29 @@ def decode_npy(body: bytes, max_rows: int) -> np.ndarray[Any, np.dtype[np.float6
             raise ValueError(f"NPY format version {version} is not read here; write version 1.0 or 2.0")
     except (ValueError, OSError, EOFError, SyntaxError) as error:
         raise ValueError(f"not an NPY array: {error}") from None
-    structured = dtype.names is not None
-    if structured and dtype.names != FEATURE_NAMES:
-        raise ValueError(
-            f"feature_names: do not match the model's {FEATURE_COUNT} features; "
-            f"first difference at {first_difference(list(dtype.names))}"
-        )
-    if structured and (dtype != ROW_DTYPE or len(shape) != 1):
-        raise ValueError(f"expected a 1-D array of {FEATURE_COUNT} little-endian float64 fields, got shape {shape}")
-    if not structured and (dtype.kind != "f" or len(shape) != 2 or shape[1] != FEATURE_COUNT):
-        raise ValueError(f"expected rows of {FEATURE_COUNT} floats, got {dtype.str} {shape}")
-    if not shape[0]:
-        raise ValueError("rows: must be a non-empty list of feature rows")
-    if shape[0] > max_rows:
-        raise ValueError(f"rows: at most {max_rows} per request, got {shape[0]}")
-    items = int(np.prod(shape))
-    if len(body) - stream.tell() != items * dtype.itemsize:
-        raise ValueError(
-            f"the header declares {items * dtype.itemsize} bytes of data, the body holds {len(body) - stream.tell()}"
-        )
-    array = np.frombuffer(body, dtype=dtype, count=items, offset=stream.tell())
-    if structured:
-        return array.view("<f8").reshape(shape[0], FEATURE_COUNT).copy()
-    with np.errstate(over="ignore"):  # a long double beyond float64 becomes inf, refused as not finite
-        return array.reshape(shape, order="F" if fortran_order else "C").astype(np.float64)
+    return shape, fortran_order, dtype, stream.tell()
+
+
+def _row_header_pattern() -> re.Pattern[bytes]:
+    """The header ``encode_npy`` writes, any row count: magic, version 1.0, the header's length, then
+    the dictionary as ``np.save`` spells it for ``ROW_DTYPE``, padded with spaces to a newline."""
+    empty = encode_npy(np.empty((0, FEATURE_COUNT)))
+    dictionary = empty[10:].rstrip(b" \n")
+    before, after = dictionary.split(b"(0,)")
+    return re.compile(
+        re.escape(empty[:8])
+        + rb"[\x00-\xff]{2}"
+        + re.escape(before)
+        + rb"\((0|[1-9][0-9]{0,8}),\)"
+        + re.escape(after)
+        + rb" *\n"
+    )
+
+
+# The scorer's headers are read by matching the one encode_npy writes, the row count aside; any other
+# goes through numpy's reader, which parses the dictionary as a Python literal: 0.4 ms (2.8 million
+# instructions, 14 %) of a 1,000-row request in make bench's model_score.
+_ROW_HEADER = _row_header_pattern()
 
 
 def first_difference(names: Any) -> str:

@@ -16,11 +16,25 @@ Request, either of:
   float64 field per feature, named as ``FEATURE_NAMES``, or a plain ``(n, FEATURE_COUNT)`` float
   array.
 
-Response (``application/json``)::
+Response, as the request's ``Accept`` asks:
+
+* ``application/json`` (also for ``*/*`` or no Accept; what every artifact answers), every row
+  explained::
 
     {"model": "ecod", "features_version": 1, "threshold": t,
      "results": [{"score": s, "anomaly": s > t,
                   "top_features": [{"feature": name, "contribution": c}, ...]}, ...]}
+
+* ``application/vnd.vedette.scores+json`` (what the scorer asks for when the artifact's metadata
+  lists it in ``response_content_types``), only the flagged rows explained, as they are the only
+  ones the scorer records::
+
+    {"model": "ecod", "features_version": 1, "threshold": t,
+     "scores": [s, ...],                                          # one per row, in request order
+     "anomalies": [{"row": i, "top_features": [...]}, ...]}        # the rows with s > t, in order
+
+Scores are rounded to 6 decimals and a row is flagged when its rounded score exceeds the threshold,
+in both. ``predict_fn`` only scores; ``output_fn`` explains the rows its response explains.
 
 Bad requests raise ``RequestError`` subclasses naming the field and the reason. The prebuilt
 container answers any exception from these functions with Flask's generic 500 page (so does
@@ -36,20 +50,29 @@ import logging
 import math
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 import numpy as np
 
 from model.artifact import LoadedModel, load_model
-from model.detectors import top_features
+from model.detectors import ECODDetector, IsolationForestDetector, top_features
 from model.exceptions import RequestError, UnsupportedAcceptError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION
-from model.rows import JSON_CONTENT_TYPE, MAX_ROWS_PER_REQUEST, NPY_CONTENT_TYPE, decode_npy, first_difference
+from model.rows import (
+    JSON_CONTENT_TYPE,
+    MAX_ROWS_PER_REQUEST,
+    NPY_CONTENT_TYPE,
+    SCORES_CONTENT_TYPE,
+    decode_npy,
+    first_difference,
+)
 
-# What input_fn reads; training records it in the artifact's metadata, so a scorer deployed with an
-# artifact made before NPY existed knows to send it JSON.
+# What input_fn reads and output_fn writes; training records them in the artifact's metadata, so a
+# scorer deployed with an artifact made before NPY or the compact response knows to use JSON.
 REQUEST_CONTENT_TYPES = (JSON_CONTENT_TYPE, NPY_CONTENT_TYPE)
+RESPONSE_CONTENT_TYPES = (JSON_CONTENT_TYPE, SCORES_CONTENT_TYPE)
 TOP_FEATURES = 3
 
 # The rejections' log: one JSON object per line, nothing before it, so Logs Insights parses it.
@@ -181,29 +204,73 @@ def _is_finite_number(value: Any) -> bool:
         return False
 
 
-def predict_fn(input_data: np.ndarray[Any, np.dtype[np.float64]], model: LoadedModel) -> dict[str, Any]:
-    """Score each row; flag it when its score exceeds the calibrated threshold; explain it."""
-    scores, contributions = model.detector.score_and_contributions(input_data)
-    explanations = top_features(contributions, FEATURE_NAMES, TOP_FEATURES, model.detector.distances(input_data))
+@dataclass(frozen=True)
+class Prediction:
+    """What ``predict_fn`` hands ``output_fn``: the scores and flags, and what explaining a row takes."""
+
+    detector: ECODDetector | IsolationForestDetector
+    threshold: float
+    rows: np.ndarray[Any, np.dtype[np.float64]]
+    scores: list[float]  # rounded to 6 decimals, as answered
+    flagged: list[int]  # the rows whose score exceeds the threshold, in order
+
+    def explain(self, rows: np.ndarray[Any, np.dtype[np.float64]]) -> list[list[dict[str, Any]]]:
+        """The ``TOP_FEATURES`` largest contributions of each of ``rows``, as the responses name them."""
+        explanations = top_features(
+            self.detector.contributions(rows), FEATURE_NAMES, TOP_FEATURES, self.detector.distances(rows)
+        )
+        return [
+            [{"feature": name, "contribution": value} for name, value in explanation] for explanation in explanations
+        ]
+
+
+def predict_fn(input_data: np.ndarray[Any, np.dtype[np.float64]], model: LoadedModel) -> Prediction:
+    """Score each row; flag it when its score exceeds the calibrated threshold (``output_fn`` explains)."""
+    scores = np.round(model.detector.score(input_data), 6)
+    flagged = np.flatnonzero(scores > model.threshold).tolist()
+    return Prediction(model.detector, model.threshold, input_data, scores.tolist(), flagged)
+
+
+@_logged
+def output_fn(prediction: Prediction, accept: str | None) -> tuple[bytes, str]:
+    """Serialize the prediction as the Accept asks: JSON with every row explained (``*/*`` or no
+    Accept means JSON), or the compact ``SCORES_CONTENT_TYPE`` with the flagged rows explained."""
+    media = _media_type(accept)
+    if media == SCORES_CONTENT_TYPE:
+        return _dumps(_compact_response(prediction)), SCORES_CONTENT_TYPE
+    if media not in ("", "*/*", JSON_CONTENT_TYPE):
+        raise UnsupportedAcceptError(
+            f"accept {accept!r} is not supported; accept {JSON_CONTENT_TYPE} or {SCORES_CONTENT_TYPE}", "Accept"
+        )
+    return _dumps(_json_response(prediction)), JSON_CONTENT_TYPE
+
+
+def _json_response(prediction: Prediction) -> dict[str, Any]:
+    threshold = prediction.threshold
     return {
-        "model": model.detector.name,
+        "model": prediction.detector.name,
         "features_version": FEATURES_VERSION,
-        "threshold": model.threshold,
+        "threshold": threshold,
         "results": [
-            {
-                "score": score,
-                "anomaly": score > model.threshold,
-                "top_features": [{"feature": name, "contribution": value} for name, value in explanation],
-            }
-            for score, explanation in zip(np.round(scores, 6).tolist(), explanations, strict=True)
+            {"score": score, "anomaly": score > threshold, "top_features": explanation}
+            for score, explanation in zip(prediction.scores, prediction.explain(prediction.rows), strict=True)
         ],
     }
 
 
-@_logged
-def output_fn(prediction: dict[str, Any], accept: str | None) -> tuple[bytes, str]:
-    """Serialize the prediction as JSON (the only type offered; ``*/*`` or no Accept means JSON)."""
-    media = _media_type(accept)
-    if media not in ("", "*/*", JSON_CONTENT_TYPE):
-        raise UnsupportedAcceptError(f"accept {accept!r} is not supported; accept {JSON_CONTENT_TYPE}", "Accept")
-    return json.dumps(prediction, separators=(",", ":")).encode(), JSON_CONTENT_TYPE
+def _compact_response(prediction: Prediction) -> dict[str, Any]:
+    flagged = prediction.flagged
+    explanations = prediction.explain(prediction.rows[flagged]) if flagged else []
+    return {
+        "model": prediction.detector.name,
+        "features_version": FEATURES_VERSION,
+        "threshold": prediction.threshold,
+        "scores": prediction.scores,
+        "anomalies": [
+            {"row": row, "top_features": explanation} for row, explanation in zip(flagged, explanations, strict=True)
+        ],
+    }
+
+
+def _dumps(response: dict[str, Any]) -> bytes:
+    return json.dumps(response, separators=(",", ":")).encode()

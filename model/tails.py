@@ -2,11 +2,14 @@
 
 The event detector (``model.detectors``) and the entity stage (``model.entities``) both score rows by
 how far into their training sample's tails each feature sits. This module holds that part and
-nothing that imports scikit-learn, so the scorer's Lambda can ship it for the entity stage.
+nothing that imports scikit-learn, so the scorer's Lambda can ship it for the entity stage. A
+profile keeps its training sample's sorted columns (what the artifact stores) and looks values up
+in a ``TailTable`` derived from them.
 """
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -61,21 +64,21 @@ class TailProfile:
         self.medians = quartiles[1]
         self.scales = np.maximum(quartiles[2] - quartiles[0], spread) + 1e-9
 
+    @cached_property
+    def table(self) -> TailTable:
+        """The tail scores of each distinct training value, built on first use (not pickled)."""
+        return TailTable(self.sorted_columns)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # The table is derived from the sorted columns: an artifact carries them only once, and
+        # detectors pickled before the table existed load and build it alike.
+        state = self.__dict__.copy()
+        state.pop("table", None)
+        return state
+
     def tails(self, rows: Matrix) -> tuple[Matrix, Matrix]:
         """Negative log left and right tail probabilities, each of shape ``rows.shape``."""
-        count = self.rows
-        left = np.empty_like(rows)
-        right = np.empty_like(rows)
-        for column in range(rows.shape[1]):
-            values = self.sorted_columns[:, column]
-            at_most = np.searchsorted(values, rows[:, column], side="right")
-            at_least = count - np.searchsorted(values, rows[:, column], side="left")
-            left[:, column] = at_most
-            right[:, column] = at_least
-        # Smoothing by one pseudo-row keeps every probability above zero.
-        left = -np.log((left + 1.0) / (count + 1.0))
-        right = -np.log((right + 1.0) / (count + 1.0))
-        return left, right
+        return self.table.tails(rows)
 
     def distances(self, rows: Matrix) -> Matrix:
         """Each value's distance from its feature's training median, in interquartile ranges: it
@@ -92,6 +95,73 @@ class TailProfile:
 def ecod(profile: TailProfile, matrix: Matrix) -> tuple[Vector, Matrix]:
     """ECOD's score (the largest of the left, right and skew-chosen tail sums) and per-feature terms."""
     left, right = profile.tails(matrix)
+    return _ecod_scores(profile, left, right), np.maximum(left, right)
+
+
+def ecod_scores(profile: TailProfile, matrix: Matrix) -> Vector:
+    """ECOD's score alone (``ecod``'s first half)."""
+    return _ecod_scores(profile, *profile.tails(matrix))
+
+
+def _ecod_scores(profile: TailProfile, left: Matrix, right: Matrix) -> Vector:
     automatic = np.where(profile.right_skewed, right, left)
     scores: Vector = np.maximum.reduce([left.sum(axis=1), right.sum(axis=1), automatic.sum(axis=1)])
-    return scores, np.maximum(left, right)
+    return scores
+
+
+class TailTable:
+    """Each feature's two tail scores at each of its distinct training values, looked up by value.
+
+    A value's left tail counts the training values at or below it, its right tail those at or above
+    it; both change only at distinct training values. So each is computed once per distinct value
+    (one to four for most features, which are flags and small counts; up to ``MAX_PROFILE_ROWS`` for
+    the continuous ones), with the arithmetic of a lookup in the sorted column, and a request's
+    value is found by one binary search among them: the same doubles, bit for bit, as counting in
+    the sorted column row by row.
+
+    The one search finds both counts: each distinct value is listed followed by the next double
+    above it, so a value's position among that list (the entries at or below it) is the number of
+    distinct values at or below it plus the number below it, which differ by one exactly when it is
+    a training value; the tables are indexed by that position. Against a search for each count, this
+    takes a fifth to a third less time for the tails of ``make bench``'s 1,000-row ``model_score``
+    request (1.8 ms against 2.9 ms at best on the shared development machine; the row-by-row lookup
+    took 4.9 ms), the continuous features' searches being most of it.
+    """
+
+    def __init__(self, sorted_columns: Matrix) -> None:
+        count = int(sorted_columns.shape[0])
+        # Per feature: the searched list, and the left and right tail at each position in it.
+        self.bounds: list[Vector] = []
+        self.left: list[Vector] = []
+        self.right: list[Vector] = []
+        for column in np.asarray(sorted_columns, dtype=np.float64).T:
+            starts = np.ones(count, dtype=bool)
+            starts[1:] = column[1:] != column[:-1]
+            firsts = np.flatnonzero(starts)  # where each distinct value first appears
+            distinct = column[firsts]
+            bounds = np.empty(2 * len(distinct))
+            bounds[0::2] = distinct
+            bounds[1::2] = np.nextafter(distinct, np.inf)
+            # At position p, (p + 1) // 2 distinct values are at or below the value and p // 2 below it;
+            # below[k] training values lie below the k-th distinct value (below[m]: all of them).
+            position = np.arange(len(bounds) + 1)
+            below = np.append(firsts, count)
+            at_most = below[(position + 1) // 2]
+            at_least = count - below[position // 2]
+            self.bounds.append(bounds)
+            # Smoothing by one pseudo-row keeps every probability above zero.
+            self.left.append(-np.log((at_most.astype(np.float64) + 1.0) / (count + 1.0)))
+            self.right.append(-np.log((at_least.astype(np.float64) + 1.0) / (count + 1.0)))
+
+    def tails(self, rows: Matrix) -> tuple[Matrix, Matrix]:
+        """Negative log left and right tail probabilities, each of shape ``rows.shape``."""
+        # Filled a feature at a time (contiguous), then laid out row by row as callers sum them.
+        columns = np.ascontiguousarray(rows.T, dtype=np.float64)
+        left = np.empty(columns.shape)
+        right = np.empty(columns.shape)
+        for feature, values in enumerate(columns):
+            position = self.bounds[feature].searchsorted(values, side="right")
+            # Positions are within the tables by construction; "clip" spares take's checked copy.
+            self.left[feature].take(position, out=left[feature], mode="clip")
+            self.right[feature].take(position, out=right[feature], mode="clip")
+        return np.ascontiguousarray(left.T), np.ascontiguousarray(right.T)

@@ -49,7 +49,7 @@ from model.features import (
 from model.login_waves import train_login_wave_model
 from model.network import NETWORK_LOOKUPS, resolve_network_lookup
 from model.sampling import DEFAULT_MAX_EVENTS, HASH_LIMIT, read_parts, sample_users
-from model.serving import REQUEST_CONTENT_TYPES
+from model.serving import REQUEST_CONTENT_TYPES, RESPONSE_CONTENT_TYPES
 from model.verdicts import JudgedAlert, VerdictsError, learn_suppressions, read_verdicts
 
 logger = logging.getLogger("model.train")
@@ -124,6 +124,7 @@ def train(
         "feature_names": list(FEATURE_NAMES),
         "features_version": FEATURES_VERSION,
         "request_content_types": list(REQUEST_CONTENT_TYPES),
+        "response_content_types": list(RESPONSE_CONTENT_TYPES),
         "detector": fitted.name,
         "threshold": threshold,
         "alert_rate": alert_rate,

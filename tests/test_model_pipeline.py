@@ -23,6 +23,7 @@ import pytest
 
 from archive import ArchiveWriter
 from emulators import PROJECT_SERVER, model_server
+from model import rows as rows_format
 from model import serving, train
 from model.artifact import SHIPPED_MODULES, extract_tarball, load_model
 from model.build import TRAINING_PACKAGES, write_training_source
@@ -287,6 +288,40 @@ def test_npy_input_names_what_is_wrong() -> None:
         serving.input_fn(encode_npy(row)[:-1], NPY_CONTENT_TYPE)
 
 
+def numpy_header(body: bytes) -> tuple[Any, ...]:
+    """The header as numpy's own reader reads it, and where the data begins."""
+    stream = io.BytesIO(body)
+    version = np.lib.format.read_magic(stream)
+    return (*np.lib.format._read_array_header(stream, version), stream.tell())
+
+
+@pytest.mark.parametrize(
+    "count", [1, 9, 10, 99, 100, 999, 1_000, 4_321, MAX_ROWS_PER_REQUEST, MAX_ROWS_PER_REQUEST + 1]
+)
+def test_the_header_encode_npy_writes_is_read_as_numpy_reads_it(count: int) -> None:
+    # GIVEN the scorer's body for a row count (its header padded to a 64-byte boundary by np.save)
+    body = encode_npy(np.zeros((count, FEATURE_COUNT)))
+    # THEN its header is recognised without numpy's literal parse, with numpy's reading
+    assert rows_format._ROW_HEADER.fullmatch(body, 0, 10 + int.from_bytes(body[8:10], "little"))
+    assert rows_format._read_header(body) == numpy_header(body)
+
+
+def test_any_other_header_is_left_to_numpys_reader() -> None:
+    # GIVEN headers np.save writes for other arrays: plain float rows, a renamed field, Fortran order
+    renamed = np.dtype([("renamed" if name == FEATURE_NAMES[2] else name, "<f8") for name in FEATURE_NAMES])
+    plain = np.zeros((3, FEATURE_COUNT))
+    bodies = [npy_bytes(plain), npy_bytes(plain.view(renamed).reshape(3)), npy_bytes(np.asfortranarray(plain))]
+    # AND the scorer's header with its row count written with a leading zero, which numpy refuses
+    scorer_body = encode_npy(plain)
+    padded = scorer_body.replace(b"(3,), }", b"(03,),}", 1)
+    for body in bodies:
+        # THEN none is taken for the scorer's header, and each is read as numpy reads it
+        assert rows_format._ROW_HEADER.fullmatch(body, 0, 10 + int.from_bytes(body[8:10], "little")) is None
+        assert rows_format._read_header(body) == numpy_header(body)
+    with pytest.raises(ValueError, match="not an NPY array"):
+        rows_format._read_header(padded)
+
+
 def test_npy_header_claiming_huge_rows_is_refused_before_anything_is_allocated() -> None:
     # GIVEN headers declaring terabytes, with no data behind them
     bodies = []
@@ -335,8 +370,8 @@ def test_boto3_sagemaker_runtime_invokes_the_local_endpoint(
     assert len(body["results"]) == len(labels)
     assert body["results"][-1]["anomaly"] is True  # the injection probe
     model = serving.model_fn(str(trained["model_dir"]))
-    expected = serving.predict_fn(rows, model)
-    assert [r["score"] for r in body["results"]] == [r["score"] for r in expected["results"]]
+    expected = json.loads(serving.output_fn(serving.predict_fn(rows, model), "application/json")[0])
+    assert body == expected
     # AND the scorer's NPY body gets the same answer
     response = client.invoke_endpoint(
         EndpointName="vedette-anomaly", ContentType=NPY_CONTENT_TYPE, Accept="application/json", Body=encode_npy(rows)

@@ -10,7 +10,7 @@ import pytest
 
 from model.features import FEATURE_COUNT, FEATURE_NAMES
 from model.rows import decode_npy
-from scorer.endpoint import decode_scores, encode_rows, plan_chunks
+from scorer.endpoint import Score, decode_scores, encode_rows, plan_chunks
 from scorer.settings import ScorerSettings
 from scorer.stores import sns_subject
 
@@ -82,6 +82,35 @@ def test_a_response_that_does_not_match_the_request_is_rejected():
     assert decode_scores(body, 1)[0].threshold == 2.0
     with pytest.raises(ValueError, match="expected 2 results"):
         decode_scores(body, 2)
+
+
+def test_the_compact_response_gives_every_score_and_the_flagged_rows_reasons():
+    # GIVEN a compact answer for three rows, the middle one flagged with its reasons
+    reasons = [{"feature": "resource_suspicious_tokens", "contribution": 9.9}]
+    body = orjson.dumps(
+        {"threshold": 2.0, "scores": [1.0, 3.5, 0.5], "anomalies": [{"row": 1, "top_features": reasons}]}
+    )
+    # WHEN it is read as the content type the endpoint answered
+    scores = decode_scores(body, 3, "application/vnd.vedette.scores+json")
+    # THEN each row has its score and the threshold, and only the flagged row a flag and reasons
+    assert scores == [
+        Score(1.0, False, 2.0, []),
+        Score(3.5, True, 2.0, reasons),
+        Score(0.5, False, 2.0, []),
+    ]
+    # AND an answer that does not fit the request is refused
+    with pytest.raises(ValueError, match="expected 4 scores"):
+        decode_scores(body, 4, "application/vnd.vedette.scores+json")
+    outside = orjson.dumps({"threshold": 2.0, "scores": [1.0], "anomalies": [{"row": 1, "top_features": []}]})
+    with pytest.raises(ValueError, match="anomaly row 1 is not one of the 1 rows"):
+        decode_scores(outside, 1, "application/vnd.vedette.scores+json")
+
+
+def test_a_json_answer_is_read_as_json_whatever_was_asked():
+    # GIVEN the JSON answer, as an endpoint that does not offer the compact type gives it
+    body = orjson.dumps({"threshold": 2.0, "results": [{"score": 3.0, "anomaly": True, "top_features": []}]})
+    # THEN it is read by its own content type
+    assert decode_scores(body, 1, "application/json") == [Score(3.0, True, 2.0, [])]
 
 
 def test_sns_subjects_are_printable_ascii_under_100_characters():

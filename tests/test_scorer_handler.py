@@ -169,3 +169,49 @@ def test_the_request_format_follows_what_the_deployed_artifact_reads(tmp_path, m
         npy_scores, json_scores = (endpoint.score(rows) for endpoint in endpoints)
     assert [score.score for score in npy_scores] == [score.score for score in json_scores]
     assert len(npy_scores) == len(rows) > 0
+
+
+# The release before the compact response: its output_fn answered JSON only, refusing other types.
+EARLIER_INFERENCE = '''"""inference.py as the release before the compact response served it: JSON answers only."""
+
+from model.exceptions import UnsupportedAcceptError
+from model.serving import input_fn, model_fn, predict_fn
+from model.serving import output_fn as _output_fn
+
+
+def output_fn(prediction, accept):
+    if (accept or "*/*") not in ("*/*", "application/json"):
+        raise UnsupportedAcceptError(f"accept {accept!r} is not supported; accept application/json", "Accept")
+    return _output_fn(prediction, accept)
+'''
+
+
+def test_the_response_format_follows_what_the_deployed_artifact_answers(tmp_path, model_tarball):
+    # GIVEN this release's artifact, and the same model as the release before packed it: its
+    # metadata lists no response content types, its serving code answers JSON only
+    current = load_feature_config(export_feature_config(model_tarball, tmp_path / "current.json"))
+    earlier_folder = extract_tarball(model_tarball, tmp_path / "earlier")
+    metadata = json.loads((earlier_folder / "metadata.json").read_text())
+    del metadata["response_content_types"]
+    (earlier_folder / "metadata.json").write_text(json.dumps(metadata))
+    (earlier_folder / "code" / "inference.py").write_text(EARLIER_INFERENCE)
+    earlier_tarball = build_tarball(earlier_folder, tmp_path / "earlier.tar.gz")
+    earlier = load_feature_config(export_feature_config(earlier_tarball, tmp_path / "earlier.json"))
+    # AND rows of ordinary traffic with an injection probe, which the model flags
+    later = START + timedelta(days=TRAINING_DAYS, hours=12)
+    events = [*normal_traffic(3, 1, seed=4), injection_probe(later, "user-0001")]
+    rows = featurize_batch(events, vocabulary=current.vocabulary).rows
+    # WHEN the scorer's endpoint is built for each artifact and scores the rows
+    settings = s.ScorerSettings("vedette-anomaly", "state", "anomalies", "topic", "bucket")
+    with model_server(model_tarball) as current_url, model_server(earlier_tarball) as earlier_url:
+        endpoints = [
+            build_dependencies(settings, url, config).endpoint
+            for url, config in ((current_url, current), (earlier_url, earlier))
+        ]
+        compact, full = (endpoint.score(rows) for endpoint in endpoints)
+    # THEN it asks this release's artifact for the compact answer and the earlier one for JSON
+    assert [endpoint.accept for endpoint in endpoints] == ["application/vnd.vedette.scores+json", "application/json"]
+    # AND both answers give the same scores and flags, and the same reasons for the flagged rows
+    assert full[-1].is_anomaly
+    assert not all(score.is_anomaly for score in full)
+    assert compact == [score if score.is_anomaly else score._replace(top_features=[]) for score in full]

@@ -20,12 +20,15 @@ import numpy as np
 import pytest
 
 from emulators import LocalEndpoint
-from model.features import FEATURE_COUNT, FEATURE_NAMES
+from model.artifact import extract_tarball
+from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
 from model.rows import MAX_ROWS_PER_REQUEST, encode_npy
 from model.server import INTERNAL_ERROR_BODY, INTERNAL_ERROR_CONTENT_TYPE
+from tests.model_factories import normal_traffic
 
 JSON = "application/json"
 NPY = "application/x-npy"
+SCORES = "application/vnd.vedette.scores+json"
 
 
 def rows(count: int, seed: int = 3) -> np.ndarray:
@@ -58,6 +61,9 @@ VALID = {
     "npy 421 rows": (encode_npy(rows(421)), {"Content-Type": NPY}),
     "npy 421 rows, accept json": (encode_npy(rows(421)), {"Content-Type": NPY, "Accept": JSON}),
     "npy 10000 rows": (encode_npy(rows(MAX_ROWS_PER_REQUEST)), {"Content-Type": NPY}),
+    "npy 421 rows, accept scores": (encode_npy(rows(421)), {"Content-Type": NPY, "Accept": SCORES}),
+    "json 421 rows, accept scores": (json_body(rows(421)), {"Content-Type": JSON, "Accept": SCORES}),
+    "npy 10000 rows, accept scores": (encode_npy(rows(MAX_ROWS_PER_REQUEST)), {"Content-Type": NPY, "Accept": SCORES}),
 }
 # Each with the field the artifact's log line names.
 INVALID = {
@@ -155,3 +161,29 @@ def test_invoke_endpoint_turns_the_500_into_a_model_error_with_the_log_pointer(
     # AND valid rows are scored through the same path
     answer = client.invoke_endpoint(EndpointName="vedette-model", ContentType=NPY, Body=encode_npy(rows(2)))
     assert len(json.loads(answer["Body"].read())["results"]) == 2
+
+
+def test_the_compact_answer_carries_the_json_answers_scores_flags_and_reasons(
+    served_endpoint: LocalEndpoint, served_tarball: Path, tmp_path: Path
+) -> None:
+    # GIVEN ordinary traffic's rows, featurized with the artifact's vocabulary, and random rows,
+    # which sit far from the training data in places and are flagged
+    vocabulary = json.loads(extract_tarball(served_tarball, tmp_path / "model").joinpath("vocabulary.json").read_text())
+    ordinary = featurize_batch(normal_traffic(8, 2, seed=5), vocabulary=ResourceVocabulary.from_json(vocabulary)).rows
+    body = encode_npy(np.vstack([ordinary, rows(40)]))
+    # WHEN they are scored once for each response type
+    status, content_type, full = invoke(served_endpoint.container_url, body, {"Content-Type": NPY, "Accept": JSON})
+    compact_status, compact_type, compact = invoke(
+        served_endpoint.container_url, body, {"Content-Type": NPY, "Accept": SCORES}
+    )
+    # THEN the compact answer says so in its content type
+    assert (status, content_type, compact_status, compact_type) == (200, JSON, 200, SCORES)
+    results, answer = json.loads(full)["results"], json.loads(compact)
+    # AND it has every row's score, and exactly the flagged rows with the same reasons
+    assert answer["scores"] == [result["score"] for result in results]
+    flagged = [row for row, result in enumerate(results) if result["anomaly"]]
+    assert 0 < len(flagged) < len(results)
+    assert answer["anomalies"] == [{"row": row, "top_features": results[row]["top_features"]} for row in flagged]
+    assert {key: answer[key] for key in ("model", "features_version", "threshold")} == {
+        key: json.loads(full)[key] for key in ("model", "features_version", "threshold")
+    }

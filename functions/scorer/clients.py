@@ -57,7 +57,10 @@ def build_dependencies(
             aws_client("s3", endpoint_url), settings.bad_events_bucket, settings.bad_events_prefix
         ),
         endpoint=SageMakerEndpoint(
-            runtime, settings.endpoint_name, features.request_content_type if features else JSON_CONTENT_TYPE
+            runtime,
+            settings.endpoint_name,
+            features.request_content_type if features else JSON_CONTENT_TYPE,
+            features.response_content_type if features else JSON_CONTENT_TYPE,
         ),
         network_of=features.network_of if features else None,
         agent_of=features.agent_of if features else None,

@@ -23,7 +23,14 @@ import numpy as np
 import orjson
 
 from model.features import FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION
-from model.rows import JSON_CONTENT_TYPE, MAX_REQUEST_BYTES, MAX_ROWS_PER_REQUEST, NPY_CONTENT_TYPE, encode_npy
+from model.rows import (
+    JSON_CONTENT_TYPE,
+    MAX_REQUEST_BYTES,
+    MAX_ROWS_PER_REQUEST,
+    NPY_CONTENT_TYPE,
+    SCORES_CONTENT_TYPE,
+    encode_npy,
+)
 from scorer.exceptions import (
     EndpointUnusableError,
     ModelRejectedError,
@@ -32,7 +39,6 @@ from scorer.exceptions import (
     TransientError,
 )
 
-RESPONSE_CONTENT_TYPE = JSON_CONTENT_TYPE
 # After the endpoint refused the reference row, batches fail without calling it for this long; then
 # one reference row is sent before the next batch, so a fixed endpoint is used again without a
 # cold start, and a broken one costs one call per minute, not one per retry.
@@ -71,8 +77,9 @@ def encode_rows(rows: np.ndarray[Any, Any], content_type: str = NPY_CONTENT_TYPE
     raise ValueError(f"no encoder for {content_type!r}; the endpoint reads {NPY_CONTENT_TYPE} or {JSON_CONTENT_TYPE}")
 
 
-def decode_scores(body: bytes, expected: int) -> list[Score]:
-    """Parse the model's ``output_fn`` response; raises ``ValueError`` if it does not fit the request,
+def decode_scores(body: bytes, expected: int, content_type: str = JSON_CONTENT_TYPE) -> list[Score]:
+    """Parse the model's ``output_fn`` response, JSON or the compact ``SCORES_CONTENT_TYPE`` as its
+    ``content_type`` says; raises ``ValueError`` if it does not fit the request,
     ``EndpointUnusableError`` if the model computed its scores for another features version."""
     payload = orjson.loads(body)
     version = payload.get("features_version") if isinstance(payload, dict) else None
@@ -81,15 +88,41 @@ def decode_scores(body: bytes, expected: int) -> list[Score]:
             f"the endpoint's model is for features version {version!r}, this scorer computes version "
             f"{FEATURES_VERSION}: deploy the scorer and the endpoint from the same model.tar.gz"
         )
-    results = payload.get("results") if isinstance(payload, dict) else None
-    if not isinstance(results, list) or len(results) != expected:
-        raise ValueError(f"expected {expected} results, got {type(results).__name__}")
-    threshold = float(payload["threshold"])
-    scores = [Score(float(r["score"]), bool(r["anomaly"]), threshold, list(r.get("top_features", []))) for r in results]
+    compact = content_type.split(";", 1)[0].strip().lower() == SCORES_CONTENT_TYPE
+    threshold, scores = (_compact_scores if compact else _json_scores)(payload, expected)
     # DynamoDB numbers cannot hold NaN or infinity; a model that answers them is broken, not an anomaly.
     if not math.isfinite(threshold) or not all(math.isfinite(score.score) for score in scores):
         raise ValueError("scores and threshold must be finite numbers")
     return scores
+
+
+def _json_scores(payload: Any, expected: int) -> tuple[float, list[Score]]:
+    """The threshold and scores of the JSON response: every row's score, flag and reasons."""
+    results = payload.get("results") if isinstance(payload, dict) else None
+    if not isinstance(results, list) or len(results) != expected:
+        raise ValueError(f"expected {expected} results, got {type(results).__name__}")
+    threshold = float(payload["threshold"])
+    return threshold, [
+        Score(float(r["score"]), bool(r["anomaly"]), threshold, list(r.get("top_features", []))) for r in results
+    ]
+
+
+def _compact_scores(payload: Any, expected: int) -> tuple[float, list[Score]]:
+    """The threshold and scores of the compact response: every row's score; the flagged rows, each
+    with its reasons (the others have none)."""
+    values = payload.get("scores") if isinstance(payload, dict) else None
+    if not isinstance(values, list) or len(values) != expected:
+        raise ValueError(f"expected {expected} scores, got {type(values).__name__}")
+    threshold = float(payload["threshold"])
+    explained: dict[int, list[dict[str, Any]]] = {}
+    for anomaly in payload["anomalies"]:
+        row = anomaly["row"]
+        if type(row) is not int or not 0 <= row < expected:
+            raise ValueError(f"anomaly row {row!r} is not one of the {expected} rows")
+        explained[row] = list(anomaly["top_features"])
+    return threshold, [
+        Score(float(score), row in explained, threshold, explained.get(row, [])) for row, score in enumerate(values)
+    ]
 
 
 def plan_chunks(
@@ -121,12 +154,24 @@ def plan_chunks(
 
 
 class SageMakerEndpoint:
-    """``sagemaker-runtime`` InvokeEndpoint with a timeout and bounded retries on the client."""
+    """``sagemaker-runtime`` InvokeEndpoint with a timeout and bounded retries on the client.
 
-    def __init__(self, client: Any, endpoint_name: str, content_type: str = NPY_CONTENT_TYPE) -> None:
+    ``content_type`` is the request body's format, ``accept`` the response's: JSON, which every
+    artifact answers, or the compact ``SCORES_CONTENT_TYPE`` for an artifact whose metadata lists it
+    (``scorer.model_config``). The response is read as its own content type says.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        endpoint_name: str,
+        content_type: str = NPY_CONTENT_TYPE,
+        accept: str = JSON_CONTENT_TYPE,
+    ) -> None:
         self.client = client
         self.endpoint_name = endpoint_name
         self.content_type = content_type
+        self.accept = accept
 
     def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -135,10 +180,11 @@ class SageMakerEndpoint:
             response = self.client.invoke_endpoint(
                 EndpointName=self.endpoint_name,
                 ContentType=self.content_type,
-                Accept=RESPONSE_CONTENT_TYPE,
+                Accept=self.accept,
                 Body=encode_rows(rows, self.content_type) if body is None else body,
             )
             body = response["Body"].read()
+            answered = response.get("ContentType") or JSON_CONTENT_TYPE
         except ClientError as error:
             code = error.response.get("Error", {}).get("Code", "ClientError")
             if code == "ModelError":
@@ -154,7 +200,7 @@ class SageMakerEndpoint:
         except BotoCoreError as error:  # timeouts, connection errors, after the client's own retries
             raise TransientError("endpoint", f"{type(error).__name__}: {error}") from error
         try:
-            return decode_scores(body, len(rows))
+            return decode_scores(body, len(rows), answered)
         except (ValueError, KeyError, TypeError) as error:
             raise TransientError("endpoint", f"malformed response: {error}") from error
 

@@ -25,7 +25,7 @@ from model.exceptions import AgentParserError, InvalidStateError, NetworkLookupE
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
 from model.login_waves import LoginWaveModel, login_wave_model_of
 from model.network import lookup_from_record
-from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE
+from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE, SCORES_CONTENT_TYPE
 from model.user_agents import check_parser
 from model.verdicts import Suppressions, suppressions_of
 from scorer.exceptions import ScorerError
@@ -56,6 +56,9 @@ class FeatureConfig:
     login_waves: LoginWaveModel | None = None
     # Patterns (entity and strongest reason) analysts judged benign: recorded, not sent.
     suppressions: Suppressions = field(default_factory=Suppressions)
+    # The response the scorer asks for: the compact scores, or JSON for an artifact made before them
+    # (its metadata lists no response_content_types), which would refuse the compact type's Accept.
+    response_content_type: str = JSON_CONTENT_TYPE
 
 
 def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
@@ -82,6 +85,8 @@ def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
     vocabulary = ResourceVocabulary.from_json(data["vocabulary"]) if data.get("vocabulary") else None
     readable = data.get("request_content_types") or [JSON_CONTENT_TYPE]
     content_type = NPY_CONTENT_TYPE if NPY_CONTENT_TYPE in readable else JSON_CONTENT_TYPE
+    answered = data.get("response_content_types") or [JSON_CONTENT_TYPE]
+    response_type = SCORES_CONTENT_TYPE if SCORES_CONTENT_TYPE in answered else JSON_CONTENT_TYPE
     try:
         entity_models = {kind: EntityModel.from_json(stage) for kind, stage in (data.get("entities") or {}).items()}
         login_waves = login_wave_model_of(data)
@@ -89,7 +94,16 @@ def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
         raise FeatureConfigError(f"{path}: {error}") from None
     suppressions = suppressions_of(data)
     return FeatureConfig(
-        vocabulary, network_of, record, agent_of, parser, content_type, entity_models, login_waves, suppressions
+        vocabulary,
+        network_of,
+        record,
+        agent_of,
+        parser,
+        content_type,
+        entity_models,
+        login_waves,
+        suppressions,
+        response_type,
     )
 
 
@@ -102,6 +116,7 @@ def export_feature_config(model: str | os.PathLike[str], destination: str | os.P
         "network_lookup": metadata.get("network_lookup"),
         "agent_parser": metadata.get("agent_parser"),
         "request_content_types": metadata.get("request_content_types", [JSON_CONTENT_TYPE]),
+        "response_content_types": metadata.get("response_content_types", [JSON_CONTENT_TYPE]),
         "vocabulary": vocabulary,
         "entities": entities,
         "login_waves": metadata.get("login_waves"),
