@@ -20,7 +20,6 @@ from model.features.state import (
     IpState,
     add_user,
     decay_factor,
-    merge_ip_states,
 )
 
 ADDRESS_COLUMNS = (
@@ -65,16 +64,41 @@ def address_columns(
         ip_state = ip_states[ip] = ip_state.copy()
         copied_ips.add(ip)
     _update(ip_state, user_hash, now, failure, new_user)
-    elsewhere = others.get(ip) if others else None
-    view = ip_state if elsewhere is None else merge_ip_states((ip_state, elsewhere))
     oldest_minute = (now - IP_USERS_WINDOW) // 60
-    distinct = len([None for _, minute in view.recent_users if minute >= oldest_minute])
+    elsewhere = others.get(ip) if others else None
+    if elsewhere is not None and elsewhere.last_seen is not None:
+        own_seen = ip_state.last_seen if ip_state.last_seen is not None else now
+        return (*_merged_columns(ip_state, own_seen, elsewhere, elsewhere.last_seen, oldest_minute), hosting)
+    distinct = len([None for _, minute in ip_state.recent_users if minute >= oldest_minute])
     return (
         float(distinct),
-        math.log1p(view.new_users_slow),
-        math.log1p(view.rate_fast),
-        view.failures_slow / view.rate_slow if view.rate_slow else 0.0,
+        math.log1p(ip_state.new_users_slow),
+        math.log1p(ip_state.rate_fast),
+        ip_state.failures_slow / ip_state.rate_slow if ip_state.rate_slow else 0.0,
         hosting,
+    )
+
+
+def _merged_columns(
+    own: IpState, own_seen: float, other: IpState, other_seen: float, oldest_minute: float
+) -> tuple[float, float, float, float]:
+    """The columns of ``merge_ip_states((own, other))``, without building it (this runs per event at
+    a shared address): the same sums, and the users it would keep in the window, which are all of
+    them up to ``MAX_IP_USERS`` (it keeps the latest)."""
+    latest = max(own_seen, other_seen)
+    own_fast, own_slow = decay_factor(latest - own_seen, FAST_TAU), decay_factor(latest - own_seen, SLOW_TAU)
+    fast, slow = decay_factor(latest - other_seen, FAST_TAU), decay_factor(latest - other_seen, SLOW_TAU)
+    rate_fast = min(own.rate_fast * own_fast + other.rate_fast * fast, MAX_DECAYED_COUNT)
+    rate_slow = min(own.rate_slow * own_slow + other.rate_slow * slow, MAX_DECAYED_COUNT)
+    failures = min(own.failures_slow * own_slow + other.failures_slow * slow, MAX_DECAYED_COUNT)
+    new_users = min(own.new_users_slow * own_slow + other.new_users_slow * slow, MAX_DECAYED_COUNT)
+    recent = {user for user, minute in own.recent_users if minute >= oldest_minute}
+    recent.update(user for user, minute in other.recent_users if minute >= oldest_minute)
+    return (
+        float(min(len(recent), MAX_IP_USERS)),
+        math.log1p(new_users),
+        math.log1p(rate_fast),
+        failures / rate_slow if rate_slow else 0.0,
     )
 
 
