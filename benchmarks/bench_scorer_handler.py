@@ -116,9 +116,10 @@ class MemoryStates:
         self.writes: Counter[str] = Counter()
         self.written_bytes: Counter[str] = Counter()
 
-    def load(self, keys: Collection[str]) -> dict[str, StoredState]:
+    def load(self, keys: Collection[str], eventually: Collection[str] = ()) -> dict[str, StoredState]:
         self.reads.update(state_kind(key) for key in keys)
-        return {key: self.items[key] for key in keys if key in self.items}
+        self.reads.update(state_kind(key) for key in eventually)
+        return {key: self.items[key] for key in [*keys, *eventually] if key in self.items}
 
     def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
         for key, item in items.items():

@@ -1,7 +1,9 @@
 """A carrier-grade NAT through the local pipeline: thousands of users on one address, every shard.
 
-    python -m local_pipeline.nat [--users 3000] [--minutes 6] [--shards 4] [--directory-size 8]
-        [--last-writer-wins] [--json]
+    PYTHONPATH=functions .venv/bin/python -m local_pipeline.nat [--users 3000] [--minutes 6]
+        [--shards 4] [--directory-size 8] [--rate 1500] [--last-writer-wins]
+
+(the scorer imports as ``scorer``, from the Lambda bundle's root, as ``make bench`` sets it).
 
 Kinesis partitions by user, so the NAT's users (``NAT_ADDRESS``, in the shared address space
 carriers use, RFC 6598) are spread over every shard, and every shard's scorer updates the address's
@@ -28,6 +30,7 @@ between its read and its write.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -37,7 +40,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,7 +59,7 @@ from model.features.addresses import ADDRESS_COLUMNS
 from model.rows import NPY_CONTENT_TYPE
 from scorer.ip_slices import DEFAULT_DIRECTORY_SIZE, address_views, decode_part
 from scorer.settings import IP_DIRECTORY_SIZE
-from scorer.stores import IP_PREFIX, Announced, StateStore, StoredState, stored_state
+from scorer.stores import IP_PREFIX, PART_ATTRIBUTE_PREFIX, Announced, StateStore, StoredState, stored_state
 from vedette import Producer
 from vedette.events import format_timestamp, normalize_event
 
@@ -116,9 +119,9 @@ class LastWriterWinsStates:
             return key.split("@", 1)[0] + BASELINE_KEY_SUFFIX
         return key
 
-    def load(self, keys: Collection[str]) -> dict[str, StoredState]:
-        mapped = {key: self.shared(key) for key in keys}
-        found = self.states.load(set(mapped.values()))
+    def load(self, keys: Collection[str], eventually: Collection[str] = ()) -> dict[str, StoredState]:
+        mapped = {key: self.shared(key) for key in [*keys, *eventually]}
+        found = self.states.load({mapped[key] for key in keys}, {mapped[key] for key in eventually})
         return {key: found[shared] for key, shared in mapped.items() if shared in found}
 
     def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
@@ -143,16 +146,21 @@ def last_writer_wins_handler(event: dict[str, Any], context: Any) -> dict[str, A
 
 
 def stored_parts(items: Mapping[str, StoredState], ip: str) -> list[IpState]:
-    """Every part of an address's state the table holds, wherever it is: the shards' own items, the
-    hot items' attributes, an earlier release's whole state in its home."""
+    """Every part of an address's state the table holds, once per shard: each shard's own item (or,
+    for a shard without one, its copy in a hot item), and an earlier release's whole state in the home."""
     home = IP_PREFIX + ip
-    parts: list[IpState] = []
+    parts: dict[str, IpState] = {}
+    copies: dict[str, IpState] = {}
+    legacy: list[IpState] = []
     for key, item in items.items():
-        if (key == home and item.state) or key.startswith(home + "@"):
-            parts.append(IpState.from_bytes(item.state))
+        if key == home and item.state:
+            legacy.append(IpState.from_bytes(item.state))
+        elif key.startswith(home + "@"):
+            parts[key.split("@", 1)[1]] = IpState.from_bytes(item.state)
         elif key.startswith(home + "#"):
-            parts += [IpState.from_bytes(decode_part(value)[1]) for value in item.parts.values()]
-    return parts
+            for name, value in item.parts.items():
+                copies[name.removeprefix(PART_ATTRIBUTE_PREFIX)] = IpState.from_bytes(decode_part(value)[1])
+    return [*legacy, *parts.values(), *(state for shard, state in copies.items() if shard not in parts)]
 
 
 def address_columns_of(state: IpState, ip: str, at: datetime) -> dict[str, float]:
@@ -200,6 +208,25 @@ def compare_with_replay(
         ),
         "user_states_equal": users == {user: state.to_bytes() for user, state in replay.user_states.items()},
     }
+
+
+def shard_of(user: str, shards: int) -> int:
+    """The shard Kinesis puts a user on: MD5 of the partition key in even hash-key ranges."""
+    return int.from_bytes(hashlib.md5(user.encode()).digest(), "big") * shards >> 128
+
+
+def announcements_per_event(events: Iterable[dict[str, Any]], shards: int) -> float:
+    """How often a shard meets an address it has no place in yet (its first event there): the share
+    of events that make the scorer announce itself in an address's home."""
+    seen: set[tuple[str, int]] = set()
+    count = announced = 0
+    for event in events:
+        count += 1
+        pair = (event.get("ip") or "", shard_of(event["user_id"], shards))
+        if pair[0] and pair not in seen:
+            seen.add(pair)
+            announced += 1
+    return announced / count if count else 0.0
 
 
 def scan_states(dynamodb: Any, table: str) -> dict[str, StoredState]:

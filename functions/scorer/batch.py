@@ -71,10 +71,11 @@ from scorer.ip_slices import (
     AddressView,
     address_views,
     encode_part,
-    first_round_keys,
     home_key,
+    home_keys,
     hot_key,
     own_key,
+    own_keys,
     part_attribute,
     second_round_keys,
 )
@@ -246,10 +247,12 @@ def process_batch(
     evidence_keys = [evidence_key(kind, key) for kind, keys in entities.items() for key in keys]
     if deps.login_waves is not None:
         evidence_keys.append(evidence_key(WAVE_KIND, batch.shard_id))
-    stored = deps.states.load([USER_PREFIX + user for user in user_ids] + first_round_keys(ips, tag) + evidence_keys)
+    stored = deps.states.load(
+        [USER_PREFIX + user for user in user_ids] + own_keys(ips, tag) + evidence_keys, eventually=home_keys(ips)
+    )
     shared = second_round_keys(stored, ips, tag, settings.ip_directory_size)
     if shared:
-        stored = {**stored, **deps.states.load(shared)}
+        stored = {**stored, **deps.states.load((), eventually=shared)}
     outcome.state_reads = len(user_ids) + 2 * len(ips) + len(evidence_keys) + len(shared)
     user_states = _read_states(UserState, USER_PREFIX, user_ids, stored, outcome)
     addresses = address_views(stored, ips, tag, settings.ip_directory_size)
@@ -855,17 +858,20 @@ def _save_states(
         if view.others is not None:
             state = keep_users_within(state, merge_ip_states((state, view.others)))
         applied = advanced(view.own_applied, tag, int(record.sequence_number), 1)
-        if view.listed or not (view.hot or home_key(ip) in announced.full):
-            key = own_key(ip, tag)
-            own_items[key] = StoredState(state.to_bytes(), applied)
-        else:
+        key = own_key(ip, tag)
+        own_items[key] = StoredState(state.to_bytes(), applied)
+        address_of[key] = IP_PREFIX + ip
+        if not view.listed and (view.hot or home_key(ip) in announced.full):
+            # Not listed in a full home: other shards read the part from the address's hot item.
             key = hot_key(ip, tag)
             hot_items[key] = (part_attribute(tag), encode_part(applied, state.to_bytes()))
-        address_of[key] = IP_PREFIX + ip
-    save(own_items)
+            address_of[key] = IP_PREFIX + ip
+    # The hot copy first: if it is written and the own part is not, the retry rebuilds the same part
+    # from the own item and sets the copy again; the other way round the copy could stay behind.
     if hot_items:
         parts = {key: hot_items[key] for key in unfailed(hot_items)}
         count(len(parts), deps.states.save_parts(parts, expires_at) if parts else set())
+    save(own_items)
     user_items: dict[str, StoredState] = {}
     for user, record in last_of_user.items():
         key = USER_PREFIX + user

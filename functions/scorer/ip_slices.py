@@ -6,7 +6,7 @@ is the merge of what each shard built from its own events (``model.features.merg
 decayed counts added at a common time, event counts added, users the greatest of the union). Each
 shard reads the other shards' parts, computes the per-IP features from the merge, and writes back
 its own part alone: a write never carries another shard's part, so none is lost, and no item is
-written by more than its own shard except through ``UpdateItem`` on its own attribute.
+written by more than one shard except through ``UpdateItem`` of that shard's own attribute.
 
 Items of the state table, per address:
 
@@ -18,21 +18,26 @@ Items of the state table, per address:
   before this one held the address's whole state here (``state``, with ``applied`` of up to
   twelve shards): it is still read, as one more part that no longer changes, and its positions
   still mark what it applied.
-- ``ip#<address>@<tag>``, the part of a listed shard: written whole by that shard alone, with
-  ``applied`` its position, in the same ``BatchWriteItem`` round as before. Most addresses have one
-  user and one such item, written as the one item of earlier releases was.
+- ``ip#<address>@<tag>``, a shard's own part: written whole by that shard alone, with ``applied``
+  its position, in the same ``BatchWriteItem`` round as before. It is what the shard reads its part
+  from (strongly consistent, like its users' items), so the part and its position are never
+  older than its last write. Most addresses have one user and one such item, written as the one
+  item of earlier releases was; the other shards read it when the home lists it.
 - ``ip#<address>#<n>``, ``n`` < ``HOT_ADDRESS_ITEMS``, once the home is full (a hot key: an address
-  many shards share): a shard that is not listed keeps its part in item ``tag mod
+  many shards share): a shard the home does not list also copies its part into item ``tag mod
   HOT_ADDRESS_ITEMS``, as the attribute ``s_<tag>`` (its position, then the state), set by
   ``UpdateItem`` alone: the other shards' attributes in the item are left as they are. Each item
-  takes the writes of one sixteenth of the shards, with their parts only (the users no other part
+  takes the writes of one sixteenth of those shards, with their parts only (the users no other part
   ranks above: ``keep_users_within``), so neither its size nor its write rate grows with the
-  address's users.
+  address's users, and a reader reads sixteen items instead of one per shard.
 
-A batch reads an address's home and its own item with the users' items (one round), then, only
-for addresses other shards use, the listed shards' items and, where the home is full, the
-``HOT_ADDRESS_ITEMS`` items (a second round). The parts' positions make retries exact as for any
-item (``scorer.progress``): a part has one writer, so one position.
+A batch reads its own parts strongly consistent with the users' items, and the homes eventually
+consistent in the same round (half a read unit: what the home says about other shards may be a
+second old, which only delays what the features see of them); then, only for addresses other shards
+use, the listed shards' items and, where the home is full, the hot items (a second round, eventually
+consistent). A home read late can at worst make a shard announce itself again (a set union) or copy
+its part once more: its own part is always its own item. The parts' positions make retries exact
+as for any item (``scorer.progress``): a part has one writer, so one position.
 """
 
 from __future__ import annotations
@@ -105,9 +110,14 @@ class AddressView:
         )
 
 
-def first_round_keys(ips: Iterable[str], tag: bytes) -> list[str]:
-    """Each address's home and this shard's own item: read with the users'."""
-    return [key for ip in ips for key in (home_key(ip), own_key(ip, tag))]
+def own_keys(ips: Iterable[str], tag: bytes) -> list[str]:
+    """This shard's own part of each address: read strongly consistent with the users' items."""
+    return [own_key(ip, tag) for ip in ips]
+
+
+def home_keys(ips: Iterable[str]) -> list[str]:
+    """Each address's home: read eventually consistent in the same round."""
+    return [home_key(ip) for ip in ips]
 
 
 def second_round_keys(
@@ -128,19 +138,21 @@ def second_round_keys(
 def address_views(
     stored: Mapping[str, StoredState], ips: Collection[str], tag: bytes, directory_size: int
 ) -> dict[str, AddressView]:
-    """Per address, this shard's part (the newest of its own item and its hot attribute) and the
-    merge of every other part read (the other listed shards', the hot items' and an earlier
-    release's whole state). A part that cannot be read is left out and named in ``unreadable``."""
+    """Per address, this shard's part (its own item) and the merge of every other part read (the
+    other listed shards' items, the other shards' hot attributes and an earlier release's whole
+    state). A part that cannot be read is left out and named in ``unreadable``."""
     views: dict[str, AddressView] = {}
     attribute = part_attribute(tag)
     for ip in ips:
         view = views[ip] = AddressView()
         home = stored.get(home_key(ip))
         others: list[IpState] = []
-        candidates: list[tuple[int, bytes, bytes]] = []  # (position, entry, state) of this shard's part
         own = stored.get(own_key(ip, tag))
         if own is not None:
-            candidates.append((parse_positions(own.applied).get(tag, -1), own.applied, own.state))
+            parts: list[IpState] = []
+            _read_part(own.state, own_key(ip, tag), parts, view)
+            if parts:
+                view.own, view.own_applied = parts[0], own.applied
         if home is not None:
             view.listed = tag in home.shards
             view.hot = len(home.shards) >= directory_size and not view.listed
@@ -157,19 +169,10 @@ def address_views(
                     key = f"{IP_PREFIX}{ip}#{number}"
                     item = stored.get(key)
                     for name, value in (item.parts if item is not None else {}).items():
-                        entry, state = decode_part(value)
-                        if name == attribute:
-                            candidates.append((parse_positions(entry).get(tag, -1), entry, state))
-                        elif bytes.fromhex(name[len(PART_ATTRIBUTE_PREFIX) :]) not in home.shards:
-                            # A listed shard's part is its own item, not a hot attribute it left.
-                            _read_part(state, f"{key}.{name}", others, view)
-        if candidates:
-            _, view.own_applied, state = max(candidates, key=lambda candidate: candidate[0])
-            parts: list[IpState] = []
-            _read_part(state, own_key(ip, tag), parts, view)
-            view.own = parts[0] if parts else None
-            if view.own is None:
-                view.own_applied = b""
+                        # This shard's part is its own item; a listed shard's too (not a copy it
+                        # may have left here before it was listed).
+                        if name != attribute and bytes.fromhex(name[len(PART_ATTRIBUTE_PREFIX) :]) not in home.shards:
+                            _read_part(decode_part(value)[1], f"{key}.{name}", others, view)
         if others:
             view.others = merge_ip_states(others)
     return views

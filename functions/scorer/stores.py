@@ -107,7 +107,11 @@ class Anomaly:
 
 
 class StateStore(Protocol):
-    def load(self, keys: Collection[str]) -> dict[str, StoredState]: ...
+    def load(self, keys: Collection[str], eventually: Collection[str] = ()) -> dict[str, StoredState]:
+        """Read ``keys`` strongly consistent (a retry must see this scorer's own last writes) and
+        ``eventually`` eventually consistent (half the read units: other shards' parts, whose last
+        second may be missing), in one parallel round; the items found."""
+        ...
 
     def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
         """Write every item; returns the keys that could not be written."""
@@ -265,14 +269,15 @@ class DynamoStateStore:
         self.table = table
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="state")
 
-    def load(self, keys: Collection[str]) -> dict[str, StoredState]:
-        chunks = _chunks(sorted(keys), BATCH_GET_MAX_KEYS)
+    def load(self, keys: Collection[str], eventually: Collection[str] = ()) -> dict[str, StoredState]:
+        chunks = [(chunk, True) for chunk in _chunks(sorted(keys), BATCH_GET_MAX_KEYS)]
+        chunks += [(chunk, False) for chunk in _chunks(sorted(eventually), BATCH_GET_MAX_KEYS)]
         found: dict[str, StoredState] = {}
-        for part in self.pool.map(self._load_chunk, chunks):
+        for part in self.pool.map(lambda chunk: self._load_chunk(*chunk), chunks):
             found.update(part)
         return found
 
-    def _load_chunk(self, keys: list[str]) -> dict[str, StoredState]:
+    def _load_chunk(self, keys: list[str], consistent: bool) -> dict[str, StoredState]:
         found: dict[str, StoredState] = {}
 
         def call(request: dict[str, Any]) -> dict[str, Any] | None:
@@ -286,7 +291,7 @@ class DynamoStateStore:
                 found[item["key"]["S"]] = stored_state(item)
             return response.get("UnprocessedKeys") or None
 
-        request = {self.table: {"Keys": [{"key": {"S": key}} for key in keys], "ConsistentRead": True}}
+        request = {self.table: {"Keys": [{"key": {"S": key}} for key in keys], "ConsistentRead": consistent}}
         _retry_unprocessed(call, request, "BatchGetItem")
         return found
 
