@@ -40,7 +40,7 @@ from scorer.clients import aws_client
 from scorer.endpoint import SageMakerEndpoint
 from scorer.records import decode_batch
 from scorer.settings import ScorerSettings
-from scorer.stores import ALERT_SENT, Anomaly, StoredState
+from scorer.stores import ALERT_SENT, Announced, Anomaly, StoredState
 from vedette.events import encode_event, normalize_event
 from vedette.kpl import AggregateBuilder
 
@@ -89,8 +89,11 @@ class FakeEndpointServer:
 
 
 def state_kind(key: str) -> str:
-    """``user``, ``ip``, ``entity#user`` or ``entity#session``: the state table key's prefix."""
+    """``user``, ``ip``, ``entity#user`` or ``entity#session``: the state table key's prefix; an
+    address's home (``ip#<address>``, read for every address, written once per shard) is ``ip home``."""
     parts = key.split("#")
+    if parts[0] == "ip" and len(parts) == 2 and "@" not in parts[1]:
+        return "ip home"
     return "#".join(parts[:2]) if parts[0] == "entity" else parts[0]
 
 
@@ -113,9 +116,10 @@ class MemoryStates:
         self.writes: Counter[str] = Counter()
         self.written_bytes: Counter[str] = Counter()
 
-    def load(self, keys: Collection[str]) -> dict[str, StoredState]:
+    def load(self, keys: Collection[str], eventually: Collection[str] = ()) -> dict[str, StoredState]:
         self.reads.update(state_kind(key) for key in keys)
-        return {key: self.items[key] for key in keys if key in self.items}
+        self.reads.update(state_kind(key) for key in eventually)
+        return {key: self.items[key] for key in [*keys, *eventually] if key in self.items}
 
     def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
         for key, item in items.items():
@@ -123,6 +127,28 @@ class MemoryStates:
             self.writes[kind] += 1
             self.written_bytes[kind] += dynamodb_item_bytes(key, item, expires_at)
         self.items.update(items)
+        return set()
+
+    def announce(self, homes: Mapping[str, bytes | None], limit: int, expires_at: int) -> Announced:
+        announced = Announced()
+        for key, tag in homes.items():
+            home = self.items.get(key, StoredState(b""))
+            if tag is not None and tag not in home.shards and len(home.shards) >= limit:
+                announced.full.add(key)
+                continue
+            shards = home.shards | {tag} if tag is not None else home.shards
+            self.items[key] = home._replace(shards=shards, expires_at=expires_at)
+            self.writes[state_kind(key)] += 1
+            self.written_bytes[state_kind(key)] += len(key) + 3 + 6 + 8 * len(shards) + 10 + 6
+        return announced
+
+    def save_parts(self, parts: Mapping[str, tuple[str, bytes]], expires_at: int) -> set[str]:
+        for key, (attribute, value) in parts.items():
+            item = self.items.get(key, StoredState(b""))
+            merged = {**item.parts, attribute: value}
+            self.items[key] = item._replace(parts=merged, expires_at=expires_at)
+            self.writes["ip hot"] += 1
+            self.written_bytes["ip hot"] += len(key) + 3 + sum(len(name) + len(part) for name, part in merged.items())
         return set()
 
     def per_event(self, events: int) -> dict[str, dict[str, float]]:

@@ -169,6 +169,36 @@ def kinesis_limits_proxy(
         yield endpoint
 
 
+@contextmanager
+def dynamodb_limits_proxy(
+    upstream: str,
+    *,
+    stats_path: str | None = None,
+    write_units: float | None = None,
+    read_units: float | None = None,
+) -> Iterator[str]:
+    """Run ``emulators.dynamodb_limits`` (DynamoDB's per-partition limits, item by item) in front of
+    ``upstream``, a DynamoDB endpoint on loopback (moto's server); yields its endpoint URL. Its
+    counts are at ``emulators.dynamodb_limits.fetch_stats(endpoint)`` while it runs and in
+    ``stats_path`` once it has stopped."""
+    port = free_port()
+    upstream_port = urllib.parse.urlsplit(upstream).port
+    command = [
+        sys.executable,
+        "-m",
+        "emulators.dynamodb_limits",
+        "--listen",
+        str(port),
+        "--upstream",
+        str(upstream_port),
+    ]
+    command += ["--stats", stats_path] if stats_path else []
+    command += ["--write-units", str(write_units)] if write_units else []
+    command += ["--read-units", str(read_units)] if read_units else []
+    with _serving(command, port, "/stats", cwd=REPOSITORY_DIR) as endpoint:
+        yield endpoint
+
+
 # The real serving stack of SageMaker's scikit-learn container, in its own Python 3.10 virtualenv
 # (the Makefile builds it, or writes why it could not next to it).
 SKLEARN_CONTAINER_VENV = os.path.join(REPOSITORY_DIR, ".venv-sklearn-container")

@@ -24,7 +24,9 @@ class Inputs:
     # Scorer.
     scorer_cpu_seconds_per_event: float  # one core, the whole batch path, endpoint call client side
     state_item_bytes: Mapping[str, float]  # mean written item size by kind, as DynamoDB counts it
-    shared_ip_item_bytes: float  # the IP item of an address shared by many users (its state at its bound)
+    ip_announcements_per_event: float  # a shard meeting an address it has no place in yet (scorer.ip_slices)
+    ip_part_bytes: float  # one shard's part of a shared address in a hot item, without its users
+    hot_address_items: int  # the hot items an address's parts are spread over (scorer.ip_slices)
     # Endpoint.
     model_seconds_per_row: float  # one core in the container: input_fn -> predict_fn -> output_fn
     endpoint_call_overhead_seconds: float  # per InvokeEndpoint call beyond the rows (assumed)
@@ -53,8 +55,12 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "events_per_second with the entity stage, less the in-process fake endpoint's share of the time",
         "state_item_bytes": "make bench BENCH=scorer_handler (2026-12): state_items.mean_item_bytes, the items "
         "the scorer saves (key, state, expires_at, applied, seen) sized as DynamoDB bills them",
-        "shared_ip_item_bytes": "model/features/state.py MAX_IP_STATE_BYTES (428 B: an IP's state keeps at "
-        "most MAX_IP_USERS users) plus the key and attributes, 45 B as the bench sizes them",
+        "ip_announcements_per_event": "make bench BENCH=shared_ip_state (2026-12): new (address, shard) pairs "
+        "per event in make demo's simulated traffic (600 users, 4 days, 2 shards) = 0.0411; each is one "
+        "UpdateItem of the address's home (under 100 B: one write unit)",
+        "ip_part_bytes": "make bench BENCH=shared_ip_state (2026-12): the largest hot-item attribute (name, "
+        "position, state) without the users it keeps (12 B each) = 103 B",
+        "hot_address_items": "functions/scorer/ip_slices.py HOT_ADDRESS_ITEMS",
         "model_seconds_per_row": "make bench BENCH=model_score (docs/model.md, 2026-12): 181,000 rows per CPU "
         "second, the median of 5 runs of the scorer's path (1,000-row NPY requests, compact answer) with ECOD "
         "and 1 % of the rows flagged and explained (210,400 with none; the assumed anomaly share lies between)",
@@ -69,7 +75,8 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "anomaly_item_bytes": "functions/scorer/stores.py DynamoAnomalyStore.record: the event's JSON plus "
         "score fields, about 1 KB",
         "state_round_trips_per_invocation": "functions/scorer/batch.py: BatchGetItem of every key, then "
-        "BatchWriteItem of the evidence, then of the IP states, then of the user states (each a parallel round)",
+        "BatchWriteItem of the evidence, then of the IP states, then of the user states (each a parallel round); "
+        "a second read round only for addresses other shards use (functions/scorer/ip_slices.py)",
         "dynamodb_round_trip_seconds": "assumed: 10 ms per parallel DynamoDB round in the Region",
         "log_bytes_per_invocation": "assumed: 1.5 KB (Lambda's START/END/REPORT lines and one EMF document)",
     }
@@ -84,7 +91,6 @@ def _feature_count() -> int:
 
 def measured() -> Inputs:
     """The inputs as last measured (``SOURCES`` says how)."""
-    from model.features.state import MAX_IP_STATE_BYTES
     from model.rows import MAX_ROWS_PER_REQUEST
 
     return Inputs(
@@ -93,7 +99,9 @@ def measured() -> Inputs:
         archive_bytes_per_event=57.4,
         scorer_cpu_seconds_per_event=SCORER_CPU_SECONDS_PER_EVENT,
         state_item_bytes=MappingProxyType(dict(STATE_ITEM_BYTES)),
-        shared_ip_item_bytes=float(MAX_IP_STATE_BYTES + SHARED_IP_ITEM_OVERHEAD_BYTES),
+        ip_announcements_per_event=0.0411,
+        ip_part_bytes=103.0,
+        hot_address_items=16,
         model_seconds_per_row=1 / 181_000,
         endpoint_call_overhead_seconds=0.020,
         request_bytes_per_row=8.0 * _feature_count(),
@@ -109,16 +117,14 @@ def measured() -> Inputs:
     )
 
 
-# "key" + "ip#<address>" + "state" + "expires_at" and its number (45 B), and "applied" with the
-# positions of the twelve shards an IP's item keeps (403 B, functions/scorer/progress.py): an address
-# every shard writes holds them all.
-SHARED_IP_ITEM_OVERHEAD_BYTES = 45 + 403
-
 # make bench BENCH=scorer_handler on this machine (2026-12): see SOURCES.
 # events_per_second 9,083 (best of 5; median 6,411), fake_endpoint_share_of_time 0.008: (1 - 0.008) / 9,083.
 SCORER_CPU_SECONDS_PER_EVENT = (1 - 0.008) / 9_083
 # state_items.mean_item_bytes; each kind was read and written by 0.66-0.84 of the events at the
 # bench's 9,000-event batches from 20,000 skewed users (the plan models that share from --users).
+# "ip" is a shard's part of an address (158 B since the parts, 2026-12; 133 B as one item before):
+# one write unit either way. The address's home (48 B) is read beside it; the plan counts that read
+# and the announcements apart (ip_announcements_per_event).
 STATE_ITEM_BYTES: Mapping[str, float] = MappingProxyType(
-    {"user": 392, "ip": 133, "entity#user": 276, "entity#session": 281}
+    {"user": 392, "ip": 158, "entity#user": 276, "entity#session": 281}
 )

@@ -14,8 +14,13 @@ Every figure is arithmetic on three sources: this project's measured unit costs
 - State: each event touches its user, IP, user-episode and session-episode items; a batch reads and
   writes each distinct item once, so with ``users`` active users the share of distinct items is
   ``(1 - exp(-r)) / r`` for ``r`` = events per user per second (Poisson arrivals).
-- Hot key: ``nat_users`` of the users share one IP; its item is written once by every batch that
-  holds one of their events, from every shard.
+- Addresses (``scorer.ip_slices``): each shard keeps its own part of an address's state; a batch
+  also reads each address's home (eventually consistent, half a read unit), and a shard meeting
+  an address it has no place in yet announces itself there (one write unit).
+- Hot key: ``nat_users`` of the users share one IP, on every shard. Up to ``ip_directory_size``
+  shards keep their part in an item of their own (one write per batch each); the others copy it
+  into one of ``hot_address_items`` hot items, whose fullest (the mean plus three standard
+  deviations of a binomial share) takes one write per batch of each of its shards.
 """
 
 from __future__ import annotations
@@ -35,6 +40,11 @@ from loadtest.quotas import QUOTAS, Quota
 from vedette.limits import KIB, put_payload_units
 
 GB = 1000**3  # AWS bills data in GB; KiB-based units are named where they apply
+# A hot item's key and expiry ("key", "ip#<address>#<n>" with the longest address, "expires_at" and
+# its number) and the users an address's parts keep between them (model.features.MAX_IP_USERS, 12 B each).
+HOT_ITEM_OVERHEAD_BYTES = 3 + 3 + 45 + 3 + 10 + 6
+MAX_IP_USERS = 32
+IP_USER_BYTES = 12
 LAMBDA_MIB_PER_VCPU = 1769  # "At 1,769 MB, a function has the equivalent of one vCPU" (Lambda docs)
 LAMBDA_POLL_SECONDS = 1.0  # "Lambda polls each shard ... at a base rate of once per second" (Lambda docs)
 SCALES = (1_000, 10_000, 100_000, 1_000_000)
@@ -52,6 +62,7 @@ class Deployment:
     endpoint_target_utilization: float = 0.7
     batching_window_seconds: float = 0.0
     parallelization_factor: int = 1
+    ip_directory_size: int = 8  # the scorer's VEDETTE_IP_DIRECTORY_SIZE default (scorer.ip_slices)
     headroom: float = pricing.DEFAULT_HEADROOM
     dynamodb_target_utilization: float = 0.7  # provisioned tables autoscaled at 70 %
     archive_buffer_bytes: int = 5 * 1024 * 1024
@@ -188,15 +199,36 @@ def needs(
     # State: every kind once per distinct entity in a batch.
     share = distinct_share(eps / users / invocations * shards) if users > 0 else 1.0
     items = {kind: eps * share for kind in inputs.state_item_bytes}
+    # Addresses: each one's home read eventually consistent (half a unit), and the announcements.
+    homes_read = items.get("ip", 0.0)
+    announcements = eps * inputs.ip_announcements_per_event
     write_units = sum(items[kind] * math.ceil(size / KIB) for kind, size in inputs.state_item_bytes.items())
+    write_units += announcements
     read_units = sum(items[kind] * math.ceil(size / (4 * KIB)) for kind, size in inputs.state_item_bytes.items())
+    read_units += homes_read / 2
     anomaly_write_units = eps * inputs.anomaly_share * math.ceil(inputs.anomaly_item_bytes / KIB)
     stored_gb = users * sum(inputs.state_item_bytes.values()) / GB
-    # The shared address: one write (and one strongly consistent read) per batch holding its events.
+    # The shared address: each batch that holds its events writes that shard's part, and reads the
+    # home, the listed parts and (when the home is full) the hot items.
     nat_events = eps * min(nat_users, users) / users if users > 0 else 0.0
     batches_per_shard = d.parallelization_factor / batch_interval
     hot_writes = shards * batches_per_shard * (1 - math.exp(-nat_events / (shards * batches_per_shard)))
-    ip_bytes = inputs.shared_ip_item_bytes
+    per_shard_writes = hot_writes / shards
+    sharing = min(shards, nat_users)
+    listed = min(sharing, d.ip_directory_size)
+    unlisted = sharing - listed
+    mean_parts = unlisted / inputs.hot_address_items
+    fullest = math.ceil(mean_parts + 3 * math.sqrt(mean_parts)) if unlisted > 0 else 0
+    hot_item_bytes = HOT_ITEM_OVERHEAD_BYTES + fullest * inputs.ip_part_bytes + MAX_IP_USERS * IP_USER_BYTES
+    own_units = math.ceil(inputs.state_item_bytes.get("ip", KIB) / KIB)
+    hot_item_units = math.ceil(hot_item_bytes / KIB) if fullest else 0
+    hot_item_write_units = fullest * per_shard_writes * hot_item_units
+    hot_item_read_units = hot_writes * math.ceil(hot_item_bytes / (4 * KIB)) / 2 if fullest else 0.0
+    listed_reads = hot_writes * max(0, listed - 1) / 2
+    hot_reads = hot_writes * inputs.hot_address_items * math.ceil(hot_item_bytes / (4 * KIB)) / 2 if fullest else 0.0
+    # Beyond the one read and write per event the state figures count: the other parts read, the copies.
+    read_units += listed_reads + hot_reads
+    write_units += unlisted * per_shard_writes * hot_item_units
     # Endpoint.
     calls = invocations * calls_per_invocation
     call_seconds = inputs.endpoint_call_overhead_seconds + (eps / calls) * inputs.model_seconds_per_row
@@ -229,6 +261,13 @@ def needs(
             "items_written_per_second": round(sum(items.values())),
             "read_units_per_second": round(read_units),
             "write_units_per_second": round(write_units),
+            # Of those, for the addresses' parts beyond one read and one write per address a batch:
+            # the homes read and the announcements, and the shared address's other parts read and
+            # hot copies written.
+            "address_home_read_units_per_second": round(homes_read / 2),
+            "address_announcement_write_units_per_second": round(announcements),
+            "shared_address_read_units_per_second": round(listed_reads + hot_reads),
+            "shared_address_write_units_per_second": round(unlisted * per_shard_writes * hot_item_units),
             "anomaly_write_units_per_second": round(anomaly_write_units, 1),
             "provisioned_rcu": math.ceil(read_units / d.dynamodb_target_utilization),
             "provisioned_wcu": math.ceil((write_units + anomaly_write_units) / d.dynamodb_target_utilization),
@@ -236,10 +275,17 @@ def needs(
         },
         "hot_key": {
             "nat_events_per_second": round(nat_events, 1),
-            "ip_item_writes_per_second": round(hot_writes, 1),
-            "ip_item_write_units_per_second": round(hot_writes * math.ceil(ip_bytes / KIB), 1),
-            "ip_item_read_units_per_second": round(hot_writes * math.ceil(ip_bytes / (4 * KIB)), 1),
-            "concurrent_writers": round(min(shards, hot_writes * duration), 1),
+            "batches_writing_per_second": round(hot_writes, 1),
+            "shards_in_own_items": listed,
+            "shards_in_hot_items": unlisted,
+            "parts_in_fullest_hot_item": fullest,
+            "fullest_hot_item_bytes": round(hot_item_bytes) if fullest else 0,
+            # The address's hottest item: a listed shard's own item, or the fullest hot item.
+            "ip_item_write_units_per_second": round(max(per_shard_writes * own_units, hot_item_write_units), 1),
+            "ip_item_read_units_per_second": round(max(hot_writes / 2, hot_item_read_units), 1),
+            "reads_per_batch_for_the_address": 1 + listed + (inputs.hot_address_items if fullest else 0),
+            # Each part has one writer: nothing replaces another shard's update.
+            "updates_lost_per_second": 0,
         },
         "endpoint": {
             "calls_per_second": round(calls, 1),
@@ -342,6 +388,7 @@ def _quota_usage(n: Mapping[str, Mapping[str, float]], eps: float, inputs: Input
         "dynamodb_table_write": n["state"]["write_units_per_second"] + n["state"]["anomaly_write_units_per_second"],
         "dynamodb_table_read": n["state"]["read_units_per_second"],
         "dynamodb_partition_write": n["hot_key"]["ip_item_write_units_per_second"],
+        "dynamodb_partition_read": n["hot_key"]["ip_item_read_units_per_second"],
         "sagemaker_serverless_concurrency": n["endpoint"]["serverless_concurrency"],
     }
 

@@ -72,12 +72,21 @@ DYNAMODB_TABLE_READ = Quota(
 )
 DYNAMODB_PARTITION_WRITE = Quota(
     "dynamodb_partition_write",
-    "DynamoDB write units per partition (the shared IP's state item)",
+    "DynamoDB write units per partition (the shared address's hottest item)",
     1_000,
     "write units/s",
     "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html",
     "Each individual partition is limited to 1,000 write units per second and 3,000 read units per second.",
-    "mergeable per-IP counters with additive updates and write sharding (docs/capacity.md, hot keys)",
+    "more hot items per address (functions/scorer/ip_slices.py HOT_ADDRESS_ITEMS; docs/capacity.md, hot keys)",
+)
+DYNAMODB_PARTITION_READ = Quota(
+    "dynamodb_partition_read",
+    "DynamoDB read units per partition (the shared address's hottest item)",
+    3_000,
+    "read units/s",
+    "https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/warm-throughput-scenarios.html",
+    "Each individual partition is limited to 1,000 write units per second and 3,000 read units per second.",
+    "more hot items per address, or a reader caching the other shards' parts for a second (docs/capacity.md, hot keys)",
 )
 SAGEMAKER_SERVERLESS_CONCURRENCY = Quota(
     "sagemaker_serverless_concurrency",
@@ -97,5 +106,6 @@ QUOTAS: tuple[Quota, ...] = (
     DYNAMODB_TABLE_WRITE,
     DYNAMODB_TABLE_READ,
     DYNAMODB_PARTITION_WRITE,
+    DYNAMODB_PARTITION_READ,
     SAGEMAKER_SERVERLESS_CONCURRENCY,
 )

@@ -102,9 +102,11 @@ class Scorer(pulumi.ComponentResource):
             policy=policy_document(
                 [
                     Statement("ReadTheStream", STREAM_CONSUMER_ACTIONS, [args.stream_arn]),
+                    # Users and parts of addresses in batches; an address's home and hot items by
+                    # UpdateItem alone (scorer.ip_slices: no write may replace another shard's).
                     Statement(
                         "ReadAndWriteState",
-                        ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"),
+                        ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"),
                         [args.state_table_arn],
                     ),
                     # Anomalies and alert markers (put once, a taken marker returned by the failed

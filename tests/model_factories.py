@@ -121,3 +121,32 @@ def scraper_session(moment: datetime, requests: int, user: str = "scraper-1") ->
         )
         for number in range(requests)
     ]
+
+
+def shared_address_traffic(
+    users: int, minutes: int, address: str = "100.64.0.1", seed: int = 3
+) -> list[dict[str, Any]]:
+    """Many users behind one address (a carrier-grade NAT), in time order: each sends an event every
+    20 s or so, now and then from their own home address instead (so some arrive at the NAT's address
+    new), and one in ten of their logins fails."""
+    rng = random.Random(seed)
+    events: list[dict[str, Any]] = []
+    for number in range(users):
+        user = f"nat-user-{number:05d}"
+        home = f"198.18.{number // 250}.{number % 250}"
+        moment = START + timedelta(seconds=rng.uniform(0, 20))
+        while moment < START + timedelta(minutes=minutes):
+            failed = rng.random() < 0.1
+            events.append(
+                event(
+                    moment,
+                    user,
+                    "login_failed" if failed else "page_view",
+                    ip=home if rng.random() < 0.15 else address,
+                    resource="/login" if failed else f"/catalog/items/{rng.randrange(100)}",
+                    status=401 if failed else 200,
+                )
+            )
+            moment += timedelta(seconds=rng.uniform(5, 35))
+    events.sort(key=lambda item: (item["occurred_at"], item["user_id"]))
+    return events

@@ -15,7 +15,7 @@ from loadtest import pricing
 from loadtest.inputs import SOURCES, measured
 from loadtest.plan import SCALES, Deployment, distinct_share, plan, table
 from loadtest.pricing import SECONDS_PER_MONTH
-from loadtest.quotas import DYNAMODB_TABLE_WRITE, LAMBDA_CONCURRENCY, QUOTAS
+from loadtest.quotas import DYNAMODB_TABLE_READ, DYNAMODB_TABLE_WRITE, LAMBDA_CONCURRENCY, QUOTAS
 from stack.settings import StackSettings
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -69,7 +69,16 @@ def test_table_rows_recompute_from_the_inputs(events_per_second):
         events_per_second * share * len(inputs.state_item_bytes), rel=1e-3
     )
     write_units = sum(events_per_second * share * math.ceil(size / 1024) for size in inputs.state_item_bytes.values())
-    assert needs["state"]["write_units_per_second"] == pytest.approx(write_units, rel=1e-3)
+    # plus an announcement per event that brings a shard to an address new to it, and the shared
+    # address's copies in its hot items (docs/capacity.md, hot keys)
+    state = needs["state"]
+    assert state["address_announcement_write_units_per_second"] == pytest.approx(
+        events_per_second * inputs.ip_announcements_per_event, abs=0.5
+    )
+    write_units += state["address_announcement_write_units_per_second"] + state["shared_address_write_units_per_second"]
+    assert state["write_units_per_second"] == pytest.approx(write_units, rel=1e-3)
+    # and each address's home is read eventually consistent (half a unit) beside its part
+    assert state["address_home_read_units_per_second"] == pytest.approx(events_per_second * share / 2, abs=0.5)
     # and the month's cost is the sum of its lines, the state's the cheaper of its two modes
     assert row.monthly_usd == pytest.approx(sum(row.cost.values()), abs=0.01)
     units = write_units + needs["state"]["anomaly_write_units_per_second"]
@@ -80,10 +89,11 @@ def test_table_rows_recompute_from_the_inputs(events_per_second):
 
 
 def test_first_limit_is_the_quota_crossed_just_above_its_threshold():
-    # GIVEN the load at which the state table's write quota is reached
+    # GIVEN the load at which the state table's read quota is reached (each address's home is read
+    # beside its part: reads per event outgrow writes, docs/capacity.md)
     threshold = plan(SCALES[0]).next_limit
     assert threshold is not None
-    assert threshold.quota is DYNAMODB_TABLE_WRITE
+    assert threshold.quota is DYNAMODB_TABLE_READ
     load = threshold.reached_at_events_per_second
     assert load is not None
 
@@ -93,32 +103,38 @@ def test_first_limit_is_the_quota_crossed_just_above_its_threshold():
     # THEN below nothing is exceeded, above it is the first limit, with the units the load needs
     assert below.first_limit is None
     assert above.first_limit is not None
-    assert above.first_limit.quota is DYNAMODB_TABLE_WRITE
-    assert below.needs["state"]["write_units_per_second"] <= DYNAMODB_TABLE_WRITE.value
-    assert above.needs["state"]["write_units_per_second"] > DYNAMODB_TABLE_WRITE.value
+    assert above.first_limit.quota is DYNAMODB_TABLE_READ
+    assert below.needs["state"]["read_units_per_second"] <= DYNAMODB_TABLE_READ.value
+    assert above.needs["state"]["read_units_per_second"] > DYNAMODB_TABLE_READ.value
 
 
 def test_first_limit_is_the_one_reached_at_the_lowest_load():
-    # GIVEN a load above both the state table's write quota and Lambda's concurrency quota
+    # GIVEN a load above the state table's read and write quotas and Lambda's concurrency quota
     load = 2_500_000
     result = plan(load)
     exceeded = {usage.quota.key: usage for usage in result.usage if usage.exceeded}
-    assert {LAMBDA_CONCURRENCY.key, DYNAMODB_TABLE_WRITE.key} <= set(exceeded)
+    assert {LAMBDA_CONCURRENCY.key, DYNAMODB_TABLE_WRITE.key, DYNAMODB_TABLE_READ.key} <= set(exceeded)
 
-    # WHEN the table's quota is raised past that load (as after a quota increase)
+    # WHEN the table's quotas are raised past that load (as after a quota increase)
     raised = tuple(
-        replace(quota, value=1e12) if quota is DYNAMODB_TABLE_WRITE or quota.key == "dynamodb_table_read" else quota
+        replace(quota, value=1e12) if quota in (DYNAMODB_TABLE_WRITE, DYNAMODB_TABLE_READ) else quota
         for quota in QUOTAS
     )
     after_increase = plan(load, quotas=raised)
 
-    # THEN the first limit is the exceeded quota with the lowest threshold: the table's, then Lambda's
+    # THEN the first limit is the exceeded quota with the lowest threshold: the table's reads, then
+    # its writes, then Lambda's concurrency
     def threshold(key: str) -> float:
         return exceeded[key].reached_at_events_per_second or 0.0
 
     assert result.first_limit is not None
-    assert result.first_limit.quota is DYNAMODB_TABLE_WRITE
-    assert threshold(DYNAMODB_TABLE_WRITE.key) < threshold(LAMBDA_CONCURRENCY.key) < load
+    assert result.first_limit.quota is DYNAMODB_TABLE_READ
+    assert (
+        threshold(DYNAMODB_TABLE_READ.key)
+        < threshold(DYNAMODB_TABLE_WRITE.key)
+        < threshold(LAMBDA_CONCURRENCY.key)
+        < load
+    )
     assert after_increase.first_limit is not None
     assert after_increase.first_limit.quota is LAMBDA_CONCURRENCY
     assert after_increase.first_limit.used == result.needs["scorer"]["concurrency"] > LAMBDA_CONCURRENCY.value
@@ -135,8 +151,9 @@ def test_the_command_prints_the_plan(tmp_path):
     # THEN it names the load, the cost and the first limit with its documented value and source
     assert "20,000 events/s" in text
     assert "first limit hit" in text
-    assert DYNAMODB_TABLE_WRITE.source in text
+    assert DYNAMODB_TABLE_READ.source in text
     assert figures["users"] == 50_000
-    assert figures["first_limit"]["value"] == DYNAMODB_TABLE_WRITE.value
+    assert figures["first_limit"]["quota"] == DYNAMODB_TABLE_READ.name
+    assert figures["first_limit"]["value"] == DYNAMODB_TABLE_READ.value
     assert figures["total_usd_per_month"] == pytest.approx(sum(figures["cost_usd_per_month"].values()), abs=0.01)
     assert [row.events_per_second for row in table()] == list(SCALES)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import random
 import re
+import struct
 import subprocess
 import sys
 from collections import Counter
@@ -22,6 +24,7 @@ from model.features import (
     CORE_EVENT_TYPES,
     FEATURE_COUNT,
     FEATURE_NAMES,
+    IP_STATE_FORMAT,
     MAX_IP_STATE_BYTES,
     MAX_IP_USERS,
     MAX_RECENT_IPS,
@@ -35,6 +38,7 @@ from model.features import (
     event_time,
     featurize,
     featurize_batch,
+    merge_ip_states,
     resource_shape,
     resource_shapes,
     stable_hash,
@@ -42,11 +46,18 @@ from model.features import (
 from model.features.resources import _SUSPICIOUS_RE
 from model.network import embedded_network_of
 from model.user_agents import parse_agent
-from tests.model_factories import START, credential_stuffing, event, injection_probe, normal_traffic
+from tests.model_factories import (
+    START,
+    credential_stuffing,
+    event,
+    injection_probe,
+    normal_traffic,
+    shared_address_traffic,
+)
 from vedette import events as contract
 
 REPO = Path(__file__).resolve().parent.parent
-_IP_HEAD_COUNT_OFFSET = 3 + 5 * 8  # format, version, flags, five doubles, then the user count
+_IP_HEAD_COUNT_OFFSET = 3 + 5 * 8 + 8  # format, version, flags, five doubles, the event count, then the user count
 
 
 def column(rows: np.ndarray | list[list[float]], name: str) -> list[float]:
@@ -143,6 +154,61 @@ def test_ip_state_counts_distinct_users_and_stays_bounded() -> None:
     # AND a regular user alone on their IP shows one user
     regular = featurize_batch(normal_traffic(3, 2))
     assert set(column(regular.rows, "ip_distinct_users_24h")) == {1.0}
+
+
+NAT = "100.64.0.1"
+SHARDS = 4
+
+
+def shard_of(event: dict) -> int:
+    """The shard Kinesis puts a user's events on (MD5 of the partition key in even ranges)."""
+    return int.from_bytes(hashlib.md5(event["user_id"].encode()).digest(), "big") * SHARDS >> 128
+
+
+def test_an_address_split_between_shards_merges_to_the_state_one_process_reaches() -> None:
+    # GIVEN 300 users behind one address, their events split between four shards by user, as
+    # Kinesis splits them
+    events = shared_address_traffic(users=300, minutes=20)
+    assert len({shard_of(item) for item in events}) == SHARDS
+    # WHEN each shard builds its part of the address's state from its own users' events alone
+    parts = [featurize_batch([item for item in events if shard_of(item) == shard]).ip_states[NAT] for shard in range(4)]
+    whole = featurize_batch(events).ip_states[NAT]
+    merged = merge_ip_states(parts)
+    # THEN the parts merge to the state one process reaches from every event: no event lost, the
+    # same users kept (more users than it keeps), the same decayed counts
+    assert merged.events == whole.events == sum(1 for item in events if item["ip"] == NAT)
+    assert len(whole.recent_users) == MAX_IP_USERS
+    assert merged.recent_users == whole.recent_users
+    assert merged.last_seen == whole.last_seen
+    for name in ("rate_fast", "rate_slow", "failures_slow", "new_users_slow"):
+        assert getattr(merged, name) == pytest.approx(getattr(whole, name), rel=1e-12), name
+    assert 0 < whole.new_users_slow < whole.rate_slow
+    # AND the merge does not depend on the order of its parts
+    assert merge_ip_states(parts[::-1]) == merged
+
+
+def test_shards_reading_each_others_parts_compute_the_features_one_process_computes() -> None:
+    # GIVEN the same users, and four shards that each keep their own part of the address's state
+    events = shared_address_traffic(users=120, minutes=10)
+    expected = featurize_batch(events).rows
+    parts: list[dict[str, IpState]] = [{} for _ in range(SHARDS)]
+    users: list[dict[str, UserState]] = [{} for _ in range(SHARDS)]
+    rows = []
+    # WHEN each event is featurized by its shard, reading the other shards' parts as they are then
+    for item in events:
+        shard = shard_of(item)
+        others = {
+            ip: merge_ip_states(part[ip] for other, part in enumerate(parts) if other != shard and ip in part)
+            for ip in {item["ip"]}
+        }
+        batch = featurize_batch([item], users[shard], parts[shard], ip_others=others)
+        rows.append(batch.rows[0])
+        users[shard].update(batch.user_states)
+        parts[shard].update(batch.ip_states)
+    # THEN every row is the one a single process computes (up to float rounding in the last decimal)
+    np.testing.assert_allclose(np.array(rows), expected, rtol=0, atol=2 * 10.0**-ROW_DECIMALS)
+    distinct = column(rows, "ip_distinct_users_24h")
+    assert max(distinct) == MAX_IP_USERS
 
 
 def test_novelty_features_flag_a_new_ip_agent_and_country_for_a_known_user() -> None:
@@ -376,7 +442,30 @@ def test_states_stored_as_json_by_earlier_releases_are_still_read() -> None:
     # THEN they read back to the same states, which are now stored in the binary form
     assert UserState.from_bytes(user_json) == user
     assert IpState.from_bytes(ip_json) == ip_state
-    assert user.to_bytes()[0] == ip_state.to_bytes()[0] == STATE_FORMAT
+    assert user.to_bytes()[0] == STATE_FORMAT
+    assert ip_state.to_bytes()[0] == IP_STATE_FORMAT
+
+
+def test_ip_states_stored_by_the_release_before_mergeable_ones_are_still_read() -> None:
+    # GIVEN an IP state in the binary form of the previous release: no event count, and its users
+    # most recently seen first (here a user seen in minute 7 after one seen in minute 9, a late event)
+    users = [(11, 7), (12, 9), (13, 5)]
+    pairs = [value for pair in users for value in pair]
+    legacy = struct.pack(f"<BBB 5d B {'Iq' * len(users)}", STATE_FORMAT, 2, 1, 600.0, 1.5, 2.5, 0.5, 1.0, 3, *pairs)
+    # WHEN it is read
+    state = IpState.from_bytes(legacy)
+    # THEN its counts are kept, its event count is unknown (0), and its users are in the order a
+    # mergeable state keeps (greatest minute, then hash, first); it is written back in the new form
+    assert (state.last_seen, state.rate_fast, state.rate_slow, state.failures_slow, state.new_users_slow) == (
+        600.0,
+        1.5,
+        2.5,
+        0.5,
+        1.0,
+    )
+    assert state.events == 0
+    assert state.recent_users == [(12, 9), (11, 7), (13, 5)]
+    assert IpState.from_bytes(state.to_bytes()) == state
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,8 @@ import base64
 import hashlib
 import itertools
 import json
+import math
+from collections import Counter
 from dataclasses import replace
 from typing import Any
 
@@ -18,9 +20,10 @@ import pytest
 
 from console.alerts import DynamoAlerts
 from model.entities import Evidence
-from model.features import UserState
+from model.features import IpState, UserState, featurize_batch
 from model.features.state import (
     MAX_IP_STATE_BYTES,
+    MAX_IP_USERS,
     MAX_RECENT_AGENTS,
     MAX_RECENT_COUNTRIES,
     MAX_RECENT_IPS,
@@ -31,6 +34,16 @@ from model.features.state import (
 from scorer.batch import BatchOutcome, Dependencies, process_batch
 from scorer.clients import build_dependencies
 from scorer.exceptions import TransientError
+from scorer.ip_slices import (
+    DEFAULT_DIRECTORY_SIZE,
+    HOT_ADDRESS_ITEMS,
+    address_views,
+    encode_part,
+    home_key,
+    hot_key,
+    own_key,
+    part_attribute,
+)
 from scorer.progress import (
     MAX_IP_SHARD_POSITIONS,
     MAX_SEEN_EVENT_IDS,
@@ -41,6 +54,8 @@ from scorer.progress import (
     shard_tag,
 )
 from scorer.records import decode_batch
+from scorer.settings import MAX_IP_DIRECTORY_SIZE
+from scorer.stores import stored_state
 from tests.scorer_factories import (
     REGION,
     SHARD,
@@ -116,7 +131,9 @@ def test_all_good_batch_of_plain_and_aggregated_records(aws_endpoint, resources)
     assert anomaly["sk"]["S"] == f"{events[7]['occurred_at']}#{events[7]['event_id']}"
     [alert] = alerts_of(aws_endpoint, resources)
     assert alert["event_id"] == events[7]["event_id"]
-    assert outcome.state_writes == len({e["user_id"] for e in events}) + len({e["ip"] for e in events})
+    # AND each user and this shard's part of each address are written, with one announcement per
+    # address new to the shard (its place in the address's home)
+    assert outcome.state_writes == len({e["user_id"] for e in events}) + 2 * len({e["ip"] for e in events})
 
 
 def bad_events_of(endpoint_url: str, resources: ScorerResources) -> list[dict[str, Any]]:
@@ -469,6 +486,8 @@ def dynamodb_item_size(item: dict[str, Any]) -> int:
             size += len(content.encode())
         elif kind == "B":
             size += len(content)
+        elif kind == "BS":
+            size += sum(len(member) for member in content)
         else:
             size += (len(content.strip("0").replace(".", "")) + 1) // 2 + 1
     return size
@@ -514,28 +533,59 @@ def test_the_largest_user_item_fits_one_write_unit():
     assert dynamodb_item_size(item) <= 1024
 
 
-def test_the_largest_ip_and_episode_items_fit_one_write_unit():
-    # GIVEN an IP's largest state and an episode's evidence, the longest keys (an IPv6 address with an
-    # IPv4 tail; a session id of the longest id), positions of as many shards as they keep, a TTL
+def test_the_largest_address_and_episode_items_fit_their_units():
+    # GIVEN the longest address (an IPv6 address with an IPv4 tail), the widest values, a TTL, and:
     longest_ip = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255"
-    applied = full_positions(MAX_IP_SHARD_POSITIONS)
-    ip_item = {
-        "key": {"S": "ip#" + longest_ip},
+    tags = [shard_tag(f"shardId-{number:012d}") for number in range(550)]
+    ttl = {"expires_at": {"N": "4102444800"}}
+    # a shard's own part: the largest state, its one position
+    own_item = {
+        "key": {"S": own_key(longest_ip, tags[0])},
         "state": {"B": b"\xff" * MAX_IP_STATE_BYTES},
-        "applied": {"B": applied},
-        "expires_at": {"N": "4102444800"},
+        "applied": {"B": full_positions(1)},
+        **ttl,
     }
+    # the address's home, full at the default size, still holding what the earlier release wrote
+    # there (its largest state, 428 bytes, and the positions of twelve shards); and full at the largest size
+    home_item = {
+        "key": {"S": home_key(longest_ip)},
+        "shards": {"BS": tags[:DEFAULT_DIRECTORY_SIZE]},
+        "state": {"B": b"\xff" * 428},
+        "applied": {"B": full_positions(MAX_IP_SHARD_POSITIONS)},
+        **ttl,
+    }
+    widest_home = {"key": {"S": home_key(longest_ip)}, "shards": {"BS": tags[:MAX_IP_DIRECTORY_SIZE]}, **ttl}
+    # the fullest hot item at 1 million events/s (550 shards, docs/capacity.md): its share of the
+    # shards' parts, which together keep at most the 32 users the address keeps
+    items = Counter(hot_key(longest_ip, tag) for tag in tags)
+    fullest, writers = items.most_common(1)[0]
+    widest = (2**32 - 1, 2**62)
+    parts = {
+        part_attribute(tag): {
+            "B": encode_part(
+                full_positions(1),
+                IpState(1.0, 1e6, 1e6, 1e6, 1e6, [widest] * (MAX_IP_USERS if number == 0 else 0), 2**60).to_bytes(),
+            )
+        }
+        for number, tag in enumerate(tag for tag in tags if hot_key(longest_ip, tag) == fullest)
+    }
+    hot_item = {"key": {"S": fullest}, **parts, **ttl}
     episode_item = {
         "key": {"S": "entity#session#" + "s" * MAX_ID_LENGTH},
         "state": {"B": Evidence().to_bytes()},
-        "applied": {"B": applied},
-        "expires_at": {"N": "4102444800"},
+        "applied": {"B": full_positions(MAX_IP_SHARD_POSITIONS)},
+        **ttl,
     }
-    # THEN each stays within 1 KB, with every shard's position kept
-    assert len(longest_ip) == 45
-    assert len(parse_positions(applied)) == MAX_IP_SHARD_POSITIONS
-    assert dynamodb_item_size(ip_item) <= 1024
+    # THEN the own part, the homes and the episode stay within one write unit (1 KB)
+    assert dynamodb_item_size(own_item) <= 1024
+    assert dynamodb_item_size(home_item) <= 1024
+    assert dynamodb_item_size(widest_home) <= 1024
     assert dynamodb_item_size(episode_item) <= 1024
+    # AND the fullest hot item, written once a second by each of its shards, takes a fifth of its
+    # partition's 1,000 write units a second (the mean item, 550 / 16 shards, less)
+    assert len(items) == HOT_ADDRESS_ITEMS
+    write_units = math.ceil(dynamodb_item_size(hot_item) / 1024)
+    assert write_units * writers <= 1000 / 5, (writers, write_units)
 
 
 def test_a_user_item_written_by_an_earlier_release_keeps_its_position(aws_endpoint, resources):
@@ -560,3 +610,45 @@ def test_a_user_item_written_by_an_earlier_release_keeps_its_position(aws_endpoi
     assert (again.replayed, again.scored, again.endpoint_calls) == (3, 0, 0)
     state = dynamodb.get_item(TableName=settings.state_table, Key=key)["Item"]["state"]["B"]
     assert UserState.from_bytes(bytes(state)).total_events == 3
+
+
+def test_an_address_item_of_an_earlier_release_is_read_as_one_part_and_its_position_kept(aws_endpoint, resources):
+    # GIVEN a user's three events at an address, applied by the earlier release to the address's
+    # one item (its whole state, in the JSON form it could store, with this shard's position) but
+    # not yet to the user: the batch is to be delivered again
+    address = "192.0.2.44"
+    first = [wire_event(n, "user-m", ip=address) for n in range(3)]
+    event = lambda_event([aggregate(first)])
+    legacy = featurize_batch(first).ip_states[address].to_json()
+    legacy.pop("e")  # the earlier release kept no event count
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    number = int(event["Records"][0]["kinesis"]["sequenceNumber"])
+    dynamodb.put_item(
+        TableName=resources.settings.state_table,
+        Item={
+            "key": {"S": home_key(address)},
+            "state": {"B": json.dumps(legacy).encode()},
+            "applied": {"B": advanced(b"", shard_tag(SHARD), number, MAX_IP_SHARD_POSITIONS)},
+            "expires_at": {"N": "4102444800"},
+        },
+    )
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+
+    # WHEN Lambda delivers the batch again, then a batch of another user's events at the address
+    again = run(event, deps, settings)
+    later = run(lambda_event([aggregate([wire_event(n, "user-n", ip=address) for n in range(10, 12)])]), deps, settings)
+
+    # THEN the old item's position says the address has the first events: they are applied to their
+    # user alone, and not scored again
+    assert (again.resumed, again.endpoint_calls) == (3, 0)
+    assert later.scored == 2
+    # AND the old state stays in the home as one part, beside this shard's new part: a reader of the
+    # address sees both users and the five events
+    items = {item["key"]["S"]: stored_state(item) for item in dynamodb.scan(TableName=settings.state_table)["Items"]}
+    home = items[home_key(address)]
+    assert home.shards == {shard_tag(SHARD)}
+    assert IpState.from_bytes(home.state).rate_slow == pytest.approx(3.0, rel=1e-3)
+    view = address_views(items, [address], b"\0" * 8, settings.ip_directory_size)[address]
+    assert view.others is not None
+    assert (view.others.events, len(view.others.recent_users)) == (2, 2)  # the old part counted no events
+    assert IpState.from_bytes(items[own_key(address, shard_tag(SHARD))].state).events == 2

@@ -31,10 +31,15 @@ from scorer.batch import Dependencies, process_batch
 from scorer.clients import build_dependencies
 from scorer.endpoint import Score
 from scorer.exceptions import TransientError
+from scorer.ip_slices import decode_part, home_key, hot_key, own_key, part_attribute
+from scorer.progress import shard_tag
 from scorer.records import decode_batch
-from tests.model_factories import START, event, normal_traffic, scraper_session
+from tests.model_factories import START as MODEL_START
+from tests.model_factories import event, normal_traffic, scraper_session
 from tests.scorer_factories import (
     REGION,
+    SHARD,
+    START,
     ScorerResources,
     SuspiciousResourceEndpoint,
     aggregate,
@@ -84,7 +89,9 @@ BATCHES = batches()
 
 @dataclass(frozen=True)
 class Outcome:
-    states: dict[str, tuple[bytes, bytes | None, bytes | None]]
+    # Every attribute of every state item but its expiry (state, applied, seen; a home's shards, a
+    # hot item's parts).
+    states: dict[str, dict[str, Any]]
     anomalies: dict[tuple[str, str], dict[str, Any]]
     alerts: list[str]
     deliveries: int
@@ -93,11 +100,7 @@ class Outcome:
 def snapshot(endpoint_url: str, resources: ScorerResources, deliveries: int) -> Outcome:
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION)
     states = {
-        item["key"]["S"]: (
-            bytes(item["state"]["B"]),
-            bytes(item["applied"]["B"]) if "applied" in item else None,
-            bytes(item["seen"]["B"]) if "seen" in item else None,
-        )
+        item["key"]["S"]: {name: value for name, value in item.items() if name not in {"key", "expires_at"}}
         for item in dynamodb.scan(TableName=resources.settings.state_table, ConsistentRead=True)["Items"]
     }
     anomalies = {
@@ -140,6 +143,16 @@ def writes(key: str) -> Callable[[dict[str, Any]], bool]:
     )
 
 
+def updates(key: str) -> Callable[[dict[str, Any]], bool]:
+    """An UpdateItem of the state item ``key`` (an address's home or hot item)."""
+    return lambda body: body.get("Key", {}).get("key", {}).get("S") == key
+
+
+def marks_sent(body: dict[str, Any]) -> bool:
+    """The UpdateItem that marks an alert sent (the anomalies table's key)."""
+    return "user_id" in body.get("Key", {})
+
+
 def is_anomaly(body: dict[str, Any]) -> bool:
     return not body.get("Item", {}).get("sk", {}).get("S", "").startswith("alert#")
 
@@ -149,8 +162,11 @@ def is_marker(body: dict[str, Any]) -> bool:
 
 
 REFUSED = 3  # the client's three attempts: the scorer sees the call fail
-SHARED_IP = "ip#203.0.113.7"
+ADDRESS = "203.0.113.7"
+SHARED_IP = own_key(ADDRESS, shard_tag(SHARD))  # this shard's part of the shared address's state
+HOME = home_key(ADDRESS)
 WRITE = DYNAMODB + "BatchWriteItem"
+UPDATE = DYNAMODB + "UpdateItem"
 FAULTS = [
     Fault("state-read-refused", lambda p: p.throttle(DYNAMODB + "BatchGetItem", times=REFUSED)),
     # The issue's first case: user states not written after their IP's was.
@@ -183,10 +199,16 @@ FAULTS = [
     Fault("publish-refused", lambda p: p.fail("Publish", times=REFUSED)),
     Fault("publish-accepted-answer-lost-once", lambda p: p.fail_after_applying("Publish", times=1)),
     Fault("publish-accepted-answer-lost-every-attempt", lambda p: p.fail_after_applying("Publish", times=REFUSED)),
-    Fault("alert-sent-mark-refused", lambda p: p.throttle(DYNAMODB + "UpdateItem", times=REFUSED)),
+    Fault("alert-sent-mark-refused", lambda p: p.throttle(UPDATE, marks_sent, times=REFUSED)),
     Fault(
         "alert-sent-mark-applied-answer-lost",
-        lambda p: p.fail_after_applying(DYNAMODB + "UpdateItem", times=REFUSED),
+        lambda p: p.fail_after_applying(UPDATE, marks_sent, times=REFUSED),
+    ),
+    # The shard's announcement in the shared address's home (its place there), before its part.
+    Fault("ip-announcement-refused", lambda p: p.throttle(UPDATE, updates(HOME), times=REFUSED)),
+    Fault(
+        "ip-announcement-applied-answer-lost-every-attempt",
+        lambda p: p.fail_after_applying(UPDATE, updates(HOME), times=REFUSED),
     ),
     Fault("endpoint-first-call-fails", endpoint_fails=(1,)),
     Fault("endpoint-second-chunk-fails", endpoint_fails=(2,)),
@@ -201,7 +223,7 @@ TWO_FAULTS = [
     ),
     Fault(
         "publish-refused-then-sent-mark-refused",
-        lambda p: (p.fail("Publish", times=REFUSED), p.throttle(DYNAMODB + "UpdateItem", times=REFUSED)),
+        lambda p: (p.fail("Publish", times=REFUSED), p.throttle(UPDATE, marks_sent, times=REFUSED)),
     ),
     Fault(
         "endpoint-second-chunk-fails-and-user-write-refused",
@@ -217,9 +239,13 @@ def run_batches(
     fault: Fault | None,
     kinesis_batches: list[dict[str, Any]] | None = None,
     trained: TrainedModel | None = None,
+    hot: bool = False,
 ) -> Outcome:
     resources = create_resources(aws_endpoint, f"exactly-once-{next(_names)}")
     settings = replace(resources.settings, max_rows_per_call=ROWS_PER_CALL)
+    if hot:
+        settings = replace(settings, ip_directory_size=1)
+        other_shard_has_the_address(aws_endpoint, settings.state_table)
     with ThrottlingProxy(aws_endpoint) as proxy:
         deps = build_dependencies(settings, proxy.endpoint)
         deps.bad_events = build_dependencies(settings, aws_endpoint).bad_events  # S3 is not proxied
@@ -245,11 +271,13 @@ def clean(aws_endpoint: str) -> Outcome:
     # alerted once per user and window, and the producer's duplicate dropped.
     assert outcome.deliveries == 2
     users = {
-        key: UserState.from_bytes(state) for key, (state, _, _) in outcome.states.items() if key.startswith("user#")
+        key: UserState.from_bytes(item["state"]["B"]) for key, item in outcome.states.items() if key.startswith("user#")
     }
     assert sum(state.total_events for state in users.values()) == 36
-    shared = IpState.from_bytes(outcome.states["ip#203.0.113.7"][0])
+    shared = IpState.from_bytes(outcome.states[SHARED_IP]["state"]["B"])
     assert len(shared.recent_users) == 3
+    assert shared.events == 18
+    assert outcome.states[HOME]["shards"]["BS"] == [shard_tag(SHARD)]
     assert len(outcome.anomalies) == 4
     assert len(outcome.alerts) == 2  # user-1 (events 7, 25, 31: one window) and user-3 (event 9)
     return outcome
@@ -291,7 +319,7 @@ def trained() -> TrainedModel:
 def entity_batches() -> list[dict[str, Any]]:
     """A scraper's run (its user and its session alert) and two people, one behind the scraper's
     address (sharing its IP state), in two batches of single-event records."""
-    moment = START + timedelta(days=10, hours=12)
+    moment = MODEL_START + timedelta(days=10, hours=12)
     scraper = scraper_session(moment, requests=30)
     browser = {"user_agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0", "status": 200}
     people = [
@@ -343,7 +371,7 @@ ENTITY_FAULTS = [
     ),
     Fault("publish-refused", lambda p: p.fail("Publish", times=REFUSED)),
     Fault("publish-accepted-answer-lost-every-attempt", lambda p: p.fail_after_applying("Publish", times=REFUSED)),
-    Fault("alert-sent-mark-refused", lambda p: p.throttle(DYNAMODB + "UpdateItem", times=REFUSED)),
+    Fault("alert-sent-mark-refused", lambda p: p.throttle(UPDATE, marks_sent, times=REFUSED)),
     Fault("endpoint-second-call-fails", endpoint_fails=(2,)),
 ]
 
@@ -357,9 +385,9 @@ def clean_entities(aws_endpoint: str, trained: TrainedModel) -> Outcome:
     alerted = [(message["entity"]["kind"], message["entity"]["id"]) for message in map(json.loads, outcome.alerts)]
     assert len(alerted) == len(set(alerted))
     assert {("user", "scraper-1"), ("session", "scraper-1-session")} <= set(alerted)
-    assert Evidence.from_bytes(outcome.states["entity#user#scraper-1"][0]).events == 30
-    assert Evidence.from_bytes(outcome.states["entity#session#scraper-1-session"][0]).events == 30
-    assert len(IpState.from_bytes(outcome.states["ip#203.0.113.7"][0]).recent_users) == 2
+    assert Evidence.from_bytes(outcome.states["entity#user#scraper-1"]["state"]["B"]).events == 30
+    assert Evidence.from_bytes(outcome.states["entity#session#scraper-1-session"]["state"]["B"]).events == 30
+    assert len(IpState.from_bytes(outcome.states[SHARED_IP]["state"]["B"]).recent_users) == 2
     return outcome
 
 
@@ -375,3 +403,75 @@ def test_one_fault_anywhere_ends_as_the_clean_run_with_entity_alerts(
         assert faulty.states[key] == value, f"{fault.name}: state {key} differs from the clean run"
     assert faulty.anomalies == clean_entities.anomalies
     assert faulty.alerts == clean_entities.alerts
+
+
+OTHER_SHARD = shard_tag("shardId-000000000099")
+
+
+def other_shard_has_the_address(aws_endpoint: str, table: str) -> None:
+    """Another shard's part of the shared address, listed in its home, which is full at one shard."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    far = {"N": "4102444800"}
+    part = IpState(last_seen=START.timestamp(), rate_fast=2.0, rate_slow=5.0, recent_users=[(7, 0)], events=5)
+    dynamodb.put_item(TableName=table, Item={"key": {"S": HOME}, "shards": {"BS": [OTHER_SHARD]}, "expires_at": far})
+    dynamodb.put_item(
+        TableName=table,
+        Item={"key": {"S": own_key(ADDRESS, OTHER_SHARD)}, "state": {"B": part.to_bytes()}, "expires_at": far},
+    )
+
+
+HOT_PART = hot_key(ADDRESS, shard_tag(SHARD))
+
+
+def reads_hot_items(body: dict[str, Any]) -> bool:
+    """The second read round: the other shards' parts of the addresses this shard shares."""
+    return any(
+        key["key"]["S"].startswith(f"ip#{ADDRESS}#")
+        for request in body.get("RequestItems", {}).values()
+        for key in request["Keys"]
+    )
+
+
+# A hot address: this shard's part is an attribute of a hot item, set with UpdateItem.
+HOT_FAULTS = [
+    Fault("hot-part-write-refused", lambda p: p.throttle(UPDATE, updates(HOT_PART), times=REFUSED)),
+    Fault("hot-part-write-applied-answer-lost-once", lambda p: p.fail_after_applying(UPDATE, updates(HOT_PART))),
+    Fault(
+        "hot-part-write-applied-answer-lost-every-attempt",
+        lambda p: p.fail_after_applying(UPDATE, updates(HOT_PART), times=REFUSED),
+    ),
+    Fault("user-write-refused", lambda p: p.throttle(WRITE, writes("user#user-1"), times=REFUSED)),
+    Fault("state-second-read-refused", lambda p: p.throttle(DYNAMODB + "BatchGetItem", reads_hot_items, times=REFUSED)),
+    Fault("endpoint-second-chunk-fails", endpoint_fails=(2,)),
+]
+
+
+@pytest.fixture(scope="module")
+def clean_hot(aws_endpoint: str) -> Outcome:
+    outcome = run_batches(aws_endpoint, None, hot=True)
+    # The clean run: this shard's part, with the 18 events of the shared address, is its own item
+    # and, since the home is full without it, copied into the hot item; the other shard's part is
+    # untouched
+    own = outcome.states[SHARED_IP]
+    assert IpState.from_bytes(own["state"]["B"]).events == 18
+    [(attribute, value)] = [(name, value) for name, value in outcome.states[HOT_PART].items()]
+    assert attribute == part_attribute(shard_tag(SHARD))
+    assert decode_part(value["B"]) == (own["applied"]["B"], own["state"]["B"])
+    assert outcome.states[HOME]["shards"]["BS"] == [OTHER_SHARD]
+    assert IpState.from_bytes(outcome.states[own_key(ADDRESS, OTHER_SHARD)]["state"]["B"]).events == 5
+    return outcome
+
+
+@pytest.mark.parametrize("fault", HOT_FAULTS, ids=[fault.name for fault in HOT_FAULTS])
+def test_one_fault_anywhere_ends_as_the_clean_run_at_a_hot_address(
+    aws_endpoint: str, clean_hot: Outcome, fault: Fault
+) -> None:
+    # GIVEN an address whose home is full, so that this shard keeps its part in a hot item, and one
+    # fault at one step WHEN the batches are processed and retried as Lambda retries them
+    faulty = run_batches(aws_endpoint, fault, hot=True)
+    # THEN every item, anomaly and alert message is the clean run's
+    assert faulty.states.keys() == clean_hot.states.keys()
+    for key, value in clean_hot.states.items():
+        assert faulty.states[key] == value, f"{fault.name}: state {key} differs from the clean run"
+    assert faulty.anomalies == clean_hot.anomalies
+    assert faulty.alerts == clean_hot.alerts

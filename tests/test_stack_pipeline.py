@@ -135,7 +135,11 @@ def test_scorer_role_allows_exactly_the_scorer_calls_on_their_resources(deployed
         ]
         for sid, s in statements.items()
     }
-    assert statements["ReadAndWriteState"]["Action"] == ["dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"]
+    assert statements["ReadAndWriteState"]["Action"] == [
+        "dynamodb:BatchGetItem",
+        "dynamodb:BatchWriteItem",
+        "dynamodb:UpdateItem",
+    ]
     assert owner["ReadAndWriteState"] == ["vedette-state"]
     assert statements["RecordAnomalies"]["Action"] == ["dynamodb:PutItem", "dynamodb:UpdateItem"]
     assert owner["RecordAnomalies"] == ["vedette-anomalies"]

@@ -13,10 +13,12 @@ failing AWS call (including one that succeeded but whose answer was lost):
   events from exactly the states a clean run had.
 - Every state item records what it has applied (``scorer.progress``: per shard, the last record),
   and a retry applies to each item only what it has not. Items are written on their own (no
-  transaction), in three rounds: episodes, then IPs, then users, each round only for the groups
-  whose earlier rounds were all written. So an event its user's item has applied is applied
-  everywhere (skipped whole on a retry), and an event its IP's item has applied had its anomaly and
-  alert recorded and its episodes updated: the retry only applies it to its user.
+  transaction), in three rounds: episodes (and the announcements that give this shard a place in an
+  address's home), then IPs (this shard's part of each address's state alone: ``scorer.ip_slices``),
+  then users, each round only for the groups whose earlier rounds were all written. So an event its
+  user's item has applied is applied everywhere (skipped whole on a retry), and an event its IP's
+  part has applied had its anomaly and alert recorded and its episodes updated: the retry only
+  applies it to its user.
 - The response names the earliest Kinesis record that holds an event not applied to its user, and
   every record after it (Lambda resumes from the lowest); nothing after it is reported as done. If
   that is the first record, nothing was processed and the caller raises, so Lambda's retry and
@@ -39,7 +41,7 @@ from __future__ import annotations
 import base64
 import gc
 import itertools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -51,11 +53,32 @@ from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, event_evidence
 from model.entity_training import entity_key
 from model.exceptions import InvalidStateError
-from model.features import BatchFeatures, IpState, ResourceVocabulary, UserState, event_time, featurize_batch
+from model.features import (
+    BatchFeatures,
+    IpState,
+    ResourceVocabulary,
+    UserState,
+    event_time,
+    featurize_batch,
+    keep_users_within,
+    merge_ip_states,
+)
 from model.login_waves import WAVE_KIND, LoginWaveModel, LoginWaveWatch, LoginWindow
 from model.verdicts import Suppressions
 from scorer.endpoint import Endpoint, Score, Scoring, UnusableLatch, score_in_chunks
 from scorer.exceptions import TransientError
+from scorer.ip_slices import (
+    AddressView,
+    address_views,
+    encode_part,
+    home_key,
+    home_keys,
+    hot_key,
+    own_key,
+    own_keys,
+    part_attribute,
+    second_round_keys,
+)
 from scorer.progress import (
     MAX_IP_SHARD_POSITIONS,
     MAX_USER_SHARD_POSITIONS,
@@ -73,6 +96,7 @@ from scorer.stores import (
     IP_PREFIX,
     USER_PREFIX,
     AlertPublisher,
+    Announced,
     Anomaly,
     AnomalyStore,
     BadEventSink,
@@ -86,7 +110,7 @@ from scorer.wire import decode_user_record
 from vedette.events import format_timestamp
 from vedette.exceptions import InvalidEventError
 
-StateT = TypeVar("StateT", UserState, IpState, Evidence)
+StateT = TypeVar("StateT", UserState, Evidence)
 
 
 @dataclass
@@ -212,7 +236,9 @@ def process_batch(
             continue
         outcome.bad_events += 1
 
-    # 2. Load every user's and IP's state in one parallel round trip (raises if it cannot).
+    # 2. Load every user's and IP's state in one parallel round trip, and the other shards' parts of
+    # the addresses they share in a second (raises if it cannot).
+    tag = shard_tag(batch.shard_id)
     user_ids = {item.wire["user_id"] for item in valid}
     ips = {item.wire["ip"] for item in valid if item.wire.get("ip")}
     entities = {
@@ -222,18 +248,26 @@ def process_batch(
     if deps.login_waves is not None:
         evidence_keys.append(evidence_key(WAVE_KIND, batch.shard_id))
     stored = deps.states.load(
-        [USER_PREFIX + user for user in user_ids] + [IP_PREFIX + ip for ip in ips] + evidence_keys
+        [USER_PREFIX + user for user in user_ids] + own_keys(ips, tag) + evidence_keys, eventually=home_keys(ips)
     )
-    outcome.state_reads = len(user_ids) + len(ips) + len(evidence_keys)
+    shared = second_round_keys(stored, ips, tag, settings.ip_directory_size)
+    if shared:
+        stored = {**stored, **deps.states.load((), eventually=shared)}
+    outcome.state_reads = len(user_ids) + 2 * len(ips) + len(evidence_keys) + len(shared)
     user_states = _read_states(UserState, USER_PREFIX, user_ids, stored, outcome)
-    ip_states = _read_states(IpState, IP_PREFIX, ips, stored, outcome)
+    addresses = address_views(stored, ips, tag, settings.ip_directory_size)
+    ip_states = {ip: view.own for ip, view in addresses.items() if view.own is not None}
+    ip_others = {ip: view.others for ip, view in addresses.items() if view.others is not None}
+    for view in addresses.values():
+        outcome.state_unreadable += len(view.unreadable)
+        outcome.errors += view.unreadable
     evidence = {
         kind: _read_states(Evidence, evidence_key(kind, ""), keys, stored, outcome) for kind, keys in entities.items()
     }
 
     # 3. Skip what an earlier attempt applied to the user, and a producer's duplicates of events the
     # user took in earlier batches; note the events an earlier attempt applied to their IP only.
-    progress = _Progress(stored, shard_tag(batch.shard_id))
+    progress = _Progress(stored, tag)
     record_numbers = [int(number) for number in batch.sequence_numbers]
     fresh: list[_Valid] = []
     for item in valid:
@@ -246,12 +280,12 @@ def process_batch(
             outcome.duplicates += 1
             continue
         ip = item.wire.get("ip")
-        if ip and number <= progress.applied_through(IP_PREFIX + ip):
+        if ip and number <= addresses[ip].applied_through(tag):
             item = item._replace(ip_applied=True)
             outcome.resumed += 1
         fresh.append(item)
     fresh.sort(key=lambda item: item.time)
-    features = _featurize(fresh, user_states, ip_states, deps)
+    features = _featurize(fresh, user_states, ip_states, ip_others, deps)
     groups = _Groups(fresh, deps.entity_models)
 
     # 4. Score what is new in as few calls as the payload limit allows (none for a batch with nothing
@@ -356,8 +390,10 @@ def process_batch(
         # With events held back or parked, states are recomputed over the processed events only
         # (featurization is deterministic, and groups share no state, so these are the states the
         # scores saw).
-        final = features if len(done) == len(fresh) else _featurize(done, user_states, ip_states, deps)
-        unsaved_users = _save_states(done, final, evidence, step, progress, groups, deps, settings, now, outcome)
+        final = features if len(done) == len(fresh) else _featurize(done, user_states, ip_states, ip_others, deps)
+        unsaved_users = _save_states(
+            done, final, evidence, step, progress, addresses, groups, deps, settings, now, outcome
+        )
     outcome.scored = sum(1 for item in done if item.wire["user_id"] not in unsaved_users)
 
     # 7. The shard's logins, for failed-login waves across the service (after the states' rounds,
@@ -506,20 +542,26 @@ class _Groups:
 
 
 def _featurize(
-    items: list[_Valid], user_states: dict[str, UserState], ip_states: dict[str, IpState], deps: Dependencies
+    items: list[_Valid],
+    user_states: dict[str, UserState],
+    ip_states: dict[str, IpState],
+    ip_others: dict[str, IpState],
+    deps: Dependencies,
 ) -> BatchFeatures:
     """Features of ``items`` (in event-time order) with the deployed model's inputs, and the states
-    they reach. An event its IP has applied already updates its user's state only: such events are
-    featurized run by run, the states carried from run to run (a user's state does not depend on an
-    IP's, nor an IP's on a user's), and the IP states of those runs dropped. Their rows are not used."""
+    they reach: the users', and this shard's parts of the addresses' (``ip_others``: the other
+    shards' parts, merged, which the per-IP columns read too). An event its IP has applied already
+    updates its user's state only: such events are featurized run by run, the states carried from run
+    to run (a user's state does not depend on an IP's, nor an IP's on a user's), and the IP states of
+    those runs dropped. Their rows are not used."""
     if not any(item.ip_applied for item in items):
-        return _featurize_run(items, user_states, ip_states, deps)
+        return _featurize_run(items, user_states, ip_states, ip_others, deps)
     users, ips = dict(user_states), dict(ip_states)
     parts: list[np.ndarray[Any, np.dtype[np.float64]]] = []
     touched_users: set[str] = set()
     touched_ips: set[str] = set()
     for ip_applied, run in itertools.groupby(items, key=lambda item: item.ip_applied):
-        part = _featurize_run(list(run), users, ips, deps)
+        part = _featurize_run(list(run), users, ips, ip_others, deps)
         parts.append(part.rows)
         users.update(part.user_states)
         touched_users.update(part.user_states)
@@ -532,7 +574,11 @@ def _featurize(
 
 
 def _featurize_run(
-    items: list[_Valid], user_states: dict[str, UserState], ip_states: dict[str, IpState], deps: Dependencies
+    items: list[_Valid],
+    user_states: dict[str, UserState],
+    ip_states: dict[str, IpState],
+    ip_others: dict[str, IpState],
+    deps: Dependencies,
 ) -> BatchFeatures:
     return featurize_batch(
         [item.wire for item in items],
@@ -542,6 +588,7 @@ def _featurize_run(
         agent_of=deps.agent_of,
         vocabulary=deps.vocabulary,
         times=[item.time for item in items],
+        ip_others=ip_others,
     )
 
 
@@ -727,16 +774,19 @@ def _save_states(
     evidence: Mapping[str, Mapping[str, Evidence]],
     step: EntityStep,
     progress: _Progress,
+    addresses: Mapping[str, AddressView],
     groups: _Groups,
     deps: Dependencies,
     settings: ScorerSettings,
     now: datetime,
     outcome: BatchOutcome,
 ) -> set[str]:
-    """Write the states in three rounds, episodes, IPs, users, each with what it has now applied;
-    a group whose items of one round were not all written gets none of the next. Returns the users
-    whose items were not written: their events here are left for the retry."""
+    """Write the states in three rounds, episodes (with this shard's announcements to the homes of
+    addresses it has no place in yet), IPs (this shard's parts), users, each with what it has now
+    applied; a group whose items of one round were not all written gets none of the next. Returns
+    the users whose items were not written: their events here are left for the retry."""
     expires_at = int(now.timestamp()) + settings.state_ttl_seconds
+    tag = progress.tag
     # Per user and per IP, the last record applied here (records are in sequence order), and each
     # user's new event ids, oldest first.
     last_of_user: dict[str, UserRecord] = {}
@@ -756,17 +806,26 @@ def _save_states(
 
     failed_groups: set[str] = set()
     written = failures = 0
+    # An address's items (its home, this shard's own item or hot item) are in the group of its key.
+    address_of: dict[str, str] = {}
+
+    def group_of(key: str) -> str:
+        return groups.group_of(address_of.get(key, key))
+
+    def unfailed(keys: Iterable[str]) -> list[str]:
+        return [key for key in keys if not failed_groups or group_of(key) not in failed_groups]
+
+    def count(attempted: int, unsaved: set[str]) -> set[str]:
+        nonlocal written, failures
+        written += attempted - len(unsaved)
+        failures += len(unsaved)
+        failed_groups.update(group_of(key) for key in unsaved)
+        return unsaved
 
     def save(items: dict[str, StoredState]) -> set[str]:
         """Write ``items``, unless their group failed in an earlier round; the keys not written."""
-        nonlocal written, failures
-        if failed_groups:
-            items = {key: item for key, item in items.items() if groups.group_of(key) not in failed_groups}
-        unsaved = deps.states.save(items, expires_at) if items else set()
-        written += len(items) - len(unsaved)
-        failures += len(unsaved)
-        failed_groups.update(groups.group_of(key) for key in unsaved)
-        return unsaved
+        items = {key: items[key] for key in unfailed(items)}
+        return count(len(items), deps.states.save(items, expires_at) if items else set())
 
     save(
         {
@@ -777,14 +836,42 @@ def _save_states(
             for (kind, entity), record in step.applied.items()
         }
     )
-    save(
-        {
-            IP_PREFIX + ip: StoredState(
-                final.ip_states[ip].to_bytes(), progress.advanced(IP_PREFIX + ip, record, MAX_IP_SHARD_POSITIONS)
-            )
-            for ip, record in last_of_ip.items()
-        }
-    )
+    # A place in the home of each address this shard has none in yet (its own item, while the home
+    # has room; else its attribute of a hot item), and the home's expiry pushed back half way.
+    homes: dict[str, bytes | None] = {}
+    for ip in last_of_ip:
+        view, key = addresses[ip], home_key(ip)
+        address_of[key] = IP_PREFIX + ip
+        if not view.listed and not view.hot:
+            homes[key] = tag
+        elif view.home_expires_at < expires_at - settings.state_ttl_seconds // 2:
+            homes[key] = tag if view.listed else None
+    announced = Announced()
+    if homes:
+        asked = {key: homes[key] for key in unfailed(homes)}
+        announced = deps.states.announce(asked, settings.ip_directory_size, expires_at) if asked else announced
+        count(len(asked), announced.failed)
+    own_items: dict[str, StoredState] = {}
+    hot_items: dict[str, tuple[str, bytes]] = {}
+    for ip, record in last_of_ip.items():
+        view, state = addresses[ip], final.ip_states[ip]
+        if view.others is not None:
+            state = keep_users_within(state, merge_ip_states((state, view.others)))
+        applied = advanced(view.own_applied, tag, int(record.sequence_number), 1)
+        key = own_key(ip, tag)
+        own_items[key] = StoredState(state.to_bytes(), applied)
+        address_of[key] = IP_PREFIX + ip
+        if not view.listed and (view.hot or home_key(ip) in announced.full):
+            # Not listed in a full home: other shards read the part from the address's hot item.
+            key = hot_key(ip, tag)
+            hot_items[key] = (part_attribute(tag), encode_part(applied, state.to_bytes()))
+            address_of[key] = IP_PREFIX + ip
+    # The hot copy first: if it is written and the own part is not, the retry rebuilds the same part
+    # from the own item and sets the copy again; the other way round the copy could stay behind.
+    if hot_items:
+        parts = {key: hot_items[key] for key in unfailed(hot_items)}
+        count(len(parts), deps.states.save_parts(parts, expires_at) if parts else set())
+    save(own_items)
     user_items: dict[str, StoredState] = {}
     for user, record in last_of_user.items():
         key = USER_PREFIX + user
@@ -795,7 +882,7 @@ def _save_states(
             remember_seen(previous.seen if previous is not None else b"", new_ids[user]),
         )
     # Users of groups that failed an earlier round are not written at all.
-    unsaved = {key for key in user_items if failed_groups and groups.group_of(key) in failed_groups}
+    unsaved = {key for key in user_items if failed_groups and group_of(key) in failed_groups}
     unsaved |= save(user_items)
     outcome.state_writes, outcome.state_write_failures = written, failures
     if not unsaved:

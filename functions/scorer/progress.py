@@ -1,6 +1,7 @@
 """What each state item has applied, kept on the item itself, so a retried batch applies nothing twice.
 
-The scorer writes every state item (a user's, an IP's, an entity's episode) on its own: DynamoDB's
+The scorer writes every state item (a user's, a shard's part of an address's, an entity's episode)
+on its own: DynamoDB's
 ``BatchWriteItem`` takes no conditions and is not atomic, and transactions cost two write units per
 item on the items that are 96 % of the pipeline's cost (docs/capacity.md). A batch that fails half
 way is retried by Lambda from its checkpoint, and finds some items written and others not; so each
@@ -9,9 +10,10 @@ item says for itself which records it has applied:
 - ``applied`` (B): per shard, the sequence number of the last Kinesis record whose events the item
   has applied. The scorer applies a shard's events to an item in sequence order (``scorer.batch``
   keeps to that), so a record at or before the item's position for its shard is applied. A user is
-  written from one shard (the partition key is the user); an IP's item is written by every shard
-  whose users use the address (and an episode's, rarely, by several), so they keep the positions of
-  the ``MAX_IP_SHARD_POSITIONS`` shards that wrote them last.
+  written from one shard (the partition key is the user), and so is a shard's part of an address
+  (``scorer.ip_slices``: one position); an episode's item may be written by several shards, so it
+  keeps the positions of the ``MAX_IP_SHARD_POSITIONS`` shards that wrote it last (as an address's
+  one item did in the releases before the parts).
 - ``seen`` (B), on users: 64-bit hashes of the user's last ``MAX_SEEN_EVENT_IDS`` event ids, so a
   producer's duplicate (the same ``event_id`` sent again) arriving in a later batch is dropped.
 
@@ -29,10 +31,11 @@ SHARD_TAG_BYTES = 8
 # Users: one shard writes a user (the partition key is the user); two positions cover a reshard's
 # parent and child.
 MAX_USER_SHARD_POSITIONS = 2
-# IPs and episodes: the shards that wrote the item last. A retry comes seconds after its failed
-# attempt; twelve other shards writing the same item in between would evict its position (and
-# the retry would apply that shard's events to the item again). Such an address already loses
-# updates to last-writer-wins between shards (docs/capacity.md, "Hot keys").
+# Episodes (and an address's one item in the releases before its parts, still read): the shards that
+# wrote the item last. A retry comes seconds after its failed attempt; twelve other shards writing
+# the same item in between would evict its position (and the retry would apply that shard's events
+# to the item again). An episode is a user's or a session's, which one shard holds but for a
+# reshard's parent and child.
 MAX_IP_SHARD_POSITIONS = 12
 # The user's recent event ids kept for de-duplication across batches, 8 bytes each.
 MAX_SEEN_EVENT_IDS = 16

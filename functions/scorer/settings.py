@@ -13,6 +13,7 @@ from typing import TypeVar
 
 from model.rows import MAX_REQUEST_BYTES, MAX_ROWS_PER_REQUEST
 from scorer.exceptions import MissingSettingError
+from scorer.ip_slices import DEFAULT_DIRECTORY_SIZE
 
 ENDPOINT_NAME = "VEDETTE_ENDPOINT_NAME"
 STATE_TABLE = "VEDETTE_STATE_TABLE"
@@ -29,6 +30,10 @@ ENDPOINT_TIMEOUT_SECONDS = "VEDETTE_ENDPOINT_TIMEOUT_SECONDS"
 ENDPOINT_MAX_ATTEMPTS = "VEDETTE_ENDPOINT_MAX_ATTEMPTS"
 # Optional: where the model's feature configuration is (default: the file inside the bundle).
 FEATURE_CONFIG = "VEDETTE_FEATURE_CONFIG"
+# Optional: how many shards keep their part of an address's state in an item of their own before
+# the others go to its hot items (scorer.ip_slices).
+IP_DIRECTORY_SIZE = "VEDETTE_IP_DIRECTORY_SIZE"
+MAX_IP_DIRECTORY_SIZE = 64  # a full home item holds 64 tags of 8 bytes: 512 B, one write unit
 
 # Serverless endpoints take at most 4 MB per request (real-time ones InvokeEndpoint's 6 MiB, the limit
 # model.rows names for both sides); the default keeps a margin under the serverless limit. Chunks are
@@ -58,6 +63,7 @@ class ScorerSettings:
     endpoint_timeout_seconds: float = 10.0
     endpoint_max_attempts: int = 3
     feature_config_path: str | None = None
+    ip_directory_size: int = DEFAULT_DIRECTORY_SIZE
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ScorerSettings:
@@ -100,4 +106,5 @@ class ScorerSettings:
             endpoint_timeout_seconds=number(ENDPOINT_TIMEOUT_SECONDS, "endpoint_timeout_seconds", float, 0.1, 60.0),
             endpoint_max_attempts=number(ENDPOINT_MAX_ATTEMPTS, "endpoint_max_attempts", int, 1, 10),
             feature_config_path=env.get(FEATURE_CONFIG, "").strip() or None,
+            ip_directory_size=number(IP_DIRECTORY_SIZE, "ip_directory_size", int, 1, MAX_IP_DIRECTORY_SIZE),
         )

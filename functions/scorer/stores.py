@@ -2,13 +2,17 @@
 
 Tables (created by the stack, and by the local pipeline under the same names):
 
-- state table, key ``key`` (S): ``user#<user_id>``, ``ip#<ip>``, or ``entity#<kind>#<id>`` for an
-  entity's episode evidence (``model.entities.Evidence``; kind ``user`` or ``session``); attributes
-  ``state`` (B, the serialized state), ``applied`` (B, per shard the last Kinesis record the item has
-  applied, so a retried batch applies nothing twice; ``scorer.progress``), ``seen`` (B, on users: the
-  hashes of their last event ids, so a producer's duplicate in a later batch is dropped) and
-  ``expires_at`` (N, the table's TTL attribute). Items written by earlier releases hold one position
-  as ``applied_through`` (S, ``<shard>:<sequence number>``) instead of ``applied``; both are read.
+- state table, key ``key`` (S): ``user#<user_id>``, ``entity#<kind>#<id>`` for an entity's episode
+  evidence (``model.entities.Evidence``; kind ``user`` or ``session``), and an address's items
+  (``ip#<ip>`` and the shards' parts of its state: ``scorer.ip_slices``); attributes ``state`` (B,
+  the serialized state), ``applied`` (B, per shard the last Kinesis record the item has applied, so
+  a retried batch applies nothing twice; ``scorer.progress``), ``seen`` (B, on users: the hashes of
+  their last event ids, so a producer's duplicate in a later batch is dropped) and ``expires_at``
+  (N, the table's TTL attribute). An address's home item has ``shards`` (BS) instead, and its hot
+  items one ``s_<shard tag>`` (B) per shard, both written only by ``UpdateItem`` (``announce``,
+  ``save_parts``) so that no shard's write replaces another's. Items written by earlier releases
+  hold one position as ``applied_through`` (S, ``<shard>:<sequence number>``) instead of
+  ``applied``; both are read.
 - anomalies table, key ``user_id`` (S) + ``sk`` (S): ``<occurred_at>#<event_id>`` for an anomaly, so a
   user's anomalies are queryable by time, and ``alert#<window start>`` for the marker that keeps
   alerts to one per user per window (without an entity stage), or ``alert#<episode start>`` under
@@ -35,8 +39,9 @@ import random
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
@@ -70,12 +75,30 @@ PENDING_AT_ATTRIBUTE = "alerted_at"
 T = TypeVar("T")
 
 
+NO_PARTS: Mapping[str, bytes] = MappingProxyType({})
+PART_ATTRIBUTE_PREFIX = "s_"  # an address's hot item: one attribute per shard (scorer.ip_slices)
+
+
 class StoredState(NamedTuple):
     """One state item (a tuple: a batch reads and writes one per user and IP)."""
 
     state: bytes
     applied: bytes = b""  # per shard, the last Kinesis record applied (scorer.progress)
     seen: bytes = b""  # users only: the hashes of their last event ids (scorer.progress), oldest first
+    # An address's home item: the tags of the shards whose parts are items of their own.
+    shards: frozenset[bytes] = frozenset()
+    # An address's hot item: per attribute (``PART_ATTRIBUTE_PREFIX`` and a shard's tag), its part.
+    parts: Mapping[str, bytes] = NO_PARTS
+    expires_at: int = 0
+
+
+@dataclass
+class Announced:
+    """What ``StateStore.announce`` did: the home items it could not write, and those whose set of
+    shards was full (the shard was not added)."""
+
+    failed: set[str] = field(default_factory=set)
+    full: set[str] = field(default_factory=set)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +115,25 @@ class Anomaly:
 
 
 class StateStore(Protocol):
-    def load(self, keys: Collection[str]) -> dict[str, StoredState]: ...
+    def load(self, keys: Collection[str], eventually: Collection[str] = ()) -> dict[str, StoredState]:
+        """Read ``keys`` strongly consistent (a retry must see this scorer's own last writes) and
+        ``eventually`` eventually consistent (half the read units: other shards' parts, whose last
+        second may be missing), in one parallel round; the items found."""
+        ...
 
     def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
         """Write every item; returns the keys that could not be written."""
+        ...
+
+    def announce(self, homes: Mapping[str, bytes | None], limit: int, expires_at: int) -> Announced:
+        """Add a shard's tag to each home item's ``shards`` unless it holds ``limit`` others (a set
+        union: concurrent announcements are all kept), and set its ``expires_at``; a None tag only
+        sets ``expires_at``."""
+        ...
+
+    def save_parts(self, parts: Mapping[str, tuple[str, bytes]], expires_at: int) -> set[str]:
+        """Set one attribute of each item (key -> (attribute, value)), leaving its other attributes
+        as they are; returns the keys that could not be written."""
         ...
 
 
@@ -256,6 +294,28 @@ def _client_error_is_transient(error: Exception) -> bool:
     return False
 
 
+class _ConditionFailed(Exception):
+    """An UpdateItem's condition was false: nothing was written."""
+
+
+def stored_state(item: Mapping[str, Any]) -> StoredState:
+    """A state table item as read (DynamoDB's JSON of attribute values)."""
+    if "applied" in item:
+        applied = bytes(item["applied"]["B"])
+    else:
+        through = item.get("applied_through", {}).get("S")
+        applied = legacy_applied(through) if through else b""
+    parts = {name: bytes(value["B"]) for name, value in item.items() if name.startswith(PART_ATTRIBUTE_PREFIX)}
+    return StoredState(
+        bytes(item["state"]["B"]) if "state" in item else b"",
+        applied,
+        bytes(item["seen"]["B"]) if "seen" in item else b"",
+        frozenset(bytes(tag) for tag in item["shards"]["BS"]) if "shards" in item else frozenset(),
+        parts or NO_PARTS,
+        int(item["expires_at"]["N"]) if "expires_at" in item else 0,
+    )
+
+
 class DynamoStateStore:
     """Per-user and per-IP feature state in one table, read and written in parallel batches."""
 
@@ -264,14 +324,15 @@ class DynamoStateStore:
         self.table = table
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="state")
 
-    def load(self, keys: Collection[str]) -> dict[str, StoredState]:
-        chunks = _chunks(sorted(keys), BATCH_GET_MAX_KEYS)
+    def load(self, keys: Collection[str], eventually: Collection[str] = ()) -> dict[str, StoredState]:
+        chunks = [(chunk, True) for chunk in _chunks(sorted(keys), BATCH_GET_MAX_KEYS)]
+        chunks += [(chunk, False) for chunk in _chunks(sorted(eventually), BATCH_GET_MAX_KEYS)]
         found: dict[str, StoredState] = {}
-        for part in self.pool.map(self._load_chunk, chunks):
+        for part in self.pool.map(lambda chunk: self._load_chunk(*chunk), chunks):
             found.update(part)
         return found
 
-    def _load_chunk(self, keys: list[str]) -> dict[str, StoredState]:
+    def _load_chunk(self, keys: list[str], consistent: bool) -> dict[str, StoredState]:
         found: dict[str, StoredState] = {}
 
         def call(request: dict[str, Any]) -> dict[str, Any] | None:
@@ -282,18 +343,76 @@ class DynamoStateStore:
                     raise TransientError("dynamodb", f"BatchGetItem: {error}") from error
                 raise
             for item in response.get("Responses", {}).get(self.table, []):
-                if "applied" in item:
-                    applied = bytes(item["applied"]["B"])
-                else:
-                    through = item.get("applied_through", {}).get("S")
-                    applied = legacy_applied(through) if through else b""
-                seen = bytes(item["seen"]["B"]) if "seen" in item else b""
-                found[item["key"]["S"]] = StoredState(bytes(item["state"]["B"]), applied, seen)
+                found[item["key"]["S"]] = stored_state(item)
             return response.get("UnprocessedKeys") or None
 
-        request = {self.table: {"Keys": [{"key": {"S": key}} for key in keys], "ConsistentRead": True}}
+        request = {self.table: {"Keys": [{"key": {"S": key}} for key in keys], "ConsistentRead": consistent}}
         _retry_unprocessed(call, request, "BatchGetItem")
         return found
+
+    def announce(self, homes: Mapping[str, bytes | None], limit: int, expires_at: int) -> Announced:
+        announced = Announced()
+
+        def call(key: str) -> None:
+            tag = homes[key]
+            values: dict[str, Any] = {":e": {"N": str(expires_at)}}
+            request: dict[str, Any] = {"UpdateExpression": "SET expires_at = :e"}
+            if tag is not None:
+                values.update({":tags": {"BS": [tag]}, ":tag": {"B": tag}, ":limit": {"N": str(limit)}})
+                request = {
+                    "UpdateExpression": "ADD shards :tags SET expires_at = :e",
+                    # Already listed (a retry) or room left: DynamoDB evaluates it on the item as it
+                    # is when the write applies, so the set never grows past the limit.
+                    "ConditionExpression": "attribute_not_exists(shards) OR size(shards) < :limit "
+                    "OR contains(shards, :tag)",
+                }
+            try:
+                self._update(key, request, values)
+            except _ConditionFailed:
+                announced.full.add(key)
+            except TransientError:
+                announced.failed.add(key)
+
+        list(self.pool.map(call, sorted(homes)))
+        return announced
+
+    def save_parts(self, parts: Mapping[str, tuple[str, bytes]], expires_at: int) -> set[str]:
+        failed: set[str] = set()
+
+        def call(key: str) -> None:
+            attribute, value = parts[key]
+            try:
+                self._update(
+                    key,
+                    {
+                        "UpdateExpression": "SET #part = :part, expires_at = :e",
+                        "ExpressionAttributeNames": {"#part": attribute},
+                    },
+                    {":part": {"B": value}, ":e": {"N": str(expires_at)}},
+                )
+            except TransientError:
+                failed.add(key)
+
+        list(self.pool.map(call, sorted(parts)))
+        return failed
+
+    def _update(self, key: str, request: dict[str, Any], values: dict[str, Any]) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            self.client.update_item(
+                TableName=self.table, Key={"key": {"S": key}}, ExpressionAttributeValues=values, **request
+            )
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                raise _ConditionFailed from None
+            if _client_error_is_transient(error):
+                raise TransientError("dynamodb", f"UpdateItem: {error}") from error
+            raise
+        except Exception as error:
+            if _client_error_is_transient(error):
+                raise TransientError("dynamodb", f"UpdateItem: {error}") from error
+            raise
 
     def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
         chunks = _chunks(sorted(items), BATCH_WRITE_MAX_ITEMS)

@@ -35,6 +35,7 @@ from model.features.featurize import (
 from model.features.resources import resource_shape, resource_shapes, resource_template
 from model.features.state import (
     FEATURES_VERSION,
+    IP_STATE_FORMAT,
     MAX_IP_STATE_BYTES,
     MAX_IP_USERS,
     MAX_RECENT_IPS,
@@ -43,6 +44,8 @@ from model.features.state import (
     STATE_FORMAT,
     IpState,
     UserState,
+    keep_users_within,
+    merge_ip_states,
 )
 from model.features.vocabulary import ResourceVocabulary, agent_family
 from vedette.schema import CORE_EVENT_TYPES
@@ -53,6 +56,7 @@ __all__ = [
     "FEATURE_COUNT",
     "FEATURE_NAMES",
     "FIRST_EVENT_COLUMN",
+    "IP_STATE_FORMAT",
     "MAX_IP_STATE_BYTES",
     "MAX_IP_USERS",
     "MAX_RECENT_IPS",
@@ -70,6 +74,8 @@ __all__ = [
     "featurize",
     "featurize_batch",
     "is_failure",
+    "keep_users_within",
+    "merge_ip_states",
     "resource_shape",
     "resource_shapes",
     "resource_template",

@@ -1,16 +1,26 @@
 """This address across users, and its network: the columns read from (and written to) ``IpState``.
 
 Per-IP features see other users' earlier events, so ``featurize_batch`` follows the input order
-across users, as a replay of the archive does.
+across users, as a replay of the archive does. Where other processes hold parts of an address's
+state (the scorer's other shards: ``merge_ip_states``), the columns are read from this process's
+part merged with theirs, and only this process's part is updated.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from model.enrichment import NetworkInfo, NetworkLookup
-from model.features.state import FAST_TAU, MAX_DECAYED_COUNT, MAX_IP_USERS, SLOW_TAU, IpState, decay_factor, touch_timed
+from model.features.state import (
+    FAST_TAU,
+    MAX_DECAYED_COUNT,
+    MAX_IP_USERS,
+    SLOW_TAU,
+    IpState,
+    add_user,
+    decay_factor,
+)
 
 ADDRESS_COLUMNS = (
     "ip_distinct_users_24h",
@@ -32,12 +42,16 @@ def address_columns(
     user_hash: int,
     now: float,
     failure: bool,
+    new_user: bool,
     network: NetworkInfo | None,
+    others: Mapping[str, IpState] | None = None,
 ) -> tuple[float, ...]:
     """Update the state of ``ip`` in ``ip_states`` with one event and return its ``ADDRESS_COLUMNS``.
 
-    ``copied_ips`` names the states of ``ip_states`` that are private copies already: a state passed
-    in by the caller is copied before its first change, so nothing passed in is mutated.
+    ``new_user``: the address was not among the user's recent ones before this event. ``copied_ips``
+    names the states of ``ip_states`` that are private copies already: a state passed in by the
+    caller is copied before its first change, so nothing passed in is mutated. ``others`` holds, per
+    address, the merged parts of its state kept elsewhere: the columns read the merge of both.
     """
     hosting = 1.0 if network is not None and network.hosting else 0.0
     if not ip:
@@ -49,8 +63,12 @@ def address_columns(
     elif ip not in copied_ips:
         ip_state = ip_states[ip] = ip_state.copy()
         copied_ips.add(ip)
-    _update(ip_state, user_hash, now, failure)
+    _update(ip_state, user_hash, now, failure, new_user)
     oldest_minute = (now - IP_USERS_WINDOW) // 60
+    elsewhere = others.get(ip) if others else None
+    if elsewhere is not None and elsewhere.last_seen is not None:
+        own_seen = ip_state.last_seen if ip_state.last_seen is not None else now
+        return (*_merged_columns(ip_state, own_seen, elsewhere, elsewhere.last_seen, oldest_minute), hosting)
     distinct = len([None for _, minute in ip_state.recent_users if minute >= oldest_minute])
     return (
         float(distinct),
@@ -61,16 +79,40 @@ def address_columns(
     )
 
 
-def _update(ip_state: IpState, user_hash: int, now: float, failure: bool) -> None:
+def _merged_columns(
+    own: IpState, own_seen: float, other: IpState, other_seen: float, oldest_minute: float
+) -> tuple[float, float, float, float]:
+    """The columns of ``merge_ip_states((own, other))``, without building it (this runs per event at
+    a shared address): the same sums, and the users it would keep in the window, which are all of
+    them up to ``MAX_IP_USERS`` (it keeps the latest)."""
+    latest = max(own_seen, other_seen)
+    own_fast, own_slow = decay_factor(latest - own_seen, FAST_TAU), decay_factor(latest - own_seen, SLOW_TAU)
+    fast, slow = decay_factor(latest - other_seen, FAST_TAU), decay_factor(latest - other_seen, SLOW_TAU)
+    rate_fast = min(own.rate_fast * own_fast + other.rate_fast * fast, MAX_DECAYED_COUNT)
+    rate_slow = min(own.rate_slow * own_slow + other.rate_slow * slow, MAX_DECAYED_COUNT)
+    failures = min(own.failures_slow * own_slow + other.failures_slow * slow, MAX_DECAYED_COUNT)
+    new_users = min(own.new_users_slow * own_slow + other.new_users_slow * slow, MAX_DECAYED_COUNT)
+    recent = {user for user, minute in own.recent_users if minute >= oldest_minute}
+    recent.update(user for user, minute in other.recent_users if minute >= oldest_minute)
+    return (
+        float(min(len(recent), MAX_IP_USERS)),
+        math.log1p(new_users),
+        math.log1p(rate_fast),
+        failures / rate_slow if rate_slow else 0.0,
+    )
+
+
+def _update(ip_state: IpState, user_hash: int, now: float, failure: bool, new_user: bool) -> None:
     last_seen = ip_state.last_seen
     elapsed = max(0.0, now - last_seen) if last_seen is not None else 0.0
-    new_user = touch_timed(ip_state.recent_users, user_hash, int(now // 60), MAX_IP_USERS)
+    add_user(ip_state.recent_users, user_hash, int(now // 60), MAX_IP_USERS)
     fast = decay_factor(elapsed, FAST_TAU)
     slow = decay_factor(elapsed, SLOW_TAU)
     ip_state.rate_fast = min(ip_state.rate_fast * fast + 1.0, MAX_DECAYED_COUNT)
     ip_state.rate_slow = min(ip_state.rate_slow * slow + 1.0, MAX_DECAYED_COUNT)
     ip_state.failures_slow = min(ip_state.failures_slow * slow + (1.0 if failure else 0.0), MAX_DECAYED_COUNT)
     ip_state.new_users_slow = min(ip_state.new_users_slow * slow + (1.0 if new_user else 0.0), MAX_DECAYED_COUNT)
+    ip_state.events += 1
     if last_seen is None or now > last_seen:
         ip_state.last_seen = now
 

@@ -66,6 +66,7 @@ def _featurize_one(
     agent_of: AgentLookup | None,
     user_hash: int,
     vocabulary: ResourceVocabulary | None,
+    ip_others: Mapping[str, IpState] | None = None,
 ) -> list[float]:
     """Update ``state`` (a private copy) and ``ip_states`` with one event; its row without the shape."""
     event_type, status, ip, agent, resource, properties = event_fields(event)
@@ -76,12 +77,19 @@ def _featurize_one(
     network = network_of(ip) if (network_of is not None and ip) else None
     text_resource = resource if isinstance(resource, str) else None
     text_agent = agent if isinstance(agent, str) else None
+    # A user new to the address by the user's own recent addresses (read before this event updates
+    # them): the same in every shard's scorer, so the address's parts merge exactly.
+    new_user = bool(ip) and not _knows(state.recent_ips, stable_hash(ip))
     return [
         *user_columns(state, now, failure, ip, agent, resource, network),
-        *address_columns(ip_states, copied_ips, ip, user_hash, now, failure, network),
+        *address_columns(ip_states, copied_ips, ip, user_hash, now, failure, new_user, network, ip_others),
         *(vocabulary.columns(text_resource, text_agent) if vocabulary else NO_VOCABULARY),
         *request_columns(event_type, status, status_kind, failure, agent, properties, agent_of),
     ]
+
+
+def _knows(recent: list[tuple[int, int]], item: int) -> bool:
+    return any(known == item for known, _ in recent)
 
 
 def featurize(
@@ -129,6 +137,7 @@ def featurize_batch(
     country_of: CountryLookup | None = None,
     vocabulary: ResourceVocabulary | None = None,
     times: Sequence[float] | None = None,
+    ip_others: Mapping[str, IpState] | None = None,
 ) -> BatchFeatures:
     """Feature rows for many users' events, in the order given (which must be time order).
 
@@ -136,7 +145,9 @@ def featurize_batch(
     events exactly as a replay of the archive does. Returns a float64 array of shape
     ``(len(events), FEATURE_COUNT)`` and the new state of every user and IP touched. ``times``, if
     given, are the events' ``event_time`` (a caller that sorted by it need not parse it again).
-    The lookups are those of ``featurize``.
+    The lookups are those of ``featurize``. ``ip_others``: per address, the merged parts of its state
+    that other processes keep (the scorer's other shards); the per-IP columns read them with
+    ``ip_states`` merged in, and the IP states returned are this process's parts only.
     """
     network_of = network_lookup(network_of, country_of)
     users: dict[str, UserState] = {}
@@ -161,7 +172,16 @@ def featurize_batch(
         now = event_time(event) if times is None else times[position]
         rows.append(
             _featurize_one(
-                state, event, now, touched_ips, copied_ips, network_of, agent_of, hashes[user_id], vocabulary
+                state,
+                event,
+                now,
+                touched_ips,
+                copied_ips,
+                network_of,
+                agent_of,
+                hashes[user_id],
+                vocabulary,
+                ip_others,
             )
         )
     return BatchFeatures(_with_shapes(rows, events), users, {ip: touched_ips[ip] for ip in copied_ips})

@@ -10,8 +10,19 @@
   templates and ``MAX_RECENT_NETWORKS`` networks (ASNs).
 
 ``IpState`` (key: ip), at most ``MAX_IP_STATE_BYTES`` serialized:
-  time of the previous event; decayed event, failure and new-user counts; the last
-  ``MAX_IP_USERS`` distinct users (CRC32 hash, minute last seen) to count distinct users per day.
+  time of the latest event; decayed event, failure and new-user counts; the number of events
+  applied; the ``MAX_IP_USERS`` users seen last (CRC32 hash, minute last seen: the greatest
+  (minute, hash) pairs) to count distinct users per day.
+
+An ``IpState`` is mergeable: Kinesis partitions events by user, so each shard's scorer sees a
+disjoint set of an address's users, and the address's state is the merge (``merge_ip_states``) of
+the states the shards built from their own events. Every part of it merges exactly: decayed counts
+add once decayed to a common time, event counts add, and the kept users are the greatest (minute,
+hash) pairs of the union, which do not depend on the order events came in. Whether an event brings
+a new user to the address is read from the user's own recent addresses (``UserState.recent_ips``),
+which one shard holds, so it is the same however the users are split between shards. Merging the
+parts gives the state a single process reaches from all the events in time order (the tests check
+it); ``scorer.ip_slices`` stores the parts.
 
 Sizes are bounded because every set is capped and evicts its least recently seen member; the
 bounds are checked by tests with adversarial input (thousands of distinct IPs, agents and users).
@@ -25,7 +36,7 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import chain
@@ -257,15 +268,17 @@ class UserState:
 
 @dataclass(slots=True)
 class IpState:
-    """What the scorer keeps per IP address: how many users it serves and how it behaves."""
+    """What the scorer keeps per IP address (or per shard's part of it): how many users it serves
+    and how it behaves. ``merge_ip_states`` adds parts together."""
 
     last_seen: float | None = None
     rate_fast: float = 0.0
     rate_slow: float = 0.0
     failures_slow: float = 0.0
     new_users_slow: float = 0.0
-    # (user hash, minute of last event) pairs, most recent first.
+    # (user hash, minute of their latest event) pairs, greatest (minute, hash) first.
     recent_users: list[tuple[int, int]] = field(default_factory=list)
+    events: int = 0  # events applied, exactly (not a feature: what a merge is checked by)
 
     def copy(self) -> IpState:
         """An independent copy."""
@@ -276,6 +289,7 @@ class IpState:
             self.failures_slow,
             self.new_users_slow,
             self.recent_users[:],
+            self.events,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -288,14 +302,15 @@ class IpState:
             "fs": self.failures_slow,
             "nu": self.new_users_slow,
             "u": [list(pair) for pair in self.recent_users],
+            "e": self.events,
         }
 
     def to_bytes(self) -> bytes:
-        """The stored form (``_ip_layout``), at most ``MAX_IP_STATE_BYTES``."""
+        """The stored form (``_ip_layout``, format ``IP_STATE_FORMAT``), at most ``MAX_IP_STATE_BYTES``."""
         users = self.recent_users
         try:
             return _ip_layout(len(users)).pack(
-                STATE_FORMAT,
+                IP_STATE_FORMAT,
                 FEATURES_VERSION,
                 self.last_seen is not None,
                 0.0 if self.last_seen is None else self.last_seen,
@@ -303,6 +318,7 @@ class IpState:
                 self.rate_slow,
                 self.failures_slow,
                 self.new_users_slow,
+                self.events,
                 len(users),
                 *chain.from_iterable(users),
             )
@@ -321,7 +337,8 @@ class IpState:
                 rate_slow=float(data["rs"]),
                 failures_slow=float(data["fs"]),
                 new_users_slow=float(data["nu"]),
-                recent_users=users[:MAX_IP_USERS],
+                recent_users=_greatest_users(users),
+                events=int(data.get("e", 0)),
             )
         except (KeyError, TypeError, ValueError, OverflowError) as error:
             raise InvalidStateError("ip", f"malformed: {error!r}") from None
@@ -330,22 +347,99 @@ class IpState:
 
     @classmethod
     def from_bytes(cls, data: bytes | str) -> IpState:
-        """Decode ``to_bytes`` output (or the JSON form earlier releases stored)."""
+        """Decode ``to_bytes`` output, or the forms earlier releases stored: JSON, and the binary form
+        of ``STATE_FORMAT`` (no event count; users most recently seen first, reordered here)."""
         if isinstance(data, str) or data[:1] == b"{":  # JSON, as earlier releases stored it
             return cls.from_json(_load_json("ip", data))
-        (count,) = _set_sizes("ip", data, _IP_SET_SIZES, 1)
+        if data[:1] == _STATE_FORMAT_BYTE:
+            (count,) = _set_sizes("ip", data, _IP_SET_SIZES_V2, 1)
+            layout, sets_start = _ip_layout_v2, _IP_SETS_START_V2
+        else:
+            (count,) = _set_sizes("ip", data, _IP_SET_SIZES, 1, IP_STATE_FORMAT)
+            layout, sets_start = _ip_layout, _IP_SETS_START
         if count > MAX_IP_USERS:
             raise InvalidStateError("ip", f"holds {count} users, more than {MAX_IP_USERS}")
-        values = _unpack("ip", _ip_layout(count), data)
-        user_items = iter(values[_IP_SETS_START:])
+        values = _unpack("ip", layout(count), data)
+        user_items = iter(values[sets_start:])
+        users = list(zip(user_items, user_items, strict=False))
         return cls(
             values[3] if values[2] else None,
             values[4],
             values[5],
             values[6],
             values[7],
-            list(zip(user_items, user_items, strict=False)),
+            users if layout is _ip_layout else _greatest_users(users),
+            values[8] if layout is _ip_layout else 0,
         )
+
+
+def add_user(users: list[tuple[int, int]], user_hash: int, minute: int, capacity: int) -> None:
+    """Note ``user_hash`` seen at ``minute`` in ``users`` (greatest (minute, hash) first): keep its
+    latest minute and the ``capacity`` greatest pairs. The result depends only on the pairs noted,
+    not on their order, so two shards' lists merge into the one a single process keeps."""
+    for position, (known, seen) in enumerate(users):
+        if known == user_hash:
+            if seen >= minute:
+                return
+            del users[position]
+            break
+    position = 0
+    while position < len(users) and (users[position][1], users[position][0]) > (minute, user_hash):
+        position += 1
+    if position < capacity:
+        users.insert(position, (user_hash, minute))
+        del users[capacity:]
+
+
+def _greatest_users(users: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Users in the order ``add_user`` keeps, each once at its latest minute, at most ``MAX_IP_USERS``."""
+    latest: dict[int, int] = {}
+    for user, minute in users:
+        if minute > latest.get(user, minute - 1):
+            latest[user] = minute
+    return sorted(latest.items(), key=lambda pair: (pair[1], pair[0]), reverse=True)[:MAX_IP_USERS]
+
+
+def merge_ip_states(states: Iterable[IpState]) -> IpState:
+    """One address's state from the states of disjoint sets of its events (one per shard): counts
+    decayed to the latest event among them and added, events added, users the greatest (minute,
+    hash) pairs of the union. Equal, up to float rounding, to the state one process reaches from all
+    those events in time order."""
+    parts = [state for state in states if state.last_seen is not None]
+    if not parts:
+        return IpState()
+    if len(parts) == 1:
+        return parts[0].copy()
+    latest = max(state.last_seen for state in parts if state.last_seen is not None)
+    fast = [decay_factor(latest - (state.last_seen or latest), FAST_TAU) for state in parts]
+    slow = [decay_factor(latest - (state.last_seen or latest), SLOW_TAU) for state in parts]
+
+    def added(values: Iterable[float]) -> float:
+        # fsum rounds once: the merge is the same whatever order the parts come in.
+        return capped(math.fsum(values))
+
+    return IpState(
+        last_seen=latest,
+        rate_fast=added(state.rate_fast * factor for state, factor in zip(parts, fast, strict=True)),
+        rate_slow=added(state.rate_slow * factor for state, factor in zip(parts, slow, strict=True)),
+        failures_slow=added(state.failures_slow * factor for state, factor in zip(parts, slow, strict=True)),
+        new_users_slow=added(state.new_users_slow * factor for state, factor in zip(parts, slow, strict=True)),
+        recent_users=_greatest_users([pair for state in parts for pair in state.recent_users]),
+        events=sum(state.events for state in parts),
+    )
+
+
+def keep_users_within(state: IpState, merged: IpState) -> IpState:
+    """``state`` (one shard's part of an address) without the users that are not among ``merged``'s
+    (the merge of every part, as read): another shard's users rank above them, and ranks only rise
+    with new events, which this shard would see. Keeps the parts small where many shards share an
+    address; merging gives the same state with or without them."""
+    kept = {user for user, _ in merged.recent_users}
+    if all(user in kept for user, _ in state.recent_users):
+        return state
+    trimmed = state.copy()
+    trimmed.recent_users = [pair for pair in state.recent_users if pair[0] in kept]
+    return trimmed
 
 
 # The stored form of a state: a format byte (JSON, the form of earlier releases, starts with "{"),
@@ -356,13 +450,18 @@ class IpState:
 # unpacks in one to a few microseconds.
 STATE_FORMAT = 2
 _STATE_FORMAT_BYTE = bytes([STATE_FORMAT])
+# IP states since they became mergeable: the event count after the doubles, users in (minute, hash) order.
+IP_STATE_FORMAT = 3
 _USER_HEAD = "<BBB 7d Q 24d"
 _USER_SET_SIZES = struct.Struct(f"{_USER_HEAD} 5B")
-_IP_HEAD = "<BBB 5d"
+_IP_HEAD = "<BBB 5d Q"
 _IP_SET_SIZES = struct.Struct(f"{_IP_HEAD} B")
+_IP_HEAD_V2 = "<BBB 5d"
+_IP_SET_SIZES_V2 = struct.Struct(f"{_IP_HEAD_V2} B")
 # Where the unpacked values of the sets begin, and of the hour histogram (after 3 bytes, 7 doubles, 1 count).
 _USER_SETS_START = len(_USER_SET_SIZES.unpack(bytes(_USER_SET_SIZES.size)))
 _IP_SETS_START = len(_IP_SET_SIZES.unpack(bytes(_IP_SET_SIZES.size)))
+_IP_SETS_START_V2 = len(_IP_SET_SIZES_V2.unpack(bytes(_IP_SET_SIZES_V2.size)))
 _USER_HOURS = slice(11, 11 + 24)
 
 
@@ -376,17 +475,24 @@ def _ip_layout(users: int) -> struct.Struct:
     return struct.Struct(f"{_IP_HEAD} B {'Iq' * users}")
 
 
+@cache
+def _ip_layout_v2(users: int) -> struct.Struct:
+    return struct.Struct(f"{_IP_HEAD_V2} B {'Iq' * users}")
+
+
 MAX_USER_STATE_BYTES = _user_layout(
     MAX_RECENT_IPS, MAX_RECENT_AGENTS, MAX_RECENT_COUNTRIES, MAX_RECENT_PATHS, MAX_RECENT_NETWORKS
 ).size
 MAX_IP_STATE_BYTES = _ip_layout(MAX_IP_USERS).size
 
 
-def _set_sizes(kind: str, data: bytes, fixed_part: struct.Struct, sets: int) -> tuple[int, ...]:
+def _set_sizes(
+    kind: str, data: bytes, fixed_part: struct.Struct, sets: int, form: int = STATE_FORMAT
+) -> tuple[int, ...]:
     """The set sizes a stored state declares (the last bytes of its fixed part), after checking its
     format and features version."""
-    if data[:1] != _STATE_FORMAT_BYTE:
-        raise InvalidStateError(kind, f"unknown stored form {data[:1]!r}; this code writes {STATE_FORMAT}")
+    if data[:1] != bytes([form]):
+        raise InvalidStateError(kind, f"unknown stored form {data[:1]!r}; this code writes {form}")
     if len(data) < fixed_part.size:
         raise InvalidStateError(kind, f"truncated: {len(data)} bytes, the fixed part alone is {fixed_part.size}")
     if data[1] != FEATURES_VERSION:
