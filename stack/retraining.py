@@ -269,14 +269,7 @@ def definition(plan: Plan) -> dict[str, Any]:
                             }
                         ],
                     },
-                    "ProcessingResources": {
-                        "ClusterConfig": {
-                            "InstanceCount": 1,
-                            "InstanceType": plan.instance_type,
-                            "VolumeSizeInGB": JOB_VOLUME_GIB,
-                            "VolumeKmsKeyId": plan.kms_key_arn,
-                        }
-                    },
+                    "ProcessingResources": _processing_resources(plan, 1),
                     "StoppingCondition": {"MaxRuntimeInSeconds": JOB_MAX_SECONDS},
                 },
                 "ReadDecision",
@@ -373,20 +366,25 @@ def _sample_state(plan: Plan, source: str, archive: str) -> dict[str, Any]:
                         }
                     ],
                 },
-                "ProcessingResources": {
-                    "ClusterConfig": {
-                        "InstanceCount": plan.sampling_instances,
-                        "InstanceType": plan.instance_type,
-                        "VolumeSizeInGB": JOB_VOLUME_GIB,
-                        "VolumeKmsKeyId": plan.kms_key_arn,
-                    }
-                },
+                "ProcessingResources": _processing_resources(plan, plan.sampling_instances),
                 "StoppingCondition": {"MaxRuntimeInSeconds": JOB_MAX_SECONDS},
             },
             "Train",
             ResultPath=None,
         )
     )
+
+
+def _processing_resources(plan: Plan, instances: int) -> dict[str, Any]:
+    """A processing job's instances, their type and their encrypted volumes."""
+    return {
+        "ClusterConfig": {
+            "InstanceCount": instances,
+            "InstanceType": plan.instance_type,
+            "VolumeSizeInGB": JOB_VOLUME_GIB,
+            "VolumeKmsKeyId": plan.kms_key_arn,
+        }
+    }
 
 
 def _sample_channel(plan: Plan) -> dict[str, Any]:
