@@ -41,6 +41,7 @@ TRAINING_REQUIREMENTS = (
     "ua-parser",
     "ua-parser-builtins",
     "crawlerdetect",
+    "tzdata",  # the travel column's country places (model.features.travel)
 )
 TRAINING_ENTRY_POINT = '''"""SageMaker training entry point (script mode) of the Vedette anomaly model.
 

@@ -29,7 +29,7 @@ from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES
 from model.tails import Matrix, TailProfile, Vector
 
-ENTITY_FEATURES_VERSION = 1
+ENTITY_FEATURES_VERSION = 2
 # A pause longer than this ends an episode (the usual web-analytics session timeout).
 EPISODE_IDLE_SECONDS = 30 * 60.0
 # Pseudo-events of the population's value blended into every share and mean.
@@ -63,6 +63,7 @@ _CLIENT_COLUMNS = {
     "known_bot": "agent_known_bot",
     "http_library": "agent_http_library",
     "hosting": "ip_hosting",
+    "travel": "travel_beyond_flight",
 }
 CLIENT_MEANS = tuple(_CLIENT_COLUMNS)
 # The feature columns evidence keeps, page columns first: ``evidence_values`` picks them per event.
@@ -117,6 +118,7 @@ _REASONS = {
     "known_bot_mean": ("a self-declared bot or crawler", ""),
     "http_library_mean": ("an HTTP library or command-line tool as client", ""),
     "hosting_mean": ("addresses in hosting or data-centre networks", ""),
+    "travel_mean": ("countries too far apart for the time between them (impossible travel)", ""),
 }
 
 

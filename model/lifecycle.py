@@ -50,7 +50,7 @@ from model.backtest import DEFAULT_BATCH_EVENTS, Replay, entity_label, in_time_o
 from model.entities import DEFAULT_ALERT_BUDGET
 from model.entity_training import ENTITY_KINDS
 from model.exceptions import TrainingDataError
-from model.features import event_time
+from model.features import IpState, UserState, event_time
 from model.verdicts import JudgedAlert, read_verdicts
 
 logger = logging.getLogger("model.lifecycle")
@@ -456,18 +456,19 @@ def backtest(
     the users' and addresses' state carried through ``history``."""
     network_of, agent_of = lookups_of(loaded)
     figures: dict[str, dict[str, Any]] = {}
-    warmed: Replay | None = None
+    warmed: tuple[dict[str, UserState], dict[str, IpState]] | None = None
     for kind in ENTITY_KINDS:
         if kind not in loaded.entity_models:
             continue
         replay = Replay(loaded, kind, network_of, agent_of, labels)
         if warmed is None:
             replay.warm_up(history)
-            warmed = replay
+            # The feature state does not depend on the entity kind: the next kinds start from the
+            # state the history left (copied now: this replay's run moves its own on to the day's end).
+            warmed = dict(replay.user_states), dict(replay.ip_states)
         else:
-            # The feature state does not depend on the entity kind: carry the first replay's.
-            replay.user_states.update(warmed.user_states)
-            replay.ip_states.update(warmed.ip_states)
+            replay.user_states.update(warmed[0])
+            replay.ip_states.update(warmed[1])
         replay.run(in_time_order(held_out), DEFAULT_BATCH_EVENTS)
         figures[kind] = gate_figures(replay)
     return figures

@@ -21,7 +21,7 @@ Response, as the request's ``Accept`` asks:
 * ``application/json`` (also for ``*/*`` or no Accept; what every artifact answers), every row
   explained::
 
-    {"model": "ecod", "features_version": 2, "threshold": t,
+    {"model": "ecod", "features_version": 3, "threshold": t,
      "results": [{"score": s, "anomaly": s > t,
                   "top_features": [{"feature": name, "contribution": c}, ...]}, ...]}
 
@@ -29,7 +29,7 @@ Response, as the request's ``Accept`` asks:
   lists it in ``response_content_types``), only the flagged rows explained, as they are the only
   ones the scorer records::
 
-    {"model": "ecod", "features_version": 2, "threshold": t,
+    {"model": "ecod", "features_version": 3, "threshold": t,
      "scores": [s, ...],                                          # one per row, in request order
      "anomalies": [{"row": i, "top_features": [...]}, ...]}        # the rows with s > t, in order
 

@@ -44,6 +44,7 @@ RUNTIME_PACKAGES = (
     # Network and user-agent enrichment (model.network, model.user_agents). geoip2's aiohttp and
     # requests serve its web-service client only, which the scorer never imports.
     *("geoip2fast", "geoip2", "maxminddb", "ua-parser", "ua-parser-builtins", "crawlerdetect"),
+    "tzdata",  # where countries are (model.features.travel)
 )
 # Published as a source distribution only (pure Python): built into a wheel here.
 SOURCE_ONLY_PACKAGES = frozenset({"geoip2fast"})

@@ -42,6 +42,7 @@ from model.features import (
     resource_shape,
     resource_shapes,
     stable_hash,
+    travel,
 )
 from model.features.resources import _SUSPICIOUS_RE
 from model.network import embedded_network_of
@@ -259,7 +260,10 @@ def test_real_addresses_give_country_network_hosting_and_client_columns() -> Non
     for name in ("new_country", "new_asn", "ip_hosting", "agent_headless"):
         assert last[FEATURE_NAMES.index(name)] == 1.0, name
         assert set(column(result.rows[:-1], name)) == {0.0}, name
-    assert last[FEATURE_NAMES.index("countries_1h")] >= 1.0
+    # AND a data centre's country is not a place the user has been: no travel, and not one of their
+    # countries of the hour
+    assert last[FEATURE_NAMES.index("travel_beyond_flight")] == 0.0
+    assert last[FEATURE_NAMES.index("countries_1h")] == 0.0
     # AND without the lookups those columns stay 0, as they did before
     plain = featurize(None, [*history, takeover])
     for name in ("new_country", "new_asn", "ip_hosting", "agent_headless"):
@@ -446,6 +450,25 @@ def test_states_stored_as_json_by_earlier_releases_are_still_read() -> None:
     assert ip_state.to_bytes()[0] == IP_STATE_FORMAT
 
 
+def test_states_of_features_version_2_are_read_on_upgrade_and_older_ones_refused() -> None:
+    # GIVEN a user's and an address's states as version 2 stored them (the same layout)
+    events = [item for item in normal_traffic(3, 2) if item["user_id"] == "user-0001"]
+    result = featurize(None, events, network_of=lambda ip: NetworkInfo("FR", 1, None, False))
+    user, address = result.state, next(iter(result.ip_states.values()))
+    assert user.recent_countries
+    assert address.recent_users
+    for state, kind in ((user, UserState), (address, IpState)):
+        stored = state.to_bytes()
+        version_2 = stored[:1] + bytes([2]) + stored[2:]
+        # THEN they are read as they are, and written back as the current version
+        assert kind.from_bytes(version_2) == state
+        assert kind.from_bytes(version_2).to_bytes() == stored
+        # AND a version before 2 is refused
+        with pytest.raises(InvalidStateError, match="features version 1; this code is 3"):
+            kind.from_bytes(stored[:1] + bytes([1]) + stored[2:])
+    assert UserState.from_json({**user.to_json(), "v": 2}) == user
+
+
 def test_ip_states_stored_by_the_release_before_mergeable_ones_are_still_read() -> None:
     # GIVEN an IP state in the binary form of the previous release: no event count, and its users
     # most recently seen first (here a user seen in minute 7 after one seen in minute 9, a late event)
@@ -559,3 +582,86 @@ def test_values_equal_up_to_float_noise_give_equal_features() -> None:
     # AND rows are on the grid of ROW_DECIMALS decimals
     rows = np.asarray(featurize_batch(normal_traffic(5, 1)).rows)
     assert np.array_equal(rows, np.round(rows, ROW_DECIMALS))
+
+
+def _travel(steps: list[tuple[float, str, bool]], failed: frozenset[int] = frozenset()) -> list[float]:
+    """The travel column of one user's events: (minutes after START, country, from a hosting network);
+    the events numbered in ``failed`` are failed logins."""
+    places = {
+        f"203.0.113.{number}": NetworkInfo(country, 64500 + number, None, hosting)
+        for number, (_, country, hosting) in enumerate(steps)
+    }
+    events = [
+        event(
+            START + timedelta(minutes=minutes),
+            "traveller",
+            "login_failed" if number in failed else "page_view",
+            ip=f"203.0.113.{number}",
+        )
+        for number, (minutes, _, _) in enumerate(steps)
+    ]
+    rows = featurize(None, events, network_of=places.get).rows
+    return column(rows, "travel_beyond_flight")
+
+
+def _beyond_flight(country: str, other: str, minutes: float) -> float:
+    distance = travel.country_distance_km(stable_hash(country), stable_hash(other))
+    assert distance is not None
+    return math.log1p(distance / (minutes / 60) / travel.FLIGHT_KMH - 1)
+
+
+def test_travel_beyond_a_flight_is_measured_from_the_users_recent_countries() -> None:
+    # GIVEN a page view in Paris, then a login from Japan 15 minutes later, a page there a minute
+    # after, and France again five hours later
+    values = _travel([(0, "FR", False), (15, "JP", False), (16, "JP", False), (300, "FR", False)])
+    # THEN a first event has nowhere to come from
+    assert values[0] == 0.0
+    # AND Japan is 9,718 km from France (the nearest places the tz database gives them), covered in
+    # 15 minutes: 39,000 km/h, 38 times an airliner; a minute later it is still measured from France
+    assert values[1] == pytest.approx(_beyond_flight("FR", "JP", 15), abs=1e-6)
+    assert values[1] > 3.6
+    assert values[2] == pytest.approx(_beyond_flight("FR", "JP", 16), abs=1e-6)
+    # AND back in France 284 minutes after Japan: 2,050 km/h, faster than a flight still
+    assert values[3] == pytest.approx(_beyond_flight("JP", "FR", 284), abs=1e-6)
+    assert 0 < values[3] < 1
+
+
+def test_travel_a_flight_allows_is_no_evidence() -> None:
+    # across a border in half an hour (175 km), and from Belgium to the US a day later
+    assert _travel([(0, "NL", False), (30, "BE", False), (24 * 60, "US", False)]) == [0.0, 0.0, 0.0]
+
+
+def test_hosting_networks_and_failed_logins_are_not_places_a_user_has_been() -> None:
+    # GIVEN a user in France who switches a VPN exit in Japan on and off within minutes
+    assert _travel([(0, "FR", False), (2, "JP", True), (4, "FR", False), (6, "JP", True)]) == [0.0] * 4
+    # AND a user in France whose name someone tries from Japan, between two of their page views
+    values = _travel([(0, "FR", False), (2, "JP", False), (4, "FR", False)], failed=frozenset({1}))
+    # THEN the attempt itself reads as travel, and the user's next page from home does not
+    assert values[1] > 3
+    assert values[2] == 0.0
+
+
+def test_a_late_event_is_measured_against_where_the_user_was_after_it() -> None:
+    # GIVEN a user seen in Japan at minute 30, then an event dated minute 10 from France arriving late
+    japan, france, minute = stable_hash("JP"), stable_hash("FR"), int(START.timestamp() // 60)
+    late = travel.travel_speed_kmh([(japan, minute + 30)], france, START.timestamp() + 10 * 60)
+    # THEN the speed is the distance over the most time there can be between them: 21 minutes
+    assert late == pytest.approx(travel.country_distance_km(france, japan) / (21 / 60))  # type: ignore[operator]
+
+
+def test_travel_ignores_countries_the_tz_database_does_not_know() -> None:
+    assert _travel([(0, "FR", False), (5, "EU", False), (6, "FR", False)]) == [0.0, 0.0, 0.0]
+
+
+def test_country_places_come_from_the_tz_database_and_name_every_country_by_its_hash() -> None:
+    table = travel.places_by_hash()
+    assert len(table) >= 240
+    assert stable_hash("FR") in table
+    assert stable_hash("JP") in table
+    # the nearest places of two countries: the US's Aleutian zone (Adak) is nearer Tokyo than New York is
+    assert travel.country_distance_km(stable_hash("US"), stable_hash("JP")) == pytest.approx(3_862, abs=1)
+    parsed = travel.parse_zone_table("# comment\nFR\t+4852+00220\tEurope/Paris\nXX\t-123456+0123456\tX/Y\n")
+    assert parsed["FR"] == ((math.radians(48 + 52 / 60), math.radians(2 + 20 / 60)),)
+    assert parsed["XX"][0][0] == pytest.approx(math.radians(-(12 + 34 / 60 + 56 / 3600)))
+    with pytest.raises(ValueError, match="cannot read the coordinates '48N' of FR"):
+        travel.parse_zone_table("FR\t48N\tEurope/Paris\n")

@@ -14,6 +14,8 @@ import pytest
 
 from model import sample
 from model.artifact import build_tarball, extract_tarball, load_model
+from model.backtest import DEFAULT_BATCH_EVENTS, Replay, in_time_order
+from model.features import FEATURES_VERSION
 from model.lifecycle import (
     DECISION_FILE,
     MODEL_CARD_FILE,
@@ -23,8 +25,11 @@ from model.lifecycle import (
     Registry,
     allowed_alerts,
     auc_standard_error,
+    backtest,
     damage_thresholds,
     decide,
+    gate_figures,
+    lookups_of,
     main,
     older_days,
     parse_as_of,
@@ -127,6 +132,26 @@ def cycle_inputs(demo_folder: Path) -> CycleInputs:
     return simulate_demo(demo_folder, users=USERS, days=TRAINING_DAYS)
 
 
+def test_every_entity_kind_is_backtested_from_the_state_the_history_left(
+    cycle_inputs: CycleInputs, tmp_path: Path
+) -> None:
+    # GIVEN a model trained on the window, with a user and a session stage
+    registry = Registry(tmp_path / "registry")
+    version = register_live(older_days(cycle_inputs, TRAINING_DAYS), registry)
+    loaded = load_model(extract_tarball(registry.artifact(version), tmp_path / "model"))
+    assert set(loaded.entity_models) == {"user", "session"}
+    # WHEN the gate backtests it on the held-out day
+    figures = backtest(loaded, cycle_inputs.training, cycle_inputs.held_out, cycle_inputs.labels)
+    # THEN each kind's figures are those of its own replay warmed on the history alone: the session
+    # replay must not start from the state the user replay reached at the end of the day
+    network_of, agent_of = lookups_of(loaded)
+    for kind in ("user", "session"):
+        alone = Replay(loaded, kind, network_of, agent_of, cycle_inputs.labels)
+        alone.warm_up(cycle_inputs.training)
+        alone.run(in_time_order(cycle_inputs.held_out), DEFAULT_BATCH_EVENTS)
+        assert figures[kind] == gate_figures(alone), kind
+
+
 def card_in(artifact: Path) -> dict[str, Any]:
     with tarfile.open(artifact, "r:gz") as archive:
         member = archive.extractfile(MODEL_CARD_FILE)
@@ -166,7 +191,7 @@ def test_a_candidate_better_than_a_miscalibrated_live_model_is_promoted_and_can_
     assert card["verdicts_learned"]["benign"] == card["verdicts_learned"]["suppressed_patterns"] == 1
     unpacked = extract_tarball(registry.artifact(record["candidate_version"]), tmp_path / "candidate")
     assert load_model(unpacked).suppressions.suppresses("user", "u-1", benign.reasons)
-    assert card["features_version"] == 2
+    assert card["features_version"] == FEATURES_VERSION
     assert card["detector"] == "ecod"
     # AND the decision is recorded
     decisions = list((registry.root / "decisions").glob("*.json"))

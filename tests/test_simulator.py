@@ -176,6 +176,30 @@ def test_impossible_travel_is_the_same_user_far_away_within_minutes() -> None:
     assert checked >= 1
 
 
+def test_customers_abroad_got_there_no_faster_than_a_flight() -> None:
+    # GIVEN two attack-free days of 2,000 customers (0.3 % of sessions are taken abroad)
+    simulator = Simulator(seed=5, users=2_000, attack_share=0.0)
+    events = [item.event for item in simulator.events(duration=timedelta(days=2))]
+    # THEN some customers were abroad, and none sooner than a flight from where they last were
+    # allows: between the starts of their sessions in two countries there is the distance at
+    # 900 km/h and two hours for the airports
+    last: dict[str, tuple[datetime, str, str]] = {}  # user -> (session start, session, country)
+    trips = 0
+    for event in events:
+        user, session, country = str(event["user_id"]), str(event["session_id"]), country_of(str(event["ip"]))
+        assert country is not None
+        moment = parse_timestamp(str(event["occurred_at"]))
+        before = last.get(user)
+        if before is not None and before[1] == session:
+            continue
+        if before is not None and before[2] != country:
+            trips += 1
+            hours = distance_km(before[2], country) / 900 + 2
+            assert moment - before[0] >= timedelta(hours=hours) - timedelta(seconds=1), (user, before, country)
+        last[user] = (moment, session, country)
+    assert trips >= 3
+
+
 def test_every_labeled_event_is_from_its_episodes_users_and_addresses() -> None:
     # GIVEN a run with every scenario
     simulator, labeled = run()

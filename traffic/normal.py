@@ -4,9 +4,10 @@ A session may start with a login (sometimes after a mistyped password, rarely th
 reset), then browses with log-normal think times: category and product pages, searches,
 recommendation clicks, adding to the cart and buying, and sometimes ends with a logout. Customers
 on the mobile app make API calls instead of page views; mobile devices often change address on
-the carrier's network, and a few sessions happen while travelling abroad. A browser whose cache
-is cold fetches the shop's static files with its first page. A newcomer's first session starts
-with the sign-up (which logs them in) and then browses like anyone else.
+the carrier's network, and a few sessions happen while travelling abroad (no sooner than a flight
+could have taken the customer there). A browser whose cache is cold fetches the shop's static
+files with its first page. A newcomer's first session starts with the sign-up (which logs them in)
+and then browses like anyone else.
 """
 
 from __future__ import annotations
@@ -68,11 +69,20 @@ def _pick_device(ctx: Context, user: UserProfile) -> tuple[str, str]:
     return kind, agent
 
 
-def _pick_ip(ctx: Context, user: UserProfile, kind: str) -> str:
+def _pick_ip(ctx: Context, user: UserProfile, kind: str, micros: int) -> str:
     rng = ctx.rng
     draw = rng.random()
-    if draw < 0.003:  # travelling: same device, another country
-        return geo.random_ip(rng, geo.COUNTRY_CODES[rng.randrange(len(geo.COUNTRY_CODES))], geo.RESIDENTIAL)
+    if draw < 0.003:  # travelling: same device, another country, if a flight could be there by now
+        country = geo.COUNTRY_CODES[rng.randrange(len(geo.COUNTRY_CODES))]
+        ip = geo.random_ip(rng, country, geo.RESIDENTIAL)
+        if ctx.can_be_in(user, country, micros):
+            ctx.arrive(user, country, micros)
+            return ip
+    if not ctx.can_be_in(user, user.country, micros):  # still abroad: no flight home yet
+        abroad = ctx.where(user)
+        ctx.arrive(user, abroad, micros)
+        return geo.random_ip(rng, abroad, geo.RESIDENTIAL)
+    ctx.arrive(user, user.country, micros)
     if kind != agents.DESKTOP and draw < 0.4:
         return geo.random_ip(rng, user.country, geo.MOBILE)
     return user.home_ips[0] if len(user.home_ips) == 1 or draw < 0.75 else user.home_ips[1]
@@ -88,7 +98,7 @@ def normal_session(ctx: Context, user: UserProfile, micros: int, *, first_visit:
     latency = ctx.latency_ms
     random = rng.random
     kind, agent = _pick_device(ctx, user)
-    ip = _pick_ip(ctx, user, kind)
+    ip = _pick_ip(ctx, user, kind, micros)
     session = ctx.session_id()
     uid = user.user_id
     view = "api_call" if kind == agents.APP else "page_view"

@@ -149,6 +149,11 @@ _LATENCIES_MS = [int(value) + 1 for value in _lognormal_quantiles(4.0, 0.6)]
 _THINK_MICROS = [int(min(900.0, 0.3 + value) * MICROS) for value in _lognormal_quantiles(2.64, 1.0)]
 
 
+# A trip: an airliner's cruising speed, and the hours spent getting to and from the airports.
+FLIGHT_KMH = 900.0
+AIRPORT_HOURS = 2.0
+
+
 @dataclass
 class Context:
     """What every traffic generator shares: the random generator, the factory and the customers."""
@@ -157,6 +162,24 @@ class Context:
     factory: EventFactory
     users: list[UserProfile]
     _fresh_accounts: int = field(default=0)
+    # Where each customer's latest session was: (its start, country). People fly, they do not jump:
+    # a session abroad (or back home) is only as soon as an airliner could have brought them.
+    _whereabouts: dict[str, tuple[int, str]] = field(default_factory=dict)
+
+    def can_be_in(self, user: UserProfile, country: str, micros: int) -> bool:
+        """Whether ``user`` could have reached ``country`` by ``micros`` from their latest session."""
+        latest, there = self._whereabouts.get(user.user_id, (None, user.country))
+        if latest is None or there == country:
+            return True
+        hours = geo.distance_km(there, country) / FLIGHT_KMH + AIRPORT_HOURS
+        return micros - latest >= hours * 3600 * MICROS
+
+    def where(self, user: UserProfile) -> str:
+        """The country of ``user``'s latest session (home before any)."""
+        return self._whereabouts.get(user.user_id, (0, user.country))[1]
+
+    def arrive(self, user: UserProfile, country: str, micros: int) -> None:
+        self._whereabouts[user.user_id] = (micros, country)
 
     def session_id(self) -> str:
         return f"s-{self.rng.getrandbits(64):016x}"

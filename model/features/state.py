@@ -6,8 +6,9 @@
   events and of its deviation; total events; a 24-bin hour-of-day histogram decayed over 30 days
   (in whole-day steps); bounded most-recently-used sets of CRC32 hashes: the last
   ``MAX_RECENT_IPS`` IPs and ``MAX_RECENT_COUNTRIES`` countries (each with the minute last seen, to
-  count those of the last hour), ``MAX_RECENT_AGENTS`` user agents, ``MAX_RECENT_PATHS`` resource
-  templates and ``MAX_RECENT_NETWORKS`` networks (ASNs).
+  count those of the last hour and to measure travel; countries of hosting networks are not kept),
+  ``MAX_RECENT_AGENTS`` user agents, ``MAX_RECENT_PATHS`` resource templates and
+  ``MAX_RECENT_NETWORKS`` networks (ASNs).
 
 ``IpState`` (key: ip), at most ``MAX_IP_STATE_BYTES`` serialized:
   time of the latest event; decayed event, failure and new-user counts; the number of events
@@ -46,7 +47,11 @@ from model.exceptions import InvalidStateError
 
 # The version of the feature columns and of the states behind them: a state or vocabulary of
 # another version is refused, and a model is trained and served with one version.
-FEATURES_VERSION = 2
+FEATURES_VERSION = 3
+# States stored by these feature versions are read as they are: version 3 added a row column computed
+# from what version 2 states hold already (the travel column) and stopped recording the countries of
+# hosting networks, so an upgrade keeps every user's and address's history.
+READABLE_STATE_VERSIONS = frozenset({2, FEATURES_VERSION})
 
 # Decay time constants of the counters, seconds: a counter decays by a factor e every tau.
 FAST_TAU = 60.0
@@ -495,7 +500,7 @@ def _set_sizes(
         raise InvalidStateError(kind, f"unknown stored form {data[:1]!r}; this code writes {form}")
     if len(data) < fixed_part.size:
         raise InvalidStateError(kind, f"truncated: {len(data)} bytes, the fixed part alone is {fixed_part.size}")
-    if data[1] != FEATURES_VERSION:
+    if data[1] not in READABLE_STATE_VERSIONS:
         raise InvalidStateError(kind, f"features version {data[1]}; this code is {FEATURES_VERSION}")
     return tuple(data[fixed_part.size - sets : fixed_part.size])
 
@@ -516,8 +521,9 @@ def _load_json(kind: str, data: bytes | str) -> Mapping[str, Any]:
     return loaded
 
 
-def check_version(kind: str, data: Mapping[str, Any]) -> None:
-    if data.get("v") != FEATURES_VERSION:
+def check_version(kind: str, data: Mapping[str, Any], readable: frozenset[int] = READABLE_STATE_VERSIONS) -> None:
+    """Refuse ``data`` (the JSON form of a state, or of a vocabulary) unless written by a version in ``readable``."""
+    if data.get("v") not in readable:
         raise InvalidStateError(kind, f"features version {data.get('v')!r}; this code is {FEATURES_VERSION}")
 
 

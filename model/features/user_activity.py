@@ -23,6 +23,7 @@ from model.features.state import (
     touch,
     touch_timed,
 )
+from model.features.travel import beyond_flight, travel_speed_kmh
 
 USER_COLUMNS = (
     # Timing and rates
@@ -44,6 +45,8 @@ USER_COLUMNS = (
     "ips_1h",
     "countries_1h",
     "log_new_agents_10m",
+    # The speed from the user's recent countries to this one beyond a flight's (model.features.travel)
+    "travel_beyond_flight",
 )
 # Decay time constants of the user's own counters, seconds (the rates use state's FAST_TAU and SLOW_TAU).
 HOUR_HABIT_TAU = 30 * 86400.0
@@ -114,9 +117,19 @@ def user_columns(
             state.gap_deviation = capped((1 - GAP_SMOOTHING) * state.gap_deviation + GAP_SMOOTHING * deviation)
             state.gap_mean = capped((1 - GAP_SMOOTHING) * state.gap_mean + GAP_SMOOTHING * log_gap)
     country = network.country if network is not None else None
-    new_country = (
-        touch_timed(state.recent_countries, stable_hash(country), minute, MAX_RECENT_COUNTRIES) if country else False
-    )
+    travel_kmh = 0.0
+    new_country = False
+    if country and network is not None:
+        country_hash = stable_hash(country)
+        if not first and not network.hosting:
+            travel_kmh = travel_speed_kmh(state.recent_countries, country_hash, now)
+        if network.hosting or failure:
+            # Not a place the person has been: a VPN or cloud exit says where its provider is, and a
+            # failed login where whoever typed the account's name was. Either is new to the user or
+            # not, but recording it would make the user's next request from home read as a flight.
+            new_country = all(known != country_hash for known, _ in state.recent_countries)
+        else:
+            new_country = touch_timed(state.recent_countries, country_hash, minute, MAX_RECENT_COUNTRIES)
     network_key = network.network_key if network is not None else None
     new_network = touch(state.recent_networks, stable_hash(network_key), MAX_RECENT_NETWORKS) if network_key else False
     new_path = (
@@ -143,4 +156,5 @@ def user_columns(
         float(len([None for _, seen in state.recent_ips if seen >= oldest_minute])),
         float(len([None for _, seen in state.recent_countries if seen >= oldest_minute])),
         math.log1p(new_agents),
+        beyond_flight(travel_kmh),
     )

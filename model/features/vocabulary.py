@@ -168,7 +168,7 @@ class ResourceVocabulary:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ResourceVocabulary:
         """Rebuild from ``to_json`` output; raises ``InvalidStateError`` on anything else."""
-        check_version("vocabulary", data)
+        check_version("vocabulary", data, frozenset({FEATURES_VERSION}))
         try:
             return cls(
                 total=int(data["total"]),
