@@ -66,7 +66,7 @@ from model.features import (
 from model.login_waves import WAVE_KIND, LoginWaveModel, LoginWaveWatch, LoginWindow
 from model.verdicts import Suppressions
 from scorer.endpoint import Endpoint, Score, Scoring, UnusableLatch, score_in_chunks
-from scorer.exceptions import TransientError
+from scorer.exceptions import ModelRejectedError, TransientError
 from scorer.ip_slices import (
     AddressView,
     address_views,
@@ -189,23 +189,75 @@ def collect_garbage_for_batches() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+class Validated(NamedTuple):
+    """The events of a batch that keep the contract, each once, and what to park of the rest."""
+
+    valid: list[_Valid]  # in batch order
+    bad: list[tuple[int, dict[str, Any]]]  # (record index, bad-events line): undecodable records first
+
+
+class LoadedStates(NamedTuple):
+    """The stored states a batch's events reach, read, and what each stored item has applied."""
+
+    progress: _Progress  # the items as stored, and what each has applied from this batch's shard
+    user_states: dict[str, UserState]
+    addresses: dict[str, AddressView]  # every address of the batch, whether stored or not
+    ip_states: dict[str, IpState]  # this shard's part of each stored address
+    ip_others: dict[str, IpState]  # the other shards' parts of an address, merged
+    evidence: dict[str, dict[str, Evidence]]  # entity kind -> entity -> its episode's evidence
+
+
+class Scored(NamedTuple):
+    """The endpoint's answers, by position in the batch's fresh events."""
+
+    # None for an event not sent (its IP has applied it) or not scored (a failed or rejected call)
+    scores: list[Score | None]
+    rejection: ModelRejectedError | None  # the model's rejection of particular rows, if any
+    rejected: list[int]  # the positions whose rows the model rejected, ascending
+
+
 def process_batch(
     batch: DecodedBatch, deps: Dependencies, settings: ScorerSettings, now: datetime | None = None
 ) -> BatchOutcome:
-    """Process one decoded batch; raises ``TransientError`` only if the state cannot be read at all."""
+    """Process one decoded batch; raises ``TransientError`` only if the state cannot be read at all,
+    and what ``score_events`` raises when no call to the endpoint can succeed.
+
+    The steps run in the order the rules of the module docstring need: an event's anomaly and alert
+    are recorded before any state that has applied it is saved, episodes before IPs before users.
+    """
     now = now or datetime.now(UTC)
     outcome = BatchOutcome(records=len(batch.sequence_numbers), events=len(batch.user_records))
-    failed_records: set[int] = set()
+    valid, bad = validate_records(batch, outcome)
+    failed_records = park_bad_events(batch, bad, deps, now, outcome)
+    loaded = load_states(batch, valid, deps, settings, outcome)
+    fresh = skip_applied(batch, valid, loaded, outcome)
+    features = featurize_events(fresh, loaded, deps)
+    groups = _Groups(fresh, deps.entity_models)
+    scored = score_events(fresh, features, deps, settings, outcome)
+    parked = park_rejected_rows(batch, fresh, scored, deps, now, outcome)
+    cut = record_events(fresh, scored.scores, parked, groups, deps, settings, now, outcome)
+    done = processed_events(fresh, parked, cut, groups)
+    step, done = alert_on_entities(
+        done, fresh, features, scored.scores, parked, cut, groups, loaded, deps, settings, outcome
+    )
+    unsaved_users = save_states(done, fresh, features, step, groups, loaded, deps, settings, now, outcome)
+    watch_logins(batch, done, loaded, deps, settings, now, outcome)
+    answer(batch, failed_records | records_to_retry(fresh, unsaved_users, cut, groups), outcome)
+    return outcome
 
-    # 1. Validate; park what is bad.
-    bad_lines: list[tuple[int, dict[str, Any]]] = []  # (record index, line)
+
+def validate_records(batch: DecodedBatch, outcome: BatchOutcome) -> Validated:
+    """Decode each user record against the event contract. Returns the valid events, each
+    ``event_id`` once (a producer's retry in the same batch counts in ``duplicates``), and a
+    bad-events line, with the field and the reason, for every record or event that cannot be used."""
+    bad: list[tuple[int, dict[str, Any]]] = []
     valid: list[_Valid] = []
     seen_ids: set[str] = set()
     for undecodable in batch.undecodable:
         line = _bad_line(
             batch.shard_id, undecodable.sequence_number, None, undecodable.data, "record", undecodable.reason
         )
-        bad_lines.append((undecodable.record_index, line))
+        bad.append((undecodable.record_index, line))
     for record in batch.user_records:
         try:
             wire = decode_user_record(record.data)
@@ -217,27 +269,40 @@ def process_batch(
             line = _bad_line(
                 batch.shard_id, record.sequence_number, record.sub_sequence_number, record.data, field_name, reason
             )
-            bad_lines.append((record.record_index, line))
+            bad.append((record.record_index, line))
             continue
         if wire["event_id"] in seen_ids:
             outcome.duplicates += 1
             continue
         seen_ids.add(wire["event_id"])
         valid.append(_Valid(record, wire, event_time(wire)))
-    # One object per bad event, named by its position in the shard and dated by its record's arrival:
-    # a retried or bisected batch rewrites the same objects instead of adding copies.
-    for record_index, line in bad_lines:
-        name = f"{batch.shard_id}-{line['sequence_number']}-{line['sub_sequence_number'] or 0}"
-        try:
-            deps.bad_events.put(name, batch.arrived_at(record_index, now), [line])
-        except TransientError as error:
-            outcome.errors.append(str(error))
-            failed_records.add(record_index)
-            continue
-        outcome.bad_events += 1
+    return Validated(valid, bad)
 
-    # 2. Load every user's and IP's state in one parallel round trip, and the other shards' parts of
-    # the addresses they share in a second (raises if it cannot).
+
+def park_bad_events(
+    batch: DecodedBatch, bad: list[tuple[int, dict[str, Any]]], deps: Dependencies, now: datetime, outcome: BatchOutcome
+) -> set[int]:
+    """Write each bad event to the bad-events sink, where it counts as processed: a bad event never
+    blocks the shard. Returns the records whose bad events could not be written: they are left for
+    the retry, so none is lost."""
+    failed: set[int] = set()
+    for record_index, line in bad:
+        if _park(batch, record_index, line, deps, now, outcome):
+            outcome.bad_events += 1
+        else:
+            failed.add(record_index)
+    return failed
+
+
+def load_states(
+    batch: DecodedBatch, valid: list[_Valid], deps: Dependencies, settings: ScorerSettings, outcome: BatchOutcome
+) -> LoadedStates:
+    """Read every user's, IP's and episode's state the events reach (and the shard's login window)
+    in one parallel round trip, and the other shards' parts of the addresses they share in a second.
+
+    Raises ``TransientError`` if it cannot: nothing is processed, and Lambda retries the batch. A
+    state that cannot be read starts afresh (``_read_states``).
+    """
     tag = shard_tag(batch.shard_id)
     user_ids = {item.wire["user_id"] for item in valid}
     ips = {item.wire["ip"] for item in valid if item.wire.get("ip")}
@@ -264,10 +329,17 @@ def process_batch(
     evidence = {
         kind: _read_states(Evidence, evidence_key(kind, ""), keys, stored, outcome) for kind, keys in entities.items()
     }
+    return LoadedStates(_Progress(stored, tag), user_states, addresses, ip_states, ip_others, evidence)
 
-    # 3. Skip what an earlier attempt applied to the user, and a producer's duplicates of events the
-    # user took in earlier batches; note the events an earlier attempt applied to their IP only.
-    progress = _Progress(stored, tag)
+
+def skip_applied(batch: DecodedBatch, valid: list[_Valid], loaded: LoadedStates, outcome: BatchOutcome) -> list[_Valid]:
+    """The events still to apply, in event-time order (the order a user's events are applied in).
+
+    Skips what an earlier attempt applied to the user (``replayed``) and a producer's duplicates of
+    events the user took in earlier batches (``duplicates``); marks ``ip_applied`` the events an
+    earlier attempt applied to their IP only (``resumed``): they still need their user.
+    """
+    progress, tag = loaded.progress, loaded.progress.tag
     record_numbers = [int(number) for number in batch.sequence_numbers]
     fresh: list[_Valid] = []
     for item in valid:
@@ -280,16 +352,28 @@ def process_batch(
             outcome.duplicates += 1
             continue
         ip = item.wire.get("ip")
-        if ip and number <= addresses[ip].applied_through(tag):
+        if ip and number <= loaded.addresses[ip].applied_through(tag):
             item = item._replace(ip_applied=True)
             outcome.resumed += 1
         fresh.append(item)
     fresh.sort(key=lambda item: item.time)
-    features = _featurize(fresh, user_states, ip_states, ip_others, deps)
-    groups = _Groups(fresh, deps.entity_models)
+    return fresh
 
-    # 4. Score what is new in as few calls as the payload limit allows (none for a batch with nothing
-    # new: a redelivery, or only bad records).
+
+def featurize_events(items: list[_Valid], loaded: LoadedStates, deps: Dependencies) -> BatchFeatures:
+    """The feature rows of ``items`` (in event-time order) from the loaded states, and the states
+    they reach (``_featurize``)."""
+    return _featurize(items, loaded.user_states, loaded.ip_states, loaded.ip_others, deps)
+
+
+def score_events(
+    fresh: list[_Valid], features: BatchFeatures, deps: Dependencies, settings: ScorerSettings, outcome: BatchOutcome
+) -> Scored:
+    """Score the events their IP has not applied yet, in as few calls as the payload limit allows
+    (none for a batch with nothing new: a redelivery, or only bad records; a call with zero rows
+    would be refused by the model). Raises what ``score_in_chunks`` raises when no call can succeed.
+    """
+
     def on_call(latency_ms: float, ok: bool) -> None:
         outcome.endpoint_latency_ms.append(latency_ms)
         if not ok:
@@ -307,40 +391,63 @@ def process_batch(
     scores: list[Score | None] = [None] * len(fresh)
     for position, score in zip(to_score, scoring.scores, strict=True):
         scores[position] = score
-    # 4b. Rows the model rejects while it takes the reference row, in a batch Lambda has bisected down
-    # to one record: the same rows would fail every retry, so their events are parked with the reason
-    # and the endpoint's log pointer, as bad events are, and the shard moves on.
-    parked: set[int] = set()  # positions in ``fresh``
-    if scoring.rejection is not None and len(batch.sequence_numbers) == 1:
-        parked = {to_score[row] for start, end in scoring.rejected for row in range(start, end)}
-        for position in sorted(parked):
-            item = fresh[position]
-            line = _bad_line(
-                batch.shard_id,
-                item.record.sequence_number,
-                item.record.sub_sequence_number,
-                item.record.data,
-                "model",
-                str(scoring.rejection),
-            )
-            name = f"{batch.shard_id}-{item.record.sequence_number}-{item.record.sub_sequence_number or 0}"
-            try:
-                deps.bad_events.put(name, batch.arrived_at(item.record.record_index, now), [line])
-            except TransientError as error:
-                outcome.errors.append(str(error))
-                parked.discard(position)  # left for the retry with the rest of its user's events
-                continue
+    rejected = {to_score[row] for start, end in scoring.rejected for row in range(start, end)}
+    return Scored(scores, scoring.rejection, sorted(rejected))
+
+
+def park_rejected_rows(
+    batch: DecodedBatch, fresh: list[_Valid], scored: Scored, deps: Dependencies, now: datetime, outcome: BatchOutcome
+) -> set[int]:
+    """Park the events whose rows the model rejects (while it takes the reference row), once Lambda
+    has bisected the batch down to their one record: the same rows would fail every retry, so they
+    go to the bad-events sink with the reason and the endpoint's log pointer, and the shard moves on.
+    In a larger batch the rejection is only noted in ``errors``: those events are unscored, so they
+    are left for the retry. Returns the positions in ``fresh`` parked; an event the sink refused is
+    not, and is left for the retry with the rest of its user's events."""
+    if scored.rejection is None:
+        return set()
+    if len(batch.sequence_numbers) != 1:
+        outcome.errors.append(str(scored.rejection))
+        return set()
+    parked: set[int] = set()
+    for position in scored.rejected:
+        record = fresh[position].record
+        line = _bad_line(
+            batch.shard_id,
+            record.sequence_number,
+            record.sub_sequence_number,
+            record.data,
+            "model",
+            str(scored.rejection),
+        )
+        if _park(batch, record.record_index, line, deps, now, outcome):
+            parked.add(position)
             outcome.model_rejected += 1
             outcome.bad_events += 1  # in the bad-events sink like them, so the accounting adds up
-    elif scoring.rejection is not None:
-        outcome.errors.append(str(scoring.rejection))
+    return parked
 
-    # 5. Record anomalies and alerts in time order. Once a user's event cannot be scored or recorded,
-    # it and the user's later events are left for the retry, with the events of its group from the
-    # same Kinesis record on (the retry redelivers that record and every later one), or from the
-    # group's first record if its earlier events do not all come first in time.
+
+def record_events(
+    fresh: list[_Valid],
+    scores: list[Score | None],
+    parked: set[int],
+    groups: _Groups,
+    deps: Dependencies,
+    settings: ScorerSettings,
+    now: datetime,
+    outcome: BatchOutcome,
+) -> dict[str, int]:
+    """Record the anomalies of the scored events, and their alerts when the model has no entity
+    stage, in time order, skipping the parked ones.
+
+    Once a user's event cannot be scored or recorded, it and the user's later events are left for
+    the retry, with the events of its group from the same Kinesis record on (the retry redelivers
+    that record and every later one), or from the group's first record if its earlier events do not
+    all come first in time. Returns that cut: group -> the first record whose events it leaves for
+    the retry; empty when nothing failed.
+    """
     failed_users: set[str] = set()
-    cut: dict[str, int] = {}  # group -> the first record whose events it leaves for the retry
+    cut: dict[str, int] = {}
     scored_at = format_timestamp(now)
     window = settings.alert_window_seconds
     event_alerts = not deps.entity_models
@@ -360,58 +467,140 @@ def process_batch(
         group, index = groups.of_user(user), item.record.record_index
         cut[group] = min(cut.get(group, index), index)
     groups.keep_time_prefixes(cut, fresh)
+    return cut
 
-    def processed() -> list[_Valid]:
-        if not cut and not parked:
-            return fresh
-        return [
-            item
-            for position, item in enumerate(fresh)
-            if position not in parked
-            and item.record.record_index < cut.get(groups.of_user(item.wire["user_id"]), len(record_numbers))
-        ]
 
-    done = processed()
+def processed_events(fresh: list[_Valid], parked: set[int], cut: dict[str, int], groups: _Groups) -> list[_Valid]:
+    """The events of ``fresh`` this attempt processes, in time order: those neither parked nor left
+    for the retry by their group's cut (``fresh`` itself when nothing is left out)."""
+    if not cut and not parked:
+        return fresh
+    return [item for position, item in enumerate(fresh) if position not in parked and _before_cut(item, cut, groups)]
 
-    # 5b. Add the processed events to their entities' episodes; alert once per episode.
-    step = EntityStep()
-    if deps.entity_models and done:
-        step = _alert_on_entities(done, fresh, features, scores, evidence, progress, deps, settings, outcome)
-        if step.unpublished:
-            # Held back whole: their states and every episode they touched are left unsaved, so the
-            # retry recomputes them from what is stored and publishes the alert.
-            groups.hold_whole(step.unpublished, cut)
-            step.forget(groups.users_sharing(step.unpublished))
-            done = processed()
 
-    # 6. Save the states the processed events reached: episodes, then IPs, then users.
+def alert_on_entities(
+    done: list[_Valid],
+    fresh: list[_Valid],
+    features: BatchFeatures,
+    scores: list[Score | None],
+    parked: set[int],
+    cut: dict[str, int],
+    groups: _Groups,
+    loaded: LoadedStates,
+    deps: Dependencies,
+    settings: ScorerSettings,
+    outcome: BatchOutcome,
+) -> tuple[EntityStep, list[_Valid]]:
+    """Add the processed events to their entities' episodes and alert once per episode
+    (``_alert_on_entities``); nothing without an entity stage. Returns what the stage applied, and
+    the events still processed.
+
+    A group with an alert that could not be published is held back whole (``cut`` is extended):
+    its states and every episode it touched are left unsaved, so the retry recomputes them from
+    what is stored and publishes the alert.
+    """
+    if not deps.entity_models or not done:
+        return EntityStep(), done
+    step = _alert_on_entities(done, fresh, features, scores, loaded.evidence, loaded.progress, deps, settings, outcome)
+    if step.unpublished:
+        groups.hold_whole(step.unpublished, cut)
+        step.forget(groups.users_sharing(step.unpublished))
+        done = processed_events(fresh, parked, cut, groups)
+    return step, done
+
+
+def save_states(
+    done: list[_Valid],
+    fresh: list[_Valid],
+    features: BatchFeatures,
+    step: EntityStep,
+    groups: _Groups,
+    loaded: LoadedStates,
+    deps: Dependencies,
+    settings: ScorerSettings,
+    now: datetime,
+    outcome: BatchOutcome,
+) -> set[str]:
+    """Save the states the processed events reached, episodes, then IPs, then users
+    (``_save_states``), and count as ``scored`` the processed events whose users were saved. Returns
+    the users whose items were not written: their events here are left for the retry.
+
+    With events held back or parked, the states are recomputed over the processed events only
+    (featurization is deterministic, and groups share no state, so these are the states the scores
+    saw).
+    """
     unsaved_users: set[str] = set()
     if done:
-        # With events held back or parked, states are recomputed over the processed events only
-        # (featurization is deterministic, and groups share no state, so these are the states the
-        # scores saw).
-        final = features if len(done) == len(fresh) else _featurize(done, user_states, ip_states, ip_others, deps)
+        final = features if len(done) == len(fresh) else featurize_events(done, loaded, deps)
         unsaved_users = _save_states(
-            done, final, evidence, step, progress, addresses, groups, deps, settings, now, outcome
+            done, final, loaded.evidence, step, loaded.progress, loaded.addresses, groups, deps, settings, now, outcome
         )
     outcome.scored = sum(1 for item in done if item.wire["user_id"] not in unsaved_users)
+    return unsaved_users
 
-    # 7. The shard's logins, for failed-login waves across the service (after the states' rounds,
-    # which it does not join: see _watch_logins).
+
+def watch_logins(
+    batch: DecodedBatch,
+    done: list[_Valid],
+    loaded: LoadedStates,
+    deps: Dependencies,
+    settings: ScorerSettings,
+    now: datetime,
+    outcome: BatchOutcome,
+) -> None:
+    """Count the processed logins toward failed-login waves across the service (``_watch_logins``),
+    after the states' rounds, which the shard's login window does not join; nothing without a
+    login-wave model."""
     if deps.login_waves is not None and done:
-        _watch_logins(done, deps.login_waves, progress, batch.shard_id, deps, settings, now, outcome)
-    for item in fresh:
-        user = item.wire["user_id"]
-        if user in unsaved_users or (
-            cut and item.record.record_index >= cut.get(groups.of_user(user), len(record_numbers))
-        ):
-            failed_records.add(item.record.record_index)
+        _watch_logins(done, deps.login_waves, loaded.progress, batch.shard_id, deps, settings, now, outcome)
 
+
+def records_to_retry(fresh: list[_Valid], unsaved_users: set[str], cut: dict[str, int], groups: _Groups) -> set[int]:
+    """The records holding a fresh event this attempt leaves for the retry: its user's item was not
+    written, or its group was cut at or before its record."""
+    return {
+        item.record.record_index
+        for item in fresh
+        if item.wire["user_id"] in unsaved_users or (cut and not _before_cut(item, cut, groups))
+    }
+
+
+def answer(batch: DecodedBatch, failed_records: set[int], outcome: BatchOutcome) -> None:
+    """Hand back the earliest failed record and every record after it (``failed_sequence_numbers``,
+    the partial batch response), and count the events they hold. Lambda resumes from the lowest
+    record named, so nothing after it can be reported done."""
     if failed_records:
         checkpoint = min(failed_records)
         outcome.failed_sequence_numbers = batch.sequence_numbers[checkpoint:]
         outcome.retried_events = sum(1 for record in batch.user_records if record.record_index >= checkpoint)
-    return outcome
+
+
+def _park(
+    batch: DecodedBatch,
+    record_index: int,
+    line: dict[str, Any],
+    deps: Dependencies,
+    now: datetime,
+    outcome: BatchOutcome,
+) -> bool:
+    """Put one bad event in the bad-events sink; False on a transient failure (noted in ``errors``).
+
+    One object per bad event, named by its position in the shard and dated by its record's arrival:
+    a retried or bisected batch rewrites the same objects instead of adding copies.
+    """
+    name = f"{batch.shard_id}-{line['sequence_number']}-{line['sub_sequence_number'] or 0}"
+    try:
+        deps.bad_events.put(name, batch.arrived_at(record_index, now), [line])
+    except TransientError as error:
+        outcome.errors.append(str(error))
+        return False
+    return True
+
+
+def _before_cut(item: _Valid, cut: Mapping[str, int], groups: _Groups) -> bool:
+    """Whether ``item``'s record comes before its group's cut (every record does in a group not cut)."""
+    group = groups.of_user(item.wire["user_id"])
+    return group not in cut or item.record.record_index < cut[group]
 
 
 class _Progress:
