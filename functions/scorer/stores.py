@@ -39,6 +39,7 @@ import random
 import time
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
@@ -294,6 +295,27 @@ def _client_error_is_transient(error: Exception) -> bool:
     return False
 
 
+@contextmanager
+def _transient_errors(service: str, operation: str) -> Iterator[None]:
+    """Raise what a retry may cure (throttling, a 5xx, a lost connection) as ``TransientError``
+    naming the call; anything else as it is."""
+    try:
+        yield
+    except Exception as error:
+        if _client_error_is_transient(error):
+            raise TransientError(service, f"{operation}: {error}") from error
+        raise
+
+
+def _condition_failed(error: Exception) -> bool:
+    """Whether a conditional write was refused because its condition was false (nothing written)."""
+    from botocore.exceptions import ClientError
+
+    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") == (
+        "ConditionalCheckFailedException"
+    )
+
+
 class _ConditionFailed(Exception):
     """An UpdateItem's condition was false: nothing was written."""
 
@@ -336,12 +358,8 @@ class DynamoStateStore:
         found: dict[str, StoredState] = {}
 
         def call(request: dict[str, Any]) -> dict[str, Any] | None:
-            try:
+            with _transient_errors("dynamodb", "BatchGetItem"):
                 response = self.client.batch_get_item(RequestItems=request)
-            except Exception as error:
-                if _client_error_is_transient(error):
-                    raise TransientError("dynamodb", f"BatchGetItem: {error}") from error
-                raise
             for item in response.get("Responses", {}).get(self.table, []):
                 found[item["key"]["S"]] = stored_state(item)
             return response.get("UnprocessedKeys") or None
@@ -397,21 +415,14 @@ class DynamoStateStore:
         return failed
 
     def _update(self, key: str, request: dict[str, Any], values: dict[str, Any]) -> None:
-        from botocore.exceptions import ClientError
-
         try:
-            self.client.update_item(
-                TableName=self.table, Key={"key": {"S": key}}, ExpressionAttributeValues=values, **request
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                raise _ConditionFailed from None
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"UpdateItem: {error}") from error
-            raise
+            with _transient_errors("dynamodb", "UpdateItem"):
+                self.client.update_item(
+                    TableName=self.table, Key={"key": {"S": key}}, ExpressionAttributeValues=values, **request
+                )
         except Exception as error:
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"UpdateItem: {error}") from error
+            if _condition_failed(error):
+                raise _ConditionFailed from None
             raise
 
     def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
@@ -438,12 +449,8 @@ class DynamoStateStore:
             return {"PutRequest": {"Item": item}}
 
         def call(request: dict[str, Any]) -> dict[str, Any] | None:
-            try:
+            with _transient_errors("dynamodb", "BatchWriteItem"):
                 response = self.client.batch_write_item(RequestItems=request)
-            except Exception as error:
-                if _client_error_is_transient(error):
-                    raise TransientError("dynamodb", f"BatchWriteItem: {error}") from error
-                raise
             return response.get("UnprocessedItems") or None
 
         try:
@@ -463,19 +470,12 @@ class DynamoAnomalyStore:
         self.ttl_seconds = ttl_seconds
 
     def _put_once(self, item: dict[str, Any]) -> bool:
-        from botocore.exceptions import ClientError
-
         try:
-            self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(sk)")
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"PutItem: {error}") from error
-            raise
+            with _transient_errors("dynamodb", "PutItem"):
+                self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(sk)")
         except Exception as error:
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"PutItem: {error}") from error
+            if _condition_failed(error):
+                return False
             raise
         return True
 
@@ -507,68 +507,51 @@ class DynamoAnomalyStore:
         }
         try:
             # A taken slot answers with the marker as it is: no second call to read its status.
-            self.client.put_item(
-                TableName=self.table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(sk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+            with _transient_errors("dynamodb", "PutItem"):
+                self.client.put_item(
+                    TableName=self.table,
+                    Item=item,
+                    ConditionExpression="attribute_not_exists(sk)",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                # Markers of earlier releases carry no status: they were kept only once their alert
-                # was sent. Without the item in the answer, publishing again is the safe side.
-                found = error.response.get("Item")
-                status: str = found.get("status", {}).get("S", ALERT_SENT) if found else ALERT_PENDING
-                return status
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"PutItem: {error}") from error
-            raise
-        except Exception as error:
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"PutItem: {error}") from error
-            raise
+            if not _condition_failed(error):
+                raise
+            # Markers of earlier releases carry no status: they were kept only once their alert
+            # was sent. Without the item in the answer, publishing again is the safe side.
+            found = error.response.get("Item")
+            status: str = found.get("status", {}).get("S", ALERT_SENT) if found else ALERT_PENDING
+            return status
         return None
 
     def alert_sent(self, user_id: str, window_start: int) -> None:
-        from botocore.exceptions import ClientError
-
         try:
-            self.client.update_item(
-                TableName=self.table,
-                Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
-                # Sent, it leaves the index of pending alerts.
-                UpdateExpression=f"SET #status = :sent REMOVE {PENDING_FEED_ATTRIBUTE}",
-                # A window's marker that expired meanwhile is not brought back as a bare item.
-                ConditionExpression="attribute_exists(sk)",
-                ExpressionAttributeNames={"#status": "status"},
-                ExpressionAttributeValues={":sent": {"S": ALERT_SENT}},
-            )
-        except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"UpdateItem: {error}") from error
-            raise
+            with _transient_errors("dynamodb", "UpdateItem"):
+                self.client.update_item(
+                    TableName=self.table,
+                    Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
+                    # Sent, it leaves the index of pending alerts.
+                    UpdateExpression=f"SET #status = :sent REMOVE {PENDING_FEED_ATTRIBUTE}",
+                    # A window's marker that expired meanwhile is not brought back as a bare item.
+                    ConditionExpression="attribute_exists(sk)",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":sent": {"S": ALERT_SENT}},
+                )
         except Exception as error:
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"UpdateItem: {error}") from error
-            raise
+            if not _condition_failed(error):
+                raise
 
     def describe_alert(self, alert: EntityAlert, alerted_at: datetime, start: int | None = None) -> None:
         """Rewrite the claimed marker with the alert's whole record (``alert_record_item``), still
         pending and kept without expiry like an anomaly: if the alert then cannot be published, the
         retry finds it pending, writes it again and publishes with the same deduplication id."""
-        try:
+        with _transient_errors("dynamodb", "PutItem"):
             self.client.put_item(TableName=self.table, Item=alert_record_item(alert, alerted_at, start))
-        except Exception as error:
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"PutItem: {error}") from error
-            raise
 
     def pending_alerts(self, recorded_before: datetime) -> Iterator[PendingAlert]:
         """The entity alerts recorded before ``recorded_before`` and not yet sent, oldest first
         (``PENDING_ALERTS_INDEX``: only pending records are in it). Raises ``TransientError``."""
-        try:
+        with _transient_errors("dynamodb", "Query"):
             for page in self.client.get_paginator("query").paginate(
                 TableName=self.table,
                 IndexName=PENDING_ALERTS_INDEX,
@@ -580,10 +563,6 @@ class DynamoAnomalyStore:
                 },
             ):
                 yield from map(pending_alert_of, page["Items"])
-        except Exception as error:
-            if _client_error_is_transient(error):
-                raise TransientError("dynamodb", f"Query: {error}") from error
-            raise
 
 
 SNS_SUBJECT_MAX_CHARACTERS = 99  # "less than 100 characters"
@@ -659,7 +638,7 @@ class SnsAlertPublisher:
         if self.fifo:
             # Group ids take the deduplication id's characters and length: hash the entity.
             fifo = {"MessageGroupId": hashlib.sha256(entity.encode()).hexdigest(), "MessageDeduplicationId": slot}
-        try:
+        with _transient_errors("sns", "Publish"):
             self.client.publish(
                 TopicArn=self.topic_arn,
                 Subject=subject,
@@ -669,10 +648,6 @@ class SnsAlertPublisher:
                 },
                 **fifo,
             )
-        except Exception as error:
-            if _client_error_is_transient(error):
-                raise TransientError("sns", f"Publish: {error}") from error
-            raise
 
 
 def _timestamp(seconds: float) -> str:
@@ -690,12 +665,8 @@ class S3BadEventSink:
     def put(self, name: str, arrived_at: datetime, lines: Sequence[Mapping[str, Any]]) -> None:
         key = f"{self.prefix}{arrived_at.astimezone(UTC):%Y/%m/%d/%H}/{name}.jsonl"
         body = b"".join(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE) for line in lines)
-        try:
+        with _transient_errors("s3", "PutObject"):
             self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
-        except Exception as error:
-            if _client_error_is_transient(error):
-                raise TransientError("s3", f"PutObject: {error}") from error
-            raise
 
 
 def _chunks(items: Sequence[T] | Iterable[T], size: int) -> list[list[T]]:
