@@ -82,7 +82,6 @@ class Scorer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         if not args.bundle_path.is_file():
             raise StackError(f"scorer bundle {args.bundle_path} not found: run `make bundle`")
-        log_group = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args.log_retention_days, opts=child)
         queue = aws.sqs.Queue(
             f"{name}-on-failure",
             kms_master_key_id=args.kms_key_arn,
@@ -90,65 +89,44 @@ class Scorer(pulumi.ComponentResource):
             message_retention_seconds=ON_FAILURE_RETENTION_SECONDS,
             opts=child,
         )
-        role = aws.iam.Role(
-            f"{name}-role",
-            assume_role_policy=assume_role_policy("lambda.amazonaws.com", args.account_id),
-            opts=child,
-        )
         # Exactly the calls the scorer makes (scorer.stores, scorer.endpoint) and the mapping needs.
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-policy",
-            role=role.id,
-            policy=policy_document(
-                [
-                    Statement("ReadTheStream", STREAM_CONSUMER_ACTIONS, [args.stream_arn]),
-                    # Users and parts of addresses in batches; an address's home and hot items by
-                    # UpdateItem alone (scorer.ip_slices: no write may replace another shard's).
-                    Statement(
-                        "ReadAndWriteState",
-                        ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"),
-                        [args.state_table_arn],
-                    ),
-                    # Anomalies and alert markers (put once, a taken marker returned by the failed
-                    # condition; a marker set sent).
-                    Statement(
-                        "RecordAnomalies",
-                        ("dynamodb:PutItem", "dynamodb:UpdateItem"),
-                        [args.anomalies_table_arn],
-                    ),
-                    Statement("PublishAlerts", ("sns:Publish",), [args.alerts_topic_arn]),
-                    Statement(
-                        "WriteBadEvents",
-                        ("s3:PutObject",),
-                        [pulumi.Output.concat(args.bad_events_bucket_arn, "/", args.bad_events_prefix, "*")],
-                    ),
-                    Statement("ScoreOnTheEndpoint", ("sagemaker:InvokeEndpoint",), [args.endpoint_arn]),
-                    Statement("SendFailedBatches", ("sqs:SendMessage",), [queue.arn]),
-                    # Stream records, bad-event objects, alerts and failed batches are all under the key,
-                    # used through those services only (DynamoDB uses the key through its own grants).
-                    key_use("UseThePipelineKey", args.kms_key_arn, args.region, ("kinesis", "s3", "sns", "sqs")),
-                    Statement(
-                        "WriteLogs",
-                        ("logs:CreateLogStream", "logs:PutLogEvents"),
-                        [pulumi.Output.concat(log_group.arn, ":log-stream:*")],
-                    ),
-                ]
-            ),
-            opts=child,
-        )
-        function = aws.lambda_.Function(
+        function, role_policy = self._function(
+            name,
             f"{name}-function",
-            runtime=RUNTIME,
-            architectures=[ARCHITECTURE],
+            args,
             handler=HANDLER,
-            code=pulumi.FileArchive(str(args.bundle_path)),
-            role=role.arn,
-            memory_size=args.memory_mib,
-            timeout=args.timeout_seconds,
-            reserved_concurrent_executions=None if args.reserved_concurrency == -1 else args.reserved_concurrency,
-            environment={"variables": dict(args.environment)},
-            logging_config={"log_format": "JSON", "log_group": log_group.name},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+            statements=[
+                Statement("ReadTheStream", STREAM_CONSUMER_ACTIONS, [args.stream_arn]),
+                # Users and parts of addresses in batches; an address's home and hot items by
+                # UpdateItem alone (scorer.ip_slices: no write may replace another shard's).
+                Statement(
+                    "ReadAndWriteState",
+                    ("dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"),
+                    [args.state_table_arn],
+                ),
+                # Anomalies and alert markers (put once, a taken marker returned by the failed
+                # condition; a marker set sent).
+                Statement(
+                    "RecordAnomalies",
+                    ("dynamodb:PutItem", "dynamodb:UpdateItem"),
+                    [args.anomalies_table_arn],
+                ),
+                Statement("PublishAlerts", ("sns:Publish",), [args.alerts_topic_arn]),
+                Statement(
+                    "WriteBadEvents",
+                    ("s3:PutObject",),
+                    [pulumi.Output.concat(args.bad_events_bucket_arn, "/", args.bad_events_prefix, "*")],
+                ),
+                Statement("ScoreOnTheEndpoint", ("sagemaker:InvokeEndpoint",), [args.endpoint_arn]),
+                Statement("SendFailedBatches", ("sqs:SendMessage",), [queue.arn]),
+                # Stream records, bad-event objects, alerts and failed batches are all under the key,
+                # used through those services only (DynamoDB uses the key through its own grants).
+                key_use("UseThePipelineKey", args.kms_key_arn, args.region, ("kinesis", "s3", "sns", "sqs")),
+            ],
+            memory_mib=args.memory_mib,
+            timeout_seconds=args.timeout_seconds,
+            reserved_concurrency=None if args.reserved_concurrency == -1 else args.reserved_concurrency,
+            environment=dict(args.environment),
         )
         aws.lambda_.EventSourceMapping(
             f"{name}-mapping",
@@ -182,60 +160,81 @@ class Scorer(pulumi.ComponentResource):
             }
         )
 
+    def _function(
+        self,
+        prefix: str,
+        function_name: str,
+        args: ScorerArgs,
+        *,
+        handler: str,
+        statements: list[Statement],
+        memory_mib: int,
+        timeout_seconds: int,
+        reserved_concurrency: int | None,
+        environment: Mapping[str, pulumi.Input[str]],
+    ) -> tuple[aws.lambda_.Function, aws.iam.RolePolicy]:
+        """A function of the bundle with its own log group (``<prefix>-logs``) and role
+        (``<prefix>-role``, ``<prefix>-policy``): ``statements`` and writing to that log group, no more.
+        Returns the function and the policy, which whatever checks the role on creation must wait for."""
+        child = pulumi.ResourceOptions(parent=self)
+        log_group = aws.cloudwatch.LogGroup(f"{prefix}-logs", retention_in_days=args.log_retention_days, opts=child)
+        role = aws.iam.Role(
+            f"{prefix}-role",
+            assume_role_policy=assume_role_policy("lambda.amazonaws.com", args.account_id),
+            opts=child,
+        )
+        writes_logs = Statement(
+            "WriteLogs",
+            ("logs:CreateLogStream", "logs:PutLogEvents"),
+            [pulumi.Output.concat(log_group.arn, ":log-stream:*")],
+        )
+        role_policy = aws.iam.RolePolicy(
+            f"{prefix}-policy", role=role.id, policy=policy_document([*statements, writes_logs]), opts=child
+        )
+        function = aws.lambda_.Function(
+            function_name,
+            runtime=RUNTIME,
+            architectures=[ARCHITECTURE],
+            handler=handler,
+            code=pulumi.FileArchive(str(args.bundle_path)),
+            role=role.arn,
+            memory_size=memory_mib,
+            timeout=timeout_seconds,
+            reserved_concurrent_executions=reserved_concurrency,
+            environment={"variables": dict(environment)},
+            logging_config={"log_format": "JSON", "log_group": log_group.name},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
+        )
+        return function, role_policy
+
     def _alert_sweeper(self, name: str, args: ScorerArgs) -> aws.lambda_.Function:
         """The sweeper (same bundle, its own role: read the pending alerts, publish, mark them sent)
         and the schedule that runs it."""
         child = pulumi.ResourceOptions(parent=self)
-        log_group = aws.cloudwatch.LogGroup(
-            f"{name}-sweeper-logs", retention_in_days=args.log_retention_days, opts=child
-        )
-        role = aws.iam.Role(
-            f"{name}-sweeper-role",
-            assume_role_policy=assume_role_policy("lambda.amazonaws.com", args.account_id),
-            opts=child,
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{name}-sweeper-policy",
-            role=role.id,
-            policy=policy_document(
-                [
-                    Statement(
-                        "ReadPendingAlerts",
-                        ("dynamodb:Query",),
-                        [pulumi.Output.concat(args.anomalies_table_arn, "/index/", PENDING_ALERTS_INDEX)],
-                    ),
-                    Statement("MarkAlertsSent", ("dynamodb:UpdateItem",), [args.anomalies_table_arn]),
-                    Statement("PublishAlerts", ("sns:Publish",), [args.alerts_topic_arn]),
-                    key_use("UseThePipelineKey", args.kms_key_arn, args.region, ("sns",)),
-                    Statement(
-                        "WriteLogs",
-                        ("logs:CreateLogStream", "logs:PutLogEvents"),
-                        [pulumi.Output.concat(log_group.arn, ":log-stream:*")],
-                    ),
-                ]
-            ),
-            opts=child,
-        )
-        function = aws.lambda_.Function(
+        function, _ = self._function(
             f"{name}-sweeper",
-            runtime=RUNTIME,
-            architectures=[ARCHITECTURE],
+            f"{name}-sweeper",
+            args,
             handler=SWEEPER_HANDLER,
-            code=pulumi.FileArchive(str(args.bundle_path)),
-            role=role.arn,
-            memory_size=SWEEPER_MEMORY_MIB,
-            timeout=SWEEPER_TIMEOUT_SECONDS,
+            statements=[
+                Statement(
+                    "ReadPendingAlerts",
+                    ("dynamodb:Query",),
+                    [pulumi.Output.concat(args.anomalies_table_arn, "/index/", PENDING_ALERTS_INDEX)],
+                ),
+                Statement("MarkAlertsSent", ("dynamodb:UpdateItem",), [args.anomalies_table_arn]),
+                Statement("PublishAlerts", ("sns:Publish",), [args.alerts_topic_arn]),
+                key_use("UseThePipelineKey", args.kms_key_arn, args.region, ("sns",)),
+            ],
+            memory_mib=SWEEPER_MEMORY_MIB,
+            timeout_seconds=SWEEPER_TIMEOUT_SECONDS,
             # One sweep at a time: two would publish the same pending alerts twice.
-            reserved_concurrent_executions=1,
+            reserved_concurrency=1,
             environment={
-                "variables": {
-                    ANOMALIES_TABLE: args.anomalies_table_name,
-                    ALERTS_TOPIC_ARN: args.alerts_topic_arn,
-                    SWEEP_AFTER_SECONDS: str(sweep_after_seconds(args.max_record_age_seconds)),
-                }
+                ANOMALIES_TABLE: args.anomalies_table_name,
+                ALERTS_TOPIC_ARN: args.alerts_topic_arn,
+                SWEEP_AFTER_SECONDS: str(sweep_after_seconds(args.max_record_age_seconds)),
             },
-            logging_config={"log_format": "JSON", "log_group": log_group.name},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
         )
         scheduler_role = aws.iam.Role(
             f"{name}-sweeper-scheduler-role",
