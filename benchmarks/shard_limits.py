@@ -32,7 +32,7 @@ import boto3
 from botocore.config import Config
 
 from emulators import kinesalite, kinesis_limits_proxy
-from emulators.kinesis_limits import fetch_stats
+from emulators.proxying import fetch_stats
 from vedette import metrics as m
 from vedette.events import encode_json, new_event_id
 from vedette.exceptions import BufferFullError, ProducerClosedError, RecordExpiredError

@@ -156,7 +156,7 @@ def kinesis_limits_proxy(
 ) -> Iterator[str]:
     """Run ``emulators.kinesis_limits`` (Kinesis's per-shard write limits) in front of ``upstream``,
     a Kinesis endpoint on loopback; yields its endpoint URL. ``limit_algo`` is ``window`` or
-    ``bucket``; its counts are at ``emulators.kinesis_limits.fetch_stats(endpoint)`` while it runs
+    ``bucket``; its counts are at ``emulators.proxying.fetch_stats(endpoint)`` while it runs
     and in ``stats_path`` once it has stopped."""
     port = free_port()
     upstream_port = urllib.parse.urlsplit(upstream).port
@@ -179,7 +179,7 @@ def dynamodb_limits_proxy(
 ) -> Iterator[str]:
     """Run ``emulators.dynamodb_limits`` (DynamoDB's per-partition limits, item by item) in front of
     ``upstream``, a DynamoDB endpoint on loopback (moto's server); yields its endpoint URL. Its
-    counts are at ``emulators.dynamodb_limits.fetch_stats(endpoint)`` while it runs and in
+    counts are at ``emulators.proxying.fetch_stats(endpoint)`` while it runs and in
     ``stats_path`` once it has stopped."""
     port = free_port()
     upstream_port = urllib.parse.urlsplit(upstream).port

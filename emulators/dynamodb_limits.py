@@ -29,20 +29,15 @@ The proxy is the referee of the scorer's item rates, so it shares no code with t
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import math
-import signal
 import sys
 import threading
 import time
-import urllib.request
 from collections import deque
-from collections.abc import Iterable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from emulators.kinesis_limits import LOOPBACK, UNFORWARDED_HEADERS, Upstream
+from emulators.proxying import ProxyHandler, Upstream, serve_until_stopped
 
 # DynamoDB's per-partition maximums ("warm throughput" scenarios of the developer guide): the most
 # one item can take, since an item lives in one partition.
@@ -53,7 +48,6 @@ READ_UNIT_BYTES = 4096
 WINDOW_SECONDS = 1.0
 THROTTLED = "ProvisionedThroughputExceededException"
 TARGET_PREFIX = "DynamoDB_20120810."
-STATS_PATH = "/stats"
 JSON_CONTENT = [("Content-Type", "application/x-amz-json-1.0")]
 HOTTEST_LISTED = 20
 
@@ -183,18 +177,13 @@ def read_units(size: int | None, consistent: bool) -> float:
     return float(units if consistent else units / 2)
 
 
-def make_handler(limits: ItemLimits, upstream: Upstream) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as botocore's connection pool expects
+def make_handler(limits: ItemLimits, upstream: Upstream) -> type[ProxyHandler]:
+    class Handler(ProxyHandler):
+        # Answers it rewrites (unprocessed items added back) would not match the emulator's checksum.
+        dropped_headers = frozenset({"x-amz-crc32"})
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            if self.path != STATS_PATH:
-                self.reply(404, [("Content-Type", "text/plain")], b"only GET /stats here")
-                return
-            self.reply(200, [("Content-Type", "application/json")], json.dumps(limits.stats()).encode())
+        def stats(self) -> dict[str, Any]:
+            return limits.stats()
 
         def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -376,13 +365,10 @@ def make_handler(limits: ItemLimits, upstream: Upstream) -> type[BaseHTTPRequest
         # The emulator, asked by the proxy itself.
 
         def operation(self, headers: dict[str, str], name: str, request: dict[str, Any]) -> dict[str, Any] | None:
-            own = {header: value for header, value in headers.items() if header.lower() != "x-amz-target"}
-            own["X-Amz-Target"] = TARGET_PREFIX + name
-            status, _, body = upstream.call("/", own, json.dumps(request).encode())
-            if status != 200:
+            try:
+                return upstream.operation(headers, name, request)
+            except LookupError:
                 return None
-            answer: dict[str, Any] = json.loads(body)
-            return answer
 
         def key_names(self, headers: dict[str, str], table: str) -> list[str]:
             names = limits.key_names.get(table)
@@ -404,28 +390,11 @@ def make_handler(limits: ItemLimits, upstream: Upstream) -> type[BaseHTTPRequest
             error = {"__type": f"com.amazonaws.dynamodb.v20120810#{THROTTLED}", "message": message}
             self.reply(400, JSON_CONTENT, json.dumps(error).encode())
 
-        def reply(self, status: int, headers: Iterable[tuple[str, str]], body: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers:
-                if name.lower() not in UNFORWARDED_HEADERS and name.lower() != "x-amz-crc32":
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(body)
-
     return Handler
 
 
 def _key_text(key: dict[str, Any]) -> str:
     return ",".join(str(next(iter(value.values()))) for value in key.values())
-
-
-def fetch_stats(endpoint: str, timeout: float = 10) -> dict[str, Any]:
-    """The counts of a running proxy (``GET /stats``)."""
-    with urllib.request.urlopen(endpoint + STATS_PATH, timeout=timeout) as response:
-        stats: dict[str, Any] = json.load(response)
-    return stats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -439,20 +408,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--read-units", type=float, default=PARTITION_READ_UNITS_PER_SECOND, help="per item per second")
     arguments = parser.parse_args(argv)
     limits = ItemLimits(arguments.write_units, arguments.read_units)
-    server = ThreadingHTTPServer((LOOPBACK, arguments.listen), make_handler(limits, Upstream(arguments.upstream)))
-    server.daemon_threads = True
-
-    def stop(signal_number: int, frame: object) -> None:
-        # shutdown() waits for serve_forever to return: not from the thread that runs it.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    server.serve_forever()
-    server.server_close()
-    if arguments.stats:
-        with open(arguments.stats, "w") as output:
-            json.dump(limits.stats(), output)
+    handler = make_handler(limits, Upstream(arguments.upstream, TARGET_PREFIX))
+    serve_until_stopped(arguments.listen, handler, limits.stats, arguments.stats)
     return 0
 
 

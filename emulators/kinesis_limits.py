@@ -28,21 +28,17 @@ import argparse
 import base64
 import binascii
 import bisect
-import contextlib
 import hashlib
-import http.client
 import json
-import signal
 import sys
 import threading
 import time
-import urllib.request
 from collections import deque
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 
-LOOPBACK = "127.0.0.1"
+from emulators.proxying import ProxyHandler, Upstream, serve_until_stopped
+
 MIB = 1024 * 1024
 # Kinesis's documented per-shard write limits (Kinesis Data Streams quotas).
 SHARD_BYTES_PER_SECOND = MIB
@@ -50,14 +46,11 @@ SHARD_RECORDS_PER_SECOND = 1000
 WINDOW_SECONDS = 1.0
 LIMIT_ALGORITHMS = ("window", "bucket")
 THROTTLED = "ProvisionedThroughputExceededException"
-STATS_PATH = "/stats"
 TARGET_PREFIX = "Kinesis_20131202."
 # The KPL's aggregated record: magic, a protobuf AggregatedRecord, MD5 of the protobuf.
 KPL_MAGIC = b"\xf3\x89\x9a\xc2"
 KPL_DIGEST_BYTES = 16
 KPL_RECORDS_FIELD_KEY = (3 << 3) | 2  # field 3 (records), length-delimited
-# Hop-by-hop and length headers, which each leg of the proxy sets for itself.
-UNFORWARDED_HEADERS = frozenset({"host", "content-length", "connection", "transfer-encoding", "keep-alive"})
 
 
 def decoded_length(base64_text: str) -> int:
@@ -324,43 +317,6 @@ class ShardLimits:
             }
 
 
-class Upstream:
-    """The emulator behind the proxy, over one keep-alive connection per proxy thread."""
-
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.local = threading.local()
-
-    def call(self, path: str, headers: dict[str, str], body: bytes) -> tuple[int, list[tuple[str, str]], bytes]:
-        forwarded = {name: value for name, value in headers.items() if name.lower() not in UNFORWARDED_HEADERS}
-        forwarded["Content-Length"] = str(len(body))
-        for attempt in range(2):
-            connection = getattr(self.local, "connection", None)
-            if connection is None:
-                connection = self.local.connection = http.client.HTTPConnection(LOOPBACK, self.port, timeout=60)
-            try:
-                connection.request("POST", path, body=body, headers=forwarded)
-                response = connection.getresponse()
-                return response.status, response.getheaders(), response.read()
-            except (ConnectionError, http.client.HTTPException):
-                # The emulator closed an idle keep-alive connection: reconnect once.
-                connection.close()
-                self.local.connection = None
-                if attempt:
-                    raise
-        raise AssertionError("unreachable")
-
-    def operation(self, headers: dict[str, str], operation: str, request: dict[str, Any]) -> dict[str, Any]:
-        """A Kinesis call of the proxy's own, signed as the client's (emulators do not check signatures)."""
-        own = {name: value for name, value in headers.items() if name.lower() != "x-amz-target"}
-        own["X-Amz-Target"] = TARGET_PREFIX + operation
-        status, _, body = self.call("/", own, json.dumps(request).encode())
-        if status != 200:
-            raise LookupError(f"{operation} answered {status}: {body[:200]!r}")
-        answer: dict[str, Any] = json.loads(body)
-        return answer
-
-
 def stream_name_of(request: dict[str, Any]) -> str:
     name = request.get("StreamName")
     if name:
@@ -368,19 +324,10 @@ def stream_name_of(request: dict[str, Any]) -> str:
     return str(request.get("StreamARN", "")).rsplit("/", 1)[-1]
 
 
-def make_handler(limits: ShardLimits, upstream: Upstream, account: str) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        # Keep-alive, as botocore's connection pool expects.
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-        def do_GET(self) -> None:
-            if self.path != STATS_PATH:
-                self.reply(404, [("Content-Type", "text/plain")], b"only GET /stats here")
-                return
-            self.reply(200, [("Content-Type", "application/json")], json.dumps(limits.stats()).encode())
+def make_handler(limits: ShardLimits, upstream: Upstream, account: str) -> type[ProxyHandler]:
+    class Handler(ProxyHandler):
+        def stats(self) -> dict[str, Any]:
+            return limits.stats()
 
         def do_POST(self) -> None:
             arrived = time.time()
@@ -451,25 +398,7 @@ def make_handler(limits: ShardLimits, upstream: Upstream, account: str) -> type[
             # The message Kinesis sends.
             return f"Rate exceeded for shard {shard.shard_id} in stream {ledger.name} under account {account}."
 
-        def reply(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
-            self.send_response(status)
-            for name, value in headers:
-                if name.lower() not in UNFORWARDED_HEADERS:
-                    self.send_header(name, value)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            # A client that gave up waiting has closed the connection; its retry says what it needs.
-            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                self.wfile.write(body)
-
     return Handler
-
-
-def fetch_stats(endpoint: str, timeout: float = 10) -> dict[str, Any]:
-    """The counts of a running proxy (``GET /stats``)."""
-    with urllib.request.urlopen(endpoint + STATS_PATH, timeout=timeout) as response:
-        stats: dict[str, Any] = json.load(response)
-    return stats
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -483,21 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--account", default="000000000000", help="account id in throttling messages")
     arguments = parser.parse_args(argv)
     limits = ShardLimits(arguments.limit_algo, arguments.shard_bytes, arguments.shard_records)
-    handler = make_handler(limits, Upstream(arguments.upstream), arguments.account)
-    server = ThreadingHTTPServer((LOOPBACK, arguments.listen), handler)
-    server.daemon_threads = True
-
-    def stop(signal_number: int, frame: object) -> None:
-        # shutdown() waits for serve_forever to return: not from the thread that runs it.
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    server.serve_forever()
-    server.server_close()
-    if arguments.stats:
-        with open(arguments.stats, "w") as output:
-            json.dump(limits.stats(), output)
+    handler = make_handler(limits, Upstream(arguments.upstream, TARGET_PREFIX), arguments.account)
+    serve_until_stopped(arguments.listen, handler, limits.stats, arguments.stats)
     return 0
 
 

@@ -50,7 +50,7 @@ from typing import Any
 import boto3
 
 from emulators import DUMMY_CREDENTIALS, dynamodb_limits_proxy, kinesalite, moto_server
-from emulators.dynamodb_limits import fetch_stats
+from emulators.proxying import fetch_stats
 from local_pipeline.event_source import Acknowledgement, LocalEventSourceMapping, MappingSettings
 from local_pipeline.lambda_runtime import LambdaProcess
 from local_pipeline.resources import REGION, PipelineNames, create_resources, scorer_environment

@@ -24,7 +24,8 @@ from emulators import (
     moto_server,
     serving_stack,
 )
-from emulators.kinesis_limits import LIMIT_ALGORITHMS, fetch_stats
+from emulators.kinesis_limits import LIMIT_ALGORITHMS
+from emulators.proxying import fetch_stats
 
 # Nothing in the tests may reach AWS: dummy credentials, no profile files, and every client
 # built by a test gets the loopback endpoint explicitly.

@@ -12,7 +12,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from emulators import dynamodb_limits_proxy
-from emulators.dynamodb_limits import THROTTLED, fetch_stats, item_bytes
+from emulators.dynamodb_limits import THROTTLED, item_bytes
+from emulators.proxying import fetch_stats
 
 _tables = itertools.count()
 WRITE_UNITS = 10  # per item per second: small, so a test reaches it in a few calls

@@ -12,7 +12,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from emulators import kinesis_limits_proxy
-from emulators.kinesis_limits import LIMIT_ALGORITHMS, MIB, SlidingWindow, TokenBucket, fetch_stats
+from emulators.kinesis_limits import LIMIT_ALGORITHMS, MIB, SlidingWindow, TokenBucket
+from emulators.proxying import fetch_stats
 from tests.conftest import LimitedKinesis, read_stream, shard_ranges
 from vedette.shards import hash_key
 

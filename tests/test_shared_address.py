@@ -19,7 +19,7 @@ import boto3
 import pytest
 
 from emulators import dynamodb_limits_proxy
-from emulators.dynamodb_limits import fetch_stats
+from emulators.proxying import fetch_stats
 from local_pipeline.nat import (
     NAT_ADDRESS,
     LastWriterWinsStates,
