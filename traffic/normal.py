@@ -74,6 +74,8 @@ def _pick_ip(ctx: Context, user: UserProfile, kind: str, micros: int) -> str:
     draw = rng.random()
     if draw < 0.003:  # travelling: same device, another country, if a flight could be there by now
         country = geo.COUNTRY_CODES[rng.randrange(len(geo.COUNTRY_CODES))]
+        # Drawn before knowing whether the trip can be taken, as when trips needed no flight: a
+        # session that stays home draws the numbers it drew then.
         ip = geo.random_ip(rng, country, geo.RESIDENTIAL)
         if ctx.can_be_in(user, country, micros):
             ctx.arrive(user, country, micros)

@@ -18,7 +18,7 @@ from model.features.addresses import ADDRESS_COLUMNS, CountryLookup, address_col
 from model.features.events import FAILURE_CLASSES, event_field, event_fields, event_time, stable_hash, status_class
 from model.features.request import REQUEST_COLUMNS, request_columns
 from model.features.resources import SHAPE_COLUMNS, resource_shapes
-from model.features.state import IpState, UserState
+from model.features.state import IpState, UserState, holds
 from model.features.user_activity import USER_COLUMNS, user_columns
 from model.features.vocabulary import NO_VOCABULARY, VOCABULARY_COLUMNS, ResourceVocabulary
 
@@ -79,17 +79,13 @@ def _featurize_one(
     text_agent = agent if isinstance(agent, str) else None
     # A user new to the address by the user's own recent addresses (read before this event updates
     # them): the same in every shard's scorer, so the address's parts merge exactly.
-    new_user = bool(ip) and not _knows(state.recent_ips, stable_hash(ip))
+    new_user = bool(ip) and not holds(state.recent_ips, stable_hash(ip))
     return [
         *user_columns(state, now, failure, ip, agent, resource, network),
         *address_columns(ip_states, copied_ips, ip, user_hash, now, failure, new_user, network, ip_others),
         *(vocabulary.columns(text_resource, text_agent) if vocabulary else NO_VOCABULARY),
         *request_columns(event_type, status, status_kind, failure, agent, properties, agent_of),
     ]
-
-
-def _knows(recent: list[tuple[int, int]], item: int) -> bool:
-    return any(known == item for known, _ in recent)
 
 
 def featurize(

@@ -103,6 +103,11 @@ def touch_timed(recent: list[tuple[int, int]], item: int, minute: int, capacity:
     return position < 0
 
 
+def holds(recent: list[tuple[int, int]], item: int) -> bool:
+    """Whether (hash, minute) pairs hold ``item``, without touching them."""
+    return any(known == item for known, _ in recent)
+
+
 def _pairs(values: Any, capacity: int) -> list[tuple[int, int]]:
     return [(int(item), int(minute)) for item, minute in values][:capacity]
 

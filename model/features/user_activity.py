@@ -20,6 +20,7 @@ from model.features.state import (
     SLOW_TAU,
     UserState,
     capped,
+    holds,
     touch,
     touch_timed,
 )
@@ -127,7 +128,7 @@ def user_columns(
             # Not a place the person has been: a VPN or cloud exit says where its provider is, and a
             # failed login where whoever typed the account's name was. Either is new to the user or
             # not, but recording it would make the user's next request from home read as a flight.
-            new_country = all(known != country_hash for known, _ in state.recent_countries)
+            new_country = not holds(state.recent_countries, country_hash)
         else:
             new_country = touch_timed(state.recent_countries, country_hash, minute, MAX_RECENT_COUNTRIES)
     network_key = network.network_key if network is not None else None
