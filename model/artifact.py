@@ -14,10 +14,17 @@ Layout, as the prebuilt scikit-learn container unpacks it to ``/opt/ml/model``::
 contract's names, standard library only: the container has none of the producer's dependencies), so
 the endpoint runs the code the tests import.
 ``load_model`` refuses an artifact whose feature names or version differ from this code's.
+
+Every artifact has a **feature configuration** (``feature_config``): what the scorer needs besides
+the code to compute this model's features and act on its scores (the vocabulary, the lookups, the
+entity stages' thresholds). Each retraining learns a new one, so it has an id, a digest of its
+content, recorded in ``metadata.json``: the endpoint refuses rows computed with another one
+(``model.serving``) and the scorer loads the one the endpoint names (``scorer.model_config``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -31,6 +38,7 @@ from model.entities import EntityModel
 from model.exceptions import ArtifactError, InvalidStateError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
 from model.login_waves import LoginWaveModel, login_wave_model_of
+from model.rows import JSON_CONTENT_TYPE
 from model.verdicts import Suppressions, suppressions_of
 from vedette import schema as vedette_schema
 
@@ -38,6 +46,7 @@ DETECTOR_FILE = "detector.joblib"
 VOCABULARY_FILE = "vocabulary.json"
 METADATA_FILE = "metadata.json"
 ENTITIES_FILE = "entities.json"
+FEATURE_CONFIG_ID = "feature_config_id"  # its key in metadata.json and in the exported configuration
 CODE_DIR = "code"
 # The modules inference.py needs at run time (and nothing that imports scikit-learn at import time
 # besides what unpickling the detector needs).
@@ -83,18 +92,100 @@ def write_model_dir(
     metadata: dict[str, Any],
     entity_models: dict[str, EntityModel] | None = None,
 ) -> Path:
-    """Write the artifact's files into ``model_dir`` (created if missing); returns its path."""
+    """Write the artifact's files into ``model_dir`` (created if missing); returns its path.
+
+    Records the id of the artifact's feature configuration in ``metadata`` (the dict given too)."""
     import joblib
 
     folder = Path(model_dir)
     folder.mkdir(parents=True, exist_ok=True)
+    entities = {kind: model.to_json() for kind, model in (entity_models or {}).items()}
+    metadata[FEATURE_CONFIG_ID] = feature_config_id(feature_config_document(metadata, vocabulary.to_json(), entities))
     joblib.dump(detector, folder / DETECTOR_FILE)
     (folder / VOCABULARY_FILE).write_text(json.dumps(vocabulary.to_json(), separators=(",", ":")))
     (folder / METADATA_FILE).write_text(json.dumps(metadata, indent=2, sort_keys=True))
-    entities = {kind: model.to_json() for kind, model in (entity_models or {}).items()}
     (folder / ENTITIES_FILE).write_text(json.dumps(entities, separators=(",", ":")))
     copy_code(folder / CODE_DIR)
     return folder
+
+
+def feature_config_document(
+    metadata: dict[str, Any], vocabulary: dict[str, Any], entities: dict[str, Any]
+) -> dict[str, Any]:
+    """The artifact's feature configuration without its id, from its files' contents: everything the
+    scorer reads from the model besides the code (``scorer.model_config``)."""
+    return {
+        "features_version": metadata["features_version"],
+        "feature_names": metadata["feature_names"],
+        "network_lookup": metadata.get("network_lookup"),
+        "agent_parser": metadata.get("agent_parser"),
+        "request_content_types": metadata.get("request_content_types", [JSON_CONTENT_TYPE]),
+        "response_content_types": metadata.get("response_content_types", [JSON_CONTENT_TYPE]),
+        "vocabulary": vocabulary,
+        "entities": entities,
+        "login_waves": metadata.get("login_waves"),
+        "verdicts": metadata.get("verdicts"),
+        "model": {key: metadata.get(key) for key in ("detector", "threshold", "trained_at") if key in metadata},
+    }
+
+
+def feature_config_id(document: dict[str, Any]) -> str:
+    """The digest of a feature configuration (``feature_config_document``): 32 hex digits of the
+    SHA-256 of its canonical JSON (read back first, so a value written as JSON digests the same)."""
+    canonical = json.dumps(json.loads(json.dumps(document)), separators=(",", ":"), sort_keys=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+def feature_config(metadata: dict[str, Any], vocabulary: dict[str, Any], entities: dict[str, Any]) -> dict[str, Any]:
+    """The artifact's feature configuration with its id: the one ``metadata.json`` records (what the
+    endpoint answers), or for an artifact made before ids, its digest."""
+    document = feature_config_document(metadata, vocabulary, entities)
+    return {**document, FEATURE_CONFIG_ID: metadata.get(FEATURE_CONFIG_ID) or feature_config_id(document)}
+
+
+def export_feature_config(model: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
+    """Write the feature configuration of a model folder or ``model.tar.gz`` (``feature_config``) to
+    ``destination``: the file the scorer's bundle carries, and that the retraining cycle publishes
+    as ``<id>.json`` (``publish_feature_config``)."""
+    target = Path(destination)
+    target.write_text(json.dumps(feature_config(*_read_artifact(Path(model))), separators=(",", ":"), sort_keys=True))
+    return target
+
+
+def publish_feature_config(model: str | os.PathLike[str], folder: str | os.PathLike[str]) -> Path:
+    """Write the model's feature configuration into ``folder`` as ``<id>.json``, where the scorer
+    looks for it by the id the endpoint answers (``scorer.model_config.FeatureConfigs``)."""
+    target = Path(folder)
+    target.mkdir(parents=True, exist_ok=True)
+    scratch = export_feature_config(model, target / ".exporting.json")
+    published = target / f"{json.loads(scratch.read_text())[FEATURE_CONFIG_ID]}.json"
+    scratch.replace(published)
+    return published
+
+
+def _read_artifact(model: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The artifact's metadata, vocabulary and entity stages (empty for an artifact made before them)."""
+    if model.is_dir():
+        entities_path = model / ENTITIES_FILE
+        return (
+            json.loads((model / METADATA_FILE).read_text()),
+            json.loads((model / VOCABULARY_FILE).read_text()),
+            json.loads(entities_path.read_text()) if entities_path.is_file() else {},
+        )
+    with tarfile.open(model, "r:gz") as archive:
+        members = {Path(member.name).as_posix().removeprefix("./"): member for member in archive.getmembers()}
+
+        def read(name: str, required: bool = True) -> dict[str, Any]:
+            member = members.get(name)
+            file = archive.extractfile(member) if member is not None else None
+            if file is None:
+                if not required:
+                    return {}
+                raise ArtifactError(f"{model}: no {name} in the artifact")
+            loaded: dict[str, Any] = json.load(file)
+            return loaded
+
+        return read(METADATA_FILE), read(VOCABULARY_FILE), read(ENTITIES_FILE, required=False)
 
 
 def copy_code(code_dir: str | os.PathLike[str]) -> None:

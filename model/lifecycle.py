@@ -718,6 +718,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--candidate", help="gate: the candidate's model.tar.gz or folder")
     parser.add_argument("--output", help="gate: folder for decision.json, record.json and the carded model.tar.gz")
+    parser.add_argument(
+        "--feature-configs",
+        help="gate: folder where the candidate's and the live model's feature configurations are written as "
+        "<id>.json, where the scorer finds the one the endpoint's model names",
+    )
     arguments = parser.parse_args(argv)
     if arguments.action in {"train", "gate"} and not arguments.archive:
         parser.error(f"{arguments.action} needs --archive")
@@ -848,8 +853,10 @@ def _train_step(arguments: argparse.Namespace) -> dict[str, Any]:
 def _gate_step(arguments: argparse.Namespace) -> dict[str, Any]:
     """``gate``: judge ``--candidate`` against ``--live-model`` on the held-out day and write
     ``decision.json`` (the decision, reason and compact figures, strict JSON for the state machine),
-    ``record.json`` (every check and figure) and the candidate's ``model.tar.gz`` with its card."""
-    from model.artifact import build_tarball
+    ``record.json`` (every check and figure) and the candidate's ``model.tar.gz`` with its card; and
+    both models' feature configurations into ``--feature-configs``, so the scorer can follow a
+    rollout or a rollback (the live model's too: it may predate this step)."""
+    from model.artifact import build_tarball, publish_feature_config
     from model.backtest import read_labels
 
     held_out_day = _held_out_day(arguments)
@@ -867,6 +874,9 @@ def _gate_step(arguments: argparse.Namespace) -> dict[str, Any]:
             candidate_path if candidate_path.is_dir() else extract_tarball(candidate_path, Path(workdir) / "candidate")
         )
         judged = judge(candidate_dir, live_path, inputs, gate, Path(workdir))
+        if arguments.feature_configs:
+            for model in (candidate_dir, *([live_path] if live_path else [])):
+                publish_feature_config(model, arguments.feature_configs)
         (candidate_dir / MODEL_CARD_FILE).write_text(json.dumps(judged.card, indent=2, sort_keys=True))
         build_tarball(candidate_dir, output / ARTIFACT_NAME)
         shutil.copyfile(candidate_dir / MODEL_CARD_FILE, output / MODEL_CARD_FILE)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -25,6 +25,12 @@ NPY_CONTENT_TYPE = "application/x-npy"
 JSON_CONTENT_TYPE = "application/json"  # the other request format, and the response every artifact gives
 # The compact response (``model.serving``): every row's score, explanations for the flagged rows only.
 SCORES_CONTENT_TYPE = "application/vnd.vedette.scores+json"
+# The media-type parameter naming the feature configuration the rows were computed with
+# (``application/x-npy; feature-config=<id>``): a model trained with another one refuses them. A
+# parameter, because the scikit-learn container hands ``input_fn`` the request's Content-Type header
+# as sent (sagemaker_containers' ``Request.content_type``) and nothing else of the request.
+FEATURE_CONFIG_PARAMETER = "feature-config"
+_FEATURE_CONFIG_ID = re.compile(r"[0-9a-f]{16,64}")
 _MAGIC_PREFIX = b"\x93NUMPY"
 ROW_DTYPE = np.dtype([(name, "<f8") for name in FEATURE_NAMES])
 # The limits of one request, named once for both sides: the artifact refuses more rows, the scorer's
@@ -132,3 +138,26 @@ def first_difference(names: Any) -> str:
         if given != expected:
             return f"#{index}: {given!r}, expected {expected!r}"
     return f"the count: {len(names)} given, {FEATURE_COUNT} expected"
+
+
+def with_feature_config(content_type: str, feature_config_id: str | None) -> str:
+    """``content_type`` naming the feature configuration its rows were computed with, if known."""
+    return f"{content_type}; {FEATURE_CONFIG_PARAMETER}={feature_config_id}" if feature_config_id else content_type
+
+
+def feature_config_of(content_type: str | None) -> str | None:
+    """The feature configuration a request's content type names (``with_feature_config``), if any;
+    raises ``ValueError`` for a value that is not an id (hex digits, as ``feature_config_id`` makes)."""
+    for parameter in (content_type or "").split(";")[1:]:
+        name, _, value = parameter.partition("=")
+        if name.strip().lower() == FEATURE_CONFIG_PARAMETER:
+            value = value.strip().strip('"')
+            if not is_feature_config_id(value):
+                raise ValueError(f"{FEATURE_CONFIG_PARAMETER}: 16 to 64 lowercase hex digits, not {value[:80]!r}")
+            return value
+    return None
+
+
+def is_feature_config_id(value: object) -> TypeGuard[str]:
+    """Whether ``value`` can be a feature configuration's id (it also names an S3 object: no path)."""
+    return isinstance(value, str) and _FEATURE_CONFIG_ID.fullmatch(value) is not None

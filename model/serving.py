@@ -16,12 +16,25 @@ Request, either of:
   float64 field per feature, named as ``FEATURE_NAMES``, or a plain ``(n, FEATURE_COUNT)`` float
   array.
 
+Either content type may name the feature configuration the rows were computed with
+(``application/x-npy; feature-config=<id>``, ``model.rows.with_feature_config``). A model trained
+with another configuration does not score them: it answers 200 with no scores and ``"refused"``,
+naming the configuration it reads (``feature_config_id``), so the scorer can featurize them again
+with that one (``scorer.model_config``). A 200, because the container turns every exception into a
+500 whose reason the client cannot read; and while a guarded rollout sends part of the traffic to
+each of two models, the scorer must learn from each answer which one it reached::
+
+    {"model": "ecod", "features_version": 3, "feature_config_id": "<id it reads>", "threshold": t,
+     "refused": {"field": "ContentType", "reason": "..."}}
+
+Rows that name no configuration are scored by any model (clients made before configurations had ids).
+
 Response, as the request's ``Accept`` asks:
 
 * ``application/json`` (also for ``*/*`` or no Accept; what every artifact answers), every row
   explained::
 
-    {"model": "ecod", "features_version": 3, "threshold": t,
+    {"model": "ecod", "features_version": 3, "feature_config_id": "<id>", "threshold": t,
      "results": [{"score": s, "anomaly": s > t,
                   "top_features": [{"feature": name, "contribution": c}, ...]}, ...]}
 
@@ -29,7 +42,7 @@ Response, as the request's ``Accept`` asks:
   lists it in ``response_content_types``), only the flagged rows explained, as they are the only
   ones the scorer records::
 
-    {"model": "ecod", "features_version": 3, "threshold": t,
+    {"model": "ecod", "features_version": 3, "feature_config_id": "<id>", "threshold": t,
      "scores": [s, ...],                                          # one per row, in request order
      "anomalies": [{"row": i, "top_features": [...]}, ...]}        # the rows with s > t, in order
 
@@ -52,11 +65,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
 
-from model.artifact import LoadedModel, load_model
+from model.artifact import FEATURE_CONFIG_ID, LoadedModel, load_model
 from model.detectors import ECODDetector, IsolationForestDetector, top_features
 from model.exceptions import RequestError, UnsupportedAcceptError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION
@@ -66,6 +79,7 @@ from model.rows import (
     NPY_CONTENT_TYPE,
     SCORES_CONTENT_TYPE,
     decode_npy,
+    feature_config_of,
     first_difference,
 )
 
@@ -123,9 +137,25 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
+class Rows(NamedTuple):
+    """What ``input_fn`` hands ``predict_fn``: the rows, and the feature configuration the request
+    says they were computed with (None if it names none)."""
+
+    matrix: np.ndarray[Any, np.dtype[np.float64]]
+    feature_config_id: str | None = None
+
+
 @_logged
-def input_fn(request_body: str | bytes, request_content_type: str | None) -> np.ndarray[Any, np.dtype[np.float64]]:
+def input_fn(request_body: str | bytes, request_content_type: str | None) -> Rows:
     """Decode a batch of feature rows (JSON or NPY) into a float matrix, naming the first defect found."""
+    try:
+        feature_config_id = feature_config_of(request_content_type)
+    except ValueError as error:
+        raise RequestError(str(error), "ContentType") from None
+    return Rows(_matrix(request_body, request_content_type), feature_config_id)
+
+
+def _matrix(request_body: str | bytes, request_content_type: str | None) -> np.ndarray[Any, np.dtype[np.float64]]:
     media = _media_type(request_content_type)
     if media == NPY_CONTENT_TYPE:
         return _rows_from_npy(request_body)
@@ -213,6 +243,7 @@ class Prediction:
     rows: np.ndarray[Any, np.dtype[np.float64]]
     scores: list[float]  # rounded to 6 decimals, as answered
     flagged: list[int]  # the rows whose score exceeds the threshold, in order
+    feature_config_id: str | None = None  # the model's (None for an artifact made before ids)
 
     def explain(self, rows: np.ndarray[Any, np.dtype[np.float64]]) -> list[list[dict[str, Any]]]:
         """The ``TOP_FEATURES`` largest contributions of each of ``rows``, as the responses name them."""
@@ -224,33 +255,74 @@ class Prediction:
         ]
 
 
-def predict_fn(input_data: np.ndarray[Any, np.dtype[np.float64]], model: LoadedModel) -> Prediction:
-    """Score each row; flag it when its score exceeds the calibrated threshold (``output_fn`` explains)."""
-    scores = np.round(model.detector.score(input_data), 6)
+@dataclass(frozen=True)
+class Refusal:
+    """What ``predict_fn`` hands ``output_fn`` for rows computed with another feature configuration."""
+
+    detector_name: str
+    threshold: float
+    feature_config_id: str  # the model's
+    requested: str  # the rows'
+
+    @property
+    def reason(self) -> str:
+        return (
+            f"the rows were computed with feature configuration {self.requested}, this model reads "
+            f"{self.feature_config_id}: compute them with that one"
+        )
+
+
+def predict_fn(input_data: Rows | np.ndarray[Any, np.dtype[np.float64]], model: LoadedModel) -> Prediction | Refusal:
+    """Score each row; flag it when its score exceeds the calibrated threshold (``output_fn`` explains).
+    Rows computed with another feature configuration than the model's are refused, not scored."""
+    rows, requested = input_data if isinstance(input_data, Rows) else (input_data, None)
+    served = model.metadata.get(FEATURE_CONFIG_ID)
+    if requested is not None and served is not None and requested != served:
+        refusal = Refusal(model.detector.name, model.threshold, served, requested)
+        line = {"level": "WARNING", "event": "request_refused", "field": "ContentType", "reason": refusal.reason}
+        rejections.warning(json.dumps(line, separators=(",", ":")))
+        return refusal
+    scores = np.round(model.detector.score(rows), 6)
     flagged = np.flatnonzero(scores > model.threshold).tolist()
-    return Prediction(model.detector, model.threshold, input_data, scores.tolist(), flagged)
+    return Prediction(model.detector, model.threshold, rows, scores.tolist(), flagged, served)
 
 
 @_logged
-def output_fn(prediction: Prediction, accept: str | None) -> tuple[bytes, str]:
+def output_fn(prediction: Prediction | Refusal, accept: str | None) -> tuple[bytes, str]:
     """Serialize the prediction as the Accept asks: JSON with every row explained (``*/*`` or no
-    Accept means JSON), or the compact ``SCORES_CONTENT_TYPE`` with the flagged rows explained."""
+    Accept means JSON), or the compact ``SCORES_CONTENT_TYPE`` with the flagged rows explained; a
+    refusal in either type."""
     media = _media_type(accept)
     if media == SCORES_CONTENT_TYPE:
-        return _dumps(_compact_response(prediction)), SCORES_CONTENT_TYPE
+        compact = _refusal(prediction) if isinstance(prediction, Refusal) else _compact_response(prediction)
+        return _dumps(compact), SCORES_CONTENT_TYPE
     if media not in ("", "*/*", JSON_CONTENT_TYPE):
         raise UnsupportedAcceptError(
             f"accept {accept!r} is not supported; accept {JSON_CONTENT_TYPE} or {SCORES_CONTENT_TYPE}", "Accept"
         )
-    return _dumps(_json_response(prediction)), JSON_CONTENT_TYPE
+    response = _refusal(prediction) if isinstance(prediction, Refusal) else _json_response(prediction)
+    return _dumps(response), JSON_CONTENT_TYPE
+
+
+def _identity(detector_name: str, feature_config_id: str | None, threshold: float) -> dict[str, Any]:
+    """What every response starts with: which model answered, and with which feature configuration."""
+    identity: dict[str, Any] = {"model": detector_name, "features_version": FEATURES_VERSION}
+    if feature_config_id is not None:
+        identity[FEATURE_CONFIG_ID] = feature_config_id
+    return {**identity, "threshold": threshold}
+
+
+def _refusal(refusal: Refusal) -> dict[str, Any]:
+    return {
+        **_identity(refusal.detector_name, refusal.feature_config_id, refusal.threshold),
+        "refused": {"field": "ContentType", "reason": refusal.reason},
+    }
 
 
 def _json_response(prediction: Prediction) -> dict[str, Any]:
     threshold = prediction.threshold
     return {
-        "model": prediction.detector.name,
-        "features_version": FEATURES_VERSION,
-        "threshold": threshold,
+        **_identity(prediction.detector.name, prediction.feature_config_id, threshold),
         "results": [
             {"score": score, "anomaly": score > threshold, "top_features": explanation}
             for score, explanation in zip(prediction.scores, prediction.explain(prediction.rows), strict=True)
@@ -262,9 +334,7 @@ def _compact_response(prediction: Prediction) -> dict[str, Any]:
     flagged = prediction.flagged
     explanations = prediction.explain(prediction.rows[flagged]) if flagged else []
     return {
-        "model": prediction.detector.name,
-        "features_version": FEATURES_VERSION,
-        "threshold": prediction.threshold,
+        **_identity(prediction.detector.name, prediction.feature_config_id, prediction.threshold),
         "scores": prediction.scores,
         "anomalies": [
             {"row": row, "top_features": explanation} for row, explanation in zip(flagged, explanations, strict=True)

@@ -5,12 +5,15 @@ image pinned to the training version (``model.container``), serverless or instan
 from __future__ import annotations
 
 import hashlib
+import json
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 
+from model.artifact import FEATURE_CONFIG_ID, export_feature_config
 from model.container import MODEL_ENVIRONMENT, SKLEARN_IMAGE_REPOSITORY, SKLEARN_IMAGE_TAG
 from stack.buckets import PrivateBucket, PrivateBucketArgs
 from stack.exceptions import StackError
@@ -18,6 +21,10 @@ from stack.iam import Statement, assume_role_policy, key_use, policy_document
 
 VARIANT_NAME = "primary"
 MODELS_PREFIX = "models/"
+# Each model's feature configuration, as ``<id>.json`` (model.artifact.publish_feature_config): the
+# stack publishes its own model's, the retraining cycle each candidate's and the live one's, and the
+# scorer reads the one the endpoint's model names (scorer.model_config.FeatureConfigs).
+FEATURE_CONFIGS_PREFIX = f"{MODELS_PREFIX}feature-configs/"
 # What SageMaker's CreateModel permissions page lists for the execution role on "*": these actions
 # have no resource-level permissions (the policy pack allows "*" for exactly such actions).
 SAGEMAKER_ACTIONS_WITHOUT_RESOURCES = ("cloudwatch:PutMetricData", "ecr:GetAuthorizationToken")
@@ -51,6 +58,13 @@ def artifact_key(path: Path) -> str:
     return f"{MODELS_PREFIX}model-{digest}.tar.gz"
 
 
+def stack_feature_config(artifact_path: Path) -> tuple[str, str]:
+    """The id and JSON of the artifact's feature configuration, as the scorer reads it."""
+    with tempfile.TemporaryDirectory(prefix="vedette-feature-config-") as scratch:
+        text = export_feature_config(artifact_path, Path(scratch) / "feature_config.json").read_text()
+    return str(json.loads(text)[FEATURE_CONFIG_ID]), text
+
+
 def _slug(instance_type: str) -> str:
     return instance_type.removeprefix("ml.").replace(".", "-")
 
@@ -59,6 +73,8 @@ class ModelEndpoint(pulumi.ComponentResource):
     endpoint_name: pulumi.Output[str]
     endpoint_arn: pulumi.Output[str]
     artifacts_bucket_name: pulumi.Output[str]
+    feature_configs_uri: pulumi.Output[str]  # s3://bucket/prefix/ of the models' feature configurations
+    feature_configs_arn: pulumi.Output[str]  # their objects, for the readers' policies
     artifacts_bucket_arn: pulumi.Output[str]
     variant_name: str
     image: pulumi.Output[str]
@@ -78,6 +94,18 @@ class ModelEndpoint(pulumi.ComponentResource):
             content_type="application/gzip",
             # SSE-KMS set on the object itself: the upload may run before the bucket's default
             # encryption is configured, and would then be stored with S3-managed keys.
+            server_side_encryption="aws:kms",
+            kms_key_id=args.kms_key_arn,
+            bucket_key_enabled=True,
+            opts=child,
+        )
+        config_id, config_json = stack_feature_config(args.artifact_path)
+        aws.s3.BucketObjectv2(
+            f"{name}-feature-config",
+            bucket=artifacts.bucket_name,
+            key=f"{FEATURE_CONFIGS_PREFIX}{config_id}.json",
+            content=config_json,
+            content_type="application/json",
             server_side_encryption="aws:kms",
             kms_key_id=args.kms_key_arn,
             bucket_key_enabled=True,
@@ -227,6 +255,8 @@ class ModelEndpoint(pulumi.ComponentResource):
             )
         self.artifacts_bucket_name = artifacts.bucket_name
         self.artifacts_bucket_arn = artifacts.arn
+        self.feature_configs_uri = pulumi.Output.concat("s3://", artifacts.bucket_name, "/", FEATURE_CONFIGS_PREFIX)
+        self.feature_configs_arn = pulumi.Output.concat(artifacts.arn, "/", FEATURE_CONFIGS_PREFIX, "*")
         self.endpoint_name = endpoint.name
         self.endpoint_arn = endpoint.arn
         self.variant_name = VARIANT_NAME

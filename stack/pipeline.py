@@ -144,6 +144,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
         "alerts_topic_arn": state.alerts_topic_arn,
         "bad_events_bucket": archive.bucket_name,
         "bad_events_prefix": BAD_EVENTS_PREFIX,
+        "feature_configs_uri": endpoint.feature_configs_uri,
     }
     environment = settings.scorer_environment(resource_names)
     scorer = Scorer(
@@ -160,6 +161,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             bad_events_bucket_arn=archive.bucket_arn,
             bad_events_prefix=BAD_EVENTS_PREFIX,
             endpoint_arn=endpoint.endpoint_arn,
+            feature_configs_arn=endpoint.feature_configs_arn,
             environment=environment,
             memory_mib=settings.scorer_memory_mib,
             timeout_seconds=settings.scorer_timeout_seconds,

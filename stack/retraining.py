@@ -27,7 +27,12 @@ from model.build import LIFECYCLE_ENTRY_POINT_NAME, write_training_source
 from model.container import MODEL_ENVIRONMENT
 from model.lifecycle import ARTIFACT_NAME, DECISION_FILE
 from stack.iam import Statement, assume_role_policy, key_use, policy_document
-from stack.model_endpoint import MODELS_PREFIX, SAGEMAKER_ACTIONS_WITHOUT_RESOURCES, VARIANT_NAME
+from stack.model_endpoint import (
+    FEATURE_CONFIGS_PREFIX,
+    MODELS_PREFIX,
+    SAGEMAKER_ACTIONS_WITHOUT_RESOURCES,
+    VARIANT_NAME,
+)
 
 SOURCE_PREFIX = "lifecycle/source/"
 TRAINING_PREFIX = "lifecycle/training/"
@@ -44,6 +49,8 @@ CODE_DIR = f"{PROCESSING_ROOT}/input/code"
 CANDIDATE_DIR = f"{PROCESSING_ROOT}/input/candidate"
 LIVE_DIR = f"{PROCESSING_ROOT}/input/live"
 OUTPUT_DIR = f"{PROCESSING_ROOT}/output"
+# The gate writes the candidate's and the live model's feature configurations here, for the scorer.
+FEATURE_CONFIGS_DIR = f"{PROCESSING_ROOT}/feature-configs"
 SAMPLE_DIR = f"{PROCESSING_ROOT}/output/sample"
 # The training job's channel of sampled parts (SageMaker sets SM_CHANNEL_SAMPLE, model.lifecycle reads it).
 SAMPLE_CHANNEL = "sample"
@@ -120,8 +127,9 @@ def _outcome(name: str) -> dict[str, Any]:
     return {"Type": "Pass", "Result": name, "ResultPath": "$.outcome", "Next": "RecordDecision"}
 
 
-def _poll(prefix: str, plan: Plan, done: str) -> dict[str, dict[str, Any]]:
-    """Wait, DescribeEndpoint, and loop until the endpoint is InService (then ``done``) or Failed."""
+def _poll(prefix: str, plan: Plan, done: str, rollback_failed: str = "Failed") -> dict[str, dict[str, Any]]:
+    """Wait, DescribeEndpoint, and loop until the endpoint is InService (then ``done``), Failed, or
+    UpdateRollbackFailed (then ``rollback_failed``)."""
     return {
         f"{prefix}Wait": {"Type": "Wait", "Seconds": POLL_SECONDS, "Next": f"{prefix}Describe"},
         f"{prefix}Describe": _caught(
@@ -138,6 +146,9 @@ def _poll(prefix: str, plan: Plan, done: str) -> dict[str, dict[str, Any]]:
             "Choices": [
                 {"Variable": "$.endpoint.status", "StringEquals": "InService", "Next": done},
                 {"Variable": "$.endpoint.status", "StringEquals": "Failed", "Next": "Failed"},
+                # The guardrails' rollback failed too: the endpoint serves a mix of both
+                # configurations (DescribeEndpoint's EndpointStatus).
+                {"Variable": "$.endpoint.status", "StringEquals": "UpdateRollbackFailed", "Next": rollback_failed},
             ],
             "Default": f"{prefix}Wait",
         },
@@ -248,7 +259,8 @@ def definition(plan: Plan) -> dict[str, Any]:
                             f"States.Array('--archive', '{archive}', '--days', '{plan.training_days}', "
                             f"'--alert-budget', '{plan.alert_budget}', '--as-of', $.as_of, "
                             f"'--candidate', '{CANDIDATE_DIR}/{ARTIFACT_NAME}', "
-                            f"'--live-model', '{LIVE_DIR}/{ARTIFACT_NAME}', '--output', '{OUTPUT_DIR}')"
+                            f"'--live-model', '{LIVE_DIR}/{ARTIFACT_NAME}', '--output', '{OUTPUT_DIR}', "
+                            f"'--feature-configs', '{FEATURE_CONFIGS_DIR}')"
                         ),
                     },
                     "ProcessingInputs": [
@@ -266,7 +278,15 @@ def definition(plan: Plan) -> dict[str, Any]:
                                     "LocalPath": OUTPUT_DIR,
                                     "S3UploadMode": "EndOfJob",
                                 },
-                            }
+                            },
+                            {
+                                "OutputName": "feature-configs",
+                                "S3Output": {
+                                    "S3Uri": f"s3://{plan.bucket}/{FEATURE_CONFIGS_PREFIX}",
+                                    "LocalPath": FEATURE_CONFIGS_DIR,
+                                    "S3UploadMode": "EndOfJob",
+                                },
+                            },
                         ],
                     },
                     "ProcessingResources": _processing_resources(plan, 1),
@@ -321,7 +341,11 @@ def definition(plan: Plan) -> dict[str, Any]:
         states["PromotionHeld"] = _outcome("promoted-held")
     else:
         states |= _rollout_states(plan, cycle_prefix)
-        states |= {"Deployed": _outcome("deployed"), "RolledBack": _outcome("rolled-back")}
+        states |= {
+            "Deployed": _outcome("deployed"),
+            "RolledBack": _outcome("rolled-back"),
+            "Restored": _outcome("rollback-failed-restored"),
+        }
     return {
         "Comment": "Vedette retraining cycle: train, gate on the held-out day, guarded rollout, record.",
         "StartAt": "Start",
@@ -441,10 +465,22 @@ def _rollout_states(plan: Plan, cycle_prefix: str) -> dict[str, dict[str, Any]]:
             _task("arn:aws:states:::sagemaker:updateEndpoint", update, "RolloutWait", ResultPath=None)
         ),
     }
+    # When a rollout and SageMaker's rollback both fail, the endpoint serves both models: the machine
+    # updates it once more to the configuration it captured (the remedy SageMaker's API reference
+    # gives), and records the cycle as restored; if that fails too, as failed.
+    states["RestoreLive"] = _caught(
+        _task(
+            "arn:aws:states:::sagemaker:updateEndpoint",
+            {"EndpointName": plan.endpoint_name, "EndpointConfigName.$": "$.live.config"},
+            "RestoreWait",
+            ResultPath=None,
+        )
+    )
+    states |= _poll("Restore", plan, "Restored")
     if not plan.serverless:
         # SageMaker rolls back on its own when an alarm fires: the configuration the endpoint ends on
         # tells a finished rollout from a rollback.
-        states |= _poll("Rollout", plan, "RolloutOutcome")
+        states |= _poll("Rollout", plan, "RolloutOutcome", rollback_failed="RestoreLive")
         states["RolloutOutcome"] = {
             "Type": "Choice",
             "Choices": [{"Variable": "$.endpoint.config", "StringEqualsPath": "$.live.config", "Next": "RolledBack"}],
@@ -453,7 +489,7 @@ def _rollout_states(plan: Plan, cycle_prefix: str) -> dict[str, dict[str, Any]]:
         return states
     # Serverless: no canary (its size is a share of instances), so the machine does what the
     # guardrails would: bake, read the same alarms, and switch back to the captured configuration.
-    states |= _poll("Rollout", plan, "Bake")
+    states |= _poll("Rollout", plan, "Bake", rollback_failed="RestoreLive")
     states["Bake"] = {"Type": "Wait", "Seconds": BAKE_SECONDS, "Next": "ReadAlarms"}
     states["ReadAlarms"] = _caught(
         _task(
@@ -600,7 +636,9 @@ class Retraining(pulumi.ComponentResource):
         def in_bucket(bucket_arn: pulumi.Input[str], prefix: str) -> pulumi.Output[str]:
             return pulumi.Output.concat(bucket_arn, "/", prefix, "*")
 
-        def job_role(kind: str, log_group: str, reads: Sequence[pulumi.Output[str]], writes: str) -> aws.iam.Role:
+        def job_role(
+            kind: str, log_group: str, reads: Sequence[pulumi.Output[str]], writes: Sequence[str]
+        ) -> aws.iam.Role:
             role = aws.iam.Role(
                 f"{name}-{kind}-role",
                 assume_role_policy=assume_role_policy("sagemaker.amazonaws.com", args.account_id),
@@ -619,7 +657,11 @@ class Retraining(pulumi.ComponentResource):
                             {"StringLike": {"s3:prefix": [f"{ARCHIVE_PREFIX}*"]}},
                         ),
                         Statement("ReadInputs", ("s3:GetObject",), list(reads)),
-                        Statement("WriteOutputs", ("s3:PutObject",), [in_bucket(args.artifacts_bucket_arn, writes)]),
+                        Statement(
+                            "WriteOutputs",
+                            ("s3:PutObject",),
+                            [in_bucket(args.artifacts_bucket_arn, prefix) for prefix in writes],
+                        ),
                         key_use("UseThePipelineKey", args.kms_key_arn, args.region, ("s3",)),
                         Statement(
                             "PullTheScikitLearnImage",
@@ -648,10 +690,10 @@ class Retraining(pulumi.ComponentResource):
         samples = in_bucket(args.artifacts_bucket_arn, SAMPLES_PREFIX)
         sampling = args.sampling_instances > 1
         training_role = job_role(
-            "training", "TrainingJobs", [archive_events, sources, *([samples] if sampling else [])], TRAINING_PREFIX
+            "training", "TrainingJobs", [archive_events, sources, *([samples] if sampling else [])], [TRAINING_PREFIX]
         )
         sampling_role = (
-            job_role("sampling", "ProcessingJobs", [archive_events, sources], SAMPLES_PREFIX) if sampling else None
+            job_role("sampling", "ProcessingJobs", [archive_events, sources], [SAMPLES_PREFIX]) if sampling else None
         )
         gate_role = job_role(
             "gate",
@@ -662,7 +704,7 @@ class Retraining(pulumi.ComponentResource):
                 in_bucket(args.artifacts_bucket_arn, TRAINING_PREFIX),
                 in_bucket(args.artifacts_bucket_arn, MODELS_PREFIX),
             ],
-            CYCLES_PREFIX,
+            [CYCLES_PREFIX, FEATURE_CONFIGS_PREFIX],
         )
 
         machine_role = aws.iam.Role(

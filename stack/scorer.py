@@ -56,6 +56,7 @@ class ScorerArgs:
     bad_events_bucket_arn: pulumi.Input[str]
     bad_events_prefix: str
     endpoint_arn: pulumi.Input[str]
+    feature_configs_arn: pulumi.Input[str]  # the models' feature configurations (their object ARNs)
     environment: Mapping[str, pulumi.Input[str]]
     memory_mib: int
     timeout_seconds: int
@@ -118,6 +119,8 @@ class Scorer(pulumi.ComponentResource):
                     [pulumi.Output.concat(args.bad_events_bucket_arn, "/", args.bad_events_prefix, "*")],
                 ),
                 Statement("ScoreOnTheEndpoint", ("sagemaker:InvokeEndpoint",), [args.endpoint_arn]),
+                # When the endpoint serves another model than the bundle's (a rollout, a rollback).
+                Statement("ReadFeatureConfigs", ("s3:GetObject",), [args.feature_configs_arn]),
                 Statement("SendFailedBatches", ("sqs:SendMessage",), [queue.arn]),
                 # Stream records, bad-event objects, alerts and failed batches are all under the key,
                 # used through those services only (DynamoDB uses the key through its own grants).

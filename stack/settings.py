@@ -238,7 +238,7 @@ class StackSettings:
     def scorer_environment(self, names: Mapping[str, NameT | str]) -> dict[str, NameT | str]:
         """The scorer's environment variables (names from ``scorer.settings``), given the resource
         names under the keys ``endpoint``, ``state_table``, ``anomalies_table``, ``alerts_topic_arn``,
-        ``bad_events_bucket`` and ``bad_events_prefix``."""
+        ``bad_events_bucket``, ``bad_events_prefix`` and ``feature_configs_uri``."""
         payload_limit = (
             scorer_env.SERVERLESS_MAX_PAYLOAD_BYTES if self.serverless else scorer_env.REAL_TIME_MAX_PAYLOAD_BYTES
         )
@@ -254,6 +254,7 @@ class StackSettings:
             scorer_env.STATE_TTL_SECONDS: str(self.state_ttl_days * 86400),
             # A margin under the endpoint's request limit for the JSON envelope.
             scorer_env.MAX_PAYLOAD_BYTES: str(payload_limit - 100_000),
+            scorer_env.FEATURE_CONFIGS_URI: names["feature_configs_uri"],
         }
 
     @classmethod
@@ -345,7 +346,8 @@ class StackSettings:
             ("endpoint", "state_table", "anomalies_table", "alerts_topic_arn", "bad_events_bucket"), "x"
         )
         try:
-            scorer_env.ScorerSettings.from_environ(self.scorer_environment({**placeholder, "bad_events_prefix": "x/"}))
+            names = {**placeholder, "bad_events_prefix": "x/", "feature_configs_uri": "s3://x/models/feature-configs/"}
+            scorer_env.ScorerSettings.from_environ(self.scorer_environment(names))
         except MissingSettingError as error:
             key = {
                 scorer_env.ALERT_MIN_SEVERITY: "alertMinSeverity",

@@ -110,7 +110,9 @@ class SuspiciousResourceEndpoint:
         self.fail_calls = set(fail_calls)
         self.calls: list[int] = []
 
-    def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]:
+    def score(
+        self, rows: np.ndarray[Any, Any], body: bytes | None = None, feature_config_id: str | None = None
+    ) -> list[Score]:
         self.calls.append(len(rows))
         if len(self.calls) in self.fail_calls:
             raise TransientError("endpoint", "ThrottlingException: injected")

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from model import sample
-from model.artifact import build_tarball, extract_tarball, load_model
+from model.artifact import build_tarball, export_feature_config, extract_tarball, load_model
 from model.backtest import DEFAULT_BATCH_EVENTS, Replay, in_time_order
 from model.features import FEATURES_VERSION
 from model.lifecycle import (
@@ -271,6 +271,8 @@ def test_the_train_and_gate_steps_judge_the_candidate_on_the_day_the_cycle_start
         str(registry.artifact(live_version)),
         "--output",
         str(output),
+        "--feature-configs",
+        str(tmp_path / "feature-configs"),
     ]
     labels = tmp_path / "labels.jsonl"  # the held-out day's attacks, as the simulator writes them
     labels.write_text(
@@ -288,6 +290,14 @@ def test_the_train_and_gate_steps_judge_the_candidate_on_the_day_the_cycle_start
     assert card["version"] == decision["candidate_version"]
     record = strict_json((output / RECORD_FILE).read_text())
     assert {check["name"] for check in record["checks"]} >= {"alert_volume", "entity_roc_auc"}
+    # AND both models' feature configurations are published by id, as the scorer looks them up
+    published = {path.name: json.loads(path.read_text()) for path in (tmp_path / "feature-configs").iterdir()}
+    ids = {
+        json.loads(export_feature_config(model, tmp_path / "exported.json").read_text())["feature_config_id"]
+        for model in (candidate, registry.artifact(live_version))
+    }
+    assert set(published) == {f"{config_id}.json" for config_id in ids}
+    assert all(config["feature_config_id"] + ".json" == name for name, config in published.items())
 
 
 def test_the_train_step_trains_on_the_window_sampled_by_parallel_workers(

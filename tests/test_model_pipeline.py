@@ -242,13 +242,13 @@ def npy_bytes(array: np.ndarray, allow_pickle: bool = False) -> bytes:
 
 def test_npy_rows_decode_exactly_as_json_rows(trained: dict[str, Path], normal_events: list[dict[str, Any]]) -> None:
     rows, _ = scoring_rows(trained["model_dir"], normal_events)
-    from_npy = serving.input_fn(encode_npy(rows), NPY_CONTENT_TYPE)
-    from_json = serving.input_fn(json.dumps({"rows": rows.tolist()}), "application/json")
+    from_npy = serving.input_fn(encode_npy(rows), NPY_CONTENT_TYPE).matrix
+    from_json = serving.input_fn(json.dumps({"rows": rows.tolist()}), "application/json").matrix
     # every double arrives bit for bit (JSON's shortest repr round-trips too)
     assert from_npy.dtype == np.float64
     assert from_npy.tobytes() == rows.tobytes() == from_json.tobytes()
     # a plain (n, FEATURE_COUNT) float array, as the SageMaker SDK's NumpySerializer sends, is accepted
-    assert serving.input_fn(npy_bytes(rows.astype(np.float32)), NPY_CONTENT_TYPE).shape == rows.shape
+    assert serving.input_fn(npy_bytes(rows.astype(np.float32)), NPY_CONTENT_TYPE).matrix.shape == rows.shape
 
 
 def test_npy_input_names_what_is_wrong() -> None:

@@ -51,7 +51,9 @@ class TrainedEndpoint:
     def __init__(self, trained: TrainedModel) -> None:
         self.trained = trained
 
-    def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]:
+    def score(
+        self, rows: np.ndarray[Any, Any], body: bytes | None = None, feature_config_id: str | None = None
+    ) -> list[Score]:
         scores = self.trained.detector.score(rows)
         threshold = self.trained.threshold
         return [Score(float(value), bool(value > threshold), threshold, []) for value in scores]

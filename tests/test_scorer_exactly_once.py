@@ -304,7 +304,7 @@ class FailingCalls:
         self.fail_calls = set(fail_calls)
         self.calls = 0
 
-    def score(self, rows: Any, body: bytes | None = None) -> list[Score]:
+    def score(self, rows: Any, body: bytes | None = None, feature_config_id: str | None = None) -> list[Score]:
         self.calls += 1
         if self.calls in self.fail_calls:
             raise TransientError("endpoint", "ThrottlingException: injected")

@@ -192,7 +192,9 @@ def test_a_chunk_over_the_artifacts_row_limit_is_refused_before_sending() -> Non
 class RejectingEndpoint(SuspiciousResourceEndpoint):
     """Rejects, as the model's code would, any chunk holding a row with a suspicious resource."""
 
-    def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]:
+    def score(
+        self, rows: np.ndarray[Any, Any], body: bytes | None = None, feature_config_id: str | None = None
+    ) -> list[Score]:
         if (rows[:, SUSPICIOUS] > 0).any():
             self.calls.append(len(rows))
             raise ModelRejectedError("Received server error (500)", 500, "arn:aws:logs:us-east-1:1:log-group:/x")

@@ -70,12 +70,14 @@ def reference_score_and_contributions(
 
 
 def reference_predict(rows: np.ndarray, model: LoadedModel) -> dict[str, Any]:
-    """``predict_fn`` as it was: every row scored and explained."""
+    """``predict_fn`` as it was: every row scored and explained (and, as answers have since, the
+    artifact's feature configuration named after the features version)."""
     scores, contributions = reference_score_and_contributions(model.detector, rows)
     explanations = top_features(contributions, FEATURE_NAMES, serving.TOP_FEATURES, model.detector.distances(rows))
     return {
         "model": model.detector.name,
         "features_version": FEATURES_VERSION,
+        "feature_config_id": model.metadata["feature_config_id"],
         "threshold": model.threshold,
         "results": [
             {
@@ -206,8 +208,8 @@ def test_the_compact_answer_has_the_references_scores_flags_and_explanations(
     answer = json.loads(body)
     # THEN it names itself, and carries the same model, version, threshold and every row's score
     assert content_type == SCORES_CONTENT_TYPE
-    assert {key: answer[key] for key in ("model", "features_version", "threshold")} == {
-        key: expected[key] for key in ("model", "features_version", "threshold")
+    assert {key: answer[key] for key in ("model", "features_version", "feature_config_id", "threshold")} == {
+        key: expected[key] for key in ("model", "features_version", "feature_config_id", "threshold")
     }
     assert answer["scores"] == [result["score"] for result in expected["results"]]
     # AND exactly the flagged rows, in order, each with the reference's explanation

@@ -11,6 +11,7 @@ from typing import Any
 import pulumi
 import pytest
 
+from model.artifact import export_feature_config
 from model.container import MODEL_ENVIRONMENT, SKLEARN_IMAGE_REPOSITORY, SKLEARN_IMAGE_TAG
 from scorer import settings as scorer_env
 from scorer.stores import PENDING_ALERTS_INDEX
@@ -131,7 +132,9 @@ def test_scorer_role_allows_exactly_the_scorer_calls_on_their_resources(deployed
     statements = {statement["Sid"]: statement for statement in policy_statements(policy)}
     owner = {
         sid: [
-            deployed.arn_owner(arn.split("/bad-events/")[0]).name for arn in s["Resource"] if ":log-group:" not in arn
+            deployed.arn_owner(re.split("/bad-events/|/models/", arn)[0]).name
+            for arn in s["Resource"]
+            if ":log-group:" not in arn
         ]
         for sid, s in statements.items()
     }
@@ -152,6 +155,10 @@ def test_scorer_role_allows_exactly_the_scorer_calls_on_their_resources(deployed
     assert owner["ScoreOnTheEndpoint"] == ["vedette-endpoint"]
     assert owner["ReadTheStream"] == ["vedette-stream"]
     assert owner["SendFailedBatches"] == ["vedette-on-failure"]
+    artifacts_arn = deployed.named("vedette-artifacts-bucket").outputs["arn"]
+    assert statements["ReadFeatureConfigs"]["Action"] == ["s3:GetObject"]
+    assert statements["ReadFeatureConfigs"]["Resource"] == [f"{artifacts_arn}/models/feature-configs/*"]
+    assert owner["ReadFeatureConfigs"] == ["vedette-artifacts-bucket"]
     log_group = deployed.named("vedette-logs").outputs["arn"]
     assert statements["WriteLogs"]["Resource"] == [f"{log_group}:log-stream:*"]
 
@@ -470,3 +477,21 @@ def test_the_alert_sweeper_runs_the_bundle_on_a_schedule_with_only_the_calls_it_
 @pytest.mark.parametrize(("record_age", "wait"), [(3600, 3600 + 900), (-1, 7 * 86400 + 900)])
 def test_the_sweepers_wait_follows_the_mappings_record_age(record_age: int, wait: int) -> None:
     assert sweep_after_seconds(record_age) == wait
+
+
+def test_the_stack_publishes_its_models_feature_configuration_where_the_scorer_looks(
+    deployed: Synthesized, fixtures: Path, tmp_path: Path
+) -> None:
+    # GIVEN the deployed stack's artifacts bucket, scorer and model artifact
+    artifacts = deployed.named("vedette-artifacts-bucket").outputs["bucket"]
+    published = deployed.named("vedette-feature-config").inputs
+    environment = deployed.named("vedette-function").inputs["environment"]["variables"]
+    # THEN the model's configuration is an object named by its id, encrypted with the pipeline key
+    config = json.loads(published["content"])
+    assert published["bucket"] == artifacts
+    assert published["key"] == f"models/feature-configs/{config['feature_config_id']}.json"
+    assert published["kmsKeyId"] == deployed.one("aws:kms/key:Key").outputs["arn"]
+    # AND it is the configuration of the model the stack deploys, and the scorer is told where the others are
+    artifact = fixtures / StackSettings().model_artifact_path
+    assert config == json.loads(export_feature_config(artifact, tmp_path / "exported.json").read_text())
+    assert environment["VEDETTE_FEATURE_CONFIGS_URI"] == f"s3://{artifacts}/models/feature-configs/"

@@ -114,6 +114,13 @@ def test_the_jobs_run_on_the_endpoint_image_with_their_own_roles_over_the_archiv
     assert inputs["candidate"]["S3Uri.$"] == "$.training.artifact"
     assert inputs["live"]["S3Uri.$"] == "$.liveArtifact.artifact"
     assert "python -m model.lifecycle gate" in gate["AppSpecification"]["ContainerEntrypoint"][2]
+    # AND it publishes both models' feature configurations where the scorer reads them
+    outputs = {o["OutputName"]: o["S3Output"] for o in gate["ProcessingOutputConfig"]["Outputs"]}
+    assert outputs["feature-configs"]["S3Uri"] == f"s3://{artifacts}/models/feature-configs/"
+    assert (
+        f"'--feature-configs', '{outputs['feature-configs']['LocalPath']}'"
+        in gate["AppSpecification"]["ContainerArguments.$"]
+    )
     key = instance_stack.one("aws:kms/key:Key").outputs["arn"]
     assert train["ResourceConfig"]["VolumeKmsKeyId"] == key == gate["ProcessingOutputConfig"]["KmsKeyId"]
 
@@ -205,7 +212,7 @@ def test_the_job_roles_read_the_archive_and_write_only_their_own_outputs(instanc
     training = statements_of(instance_stack, "vedette-training-policy")
     gate = statements_of(instance_stack, "vedette-gate-policy")
     assert training["WriteOutputs"]["Resource"] == [f"{artifacts}/lifecycle/training/*"]
-    assert gate["WriteOutputs"]["Resource"] == [f"{artifacts}/models/cycles/*"]
+    assert gate["WriteOutputs"]["Resource"] == [f"{artifacts}/models/cycles/*", f"{artifacts}/models/feature-configs/*"]
     assert training["ReadInputs"]["Resource"] == [f"{archive}/events/*", f"{artifacts}/lifecycle/source/*"]
     assert f"{artifacts}/models/*" in gate["ReadInputs"]["Resource"]
     assert training["ListTheArchive"]["Condition"] == {"StringLike": {"s3:prefix": ["events/*"]}}
@@ -420,6 +427,28 @@ def test_a_rollout_sagemaker_rolled_back_is_recorded_as_such() -> None:
     visited, _ = walk(definition(PLAN), aws)
     assert visited[-2:] == ["RolledBack", "RecordDecision"]
     assert aws.recorded["outcome"] == "rolled-back"
+
+
+@pytest.mark.parametrize("mode", ["instance", "serverless"])
+def test_a_rollout_whose_rollback_failed_too_is_restored_to_the_captured_configuration(mode: str) -> None:
+    # GIVEN a promoted candidate whose rollout and SageMaker's rollback both fail, leaving the
+    # endpoint serving a mix of the two configurations
+    aws = FakeAws("promoted", [LIVE_CONFIG, "UpdateRollbackFailed:vedette-config-cycle-1", f"InService:{LIVE_CONFIG}"])
+    # WHEN the machine runs
+    visited, _ = walk(definition(MODES[mode]), aws)
+    # THEN it updates the endpoint back to the live configuration it captured, waits for it, and records that
+    first, second = [parameters for action, parameters in aws.calls if action == "updateEndpoint"]
+    assert first["EndpointConfigName"] == "vedette-config-cycle-1"
+    assert second == {"EndpointName": first["EndpointName"], "EndpointConfigName": LIVE_CONFIG}
+    assert visited[-3:] == ["RestoreStatus", "Restored", "RecordDecision"]
+    assert aws.recorded["outcome"] == "rollback-failed-restored"
+
+
+def test_a_restore_that_fails_too_is_recorded_as_a_failed_cycle() -> None:
+    aws = FakeAws("promoted", [LIVE_CONFIG, "UpdateRollbackFailed:x", "UpdateRollbackFailed:x"])
+    visited, _ = walk(definition(PLAN), aws)
+    assert "RestoreLive" in visited
+    assert aws.recorded["outcome"] == "failed"
 
 
 def test_a_serverless_rollout_whose_alarms_fire_is_switched_back_to_the_captured_configuration() -> None:

@@ -125,12 +125,14 @@ def test_scorer_environment_uses_the_scorer_names_and_passes_its_own_checks() ->
         "alerts_topic_arn": "arn:aws:sns:eu-west-1:123456789012:alerts",
         "bad_events_bucket": "bucket",
         "bad_events_prefix": "bad-events/",
+        "feature_configs_uri": "s3://artifacts/models/feature-configs/",
     }
     # WHEN the scorer's environment is built and read back by the scorer's own settings
     environment = settings.scorer_environment(names)
     read = scorer_env.ScorerSettings.from_environ(environment)
     # THEN the scorer sees the resource names and the real-time payload limit
     assert read.endpoint_name == "ep"
+    assert read.feature_configs_uri == "s3://artifacts/models/feature-configs/"
     assert read.state_ttl_seconds == 7 * 86400
     assert read.max_payload_bytes < scorer_env.REAL_TIME_MAX_PAYLOAD_BYTES
     assert read.max_payload_bytes > scorer_env.SERVERLESS_MAX_PAYLOAD_BYTES

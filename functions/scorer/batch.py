@@ -23,6 +23,10 @@ failing AWS call (including one that succeeded but whose answer was lost):
   every record after it (Lambda resumes from the lowest); nothing after it is reported as done. If
   that is the first record, nothing was processed and the caller raises, so Lambda's retry and
   bisect apply.
+- Rows are scored only by a model trained with the feature configuration they were computed with.
+  When the endpoint's model reads another one (``scorer.model_config``), the rows not yet scored
+  are featurized again with it, from the same loaded states, and sent again; the batch's entity
+  stage and the states it saves are then those of the configuration it ended on.
 - Alerts are about entities (users, and sessions where events carry them) when the deployed model
   has an entity stage (``model.entities``): each processed event adds to its entities' episode
   evidence, stored beside the user state, and an entity alerts once per episode. An alert that
@@ -79,6 +83,7 @@ from scorer.ip_slices import (
     part_attribute,
     second_round_keys,
 )
+from scorer.model_config import FeatureConfig, FeatureConfigs
 from scorer.progress import (
     MAX_IP_SHARD_POSITIONS,
     MAX_USER_SHARD_POSITIONS,
@@ -111,6 +116,10 @@ from vedette.events import format_timestamp
 from vedette.exceptions import InvalidEventError
 
 StateT = TypeVar("StateT", UserState, Evidence)
+# How many times one batch follows the endpoint to another feature configuration. During a guarded
+# rollout each call reaches either model, so a batch's chunks may meet both; past this many
+# switches, the rows still unscored are retried with the batch.
+MAX_CONFIG_SWITCHES = 8
 
 
 @dataclass
@@ -131,6 +140,16 @@ class Dependencies:
     suppressions: Suppressions = field(default_factory=Suppressions)
     # Whether the endpoint was found to refuse every request, kept across batches (scorer.endpoint).
     endpoint_latch: UnusableLatch = field(default_factory=UnusableLatch)
+    # The feature configuration the fields above came from (its id is sent with the rows), and
+    # where the endpoint's others come from when it serves another model.
+    feature_config_id: str | None = None
+    feature_configs: FeatureConfigs = field(default_factory=FeatureConfigs)
+
+    def use(self, config: FeatureConfig) -> None:
+        """Compute features and act on scores with ``config`` from now on."""
+        self.network_of, self.agent_of, self.vocabulary = config.network_of, config.agent_of, config.vocabulary
+        self.entity_models, self.login_waves = config.entity_models, config.login_waves
+        self.suppressions, self.feature_config_id = config.suppressions, config.config_id
 
 
 @dataclass
@@ -214,6 +233,7 @@ class Scored(NamedTuple):
     scores: list[Score | None]
     rejection: ModelRejectedError | None  # the model's rejection of particular rows, if any
     rejected: list[int]  # the positions whose rows the model rejected, ascending
+    refused_by: str | None = None  # the feature configuration of a model that refused the rows
 
 
 def process_batch(
@@ -231,9 +251,8 @@ def process_batch(
     failed_records = park_bad_events(batch, bad, deps, now, outcome)
     loaded = load_states(batch, valid, deps, settings, outcome)
     fresh = skip_applied(batch, valid, loaded, outcome)
-    features = featurize_events(fresh, loaded, deps)
+    features, scored = featurize_and_score(fresh, loaded, deps, settings, outcome)
     groups = _Groups(fresh, deps.entity_models)
-    scored = score_events(fresh, features, deps, settings, outcome)
     parked = park_rejected_rows(batch, fresh, scored, deps, now, outcome)
     cut = record_events(fresh, scored.scores, parked, groups, deps, settings, now, outcome)
     done = processed_events(fresh, parked, cut, groups)
@@ -366,12 +385,42 @@ def featurize_events(items: list[_Valid], loaded: LoadedStates, deps: Dependenci
     return _featurize(items, loaded.user_states, loaded.ip_states, loaded.ip_others, deps)
 
 
+def featurize_and_score(
+    fresh: list[_Valid], loaded: LoadedStates, deps: Dependencies, settings: ScorerSettings, outcome: BatchOutcome
+) -> tuple[BatchFeatures, Scored]:
+    """Featurize and score ``fresh``, following the endpoint to the feature configuration its model
+    reads: the rows it refused are featurized again with that one (from the same loaded states) and
+    sent again, at most ``MAX_CONFIG_SWITCHES`` times; rows still refused then are left unscored, to
+    be retried with the batch. Raises what ``score_events`` raises, what ``FeatureConfigs.get``
+    raises when that configuration cannot be had, and ``TransientError`` when it has other entity
+    stages than the ones whose states were loaded (the retry loads them)."""
+    features = featurize_events(fresh, loaded, deps)
+    scored = score_events(fresh, features, deps, settings, outcome)
+    for _ in range(MAX_CONFIG_SWITCHES):
+        if scored.refused_by is None:
+            break
+        config = deps.feature_configs.get(scored.refused_by)
+        stages = (deps.entity_models.keys(), deps.login_waves is None)
+        deps.use(config)
+        if (config.entity_models.keys(), config.login_waves is None) != stages:
+            raise TransientError("feature configuration", f"switched to {config.config_id}, whose entity stages differ")
+        features = featurize_events(fresh, loaded, deps)
+        scored = score_events(fresh, features, deps, settings, outcome, scored)
+    return features, scored
+
+
 def score_events(
-    fresh: list[_Valid], features: BatchFeatures, deps: Dependencies, settings: ScorerSettings, outcome: BatchOutcome
+    fresh: list[_Valid],
+    features: BatchFeatures,
+    deps: Dependencies,
+    settings: ScorerSettings,
+    outcome: BatchOutcome,
+    earlier: Scored | None = None,
 ) -> Scored:
     """Score the events their IP has not applied yet, in as few calls as the payload limit allows
     (none for a batch with nothing new: a redelivery, or only bad records; a call with zero rows
-    would be refused by the model). Raises what ``score_in_chunks`` raises when no call can succeed.
+    would be refused by the model), or only those ``earlier`` did not score or reject. Raises what
+    ``score_in_chunks`` raises when no call can succeed.
     """
 
     def on_call(latency_ms: float, ok: bool) -> None:
@@ -379,20 +428,32 @@ def score_events(
         if not ok:
             outcome.endpoint_errors += 1
 
-    to_score = [position for position, item in enumerate(fresh) if not item.ip_applied]
+    scores: list[Score | None] = [None] * len(fresh) if earlier is None else list(earlier.scores)
+    rejected = set() if earlier is None else set(earlier.rejected)
+    to_score = [
+        position
+        for position, item in enumerate(fresh)
+        if not item.ip_applied and scores[position] is None and position not in rejected
+    ]
     if to_score:
         rows = features.rows if len(to_score) == len(fresh) else features.rows[to_score]
         scoring = score_in_chunks(
-            deps.endpoint, rows, settings.max_payload_bytes, settings.max_rows_per_call, on_call, deps.endpoint_latch
+            deps.endpoint,
+            rows,
+            settings.max_payload_bytes,
+            settings.max_rows_per_call,
+            on_call,
+            deps.endpoint_latch,
+            deps.feature_config_id,
         )
     else:
         scoring = Scoring([], 0, None, [])
-    outcome.endpoint_calls = scoring.calls
-    scores: list[Score | None] = [None] * len(fresh)
+    outcome.endpoint_calls += scoring.calls
     for position, score in zip(to_score, scoring.scores, strict=True):
         scores[position] = score
-    rejected = {to_score[row] for start, end in scoring.rejected for row in range(start, end)}
-    return Scored(scores, scoring.rejection, sorted(rejected))
+    rejected |= {to_score[row] for start, end in scoring.rejected for row in range(start, end)}
+    rejection = earlier.rejection if earlier is not None and earlier.rejection is not None else scoring.rejection
+    return Scored(scores, rejection, sorted(rejected), scoring.refused_by)
 
 
 def park_rejected_rows(

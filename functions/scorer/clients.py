@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from model.rows import JSON_CONTENT_TYPE
-from model.verdicts import Suppressions
 from scorer.batch import Dependencies
 from scorer.endpoint import SageMakerEndpoint
-from scorer.model_config import FeatureConfig
+from scorer.model_config import FeatureConfig, FeatureConfigs
 from scorer.settings import ScorerSettings
 from scorer.stores import DynamoAnomalyStore, DynamoStateStore, S3BadEventSink, SnsAlertPublisher
 
@@ -42,30 +41,28 @@ def aws_client(
 def build_dependencies(
     settings: ScorerSettings, endpoint_url: str | None = None, features: FeatureConfig | None = None
 ) -> Dependencies:
-    """Every store and the endpoint, on real clients, and the model's feature configuration."""
+    """Every store and the endpoint, on real clients, and the model's feature configuration (and
+    where the endpoint's other models' configurations are, if the settings say)."""
     dynamodb = aws_client("dynamodb", endpoint_url)
+    s3 = aws_client("s3", endpoint_url)
     runtime = aws_client(
         "sagemaker-runtime", endpoint_url, settings.endpoint_max_attempts, settings.endpoint_timeout_seconds
     )
     anomalies = DynamoAnomalyStore(dynamodb, settings.anomalies_table, settings.alert_window_seconds)
-    return Dependencies(
+    dependencies = Dependencies(
         states=DynamoStateStore(dynamodb, settings.state_table),
         anomalies=anomalies,
         # Entity alerts are recorded on their markers (for the analyst console) before they are sent.
         alerts=SnsAlertPublisher(aws_client("sns", endpoint_url), settings.alerts_topic_arn, records=anomalies),
-        bad_events=S3BadEventSink(
-            aws_client("s3", endpoint_url), settings.bad_events_bucket, settings.bad_events_prefix
-        ),
+        bad_events=S3BadEventSink(s3, settings.bad_events_bucket, settings.bad_events_prefix),
         endpoint=SageMakerEndpoint(
             runtime,
             settings.endpoint_name,
             features.request_content_type if features else JSON_CONTENT_TYPE,
             features.response_content_type if features else JSON_CONTENT_TYPE,
         ),
-        network_of=features.network_of if features else None,
-        agent_of=features.agent_of if features else None,
-        vocabulary=features.vocabulary if features else None,
-        entity_models=features.entity_models if features else {},
-        login_waves=features.login_waves if features else None,
-        suppressions=features.suppressions if features else Suppressions(),
+        feature_configs=FeatureConfigs(features, s3, settings.feature_configs_uri),
     )
+    if features is not None:
+        dependencies.use(features)
+    return dependencies

@@ -9,6 +9,10 @@ reference row: if that is rejected too, the endpoint refuses everything this sco
 (``EndpointUnusableError``: a mismatched artifact), which no retry can fix; if not, the rejection is
 about those rows (``ModelRejectedError``), which the batch step parks once Lambda has bisected the
 batch down to one record.
+
+Each request names the feature configuration its rows were computed with; a model trained with
+another one answers which it reads instead of scores (``model.serving``), and ``score_in_chunks``
+stops there so the batch step can featurize the rows again with that one (``scorer.batch``).
 """
 
 from __future__ import annotations
@@ -30,9 +34,12 @@ from model.rows import (
     NPY_CONTENT_TYPE,
     SCORES_CONTENT_TYPE,
     encode_npy,
+    is_feature_config_id,
+    with_feature_config,
 )
 from scorer.exceptions import (
     EndpointUnusableError,
+    FeatureConfigRefusedError,
     ModelRejectedError,
     RequestLimitError,
     ScorerError,
@@ -58,12 +65,16 @@ class Score(NamedTuple):
 
 class Endpoint(Protocol):
     """Scores a chunk of feature rows (``body``: the rows already encoded as ``content_type``, if the
-    caller has them); raises ``TransientError`` when a retry may succeed, ``ModelRejectedError`` when
-    the model's code raised, ``EndpointUnusableError`` when no request can succeed."""
+    caller has them; ``feature_config_id``: the feature configuration they were computed with);
+    raises ``TransientError`` when a retry may succeed, ``ModelRejectedError`` when the model's code
+    raised, ``EndpointUnusableError`` when no request can succeed, ``FeatureConfigRefusedError``
+    when the model reads another feature configuration."""
 
     content_type: str
 
-    def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]: ...
+    def score(
+        self, rows: np.ndarray[Any, Any], body: bytes | None = None, feature_config_id: str | None = None
+    ) -> list[Score]: ...
 
 
 def encode_rows(rows: np.ndarray[Any, Any], content_type: str = NPY_CONTENT_TYPE) -> bytes:
@@ -77,10 +88,13 @@ def encode_rows(rows: np.ndarray[Any, Any], content_type: str = NPY_CONTENT_TYPE
     raise ValueError(f"no encoder for {content_type!r}; the endpoint reads {NPY_CONTENT_TYPE} or {JSON_CONTENT_TYPE}")
 
 
-def decode_scores(body: bytes, expected: int, content_type: str = JSON_CONTENT_TYPE) -> list[Score]:
+def decode_scores(
+    body: bytes, expected: int, content_type: str = JSON_CONTENT_TYPE, feature_config_id: str | None = None
+) -> list[Score]:
     """Parse the model's ``output_fn`` response, JSON or the compact ``SCORES_CONTENT_TYPE`` as its
     ``content_type`` says; raises ``ValueError`` if it does not fit the request,
-    ``EndpointUnusableError`` if the model computed its scores for another features version."""
+    ``EndpointUnusableError`` if the model computed its scores for another features version,
+    ``FeatureConfigRefusedError`` if it refused rows computed with ``feature_config_id``."""
     payload = orjson.loads(body)
     version = payload.get("features_version") if isinstance(payload, dict) else None
     if version is not None and version != FEATURES_VERSION:
@@ -88,6 +102,11 @@ def decode_scores(body: bytes, expected: int, content_type: str = JSON_CONTENT_T
             f"the endpoint's model is for features version {version!r}, this scorer computes version "
             f"{FEATURES_VERSION}: deploy the scorer and the endpoint from the same model.tar.gz"
         )
+    if isinstance(payload, dict) and "refused" in payload:
+        served = payload.get("feature_config_id")
+        if not is_feature_config_id(served):
+            raise ValueError(f"a refusal must name the model's feature configuration, got {served!r}")
+        raise FeatureConfigRefusedError(feature_config_id, served)
     compact = content_type.split(";", 1)[0].strip().lower() == SCORES_CONTENT_TYPE
     threshold, scores = (_compact_scores if compact else _json_scores)(payload, expected)
     # DynamoDB numbers cannot hold NaN or infinity; a model that answers them is broken, not an anomaly.
@@ -173,13 +192,15 @@ class SageMakerEndpoint:
         self.content_type = content_type
         self.accept = accept
 
-    def score(self, rows: np.ndarray[Any, Any], body: bytes | None = None) -> list[Score]:
+    def score(
+        self, rows: np.ndarray[Any, Any], body: bytes | None = None, feature_config_id: str | None = None
+    ) -> list[Score]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
             response = self.client.invoke_endpoint(
                 EndpointName=self.endpoint_name,
-                ContentType=self.content_type,
+                ContentType=with_feature_config(self.content_type, feature_config_id),
                 Accept=self.accept,
                 Body=encode_rows(rows, self.content_type) if body is None else body,
             )
@@ -200,7 +221,7 @@ class SageMakerEndpoint:
         except BotoCoreError as error:  # timeouts, connection errors, after the client's own retries
             raise TransientError("endpoint", f"{type(error).__name__}: {error}") from error
         try:
-            return decode_scores(body, len(rows), answered)
+            return decode_scores(body, len(rows), answered, feature_config_id)
         except (ValueError, KeyError, TypeError) as error:
             raise TransientError("endpoint", f"malformed response: {error}") from error
 
@@ -239,13 +260,15 @@ class UnusableLatch:
 
 
 class Scoring(NamedTuple):
-    """What ``score_in_chunks`` got: a score per row (None: not scored), the calls made, and the
-    model's rejection of particular rows, if any (``rejected``: their [start, end) ranges)."""
+    """What ``score_in_chunks`` got: a score per row (None: not scored), the calls made, the
+    model's rejection of particular rows, if any (``rejected``: their [start, end) ranges), and the
+    feature configuration of a model that refused the rows for theirs (``refused_by``)."""
 
     scores: list[Score | None]
     calls: int
     rejection: ModelRejectedError | None
     rejected: list[tuple[int, int]]
+    refused_by: str | None = None
 
 
 def score_in_chunks(
@@ -255,14 +278,17 @@ def score_in_chunks(
     max_rows: int,
     on_call: Callable[[float, bool], None] | None = None,
     latch: UnusableLatch | None = None,
+    feature_config_id: str | None = None,
 ) -> Scoring:
-    """Score rows chunk by chunk; raises ``RequestLimitError`` for a chunk over the endpoint's limits
-    and ``EndpointUnusableError`` when the endpoint refuses every request (see the module docstring).
+    """Score rows (computed with ``feature_config_id``) chunk by chunk; raises ``RequestLimitError``
+    for a chunk over the endpoint's limits and ``EndpointUnusableError`` when the endpoint refuses
+    every request (see the module docstring).
 
     After a failed call (once the client's own retries are spent) the remaining chunks are not
     attempted: their rows stay ``None``, to be retried with the batch, instead of paying the timeout
     again for each chunk while the endpoint is down. A chunk the model rejects, while it takes the
-    reference row, stays ``None`` too and the other chunks are scored.
+    reference row, stays ``None`` too and the other chunks are scored. A model that reads another
+    feature configuration ends the scoring there too, naming it (``refused_by``).
     """
     latch = latch if latch is not None else UnusableLatch()
     scores: list[Score | None] = [None] * len(rows)
@@ -275,7 +301,11 @@ def score_in_chunks(
         calls += 1
         started = time.perf_counter()
         try:
-            result = endpoint.score(chunk, body)
+            result = endpoint.score(chunk, body, feature_config_id)
+        except FeatureConfigRefusedError:
+            if on_call is not None:  # the model answered: a call that worked
+                on_call((time.perf_counter() - started) * 1000, True)
+            raise
         except ScorerError:
             if on_call is not None:
                 on_call((time.perf_counter() - started) * 1000, False)
@@ -302,7 +332,11 @@ def score_in_chunks(
         held = latch.holding()
         if held is not None:
             raise held
-        refused = reference_row_refused(latch.error)  # a TransientError here leaves the batch for retry
+        try:
+            refused = reference_row_refused(latch.error)  # a TransientError here leaves the batch for retry
+        except FeatureConfigRefusedError as switch:  # it answers again, for another configuration
+            latch.error = None
+            return Scoring(scores, calls, None, [], switch.served)
         if refused is not None:
             raise refused
         latch.error = None
@@ -314,6 +348,8 @@ def score_in_chunks(
             chunk = call(rows[start:end], body)
         except TransientError:
             break
+        except FeatureConfigRefusedError as error:
+            return Scoring(scores, calls, rejection, rejected, error.served)
         except EndpointUnusableError as error:
             raise latch.trip(error) from None
         except ModelRejectedError as error:
@@ -323,6 +359,8 @@ def score_in_chunks(
                     refused = reference_row_refused(error)
                 except TransientError:
                     break
+                except FeatureConfigRefusedError as switch:  # the reference row reached another model
+                    return Scoring(scores, calls, rejection, rejected, switch.served)
                 if refused is not None:
                     raise refused from error
             rejected.append((start, end))

@@ -62,3 +62,14 @@ class EndpointUnusableError(ScorerError):
         super().__init__(f"{reason}; log: {log_stream_arn}" if log_stream_arn else reason)
         self.reason = reason
         self.log_stream_arn = log_stream_arn
+
+
+class FeatureConfigRefusedError(ScorerError):
+    """The endpoint's model was trained with another feature configuration than the rows were
+    computed with, and said which (``served``): a new model rolled out, a rollback, or both serving
+    during a guarded rollout. Featurizing the rows again with that configuration answers it."""
+
+    def __init__(self, sent: str | None, served: str) -> None:
+        super().__init__(f"rows computed with feature configuration {sent}, the endpoint's model reads {served}")
+        self.sent = sent
+        self.served = served

@@ -8,27 +8,34 @@ data or other parser versions than the model was trained with. ``export_feature_
 them, from a model artifact, into one small JSON file that ships inside the Lambda bundle (the stack
 builds the bundle and the endpoint from the same ``model.tar.gz``, so they cannot drift apart);
 ``load_feature_config`` reads it at cold start and refuses a file made for another features version.
+
+Each retraining learns a new configuration, and the endpoint may serve a newer (or, after a
+rollback, an older) model than the one the bundle was built with, or both during a guarded rollout.
+So a configuration has an id (``model.artifact.feature_config_id``), every request names the one its
+rows were computed with, and a model that reads another says which (``model.serving``).
+``FeatureConfigs`` then gives the scorer that one: from the configurations it has used, or from the
+``feature-configs/<id>.json`` objects the stack and the retraining cycle publish beside the models.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tarfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from model.artifact import FEATURE_CONFIG_ID, export_feature_config
 from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import EntityModel
 from model.exceptions import AgentParserError, InvalidStateError, NetworkLookupError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
 from model.login_waves import LoginWaveModel, login_wave_model_of
 from model.network import lookup_from_record
-from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE, SCORES_CONTENT_TYPE
+from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE, SCORES_CONTENT_TYPE, is_feature_config_id
 from model.user_agents import check_parser
 from model.verdicts import Suppressions, suppressions_of
-from scorer.exceptions import ScorerError
+from scorer.exceptions import EndpointUnusableError, ScorerError, TransientError
 
 # Inside the Lambda bundle, beside the scorer package (the function's root).
 BUNDLED_FEATURE_CONFIG = Path(__file__).resolve().parent.parent / "feature_config.json"
@@ -59,6 +66,8 @@ class FeatureConfig:
     # The response the scorer asks for: the compact scores, or JSON for an artifact made before them
     # (its metadata lists no response_content_types), which would refuse the compact type's Accept.
     response_content_type: str = JSON_CONTENT_TYPE
+    # Its id, which requests name (None in a file exported before ids: its requests name none).
+    config_id: str | None = None
 
 
 def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
@@ -69,6 +78,17 @@ def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
         raise FeatureConfigError(f"{path}: no feature configuration (export it from the model artifact)") from None
     except json.JSONDecodeError as error:
         raise FeatureConfigError(f"{path}: not JSON: {error}") from None
+    return parse_feature_config(data, str(path))
+
+
+def parse_feature_config(data: Any, path: str) -> FeatureConfig:
+    """An exported configuration's content (``path``: where it came from, for the errors); raises
+    ``FeatureConfigError`` naming the problem."""
+    if not isinstance(data, dict):
+        raise FeatureConfigError(f"{path}: not a JSON object")
+    config_id = data.get(FEATURE_CONFIG_ID)
+    if config_id is not None and not is_feature_config_id(config_id):
+        raise FeatureConfigError(f"{path}: {FEATURE_CONFIG_ID} is not an id: {str(config_id)[:80]!r}")
     if data.get("features_version") != FEATURES_VERSION or tuple(data.get("feature_names", ())) != FEATURE_NAMES:
         raise FeatureConfigError(
             f"{path}: made for features version {data.get('features_version')!r}, this scorer computes "
@@ -104,52 +124,54 @@ def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
         login_waves,
         suppressions,
         response_type,
+        config_id,
     )
 
 
-def export_feature_config(model: str | os.PathLike[str], destination: str | os.PathLike[str]) -> Path:
-    """Write the scorer's feature configuration from a model folder or ``model.tar.gz``."""
-    metadata, vocabulary, entities = _read_artifact(Path(model))
-    config: dict[str, Any] = {
-        "features_version": metadata["features_version"],
-        "feature_names": metadata["feature_names"],
-        "network_lookup": metadata.get("network_lookup"),
-        "agent_parser": metadata.get("agent_parser"),
-        "request_content_types": metadata.get("request_content_types", [JSON_CONTENT_TYPE]),
-        "response_content_types": metadata.get("response_content_types", [JSON_CONTENT_TYPE]),
-        "vocabulary": vocabulary,
-        "entities": entities,
-        "login_waves": metadata.get("login_waves"),
-        "verdicts": metadata.get("verdicts"),
-        "model": {key: metadata.get(key) for key in ("detector", "threshold", "trained_at") if key in metadata},
-    }
-    target = Path(destination)
-    target.write_text(json.dumps(config, separators=(",", ":"), sort_keys=True))
-    return target
+class FeatureConfigs:
+    """The feature configurations this scorer can compute with, by id: the ones it has used, and the
+    others from ``uri`` (``s3://bucket/prefix/``, where ``<id>.json`` are published), read once."""
+
+    def __init__(self, bundled: FeatureConfig | None = None, client: Any = None, uri: str | None = None) -> None:
+        self._known = {bundled.config_id: bundled} if bundled is not None and bundled.config_id else {}
+        self.client = client
+        self.bucket, _, self.prefix = (uri or "").removeprefix("s3://").partition("/")
+
+    def get(self, config_id: str) -> FeatureConfig:
+        """The configuration ``config_id``; raises ``EndpointUnusableError`` if it cannot be had (no
+        rows this scorer computes can then be scored), ``TransientError`` if S3 may give it later."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        known = self._known.get(config_id)
+        if known is not None:
+            return known
+        if self.client is None or not self.bucket:
+            raise EndpointUnusableError(
+                f"the endpoint's model reads feature configuration {config_id}, which this scorer was not "
+                "deployed with, and it has no place to load others from (VEDETTE_FEATURE_CONFIGS_URI)"
+            )
+        key = f"{self.prefix}{config_id}.json"
+        where = f"s3://{self.bucket}/{key}"
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            code = str(error.response.get("Error", {}).get("Code", "ClientError"))
+            if code in ("NoSuchKey", "404", "AccessDenied", "403", "NoSuchBucket"):
+                raise EndpointUnusableError(
+                    f"the endpoint's model reads feature configuration {config_id}, and {where} cannot be read "
+                    f"({code}): publish the model's configuration there (docs/deploy.md)"
+                ) from error
+            raise TransientError("feature configurations", f"{code}: {error}") from error
+        except BotoCoreError as error:
+            raise TransientError("feature configurations", f"{type(error).__name__}: {error}") from error
+        try:
+            config = parse_feature_config(json.loads(body), where)
+        except (json.JSONDecodeError, UnicodeDecodeError, FeatureConfigError) as error:
+            raise EndpointUnusableError(f"{where}: not a feature configuration this scorer can use: {error}") from None
+        if config.config_id != config_id:
+            raise EndpointUnusableError(f"{where} holds feature configuration {config.config_id}, not {config_id}")
+        self._known[config_id] = config
+        return config
 
 
-def _read_artifact(model: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-    """The artifact's metadata, vocabulary and entity stages (empty for an artifact made before them)."""
-    from model.artifact import ENTITIES_FILE, METADATA_FILE, VOCABULARY_FILE
-
-    if model.is_dir():
-        entities_path = model / ENTITIES_FILE
-        return (
-            json.loads((model / METADATA_FILE).read_text()),
-            json.loads((model / VOCABULARY_FILE).read_text()),
-            json.loads(entities_path.read_text()) if entities_path.is_file() else {},
-        )
-    with tarfile.open(model, "r:gz") as archive:
-        members = {Path(member.name).as_posix().removeprefix("./"): member for member in archive.getmembers()}
-
-        def read(name: str, required: bool = True) -> dict[str, Any]:
-            member = members.get(name)
-            file = archive.extractfile(member) if member is not None else None
-            if file is None:
-                if not required:
-                    return {}
-                raise FeatureConfigError(f"{model}: no {name} in the artifact")
-            loaded: dict[str, Any] = json.load(file)
-            return loaded
-
-        return read(METADATA_FILE), read(VOCABULARY_FILE), read(ENTITIES_FILE, required=False)
+__all__ = ["FeatureConfig", "FeatureConfigError", "FeatureConfigs", "export_feature_config", "load_feature_config"]

@@ -30,6 +30,9 @@ ENDPOINT_TIMEOUT_SECONDS = "VEDETTE_ENDPOINT_TIMEOUT_SECONDS"
 ENDPOINT_MAX_ATTEMPTS = "VEDETTE_ENDPOINT_MAX_ATTEMPTS"
 # Optional: where the model's feature configuration is (default: the file inside the bundle).
 FEATURE_CONFIG = "VEDETTE_FEATURE_CONFIG"
+# Optional: where the feature configurations of other models are published (s3://bucket/prefix/,
+# ``<id>.json`` each), for when the endpoint serves another model than the bundle was built with.
+FEATURE_CONFIGS_URI = "VEDETTE_FEATURE_CONFIGS_URI"
 # Optional: how many shards keep their part of an address's state in an item of their own before
 # the others go to its hot items (scorer.ip_slices).
 IP_DIRECTORY_SIZE = "VEDETTE_IP_DIRECTORY_SIZE"
@@ -63,6 +66,7 @@ class ScorerSettings:
     endpoint_timeout_seconds: float = 10.0
     endpoint_max_attempts: int = 3
     feature_config_path: str | None = None
+    feature_configs_uri: str | None = None
     ip_directory_size: int = DEFAULT_DIRECTORY_SIZE
 
     @classmethod
@@ -91,6 +95,9 @@ class ScorerSettings:
             return value
 
         prefix = env.get(BAD_EVENTS_PREFIX, "").strip() or str(defaults["bad_events_prefix"].default)
+        configs_uri = env.get(FEATURE_CONFIGS_URI, "").strip() or None
+        if configs_uri is not None and not (configs_uri.startswith("s3://") and len(configs_uri) > len("s3://")):
+            raise MissingSettingError(FEATURE_CONFIGS_URI, f"must be an s3://bucket/prefix/ URI, got {configs_uri!r}")
         return cls(
             endpoint_name=required(ENDPOINT_NAME),
             state_table=required(STATE_TABLE),
@@ -106,5 +113,6 @@ class ScorerSettings:
             endpoint_timeout_seconds=number(ENDPOINT_TIMEOUT_SECONDS, "endpoint_timeout_seconds", float, 0.1, 60.0),
             endpoint_max_attempts=number(ENDPOINT_MAX_ATTEMPTS, "endpoint_max_attempts", int, 1, 10),
             feature_config_path=env.get(FEATURE_CONFIG, "").strip() or None,
+            feature_configs_uri=configs_uri if configs_uri is None or configs_uri.endswith("/") else configs_uri + "/",
             ip_directory_size=number(IP_DIRECTORY_SIZE, "ip_directory_size", int, 1, MAX_IP_DIRECTORY_SIZE),
         )
