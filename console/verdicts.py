@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from console.labels import BENIGN, TRUE_POSITIVE, DynamoLabels, Verdict
+from model.verdicts import JudgedAlert
 
 ATTACK_LABEL = "attack"
 
@@ -71,10 +72,8 @@ def write_backtest_labels(verdicts: Iterable[Verdict], out: TextIO) -> int:
 def write_training_verdicts(verdicts: Iterable[Verdict], out: TextIO) -> int:
     """The verdicts as the JSON lines ``python -m model.train --verdicts`` reads (``model.verdicts``);
     returns the lines written."""
-    written = 0
-    for verdict in verdicts:
-        if verdict.verdict not in (TRUE_POSITIVE, BENIGN):
-            continue
+    judged = training_verdicts(verdicts)
+    for verdict in judged:
         record = {
             "kind": verdict.kind,
             "entity": verdict.entity,
@@ -83,8 +82,24 @@ def write_training_verdicts(verdicts: Iterable[Verdict], out: TextIO) -> int:
             "last_event_at": verdict.last_event_at,
         }
         out.write(json.dumps(record, ensure_ascii=False) + "\n")
-        written += 1
-    return written
+    return len(judged)
+
+
+def training_verdicts(verdicts: Iterable[Verdict]) -> list[JudgedAlert]:
+    """The verdicts training learns from (``model.verdicts``): true positives and benign ones."""
+    return [
+        JudgedAlert(verdict.kind, verdict.entity, verdict.verdict, tuple(verdict.reasons), verdict.last_event_at)
+        for verdict in verdicts
+        if verdict.verdict in (TRUE_POSITIVE, BENIGN)
+    ]
+
+
+def read_table_verdicts(table: str, region: str | None = None, endpoint_url: str | None = None) -> list[JudgedAlert]:
+    """The training verdicts of the labels table ``table`` (a scan: one item per judged alert)."""
+    import boto3
+
+    client = boto3.session.Session(region_name=region).client("dynamodb", endpoint_url=endpoint_url)
+    return training_verdicts(DynamoLabels(client, table).all())
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None) -> int:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import heapq
+import itertools
 import json
 import logging
 import math
@@ -52,6 +53,8 @@ logger = logging.getLogger("model.backtest")
 # Labels that mean "not an attack", in any case; every other label is anomalous, reported by name.
 NORMAL_LABELS = frozenset({"normal", "0", "", "benign", "human"})
 DEFAULT_BATCH_EVENTS = 500
+# The training log is carried through the states this many events at a time (``Replay.warm_up``).
+WARM_UP_EVENTS = 50_000
 # Events may arrive out of order by this much and still be replayed in order.
 REORDER_SECONDS = 300.0
 # Warn when fewer than this share of events carry the entity's id.
@@ -193,15 +196,29 @@ class Replay:
         self.tracker = EntityTracker(entity_model, self.kind)
         self.wave_watch = LoginWaveWatch(self.model.login_waves) if self.model.login_waves else None
 
-    def warm_up(self, events: Sequence[dict[str, Any]]) -> None:
+    def warm_up(self, events: Iterable[dict[str, Any]]) -> int:
         """Carry the users' and addresses' state through ``events`` (the training log), unscored, as a
-        scorer that has been running since then would have it."""
-        ordered = sorted(events, key=event_time)
-        features = featurize_batch(
-            ordered, network_of=self.network_of, agent_of=self.agent_of, vocabulary=self.model.vocabulary
-        )
-        self.user_states.update(features.user_states)
-        self.ip_states.update(features.ip_states)
+        scorer that has been running since then would have it; returns how many events that was.
+
+        A list is put in time order first. Any other iterable (an archive read in its arrival order,
+        ``archive.iter_events``) is taken as it comes, ``WARM_UP_EVENTS`` at a time, each chunk in
+        time order, as the scorer takes its batches: memory holds one chunk, not the training log."""
+        ordered = iter(sorted(events, key=event_time) if isinstance(events, Sequence) else events)
+        warmed = 0
+        # islice, not itertools.batched: the gate runs on the training image's Python 3.10.
+        while chunk := list(itertools.islice(ordered, WARM_UP_EVENTS)):
+            features = featurize_batch(
+                sorted(chunk, key=event_time),
+                self.user_states,
+                self.ip_states,
+                network_of=self.network_of,
+                agent_of=self.agent_of,
+                vocabulary=self.model.vocabulary,
+            )
+            self.user_states.update(features.user_states)
+            self.ip_states.update(features.ip_states)
+            warmed += len(chunk)
+        return warmed
 
     def run(self, ordered: Iterable[tuple[float, dict[str, Any]]], batch_events: int, progress: Any = None) -> None:
         batch: list[tuple[float, dict[str, Any]]] = []

@@ -27,8 +27,9 @@ SIMULATED_USERS = 2_000
 SIMULATION_SEED = 11
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-# The packages the training job imports, shipped whole beside train.py.
-TRAINING_PACKAGES = ("model", "archive", "vedette", "traffic")
+# The packages the training job imports, shipped whole beside train.py (of the console, only its
+# labels table's reader, for the analysts' verdicts).
+TRAINING_PACKAGES = ("model", "archive", "vedette", "traffic", "console")
 # What the scikit-learn training image lacks: the archive reader decodes events with msgspec (the
 # event contract) and orjson; the network and user-agent enrichment (model.network,
 # model.user_agents) reads its data with these.

@@ -39,9 +39,9 @@ import os
 import shutil
 import sys
 import tempfile
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -78,6 +78,9 @@ RECALL_TOLERANCE_SHARE = 0.05
 # Alert volume: the budget is a daily mean; a model calibrated exactly at the budget raises a
 # Poisson count of alerts a day, and exceeds this quantile of it on only 1 day in 100.
 BUDGET_CONFIDENCE = 0.99
+
+# Not datetime.UTC (Python 3.11): the training and processing jobs run the image's Python 3.10.
+UTC = timezone.utc
 
 
 class LifecycleError(Exception):
@@ -450,19 +453,21 @@ def lookups_of(loaded: LoadedModel) -> tuple[Any, Any]:
 
 
 def backtest(
-    loaded: LoadedModel, history: Sequence[dict[str, Any]], held_out: Sequence[dict[str, Any]], labels: dict[str, str]
-) -> dict[str, dict[str, Any]]:
+    loaded: LoadedModel, history: Iterable[dict[str, Any]], held_out: Sequence[dict[str, Any]], labels: dict[str, str]
+) -> tuple[dict[str, dict[str, Any]], int]:
     """The gate's figures per entity kind of ``loaded``: the backtest's replay of ``held_out`` with
-    the users' and addresses' state carried through ``history``."""
+    the users' and addresses' state carried through ``history`` (a list, or a stream read once:
+    ``Replay.warm_up``); and how many events of history that was."""
     network_of, agent_of = lookups_of(loaded)
     figures: dict[str, dict[str, Any]] = {}
     warmed: tuple[dict[str, UserState], dict[str, IpState]] | None = None
+    history_events = 0
     for kind in ENTITY_KINDS:
         if kind not in loaded.entity_models:
             continue
         replay = Replay(loaded, kind, network_of, agent_of, labels)
         if warmed is None:
-            replay.warm_up(history)
+            history_events = replay.warm_up(history)
             # The feature state does not depend on the entity kind: the next kinds start from the
             # state the history left (copied now: this replay's run moves its own on to the day's end).
             warmed = dict(replay.user_states), dict(replay.ip_states)
@@ -471,7 +476,7 @@ def backtest(
             replay.ip_states.update(warmed[1])
         replay.run(in_time_order(held_out), DEFAULT_BATCH_EVENTS)
         figures[kind] = gate_figures(replay)
-    return figures
+    return figures, history_events
 
 
 def _compact(figures: Mapping[str, Mapping[str, Any]] | None) -> dict[str, Any]:
@@ -489,22 +494,48 @@ class Judgement:
     candidate_figures: dict[str, dict[str, Any]]
     live_figures: dict[str, dict[str, Any]] | None
     card: dict[str, Any]
+    history_events: int  # the training window's events the backtests carried the state through
 
 
-def judge(candidate_dir: Path, live_path: Path | None, inputs: CycleInputs, gate: Gate, workdir: Path) -> Judgement:
+def judge(
+    candidate_dir: Path,
+    live_path: Path | None,
+    inputs: CycleInputs,
+    gate: Gate,
+    workdir: Path,
+    history: Iterable[dict[str, Any]] | None = None,
+) -> Judgement:
     """Backtest the saved candidate and the live model (a folder or a model.tar.gz, or none) over the
-    held-out day with state carried through the training window, and apply the gate."""
+    held-out day with state carried through the training window (``inputs.training``, or
+    ``history``: an iterable read again for each model, such as ``ArchiveWindow``), and apply the gate."""
     candidate = load_model(candidate_dir)
     version = model_version(candidate_dir, str(candidate.metadata["trained_at"]))
-    history = sorted(inputs.training, key=event_time)
-    candidate_figures = backtest(candidate, history, inputs.held_out, inputs.labels)
+    history = inputs.training if history is None else history
+    candidate_figures, history_events = backtest(candidate, history, inputs.held_out, inputs.labels)
     live_figures = None
     if live_path is not None:
         live_dir = live_path if live_path.is_dir() else extract_tarball(live_path, workdir / "live")
-        live_figures = backtest(load_model(live_dir), history, inputs.held_out, inputs.labels)
+        live_figures, _ = backtest(load_model(live_dir), history, inputs.held_out, inputs.labels)
     decision = decide(candidate_figures, live_figures, gate)
     card = model_card(candidate, version, candidate_figures, decision, len(inputs.labels), inputs.held_out_day)
-    return Judgement(version, decision, candidate_figures, live_figures, card)
+    return Judgement(version, decision, candidate_figures, live_figures, card, history_events)
+
+
+@dataclass(frozen=True)
+class ArchiveWindow:
+    """The archive's events from ``start`` to ``end`` (exclusive), read again each time it is
+    iterated, in the archive's order: the gate's training window, which each model's backtest
+    carries its state through, is never held in memory."""
+
+    archive: str
+    start: datetime
+    end: datetime
+    endpoint_url: str | None = None
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        from archive import iter_events
+
+        return iter(iter_events(self.archive, self.start, self.end, endpoint_url=self.endpoint_url))
 
 
 def cycle_record(judged: Judgement, inputs: CycleInputs, gate: Gate, live_version: str | None) -> dict[str, Any]:
@@ -517,7 +548,7 @@ def cycle_record(judged: Judgement, inputs: CycleInputs, gate: Gate, live_versio
         "candidate_version": judged.version,
         "live_version": live_version,
         "held_out_day": inputs.held_out_day.isoformat(),
-        "training_events": len(inputs.training),
+        "training_events": judged.history_events,
         "held_out_events": len(inputs.held_out),
         "checks": [asdict(check) for check in judged.decision.checks],
         "gate": asdict(gate),
@@ -700,6 +731,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="analysts' verdicts as JSON lines (python -m console.verdicts --export-jsonl) for the candidate's "
         "suppressions (model.verdicts)",
     )
+    parser.add_argument(
+        "--verdicts-table",
+        help="train: the console's labels table (the stack output labels_table_name), read for the analysts' "
+        "verdicts instead of --verdicts",
+    )
     parser.add_argument("--alert-budget", type=float, default=DEFAULT_ALERT_BUDGET)
     parser.add_argument("--geo", default="embedded", choices=("embedded", "synthetic", "none"))
     parser.add_argument("--endpoint-url", help="S3 endpoint for s3:// archives (else AWS_ENDPOINT_URL_S3)")
@@ -815,6 +851,15 @@ def _held_out_day(arguments: argparse.Namespace) -> date:
     return newest_complete_day(arguments.archive, parse_as_of(arguments.as_of), arguments.endpoint_url)
 
 
+def _verdicts(arguments: argparse.Namespace) -> list[JudgedAlert] | None:
+    """The analysts' verdicts the candidate learns from: the labels table's, or a file's, or none."""
+    if arguments.verdicts_table:
+        from console.verdicts import read_table_verdicts
+
+        return read_table_verdicts(arguments.verdicts_table)
+    return read_verdicts(arguments.verdicts) if arguments.verdicts else None
+
+
 def _train_step(arguments: argparse.Namespace) -> dict[str, Any]:
     """``train``: the candidate of the cycle started at ``--as-of``, saved to ``--model-dir``."""
     from archive import iter_events
@@ -833,7 +878,7 @@ def _train_step(arguments: argparse.Namespace) -> dict[str, Any]:
     training = (
         sampled.events() if sampled else iter_events(arguments.archive, start, end, endpoint_url=arguments.endpoint_url)
     )
-    verdicts = read_verdicts(arguments.verdicts) if arguments.verdicts else None
+    verdicts = _verdicts(arguments)
     try:
         trained = train_candidate(
             training,
@@ -860,10 +905,14 @@ def _gate_step(arguments: argparse.Namespace) -> dict[str, Any]:
     from model.backtest import read_labels
 
     held_out_day = _held_out_day(arguments)
-    training, held_out = read_window(arguments.archive, held_out_day, arguments.days, arguments.endpoint_url)
+    start, day_start = training_window(held_out_day, arguments.days)
+    history = ArchiveWindow(arguments.archive, start, day_start, arguments.endpoint_url)
+    held_out = list(ArchiveWindow(arguments.archive, day_start, day_start + timedelta(days=1), arguments.endpoint_url))
     if not held_out:
         raise LifecycleError(f"no events on the held-out day {held_out_day}")
-    inputs = CycleInputs(training, held_out, held_out_day, read_labels(arguments.labels) if arguments.labels else {})
+    # The training window is streamed from the archive for each backtest (``history``), not held.
+    labels = read_labels(arguments.labels) if arguments.labels else {}
+    inputs = CycleInputs([], held_out, held_out_day, labels)
     gate = Gate(alert_budget=arguments.alert_budget)
     output = Path(arguments.output)
     output.mkdir(parents=True, exist_ok=True)
@@ -873,7 +922,7 @@ def _gate_step(arguments: argparse.Namespace) -> dict[str, Any]:
         candidate_dir = (
             candidate_path if candidate_path.is_dir() else extract_tarball(candidate_path, Path(workdir) / "candidate")
         )
-        judged = judge(candidate_dir, live_path, inputs, gate, Path(workdir))
+        judged = judge(candidate_dir, live_path, inputs, gate, Path(workdir), history)
         if arguments.feature_configs:
             for model in (candidate_dir, *([live_path] if live_path else [])):
                 publish_feature_config(model, arguments.feature_configs)

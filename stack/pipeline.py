@@ -207,6 +207,8 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             archive_bucket_arn=archive.bucket_arn,
             artifacts_bucket_name=endpoint.artifacts_bucket_name,
             artifacts_bucket_arn=endpoint.artifacts_bucket_arn,
+            labels_table_name=console.labels_table_name,
+            labels_table_arn=console.labels_table_arn,
             endpoint_name=endpoint.endpoint_name,
             endpoint_arn=endpoint.endpoint_arn,
             model_role_arn=endpoint.role_arn,

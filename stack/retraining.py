@@ -108,6 +108,7 @@ class Plan:
     variant: Mapping[str, Any]  # the endpoint configuration's production variant, less its model
     alarm_names: Sequence[str]
     source_key: str  # the jobs' source directory, tar.gz, in the artifacts bucket
+    labels_table: str  # the console's verdicts, which the candidate learns its suppressions from
     # Above 1, a processing job of this many instances reads the training window in parallel and the
     # training job trains on its parts (model.sample); its role then.
     sampling_instances: int = 1
@@ -227,6 +228,7 @@ def definition(plan: Plan) -> dict[str, Any]:
                         "days": str(plan.training_days),
                         "alert-budget": str(plan.alert_budget),
                         "as-of.$": "$.as_of",
+                        "verdicts-table": plan.labels_table,
                     },
                     "OutputDataConfig": {
                         "S3OutputPath": f"s3://{plan.bucket}/{TRAINING_PREFIX}",
@@ -565,6 +567,8 @@ class RetrainingArgs:
     archive_bucket_arn: pulumi.Input[str]
     artifacts_bucket_name: pulumi.Input[str]
     artifacts_bucket_arn: pulumi.Input[str]
+    labels_table_name: pulumi.Input[str]  # the console's verdicts, read by the training job
+    labels_table_arn: pulumi.Input[str]
     endpoint_name: pulumi.Input[str]
     endpoint_arn: pulumi.Input[str]
     model_role_arn: pulumi.Input[str]
@@ -637,7 +641,11 @@ class Retraining(pulumi.ComponentResource):
             return pulumi.Output.concat(bucket_arn, "/", prefix, "*")
 
         def job_role(
-            kind: str, log_group: str, reads: Sequence[pulumi.Output[str]], writes: Sequence[str]
+            kind: str,
+            log_group: str,
+            reads: Sequence[pulumi.Output[str]],
+            writes: Sequence[str],
+            extra: Sequence[Statement] = (),
         ) -> aws.iam.Role:
             role = aws.iam.Role(
                 f"{name}-{kind}-role",
@@ -679,6 +687,7 @@ class Retraining(pulumi.ComponentResource):
                             [logs, pulumi.Output.concat(logs, ":log-stream:vedette-*")],
                         ),
                         Statement("AuthenticateAndPublishMetrics", SAGEMAKER_ACTIONS_WITHOUT_RESOURCES, ["*"]),
+                        *extra,
                     ]
                 ),
                 opts=child,
@@ -690,7 +699,11 @@ class Retraining(pulumi.ComponentResource):
         samples = in_bucket(args.artifacts_bucket_arn, SAMPLES_PREFIX)
         sampling = args.sampling_instances > 1
         training_role = job_role(
-            "training", "TrainingJobs", [archive_events, sources, *([samples] if sampling else [])], [TRAINING_PREFIX]
+            "training",
+            "TrainingJobs",
+            [archive_events, sources, *([samples] if sampling else [])],
+            [TRAINING_PREFIX],
+            [Statement("ReadTheVerdicts", ("dynamodb:Scan",), [args.labels_table_arn])],
         )
         sampling_role = (
             job_role("sampling", "ProcessingJobs", [archive_events, sources], [SAMPLES_PREFIX]) if sampling else None
@@ -792,6 +805,7 @@ class Retraining(pulumi.ComponentResource):
             model_role_arn=args.model_role_arn,
             alarm_names=pulumi.Output.all(*alarm_names),
             source_key=source.key,
+            labels_table=args.labels_table_name,
             sampling_role_arn=sampling_role.arn if sampling_role else None,
         ).apply(
             lambda values: definition(
@@ -812,6 +826,7 @@ class Retraining(pulumi.ComponentResource):
                     variant=args.variant,
                     alarm_names=list(values["alarm_names"]),
                     source_key=values["source_key"],
+                    labels_table=values["labels_table"],
                     sampling_instances=args.sampling_instances,
                     sampling_role_arn=values["sampling_role_arn"],
                 )

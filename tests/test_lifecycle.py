@@ -10,12 +10,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
+from console.labels import AlertKey, DynamoLabels, Verdict
+from emulators import DUMMY_CREDENTIALS
+from local_pipeline.resources import labels_table_definition
+from model import backtest as backtest_module
 from model import sample
 from model.artifact import build_tarball, export_feature_config, extract_tarball, load_model
 from model.backtest import DEFAULT_BATCH_EVENTS, Replay, in_time_order
-from model.features import FEATURES_VERSION
+from model.features import FEATURES_VERSION, event_time
 from model.lifecycle import (
     DECISION_FILE,
     MODEL_CARD_FILE,
@@ -141,7 +146,8 @@ def test_every_entity_kind_is_backtested_from_the_state_the_history_left(
     loaded = load_model(extract_tarball(registry.artifact(version), tmp_path / "model"))
     assert set(loaded.entity_models) == {"user", "session"}
     # WHEN the gate backtests it on the held-out day
-    figures = backtest(loaded, cycle_inputs.training, cycle_inputs.held_out, cycle_inputs.labels)
+    figures, history_events = backtest(loaded, cycle_inputs.training, cycle_inputs.held_out, cycle_inputs.labels)
+    assert history_events == len(cycle_inputs.training)
     # THEN each kind's figures are those of its own replay warmed on the history alone: the session
     # replay must not start from the state the user replay reached at the end of the day
     network_of, agent_of = lookups_of(loaded)
@@ -150,6 +156,30 @@ def test_every_entity_kind_is_backtested_from_the_state_the_history_left(
         alone.warm_up(cycle_inputs.training)
         alone.run(in_time_order(cycle_inputs.held_out), DEFAULT_BATCH_EVENTS)
         assert figures[kind] == gate_figures(alone), kind
+
+
+def test_the_history_streamed_in_chunks_leaves_the_state_one_pass_leaves(
+    cycle_inputs: CycleInputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a model, and the training window as a list (taken whole, in time order)
+    registry = Registry(tmp_path / "registry")
+    loaded = load_model(
+        extract_tarball(registry.artifact(register_live(cycle_inputs.training, registry)), tmp_path / "m")
+    )
+    network_of, agent_of = lookups_of(loaded)
+    whole = Replay(loaded, "user", network_of, agent_of, {})
+    monkeypatch.setattr(backtest_module, "WARM_UP_EVENTS", 10**9)
+    assert whole.warm_up(cycle_inputs.training) == len(cycle_inputs.training)
+    # WHEN the same events come as a stream (the archive, read in time order), a few hundred at a time
+    monkeypatch.setattr(backtest_module, "WARM_UP_EVENTS", 301)
+    streamed = Replay(loaded, "user", network_of, agent_of, {})
+    assert streamed.warm_up(iter(sorted(cycle_inputs.training, key=event_time))) == len(cycle_inputs.training)
+    # THEN every user's and address's state is the same, byte for byte
+    for name in ("user_states", "ip_states"):
+        one_pass, chunked = getattr(whole, name), getattr(streamed, name)
+        assert {key: state.to_bytes() for key, state in one_pass.items()} == {
+            key: state.to_bytes() for key, state in chunked.items()
+        }
 
 
 def card_in(artifact: Path) -> dict[str, Any]:
@@ -325,6 +355,34 @@ def test_the_train_step_trains_on_the_window_sampled_by_parallel_workers(
     # AND a folder without parts is an error that says so
     assert main(["train", *window, "--sample", str(tmp_path), "--model-dir", str(tmp_path / "m2")]) == 2
     assert "no sampled parts there" in capsys.readouterr().err
+
+
+def test_the_train_step_learns_from_the_verdicts_in_the_consoles_labels_table(
+    cycle_inputs: CycleInputs,
+    demo_folder: Path,
+    aws_endpoint: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # GIVEN the console's labels table (on the emulator) holding an analyst's benign verdict
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", aws_endpoint)
+    for name, value in DUMMY_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(**labels_table_definition("lifecycle-labels"))
+    reasons = ("many pages new to this entity (new_path_mean 0.90, usually 0.20)",)
+    verdict = Verdict(AlertKey("user#u-1", 1_700_000_000), BENIGN, "", "ana", "", "user", "u-1", reasons, 2.0, "")
+    DynamoLabels(dynamodb, "lifecycle-labels").put(verdict)
+    as_of = f"{cycle_inputs.held_out_day + timedelta(days=1)}T03:00:00.000Z"
+    window = ["--archive", str(demo_folder / "archive"), "--as-of", as_of, "--days", str(TRAINING_DAYS)]
+    # WHEN the training job's half runs with the table, as the state machine passes it
+    model_dir = tmp_path / "model"
+    assert main(["train", *window, "--model-dir", str(model_dir), "--geo", "synthetic",
+                 "--verdicts-table", "lifecycle-labels"]) == 0  # fmt: skip
+    capsys.readouterr()
+    # THEN the candidate learned it: that pattern on that user no longer alerts
+    assert load_model(model_dir).suppressions.suppresses("user", "u-1", reasons)
 
 
 def test_the_gate_step_refuses_to_run_without_a_candidate(capsys: pytest.CaptureFixture[str]) -> None:

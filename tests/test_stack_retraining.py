@@ -38,6 +38,7 @@ PLAN = Plan(
     variant=production_variant(False, 2048, 5, "ml.c5.large", 2),
     alarm_names=["endpoint-5xx", "endpoint-latency", "alert-volume"],
     source_key="lifecycle/source/abc/sourcedir.tar.gz",
+    labels_table="vedette-labels",
 )
 MODES = {
     "instance": PLAN,
@@ -107,6 +108,8 @@ def test_the_jobs_run_on_the_endpoint_image_with_their_own_roles_over_the_archiv
     assert hyper["sagemaker_submit_directory"] == f"s3://{source['bucket']}/{source['key']}"
     assert source["bucket"] == artifacts
     assert (hyper["archive"], hyper["days"], hyper["as-of.$"]) == (f"s3://{archive}/events/", "7", "$.as_of")
+    # AND it learns from the analysts' verdicts in the console's labels table, which its role may scan
+    assert hyper["verdicts-table"] == instance_stack.named("vedette-labels").outputs["name"]
     assert train["OutputDataConfig"]["S3OutputPath"] == f"s3://{artifacts}/lifecycle/training/"
     # AND the gate gets the source, the trained candidate and the endpoint's live artifact
     inputs = {i["InputName"]: i["S3Input"] for i in gate["ProcessingInputs"]}
@@ -216,6 +219,14 @@ def test_the_job_roles_read_the_archive_and_write_only_their_own_outputs(instanc
     assert training["ReadInputs"]["Resource"] == [f"{archive}/events/*", f"{artifacts}/lifecycle/source/*"]
     assert f"{artifacts}/models/*" in gate["ReadInputs"]["Resource"]
     assert training["ListTheArchive"]["Condition"] == {"StringLike": {"s3:prefix": ["events/*"]}}
+    labels = instance_stack.named("vedette-labels").outputs["arn"]
+    assert training["ReadTheVerdicts"] == {
+        "Sid": "ReadTheVerdicts",
+        "Effect": "Allow",
+        "Action": ["dynamodb:Scan"],
+        "Resource": [labels],
+    }
+    assert "ReadTheVerdicts" not in gate
 
 
 def test_without_auto_promote_the_machine_may_not_touch_the_endpoint(project: Path) -> None:
