@@ -7,7 +7,16 @@ counts to ``--stats`` when it gets SIGTERM.
 
 ``LIMIT_PROXY_COMMAND`` is the one place that names the proxy; ``VEDETTE_LIMIT_PROXY`` replaces it
 (a command line, before the arguments) to cross-check with another proxy that takes the same
-arguments and writes the same statistics. ``admitted_per_second`` is the one place that reads its statistics.
+arguments and writes the same statistics. ``admitted_per_second`` and ``proxy_calls`` are the one
+place that reads its statistics.
+
+The load test counts a PutRecords attempt in the second it sent it, the proxy in the second it
+arrived: the few milliseconds between them (two processes, and the scheduler of a shared machine,
+between the client's ``before-send`` and the proxy reading the request) put the calls sent at the
+very end of a second into the next one on the proxy's side. ``agreement`` compares both ways: by
+the proxy's arrival seconds, and call by call (both sides name an attempt by the SDK's invocation
+id and attempt number), placing what the proxy decided on each call in the second the load test
+sent it; it says how many calls crossed a second boundary on the way and how long the way was.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import astuple, dataclass
 from importlib.util import find_spec
@@ -117,24 +126,124 @@ def admitted_per_second(stats_path: Path, stream: str) -> dict[int, Admitted]:
     }
 
 
-def agreement(run: Mapping[str, Any], proxy: Mapping[int, Admitted]) -> dict[str, Any]:
-    """How a load test run's per-second timeline compares with what the proxy decided in those seconds."""
+@dataclass(frozen=True)
+class ProxyCall:
+    """What the proxy decided on one put call, and when the call arrived (Unix time)."""
+
+    arrived: float
+    admitted: Admitted
+
+
+# A call as both sides name it: botocore's amz-sdk-invocation-id header and the attempt number
+# (amz-sdk-request), so each retry of one API call is a call of its own.
+CallKey = tuple[str, int]
+
+
+def proxy_calls(stats_path: Path, stream: str) -> dict[CallKey, ProxyCall] | None:
+    """The proxy's log of ``stream``'s put calls by invocation id and attempt; None when the proxy
+    keeps none (another proxy through ``VEDETTE_LIMIT_PROXY``) or dropped some of it."""
+    ledger = json.loads(stats_path.read_text())["streams"][stream]
+    if "calls" not in ledger or ledger.get("calls_not_kept"):
+        return None
+    return {
+        (call["invocation_id"], int(call["attempt"])): ProxyCall(
+            float(call["arrived"]),
+            Admitted(int(call["admitted_entries"]), int(call["admitted_bytes"]), int(call["throttled_entries"])),
+        )
+        for call in ledger["calls"]
+        if call["invocation_id"] and call["attempt"] is not None
+    }
+
+
+def _within(mine: Admitted, reference: Admitted) -> bool:
+    """Records, bytes and throttled entries each within ``AGREEMENT_SHARE`` of the proxy's."""
+    return all(
+        abs(getattr(mine, name) - getattr(reference, name)) <= AGREEMENT_SHARE * getattr(reference, name)
+        for name in ("records", "bytes", "throttled")
+    )
+
+
+def _add(cells: dict[int, Admitted], second: int, call: Admitted) -> None:
+    cell = cells.get(second, Admitted())
+    cells[second] = Admitted(cell.records + call.records, cell.bytes + call.bytes, cell.throttled + call.throttled)
+
+
+def _by_call(
+    ours: Mapping[int, Admitted],
+    arrivals: Mapping[int, Admitted],
+    sent: Iterable[Mapping[str, Any]],
+    proxy: Mapping[CallKey, ProxyCall],
+) -> dict[str, Any]:
+    """The load test's seconds (``ours``) against what the proxy decided on the calls sent in each
+    of them; and against the proxy's ``arrivals`` timeline once the calls that crossed a second
+    boundary on the way are moved to the second they arrived in."""
+    span = range(min(arrivals), max(arrivals) + 1) if arrivals else range(0)
+    sent_at: dict[CallKey, float] = {}
+    recorded: dict[CallKey, Admitted] = {}
+    for call in sent:
+        if call["invocation_id"] and call["attempt"] is not None:
+            key = (call["invocation_id"], int(call["attempt"]))
+            sent_at[key] = float(call["sent_at"])
+            recorded[key] = Admitted(call["kinesis_records"], call["kinesis_bytes"], call["throttled"])
+    placed: dict[int, Admitted] = {}
+    # The load test's seconds with each call moved to the second it arrived in: what the proxy's
+    # timeline shows when every difference between the two is a call crossing a second boundary.
+    moved = dict(ours)
+    transit_ms: list[float] = []
+    across = unmatched_proxy = 0
+    for key, call in proxy.items():
+        second = int(call.arrived)
+        if key in sent_at:
+            # Both instants are time.time() on one machine: one clock.
+            transit_ms.append((call.arrived - sent_at[key]) * 1000)
+            if int(sent_at[key]) != second:
+                across += 1
+                mine = recorded[key]
+                _add(moved, int(sent_at[key]), Admitted(-mine.records, -mine.bytes, -mine.throttled))
+                _add(moved, second, mine)
+            second = int(sent_at[key])
+        elif second not in span:
+            continue  # another run's call, or one before or after this run
+        else:
+            unmatched_proxy += 1
+        _add(placed, second, call.admitted)
+    transit_ms.sort()
+
+    def percentile(share: float) -> float | None:
+        return round(transit_ms[min(len(transit_ms) - 1, int(share * len(transit_ms)))], 2) if transit_ms else None
+
+    empty = Admitted()
+    return {
+        "calls": len(sent_at),
+        "calls_not_seen_by_proxy": sum(1 for key in sent_at if key not in proxy),
+        "proxy_calls_not_in_loadtest": unmatched_proxy,
+        "calls_counted_differently": sum(
+            1 for key, mine in recorded.items() if key in proxy and mine != proxy[key].admitted
+        ),
+        # The proxy's decisions, each call in the second the load test sent it.
+        "seconds_within_1pct": sum(1 for second in span if _within(ours.get(second, empty), placed.get(second, empty))),
+        "calls_across_a_second": across,
+        "seconds_within_1pct_by_arrival_once_moved": sum(
+            1 for second in span if _within(moved.get(second, empty), arrivals[second])
+        ),
+        "transit_ms": {"p50": percentile(0.5), "p99": percentile(0.99), "max": percentile(1.0)},
+    }
+
+
+def agreement(
+    run: Mapping[str, Any],
+    proxy: Mapping[int, Admitted],
+    sent: Iterable[Mapping[str, Any]] | None = None,
+    calls: Mapping[CallKey, ProxyCall] | None = None,
+) -> dict[str, Any]:
+    """How a load test run's per-second timeline compares with what the proxy decided in those
+    seconds; with the run's ``sent`` calls (``python -m loadtest --calls``) and the proxy's
+    ``calls``, also call by call."""
     rows = run["timeline"]
     ours = {row["t"]: Admitted(row["kinesis_records"], row["kinesis_bytes"], row["throttled"]) for row in rows}
     span = range(min(ours), max(ours) + 1) if ours else range(0)
     theirs = {second: proxy.get(second, Admitted()) for second in span}
-
-    def within(mine: int, reference: int) -> bool:
-        return abs(mine - reference) <= AGREEMENT_SHARE * reference
-
-    agreeing = [
-        second
-        for second in span
-        if all(
-            within(getattr(ours.get(second, Admitted()), name), getattr(theirs[second], name))
-            for name in ("records", "bytes", "throttled")
-        )
-    ]
+    agreeing = [second for second in span if _within(ours.get(second, Admitted()), theirs[second])]
     total_records = sum(item.records for item in theirs.values())
     misplaced = sum(abs(ours.get(second, Admitted()).records - theirs[second].records) for second in span) / 2
     measured = [row["t"] for row in rows if row["phase"] == "measured"]
@@ -146,6 +255,7 @@ def agreement(run: Mapping[str, Any], proxy: Mapping[int, Admitted]) -> dict[str
             "proxy": sum(getattr(item, name) for item in theirs.values()),
         }
 
+    by_call = {} if sent is None or calls is None else {"by_call": _by_call(ours, theirs, sent, calls)}
     return {
         "records": both("records"),
         "bytes": both("bytes"),
@@ -164,4 +274,5 @@ def agreement(run: Mapping[str, Any], proxy: Mapping[int, Admitted]) -> dict[str
             for second in span
             if second not in agreeing
         ],
+        **by_call,
     }
