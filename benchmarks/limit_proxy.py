@@ -104,11 +104,20 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
 
 @dataclass(frozen=True)
 class Admitted:
-    """What the proxy decided in one wall-clock second, over all shards of a stream."""
+    """What the proxy decided in one wall-clock second (or on one call), over all shards of a stream:
+    Kinesis records (a KPL aggregate is one) and their bytes admitted, entries throttled, and the
+    events (user records inside the aggregates) admitted."""
 
     records: int = 0
     bytes: int = 0
     throttled: int = 0
+    events: int = 0
+
+    def __add__(self, other: Admitted) -> Admitted:
+        return Admitted(*(mine + theirs for mine, theirs in zip(astuple(self), astuple(other), strict=True)))
+
+
+FIGURES = ("records", "bytes", "throttled", "events")
 
 
 def admitted_per_second(stats_path: Path, stream: str) -> dict[int, Admitted]:
@@ -121,6 +130,7 @@ def admitted_per_second(stats_path: Path, stream: str) -> dict[int, Admitted]:
             records=int(row["admitted_entries"]),
             bytes=int(row["admitted_bytes"]),
             throttled=int(row["throttled_entries"]),
+            events=int(row["admitted_user_records"]),
         )
         for row in stats["streams"][stream]["timeline"]
     }
@@ -148,7 +158,12 @@ def proxy_calls(stats_path: Path, stream: str) -> dict[CallKey, ProxyCall] | Non
     return {
         (call["invocation_id"], int(call["attempt"])): ProxyCall(
             float(call["arrived"]),
-            Admitted(int(call["admitted_entries"]), int(call["admitted_bytes"]), int(call["throttled_entries"])),
+            Admitted(
+                records=int(call["admitted_entries"]),
+                bytes=int(call["admitted_bytes"]),
+                throttled=int(call["throttled_entries"]),
+                events=int(call["admitted_user_records"]),
+            ),
         )
         for call in ledger["calls"]
         if call["invocation_id"] and call["attempt"] is not None
@@ -156,77 +171,70 @@ def proxy_calls(stats_path: Path, stream: str) -> dict[CallKey, ProxyCall] | Non
 
 
 def _within(mine: Admitted, reference: Admitted) -> bool:
-    """Records, bytes and throttled entries each within ``AGREEMENT_SHARE`` of the proxy's."""
+    """Each figure within ``AGREEMENT_SHARE`` of the proxy's."""
     return all(
         abs(getattr(mine, name) - getattr(reference, name)) <= AGREEMENT_SHARE * getattr(reference, name)
-        for name in ("records", "bytes", "throttled")
+        for name in FIGURES
     )
 
 
-def _add(cells: dict[int, Admitted], second: int, call: Admitted) -> None:
-    cell = cells.get(second, Admitted())
-    cells[second] = Admitted(cell.records + call.records, cell.bytes + call.bytes, cell.throttled + call.throttled)
-
-
 def _by_call(
-    ours: Mapping[int, Admitted],
-    arrivals: Mapping[int, Admitted],
-    sent: Iterable[Mapping[str, Any]],
-    proxy: Mapping[CallKey, ProxyCall],
+    ours: Mapping[int, Admitted], span: range, sent: Iterable[Mapping[str, Any]], proxy: Mapping[CallKey, ProxyCall]
 ) -> dict[str, Any]:
-    """The load test's seconds (``ours``) against what the proxy decided on the calls sent in each
-    of them; and against the proxy's ``arrivals`` timeline once the calls that crossed a second
-    boundary on the way are moved to the second they arrived in."""
-    span = range(min(arrivals), max(arrivals) + 1) if arrivals else range(0)
+    """The load test's seconds (``ours``) against what the proxy decided on the calls sent in each of them."""
     sent_at: dict[CallKey, float] = {}
-    recorded: dict[CallKey, Admitted] = {}
+    counted: dict[CallKey, tuple[int, int, int]] = {}
     for call in sent:
         if call["invocation_id"] and call["attempt"] is not None:
             key = (call["invocation_id"], int(call["attempt"]))
             sent_at[key] = float(call["sent_at"])
-            recorded[key] = Admitted(call["kinesis_records"], call["kinesis_bytes"], call["throttled"])
+            counted[key] = (call["kinesis_records"], call["kinesis_bytes"], call["throttled"])
     placed: dict[int, Admitted] = {}
-    # The load test's seconds with each call moved to the second it arrived in: what the proxy's
-    # timeline shows when every difference between the two is a call crossing a second boundary.
-    moved = dict(ours)
     transit_ms: list[float] = []
-    across = unmatched_proxy = 0
+    across = unmatched = 0
     for key, call in proxy.items():
         second = int(call.arrived)
         if key in sent_at:
             # Both instants are time.time() on one machine: one clock.
             transit_ms.append((call.arrived - sent_at[key]) * 1000)
-            if int(sent_at[key]) != second:
-                across += 1
-                mine = recorded[key]
-                _add(moved, int(sent_at[key]), Admitted(-mine.records, -mine.bytes, -mine.throttled))
-                _add(moved, second, mine)
+            across += int(sent_at[key]) != second
             second = int(sent_at[key])
         elif second not in span:
-            continue  # another run's call, or one before or after this run
+            continue  # the other run's call, or one before or after this run
         else:
-            unmatched_proxy += 1
-        _add(placed, second, call.admitted)
+            unmatched += 1
+        placed[second] = placed.get(second, Admitted()) + call.admitted
     transit_ms.sort()
 
     def percentile(share: float) -> float | None:
         return round(transit_ms[min(len(transit_ms) - 1, int(share * len(transit_ms)))], 2) if transit_ms else None
 
-    empty = Admitted()
+    differing = sum(
+        1
+        for key, mine in counted.items()
+        if key in proxy
+        and mine != (proxy[key].admitted.records, proxy[key].admitted.bytes, proxy[key].admitted.throttled)
+    )
+    agreeing = [second for second in span if _within(ours.get(second, Admitted()), placed.get(second, Admitted()))]
     return {
         "calls": len(sent_at),
         "calls_not_seen_by_proxy": sum(1 for key in sent_at if key not in proxy),
-        "proxy_calls_not_in_loadtest": unmatched_proxy,
-        "calls_counted_differently": sum(
-            1 for key, mine in recorded.items() if key in proxy and mine != proxy[key].admitted
-        ),
+        "proxy_calls_not_in_loadtest": unmatched,
+        "calls_counted_differently": differing,
         # The proxy's decisions, each call in the second the load test sent it.
-        "seconds_within_1pct": sum(1 for second in span if _within(ours.get(second, empty), placed.get(second, empty))),
+        "seconds_within_1pct": len(agreeing),
+        # Calls sent in one second that arrived in the next: each moves a second by arrival.
         "calls_across_a_second": across,
-        "seconds_within_1pct_by_arrival_once_moved": sum(
-            1 for second in span if _within(moved.get(second, empty), arrivals[second])
-        ),
         "transit_ms": {"p50": percentile(0.5), "p99": percentile(0.99), "max": percentile(1.0)},
+        "disagreeing_seconds": [
+            {
+                "t": second,
+                "loadtest": astuple(ours.get(second, Admitted())),
+                "proxy": astuple(placed.get(second, Admitted())),
+            }
+            for second in span
+            if second not in agreeing
+        ],
     }
 
 
@@ -237,17 +245,19 @@ def agreement(
     calls: Mapping[CallKey, ProxyCall] | None = None,
 ) -> dict[str, Any]:
     """How a load test run's per-second timeline compares with what the proxy decided in those
-    seconds; with the run's ``sent`` calls (``python -m loadtest --calls``) and the proxy's
-    ``calls``, also call by call."""
+    seconds (records, bytes, throttled entries and events); with the run's ``sent`` calls
+    (``python -m loadtest --calls``) and the proxy's ``calls``, also call by call."""
     rows = run["timeline"]
-    ours = {row["t"]: Admitted(row["kinesis_records"], row["kinesis_bytes"], row["throttled"]) for row in rows}
+    ours = {
+        row["t"]: Admitted(row["kinesis_records"], row["kinesis_bytes"], row["throttled"], row["events"])
+        for row in rows
+    }
     span = range(min(ours), max(ours) + 1) if ours else range(0)
     theirs = {second: proxy.get(second, Admitted()) for second in span}
     agreeing = [second for second in span if _within(ours.get(second, Admitted()), theirs[second])]
     total_records = sum(item.records for item in theirs.values())
     misplaced = sum(abs(ours.get(second, Admitted()).records - theirs[second].records) for second in span) / 2
     measured = [row["t"] for row in rows if row["phase"] == "measured"]
-    proxy_records_per_second = sum(theirs[second].records for second in measured) / max(1, len(measured))
 
     def both(name: str) -> dict[str, int]:
         return {
@@ -255,16 +265,19 @@ def agreement(
             "proxy": sum(getattr(item, name) for item in theirs.values()),
         }
 
-    by_call = {} if sent is None or calls is None else {"by_call": _by_call(ours, theirs, sent, calls)}
+    def measured_rate(name: str) -> float:
+        return round(sum(getattr(theirs[second], name) for second in measured) / max(1, len(measured)), 1)
+
+    by_call = {} if sent is None or calls is None else {"by_call": _by_call(ours, span, sent, calls)}
     return {
-        "records": both("records"),
-        "bytes": both("bytes"),
-        "throttled": both("throttled"),
+        **{name: both(name) for name in FIGURES},
         "measured_records_per_second": {
             "loadtest": run["kinesis_records_per_second"],
-            "proxy": round(proxy_records_per_second, 1),
+            "proxy": measured_rate("records"),
         },
+        "measured_events_per_second": {"loadtest": run["events_per_second"], "proxy": measured_rate("events")},
         "seconds": len(span),
+        # By the second each call arrived at the proxy.
         "seconds_within_1pct": len(agreeing),
         # Records counted in another second than the proxy's: calls sent just before a second ended
         # that the proxy decided on just after.

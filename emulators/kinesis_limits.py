@@ -354,6 +354,7 @@ class ShardLimits:
                     "arrived": arrived,
                     "admitted_entries": len(admitted),
                     "admitted_bytes": sum(entry.size for entry in admitted),
+                    "admitted_user_records": sum(entry.user_records for entry in admitted),
                     "throttled_entries": len(entries) - len(admitted),
                 }
             )

@@ -157,10 +157,11 @@ def test_logs_each_put_call_under_the_sdks_invocation_id_with_its_arrival_and_wh
     # THEN its log has each call once, named as the client named it, with what was admitted and throttled
     calls = limited_kinesis.stream_stats(stream)["calls"]
     assert [(call["invocation_id"], call["attempt"]) for call in calls] == [(sent[0][0], 1), (sent[1][0], 1)]
-    assert [(call["admitted_entries"], call["admitted_bytes"], call["throttled_entries"]) for call in calls] == [
-        (2, 800_004, 1),
-        (0, 0, 1),
+    decided = [
+        (call["admitted_entries"], call["admitted_bytes"], call["admitted_user_records"], call["throttled_entries"])
+        for call in calls
     ]
+    assert decided == [(2, 800_004, 2, 1), (0, 0, 0, 1)]
     # AND the instant each arrived, after the client sent it and before the next was sent
     assert sent[0][1] <= calls[0]["arrived"] <= sent[1][1] <= calls[1]["arrived"] <= answered_at
 

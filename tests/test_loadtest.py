@@ -101,9 +101,13 @@ def test_its_call_log_matches_the_limit_proxys_call_by_call(limited_kinesis, mak
         assert mine == (theirs["admitted_entries"], theirs["admitted_bytes"], theirs["throttled_entries"])
         assert call["sent_at"] <= theirs["arrived"]
     assert sum(call["throttled"] for call in sent) > 0  # the shard's limit was reached
-    # and the timeline is the calls counted by the second they were sent
+    # and the timeline is the calls counted by the second they were sent, its events those the proxy
+    # found in the records it admitted from them
     results = json.loads((tmp_path / "results.json").read_text())
     for name in ("vedette", "baseline"):
+        keys = [(call["invocation_id"], call["attempt"]) for call in sent if call["run"] == name]
+        events = sum(proxy[key]["admitted_user_records"] for key in keys)
+        assert sum(row["events"] for row in results[name]["timeline"]) == events == results[name]["delivered"]
         by_second = Counter()
         for call in sent:
             if call["run"] == name:
@@ -113,59 +117,55 @@ def test_its_call_log_matches_the_limit_proxys_call_by_call(limited_kinesis, mak
         }
 
 
-def _second(t: int, records: int, throttled: int = 0) -> dict[str, Any]:
+def _second(t: int, records: int, throttled: int = 0, events: int | None = None) -> dict[str, Any]:
     return {
         "t": t,
         "phase": "measured",
         "kinesis_records": records,
         "kinesis_bytes": 1000 * records,
         "throttled": throttled,
-    }
-
-
-def _call(invocation_id: str, sent_at: float, records: int, throttled: int = 0) -> dict[str, Any]:
-    return {
-        "invocation_id": invocation_id,
-        "attempt": 1,
-        "sent_at": sent_at,
-        "kinesis_records": records,
-        "kinesis_bytes": 1000 * records,
-        "throttled": throttled,
+        "events": 10 * records if events is None else events,
     }
 
 
 def test_the_benchmark_tells_a_call_that_crossed_a_second_on_the_way_from_a_miscount():
-    # GIVEN three calls of 10 records: the second sent 0.5 ms before second 101 began, arriving
-    # 1.5 ms after; the proxy counted it in second 101, the load test in second 100
-    sent = [_call("a", 100.2, 10), _call("b", 100.9995, 10, throttled=2), _call("c", 101.5, 10)]
+    # GIVEN three calls of 10 aggregated records (100 events): the second sent 0.5 ms before second
+    # 101 began and arriving 1.5 ms after, so the proxy counted it in second 101, the load test in 100
+    sent_at = {"a": 100.2, "b": 100.9995, "c": 101.5}
     arrived = {"a": 100.201, "b": 101.0015, "c": 101.501}
-    calls = {
-        (call["invocation_id"], 1): ProxyCall(
-            arrived[call["invocation_id"]], Admitted(call["kinesis_records"], call["kinesis_bytes"], call["throttled"])
-        )
-        for call in sent
+    throttled = {"a": 0, "b": 2, "c": 0}
+    sent = [
+        {"invocation_id": name, "attempt": 1, "sent_at": sent_at[name], "kinesis_records": 10}
+        | {"kinesis_bytes": 10_000, "throttled": throttled[name]}
+        for name in sent_at
+    ]
+    calls = {(name, 1): ProxyCall(arrived[name], Admitted(10, 10_000, throttled[name], 100)) for name in sent_at}
+    by_arrival = {100: Admitted(10, 10_000, 0, 100), 101: Admitted(20, 20_000, 2, 200)}
+    honest = {
+        "timeline": [_second(100, 20, throttled=2), _second(101, 10)],
+        "kinesis_records_per_second": 15,
+        "events_per_second": 150,
     }
-    by_arrival = {100: Admitted(10, 10_000, 0), 101: Admitted(20, 20_000, 2)}
-    honest = {"timeline": [_second(100, 20, throttled=2), _second(101, 10)], "kinesis_records_per_second": 15}
 
     # WHEN the benchmark compares the load test's timeline with the proxy's
     result = agreement(honest, by_arrival, sent, calls)
 
-    # THEN both seconds differ by arrival, but agree call by call, and the one call that crossed
-    # the boundary explains the difference: moved to its arrival second, the timelines are equal
+    # THEN both seconds differ by arrival, but agree call by call, with the one call that crossed
+    # the boundary and its transit time named
     assert result["seconds_within_1pct"] == 0
     by_call = result["by_call"]
     assert by_call["seconds_within_1pct"] == 2
     assert by_call["calls_across_a_second"] == 1
-    assert by_call["seconds_within_1pct_by_arrival_once_moved"] == 2
     assert by_call["transit_ms"]["max"] == pytest.approx(2.0)
     assert (by_call["calls_not_seen_by_proxy"], by_call["proxy_calls_not_in_loadtest"]) == (0, 0)
+    assert result["events"] == {"loadtest": 300, "proxy": 300}
 
-    # AND a load test whose timeline lost a record of the first call disagrees call by call as well
-    miscounted = {"timeline": [_second(100, 19, throttled=2), _second(101, 10)], "kinesis_records_per_second": 14.5}
-    by_call = agreement(miscounted, by_arrival, sent, calls)["by_call"]
-    assert by_call["seconds_within_1pct"] == 1
-    assert by_call["seconds_within_1pct_by_arrival_once_moved"] == 1
+    # AND a timeline that lost one record, or three of the 200 events, of second 100 disagrees call by call too
+    for miscounted in (_second(100, 19, throttled=2, events=200), _second(100, 20, throttled=2, events=197)):
+        run = {**honest, "timeline": [miscounted, _second(101, 10)]}
+        by_call = agreement(run, by_arrival, sent, calls)["by_call"]
+        assert by_call["seconds_within_1pct"] == 1
+        assert [second["t"] for second in by_call["disagreeing_seconds"]] == [100]
 
 
 def test_refuses_a_stream_that_does_not_look_like_a_test_stream_on_aws():
