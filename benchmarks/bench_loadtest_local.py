@@ -2,7 +2,8 @@
 127.0.0.1), under each of the proxy's algorithms: 30 s measured after a 5 s warm-up, two producer
 processes at an unlimited rate, then its ``--baseline`` (boto3 put_records without aggregation) in the
 same conditions. Prints, per algorithm, the events/s, throttles and losses of each and the ratio, and
-how the load test's per-second timeline agrees with what the proxy admitted and throttled in each second.
+how the load test's per-second timeline agrees with what the proxy admitted and throttled in each second:
+by the proxy's arrival seconds, and call by call (``loadtest --calls`` against the proxy's call log).
 
 The proxy is ``benchmarks.limit_proxy.LIMIT_PROXY_COMMAND`` (``VEDETTE_LIMIT_PROXY`` overrides it).
 """
@@ -19,7 +20,14 @@ from typing import Any
 
 import boto3
 
-from benchmarks.limit_proxy import LIMIT_ALGORITHMS, LimitProxyMissingError, admitted_per_second, agreement, limit_proxy
+from benchmarks.limit_proxy import (
+    LIMIT_ALGORITHMS,
+    LimitProxyMissingError,
+    admitted_per_second,
+    agreement,
+    limit_proxy,
+    proxy_calls,
+)
 from emulators import DUMMY_CREDENTIALS, kinesalite
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -45,6 +53,7 @@ def run_through_proxy(algorithm: str, scratch: Path) -> dict[str, Any]:
     """One load test with its baseline through the proxy; the results and the proxy's per-second counts."""
     stats = scratch / f"proxy-{algorithm}.json"
     output = scratch / f"results-{algorithm}.json"
+    calls = scratch / f"calls-{algorithm}.jsonl"
     with kinesalite() as upstream:
         kinesis = boto3.client("kinesis", endpoint_url=upstream, region_name="us-east-1")
         kinesis.create_stream(StreamName=STREAM, ShardCount=SHARDS)
@@ -54,14 +63,21 @@ def run_through_proxy(algorithm: str, scratch: Path) -> dict[str, Any]:
             command += ["--rate", "0", "--duration", str(SECONDS), "--warmup", str(WARMUP_SECONDS)]
             command += ["--processes", str(PROCESSES), "--baseline"]
             command += ["--output", str(output), "--plot", str(scratch / f"plot-{algorithm}.png")]
+            command += ["--calls", str(calls)]
             # Exit code 1 means some accepted events were lost: a figure here, not a failure.
             finished = subprocess.run(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
             if finished.returncode not in (0, 1):
                 raise RuntimeError(f"loadtest exited with {finished.returncode}: {finished.stderr.decode()[-2000:]}")
     results: dict[str, Any] = json.loads(output.read_text())
     proxy = admitted_per_second(stats, STREAM)
+    logged = proxy_calls(stats, STREAM)
+    sent = [json.loads(line) for line in calls.read_text().splitlines()]
     for name in ("vedette", "baseline"):
-        results[name]["agreement_with_proxy"] = agreement(results[name], proxy)
+        ours = [call for call in sent if call["run"] == name]
+        # Both runs write to one stream: the other run's calls are not this one's to account for.
+        others = {(call["invocation_id"], call["attempt"]) for call in sent if call["run"] != name}
+        theirs = None if logged is None else {key: call for key, call in logged.items() if key not in others}
+        results[name]["agreement_with_proxy"] = agreement(results[name], proxy, ours, theirs)
     return results
 
 

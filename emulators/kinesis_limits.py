@@ -17,9 +17,12 @@ AWS does not document how it meters the limit, so both plausible meters are here
   second a shard takes a full second's burst on top of the refill.
 
 Counts per stream and shard (entries and bytes admitted and throttled, user records inside KPL
-aggregates, the most offered and admitted in any one second) and a timeline by arrival second are
-served at ``GET /stats`` while it runs, and written to ``--stats`` as JSON when it stops (SIGTERM
-or SIGINT). The proxy is the referee of the producer's pacing, so it shares no code with it.
+aggregates, the most offered and admitted in any one second), a timeline by arrival second, and
+every put call (its arrival instant, what was admitted and throttled, and the SDK's invocation id
+and attempt number from the ``amz-sdk-invocation-id`` and ``amz-sdk-request`` headers, so a client
+can match its own log call by call) are served at ``GET /stats`` while it runs, and written to
+``--stats`` as JSON when it stops (SIGTERM or SIGINT). The proxy is the referee of the producer's
+pacing, so it shares no code with it.
 """
 
 from __future__ import annotations
@@ -34,8 +37,9 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping
+from email.message import Message
+from typing import Any, NamedTuple, Protocol
 
 from emulators.proxying import ProxyHandler, Upstream, serve_until_stopped
 
@@ -51,6 +55,12 @@ TARGET_PREFIX = "Kinesis_20131202."
 KPL_MAGIC = b"\xf3\x89\x9a\xc2"
 KPL_DIGEST_BYTES = 16
 KPL_RECORDS_FIELD_KEY = (3 << 3) | 2  # field 3 (records), length-delimited
+# Put calls kept per stream for /stats, the newest (a minute of a busy load test is a few thousand).
+MAX_CALLS_KEPT = 100_000
+# Headers every AWS SDK sends (botocore since 1.19): one id per API call, kept across its retries,
+# and the attempt number among them.
+INVOCATION_ID_HEADER = "amz-sdk-invocation-id"
+SDK_REQUEST_HEADER = "amz-sdk-request"
 
 
 def decoded_length(base64_text: str) -> int:
@@ -196,6 +206,26 @@ class ShardLedger:
 COUNTS = ("admitted_entries", "admitted_bytes", "admitted_user_records", "throttled_entries", "throttled_bytes")
 
 
+class Caller(NamedTuple):
+    """A put call as the SDK names it: its invocation id and attempt number (None when not sent)."""
+
+    invocation_id: str | None = None
+    attempt: int | None = None
+
+
+def caller_of(headers: Message | Mapping[str, str]) -> Caller:
+    """The ``Caller`` of a request's headers (``amz-sdk-request: ttl=...; attempt=2; max=3``)."""
+    attempt = None
+    for part in headers.get(SDK_REQUEST_HEADER, "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == "attempt" and value.isdigit():
+            attempt = int(value)
+    return Caller(headers.get(INVOCATION_ID_HEADER), attempt)
+
+
+UNNAMED = Caller()  # a call without the SDK's headers (another client, a test)
+
+
 class StreamLedger:
     def __init__(self, name: str, shards: list[ShardLedger]) -> None:
         self.name = name
@@ -203,6 +233,8 @@ class StreamLedger:
         self._starts = [shard.starting_hash_key for shard in self.shards]
         # Arrival second (Unix time) -> shard id -> counts, in the order of COUNTS.
         self.timeline: dict[int, dict[str, list[int]]] = {}
+        self.calls: deque[dict[str, Any]] = deque(maxlen=MAX_CALLS_KEPT)
+        self.calls_seen = 0
 
     def shard_for(self, hash_key: int) -> ShardLedger:
         return self.shards[bisect.bisect_right(self._starts, hash_key) - 1]
@@ -216,7 +248,13 @@ class StreamLedger:
             row.update({name: sum(cell[index] for cell in cells.values()) for index, name in enumerate(COUNTS)})
             row["shards"] = {shard_id: dict(zip(COUNTS, cell, strict=True)) for shard_id, cell in cells.items()}
             timeline.append(row)
-        return {"shards": shards, "totals": totals, "timeline": timeline}
+        return {
+            "shards": shards,
+            "totals": totals,
+            "timeline": timeline,
+            "calls": list(self.calls),
+            "calls_not_kept": self.calls_seen - len(self.calls),
+        }
 
 
 class Entry:
@@ -276,10 +314,14 @@ class ShardLimits:
         with self.lock:
             return self.streams.setdefault(name, ledger)
 
-    def decide(self, ledger: StreamLedger, entries: list[Entry], arrived: float) -> list[ShardLedger | None]:
+    def decide(
+        self, ledger: StreamLedger, entries: list[Entry], arrived: float, caller: Caller = UNNAMED
+    ) -> list[ShardLedger | None]:
         """Admit or throttle each entry of one call, all at one instant; None for admitted ones,
         else the shard that throttled it. The timeline counts them in the second the call arrived
-        (``arrived``, Unix time), before its body was read and parsed: the second its sender saw."""
+        (``arrived``, Unix time, before its body was read and parsed) and the call log at that
+        instant, under the ``caller``'s name, so a sender can find each call it sent even when the
+        call crossed into the next second on the way."""
         routed = [(ledger.shard_for(entry.hash_key), entry) for entry in entries]
         verdicts: list[ShardLedger | None] = []
         with self.lock:
@@ -304,6 +346,19 @@ class ShardLimits:
                     cell[3] += 1
                     cell[4] += entry.size
                     verdicts.append(shard)
+            admitted = [entry for (_, entry), verdict in zip(routed, verdicts, strict=True) if verdict is None]
+            ledger.calls.append(
+                {
+                    "invocation_id": caller.invocation_id,
+                    "attempt": caller.attempt,
+                    "arrived": arrived,
+                    "admitted_entries": len(admitted),
+                    "admitted_bytes": sum(entry.size for entry in admitted),
+                    "admitted_user_records": sum(entry.user_records for entry in admitted),
+                    "throttled_entries": len(entries) - len(admitted),
+                }
+            )
+            ledger.calls_seen += 1
         return verdicts
 
     def stats(self) -> dict[str, Any]:
@@ -357,7 +412,7 @@ def make_handler(limits: ShardLimits, upstream: Upstream, account: str) -> type[
                 self.reply(*upstream.call(self.path, headers, body))
                 return
             entries = request["Records"]
-            verdicts = limits.decide(ledger, [Entry(entry) for entry in entries], arrived)
+            verdicts = limits.decide(ledger, [Entry(entry) for entry in entries], arrived, caller_of(self.headers))
             if not any(verdicts):
                 self.reply(*upstream.call(self.path, headers, body))
                 return
@@ -386,7 +441,7 @@ def make_handler(limits: ShardLimits, upstream: Upstream, account: str) -> type[
             request = json.loads(body)
             ledger = self.ledger_for(headers, request)
             if ledger is not None:
-                (verdict,) = limits.decide(ledger, [Entry(request)], arrived)
+                (verdict,) = limits.decide(ledger, [Entry(request)], arrived, caller_of(self.headers))
                 if verdict is not None:
                     error = {"__type": THROTTLED, "message": self.throttle_message(ledger, verdict)}
                     self.reply(400, [("Content-Type", "application/x-amz-json-1.1")], json.dumps(error).encode())

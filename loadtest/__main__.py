@@ -62,6 +62,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--output", type=Path, default=Path("loadtest-results.json"), help="results as JSON")
     parser.add_argument("--plot", type=Path, default=Path("loadtest.png"), help="throughput and latency over time")
     parser.add_argument(
+        "--calls",
+        type=Path,
+        help="write every PutRecords attempt here as JSON lines (the SDK's invocation id and attempt, when it "
+        "was sent, records and bytes admitted, entries throttled), to match call by call with the receiving "
+        "end's log",
+    )
+    parser.add_argument(
         "--allow-any-stream",
         action="store_true",
         help="run against a stream whose name does not look like a test stream (test, load, bench, dev...)",
@@ -152,7 +159,15 @@ def stream_shards(arguments: argparse.Namespace) -> int | None:
         return None
 
 
-def run(arguments: argparse.Namespace, baseline: bool, shards: int | None) -> dict[str, Any]:
+def write_calls(path: Path, runs: dict[str, list[t.Call]]) -> None:
+    """Every attempt of each run as one JSON object a line, with the run's name."""
+    with path.open("w") as output:
+        for name, calls in runs.items():
+            for call in sorted(calls, key=lambda call: call.sent_at):
+                output.write(json.dumps({"run": name, **call._asdict()}) + "\n")
+
+
+def run(arguments: argparse.Namespace, baseline: bool, shards: int | None) -> tuple[dict[str, Any], list[t.Call]]:
     settings = WorkerSettings(
         stream=arguments.stream,
         endpoint_url=arguments.endpoint_url,
@@ -177,7 +192,7 @@ def run(arguments: argparse.Namespace, baseline: bool, shards: int | None) -> di
 
         dynamodb = boto3.client("dynamodb", endpoint_url=arguments.dynamodb_endpoint_url, region_name=arguments.region)
         summary["e2e"] = probe_latencies(dynamodb, arguments.anomalies_table, record.probes)
-    return summary
+    return summary, record.timeline.calls
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -189,9 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         results: dict[str, Any] = {"settings": {k: str(v) for k, v in vars(arguments).items()}}
         shards = stream_shards(arguments)
-        results["vedette"] = run(arguments, baseline=False, shards=shards)
+        calls: dict[str, list[t.Call]] = {}
+        results["vedette"], calls["vedette"] = run(arguments, baseline=False, shards=shards)
         if arguments.baseline:
-            results["baseline"] = run(arguments, baseline=True, shards=shards)
+            results["baseline"], calls["baseline"] = run(arguments, baseline=True, shards=shards)
             base = results["baseline"]["events_per_second"]
             results["ratio_to_baseline"] = round(results["vedette"]["events_per_second"] / base, 2) if base else None
             # Beside the ratio: a run that stored more per second may have lost what it accepted.
@@ -202,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\nloadtest: interrupted; producers were closed", file=sys.stderr)
         return 130
     arguments.output.write_text(json.dumps(results, indent=2))
+    if arguments.calls:
+        write_calls(arguments.calls, calls)
     plot(results, arguments.plot)
     sys.stdout.write(render(results))
     print(f"results: {arguments.output}   plot: {arguments.plot}")

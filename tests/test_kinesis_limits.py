@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -12,7 +13,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from emulators import kinesis_limits_proxy
-from emulators.kinesis_limits import LIMIT_ALGORITHMS, MIB, SlidingWindow, TokenBucket
+from emulators.kinesis_limits import LIMIT_ALGORITHMS, MIB, Caller, SlidingWindow, TokenBucket, caller_of
 from emulators.proxying import fetch_stats
 from tests.conftest import LimitedKinesis, read_stream, shard_ranges
 from vedette.shards import hash_key
@@ -133,6 +134,43 @@ def test_counts_user_records_inside_kpl_aggregates_and_writes_its_stats_when_sto
         (second,) = stats["streams"][stream]["timeline"]
         assert second["admitted_user_records"] == 6
     assert written["limit_algo"] == "window"
+
+
+def test_logs_each_put_call_under_the_sdks_invocation_id_with_its_arrival_and_what_it_decided(
+    limited_kinesis: LimitedKinesis, make_stream: Any
+) -> None:
+    # GIVEN a one-shard stream behind the proxy, and a client whose invocation ids the test sees
+    stream = make_stream(1)
+    client = client_for(limited_kinesis.endpoint)
+    sent: list[tuple[str, float]] = []
+
+    def note(request: Any, **_: Any) -> None:
+        sent.append((request.headers["amz-sdk-invocation-id"].decode(), time.time()))
+
+    client.meta.events.register("before-send.kinesis.*", note)
+    # WHEN one PutRecords call goes partly over the limit, then a PutRecord call wholly
+    entries = [{"Data": bytes([n]) * 400_000, "PartitionKey": f"k{n}"} for n in range(3)]
+    client.put_records(StreamName=stream, Records=entries)
+    with pytest.raises(ClientError):
+        client.put_record(StreamName=stream, Data=b"y" * 400_000, PartitionKey="k")
+    answered_at = time.time()
+    # THEN its log has each call once, named as the client named it, with what was admitted and throttled
+    calls = limited_kinesis.stream_stats(stream)["calls"]
+    assert [(call["invocation_id"], call["attempt"]) for call in calls] == [(sent[0][0], 1), (sent[1][0], 1)]
+    decided = [
+        (call["admitted_entries"], call["admitted_bytes"], call["admitted_user_records"], call["throttled_entries"])
+        for call in calls
+    ]
+    assert decided == [(2, 800_004, 2, 1), (0, 0, 0, 1)]
+    # AND the instant each arrived, after the client sent it and before the next was sent
+    assert sent[0][1] <= calls[0]["arrived"] <= sent[1][1] <= calls[1]["arrived"] <= answered_at
+
+
+def test_reads_the_attempt_number_from_the_sdks_request_header() -> None:
+    headers = {"amz-sdk-invocation-id": "3f0c", "amz-sdk-request": "ttl=20261202T191500Z; attempt=2; max=3"}
+    assert caller_of(headers) == Caller("3f0c", 2)
+    assert caller_of({"amz-sdk-request": "attempt=1; max=1"}) == Caller(None, 1)
+    assert caller_of({}) == Caller(None, None)
 
 
 # The meters themselves, on a clock the test controls.

@@ -20,6 +20,7 @@ import boto3
 import pytest
 
 import loadtest.__main__ as cli
+from benchmarks.limit_proxy import Admitted, ProxyCall, agreement
 from loadtest import timeline as t
 from loadtest.e2e import probe_latencies
 from loadtest.pricing import Load, monthly_cost, shards_needed
@@ -73,6 +74,98 @@ def test_reported_counts_match_what_reached_the_stream(kinesis_endpoint, kinesis
     assert ours["capacity"]["shards"] >= 1
     assert (tmp_path / "plot.png").read_bytes().startswith(b"\x89PNG")
     assert json.loads(result.stdout.splitlines()[-1])["ratio_to_baseline"] == results["ratio_to_baseline"]
+
+
+def test_its_call_log_matches_the_limit_proxys_call_by_call(limited_kinesis, make_stream, tmp_path):
+    # GIVEN a one-shard stream behind the limit proxy
+    stream = make_stream(1)
+
+    # WHEN a load test with its baseline offers it more bytes than the shard takes, logging its calls
+    result = run_loadtest(
+        *("--stream", stream, "--endpoint-url", limited_kinesis.endpoint, "--rate", "1000", "--pad-bytes", "1500"),
+        *("--duration", "2", "--warmup", "1", "--processes", "1", "--users", "200", "--baseline"),
+        *("--output", str(tmp_path / "results.json"), "--plot", str(tmp_path / "plot.png")),
+        *("--calls", str(tmp_path / "calls.jsonl")),
+    )
+
+    # THEN each attempt it logged is one the proxy logged under the same invocation id and attempt,
+    # with the same records, bytes and throttled entries, arrived after it was sent; and none is missing
+    assert result.returncode == 0, result.stderr
+    proxy = {(call["invocation_id"], call["attempt"]): call for call in limited_kinesis.stream_stats(stream)["calls"]}
+    sent = [json.loads(line) for line in (tmp_path / "calls.jsonl").read_text().splitlines()]
+    assert {call["run"] for call in sent} == {"vedette", "baseline"}
+    assert sorted(proxy) == sorted((call["invocation_id"], call["attempt"]) for call in sent)
+    for call in sent:
+        theirs = proxy[call["invocation_id"], call["attempt"]]
+        mine = (call["kinesis_records"], call["kinesis_bytes"], call["throttled"])
+        assert mine == (theirs["admitted_entries"], theirs["admitted_bytes"], theirs["throttled_entries"])
+        assert call["sent_at"] <= theirs["arrived"]
+    assert sum(call["throttled"] for call in sent) > 0  # the shard's limit was reached
+    # and the timeline is the calls counted by the second they were sent, its events those the proxy
+    # found in the records it admitted from them
+    results = json.loads((tmp_path / "results.json").read_text())
+    for name in ("vedette", "baseline"):
+        keys = [(call["invocation_id"], call["attempt"]) for call in sent if call["run"] == name]
+        events = sum(proxy[key]["admitted_user_records"] for key in keys)
+        assert sum(row["events"] for row in results[name]["timeline"]) == events == results[name]["delivered"]
+        by_second = Counter()
+        for call in sent:
+            if call["run"] == name:
+                by_second[int(call["sent_at"])] += call["kinesis_records"]
+        assert {row["t"]: row["kinesis_records"] for row in results[name]["timeline"] if row["kinesis_records"]} == {
+            second: records for second, records in by_second.items() if records
+        }
+
+
+def _second(t: int, records: int, throttled: int = 0, events: int | None = None) -> dict[str, Any]:
+    return {
+        "t": t,
+        "phase": "measured",
+        "kinesis_records": records,
+        "kinesis_bytes": 1000 * records,
+        "throttled": throttled,
+        "events": 10 * records if events is None else events,
+    }
+
+
+def test_the_benchmark_tells_a_call_that_crossed_a_second_on_the_way_from_a_miscount():
+    # GIVEN three calls of 10 aggregated records (100 events): the second sent 0.5 ms before second
+    # 101 began and arriving 1.5 ms after, so the proxy counted it in second 101, the load test in 100
+    sent_at = {"a": 100.2, "b": 100.9995, "c": 101.5}
+    arrived = {"a": 100.201, "b": 101.0015, "c": 101.501}
+    throttled = {"a": 0, "b": 2, "c": 0}
+    sent = [
+        {"invocation_id": name, "attempt": 1, "sent_at": sent_at[name], "kinesis_records": 10}
+        | {"kinesis_bytes": 10_000, "throttled": throttled[name]}
+        for name in sent_at
+    ]
+    calls = {(name, 1): ProxyCall(arrived[name], Admitted(10, 10_000, throttled[name], 100)) for name in sent_at}
+    by_arrival = {100: Admitted(10, 10_000, 0, 100), 101: Admitted(20, 20_000, 2, 200)}
+    honest = {
+        "timeline": [_second(100, 20, throttled=2), _second(101, 10)],
+        "kinesis_records_per_second": 15,
+        "events_per_second": 150,
+    }
+
+    # WHEN the benchmark compares the load test's timeline with the proxy's
+    result = agreement(honest, by_arrival, sent, calls)
+
+    # THEN both seconds differ by arrival, but agree call by call, with the one call that crossed
+    # the boundary and its transit time named
+    assert result["seconds_within_1pct"] == 0
+    by_call = result["by_call"]
+    assert by_call["seconds_within_1pct"] == 2
+    assert by_call["calls_across_a_second"] == 1
+    assert by_call["transit_ms"]["max"] == pytest.approx(2.0)
+    assert (by_call["calls_not_seen_by_proxy"], by_call["proxy_calls_not_in_loadtest"]) == (0, 0)
+    assert result["events"] == {"loadtest": 300, "proxy": 300}
+
+    # AND a timeline that lost one record, or three of the 200 events, of second 100 disagrees call by call too
+    for miscounted in (_second(100, 19, throttled=2, events=200), _second(100, 20, throttled=2, events=197)):
+        run = {**honest, "timeline": [miscounted, _second(101, 10)]}
+        by_call = agreement(run, by_arrival, sent, calls)["by_call"]
+        assert by_call["seconds_within_1pct"] == 1
+        assert [second["t"] for second in by_call["disagreeing_seconds"]] == [100]
 
 
 def test_refuses_a_stream_that_does_not_look_like_a_test_stream_on_aws():
@@ -278,6 +371,10 @@ def test_the_baseline_client_uses_botocores_standard_retry_mode(kinesis_endpoint
         assert [(fields["attempt"], fields["max"]) for fields in attempts] == [("1", "3"), ("2", "3"), ("3", "3")]
     # and every attempt's entries count as throttled; nothing was stored, what it made is counted lost
     assert timeline.total(t.THROTTLED) == sum(attempt.entries for attempt in proxy.attempts)
+    # and each attempt is in its call log once, named as it was on the wire
+    named = [(attempt.invocation_id, int(attempt.retry_header.split("attempt=")[1][0])) for attempt in proxy.attempts]
+    assert sorted((call.invocation_id, call.attempt) for call in timeline.calls) == sorted(named)
+    assert all(call.throttled == 500 and call.kinesis_records == 0 for call in timeline.calls)
     assert timeline.total(t.DELIVERED) == 0
     assert timeline.total(t.CLOSED) == timeline.total(t.PUT) == 500
 
