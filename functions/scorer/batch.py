@@ -822,21 +822,22 @@ def _alert_on_entities(
     times = [item.time for item in new]
     inputs = event_evidence(new_rows, [item.wire for item in new])
     step = EntityStep()
+    numbers = [int(item.record.sequence_number) for item in new]  # parsed once for every kind
     for kind, model in deps.entity_models.items():
-        keys: list[str | None] = []
-        for item in new:
-            key = entity_key(item.wire, kind)
-            # An earlier attempt whose IP or user states were not saved may have saved this episode.
-            if key is not None and int(item.record.sequence_number) <= progress.applied_through(
-                evidence_key(kind, key)
-            ):
-                key = None
-            if key is not None:
-                last = step.applied.get((kind, key))
-                if last is None or item.record.record_index > last.record_index:
-                    step.applied[kind, key] = item.record
-                step.users_of.setdefault((kind, key), set()).add(item.wire["user_id"])
-            keys.append(key)
+        keys: list[str | None] = [entity_key(item.wire, kind) for item in new]
+        # An earlier attempt whose IP or user states were not saved may have saved these episodes:
+        # the last record each has applied, read once per episode.
+        applied = {key: progress.applied_through(evidence_key(kind, key)) for key in set(keys) if key is not None}
+        for index, (item, key) in enumerate(zip(new, keys, strict=True)):
+            if key is None:
+                continue
+            if numbers[index] <= applied[key]:
+                keys[index] = None
+                continue
+            last = step.applied.get((kind, key))
+            if last is None or item.record.record_index > last.record_index:
+                step.applied[kind, key] = item.record
+            step.users_of.setdefault((kind, key), set()).add(item.wire["user_id"])
         tracker = EntityTracker(model, kind, settings.alert_min_severity)
         _, alerts = tracker.observe(evidence[kind], keys, times, inputs, event_scores, flagged)
         for alert in alerts:
@@ -1018,11 +1019,9 @@ def _save_states(
 
     save(
         {
-            evidence_key(kind, entity): StoredState(
-                evidence[kind][entity].to_bytes(),
-                progress.advanced(evidence_key(kind, entity), record, MAX_IP_SHARD_POSITIONS),
-            )
+            key: StoredState(evidence[kind][entity].to_bytes(), progress.advanced(key, record, MAX_IP_SHARD_POSITIONS))
             for (kind, entity), record in step.applied.items()
+            for key in [evidence_key(kind, entity)]
         }
     )
     # A place in the home of each address this shard has none in yet (its own item, while the home
