@@ -110,25 +110,22 @@ def dynamodb_item_bytes(key: str, item: StoredState, expires_at: int) -> int:
 
 
 class MemoryStates:
-    """The state table in a dict. What it is asked for is noted as it comes (the keys read, each
-    written item's key and size inputs) and tallied by kind in ``per_event``, after the timed run:
-    the tally is this bench's bookkeeping, not the scorer's work (done per call, it took about a
-    twelfth of the measured time)."""
-
     def __init__(self) -> None:
         self.items: dict[str, StoredState] = {}
-        self.keys_read: list[str] = []
-        self.items_written: list[tuple[str, StoredState, int]] = []
-        # (key, kind if not the key's, bytes as DynamoDB bills it) of the writes of one attribute
-        self.attributes_written: list[tuple[str, str | None, int]] = []
+        self.reads: Counter[str] = Counter()
+        self.writes: Counter[str] = Counter()
+        self.written_bytes: Counter[str] = Counter()
 
     def load(self, keys: Collection[str], eventually: Collection[str] = ()) -> dict[str, StoredState]:
-        self.keys_read += keys
-        self.keys_read += eventually
+        self.reads.update(state_kind(key) for key in keys)
+        self.reads.update(state_kind(key) for key in eventually)
         return {key: self.items[key] for key in [*keys, *eventually] if key in self.items}
 
     def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
-        self.items_written += [(key, item, expires_at) for key, item in items.items()]
+        for key, item in items.items():
+            kind = state_kind(key)
+            self.writes[kind] += 1
+            self.written_bytes[kind] += dynamodb_item_bytes(key, item, expires_at)
         self.items.update(items)
         return set()
 
@@ -141,7 +138,8 @@ class MemoryStates:
                 continue
             shards = home.shards | {tag} if tag is not None else home.shards
             self.items[key] = home._replace(shards=shards, expires_at=expires_at)
-            self.attributes_written.append((key, None, len(key) + 3 + 6 + 8 * len(shards) + 10 + 6))
+            self.writes[state_kind(key)] += 1
+            self.written_bytes[state_kind(key)] += len(key) + 3 + 6 + 8 * len(shards) + 10 + 6
         return announced
 
     def save_parts(self, parts: Mapping[str, tuple[str, bytes]], expires_at: int) -> set[str]:
@@ -149,29 +147,19 @@ class MemoryStates:
             item = self.items.get(key, StoredState(b""))
             merged = {**item.parts, attribute: value}
             self.items[key] = item._replace(parts=merged, expires_at=expires_at)
-            size = len(key) + 3 + sum(len(name) + len(part) for name, part in merged.items())
-            self.attributes_written.append((key, "ip hot", size))
+            self.writes["ip hot"] += 1
+            self.written_bytes["ip hot"] += len(key) + 3 + sum(len(name) + len(part) for name, part in merged.items())
         return set()
 
     def per_event(self, events: int) -> dict[str, dict[str, float]]:
         """Keys read and items written per event, and the mean written item's bytes, by kind."""
-        reads = Counter(state_kind(key) for key in self.keys_read)
-        writes: Counter[str] = Counter()
-        written_bytes: Counter[str] = Counter()
-        for key, item, expires_at in self.items_written:
-            kind = state_kind(key)
-            writes[kind] += 1
-            written_bytes[kind] += dynamodb_item_bytes(key, item, expires_at)
-        for key, kind, size in self.attributes_written:
-            writes[kind or state_kind(key)] += 1
-            written_bytes[kind or state_kind(key)] += size
         return {
             kind: {
-                "reads_per_event": round(reads[kind] / events, 4),
-                "writes_per_event": round(writes[kind] / events, 4),
-                "mean_item_bytes": round(written_bytes[kind] / writes[kind]) if writes[kind] else 0,
+                "reads_per_event": round(self.reads[kind] / events, 4),
+                "writes_per_event": round(self.writes[kind] / events, 4),
+                "mean_item_bytes": round(self.written_bytes[kind] / self.writes[kind]) if self.writes[kind] else 0,
             }
-            for kind in sorted(reads | writes)
+            for kind in sorted(self.reads | self.writes)
         }
 
 
