@@ -41,7 +41,7 @@ from __future__ import annotations
 import base64
 import gc
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -112,6 +112,8 @@ from vedette.events import format_timestamp
 from vedette.exceptions import InvalidEventError
 
 StateT = TypeVar("StateT", UserState, Evidence)
+ItemT = TypeVar("ItemT")
+AnswerT = TypeVar("AnswerT")
 
 # Anomalies and alerts are written one request each (conditional puts, which BatchWriteItem does not
 # take; an alert's marker, record, message and sent mark), each independent of the others: a batch's
@@ -119,6 +121,17 @@ StateT = TypeVar("StateT", UserState, Evidence)
 # where a batch with an attack holds dozens of anomalies and alerts.
 CONCURRENT_WRITES = 8
 _writes = ThreadPoolExecutor(max_workers=CONCURRENT_WRITES, thread_name_prefix="writes")
+
+
+def _each_concurrently(function: Callable[[ItemT], AnswerT], items: Sequence[ItemT]) -> list[AnswerT]:
+    """``[function(item) for item in items]``, the items dealt into ``CONCURRENT_WRITES`` runs that go
+    at once, each run one task (a task per item cost more than an in-memory store's write)."""
+    if len(items) < 2:
+        return [function(item) for item in items]
+    runs = [items[start::CONCURRENT_WRITES] for start in range(min(CONCURRENT_WRITES, len(items)))]
+    answers = list(_writes.map(lambda run: [function(item) for item in run], runs))
+    # Item i was dealt into run i % len(runs), at position i // len(runs).
+    return [answers[index % len(runs)][index // len(runs)] for index in range(len(items))]
 
 
 @dataclass
@@ -867,7 +880,7 @@ def _alert_on_entities(
 def _publish_entity_alerts(alerts: list[EntityAlert], deps: Dependencies, outcome: BatchOutcome) -> list[EntityAlert]:
     """Publish each episode's alert once (``_publish_entity_alert``), ``CONCURRENT_WRITES`` episodes
     at a time; returns the alerts a transient failure kept from being published."""
-    answers = (_writes.map if len(alerts) > 1 else map)(lambda alert: _publish_entity_alert(alert, deps), alerts)
+    answers = _each_concurrently(lambda alert: _publish_entity_alert(alert, deps), alerts)
     unpublished = []
     for alert, (published, error) in zip(alerts, answers, strict=True):
         outcome.alerts += published
@@ -970,7 +983,7 @@ def _write_anomalies(
         except TransientError as error:
             return error
 
-    answers = (_writes.map if len(anomalies) > 1 else map)(write, anomalies.values())
+    answers = _each_concurrently(write, list(anomalies.values()))
     return {position: (anomaly, answer) for (position, anomaly), answer in zip(anomalies.items(), answers, strict=True)}
 
 
