@@ -326,7 +326,11 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
                     names.stream,
                     resources.on_failure_queue_url,
                     options.mapping,
-                    lambda shard: LambdaProcess(HANDLER, environment, on_output),
+                    # The scorer as this process imports it: from the installed packages, or from a
+                    # PYTHONPATH given (a worktree's), so a run measures the code it was started from.
+                    lambda shard: LambdaProcess(
+                        HANDLER, environment, on_output, pythonpath=os.environ.get("PYTHONPATH", "")
+                    ),
                     tracker.on_acknowledged,
                 ).start()
                 scoring_started = time.time()

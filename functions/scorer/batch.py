@@ -45,7 +45,8 @@ from __future__ import annotations
 import base64
 import gc
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -120,6 +121,26 @@ StateT = TypeVar("StateT", UserState, Evidence)
 # rollout each call reaches either model, so a batch's chunks may meet both; past this many
 # switches, the rows still unscored are retried with the batch.
 MAX_CONFIG_SWITCHES = 8
+ItemT = TypeVar("ItemT")
+AnswerT = TypeVar("AnswerT")
+
+# Anomalies and alerts are written one request each (conditional puts, which BatchWriteItem does not
+# take; an alert's marker, record, message and sent mark), each independent of the others: a batch's
+# are sent this many at a time. One after another, they took over half of the demo's invocations,
+# where a batch with an attack holds dozens of anomalies and alerts.
+CONCURRENT_WRITES = 8
+_writes = ThreadPoolExecutor(max_workers=CONCURRENT_WRITES, thread_name_prefix="writes")
+
+
+def _each_concurrently(function: Callable[[ItemT], AnswerT], items: Sequence[ItemT]) -> list[AnswerT]:
+    """``[function(item) for item in items]``, the items dealt into ``CONCURRENT_WRITES`` runs that go
+    at once, each run one task (a task per item cost more than an in-memory store's write)."""
+    if len(items) < 2:
+        return [function(item) for item in items]
+    runs = [items[start::CONCURRENT_WRITES] for start in range(min(CONCURRENT_WRITES, len(items)))]
+    answers = list(_writes.map(lambda run: [function(item) for item in run], runs))
+    # Item i was dealt into run i % len(runs), at position i // len(runs).
+    return [answers[index % len(runs)][index // len(runs)] for index in range(len(items))]
 
 
 @dataclass
@@ -506,11 +527,16 @@ def record_events(
     that record and every later one), or from the group's first record if its earlier events do not
     all come first in time. Returns that cut: group -> the first record whose events it leaves for
     the retry; empty when nothing failed.
+
+    The anomalies are written first, all at once (``_write_anomalies``); the events are then taken
+    in time order with what their writes answered. A user's anomaly after one that failed is written
+    too: the retry recomputes it from the same states and finds it recorded, as it finds those of a
+    group's other users held back with it.
     """
     failed_users: set[str] = set()
     cut: dict[str, int] = {}
-    scored_at = format_timestamp(now)
-    window = settings.alert_window_seconds
+    written = _write_anomalies(fresh, scores, parked, deps, format_timestamp(now))
+    window, min_severity = settings.alert_window_seconds, settings.alert_min_severity
     event_alerts = not deps.entity_models
     for position, (item, score) in enumerate(zip(fresh, scores, strict=True)):
         if position in parked:
@@ -520,7 +546,7 @@ def record_events(
             item.ip_applied
             or (
                 score is not None
-                and _record(item, score, deps, outcome, scored_at, window, settings.alert_min_severity, event_alerts)
+                and _record(item, written.get(position), deps, outcome, window, min_severity, event_alerts)
             )
         ):
             continue
@@ -883,46 +909,62 @@ def _alert_on_entities(
     times = [item.time for item in new]
     inputs = event_evidence(new_rows, [item.wire for item in new])
     step = EntityStep()
+    numbers = [int(item.record.sequence_number) for item in new]  # parsed once for every kind
     for kind, model in deps.entity_models.items():
-        keys: list[str | None] = []
-        for item in new:
-            key = entity_key(item.wire, kind)
-            # An earlier attempt whose IP or user states were not saved may have saved this episode.
-            if key is not None and int(item.record.sequence_number) <= progress.applied_through(
-                evidence_key(kind, key)
-            ):
-                key = None
-            if key is not None:
-                last = step.applied.get((kind, key))
-                if last is None or item.record.record_index > last.record_index:
-                    step.applied[kind, key] = item.record
-                step.users_of.setdefault((kind, key), set()).add(item.wire["user_id"])
-            keys.append(key)
+        keys: list[str | None] = [entity_key(item.wire, kind) for item in new]
+        # An earlier attempt whose IP or user states were not saved may have saved these episodes:
+        # the last record each has applied, read once per episode.
+        applied = {key: progress.applied_through(evidence_key(kind, key)) for key in set(keys) if key is not None}
+        for index, (item, key) in enumerate(zip(new, keys, strict=True)):
+            if key is None:
+                continue
+            if numbers[index] <= applied[key]:
+                keys[index] = None
+                continue
+            last = step.applied.get((kind, key))
+            if last is None or item.record.record_index > last.record_index:
+                step.applied[kind, key] = item.record
+            step.users_of.setdefault((kind, key), set()).add(item.wire["user_id"])
         tracker = EntityTracker(model, kind, settings.alert_min_severity)
         _, alerts = tracker.observe(evidence[kind], keys, times, inputs, event_scores, flagged)
+        unsuppressed = []
         for alert in alerts:
             if deps.suppressions.suppresses(alert.kind, alert.entity, alert.reasons):
                 outcome.suppressed_alerts += 1  # its episode counts as alerted: judged benign before
-                continue
-            if not _publish_entity_alert(alert, deps, outcome):
-                step.unpublished |= step.users_of[kind, alert.entity]
+            else:
+                unsuppressed.append(alert)
+        for alert in _publish_entity_alerts(unsuppressed, deps, outcome):
+            step.unpublished |= step.users_of[kind, alert.entity]
     return step
 
 
-def _publish_entity_alert(alert: EntityAlert, deps: Dependencies, outcome: BatchOutcome) -> bool:
-    """Publish an episode's alert once (its marker is keyed by the episode's first event); False on a
-    transient failure, with the marker left pending so the retry publishes it."""
+def _publish_entity_alerts(alerts: list[EntityAlert], deps: Dependencies, outcome: BatchOutcome) -> list[EntityAlert]:
+    """Publish each episode's alert once (``_publish_entity_alert``), ``CONCURRENT_WRITES`` episodes
+    at a time; returns the alerts a transient failure kept from being published."""
+    answers = _each_concurrently(lambda alert: _publish_entity_alert(alert, deps), alerts)
+    unpublished = []
+    for alert, (published, error) in zip(alerts, answers, strict=True):
+        outcome.alerts += published
+        if error is not None:
+            outcome.errors.append(str(error))
+            unpublished.append(alert)
+    return unpublished
+
+
+def _publish_entity_alert(alert: EntityAlert, deps: Dependencies) -> tuple[bool, TransientError | None]:
+    """Publish an episode's alert once (its marker is keyed by the episode's first event): whether
+    this call published it, and the transient failure that stopped it, if one did; the marker is then
+    left pending, so the retry publishes it."""
     partition, episode_start = alert_partition(alert.kind, alert.entity), int(alert.first_event_at)
+    published = False
     try:
-        if deps.anomalies.claim_alert(partition, episode_start) == ALERT_SENT:
-            return True
-        deps.alerts.publish_entity(alert, alert_slot(partition, episode_start))
-        outcome.alerts += 1
-        deps.anomalies.alert_sent(partition, episode_start)
+        if deps.anomalies.claim_alert(partition, episode_start) != ALERT_SENT:
+            deps.alerts.publish_entity(alert, alert_slot(partition, episode_start))
+            published = True
+            deps.anomalies.alert_sent(partition, episode_start)
     except TransientError as error:
-        outcome.errors.append(str(error))
-        return False
-    return True
+        return published, error
+    return published, None
 
 
 def _watch_logins(
@@ -957,7 +999,7 @@ def _watch_logins(
     if not fresh:
         return
     alerts = LoginWaveWatch(model).observe(window, [item.wire for item in fresh], [item.time for item in fresh])
-    if not all([_publish_entity_alert(alert, deps, outcome) for alert in alerts]):
+    if _publish_entity_alerts(alerts, deps, outcome):
         return
     last = max((item.record for item in fresh), key=lambda record: record.record_index)
     saved = StoredState(window.to_bytes(), progress.advanced(key, last, MAX_USER_SHARD_POSITIONS))
@@ -984,34 +1026,60 @@ def _read_states(
     return states
 
 
+def _write_anomalies(
+    fresh: list[_Valid], scores: list[Score | None], parked: set[int], deps: Dependencies, scored_at: str
+) -> dict[int, tuple[Anomaly, bool | TransientError]]:
+    """Write the anomaly of every scored, flagged event not parked and not applied by its IP already,
+    ``CONCURRENT_WRITES`` at a time. Per position in ``fresh``: the anomaly, and whether it was new
+    (``AnomalyStore.record``'s answer) or the ``TransientError`` that kept it out."""
+    anomalies = {
+        position: Anomaly(item.wire, score.score, score.threshold, score.top_features, scored_at)
+        for position, (item, score) in enumerate(zip(fresh, scores, strict=True))
+        if score is not None and score.is_anomaly and not item.ip_applied and position not in parked
+    }
+
+    def write(anomaly: Anomaly) -> bool | TransientError:
+        try:
+            return deps.anomalies.record(anomaly)
+        except TransientError as error:
+            return error
+
+    answers = _each_concurrently(write, list(anomalies.values()))
+    return {position: (anomaly, answer) for (position, anomaly), answer in zip(anomalies.items(), answers, strict=True)}
+
+
 def _record(
     item: _Valid,
-    score: Score,
+    written: tuple[Anomaly, bool | TransientError] | None,
     deps: Dependencies,
     outcome: BatchOutcome,
-    scored_at: str,
     window: int,
     min_severity: float,
     alert: bool = True,
 ) -> bool:
-    """Record one scored event's anomaly (and, if ``alert``, its alert), at most once each; False on
-    a transient failure."""
-    if not score.is_anomaly:
+    """Count one scored event's anomaly, as ``_write_anomalies`` wrote it (None: not an anomaly),
+    and, if ``alert``, publish its alert at most once; False when the anomaly or the alert could not
+    be written (a transient failure)."""
+    if written is None:
         return True
-    anomaly = Anomaly(item.wire, score.score, score.threshold, score.top_features, scored_at)
+    anomaly, answer = written
+    if isinstance(answer, TransientError):
+        outcome.errors.append(str(answer))
+        return False
+    if answer:
+        outcome.anomalies += 1
+    else:
+        outcome.anomalies_already_recorded += 1
+    if not alert or anomaly.severity < min_severity:
+        return True
     try:
-        if deps.anomalies.record(anomaly):
-            outcome.anomalies += 1
-        else:
-            outcome.anomalies_already_recorded += 1
-        if alert and anomaly.severity >= min_severity:
-            # The slot is marked pending before the Publish and sent after it: a failure in between
-            # leaves it pending, and the retry publishes again under the same deduplication id.
-            user, window_start = item.wire["user_id"], int(item.time // window * window)
-            if deps.anomalies.claim_alert(user, window_start) != ALERT_SENT:
-                deps.alerts.publish(anomaly, alert_slot(user, window_start), window_start)
-                outcome.alerts += 1
-                deps.anomalies.alert_sent(user, window_start)
+        # The slot is marked pending before the Publish and sent after it: a failure in between
+        # leaves it pending, and the retry publishes again under the same deduplication id.
+        user, window_start = item.wire["user_id"], int(item.time // window * window)
+        if deps.anomalies.claim_alert(user, window_start) != ALERT_SENT:
+            deps.alerts.publish(anomaly, alert_slot(user, window_start), window_start)
+            outcome.alerts += 1
+            deps.anomalies.alert_sent(user, window_start)
     except TransientError as error:
         outcome.errors.append(str(error))
         return False
@@ -1079,11 +1147,9 @@ def _save_states(
 
     save(
         {
-            evidence_key(kind, entity): StoredState(
-                evidence[kind][entity].to_bytes(),
-                progress.advanced(evidence_key(kind, entity), record, MAX_IP_SHARD_POSITIONS),
-            )
+            key: StoredState(evidence[kind][entity].to_bytes(), progress.advanced(key, record, MAX_IP_SHARD_POSITIONS))
             for (kind, entity), record in step.applied.items()
+            for key in [evidence_key(kind, entity)]
         }
     )
     # A place in the home of each address this shard has none in yet (its own item, while the home

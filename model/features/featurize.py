@@ -77,11 +77,12 @@ def _featurize_one(
     network = network_of(ip) if (network_of is not None and ip) else None
     text_resource = resource if isinstance(resource, str) else None
     text_agent = agent if isinstance(agent, str) else None
+    ip_hash = stable_hash(ip) if ip else None
     # A user new to the address by the user's own recent addresses (read before this event updates
     # them): the same in every shard's scorer, so the address's parts merge exactly.
-    new_user = bool(ip) and not holds(state.recent_ips, stable_hash(ip))
+    new_user = ip_hash is not None and not holds(state.recent_ips, ip_hash)
     return [
-        *user_columns(state, now, failure, ip, agent, resource, network),
+        *user_columns(state, now, failure, ip_hash, agent, resource, network),
         *address_columns(ip_states, copied_ips, ip, user_hash, now, failure, new_user, network, ip_others),
         *(vocabulary.columns(text_resource, text_agent) if vocabulary else NO_VOCABULARY),
         *request_columns(event_type, status, status_kind, failure, agent, properties, agent_of),

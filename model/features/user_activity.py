@@ -60,12 +60,15 @@ def user_columns(
     state: UserState,
     now: float,
     failure: bool,
-    ip: str | None,
+    ip_hash: int | None,
     agent: str | None,
     resource: str | None,
     network: NetworkInfo | None,
 ) -> tuple[float, ...]:
     """Update ``state`` (a private copy) with one event and return its ``USER_COLUMNS``.
+
+    ``ip_hash``: the ``stable_hash`` of the event's address (None without one), which the caller
+    has computed already to tell whether the user is new to the address.
 
     This runs once per event in training and in the scorer, so the decay factors are computed once
     per time constant and the counters' cap is written out inline; the arithmetic is ``capped``'s.
@@ -104,7 +107,7 @@ def user_columns(
         state.last_seen = now
 
     minute = int(now // 60)
-    new_ip = touch_timed(state.recent_ips, stable_hash(ip), minute, MAX_RECENT_IPS) if ip else False
+    new_ip = touch_timed(state.recent_ips, ip_hash, minute, MAX_RECENT_IPS) if ip_hash is not None else False
     new_agent = touch(state.recent_agents, stable_hash(agent), MAX_RECENT_AGENTS) if agent else False
     new_agents = state.new_agents = min(
         state.new_agents * agent_decay + (1.0 if new_agent and not first else 0.0), MAX_DECAYED_COUNT
