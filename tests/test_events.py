@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import uuid
 from collections import UserDict
 from datetime import UTC, datetime, timedelta, timezone
@@ -369,3 +370,31 @@ def test_mutated_events_are_put_as_valid_events_or_refused_naming_the_field(seed
     named = (*FIELDS, "event", "extra", "partition_key")
     assert [field for field in refused if field not in named and not field.startswith("properties.")] == []
     assert 0.1 * len(events_made) < accepted < 0.9 * len(events_made)
+
+
+@pytest.mark.parametrize(
+    ("field", "pattern", "valid"),
+    [
+        (
+            "event_id",
+            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+            "3f2b8c1e-9a4d-4e7b-8c2a-1b2c3d4e5f60",
+        ),
+        (
+            "occurred_at",
+            r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z",
+            "2026-11-02T08:00:00.123456Z",
+        ),
+    ],
+)
+def test_wire_layouts_accept_exactly_their_regular_expressions(field, pattern, valid):
+    # GIVEN the canonical value and variants with one character replaced, added or removed
+    rng = random.Random(field)
+    alphabet = "0123456789abcdefgzAFTZ-:. \x00\x7f\u0660\uff10\u00b2\u0131\ud800é"
+    variants = [valid, valid.upper(), valid[:-1], valid + "0", "", valid.replace("-", "")]
+    for _ in range(3000):
+        at = rng.randrange(len(valid) + 1)
+        variants.append(valid[:at] + rng.choice(alphabet) + valid[at + rng.choice((0, 1)) :])
+    # WHEN the contract tests their shape THEN it agrees with the regular expression of the shape
+    has_shape = events.WIRE_SHAPES[field]
+    assert [has_shape(value) for value in variants] == [re.fullmatch(pattern, value) is not None for value in variants]

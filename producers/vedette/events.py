@@ -41,7 +41,7 @@ import math
 import os
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
@@ -51,8 +51,10 @@ import msgspec
 
 from vedette.exceptions import EventTooLargeError, InvalidEventError
 from vedette.schema import (
-    CANONICAL_TIMESTAMP_PATTERN,
-    CANONICAL_UUID_PATTERN,
+    CANONICAL_TIMESTAMP_CHARACTERS,
+    CANONICAL_TIMESTAMP_LAYOUT,
+    CANONICAL_UUID_CHARACTERS,
+    CANONICAL_UUID_LAYOUT,
     CORE_EVENT_TYPES,
     EVENT_TYPE_PATTERN,
     FIELDS,
@@ -112,16 +114,42 @@ def _text(max_length: int) -> msgspec.Meta:
     return msgspec.Meta(min_length=1, max_length=max_length)
 
 
+def _layout_test(layout: str, characters: str) -> Callable[[str], bool]:
+    """Whether a text has ``layout``, in which every "0" stands for one of ``characters``.
+
+    The text's ASCII bytes with each of ``characters`` written as "0" must equal the layout: other
+    characters are left as they are, so only a character of the class fits where the layout has a
+    "0", and only the same character anywhere else.
+    """
+    as_zero = bytes.maketrans(characters.encode(), b"0" * len(characters))
+    expected = layout.encode()
+
+    def has_layout(text: str) -> bool:
+        return text.isascii() and text.encode().translate(as_zero) == expected
+
+    return has_layout
+
+
+_EVENT_TYPE_RE = re.compile(EVENT_TYPE_PATTERN)
+
+
+@lru_cache(maxsize=4096)
+def _is_event_type(value: str) -> bool:
+    # A service uses a handful of event types, so the cache makes this check nearly free.
+    return _EVENT_TYPE_RE.fullmatch(value) is not None
+
+
 _SchemaVersion = Literal[SCHEMA_VERSION]  # type: ignore[valid-type]  # (the contract's constant, not a literal)
-# The three fields with a fixed shape are matched against WIRE_SHAPES in Python, after msgspec:
-# its pattern constraint costs about 0.7 µs a field (msgspec 0.22, measured), more than converting
-# the rest of the event; re's fullmatch of the same patterns costs about 0.15 µs.
-WIRE_SHAPES = {
-    "event_id": re.compile(CANONICAL_UUID_PATTERN),
-    "occurred_at": re.compile(CANONICAL_TIMESTAMP_PATTERN),
-    "event_type": re.compile(EVENT_TYPE_PATTERN),
+# The three fields with a fixed shape are tested in Python, after msgspec: its pattern constraint
+# costs about 0.7 µs a field (msgspec 0.22, measured), more than converting the rest of the event.
+# Testing the two layouts costs half as much as re's fullmatch of the same shapes (0.44-0.53 against
+# 0.88-1.04 µs an event for the three fields, on the producer_encode events).
+WIRE_SHAPES: dict[str, Callable[[str], bool]] = {
+    "event_id": _layout_test(CANONICAL_UUID_LAYOUT, CANONICAL_UUID_CHARACTERS),
+    "occurred_at": _layout_test(CANONICAL_TIMESTAMP_LAYOUT, CANONICAL_TIMESTAMP_CHARACTERS),
+    "event_type": _is_event_type,
 }
-_UUID_RE, _TIMESTAMP_RE, _EVENT_TYPE_RE = WIRE_SHAPES.values()
+_is_event_id, _is_timestamp = WIRE_SHAPES["event_id"], WIRE_SHAPES["occurred_at"]
 _Id = Annotated[str, _text(MAX_ID_LENGTH)]
 _UserAgent = Annotated[str, _text(MAX_USER_AGENT_LENGTH)]
 _Resource = Annotated[str, _text(MAX_RESOURCE_LENGTH)]
@@ -294,16 +322,10 @@ def _in_wire_shapes(event: WireEvent) -> bool:
     id or time is filled in later)."""
     event_id, occurred_at = event.event_id, event.occurred_at
     return (
-        (event_id is None or _UUID_RE.fullmatch(event_id) is not None)
-        and (occurred_at is None or _TIMESTAMP_RE.fullmatch(occurred_at) is not None)
+        (event_id is None or _is_event_id(event_id))
+        and (occurred_at is None or _is_timestamp(occurred_at))
         and _is_event_type(event.event_type)
     )
-
-
-@lru_cache(maxsize=4096)
-def _is_event_type(value: str) -> bool:
-    # A service uses a handful of event types, so the cache makes this check nearly free.
-    return _EVENT_TYPE_RE.fullmatch(value) is not None
 
 
 def _check_calendar(occurred_at: str) -> None:
@@ -358,7 +380,7 @@ def _explain(wire: dict[str, Any]) -> InvalidEventError:
         except UnicodeEncodeError as not_utf8:
             return InvalidEventError(name, surrogate_reason(not_utf8))
         shape = WIRE_SHAPES.get(name)
-        if shape is not None and value is not None and not shape.fullmatch(value):
+        if shape is not None and value is not None and not shape(value):
             return _reason(name, value)
     # Not reached for the types above; kept so that an error never goes unexplained.
     return InvalidEventError("event", "refused by the contract")

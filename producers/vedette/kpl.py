@@ -107,8 +107,8 @@ class AggregateBuilder:
 
     def build(self) -> bytes:
         """The aggregated record's data: magic, protobuf body, MD5 digest."""
-        body = b"".join(self._keys) + b"".join(self._records)
-        return MAGIC + body + hashlib.md5(body).digest()
+        body = b"".join([*self._keys, *self._records])
+        return b"".join((MAGIC, body, hashlib.md5(body).digest()))
 
 
 class UserRecord(NamedTuple):

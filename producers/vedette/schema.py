@@ -60,8 +60,11 @@ PSEUDONYM_PREFIX = "hmac:"
 PSEUDONYM_HEX_CHARS = 32
 
 EVENT_TYPE_PATTERN = rf"[a-z][a-z0-9_]{{0,{MAX_EVENT_TYPE_LENGTH - 1}}}"
-# The shapes the producer writes; other accepted forms are normalized to them. [0-9], not \d,
-# which also matches other scripts' digits.
-CANONICAL_UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-CANONICAL_TIMESTAMP_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z"
+# The shapes the producer writes; other accepted forms are normalized to them. Each is a layout:
+# every "0" stands for one character of the class (a lowercase hex digit in the UUID; in the time an
+# ASCII digit, not any script's), every other character for itself.
+CANONICAL_UUID_LAYOUT = "00000000-0000-0000-0000-000000000000"
+CANONICAL_UUID_CHARACTERS = "0123456789abcdef"
+CANONICAL_TIMESTAMP_LAYOUT = "0000-00-00T00:00:00.000000Z"
+CANONICAL_TIMESTAMP_CHARACTERS = "0123456789"
 PSEUDONYM_PATTERN = rf"{PSEUDONYM_PREFIX}[0-9a-f]{{{PSEUDONYM_HEX_CHARS}}}"
