@@ -480,6 +480,24 @@ def test_the_training_job_runs_on_the_containers_python(
     assert metadata["events"]["total"] == len(normal_events)
 
 
+@pytest.mark.skipif(not TRAINING_PYTHON.is_file(), reason="no Python 3.10 training environment (.venv-training)")
+def test_the_retraining_jobs_modules_import_on_the_containers_python(tmp_path: Path) -> None:
+    # GIVEN the source directory the stack's training, sampling and gate jobs run from
+    source = write_training_source(tmp_path / "source")
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    # WHEN the container's Python imports what their commands run (the lifecycle's train and gate,
+    # the sampler, the verdicts reader) and parses a command line
+    modules = (
+        "import model.lifecycle, model.sample, model.backtest, console.verdicts; "
+        "model.lifecycle.parse_args(['status', '--registry', 'r'])"
+    )
+    result = subprocess.run(
+        [str(TRAINING_PYTHON), "-c", modules], cwd=source, env=environment, capture_output=True, text=True, timeout=120
+    )
+    # THEN they load: nothing newer than the image's Python 3.10 (datetime.UTC once broke this)
+    assert result.returncode == 0, result.stderr
+
+
 # What the prebuilt scikit-learn container provides besides the standard library and the artifact.
 CONTAINER_PACKAGES = {"numpy", "sklearn", "scipy", "joblib"}
 
