@@ -470,19 +470,11 @@ def _rollout_states(plan: Plan, cycle_prefix: str) -> dict[str, dict[str, Any]]:
     # When a rollout and SageMaker's rollback both fail, the endpoint serves both models: the machine
     # updates it once more to the configuration it captured (the remedy SageMaker's API reference
     # gives), and records the cycle as restored; if that fails too, as failed.
-    states["RestoreLive"] = _caught(
-        _task(
-            "arn:aws:states:::sagemaker:updateEndpoint",
-            {"EndpointName": plan.endpoint_name, "EndpointConfigName.$": "$.live.config"},
-            "RestoreWait",
-            ResultPath=None,
-        )
-    )
-    states |= _poll("Restore", plan, "Restored")
+    states |= _switch_back("Restore", plan, "Restored")
     if not plan.serverless:
         # SageMaker rolls back on its own when an alarm fires: the configuration the endpoint ends on
         # tells a finished rollout from a rollback.
-        states |= _poll("Rollout", plan, "RolloutOutcome", rollback_failed="RestoreLive")
+        states |= _poll("Rollout", plan, "RolloutOutcome", rollback_failed="Restore")
         states["RolloutOutcome"] = {
             "Type": "Choice",
             "Choices": [{"Variable": "$.endpoint.config", "StringEqualsPath": "$.live.config", "Next": "RolledBack"}],
@@ -491,7 +483,7 @@ def _rollout_states(plan: Plan, cycle_prefix: str) -> dict[str, dict[str, Any]]:
         return states
     # Serverless: no canary (its size is a share of instances), so the machine does what the
     # guardrails would: bake, read the same alarms, and switch back to the captured configuration.
-    states |= _poll("Rollout", plan, "Bake", rollback_failed="RestoreLive")
+    states |= _poll("Rollout", plan, "Bake", rollback_failed="Restore")
     states["Bake"] = {"Type": "Wait", "Seconds": BAKE_SECONDS, "Next": "ReadAlarms"}
     states["ReadAlarms"] = _caught(
         _task(
@@ -507,16 +499,24 @@ def _rollout_states(plan: Plan, cycle_prefix: str) -> dict[str, dict[str, Any]]:
         "Choices": [{"Variable": "$.alarms.alarming", "NumericGreaterThan": 0, "Next": "RollBack"}],
         "Default": "Deployed",
     }
-    states["RollBack"] = _caught(
-        _task(
-            "arn:aws:states:::sagemaker:updateEndpoint",
-            {"EndpointName": plan.endpoint_name, "EndpointConfigName.$": "$.live.config"},
-            "RollBackWait",
-            ResultPath=None,
-        )
-    )
-    states |= _poll("RollBack", plan, "RolledBack")
+    states |= _switch_back("RollBack", plan, "RolledBack")
     return states
+
+
+def _switch_back(name: str, plan: Plan, done: str) -> dict[str, dict[str, Any]]:
+    """UpdateEndpoint back to the configuration captured at the cycle's start (``$.live.config``),
+    then wait until it is InService (then ``done``)."""
+    return {
+        name: _caught(
+            _task(
+                "arn:aws:states:::sagemaker:updateEndpoint",
+                {"EndpointName": plan.endpoint_name, "EndpointConfigName.$": "$.live.config"},
+                f"{name}Wait",
+                ResultPath=None,
+            )
+        ),
+        **_poll(name, plan, done),
+    }
 
 
 def production_variant(

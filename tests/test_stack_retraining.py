@@ -458,7 +458,7 @@ def test_a_rollout_whose_rollback_failed_too_is_restored_to_the_captured_configu
 def test_a_restore_that_fails_too_is_recorded_as_a_failed_cycle() -> None:
     aws = FakeAws("promoted", [LIVE_CONFIG, "UpdateRollbackFailed:x", "UpdateRollbackFailed:x"])
     visited, _ = walk(definition(PLAN), aws)
-    assert "RestoreLive" in visited
+    assert "Restore" in visited
     assert aws.recorded["outcome"] == "failed"
 
 
