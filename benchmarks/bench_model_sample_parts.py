@@ -58,7 +58,7 @@ def run_workers(archive: Path, out: Path, parts: int) -> float:
 
 def main() -> None:
     from archive import iter_events
-    from model.entity_training import entity_key
+    from model.entities import entity_key
     from model.features import stable_hash
     from model.sampling import read_parts, sample_users
 

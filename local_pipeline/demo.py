@@ -293,7 +293,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             model_dir, tarball = Path(scratch, "model"), Path(scratch, "model.tar.gz")
             _train(aws, names, model_dir, tarball, options)
             feature_config = Path(scratch, "feature_config.json")
-            from scorer.model_config import export_feature_config
+            from model.artifact import export_feature_config
 
             export_feature_config(tarball, feature_config)
             with local_endpoint(tarball, endpoint_name=names.endpoint, region=REGION) as served:

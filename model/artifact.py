@@ -38,7 +38,7 @@ from model.entities import EntityModel
 from model.exceptions import ArtifactError, InvalidStateError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
 from model.login_waves import LoginWaveModel, login_wave_model_of
-from model.rows import JSON_CONTENT_TYPE
+from model.rows import FEATURE_CONFIG_ID, JSON_CONTENT_TYPE
 from model.verdicts import Suppressions, suppressions_of
 from vedette import schema as vedette_schema
 
@@ -46,7 +46,6 @@ DETECTOR_FILE = "detector.joblib"
 VOCABULARY_FILE = "vocabulary.json"
 METADATA_FILE = "metadata.json"
 ENTITIES_FILE = "entities.json"
-FEATURE_CONFIG_ID = "feature_config_id"  # its key in metadata.json and in the exported configuration
 CODE_DIR = "code"
 # The modules inference.py needs at run time (and nothing that imports scikit-learn at import time
 # besides what unpickling the detector needs).

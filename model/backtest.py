@@ -42,8 +42,8 @@ from typing import Any
 import numpy as np
 
 from model.artifact import LoadedModel, extract_tarball, load_model
-from model.entities import DEFAULT_ALERT_BUDGET, EntityAlert, EntityTracker, Evidence, event_evidence
-from model.entity_training import ENTITY_KINDS, entity_key
+from model.entities import DEFAULT_ALERT_BUDGET, EntityAlert, EntityTracker, Evidence, entity_key, event_evidence
+from model.entity_training import ENTITY_KINDS
 from model.exceptions import TrainingDataError
 from model.features import IpState, UserState, event_time, featurize_batch
 from model.login_waves import BUCKET_SECONDS, WINDOW_MINUTES, LoginWaveWatch, LoginWindow, login_outcome

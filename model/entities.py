@@ -122,6 +122,13 @@ _REASONS = {
 }
 
 
+def entity_key(event: Any, kind: str) -> str | None:
+    """The entity an event belongs to: its user, or its session (None when it has none)."""
+    name = "session_id" if kind == "session" else "user_id"
+    value = event.get(name) if isinstance(event, dict) else getattr(event, name, None)
+    return value if isinstance(value, str) and value else None
+
+
 def evidence_values(rows: Matrix) -> list[list[float]]:
     """Each event's values of ``EVIDENCE_COLUMNS``, from its feature row (as plain floats: the
     per-event additions are cheaper on them than on numpy scalars)."""

@@ -28,6 +28,7 @@ from model.entities import (
     ENTITY_FEATURE_NAMES,
     EntityModel,
     Evidence,
+    entity_key,
     evidence_rows,
     evidence_values,
     is_page_asset,
@@ -49,13 +50,6 @@ TAIL_QUANTILE = 0.9
 MIN_TAIL_SAMPLES = 20
 MAX_TAIL_SHARE = 0.5
 SCORING_FOLDS = 5
-
-
-def entity_key(event: Any, kind: str) -> str | None:
-    """The entity an event belongs to: its user, or its session (None when it has none)."""
-    name = "session_id" if kind == "session" else "user_id"
-    value = event.get(name) if isinstance(event, dict) else getattr(event, name, None)
-    return value if isinstance(value, str) and value else None
 
 
 def _resource(event: Any) -> Any:

@@ -293,8 +293,7 @@ def eval_entities(alert_budget: float = DEFAULT_ALERT_BUDGET) -> list[dict[str, 
 def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
     """Per scenario, the episodes one of whose entities alerted while it ran (or within the idle limit
     after), and how soon; and the alerts on normal entities per 1,000 of them a day."""
-    from model.entities import EPISODE_IDLE_SECONDS
-    from model.entity_training import entity_key
+    from model.entities import EPISODE_IDLE_SECONDS, entity_key
 
     alerts: dict[tuple[str, str], list[float]] = defaultdict(list)
     for replay in replays:

@@ -30,6 +30,9 @@ SCORES_CONTENT_TYPE = "application/vnd.vedette.scores+json"
 # parameter, because the scikit-learn container hands ``input_fn`` the request's Content-Type header
 # as sent (sagemaker_containers' ``Request.content_type``) and nothing else of the request.
 FEATURE_CONFIG_PARAMETER = "feature-config"
+# The configuration's id: its key in the artifact's metadata.json, the exported configuration and
+# every answer of the endpoint (model.artifact.feature_config_id).
+FEATURE_CONFIG_ID = "feature_config_id"
 _FEATURE_CONFIG_ID = re.compile(r"[0-9a-f]{16,64}")
 _MAGIC_PREFIX = b"\x93NUMPY"
 ROW_DTYPE = np.dtype([(name, "<f8") for name in FEATURE_NAMES])

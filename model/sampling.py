@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from model.entity_training import entity_key
+from model.entities import entity_key
 from model.features import event_time, stable_hash
 
 HASH_LIMIT = 2**32  # stable_hash is 32-bit

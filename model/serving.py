@@ -69,11 +69,12 @@ from typing import Any, NamedTuple, ParamSpec, TypeVar
 
 import numpy as np
 
-from model.artifact import FEATURE_CONFIG_ID, LoadedModel, load_model
+from model.artifact import LoadedModel, load_model
 from model.detectors import ECODDetector, IsolationForestDetector, top_features
 from model.exceptions import RequestError, UnsupportedAcceptError, UnsupportedContentTypeError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION
 from model.rows import (
+    FEATURE_CONFIG_ID,
     JSON_CONTENT_TYPE,
     MAX_ROWS_PER_REQUEST,
     NPY_CONTENT_TYPE,

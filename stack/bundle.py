@@ -207,7 +207,7 @@ def feature_config(model_artifact: Path) -> bytes:
     """``feature_config.json`` for the bundle, exported from the artifact the endpoint serves."""
     if not model_artifact.is_file():
         raise BundleError(f"model artifact {model_artifact} not found: run `make model` first")
-    from scorer.model_config import export_feature_config
+    from model.artifact import export_feature_config
 
     with tempfile.TemporaryDirectory() as scratch:
         return export_feature_config(model_artifact, Path(scratch) / FEATURE_CONFIG_NAME).read_bytes()

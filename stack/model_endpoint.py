@@ -13,8 +13,9 @@ from pathlib import Path
 import pulumi
 import pulumi_aws as aws
 
-from model.artifact import FEATURE_CONFIG_ID, export_feature_config
+from model.artifact import export_feature_config
 from model.container import MODEL_ENVIRONMENT, SKLEARN_IMAGE_REPOSITORY, SKLEARN_IMAGE_TAG
+from model.rows import FEATURE_CONFIG_ID
 from stack.buckets import PrivateBucket, PrivateBucketArgs
 from stack.exceptions import StackError
 from stack.iam import Statement, assume_role_policy, key_use, policy_document

@@ -20,6 +20,7 @@ from model import serving
 from model.artifact import (
     LoadedModel,
     build_tarball,
+    export_feature_config,
     extract_tarball,
     feature_config_document,
     feature_config_id,
@@ -32,7 +33,7 @@ from scorer.batch import BatchOutcome, Dependencies, process_batch
 from scorer.clients import aws_client, build_dependencies
 from scorer.endpoint import SageMakerEndpoint, Score, decode_scores
 from scorer.exceptions import EndpointUnusableError, FeatureConfigRefusedError
-from scorer.model_config import FeatureConfig, export_feature_config, load_feature_config
+from scorer.model_config import FeatureConfig, load_feature_config
 from scorer.records import decode_batch
 from tests.scorer_factories import REGION, aggregate, lambda_event, wire_event
 from tests.scorer_factories import create_resources as create_scorer_resources

@@ -147,7 +147,8 @@ def test_a_record_of_other_network_data_is_refused_at_rebuild() -> None:
 
 
 def test_the_scorer_refuses_at_cold_start_a_model_trained_on_other_network_data(tmp_path: Path) -> None:
-    from scorer.model_config import FeatureConfigError, export_feature_config, load_feature_config
+    from model.artifact import export_feature_config
+    from scorer.model_config import FeatureConfigError, load_feature_config
     from tests.stack_harness import write_model_artifact
 
     # GIVEN the feature configuration of a model trained with the embedded data and parsed agents

@@ -19,11 +19,11 @@ import pytest
 
 from emulators import model_server
 from model import train
-from model.artifact import build_tarball, extract_tarball
+from model.artifact import build_tarball, export_feature_config, extract_tarball
 from model.features import featurize_batch
 from scorer import settings as s
 from scorer.clients import build_dependencies
-from scorer.model_config import FeatureConfigError, export_feature_config, load_feature_config
+from scorer.model_config import FeatureConfigError, load_feature_config
 from tests.model_factories import START, injection_probe, normal_traffic
 from tests.scorer_factories import REGION, aggregate, create_resources, lambda_event, plain
 from vedette.events import encode_event, normalize_event

@@ -26,14 +26,13 @@ from emulators import LocalEndpoint, local_endpoint
 from local_pipeline.event_source import LocalEventSourceMapping, MappingSettings
 from local_pipeline.lambda_runtime import LambdaProcess
 from local_pipeline.resources import PipelineNames, create_resources, drain_queue, scorer_environment
-from model.artifact import build_tarball, extract_tarball
+from model.artifact import build_tarball, export_feature_config, extract_tarball
 from model.features import FEATURE_COUNT, FEATURE_NAMES, FEATURES_VERSION
 from model.rows import MAX_ROWS_PER_REQUEST
 from scorer.batch import process_batch
 from scorer.clients import aws_client
 from scorer.endpoint import SageMakerEndpoint, Score, UnusableLatch, score_in_chunks
 from scorer.exceptions import EndpointUnusableError, ModelRejectedError, RequestLimitError
-from scorer.model_config import export_feature_config
 from scorer.records import decode_batch
 from tests.conftest import make_event
 from tests.scorer_factories import (

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -12,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from scorer.model_config import BUNDLED_FEATURE_CONFIG, load_feature_config
+from scorer.settings import ALERTS_TOPIC_ARN, ANOMALIES_TABLE, BAD_EVENTS_BUCKET, ENDPOINT_NAME, STATE_TABLE
 from stack import bundle
 from stack.exceptions import BundleError
 from tests.stack_harness import write_model_artifact
@@ -76,6 +78,29 @@ def test_bundled_first_party_modules_are_the_ones_the_tests_import(built: tuple[
     for name, data in members.items():
         package, _, relative = name.partition("/")
         assert (Path(importlib.import_module(package).__file__ or "").parent / relative).read_bytes() == data, name
+
+
+def test_the_handler_starts_from_the_bundles_own_modules(built: tuple[Path, Path], tmp_path: Path) -> None:
+    # GIVEN the bundle's first-party packages and feature configuration, unpacked alone (its
+    # third-party packages are built for the Lambda's arm64 Python, so this machine's stand in)
+    unpacked = tmp_path / "bundle"
+    with zipfile.ZipFile(built[0]) as archive:
+        for name in archive.namelist():
+            if name.split("/")[0] in FIRST_PARTY or name == bundle.FEATURE_CONFIG_NAME:
+                archive.extract(name, unpacked)
+    site_packages = [path for path in sys.path if path.endswith("site-packages")]
+    settings = {name: "x" for name in (ENDPOINT_NAME, STATE_TABLE, ANOMALIES_TABLE, BAD_EVENTS_BUCKET)}
+    settings |= {ALERTS_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:alerts.fifo", "AWS_DEFAULT_REGION": "us-east-1"}
+    # WHEN a Python without this repository's editable installs (-S: no .pth files) imports the
+    # handler as the Lambda runtime does at cold start
+    module, _ = bundle_handler()
+    code = f"import sys; sys.path[:0] = {[str(unpacked), *site_packages]!r}; import {module}; print({module}.__file__)"
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", code], env=settings, capture_output=True, text=True, timeout=120, check=False
+    )
+    # THEN every module it imports is in the bundle, and it is the bundle's handler that loaded
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().startswith(str(unpacked))
 
 
 def bundle_handler() -> tuple[str, str]:

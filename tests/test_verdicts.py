@@ -11,7 +11,7 @@ import pytest
 
 from console.labels import AlertKey, Verdict
 from console.verdicts import write_training_verdicts
-from model.artifact import load_model
+from model.artifact import export_feature_config, load_model
 from model.backtest import Replay
 from model.features import event_time
 from model.train import TrainedModel, save, train
@@ -26,7 +26,7 @@ from model.verdicts import (
     read_verdicts,
     reason_feature,
 )
-from scorer.model_config import export_feature_config, load_feature_config
+from scorer.model_config import load_feature_config
 from tests.model_factories import START, normal_traffic, scraper_session
 
 

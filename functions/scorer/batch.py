@@ -55,8 +55,7 @@ from typing import Any, NamedTuple, TypeVar
 import numpy as np
 
 from model.enrichment import AgentLookup, NetworkLookup
-from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, event_evidence
-from model.entity_training import entity_key
+from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, entity_key, event_evidence
 from model.exceptions import InvalidStateError
 from model.features import (
     BatchFeatures,

@@ -4,7 +4,7 @@ Some features depend on the trained model: the resource vocabulary learned from 
 the network lookup (country, ASN, hosting: ``model.network``) and the user-agent parser
 (``model.user_agents``). The scorer computes features before calling the endpoint, so it must use
 exactly those: at cold start it rebuilds the lookup the metadata records and refuses other network
-data or other parser versions than the model was trained with. ``export_feature_config`` writes
+data or other parser versions than the model was trained with. ``model.artifact.export_feature_config`` writes
 them, from a model artifact, into one small JSON file that ships inside the Lambda bundle (the stack
 builds the bundle and the endpoint from the same ``model.tar.gz``, so they cannot drift apart);
 ``load_feature_config`` reads it at cold start and refuses a file made for another features version.
@@ -25,14 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from model.artifact import FEATURE_CONFIG_ID, export_feature_config
 from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import EntityModel
 from model.exceptions import AgentParserError, InvalidStateError, NetworkLookupError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
 from model.login_waves import LoginWaveModel, login_wave_model_of
 from model.network import lookup_from_record
-from model.rows import JSON_CONTENT_TYPE, NPY_CONTENT_TYPE, SCORES_CONTENT_TYPE, is_feature_config_id
+from model.rows import (
+    FEATURE_CONFIG_ID,
+    JSON_CONTENT_TYPE,
+    NPY_CONTENT_TYPE,
+    SCORES_CONTENT_TYPE,
+    is_feature_config_id,
+)
 from model.user_agents import check_parser
 from model.verdicts import Suppressions, suppressions_of
 from scorer.exceptions import EndpointUnusableError, ScorerError, TransientError
@@ -172,6 +177,3 @@ class FeatureConfigs:
             raise EndpointUnusableError(f"{where} holds feature configuration {config.config_id}, not {config_id}")
         self._known[config_id] = config
         return config
-
-
-__all__ = ["FeatureConfig", "FeatureConfigError", "FeatureConfigs", "export_feature_config", "load_feature_config"]
