@@ -40,7 +40,8 @@ from model.rows import (
 )
 from model.user_agents import check_parser
 from model.verdicts import Suppressions, suppressions_of
-from scorer.exceptions import EndpointUnusableError, ScorerError, TransientError
+from scorer.exceptions import EndpointUnusableError, ScorerError
+from scorer.stores import transient_errors
 
 # Inside the Lambda bundle, beside the scorer package (the function's root).
 BUNDLED_FEATURE_CONFIG = Path(__file__).resolve().parent.parent / "feature_config.json"
@@ -145,7 +146,7 @@ class FeatureConfigs:
     def get(self, config_id: str) -> FeatureConfig:
         """The configuration ``config_id``; raises ``EndpointUnusableError`` if it cannot be had (no
         rows this scorer computes can then be scored), ``TransientError`` if S3 may give it later."""
-        from botocore.exceptions import BotoCoreError, ClientError
+        from botocore.exceptions import ClientError
 
         known = self._known.get(config_id)
         if known is not None:
@@ -158,17 +159,14 @@ class FeatureConfigs:
         key = f"{self.prefix}{config_id}.json"
         where = f"s3://{self.bucket}/{key}"
         try:
-            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
-        except ClientError as error:
+            with transient_errors("s3", "GetObject"):
+                body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except ClientError as error:  # what a retry cannot cure: no such object, no access to it
             code = str(error.response.get("Error", {}).get("Code", "ClientError"))
-            if code in ("NoSuchKey", "404", "AccessDenied", "403", "NoSuchBucket"):
-                raise EndpointUnusableError(
-                    f"the endpoint's model reads feature configuration {config_id}, and {where} cannot be read "
-                    f"({code}): publish the model's configuration there (docs/deploy.md)"
-                ) from error
-            raise TransientError("feature configurations", f"{code}: {error}") from error
-        except BotoCoreError as error:
-            raise TransientError("feature configurations", f"{type(error).__name__}: {error}") from error
+            raise EndpointUnusableError(
+                f"the endpoint's model reads feature configuration {config_id}, and {where} cannot be read "
+                f"({code}): publish the model's configuration there (docs/deploy.md)"
+            ) from error
         try:
             config = parse_feature_config(json.loads(body), where)
         except (json.JSONDecodeError, UnicodeDecodeError, FeatureConfigError) as error:

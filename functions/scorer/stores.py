@@ -296,7 +296,7 @@ def _client_error_is_transient(error: Exception) -> bool:
 
 
 @contextmanager
-def _transient_errors(service: str, operation: str) -> Iterator[None]:
+def transient_errors(service: str, operation: str) -> Iterator[None]:
     """Raise what a retry may cure (throttling, a 5xx, a lost connection) as ``TransientError``
     naming the call; anything else as it is."""
     try:
@@ -358,7 +358,7 @@ class DynamoStateStore:
         found: dict[str, StoredState] = {}
 
         def call(request: dict[str, Any]) -> dict[str, Any] | None:
-            with _transient_errors("dynamodb", "BatchGetItem"):
+            with transient_errors("dynamodb", "BatchGetItem"):
                 response = self.client.batch_get_item(RequestItems=request)
             for item in response.get("Responses", {}).get(self.table, []):
                 found[item["key"]["S"]] = stored_state(item)
@@ -416,7 +416,7 @@ class DynamoStateStore:
 
     def _update(self, key: str, request: dict[str, Any], values: dict[str, Any]) -> None:
         try:
-            with _transient_errors("dynamodb", "UpdateItem"):
+            with transient_errors("dynamodb", "UpdateItem"):
                 self.client.update_item(
                     TableName=self.table, Key={"key": {"S": key}}, ExpressionAttributeValues=values, **request
                 )
@@ -449,7 +449,7 @@ class DynamoStateStore:
             return {"PutRequest": {"Item": item}}
 
         def call(request: dict[str, Any]) -> dict[str, Any] | None:
-            with _transient_errors("dynamodb", "BatchWriteItem"):
+            with transient_errors("dynamodb", "BatchWriteItem"):
                 response = self.client.batch_write_item(RequestItems=request)
             return response.get("UnprocessedItems") or None
 
@@ -471,7 +471,7 @@ class DynamoAnomalyStore:
 
     def _put_once(self, item: dict[str, Any]) -> bool:
         try:
-            with _transient_errors("dynamodb", "PutItem"):
+            with transient_errors("dynamodb", "PutItem"):
                 self.client.put_item(TableName=self.table, Item=item, ConditionExpression="attribute_not_exists(sk)")
         except Exception as error:
             if _condition_failed(error):
@@ -507,7 +507,7 @@ class DynamoAnomalyStore:
         }
         try:
             # A taken slot answers with the marker as it is: no second call to read its status.
-            with _transient_errors("dynamodb", "PutItem"):
+            with transient_errors("dynamodb", "PutItem"):
                 self.client.put_item(
                     TableName=self.table,
                     Item=item,
@@ -526,7 +526,7 @@ class DynamoAnomalyStore:
 
     def alert_sent(self, user_id: str, window_start: int) -> None:
         try:
-            with _transient_errors("dynamodb", "UpdateItem"):
+            with transient_errors("dynamodb", "UpdateItem"):
                 self.client.update_item(
                     TableName=self.table,
                     Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
@@ -545,13 +545,13 @@ class DynamoAnomalyStore:
         """Rewrite the claimed marker with the alert's whole record (``alert_record_item``), still
         pending and kept without expiry like an anomaly: if the alert then cannot be published, the
         retry finds it pending, writes it again and publishes with the same deduplication id."""
-        with _transient_errors("dynamodb", "PutItem"):
+        with transient_errors("dynamodb", "PutItem"):
             self.client.put_item(TableName=self.table, Item=alert_record_item(alert, alerted_at, start))
 
     def pending_alerts(self, recorded_before: datetime) -> Iterator[PendingAlert]:
         """The entity alerts recorded before ``recorded_before`` and not yet sent, oldest first
         (``PENDING_ALERTS_INDEX``: only pending records are in it). Raises ``TransientError``."""
-        with _transient_errors("dynamodb", "Query"):
+        with transient_errors("dynamodb", "Query"):
             for page in self.client.get_paginator("query").paginate(
                 TableName=self.table,
                 IndexName=PENDING_ALERTS_INDEX,
@@ -638,7 +638,7 @@ class SnsAlertPublisher:
         if self.fifo:
             # Group ids take the deduplication id's characters and length: hash the entity.
             fifo = {"MessageGroupId": hashlib.sha256(entity.encode()).hexdigest(), "MessageDeduplicationId": slot}
-        with _transient_errors("sns", "Publish"):
+        with transient_errors("sns", "Publish"):
             self.client.publish(
                 TopicArn=self.topic_arn,
                 Subject=subject,
@@ -665,7 +665,7 @@ class S3BadEventSink:
     def put(self, name: str, arrived_at: datetime, lines: Sequence[Mapping[str, Any]]) -> None:
         key = f"{self.prefix}{arrived_at.astimezone(UTC):%Y/%m/%d/%H}/{name}.jsonl"
         body = b"".join(orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE) for line in lines)
-        with _transient_errors("s3", "PutObject"):
+        with transient_errors("s3", "PutObject"):
             self.client.put_object(Bucket=self.bucket, Key=key, Body=body, ContentType="application/x-ndjson")
 
 
