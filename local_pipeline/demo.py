@@ -39,7 +39,7 @@ from emulators import DUMMY_CREDENTIALS, kinesalite, local_endpoint, moto_server
 from local_pipeline.event_source import Acknowledgement, LocalEventSourceMapping, MappingSettings
 from local_pipeline.firehose import LocalFirehose
 from local_pipeline.lambda_runtime import LambdaProcess
-from local_pipeline.latency import STAGES, EventTimes, breakdown
+from local_pipeline.latency import STAGES, EventTimes, FunctionSteps, breakdown
 from local_pipeline.resources import (
     REGION,
     PipelineNames,
@@ -220,6 +220,8 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
     tracker = Tracker()
     labels: dict[str, tuple[str, str]] = {}
     emf_scored = Counter[str]()
+    # The scorer's steps in the invocations of the live stretch (live[0] is set when it starts).
+    live_steps, live = FunctionSteps(), [False]
     wall_started = time.monotonic()
     # Kinesis on kinesalite (moto's Kinesis can lose a record when two writes hit one shard at once);
     # everything else on moto's server.
@@ -317,6 +319,9 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
                             for name in ("EventsScored", "BadEvents", "Anomalies", "Alerts"):
                                 value = document.get(name)
                                 emf_scored[name] += int(sum(value) if isinstance(value, list) else value or 0)
+                    elif line.startswith("{") and '"step_ms"' in line:
+                        if live[0]:
+                            live_steps.add(json.loads(line)["step_ms"])
                     elif line and not line.startswith("{"):
                         print(f"scorer: {line}", file=sys.stderr)
 
@@ -354,6 +359,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
                         "the scorer to catch up",
                     )
                     _log(options, "live traffic with attacks")
+                    live[0] = True
                     produced_live = _produce(
                         producer,
                         live_stretch(),
@@ -414,6 +420,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             dead_lettered=mapping_totals.dead_lettered_events,
             scoring_seconds=scoring_seconds,
             emf=dict(emf_scored),
+            function_steps=live_steps.figures(),
             errors=mapping_errors + ([str(firehose.error)] if firehose.error else []),
         )
         figures["archive_sql"] = _query_archive(aws, names.archive_bucket)
@@ -575,6 +582,8 @@ def _figures(
         "produce_to_scored_ms_mean": milliseconds("mean_ms"),
         # Where that time goes (local_pipeline.latency): each stage's percentiles, mean and share.
         "latency_stages": latency.get("stages", {}),
+        # The function stage by the scorer's steps (scorer.batch.process_batch), in the live stretch.
+        "function_steps": counts["function_steps"],
         "scorer_emf": counts["emf"],
         "errors": counts["errors"],
     }
@@ -609,6 +618,7 @@ def render(figures: dict[str, Any]) -> str:
         f"p99 {figures['produce_to_scored_ms_p99']} ms",
     ]
     lines += _render_stages(figures["latency_stages"])
+    lines += _render_steps(figures.get("function_steps", {}))
     lines.append(f"  wall time {figures.get('wall_seconds', 0)} s")
     lines.append(f"  model container: {figures.get('model_server', '-')} (see README: which server ran)")
     if figures["errors"]:
@@ -649,6 +659,14 @@ def _render_stages(stages: dict[str, dict[str, Any]]) -> list[str]:
         )
     lines += [f"    {stage.name}: {stage.description}" for stage in STAGES]
     return lines
+
+
+def _render_steps(steps: dict[str, dict[str, float]]) -> list[str]:
+    """The function stage by the scorer's steps: mean milliseconds per invocation and share."""
+    if not steps:
+        return []
+    cells = ", ".join(f"{step} {row['mean_ms']:,.0f} ms ({row['share']:.0%})" for step, row in steps.items())
+    return [f"  function by step (mean per invocation): {cells}"]
 
 
 def write_report(figures: dict[str, Any], path: Path) -> None:

@@ -14,12 +14,14 @@ the event contract:
 The stages split ``scored - put`` exactly, event by event, so their means add up to the mean
 latency and their shares to one. Percentiles of the stages do not add up (the slowest events of
 one stage are not those of another); ``tail_share`` is each stage's share of the time of the
-slowest ``TAIL`` of events, what a p99 is made of.
+slowest ``TAIL`` of events, what a p99 is made of. ``FunctionSteps`` splits the function stage by
+the scorer's own steps, as its log lines report them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,3 +107,32 @@ def breakdown(events: Sequence[EventTimes]) -> dict[str, Any]:
             "tail_share": round(sum(seconds[index] for index in slowest) / tail_total, 3) if tail_total > 0 else None,
         }
     return figures
+
+
+class FunctionSteps:
+    """The function stage split by the scorer's steps: each invocation's ``step_ms`` (from the
+    handler's summary log line, ``scorer.batch.BatchOutcome.step_ms``) added up, thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._milliseconds: dict[str, float] = {}
+        self.invocations = 0
+
+    def add(self, step_ms: Mapping[str, float]) -> None:
+        with self._lock:
+            self.invocations += 1
+            for step, milliseconds in step_ms.items():
+                self._milliseconds[step] = self._milliseconds.get(step, 0.0) + milliseconds
+
+    def figures(self) -> dict[str, dict[str, float]]:
+        """Per step, in the order the steps first ran: mean milliseconds per invocation and share of
+        the steps' time together; empty before any invocation."""
+        with self._lock:
+            total = sum(self._milliseconds.values())
+            return {
+                step: {
+                    "mean_ms": round(milliseconds / self.invocations, 1),
+                    "share": round(milliseconds / total, 3) if total > 0 else 0.0,
+                }
+                for step, milliseconds in self._milliseconds.items()
+            }

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local_pipeline.latency import STAGES, EventTimes, breakdown
+from local_pipeline.latency import STAGES, EventTimes, FunctionSteps, breakdown
 
 T0 = 1_800_000_000.0
 
@@ -92,3 +92,20 @@ def test_a_function_duration_longer_than_its_invocation_leaves_no_negative_stage
 
 def test_no_events_no_figures():
     assert breakdown([]) == {}
+
+
+def test_function_steps_are_averaged_per_invocation_and_shared_out_of_their_sum():
+    # GIVEN two invocations' step timings, the second without the last step
+    steps = FunctionSteps()
+    steps.add({"validate": 10.0, "load_states": 30.0, "save_states": 60.0})
+    steps.add({"validate": 20.0, "load_states": 90.0})
+
+    # WHEN they are summed up
+    figures = steps.figures()
+
+    # THEN each step has its mean per invocation and its share of the 210 ms, in the order first run
+    assert list(figures) == ["validate", "load_states", "save_states"]
+    assert figures["validate"] == {"mean_ms": 15.0, "share": round(30 / 210, 3)}
+    assert figures["load_states"] == {"mean_ms": 60.0, "share": round(120 / 210, 3)}
+    assert figures["save_states"] == {"mean_ms": 30.0, "share": round(60 / 210, 3)}
+    assert FunctionSteps().figures() == {}

@@ -98,7 +98,7 @@ def emitted_metrics(output: str) -> dict[str, Any]:
     return values
 
 
-def test_handler_scores_a_batch_on_the_real_model_and_flags_the_injection(handler, aws_endpoint, capsys):
+def test_handler_scores_a_batch_on_the_real_model_and_flags_the_injection(handler, aws_endpoint, capsys, caplog):
     # GIVEN the users' usual traffic on the next day, an SQL injection by one of them, and a bad record
     later = START + timedelta(days=TRAINING_DAYS, hours=1)
     usual = [
@@ -132,6 +132,18 @@ def test_handler_scores_a_batch_on_the_real_model_and_flags_the_injection(handle
     assert metrics["EndpointCalls"] == 1
     assert metrics["Anomalies"] >= 1
     assert metrics["EndpointErrors"] == 0
+    # AND the batch's log line says where its time went, step by step, in the order they ran
+    (summary,) = [record for record in caplog.records if record.getMessage() == "batch processed"]
+    assert list(summary.step_ms) == [
+        "validate",
+        "load_states",
+        "featurize_and_score",
+        "record_events",
+        "alert_on_entities",
+        "save_states",
+        "watch_logins",
+    ]
+    assert all(milliseconds >= 0 for milliseconds in summary.step_ms.values())
 
 
 def test_cold_start_spaces_out_garbage_collections_for_large_batches(handler):

@@ -45,8 +45,10 @@ from __future__ import annotations
 import base64
 import gc
 import itertools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cached_property
@@ -198,6 +200,19 @@ class BatchOutcome:
     retried_events: int = 0  # user events in the records handed back for retry
     failed_sequence_numbers: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    # Milliseconds spent in each step of ``process_batch``, by step name, in the order they ran: where
+    # a slow batch's time went (the handler logs them; the local pipeline's report adds them up).
+    step_ms: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timing(self, step: str) -> Iterator[None]:
+        """Add the time spent in the ``with`` block to ``step_ms[step]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            elapsed = (time.perf_counter() - started) * 1000
+            self.step_ms[step] = round(self.step_ms.get(step, 0.0) + elapsed, 3)
 
     @property
     def nothing_processed(self) -> bool:
@@ -267,20 +282,28 @@ def process_batch(
     """
     now = now or datetime.now(UTC)
     outcome = BatchOutcome(records=len(batch.sequence_numbers), events=len(batch.user_records))
-    valid, bad = validate_records(batch, outcome)
-    failed_records = park_bad_events(batch, bad, deps, now, outcome)
-    loaded = load_states(batch, valid, deps, settings, outcome)
-    fresh = skip_applied(batch, valid, loaded, outcome)
-    features, scored = featurize_and_score(fresh, loaded, deps, settings, outcome)
+    timing = outcome.timing
+    with timing("validate"):
+        valid, bad = validate_records(batch, outcome)
+        failed_records = park_bad_events(batch, bad, deps, now, outcome)
+    with timing("load_states"):
+        loaded = load_states(batch, valid, deps, settings, outcome)
+        fresh = skip_applied(batch, valid, loaded, outcome)
+    with timing("featurize_and_score"):
+        features, scored = featurize_and_score(fresh, loaded, deps, settings, outcome)
     groups = _Groups(fresh, deps.entity_models)
-    parked = park_rejected_rows(batch, fresh, scored, deps, now, outcome)
-    cut = record_events(fresh, scored.scores, parked, groups, deps, settings, now, outcome)
-    done = processed_events(fresh, parked, cut, groups)
-    step, done = alert_on_entities(
-        done, fresh, features, scored.scores, parked, cut, groups, loaded, deps, settings, outcome
-    )
-    unsaved_users = save_states(done, fresh, features, step, groups, loaded, deps, settings, now, outcome)
-    watch_logins(batch, done, loaded, deps, settings, now, outcome)
+    with timing("record_events"):
+        parked = park_rejected_rows(batch, fresh, scored, deps, now, outcome)
+        cut = record_events(fresh, scored.scores, parked, groups, deps, settings, now, outcome)
+        done = processed_events(fresh, parked, cut, groups)
+    with timing("alert_on_entities"):
+        step, done = alert_on_entities(
+            done, fresh, features, scored.scores, parked, cut, groups, loaded, deps, settings, outcome
+        )
+    with timing("save_states"):
+        unsaved_users = save_states(done, fresh, features, step, groups, loaded, deps, settings, now, outcome)
+    with timing("watch_logins"):
+        watch_logins(batch, done, loaded, deps, settings, now, outcome)
     answer(batch, failed_records | records_to_retry(fresh, unsaved_users, cut, groups), outcome)
     return outcome
 

@@ -100,6 +100,7 @@ def lambda_handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         "endpoint_calls": outcome.endpoint_calls,
         "retried_records": len(outcome.failed_sequence_numbers),
         "states_unreadable": outcome.state_unreadable,
+        "step_ms": outcome.step_ms,
     }
     if outcome.nothing_processed:
         logger.warning("no record of the batch could be processed", extra={**summary, "errors": outcome.errors[:5]})
