@@ -103,6 +103,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             database_name=catalog_database_name(PROJECT, stack_name),
             results_expiration_days=settings.query_results_expiration_days,
             scan_limit_gib=settings.query_scan_limit_gib,
+            user_hash_buckets=settings.archive_user_hash_buckets,
         ),
     )
     state = ScorerState(
