@@ -35,14 +35,15 @@ def put_traffic(kinesis: Any, stream: str, events: list[dict[str, Any]]) -> None
     assert kinesis.put_records(StreamName=stream, Records=entries)["FailedRecordCount"] == 0
 
 
-def archive(kinesis: Any, s3: Any, stream: str, bucket: str, buckets: int) -> LocalFirehose:
+def archive(kinesis: Any, s3: Any, stream: str, bucket: str, buckets: int) -> tuple[LocalFirehose, list[str]]:
+    """The stream archived by the local Firehose into ``bucket``, drained; the keys it wrote."""
     s3.create_bucket(Bucket=bucket)
     firehose = LocalFirehose(kinesis, s3, stream, bucket, delivery_stream_name="vedette-archive",
                              buffer_bytes=5 * 2**20, buffer_seconds=300, user_hash_buckets=buckets)  # fmt: skip
     firehose.start()
     firehose.stop(drain=True)
     assert firehose.error is None
-    return firehose
+    return firehose, [item["Key"] for item in s3.list_objects_v2(Bucket=bucket)["Contents"]]
 
 
 @pytest.fixture
@@ -59,8 +60,7 @@ def test_with_the_user_hash_layout_each_event_lands_in_its_users_bucket(
     stream, events = traffic
     s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1")
     # WHEN the local Firehose archives the stream with 8 buckets
-    firehose = archive(kinesis, s3, stream, "local-firehose-by-hash", 8)
-    keys = [item["Key"] for item in s3.list_objects_v2(Bucket="local-firehose-by-hash")["Contents"]]
+    firehose, keys = archive(kinesis, s3, stream, "local-firehose-by-hash", 8)
     event_keys = [key for key in keys if key.startswith("events/")]
     # THEN every event is under the bucket of its user's hash, one object per bucket used
     width = USER_HASH_LIMIT // 8
@@ -94,8 +94,7 @@ def test_without_it_the_archive_stays_time_only_and_keeps_what_is_not_an_event(
 ) -> None:
     stream, events = traffic
     s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1")
-    firehose = archive(kinesis, s3, stream, "local-firehose-time-only", 0)
-    keys = [item["Key"] for item in s3.list_objects_v2(Bucket="local-firehose-time-only")["Contents"]]
+    firehose, keys = archive(kinesis, s3, stream, "local-firehose-time-only", 0)
     # THEN one object under the hour, no user_hash folder, the legacy record beside the events
     assert len(keys) == 1
     assert user_hash_start_of_key(keys[0]) is None
