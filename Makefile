@@ -96,7 +96,7 @@ model: install
 
 # The scorer's Lambda zip (reproducible): sources, the pinned aarch64 wheels from PyPI, and the
 # feature configuration of build/model.tar.gz (make model), the artifact the stack deploys.
-SCORER_SOURCES := $(wildcard functions/scorer/*.py producers/vedette/*.py producers/vedette/*/*.py model/*.py model/*/*.py traffic/*.py)
+SCORER_SOURCES := $(wildcard functions/scorer/*.py functions/archive_partitioner/*.py archive/*.py producers/vedette/*.py producers/vedette/*/*.py model/*.py model/*/*.py traffic/*.py)
 build/scorer.zip: $(INSTALLED) $(SCORER_SOURCES) stack/bundle.py $(wildcard build/model.tar.gz)
 	$(BIN)/python -m stack.bundle --model build/model.tar.gz --output $@
 

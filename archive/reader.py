@@ -1,7 +1,10 @@
 """Read the archive back: user records in key order, or events validated with the contract.
 
 Objects are listed in key order, which with the time-partitioned layout is the time order of
-hours (within an hour, objects sort by stream name, then the oldest record's arrival time).
+hours (within an hour, objects sort by stream name, then the oldest record's arrival time). Both
+layouts of ``archive.layout`` are read: an hour's objects may also sit in ``user_hash=`` folders
+below it, whose keys sort by hash within the hour; ``ArchiveObject.user_hash_start`` says which
+users an object can hold, so a sampler reads only the buckets it needs (``model.sampling``).
 
 Records are split on ``\\n``, the delimiter Firehose appends with the AppendDelimiterToRecord
 processor. A delivery stream configured without it writes records back to back
@@ -18,7 +21,7 @@ import json
 import logging
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +36,7 @@ from archive.layout import (
     evaluate_prefix,
     hour_floor,
     static_prefix,
+    user_hash_start_of_key,
 )
 from archive.location import Location, make_s3_client, parse_location
 from vedette.events import decode_event, format_timestamp
@@ -41,6 +45,8 @@ from vedette.exceptions import InvalidEventError
 logger = logging.getLogger("archive.reader")
 
 MAX_INVALID_EXAMPLES = 5
+# How long after an event occurs its object may arrive (iter_events's default slack).
+DEFAULT_LATE_ARRIVAL = timedelta(hours=1)
 _EXAMPLE_CHARACTERS = 200
 _decoder = json.JSONDecoder()
 
@@ -50,6 +56,7 @@ class ReadStats:
     """What a read went through; ``invalid_examples`` holds (key, reason, start of record)."""
 
     objects: int = 0
+    bytes_read: int = 0  # of the objects read, as stored (compressed)
     records: int = 0
     events: int = 0
     invalid: int = 0
@@ -101,9 +108,27 @@ def _split_concatenated(line: bytes) -> Iterator[bytes]:
         position = end
 
 
-def list_keys(location: Location, prefix: str, start: datetime | None, s3: Any) -> Iterator[str]:
-    """Keys relative to the archive root, in key order, under the prefix's static part (from the hour
-    of ``start`` on S3, when the prefix is made of time alone)."""
+@dataclass(frozen=True, slots=True)
+class ArchiveObject:
+    """One listed object: its key relative to the archive root, its stored size, and the arrival time
+    its name carries (None when the key is not a Firehose object name)."""
+
+    key: str
+    size: int
+
+    @property
+    def arrival(self) -> datetime | None:
+        return arrival_of_key(self.key)
+
+    @property
+    def user_hash_start(self) -> int | None:
+        """The first user hash its bucket holds; None for an object of the time-only layout (every user)."""
+        return user_hash_start_of_key(self.key)
+
+
+def list_objects(location: Location, prefix: str, start: datetime | None, s3: Any) -> Iterator[ArchiveObject]:
+    """Objects under the prefix's static part, in key order, with their sizes (from the hour of
+    ``start`` on S3, when the prefix is made of time alone)."""
     base = static_prefix(prefix)
     if location.is_s3:
         arguments: dict[str, Any] = {"Bucket": location.bucket, "Prefix": location.root + base}
@@ -114,7 +139,7 @@ def list_keys(location: Location, prefix: str, start: datetime | None, s3: Any) 
                 arguments["StartAfter"] = location.root + evaluate_prefix(prefix, hour_floor(start))
         for page in s3.get_paginator("list_objects_v2").paginate(**arguments):
             for item in page.get("Contents", []):
-                yield item["Key"][len(location.root) :]
+                yield ArchiveObject(item["Key"][len(location.root) :], int(item["Size"]))
         return
     top = os.path.join(location.root, *base.split("/"))
     if not os.path.isdir(top):
@@ -124,7 +149,56 @@ def list_keys(location: Location, prefix: str, start: datetime | None, s3: Any) 
         relative = os.path.relpath(folder, location.root).replace(os.sep, "/")
         for name in sorted(files):
             if not name.startswith("."):  # partial writes and hidden files
-                yield f"{relative}/{name}" if relative != "." else name
+                key = f"{relative}/{name}" if relative != "." else name
+                yield ArchiveObject(key, os.path.getsize(os.path.join(folder, name)))
+
+
+def list_keys(location: Location, prefix: str, start: datetime | None, s3: Any) -> Iterator[str]:
+    """Keys relative to the archive root, in key order (``list_objects`` without the sizes)."""
+    for item in list_objects(location, prefix, start, s3):
+        yield item.key
+
+
+def list_window(
+    location: str | os.PathLike[str],
+    start: datetime | None = None,
+    end: datetime | None = None,
+    *,
+    prefix: str = FIREHOSE_PREFIX,
+    s3_client: Any = None,
+    endpoint_url: str | None = None,
+    stats: ReadStats | None = None,
+) -> Iterator[ArchiveObject]:
+    """The Firehose objects that arrived in ``[start, end)``, in key order, as listed (keys that
+    are not Firehose object names are counted in ``stats.skipped_keys``)."""
+    where = parse_location(location)
+    counts = stats if stats is not None else ReadStats()
+    s3 = s3_client if s3_client is not None or not where.is_s3 else make_s3_client(endpoint_url)
+    return _window(where, start, end, prefix, s3, counts)
+
+
+def _window(
+    where: Location, start: datetime | None, end: datetime | None, prefix: str, s3: Any, counts: ReadStats
+) -> Iterator[ArchiveObject]:
+    for item in list_objects(where, prefix, start, s3):
+        arrival = item.arrival
+        if arrival is None:
+            counts.skipped_keys += 1
+            continue
+        if (start is None or arrival >= start) and (end is None or arrival < end):
+            yield item
+
+
+def arrival_window(
+    start: datetime | None, end: datetime | None, late_arrival: timedelta
+) -> tuple[datetime | None, datetime | None]:
+    """The arrivals whose objects may hold events that occurred in ``[start, end)``: from
+    ``MAX_BUFFER_SECONDS`` before ``start`` (an object named earlier may hold later records) to
+    ``late_arrival`` after ``end`` (events reach the stream after they occur)."""
+    return (
+        None if start is None else start - timedelta(seconds=MAX_BUFFER_SECONDS),
+        None if end is None else end + late_arrival,
+    )
 
 
 @dataclass(frozen=True)
@@ -174,9 +248,10 @@ def iter_records(
     endpoint_url: str | None = None,
     stats: ReadStats | None = None,
     part: ArchivePart | None = None,
+    objects: Iterable[ArchiveObject] | None = None,
 ) -> Iterator[bytes]:
     """Every user record (bytes, no delimiter) of the objects that arrived in ``[start, end)`` (of
-    ``part``'s share of them, if given).
+    ``part``'s share of them, if given), or of ``objects`` (as ``list_window`` lists them) when given.
 
     ``location`` is the archive root: a local folder or ``s3://bucket[/prefix]``. An object's
     arrival time is the one in its name (its oldest record's). Keys that are not Firehose object
@@ -185,18 +260,13 @@ def iter_records(
     where = parse_location(location)
     counts = stats if stats is not None else ReadStats()
     s3 = s3_client if s3_client is not None or not where.is_s3 else make_s3_client(endpoint_url)
-    for key in list_keys(where, prefix, start, s3):
-        arrival = arrival_of_key(key)
-        if arrival is None:
-            counts.skipped_keys += 1
-            continue
-        if (start is not None and arrival < start) or (end is not None and arrival >= end):
-            continue
-        if part is not None and not part.holds(key):
+    for item in _window(where, start, end, prefix, s3, counts) if objects is None else objects:
+        if part is not None and not part.holds(item.key):
             continue
         counts.objects += 1
-        counts.current_key = key
-        for record in split_records(_read_object(where, key, s3)):
+        counts.bytes_read += item.size
+        counts.current_key = item.key
+        for record in split_records(_read_object(where, item.key, s3)):
             counts.records += 1
             yield record
 
@@ -206,23 +276,22 @@ def iter_events(
     start: datetime | None = None,
     end: datetime | None = None,
     *,
-    late_arrival: timedelta = timedelta(hours=1),
+    late_arrival: timedelta = DEFAULT_LATE_ARRIVAL,
     prefix: str = FIREHOSE_PREFIX,
     s3_client: Any = None,
     endpoint_url: str | None = None,
     stats: ReadStats | None = None,
     part: ArchivePart | None = None,
+    objects: Iterable[ArchiveObject] | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Events (wire dicts, validated by ``normalize_event``) that occurred in ``[start, end)``.
 
-    Objects are selected by arrival time with slack: from ``MAX_BUFFER_SECONDS`` before ``start``
-    (an object named earlier may hold later records) to ``late_arrival`` after ``end`` (events
-    reach the stream after they occur). Invalid records are counted in ``stats`` with examples
-    and logged at WARNING at the end; they never stop the read.
+    Objects are selected by arrival time with slack (``arrival_window``), or are ``objects`` when
+    given (``list_window`` over that window, or the part of it a sampler chose). Invalid records
+    are counted in ``stats`` with examples and logged at WARNING at the end; they never stop the read.
     """
     counts = stats if stats is not None else ReadStats()
-    window_start = None if start is None else start - timedelta(seconds=MAX_BUFFER_SECONDS)
-    window_end = None if end is None else end + late_arrival
+    window_start, window_end = arrival_window(start, end, late_arrival)
     lower = None if start is None else format_timestamp(start)
     upper = None if end is None else format_timestamp(end)
     for record in iter_records(
@@ -234,6 +303,7 @@ def iter_events(
         endpoint_url=endpoint_url,
         stats=counts,
         part=part,
+        objects=objects,
     ):
         try:
             wire = decode_event(record)

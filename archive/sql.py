@@ -35,7 +35,7 @@ import duckdb
 from fsspec.spec import AbstractFileSystem
 
 from archive.exceptions import ArchiveError
-from archive.layout import FIREHOSE_PREFIX, arrival_of_key
+from archive.layout import FIREHOSE_PREFIX, arrival_of_key, user_hash_start_of_key
 from archive.location import Location, make_s3_client, parse_location
 from archive.reader import list_keys
 from archive.table import EVENT_COLUMNS, EVENTS_PREFIX, PARTITION_COLUMNS, PARTITIONS, TABLE_NAME
@@ -68,11 +68,15 @@ class ScanStats:
 def hive_path(key: str) -> str | None:
     """The Hive-style path DuckDB sees for an archive key, or None for a key outside the layout.
 
-    ``events/2026/11/02/05/name.gz`` -> ``events/year=2026/month=11/day=02/hour=05/name.gz``.
+    ``events/2026/11/02/05/name.gz`` -> ``events/year=2026/month=11/day=02/hour=05/name.gz``, and
+    ``events/2026/11/02/05/user_hash=0000000000/name.gz`` (the user-hash layout) to the same hour.
     """
     if not key.startswith(EVENTS_PREFIX) or arrival_of_key(key) is None:
         return None
     segments = key[len(EVENTS_PREFIX) :].split("/")
+    if user_hash_start_of_key(key) is not None:
+        # An hour's user_hash= folder: its objects are that hour's too (names are unique by their UUID).
+        del segments[-2]
     if len(segments) != len(PARTITIONS) + 1 or not all(segment.isdigit() for segment in segments[:-1]):
         return None
     folders = "/".join(f"{name}={value}" for (name, _, _), value in zip(PARTITIONS, segments[:-1], strict=True))

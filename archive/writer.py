@@ -8,6 +8,7 @@ import time
 import uuid
 import warnings
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -75,52 +76,79 @@ class ArchiveWriter:
             if self._s3 is None:
                 self._s3 = make_s3_client(endpoint_url)
             self._check_bucket()
-        self._chunks: list[bytes] = []
-        self._size = 0
-        self._oldest: float | None = None
+        # One buffer per partition, as Firehose keeps with dynamic partitioning (one in all without).
+        self._buffers: dict[tuple[tuple[str, str], ...], _Buffer] = {}
         self.written_keys: list[str] = []
         self.records_written = 0
         self._closed = False
 
     @property
     def buffered_records(self) -> int:
-        return len(self._chunks)
+        return sum(len(buffer.chunks) for buffer in self._buffers.values())
 
-    def put(self, record: bytes, arrival: datetime | None = None) -> None:
-        """Buffer one user record (its bytes, without delimiter) that arrived at ``arrival`` (now)."""
+    def put(
+        self, record: bytes, arrival: datetime | None = None, partition_keys: Mapping[str, str] | None = None
+    ) -> None:
+        """Buffer one user record (its bytes, without delimiter) that arrived at ``arrival`` (now).
+
+        ``partition_keys``: the record's keys under dynamic partitioning (what the partitioner
+        returned in ``metadata.partitionKeys``), which the prefix's ``!{partitionKeyFromLambda:...}``
+        take; records of different keys are buffered and written apart."""
         if self._closed:
             raise ValueError("ArchiveWriter is closed")
         moment = time.time() if arrival is None else _epoch(arrival)
-        if self._oldest is not None and moment - self._oldest >= self.buffer_seconds:
-            self.flush()
-        self._chunks.append(record + RECORD_DELIMITER)
-        self._size += len(record) + 1
-        if self._oldest is None or moment < self._oldest:
-            self._oldest = moment
-        if self._size >= self.buffer_bytes:
-            self.flush()
+        partition = tuple(sorted(partition_keys.items())) if partition_keys else ()
+        buffer = self._buffers.get(partition)
+        if buffer is not None and moment - buffer.oldest >= self.buffer_seconds:
+            self._flush(partition)
+            buffer = None
+        if buffer is None:
+            buffer = self._buffers[partition] = _Buffer(moment)
+        buffer.chunks.append(record + RECORD_DELIMITER)
+        buffer.size += len(record) + 1
+        buffer.oldest = min(buffer.oldest, moment)
+        if buffer.size >= self.buffer_bytes:
+            self._flush(partition)
 
-    def put_event(self, event: Mapping[str, Any], arrival: datetime | None = None) -> dict[str, Any]:
+    def put_event(
+        self,
+        event: Mapping[str, Any],
+        arrival: datetime | None = None,
+        partition_keys: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
         """Validate and encode an event with the contract, then buffer it.
 
         The arrival time defaults to the event's ``occurred_at`` (for history). Returns the wire dict.
         """
         wire = normalize_event(event)
-        self.put(encode_event(wire), parse_timestamp(wire["occurred_at"]) if arrival is None else arrival)
+        moment = parse_timestamp(wire["occurred_at"]) if arrival is None else arrival
+        self.put(encode_event(wire), moment, partition_keys)
         return wire
 
     def flush_due(self, now: datetime | None = None) -> str | None:
-        """Write the buffer if its oldest record is ``buffer_seconds`` old at ``now``; the key or None."""
+        """Write each buffer whose oldest record is ``buffer_seconds`` old at ``now``; the last key
+        written, or None."""
         moment = time.time() if now is None else _epoch(now)
-        if self._oldest is not None and moment - self._oldest >= self.buffer_seconds:
-            return self.flush()
-        return None
+        key = None
+        for partition in [
+            item for item, buffer in self._buffers.items() if moment - buffer.oldest >= self.buffer_seconds
+        ]:
+            key = self._flush(partition)
+        return key
 
     def flush(self) -> str | None:
-        """Write everything buffered as one object; returns its key (None when the buffer was empty)."""
-        if not self._chunks or self._oldest is None:
+        """Write everything buffered, one object per partition; returns the last key (None when
+        the buffers were empty)."""
+        key = None
+        for partition in list(self._buffers):
+            key = self._flush(partition)
+        return key
+
+    def _flush(self, partition: tuple[tuple[str, str], ...]) -> str | None:
+        buffer = self._buffers.pop(partition, None)
+        if buffer is None or not buffer.chunks:
             return None
-        arrival = datetime.fromtimestamp(self._oldest, timezone.utc)
+        arrival = datetime.fromtimestamp(buffer.oldest, timezone.utc)
         key = object_key(
             arrival,
             self._uuid_factory(),
@@ -128,14 +156,12 @@ class ArchiveWriter:
             stream_name=self.stream_name,
             stream_version=self.stream_version,
             extension=GZIP_EXTENSION,
+            partition_keys=dict(partition),
         )
         # mtime=0 keeps the bytes a function of the records alone.
-        body = gzip.compress(b"".join(self._chunks), compresslevel=6, mtime=0)
+        body = gzip.compress(b"".join(buffer.chunks), compresslevel=6, mtime=0)
         self._write(key, body)
-        self.records_written += len(self._chunks)
-        self._chunks = []
-        self._size = 0
-        self._oldest = None
+        self.records_written += len(buffer.chunks)
         self.written_keys.append(key)
         return key
 
@@ -175,10 +201,10 @@ class ArchiveWriter:
             self._closed = True
 
     def __del__(self) -> None:
-        if getattr(self, "_closed", True) or not getattr(self, "_chunks", None):
+        if getattr(self, "_closed", True) or not getattr(self, "_buffers", None):
             return
         warnings.warn(
-            f"ArchiveWriter for {self.location} was garbage-collected with {len(self._chunks)} record(s) "
+            f"ArchiveWriter for {self.location} was garbage-collected with {self.buffered_records} record(s) "
             "buffered and not written; call close() or use 'with'",
             ResourceWarning,
             stacklevel=2,
@@ -189,6 +215,15 @@ class ArchiveWriter:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+@dataclass
+class _Buffer:
+    """One partition's buffered records: their bytes with delimiters, and the oldest arrival (epoch)."""
+
+    oldest: float
+    chunks: list[bytes] = field(default_factory=list)
+    size: int = 0
 
 
 def _epoch(moment: datetime) -> float:

@@ -5,16 +5,28 @@ interval, and writes GZIP objects of newline-terminated JSON lines under the tim
 by the arrival time of the oldest record. ``archive.ArchiveWriter`` does the buffering and layout
 (the same code that lays out imported history), so training reads what this writes exactly as it
 reads what Firehose writes in the cloud.
+
+With ``user_hash_buckets`` (the stack's ``archiveUserHashBuckets``), it does what dynamic
+partitioning does: the deaggregated records go, as one invocation of Firehose's transformation
+contract, to the partitioner Lambda's own handler (``archive_partitioner.handler.handle``); each
+``Ok`` record is buffered in the partition its ``metadata.partitionKeys`` name (the
+``user_hash=`` folder of ``archive.layout.USER_HASH_PREFIX``), and each ``ProcessingFailed`` one
+is written under the error prefix (``errors/processing-failed/...``) as a JSON document carrying
+its bytes in ``rawData``, as Firehose writes the records a transformation failed.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import threading
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from archive import ArchiveWriter
+from archive import ArchiveWriter, archive_prefix
+from archive.layout import error_output_prefix
 from vedette.kpl import deaggregate
 
 logger = logging.getLogger(__name__)
@@ -35,18 +47,36 @@ class LocalFirehose:
         delivery_stream_name: str,
         buffer_bytes: int,
         buffer_seconds: float,
+        user_hash_buckets: int = 0,
     ) -> None:
         self.kinesis = kinesis
         self.stream_name = stream_name
+        self.delivery_stream_name = delivery_stream_name
+        self.user_hash_buckets = user_hash_buckets
         self.writer = ArchiveWriter(
             f"s3://{bucket}/",
             stream_name=delivery_stream_name,
+            prefix=archive_prefix(user_hash_buckets),
             buffer_bytes=buffer_bytes,
             buffer_seconds=buffer_seconds,
             s3_client=s3,
         )
+        # Where Firehose writes what the partitioner failed (only with dynamic partitioning).
+        self.failed_writer = (
+            ArchiveWriter(
+                f"s3://{bucket}/",
+                stream_name=delivery_stream_name,
+                prefix=error_output_prefix("processing-failed"),
+                buffer_bytes=buffer_bytes,
+                buffer_seconds=buffer_seconds,
+                s3_client=s3,
+            )
+            if user_hash_buckets
+            else None
+        )
         self.records_read = 0
         self.corrupt_records = 0
+        self.processing_failed = 0
         self._iterators: dict[str, str | None] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="local-firehose", daemon=True)
@@ -70,6 +100,8 @@ class LocalFirehose:
             while not self._stop.is_set():
                 read = self.poll_once()
                 self.writer.flush_due()
+                if self.failed_writer is not None:
+                    self.failed_writer.flush_due()
                 if not read:
                     self._stop.wait(POLL_SECONDS)
         except BaseException as error:  # surfaced to the demo, which reports it and stops
@@ -84,6 +116,7 @@ class LocalFirehose:
                 continue
             page = self.kinesis.get_records(ShardIterator=iterator, Limit=10_000)
             self._iterators[shard_id] = page.get("NextShardIterator")
+            delivered: list[tuple[bytes, datetime]] = []
             for record in page["Records"]:
                 arrival = record["ApproximateArrivalTimestamp"]
                 arrived_at = arrival if isinstance(arrival, datetime) else datetime.fromtimestamp(arrival, UTC)
@@ -92,13 +125,54 @@ class LocalFirehose:
                 except ValueError:
                     # Firehose delivers what it cannot deaggregate as is; so does this.
                     self.corrupt_records += 1
-                    self.writer.put(record["Data"], arrived_at)
+                    delivered.append((record["Data"], arrived_at))
                     continue
-                for user in users:
-                    self.writer.put(user.data, arrived_at)
+                delivered += [(user.data, arrived_at) for user in users]
+            if self.user_hash_buckets:
+                self._partition(delivered)
+            else:
+                for data, arrived_at in delivered:
+                    self.writer.put(data, arrived_at)
             read += len(page["Records"])
         self.records_read += read
         return read
+
+    def _partition(self, records: list[tuple[bytes, datetime]]) -> None:
+        """Dynamic partitioning: the records through the partitioner's handler, in Firehose's
+        transformation contract, then each to its partition or to the error prefix."""
+        from archive_partitioner.handler import OK, handle
+
+        sent: list[dict[str, Any]] = [
+            {
+                "recordId": str(number),
+                "approximateArrivalTimestamp": int(arrived_at.timestamp() * 1000),
+                "data": base64.b64encode(data).decode("ascii"),
+            }
+            for number, (data, arrived_at) in enumerate(records)
+        ]
+        invocation = {
+            "invocationId": str(uuid.uuid4()),
+            "deliveryStreamArn": f"arn:aws:firehose:us-east-1:000000000000:deliverystream/{self.delivery_stream_name}",
+            "region": "us-east-1",
+            "records": sent,
+        }
+        answers = {answer["recordId"]: answer for answer in handle(invocation, self.user_hash_buckets)["records"]}
+        for record in sent:
+            answer = answers[record["recordId"]]
+            arrived_at = datetime.fromtimestamp(record["approximateArrivalTimestamp"] / 1000, UTC)
+            if answer["result"] == OK:
+                self.writer.put(base64.b64decode(answer["data"]), arrived_at, answer["metadata"]["partitionKeys"])
+                continue
+            self.processing_failed += 1
+            assert self.failed_writer is not None
+            failure = {
+                "attemptsMade": 1,
+                "arrivalTimestamp": record["approximateArrivalTimestamp"],
+                "errorCode": "Lambda.ProcessingFailed",
+                "errorMessage": "The record was marked ProcessingFailed by the partitioner",
+                "rawData": record["data"],
+            }
+            self.failed_writer.put(json.dumps(failure).encode(), arrived_at)
 
     def stop(self, drain: bool = True) -> None:
         """Stop polling; with ``drain``, read what is left in the stream and write it out first."""
@@ -109,3 +183,5 @@ class LocalFirehose:
             while self.poll_once():
                 pass
         self.writer.close()
+        if self.failed_writer is not None:
+            self.failed_writer.close()

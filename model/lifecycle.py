@@ -862,8 +862,7 @@ def _verdicts(arguments: argparse.Namespace) -> list[JudgedAlert] | None:
 
 def _train_step(arguments: argparse.Namespace) -> dict[str, Any]:
     """``train``: the candidate of the cycle started at ``--as-of``, saved to ``--model-dir``."""
-    from archive import iter_events
-    from model.sampling import read_parts
+    from model.sampling import DEFAULT_MAX_EVENTS, read_parts, sampled_window
     from model.train import save
 
     held_out_day = _held_out_day(arguments)
@@ -875,9 +874,15 @@ def _train_step(arguments: argparse.Namespace) -> dict[str, Any]:
     if arguments.sample and sampled is None:
         raise LifecycleError(f"--sample {arguments.sample}: no sampled parts there (python -m model.sample)")
     start, end = training_window(held_out_day, arguments.days)
-    training = (
-        sampled.events() if sampled else iter_events(arguments.archive, start, end, endpoint_url=arguments.endpoint_url)
-    )
+    if sampled:
+        training: Iterable[dict[str, Any]] = sampled.events()
+        hash_cutoff = sampled.hash_cutoff
+    else:
+        # On an archive partitioned by the user's hash, only the buckets the sample needs.
+        training, chosen = sampled_window(
+            arguments.archive, start, end, DEFAULT_MAX_EVENTS, endpoint_url=arguments.endpoint_url
+        )
+        hash_cutoff = chosen.hash_cutoff
     verdicts = _verdicts(arguments)
     try:
         trained = train_candidate(
@@ -885,7 +890,7 @@ def _train_step(arguments: argparse.Namespace) -> dict[str, Any]:
             Gate(alert_budget=arguments.alert_budget),
             arguments.geo,
             verdicts=verdicts,
-            hash_cutoff=sampled.hash_cutoff if sampled else None,
+            hash_cutoff=hash_cutoff,
         )
     except TrainingDataError as error:
         raise LifecycleError(f"no events to train on before {held_out_day}: {error}") from error

@@ -4,8 +4,10 @@ instances of a SageMaker Processing job (``model.sampling`` says why the parts m
     python -m model.sample --archive s3://bucket/ --out DIR [--part i/n] [--start T] [--end T]
     python -m model.sample --archive s3://bucket/ --out DIR --as-of T --days N   (a retraining cycle's window)
 
-Each instance reads the objects of its part (``archive.ArchivePart``: by a hash of the key, so no
-instance needs to know what the others read), keeps every event of a hash-chosen sample of users as
+Each instance lists the window, chooses the objects the sample needs (all of a time-only archive;
+on one partitioned by the user's hash, the lowest buckets: ``model.sampling.choose_objects``, the
+same choice on every instance), reads those of its part (``archive.ArchivePart``: by a hash of the
+key, so no instance needs to know what the others read), keeps every event of a hash-chosen sample of users as
 ``model.train`` does, and writes them with its cutoff to ``--out``. ``python -m model.train --train
 DIR`` on the folder of every part trains on their merge. In a processing job the part is the
 instance's place among the job's hosts (``/opt/ml/config/resourceconfig.json``); ``--part`` sets it
@@ -24,8 +26,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from archive import ArchivePart, ReadStats, iter_events
-from model.sampling import DEFAULT_MAX_EVENTS, sample_users, write_part
+from archive import ArchivePart, ReadStats
+from model.sampling import DEFAULT_MAX_EVENTS, sample_users, sampled_window, write_part
 
 RESOURCE_CONFIG = "/opt/ml/config/resourceconfig.json"
 PROCESSING_OUTPUT = "/opt/ml/processing/output/sample"
@@ -86,21 +88,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         held_out_day = newest_complete_day(arguments.archive, parse_as_of(arguments.as_of), arguments.endpoint_url)
         start, end = training_window(held_out_day, arguments.days)
     stats = ReadStats()
-    events = iter_events(
-        arguments.archive,
-        start,
-        end,
-        endpoint_url=arguments.endpoint_url,
-        stats=stats,
-        part=part,
+    # On a user-hash partitioned archive, only the lowest buckets the sample needs (every instance
+    # makes the same choice from the same listing); this part reads its share of them.
+    events, chosen = sampled_window(
+        arguments.archive, start, end, arguments.max_events, part=part, endpoint_url=arguments.endpoint_url, stats=stats
     )
-    sample = sample_users(events, arguments.max_events)
+    sample = sample_users(events, arguments.max_events, chosen.hash_cutoff)
     manifest = write_part(sample, arguments.out, part.index, part.parts, arguments.max_events)
     summary = {
         "part": str(part),
         "window": [None if start is None else start.isoformat(), None if end is None else end.isoformat()],
         "manifest": str(manifest),
         "objects": stats.objects,
+        "bytes": stats.bytes_read,
+        **chosen.to_json(),
         "invalid_records": stats.invalid,
         **sample.to_json(arguments.max_events),
         "seconds": round(time.perf_counter() - started, 2),

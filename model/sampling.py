@@ -14,6 +14,14 @@ Bottom-k samples by one hash merge: a worker kept every event (in its objects) o
 its cutoff, so below the lowest cutoff of all workers every part holds every event of those users,
 and training samples the parts again from that cutoff (``read_parts``). The result is exactly the
 events of the users whose hash is below the final cutoff, as one machine would have kept.
+
+On an archive partitioned by the same hash (``archive.layout``: ``user_hash=`` folders, written by
+Firehose with ``functions/archive_partitioner``, which calls ``user_hash`` below), the sample needs
+only the lowest buckets: ``choose_objects`` keeps, from the window's listing, the buckets in
+ascending hash order until their listed bytes hold the sample with a margin, and gives the first
+hash it left out as the cutoff to sample from. Every object that can hold a user below it is read
+(an object of the time-only layout holds every user, so it is always read), so the sample is still
+every event of the users below its cutoff, and reading grows with the sample, not the archive.
 """
 
 from __future__ import annotations
@@ -21,17 +29,22 @@ from __future__ import annotations
 import gzip
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import orjson
 
+from archive.layout import USER_HASH_LIMIT
 from model.entities import entity_key
 from model.features import event_time, stable_hash
 
-HASH_LIMIT = 2**32  # stable_hash is 32-bit
+if TYPE_CHECKING:
+    from archive.reader import ArchiveObject, ArchivePart, ReadStats
+
+HASH_LIMIT = USER_HASH_LIMIT  # stable_hash is CRC-32; the archive's user_hash= folders cut the same range
 # Training keeps every event of a hash-chosen sample of users up to this many events: under 4 GiB at
 # peak here (make bench: model_train), whatever the archive's size.
 DEFAULT_MAX_EVENTS = 500_000
@@ -57,8 +70,14 @@ class UserSample:
         }
 
 
-def _user(event: Any) -> str:
+def sampled_user(event: Any) -> str:
+    """The user an event is sampled by (an event without one: the user ``"None"``, one user)."""
     return str(entity_key(event, "user"))
+
+
+def user_hash(event: Any) -> int:
+    """The hash users are sampled by, and the archive partitioned by (``archive.layout``)."""
+    return stable_hash(sampled_user(event))
 
 
 def sample_users(events: Iterable[Any], max_events: int, hash_cutoff: int = HASH_LIMIT) -> UserSample:
@@ -71,7 +90,7 @@ def sample_users(events: Iterable[Any], max_events: int, hash_cutoff: int = HASH
     hashes: dict[str, int] = {}
     read = 0
     for read, event in enumerate(events, start=1):
-        user = _user(event)
+        user = sampled_user(event)
         user_hash = hashes.get(user)
         if user_hash is None:
             user_hash = stable_hash(user)
@@ -88,7 +107,7 @@ def sample_users(events: Iterable[Any], max_events: int, hash_cutoff: int = HASH
             # Users above the cutoff can never come back: forget them, so memory stays bounded.
             hashes = {name: value for name, value in hashes.items() if value < cutoff}
     ordered = sorted((moment, position, event) for _, moment, position, event in kept)
-    users = len({_user(event) for _, _, event in ordered})
+    users = len({sampled_user(event) for _, _, event in ordered})
     return UserSample(ordered, read, users, cutoff)
 
 
@@ -166,3 +185,99 @@ def read_parts(folder: str | os.PathLike[str]) -> SampledArchive | None:
         missing = sorted(set(range(parts)) - set(found))
         raise ValueError(f"{root}: {parts} parts expected, part(s) {missing} missing")
     return SampledArchive(root, manifests)
+
+
+# GZIP'd archive bytes per event (loadtest/inputs.py's archive_bytes_per_event: 57.4 B for realistic
+# simulated events in Firehose's objects).
+ARCHIVE_BYTES_PER_EVENT = 57.4
+# The buckets chosen hold, by their listed bytes, this many times the sample: events larger than
+# measured, invalid records and the window's slack hours (objects listed for their arrival that
+# hold events outside the window) still leave a full sample. Every instance computes the same
+# choice from the same listing, with nothing to agree on.
+READ_MARGIN = 2.0
+# The choice is remade every this many objects listed, to forget the buckets it can no longer need.
+_PRUNE_EVERY = 4096
+
+
+@dataclass
+class ChosenObjects:
+    """The objects a sample reads from a window's listing, and the cutoff it samples from: no user
+    whose hash is below ``hash_cutoff`` has an event in an object left out."""
+
+    objects: list[ArchiveObject]
+    hash_cutoff: int
+    objects_listed: int = 0
+    bytes_listed: int = 0
+    bytes_chosen: int = field(init=False, default=0)
+
+    def __post_init__(self) -> None:
+        self.bytes_chosen = sum(item.size for item in self.objects)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "objects_listed": self.objects_listed,
+            "objects_chosen": len(self.objects),
+            "bytes_listed": self.bytes_listed,
+            "bytes_chosen": self.bytes_chosen,
+            "bucket_cutoff_share": round(self.hash_cutoff / HASH_LIMIT, 6),
+        }
+
+
+def choose_objects(listed: Iterable[ArchiveObject], max_events: int) -> ChosenObjects:
+    """From a window's objects (``archive.list_window``), those a sample of ``max_events`` needs:
+    every object of the time-only layout, and the user-hash buckets in ascending order until the
+    listed bytes below the next bucket's start hold ``READ_MARGIN`` samples; that start is the
+    cutoff (``HASH_LIMIT`` when every bucket is needed). A time-only archive is read whole, as before."""
+    target = max_events * READ_MARGIN * ARCHIVE_BYTES_PER_EVENT
+    time_only: list[ArchiveObject] = []
+    buckets: dict[int, list[ArchiveObject]] = {}
+    cutoff, listed_count, listed_bytes = HASH_LIMIT, 0, 0
+    for item in listed:
+        listed_count += 1
+        listed_bytes += item.size
+        start = item.user_hash_start
+        if start is None:
+            time_only.append(item)
+        elif start < cutoff:  # the cutoff only falls as more is listed: a bucket above it stays unread
+            buckets.setdefault(start, []).append(item)
+        if listed_count % _PRUNE_EVERY == 0:
+            cutoff = _bucket_cutoff(buckets, time_only, target)
+            buckets = {start: items for start, items in buckets.items() if start < cutoff}
+    cutoff = _bucket_cutoff(buckets, time_only, target)
+    chosen = time_only + [item for start, items in buckets.items() if start < cutoff for item in items]
+    chosen.sort(key=lambda item: item.key)
+    return ChosenObjects(chosen, cutoff, listed_count, listed_bytes)
+
+
+def _bucket_cutoff(buckets: dict[int, list[ArchiveObject]], time_only: list[ArchiveObject], target: float) -> int:
+    """The lowest bucket start below which the listed bytes reach ``target``: the buckets' own
+    bytes, and the share of the time-only objects' bytes (every user's) below it."""
+    time_only_bytes = sum(item.size for item in time_only)
+    below = 0
+    for start in sorted(buckets):
+        if below + time_only_bytes * start / HASH_LIMIT >= target:
+            return start
+        below += sum(item.size for item in buckets[start])
+    return HASH_LIMIT
+
+
+def sampled_window(
+    archive: str | os.PathLike[str],
+    start: datetime | None,
+    end: datetime | None,
+    max_events: int,
+    *,
+    part: ArchivePart | None = None,
+    endpoint_url: str | None = None,
+    stats: ReadStats | None = None,
+) -> tuple[Iterator[dict[str, Any]], ChosenObjects]:
+    """The events of ``[start, end)`` a sample of ``max_events`` needs (``part``'s share of them),
+    and the choice they come from: sample them from its ``hash_cutoff``. On a time-only archive,
+    every event of the window, and the cutoff is ``HASH_LIMIT``."""
+    from archive.reader import DEFAULT_LATE_ARRIVAL, arrival_window, iter_events, list_window
+
+    listed_from, listed_to = arrival_window(start, end, DEFAULT_LATE_ARRIVAL)
+    listing = list_window(archive, listed_from, listed_to, endpoint_url=endpoint_url, stats=stats)
+    chosen = choose_objects(listing, max_events)
+    events = iter_events(archive, start, end, endpoint_url=endpoint_url, stats=stats, part=part, objects=chosen.objects)
+    return events, chosen

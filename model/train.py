@@ -7,7 +7,8 @@ Locally::
     python -m model.train --train ./archive --model-dir ./build/model --tarball ./build/model.tar.gz
     python -m model.train --train s3://bucket/archive ...   # AWS_ENDPOINT_URL_S3 for an emulator
 
-Steps: read events (``archive.iter_events``: GZIP JSON lines under Firehose's time prefixes),
+Steps: read events (``archive.iter_events``: GZIP JSON lines under Firehose's time prefixes; on an
+archive partitioned by the user's hash, only the buckets the sample needs, ``model.sampling``),
 sort them by time, learn the resource vocabulary on the earlier ``1 - calibration_share`` of
 them, replay all of them through ``model.features``, fit the detector on the earlier rows,
 calibrate the threshold on the later (held-out) rows to ``alert_rate``, and write the artifact
@@ -48,7 +49,7 @@ from model.features import (
 )
 from model.login_waves import train_login_wave_model
 from model.network import NETWORK_LOOKUPS, resolve_network_lookup
-from model.sampling import DEFAULT_MAX_EVENTS, HASH_LIMIT, read_parts, sample_users
+from model.sampling import DEFAULT_MAX_EVENTS, HASH_LIMIT, read_parts, sample_users, sampled_window
 from model.serving import REQUEST_CONTENT_TYPES, RESPONSE_CONTENT_TYPES
 from model.verdicts import JudgedAlert, VerdictsError, learn_suppressions, read_verdicts
 
@@ -313,7 +314,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Train from the archive and write the artifact; prints a one-line JSON summary."""
     import json
 
-    from archive import ReadStats, iter_events
+    from archive import ReadStats
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from model import user_agents
@@ -328,13 +329,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:
         print(f"training failed: {error}", file=sys.stderr)
         return 2
+    chosen = None
     if sampled is not None:
         events: Iterable[Any] = sampled.events()
     else:
-        events = iter_events(
+        # On an archive partitioned by the user's hash, only the buckets the sample needs.
+        events, chosen = sampled_window(
             arguments.train,
             _parse_time(arguments.start),
             _parse_time(arguments.end),
+            arguments.max_events,
             endpoint_url=arguments.endpoint_url,
             stats=stats,
         )
@@ -351,7 +355,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             agent_of=user_agents.parse_agent if parsed_agents else None,
             agent_parser=user_agents.describe() if parsed_agents else None,
             verdicts=read_verdicts(arguments.verdicts) if arguments.verdicts else None,
-            hash_cutoff=sampled.hash_cutoff if sampled is not None else HASH_LIMIT,
+            hash_cutoff=sampled.hash_cutoff if sampled is not None else chosen.hash_cutoff if chosen else HASH_LIMIT,
         )
     except (TrainingDataError, VerdictsError) as error:
         print(
@@ -364,8 +368,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     trained.metadata["archive"] = {
         "location": str(arguments.train),
         "objects": stats.objects,
+        "bytes": stats.bytes_read,
         "records": stats.records,
         "invalid_records": stats.invalid,
+        **(chosen.to_json() if chosen is not None else {}),
     }
     folder = save(trained, arguments.model_dir, arguments.tarball)
     summary = {

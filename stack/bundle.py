@@ -1,6 +1,7 @@
 """``make bundle``: the scorer's Lambda zip, byte-for-byte reproducible.
 
-The zip holds the ``scorer`` package (``functions/scorer``), the producer library's ``vedette`` (the
+The zip holds the ``scorer`` package (``functions/scorer``), the archive partitioner
+(``functions/archive_partitioner``, with the ``archive`` layout it writes), the producer library's ``vedette`` (the
 event contract and KPL deaggregation), the serving side of ``model`` (the one feature definition),
 each copied from where Python imports it (``model.build.package_source``: the installed sources the
 tests import), the runtime dependencies at the versions requirements.txt pins, as manylinux aarch64
@@ -64,6 +65,10 @@ REPOSITORY_DISTRIBUTIONS = ("vedette-pipeline", "vedette-producer")
 # The first-party packages: (package, its modules or subpackages; empty = all).
 FIRST_PARTY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("scorer", ()),
+    # The archive partitioner (Firehose's processor when the archive is laid out by user hash): the
+    # archive's layout, and model.sampling's user hash beside the model's serving side.
+    ("archive_partitioner", ()),
+    ("archive", ("__init__.py", "exceptions.py", "layout.py", "location.py", "reader.py", "writer.py")),
     ("vedette", ()),
     # The serving side only: training and the detectors (scikit-learn) stay out of the Lambda; the
     # entity stage (entities.py) scores with ECOD's tail profiles (tails.py, numpy alone); login_waves.py
@@ -82,6 +87,7 @@ FIRST_PARTY: tuple[tuple[str, tuple[str, ...]], ...] = (
             "entities.py",
             "login_waves.py",
             "verdicts.py",
+            "sampling.py",
         ),
     ),
 )

@@ -87,6 +87,8 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             expiration_days=settings.archive_expiration_days,
             log_retention_days=settings.log_retention_days,
             extra_prefixes=(BAD_EVENTS_PREFIX,),
+            user_hash_buckets=settings.archive_user_hash_buckets,
+            bundle_path=root / settings.scorer_bundle_path,
         ),
     )
     queries = ArchiveQueries(
@@ -101,6 +103,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             database_name=catalog_database_name(PROJECT, stack_name),
             results_expiration_days=settings.query_results_expiration_days,
             scan_limit_gib=settings.query_scan_limit_gib,
+            user_hash_buckets=settings.archive_user_hash_buckets,
         ),
     )
     state = ScorerState(
@@ -247,6 +250,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
         "stream_arn": stream.arn,
         "archive_bucket": archive.bucket_name,
         "delivery_stream_name": archive.delivery_stream_name,
+        "archive_partitioner_function_name": archive.partitioner_function_name,
         "endpoint_name": endpoint.endpoint_name,
         "artifacts_bucket": endpoint.artifacts_bucket_name,
         "endpoint_image": endpoint.image,

@@ -15,7 +15,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from archive.table import EVENT_COLUMNS, EVENTS_PREFIX, PARTITION_COLUMNS, TABLE_NAME, projection_properties
+from archive.table import (
+    EVENT_COLUMNS,
+    EVENTS_PREFIX,
+    PARTITION_COLUMNS,
+    TABLE_NAME,
+    USER_HASH_COLUMN,
+    USER_HASH_TABLE_NAME,
+    projection_properties,
+)
 from stack.buckets import ExpiringPrefix, PrivateBucket, PrivateBucketArgs
 from stack.iam import Statement, key_use, policy_document, read_archived_events
 
@@ -56,6 +64,8 @@ class ArchiveQueriesArgs:
     database_name: str
     results_expiration_days: int
     scan_limit_gib: int
+    # archiveUserHashBuckets: with it, the table by user hash beside the hours' one (archive.table).
+    user_hash_buckets: int = 0
 
 
 class ArchiveQueries(pulumi.ComponentResource):
@@ -84,36 +94,22 @@ class ArchiveQueries(pulumi.ComponentResource):
             opts=child,
         )
         archive_root = pulumi.Output.concat("s3://", args.archive_bucket_name, "/")
-        parameters = pulumi.Output.from_input(archive_root).apply(
-            lambda root: {"classification": "json", "EXTERNAL": "TRUE", **projection_properties(root)}
-        )
-        table = aws.glue.CatalogTable(
-            f"{name}-events-table",
-            name=TABLE_NAME,
-            database_name=database.name,
-            table_type="EXTERNAL_TABLE",
-            description="Interaction events archived by Firehose (GZIP JSON lines), partitioned by arrival hour.",
-            parameters=parameters,
-            partition_keys=[
-                {"name": column.name, "type": column.glue_type, "comment": column.comment}
-                for column in PARTITION_COLUMNS
-            ],
-            storage_descriptor={
-                "location": pulumi.Output.concat(archive_root, EVENTS_PREFIX),
-                "input_format": INPUT_FORMAT,
-                "output_format": OUTPUT_FORMAT,
-                "compressed": True,
-                "ser_de_info": {
-                    "serialization_library": JSON_SERDE,
-                    "parameters": {"ignore.malformed.json": "TRUE"},
-                },
-                "columns": [
-                    {"name": column.name, "type": column.glue_type, "comment": column.comment}
-                    for column in EVENT_COLUMNS
-                ],
-            },
-            opts=child,
-        )
+        hours = "Interaction events archived by Firehose (GZIP JSON lines), partitioned by arrival hour."
+        table = events_table(f"{name}-events-table", TABLE_NAME, database.name, archive_root, 0, child, hours)
+        tables = [table]
+        if args.user_hash_buckets:
+            by_hash = "The hours archived by user hash, by arrival hour and the first hash of the user's bucket."
+            tables.append(
+                events_table(
+                    f"{name}-events-by-user-hash-table",
+                    USER_HASH_TABLE_NAME,
+                    database.name,
+                    archive_root,
+                    args.user_hash_buckets,
+                    child,
+                    by_hash,
+                )
+            )
         workgroup = aws.athena.Workgroup(
             f"{name}-workgroup",
             description="Vedette: SQL over the event archive; results encrypted with the pipeline key.",
@@ -145,7 +141,7 @@ class ArchiveQueries(pulumi.ComponentResource):
                         [
                             pulumi.Output.concat(glue_prefix, "catalog"),
                             pulumi.Output.concat(glue_prefix, "database/", database.name),
-                            pulumi.Output.concat(glue_prefix, "table/", database.name, "/", table.name),
+                            *(pulumi.Output.concat(glue_prefix, "table/", database.name, "/", t.name) for t in tables),
                         ],
                     ),
                     Statement("LocateTheArchive", ("s3:GetBucketLocation",), [args.archive_bucket_arn]),
@@ -178,3 +174,45 @@ class ArchiveQueries(pulumi.ComponentResource):
                 "policy_arn": self.policy_arn,
             }
         )
+
+
+def events_table(
+    resource_name: str,
+    table_name: str,
+    database_name: pulumi.Input[str],
+    archive_root: pulumi.Output[str],
+    user_hash_buckets: int,
+    opts: pulumi.ResourceOptions,
+    description: str,
+) -> aws.glue.CatalogTable:
+    """A Glue table over the archive's event objects: the contract's columns, the arrival hour and,
+    with ``user_hash_buckets``, the user-hash bucket, all found by partition projection."""
+    parameters = archive_root.apply(
+        lambda root: {"classification": "json", "EXTERNAL": "TRUE", **projection_properties(root, user_hash_buckets)}
+    )
+    partitions = [*PARTITION_COLUMNS, USER_HASH_COLUMN] if user_hash_buckets else list(PARTITION_COLUMNS)
+    return aws.glue.CatalogTable(
+        resource_name,
+        name=table_name,
+        database_name=database_name,
+        table_type="EXTERNAL_TABLE",
+        description=description,
+        parameters=parameters,
+        partition_keys=[
+            {"name": column.name, "type": column.glue_type, "comment": column.comment} for column in partitions
+        ],
+        storage_descriptor={
+            "location": pulumi.Output.concat(archive_root, EVENTS_PREFIX),
+            "input_format": INPUT_FORMAT,
+            "output_format": OUTPUT_FORMAT,
+            "compressed": True,
+            "ser_de_info": {
+                "serialization_library": JSON_SERDE,
+                "parameters": {"ignore.malformed.json": "TRUE"},
+            },
+            "columns": [
+                {"name": column.name, "type": column.glue_type, "comment": column.comment} for column in EVENT_COLUMNS
+            ],
+        },
+        opts=opts,
+    )

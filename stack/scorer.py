@@ -15,9 +15,9 @@ import pulumi_aws as aws
 from scorer.settings import ALERTS_TOPIC_ARN, ANOMALIES_TABLE
 from scorer.stores import PENDING_ALERTS_INDEX
 from scorer.sweeper import SWEEP_AFTER_SECONDS
-from stack.bundle import LAMBDA_ARCHITECTURE, LAMBDA_PYTHON
 from stack.exceptions import StackError
 from stack.iam import STREAM_CONSUMER_ACTIONS, Statement, assume_role_policy, key_use, policy_document
+from stack.lambdas import BundledFunctionArgs, bundled_function
 
 
 def sweep_after_seconds(max_record_age_seconds: int) -> int:
@@ -27,9 +27,6 @@ def sweep_after_seconds(max_record_age_seconds: int) -> int:
     return longest + SWEEP_MARGIN_SECONDS
 
 
-# The Python and architecture the bundle's wheels are built for (one definition, stack.bundle).
-RUNTIME = aws.lambda_.Runtime(f"python{LAMBDA_PYTHON}")
-ARCHITECTURE = LAMBDA_ARCHITECTURE
 HANDLER = "scorer.handler.lambda_handler"
 SWEEPER_HANDLER = "scorer.sweeper.lambda_handler"
 SWEEPER_SCHEDULE = "rate(5 minutes)"
@@ -91,10 +88,11 @@ class Scorer(pulumi.ComponentResource):
             opts=child,
         )
         # Exactly the calls the scorer makes (scorer.stores, scorer.endpoint) and the mapping needs.
-        function, role_policy = self._function(
+        function, role_policy = bundled_function(
+            self,
             name,
             f"{name}-function",
-            args,
+            BundledFunctionArgs(args.bundle_path, args.account_id, args.log_retention_days),
             handler=HANDLER,
             statements=[
                 Statement("ReadTheStream", STREAM_CONSUMER_ACTIONS, [args.stream_arn]),
@@ -163,61 +161,15 @@ class Scorer(pulumi.ComponentResource):
             }
         )
 
-    def _function(
-        self,
-        prefix: str,
-        function_name: str,
-        args: ScorerArgs,
-        *,
-        handler: str,
-        statements: list[Statement],
-        memory_mib: int,
-        timeout_seconds: int,
-        reserved_concurrency: int | None,
-        environment: Mapping[str, pulumi.Input[str]],
-    ) -> tuple[aws.lambda_.Function, aws.iam.RolePolicy]:
-        """A function of the bundle with its own log group (``<prefix>-logs``) and role
-        (``<prefix>-role``, ``<prefix>-policy``): ``statements`` and writing to that log group, no more.
-        Returns the function and the policy, which whatever checks the role on creation must wait for."""
-        child = pulumi.ResourceOptions(parent=self)
-        log_group = aws.cloudwatch.LogGroup(f"{prefix}-logs", retention_in_days=args.log_retention_days, opts=child)
-        role = aws.iam.Role(
-            f"{prefix}-role",
-            assume_role_policy=assume_role_policy("lambda.amazonaws.com", args.account_id),
-            opts=child,
-        )
-        writes_logs = Statement(
-            "WriteLogs",
-            ("logs:CreateLogStream", "logs:PutLogEvents"),
-            [pulumi.Output.concat(log_group.arn, ":log-stream:*")],
-        )
-        role_policy = aws.iam.RolePolicy(
-            f"{prefix}-policy", role=role.id, policy=policy_document([*statements, writes_logs]), opts=child
-        )
-        function = aws.lambda_.Function(
-            function_name,
-            runtime=RUNTIME,
-            architectures=[ARCHITECTURE],
-            handler=handler,
-            code=pulumi.FileArchive(str(args.bundle_path)),
-            role=role.arn,
-            memory_size=memory_mib,
-            timeout=timeout_seconds,
-            reserved_concurrent_executions=reserved_concurrency,
-            environment={"variables": dict(environment)},
-            logging_config={"log_format": "JSON", "log_group": log_group.name},
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[role_policy]),
-        )
-        return function, role_policy
-
     def _alert_sweeper(self, name: str, args: ScorerArgs) -> aws.lambda_.Function:
         """The sweeper (same bundle, its own role: read the pending alerts, publish, mark them sent)
         and the schedule that runs it."""
         child = pulumi.ResourceOptions(parent=self)
-        function, _ = self._function(
+        function, _ = bundled_function(
+            self,
             f"{name}-sweeper",
             f"{name}-sweeper",
-            args,
+            BundledFunctionArgs(args.bundle_path, args.account_id, args.log_retention_days),
             handler=SWEEPER_HANDLER,
             statements=[
                 Statement(

@@ -14,7 +14,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
-from archive.layout import DEFAULT_BUFFER_BYTES, DEFAULT_BUFFER_SECONDS, MAX_BUFFER_BYTES, MAX_BUFFER_SECONDS
+from archive.layout import (
+    DEFAULT_BUFFER_BYTES,
+    DEFAULT_BUFFER_SECONDS,
+    MAX_BUFFER_BYTES,
+    MAX_BUFFER_SECONDS,
+    check_user_hash_buckets,
+)
 from scorer import settings as scorer_env
 from scorer.exceptions import MissingSettingError
 from stack.exceptions import StackConfigError
@@ -25,6 +31,10 @@ MIB = 1024 * 1024
 KINESIS_RETENTION_HOURS = (24, 8760)
 FIREHOSE_BUFFER_MIB = (1, MAX_BUFFER_BYTES // MIB)
 FIREHOSE_BUFFER_SECONDS = (0, int(MAX_BUFFER_SECONDS))
+# With dynamic partitioning Firehose's buffer is 64 MiB at least, and zero buffering is not offered
+# (Firehose, "Buffer data for dynamic partitioning"); 60 s is the console's smallest interval then.
+DYNAMIC_PARTITIONING_BUFFER_MIB = (64, MAX_BUFFER_BYTES // MIB)
+DYNAMIC_PARTITIONING_BUFFER_SECONDS = (60, int(MAX_BUFFER_SECONDS))
 S3_MIN_DAYS_BEFORE_INFREQUENT_ACCESS = 30
 SERVERLESS_MEMORY_MIB = (1024, 2048, 3072, 4096, 5120, 6144)
 SERVERLESS_MAX_CONCURRENCY = (1, 200)
@@ -75,6 +85,13 @@ CONFIG_KEYS: tuple[ConfigKey, ...] = (
         "integer",
         int(DEFAULT_BUFFER_SECONDS),
         "Firehose buffer interval, 0-900 seconds.",
+    ),
+    ConfigKey(
+        "archiveUserHashBuckets",
+        "integer",
+        0,
+        "0: archive under time prefixes only; N (a power of two, 2-2048): also by user hash in N buckets, "
+        "so sampling reads only the buckets it needs (Firehose dynamic partitioning; archiveBufferMiB >= 64).",
     ),
     ConfigKey(
         "archiveInfrequentAccessDays", "integer", 30, "Days before archived objects move to STANDARD_IA (>= 30)."
@@ -184,6 +201,7 @@ class StackSettings:
     stream_retention_hours: int = 24
     archive_buffer_mib: int = DEFAULT_BUFFER_BYTES // MIB
     archive_buffer_seconds: int = int(DEFAULT_BUFFER_SECONDS)
+    archive_user_hash_buckets: int = 0
     archive_infrequent_access_days: int = 30
     archive_expiration_days: int = 365
     model_artifact_path: str = "build/model.tar.gz"
@@ -273,6 +291,16 @@ class StackSettings:
         _within("streamRetentionHours", self.stream_retention_hours, KINESIS_RETENTION_HOURS)
         _within("archiveBufferMiB", self.archive_buffer_mib, FIREHOSE_BUFFER_MIB)
         _within("archiveBufferSeconds", self.archive_buffer_seconds, FIREHOSE_BUFFER_SECONDS)
+        try:
+            check_user_hash_buckets(self.archive_user_hash_buckets)
+        except ValueError as error:
+            raise StackConfigError("archiveUserHashBuckets", str(error)) from None
+        if self.archive_user_hash_buckets:
+            # Firehose's own minimums with dynamic partitioning, named here instead of failing the update.
+            _within_when_partitioned("archiveBufferMiB", self.archive_buffer_mib, DYNAMIC_PARTITIONING_BUFFER_MIB)
+            _within_when_partitioned(
+                "archiveBufferSeconds", self.archive_buffer_seconds, DYNAMIC_PARTITIONING_BUFFER_SECONDS
+            )
         _within("archiveInfrequentAccessDays", self.archive_infrequent_access_days, (30, 36_500))
         if self.archive_expiration_days <= self.archive_infrequent_access_days:
             raise StackConfigError(
@@ -387,6 +415,14 @@ def _within(key: str, value: int, bounds: tuple[int, int]) -> None:
     low, high = bounds
     if not low <= value <= high:
         raise StackConfigError(key, f"must be within {low}-{high}, got {value}")
+
+
+def _within_when_partitioned(key: str, value: int, bounds: tuple[int, int]) -> None:
+    low, high = bounds
+    if not low <= value <= high:
+        raise StackConfigError(
+            key, f"must be within {low}-{high} with archiveUserHashBuckets (Firehose dynamic partitioning), got {value}"
+        )
 
 
 def _one_of(key: str, value: object, allowed: tuple[object, ...]) -> None:

@@ -11,21 +11,32 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import orjson
 import pytest
 
 from archive import (
     FIREHOSE_ERROR_OUTPUT_PREFIX,
     FIREHOSE_PREFIX,
+    USER_HASH_PREFIX,
     ArchiveLocationError,
     ArchiveWriter,
     PrefixExpressionError,
     ReadStats,
+    archive_prefix,
     evaluate_prefix,
     iter_events,
     iter_records,
+    list_window,
     object_key,
 )
-from archive.layout import arrival_of_key, format_java_datetime
+from archive.layout import (
+    arrival_of_key,
+    check_user_hash_buckets,
+    format_java_datetime,
+    user_hash_bucket_start,
+    user_hash_partition_value,
+    user_hash_start_of_key,
+)
 from archive.reader import split_records
 from tests.conftest import make_event
 from vedette.events import encode_event, normalize_event
@@ -218,3 +229,62 @@ def test_a_writer_dropped_with_buffered_records_warns(tmp_path: Path) -> None:
         writer.__del__()
     writer.close()  # and closing writes the record after all
     assert len(list(tmp_path.rglob("*.gz"))) == 1
+
+
+def test_user_hash_layout_keys_buckets_and_their_validation() -> None:
+    # GIVEN the layout with 4 buckets of the 32-bit user hash
+    width = 2**30
+    # THEN a hash's bucket starts at the multiple of a quarter of the range below it
+    assert [user_hash_bucket_start(value, 4) for value in (0, width - 1, width, 3 * width + 5, 2**32 - 1)] == [
+        0, 0, width, 3 * width, 3 * width,
+    ]  # fmt: skip
+    # AND the key names the bucket by its first hash, ten digits, between the hour and the name
+    key = object_key(T0, "0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9", prefix=USER_HASH_PREFIX,
+                     partition_keys={"user_hash": user_hash_partition_value(width)})  # fmt: skip
+    assert key == (
+        "events/2026/11/02/09/user_hash=1073741824/vedette-archive-1-2026-11-02-09-58-30-0b1c2d3e-4f50-4617-8283-94a5b6c7d8e9.gz"
+    )
+    assert user_hash_start_of_key(key) == width
+    assert arrival_of_key(key) == T0.replace(microsecond=0)
+    assert user_hash_start_of_key("events/2026/11/02/09/vedette-archive-1-x.gz") is None
+    assert user_hash_start_of_key("events/2026/11/02/09/user_hash=12/x.gz") is None
+    # AND the prefix of each layout, and a missing partition key, a bad count, are refused clearly
+    assert archive_prefix(0) == FIREHOSE_PREFIX
+    assert archive_prefix(128) == "events/!{timestamp:yyyy/MM/dd/HH}/user_hash=!{partitionKeyFromLambda:user_hash}/"
+    with pytest.raises(PrefixExpressionError, match="no partition key 'user_hash'"):
+        object_key(T0, uuid.uuid4(), prefix=USER_HASH_PREFIX)
+    for bad in (1, 3, 96, 4096, -4):
+        with pytest.raises(ValueError, match="0 \\(time-only layout\\) or a power of two from 2 to 2048"):
+            check_user_hash_buckets(bad)
+
+
+def test_writer_buffers_each_partition_apart_and_the_reader_reads_both_layouts(tmp_path: Path) -> None:
+    # GIVEN an hour archived time-only, then an hour archived by user hash (the switch mid-way)
+    first_hour = events_at([T0 + timedelta(seconds=10 * n) for n in range(6)])
+    second_hour = events_at([T0 + timedelta(hours=1, seconds=10 * n) for n in range(6)])
+    with ArchiveWriter(tmp_path, buffer_seconds=900, uuid_factory=counting_uuids()) as writer:
+        for event in first_hour:
+            writer.put_event(event)
+    buckets = {event["event_id"]: str(n % 2 * 2**31).zfill(10) for n, event in enumerate(second_hour)}
+    with ArchiveWriter(tmp_path, prefix=USER_HASH_PREFIX, buffer_seconds=900, uuid_factory=counting_uuids()) as writer:
+        for event in second_hour:
+            writer.put_event(event, partition_keys={"user_hash": buckets[event["event_id"]]})
+        # WHEN the buffers flush, THEN one object per partition, under its folder
+        assert writer.buffered_records == 6
+        written = writer.flush()
+        assert sorted(writer.written_keys) == [
+            "events/2026/11/02/10/user_hash=0000000000/vedette-archive-1-2026-11-02-10-58-30-00000000-0000-4000-8000-000000000001.gz",
+            "events/2026/11/02/10/user_hash=2147483648/vedette-archive-1-2026-11-02-10-58-40-00000000-0000-4000-8000-000000000002.gz",
+        ]
+        assert written in writer.written_keys
+    for key in writer.written_keys:
+        lines = gzip.decompress((tmp_path / key).read_bytes()).splitlines()
+        start = user_hash_start_of_key(key)
+        assert {buckets[normalize_event(orjson.loads(line))["event_id"]] for line in lines} == {f"{start:010d}"}
+    # AND the reader reads both hours' events, and the listing says which users each object holds
+    assert sorted(event["event_id"] for event in iter_events(tmp_path)) == sorted(
+        event["event_id"] for event in first_hour + second_hour
+    )
+    listed = list(list_window(tmp_path))
+    assert [item.user_hash_start for item in listed] == [None, 0, 2**31]
+    assert all(item.size == (tmp_path / item.key).stat().st_size for item in listed)

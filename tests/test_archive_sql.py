@@ -196,3 +196,40 @@ def test_an_s3_archive_answers_like_the_folder(
     assert status == 0
     assert from_s3 == from_folder
     assert len(from_s3.splitlines()) > 2
+
+
+def test_the_events_table_reads_both_layouts_and_athena_projects_the_user_hash_buckets(tmp_path: Path) -> None:
+    # GIVEN an hour archived time-only and the next by user hash
+    from archive import USER_HASH_PREFIX
+    from archive.table import USER_HASH_TABLE_NAME
+    from tests.conftest import make_event
+    from vedette.events import normalize_event
+
+    events = [normalize_event(make_event(n, occurred_at=f"2026-11-02T0{5 + n % 2}:00:{n:02d}.000000Z"))
+              for n in range(20)]  # fmt: skip
+    with ArchiveWriter(tmp_path) as time_only, ArchiveWriter(tmp_path, prefix=USER_HASH_PREFIX) as by_hash:
+        for n, event in enumerate(events):
+            if n % 2:
+                by_hash.put_event(event, partition_keys={"user_hash": f"{(n % 4) * 2**30:010d}"})
+            else:
+                time_only.put_event(event)
+    # WHEN DuckDB counts each hour
+    connection = sql.connect(tmp_path)
+    rows = sql.query(connection, "SELECT hour, count(*) FROM events GROUP BY 1 ORDER BY 1").rows
+    # THEN both hours are read, the hash-partitioned one under its hour
+    assert rows == [(5, 10), (6, 10)]
+    assert sql.hive_path(f"events/2026/11/02/06/user_hash=1073741824/{OBJECT_NAME}") == (
+        f"events/year=2026/month=11/day=02/hour=06/{OBJECT_NAME}"
+    )
+    # AND Athena's table by user hash lists each bucket's folder, projected from the bucket count
+    properties = projection_properties("s3://bucket/", 4)
+    assert properties["storage.location.template"] == (
+        "s3://bucket/events/${year}/${month}/${day}/${hour}/user_hash=${user_hash}/"
+    )
+    assert (properties["projection.user_hash.range"], properties["projection.user_hash.interval"]) == (
+        f"0,{3 * 2**30}", str(2**30),
+    )  # fmt: skip
+    assert properties["projection.user_hash.digits"] == "10"
+    assert USER_HASH_TABLE_NAME != "events"
+    with pytest.raises(ValueError, match="power of two"):
+        projection_properties("s3://bucket/", 3)

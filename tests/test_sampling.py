@@ -146,3 +146,137 @@ def test_a_worker_in_a_processing_job_takes_its_place_among_the_hosts(tmp_path: 
     config.write_text(json.dumps({"current_host": "algo-3", "hosts": ["algo-2", "algo-1", "algo-3"]}))
     assert str(sample.part_of_this_host(config)) == "2/3"
     assert str(sample.part_of_this_host(tmp_path / "absent.json")) == "0/1"
+
+
+def write_partitioned_archive(folder: str | Path, events: list[dict[str, Any]], buckets: int, **options: Any) -> None:
+    """The archive as Firehose lays it out with dynamic partitioning: each event in the bucket the
+    partitioner gives it, objects of a minute of arrivals per bucket."""
+    from archive import USER_HASH_PREFIX
+    from archive_partitioner.handler import partition_keys_of
+
+    with ArchiveWriter(folder, prefix=USER_HASH_PREFIX, buffer_seconds=60, **options) as writer:
+        for event in sorted(events, key=lambda item: item["occurred_at"]):
+            writer.put_event(event, partition_keys=partition_keys_of(event, buckets))
+
+
+def all_objects(location: str | Path, **options: Any) -> int:
+    from archive import list_window
+
+    return sum(1 for _ in list_window(location, **options))
+
+
+def sample_with_workers(archive: str, out: Path, parts: int, cap: int, *extra: str) -> list[dict[str, Any]]:
+    """``python -m model.sample`` as ``parts`` workers; their printed summaries."""
+    import contextlib
+    import io
+
+    summaries = []
+    for index in range(parts):
+        printed = io.StringIO()
+        with contextlib.redirect_stdout(printed):
+            assert sample.main(["--archive", archive, "--out", str(out), "--part", f"{index}/{parts}",
+                                "--max-events", str(cap), *extra]) == 0  # fmt: skip
+        summaries.append(json.loads(printed.getvalue().splitlines()[-1]))
+    return summaries
+
+
+def test_on_a_hash_partitioned_archive_workers_read_only_the_low_buckets_and_the_sample_stays_exact(
+    tmp_path: Path,
+) -> None:
+    # GIVEN 400 users over five days, archived by user hash in 64 buckets
+    events = normal_traffic(users=400, days=5)
+    write_partitioned_archive(tmp_path / "archive", events, 64)
+    user_hash = {user: stable_hash(user) for user in {event["user_id"] for event in events}}
+    listed = all_objects(tmp_path / "archive")
+    cap = len(events) // 40
+    # WHEN two workers sample it for a small cap
+    summaries = sample_with_workers(str(tmp_path / "archive"), tmp_path / "parts", 2, cap)
+    parts = read_parts(tmp_path / "parts")
+    assert parts is not None
+    merged = sample_users(parts.events(), cap, parts.hash_cutoff)
+    # THEN the sample is exactly every archived event of the users below its cutoff
+    expected = sorted(event["event_id"] for event in events if user_hash[event["user_id"]] < merged.hash_cutoff)
+    assert sorted(event["event_id"] for _, _, event in merged.ordered) == expected
+    assert 0 < len(expected) <= cap
+    # AND both workers chose the same buckets, whose upper boundary bounds the cutoff
+    chosen = {(summary["objects_chosen"], summary["bucket_cutoff_share"]) for summary in summaries}
+    assert len(chosen) == 1
+    ((objects_chosen, cutoff_share),) = chosen
+    assert merged.hash_cutoff <= cutoff_share * HASH_LIMIT < HASH_LIMIT
+    # AND between them they read each chosen object once: far fewer than the archive holds
+    assert sum(summary["objects"] for summary in summaries) == objects_chosen
+    assert summaries[0]["objects_listed"] == listed
+    assert objects_chosen < listed / 4
+    assert parts.events_read < len(events) / 4
+
+
+def test_a_sample_needing_every_bucket_reads_them_all_and_equals_the_time_only_sample(tmp_path: Path) -> None:
+    # GIVEN the same events archived in both layouts
+    events = normal_traffic(users=60, days=3)
+    write_archive(tmp_path / "time-only", events)
+    write_partitioned_archive(tmp_path / "by-hash", events, 8)
+    # WHEN each is sampled with a cap above the archive
+    for layout in ("time-only", "by-hash"):
+        sample_with_workers(str(tmp_path / layout), tmp_path / f"parts-{layout}", 1, 10 * len(events))
+    samples = {layout: read_parts(tmp_path / f"parts-{layout}") for layout in ("time-only", "by-hash")}
+    # THEN both hold every event, below the whole hash range
+    for parts in samples.values():
+        assert parts is not None
+        assert parts.hash_cutoff == HASH_LIMIT
+        assert sorted(event["event_id"] for event in parts.events()) == sorted(event["event_id"] for event in events)
+
+
+def test_an_archive_switched_to_hash_partitions_mid_window_still_samples_exactly(tmp_path: Path) -> None:
+    # GIVEN four days archived time-only, then three days by hash in 32 buckets
+    events = normal_traffic(users=300, days=7)
+    switch = "2026-11-06T00:00:00.000000Z"
+    write_archive(tmp_path / "archive", [event for event in events if event["occurred_at"] < switch])
+    write_partitioned_archive(tmp_path / "archive", [event for event in events if event["occurred_at"] >= switch], 32)
+    user_hash = {user: stable_hash(user) for user in {event["user_id"] for event in events}}
+    cap = len(events) // 30
+    # WHEN it is sampled, THEN every time-only object is read, and the sample is exact
+    (summary,) = sample_with_workers(str(tmp_path / "archive"), tmp_path / "parts", 1, cap)
+    parts = read_parts(tmp_path / "parts")
+    assert parts is not None
+    kept = sorted(event["event_id"] for event in parts.events())
+    assert kept == sorted(event["event_id"] for event in events if user_hash[event["user_id"]] < parts.hash_cutoff)
+    time_only = sum(1 for key in (tmp_path / "archive").rglob("*.gz") if "user_hash=" not in str(key))
+    assert time_only < summary["objects"] < summary["objects_listed"]
+
+
+def test_on_moto_s3_a_partitioned_archive_is_sampled_from_its_low_buckets(aws_endpoint: str, tmp_path: Path) -> None:
+    import boto3
+
+    # GIVEN a hash-partitioned archive in a bucket on moto's S3 server
+    s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1")
+    s3.create_bucket(Bucket="sampling-by-hash")
+    events = normal_traffic(users=300, days=4)
+    write_partitioned_archive("s3://sampling-by-hash/history/", events, 32, s3_client=s3)
+    user_hash = {user: stable_hash(user) for user in {event["user_id"] for event in events}}
+    cap = len(events) // 30
+    # WHEN a worker samples it through S3 (the listing's sizes choose the buckets)
+    (summary,) = sample_with_workers("s3://sampling-by-hash/history", tmp_path / "parts", 1, cap,
+                                     "--endpoint-url", aws_endpoint)  # fmt: skip
+    parts = read_parts(tmp_path / "parts")
+    assert parts is not None
+    # THEN it read a few buckets' objects, and kept exactly the users below its cutoff
+    assert summary["objects"] < summary["objects_listed"] / 4
+    assert summary["objects_listed"] == all_objects("s3://sampling-by-hash/history", s3_client=s3)
+    kept = sorted(event["event_id"] for event in parts.events())
+    assert kept
+    assert kept == sorted(event["event_id"] for event in events if user_hash[event["user_id"]] < parts.hash_cutoff)
+
+
+def test_training_reads_a_partitioned_archive_from_its_low_buckets_too(tmp_path: Path) -> None:
+    # GIVEN a hash-partitioned archive
+    events = normal_traffic(users=400, days=5)
+    write_partitioned_archive(tmp_path / "archive", events, 64)
+    listed = all_objects(tmp_path / "archive")
+    # WHEN the training job reads it itself (no sampling instances) with a small cap
+    cap = len(events) // 40
+    assert train.main(["--train", str(tmp_path / "archive"), "--model-dir", str(tmp_path / "model"),
+                       "--max-events", str(cap), "--geo", "synthetic", "--agents", "none"]) == 0  # fmt: skip
+    # THEN it opened a few buckets' objects, and recorded what it chose
+    archive = json.loads((tmp_path / "model" / "metadata.json").read_text())["archive"]
+    assert archive["objects"] == archive["objects_chosen"] < listed / 4
+    assert archive["objects_listed"] == listed

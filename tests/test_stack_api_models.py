@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from stack import model_endpoint, scorer
+from stack import lambdas, model_endpoint
 from stack.api_models import INPUT_MEMBERS, check_resources, member_shape
 from stack.pipeline import deploy
 from stack.settings import StackSettings
@@ -23,6 +23,8 @@ VARIANTS = {
         state_table_capacity_units=300,
         scorer_reserved_concurrency=20,
     ),
+    # The archive by user hash: dynamic partitioning, the partitioner's processor, the second table.
+    "archive-by-user-hash": StackSettings(archive_user_hash_buckets=128, archive_buffer_mib=64),
 }
 
 
@@ -53,7 +55,7 @@ def test_the_stack_sends_only_values_the_aws_apis_accept(project: Path, variant:
 @pytest.mark.parametrize(
     ("module", "attribute", "broken", "input_path", "words"),
     [
-        (scorer, "RUNTIME", "python3.99", "runtime", "not one of"),
+        (lambdas, "RUNTIME", "python3.99", "runtime", "not one of"),
         (model_endpoint, "VARIANT_NAME", "primary variant!", "productionVariants[].variantName", "pattern"),
     ],
 )

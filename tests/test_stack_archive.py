@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from archive.layout import FIREHOSE_ERROR_OUTPUT_PREFIX, FIREHOSE_PREFIX
-from stack.archive import EventArchive, EventArchiveArgs
+from archive.layout import FIREHOSE_ERROR_OUTPUT_PREFIX, FIREHOSE_PREFIX, USER_HASH_PREFIX
+from archive_partitioner.handler import BUCKETS_VARIABLE
+from stack.archive import PARTITIONER_HANDLER, EventArchive, EventArchiveArgs
 from stack.encryption import PipelineKey, PipelineKeyArgs
 from stack.stream import EventStream, EventStreamArgs
 from tests.stack_harness import ACCOUNT_ID, REGION, Synthesized, policy_statements, synthesize
 
 
-def deploy_stream_and_archive(on_demand: bool = True, buffer_seconds: int = 300) -> Synthesized:
+def deploy_stream_and_archive(
+    on_demand: bool = True, buffer_seconds: int = 300, user_hash_buckets: int = 0, bundle_path: Path | None = None
+) -> Synthesized:
     def program() -> dict[str, object]:
         key = PipelineKey("vedette", PipelineKeyArgs(account_id=ACCOUNT_ID, partition="aws", region=REGION))
         stream = EventStream(
@@ -27,12 +31,14 @@ def deploy_stream_and_archive(on_demand: bool = True, buffer_seconds: int = 300)
                 kms_key_arn=key.arn,
                 account_id=ACCOUNT_ID,
                 region=REGION,
-                buffer_mib=5,
+                buffer_mib=64 if user_hash_buckets else 5,
                 buffer_seconds=buffer_seconds,
                 infrequent_access_days=30,
                 expiration_days=365,
                 log_retention_days=30,
                 extra_prefixes=("bad-events/",),
+                user_hash_buckets=user_hash_buckets,
+                bundle_path=bundle_path,
             ),
         )
         return {"stream_arn": stream.arn, "bucket": archive.bucket_name, "delivery": archive.delivery_stream_name}
@@ -76,6 +82,9 @@ def test_firehose_reads_the_stream_and_writes_the_archive_bucket(deployed: Synth
     assert target["compressionFormat"] == "GZIP"
     assert (target["bufferingSize"], target["bufferingInterval"]) == (5, 300)
     assert target["processingConfiguration"]["processors"] == [{"type": "AppendDelimiterToRecord"}]
+    # AND by default no dynamic partitioning and no function of the archive's
+    assert "dynamicPartitioningConfiguration" not in target
+    assert deployed.of_type("aws:lambda/function:Function") == []
     assert deployed.arn_owner(target["kmsKeyArn"]).typ == "aws:kms/key:Key"
     logging = target["cloudwatchLoggingOptions"]
     assert logging["enabled"] is True
@@ -149,3 +158,41 @@ def test_firehose_role_is_scoped_to_the_stream_bucket_prefixes_key_and_log_strea
 def test_every_resource_is_a_child_of_a_component(deployed: Synthesized) -> None:
     for resource in deployed.custom():
         assert "vedette:stack:" in resource.urn, resource.urn
+
+
+def test_with_user_hash_buckets_firehose_partitions_through_the_bundles_partitioner(tmp_path: Path) -> None:
+    # GIVEN the archive laid out by user hash in 128 buckets, with the Lambda bundle
+    bundle = tmp_path / "scorer.zip"
+    bundle.write_bytes(b"PK\x05\x06" + bytes(18))
+    deployed = deploy_stream_and_archive(user_hash_buckets=128, bundle_path=bundle)
+    delivery = deployed.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream")
+    target = delivery.inputs["extendedS3Configuration"]
+    function = deployed.one("aws:lambda/function:Function")
+    # THEN the delivery stream partitions dynamically under the layout's user-hash prefix, with its minimum buffer
+    assert target["dynamicPartitioningConfiguration"] == {"enabled": True}
+    assert target["prefix"] == USER_HASH_PREFIX
+    assert target["errorOutputPrefix"] == FIREHOSE_ERROR_OUTPUT_PREFIX
+    assert target["bufferingSize"] == 64
+    # AND its processors are the partitioner's $LATEST, then the newline the reader splits lines on
+    lambda_processor, delimiter = target["processingConfiguration"]["processors"]
+    (parameter,) = lambda_processor["parameters"]
+    assert (lambda_processor["type"], parameter["parameterName"]) == ("Lambda", "LambdaArn")
+    assert parameter["parameterValue"] == f"{function.outputs['arn']}:$LATEST"
+    assert delimiter == {"type": "AppendDelimiterToRecord"}
+    # AND that function is the bundle's partitioner, told the bucket count
+    assert function.inputs["handler"] == PARTITIONER_HANDLER
+    assert function.inputs["environment"]["variables"] == {BUCKETS_VARIABLE: "128"}
+    assert function.inputs["code"].path == str(bundle)
+    # AND Firehose's role may invoke that function and no other; the function's own role only logs
+    firehose_role = deployed.arn_owner(target["roleArn"])
+    by_role = {
+        policy.inputs["role"]: policy_statements(policy.inputs["policy"])
+        for policy in deployed.of_type("aws:iam/rolePolicy:RolePolicy")
+    }
+    firehose_statements = {statement["Sid"]: statement for statement in by_role[firehose_role.outputs["name"]]}
+    invoke = firehose_statements["PartitionWithThePartitioner"]
+    assert invoke["Action"] == ["lambda:GetFunctionConfiguration", "lambda:InvokeFunction"]
+    assert invoke["Resource"] == [function.outputs["arn"], f"{function.outputs['arn']}:$LATEST"]
+    assert [s for s in firehose_statements.values() if any(a.startswith("lambda:") for a in s["Action"])] == [invoke]
+    function_role = deployed.arn_owner(function.inputs["role"])
+    assert [statement["Sid"] for statement in by_role[function_role.outputs["name"]]] == ["WriteLogs"]

@@ -12,16 +12,19 @@ from pathlib import Path
 
 import pytest
 
+from archive_partitioner.handler import BUCKETS_VARIABLE
 from scorer.model_config import BUNDLED_FEATURE_CONFIG, load_feature_config
 from scorer.settings import ALERTS_TOPIC_ARN, ANOMALIES_TABLE, BAD_EVENTS_BUCKET, ENDPOINT_NAME, STATE_TABLE
 from stack import bundle
+from stack.archive import PARTITIONER_HANDLER
 from stack.exceptions import BundleError
 from tests.stack_harness import write_model_artifact
 
 EM_AARCH64 = 183  # ELF e_machine of 64-bit ARM
-# The packages of this repository the zip holds: the scorer, the contract, the serving side of the
-# model, and the simulator's geography (the `built` fixture's model looks countries up with it).
-FIRST_PARTY = {"scorer", "vedette", "model", "traffic"}
+# The packages of this repository the zip holds: the scorer, the archive partitioner with the
+# archive's layout, the contract, the serving side of the model, and the simulator's geography (the
+# `built` fixture's model looks countries up with it).
+FIRST_PARTY = {"scorer", "archive_partitioner", "archive", "vedette", "model", "traffic"}
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +83,10 @@ def test_bundled_first_party_modules_are_the_ones_the_tests_import(built: tuple[
         assert (Path(importlib.import_module(package).__file__ or "").parent / relative).read_bytes() == data, name
 
 
-def test_the_handler_starts_from_the_bundles_own_modules(built: tuple[Path, Path], tmp_path: Path) -> None:
+@pytest.mark.parametrize("handler", ["scorer", "archive partitioner"])
+def test_each_handler_starts_from_the_bundles_own_modules(
+    built: tuple[Path, Path], tmp_path: Path, handler: str
+) -> None:
     # GIVEN the bundle's first-party packages and feature configuration, unpacked alone (its
     # third-party packages are built for the Lambda's arm64 Python, so this machine's stand in)
     unpacked = tmp_path / "bundle"
@@ -91,9 +97,10 @@ def test_the_handler_starts_from_the_bundles_own_modules(built: tuple[Path, Path
     site_packages = [path for path in sys.path if path.endswith("site-packages")]
     settings = {name: "x" for name in (ENDPOINT_NAME, STATE_TABLE, ANOMALIES_TABLE, BAD_EVENTS_BUCKET)}
     settings |= {ALERTS_TOPIC_ARN: "arn:aws:sns:us-east-1:123456789012:alerts.fifo", "AWS_DEFAULT_REGION": "us-east-1"}
+    settings |= {BUCKETS_VARIABLE: "128"}
     # WHEN a Python without this repository's editable installs (-S: no .pth files) imports the
     # handler as the Lambda runtime does at cold start
-    module, _ = bundle_handler()
+    module, _ = bundle_handler() if handler == "scorer" else PARTITIONER_HANDLER.rsplit(".", 1)
     code = f"import sys; sys.path[:0] = {[str(unpacked), *site_packages]!r}; import {module}; print({module}.__file__)"
     result = subprocess.run(
         [sys.executable, "-S", "-c", code], env=settings, capture_output=True, text=True, timeout=120, check=False

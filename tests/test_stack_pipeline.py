@@ -11,11 +11,13 @@ from typing import Any
 import pulumi
 import pytest
 
+from archive_partitioner.handler import BUCKETS_VARIABLE
 from model.artifact import export_feature_config
 from model.container import MODEL_ENVIRONMENT, SKLEARN_IMAGE_REPOSITORY, SKLEARN_IMAGE_TAG
 from scorer import settings as scorer_env
 from scorer.stores import PENDING_ALERTS_INDEX
 from scorer.sweeper import SWEEP_AFTER_SECONDS, SweeperSettings
+from stack.archive import PARTITIONER_HANDLER
 from stack.exceptions import StackError
 from stack.pipeline import BAD_EVENTS_PREFIX, deploy
 from stack.scorer import HANDLER, SWEEPER_HANDLER, sweep_after_seconds
@@ -495,3 +497,25 @@ def test_the_stack_publishes_its_models_feature_configuration_where_the_scorer_l
     artifact = fixtures / StackSettings().model_artifact_path
     assert config == json.loads(export_feature_config(artifact, tmp_path / "exported.json").read_text())
     assert environment["VEDETTE_FEATURE_CONFIGS_URI"] == f"s3://{artifacts}/models/feature-configs/"
+
+
+def test_the_user_hash_archive_runs_the_bundles_partitioner_and_defaults_to_none(
+    deployed: Synthesized, fixtures: Path
+) -> None:
+    # GIVEN the default stack THEN the archive has no partitioner
+    assert deployed.outputs["archive_partitioner_function_name"] is None
+    assert sorted(f.inputs["handler"] for f in deployed.of_type("aws:lambda/function:Function")) == [
+        HANDLER,
+        SWEEPER_HANDLER,
+    ]
+    # WHEN archiveUserHashBuckets is set (with dynamic partitioning's buffer)
+    partitioned = run_pipeline(fixtures, archive_user_hash_buckets=256, archive_buffer_mib=64)
+    functions = {f.inputs["handler"]: f for f in partitioned.of_type("aws:lambda/function:Function")}
+    partitioner = functions[PARTITIONER_HANDLER]
+    # THEN the partitioner is a function of the scorer's bundle, told the stack's bucket count
+    assert partitioner.inputs["code"].path == functions[HANDLER].inputs["code"].path
+    assert partitioner.inputs["environment"]["variables"] == {BUCKETS_VARIABLE: "256"}
+    assert partitioned.outputs["archive_partitioner_function_name"] == partitioner.outputs["name"]
+    delivery = partitioned.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").inputs
+    processors = delivery["extendedS3Configuration"]["processingConfiguration"]["processors"]
+    assert processors[0]["parameters"][0]["parameterValue"] == f"{partitioner.outputs['arn']}:$LATEST"

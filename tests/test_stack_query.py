@@ -120,3 +120,29 @@ def test_retention_and_scan_limit_follow_the_configuration(fixtures: Path) -> No
     assert [rule["expiration"] for rule in rules] == [{"days": 7}]
     # A stack name Athena would need quoted becomes a plain identifier
     assert deployed.one("aws:glue/catalogDatabase:CatalogDatabase").inputs["name"] == "vedette_prod_eu"
+
+
+def test_with_user_hash_buckets_a_second_table_projects_the_buckets_and_the_policy_reads_both(
+    fixtures: Path,
+) -> None:
+    # GIVEN the archive laid out by user hash in 128 buckets
+    settings = StackSettings(archive_user_hash_buckets=128, archive_buffer_mib=64)
+    deployed = synthesize(lambda: deploy(settings, fixtures, "test"))
+    tables = {table.inputs["name"]: table for table in deployed.of_type("aws:glue/catalogTable:CatalogTable")}
+    bucket = archive_bucket(deployed)["bucket"]
+    # THEN `events` is unchanged (it reads each hour's objects in both layouts)
+    assert [key["name"] for key in tables["events"].inputs["partitionKeys"]] == ["year", "month", "day", "hour"]
+    # AND `events_by_user_hash` adds the bucket, projected from the bucket count
+    by_hash = tables["events_by_user_hash"].inputs
+    assert [key["name"] for key in by_hash["partitionKeys"]] == ["year", "month", "day", "hour", "user_hash"]
+    parameters = by_hash["parameters"]
+    assert parameters["storage.location.template"] == (
+        f"s3://{bucket}/events/${{year}}/${{month}}/${{day}}/${{hour}}/user_hash=${{user_hash}}/"
+    )
+    assert parameters["projection.user_hash.interval"] == str(2**32 // 128)
+    assert parameters["projection.user_hash.range"] == f"0,{2**32 - 2**32 // 128}"
+    assert by_hash["storageDescriptor"]["columns"] == tables["events"].inputs["storageDescriptor"]["columns"]
+    # AND the query policy may read both tables
+    policy = deployed.named("vedette-query-policy").inputs["policy"]
+    (read,) = [s for s in policy_statements(policy) if s["Sid"] == "ReadTheTable"]
+    assert [arn.rsplit("/", 1)[-1] for arn in read["Resource"] if ":table/" in arn] == list(tables)

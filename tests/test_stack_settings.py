@@ -104,6 +104,15 @@ def test_overrides_are_parsed_to_their_types() -> None:
         ({"stateTableCapacityUnits": "-1"}, "stateTableCapacityUnits", "0-10000"),
         ({"logRetentionDays": "10"}, "logRetentionDays", "must be one of"),
         ({"archiveFreshnessAlarmSeconds": "300"}, "archiveFreshnessAlarmSeconds", "must exceed archiveBufferSeconds"),
+        ({"archiveUserHashBuckets": "100"}, "archiveUserHashBuckets", "a power of two from 2 to 2048"),
+        ({"archiveUserHashBuckets": "4096"}, "archiveUserHashBuckets", "a power of two from 2 to 2048"),
+        ({"archiveUserHashBuckets": "many"}, "archiveUserHashBuckets", "must be an integer"),
+        ({"archiveUserHashBuckets": "128"}, "archiveBufferMiB", "64-128 with archiveUserHashBuckets"),
+        (
+            {"archiveUserHashBuckets": "128", "archiveBufferMiB": "64", "archiveBufferSeconds": "0"},
+            "archiveBufferSeconds",
+            "60-900 with archiveUserHashBuckets",
+        ),
     ],
 )
 def test_bad_values_are_rejected_naming_the_key(config: dict[str, str], key: str, reason: str) -> None:
