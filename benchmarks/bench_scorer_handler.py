@@ -110,24 +110,37 @@ def dynamodb_item_bytes(key: str, item: StoredState, expires_at: int) -> int:
 
 
 class MemoryStates:
+    """The state table in memory. The keys read and the items saved are kept as they come and
+    counted after the timed run (``per_event``), so that the bench's bookkeeping is not timed as the
+    scorer's work."""
+
     def __init__(self) -> None:
         self.items: dict[str, StoredState] = {}
         self.reads: Counter[str] = Counter()
         self.writes: Counter[str] = Counter()
         self.written_bytes: Counter[str] = Counter()
+        self.keys_read: list[Collection[str]] = []
+        self.saved: list[tuple[Mapping[str, StoredState], int]] = []
 
     def load(self, keys: Collection[str], eventually: Collection[str] = ()) -> dict[str, StoredState]:
-        self.reads.update(state_kind(key) for key in keys)
-        self.reads.update(state_kind(key) for key in eventually)
+        self.keys_read += [keys, eventually]
         return {key: self.items[key] for key in [*keys, *eventually] if key in self.items}
 
     def save(self, items: Mapping[str, StoredState], expires_at: int) -> set[str]:
-        for key, item in items.items():
-            kind = state_kind(key)
-            self.writes[kind] += 1
-            self.written_bytes[kind] += dynamodb_item_bytes(key, item, expires_at)
+        self.saved.append((items, expires_at))
         self.items.update(items)
         return set()
+
+    def _count_kept(self) -> None:
+        """Count the reads and saves kept since the last count."""
+        for keys in self.keys_read:
+            self.reads.update(state_kind(key) for key in keys)
+        for items, expires_at in self.saved:
+            for key, item in items.items():
+                kind = state_kind(key)
+                self.writes[kind] += 1
+                self.written_bytes[kind] += dynamodb_item_bytes(key, item, expires_at)
+        self.keys_read, self.saved = [], []
 
     def announce(self, homes: Mapping[str, bytes | None], limit: int, expires_at: int) -> Announced:
         announced = Announced()
@@ -153,6 +166,7 @@ class MemoryStates:
 
     def per_event(self, events: int) -> dict[str, dict[str, float]]:
         """Keys read and items written per event, and the mean written item's bytes, by kind."""
+        self._count_kept()
         return {
             kind: {
                 "reads_per_event": round(self.reads[kind] / events, 4),
