@@ -39,7 +39,7 @@ from emulators import DUMMY_CREDENTIALS, kinesalite, local_endpoint, moto_server
 from local_pipeline.event_source import Acknowledgement, LocalEventSourceMapping, MappingSettings
 from local_pipeline.firehose import LocalFirehose
 from local_pipeline.lambda_runtime import LambdaProcess
-from local_pipeline.latency import STAGES, EventTimes, FunctionSteps, breakdown
+from local_pipeline.latency import STAGES, EventTimes, FunctionSteps, breakdown, keeping_up
 from local_pipeline.resources import (
     REGION,
     PipelineNames,
@@ -582,6 +582,8 @@ def _figures(
         "produce_to_scored_ms_mean": milliseconds("mean_ms"),
         # Where that time goes (local_pipeline.latency): each stage's percentiles, mean and share.
         "latency_stages": latency.get("stages", {}),
+        # Whether the pipeline kept up with the live stretch: if not, the latencies measure its backlog.
+        "live_keeping_up": keeping_up(tracker.timings),
         # The function stage by the scorer's steps (scorer.batch.process_batch), in the live stretch.
         "function_steps": counts["function_steps"],
         "scorer_emf": counts["emf"],
@@ -617,6 +619,7 @@ def render(figures: dict[str, Any]) -> str:
         f"p50 {figures['produce_to_scored_ms_p50']} ms, p95 {figures['produce_to_scored_ms_p95']} ms, "
         f"p99 {figures['produce_to_scored_ms_p99']} ms",
     ]
+    lines += _render_keeping_up(figures.get("live_keeping_up", {}))
     lines += _render_stages(figures["latency_stages"])
     lines += _render_steps(figures.get("function_steps", {}))
     lines.append(f"  wall time {figures.get('wall_seconds', 0)} s")
@@ -658,6 +661,29 @@ def _render_stages(stages: dict[str, dict[str, Any]]) -> list[str]:
             f"{row['mean_ms']:>8,.0f} {cell(row['share'], '.0%'):>6} {cell(row['tail_share'], '.0%'):>14}"
         )
     lines += [f"    {stage.name}: {stage.description}" for stage in STAGES]
+    return lines
+
+
+# A pipeline that keeps up has the same latency at the end of the live stretch as at its start; one
+# that falls behind builds a backlog, and the latency grows with it. (The rates cannot tell on a
+# stretch of a few seconds: the last batch's latency alone lowers the scored rate.)
+FELL_BEHIND_GROWTH = 1.5
+
+
+def _render_keeping_up(pace: dict[str, float]) -> list[str]:
+    """The live stretch's pace: put and scored rates, and the latency's first and last quarters."""
+    if not pace:
+        return []
+    lines = [
+        f"  live events put at {pace['put_per_second']:,.0f}/s, scored at {pace['scored_per_second']:,.0f}/s; "
+        f"median latency {pace['first_quarter_p50_ms']:,.0f} ms in the first quarter, "
+        f"{pace['last_quarter_p50_ms']:,.0f} ms in the last"
+    ]
+    if pace["last_quarter_p50_ms"] > FELL_BEHIND_GROWTH * pace["first_quarter_p50_ms"]:
+        lines.append(
+            "  the pipeline fell behind the live rate on this machine: these latencies measure its backlog "
+            "(--rate sets the live rate)"
+        )
     return lines
 
 

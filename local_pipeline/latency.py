@@ -81,6 +81,31 @@ def _milliseconds(seconds: float) -> float:
     return round(seconds * 1000, 1)
 
 
+def keeping_up(events: Sequence[EventTimes]) -> dict[str, float]:
+    """Whether the pipeline kept up with the events put: the rate they were put at and the rate they
+    were scored at (over the same events, from the first put to the last put or scoring), and the
+    median latency of the first and of the last quarter of them by put time. When the pipeline falls
+    behind, latency grows through the run and measures the backlog, not the pipeline. Empty for
+    fewer than four events."""
+    if len(events) < 4:
+        return {}
+    ordered = sorted(events, key=lambda event: event.put)
+    first_put = ordered[0].put
+    put_seconds = max(ordered[-1].put - first_put, 1e-3)
+    scored_seconds = max(max(event.scored for event in ordered) - first_put, 1e-3)
+    quarter = len(ordered) // 4
+
+    def median_ms(part: Sequence[EventTimes]) -> float:
+        return _milliseconds(percentile(sorted(event.total for event in part), 0.5))
+
+    return {
+        "put_per_second": round(len(ordered) / put_seconds, 1),
+        "scored_per_second": round(len(ordered) / scored_seconds, 1),
+        "first_quarter_p50_ms": median_ms(ordered[:quarter]),
+        "last_quarter_p50_ms": median_ms(ordered[-quarter:]),
+    }
+
+
 def breakdown(events: Sequence[EventTimes]) -> dict[str, Any]:
     """Produce-to-scored percentiles and mean, and per stage its percentiles, mean, share of the
     total time and share of the slowest ``TAIL`` of events' time; empty when there are no events."""

@@ -55,13 +55,18 @@ def test_a_small_demo_accounts_for_every_event_and_catches_every_attack_scenario
     assert sum(row["mean_ms"] for row in stages.values()) == pytest.approx(figures["produce_to_scored_ms_mean"], abs=1)
     assert sum(row["share"] for row in stages.values()) == pytest.approx(1.0, abs=0.003)
     assert sum(row["tail_share"] for row in stages.values()) == pytest.approx(1.0, abs=0.003)
+    # AND the live stretch's pace is reported: put and scored rates, the latency's first and last quarters
+    pace = figures["live_keeping_up"]
+    for figure in ("put_per_second", "scored_per_second", "first_quarter_p50_ms", "last_quarter_p50_ms"):
+        assert pace[figure] > 0, figure
     # AND the function stage is split by the scorer's steps, as its log lines reported them
     steps = figures["function_steps"]
-    assert list(steps)[:3] == ["validate", "load_states", "featurize_and_score"]
+    assert list(steps)[:4] == ["decode", "validate", "load_states", "featurize_and_score"]
     assert "save_states" in steps
     assert sum(row["share"] for row in steps.values()) == pytest.approx(1.0, abs=0.01)
     # AND the report shows a row per stage, and the steps
     write_report(figures, options.report)
     report = options.report.read_text()
     assert all(f"\n  {stage.name} " in report for stage in STAGES)
-    assert "function by step (mean per invocation): validate " in report
+    assert "function by step (mean per invocation): decode " in report
+    assert "live events put at " in report

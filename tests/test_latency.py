@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from local_pipeline.latency import STAGES, EventTimes, FunctionSteps, breakdown
+from local_pipeline.latency import STAGES, EventTimes, FunctionSteps, breakdown, keeping_up
 
 T0 = 1_800_000_000.0
 
@@ -109,3 +109,23 @@ def test_function_steps_are_averaged_per_invocation_and_shared_out_of_their_sum(
     assert figures["load_states"] == {"mean_ms": 60.0, "share": round(120 / 210, 3)}
     assert figures["save_states"] == {"mean_ms": 30.0, "share": round(60 / 210, 3)}
     assert FunctionSteps().figures() == {}
+
+
+def test_a_pipeline_that_falls_behind_shows_latency_growing_and_a_lower_scored_rate():
+    # GIVEN 100 events put over 9.9 s, the first scored 1 s after their put, each later one 0.1 s
+    # later still: the pipeline scores 1 event per 0.2 s while they come every 0.1 s
+    behind = [timed(0.1, 0.4 + 0.1 * n, 0.4, 0.1, start=T0 + 0.1 * n) for n in range(100)]
+    # AND the same events scored 1 s after each put: it keeps up
+    steady = [timed(0.1, 0.4, 0.4, 0.1, start=T0 + 0.1 * n) for n in range(100)]
+
+    # WHEN each run is checked
+    late, kept = keeping_up(behind), keeping_up(steady)
+
+    # THEN both were put at about 10 events/s; only the run that fell behind scored them slower, and
+    # its latency grew from the first quarter to the last
+    assert late["put_per_second"] == kept["put_per_second"] == round(100 / 9.9, 1)
+    assert kept["scored_per_second"] == round(100 / 10.9, 1)
+    assert late["scored_per_second"] == round(100 / (9.9 + 1.0 + 9.9), 1)
+    assert kept["first_quarter_p50_ms"] == kept["last_quarter_p50_ms"] == 1000.0
+    assert late["first_quarter_p50_ms"] < 3000.0 < 8000.0 < late["last_quarter_p50_ms"]
+    assert keeping_up(steady[:3]) == {}

@@ -135,6 +135,7 @@ def test_handler_scores_a_batch_on_the_real_model_and_flags_the_injection(handle
     # AND the batch's log line says where its time went, step by step, in the order they ran
     (summary,) = [record for record in caplog.records if record.getMessage() == "batch processed"]
     assert list(summary.step_ms) == [
+        "decode",
         "validate",
         "load_states",
         "featurize_and_score",
