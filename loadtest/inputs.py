@@ -50,7 +50,7 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "aggregate_record_bytes": "make bench BENCH=producer_packing (2026-12): the same bytes in 868 Kinesis "
         "records = 49,767 B (the producer's 51,200-byte aggregates, 2.8 % over the optimum)",
         "archive_bytes_per_event": "gzip level 6 (archive/writer.py) of the same 100,000 events as JSON lines "
-        "in 5 MiB objects: 423 B -> 57.4 B per event (7.4:1)",
+        "in 5 MiB objects: 423 B -> 57.4 B per event (7.4:1); model.sampling.ARCHIVE_BYTES_PER_EVENT",
         "scorer_cpu_seconds_per_event": "make bench BENCH=scorer_handler (2026-12, this machine, one core): "
         "events_per_second with the entity stage, less the in-process fake endpoint's share of the time",
         "state_item_bytes": "make bench BENCH=scorer_handler (2026-12): state_items.mean_item_bytes, the items "
@@ -92,11 +92,12 @@ def _feature_count() -> int:
 def measured() -> Inputs:
     """The inputs as last measured (``SOURCES`` says how)."""
     from model.rows import MAX_ROWS_PER_REQUEST
+    from model.sampling import ARCHIVE_BYTES_PER_EVENT
 
     return Inputs(
         event_bytes=432.0,
         aggregate_record_bytes=49_767.0,
-        archive_bytes_per_event=57.4,
+        archive_bytes_per_event=ARCHIVE_BYTES_PER_EVENT,
         scorer_cpu_seconds_per_event=SCORER_CPU_SECONDS_PER_EVENT,
         state_item_bytes=MappingProxyType(dict(STATE_ITEM_BYTES)),
         ip_announcements_per_event=0.0411,
