@@ -1,4 +1,5 @@
-"""capacity_plan: the whole pipeline's monthly cost and first quota hit at 1,000 to 1,000,000 events/s.
+"""capacity_plan: the whole pipeline's monthly cost and first quota hit at 1,000 to 1,000,000 events/s,
+with the archive's layout and the training read's sampling job at each.
 
 ``loadtest.plan`` on the measured inputs (``loadtest/inputs.py``). Baseline in the same run: the
 load test's cost model for the stream alone (``loadtest.pricing.monthly_cost``) at the same loads,
@@ -41,6 +42,9 @@ def main() -> None:
                 if limit is None or limit.reached_at_events_per_second is None
                 else round(limit.reached_at_events_per_second),
                 "largest_line": max(result.cost, key=lambda name: result.cost[name]),
+                "user_hash_buckets": result.needs["archive"]["user_hash_buckets"],
+                "sampling_instances": result.needs["training"]["sampling_instances"],
+                "sampling_hours_per_instance": result.needs["training"]["hours_per_instance"],
             }
         )
     seconds = time.perf_counter() - started

@@ -21,6 +21,8 @@ class Inputs:
     event_bytes: float  # one encoded event with its partition key, as the producer aggregates it
     aggregate_record_bytes: float  # a Kinesis record of aggregated events at a sustained load
     archive_bytes_per_event: float  # GZIP JSON line in the archive
+    archive_read_seconds_per_event: float  # one sampling worker: list, fetch, decompress, validate, hash
+    partitioner_cpu_seconds_per_event: float  # the archive partitioner's handler, one core
     # Scorer.
     scorer_cpu_seconds_per_event: float  # one core, the whole batch path, endpoint call client side
     state_item_bytes: Mapping[str, float]  # mean written item size by kind, as DynamoDB counts it
@@ -50,7 +52,12 @@ SOURCES: Mapping[str, str] = MappingProxyType(
         "aggregate_record_bytes": "make bench BENCH=producer_packing (2026-12): the same bytes in 868 Kinesis "
         "records = 49,767 B (the producer's 51,200-byte aggregates, 2.8 % over the optimum)",
         "archive_bytes_per_event": "gzip level 6 (archive/writer.py) of the same 100,000 events as JSON lines "
-        "in 5 MiB objects: 423 B -> 57.4 B per event (7.4:1)",
+        "in 5 MiB objects: 423 B -> 57.4 B per event (7.4:1); model.sampling.ARCHIVE_BYTES_PER_EVENT",
+        "archive_read_seconds_per_event": "make bench BENCH=model_sample_parts (2026-12, this machine): one "
+        "sampling worker read a 1-million-event archive at 33,300 events/s (docs/capacity.md, training)",
+        "partitioner_cpu_seconds_per_event": "make bench BENCH=model_sample_hash_layout (2026-12, this machine, one "
+        "core): partitioner_us_per_event, 300,000 simulated events in Firehose's ~1 MiB processor batches; 14.2 "
+        "and 22.4 us in two runs, the higher taken",
         "scorer_cpu_seconds_per_event": "make bench BENCH=scorer_handler (2026-12, this machine, one core): "
         "events_per_second with the entity stage, less the in-process fake endpoint's share of the time",
         "state_item_bytes": "make bench BENCH=scorer_handler (2026-12): state_items.mean_item_bytes, the items "
@@ -92,11 +99,14 @@ def _feature_count() -> int:
 def measured() -> Inputs:
     """The inputs as last measured (``SOURCES`` says how)."""
     from model.rows import MAX_ROWS_PER_REQUEST
+    from model.sampling import ARCHIVE_BYTES_PER_EVENT
 
     return Inputs(
         event_bytes=432.0,
         aggregate_record_bytes=49_767.0,
-        archive_bytes_per_event=57.4,
+        archive_bytes_per_event=ARCHIVE_BYTES_PER_EVENT,
+        archive_read_seconds_per_event=1 / 33_300,
+        partitioner_cpu_seconds_per_event=22.4e-6,
         scorer_cpu_seconds_per_event=SCORER_CPU_SECONDS_PER_EVENT,
         state_item_bytes=MappingProxyType(dict(STATE_ITEM_BYTES)),
         ip_announcements_per_event=0.0411,

@@ -21,6 +21,12 @@ Every figure is arithmetic on three sources: this project's measured unit costs
   shards keep their part in an item of their own (one write per batch each); the others copy it
   into one of ``hot_address_items`` hot items, whose fullest (the mean plus three standard
   deviations of a binomial share) takes one write per batch of each of its shards.
+- Training: the retraining cycle's sampling job reads the training window at the measured rate of
+  one worker, split over at most ``max_sampling_instances`` instances for at most
+  ``sampling_job_max_seconds``. Where that no longer fits, the plan lays the archive out by user
+  hash (``PLANNED_USER_HASH_BUCKETS``): the job then reads only the buckets that hold the sample with
+  its margin (``model.sampling``), at least one bucket of the window; Firehose bills dynamic
+  partitioning, and the partitioner Lambda runs once per processor buffer.
 """
 
 from __future__ import annotations
@@ -36,10 +42,12 @@ from typing import Any
 from loadtest import pricing
 from loadtest.inputs import Inputs, measured
 from loadtest.pricing import HOURS_PER_MONTH, SECONDS_PER_MONTH, Load
-from loadtest.quotas import QUOTAS, Quota
+from loadtest.quotas import QUOTAS, SAGEMAKER_PROCESSING_INSTANCES, Quota
+from model.sampling import DEFAULT_MAX_EVENTS, READ_MARGIN
 from vedette.limits import KIB, put_payload_units
 
 GB = 1000**3  # AWS bills data in GB; KiB-based units are named where they apply
+SECONDS_PER_DAY = 86_400
 # A hot item's key and expiry ("key", "ip#<address>#<n>" with the longest address, "expires_at" and
 # its number) and the users an address's parts keep between them (model.features.MAX_IP_USERS, 12 B each).
 HOT_ITEM_OVERHEAD_BYTES = 3 + 3 + 45 + 3 + 10 + 6
@@ -48,6 +56,16 @@ IP_USER_BYTES = 12
 LAMBDA_MIB_PER_VCPU = 1769  # "At 1,769 MB, a function has the equivalent of one vCPU" (Lambda docs)
 LAMBDA_POLL_SECONDS = 1.0  # "Lambda polls each shard ... at a base rate of once per second" (Lambda docs)
 SCALES = (1_000, 10_000, 100_000, 1_000_000)
+# Firehose invokes a Lambda processor with the records it buffered: 1 MB or 60 s by default (hints of
+# 0.2-3 MB and 0-900 s; Firehose developer guide, "Transform source data"). The stack sets neither.
+PROCESSOR_BUFFER_BYTES = 1024 * 1024
+PROCESSOR_BUFFER_SECONDS = 60.0
+# An hour's user-hash partitions stay open beside the previous hour's for a buffer interval
+# (archive.layout), so the active partitions reach twice the buckets.
+OPEN_HOURS_PER_BUCKET = 2
+# The buckets the plan lays the archive out in once the time-only read no longer fits the sampling
+# job: the most (a power of two) whose open hours fit Firehose's default 500 active partitions.
+PLANNED_USER_HASH_BUCKETS = 128
 # When nothing is exceeded, how far up to look for the next quota.
 SEARCH_CEILING_EVENTS_PER_SECOND = 1e9
 
@@ -69,6 +87,14 @@ class Deployment:
     archive_buffer_seconds: float = 300.0
     archive_infrequent_access_days: int = 30
     archive_expiration_days: int = 365
+    # archiveUserHashBuckets; None: the plan's choice, time only while the sampling job reads the
+    # window in time, PLANNED_USER_HASH_BUCKETS past that (time_only_read_fits_up_to).
+    archive_user_hash_buckets: int | None = None
+    partitioned_buffer_bytes: int = 64 * 1024 * 1024  # dynamic partitioning's smallest (stack.settings)
+    partitioner_memory_mib: int = 512  # stack.archive.PARTITIONER_MEMORY_MIB
+    training_days: int = 7  # retrainTrainingDays
+    sampling_job_max_seconds: int = 4 * 3600  # stack.retraining.JOB_MAX_SECONDS
+    max_sampling_instances: int = int(SAGEMAKER_PROCESSING_INSTANCES.value)  # stack.settings.MAX_SAMPLING_INSTANCES
     state_ttl_days: int = 30
     athena_queries_per_day: int = 24  # assumed: one query an hour, each over one day of the archive
     athena_scan_limit_gib: int = 100  # queryScanLimitGiB
@@ -155,6 +181,24 @@ def distinct_share(events_per_user_per_batch: float) -> float:
     return 1.0 if rate <= 0 else (1 - math.exp(-rate)) / rate
 
 
+def time_only_read_fits_up_to(inputs: Inputs, deployment: Deployment) -> float:
+    """The load (events/s) up to which the sampling job reads the time-only training window in time:
+    its most instances, each for the job's longest run, at the measured rate of one worker."""
+    d = deployment
+    window_seconds = SECONDS_PER_DAY * d.training_days
+    return (
+        d.max_sampling_instances * d.sampling_job_max_seconds / (window_seconds * inputs.archive_read_seconds_per_event)
+    )
+
+
+def user_hash_buckets_at(events_per_second: float, inputs: Inputs, deployment: Deployment) -> int:
+    """The archive's user-hash buckets at a load: the deployment's, or the plan's choice (0, time only,
+    while the time-only read fits; ``PLANNED_USER_HASH_BUCKETS`` past it)."""
+    if deployment.archive_user_hash_buckets is not None:
+        return deployment.archive_user_hash_buckets
+    return 0 if events_per_second <= time_only_read_fits_up_to(inputs, deployment) else PLANNED_USER_HASH_BUCKETS
+
+
 def needs(
     events_per_second: float,
     users: float,
@@ -235,9 +279,28 @@ def needs(
     serverless_concurrency = calls * call_seconds
     instance_vcpus = pricing.SAGEMAKER_INSTANCE_VCPUS[d.endpoint_instance_type]
     instances = max(1, math.ceil(eps * inputs.model_seconds_per_row / (instance_vcpus * d.endpoint_target_utilization)))
-    # Archive.
+    # Archive: an object per partition when its buffer fills or its interval ends, whichever first.
     archive_bytes_per_second = eps * inputs.archive_bytes_per_event
-    objects = max(1 / d.archive_buffer_seconds, bytes_per_second / d.archive_buffer_bytes)
+    buckets = user_hash_buckets_at(eps, inputs, d)
+    partitions = max(1, buckets)
+    buffer_bytes = d.partitioned_buffer_bytes if buckets else d.archive_buffer_bytes
+    objects = partitions * max(1 / d.archive_buffer_seconds, bytes_per_second / partitions / buffer_bytes)
+    # The partitioner: one invocation per processor buffer, its CPU at its share of a vCPU.
+    partitioner_invocations = (
+        max(1 / PROCESSOR_BUFFER_SECONDS, bytes_per_second / PROCESSOR_BUFFER_BYTES) if buckets else 0.0
+    )
+    partitioner_vcpu = d.partitioner_memory_mib / LAMBDA_MIB_PER_VCPU
+    partitioner_events = eps / partitioner_invocations if buckets else 0.0
+    partitioner_duration = partitioner_events * inputs.partitioner_cpu_seconds_per_event / partitioner_vcpu
+    # Training: the window read by the sampling job, whole (time only) or the buckets the sample needs.
+    window_events = eps * SECONDS_PER_DAY * d.training_days
+    time_only_read_seconds = window_events * inputs.archive_read_seconds_per_event
+    buckets_read = (
+        min(buckets, math.ceil(DEFAULT_MAX_EVENTS * READ_MARGIN / (window_events / buckets))) if buckets else 0
+    )
+    events_read = window_events * buckets_read / buckets if buckets else window_events
+    read_seconds = events_read * inputs.archive_read_seconds_per_event
+    sampling_instances = max(1, math.ceil(read_seconds / d.sampling_job_max_seconds))
     return {
         "stream": {
             "mib_per_second": round(bytes_per_second / 2**20, 3),
@@ -306,7 +369,30 @@ def needs(
             ),
             "s3_gb_per_month": round(archive_bytes_per_second * SECONDS_PER_MONTH / GB, 1),
             "s3_objects_per_month": round(objects * SECONDS_PER_MONTH),
-            "gb_per_day": round(archive_bytes_per_second * 86_400 / GB, 2),
+            "gb_per_day": round(archive_bytes_per_second * SECONDS_PER_DAY / GB, 2),
+            "user_hash_buckets": buckets,
+            # Dynamic partitioning bills the records it partitions, before compression.
+            "dynamic_partitioning_gb_per_month": round(bytes_per_second * SECONDS_PER_MONTH / GB, 1) if buckets else 0,
+            "dynamic_partitioning_objects_per_month": round(objects * SECONDS_PER_MONTH) if buckets else 0,
+            "active_partitions": buckets * OPEN_HOURS_PER_BUCKET,
+            "partitioner_invocations_per_second": round(partitioner_invocations, 2),
+            "partitioner_events_per_invocation": round(partitioner_events),
+            "partitioner_duration_seconds": round(partitioner_duration, 3),
+            "partitioner_gb_seconds_per_second": round(
+                partitioner_invocations * partitioner_duration * d.partitioner_memory_mib / 1024, 2
+            ),
+            "partitioner_concurrency": round(partitioner_invocations * partitioner_duration, 1),
+        },
+        "training": {
+            "window_events": round(window_events),
+            "time_only_read_hours_on_one_instance": round(time_only_read_seconds / 3600, 1),
+            "time_only_sampling_instances": math.ceil(time_only_read_seconds / d.sampling_job_max_seconds),
+            "user_hash_buckets_read": buckets_read,
+            "events_read": round(events_read),
+            "read_hours_on_one_instance": round(read_seconds / 3600, 1),
+            "sampling_instances": sampling_instances,
+            "hours_per_instance": round(read_seconds / sampling_instances / 3600, 2),
+            "objects_listed": round(objects * SECONDS_PER_DAY * d.training_days),
         },
     }
 
@@ -368,6 +454,21 @@ def monthly_cost(n: Mapping[str, Mapping[str, float]], eps: float, inputs: Input
         ),
         "sagemaker": round(min(serverless, instances), 2),
         "firehose": round(archive["firehose_billed_gb_per_month"] * pricing.FIREHOSE_GB_USD, 2),
+        "firehose_dynamic_partitioning": round(
+            archive["dynamic_partitioning_gb_per_month"] * pricing.FIREHOSE_DYNAMIC_PARTITIONING_GB_USD
+            + archive["dynamic_partitioning_objects_per_month"]
+            / 1000
+            * pricing.FIREHOSE_DYNAMIC_PARTITIONING_THOUSAND_OBJECTS_USD,
+            2,
+        ),
+        "archive_partitioner": round(
+            archive["partitioner_invocations_per_second"]
+            * SECONDS_PER_MONTH
+            / 1e6
+            * pricing.LAMBDA_MILLION_REQUESTS_USD
+            + archive["partitioner_gb_seconds_per_second"] * SECONDS_PER_MONTH * pricing.LAMBDA_ARM_GB_SECOND_USD,
+            2,
+        ),
         # Steady state after a year: a month's growth in STANDARD, the rest in STANDARD_IA until expiry.
         "s3": round(
             month_gb * standard_months * pricing.S3_STANDARD_GB_MONTH_USD
@@ -384,12 +485,15 @@ def _quota_usage(n: Mapping[str, Mapping[str, float]], eps: float, inputs: Input
     return {
         "kinesis_on_demand_write": eps * inputs.event_bytes,
         "kinesis_shards": n["stream"]["shards"],
-        "lambda_concurrency": n["scorer"]["concurrency"],
+        # The Region's executions: the scorer's, and the archive partitioner's while Firehose invokes it.
+        "lambda_concurrency": n["scorer"]["concurrency"] + math.ceil(n["archive"]["partitioner_concurrency"]),
         "dynamodb_table_write": n["state"]["write_units_per_second"] + n["state"]["anomaly_write_units_per_second"],
         "dynamodb_table_read": n["state"]["read_units_per_second"],
         "dynamodb_partition_write": n["hot_key"]["ip_item_write_units_per_second"],
         "dynamodb_partition_read": n["hot_key"]["ip_item_read_units_per_second"],
         "sagemaker_serverless_concurrency": n["endpoint"]["serverless_concurrency"],
+        "firehose_active_partitions": n["archive"]["active_partitions"],
+        "sagemaker_processing_instances": n["training"]["sampling_instances"],
     }
 
 
@@ -459,8 +563,9 @@ def render(result: Plan) -> str:
     for service, figures in result.needs.items():
         lines.append(f"  {service}: " + ", ".join(f"{name} {value:,}" for name, value in figures.items()))
     lines += ["", "  per month (USD, us-east-1 list prices, the cheaper capacity mode of each):"]
-    lines += [f"    {name:<11} {usd:>14,.2f}" for name, usd in result.cost.items()]
-    lines += [f"    {'total':<11} {result.monthly_usd:>14,.2f}", ""]
+    width = max(len(name) for name in result.cost)
+    lines += [f"    {name:<{width}} {usd:>14,.2f}" for name, usd in result.cost.items()]
+    lines += [f"    {'total':<{width}} {result.monthly_usd:>14,.2f}", ""]
     first, ahead = result.first_limit, result.next_limit
     if first is not None:
         lines.append(

@@ -51,6 +51,13 @@ SAGEMAKER_INSTANCE_VCPUS = {"ml.c5.large": 2, "ml.c5.xlarge": 4, "ml.c5.4xlarge"
 # each record rounded up to a multiple of 5 KB).
 FIREHOSE_GB_USD = 0.029
 FIREHOSE_RECORD_INCREMENT_BYTES = 5 * KIB
+# The same page, dynamic partitioning for S3 delivery (archiveUserHashBuckets): per GB processed
+# (the records partitioned, before compression), per 1,000 objects delivered, and per JQ processing
+# hour, which is not billed here (the partition key comes from the Lambda processor, not JQ). The
+# stored copy of the page did not show its table: these are the us-east-1 figures as a public cost
+# table restates them ($0.020 / GB, $0.005 / 1,000 objects; $0.07 / JQ hour); check the page.
+FIREHOSE_DYNAMIC_PARTITIONING_GB_USD = 0.020
+FIREHOSE_DYNAMIC_PARTITIONING_THOUSAND_OBJECTS_USD = 0.005
 
 # https://aws.amazon.com/s3/pricing/ (S3 Standard first 50 TB, Standard-IA, PUT requests).
 S3_STANDARD_GB_MONTH_USD = 0.023

@@ -98,6 +98,27 @@ SAGEMAKER_SERVERLESS_CONCURRENCY = Quota(
     "valid range 1 to 200. (The account-wide total is a separate quota, 200 by default or lower on new accounts.)",
     "switch to instances (endpointMode: instance) with autoscaling",
 )
+FIREHOSE_ACTIVE_PARTITIONS = Quota(
+    "firehose_active_partitions",
+    "Firehose active partitions per delivery stream (dynamic partitioning)",
+    500,
+    "active partitions",
+    "https://docs.aws.amazon.com/firehose/latest/dev/buffering.html",
+    "Once the active partitions reach the limit of 500 per Firehose stream, the rest of the records are "
+    "delivered to the S3 error prefix (activePartitionExceeded); the quota can be raised to 5,000 per stream.",
+    "fewer user-hash buckets (archiveUserHashBuckets; each hour's are open beside the previous hour's for a "
+    "buffer interval), or request up to 5,000 active partitions",
+)
+SAGEMAKER_PROCESSING_INSTANCES = Quota(
+    "sagemaker_processing_instances",
+    "SageMaker Processing instances per job (the retraining cycle's sampling job)",
+    100,
+    "instances",
+    "https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_ProcessingClusterConfig.html",
+    "InstanceCount: the number of ML compute instances to use in the processing job; valid range 1 to 100.",
+    "lay the archive out by more user-hash buckets (archiveUserHashBuckets, within the active-partition "
+    "quota) or train on fewer days (retrainTrainingDays)",
+)
 
 QUOTAS: tuple[Quota, ...] = (
     KINESIS_ON_DEMAND_WRITE,
@@ -108,4 +129,6 @@ QUOTAS: tuple[Quota, ...] = (
     DYNAMODB_PARTITION_WRITE,
     DYNAMODB_PARTITION_READ,
     SAGEMAKER_SERVERLESS_CONCURRENCY,
+    FIREHOSE_ACTIVE_PARTITIONS,
+    SAGEMAKER_PROCESSING_INSTANCES,
 )

@@ -34,6 +34,24 @@ logger = logging.getLogger(__name__)
 POLL_SECONDS = 1.0  # Firehose, like Lambda, reads each shard about once per second
 
 
+def transformation_invocation(records: list[tuple[bytes, datetime]], delivery_stream_name: str) -> dict[str, Any]:
+    """The event Firehose invokes a Lambda processor with for ``records`` (their bytes and arrival
+    times): Firehose developer guide, "Required parameters for data transformation"."""
+    return {
+        "invocationId": str(uuid.uuid4()),
+        "deliveryStreamArn": f"arn:aws:firehose:us-east-1:000000000000:deliverystream/{delivery_stream_name}",
+        "region": "us-east-1",
+        "records": [
+            {
+                "recordId": str(number),
+                "approximateArrivalTimestamp": int(arrived_at.timestamp() * 1000),
+                "data": base64.b64encode(data).decode("ascii"),
+            }
+            for number, (data, arrived_at) in enumerate(records)
+        ],
+    }
+
+
 class LocalFirehose:
     """Archives a stream into ``s3://bucket/`` through ``ArchiveWriter`` on a background thread."""
 
@@ -142,22 +160,9 @@ class LocalFirehose:
         transformation contract, then each to its partition or to the error prefix."""
         from archive_partitioner.handler import OK, handle
 
-        sent: list[dict[str, Any]] = [
-            {
-                "recordId": str(number),
-                "approximateArrivalTimestamp": int(arrived_at.timestamp() * 1000),
-                "data": base64.b64encode(data).decode("ascii"),
-            }
-            for number, (data, arrived_at) in enumerate(records)
-        ]
-        invocation = {
-            "invocationId": str(uuid.uuid4()),
-            "deliveryStreamArn": f"arn:aws:firehose:us-east-1:000000000000:deliverystream/{self.delivery_stream_name}",
-            "region": "us-east-1",
-            "records": sent,
-        }
+        invocation = transformation_invocation(records, self.delivery_stream_name)
         answers = {answer["recordId"]: answer for answer in handle(invocation, self.user_hash_buckets)["records"]}
-        for record in sent:
+        for record in invocation["records"]:
             answer = answers[record["recordId"]]
             arrived_at = datetime.fromtimestamp(record["approximateArrivalTimestamp"] / 1000, UTC)
             if answer["result"] == OK:

@@ -18,10 +18,11 @@ events of the users whose hash is below the final cutoff, as one machine would h
 On an archive partitioned by the same hash (``archive.layout``: ``user_hash=`` folders, written by
 Firehose with ``functions/archive_partitioner``, which calls ``user_hash`` below), the sample needs
 only the lowest buckets: ``choose_objects`` keeps, from the window's listing, the buckets in
-ascending hash order until their listed bytes hold the sample with a margin, and gives the first
-hash it left out as the cutoff to sample from. Every object that can hold a user below it is read
-(an object of the time-only layout holds every user, so it is always read), so the sample is still
-every event of the users below its cutoff, and reading grows with the sample, not the archive.
+ascending hash order until the events their listed sizes hold (``estimated_events``) make the
+sample with a margin, and gives the first hash it left out as the cutoff to sample from. Every
+object that can hold a user below it is read (an object of the time-only layout holds every user,
+so it is always read), so the sample is still every event of the users below its cutoff, and
+reading grows with the sample, not the archive.
 """
 
 from __future__ import annotations
@@ -187,13 +188,18 @@ def read_parts(folder: str | os.PathLike[str]) -> SampledArchive | None:
     return SampledArchive(root, manifests)
 
 
-# GZIP'd archive bytes per event (loadtest/inputs.py's archive_bytes_per_event: 57.4 B for realistic
-# simulated events in Firehose's objects).
+# GZIP'd archive bytes per event (57.4 B for realistic simulated events in Firehose's 5 MiB objects;
+# loadtest.inputs takes it from here). An object costs about ARCHIVE_OBJECT_OVERHEAD_BYTES more than
+# its events at that rate: its first events compress with no history to refer to. Measured on the
+# same events (benchmarks/workload.py, gzip level 6 as archive/writer.py writes): objects of 100 to
+# 12,400 events are 863-905 B above 57.3 B an event; an object of one event is 323 B, of 20 events
+# 91 B an event (the small objects a low-volume stream writes into many buckets).
 ARCHIVE_BYTES_PER_EVENT = 57.4
-# The buckets chosen hold, by their listed bytes, this many times the sample: events larger than
-# measured, invalid records and the window's slack hours (objects listed for their arrival that
-# hold events outside the window) still leave a full sample. Every instance computes the same
-# choice from the same listing, with nothing to agree on.
+ARCHIVE_OBJECT_OVERHEAD_BYTES = 900
+# The buckets chosen hold, by the events estimated from their listed sizes, this many times the
+# sample: events larger than measured, invalid records and the window's slack hours (objects listed
+# for their arrival that hold events outside the window) still leave a full sample. Every instance
+# computes the same choice from the same listing, with nothing to agree on.
 READ_MARGIN = 2.0
 # The choice is remade every this many objects listed, to forget the buckets it can no longer need.
 _PRUNE_EVERY = 4096
@@ -223,12 +229,21 @@ class ChosenObjects:
         }
 
 
+def estimated_events(object_bytes: int) -> float:
+    """The events a GZIP object of the archive holds, estimated from its listed size alone (the same
+    on every instance): its bytes beyond one object's overhead at the measured bytes per event, and
+    at least one. It errs low for objects of a few events, so that a choice made of small objects
+    reads more than it needs rather than too little."""
+    return max(1.0, (object_bytes - ARCHIVE_OBJECT_OVERHEAD_BYTES) / ARCHIVE_BYTES_PER_EVENT)
+
+
 def choose_objects(listed: Iterable[ArchiveObject], max_events: int) -> ChosenObjects:
     """From a window's objects (``archive.list_window``), those a sample of ``max_events`` needs:
     every object of the time-only layout, and the user-hash buckets in ascending order until the
-    listed bytes below the next bucket's start hold ``READ_MARGIN`` samples; that start is the
-    cutoff (``HASH_LIMIT`` when every bucket is needed). A time-only archive is read whole, as before."""
-    target = max_events * READ_MARGIN * ARCHIVE_BYTES_PER_EVENT
+    events estimated below the next bucket's start (``estimated_events``) hold ``READ_MARGIN``
+    samples; that start is the cutoff (``HASH_LIMIT`` when every bucket is needed). A time-only
+    archive is read whole, as before."""
+    target = max_events * READ_MARGIN
     time_only: list[ArchiveObject] = []
     buckets: dict[int, list[ArchiveObject]] = {}
     cutoff, listed_count, listed_bytes = HASH_LIMIT, 0, 0
@@ -250,14 +265,14 @@ def choose_objects(listed: Iterable[ArchiveObject], max_events: int) -> ChosenOb
 
 
 def _bucket_cutoff(buckets: dict[int, list[ArchiveObject]], time_only: list[ArchiveObject], target: float) -> int:
-    """The lowest bucket start below which the listed bytes reach ``target``: the buckets' own
-    bytes, and the share of the time-only objects' bytes (every user's) below it."""
-    time_only_bytes = sum(item.size for item in time_only)
-    below = 0
+    """The lowest bucket start below which the estimated events reach ``target``: the buckets' own,
+    and the share of the time-only objects' events (every user's) below it."""
+    time_only_events = sum(estimated_events(item.size) for item in time_only)
+    below = 0.0
     for start in sorted(buckets):
-        if below + time_only_bytes * start / HASH_LIMIT >= target:
+        if below + time_only_events * start / HASH_LIMIT >= target:
             return start
-        below += sum(item.size for item in buckets[start])
+        below += sum(estimated_events(item.size) for item in buckets[start])
     return HASH_LIMIT
 
 

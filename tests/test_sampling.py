@@ -244,6 +244,27 @@ def test_an_archive_switched_to_hash_partitions_mid_window_still_samples_exactly
     assert time_only < summary["objects"] < summary["objects_listed"]
 
 
+def test_buckets_of_small_objects_are_read_far_enough_for_a_full_sample(tmp_path: Path) -> None:
+    # GIVEN a low-volume archive in 1,024 buckets: objects of an event or two, each costing GZIP's
+    # overhead on top of its events (about 200 B an event instead of the 57.4 B of large objects)
+    events = normal_traffic(users=400, days=5)
+    write_partitioned_archive(tmp_path / "archive", events, 1024)
+    cap = len(events) // 20
+    # WHEN a worker samples it for that cap
+    (summary,) = sample_with_workers(str(tmp_path / "archive"), tmp_path / "parts", 1, cap)
+    parts = read_parts(tmp_path / "parts")
+    assert parts is not None
+    # THEN the buckets it chose held more than the cap, so the cap (not the buckets read) set the
+    # sample's cutoff: a choice by bytes at 57.4 B an event read 323 events and kept them all
+    assert summary["events_read"] > cap
+    assert parts.hash_cutoff < summary["bucket_cutoff_share"] * HASH_LIMIT
+    # AND it still read only part of the archive, and the sample is exact
+    assert summary["objects"] < summary["objects_listed"] / 2
+    user_hash = {user: stable_hash(user) for user in {event["user_id"] for event in events}}
+    kept = sorted(event["event_id"] for event in parts.events())
+    assert kept == sorted(event["event_id"] for event in events if user_hash[event["user_id"]] < parts.hash_cutoff)
+
+
 def test_on_moto_s3_a_partitioned_archive_is_sampled_from_its_low_buckets(aws_endpoint: str, tmp_path: Path) -> None:
     import boto3
 
