@@ -90,7 +90,7 @@ class Deployment:
     # archiveUserHashBuckets; None: the plan's choice, time only while the sampling job reads the
     # window in time, PLANNED_USER_HASH_BUCKETS past that (time_only_read_fits_up_to).
     archive_user_hash_buckets: int | None = None
-    partitioned_buffer_bytes: int = 64 * 1024 * 1024  # dynamic partitioning's smallest (stack.settings)
+    partitioned_buffer_bytes: int = 64 * 1024 * 1024  # stack.settings.DYNAMIC_PARTITIONING_BUFFER_MIB[0]
     partitioner_memory_mib: int = 512  # stack.archive.PARTITIONER_MEMORY_MIB
     training_days: int = 7  # retrainTrainingDays
     sampling_job_max_seconds: int = 4 * 3600  # stack.retraining.JOB_MAX_SECONDS

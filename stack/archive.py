@@ -33,8 +33,6 @@ PARTITIONER_HANDLER = "archive_partitioner.handler.lambda_handler"
 # Lambda processor): a few thousand events, decoded and hashed in well under a second.
 PARTITIONER_MEMORY_MIB = 512
 PARTITIONER_TIMEOUT_SECONDS = 60
-# Firehose's smallest buffer when it partitions dynamically (64 MiB; stack.settings checks it).
-DYNAMIC_PARTITIONING_MIN_BUFFER_MIB = 64
 
 
 @dataclass(frozen=True)

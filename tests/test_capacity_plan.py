@@ -33,9 +33,9 @@ from loadtest.quotas import (
     SAGEMAKER_PROCESSING_INSTANCES,
 )
 from model.sampling import DEFAULT_MAX_EVENTS, READ_MARGIN
-from stack.archive import DYNAMIC_PARTITIONING_MIN_BUFFER_MIB, PARTITIONER_MEMORY_MIB
+from stack.archive import PARTITIONER_MEMORY_MIB
 from stack.retraining import JOB_MAX_SECONDS
-from stack.settings import MAX_SAMPLING_INSTANCES, StackSettings
+from stack.settings import DYNAMIC_PARTITIONING_BUFFER_MIB, MAX_SAMPLING_INSTANCES, StackSettings
 
 REPOSITORY = Path(__file__).resolve().parent.parent
 
@@ -62,7 +62,7 @@ def test_deployment_defaults_are_the_stacks():
     assert deployment.archive_infrequent_access_days == stack.archive_infrequent_access_days
     assert deployment.archive_expiration_days == stack.archive_expiration_days
     assert deployment.archive_user_hash_buckets is None  # the plan's choice; the stack's default is time only
-    assert deployment.partitioned_buffer_bytes == DYNAMIC_PARTITIONING_MIN_BUFFER_MIB * 2**20
+    assert deployment.partitioned_buffer_bytes == DYNAMIC_PARTITIONING_BUFFER_MIB[0] * 2**20
     assert deployment.partitioner_memory_mib == PARTITIONER_MEMORY_MIB
     assert deployment.training_days == stack.retrain_training_days
     assert deployment.sampling_job_max_seconds == JOB_MAX_SECONDS
