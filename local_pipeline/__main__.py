@@ -9,6 +9,7 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
+from archive.layout import check_user_hash_buckets
 from local_pipeline.demo import DemoOptions, render, run_demo, write_report
 from local_pipeline.event_source import MappingSettings
 from traffic.scenarios import SCENARIO_NAMES
@@ -16,6 +17,14 @@ from traffic.scenarios import SCENARIO_NAMES
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def _user_hash_buckets(text: str) -> int:
+    try:
+        return check_user_hash_buckets(int(text))
+    except ValueError as error:
+        reason = str(error) if text.strip().lstrip("-").isdigit() else f"must be an integer, got {text!r}"
+        raise argparse.ArgumentTypeError(reason) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +67,13 @@ def main(argv: list[str] | None = None) -> int:
         help="seconds the producer holds an event to aggregate it with others (default %(default)s)",
     )
     parser.add_argument("--seed", type=int, default=defaults.seed)
+    parser.add_argument(
+        "--archive-user-hash-buckets",
+        type=_user_hash_buckets,
+        default=defaults.archive_user_hash_buckets,
+        help="the stack's archiveUserHashBuckets: lay the archive out by user hash in this many buckets "
+        "(a power of two from 2; default %(default)s, time only), through the partitioner function",
+    )
     parser.add_argument("--batch-size", type=int, default=MappingSettings().batch_size, help="mapping batch size")
     parser.add_argument(
         "--batching-window",
@@ -86,6 +102,7 @@ def main(argv: list[str] | None = None) -> int:
         shards=arguments.shards,
         producer_linger_seconds=arguments.linger,
         seed=arguments.seed,
+        archive_user_hash_buckets=arguments.archive_user_hash_buckets,
         mapping=replace(
             defaults.mapping,
             batch_size=arguments.batch_size,

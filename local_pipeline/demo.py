@@ -84,6 +84,9 @@ class DemoOptions:
     producer_linger_seconds: float = KPL_RECORD_MAX_BUFFERED_SECONDS
     seed: int = 7
     archive_buffer_seconds: float = 2.0
+    # The stack's archiveUserHashBuckets: 0 archives by time only; else Firehose's dynamic
+    # partitioning by user hash, through the partitioner function (archive.layout).
+    archive_user_hash_buckets: int = 0
     mapping: MappingSettings = field(default_factory=MappingSettings)
     timeout_seconds: float = 600.0
     report: Path = REPOSITORY / "demo-report.md"
@@ -244,6 +247,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             delivery_stream_name=names.delivery_stream,
             buffer_bytes=5 * 1024 * 1024,
             buffer_seconds=options.archive_buffer_seconds,
+            user_hash_buckets=options.archive_user_hash_buckets,
         ).start()
         # The training stretch is put as fast as it is simulated, far above what the shards take:
         # put waits for room (per-shard backpressure) rather than refuse the excess.
@@ -416,6 +420,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
             produced_training=produced_training,
             produced_live=produced_live,
             archived=firehose.archived,
+            archived_as_errors=firehose.archived_as_errors,
             acknowledged=mapping_totals.acknowledged_events,
             dead_lettered=mapping_totals.dead_lettered_events,
             scoring_seconds=scoring_seconds,
@@ -560,6 +565,8 @@ def _figures(
     return {
         "produced": produced,
         "archived": archived,
+        # Of those, the records the partitioner failed (archived by user hash), under errors/.
+        "archived_as_errors": counts["archived_as_errors"],
         "scored": scored,
         "bad": bad,
         "dead_lettered": dead_lettered,
@@ -601,6 +608,13 @@ def render(figures: dict[str, Any]) -> str:
         f"bad {figures['bad']:,}   dead-lettered {figures['dead_lettered']:,}",
         f"  archived == produced: {figures['archived_equals_produced']}   "
         f"scored + bad + dead-lettered == produced: {figures['accounted_equals_produced']}",
+    ]
+    if figures.get("archived_as_errors"):
+        lines.append(
+            f"  archived by user hash: {figures['archived_as_errors']:,} records the partitioner failed "
+            "(not events) are under errors/processing-failed/"
+        )
+    lines += [
         "",
         f"  {'scenario':<20} {'episodes':>8} {'caught':>7} {'events':>7} {'flagged':>8} {'median s to detect':>19}",
     ]

@@ -102,8 +102,14 @@ class LocalFirehose:
 
     @property
     def archived(self) -> int:
-        """User records written to the bucket so far."""
-        return self.writer.records_written
+        """User records written to the bucket so far: under the events prefix, and those the
+        partitioner failed under the error prefix (``archived_as_errors``)."""
+        return self.writer.records_written + self.archived_as_errors
+
+    @property
+    def archived_as_errors(self) -> int:
+        """User records the partitioner failed, written under ``errors/processing-failed/``."""
+        return self.failed_writer.records_written if self.failed_writer is not None else 0
 
     def start(self) -> LocalFirehose:
         for shard in self.kinesis.list_shards(StreamName=self.stream_name)["Shards"]:

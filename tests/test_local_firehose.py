@@ -83,7 +83,8 @@ def test_with_the_user_hash_layout_each_event_lands_in_its_users_bucket(
     (failure,) = [json.loads(line) for line in body.splitlines()]
     assert base64.b64decode(failure["rawData"]) == LEGACY_RECORD
     assert firehose.processing_failed == 1
-    assert firehose.archived == len(events)
+    assert firehose.archived_as_errors == 1
+    assert firehose.archived == len(events) + 1  # every record reached the bucket: events, and errors
     # AND the archive reads back whole
     read = list(iter_events("s3://local-firehose-by-hash", endpoint_url=aws_endpoint))
     assert sorted(event["event_id"] for event in read) == sorted(archived)
