@@ -256,9 +256,11 @@ def choose_objects(listed: Iterable[ArchiveObject], max_events: int) -> ChosenOb
         elif start < cutoff:  # the cutoff only falls as more is listed: a bucket above it stays unread
             buckets.setdefault(start, []).append(item)
         if listed_count % _PRUNE_EVERY == 0:
-            cutoff = _bucket_cutoff(buckets, time_only, target)
+            # Only ever lower: the buckets at and above the cutoff are forgotten here, so a later
+            # estimate over what is left must not raise the cutoff back above them.
+            cutoff = min(cutoff, _bucket_cutoff(buckets, time_only, target))
             buckets = {start: items for start, items in buckets.items() if start < cutoff}
-    cutoff = _bucket_cutoff(buckets, time_only, target)
+    cutoff = min(cutoff, _bucket_cutoff(buckets, time_only, target))
     chosen = time_only + [item for start, items in buckets.items() if start < cutoff for item in items]
     chosen.sort(key=lambda item: item.key)
     return ChosenObjects(chosen, cutoff, listed_count, listed_bytes)

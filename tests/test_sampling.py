@@ -301,3 +301,37 @@ def test_training_reads_a_partitioned_archive_from_its_low_buckets_too(tmp_path:
     archive = json.loads((tmp_path / "model" / "metadata.json").read_text())["archive"]
     assert archive["objects"] == archive["objects_chosen"] < listed / 4
     assert archive["objects_listed"] == listed
+
+
+def test_choosing_buckets_in_passes_never_raises_the_cutoff_above_buckets_it_forgot(monkeypatch) -> None:
+    # GIVEN one hour of 128 user-hash buckets, one object each, listed in key order, and a sample
+    # whose margin the first five buckets' estimated events hold exactly
+    from archive.layout import user_hash_bucket_start, user_hash_partition_value
+    from archive.reader import ArchiveObject
+    from model import sampling
+
+    width = HASH_LIMIT // 128
+    size = 900 + 100 * 57.4  # about 100 events an object, by estimated_events
+    listing = [
+        ArchiveObject(
+            f"events/2026/11/02/09/user_hash={user_hash_partition_value(user_hash_bucket_start(n * width, 128))}/"
+            f"vedette-archive-1-2026-11-02-09-58-30-00000000-0000-0000-0000-{n:012d}.gz",
+            int(size),
+        )
+        for n in range(128)
+    ]
+    per_object = sampling.estimated_events(int(size))
+    max_events = int(5 * per_object / sampling.READ_MARGIN)
+
+    # WHEN the choice is made in one pass, and in passes that forget the buckets above each cutoff
+    whole = sampling.choose_objects(listing, max_events)
+    monkeypatch.setattr(sampling, "_PRUNE_EVERY", 50)
+    in_passes = sampling.choose_objects(listing, max_events)
+
+    # THEN both read the same low buckets and sample below the same cutoff, the first bucket left out
+    # (before the fix, the later pass found no bucket left to reach the target and gave HASH_LIMIT)
+    assert whole.hash_cutoff == 5 * width
+    assert in_passes.hash_cutoff == whole.hash_cutoff
+    assert [item.key for item in in_passes.objects] == [item.key for item in whole.objects] == [
+        item.key for item in listing[:5]
+    ]
