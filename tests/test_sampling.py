@@ -332,6 +332,8 @@ def test_choosing_buckets_in_passes_never_raises_the_cutoff_above_buckets_it_for
     # (before the fix, the later pass found no bucket left to reach the target and gave HASH_LIMIT)
     assert whole.hash_cutoff == 5 * width
     assert in_passes.hash_cutoff == whole.hash_cutoff
-    assert [item.key for item in in_passes.objects] == [item.key for item in whole.objects] == [
-        item.key for item in listing[:5]
-    ]
+    assert (
+        [item.key for item in in_passes.objects]
+        == [item.key for item in whole.objects]
+        == [item.key for item in listing[:5]]
+    )
