@@ -145,8 +145,9 @@ class ArchiveWriter:
         return key
 
     def _flush(self, partition: tuple[tuple[str, str], ...]) -> str | None:
-        buffer = self._buffers.pop(partition, None)
+        buffer = self._buffers.get(partition)
         if buffer is None or not buffer.chunks:
+            self._buffers.pop(partition, None)
             return None
         arrival = datetime.fromtimestamp(buffer.oldest, timezone.utc)
         key = object_key(
@@ -161,6 +162,8 @@ class ArchiveWriter:
         # mtime=0 keeps the bytes a function of the records alone.
         body = gzip.compress(b"".join(buffer.chunks), compresslevel=6, mtime=0)
         self._write(key, body)
+        # Dropped only once written: a write that fails leaves the records buffered for the next flush.
+        del self._buffers[partition]
         self.records_written += len(buffer.chunks)
         self.written_keys.append(key)
         return key

@@ -29,6 +29,7 @@ from archive import (
     list_window,
     object_key,
 )
+from archive.exceptions import ArchiveWriteError
 from archive.layout import (
     arrival_of_key,
     check_user_hash_buckets,
@@ -288,3 +289,31 @@ def test_writer_buffers_each_partition_apart_and_the_reader_reads_both_layouts(t
     listed = list(list_window(tmp_path))
     assert [item.user_hash_start for item in listed] == [None, 0, 2**31]
     assert all(item.size == (tmp_path / item.key).stat().st_size for item in listed)
+
+
+def test_a_write_that_fails_keeps_the_records_buffered_for_the_next_flush(tmp_path: Path) -> None:
+    # GIVEN a writer into a folder, holding two records, whose first write fails
+    writer = ArchiveWriter(tmp_path / "archive")
+    writer.put(b'{"n": 1}', datetime(2026, 11, 2, 9, tzinfo=UTC))
+    writer.put(b'{"n": 2}', datetime(2026, 11, 2, 9, tzinfo=UTC))
+    real_write = writer._write
+    calls = []
+
+    def failing_once(key: str, body: bytes) -> None:
+        calls.append(key)
+        if len(calls) == 1:
+            raise ArchiveWriteError(key, "disk full")
+        real_write(key, body)
+
+    writer._write = failing_once  # type: ignore[method-assign]
+
+    # WHEN the flush fails
+    with pytest.raises(ArchiveWriteError):
+        writer.flush()
+
+    # THEN nothing is lost: both records are still buffered, and the next flush writes them
+    assert (writer.buffered_records, writer.records_written) == (2, 0)
+    writer.flush()
+    assert (writer.buffered_records, writer.records_written) == (0, 2)
+    (key,) = writer.written_keys
+    assert gzip.decompress((tmp_path / "archive" / key).read_bytes()) == b'{"n": 1}\n{"n": 2}\n'
