@@ -60,7 +60,8 @@ unit: install emulators/node_modules/.installed container-venv browser $(if $(PY
 
 test: lint typecheck unit
 
-# kinesalite (npm) for Kinesis in tests, the demo and benchmarks; peer libraries for benchmarks only.
+# kinesalite (npm) for Kinesis in tests, the demo and benchmarks, dynalite for the demo's tables;
+# peer libraries for benchmarks only.
 emulators/node_modules/.installed: emulators/package.json emulators/package-lock.json
 	npm ci --prefix emulators --no-audit --no-fund --loglevel=error
 	touch $@

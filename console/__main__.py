@@ -26,6 +26,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--region", help="AWS region (default: boto3's configuration)")
     parser.add_argument("--endpoint-url", help="one endpoint for DynamoDB and S3 (a local pipeline)")
     parser.add_argument(
+        "--dynamodb-endpoint-url", help="DynamoDB's endpoint, where it is not --endpoint-url (the local pipeline's)"
+    )
+    parser.add_argument(
         "--geo",
         choices=[name for name in NETWORK_LOOKUPS if name != "maxmind"],
         default="embedded",
@@ -57,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             labels_table=args.labels_table,
             archive=args.archive,
             endpoint_url=args.endpoint_url,
+            dynamodb_endpoint_url=args.dynamodb_endpoint_url,
             region=args.region,
             geo=args.geo,
             analyst=args.analyst,

@@ -30,6 +30,8 @@ class ConsoleSettings:
     labels_table: str
     archive: str  # a folder or s3://bucket[/prefix]
     endpoint_url: str | None = None
+    # DynamoDB's endpoint where it is not ``endpoint_url`` (the local pipeline's tables are on dynalite).
+    dynamodb_endpoint_url: str | None = None
     region: str | None = None
     geo: str = "embedded"  # model.network lookups: embedded, synthetic, none
     analyst: str | None = None
@@ -46,7 +48,7 @@ def build_services(settings: ConsoleSettings) -> ConsoleServices:
     from model.network import resolve_network_lookup
 
     session = boto3.session.Session(region_name=settings.region)
-    dynamodb = session.client("dynamodb", endpoint_url=settings.endpoint_url)
+    dynamodb = session.client("dynamodb", endpoint_url=settings.dynamodb_endpoint_url or settings.endpoint_url)
     s3: Any = session.client("s3", endpoint_url=settings.endpoint_url) if settings.archive.startswith("s3://") else None
     network_of = resolve_network_lookup(settings.geo).network_of
     archive: ArchiveEngine = DuckDbArchive(settings.archive, s3_client=s3)

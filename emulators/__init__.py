@@ -132,16 +132,36 @@ REPOSITORY_DIR = os.path.dirname(EMULATORS_DIR)
 
 
 @contextmanager
+def _node_emulator(name: str, port: int | None) -> Iterator[str]:
+    """Run the npm package ``name`` through ``launch.js`` on loopback; yields its endpoint URL."""
+    if not os.path.isdir(os.path.join(EMULATORS_DIR, "node_modules", name)):
+        raise RuntimeError(f"{name} is not installed: run 'npm ci' in {EMULATORS_DIR} (make test does)")
+    port = port or free_port()
+    command = ["node", os.path.join(EMULATORS_DIR, "launch.js"), name, str(port)]
+    with _serving(command, port, "", cwd=EMULATORS_DIR) as endpoint:
+        yield endpoint
+
+
+@contextmanager
 def kinesalite(port: int | None = None) -> Iterator[str]:
     """Run kinesalite (Kinesis only, in memory, several times faster than moto) on loopback.
 
     Needs ``npm ci`` in this folder first (``make test`` does it). Yields its endpoint URL.
     """
-    if not os.path.isdir(os.path.join(EMULATORS_DIR, "node_modules", "kinesalite")):
-        raise RuntimeError(f"kinesalite is not installed: run 'npm ci' in {EMULATORS_DIR} (make test does)")
-    port = port or free_port()
-    command = ["node", os.path.join(EMULATORS_DIR, "kinesalite.js"), str(port)]
-    with _serving(command, port, "", cwd=EMULATORS_DIR) as endpoint:
+    with _node_emulator("kinesalite", port) as endpoint:
+        yield endpoint
+
+
+@contextmanager
+def dynalite(port: int | None = None) -> Iterator[str]:
+    """Run dynalite (DynamoDB only, in memory) on loopback: the local pipeline's tables. Its calls
+    answer in a fraction of moto's time, and it spends far less of the machine's CPU doing so,
+    which the demo's latency needs (docs/deploy.md, "Latency"); ``tests/test_dynalite.py`` holds
+    it to moto's answers on every call the pipeline makes.
+
+    Needs ``npm ci`` in this folder first (``make test`` does it). Yields its endpoint URL.
+    """
+    with _node_emulator("dynalite", port) as endpoint:
         yield endpoint
 
 

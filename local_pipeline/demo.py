@@ -1,6 +1,7 @@
 """`make demo`: the whole pipeline on one machine, through the code that runs in the cloud.
 
-1. AWS on loopback: kinesalite with the stream; moto's server with the bucket, tables, topic and queues.
+1. AWS on loopback: kinesalite with the stream; dynalite with the tables; moto's server with the bucket,
+   topic and queues.
 2. The archive: ``LocalFirehose`` reads every shard and writes the archive as Firehose does.
 3. A first stretch of attack-free simulated traffic goes through the producer library, the stream
    and the archive; the model is trained from the archive by the SageMaker training entry point
@@ -35,7 +36,7 @@ import orjson
 
 from archive import sql as archive_sql
 from console.server import ConsoleSettings, local_console, probe
-from emulators import DUMMY_CREDENTIALS, kinesalite, local_endpoint, moto_server
+from emulators import DUMMY_CREDENTIALS, dynalite, kinesalite, local_endpoint, moto_server
 from local_pipeline.event_source import Acknowledgement, LocalEventSourceMapping, MappingSettings
 from local_pipeline.firehose import LocalFirehose
 from local_pipeline.lambda_runtime import LambdaProcess
@@ -227,17 +228,22 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
     live_steps, live = FunctionSteps(), [False]
     wall_started = time.monotonic()
     # Kinesis on kinesalite (moto's Kinesis can lose a record when two writes hit one shard at once);
-    # everything else on moto's server.
-    with tempfile.TemporaryDirectory(prefix="vedette-demo-") as scratch, moto_server() as aws, kinesalite() as streams:
-        clients = {
-            name: boto3.client(name, endpoint_url=aws, region_name=REGION) for name in ("s3", "dynamodb", "sns", "sqs")
-        }
+    # the tables on dynalite (moto's DynamoDB took most of the scorer's time and much of the
+    # machine's CPU: docs/deploy.md, "Latency"); the bucket, topic and queues on moto's server.
+    with (
+        tempfile.TemporaryDirectory(prefix="vedette-demo-") as scratch,
+        moto_server() as aws,
+        kinesalite() as streams,
+        dynalite() as tables,
+    ):
+        clients = {name: boto3.client(name, endpoint_url=aws, region_name=REGION) for name in ("s3", "sns", "sqs")}
         clients["kinesis"] = boto3.client("kinesis", endpoint_url=streams, region_name=REGION)
+        clients["dynamodb"] = boto3.client("dynamodb", endpoint_url=tables, region_name=REGION)
         resources = create_resources(clients, names, options.shards)
         _log(
             options,
             f"AWS on 127.0.0.1: stream {names.stream} ({options.shards} shards) on kinesalite {streams}; "
-            f"bucket, tables, topic, queues on moto {aws}",
+            f"tables on dynalite {tables}; bucket, topic, queues on moto {aws}",
         )
         firehose = LocalFirehose(
             clients["kinesis"],
@@ -311,6 +317,7 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
                     **os.environ,
                     **scorer_environment(resources, str(feature_config)),
                     "AWS_ENDPOINT_URL": aws,
+                    "AWS_ENDPOINT_URL_DYNAMODB": tables,
                     "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": model_endpoint,
                 }
 
@@ -394,11 +401,11 @@ def run_demo(options: DemoOptions) -> dict[str, Any]:
 
                     _wait(done, options.timeout_seconds, "the scorer and the archive")
                     # The analyst console over the pipeline's tables and archive (python -m console).
-                    with local_console(_console_settings(names, aws)) as console:
+                    with local_console(_console_settings(names, aws, tables)) as console:
                         console_figures = probe(console.url)
                         _log(options, f"analyst console on {console.url}/")
                         if options.serve:
-                            _serve(names, streams, aws, console.url)
+                            _serve(names, streams, tables, console.url)
                 scoring_seconds = max(1e-3, (tracker.last_ack or time.time()) - scoring_started)
                 mapping.stop()
                 firehose.stop()
@@ -451,25 +458,26 @@ def _query_archive(aws: str, bucket: str) -> dict[str, Any]:
     }
 
 
-def _console_settings(names: PipelineNames, aws: str) -> ConsoleSettings:
+def _console_settings(names: PipelineNames, aws: str, tables: str) -> ConsoleSettings:
     # The simulator's addresses resolve through its synthetic geography, as training resolved them.
     return ConsoleSettings(
         anomalies_table=names.anomalies_table,
         labels_table=names.labels_table,
         archive=f"s3://{names.archive_bucket}",
         endpoint_url=aws,
+        dynamodb_endpoint_url=tables,
         region=REGION,
         geo="synthetic",
     )
 
 
-def _serve(names: PipelineNames, streams: str, aws: str, console_url: str) -> None:
+def _serve(names: PipelineNames, streams: str, tables: str, console_url: str) -> None:
     """Keep everything running for other clients (the console, the load test with --e2e) until Ctrl-C."""
     print(
         f"demo: serving until Ctrl-C. The analyst console: {console_url}/\n"
         "Load test against it:\n"
         f"  .venv/bin/python -m loadtest --stream {names.stream} --endpoint-url {streams} --rate 1000 "
-        f"--e2e --anomalies-table {names.anomalies_table} --dynamodb-endpoint-url {aws}",
+        f"--e2e --anomalies-table {names.anomalies_table} --dynamodb-endpoint-url {tables}",
         file=sys.stderr,
         flush=True,
     )

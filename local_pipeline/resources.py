@@ -55,12 +55,7 @@ def create_resources(clients: dict[str, Any], names: PipelineNames, shards: int)
     kinesis, s3, dynamodb, sns, sqs = (clients[name] for name in ("kinesis", "s3", "dynamodb", "sns", "sqs"))
     kinesis.create_stream(StreamName=names.stream, ShardCount=shards)
     s3.create_bucket(Bucket=names.archive_bucket)
-    dynamodb.create_table(
-        TableName=names.state_table,
-        AttributeDefinitions=[{"AttributeName": "key", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "key", "KeyType": "HASH"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    dynamodb.create_table(**state_table_definition(names.state_table))
     dynamodb.create_table(**anomalies_table_definition(names.anomalies_table))
     dynamodb.create_table(**labels_table_definition(names.labels_table))
     topic_arn = sns.create_topic(Name=names.alerts_topic, Attributes={"FifoTopic": "true"})["TopicArn"]
@@ -71,6 +66,16 @@ def create_resources(clients: dict[str, Any], names: PipelineNames, shards: int)
     kinesis.get_waiter("stream_exists").wait(StreamName=names.stream, WaiterConfig={"Delay": 0.2})
     stream_arn = kinesis.describe_stream_summary(StreamName=names.stream)["StreamDescriptionSummary"]["StreamARN"]
     return PipelineResources(names, stream_arn, topic_arn, on_failure_url, inbox_url)
+
+
+def state_table_definition(name: str) -> dict[str, Any]:
+    """CreateTable arguments of the scorer's state table as the stack declares it (``stack.state``)."""
+    return {
+        "TableName": name,
+        "AttributeDefinitions": [{"AttributeName": "key", "AttributeType": "S"}],
+        "KeySchema": [{"AttributeName": "key", "KeyType": "HASH"}],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
 
 
 def anomalies_table_definition(name: str) -> dict[str, Any]:

@@ -104,10 +104,10 @@ class Scorer(pulumi.ComponentResource):
                     [args.state_table_arn],
                 ),
                 # Anomalies and alert markers (put once, a taken marker returned by the failed
-                # condition; a marker set sent).
+                # condition, or read where an endpoint does not return it; a marker set sent).
                 Statement(
                     "RecordAnomalies",
-                    ("dynamodb:PutItem", "dynamodb:UpdateItem"),
+                    ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"),
                     [args.anomalies_table_arn],
                 ),
                 Statement("PublishAlerts", ("sns:Publish",), [args.alerts_topic_arn]),

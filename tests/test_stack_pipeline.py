@@ -146,7 +146,7 @@ def test_scorer_role_allows_exactly_the_scorer_calls_on_their_resources(deployed
         "dynamodb:UpdateItem",
     ]
     assert owner["ReadAndWriteState"] == ["vedette-state"]
-    assert statements["RecordAnomalies"]["Action"] == ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    assert statements["RecordAnomalies"]["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     assert owner["RecordAnomalies"] == ["vedette-anomalies"]
     assert statements["PublishAlerts"]["Action"] == ["sns:Publish"]
     assert owner["PublishAlerts"] == ["vedette-alerts"]

@@ -517,12 +517,22 @@ class DynamoAnomalyStore:
         except ClientError as error:
             if not _condition_failed(error):
                 raise
+            # Endpoints that predate ReturnValuesOnConditionCheckFailure (dynalite, the local
+            # pipeline's) answer without the item: it is read instead.
+            found = error.response.get("Item") or self._marker(item["user_id"], item["sk"])
             # Markers of earlier releases carry no status: they were kept only once their alert
-            # was sent. Without the item in the answer, publishing again is the safe side.
-            found = error.response.get("Item")
+            # was sent. A marker gone meanwhile (expired): publishing again is the safe side.
             status: str = found.get("status", {}).get("S", ALERT_SENT) if found else ALERT_PENDING
             return status
         return None
+
+    def _marker(self, user_id: dict[str, str], sort_key: dict[str, str]) -> dict[str, Any] | None:
+        with transient_errors("dynamodb", "GetItem"):
+            response = self.client.get_item(
+                TableName=self.table, Key={"user_id": user_id, "sk": sort_key}, ConsistentRead=True
+            )
+        found: dict[str, Any] | None = response.get("Item")
+        return found
 
     def alert_sent(self, user_id: str, window_start: int) -> None:
         try:
