@@ -228,3 +228,20 @@ def test_the_response_format_follows_what_the_deployed_artifact_answers(tmp_path
     assert full[-1].is_anomaly
     assert not all(score.is_anomaly for score in full)
     assert compact == [score if score.is_anomaly else score._replace(top_features=[]) for score in full]
+
+
+def test_the_scorers_clients_leave_request_validation_to_the_service(aws_endpoint):
+    # GIVEN the scorer's DynamoDB client, and a request botocore's own validation refuses before
+    # sending it (a number where the model says string)
+    from botocore.exceptions import ClientError
+
+    from scorer.clients import aws_client
+
+    dynamodb = aws_client("dynamodb", aws_endpoint)
+
+    # WHEN it is sent
+    with pytest.raises(ClientError) as answered:
+        dynamodb.get_item(TableName="absent", Key={"key": {"S": 5}})
+
+    # THEN it reached the service, which answered (no client-side check spent the scorer's CPU first)
+    assert answered.value.response["Error"]["Code"] == "ResourceNotFoundException"

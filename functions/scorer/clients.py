@@ -25,7 +25,11 @@ def aws_client(
     read_timeout: float = READ_TIMEOUT_SECONDS,
 ) -> Any:
     """A boto3 client with standard-mode retries and timeouts; the endpoint comes from boto3's
-    configuration (``AWS_ENDPOINT_URL_<SERVICE>`` included) unless given."""
+    configuration (``AWS_ENDPOINT_URL_<SERVICE>`` included) unless given.
+
+    botocore's parameter validation is off: the scorer builds every request itself, the services
+    validate each one again, and the client-side check was about a third of botocore's CPU per
+    DynamoDB call (a batch makes dozens; docs/deploy.md, "Latency")."""
     import boto3
     from botocore.config import Config
 
@@ -34,6 +38,7 @@ def aws_client(
         read_timeout=read_timeout,
         retries={"mode": "standard", "total_max_attempts": max_attempts},
         max_pool_connections=16,
+        parameter_validation=False,
     )
     return boto3.client(service, endpoint_url=endpoint_url, config=config)
 
