@@ -28,7 +28,7 @@ def aws_client(
     configuration (``AWS_ENDPOINT_URL_<SERVICE>`` included) unless given.
 
     botocore's parameter validation is off: the scorer builds every request itself, the services
-    validate each one again, and the client-side check was about a third of botocore's CPU per
+    validate each one again, and the client-side check was about a fifth of the client's CPU per
     DynamoDB call (a batch makes dozens; docs/deploy.md, "Latency")."""
     import boto3
     from botocore.config import Config
