@@ -25,6 +25,8 @@ class OperationsArgs:
     iterator_age_alarm_seconds: int
     endpoint_latency_alarm_ms: int
     archive_freshness_alarm_seconds: int
+    # The archive's partitioner function, when the archive is laid out by user hash (else None).
+    partitioner_function_name: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,8 @@ class Operations(pulumi.ComponentResource):
                 comparison="GreaterThanThreshold",
             ),
         ]
+        if args.partitioner_function_name is not None:
+            alarms += _partitioning_alarms(args.partitioner_function_name, args.delivery_stream_name)
         names: list[pulumi.Output[str]] = []
         self.alarms = {}
         for alarm in alarms:
@@ -185,3 +189,59 @@ class Operations(pulumi.ComponentResource):
         self.dashboard_name = dashboard.dashboard_name
         self.alarm_names = names
         self.register_outputs({"topic_arn": self.topic_arn, "dashboard_name": self.dashboard_name})
+
+
+def _partitioning_alarms(function_name: pulumi.Input[str], delivery_stream_name: pulumi.Input[str]) -> list[_Alarm]:
+    """Alarms on the archive laid out by user hash. A batch the partitioner fails after Firehose's
+    retries, and records beyond the delivery stream's active partitions, are written under
+    ``errors/`` (with their raw data), where no table over ``events/`` reads them: each is named at
+    its first minute."""
+    partitioner = {"FunctionName": function_name}
+    delivery = {"DeliveryStreamName": delivery_stream_name}
+    return [
+        _Alarm(
+            "archive-processing",
+            "Firehose's calls to the archive partitioner failed: after its retries, their records are "
+            "kept under errors/processing-failed/, outside the archive's tables.",
+            "AWS/Firehose",
+            "ExecuteProcessing.Success",  # successful invocations over all invocations
+            delivery,
+            1.0,
+            statistic="Minimum",
+            comparison="LessThanThreshold",
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+        ),
+        _Alarm(
+            "archive-partitioner-errors",
+            "The archive partitioner failed invocations (Firehose retries them).",
+            "AWS/Lambda",
+            "Errors",
+            partitioner,
+            1,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+        ),
+        _Alarm(
+            "archive-partitioner-throttles",
+            "The archive partitioner was throttled (the Region's Lambda concurrency).",
+            "AWS/Lambda",
+            "Throttles",
+            partitioner,
+            1,
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+        ),
+        _Alarm(
+            "archive-partitions-exceeded",
+            "More user-hash partitions were open than the delivery stream's active partitions limit: "
+            "the records beyond it are kept under errors/, outside the archive's tables.",
+            "AWS/Firehose",
+            "PartitionCountExceeded",
+            delivery,
+            1,
+            statistic="Maximum",
+            evaluation_periods=1,
+            datapoints_to_alarm=1,
+        ),
+    ]

@@ -195,6 +195,7 @@ def deploy(settings: StackSettings, root: Path, stack_name: str) -> dict[str, An
             iterator_age_alarm_seconds=settings.iterator_age_alarm_seconds,
             endpoint_latency_alarm_ms=settings.endpoint_latency_alarm_ms,
             archive_freshness_alarm_seconds=settings.archive_freshness_alarm_seconds,
+            partitioner_function_name=archive.partitioner_function_name,
         ),
     )
     rollout_alarms = [operations.alarms[suffix] for suffix in ROLLOUT_ALARMS]

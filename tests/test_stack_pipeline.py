@@ -519,3 +519,39 @@ def test_the_user_hash_archive_runs_the_bundles_partitioner_and_defaults_to_none
     delivery = partitioned.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").inputs
     processors = delivery["extendedS3Configuration"]["processingConfiguration"]["processors"]
     assert processors[0]["parameters"][0]["parameterValue"] == f"{partitioner.outputs['arn']}:$LATEST"
+
+
+def test_the_user_hash_archive_is_watched_where_records_leave_its_tables(deployed: Synthesized, fixtures: Path) -> None:
+    # GIVEN a stack whose archive is laid out by user hash, and the default one
+    partitioned = run_pipeline(fixtures, archive_user_hash_buckets=256, archive_buffer_mib=64)
+    partitioner = next(
+        f for f in partitioned.of_type("aws:lambda/function:Function") if f.inputs["handler"] == PARTITIONER_HANDLER
+    )
+    delivery_stream = partitioned.one("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream").outputs["name"]
+
+    # WHEN their alarms are read by what they watch
+    def watched(stack: Synthesized) -> dict[tuple[str, str, str], dict[str, Any]]:
+        return {
+            (alarm.inputs["namespace"], alarm.inputs["metricName"], *alarm.inputs["dimensions"].values()): alarm.inputs
+            for alarm in stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+        }
+
+    alarms, default = watched(partitioned), watched(deployed)
+
+    # THEN the partitioned archive has the default's alarms and four more: the partitioner's failed
+    # calls as Firehose sees them, the function's errors and throttles, and partitions beyond the limit
+    processing = alarms["AWS/Firehose", "ExecuteProcessing.Success", delivery_stream]
+    assert (processing["statistic"], processing["comparisonOperator"], processing["threshold"]) == (
+        "Minimum",
+        "LessThanThreshold",
+        1.0,
+    )
+    assert alarms["AWS/Lambda", "Errors", partitioner.outputs["name"]]["threshold"] == 1
+    assert alarms["AWS/Lambda", "Throttles", partitioner.outputs["name"]]["threshold"] == 1
+    exceeded = alarms["AWS/Firehose", "PartitionCountExceeded", delivery_stream]
+    assert (exceeded["statistic"], exceeded["threshold"]) == ("Maximum", 1)
+    assert len(alarms) == len(default) + 4
+    # AND each of them notifies the operators' topic at its first minute
+    for key in [key for key in alarms if key[1] in {"ExecuteProcessing.Success", "PartitionCountExceeded"}]:
+        assert (alarms[key]["evaluationPeriods"], alarms[key]["datapointsToAlarm"]) == (1, 1)
+        assert partitioned.arn_owner(alarms[key]["alarmActions"][0]).name == "vedette-alarms"
