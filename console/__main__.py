@@ -24,7 +24,9 @@ def _arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--labels-table", required=True, help="the stack output labels_table_name")
     parser.add_argument("--archive", required=True, help="s3://<archive_bucket> (or a folder)")
     parser.add_argument("--region", help="AWS region (default: boto3's configuration)")
-    parser.add_argument("--endpoint-url", help="one endpoint for DynamoDB and S3 (a local pipeline)")
+    parser.add_argument(
+        "--endpoint-url", help="the endpoint for S3, and DynamoDB too unless given below (a local pipeline)"
+    )
     parser.add_argument(
         "--dynamodb-endpoint-url", help="DynamoDB's endpoint, where it is not --endpoint-url (the local pipeline's)"
     )

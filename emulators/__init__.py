@@ -156,8 +156,8 @@ def kinesalite(port: int | None = None) -> Iterator[str]:
 def dynalite(port: int | None = None) -> Iterator[str]:
     """Run dynalite (DynamoDB only, in memory) on loopback: the local pipeline's tables. Its calls
     answer in a fraction of moto's time, and it spends far less of the machine's CPU doing so,
-    which the demo's latency needs (docs/deploy.md, "Latency"); ``tests/test_dynalite.py`` holds
-    it to moto's answers on every call the pipeline makes.
+    which the demo's latency needs (docs/deploy.md, "Latency"); ``tests/test_dynalite.py`` runs
+    the pipeline's stores against it and moto's server with the same expectations.
 
     Needs ``npm ci`` in this folder first (``make test`` does it). Yields its endpoint URL.
     """

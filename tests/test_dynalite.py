@@ -23,6 +23,7 @@ from console.labels import TRUE_POSITIVE, AlertKey, DynamoLabels, Verdict
 from emulators import dynalite
 from local_pipeline.resources import anomalies_table_definition, labels_table_definition, state_table_definition
 from model.entities import EntityAlert
+from scorer.exceptions import TransientError
 from scorer.stores import (
     ALERT_PENDING,
     ALERT_SENT,
@@ -32,6 +33,7 @@ from scorer.stores import (
     StoredState,
     alert_partition,
 )
+from tests.throttling_proxy import ThrottlingProxy
 from vedette.events import format_timestamp, normalize_event
 
 _tables = itertools.count()
@@ -186,3 +188,54 @@ def test_verdicts_are_recorded_and_read_back_by_alert_and_by_entity(dynamodb: An
     assert labels.get(verdicts[5].key) == verdicts[5]
     assert labels.get_many(verdict.key for verdict in verdicts) == {verdict.key: verdict for verdict in verdicts}
     assert labels.for_partition("u-3") == [verdict for verdict in verdicts if verdict.key.partition == "u-3"]
+
+
+def test_where_a_failed_claim_comes_back_without_the_marker_the_marker_is_read(dynalite_endpoint: str) -> None:
+    # GIVEN dynalite, which does not return the item with a failed condition, and an anomalies table
+    # holding a marker of an earlier release (no status: it was kept only once its alert was sent)
+    dynamodb = boto3.client("dynamodb", endpoint_url=dynalite_endpoint, region_name="us-east-1")
+    table = _table(dynamodb, anomalies_table_definition(f"anomalies-{next(_tables)}"))
+    dynamodb.put_item(TableName=table, Item={"user_id": {"S": "u-legacy"}, "sk": {"S": "alert#1700000000"}})
+    with ThrottlingProxy(dynalite_endpoint) as proxy:
+        client = boto3.client("dynamodb", endpoint_url=proxy.endpoint, region_name="us-east-1")
+        store = DynamoAnomalyStore(client, table, ttl_seconds=3600)
+
+        # WHEN its slot is claimed THEN the marker is read, and found sent: no second alert
+        assert store.claim_alert("u-legacy", 1_700_000_000) == ALERT_SENT
+        assert proxy.calls["DynamoDB_20120810.GetItem"] == 1
+
+        # WHEN the read is throttled THEN the claim fails as transient (the batch's retry claims again)
+        proxy.throttle("DynamoDB_20120810.GetItem")
+        with pytest.raises(TransientError):
+            store.claim_alert("u-legacy", 1_700_000_000)
+
+
+def test_alerts_page_newest_first_and_pending_ones_come_oldest_first(dynamodb: Any) -> None:
+    # GIVEN 30 entity alerts, of severities 1 to 3, raised one minute apart
+    table = _table(dynamodb, anomalies_table_definition(f"anomalies-{next(_tables)}"))
+    store = DynamoAnomalyStore(dynamodb, table, ttl_seconds=3600)
+    alerts = []
+    for number in range(30):
+        end = ALERTED_AT - timedelta(minutes=30 - number)
+        alert = EntityAlert(
+            f"u-{number}", "user", 10.0 * (1 + number % 3), 10.0, 1, end.timestamp() - 60, end.timestamp(), 5, ()
+        )
+        store.claim_alert(alert.entity, int(alert.first_event_at))
+        store.describe_alert(alert, end + timedelta(seconds=1))
+        alerts.append(alert)
+
+    # WHEN the console pages through those of severity 2 or more, seven at a time
+    shown: list[str] = []
+    cursor: str | None = None
+    while True:
+        page = DynamoAlerts(dynamodb, table).page(AlertFilters(min_severity=2.0), lambda keys: {}, cursor, size=7)
+        shown += [record.key.partition for record in page.alerts]
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+
+    # THEN it sees each once, newest first
+    assert shown == [alert.entity for alert in reversed(alerts) if alert.score >= 20.0]
+    # AND the sweeper's index gives the pending ones oldest first, up to the time asked
+    pending = store.pending_alerts(ALERTED_AT - timedelta(minutes=10))
+    assert [item.alert.entity for item in pending] == [alert.entity for alert in alerts[:20]]

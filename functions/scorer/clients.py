@@ -29,7 +29,9 @@ def aws_client(
 
     botocore's parameter validation is off: the scorer builds every request itself, the services
     validate each one again, and the client-side check was about a fifth of the client's CPU per
-    DynamoDB call (a batch makes dozens; docs/deploy.md, "Latency")."""
+    DynamoDB call (a batch makes dozens; docs/deploy.md, "Latency"). A malformed request is then
+    refused by the service (a ``ClientError`` that is not transient: the batch fails) where botocore
+    raised ``ParamValidationError`` before sending it."""
     import boto3
     from botocore.config import Config
 

@@ -527,9 +527,14 @@ class DynamoAnomalyStore:
         return None
 
     def _marker(self, user_id: dict[str, str], sort_key: dict[str, str]) -> dict[str, Any] | None:
+        """A marker's key and status (markers of earlier releases have no status), or None if there is none."""
         with transient_errors("dynamodb", "GetItem"):
             response = self.client.get_item(
-                TableName=self.table, Key={"user_id": user_id, "sk": sort_key}, ConsistentRead=True
+                TableName=self.table,
+                Key={"user_id": user_id, "sk": sort_key},
+                ConsistentRead=True,
+                ProjectionExpression="sk, #status",
+                ExpressionAttributeNames={"#status": "status"},
             )
         found: dict[str, Any] | None = response.get("Item")
         return found
