@@ -35,6 +35,9 @@ FIREHOSE_BUFFER_SECONDS = (0, int(MAX_BUFFER_SECONDS))
 # (Firehose, "Buffer data for dynamic partitioning"); 60 s is the console's smallest interval then.
 DYNAMIC_PARTITIONING_BUFFER_MIB = (64, MAX_BUFFER_BYTES // MIB)
 DYNAMIC_PARTITIONING_BUFFER_SECONDS = (60, int(MAX_BUFFER_SECONDS))
+# "end-to-end delay of a batch of records might be 1.5 times of the configured buffering hint time"
+# with dynamic partitioning (same page): the archive's freshness alarm allows for it.
+DYNAMIC_PARTITIONING_DELAY_FACTOR = 1.5
 S3_MIN_DAYS_BEFORE_INFREQUENT_ACCESS = 30
 SERVERLESS_MEMORY_MIB = (1024, 2048, 3072, 4096, 5120, 6144)
 SERVERLESS_MAX_CONCURRENCY = (1, 200)
@@ -348,6 +351,14 @@ class StackSettings:
                 "archiveFreshnessAlarmSeconds",
                 f"must exceed archiveBufferSeconds ({self.archive_buffer_seconds}) or the alarm fires on every "
                 f"buffered delivery, got {self.archive_freshness_alarm_seconds}",
+            )
+        delayed = self.archive_buffer_seconds * DYNAMIC_PARTITIONING_DELAY_FACTOR
+        if self.archive_user_hash_buckets and self.archive_freshness_alarm_seconds <= delayed:
+            raise StackConfigError(
+                "archiveFreshnessAlarmSeconds",
+                f"must exceed {delayed:g} s with archiveUserHashBuckets (dynamic partitioning may deliver 1.5 times "
+                f"archiveBufferSeconds late) or the alarm fires on ordinary deliveries, "
+                f"got {self.archive_freshness_alarm_seconds}",
             )
         _within("queryResultsExpirationDays", self.query_results_expiration_days, (1, 3650))
         _within("queryScanLimitGiB", self.query_scan_limit_gib, (1, 10_000))

@@ -113,6 +113,16 @@ def test_overrides_are_parsed_to_their_types() -> None:
             "archiveBufferSeconds",
             "60-900 with archiveUserHashBuckets",
         ),
+        (
+            {
+                "archiveUserHashBuckets": "128",
+                "archiveBufferMiB": "64",
+                "archiveBufferSeconds": "600",
+                "archiveFreshnessAlarmSeconds": "900",
+            },
+            "archiveFreshnessAlarmSeconds",
+            "must exceed 900 s with archiveUserHashBuckets",
+        ),
     ],
 )
 def test_bad_values_are_rejected_naming_the_key(config: dict[str, str], key: str, reason: str) -> None:
