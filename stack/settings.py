@@ -356,8 +356,9 @@ class StackSettings:
         if self.archive_user_hash_buckets and self.archive_freshness_alarm_seconds <= delayed:
             raise StackConfigError(
                 "archiveFreshnessAlarmSeconds",
-                f"must exceed {delayed:g} s with archiveUserHashBuckets (dynamic partitioning may deliver 1.5 times "
-                f"archiveBufferSeconds late) or the alarm fires on ordinary deliveries, "
+                f"must exceed {delayed:g} s with archiveUserHashBuckets (dynamic partitioning may deliver "
+                f"{DYNAMIC_PARTITIONING_DELAY_FACTOR:g} times archiveBufferSeconds late) or the alarm fires on "
+                "ordinary deliveries, "
                 f"got {self.archive_freshness_alarm_seconds}",
             )
         _within("queryResultsExpirationDays", self.query_results_expiration_days, (1, 3650))

@@ -551,7 +551,7 @@ def test_the_user_hash_archive_is_watched_where_records_leave_its_tables(deploye
     exceeded = alarms["AWS/Firehose", "PartitionCountExceeded", delivery_stream]
     assert (exceeded["statistic"], exceeded["threshold"]) == ("Maximum", 1)
     assert len(alarms) == len(default) + 4
-    # AND each of them notifies the operators' topic at its first minute
+    # AND the two on Firehose's metrics notify the operators' topic at their first minute
     for key in [key for key in alarms if key[1] in {"ExecuteProcessing.Success", "PartitionCountExceeded"}]:
         assert (alarms[key]["evaluationPeriods"], alarms[key]["datapointsToAlarm"]) == (1, 1)
         assert partitioned.arn_owner(alarms[key]["alarmActions"][0]).name == "vedette-alarms"
