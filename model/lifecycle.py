@@ -675,18 +675,30 @@ def register_live(
 ) -> str:
     """Train a model on ``events`` and make it the registry's live one, as an earlier cycle would
     have; returns its version."""
-    from model.train import save, train
+    live = train_previous(events, geo=geo)
+    if damage is not None:
+        damage(live)
+    return register_trained(live, registry)
+
+
+def train_previous(events: Sequence[dict[str, Any]], *, geo: str = "synthetic") -> Any:
+    """The model an earlier cycle would have trained on ``events`` (``register_trained`` makes it live)."""
+    from model.train import train
 
     lookups = resolve_lookups(geo)
-    live = train(
+    return train(
         events,
         network_of=lookups.network_of,
         network_lookup=lookups.network_record,
         agent_of=lookups.agent_of,
         agent_parser=lookups.agent_record,
     )
-    if damage is not None:
-        damage(live)
+
+
+def register_trained(live: Any, registry: Registry) -> str:
+    """Store a trained model in ``registry`` and make it the live one; returns its version."""
+    from model.train import save
+
     with tempfile.TemporaryDirectory(prefix="vedette-live-") as workdir:
         live_dir = save(live, Path(workdir) / "live")
         version = model_version(live_dir, str(live.metadata["trained_at"]))

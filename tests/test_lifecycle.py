@@ -3,6 +3,7 @@ candidate and rejects a deliberately damaged one."""
 
 from __future__ import annotations
 
+import copy
 import json
 import tarfile
 from dataclasses import replace
@@ -39,8 +40,10 @@ from model.lifecycle import (
     older_days,
     parse_as_of,
     register_live,
+    register_trained,
     run_cycle,
     simulate_demo,
+    train_previous,
 )
 from model.verdicts import BENIGN, JudgedAlert
 
@@ -137,13 +140,29 @@ def cycle_inputs(demo_folder: Path) -> CycleInputs:
     return simulate_demo(demo_folder, users=USERS, days=TRAINING_DAYS)
 
 
+@pytest.fixture(scope="module")
+def window_model(cycle_inputs: CycleInputs, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A model trained on the whole window, loaded from its registered artifact as the gate loads one."""
+    folder = tmp_path_factory.mktemp("window-model")
+    registry = Registry(folder / "registry")
+    return load_model(extract_tarball(registry.artifact(register_live(cycle_inputs.training, registry)), folder / "m"))
+
+
+@pytest.fixture(scope="module")
+def previous_models(cycle_inputs: CycleInputs) -> dict[str, Any]:
+    """The live model an earlier cycle left, trained once on the window's older days: as trained
+    (``calibrated``) and with its entity thresholds at a fifth (``damaged``)."""
+    calibrated = train_previous(older_days(cycle_inputs, TRAINING_DAYS - 1))
+    damaged = copy.deepcopy(calibrated)
+    damage_thresholds(damaged)
+    return {"calibrated": calibrated, "damaged": damaged}
+
+
 def test_every_entity_kind_is_backtested_from_the_state_the_history_left(
-    cycle_inputs: CycleInputs, tmp_path: Path
+    cycle_inputs: CycleInputs, window_model: Any
 ) -> None:
     # GIVEN a model trained on the window, with a user and a session stage
-    registry = Registry(tmp_path / "registry")
-    version = register_live(older_days(cycle_inputs, TRAINING_DAYS), registry)
-    loaded = load_model(extract_tarball(registry.artifact(version), tmp_path / "model"))
+    loaded = window_model
     assert set(loaded.entity_models) == {"user", "session"}
     # WHEN the gate backtests it on the held-out day
     figures, history_events = backtest(loaded, cycle_inputs.training, cycle_inputs.held_out, cycle_inputs.labels)
@@ -159,13 +178,10 @@ def test_every_entity_kind_is_backtested_from_the_state_the_history_left(
 
 
 def test_the_history_streamed_in_chunks_leaves_the_state_one_pass_leaves(
-    cycle_inputs: CycleInputs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    cycle_inputs: CycleInputs, window_model: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # GIVEN a model, and the training window as a list (taken whole, in time order)
-    registry = Registry(tmp_path / "registry")
-    loaded = load_model(
-        extract_tarball(registry.artifact(register_live(cycle_inputs.training, registry)), tmp_path / "m")
-    )
+    loaded = window_model
     network_of, agent_of = lookups_of(loaded)
     whole = Replay(loaded, "user", network_of, agent_of, {})
     monkeypatch.setattr(backtest_module, "WARM_UP_EVENTS", 10**9)
@@ -191,11 +207,11 @@ def card_in(artifact: Path) -> dict[str, Any]:
 
 
 def test_a_candidate_better_than_a_miscalibrated_live_model_is_promoted_and_can_be_rolled_back(
-    cycle_inputs: CycleInputs, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cycle_inputs: CycleInputs, previous_models: dict[str, Any], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN a live model whose entity thresholds are a fifth of their calibrated values
     registry = Registry(tmp_path / "registry")
-    live_version = register_live(older_days(cycle_inputs, TRAINING_DAYS - 1), registry, damage=damage_thresholds)
+    live_version = register_trained(previous_models["damaged"], registry)
     # WHEN a cycle trains and backtests a candidate on the same archive, with an analyst's verdict
     reasons = ("many pages new to this entity (new_path_mean 0.90, usually 0.20)",)
     benign = JudgedAlert("user", "u-1", BENIGN, reasons, "2026-11-01T00:00:00Z")
@@ -234,10 +250,12 @@ def test_a_candidate_better_than_a_miscalibrated_live_model_is_promoted_and_can_
     assert rolled["reason"] == f"rolled back by hand from {record['candidate_version']}"
 
 
-def test_a_damaged_candidate_is_rejected_and_the_live_model_stays(cycle_inputs: CycleInputs, tmp_path: Path) -> None:
+def test_a_damaged_candidate_is_rejected_and_the_live_model_stays(
+    cycle_inputs: CycleInputs, previous_models: dict[str, Any], tmp_path: Path
+) -> None:
     # GIVEN a well calibrated live model
     registry = Registry(tmp_path / "registry")
-    live_version = register_live(older_days(cycle_inputs, TRAINING_DAYS - 1), registry)
+    live_version = register_trained(previous_models["calibrated"], registry)
     # WHEN the cycle's candidate is damaged (entity thresholds at a fifth of their value)
     record = run_cycle(cycle_inputs, registry, geo="synthetic", damage=damage_thresholds)
     # THEN it is rejected for its alert volume, and says so
@@ -273,12 +291,16 @@ def strict_json(text: str) -> Any:
 
 
 def test_the_train_and_gate_steps_judge_the_candidate_on_the_day_the_cycle_started_after(
-    cycle_inputs: CycleInputs, demo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    cycle_inputs: CycleInputs,
+    previous_models: dict[str, Any],
+    demo_folder: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     # GIVEN the archive, a miscalibrated live model, and a cycle started the morning after the held-out day
     archive = str(demo_folder / "archive")
     registry = Registry(tmp_path / "registry")
-    live_version = register_live(older_days(cycle_inputs, TRAINING_DAYS - 1), registry, damage=damage_thresholds)
+    live_version = register_trained(previous_models["damaged"], registry)
     as_of = f"{cycle_inputs.held_out_day + timedelta(days=1)}T03:00:00.123Z"  # $$.Execution.StartTime's form
     window = ["--archive", archive, "--as-of", as_of, "--days", str(TRAINING_DAYS)]
     # WHEN the training job's half runs

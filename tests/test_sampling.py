@@ -271,7 +271,7 @@ def test_on_moto_s3_a_partitioned_archive_is_sampled_from_its_low_buckets(aws_en
     # GIVEN a hash-partitioned archive in a bucket on moto's S3 server
     s3 = boto3.client("s3", endpoint_url=aws_endpoint, region_name="us-east-1")
     s3.create_bucket(Bucket="sampling-by-hash")
-    events = normal_traffic(users=300, days=4)
+    events = normal_traffic(users=300, days=2)
     write_partitioned_archive("s3://sampling-by-hash/history/", events, 32, s3_client=s3)
     user_hash = {user: stable_hash(user) for user in {event["user_id"] for event in events}}
     cap = len(events) // 30
