@@ -17,6 +17,7 @@ from traffic.importer import (
     derived_event_id,
     identify_user,
     infer_event_type,
+    session_column,
 )
 from traffic.logformat import compile_format
 from vedette.events import encode_event, normalize_event, parse_timestamp
@@ -141,6 +142,19 @@ def test_custom_format_without_ip_and_with_another_time_format() -> None:
     assert events[1]["user_id"] == "anonymous"
     assert events[1]["status"] == 404
     assert importer.report.unparseable == 1  # the third line has no fraction of a second
+
+
+def test_of_several_cookie_columns_the_session_is_the_one_named_for_it() -> None:
+    # GIVEN a log with the session's cookie, then the cart's
+    importer = LogImporter("custom", log_format="$remote_addr [$time_local] $cookie_PHPSESSID $cookie_cart $request")
+    (item,) = importer.import_lines(['198.51.100.7 [02/Nov/2026:10:00:00 +0000] s-1 c-9 "GET / HTTP/1.1"'], "a.log")
+    # THEN the session is PHPSESSID's, and the cart's cookie is kept as a property
+    assert (item.event["session_id"], item.event["user_id"]) == ("s-1", "session:s-1")
+    assert item.event["properties"]["cookie_cart"] == "c-9"
+    # AND $session_id, where the log has it, comes before any cookie
+    assert session_column(("cookie_sid", "session_id")) == "session_id"
+    assert session_column(("cookie_cart", "cookie_theme")) == "cookie_cart"
+    assert session_column(("remote_addr",)) is None
 
 
 def test_custom_format_with_user_id_event_type_and_epoch_time() -> None:

@@ -18,7 +18,14 @@ Formats (``FORMATS``):
 
 How users are identified when the log has no user id (``identify_user``): the session id when
 there is one (``session:<id>``, and ``session_id`` keeps it); otherwise the client, a hash of
-the IP and user agent (``client:<16 hex>``); otherwise ``anonymous``.
+the IP and user agent (``client:<16 hex>``); otherwise ``anonymous``. The session id is the
+``$session_id`` column, else a ``$cookie_NAME`` column (``session_column``: of several, the first
+whose name says session, such as ``sid``, ``sessionid`` or ``PHPSESSID``; the others are kept as
+properties).
+
+A submitted login (a POST to a login path) failed when its status is 400 or more (401, 403): an
+application that answers a failed login with 200 (the form again) or a redirect is read as a
+successful login unless its log has an ``$event_type`` column.
 
 Event ids are derived from the source name, line number and line text (a version 4 UUID built
 from their SHA-256), so importing the same file twice yields the same ids and downstream
@@ -39,7 +46,7 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -69,6 +76,8 @@ _EXAMPLE_CHARACTERS = 200
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map)$")
+# A cookie whose name says it holds the session: sid, sessionid, PHPSESSID, JSESSIONID, _app_session...
+_SESSION_COOKIE_RE = re.compile(r"sess|sid", re.IGNORECASE)
 _LOGIN_RE = re.compile(r"/(?:login|signin|sign-in|log-in|session|sessions|auth|authenticate|autenticar\.jsp)(?:/|$)")
 _LOGOUT_RE = re.compile(r"/(?:logout|signout|sign-out|log-out|salir\.jsp)(?:/|$)")
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
@@ -120,6 +129,16 @@ class ImportReport:
             "unparseable_examples": [list(example) for example in self.unparseable_examples],
             "invalid_examples": [list(example) for example in self.invalid_examples],
         }
+
+
+def session_column(variables: Sequence[str]) -> str | None:
+    """The format's variable that holds the session id: ``session_id``, else the one ``cookie_``
+    variable, else the first cookie whose name says session, else the first cookie."""
+    if "session_id" in variables:
+        return "session_id"
+    cookies = [name for name in variables if name.startswith("cookie_")]
+    named = [name for name in cookies if _SESSION_COOKIE_RE.search(name.removeprefix("cookie_"))]
+    return next(iter(named or cookies), None)
 
 
 def identify_user(user: str | None, session: str | None, ip: str | None, user_agent: str | None) -> str:
@@ -256,6 +275,7 @@ class LogImporter:
             self.compiled = compile_format(PRESET_FORMATS[format], time_format)
         elif format == "custom" and log_format:
             self.compiled = compile_format(log_format, time_format)
+        self.session_column = session_column(self.compiled.variables) if self.compiled else None
         self.start = start
         self.interval = interval
         self.report = ImportReport(max_examples=max_examples)
@@ -381,7 +401,7 @@ class LogImporter:
                     properties["remote_addr"] = value[:64]
             elif name in ("remote_user", "user_id"):
                 user = value
-            elif name == "session_id" or name.startswith("cookie_"):
+            elif name == self.session_column:
                 session = value
             elif name == "event_type":
                 event_type = value
