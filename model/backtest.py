@@ -46,7 +46,14 @@ from model.entities import DEFAULT_ALERT_BUDGET, EntityAlert, EntityTracker, Evi
 from model.entity_training import ENTITY_KINDS
 from model.exceptions import TrainingDataError
 from model.features import IpState, UserState, event_time, featurize_batch
-from model.login_waves import BUCKET_SECONDS, WINDOW_MINUTES, LoginWaveWatch, LoginWindow, login_outcome
+from model.login_waves import (
+    BUCKET_SECONDS,
+    WINDOW_MINUTES,
+    LoginWaveWatch,
+    LoginWindow,
+    folded_into_wave,
+    login_outcome,
+)
 
 logger = logging.getLogger("model.backtest")
 
@@ -152,9 +159,15 @@ class EntityRecord:
     days: set[int] = field(default_factory=set)  # UTC days with an event: the budget's entity-days
     peak_score: float = -math.inf
     alerts: int = 0
+    folded: int = 0  # alerts the failed-login wave under way covered (model.login_waves.folded_into_wave)
     first_alert_at: float | None = None
     reasons: tuple[str, ...] = ()
     labels: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def alerted(self) -> bool:
+        """Alerted on its own, or as part of a failed-login wave's alert."""
+        return self.alerts > 0 or self.folded > 0
 
 
 @dataclass
@@ -180,6 +193,7 @@ class Replay:
     alerts: list[EntityAlert] = field(default_factory=list)
     events_by_label: Counter[str] = field(default_factory=Counter)  # by the event's entity's label
     suppressed_alerts: int = 0  # alerts repeating a pattern analysts judged benign (model.verdicts)
+    folded_alerts: int = 0  # alerts the failed-login wave under way covered, as the scorer counts them
     flagged_by_label: Counter[str] = field(default_factory=Counter)
     # The service's failed-login waves (model.login_waves), beside the entity alerts: each alert with
     # the event ids of the failed logins in its window when it fired, which the evaluation reads.
@@ -269,6 +283,13 @@ class Replay:
             sent = [alert for alert in alerts if not suppressions.suppresses(alert.kind, alert.entity, alert.reasons)]
             self.suppressed_alerts += len(alerts) - len(sent)
             alerts = sent
+        # The login window as the batch found it, as the scorer reads it stored (watched below).
+        folded = [
+            alert for alert in alerts if folded_into_wave(self.login_window, alert, self.evidence.get(alert.entity))
+        ]
+        if folded:
+            self.folded_alerts += len(folded)
+            alerts = [alert for alert in alerts if alert not in folded]
         self.events += len(events)
         self.flagged += int(flagged.sum())
         for event, key, moment, score, is_flagged, entity_score in zip(
@@ -296,6 +317,12 @@ class Replay:
                 record.first_alert_at = alert.last_event_at
                 record.reasons = alert.reasons
             self.alerts_per_day[_day(alert.last_event_at)] += 1
+        for alert in folded:
+            record = self.entities[alert.entity]
+            record.folded += 1
+            if record.first_alert_at is None:
+                record.first_alert_at = alert.last_event_at
+                record.reasons = ("part of a failed-login wave", *alert.reasons)
         self.alerts.extend(alerts)
         if self.wave_watch is not None:
             self._watch_logins(events, times)
@@ -371,6 +398,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
         "events_flagged_share": round(replay.flagged / max(replay.events, 1), 5),
         "login_wave_alerts": len(replay.wave_alerts),
         "suppressed_alerts": replay.suppressed_alerts,
+        "folded_into_waves": replay.folded_alerts,
     }
     if replay.labels:
         normal = [records[name] for name, label in zip(names, labels, strict=True) if label == "normal"]
@@ -390,7 +418,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
                 if (label == "normal") == (group == "normal")
             ]
             if members:
-                shares[group] = round(sum(1 for record in members if record.alerts) / len(members), 4)
+                shares[group] = round(sum(1 for record in members if record.alerted) / len(members), 4)
         entity_level["alerted_share"] = shares
         summary["entity_level"] = entity_level
         per_label: dict[str, Any] = {}
@@ -401,8 +429,8 @@ def summarize(replay: Replay) -> dict[str, Any]:
             ]
             per_label[name] = {
                 "entities": len(members),
-                "alerted": sum(1 for record in members if record.alerts),
-                "alerted_share": round(sum(1 for record in members if record.alerts) / len(members), 4),
+                "alerted": sum(1 for record in members if record.alerted),
+                "alerted_share": round(sum(1 for record in members if record.alerted) / len(members), 4),
                 "median_seconds_to_first_alert": round(float(np.median(delays)), 1) if delays else None,
                 "events_flagged_share": round(replay.flagged_by_label[name] / max(replay.events_by_label[name], 1), 4),
             }
@@ -416,7 +444,17 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
     with open(out / "entities.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(
-            ["entity", "label", "events", "first_seen", "peak_score", "alerts", "seconds_to_first_alert", "reasons"]
+            [
+                "entity",
+                "label",
+                "events",
+                "first_seen",
+                "peak_score",
+                "alerts",
+                "folded_into_waves",
+                "seconds_to_first_alert",
+                "reasons",
+            ]
         )
         for name, record in sorted(replay.entities.items(), key=lambda item: -item[1].peak_score):
             delay = "" if record.first_alert_at is None else round(record.first_alert_at - record.first_seen, 1)
@@ -428,6 +466,7 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                     _iso(record.first_seen),
                     round(record.peak_score, 4),
                     record.alerts,
+                    record.folded,
                     delay,
                     " | ".join(record.reasons),
                 ]
@@ -563,6 +602,12 @@ def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
         lines += [
             f"- {_iso(alert.last_event_at)}: {'; '.join(alert.reasons)}" for alert, _ in replay.wave_alerts[:20]
         ] or ["None: the share of failed logins stayed within its usual range."]
+        if replay.folded_alerts:
+            lines += [
+                "",
+                f"{replay.folded_alerts} {replay.kind} alert(s) came from episodes of failed requests only during a "
+                "wave: counted as alerted by the wave, not sent on their own.",
+            ]
     lines += ["", *(f"![{name}]({name})" for name in plots), ""]
     return "\n".join(lines)
 

@@ -56,6 +56,7 @@ _PAGE_COLUMNS = {
     "suspicious": "resource_suspicious_tokens",
 }
 PAGE_MEANS = ("event_score", "flagged", *_PAGE_COLUMNS)
+_FAILURE_SUM = PAGE_MEANS.index("failure")
 # Means over every request: what the client and its network are.
 _CLIENT_COLUMNS = {
     "agent_rarity": "agent_family_rarity",
@@ -213,6 +214,11 @@ class Evidence:
         for position in range(_PAGE_VALUES):
             page[position + 2] += values[position]
         return new_episode
+
+    def all_failed(self) -> bool:
+        """Every request of the episode failed (a failed login, a 4xx or a 5xx) and none fetched a
+        page asset: what an account tried by credential stuffing shows, and nothing else."""
+        return 0 < self.pages == self.events and self.page_sums[_FAILURE_SUM] >= self.pages
 
     def _start_episode(self, now: float) -> None:
         self.first_seen = self.last_seen = now

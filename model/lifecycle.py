@@ -136,7 +136,7 @@ def gate_figures(replay: Replay) -> dict[str, Any]:
             normal_alerts += record.alerts
         else:
             anomalous += 1
-            anomalous_alerted += int(record.alerts > 0)
+            anomalous_alerted += int(record.alerted)
     entity_level = summary.get("entity_level") or {}
     return {
         "events": summary["events"],

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from model.entities import EntityAlert
+from model.entities import EntityAlert, Evidence
 from model.exceptions import InvalidStateError
 
 LOGIN_SUCCEEDED = "login_succeeded"
@@ -149,6 +149,21 @@ def login_outcome(event: Mapping[str, Any]) -> bool | None:
     if event_type == LOGIN_SUCCEEDED:
         return False
     return None
+
+
+def folded_into_wave(window: LoginWindow | None, alert: EntityAlert, evidence: Evidence | None) -> bool:
+    """Whether an entity's alert is part of the wave under way rather than news of its own: raised
+    while the shard's logins are in a wave, by an episode whose every request failed. Stuffing that
+    tries thousands of accounts once each would otherwise alert on each of them (most are new ids);
+    the wave's one alert covers them, and names the accounts that got in, whose episodes did not
+    fail throughout and still alert on their own."""
+    return (
+        window is not None
+        and window.in_wave
+        and evidence is not None
+        and evidence.episode == alert.episode
+        and evidence.all_failed()
+    )
 
 
 class LoginWaveWatch:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from scipy.stats import binom
 
+from model.entities import EVIDENCE_COLUMNS, EntityAlert, Evidence
 from model.exceptions import InvalidStateError
 from model.features import event_time
 from model.login_waves import (
@@ -21,6 +22,7 @@ from model.login_waves import (
     LoginWaveModel,
     LoginWaveWatch,
     LoginWindow,
+    folded_into_wave,
     login_wave_model_of,
     surprise,
     train_login_wave_model,
@@ -147,6 +149,34 @@ def test_a_wave_ends_when_the_share_falls_back_and_the_next_one_alerts_again() -
     assert [alert.episode for alert in alerts] == [1, 2]
 
 
+def episode(*requests: tuple[str, bool]) -> Evidence:
+    """An entity's episode of ``(kind, failed)`` requests a second apart: ``page`` or ``asset``."""
+    evidence = Evidence()
+    failure = EVIDENCE_COLUMNS.index("failure")
+    for second, (kind, failed) in enumerate(requests):
+        values = [0.0] * len(EVIDENCE_COLUMNS)
+        values[failure] = 1.0 if failed else 0.0
+        evidence.observe(1_000.0 + second, values, 0.0, False, kind == "asset")
+    return evidence
+
+
+def test_an_entity_alert_is_folded_into_the_wave_under_way_only_if_its_every_request_failed() -> None:
+    in_wave, calm = LoginWindow(waves=1, in_wave=True), LoginWindow(waves=1)
+    tried = episode(("page", True))
+    alert = EntityAlert("victim-9", "user", 9.0, 1.0, tried.episode, 1_000.0, 1_000.0, 1, ("1 failed login",))
+    # An account tried once by the stuffing, while the wave is under way: the wave covers it
+    assert folded_into_wave(in_wave, alert, tried)
+    # Not when the logins are calm, nor without a window (no wave model, or none stored yet)
+    assert not folded_into_wave(calm, alert, tried)
+    assert not folded_into_wave(None, alert, tried)
+    # Not an account that got in, nor a browser that fetched a page's assets, nor a later episode
+    assert not folded_into_wave(in_wave, alert, episode(("page", True), ("page", False)))
+    assert not folded_into_wave(in_wave, alert, episode(("page", True), ("asset", True)))
+    later = episode(("page", True))
+    later.episode += 1
+    assert not folded_into_wave(in_wave, alert, later)
+
+
 def test_the_window_round_trips_and_stays_bounded() -> None:
     # GIVEN a window that has counted a long stuffing run with many successes
     window = LoginWindow()
@@ -164,3 +194,44 @@ def test_an_unreadable_window_or_model_is_refused_with_a_named_error() -> None:
         LoginWindow.from_bytes(b'{"b": "nonsense"}')
     with pytest.raises(InvalidStateError, match="login wave model"):
         LoginWaveModel.from_json({"usual_share": 2.0, "threshold": 12.0})
+
+
+def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_scorer_does(tmp_path) -> None:
+    from dataclasses import replace
+
+    from model.artifact import load_model
+    from model.backtest import Replay, summarize
+    from model.train import save, train
+    from tests.model_factories import normal_traffic
+
+    # GIVEN a model with a wave model, and a day of new people among whom 240 new accounts are tried
+    # once each over four minutes, as the scorer's test has them (each an entity alert on its own)
+    loaded = load_model(save(train(normal_traffic(users=120, days=10)), tmp_path / "model"))
+    loaded = replace(loaded, login_waves=LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR))
+    day = (START + timedelta(days=10)).timestamp()
+    people = [
+        {**item, "user_id": "new-" + item["user_id"], "session_id": "new-" + str(item["session_id"])}
+        for item in normal_traffic(users=30, days=11, seed=42)
+        if event_time(item) >= day
+    ]
+    attack = [
+        {**item, "session_id": f"attempt-{index}", "status": 200 if index < 2 else 401}
+        for index, item in enumerate(stuffing(START + timedelta(days=10, hours=15), 240, 1.0))
+    ]
+    labels = {item["user_id"]: "credential_stuffing" for item in attack}
+    # WHEN the backtest replays it in the scorer's batches
+    replay = Replay(loaded, "user", labels=labels)
+    replay.run(((event_time(item), item) for item in sorted(people + attack, key=event_time)), 50)
+    # THEN one wave alert; the accounts tried after the batch that raised it are folded into it, not sent
+    assert len(replay.wave_alerts) == 1
+    sent = [alert for alert in replay.alerts if alert.entity.startswith("victim-")]
+    assert replay.folded_alerts > len(sent) > 0
+    crossed = replay.wave_alerts[0][0].last_event_at
+    assert all(alert.first_event_at <= crossed + 60 for alert in sent)  # within the batch that crossed
+    # AND they count as alerted by the wave: the summary's recall is that of every alert, sent or folded
+    summary = summarize(replay)
+    assert summary["folded_into_waves"] == replay.folded_alerts
+    victims = [record for name, record in replay.entities.items() if name.startswith("victim-")]
+    assert sum(record.folded for record in victims) == replay.folded_alerts
+    alerted = sum(1 for record in victims if record.alerted)
+    assert summary["per_label"]["credential_stuffing"]["alerted"] == alerted > len(sent)

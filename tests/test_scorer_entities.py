@@ -38,7 +38,7 @@ from tests.model_factories import START, event, normal_traffic, scraper_session
 from tests.scorer_factories import REGION, SHARD, ScorerResources, create_resources, lambda_event, plain
 from tests.test_scorer_batch import alerts_of, anomalies_of
 from tests.throttling_proxy import ThrottlingProxy
-from vedette.events import encode_event, normalize_event
+from vedette.events import encode_event, normalize_event, parse_timestamp
 
 _names = itertools.count()
 
@@ -314,7 +314,8 @@ def test_an_alert_recorded_but_not_sent_stays_pending_until_the_retry_sends_it(a
 
 def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_endpoint, resources, trained):
     # GIVEN the scorer with a failed-login wave model, and 240 accounts tried once each from 240
-    # addresses over four minutes, two getting in, among a day of new people's traffic
+    # addresses over four minutes, two getting in, among a day of new people's traffic (new ids, each
+    # with one failed login: the entity stages alert on every one of them)
     deps, settings = dependencies(aws_endpoint, resources, trained)
     deps.login_waves = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
     wave_start = START + timedelta(days=10, hours=15)
@@ -332,12 +333,17 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
         )
         for number in range(240)
     ]
-    kinesis_batches = batches(sorted(traffic() + attempts, key=event_time), 50)
+    ordered = sorted(traffic() + attempts, key=event_time)
+    kinesis_batches = batches(ordered, 50)
     # WHEN every batch is processed, and the one that raised the wave's alert is delivered again
     outcomes = [run(batch, deps, settings) for batch in kinesis_batches]
     assert all(not outcome.failed_sequence_numbers for outcome in outcomes)
-    waves = [message for message in alerts_of(aws_endpoint, resources) if message["entity"]["kind"] == WAVE_KIND]
-    alerting = next(index for index, outcome in enumerate(outcomes) if outcome.alerts and outcome.events > 0)
+    messages = alerts_of(aws_endpoint, resources)
+    waves = [message for message in messages if message["entity"]["kind"] == WAVE_KIND]
+    # (the batch holding the event at which the wave crossed its threshold; the scraper's alerts come earlier)
+    crossed = parse_timestamp(waves[0]["episode"]["last_event_at"]).timestamp()
+    alerting = next(index for index, item in enumerate(ordered) if event_time(item) >= crossed) // 50
+    assert outcomes[alerting].alerts > 0
     run(kinesis_batches[alerting], deps, settings)
     # THEN the service raised one alert, naming the failures and the accounts that got in
     assert [message["entity"] for message in waves] == [{"kind": WAVE_KIND, "id": WAVE_ENTITY}]
@@ -351,6 +357,16 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
     window = LoginWindow.from_bytes(item["Item"]["state"]["B"])
     assert window.waves == 1
     assert not window.in_wave
+    # AND from the batch after the one that raised the wave's alert, the accounts it tried alert as
+    # part of it, not one by one: their alerts are counted, and every victim alert sent is from before
+    assert all(outcome.folded_alerts == 0 for outcome in outcomes[: alerting + 1])
+    folded = sum(outcome.folded_alerts for outcome in outcomes)
+    wave_known_after = event_time(ordered[(alerting + 1) * 50 - 1])
+    sent = [message for message in messages if message["entity"]["id"].startswith(("victim-", "attempt-"))]
+    assert folded > len(sent) > 0
+    assert all(
+        parse_timestamp(message["episode"]["first_event_at"]).timestamp() <= wave_known_after for message in sent
+    )
 
 
 def test_an_alert_repeating_a_pattern_judged_benign_is_counted_not_sent(aws_endpoint, resources, trained):

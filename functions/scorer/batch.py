@@ -69,7 +69,7 @@ from model.features import (
     keep_users_within,
     merge_ip_states,
 )
-from model.login_waves import WAVE_KIND, LoginWaveModel, LoginWaveWatch, LoginWindow
+from model.login_waves import WAVE_KIND, LoginWaveModel, LoginWaveWatch, LoginWindow, folded_into_wave
 from model.verdicts import Suppressions
 from scorer.endpoint import Endpoint, Score, Scoring, UnusableLatch, score_in_chunks
 from scorer.exceptions import ModelRejectedError, TransientError
@@ -189,6 +189,7 @@ class BatchOutcome:
     anomalies_already_recorded: int = 0
     alerts: int = 0  # published: per entity episode, or per flagged event without an entity stage
     suppressed_alerts: int = 0  # entity alerts repeating a pattern analysts judged benign (model.verdicts)
+    folded_alerts: int = 0  # entity alerts the failed-login wave under way covers (model.login_waves)
     endpoint_calls: int = 0
     endpoint_errors: int = 0
     model_rejected: int = 0  # of bad_events: rejected alone by the model's code, parked with the log pointer
@@ -298,7 +299,7 @@ def process_batch(
         done = processed_events(fresh, parked, cut, groups)
     with timing("alert_on_entities"):
         step, done = alert_on_entities(
-            done, fresh, features, scored.scores, parked, cut, groups, loaded, deps, settings, outcome
+            done, fresh, features, scored.scores, parked, cut, groups, loaded, batch.shard_id, deps, settings, outcome
         )
     with timing("save_states"):
         unsaved_users = save_states(done, fresh, features, step, groups, loaded, deps, settings, now, outcome)
@@ -596,13 +597,15 @@ def alert_on_entities(
     cut: dict[str, int],
     groups: _Groups,
     loaded: LoadedStates,
+    shard_id: str,
     deps: Dependencies,
     settings: ScorerSettings,
     outcome: BatchOutcome,
 ) -> tuple[EntityStep, list[_Valid]]:
     """Add the processed events to their entities' episodes and alert once per episode
     (``_alert_on_entities``); nothing without an entity stage. Returns what the stage applied, and
-    the events still processed.
+    the events still processed. While the shard's logins are in a failed-login wave (as the batch
+    found them stored), an alert the wave covers is counted, not sent (``folded_into_wave``).
 
     A group with an alert that could not be published is held back whole (``cut`` is extended):
     its states and every episode it touched are left unsaved, so the retry recomputes them from
@@ -610,7 +613,10 @@ def alert_on_entities(
     """
     if not deps.entity_models or not done:
         return EntityStep(), done
-    step = _alert_on_entities(done, fresh, features, scores, loaded.evidence, loaded.progress, deps, settings, outcome)
+    wave = _stored_login_window(shard_id, loaded.progress) if deps.login_waves is not None else None
+    step = _alert_on_entities(
+        done, fresh, features, scores, loaded.evidence, loaded.progress, wave, deps, settings, outcome
+    )
     if step.unpublished:
         groups.hold_whole(step.unpublished, cut)
         step.forget(groups.users_sharing(step.unpublished))
@@ -914,6 +920,7 @@ def _alert_on_entities(
     scores: list[Score | None],
     evidence: dict[str, dict[str, Evidence]],
     progress: _Progress,
+    wave: LoginWindow | None,
     deps: Dependencies,
     settings: ScorerSettings,
     outcome: BatchOutcome,
@@ -953,6 +960,8 @@ def _alert_on_entities(
         for alert in alerts:
             if deps.suppressions.suppresses(alert.kind, alert.entity, alert.reasons):
                 outcome.suppressed_alerts += 1  # its episode counts as alerted: judged benign before
+            elif folded_into_wave(wave, alert, evidence[kind].get(alert.entity)):
+                outcome.folded_alerts += 1  # its episode counts as alerted: the wave's alert covers it
             else:
                 unsuppressed.append(alert)
         for alert in _publish_entity_alerts(unsuppressed, deps, outcome):
@@ -987,6 +996,18 @@ def _publish_entity_alert(alert: EntityAlert, deps: Dependencies) -> tuple[bool,
     except TransientError as error:
         return published, error
     return published, None
+
+
+def _stored_login_window(shard_id: str, progress: _Progress) -> LoginWindow | None:
+    """The shard's login window as stored when the batch started; None if there is none or it is
+    unreadable (``_watch_logins`` counts that)."""
+    stored = progress.stored.get(evidence_key(WAVE_KIND, shard_id))
+    if stored is None:
+        return None
+    try:
+        return LoginWindow.from_bytes(stored.state)
+    except InvalidStateError:
+        return None
 
 
 def _watch_logins(
