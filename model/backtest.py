@@ -187,6 +187,8 @@ class Replay:
     event_labels: list[str] = field(default_factory=list)
     alerts_per_day: Counter[str] = field(default_factory=Counter)
     events: int = 0
+    first_event_at: float = math.inf
+    last_event_at: float = -math.inf
     keyed: int = 0
     duplicates: int = 0
     flagged: int = 0
@@ -261,6 +263,9 @@ class Replay:
             unique.append((moment, event))
         times = [moment for moment, _ in unique]
         events = [event for _, event in unique]
+        if times:
+            self.first_event_at = min(self.first_event_at, min(times))
+            self.last_event_at = max(self.last_event_at, max(times))
         features = featurize_batch(
             events,
             self.user_states,
@@ -385,14 +390,16 @@ def summarize(replay: Replay) -> dict[str, Any]:
     records = replay.entities
     names = list(records)
     labels = [entity_label(records[name]) for name in names]
-    days = {day for record in records.values() for day in (_day(record.first_seen), _day(record.last_seen))}
+    # The replayed span, first event to last: a two-day log in local time touches three or four UTC
+    # dates, which a count of dates would report.
+    span = max(replay.last_event_at - replay.first_event_at, 0.0)
     entity_days = sum(_days_active(record) for record in records.values())
     summary: dict[str, Any] = {
         "backtest": "summary",
         "entity": replay.kind,
         "events": replay.events,
         "entities": len(records),
-        "days": len(days),
+        "days": round(span / 86_400.0, 2),
         "alerts": len(replay.alerts),
         "alerts_per_1000_entities_per_day": round(1000.0 * len(replay.alerts) / max(entity_days, 1), 3),
         "events_flagged_share": round(replay.flagged / max(replay.events, 1), 5),
@@ -559,7 +566,8 @@ def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
     lines = [
         f"# Backtest: {replay.kind} alerts",
         "",
-        f"{summary['events']:,} events, {summary['entities']:,} {replay.kind}s over {summary['days']} day(s); "
+        f"{summary['events']:,} events, {summary['entities']:,} {replay.kind}s over {summary['days']} days "
+        "(first event to last); "
         f"{summary['alerts']:,} alerts ({summary['alerts_per_1000_entities_per_day']} per 1,000 active "
         f"{replay.kind}s a day, counted per {replay.kind}-day; the model's budget is "
         f"{replay.tracker.model.alert_budget:g}"

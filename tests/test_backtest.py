@@ -15,6 +15,7 @@ import pytest
 from model.backtest import in_time_order, normalized_label, read_labels
 from model.features import event_time
 from tests.model_factories import START, normal_traffic, scraper_session
+from vedette.events import parse_timestamp
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,6 +76,8 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     assert summary["backtest"] == "summary"
     assert summary["entity"] == "session"
     assert summary["events"] == len((logs / "test.jsonl").read_bytes().splitlines())
+    moments = [parse_timestamp(json.loads(line)["occurred_at"]).timestamp() for line in (logs / "test.jsonl").open()]
+    assert summary["days"] == round((max(moments) - min(moments)) / 86_400, 2)  # the span, not dates touched
     scraper = summary["per_label"]["scraper"]
     assert (scraper["entities"], scraper["alerted"], scraper["alerted_share"]) == (2, 2, 1.0)
     assert scraper["median_seconds_to_first_alert"] < 240
