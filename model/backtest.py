@@ -34,7 +34,7 @@ import math
 import sys
 import tempfile
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,9 +74,15 @@ class BacktestError(Exception):
 
 
 def read_source(
-    source: str, *, format: str = "auto", log_format: str | None = None, endpoint_url: str | None = None
+    source: str,
+    *,
+    format: str = "auto",
+    log_format: str | None = None,
+    endpoint_url: str | None = None,
+    failed_login_statuses: Collection[int] = (),
 ) -> Iterator[dict[str, Any]]:
-    """Events from a log file, an archive (folder or s3:// prefix) or event JSON lines."""
+    """Events from a log file, an archive (folder or s3:// prefix) or event JSON lines
+    (``failed_login_statuses`` as ``traffic.importer.LogImporter`` reads them)."""
     from traffic.importer import LogImporter
 
     kind = format
@@ -88,7 +94,7 @@ def read_source(
 
         yield from iter_events(source, None, None, endpoint_url=endpoint_url)
         return
-    importer = LogImporter(kind, log_format=log_format)
+    importer = LogImporter(kind, log_format=log_format, failed_login_statuses=failed_login_statuses)
     for labeled in importer.import_file(source):
         yield labeled.event
     report = importer.report
@@ -634,6 +640,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="how to read SOURCEs (default: archive folder or JSON lines)",
     )
     parser.add_argument("--log-format", help="nginx-style format string for --format custom")
+    from traffic.importer import add_failed_login_status
+
+    add_failed_login_status(parser)
     parser.add_argument(
         "--alert-budget", type=float, default=DEFAULT_ALERT_BUDGET, help="with --train: alerts per 1,000 entities a day"
     )
@@ -672,7 +681,11 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path) -> tuple[Loaded
     source = arguments.train
     events = list(
         read_source(
-            source, format=arguments.format, log_format=arguments.log_format, endpoint_url=arguments.endpoint_url
+            source,
+            format=arguments.format,
+            log_format=arguments.log_format,
+            endpoint_url=arguments.endpoint_url,
+            failed_login_statuses=arguments.failed_login_status,
         )
     )
     _warn_missing_keys(events, arguments.entity, source)
@@ -730,6 +743,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 format=arguments.format,
                 log_format=arguments.log_format,
                 endpoint_url=arguments.endpoint_url,
+                failed_login_statuses=arguments.failed_login_status,
             )
             replay.run(in_time_order(test_events), arguments.batch_events, _progress(arguments.quiet))
     except (BacktestError, TrainingDataError) as error:

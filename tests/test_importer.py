@@ -157,6 +157,25 @@ def test_of_several_cookie_columns_the_session_is_the_one_named_for_it() -> None
     assert session_column(("remote_addr",)) is None
 
 
+def test_a_site_that_shows_the_form_again_on_a_failed_login_names_that_status(tmp_path: Path) -> None:
+    from model.backtest import parse_args, read_source
+
+    # GIVEN a site that answers a failed login with 200 (the form again) and a successful one with 302
+    lines = [
+        f'198.51.100.7 - - [02/Nov/2026:10:00:0{second} +0000] "POST /account/login HTTP/1.1" {status} 5 "-" "Firefox"'
+        for second, status in enumerate((200, 302, 401))
+    ]
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(lines) + "\n")
+    # THEN by default its failed login reads as a success; with --failed-login-status 200, as a failure
+    read = [event["event_type"] for event in read_source(str(log), format="combined")]
+    assert read == ["login_succeeded", "login_succeeded", "login_failed"]
+    arguments = parse_args(["--model", "m", "--test", str(log), "--out", str(tmp_path), "--failed-login-status", "200"])
+    told = read_source(str(log), format="combined", failed_login_statuses=arguments.failed_login_status)
+    assert [event["event_type"] for event in told] == ["login_failed", "login_succeeded", "login_failed"]
+    assert infer_event_type("POST", "/login", 200, failed_statuses={200}) == "login_failed"
+
+
 def test_custom_format_with_user_id_event_type_and_epoch_time() -> None:
     importer = LogImporter("custom", log_format="$msec $user_id $event_type $request_uri $tenant")
     (item,) = importer.import_lines(["1793613600.5 u-1 coupon_redeemed /api/coupons acme"], "app.log")

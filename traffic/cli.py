@@ -24,7 +24,7 @@ import orjson
 
 from archive import ArchiveError, ArchiveWriter
 from traffic.exceptions import LogFormatError, OutputError, SimulationConfigError
-from traffic.importer import FORMATS, LogImporter
+from traffic.importer import FORMATS, LogImporter, add_failed_login_status
 from traffic.scenarios import SCENARIO_NAMES
 from traffic.simulator import DEFAULT_ATTACK_SHARE, DEFAULT_START, LabeledEvent, Simulator
 from vedette.events import encode_event, parse_timestamp
@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_START,
         help="csic2010 only: time of the first line (one second per line after it)",
     )
+    add_failed_login_status(importer)
     importer.add_argument("--max-examples", type=int, default=5, help="examples kept per kind of problem (default 5)")
     importer.add_argument("--report", help="also write the import report as JSON to this file")
     _add_outputs(importer, stream=False)
@@ -337,6 +338,7 @@ def run_import(args: argparse.Namespace) -> int:
         time_format=args.time_format,
         start=args.start,
         max_examples=args.max_examples,
+        failed_login_statuses=args.failed_login_status,
     )
     for path in args.inputs:
         if path != "-" and not os.path.exists(path):

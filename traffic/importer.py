@@ -23,9 +23,9 @@ the IP and user agent (``client:<16 hex>``); otherwise ``anonymous``. The sessio
 whose name says session, such as ``sid``, ``sessionid`` or ``PHPSESSID``; the others are kept as
 properties).
 
-A submitted login (a POST to a login path) failed when its status is 400 or more (401, 403): an
-application that answers a failed login with 200 (the form again) or a redirect is read as a
-successful login unless its log has an ``$event_type`` column.
+A submitted login (a POST to a login path) failed when its status is 400 or more (401, 403), or
+one of ``failed_login_statuses``: an application that answers a failed login with 200 (the form
+shown again) and a successful one with a redirect is read right with ``failed_login_statuses={200}``.
 
 Event ids are derived from the source name, line number and line text (a version 4 UUID built
 from their SHA-256), so importing the same file twice yields the same ids and downstream
@@ -39,6 +39,7 @@ stop the import. Blank lines are counted and skipped.
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import hashlib
 import ipaddress
@@ -46,7 +47,7 @@ import os
 import re
 import sys
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
@@ -159,13 +160,16 @@ def derived_event_id(source: str, line_number: int, line: str) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
-def infer_event_type(method: str | None, path: str | None, status: int | None, query: str = "") -> str:
+def infer_event_type(
+    method: str | None, path: str | None, status: int | None, query: str = "", failed_statuses: Collection[int] = ()
+) -> str:
     """An event type for a web request, from its method, path and status.
 
     Static files are ``static_asset``; login paths are ``login_succeeded`` or ``login_failed``
-    by status when submitted (POST, or credentials in the query) and ``login_attempt`` when the
-    status is unknown; then logout, password reset, ``/api/`` (``api_call``), search, cart,
-    checkout (``purchase`` when submitted), and ``page_view`` for everything else.
+    by status when submitted (POST, or credentials in the query: failed at 400 or more, or at one
+    of ``failed_statuses``) and ``login_attempt`` when the status is unknown; then logout, password
+    reset, ``/api/`` (``api_call``), search, cart, checkout (``purchase`` when submitted), and
+    ``page_view`` for everything else.
     """
     if not path:
         return "bad_request"
@@ -176,7 +180,7 @@ def infer_event_type(method: str | None, path: str | None, status: int | None, q
     if _LOGIN_RE.search(lowered) and submitted:
         if status is None:
             return "login_attempt"
-        return "login_succeeded" if status < 400 else "login_failed"
+        return "login_failed" if status >= 400 or status in failed_statuses else "login_succeeded"
     if _LOGOUT_RE.search(lowered):
         return "logout"
     if _RESET_RE.search(lowered):
@@ -242,6 +246,19 @@ def _unescape(value: str) -> str:
     return value.replace('\\"', '"').replace("\\\\", "\\") if "\\" in value else value
 
 
+def add_failed_login_status(parser: argparse.ArgumentParser) -> None:
+    """``--failed-login-status``, which the importer and the backtest share."""
+    parser.add_argument(
+        "--failed-login-status",
+        type=int,
+        action="append",
+        default=[],
+        metavar="STATUS",
+        help="a status that also means a failed login, besides 400 and above (repeatable): 200 where a failed "
+        "login shows the form again and a successful one redirects",
+    )
+
+
 def _clip(value: str | None, limit: int, name: str, properties: dict[str, Any]) -> str | None:
     if value is not None and len(value) > limit:
         properties[f"{name}_truncated"] = True
@@ -261,6 +278,7 @@ class LogImporter:
         start: datetime = CSIC_DEFAULT_START,
         interval: timedelta = timedelta(seconds=1),
         max_examples: int = DEFAULT_MAX_EXAMPLES,
+        failed_login_statuses: Collection[int] = (),
     ) -> None:
         if format not in FORMATS:
             raise LogFormatError(format, f"unknown format; choose one of {list(FORMATS)}")
@@ -276,6 +294,7 @@ class LogImporter:
         elif format == "custom" and log_format:
             self.compiled = compile_format(log_format, time_format)
         self.session_column = session_column(self.compiled.variables) if self.compiled else None
+        self.failed_login_statuses = frozenset(failed_login_statuses)
         self.start = start
         self.interval = interval
         self.report = ImportReport(max_examples=max_examples)
@@ -451,7 +470,7 @@ class LogImporter:
         return {
             "event_id": derived_event_id(source, number, line),
             "occurred_at": occurred_at,
-            "event_type": event_type or infer_event_type(method, path, status, query),
+            "event_type": event_type or infer_event_type(method, path, status, query, self.failed_login_statuses),
             "user_id": identify_user(user, session, ip, agent),
             "session_id": session,
             "ip": ip,
