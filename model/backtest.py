@@ -51,7 +51,7 @@ from model.login_waves import (
     WINDOW_MINUTES,
     LoginWaveWatch,
     LoginWindow,
-    folded_into_wave,
+    fold_into_wave,
     login_outcome,
 )
 
@@ -165,7 +165,7 @@ class EntityRecord:
     days: set[int] = field(default_factory=set)  # UTC days with an event: the budget's entity-days
     peak_score: float = -math.inf
     alerts: int = 0
-    folded: int = 0  # alerts the failed-login wave under way covered (model.login_waves.folded_into_wave)
+    folded: int = 0  # alerts the failed-login wave under way covered (model.login_waves.fold_into_wave)
     first_alert_at: float | None = None
     reasons: tuple[str, ...] = ()
     labels: Counter[str] = field(default_factory=Counter)
@@ -295,12 +295,8 @@ class Replay:
             self.suppressed_alerts += len(alerts) - len(sent)
             alerts = sent
         # The login window as the batch found it, as the scorer reads it stored (watched below).
-        folded = [
-            alert for alert in alerts if folded_into_wave(self.login_window, alert, self.evidence.get(alert.entity))
-        ]
-        if folded:
-            self.folded_alerts += len(folded)
-            alerts = [alert for alert in alerts if alert not in folded]
+        alerts, folded = fold_into_wave(self.login_window, alerts, self.evidence)
+        self.folded_alerts += len(folded)
         self.events += len(events)
         self.flagged += int(flagged.sum())
         for event, key, moment, score, is_flagged, entity_score in zip(

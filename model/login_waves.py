@@ -166,6 +166,25 @@ def folded_into_wave(window: LoginWindow | None, alert: EntityAlert, evidence: E
     )
 
 
+def fold_into_wave(
+    window: LoginWindow | None, alerts: Sequence[EntityAlert], evidence: Mapping[str, Evidence]
+) -> tuple[list[EntityAlert], list[EntityAlert]]:
+    """``alerts`` split into those to send and those the wave covers (``folded_into_wave``; the
+    entities' ``evidence`` by key). A folded episode is left open, not marked alerted: if it goes on
+    to anything but failures (the stuffing got in), it alerts on its own."""
+    sent: list[EntityAlert] = []
+    folded: list[EntityAlert] = []
+    for alert in alerts:
+        episode = evidence.get(alert.entity)
+        if folded_into_wave(window, alert, episode):
+            assert episode is not None  # folded_into_wave checked
+            episode.alerted = False
+            folded.append(alert)
+        else:
+            sent.append(alert)
+    return sent, folded
+
+
 class LoginWaveWatch:
     """The per-batch step the scorer and the backtest share: count logins, alert once per wave."""
 

@@ -22,6 +22,7 @@ from model.login_waves import (
     LoginWaveModel,
     LoginWaveWatch,
     LoginWindow,
+    fold_into_wave,
     folded_into_wave,
     login_wave_model_of,
     surprise,
@@ -175,6 +176,14 @@ def test_an_entity_alert_is_folded_into_the_wave_under_way_only_if_its_every_req
     later = episode(("page", True))
     later.episode += 1
     assert not folded_into_wave(in_wave, alert, later)
+    # AND a folded episode is left open, so that what it does next can still alert on its own
+    tried.alerted = True
+    other = EntityAlert("u-1", "user", 9.0, 1.0, 1, 1_000.0, 1_000.0, 1, ())
+    assert fold_into_wave(in_wave, [alert, other], {"victim-9": tried, "u-1": episode(("page", False))}) == (
+        [other],
+        [alert],
+    )
+    assert not tried.alerted
 
 
 def test_the_window_round_trips_and_stays_bounded() -> None:

@@ -333,8 +333,14 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
         )
         for number in range(240)
     ]
-    ordered = sorted(traffic() + attempts, key=event_time)
-    kinesis_batches = batches(ordered, 50)
+    # one of the accounts tried during the wave, which the stuffing gets into 25 minutes later
+    got_in = event(wave_start + timedelta(seconds=1500), "victim-200", "login_succeeded", resource="/login",
+                   status=200, ip="100.64.1.1", session_id="attempt-200")  # fmt: skip
+    attempts.append(normalize_event(got_in))
+    ordered, size = sorted(traffic() + attempts, key=event_time), 25
+    kinesis_batches = batches(ordered, size)
+    tried, entered = (ordered.index(attempts[index]) // size for index in (200, -1))
+    assert tried < entered  # in a later batch than the failed attempt
     # WHEN every batch is processed, and the one that raised the wave's alert is delivered again
     outcomes = [run(batch, deps, settings) for batch in kinesis_batches]
     assert all(not outcome.failed_sequence_numbers for outcome in outcomes)
@@ -342,7 +348,7 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
     waves = [message for message in messages if message["entity"]["kind"] == WAVE_KIND]
     # (the batch holding the event at which the wave crossed its threshold; the scraper's alerts come earlier)
     crossed = parse_timestamp(waves[0]["episode"]["last_event_at"]).timestamp()
-    alerting = next(index for index, item in enumerate(ordered) if event_time(item) >= crossed) // 50
+    alerting = next(index for index, item in enumerate(ordered) if event_time(item) >= crossed) // size
     assert outcomes[alerting].alerts > 0
     run(kinesis_batches[alerting], deps, settings)
     # THEN the service raised one alert, naming the failures and the accounts that got in
@@ -361,12 +367,20 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
     # part of it, not one by one: their alerts are counted, and every victim alert sent is from before
     assert all(outcome.folded_alerts == 0 for outcome in outcomes[: alerting + 1])
     folded = sum(outcome.folded_alerts for outcome in outcomes)
-    wave_known_after = event_time(ordered[(alerting + 1) * 50 - 1])
+    wave_known_after = event_time(ordered[(alerting + 1) * size - 1])
     sent = [message for message in messages if message["entity"]["id"].startswith(("victim-", "attempt-"))]
+    late = [message for message in sent if message["entity"]["id"] in ("victim-200", "attempt-200")]
+    sent = [message for message in sent if message not in late]
     assert folded > len(sent) > 0
     assert all(
         parse_timestamp(message["episode"]["first_event_at"]).timestamp() <= wave_known_after for message in sent
     )
+    # AND a folded episode stays open: the account the stuffing got into alerts on its own, as a user
+    # and as a session, its episode running from the failed attempt to the login
+    assert sorted(message["entity"]["kind"] for message in late) == ["session", "user"]
+    assert {parse_timestamp(message["episode"]["last_event_at"]) for message in late} == {
+        parse_timestamp(got_in["occurred_at"])
+    }
 
 
 def test_an_alert_repeating_a_pattern_judged_benign_is_counted_not_sent(aws_endpoint, resources, trained):

@@ -69,7 +69,7 @@ from model.features import (
     keep_users_within,
     merge_ip_states,
 )
-from model.login_waves import WAVE_KIND, LoginWaveModel, LoginWaveWatch, LoginWindow, folded_into_wave
+from model.login_waves import WAVE_KIND, LoginWaveModel, LoginWaveWatch, LoginWindow, fold_into_wave
 from model.verdicts import Suppressions
 from scorer.endpoint import Endpoint, Score, Scoring, UnusableLatch, score_in_chunks
 from scorer.exceptions import ModelRejectedError, TransientError
@@ -960,10 +960,10 @@ def _alert_on_entities(
         for alert in alerts:
             if deps.suppressions.suppresses(alert.kind, alert.entity, alert.reasons):
                 outcome.suppressed_alerts += 1  # its episode counts as alerted: judged benign before
-            elif folded_into_wave(wave, alert, evidence[kind].get(alert.entity)):
-                outcome.folded_alerts += 1  # its episode counts as alerted: the wave's alert covers it
             else:
                 unsuppressed.append(alert)
+        unsuppressed, folded = fold_into_wave(wave, unsuppressed, evidence[kind])
+        outcome.folded_alerts += len(folded)  # the wave's alert covers them
         for alert in _publish_entity_alerts(unsuppressed, deps, outcome):
             step.unpublished |= step.users_of[kind, alert.entity]
     return step
