@@ -51,6 +51,7 @@ from model.login_waves import (
     WINDOW_MINUTES,
     LoginWaveWatch,
     LoginWindow,
+    failed_logins_only,
     fold_into_wave,
     login_outcome,
 )
@@ -295,7 +296,8 @@ class Replay:
             self.suppressed_alerts += len(alerts) - len(sent)
             alerts = sent
         # The login window as the batch found it, as the scorer reads it stored (watched below).
-        alerts, folded = fold_into_wave(self.login_window, alerts, self.evidence)
+        tried = failed_logins_only(keys, events)
+        alerts, folded = fold_into_wave(self.login_window, alerts, self.evidence, tried)
         self.folded_alerts += len(folded)
         self.events += len(events)
         self.flagged += int(flagged.sum())

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -151,32 +151,52 @@ def login_outcome(event: Mapping[str, Any]) -> bool | None:
     return None
 
 
-def folded_into_wave(window: LoginWindow | None, alert: EntityAlert, evidence: Evidence | None) -> bool:
+def folded_into_wave(
+    window: LoginWindow | None, alert: EntityAlert, evidence: Evidence | None, tried: Collection[str]
+) -> bool:
     """Whether an entity's alert is part of the wave under way rather than news of its own: raised
-    while the shard's logins are in a wave, by an episode whose every request failed. Stuffing that
-    tries thousands of accounts once each would otherwise alert on each of them (most are new ids);
-    the wave's one alert covers them, and names the accounts that got in, whose episodes did not
-    fail throughout and still alert on their own."""
+    while the shard's logins are in a wave (its last login at most a window before the alert), by
+    an episode whose every request failed, and whose requests in this batch are all failed logins
+    (``tried``: the entities whose are; a scan of 404s is not folded). Stuffing that tries thousands
+    of accounts once each would otherwise alert on each of them (most are new ids); the wave alerts
+    once and names the accounts that got in, whose episodes did not fail throughout and still alert
+    on their own. The tried accounts are counted, not listed."""
+    if window is None or not window.in_wave or not window.buckets or evidence is None:
+        return False
+    last_login = (max(window.buckets) + 1) * BUCKET_SECONDS
     return (
-        window is not None
-        and window.in_wave
-        and evidence is not None
+        alert.last_event_at - last_login <= WINDOW_MINUTES * BUCKET_SECONDS
+        and alert.entity in tried
         and evidence.episode == alert.episode
         and evidence.all_failed()
     )
 
 
+def failed_logins_only(keys: Sequence[str | None], events: Sequence[Mapping[str, Any]]) -> set[str]:
+    """The entities (``keys``, one per event; None for none) whose every event here is a failed login."""
+    failed: set[str] = set()
+    other: set[str] = set()
+    for key, event in zip(keys, events, strict=True):
+        if key is not None:
+            (failed if login_outcome(event) is True else other).add(key)
+    return failed - other
+
+
 def fold_into_wave(
-    window: LoginWindow | None, alerts: Sequence[EntityAlert], evidence: Mapping[str, Evidence]
+    window: LoginWindow | None,
+    alerts: Sequence[EntityAlert],
+    evidence: Mapping[str, Evidence],
+    tried: Collection[str],
 ) -> tuple[list[EntityAlert], list[EntityAlert]]:
     """``alerts`` split into those to send and those the wave covers (``folded_into_wave``; the
     entities' ``evidence`` by key). A folded episode is left open, not marked alerted: if it goes on
-    to anything but failures (the stuffing got in), it alerts on its own."""
+    to anything but failed logins (the stuffing got in), or fails on after the wave, it alerts on
+    its own; while it does not, each batch that finds it over the threshold folds it again."""
     sent: list[EntityAlert] = []
     folded: list[EntityAlert] = []
     for alert in alerts:
         episode = evidence.get(alert.entity)
-        if folded_into_wave(window, alert, episode):
+        if folded_into_wave(window, alert, episode, tried):
             assert episode is not None  # folded_into_wave checked
             episode.alerted = False
             folded.append(alert)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,6 +23,7 @@ from model.login_waves import (
     LoginWaveModel,
     LoginWaveWatch,
     LoginWindow,
+    failed_logins_only,
     fold_into_wave,
     folded_into_wave,
     login_wave_model_of,
@@ -162,27 +164,34 @@ def episode(*requests: tuple[str, bool]) -> Evidence:
 
 
 def test_an_entity_alert_is_folded_into_the_wave_under_way_only_if_its_every_request_failed() -> None:
-    in_wave, calm = LoginWindow(waves=1, in_wave=True), LoginWindow(waves=1)
+    # (a window whose last logins were in the minute of the alert, 1,000 s)
+    in_wave = LoginWindow({16: [30, 29]}, waves=1, in_wave=True)
+    calm = LoginWindow({16: [30, 1]}, waves=1)
     tried = episode(("page", True))
     alert = EntityAlert("victim-9", "user", 9.0, 1.0, tried.episode, 1_000.0, 1_000.0, 1, ("1 failed login",))
+    logins = {"victim-9"}  # its requests in the batch are failed logins
     # An account tried once by the stuffing, while the wave is under way: the wave covers it
-    assert folded_into_wave(in_wave, alert, tried)
-    # Not when the logins are calm, nor without a window (no wave model, or none stored yet)
-    assert not folded_into_wave(calm, alert, tried)
-    assert not folded_into_wave(None, alert, tried)
-    # Not an account that got in, nor a browser that fetched a page's assets, nor a later episode
-    assert not folded_into_wave(in_wave, alert, episode(("page", True), ("page", False)))
-    assert not folded_into_wave(in_wave, alert, episode(("page", True), ("asset", True)))
+    assert folded_into_wave(in_wave, alert, tried, logins)
+    # Not when the logins are calm, nor without a window (no wave model, or none stored yet), nor
+    # once the wave's last login is more than a window behind (no login has ended it since)
+    assert not folded_into_wave(calm, alert, tried, logins)
+    assert not folded_into_wave(None, alert, tried, logins)
+    assert not folded_into_wave(in_wave, replace(alert, last_event_at=1_000.0 + 11 * 60), tried, logins)
+    # Not an account that got in, nor a browser that fetched a page's assets, nor a later episode,
+    # nor failures that are not failed logins (a scan of 404s)
+    assert not folded_into_wave(in_wave, alert, episode(("page", True), ("page", False)), logins)
+    assert not folded_into_wave(in_wave, alert, episode(("page", True), ("asset", True)), logins)
     later = episode(("page", True))
     later.episode += 1
-    assert not folded_into_wave(in_wave, alert, later)
+    assert not folded_into_wave(in_wave, alert, later, logins)
+    assert not folded_into_wave(in_wave, alert, tried, set())
+    scan = [event(START, "u-2", "page_view", status=404), event(START, "u-3", "login_failed", status=401)]
+    assert failed_logins_only(["u-2", "u-3"], scan) == {"u-3"}
     # AND a folded episode is left open, so that what it does next can still alert on its own
     tried.alerted = True
     other = EntityAlert("u-1", "user", 9.0, 1.0, 1, 1_000.0, 1_000.0, 1, ())
-    assert fold_into_wave(in_wave, [alert, other], {"victim-9": tried, "u-1": episode(("page", False))}) == (
-        [other],
-        [alert],
-    )
+    evidence = {"victim-9": tried, "u-1": episode(("page", False))}
+    assert fold_into_wave(in_wave, [alert, other], evidence, logins) == ([other], [alert])
     assert not tried.alerted
 
 
@@ -206,8 +215,6 @@ def test_an_unreadable_window_or_model_is_refused_with_a_named_error() -> None:
 
 
 def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_scorer_does(tmp_path) -> None:
-    from dataclasses import replace
-
     from model.artifact import load_model
     from model.backtest import Replay, summarize
     from model.train import save, train

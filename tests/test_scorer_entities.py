@@ -4,6 +4,7 @@ alert per episode, with its reasons, kept exactly once across batches and retrie
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -312,14 +313,9 @@ def test_an_alert_recorded_but_not_sent_stays_pending_until_the_retry_sends_it(a
     assert sorted(item["kind"]["S"] for item in recorded) == ["session", "user"]
 
 
-def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_endpoint, resources, trained):
-    # GIVEN the scorer with a failed-login wave model, and 240 accounts tried once each from 240
-    # addresses over four minutes, two getting in, among a day of new people's traffic (new ids, each
-    # with one failed login: the entity stages alert on every one of them)
-    deps, settings = dependencies(aws_endpoint, resources, trained)
-    deps.login_waves = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
-    wave_start = START + timedelta(days=10, hours=15)
-    attempts = [
+def stuffing_wave(wave_start: datetime) -> list[dict[str, Any]]:
+    """240 accounts tried once each from 240 addresses, a second apart; two get in."""
+    return [
         normalize_event(
             event(
                 wave_start + timedelta(seconds=number),
@@ -333,6 +329,71 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
         )
         for number in range(240)
     ]
+
+
+class RefusingOneEntity:
+    """An SNS client that throttles the alerts of one entity and passes every other message on."""
+
+    def __init__(self, inner: Any, entity: str) -> None:
+        self.inner, self.entity = inner, entity
+
+    def publish(self, **request: Any) -> Any:
+        if json.loads(request["Message"])["entity"]["id"] == self.entity:
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "injected"}}, "Publish")
+        return self.inner.publish(**request)
+
+
+def test_an_alert_held_back_in_the_batch_that_raised_a_wave_is_sent_by_its_retry_not_folded(
+    aws_endpoint, resources, trained
+):
+    # GIVEN the wave's traffic, and the first victim alerted in the batch whose logins raised the wave
+    # (found by a first run on tables of its own)
+    ordered, size = sorted(traffic() + stuffing_wave(START + timedelta(days=10, hours=15)), key=event_time), 50
+    kinesis_batches = batches(ordered, size)
+    dry = create_resources(aws_endpoint, f"entities-{next(_names)}")
+    deps, settings = dependencies(aws_endpoint, dry, trained)
+    deps.login_waves = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    for batch in kinesis_batches:
+        run(batch, deps, settings)
+    messages = alerts_of(aws_endpoint, dry)
+    crossed = next(parse_timestamp(m["episode"]["last_event_at"]) for m in messages if m["entity"]["kind"] == WAVE_KIND)
+    wave_batch = next(index for index, item in enumerate(ordered) if event_time(item) >= crossed.timestamp()) // size
+    batch_times = [event_time(item) for item in ordered[wave_batch * size : (wave_batch + 1) * size]]
+    victim = min(
+        (m for m in messages if m["entity"]["kind"] == "user" and m["entity"]["id"].startswith("victim-")
+         and min(batch_times) <= parse_timestamp(m["episode"]["last_event_at"]).timestamp() <= max(batch_times)),
+        key=lambda m: m["episode"]["last_event_at"],
+    )["entity"]["id"]  # fmt: skip
+    # WHEN the same traffic runs again, that victim's alert refused in the batch's first attempt
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    deps.login_waves = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    publisher = deps.alerts
+    assert isinstance(publisher, SnsAlertPublisher)
+    for index, batch in enumerate(kinesis_batches):
+        if index != wave_batch:
+            assert not run(batch, deps, settings).failed_sequence_numbers
+            continue
+        real_sns, publisher.client = publisher.client, RefusingOneEntity(publisher.client, victim)
+        assert run(batch, deps, settings).failed_sequence_numbers  # the victim's records, held back
+        publisher.client = real_sns
+        # (the first attempt stored the wave: the retry finds this batch's logins in the window)
+        assert [m for m in alerts_of(aws_endpoint, resources) if m["entity"]["kind"] == WAVE_KIND]
+        retried = run(batch, deps, settings)
+        assert not retried.failed_sequence_numbers
+    # THEN the retry sent the alert its first attempt had claimed: nothing is left pending
+    statuses = {item["entity"]["S"]: item["status"]["S"] for item in recorded_alerts(aws_endpoint, settings)}
+    assert statuses[victim] == ALERT_SENT
+    assert ALERT_PENDING not in statuses.values()
+
+
+def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_endpoint, resources, trained):
+    # GIVEN the scorer with a failed-login wave model, and 240 accounts tried once each from 240
+    # addresses over four minutes, two getting in, among a day of new people's traffic (new ids, each
+    # with one failed login: the entity stages alert on every one of them)
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    deps.login_waves = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    wave_start = START + timedelta(days=10, hours=15)
+    attempts = stuffing_wave(wave_start)
     # one of the accounts tried during the wave, which the stuffing gets into 25 minutes later
     got_in = event(wave_start + timedelta(seconds=1500), "victim-200", "login_succeeded", resource="/login",
                    status=200, ip="100.64.1.1", session_id="attempt-200")  # fmt: skip

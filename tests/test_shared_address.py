@@ -127,9 +127,10 @@ def test_shards_updating_one_address_at_once_lose_nothing(
     assert stats["throttled_calls"] == 0, stats
 
 
-def test_the_last_writer_wins_baseline_loses_updates(aws_endpoint: str, events: list[dict[str, Any]]) -> None:
-    # GIVEN the same events, written as the previous release wrote an address: one item, read and
-    # written whole by every shard
+def test_the_last_writer_wins_baseline_loses_updates(aws_endpoint: str) -> None:
+    # GIVEN twice as many users' events (more batches a shard, so that their writes surely overlap),
+    # written as the previous release wrote an address: one item, read and written whole by every shard
+    events = nat_events(users=800, minutes=2.5)
     resources = create_resources(aws_endpoint, f"shared-address-{next(_names)}")
     run_shards(aws_endpoint, resources.settings, events, baseline=True)
     items = scan_states(

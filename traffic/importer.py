@@ -20,8 +20,8 @@ How users are identified when the log has no user id (``identify_user``): the se
 there is one (``session:<id>``, and ``session_id`` keeps it); otherwise the client, a hash of
 the IP and user agent (``client:<16 hex>``); otherwise ``anonymous``. The session id is the
 ``$session_id`` column, else a ``$cookie_NAME`` column (``session_column``: of several, the first
-whose name says session, such as ``sid``, ``sessionid`` or ``PHPSESSID``; the others are kept as
-properties).
+whose name says session, such as ``sid``, ``sessionid`` or ``PHPSESSID``). Other cookies are not
+kept: they may hold credentials.
 
 A submitted login (a POST to a login path) failed when its status is 400 or more (401, 403), or
 one of ``failed_login_statuses``: an application that answers a failed login with 200 (the form
@@ -78,7 +78,7 @@ _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map)$")
 # A cookie whose name says it holds the session: sid, sessionid, PHPSESSID, JSESSIONID, _app_session...
-_SESSION_COOKIE_RE = re.compile(r"sess|sid", re.IGNORECASE)
+_SESSION_COOKIE_RE = re.compile(r"sess|(?:^|[_.-])sid$", re.IGNORECASE)
 _LOGIN_RE = re.compile(r"/(?:login|signin|sign-in|log-in|session|sessions|auth|authenticate|autenticar\.jsp)(?:/|$)")
 _LOGOUT_RE = re.compile(r"/(?:logout|signout|sign-out|log-out|salir\.jsp)(?:/|$)")
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
@@ -422,6 +422,8 @@ class LogImporter:
                 user = value
             elif name == self.session_column:
                 session = value
+            elif name.startswith("cookie_"):
+                continue  # another cookie: it may hold credentials, and the archive keeps what it is given
             elif name == "event_type":
                 event_type = value
             elif name == "request":

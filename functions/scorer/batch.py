@@ -69,7 +69,14 @@ from model.features import (
     keep_users_within,
     merge_ip_states,
 )
-from model.login_waves import WAVE_KIND, LoginWaveModel, LoginWaveWatch, LoginWindow, fold_into_wave
+from model.login_waves import (
+    WAVE_KIND,
+    LoginWaveModel,
+    LoginWaveWatch,
+    LoginWindow,
+    failed_logins_only,
+    fold_into_wave,
+)
 from model.verdicts import Suppressions
 from scorer.endpoint import Endpoint, Score, Scoring, UnusableLatch, score_in_chunks
 from scorer.exceptions import ModelRejectedError, TransientError
@@ -613,7 +620,12 @@ def alert_on_entities(
     """
     if not deps.entity_models or not done:
         return EntityStep(), done
-    wave = _stored_login_window(shard_id, loaded.progress) if deps.login_waves is not None else None
+    wave = None
+    through = loaded.progress.applied_through(evidence_key(WAVE_KIND, shard_id))
+    # A retry whose first attempt saved the window finds this batch's own logins in it: it folds
+    # nothing, so that an alert the first attempt claimed before the wave was known is published.
+    if deps.login_waves is not None and all(int(item.record.sequence_number) > through for item in done):
+        wave = _stored_login_window(shard_id, loaded.progress)
     step = _alert_on_entities(
         done, fresh, features, scores, loaded.evidence, loaded.progress, wave, deps, settings, outcome
     )
@@ -962,7 +974,8 @@ def _alert_on_entities(
                 outcome.suppressed_alerts += 1  # its episode counts as alerted: judged benign before
             else:
                 unsuppressed.append(alert)
-        unsuppressed, folded = fold_into_wave(wave, unsuppressed, evidence[kind])
+        tried = failed_logins_only(keys, [item.wire for item in new])
+        unsuppressed, folded = fold_into_wave(wave, unsuppressed, evidence[kind], tried)
         outcome.folded_alerts += len(folded)  # the wave's alert covers them
         for alert in _publish_entity_alerts(unsuppressed, deps, outcome):
             step.unpublished |= step.users_of[kind, alert.entity]
