@@ -217,7 +217,8 @@ class Evidence:
 
     def all_failed(self) -> bool:
         """Every request of the episode failed (a failed login, a 4xx or a 5xx) and none fetched a
-        page asset: what an account tried by credential stuffing shows, and nothing else."""
+        page asset: what an account tried by credential stuffing shows (and a scan of 404s too, which
+        ``model.login_waves.folded_into_wave`` tells apart by the batch's events)."""
         return 0 < self.pages == self.events and self.page_sums[_FAILURE_SUM] >= self.pages
 
     def _start_episode(self, now: float) -> None:

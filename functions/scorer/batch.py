@@ -621,11 +621,12 @@ def alert_on_entities(
     if not deps.entity_models or not done:
         return EntityStep(), done
     wave = None
-    through = loaded.progress.applied_through(evidence_key(WAVE_KIND, shard_id))
-    # A retry whose first attempt saved the window finds this batch's own logins in it: it folds
-    # nothing, so that an alert the first attempt claimed before the wave was known is published.
-    if deps.login_waves is not None and all(int(item.record.sequence_number) > through for item in done):
-        wave = _stored_login_window(shard_id, loaded.progress)
+    if deps.login_waves is not None:
+        # A retry whose first attempt saved the window finds this batch's own logins in it: it folds
+        # nothing, so that an alert the first attempt claimed before the wave was known is published.
+        through = loaded.progress.applied_through(evidence_key(WAVE_KIND, shard_id))
+        if all(int(item.record.sequence_number) > through for item in done):
+            wave = _stored_login_window(shard_id, loaded.progress)
     step = _alert_on_entities(
         done, fresh, features, scores, loaded.evidence, loaded.progress, wave, deps, settings, outcome
     )
