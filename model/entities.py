@@ -40,6 +40,12 @@ ENTITY_DECIMALS = 6
 # many times what the empirical tail gives at its end.
 EXTRAPOLATION_CAP = 3.0
 MIN_TAIL_SCALE = 0.05
+# How an episode's score combines its features' terms; an entity model records it, and one scored
+# another way is refused (its threshold was calibrated on other scores).
+ENTITY_SCORING = "soft-truncated-tail-sum"
+# A feature's term below this (a tail probability above e**-2, about one in seven) is what every
+# episode shows somewhere among its twenty features, and counts next to nothing in the score.
+ORDINARY_TERM = 2.0
 
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|eot|map)(?:[?#]|$)", re.IGNORECASE)
 _NO_REFERER = frozenset({"", "-"})
@@ -422,9 +428,18 @@ class EntityModel:
         return terms, left, right
 
     def score(self, rows: Matrix) -> Vector:
-        """The sum over features of how far into its training tail each sits (ECOD's terms, with
-        each feature's tails chosen by meaning rather than by skewness)."""
-        scores: Vector = self._terms(rows)[0].sum(axis=1)
+        """How far into their training tails the episode's features sit, together (ECOD's terms,
+        each feature's tails chosen by meaning rather than by skewness), each softly truncated at
+        ``ORDINARY_TERM``: the sum of ``log(1 + exp(term - ORDINARY_TERM))``.
+
+        ECOD sums the terms as they are. Over twenty features, the terms of ordinary values (one
+        each on average) add up to a sum whose spread hides a bot that is moderately unusual in
+        five ways at once: a spoofed browser on a home address, whose pace, regularity, length and
+        exploring are each unusual and none extreme. Truncated, only the unusual features count,
+        as in Zaykin's truncated product of p-values; softly, so that the rest still order the
+        episodes below the threshold rather than tie them at zero. Measured in docs/model.md."""
+        terms = self._terms(rows)[0]
+        scores: Vector = np.logaddexp(0.0, terms - ORDINARY_TERM).sum(axis=1)
         return scores
 
     def reasons(self, rows: Matrix, top: int = 3) -> list[tuple[str, ...]]:
@@ -466,6 +481,7 @@ class EntityModel:
     def to_json(self) -> dict[str, Any]:
         return {
             "entity_features_version": ENTITY_FEATURES_VERSION,
+            "scoring": ENTITY_SCORING,
             "feature_names": list(ENTITY_FEATURE_NAMES),
             "priors": self.priors,
             "threshold": self.threshold,
@@ -483,6 +499,12 @@ class EntityModel:
                 "entity model",
                 f"built for entity features {data.get('feature_names')!r} version "
                 f"{data.get('entity_features_version')!r}; this code has version {ENTITY_FEATURES_VERSION}",
+            )
+        if data.get("scoring") != ENTITY_SCORING:
+            raise InvalidStateError(
+                "entity model",
+                f"calibrated on {data.get('scoring') or 'plain tail sums'!s} scores; this code scores "
+                f"{ENTITY_SCORING}: retrain the model",
             )
         return cls(data["priors"], np.asarray(data["sorted_columns"]), data["threshold"], data["alert_budget"])
 

@@ -188,6 +188,30 @@ def test_the_entity_model_round_trips_through_json(trained: TrainedModel) -> Non
     assert restored.threshold == model.threshold
     with pytest.raises(InvalidStateError, match="entity model"):
         EntityModel.from_json({**model.to_json(), "entity_features_version": 0})
+    # a model calibrated on the plain sums of earlier versions would never alert: it is refused
+    earlier = {name: value for name, value in model.to_json().items() if name != "scoring"}
+    with pytest.raises(InvalidStateError, match=r"plain tail sums.*retrain"):
+        EntityModel.from_json(earlier)
+
+
+def test_several_unusual_features_outscore_many_ordinary_ones() -> None:
+    # GIVEN an entity model fitted on 2,000 episodes, every feature uniform on [0, 1)
+    rng = np.random.default_rng(7)
+    training = rng.uniform(0.0, 1.0, size=(2000, len(ENTITY_FEATURE_NAMES)))
+    model = EntityModel([0.0] * len(ENTITY_FEATURE_NAMES), np.sort(training, axis=0), 10.0, 5.0)
+    # an episode a little high in every feature (each one at its 85th percentile), and one at the
+    # median but for five features each at its 99th percentile (a spoofed browser that is somewhat
+    # too regular, too fast, too long and too exploring)
+    everywhere = np.full(len(ENTITY_FEATURE_NAMES), 0.85)
+    in_five = np.full(len(ENTITY_FEATURE_NAMES), 0.5)
+    in_five[:5] = 0.99
+    rows = np.array([everywhere, in_five])
+    # WHEN both are scored THEN the five unusual features count for more
+    scores = model.score(rows)
+    assert scores[1] > scores[0]
+    # (where ECOD's plain sum of the terms ranks them the other way round)
+    plain = model._terms(rows)[0].sum(axis=1)
+    assert plain[0] > plain[1]
 
 
 def test_evidence_keeps_growing_beyond_the_training_range_up_to_a_cap() -> None:
