@@ -54,9 +54,12 @@ browser:
 	  { sudo apt-get update -q >/dev/null && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES) >/dev/null; }; \
 	else echo "browser: $(BROWSER_PACKAGES) missing and apt needs root: the console's browser test will be skipped"; fi
 
-# The tests start what they need (moto's server on 127.0.0.1) and stop it when they finish.
+# The tests start what they need (moto's server on 127.0.0.1) and stop it when they finish. Two
+# processes, each taking whole test modules (--dist loadfile), so a module's fixtures (a trained
+# model, a simulated archive) are built once; `.venv/bin/pytest` alone runs them in one process.
+TEST_PROCESSES ?= 2
 unit: install emulators/node_modules/.installed container-venv browser $(if $(PYTHON310),.venv-training/.installed)
-	$(BIN)/pytest
+	$(BIN)/pytest --numprocesses $(TEST_PROCESSES) --dist loadfile
 
 test: lint typecheck unit
 

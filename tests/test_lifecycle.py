@@ -356,10 +356,14 @@ def test_the_train_and_gate_steps_judge_the_candidate_on_the_day_the_cycle_start
 def test_the_train_step_trains_on_the_window_sampled_by_parallel_workers(
     cycle_inputs: CycleInputs, demo_folder: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    # GIVEN the cycle's training window sampled by three workers (the stack's sampling job)
+    # GIVEN the cycle's training window sampled by three workers (the stack's sampling job; a window
+    # of one day: how the parts are read does not depend on its length)
     archive = str(demo_folder / "archive")
     as_of = f"{cycle_inputs.held_out_day + timedelta(days=1)}T03:00:00.123Z"
-    window = ["--archive", archive, "--as-of", as_of, "--days", str(TRAINING_DAYS)]
+    window = ["--archive", archive, "--as-of", as_of, "--days", "1"]
+    day_before = datetime.combine(cycle_inputs.held_out_day, datetime.min.time(), UTC) - timedelta(days=1)
+    window_events = [event for event in cycle_inputs.training if event_time(event) >= day_before.timestamp()]
+    assert 0 < len(window_events) < len(cycle_inputs.training)
     for index in range(3):
         assert sample.main([*window, "--out", str(tmp_path / "sample"), "--part", f"{index}/3"]) == 0
     capsys.readouterr()
@@ -368,13 +372,10 @@ def test_the_train_step_trains_on_the_window_sampled_by_parallel_workers(
                  "--geo", "synthetic"]) == 0  # fmt: skip
     trained = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     # THEN it trained on the same window's events as from the archive, read by the workers
-    assert trained == {
-        "held_out_day": cycle_inputs.held_out_day.isoformat(),
-        "training_events": len(cycle_inputs.training),
-    }
+    assert trained == {"held_out_day": cycle_inputs.held_out_day.isoformat(), "training_events": len(window_events)}
     sampling = json.loads((tmp_path / "model" / "metadata.json").read_text())["sampling"]
     assert sampling["parts"] == 3
-    assert sampling["events_kept"] == sampling["events_read"] == len(cycle_inputs.training)
+    assert sampling["events_kept"] == sampling["events_read"] == len(window_events)
     # AND a folder without parts is an error that says so
     assert main(["train", *window, "--sample", str(tmp_path), "--model-dir", str(tmp_path / "m2")]) == 2
     assert "no sampled parts there" in capsys.readouterr().err
