@@ -8,6 +8,7 @@ with dummy credentials, never through patched internals.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import socket
 import subprocess
@@ -17,7 +18,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO
@@ -35,6 +36,21 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind((LOOPBACK, 0))
         return int(probe.getsockname()[1])
+
+
+@contextmanager
+def _port_lock() -> Iterator[None]:
+    """Held by an emulator's start from choosing its port until it listens there, across every
+    process on the machine (``make test`` runs two; a demo may run beside them). The kernel never
+    hands out a port something listens on, so no two emulators started under it pick the same one;
+    without it, two processes could both pick a port in the moment before either listened, and
+    one's clients would talk to the other's emulator."""
+    with open(os.path.join(tempfile.gettempdir(), "vedette-emulator-ports.lock"), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _wait_until_serving(url: str, process: subprocess.Popen[bytes], timeout: float) -> None:
@@ -63,34 +79,42 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def _serving(
-    command: list[str],
-    port: int,
+    command: Callable[[int], list[str]],
     ready_path: str,
     *,
+    port: int | None = None,
     timeout: float = 30,
     cwd: str | None = None,
     env: dict[str, str] | None = None,
     output: IO[bytes] | None = None,
 ) -> Iterator[str]:
-    """Start ``command`` (listening on ``port``), wait until ``ready_path`` answers, yield the endpoint, stop it.
+    """Start ``command(port)`` (listening on ``port``, a free one unless given), wait until
+    ``ready_path`` answers, yield the endpoint, stop it.
 
     The command's output goes to ``output`` (a file) if given, else to a temporary file. An emulator
     that exited while in use is an error at the end, with its exit code and last output: otherwise
     its clients' connection errors are all that is left of why it died."""
     with contextlib.ExitStack() as stack:
         log = output or stack.enter_context(tempfile.TemporaryFile())
-        process = subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            # Its own session: Ctrl-C stops the caller, whose cleanup then stops this after its clients.
-            start_new_session=True,
-        )
-        endpoint = f"http://{LOOPBACK}:{port}"
+        with _port_lock():
+            port = port or free_port()
+            arguments = command(port)
+            process = subprocess.Popen(
+                arguments,
+                cwd=cwd,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                # Its own session: Ctrl-C stops the caller, whose cleanup then stops this after its clients.
+                start_new_session=True,
+            )
+            endpoint = f"http://{LOOPBACK}:{port}"
+            try:
+                _wait_until_serving(f"{endpoint}{ready_path}", process, timeout=timeout)
+            except BaseException:
+                _stop(process)
+                raise
         try:
-            _wait_until_serving(f"{endpoint}{ready_path}", process, timeout=timeout)
             yield endpoint
         except BaseException:
             _stop(process)
@@ -98,7 +122,7 @@ def _serving(
         died = process.poll()
         _stop(process)
         if died is not None:
-            raise EmulatorDiedError(command, died, _tail(log))
+            raise EmulatorDiedError(arguments, died, _tail(log))
 
 
 class EmulatorDiedError(RuntimeError):
@@ -121,9 +145,11 @@ def _tail(log: IO[bytes], size: int = 4000) -> str:
 @contextmanager
 def moto_server(port: int | None = None) -> Iterator[str]:
     """Run moto's server on loopback; yields its endpoint URL."""
-    port = port or free_port()
-    command = [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
-    with _serving(command, port, "/moto-api/", env={**os.environ, **DUMMY_CREDENTIALS}) as endpoint:
+
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "moto.server", "-H", LOOPBACK, "-p", str(port)]
+
+    with _serving(command, "/moto-api/", port=port, env={**os.environ, **DUMMY_CREDENTIALS}) as endpoint:
         yield endpoint
 
 
@@ -136,9 +162,11 @@ def _node_emulator(name: str, port: int | None) -> Iterator[str]:
     """Run the npm package ``name`` through ``launch.js`` on loopback; yields its endpoint URL."""
     if not os.path.isdir(os.path.join(EMULATORS_DIR, "node_modules", name)):
         raise RuntimeError(f"{name} is not installed: run 'npm ci' in {EMULATORS_DIR} (make test does)")
-    port = port or free_port()
-    command = ["node", os.path.join(EMULATORS_DIR, "launch.js"), name, str(port)]
-    with _serving(command, port, "", cwd=EMULATORS_DIR) as endpoint:
+
+    def command(port: int) -> list[str]:
+        return ["node", os.path.join(EMULATORS_DIR, "launch.js"), name, str(port)]
+
+    with _serving(command, "", port=port, cwd=EMULATORS_DIR) as endpoint:
         yield endpoint
 
 
@@ -178,14 +206,15 @@ def kinesis_limits_proxy(
     a Kinesis endpoint on loopback; yields its endpoint URL. ``limit_algo`` is ``window`` or
     ``bucket``; its counts are at ``emulators.proxying.fetch_stats(endpoint)`` while it runs
     and in ``stats_path`` once it has stopped."""
-    port = free_port()
-    upstream_port = urllib.parse.urlsplit(upstream).port
-    command = [sys.executable, "-m", "emulators.kinesis_limits", "--listen", str(port)]
-    command += ["--upstream", str(upstream_port), "--limit-algo", limit_algo]
-    command += ["--stats", stats_path] if stats_path else []
-    command += ["--shard-bytes", str(shard_bytes)] if shard_bytes else []
-    command += ["--shard-records", str(shard_records)] if shard_records else []
-    with _serving(command, port, "/stats", cwd=REPOSITORY_DIR) as endpoint:
+    options = ["--upstream", str(urllib.parse.urlsplit(upstream).port), "--limit-algo", limit_algo]
+    options += ["--stats", stats_path] if stats_path else []
+    options += ["--shard-bytes", str(shard_bytes)] if shard_bytes else []
+    options += ["--shard-records", str(shard_records)] if shard_records else []
+
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "emulators.kinesis_limits", "--listen", str(port), *options]
+
+    with _serving(command, "/stats", cwd=REPOSITORY_DIR) as endpoint:
         yield endpoint
 
 
@@ -201,21 +230,15 @@ def dynamodb_limits_proxy(
     ``upstream``, a DynamoDB endpoint on loopback (moto's server); yields its endpoint URL. Its
     counts are at ``emulators.proxying.fetch_stats(endpoint)`` while it runs and in
     ``stats_path`` once it has stopped."""
-    port = free_port()
-    upstream_port = urllib.parse.urlsplit(upstream).port
-    command = [
-        sys.executable,
-        "-m",
-        "emulators.dynamodb_limits",
-        "--listen",
-        str(port),
-        "--upstream",
-        str(upstream_port),
-    ]
-    command += ["--stats", stats_path] if stats_path else []
-    command += ["--write-units", str(write_units)] if write_units else []
-    command += ["--read-units", str(read_units)] if read_units else []
-    with _serving(command, port, "/stats", cwd=REPOSITORY_DIR) as endpoint:
+    options = ["--upstream", str(urllib.parse.urlsplit(upstream).port)]
+    options += ["--stats", stats_path] if stats_path else []
+    options += ["--write-units", str(write_units)] if write_units else []
+    options += ["--read-units", str(read_units)] if read_units else []
+
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "emulators.dynamodb_limits", "--listen", str(port), *options]
+
+    with _serving(command, "/stats", cwd=REPOSITORY_DIR) as endpoint:
         yield endpoint
 
 
@@ -295,20 +318,24 @@ def local_endpoint(
     ``PYTHONPATH`` (and ``model/server.py`` drops the finders of this venv's editable installs), so
     only the artifact's own ``code/`` provides its modules. Yields the endpoint."""
     stack = stack or serving_stack()
-    container_port, runtime_port = free_port(), free_port()
     env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    container = [*stack.command, "--model-data", os.path.abspath(model_data), "--port", str(container_port)]
-    runtime = [sys.executable, "-m", "emulators.sagemaker_runtime", "--port", str(runtime_port), "--region", region]
-    runtime += ["--endpoint-name", endpoint_name] if endpoint_name else []
+
+    def container(port: int) -> list[str]:
+        return [*stack.command, "--model-data", os.path.abspath(model_data), "--port", str(port)]
+
+    def runtime(port: int) -> list[str]:
+        command = [sys.executable, "-m", "emulators.sagemaker_runtime", "--port", str(port), "--region", region]
+        command += ["--endpoint-name", endpoint_name] if endpoint_name else []
+        return [*command, "--container", container_url]
+
     with tempfile.TemporaryDirectory(prefix="vedette-model-server-") as scratch:
         log_path = os.path.join(scratch, "container.log")
         with (
             open(log_path, "wb") as log,
-            _serving(container, container_port, "/ping", timeout=90, cwd=scratch, env=env, output=log) as container_url,
+            _serving(container, "/ping", timeout=90, cwd=scratch, env=env, output=log) as container_url,
+            _serving(runtime, "/", cwd=REPOSITORY_DIR) as url,
         ):
-            runtime += ["--container", container_url]
-            with _serving(runtime, runtime_port, "/", cwd=REPOSITORY_DIR) as url:
-                yield LocalEndpoint(url, container_url, stack, log_path)
+            yield LocalEndpoint(url, container_url, stack, log_path)
 
 
 @contextmanager

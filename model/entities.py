@@ -40,9 +40,13 @@ ENTITY_DECIMALS = 6
 # many times what the empirical tail gives at its end.
 EXTRAPOLATION_CAP = 3.0
 MIN_TAIL_SCALE = 0.05
-# How an episode's score combines its features' terms; an entity model records it, and one scored
-# another way is refused (its threshold was calibrated on other scores).
-ENTITY_SCORING = "soft-truncated-tail-sum"
+# How an episode's score combines its features' terms (``EntityModel.score``). A model records the
+# way its threshold was calibrated on and keeps scoring that way: models trained before the soft
+# truncation (no record) still add the terms as they are, so a live model, its rollback target and
+# the gate's backtest of it all keep working until retraining replaces them.
+PLAIN_TAIL_SUM = "tail-sum"
+SOFT_TRUNCATED_TAIL_SUM = "soft-truncated-tail-sum"
+ENTITY_SCORING = SOFT_TRUNCATED_TAIL_SUM  # what training calibrates new models on
 # A feature's term below this (a tail probability above e**-2, about one in seven) is what every
 # episode shows somewhere among its twenty features, and counts next to nothing in the score.
 ORDINARY_TERM = 2.0
@@ -397,10 +401,20 @@ class EntityAlert:
 class EntityModel:
     """ECOD over episode rows, the population priors, and the threshold the alert budget sets."""
 
-    def __init__(self, priors: Sequence[float], sorted_columns: Matrix, threshold: float, alert_budget: float) -> None:
+    def __init__(
+        self,
+        priors: Sequence[float],
+        sorted_columns: Matrix,
+        threshold: float,
+        alert_budget: float,
+        scoring: str = ENTITY_SCORING,
+    ) -> None:
+        if scoring not in (PLAIN_TAIL_SUM, SOFT_TRUNCATED_TAIL_SUM):
+            raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
         self.priors = [float(value) for value in priors]
         self.threshold = float(threshold)
         self.alert_budget = float(alert_budget)
+        self.scoring = scoring
         # Six decimals keep entities.json well below its size at full precision (the rows are
         # logs and shares; rounding is monotone, so the columns stay sorted).
         rounded = np.asarray(np.round(np.asarray(sorted_columns), ENTITY_DECIMALS), dtype=np.float64)
@@ -432,13 +446,18 @@ class EntityModel:
         each feature's tails chosen by meaning rather than by skewness), each softly truncated at
         ``ORDINARY_TERM``: the sum of ``log(1 + exp(term - ORDINARY_TERM))``.
 
-        ECOD sums the terms as they are. Over twenty features, the terms of ordinary values (one
-        each on average) add up to a sum whose spread hides a bot that is moderately unusual in
-        five ways at once: a spoofed browser on a home address, whose pace, regularity, length and
-        exploring are each unusual and none extreme. Truncated, only the unusual features count,
-        as in Zaykin's truncated product of p-values; softly, so that the rest still order the
-        episodes below the threshold rather than tie them at zero. Measured in docs/model.md."""
+        ECOD sums the terms as they are. Over twenty features, the terms of ordinary values (about
+        one for a one-tailed feature, 1.7 for a two-tailed one) add up to a sum whose spread hides a
+        bot that is moderately unusual in five ways at once: a spoofed browser on a home address,
+        whose pace, regularity, length and exploring are each unusual and none extreme. Truncated,
+        mostly the unusual features count (after Zaykin's truncated product of p-values, which
+        keeps only the terms beyond a cut); softly, so that the rest still order the episodes below
+        the threshold rather than tie them at zero. Measured in docs/model.md. A model calibrated
+        before this (``PLAIN_TAIL_SUM``) adds the terms as they are."""
         terms = self._terms(rows)[0]
+        if self.scoring == PLAIN_TAIL_SUM:
+            plain: Vector = terms.sum(axis=1)
+            return plain
         scores: Vector = np.logaddexp(0.0, terms - ORDINARY_TERM).sum(axis=1)
         return scores
 
@@ -447,6 +466,8 @@ class EntityModel:
         the episode's figures (read back from its row, so an alert describes the episode as it stood)."""
         matrix = np.asarray(rows, dtype=np.float64).reshape(-1, len(ENTITY_FEATURE_NAMES))
         terms, left, right = self._terms(matrix)
+        # An ordinary value is no reason: under the soft truncation it adds next to nothing.
+        floor = ORDINARY_TERM if self.scoring == SOFT_TRUNCATED_TAIL_SUM else 0.0
         order = np.argsort(-terms, axis=1, kind="stable")[:, :top].tolist()
         medians = self._profile.medians.tolist()
         explained = []
@@ -469,7 +490,7 @@ class EntityModel:
             }
             words = []
             for column in strongest:
-                if row_terms[column] <= 0:
+                if row_terms[column] <= floor:
                     break
                 name = ENTITY_FEATURE_NAMES[column]
                 high = name not in TWO_SIDED or row_right[column] >= row_left[column]
@@ -481,7 +502,7 @@ class EntityModel:
     def to_json(self) -> dict[str, Any]:
         return {
             "entity_features_version": ENTITY_FEATURES_VERSION,
-            "scoring": ENTITY_SCORING,
+            "scoring": self.scoring,
             "feature_names": list(ENTITY_FEATURE_NAMES),
             "priors": self.priors,
             "threshold": self.threshold,
@@ -500,13 +521,13 @@ class EntityModel:
                 f"built for entity features {data.get('feature_names')!r} version "
                 f"{data.get('entity_features_version')!r}; this code has version {ENTITY_FEATURES_VERSION}",
             )
-        if data.get("scoring") != ENTITY_SCORING:
-            raise InvalidStateError(
-                "entity model",
-                f"calibrated on {data.get('scoring') or 'plain tail sums'!s} scores; this code scores "
-                f"{ENTITY_SCORING}: retrain the model",
-            )
-        return cls(data["priors"], np.asarray(data["sorted_columns"]), data["threshold"], data["alert_budget"])
+        return cls(
+            data["priors"],
+            np.asarray(data["sorted_columns"]),
+            data["threshold"],
+            data["alert_budget"],
+            data.get("scoring", PLAIN_TAIL_SUM),
+        )
 
 
 class EventEvidence(NamedTuple):

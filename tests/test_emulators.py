@@ -30,10 +30,9 @@ sys.exit(3)
 
 
 def test_an_emulator_that_dies_in_use_is_an_error_with_its_exit_code_and_last_output() -> None:
-    port = free_port()
     with (
         pytest.raises(EmulatorDiedError) as raised,
-        _serving([sys.executable, "-c", ONE_REQUEST_SERVER, str(port)], port, "/"),
+        _serving(lambda port: [sys.executable, "-c", ONE_REQUEST_SERVER, str(port)], "/"),
     ):
         time.sleep(1.0)
     assert "exited with code 3 while in use" in str(raised.value)
@@ -42,8 +41,11 @@ def test_an_emulator_that_dies_in_use_is_an_error_with_its_exit_code_and_last_ou
 
 def test_an_emulator_that_lives_is_stopped_without_error() -> None:
     port = free_port()
-    command = [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
-    with _serving(command, port, "/") as endpoint:
+
+    def command(port: int) -> list[str]:
+        return [sys.executable, "-m", "http.server", "--bind", "127.0.0.1", str(port)]
+
+    with _serving(command, "/", port=port) as endpoint:
         assert endpoint == f"http://127.0.0.1:{port}"
 
 

@@ -188,10 +188,24 @@ def test_the_entity_model_round_trips_through_json(trained: TrainedModel) -> Non
     assert restored.threshold == model.threshold
     with pytest.raises(InvalidStateError, match="entity model"):
         EntityModel.from_json({**model.to_json(), "entity_features_version": 0})
-    # a model calibrated on the plain sums of earlier versions would never alert: it is refused
-    earlier = {name: value for name, value in model.to_json().items() if name != "scoring"}
-    with pytest.raises(InvalidStateError, match=r"plain tail sums.*retrain"):
-        EntityModel.from_json(earlier)
+
+
+def test_a_model_calibrated_before_the_soft_truncation_keeps_adding_its_terms_as_they_are(
+    trained: TrainedModel,
+) -> None:
+    # GIVEN an entity model as models were written before they recorded their scoring
+    current = trained.entity_models["session"]
+    earlier = {name: value for name, value in current.to_json().items() if name != "scoring"}
+    # WHEN it is loaded (a live model, its rollback target, the gate's backtest of it)
+    loaded = EntityModel.from_json(earlier)
+    # THEN it scores as its threshold was calibrated, the terms' plain sum, and says so when saved
+    rows = np.random.default_rng(2).normal(size=(5, len(ENTITY_FEATURE_NAMES)))
+    assert loaded.score(rows).tolist() == current._terms(rows)[0].sum(axis=1).tolist()
+    assert loaded.score(rows).tolist() != current.score(rows).tolist()
+    assert loaded.to_json()["scoring"] == "tail-sum"
+    # AND a scoring this code does not know is refused
+    with pytest.raises(InvalidStateError, match="scoring 'other'"):
+        EntityModel.from_json({**earlier, "scoring": "other"})
 
 
 def test_several_unusual_features_outscore_many_ordinary_ones() -> None:
@@ -212,6 +226,15 @@ def test_several_unusual_features_outscore_many_ordinary_ones() -> None:
     # (where ECOD's plain sum of the terms ranks them the other way round)
     plain = model._terms(rows)[0].sum(axis=1)
     assert plain[0] > plain[1]
+    # AND the reasons name unusual features only: none for the first, three of the five for the second
+    first, second = model.reasons(rows)
+    assert first == ()
+    assert len(second) == 3
+    assert {reason.split("(")[-1].split()[0] for reason in second} <= set(ENTITY_FEATURE_NAMES[:5])
+    # AND below the cut episodes are still ordered, not tied: ordinary, then a little high everywhere
+    median, higher = np.full(len(ENTITY_FEATURE_NAMES), 0.5), np.full(len(ENTITY_FEATURE_NAMES), 0.7)
+    low_scores = model.score(np.array([median, higher]))
+    assert low_scores[0] < low_scores[1]
 
 
 def test_evidence_keeps_growing_beyond_the_training_range_up_to_a_cap() -> None:
