@@ -297,6 +297,9 @@ class NatOptions:
     last_writer_wins: bool = False
     seed: int = 21
     timeout_seconds: float = 600.0
+    # Kinesis records (aggregates) per batch, as the mapping's BatchSize; None: the stack's. Small
+    # batches make several a shard whatever the machine's speed, so shards' writes overlap.
+    batch_size: int | None = None
 
 
 def run_nat_scenario(options: NatOptions) -> dict[str, Any]:
@@ -348,7 +351,7 @@ def run_nat_scenario(options: NatOptions) -> dict[str, Any]:
                 clients["sqs"],
                 names.stream,
                 resources.on_failure_queue_url,
-                MappingSettings(),
+                MappingSettings() if options.batch_size is None else MappingSettings(batch_size=options.batch_size),
                 lambda shard: LambdaProcess(handler, environment, on_output, pythonpath=pythonpath),
                 on_acknowledged,
             ).start()
