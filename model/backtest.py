@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from model.artifact import LoadedModel, extract_tarball, load_model
+from model.clients import clients_by_entity, fold_into_clients, group_by_client
 from model.entities import DEFAULT_ALERT_BUDGET, EntityAlert, EntityTracker, Evidence, entity_key, event_evidence
 from model.entity_training import ENTITY_KINDS
 from model.exceptions import TrainingDataError
@@ -167,14 +168,15 @@ class EntityRecord:
     peak_score: float = -math.inf
     alerts: int = 0
     folded: int = 0  # alerts the failed-login wave under way covered (model.login_waves.fold_into_wave)
+    client_folded: int = 0  # alerts counted into their client's alert of the day (model.clients)
     first_alert_at: float | None = None
     reasons: tuple[str, ...] = ()
     labels: Counter[str] = field(default_factory=Counter)
 
     @property
     def alerted(self) -> bool:
-        """Alerted on its own, or as part of a failed-login wave's alert."""
-        return self.alerts > 0 or self.folded > 0
+        """Alerted on its own, or as part of a failed-login wave's or its client's alert."""
+        return self.alerts > 0 or self.folded > 0 or self.client_folded > 0
 
 
 @dataclass
@@ -203,6 +205,8 @@ class Replay:
     events_by_label: Counter[str] = field(default_factory=Counter)  # by the event's entity's label
     suppressed_alerts: int = 0  # alerts repeating a pattern analysts judged benign (model.verdicts)
     folded_alerts: int = 0  # alerts the failed-login wave under way covered, as the scorer counts them
+    client_folded: list[EntityAlert] = field(default_factory=list)  # counted into their client's alert of the day
+    client_days: set[tuple[str, int]] = field(default_factory=set)  # the clients' alerts sent, by day
     flagged_by_label: Counter[str] = field(default_factory=Counter)
     # The service's failed-login waves (model.login_waves), beside the entity alerts: each alert with
     # the event ids of the failed logins in its window when it fired, which the evaluation reads.
@@ -299,6 +303,9 @@ class Replay:
         tried = failed_logins_only(keys, events)
         alerts, folded = fold_into_wave(self.login_window, alerts, self.evidence, tried)
         self.folded_alerts += len(folded)
+        groups = group_by_client(alerts, clients_by_entity(keys, events))
+        alerts, by_client = fold_into_clients(groups, self.client_days)
+        self.client_folded.extend(by_client)
         self.events += len(events)
         self.flagged += int(flagged.sum())
         for event, key, moment, score, is_flagged, entity_score in zip(
@@ -332,6 +339,12 @@ class Replay:
             if record.first_alert_at is None:
                 record.first_alert_at = alert.last_event_at
                 record.reasons = ("part of a failed-login wave", *alert.reasons)
+        for alert in by_client:
+            record = self.entities[alert.entity]
+            record.client_folded += 1
+            if record.first_alert_at is None:
+                record.first_alert_at = alert.last_event_at
+                record.reasons = ("counted into its client's alert of the day", *alert.reasons)
         self.alerts.extend(alerts)
         if self.wave_watch is not None:
             self._watch_logins(events, times)
@@ -410,6 +423,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
         "login_wave_alerts": len(replay.wave_alerts),
         "suppressed_alerts": replay.suppressed_alerts,
         "folded_into_waves": replay.folded_alerts,
+        "folded_into_clients": len(replay.client_folded),
     }
     if replay.labels:
         normal = [records[name] for name, label in zip(names, labels, strict=True) if label == "normal"]
@@ -463,6 +477,7 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                 "peak_score",
                 "alerts",
                 "folded_into_waves",
+                "folded_into_clients",
                 "seconds_to_first_alert",
                 "reasons",
             ]
@@ -478,6 +493,7 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                     round(record.peak_score, 4),
                     record.alerts,
                     record.folded,
+                    record.client_folded,
                     delay,
                     " | ".join(record.reasons),
                 ]
@@ -620,6 +636,13 @@ def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
                 f"{replay.folded_alerts} {replay.kind} alert(s) came from episodes of failed requests only during a "
                 "wave: counted as alerted by the wave, not sent on their own.",
             ]
+    if replay.client_folded:
+        lines += [
+            "",
+            f"{len(replay.client_folded)} session alert(s) came from a client (address and user agent) whose "
+            "session had alerted that day: counted into that alert, not sent (a client without cookies starts a "
+            "session with every request).",
+        ]
     lines += ["", *(f"![{name}]({name})" for name in plots), ""]
     return "\n".join(lines)
 

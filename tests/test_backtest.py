@@ -37,7 +37,8 @@ def run_backtest(*arguments: str) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Ten days of people to train on; two later days of new people and two scrapers to test."""
+    """Ten days of people to train on; two later days of new people, two scrapers, and one client that
+    keeps no cookies (three runs, each its own session) to test."""
     folder = tmp_path_factory.mktemp("logs")
     history = normal_traffic(users=120, days=12, seed=5)
     cut = (START + timedelta(days=10)).timestamp()
@@ -46,11 +47,17 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bots = scraper_session(START + timedelta(days=10, hours=3), 120, "bot-a") + scraper_session(
         START + timedelta(days=11, hours=15), 90, "bot-b"
     )
+    bots += [
+        {**item, "user_agent": "curl/8.5.0", "session_id": f"cookieless-{run}-session"}
+        for run in range(3)
+        for item in scraper_session(START + timedelta(days=11, hours=16 + run), 40, f"cookieless-{run}")
+    ]
     write_jsonl(folder / "train.jsonl", train)
     write_jsonl(folder / "test.jsonl", sorted(later + bots, key=event_time))
     sessions = {item["session_id"] for item in later}
     lines = ["key,label", *(f"{session},normal" for session in sorted(sessions))]
     lines += ["bot-a-session,scraper", "bot-b-session,scraper"]
+    lines += [f"cookieless-{run}-session,cookieless" for run in range(3)]
     (folder / "labels.csv").write_text("\n".join(lines) + "\n")
     return folder
 
@@ -87,12 +94,21 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     assert summary["entity_level"]["alerted_share"]["normal"] <= 0.05
     assert summary["entity_level"]["roc_auc"] >= 0.9
     assert set(summary["event_level"]) == {"roc_auc", "pr_auc"}
+    # AND the client without cookies alerted once: its later sessions were counted into that alert
+    assert (summary["per_label"]["cookieless"]["alerted"], summary["folded_into_clients"]) == (3, 2)
     # AND the report, the plots, the per-entity scores and the trained model are in --out
     for name in ("report.md", "scores.png", "alerts_per_day.png", "time_to_first_alert.png", "entities.csv"):
         assert (out / name).stat().st_size > 0, name
     rows = (out / "entities.csv").read_text().splitlines()
     assert rows[0].startswith("entity,label,events")
-    assert rows[1].split(",")[1] == "scraper"  # sorted by score, highest first
+    assert rows[0].split(",")[5:8] == ["alerts", "folded_into_waves", "folded_into_clients"]
+    by_entity = {row.split(",")[0]: row.split(",") for row in rows[1:]}
+    assert sorted(by_entity[f"cookieless-{run}-session"][7] for run in range(3)) == ["0", "1", "1"]
+    # (the two scrapers, one client on two days, alerted on each day)
+    bots = [row for entity, row in by_entity.items() if entity.startswith(("bot-", "cookieless-"))]
+    assert sum(int(row[5]) for row in bots) == 3
+    peaks = [float(row.split(",")[4]) for row in rows[1:]]
+    assert peaks == sorted(peaks, reverse=True)  # sorted by score, highest first
     assert "scraper" in (out / "report.md").read_text()
     # AND the model it trained can be reused with --model (without the training log's history, every
     # user starts afresh, so the figures differ a little): the scrapers still alert

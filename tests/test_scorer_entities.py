@@ -177,6 +177,56 @@ def test_an_alert_that_cannot_be_published_holds_back_its_user_and_is_published_
     assert Evidence.from_bytes(item["Item"]["state"]["B"]).events == 40
 
 
+def one_client_sessions(starts: list[tuple[datetime, str]], requests: int = 20) -> list[dict[str, Any]]:
+    """Scraper runs from one address, each a session of its own (a client keeping no cookies gets a
+    new session id from the site every time), and each as its own user, in time order; ``starts``
+    gives each run's start and user agent."""
+    events = []
+    for number, (moment, agent) in enumerate(starts):
+        run = scraper_session(moment, requests=requests, user=f"cookieless-{number}")
+        events += [{**item, "user_agent": agent, "session_id": f"cookieless-{number}-session"} for item in run]
+    return [normalize_event(item) for item in sorted(events, key=event_time)]
+
+
+@pytest.mark.parametrize("sns_fails_once", [False, True])
+def test_a_client_raises_one_session_alert_a_day_however_many_sessions_it_starts(
+    aws_endpoint, resources, trained, sns_fails_once
+):
+    # GIVEN four sessions from one client in an afternoon, one from the same address with another
+    # agent, and one from the first client the next day (SNS failing once, in one variant)
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    if sns_fails_once:
+        deps.alerts = FailingOncePublisher(deps.alerts)
+    afternoon = START + timedelta(days=10, hours=12)
+    starts = [(afternoon + timedelta(minutes=10 * number), "python-requests/2.32") for number in range(4)]
+    starts += [
+        (afternoon + timedelta(minutes=45), "curl/8.5.0"),
+        (afternoon + timedelta(days=1), "python-requests/2.32"),
+    ]
+    kinesis_batches = batches(one_client_sessions(starts), 25)
+    # WHEN every batch is processed until none is handed back, and each is then delivered again
+    outcomes = []
+    for batch in kinesis_batches:
+        outcomes.append(run(batch, deps, settings))
+        while outcomes[-1].failed_sequence_numbers:
+            outcomes.append(run(batch, deps, settings))
+    replayed = [run(batch, deps, settings) for batch in kinesis_batches]
+    # THEN every user alerted, but sessions alerted once per client and day: the first session of the
+    # first client on each day and the other agent's session; the three later sessions were counted
+    messages = alerts_of(aws_endpoint, resources)
+    sessions = sorted(message["entity"]["id"] for message in messages if message["entity"]["kind"] == "session")
+    users = sorted(message["entity"]["id"] for message in messages if message["entity"]["kind"] == "user")
+    assert users == [f"cookieless-{number}" for number in range(6)]
+    assert sessions == ["cookieless-0-session", "cookieless-4-session", "cookieless-5-session"]
+    # (a count per attempt: the alert a failed attempt published is counted as folded by its retry)
+    folded = sum(outcome.client_folded_alerts for outcome in outcomes)
+    assert folded == 3 if not sns_fails_once else folded >= 3
+    assert sum(outcome.alerts for outcome in outcomes) == len(messages) == 9
+    assert sum(outcome.alerts for outcome in replayed) == 0
+    # AND the counted sessions' episodes are alerted, so they do not alert later in the day
+    assert stored_evidence(aws_endpoint, settings, "session", "cookieless-2-session").alerted
+
+
 def stored_evidence(endpoint_url: str, settings: Any, kind: str, entity: str) -> Evidence:
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION)
     item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(kind, entity)}})

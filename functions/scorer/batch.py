@@ -56,6 +56,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
+from model.clients import ClientGroup, clients_by_entity, group_by_client
 from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, entity_key, event_evidence
 from model.exceptions import InvalidStateError
@@ -197,6 +198,7 @@ class BatchOutcome:
     alerts: int = 0  # published: per entity episode, or per flagged event without an entity stage
     suppressed_alerts: int = 0  # entity alerts repeating a pattern analysts judged benign (model.verdicts)
     folded_alerts: int = 0  # entity alerts the failed-login wave under way covers (model.login_waves)
+    client_folded_alerts: int = 0  # session alerts counted into their client's alert of the day (model.clients)
     endpoint_calls: int = 0
     endpoint_errors: int = 0
     model_rejected: int = 0  # of bad_events: rejected alone by the model's code, parked with the log pointer
@@ -978,9 +980,49 @@ def _alert_on_entities(
         tried = failed_logins_only(keys, [item.wire for item in new])
         unsuppressed, folded = fold_into_wave(wave, unsuppressed, evidence[kind], tried)
         outcome.folded_alerts += len(folded)  # the wave's alert covers them
-        for alert in _publish_entity_alerts(unsuppressed, deps, outcome):
+        groups = group_by_client(unsuppressed, clients_by_entity(keys, [item.wire for item in new]))
+        for alert in _publish_client_groups(groups, deps, outcome):
             step.unpublished |= step.users_of[kind, alert.entity]
     return step
+
+
+def _publish_client_groups(groups: list[ClientGroup], deps: Dependencies, outcome: BatchOutcome) -> list[EntityAlert]:
+    """Decide each group's alerts (``_publish_client_group``), ``CONCURRENT_WRITES`` groups at a time;
+    returns the alerts a transient failure left undecided: every alert of such a group."""
+    answers = _each_concurrently(lambda group: _publish_client_group(group, deps), groups)
+    unpublished = []
+    for group, (published, folded, error) in zip(groups, answers, strict=True):
+        outcome.alerts += published
+        outcome.client_folded_alerts += folded
+        if error is not None:
+            outcome.errors.append(str(error))
+            unpublished += group.alerts
+    return unpublished
+
+
+def _publish_client_group(group: ClientGroup, deps: Dependencies) -> tuple[bool, int, TransientError | None]:
+    """Publish the group's first alert once (``_publish_entity_alert``) unless its client's alert of the
+    day was sent, and fold the rest into it: whether this call published, how many it folded, and the
+    transient failure that stopped it, if one did.
+
+    The client's marker (partition and day) is claimed before the alert is published and marked sent
+    after: an alert is folded only into one that was sent. After a failure nothing of the group is
+    folded; the retry finds the marker pending and publishes (the first alert's own marker keeps it
+    from being sent twice), or finds it sent and folds."""
+    if group.partition is None:
+        published, error = _publish_entity_alert(group.alerts[0], deps)
+        return published, 0, error
+    published = False
+    try:
+        if deps.anomalies.claim_alert(group.partition, group.day_start) == ALERT_SENT:
+            return False, len(group.alerts), None
+        published, error = _publish_entity_alert(group.alerts[0], deps)
+        if error is not None:
+            return published, 0, error
+        deps.anomalies.alert_sent(group.partition, group.day_start)
+    except TransientError as error:
+        return published, 0, error
+    return published, len(group.alerts) - 1, None
 
 
 def _publish_entity_alerts(alerts: list[EntityAlert], deps: Dependencies, outcome: BatchOutcome) -> list[EntityAlert]:

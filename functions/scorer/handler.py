@@ -56,6 +56,7 @@ def emit_metrics(outcome: BatchOutcome) -> None:
     metrics.add_metric(name="Alerts", unit=count, value=outcome.alerts)
     metrics.add_metric(name="AlertsSuppressed", unit=count, value=outcome.suppressed_alerts)
     metrics.add_metric(name="AlertsFoldedIntoWaves", unit=count, value=outcome.folded_alerts)
+    metrics.add_metric(name="AlertsFoldedIntoClients", unit=count, value=outcome.client_folded_alerts)
     metrics.add_metric(name="EndpointCalls", unit=count, value=outcome.endpoint_calls)
     metrics.add_metric(name="EndpointErrors", unit=count, value=outcome.endpoint_errors)
     metrics.add_metric(name="ModelRejectedEvents", unit=count, value=outcome.model_rejected)
