@@ -80,12 +80,14 @@ def read_source(
     *,
     format: str = "auto",
     log_format: str | None = None,
+    time_format: str | None = None,
     endpoint_url: str | None = None,
     failed_login_statuses: Collection[int] = (),
 ) -> Iterator[dict[str, Any]]:
     """Events from a log file, an archive (folder or s3:// prefix) or event JSON lines
-    (``failed_login_statuses`` as ``traffic.importer.LogImporter`` reads them)."""
+    (``time_format`` and ``failed_login_statuses`` as ``traffic.importer.LogImporter`` reads them)."""
     from traffic.importer import LogImporter
+    from traffic.logformat import DEFAULT_TIME_FORMAT
 
     kind = format
     if kind == "auto":
@@ -96,7 +98,12 @@ def read_source(
 
         yield from iter_events(source, None, None, endpoint_url=endpoint_url)
         return
-    importer = LogImporter(kind, log_format=log_format, failed_login_statuses=failed_login_statuses)
+    importer = LogImporter(
+        kind,
+        log_format=log_format,
+        time_format=time_format or DEFAULT_TIME_FORMAT,
+        failed_login_statuses=failed_login_statuses,
+    )
     for labeled in importer.import_file(source):
         yield labeled.event
     report = importer.report
@@ -660,7 +667,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="auto",
         help="how to read SOURCEs (default: archive folder or JSON lines)",
     )
-    parser.add_argument("--log-format", help="nginx-style format string for --format custom")
+    parser.add_argument(
+        "--log-format", help="format string for --format custom: nginx's log_format syntax, or Apache's LogFormat"
+    )
+    parser.add_argument(
+        "--time-format",
+        help="strptime format of $time_local in --log-format (default %%d/%%b/%%Y:%%H:%%M:%%S %%z; no %%z: UTC)",
+    )
     from traffic.importer import add_failed_login_status
 
     add_failed_login_status(parser)
@@ -705,6 +718,7 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path) -> tuple[Loaded
             source,
             format=arguments.format,
             log_format=arguments.log_format,
+            time_format=arguments.time_format,
             endpoint_url=arguments.endpoint_url,
             failed_login_statuses=arguments.failed_login_status,
         )
@@ -763,6 +777,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 arguments.test,
                 format=arguments.format,
                 log_format=arguments.log_format,
+                time_format=arguments.time_format,
                 endpoint_url=arguments.endpoint_url,
                 failed_login_statuses=arguments.failed_login_status,
             )

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 
-from model.backtest import in_time_order, normalized_label, read_labels
+from model.backtest import in_time_order, normalized_label, read_labels, read_source
 from model.features import event_time
 from tests.model_factories import START, normal_traffic, scraper_session
 from vedette.events import parse_timestamp
@@ -174,3 +174,19 @@ def test_labels_that_mean_no_attack_are_normal_and_others_keep_their_name() -> N
 def test_events_slightly_out_of_order_are_replayed_in_order() -> None:
     events = [{"occurred_at": f"2026-11-02T00:00:{second:02d}.000000Z", "n": second} for second in (5, 1, 9, 3, 7)]
     assert [item["n"] for _, item in in_time_order(events)] == [1, 3, 5, 7, 9]
+
+
+def test_a_log_is_read_with_the_time_format_it_is_given(tmp_path: Path) -> None:
+    # GIVEN a log whose times are day.month.year
+    log = tmp_path / "app.log"
+    log.write_text('02.11.2026 10:00:05 203.0.113.9 "GET /cart HTTP/1.1" 200 s-1\n')
+    # WHEN the backtest reads it with --log-format and --time-format
+    (event,) = read_source(
+        str(log),
+        format="custom",
+        log_format='$time_local $remote_addr "$request" $status $cookie_sid',
+        time_format="%d.%m.%Y %H:%M:%S",
+    )
+    # THEN the time, the request and the session are read
+    assert event["occurred_at"] == "2026-11-02T10:00:05.000000Z"
+    assert (event["resource"], event["session_id"]) == ("/cart", "s-1")

@@ -177,6 +177,42 @@ def test_a_site_that_shows_the_form_again_on_a_failed_login_names_that_status(tm
     assert infer_event_type("POST", "/login", 200, failed_statuses={200}) == "login_failed"
 
 
+def test_an_apache_logformat_reads_the_same_events_as_its_nginx_equivalent() -> None:
+    # GIVEN the combined lines, and Apache's combined LogFormat as a user pastes it from httpd.conf
+    apache = LogImporter("custom", log_format='%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-Agent}i\\"')
+    nginx = LogImporter("combined")
+    # WHEN both read them THEN the events are the same, odd lines included
+    lines = COMBINED_SAMPLE
+    assert [item.event for item in apache.import_lines(lines, "x")] == [
+        item.event for item in nginx.import_lines(lines, "x")
+    ]
+    assert apache.report.events == nginx.report.events > 5
+    assert apache.report.unparseable == nginx.report.unparseable
+
+
+def test_an_apache_logformat_with_a_session_cookie_its_own_time_and_durations() -> None:
+    # GIVEN an Apache format with a strftime time, the URI and query apart, a session cookie and %D
+    importer = LogImporter(
+        "custom", log_format='%{%Y-%m-%d %H:%M:%S}t %a %m %U%q %>s %D "%{User-agent}i" %{JSESSIONID}C'
+    )
+    line = '2026-11-02 10:00:00 203.0.113.9 GET /search?q=toys 200 51234 "curl/8.5.0" 8f14e45fceea167a5a36dedd4bea2543'
+    # WHEN it reads a line
+    (event,) = [item.event for item in importer.import_lines([line], "x")]
+    # THEN each directive landed where its nginx variable does
+    assert event["occurred_at"] == "2026-11-02T10:00:00.000000Z"
+    assert (event["ip"], event["user_agent"], event["status"]) == ("203.0.113.9", "curl/8.5.0", 200)
+    assert event["resource"] == "/search?q=toys"
+    assert event["session_id"] == "8f14e45fceea167a5a36dedd4bea2543"
+    assert event["properties"]["method"] == "GET"
+    assert event["properties"]["latency_ms"] == 51.234
+    # AND epoch times in seconds or milliseconds read alike
+    seconds = LogImporter("custom", log_format="%{sec}t %h %>s")
+    millis = LogImporter("custom", log_format="%{msec}t %h %>s")
+    (at_second,) = seconds.import_lines(["1762077600 203.0.113.9 200"], "x")
+    (at_milli,) = millis.import_lines(["1762077600000 203.0.113.9 200"], "x")
+    assert at_second.event["occurred_at"] == at_milli.event["occurred_at"] == "2025-11-02T10:00:00.000000Z"
+
+
 def test_custom_format_with_user_id_event_type_and_epoch_time() -> None:
     importer = LogImporter("custom", log_format="$msec $user_id $event_type $request_uri $tenant")
     (item,) = importer.import_lines(["1793613600.5 u-1 coupon_redeemed /api/coupons acme"], "app.log")
@@ -287,8 +323,12 @@ def test_bad_formats_are_rejected_with_the_reason() -> None:
         compile_format("[$time_local] $status", "%Q")
     with pytest.raises(LogFormatError, match="has no \\$variable"):
         compile_format("plain text")
-    with pytest.raises(LogFormatError, match="Apache LogFormat\\? write it in nginx syntax"):
-        compile_format('%h %l %u %t "%r" %>s %b')
+    with pytest.raises(LogFormatError, match="unsupported Apache directive '%Z'"):
+        LogImporter("custom", log_format="%h %t %Z")
+    with pytest.raises(LogFormatError, match="more than one time directive"):
+        LogImporter("custom", log_format="%{%Y-%m-%d}t %h %{%H:%M:%S}t")
+    with pytest.raises(LogFormatError, match="differs from the format string's"):
+        LogImporter("custom", log_format="%{%Y-%m-%d %H:%M:%S}t %h", time_format="%d.%m.%Y %H:%M")
     with pytest.raises(LogFormatError, match="unknown format"):
         LogImporter("syslog")
     with pytest.raises(LogFormatError, match="needs a format string"):

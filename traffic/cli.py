@@ -124,7 +124,8 @@ def build_parser() -> argparse.ArgumentParser:
     importer.add_argument(
         "--log-format",
         help="custom format string in nginx syntax, e.g. "
-        "'$remote_addr $session_id [$time_local] \"$request\" $status' (with --format custom)",
+        "'$remote_addr $session_id [$time_local] \"$request\" $status', or Apache's LogFormat syntax, e.g. "
+        "'%%h %%l %%u %%t \"%%r\" %%>s %%b %%{sid}C' (with --format custom)",
     )
     importer.add_argument(
         "--time-format",

@@ -57,7 +57,16 @@ from urllib.parse import urlsplit
 import orjson
 
 from traffic.exceptions import LogFormatError
-from traffic.logformat import COMBINED, COMMON, DEFAULT_TIME_FORMAT, CompiledFormat, compile_format
+from traffic.logformat import (
+    COMBINED,
+    COMMON,
+    DEFAULT_TIME_FORMAT,
+    TIME_VARIABLES,
+    CompiledFormat,
+    compile_format,
+    from_apache,
+    is_apache_format,
+)
 from traffic.scenarios import Label
 from traffic.simulator import LabeledEvent
 from vedette.events import (
@@ -219,10 +228,16 @@ def _parse_clf_time(text: str) -> datetime | None:
         return None  # let strptime produce the error message
 
 
+# Times given as a count since the epoch, and their units per second.
+_EPOCH_UNITS = {"msec": 1, "time_epoch_ms": 1_000, "time_epoch_us": 1_000_000}
+# Request durations, and their units per millisecond (``$request_time`` is nginx's seconds).
+_DURATION_UNITS = {"request_time": 0.001, "request_time_ms": 1, "request_time_us": 1_000}
+
+
 @lru_cache(maxsize=4096)
 def _parse_time(text: str, variable: str, time_format: str) -> str:
-    if variable == "msec":
-        moment = datetime.fromtimestamp(float(text), timezone.utc)
+    if variable in _EPOCH_UNITS:
+        moment = datetime.fromtimestamp(float(text) / _EPOCH_UNITS[variable], timezone.utc)
     elif variable == "time_iso8601":
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     else:
@@ -286,6 +301,12 @@ class LogImporter:
             raise LogFormatError("", "the custom format needs a format string (--log-format)")
         if format != "custom" and log_format:
             raise LogFormatError(log_format, f"a format string only goes with the custom format, not {format!r}")
+        if format == "custom" and log_format and is_apache_format(log_format):
+            log_format, apache_time_format = from_apache(log_format)
+            if apache_time_format is not None:
+                if time_format not in (DEFAULT_TIME_FORMAT, apache_time_format):
+                    raise LogFormatError(time_format, f"differs from the format string's %{{{apache_time_format}}}t")
+                time_format = apache_time_format
         self.format = format
         self.time_format = time_format
         self.compiled: CompiledFormat | None = None
@@ -408,7 +429,7 @@ class LogImporter:
                     # request without one is told from a log without the column.
                     properties["referer"] = ""
                 continue
-            if name in ("time_local", "time_iso8601", "msec"):
+            if name in TIME_VARIABLES:
                 try:
                     occurred_at = _parse_time(value, name, self.time_format)
                 except (ValueError, OverflowError, InvalidEventError) as error:
@@ -447,11 +468,11 @@ class LogImporter:
             elif name in ("body_bytes_sent", "bytes_sent"):
                 if value.isdigit():
                     properties["bytes"] = int(value)
-            elif name == "request_time":
+            elif name in _DURATION_UNITS:
                 try:
-                    properties["latency_ms"] = round(float(value) * 1000, 3)
+                    properties["latency_ms"] = round(float(value) / _DURATION_UNITS[name], 3)
                 except ValueError:
-                    properties["request_time"] = value[:64]
+                    properties[name] = value[:64]
             elif name == "http_referer":
                 properties["referer"] = value[:512]
             elif name == "http_user_agent":

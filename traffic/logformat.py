@@ -30,6 +30,11 @@ Variables with a meaning (anything else lands in ``properties`` under its own na
 ==========================  ===================================================================
 
 A time format without a UTC offset (no ``%z``) is read as UTC.
+
+Apache's ``LogFormat`` strings are read too (``from_apache``): ``%h %l %u %t \"%r\" %>s %b
+\"%{Referer}i\" \"%{User-Agent}i\" %{sid}C`` is translated to the nginx variables above
+(``%{NAME}C`` is the cookie ``$cookie_NAME``, ``%{Header}i`` is ``$http_header``, ``%{FORMAT}t``
+sets the time format).
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from traffic.exceptions import LogFormatError
 COMMON = '$remote_addr $remote_ident $remote_user [$time_local] "$request" $status $body_bytes_sent'
 COMBINED = COMMON + ' "$http_referer" "$http_user_agent"'
 DEFAULT_TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
-TIME_VARIABLES = frozenset({"time_local", "time_iso8601", "msec"})
+TIME_VARIABLES = frozenset({"time_local", "time_iso8601", "msec", "time_epoch_ms", "time_epoch_us"})
 FREE_TEXT_VARIABLES = frozenset({"http_user_agent", "http_referer", "request"})
 
 _VARIABLE_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
@@ -120,10 +125,7 @@ def compile_format(log_format: str, time_format: str = DEFAULT_TIME_FORMAT) -> C
         parts.append(("literal", log_format[position:]))
     variables = [value for kind, value in parts if kind == "variable"]
     if not variables:
-        hint = ""
-        if "%h" in log_format or "%t" in log_format or "%r" in log_format:
-            hint = f" (Apache LogFormat? write it in nginx syntax; the combined format is {COMBINED!r})"
-        raise LogFormatError(log_format, f"has no $variable{hint}")
+        raise LogFormatError(log_format, "has no $variable (nor Apache %directive)")
     if len(set(variables)) != len(variables):
         raise LogFormatError(log_format, "uses a variable twice")
     if "$" in "".join(value for kind, value in parts if kind == "literal"):
@@ -155,3 +157,100 @@ def compile_format(log_format: str, time_format: str = DEFAULT_TIME_FORMAT) -> C
     except re.error as error:
         raise LogFormatError(log_format, f"does not compile: {error}") from None
     return CompiledFormat(log_format, regex, tuple(variables))
+
+
+# Apache's mod_log_config directives: ``%``, an optional status condition (``400,501`` or ``!200``),
+# an optional ``<`` or ``>`` (original or final request), an optional ``{parameter}``, the letter.
+_APACHE_DIRECTIVE_RE = re.compile(r"%(?:!?\d{3}(?:,\d{3})*)?[<>]?(?:\{([^}]*)\})?(\^t[io]|[a-zA-Z%])")
+# Letters whose meaning needs no parameter, as the nginx variable that holds the same.
+_APACHE_VARIABLES = {
+    "a": "remote_addr",
+    "h": "remote_addr",
+    "A": "server_addr",
+    "b": "body_bytes_sent",
+    "B": "body_bytes_sent",
+    "D": "request_time_us",
+    "f": "request_filename",
+    "H": "server_protocol",
+    "I": "request_length",
+    "k": "connection_requests",
+    "l": "remote_ident",
+    "L": "request_log_id",
+    "m": "request_method",
+    "O": "bytes_sent",
+    "p": "server_port",
+    "P": "pid",
+    "q": "query_string",
+    "r": "request",
+    "R": "handler",
+    "s": "status",
+    "S": "bytes_transferred",
+    "T": "request_time",
+    "u": "remote_user",
+    "U": "uri",
+    "v": "server_name",
+    "V": "host",
+    "X": "connection_status",
+}
+# ``%{...}i``-style letters with a name: the nginx variable's prefix.
+_APACHE_NAMED = {"i": "http_", "o": "sent_http_", "C": "cookie_", "e": "env_", "n": "note_"}
+_APACHE_EPOCH_TIMES = {"sec": "msec", "msec": "time_epoch_ms", "usec": "time_epoch_us"}
+
+
+def is_apache_format(log_format: str) -> bool:
+    """Whether a format string is Apache's (``%h``, ``%t``, ...) rather than nginx's (``$variable``)."""
+    return _VARIABLE_RE.search(log_format) is None and any(
+        match.group(2) != "%" for match in _APACHE_DIRECTIVE_RE.finditer(log_format)
+    )
+
+
+def _name(text: str) -> str:
+    """A header's, cookie's or note's name as part of a variable name (``User-Agent``: ``user_agent``)."""
+    return re.sub(r"[^a-z0-9_]", "_", text.lower())
+
+
+def from_apache(log_format: str) -> tuple[str, str | None]:
+    """An Apache ``LogFormat`` string in nginx syntax, and the time format its ``%{FORMAT}t`` sets
+    (None for ``%t``, whose time is nginx's ``[$time_local]``). Quotes escaped as in Apache's
+    configuration (``\\"``) are read as quotes. Raises ``LogFormatError`` naming the directive."""
+    text = log_format.replace('\\"', '"').replace("%U%q", "%{request_uri}x")
+    out: list[str] = []
+    time_format: str | None = None
+    times = 0
+    position = 0
+    for match in _APACHE_DIRECTIVE_RE.finditer(text):
+        out.append(text[position : match.start()])
+        position = match.end()
+        parameter, letter = match.group(1), match.group(2)
+        if letter == "%":
+            out.append("%")
+            continue
+        if letter == "t":
+            times += 1
+            if parameter is None:
+                out.append("[$time_local]")
+                continue
+            parameter = parameter.removeprefix("begin:").removeprefix("end:")
+            if parameter in ("msec_frac", "usec_frac"):
+                out.append("$time_fraction")  # kept as a property: the time is read to the second
+                times -= 1
+            elif parameter in _APACHE_EPOCH_TIMES:
+                out.append("$" + _APACHE_EPOCH_TIMES[parameter])
+            else:
+                out.append("$time_local")
+                time_format = parameter
+            continue
+        if letter == "x" and parameter == "request_uri":  # %U%q, joined above: the URI with its query
+            out.append("$request_uri")
+        elif letter in _APACHE_NAMED and parameter:
+            out.append("$" + _APACHE_NAMED[letter] + _name(parameter))
+        elif letter == "T" and parameter in ("ms", "us"):
+            out.append(f"$request_time_{parameter}")
+        elif letter in _APACHE_VARIABLES:
+            out.append("$" + _APACHE_VARIABLES[letter])
+        else:
+            raise LogFormatError(log_format, f"unsupported Apache directive {match.group(0)!r}")
+    out.append(text[position:])
+    if times > 1:
+        raise LogFormatError(log_format, "has more than one time directive (%t); keep one")
+    return "".join(out), time_format
