@@ -187,12 +187,15 @@ class MemoryAnomalies:
         self.recorded.add(anomaly.event["event_id"])
         return len(self.recorded) > before
 
-    def claim_alert(self, user_id: str, window_start: int) -> str | None:
+    def claim_alert(self, user_id: str, window_start: int, expires_at: int | None = None) -> str | None:
         before = len(self.alerts)
         self.alerts.add((user_id, window_start))
         return None if len(self.alerts) > before else ALERT_SENT
 
     def alert_sent(self, user_id: str, window_start: int) -> None:
+        pass
+
+    def alert_folded(self, user_id: str, window_start: int, into: str) -> None:
         pass
 
 

@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from model.artifact import LoadedModel, extract_tarball, load_model
-from model.clients import clients_by_entity, fold_into_clients, group_by_client
+from model.client_alerts import fold_into_clients, group_by_client
 from model.entities import DEFAULT_ALERT_BUDGET, EntityAlert, EntityTracker, Evidence, entity_key, event_evidence
 from model.entity_training import ENTITY_KINDS
 from model.exceptions import TrainingDataError
@@ -175,7 +175,7 @@ class EntityRecord:
     peak_score: float = -math.inf
     alerts: int = 0
     folded: int = 0  # alerts the failed-login wave under way covered (model.login_waves.fold_into_wave)
-    client_folded: int = 0  # alerts counted into their client's alert of the day (model.clients)
+    client_folded: int = 0  # alerts counted into their client's alert of the day (model.client_alerts)
     first_alert_at: float | None = None
     reasons: tuple[str, ...] = ()
     labels: Counter[str] = field(default_factory=Counter)
@@ -212,7 +212,7 @@ class Replay:
     events_by_label: Counter[str] = field(default_factory=Counter)  # by the event's entity's label
     suppressed_alerts: int = 0  # alerts repeating a pattern analysts judged benign (model.verdicts)
     folded_alerts: int = 0  # alerts the failed-login wave under way covered, as the scorer counts them
-    client_folded: list[EntityAlert] = field(default_factory=list)  # counted into their client's alert of the day
+    client_folded_alerts: list[EntityAlert] = field(default_factory=list)  # counted into their client's of the day
     client_days: set[tuple[str, int]] = field(default_factory=set)  # the clients' alerts sent, by day
     flagged_by_label: Counter[str] = field(default_factory=Counter)
     # The service's failed-login waves (model.login_waves), beside the entity alerts: each alert with
@@ -310,9 +310,9 @@ class Replay:
         tried = failed_logins_only(keys, events)
         alerts, folded = fold_into_wave(self.login_window, alerts, self.evidence, tried)
         self.folded_alerts += len(folded)
-        groups = group_by_client(alerts, clients_by_entity(keys, events))
+        groups = group_by_client(alerts, keys, events, times)
         alerts, by_client = fold_into_clients(groups, self.client_days)
-        self.client_folded.extend(by_client)
+        self.client_folded_alerts.extend(by_client)
         self.events += len(events)
         self.flagged += int(flagged.sum())
         for event, key, moment, score, is_flagged, entity_score in zip(
@@ -430,7 +430,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
         "login_wave_alerts": len(replay.wave_alerts),
         "suppressed_alerts": replay.suppressed_alerts,
         "folded_into_waves": replay.folded_alerts,
-        "folded_into_clients": len(replay.client_folded),
+        "folded_into_clients": len(replay.client_folded_alerts),
     }
     if replay.labels:
         normal = [records[name] for name, label in zip(names, labels, strict=True) if label == "normal"]
@@ -643,12 +643,12 @@ def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
                 f"{replay.folded_alerts} {replay.kind} alert(s) came from episodes of failed requests only during a "
                 "wave: counted as alerted by the wave, not sent on their own.",
             ]
-    if replay.client_folded:
+    if replay.client_folded_alerts:
         lines += [
             "",
-            f"{len(replay.client_folded)} session alert(s) came from a client (address and user agent) whose "
-            "session had alerted that day: counted into that alert, not sent (a client without cookies starts a "
-            "session with every request).",
+            f"{len(replay.client_folded_alerts)} alert(s) on one-request sessions came from a client (address and "
+            "user agent) whose one-request session had alerted that day: counted into that alert, not sent (a "
+            "client without cookies starts a session with every request).",
         ]
     lines += ["", *(f"![{name}]({name})" for name in plots), ""]
     return "\n".join(lines)

@@ -297,8 +297,8 @@ def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
 
     alerts: dict[tuple[str, str], list[float]] = defaultdict(list)
     for replay in replays:
-        # A session counted into its client's alert of the day (model.clients) is alerted by it.
-        for alert in [*replay.alerts, *replay.client_folded]:
+        # A session counted into its client's alert of the day (model.client_alerts) is alerted by it.
+        for alert in [*replay.alerts, *replay.client_folded_alerts]:
             alerts[replay.kind, alert.entity].append(alert.last_event_at)
     episodes: dict[tuple[str, str], list[tuple[float, list[tuple[str, str]]]]] = defaultdict(list)
     episode_of: dict[str, tuple[str, str]] = {}

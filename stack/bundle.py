@@ -72,7 +72,7 @@ FIRST_PARTY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vedette", ()),
     # The serving side only: training and the detectors (scikit-learn) stay out of the Lambda; the
     # entity stage (entities.py) scores with ECOD's tail profiles (tails.py, numpy alone); login_waves.py
-    # watches the service's failed-login share; clients.py groups a client's session alerts.
+    # watches the service's failed-login share; client_alerts.py groups a client's session alerts.
     (
         "model",
         (
@@ -86,7 +86,7 @@ FIRST_PARTY: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tails.py",
             "entities.py",
             "login_waves.py",
-            "clients.py",
+            "client_alerts.py",
             "verdicts.py",
             "sampling.py",
         ),

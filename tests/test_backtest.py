@@ -38,7 +38,7 @@ def run_backtest(*arguments: str) -> subprocess.CompletedProcess[str]:
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ten days of people to train on; two later days of new people, two scrapers, and one client that
-    keeps no cookies (three runs, each its own session) to test."""
+    keeps no cookies (three requests, each its own session) to test."""
     folder = tmp_path_factory.mktemp("logs")
     history = normal_traffic(users=120, days=12, seed=5)
     cut = (START + timedelta(days=10)).timestamp()
@@ -50,7 +50,7 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     bots += [
         {**item, "user_agent": "curl/8.5.0", "session_id": f"cookieless-{run}-session"}
         for run in range(3)
-        for item in scraper_session(START + timedelta(days=11, hours=16 + run), 40, f"cookieless-{run}")
+        for item in scraper_session(START + timedelta(days=11, hours=16 + run), 1, "cookieless")
     ]
     write_jsonl(folder / "train.jsonl", train)
     write_jsonl(folder / "test.jsonl", sorted(later + bots, key=event_time))
@@ -109,6 +109,7 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     assert sum(int(row[5]) for row in bots) == 3
     peaks = [float(row.split(",")[4]) for row in rows[1:]]
     assert peaks == sorted(peaks, reverse=True)  # sorted by score, highest first
+    assert rows[1].split(",")[1] in ("scraper", "cookieless")
     assert "scraper" in (out / "report.md").read_text()
     # AND the model it trained can be reused with --model (without the training log's history, every
     # user starts afresh, so the figures differ a little): the scrapers still alert

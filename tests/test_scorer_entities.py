@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 from botocore.exceptions import ClientError
 
+from model.client_alerts import client_of
 from model.entities import EntityAlert, Evidence
 from model.features import event_time
 from model.login_waves import SURPRISE_FLOOR, WAVE_ENTITY, WAVE_KIND, LoginWaveModel, LoginWindow
@@ -27,9 +28,11 @@ from scorer.exceptions import MissingSettingError, TransientError
 from scorer.records import decode_batch
 from scorer.settings import ALERTS_TOPIC_ARN, ANOMALIES_TABLE
 from scorer.stores import (
+    ALERT_FOLDED,
     ALERT_PENDING,
     ALERT_SENT,
     ALERTS_INDEX,
+    FOLDED_INTO_ATTRIBUTE,
     DynamoAnomalyStore,
     SnsAlertPublisher,
     evidence_key,
@@ -177,54 +180,150 @@ def test_an_alert_that_cannot_be_published_holds_back_its_user_and_is_published_
     assert Evidence.from_bytes(item["Item"]["state"]["B"]).events == 40
 
 
-def one_client_sessions(starts: list[tuple[datetime, str]], requests: int = 20) -> list[dict[str, Any]]:
-    """Scraper runs from one address, each a session of its own (a client keeping no cookies gets a
-    new session id from the site every time), and each as its own user, in time order; ``starts``
-    gives each run's start and user agent."""
-    events = []
-    for number, (moment, agent) in enumerate(starts):
-        run = scraper_session(moment, requests=requests, user=f"cookieless-{number}")
-        events += [{**item, "user_agent": agent, "session_id": f"cookieless-{number}-session"} for item in run]
+def cookieless_requests(requests: list[tuple[datetime, str]], ip: str = "203.0.113.7") -> list[dict[str, Any]]:
+    """One request each, from a client that keeps no cookies: the site gives each a session of its
+    own, and the service names the visitor by address and agent (``requests``: when and which agent)."""
+    events = [
+        event(
+            moment,
+            f"visitor-{ip}-{agent}",
+            "page_view",
+            ip=ip,
+            user_agent=agent,
+            resource=f"/catalog/items/{number}?sort=id",
+            status=200,
+            session_id=f"cookieless-{number}",
+        )
+        for number, (moment, agent) in enumerate(requests)
+    ]
     return [normalize_event(item) for item in sorted(events, key=event_time)]
 
 
-@pytest.mark.parametrize("sns_fails_once", [False, True])
-def test_a_client_raises_one_session_alert_a_day_however_many_sessions_it_starts(
-    aws_endpoint, resources, trained, sns_fails_once
-):
-    # GIVEN four sessions from one client in an afternoon, one from the same address with another
-    # agent, and one from the first client the next day (SNS failing once, in one variant)
-    deps, settings = dependencies(aws_endpoint, resources, trained)
-    if sns_fails_once:
-        deps.alerts = FailingOncePublisher(deps.alerts)
+def one_client_day() -> list[dict[str, Any]]:
+    """Six requests of one client in an afternoon (sessions 0-5), one of the same address with another
+    agent (6), and one of the first client the next day (7)."""
     afternoon = START + timedelta(days=10, hours=12)
-    starts = [(afternoon + timedelta(minutes=10 * number), "python-requests/2.32") for number in range(4)]
-    starts += [
-        (afternoon + timedelta(minutes=45), "curl/8.5.0"),
+    requests = [(afternoon + timedelta(minutes=number), "python-requests/2.32") for number in range(6)]
+    requests += [
+        (afternoon + timedelta(minutes=7), "curl/8.5.0"),
         (afternoon + timedelta(days=1), "python-requests/2.32"),
     ]
-    kinesis_batches = batches(one_client_sessions(starts), 25)
-    # WHEN every batch is processed until none is handed back, and each is then delivered again
-    outcomes = []
-    for batch in kinesis_batches:
+    return cookieless_requests(requests)
+
+
+class FailingFirstSessionSns:
+    """An SNS client whose first Publish of a session alert is throttled (after the alert's record
+    was written); every other Publish goes through."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.failed = False
+
+    def publish(self, **request: Any) -> Any:
+        if not self.failed and json.loads(request["Message"])["entity"]["kind"] == "session":
+            self.failed = True
+            raise ClientError({"Error": {"Code": "Throttling", "Message": "injected"}}, "Publish")
+        return self.inner.publish(**request)
+
+
+def session_alerts(messages: list[dict[str, Any]]) -> list[str]:
+    return sorted(message["entity"]["id"] for message in messages if message["entity"]["kind"] == "session")
+
+
+def until_taken(batch: dict[str, Any], deps: Dependencies, settings: Any) -> list[BatchOutcome]:
+    """The batch processed, and retried from the checkpoint it reports until it is taken whole."""
+    outcomes = [run(batch, deps, settings)]
+    while outcomes[-1].failed_sequence_numbers:
         outcomes.append(run(batch, deps, settings))
-        while outcomes[-1].failed_sequence_numbers:
-            outcomes.append(run(batch, deps, settings))
+    return outcomes
+
+
+@pytest.mark.parametrize("sns_fails_once", [False, True])
+def test_a_client_without_cookies_raises_one_session_alert_a_day(aws_endpoint, resources, trained, sns_fails_once):
+    # GIVEN a client's requests, each a session of its own, over two days (SNS throttling the first
+    # session alert, in one variant)
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    if sns_fails_once:
+        publisher = deps.alerts
+        assert isinstance(publisher, SnsAlertPublisher)
+        publisher.client = FailingFirstSessionSns(publisher.client)
+    kinesis_batches = batches(one_client_day(), 2)
+    # WHEN every batch is processed until it is taken, and each is then delivered again
+    outcomes = [outcome for batch in kinesis_batches for outcome in until_taken(batch, deps, settings)]
     replayed = [run(batch, deps, settings) for batch in kinesis_batches]
-    # THEN every user alerted, but sessions alerted once per client and day: the first session of the
-    # first client on each day and the other agent's session; the three later sessions were counted
+    # THEN each one-request session alerted on its own would have: 8 session alerts
+    assert sum(outcome.alerts + outcome.client_folded_alerts for outcome in outcomes) >= 8
+    # AND one was sent per client and day: the first of the afternoon, the other agent's, the next day's
     messages = alerts_of(aws_endpoint, resources)
-    sessions = sorted(message["entity"]["id"] for message in messages if message["entity"]["kind"] == "session")
-    users = sorted(message["entity"]["id"] for message in messages if message["entity"]["kind"] == "user")
-    assert users == [f"cookieless-{number}" for number in range(6)]
-    assert sessions == ["cookieless-0-session", "cookieless-4-session", "cookieless-5-session"]
-    # (a count per attempt: the alert a failed attempt published is counted as folded by its retry)
-    folded = sum(outcome.client_folded_alerts for outcome in outcomes)
-    assert folded == 3 if not sns_fails_once else folded >= 3
-    assert sum(outcome.alerts for outcome in outcomes) == len(messages) == 9
-    assert sum(outcome.alerts for outcome in replayed) == 0
+    assert session_alerts(messages) == ["cookieless-0", "cookieless-6", "cookieless-7"]
+    assert (sum(outcome.failed_sequence_numbers != [] for outcome in outcomes) > 0) == sns_fails_once
+    # AND the five others were counted into the first, each marker saying so; the retries and the
+    # replay sent nothing more, and nothing is left for the sweeper
+    assert sum(outcome.client_folded_alerts for outcome in outcomes) == 5
+    assert sum(outcome.alerts for outcome in replayed) == sum(outcome.client_folded_alerts for outcome in replayed) == 0
+    client = "client:" + str(client_of(one_client_day()[0]))
+    folded = folded_markers(aws_endpoint, settings)
+    assert sorted(folded) == [f"session:cookieless-{number}" for number in range(1, 6)]
+    assert {into.split(" alert#")[0] for into in folded.values()} == {client}
+    assert {item["status"]["S"] for item in recorded_alerts(aws_endpoint, settings)} == {ALERT_SENT}
     # AND the counted sessions' episodes are alerted, so they do not alert later in the day
-    assert stored_evidence(aws_endpoint, settings, "session", "cookieless-2-session").alerted
+    assert stored_evidence(aws_endpoint, settings, "session", "cookieless-2").alerted
+
+
+def folded_markers(endpoint_url: str, settings: Any) -> dict[str, str]:
+    """The alert markers marked folded: their partition, and the client's marker they name."""
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION)
+    items = dynamodb.scan(
+        TableName=settings.anomalies_table,
+        FilterExpression="#status = :folded",
+        ExpressionAttributeNames={"#status": "status"},
+        ExpressionAttributeValues={":folded": {"S": ALERT_FOLDED}},
+    )["Items"]
+    return {item["user_id"]["S"]: item[FOLDED_INTO_ATTRIBUTE]["S"] for item in items}
+
+
+def test_a_clients_marker_lasts_its_day_and_one_more(aws_endpoint, resources, trained):
+    # GIVEN the scorer WHEN a client's first one-request session alerts at noon
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    for batch in batches(one_client_day()[:1], 1):
+        until_taken(batch, deps, settings)
+    # THEN its client's marker expires no sooner than the end of the next day (DynamoDB's TTL)
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    client = "client:" + str(client_of(one_client_day()[0]))
+    (marker,) = dynamodb.query(
+        TableName=settings.anomalies_table,
+        KeyConditionExpression="user_id = :client",
+        ExpressionAttributeValues={":client": {"S": client}},
+    )["Items"]
+    day_start = int(marker["sk"]["S"].removeprefix("alert#"))
+    assert day_start == int((START + timedelta(days=10)).timestamp())
+    assert int(marker["expires_at"]["N"]) >= day_start + 2 * 86_400
+    assert marker["status"]["S"] == ALERT_SENT
+
+
+def test_an_alert_recorded_by_a_failed_attempt_is_sent_not_folded_when_its_client_alerted_meanwhile(
+    aws_endpoint, resources, trained
+):
+    # GIVEN a client's first session alert recorded but not sent (SNS throttled), its batch handed back
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    publisher = deps.alerts
+    assert isinstance(publisher, SnsAlertPublisher)
+    publisher.client = FailingFirstSessionSns(publisher.client)
+    (batch,) = batches(one_client_day()[:1], 1)
+    assert run(batch, deps, settings).failed_sequence_numbers
+    assert ALERT_PENDING in {item["status"]["S"] for item in recorded_alerts(aws_endpoint, settings)}
+    # AND meanwhile another shard sent the client's alert of the day
+    client = "client:" + str(client_of(one_client_day()[0]))
+    day_start = int((START + timedelta(days=10)).timestamp())
+    deps.anomalies.claim_alert(client, day_start)
+    deps.anomalies.alert_sent(client, day_start)
+    # WHEN the batch is retried
+    retried = run(batch, deps, settings)
+    # THEN the recorded alert is sent now, not folded and left for the sweeper to send days later
+    assert retried.failed_sequence_numbers == []
+    assert session_alerts(alerts_of(aws_endpoint, resources)) == ["cookieless-0"]
+    assert retried.client_folded_alerts == 0
+    assert {item["status"]["S"] for item in recorded_alerts(aws_endpoint, settings)} == {ALERT_SENT}
 
 
 def stored_evidence(endpoint_url: str, settings: Any, kind: str, entity: str) -> Evidence:

@@ -89,10 +89,13 @@ class FailingAnomalies:
         self.recorded.append(anomaly.event["event_id"])
         return True
 
-    def claim_alert(self, user_id: str, window_start: int) -> str | None:
+    def claim_alert(self, user_id: str, window_start: int, expires_at: int | None = None) -> str | None:
         return None
 
     def alert_sent(self, user_id: str, window_start: int) -> None:
+        pass
+
+    def alert_folded(self, user_id: str, window_start: int, into: str) -> None:
         pass
 
 

@@ -56,7 +56,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
-from model.clients import ClientGroup, clients_by_entity, group_by_client
+from model.client_alerts import ClientGroup, group_by_client
 from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, entity_key, event_evidence
 from model.exceptions import InvalidStateError
@@ -107,6 +107,9 @@ from scorer.progress import (
 from scorer.records import DecodedBatch, UserRecord
 from scorer.settings import ScorerSettings
 from scorer.stores import (
+    ALERT_FOLDED,
+    ALERT_PENDING,
+    ALERT_PREFIX,
     ALERT_SENT,
     IP_PREFIX,
     USER_PREFIX,
@@ -198,7 +201,7 @@ class BatchOutcome:
     alerts: int = 0  # published: per entity episode, or per flagged event without an entity stage
     suppressed_alerts: int = 0  # entity alerts repeating a pattern analysts judged benign (model.verdicts)
     folded_alerts: int = 0  # entity alerts the failed-login wave under way covers (model.login_waves)
-    client_folded_alerts: int = 0  # session alerts counted into their client's alert of the day (model.clients)
+    client_folded_alerts: int = 0  # session alerts counted into their client's of the day (model.client_alerts)
     endpoint_calls: int = 0
     endpoint_errors: int = 0
     model_rejected: int = 0  # of bad_events: rejected alone by the model's code, parked with the log pointer
@@ -980,7 +983,7 @@ def _alert_on_entities(
         tried = failed_logins_only(keys, [item.wire for item in new])
         unsuppressed, folded = fold_into_wave(wave, unsuppressed, evidence[kind], tried)
         outcome.folded_alerts += len(folded)  # the wave's alert covers them
-        groups = group_by_client(unsuppressed, clients_by_entity(keys, [item.wire for item in new]))
+        groups = group_by_client(unsuppressed, keys, [item.wire for item in new], times)
         for alert in _publish_client_groups(groups, deps, outcome):
             step.unpublished |= step.users_of[kind, alert.entity]
     return step
@@ -991,38 +994,69 @@ def _publish_client_groups(groups: list[ClientGroup], deps: Dependencies, outcom
     returns the alerts a transient failure left undecided: every alert of such a group."""
     answers = _each_concurrently(lambda group: _publish_client_group(group, deps), groups)
     unpublished = []
-    for group, (published, folded, error) in zip(groups, answers, strict=True):
-        outcome.alerts += published
-        outcome.client_folded_alerts += folded
-        if error is not None:
-            outcome.errors.append(str(error))
+    for group, answer in zip(groups, answers, strict=True):
+        outcome.alerts += answer.published
+        outcome.client_folded_alerts += answer.folded
+        if answer.error is not None:
+            outcome.errors.append(str(answer.error))
             unpublished += group.alerts
     return unpublished
 
 
-def _publish_client_group(group: ClientGroup, deps: Dependencies) -> tuple[bool, int, TransientError | None]:
-    """Publish the group's first alert once (``_publish_entity_alert``) unless its client's alert of the
-    day was sent, and fold the rest into it: whether this call published, how many it folded, and the
-    transient failure that stopped it, if one did.
+class GroupAnswer(NamedTuple):
+    """What deciding a group of alerts did: alerts published, alerts folded, the failure that stopped it."""
+
+    published: int = 0
+    folded: int = 0
+    error: TransientError | None = None
+
+
+def _publish_client_group(group: ClientGroup, deps: Dependencies) -> GroupAnswer:
+    """Publish the group's first alert once (``_publish_entity_alert``) unless its client's alert of
+    the day was sent, and fold the rest into the client's (``_fold_into_client``).
 
     The client's marker (partition and day) is claimed before the alert is published and marked sent
-    after: an alert is folded only into one that was sent. After a failure nothing of the group is
-    folded; the retry finds the marker pending and publishes (the first alert's own marker keeps it
-    from being sent twice), or finds it sent and folds."""
+    after: an alert is folded only into one that was sent. After a failure the whole group is held
+    back (the caller), so the retry decides it again: it finds the client's marker pending and
+    publishes (the first alert's own marker keeps it from being sent twice), or finds it sent and
+    folds."""
     if group.partition is None:
-        published, error = _publish_entity_alert(group.alerts[0], deps)
-        return published, 0, error
-    published = False
+        alone, error = _publish_entity_alert(group.alerts[0], deps)
+        return GroupAnswer(int(alone), 0, error)
+    published = folded = 0
     try:
-        if deps.anomalies.claim_alert(group.partition, group.day_start) == ALERT_SENT:
-            return False, len(group.alerts), None
-        published, error = _publish_entity_alert(group.alerts[0], deps)
-        if error is not None:
-            return published, 0, error
-        deps.anomalies.alert_sent(group.partition, group.day_start)
+        to_fold = group.alerts
+        if deps.anomalies.claim_alert(group.partition, group.day_start, group.expires_at) != ALERT_SENT:
+            sent, error = _publish_entity_alert(group.alerts[0], deps)
+            published += sent
+            if error is not None:
+                return GroupAnswer(published, folded, error)
+            deps.anomalies.alert_sent(group.partition, group.day_start)
+            to_fold = group.alerts[1:]
+        for alert in to_fold:
+            answer = _fold_into_client(alert, group, deps)
+            published, folded = published + answer.published, folded + answer.folded
     except TransientError as error:
-        return published, 0, error
-    return published, len(group.alerts) - 1, None
+        return GroupAnswer(published, folded, error)
+    return GroupAnswer(published, folded, None)
+
+
+def _fold_into_client(alert: EntityAlert, group: ClientGroup, deps: Dependencies) -> GroupAnswer:
+    """Count an alert into its client's alert of the day, its own marker marked folded (naming the
+    client's). An alert whose marker an earlier attempt claimed may have been recorded, and the
+    sweeper would send it days later: it is published now instead. One an earlier attempt decided
+    (sent or folded) is left as it is. Raises ``TransientError``."""
+    partition, episode_start = alert_partition(alert.kind, alert.entity), int(alert.first_event_at)
+    status = deps.anomalies.claim_alert(partition, episode_start)
+    if status is None:
+        deps.anomalies.alert_folded(partition, episode_start, f"{group.partition} {ALERT_PREFIX}{group.day_start}")
+        return GroupAnswer(folded=1)
+    if status == ALERT_PENDING:
+        published, error = _publish_entity_alert(alert, deps)
+        if error is not None:
+            raise error
+        return GroupAnswer(published=int(published))
+    return GroupAnswer()
 
 
 def _publish_entity_alerts(alerts: list[EntityAlert], deps: Dependencies, outcome: BatchOutcome) -> list[EntityAlert]:
@@ -1045,7 +1079,7 @@ def _publish_entity_alert(alert: EntityAlert, deps: Dependencies) -> tuple[bool,
     partition, episode_start = alert_partition(alert.kind, alert.entity), int(alert.first_event_at)
     published = False
     try:
-        if deps.anomalies.claim_alert(partition, episode_start) != ALERT_SENT:
+        if deps.anomalies.claim_alert(partition, episode_start) not in (ALERT_SENT, ALERT_FOLDED):
             deps.alerts.publish_entity(alert, alert_slot(partition, episode_start))
             published = True
             deps.anomalies.alert_sent(partition, episode_start)

@@ -68,6 +68,9 @@ ALERT_FEED = "entity"
 ALERT_AT_ATTRIBUTE = "alert_at"
 ALERT_PENDING = "pending"
 ALERT_SENT = "sent"
+# Counted into its client's alert of the day instead (``model.client_alerts``); the marker names it.
+ALERT_FOLDED = "folded"
+FOLDED_INTO_ATTRIBUTE = "folded_into"
 # The sparse index of entity alert records still pending, oldest first (``scorer.sweeper``).
 PENDING_ALERTS_INDEX = "alerts-pending"
 PENDING_FEED_ATTRIBUTE = "pending_feed"
@@ -143,14 +146,20 @@ class AnomalyStore(Protocol):
         """Store it once; False when it was already recorded. Raises ``TransientError``."""
         ...
 
-    def claim_alert(self, user_id: str, window_start: int) -> str | None:
-        """Take the user's (or entity's) alert slot for the window (or episode), marked pending: None
-        if this call took it, else the status it was found in (``ALERT_PENDING``: its alert may not
-        have been sent; ``ALERT_SENT``). Raises ``TransientError``."""
+    def claim_alert(self, user_id: str, window_start: int, expires_at: int | None = None) -> str | None:
+        """Take the user's (or entity's, or client's) alert slot for the window (or episode, or day),
+        marked pending, to expire at ``expires_at`` (default: the window's start plus the alert
+        window): None if this call took it, else the status it was found in (``ALERT_PENDING``: its
+        alert may not have been sent; ``ALERT_SENT``; ``ALERT_FOLDED``). Raises ``TransientError``."""
         ...
 
     def alert_sent(self, user_id: str, window_start: int) -> None:
         """Mark the slot's alert published. Raises ``TransientError``."""
+        ...
+
+    def alert_folded(self, user_id: str, window_start: int, into: str) -> None:
+        """Mark the slot's alert counted into another's (``into`` names that one's slot), not sent.
+        Raises ``TransientError``."""
         ...
 
 
@@ -496,14 +505,14 @@ class DynamoAnomalyStore:
         }
         return self._put_once(item)
 
-    def claim_alert(self, user_id: str, window_start: int) -> str | None:
+    def claim_alert(self, user_id: str, window_start: int, expires_at: int | None = None) -> str | None:
         from botocore.exceptions import ClientError
 
         item = {
             "user_id": {"S": user_id},
             "sk": {"S": f"{ALERT_PREFIX}{window_start}"},
             "status": {"S": ALERT_PENDING},
-            "expires_at": {"N": str(window_start + self.ttl_seconds)},
+            "expires_at": {"N": str(window_start + self.ttl_seconds if expires_at is None else expires_at)},
         }
         try:
             # A taken slot answers with the marker as it is: no second call to read its status.
@@ -551,6 +560,21 @@ class DynamoAnomalyStore:
                     ConditionExpression="attribute_exists(sk)",
                     ExpressionAttributeNames={"#status": "status"},
                     ExpressionAttributeValues={":sent": {"S": ALERT_SENT}},
+                )
+        except Exception as error:
+            if not _condition_failed(error):
+                raise
+
+    def alert_folded(self, user_id: str, window_start: int, into: str) -> None:
+        try:
+            with transient_errors("dynamodb", "UpdateItem"):
+                self.client.update_item(
+                    TableName=self.table,
+                    Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
+                    UpdateExpression=f"SET #status = :folded, {FOLDED_INTO_ATTRIBUTE} = :into",
+                    ConditionExpression="attribute_exists(sk)",
+                    ExpressionAttributeNames={"#status": "status"},
+                    ExpressionAttributeValues={":folded": {"S": ALERT_FOLDED}, ":into": {"S": into}},
                 )
         except Exception as error:
             if not _condition_failed(error):

@@ -1,0 +1,121 @@
+"""One session alert per client a day, for clients that keep no cookies: the grouping the scorer and
+the backtest share.
+
+A client that keeps no cookies (curl, most scripts) gets a new session id from the site with every
+request, and each of those one-request sessions can alert on its own: in a trial log, seven
+addresses running curl raised 1,012 session alerts in two days. What an analyst acts on is the
+client (its address and user agent), so the first such session alert of a client on a UTC day is
+sent and the later ones that day are counted into it (folded), like the alerts a failed-login wave
+covers (``model.login_waves``).
+
+Only alerts on one-request sessions are grouped: people behind one address (an office, a carrier's
+NAT) with the same browser build are one client too, and a session with a history is a person's
+or a bot's own, so its alert is its own. User alerts are never grouped: a user is an account, and an
+account's alert must reach the analyst even when another account's came from the same address.
+
+The decision differs by where the markers live: ``fold_into_clients`` keeps them in memory (the
+backtest); the scorer keeps them in the anomalies table (``scorer.batch._publish_client_group``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from model.entities import EntityAlert
+
+CLIENT_DAY_SECONDS = 86_400  # a client's session alerts are grouped per UTC day
+# A client's marker outlives its day by a day: a batch of the day's end may be retried the next.
+CLIENT_MARKER_SECONDS = 2 * CLIENT_DAY_SECONDS
+# An episode of this many requests (page assets aside) is what a client without cookies makes.
+COOKIELESS_PAGES = 1
+GROUPED_KIND = "session"
+CLIENT_PARTITION_PREFIX = "client:"
+
+
+def client_of(event: Mapping[str, Any]) -> str | None:
+    """The client an event came from: its address and a digest of its user agent (a user agent can be
+    long; the digest keeps the marker's key short), or None without an address."""
+    ip = event.get("ip")
+    if not isinstance(ip, str) or not ip:
+        return None
+    agent = event.get("user_agent")
+    digest = hashlib.sha256((agent if isinstance(agent, str) else "").encode()).hexdigest()[:16]
+    return f"{ip} {digest}"
+
+
+@dataclass
+class ClientGroup:
+    """Alerts that one client's marker of the day decides: the first is sent unless the client's alert
+    of the day was; the rest are folded into it. ``partition`` is None for an alert that is not
+    grouped: it is decided alone."""
+
+    partition: str | None
+    day_start: int
+    alerts: list[EntityAlert] = field(default_factory=list)
+
+    @property
+    def expires_at(self) -> int:
+        """When the client's marker may go (DynamoDB's TTL)."""
+        return self.day_start + CLIENT_MARKER_SECONDS
+
+
+def is_grouped(alert: EntityAlert) -> bool:
+    """Whether an alert is grouped by its client: alerts on sessions of one request. User alerts, and
+    sessions with more than one request, are decided alone."""
+    return alert.kind == GROUPED_KIND and alert.pages <= COOKIELESS_PAGES
+
+
+def group_by_client(
+    alerts: Sequence[EntityAlert],
+    keys: Sequence[str | None],
+    events: Sequence[Mapping[str, Any]],
+    times: Sequence[float],
+) -> list[ClientGroup]:
+    """``alerts`` (raised by the batch's ``events``, each of entity ``keys`` at ``times``) in groups by
+    client and UTC day, in the order of their first alert. An alert's client is that of the event
+    that raised it (at ``EntityAlert.last_event_at``), whatever the batch holds after it; an alert
+    that is not grouped (``is_grouped``), or whose request has no address, is alone."""
+    wanted = {(alert.entity, alert.last_event_at) for alert in alerts if is_grouped(alert)}
+    clients: dict[tuple[str, float], str | None] = {}
+    if wanted:
+        for key, event, moment in zip(keys, events, times, strict=True):
+            if key is not None and (key, moment) in wanted:
+                clients[key, moment] = client_of(event)
+    groups: dict[tuple[str, int], ClientGroup] = {}
+    ordered: list[ClientGroup] = []
+    for alert in alerts:
+        client = clients.get((alert.entity, alert.last_event_at)) if is_grouped(alert) else None
+        day_start = int(alert.last_event_at // CLIENT_DAY_SECONDS) * CLIENT_DAY_SECONDS
+        if client is None:
+            ordered.append(ClientGroup(None, day_start, [alert]))
+            continue
+        group = groups.get((client, day_start))
+        if group is None:
+            group = groups[client, day_start] = ClientGroup(CLIENT_PARTITION_PREFIX + client, day_start)
+            ordered.append(group)
+        group.alerts.append(alert)
+    return ordered
+
+
+def fold_into_clients(
+    groups: Sequence[ClientGroup], sent: set[tuple[str, int]]
+) -> tuple[list[EntityAlert], list[EntityAlert]]:
+    """The groups' alerts split into those to send and those folded into their client's alert of the
+    day, with ``sent`` (the clients' markers: partition and day) kept in memory, as the backtest does."""
+    to_send: list[EntityAlert] = []
+    folded: list[EntityAlert] = []
+    for group in groups:
+        if group.partition is None:
+            to_send += group.alerts
+            continue
+        marker = (group.partition, group.day_start)
+        if marker in sent:
+            folded += group.alerts
+            continue
+        sent.add(marker)
+        to_send.append(group.alerts[0])
+        folded += group.alerts[1:]
+    return to_send, folded
