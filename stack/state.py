@@ -133,7 +133,8 @@ class ScorerState(pulumi.ComponentResource):
                     "projection_type": "ALL",
                 },
             ],
-            # Per-event alert markers carry expires_at; anomalies and entity alert records do not and are kept.
+            # Alert markers carry expires_at (a client's, model.client_alerts, a day after its day); anomalies
+            # and entity alert records do not and are kept.
             ttl={"attribute_name": STATE_TTL_ATTRIBUTE, "enabled": True},
             point_in_time_recovery={"enabled": True},
             server_side_encryption=encryption,
