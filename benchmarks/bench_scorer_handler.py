@@ -195,8 +195,8 @@ class MemoryAnomalies:
     def alert_sent(self, user_id: str, window_start: int) -> None:
         pass
 
-    def alert_folded(self, user_id: str, window_start: int, into: str) -> None:
-        pass
+    def alert_folded(self, user_id: str, window_start: int, into: str, expires_at: int) -> bool:
+        return True
 
 
 class Discard:

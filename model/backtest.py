@@ -313,6 +313,8 @@ class Replay:
         groups = group_by_client(alerts, keys, events, times)
         alerts, by_client = fold_into_clients(groups, self.client_days)
         self.client_folded_alerts.extend(by_client)
+        for alert in by_client:
+            self.evidence[alert.entity].alerted = False  # open: with a history, it alerts on its own
         self.events += len(events)
         self.flagged += int(flagged.sum())
         for event, key, moment, score, is_flagged, entity_score in zip(

@@ -266,8 +266,40 @@ def test_a_client_without_cookies_raises_one_session_alert_a_day(aws_endpoint, r
     assert sorted(folded) == [f"session:cookieless-{number}" for number in range(1, 6)]
     assert {into.split(" alert#")[0] for into in folded.values()} == {client}
     assert {item["status"]["S"] for item in recorded_alerts(aws_endpoint, settings)} == {ALERT_SENT}
-    # AND the counted sessions' episodes are alerted, so they do not alert later in the day
-    assert stored_evidence(aws_endpoint, settings, "session", "cookieless-2").alerted
+    # AND the counted sessions' episodes stay open: one that goes on would alert on its own
+    assert not stored_evidence(aws_endpoint, settings, "session", "cookieless-2").alerted
+
+
+def test_a_session_folded_on_its_first_request_alerts_on_its_own_when_it_goes_on(aws_endpoint, resources, trained):
+    # GIVEN a client whose one-request session alerted, then a scraper from the same address and agent,
+    # whose session crosses the threshold on its first request (and is folded into the client's)
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    first = cookieless_requests([(START + timedelta(days=10, hours=11), "python-requests/2.32")])
+    scraper = [normalize_event(item) for item in scraper_session(START + timedelta(days=10, hours=12), requests=40)]
+    # WHEN both are processed, the scraper ten requests a batch
+    for batch in batches(first, 1) + batches(scraper, 10):
+        until_taken(batch, deps, settings)
+    # THEN the scraper's session, folded on its first request, alerted when it had gone on
+    messages = alerts_of(aws_endpoint, resources)
+    assert session_alerts(messages) == ["cookieless-0", "scraper-1-session"]
+    (scraper_alert,) = [message for message in messages if message["entity"]["id"] == "scraper-1-session"]
+    assert scraper_alert["episode"]["pages"] > 1
+
+
+def test_a_fold_that_fails_halfway_is_finished_by_the_retry(aws_endpoint, resources, trained):
+    # GIVEN the anomalies table refusing the first folds of a client's alerts (and the client's retries)
+    requests = cookieless_requests(
+        [(START + timedelta(days=10, hours=12, minutes=number), "python-requests/2.32") for number in range(4)]
+    )
+    with ThrottlingProxy(aws_endpoint) as proxy:
+        proxy.throttle("DynamoDB_20120810.UpdateItem", lambda body: ":folded" in json.dumps(body), times=3)
+        deps, settings = dependencies(proxy.endpoint, resources, trained)
+        # WHEN the requests are processed in one batch, retried until it is taken
+        outcomes = until_taken(batches(requests, 4)[0], deps, settings)
+    # THEN the first attempt was handed back, and the retry folded what it had left: one alert sent
+    assert len(outcomes) > 1
+    assert session_alerts(alerts_of(aws_endpoint, resources)) == ["cookieless-0"]
+    assert sorted(folded_markers(aws_endpoint, settings)) == [f"session:cookieless-{n}" for n in range(1, 4)]
 
 
 def folded_markers(endpoint_url: str, settings: Any) -> dict[str, str]:

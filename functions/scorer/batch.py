@@ -984,23 +984,33 @@ def _alert_on_entities(
         unsuppressed, folded = fold_into_wave(wave, unsuppressed, evidence[kind], tried)
         outcome.folded_alerts += len(folded)  # the wave's alert covers them
         groups = group_by_client(unsuppressed, keys, [item.wire for item in new], times)
-        for alert in _publish_client_groups(groups, deps, outcome):
+        unpublished, folded_by_client = _publish_client_groups(groups, deps, outcome)
+        for alert in folded_by_client:
+            # Left open, as a wave's folded episodes are: if the session goes on to a history and
+            # crosses again, it is no longer a one-request session, and alerts on its own.
+            evidence[kind][alert.entity].alerted = False
+        for alert in unpublished:
             step.unpublished |= step.users_of[kind, alert.entity]
     return step
 
 
-def _publish_client_groups(groups: list[ClientGroup], deps: Dependencies, outcome: BatchOutcome) -> list[EntityAlert]:
+def _publish_client_groups(
+    groups: list[ClientGroup], deps: Dependencies, outcome: BatchOutcome
+) -> tuple[list[EntityAlert], list[EntityAlert]]:
     """Decide each group's alerts (``_publish_client_group``), ``CONCURRENT_WRITES`` groups at a time;
-    returns the alerts a transient failure left undecided: every alert of such a group."""
+    returns the alerts a transient failure left undecided (every alert of such a group), and those
+    folded into their client's."""
     answers = _each_concurrently(lambda group: _publish_client_group(group, deps), groups)
-    unpublished = []
+    unpublished: list[EntityAlert] = []
+    folded: list[EntityAlert] = []
     for group, answer in zip(groups, answers, strict=True):
         outcome.alerts += answer.published
         outcome.client_folded_alerts += answer.folded
+        folded += answer.folded_alerts
         if answer.error is not None:
             outcome.errors.append(str(answer.error))
             unpublished += group.alerts
-    return unpublished
+    return unpublished, folded
 
 
 class GroupAnswer(NamedTuple):
@@ -1009,6 +1019,7 @@ class GroupAnswer(NamedTuple):
     published: int = 0
     folded: int = 0
     error: TransientError | None = None
+    folded_alerts: tuple[EntityAlert, ...] = ()
 
 
 def _publish_client_group(group: ClientGroup, deps: Dependencies) -> GroupAnswer:
@@ -1024,39 +1035,44 @@ def _publish_client_group(group: ClientGroup, deps: Dependencies) -> GroupAnswer
         alone, error = _publish_entity_alert(group.alerts[0], deps)
         return GroupAnswer(int(alone), 0, error)
     published = folded = 0
+    folded_alerts: tuple[EntityAlert, ...] = ()
     try:
         to_fold = group.alerts
         if deps.anomalies.claim_alert(group.partition, group.day_start, group.expires_at) != ALERT_SENT:
             sent, error = _publish_entity_alert(group.alerts[0], deps)
             published += sent
             if error is not None:
-                return GroupAnswer(published, folded, error)
+                return GroupAnswer(published, folded, error, folded_alerts)
             deps.anomalies.alert_sent(group.partition, group.day_start)
             to_fold = group.alerts[1:]
         for alert in to_fold:
             answer = _fold_into_client(alert, group, deps)
             published, folded = published + answer.published, folded + answer.folded
+            folded_alerts += answer.folded_alerts
     except TransientError as error:
-        return GroupAnswer(published, folded, error)
-    return GroupAnswer(published, folded, None)
+        return GroupAnswer(published, folded, error, folded_alerts)
+    return GroupAnswer(published, folded, None, folded_alerts)
 
 
 def _fold_into_client(alert: EntityAlert, group: ClientGroup, deps: Dependencies) -> GroupAnswer:
-    """Count an alert into its client's alert of the day, its own marker marked folded (naming the
-    client's). An alert whose marker an earlier attempt claimed may have been recorded, and the
-    sweeper would send it days later: it is published now instead. One an earlier attempt decided
-    (sent or folded) is left as it is. Raises ``TransientError``."""
+    """Count an alert into its client's alert of the day: its own marker, claimed, is marked folded
+    (naming the client's, and expiring with it). A marker an earlier attempt left as a bare claim is
+    folded the same way; one whose alert an earlier attempt recorded (the sweeper would send it days
+    later) is published now instead; one sent before is left as it is, and one folded before stays
+    folded (not counted again). Raises ``TransientError``."""
     partition, episode_start = alert_partition(alert.kind, alert.entity), int(alert.first_event_at)
-    status = deps.anomalies.claim_alert(partition, episode_start)
-    if status is None:
-        deps.anomalies.alert_folded(partition, episode_start, f"{group.partition} {ALERT_PREFIX}{group.day_start}")
-        return GroupAnswer(folded=1)
-    if status == ALERT_PENDING:
-        published, error = _publish_entity_alert(alert, deps)
-        if error is not None:
-            raise error
-        return GroupAnswer(published=int(published))
-    return GroupAnswer()
+    status = deps.anomalies.claim_alert(partition, episode_start, group.expires_at)
+    if status == ALERT_FOLDED:
+        return GroupAnswer(folded_alerts=(alert,))  # folded before: its episode stays open
+    if status not in (None, ALERT_PENDING):
+        return GroupAnswer()
+    into = f"{group.partition} {ALERT_PREFIX}{group.day_start}"
+    if deps.anomalies.alert_folded(partition, episode_start, into, group.expires_at):
+        return GroupAnswer(folded=1, folded_alerts=(alert,))
+    published, error = _publish_entity_alert(alert, deps)
+    if error is not None:
+        raise error
+    return GroupAnswer(published=int(published))
 
 
 def _publish_entity_alerts(alerts: list[EntityAlert], deps: Dependencies, outcome: BatchOutcome) -> list[EntityAlert]:
@@ -1079,7 +1095,8 @@ def _publish_entity_alert(alert: EntityAlert, deps: Dependencies) -> tuple[bool,
     partition, episode_start = alert_partition(alert.kind, alert.entity), int(alert.first_event_at)
     published = False
     try:
-        if deps.anomalies.claim_alert(partition, episode_start) not in (ALERT_SENT, ALERT_FOLDED):
+        # A folded alert's episode stays open: when it crosses again with a history, it is sent.
+        if deps.anomalies.claim_alert(partition, episode_start) != ALERT_SENT:
             deps.alerts.publish_entity(alert, alert_slot(partition, episode_start))
             published = True
             deps.anomalies.alert_sent(partition, episode_start)

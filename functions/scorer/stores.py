@@ -157,9 +157,10 @@ class AnomalyStore(Protocol):
         """Mark the slot's alert published. Raises ``TransientError``."""
         ...
 
-    def alert_folded(self, user_id: str, window_start: int, into: str) -> None:
-        """Mark the slot's alert counted into another's (``into`` names that one's slot), not sent.
-        Raises ``TransientError``."""
+    def alert_folded(self, user_id: str, window_start: int, into: str, expires_at: int) -> bool:
+        """Mark the slot's alert counted into another's (``into`` names that one's slot), not sent, to
+        expire at ``expires_at``: True if done; False if the slot's alert was recorded (it may have
+        been sent, or the sweeper will send it) or the slot is gone. Raises ``TransientError``."""
         ...
 
 
@@ -565,20 +566,29 @@ class DynamoAnomalyStore:
             if not _condition_failed(error):
                 raise
 
-    def alert_folded(self, user_id: str, window_start: int, into: str) -> None:
+    def alert_folded(self, user_id: str, window_start: int, into: str, expires_at: int) -> bool:
         try:
             with transient_errors("dynamodb", "UpdateItem"):
                 self.client.update_item(
                     TableName=self.table,
                     Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
-                    UpdateExpression=f"SET #status = :folded, {FOLDED_INTO_ATTRIBUTE} = :into",
-                    ConditionExpression="attribute_exists(sk)",
+                    UpdateExpression=f"SET #status = :folded, {FOLDED_INTO_ATTRIBUTE} = :into, expires_at = :expires",
+                    # Only a bare claim: a recorded alert carries its place in the pending index
+                    # until it is sent, and one sent is not folded after the fact.
+                    ConditionExpression=f"#status = :pending AND attribute_not_exists({PENDING_FEED_ATTRIBUTE})",
                     ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={":folded": {"S": ALERT_FOLDED}, ":into": {"S": into}},
+                    ExpressionAttributeValues={
+                        ":folded": {"S": ALERT_FOLDED},
+                        ":into": {"S": into},
+                        ":expires": {"N": str(expires_at)},
+                        ":pending": {"S": ALERT_PENDING},
+                    },
                 )
         except Exception as error:
             if not _condition_failed(error):
                 raise
+            return False
+        return True
 
     def describe_alert(self, alert: EntityAlert, alerted_at: datetime, start: int | None = None) -> None:
         """Rewrite the claimed marker with the alert's whole record (``alert_record_item``), still
