@@ -108,6 +108,8 @@ def read_source(
         yield labeled.event
     report = importer.report
     logger.info("%s: %s", source, report.summary())
+    if hint := report.login_hint():
+        logger.warning("%s: %s", source, hint)
     if report.events == 0:
         raise BacktestError(f"{source}: no event could be read as {kind!r} ({report.summary()})")
 
@@ -184,6 +186,13 @@ class EntityRecord:
     def alerted(self) -> bool:
         """Alerted on its own, or as part of a failed-login wave's or its client's alert."""
         return self.alerts > 0 or self.folded > 0 or self.client_folded > 0
+
+    def note_alert(self, alert: EntityAlert, covered_by: str | None = None) -> None:
+        """Keep the first alert's moment and reasons (``covered_by``: the alert that stood for it, if
+        it was not sent)."""
+        if self.first_alert_at is None:
+            self.first_alert_at = alert.last_event_at
+            self.reasons = alert.reasons if covered_by is None else (covered_by, *alert.reasons)
 
 
 @dataclass
@@ -336,24 +345,15 @@ class Replay:
             record.peak_score = max(record.peak_score, entity_score)
             record.labels[label] += 1
         for alert in alerts:
-            record = self.entities[alert.entity]
-            record.alerts += 1
-            if record.first_alert_at is None:
-                record.first_alert_at = alert.last_event_at
-                record.reasons = alert.reasons
+            self.entities[alert.entity].alerts += 1
+            self.entities[alert.entity].note_alert(alert)
             self.alerts_per_day[_day(alert.last_event_at)] += 1
         for alert in folded:
-            record = self.entities[alert.entity]
-            record.folded += 1
-            if record.first_alert_at is None:
-                record.first_alert_at = alert.last_event_at
-                record.reasons = ("part of a failed-login wave", *alert.reasons)
+            self.entities[alert.entity].folded += 1
+            self.entities[alert.entity].note_alert(alert, "part of a failed-login wave")
         for alert in by_client:
-            record = self.entities[alert.entity]
-            record.client_folded += 1
-            if record.first_alert_at is None:
-                record.first_alert_at = alert.last_event_at
-                record.reasons = ("counted into its client's alert of the day", *alert.reasons)
+            self.entities[alert.entity].client_folded += 1
+            self.entities[alert.entity].note_alert(alert, "counted into its client's alert of the day")
         self.alerts.extend(alerts)
         if self.wave_watch is not None:
             self._watch_logins(events, times)

@@ -177,6 +177,39 @@ def test_a_site_that_shows_the_form_again_on_a_failed_login_names_that_status(tm
     assert infer_event_type("POST", "/login", 200, failed_statuses={200}) == "login_failed"
 
 
+def test_an_import_whose_submitted_logins_never_fail_says_which_option_to_check() -> None:
+    # GIVEN a site that redirects every submitted login, failed or not (25 of them), and one that
+    # answers some with 401
+    def logins(statuses: list[int]) -> list[str]:
+        return [
+            f'198.51.100.{number} - - [02/Nov/2026:10:00:{number:02d} +0000] "POST /login HTTP/1.1" {status} 5 "-" "Fx"'
+            for number, status in enumerate(statuses)
+        ]
+
+    redirects, mixed, told = (
+        LogImporter("combined"),
+        LogImporter("combined"),
+        LogImporter("combined", failed_login_statuses=[302]),
+    )
+    for importer, lines in (
+        (redirects, logins([302] * 25)),
+        (mixed, logins([302] * 24 + [401])),
+        (told, logins([302] * 25)),
+    ):
+        list(importer.import_lines(lines, "access.log"))
+    # THEN the first says none read as failed, names the statuses and the option; the others say nothing
+    hint = redirects.report.login_hint()
+    assert hint is not None
+    assert "25 login(s) submitted and none read as failed (statuses: 302 (25))" in hint
+    assert "--failed-login-status" in hint
+    assert mixed.report.login_hint() is None
+    assert told.report.login_hint() is None
+    # AND a handful of logins is too few to say anything
+    few = LogImporter("combined")
+    list(few.import_lines(logins([302] * 5), "access.log"))
+    assert few.report.login_hint() is None
+
+
 def test_an_apache_logformat_reads_the_same_events_as_its_nginx_equivalent() -> None:
     # GIVEN the combined lines, and Apache's combined LogFormat as a user pastes it from httpd.conf
     apache = LogImporter("custom", log_format='%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-Agent}i\\"')

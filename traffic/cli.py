@@ -349,6 +349,8 @@ def run_import(args: argparse.Namespace) -> int:
     counts, _ = _write_events(_imported(importer, args.inputs), args, _Pacer(None))
     report = importer.report
     print(f"import: {report.summary()}", file=sys.stderr)
+    if hint := report.login_hint():
+        print(f"import: warning: {hint}", file=sys.stderr)
     print(f"import: {_summary(counts, time.perf_counter() - started)}", file=sys.stderr)
     if args.report:
         with open(args.report, "wb") as handle:

@@ -47,6 +47,7 @@ import os
 import re
 import sys
 import uuid
+from collections import Counter
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -82,6 +83,8 @@ PRESET_FORMATS = {"common": COMMON, "combined": COMBINED}
 CSIC_ANOMALOUS_LABEL = Label("csic2010_anomalous", "csic2010-anomalous")
 CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
 DEFAULT_MAX_EXAMPLES = 5
+# Submitted logins enough to say that none failing is odd (a site's logins fail a few percent of the time).
+MIN_LOGINS_FOR_HINT = 20
 _EXAMPLE_CHARACTERS = 200
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
@@ -113,6 +116,21 @@ class ImportReport:
     # (source, line number, reason, start of the line)
     unparseable_examples: list[tuple[str, int, str, str]] = field(default_factory=list)
     invalid_examples: list[tuple[str, int, str, str]] = field(default_factory=list)
+    login_statuses: Counter[int] = field(default_factory=Counter)  # submitted logins, by status
+    failed_logins: int = 0
+
+    def login_hint(self) -> str | None:
+        """What to check when many logins were submitted and none read as failed: a site that answers
+        a failed login below 400 (the form again with 200, a redirect back to it) must say so."""
+        submitted = sum(self.login_statuses.values())
+        if submitted < MIN_LOGINS_FOR_HINT or self.failed_logins:
+            return None
+        statuses = ", ".join(f"{status} ({count})" for status, count in self.login_statuses.most_common(3))
+        return (
+            f"{submitted} login(s) submitted and none read as failed (statuses: {statuses}); if the site answers "
+            "a failed login with one of these (the form again with 200, or a redirect back to it), pass "
+            "--failed-login-status STATUS, else no failed login or failed-login wave can be seen"
+        )
 
     def _example(self, into: list[tuple[str, int, str, str]], source: str, number: int, reason: str, line: str) -> None:
         if len(into) < self.max_examples:
@@ -490,10 +508,14 @@ class LogImporter:
             path, _, query = uri.partition("?")
         resource = _clip(uri, MAX_RESOURCE_LENGTH, "resource", properties)
         agent = _clip(agent, MAX_USER_AGENT_LENGTH, "user_agent", properties)
+        event_type = event_type or infer_event_type(method, path, status, query, self.failed_login_statuses)
+        if event_type in ("login_succeeded", "login_failed") and status is not None:
+            self.report.login_statuses[status] += 1
+            self.report.failed_logins += event_type == "login_failed"
         return {
             "event_id": derived_event_id(source, number, line),
             "occurred_at": occurred_at,
-            "event_type": event_type or infer_event_type(method, path, status, query, self.failed_login_statuses),
+            "event_type": event_type,
             "user_id": identify_user(user, session, ip, agent),
             "session_id": session,
             "ip": ip,
