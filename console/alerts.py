@@ -16,8 +16,16 @@ from typing import Any
 
 from console.exceptions import AlertNotFoundError
 from console.labels import AlertKey, Verdict
+from model.client_alerts import CLIENT_DAY_SECONDS, CLIENT_PARTITION_PREFIX, client_of, is_grouped
 from model.entities import ENTITY_FEATURE_NAMES
-from scorer.stores import ALERT_AT_ATTRIBUTE, ALERT_FEED, ALERT_FEED_ATTRIBUTE, ALERT_PREFIX, ALERTS_INDEX
+from scorer.stores import (
+    ALERT_AT_ATTRIBUTE,
+    ALERT_FEED,
+    ALERT_FEED_ATTRIBUTE,
+    ALERT_PREFIX,
+    ALERTS_INDEX,
+    FOLDED_COUNT_ATTRIBUTE,
+)
 
 PAGE_SIZE = 25
 # Index items read per page request at most, so a filter that matches little cannot stall a page.
@@ -195,6 +203,21 @@ class DynamoAlerts:
         if record is None:
             raise AlertNotFoundError(key.partition, key.start)
         return record
+
+    def folded_into(self, record: AlertRecord, events: Iterable[Mapping[str, Any]]) -> int | None:
+        """How many alerts of the record's client that day were counted into it (``model.client_alerts``),
+        from the client's marker; None for an alert that is not grouped by client. ``events``: its
+        timeline, whose request at the alert's moment names the client."""
+        raised = [event for event in events if abs((event["at"] - record.last_event_at).total_seconds()) < 0.001]
+        client = client_of(raised[0]) if raised and is_grouped(record.kind, record.pages) else None
+        if client is None:
+            return None
+        day_start = int(record.last_event_at.timestamp() // CLIENT_DAY_SECONDS) * CLIENT_DAY_SECONDS
+        response = self.client.get_item(
+            TableName=self.table,
+            Key={"user_id": {"S": CLIENT_PARTITION_PREFIX + client}, "sk": {"S": f"{ALERT_PREFIX}{day_start}"}},
+        )
+        return int(response.get("Item", {}).get(FOLDED_COUNT_ATTRIBUTE, {}).get("N", 0))
 
     def for_partition(self, partition: str) -> list[AlertRecord]:
         """Every alert record of an entity, newest episode first."""

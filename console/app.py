@@ -196,6 +196,7 @@ def create_app(services: ConsoleServices, *, secret_key: str | None = None) -> F
             verdict=services.labels.get(record.key),
             events=events,
             flagged_count=len(marked),
+            folded_into=services.alerts.folded_into(record, events),
             charts=charts,
             error=error,
             window=(start, end),

@@ -62,10 +62,11 @@ class ClientGroup:
         return self.day_start + CLIENT_MARKER_SECONDS
 
 
-def is_grouped(alert: EntityAlert) -> bool:
-    """Whether an alert is grouped by its client: alerts on sessions of one request. User alerts, and
-    sessions with more than one request, are decided alone."""
-    return alert.kind == GROUPED_KIND and alert.pages <= COOKIELESS_PAGES
+def is_grouped(kind: str, pages: int) -> bool:
+    """Whether an alert (on an entity ``kind``, whose episode has ``pages`` requests) is grouped by its
+    client: alerts on sessions of one request. User alerts, and sessions with more than one request,
+    are decided alone."""
+    return kind == GROUPED_KIND and pages <= COOKIELESS_PAGES
 
 
 def group_by_client(
@@ -78,7 +79,7 @@ def group_by_client(
     client and UTC day, in the order of their first alert. An alert's client is that of the event
     that raised it (at ``EntityAlert.last_event_at``), whatever the batch holds after it; an alert
     that is not grouped (``is_grouped``), or whose request has no address, is alone."""
-    wanted = {(alert.entity, alert.last_event_at) for alert in alerts if is_grouped(alert)}
+    wanted = {(alert.entity, alert.last_event_at) for alert in alerts if is_grouped(alert.kind, alert.pages)}
     clients: dict[tuple[str, float], str | None] = {}
     if wanted:
         for key, event, moment in zip(keys, events, times, strict=True):
@@ -87,7 +88,7 @@ def group_by_client(
     groups: dict[tuple[str, int], ClientGroup] = {}
     ordered: list[ClientGroup] = []
     for alert in alerts:
-        client = clients.get((alert.entity, alert.last_event_at)) if is_grouped(alert) else None
+        client = clients.get((alert.entity, alert.last_event_at)) if is_grouped(alert.kind, alert.pages) else None
         day_start = int(alert.last_event_at // CLIENT_DAY_SECONDS) * CLIENT_DAY_SECONDS
         if client is None:
             ordered.append(ClientGroup(None, day_start, [alert]))

@@ -23,6 +23,7 @@ from console.app import create_app
 from console.labels import BENIGN, TRUE_POSITIVE
 from console.timeline import ArrivalRange, AthenaArchive, DuckDbArchive, entity_events_query
 from model.backtest import normalized_label, read_labels
+from model.client_alerts import client_of
 from model.entities import EntityAlert
 from model.login_waves import WAVE_ENTITY, WAVE_KIND
 from scorer.stores import DynamoAnomalyStore, alert_partition
@@ -249,6 +250,46 @@ def test_the_user_page_lists_the_alerts_on_the_users_sessions(aws_endpoint: str)
     assert re.search(rf'href="/alert\?entity=session(:|%3A)s-{SCRAPER}&amp;start={start}"', session_row)
     # and a user with no sessions in the archive still gets their page
     assert client.get("/user", query_string={"id": "u-nobody"}).status_code == 200
+
+
+def test_a_clients_first_one_request_session_alert_says_how_many_were_counted_into_it(aws_endpoint: str) -> None:
+    # GIVEN a curl request, its one-request session's alert, and its client's marker with three folded
+    # into it, as the scorer leaves them (model.client_alerts)
+    world = build_world(aws_endpoint)
+    console = create_app(world.services()).test_client()
+    at = datetime(2026, 11, 5, 18, 0, tzinfo=UTC)
+    request = normalize_event(
+        {
+            "event_id": "00000000-0000-4000-8000-000000000900",
+            "occurred_at": format_timestamp(at),
+            "event_type": "page_view",
+            "user_id": "visitor",
+            "session_id": "cookieless-0",
+            "ip": "198.18.0.77",
+            "user_agent": "curl/8.5.0",
+            "resource": "/catalog/items/1",
+            "status": 200,
+        }
+    )
+    with ArchiveWriter(f"s3://{world.bucket}/", s3_client=world.client("s3"), buffer_seconds=60) as writer:
+        writer.put_event(request, arrival=ARRIVED_AT + timedelta(hours=1))
+    store = DynamoAnomalyStore(world.client("dynamodb"), world.anomalies_table, ttl_seconds=3600)
+    alert = EntityAlert("cookieless-0", "session", 60.0, 50.0, 1, at.timestamp(), at.timestamp(), 1, ("curl",))
+    partition = alert_partition("session", alert.entity)
+    store.claim_alert(partition, int(alert.first_event_at))
+    store.describe_alert(alert, ARRIVED_AT + timedelta(hours=1))
+    client_partition, day_start = "client:" + str(client_of(request)), int(at.timestamp()) // 86_400 * 86_400
+    store.claim_alert(client_partition, day_start, day_start + 2 * 86_400)
+    store.alert_sent(client_partition, day_start)
+    store.count_folded(client_partition, day_start, 3)
+    # WHEN the analyst opens the alert
+    page = text(console.get("/alert", query_string={"entity": partition, "start": int(alert.first_event_at)}))
+    # THEN it says how many of the client's later one-request sessions it stands for
+    assert "3 later one-request sessions of the same client were counted into it" in page
+    # AND an alert on a session with a history says nothing of the kind
+    scrape = world.alerts[0]
+    page = text(console.get("/alert", query_string={"entity": scrape.entity, "start": int(scrape.first_event_at)}))
+    assert "counted into it" not in page
 
 
 def test_an_unknown_alert_is_not_found(client: FlaskClient) -> None:

@@ -32,6 +32,7 @@ from scorer.stores import (
     ALERT_PENDING,
     ALERT_SENT,
     ALERTS_INDEX,
+    FOLDED_COUNT_ATTRIBUTE,
     FOLDED_INTO_ATTRIBUTE,
     DynamoAnomalyStore,
     SnsAlertPublisher,
@@ -265,6 +266,8 @@ def test_a_client_without_cookies_raises_one_session_alert_a_day(aws_endpoint, r
     folded = folded_markers(aws_endpoint, settings)
     assert sorted(folded) == [f"session:cookieless-{number}" for number in range(1, 6)]
     assert {into.split(" alert#")[0] for into in folded.values()} == {client}
+    day_start = int((START + timedelta(days=10)).timestamp())
+    assert client_marker(aws_endpoint, settings, client, day_start)[FOLDED_COUNT_ATTRIBUTE]["N"] == "5"
     assert {item["status"]["S"] for item in recorded_alerts(aws_endpoint, settings)} == {ALERT_SENT}
     # AND the counted sessions' episodes stay open: one that goes on would alert on its own
     assert not stored_evidence(aws_endpoint, settings, "session", "cookieless-2").alerted
@@ -300,6 +303,13 @@ def test_a_fold_that_fails_halfway_is_finished_by_the_retry(aws_endpoint, resour
     assert len(outcomes) > 1
     assert session_alerts(alerts_of(aws_endpoint, resources)) == ["cookieless-0"]
     assert sorted(folded_markers(aws_endpoint, settings)) == [f"session:cookieless-{n}" for n in range(1, 4)]
+
+
+def client_marker(endpoint_url: str, settings: Any, client: str, day_start: int) -> dict[str, Any]:
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION)
+    key = {"user_id": {"S": client}, "sk": {"S": f"alert#{day_start}"}}
+    item: dict[str, Any] = dynamodb.get_item(TableName=settings.anomalies_table, Key=key)["Item"]
+    return item
 
 
 def folded_markers(endpoint_url: str, settings: Any) -> dict[str, str]:

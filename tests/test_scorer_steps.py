@@ -98,6 +98,9 @@ class FailingAnomalies:
     def alert_folded(self, user_id: str, window_start: int, into: str, expires_at: int) -> bool:
         return True
 
+    def count_folded(self, user_id: str, window_start: int, count: int) -> None:
+        pass
+
 
 class Discard:
     def publish(self, *args: Any) -> None:

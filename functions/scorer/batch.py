@@ -1049,6 +1049,10 @@ def _publish_client_group(group: ClientGroup, deps: Dependencies) -> GroupAnswer
             answer = _fold_into_client(alert, group, deps)
             published, folded = published + answer.published, folded + answer.folded
             folded_alerts += answer.folded_alerts
+        if folded:
+            # The count the console shows: folds a failure stopped before this line go uncounted
+            # (their markers are folded; the retry does not count them again).
+            deps.anomalies.count_folded(group.partition, group.day_start, folded)
     except TransientError as error:
         return GroupAnswer(published, folded, error, folded_alerts)
     return GroupAnswer(published, folded, None, folded_alerts)

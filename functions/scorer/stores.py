@@ -71,6 +71,8 @@ ALERT_SENT = "sent"
 # Counted into its client's alert of the day instead (``model.client_alerts``); the marker names it.
 ALERT_FOLDED = "folded"
 FOLDED_INTO_ATTRIBUTE = "folded_into"
+# On a client's marker: how many alerts were folded into its alert of the day (the console shows it).
+FOLDED_COUNT_ATTRIBUTE = "folded_count"
 # The sparse index of entity alert records still pending, oldest first (``scorer.sweeper``).
 PENDING_ALERTS_INDEX = "alerts-pending"
 PENDING_FEED_ATTRIBUTE = "pending_feed"
@@ -155,6 +157,10 @@ class AnomalyStore(Protocol):
 
     def alert_sent(self, user_id: str, window_start: int) -> None:
         """Mark the slot's alert published. Raises ``TransientError``."""
+        ...
+
+    def count_folded(self, user_id: str, window_start: int, count: int) -> None:
+        """Add ``count`` to the alerts folded into the slot's. Raises ``TransientError``."""
         ...
 
     def alert_folded(self, user_id: str, window_start: int, into: str, expires_at: int) -> bool:
@@ -561,6 +567,20 @@ class DynamoAnomalyStore:
                     ConditionExpression="attribute_exists(sk)",
                     ExpressionAttributeNames={"#status": "status"},
                     ExpressionAttributeValues={":sent": {"S": ALERT_SENT}},
+                )
+        except Exception as error:
+            if not _condition_failed(error):
+                raise
+
+    def count_folded(self, user_id: str, window_start: int, count: int) -> None:
+        try:
+            with transient_errors("dynamodb", "UpdateItem"):
+                self.client.update_item(
+                    TableName=self.table,
+                    Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
+                    UpdateExpression=f"ADD {FOLDED_COUNT_ATTRIBUTE} :count",
+                    ConditionExpression="attribute_exists(sk)",
+                    ExpressionAttributeValues={":count": {"N": str(count)}},
                 )
         except Exception as error:
             if not _condition_failed(error):
