@@ -14,12 +14,14 @@ PYTHON310 ?= $(shell for candidate in python3.10 $$(pyenv root 2>/dev/null)/vers
 
 # The virtualenv is rebuilt whenever a pinned requirement or the packaging changes: the pinned
 # requirements, then the repository's own packages editable (pyproject.toml: the pipeline's parts;
-# producers/pyproject.toml: the producer library), so `python -m ...` works from any folder.
+# producers/pyproject.toml: the producer library), so `python -m ...` works from any folder. pip
+# installs uv at its pin, and uv the rest (requirements.txt says why); pip stays in the virtualenv
+# (stack/bundle.py fetches the Lambda's wheels with it).
 $(INSTALLED): requirements.txt pyproject.toml producers/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps -e ./producers -e .
+	$(BIN)/python -m pip install --quiet "$$(grep '^uv==' requirements.txt)"
+	$(BIN)/uv pip install --python $(BIN)/python --quiet -r requirements.txt
+	$(BIN)/uv pip install --python $(BIN)/python --quiet --no-deps -e ./producers -e .
 	touch $@
 
 install: $(INSTALLED)
