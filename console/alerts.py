@@ -206,8 +206,9 @@ class DynamoAlerts:
 
     def folded_into(self, record: AlertRecord, events: Iterable[Mapping[str, Any]]) -> int | None:
         """How many alerts of the record's client that day were counted into it (``model.client_alerts``),
-        from the client's marker; None for an alert that is not grouped by client. ``events``: its
-        timeline, whose request at the alert's moment names the client."""
+        from the client's marker; None for an alert that is not grouped by client, none counted into
+        it, or a marker gone (it lasts a day past its day). ``events``: its timeline, whose request at
+        the alert's moment names the client."""
         raised = [event for event in events if abs((event["at"] - record.last_event_at).total_seconds()) < 0.001]
         client = client_of(raised[0]) if raised and is_grouped(record.kind, record.pages) else None
         if client is None:
@@ -217,7 +218,8 @@ class DynamoAlerts:
             TableName=self.table,
             Key={"user_id": {"S": CLIENT_PARTITION_PREFIX + client}, "sk": {"S": f"{ALERT_PREFIX}{day_start}"}},
         )
-        return int(response.get("Item", {}).get(FOLDED_COUNT_ATTRIBUTE, {}).get("N", 0))
+        count = int(response.get("Item", {}).get(FOLDED_COUNT_ATTRIBUTE, {}).get("N", 0))
+        return count or None
 
     def for_partition(self, partition: str) -> list[AlertRecord]:
         """Every alert record of an entity, newest episode first."""
