@@ -555,60 +555,59 @@ class DynamoAnomalyStore:
         found: dict[str, Any] | None = response.get("Item")
         return found
 
-    def alert_sent(self, user_id: str, window_start: int) -> None:
+    def _update_marker(self, user_id: str, window_start: int, **update: Any) -> bool:
+        """``UpdateItem`` on an alert marker (``update``: its expressions and values): False if its
+        condition failed."""
         try:
             with transient_errors("dynamodb", "UpdateItem"):
                 self.client.update_item(
                     TableName=self.table,
                     Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
-                    # Sent, it leaves the index of pending alerts.
-                    UpdateExpression=f"SET #status = :sent REMOVE {PENDING_FEED_ATTRIBUTE}",
-                    # A window's marker that expired meanwhile is not brought back as a bare item.
-                    ConditionExpression="attribute_exists(sk)",
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={":sent": {"S": ALERT_SENT}},
-                )
-        except Exception as error:
-            if not _condition_failed(error):
-                raise
-
-    def count_folded(self, user_id: str, window_start: int, count: int) -> None:
-        try:
-            with transient_errors("dynamodb", "UpdateItem"):
-                self.client.update_item(
-                    TableName=self.table,
-                    Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
-                    UpdateExpression=f"ADD {FOLDED_COUNT_ATTRIBUTE} :count",
-                    ConditionExpression="attribute_exists(sk)",
-                    ExpressionAttributeValues={":count": {"N": str(count)}},
-                )
-        except Exception as error:
-            if not _condition_failed(error):
-                raise
-
-    def alert_folded(self, user_id: str, window_start: int, into: str, expires_at: int) -> bool:
-        try:
-            with transient_errors("dynamodb", "UpdateItem"):
-                self.client.update_item(
-                    TableName=self.table,
-                    Key={"user_id": {"S": user_id}, "sk": {"S": f"{ALERT_PREFIX}{window_start}"}},
-                    UpdateExpression=f"SET #status = :folded, {FOLDED_INTO_ATTRIBUTE} = :into, expires_at = :expires",
-                    # Only a bare claim: a recorded alert carries its place in the pending index
-                    # until it is sent, and one sent is not folded after the fact.
-                    ConditionExpression=f"#status = :pending AND attribute_not_exists({PENDING_FEED_ATTRIBUTE})",
-                    ExpressionAttributeNames={"#status": "status"},
-                    ExpressionAttributeValues={
-                        ":folded": {"S": ALERT_FOLDED},
-                        ":into": {"S": into},
-                        ":expires": {"N": str(expires_at)},
-                        ":pending": {"S": ALERT_PENDING},
-                    },
+                    **update,
                 )
         except Exception as error:
             if not _condition_failed(error):
                 raise
             return False
         return True
+
+    def alert_sent(self, user_id: str, window_start: int) -> None:
+        self._update_marker(
+            user_id,
+            window_start,
+            # Sent, it leaves the index of pending alerts.
+            UpdateExpression=f"SET #status = :sent REMOVE {PENDING_FEED_ATTRIBUTE}",
+            # A window's marker that expired meanwhile is not brought back as a bare item.
+            ConditionExpression="attribute_exists(sk)",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={":sent": {"S": ALERT_SENT}},
+        )
+
+    def count_folded(self, user_id: str, window_start: int, count: int) -> None:
+        self._update_marker(
+            user_id,
+            window_start,
+            UpdateExpression=f"ADD {FOLDED_COUNT_ATTRIBUTE} :count",
+            ConditionExpression="attribute_exists(sk)",
+            ExpressionAttributeValues={":count": {"N": str(count)}},
+        )
+
+    def alert_folded(self, user_id: str, window_start: int, into: str, expires_at: int) -> bool:
+        return self._update_marker(
+            user_id,
+            window_start,
+            UpdateExpression=f"SET #status = :folded, {FOLDED_INTO_ATTRIBUTE} = :into, expires_at = :expires",
+            # Only a bare claim: a recorded alert carries its place in the pending index until it is
+            # sent, and one sent is not folded after the fact.
+            ConditionExpression=f"#status = :pending AND attribute_not_exists({PENDING_FEED_ATTRIBUTE})",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":folded": {"S": ALERT_FOLDED},
+                ":into": {"S": into},
+                ":expires": {"N": str(expires_at)},
+                ":pending": {"S": ALERT_PENDING},
+            },
+        )
 
     def describe_alert(self, alert: EntityAlert, alerted_at: datetime, start: int | None = None) -> None:
         """Rewrite the claimed marker with the alert's whole record (``alert_record_item``), still
