@@ -83,9 +83,11 @@ def read_source(
     time_format: str | None = None,
     endpoint_url: str | None = None,
     failed_login_statuses: Collection[int] = (),
+    real_ip_from: Sequence[Any] = (),
 ) -> Iterator[dict[str, Any]]:
     """Events from a log file, an archive (folder or s3:// prefix) or event JSON lines
-    (``time_format`` and ``failed_login_statuses`` as ``traffic.importer.LogImporter`` reads them)."""
+    (``time_format``, ``failed_login_statuses`` and ``real_ip_from`` as ``traffic.importer.LogImporter``
+    reads them)."""
     from traffic.importer import LogImporter
     from traffic.logformat import DEFAULT_TIME_FORMAT
 
@@ -103,13 +105,15 @@ def read_source(
         log_format=log_format,
         time_format=time_format or DEFAULT_TIME_FORMAT,
         failed_login_statuses=failed_login_statuses,
+        real_ip_from=real_ip_from,
     )
     for labeled in importer.import_file(source):
         yield labeled.event
     report = importer.report
     logger.info("%s: %s", source, report.summary())
-    if hint := report.login_hint():
-        logger.warning("%s: %s", source, hint)
+    for hint in (report.login_hint(), report.proxy_hint()):
+        if hint:
+            logger.warning("%s: %s", source, hint)
     if report.events == 0:
         raise BacktestError(f"{source}: no event could be read as {kind!r} ({report.summary()})")
 
@@ -676,9 +680,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--time-format",
         help="strptime format of $time_local in --log-format (default %%d/%%b/%%Y:%%H:%%M:%%S %%z; no %%z: UTC)",
     )
+    from traffic.forwarded import add_real_ip_from
     from traffic.importer import add_failed_login_status
 
     add_failed_login_status(parser)
+    add_real_ip_from(parser)
     parser.add_argument(
         "--alert-budget", type=float, default=DEFAULT_ALERT_BUDGET, help="with --train: alerts per 1,000 entities a day"
     )
@@ -723,6 +729,7 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path) -> tuple[Loaded
             time_format=arguments.time_format,
             endpoint_url=arguments.endpoint_url,
             failed_login_statuses=arguments.failed_login_status,
+            real_ip_from=arguments.real_ip_from,
         )
     )
     _warn_missing_keys(events, arguments.entity, source)
@@ -782,6 +789,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 time_format=arguments.time_format,
                 endpoint_url=arguments.endpoint_url,
                 failed_login_statuses=arguments.failed_login_status,
+                real_ip_from=arguments.real_ip_from,
             )
             replay.run(in_time_order(test_events), arguments.batch_events, _progress(arguments.quiet))
     except (BacktestError, TrainingDataError) as error:

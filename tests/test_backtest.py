@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from datetime import timedelta
+from ipaddress import ip_network
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +192,27 @@ def test_a_log_is_read_with_the_time_format_it_is_given(tmp_path: Path) -> None:
     # THEN the time, the request and the session are read
     assert event["occurred_at"] == "2026-11-02T10:00:05.000000Z"
     assert (event["resource"], event["session_id"]) == ("/cart", "s-1")
+
+
+def test_a_log_written_behind_a_proxy_is_read_with_the_clients_addresses(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN 25 requests through a CDN (198.51.100.20) in front of a load balancer (10.0.0.17)
+    log = tmp_path / "access.log"
+    log.write_text(
+        "".join(
+            f'10.0.0.17 [02/Nov/2026:10:00:{n:02d} +0000] "GET / HTTP/1.1" 200 "192.0.2.{n}, 198.51.100.20"\n'
+            for n in range(25)
+        )
+    )
+    fmt = '$remote_addr [$time_local] "$request" $status "$http_x_forwarded_for"'
+    # WHEN the backtest reads it naming the CDN, and without naming it
+    told = list(read_source(str(log), format="custom", log_format=fmt, real_ip_from=[ip_network("198.51.100.0/24")]))
+    untold = list(read_source(str(log), format="custom", log_format=fmt))
+    # THEN the clients are found behind both proxies only when the CDN is named
+    assert [event["ip"] for event in told] == [f"192.0.2.{n}" for n in range(25)]
+    assert {event["ip"] for event in untold} == {"198.51.100.20"}
+    # AND reading the load balancer's own address is warned about, with what to add
+    caplog.clear()
+    list(read_source(str(log), format="custom", log_format='$remote_addr [$time_local] "$request" $status'))
+    assert any("private-network addresses (10.0.0.17)" in record.getMessage() for record in caplog.records)

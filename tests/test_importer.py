@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 from datetime import UTC, datetime
+from ipaddress import ip_network
 from pathlib import Path
 
 import pytest
@@ -410,3 +411,82 @@ def test_simulated_events_round_trip_through_a_combined_access_log() -> None:
     for original, back in zip(events, imported, strict=True):
         expected = "page_view" if original["event_type"] == "click" else original["event_type"]
         assert back["event_type"] == expected
+
+
+BEHIND_PROXY = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" '
+    '"$http_user_agent" "$http_x_forwarded_for"'
+)
+
+
+def _proxied(peer: str, forwarded: str, second: int = 0) -> str:
+    return f'{peer} - - [02/Nov/2026:10:00:{second:02d} +0000] "GET / HTTP/1.1" 200 5 "-" "Fx" "{forwarded}"'
+
+
+def test_behind_a_load_balancer_the_client_is_the_first_forwarded_hop_not_a_trusted_proxy() -> None:
+    importer = LogImporter("custom", log_format=BEHIND_PROXY)
+    cases = [
+        # (peer, X-Forwarded-For, client): the load balancer (private) appended the client
+        ("10.0.1.17", "198.51.100.7", "198.51.100.7"),
+        # the client wrote a header of its own: only the hop the load balancer added is believed
+        ("10.0.1.17", "203.0.113.9, 198.51.100.7", "198.51.100.7"),
+        # two proxies of the site (an ingress behind the load balancer), a port, IPv6 in brackets
+        ("127.0.0.1", "198.51.100.7:51234, 10.0.3.3", "198.51.100.7"),
+        ("fd00::5", "[2001:db8::1]:443", "2001:db8::1"),
+        # a public peer is the client, whatever header it sent (a bot cannot choose its address)
+        ("192.0.2.44", "198.51.100.7", "192.0.2.44"),
+        # a garbage hop stops the walk at the last address that could be placed
+        ("10.0.1.17", "198.51.100.7, unknown", "10.0.1.17"),
+        # no header: the request came straight to the proxy (a health check)
+        ("10.0.1.17", "-", "10.0.1.17"),
+    ]
+    events = [
+        labeled.event
+        for labeled in importer.import_lines([_proxied(peer, forwarded) for peer, forwarded, _ in cases], "access.log")
+    ]
+    assert [event["ip"] for event in events] == [client for _, _, client in cases]
+    # AND the proxy's address is kept beside the header when the client was found behind it
+    assert events[1]["properties"]["remote_addr"] == "10.0.1.17"
+    assert events[1]["properties"]["http_x_forwarded_for"] == "203.0.113.9, 198.51.100.7"
+    assert "remote_addr" not in events[4]["properties"]
+    # AND clients behind one load balancer are told apart (users keyed by address and agent)
+    assert events[0]["user_id"] == events[1]["user_id"] != events[4]["user_id"]
+
+
+def test_a_cdn_in_front_is_believed_only_when_named() -> None:
+    line = _proxied("198.51.100.20", "192.0.2.44, 198.51.100.20", 1)
+    plain = LogImporter("custom", log_format=BEHIND_PROXY)
+    told = LogImporter("custom", log_format=BEHIND_PROXY, real_ip_from=[ip_network("198.51.100.0/24")])
+    assert next(plain.import_lines([line], "a.log")).event["ip"] == "198.51.100.20"
+    assert next(told.import_lines([line], "a.log")).event["ip"] == "192.0.2.44"
+
+
+def test_a_log_with_only_the_forwarded_header_reads_it_from_its_right_end() -> None:
+    importer = LogImporter(
+        "custom", log_format='"$http_x_forwarded_for" [$time_local] "$request" $status $body_bytes_sent'
+    )
+    line = '"203.0.113.9, 198.51.100.7, 10.0.3.3" [02/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5'
+    assert next(importer.import_lines([line], "a.log")).event["ip"] == "198.51.100.7"
+
+
+def test_an_import_from_private_addresses_says_to_read_the_forwarded_header() -> None:
+    # GIVEN 25 requests through a load balancer, logged without and with the client's header
+    lines = [_proxied(f"10.0.{n % 2}.17", f"198.51.100.{n}", n) for n in range(25)]
+    without = LogImporter("combined")
+    with_header = LogImporter("custom", log_format=BEHIND_PROXY)
+    list(without.import_lines(lines, "access.log"))
+    list(with_header.import_lines(lines, "access.log"))
+    # THEN the first says where the client's address is; the second has it and says nothing
+    hint = without.report.proxy_hint()
+    assert hint is not None
+    assert "25 of 25 requests come from private-network addresses (10.0.0.17, 10.0.1.17)" in hint
+    assert "$http_x_forwarded_for" in hint
+    assert with_header.report.proxy_hint() is None
+    # AND a header that never leaves the private network points at --real-ip-from
+    internal = LogImporter("custom", log_format=BEHIND_PROXY)
+    list(internal.import_lines([_proxied("10.0.0.17", "10.9.0.1", n) for n in range(25)], "access.log"))
+    assert "--real-ip-from" in (internal.report.proxy_hint() or "")
+    # AND a few private requests among public ones say nothing
+    mixed = LogImporter("combined")
+    list(mixed.import_lines(lines[:5] + [_proxied("198.51.100.1", "-", n) for n in range(20)], "access.log"))
+    assert mixed.report.proxy_hint() is None

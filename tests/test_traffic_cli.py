@@ -154,6 +154,22 @@ def test_import_writes_exactly_what_firehose_would(tmp_path: Path) -> None:
         assert arrival_of_key(key) == oldest.replace(microsecond=0)
 
 
+def test_import_behind_a_cdn_reads_the_client_from_the_hops_it_is_told_to_believe() -> None:
+    line = (
+        '198.51.100.20 - - [02/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 '
+        '"203.0.113.1, 192.0.2.44, 198.51.100.20"\n'
+    )
+    result = traffic(
+        "import",
+        "-",
+        "--format=custom",
+        '--log-format=%h %l %u %t \\"%r\\" %>s %b \\"%{X-Forwarded-For}i\\"',
+        "--real-ip-from=198.51.100.0/24",
+        stdin=line,
+    )
+    assert json.loads(result.stdout)["ip"] == "192.0.2.44"
+
+
 def test_import_reads_standard_input() -> None:
     result = traffic(
         "import", "-", "--format=jsonl", stdin='{"occurred_at":"2026-11-02T10:00:00Z","event_type":"x","user_id":"u"}\n'
@@ -171,6 +187,9 @@ def test_import_errors_are_clear() -> None:
     bad = traffic("import", "-", "--format=custom", "--log-format=$a$b", stdin="", check=False)
     assert bad.returncode == 2
     assert "followed directly by another variable" in bad.stderr
+    proxy = traffic("import", "-", "--real-ip-from=10.0.0.0/33", stdin="", check=False)
+    assert proxy.returncode == 2
+    assert "--real-ip-from: '10.0.0.0/33' is not an address or a network (CIDR)" in proxy.stderr
     share = traffic("simulate", "--attack-share=0.9", check=False)
     assert share.returncode == 2
     assert "attack_share: must be within 0-0.5" in share.stderr

@@ -24,6 +24,7 @@ import orjson
 
 from archive import ArchiveError, ArchiveWriter
 from traffic.exceptions import LogFormatError, OutputError, SimulationConfigError
+from traffic.forwarded import add_real_ip_from
 from traffic.importer import FORMATS, LogImporter, add_failed_login_status
 from traffic.scenarios import SCENARIO_NAMES
 from traffic.simulator import DEFAULT_ATTACK_SHARE, DEFAULT_START, LabeledEvent, Simulator
@@ -139,6 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="csic2010 only: time of the first line (one second per line after it)",
     )
     add_failed_login_status(importer)
+    add_real_ip_from(importer)
     importer.add_argument("--max-examples", type=int, default=5, help="examples kept per kind of problem (default 5)")
     importer.add_argument("--report", help="also write the import report as JSON to this file")
     _add_outputs(importer, stream=False)
@@ -340,6 +342,7 @@ def run_import(args: argparse.Namespace) -> int:
         start=args.start,
         max_examples=args.max_examples,
         failed_login_statuses=args.failed_login_status,
+        real_ip_from=args.real_ip_from,
     )
     for path in args.inputs:
         if path != "-" and not os.path.exists(path):
@@ -349,8 +352,9 @@ def run_import(args: argparse.Namespace) -> int:
     counts, _ = _write_events(_imported(importer, args.inputs), args, _Pacer(None))
     report = importer.report
     print(f"import: {report.summary()}", file=sys.stderr)
-    if hint := report.login_hint():
-        print(f"import: warning: {hint}", file=sys.stderr)
+    for hint in (report.login_hint(), report.proxy_hint()):
+        if hint:
+            print(f"import: warning: {hint}", file=sys.stderr)
     print(f"import: {_summary(counts, time.perf_counter() - started)}", file=sys.stderr)
     if args.report:
         with open(args.report, "wb") as handle:

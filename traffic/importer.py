@@ -58,6 +58,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from traffic.exceptions import LogFormatError
+from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork
 from traffic.logformat import (
     COMBINED,
     COMMON,
@@ -85,6 +86,9 @@ CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
 DEFAULT_MAX_EXAMPLES = 5
 # Submitted logins enough to say that none failing is odd (a site's logins fail a few percent of the time).
 MIN_LOGINS_FOR_HINT = 20
+# Requests from private-network addresses, of those with an address, that say a proxy wrote the log.
+PROXY_HINT_SHARE = 0.5
+MIN_REQUESTS_FOR_HINT = 20
 _EXAMPLE_CHARACTERS = 200
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
@@ -118,6 +122,9 @@ class ImportReport:
     invalid_examples: list[tuple[str, int, str, str]] = field(default_factory=list)
     login_statuses: Counter[int] = field(default_factory=Counter)  # submitted logins, by status
     failed_logins: int = 0
+    addressed: int = 0  # events with a client address
+    internal_addresses: Counter[str] = field(default_factory=Counter)  # of them, in private networks
+    reads_forwarded: bool = False  # whether the format has an X-Forwarded-For (or X-Real-IP) column
 
     def login_hint(self) -> str | None:
         """What to check when many logins were submitted and none read as failed: a site that answers
@@ -130,6 +137,25 @@ class ImportReport:
             f"{submitted} login(s) submitted and none read as failed (statuses: {statuses}); if the site answers "
             "a failed login with one of these (the form again with 200, or a redirect back to it), pass "
             "--failed-login-status STATUS, else no failed login or failed-login wave can be seen"
+        )
+
+    def proxy_hint(self) -> str | None:
+        """What to check when most requests come from private networks: the log was likely written
+        behind a load balancer or reverse proxy, whose address hides every client's."""
+        internal = sum(self.internal_addresses.values())
+        if self.addressed < MIN_REQUESTS_FOR_HINT or internal < self.addressed * PROXY_HINT_SHARE:
+            return None
+        seen = ", ".join(address for address, _ in self.internal_addresses.most_common(3))
+        share = f"{internal} of {self.addressed} requests come from private-network addresses ({seen})"
+        if self.reads_forwarded:
+            return (
+                f"{share} even after X-Forwarded-For; if the proxies in front of the site have public addresses "
+                "(a CDN), name their networks with --real-ip-from CIDR"
+            )
+        return (
+            f"{share}: if the log is written behind a load balancer or reverse proxy, add the client's address "
+            '("$http_x_forwarded_for"; Apache: "%{X-Forwarded-For}i") to the format, else every client has the '
+            "proxy's address, network and country"
         )
 
     def _example(self, into: list[tuple[str, int, str, str]], source: str, number: int, reason: str, line: str) -> None:
@@ -312,6 +338,7 @@ class LogImporter:
         interval: timedelta = timedelta(seconds=1),
         max_examples: int = DEFAULT_MAX_EXAMPLES,
         failed_login_statuses: Collection[int] = (),
+        real_ip_from: Sequence[IPNetwork] = (),
     ) -> None:
         if format not in FORMATS:
             raise LogFormatError(format, f"unknown format; choose one of {list(FORMATS)}")
@@ -334,9 +361,14 @@ class LogImporter:
             self.compiled = compile_format(log_format, time_format)
         self.session_column = session_column(self.compiled.variables) if self.compiled else None
         self.failed_login_statuses = frozenset(failed_login_statuses)
+        variables = self.compiled.variables if self.compiled else ()
+        self.has_peer_column = "remote_addr" in variables
+        self.forwarded_column = next((name for name in FORWARDED_VARIABLES if name in variables), None)
+        self.client_address = ClientAddress(real_ip_from)
+        self.internal_address = ClientAddress().is_trusted
         self.start = start
         self.interval = interval
-        self.report = ImportReport(max_examples=max_examples)
+        self.report = ImportReport(max_examples=max_examples, reads_forwarded=self.forwarded_column is not None)
         self._synthetic_index = 0
 
     def import_lines(self, lines: Iterable[str], source: str = "-") -> Iterator[LabeledEvent]:
@@ -436,7 +468,7 @@ class LogImporter:
             raise LineError("does not match the format")
         properties: dict[str, Any] = {}
         occurred_at: str | None = None
-        user = session = ip = agent = method = uri = path = event_type = None
+        user = session = ip = agent = method = uri = path = event_type = forwarded = None
         query = ""
         status: int | None = None
         for name, raw_value in values.items():
@@ -495,10 +527,19 @@ class LogImporter:
                 properties["referer"] = value[:512]
             elif name == "http_user_agent":
                 agent = value
+            elif name == self.forwarded_column:
+                forwarded = value
+                properties[name] = value[:256]
             elif name != "remote_ident":
                 properties[name[:64]] = value[:256]
         if occurred_at is None:
             raise LineError("no time ($time_local, $time_iso8601 or $msec)")
+        if self.forwarded_column is not None:
+            ip = self._client(ip, forwarded, properties)
+        if ip is not None:
+            self.report.addressed += 1
+            if self.internal_address(ip):
+                self.report.internal_addresses[ip] += 1
         if method is not None:
             properties["method"] = method
         if uri is not None:
@@ -524,6 +565,15 @@ class LogImporter:
             "status": status,
             "properties": properties,
         }
+
+    def _client(self, peer: str | None, forwarded: str | None, properties: dict[str, Any]) -> str | None:
+        """The client's address (``traffic.forwarded``); the proxy's stays in ``properties.remote_addr``."""
+        if self.has_peer_column and peer is None:
+            return None  # the peer's address is not one ("-"): nothing to say which hops to believe
+        client = self.client_address.of(peer, forwarded)
+        if peer is not None and client != peer:
+            properties["remote_addr"] = peer
+        return client
 
 
 def _decoded(lines: Iterable[bytes]) -> Iterator[str]:
