@@ -2,8 +2,10 @@
 
 ``ECODDetector`` is ECOD (Li et al., 2022, "ECOD: Unsupervised Outlier Detection Using Empirical
 Cumulative Distribution Functions") in numpy: each feature's left and right tail probabilities
-under the training data's empirical distribution, summed as negative logs. It has no
-hyper-parameters, is deterministic, and its per-feature terms are its explanation.
+under the training data's empirical distribution, the further of the two as a negative log, and
+these terms softly truncated and summed over the features (where ECOD adds them as they are and
+keeps the largest of its three direction sums; ``model.tails.ecod`` says why). It is deterministic,
+has no hyper-parameter fitted to the data, and its terms are its explanation.
 
 ``IsolationForestDetector`` wraps scikit-learn's ``IsolationForest`` (imported when fitted, so this
 module loads without scikit-learn). Its explanations come from the same per-feature tail
@@ -22,7 +24,16 @@ import numpy as np
 from model.exceptions import DetectorNotFittedError, TrainingDataError
 
 # TailProfile stays importable from here: detectors pickled before model.tails name it so.
-from model.tails import DEFAULT_SEED, Matrix, TailProfile, Vector, as_matrix, ecod, ecod_scores
+from model.tails import (
+    DEFAULT_SEED,
+    ECOD_DIRECTIONS,
+    SOFT_TRUNCATED_TAILS,
+    Matrix,
+    TailProfile,
+    Vector,
+    as_matrix,
+    ecod,
+)
 
 MIN_TRAINING_ROWS = 10
 
@@ -49,8 +60,11 @@ class ECODDetector:
 
     name = "ecod"
 
-    def __init__(self, *, seed: int = DEFAULT_SEED, cohort_column: int | None = None) -> None:
+    def __init__(
+        self, *, seed: int = DEFAULT_SEED, cohort_column: int | None = None, aggregation: str = SOFT_TRUNCATED_TAILS
+    ) -> None:
         self.seed = seed
+        self.aggregation = aggregation  # model.tails.ecod's
         self.n_features = 0
         self._profile: TailProfile | None = None
         # Cold start: rows with a non-zero ``cohort_column`` (an entity's first event) are judged
@@ -78,20 +92,18 @@ class ECODDetector:
         return self._profile
 
     def score(self, rows: Matrix) -> Vector:
-        """max(left-tail sum, right-tail sum, skewness-chosen-tail sum) per row, as in ECOD."""
-        matrix, judges = self._judges(rows)
-        scores = np.empty(len(matrix))
-        for selected, profile in judges:
-            scores[selected] = ecod_scores(profile, matrix[selected])
-        return scores
+        """Each row's per-feature tail terms, combined (``model.tails.ecod``)."""
+        return self.score_and_contributions(rows)[0]
 
     def score_and_contributions(self, rows: Matrix) -> tuple[Vector, Matrix]:
         """``score`` and ``contributions`` from one pass over the tails."""
         matrix, judges = self._judges(rows)
         scores = np.empty(len(matrix))
         contributions = np.empty_like(matrix)
+        # Detectors pickled before the choice existed keep the aggregation they were calibrated with.
+        aggregation = getattr(self, "aggregation", ECOD_DIRECTIONS)
         for selected, profile in judges:
-            scores[selected], contributions[selected] = ecod(profile, matrix[selected])
+            scores[selected], contributions[selected] = ecod(profile, matrix[selected], aggregation)
         return scores, contributions
 
     def _judges(self, rows: Matrix) -> tuple[Matrix, list[tuple[Any, TailProfile]]]:

@@ -27,7 +27,7 @@ import numpy as np
 
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES
-from model.tails import Matrix, TailProfile, Vector
+from model.tails import ORDINARY_TERM, Matrix, TailProfile, Vector, soft_truncated_sum
 
 ENTITY_FEATURES_VERSION = 2
 # A pause longer than this ends an episode (the usual web-analytics session timeout).
@@ -47,9 +47,6 @@ MIN_TAIL_SCALE = 0.05
 PLAIN_TAIL_SUM = "tail-sum"
 SOFT_TRUNCATED_TAIL_SUM = "soft-truncated-tail-sum"
 ENTITY_SCORING = SOFT_TRUNCATED_TAIL_SUM  # what training calibrates new models on
-# A feature's term below this (a tail probability above e**-2, about one in seven) is what every
-# episode shows somewhere among its twenty features, and counts next to nothing in the score.
-ORDINARY_TERM = 2.0
 
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|eot|map)(?:[?#]|$)", re.IGNORECASE)
 _NO_REFERER = frozenset({"", "-"})
@@ -442,24 +439,18 @@ class EntityModel:
         return terms, left, right
 
     def score(self, rows: Matrix) -> Vector:
-        """How far into their training tails the episode's features sit, together (ECOD's terms,
-        each feature's tails chosen by meaning rather than by skewness), each softly truncated at
-        ``ORDINARY_TERM``: the sum of ``log(1 + exp(term - ORDINARY_TERM))``.
-
-        ECOD sums the terms as they are. Over twenty features, the terms of ordinary values (about
-        one for a one-tailed feature, 1.7 for a two-tailed one) add up to a sum whose spread hides a
-        bot that is moderately unusual in five ways at once: a spoofed browser on a home address,
-        whose pace, regularity, length and exploring are each unusual and none extreme. Truncated,
-        mostly the unusual features count (after Zaykin's truncated product of p-values, which
-        keeps only the terms beyond a cut); softly, so that the rest still order the episodes below
-        the threshold rather than tie them at zero. Measured in docs/model.md. A model calibrated
-        before this (``PLAIN_TAIL_SUM``) adds the terms as they are."""
+        """How far into their training tails the episode's features sit, together: ECOD's terms,
+        each feature's tails chosen by meaning rather than by skewness, added by
+        ``model.tails.soft_truncated_sum``. Summed as they are, the ordinary terms of twenty
+        features hide a bot that is moderately unusual in five ways at once: a spoofed browser on a
+        home address, whose pace, regularity, length and exploring are each unusual and none
+        extreme. Measured in docs/model.md. A model calibrated before this (``PLAIN_TAIL_SUM``) adds
+        the terms as they are."""
         terms = self._terms(rows)[0]
         if self.scoring == PLAIN_TAIL_SUM:
             plain: Vector = terms.sum(axis=1)
             return plain
-        scores: Vector = np.logaddexp(0.0, terms - ORDINARY_TERM).sum(axis=1)
-        return scores
+        return soft_truncated_sum(terms)
 
     def reasons(self, rows: Matrix, top: int = 3) -> list[tuple[str, ...]]:
         """For each row, the ``top`` features furthest in their training tails, as sentences naming

@@ -17,6 +17,7 @@ from model.detectors import (
     top_features,
 )
 from model.exceptions import DetectorNotFittedError, TrainingDataError
+from model.tails import ECOD_DIRECTIONS
 
 
 def gaussian_rows(count: int, seed: int = 0) -> np.ndarray:
@@ -92,3 +93,31 @@ def test_first_events_are_judged_against_other_first_events() -> None:
     later = rows[~first][:100]
     assert cohorts.score(later).tolist() == plain.score(later).tolist()
     assert cohorts.contributions(ordinary_first).max() < plain.contributions(ordinary_first).max()
+
+
+def test_ecod_counts_a_row_unusual_in_both_directions_in_full() -> None:
+    # GIVEN ordinary rows of five independent right-skewed features (rates, pauses), and two
+    # suspects: one far out (1 in 3,000) in one feature, one unusual (1 in 500) in two, one high (a
+    # rate too high) and one low (a pause too short): about 1 in 250,000 together
+    rows = np.exp(np.random.default_rng(5).normal(size=(20_000, 5)))
+    suspects = np.exp(np.array([[3.4, 0.0, 0.0, 0.0, 0.0], [2.9, -2.9, 0.0, 0.0, 0.0]]))
+    further = ECODDetector().fit(rows)
+    directions = ECODDetector(aggregation=ECOD_DIRECTIONS).fit(rows)
+    # THEN each feature's further tail, softly truncated and summed, ranks the second suspect higher
+    one_way, both_ways = further.score(suspects)
+    assert both_ways > one_way + 1.5
+    # AND ECOD's largest direction sum sees half of the second one, and ranks it lower
+    one_way, both_ways = directions.score(suspects)
+    assert both_ways < one_way - 1.0
+    # AND another aggregation is refused by name
+    with pytest.raises(ValueError, match="aggregation: 'mean'"):
+        ECODDetector(aggregation="mean").fit(rows).score(rows[:1])
+
+
+def test_a_detector_pickled_before_the_aggregation_existed_scores_as_it_was_calibrated() -> None:
+    rows = gaussian_rows(2_000)
+    detector = ECODDetector().fit(rows)
+    del detector.__dict__["aggregation"]  # as an artifact written before it unpickles
+    old = pickle.loads(pickle.dumps(detector))
+    expected = ECODDetector(aggregation=ECOD_DIRECTIONS).fit(rows).score(rows[:100])
+    assert old.score(rows[:100]).tolist() == expected.tolist()

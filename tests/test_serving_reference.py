@@ -23,7 +23,7 @@ from model.artifact import LoadedModel
 from model.detectors import ECODDetector, IsolationForestDetector, top_features
 from model.features import FEATURE_NAMES, FEATURES_VERSION, featurize_batch
 from model.rows import NPY_CONTENT_TYPE, SCORES_CONTENT_TYPE, encode_npy
-from model.tails import TailProfile
+from model.tails import ORDINARY_TERM, SOFT_TRUNCATED_TAILS, TailProfile
 from model.train import save, train
 from tests.model_factories import START, credential_stuffing, injection_probe, normal_traffic
 
@@ -44,11 +44,13 @@ def reference_tails(profile: TailProfile, rows: np.ndarray) -> tuple[np.ndarray,
     return left, right
 
 
-def reference_ecod(profile: TailProfile, matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def reference_ecod(profile: TailProfile, matrix: np.ndarray, aggregation: str) -> tuple[np.ndarray, np.ndarray]:
     left, right = reference_tails(profile, matrix)
+    terms = np.maximum(left, right)
+    if aggregation == SOFT_TRUNCATED_TAILS:
+        return np.log1p(np.exp(terms - ORDINARY_TERM)).sum(axis=1), terms
     automatic = np.where(profile.right_skewed, right, left)
-    scores = np.maximum.reduce([left.sum(axis=1), right.sum(axis=1), automatic.sum(axis=1)])
-    return scores, np.maximum(left, right)
+    return np.maximum.reduce([left.sum(axis=1), right.sum(axis=1), automatic.sum(axis=1)]), terms
 
 
 def reference_score_and_contributions(
@@ -57,15 +59,15 @@ def reference_score_and_contributions(
     if isinstance(detector, IsolationForestDetector):
         left, right = reference_tails(detector._profile, matrix)
         return -detector._forest.score_samples(matrix), np.maximum(left, right)
-    profile, cohort_profile = detector._profile, detector._cohort_profile
+    profile, cohort_profile, aggregation = detector._profile, detector._cohort_profile, detector.aggregation
     if cohort_profile is None or detector.cohort_column is None:
-        return reference_ecod(profile, matrix)
+        return reference_ecod(profile, matrix, aggregation)
     in_cohort = matrix[:, detector.cohort_column] != 0
     scores = np.empty(len(matrix))
     contributions = np.empty_like(matrix)
     for selected, chosen in ((~in_cohort, profile), (in_cohort, cohort_profile)):
         if selected.any():
-            scores[selected], contributions[selected] = reference_ecod(chosen, matrix[selected])
+            scores[selected], contributions[selected] = reference_ecod(chosen, matrix[selected], aggregation)
     return scores, contributions
 
 
