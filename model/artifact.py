@@ -39,6 +39,7 @@ from model.exceptions import ArtifactError, InvalidStateError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
 from model.login_waves import LoginWaveModel, login_wave_model_of
 from model.rows import FEATURE_CONFIG_ID, JSON_CONTENT_TYPE
+from model.tails import ECOD_DIRECTIONS
 from model.verdicts import Suppressions, suppressions_of
 from vedette import schema as vedette_schema
 
@@ -258,6 +259,12 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
         raise ArtifactError(f"{folder}: missing {Path(error.filename).name}") from None
     _check_features(folder, metadata)
     detector = joblib.load(folder / DETECTOR_FILE)
+    recorded = metadata.get("detector_aggregation")
+    if recorded is not None and recorded != getattr(detector, "aggregation", ECOD_DIRECTIONS):
+        raise ArtifactError(
+            f"{folder}: the detector adds its terms as {getattr(detector, 'aggregation', ECOD_DIRECTIONS)!r}, "
+            f"its threshold was calibrated for {recorded!r}"
+        )
     if detector.n_features != len(FEATURE_NAMES):
         raise ArtifactError(
             f"{folder}: detector fitted on {detector.n_features} features, expected {len(FEATURE_NAMES)}"

@@ -63,6 +63,8 @@ class ECODDetector:
     def __init__(
         self, *, seed: int = DEFAULT_SEED, cohort_column: int | None = None, aggregation: str = SOFT_TRUNCATED_TAILS
     ) -> None:
+        if aggregation not in (SOFT_TRUNCATED_TAILS, ECOD_DIRECTIONS):
+            raise ValueError(f"aggregation: {aggregation!r} is not one this code knows")
         self.seed = seed
         self.aggregation = aggregation  # model.tails.ecod's
         self.n_features = 0

@@ -104,8 +104,8 @@ def soft_truncated_sum(terms: Matrix) -> Vector:
     """Per row, the terms each softly truncated at ``ORDINARY_TERM`` and summed: the sum of
     ``log(1 + exp(term - ORDINARY_TERM))``.
 
-    Summed as they are, the terms of ordinary values (about 0.7 for a continuous feature, more for
-    a two-tailed reading of it) add up over tens of features to a sum whose spread hides a row that
+    Summed as they are, the terms of ordinary values (the further of a continuous feature's two
+    tails averages 1 + ln 2, about 1.7) add up over tens of features to a sum whose spread hides a row that
     is moderately unusual in several ways at once. Truncated, mostly the unusual features count
     (after Zaykin's truncated product of p-values, which keeps only the terms beyond a cut); softly,
     so that the rest still order the rows below the threshold rather than tie them at zero."""

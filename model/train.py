@@ -127,6 +127,8 @@ def train(
         "request_content_types": list(REQUEST_CONTENT_TYPES),
         "response_content_types": list(RESPONSE_CONTENT_TYPES),
         "detector": fitted.name,
+        # How the detector's terms make its score (model.tails.ecod): its threshold holds for that one.
+        "detector_aggregation": getattr(fitted, "aggregation", None),
         "threshold": threshold,
         "alert_rate": alert_rate,
         "calibration_share": calibration_share,

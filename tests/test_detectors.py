@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import pickle
 
 import numpy as np
@@ -111,7 +112,16 @@ def test_ecod_counts_a_row_unusual_in_both_directions_in_full() -> None:
     assert both_ways < one_way - 1.0
     # AND another aggregation is refused by name
     with pytest.raises(ValueError, match="aggregation: 'mean'"):
-        ECODDetector(aggregation="mean").fit(rows).score(rows[:1])
+        ECODDetector(aggregation="mean")
+
+
+def test_ecod_score_is_each_further_tail_softly_truncated_at_two() -> None:
+    # GIVEN ten training rows: a feature 0..9 and a constant one
+    detector = ECODDetector().fit(np.column_stack([np.arange(10.0), np.zeros(10)]))
+    # WHEN a row beyond every training value of the first (right tail 1/11) and ordinary in the second
+    (score,) = detector.score(np.array([[9.5, 0.0]]))
+    # THEN each term, log(1 + exp(term - 2)), is added: ln 11 for the first, 0 for the second
+    assert score == pytest.approx(math.log1p(math.exp(math.log(11.0) - 2.0)) + math.log1p(math.exp(-2.0)))
 
 
 def test_a_detector_pickled_before_the_aggregation_existed_scores_as_it_was_calibrated() -> None:

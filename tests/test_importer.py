@@ -439,6 +439,17 @@ def test_behind_a_load_balancer_the_client_is_the_first_forwarded_hop_not_a_trus
         ("10.0.1.17", "198.51.100.7, unknown", "10.0.1.17"),
         # no header: the request came straight to the proxy (a health check)
         ("10.0.1.17", "-", "10.0.1.17"),
+        # every default proxy network: shared address space, link-local, IPv6 link-local
+        ("100.64.3.9", "198.51.100.7", "198.51.100.7"),
+        ("169.254.0.9", "198.51.100.7", "198.51.100.7"),
+        ("fe80::1", "198.51.100.7", "198.51.100.7"),
+        # a dual-stack listener's IPv4-mapped peer is the IPv4 balancer; mapped hops read as IPv4
+        ("::ffff:10.0.1.17", "::ffff:198.51.100.7", "198.51.100.7"),
+        # empty entries and spaces are no hops; a port that is not a number makes no address
+        ("10.0.1.17", "198.51.100.7 ,, 10.0.3.3 ,", "198.51.100.7"),
+        ("10.0.1.17", "198.51.100.7:http", "10.0.1.17"),
+        # a peer that is not an address ("-"): nothing says which hops were added by proxies
+        ("-", "198.51.100.7", None),
     ]
     events = [
         labeled.event
@@ -449,6 +460,7 @@ def test_behind_a_load_balancer_the_client_is_the_first_forwarded_hop_not_a_trus
     assert events[1]["properties"]["remote_addr"] == "10.0.1.17"
     assert events[1]["properties"]["http_x_forwarded_for"] == "203.0.113.9, 198.51.100.7"
     assert "remote_addr" not in events[4]["properties"]
+    assert events[10]["properties"]["remote_addr"] == "::ffff:10.0.1.17"
     # AND clients behind one load balancer are told apart (users keyed by address and agent)
     assert events[0]["user_id"] == events[1]["user_id"] != events[4]["user_id"]
 
@@ -459,6 +471,12 @@ def test_a_cdn_in_front_is_believed_only_when_named() -> None:
     told = LogImporter("custom", log_format=BEHIND_PROXY, real_ip_from=[ip_network("198.51.100.0/24")])
     assert next(plain.import_lines([line], "a.log")).event["ip"] == "198.51.100.20"
     assert next(told.import_lines([line], "a.log")).event["ip"] == "192.0.2.44"
+
+
+def test_x_real_ip_is_one_address_set_by_the_proxy() -> None:
+    importer = LogImporter("custom", log_format=BEHIND_PROXY.replace("x_forwarded_for", "x_real_ip"))
+    lines = [_proxied("10.0.1.17", "198.51.100.7"), _proxied("10.0.1.17", "203.0.113.9, 198.51.100.7")]
+    assert [labeled.event["ip"] for labeled in importer.import_lines(lines, "a.log")] == ["198.51.100.7", "10.0.1.17"]
 
 
 def test_a_log_with_only_the_forwarded_header_reads_it_from_its_right_end() -> None:

@@ -345,6 +345,20 @@ def test_artifact_for_other_features_refuses_to_load(trained: dict[str, Path], t
         load_model(copy)
 
 
+def test_artifact_whose_detector_adds_its_terms_otherwise_than_calibrated_refuses_to_load(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(trained["model_dir"], copy)
+    metadata = json.loads((copy / "metadata.json").read_text())
+    assert metadata["detector_aggregation"] == "soft_truncated_tails"
+    assert load_model(copy).detector.aggregation == "soft_truncated_tails"
+    metadata["detector_aggregation"] = "ecod_directions"
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ArtifactError, match="calibrated for 'ecod_directions'"):
+        load_model(copy)
+
+
 def test_training_without_events_says_so(tmp_path: Path) -> None:
     with pytest.raises(TrainingDataError, match="no events"):
         train.train([])

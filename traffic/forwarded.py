@@ -71,17 +71,20 @@ class ClientAddress:
         self.is_trusted = lru_cache(maxsize=65_536)(self._is_trusted)
 
     def _is_trusted(self, address: str) -> bool:
-        parsed = ipaddress.ip_address(address)
+        parsed = ipaddress.ip_address(canonical(address) or address)
         return any(parsed in network for network in self.trusted if network.version == parsed.version)
 
-    def of(self, peer: str | None, forwarded: str | None) -> str | None:
-        """The client's address. ``peer`` is ``$remote_addr`` (a valid address) or None where the log
-        has no such column, in which case the header's proxies are the site's own and it is read
-        from its right end. None when neither gives an address."""
-        if forwarded is None or (peer is not None and not self.is_trusted(peer)):
-            return peer
-        client = peer
-        for hop in reversed(forwarded.split(",")):
+    def of(self, peer: str | None, forwarded: str | None, *, one_hop: bool = False) -> str | None:
+        """The client's address, written canonically (``canonical``). ``peer`` is ``$remote_addr`` (a
+        valid address) or None where the log has no such column, in which case the header's proxies
+        are the site's own and it is read from its right end. ``one_hop``: the header holds one
+        address (X-Real-IP), not a list. None when neither gives an address."""
+        client = canonical(peer) if peer is not None else None
+        if forwarded is None or (client is not None and not self.is_trusted(client)):
+            return client
+        for hop in reversed([forwarded] if one_hop else forwarded.split(",")):
+            if not hop.strip():
+                continue  # "a, , b" or a trailing comma: no hop there, as nginx reads it
             address = hop_address(hop)
             if address is None:
                 break  # "unknown" or garbage: what is left of it cannot be placed
@@ -92,15 +95,30 @@ class ClientAddress:
 
 
 @lru_cache(maxsize=65_536)
-def hop_address(hop: str) -> str | None:
-    """The address in one X-Forwarded-For entry (``203.0.113.7``, ``203.0.113.7:51234``,
-    ``[2001:db8::1]:443``, ``2001:db8::1``), or None if it holds none."""
-    text = hop.strip()
-    if text.startswith("["):
-        text = text[1 : text.find("]")] if "]" in text else ""
-    elif text.count(":") == 1:
-        text = text.split(":", 1)[0]  # IPv4 with a port
+def canonical(text: str) -> str | None:
+    """An address as one string per address: lower-case IPv6 without a zone (``%eth0``), and an
+    IPv4-mapped IPv6 address (``::ffff:10.0.0.1``, from a dual-stack listener) as its IPv4 address.
+    None if ``text`` is not an address."""
     try:
-        return str(ipaddress.ip_address(text))
+        parsed = ipaddress.ip_address(text.strip().split("%", 1)[0])
     except ValueError:
         return None
+    if isinstance(parsed, ipaddress.IPv6Address) and parsed.ipv4_mapped is not None:
+        return str(parsed.ipv4_mapped)
+    return str(parsed)
+
+
+@lru_cache(maxsize=65_536)
+def hop_address(hop: str) -> str | None:
+    """The address in one X-Forwarded-For entry (``203.0.113.7``, ``203.0.113.7:51234``,
+    ``[2001:db8::1]:443``, ``2001:db8::1``), canonical; None if it holds none."""
+    text = hop.strip()
+    if text.startswith("["):
+        address, bracket, port = text[1:].partition("]")
+        if not bracket or (port and not (port.startswith(":") and port[1:].isdigit())):
+            return None
+        return canonical(address)
+    if text.count(":") == 1:  # IPv4 with a port
+        address, _, port = text.partition(":")
+        return canonical(address) if port.isdigit() else None
+    return canonical(text)

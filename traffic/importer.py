@@ -58,7 +58,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from traffic.exceptions import LogFormatError
-from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork
+from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical
 from traffic.logformat import (
     COMBINED,
     COMMON,
@@ -569,9 +569,11 @@ class LogImporter:
     def _client(self, peer: str | None, forwarded: str | None, properties: dict[str, Any]) -> str | None:
         """The client's address (``traffic.forwarded``); the proxy's stays in ``properties.remote_addr``."""
         if self.has_peer_column and peer is None:
-            return None  # the peer's address is not one ("-"): nothing to say which hops to believe
-        client = self.client_address.of(peer, forwarded)
-        if peer is not None and client != peer:
+            # The peer's address is not one ("-"): nothing says which hops to believe, and a header
+            # read from its right end could have been written by the client.
+            return None
+        client = self.client_address.of(peer, forwarded, one_hop=self.forwarded_column == "http_x_real_ip")
+        if peer is not None and client != canonical(peer):
             properties["remote_addr"] = peer
         return client
 
