@@ -49,6 +49,7 @@ from local_pipeline.resources import (
     drain_queue,
     scorer_environment,
 )
+from model.login_waves import WAVE_KIND
 from traffic.scenarios import BLATANT_SCENARIOS
 from traffic.simulator import DEFAULT_START, Simulator
 from vedette import Producer
@@ -106,6 +107,9 @@ class Tracker:
         self.failed = 0
         self.timings: list[EventTimes] = []
         self.live_ids: set[str] = set()
+        # (kind, id) of the users and sessions any attack event came from: an alert on one of them
+        # is an alert on an attack (an account taken over is its owner's user too).
+        self.attack_entities: set[tuple[str, str]] = set()
         self.last_ack = 0.0
 
     def on_delivery(self, report: DeliveryReport) -> None:
@@ -161,6 +165,9 @@ def _produce(
                 tracker.live_ids.add(event["event_id"])
             if label is not None:
                 labels[event["event_id"]] = (label.scenario, label.episode_id)
+                tracker.attack_entities.add(("user", event["user_id"]))
+                if event.get("session_id"):
+                    tracker.attack_entities.add(("session", event["session_id"]))
             work.put(event)
             count += 1
             if rate > 0 and count % 100 == 0:
@@ -584,6 +591,8 @@ def _figures(
         "live_events": counts["produced_live"],
         "anomalies": len(anomalies),
         "alerts": len(alerts),
+        # Who the alerts were about: users and sessions an attack came from, others, the whole service.
+        "alerts_by_target": dict(Counter(alert_target(alert, tracker.attack_entities) for alert in alerts)),
         "dead_letter_messages": len(dead_letter_messages),
         "scenarios": scenarios,
         "normal_flagged_live": normal_flagged_live,
@@ -604,6 +613,15 @@ def _figures(
         "scorer_emf": counts["emf"],
         "errors": counts["errors"],
     }
+
+
+def alert_target(message: dict[str, Any], attack_entities: set[tuple[str, str]]) -> str:
+    """``attack``, ``normal`` or ``service`` (a failed-login wave): whom an alert message is about."""
+    entity = message.get("entity")  # a per-event alert (a model without the entity stage) names its user
+    kind, identity = (entity["kind"], entity["id"]) if isinstance(entity, dict) else ("user", message["user_id"])
+    if kind == WAVE_KIND:
+        return "service"
+    return "attack" if (kind, identity) in attack_entities else "normal"
 
 
 def render(figures: dict[str, Any]) -> str:
@@ -633,10 +651,12 @@ def render(figures: dict[str, Any]) -> str:
             f"{'-' if delay is None else f'{delay:,.0f}':>19}"
         )
     rate = figures["normal_flagged_live_rate"]
+    by_target = figures.get("alerts_by_target", {})
+    targets = ", ".join(f"{by_target.get(target, 0):,} on {target}" for target in ("attack", "normal", "service"))
     lines += [
         "",
         f"  normal live events flagged: {figures['normal_flagged_live']:,} of {figures['normal_live_events']:,}"
-        f" ({'-' if rate is None else f'{rate:.2%}'}); alerts sent: {figures['alerts']:,}",
+        f" ({'-' if rate is None else f'{rate:.2%}'}); alerts sent: {figures['alerts']:,} ({targets})",
         f"  scored {figures['scored_events_per_second']:,} events/s; produce-to-scored latency "
         f"p50 {figures['produce_to_scored_ms_p50']} ms, p95 {figures['produce_to_scored_ms_p95']} ms, "
         f"p99 {figures['produce_to_scored_ms_p99']} ms",

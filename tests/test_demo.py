@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from emulators import serving_stack
-from local_pipeline.demo import DemoOptions, run_demo, write_report
+from local_pipeline.demo import DemoOptions, alert_target, run_demo, write_report
 from local_pipeline.latency import STAGES
 from traffic.scenarios import BLATANT_SCENARIOS
 
@@ -42,6 +42,9 @@ def test_a_small_demo_accounts_for_every_event_and_catches_every_attack_scenario
     assert console["url"].startswith("http://127.0.0.1:")
     assert console["alerts_on_first_page"] == min(25, figures["alerts"]) >= 1
     assert console["newest_alert_events"] >= 1
+    # AND the alerts are told apart by whom they are about, the attacks' users and sessions among them
+    assert sum(figures["alerts_by_target"].values()) == figures["alerts"]
+    assert figures["alerts_by_target"]["attack"] >= 1
     # AND the model was served by the stack this machine has (the container's, where installed)
     assert figures["model_server"] == serving_stack().name
     # AND the live events' latency is reported with where it went: the stages' means add up to the
@@ -101,3 +104,12 @@ def test_a_small_demo_archived_by_user_hash_accounts_for_every_record(tmp_path: 
     assert figures["scored"] + figures["bad"] + figures["dead_lettered"] == figures["produced"]
     write_report(figures, options.report)
     assert "3 records the partitioner failed" in options.report.read_text()
+
+
+def test_an_alert_is_about_an_attack_when_its_user_or_session_sent_attack_events() -> None:
+    attackers = {("user", "mallory"), ("session", "s-9")}
+    assert alert_target({"entity": {"kind": "session", "id": "s-9"}}, attackers) == "attack"
+    assert alert_target({"entity": {"kind": "session", "id": "s-1"}}, attackers) == "normal"
+    assert alert_target({"entity": {"kind": "user", "id": "mallory"}}, attackers) == "attack"
+    assert alert_target({"entity": {"kind": "logins", "id": "service"}}, attackers) == "service"
+    assert alert_target({"user_id": "mallory", "event_id": "e-1"}, attackers) == "attack"  # a per-event alert
