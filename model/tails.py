@@ -105,10 +105,10 @@ def soft_truncated_sum(terms: Matrix) -> Vector:
     ``log(1 + exp(term - ORDINARY_TERM))``.
 
     Summed as they are, the terms of ordinary values (the further of a continuous feature's two
-    tails averages 1 + ln 2, about 1.7) add up over tens of features to a sum whose spread hides a row that
-    is moderately unusual in several ways at once. Truncated, mostly the unusual features count
-    (after Zaykin's truncated product of p-values, which keeps only the terms beyond a cut); softly,
-    so that the rest still order the rows below the threshold rather than tie them at zero."""
+    tails averages 1 + ln 2, about 1.7) add up over tens of features to a sum whose spread hides a
+    row that is moderately unusual in several ways at once. Truncated, mostly the unusual features
+    count (after Zaykin's truncated product of p-values, which keeps only the terms beyond a cut);
+    softly, so that the rest still order the rows below the threshold rather than tie them at zero."""
     # log1p(exp(x)) rather than logaddexp(0, x): a quarter of the time on a 1,000-row request, and
     # a term is a few tens at most (a tail of 1 / 20,001 is 9.9), far from exp's overflow.
     truncated: Vector = np.log1p(np.exp(terms - ORDINARY_TERM)).sum(axis=1)
