@@ -68,6 +68,9 @@ WARM_UP_EVENTS = 50_000
 REORDER_SECONDS = 300.0
 # Warn when fewer than this share of events carry the entity's id.
 MIN_KEYED_SHARE = 0.5
+# Label keys that match some test event, below which the labels likely name something else (another
+# column, another form of the id). A file may also label other days, so most may miss legitimately.
+MIN_MATCHED_LABEL_SHARE = 0.1
 SOURCE_FORMATS = ("auto", "jsonl", "archive", "common", "combined", "custom", "csic2010")
 
 
@@ -208,6 +211,7 @@ class Replay:
     network_of: Any = None  # the model's lookups (model.network, model.user_agents), as the scorer's
     agent_of: Any = None
     labels: dict[str, str] = field(default_factory=dict)
+    matched_labels: set[str] = field(default_factory=set)  # the label keys some test event carried
     user_states: dict[str, UserState] = field(default_factory=dict)
     ip_states: dict[str, IpState] = field(default_factory=dict)
     evidence: dict[str, Evidence] = field(default_factory=dict)
@@ -385,8 +389,25 @@ class Replay:
             return "normal"
         for candidate in (event.get("event_id"), key, event.get("session_id"), event.get("user_id")):
             if candidate is not None and candidate in labels:
+                self.matched_labels.add(candidate)
                 return labels[candidate]
         return "normal"
+
+    def labels_hint(self) -> str | None:
+        """What to check when most label keys matched no test event: every unmatched entity counts
+        as normal, so the figures would measure little and say nothing about it."""
+        if not self.labels or len(self.matched_labels) >= len(self.labels) * MIN_MATCHED_LABEL_SHARE:
+            return None
+        unmatched = [key for key in self.labels if key not in self.matched_labels][:3]
+        seen = list(self.entities)[:3]
+        *first, last = dict.fromkeys(("event id", f"{self.kind} id", "session id", "user id"))
+        fields = f"{', '.join(first)} or {last}"
+        return (
+            f"only {len(self.matched_labels)} of {len(self.labels)} label keys match an {fields} of the test "
+            f"events (unmatched: {', '.join(map(repr, unmatched))}; the test's "
+            f"{self.kind} ids look like {', '.join(map(repr, seen)) or 'nothing'}): the entities they miss count "
+            "as normal (labels of other days miss legitimately)"
+        )
 
 
 def _day(seconds: float) -> str:
@@ -803,6 +824,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             replay.events,
             arguments.entity,
         )
+    if hint := replay.labels_hint():
+        logger.warning("%s: %s", arguments.labels, hint)
     summary = summarize(replay)
     write_outputs(replay, summary, out)
     if sys.stderr.isatty() and not arguments.quiet:

@@ -80,6 +80,7 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     )
     # THEN the last line is the summary, with entity- and event-level figures
     assert result.returncode == 0, result.stderr
+    assert "label keys match" not in result.stderr  # every label names a test session
     summary = json.loads(result.stdout.strip().splitlines()[-1])
     assert summary["backtest"] == "summary"
     assert summary["entity"] == "session"
@@ -216,3 +217,28 @@ def test_a_log_written_behind_a_proxy_is_read_with_the_clients_addresses(
     caplog.clear()
     list(read_source(str(log), format="custom", log_format='$remote_addr [$time_local] "$request" $status'))
     assert any("private-network addresses (10.0.0.17)" in record.getMessage() for record in caplog.records)
+
+
+def test_labels_that_name_nothing_in_the_test_log_are_warned_about(logs: Path, tmp_path: Path) -> None:
+    # GIVEN labels that name the sessions in another form (upper case: a spreadsheet's doing)
+    labels = tmp_path / "labels.csv"
+    rows = (logs / "labels.csv").read_text().splitlines()
+    labels.write_text("\n".join([rows[0], *(row.upper().replace(",NORMAL", ",normal") for row in rows[1:])]) + "\n")
+    # WHEN the backtest runs with them
+    result = run_backtest(
+        "--train",
+        str(logs / "train.jsonl"),
+        "--test",
+        str(logs / "test.jsonl"),
+        "--labels",
+        str(labels),
+        "--entity",
+        "session",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    # THEN it says that none matched, showing a label key and a session id of the log side by side
+    assert result.returncode == 0, result.stderr
+    assert f"only 0 of {len(rows) - 1} label keys match" in result.stderr
+    assert "match an event id, session id or user id of the test events (unmatched: 'USER-" in result.stderr
+    assert "the test's session ids look like '" in result.stderr
