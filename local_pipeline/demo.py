@@ -110,6 +110,9 @@ class Tracker:
         # (kind, id) of the users and sessions any attack event came from: an alert on one of them
         # is an alert on an attack (an account taken over is its owner's user too).
         self.attack_entities: set[tuple[str, str]] = set()
+        # (kind, id, UTC date) of every user and session with an event that day: the entity-days the
+        # alert budget is counted in, so the alerts on normal traffic can be read against it.
+        self.entity_days: set[tuple[str, str, str]] = set()
         self.last_ack = 0.0
 
     def on_delivery(self, report: DeliveryReport) -> None:
@@ -163,6 +166,10 @@ def _produce(
         for event, label in events:
             if live:
                 tracker.live_ids.add(event["event_id"])
+            day = event["occurred_at"][:10]
+            tracker.entity_days.add(("user", event["user_id"], day))
+            if event.get("session_id"):
+                tracker.entity_days.add(("session", event["session_id"], day))
             if label is not None:
                 labels[event["event_id"]] = (label.scenario, label.episode_id)
                 tracker.attack_entities.add(("user", event["user_id"]))
@@ -538,6 +545,7 @@ def _figures(
             bad_lines.add((parsed["shard_id"], parsed["sequence_number"], parsed["sub_sequence_number"]))
     dead_letter_messages = drain_queue(clients["sqs"], resources.on_failure_queue_url)
     alerts = drain_queue(clients["sqs"], resources.alerts_inbox_url)
+    by_target = dict(Counter(alert_target(alert, tracker.attack_entities) for alert in alerts))
 
     bad = len(bad_lines)
     scored = counts["acknowledged"] - bad
@@ -592,7 +600,12 @@ def _figures(
         "anomalies": len(anomalies),
         "alerts": len(alerts),
         # Who the alerts were about: users and sessions an attack came from, others, the whole service.
-        "alerts_by_target": dict(Counter(alert_target(alert, tracker.attack_entities) for alert in alerts)),
+        "alerts_by_target": by_target,
+        # Against the alert budget (alerts per 1,000 active entities a day, for users and sessions each).
+        "entity_days": len(tracker.entity_days),
+        "normal_alerts_per_1000_entity_days": round(
+            1000 * by_target.get("normal", 0) / max(len(tracker.entity_days), 1), 2
+        ),
         "dead_letter_messages": len(dead_letter_messages),
         "scenarios": scenarios,
         "normal_flagged_live": normal_flagged_live,
@@ -656,7 +669,8 @@ def render(figures: dict[str, Any]) -> str:
     lines += [
         "",
         f"  normal live events flagged: {figures['normal_flagged_live']:,} of {figures['normal_live_events']:,}"
-        f" ({'-' if rate is None else f'{rate:.2%}'}); alerts sent: {figures['alerts']:,} ({targets})",
+        f" ({'-' if rate is None else f'{rate:.2%}'}); alerts sent: {figures['alerts']:,} ({targets}; on normal, "
+        f"{figures['normal_alerts_per_1000_entity_days']} per 1,000 user- and session-days)",
         f"  scored {figures['scored_events_per_second']:,} events/s; produce-to-scored latency "
         f"p50 {figures['produce_to_scored_ms_p50']} ms, p95 {figures['produce_to_scored_ms_p95']} ms, "
         f"p99 {figures['produce_to_scored_ms_p99']} ms",

@@ -45,6 +45,11 @@ def test_a_small_demo_accounts_for_every_event_and_catches_every_attack_scenario
     # AND the alerts are told apart by whom they are about, the attacks' users and sessions among them
     assert sum(figures["alerts_by_target"].values()) == figures["alerts"]
     assert figures["alerts_by_target"]["attack"] >= 1
+    # AND those on normal traffic are put against the budget's unit: users' and sessions' active days
+    # (an active user brings a user-day and a session-day at least)
+    assert figures["entity_days"] > options.users
+    normal = figures["alerts_by_target"].get("normal", 0)
+    assert figures["normal_alerts_per_1000_entity_days"] == round(1000 * normal / figures["entity_days"], 2)
     # AND the model was served by the stack this machine has (the container's, where installed)
     assert figures["model_server"] == serving_stack().name
     # AND the live events' latency is reported with where it went: the stages' means add up to the
@@ -73,6 +78,7 @@ def test_a_small_demo_accounts_for_every_event_and_catches_every_attack_scenario
     assert all(f"\n  {stage.name} " in report for stage in STAGES)
     assert "function by step (mean per invocation): decode " in report
     assert "live events put at " in report
+    assert "per 1,000 user- and session-days" in report
 
 
 def test_a_small_demo_archived_by_user_hash_accounts_for_every_record(tmp_path: Path):
