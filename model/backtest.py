@@ -399,7 +399,7 @@ class Replay:
         if not self.labels or len(self.matched_labels) >= len(self.labels) * MIN_MATCHED_LABEL_SHARE:
             return None
         unmatched = [key for key in self.labels if key not in self.matched_labels][:3]
-        seen = list(self.entities)[:3]
+        seen = list(itertools.islice(self.entities, 3))
         *first, last = dict.fromkeys(("event id", f"{self.kind} id", "session id", "user id"))
         fields = f"{', '.join(first)} or {last}"
         return (
