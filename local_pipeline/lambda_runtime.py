@@ -121,6 +121,10 @@ class LambdaProcess:
             self.process.wait()
         self._output.join(timeout=5)
         self.results.close()
+        # The pump has read the output to its end: close it here, not in the garbage collector (an
+        # unclosed file's ResourceWarning). A pump still reading keeps it, rather than fail mid-read.
+        if self.process.stdout is not None and not self._output.is_alive():
+            self.process.stdout.close()
 
 
 def _context(function_name: str) -> Any:
