@@ -16,7 +16,7 @@ from typing import Any
 
 from console.exceptions import AlertNotFoundError
 from console.labels import AlertKey, Verdict
-from model.client_alerts import CLIENT_DAY_SECONDS, CLIENT_PARTITION_PREFIX, client_of, is_grouped
+from model.client_alerts import client_marker, client_of, is_grouped
 from model.entities import ENTITY_FEATURE_NAMES
 from scorer.stores import (
     ALERT_AT_ATTRIBUTE,
@@ -213,10 +213,9 @@ class DynamoAlerts:
         client = client_of(raised[0]) if raised and is_grouped(record.kind, record.pages) else None
         if client is None:
             return None
-        day_start = int(record.last_event_at.timestamp() // CLIENT_DAY_SECONDS) * CLIENT_DAY_SECONDS
+        partition, day_start = client_marker(client, record.last_event_at.timestamp())
         response = self.client.get_item(
-            TableName=self.table,
-            Key={"user_id": {"S": CLIENT_PARTITION_PREFIX + client}, "sk": {"S": f"{ALERT_PREFIX}{day_start}"}},
+            TableName=self.table, Key={"user_id": {"S": partition}, "sk": {"S": f"{ALERT_PREFIX}{day_start}"}}
         )
         count = int(response.get("Item", {}).get(FOLDED_COUNT_ATTRIBUTE, {}).get("N", 0))
         return count or None

@@ -46,6 +46,17 @@ def client_of(event: Mapping[str, Any]) -> str | None:
     return f"{ip} {digest}"
 
 
+def day_start_of(moment: float) -> int:
+    """The start of the UTC day holding ``moment`` (Unix seconds)."""
+    return int(moment // CLIENT_DAY_SECONDS) * CLIENT_DAY_SECONDS
+
+
+def client_marker(client: str, moment: float) -> tuple[str, int]:
+    """Where a client's marker of the day holding ``moment`` lives: its partition in the anomalies
+    table and the start of its UTC day (the scorer writes it, the console reads its count)."""
+    return CLIENT_PARTITION_PREFIX + client, day_start_of(moment)
+
+
 @dataclass
 class ClientGroup:
     """Alerts that one client's marker of the day decides: the first is sent unless the client's alert
@@ -89,13 +100,13 @@ def group_by_client(
     ordered: list[ClientGroup] = []
     for alert in alerts:
         client = clients.get((alert.entity, alert.last_event_at)) if is_grouped(alert.kind, alert.pages) else None
-        day_start = int(alert.last_event_at // CLIENT_DAY_SECONDS) * CLIENT_DAY_SECONDS
         if client is None:
-            ordered.append(ClientGroup(None, day_start, [alert]))
+            ordered.append(ClientGroup(None, day_start_of(alert.last_event_at), [alert]))
             continue
+        partition, day_start = client_marker(client, alert.last_event_at)
         group = groups.get((client, day_start))
         if group is None:
-            group = groups[client, day_start] = ClientGroup(CLIENT_PARTITION_PREFIX + client, day_start)
+            group = groups[client, day_start] = ClientGroup(partition, day_start)
             ordered.append(group)
         group.alerts.append(alert)
     return ordered
