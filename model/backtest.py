@@ -394,11 +394,11 @@ class Replay:
         return "normal"
 
     def labels_hint(self) -> str | None:
-        """What to check when most label keys matched no test event: every unmatched entity counts
-        as normal, so the figures would measure little and say nothing about it."""
+        """What to check when fewer than ``MIN_MATCHED_LABEL_SHARE`` of the label keys matched a test
+        event: every entity they miss counts as normal, so the figures would measure little."""
         if not self.labels or len(self.matched_labels) >= len(self.labels) * MIN_MATCHED_LABEL_SHARE:
             return None
-        unmatched = [key for key in self.labels if key not in self.matched_labels][:3]
+        unmatched = list(itertools.islice((key for key in self.labels if key not in self.matched_labels), 3))
         seen = list(itertools.islice(self.entities, 3))
         *first, last = dict.fromkeys(("event id", f"{self.kind} id", "session id", "user id"))
         fields = f"{', '.join(first)} or {last}"
