@@ -46,6 +46,10 @@ CROSS_FIT_FOLDS = 5
 # from the sample's upper tail rather than read as an order statistic that the next day's traffic
 # would often beat; the tail is the top tenth of the sample, or more of a small one.
 MIN_EXCEEDANCES_FOR_QUANTILE = 20
+# From this many expected exceedances the sample can say that its tail is heavier than the
+# exponential's (a cluster of alike short sessions just past the extrapolated threshold): the
+# threshold is then never below the sample's own quantile, which would alert more than the budget.
+MIN_EXCEEDANCES_TO_BOUND = 5
 TAIL_QUANTILE = 0.9
 MIN_TAIL_SAMPLES = 20
 MAX_TAIL_SHARE = 0.5
@@ -186,6 +190,8 @@ def tail_threshold(samples: Vector, rate: float) -> float:
     unusual training day from setting the threshold alone. The tail holds the top tenth of the
     samples, or more of them on a small sample (at least ``MIN_TAIL_SAMPLES``, at most half): a
     scale estimated from two or three excesses swings with whichever days happened to be seen.
+    Where the sample holds a few exceedances (``MIN_EXCEEDANCES_TO_BOUND``), a tail heavier than
+    the exponential would put the extrapolation below them: the sample's quantile is the floor.
     """
     values = np.sort(np.asarray(samples, dtype=np.float64))
     if len(values) == 0:
@@ -198,7 +204,19 @@ def tail_threshold(samples: Vector, rate: float) -> float:
     if len(excesses) == 0:
         return float(values[-1])
     share_above = len(excesses) / len(values)
-    return base + float(excesses.mean()) * math.log(share_above / rate)
+    extrapolated = base + float(excesses.mean()) * math.log(share_above / rate)
+    if len(values) * rate >= MIN_EXCEEDANCES_TO_BOUND:
+        return max(extrapolated, float(np.quantile(values, 1.0 - rate, method="higher")))
+    return extrapolated
+
+
+def calibration_method(samples: int, rate: float) -> str:
+    """How ``tail_threshold`` set the threshold for ``samples`` entity-days at ``rate``."""
+    if samples * rate >= MIN_EXCEEDANCES_FOR_QUANTILE:
+        return "quantile"
+    if samples * rate >= MIN_EXCEEDANCES_TO_BOUND:
+        return "exponential tail, at least the quantile"
+    return "exponential tail"
 
 
 def cross_fitted_maxima(snapshots: Snapshots) -> Vector:
@@ -248,7 +266,7 @@ def train_entity_model(
         "threshold": threshold,
         "alert_budget": alert_budget,
         "calibration": {
-            "method": "quantile" if len(maxima) * rate >= MIN_EXCEEDANCES_FOR_QUANTILE else "exponential tail",
+            "method": calibration_method(len(maxima), rate),
             "cross_fitted_alerts_per_1000_entities_per_day": round(float((maxima > threshold).mean()) * 1000, 3),
             "entity_day_score_quantiles": {
                 f"q{quantile:g}": float(np.quantile(maxima, quantile)) for quantile in (0.5, 0.9, 0.99)

@@ -134,6 +134,18 @@ def test_the_threshold_is_an_order_statistic_with_enough_data_and_extrapolated_w
     assert 3.5 < threshold < 8.0
 
 
+def test_a_tail_heavier_than_the_exponential_does_not_lower_the_threshold_below_the_sample() -> None:
+    # GIVEN 2,000 entity-days of an exponential tail and a cluster of 20 alike ones at 7 (short
+    # sessions with one failed login, say): at 0.5 % the sample expects 10 above the threshold
+    rng = np.random.default_rng(5)
+    sample = np.concatenate([rng.exponential(1.0, 2_000), np.full(20, 7.0)])
+    # WHEN the threshold is set; THEN the sample itself exceeds it no more often than the budget
+    # (the exponential fitted to the top tenth alone puts it below the cluster: 1 % of the sample)
+    threshold = tail_threshold(sample, 0.005)
+    assert (sample > threshold).mean() <= 0.005
+    assert threshold >= 7.0
+
+
 def test_training_fits_a_user_and_a_session_stage_within_the_budget(trained: TrainedModel) -> None:
     # THEN both stages exist, and cross-fitted normal traffic stays near the budget
     assert set(trained.entity_models) == {"user", "session"}
