@@ -315,8 +315,9 @@ class Replay:
         scores = self.model.detector.score(features.rows)
         flagged = scores > self.model.threshold
         keys = [entity_key(event, self.kind) for event in events]
+        inputs = event_evidence(features.rows, events, self.model.vocabulary)
         entity_scores, alerts = self.tracker.observe(
-            self.evidence, keys, times, event_evidence(features.rows, events), scores.tolist(), flagged.tolist()
+            self.evidence, keys, times, inputs, scores.tolist(), flagged.tolist()
         )
         suppressions = self.model.suppressions
         if suppressions:

@@ -17,7 +17,6 @@ evidence has to accumulate before an episode can stand out. Having no history is
 from __future__ import annotations
 
 import math
-import re
 import struct
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from model.exceptions import InvalidStateError
-from model.features import FEATURE_NAMES
+from model.features import FEATURE_NAMES, ResourceVocabulary, is_page_asset
 from model.tails import ORDINARY_TERM, Matrix, TailProfile, Vector, soft_truncated_sum
 
 ENTITY_FEATURES_VERSION = 2
@@ -48,12 +47,12 @@ PLAIN_TAIL_SUM = "tail-sum"
 SOFT_TRUNCATED_TAIL_SUM = "soft-truncated-tail-sum"
 ENTITY_SCORING = SOFT_TRUNCATED_TAIL_SUM  # what training calibrates new models on
 
-_STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|eot|map)(?:[?#]|$)", re.IGNORECASE)
 _NO_REFERER = frozenset({"", "-"})
 
-# Means over an episode's pages (requests that are not page assets), from each event's feature
-# row by name; the event's own score and flag come first. A browser fetches a page's assets within
-# a second of it, so paces, rarity and writes are read over pages: assets would drown them.
+# Means over an episode's pages (requests that are not part of a page: ``is_part_of_page``), from
+# each event's feature row by name; the event's own score and flag come first. A browser fetches a
+# page's assets and fires its calls within a second of it, so paces, rarity and writes are read over
+# pages: the rest would drown them (a cart count after every page makes steady paging look erratic).
 _PAGE_COLUMNS = {
     "path_rarity": "resource_path_rarity",
     "new_path": "new_resource_path",
@@ -84,7 +83,7 @@ ENTITY_FEATURE_NAMES: tuple[str, ...] = (
     "log_duration",
     "page_gap_mean",  # mean log1p of the seconds between pages
     "page_gap_spread",  # their standard deviation: scripts are regular, people are not
-    "asset_share",  # a browser fetches styles, scripts and images; most scripts do not
+    "asset_share",  # a browser fetches styles, scripts, images and the page's own calls; most scripts do not
     "no_referer_share",  # pages requested without a referer, where the log records referers
     *(f"{name}_mean" for name in PAGE_MEANS),
     *(f"{name}_mean" for name in CLIENT_MEANS),
@@ -111,7 +110,7 @@ _REASONS = {
     "log_duration": ("a long episode ({minutes:.0f} min)", "a very short episode ({minutes:.1f} min)"),
     "page_gap_mean": ("long pauses between pages", "pages in quick succession (typical pause {pace:.1f} s)"),
     "page_gap_spread": ("erratic pauses between pages", "machine-regular pauses between pages"),
-    "asset_share": ("mostly page assets", "few or no page assets (images, scripts, styles) fetched"),
+    "asset_share": ("mostly page assets", "few or no page assets (images, scripts, styles, a page's calls) fetched"),
     "no_referer_share": ("pages requested without a referer", ""),
     "event_score_mean": ("requests that look unusual on their own", ""),
     "flagged_mean": ("{flagged:.0f} requests flagged as anomalous", ""),
@@ -144,9 +143,10 @@ def evidence_values(rows: Matrix) -> list[list[float]]:
     return values
 
 
-def is_page_asset(resource: Any) -> bool:
-    """Whether a request fetches a page asset (style, script, image, font) rather than a page or API."""
-    return isinstance(resource, str) and _STATIC_RE.search(resource.split("?", 1)[0]) is not None
+def is_part_of_page(resource: Any, vocabulary: ResourceVocabulary | None = None) -> bool:
+    """Whether a request is part of a page rather than a page: an asset, or a call that the training
+    traffic's pages made as they loaded (``ResourceVocabulary.subrequests``)."""
+    return is_page_asset(resource) or (vocabulary is not None and vocabulary.is_subrequest(resource))
 
 
 def missing_referer(event: Mapping[str, Any]) -> bool | None:
@@ -525,15 +525,18 @@ class EventEvidence(NamedTuple):
     """What the entity stage reads of each event of a batch, computed once for every entity kind."""
 
     values: list[list[float]]  # evidence_values of the feature rows
-    assets: list[bool]
+    assets: list[bool]  # is_part_of_page: assets and the calls pages make, not pages
     missing_referers: list[bool | None]
 
 
-def event_evidence(rows: Matrix, events: Sequence[Mapping[str, Any]]) -> EventEvidence:
-    """``EventEvidence`` of a batch's feature rows and their wire events."""
+def event_evidence(
+    rows: Matrix, events: Sequence[Mapping[str, Any]], vocabulary: ResourceVocabulary | None = None
+) -> EventEvidence:
+    """``EventEvidence`` of a batch's feature rows and their wire events (``vocabulary``: the model's,
+    which knows the calls its site's pages make)."""
     return EventEvidence(
         evidence_values(rows),
-        [is_page_asset(event.get("resource")) for event in events],
+        [is_part_of_page(event.get("resource"), vocabulary) for event in events],
         [missing_referer(event) for event in events],
     )
 

@@ -31,7 +31,7 @@ from model.entities import (
     entity_key,
     evidence_rows,
     evidence_values,
-    is_page_asset,
+    is_part_of_page,
     missing_referer,
     population_priors,
 )
@@ -128,10 +128,15 @@ class Snapshots:
 
 
 def episode_snapshots(
-    events: Sequence[Any], times: Sequence[float], kind: str, sample: OutOfSample
+    events: Sequence[Any],
+    times: Sequence[float],
+    kind: str,
+    sample: OutOfSample,
+    vocabulary: ResourceVocabulary | None = None,
 ) -> Snapshots | None:
     """Replay the evidence as the scorer would and keep the episode row after every event; None when
-    no event carries this kind of entity."""
+    no event carries this kind of entity. ``vocabulary``: the shipped model's, which tells the scorer
+    the calls pages make from pages."""
     states: dict[str, Evidence] = {}
     counts: list[tuple[float, ...]] = []
     values = evidence_values(sample.rows)
@@ -150,7 +155,7 @@ def episode_snapshots(
             values[position],
             float(sample.scores[position]),
             bool(sample.flagged[position]),
-            is_page_asset(_resource(event)),
+            is_part_of_page(_resource(event), vocabulary),
             _referer(event),
         )
         counts.append(evidence.counts())
@@ -241,11 +246,12 @@ def train_entity_model(
     kind: str,
     sample: OutOfSample,
     alert_budget: float,
+    vocabulary: ResourceVocabulary | None = None,
 ) -> tuple[EntityModel, dict[str, Any]] | None:
     """The entity model for ``kind`` and its metadata; None when the events carry no such entity."""
     if not 0.0 < alert_budget < 1000.0:
         raise ValueError(f"alert_budget: must be within (0, 1000) alerts per 1,000 entities a day, got {alert_budget}")
-    snapshots = episode_snapshots(events, times, kind, sample)
+    snapshots = episode_snapshots(events, times, kind, sample, vocabulary)
     if snapshots is None:
         return None
     if snapshots.episodes < MIN_TRAINING_EPISODES:

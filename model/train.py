@@ -118,7 +118,7 @@ def train(
     threshold = calibrate_threshold(calibration_scores, alert_rate)
     times = [moment for moment, _, _ in ordered]
     entity_models, entity_metadata = _train_entities(
-        replay, times, detector, alert_rate, network_of, agent_of, alert_budget
+        replay, times, detector, alert_rate, network_of, agent_of, alert_budget, vocabulary
     )
     _, login_wave_metadata = train_login_wave_model(replay, times)
     metadata = {
@@ -168,6 +168,7 @@ def _train_entities(
     network_of: NetworkLookup | None,
     agent_of: AgentLookup | None,
     alert_budget: float,
+    vocabulary: ResourceVocabulary,
 ) -> tuple[dict[str, EntityModel], dict[str, Any]]:
     """Entity models for users (required) and sessions (where the events carry session ids)."""
     models: dict[str, EntityModel] = {}
@@ -183,7 +184,7 @@ def _train_entities(
         return models, {kind: {"skipped": str(error)} for kind in ENTITY_KINDS}
     for kind in ENTITY_KINDS:
         try:
-            result = train_entity_model(replay, times, kind, sample, alert_budget)
+            result = train_entity_model(replay, times, kind, sample, alert_budget, vocabulary)
         except TrainingDataError as error:
             logger.warning("no %s alerts: %s", kind, error)
             metadata[kind] = {"skipped": str(error)}

@@ -23,9 +23,9 @@ from model.entities import (
 )
 from model.entity_training import tail_threshold
 from model.exceptions import InvalidStateError
-from model.features import FEATURE_COUNT, FEATURE_NAMES, event_time, featurize_batch
+from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, event_time, featurize_batch
 from model.train import TrainedModel, train
-from tests.model_factories import START, normal_traffic, scraper_session
+from tests.model_factories import START, event, normal_traffic, scraper_session
 
 ROW = [0.0] * len(EVIDENCE_COLUMNS)  # an event's evidence values (evidence_values), all zero
 
@@ -55,7 +55,7 @@ def replay(
             states,
             keys,
             [event_time(item) for item in chunk],
-            event_evidence(features.rows, chunk),
+            event_evidence(features.rows, chunk, trained.vocabulary),
             scores.tolist(),
             (scores > trained.threshold).tolist(),
         )
@@ -82,6 +82,51 @@ def test_evidence_survives_its_binary_layout_and_a_pause_starts_a_new_episode() 
     assert restored.page_sums[:2] == [1.0, 1.0]
     assert not restored.alerted
     assert len(restored.to_bytes()) == len(evidence.to_bytes())
+
+
+def test_the_calls_a_page_makes_as_it_loads_are_read_as_part_of_it_not_as_pages() -> None:
+    # GIVEN training sessions whose every page fires two background calls within half a second
+    # (a cart count, recommendations), and a product page visited after a pause now and then
+    training = []
+    for visitor in range(8):
+        moment = START + timedelta(hours=visitor)
+        for page in range(6):
+            for offset, resource in ((0.0, f"/product/{100 + page}"), (0.3, "/api/cart/count"), (0.5, "/api/recs?p=1")):
+                training.append(
+                    event(moment + timedelta(seconds=offset), f"u{visitor}", "page_view", resource=resource)
+                    | {"session_id": f"s{visitor}"}
+                )
+            moment += timedelta(seconds=15 + 7 * page)
+    vocabulary = ResourceVocabulary.from_json(ResourceVocabulary.learn(training).to_json())
+    # THEN the vocabulary knows the calls by their template, and pages stay pages
+    assert vocabulary.is_subrequest("/api/cart/count")
+    assert vocabulary.is_subrequest("/API/recs?p=2")
+    assert not vocabulary.is_subrequest("/product/101")
+    # AND a later session of ten regular pages, each with its calls, counts ten pages one pause apart
+    later = [
+        event(START + timedelta(days=1, seconds=10 * page + offset), "bot", "page_view", resource=resource)
+        for page in range(10)
+        for offset, resource in ((0.0, f"/product/{200 + page}"), (0.2, "/api/cart/count"), (0.4, "/api/recs?p=3"))
+    ]
+    spread = ENTITY_FEATURE_NAMES.index("page_gap_spread")
+    priors = [0.0] * len(ENTITY_FEATURE_NAMES)
+    evidence = {}
+    for known in (vocabulary, None):
+        inputs = event_evidence(np.zeros((len(later), FEATURE_COUNT)), later, known)
+        evidence[known is not None] = episode = Evidence()
+        for position, item in enumerate(later):
+            episode.observe(event_time(item), inputs.values[position], 0.0, False, inputs.assets[position])
+    assert evidence[True].pages == 10
+    assert evidence_row(evidence[True], priors)[spread] == pytest.approx(0.0, abs=1e-6)
+    # (read as pages, the calls would make machine-regular paging look erratic)
+    assert evidence[False].pages == 30
+    assert evidence_row(evidence[False], priors)[spread] > 0.5
+
+
+def test_a_vocabulary_learned_before_subrequests_reads_every_non_asset_as_a_page() -> None:
+    old = ResourceVocabulary.learn([event(START, "u", "page_view", resource="/api/cart/count")]).to_json()
+    del old["subrequests"]
+    assert not ResourceVocabulary.from_json(old).is_subrequest("/api/cart/count")
 
 
 def test_a_missing_referer_is_told_from_a_source_without_referers() -> None:

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from model.client_alerts import client_of
 from model.entities import EntityAlert, Evidence
-from model.features import event_time
+from model.features import event_time, stable_hash
 from model.login_waves import SURPRISE_FLOOR, WAVE_ENTITY, WAVE_KIND, LoginWaveModel, LoginWindow
 from model.train import TrainedModel, train
 from model.verdicts import BENIGN, JudgedAlert, learn_suppressions
@@ -399,6 +399,26 @@ def test_a_lost_state_write_neither_doubles_nor_drops_an_episodes_events(aws_end
     assert retried.failed_sequence_numbers == []
     assert stored_evidence(aws_endpoint, settings, "user", "scraper-1").events == 10
     assert stored_evidence(aws_endpoint, settings, "session", "scraper-1-session").events == 10
+
+
+def test_the_calls_pages_make_are_counted_with_their_page_in_stored_evidence(aws_endpoint, resources, trained):
+    # GIVEN a model whose vocabulary learned that pages fetch /api/cart/count as they load, and a
+    # session of eight pages, each with that call a fraction of a second later
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    deps.vocabulary = replace(trained.vocabulary, subrequests=frozenset({stable_hash("/api/cart/count")}))
+    session = [
+        event(START + timedelta(days=10, seconds=20 * page + offset), "shopper", "page_view", resource=resource)
+        | {"session_id": "shopper-session"}
+        for page in range(8)
+        for offset, resource in ((0.0, f"/catalog/items/{page}"), (0.3, "/api/cart/count"))
+    ]
+    # WHEN the scorer takes them
+    outcome = run(batches([normalize_event(item) for item in session], 16)[0], deps, settings)
+    # THEN the session's episode holds sixteen requests but eight pages, twenty seconds apart
+    assert outcome.failed_sequence_numbers == []
+    evidence = stored_evidence(aws_endpoint, settings, "session", "shopper-session")
+    assert (evidence.events, evidence.pages, evidence.gaps) == (16, 8, 7)
+    assert evidence.gap_sum == pytest.approx(7 * np.log1p(20.0))
 
 
 def test_users_sharing_a_session_are_held_back_together_when_its_alert_fails(aws_endpoint, resources, trained):

@@ -954,7 +954,7 @@ def _alert_on_entities(
     event_scores = [score.score if score is not None else 0.0 for score in new_scores]
     flagged = [score is not None and score.is_anomaly for score in new_scores]
     times = [item.time for item in new]
-    inputs = event_evidence(new_rows, [item.wire for item in new])
+    inputs = event_evidence(new_rows, [item.wire for item in new], deps.vocabulary)
     step = EntityStep()
     numbers = [int(item.record.sequence_number) for item in new]  # parsed once for every kind
     for kind, model in deps.entity_models.items():

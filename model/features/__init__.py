@@ -32,7 +32,7 @@ from model.features.featurize import (
     featurize,
     featurize_batch,
 )
-from model.features.resources import resource_shape, resource_shapes, resource_template
+from model.features.resources import is_page_asset, resource_shape, resource_shapes, resource_template
 from model.features.state import (
     FEATURES_VERSION,
     IP_STATE_FORMAT,
@@ -74,6 +74,7 @@ __all__ = [
     "featurize",
     "featurize_batch",
     "is_failure",
+    "is_page_asset",
     "keep_users_within",
     "merge_ip_states",
     "resource_shape",

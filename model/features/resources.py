@@ -47,6 +47,7 @@ _SUSPICIOUS_RE = re.compile(
 )
 _SPECIAL_CHARS = frozenset("'\"<>();|`{}$\\*!%[]^~,")
 _ASCII_ALNUM_PLUS = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+"
+_STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|eot|map)(?:[?#]|$)", re.IGNORECASE)
 _DIGITS_RE = re.compile(r"\d+")
 
 
@@ -64,6 +65,11 @@ def _entropy(text: str) -> float:
     counts = Counter(text).values()
     weighted = sum(count * math.log2(count) for count in counts)
     return max(0.0, math.log2(total) - weighted / total)
+
+
+def is_page_asset(resource: Any) -> bool:
+    """Whether a request fetches a page asset (style, script, image, font) rather than a page or API."""
+    return isinstance(resource, str) and _STATIC_RE.search(resource.split("?", 1)[0]) is not None
 
 
 def resource_template(resource: str) -> str:

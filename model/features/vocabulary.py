@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from model.exceptions import InvalidStateError
-from model.features.events import event_field, stable_hash
-from model.features.resources import resource_template
+from model.features.events import event_field, event_time, stable_hash
+from model.features.resources import is_page_asset, resource_template
 from model.features.state import FEATURES_VERSION, check_version
 
 VOCABULARY_COLUMNS = (
@@ -32,6 +32,12 @@ MAX_VOCABULARY_PATHS = 20_000
 MAX_VOCABULARY_PARAMS = 50_000
 MAX_VOCABULARY_AGENTS = 2_000
 _AGENT_FAMILY_LENGTH = 32
+# A browser's page fires its own calls (cart counts, recommendations, reviews) as it loads: a path
+# the training traffic requested this soon after another of the same client's requests, nearly
+# every time it was requested, is part of a page, not a page (``ResourceVocabulary.subrequests``).
+SUBREQUEST_SECONDS = 1.5
+SUBREQUEST_SHARE = 0.8
+MIN_SUBREQUEST_COUNT = 5
 
 
 def agent_family(agent: str) -> str:
@@ -74,7 +80,8 @@ class ResourceVocabulary:
 
     Bounded: the ``MAX_VOCABULARY_PATHS`` most frequent templates, ``MAX_VOCABULARY_PARAMS`` most
     frequent (template, parameter) pairs and ``MAX_VOCABULARY_AGENTS`` agent families, keyed by
-    32-bit hashes.
+    32-bit hashes. ``subrequests``: the templates that pages fetch as they load rather than pages
+    (``SUBREQUEST_SECONDS``), which the entity stage counts with the page's assets.
     """
 
     total: int = 0
@@ -83,14 +90,18 @@ class ResourceVocabulary:
     params: dict[int, list[int]] = field(default_factory=dict)
     agent_total: int = 0
     agents: dict[int, int] = field(default_factory=dict)
+    subrequests: frozenset[int] = frozenset()
 
     @classmethod
     def learn(cls, events: Iterable[Any]) -> ResourceVocabulary:
-        """Count the resources of ``events`` (wire dicts or InteractionEvent objects)."""
+        """Count the resources of ``events`` (wire dicts or InteractionEvent objects, in time order
+        as training replays them)."""
         vocabulary = cls()
         paths = vocabulary.paths
         params = vocabulary.params
         agents = vocabulary.agents
+        soon_after: dict[int, int] = {}  # template -> requests soon after another of its client's
+        previous: dict[Any, tuple[float, int]] = {}  # client -> its last request's time and template
         for event in events:
             agent = event_field(event, "user_agent")
             if isinstance(agent, str) and agent:
@@ -104,6 +115,17 @@ class ResourceVocabulary:
             template, pairs = _parameters(resource)
             key = stable_hash(template)
             paths[key] = paths.get(key, 0) + 1
+            client = event_field(event, "session_id") or event_field(event, "user_id")
+            moment = event_time(event)
+            before = previous.get(client)
+            previous[client] = (moment, key)
+            if (
+                before is not None
+                and before[1] != key
+                and 0.0 <= moment - before[0] <= SUBREQUEST_SECONDS
+                and not is_page_asset(resource)
+            ):
+                soon_after[key] = soon_after.get(key, 0) + 1
             for name, value in pairs:
                 param_key = stable_hash(f"{template}?{name}")
                 entry = params.get(param_key)
@@ -113,6 +135,11 @@ class ResourceVocabulary:
                     entry[0] += 1
                     entry[1] |= _char_classes(value)
                     entry[2] = max(entry[2], len(value))
+        vocabulary.subrequests = frozenset(
+            key
+            for key, count in soon_after.items()
+            if paths[key] >= MIN_SUBREQUEST_COUNT and count >= SUBREQUEST_SHARE * paths[key]
+        )
         if len(paths) > MAX_VOCABULARY_PATHS:
             kept = sorted(paths.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_PATHS]
             vocabulary.paths = dict(kept)
@@ -130,6 +157,12 @@ class ResourceVocabulary:
             return 0.0
         count = self.agents.get(stable_hash(agent_family(agent)), 0)
         return -math.log((count + 1.0) / (self.agent_total + 1.0))
+
+    def is_subrequest(self, resource: Any) -> bool:
+        """Whether the resource's template is one that pages fetch as they load (``subrequests``)."""
+        if not self.subrequests or not isinstance(resource, str) or not resource:
+            return False
+        return stable_hash(resource_template(resource.lower())) in self.subrequests
 
     def columns(self, resource: str | None, agent: str | None) -> tuple[float, ...]:
         """The ``VOCABULARY_COLUMNS`` of an event's resource and user agent."""
@@ -163,6 +196,7 @@ class ResourceVocabulary:
             "params": {str(key): entry for key, entry in self.params.items()},
             "agent_total": self.agent_total,
             "agents": {str(key): count for key, count in self.agents.items()},
+            "subrequests": sorted(self.subrequests),
         }
 
     @classmethod
@@ -176,6 +210,8 @@ class ResourceVocabulary:
                 params={int(key): [int(item) for item in entry] for key, entry in data["params"].items()},
                 agent_total=int(data["agent_total"]),
                 agents={int(key): int(count) for key, count in data["agents"].items()},
+                # Vocabularies learned before sub-requests were: every request that is not an asset is a page.
+                subrequests=frozenset(int(key) for key in data.get("subrequests", ())),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None
