@@ -43,7 +43,15 @@ import numpy as np
 
 from model.artifact import LoadedModel, extract_tarball, load_model
 from model.client_alerts import fold_into_clients, group_by_client
-from model.entities import DEFAULT_ALERT_BUDGET, EntityAlert, EntityTracker, Evidence, entity_key, event_evidence
+from model.entities import (
+    DEFAULT_ALERT_BUDGET,
+    DEFAULT_MIN_DAILY_ALERTS,
+    EntityAlert,
+    EntityTracker,
+    Evidence,
+    entity_key,
+    event_evidence,
+)
 from model.entity_training import ENTITY_KINDS
 from model.exceptions import TrainingDataError
 from model.features import IpState, UserState, event_time, featurize_batch
@@ -610,11 +618,19 @@ def _calibration_note(replay: Replay) -> str:
     if "threshold" not in stage:
         return ""
     calibration = stage.get("calibration", {})
-    return (
+    note = (
         f"The {replay.kind} threshold ({stage['threshold']:.2f}) was calibrated on {stage.get('entity_days', '?'):,} "
         f"{replay.kind}-days of training traffic ({calibration.get('method', '?')}); with few of them it is "
         "extrapolated, and a larger `--alert-budget` trades more alerts on normal traffic for more caught."
     )
+    share = calibration.get("alert_share")
+    if share is not None and share > stage.get("alert_budget", 0.0) / 1000.0:
+        note += (
+            f" With {stage['entities_per_day']:g} {replay.kind}s a day in training, the budget allows less than "
+            f"one alert a day: the threshold is set for {stage['min_daily_alerts']:g} a day ({share:.1%} of "
+            f"{replay.kind}s; `--min-daily-alerts`)."
+        )
+    return note
 
 
 def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
@@ -710,6 +726,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--alert-budget", type=float, default=DEFAULT_ALERT_BUDGET, help="with --train: alerts per 1,000 entities a day"
     )
+    parser.add_argument(
+        "--min-daily-alerts",
+        type=float,
+        default=DEFAULT_MIN_DAILY_ALERTS,
+        help="with --train: alerts a day where the budget allows fewer (a small site; 0: the budget alone)",
+    )
     parser.add_argument("--batch-events", type=int, default=DEFAULT_BATCH_EVENTS, help="events per scorer batch")
     parser.add_argument(
         "--geo",
@@ -759,6 +781,7 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path) -> tuple[Loaded
     trained = train(
         events,
         alert_budget=arguments.alert_budget,
+        min_daily_alerts=arguments.min_daily_alerts,
         network_of=lookup.network_of,
         network_lookup=lookup.record,
         agent_of=user_agents.parse_agent,

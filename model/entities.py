@@ -34,6 +34,12 @@ EPISODE_IDLE_SECONDS = 30 * 60.0
 # Pseudo-events of the population's value blended into every share and mean.
 PRIOR_EVENTS = 5.0
 DEFAULT_ALERT_BUDGET = 5.0  # alerts per 1,000 active entities per day
+# An analyst can look at one alert a day whatever the site's size. Below 200 active entities a day
+# the budget allows less than one, and a threshold set for it sits so far out that bots plainly
+# unlike the site's people go unreported for weeks: training then aims at this many alerts a day
+# instead, on no more than MAX_ALERTED_SHARE of the entities (``alert_share``).
+DEFAULT_MIN_DAILY_ALERTS = 1.0
+MAX_ALERTED_SHARE = 0.05
 ENTITY_DECIMALS = 6
 # Beyond the training range a feature's evidence grows linearly (an exponential tail), up to this
 # many times what the empirical tail gives at its end.
@@ -141,6 +147,18 @@ def evidence_values(rows: Matrix) -> list[list[float]]:
     per-event additions are cheaper on them than on numpy scalars)."""
     values: list[list[float]] = np.asarray(rows)[:, _EVIDENCE_INDEX].tolist()
     return values
+
+
+def alert_share(
+    alert_budget: float, entities_per_day: float, min_daily_alerts: float = DEFAULT_MIN_DAILY_ALERTS
+) -> float:
+    """The share of normal entity-days that may alert: the budget's (``alert_budget`` per 1,000), or
+    ``min_daily_alerts`` a day among ``entities_per_day`` where the budget allows fewer, at most
+    ``MAX_ALERTED_SHARE``; 0 ``min_daily_alerts`` leaves the budget alone."""
+    share = alert_budget / 1000.0
+    if entities_per_day > 0 and min_daily_alerts > 0:
+        share = max(share, min(MAX_ALERTED_SHARE, min_daily_alerts / entities_per_day))
+    return share
 
 
 def is_part_of_page(resource: Any, vocabulary: ResourceVocabulary | None = None) -> bool:

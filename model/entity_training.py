@@ -25,9 +25,11 @@ import numpy as np
 from model.detectors import calibrate_threshold, make_detector
 from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import (
+    DEFAULT_MIN_DAILY_ALERTS,
     ENTITY_FEATURE_NAMES,
     EntityModel,
     Evidence,
+    alert_share,
     entity_key,
     evidence_rows,
     evidence_values,
@@ -125,6 +127,7 @@ class Snapshots:
     for_fitting: np.ndarray[Any, np.dtype[np.bool_]]  # at 1, 2, 4, 8... events and each episode's last
     episodes: int
     entity_days: int
+    days: int  # UTC days with any activity: entity_days / days entities are active on a day
 
 
 def episode_snapshots(
@@ -183,6 +186,7 @@ def episode_snapshots(
         np.asarray(for_fitting, dtype=bool),
         len(last_of_episode),
         len(entity_days),
+        len({day for _, day in entity_days}),
     )
 
 
@@ -247,8 +251,11 @@ def train_entity_model(
     sample: OutOfSample,
     alert_budget: float,
     vocabulary: ResourceVocabulary | None = None,
+    min_daily_alerts: float = DEFAULT_MIN_DAILY_ALERTS,
 ) -> tuple[EntityModel, dict[str, Any]] | None:
-    """The entity model for ``kind`` and its metadata; None when the events carry no such entity."""
+    """The entity model for ``kind`` and its metadata; None when the events carry no such entity.
+    The threshold is calibrated to ``alert_share`` of the training's entity-days: the budget, or
+    ``min_daily_alerts`` a day on a site too small for the budget to allow one."""
     if not 0.0 < alert_budget < 1000.0:
         raise ValueError(f"alert_budget: must be within (0, 1000) alerts per 1,000 entities a day, got {alert_budget}")
     snapshots = episode_snapshots(events, times, kind, sample, vocabulary)
@@ -259,7 +266,8 @@ def train_entity_model(
             f"{snapshots.episodes} {kind} episodes are too few to fit the entity stage (need {MIN_TRAINING_EPISODES})"
         )
     maxima = cross_fitted_maxima(snapshots)
-    rate = alert_budget / 1000.0
+    entities_per_day = snapshots.entity_days / max(snapshots.days, 1)
+    rate = alert_share(alert_budget, entities_per_day, min_daily_alerts)
     threshold = tail_threshold(maxima, rate)
     fitting_rows = snapshots.rows[snapshots.for_fitting]
     profile = TailProfile(fitting_rows)
@@ -271,7 +279,10 @@ def train_entity_model(
         "snapshots_fitted": len(fitting_rows),
         "threshold": threshold,
         "alert_budget": alert_budget,
+        "min_daily_alerts": min_daily_alerts,
+        "entities_per_day": round(entities_per_day, 1),
         "calibration": {
+            "alert_share": rate,
             "method": calibration_method(len(maxima), rate),
             "cross_fitted_alerts_per_1000_entities_per_day": round(float((maxima > threshold).mean()) * 1000, 3),
             "entity_day_score_quantiles": {

@@ -47,7 +47,7 @@ from typing import Any
 
 from model.artifact import DETECTOR_FILE, ENTITIES_FILE, VOCABULARY_FILE, LoadedModel, extract_tarball, load_model
 from model.backtest import DEFAULT_BATCH_EVENTS, Replay, entity_label, in_time_order, summarize
-from model.entities import DEFAULT_ALERT_BUDGET
+from model.entities import DEFAULT_ALERT_BUDGET, DEFAULT_MIN_DAILY_ALERTS, alert_share
 from model.entity_training import ENTITY_KINDS
 from model.exceptions import TrainingDataError
 from model.features import IpState, UserState, event_time
@@ -93,6 +93,7 @@ class Gate:
     """When a candidate may replace the live model (see the module docstring and ``decide``)."""
 
     alert_budget: float = DEFAULT_ALERT_BUDGET
+    min_daily_alerts: float = DEFAULT_MIN_DAILY_ALERTS  # as training calibrates (model.entities.alert_share)
     auc_tolerance_floor: float = AUC_TOLERANCE_FLOOR
     recall_tolerance_share: float = RECALL_TOLERANCE_SHARE
     budget_confidence: float = BUDGET_CONFIDENCE
@@ -128,8 +129,11 @@ def gate_figures(replay: Replay) -> dict[str, Any]:
     summary = summarize(replay)
     labelled = bool(replay.labels)
     normal_days = normal_alerts = normal = anomalous = anomalous_alerted = all_days = 0
+    days: set[int] = set()  # the UTC days the counted entity-days fall on
     for record in replay.entities.values():
         all_days += len(record.days)
+        if not labelled or entity_label(record) == "normal":
+            days |= record.days
         if entity_label(record) == "normal":
             normal += 1
             normal_days += len(record.days)
@@ -148,6 +152,7 @@ def gate_figures(replay: Replay) -> dict[str, Any]:
         # conservative reading of it.
         "budget_alerts": normal_alerts if labelled else summary["alerts"],
         "budget_entity_days": normal_days if labelled else all_days,
+        "budget_days": len(days),
         "normal_entities": normal if labelled else 0,
         "anomalous_entities": anomalous if labelled else 0,
         "anomalous_alerted": anomalous_alerted if labelled else 0,
@@ -170,19 +175,25 @@ def auc_standard_error(auc: float, positives: int, negatives: int) -> float:
     return math.sqrt(max(variance, 0.0))
 
 
-def allowed_alerts(entity_days: int, gate: Gate) -> int:
-    """The most alerts a model calibrated at ``gate.alert_budget`` raises on ``entity_days`` but on
-    1 day in 100 (the Poisson quantile at ``gate.budget_confidence``)."""
+def allowed_alerts(entity_days: int, gate: Gate, days: int = 0) -> int:
+    """The most alerts a model calibrated at ``gate.alert_budget`` raises on ``entity_days`` (over
+    ``days`` UTC days) but on 1 day in 100 (the Poisson quantile at ``gate.budget_confidence``). On
+    a site too small for the budget to allow an alert a day, training aims at
+    ``gate.min_daily_alerts`` (``model.entities.alert_share``), and so does the limit."""
     from scipy.stats import poisson
 
-    expected = gate.alert_budget * entity_days / 1000.0
+    per_day = entity_days / days if days else 0.0
+    expected = alert_share(gate.alert_budget, per_day, gate.min_daily_alerts) * entity_days
     return int(poisson.ppf(gate.budget_confidence, expected)) if expected > 0 else 0
 
 
 def _budget_check(kind: str, figures: Mapping[str, Any], gate: Gate) -> Check:
-    limit = allowed_alerts(int(figures["budget_entity_days"]), gate)
+    entity_days, days = int(figures["budget_entity_days"]), int(figures.get("budget_days", 0))
+    limit = allowed_alerts(entity_days, gate, days)
     alerts = int(figures["budget_alerts"])
     whose = "normal " if figures["labelled"] else ""
+    share = alert_share(gate.alert_budget, entity_days / days if days else 0.0, gate.min_daily_alerts)
+    small_site = f" (at least {gate.min_daily_alerts:g} a day)" if share > gate.alert_budget / 1000.0 else ""
     return Check(
         kind,
         "alert_volume",
@@ -191,7 +202,7 @@ def _budget_check(kind: str, figures: Mapping[str, Any], gate: Gate) -> Check:
         None,
         limit,
         f"{alerts} alerts on {figures['budget_entity_days']} {whose}{kind}-days; budget "
-        f"{gate.alert_budget:g} per 1,000 allows {limit}",
+        f"{gate.alert_budget:g} per 1,000{small_site} allows {limit}",
     )
 
 
@@ -218,7 +229,9 @@ def _quality_checks(kind: str, candidate: Mapping[str, Any], live: Mapping[str, 
     if attackers:
         allowance = math.floor(gate.recall_tolerance_share * attackers)
         limit_alerted = int(live["anomalous_alerted"]) - allowance
-        if int(live["budget_alerts"]) > allowed_alerts(int(live["budget_entity_days"]), gate):
+        if int(live["budget_alerts"]) > allowed_alerts(
+            int(live["budget_entity_days"]), gate, int(live.get("budget_days", 0))
+        ):
             # The live model's catches were bought with alerts beyond the budget: not a bar to meet.
             checks.append(
                 Check(

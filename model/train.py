@@ -35,7 +35,7 @@ from model.artifact import build_tarball, write_model_dir
 from model.container import CONTAINER_NUMPY_VERSION, CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.detectors import ECODDetector, IsolationForestDetector, calibrate_threshold, make_detector
 from model.enrichment import AgentLookup, NetworkLookup
-from model.entities import DEFAULT_ALERT_BUDGET, EntityModel
+from model.entities import DEFAULT_ALERT_BUDGET, DEFAULT_MIN_DAILY_ALERTS, EntityModel
 from model.entity_training import ENTITY_KINDS, out_of_sample, train_entity_model
 from model.exceptions import ArtifactError, TrainingDataError
 from model.features import (
@@ -84,12 +84,15 @@ def train(
     agent_of: AgentLookup | None = None,
     agent_parser: Mapping[str, str] | None = None,
     alert_budget: float = DEFAULT_ALERT_BUDGET,
+    min_daily_alerts: float = DEFAULT_MIN_DAILY_ALERTS,
     max_events: int = DEFAULT_MAX_EVENTS,
     verdicts: Sequence[JudgedAlert] | None = None,
     hash_cutoff: int = HASH_LIMIT,
 ) -> TrainedModel:
     """Fit a detector on ``events`` (any order; sorted here) calibrate its threshold, and fit the
-    entity stage (users, and sessions where events carry them) to ``alert_budget``.
+    entity stage (users, and sessions where events carry them) to ``alert_budget``, or to
+    ``min_daily_alerts`` a day where the site is too small for the budget to allow one
+    (``model.entities.alert_share``).
 
     ``network_lookup`` and ``agent_parser`` are the records of ``network_of`` and ``agent_of``
     (``model.network.resolve_network_lookup``, ``model.user_agents.describe``) that the metadata
@@ -118,7 +121,7 @@ def train(
     threshold = calibrate_threshold(calibration_scores, alert_rate)
     times = [moment for moment, _, _ in ordered]
     entity_models, entity_metadata = _train_entities(
-        replay, times, detector, alert_rate, network_of, agent_of, alert_budget, vocabulary
+        replay, times, detector, alert_rate, network_of, agent_of, alert_budget, vocabulary, min_daily_alerts
     )
     _, login_wave_metadata = train_login_wave_model(replay, times)
     metadata = {
@@ -169,6 +172,7 @@ def _train_entities(
     agent_of: AgentLookup | None,
     alert_budget: float,
     vocabulary: ResourceVocabulary,
+    min_daily_alerts: float,
 ) -> tuple[dict[str, EntityModel], dict[str, Any]]:
     """Entity models for users (required) and sessions (where the events carry session ids)."""
     models: dict[str, EntityModel] = {}
@@ -184,7 +188,7 @@ def _train_entities(
         return models, {kind: {"skipped": str(error)} for kind in ENTITY_KINDS}
     for kind in ENTITY_KINDS:
         try:
-            result = train_entity_model(replay, times, kind, sample, alert_budget, vocabulary)
+            result = train_entity_model(replay, times, kind, sample, alert_budget, vocabulary, min_daily_alerts)
         except TrainingDataError as error:
             logger.warning("no %s alerts: %s", kind, error)
             metadata[kind] = {"skipped": str(error)}
@@ -194,15 +198,26 @@ def _train_entities(
             continue
         models[kind], metadata[kind] = result
         entity_days = metadata[kind]["entity_days"]
-        if entity_days * alert_budget / 1000.0 < 1.0:
+        share = metadata[kind]["calibration"]["alert_share"]
+        if share > alert_budget / 1000.0:
+            logger.warning(
+                "%s alerts: %.0f %ss a day in training are too few for a budget of %g per 1,000 to allow "
+                "one alert a day; the threshold is set for %g a day (%.1f%% of %ss; --min-daily-alerts)",
+                kind,
+                metadata[kind]["entities_per_day"],
+                kind,
+                alert_budget,
+                min_daily_alerts,
+                100.0 * share,
+                kind,
+            )
+        if entity_days * share < 1.0:
             logger.warning(
                 "%s alerts: the threshold is extrapolated from %d %s-days of training traffic, fewer than "
-                "one alert's worth at a budget of %g per 1,000 a day: the alert rate on new traffic is "
-                "uncertain; train on a longer period, or set --alert-budget to what you can triage",
+                "one alert's worth: the alert rate on new traffic is uncertain; train on a longer period",
                 kind,
                 entity_days,
                 kind,
-                alert_budget,
             )
     return models, metadata
 
@@ -271,6 +286,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         type=float,
         default=DEFAULT_ALERT_BUDGET,
         help="entity alerts per 1,000 active users (or sessions) a day on normal traffic (default %(default)s)",
+    )
+    parser.add_argument(
+        "--min-daily-alerts",
+        type=float,
+        default=DEFAULT_MIN_DAILY_ALERTS,
+        help="where the budget allows fewer, entity alerts a day on normal traffic, at most 5%% of the entities "
+        "(a small site; default %(default)s; 0: the budget alone)",
     )
     parser.add_argument(
         "--max-events",
@@ -352,6 +374,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             alert_rate=arguments.alert_rate,
             calibration_share=arguments.calibration_share,
             alert_budget=arguments.alert_budget,
+            min_daily_alerts=arguments.min_daily_alerts,
             max_events=arguments.max_events,
             network_of=lookup.network_of,
             network_lookup=lookup.record,

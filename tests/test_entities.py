@@ -12,9 +12,11 @@ from model.entities import (
     ENTITY_FEATURE_NAMES,
     EPISODE_IDLE_SECONDS,
     EVIDENCE_COLUMNS,
+    MAX_ALERTED_SHARE,
     EntityModel,
     EntityTracker,
     Evidence,
+    alert_share,
     event_evidence,
     evidence_row,
     evidence_values,
@@ -189,6 +191,25 @@ def test_a_tail_heavier_than_the_exponential_does_not_lower_the_threshold_below_
     threshold = tail_threshold(sample, 0.005)
     assert (sample > threshold).mean() <= 0.005
     assert threshold >= 7.0
+
+
+def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_for_one() -> None:
+    # The budget's share where it allows one a day; one a day below that, at most 5 % of entities
+    assert alert_share(5.0, 2_000) == 0.005
+    assert alert_share(5.0, 50) == pytest.approx(0.02)
+    assert alert_share(5.0, 8) == MAX_ALERTED_SHARE
+    assert alert_share(5.0, 8, min_daily_alerts=0) == 0.005
+    # GIVEN a small site: 30 customers, about 24 of them a day
+    events = normal_traffic(users=30, days=10)
+    # WHEN the entity stage is trained with and without the daily floor
+    floored = train(events).metadata["entities"]["session"]
+    budget_only = train(events, min_daily_alerts=0).metadata["entities"]["session"]
+    # THEN the floor sets the threshold for one alert a day, where the budget alone sets it further out
+    assert floored["entities_per_day"] == pytest.approx(budget_only["entities_per_day"])
+    assert 20 < floored["entities_per_day"] < 30
+    assert floored["calibration"]["alert_share"] == pytest.approx(1 / floored["entities_per_day"], rel=0.01)
+    assert budget_only["calibration"]["alert_share"] == 0.005
+    assert floored["threshold"] < budget_only["threshold"]
 
 
 def test_training_fits_a_user_and_a_session_stage_within_the_budget(trained: TrainedModel) -> None:

@@ -81,6 +81,19 @@ def test_the_budget_allows_the_daily_poisson_spread_of_a_model_calibrated_at_it(
     assert rejected.reason.startswith("user alert_volume: 19 alerts on 2000 normal user-days")
 
 
+def test_on_a_site_too_small_for_the_budget_the_limit_follows_the_daily_alerts_training_aims_at() -> None:
+    # GIVEN 200 normal entity-days over 10 days: 20 entities a day, where 5 per 1,000 is 0.1 a day
+    # and training aims at one alert a day on no more than 5 % of them (model.entities.alert_share)
+    small = figures(budget_entity_days=200, budget_days=10, normal_entities=150)
+    # THEN the limit is the 99th percentile of Poisson(10), 18, where the budget alone allows 4
+    assert allowed_alerts(200, Gate(), days=10) == 18
+    assert allowed_alerts(200, Gate(min_daily_alerts=0)) == allowed_alerts(200, Gate()) == 4
+    assert decide({"session": {**small, "budget_alerts": 18}}, None, Gate()).promoted
+    rejected = decide({"session": {**small, "budget_alerts": 19}}, None, Gate())
+    assert not rejected.promoted
+    assert "budget 5 per 1,000 (at least 1 a day) allows 18" in rejected.reason
+
+
 def test_auc_tolerance_is_one_standard_error_of_the_live_figure() -> None:
     error = auc_standard_error(0.95, 50, 2000)
     assert round(error, 4) == 0.0215  # Hanley and McNeil: A = 0.95, 50 positives, 2,000 negatives
