@@ -627,8 +627,8 @@ def _calibration_note(replay: Replay) -> str:
     if share is not None and share > stage.get("alert_budget", 0.0) / 1000.0:
         note += (
             f" With {stage['entities_per_day']:g} {replay.kind}s a day in training, the budget allows less than "
-            f"one alert a day: the threshold is set for {stage['min_daily_alerts']:g} a day ({share:.1%} of "
-            f"{replay.kind}s; `--min-daily-alerts`)."
+            f"one alert a day: the threshold is set for {share * stage['entities_per_day']:.2g} a day ({share:.1%} "
+            f"of {replay.kind}s; `--min-daily-alerts`)."
         )
     return note
 

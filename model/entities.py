@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from model.exceptions import InvalidStateError
-from model.features import FEATURE_NAMES, ResourceVocabulary, is_page_asset
+from model.features import FEATURE_NAMES, SUBREQUEST_SECONDS, ResourceVocabulary, is_page_asset
 from model.tails import ORDINARY_TERM, Matrix, TailProfile, Vector, soft_truncated_sum
 
 ENTITY_FEATURES_VERSION = 2
@@ -55,7 +55,7 @@ ENTITY_SCORING = SOFT_TRUNCATED_TAIL_SUM  # what training calibrates new models 
 
 _NO_REFERER = frozenset({"", "-"})
 
-# Means over an episode's pages (requests that are not part of a page: ``is_part_of_page``), from
+# Means over an episode's pages (requests that are not part of a page: ``Evidence.observe``), from
 # each event's feature row by name; the event's own score and flag come first. A browser fetches a
 # page's assets and fires its calls within a second of it, so paces, rarity and writes are read over
 # pages: the rest would drown them (a cart count after every page makes steady paging look erratic).
@@ -161,12 +161,6 @@ def alert_share(
     return share
 
 
-def is_part_of_page(resource: Any, vocabulary: ResourceVocabulary | None = None) -> bool:
-    """Whether a request is part of a page rather than a page: an asset, or a call that the training
-    traffic's pages made as they loaded (``ResourceVocabulary.subrequests``)."""
-    return is_page_asset(resource) or (vocabulary is not None and vocabulary.is_subrequest(resource))
-
-
 def missing_referer(event: Mapping[str, Any]) -> bool | None:
     """Whether a web request came without a referer; None where the source records no referers."""
     properties = event.get("properties")
@@ -205,9 +199,13 @@ class Evidence:
         flagged: bool,
         asset: bool,
         referer_missing: bool | None = None,
+        subrequest: bool = False,
     ) -> bool:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
-        starts a new episode."""
+        starts a new episode. An ``asset`` counts as a request of the page before it, and so does a
+        ``subrequest`` (a call pages make as they load: ``ResourceVocabulary.subrequests``) that
+        comes within ``SUBREQUEST_SECONDS`` of a page; later, or without a page, it is a page: a
+        client that calls it on its own, many times, is read like any other."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
         new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
@@ -219,9 +217,9 @@ class Evidence:
         client = self.client_sums
         for position in range(len(client)):
             client[position] += values[_PAGE_VALUES + position]
-        if asset:
-            return new_episode
         last_page = self.last_page_seen
+        if asset or (subrequest and last_page is not None and 0.0 <= now - last_page <= SUBREQUEST_SECONDS):
+            return new_episode
         if last_page is not None:
             gap = math.log1p(now - last_page if now > last_page else 0.0)
             self.gaps += 1
@@ -543,7 +541,8 @@ class EventEvidence(NamedTuple):
     """What the entity stage reads of each event of a batch, computed once for every entity kind."""
 
     values: list[list[float]]  # evidence_values of the feature rows
-    assets: list[bool]  # is_part_of_page: assets and the calls pages make, not pages
+    assets: list[bool]
+    subrequests: list[bool]  # a call the model's site makes from its pages (ResourceVocabulary.subrequests)
     missing_referers: list[bool | None]
 
 
@@ -552,9 +551,11 @@ def event_evidence(
 ) -> EventEvidence:
     """``EventEvidence`` of a batch's feature rows and their wire events (``vocabulary``: the model's,
     which knows the calls its site's pages make)."""
+    resources = [event.get("resource") for event in events]
     return EventEvidence(
         evidence_values(rows),
-        [is_part_of_page(event.get("resource"), vocabulary) for event in events],
+        [is_page_asset(resource) for resource in resources],
+        [vocabulary is not None and vocabulary.is_subrequest(resource) for resource in resources],
         [missing_referer(event) for event in events],
     )
 
@@ -584,7 +585,7 @@ class EntityTracker:
         episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
         # An episode under way when the batch starts may have alerted in an earlier batch.
         alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
-        values, assets, missing_referers = inputs
+        values, assets, subrequests, missing_referers = inputs
         for position, key in enumerate(keys):
             if key is None:
                 continue
@@ -598,6 +599,7 @@ class EntityTracker:
                 flagged[position],
                 assets[position],
                 missing_referers[position],
+                subrequests[position],
             )
             counts.append(evidence.counts())
             owners.append(position)

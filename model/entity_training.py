@@ -33,12 +33,18 @@ from model.entities import (
     entity_key,
     evidence_rows,
     evidence_values,
-    is_part_of_page,
     missing_referer,
     population_priors,
 )
 from model.exceptions import TrainingDataError
-from model.features import FEATURE_COUNT, FIRST_EVENT_COLUMN, ResourceVocabulary, featurize_batch, stable_hash
+from model.features import (
+    FEATURE_COUNT,
+    FIRST_EVENT_COLUMN,
+    ResourceVocabulary,
+    featurize_batch,
+    is_page_asset,
+    stable_hash,
+)
 from model.tails import TailProfile, Vector
 
 ENTITY_KINDS = ("user", "session")
@@ -158,8 +164,9 @@ def episode_snapshots(
             values[position],
             float(sample.scores[position]),
             bool(sample.flagged[position]),
-            is_part_of_page(_resource(event), vocabulary),
+            is_page_asset(_resource(event)),
             _referer(event),
+            vocabulary is not None and vocabulary.is_subrequest(_resource(event)),
         )
         counts.append(evidence.counts())
         day_index.append(entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days)))
@@ -252,10 +259,13 @@ def train_entity_model(
     alert_budget: float,
     vocabulary: ResourceVocabulary | None = None,
     min_daily_alerts: float = DEFAULT_MIN_DAILY_ALERTS,
+    user_share: float = 1.0,
 ) -> tuple[EntityModel, dict[str, Any]] | None:
     """The entity model for ``kind`` and its metadata; None when the events carry no such entity.
     The threshold is calibrated to ``alert_share`` of the training's entity-days: the budget, or
-    ``min_daily_alerts`` a day on a site too small for the budget to allow one."""
+    ``min_daily_alerts`` a day on a site too small for the budget to allow one. ``user_share``: the
+    share of the site's users the events were sampled from (``model.sampling``), so that a large
+    site trained on a sample is not taken for a small one."""
     if not 0.0 < alert_budget < 1000.0:
         raise ValueError(f"alert_budget: must be within (0, 1000) alerts per 1,000 entities a day, got {alert_budget}")
     snapshots = episode_snapshots(events, times, kind, sample, vocabulary)
@@ -266,7 +276,7 @@ def train_entity_model(
             f"{snapshots.episodes} {kind} episodes are too few to fit the entity stage (need {MIN_TRAINING_EPISODES})"
         )
     maxima = cross_fitted_maxima(snapshots)
-    entities_per_day = snapshots.entity_days / max(snapshots.days, 1)
+    entities_per_day = snapshots.entity_days / max(snapshots.days, 1) / user_share
     rate = alert_share(alert_budget, entities_per_day, min_daily_alerts)
     threshold = tail_threshold(maxima, rate)
     fitting_rows = snapshots.rows[snapshots.for_fitting]

@@ -193,7 +193,7 @@ def _budget_check(kind: str, figures: Mapping[str, Any], gate: Gate) -> Check:
     alerts = int(figures["budget_alerts"])
     whose = "normal " if figures["labelled"] else ""
     share = alert_share(gate.alert_budget, entity_days / days if days else 0.0, gate.min_daily_alerts)
-    small_site = f" (at least {gate.min_daily_alerts:g} a day)" if share > gate.alert_budget / 1000.0 else ""
+    small_site = f" (a small site: {share:.1%} of them)" if share > gate.alert_budget / 1000.0 else ""
     return Check(
         kind,
         "alert_volume",
@@ -590,6 +590,7 @@ def train_candidate(
     return train(
         training,
         alert_budget=gate.alert_budget,
+        min_daily_alerts=gate.min_daily_alerts,
         network_of=lookups.network_of,
         network_lookup=lookups.network_record,
         agent_of=lookups.agent_of,

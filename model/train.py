@@ -121,7 +121,16 @@ def train(
     threshold = calibrate_threshold(calibration_scores, alert_rate)
     times = [moment for moment, _, _ in ordered]
     entity_models, entity_metadata = _train_entities(
-        replay, times, detector, alert_rate, network_of, agent_of, alert_budget, vocabulary, min_daily_alerts
+        replay,
+        times,
+        detector,
+        alert_rate,
+        network_of,
+        agent_of,
+        alert_budget,
+        vocabulary,
+        min_daily_alerts,
+        sample.hash_cutoff / HASH_LIMIT,
     )
     _, login_wave_metadata = train_login_wave_model(replay, times)
     metadata = {
@@ -173,6 +182,7 @@ def _train_entities(
     alert_budget: float,
     vocabulary: ResourceVocabulary,
     min_daily_alerts: float,
+    user_share: float,
 ) -> tuple[dict[str, EntityModel], dict[str, Any]]:
     """Entity models for users (required) and sessions (where the events carry session ids)."""
     models: dict[str, EntityModel] = {}
@@ -188,7 +198,9 @@ def _train_entities(
         return models, {kind: {"skipped": str(error)} for kind in ENTITY_KINDS}
     for kind in ENTITY_KINDS:
         try:
-            result = train_entity_model(replay, times, kind, sample, alert_budget, vocabulary, min_daily_alerts)
+            result = train_entity_model(
+                replay, times, kind, sample, alert_budget, vocabulary, min_daily_alerts, user_share
+            )
         except TrainingDataError as error:
             logger.warning("no %s alerts: %s", kind, error)
             metadata[kind] = {"skipped": str(error)}
@@ -200,14 +212,15 @@ def _train_entities(
         entity_days = metadata[kind]["entity_days"]
         share = metadata[kind]["calibration"]["alert_share"]
         if share > alert_budget / 1000.0:
+            per_day = metadata[kind]["entities_per_day"]
             logger.warning(
                 "%s alerts: %.0f %ss a day in training are too few for a budget of %g per 1,000 to allow "
-                "one alert a day; the threshold is set for %g a day (%.1f%% of %ss; --min-daily-alerts)",
+                "one alert a day; the threshold is set for %.2g a day (%.1f%% of %ss; --min-daily-alerts)",
                 kind,
-                metadata[kind]["entities_per_day"],
+                per_day,
                 kind,
                 alert_budget,
-                min_daily_alerts,
+                share * per_day,
                 100.0 * share,
                 kind,
             )

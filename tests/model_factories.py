@@ -150,3 +150,19 @@ def shared_address_traffic(
             moment += timedelta(seconds=rng.uniform(5, 35))
     events.sort(key=lambda item: (item["occurred_at"], item["user_id"]))
     return events
+
+
+def sessions_with_page_calls(visitors: int, start: datetime = START, pages: int = 6) -> list[dict[str, Any]]:
+    """Browsing sessions (one per visitor) whose every page fires two calls within half a second, a
+    cart count and recommendations, as a shop's pages do; pages 15 to 50 seconds apart."""
+    events = []
+    for visitor in range(visitors):
+        moment = start + timedelta(hours=visitor)
+        for page in range(pages):
+            for offset, resource in ((0.0, f"/product/{100 + page}"), (0.3, "/api/cart/count"), (0.5, "/api/recs?p=1")):
+                events.append(
+                    event(moment + timedelta(seconds=offset), f"u{visitor}", "page_view", resource=resource)
+                    | {"session_id": f"s{visitor}"}
+                )
+            moment += timedelta(seconds=15 + 7 * page)
+    return events

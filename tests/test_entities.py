@@ -27,7 +27,7 @@ from model.entity_training import tail_threshold
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, event_time, featurize_batch
 from model.train import TrainedModel, train
-from tests.model_factories import START, event, normal_traffic, scraper_session
+from tests.model_factories import START, event, normal_traffic, scraper_session, sessions_with_page_calls
 
 ROW = [0.0] * len(EVIDENCE_COLUMNS)  # an event's evidence values (evidence_values), all zero
 
@@ -86,19 +86,27 @@ def test_evidence_survives_its_binary_layout_and_a_pause_starts_a_new_episode() 
     assert len(restored.to_bytes()) == len(evidence.to_bytes())
 
 
+def observed(events: list[dict[str, Any]], vocabulary: ResourceVocabulary | None) -> Evidence:
+    """One episode's evidence of ``events``, read as the scorer reads them with ``vocabulary``."""
+    inputs = event_evidence(np.zeros((len(events), FEATURE_COUNT)), events, vocabulary)
+    episode = Evidence()
+    for position, item in enumerate(events):
+        episode.observe(
+            event_time(item),
+            inputs.values[position],
+            0.0,
+            False,
+            inputs.assets[position],
+            None,
+            inputs.subrequests[position],
+        )
+    return episode
+
+
 def test_the_calls_a_page_makes_as_it_loads_are_read_as_part_of_it_not_as_pages() -> None:
     # GIVEN training sessions whose every page fires two background calls within half a second
     # (a cart count, recommendations), and a product page visited after a pause now and then
-    training = []
-    for visitor in range(8):
-        moment = START + timedelta(hours=visitor)
-        for page in range(6):
-            for offset, resource in ((0.0, f"/product/{100 + page}"), (0.3, "/api/cart/count"), (0.5, "/api/recs?p=1")):
-                training.append(
-                    event(moment + timedelta(seconds=offset), f"u{visitor}", "page_view", resource=resource)
-                    | {"session_id": f"s{visitor}"}
-                )
-            moment += timedelta(seconds=15 + 7 * page)
+    training = sessions_with_page_calls(visitors=8)
     vocabulary = ResourceVocabulary.from_json(ResourceVocabulary.learn(training).to_json())
     # THEN the vocabulary knows the calls by their template, and pages stay pages
     assert vocabulary.is_subrequest("/api/cart/count")
@@ -112,23 +120,41 @@ def test_the_calls_a_page_makes_as_it_loads_are_read_as_part_of_it_not_as_pages(
     ]
     spread = ENTITY_FEATURE_NAMES.index("page_gap_spread")
     priors = [0.0] * len(ENTITY_FEATURE_NAMES)
-    evidence = {}
-    for known in (vocabulary, None):
-        inputs = event_evidence(np.zeros((len(later), FEATURE_COUNT)), later, known)
-        evidence[known is not None] = episode = Evidence()
-        for position, item in enumerate(later):
-            episode.observe(event_time(item), inputs.values[position], 0.0, False, inputs.assets[position])
-    assert evidence[True].pages == 10
-    assert evidence_row(evidence[True], priors)[spread] == pytest.approx(0.0, abs=1e-6)
+    known = observed(later, vocabulary)
+    assert known.pages == 10
+    assert evidence_row(known, priors)[spread] == pytest.approx(0.0, abs=1e-6)
     # (read as pages, the calls would make machine-regular paging look erratic)
-    assert evidence[False].pages == 30
-    assert evidence_row(evidence[False], priors)[spread] > 0.5
+    unknown = observed(later, None)
+    assert unknown.pages == 30
+    assert evidence_row(unknown, priors)[spread] > 0.5
+    # AND a client calling the learned path on its own, every 1.5 s, is not hidden by it: a call more
+    # than SUBREQUEST_SECONDS (2) after the last page is a page, so every other one is, 3 s apart
+    alone = [
+        event(START + timedelta(days=1, seconds=1.5 * call), "prober", "page_view", resource=f"/api/recs?p={call}")
+        for call in range(20)
+    ]
+    probing = observed(alone, vocabulary)
+    assert probing.pages == 10
+    assert evidence_row(probing, priors)[spread] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_path_called_soon_after_pages_by_one_client_or_by_everyone_at_once_is_not_learned() -> None:
+    # GIVEN a cart count that one session always fetches right after its pages, and a path that
+    # the importer's "anonymous" (no session, user, address or agent) fetches that way
+    one_session = sessions_with_page_calls(visitors=1, pages=20)
+    everyone = [item | {"session_id": None, "user_id": "anonymous"} for item in sessions_with_page_calls(visitors=8)]
+    # THEN neither is learned: one client could teach it on purpose, and "anonymous" is many at once
+    assert not ResourceVocabulary.learn(one_session).is_subrequest("/api/cart/count")
+    assert not ResourceVocabulary.learn(everyone).is_subrequest("/api/cart/count")
+    # AND three sessions are enough
+    assert ResourceVocabulary.learn(sessions_with_page_calls(visitors=3)).is_subrequest("/api/cart/count")
 
 
 def test_a_vocabulary_learned_before_subrequests_reads_every_non_asset_as_a_page() -> None:
-    old = ResourceVocabulary.learn([event(START, "u", "page_view", resource="/api/cart/count")]).to_json()
-    del old["subrequests"]
-    assert not ResourceVocabulary.from_json(old).is_subrequest("/api/cart/count")
+    learned = ResourceVocabulary.learn(sessions_with_page_calls(visitors=8)).to_json()
+    assert ResourceVocabulary.from_json(learned).is_subrequest("/api/cart/count")
+    del learned["subrequests"]
+    assert not ResourceVocabulary.from_json(learned).is_subrequest("/api/cart/count")
 
 
 def test_a_missing_referer_is_told_from_a_source_without_referers() -> None:

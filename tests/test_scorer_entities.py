@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from model.client_alerts import client_of
 from model.entities import EntityAlert, Evidence
-from model.features import event_time, stable_hash
+from model.features import ResourceVocabulary, event_time
 from model.login_waves import SURPRISE_FLOOR, WAVE_ENTITY, WAVE_KIND, LoginWaveModel, LoginWindow
 from model.train import TrainedModel, train
 from model.verdicts import BENIGN, JudgedAlert, learn_suppressions
@@ -39,7 +39,7 @@ from scorer.stores import (
     evidence_key,
 )
 from scorer.sweeper import SWEEP_AFTER_SECONDS, SweeperSettings, sweep
-from tests.model_factories import START, event, normal_traffic, scraper_session
+from tests.model_factories import START, event, normal_traffic, scraper_session, sessions_with_page_calls
 from tests.scorer_factories import REGION, SHARD, ScorerResources, create_resources, lambda_event, plain
 from tests.test_scorer_batch import alerts_of, anomalies_of
 from tests.throttling_proxy import ThrottlingProxy
@@ -402,10 +402,11 @@ def test_a_lost_state_write_neither_doubles_nor_drops_an_episodes_events(aws_end
 
 
 def test_the_calls_pages_make_are_counted_with_their_page_in_stored_evidence(aws_endpoint, resources, trained):
-    # GIVEN a model whose vocabulary learned that pages fetch /api/cart/count as they load, and a
-    # session of eight pages, each with that call a fraction of a second later
+    # GIVEN a model whose vocabulary learned from a shop's sessions that its pages fetch
+    # /api/cart/count as they load, and a session of eight pages, each with that call soon after
     deps, settings = dependencies(aws_endpoint, resources, trained)
-    deps.vocabulary = replace(trained.vocabulary, subrequests=frozenset({stable_hash("/api/cart/count")}))
+    shop = ResourceVocabulary.learn(sessions_with_page_calls(visitors=8))
+    deps.vocabulary = replace(trained.vocabulary, subrequests=shop.subrequests)
     session = [
         event(START + timedelta(days=10, seconds=20 * page + offset), "shopper", "page_view", resource=resource)
         | {"session_id": "shopper-session"}

@@ -47,7 +47,7 @@ from model.features.state import (
     keep_users_within,
     merge_ip_states,
 )
-from model.features.vocabulary import ResourceVocabulary, agent_family
+from model.features.vocabulary import SUBREQUEST_SECONDS, ResourceVocabulary, agent_family
 from vedette.schema import CORE_EVENT_TYPES
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "MAX_USER_STATE_BYTES",
     "ROW_DECIMALS",
     "STATE_FORMAT",
+    "SUBREQUEST_SECONDS",
     "BatchFeatures",
     "Featurized",
     "IpState",

@@ -33,11 +33,15 @@ MAX_VOCABULARY_PARAMS = 50_000
 MAX_VOCABULARY_AGENTS = 2_000
 _AGENT_FAMILY_LENGTH = 32
 # A browser's page fires its own calls (cart counts, recommendations, reviews) as it loads: a path
-# the training traffic requested this soon after another of the same client's requests, nearly
-# every time it was requested, is part of a page, not a page (``ResourceVocabulary.subrequests``).
-SUBREQUEST_SECONDS = 1.5
+# template that the training traffic requested this soon after the same client's page, nearly every
+# time, from several clients, is part of a page, not a page (``ResourceVocabulary.subrequests``).
+# Clients are sessions, or users where events carry no session; the importer's ``anonymous`` (no
+# session, user, address or agent) is everyone at once, whose requests interleave.
+SUBREQUEST_SECONDS = 2.0
 SUBREQUEST_SHARE = 0.8
 MIN_SUBREQUEST_COUNT = 5
+MIN_SUBREQUEST_CLIENTS = 3
+_UNIDENTIFIED = frozenset({None, "", "anonymous"})
 
 
 def agent_family(agent: str) -> str:
@@ -81,7 +85,8 @@ class ResourceVocabulary:
     Bounded: the ``MAX_VOCABULARY_PATHS`` most frequent templates, ``MAX_VOCABULARY_PARAMS`` most
     frequent (template, parameter) pairs and ``MAX_VOCABULARY_AGENTS`` agent families, keyed by
     32-bit hashes. ``subrequests``: the templates that pages fetch as they load rather than pages
-    (``SUBREQUEST_SECONDS``), which the entity stage counts with the page's assets.
+    (``SUBREQUEST_SECONDS``), which the entity stage counts with the page's assets when they come
+    that soon after a page (``model.entities.Evidence.observe``).
     """
 
     total: int = 0
@@ -100,8 +105,12 @@ class ResourceVocabulary:
         paths = vocabulary.paths
         params = vocabulary.params
         agents = vocabulary.agents
-        soon_after: dict[int, int] = {}  # template -> requests soon after another of its client's
-        previous: dict[Any, tuple[float, int]] = {}  # client -> its last request's time and template
+        # Per template, over requests of identified clients: how many, how many came soon after the
+        # client's page before, and (up to MIN_SUBREQUEST_CLIENTS) which clients sent those.
+        identified: dict[int, int] = {}
+        soon_after: dict[int, int] = {}
+        soon_clients: dict[int, set[Any]] = {}
+        last_page: dict[Any, tuple[float, int]] = {}  # client -> its last non-asset request's time, template
         for event in events:
             agent = event_field(event, "user_agent")
             if isinstance(agent, str) and agent:
@@ -116,16 +125,17 @@ class ResourceVocabulary:
             key = stable_hash(template)
             paths[key] = paths.get(key, 0) + 1
             client = event_field(event, "session_id") or event_field(event, "user_id")
-            moment = event_time(event)
-            before = previous.get(client)
-            previous[client] = (moment, key)
-            if (
-                before is not None
-                and before[1] != key
-                and 0.0 <= moment - before[0] <= SUBREQUEST_SECONDS
-                and not is_page_asset(resource)
-            ):
-                soon_after[key] = soon_after.get(key, 0) + 1
+            if client not in _UNIDENTIFIED and not is_page_asset(resource):
+                identified[key] = identified.get(key, 0) + 1
+                moment = event_time(event)
+                before = last_page.get(client)
+                if before is not None and before[1] != key and 0.0 <= moment - before[0] <= SUBREQUEST_SECONDS:
+                    soon_after[key] = soon_after.get(key, 0) + 1
+                    senders = soon_clients.setdefault(key, set())
+                    if len(senders) < MIN_SUBREQUEST_CLIENTS:
+                        senders.add(client)
+                else:
+                    last_page[client] = (moment, key)
             for name, value in pairs:
                 param_key = stable_hash(f"{template}?{name}")
                 entry = params.get(param_key)
@@ -138,7 +148,9 @@ class ResourceVocabulary:
         vocabulary.subrequests = frozenset(
             key
             for key, count in soon_after.items()
-            if paths[key] >= MIN_SUBREQUEST_COUNT and count >= SUBREQUEST_SHARE * paths[key]
+            if identified[key] >= MIN_SUBREQUEST_COUNT
+            and count >= SUBREQUEST_SHARE * identified[key]
+            and len(soon_clients[key]) >= MIN_SUBREQUEST_CLIENTS
         )
         if len(paths) > MAX_VOCABULARY_PATHS:
             kept = sorted(paths.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_PATHS]
