@@ -39,7 +39,7 @@ DEFAULT_ALERT_BUDGET = 5.0  # alerts per 1,000 active entities per day
 # unlike the site's people go unreported for weeks: training then aims at this many alerts a day
 # instead, on no more than MAX_ALERTED_SHARE of the entities (``alert_share``).
 DEFAULT_MIN_DAILY_ALERTS = 1.0
-MAX_ALERTED_SHARE = 0.05
+MAX_ALERTED_SHARE = 0.025
 ENTITY_DECIMALS = 6
 # Beyond the training range a feature's evidence grows linearly (an exponential tail), up to this
 # many times what the empirical tail gives at its end.

@@ -304,7 +304,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--min-daily-alerts",
         type=float,
         default=DEFAULT_MIN_DAILY_ALERTS,
-        help="where the budget allows fewer, entity alerts a day on normal traffic, at most 5%% of the entities "
+        help="where the budget allows fewer, entity alerts a day on normal traffic, at most 2.5%% of the entities "
         "(a small site; default %(default)s; 0: the budget alone)",
     )
     parser.add_argument(

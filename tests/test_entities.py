@@ -225,14 +225,14 @@ def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_f
     assert alert_share(5.0, 50) == pytest.approx(0.02)
     assert alert_share(5.0, 8) == MAX_ALERTED_SHARE
     assert alert_share(5.0, 8, min_daily_alerts=0) == 0.005
-    # GIVEN a small site: 30 customers, about 24 of them a day
-    events = normal_traffic(users=30, days=10)
+    # GIVEN a small site: 60 customers, about 48 of them a day
+    events = normal_traffic(users=60, days=10)
     # WHEN the entity stage is trained with and without the daily floor
     floored = train(events).metadata["entities"]["session"]
     budget_only = train(events, min_daily_alerts=0).metadata["entities"]["session"]
     # THEN the floor sets the threshold for one alert a day, where the budget alone sets it further out
     assert floored["entities_per_day"] == pytest.approx(budget_only["entities_per_day"])
-    assert 20 < floored["entities_per_day"] < 30
+    assert 40 < floored["entities_per_day"] < 60
     assert floored["calibration"]["alert_share"] == pytest.approx(1 / floored["entities_per_day"], rel=0.01)
     assert budget_only["calibration"]["alert_share"] == 0.005
     assert floored["threshold"] < budget_only["threshold"]
