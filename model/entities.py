@@ -26,7 +26,7 @@ import numpy as np
 
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES, SUBREQUEST_SECONDS, ResourceVocabulary, is_page_asset
-from model.tails import DEFAULT_SEED, MAX_PROFILE_ROWS, ORDINARY_TERM, Matrix, TailProfile, Vector, soft_truncated_sum
+from model.tails import ORDINARY_TERM, Matrix, TailProfile, Vector, soft_truncated_sum
 
 ENTITY_FEATURES_VERSION = 2
 # A pause longer than this ends an episode (the usual web-analytics session timeout).
@@ -51,14 +51,7 @@ MIN_TAIL_SCALE = 0.05
 # the gate's backtest of it all keep working until retraining replaces them.
 PLAIN_TAIL_SUM = "tail-sum"
 SOFT_TRUNCATED_TAIL_SUM = "soft-truncated-tail-sum"
-# Two statistics of an episode's terms, the soft-truncated sum (unusual in several ways) and the
-# largest term (extreme in one), each read as its tail probability among training episodes, the two
-# combined by Cauchy's rule, led by the smaller: what training fits (``EntityModel.fit``).
-OMNIBUS_TAIL = "omnibus-tail"
-# Beyond this quantile of the training episodes' statistics, their tail is an exponential fitted to
-# the excesses (peaks over threshold), not the empirical steps: smooth, and all but unmoved by
-# whether the scored entity's own episodes are among them.
-STATISTIC_TAIL_QUANTILE = 0.9
+ENTITY_SCORING = SOFT_TRUNCATED_TAIL_SUM  # what training calibrates new models on
 
 _NO_REFERER = frozenset({"", "-"})
 
@@ -387,14 +380,6 @@ def population_priors(totals: Sequence[float]) -> list[float]:
     return priors
 
 
-def _statistics(terms: Matrix) -> Matrix:
-    """Per episode row, the two statistics ``OMNIBUS_TAIL`` reads of its features' terms: their
-    soft-truncated sum, which sees a bot a little unusual in several ways, and the largest, which sees
-    one extreme in a single way (a browser that turns pages as regularly as a clock) where the sum
-    has it outscored by people a little unusual in many."""
-    return np.column_stack([soft_truncated_sum(terms), terms.max(axis=1)])
-
-
 def _tail_scales(sorted_columns: Matrix) -> tuple[Vector, Vector]:
     """Per feature, the mean excess of the sample's outer tenth beyond its 10th and 90th
     percentiles: the scale of the exponential tail beyond the sample. A feature that never varied
@@ -435,13 +420,10 @@ class EntityModel:
         sorted_columns: Matrix,
         threshold: float,
         alert_budget: float,
-        scoring: str = SOFT_TRUNCATED_TAIL_SUM,
-        sorted_statistics: Matrix | None = None,
+        scoring: str = ENTITY_SCORING,
     ) -> None:
-        if scoring not in (PLAIN_TAIL_SUM, SOFT_TRUNCATED_TAIL_SUM, OMNIBUS_TAIL):
+        if scoring not in (PLAIN_TAIL_SUM, SOFT_TRUNCATED_TAIL_SUM):
             raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
-        if scoring == OMNIBUS_TAIL and sorted_statistics is None:
-            raise InvalidStateError("entity model", f"scoring {scoring!r} needs the training episodes' statistics")
         self.priors = [float(value) for value in priors]
         self.threshold = float(threshold)
         self.alert_budget = float(alert_budget)
@@ -451,59 +433,6 @@ class EntityModel:
         rounded = np.asarray(np.round(np.asarray(sorted_columns), ENTITY_DECIMALS), dtype=np.float64)
         self._profile = TailProfile.from_sorted(rounded)
         self._low_scale, self._high_scale = _tail_scales(rounded)
-        self._statistics: TailProfile | None = None
-        if sorted_statistics is not None:
-            statistics = np.asarray(np.round(np.asarray(sorted_statistics), ENTITY_DECIMALS), dtype=np.float64)
-            self._statistics = TailProfile.from_sorted(statistics)
-            edge_at = min(int(STATISTIC_TAIL_QUANTILE * len(statistics)), len(statistics) - 1)
-            self._statistics_edge = statistics[edge_at]
-            self._statistics_edge_share = (len(statistics) - edge_at) / (len(statistics) + 1.0)
-            excesses = statistics[edge_at:] - self._statistics_edge
-            self._statistics_scale = np.maximum(excesses.mean(axis=0), MIN_TAIL_SCALE)
-
-    @classmethod
-    def fit(
-        cls,
-        priors: Sequence[float],
-        rows: Matrix,
-        statistics: Matrix,
-        threshold: float,
-        alert_budget: float,
-        *,
-        seed: int = DEFAULT_SEED,
-    ) -> EntityModel:
-        """The ``OMNIBUS_TAIL`` model of training episodes' ``rows``: the features' tails, and the
-        episodes' ``statistics`` (each read against a profile that never saw its entity, as a new
-        entity's will be) that a score's tail probabilities are counted among. At most
-        ``MAX_PROFILE_ROWS`` of them, picked at random."""
-        matrix, reference = np.asarray(rows, dtype=np.float64), np.asarray(statistics, dtype=np.float64)
-        if matrix.shape[0] > MAX_PROFILE_ROWS:
-            picked = np.sort(np.random.default_rng(seed).choice(matrix.shape[0], MAX_PROFILE_ROWS, replace=False))
-            matrix, reference = matrix[picked], reference[picked]
-        return cls(priors, np.sort(matrix, axis=0), threshold, alert_budget, OMNIBUS_TAIL, np.sort(reference, axis=0))
-
-    def statistics(self, rows: Matrix) -> Matrix:
-        """The two statistics ``OMNIBUS_TAIL`` reads of each row's features' terms (``_statistics``)."""
-        return _statistics(self._terms(rows)[0])
-
-    def score_statistics(self, statistics: Matrix) -> Vector:
-        """The ``OMNIBUS_TAIL`` score of rows' ``statistics``: the negative log of their combined tail
-        probability. Each statistic's right tail among the training episodes' is a p-value (an
-        exponential beyond their ``STATISTIC_TAIL_QUANTILE``); Cauchy's combination of them (Liu
-        and Xie, 2020) holds whatever their dependence, follows the smaller where one is small,
-        and keeps the sum's order among ordinary episodes, where the largest term is noise."""
-        if self._statistics is None:
-            raise InvalidStateError("entity model", f"scoring {self.scoring!r} keeps no statistics")
-        above = statistics > self._statistics_edge
-        excess = (statistics - self._statistics_edge) / self._statistics_scale
-        surprise = np.where(above, excess - np.log(self._statistics_edge_share), self._statistics.tails(statistics)[1])
-        # tan((1/2 - p) pi), written cot(p pi) so that a p of 1e-30 is not rounded to 1/2 first; the
-        # mean of standard Cauchy variables is one, whose right tail at t is arctan(1 / t) / pi.
-        with np.errstate(divide="ignore", over="ignore"):
-            cauchy = (1.0 / np.tan(np.exp(-surprise) * np.pi)).mean(axis=1)
-            combined = np.where(cauchy > 0, np.arctan(1.0 / cauchy) / np.pi, 0.5 - np.arctan(cauchy) / np.pi)
-        omnibus: Vector = -np.log(combined)
-        return omnibus
 
     def _terms(self, rows: Matrix) -> tuple[Matrix, Matrix, Matrix]:
         """Each feature's evidence (negative log tail probability), and the two tails it came from.
@@ -537,9 +466,7 @@ class EntityModel:
         if self.scoring == PLAIN_TAIL_SUM:
             plain: Vector = terms.sum(axis=1)
             return plain
-        if self.scoring == SOFT_TRUNCATED_TAIL_SUM:
-            return soft_truncated_sum(terms)
-        return self.score_statistics(_statistics(terms))
+        return soft_truncated_sum(terms)
 
     def reasons(self, rows: Matrix, top: int = 3) -> list[tuple[str, ...]]:
         """For each row, the ``top`` features furthest in their training tails, as sentences naming
@@ -547,7 +474,7 @@ class EntityModel:
         matrix = np.asarray(rows, dtype=np.float64).reshape(-1, len(ENTITY_FEATURE_NAMES))
         terms, left, right = self._terms(matrix)
         # An ordinary value is no reason: under the soft truncation it adds next to nothing.
-        floor = 0.0 if self.scoring == PLAIN_TAIL_SUM else ORDINARY_TERM
+        floor = ORDINARY_TERM if self.scoring == SOFT_TRUNCATED_TAIL_SUM else 0.0
         order = np.argsort(-terms, axis=1, kind="stable")[:, :top].tolist()
         medians = self._profile.medians.tolist()
         explained = []
@@ -588,7 +515,6 @@ class EntityModel:
             "threshold": self.threshold,
             "alert_budget": self.alert_budget,
             "sorted_columns": self._profile.sorted_columns.tolist(),
-            **({"sorted_statistics": self._statistics.sorted_columns.tolist()} if self._statistics is not None else {}),
         }
 
     @classmethod
@@ -608,7 +534,6 @@ class EntityModel:
             data["threshold"],
             data["alert_budget"],
             data.get("scoring", PLAIN_TAIL_SUM),
-            np.asarray(data["sorted_statistics"]) if "sorted_statistics" in data else None,
         )
 
 

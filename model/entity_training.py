@@ -45,7 +45,7 @@ from model.features import (
     is_page_asset,
     stable_hash,
 )
-from model.tails import Matrix, Vector
+from model.tails import TailProfile, Vector
 
 ENTITY_KINDS = ("user", "session")
 MIN_TRAINING_EPISODES = 5
@@ -235,10 +235,9 @@ def calibration_method(samples: int, rate: float) -> str:
     return "exponential tail"
 
 
-def cross_fitted_statistics(snapshots: Snapshots) -> Matrix:
-    """Every episode row's statistics (``EntityModel.statistics``), read against the features' tails
-    of profiles fitted without that entity: as a new entity's will be in service."""
-    statistics = np.zeros((len(snapshots.rows), 2))
+def cross_fitted_maxima(snapshots: Snapshots) -> Vector:
+    """Each entity-day's highest episode score, from profiles fitted without that entity."""
+    maxima = np.full(snapshots.entity_days, -np.inf)
     for fold in range(CROSS_FIT_FOLDS):
         held_out = snapshots.fold == fold
         fitting = snapshots.for_fitting & ~held_out
@@ -246,22 +245,9 @@ def cross_fitted_statistics(snapshots: Snapshots) -> Matrix:
             continue
         if fitting.sum() < MIN_TRAINING_EPISODES:
             raise TrainingDataError(f"too few episodes to cross-fit the entity stage ({snapshots.episodes})")
-        profile = EntityModel([0.0] * len(ENTITY_FEATURE_NAMES), np.sort(snapshots.rows[fitting], axis=0), 0.0, 0.0)
-        statistics[held_out] = profile.statistics(snapshots.rows[held_out])
-    return statistics
-
-
-def cross_fitted_maxima(snapshots: Snapshots, statistics: Matrix) -> Vector:
-    """Each entity-day's highest episode score, its ``statistics`` counted among those of the other
-    folds' entities, as a new entity's are counted among the training episodes'."""
-    maxima = np.full(snapshots.entity_days, -np.inf)
-    for fold in range(CROSS_FIT_FOLDS):
-        held_out = snapshots.fold == fold
-        others = snapshots.for_fitting & ~held_out
-        if not held_out.any():
-            continue
-        model = EntityModel.fit([0.0] * len(ENTITY_FEATURE_NAMES), snapshots.rows[others], statistics[others], 0.0, 0.0)
-        np.maximum.at(maxima, snapshots.entity_day[held_out], model.score_statistics(statistics[held_out]))
+        model = EntityModel([0.0] * len(ENTITY_FEATURE_NAMES), np.sort(snapshots.rows[fitting], axis=0), 0.0, 0.0)
+        scores = model.score(snapshots.rows[held_out])
+        np.maximum.at(maxima, snapshots.entity_day[held_out], scores)
     return maxima
 
 
@@ -289,18 +275,18 @@ def train_entity_model(
         raise TrainingDataError(
             f"{snapshots.episodes} {kind} episodes are too few to fit the entity stage (need {MIN_TRAINING_EPISODES})"
         )
-    statistics = cross_fitted_statistics(snapshots)
-    maxima = cross_fitted_maxima(snapshots, statistics)
+    maxima = cross_fitted_maxima(snapshots)
     entities_per_day = snapshots.entity_days / max(snapshots.days, 1) / user_share
     rate = alert_share(alert_budget, entities_per_day, min_daily_alerts)
     threshold = tail_threshold(maxima, rate)
-    fitting = snapshots.for_fitting
-    model = EntityModel.fit(snapshots.priors, snapshots.rows[fitting], statistics[fitting], threshold, alert_budget)
+    fitting_rows = snapshots.rows[snapshots.for_fitting]
+    profile = TailProfile(fitting_rows)
+    model = EntityModel(snapshots.priors, profile.sorted_columns, threshold, alert_budget)
     metadata = {
         "kind": kind,
         "episodes": snapshots.episodes,
         "entity_days": snapshots.entity_days,
-        "snapshots_fitted": int(fitting.sum()),
+        "snapshots_fitted": len(fitting_rows),
         "threshold": threshold,
         "alert_budget": alert_budget,
         "min_daily_alerts": min_daily_alerts,

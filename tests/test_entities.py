@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -340,35 +339,6 @@ def test_several_unusual_features_outscore_many_ordinary_ones() -> None:
     median, higher = np.full(len(ENTITY_FEATURE_NAMES), 0.5), np.full(len(ENTITY_FEATURE_NAMES), 0.7)
     low_scores = model.score(np.array([median, higher]))
     assert low_scores[0] < low_scores[1]
-
-
-def test_an_episode_extreme_in_one_way_or_unusual_in_many_outscores_every_ordinary_one() -> None:
-    # GIVEN an entity model of 2,000 episodes, every feature uniform on [0, 1), whose statistics
-    # were read against a profile of 2,000 others (as training cross-fits them)
-    width = len(ENTITY_FEATURE_NAMES)
-    rng = np.random.default_rng(7)
-    others, episodes, fresh = (rng.uniform(0.0, 1.0, size=(2000, width)) for _ in range(3))
-    profile = EntityModel([0.0] * width, np.sort(others, axis=0), 0.0, 5.0)
-    model = EntityModel.fit([0.0] * width, episodes, profile.statistics(episodes), 0.0, 5.0)
-    summed = EntityModel([0.0] * width, np.sort(episodes, axis=0), 0.0, 5.0)  # soft-truncated sum
-    # an episode ordinary but for one feature just past anything seen (a clock-regular pace), and
-    # one at the 99.5th percentile in eight features
-    one_way, many_ways = np.full((2, width), 0.5)
-    one_way[3] = 1.2
-    many_ways[:8] = 0.995
-    probes = np.array([one_way, many_ways])
-    # WHEN scored THEN both outscore every one of 2,000 new ordinary episodes
-    assert (model.score(probes) > model.score(fresh).max()).all()
-    # (where the sum alone leaves the first among the top hundredth of ordinary episodes, and the
-    # largest term alone the second)
-    assert summed.score(probes)[0] < np.quantile(summed.score(fresh), 0.99)
-    assert model.statistics(probes)[1, 1] < np.quantile(model.statistics(fresh)[:, 1], 0.99)
-    # AND the model keeps its statistics when stored
-    restored = EntityModel.from_json(json.loads(json.dumps(model.to_json())))
-    assert restored.score(probes).tolist() == model.score(probes).tolist()
-    # AND a model that should combine them but keeps none is refused
-    with pytest.raises(InvalidStateError, match="statistics"):
-        EntityModel.from_json({key: value for key, value in model.to_json().items() if key != "sorted_statistics"})
 
 
 def test_evidence_keeps_growing_beyond_the_training_range_up_to_a_cap() -> None:

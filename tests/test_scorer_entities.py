@@ -437,11 +437,8 @@ def test_users_sharing_a_session_are_held_back_together_when_its_alert_fails(aws
     assert first.failed_sequence_numbers
     assert retried.failed_sequence_numbers == []
     assert stored_evidence(aws_endpoint, settings, "session", "scraper-1-session").events == 41
-    # AND the scraper's session and user alerted, each once (the stray user's one scraper request
-    # may alert too, once)
-    alerted = [(message["entity"]["kind"], message["entity"]["id"]) for message in alerts_of(aws_endpoint, resources)]
-    assert len(alerted) == len(set(alerted))
-    assert {("session", "scraper-1-session"), ("user", "scraper-1")} <= set(alerted)
+    kinds = sorted(message["entity"]["kind"] for message in alerts_of(aws_endpoint, resources))
+    assert kinds == ["session", "user"]
 
 
 def test_an_alert_minimum_severity_raises_the_bar_instead_of_swallowing_the_episode(aws_endpoint, resources, trained):
