@@ -36,6 +36,22 @@ def run_backtest(*arguments: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def backtest_sessions(logs: Path, labels: Path, out: Path) -> subprocess.CompletedProcess[str]:
+    """The documented session backtest: train on the logs' training days, replay the test days."""
+    return run_backtest(
+        "--train",
+        str(logs / "train.jsonl"),
+        "--test",
+        str(logs / "test.jsonl"),
+        "--labels",
+        str(labels),
+        "--entity",
+        "session",
+        "--out",
+        str(out),
+    )
+
+
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ten days of people to train on; two later days of new people, two scrapers, and one client that
@@ -66,18 +82,7 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_path: Path) -> None:
     # WHEN a user backtests sessions with labels
     out = tmp_path / "report"
-    result = run_backtest(
-        "--train",
-        str(logs / "train.jsonl"),
-        "--test",
-        str(logs / "test.jsonl"),
-        "--labels",
-        str(logs / "labels.csv"),
-        "--entity",
-        "session",
-        "--out",
-        str(out),
-    )
+    result = backtest_sessions(logs, logs / "labels.csv", out)
     # THEN the last line is the summary, with entity- and event-level figures
     assert result.returncode == 0, result.stderr
     assert "label keys match" not in result.stderr  # every label names a test session
@@ -225,18 +230,7 @@ def test_labels_that_name_nothing_in_the_test_log_are_warned_about(logs: Path, t
     rows = (logs / "labels.csv").read_text().splitlines()
     labels.write_text("\n".join([rows[0], *(row.upper().replace(",NORMAL", ",normal") for row in rows[1:])]) + "\n")
     # WHEN the backtest runs with them
-    result = run_backtest(
-        "--train",
-        str(logs / "train.jsonl"),
-        "--test",
-        str(logs / "test.jsonl"),
-        "--labels",
-        str(labels),
-        "--entity",
-        "session",
-        "--out",
-        str(tmp_path / "out"),
-    )
+    result = backtest_sessions(logs, labels, tmp_path / "out")
     # THEN it says that none matched, showing a label key and a session id of the log side by side
     assert result.returncode == 0, result.stderr
     assert f"only 0 of {len(rows) - 1} label keys match" in result.stderr
