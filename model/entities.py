@@ -51,7 +51,11 @@ MIN_TAIL_SCALE = 0.05
 # the gate's backtest of it all keep working until retraining replaces them.
 PLAIN_TAIL_SUM = "tail-sum"
 SOFT_TRUNCATED_TAIL_SUM = "soft-truncated-tail-sum"
-ENTITY_SCORING = SOFT_TRUNCATED_TAIL_SUM  # what training calibrates new models on
+# The soft-truncated sum, or the largest single term against its own threshold (``term_threshold``):
+# an episode alerts when either crosses. Measured in docs/model.md.
+SUM_OR_LARGEST_TERM = "soft-truncated-tail-sum-or-largest-term"
+ENTITY_SCORING = SUM_OR_LARGEST_TERM  # what training calibrates new models on
+_SCORINGS = (PLAIN_TAIL_SUM, SOFT_TRUNCATED_TAIL_SUM, SUM_OR_LARGEST_TERM)
 
 _NO_REFERER = frozenset({"", "-"})
 
@@ -109,6 +113,8 @@ TWO_SIDED = frozenset(
     }
 )
 _TWO_SIDED_MASK = np.array([name in TWO_SIDED for name in ENTITY_FEATURE_NAMES])
+# How many tails the largest term is the largest of: one per feature, two for a two-sided one.
+ENTITY_TAILS = len(ENTITY_FEATURE_NAMES) + len(TWO_SIDED)
 
 # Why an entity stood out, in words: (template for a high value, template for a low value).
 _REASONS = {
@@ -420,12 +426,16 @@ class EntityModel:
         sorted_columns: Matrix,
         threshold: float,
         alert_budget: float,
-        scoring: str = ENTITY_SCORING,
+        scoring: str = SOFT_TRUNCATED_TAIL_SUM,
+        term_threshold: float | None = None,
     ) -> None:
-        if scoring not in (PLAIN_TAIL_SUM, SOFT_TRUNCATED_TAIL_SUM):
+        if scoring not in _SCORINGS:
             raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
+        if (scoring == SUM_OR_LARGEST_TERM) != (term_threshold is not None and term_threshold > 0):
+            raise InvalidStateError("entity model", f"scoring {scoring!r} with term threshold {term_threshold!r}")
         self.priors = [float(value) for value in priors]
         self.threshold = float(threshold)
+        self.term_threshold = None if term_threshold is None else float(term_threshold)
         self.alert_budget = float(alert_budget)
         self.scoring = scoring
         # Six decimals keep entities.json well below its size at full precision (the rows are
@@ -466,7 +476,24 @@ class EntityModel:
         if self.scoring == PLAIN_TAIL_SUM:
             plain: Vector = terms.sum(axis=1)
             return plain
-        return soft_truncated_sum(terms)
+        return self.combined(soft_truncated_sum(terms), terms.max(axis=1))
+
+    def combined(self, total: Vector, largest_term: Vector) -> Vector:
+        """The score of episodes whose soft-truncated sum is ``total`` and largest term ``largest_term``."""
+        if self.term_threshold is None:
+            return total
+        # The largest term on the sum's scale: ``threshold`` where it reaches its own threshold, so
+        # that the score crosses when either does. Below that, the ratio of its tail probability to
+        # the threshold's (a term is a negative log probability): far below, it is small beside the
+        # sum, which keeps ordering the ordinary episodes; beyond, it grows a unit a nat, as the sum does.
+        beyond = largest_term - self.term_threshold
+        largest: Vector = self.threshold * np.exp(np.minimum(beyond, 0.0)) + np.maximum(beyond, 0.0)
+        return np.maximum(total, largest)
+
+    def parts(self, rows: Matrix) -> tuple[Vector, Vector]:
+        """The soft-truncated sum and the largest term of each row, unscaled (for calibration)."""
+        terms = self._terms(rows)[0]
+        return soft_truncated_sum(terms), terms.max(axis=1)
 
     def reasons(self, rows: Matrix, top: int = 3) -> list[tuple[str, ...]]:
         """For each row, the ``top`` features furthest in their training tails, as sentences naming
@@ -474,7 +501,7 @@ class EntityModel:
         matrix = np.asarray(rows, dtype=np.float64).reshape(-1, len(ENTITY_FEATURE_NAMES))
         terms, left, right = self._terms(matrix)
         # An ordinary value is no reason: under the soft truncation it adds next to nothing.
-        floor = ORDINARY_TERM if self.scoring == SOFT_TRUNCATED_TAIL_SUM else 0.0
+        floor = 0.0 if self.scoring == PLAIN_TAIL_SUM else ORDINARY_TERM
         order = np.argsort(-terms, axis=1, kind="stable")[:, :top].tolist()
         medians = self._profile.medians.tolist()
         explained = []
@@ -513,6 +540,7 @@ class EntityModel:
             "feature_names": list(ENTITY_FEATURE_NAMES),
             "priors": self.priors,
             "threshold": self.threshold,
+            "term_threshold": self.term_threshold,
             "alert_budget": self.alert_budget,
             "sorted_columns": self._profile.sorted_columns.tolist(),
         }
@@ -534,6 +562,7 @@ class EntityModel:
             data["threshold"],
             data["alert_budget"],
             data.get("scoring", PLAIN_TAIL_SUM),
+            data.get("term_threshold"),
         )
 
 

@@ -27,6 +27,8 @@ from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import (
     DEFAULT_MIN_DAILY_ALERTS,
     ENTITY_FEATURE_NAMES,
+    ENTITY_SCORING,
+    ENTITY_TAILS,
     EntityModel,
     Evidence,
     alert_share,
@@ -50,6 +52,9 @@ from model.tails import TailProfile, Vector
 ENTITY_KINDS = ("user", "session")
 MIN_TRAINING_EPISODES = 5
 CROSS_FIT_FOLDS = 5
+# The share of the alert budget the largest-term rule may spend (``SUM_OR_LARGEST_TERM``); the
+# soft-truncated sum spends the rest.
+TERM_RULE_SHARE = 0.5
 # Below this many expected exceedances in the calibration sample, the threshold is extrapolated
 # from the sample's upper tail rather than read as an order statistic that the next day's traffic
 # would often beat; the tail is the top tenth of the sample, or more of a small one.
@@ -235,9 +240,11 @@ def calibration_method(samples: int, rate: float) -> str:
     return "exponential tail"
 
 
-def cross_fitted_maxima(snapshots: Snapshots) -> Vector:
-    """Each entity-day's highest episode score, from profiles fitted without that entity."""
-    maxima = np.full(snapshots.entity_days, -np.inf)
+def cross_fitted_maxima(snapshots: Snapshots) -> tuple[Vector, Vector]:
+    """Each entity-day's highest soft-truncated sum and highest single term (``EntityModel.parts``),
+    from profiles fitted without that entity."""
+    sums = np.full(snapshots.entity_days, -np.inf)
+    terms = np.full(snapshots.entity_days, -np.inf)
     for fold in range(CROSS_FIT_FOLDS):
         held_out = snapshots.fold == fold
         fitting = snapshots.for_fitting & ~held_out
@@ -246,9 +253,34 @@ def cross_fitted_maxima(snapshots: Snapshots) -> Vector:
         if fitting.sum() < MIN_TRAINING_EPISODES:
             raise TrainingDataError(f"too few episodes to cross-fit the entity stage ({snapshots.episodes})")
         model = EntityModel([0.0] * len(ENTITY_FEATURE_NAMES), np.sort(snapshots.rows[fitting], axis=0), 0.0, 0.0)
-        scores = model.score(snapshots.rows[held_out])
-        np.maximum.at(maxima, snapshots.entity_day[held_out], scores)
-    return maxima
+        total, largest = model.parts(snapshots.rows[held_out])
+        np.maximum.at(sums, snapshots.entity_day[held_out], total)
+        np.maximum.at(terms, snapshots.entity_day[held_out], largest)
+    return sums, terms
+
+
+def term_threshold(largest_terms: Vector, rate: float) -> float:
+    """The largest-term threshold for a share ``rate`` of entity-days: what the held-out days'
+    largest terms give (``tail_threshold``), and never below the bound that holds whatever the
+    sample: a term is the negative log of a tail probability, so an ordinary episode passes ``t``
+    in one of its ``ENTITY_TAILS`` tails with probability at most ``ENTITY_TAILS * exp(-t)``. The
+    bound matters on a small site, where the folds' profiles cap their terms lower than the
+    whole training's profile does, and the held-out days alone would set the threshold too low."""
+    return max(math.log(ENTITY_TAILS / rate), tail_threshold(largest_terms, rate))
+
+
+def calibrated_model(snapshots: Snapshots, rate: float, alert_budget: float) -> tuple[EntityModel, Vector]:
+    """The entity model fitted on ``snapshots`` with thresholds for a share ``rate`` of entity-days,
+    and each entity-day's cross-fitted highest score under it. The two rules (``SUM_OR_LARGEST_TERM``)
+    share the rate, so that together they stay within it."""
+    sums, largest_terms = cross_fitted_maxima(snapshots)
+    threshold = tail_threshold(sums, rate * (1.0 - TERM_RULE_SHARE))
+    largest_threshold = term_threshold(largest_terms, rate * TERM_RULE_SHARE)
+    profile = TailProfile(snapshots.rows[snapshots.for_fitting])
+    model = EntityModel(
+        snapshots.priors, profile.sorted_columns, threshold, alert_budget, ENTITY_SCORING, largest_threshold
+    )
+    return model, model.combined(sums, largest_terms)
 
 
 def train_entity_model(
@@ -275,26 +307,23 @@ def train_entity_model(
         raise TrainingDataError(
             f"{snapshots.episodes} {kind} episodes are too few to fit the entity stage (need {MIN_TRAINING_EPISODES})"
         )
-    maxima = cross_fitted_maxima(snapshots)
     entities_per_day = snapshots.entity_days / max(snapshots.days, 1) / user_share
     rate = alert_share(alert_budget, entities_per_day, min_daily_alerts)
-    threshold = tail_threshold(maxima, rate)
-    fitting_rows = snapshots.rows[snapshots.for_fitting]
-    profile = TailProfile(fitting_rows)
-    model = EntityModel(snapshots.priors, profile.sorted_columns, threshold, alert_budget)
+    model, maxima = calibrated_model(snapshots, rate, alert_budget)
     metadata = {
         "kind": kind,
         "episodes": snapshots.episodes,
         "entity_days": snapshots.entity_days,
-        "snapshots_fitted": len(fitting_rows),
-        "threshold": threshold,
+        "snapshots_fitted": int(snapshots.for_fitting.sum()),
+        "threshold": model.threshold,
+        "term_threshold": model.term_threshold,
         "alert_budget": alert_budget,
         "min_daily_alerts": min_daily_alerts,
         "entities_per_day": round(entities_per_day, 1),
         "calibration": {
             "alert_share": rate,
-            "method": calibration_method(len(maxima), rate),
-            "cross_fitted_alerts_per_1000_entities_per_day": round(float((maxima > threshold).mean()) * 1000, 3),
+            "method": calibration_method(len(maxima), rate * (1.0 - TERM_RULE_SHARE)),
+            "cross_fitted_alerts_per_1000_entities_per_day": round(float((maxima > model.threshold).mean()) * 1000, 3),
             "entity_day_score_quantiles": {
                 f"q{quantile:g}": float(np.quantile(maxima, quantile)) for quantile in (0.5, 0.9, 0.99)
             },

@@ -371,6 +371,7 @@ def model_card(
         "entity_stages": {
             kind: {
                 "threshold": model.threshold,
+                "term_threshold": model.term_threshold,
                 "alert_budget_per_1000_per_day": model.alert_budget,
                 "entity_days": (metadata.get("entities", {}).get(kind) or {}).get("entity_days"),
             }
@@ -658,6 +659,8 @@ def damage_thresholds(trained: Any, factor: float = 0.2) -> None:
     """A miscalibrated model: every entity threshold at ``factor`` of its calibrated value."""
     for model in trained.entity_models.values():
         model.threshold *= factor
+        if model.term_threshold is not None:
+            model.term_threshold *= factor
 
 
 def simulate_demo(folder: Path, users: int = DEMO_USERS, days: int = DEMO_TRAINING_DAYS) -> CycleInputs:

@@ -10,9 +10,12 @@ import pytest
 
 from model.entities import (
     ENTITY_FEATURE_NAMES,
+    ENTITY_TAILS,
     EPISODE_IDLE_SECONDS,
     EVIDENCE_COLUMNS,
     MAX_ALERTED_SHARE,
+    SOFT_TRUNCATED_TAIL_SUM,
+    SUM_OR_LARGEST_TERM,
     EntityModel,
     EntityTracker,
     Evidence,
@@ -23,7 +26,7 @@ from model.entities import (
     is_page_asset,
     missing_referer,
 )
-from model.entity_training import tail_threshold
+from model.entity_training import TERM_RULE_SHARE, Snapshots, calibrated_model, tail_threshold
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, event_time, featurize_batch
 from model.train import TrainedModel, train
@@ -290,6 +293,8 @@ def test_the_entity_model_round_trips_through_json(trained: TrainedModel) -> Non
     rows = np.random.default_rng(1).normal(size=(5, len(ENTITY_FEATURE_NAMES)))
     assert restored.score(rows).tolist() == model.score(rows).tolist()
     assert restored.threshold == model.threshold
+    assert restored.term_threshold == model.term_threshold
+    assert restored.scoring == model.scoring == SUM_OR_LARGEST_TERM
     with pytest.raises(InvalidStateError, match="entity model"):
         EntityModel.from_json({**model.to_json(), "entity_features_version": 0})
 
@@ -299,7 +304,7 @@ def test_a_model_calibrated_before_the_soft_truncation_keeps_adding_its_terms_as
 ) -> None:
     # GIVEN an entity model as models were written before they recorded their scoring
     current = trained.entity_models["session"]
-    earlier = {name: value for name, value in current.to_json().items() if name != "scoring"}
+    earlier = {name: value for name, value in current.to_json().items() if name not in ("scoring", "term_threshold")}
     # WHEN it is loaded (a live model, its rollback target, the gate's backtest of it)
     loaded = EntityModel.from_json(earlier)
     # THEN it scores as its threshold was calibrated, the terms' plain sum, and says so when saved
@@ -307,9 +312,82 @@ def test_a_model_calibrated_before_the_soft_truncation_keeps_adding_its_terms_as
     assert loaded.score(rows).tolist() == current._terms(rows)[0].sum(axis=1).tolist()
     assert loaded.score(rows).tolist() != current.score(rows).tolist()
     assert loaded.to_json()["scoring"] == "tail-sum"
-    # AND a scoring this code does not know is refused
+    # AND a scoring this code does not know is refused, as is the largest-term rule without its threshold
     with pytest.raises(InvalidStateError, match="scoring 'other'"):
         EntityModel.from_json({**earlier, "scoring": "other"})
+    with pytest.raises(InvalidStateError, match="term threshold None"):
+        EntityModel.from_json({**earlier, "scoring": SUM_OR_LARGEST_TERM})
+
+
+def test_a_model_calibrated_before_the_largest_term_rule_keeps_its_soft_truncated_sum(
+    trained: TrainedModel,
+) -> None:
+    # GIVEN an entity model as it was written before the largest-term rule: soft truncation, no term threshold
+    current = trained.entity_models["session"]
+    earlier = {**current.to_json(), "scoring": SOFT_TRUNCATED_TAIL_SUM}
+    del earlier["term_threshold"]
+    # WHEN it is loaded THEN it scores with the soft-truncated sum alone, as its threshold was calibrated
+    loaded = EntityModel.from_json(earlier)
+    rows = np.random.default_rng(3).normal(size=(5, len(ENTITY_FEATURE_NAMES)))
+    assert loaded.score(rows).tolist() == current.parts(rows)[0].tolist()
+    assert loaded.to_json()["term_threshold"] is None
+
+
+def test_one_extreme_feature_alerts_where_the_sum_of_all_would_not() -> None:
+    # GIVEN an entity model fitted on 2,000 episodes, every feature uniform on [0, 1), whose sum
+    # threshold lies beyond one feature's whole range and whose largest-term threshold is 12
+    rng = np.random.default_rng(11)
+    training = rng.uniform(0.0, 1.0, size=(2000, len(ENTITY_FEATURE_NAMES)))
+    profile = np.sort(training, axis=0)
+    model = EntityModel([0.0] * len(ENTITY_FEATURE_NAMES), profile, 25.0, 5.0, SUM_OR_LARGEST_TERM, 12.0)
+    sum_only = EntityModel([0.0] * len(ENTITY_FEATURE_NAMES), profile, 25.0, 5.0)
+    # an ordinary episode; one ordinary but for a pace spread far below any seen (a clock-regular
+    # script on a home address); and one that is a little unusual everywhere
+    ordinary = np.full(len(ENTITY_FEATURE_NAMES), 0.5)
+    regular = ordinary.copy()
+    regular[ENTITY_FEATURE_NAMES.index("page_gap_spread")] = -0.5
+    unusual_everywhere = np.full(len(ENTITY_FEATURE_NAMES), 0.97)
+    rows = np.array([ordinary, regular, unusual_everywhere])
+    total, largest = model.parts(rows)
+    # WHEN they are scored
+    scores = model.score(rows)
+    # THEN the regular one crosses the threshold on its one extreme term, which the sum alone does not
+    assert total[1] < model.threshold < scores[1]
+    assert largest[1] > model.term_threshold
+    assert sum_only.score(rows)[1] < sum_only.threshold
+    # AND the one unusual everywhere still crosses on the sum, as before
+    assert largest[2] < model.term_threshold
+    assert scores[2] == total[2] > model.threshold
+    # AND the ordinary one is ordered by its sum, the largest term far below its threshold adding nothing
+    assert scores[0] == total[0] < model.threshold
+    # AND past either threshold the score grows a unit a nat: one more nat in the extreme feature adds one
+    further = regular.copy()
+    further[ENTITY_FEATURE_NAMES.index("page_gap_spread")] -= model._low_scale[
+        ENTITY_FEATURE_NAMES.index("page_gap_spread")
+    ]
+    assert model.score(np.array([further]))[0] - scores[1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("episodes", [30, 150])
+def test_the_two_rules_together_keep_new_ordinary_episodes_within_the_alert_share(episodes: int) -> None:
+    # GIVEN training sets of ordinary episodes (log-normal features), small and larger
+    width = len(ENTITY_FEATURE_NAMES)
+    shares = []
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        rows = rng.lognormal(0.0, 1.0, size=(episodes, width))
+        days = np.arange(episodes)
+        snapshots = Snapshots(rows, [0.0] * width, days, days % 5, np.ones(episodes, bool), episodes, episodes, 1)
+        # WHEN the model is calibrated for 2.5 % of entity-days
+        model, maxima = calibrated_model(snapshots, 0.025, 5.0)
+        assert len(maxima) == episodes
+        # THEN the largest-term rule never sits below what its share of the budget allows whatever the sample
+        assert model.term_threshold is not None
+        assert model.term_threshold >= np.log(ENTITY_TAILS / (0.025 * TERM_RULE_SHARE))
+        fresh = rng.lognormal(0.0, 1.0, size=(20_000, width))
+        shares.append(float((model.score(fresh) > model.threshold).mean()))
+    # AND new episodes like the training's alert, over five training sets, at no more than the share
+    assert float(np.median(shares)) <= 0.025
 
 
 def test_several_unusual_features_outscore_many_ordinary_ones() -> None:
