@@ -623,6 +623,11 @@ def _calibration_note(replay: Replay) -> str:
         f"{replay.kind}-days of training traffic ({calibration.get('method', '?')}); with few of them it is "
         "extrapolated, and a larger `--alert-budget` trades more alerts on normal traffic for more caught."
     )
+    if stage.get("term_threshold") is not None:
+        note += (
+            " An episode also alerts when one feature alone lies beyond the term threshold "
+            f"({stage['term_threshold']:.2f}, a negative log tail probability); the two rules share the budget."
+        )
     share = calibration.get("alert_share")
     if share is not None and share > stage.get("alert_budget", 0.0) / 1000.0:
         note += (

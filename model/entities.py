@@ -113,8 +113,11 @@ TWO_SIDED = frozenset(
     }
 )
 _TWO_SIDED_MASK = np.array([name in TWO_SIDED for name in ENTITY_FEATURE_NAMES])
-# How many tails the largest term is the largest of: one per feature, two for a two-sided one.
-ENTITY_TAILS = len(ENTITY_FEATURE_NAMES) + len(TWO_SIDED)
+# The features the largest-term rule reads: all but the event detector's own verdicts. An event's
+# score already sums its sixty features, so a high mean of them is several unusual things at once,
+# the sum's case; and training reads them from detectors fitted without each fold while the scorer
+# reads the whole model's, so their tails drift apart first.
+_OWN_FEATURES = np.array([name not in ("event_score_mean", "flagged_mean") for name in ENTITY_FEATURE_NAMES])
 
 # Why an entity stood out, in words: (template for a high value, template for a low value).
 _REASONS = {
@@ -386,12 +389,19 @@ def population_priors(totals: Sequence[float]) -> list[float]:
     return priors
 
 
+def term_cap(rows: int) -> float:
+    """The largest term a profile of ``rows`` rows gives: ``EXTRAPOLATION_CAP`` times its empirical
+    tail's end."""
+    return math.log(rows + 1.0) * EXTRAPOLATION_CAP
+
+
 def _tail_scales(sorted_columns: Matrix) -> tuple[Vector, Vector]:
     """Per feature, the mean excess of the sample's outer tenth beyond its 10th and 90th
     percentiles: the scale of the exponential tail beyond the sample. A feature that never varied
     in training gets the scale of a share's smallest step, so any value beyond it is strong evidence."""
     rows = sorted_columns.shape[0]
-    tenth = max(1, rows // 10)
+    # At least two values, so that a sample under 20 rows has one excess to measure instead of none.
+    tenth = min(rows, max(2, rows // 10))
     low_edge, high_edge = sorted_columns[tenth - 1], sorted_columns[rows - tenth]
     low = (low_edge - sorted_columns[:tenth]).mean(axis=0)
     high = (sorted_columns[rows - tenth :] - high_edge).mean(axis=0)
@@ -428,7 +438,10 @@ class EntityModel:
         alert_budget: float,
         scoring: str = SOFT_TRUNCATED_TAIL_SUM,
         term_threshold: float | None = None,
+        capped_as_rows: int | None = None,
     ) -> None:
+        """``capped_as_rows``: cap extrapolated terms as a profile of that many rows would (a
+        cross-fitting fold stands in for the whole training's profile, whose cap is higher)."""
         if scoring not in _SCORINGS:
             raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
         if (scoring == SUM_OR_LARGEST_TERM) != (term_threshold is not None and term_threshold > 0):
@@ -443,6 +456,7 @@ class EntityModel:
         rounded = np.asarray(np.round(np.asarray(sorted_columns), ENTITY_DECIMALS), dtype=np.float64)
         self._profile = TailProfile.from_sorted(rounded)
         self._low_scale, self._high_scale = _tail_scales(rounded)
+        self._term_cap = term_cap(capped_as_rows or self._profile.rows)
 
     def _terms(self, rows: Matrix) -> tuple[Matrix, Matrix, Matrix]:
         """Each feature's evidence (negative log tail probability), and the two tails it came from.
@@ -456,7 +470,7 @@ class EntityModel:
         matrix = np.asarray(rows, dtype=np.float64)
         left, right = self._profile.tails(matrix)
         columns = self._profile.sorted_columns
-        ceiling = math.log(self._profile.rows + 1.0) * EXTRAPOLATION_CAP
+        ceiling = self._term_cap
         below = np.clip((columns[0] - matrix) / self._low_scale, 0.0, None)
         above = np.clip((matrix - columns[-1]) / self._high_scale, 0.0, None)
         left = np.minimum(left + below, ceiling)
@@ -470,15 +484,17 @@ class EntityModel:
         ``model.tails.soft_truncated_sum``. Summed as they are, the ordinary terms of twenty
         features hide a bot that is moderately unusual in five ways at once: a spoofed browser on a
         home address, whose pace, regularity, length and exploring are each unusual and none
-        extreme. Measured in docs/model.md. A model calibrated before this (``PLAIN_TAIL_SUM``) adds
-        the terms as they are."""
+        extreme. Under ``SUM_OR_LARGEST_TERM`` the score also crosses the threshold when one
+        feature alone is beyond ``term_threshold`` (``score_from``): a browser as regular as a clock
+        and otherwise ordinary. Measured in docs/model.md. A model calibrated before the soft
+        truncation (``PLAIN_TAIL_SUM``) adds the terms as they are."""
         terms = self._terms(rows)[0]
         if self.scoring == PLAIN_TAIL_SUM:
             plain: Vector = terms.sum(axis=1)
             return plain
-        return self.combined(soft_truncated_sum(terms), terms.max(axis=1))
+        return self.score_from(soft_truncated_sum(terms), terms[:, _OWN_FEATURES].max(axis=1))
 
-    def combined(self, total: Vector, largest_term: Vector) -> Vector:
+    def score_from(self, total: Vector, largest_term: Vector) -> Vector:
         """The score of episodes whose soft-truncated sum is ``total`` and largest term ``largest_term``."""
         if self.term_threshold is None:
             return total
@@ -490,10 +506,11 @@ class EntityModel:
         largest: Vector = self.threshold * np.exp(np.minimum(beyond, 0.0)) + np.maximum(beyond, 0.0)
         return np.maximum(total, largest)
 
-    def parts(self, rows: Matrix) -> tuple[Vector, Vector]:
-        """The soft-truncated sum and the largest term of each row, unscaled (for calibration)."""
+    def sum_and_largest_term(self, rows: Matrix) -> tuple[Vector, Vector]:
+        """Each row's soft-truncated sum and largest term (of the features the term rule reads),
+        the two statistics that training calibrates a threshold for."""
         terms = self._terms(rows)[0]
-        return soft_truncated_sum(terms), terms.max(axis=1)
+        return soft_truncated_sum(terms), terms[:, _OWN_FEATURES].max(axis=1)
 
     def reasons(self, rows: Matrix, top: int = 3) -> list[tuple[str, ...]]:
         """For each row, the ``top`` features furthest in their training tails, as sentences naming

@@ -28,7 +28,7 @@ from model.entities import (
     DEFAULT_MIN_DAILY_ALERTS,
     ENTITY_FEATURE_NAMES,
     ENTITY_SCORING,
-    ENTITY_TAILS,
+    SOFT_TRUNCATED_TAIL_SUM,
     EntityModel,
     Evidence,
     alert_share,
@@ -37,6 +37,7 @@ from model.entities import (
     evidence_values,
     missing_referer,
     population_priors,
+    term_cap,
 )
 from model.exceptions import TrainingDataError
 from model.features import (
@@ -252,35 +253,39 @@ def cross_fitted_maxima(snapshots: Snapshots) -> tuple[Vector, Vector]:
             continue
         if fitting.sum() < MIN_TRAINING_EPISODES:
             raise TrainingDataError(f"too few episodes to cross-fit the entity stage ({snapshots.episodes})")
-        model = EntityModel([0.0] * len(ENTITY_FEATURE_NAMES), np.sort(snapshots.rows[fitting], axis=0), 0.0, 0.0)
-        total, largest = model.parts(snapshots.rows[held_out])
+        model = EntityModel(
+            [0.0] * len(ENTITY_FEATURE_NAMES),
+            np.sort(snapshots.rows[fitting], axis=0),
+            0.0,
+            0.0,
+            capped_as_rows=int(snapshots.for_fitting.sum()),
+        )
+        total, largest = model.sum_and_largest_term(snapshots.rows[held_out])
         np.maximum.at(sums, snapshots.entity_day[held_out], total)
         np.maximum.at(terms, snapshots.entity_day[held_out], largest)
     return sums, terms
 
 
-def term_threshold(largest_terms: Vector, rate: float) -> float:
-    """The largest-term threshold for a share ``rate`` of entity-days: what the held-out days'
-    largest terms give (``tail_threshold``), and never below the bound that holds whatever the
-    sample: a term is the negative log of a tail probability, so an ordinary episode passes ``t``
-    in one of its ``ENTITY_TAILS`` tails with probability at most ``ENTITY_TAILS * exp(-t)``. The
-    bound matters on a small site, where the folds' profiles cap their terms lower than the
-    whole training's profile does, and the held-out days alone would set the threshold too low."""
-    return max(math.log(ENTITY_TAILS / rate), tail_threshold(largest_terms, rate))
-
-
 def calibrated_model(snapshots: Snapshots, rate: float, alert_budget: float) -> tuple[EntityModel, Vector]:
     """The entity model fitted on ``snapshots`` with thresholds for a share ``rate`` of entity-days,
-    and each entity-day's cross-fitted highest score under it. The two rules (``SUM_OR_LARGEST_TERM``)
-    share the rate, so that together they stay within it."""
+    and each entity-day's cross-fitted highest score under it.
+
+    The two rules (``SUM_OR_LARGEST_TERM``) share the rate, so that together they stay within it.
+    Where the held-out days' largest terms put the term threshold at or beyond the largest term the
+    profile can give (a small training set, whose extrapolated tails are rough), no single feature
+    is rare enough to alert on alone: the sum then has the whole rate to itself."""
     sums, largest_terms = cross_fitted_maxima(snapshots)
-    threshold = tail_threshold(sums, rate * (1.0 - TERM_RULE_SHARE))
-    largest_threshold = term_threshold(largest_terms, rate * TERM_RULE_SHARE)
     profile = TailProfile(snapshots.rows[snapshots.for_fitting])
-    model = EntityModel(
-        snapshots.priors, profile.sorted_columns, threshold, alert_budget, ENTITY_SCORING, largest_threshold
-    )
-    return model, model.combined(sums, largest_terms)
+    largest_term_threshold = tail_threshold(largest_terms, rate * TERM_RULE_SHARE)
+    if largest_term_threshold < term_cap(profile.rows):
+        threshold = tail_threshold(sums, rate * (1.0 - TERM_RULE_SHARE))
+        model = EntityModel(
+            snapshots.priors, profile.sorted_columns, threshold, alert_budget, ENTITY_SCORING, largest_term_threshold
+        )
+    else:
+        threshold = tail_threshold(sums, rate)
+        model = EntityModel(snapshots.priors, profile.sorted_columns, threshold, alert_budget, SOFT_TRUNCATED_TAIL_SUM)
+    return model, model.score_from(sums, largest_terms)
 
 
 def train_entity_model(
@@ -310,6 +315,9 @@ def train_entity_model(
     entities_per_day = snapshots.entity_days / max(snapshots.days, 1) / user_share
     rate = alert_share(alert_budget, entities_per_day, min_daily_alerts)
     model, maxima = calibrated_model(snapshots, rate, alert_budget)
+    # Each rule's share of the alert share: the sum's all of it when the largest-term rule is off.
+    term_rule_share = rate * TERM_RULE_SHARE if model.term_threshold is not None else None
+    sum_share = rate - (term_rule_share or 0.0)
     metadata = {
         "kind": kind,
         "episodes": snapshots.episodes,
@@ -322,7 +330,9 @@ def train_entity_model(
         "entities_per_day": round(entities_per_day, 1),
         "calibration": {
             "alert_share": rate,
-            "method": calibration_method(len(maxima), rate * (1.0 - TERM_RULE_SHARE)),
+            "sum_share": sum_share,
+            "largest_term_share": term_rule_share,
+            "method": calibration_method(len(maxima), sum_share),
             "cross_fitted_alerts_per_1000_entities_per_day": round(float((maxima > model.threshold).mean()) * 1000, 3),
             "entity_day_score_quantiles": {
                 f"q{quantile:g}": float(np.quantile(maxima, quantile)) for quantile in (0.5, 0.9, 0.99)
