@@ -467,7 +467,10 @@ class EntityModel:
         to the sample's own outer tenth (peaks over threshold, as ``tail_threshold`` does), capped
         at ``EXTRAPOLATION_CAP`` times the empirical maximum so that no single feature decides.
         """
-        matrix = np.asarray(rows, dtype=np.float64)
+        # Rounded as the profile's columns are: else a value the profile holds many times over (the
+        # prior, which every episode without pages shows) falls a hair beyond all its copies, into
+        # a tail that excludes them.
+        matrix = np.round(np.asarray(rows, dtype=np.float64), ENTITY_DECIMALS)
         left, right = self._profile.tails(matrix)
         columns = self._profile.sorted_columns
         ceiling = self._term_cap

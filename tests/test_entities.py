@@ -375,7 +375,8 @@ def test_one_extreme_feature_alerts_where_the_sum_of_all_would_not() -> None:
     further[ENTITY_FEATURE_NAMES.index("page_gap_spread")] -= model._low_scale[
         ENTITY_FEATURE_NAMES.index("page_gap_spread")
     ]
-    assert model.score(np.array([further]))[0] - scores[1] == pytest.approx(1.0)
+    # (to the profile's six decimals, to which rows are rounded)
+    assert model.score(np.array([further]))[0] - scores[1] == pytest.approx(1.0, abs=1e-4)
 
 
 @pytest.mark.parametrize(("episodes", "term_rule"), [(24, False), (150, True)])
@@ -474,3 +475,24 @@ def test_a_log_of_one_user_trains_without_an_entity_stage() -> None:
     # THEN it trains, says why it has no entity stage, and keeps per-event alerts
     assert trained.entity_models == {}
     assert "skipped" in trained.metadata["entities"]["user"]
+
+
+def test_a_value_the_profile_holds_many_times_is_ordinary_at_full_precision() -> None:
+    # GIVEN a profile in which most episodes sit at one value of a feature (the prior every episode
+    # without pages shows), a value with more decimals than the profile keeps
+    rng = np.random.default_rng(13)
+    training = rng.uniform(0.0, 1.0, size=(200, len(ENTITY_FEATURE_NAMES)))
+    spread = ENTITY_FEATURE_NAMES.index("page_gap_spread")
+    prior = 1.4457760417903621
+    training[:160, spread] = prior
+    training[160:, spread] = rng.uniform(0.2, 3.0, 40)
+    model = EntityModel([0.0] * len(ENTITY_FEATURE_NAMES), np.sort(training, axis=0), 30.0, 5.0)
+    row = np.full((1, len(ENTITY_FEATURE_NAMES)), 0.5)
+    # WHEN an episode at that value is scored at full precision and at the profile's
+    row[0, spread] = prior
+    at_full_precision = model._terms(row)[0][0, spread]
+    row[0, spread] = round(prior, 6)
+    at_profile_precision = model._terms(row)[0][0, spread]
+    # THEN it is as ordinary as the 160 episodes it equals, whichever side of their rounding it fell
+    assert at_full_precision == at_profile_precision < 0.5
+    assert model.reasons(row)[0] == ()
