@@ -470,7 +470,7 @@ class EntityModel:
         # Rounded as the profile's columns are: else a value the profile holds many times over (the
         # prior, which every episode without pages shows) falls a hair beyond all its copies, into
         # a tail that excludes them.
-        matrix = np.round(np.asarray(rows, dtype=np.float64), ENTITY_DECIMALS)
+        matrix: Matrix = np.asarray(rows, dtype=np.float64).round(ENTITY_DECIMALS)
         left, right = self._profile.tails(matrix)
         columns = self._profile.sorted_columns
         ceiling = self._term_cap
