@@ -25,7 +25,7 @@ from model.entities import (
     is_page_asset,
     missing_referer,
 )
-from model.entity_training import Snapshots, calibrated_model, tail_threshold
+from model.entity_training import Snapshots, calibrated_model, cross_fitted_maxima, tail_threshold
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, event_time, featurize_batch
 from model.train import TrainedModel, train
@@ -379,7 +379,7 @@ def test_one_extreme_feature_alerts_where_the_sum_of_all_would_not() -> None:
     assert model.score(np.array([further]))[0] - scores[1] == pytest.approx(1.0, abs=1e-4)
 
 
-@pytest.mark.parametrize(("episodes", "term_rule"), [(24, False), (150, True)])
+@pytest.mark.parametrize(("episodes", "term_rule"), [(24, False), (60, False), (150, True)])
 def test_the_two_rules_together_keep_new_ordinary_episodes_within_the_alert_share(
     episodes: int, term_rule: bool
 ) -> None:
@@ -394,10 +394,12 @@ def test_the_two_rules_together_keep_new_ordinary_episodes_within_the_alert_shar
         snapshots = Snapshots(rows, [0.0] * width, days, days % 5, np.ones(episodes, bool), episodes, episodes, 1)
         # WHEN the model is calibrated for 2.5 % of entity-days
         model, maxima = calibrated_model(snapshots, rate, 5.0)
-        # THEN on the larger sets the largest-term rule is on; on the small ones, whose held-out
-        # days put its threshold beyond any term the profile can give, the sum has the whole share
+        # THEN on the larger sets the largest-term rule is on; on the small ones, too few days to
+        # expect one beyond its threshold, the sum has the whole share
         assert (model.term_threshold is not None) is term_rule
         assert model.scoring == (SUM_OR_LARGEST_TERM if term_rule else SOFT_TRUNCATED_TAIL_SUM)
+        if not term_rule:
+            assert model.threshold == tail_threshold(cross_fitted_maxima(snapshots)[0], rate)
         # AND the held-out days the thresholds were set on alert, under both rules together, within the
         # share (give or take one day: with a few days beyond them, the thresholds are extrapolated)
         assert len(maxima) == episodes
@@ -496,3 +498,17 @@ def test_a_value_the_profile_holds_many_times_is_ordinary_at_full_precision() ->
     # THEN it is as ordinary as the 160 episodes it equals, whichever side of their rounding it fell
     assert at_full_precision == at_profile_precision < 0.5
     assert model.reasons(row)[0] == ()
+
+
+def test_a_profile_under_twenty_rows_still_measures_its_tails_scale() -> None:
+    # GIVEN an entity model fitted on 10 episodes, the pace spread evenly from 1.0 to 5.5
+    training = np.tile(np.linspace(0.0, 0.9, 10)[:, None], (1, len(ENTITY_FEATURE_NAMES)))
+    spread = ENTITY_FEATURE_NAMES.index("page_gap_spread")
+    training[:, spread] = np.linspace(1.0, 5.5, 10)
+    model = EntityModel([0.0] * len(ENTITY_FEATURE_NAMES), np.sort(training, axis=0), 10.0, 5.0)
+    row = np.full((1, len(ENTITY_FEATURE_NAMES)), 0.45)
+    # WHEN an episode's spread lies one step (0.5) below the lowest seen
+    row[0, spread] = 0.5
+    term = model._terms(row)[0][0, spread]
+    # THEN it counts as a little beyond the range, not as extreme as any value can be
+    assert np.log(11.0) < term < 3.0 * np.log(11.0) - 1.0
