@@ -117,7 +117,7 @@ _TWO_SIDED_MASK = np.array([name in TWO_SIDED for name in ENTITY_FEATURE_NAMES])
 # score already sums its sixty features, so a high mean of them is several unusual things at once,
 # the sum's case; and training reads them from detectors fitted without each fold while the scorer
 # reads the whole model's, so their tails drift apart first.
-_OWN_FEATURES = np.array([name not in ("event_score_mean", "flagged_mean") for name in ENTITY_FEATURE_NAMES])
+_TERM_RULE_FEATURES = np.array([name not in ("event_score_mean", "flagged_mean") for name in ENTITY_FEATURE_NAMES])
 
 # Why an entity stood out, in words: (template for a high value, template for a low value).
 _REASONS = {
@@ -495,7 +495,7 @@ class EntityModel:
         if self.scoring == PLAIN_TAIL_SUM:
             plain: Vector = terms.sum(axis=1)
             return plain
-        return self.score_from(soft_truncated_sum(terms), terms[:, _OWN_FEATURES].max(axis=1))
+        return self.score_from(soft_truncated_sum(terms), terms[:, _TERM_RULE_FEATURES].max(axis=1))
 
     def score_from(self, total: Vector, largest_term: Vector) -> Vector:
         """The score of episodes whose soft-truncated sum is ``total`` and largest term ``largest_term``."""
@@ -513,7 +513,7 @@ class EntityModel:
         """Each row's soft-truncated sum and largest term (of the features the term rule reads),
         the two statistics that training calibrates a threshold for."""
         terms = self._terms(rows)[0]
-        return soft_truncated_sum(terms), terms[:, _OWN_FEATURES].max(axis=1)
+        return soft_truncated_sum(terms), terms[:, _TERM_RULE_FEATURES].max(axis=1)
 
     def reasons(self, rows: Matrix, top: int = 3) -> list[tuple[str, ...]]:
         """For each row, the ``top`` features furthest in their training tails, as sentences naming

@@ -246,8 +246,8 @@ def calibration_method(samples: int, rate: float) -> str:
 
 
 def cross_fitted_maxima(snapshots: Snapshots) -> tuple[Vector, Vector]:
-    """Each entity-day's highest soft-truncated sum and highest single term (``EntityModel.parts``),
-    from profiles fitted without that entity."""
+    """Each entity-day's highest soft-truncated sum and highest single term
+    (``EntityModel.sum_and_largest_term``), from profiles fitted without that entity."""
     sums = np.full(snapshots.entity_days, -np.inf)
     terms = np.full(snapshots.entity_days, -np.inf)
     for fold in range(CROSS_FIT_FOLDS):
