@@ -491,11 +491,10 @@ class EntityModel:
         feature alone is beyond ``term_threshold`` (``score_from``): a browser as regular as a clock
         and otherwise ordinary. Measured in docs/model.md. A model calibrated before the soft
         truncation (``PLAIN_TAIL_SUM``) adds the terms as they are."""
-        terms = self._terms(rows)[0]
         if self.scoring == PLAIN_TAIL_SUM:
-            plain: Vector = terms.sum(axis=1)
+            plain: Vector = self._terms(rows)[0].sum(axis=1)
             return plain
-        return self.score_from(soft_truncated_sum(terms), terms[:, _TERM_RULE_FEATURES].max(axis=1))
+        return self.score_from(*self.sum_and_largest_term(rows))
 
     def score_from(self, total: Vector, largest_term: Vector) -> Vector:
         """The score of episodes whose soft-truncated sum is ``total`` and largest term ``largest_term``."""

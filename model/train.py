@@ -224,9 +224,7 @@ def _train_entities(
                 100.0 * share,
                 kind,
             )
-        # The rules share it (model.entity_training.calibrated_model); the smaller part is the least sure.
-        rule_shares = [metadata[kind]["calibration"][rule] for rule in ("sum_share", "largest_term_share")]
-        if entity_days * min(part for part in rule_shares if part) < 1.0:
+        if entity_days * share < 1.0:
             logger.warning(
                 "%s alerts: the threshold is extrapolated from %d %s-days of training traffic, fewer than "
                 "one alert's worth: the alert rate on new traffic is uncertain; train on a longer period",
