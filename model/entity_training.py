@@ -6,7 +6,8 @@ tomorrow's traffic will (every path in the vocabulary, every row inside its own 
 threshold set on it would alert on ordinary people. So users are split in ``SCORING_FOLDS`` folds
 by a hash of their id; each fold is featurized and scored by a vocabulary and detector learned on
 the other folds only (80% of the users, as the shipped model learns from 80% of the events: with
-halves, the calibrated threshold sat well above held-out normal traffic's). Those out-of-sample
+halves, the calibrated threshold sat well above held-out normal traffic's), its events replayed
+with everyone else's so that an address it shares with other folds counts all its users. Those out-of-sample
 rows feed the episode evidence, whose rows are then cross-fitted too (``CROSS_FIT_FOLDS`` folds by
 entity): every entity-day's highest score comes from a profile that never saw that entity, and the
 threshold is the score that ``alert_budget`` per 1,000 of those entity-days exceed
@@ -107,12 +108,15 @@ def out_of_sample(
             continue
         if len(outside) < 2 * MIN_TRAINING_EPISODES:
             raise TrainingDataError(f"too few users to score out of sample: {len(outside)} events outside one fold")
-        other = [events[index] for index in outside]
-        vocabulary = ResourceVocabulary.learn(other)
-        other_rows = _rows(other, vocabulary, network_of, agent_of)
+        vocabulary = ResourceVocabulary.learn([events[index] for index in outside])
+        # Every user's events are featurized together, as the scorer sees them: the per-address
+        # columns (users sharing an address, arrivals of users new to it) count all the site's users.
+        # Featurized apart, a fold's users would share their addresses with a fifth of the others.
+        every_row = _rows(events, vocabulary, network_of, agent_of)
+        other_rows = every_row[outside]
         fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN).fit(other_rows)
         threshold = calibrate_threshold(fitted.score(other_rows), alert_rate)
-        own = _rows([events[index] for index in inside], vocabulary, network_of, agent_of)
+        own = every_row[inside]
         rows[inside] = own
         scores[inside] = fitted.score(own)
         flagged[inside] = scores[inside] > threshold

@@ -25,7 +25,7 @@ from model.entities import (
     is_page_asset,
     missing_referer,
 )
-from model.entity_training import Snapshots, calibrated_model, cross_fitted_maxima, tail_threshold
+from model.entity_training import Snapshots, calibrated_model, cross_fitted_maxima, out_of_sample, tail_threshold
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, event_time, featurize_batch
 from model.train import TrainedModel, train
@@ -477,6 +477,21 @@ def test_a_log_of_one_user_trains_without_an_entity_stage() -> None:
     # THEN it trains, says why it has no entity stage, and keeps per-event alerts
     assert trained.entity_models == {}
     assert "skipped" in trained.metadata["entities"]["user"]
+
+
+def test_training_reads_an_address_shared_across_folds_as_the_scorer_does() -> None:
+    # GIVEN an office whose users all browse from one address, their ids hashed into every fold
+    events = [{**item, "ip": "203.0.113.7"} for item in normal_traffic(users=40, days=3)]
+    events.sort(key=event_time)
+    # WHEN training scores each fold's users out of sample
+    sample = out_of_sample(events, detector="ecod", alert_rate=0.01, network_of=None, agent_of=None)
+    # THEN their per-address columns count every user of the address, as the scorer's replay does,
+    # not only the users of their own fold
+    replayed = featurize_batch(events).rows
+    for name in ("ip_distinct_users_24h", "log_ip_new_users_1h", "log_ip_rate_1m"):
+        column = FEATURE_NAMES.index(name)
+        assert sample.rows[:, column].tolist() == replayed[:, column].tolist(), name
+    assert sample.rows[:, FEATURE_NAMES.index("ip_distinct_users_24h")].max() > 10
 
 
 def test_a_value_the_profile_holds_many_times_is_ordinary_at_full_precision() -> None:
