@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 import struct
+import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -28,7 +29,10 @@ from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES, SUBREQUEST_SECONDS, ResourceVocabulary, is_page_asset
 from model.tails import ORDINARY_TERM, Matrix, TailProfile, Vector, soft_truncated_sum
 
-ENTITY_FEATURES_VERSION = 2
+ENTITY_FEATURES_VERSION = 3
+# Version 2 evidence (no page trail, no repeated-sequence sum) is still read: an upgrade keeps every
+# episode under way, and whether it has alerted.
+_PREVIOUS_FEATURES_VERSION = 2
 # A pause longer than this ends an episode (the usual web-analytics session timeout).
 EPISODE_IDLE_SECONDS = 30 * 60.0
 # Pseudo-events of the population's value blended into every share and mean.
@@ -71,7 +75,14 @@ _PAGE_COLUMNS = {
     "client_error": "status_4xx",
     "suspicious": "resource_suspicious_tokens",
 }
-PAGE_MEANS = ("event_score", "flagged", *_PAGE_COLUMNS)
+# ``repeated_sequence``: the page and the two before it, in that order, were seen earlier in the
+# episode. A script that loops (a recorded visit replayed, a product page polled, a checkout retried
+# with card after card) walks the same path again; a person who goes back and forth does so now and then.
+PAGE_MEANS = ("event_score", "flagged", *_PAGE_COLUMNS, "repeated_sequence")
+_REPEATED_SUM = PAGE_MEANS.index("repeated_sequence")
+# The page sequences an episode remembers (16-bit fingerprints, oldest forgotten first): a loop
+# longer than this many pages is not seen to repeat. Bounded by the episode item's write unit.
+SEQUENCE_MEMORY = 48
 _FAILURE_SUM = PAGE_MEANS.index("failure")
 # Means over every request: what the client and its network are.
 _CLIENT_COLUMNS = {
@@ -118,6 +129,13 @@ _TWO_SIDED_MASK = np.array([name in TWO_SIDED for name in ENTITY_FEATURE_NAMES])
 # the sum's case; and training reads them from detectors fitted without each fold while the scorer
 # reads the whole model's, so their tails drift apart first.
 _TERM_RULE_FEATURES = np.array([name not in ("event_score_mean", "flagged_mean") for name in ENTITY_FEATURE_NAMES])
+# The features of the models this code scores: its own, and those of models trained by earlier
+# releases (scored on their features alone), so that a live model, its rollback target and the gate's
+# backtest of it keep working across an upgrade until retraining replaces them.
+_READABLE_FEATURES = {
+    ENTITY_FEATURES_VERSION: ENTITY_FEATURE_NAMES,
+    _PREVIOUS_FEATURES_VERSION: tuple(name for name in ENTITY_FEATURE_NAMES if name != "repeated_sequence_mean"),
+}
 
 # Why an entity stood out, in words: (template for a high value, template for a low value).
 _REASONS = {
@@ -135,6 +153,7 @@ _REASONS = {
     "failure_mean": ("{failures:.0f} failed requests or logins", ""),
     "client_error_mean": ("many client errors (4xx)", ""),
     "suspicious_mean": ("attack-like fragments in requests", ""),
+    "repeated_sequence_mean": ("the same sequence of pages again and again ({repeats:.0f} pages)", ""),
     "agent_rarity_mean": ("an unusual client (user agent)", ""),
     "headless_mean": ("a headless or automated browser", ""),
     "known_bot_mean": ("a self-declared bot or crawler", ""),
@@ -197,8 +216,11 @@ class Evidence:
     client_sums: list[float] = field(default_factory=lambda: [0.0] * len(CLIENT_MEANS))
     episode: int = 0  # episodes seen, so an alert can name the one it belongs to
     alerted: bool = False  # this episode has alerted already
+    trail: tuple[int, int] = (0, 0)  # ``page_identity`` of the last two pages (0: none yet)
+    sequences: list[int] = field(default_factory=list)  # fingerprints of the episode's page sequences
 
-    _LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I?")
+    _LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I? II B{SEQUENCE_MEMORY}H")
+    _PREVIOUS_LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS) - 1}d {len(CLIENT_MEANS)}d I?")
 
     def observe(
         self,
@@ -209,12 +231,14 @@ class Evidence:
         asset: bool,
         referer_missing: bool | None = None,
         subrequest: bool = False,
+        page: int = 0,
     ) -> bool:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
         starts a new episode. An ``asset`` counts as a request of the page before it, and so does a
         ``subrequest`` (a call pages make as they load: ``ResourceVocabulary.subrequests``) that
         comes within ``SUBREQUEST_SECONDS`` of a page; later, or without a page, it is a page: a
-        client that calls it on its own, many times, is read like any other."""
+        client that calls it on its own, many times, is read like any other. ``page``: the event's
+        ``page_identity`` (0, unknown, keeps no trail)."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
         new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
@@ -240,12 +264,28 @@ class Evidence:
         if referer_missing is not None:
             self.referers_known += 1
             self.referers_missing += 1 if referer_missing else 0
-        page = self.page_sums
-        page[0] += score
-        page[1] += 1.0 if flagged else 0.0
+        sums = self.page_sums
+        sums[0] += score
+        sums[1] += 1.0 if flagged else 0.0
         for position in range(_PAGE_VALUES):
-            page[position + 2] += values[position]
+            sums[position + 2] += values[position]
+        if page:
+            sums[_REPEATED_SUM] += 1.0 if self._walked_before(page) else 0.0
         return new_episode
+
+    def _walked_before(self, page: int) -> bool:
+        """Whether ``page`` and the two pages before it came in this order earlier in the episode."""
+        before_last, last = self.trail
+        self.trail = (last, page)
+        if not before_last:
+            return False
+        fingerprint = zlib.crc32(struct.pack("<III", before_last, last, page)) & 0xFFFF or 1
+        if fingerprint in self.sequences:
+            return True
+        if len(self.sequences) == SEQUENCE_MEMORY:
+            del self.sequences[0]
+        self.sequences.append(fingerprint)
+        return False
 
     def all_failed(self) -> bool:
         """Every request of the episode failed (a failed login, a 4xx or a 5xx) and none fetched a
@@ -262,6 +302,8 @@ class Evidence:
         self.client_sums = [0.0] * len(CLIENT_MEANS)
         self.episode += 1
         self.alerted = False
+        self.trail = (0, 0)
+        self.sequences = []
 
     def counts(self) -> tuple[float, ...]:
         """The episode's raw figures, in the order ``evidence_rows`` reads them."""
@@ -298,18 +340,36 @@ class Evidence:
             *self.client_sums,
             self.episode,
             self.alerted,
+            *self.trail,
+            len(self.sequences),
+            *self.sequences,
+            *[0] * (SEQUENCE_MEMORY - len(self.sequences)),
         )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Evidence:
-        layout = cls._LAYOUT
-        if len(data) != layout.size or tuple(data[:3]) != (ENTITY_FEATURES_VERSION, len(PAGE_MEANS), len(CLIENT_MEANS)):
+        page_means = len(PAGE_MEANS)
+        header = tuple(data[:3])
+        if len(data) == cls._LAYOUT.size and header == (ENTITY_FEATURES_VERSION, page_means, len(CLIENT_MEANS)):
+            values = cls._LAYOUT.unpack(data)
+        elif len(data) == cls._PREVIOUS_LAYOUT.size and header == (
+            _PREVIOUS_FEATURES_VERSION,
+            page_means - 1,
+            len(CLIENT_MEANS),
+        ):
+            # The release before kept no trail: its episodes go on with none repeated so far.
+            previous = cls._PREVIOUS_LAYOUT.unpack(data)
+            page_end = 13 + page_means - 1
+            values = (*previous[:page_end], 0.0, *previous[page_end:], 0, 0, 0, *[0] * SEQUENCE_MEMORY)
+        else:
             raise InvalidStateError("entity evidence", f"not a version {ENTITY_FEATURES_VERSION} record")
-        values = layout.unpack(data)
         first, last, last_page, events, pages, gaps, gap_sum, gap_squares, known, missing = values[3:13]
-        pages_end = 13 + len(PAGE_MEANS)
+        pages_end = 13 + page_means
         clients_end = pages_end + len(CLIENT_MEANS)
-        episode, alerted = values[clients_end:]
+        episode, alerted, before_last, last_seen_page, remembered = values[clients_end : clients_end + 5]
+        if remembered > SEQUENCE_MEMORY:
+            raise InvalidStateError("entity evidence", f"{remembered} page sequences, at most {SEQUENCE_MEMORY}")
+        sequences = list(values[clients_end + 5 : clients_end + 5 + remembered])
         return cls(
             first,
             last,
@@ -325,7 +385,20 @@ class Evidence:
             list(values[pages_end:clients_end]),
             episode,
             alerted,
+            (before_last, last_seen_page),
+            sequences,
         )
+
+
+def page_identity(event: Any) -> int:
+    """A page's identity for ``Evidence``'s page trail: a 32-bit hash of its event type and resource
+    (query included: a search run again with the same words is the same page), never 0."""
+    if isinstance(event, Mapping):
+        event_type, resource = event.get("event_type"), event.get("resource")
+    else:
+        event_type, resource = getattr(event, "event_type", None), getattr(event, "resource", None)
+    text = f"{event_type} {resource}".encode("utf-8", "surrogatepass")
+    return zlib.crc32(text) or 1
 
 
 _FIRST_PAGE_MEAN = ENTITY_FEATURE_NAMES.index("event_score_mean")
@@ -439,13 +512,25 @@ class EntityModel:
         scoring: str = SOFT_TRUNCATED_TAIL_SUM,
         term_threshold: float | None = None,
         capped_as_rows: int | None = None,
+        features_version: int = ENTITY_FEATURES_VERSION,
     ) -> None:
         """``capped_as_rows``: cap extrapolated terms as a profile of that many rows would (a
-        cross-fitting fold stands in for the whole training's profile, whose cap is higher)."""
+        cross-fitting fold stands in for the whole training's profile, whose cap is higher).
+        ``features_version``: that of the features ``sorted_columns`` holds, this code's or an
+        earlier one's (``_READABLE_FEATURES``); ``priors`` are always in this code's layout, as
+        ``evidence_rows`` reads them."""
         if scoring not in _SCORINGS:
             raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
         if (scoring == SUM_OR_LARGEST_TERM) != (term_threshold is not None and term_threshold > 0):
             raise InvalidStateError("entity model", f"scoring {scoring!r} with term threshold {term_threshold!r}")
+        if features_version not in _READABLE_FEATURES:
+            raise InvalidStateError("entity model", f"entity features version {features_version!r} is not one we read")
+        self.feature_names = _READABLE_FEATURES[features_version]
+        self.features_version = features_version
+        # Where the model's features sit in this code's rows.
+        self._columns = np.array([ENTITY_FEATURE_NAMES.index(name) for name in self.feature_names])
+        self._two_sided = _TWO_SIDED_MASK[self._columns]
+        self._term_rule_features = _TERM_RULE_FEATURES[self._columns]
         self.priors = [float(value) for value in priors]
         self.threshold = float(threshold)
         self.term_threshold = None if term_threshold is None else float(term_threshold)
@@ -470,7 +555,7 @@ class EntityModel:
         # Rounded as the profile's columns are: else a value the profile holds many times over (the
         # prior, which every episode without pages shows) falls a hair beyond all its copies, into
         # a tail that excludes them.
-        matrix: Matrix = np.asarray(rows, dtype=np.float64).round(ENTITY_DECIMALS)
+        matrix: Matrix = np.asarray(rows, dtype=np.float64)[:, self._columns].round(ENTITY_DECIMALS)
         left, right = self._profile.tails(matrix)
         columns = self._profile.sorted_columns
         ceiling = self._term_cap
@@ -478,7 +563,7 @@ class EntityModel:
         above = np.clip((matrix - columns[-1]) / self._high_scale, 0.0, None)
         left = np.minimum(left + below, ceiling)
         right = np.minimum(right + above, ceiling)
-        terms: Matrix = np.where(_TWO_SIDED_MASK, np.maximum(left, right), right)
+        terms: Matrix = np.where(self._two_sided, np.maximum(left, right), right)
         return terms, left, right
 
     def score(self, rows: Matrix) -> Vector:
@@ -512,7 +597,7 @@ class EntityModel:
         """Each row's soft-truncated sum and largest term (of the features the term rule reads),
         the two statistics that training calibrates a threshold for."""
         terms = self._terms(rows)[0]
-        return soft_truncated_sum(terms), terms[:, _TERM_RULE_FEATURES].max(axis=1)
+        return soft_truncated_sum(terms), terms[:, self._term_rule_features].max(axis=1)
 
     def reasons(self, rows: Matrix, top: int = 3) -> list[tuple[str, ...]]:
         """For each row, the ``top`` features furthest in their training tails, as sentences naming
@@ -540,24 +625,26 @@ class EntityModel:
                 "pace": math.expm1(row[2]),
                 "flagged": own_count("flagged_mean"),
                 "failures": own_count("failure_mean"),
+                "repeats": own_count("repeated_sequence_mean"),
             }
             words = []
             for column in strongest:
                 if row_terms[column] <= floor:
                     break
-                name = ENTITY_FEATURE_NAMES[column]
+                name = self.feature_names[column]
                 high = name not in TWO_SIDED or row_right[column] >= row_left[column]
                 template = _REASONS[name][0 if high else 1]
-                words.append(f"{template.format(**details)} ({name} {row[column]:.2f}, usually {medians[column]:.2f})")
+                value = row[self._columns[column]]
+                words.append(f"{template.format(**details)} ({name} {value:.2f}, usually {medians[column]:.2f})")
             explained.append(tuple(words))
         return explained
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "entity_features_version": ENTITY_FEATURES_VERSION,
+            "entity_features_version": self.features_version,
             "scoring": self.scoring,
-            "feature_names": list(ENTITY_FEATURE_NAMES),
-            "priors": self.priors,
+            "feature_names": list(self.feature_names),
+            "priors": [self.priors[column] for column in self._columns.tolist()],
             "threshold": self.threshold,
             "term_threshold": self.term_threshold,
             "alert_budget": self.alert_budget,
@@ -566,22 +653,25 @@ class EntityModel:
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> EntityModel:
-        if (
-            data.get("entity_features_version") != ENTITY_FEATURES_VERSION
-            or tuple(data.get("feature_names", ())) != ENTITY_FEATURE_NAMES
-        ):
+        version = data.get("entity_features_version")
+        names = _READABLE_FEATURES.get(version) if isinstance(version, int) else None
+        if not isinstance(version, int) or names is None or tuple(data.get("feature_names", ())) != names:
             raise InvalidStateError(
                 "entity model",
-                f"built for entity features {data.get('feature_names')!r} version "
-                f"{data.get('entity_features_version')!r}; this code has version {ENTITY_FEATURES_VERSION}",
+                f"built for entity features {data.get('feature_names')!r} version {version!r}; this code "
+                f"has version {ENTITY_FEATURES_VERSION} and reads {sorted(_READABLE_FEATURES)}",
             )
+        # The priors in this code's layout: a feature the model does not have is shrunk toward 0
+        # (its column is read by no term).
+        own = dict(zip(names, data["priors"], strict=True))
         return cls(
-            data["priors"],
+            [own.get(name, 0.0) for name in ENTITY_FEATURE_NAMES],
             np.asarray(data["sorted_columns"]),
             data["threshold"],
             data["alert_budget"],
             data.get("scoring", PLAIN_TAIL_SUM),
             data.get("term_threshold"),
+            features_version=version,
         )
 
 
@@ -592,6 +682,7 @@ class EventEvidence(NamedTuple):
     assets: list[bool]
     subrequests: list[bool]  # a call the model's site makes from its pages (ResourceVocabulary.subrequests)
     missing_referers: list[bool | None]
+    pages: list[int]  # page_identity
 
 
 def event_evidence(
@@ -605,6 +696,7 @@ def event_evidence(
         [is_page_asset(resource) for resource in resources],
         [vocabulary is not None and vocabulary.is_subrequest(resource) for resource in resources],
         [missing_referer(event) for event in events],
+        [page_identity(event) for event in events],
     )
 
 
@@ -633,7 +725,7 @@ class EntityTracker:
         episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
         # An episode under way when the batch starts may have alerted in an earlier batch.
         alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
-        values, assets, subrequests, missing_referers = inputs
+        values, assets, subrequests, missing_referers, pages = inputs
         for position, key in enumerate(keys):
             if key is None:
                 continue
@@ -648,6 +740,7 @@ class EntityTracker:
                 assets[position],
                 missing_referers[position],
                 subrequests[position],
+                pages[position],
             )
             counts.append(evidence.counts())
             owners.append(position)

@@ -7,11 +7,11 @@ threshold set on it would alert on ordinary people. So users are split in ``SCOR
 by a hash of their id; each fold is featurized and scored by a vocabulary and detector learned on
 the other folds only (80% of the users, as the shipped model learns from 80% of the events: with
 halves, the calibrated threshold sat well above held-out normal traffic's), its events replayed
-with everyone else's so that an address it shares with other folds counts all its users. Those out-of-sample
-rows feed the episode evidence, whose rows are then cross-fitted too (``CROSS_FIT_FOLDS`` folds by
-entity): every entity-day's highest score comes from a profile that never saw that entity, and the
-threshold is the score that ``alert_budget`` per 1,000 of those entity-days exceed
-(``tail_threshold``).
+with everyone else's so that an address it shares with other folds counts all its users. Those
+out-of-sample rows feed the episode evidence, whose rows are then cross-fitted too
+(``CROSS_FIT_FOLDS`` folds by entity): every entity-day's highest score comes from a profile that
+never saw that entity, and the threshold is the score that ``alert_budget`` per 1,000 of those
+entity-days exceed (``tail_threshold``).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from model.entities import (
     evidence_rows,
     evidence_values,
     missing_referer,
+    page_identity,
     population_priors,
     term_cap,
 )
@@ -181,6 +182,7 @@ def episode_snapshots(
             is_page_asset(_resource(event)),
             _referer(event),
             vocabulary is not None and vocabulary.is_subrequest(_resource(event)),
+            page_identity(event),
         )
         counts.append(evidence.counts())
         day_index.append(entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days)))
