@@ -277,7 +277,9 @@ class Evidence:
         """Whether ``page`` and the two pages before it came in this order earlier in the episode."""
         before_last, last = self.trail
         self.trail = (last, page)
-        if not before_last:
+        # Three different pages: a reload (the same page again) or a step back (list, article, list)
+        # is what people do; a path of distinct pages walked again in the same order is a loop.
+        if not before_last or len({before_last, last, page}) < 3:
             return False
         fingerprint = zlib.crc32(struct.pack("<III", before_last, last, page)) & 0xFFFF or 1
         if fingerprint in self.sequences:

@@ -28,7 +28,15 @@ from model.entities import (
     missing_referer,
     page_identity,
 )
-from model.entity_training import Snapshots, calibrated_model, cross_fitted_maxima, out_of_sample, tail_threshold
+from model.entity_training import (
+    OutOfSample,
+    Snapshots,
+    calibrated_model,
+    cross_fitted_maxima,
+    episode_snapshots,
+    out_of_sample,
+    tail_threshold,
+)
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, event_time, featurize_batch
 from model.train import TrainedModel, train
@@ -194,16 +202,17 @@ def walked(paths: list[str], *, start: float = 1_000.0) -> Evidence:
 REPEATED = PAGE_MEANS.index("repeated_sequence")
 
 
-def test_a_path_walked_again_counts_its_repeated_pages_and_a_visit_back_and_forth_few() -> None:
+def test_a_path_walked_again_counts_its_repeated_pages_and_reloads_or_steps_back_do_not() -> None:
     # GIVEN a recorded visit of six pages replayed three times in one episode, a person's visit of
-    # eighteen pages who goes back to a list now and then, and a script that sends no page identity
+    # twenty pages who reloads a page and flips between a list and an article again and again, and
+    # a script that sends no page identity
     visit = ["/", "/publications", "/publications/12", "/people", "/people/ada", "/contact"]
     replayed = walked(visit * 3)
     person = walked(
         [
-            *("/", "/news", "/news/3", "/news", "/news/9", "/news", "/news/9", "/news", "/people"),
-            *("/publications", "/publications?page=2", "/publications/12", "/publications?page=2"),
-            *("/publications/40", "/", "/events", "/events/7", "/contact"),
+            *("/", "/news", "/news/3", "/news/3", "/news/3", "/news", "/news/9", "/news", "/news/9", "/news"),
+            *("/news/9", "/people", "/publications", "/publications?page=2", "/publications/12"),
+            *("/publications?page=2", "/publications/40", "/", "/events", "/contact"),
         ]
     )
     unknown = Evidence()
@@ -212,16 +221,60 @@ def test_a_path_walked_again_counts_its_repeated_pages_and_a_visit_back_and_fort
     # THEN every page of the replays repeats a sequence walked before, but the two where the first
     # pass joins the second (the end of the visit followed by its start, not walked yet)
     assert replayed.page_sums[REPEATED] == 10.0
-    # AND the person's one flip back to the same article (news, article, news, twice) counts once
-    assert person.page_sums[REPEATED] == 1.0
+    # AND the person's reloads and steps back, which walk two pages, not three, count nothing
+    assert person.page_sums[REPEATED] == 0.0
     # AND pages without an identity keep no trail
     assert unknown.page_sums[REPEATED] == 0.0
 
 
-def test_a_session_that_walks_one_visit_again_and_again_stands_out_for_it(trained: TrainedModel) -> None:
-    # GIVEN two sessions in a person's browser, at a person's pace: one replays a recorded visit of
-    # six pages five times over, the other visits thirty pages of the catalogue once each
+def test_assets_and_a_page_s_own_calls_between_pages_leave_the_trail_alone() -> None:
+    # GIVEN a visit of four pages walked twice, each page followed by its style sheet and a call the
+    # site's pages make as they load (a vocabulary that learned it), and the same visit without them
+    pages = ["/", "/catalog", "/catalog/items/7", "/cart"]
+    vocabulary = ResourceVocabulary.learn(sessions_with_page_calls(visitors=8))
+    call = "/api/cart/count"
+    assert vocabulary.is_subrequest(call)
+    events = []
+    for number, path in enumerate(pages * 2):
+        moment = START + timedelta(seconds=20 * number)
+        common = {"session_id": "s-1", "ip": "198.51.100.9", "status": 200}
+        events.append(event(moment, "u-1", "page_view", resource=path, **common))
+        events.append(event(moment + timedelta(seconds=0.3), "u-1", "page_view", resource="/static/app.css", **common))
+        events.append(event(moment + timedelta(seconds=0.5), "u-1", "api_call", resource=call, **common))
+    with_assets = observed(events, vocabulary)
+    bare = walked(pages * 2)
+    # THEN the assets and calls are no pages of the trail: the same sequences repeat, no more
+    assert with_assets.pages == bare.pages == 8
+    assert with_assets.page_sums[REPEATED] == bare.page_sums[REPEATED] == 2.0
+
+
+def test_training_reads_an_episode_s_evidence_as_the_scorer_does() -> None:
+    # GIVEN a session that walks a visit three times, with a page asset after each page
+    visit = ["/", "/publications", "/publications/12", "/people", "/contact"]
+    events = []
+    for number, path in enumerate(visit * 3):
+        moment = START + timedelta(seconds=15 * number)
+        common = {"session_id": "loop", "ip": "198.51.100.9", "status": 200}
+        events.append(event(moment, "u-1", "page_view", resource=path, **common))
+        events.append(event(moment + timedelta(seconds=0.2), "u-1", "page_view", resource="/static/a.js", **common))
+    # WHEN training replays it into episode rows, and the scorer's steps read the same events
+    zeros = OutOfSample(np.zeros((len(events), FEATURE_COUNT)), np.zeros(len(events)), np.zeros(len(events), bool))
+    snapshots = episode_snapshots(events, [event_time(item) for item in events], "session", zeros)
+    served = observed(events, None)
+    # THEN the episode's last row is the same, repeated sequences included
+    assert snapshots is not None
+    assert served.page_sums[REPEATED] == 8.0
+    assert snapshots.rows[-1].tolist() == evidence_row(served, snapshots.priors)
+
+
+def test_a_session_that_walks_one_visit_again_and_again_outranks_the_same_pages_in_another_order(
+    trained: TrainedModel,
+) -> None:
+    # GIVEN two sessions of the same thirty page views at the same pace from one browser: one
+    # replays a recorded visit of six pages five times, the other takes the six pages in a
+    # different order each time, so that no three of them come twice in the same order
     visit = ["/", "/catalog", "/catalog/items/12", "/search?q=shoes&page=2", "/cart", "/account"]
+    orders = [[0, 1, 2, 3, 4, 5], [5, 3, 1, 0, 2, 4], [2, 5, 0, 4, 1, 3], [4, 0, 3, 5, 2, 1], [1, 4, 5, 2, 3, 0]]
     moment = START + timedelta(days=11, hours=10)
     pacing = np.random.default_rng(5).uniform(5, 120, size=30).cumsum()
 
@@ -233,19 +286,24 @@ def test_a_session_that_walks_one_visit_again_and_again_stands_out_for_it(traine
         ]
 
     looped = session("looping", visit * 5)
-    browsed = session("browsing", ["/catalog"] + [f"/catalog/items/{number}" for number in range(29)])
+    shuffled = session("shuffled", [visit[index] for order in orders for index in order])
     # WHEN both are scored as the scorer does
-    evidence, _ = replay(trained, sorted(looped + browsed, key=event_time), "session")
-    # THEN the loop scores higher than the same number of distinct pages, and its reasons say why
+    evidence, _ = replay(trained, sorted(looped + shuffled, key=event_time), "session")
+    # THEN only the loop repeats a sequence, and that alone puts it above the other
+    assert (evidence["looping"].page_sums[REPEATED], evidence["shuffled"].page_sums[REPEATED]) == (22.0, 0.0)
     model = trained.entity_models["session"]
-    rows = np.asarray([evidence_row(evidence[name], model.priors) for name in ("looping", "browsing")])
-    scores = model.score(rows)
+    rows = np.asarray([evidence_row(evidence[name], model.priors) for name in ("looping", "shuffled")])
+    without = rows.copy()
+    without[0, ENTITY_FEATURE_NAMES.index("repeated_sequence_mean")] = rows[
+        1, ENTITY_FEATURE_NAMES.index("repeated_sequence_mean")
+    ]
+    scores = model.score(np.vstack([rows, without[:1]]))
     assert scores[0] > scores[1]
-    loop_reasons, browse_reasons = model.reasons(rows, top=len(ENTITY_FEATURE_NAMES))
-    assert "the same sequence of pages again and again (22 pages)" in {
-        reason.split(" (repeated")[0] for reason in loop_reasons
-    }
-    assert not any("same sequence" in reason for reason in browse_reasons)
+    assert scores[0] > scores[2]
+    # AND its reasons say why
+    loop_reasons, shuffled_reasons = model.reasons(rows, top=len(ENTITY_FEATURE_NAMES))
+    assert any(reason.startswith("the same sequence of pages again and again (22 pages)") for reason in loop_reasons)
+    assert not any("same sequence" in reason for reason in shuffled_reasons)
 
 
 def test_the_page_trail_is_bounded_survives_its_layout_and_starts_afresh_with_an_episode() -> None:
@@ -267,8 +325,10 @@ def test_the_page_trail_is_bounded_survives_its_layout_and_starts_afresh_with_an
 
 def test_evidence_written_by_the_release_before_is_read_on_with_nothing_repeated() -> None:
     # GIVEN an episode that alerted, stored by the release before the page trail (features version 2)
-    evidence = walked(["/", "/a", "/b", "/a", "/b"])
+    evidence = walked(["/", "/a", "/b", "/c", "/a", "/b"])
     evidence.alerted = True
+    evidence.page_sums = [float(number + 1) for number in range(len(PAGE_MEANS))]
+    evidence.client_sums = [float(100 + number) for number in range(len(evidence.client_sums))]
     sums = evidence.page_sums
     earlier = Evidence._PREVIOUS_LAYOUT.pack(
         2,
@@ -292,8 +352,9 @@ def test_evidence_written_by_the_release_before_is_read_on_with_nothing_repeated
     # WHEN this release reads it
     restored = Evidence.from_bytes(earlier)
     # THEN the episode goes on where it was, still alerted, with no sequence walked yet
-    assert (restored.events, restored.pages, restored.episode, restored.alerted) == (5, 5, 1, True)
+    assert (restored.events, restored.pages, restored.episode, restored.alerted) == (6, 6, 1, True)
     assert restored.page_sums == [*sums[:REPEATED], 0.0]
+    assert restored.client_sums == evidence.client_sums
     assert (restored.trail, restored.sequences) == ((0, 0), [])
     # AND a record claiming more sequences than the layout holds is refused
     garbled = bytearray(evidence.to_bytes())
@@ -483,12 +544,19 @@ def test_a_model_trained_before_the_page_trail_scores_on_its_own_features(traine
     }
     # WHEN this release loads it
     loaded = EntityModel.from_json(earlier)
-    # THEN it scores this release's rows on the features it was trained on: a repeated sequence
+    # THEN it shrinks this release's rows toward its own priors, each at its feature's place
+    repeated = ENTITY_FEATURE_NAMES.index("repeated_sequence_mean")
+    assert loaded.priors == [0.0 if index == repeated else value for index, value in enumerate(written["priors"])]
+    # AND it scores this release's rows on the features it was trained on: a repeated sequence
     # moves the current model's score and not the earlier one's
     rows = np.tile(np.median(np.asarray(written["sorted_columns"]), axis=0), (2, 1))
     rows[1, ENTITY_FEATURE_NAMES.index("repeated_sequence_mean")] = 0.9
     assert loaded.score(rows)[0] == loaded.score(rows)[1]
     assert current.score(rows)[1] > current.score(rows)[0]
+    # AND names each reason's feature with that feature's value (read past the column it lacks)
+    library = ENTITY_FEATURE_NAMES.index("http_library_mean")
+    rows[1, library] = 0.75
+    assert "(http_library_mean 0.75," in " ".join(loaded.reasons(rows[1:], top=len(kept))[0])
     # AND it reads the scorer's evidence and alerts on a scraper with reasons named by its features
     _, alerts = replay(trained, scraper_session(START + timedelta(days=11), 200), "session", entity_model=loaded)
     assert alerts
