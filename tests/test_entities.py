@@ -547,6 +547,10 @@ def test_a_model_trained_before_the_page_trail_scores_on_its_own_features(traine
     # THEN it shrinks this release's rows toward its own priors, each at its feature's place
     repeated = ENTITY_FEATURE_NAMES.index("repeated_sequence_mean")
     assert loaded.priors == [0.0 if index == repeated else value for index, value in enumerate(written["priors"])]
+    numbered = EntityModel.from_json({**earlier, "priors": [float(number + 1) for number in range(len(kept))]})
+    assert numbered.priors == [
+        0.0 if index == repeated else float(kept.index(index) + 1) for index in range(len(ENTITY_FEATURE_NAMES))
+    ]
     # AND it scores this release's rows on the features it was trained on: a repeated sequence
     # moves the current model's score and not the earlier one's
     rows = np.tile(np.median(np.asarray(written["sorted_columns"]), axis=0), (2, 1))
