@@ -153,7 +153,7 @@ _REASONS = {
     "failure_mean": ("{failures:.0f} failed requests or logins", ""),
     "client_error_mean": ("many client errors (4xx)", ""),
     "suspicious_mean": ("attack-like fragments in requests", ""),
-    "repeated_sequence_mean": ("the same sequence of pages again and again ({repeats:.0f} pages)", ""),
+    "repeated_sequence_mean": ("{repeats:.0f} pages retracing a path walked earlier in the episode", ""),
     "agent_rarity_mean": ("an unusual client (user agent)", ""),
     "headless_mean": ("a headless or automated browser", ""),
     "known_bot_mean": ("a self-declared bot or crawler", ""),

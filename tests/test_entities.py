@@ -302,8 +302,8 @@ def test_a_session_that_walks_one_visit_again_and_again_outranks_the_same_pages_
     assert scores[0] > scores[2]
     # AND its reasons say why
     loop_reasons, shuffled_reasons = model.reasons(rows, top=len(ENTITY_FEATURE_NAMES))
-    assert any(reason.startswith("the same sequence of pages again and again (22 pages)") for reason in loop_reasons)
-    assert not any("same sequence" in reason for reason in shuffled_reasons)
+    assert any(reason.startswith("22 pages retracing a path walked earlier") for reason in loop_reasons)
+    assert not any("retracing" in reason for reason in shuffled_reasons)
 
 
 def test_the_page_trail_is_bounded_survives_its_layout_and_starts_afresh_with_an_episode() -> None:
