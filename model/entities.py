@@ -75,9 +75,10 @@ _PAGE_COLUMNS = {
     "client_error": "status_4xx",
     "suspicious": "resource_suspicious_tokens",
 }
-# ``repeated_sequence``: the page and the two before it, in that order, were seen earlier in the
-# episode. A script that loops (a recorded visit replayed, a product page polled, a checkout retried
-# with card after card) walks the same path again; a person who goes back and forth does so now and then.
+# ``repeated_sequence``: the page and the two different pages before it were walked in that order
+# earlier in the episode. A script that loops (a recorded visit replayed, products watched in turn, a
+# checkout walked card after card) walks the same path again; people reload a page and step back,
+# which walk two pages, not three.
 PAGE_MEANS = ("event_score", "flagged", *_PAGE_COLUMNS, "repeated_sequence")
 _REPEATED_SUM = PAGE_MEANS.index("repeated_sequence")
 # The page sequences an episode remembers (16-bit fingerprints, oldest forgotten first): a loop
@@ -274,7 +275,8 @@ class Evidence:
         return new_episode
 
     def _walked_before(self, page: int) -> bool:
-        """Whether ``page`` and the two pages before it came in this order earlier in the episode."""
+        """Whether ``page`` and the two pages before it, three different pages, came in this order
+        earlier in the episode."""
         before_last, last = self.trail
         self.trail = (last, page)
         # Three different pages: a reload (the same page again) or a step back (list, article, list)
@@ -526,7 +528,7 @@ class EntityModel:
         if (scoring == SUM_OR_LARGEST_TERM) != (term_threshold is not None and term_threshold > 0):
             raise InvalidStateError("entity model", f"scoring {scoring!r} with term threshold {term_threshold!r}")
         if features_version not in _READABLE_FEATURES:
-            raise InvalidStateError("entity model", f"entity features version {features_version!r} is not one we read")
+            raise InvalidStateError("entity model", f"entity features version {features_version!r} is unknown here")
         self.feature_names = _READABLE_FEATURES[features_version]
         self.features_version = features_version
         # Where the model's features sit in this code's rows.
