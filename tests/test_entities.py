@@ -190,13 +190,26 @@ def test_a_missing_referer_is_told_from_a_source_without_referers() -> None:
     assert missing_referer({"properties": None}) is None
 
 
-def walked(paths: list[str], *, start: float = 1_000.0) -> Evidence:
+def walked(paths: list[str]) -> Evidence:
     """One episode's evidence of page views of ``paths``, ten seconds apart."""
     evidence = Evidence()
     for number, path in enumerate(paths):
         page = page_identity({"event_type": "page_view", "resource": path})
-        evidence.observe(start + 10.0 * number, ROW, 0.0, False, False, None, False, page)
+        evidence.observe(1_000.0 + 10.0 * number, ROW, 0.0, False, False, None, False, page)
     return evidence
+
+
+def page_views(paths: list[str], seconds_apart: float, *loads: tuple[float, str, str]) -> list[dict[str, Any]]:
+    """One session's page views of ``paths``, each followed by the requests it makes as it loads:
+    (seconds after the page, event type, resource)."""
+    events = []
+    common = {"session_id": "s-1", "ip": "198.51.100.9", "status": 200}
+    for number, path in enumerate(paths):
+        moment = START + timedelta(seconds=seconds_apart * number)
+        events.append(event(moment, "u-1", "page_view", resource=path, **common))
+        for after, event_type, resource in loads:
+            events.append(event(moment + timedelta(seconds=after), "u-1", event_type, resource=resource, **common))
+    return events
 
 
 REPEATED = PAGE_MEANS.index("repeated_sequence")
@@ -234,13 +247,7 @@ def test_assets_and_a_page_s_own_calls_between_pages_leave_the_trail_alone() -> 
     vocabulary = ResourceVocabulary.learn(sessions_with_page_calls(visitors=8))
     call = "/api/cart/count"
     assert vocabulary.is_subrequest(call)
-    events = []
-    for number, path in enumerate(pages * 2):
-        moment = START + timedelta(seconds=20 * number)
-        common = {"session_id": "s-1", "ip": "198.51.100.9", "status": 200}
-        events.append(event(moment, "u-1", "page_view", resource=path, **common))
-        events.append(event(moment + timedelta(seconds=0.3), "u-1", "page_view", resource="/static/app.css", **common))
-        events.append(event(moment + timedelta(seconds=0.5), "u-1", "api_call", resource=call, **common))
+    events = page_views(pages * 2, 20, (0.3, "page_view", "/static/app.css"), (0.5, "api_call", call))
     with_assets = observed(events, vocabulary)
     bare = walked(pages * 2)
     # THEN the assets and calls are no pages of the trail: the same sequences repeat, no more
@@ -251,12 +258,7 @@ def test_assets_and_a_page_s_own_calls_between_pages_leave_the_trail_alone() -> 
 def test_training_reads_an_episode_s_evidence_as_the_scorer_does() -> None:
     # GIVEN a session that walks a visit three times, with a page asset after each page
     visit = ["/", "/publications", "/publications/12", "/people", "/contact"]
-    events = []
-    for number, path in enumerate(visit * 3):
-        moment = START + timedelta(seconds=15 * number)
-        common = {"session_id": "loop", "ip": "198.51.100.9", "status": 200}
-        events.append(event(moment, "u-1", "page_view", resource=path, **common))
-        events.append(event(moment + timedelta(seconds=0.2), "u-1", "page_view", resource="/static/a.js", **common))
+    events = page_views(visit * 3, 15, (0.2, "page_view", "/static/a.js"))
     # WHEN training replays it into episode rows, and the scorer's steps read the same events
     zeros = OutOfSample(np.zeros((len(events), FEATURE_COUNT)), np.zeros(len(events)), np.zeros(len(events), bool))
     snapshots = episode_snapshots(events, [event_time(item) for item in events], "session", zeros)
