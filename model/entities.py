@@ -233,13 +233,14 @@ class Evidence:
         referer_missing: bool | None = None,
         subrequest: bool = False,
         page: int = 0,
+        subrequest_seconds: float = SUBREQUEST_SECONDS,
     ) -> bool:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
         starts a new episode. An ``asset`` counts as a request of the page before it, and so does a
         ``subrequest`` (a call pages make as they load: ``ResourceVocabulary.subrequests``) that
-        comes within ``SUBREQUEST_SECONDS`` of a page; later, or without a page, it is a page: a
-        client that calls it on its own, many times, is read like any other. ``page``: the event's
-        ``page_identity`` (0, unknown, keeps no trail)."""
+        comes within ``subrequest_seconds`` of a page (the vocabulary's); later, or without a page,
+        it is a page: a client that calls it on its own, many times, is read like any other.
+        ``page``: the event's ``page_identity`` (0, unknown, keeps no trail)."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
         new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
@@ -252,7 +253,7 @@ class Evidence:
         for position in range(len(client)):
             client[position] += values[_PAGE_VALUES + position]
         last_page = self.last_page_seen
-        if asset or (subrequest and last_page is not None and 0.0 <= now - last_page <= SUBREQUEST_SECONDS):
+        if asset or (subrequest and last_page is not None and 0.0 <= now - last_page <= subrequest_seconds):
             return new_episode
         if last_page is not None:
             gap = math.log1p(now - last_page if now > last_page else 0.0)
@@ -687,6 +688,7 @@ class EventEvidence(NamedTuple):
     subrequests: list[bool]  # a call the model's site makes from its pages (ResourceVocabulary.subrequests)
     missing_referers: list[bool | None]
     pages: list[int]  # page_identity
+    subrequest_seconds: float  # the vocabulary's: how soon after a page its calls come
 
 
 def event_evidence(
@@ -701,6 +703,7 @@ def event_evidence(
         [vocabulary is not None and vocabulary.is_subrequest(resource) for resource in resources],
         [missing_referer(event) for event in events],
         [page_identity(event) for event in events],
+        vocabulary.subrequest_seconds if vocabulary is not None else SUBREQUEST_SECONDS,
     )
 
 
@@ -729,7 +732,7 @@ class EntityTracker:
         episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
         # An episode under way when the batch starts may have alerted in an earlier batch.
         alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
-        values, assets, subrequests, missing_referers, pages = inputs
+        values, assets, subrequests, missing_referers, pages, subrequest_seconds = inputs
         for position, key in enumerate(keys):
             if key is None:
                 continue
@@ -745,6 +748,7 @@ class EntityTracker:
                 missing_referers[position],
                 subrequests[position],
                 pages[position],
+                subrequest_seconds,
             )
             counts.append(evidence.counts())
             owners.append(position)

@@ -45,6 +45,7 @@ from model.exceptions import TrainingDataError
 from model.features import (
     FEATURE_COUNT,
     FIRST_EVENT_COLUMN,
+    SUBREQUEST_SECONDS,
     ResourceVocabulary,
     featurize_batch,
     is_page_asset,
@@ -169,6 +170,7 @@ def episode_snapshots(
     folds: list[int] = []
     for_fitting: list[bool] = []
     episode_of: list[tuple[str, int]] = []
+    subrequest_seconds = vocabulary.subrequest_seconds if vocabulary is not None else SUBREQUEST_SECONDS
     for position, event in enumerate(events):
         key = entity_key(event, kind)
         if key is None:
@@ -183,6 +185,7 @@ def episode_snapshots(
             _referer(event),
             vocabulary is not None and vocabulary.is_subrequest(_resource(event)),
             page_identity(event),
+            subrequest_seconds,
         )
         counts.append(evidence.counts())
         day_index.append(entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days)))

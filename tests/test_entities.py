@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
 from typing import Any
 
@@ -38,7 +39,14 @@ from model.entity_training import (
     tail_threshold,
 )
 from model.exceptions import InvalidStateError
-from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, event_time, featurize_batch
+from model.features import (
+    FEATURE_COUNT,
+    FEATURE_NAMES,
+    SUBREQUEST_SECONDS,
+    ResourceVocabulary,
+    event_time,
+    featurize_batch,
+)
 from model.train import TrainedModel, train
 from tests.model_factories import (
     BROWSERS,
@@ -125,6 +133,7 @@ def observed(events: list[dict[str, Any]], vocabulary: ResourceVocabulary | None
             None,
             inputs.subrequests[position],
             inputs.pages[position],
+            inputs.subrequest_seconds,
         )
     return episode
 
@@ -154,14 +163,19 @@ def test_the_calls_a_page_makes_as_it_loads_are_read_as_part_of_it_not_as_pages(
     assert unknown.pages == 30
     assert evidence_row(unknown, priors)[spread] > 0.5
     # AND a client calling the learned path on its own, every 1.5 s, is not hidden by it: a call more
-    # than SUBREQUEST_SECONDS (2) after the last page is a page, so every other one is, 3 s apart
+    # than SUBREQUEST_SECONDS (5) after the last page is a page, so every fourth one is, 6 s apart
+    assert vocabulary.subrequest_seconds == SUBREQUEST_SECONDS == 5.0
     alone = [
         event(START + timedelta(days=1, seconds=1.5 * call), "prober", "page_view", resource=f"/api/recs?p={call}")
         for call in range(20)
     ]
     probing = observed(alone, vocabulary)
-    assert probing.pages == 10
+    assert probing.pages == 5
+    assert probing.gap_sum == pytest.approx(4 * math.log1p(6.0))
     assert evidence_row(probing, priors)[spread] == pytest.approx(0.0, abs=1e-6)
+    # AND a vocabulary of an earlier release keeps the 2 s it was calibrated with: every other call is a page
+    earlier = {key: value for key, value in vocabulary.to_json().items() if key != "subrequest_seconds"}
+    assert observed(alone, ResourceVocabulary.from_json(earlier)).pages == 10
 
 
 def test_a_path_called_soon_after_pages_by_one_client_or_by_everyone_at_once_is_not_learned() -> None:

@@ -402,6 +402,45 @@ def test_vocabulary_flags_unknown_paths_parameters_and_value_classes() -> None:
     assert set(column(featurize_batch(probes).rows, "resource_unknown_params")) == {0.0}
 
 
+def test_a_new_article_reads_as_common_as_its_section_and_an_unknown_path_stays_rare() -> None:
+    # GIVEN a news site's training traffic: a hundred articles read twice each, under dated slugs
+    articles = [f"/news/2026/11/{10 + n % 20}/council-votes-on-budget-item-{n}/" for n in range(100)]
+    normal = [event(START, "u", "page_view", resource=path) for path in articles * 2]
+    normal += [event(START, "u", "page_view", resource="/account/sign-in") for _ in range(20)]
+    vocabulary = ResourceVocabulary.from_json(json.loads(json.dumps(ResourceVocabulary.learn(normal).to_json())))
+    probes = [
+        event(START, "v", "page_view", resource="/news/2026/12/04/storm-closes-the-coast-road/"),
+        event(START, "v", "page_view", resource="/news/2026/11/10/council-votes-on-budget-item-0/"),
+        event(START, "v", "page_view", resource="/account/sign-in"),
+        event(START, "v", "page_view", resource="/wp-admin/setup-config.php"),
+        event(START, "v", "page_view", resource="/account/sign-up"),
+    ]
+    rarity = column(featurize_batch(probes, vocabulary=vocabulary).rows, "resource_path_rarity")
+    # THEN today's article is as common as the articles training saw (one template of slugs)
+    assert rarity[0] == rarity[1] == pytest.approx(-np.log(201.0 / 221.0), abs=1e-6)
+    # AND a page of two words is its own template, and a path no one requested is as rare as can be
+    assert rarity[2] == pytest.approx(-np.log(21.0 / 221.0), abs=1e-6)
+    assert rarity[3] == rarity[4] == pytest.approx(np.log(221.0), abs=1e-6)
+
+
+def test_a_vocabulary_of_an_earlier_release_reads_slugs_one_by_one_and_its_calls_within_two_seconds() -> None:
+    # GIVEN the vocabulary JSON that releases before slugs and the five-second window wrote
+    articles = [f"/news/2026/11/10/council-votes-on-budget-item-{n}/" for n in range(10)]
+    learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource=path) for path in articles]).to_json()
+    earlier = {key: value for key, value in learned.items() if key not in ("subrequest_seconds", "slugs")}
+    vocabulary = ResourceVocabulary.from_json(earlier)
+    # THEN it keeps reading as it was learned: 2 s, and each slug its own template
+    assert (vocabulary.subrequest_seconds, vocabulary.slugs) == (2.0, False)
+    assert vocabulary.template("/news/2026/11/10/council-votes-on-budget-item-3/") == (
+        "/news/0/0/0/council-votes-on-budget-item-0/"
+    )
+    # AND one learned now round-trips its own
+    assert (ResourceVocabulary.from_json(learned).subrequest_seconds, ResourceVocabulary.from_json(learned).slugs) == (
+        5.0,
+        True,
+    )
+
+
 def test_widest_possible_states_fit_the_documented_bounds() -> None:
     # GIVEN states whose every set is full and every number as wide as the update rules allow
     widest_hash, widest_minute = 2**32 - 1, 10**9  # minutes up to year 3870

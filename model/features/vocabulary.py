@@ -7,7 +7,8 @@ passed read-only to ``featurize`` by training and the scorer alike; without one 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,12 +33,15 @@ MAX_VOCABULARY_PATHS = 20_000
 MAX_VOCABULARY_PARAMS = 50_000
 MAX_VOCABULARY_AGENTS = 2_000
 _AGENT_FAMILY_LENGTH = 32
-# A browser's page fires its own calls (cart counts, recommendations, reviews) as it loads: a path
-# template that the training traffic requested this soon after the same client's page, nearly every
-# time, from several clients, is part of a page, not a page (``ResourceVocabulary.subrequests``).
-# Clients are sessions, or users where events carry no session; the importer's ``anonymous`` (no
-# session, user, address or agent) is everyone at once, whose requests interleave.
-SUBREQUEST_SECONDS = 2.0
+# A browser's page fires its own calls (cart counts, recommendations, reviews, ad slots, consent and
+# analytics beacons) as it loads, some of them seconds after it: a path template that the training
+# traffic requested this soon after the same client's page, nearly every time, from several clients,
+# is part of a page, not a page (``ResourceVocabulary.subrequests``). Clients are sessions, or users
+# where events carry no session; the importer's ``anonymous`` (no session, user, address or agent) is
+# everyone at once, whose requests interleave.
+SUBREQUEST_SECONDS = 5.0
+# The window of vocabularies learned before it was shipped with them.
+_FIRST_SUBREQUEST_SECONDS = 2.0
 SUBREQUEST_SHARE = 0.8
 MIN_SUBREQUEST_COUNT = 5
 MIN_SUBREQUEST_CLIENTS = 3
@@ -67,12 +71,23 @@ def _char_classes(value: str) -> int:
     return mask
 
 
-def _parameters(resource: str) -> tuple[str, list[tuple[str, str]]]:
-    """The lower-cased resource's template and its (name, value) query parameters."""
+# A path segment of three or more words: an article's, a product's or a post's slug.
+_SLUG_RE = re.compile(r"(?<=/)[a-z0-9]+(?:[-_][a-z0-9]+){2,}(?=/|$)")
+
+
+def slugless_template(resource: str) -> str:
+    """``resource_template`` with each slug collapsed: ``/news/2024/10/13/mayor-resigns-over-budget/``
+    -> ``/news/0/0/0/{slug}/``. Sites publish new articles and products every day, each under a
+    slug that training never saw; counted one by one, today's pages would all read as rare."""
+    return _SLUG_RE.sub("{slug}", resource_template(resource))
+
+
+def _parameters(resource: str, template: Callable[[str], str]) -> tuple[str, list[tuple[str, str]]]:
+    """The lower-cased resource's ``template`` and its (name, value) query parameters."""
     text = resource.lower()
     query = text.partition("?")[2]
     pairs = [pair.partition("=") for pair in query.split("&") if pair] if query else []
-    return resource_template(text), [(name, value) for name, _, value in pairs]
+    return template(text), [(name, value) for name, _, value in pairs]
 
 
 @dataclass(slots=True)
@@ -85,8 +100,10 @@ class ResourceVocabulary:
     Bounded: the ``MAX_VOCABULARY_PATHS`` most frequent templates, ``MAX_VOCABULARY_PARAMS`` most
     frequent (template, parameter) pairs and ``MAX_VOCABULARY_AGENTS`` agent families, keyed by
     32-bit hashes. ``subrequests``: the templates that pages fetch as they load rather than pages
-    (``SUBREQUEST_SECONDS``), which the entity stage counts with the page's assets when they come
-    that soon after a page (``model.entities.Evidence.observe``).
+    (within ``subrequest_seconds`` of one), which the entity stage counts with the page's assets when
+    they come that soon after a page (``model.entities.Evidence.observe``). Templates are
+    ``slugless_template``'s, or ``resource_template``'s in a vocabulary learned before slugs were
+    collapsed (``slugs`` False), which keeps reading its own.
     """
 
     total: int = 0
@@ -96,6 +113,12 @@ class ResourceVocabulary:
     agent_total: int = 0
     agents: dict[int, int] = field(default_factory=dict)
     subrequests: frozenset[int] = frozenset()
+    subrequest_seconds: float = SUBREQUEST_SECONDS
+    slugs: bool = True
+
+    def template(self, resource: str) -> str:
+        """The template this vocabulary counts ``resource`` (lower-cased) under."""
+        return slugless_template(resource) if self.slugs else resource_template(resource)
 
     @classmethod
     def learn(cls, events: Iterable[Any]) -> ResourceVocabulary:
@@ -121,7 +144,7 @@ class ResourceVocabulary:
             if not isinstance(resource, str) or not resource:
                 continue
             vocabulary.total += 1
-            template, pairs = _parameters(resource)
+            template, pairs = _parameters(resource, vocabulary.template)
             key = stable_hash(template)
             paths[key] = paths.get(key, 0) + 1
             client = event_field(event, "session_id") or event_field(event, "user_id")
@@ -174,7 +197,7 @@ class ResourceVocabulary:
         """Whether the resource's template is one that pages fetch as they load (``subrequests``)."""
         if not self.subrequests or not isinstance(resource, str) or not resource:
             return False
-        return stable_hash(resource_template(resource.lower())) in self.subrequests
+        return stable_hash(self.template(resource.lower())) in self.subrequests
 
     def columns(self, resource: str | None, agent: str | None) -> tuple[float, ...]:
         """The ``VOCABULARY_COLUMNS`` of an event's resource and user agent."""
@@ -184,7 +207,7 @@ class ResourceVocabulary:
         """Path rarity, unknown parameters, character-class violations and value length excess."""
         if not resource or not self.total:
             return [0.0, 0.0, 0.0, 0.0]
-        template, pairs = _parameters(resource)
+        template, pairs = _parameters(resource, self.template)
         count = self.paths.get(stable_hash(template), 0)
         unknown = violations = 0
         excess = 0.0
@@ -209,6 +232,8 @@ class ResourceVocabulary:
             "agent_total": self.agent_total,
             "agents": {str(key): count for key, count in self.agents.items()},
             "subrequests": sorted(self.subrequests),
+            "subrequest_seconds": self.subrequest_seconds,
+            "slugs": self.slugs,
         }
 
     @classmethod
@@ -224,6 +249,9 @@ class ResourceVocabulary:
                 agents={int(key): int(count) for key, count in data["agents"].items()},
                 # Vocabularies learned before sub-requests were: every request that is not an asset is a page.
                 subrequests=frozenset(int(key) for key in data.get("subrequests", ())),
+                # Vocabularies learned before these were shipped: 2 s, and slugs counted one by one.
+                subrequest_seconds=float(data.get("subrequest_seconds", _FIRST_SUBREQUEST_SECONDS)),
+                slugs=bool(data.get("slugs", False)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None
