@@ -635,6 +635,18 @@ def _calibration_note(replay: Replay) -> str:
             f"one alert a day: the threshold is set for {share * stage['entities_per_day']:.2g} a day ({share:.1%} "
             f"of {replay.kind}s; `--min-daily-alerts`)."
         )
+    machines = stage.get("machine_clients")
+    if machines:
+        against = (
+            "their own episodes"
+            if machines.get("fitted_on") == "their episodes"
+            else "every episode (too few of theirs for a profile of their own)"
+        )
+        note += (
+            f" Training held {machines['episodes']:,} episodes of machine clients (HTTP libraries, declared bots, "
+            f"headless browsers): the threshold above judges the others, against theirs alone, and machine "
+            f"clients are judged against {against}, with a threshold of {machines['threshold']:.2f}."
+        )
     return note
 
 

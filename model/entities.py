@@ -467,6 +467,26 @@ def population_priors(totals: Sequence[float]) -> list[float]:
     return priors
 
 
+# An episode most of whose requests came from a declared machine (an HTTP library or tool, a
+# self-declared bot, a headless browser) is a machine client's: an integration's nightly sync, a
+# monitor, a search engine's crawler. Where training holds any, the other episodes are judged by a
+# model of theirs alone: fitted with the machines' episodes, the profile takes their pace and their
+# lack of page assets for normal, and a scraper behind a browser's user agent that walks the same
+# API does not stand out among the people it claims to be. Machine clients are judged by a model of
+# their own (``EntityModel.machines``; of every episode where training held too few of them).
+MACHINE_CLIENT_SHARE = 0.5
+_MACHINE_SUMS = [8 + len(PAGE_MEANS) + CLIENT_MEANS.index(name) for name in ("headless", "known_bot", "http_library")]
+
+
+def machine_clients(counts: Matrix) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Whether each episode (``Evidence.counts``) is a machine client's: at least
+    ``MACHINE_CLIENT_SHARE`` of its requests from a declared machine."""
+    figures = np.asarray(counts, dtype=np.float64).reshape(-1, _COUNT_WIDTH)
+    declared = figures[:, _MACHINE_SUMS].sum(axis=1)
+    machines: np.ndarray[Any, np.dtype[np.bool_]] = declared >= MACHINE_CLIENT_SHARE * np.maximum(figures[:, 1], 1.0)
+    return machines
+
+
 def term_cap(rows: int) -> float:
     """The largest term a profile of ``rows`` rows gives: ``EXTRAPOLATION_CAP`` times its empirical
     tail's end."""
@@ -518,12 +538,16 @@ class EntityModel:
         term_threshold: float | None = None,
         capped_as_rows: int | None = None,
         features_version: int = ENTITY_FEATURES_VERSION,
+        machines: EntityModel | None = None,
     ) -> None:
         """``capped_as_rows``: cap extrapolated terms as a profile of that many rows would (a
         cross-fitting fold stands in for the whole training's profile, whose cap is higher).
         ``features_version``: that of the features ``sorted_columns`` holds, this code's or an
         earlier one's (``_READABLE_FEATURES``); ``priors`` are always in this code's layout, as
-        ``evidence_rows`` reads them."""
+        ``evidence_rows`` reads them. ``machines``: where training held machine clients
+        (``machine_clients``), the model that judges their episodes (fitted and calibrated on theirs,
+        or on every episode where they were few); this one is then fitted and calibrated on the
+        others alone, and judges them. Without it, this one judges every episode."""
         if scoring not in _SCORINGS:
             raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
         if (scoring == SUM_OR_LARGEST_TERM) != (term_threshold is not None and term_threshold > 0):
@@ -547,6 +571,14 @@ class EntityModel:
         self._profile = TailProfile.from_sorted(rounded)
         self._low_scale, self._high_scale = _tail_scales(rounded)
         self._term_cap = term_cap(capped_as_rows or self._profile.rows)
+        self.machines = machines
+
+    def by_client(self, counts: Matrix) -> list[tuple[EntityModel, np.ndarray[Any, np.dtype[np.intp]]]]:
+        """The model that judges each episode (``Evidence.counts``), with the positions it judges."""
+        if self.machines is None:
+            return [(self, np.arange(len(counts)))]
+        machines = machine_clients(counts)
+        return [(self, np.flatnonzero(~machines)), (self.machines, np.flatnonzero(machines))]
 
     def _terms(self, rows: Matrix) -> tuple[Matrix, Matrix, Matrix]:
         """Each feature's evidence (negative log tail probability), and the two tails it came from.
@@ -654,6 +686,7 @@ class EntityModel:
             "term_threshold": self.term_threshold,
             "alert_budget": self.alert_budget,
             "sorted_columns": self._profile.sorted_columns.tolist(),
+            **({"machines": self.machines.to_json()} if self.machines is not None else {}),
         }
 
     @classmethod
@@ -677,6 +710,8 @@ class EntityModel:
             data.get("scoring", PLAIN_TAIL_SUM),
             data.get("term_threshold"),
             features_version=version,
+            # Models trained before machine clients had their own judge every episode.
+            machines=cls.from_json(data["machines"]) if data.get("machines") is not None else None,
         )
 
 
@@ -756,31 +791,37 @@ class EntityTracker:
         entity_scores = np.full(len(keys), np.nan)
         if not counts:
             return entity_scores, []
-        matrix = evidence_rows(np.asarray(counts), self.model.priors)
-        scores = self.model.score(matrix)
+        raw = np.asarray(counts)
+        matrix = np.empty((len(counts), len(ENTITY_FEATURE_NAMES)))
+        scores = np.empty(len(counts))
+        judges: list[EntityModel] = [self.model] * len(counts)  # the model each episode is judged by
+        for model, judged in self.model.by_client(raw):
+            if len(judged):
+                matrix[judged] = evidence_rows(raw[judged], model.priors)
+                scores[judged] = model.score(matrix[judged])
+                for index in judged.tolist():
+                    judges[index] = model
         entity_scores[owners] = scores
         crossings: list[int] = []  # indexes into owners of the events that crossed
-        crossing = self.model.threshold * self.min_severity
         for index, (position, (episode, _), score) in enumerate(zip(owners, episodes, scores.tolist(), strict=True)):
             key = keys[position]
             assert key is not None  # owners holds only events with a key
-            if score > crossing and (key, episode) not in alerted:
+            if score > judges[index].threshold * self.min_severity and (key, episode) not in alerted:
                 alerted.add((key, episode))
                 crossings.append(index)
-        reasons = self.model.reasons(matrix[crossings])
         alerts = [
             EntityAlert(
                 str(keys[owners[index]]),  # a key: owners holds only events with one
                 self.kind,
                 float(scores[index]),
-                self.model.threshold,
+                judges[index].threshold,
                 episodes[index][0],
                 episodes[index][1],
                 times[owners[index]],
                 int(counts[index][0]),
-                because,
+                judges[index].reasons(matrix[[index]])[0],
             )
-            for index, because in zip(crossings, reasons, strict=True)
+            for index in crossings
         ]
         for key in {key for key in keys if key is not None}:
             evidence = states[key]

@@ -36,6 +36,7 @@ from model.entities import (
     entity_key,
     evidence_rows,
     evidence_values,
+    machine_clients,
     missing_referer,
     page_identity,
     population_priors,
@@ -55,6 +56,9 @@ from model.tails import TailProfile, Vector
 
 ENTITY_KINDS = ("user", "session")
 MIN_TRAINING_EPISODES = 5
+# Machine clients (``model.entities.machine_clients``) get a profile of their own from this many
+# training episodes; fewer are judged against every episode.
+MIN_MACHINE_EPISODES = 10
 CROSS_FIT_FOLDS = 5
 # The share of the alert budget the largest-term rule may spend (``SUM_OR_LARGEST_TERM``); the
 # soft-truncated sum spends the rest.
@@ -150,6 +154,28 @@ class Snapshots:
     episodes: int
     entity_days: int
     days: int  # UTC days with any activity: entity_days / days entities are active on a day
+    counts: np.ndarray[Any, np.dtype[np.float64]]  # each row's Evidence.counts, before shrinking
+    last: np.ndarray[Any, np.dtype[np.bool_]]  # the row is its episode's last
+    day_of: np.ndarray[Any, np.dtype[np.int64]]  # each entity-day's UTC day
+
+    def subset(self, rows: np.ndarray[Any, np.dtype[np.bool_]]) -> Snapshots:
+        """The snapshots of ``rows`` alone, shrunk toward their own episodes' means."""
+        counts, last = self.counts[rows], self.last[rows]
+        priors = population_priors(counts[last].sum(axis=0))
+        kept, entity_day = np.unique(self.entity_day[rows], return_inverse=True)
+        return Snapshots(
+            evidence_rows(counts, priors),
+            priors,
+            entity_day.astype(np.int64),
+            self.fold[rows],
+            self.for_fitting[rows],
+            int(last.sum()),
+            len(kept),
+            len(np.unique(self.day_of[kept])),
+            counts,
+            last,
+            self.day_of[kept],
+        )
 
 
 def episode_snapshots(
@@ -200,10 +226,11 @@ def episode_snapshots(
     last_of_episode: dict[tuple[str, int], int] = {}
     for index, episode in enumerate(episode_of):
         last_of_episode[episode] = index
-    for index in last_of_episode.values():
-        for_fitting[index] = True
+    last = np.zeros(len(counts), dtype=bool)
+    last[list(last_of_episode.values())] = True
+    for_fitting = [fitting or is_last for fitting, is_last in zip(for_fitting, last.tolist(), strict=True)]
     raw = np.asarray(counts, dtype=np.float64)
-    priors = population_priors(raw[list(last_of_episode.values())].sum(axis=0))
+    priors = population_priors(raw[last].sum(axis=0))
     return Snapshots(
         evidence_rows(raw, priors),
         priors,
@@ -213,6 +240,9 @@ def episode_snapshots(
         len(last_of_episode),
         len(entity_days),
         len({day for _, day in entity_days}),
+        raw,
+        last,
+        np.asarray([day for _, day in entity_days], dtype=np.int64),
     )
 
 
@@ -329,7 +359,27 @@ def train_entity_model(
         )
     entities_per_day = snapshots.entity_days / max(snapshots.days, 1) / user_share
     rate = alert_share(alert_budget, entities_per_day, min_daily_alerts)
-    model, maxima = calibrated_model(snapshots, rate, alert_budget)
+    machines = machine_clients(snapshots.counts)
+    machine_metadata: dict[str, Any] | None = None
+    if machines.any() and int((~machines & snapshots.last).sum()) >= MIN_TRAINING_EPISODES:
+        # People (and whoever claims a browser) are judged against the others' episodes alone, and
+        # machine clients against theirs, each class calibrated to ``rate`` of its own entity-days
+        # so that together they keep the budget; too few machine clients for a profile of their own
+        # are judged against every episode, as all were before.
+        machine_episodes = int((machines & snapshots.last).sum())
+        own = machine_episodes >= MIN_MACHINE_EPISODES
+        judge, _ = calibrated_model(snapshots.subset(machines) if own else snapshots, rate, alert_budget)
+        machine_metadata = {
+            "episodes": machine_episodes,
+            "fitted_on": "their episodes" if own else "every episode",
+            "threshold": judge.threshold,
+            "term_threshold": judge.term_threshold,
+        }
+        snapshots = snapshots.subset(~machines)
+        model, maxima = calibrated_model(snapshots, rate, alert_budget)
+        model.machines = judge
+    else:
+        model, maxima = calibrated_model(snapshots, rate, alert_budget)
     # Each rule's share of the alert share: the sum's all of it when the largest-term rule is off.
     term_rule_share = rate * TERM_RULE_SHARE if model.term_threshold is not None else None
     sum_share = rate - (term_rule_share or 0.0)
@@ -353,5 +403,8 @@ def train_entity_model(
                 f"q{quantile:g}": float(np.quantile(maxima, quantile)) for quantile in (0.5, 0.9, 0.99)
             },
         },
+        # The model that judges machine clients (EntityModel.machines), where training held any; the
+        # figures above are then the other episodes' and their model's.
+        "machine_clients": machine_metadata,
     }
     return model, metadata

@@ -657,10 +657,11 @@ DEMO_ATTACK_SHARE = 0.05
 
 def damage_thresholds(trained: Any, factor: float = 0.2) -> None:
     """A miscalibrated model: every entity threshold at ``factor`` of its calibrated value."""
-    for model in trained.entity_models.values():
-        model.threshold *= factor
-        if model.term_threshold is not None:
-            model.term_threshold *= factor
+    for stage in trained.entity_models.values():
+        for model in (stage, stage.machines) if stage.machines is not None else (stage,):
+            model.threshold *= factor
+            if model.term_threshold is not None:
+                model.term_threshold *= factor
 
 
 def simulate_demo(folder: Path, users: int = DEMO_USERS, days: int = DEMO_TRAINING_DAYS) -> CycleInputs:

@@ -166,3 +166,37 @@ def sessions_with_page_calls(visitors: int, start: datetime = START, pages: int 
                 )
             moment += timedelta(seconds=15 + 7 * page)
     return events
+
+
+def catalogue_walk(moment: datetime, user: str, session: str, agent: str, ip: str) -> list[dict[str, Any]]:
+    """A client reading 60 catalogue items through the API, half a second apart, in one session."""
+    return [
+        event(
+            moment + timedelta(seconds=0.5 * item),
+            user,
+            "api_call",
+            resource=f"/catalog/items/{item + 1}",
+            status=200,
+            user_agent=agent,
+            ip=ip,
+            session_id=session,
+        )
+        for item in range(60)
+    ]
+
+
+def nightly_syncs(nights: int, start: datetime, prefix: str) -> list[dict[str, Any]]:
+    """Three customers' integrations (python-requests, each from its own address) reading the
+    catalogue at 1, 2 and 3 a.m. every night."""
+    return [
+        item
+        for night in range(nights)
+        for hour in (1, 2, 3)
+        for item in catalogue_walk(
+            start + timedelta(days=night, hours=hour),
+            f"integration-{hour}",
+            f"{prefix}-{hour}-{night}",
+            "python-requests/2.32.3",
+            f"203.0.113.{40 + hour}",
+        )
+    ]

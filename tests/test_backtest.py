@@ -15,7 +15,7 @@ import pytest
 
 from model.backtest import in_time_order, normalized_label, read_labels, read_source
 from model.features import event_time
-from tests.model_factories import START, normal_traffic, scraper_session
+from tests.model_factories import BROWSERS, START, catalogue_walk, nightly_syncs, normal_traffic, scraper_session
 from vedette.events import parse_timestamp
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,6 +156,25 @@ def test_a_session_backtest_warns_when_the_log_has_no_session_ids(logs: Path, tm
     # THEN it says so, naming the field and how to map it
     assert result.returncode == 0, result.stderr
     assert "carry the session id" in result.stderr
+
+
+def test_a_backtest_says_how_it_judged_the_machine_clients_it_trained_on(tmp_path: Path) -> None:
+    # GIVEN two weeks of people and three integrations syncing every night to train on, then a script
+    # walking the catalogue as fast behind a browser's user agent
+    training = sorted(normal_traffic(users=30, days=14) + nightly_syncs(14, START, "sync"), key=event_time)
+    day = START + timedelta(days=14)
+    scraper = catalogue_walk(day + timedelta(hours=11), "user-0007", "stolen-cookie", BROWSERS[0], "198.51.100.7")
+    write_jsonl(tmp_path / "train.jsonl", training)
+    write_jsonl(tmp_path / "test.jsonl", scraper)
+    (tmp_path / "labels.csv").write_text("key,label\nstolen-cookie,scraper\n")
+    # WHEN the sessions are backtested
+    result = backtest_sessions(tmp_path, tmp_path / "labels.csv", tmp_path / "out")
+    # THEN the script alerts, and the report says the integrations were judged apart, against their own
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["per_label"]["scraper"]["alerted"] == 1
+    report = " ".join((tmp_path / "out" / "report.md").read_text().split())
+    assert "Training held 42 episodes of machine clients" in report
+    assert "machine clients are judged against their own episodes" in report
 
 
 def test_exactly_one_model_source_is_required(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import timedelta
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from model.enrichment import AgentLookup
 from model.entities import (
     ENTITY_FEATURE_NAMES,
     EPISODE_IDLE_SECONDS,
@@ -24,6 +26,7 @@ from model.entities import (
     alert_share,
     event_evidence,
     evidence_row,
+    evidence_rows,
     evidence_values,
     is_page_asset,
     missing_referer,
@@ -48,10 +51,13 @@ from model.features import (
     featurize_batch,
 )
 from model.train import TrainedModel, train
+from model.user_agents import parse_agent
 from tests.model_factories import (
     BROWSERS,
     START,
+    catalogue_walk,
     event,
+    nightly_syncs,
     normal_traffic,
     scraper_session,
     sessions_with_page_calls,
@@ -71,9 +77,11 @@ def replay(
     kind: str = "user",
     batch: int = 100,
     entity_model: EntityModel | None = None,
+    agent_of: AgentLookup | None = None,
 ) -> tuple[dict[str, Evidence], list[Any]]:
     """Score ``events`` in batches as the scorer does (with ``trained``'s entity stage, or
-    ``entity_model``); returns the evidence and every alert."""
+    ``entity_model``; ``agent_of``: the agent parser it was trained with); returns the evidence and
+    every alert."""
     tracker = EntityTracker(entity_model or trained.entity_models[kind], kind)
     states: dict[str, Evidence] = {}
     user_states: dict[str, Any] = {}
@@ -81,7 +89,7 @@ def replay(
     alerts = []
     for start in range(0, len(events), batch):
         chunk = events[start : start + batch]
-        features = featurize_batch(chunk, user_states, ip_states, vocabulary=trained.vocabulary)
+        features = featurize_batch(chunk, user_states, ip_states, vocabulary=trained.vocabulary, agent_of=agent_of)
         user_states.update(features.user_states)
         ip_states.update(features.ip_states)
         scores = trained.detector.score(features.rows)
@@ -490,6 +498,50 @@ def test_new_normal_users_do_not_alert_and_a_scraper_alerts_once_with_reasons(tr
     assert len(false_alerts) <= 2
 
 
+def test_machine_clients_in_training_do_not_teach_the_people_s_model_a_script_s_pace() -> None:
+    # GIVEN two weeks of people browsing and three integrations reading the catalogue every night
+    training = sorted(normal_traffic(users=30, days=14) + nightly_syncs(14, START, "sync"), key=event_time)
+    trained = train(training, agent_of=parse_agent)
+    stage = trained.entity_models["session"]
+    # THEN sessions are judged by a model of people's alone, and the integrations' by one of theirs
+    assert stage.machines is not None
+    assert trained.metadata["entities"]["session"]["machine_clients"]["episodes"] == 3 * 14
+    assert trained.metadata["entities"]["session"]["machine_clients"]["fitted_on"] == "their episodes"
+    # WHEN the next night's syncs and, the next morning, a script walking the catalogue as fast behind
+    # a browser's user agent are replayed after the training's traffic
+    day = START + timedelta(days=14)
+    scraper = catalogue_walk(day + timedelta(hours=11), "user-0007", "stolen-cookie", BROWSERS[0], "198.51.100.7")
+    later = sorted(nightly_syncs(1, day, "next") + scraper, key=event_time)
+    states, alerts = replay(trained, training + later, "session", agent_of=parse_agent)
+    # THEN each is judged by its class's model, and alerts with that model's threshold
+    counts = np.asarray([states["stolen-cookie"].counts(), states["next-2-0"].counts()])
+    (people_model, people), (machines_model, machines) = stage.by_client(counts)
+    assert (people_model, people.tolist(), machines_model, machines.tolist()) == (stage, [0], stage.machines, [1])
+    assert [alert.threshold for alert in alerts if alert.entity == "stolen-cookie"] == [stage.threshold]
+    assert all(alert.threshold == stage.machines.threshold for alert in alerts if alert.entity.startswith("next-"))
+
+    # AND the script stands out among people far more than where the integrations, disguised as
+    # browsers, are taken for people
+    def severity(trained: TrainedModel, training: list[dict[str, Any]]) -> float:
+        stage = trained.entity_models["session"]
+        states, _ = replay(trained, training + scraper, "session", agent_of=parse_agent)
+        row = evidence_rows(np.asarray([states["stolen-cookie"].counts()]), stage.priors)
+        return float(stage.score(row)[0]) / stage.threshold
+
+    disguised = [
+        item | {"user_agent": BROWSERS[1]} if item["user_id"].startswith("integration") else item for item in training
+    ]
+    merged = train(disguised, agent_of=parse_agent)
+    assert merged.entity_models["session"].machines is None
+    assert severity(trained, training) > 2 * severity(merged, disguised) > 0
+    # AND the model round-trips through JSON with its machine clients' model
+    restored = EntityModel.from_json(json.loads(json.dumps(stage.to_json())))
+    assert restored.machines is not None
+    rows = evidence_rows(counts, stage.priors)
+    assert restored.machines.score(rows).tolist() == stage.machines.score(rows).tolist()
+    assert (restored.threshold, restored.machines.threshold) == (stage.threshold, stage.machines.threshold)
+
+
 def test_an_alert_is_not_repeated_within_an_episode_but_may_be_in_the_next(trained: TrainedModel) -> None:
     # GIVEN two scraping runs by one user, a day apart, replayed in small batches
     first = scraper_session(START + timedelta(days=10, hours=2), requests=80)
@@ -649,7 +701,10 @@ def test_the_two_rules_together_keep_new_ordinary_episodes_within_the_alert_shar
         rng = np.random.default_rng(seed)
         rows = rng.lognormal(0.0, 1.0, size=(episodes, width))
         days = np.arange(episodes)
-        snapshots = Snapshots(rows, [0.0] * width, days, days % 5, np.ones(episodes, bool), episodes, episodes, 1)
+        every = np.ones(episodes, bool)
+        snapshots = Snapshots(
+            rows, [0.0] * width, days, days % 5, every, episodes, episodes, 1, rows, every, np.zeros(episodes, np.int64)
+        )
         # WHEN the model is calibrated for 2.5 % of entity-days
         model, maxima = calibrated_model(snapshots, rate, 5.0)
         # THEN on the larger sets the largest-term rule is on; on the small ones, too few days to
