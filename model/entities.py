@@ -799,8 +799,9 @@ class EntityTracker:
             if len(judged):
                 matrix[judged] = evidence_rows(raw[judged], model.priors)
                 scores[judged] = model.score(matrix[judged])
-                for index in judged.tolist():
-                    judges[index] = model
+                if model is not self.model:
+                    for index in judged.tolist():
+                        judges[index] = model
         entity_scores[owners] = scores
         crossings: list[int] = []  # indexes into owners of the events that crossed
         for index, (position, (episode, _), score) in enumerate(zip(owners, episodes, scores.tolist(), strict=True)):
