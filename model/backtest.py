@@ -637,15 +637,11 @@ def _calibration_note(replay: Replay) -> str:
         )
     machines = stage.get("machine_clients")
     if machines:
-        against = (
-            "their own episodes"
-            if machines.get("fitted_on") == "their episodes"
-            else "every episode (too few of theirs for a profile of their own)"
-        )
         note += (
             f" Training held {machines['episodes']:,} episodes of machine clients (HTTP libraries, declared bots, "
-            f"headless browsers): the threshold above judges the others, against theirs alone, and machine "
-            f"clients are judged against {against}, with a threshold of {machines['threshold']:.2f}."
+            f"headless browsers): the threshold above judges the others, against their episodes alone, and machine "
+            f"clients are judged against theirs, with a threshold of {machines['threshold']:.2f} (their scores are "
+            "reported on the others' scale)."
         )
     return note
 

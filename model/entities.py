@@ -574,7 +574,8 @@ class EntityModel:
         self.machines = machines
 
     def by_client(self, counts: Matrix) -> list[tuple[EntityModel, np.ndarray[Any, np.dtype[np.intp]]]]:
-        """The model that judges each episode (``Evidence.counts``), with the positions it judges."""
+        """The model that judges each episode (``Evidence.counts``), with the positions it judges.
+        ``EntityTracker`` puts the machines model's scores on this one's scale (its threshold)."""
         if self.machines is None:
             return [(self, np.arange(len(counts)))]
         machines = machine_clients(counts)
@@ -800,14 +801,18 @@ class EntityTracker:
                 matrix[judged] = evidence_rows(raw[judged], model.priors)
                 scores[judged] = model.score(matrix[judged])
                 if model is not self.model:
+                    # On the stage's scale (its threshold), so that one threshold, one ranking and
+                    # one plot hold for every episode: the same severity against its own model's.
+                    scores[judged] *= self.model.threshold / model.threshold
                     for index in judged.tolist():
                         judges[index] = model
         entity_scores[owners] = scores
         crossings: list[int] = []  # indexes into owners of the events that crossed
+        crossing = self.model.threshold * self.min_severity
         for index, (position, (episode, _), score) in enumerate(zip(owners, episodes, scores.tolist(), strict=True)):
             key = keys[position]
             assert key is not None  # owners holds only events with a key
-            if score > judges[index].threshold * self.min_severity and (key, episode) not in alerted:
+            if score > crossing and (key, episode) not in alerted:
                 alerted.add((key, episode))
                 crossings.append(index)
         alerts = [
@@ -815,7 +820,7 @@ class EntityTracker:
                 str(keys[owners[index]]),  # a key: owners holds only events with one
                 self.kind,
                 float(scores[index]),
-                judges[index].threshold,
+                self.model.threshold,
                 episodes[index][0],
                 episodes[index][1],
                 times[owners[index]],

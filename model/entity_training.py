@@ -16,6 +16,7 @@ entity-days exceed (``tail_threshold``).
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -54,10 +55,12 @@ from model.features import (
 )
 from model.tails import TailProfile, Vector
 
+logger = logging.getLogger(__name__)
+
 ENTITY_KINDS = ("user", "session")
 MIN_TRAINING_EPISODES = 5
-# Machine clients (``model.entities.machine_clients``) get a profile of their own from this many
-# training episodes; fewer are judged against every episode.
+# Machine clients (``model.entities.machine_clients``) get a model of their own from this many
+# training episodes; with fewer, every episode is judged by one model.
 MIN_MACHINE_EPISODES = 10
 CROSS_FIT_FOLDS = 5
 # The share of the alert budget the largest-term rule may spend (``SUM_OR_LARGEST_TERM``); the
@@ -333,6 +336,44 @@ def calibrated_model(snapshots: Snapshots, rate: float, alert_budget: float) -> 
     return model, model.score_from(sums, largest_terms)
 
 
+def _fitted_by_client_class(
+    snapshots: Snapshots, rate: float, alert_budget: float
+) -> tuple[EntityModel, Vector, dict[str, Any] | None]:
+    """The entity model of ``snapshots``, its cross-fitted maxima, and the machine clients' metadata.
+
+    Where training holds at least ``MIN_MACHINE_EPISODES`` episodes of machine clients
+    (``machine_clients``), people (and whoever claims a browser) are judged by a model of their
+    episodes alone and machine clients by one of theirs (``EntityModel.machines``), each calibrated
+    to ``rate`` of its own entity-days, so that together they keep the budget. With fewer, or where
+    either class cannot be cross-fitted (one integration is one entity, in one fold), every episode
+    is judged by one model, as before."""
+    machines = machine_clients(snapshots.counts)
+    machine_episodes = int((machines & snapshots.last).sum())
+    if machine_episodes >= MIN_MACHINE_EPISODES:
+        try:
+            judge, judge_maxima = calibrated_model(snapshots.subset(machines), rate, alert_budget)
+            model, maxima = calibrated_model(snapshots.subset(~machines), rate, alert_budget)
+        except TrainingDataError as error:
+            logger.info("machine clients judged with everyone: %s", error)
+        else:
+            model.machines = judge
+            return (
+                model,
+                maxima,
+                {
+                    "episodes": machine_episodes,
+                    "entity_days": len(judge_maxima),
+                    "threshold": judge.threshold,
+                    "term_threshold": judge.term_threshold,
+                    "cross_fitted_alerts_per_1000_entities_per_day": round(
+                        float((judge_maxima > judge.threshold).mean()) * 1000, 3
+                    ),
+                },
+            )
+    model, maxima = calibrated_model(snapshots, rate, alert_budget)
+    return model, maxima, None
+
+
 def train_entity_model(
     events: Sequence[Any],
     times: Sequence[float],
@@ -359,27 +400,9 @@ def train_entity_model(
         )
     entities_per_day = snapshots.entity_days / max(snapshots.days, 1) / user_share
     rate = alert_share(alert_budget, entities_per_day, min_daily_alerts)
-    machines = machine_clients(snapshots.counts)
-    machine_metadata: dict[str, Any] | None = None
-    if machines.any() and int((~machines & snapshots.last).sum()) >= MIN_TRAINING_EPISODES:
-        # People (and whoever claims a browser) are judged against the others' episodes alone, and
-        # machine clients against theirs, each class calibrated to ``rate`` of its own entity-days
-        # so that together they keep the budget; too few machine clients for a profile of their own
-        # are judged against every episode, as all were before.
-        machine_episodes = int((machines & snapshots.last).sum())
-        own = machine_episodes >= MIN_MACHINE_EPISODES
-        judge, _ = calibrated_model(snapshots.subset(machines) if own else snapshots, rate, alert_budget)
-        machine_metadata = {
-            "episodes": machine_episodes,
-            "fitted_on": "their episodes" if own else "every episode",
-            "threshold": judge.threshold,
-            "term_threshold": judge.term_threshold,
-        }
-        snapshots = snapshots.subset(~machines)
-        model, maxima = calibrated_model(snapshots, rate, alert_budget)
-        model.machines = judge
-    else:
-        model, maxima = calibrated_model(snapshots, rate, alert_budget)
+    model, maxima, machine_metadata = _fitted_by_client_class(snapshots, rate, alert_budget)
+    if model.machines is not None:
+        snapshots = snapshots.subset(~machine_clients(snapshots.counts))
     # Each rule's share of the alert share: the sum's all of it when the largest-term rule is off.
     term_rule_share = rate * TERM_RULE_SHARE if model.term_threshold is not None else None
     sum_share = rate - (term_rule_share or 0.0)

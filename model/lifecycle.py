@@ -374,6 +374,8 @@ def model_card(
                 "term_threshold": model.term_threshold,
                 "alert_budget_per_1000_per_day": model.alert_budget,
                 "entity_days": (metadata.get("entities", {}).get(kind) or {}).get("entity_days"),
+                # Where training held machine clients: theirs (the figures above are the others').
+                "machine_clients": (metadata.get("entities", {}).get(kind) or {}).get("machine_clients"),
             }
             for kind, model in loaded.entity_models.items()
         },

@@ -185,13 +185,15 @@ def catalogue_walk(moment: datetime, user: str, session: str, agent: str, ip: st
     ]
 
 
-def nightly_syncs(nights: int, start: datetime, prefix: str) -> list[dict[str, Any]]:
-    """Three customers' integrations (python-requests, each from its own address) reading the
-    catalogue at 1, 2 and 3 a.m. every night."""
+def nightly_syncs(
+    nights: int, start: datetime, prefix: str, hours: tuple[int, ...] = (1, 2, 3)
+) -> list[dict[str, Any]]:
+    """Customers' integrations (python-requests, each from its own address) reading the catalogue
+    every night, one at each of ``hours`` (a.m.)."""
     return [
         item
         for night in range(nights)
-        for hour in (1, 2, 3)
+        for hour in hours
         for item in catalogue_walk(
             start + timedelta(days=night, hours=hour),
             f"integration-{hour}",

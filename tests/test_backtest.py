@@ -174,7 +174,7 @@ def test_a_backtest_says_how_it_judged_the_machine_clients_it_trained_on(tmp_pat
     assert json.loads(result.stdout.strip().splitlines()[-1])["per_label"]["scraper"]["alerted"] == 1
     report = " ".join((tmp_path / "out" / "report.md").read_text().split())
     assert "Training held 42 episodes of machine clients" in report
-    assert "machine clients are judged against their own episodes" in report
+    assert "machine clients are judged against theirs" in report
 
 
 def test_exactly_one_model_source_is_required(tmp_path: Path) -> None:

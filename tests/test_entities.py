@@ -22,6 +22,7 @@ from model.entities import (
     SUM_OR_LARGEST_TERM,
     EntityModel,
     EntityTracker,
+    EventEvidence,
     Evidence,
     alert_share,
     event_evidence,
@@ -155,6 +156,15 @@ def test_the_calls_a_page_makes_as_it_loads_are_read_as_part_of_it_not_as_pages(
     assert vocabulary.is_subrequest("/api/cart/count")
     assert vocabulary.is_subrequest("/API/recs?p=2")
     assert not vocabulary.is_subrequest("/product/101")
+    # (and a call that pages make seconds after they load, as ad slots and beacons do, is learned too)
+    late = [
+        event(START + timedelta(hours=visitor, seconds=40 * page + offset), f"u{visitor}", "page_view", resource=path)
+        | {"session_id": f"s{visitor}"}
+        for visitor in range(4)
+        for page in range(6)
+        for offset, path in ((0.0, f"/article/{page}"), (3.5, "/ads/slot?pos=rail"))
+    ]
+    assert ResourceVocabulary.learn(late).is_subrequest("/ads/slot?pos=top")
     # AND a later session of ten regular pages, each with its calls, counts ten pages one pause apart
     later = [
         event(START + timedelta(days=1, seconds=10 * page + offset), "bot", "page_view", resource=resource)
@@ -182,8 +192,9 @@ def test_the_calls_a_page_makes_as_it_loads_are_read_as_part_of_it_not_as_pages(
     assert probing.gap_sum == pytest.approx(4 * math.log1p(6.0))
     assert evidence_row(probing, priors)[spread] == pytest.approx(0.0, abs=1e-6)
     # AND a vocabulary of an earlier release keeps the 2 s it was calibrated with: every other call is a page
-    earlier = {key: value for key, value in vocabulary.to_json().items() if key != "subrequest_seconds"}
-    assert observed(alone, ResourceVocabulary.from_json(earlier)).pages == 10
+    earlier = ResourceVocabulary.from_json({**vocabulary.to_json(), "v": 3})  # features version 3's
+    assert earlier.subrequest_seconds == 2.0
+    assert observed(alone, earlier).pages == 10
 
 
 def test_a_path_called_soon_after_pages_by_one_client_or_by_everyone_at_once_is_not_learned() -> None:
@@ -506,19 +517,17 @@ def test_machine_clients_in_training_do_not_teach_the_people_s_model_a_script_s_
     # THEN sessions are judged by a model of people's alone, and the integrations' by one of theirs
     assert stage.machines is not None
     assert trained.metadata["entities"]["session"]["machine_clients"]["episodes"] == 3 * 14
-    assert trained.metadata["entities"]["session"]["machine_clients"]["fitted_on"] == "their episodes"
     # WHEN the next night's syncs and, the next morning, a script walking the catalogue as fast behind
     # a browser's user agent are replayed after the training's traffic
     day = START + timedelta(days=14)
     scraper = catalogue_walk(day + timedelta(hours=11), "user-0007", "stolen-cookie", BROWSERS[0], "198.51.100.7")
     later = sorted(nightly_syncs(1, day, "next") + scraper, key=event_time)
     states, alerts = replay(trained, training + later, "session", agent_of=parse_agent)
-    # THEN each is judged by its class's model, and alerts with that model's threshold
+    # THEN each is judged by its class's model, and the script alerts
     counts = np.asarray([states["stolen-cookie"].counts(), states["next-2-0"].counts()])
     (people_model, people), (machines_model, machines) = stage.by_client(counts)
     assert (people_model, people.tolist(), machines_model, machines.tolist()) == (stage, [0], stage.machines, [1])
     assert [alert.threshold for alert in alerts if alert.entity == "stolen-cookie"] == [stage.threshold]
-    assert all(alert.threshold == stage.machines.threshold for alert in alerts if alert.entity.startswith("next-"))
 
     # AND the script stands out among people far more than where the integrations, disguised as
     # browsers, are taken for people
@@ -540,6 +549,52 @@ def test_machine_clients_in_training_do_not_teach_the_people_s_model_a_script_s_
     rows = evidence_rows(counts, stage.priors)
     assert restored.machines.score(rows).tolist() == stage.machines.score(rows).tolist()
     assert (restored.threshold, restored.machines.threshold) == (stage.threshold, stage.machines.threshold)
+
+
+def test_the_tracker_judges_machine_clients_by_their_model_on_the_stage_s_scale() -> None:
+    # GIVEN a stage whose people's model and machine clients' model were fitted on unlike episodes
+    rng = np.random.default_rng(3)
+    width = len(ENTITY_FEATURE_NAMES)
+    machines = EntityModel([0.0] * width, np.sort(rng.normal(3.0, 1.0, (200, width)), axis=0), 4.0, 5.0)
+    stage = EntityModel(
+        [0.0] * width, np.sort(rng.normal(0.0, 1.0, (200, width)), axis=0), 10.0, 5.0, machines=machines
+    )
+    # WHEN a client whose every request came from an HTTP library and a browser send ten requests each
+    library = [0.0] * len(EVIDENCE_COLUMNS)
+    library[EVIDENCE_COLUMNS.index("agent_http_library")] = 1.0
+    keys = ["script", "browser"] * 10
+    values = [library if key == "script" else ROW for key in keys]
+    inputs = EventEvidence(values, [False] * 20, [False] * 20, [None] * 20, [0] * 20, SUBREQUEST_SECONDS)
+    states: dict[str, Evidence] = {}
+    scores, alerts = EntityTracker(stage, "session").observe(
+        states, keys, [1_000.0 + 7 * n for n in range(20)], inputs, [0.0] * 20, [False] * 20
+    )
+    # THEN the script is scored by the machines' model, put on the stage's scale, and the browser by the stage's
+    script = evidence_rows(np.asarray([states["script"].counts()]), machines.priors)
+    browser = evidence_rows(np.asarray([states["browser"].counts()]), stage.priors)
+    assert scores[-2] == pytest.approx(machines.score(script)[0] * 10.0 / 4.0)
+    assert scores[-1] == pytest.approx(stage.score(browser)[0])
+    # AND each alert is measured against the stage's threshold, and its reasons against the profile of
+    # the model that judged it (the machines' features sit around 3, the people's around 0)
+    assert {alert.entity for alert in alerts} == {"script", "browser"}
+    for alert in alerts:
+        assert alert.threshold == 10.0
+        usual = [float(reason.rsplit("usually ", 1)[1].rstrip(")")) for reason in alert.reasons]
+        assert usual
+        assert all(value > 2.0 if alert.entity == "script" else abs(value) < 1.0 for value in usual)
+
+
+def test_too_few_machine_clients_or_one_alone_are_judged_with_everyone() -> None:
+    # GIVEN people and one integration syncing every night for two weeks (one user: a single fold)
+    one = train(normal_traffic(users=30, days=14) + nightly_syncs(14, START, "sync", hours=(2,)), agent_of=parse_agent)
+    # THEN the user stage is still trained, every user judged by one model (the integration's
+    # episodes cannot be cross-fitted alone), while its fourteen sessions get a model of their own
+    assert one.entity_models["user"].machines is None
+    assert one.entity_models["session"].machines is not None
+    # AND with nine sessions of integrations, too few for a model, every session is judged by one
+    few = train(normal_traffic(users=30, days=14) + nightly_syncs(3, START, "sync"), agent_of=parse_agent)
+    assert few.entity_models["session"].machines is None
+    assert few.metadata["entities"]["session"]["machine_clients"] is None
 
 
 def test_an_alert_is_not_repeated_within_an_episode_but_may_be_in_the_next(trained: TrainedModel) -> None:

@@ -424,21 +424,28 @@ def test_a_new_article_reads_as_common_as_its_section_and_an_unknown_path_stays_
 
 
 def test_a_vocabulary_of_an_earlier_release_reads_slugs_one_by_one_and_its_calls_within_two_seconds() -> None:
-    # GIVEN the vocabulary JSON that releases before slugs and the five-second window wrote
-    articles = [f"/news/2026/11/10/council-votes-on-budget-item-{n}/" for n in range(10)]
-    learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource=path) for path in articles]).to_json()
-    earlier = {key: value for key, value in learned.items() if key not in ("subrequest_seconds", "slugs")}
+    # GIVEN a vocabulary that the release before slugs wrote (e6b2c77, features version 3): ten
+    # articles read once each and one of them ten times more, each page with a comment count 1.5 s on
+    earlier = json.loads((Path(__file__).parent / "data" / "vocabulary-features-v3.json").read_text())
     vocabulary = ResourceVocabulary.from_json(earlier)
-    # THEN it keeps reading as it was learned: 2 s, and each slug its own template
+    # THEN it reads as that release read it: each article its own template, calls within 2 s
     assert (vocabulary.subrequest_seconds, vocabulary.slugs) == (2.0, False)
-    assert vocabulary.template("/news/2026/11/10/council-votes-on-budget-item-3/") == (
-        "/news/0/0/0/council-votes-on-budget-item-0/"
-    )
-    # AND one learned now round-trips its own
-    assert (ResourceVocabulary.from_json(learned).subrequest_seconds, ResourceVocabulary.from_json(learned).slugs) == (
-        5.0,
-        True,
-    )
+    rarity = [
+        vocabulary.resource_columns(f"/news/2026/{path}/")[0]
+        for path in ("11/10/alpha-council-votes", "11/10/bravo-council-votes", "12/04/storm-closes-the-coast-road")
+    ]
+    # (the values that release computed: seen 11 times, once, never, of 40 requests)
+    assert rarity == pytest.approx([1.2286654169163076, 3.0204248861443626, 3.713572066704308])
+    assert vocabulary.is_subrequest("/api/comments/count")
+    # AND written again it stays what it was, which that release can read
+    assert vocabulary.to_json()["v"] == 3
+    again = ResourceVocabulary.from_json(vocabulary.to_json())
+    assert again.resource_columns("/news/2026/11/10/bravo-council-votes/")[0] == pytest.approx(3.0204248861443626)
+    # AND one learned now is version 4, which that release refuses rather than misreads
+    learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource="/news/a-b-c/")]).to_json()
+    assert (learned["v"], learned["subrequest_seconds"]) == (4, 5.0)
+    with pytest.raises(InvalidStateError, match="vocabulary"):
+        ResourceVocabulary.from_json({key: value for key, value in learned.items() if key != "subrequest_seconds"})
 
 
 def test_widest_possible_states_fit_the_documented_bounds() -> None:

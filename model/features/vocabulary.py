@@ -42,6 +42,9 @@ _AGENT_FAMILY_LENGTH = 32
 SUBREQUEST_SECONDS = 5.0
 # The window of vocabularies learned before it was shipped with them.
 _FIRST_SUBREQUEST_SECONDS = 2.0
+# Vocabularies that collapse slugs and ship their window are version 4, which earlier releases refuse
+# (they would read every article as rare); those of features version 3, before, are read as written.
+VOCABULARY_VERSION = 4
 SUBREQUEST_SHARE = 0.8
 MIN_SUBREQUEST_COUNT = 5
 MIN_SUBREQUEST_CLIENTS = 3
@@ -103,7 +106,7 @@ class ResourceVocabulary:
     (within ``subrequest_seconds`` of one), which the entity stage counts with the page's assets when
     they come that soon after a page (``model.entities.Evidence.observe``). Templates are
     ``slugless_template``'s, or ``resource_template``'s in a vocabulary learned before slugs were
-    collapsed (``slugs`` False), which keeps reading its own.
+    collapsed (``slugs`` False: ``VOCABULARY_VERSION``), which keeps reading its own.
     """
 
     total: int = 0
@@ -225,7 +228,7 @@ class ResourceVocabulary:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (hash keys as strings)."""
         return {
-            "v": FEATURES_VERSION,
+            "v": VOCABULARY_VERSION if self.slugs else FEATURES_VERSION,
             "total": self.total,
             "paths": {str(key): count for key, count in self.paths.items()},
             "params": {str(key): entry for key, entry in self.params.items()},
@@ -233,13 +236,13 @@ class ResourceVocabulary:
             "agents": {str(key): count for key, count in self.agents.items()},
             "subrequests": sorted(self.subrequests),
             "subrequest_seconds": self.subrequest_seconds,
-            "slugs": self.slugs,
         }
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ResourceVocabulary:
         """Rebuild from ``to_json`` output; raises ``InvalidStateError`` on anything else."""
-        check_version("vocabulary", data, frozenset({FEATURES_VERSION}))
+        check_version("vocabulary", data, frozenset({FEATURES_VERSION, VOCABULARY_VERSION}))
+        current = data["v"] == VOCABULARY_VERSION
         try:
             return cls(
                 total=int(data["total"]),
@@ -249,9 +252,9 @@ class ResourceVocabulary:
                 agents={int(key): int(count) for key, count in data["agents"].items()},
                 # Vocabularies learned before sub-requests were: every request that is not an asset is a page.
                 subrequests=frozenset(int(key) for key in data.get("subrequests", ())),
-                # Vocabularies learned before these were shipped: 2 s, and slugs counted one by one.
-                subrequest_seconds=float(data.get("subrequest_seconds", _FIRST_SUBREQUEST_SECONDS)),
-                slugs=bool(data.get("slugs", False)),
+                # Vocabularies learned before version 4: 2 s, and slugs counted one by one.
+                subrequest_seconds=float(data["subrequest_seconds"]) if current else _FIRST_SUBREQUEST_SECONDS,
+                slugs=current,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None
