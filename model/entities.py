@@ -238,8 +238,9 @@ class Evidence:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
         starts a new episode. An ``asset`` counts as a request of the page before it, and so does a
         ``subrequest`` (a call pages make as they load: ``ResourceVocabulary.subrequests``) that
-        comes within ``subrequest_seconds`` of a page (the vocabulary's); later, or without a page,
-        it is a page: a client that calls it on its own, many times, is read like any other.
+        comes within ``subrequest_seconds`` of a page (the vocabulary's), its flag counted with the
+        page's; later, or without a page, it is a page: a client that calls it on its own, many
+        times, is read like any other.
         ``page``: the event's ``page_identity`` (0, unknown, keeps no trail)."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
@@ -254,6 +255,9 @@ class Evidence:
             client[position] += values[_PAGE_VALUES + position]
         last_page = self.last_page_seen
         if asset or (subrequest and last_page is not None and 0.0 <= now - last_page <= subrequest_seconds):
+            # A flag still counts: what a client sends through a page's own calls (an injection, a
+            # probe) is flagged with the page it came with, and the pace stays the pages'.
+            self.page_sums[1] += 1.0 if flagged and not asset else 0.0
             return new_episode
         if last_page is not None:
             gap = math.log1p(now - last_page if now > last_page else 0.0)

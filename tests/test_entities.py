@@ -192,6 +192,14 @@ def test_the_calls_a_page_makes_as_it_loads_are_read_as_part_of_it_not_as_pages(
     assert probing.gap_sum == pytest.approx(4 * math.log1p(6.0))
     assert evidence_row(probing, priors)[spread] == pytest.approx(0.0, abs=1e-6)
     # AND a vocabulary of an earlier release keeps the 2 s it was calibrated with: every other call is a page
+    # AND a call the event detector flagged counts its flag with the page: what a client sends through
+    # a page's own calls (an injection, a probe) is flagged in the episode, its pace still the pages'
+    episode = Evidence()
+    episode.observe(1_000.0, ROW, 2.0, False, False, None, False)
+    episode.observe(1_000.5, ROW, 30.0, True, False, None, True)
+    episode.observe(1_001.0, ROW, 2.0, False, False, None, True)
+    episode.observe(1_001.5, ROW, 2.0, True, True, None, False)  # a flagged asset is the page's asset
+    assert (episode.events, episode.pages, episode.gaps, episode.page_sums[:2]) == (4, 1, 0, [2.0, 1.0])
     earlier = ResourceVocabulary.from_json({**vocabulary.to_json(), "v": 3})  # features version 3's
     assert earlier.subrequest_seconds == 2.0
     assert observed(alone, earlier).pages == 10
