@@ -473,11 +473,11 @@ def population_priors(totals: Sequence[float]) -> list[float]:
 
 # An episode most of whose requests came from a declared machine (an HTTP library or tool, a
 # self-declared bot, a headless browser) is a machine client's: an integration's nightly sync, a
-# monitor, a search engine's crawler. Where training holds any, the other episodes are judged by a
-# model of theirs alone: fitted with the machines' episodes, the profile takes their pace and their
-# lack of page assets for normal, and a scraper behind a browser's user agent that walks the same
-# API does not stand out among the people it claims to be. Machine clients are judged by a model of
-# their own (``EntityModel.machines``; of every episode where training held too few of them).
+# monitor, a search engine's crawler. Where training holds enough of them, the other episodes are
+# judged by a model of theirs alone: fitted with the machines' episodes, the profile takes their pace
+# and their lack of page assets for normal, and a scraper behind a browser's user agent that walks
+# the same API does not stand out among the people it claims to be. Machine clients are then judged
+# by a model of their own (``EntityModel.machines``).
 MACHINE_CLIENT_SHARE = 0.5
 _MACHINE_SUMS = [8 + len(PAGE_MEANS) + CLIENT_MEANS.index(name) for name in ("headless", "known_bot", "http_library")]
 
@@ -548,10 +548,10 @@ class EntityModel:
         cross-fitting fold stands in for the whole training's profile, whose cap is higher).
         ``features_version``: that of the features ``sorted_columns`` holds, this code's or an
         earlier one's (``_READABLE_FEATURES``); ``priors`` are always in this code's layout, as
-        ``evidence_rows`` reads them. ``machines``: where training held machine clients
-        (``machine_clients``), the model that judges their episodes (fitted and calibrated on theirs,
-        or on every episode where they were few); this one is then fitted and calibrated on the
-        others alone, and judges them. Without it, this one judges every episode."""
+        ``evidence_rows`` reads them. ``machines``: where training held enough machine clients
+        (``machine_clients``), the model that judges their episodes, fitted and calibrated on theirs;
+        this one is then fitted and calibrated on the others alone, and judges them. Without it,
+        this one judges every episode."""
         if scoring not in _SCORINGS:
             raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
         if (scoring == SUM_OR_LARGEST_TERM) != (term_threshold is not None and term_threshold > 0):

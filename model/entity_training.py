@@ -338,8 +338,9 @@ def calibrated_model(snapshots: Snapshots, rate: float, alert_budget: float) -> 
 
 def _fitted_by_client_class(
     snapshots: Snapshots, rate: float, alert_budget: float
-) -> tuple[EntityModel, Vector, dict[str, Any] | None]:
-    """The entity model of ``snapshots``, its cross-fitted maxima, and the machine clients' metadata.
+) -> tuple[EntityModel, Vector, Snapshots, dict[str, Any] | None]:
+    """The entity model of ``snapshots``, its cross-fitted maxima, the snapshots it was fitted on,
+    and the machine clients' metadata.
 
     Where training holds at least ``MIN_MACHINE_EPISODES`` episodes of machine clients
     (``machine_clients``), people (and whoever claims a browser) are judged by a model of their
@@ -350,9 +351,10 @@ def _fitted_by_client_class(
     machines = machine_clients(snapshots.counts)
     machine_episodes = int((machines & snapshots.last).sum())
     if machine_episodes >= MIN_MACHINE_EPISODES:
+        people = snapshots.subset(~machines)
         try:
             judge, judge_maxima = calibrated_model(snapshots.subset(machines), rate, alert_budget)
-            model, maxima = calibrated_model(snapshots.subset(~machines), rate, alert_budget)
+            model, maxima = calibrated_model(people, rate, alert_budget)
         except TrainingDataError as error:
             logger.info("machine clients judged with everyone: %s", error)
         else:
@@ -360,6 +362,7 @@ def _fitted_by_client_class(
             return (
                 model,
                 maxima,
+                people,
                 {
                     "episodes": machine_episodes,
                     "entity_days": len(judge_maxima),
@@ -371,7 +374,7 @@ def _fitted_by_client_class(
                 },
             )
     model, maxima = calibrated_model(snapshots, rate, alert_budget)
-    return model, maxima, None
+    return model, maxima, snapshots, None
 
 
 def train_entity_model(
@@ -400,9 +403,7 @@ def train_entity_model(
         )
     entities_per_day = snapshots.entity_days / max(snapshots.days, 1) / user_share
     rate = alert_share(alert_budget, entities_per_day, min_daily_alerts)
-    model, maxima, machine_metadata = _fitted_by_client_class(snapshots, rate, alert_budget)
-    if model.machines is not None:
-        snapshots = snapshots.subset(~machine_clients(snapshots.counts))
+    model, maxima, snapshots, machine_metadata = _fitted_by_client_class(snapshots, rate, alert_budget)
     # Each rule's share of the alert share: the sum's all of it when the largest-term rule is off.
     term_rule_share = rate * TERM_RULE_SHARE if model.term_threshold is not None else None
     sum_share = rate - (term_rule_share or 0.0)
@@ -426,8 +427,8 @@ def train_entity_model(
                 f"q{quantile:g}": float(np.quantile(maxima, quantile)) for quantile in (0.5, 0.9, 0.99)
             },
         },
-        # The model that judges machine clients (EntityModel.machines), where training held any; the
-        # figures above are then the other episodes' and their model's.
+        # The model that judges machine clients (EntityModel.machines), where training held enough;
+        # the figures above are then the other episodes' and their model's.
         "machine_clients": machine_metadata,
     }
     return model, metadata
