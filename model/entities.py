@@ -81,6 +81,7 @@ _PAGE_COLUMNS = {
 # which walk two pages, not three.
 PAGE_MEANS = ("event_score", "flagged", *_PAGE_COLUMNS, "repeated_sequence")
 _REPEATED_SUM = PAGE_MEANS.index("repeated_sequence")
+_FLAGGED_SUM = PAGE_MEANS.index("flagged")
 # The page sequences an episode remembers (16-bit fingerprints, oldest forgotten first): a loop
 # longer than this many pages is not seen to repeat. Bounded by the episode item's write unit.
 SEQUENCE_MEMORY = 48
@@ -257,7 +258,7 @@ class Evidence:
         if asset or (subrequest and last_page is not None and 0.0 <= now - last_page <= subrequest_seconds):
             # A flag still counts: what a client sends through a page's own calls (an injection, a
             # probe) is flagged with the page it came with, and the pace stays the pages'.
-            self.page_sums[1] += 1.0 if flagged and not asset else 0.0
+            self.page_sums[_FLAGGED_SUM] += 1.0 if flagged and not asset else 0.0
             return new_episode
         if last_page is not None:
             gap = math.log1p(now - last_page if now > last_page else 0.0)
@@ -272,7 +273,7 @@ class Evidence:
             self.referers_missing += 1 if referer_missing else 0
         sums = self.page_sums
         sums[0] += score
-        sums[1] += 1.0 if flagged else 0.0
+        sums[_FLAGGED_SUM] += 1.0 if flagged else 0.0
         for position in range(_PAGE_VALUES):
             sums[position + 2] += values[position]
         if page:
