@@ -35,7 +35,7 @@ import sys
 import tempfile
 from collections import Counter, defaultdict, deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,8 +56,7 @@ from model.entity_training import ENTITY_KINDS
 from model.exceptions import TrainingDataError
 from model.features import IpState, UserState, event_time, featurize_batch
 from model.login_waves import (
-    BUCKET_SECONDS,
-    WINDOW_MINUTES,
+    LONG_WINDOW_MINUTES,
     LoginWaveWatch,
     LoginWindow,
     failed_logins_only,
@@ -192,6 +191,9 @@ class EntityRecord:
     peak_score: float = -math.inf
     alerts: int = 0
     folded: int = 0  # alerts the failed-login wave under way covered (model.login_waves.fold_into_wave)
+    # Whether a login of its failed in a failed-login wave: in the window that raised the wave's
+    # alert, or while the wave lasted. That alert stands for the attempts it counted.
+    tried_in_wave: bool = False
     client_folded: int = 0  # alerts counted into their client's alert of the day (model.client_alerts)
     first_alert_at: float | None = None
     reasons: tuple[str, ...] = ()
@@ -200,7 +202,7 @@ class EntityRecord:
     @property
     def alerted(self) -> bool:
         """Alerted on its own, or as part of a failed-login wave's or its client's alert."""
-        return self.alerts > 0 or self.folded > 0 or self.client_folded > 0
+        return self.alerts > 0 or self.folded > 0 or self.client_folded > 0 or self.tried_in_wave
 
     def note_alert(self, alert: EntityAlert, covered_by: str | None = None) -> None:
         """Keep the first alert's moment and reasons (``covered_by``: the alert that stood for it, if
@@ -244,7 +246,7 @@ class Replay:
     # the event ids of the failed logins in its window when it fired, which the evaluation reads.
     login_window: LoginWindow = field(default_factory=LoginWindow)
     wave_alerts: list[tuple[EntityAlert, list[str]]] = field(default_factory=list)
-    _recent_failures: deque[tuple[float, str]] = field(default_factory=deque)
+    _recent_failures: deque[tuple[float, str, str | None]] = field(default_factory=deque)  # (time, event id, key)
 
     def __post_init__(self) -> None:
         self.labels = {key: normalized_label(value) for key, value in self.labels.items()}
@@ -373,24 +375,38 @@ class Replay:
             self.entities[alert.entity].note_alert(alert, "counted into its client's alert of the day")
         self.alerts.extend(alerts)
         if self.wave_watch is not None:
-            self._watch_logins(events, times)
+            self._watch_logins(events, times, keys)
 
-    def _watch_logins(self, events: Sequence[dict[str, Any]], times: Sequence[float]) -> None:
-        window_seconds = WINDOW_MINUTES * BUCKET_SECONDS
-        recent = self._recent_failures
-        recent.extend(
-            (moment, str(event.get("event_id")))
-            for event, moment in zip(events, times, strict=True)
-            if login_outcome(event) is True
-        )
+    def _watch_logins(
+        self, events: Sequence[dict[str, Any]], times: Sequence[float], keys: Sequence[str | None]
+    ) -> None:
+        """The scorer's wave watch over the batch, a login at a time, so that the entities whose logins
+        failed in a wave (in the window that raised its alert, or while it lasted) count as tried in it."""
         assert self.wave_watch is not None  # the caller checked
-        for alert in self.wave_watch.observe(self.login_window, events, times):
-            # The window's failed logins when it fired (its buckets are whole minutes).
-            start = (alert.last_event_at // BUCKET_SECONDS) * BUCKET_SECONDS - window_seconds + BUCKET_SECONDS
-            failures = [event_id for moment, event_id in recent if start <= moment <= alert.last_event_at]
-            self.wave_alerts.append((alert, failures))
-        while recent and recent[0][0] < recent[-1][0] - 2 * window_seconds:
+        recent = self._recent_failures
+        for event, moment, key in zip(events, times, keys, strict=True):
+            failed = login_outcome(event)
+            if failed is None:
+                continue
+            if failed:
+                recent.append((moment, str(event.get("event_id")), key))
+            raised = self.wave_watch.observe_waves(self.login_window, [event], [moment])
+            for alert, start in raised:
+                in_window = [(event_id, tried) for stamp, event_id, tried in recent if start <= stamp <= moment]
+                self.wave_alerts.append((alert, [event_id for event_id, _ in in_window]))
+                for _, tried in in_window:
+                    self._tried_in_wave(tried, alert, moment)
+            if failed and self.login_window.in_wave and not raised and self.wave_alerts:
+                self._tried_in_wave(key, self.wave_alerts[-1][0], moment)
+        while recent and recent[0][0] < recent[-1][0] - LONG_WINDOW_MINUTES * 60:
             recent.popleft()
+
+    def _tried_in_wave(self, key: str | None, alert: EntityAlert, moment: float) -> None:
+        if key is None:
+            return
+        record = self.entities[key]
+        record.tried_in_wave = True
+        record.note_alert(replace(alert, last_event_at=moment), "tried in a failed-login wave")
 
     def _label(self, event: dict[str, Any], key: str | None) -> str:
         labels = self.labels
@@ -466,6 +482,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
         "login_wave_alerts": len(replay.wave_alerts),
         "suppressed_alerts": replay.suppressed_alerts,
         "folded_into_waves": replay.folded_alerts,
+        "tried_in_waves": sum(1 for record in records.values() if record.tried_in_wave),
         "folded_into_clients": len(replay.client_folded_alerts),
     }
     if replay.labels:
@@ -521,6 +538,7 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                 "alerts",
                 "folded_into_waves",
                 "folded_into_clients",
+                "tried_in_wave",
                 "seconds_to_first_alert",
                 "reasons",
             ]
@@ -537,6 +555,7 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                     record.alerts,
                     record.folded,
                     record.client_folded,
+                    int(record.tried_in_wave),
                     delay,
                     " | ".join(record.reasons),
                 ]
@@ -699,6 +718,13 @@ def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
                 "",
                 f"{replay.folded_alerts} {replay.kind} alert(s) came from episodes of failed requests only during a "
                 "wave: counted as alerted by the wave, not sent on their own.",
+            ]
+        tried = sum(1 for record in replay.entities.values() if record.tried_in_wave)
+        if tried:
+            lines += [
+                "",
+                f"{tried} {replay.kind}(s) had a login fail in a wave (in the window that raised its alert, or while "
+                "it lasted): counted as alerted by the wave, whose alert counts their attempts without naming them.",
             ]
     if replay.client_folded_alerts:
         lines += [

@@ -3,16 +3,20 @@
 Stuffing through residential proxies spends one or two attempts per address, per browser and per
 account, so no user, session or address shows it; the service does, as a surge of failed logins.
 Each scorer watches the logins of its shard (Kinesis partitions by user, so a shard sees a random
-share of the accounts) over a sliding window of ``WINDOW_MINUTES`` one-minute buckets, and measures
-how far the window's failures exceed the failure share learned at training with a one-sided
-binomial log-likelihood ratio (``surprise``, in nats). It does not depend on traffic volume the way a
-count does: a quiet night and a busy afternoon with the usual share both score near zero.
+share of the accounts) over two sliding windows of one-minute buckets, the last ``WINDOW_MINUTES``
+(a burst) and the last ``LONG_WINDOW_MINUTES`` (a trickle of a few attempts a minute, which never
+fills the short one), and measures how far each window's failures exceed the failure share learned
+at training with a one-sided binomial log-likelihood ratio (``surprise``, in nats). It does not
+depend on traffic volume the way a count does: a quiet night and a busy afternoon with the usual
+share both score near zero.
 
-A wave alerts once, when the surprise first crosses the threshold and the window holds at least
-``MIN_EXCESS_FAILURES`` failures more than the usual share would give; it ends when the surprise
-falls below ``WAVE_END_FRACTION`` of the threshold. The threshold is the larger of
-``SURPRISE_FLOOR`` and ``TRAINING_MARGIN`` times the highest surprise of any window of the training
-traffic, so a service whose failure share swings with the hours does not alert on its own swings.
+A wave alerts once, when the surprise of either window first crosses that window's threshold, and
+the window holds at least ``MIN_EXCESS_FAILURES`` failures more than the usual share would give,
+on at least ``MIN_FAILED_ACCOUNTS`` accounts; it ends when the surprise of the window that raised it
+falls below ``WAVE_END_FRACTION`` of its threshold, and the next wave is judged on the logins since.
+Each threshold is the larger of ``SURPRISE_FLOOR`` and ``TRAINING_MARGIN`` times the highest
+surprise of any window of that length in the training traffic, so a service whose failure share
+swings with the hours does not alert on its own swings.
 """
 
 from __future__ import annotations
@@ -34,8 +38,12 @@ WAVE_ENTITY = "service"
 
 BUCKET_SECONDS = 60
 WINDOW_MINUTES = 10
+LONG_WINDOW_MINUTES = 60
 # Fewer surplus failures than this in a window is a few people mistyping, whatever the share.
-MIN_EXCESS_FAILURES = 20
+MIN_EXCESS_FAILURES = 10
+# Failures on fewer accounts than this are people retrying their own passwords, however often. (An
+# access log without user names keys each failure by its session or client, as the importer does.)
+MIN_FAILED_ACCOUNTS = 5
 # About a one-in-a-million chance under the usual share (a likelihood-ratio statistic of 2 x 12 nats
 # with one degree of freedom): once in two years of one-minute windows on one shard.
 SURPRISE_FLOOR = 12.0
@@ -63,46 +71,90 @@ def surprise(attempts: int, failures: int, usual_share: float) -> float:
 
 @dataclass(frozen=True)
 class LoginWaveModel:
-    """What training learned: the usual failure share and the surprise that makes a wave."""
+    """What training learned: the usual failure share and the surprise that makes a wave, in the
+    short window and in the long one (None for a model trained before it had one)."""
 
     usual_share: float
     threshold: float
+    long_threshold: float | None = None
+
+    def windows(self) -> list[tuple[int, float]]:
+        """``(minutes, threshold)`` of each window judged, the short one first."""
+        judged = [(WINDOW_MINUTES, self.threshold)]
+        if self.long_threshold is not None:
+            judged.append((LONG_WINDOW_MINUTES, self.long_threshold))
+        return judged
 
     def to_json(self) -> dict[str, Any]:
-        return {"usual_share": self.usual_share, "threshold": self.threshold, "window_minutes": WINDOW_MINUTES}
+        data: dict[str, Any] = {
+            "usual_share": self.usual_share,
+            "threshold": self.threshold,
+            "window_minutes": WINDOW_MINUTES,
+        }
+        if self.long_threshold is not None:
+            data |= {"long_threshold": self.long_threshold, "long_window_minutes": LONG_WINDOW_MINUTES}
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LoginWaveModel:
         try:
-            model = cls(float(data["usual_share"]), float(data["threshold"]))
+            long_threshold = data.get("long_threshold")
+            model = cls(
+                float(data["usual_share"]),
+                float(data["threshold"]),
+                None if long_threshold is None else float(long_threshold),
+            )
         except (KeyError, TypeError, ValueError) as error:
             raise InvalidStateError("login wave model", f"not one ({error!r})") from None
-        if not MIN_USUAL_SHARE <= model.usual_share <= MAX_USUAL_SHARE or not model.threshold > 0:
+        thresholds = [threshold for _, threshold in model.windows()]
+        if not MIN_USUAL_SHARE <= model.usual_share <= MAX_USUAL_SHARE or not all(value > 0 for value in thresholds):
             raise InvalidStateError("login wave model", f"out of range: {dict(data)}")
         return model
 
 
 @dataclass
 class LoginWindow:
-    """A scorer's running view of its shard's logins: the window's buckets and the wave under way."""
+    """A scorer's running view of its shard's logins: the long window's buckets, the last accounts
+    that failed, and the wave under way."""
 
     buckets: dict[int, list[int]] = field(default_factory=dict)  # minute -> [attempts, failures]
     waves: int = 0  # waves seen, the alert's episode number
     in_wave: bool = False
+    wave_minutes: int = WINDOW_MINUTES  # the length of the window that raised the wave under way
+    calm_since: int = 0  # the minute after the last wave ended
     successes: list[tuple[float, str]] = field(default_factory=list)  # (time, user) in the window
+    # (time of the last failure, user) of the last MIN_FAILED_ACCOUNTS accounts whose login failed:
+    # all that telling a wave from one person's retries needs.
+    failed_accounts: list[tuple[float, str]] = field(default_factory=list)
 
-    def totals(self) -> tuple[int, int]:
+    def _oldest(self, minutes: int) -> int:
+        return max(max(self.buckets, default=0) - minutes + 1, self.calm_since)
+
+    def start(self, minutes: int) -> float:
+        """When the last ``minutes`` minutes began (the newest bucket's and those before it), or the
+        last wave ended if later: a wave's logins do not make the next."""
+        return float(self._oldest(minutes) * BUCKET_SECONDS)
+
+    def totals(self, minutes: int = WINDOW_MINUTES) -> tuple[int, int]:
+        """Attempts and failures in the last ``minutes`` minutes (from ``start``)."""
         attempts = failures = 0
-        for bucket_attempts, bucket_failures in self.buckets.values():
-            attempts += bucket_attempts
-            failures += bucket_failures
+        oldest = self._oldest(minutes)
+        for minute, (bucket_attempts, bucket_failures) in self.buckets.items():
+            if minute >= oldest:
+                attempts += bucket_attempts
+                failures += bucket_failures
         return attempts, failures
 
+    def accounts_failed(self, minutes: int = WINDOW_MINUTES) -> int:
+        """How many accounts failed in the last ``minutes`` minutes, up to ``MIN_FAILED_ACCOUNTS``."""
+        start = self.start(minutes)
+        return sum(1 for moment, _ in self.failed_accounts if moment >= start)
+
     def add(self, moment: float, failed: bool, user: str) -> bool:
-        """Count one login; False (and nothing counted) when it is older than the window."""
+        """Count one login; False (and nothing counted) when it is older than the long window."""
         minute = int(moment // BUCKET_SECONDS)
         newest = max(self.buckets, default=minute)
-        oldest_kept = max(newest, minute) - WINDOW_MINUTES + 1
+        oldest_kept = max(newest, minute) - LONG_WINDOW_MINUTES + 1
         if minute < oldest_kept:
             return False
         for stale in [key for key in self.buckets if key < oldest_kept]:
@@ -112,7 +164,10 @@ class LoginWindow:
         bucket[1] += failed
         start = oldest_kept * BUCKET_SECONDS
         self.successes = [item for item in self.successes if item[0] >= start]
-        if not failed:
+        if failed:
+            others = [item for item in self.failed_accounts if item[1] != user]
+            self.failed_accounts = sorted([*others, (moment, user)])[-MIN_FAILED_ACCOUNTS:]
+        else:
             self.successes = [*self.successes, (moment, user)][-MAX_NAMED_ACCOUNTS:]
         return True
 
@@ -122,7 +177,10 @@ class LoginWindow:
                 "b": [[minute, *counts] for minute, counts in sorted(self.buckets.items())],
                 "w": self.waves,
                 "a": self.in_wave,
+                "m": self.wave_minutes,
+                "c": self.calm_since,
                 "s": [[round(moment, 6), user] for moment, user in self.successes],
+                "f": [[round(moment, 6), user] for moment, user in self.failed_accounts],
             },
             separators=(",", ":"),
         ).encode()
@@ -135,9 +193,14 @@ class LoginWindow:
                 {int(minute): [int(attempts), int(failures)] for minute, attempts, failures in raw["b"]},
                 int(raw["w"]),
                 bool(raw["a"]),
+                # (a window stored by a release without the long window: its wave was the short one's,
+                # and it starts counting the accounts that failed afresh)
+                int(raw.get("m", WINDOW_MINUTES)),
+                int(raw.get("c", 0)),
                 [(float(moment), str(user)) for moment, user in raw["s"]],
+                [(float(moment), str(user)) for moment, user in raw.get("f", [])],
             )
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise InvalidStateError("login window", f"unreadable ({error!r})") from None
 
 
@@ -215,40 +278,64 @@ class LoginWaveWatch:
         self, window: LoginWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
     ) -> list[EntityAlert]:
         """Add a batch's events (time order) to ``window`` (updated in place); the alerts raised."""
-        model = self.model
-        alerts: list[EntityAlert] = []
+        return [alert for alert, _ in self.observe_waves(window, events, times)]
+
+    def observe_waves(
+        self, window: LoginWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
+    ) -> list[tuple[EntityAlert, float]]:
+        """``observe``, each alert with the start of the window that crossed (its first bucket's)."""
+        raised: list[tuple[EntityAlert, float]] = []
         for event, moment in zip(events, times, strict=True):
             failed = login_outcome(event)
             if failed is None or not window.add(moment, failed, str(event.get("user_id", ""))):
                 continue
-            attempts, failures = window.totals()
-            score = surprise(attempts, failures, model.usual_share)
             if window.in_wave:
-                window.in_wave = score >= model.threshold * WAVE_END_FRACTION
+                # Judged by the window that raised it: a burst is over when its ten minutes are, though
+                # the hour around it still holds its failures.
+                minutes = window.wave_minutes
+                threshold = dict(self.model.windows()).get(minutes, self.model.threshold)
+                window.in_wave = (
+                    surprise(*window.totals(minutes), self.model.usual_share) >= threshold * WAVE_END_FRACTION
+                )
+                if not window.in_wave:
+                    window.calm_since = int(moment // BUCKET_SECONDS) + 1
                 continue
-            excess = failures - attempts * model.usual_share
-            if score < model.threshold or excess < MIN_EXCESS_FAILURES:
-                continue
-            window.in_wave = True
-            window.waves += 1
-            alerts.append(self._alert(window, moment, attempts, failures, score))
-        return alerts
+            for minutes, threshold in self.model.windows():
+                if self._makes_wave(window, minutes, threshold):
+                    window.in_wave = True
+                    window.wave_minutes = minutes
+                    window.waves += 1
+                    raised.append((self._alert(window, moment, minutes, threshold), window.start(minutes)))
+                    break
+        return raised
 
-    def _alert(self, window: LoginWindow, moment: float, attempts: int, failures: int, score: float) -> EntityAlert:
+    def _makes_wave(self, window: LoginWindow, minutes: int, threshold: float) -> bool:
         usual = self.model.usual_share
+        attempts, failures = window.totals(minutes)
+        return (
+            surprise(attempts, failures, usual) >= threshold
+            and failures - attempts * usual >= MIN_EXCESS_FAILURES
+            and window.accounts_failed(minutes) >= MIN_FAILED_ACCOUNTS
+        )
+
+    def _alert(self, window: LoginWindow, moment: float, minutes: int, threshold: float) -> EntityAlert:
+        usual = self.model.usual_share
+        attempts, failures = window.totals(minutes)
         reasons = [
-            f"{failures} failed logins of {attempts} in {WINDOW_MINUTES} min ({failures / attempts:.0%}; "
+            f"{failures} failed logins of {attempts} in {minutes} min ({failures / attempts:.0%}; "
             f"usually {usual:.0%}, so about {attempts * usual:.0f})"
         ]
-        if window.successes:
-            accounts = ", ".join(dict.fromkeys(user for _, user in window.successes))
+        start = window.start(minutes)
+        accounts = ", ".join(dict.fromkeys(user for stamp, user in window.successes if stamp >= start))
+        if accounts:
             reasons.append(f"successful logins during it, to check: {accounts}")
         # Scorers of several shards that see the same wave start it in the same window more often
         # than not; the alert's marker is keyed by that window, so they publish it once.
-        window_seconds = WINDOW_MINUTES * BUCKET_SECONDS
+        window_seconds = minutes * BUCKET_SECONDS
         started = (moment // window_seconds) * window_seconds
+        score = surprise(attempts, failures, usual)
         return EntityAlert(
-            WAVE_ENTITY, WAVE_KIND, score, self.model.threshold, window.waves, started, moment, attempts, tuple(reasons)
+            WAVE_ENTITY, WAVE_KIND, score, threshold, window.waves, started, moment, attempts, tuple(reasons)
         )
 
 
@@ -269,17 +356,21 @@ def train_login_wave_model(
     # One pseudo-attempt of each kind keeps the share off 0 and 1 for a service that logs only one.
     usual = min(max((failures + 1) / (attempts + 2), MIN_USUAL_SHARE), MAX_USUAL_SHARE)
     window = LoginWindow()
-    highest = 0.0
+    highest = {WINDOW_MINUTES: 0.0, LONG_WINDOW_MINUTES: 0.0}
     for moment, failed in outcomes:
         if window.add(moment, failed, ""):
-            highest = max(highest, surprise(*window.totals(), usual))
-    model = LoginWaveModel(usual, max(SURPRISE_FLOOR, TRAINING_MARGIN * highest))
+            for minutes in highest:
+                highest[minutes] = max(highest[minutes], surprise(*window.totals(minutes), usual))
+    short, long = (max(SURPRISE_FLOOR, TRAINING_MARGIN * highest[minutes]) for minutes in highest)
+    model = LoginWaveModel(usual, short, long)
     metadata = {
         **model.to_json(),
         "attempts": attempts,
         "failures": failures,
-        "training_max_surprise": round(highest, 3),
+        "training_max_surprise": round(highest[WINDOW_MINUTES], 3),
+        "training_max_long_surprise": round(highest[LONG_WINDOW_MINUTES], 3),
         "min_excess_failures": MIN_EXCESS_FAILURES,
+        "min_failed_accounts": MIN_FAILED_ACCOUNTS,
     }
     return model, metadata
 

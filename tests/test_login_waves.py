@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -14,8 +15,10 @@ from model.entities import EVIDENCE_COLUMNS, EntityAlert, Evidence
 from model.exceptions import InvalidStateError
 from model.features import event_time
 from model.login_waves import (
+    LONG_WINDOW_MINUTES,
     MAX_NAMED_ACCOUNTS,
     MIN_EXCESS_FAILURES,
+    MIN_FAILED_ACCOUNTS,
     SURPRISE_FLOOR,
     TRAINING_MARGIN,
     WAVE_ENTITY,
@@ -93,8 +96,24 @@ def test_training_learns_the_usual_share_and_sets_the_threshold_above_its_own_sw
     assert metadata["attempts"] == len(events)
     assert metadata["training_max_surprise"] > SURPRISE_FLOOR / TRAINING_MARGIN
     assert model.threshold == pytest.approx(TRAINING_MARGIN * metadata["training_max_surprise"], rel=1e-3)
+    # AND so is the long window's, each from the busiest window of its own length
+    assert metadata["training_max_long_surprise"] > metadata["training_max_surprise"]
+    assert model.long_threshold == pytest.approx(TRAINING_MARGIN * metadata["training_max_long_surprise"], rel=1e-3)
+    assert LoginWaveModel.from_json(model.to_json()) == model
     # AND the training traffic itself raises no alert
     assert watch(model, events) == []
+
+
+def test_a_model_trained_before_the_long_window_judges_the_short_one_only() -> None:
+    recorded = {"usual_share": 0.05, "threshold": 20.0, "window_minutes": 10}
+    model = LoginWaveModel.from_json(recorded)
+    assert model.windows() == [(10, 20.0)]
+    assert model.to_json() == recorded
+    # (and a window stored before it counted the accounts that failed reads, counting them afresh)
+    stored = b'{"b":[[29892960,3,1]],"w":2,"a":true,"s":[[1793578499.0,"user-1"]]}'
+    window = LoginWindow({29892960: [3, 1]}, 2, True, successes=[(1793578499.0, "user-1")])
+    assert LoginWindow.from_bytes(stored) == window
+    assert window.wave_minutes == 10
 
 
 def test_traffic_without_logins_trains_no_wave_model_and_says_why() -> None:
@@ -132,10 +151,10 @@ def _in_window(item: dict[str, Any], alert: Any) -> bool:
 
 
 def test_a_few_failures_at_a_quiet_hour_are_not_a_wave_however_high_their_share() -> None:
-    # GIVEN a quiet service where one person mistypes a password a few times in a row
-    model = LoginWaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR)
+    # GIVEN a quiet service where a few people mistype their passwords a few times each
+    model = LoginWaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
     typos = [
-        event(START + timedelta(seconds=20 * number), "user-1", "login_failed", resource="/login")
+        event(START + timedelta(seconds=20 * number), f"user-{number % 6}", "login_failed", resource="/login")
         for number in range(MIN_EXCESS_FAILURES - 1)
     ]
     # THEN nothing alerts, though the share is 100 % and the surprise is far beyond the threshold
@@ -143,13 +162,57 @@ def test_a_few_failures_at_a_quiet_hour_are_not_a_wave_however_high_their_share(
     assert watch(model, typos) == []
 
 
+def test_one_account_failing_however_often_is_not_a_wave() -> None:
+    # GIVEN one person who tries forty passwords on their own account in ten minutes (or a script
+    # guessing one account's password: the account's own episode shows that)
+    model = LoginWaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
+    retries = [
+        event(
+            START + timedelta(seconds=15 * number), "user-1", "login_failed", resource="/login", ip=f"10.0.0.{number}"
+        )
+        for number in range(4 * MIN_EXCESS_FAILURES)
+    ]
+    # THEN it is no wave; the same failures on MIN_FAILED_ACCOUNTS accounts are one
+    assert watch(model, retries) == []
+    spread = [{**item, "user_id": f"user-{number % MIN_FAILED_ACCOUNTS}"} for number, item in enumerate(retries)]
+    assert len(watch(model, spread)) == 1
+    fewer = [{**item, "user_id": f"user-{number % (MIN_FAILED_ACCOUNTS - 1)}"} for number, item in enumerate(retries)]
+    assert watch(model, fewer) == []
+
+
+def test_a_trickle_of_stuffing_over_hours_alerts_through_the_long_window() -> None:
+    # GIVEN a small service, about two logins a minute failing 5 % of the time, and a model trained on it
+    usual = logins(START, minutes=24 * 60, per_minute=2, failure_share=0.05)
+    model, _ = train_login_wave_model(usual, [event_time(item) for item in usual])
+    assert model is not None and model.long_threshold is not None
+    # WHEN, on the next day, an account is tried from a fresh address every three minutes for two hours
+    day = START + timedelta(days=1)
+    calm = logins(day, minutes=240, per_minute=2, failure_share=0.05, seed=5)
+    trickle = stuffing(day + timedelta(minutes=60), attempts=40, per_second=1 / 180, successes=0)
+    alerts = watch(model, sorted(calm + trickle, key=event_time))
+    # THEN it alerts once, by the long window: no ten minutes of it hold enough failures
+    assert len(alerts) == 1
+    assert alerts[0].reasons[0].split(" in ")[1].startswith("60 min")
+    assert alerts[0].threshold == model.long_threshold
+    assert event_time(trickle[MIN_EXCESS_FAILURES]) <= alerts[0].last_event_at < event_time(trickle[-1])
+    # AND a model without the long window misses it
+    assert watch(LoginWaveModel(model.usual_share, model.threshold), sorted(calm + trickle, key=event_time)) == []
+
+
 def test_a_wave_ends_when_the_share_falls_back_and_the_next_one_alerts_again() -> None:
-    model = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
     first = stuffing(START, attempts=120, per_second=1.0, successes=0)
     calm = logins(START + timedelta(minutes=3), minutes=30, per_minute=3, failure_share=0.05)
     second = stuffing(START + timedelta(minutes=40), attempts=120, per_second=1.0, successes=0)
-    alerts = watch(model, sorted(first + calm + second, key=event_time))
-    assert [alert.episode for alert in alerts] == [1, 2]
+    traffic = sorted(first + calm + second, key=event_time)
+    for long_threshold in (None, SURPRISE_FLOOR):
+        model = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=long_threshold)
+        window = LoginWindow()
+        alerts = watch(model, traffic, window)
+        # (a burst's wave ends with its ten minutes, though the hour around it still holds its failures)
+        assert [alert.episode for alert in alerts] == [1, 2]
+        assert all(" in 10 min " in alert.reasons[0] for alert in alerts)
+        assert window.wave_minutes == 10
+        assert surprise(*window.totals(60), model.usual_share) > SURPRISE_FLOOR
 
 
 def episode(*requests: tuple[str, bool]) -> Evidence:
@@ -196,15 +259,18 @@ def test_an_entity_alert_is_folded_into_the_wave_under_way_only_if_its_every_req
 
 
 def test_the_window_round_trips_and_stays_bounded() -> None:
-    # GIVEN a window that has counted a long stuffing run with many successes
+    # GIVEN a window that has counted a stuffing run of an hour and a half with many successes
     window = LoginWindow()
-    model = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
-    watch(model, stuffing(START, attempts=900, per_second=1.0, successes=800), window)
-    # THEN it keeps ten one-minute buckets and the last few successful accounts, and reads back the same
-    assert len(window.buckets) == 10
+    model = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
+    watch(model, stuffing(START, attempts=5_400, per_second=1.0, successes=4_000), window)
+    # THEN it keeps the long window's one-minute buckets, the last few successful accounts and the
+    # last few that failed, and reads back the same
+    assert len(window.buckets) == LONG_WINDOW_MINUTES
     assert len(window.successes) == MAX_NAMED_ACCOUNTS
+    assert [user for _, user in window.failed_accounts] == [f"victim-{number}" for number in range(5_395, 5_400)]
     assert LoginWindow.from_bytes(window.to_bytes()) == window
-    assert len(window.to_bytes()) < 1_024
+    # (one item per shard, written once per batch: two write units at most)
+    assert len(window.to_bytes()) < 2_048
 
 
 def test_an_unreadable_window_or_model_is_refused_with_a_named_error() -> None:
@@ -251,3 +317,63 @@ def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_s
     assert sum(record.folded for record in victims) == replay.folded_alerts
     alerted = sum(1 for record in victims if record.alerted)
     assert summary["per_label"]["credential_stuffing"]["alerted"] == alerted > len(sent)
+
+
+def test_the_backtest_counts_the_sessions_that_failed_in_a_trickle_wave_as_alerted_by_it(tmp_path) -> None:
+    from model.artifact import load_model
+    from model.backtest import Replay, summarize
+    from model.train import save, train
+    from tests.model_factories import normal_traffic
+
+    # GIVEN a model whose wave model judges the long window, and a day of new people among whom one
+    # new session every three minutes, for two hours, tries one account and leaves
+    loaded = load_model(save(train(normal_traffic(users=120, days=10)), tmp_path / "model"))
+    waves = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
+    loaded = replace(loaded, login_waves=waves)
+    day = (START + timedelta(days=10)).timestamp()
+    people = [
+        {**item, "user_id": "new-" + item["user_id"], "session_id": "new-" + str(item["session_id"])}
+        for item in normal_traffic(users=30, days=11, seed=42)
+        if event_time(item) >= day
+    ]
+    attack = [  # (40)
+        {**item, "session_id": f"attempt-{index}", "status": 401}
+        for index, item in enumerate(stuffing(START + timedelta(days=10, hours=15), 40, 1 / 180, successes=0))
+    ]
+    # (each opening the login page first, as a browser would)
+    attack += [
+        event(
+            datetime.fromtimestamp(event_time(item) - 5.0, tz=START.tzinfo),
+            item["user_id"],
+            "page_view",
+            resource="/login",
+            status=200,
+            ip=item["ip"],
+            session_id=item["session_id"],
+        )
+        for item in attack
+    ]
+    # (and one person who mistyped a password that morning, long before it)
+    typo = event(START + timedelta(days=10, hours=8), "new-typo", "login_failed", resource="/login", status=401)
+    typo["session_id"] = "new-typo-session"
+    labels = {item["session_id"]: "credential_stuffing" for item in attack}
+    # WHEN the backtest replays it by session, with an entity stage that alerts on no session (new
+    # sessions' failed logins stand out among these people, who never fail one)
+    loaded.entity_models["session"].threshold = math.inf
+    replay = Replay(loaded, "session", labels=labels)
+    replay.run(((event_time(item), item) for item in sorted([*people, *attack, typo], key=event_time)), 50)
+    assert not replay.alerts
+    # THEN one wave alert, by the long window, and every attempt from the window that raised it to the
+    # last counts as alerted by the wave (those that did not alert on their own: from its alert on)
+    assert len(replay.wave_alerts) == 1
+    alert, failures = replay.wave_alerts[0]
+    assert " in 60 min " in alert.reasons[0]
+    assert {item["event_id"] for item in attack} >= set(failures)
+    attempts = [replay.entities[f"attempt-{index}"] for index in range(40)]
+    tried = [record for record in attempts if record.tried_in_wave]
+    assert tried == attempts  # (the first in the hour before the alert, the others while the wave lasted)
+    assert all(record.first_alert_at and record.first_alert_at >= alert.last_event_at for record in tried)
+    assert not replay.entities["new-typo-session"].tried_in_wave
+    summary = summarize(replay)
+    assert summary["tried_in_waves"] == len(tried)
+    assert summary["per_label"]["credential_stuffing"]["alerted"] == len(tried)
