@@ -392,16 +392,17 @@ class Replay:
                 recent.append((moment, str(event.get("event_id")), key))
             raised = self.wave_watch.observe_waves(self.login_window, [event], [moment])
             for alert, start in raised:
-                in_window = [(event_id, tried) for stamp, event_id, tried in recent if start <= stamp <= moment]
+                in_window = [(event_id, entity) for stamp, event_id, entity in recent if start <= stamp <= moment]
                 self.wave_alerts.append((alert, [event_id for event_id, _ in in_window]))
-                for _, tried in in_window:
-                    self._tried_in_wave(tried, alert, moment)
+                for _, entity in in_window:
+                    self._tried_in_wave(entity, alert, moment)
             if failed and self.login_window.in_wave and not raised and self.wave_alerts:
                 self._tried_in_wave(key, self.wave_alerts[-1][0], moment)
         while recent and recent[0][0] < recent[-1][0] - LONG_WINDOW_MINUTES * 60:
             recent.popleft()
 
     def _tried_in_wave(self, key: str | None, alert: EntityAlert, moment: float) -> None:
+        """Count ``key``'s entity as alerted by the wave of ``alert``, from ``moment`` on."""
         if key is None:
             return
         record = self.entities[key]

@@ -4,8 +4,8 @@ Stuffing through residential proxies spends one or two attempts per address, per
 account, so no user, session or address shows it; the service does, as a surge of failed logins.
 Each scorer watches the logins of its shard (Kinesis partitions by user, so a shard sees a random
 share of the accounts) over two sliding windows of one-minute buckets, the last ``WINDOW_MINUTES``
-(a burst) and the last ``LONG_WINDOW_MINUTES`` (a trickle of a few attempts a minute, which never
-fills the short one), and measures how far each window's failures exceed the failure share learned
+(a burst) and the last ``LONG_WINDOW_MINUTES`` (a trickle of an attempt every few minutes, which
+never fills the short one), and measures how far each window's failures exceed the failure share learned
 at training with a one-sided binomial log-likelihood ratio (``surprise``, in nats). It does not
 depend on traffic volume the way a count does: a quiet night and a busy afternoon with the usual
 share both score near zero.
@@ -98,13 +98,13 @@ class LoginWaveModel:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LoginWaveModel:
         try:
-            long_threshold = data.get("long_threshold")
+            long_threshold = data.get("long_threshold")  # (absent from a model trained before the long window)
             model = cls(
                 float(data["usual_share"]),
                 float(data["threshold"]),
                 None if long_threshold is None else float(long_threshold),
             )
-        except (KeyError, TypeError, ValueError) as error:
+        except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("login wave model", f"not one ({error!r})") from None
         thresholds = [threshold for _, threshold in model.windows()]
         if not MIN_USUAL_SHARE <= model.usual_share <= MAX_USUAL_SHARE or not all(value > 0 for value in thresholds):
@@ -165,8 +165,10 @@ class LoginWindow:
         start = oldest_kept * BUCKET_SECONDS
         self.successes = [item for item in self.successes if item[0] >= start]
         if failed:
+            # (an account's latest failure, though a retry delivered late carries an earlier time)
+            latest = max([moment, *(stamp for stamp, name in self.failed_accounts if name == user)])
             others = [item for item in self.failed_accounts if item[1] != user]
-            self.failed_accounts = sorted([*others, (moment, user)])[-MIN_FAILED_ACCOUNTS:]
+            self.failed_accounts = sorted([*others, (latest, user)])[-MIN_FAILED_ACCOUNTS:]
         else:
             self.successes = [*self.successes, (moment, user)][-MAX_NAMED_ACCOUNTS:]
         return True
@@ -283,7 +285,7 @@ class LoginWaveWatch:
     def observe_waves(
         self, window: LoginWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
     ) -> list[tuple[EntityAlert, float]]:
-        """``observe``, each alert with the start of the window that crossed (its first bucket's)."""
+        """``observe``, each alert with the start of the window that crossed (``LoginWindow.start``)."""
         raised: list[tuple[EntityAlert, float]] = []
         for event, moment in zip(events, times, strict=True):
             failed = login_outcome(event)
@@ -292,8 +294,10 @@ class LoginWaveWatch:
             if window.in_wave:
                 # Judged by the window that raised it: a burst is over when its ten minutes are, though
                 # the hour around it still holds its failures.
-                minutes = window.wave_minutes
-                threshold = dict(self.model.windows()).get(minutes, self.model.threshold)
+                thresholds = dict(self.model.windows())
+                # (a window stored under a model with other windows: judged by the short one)
+                minutes = window.wave_minutes if window.wave_minutes in thresholds else WINDOW_MINUTES
+                threshold = thresholds[minutes]
                 window.in_wave = (
                     surprise(*window.totals(minutes), self.model.usual_share) >= threshold * WAVE_END_FRACTION
                 )
@@ -329,10 +333,12 @@ class LoginWaveWatch:
         accounts = ", ".join(dict.fromkeys(user for stamp, user in window.successes if stamp >= start))
         if accounts:
             reasons.append(f"successful logins during it, to check: {accounts}")
-        # Scorers of several shards that see the same wave start it in the same window more often
-        # than not; the alert's marker is keyed by that window, so they publish it once.
+        # Scorers of several shards that see the same wave start it in the same span of the window's
+        # length more often than not; the alert's marker is keyed by that span, so they publish it
+        # once. A shard's next wave is keyed no earlier than the end of its last, so that two waves
+        # in one span are two alerts.
         window_seconds = minutes * BUCKET_SECONDS
-        started = (moment // window_seconds) * window_seconds
+        started = max((moment // window_seconds) * window_seconds, float(window.calm_since * BUCKET_SECONDS))
         score = surprise(attempts, failures, usual)
         return EntityAlert(
             WAVE_ENTITY, WAVE_KIND, score, threshold, window.waves, started, moment, attempts, tuple(reasons)
@@ -361,8 +367,11 @@ def train_login_wave_model(
         if window.add(moment, failed, ""):
             for minutes in highest:
                 highest[minutes] = max(highest[minutes], surprise(*window.totals(minutes), usual))
-    short, long = (max(SURPRISE_FLOOR, TRAINING_MARGIN * highest[minutes]) for minutes in highest)
-    model = LoginWaveModel(usual, short, long)
+    model = LoginWaveModel(
+        usual,
+        max(SURPRISE_FLOOR, TRAINING_MARGIN * highest[WINDOW_MINUTES]),
+        max(SURPRISE_FLOOR, TRAINING_MARGIN * highest[LONG_WINDOW_MINUTES]),
+    )
     metadata = {
         **model.to_json(),
         "attempts": attempts,

@@ -184,7 +184,8 @@ def test_a_trickle_of_stuffing_over_hours_alerts_through_the_long_window() -> No
     # GIVEN a small service, about two logins a minute failing 5 % of the time, and a model trained on it
     usual = logins(START, minutes=24 * 60, per_minute=2, failure_share=0.05)
     model, _ = train_login_wave_model(usual, [event_time(item) for item in usual])
-    assert model is not None and model.long_threshold is not None
+    assert model is not None
+    assert model.long_threshold is not None
     # WHEN, on the next day, an account is tried from a fresh address every three minutes for two hours
     day = START + timedelta(days=1)
     calm = logins(day, minutes=240, per_minute=2, failure_share=0.05, seed=5)
@@ -197,6 +198,54 @@ def test_a_trickle_of_stuffing_over_hours_alerts_through_the_long_window() -> No
     assert event_time(trickle[MIN_EXCESS_FAILURES]) <= alerts[0].last_event_at < event_time(trickle[-1])
     # AND a model without the long window misses it
     assert watch(LoginWaveModel(model.usual_share, model.threshold), sorted(calm + trickle, key=event_time)) == []
+
+
+def test_a_wave_counts_the_accounts_and_names_the_logins_of_its_own_window_only() -> None:
+    model = LoginWaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR)
+    # GIVEN four accounts that failed, and one that got in, half an hour before one person fails
+    # fifteen times on their own account
+    earlier = [
+        event(START + timedelta(seconds=number), f"user-{number}", "login_failed", resource="/login")
+        for number in range(MIN_FAILED_ACCOUNTS - 1)
+    ]
+    earlier.append(event(START + timedelta(seconds=30), "early-bird", "login_succeeded", resource="/login"))
+    retries = [
+        event(START + timedelta(minutes=30, seconds=20 * number), "user-x", "login_failed", resource="/login")
+        for number in range(15)
+    ]
+    # THEN no wave: the ten minutes hold one account
+    assert watch(model, earlier + retries) == []
+    # AND stuffing at that moment is one, naming no login from before its window
+    attack = stuffing(START + timedelta(minutes=30), attempts=40, per_second=1.0, successes=1)
+    alerts = watch(model, sorted(earlier + attack, key=event_time))
+    assert len(alerts) == 1
+    assert "early-bird" not in " ".join(alerts[0].reasons)
+    assert "victim-0" in alerts[0].reasons[1]
+
+
+def test_an_account_retried_late_counts_at_its_latest_failure() -> None:
+    window = LoginWindow()
+    window.add(1_000.0, True, "a")
+    window.add(2_000.0, True, "b")
+    window.add(1_900.0, True, "a")
+    window.add(1_100.0, True, "a")  # a retry of a's delivered late, older than its latest
+    assert window.failed_accounts == [(1_900.0, "a"), (2_000.0, "b")]
+
+
+def test_two_waves_in_one_hour_are_two_alerts() -> None:
+    # GIVEN a burst raised by the short window, its end, and a trickle in the same clock hour
+    model = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
+    burst = stuffing(START + timedelta(minutes=1), attempts=12, per_second=1.0, successes=0)
+    calm = logins(START, minutes=60, per_minute=2, failure_share=0.05, seed=6)
+    trickle = [
+        {**item, "user_id": f"trickled-{number}"}
+        for number, item in enumerate(stuffing(START + timedelta(minutes=20), 20, 1 / 100, successes=0))
+    ]
+    alerts = watch(model, sorted(burst + calm + trickle, key=event_time))
+    # THEN two alerts, whose markers (the alert's first_event_at, keying its publication) differ
+    assert [alert.episode for alert in alerts] == [1, 2]
+    assert " in 60 min " in alerts[1].reasons[0]
+    assert alerts[0].first_event_at < alerts[1].first_event_at <= alerts[1].last_event_at
 
 
 def test_a_wave_ends_when_the_share_falls_back_and_the_next_one_alerts_again() -> None:
@@ -212,7 +261,7 @@ def test_a_wave_ends_when_the_share_falls_back_and_the_next_one_alerts_again() -
         assert [alert.episode for alert in alerts] == [1, 2]
         assert all(" in 10 min " in alert.reasons[0] for alert in alerts)
         assert window.wave_minutes == 10
-        assert surprise(*window.totals(60), model.usual_share) > SURPRISE_FLOOR
+        assert sum(failures for _, failures in window.buckets.values()) >= len(first) + len(second)
 
 
 def episode(*requests: tuple[str, bool]) -> Evidence:
@@ -278,6 +327,10 @@ def test_an_unreadable_window_or_model_is_refused_with_a_named_error() -> None:
         LoginWindow.from_bytes(b'{"b": "nonsense"}')
     with pytest.raises(InvalidStateError, match="login wave model"):
         LoginWaveModel.from_json({"usual_share": 2.0, "threshold": 12.0})
+    with pytest.raises(InvalidStateError, match="login wave model"):
+        LoginWaveModel.from_json(["not", "a", "mapping"])  # type: ignore[arg-type]
+    with pytest.raises(InvalidStateError, match="login wave model"):
+        LoginWaveModel.from_json({"usual_share": 0.1, "threshold": 12.0, "long_threshold": -1.0})
 
 
 def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_scorer_does(tmp_path) -> None:
@@ -301,6 +354,13 @@ def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_s
         for index, item in enumerate(stuffing(START + timedelta(days=10, hours=15), 240, 1.0))
     ]
     labels = {item["user_id"]: "credential_stuffing" for item in attack}
+    # (and two people who mistyped a password just inside and just outside the ten minutes that
+    # raise the wave: the minute of its first attempt and the nine before)
+    begins = event_time(attack[0])
+    for name, seconds in (("typo-inside", 9 * 60 - 5), ("typo-outside", 9 * 60 + 5)):
+        typo = event(START + timedelta(seconds=begins - seconds - START.timestamp()), name, "login_failed")
+        people.append({**typo, "resource": "/login", "status": 401, "session_id": f"{name}-session"})
+    people.sort(key=event_time)
     # WHEN the backtest replays it in the scorer's batches
     replay = Replay(loaded, "user", labels=labels)
     replay.run(((event_time(item), item) for item in sorted(people + attack, key=event_time)), 50)
@@ -317,6 +377,9 @@ def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_s
     assert sum(record.folded for record in victims) == replay.folded_alerts
     alerted = sum(1 for record in victims if record.alerted)
     assert summary["per_label"]["credential_stuffing"]["alerted"] == alerted > len(sent)
+    # AND so does a person whose login failed in the window that raised it, not one just before it
+    assert replay.entities["typo-inside"].tried_in_wave
+    assert not replay.entities["typo-outside"].tried_in_wave
 
 
 def test_the_backtest_counts_the_sessions_that_failed_in_a_trickle_wave_as_alerted_by_it(tmp_path) -> None:
