@@ -114,6 +114,12 @@ def test_a_model_trained_before_the_long_window_judges_the_short_one_only() -> N
     window = LoginWindow({29892960: [3, 1]}, 2, True, successes=[(1793578499.0, "user-1")])
     assert LoginWindow.from_bytes(stored) == window
     assert window.wave_minutes == 10
+    # (and a wave the long window raised, read by a model without one, ends with the short window)
+    minute = int(START.timestamp() // 60)
+    window = LoginWindow({minute: [40, 40]}, 1, True, wave_minutes=60)
+    later = event(START + timedelta(minutes=30), "user-2", "login_succeeded", resource="/login")
+    assert watch(model, [later], window) == []
+    assert not window.in_wave
 
 
 def test_traffic_without_logins_trains_no_wave_model_and_says_why() -> None:
