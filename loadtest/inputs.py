@@ -128,8 +128,9 @@ def measured() -> Inputs:
 
 
 # make bench BENCH=scorer_handler on this machine (2026-12): see SOURCES.
-# events_per_second 9,083 (best of 5; median 6,411), fake_endpoint_share_of_time 0.008: (1 - 0.008) / 9,083.
-SCORER_CPU_SECONDS_PER_EVENT = (1 - 0.008) / 9_083
+# events_per_second 6,193 (best of 5; median 5,381), fake_endpoint_share_of_time 0.004: (1 - 0.004) / 6,193
+# (2026-12-04; 9,083 on 2026-12-02, before the episodes' page trail and the machine clients' model).
+SCORER_CPU_SECONDS_PER_EVENT = (1 - 0.004) / 6_193
 # state_items.mean_item_bytes; each kind was read and written by 0.66-0.84 of the events at the
 # bench's 9,000-event batches from 20,000 skewed users (the plan models that share from --users).
 # "ip" is a shard's part of an address (158 B since the parts, 2026-12; 133 B as one item before):
