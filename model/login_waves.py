@@ -5,9 +5,9 @@ account, so no user, session or address shows it; the service does, as a surge o
 Each scorer watches the logins of its shard (Kinesis partitions by user, so a shard sees a random
 share of the accounts) over two sliding windows of one-minute buckets, the last ``WINDOW_MINUTES``
 (a burst) and the last ``LONG_WINDOW_MINUTES`` (a trickle of an attempt every few minutes, which
-never fills the short one), and measures how far each window's failures exceed the failure share learned
-at training with a one-sided binomial log-likelihood ratio (``surprise``, in nats). It does not
-depend on traffic volume the way a count does: a quiet night and a busy afternoon with the usual
+never fills the short one), and measures how far each window's failures exceed the failure share
+learned at training with a one-sided binomial log-likelihood ratio (``surprise``, in nats). It does
+not depend on traffic volume the way a count does: a quiet night and a busy afternoon with the usual
 share both score near zero.
 
 A wave alerts once, when the surprise of either window first crosses that window's threshold, and
