@@ -252,8 +252,13 @@ class Replay:
         self.labels = {key: normalized_label(value) for key, value in self.labels.items()}
         entity_model = self.model.entity_models.get(self.kind)
         if entity_model is None:
-            trained = ", ".join(sorted(self.model.entity_models)) or "none (trained before the entity stage)"
-            raise BacktestError(f"the model has no {self.kind} stage (it has: {trained}); train with --train")
+            trained = ", ".join(sorted(self.model.entity_models)) or "none"
+            skipped = (self.model.metadata.get("entities") or {}).get(self.kind) or {}
+            # Training says why it left the stage out (no event carried the id, too few episodes);
+            # a model trained before the entity stage says nothing.
+            why = skipped.get("skipped") if isinstance(skipped, dict) else None
+            advice = f"training left it out: {why}" if why else "train it with --train"
+            raise BacktestError(f"the model has no {self.kind} stage (it has: {trained}); {advice}")
         self.tracker = EntityTracker(entity_model, self.kind)
         self.wave_watch = LoginWaveWatch(self.model.login_waves) if self.model.login_waves else None
 

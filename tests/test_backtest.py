@@ -158,6 +158,24 @@ def test_a_session_backtest_warns_when_the_log_has_no_session_ids(logs: Path, tm
     assert "carry the session id" in result.stderr
 
 
+def test_a_session_backtest_trained_without_session_ids_says_why_it_has_no_session_stage(
+    logs: Path, tmp_path: Path
+) -> None:
+    # GIVEN a training log whose events carry no session id
+    bare = [
+        {**item, "session_id": None}
+        for item in orjson.loads(b"[" + b",".join((logs / "train.jsonl").read_bytes().splitlines()) + b"]")
+    ]
+    write_jsonl(tmp_path / "bare.jsonl", bare)
+    arguments = ["--test", str(logs / "test.jsonl"), "--entity", "session", "--out", str(tmp_path / "out")]
+    result = run_backtest("--train", str(tmp_path / "bare.jsonl"), *arguments)
+    # THEN it stops, saying that training left the stage out and why (not to train, which it did)
+    assert result.returncode != 0
+    assert "the model has no session stage (it has: user); training left it out: no event carries a session id" in (
+        result.stderr
+    )
+
+
 def test_a_backtest_says_how_it_judged_the_machine_clients_it_trained_on(tmp_path: Path) -> None:
     # GIVEN two weeks of people and three integrations syncing every night to train on, then a script
     # walking the catalogue as fast behind a browser's user agent
