@@ -14,6 +14,7 @@ import sys
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import unquote_plus
 
 import numpy as np
 import pytest
@@ -44,7 +45,7 @@ from model.features import (
     stable_hash,
     travel,
 )
-from model.features.resources import _SUSPICIOUS_RE
+from model.features.resources import _SQL_RE, _SUSPICIOUS_RE, SHAPE_COLUMNS
 from model.network import embedded_network_of
 from model.user_agents import parse_agent
 from tests.model_factories import (
@@ -300,7 +301,7 @@ def _shape_by_definition(resource: object) -> list[float]:
         sum(char in "'\"<>();|`{}$\\*!%[]^~," for char in text) / len(text),
         value_symbols / value_chars if value_chars else 0.0,
         entropy,
-        float(len(re.findall(_SUSPICIOUS_RE, text))),
+        float(len(re.findall(_SUSPICIOUS_RE, text)) + len(re.findall(_SQL_RE, unquote_plus(text)))),
     ]
 
 
@@ -333,7 +334,7 @@ def test_resource_shapes_match_their_definition_whatever_they_are_computed_with(
 
 # The suspicious-token pattern written out by hand, as documented.
 _PLAIN_SUSPICIOUS_RE = re.compile(
-    r"select|union|insert|drop|delete|update|truncate|exec|sleep\(|benchmark\(|waitfor|char\(|concat\("
+    r"sleep\(|benchmark\(|char\(|concat\("
     r"|<script|script>|javascript:|onerror|onload|alert\(|eval\(|document\.|<img|<iframe|<svg"
     r"|\.\./|\.\.\\|/etc/|passwd|cmd|%00|\x00|\bor\b\s*\d+\s*=|--|/\*|\*/|;|'|\"|<|>|\|\||&&|\$\{|\{\{"
 )
@@ -352,6 +353,39 @@ def test_suspicious_tokens_are_found_exactly_as_by_the_plain_alternation() -> No
     # THEN the pattern built from the fragment lists finds the same tokens as the one written out
     for text in corpus:
         assert _SUSPICIOUS_RE.findall(text) == _PLAIN_SUSPICIOUS_RE.findall(text), text
+
+
+@pytest.mark.parametrize(
+    ("resource", "statements"),
+    [
+        # Everyday words of paths, slugs, parameters and searches
+        ("/cart/update", 0),
+        ("/api/v2/invoices?page=1&updated_since=12h", 0),
+        ("/news/2024/10/13/plant-opens-hiker-bridge-detour-union-4114694/", 0),
+        ("/search?q=zero+drop", 0),
+        ("/t/247-klipper-update-grounding-garbage-issue", 0),
+        ("/tienda1/publico/pagar.jsp?modo=insertar&precio=183", 0),
+        ("/search?q=select+a+size+from+the+list", 0),
+        ("/search?q=how+to+execute+a+plan", 0),
+        ("/drop-table-lamp", 0),
+        # SQL and server-side includes, plain, encoded or broken up by comments
+        ("/anadir.jsp?cantidad=';+drop+table+usuarios;+select+*+from+datos+where+nombre+like+'%", 2),
+        ("/pagar.jsp?precio=183','0','0');waitfor+delay+'0:0:15';--", 1),
+        ('/entrar.jsp?errormsg="><!--#exec+cmd="dir+"--><', 1),
+        ("/item?id=1%27%20UNION%20SELECT%20password%20FROM%20users--", 1),
+        ("/item?id=1/**/union/**/select/**/1,2", 1),
+        ("/x?q=1;update users set admin=1", 1),
+        ("/x?q=1; insert into t values(1)", 1),
+        ("/x?q=1;delete from users", 1),
+        ("/x?id=1;exec xp_cmdshell('dir')", 1),
+    ],
+)
+def test_sql_counts_where_a_statement_follows_its_keyword_not_where_the_word_is_a_word(
+    resource: str, statements: int
+) -> None:
+    # (the column counts the other fragments too: those alone are the plain alternation's)
+    others = len(_PLAIN_SUSPICIOUS_RE.findall(resource.lower()))
+    assert resource_shape(resource)[SHAPE_COLUMNS.index("resource_suspicious_tokens")] == others + statements
 
 
 def test_failure_ratio_and_rate_follow_the_events() -> None:
