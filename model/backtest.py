@@ -121,7 +121,7 @@ def read_source(
         yield labeled.event
     report = importer.report
     logger.info("%s: %s", source, report.summary())
-    for hint in (report.login_hint(), report.proxy_hint()):
+    for hint in (report.login_hint(), report.proxy_hint(), report.session_hint()):
         if hint:
             logger.warning("%s: %s", source, hint)
     if report.events == 0:
@@ -712,7 +712,8 @@ def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
     lines += ["## First alerts", ""]
     for alert in replay.alerts[:20]:
         lines.append(
-            f"- `{alert.entity}` at {_iso(alert.last_event_at)} after {alert.pages} pages: {'; '.join(alert.reasons)}"
+            f"- `{alert.entity}` at {_iso(alert.last_event_at)} after {alert.pages} page{'s' * (alert.pages != 1)}: "
+            f"{'; '.join(alert.reasons)}"
         )
     if replay.wave_watch is not None:
         lines += ["", "## Failed-login waves (the whole service)", ""]

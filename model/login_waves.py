@@ -326,8 +326,8 @@ class LoginWaveWatch:
         usual = self.model.usual_share
         attempts, failures = window.totals(minutes)
         reasons = [
-            f"{failures} failed logins of {attempts} in {minutes} min ({failures / attempts:.0%}; "
-            f"usually {usual:.0%}, so about {attempts * usual:.0f})"
+            f"{failures} failed logins of {attempts} in {minutes} min ({failures / attempts:.0%}; at the usual "
+            f"{usual:.0%}, about {attempts * usual:.0f} would fail)"
         ]
         start = window.start(minutes)
         accounts = ", ".join(dict.fromkeys(user for stamp, user in window.successes if stamp >= start))

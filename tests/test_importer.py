@@ -121,8 +121,51 @@ def test_custom_format_with_session_column_and_iso_time() -> None:
     assert events[0]["session_id"] == "sess-42"
     assert events[0]["user_id"] == "session:sess-42"
     assert events[0]["event_type"] == "search"
-    assert events[1]["session_id"] is None
-    assert events[1]["user_id"] == identify_user(None, None, "198.51.100.7", "curl/8.5.0")
+    # (a client without the session cookie, curl, is its own session)
+    client = identify_user(None, None, "198.51.100.7", "curl/8.5.0")
+    assert (events[1]["session_id"], events[1]["user_id"]) == (client, client)
+
+
+def test_a_request_without_the_session_cookie_joins_the_session_its_client_starts_or_is_its_own() -> None:
+    # GIVEN an Apache log whose session column is the cookie each request carried ("-" on a
+    # browser's first request, whose response sets it; always for a crawler)
+    importer = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{forum_sid}C"')
+    browser, crawler = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0", "Googlebot/2.1"
+
+    def line(second: int, address: str, agent: str, path: str, cookie: str) -> str:
+        return f'{address} [02/Nov/2026:10:00:{second:02d} +0000] "GET {path} HTTP/2.0" 200 "{agent}" "{cookie}"'
+
+    lines = [
+        line(0, "198.51.100.7", browser, "/", "-"),  # the landing page: no cookie yet
+        line(1, "198.51.100.7", browser, "/style.css", "s-1"),
+        line(2, "203.0.113.66", crawler, "/t/1", "-"),
+        line(3, "198.51.100.7", browser, "/t/9", "s-1"),
+        line(5, "203.0.113.66", crawler, "/t/2", "-"),
+        line(20, "198.51.100.9", browser, "/t/3", "-"),  # a visit whose cookie comes too late
+        line(40, "198.51.100.9", browser, "/t/4", "s-2"),
+    ]
+    # WHEN it imports them
+    events = [item.event for item in importer.import_lines(lines, "forum.log")]
+    by_path = {event["resource"]: event for event in events}
+    # THEN the landing page is in the session its next request carries, and so is its user
+    assert (by_path["/"]["session_id"], by_path["/"]["user_id"]) == ("s-1", "session:s-1")
+    # AND the crawler's requests are one session, its client's, as its user is
+    crawler_client = identify_user(None, None, "203.0.113.66", crawler)
+    assert {by_path[path]["session_id"] for path in ("/t/1", "/t/2")} == {crawler_client}
+    assert by_path["/t/1"]["user_id"] == crawler_client
+    # AND a request more than COOKIELESS_JOIN_SECONDS before its client's session is not in it
+    assert by_path["/t/3"]["session_id"] == identify_user(None, None, "198.51.100.9", browser)
+    assert by_path["/t/4"]["session_id"] == "s-2"
+    # AND every line came out once, a request held until its client's session began or the first line
+    # more than that many seconds after it, and the report says so
+    assert [event["resource"] for event in events] == ["/", "/style.css", "/t/9", "/t/1", "/t/2", "/t/3", "/t/4"]
+    assert (importer.report.joined_sessions, importer.report.client_sessions) == (1, 3)
+    assert "4 request(s) without a session id: 1 joined the session their client started" in importer.report.summary()
+    assert importer.report.session_hint() is None  # (too few requests to say)
+    # AND a log whose session column is empty on most requests says to check it
+    empty = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{forum_sid}C"')
+    list(empty.import_lines([line(second, f"198.51.100.{second}", browser, "/", "-") for second in range(30)], "x"))
+    assert "30 of 30 requests carried no session id" in (empty.report.session_hint() or "")
 
 
 def test_custom_format_without_ip_and_with_another_time_format() -> None:

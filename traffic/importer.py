@@ -23,6 +23,13 @@ the IP and user agent (``client:<16 hex>``); otherwise ``anonymous``. The sessio
 whose name says session, such as ``sid``, ``sessionid`` or ``PHPSESSID``). Other cookies are not
 kept: they may hold credentials.
 
+Where the log has a session column, a request without a session id (``-``) gets one
+(``with_cookieless_sessions``): a browser's first request carries no cookie yet (the response sets
+it), so it joins the session that its client (address and user agent) starts within
+``COOKIELESS_JOIN_SECONDS``; a client that keeps no cookies at all (a crawler, a script) is its own
+session, ``client:<16 hex>`` as its user is, as web-bot research datasets sessionize such clients.
+Those requests come out of the import up to that many seconds after the lines that follow them.
+
 A submitted login (a POST to a login path) failed when its status is 400 or more (401, 403), or
 one of ``failed_login_statuses``: an application that answers a failed login with 200 (the form
 shown again) and a successful one with a redirect is read right with ``failed_login_statuses={200}``.
@@ -47,7 +54,7 @@ import os
 import re
 import sys
 import uuid
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -89,7 +96,13 @@ MIN_LOGINS_FOR_HINT = 20
 # Requests from private-network addresses, of those with an address, that say a proxy wrote the log.
 PROXY_HINT_SHARE = 0.5
 MIN_REQUESTS_FOR_HINT = 20
+# Requests without a session id, in a log with a session column, that say the column may be wrong.
+SESSIONLESS_HINT_SHARE = 0.5
 _EXAMPLE_CHARACTERS = 200
+# A browser's requests after its first come within a second or two (its page's assets, with the
+# cookie the first response set); a client's request this long before its session began is not its.
+COOKIELESS_JOIN_SECONDS = 10.0
+ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map)$")
@@ -125,6 +138,10 @@ class ImportReport:
     addressed: int = 0  # events with a client address
     internal_addresses: Counter[str] = field(default_factory=Counter)  # of them, in private networks
     reads_forwarded: bool = False  # whether the format has an X-Forwarded-For (or X-Real-IP) column
+    # Requests without a session id in a log with a session column (``with_cookieless_sessions``):
+    # joined to the session their client started, or their client's own.
+    joined_sessions: int = 0
+    client_sessions: int = 0
 
     def login_hint(self) -> str | None:
         """What to check when many logins were submitted and none read as failed: a site that answers
@@ -158,6 +175,17 @@ class ImportReport:
             "proxy's address, network and country"
         )
 
+    def session_hint(self) -> str | None:
+        """What to check when most requests of a log with a session column carried no session id:
+        the column may not hold the session (each client then is one)."""
+        if self.events < MIN_REQUESTS_FOR_HINT or self.client_sessions < self.events * SESSIONLESS_HINT_SHARE:
+            return None
+        return (
+            f"{self.client_sessions} of {self.events} requests carried no session id and are keyed by their client "
+            "(address and user agent) as its session; if the log's session column is not the session's, name the "
+            "right one in the format ($session_id, or $cookie_NAME)"
+        )
+
     def _example(self, into: list[tuple[str, int, str, str]], source: str, number: int, reason: str, line: str) -> None:
         if len(into) < self.max_examples:
             into.append((source, number, reason, line[:_EXAMPLE_CHARACTERS]))
@@ -168,6 +196,12 @@ class ImportReport:
             f"{self.lines} line(s): {self.events} event(s), {self.unparseable} unparseable, "
             f"{self.invalid} invalid, {self.blank} blank"
         ]
+        if self.joined_sessions or self.client_sessions:
+            lines.append(
+                f"  {self.joined_sessions + self.client_sessions} request(s) without a session id: "
+                f"{self.joined_sessions} joined the session their client started within "
+                f"{COOKIELESS_JOIN_SECONDS:g} s, {self.client_sessions} keyed by their client (address and agent)"
+            )
         for title, examples in (("unparseable", self.unparseable_examples), ("invalid", self.invalid_examples)):
             for source, number, reason, text in examples:
                 lines.append(f"  {title} {source}:{number}: {reason}: {text!r}")
@@ -195,6 +229,48 @@ def session_column(variables: Sequence[str]) -> str | None:
     return next(iter(named or cookies), None)
 
 
+def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
+    """``events`` (in the log's order) with a session id for each that has none: the session its
+    client (address and user agent) starts within ``COOKIELESS_JOIN_SECONDS`` after it, else the
+    client's own (``client:<16 hex>``). Counted in ``report``."""
+    held: dict[str, list[tuple[float, LabeledEvent]]] = {}
+    arrivals: deque[tuple[float, str]] = deque()  # (time, client) of each held event, in the log's order
+
+    def release(client: str, session: str | None) -> Iterator[LabeledEvent]:
+        for _, labeled in held.pop(client, []):
+            event = labeled.event
+            if session is None:
+                event["session_id"] = client
+                report.client_sessions += 1
+            else:
+                event["session_id"] = session
+                if event["user_id"] == client:  # (a user of the log's own is kept)
+                    event["user_id"] = identify_user(None, session, None, None)
+                report.joined_sessions += 1
+            yield labeled
+
+    for labeled in events:
+        event = labeled.event
+        moment = datetime.fromisoformat(event["occurred_at"]).timestamp()
+        while arrivals and arrivals[0][0] < moment - COOKIELESS_JOIN_SECONDS:
+            _, client = arrivals.popleft()
+            if client in held and held[client][0][0] < moment - COOKIELESS_JOIN_SECONDS:
+                yield from release(client, None)
+        client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
+        if event.get("session_id") is None:
+            if client == ANONYMOUS:  # (no address, no agent: no client to tell apart)
+                yield labeled
+                continue
+            held.setdefault(client, []).append((moment, labeled))
+            arrivals.append((moment, client))
+            continue
+        if client in held:
+            yield from release(client, event["session_id"])
+        yield labeled
+    for client in list(held):
+        yield from release(client, None)
+
+
 def identify_user(user: str | None, session: str | None, ip: str | None, user_agent: str | None) -> str:
     """The ``user_id`` of an event whose log may lack one; see the module docstring."""
     if user:
@@ -204,7 +280,7 @@ def identify_user(user: str | None, session: str | None, ip: str | None, user_ag
     if ip or user_agent:
         digest = hashlib.sha256(f"{ip or ''}\x1f{user_agent or ''}".encode()).hexdigest()
         return f"client:{digest[:16]}"
-    return "anonymous"
+    return ANONYMOUS
 
 
 def derived_event_id(source: str, line_number: int, line: str) -> str:
@@ -373,6 +449,13 @@ class LogImporter:
 
     def import_lines(self, lines: Iterable[str], source: str = "-") -> Iterator[LabeledEvent]:
         """Events from ``lines`` (as read from ``source``), updating ``self.report``."""
+        events = self._events(lines, source)
+        if self.session_column is None:
+            yield from events
+        else:
+            yield from with_cookieless_sessions(events, self.report)
+
+    def _events(self, lines: Iterable[str], source: str) -> Iterator[LabeledEvent]:
         report = self.report
         label = CSIC_ANOMALOUS_LABEL if self.format == "csic2010" and _is_csic_anomalous(source) else None
         for number, raw in enumerate(lines, 1):
