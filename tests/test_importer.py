@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from ipaddress import ip_network
 from pathlib import Path
@@ -166,6 +167,56 @@ def test_a_request_without_the_session_cookie_joins_the_session_its_client_start
     empty = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{forum_sid}C"')
     list(empty.import_lines([line(second, f"198.51.100.{second}", browser, "/", "-") for second in range(30)], "x"))
     assert "30 of 30 requests carried no session id" in (empty.report.session_hint() or "")
+
+
+def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it_is_recent() -> None:
+    importer = LogImporter("custom", log_format='%h %u %t "%r" %>s "%{User-Agent}i" "%{sid}C"')
+    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"
+
+    def line(second: int, path: str, cookie: str, user: str = "-") -> str:
+        stamp = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'198.51.100.7 {user} [{stamp}] "GET {path} HTTP/2.0" 200 "{agent}" "{cookie}"'
+
+    lines = [
+        line(0, "/a/1", "s-A"),  # a person's session under way behind an office address
+        line(30, "/b/landing", "-"),  # a colleague with the same browser build arrives...
+        line(31, "/a/2", "s-A"),  # ...while the first goes on
+        line(32, "/b/1", "s-B"),  # and the colleague's session starts
+        line(100, "/c/landing", "-", "carol"),  # a user the log names itself
+        line(109, "/c/favicon.ico", "-", "carol"),
+        line(111, "/c/1", "s-C", "carol"),
+    ]
+    events = {item.event["resource"]: item.event for item in importer.import_lines(lines, "office.log")}
+    # THEN the landing page joins the session that starts after it, not the one under way
+    assert events["/b/landing"]["session_id"] == "s-B"
+    # AND each request is judged by its own age: the landing page 11 s before the session is not in
+    # it, the favicon 2 s before is; the log's own user is kept
+    client = identify_user(None, None, "198.51.100.7", agent)
+    assert events["/c/landing"]["session_id"] == client
+    assert (events["/c/favicon.ico"]["session_id"], events["/c/favicon.ico"]["user_id"]) == ("s-C", "carol")
+
+
+def test_a_log_whose_time_steps_back_does_not_hold_cookieless_requests_to_its_end() -> None:
+    # GIVEN a crawler's cookieless requests after a line an hour later (files concatenated out of order)
+    importer = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{sid}C"')
+    lines = ['203.0.113.5 [02/Nov/2026:11:00:00 +0000] "GET /later HTTP/2.0" 200 "curl/8.5.0" "-"']
+    lines += [
+        f'203.0.113.66 [02/Nov/2026:10:{minute:02d}:00 +0000] "GET /t/{minute} HTTP/2.0" 200 "Googlebot/2.1" "-"'
+        for minute in range(30)
+    ]
+    read: list[int] = []
+
+    def counted() -> Iterator[str]:
+        for number, text in enumerate(lines, 1):
+            read.append(number)
+            yield text
+
+    # WHEN it imports them, noting how many lines it had read when each event came out
+    came_out = [(item.event["resource"], len(read)) for item in importer.import_lines(counted(), "x")]
+    # THEN each older request came out with the next line read (time is the newest seen), and only
+    # what the last line left held waited for the end
+    assert [resource for resource, _ in came_out] == [*(f"/t/{minute}" for minute in range(29)), "/later", "/t/29"]
+    assert [at_line for _, at_line in came_out] == [*range(3, 32), 31, 31]
 
 
 def test_custom_format_without_ip_and_with_another_time_format() -> None:

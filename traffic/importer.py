@@ -49,12 +49,14 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
+import heapq
 import ipaddress
+import math
 import os
 import re
 import sys
 import uuid
-from collections import Counter, deque
+from collections import Counter, OrderedDict
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -102,6 +104,8 @@ _EXAMPLE_CHARACTERS = 200
 # A browser's requests after its first come within a second or two (its page's assets, with the
 # cookie the first response set); a client's request this long before its session began is not its.
 COOKIELESS_JOIN_SECONDS = 10.0
+# A session seen this recently is under way, not starting (the entity stage's episode timeout).
+SESSION_MEMORY_SECONDS = 30 * 60.0
 ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
@@ -214,6 +218,8 @@ class ImportReport:
             "unparseable": self.unparseable,
             "invalid": self.invalid,
             "blank": self.blank,
+            "joined_sessions": self.joined_sessions,
+            "client_sessions": self.client_sessions,
             "unparseable_examples": [list(example) for example in self.unparseable_examples],
             "invalid_examples": [list(example) for example in self.invalid_examples],
         }
@@ -232,12 +238,24 @@ def session_column(variables: Sequence[str]) -> str | None:
 def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
     """``events`` (in the log's order) with a session id for each that has none: the session its
     client (address and user agent) starts within ``COOKIELESS_JOIN_SECONDS`` after it, else the
-    client's own (``client:<16 hex>``). Counted in ``report``."""
-    held: dict[str, list[tuple[float, LabeledEvent]]] = {}
-    arrivals: deque[tuple[float, str]] = deque()  # (time, client) of each held event, in the log's order
+    client's own (``client:<16 hex>``). Counted in ``report``.
 
-    def release(client: str, session: str | None) -> Iterator[LabeledEvent]:
-        for _, labeled in held.pop(client, []):
+    A session "starts" at the first request that carries it (one not seen in the last
+    ``SESSION_MEMORY_SECONDS``): people behind one address with the same browser build are one
+    client, and a neighbour's first request must not join a session already under way. Time is the
+    newest seen so far, so a log whose time steps back (files concatenated out of order) releases
+    what it holds rather than holding it to the end."""
+    held: dict[str, list[tuple[float, LabeledEvent]]] = {}
+    waiting: list[tuple[float, int, str]] = []  # heap of (time, arrival, client) of held requests
+    sessions_seen: OrderedDict[str, float] = OrderedDict()  # session id -> last seen, oldest first
+    newest = -math.inf
+
+    def release(client: str, session: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
+        """The client's held requests older than ``before``, in the given session or their client's."""
+        kept = [item for item in held.get(client, []) if item[0] >= before]
+        for moment, labeled in held.pop(client, []):
+            if moment >= before:
+                continue
             event = labeled.event
             if session is None:
                 event["session_id"] = client
@@ -248,24 +266,32 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
                     event["user_id"] = identify_user(None, session, None, None)
                 report.joined_sessions += 1
             yield labeled
+        if kept:
+            held[client] = kept
 
-    for labeled in events:
+    for arrival, labeled in enumerate(events):
         event = labeled.event
         moment = datetime.fromisoformat(event["occurred_at"]).timestamp()
-        while arrivals and arrivals[0][0] < moment - COOKIELESS_JOIN_SECONDS:
-            _, client = arrivals.popleft()
-            if client in held and held[client][0][0] < moment - COOKIELESS_JOIN_SECONDS:
-                yield from release(client, None)
+        newest = max(newest, moment)
+        cutoff = newest - COOKIELESS_JOIN_SECONDS
+        while waiting and waiting[0][0] < cutoff:
+            _, _, client = heapq.heappop(waiting)
+            yield from release(client, None, cutoff)
+        while sessions_seen and next(iter(sessions_seen.values())) < newest - SESSION_MEMORY_SECONDS:
+            sessions_seen.popitem(last=False)
         client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
-        if event.get("session_id") is None:
+        session = event.get("session_id")
+        if session is None:
             if client == ANONYMOUS:  # (no address, no agent: no client to tell apart)
                 yield labeled
                 continue
             held.setdefault(client, []).append((moment, labeled))
-            arrivals.append((moment, client))
+            heapq.heappush(waiting, (moment, arrival, client))
             continue
-        if client in held:
-            yield from release(client, event["session_id"])
+        if client in held and session not in sessions_seen:
+            yield from release(client, session)
+        sessions_seen[session] = newest
+        sessions_seen.move_to_end(session)
         yield labeled
     for client in list(held):
         yield from release(client, None)

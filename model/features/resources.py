@@ -46,14 +46,16 @@ _SUSPICIOUS_SYMBOLS = ("--", "/*", "*/", ";", "'", '"', "<", ">", "||", "&&", "$
 _SUSPICIOUS_RE = re.compile(
     "|".join([*map(re.escape, _SUSPICIOUS_LITERALS), _SUSPICIOUS_TAUTOLOGY, *map(re.escape, _SUSPICIOUS_SYMBOLS)])
 )
-# SQL statements, matched on the resource URL-decoded: a keyword counts only where SQL would follow it
-# ("union select", "drop table", "update users set"), after spaces, comments or a parenthesis. Alone,
-# the words are everyday words of paths and queries ("/cart/update", "?updated_since=", a news slug
-# "...-union-library-expansion", a search for "zero drop", CSIC's own "modo=insertar"), and a hyphen
-# or an underscore joins words, not SQL.
-_SQL_GAP = r"(?:\s|/\*.*?\*/|\()+"
+# SQL statements, matched on the resource URL-decoded (twice at most, for a double encoding) and then
+# lower-cased: a keyword counts only where SQL would follow it ("union select", "drop table",
+# "update users set"), after spaces, comments or parentheses. Alone, the words are everyday words of
+# paths and queries ("/cart/update", "?updated_since=", a news slug "...-union-library-expansion", a
+# search for "zero drop", CSIC's own "modo=insertar"), and a hyphen or an underscore joins words,
+# not SQL. A comment is matched so that a run of them splits one way only: a pattern that can split
+# it many ways takes exponential time on a crafted resource.
+_SQL_GAP = r"(?:\s|/\*[^*]*\*+(?:[^/*][^*]*\*+)*/|[()])+"
 _SQL_STATEMENTS = (
-    rf"union{_SQL_GAP}(?:all{_SQL_GAP})?select\b",
+    rf"union{_SQL_GAP}(?:(?:all|distinct){_SQL_GAP})?select\b",
     # (a column list between: "select * from", "select name, password from"; not "select from our range")
     rf"select{_SQL_GAP}(?:\*|[\w.`]+(?:\s*,\s*[\w.`]+)*){_SQL_GAP}from\b",
     rf"insert{_SQL_GAP}into\b",
@@ -65,6 +67,18 @@ _SQL_STATEMENTS = (
     rf"waitfor{_SQL_GAP}delay\b",
 )
 _SQL_RE = re.compile(r"\b(?:" + "|".join(_SQL_STATEMENTS) + ")")
+
+
+def _decoded(text: str) -> str:
+    """``text`` URL-decoded until it stops changing (twice at most), lower-cased."""
+    for _ in range(2):
+        decoded = unquote_plus(text)
+        if decoded == text:
+            break
+        text = decoded
+    return text.lower()
+
+
 _SPECIAL_CHARS = frozenset("'\"<>();|`{}$\\*!%[]^~,")
 _ASCII_ALNUM_PLUS = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+"
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|eot|map)(?:[?#]|$)", re.IGNORECASE)
@@ -154,7 +168,7 @@ def _query_shape(text: str) -> tuple[float, int, int, float, float, int]:
     are symbols, and suspicious tokens of a lower-cased resource."""
     path, _, query = text.partition("?")
     log_length = math.log1p(len(text))
-    suspicious = len(_SUSPICIOUS_RE.findall(text)) + len(_SQL_RE.findall(unquote_plus(text)))
+    suspicious = len(_SUSPICIOUS_RE.findall(text)) + len(_SQL_RE.findall(_decoded(text)))
     if not query:
         return log_length, path.count("/"), 0, 0.0, 0.0, suspicious
     values = [pair.partition("=")[2] for pair in query.split("&") if pair]
