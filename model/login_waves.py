@@ -85,6 +85,11 @@ class LoginWaveModel:
             judged.append((LONG_WINDOW_MINUTES, self.long_threshold))
         return judged
 
+    def judged(self, minutes: int) -> tuple[int, float]:
+        """``(minutes, threshold)`` of the window of that length, or of the short one where this
+        model has none (a window stored under a model with other windows)."""
+        return next((judged for judged in self.windows() if judged[0] == minutes), self.windows()[0])
+
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "usual_share": self.usual_share,
@@ -294,10 +299,7 @@ class LoginWaveWatch:
             if window.in_wave:
                 # Judged by the window that raised it: a burst is over when its ten minutes are, though
                 # the hour around it still holds its failures.
-                thresholds = dict(self.model.windows())
-                # (a window stored under a model with other windows: judged by the short one)
-                minutes = window.wave_minutes if window.wave_minutes in thresholds else WINDOW_MINUTES
-                threshold = thresholds[minutes]
+                minutes, threshold = self.model.judged(window.wave_minutes)
                 window.in_wave = (
                     surprise(*window.totals(minutes), self.model.usual_share) >= threshold * WAVE_END_FRACTION
                 )

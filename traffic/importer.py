@@ -252,8 +252,9 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
 
     def release(client: str, session: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
         """The client's held requests older than ``before``, in the given session or their client's."""
-        kept = [item for item in held.get(client, []) if item[0] >= before]
-        for moment, labeled in held.pop(client, []):
+        waiting_now = held.pop(client, [])
+        kept = [item for item in waiting_now if item[0] >= before]
+        for moment, labeled in waiting_now:
             if moment >= before:
                 continue
             event = labeled.event
