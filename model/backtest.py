@@ -52,7 +52,7 @@ from model.entities import (
     entity_key,
     event_evidence,
 )
-from model.entity_training import ENTITY_KINDS
+from model.entity_training import ENTITY_KINDS, MIN_MACHINE_EPISODES
 from model.exceptions import TrainingDataError
 from model.features import IpState, UserState, event_time, featurize_batch
 from model.login_waves import (
@@ -665,10 +665,17 @@ def _calibration_note(replay: Replay) -> str:
         note += (
             f" Training held {machines['episodes']:,} episodes of machine clients (HTTP libraries, declared bots, "
             f"headless browsers): the threshold above judges the others, against their episodes alone, and machine "
-            f"clients are judged against theirs, with a threshold of {machines['threshold']:.2f} (their scores are "
-            "reported on the others' scale)."
+            f"clients are judged against {_machines_fitted_on(machines)}, with a threshold of "
+            f"{machines['threshold']:.2f} (their scores are reported on the others' scale)."
         )
     return note
+
+
+def _machines_fitted_on(machines: dict[str, Any]) -> str:
+    # A model trained before the field judged machine clients only against their own episodes.
+    if machines.get("fitted_on", "their own episodes") == "their own episodes":
+        return "theirs"
+    return f"everyone's (too few of theirs, under {MIN_MACHINE_EPISODES}, for a model of their own)"
 
 
 def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:

@@ -60,7 +60,7 @@ logger = logging.getLogger(__name__)
 ENTITY_KINDS = ("user", "session")
 MIN_TRAINING_EPISODES = 5
 # Machine clients (``model.entities.machine_clients``) get a model of their own from this many
-# training episodes; with fewer, every episode is judged by one model.
+# training episodes; with fewer, a model of everyone's episodes judges them.
 MIN_MACHINE_EPISODES = 10
 CROSS_FIT_FOLDS = 5
 # The share of the alert budget the largest-term rule may spend (``SUM_OR_LARGEST_TERM``); the
@@ -342,22 +342,29 @@ def _fitted_by_client_class(
     """The entity model of ``snapshots``, its cross-fitted maxima, the snapshots it was fitted on,
     and the machine clients' metadata.
 
-    Where training holds at least ``MIN_MACHINE_EPISODES`` episodes of machine clients
-    (``machine_clients``), people (and whoever claims a browser) are judged by a model of their
-    episodes alone and machine clients by one of theirs (``EntityModel.machines``), each calibrated
-    to ``rate`` of its own entity-days, so that together they keep the budget. With fewer, or where
-    either class cannot be cross-fitted (one integration is one entity, in one fold), every episode
-    is judged by one model, as before."""
+    Where training holds machine clients (``machine_clients``), people (and whoever claims a
+    browser) are judged by a model of their episodes alone, and machine clients by one of theirs
+    (``EntityModel.machines``) where there are at least ``MIN_MACHINE_EPISODES`` of them to fit it
+    on, else by a model of everyone's episodes (the one model that judged every episode before
+    machine clients were told apart). Each model is calibrated to ``rate`` of its own entity-days,
+    so that together they keep the budget. Where the people cannot be cross-fitted alone, every
+    episode is judged by one model."""
     machines = machine_clients(snapshots.counts)
     machine_episodes = int((machines & snapshots.last).sum())
-    if machine_episodes >= MIN_MACHINE_EPISODES:
+    if machine_episodes:
         people = snapshots.subset(~machines)
         try:
-            judge, judge_maxima = calibrated_model(snapshots.subset(machines), rate, alert_budget)
             model, maxima = calibrated_model(people, rate, alert_budget)
         except TrainingDataError as error:
-            logger.info("machine clients judged with everyone: %s", error)
+            logger.info("people judged with machine clients: %s", error)
         else:
+            apart = None
+            if machine_episodes >= MIN_MACHINE_EPISODES:
+                try:
+                    apart = calibrated_model(snapshots.subset(machines), rate, alert_budget)
+                except TrainingDataError as error:  # (one integration is one entity, in one fold)
+                    logger.info("machine clients judged with everyone: %s", error)
+            judge, judge_maxima = apart or calibrated_model(snapshots, rate, alert_budget)
             model.machines = judge
             return (
                 model,
@@ -365,6 +372,7 @@ def _fitted_by_client_class(
                 people,
                 {
                     "episodes": machine_episodes,
+                    "fitted_on": "their own episodes" if apart else "everyone's episodes",
                     "entity_days": len(judge_maxima),
                     "threshold": judge.threshold,
                     "term_threshold": judge.term_threshold,

@@ -176,10 +176,16 @@ def test_a_session_backtest_trained_without_session_ids_says_why_it_has_no_sessi
     )
 
 
-def test_a_backtest_says_how_it_judged_the_machine_clients_it_trained_on(tmp_path: Path) -> None:
-    # GIVEN two weeks of people and three integrations syncing every night to train on, then a script
-    # walking the catalogue as fast behind a browser's user agent
-    training = sorted(normal_traffic(users=30, days=14) + nightly_syncs(14, START, "sync"), key=event_time)
+@pytest.mark.parametrize(
+    ("nights", "judged"),
+    [(14, "machine clients are judged against theirs"), (3, "machine clients are judged against everyone's (too few")],
+)
+def test_a_backtest_says_how_it_judged_the_machine_clients_it_trained_on(
+    tmp_path: Path, nights: int, judged: str
+) -> None:
+    # GIVEN two weeks of people and three integrations syncing every night (or the first three
+    # nights) to train on, then a script walking the catalogue as fast behind a browser's user agent
+    training = sorted(normal_traffic(users=30, days=14) + nightly_syncs(nights, START, "sync"), key=event_time)
     day = START + timedelta(days=14)
     scraper = catalogue_walk(day + timedelta(hours=11), "user-0007", "stolen-cookie", BROWSERS[0], "198.51.100.7")
     write_jsonl(tmp_path / "train.jsonl", training)
@@ -187,12 +193,13 @@ def test_a_backtest_says_how_it_judged_the_machine_clients_it_trained_on(tmp_pat
     (tmp_path / "labels.csv").write_text("key,label\nstolen-cookie,scraper\n")
     # WHEN the sessions are backtested
     result = backtest_sessions(tmp_path, tmp_path / "labels.csv", tmp_path / "out")
-    # THEN the script alerts, and the report says the integrations were judged apart, against their own
+    # THEN the script alerts, and the report says the people were judged apart from the integrations,
+    # and what judged the integrations: their own episodes, or everyone's where they were too few
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.strip().splitlines()[-1])["per_label"]["scraper"]["alerted"] == 1
     report = " ".join((tmp_path / "out" / "report.md").read_text().split())
-    assert "Training held 42 episodes of machine clients" in report
-    assert "machine clients are judged against theirs" in report
+    assert f"Training held {3 * nights} episodes of machine clients" in report
+    assert judged in report
 
 
 def test_exactly_one_model_source_is_required(tmp_path: Path) -> None:

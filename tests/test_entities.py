@@ -592,17 +592,44 @@ def test_the_tracker_judges_machine_clients_by_their_model_on_the_stage_s_scale(
         assert all(value > 2.0 if alert.entity == "script" else abs(value) < 1.0 for value in usual)
 
 
-def test_too_few_machine_clients_or_one_alone_are_judged_with_everyone() -> None:
+def test_too_few_machine_clients_or_one_alone_are_judged_with_everyone_and_people_apart() -> None:
     # GIVEN people and one integration syncing every night for two weeks (one user: a single fold)
     one = train(normal_traffic(users=30, days=14) + nightly_syncs(14, START, "sync", hours=(2,)), agent_of=parse_agent)
-    # THEN the user stage is still trained, every user judged by one model (the integration's
-    # episodes cannot be cross-fitted alone), while its fourteen sessions get a model of their own
-    assert one.entity_models["user"].machines is None
-    assert one.entity_models["session"].machines is not None
-    # AND with nine sessions of integrations, too few for a model, every session is judged by one
-    few = train(normal_traffic(users=30, days=14) + nightly_syncs(3, START, "sync"), agent_of=parse_agent)
-    assert few.entity_models["session"].machines is None
-    assert few.metadata["entities"]["session"]["machine_clients"] is None
+    # THEN its fourteen sessions get a model of their own, while its fourteen user episodes cannot be
+    # cross-fitted alone and are judged by a model of everyone's; people by one of theirs in both
+    stages = one.metadata["entities"]
+    assert (stages["session"]["machine_clients"]["fitted_on"], stages["user"]["machine_clients"]["fitted_on"]) == (
+        "their own episodes",
+        "everyone's episodes",
+    )
+    # AND with nine sessions of integrations, too few for a model of their own, the same: people's
+    # model is fitted on people alone, and the integrations' is everyone's
+    training = sorted(normal_traffic(users=30, days=14) + nightly_syncs(3, START, "sync"), key=event_time)
+    few = train(training, agent_of=parse_agent)
+    stage = few.entity_models["session"]
+    assert stage.machines is not None
+    assert few.metadata["entities"]["session"]["machine_clients"]["episodes"] == 9
+    people_rows, everyone_rows = (len(model.to_json()["sorted_columns"]) for model in (stage, stage.machines))
+    assert people_rows < everyone_rows
+
+    # WHEN a script walks the catalogue behind a browser's user agent the next morning
+    day = START + timedelta(days=14)
+    scraper = catalogue_walk(day + timedelta(hours=11), "user-0007", "stolen-cookie", BROWSERS[0], "198.51.100.7")
+
+    def severity(trained: TrainedModel, training: list[dict[str, Any]]) -> float:
+        stage = trained.entity_models["session"]
+        states, _ = replay(trained, training + scraper, "session", agent_of=parse_agent)
+        row = evidence_rows(np.asarray([states["stolen-cookie"].counts()]), stage.priors)
+        return float(stage.score(row)[0]) / stage.threshold
+
+    # THEN it stands out among people more than where the integrations, disguised as browsers, are
+    # taken for people and widen what a person does
+    disguised = [
+        item | {"user_agent": BROWSERS[1]} if item["user_id"].startswith("integration") else item for item in training
+    ]
+    merged = train(disguised, agent_of=parse_agent)
+    assert merged.entity_models["session"].machines is None
+    assert severity(few, training) > 2 * severity(merged, disguised) > 0
 
 
 def test_an_alert_is_not_repeated_within_an_episode_but_may_be_in_the_next(trained: TrainedModel) -> None:
