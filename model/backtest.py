@@ -121,9 +121,8 @@ def read_source(
         yield labeled.event
     report = importer.report
     logger.info("%s: %s", source, report.summary())
-    for hint in (report.login_hint(), report.proxy_hint(), report.session_hint()):
-        if hint:
-            logger.warning("%s: %s", source, hint)
+    for hint in report.hints():
+        logger.warning("%s: %s", source, hint)
     if report.events == 0:
         raise BacktestError(f"{source}: no event could be read as {kind!r} ({report.summary()})")
 

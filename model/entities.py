@@ -662,10 +662,17 @@ class EntityModel:
                 column = ENTITY_FEATURE_NAMES.index(name)
                 return max(0.0, row[column] * (pages + PRIOR_EVENTS) - self.priors[column] * PRIOR_EVENTS)
 
+            def own_mean(name: str, count: float, row: list[float] = row) -> float:
+                # The shrunk mean undone: the episode's own mean over its ``count`` values.
+                column = ENTITY_FEATURE_NAMES.index(name)
+                if count < 1.0:
+                    return row[column]
+                return (row[column] * (count + PRIOR_EVENTS) - self.priors[column] * PRIOR_EVENTS) / count
+
             details = {
                 "pages": round(pages),
                 "minutes": math.expm1(row[1]) / 60.0,
-                "pace": math.expm1(row[2]),
+                "pace": math.expm1(own_mean("page_gap_mean", pages - 1.0)),
                 "flagged": own_count("flagged_mean"),
                 "failures": own_count("failure_mean"),
                 "repeats": own_count("repeated_sequence_mean"),

@@ -517,6 +517,21 @@ def test_new_normal_users_do_not_alert_and_a_scraper_alerts_once_with_reasons(tr
     assert len(false_alerts) <= 2
 
 
+def test_a_reason_names_the_episode_s_own_pace_not_the_shrunk_one(trained: TrainedModel) -> None:
+    # GIVEN a script clicking a page every three seconds, twelve pages
+    evidence = Evidence()
+    for page in range(12):
+        evidence.observe(1_000.0 + 3.0 * page, ROW, 0.0, False, False, page=page + 1)
+    stage = trained.entity_models["session"]
+    row = evidence_rows(np.asarray([evidence.counts()]), stage.priors)
+    # WHEN its reasons are put in words
+    (reasons,) = stage.reasons(row, top=len(ENTITY_FEATURE_NAMES))
+    # THEN the pace they give is its own, three seconds, though the mean the model reads is shrunk
+    # toward the population's slower one by five pseudo-pages
+    assert math.expm1(row[0][ENTITY_FEATURE_NAMES.index("page_gap_mean")]) > 4.0
+    assert any("pages in quick succession (typical pause 3.0 s)" in reason for reason in reasons), reasons
+
+
 def test_machine_clients_in_training_do_not_teach_the_people_s_model_a_script_s_pace() -> None:
     # GIVEN two weeks of people browsing and three integrations reading the catalogue every night
     training = sorted(normal_traffic(users=30, days=14) + nightly_syncs(14, START, "sync"), key=event_time)

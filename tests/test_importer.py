@@ -169,6 +169,36 @@ def test_a_request_without_the_session_cookie_joins_the_session_its_client_start
     assert "30 of 30 requests carried no session id" in (empty.report.session_hint() or "")
 
 
+def test_a_log_without_client_addresses_says_what_that_costs() -> None:
+    # GIVEN a log shared with its addresses removed, a session cookie column before the user agent
+    log_format = (
+        '[$time_local] "$request" $status $body_bytes_sent "$http_referer" $cookie_PHPSESSID "$http_user_agent"'
+    )
+    agent = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
+    lines = [
+        f'[02/Mar/2026:10:00:{second:02d} +0000] "GET /p/{second} HTTP/1.1" 200 512 "-" '
+        f'{"-" if second % 10 == 0 else "a1b2c3"} "{agent}"'
+        for second in range(30)
+    ]
+    importer = LogImporter("custom", log_format=log_format)
+    events = [labeled.event for labeled in importer.import_lines(lines, "x")]
+    # THEN every line is read, its sessions keyed by the cookie, and the import warns what is missing
+    assert len(events) == 30
+    sessions = {event["resource"]: event["session_id"] for event in events}
+    assert sessions["/p/0"] == sessions["/p/1"] == "a1b2c3"  # the landing page joined the session it began
+    assert sessions["/p/10"] == sessions["/p/20"] == identify_user(None, None, None, agent)
+    hints = importer.report.hints()
+    assert len(hints) == 1
+    assert "none of 30 requests has a client address" in hints[0]
+    assert "keyed by its user agent alone" in hints[0]
+    # AND the summary says what a request without a session id was keyed by
+    assert "keyed by their client (agent alone: the log has no addresses)" in importer.report.summary()
+    # AND a log with addresses has no such hint
+    addressed = LogImporter("custom", log_format="$remote_addr " + log_format)
+    list(addressed.import_lines([f"198.51.100.7 {text}" for text in lines], "x"))
+    assert addressed.report.hints() == []
+
+
 def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it_is_recent() -> None:
     importer = LogImporter("custom", log_format='%h %u %t "%r" %>s "%{User-Agent}i" "%{sid}C"')
     agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"

@@ -352,9 +352,8 @@ def run_import(args: argparse.Namespace) -> int:
     counts, _ = _write_events(_imported(importer, args.inputs), args, _Pacer(None))
     report = importer.report
     print(f"import: {report.summary()}", file=sys.stderr)
-    for hint in (report.login_hint(), report.proxy_hint(), report.session_hint()):
-        if hint:
-            print(f"import: warning: {hint}", file=sys.stderr)
+    for hint in report.hints():
+        print(f"import: warning: {hint}", file=sys.stderr)
     print(f"import: {_summary(counts, time.perf_counter() - started)}", file=sys.stderr)
     if args.report:
         with open(args.report, "wb") as handle:

@@ -179,6 +179,21 @@ class ImportReport:
             "proxy's address, network and country"
         )
 
+    def address_hint(self) -> str | None:
+        """What a log without client addresses cannot show: where a request came from."""
+        if self.events < MIN_REQUESTS_FOR_HINT or self.addressed:
+            return None
+        return (
+            f"none of {self.events} requests has a client address (the format has no $remote_addr, or the column "
+            "is empty): the features of addresses, networks and countries read nothing, and a request without a "
+            "session id is keyed by its user agent alone; if the log has the address, add it to the format"
+        )
+
+    def hints(self) -> list[str]:
+        """Every hint that applies: what to check or change to read the log right."""
+        found = (self.login_hint(), self.proxy_hint(), self.address_hint(), self.session_hint())
+        return [hint for hint in found if hint]
+
     def session_hint(self) -> str | None:
         """What to check when most requests of a log with a session column carried no session id:
         the column may not hold the session (each client then is one)."""
@@ -204,7 +219,8 @@ class ImportReport:
             lines.append(
                 f"  {self.joined_sessions + self.client_sessions} request(s) without a session id: "
                 f"{self.joined_sessions} joined the session their client started within "
-                f"{COOKIELESS_JOIN_SECONDS:g} s, {self.client_sessions} keyed by their client (address and agent)"
+                f"{COOKIELESS_JOIN_SECONDS:g} s, {self.client_sessions} keyed by their client "
+                f"({'address and agent' if self.addressed else 'agent alone: the log has no addresses'})"
             )
         for title, examples in (("unparseable", self.unparseable_examples), ("invalid", self.invalid_examples)):
             for source, number, reason, text in examples:
