@@ -174,9 +174,23 @@ def entity_key(event: Any, kind: str) -> str | None:
 
 def evidence_values(rows: Matrix) -> list[list[float]]:
     """Each event's values of ``EVIDENCE_COLUMNS``, from its feature row (as plain floats: the
-    per-event additions are cheaper on them than on numpy scalars)."""
-    values: list[list[float]] = np.asarray(rows)[:, _EVIDENCE_INDEX].tolist()
-    return values
+    per-event additions are cheaper on them than on numpy scalars).
+
+    A client error (4xx) counts as a failure only when it is a failed login: a page not found is
+    one piece of evidence, a client error, not two. Counted twice, one stale link made a person's
+    visit stand out as much as a probe; a failed login is both, an attempt that failed and a
+    request refused."""
+    matrix = np.asarray(rows)
+    values = matrix[:, _EVIDENCE_INDEX]
+    refused_only = (matrix[:, _STATUS_4XX] > 0) & (matrix[:, _LOGIN_FAILED] == 0)
+    values[refused_only, _FAILURE_VALUE] = 0.0
+    listed: list[list[float]] = values.tolist()
+    return listed
+
+
+_STATUS_4XX = FEATURE_NAMES.index("status_4xx")
+_LOGIN_FAILED = FEATURE_NAMES.index("event_login_failed")
+_FAILURE_VALUE = EVIDENCE_COLUMNS.index("failure")
 
 
 def alert_share(
@@ -298,9 +312,8 @@ class Evidence:
         return False
 
     def all_failed(self) -> bool:
-        """Every request of the episode failed (a failed login, a 4xx or a 5xx) and none fetched a
-        page asset: what an account tried by credential stuffing shows (and a scan of 404s too, which
-        ``model.login_waves.folded_into_wave`` tells apart by the batch's events)."""
+        """Every request of the episode failed (a failed login or a 5xx: ``evidence_values``) and none
+        fetched a page asset: what an account tried by credential stuffing shows."""
         return 0 < self.pages == self.events and self.page_sums[_FAILURE_SUM] >= self.pages
 
     def _start_episode(self, now: float) -> None:

@@ -897,6 +897,31 @@ def test_a_log_of_one_user_trains_without_an_entity_stage() -> None:
     assert "skipped" in trained.metadata["entities"]["user"]
 
 
+def test_a_failed_request_is_one_piece_of_evidence_unless_it_is_a_failed_login() -> None:
+    # GIVEN a person's stale link (404), a failed login (401), a server error (503) and a login
+    # failed with the form shown again (200)
+    moment = START + timedelta(hours=10)
+    requests = [
+        event(moment, "u-1", "page_view", resource="/old-news/3", status=404),
+        event(moment, "u-1", "login_failed", resource="/login", status=401),
+        event(moment, "u-1", "page_view", resource="/reports", status=503),
+        event(moment, "u-1", "login_failed", resource="/login", status=200),
+    ]
+    values = evidence_values(featurize_batch(requests).rows)
+    failure, client_error = EVIDENCE_COLUMNS.index("failure"), EVIDENCE_COLUMNS.index("status_4xx")
+    # THEN the page not found is a client error only, the 401 failed login both a failure and a
+    # client error, the server error and the 200 failed login failures only
+    assert [(row[failure], row[client_error]) for row in values] == [(0.0, 1.0), (1.0, 1.0), (1.0, 0.0), (1.0, 0.0)]
+    # AND an episode of failed logins alone failed throughout, one with a page not found did not
+    logins, probe = Evidence(), Evidence()
+    for second, row in enumerate(values):
+        if second in (1, 3):
+            logins.observe(float(second), row, 0.0, False, False)
+        if second in (0, 1):
+            probe.observe(float(second), row, 0.0, False, False)
+    assert (logins.all_failed(), probe.all_failed()) == (True, False)
+
+
 def test_training_reads_an_address_shared_across_folds_as_the_scorer_does() -> None:
     # GIVEN an office whose users all browse from one address, their ids hashed into every fold
     events = [{**item, "ip": "203.0.113.7"} for item in normal_traffic(users=40, days=3)]
