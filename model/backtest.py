@@ -674,7 +674,11 @@ def _machines_fitted_on(machines: dict[str, Any]) -> str:
     # A model trained before the field judged machine clients only against their own episodes.
     if machines.get("fitted_on", "their own episodes") == "their own episodes":
         return "theirs"
-    return f"everyone's (too few of theirs, under {MIN_MACHINE_EPISODES}, for a model of their own)"
+    if machines["episodes"] < MIN_MACHINE_EPISODES:
+        why = f"too few of theirs, under {MIN_MACHINE_EPISODES}, for a model of their own"
+    else:
+        why = "theirs could not be cross-fitted: too few clients"
+    return f"everyone's ({why}; calibrated on their days)"
 
 
 def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:

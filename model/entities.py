@@ -312,8 +312,9 @@ class Evidence:
         return False
 
     def all_failed(self) -> bool:
-        """Every request of the episode failed (a failed login or a 5xx: ``evidence_values``) and none
-        fetched a page asset: what an account tried by credential stuffing shows."""
+        """Every request of the episode failed (a failed login, a 5xx or a failure outcome, not a
+        page not found: ``evidence_values``) and none fetched a page asset: what an account tried by
+        credential stuffing shows."""
         return 0 < self.pages == self.events and self.page_sums[_FAILURE_SUM] >= self.pages
 
     def _start_episode(self, now: float) -> None:
@@ -487,11 +488,11 @@ def population_priors(totals: Sequence[float]) -> list[float]:
 
 # An episode most of whose requests came from a declared machine (an HTTP library or tool, a
 # self-declared bot, a headless browser) is a machine client's: an integration's nightly sync, a
-# monitor, a search engine's crawler. Where training holds enough of them, the other episodes are
-# judged by a model of theirs alone: fitted with the machines' episodes, the profile takes their pace
-# and their lack of page assets for normal, and a scraper behind a browser's user agent that walks
-# the same API does not stand out among the people it claims to be. Machine clients are then judged
-# by a model of their own (``EntityModel.machines``).
+# monitor, a search engine's crawler. Where training holds any, the other episodes are judged by a
+# model of theirs alone: fitted with the machines' episodes, the profile takes their pace and their
+# lack of page assets for normal, and a scraper behind a browser's user agent that walks the same
+# API does not stand out among the people it claims to be. Machine clients are then judged by a
+# model of their own (``EntityModel.machines``), or of everyone's episodes where theirs are too few.
 MACHINE_CLIENT_SHARE = 0.5
 _MACHINE_SUMS = [8 + len(PAGE_MEANS) + CLIENT_MEANS.index(name) for name in ("headless", "known_bot", "http_library")]
 
@@ -562,10 +563,11 @@ class EntityModel:
         cross-fitting fold stands in for the whole training's profile, whose cap is higher).
         ``features_version``: that of the features ``sorted_columns`` holds, this code's or an
         earlier one's (``_READABLE_FEATURES``); ``priors`` are always in this code's layout, as
-        ``evidence_rows`` reads them. ``machines``: where training held enough machine clients
-        (``machine_clients``), the model that judges their episodes, fitted and calibrated on theirs;
-        this one is then fitted and calibrated on the others alone, and judges them. Without it,
-        this one judges every episode."""
+        ``evidence_rows`` reads them. ``machines``: where training held machine clients
+        (``machine_clients``), the model that judges their episodes, fitted on theirs (or on
+        everyone's, where theirs were too few) and calibrated on their days; this one is then fitted
+        and calibrated on the others alone, and judges them. Without it, this one judges every
+        episode."""
         if scoring not in _SCORINGS:
             raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
         if (scoring == SUM_OR_LARGEST_TERM) != (term_threshold is not None and term_threshold > 0):
@@ -685,7 +687,7 @@ class EntityModel:
             details = {
                 "pages": round(pages),
                 "minutes": math.expm1(row[1]) / 60.0,
-                "pace": math.expm1(own_mean("page_gap_mean", pages - 1.0)),
+                "pace": math.expm1(max(0.0, own_mean("page_gap_mean", round(pages) - 1.0))),
                 "flagged": own_count("flagged_mean"),
                 "failures": own_count("failure_mean"),
                 "repeats": own_count("repeated_sequence_mean"),

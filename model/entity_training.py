@@ -312,9 +312,16 @@ def cross_fitted_maxima(snapshots: Snapshots) -> tuple[Vector, Vector]:
     return sums, terms
 
 
-def calibrated_model(snapshots: Snapshots, rate: float, alert_budget: float) -> tuple[EntityModel, Vector]:
+def calibrated_model(
+    snapshots: Snapshots,
+    rate: float,
+    alert_budget: float,
+    judged_days: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+) -> tuple[EntityModel, Vector]:
     """The entity model fitted on ``snapshots`` with thresholds for a share ``rate`` of entity-days,
-    and each entity-day's cross-fitted highest score under it.
+    and each entity-day's cross-fitted highest score under it. ``judged_days``: the entity-days the
+    model will judge, where it is fitted on more (by default, all of them): the thresholds are set
+    for ``rate`` of those, and their scores are returned.
 
     The two rules (``SUM_OR_LARGEST_TERM``) share the rate, so that together they stay within it.
     On too few entity-days to expect ``MIN_TERM_RULE_EXCEEDANCES`` beyond the term threshold, or
@@ -322,6 +329,8 @@ def calibrated_model(snapshots: Snapshots, rate: float, alert_budget: float) -> 
     training set, whose extrapolated tails are rough), no single feature can be trusted to alert
     alone: the sum then has the whole rate to itself."""
     sums, largest_terms = cross_fitted_maxima(snapshots)
+    if judged_days is not None:
+        sums, largest_terms = sums[judged_days], largest_terms[judged_days]
     profile = TailProfile(snapshots.rows[snapshots.for_fitting])
     largest_term_threshold = tail_threshold(largest_terms, rate * TERM_RULE_SHARE)
     enough_days = len(largest_terms) * rate * TERM_RULE_SHARE >= MIN_TERM_RULE_EXCEEDANCES
@@ -345,10 +354,12 @@ def _fitted_by_client_class(
     Where training holds machine clients (``machine_clients``), people (and whoever claims a
     browser) are judged by a model of their episodes alone, and machine clients by one of theirs
     (``EntityModel.machines``) where there are at least ``MIN_MACHINE_EPISODES`` of them to fit it
-    on, else by a model of everyone's episodes (the one model that judged every episode before
-    machine clients were told apart). Each model is calibrated to ``rate`` of its own entity-days,
-    so that together they keep the budget. Where the people cannot be cross-fitted alone, every
-    episode is judged by one model."""
+    on, else by a model fitted on everyone's episodes (the one model that judged every episode before
+    machine clients were told apart). Each model is calibrated to ``rate`` of the entity-days it
+    judges, so that together they keep the budget: everyone's model to ``rate`` of the machine
+    clients' days, which in training were its most extreme (calibrated on all days, it would spend
+    the budget on them a second time). Where the people cannot be cross-fitted alone, every episode
+    is judged by one model."""
     machines = machine_clients(snapshots.counts)
     machine_episodes = int((machines & snapshots.last).sum())
     if machine_episodes:
@@ -364,7 +375,12 @@ def _fitted_by_client_class(
                     apart = calibrated_model(snapshots.subset(machines), rate, alert_budget)
                 except TrainingDataError as error:  # (one integration is one entity, in one fold)
                     logger.info("machine clients judged with everyone: %s", error)
-            judge, judge_maxima = apart or calibrated_model(snapshots, rate, alert_budget)
+            if apart is not None:
+                judge, judge_maxima = apart
+            else:
+                machine_days = np.zeros(snapshots.entity_days, dtype=bool)
+                machine_days[snapshots.entity_day[machines]] = True
+                judge, judge_maxima = calibrated_model(snapshots, rate, alert_budget, judged_days=machine_days)
             model.machines = judge
             return (
                 model,
@@ -435,7 +451,7 @@ def train_entity_model(
                 f"q{quantile:g}": float(np.quantile(maxima, quantile)) for quantile in (0.5, 0.9, 0.99)
             },
         },
-        # The model that judges machine clients (EntityModel.machines), where training held enough;
+        # The model that judges machine clients (EntityModel.machines), where training held any;
         # the figures above are then the other episodes' and their model's.
         "machine_clients": machine_metadata,
     }

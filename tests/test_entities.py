@@ -530,6 +530,12 @@ def test_a_reason_names_the_episode_s_own_pace_not_the_shrunk_one(trained: Train
     # toward the population's slower one by five pseudo-pages
     assert math.expm1(row[0][ENTITY_FEATURE_NAMES.index("page_gap_mean")]) > 4.0
     assert any("pages in quick succession (typical pause 3.0 s)" in reason for reason in reasons), reasons
+    # AND pages that came all at once have a pause of none, not a negative one from rounding
+    burst = Evidence()
+    for page in range(7):
+        burst.observe(1_000.0, ROW, 0.0, False, False, page=page + 1)
+    (reasons,) = stage.reasons(evidence_rows(np.asarray([burst.counts()]), stage.priors), top=len(ENTITY_FEATURE_NAMES))
+    assert any("(typical pause 0.0 s)" in reason for reason in reasons), reasons
 
 
 def test_machine_clients_in_training_do_not_teach_the_people_s_model_a_script_s_pace() -> None:
@@ -623,7 +629,12 @@ def test_too_few_machine_clients_or_one_alone_are_judged_with_everyone_and_peopl
     few = train(training, agent_of=parse_agent)
     stage = few.entity_models["session"]
     assert stage.machines is not None
-    assert few.metadata["entities"]["session"]["machine_clients"]["episodes"] == 9
+    machine_clients = few.metadata["entities"]["session"]["machine_clients"]
+    assert machine_clients["episodes"] == 9
+    # AND everyone's model is calibrated on the days it judges, the integrations': calibrated on all
+    # days, it would spend the budget on them (training's most extreme) on top of the people's share
+    assert machine_clients["entity_days"] == 9
+    assert machine_clients["cross_fitted_alerts_per_1000_entities_per_day"] <= 1000 / 9
     people_rows, everyone_rows = (len(model.to_json()["sorted_columns"]) for model in (stage, stage.machines))
     assert people_rows < everyone_rows
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import json
 import os
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -192,11 +193,18 @@ def test_a_log_without_client_addresses_says_what_that_costs() -> None:
     assert "none of 30 requests has a client address" in hints[0]
     assert "keyed by its user agent alone" in hints[0]
     # AND the summary says what a request without a session id was keyed by
-    assert "keyed by their client (agent alone: the log has no addresses)" in importer.report.summary()
-    # AND a log with addresses has no such hint
+    assert "keyed by their client (user agent alone: the log has no addresses)" in importer.report.summary()
+    # AND when most requests carry no session id, the hint on that says the same of their client
+    sessionless = LogImporter("custom", log_format=log_format)
+    list(sessionless.import_lines([text.replace(" a1b2c3 ", " - ") for text in lines], "x"))
+    assert "keyed by their client (user agent alone: the log has no addresses)" in " ".join(sessionless.report.hints())
+    # AND a log with addresses has no such hint, nor events with theirs, nor CSIC 2010, which has none
     addressed = LogImporter("custom", log_format="$remote_addr " + log_format)
     list(addressed.import_lines([f"198.51.100.7 {text}" for text in lines], "x"))
     assert addressed.report.hints() == []
+    wire = LogImporter("jsonl")
+    list(wire.import_lines([json.dumps(event | {"ip": "198.51.100.7"}) for event in events], "x"))
+    assert (wire.report.events, wire.report.hints()) == (30, [])
 
 
 def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it_is_recent() -> None:
@@ -453,6 +461,7 @@ def test_the_whole_csic2010_data_set_imports_one_event_per_line() -> None:
     assert importer.report.invalid == 0
     assert labels.count(None) == 36_000
     assert labels.count(CSIC_ANOMALOUS_LABEL) == 25_065
+    assert importer.report.hints() == []  # (no address to add: the data set has none)
 
 
 def test_user_identification_order() -> None:

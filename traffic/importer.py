@@ -140,6 +140,7 @@ class ImportReport:
     login_statuses: Counter[int] = field(default_factory=Counter)  # submitted logins, by status
     failed_logins: int = 0
     addressed: int = 0  # events with a client address
+    addresses_expected: bool = True  # whether the format can carry one (CSIC 2010's cannot)
     internal_addresses: Counter[str] = field(default_factory=Counter)  # of them, in private networks
     reads_forwarded: bool = False  # whether the format has an X-Forwarded-For (or X-Real-IP) column
     # Requests without a session id in a log with a session column (``with_cookieless_sessions``):
@@ -181,7 +182,7 @@ class ImportReport:
 
     def address_hint(self) -> str | None:
         """What a log without client addresses cannot show: where a request came from."""
-        if self.events < MIN_REQUESTS_FOR_HINT or self.addressed:
+        if self.events < MIN_REQUESTS_FOR_HINT or self.addressed or not self.addresses_expected:
             return None
         return (
             f"none of {self.events} requests has a client address (the format has no $remote_addr, or the column "
@@ -201,9 +202,12 @@ class ImportReport:
             return None
         return (
             f"{self.client_sessions} of {self.events} requests carried no session id and are keyed by their client "
-            "(address and user agent) as its session; if the log's session column is not the session's, name the "
+            f"({self._client_kind()}) as its session; if the log's session column is not the session's, name the "
             "right one in the format ($session_id, or $cookie_NAME)"
         )
+
+    def _client_kind(self) -> str:
+        return "address and user agent" if self.addressed else "user agent alone: the log has no addresses"
 
     def _example(self, into: list[tuple[str, int, str, str]], source: str, number: int, reason: str, line: str) -> None:
         if len(into) < self.max_examples:
@@ -219,8 +223,7 @@ class ImportReport:
             lines.append(
                 f"  {self.joined_sessions + self.client_sessions} request(s) without a session id: "
                 f"{self.joined_sessions} joined the session their client started within "
-                f"{COOKIELESS_JOIN_SECONDS:g} s, {self.client_sessions} keyed by their client "
-                f"({'address and agent' if self.addressed else 'agent alone: the log has no addresses'})"
+                f"{COOKIELESS_JOIN_SECONDS:g} s, {self.client_sessions} keyed by their client ({self._client_kind()})"
             )
         for title, examples in (("unparseable", self.unparseable_examples), ("invalid", self.invalid_examples)):
             for source, number, reason, text in examples:
@@ -487,7 +490,11 @@ class LogImporter:
         self.internal_address = ClientAddress().is_trusted
         self.start = start
         self.interval = interval
-        self.report = ImportReport(max_examples=max_examples, reads_forwarded=self.forwarded_column is not None)
+        self.report = ImportReport(
+            max_examples=max_examples,
+            reads_forwarded=self.forwarded_column is not None,
+            addresses_expected=format != "csic2010",
+        )
         self._synthetic_index = 0
 
     def import_lines(self, lines: Iterable[str], source: str = "-") -> Iterator[LabeledEvent]:
@@ -520,6 +527,8 @@ class LogImporter:
                 report._example(report.invalid_examples, source, number, str(error), line)
                 continue
             report.events += 1
+            if event.get("ip"):
+                report.addressed += 1
             yield LabeledEvent(event, label)
 
     def import_file(self, path: str) -> Iterator[LabeledEvent]:
@@ -662,10 +671,8 @@ class LogImporter:
             raise LineError("no time ($time_local, $time_iso8601 or $msec)")
         if self.forwarded_column is not None:
             ip = self._client(ip, forwarded, properties)
-        if ip is not None:
-            self.report.addressed += 1
-            if self.internal_address(ip):
-                self.report.internal_addresses[ip] += 1
+        if ip is not None and self.internal_address(ip):
+            self.report.internal_addresses[ip] += 1
         if method is not None:
             properties["method"] = method
         if uri is not None:
