@@ -557,6 +557,8 @@ def test_machine_clients_in_training_do_not_teach_the_people_s_model_a_script_s_
     (people_model, people), (machines_model, machines) = stage.by_client(counts)
     assert (people_model, people.tolist(), machines_model, machines.tolist()) == (stage, [0], stage.machines, [1])
     assert [alert.threshold for alert in alerts if alert.entity == "stolen-cookie"] == [stage.threshold]
+    # AND the syncs, doing what they do every night, do not alert (their hour as habitual as in training)
+    assert [alert.entity for alert in alerts if alert.entity.startswith("next")] == []
 
     # AND the script stands out among people far more than where the integrations, disguised as
     # browsers, are taken for people

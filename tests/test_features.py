@@ -47,6 +47,7 @@ from model.features import (
     travel,
 )
 from model.features.resources import _SQL_RE, _SUSPICIOUS_RE, SHAPE_COLUMNS
+from model.features.user_activity import HABITUAL_HOUR_RARITY
 from model.network import embedded_network_of
 from model.user_agents import parse_agent
 from tests.model_factories import (
@@ -235,6 +236,24 @@ def test_novelty_features_flag_a_new_ip_agent_and_country_for_a_known_user() -> 
         assert set(column(result.rows[1:-1], name)) == {0.0}
     # AND its hour is rarer for this user than the habitual hour
     assert last[FEATURE_NAMES.index("hour_rarity")] > max(column(result.rows[-5:-1], "hour_rarity"))
+
+
+def test_an_hour_habitual_for_weeks_is_no_rarer_or_commoner_than_one_habitual_for_days() -> None:
+    # GIVEN a job that sends forty requests at 2 a.m. every night for sixty nights
+    nights = [
+        event(START + timedelta(days=night, hours=2, seconds=20 * number), "sync", "api_call", resource="/api/items")
+        for night in range(60)
+        for number in range(40)
+    ]
+    rarity = column(featurize(None, nights).rows, "hour_rarity")
+    # THEN its hour's rarity falls from that of a user without history to the habitual floor within
+    # the first nights, and stays there: a later night is never further in its tail than the nights
+    # training saw (before the floor it fell every night, and the integration alerted every night)
+    assert rarity[0] == pytest.approx(math.log(24.0), rel=0.05)
+    assert rarity[40 * 3 :] == [pytest.approx(HABITUAL_HOUR_RARITY, abs=10**-ROW_DECIMALS)] * (40 * 57)
+    # AND an hour it has never used reads as rare
+    late = event(START + timedelta(days=60, hours=14), "sync", "api_call", resource="/api/items")
+    assert column(featurize(None, [*nights, late]).rows, "hour_rarity")[-1] > 5.0
 
 
 DYNAMODB_WRITE_UNIT_BYTES = 1024

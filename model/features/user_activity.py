@@ -51,6 +51,11 @@ USER_COLUMNS = (
 )
 # Decay time constants of the user's own counters, seconds (the rates use state's FAST_TAU and SLOW_TAU).
 HOUR_HABIT_TAU = 30 * 86400.0
+# The rarity of an hour that holds nine tenths of the user's activity, below which no hour reads: as
+# habitual as an hour gets. Unbounded, a job that runs at 2 a.m. every night sees its hour's rarity
+# fall a little every night toward 0, tomorrow's below any that training saw, and the detector read
+# that as anomalous: the integration alerted every night for doing what it always does.
+HABITUAL_HOUR_RARITY = -math.log(0.9)
 AGENT_TAU = 600.0
 # The gap reported for a user's first event (and the cap on any gap): 30 days.
 MAX_GAP_SECONDS = 30 * 86400.0
@@ -81,7 +86,7 @@ def user_columns(
     hour = int(now // 3600) % 24
     histogram = state.hour_histogram
     # Additive smoothing: a user with no history gets log(24) for every hour.
-    hour_rarity = -math.log((histogram[hour] + 0.5) / (sum(histogram) + 12.0))
+    hour_rarity = max(-math.log((histogram[hour] + 0.5) / (sum(histogram) + 12.0)), HABITUAL_HOUR_RARITY)
     history = state.rate_slow
 
     if elapsed > 0:
