@@ -135,7 +135,8 @@ def test_a_request_without_the_session_cookie_joins_the_session_its_client_start
     browser, crawler = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0", "Googlebot/2.1"
 
     def line(second: int, address: str, agent: str, path: str, cookie: str) -> str:
-        return f'{address} [02/Nov/2026:10:00:{second:02d} +0000] "GET {path} HTTP/2.0" 200 "{agent}" "{cookie}"'
+        stamp = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'{address} [{stamp}] "GET {path} HTTP/2.0" 200 "{agent}" "{cookie}"'
 
     lines = [
         line(0, "198.51.100.7", browser, "/", "-"),  # the landing page: no cookie yet
@@ -143,8 +144,10 @@ def test_a_request_without_the_session_cookie_joins_the_session_its_client_start
         line(2, "203.0.113.66", crawler, "/t/1", "-"),
         line(3, "198.51.100.7", browser, "/t/9", "s-1"),
         line(5, "203.0.113.66", crawler, "/t/2", "-"),
-        line(20, "198.51.100.9", browser, "/t/3", "-"),  # a visit whose cookie comes too late
-        line(40, "198.51.100.9", browser, "/t/4", "s-2"),
+        line(20, "198.51.100.9", browser, "/t/3", "-"),  # a landing page whose assets were cached...
+        line(80, "198.51.100.9", browser, "/t/4", "s-2"),  # ...and the next click, with the cookie
+        line(90, "198.51.100.11", browser, "/t/5", "-"),  # a visitor who leaves after one page
+        line(400, "198.51.100.11", browser, "/t/6", "s-3"),  # and comes back more than 5 min later
     ]
     # WHEN it imports them
     events = [item.event for item in importer.import_lines(lines, "forum.log")]
@@ -155,14 +158,19 @@ def test_a_request_without_the_session_cookie_joins_the_session_its_client_start
     crawler_client = identify_user(None, None, "203.0.113.66", crawler)
     assert {by_path[path]["session_id"] for path in ("/t/1", "/t/2")} == {crawler_client}
     assert by_path["/t/1"]["user_id"] == crawler_client
-    # AND a request more than COOKIELESS_JOIN_SECONDS before its client's session is not in it
-    assert by_path["/t/3"]["session_id"] == identify_user(None, None, "198.51.100.9", browser)
-    assert by_path["/t/4"]["session_id"] == "s-2"
+    # AND a landing page joins the session its client starts within LANDING_SECONDS, not later
+    assert by_path["/t/3"]["session_id"] == by_path["/t/4"]["session_id"] == "s-2"
+    assert by_path["/t/5"]["session_id"] == identify_user(None, None, "198.51.100.11", browser)
+    assert by_path["/t/6"]["session_id"] == "s-3"
     # AND every line came out once, a request held until its client's session began or the first line
     # more than that many seconds after it, and the report says so
-    assert [event["resource"] for event in events] == ["/", "/style.css", "/t/9", "/t/1", "/t/2", "/t/3", "/t/4"]
-    assert (importer.report.joined_sessions, importer.report.client_sessions) == (1, 3)
-    assert "4 request(s) without a session id: 1 joined the session their client started" in importer.report.summary()
+    assert [event["resource"] for event in events] == [
+        *("/", "/style.css", "/t/9", "/t/3", "/t/4", "/t/1", "/t/2", "/t/5", "/t/6"),
+    ]
+    assert (importer.report.joined_sessions, importer.report.client_sessions) == (2, 3)
+    assert "5 request(s) without a session id: 2 joined the session their client started within 5 min" in (
+        importer.report.summary()
+    )
     assert importer.report.session_hint() is None  # (too few requests to say)
     # AND a log whose session column is empty on most requests says to check it
     empty = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{forum_sid}C"')
@@ -221,14 +229,15 @@ def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it
         line(31, "/a/2", "s-A"),  # ...while the first goes on
         line(32, "/b/1", "s-B"),  # and the colleague's session starts
         line(100, "/c/landing", "-", "carol"),  # a user the log names itself
-        line(109, "/c/favicon.ico", "-", "carol"),
-        line(111, "/c/1", "s-C", "carol"),
+        line(115, "/c/favicon.ico", "-", "carol"),
+        line(117, "/c/1", "s-C", "carol"),
     ]
     events = {item.event["resource"]: item.event for item in importer.import_lines(lines, "office.log")}
     # THEN the landing page joins the session that starts after it, not the one under way
     assert events["/b/landing"]["session_id"] == "s-B"
-    # AND each request is judged by its own age: the landing page 11 s before the session is not in
-    # it, the favicon 2 s before is; the log's own user is kept
+    # AND a client's request without a cookie more than COOKIELESS_JOIN_SECONDS after another says the
+    # other kept none: that one is the client's own, the later joins the session that starts; the
+    # log's own user is kept
     client = identify_user(None, None, "198.51.100.7", agent)
     assert events["/c/landing"]["session_id"] == client
     assert (events["/c/favicon.ico"]["session_id"], events["/c/favicon.ico"]["user_id"]) == ("s-C", "carol")

@@ -26,9 +26,10 @@ kept: they may hold credentials.
 Where the log has a session column, a request without a session id (``-``) gets one
 (``with_cookieless_sessions``): a browser's first request carries no cookie yet (the response sets
 it), so it joins the session that its client (address and user agent) starts within
-``COOKIELESS_JOIN_SECONDS``; a client that keeps no cookies at all (a crawler, a script) is its own
-session, ``client:<16 hex>`` as its user is, as web-bot research datasets sessionize such clients.
-Those requests come out of the import up to that many seconds after the lines that follow them.
+``LANDING_SECONDS``; a client that keeps no cookies at all (a crawler, a script: its next request
+comes without one too) is its own session, ``client:<16 hex>`` as its user is, as web-bot research
+datasets sessionize such clients. Those requests come out of the import up to that many seconds
+after the lines that follow them.
 
 A submitted login (a POST to a login path) failed when its status is 400 or more (401, 403), or
 one of ``failed_login_statuses``: an application that answers a failed login with 200 (the form
@@ -101,9 +102,13 @@ MIN_REQUESTS_FOR_HINT = 20
 # Requests without a session id, in a log with a session column, that say the column may be wrong.
 SESSIONLESS_HINT_SHARE = 0.5
 _EXAMPLE_CHARACTERS = 200
-# A browser's requests after its first come within a second or two (its page's assets, with the
-# cookie the first response set); a client's request this long before its session began is not its.
+# A browser's requests after its first carry the cookie the first response set: a client's second
+# request without one, this long after its first, says it keeps none (a crawler, a script).
 COOKIELESS_JOIN_SECONDS = 10.0
+# A browser that has the landing page's assets in its cache sends nothing more until its next click,
+# which carries the cookie: a request without one waits this long for its client's session to start
+# (within the backtest's reordering, which replays events up to five minutes apart in order).
+LANDING_SECONDS = 300.0
 # A session seen this recently is under way, not starting (the entity stage's episode timeout).
 SESSION_MEMORY_SECONDS = 30 * 60.0
 ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
@@ -223,7 +228,7 @@ class ImportReport:
             lines.append(
                 f"  {self.joined_sessions + self.client_sessions} request(s) without a session id: "
                 f"{self.joined_sessions} joined the session their client started within "
-                f"{COOKIELESS_JOIN_SECONDS:g} s, {self.client_sessions} keyed by their client ({self._client_kind()})"
+                f"{LANDING_SECONDS / 60:g} min, {self.client_sessions} keyed by their client ({self._client_kind()})"
             )
         for title, examples in (("unparseable", self.unparseable_examples), ("invalid", self.invalid_examples)):
             for source, number, reason, text in examples:
@@ -256,8 +261,9 @@ def session_column(variables: Sequence[str]) -> str | None:
 
 def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
     """``events`` (in the log's order) with a session id for each that has none: the session its
-    client (address and user agent) starts within ``COOKIELESS_JOIN_SECONDS`` after it, else the
-    client's own (``client:<16 hex>``). Counted in ``report``.
+    client (address and user agent) starts within ``LANDING_SECONDS`` after it, unless the client
+    sent another request without one more than ``COOKIELESS_JOIN_SECONDS`` after it (it keeps no
+    cookies), else the client's own (``client:<16 hex>``). Counted in ``report``.
 
     A session "starts" at the first request that carries it (one not seen in the last
     ``SESSION_MEMORY_SECONDS``): people behind one address with the same browser build are one
@@ -293,7 +299,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
         event = labeled.event
         moment = datetime.fromisoformat(event["occurred_at"]).timestamp()
         newest = max(newest, moment)
-        cutoff = newest - COOKIELESS_JOIN_SECONDS
+        cutoff = newest - LANDING_SECONDS
         while waiting and waiting[0][0] < cutoff:
             _, _, client = heapq.heappop(waiting)
             yield from release(client, None, cutoff)
@@ -305,6 +311,8 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
             if client == ANONYMOUS:  # (no address, no agent: no client to tell apart)
                 yield labeled
                 continue
+            if client in held:  # (what it sent well before this kept no cookie: its own session)
+                yield from release(client, None, moment - COOKIELESS_JOIN_SECONDS)
             held.setdefault(client, []).append((moment, labeled))
             heapq.heappush(waiting, (moment, arrival, client))
             continue
