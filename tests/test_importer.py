@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from model.backtest import REORDER_SECONDS
 from traffic import Simulator
 from traffic.exceptions import LogFormatError
 from traffic.importer import (
     CSIC_ANOMALOUS_LABEL,
+    LANDING_SECONDS,
     LogImporter,
     derived_event_id,
     identify_user,
@@ -116,7 +118,7 @@ def test_custom_format_with_session_column_and_iso_time() -> None:
         "custom", log_format='$time_iso8601 $remote_addr $session_id "$request" $status "$http_user_agent"'
     )
     lines = [
-        '2026-11-02T10:00:00+00:00 198.51.100.7 sess-42 "GET /search?q=tent HTTP/2.0" 200 "curl/8.5.0"',
+        '2026-11-02T10:00:00+00:00 198.51.100.7 sess-42 "GET /search?q=tent HTTP/2.0" 200 "Mozilla/5.0"',
         '2026-11-02T10:00:01Z 198.51.100.7 - "GET /x HTTP/2.0" 200 "curl/8.5.0"',
     ]
     events = [item.event for item in importer.import_lines(lines, "app.log")]
@@ -186,7 +188,7 @@ def test_a_log_without_client_addresses_says_what_that_costs() -> None:
     agent = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
     lines = [
         f'[02/Mar/2026:10:00:{second:02d} +0000] "GET /p/{second} HTTP/1.1" 200 512 "-" '
-        f'{"-" if second % 10 == 0 else "a1b2c3"} "{agent}"'
+        f'{"-" if second in (0, 15, 27) else "a1b2c3"} "{agent}"'
         for second in range(30)
     ]
     importer = LogImporter("custom", log_format=log_format)
@@ -195,7 +197,7 @@ def test_a_log_without_client_addresses_says_what_that_costs() -> None:
     assert len(events) == 30
     sessions = {event["resource"]: event["session_id"] for event in events}
     assert sessions["/p/0"] == sessions["/p/1"] == "a1b2c3"  # the landing page joined the session it began
-    assert sessions["/p/10"] == sessions["/p/20"] == identify_user(None, None, None, agent)
+    assert sessions["/p/15"] == sessions["/p/27"] == identify_user(None, None, None, agent)
     hints = importer.report.hints()
     assert len(hints) == 1
     assert "none of 30 requests has a client address" in hints[0]
@@ -231,6 +233,9 @@ def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it
         line(100, "/c/landing", "-", "carol"),  # a user the log names itself
         line(115, "/c/favicon.ico", "-", "carol"),
         line(117, "/c/1", "s-C", "carol"),
+        line(2000, "/d/style.css", "s-D"),  # a page's styles, finished and logged before the page...
+        line(2001, "/d/landing", "-"),  # ...whose response set the cookie they carry
+        line(2100, "/e/1", "s-E"),  # and another session of the client starting soon after
     ]
     events = {item.event["resource"]: item.event for item in importer.import_lines(lines, "office.log")}
     # THEN the landing page joins the session that starts after it, not the one under way
@@ -241,6 +246,14 @@ def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it
     client = identify_user(None, None, "198.51.100.7", agent)
     assert events["/c/landing"]["session_id"] == client
     assert (events["/c/favicon.ico"]["session_id"], events["/c/favicon.ico"]["user_id"]) == ("s-C", "carol")
+    # AND a landing page logged just after its session's first request began that session
+    assert events["/d/landing"]["session_id"] == "s-D"
+
+
+def test_the_import_holds_requests_no_longer_than_the_backtest_reorders() -> None:
+    # (a landing page held for its session comes out up to LANDING_SECONDS after later lines: the
+    # backtest still replays it in order)
+    assert LANDING_SECONDS <= REORDER_SECONDS
 
 
 def test_a_log_whose_time_steps_back_does_not_hold_cookieless_requests_to_its_end() -> None:

@@ -275,23 +275,29 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
     sessions_seen: OrderedDict[str, float] = OrderedDict()  # session id -> last seen, oldest first
     newest = -math.inf
 
+    # client -> (session, when) of the sessions started in the last COOKIELESS_JOIN_SECONDS, oldest first
+    just_started: OrderedDict[str, tuple[str, float]] = OrderedDict()
+
+    def assigned(labeled: LabeledEvent, client: str, session: str | None) -> LabeledEvent:
+        """The request in the given session, or in its client's own."""
+        event = labeled.event
+        if session is None:
+            event["session_id"] = client
+            report.client_sessions += 1
+        else:
+            event["session_id"] = session
+            if event["user_id"] == client:  # (a user of the log's own is kept)
+                event["user_id"] = identify_user(None, session, None, None)
+            report.joined_sessions += 1
+        return labeled
+
     def release(client: str, session: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
         """The client's held requests older than ``before``, in the given session or their client's."""
         waiting_now = held.pop(client, [])
         kept = [item for item in waiting_now if item[0] >= before]
         for moment, labeled in waiting_now:
-            if moment >= before:
-                continue
-            event = labeled.event
-            if session is None:
-                event["session_id"] = client
-                report.client_sessions += 1
-            else:
-                event["session_id"] = session
-                if event["user_id"] == client:  # (a user of the log's own is kept)
-                    event["user_id"] = identify_user(None, session, None, None)
-                report.joined_sessions += 1
-            yield labeled
+            if moment < before:
+                yield assigned(labeled, client, session)
         if kept:
             held[client] = kept
 
@@ -305,19 +311,29 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
             yield from release(client, None, cutoff)
         while sessions_seen and next(iter(sessions_seen.values())) < newest - SESSION_MEMORY_SECONDS:
             sessions_seen.popitem(last=False)
+        while just_started and next(iter(just_started.values()))[1] < newest - COOKIELESS_JOIN_SECONDS:
+            just_started.popitem(last=False)
         client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
         session = event.get("session_id")
         if session is None:
             if client == ANONYMOUS:  # (no address, no agent: no client to tell apart)
                 yield labeled
                 continue
+            started = just_started.get(client)
+            if started is not None and abs(moment - started[1]) <= COOKIELESS_JOIN_SECONDS:
+                # A landing page logged after its session's first request (a server writes a line as
+                # its response finishes, and a page's styles can finish first): it began that session.
+                yield assigned(labeled, client, started[0])
+                continue
             if client in held:  # (what it sent well before this kept no cookie: its own session)
                 yield from release(client, None, moment - COOKIELESS_JOIN_SECONDS)
             held.setdefault(client, []).append((moment, labeled))
             heapq.heappush(waiting, (moment, arrival, client))
             continue
-        if client in held and session not in sessions_seen:
+        if session not in sessions_seen and client != ANONYMOUS:
             yield from release(client, session)
+            just_started[client] = (session, moment)
+            just_started.move_to_end(client)
         sessions_seen[session] = newest
         sessions_seen.move_to_end(session)
         yield labeled
