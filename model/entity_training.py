@@ -388,7 +388,7 @@ def _fitted_by_client_class(
                 people,
                 {
                     "episodes": machine_episodes,
-                    "fitted_on": "their own episodes" if apart else "everyone's episodes",
+                    "fitted_on": "their own episodes" if apart is not None else "everyone's episodes",
                     "entity_days": len(judge_maxima),
                     "threshold": judge.threshold,
                     "term_threshold": judge.term_threshold,

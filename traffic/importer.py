@@ -26,10 +26,11 @@ kept: they may hold credentials.
 Where the log has a session column, a request without a session id (``-``) gets one
 (``with_cookieless_sessions``): a browser's first request carries no cookie yet (the response sets
 it), so it joins the session that its client (address and user agent) starts within
-``LANDING_SECONDS``; a client that keeps no cookies at all (a crawler, a script: its next request
-comes without one too) is its own session, ``client:<16 hex>`` as its user is, as web-bot research
-datasets sessionize such clients. Those requests come out of the import up to that many seconds
-after the lines that follow them.
+``LANDING_SECONDS`` after it, or started within ``COOKIELESS_JOIN_SECONDS`` before it was logged; a
+client that keeps no cookies at all (a crawler, a script: a later request, more than
+``COOKIELESS_JOIN_SECONDS`` after, comes without one too) is its own session, ``client:<16 hex>``
+as its user is, as web-bot research datasets sessionize such clients. Those requests come out of
+the import up to ``LANDING_SECONDS`` after the lines that follow them.
 
 A submitted login (a POST to a login path) failed when its status is 400 or more (401, 403), or
 one of ``failed_login_statuses``: an application that answers a failed login with 200 (the form
@@ -102,8 +103,9 @@ MIN_REQUESTS_FOR_HINT = 20
 # Requests without a session id, in a log with a session column, that say the column may be wrong.
 SESSIONLESS_HINT_SHARE = 0.5
 _EXAMPLE_CHARACTERS = 200
-# A browser's requests after its first carry the cookie the first response set: a client's second
-# request without one, this long after its first, says it keeps none (a crawler, a script).
+# A browser's requests after its first carry the cookie the first response set: a client's request
+# without one, this long after another, says it keeps none (a crawler, a script); and one logged
+# this close to its client's session's first request is that session's landing page.
 COOKIELESS_JOIN_SECONDS = 10.0
 # A browser that has the landing page's assets in its cache sends nothing more until its next click,
 # which carries the cookie: a request without one waits this long for its client's session to start
@@ -261,9 +263,11 @@ def session_column(variables: Sequence[str]) -> str | None:
 
 def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
     """``events`` (in the log's order) with a session id for each that has none: the session its
-    client (address and user agent) starts within ``LANDING_SECONDS`` after it, unless the client
-    sent another request without one more than ``COOKIELESS_JOIN_SECONDS`` after it (it keeps no
-    cookies), else the client's own (``client:<16 hex>``). Counted in ``report``.
+    client (address and user agent) started within ``COOKIELESS_JOIN_SECONDS`` of it (a landing
+    page logged after its styles), else the one the client starts within ``LANDING_SECONDS`` after
+    it, unless the client sent another request without one more than ``COOKIELESS_JOIN_SECONDS``
+    after it (it keeps no cookies), else the client's own (``client:<16 hex>``). Counted in
+    ``report``.
 
     A session "starts" at the first request that carries it (one not seen in the last
     ``SESSION_MEMORY_SECONDS``): people behind one address with the same browser build are one
