@@ -274,7 +274,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
     client, and a neighbour's first request must not join a session already under way. Time is the
     newest seen so far, so a log whose time steps back (files concatenated out of order) releases
     what it holds rather than holding it to the end."""
-    held: dict[str, list[tuple[float, LabeledEvent]]] = {}
+    held: dict[str, list[tuple[float, int, LabeledEvent]]] = {}  # client -> heap of (time, arrival, request)
     waiting: list[tuple[float, int, str]] = []  # heap of (time, arrival, client) of held requests
     sessions_seen: OrderedDict[str, float] = OrderedDict()  # session id -> last seen, oldest first
     newest = -math.inf
@@ -296,14 +296,13 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
         return labeled
 
     def release(client: str, session: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
-        """The client's held requests older than ``before``, in the given session or their client's."""
-        waiting_now = held.pop(client, [])
-        kept = [item for item in waiting_now if item[0] >= before]
-        for moment, labeled in waiting_now:
-            if moment < before:
-                yield assigned(labeled, client, session)
-        if kept:
-            held[client] = kept
+        """The client's held requests older than ``before``, oldest first, in the given session or
+        their client's (each taken off its heap: a crawler holding thousands costs no copies)."""
+        queue = held.get(client)
+        while queue and queue[0][0] < before:
+            yield assigned(heapq.heappop(queue)[2], client, session)
+        if not queue:
+            held.pop(client, None)
 
     for arrival, labeled in enumerate(events):
         event = labeled.event
@@ -331,7 +330,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
                 continue
             if client in held:  # (what it sent well before this kept no cookie: its own session)
                 yield from release(client, None, moment - COOKIELESS_JOIN_SECONDS)
-            held.setdefault(client, []).append((moment, labeled))
+            heapq.heappush(held.setdefault(client, []), (moment, arrival, labeled))
             heapq.heappush(waiting, (moment, arrival, client))
             continue
         if session not in sessions_seen and client != ANONYMOUS:
