@@ -558,6 +558,7 @@ class EntityModel:
         capped_as_rows: int | None = None,
         features_version: int = ENTITY_FEATURES_VERSION,
         machines: EntityModel | None = None,
+        usual: Sequence[float] | None = None,
     ) -> None:
         """``capped_as_rows``: cap extrapolated terms as a profile of that many rows would (a
         cross-fitting fold stands in for the whole training's profile, whose cap is higher).
@@ -567,7 +568,9 @@ class EntityModel:
         (``machine_clients``), the model that judges their episodes, fitted on theirs (or on
         everyone's, where theirs were too few) and calibrated on their days; this one is then fitted
         and calibrated on the others alone, and judges them. Without it, this one judges every
-        episode."""
+        episode. ``usual``: each of the model's features' median over the training's finished
+        episodes, what a reason calls usual (a model without it names the profile's median, over
+        the episodes' snapshots at 1, 2, 4, 8... events, where a typical episode has one page)."""
         if scoring not in _SCORINGS:
             raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
         if (scoring == SUM_OR_LARGEST_TERM) != (term_threshold is not None and term_threshold > 0):
@@ -592,6 +595,9 @@ class EntityModel:
         self._low_scale, self._high_scale = _tail_scales(rounded)
         self._term_cap = term_cap(capped_as_rows or self._profile.rows)
         self.machines = machines
+        if usual is not None and len(usual) != len(self.feature_names):
+            raise InvalidStateError("entity model", f"{len(usual)} usual values for {len(self.feature_names)} features")
+        self.usual = None if usual is None else [float(value) for value in usual]
 
     def by_client(self, counts: Matrix) -> list[tuple[EntityModel, np.ndarray[Any, np.dtype[np.intp]]]]:
         """The model that judges each episode (``Evidence.counts``), with the positions it judges.
@@ -665,7 +671,7 @@ class EntityModel:
         # An ordinary value is no reason: under the soft truncation it adds next to nothing.
         floor = 0.0 if self.scoring == PLAIN_TAIL_SUM else ORDINARY_TERM
         order = np.argsort(-terms, axis=1, kind="stable")[:, :top].tolist()
-        medians = self._profile.medians.tolist()
+        medians = self.usual if self.usual is not None else self._profile.medians.tolist()
         explained = []
         for row, strongest, row_terms, row_left, row_right in zip(
             matrix.tolist(), order, terms.tolist(), left.tolist(), right.tolist(), strict=True
@@ -714,6 +720,7 @@ class EntityModel:
             "term_threshold": self.term_threshold,
             "alert_budget": self.alert_budget,
             "sorted_columns": self._profile.sorted_columns.tolist(),
+            **({"usual": self.usual} if self.usual is not None else {}),
             **({"machines": self.machines.to_json()} if self.machines is not None else {}),
         }
 
@@ -740,6 +747,7 @@ class EntityModel:
             features_version=version,
             # Models trained before machine clients had their own judge every episode.
             machines=cls.from_json(data["machines"]) if data.get("machines") is not None else None,
+            usual=data.get("usual"),  # (absent from a model trained before it named them)
         )
 
 

@@ -28,6 +28,7 @@ from model.detectors import calibrate_threshold, make_detector
 from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import (
     DEFAULT_MIN_DAILY_ALERTS,
+    ENTITY_DECIMALS,
     ENTITY_FEATURE_NAMES,
     ENTITY_SCORING,
     SOFT_TRUNCATED_TAIL_SUM,
@@ -332,16 +333,26 @@ def calibrated_model(
     if judged_days is not None:
         sums, largest_terms = sums[judged_days], largest_terms[judged_days]
     profile = TailProfile(snapshots.rows[snapshots.for_fitting])
+    # What a reason calls usual: the finished episodes' medians (the snapshots are mostly early ones).
+    usual = np.round(np.median(snapshots.rows[snapshots.last], axis=0), ENTITY_DECIMALS).tolist()
     largest_term_threshold = tail_threshold(largest_terms, rate * TERM_RULE_SHARE)
     enough_days = len(largest_terms) * rate * TERM_RULE_SHARE >= MIN_TERM_RULE_EXCEEDANCES
     if enough_days and largest_term_threshold < term_cap(profile.rows):
         threshold = tail_threshold(sums, rate * (1.0 - TERM_RULE_SHARE))
         model = EntityModel(
-            snapshots.priors, profile.sorted_columns, threshold, alert_budget, ENTITY_SCORING, largest_term_threshold
+            snapshots.priors,
+            profile.sorted_columns,
+            threshold,
+            alert_budget,
+            ENTITY_SCORING,
+            largest_term_threshold,
+            usual=usual,
         )
     else:
         threshold = tail_threshold(sums, rate)
-        model = EntityModel(snapshots.priors, profile.sorted_columns, threshold, alert_budget, SOFT_TRUNCATED_TAIL_SUM)
+        model = EntityModel(
+            snapshots.priors, profile.sorted_columns, threshold, alert_budget, SOFT_TRUNCATED_TAIL_SUM, usual=usual
+        )
     return model, model.score_from(sums, largest_terms)
 
 

@@ -517,6 +517,30 @@ def test_new_normal_users_do_not_alert_and_a_scraper_alerts_once_with_reasons(tr
     assert len(false_alerts) <= 2
 
 
+def test_a_reason_s_usual_value_is_a_finished_episode_s(trained: TrainedModel) -> None:
+    # GIVEN the session stage trained on people's visits of several pages each
+    stage = trained.entity_models["session"]
+    pages = ENTITY_FEATURE_NAMES.index("log_pages")
+    assert stage.usual is not None
+    # WHEN a visit of 400 pages is put in words
+    evidence = Evidence()
+    for page in range(400):
+        evidence.observe(1_000.0 + 20.0 * page, ROW, 0.0, False, False, page=page + 1)
+    (reasons,) = stage.reasons(evidence_rows(np.asarray([evidence.counts()]), stage.priors))
+    # THEN "usually" is the median of the training's finished visits, not of their snapshots at 1,
+    # 2, 4, 8... events, half of which have a page or two
+    reason = next(reason for reason in reasons if "(log_pages " in reason)
+    assert reason.endswith(f", usually {stage.usual[pages]:.2f})")
+    assert math.expm1(stage.usual[pages]) >= 3.0
+    # AND the model keeps them through JSON, and one without them names the snapshots' medians
+    restored = EntityModel.from_json(json.loads(json.dumps(stage.to_json())))
+    assert restored.usual == stage.usual
+    older = EntityModel.from_json({key: value for key, value in stage.to_json().items() if key != "usual"})
+    (older_reasons,) = older.reasons(evidence_rows(np.asarray([evidence.counts()]), older.priors))
+    older_reason = next(reason for reason in older_reasons if "(log_pages " in reason)
+    assert older_reason != reason
+
+
 def test_a_reason_names_the_episode_s_own_pace_not_the_shrunk_one(trained: TrainedModel) -> None:
     # GIVEN a script clicking a page every three seconds, twelve pages
     evidence = Evidence()
@@ -722,7 +746,7 @@ def test_a_model_trained_before_the_page_trail_scores_on_its_own_features(traine
     written = current.to_json()
     kept = [index for index, name in enumerate(ENTITY_FEATURE_NAMES) if name != "repeated_sequence_mean"]
     earlier = {
-        **written,
+        **{key: value for key, value in written.items() if key != "usual"},  # (it named no usual values)
         "entity_features_version": 2,
         "feature_names": [ENTITY_FEATURE_NAMES[index] for index in kept],
         "priors": [written["priors"][index] for index in kept],
