@@ -562,6 +562,21 @@ def test_a_reason_names_the_episode_s_own_pace_not_the_shrunk_one(trained: Train
     assert any("(typical pause 0.0 s)" in reason for reason in reasons), reasons
 
 
+def severity(trained: TrainedModel, training: list[dict[str, Any]], scraper: list[dict[str, Any]]) -> float:
+    """The "stolen-cookie" session's score over the session stage's threshold, replayed after ``training``."""
+    stage = trained.entity_models["session"]
+    states, _ = replay(trained, training + scraper, "session", agent_of=parse_agent)
+    row = evidence_rows(np.asarray([states["stolen-cookie"].counts()]), stage.priors)
+    return float(stage.score(row)[0]) / stage.threshold
+
+
+def disguised_as_browsers(training: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``training`` with the integrations sending a browser's user agent."""
+    return [
+        item | {"user_agent": BROWSERS[1]} if item["user_id"].startswith("integration") else item for item in training
+    ]
+
+
 def test_machine_clients_in_training_do_not_teach_the_people_s_model_a_script_s_pace() -> None:
     # GIVEN two weeks of people browsing and three integrations reading the catalogue every night
     training = sorted(normal_traffic(users=30, days=14) + nightly_syncs(14, START, "sync"), key=event_time)
@@ -586,18 +601,10 @@ def test_machine_clients_in_training_do_not_teach_the_people_s_model_a_script_s_
 
     # AND the script stands out among people far more than where the integrations, disguised as
     # browsers, are taken for people
-    def severity(trained: TrainedModel, training: list[dict[str, Any]]) -> float:
-        stage = trained.entity_models["session"]
-        states, _ = replay(trained, training + scraper, "session", agent_of=parse_agent)
-        row = evidence_rows(np.asarray([states["stolen-cookie"].counts()]), stage.priors)
-        return float(stage.score(row)[0]) / stage.threshold
-
-    disguised = [
-        item | {"user_agent": BROWSERS[1]} if item["user_id"].startswith("integration") else item for item in training
-    ]
+    disguised = disguised_as_browsers(training)
     merged = train(disguised, agent_of=parse_agent)
     assert merged.entity_models["session"].machines is None
-    assert severity(trained, training) > 2 * severity(merged, disguised) > 0
+    assert severity(trained, training, scraper) > 2 * severity(merged, disguised, scraper) > 0
     # AND the model round-trips through JSON with its machine clients' model
     restored = EntityModel.from_json(json.loads(json.dumps(stage.to_json())))
     assert restored.machines is not None
@@ -668,20 +675,12 @@ def test_too_few_machine_clients_or_one_alone_are_judged_with_everyone_and_peopl
     day = START + timedelta(days=14)
     scraper = catalogue_walk(day + timedelta(hours=11), "user-0007", "stolen-cookie", BROWSERS[0], "198.51.100.7")
 
-    def severity(trained: TrainedModel, training: list[dict[str, Any]]) -> float:
-        stage = trained.entity_models["session"]
-        states, _ = replay(trained, training + scraper, "session", agent_of=parse_agent)
-        row = evidence_rows(np.asarray([states["stolen-cookie"].counts()]), stage.priors)
-        return float(stage.score(row)[0]) / stage.threshold
-
     # THEN it stands out among people more than where the integrations, disguised as browsers, are
     # taken for people and widen what a person does
-    disguised = [
-        item | {"user_agent": BROWSERS[1]} if item["user_id"].startswith("integration") else item for item in training
-    ]
+    disguised = disguised_as_browsers(training)
     merged = train(disguised, agent_of=parse_agent)
     assert merged.entity_models["session"].machines is None
-    assert severity(few, training) > 2 * severity(merged, disguised) > 0
+    assert severity(few, training, scraper) > 2 * severity(merged, disguised, scraper) > 0
 
 
 def test_an_alert_is_not_repeated_within_an_episode_but_may_be_in_the_next(trained: TrainedModel) -> None:
