@@ -670,7 +670,7 @@ class EntityModel:
         terms, left, right = self._terms(matrix)
         # An ordinary value is no reason: under the soft truncation it adds next to nothing.
         floor = 0.0 if self.scoring == PLAIN_TAIL_SUM else ORDINARY_TERM
-        order = np.argsort(-terms, axis=1, kind="stable")[:, :top].tolist()
+        order = np.argsort(-terms, axis=1, kind="stable").tolist()
         medians = self.usual if self.usual is not None else self._profile.medians.tolist()
         explained = []
         for row, strongest, row_terms, row_left, row_right in zip(
@@ -698,15 +698,23 @@ class EntityModel:
                 "failures": own_count("failure_mean"),
                 "repeats": own_count("repeated_sequence_mean"),
             }
-            words = []
+
+            candidates: list[tuple[str, bool]] = []  # (the reason in words, its value beyond a usual episode's)
             for column in strongest:
                 if row_terms[column] <= floor:
                     break
                 name = self.feature_names[column]
                 high = name not in TWO_SIDED or row_right[column] >= row_left[column]
+                value, usual = row[self._columns[column]], medians[column]
+                beyond = round(value, 2) > round(usual, 2) if high else round(value, 2) < round(usual, 2)
                 template = _REASONS[name][0 if high else 1]
-                value = row[self._columns[column]]
-                words.append(f"{template.format(**details)} ({name} {value:.2f}, usually {medians[column]:.2f})")
+                candidates.append((f"{template.format(**details)} ({name} {value:.2f}, usually {usual:.2f})", beyond))
+            # A value no further out than a usual finished episode's says little to the reader ("the
+            # same few pages again (0.41, usually 0.30)": its tail is the profile's, whose snapshots
+            # are mostly of episodes under way); the strongest is named all the same if none is beyond.
+            words = [text for text, beyond in candidates if beyond or self.usual is None][:top] or [
+                text for text, _ in candidates[:1]
+            ]
             explained.append(tuple(words))
         return explained
 

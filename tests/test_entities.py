@@ -541,6 +541,32 @@ def test_a_reason_s_usual_value_is_a_finished_episode_s(trained: TrainedModel) -
     assert older_reason != reason
 
 
+def test_a_value_no_further_out_than_a_usual_episode_s_is_no_reason() -> None:
+    # GIVEN a profile of snapshots around 0, whose finished episodes usually have 40 pages and a
+    # write share of 0.1
+    rng = np.random.default_rng(5)
+    width = len(ENTITY_FEATURE_NAMES)
+    columns = np.sort(rng.normal(0.0, 1.0, (300, width)), axis=0)
+    usual = [0.0] * width
+    pages, writes, hosting = (ENTITY_FEATURE_NAMES.index(name) for name in ("log_pages", "write_mean", "hosting_mean"))
+    usual[pages], usual[writes] = math.log1p(40.0), 0.1
+    row = np.zeros((1, width))
+    row[0, pages], row[0, writes], row[0, hosting] = math.log1p(20.0), 3.0, 2.5  # all far out in the profile
+    # WHEN the episode's reasons are put in words by a model that knows the usual values, and by one
+    # trained before it did
+    (knowing,) = EntityModel([0.0] * width, columns, 10.0, 5.0, usual=usual).reasons(row)
+    (older,) = EntityModel([0.0] * width, columns, 10.0, 5.0).reasons(row)
+    # THEN twenty pages, fewer than a usual episode's forty, are no reason to the first, which gives
+    # the next strongest instead; the older model names them against its snapshots' median
+    assert [reason.split(" (")[-1].split(" ")[0] for reason in knowing] == ["write_mean", "hosting_mean"]
+    assert any("(log_pages " in reason for reason in older)
+    # AND an episode whose only far-out figure is such is still told why: the strongest is named
+    row[0, writes] = row[0, hosting] = 0.0
+    (alone,) = EntityModel([0.0] * width, columns, 10.0, 5.0, usual=usual).reasons(row)
+    assert len(alone) == 1
+    assert "(log_pages 3.04, usually 3.71)" in alone[0]
+
+
 def test_a_reason_names_the_episode_s_own_pace_not_the_shrunk_one(trained: TrainedModel) -> None:
     # GIVEN a script clicking a page every three seconds, twelve pages
     evidence = Evidence()
