@@ -512,6 +512,28 @@ def test_the_retraining_jobs_modules_import_on_the_containers_python(tmp_path: P
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.skipif(not TRAINING_PYTHON.is_file(), reason="no Python 3.10 training environment (.venv-training)")
+def test_the_importer_gives_sessions_to_cookieless_requests_on_the_containers_python(tmp_path: Path) -> None:
+    # GIVEN the source directory the retraining jobs run from, and an access log with a session
+    # cookie column whose landing page carries none yet
+    source = write_training_source(tmp_path / "source")
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    script = (
+        "from traffic.importer import LogImporter\n"
+        'importer = LogImporter(\'custom\', log_format=\'%h %t "%r" %>s "%{User-Agent}i" "%{sid}C"\')\n'
+        'lines = [\'198.51.100.7 [02/Nov/2026:10:00:00 +0000] "GET / HTTP/2.0" 200 "Firefox" "-"\',\n'
+        '         \'198.51.100.7 [02/Nov/2026:10:00:01 +0000] "GET /a HTTP/2.0" 200 "Firefox" "s-1"\']\n'
+        "print(' '.join(item.event['session_id'] for item in importer.import_lines(lines, 'x')))\n"
+    )
+    # WHEN the container's Python imports it (its datetime reads no "Z", which the contract writes)
+    result = subprocess.run(
+        [str(TRAINING_PYTHON), "-c", script], cwd=source, env=environment, capture_output=True, text=True, timeout=120
+    )
+    # THEN the landing page joins the session it began
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["s-1", "s-1"]
+
+
 # What the prebuilt scikit-learn container provides besides the standard library and the artifact.
 CONTAINER_PACKAGES = {"numpy", "sklearn", "scipy", "joblib"}
 

@@ -87,6 +87,7 @@ from vedette.events import (
     MAX_USER_AGENT_LENGTH,
     format_timestamp,
     normalize_event,
+    parse_timestamp,
 )
 from vedette.exceptions import InvalidEventError
 
@@ -306,7 +307,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
 
     for arrival, labeled in enumerate(events):
         event = labeled.event
-        moment = datetime.fromisoformat(event["occurred_at"]).timestamp()
+        moment = parse_timestamp(event["occurred_at"]).timestamp()
         newest = max(newest, moment)
         cutoff = newest - LANDING_SECONDS
         while waiting and waiting[0][0] < cutoff:
