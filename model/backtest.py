@@ -37,7 +37,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -234,6 +234,7 @@ class Replay:
     keyed: int = 0
     duplicates: int = 0
     flagged: int = 0
+    left_out_of_training: int = 0  # training events labelled anomalous, not learned from (main)
     alerts: list[EntityAlert] = field(default_factory=list)
     events_by_label: Counter[str] = field(default_factory=Counter)  # by the event's entity's label
     suppressed_alerts: int = 0  # alerts repeating a pattern analysts judged benign (model.verdicts)
@@ -489,6 +490,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
         "folded_into_waves": replay.folded_alerts,
         "tried_in_waves": sum(1 for record in records.values() if record.tried_in_wave),
         "folded_into_clients": len(replay.client_folded_alerts),
+        "left_out_of_training": replay.left_out_of_training,
     }
     if replay.labels:
         normal = [records[name] for name, label in zip(names, labels, strict=True) if label == "normal"]
@@ -697,6 +699,15 @@ def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
         )
         + f"). {summary['events_flagged_share']:.2%} of events scored above the event threshold.",
         "",
+        *(
+            [
+                f"{replay.left_out_of_training:,} training events were labelled anomalous: the model did not learn "
+                "from them (`--train-on-labelled` keeps them), though the users' state was carried through them.",
+                "",
+            ]
+            if replay.left_out_of_training
+            else []
+        ),
         _calibration_note(replay),
         "",
     ]
@@ -760,6 +771,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--model", help="a model.tar.gz (or its folder) to use instead of --train")
     parser.add_argument("--test", required=True, help="SOURCE to replay")
     parser.add_argument("--labels", help="CSV key,label (key: event_id, user_id or session_id)")
+    parser.add_argument(
+        "--train-on-labelled",
+        action="store_true",
+        help="with --train: learn from the events --labels names anomalous too (default: left out of training)",
+    )
     parser.add_argument("--entity", choices=ENTITY_KINDS, default="user", help="what alerts are about (default user)")
     parser.add_argument(
         "--format",
@@ -806,8 +822,33 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return arguments
 
 
-def _load_or_train(arguments: argparse.Namespace, workdir: Path) -> tuple[LoadedModel, Any, Any, list[dict[str, Any]]]:
-    """The model, its network lookup and agent parser, and the training events (none with ``--model``)."""
+def labelled_anomalous(event: dict[str, Any], labels: dict[str, str]) -> bool:
+    """Whether ``labels`` (normalized) name ``event`` anomalous by its event id, session id or user
+    id, the first listed (as ``Replay`` labels the test's events)."""
+    for candidate in (event.get("event_id"), event.get("session_id"), event.get("user_id")):
+        if candidate is not None and candidate in labels:
+            return labels[candidate] != "normal"
+    return False
+
+
+class Prepared(NamedTuple):
+    """What the replay starts from: the model, its lookups, and the training log it was trained on."""
+
+    model: LoadedModel
+    network_of: Any
+    agent_of: Any
+    history: list[dict[str, Any]]  # the training events (none with --model)
+    left_out: int = 0  # of them, labelled anomalous and not learned from
+
+
+def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[str, str]) -> Prepared:
+    """The model, its network lookup and agent parser, and the training events (none with ``--model``).
+
+    The events ``labels`` name anomalous are left out of what the model learns from, unless
+    ``--train-on-labelled``: a model learns normal traffic, and what the labels call an attack would
+    raise the thresholds that should catch it (retraining likewise leaves out the users and sessions
+    analysts confirmed attacked, ``model.verdicts``). The users' state is still carried through them (``warm_up``),
+    as a scorer running since then would have seen them."""
     from model import user_agents
     from model.network import lookup_from_record, resolve_network_lookup
     from model.train import save, train
@@ -819,7 +860,7 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path) -> tuple[Loaded
         # The lookups the model was trained with, refused if this runtime has other data (as the scorer does).
         network_of = lookup_from_record(loaded.metadata.get("network_lookup")).network_of
         agent_of = user_agents.check_parser(loaded.metadata.get("agent_parser"))
-        return loaded, network_of, agent_of, []
+        return Prepared(loaded, network_of, agent_of, [])
     source = arguments.train
     events = list(
         read_source(
@@ -833,9 +874,20 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path) -> tuple[Loaded
         )
     )
     _warn_missing_keys(events, arguments.entity, source)
+    learned = events
+    if labels and not arguments.train_on_labelled:
+        normalized = {key: normalized_label(value) for key, value in labels.items()}
+        learned = [event for event in events if not labelled_anomalous(event, normalized)]
+        if len(learned) < len(events):
+            logger.info(
+                "%s: %d of %d events are labelled anomalous and left out of training (--train-on-labelled keeps them)",
+                source,
+                len(events) - len(learned),
+                len(events),
+            )
     lookup = resolve_network_lookup(arguments.geo)
     trained = train(
-        events,
+        learned,
         alert_budget=arguments.alert_budget,
         min_daily_alerts=arguments.min_daily_alerts,
         network_of=lookup.network_of,
@@ -844,7 +896,7 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path) -> tuple[Loaded
         agent_parser=user_agents.describe(),
     )
     folder = save(trained, workdir / "model", Path(arguments.out) / "model.tar.gz")
-    return load_model(folder), lookup.network_of, user_agents.parse_agent, events
+    return Prepared(load_model(folder), lookup.network_of, user_agents.parse_agent, events, len(events) - len(learned))
 
 
 def _warn_missing_keys(events: Sequence[dict[str, Any]], kind: str, source: str) -> None:
@@ -878,11 +930,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     out = Path(arguments.out)
     try:
         with tempfile.TemporaryDirectory(prefix="vedette-backtest-") as workdir:
-            model, network_of, agent_of, history = _load_or_train(arguments, Path(workdir))
             labels = read_labels(arguments.labels) if arguments.labels else {}
-            replay = Replay(model, arguments.entity, network_of, agent_of, labels)
-            replay.warm_up(history)
-            del history
+            prepared = _load_or_train(arguments, Path(workdir), labels)
+            replay = Replay(prepared.model, arguments.entity, prepared.network_of, prepared.agent_of, labels)
+            replay.left_out_of_training = prepared.left_out
+            replay.warm_up(prepared.history)
+            del prepared
             test_events = read_source(
                 arguments.test,
                 format=arguments.format,

@@ -51,7 +51,7 @@ from model.login_waves import train_login_wave_model
 from model.network import NETWORK_LOOKUPS, resolve_network_lookup
 from model.sampling import DEFAULT_MAX_EVENTS, HASH_LIMIT, read_parts, sample_users, sampled_window
 from model.serving import REQUEST_CONTENT_TYPES, RESPONSE_CONTENT_TYPES
-from model.verdicts import JudgedAlert, VerdictsError, learn_suppressions, read_verdicts
+from model.verdicts import ConfirmedAttacks, JudgedAlert, VerdictsError, learn_suppressions, read_verdicts
 
 logger = logging.getLogger("model.train")
 
@@ -97,13 +97,15 @@ def train(
     ``network_lookup`` and ``agent_parser`` are the records of ``network_of`` and ``agent_of``
     (``model.network.resolve_network_lookup``, ``model.user_agents.describe``) that the metadata
     keeps, so that the scorer rebuilds and checks the same ones. ``verdicts`` (``model.verdicts``):
-    the analysts' verdicts, whose benign patterns the scorer no longer alerts on. ``hash_cutoff``:
+    the analysts' verdicts, whose benign patterns the scorer no longer alerts on, and whose confirmed
+    attacks' users and sessions are left out of training (``ConfirmedAttacks``). ``hash_cutoff``:
     only users below it are candidates for the sample (``model.sampling.SampledArchive``).
     """
     if not 0.0 < calibration_share < 1.0:
         raise ValueError(f"calibration_share: must be within (0, 1), got {calibration_share}")
     started = time.perf_counter()
-    sample = sample_users(events, max_events, hash_cutoff)
+    confirmed = ConfirmedAttacks(verdicts or ())
+    sample = sample_users(confirmed.without(events), max_events, hash_cutoff)
     ordered = sample.ordered
     if not ordered:
         raise TrainingDataError("no events to train on: is the archive location right, and the time window?")
@@ -160,7 +162,9 @@ def train(
         },
         "entities": entity_metadata,
         "login_waves": login_wave_metadata,
-        "verdicts": learn_suppressions(verdicts)[1] if verdicts is not None else None,
+        "verdicts": (
+            {**learn_suppressions(verdicts)[1], "left_out_events": confirmed.left_out} if verdicts is not None else None
+        ),
         "network_lookup": dict(network_lookup) if network_lookup else None,
         "agent_parser": dict(agent_parser) if agent_parser else None,
         "state_bounds_bytes": {"user": MAX_USER_STATE_BYTES, "ip": MAX_IP_STATE_BYTES},

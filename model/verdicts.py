@@ -9,7 +9,8 @@ reason's feature (``new_path_mean``, ``page_gap_spread``...). A later alert on t
 strongest reason is the same feature is recorded as suppressed instead of sent; a different reason,
 or another entity, still alerts. When an entity's pattern was judged both ways, the newest verdict
 wins. The model's metadata keeps the verdict counts and the suppressions, newest first, up to
-``MAX_SUPPRESSIONS``.
+``MAX_SUPPRESSIONS``. The users and sessions of alerts judged true positives are left out of the
+training (``ConfirmedAttacks``), so that an attack is not learned as normal traffic.
 
 Standard library only: training runs it on the SageMaker container's Python.
 """
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -127,6 +128,36 @@ def learn_suppressions(verdicts: Iterable[JudgedAlert]) -> tuple[Suppressions, d
         "suppressions": suppressions.to_json(),
     }
     return suppressions, metadata
+
+
+class ConfirmedAttacks:
+    """The users and sessions with an alert judged a true positive. Training leaves their events out
+    (``without``): a model learns normal traffic, and an attack learned as normal would raise the
+    thresholds that should catch the next one. A user is left out whole, their ordinary days too
+    (the verdict does not say where the attack began, and the window holds plenty of other users),
+    even where another of their alerts was judged benign: that one does not undo the attack."""
+
+    def __init__(self, verdicts: Iterable[JudgedAlert]) -> None:
+        confirmed = [(verdict.kind, verdict.entity) for verdict in verdicts if verdict.verdict == TRUE_POSITIVE]
+        self.users = frozenset(entity for kind, entity in confirmed if kind == "user")
+        self.sessions = frozenset(entity for kind, entity in confirmed if kind == "session")
+        self.left_out = 0  # events ``without`` has left out so far
+
+    def without(self, events: Iterable[Any]) -> Iterable[Any]:
+        """``events`` (wire dicts or decoded events) but those of a confirmed user or session, as
+        they are read; ``events`` themselves when nothing was confirmed."""
+        return self._filtered(events) if self.users or self.sessions else events
+
+    def _filtered(self, events: Iterable[Any]) -> Iterator[Any]:
+        for event in events:
+            if _field(event, "user_id") in self.users or _field(event, "session_id") in self.sessions:
+                self.left_out += 1
+                continue
+            yield event
+
+
+def _field(event: Any, name: str) -> Any:
+    return event.get(name) if isinstance(event, Mapping) else getattr(event, name, None)
 
 
 def suppressions_of(metadata: Mapping[str, Any]) -> Suppressions:

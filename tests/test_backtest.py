@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tarfile
 from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
@@ -280,3 +281,53 @@ def test_labels_that_name_nothing_in_the_test_log_are_warned_about(logs: Path, t
     assert f"only 0 of {len(rows) - 1} label keys match" in result.stderr
     assert "match an event id, session id or user id of the test events (unmatched: 'USER-" in result.stderr
     assert "the test's session ids look like '" in result.stderr
+
+
+def test_what_the_labels_call_an_attack_is_not_learned_as_normal(tmp_path: Path) -> None:
+    # GIVEN two weeks of people with a scraper walking the catalogue behind a browser's user agent on
+    # six of the days, labelled, and the same scraper on the day after to test
+    training = normal_traffic(users=30, days=14)
+    scrapers = [
+        item
+        for day in range(2, 14, 2)
+        for item in catalogue_walk(
+            START + timedelta(days=day, hours=11), f"walker-{day}", f"walk-{day}", BROWSERS[0], "198.51.100.7"
+        )
+    ]
+    training = sorted(training + scrapers, key=event_time)
+    test = catalogue_walk(START + timedelta(days=14, hours=11), "walker-14", "walk-14", BROWSERS[0], "198.51.100.7")
+    write_jsonl(tmp_path / "train.jsonl", training)
+    write_jsonl(tmp_path / "test.jsonl", test)
+    (tmp_path / "labels.csv").write_text("key,label\n" + "".join(f"walk-{day},scraper\n" for day in range(2, 16, 2)))
+    # WHEN the sessions are backtested as documented, and again with --train-on-labelled
+    results = {}
+    for option in ((), ("--train-on-labelled",)):
+        out = tmp_path / f"out{len(option)}"
+        result = run_backtest(
+            "--train",
+            str(tmp_path / "train.jsonl"),
+            "--test",
+            str(tmp_path / "test.jsonl"),
+            "--labels",
+            str(tmp_path / "labels.csv"),
+            "--entity",
+            "session",
+            *option,
+            "--out",
+            str(out),
+        )
+        assert result.returncode == 0, result.stderr
+        with tarfile.open(out / "model.tar.gz") as artifact:
+            metadata = json.load(artifact.extractfile("metadata.json"))  # type: ignore[arg-type]
+        results[option] = (json.loads(result.stdout.strip().splitlines()[-1]), metadata["events"]["total"], out)
+    # THEN by default the model learned from everything but the labelled scrapers, and the report says so
+    summary, learned, out = results[()]
+    assert (summary["left_out_of_training"], learned) == (len(scrapers), len(training) - len(scrapers))
+    assert f"{len(scrapers):,} training events were labelled anomalous" in (out / "report.md").read_text()
+    # AND the scraper alerts; learned from as normal traffic, it scores lower (or alerts no more)
+    kept, learned_all, _ = results[("--train-on-labelled",)]
+    assert (kept["left_out_of_training"], learned_all) == (0, len(training))
+    assert summary["per_label"]["scraper"]["alerted"] == 1
+    peaks = [float(row.split(",")[4]) for row in (out / "entities.csv").read_text().splitlines()[1:]]
+    peaks_kept = [float(row.split(",")[4]) for row in (tmp_path / "out1" / "entities.csv").read_text().splitlines()[1:]]
+    assert max(peaks) > max(peaks_kept)

@@ -86,6 +86,33 @@ def test_a_benign_verdict_suppresses_that_entitys_pattern_and_nothing_else(
     assert verdicts["suppressions"] == [["user", "scraper-1", reason_feature(alert.reasons[0])]]
 
 
+def test_a_confirmed_attack_is_left_out_of_retraining(tmp_path: Path) -> None:
+    # GIVEN ten days of people, among them scrapers on five days that alerted, each alert judged a
+    # true positive (users), and a benign verdict on a person (who stays in training)
+    people = normal_traffic(users=120, days=10)
+    scrapers = [
+        item
+        for day in range(1, 10, 2)
+        for item in scraper_session(START + timedelta(days=day, hours=12), requests=90, user=f"scraper-day-{day}")
+    ]
+    reasons = ("pages in quick succession (page_gap_mean 1.10, usually 3.20)",)
+    verdicts = [judged(reasons, TRUE_POSITIVE, f"scraper-day-{day}") for day in range(1, 10, 2)]
+    verdicts.append(judged(reasons, BENIGN, "user-0003"))
+    # WHEN the model is retrained with the verdicts, and without them
+    retrained = train(people + scrapers, verdicts=verdicts)
+    learned_as_normal = train(people + scrapers)
+    # THEN the confirmed users' events were left out, counted, and nobody else's
+    assert retrained.metadata["events"]["total"] == len(people)
+    assert learned_as_normal.metadata["events"]["total"] == len(people) + len(scrapers)
+    assert retrained.metadata["verdicts"]["left_out_events"] == len(scrapers)
+    # AND the next scraper stands out further from a model that did not learn them as normal
+    peaks = [
+        scraped(model, tmp_path / name).entities["scraper-1"].peak_score
+        for name, model in (("retrained", retrained), ("learned", learned_as_normal))
+    ]
+    assert peaks[0] > peaks[1]
+
+
 def test_the_newest_verdict_on_a_pattern_wins_and_the_suppressions_are_bounded() -> None:
     reasons = ("pages in quick succession (page_gap_mean 1.10, usually 3.20)",)
     flipped = [
