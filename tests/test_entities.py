@@ -62,6 +62,7 @@ from tests.model_factories import (
     normal_traffic,
     scraper_session,
     sessions_with_page_calls,
+    stamp,
 )
 
 ROW = [0.0] * len(EVIDENCE_COLUMNS)  # an event's evidence values (evidence_values), all zero
@@ -870,7 +871,18 @@ def test_the_two_rules_together_keep_new_ordinary_episodes_within_the_alert_shar
         days = np.arange(episodes)
         every = np.ones(episodes, bool)
         snapshots = Snapshots(
-            rows, [0.0] * width, days, days % 5, every, episodes, episodes, 1, rows, every, np.zeros(episodes, np.int64)
+            rows,
+            [0.0] * width,
+            days,
+            days % 5,
+            every,
+            episodes,
+            episodes,
+            1,
+            rows,
+            every,
+            np.zeros(episodes, np.int64),
+            days,
         )
         # WHEN the model is calibrated for 2.5 % of entity-days
         model, maxima = calibrated_model(snapshots, rate, 5.0)
@@ -1032,3 +1044,48 @@ def test_a_profile_under_twenty_rows_still_measures_its_tails_scale() -> None:
     term = model._terms(row)[0][0, spread]
     # THEN it counts as a little beyond the range, not as extreme as any value can be
     assert np.log(11.0) < term < 3.0 * np.log(11.0) - 1.0
+
+
+def test_an_episode_running_for_days_is_one_chance_to_alert_in_calibration() -> None:
+    # GIVEN two weeks of people, three integrations syncing every night and a monitor checking a page
+    # every five minutes all fortnight (one episode: it never pauses half an hour)
+    monitor = [
+        event(
+            START + timedelta(minutes=5 * check),
+            "monitor",
+            "page_view",
+            resource="/health",
+            status=200,
+            user_agent="check_http/v2.3.3 (monitoring-plugins 2.3.3)",
+            ip="203.0.113.90",
+        )
+        for check in range(15 * 24 * 12)
+    ]
+    day = START + timedelta(days=14)
+    training = [item for item in monitor if item["occurred_at"] < stamp(day)]
+    training = sorted(normal_traffic(users=30, days=14) + nightly_syncs(14, START, "sync") + training, key=event_time)
+    trained = train(training, agent_of=parse_agent)
+    machines = trained.metadata["entities"]["user"]["machine_clients"]
+    assert (machines["fitted_on"], machines["entity_days"]) == ("their own episodes", 14 + 3 * 14)
+    # WHEN the next day the monitor and the syncs go on, and a script harvests the search API
+    harvest = [
+        event(
+            day + timedelta(hours=10, seconds=1.5 * page),
+            "client:harvester",
+            "api_call",
+            resource=f"/api/search?q=history&page={page}",
+            status=200,
+            user_agent="python-requests/2.31.0",
+            ip="192.0.2.50",
+        )
+        for page in range(150)
+    ]
+    later = [item for item in monitor if item["occurred_at"] >= stamp(day)] + nightly_syncs(1, day, "next") + harvest
+    _, alerts = replay(trained, training + sorted(later, key=event_time), "user", agent_of=parse_agent)
+    # THEN the harvester alerts (the monitor's fortnight counted as fourteen of the machine clients'
+    # 56 days, all at the top of their calibration, put their threshold ten times higher: 257 against 27)
+    machine_alerts = [alert for alert in alerts if not alert.entity.startswith("user-")]
+    assert [alert.entity for alert in machine_alerts if alert.last_event_at >= day.timestamp()] == ["client:harvester"]
+    # AND the monitor and the integrations, replayed from the start, alert within the budget's share
+    # of their 60 days (2.5 %: 1.5): once at most (the monitor's episode, when it ran longer than most)
+    assert len([alert for alert in machine_alerts if alert.entity != "client:harvester"]) <= 1
