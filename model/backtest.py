@@ -49,6 +49,7 @@ from model.entities import (
     EntityAlert,
     EntityTracker,
     Evidence,
+    Peak,
     entity_key,
     event_evidence,
 )
@@ -79,6 +80,7 @@ MIN_KEYED_SHARE = 0.5
 # column, another form of the id). A file may also label other days, so most may miss legitimately.
 MIN_MATCHED_LABEL_SHARE = 0.1
 SOURCE_FORMATS = ("auto", "jsonl", "archive", "common", "combined", "custom", "csic2010")
+NO_SESSION_FORMATS = ("common", "combined")  # their fixed layouts log no session cookie
 
 
 class BacktestError(Exception):
@@ -235,6 +237,7 @@ class Replay:
     duplicates: int = 0
     flagged: int = 0
     left_out_of_training: int = 0  # training events labelled anomalous, not learned from (main)
+    peaks: dict[str, Peak] = field(default_factory=dict)  # each entity's highest score, to explain it
     alerts: list[EntityAlert] = field(default_factory=list)
     events_by_label: Counter[str] = field(default_factory=Counter)  # by the event's entity's label
     suppressed_alerts: int = 0  # alerts repeating a pattern analysts judged benign (model.verdicts)
@@ -332,7 +335,7 @@ class Replay:
         keys = [entity_key(event, self.kind) for event in events]
         inputs = event_evidence(features.rows, events, self.model.vocabulary)
         entity_scores, alerts = self.tracker.observe(
-            self.evidence, keys, times, inputs, scores.tolist(), flagged.tolist()
+            self.evidence, keys, times, inputs, scores.tolist(), flagged.tolist(), self.peaks
         )
         suppressions = self.model.suppressions
         if suppressions:
@@ -423,6 +426,11 @@ class Replay:
                 self.matched_labels.add(candidate)
                 return labels[candidate]
         return "normal"
+
+    def peak_reasons(self, key: str) -> tuple[str, ...]:
+        """What stood out in ``key``'s episode when it scored highest, alerted or not."""
+        peak = self.peaks.get(key)
+        return peak.reasons() if peak is not None else ()
 
     def labels_hint(self) -> str | None:
         """What to check when fewer than ``MIN_MATCHED_LABEL_SHARE`` of the label keys matched a test
@@ -548,6 +556,7 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                 "tried_in_wave",
                 "seconds_to_first_alert",
                 "reasons",
+                "peak_reasons",
             ]
         )
         for name, record in sorted(replay.entities.items(), key=lambda item: -item[1].peak_score):
@@ -565,6 +574,7 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                     int(record.tried_in_wave),
                     delay,
                     " | ".join(record.reasons),
+                    " | ".join(replay.peak_reasons(name)),
                 ]
             )
     plots = _plots(replay, out)
@@ -736,6 +746,26 @@ def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
             f"- `{alert.entity}` at {_iso(alert.last_event_at)} after {alert.pages} page{'s' * (alert.pages != 1)}: "
             f"{'; '.join(alert.reasons)}"
         )
+    missed = [
+        (name, record)
+        for name, record in replay.entities.items()
+        if entity_label(record) != "normal" and not record.alerted and math.isfinite(record.peak_score)
+    ]
+    if missed:
+        missed.sort(key=lambda item: -item[1].peak_score)
+        lines += [
+            "",
+            f"## Labelled anomalous, not alerted ({len(missed)}; the highest first)",
+            "",
+            "What stood out when each scored highest (`peak_reasons` in entities.csv has every entity's):",
+            "",
+        ]
+        threshold = replay.tracker.model.threshold
+        lines += [
+            f"- `{name}` ({entity_label(record)}), {record.peak_score:.2f} against {threshold:.2f}: "
+            f"{'; '.join(replay.peak_reasons(name)) or 'nothing beyond the usual'}"
+            for name, record in missed[:20]
+        ]
     if replay.wave_watch is not None:
         lines += ["", "## Failed-login waves (the whole service)", ""]
         lines += [
@@ -819,6 +849,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("give exactly one of --train SOURCE and --model model.tar.gz")
     if arguments.format == "custom" and not arguments.log_format:
         parser.error("--format custom needs --log-format")
+    if arguments.entity == "session" and arguments.format in NO_SESSION_FORMATS:
+        parser.error(
+            f"--entity session: the {arguments.format} format has no session column, so no request has a session "
+            "id. Backtest --entity user (where the log names no user, each client, address and user agent, is "
+            "one), or log the session cookie and read it with --format custom (docs/traffic.md)"
+        )
     return arguments
 
 

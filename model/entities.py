@@ -786,6 +786,17 @@ def event_evidence(
     )
 
 
+class Peak(NamedTuple):
+    """An entity's highest score so far, with its episode's row and the model that judged it."""
+
+    score: float
+    row: Vector
+    judge: EntityModel
+
+    def reasons(self) -> tuple[str, ...]:
+        return self.judge.reasons(self.row[np.newaxis, :])[0]
+
+
 class EntityTracker:
     """The per-batch step the scorer and the backtest share: update evidence, score, decide alerts."""
 
@@ -803,9 +814,12 @@ class EntityTracker:
         inputs: EventEvidence,
         event_scores: Sequence[float],
         flagged: Sequence[bool],
+        peaks: dict[str, Peak] | None = None,
     ) -> tuple[Vector, list[EntityAlert]]:
         """Add a batch of events (time order) to ``states`` (updated in place; keys absent are new
-        entities); returns each event's entity score (NaN without a key) and the alerts raised."""
+        entities); returns each event's entity score (NaN without a key) and the alerts raised.
+        ``peaks``, when given, keeps each entity's highest score with its episode as it stood then
+        (``Peak``: what the backtest explains for an entity that did not alert)."""
         counts: list[tuple[float, ...]] = []
         owners: list[int] = []
         episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
@@ -850,6 +864,13 @@ class EntityTracker:
                     for index in judged.tolist():
                         judges[index] = model
         entity_scores[owners] = scores
+        if peaks is not None:
+            for index, (position, score) in enumerate(zip(owners, scores.tolist(), strict=True)):
+                key = keys[position]
+                assert key is not None  # owners holds only events with a key
+                peak = peaks.get(key)
+                if peak is None or score > peak.score:
+                    peaks[key] = Peak(score, matrix[index].copy(), judges[index])
         crossings: list[int] = []  # indexes into owners of the events that crossed
         crossing = self.model.threshold * self.min_severity
         for index, (position, (episode, _), score) in enumerate(zip(owners, episodes, scores.tolist(), strict=True)):

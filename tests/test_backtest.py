@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -331,3 +332,51 @@ def test_what_the_labels_call_an_attack_is_not_learned_as_normal(tmp_path: Path)
     peaks = [float(row.split(",")[4]) for row in (out / "entities.csv").read_text().splitlines()[1:]]
     peaks_kept = [float(row.split(",")[4]) for row in (tmp_path / "out1" / "entities.csv").read_text().splitlines()[1:]]
     assert max(peaks) > max(peaks_kept)
+
+
+@pytest.mark.parametrize("log_format", ["combined", "common"])
+def test_a_session_backtest_of_a_format_without_sessions_is_refused_before_training(
+    log_format: str, tmp_path: Path
+) -> None:
+    # WHEN a user asks for session alerts on a combined (or common) log, which has no session column
+    result = run_backtest(
+        "--train",
+        "train.log",
+        "--test",
+        "test.log",
+        "--format",
+        log_format,
+        "--entity",
+        "session",
+        "--out",
+        str(tmp_path),
+    )
+    # THEN it stops at once (before reading or training on anything), saying why and what to do instead
+    assert result.returncode == 2
+    assert f"the {log_format} format has no session column" in result.stderr
+    assert "--entity user" in result.stderr
+    assert not any(tmp_path.iterdir())
+
+
+def test_the_report_explains_what_it_missed(logs: Path, tmp_path: Path) -> None:
+    # GIVEN labels that call a scraper and an ordinary person's session anomalous
+    person = json.loads((logs / "test.jsonl").read_text().splitlines()[-1])["session_id"]
+    (tmp_path / "labels.csv").write_text(f"key,label\nbot-a-session,scraper\n{person},insider\n")
+    # WHEN the sessions are backtested
+    result = backtest_sessions(logs, tmp_path / "labels.csv", tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1])["per_label"]["insider"]["alerted"] == 0
+    # THEN the report lists the labelled session it did not alert on, with its highest score and
+    # what stood out then; the scraper, alerted, is not listed
+    report = (tmp_path / "out" / "report.md").read_text()
+    missed = report.split("## Labelled anomalous, not alerted (1; the highest first)")[1].split("\n## ")[0]
+    (line,) = [line for line in missed.splitlines() if line.startswith("- ")]
+    assert line.startswith(f"- `{person}` (insider), ")
+    assert "bot-a-session" not in missed
+    # AND entities.csv has every entity's reasons at its peak, alerted or not, beside its alert's
+    with open(tmp_path / "out" / "entities.csv", newline="") as handle:
+        rows = {row["entity"]: row for row in csv.DictReader(handle)}
+    assert rows["bot-a-session"]["reasons"]
+    assert rows["bot-a-session"]["peak_reasons"]
+    assert not rows[person]["reasons"]
+    assert line.endswith(rows[person]["peak_reasons"].replace(" | ", "; ") or "nothing beyond the usual")
