@@ -15,7 +15,8 @@ the scorer's own steps: the same features with state carried between batches, th
 and threshold, the entity stage's evidence, alert rule and one-alert-per-episode de-duplication
 (``model.entities.EntityTracker``). Memory grows with the entities' state, not with the log.
 
-Labels (optional): CSV with a ``key,label`` header, ``key`` an event_id, user_id or session_id;
+Labels (optional): CSV with a ``key,label`` header, ``key`` an event_id, user_id or session_id, or
+``FILE:LINE`` for a line of a log SOURCE (``labels_by_line``);
 ``normal`` or ``0`` (or ``benign``, ``human``) is normal, anything else anomalous and reported by
 its name. The JSON lines that ``python -m traffic simulate --labels`` writes are read too. It
 writes ``report.md``, PNG plots and ``entities.csv`` to ``--out`` and prints one JSON object as its
@@ -31,6 +32,7 @@ import itertools
 import json
 import logging
 import math
+import re
 import sys
 import tempfile
 from collections import Counter, defaultdict, deque
@@ -157,6 +159,37 @@ def read_labels(path: str) -> dict[str, str]:
                 raise BacktestError(f"{path}:{number}: expected {len(header)} columns, got {len(row)}")
             labels[row[key_at].strip()] = row[label_at].strip()
     return labels
+
+
+LINE_KEY = re.compile(r"(?P<name>.+):(?P<number>[1-9][0-9]*)")
+
+
+def labels_by_line(labels: dict[str, str], sources: Iterable[str | None]) -> dict[str, str]:
+    """``labels`` with each key ``FILE:LINE`` that names a line of one of the ``sources`` log files
+    (by base name, as the importer names them; lines from 1) keyed instead by the event id the
+    importer gives that line: labels kept per line of a log need no ids computed. Raises
+    ``BacktestError`` when such a key's file name is that of two sources."""
+    from traffic.importer import line_event_ids, source_name
+
+    files: dict[str, list[str]] = defaultdict(list)
+    for source in sources:
+        if source and Path(source).is_file():
+            files[source_name(source)].append(source)
+    wanted: dict[str, dict[int, str]] = defaultdict(dict)  # file name -> line number -> label key
+    for key in labels:
+        match = LINE_KEY.fullmatch(key)
+        if match and match["name"] in files:
+            wanted[match["name"]][int(match["number"])] = key
+    rekeyed = dict(labels)
+    for name, keys in wanted.items():
+        if len(files[name]) > 1:
+            raise BacktestError(f"labels name lines of {name}, the name of both {' and '.join(files[name])}")
+        event_ids = line_event_ids(files[name][0], keys)
+        for number, key in keys.items():
+            if number in event_ids:
+                rekeyed[event_ids[number]] = rekeyed.pop(key)
+        logger.info("%s: %d of %d labelled lines found", files[name][0], len(event_ids), len(keys))
+    return rekeyed
 
 
 def in_time_order(
@@ -800,7 +833,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--train", help="SOURCE to train a model on first (as make model does)")
     parser.add_argument("--model", help="a model.tar.gz (or its folder) to use instead of --train")
     parser.add_argument("--test", required=True, help="SOURCE to replay")
-    parser.add_argument("--labels", help="CSV key,label (key: event_id, user_id or session_id)")
+    parser.add_argument(
+        "--labels", help="CSV key,label (key: event_id, user_id, session_id, or FILE:LINE, a line of a log SOURCE)"
+    )
     parser.add_argument(
         "--train-on-labelled",
         action="store_true",
@@ -967,6 +1002,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="vedette-backtest-") as workdir:
             labels = read_labels(arguments.labels) if arguments.labels else {}
+            labels = labels_by_line(labels, [arguments.train, arguments.test])
             prepared = _load_or_train(arguments, Path(workdir), labels)
             replay = Replay(prepared.model, arguments.entity, prepared.network_of, prepared.agent_of, labels)
             replay.left_out_of_training = prepared.left_out

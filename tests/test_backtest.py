@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 import json
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
-from model.backtest import in_time_order, normalized_label, read_labels, read_source
+from model.backtest import BacktestError, in_time_order, labels_by_line, normalized_label, read_labels, read_source
 from model.features import event_time
 from tests.model_factories import BROWSERS, START, catalogue_walk, nightly_syncs, normal_traffic, scraper_session
 from vedette.events import parse_timestamp
@@ -380,3 +381,35 @@ def test_the_report_explains_what_it_missed(logs: Path, tmp_path: Path) -> None:
     assert rows["bot-a-session"]["peak_reasons"]
     assert not rows[person]["reasons"]
     assert line.endswith(rows[person]["peak_reasons"].replace(" | ", "; ") or "nothing beyond the usual")
+
+
+def test_labels_kept_per_line_of_a_log_find_their_events(tmp_path: Path) -> None:
+    # GIVEN a combined log (and a gzipped copy) and labels naming two of its lines, a line past its
+    # end and a user, in a spreadsheet a labeller kept beside the log
+    lines = [
+        f'198.51.100.{n} - - [02/Nov/2026:10:00:{n:02d} +0000] "GET /page/{n} HTTP/1.1" 200 512 "-" "curl/8.5.0"\n'
+        for n in range(5)
+    ]
+    (tmp_path / "test.log").write_text("".join(lines[:3]) + "\n" + "".join(lines[3:]))  # line 4 blank
+    with gzip.open(tmp_path / "zipped.log.gz", "wt") as handle:
+        handle.write("".join(lines))
+    labels = {"test.log:2": "bot", "test.log:5": "bot", "test.log:99": "bot", "session:7": "normal"}
+    labels |= {"zipped.log:1": "probe"}
+    # WHEN the keys are matched with the logs the backtest reads
+    rekeyed = labels_by_line(labels, [str(tmp_path / "zipped.log.gz"), str(tmp_path / "test.log"), None])
+    # THEN each labelled line's key is the id of the event the import makes of it
+    events = list(read_source(str(tmp_path / "test.log"), format="combined"))
+    zipped = list(read_source(str(tmp_path / "zipped.log.gz"), format="combined"))
+    assert rekeyed == {
+        events[1]["event_id"]: "bot",  # line 2
+        events[3]["event_id"]: "bot",  # line 5, after the blank line
+        zipped[0]["event_id"]: "probe",
+        "test.log:99": "bot",  # no such line: left as it is (the backtest warns of keys that match nothing)
+        "session:7": "normal",
+    }
+    assert events[1]["resource"] == "/page/1"
+    # AND a file name that two sources share is refused: its lines would be ambiguous
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "test.log").write_text(lines[0])
+    with pytest.raises(BacktestError, match=r"labels name lines of test\.log"):
+        labels_by_line(labels, [str(tmp_path / "other" / "test.log"), str(tmp_path / "test.log")])

@@ -573,10 +573,9 @@ class LogImporter:
         if path == "-":
             yield from self.import_lines(_decoded(sys.stdin.buffer), "-")
             return
-        source = os.path.basename(path)
-        opener = gzip.open if source.endswith(".gz") else open
+        opener = gzip.open if path.endswith(".gz") else open
         with opener(path, "rb") as handle:
-            yield from self.import_lines(_decoded(handle), source.removesuffix(".gz"))
+            yield from self.import_lines(_decoded(handle), source_name(path))
 
     def parse_line(self, line: str, source: str, number: int) -> dict[str, Any]:
         """One line as a raw event dict (not yet validated); raises ``LineError``."""
@@ -737,6 +736,29 @@ class LogImporter:
         if peer is not None and client != canonical(peer):
             properties["remote_addr"] = peer
         return client
+
+
+def source_name(path: str) -> str:
+    """The name a file's events are derived from (``derived_event_id``): its base name, without ``.gz``."""
+    return os.path.basename(path).removesuffix(".gz")
+
+
+def line_event_ids(path: str, numbers: Collection[int]) -> dict[int, str]:
+    """The event ids ``import_file`` gives the lines numbered ``numbers`` (from 1) of the file at
+    ``path``: labels kept per line of a log find their events by them. A number past the end, or of
+    a blank line, has none."""
+    wanted = set(numbers)
+    found: dict[int, str] = {}
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        for number, raw in enumerate(_decoded(handle), 1):
+            if number in wanted:
+                line = raw.rstrip("\r\n")
+                if line.strip():
+                    found[number] = derived_event_id(source_name(path), number, line)
+                if len(found) == len(wanted):
+                    break
+    return found
 
 
 def _decoded(lines: Iterable[bytes]) -> Iterator[str]:
