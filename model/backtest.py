@@ -36,7 +36,7 @@ import re
 import sys
 import tempfile
 from collections import Counter, defaultdict, deque
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -54,6 +54,7 @@ from model.entities import (
     Peak,
     entity_key,
     event_evidence,
+    explain_peaks,
 )
 from model.entity_training import ENTITY_KINDS, MIN_MACHINE_EPISODES
 from model.exceptions import TrainingDataError
@@ -451,23 +452,18 @@ class Replay:
         record.note_alert(replace(alert, last_event_at=moment), "tried in a failed-login wave")
 
     def _label(self, event: dict[str, Any], key: str | None) -> str:
-        labels = self.labels
-        if not labels:
+        if not self.labels:
             return "normal"
-        for candidate in (event.get("event_id"), key, event.get("session_id"), event.get("user_id")):
-            if candidate is not None and candidate in labels:
-                self.matched_labels.add(candidate)
-                return labels[candidate]
-        return "normal"
-
-    def peak_reasons(self, key: str) -> tuple[str, ...]:
-        """What stood out in ``key``'s episode when it scored highest, alerted or not."""
-        peak = self.peaks.get(key)
-        return peak.reasons() if peak is not None else ()
+        matched = label_key(event, key, self.labels)
+        if matched is None:
+            return "normal"
+        self.matched_labels.add(matched)
+        return self.labels[matched]
 
     def labels_hint(self) -> str | None:
-        """What to check when fewer than ``MIN_MATCHED_LABEL_SHARE`` of the label keys matched a test
-        event: every entity they miss counts as normal, so the figures would measure little."""
+        """What to check when fewer than ``MIN_MATCHED_LABEL_SHARE`` of the label keys matched a
+        training or test event: every entity they miss counts as normal, so the figures would
+        measure little."""
         if not self.labels or len(self.matched_labels) >= len(self.labels) * MIN_MATCHED_LABEL_SHARE:
             return None
         unmatched = list(itertools.islice((key for key in self.labels if key not in self.matched_labels), 3))
@@ -475,8 +471,8 @@ class Replay:
         *first, last = dict.fromkeys(("event id", f"{self.kind} id", "session id", "user id"))
         fields = f"{', '.join(first)} or {last}"
         return (
-            f"only {len(self.matched_labels)} of {len(self.labels)} label keys match an {fields} of the test "
-            f"events (unmatched: {', '.join(map(repr, unmatched))}; the test's "
+            f"only {len(self.matched_labels)} of {len(self.labels)} label keys match an {fields} of the training "
+            f"or test events (unmatched: {', '.join(map(repr, unmatched))}; the test's "
             f"{self.kind} ids look like {', '.join(map(repr, seen)) or 'nothing'}): the entities they miss count "
             "as normal (labels of other days miss legitimately)"
         )
@@ -574,6 +570,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
 def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
     """``entities.csv``, ``report.md`` and the plots."""
     out.mkdir(parents=True, exist_ok=True)
+    peak_reasons = explain_peaks(replay.peaks)
     with open(out / "entities.csv", "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
         writer.writerow(
@@ -607,11 +604,11 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                     int(record.tried_in_wave),
                     delay,
                     " | ".join(record.reasons),
-                    " | ".join(replay.peak_reasons(name)),
+                    " | ".join(peak_reasons.get(name, ())),
                 ]
             )
     plots = _plots(replay, out)
-    (out / "report.md").write_text(_report(replay, summary, plots), encoding="utf-8")
+    (out / "report.md").write_text(_report(replay, summary, plots, peak_reasons), encoding="utf-8")
 
 
 def _iso(seconds: float) -> str:
@@ -726,7 +723,9 @@ def _machines_fitted_on(machines: dict[str, Any]) -> str:
     return f"everyone's ({why}; calibrated on their days)"
 
 
-def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
+def _report(
+    replay: Replay, summary: dict[str, Any], plots: list[str], peak_reasons: Mapping[str, tuple[str, ...]]
+) -> str:
     lines = [
         f"# Backtest: {replay.kind} alerts",
         "",
@@ -796,7 +795,7 @@ def _report(replay: Replay, summary: dict[str, Any], plots: list[str]) -> str:
         threshold = replay.tracker.model.threshold
         lines += [
             f"- `{name}` ({entity_label(record)}), {record.peak_score:.2f} against {threshold:.2f}: "
-            f"{'; '.join(replay.peak_reasons(name)) or 'nothing beyond the usual'}"
+            f"{'; '.join(peak_reasons.get(name, ())) or 'nothing beyond the usual'}"
             for name, record in missed[:20]
         ]
     if replay.wave_watch is not None:
@@ -882,6 +881,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     arguments = parser.parse_args(argv)
     if bool(arguments.train) == bool(arguments.model):
         parser.error("give exactly one of --train SOURCE and --model model.tar.gz")
+    if arguments.train_on_labelled and not arguments.train:
+        parser.error("--train-on-labelled is about training: it needs --train")
     if arguments.format == "custom" and not arguments.log_format:
         parser.error("--format custom needs --log-format")
     if arguments.entity == "session" and arguments.format in NO_SESSION_FORMATS:
@@ -893,13 +894,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return arguments
 
 
-def labelled_anomalous(event: dict[str, Any], labels: dict[str, str]) -> bool:
-    """Whether ``labels`` (normalized) name ``event`` anomalous by its event id, session id or user
-    id, the first listed (as ``Replay`` labels the test's events)."""
-    for candidate in (event.get("event_id"), event.get("session_id"), event.get("user_id")):
+def label_key(event: dict[str, Any], key: str | None, labels: Collection[str]) -> str | None:
+    """The key of ``labels`` that labels ``event``: its event id, its entity's ``key``, its session id
+    or its user id, the first listed; None if none does."""
+    for candidate in (event.get("event_id"), key, event.get("session_id"), event.get("user_id")):
         if candidate is not None and candidate in labels:
-            return labels[candidate] != "normal"
-    return False
+            return str(candidate)
+    return None
 
 
 class Prepared(NamedTuple):
@@ -910,6 +911,7 @@ class Prepared(NamedTuple):
     agent_of: Any
     history: list[dict[str, Any]]  # the training events (none with --model)
     left_out: int = 0  # of them, labelled anomalous and not learned from
+    matched_labels: frozenset[str] = frozenset()  # the label keys some training event carried
 
 
 def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[str, str]) -> Prepared:
@@ -946,9 +948,13 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[st
     )
     _warn_missing_keys(events, arguments.entity, source)
     learned = events
-    if labels and not arguments.train_on_labelled:
-        normalized = {key: normalized_label(value) for key, value in labels.items()}
-        learned = [event for event in events if not labelled_anomalous(event, normalized)]
+    matched: set[str] = set()
+    if labels:
+        anomalous = {key for key, value in labels.items() if normalized_label(value) != "normal"}
+        keyed = [label_key(event, entity_key(event, arguments.entity), labels) for event in events]
+        matched = {key for key in keyed if key is not None}
+        if not arguments.train_on_labelled:
+            learned = [event for event, key in zip(events, keyed, strict=True) if key not in anomalous]
         if len(learned) < len(events):
             logger.info(
                 "%s: %d of %d events are labelled anomalous and left out of training (--train-on-labelled keeps them)",
@@ -956,6 +962,8 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[st
                 len(events) - len(learned),
                 len(events),
             )
+        if not learned:
+            raise BacktestError(f"{source}: --labels call every training event anomalous: nothing normal to learn from")
     lookup = resolve_network_lookup(arguments.geo)
     trained = train(
         learned,
@@ -967,7 +975,14 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[st
         agent_parser=user_agents.describe(),
     )
     folder = save(trained, workdir / "model", Path(arguments.out) / "model.tar.gz")
-    return Prepared(load_model(folder), lookup.network_of, user_agents.parse_agent, events, len(events) - len(learned))
+    return Prepared(
+        load_model(folder),
+        lookup.network_of,
+        user_agents.parse_agent,
+        events,
+        len(events) - len(learned),
+        frozenset(matched),
+    )
 
 
 def _warn_missing_keys(events: Sequence[dict[str, Any]], kind: str, source: str) -> None:
@@ -1006,6 +1021,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             prepared = _load_or_train(arguments, Path(workdir), labels)
             replay = Replay(prepared.model, arguments.entity, prepared.network_of, prepared.agent_of, labels)
             replay.left_out_of_training = prepared.left_out
+            replay.matched_labels |= prepared.matched_labels  # labels of training's entities match too
             replay.warm_up(prepared.history)
             del prepared
             test_events = read_source(

@@ -19,6 +19,7 @@ from __future__ import annotations
 import math
 import struct
 import zlib
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
@@ -793,8 +794,17 @@ class Peak(NamedTuple):
     row: Vector
     judge: EntityModel
 
-    def reasons(self) -> tuple[str, ...]:
-        return self.judge.reasons(self.row[np.newaxis, :])[0]
+
+def explain_peaks(peaks: Mapping[str, Peak]) -> dict[str, tuple[str, ...]]:
+    """Each entity's reasons at its peak, in words: the rows of each judging model read at once."""
+    by_judge: dict[int, list[str]] = defaultdict(list)
+    for key, peak in peaks.items():
+        by_judge[id(peak.judge)].append(key)
+    explained: dict[str, tuple[str, ...]] = {}
+    for keys in by_judge.values():
+        judge = peaks[keys[0]].judge
+        explained.update(zip(keys, judge.reasons(np.stack([peaks[key].row for key in keys])), strict=True))
+    return explained
 
 
 class EntityTracker:

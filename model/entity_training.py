@@ -161,19 +161,23 @@ class Snapshots:
     counts: np.ndarray[Any, np.dtype[np.float64]]  # each row's Evidence.counts, before shrinking
     last: np.ndarray[Any, np.dtype[np.bool_]]  # the row is its episode's last
     day_of: np.ndarray[Any, np.dtype[np.int64]]  # each entity-day's UTC day
-    # The entity-day its episode started on: an episode alerts once, so the days it goes on into
-    # (a monitor polling all week is one episode) have no alert of their own to calibrate.
-    episode_day: np.ndarray[Any, np.dtype[np.int64]]
+    episode: np.ndarray[Any, np.dtype[np.int64]]  # each row's episode (an index over all of training's)
+
+    @property
+    def episode_day(self) -> np.ndarray[Any, np.dtype[np.int64]]:
+        """Each row's episode's first entity-day among these rows: an episode alerts once, so the
+        days it goes on into (a monitor polling all week is one episode) have no alert of their own
+        to calibrate. (An entity's days are numbered in time order, so its first is its smallest.)"""
+        first = np.full(int(self.episode.max(initial=-1)) + 1, np.iinfo(np.int64).max)
+        np.minimum.at(first, self.episode, self.entity_day)
+        days: np.ndarray[Any, np.dtype[np.int64]] = first[self.episode]
+        return days
 
     def subset(self, rows: np.ndarray[Any, np.dtype[np.bool_]]) -> Snapshots:
         """The snapshots of ``rows`` alone, shrunk toward their own episodes' means."""
         counts, last = self.counts[rows], self.last[rows]
         priors = population_priors(counts[last].sum(axis=0))
         kept, entity_day = np.unique(self.entity_day[rows], return_inverse=True)
-        # An episode whose first rows are not in the subset (it became a machine client's part way)
-        # starts, for the subset, on the day of its first row there.
-        starts = np.minimum(np.searchsorted(kept, self.episode_day[rows]), len(kept) - 1)
-        episode_day = np.where(kept[starts] == self.episode_day[rows], starts, entity_day)
         return Snapshots(
             evidence_rows(counts, priors),
             priors,
@@ -186,7 +190,7 @@ class Snapshots:
             counts,
             last,
             self.day_of[kept],
-            episode_day.astype(np.int64),
+            self.episode[rows],
         )
 
 
@@ -208,8 +212,8 @@ def episode_snapshots(
     folds: list[int] = []
     for_fitting: list[bool] = []
     episode_of: list[tuple[str, int]] = []
-    started_on: dict[tuple[str, int], int] = {}  # each episode's first entity-day
-    episode_days: list[int] = []
+    episode_index: dict[tuple[str, int], int] = {}
+    episodes: list[int] = []
     subrequest_seconds = vocabulary.subrequest_seconds if vocabulary is not None else SUBREQUEST_SECONDS
     for position, event in enumerate(events):
         key = entity_key(event, kind)
@@ -234,7 +238,7 @@ def episode_snapshots(
         count = evidence.events
         for_fitting.append(count & (count - 1) == 0)
         episode_of.append((key, evidence.episode))
-        episode_days.append(started_on.setdefault((key, evidence.episode), day))
+        episodes.append(episode_index.setdefault((key, evidence.episode), len(episode_index)))
     if not counts:
         return None
     # Each episode's last row is kept for fitting too, so whole episodes of every length are seen;
@@ -259,7 +263,7 @@ def episode_snapshots(
         raw,
         last,
         np.asarray([day for _, day in entity_days], dtype=np.int64),
-        np.asarray(episode_days, dtype=np.int64),
+        np.asarray(episodes, dtype=np.int64),
     )
 
 
@@ -313,6 +317,7 @@ def cross_fitted_maxima(snapshots: Snapshots) -> tuple[Vector, Vector]:
     (133, where the scripts walking the site scored 66 to 97)."""
     sums = np.full(snapshots.entity_days, -np.inf)
     terms = np.full(snapshots.entity_days, -np.inf)
+    episode_day = snapshots.episode_day
     for fold in range(CROSS_FIT_FOLDS):
         held_out = snapshots.fold == fold
         fitting = snapshots.for_fitting & ~held_out
@@ -328,8 +333,8 @@ def cross_fitted_maxima(snapshots: Snapshots) -> tuple[Vector, Vector]:
             capped_as_rows=int(snapshots.for_fitting.sum()),
         )
         total, largest = model.sum_and_largest_term(snapshots.rows[held_out])
-        np.maximum.at(sums, snapshots.episode_day[held_out], total)
-        np.maximum.at(terms, snapshots.episode_day[held_out], largest)
+        np.maximum.at(sums, episode_day[held_out], total)
+        np.maximum.at(terms, episode_day[held_out], largest)
     started_none = np.isneginf(sums)
     sums[started_none] = terms[started_none] = 0.0
     return sums, terms

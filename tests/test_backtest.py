@@ -16,7 +16,15 @@ from typing import Any
 import orjson
 import pytest
 
-from model.backtest import BacktestError, in_time_order, labels_by_line, normalized_label, read_labels, read_source
+from model.backtest import (
+    BacktestError,
+    in_time_order,
+    label_key,
+    labels_by_line,
+    normalized_label,
+    read_labels,
+    read_source,
+)
 from model.features import event_time
 from tests.model_factories import BROWSERS, START, catalogue_walk, nightly_syncs, normal_traffic, scraper_session
 from vedette.events import parse_timestamp
@@ -281,7 +289,7 @@ def test_labels_that_name_nothing_in_the_test_log_are_warned_about(logs: Path, t
     # THEN it says that none matched, showing a label key and a session id of the log side by side
     assert result.returncode == 0, result.stderr
     assert f"only 0 of {len(rows) - 1} label keys match" in result.stderr
-    assert "match an event id, session id or user id of the test events (unmatched: 'USER-" in result.stderr
+    assert "match an event id, session id or user id of the training or test events (unmatched: 'USER-" in result.stderr
     assert "the test's session ids look like '" in result.stderr
 
 
@@ -300,7 +308,11 @@ def test_what_the_labels_call_an_attack_is_not_learned_as_normal(tmp_path: Path)
     test = catalogue_walk(START + timedelta(days=14, hours=11), "walker-14", "walk-14", BROWSERS[0], "198.51.100.7")
     write_jsonl(tmp_path / "train.jsonl", training)
     write_jsonl(tmp_path / "test.jsonl", test)
-    (tmp_path / "labels.csv").write_text("key,label\n" + "".join(f"walk-{day},scraper\n" for day in range(2, 16, 2)))
+    # (the labels name the training's people too, normal, and one of them the scraper's user: the
+    # session's label comes first, for the training's events as for the test's)
+    people = sorted({item["session_id"] for item in training if not item["session_id"].startswith("walk-")})
+    lines = [f"walk-{day},scraper" for day in range(2, 16, 2)] + [f"{session},normal" for session in people]
+    (tmp_path / "labels.csv").write_text("\n".join(["key,label", *lines, "walker-4,normal"]) + "\n")
     # WHEN the sessions are backtested as documented, and again with --train-on-labelled
     results = {}
     for option in ((), ("--train-on-labelled",)):
@@ -319,6 +331,7 @@ def test_what_the_labels_call_an_attack_is_not_learned_as_normal(tmp_path: Path)
             str(out),
         )
         assert result.returncode == 0, result.stderr
+        assert "label keys match" not in result.stderr  # the training's sessions are matched too
         with tarfile.open(out / "model.tar.gz") as artifact:
             metadata = json.load(artifact.extractfile("metadata.json"))  # type: ignore[arg-type]
         results[option] = (json.loads(result.stdout.strip().splitlines()[-1]), metadata["events"]["total"], out)
@@ -381,6 +394,21 @@ def test_the_report_explains_what_it_missed(logs: Path, tmp_path: Path) -> None:
     assert rows["bot-a-session"]["peak_reasons"]
     assert not rows[person]["reasons"]
     assert line.endswith(rows[person]["peak_reasons"].replace(" | ", "; ") or "nothing beyond the usual")
+
+
+def test_a_label_is_found_by_event_then_entity_then_session_then_user() -> None:
+    event = {"event_id": "e-1", "session_id": "s-1", "user_id": "u-1"}
+    assert label_key(event, "u-1", {"u-1", "s-1", "e-1"}) == "e-1"
+    assert label_key(event, "u-1", {"u-1", "s-1"}) == "u-1"  # the entity before the session
+    assert label_key(event, "s-1", {"u-1", "s-1"}) == "s-1"
+    assert label_key(event, None, {"u-1"}) == "u-1"
+    assert label_key(event, "u-1", {"x"}) is None
+
+
+def test_learning_from_labelled_events_needs_training() -> None:
+    result = run_backtest("--model", "model.tar.gz", "--test", "t.jsonl", "--train-on-labelled", "--out", "out")
+    assert result.returncode == 2
+    assert "--train-on-labelled is about training: it needs --train" in result.stderr
 
 
 def test_labels_kept_per_line_of_a_log_find_their_events(tmp_path: Path) -> None:

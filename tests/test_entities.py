@@ -1089,3 +1089,30 @@ def test_an_episode_running_for_days_is_one_chance_to_alert_in_calibration() -> 
     # AND the monitor and the integrations, replayed from the start, alert within the budget's share
     # of their 60 days (2.5 %: 1.5): once at most (the monitor's episode, when it ran longer than most)
     assert len([alert for alert in machine_alerts if alert.entity != "client:harvester"]) <= 1
+
+
+def test_an_episode_is_credited_to_its_first_day_in_a_subset_too() -> None:
+    # GIVEN snapshots of one episode running over four days and of another on the second day alone
+    width = len(Evidence().counts())
+    counts = np.ones((5, width))
+    snapshots = Snapshots(
+        counts[:, : len(ENTITY_FEATURE_NAMES)],
+        [0.0] * len(ENTITY_FEATURE_NAMES),
+        np.array([0, 1, 2, 3, 4]),  # entity-days: the long episode's four, then the other entity's
+        np.zeros(5, np.int64),
+        np.ones(5, bool),
+        2,
+        5,
+        4,
+        counts,
+        np.array([False, False, False, True, True]),
+        np.array([0, 1, 2, 3, 1]),
+        np.array([0, 0, 0, 0, 1]),
+    )
+    # THEN each row is credited to its episode's first day
+    assert snapshots.episode_day.tolist() == [0, 0, 0, 0, 4]
+    # AND in a subset without the long episode's first day (it became a machine client's part way),
+    # to its first day there, not to each of its days
+    subset = snapshots.subset(np.array([False, True, True, True, True]))
+    assert subset.entity_day.tolist() == [0, 1, 2, 3]
+    assert subset.episode_day.tolist() == [0, 0, 0, 3]
