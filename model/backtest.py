@@ -684,10 +684,16 @@ def _calibration_note(replay: Replay) -> str:
     if "threshold" not in stage:
         return ""
     calibration = stage.get("calibration", {})
+    method = calibration.get("method", "?")
+    how = (
+        "the score that share of them exceeded"
+        if method == "quantile"
+        else "too few of them lay beyond it to read it off, so it is extrapolated from their upper tail"
+    )
     note = (
         f"The {replay.kind} threshold ({stage['threshold']:.2f}) was calibrated on {stage.get('entity_days', '?'):,} "
-        f"{replay.kind}-days of training traffic ({calibration.get('method', '?')}); with few of them it is "
-        "extrapolated, and a larger `--alert-budget` trades more alerts on normal traffic for more caught."
+        f"{replay.kind}-days of training traffic ({method}: {how}); a larger `--alert-budget` trades more "
+        "alerts on normal traffic for more caught."
     )
     if stage.get("term_threshold") is not None:
         note += (
@@ -798,6 +804,17 @@ def _report(
             f"{'; '.join(peak_reasons.get(name, ())) or 'nothing beyond the usual'}"
             for name, record in missed[:20]
         ]
+    if replay.labels:
+        false_alarms = [
+            (name, record)
+            for name, record in replay.entities.items()
+            if entity_label(record) == "normal" and record.alerts
+        ]
+        false_alarms.sort(key=lambda item: -item[1].peak_score)
+        lines += ["", f"## Labelled normal, alerted on their own ({len(false_alarms)}; the highest first)", ""]
+        lines += [
+            f"- `{name}`, {record.peak_score:.2f}: {'; '.join(record.reasons)}" for name, record in false_alarms[:20]
+        ] or ["None."]
     if replay.wave_watch is not None:
         lines += ["", "## Failed-login waves (the whole service)", ""]
         lines += [

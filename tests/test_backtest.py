@@ -129,6 +129,11 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     assert peaks == sorted(peaks, reverse=True)  # sorted by score, highest first
     assert rows[1].split(",")[1] in ("scraper", "cookieless")
     assert "scraper" in (out / "report.md").read_text()
+    # AND the report lists the normal sessions that alerted, with their reasons, as entities.csv counts them
+    false_alarms = [row for row in rows[1:] if row.split(",")[1] == "normal" and int(row.split(",")[5]) > 0]
+    listed = (out / "report.md").read_text().split("## Labelled normal, alerted on their own (")[1].split("\n## ")[0]
+    assert listed.startswith(f"{len(false_alarms)}; the highest first)")
+    assert len([line for line in listed.splitlines() if line.startswith("- `")]) == min(len(false_alarms), 20)
     # AND the model it trained can be reused with --model (without the training log's history, every
     # user starts afresh, so the figures differ a little): the scrapers still alert
     again = run_backtest(
