@@ -18,6 +18,11 @@ sessions together, as the scorer alerts (the shipped alerting, ``"shipped": true
 caught when an entity it touched alerts while it runs (or within the idle limit after); normal
 alerts are counted per 1,000 normal entity-days against the budget.
 
+``eval_trial_logs``: labelled logs of sites this project did not simulate, written by testers who read
+only the docs (``trial_logs/``), backtested as they ran it: a library catalogue's Apache combined log
+(no session column, users by address and agent) and an airline booking site's nginx log with a
+session cookie.
+
 Every event-level line carries its baseline, measured in the same run: scikit-learn's ``IsolationForest`` with
 default settings on the same rows, with its threshold calibrated the same way.
 """
@@ -29,11 +34,13 @@ import gzip
 import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -360,11 +367,102 @@ def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
     }
 
 
+TRIAL_LOGS = Path(__file__).resolve().parents[1] / "trial_logs"
+
+
+@dataclass(frozen=True)
+class TrialLog:
+    """A labelled log written by a tester who read only the docs (``trial_logs/README.md``), and the
+    backtest they ran on it, as documented."""
+
+    name: str
+    generator: str  # the script in trial_logs/ that writes train.log, test.log and labels.csv
+    backtest: tuple[str, ...]  # the backtest's arguments besides the logs, labels and --out
+
+
+TRIALS = (
+    TrialLog(
+        "library_catalogue",
+        "library_catalogue.py",
+        ("--format", "combined", "--failed-login-status", "200", "--entity", "user"),
+    ),
+    TrialLog(
+        "airline_booking",
+        "airline_booking.py",
+        (
+            "--format",
+            "custom",
+            "--log-format",
+            '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" '
+            '"$http_user_agent" $cookie_SESSION $request_time',
+            "--entity",
+            "session",
+        ),
+    ),
+)
+
+
+def eval_trial_logs() -> list[dict[str, Any]]:
+    """Each trial log written (deterministic), then backtested as its tester ran it: the
+    backtest's figures, per label the entities alerted of all."""
+    lines = []
+    for trial in TRIALS:
+        started = time.perf_counter()
+        with tempfile.TemporaryDirectory(prefix=f"vedette-{trial.name}-") as folder:
+            subprocess.run(
+                [sys.executable, str(TRIAL_LOGS / trial.generator), "--out", folder],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
+            logs = Path(folder)
+            backtest = subprocess.run(
+                [
+                    sys.executable,
+                    "-m",
+                    "model.backtest",
+                    "--quiet",
+                    "--train",
+                    str(logs / "train.log"),
+                    "--test",
+                    str(logs / "test.log"),
+                    "--labels",
+                    str(logs / "labels.csv"),
+                    *trial.backtest,
+                    "--out",
+                    str(logs / "out"),
+                ],
+                check=True,
+                capture_output=True,
+                text=True,
+                cwd=Path(__file__).resolve().parents[1],
+            )
+        summary = json.loads(backtest.stdout.strip().splitlines()[-1])
+        entity_level = summary["entity_level"]
+        lines.append(
+            {
+                "eval": "eval_trial_logs",
+                "log": trial.name,
+                "entity": summary["entity"],
+                "roc_auc": entity_level["roc_auc"],
+                "pr_auc": entity_level["pr_auc"],
+                "alerted_share": entity_level["alerted_share"],
+                "normal_alerts_per_1000_entities_per_day": summary["normal_alerts_per_1000_entities_per_day"],
+                "alerted": {
+                    label: f"{figures['alerted']}/{figures['entities']}"
+                    for label, figures in summary["per_label"].items()
+                },
+                "left_out_of_training": summary["left_out_of_training"],
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+        )
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Print one JSON line per evaluation and detector."""
     parser = argparse.ArgumentParser(prog="python -m model.evaluate", description=__doc__.split("\n\n")[0])
     parser.add_argument("--detector", action="append", choices=("ecod", "isolation_forest"))
-    parser.add_argument("--only", choices=("csic2010", "simulated", "entities"))
+    parser.add_argument("--only", choices=("csic2010", "simulated", "entities", "trial_logs"))
     parser.add_argument("--alert-rate", type=float, default=DEFAULT_ALERT_RATE)
     arguments = parser.parse_args(argv)
     for detector in arguments.detector or ["ecod", "isolation_forest"]:
@@ -377,6 +475,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps(eval_simulated(detector, arguments.alert_rate)), flush=True)
     if arguments.only in (None, "entities"):
         for line in eval_entities():
+            print(json.dumps(line), flush=True)
+    if arguments.only in (None, "trial_logs"):
+        for line in eval_trial_logs():
             print(json.dumps(line), flush=True)
     return 0
 

@@ -1,0 +1,48 @@
+"""The trial logs (trial_logs/): written the same for a seed, and labelled by the keys the import gives."""
+
+from __future__ import annotations
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from model.backtest import read_source
+from model.entities import entity_key
+from model.evaluate import TRIAL_LOGS, TRIALS, TrialLog
+
+
+def written(trial: TrialLog, folder: Path) -> Path:
+    folder.mkdir()
+    subprocess.run(
+        [sys.executable, str(TRIAL_LOGS / trial.generator), "--out", str(folder)], check=True, capture_output=True
+    )
+    return folder
+
+
+@pytest.mark.parametrize("trial", TRIALS, ids=[trial.name for trial in TRIALS])
+def test_a_trial_log_is_labelled_by_the_keys_its_import_gives(trial: TrialLog, tmp_path: Path) -> None:
+    # GIVEN a trial log written twice with its default seed
+    logs = written(trial, tmp_path / "first")
+    again = written(trial, tmp_path / "again")
+    # THEN it is the same log
+    for name in ("train.log", "test.log", "labels.csv"):
+        assert (logs / name).read_bytes() == (again / name).read_bytes(), name
+    # AND every entity of its test days, imported as the backtest reads it, has a label, anomalous
+    # ones among them
+    options = dict(zip(trial.backtest[::2], trial.backtest[1::2], strict=True))
+    kind = options["--entity"]
+    events = read_source(
+        str(logs / "test.log"),
+        format=options["--format"],
+        log_format=options.get("--log-format"),
+        failed_login_statuses=[int(options["--failed-login-status"])] if "--failed-login-status" in options else (),
+    )
+    entities = {entity_key(event, kind) for event in events}
+    with open(logs / "labels.csv", newline="") as handle:
+        labels = {row["key"]: row["label"] for row in csv.DictReader(handle)}
+    assert None not in entities
+    assert entities <= labels.keys()
+    assert {labels[entity] for entity in entities} - {"normal"}
