@@ -551,6 +551,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
         entity_level["alerted_share"] = shares
         summary["entity_level"] = entity_level
         per_label: dict[str, Any] = {}
+        normal_peaks = [records[key].peak_score for key, label in zip(names, labels, strict=True) if label == "normal"]
         for name in sorted(set(labels)):
             members = [records[key] for key, label in zip(names, labels, strict=True) if label == name]
             delays = [
@@ -563,6 +564,14 @@ def summarize(replay: Replay) -> dict[str, Any]:
                 "median_seconds_to_first_alert": round(float(np.median(delays)), 1) if delays else None,
                 "events_flagged_share": round(replay.flagged_by_label[name] / max(replay.events_by_label[name], 1), 4),
             }
+            if name != "normal":
+                # This label's entities ranked against the normal ones alone: one kind of bot can be
+                # missed entirely under an overall ROC-AUC that the others hold up.
+                against_normal = detection_figures(
+                    [*normal_peaks, *(record.peak_score for record in members)],
+                    ["normal"] * len(normal_peaks) + [name] * len(members),
+                )
+                per_label[name]["roc_auc_against_normal"] = against_normal["roc_auc"] if against_normal else None
         summary["per_label"] = per_label
     return summary
 
@@ -729,6 +738,13 @@ def _machines_fitted_on(machines: dict[str, Any]) -> str:
     return f"everyone's ({why}; calibrated on their days)"
 
 
+REPORT_LIST_LENGTH = 20  # entities listed in each of the report's sections; entities.csv has all
+
+
+def _shown(count: int) -> str:
+    return f", the first {REPORT_LIST_LENGTH} shown: entities.csv has all" if count > REPORT_LIST_LENGTH else ""
+
+
 def _report(
     replay: Replay, summary: dict[str, Any], plots: list[str], peak_reasons: Mapping[str, tuple[str, ...]]
 ) -> str:
@@ -793,7 +809,7 @@ def _report(
         missed.sort(key=lambda item: -item[1].peak_score)
         lines += [
             "",
-            f"## Labelled anomalous, not alerted ({len(missed)}; the highest first)",
+            f"## Labelled anomalous, not alerted ({len(missed)}; the highest first{_shown(len(missed))})",
             "",
             "What stood out when each scored highest (`peak_reasons` in entities.csv has every entity's):",
             "",
@@ -802,7 +818,7 @@ def _report(
         lines += [
             f"- `{name}` ({entity_label(record)}), {record.peak_score:.2f} against {threshold:.2f}: "
             f"{'; '.join(peak_reasons.get(name, ())) or 'nothing beyond the usual'}"
-            for name, record in missed[:20]
+            for name, record in missed[:REPORT_LIST_LENGTH]
         ]
     if replay.labels:
         false_alarms = [
@@ -811,9 +827,15 @@ def _report(
             if entity_label(record) == "normal" and record.alerts
         ]
         false_alarms.sort(key=lambda item: -item[1].peak_score)
-        lines += ["", f"## Labelled normal, alerted on their own ({len(false_alarms)}; the highest first)", ""]
         lines += [
-            f"- `{name}`, {record.peak_score:.2f}: {'; '.join(record.reasons)}" for name, record in false_alarms[:20]
+            "",
+            f"## Labelled normal, alerted on their own ({len(false_alarms)}; the highest first"
+            f"{_shown(len(false_alarms))})",
+            "",
+        ]
+        lines += [
+            f"- `{name}`, {record.peak_score:.2f}: {'; '.join(record.reasons)}"
+            for name, record in false_alarms[:REPORT_LIST_LENGTH]
         ] or ["None."]
     if replay.wave_watch is not None:
         lines += ["", "## Failed-login waves (the whole service)", ""]

@@ -106,6 +106,9 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     scraper = summary["per_label"]["scraper"]
     assert (scraper["entities"], scraper["alerted"], scraper["alerted_share"]) == (2, 2, 1.0)
     assert scraper["median_seconds_to_first_alert"] < 240
+    # (each kind of anomaly ranked against the normal entities alone, beside the overall ROC-AUC)
+    assert scraper["roc_auc_against_normal"] >= 0.99
+    assert "roc_auc_against_normal" not in summary["per_label"]["normal"]
     assert scraper["events_flagged_share"] > summary["per_label"]["normal"]["events_flagged_share"]
     assert summary["normal_alerts_per_1000_entities_per_day"] <= 50
     assert summary["entity_level"]["alerted_share"]["anomalous"] == 1.0
