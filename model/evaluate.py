@@ -20,8 +20,9 @@ alerts are counted per 1,000 normal entity-days against the budget.
 
 ``eval_trial_logs``: labelled logs of sites this project did not simulate, written by testers who read
 only the docs (``trial_logs/``), backtested as they ran it: a library catalogue's Apache combined log
-(no session column, users by address and agent) and an airline booking site's nginx log with a
-session cookie.
+(no session column, users by address and agent), an airline booking site's nginx log with a
+session cookie, and a research group's small site after the web-bot datasets of Iliou et al.
+(people, Selenium and headless bots, and advanced bots that browse as its people do).
 
 Every event-level line carries its baseline, measured in the same run: scikit-learn's ``IsolationForest`` with
 default settings on the same rows, with its threshold calibrated the same way.
@@ -399,6 +400,19 @@ TRIALS = (
             "session",
         ),
     ),
+    TrialLog(
+        "research_site",
+        "research_site.py",
+        (
+            "--format",
+            "custom",
+            "--log-format",
+            '$remote_addr - - [$time_local] "$request" $status $body_bytes_sent "$http_referer" "$http_user_agent" '
+            "$session_id",
+            "--entity",
+            "session",
+        ),
+    ),
 )
 
 
@@ -450,6 +464,11 @@ def eval_trial_logs() -> list[dict[str, Any]]:
                 "alerted": {
                     label: f"{figures['alerted']}/{figures['entities']}"
                     for label, figures in summary["per_label"].items()
+                },
+                "roc_auc_against_normal": {
+                    label: figures["roc_auc_against_normal"]
+                    for label, figures in summary["per_label"].items()
+                    if label != "normal"
                 },
                 "left_out_of_training": summary["left_out_of_training"],
                 "seconds": round(time.perf_counter() - started, 1),
