@@ -165,31 +165,38 @@ def read_labels(path: str) -> dict[str, str]:
 LINE_KEY = re.compile(r"(?P<name>.+):(?P<number>[1-9][0-9]*)")
 
 
-def labels_by_line(labels: dict[str, str], sources: Iterable[str | None]) -> dict[str, str]:
+def labels_by_line(labels: dict[str, str], sources: Iterable[str | None], format: str = "auto") -> dict[str, str]:
     """``labels`` with each key ``FILE:LINE`` that names a line of one of the ``sources`` log files
-    (by base name, as the importer names them; lines from 1) keyed instead by the event id the
-    importer gives that line: labels kept per line of a log need no ids computed. Raises
-    ``BacktestError`` when such a key's file name is that of two sources."""
+    (by base name, as the importer names them, or as on disk with ``.gz``; lines from 1) keyed
+    instead by the event id the importer gives that line, read as ``format``: labels kept per line of
+    a log need no ids computed. Raises ``BacktestError`` when such a key's file name is that of two
+    sources."""
     from traffic.importer import line_event_ids, source_name
 
-    files: dict[str, list[str]] = defaultdict(list)
+    files: dict[str, set[str]] = defaultdict(set)  # a file's names -> the files named so
     for source in sources:
         if source and Path(source).is_file():
-            files[source_name(source)].append(source)
+            for name in {source_name(source), Path(source).name}:
+                files[name].add(str(Path(source).resolve()))
     wanted: dict[str, dict[int, str]] = defaultdict(dict)  # file name -> line number -> label key
     for key in labels:
         match = LINE_KEY.fullmatch(key)
         if match and match["name"] in files:
             wanted[match["name"]][int(match["number"])] = key
     rekeyed = dict(labels)
+    kind = "jsonl" if format == "auto" else format  # a file given as auto is read as JSON lines
     for name, keys in wanted.items():
         if len(files[name]) > 1:
-            raise BacktestError(f"labels name lines of {name}, the name of both {' and '.join(files[name])}")
-        event_ids = line_event_ids(files[name][0], keys)
+            raise BacktestError(
+                f"labels name lines of {name}, the name of both {' and '.join(sorted(files[name]))}: rename or "
+                "copy one of them, or label by event, session or user id"
+            )
+        (path,) = files[name]
+        event_ids = line_event_ids(path, keys, kind)
         for number, key in keys.items():
             if number in event_ids:
                 rekeyed[event_ids[number]] = rekeyed.pop(key)
-        logger.info("%s: %d of %d labelled lines found", files[name][0], len(event_ids), len(keys))
+        logger.info("%s: %d of %d labelled lines found", path, len(event_ids), len(keys))
     return rekeyed
 
 
@@ -693,12 +700,13 @@ def _calibration_note(replay: Replay) -> str:
     if "threshold" not in stage:
         return ""
     calibration = stage.get("calibration", {})
-    method = calibration.get("method", "?")
-    how = (
-        "the score that share of them exceeded"
-        if method == "quantile"
-        else "too few of them lay beyond it to read it off, so it is extrapolated from their upper tail"
-    )
+    method = calibration.get("method", "method not recorded")
+    if method == "quantile":
+        how = "the score the budget's share of them exceeded"
+    elif method.startswith("exponential tail"):
+        how = "too few of them lay beyond it to read it off, so it is extrapolated from their upper tail"
+    else:
+        how = "by a model trained before the method was recorded"
     note = (
         f"The {replay.kind} threshold ({stage['threshold']:.2f}) was calibrated on {stage.get('entity_days', '?'):,} "
         f"{replay.kind}-days of training traffic ({method}: {how}); a larger `--alert-budget` trades more "
@@ -821,18 +829,19 @@ def _report(
             for name, record in missed[:REPORT_LIST_LENGTH]
         ]
     if replay.labels:
-        false_alarms = [
-            (name, record)
-            for name, record in replay.entities.items()
-            if entity_label(record) == "normal" and record.alerts
-        ]
-        false_alarms.sort(key=lambda item: -item[1].peak_score)
+        normal = [(name, record) for name, record in replay.entities.items() if entity_label(record) == "normal"]
+        false_alarms = sorted(
+            ((name, record) for name, record in normal if record.alerts), key=lambda i: -i[1].peak_score
+        )
+        covered = sum(1 for _, record in normal if record.alerted and not record.alerts)
         lines += [
             "",
-            f"## Labelled normal, alerted on their own ({len(false_alarms)}; the highest first"
-            f"{_shown(len(false_alarms))})",
+            f"## Normal (labelled so, or not labelled), alerted on their own ({len(false_alarms)}; the highest "
+            f"first{_shown(len(false_alarms))})",
             "",
         ]
+        if covered:
+            lines += [f"{covered} more counted as alerted by a failed-login wave or their client's alert.", ""]
         lines += [
             f"- `{name}`, {record.peak_score:.2f}: {'; '.join(record.reasons)}"
             for name, record in false_alarms[:REPORT_LIST_LENGTH]
@@ -1056,7 +1065,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory(prefix="vedette-backtest-") as workdir:
             labels = read_labels(arguments.labels) if arguments.labels else {}
-            labels = labels_by_line(labels, [arguments.train, arguments.test])
+            labels = labels_by_line(labels, [arguments.train, arguments.test], arguments.format)
             prepared = _load_or_train(arguments, Path(workdir), labels)
             replay = Replay(prepared.model, arguments.entity, prepared.network_of, prepared.agent_of, labels)
             replay.left_out_of_training = prepared.left_out

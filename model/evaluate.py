@@ -419,7 +419,7 @@ TRIALS = (
 def eval_trial_logs() -> list[dict[str, Any]]:
     """Each trial log written (deterministic), then backtested as its tester ran it: the
     backtest's figures, per label the entities alerted of all."""
-    lines = []
+    lines: list[dict[str, Any]] = []
     for trial in TRIALS:
         started = time.perf_counter()
         with tempfile.TemporaryDirectory(prefix=f"vedette-{trial.name}-") as folder:
@@ -445,11 +445,13 @@ def eval_trial_logs() -> list[dict[str, Any]]:
                     "--out",
                     str(logs / "out"),
                 ],
-                check=True,
                 capture_output=True,
                 text=True,
                 cwd=Path(__file__).resolve().parents[1],
             )
+        if backtest.returncode != 0:
+            lines.append({"eval": "eval_trial_logs", "log": trial.name, "error": backtest.stderr.strip()[-2000:]})
+            continue
         summary = json.loads(backtest.stdout.strip().splitlines()[-1])
         entity_level = summary["entity_level"]
         lines.append(

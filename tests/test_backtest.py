@@ -134,7 +134,8 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     assert "scraper" in (out / "report.md").read_text()
     # AND the report lists the normal sessions that alerted, with their reasons, as entities.csv counts them
     false_alarms = [row for row in rows[1:] if row.split(",")[1] == "normal" and int(row.split(",")[5]) > 0]
-    listed = (out / "report.md").read_text().split("## Labelled normal, alerted on their own (")[1].split("\n## ")[0]
+    report = (out / "report.md").read_text()
+    listed = report.split("## Normal (labelled so, or not labelled), alerted on their own (")[1].split("\n## ")[0]
     assert listed.startswith(f"{len(false_alarms)}; the highest first)")
     assert len([line for line in listed.splitlines() if line.startswith("- `")]) == min(len(false_alarms), 20)
     # AND the model it trained can be reused with --model (without the training log's history, every
@@ -419,6 +420,9 @@ def test_learning_from_labelled_events_needs_training() -> None:
     assert "--train-on-labelled is about training: it needs --train" in result.stderr
 
 
+EVENT = {"event_type": "page_view", "user_id": "u-1", "schema_version": 1}
+
+
 def test_labels_kept_per_line_of_a_log_find_their_events(tmp_path: Path) -> None:
     # GIVEN a combined log (and a gzipped copy) and labels naming two of its lines, a line past its
     # end and a user, in a spreadsheet a labeller kept beside the log
@@ -430,9 +434,10 @@ def test_labels_kept_per_line_of_a_log_find_their_events(tmp_path: Path) -> None
     with gzip.open(tmp_path / "zipped.log.gz", "wt") as handle:
         handle.write("".join(lines))
     labels = {"test.log:2": "bot", "test.log:5": "bot", "test.log:99": "bot", "session:7": "normal"}
-    labels |= {"zipped.log:1": "probe"}
-    # WHEN the keys are matched with the logs the backtest reads
-    rekeyed = labels_by_line(labels, [str(tmp_path / "zipped.log.gz"), str(tmp_path / "test.log"), None])
+    labels |= {"zipped.log:1": "probe", "zipped.log.gz:2": "probe"}
+    # WHEN the keys are matched with the logs the backtest reads (the same file given twice is one)
+    sources = [str(tmp_path / "zipped.log.gz"), str(tmp_path / "test.log"), str(tmp_path / "test.log"), None]
+    rekeyed = labels_by_line(labels, sources, "combined")
     # THEN each labelled line's key is the id of the event the import makes of it
     events = list(read_source(str(tmp_path / "test.log"), format="combined"))
     zipped = list(read_source(str(tmp_path / "zipped.log.gz"), format="combined"))
@@ -440,6 +445,7 @@ def test_labels_kept_per_line_of_a_log_find_their_events(tmp_path: Path) -> None
         events[1]["event_id"]: "bot",  # line 2
         events[3]["event_id"]: "bot",  # line 5, after the blank line
         zipped[0]["event_id"]: "probe",
+        zipped[1]["event_id"]: "probe",  # (the name on disk, .gz and all, names it too)
         "test.log:99": "bot",  # no such line: left as it is (the backtest warns of keys that match nothing)
         "session:7": "normal",
     }
@@ -447,5 +453,18 @@ def test_labels_kept_per_line_of_a_log_find_their_events(tmp_path: Path) -> None
     # AND a file name that two sources share is refused: its lines would be ambiguous
     (tmp_path / "other").mkdir()
     (tmp_path / "other" / "test.log").write_text(lines[0])
-    with pytest.raises(BacktestError, match=r"labels name lines of test\.log"):
-        labels_by_line(labels, [str(tmp_path / "other" / "test.log"), str(tmp_path / "test.log")])
+    with pytest.raises(BacktestError, match=r"labels name lines of test\.log, the name of both .* rename or copy"):
+        labels_by_line(labels, [str(tmp_path / "other" / "test.log"), str(tmp_path / "test.log")], "combined")
+
+
+def test_a_labelled_line_of_event_json_lines_is_its_own_event_id(tmp_path: Path) -> None:
+    # GIVEN JSON lines of events, the first with its own id and the second without
+    first = {"event_id": "00000000-0000-4000-8000-000000000001", "occurred_at": "2026-11-02T10:00:00Z"}
+    second = {"occurred_at": "2026-11-02T10:00:01Z"}
+    events_file = tmp_path / "events.jsonl"
+    events_file.write_text(f"{json.dumps({**first, **EVENT})}\n{json.dumps({**second, **EVENT})}\n")
+    # WHEN labels name both lines (the file read by default, as JSON lines)
+    rekeyed = labels_by_line({"events.jsonl:1": "bot", "events.jsonl:2": "bot"}, [str(events_file)])
+    # THEN each is keyed by the id the import gives its event: its own, or one derived from the line
+    assert sorted(rekeyed) == sorted(event["event_id"] for event in read_source(str(events_file)))
+    assert first["event_id"] in rekeyed

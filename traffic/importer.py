@@ -743,10 +743,11 @@ def source_name(path: str) -> str:
     return os.path.basename(path).removesuffix(".gz")
 
 
-def line_event_ids(path: str, numbers: Collection[int]) -> dict[int, str]:
+def line_event_ids(path: str, numbers: Collection[int], format: str) -> dict[int, str]:
     """The event ids ``import_file`` gives the lines numbered ``numbers`` (from 1) of the file at
-    ``path``: labels kept per line of a log find their events by them. A number past the end, or of
-    a blank line, has none."""
+    ``path`` read as ``format``: labels kept per line of a log find their events by them. A JSON
+    line's own ``event_id`` is its id, as the import keeps it. A number past the end, or of a blank
+    line, has none."""
     wanted = set(numbers)
     found: dict[int, str] = {}
     opener = gzip.open if path.endswith(".gz") else open
@@ -755,10 +756,20 @@ def line_event_ids(path: str, numbers: Collection[int]) -> dict[int, str]:
             if number in wanted:
                 line = raw.rstrip("\r\n")
                 if line.strip():
-                    found[number] = derived_event_id(source_name(path), number, line)
+                    own = _own_event_id(line) if format == "jsonl" else None
+                    found[number] = own or derived_event_id(source_name(path), number, line)
                 if len(found) == len(wanted):
                     break
     return found
+
+
+def _own_event_id(line: str) -> str | None:
+    try:
+        raw = orjson.loads(line)
+    except orjson.JSONDecodeError:
+        return None
+    event_id = raw.get("event_id") if isinstance(raw, dict) else None
+    return None if event_id is None else str(event_id)
 
 
 def _decoded(lines: Iterable[bytes]) -> Iterator[str]:
