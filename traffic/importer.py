@@ -750,26 +750,27 @@ def line_event_ids(path: str, numbers: Collection[int], format: str) -> dict[int
     line, has none."""
     wanted = set(numbers)
     found: dict[int, str] = {}
+    name = source_name(path)
+    # Other formats derive every id from the line; JSON lines are read as the import reads them.
+    json_lines = LogImporter("jsonl") if format == "jsonl" else None
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rb") as handle:
         for number, raw in enumerate(_decoded(handle), 1):
-            if number in wanted:
-                line = raw.rstrip("\r\n")
-                if line.strip():
-                    own = _own_event_id(line) if format == "jsonl" else None
-                    found[number] = own or derived_event_id(source_name(path), number, line)
-                if len(found) == len(wanted):
-                    break
+            if number not in wanted:
+                continue
+            line = raw.rstrip("\r\n")
+            if not line.strip():
+                wanted.discard(number)
+            elif json_lines is None:
+                found[number] = derived_event_id(name, number, line)
+            else:
+                try:
+                    found[number] = str(json_lines.parse_line(line, name, number)["event_id"])
+                except LineError:  # not imported: no event to label
+                    wanted.discard(number)
+            if len(found) == len(wanted):
+                break
     return found
-
-
-def _own_event_id(line: str) -> str | None:
-    try:
-        raw = orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
-    event_id = raw.get("event_id") if isinstance(raw, dict) else None
-    return None if event_id is None else str(event_id)
 
 
 def _decoded(lines: Iterable[bytes]) -> Iterator[str]:
