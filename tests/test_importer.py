@@ -97,6 +97,31 @@ def test_combined_log_round_trips_with_odd_lines_counted() -> None:
     assert "12 line(s): 9 event(s), 2 unparseable, 0 invalid, 1 blank" in report.summary()
 
 
+def test_an_application_load_balancer_log_reads_with_the_documented_format() -> None:
+    # GIVEN a line of an AWS Application Load Balancer's access log (AWS's documented example's shape)
+    line = (
+        "https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 "
+        '0.086 0.048 0.037 200 200 0 57 "GET https://www.example.com:443/shop/item?id=3 HTTP/1.1" '
+        '"curl/7.46.0" ECDHE-RSA-AES128-GCM-SHA256 TLSv1.2 '
+        "arn:aws:elasticloadbalancing:us-east-2:123456789012:targetgroup/my-targets/73e2d6bc24d8a067 "
+        '"Root=1-58337281-1d84f3d73c47ec4e58577259" "www.example.com" "-" 1 2018-07-02T22:22:48.364000Z '
+        '"forward" "-" "-" "10.0.0.1:80" "200" "-" "-" TID_1234'
+    )
+    documented = (
+        "$scheme $time_iso8601 $elb $remote_addr:$remote_port $upstream_addr $request_processing_time "
+        "$request_time $response_processing_time $status $upstream_status $request_length $body_bytes_sent "
+        '"$request" "$http_user_agent"'
+    )
+    assert documented in (Path(__file__).parents[1] / "docs" / "traffic.md").read_text()
+    # WHEN it is imported with the format docs/traffic.md gives
+    (item,) = LogImporter("custom", log_format=documented).import_lines([line], "alb.log")
+    # THEN the request, the client and the time are the event's
+    event = item.event
+    assert (event["resource"], event["status"], event["ip"]) == ("/shop/item?id=3", 200, "192.168.131.39")
+    assert (event["user_agent"], event["occurred_at"]) == ("curl/7.46.0", "2018-07-02T22:23:00.186641Z")
+    assert event["properties"]["method"] == "GET"
+
+
 def test_common_log_format_reads_common_lines_and_tolerates_combined_ones() -> None:
     lines = [
         '192.0.2.1 - - [02/Nov/2026:23:59:59 -0500] "GET /search?q=tent HTTP/1.0" 200 2326',
