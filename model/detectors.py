@@ -17,6 +17,9 @@ per-feature decomposition of its score.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
+from collections.abc import Hashable, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -36,6 +39,11 @@ from model.tails import (
 )
 
 MIN_TRAINING_ROWS = 10
+# The share of the alert rate's tail of calibration scores that one user may fill (calibrate_threshold),
+# and the events it may fill whatever the share: on a small training set's tail of a few events, one
+# each would set the threshold at the tenth user's most unusual request, and flag far more than the rate.
+MAX_TAIL_SHARE_PER_USER = 0.05
+MIN_TAIL_EVENTS_PER_USER = 5
 
 
 class Detector(Protocol):
@@ -203,13 +211,33 @@ def _check_training(rows: Any) -> Matrix:
     return matrix
 
 
-def calibrate_threshold(scores: Vector, alert_rate: float) -> float:
-    """The score above which ``alert_rate`` of ``scores`` lie (flag when score > threshold)."""
+def calibrate_threshold(scores: Vector, alert_rate: float, owners: Sequence[Hashable] | None = None) -> float:
+    """The score above which ``alert_rate`` of ``scores`` lie (flag when score > threshold).
+
+    With ``owners`` (each score's user), no one user fills more than ``MAX_TAIL_SHARE_PER_USER`` of
+    that tail: a bot's hundreds of requests in the calibration window would otherwise fill it and set
+    the threshold at the bot's level, above every person's unusual request. Its excess lies above the
+    threshold all the same. Where the users are too few to fill the tail so, the plain quantile."""
     if not 0.0 < alert_rate < 1.0:
         raise ValueError(f"alert_rate: must be within (0, 1), got {alert_rate}")
     if len(scores) == 0:
         raise TrainingDataError("no scores to calibrate a threshold on")
-    return float(np.quantile(np.asarray(scores, dtype=np.float64), 1.0 - alert_rate, method="higher"))
+    values = np.asarray(scores, dtype=np.float64)
+    plain = float(np.quantile(values, 1.0 - alert_rate, method="higher"))
+    if owners is None:
+        return plain
+    tail = max(1, math.ceil(alert_rate * len(values)))
+    per_user = max(MIN_TAIL_EVENTS_PER_USER, math.ceil(MAX_TAIL_SHARE_PER_USER * tail))
+    taken: Counter[Hashable] = Counter()
+    filled = 0
+    for index in np.argsort(-values, kind="stable").tolist():
+        owner = owners[index]
+        if taken[owner] < per_user:
+            taken[owner] += 1
+            filled += 1
+            if filled == tail:
+                return min(plain, float(values[index]))
+    return plain
 
 
 def top_features(

@@ -107,7 +107,8 @@ def out_of_sample(
     agent_of: AgentLookup | None,
 ) -> OutOfSample:
     """Score each user's events with a vocabulary and detector learned on the other folds' users."""
-    fold_of = np.array([stable_hash(str(entity_key(event, "user"))) % SCORING_FOLDS for event in events])
+    users = [str(entity_key(event, "user")) for event in events]
+    fold_of = np.array([stable_hash(user) % SCORING_FOLDS for user in users])
     rows = np.zeros((len(events), FEATURE_COUNT))
     scores = np.zeros(len(events))
     flagged = np.zeros(len(events), dtype=bool)
@@ -125,7 +126,7 @@ def out_of_sample(
         every_row = _rows(events, vocabulary, network_of, agent_of)
         other_rows = every_row[outside]
         fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN).fit(other_rows)
-        threshold = calibrate_threshold(fitted.score(other_rows), alert_rate)
+        threshold = calibrate_threshold(fitted.score(other_rows), alert_rate, [users[index] for index in outside])
         own = every_row[inside]
         rows[inside] = own
         scores[inside] = fitted.score(own)

@@ -49,7 +49,7 @@ from model.features import (
 )
 from model.login_waves import train_login_wave_model
 from model.network import NETWORK_LOOKUPS, resolve_network_lookup
-from model.sampling import DEFAULT_MAX_EVENTS, HASH_LIMIT, read_parts, sample_users, sampled_window
+from model.sampling import DEFAULT_MAX_EVENTS, HASH_LIMIT, read_parts, sample_users, sampled_user, sampled_window
 from model.serving import REQUEST_CONTENT_TYPES, RESPONSE_CONTENT_TYPES
 from model.verdicts import ConfirmedAttacks, JudgedAlert, VerdictsError, learn_suppressions, read_verdicts
 
@@ -120,7 +120,7 @@ def train(
     rows = featurize_batch(replay, network_of=network_of, agent_of=agent_of, vocabulary=vocabulary).rows
     fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN).fit(rows[:split])
     calibration_scores = fitted.score(rows[split:])
-    threshold = calibrate_threshold(calibration_scores, alert_rate)
+    threshold = calibrate_threshold(calibration_scores, alert_rate, [sampled_user(event) for event in replay[split:]])
     times = [moment for moment, _, _ in ordered]
     entity_models, entity_metadata = _train_entities(
         replay,

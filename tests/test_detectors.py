@@ -65,6 +65,28 @@ def test_threshold_flags_the_target_share() -> None:
         calibrate_threshold(scores, 1.5)
 
 
+def test_one_user_does_not_set_the_threshold_it_fills_the_tail_of() -> None:
+    # GIVEN 20,000 calibration scores of 2,000 people, ten requests each, and a bot's 600 requests,
+    # every one scoring above any person's
+    rng = np.random.default_rng(5)
+    people = rng.exponential(size=20_000)
+    scores = np.concatenate([people, people.max() + 1.0 + rng.exponential(size=600)])
+    owners = [f"person-{index // 10}" for index in range(20_000)] + ["bot"] * 600
+    # WHEN the threshold is calibrated for 1 %, knowing each score's user, and not knowing them
+    by_user = calibrate_threshold(scores, 0.01, owners)
+    plain = calibrate_threshold(scores, 0.01)
+    # THEN knowing them, the bot fills a twentieth of the tail and the people the rest: the people's
+    # unusual requests are flagged near the rate, and every one of the bot's as well
+    assert (people > by_user).mean() == pytest.approx(0.0095, abs=0.001)
+    assert (scores[20_000:] > by_user).all()
+    # AND not knowing them, the bot filled the tail alone: no person's request was flagged
+    assert (people > plain).mean() == 0.0
+    # AND where the users are too few to fill the tail a few events each (one user's 1,000 requests),
+    # the plain quantile
+    alone = rng.exponential(size=1_000)
+    assert calibrate_threshold(alone, 0.01, ["a"] * 1_000) == calibrate_threshold(alone, 0.01)
+
+
 def test_ranking_metrics_rank_anomalous_above_normal_with_ties_counting_half() -> None:
     # GIVEN normal scores 0 and 1, anomalous scores 1 and 2 (one tie across the classes)
     normal, anomalous = np.array([0.0, 1.0]), np.array([1.0, 2.0])
