@@ -494,20 +494,26 @@ def test_the_training_job_runs_on_the_containers_python(
     assert metadata["events"]["total"] == len(normal_events)
 
 
+def run_on_container_python(source: Path, script: str) -> subprocess.CompletedProcess[str]:
+    """``script`` run by the training image's Python from the jobs' source directory, as the jobs run
+    (without this environment's PYTHONPATH)."""
+    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    return subprocess.run(
+        [str(TRAINING_PYTHON), "-c", script], cwd=source, env=environment, capture_output=True, text=True, timeout=120
+    )
+
+
 @pytest.mark.skipif(not TRAINING_PYTHON.is_file(), reason="no Python 3.10 training environment (.venv-training)")
 def test_the_retraining_jobs_modules_import_on_the_containers_python(tmp_path: Path) -> None:
     # GIVEN the source directory the stack's training, sampling and gate jobs run from
     source = write_training_source(tmp_path / "source")
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     # WHEN the container's Python imports what their commands run (the lifecycle's train and gate,
     # the sampler, the verdicts reader) and parses a command line
     modules = (
         "import model.lifecycle, model.sample, model.backtest, console.verdicts; "
         "model.lifecycle.parse_args(['status', '--registry', 'r'])"
     )
-    result = subprocess.run(
-        [str(TRAINING_PYTHON), "-c", modules], cwd=source, env=environment, capture_output=True, text=True, timeout=120
-    )
+    result = run_on_container_python(source, modules)
     # THEN they load: nothing newer than the image's Python 3.10 (datetime.UTC once broke this)
     assert result.returncode == 0, result.stderr
 
@@ -517,7 +523,6 @@ def test_the_importer_gives_sessions_to_cookieless_requests_on_the_containers_py
     # GIVEN the source directory the retraining jobs run from, and an access log with a session
     # cookie column whose landing page carries none yet
     source = write_training_source(tmp_path / "source")
-    environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
     script = (
         "from traffic.importer import LogImporter\n"
         'importer = LogImporter(\'custom\', log_format=\'%h %t "%r" %>s "%{User-Agent}i" "%{sid}C"\')\n'
@@ -526,9 +531,7 @@ def test_the_importer_gives_sessions_to_cookieless_requests_on_the_containers_py
         "print(' '.join(item.event['session_id'] for item in importer.import_lines(lines, 'x')))\n"
     )
     # WHEN the container's Python imports it (its datetime reads no "Z", which the contract writes)
-    result = subprocess.run(
-        [str(TRAINING_PYTHON), "-c", script], cwd=source, env=environment, capture_output=True, text=True, timeout=120
-    )
+    result = run_on_container_python(source, script)
     # THEN the landing page joins the session it began
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["s-1", "s-1"]
