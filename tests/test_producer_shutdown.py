@@ -12,9 +12,16 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import read_stream
+from tests.conftest import make_event, read_stream
+from vedette.limits import SHARD_WRITE_BYTES_PER_SECOND
+from vedette.pacing import PACING_SLICE_SECONDS
 
 ROOT = Path(__file__).resolve().parent.parent
+# Few enough events that no shard holds a pacing slice even if every event hashes to it: the
+# producer then sends only after its linger, however its sender thread and put interleave. (With
+# 2,000 events a slow machine let the sender collect them as they came, and a full slice went out
+# before the signal.)
+BUFFERED_EVENTS = 120
 
 
 def start_service(endpoint: str, stream: str, *options: str) -> subprocess.Popen[str]:
@@ -45,13 +52,15 @@ def stored_event_ids(kinesis: Any, stream: str) -> list[str]:
 def test_sigterm_delivers_every_buffered_event_only_with_the_handler(
     kinesis_endpoint, kinesis, make_stream, flush_on_sigterm
 ):
-    # GIVEN a service that has put 2,000 events its producer still holds (a 30 s linger)
+    # GIVEN a service that has put events its producer still holds (a 30 s linger, less than a slice)
+    generous_event_bytes = 2 * len(json.dumps(make_event(BUFFERED_EVENTS)))
+    assert BUFFERED_EVENTS * generous_event_bytes < SHARD_WRITE_BYTES_PER_SECOND * PACING_SLICE_SECONDS
     stream = make_stream(2)
-    options = ["--count", "2000", "--linger", "30", *(["--flush-on-sigterm"] if flush_on_sigterm else [])]
+    options = ["--count", str(BUFFERED_EVENTS), "--linger", "30", *(["--flush-on-sigterm"] if flush_on_sigterm else [])]
     process = start_service(kinesis_endpoint, stream, *options)
     try:
         accepted = read_until_ready(process)
-        assert len(accepted) == 2000
+        assert len(accepted) == BUFFERED_EVENTS
         # WHEN it is asked to stop
         os.kill(process.pid, signal.SIGTERM)
         exit_code = process.wait(timeout=60)
