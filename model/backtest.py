@@ -82,7 +82,7 @@ MIN_KEYED_SHARE = 0.5
 # Label keys that match some test event, below which the labels likely name something else (another
 # column, another form of the id). A file may also label other days, so most may miss legitimately.
 MIN_MATCHED_LABEL_SHARE = 0.1
-SOURCE_FORMATS = ("auto", "jsonl", "archive", "common", "combined", "custom", "csic2010")
+SOURCE_FORMATS = ("auto", "jsonl", "archive", "common", "combined", "custom", "cloudfront", "csic2010")
 NO_SESSION_FORMATS = ("common", "combined")  # their fixed layouts log no session cookie
 
 
@@ -99,10 +99,11 @@ def read_source(
     endpoint_url: str | None = None,
     failed_login_statuses: Collection[int] = (),
     real_ip_from: Sequence[Any] = (),
+    session_cookie: str | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Events from a log file, an archive (folder or s3:// prefix) or event JSON lines
-    (``time_format``, ``failed_login_statuses`` and ``real_ip_from`` as ``traffic.importer.LogImporter``
-    reads them)."""
+    (``time_format``, ``failed_login_statuses``, ``real_ip_from`` and ``session_cookie`` as
+    ``traffic.importer.LogImporter`` reads them)."""
     from traffic.importer import LogImporter
     from traffic.logformat import DEFAULT_TIME_FORMAT
 
@@ -121,6 +122,7 @@ def read_source(
         time_format=time_format or DEFAULT_TIME_FORMAT,
         failed_login_statuses=failed_login_statuses,
         real_ip_from=real_ip_from,
+        session_cookie=session_cookie,
     )
     for labeled in importer.import_file(source):
         yield labeled.event
@@ -903,10 +905,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="strptime format of $time_local in --log-format (default %%d/%%b/%%Y:%%H:%%M:%%S %%z; no %%z: UTC)",
     )
     from traffic.forwarded import add_real_ip_from
-    from traffic.importer import add_failed_login_status
+    from traffic.importer import add_failed_login_status, add_session_cookie
 
     add_failed_login_status(parser)
     add_real_ip_from(parser)
+    add_session_cookie(parser)
     parser.add_argument(
         "--alert-budget", type=float, default=DEFAULT_ALERT_BUDGET, help="with --train: alerts per 1,000 entities a day"
     )
@@ -992,6 +995,7 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[st
             endpoint_url=arguments.endpoint_url,
             failed_login_statuses=arguments.failed_login_status,
             real_ip_from=arguments.real_ip_from,
+            session_cookie=arguments.session_cookie,
         )
     )
     _warn_missing_keys(events, arguments.entity, source)
@@ -1080,6 +1084,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 endpoint_url=arguments.endpoint_url,
                 failed_login_statuses=arguments.failed_login_status,
                 real_ip_from=arguments.real_ip_from,
+                session_cookie=arguments.session_cookie,
             )
             replay.run(in_time_order(test_events), arguments.batch_events, _progress(arguments.quiet))
     except (BacktestError, TrainingDataError) as error:

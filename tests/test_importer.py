@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from model.backtest import REORDER_SECONDS
+from model.backtest import REORDER_SECONDS, parse_args, read_source
 from traffic import Simulator
 from traffic.exceptions import LogFormatError
 from traffic.importer import (
@@ -120,6 +120,199 @@ def test_an_application_load_balancer_log_reads_with_the_documented_format() -> 
     assert (event["resource"], event["status"], event["ip"]) == ("/shop/item?id=3", 200, "192.168.131.39")
     assert (event["user_agent"], event["occurred_at"]) == ("curl/7.46.0", "2018-07-02T22:23:00.186641Z")
     assert event["properties"]["method"] == "GET"
+
+
+CLOUDFRONT_HEADER = [
+    "#Version: 1.0",
+    "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
+    "cs(User-Agent) cs-uri-query cs(Cookie) x-edge-result-type x-edge-request-id x-host-header cs-protocol "
+    "cs-bytes time-taken x-forwarded-for ssl-protocol ssl-cipher x-edge-response-result-type cs-protocol-version "
+    "fle-status fle-encrypted-fields c-port time-to-first-byte x-edge-detailed-result-type sc-content-type "
+    "sc-content-len sc-range-start sc-range-end",
+]
+
+
+def cloudfront_line(
+    *,
+    time: str,
+    ip: str,
+    method: str,
+    stem: str,
+    status: int,
+    agent: str,
+    query: str = "-",
+    cookie: str = "-",
+    referer: str = "-",
+    result: str = "Miss",
+) -> str:
+    """A standard-log line as CloudFront writes it: 33 tab-separated fields, values URL-encoded."""
+    return "\t".join(
+        [
+            "2026-11-09",
+            time,
+            "LAX50-P3",
+            "2541",
+            ip,
+            method,
+            "d111111abcdef8.cloudfront.net",
+            stem,
+            str(status),
+            referer,
+            agent,
+            query,
+            cookie,
+            result,
+            "aUGMrkaQpf6TdsA0bN0vz_HYn0vN0eU4xPUVa1k6Q6BTBdnOrzIX9A==",
+            "www.example.com",
+            "https",
+            "421",
+            "0.144",
+            "-",
+            "TLSv1.3",
+            "TLS_AES_128_GCM_SHA256",
+            result,
+            "HTTP/2.0",
+            "-",
+            "-",
+            "61052",
+            "0.144",
+            result,
+            "text/html",
+            "2039",
+            "-",
+            "-",
+        ]
+    )
+
+
+def test_a_cloudfront_standard_log_reads_by_its_fields_directive() -> None:
+    # GIVEN a CloudFront standard log: its directives, then requests with URL-encoded values and the
+    # Cookie header holding the session cookie among others
+    chrome = "Mozilla/5.0%20(Windows%20NT%2010.0;%20Win64;%20x64)%20AppleWebKit/537.36%20(KHTML,%20like%20Gecko)"
+    lines = [
+        *CLOUDFRONT_HEADER,
+        cloudfront_line(
+            time="14:02:11",
+            ip="203.0.113.9",
+            method="GET",
+            stem="/news/2026/11/city-council",
+            status=200,
+            agent=chrome,
+            query="utm_source=feed&page=2",
+            cookie="consent=yes;%20PHPSESSID=a1b2c3;%20auth=SECRET",
+            referer="https://www.example.com/",
+            result="Hit",
+        ),
+        cloudfront_line(
+            time="14:02:15",
+            ip="2001:db8::7",
+            method="POST",
+            stem="/account/login",
+            status=401,
+            agent="python-requests/2.32.3",
+        ),
+        "2026-11-09\t14:02:16\tnot enough fields",
+    ]
+    importer = LogImporter("cloudfront")
+    page, login = (item.event for item in importer.import_lines(lines, "E2EXAMPLE.2026-11-09-14.abcd1234"))
+    # THEN each request is the event an nginx line would give: UTC time, client, resource with its
+    # query, decoded agent, and the session cookie as the session; the other cookies are not kept
+    assert (page["occurred_at"], page["ip"], page["status"]) == ("2026-11-09T14:02:11.000000Z", "203.0.113.9", 200)
+    assert page["resource"] == "/news/2026/11/city-council?utm_source=feed&page=2"
+    assert page["user_agent"] == chrome.replace("%20", " ")
+    assert (page["session_id"], page["user_id"], page["event_type"]) == ("a1b2c3", "session:a1b2c3", "page_view")
+    assert "SECRET" not in json.dumps(page)
+    properties = page["properties"]
+    assert (properties["method"], properties["referer"], properties["edge_result_type"]) == (
+        "GET",
+        "https://www.example.com/",
+        "Hit",
+    )
+    assert (properties["latency_ms"], properties["bytes"], properties["protocol"]) == (144.0, 2541, "HTTP/2.0")
+    assert (login["event_type"], login["ip"], login["user_agent"]) == (
+        "login_failed",
+        "2001:db8::7",
+        "python-requests/2.32.3",
+    )
+    # AND the directives are header lines, not unparseable; a line of other fields is, with the reason
+    report = importer.report
+    assert (report.lines, report.events, report.directives, report.unparseable) == (5, 2, 2, 1)
+    assert "33 tab-separated fields" in report.unparseable_examples[0][2]
+
+
+def test_a_cloudfront_log_with_other_fields_or_files_joined_reads_each_by_its_own_directive() -> None:
+    # GIVEN two files joined (zcat *.gz): the standard layout, then one that logs fewer fields in another order
+    first = cloudfront_line(time="09:00:00", ip="198.51.100.7", method="GET", stem="/", status=200, agent="curl/8.5.0")
+    second = "\t".join(["404", "/wp-login.php", "2026-11-10", "09:30:00", "198.51.100.8", "GET", "Wget/1.21"])
+    lines = [
+        *CLOUDFRONT_HEADER,
+        first,
+        "#Version: 1.0",
+        "#Fields: sc-status cs-uri-stem date time c-ip cs-method cs(User-Agent)",
+        second,
+        "#Fields: c-ip cs-method",  # no time: its requests could not be placed
+    ]
+    importer = LogImporter("cloudfront")
+    events = [item.event for item in importer.import_lines(lines, "joined.log")]
+    # THEN each line is read by the directive before it
+    assert [(event["resource"], event["status"], event["occurred_at"]) for event in events] == [
+        ("/", 200, "2026-11-09T09:00:00.000000Z"),
+        ("/wp-login.php", 404, "2026-11-10T09:30:00.000000Z"),
+    ]
+    assert events[1]["user_agent"] == "Wget/1.21"
+    # AND a #Fields without a time is refused, saying why
+    assert importer.report.unparseable == 1
+    assert "without date and time" in importer.report.unparseable_examples[0][2]
+
+
+def test_the_backtest_reads_a_gzipped_cloudfront_log_with_the_session_cookie_named(tmp_path: Path) -> None:
+    # GIVEN a CloudFront log as delivered (gzipped), its session cookie not named like one
+    path = tmp_path / "E2EXAMPLE.2026-11-09-14.abcd1234.gz"
+    line = cloudfront_line(
+        time="14:02:11",
+        ip="203.0.113.9",
+        method="GET",
+        stem="/",
+        status=200,
+        agent="curl/8.5.0",
+        cookie="consent=yes;%20nsid=n-7",
+    )
+    path.write_bytes(gzip.compress("\n".join([*CLOUDFRONT_HEADER, line, ""]).encode()))
+    # WHEN the backtest's options name the format and the cookie
+    arguments = parse_args(
+        ["--train", str(path), "--test", str(path), "--format", "cloudfront", "--session-cookie", "nsid", "--out", "x"]
+    )
+    (event,) = read_source(str(path), format=arguments.format, session_cookie=arguments.session_cookie)
+    # THEN the request is read, in the session its cookie names
+    assert (event["resource"], event["session_id"]) == ("/", "n-7")
+
+
+def test_a_cookie_header_gives_its_session_cookie_and_keeps_no_other() -> None:
+    # GIVEN an nginx log with the whole Cookie header ($http_cookie), a session cookie named like one
+    log_format = '$remote_addr [$time_local] "$request" $status "$http_cookie"'
+    cookies = 'theme=dark; JSESSIONID=\\"j-42\\"; token=SECRET'
+    line = f'198.51.100.7 [02/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 "{cookies}"'
+    (item,) = LogImporter("custom", log_format=log_format).import_lines([line], "a.log")
+    # THEN the session is JSESSIONID's value, and the header is kept nowhere (it holds credentials)
+    assert (item.event["session_id"], item.event["user_id"]) == ("j-42", "session:j-42")
+    assert "SECRET" not in json.dumps(item.event)
+    # AND a cookie not named like a session is named with session_cookie (--session-cookie)
+    other = '198.51.100.7 [02/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 "nsid=n-7; consent=yes"'
+    (named,) = LogImporter("custom", log_format=log_format, session_cookie="nsid").import_lines([other], "b.log")
+    assert named.event["session_id"] == "n-7"
+    # AND without the name, the import says which cookies the requests carried
+    importer = LogImporter("custom", log_format=log_format)
+    events = list(importer.import_lines([other] * 30, "c.log"))
+    assert all(event.event["session_id"].startswith("client:") for event in events)
+    (hint,) = importer.report.hints()
+    assert "--session-cookie NAME" in hint
+    assert "nsid (30)" in hint
+    assert "consent (30)" in hint
+    # AND an Apache %{Cookie}i is the same header
+    apache = LogImporter("custom", log_format='%h %t \\"%r\\" %>s \\"%{Cookie}i\\"', session_cookie="nsid")
+    apache_line = '198.51.100.7 [02/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 "nsid=n-7; consent=yes"'
+    (read,) = apache.import_lines([apache_line], "d.log")
+    assert read.event["session_id"] == "n-7"
 
 
 def test_common_log_format_reads_common_lines_and_tolerates_combined_ones() -> None:

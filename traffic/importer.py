@@ -10,6 +10,9 @@ Formats (``FORMATS``):
 ``custom``
     Any layout given as an nginx-style format string (``traffic.logformat``), with an optional
     time format: an extra session-id column, another time format, no IP at all...
+``cloudfront``
+    Amazon CloudFront standard logs (``traffic.cloudfront``): tab-separated fields named by the
+    file's ``#Fields`` directive, URL-encoded.
 ``csic2010``
     The parsed CSIC 2010 HTTP dataset (``method url`` per line, no time, user or address): each
     line becomes one request at a synthetic time (``start`` plus one ``interval`` per line), and
@@ -20,8 +23,9 @@ How users are identified when the log has no user id (``identify_user``): the se
 there is one (``session:<id>``, and ``session_id`` keeps it); otherwise the client, a hash of
 the IP and user agent (``client:<16 hex>``); otherwise ``anonymous``. The session id is the
 ``$session_id`` column, else a ``$cookie_NAME`` column (``session_column``: of several, the first
-whose name says session, such as ``sid``, ``sessionid`` or ``PHPSESSID``). Other cookies are not
-kept: they may hold credentials.
+whose name says session, such as ``sid``, ``sessionid`` or ``PHPSESSID``), else the session cookie
+in a whole Cookie header (``$http_cookie``; ``session_cookie``). Other cookies are not kept: they
+may hold credentials.
 
 Where the log has a session column, a request without a session id (``-``) gets one
 (``with_cookieless_sessions``): a browser's first request carries no cookie yet (the response sets
@@ -68,6 +72,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from traffic.cloudfront import STANDARD_FIELDS, CloudFrontLayout
 from traffic.exceptions import LogFormatError
 from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical
 from traffic.logformat import (
@@ -91,7 +96,7 @@ from vedette.events import (
 )
 from vedette.exceptions import InvalidEventError
 
-FORMATS = ("jsonl", "common", "combined", "custom", "csic2010")
+FORMATS = ("jsonl", "common", "combined", "custom", "cloudfront", "csic2010")
 PRESET_FORMATS = {"common": COMMON, "combined": COMBINED}
 CSIC_ANOMALOUS_LABEL = Label("csic2010_anomalous", "csic2010-anomalous")
 CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
@@ -120,6 +125,10 @@ _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map)$")
 # A cookie whose name says it holds the session: sid, sessionid, PHPSESSID, JSESSIONID, _app_session...
 _SESSION_COOKIE_RE = re.compile(r"sess|(?:^|[_.-])sid$", re.IGNORECASE)
+# The variable of a whole Cookie header (nginx's; Apache's %{Cookie}i and CloudFront's cs(Cookie) read as it).
+COOKIE_HEADER = "http_cookie"
+# The cookie names a session hint lists: those the most requests carried.
+HINTED_COOKIES = 5
 _LOGIN_RE = re.compile(r"/(?:login|signin|sign-in|log-in|session|sessions|auth|authenticate|autenticar\.jsp)(?:/|$)")
 _LOGOUT_RE = re.compile(r"/(?:logout|signout|sign-out|log-out|salir\.jsp)(?:/|$)")
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
@@ -139,6 +148,7 @@ class ImportReport:
     lines: int = 0
     events: int = 0
     blank: int = 0
+    directives: int = 0  # CloudFront's "#Version" and "#Fields" lines
     unparseable: int = 0
     invalid: int = 0
     max_examples: int = DEFAULT_MAX_EXAMPLES
@@ -155,6 +165,10 @@ class ImportReport:
     # joined to the session their client started, or their client's own.
     joined_sessions: int = 0
     client_sessions: int = 0
+    # Of a Cookie header column: requests carrying each cookie name (names only: values may be
+    # credentials), and the session cookie asked for (``--session-cookie``), if one was.
+    cookie_names: Counter[str] = field(default_factory=Counter)
+    session_cookie: str | None = None
 
     def login_hint(self) -> str | None:
         """What to check when many logins were submitted and none read as failed: a site that answers
@@ -208,10 +222,20 @@ class ImportReport:
         the column may not hold the session (each client then is one)."""
         if self.events < MIN_REQUESTS_FOR_HINT or self.client_sessions < self.events * SESSIONLESS_HINT_SHARE:
             return None
-        return (
+        share = (
             f"{self.client_sessions} of {self.events} requests carried no session id and are keyed by their client "
-            f"({self._client_kind()}) as its session; if the log's session column is not the session's, name the "
-            "right one in the format ($session_id, or $cookie_NAME)"
+            f"({self._client_kind()}) as its session"
+        )
+        if self.cookie_names or self.session_cookie is not None:
+            asked = f"no cookie {self.session_cookie!r}" if self.session_cookie else "no cookie named like a session"
+            seen = ", ".join(f"{name} ({count})" for name, count in self.cookie_names.most_common(HINTED_COOKIES))
+            return (
+                f"{share}: their Cookie header had {asked}; name the session cookie with --session-cookie NAME "
+                f"(cookies the most requests carried: {seen or 'none'})"
+            )
+        return (
+            f"{share}; if the log's session column is not the session's, name the right one in the format "
+            "($session_id, or $cookie_NAME)"
         )
 
     def _client_kind(self) -> str:
@@ -226,6 +250,7 @@ class ImportReport:
         lines = [
             f"{self.lines} line(s): {self.events} event(s), {self.unparseable} unparseable, "
             f"{self.invalid} invalid, {self.blank} blank"
+            + (f", {self.directives} header line(s)" if self.directives else "")
         ]
         if self.joined_sessions or self.client_sessions:
             lines.append(
@@ -245,6 +270,7 @@ class ImportReport:
             "unparseable": self.unparseable,
             "invalid": self.invalid,
             "blank": self.blank,
+            "directives": self.directives,
             "joined_sessions": self.joined_sessions,
             "client_sessions": self.client_sessions,
             "unparseable_examples": [list(example) for example in self.unparseable_examples],
@@ -252,14 +278,34 @@ class ImportReport:
         }
 
 
-def session_column(variables: Sequence[str]) -> str | None:
-    """The format's variable that holds the session id: ``session_id``, else the one ``cookie_``
-    variable, else the first cookie whose name says session, else the first cookie."""
+def session_column(variables: Sequence[str], cookie: str | None = None) -> str | None:
+    """The format's variable that holds the session id: ``session_id``, else the ``cookie_`` variable
+    of the cookie named ``cookie``, else the one ``cookie_`` variable, else the first cookie whose
+    name says session, else the first cookie, else a whole Cookie header (``COOKIE_HEADER``)."""
     if "session_id" in variables:
         return "session_id"
     cookies = [name for name in variables if name.startswith("cookie_")]
+    if cookie is not None and f"cookie_{cookie}" in cookies:
+        return f"cookie_{cookie}"
     named = [name for name in cookies if _SESSION_COOKIE_RE.search(name.removeprefix("cookie_"))]
-    return next(iter(named or cookies), None)
+    header = [COOKIE_HEADER] if COOKIE_HEADER in variables else []
+    return next(iter(named or cookies or header), None)
+
+
+def session_cookie(header: str, name: str | None = None) -> tuple[str | None, list[str]]:
+    """The session id a Cookie header (``consent=yes; sid=a1b2``) carries: the cookie called ``name``,
+    or without a name the first whose name says session (``sid``, ``PHPSESSID``, ``_app_session``...);
+    with the names of all its cookies. Surrounding quotes are not part of a value (RFC 6265)."""
+    found: str | None = None
+    names = []
+    for pair in header.split(";"):
+        cookie, separator, value = pair.strip().partition("=")
+        if not separator or not cookie:
+            continue
+        names.append(cookie)
+        if found is None and (cookie == name if name is not None else _SESSION_COOKIE_RE.search(cookie)):
+            found = value.strip().strip('"') or None
+    return found, names
 
 
 def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
@@ -468,6 +514,17 @@ def add_failed_login_status(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_session_cookie(parser: argparse.ArgumentParser) -> None:
+    """``--session-cookie``, which the importer and the backtest share."""
+    parser.add_argument(
+        "--session-cookie",
+        metavar="NAME",
+        help="the cookie that holds the session, in a Cookie header column ($http_cookie, Apache's %%{Cookie}i, "
+        "CloudFront's cs(Cookie)) or of several $cookie_NAME columns (default: the first named like a session: "
+        "sid, sessionid, PHPSESSID, JSESSIONID...)",
+    )
+
+
 def _clip(value: str | None, limit: int, name: str, properties: dict[str, Any]) -> str | None:
     if value is not None and len(value) > limit:
         properties[f"{name}_truncated"] = True
@@ -489,7 +546,10 @@ class LogImporter:
         max_examples: int = DEFAULT_MAX_EXAMPLES,
         failed_login_statuses: Collection[int] = (),
         real_ip_from: Sequence[IPNetwork] = (),
+        session_cookie: str | None = None,
     ) -> None:
+        """``session_cookie``: the name of the cookie that holds the session, where the format has
+        several cookies or a whole Cookie header (default: the first named like a session)."""
         if format not in FORMATS:
             raise LogFormatError(format, f"unknown format; choose one of {list(FORMATS)}")
         if format == "custom" and not log_format:
@@ -509,9 +569,15 @@ class LogImporter:
             self.compiled = compile_format(PRESET_FORMATS[format], time_format)
         elif format == "custom" and log_format:
             self.compiled = compile_format(log_format, time_format)
-        self.session_column = session_column(self.compiled.variables) if self.compiled else None
+        self.cloudfront = CloudFrontLayout() if format == "cloudfront" else None
+        variables: Sequence[str] = ()
+        if self.compiled is not None:
+            variables = self.compiled.variables
+        elif self.cloudfront is not None:
+            variables = CloudFrontLayout.variables_of(STANDARD_FIELDS)
+        self.session_cookie = session_cookie
+        self.session_column = session_column(variables, session_cookie) if variables else None
         self.failed_login_statuses = frozenset(failed_login_statuses)
-        variables = self.compiled.variables if self.compiled else ()
         self.has_peer_column = "remote_addr" in variables
         self.forwarded_column = next((name for name in FORWARDED_VARIABLES if name in variables), None)
         self.client_address = ClientAddress(real_ip_from)
@@ -522,6 +588,7 @@ class LogImporter:
             max_examples=max_examples,
             reads_forwarded=self.forwarded_column is not None,
             addresses_expected=format != "csic2010",
+            session_cookie=session_cookie if self.session_column == COOKIE_HEADER else None,
         )
         self._synthetic_index = 0
 
@@ -541,6 +608,13 @@ class LogImporter:
             report.lines += 1
             if not line.strip():
                 report.blank += 1
+                continue
+            if self.cloudfront is not None and line.startswith("#"):
+                report.directives += 1
+                unusable = self.cloudfront.directive(line)
+                if unusable is not None:
+                    report.unparseable += 1
+                    report._example(report.unparseable_examples, source, number, unusable, line)
                 continue
             try:
                 candidate = self.parse_line(line, source, number)
@@ -583,6 +657,11 @@ class LogImporter:
             return self._parse_json(line, source, number)
         if self.format == "csic2010":
             return self._parse_csic(line, source, number)
+        if self.cloudfront is not None:
+            values = self.cloudfront.values(line)
+            if values is None:
+                raise LineError(f"not the {len(self.cloudfront.fields)} tab-separated fields of the #Fields directive")
+            return self._request_event(values, line, source, number)
         return self._parse_access(line, source, number)
 
     def _parse_json(self, line: str, source: str, number: int) -> dict[str, Any]:
@@ -628,13 +707,16 @@ class LogImporter:
         values = compiled.parse(line)
         if values is None:
             raise LineError("does not match the format")
+        return self._request_event({name: _unescape(value) for name, value in values.items()}, line, source, number)
+
+    def _request_event(self, values: dict[str, str], line: str, source: str, number: int) -> dict[str, Any]:
+        """The event of a web request line, from its values by nginx variable (unescaped)."""
         properties: dict[str, Any] = {}
         occurred_at: str | None = None
         user = session = ip = agent = method = uri = path = event_type = forwarded = None
         query = ""
         status: int | None = None
-        for name, raw_value in values.items():
-            value = _unescape(raw_value)
+        for name, value in values.items():
             if value in ("-", ""):
                 if name == "http_referer":
                     # A log that records referers says "none" with "-": kept as "", so that a
@@ -653,9 +735,12 @@ class LogImporter:
                     properties["remote_addr"] = value[:64]
             elif name in ("remote_user", "user_id"):
                 user = value
+            elif name == self.session_column == COOKIE_HEADER:
+                session, names = session_cookie(value, self.session_cookie)
+                self.report.cookie_names.update(set(names))
             elif name == self.session_column:
                 session = value
-            elif name.startswith("cookie_"):
+            elif name.startswith("cookie_") or name == COOKIE_HEADER:
                 continue  # another cookie: it may hold credentials, and the archive keeps what it is given
             elif name == "event_type":
                 event_type = value

@@ -1,0 +1,118 @@
+"""Amazon CloudFront standard logs: the W3C extended format CloudFront writes to S3.
+
+Each file starts with two directives, ``#Version: 1.0`` and ``#Fields: date time x-edge-location
+...``, then one request a line, its fields separated by tabs, ``-`` for an empty one, and every value
+URL-encoded (a space in a user agent is ``%20``, a ``%`` in the URL ``%25``). The ``#Fields`` line
+names the columns, so a file with CloudFront's newer fields, or fewer, is read by name; until a file
+names its own, the 33 fields of the standard log (``STANDARD_FIELDS``) are assumed. Files joined
+together (``zcat *.gz``) repeat the directives, which are read again wherever they come.
+
+The fields are read as the nginx variables that hold the same (``VARIABLES``), so a CloudFront
+request becomes the event an nginx line would: ``date`` and ``time`` (UTC) are the time,
+``c-ip`` the client, ``cs-uri-stem`` and ``cs-uri-query`` the resource, ``cs(Cookie)`` the Cookie
+header (its session cookie is the session, ``traffic.importer.session_cookie``), ``x-forwarded-for``
+the header a proxy in front of CloudFront added (believed only from a trusted proxy, as nginx's realip
+module would). The edge's result type (``Hit``, ``Miss``, ``Error``, ``LimitExceeded``...) is kept in
+``properties.edge_result_type``; the other fields (TLS cipher, edge location and request id...) are
+not about the client's behaviour and are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import unquote
+
+# The fields of a standard log, in CloudFront's order (the AWS CloudFront Developer Guide, "Standard
+# logging reference": 33 fields).
+STANDARD_FIELDS = (
+    "date",
+    "time",
+    "x-edge-location",
+    "sc-bytes",
+    "c-ip",
+    "cs-method",
+    "cs(Host)",
+    "cs-uri-stem",
+    "sc-status",
+    "cs(Referer)",
+    "cs(User-Agent)",
+    "cs-uri-query",
+    "cs(Cookie)",
+    "x-edge-result-type",
+    "x-edge-request-id",
+    "x-host-header",
+    "cs-protocol",
+    "cs-bytes",
+    "time-taken",
+    "x-forwarded-for",
+    "ssl-protocol",
+    "ssl-cipher",
+    "x-edge-response-result-type",
+    "cs-protocol-version",
+    "fle-status",
+    "fle-encrypted-fields",
+    "c-port",
+    "time-to-first-byte",
+    "x-edge-detailed-result-type",
+    "sc-content-type",
+    "sc-content-len",
+    "sc-range-start",
+    "sc-range-end",
+)
+# Each field read, as the nginx variable that holds the same (``traffic.logformat``).
+VARIABLES = {
+    "c-ip": "remote_addr",
+    "cs-method": "request_method",
+    "cs-uri-stem": "uri",
+    "cs-uri-query": "args",
+    "sc-status": "status",
+    "sc-bytes": "bytes_sent",
+    "cs(Referer)": "http_referer",
+    "cs(User-Agent)": "http_user_agent",
+    "cs(Cookie)": "http_cookie",
+    "time-taken": "request_time",
+    "x-forwarded-for": "http_x_forwarded_for",
+    "cs-protocol-version": "protocol",
+    "x-edge-result-type": "edge_result_type",
+}
+# The time is two fields, read together as one ISO 8601 time.
+DATE_FIELD, TIME_FIELD = "date", "time"
+TIME_VARIABLE = "time_iso8601"
+FIELDS_DIRECTIVE = "#Fields:"
+
+
+class CloudFrontLayout:
+    """The fields of the lines being read: the standard log's until a ``#Fields`` directive names others."""
+
+    def __init__(self) -> None:
+        self.fields: tuple[str, ...] = STANDARD_FIELDS
+
+    @staticmethod
+    def variables_of(fields: Sequence[str]) -> list[str]:
+        """The nginx variables lines with these fields give (their time included if they have one)."""
+        variables = [VARIABLES[name] for name in fields if name in VARIABLES]
+        return [TIME_VARIABLE, *variables] if DATE_FIELD in fields and TIME_FIELD in fields else variables
+
+    def directive(self, line: str) -> str | None:
+        """Read a ``#`` line: a ``#Fields`` directive sets the fields (None), any other is ignored;
+        returns why a ``#Fields`` line cannot be used, if it cannot."""
+        if not line.startswith(FIELDS_DIRECTIVE):
+            return None
+        fields = tuple(line[len(FIELDS_DIRECTIVE) :].split())
+        if DATE_FIELD not in fields or TIME_FIELD not in fields:
+            return "a #Fields directive without date and time: its requests have no time"
+        self.fields = fields
+        return None
+
+    def values(self, line: str) -> dict[str, str] | None:
+        """A request line's values by nginx variable, URL-decoded once (as CloudFront encoded them),
+        or None when its fields are not as many as the layout's."""
+        raw = line.split("\t")
+        if len(raw) != len(self.fields):
+            return None
+        by_field = dict(zip(self.fields, raw, strict=True))
+        values = {VARIABLES[name]: unquote(value) for name, value in by_field.items() if name in VARIABLES}
+        date, time = by_field.get(DATE_FIELD), by_field.get(TIME_FIELD)
+        if date is not None and time is not None:
+            values[TIME_VARIABLE] = f"{date}T{time}+00:00"
+        return values
