@@ -46,6 +46,13 @@ DEFAULT_ALERT_BUDGET = 5.0  # alerts per 1,000 active entities per day
 DEFAULT_MIN_DAILY_ALERTS = 1.0
 MAX_ALERTED_SHARE = 0.025
 ENTITY_DECIMALS = 6
+# An entity whose episodes crossed the threshold on at least this many days of training, fitted on
+# them (a partner's hourly integration, a monitor, a feed reader), is habitual: it alerts only beyond
+# its own training level times HABIT_MARGIN. Else each of its runs is an alert, every day, on the same
+# behaviour the model learned; a new entity doing the same still alerts.
+HABIT_MIN_DAYS = 3
+HABIT_MARGIN = 1.25
+MAX_HABITUAL = 200  # the model keeps the habitual entities with the most such days
 # Beyond the training range a feature's evidence grows linearly (an exponential tail), up to this
 # many times what the empirical tail gives at its end.
 EXTRAPOLATION_CAP = 3.0
@@ -560,6 +567,7 @@ class EntityModel:
         features_version: int = ENTITY_FEATURES_VERSION,
         machines: EntityModel | None = None,
         usual: Sequence[float] | None = None,
+        habitual: Mapping[str, float] | None = None,
     ) -> None:
         """``capped_as_rows``: cap extrapolated terms as a profile of that many rows would (a
         cross-fitting fold stands in for the whole training's profile, whose cap is higher).
@@ -571,7 +579,9 @@ class EntityModel:
         and calibrated on the others alone, and judges them. Without it, this one judges every
         episode. ``usual``: each of the model's features' median over the training's finished
         episodes, what a reason calls usual (a model without it names the profile's median, over
-        the episodes' snapshots at 1, 2, 4, 8... events, where a typical episode has one page)."""
+        the episodes' snapshots at 1, 2, 4, 8... events, where a typical episode has one page).
+        ``habitual``: entities that crossed on ``HABIT_MIN_DAYS`` days of training, each with its
+        highest score there (on this model's scale): it alerts only beyond ``HABIT_MARGIN`` times it."""
         if scoring not in _SCORINGS:
             raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
         if (scoring == SUM_OR_LARGEST_TERM) != (term_threshold is not None and term_threshold > 0):
@@ -599,6 +609,14 @@ class EntityModel:
         if usual is not None and len(usual) != len(self.feature_names):
             raise InvalidStateError("entity model", f"{len(usual)} usual values for {len(self.feature_names)} features")
         self.usual = None if usual is None else [float(value) for value in usual]
+        self.habitual = {str(key): float(level) for key, level in (habitual or {}).items()}
+
+    def alert_level(self, key: str, min_severity: float = 1.0) -> float:
+        """The score an episode of ``key`` alerts beyond: the threshold (times ``min_severity``), or
+        for a habitual entity its own level in training times ``HABIT_MARGIN``, if higher."""
+        crossing = self.threshold * min_severity
+        level = self.habitual.get(key)
+        return crossing if level is None else max(crossing, level * HABIT_MARGIN)
 
     def by_client(self, counts: Matrix) -> list[tuple[EntityModel, np.ndarray[Any, np.dtype[np.intp]]]]:
         """The model that judges each episode (``Evidence.counts``), with the positions it judges.
@@ -731,6 +749,7 @@ class EntityModel:
             "sorted_columns": self._profile.sorted_columns.tolist(),
             **({"usual": self.usual} if self.usual is not None else {}),
             **({"machines": self.machines.to_json()} if self.machines is not None else {}),
+            **({"habitual": self.habitual} if self.habitual else {}),
         }
 
     @classmethod
@@ -757,6 +776,7 @@ class EntityModel:
             # Models trained before machine clients had their own judge every episode.
             machines=cls.from_json(data["machines"]) if data.get("machines") is not None else None,
             usual=data.get("usual"),  # (absent from a model trained before it named them)
+            habitual=data.get("habitual"),  # (absent where training had none, and before habits)
         )
 
 
@@ -883,10 +903,13 @@ class EntityTracker:
                     peaks[key] = Peak(score, matrix[index].copy(), judges[index])
         crossings: list[int] = []  # indexes into owners of the events that crossed
         crossing = self.model.threshold * self.min_severity
+        habitual = self.model.habitual
         for index, (position, (episode, _), score) in enumerate(zip(owners, episodes, scores.tolist(), strict=True)):
             key = keys[position]
             assert key is not None  # owners holds only events with a key
-            if score > crossing and (key, episode) not in alerted:
+            if score <= crossing or (key in habitual and score <= self.model.alert_level(key, self.min_severity)):
+                continue
+            if (key, episode) not in alerted:
                 alerted.add((key, episode))
                 crossings.append(index)
         alerts = [

@@ -20,7 +20,7 @@ import logging
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -31,6 +31,8 @@ from model.entities import (
     ENTITY_DECIMALS,
     ENTITY_FEATURE_NAMES,
     ENTITY_SCORING,
+    HABIT_MIN_DAYS,
+    MAX_HABITUAL,
     SOFT_TRUNCATED_TAIL_SUM,
     EntityModel,
     Evidence,
@@ -163,6 +165,7 @@ class Snapshots:
     last: np.ndarray[Any, np.dtype[np.bool_]]  # the row is its episode's last
     day_of: np.ndarray[Any, np.dtype[np.int64]]  # each entity-day's UTC day
     episode: np.ndarray[Any, np.dtype[np.int64]]  # each row's episode (an index over all of training's)
+    entity_of: list[str]  # each entity-day's entity
 
     @property
     def episode_day(self) -> np.ndarray[Any, np.dtype[np.int64]]:
@@ -192,6 +195,7 @@ class Snapshots:
             last,
             self.day_of[kept],
             self.episode[rows],
+            [self.entity_of[index] for index in kept.tolist()],
         )
 
 
@@ -265,6 +269,7 @@ def episode_snapshots(
         last,
         np.asarray([day for _, day in entity_days], dtype=np.int64),
         np.asarray(episodes, dtype=np.int64),
+        [key for key, _ in entity_days],
     )
 
 
@@ -384,9 +389,18 @@ def calibrated_model(
     return model, model.score_from(sums, largest_terms)
 
 
-def _fitted_by_client_class(
-    snapshots: Snapshots, rate: float, alert_budget: float
-) -> tuple[EntityModel, Vector, Snapshots, dict[str, Any] | None]:
+class ClientClassFit(NamedTuple):
+    """``_fitted_by_client_class``'s entity model and what it was calibrated on."""
+
+    model: EntityModel
+    maxima: Vector  # the people's entity-days' cross-fitted highest scores (everyone's, without machines)
+    snapshots: Snapshots  # the snapshots the model was fitted on
+    machine_metadata: dict[str, Any] | None
+    # Per judging model, each entity-day's cross-fitted highest score on the stage's scale, and its entity.
+    days: list[tuple[Vector, list[str]]]
+
+
+def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: float) -> ClientClassFit:
     """The entity model of ``snapshots``, its cross-fitted maxima, the snapshots it was fitted on,
     and the machine clients' metadata.
 
@@ -416,12 +430,15 @@ def _fitted_by_client_class(
                     logger.info("machine clients judged with everyone: %s", error)
             if apart is not None:
                 judge, judge_maxima = apart
+                machine_entities = snapshots.subset(machines).entity_of
             else:
                 machine_days = np.zeros(snapshots.entity_days, dtype=bool)
                 machine_days[snapshots.entity_day[machines]] = True
                 judge, judge_maxima = calibrated_model(snapshots, rate, alert_budget, judged_days=machine_days)
+                machine_entities = [snapshots.entity_of[day] for day in np.flatnonzero(machine_days).tolist()]
             model.machines = judge
-            return (
+            on_stage_scale = judge_maxima * (model.threshold / judge.threshold)
+            return ClientClassFit(
                 model,
                 maxima,
                 people,
@@ -435,9 +452,27 @@ def _fitted_by_client_class(
                         float((judge_maxima > judge.threshold).mean()) * 1000, 3
                     ),
                 },
+                [(maxima, people.entity_of), (on_stage_scale, machine_entities)],
             )
     model, maxima = calibrated_model(snapshots, rate, alert_budget)
-    return model, maxima, snapshots, None
+    return ClientClassFit(model, maxima, snapshots, None, [(maxima, snapshots.entity_of)])
+
+
+def habitual_entities(days: Sequence[tuple[Vector, Sequence[str]]], threshold: float) -> dict[str, float]:
+    """The entities that crossed ``threshold`` on at least ``HABIT_MIN_DAYS`` of their training days,
+    each with its highest score: the ``MAX_HABITUAL`` with the most such days. ``days``: per model,
+    each entity-day's cross-fitted highest score on the stage's scale, and its entity. Cross-fitted,
+    an entity is judged by a profile without its own episodes, as a new entity doing the same would
+    be: its level is what the same behaviour scores when new, above what the fitted model gives it."""
+    days_over: dict[str, int] = {}
+    level: dict[str, float] = {}
+    for scores, entities in days:
+        for entity, score in zip(entities, scores.tolist(), strict=True):
+            if score > threshold:
+                days_over[entity] = days_over.get(entity, 0) + 1
+                level[entity] = max(level.get(entity, 0.0), score)
+    habitual = [(count, entity) for entity, count in days_over.items() if count >= HABIT_MIN_DAYS]
+    return {entity: round(level[entity], 3) for _, entity in sorted(habitual, reverse=True)[:MAX_HABITUAL]}
 
 
 def train_entity_model(
@@ -466,7 +501,8 @@ def train_entity_model(
         )
     entities_per_day = snapshots.entity_days / max(snapshots.days, 1) / user_share
     rate = alert_share(alert_budget, entities_per_day, min_daily_alerts)
-    model, maxima, snapshots, machine_metadata = _fitted_by_client_class(snapshots, rate, alert_budget)
+    model, maxima, snapshots, machine_metadata, days = _fitted_by_client_class(snapshots, rate, alert_budget)
+    model.habitual = habitual_entities(days, model.threshold)
     # Each rule's share of the alert share: the sum's all of it when the largest-term rule is off.
     term_rule_share = rate * TERM_RULE_SHARE if model.term_threshold is not None else None
     sum_share = rate - (term_rule_share or 0.0)
@@ -493,5 +529,7 @@ def train_entity_model(
         # The model that judges machine clients (EntityModel.machines), where training held any;
         # the figures above are then the other episodes' and their model's.
         "machine_clients": machine_metadata,
+        # Entities that crossed on HABIT_MIN_DAYS days of training: alerted only beyond their own level.
+        "habitual_entities": len(model.habitual),
     }
     return model, metadata

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 from datetime import timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from model.entities import (
     ENTITY_FEATURE_NAMES,
     EPISODE_IDLE_SECONDS,
     EVIDENCE_COLUMNS,
+    HABIT_MARGIN,
     MAX_ALERTED_SHARE,
     PAGE_MEANS,
     SEQUENCE_MEMORY,
@@ -883,6 +885,7 @@ def test_the_two_rules_together_keep_new_ordinary_episodes_within_the_alert_shar
             every,
             np.zeros(episodes, np.int64),
             days,
+            [f"entity-{day}" for day in days.tolist()],
         )
         # WHEN the model is calibrated for 2.5 % of entity-days
         model, maxima = calibrated_model(snapshots, rate, 5.0)
@@ -1108,6 +1111,7 @@ def test_an_episode_is_credited_to_its_first_day_in_a_subset_too() -> None:
         np.array([False, False, False, True, True]),
         np.array([0, 1, 2, 3, 1]),
         np.array([0, 0, 0, 0, 1]),
+        ["long", "long", "long", "long", "other"],
     )
     # THEN each row is credited to its episode's first day
     assert snapshots.episode_day.tolist() == [0, 0, 0, 0, 4]
@@ -1116,3 +1120,77 @@ def test_an_episode_is_credited_to_its_first_day_in_a_subset_too() -> None:
     subset = snapshots.subset(np.array([False, True, True, True, True]))
     assert subset.entity_day.tolist() == [0, 1, 2, 3]
     assert subset.episode_day.tolist() == [0, 0, 0, 3]
+    assert subset.entity_of == ["long", "long", "long", "other"]
+
+
+def hourly_exports(user: str, ip: str, days: int, first_day: int = 0) -> list[dict[str, Any]]:
+    """A partner's integration: every hour, 150 POSTs 0.2 s apart (its own episode each time)."""
+    return [
+        event(
+            START + timedelta(days=day, hours=hour, minutes=7, seconds=0.2 * call),
+            user,
+            "api_call",
+            method="POST",
+            resource=f"/api/v2/export/{call}",
+            status=200,
+            user_agent="python-requests/2.32.3",
+            ip=ip,
+        )
+        for day in range(first_day, first_day + days)
+        for hour in range(24)
+        for call in range(150)
+    ]
+
+
+def app_users(count: int, days: int, seed: int = 5) -> list[dict[str, Any]]:
+    """Customers of a mobile app (an HTTP library's agent, so machine clients): a few calls twice a day."""
+    rng = random.Random(seed)
+    calls = []
+    for user in range(count):
+        for day in range(days):
+            for _ in range(2):
+                opened = START + timedelta(days=day, hours=rng.uniform(7, 22))
+                for call in range(rng.randint(3, 8)):
+                    calls.append(
+                        event(
+                            opened + timedelta(seconds=call * rng.uniform(1, 20)),
+                            f"app-{user}",
+                            "api_call",
+                            resource=rng.choice(["/api/v2/me", "/api/v2/feed", "/api/v2/orders?page=1"]),
+                            status=200,
+                            user_agent="okhttp/4.12.0",
+                            ip=f"198.18.{user % 200}.{day + 1}",
+                        )
+                    )
+    return calls
+
+
+def test_an_entity_that_crossed_on_most_training_days_alerts_only_beyond_its_own_level() -> None:
+    # GIVEN a week of people, an app's customers, and a partner's integration exporting every hour,
+    # whose every run crosses the machine clients' threshold
+    training = sorted(
+        normal_traffic(users=200, days=7) + app_users(150, 7) + hourly_exports("partner", "203.0.113.77", 7),
+        key=event_time,
+    )
+    trained = train(training, agent_of=parse_agent)
+    model = trained.entity_models["user"]
+    # THEN training records the partner as habitual, at its cross-fitted level, and nobody else
+    assert set(model.habitual) == {"partner"}
+    assert model.habitual["partner"] > model.threshold
+    assert trained.metadata["entities"]["user"]["habitual_entities"] == 1
+    assert model.alert_level("partner") == model.habitual["partner"] * HABIT_MARGIN
+    assert model.alert_level("someone") == model.threshold
+    assert EntityModel.from_json(json.loads(json.dumps(model.to_json()))).habitual == model.habitual
+    # WHEN the next day the partner runs as before, and a new client runs the same export
+    day = START + timedelta(days=7)
+    later = hourly_exports("partner", "203.0.113.77", 1, first_day=7) + hourly_exports("newcomer", "192.0.2.77", 1, 7)
+    _, alerts = replay(trained, training + sorted(later, key=event_time), "user", agent_of=parse_agent)
+    # THEN the partner raises none of the 24 alerts a day it raised before, and the newcomer alerts
+    alerted = {alert.entity for alert in alerts if alert.last_event_at >= day.timestamp()}
+    assert alerted == {"newcomer"}
+    # AND without the habit, the same model alerts on the partner's every run
+    model.habitual = {}
+    _, alerts = replay(trained, training + sorted(later, key=event_time), "user", agent_of=parse_agent)
+    assert (
+        len([alert for alert in alerts if alert.entity == "partner" and alert.last_event_at >= day.timestamp()]) == 24
+    )
