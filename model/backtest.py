@@ -230,6 +230,7 @@ class EntityRecord:
 
     events: int = 0
     first_seen: float = math.inf
+    first_anomalous: float = math.inf  # its first event labelled anomalous: the attack's start
     last_seen: float = -math.inf
     days: set[int] = field(default_factory=set)  # UTC days with an event: the budget's entity-days
     peak_score: float = -math.inf
@@ -242,6 +243,16 @@ class EntityRecord:
     first_alert_at: float | None = None
     reasons: tuple[str, ...] = ()
     labels: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def seconds_to_first_alert(self) -> float | None:
+        """From the attack's start (its first event labelled anomalous; where the labels name only
+        some of its events, such as by event id, the ones before are not the attack) to its first
+        alert, 0 if that came before; from its first event where none is labelled anomalous."""
+        if self.first_alert_at is None:
+            return None
+        start = self.first_anomalous if math.isfinite(self.first_anomalous) else self.first_seen
+        return max(0.0, self.first_alert_at - start)
 
     @property
     def alerted(self) -> bool:
@@ -410,6 +421,8 @@ class Replay:
             record = self.entities[key]
             record.events += 1
             record.first_seen = min(record.first_seen, moment)
+            if label != "normal":
+                record.first_anomalous = min(record.first_anomalous, moment)
             record.last_seen = max(record.last_seen, moment)
             record.days.add(int(moment // 86400))
             record.peak_score = max(record.peak_score, entity_score)
@@ -563,9 +576,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
         normal_peaks = [records[key].peak_score for key, label in zip(names, labels, strict=True) if label == "normal"]
         for name in sorted(set(labels)):
             members = [records[key] for key, label in zip(names, labels, strict=True) if label == name]
-            delays = [
-                record.first_alert_at - record.first_seen for record in members if record.first_alert_at is not None
-            ]
+            delays = [delay for record in members if (delay := record.seconds_to_first_alert) is not None]
             per_label[name] = {
                 "entities": len(members),
                 "alerted": sum(1 for record in members if record.alerted),
@@ -608,7 +619,7 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
             ]
         )
         for name, record in sorted(replay.entities.items(), key=lambda item: -item[1].peak_score):
-            delay = "" if record.first_alert_at is None else round(record.first_alert_at - record.first_seen, 1)
+            delay = "" if record.seconds_to_first_alert is None else round(record.seconds_to_first_alert, 1)
             writer.writerow(
                 [
                     name,
@@ -647,8 +658,8 @@ def _plots(replay: Replay, out: Path) -> list[str]:
     for record in records.values():
         label = entity_label(record)
         by_label[label].append(record.peak_score)
-        if record.first_alert_at is not None:
-            delays[label].append((record.first_alert_at - record.first_seen) / 60.0)
+        if record.seconds_to_first_alert is not None:
+            delays[label].append(record.seconds_to_first_alert / 60.0)
     threshold = replay.tracker.model.threshold
     written = []
     figure, axes = plt.subplots(figsize=(8, 4.5))

@@ -18,6 +18,7 @@ import pytest
 
 from model.backtest import (
     BacktestError,
+    EntityRecord,
     in_time_order,
     label_key,
     labels_by_line,
@@ -468,3 +469,15 @@ def test_a_labelled_line_of_event_json_lines_is_its_own_event_id(tmp_path: Path)
     # THEN each is keyed by the id the import gives its event: its own, or one derived from the line
     assert sorted(rekeyed) == sorted(event["event_id"] for event in read_source(str(events_file)))
     assert first["event_id"] in rekeyed
+
+
+def test_time_to_first_alert_runs_from_the_first_event_labelled_anomalous() -> None:
+    # GIVEN an account with a day of its owner's requests before the attack its labels name by event id
+    taken_over = EntityRecord(first_seen=1_000.0, first_anomalous=90_000.0, first_alert_at=90_040.0)
+    # THEN the delay runs from the attack's start, not from the owner's first request
+    assert taken_over.seconds_to_first_alert == 40.0
+    # AND an alert before the attack (on what led to it) counts as no delay; an entity without
+    # anomalous events, or not alerted, measures from its first event, or not at all
+    assert EntityRecord(first_seen=0.0, first_anomalous=500.0, first_alert_at=100.0).seconds_to_first_alert == 0.0
+    assert EntityRecord(first_seen=10.0, first_alert_at=70.0).seconds_to_first_alert == 60.0
+    assert EntityRecord(first_seen=10.0).seconds_to_first_alert is None

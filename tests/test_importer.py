@@ -717,6 +717,11 @@ def test_event_type_inference() -> None:
     assert infer_event_type("GET", "/login", 200) == "page_view"
     assert infer_event_type("POST", "/login", 302) == "login_succeeded"
     assert infer_event_type("POST", "/api/v1/sessions", 401) == "login_failed"
+    assert infer_event_type("POST", "/v1/auth/token", 401) == "login_failed"
+    # (an API's other calls under its login path are no logins)
+    assert infer_event_type("POST", "/v1/auth/logout", 200) == "logout"
+    assert infer_event_type("POST", "/v1/auth/refresh", 200) == "page_view"
+    assert infer_event_type("POST", "/v1/auth/password-reset", 202) == "password_reset"
     assert infer_event_type("GET", "/account/password-reset", 200) == "password_reset"
     assert infer_event_type("POST", "/checkout", 200) == "purchase"
     assert infer_event_type("GET", "/api/v2/orders/1", 200) == "api_call"

@@ -132,6 +132,8 @@ HINTED_COOKIES = 5
 _LOGIN_RE = re.compile(r"/(?:login|signin|sign-in|log-in|session|sessions|auth|authenticate|autenticar\.jsp)(?:/|$)")
 _LOGOUT_RE = re.compile(r"/(?:logout|signout|sign-out|log-out|salir\.jsp)(?:/|$)")
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
+# Calls under a login path that are not a login: a token refreshed, an account registered.
+_NOT_LOGIN_RE = re.compile(r"/(?:refresh|register|signup|sign-up|verify)(?:/|$)")
 _SEARCH_RE = re.compile(r"/(?:search|buscar)")
 _CART_RE = re.compile(r"/(?:cart|basket|anadir\.jsp)")
 _PURCHASE_RE = re.compile(r"/(?:checkout|purchase|order|orders|pagar\.jsp)(?:/|$)")
@@ -414,10 +416,11 @@ def infer_event_type(
 ) -> str:
     """An event type for a web request, from its method, path and status.
 
-    Static files are ``static_asset``; login paths are ``login_succeeded`` or ``login_failed``
-    by status when submitted (POST, or credentials in the query: failed at 400 or more, or at one
-    of ``failed_statuses``) and ``login_attempt`` when the status is unknown; then logout, password
-    reset, ``/api/`` (``api_call``), search, cart, checkout (``purchase`` when submitted), and
+    Static files are ``static_asset``; then logout and password reset (``/auth/logout`` is no
+    login); login paths are ``login_succeeded`` or ``login_failed`` by status when submitted (POST,
+    or credentials in the query: failed at 400 or more, or at one of ``failed_statuses``) and
+    ``login_attempt`` when the status is unknown, unless they refresh a token or register an account;
+    then ``/api/`` (``api_call``), search, cart, checkout (``purchase`` when submitted), and
     ``page_view`` for everything else.
     """
     if not path:
@@ -426,14 +429,14 @@ def infer_event_type(
     submitted = (method or "").upper() in {"POST", "PUT"} or "pwd=" in query or "password=" in query
     if _STATIC_RE.search(lowered):
         return "static_asset"
-    if _LOGIN_RE.search(lowered) and submitted:
-        if status is None:
-            return "login_attempt"
-        return "login_failed" if status >= 400 or status in failed_statuses else "login_succeeded"
     if _LOGOUT_RE.search(lowered):
         return "logout"
     if _RESET_RE.search(lowered):
         return "password_reset"
+    if _LOGIN_RE.search(lowered) and submitted and not _NOT_LOGIN_RE.search(lowered):
+        if status is None:
+            return "login_attempt"
+        return "login_failed" if status >= 400 or status in failed_statuses else "login_succeeded"
     if "/api/" in lowered:
         return "api_call"
     if _SEARCH_RE.search(lowered) or query.startswith("q=") or "&q=" in query:
