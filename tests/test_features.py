@@ -514,12 +514,36 @@ def test_a_vocabulary_of_an_earlier_release_reads_slugs_one_by_one_and_its_calls
     assert vocabulary.to_json()["v"] == 3
     again = ResourceVocabulary.from_json(vocabulary.to_json())
     assert again.resource_columns("/news/2026/11/10/bravo-council-votes/")[0] == pytest.approx(3.0204248861443626)
-    # AND one learned now is version 4 (which that release's version check refuses rather than
+    # AND one learned now is version 5 (which that release's version check refuses rather than
     # misreads) and carries its window: without it, this code refuses it as malformed
     learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource="/news/a-b-c/")]).to_json()
-    assert (learned["v"], learned["subrequest_seconds"]) == (4, 5.0)
+    assert (learned["v"], learned["subrequest_seconds"]) == (5, 5.0)
     with pytest.raises(InvalidStateError, match="vocabulary"):
         ResourceVocabulary.from_json({key: value for key, value in learned.items() if key != "subrequest_seconds"})
+
+
+def test_a_slug_with_a_file_extension_is_one_template_and_a_version_4_vocabulary_keeps_its_own() -> None:
+    # GIVEN a news site whose articles and live blogs end in .html and .json, learned now
+    training = [f"/2026/11/{10 + n % 20}/council-votes-on-budget-item-{n}.html" for n in range(50)]
+    training += [f"/api/live/storm-warning-day-{n}.json" for n in range(50)]
+    learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource=path) for path in training])
+    vocabulary = ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json())))
+    # THEN today's article and today's live blog, never seen, read as common as their kind
+    common = -np.log(51.0 / 101.0)
+    assert vocabulary.resource_columns("/2026/12/04/storm-closes-the-coast-road.html")[0] == pytest.approx(common)
+    assert vocabulary.resource_columns("/api/live/lake-effect-snow-warning.json")[0] == pytest.approx(common)
+    assert vocabulary.template("/api/live/lake-effect-snow-warning.json") == "/api/live/{slug}.json"
+    # AND a page of two words with an extension is its own template
+    assert vocabulary.template("/wp-admin/setup-config.php") == "/wp-admin/setup-config.php"
+    # AND a vocabulary written by the release before (version 4) reads such slugs one by one, as it
+    # counted them, and is written again as version 4
+    before = ResourceVocabulary.learn([event(START, "u", "page_view", resource=path) for path in training])
+    before.slug_extensions = False
+    assert before.to_json()["v"] == 4
+    again = ResourceVocabulary.from_json(json.loads(json.dumps(before.to_json())))
+    assert (again.slugs, again.slug_extensions) == (True, False)
+    assert again.template("/api/live/lake-effect-snow-warning.json") == "/api/live/lake-effect-snow-warning.json"
+    assert again.template("/news/2026/11/10/storm-closes-the-road/") == "/news/0/0/0/{slug}/"
 
 
 def test_widest_possible_states_fit_the_documented_bounds() -> None:

@@ -42,9 +42,12 @@ _AGENT_FAMILY_LENGTH = 32
 SUBREQUEST_SECONDS = 5.0
 # The window of vocabularies learned before it was shipped with them.
 _FIRST_SUBREQUEST_SECONDS = 2.0
-# Vocabularies that collapse slugs and ship their window are version 4, which earlier releases refuse
-# (they would read every article as rare); those of features version 3, before, are read as written.
-VOCABULARY_VERSION = 4
+# Vocabularies that collapse slugs with their file extension (``.html``, ``.json``) are version 5;
+# those of version 4 collapsed slugs without one only and shipped their window first; those of
+# features version 3, before, counted slugs one by one. Each is read as written, and earlier releases
+# refuse the later versions (they would read every article as rare).
+VOCABULARY_VERSION = 5
+_PLAIN_SLUGS_VERSION = 4
 SUBREQUEST_SHARE = 0.8
 MIN_SUBREQUEST_COUNT = 5
 MIN_SUBREQUEST_CLIENTS = 3
@@ -74,15 +77,19 @@ def _char_classes(value: str) -> int:
     return mask
 
 
-# A path segment of three or more words: an article's, a product's or a post's slug.
-_SLUG_RE = re.compile(r"(?<=/)[a-z0-9]+(?:[-_][a-z0-9]+){2,}(?=/|$)")
+# A path segment of three or more words: an article's, a product's or a post's slug, and the same
+# before a file extension (``storm-closes-the-road.html``, a live blog's ``snow-warning-update.json``).
+_SLUG_RE = re.compile(r"(?<=/)[a-z0-9]+(?:[-_][a-z0-9]+){2,}(?=(?:\.[a-z0-9]{1,5})?(?:/|$))")
+_PLAIN_SLUG_RE = re.compile(r"(?<=/)[a-z0-9]+(?:[-_][a-z0-9]+){2,}(?=/|$)")  # version 4's: none with an extension
 
 
-def slugless_template(resource: str) -> str:
+def slugless_template(resource: str, extensions: bool = True) -> str:
     """``resource_template`` with each slug collapsed: ``/news/2024/10/13/mayor-resigns-over-budget/``
-    -> ``/news/0/0/0/{slug}/``. Sites publish new articles and products every day, each under a
-    slug that training never saw; counted one by one, today's pages would all read as rare."""
-    return _SLUG_RE.sub("{slug}", resource_template(resource))
+    -> ``/news/0/0/0/{slug}/``, ``/live/snow-warning-update.json`` -> ``/live/{slug}.json``. Sites
+    publish new articles and products every day, each under a slug that training never saw; counted
+    one by one, today's pages would all read as rare. ``extensions`` False: a slug followed by a
+    file extension is left as it is (vocabulary version 4)."""
+    return (_SLUG_RE if extensions else _PLAIN_SLUG_RE).sub("{slug}", resource_template(resource))
 
 
 def _parameters(resource: str, template: Callable[[str], str]) -> tuple[str, list[tuple[str, str]]]:
@@ -106,7 +113,8 @@ class ResourceVocabulary:
     (within ``subrequest_seconds`` of one), which the entity stage counts with the page's assets when
     they come that soon after a page (``model.entities.Evidence.observe``). Templates are
     ``slugless_template``'s, or ``resource_template``'s in a vocabulary learned before slugs were
-    collapsed (``slugs`` False: ``VOCABULARY_VERSION``), which keeps reading its own.
+    collapsed (``slugs`` False: ``VOCABULARY_VERSION``), which keeps reading its own; one learned
+    before slugs with a file extension were (``slug_extensions`` False) likewise.
     """
 
     total: int = 0
@@ -118,10 +126,11 @@ class ResourceVocabulary:
     subrequests: frozenset[int] = frozenset()
     subrequest_seconds: float = SUBREQUEST_SECONDS
     slugs: bool = True
+    slug_extensions: bool = True
 
     def template(self, resource: str) -> str:
         """The template this vocabulary counts ``resource`` (lower-cased) under."""
-        return slugless_template(resource) if self.slugs else resource_template(resource)
+        return slugless_template(resource, self.slug_extensions) if self.slugs else resource_template(resource)
 
     @classmethod
     def learn(cls, events: Iterable[Any]) -> ResourceVocabulary:
@@ -228,7 +237,7 @@ class ResourceVocabulary:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (hash keys as strings)."""
         return {
-            "v": VOCABULARY_VERSION if self.slugs else FEATURES_VERSION,
+            "v": self.version,
             "total": self.total,
             "paths": {str(key): count for key, count in self.paths.items()},
             "params": {str(key): entry for key, entry in self.params.items()},
@@ -238,11 +247,18 @@ class ResourceVocabulary:
             "subrequest_seconds": self.subrequest_seconds,
         }
 
+    @property
+    def version(self) -> int:
+        """The version it is written as: that of the templates it counts."""
+        if not self.slugs:
+            return FEATURES_VERSION
+        return VOCABULARY_VERSION if self.slug_extensions else _PLAIN_SLUGS_VERSION
+
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ResourceVocabulary:
         """Rebuild from ``to_json`` output; raises ``InvalidStateError`` on anything else."""
-        check_version("vocabulary", data, frozenset({FEATURES_VERSION, VOCABULARY_VERSION}))
-        current = data["v"] == VOCABULARY_VERSION
+        check_version("vocabulary", data, frozenset({FEATURES_VERSION, _PLAIN_SLUGS_VERSION, VOCABULARY_VERSION}))
+        current = data["v"] != FEATURES_VERSION
         try:
             return cls(
                 total=int(data["total"]),
@@ -255,6 +271,7 @@ class ResourceVocabulary:
                 # Vocabularies learned before version 4: 2 s, and slugs counted one by one.
                 subrequest_seconds=float(data["subrequest_seconds"]) if current else _FIRST_SUBREQUEST_SECONDS,
                 slugs=current,
+                slug_extensions=data["v"] == VOCABULARY_VERSION,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None
