@@ -168,6 +168,11 @@ class Snapshots:
     entity_of: list[str]  # each entity-day's entity
 
     @property
+    def entity_days_named(self) -> list[tuple[str, int]]:
+        """Each entity-day as (entity, UTC day): the same in any subset."""
+        return list(zip(self.entity_of, self.day_of.tolist(), strict=True))
+
+    @property
     def episode_day(self) -> np.ndarray[Any, np.dtype[np.int64]]:
         """Each row's episode's first entity-day among these rows: an episode alerts once, so the
         days it goes on into (a monitor polling all week is one episode) have no alert of their own
@@ -396,8 +401,9 @@ class ClientClassFit(NamedTuple):
     maxima: Vector  # the people's entity-days' cross-fitted highest scores (everyone's, without machines)
     snapshots: Snapshots  # the snapshots the model was fitted on
     machine_metadata: dict[str, Any] | None
-    # Per judging model, each entity-day's cross-fitted highest score on the stage's scale, and its entity.
-    days: list[tuple[Vector, list[str]]]
+    # Per judging model, each entity-day's cross-fitted highest score on the stage's scale, and its
+    # (entity, UTC day).
+    days: list[tuple[Vector, list[tuple[str, int]]]]
 
 
 def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: float) -> ClientClassFit:
@@ -430,12 +436,13 @@ def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: flo
                     logger.info("machine clients judged with everyone: %s", error)
             if apart is not None:
                 judge, judge_maxima = apart
-                machine_entities = snapshots.subset(machines).entity_of
+                machine_entities = snapshots.subset(machines).entity_days_named
             else:
                 machine_days = np.zeros(snapshots.entity_days, dtype=bool)
                 machine_days[snapshots.entity_day[machines]] = True
                 judge, judge_maxima = calibrated_model(snapshots, rate, alert_budget, judged_days=machine_days)
-                machine_entities = [snapshots.entity_of[day] for day in np.flatnonzero(machine_days).tolist()]
+                named = snapshots.entity_days_named
+                machine_entities = [named[day] for day in np.flatnonzero(machine_days).tolist()]
             model.machines = judge
             on_stage_scale = judge_maxima * (model.threshold / judge.threshold)
             return ClientClassFit(
@@ -452,26 +459,27 @@ def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: flo
                         float((judge_maxima > judge.threshold).mean()) * 1000, 3
                     ),
                 },
-                [(maxima, people.entity_of), (on_stage_scale, machine_entities)],
+                [(maxima, people.entity_days_named), (on_stage_scale, machine_entities)],
             )
     model, maxima = calibrated_model(snapshots, rate, alert_budget)
-    return ClientClassFit(model, maxima, snapshots, None, [(maxima, snapshots.entity_of)])
+    return ClientClassFit(model, maxima, snapshots, None, [(maxima, snapshots.entity_days_named)])
 
 
-def habitual_entities(days: Sequence[tuple[Vector, Sequence[str]]], threshold: float) -> dict[str, float]:
+def habitual_entities(days: Sequence[tuple[Vector, Sequence[tuple[str, int]]]], threshold: float) -> dict[str, float]:
     """The entities that crossed ``threshold`` on at least ``HABIT_MIN_DAYS`` of their training days,
     each with its highest score: the ``MAX_HABITUAL`` with the most such days. ``days``: per model,
-    each entity-day's cross-fitted highest score on the stage's scale, and its entity. Cross-fitted,
+    each entity-day's cross-fitted highest score on the stage's scale, and its (entity, UTC day); a
+    day judged by both models (a browser's episodes and a script's) counts once. Cross-fitted,
     an entity is judged by a profile without its own episodes, as a new entity doing the same would
     be: its level is what the same behaviour scores when new, above what the fitted model gives it."""
-    days_over: dict[str, int] = {}
+    days_over: dict[str, set[int]] = {}
     level: dict[str, float] = {}
-    for scores, entities in days:
-        for entity, score in zip(entities, scores.tolist(), strict=True):
+    for scores, entity_days in days:
+        for (entity, day), score in zip(entity_days, scores.tolist(), strict=True):
             if score > threshold:
-                days_over[entity] = days_over.get(entity, 0) + 1
+                days_over.setdefault(entity, set()).add(day)
                 level[entity] = max(level.get(entity, 0.0), score)
-    habitual = [(count, entity) for entity, count in days_over.items() if count >= HABIT_MIN_DAYS]
+    habitual = [(len(over), entity) for entity, over in days_over.items() if len(over) >= HABIT_MIN_DAYS]
     return {entity: round(level[entity], 3) for _, entity in sorted(habitual, reverse=True)[:MAX_HABITUAL]}
 
 

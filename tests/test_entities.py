@@ -41,6 +41,7 @@ from model.entity_training import (
     calibrated_model,
     cross_fitted_maxima,
     episode_snapshots,
+    habitual_entities,
     out_of_sample,
     tail_threshold,
 )
@@ -1194,3 +1195,12 @@ def test_an_entity_that_crossed_on_most_training_days_alerts_only_beyond_its_own
     assert (
         len([alert for alert in alerts if alert.entity == "partner" and alert.last_event_at >= day.timestamp()]) == 24
     )
+
+
+def test_a_day_judged_by_both_models_is_one_habitual_day() -> None:
+    # GIVEN an entity's two days, one with a browser's episodes and a script's (both models judged it)
+    people = (np.array([9.0, 9.0]), [("u", 1), ("u", 2)])
+    machines = (np.array([9.0]), [("u", 2)])
+    # THEN it crossed on two days, not three, and is not habitual; a third day makes it so
+    assert habitual_entities([people, machines], 1.0) == {}
+    assert habitual_entities([people, (np.array([9.5]), [("u", 3)])], 1.0) == {"u": 9.5}

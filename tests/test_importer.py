@@ -722,6 +722,9 @@ def test_event_type_inference() -> None:
     assert infer_event_type("POST", "/v1/auth/logout", 200) == "logout"
     assert infer_event_type("POST", "/v1/auth/refresh", 200) == "page_view"
     assert infer_event_type("POST", "/v1/auth/password-reset", 202) == "password_reset"
+    # (and a login's own steps stay logins: a password step, a second factor)
+    assert infer_event_type("POST", "/u/login/password", 401) == "login_failed"
+    assert infer_event_type("POST", "/login/verify", 302) == "login_succeeded"
     assert infer_event_type("GET", "/account/password-reset", 200) == "password_reset"
     assert infer_event_type("POST", "/checkout", 200) == "purchase"
     assert infer_event_type("GET", "/api/v2/orders/1", 200) == "api_call"
@@ -886,3 +889,43 @@ def test_an_import_from_private_addresses_says_to_read_the_forwarded_header() ->
     mixed = LogImporter("combined")
     list(mixed.import_lines(lines[:5] + [_proxied("198.51.100.1", "-", n) for n in range(20)], "access.log"))
     assert mixed.report.proxy_hint() is None
+
+
+def test_a_cookie_header_s_session_is_the_site_s_not_an_analytics_script_s() -> None:
+    # GIVEN Cookie headers where analytics and payment scripts' cookies, named like sessions, come first
+    from traffic.importer import session_cookie
+
+    hotjar = "_hjSessionUser_3051=eyJpZCI6; _hjSession_3051=eyJpZCI6MX0; PHPSESSID=abc"
+    stripe = "__stripe_mid=m1; __stripe_sid=s1; connect.sid=real"
+    # THEN the session is the site's own cookie
+    assert session_cookie(hotjar)[0] == "abc"
+    assert session_cookie(stripe)[0] == "real"
+    # AND --session-cookie names a cookie of the header even beside a $cookie_ column named like a session
+    assert session_column(("cookie_sid", "http_cookie"), "nsid") == "http_cookie"
+    assert session_column(("cookie_sid", "http_cookie")) == "cookie_sid"
+
+
+def test_cloudfront_lines_of_a_viewer_that_hung_up_and_logs_without_cookies_say_so() -> None:
+    # GIVEN a CloudFront log with cookie logging off, and a request whose viewer closed the connection (000)
+    lines = [
+        *CLOUDFRONT_HEADER,
+        *[
+            cloudfront_line(time=f"10:00:{n:02d}", ip="198.51.100.7", method="GET", stem="/", status=200, agent="x")
+            for n in range(30)
+        ],
+        cloudfront_line(time="10:01:00", ip="198.51.100.8", method="GET", stem="/.env", status=0, agent="zgrab/0.x"),
+    ]
+    lines[-1] = lines[-1].replace("\t0\t", "\t000\t", 1)
+    importer = LogImporter("cloudfront")
+    events = [item.event for item in importer.import_lines(lines, "cf.log")]
+    # THEN the hung-up request is read, without a status, and marked so
+    assert (events[-1]["resource"], events[-1]["status"]) == ("/.env", None)
+    assert events[-1]["properties"]["viewer_closed"] == "true"
+    # AND the import says the Cookie column was empty, and what to turn on
+    (hint,) = importer.report.hints()
+    assert "Cookie header column was empty" in hint
+    assert "include cookies" in hint
+    # AND a #Fields line it cannot use is unparseable, not a header line too
+    refused = LogImporter("cloudfront")
+    list(refused.import_lines(["#Fields: c-ip cs-method"], "x.log"))
+    assert (refused.report.directives, refused.report.unparseable, refused.report.lines) == (0, 1, 1)

@@ -12,9 +12,10 @@ request becomes the event an nginx line would: ``date`` and ``time`` (UTC) are t
 ``c-ip`` the client, ``cs-uri-stem`` and ``cs-uri-query`` the resource, ``cs(Cookie)`` the Cookie
 header (its session cookie is the session, ``traffic.importer.session_cookie``), ``x-forwarded-for``
 the header a proxy in front of CloudFront added (believed only from a trusted proxy, as nginx's realip
-module would). The edge's result type (``Hit``, ``Miss``, ``Error``, ``LimitExceeded``...) is kept in
-``properties.edge_result_type``; the other fields (TLS cipher, edge location and request id...) are
-not about the client's behaviour and are left out.
+module would). A status of ``000`` (the viewer closed the connection before the response) is no
+status, and ``properties.viewer_closed`` says so. The edge's result type (``Hit``, ``Miss``,
+``Error``, ``LimitExceeded``...) is kept in ``properties.edge_result_type``; the other fields (TLS
+cipher, edge location and request id...) are not about the client's behaviour and are left out.
 """
 
 from __future__ import annotations
@@ -79,6 +80,7 @@ VARIABLES = {
 DATE_FIELD, TIME_FIELD = "date", "time"
 TIME_VARIABLE = "time_iso8601"
 FIELDS_DIRECTIVE = "#Fields:"
+CLOSED_STATUS = "000"  # CloudFront's sc-status when the viewer hung up before the response
 
 
 class CloudFrontLayout:
@@ -112,6 +114,9 @@ class CloudFrontLayout:
             return None
         by_field = dict(zip(self.fields, raw, strict=True))
         values = {VARIABLES[name]: unquote(value) for name, value in by_field.items() if name in VARIABLES}
+        if values.get("status") == CLOSED_STATUS:
+            values["status"] = "-"
+            values["viewer_closed"] = "true"
         date, time = by_field.get(DATE_FIELD), by_field.get(TIME_FIELD)
         if date is not None and time is not None:
             values[TIME_VARIABLE] = f"{date}T{time}+00:00"

@@ -125,6 +125,12 @@ _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map)$")
 # A cookie whose name says it holds the session: sid, sessionid, PHPSESSID, JSESSIONID, _app_session...
 _SESSION_COOKIE_RE = re.compile(r"sess|(?:^|[_.-])sid$", re.IGNORECASE)
+# Cookies that analytics, payment and chat scripts set on every site, some named like sessions
+# (Hotjar's _hjSession_*, Stripe's __stripe_sid): never the site's own session in a whole header.
+_THIRD_PARTY_COOKIE_RE = re.compile(
+    r"^(?:_hj|__stripe|_ga|_gid|_gcl|_fbp|_fbc|__utm|_pk_|_clck|_clsk|ajs_|amplitude|mp_|__hs|hubspot|_uet|intercom)",
+    re.IGNORECASE,
+)
 # The variable of a whole Cookie header (nginx's; Apache's %{Cookie}i and CloudFront's cs(Cookie) read as it).
 COOKIE_HEADER = "http_cookie"
 # The cookie names a session hint lists: those the most requests carried.
@@ -132,8 +138,9 @@ HINTED_COOKIES = 5
 _LOGIN_RE = re.compile(r"/(?:login|signin|sign-in|log-in|session|sessions|auth|authenticate|autenticar\.jsp)(?:/|$)")
 _LOGOUT_RE = re.compile(r"/(?:logout|signout|sign-out|log-out|salir\.jsp)(?:/|$)")
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
-# Calls under a login path that are not a login: a token refreshed, an account registered.
-_NOT_LOGIN_RE = re.compile(r"/(?:refresh|register|signup|sign-up|verify)(?:/|$)")
+# Calls under a login path that are not a login: a token refreshed, an account registered, a
+# password forgotten or reset (``/auth/password-reset``; ``/login/password`` is a login's step).
+_NOT_LOGIN_RE = re.compile(r"/(?:refresh|register|signup|sign-up)(?:/|$)|forgot|reset")
 _SEARCH_RE = re.compile(r"/(?:search|buscar)")
 _CART_RE = re.compile(r"/(?:cart|basket|anadir\.jsp)")
 _PURCHASE_RE = re.compile(r"/(?:checkout|purchase|order|orders|pagar\.jsp)(?:/|$)")
@@ -171,6 +178,7 @@ class ImportReport:
     # credentials), and the session cookie asked for (``--session-cookie``), if one was.
     cookie_names: Counter[str] = field(default_factory=Counter)
     session_cookie: str | None = None
+    reads_cookie_header: bool = False  # the session comes from a whole Cookie header column
 
     def login_hint(self) -> str | None:
         """What to check when many logins were submitted and none read as failed: a site that answers
@@ -228,6 +236,11 @@ class ImportReport:
             f"{self.client_sessions} of {self.events} requests carried no session id and are keyed by their client "
             f"({self._client_kind()}) as its session"
         )
+        if self.reads_cookie_header and not self.cookie_names:
+            return (
+                f"{share}: the Cookie header column was empty on every request; turn on cookie logging (CloudFront: "
+                "include cookies in standard logs) or log the session id, or backtest --entity user"
+            )
         if self.cookie_names or self.session_cookie is not None:
             asked = f"no cookie {self.session_cookie!r}" if self.session_cookie else "no cookie named like a session"
             seen = ", ".join(f"{name} ({count})" for name, count in self.cookie_names.most_common(HINTED_COOKIES))
@@ -289,6 +302,8 @@ def session_column(variables: Sequence[str], cookie: str | None = None) -> str |
     cookies = [name for name in variables if name.startswith("cookie_")]
     if cookie is not None and f"cookie_{cookie}" in cookies:
         return f"cookie_{cookie}"
+    if cookie is not None and COOKIE_HEADER in variables:
+        return COOKIE_HEADER  # the named cookie is in the header, not in a column of its own
     named = [name for name in cookies if _SESSION_COOKIE_RE.search(name.removeprefix("cookie_"))]
     header = [COOKIE_HEADER] if COOKIE_HEADER in variables else []
     return next(iter(named or cookies or header), None)
@@ -296,8 +311,9 @@ def session_column(variables: Sequence[str], cookie: str | None = None) -> str |
 
 def session_cookie(header: str, name: str | None = None) -> tuple[str | None, list[str]]:
     """The session id a Cookie header (``consent=yes; sid=a1b2``) carries: the cookie called ``name``,
-    or without a name the first whose name says session (``sid``, ``PHPSESSID``, ``_app_session``...);
-    with the names of all its cookies. Surrounding quotes are not part of a value (RFC 6265)."""
+    or without a name the first whose name says session (``sid``, ``PHPSESSID``, ``_app_session``...)
+    and is not an analytics or payment script's (``_hjSession_*``, ``__stripe_sid``); with the names
+    of all its cookies. Surrounding quotes are not part of a value (RFC 6265)."""
     found: str | None = None
     names = []
     for pair in header.split(";"):
@@ -305,7 +321,8 @@ def session_cookie(header: str, name: str | None = None) -> tuple[str | None, li
         if not separator or not cookie:
             continue
         names.append(cookie)
-        if found is None and (cookie == name if name is not None else _SESSION_COOKIE_RE.search(cookie)):
+        named = _SESSION_COOKIE_RE.search(cookie) and not _THIRD_PARTY_COOKIE_RE.search(cookie)
+        if found is None and (cookie == name if name is not None else named):
             found = value.strip().strip('"') or None
     return found, names
 
@@ -416,12 +433,12 @@ def infer_event_type(
 ) -> str:
     """An event type for a web request, from its method, path and status.
 
-    Static files are ``static_asset``; then logout and password reset (``/auth/logout`` is no
-    login); login paths are ``login_succeeded`` or ``login_failed`` by status when submitted (POST,
-    or credentials in the query: failed at 400 or more, or at one of ``failed_statuses``) and
-    ``login_attempt`` when the status is unknown, unless they refresh a token or register an account;
-    then ``/api/`` (``api_call``), search, cart, checkout (``purchase`` when submitted), and
-    ``page_view`` for everything else.
+    Static files are ``static_asset``; login paths are ``login_succeeded`` or ``login_failed`` by
+    status when submitted (POST, or credentials in the query: failed at 400 or more, or at one of
+    ``failed_statuses``) and ``login_attempt`` when the status is unknown, unless they log out,
+    refresh a token, register an account or reset a password (``/auth/logout``,
+    ``/auth/password-reset``); then logout, password reset, ``/api/`` (``api_call``), search, cart,
+    checkout (``purchase`` when submitted), and ``page_view`` for everything else.
     """
     if not path:
         return "bad_request"
@@ -429,14 +446,14 @@ def infer_event_type(
     submitted = (method or "").upper() in {"POST", "PUT"} or "pwd=" in query or "password=" in query
     if _STATIC_RE.search(lowered):
         return "static_asset"
+    if _LOGIN_RE.search(lowered) and submitted and not _LOGOUT_RE.search(lowered) and not _NOT_LOGIN_RE.search(lowered):
+        if status is None:
+            return "login_attempt"
+        return "login_failed" if status >= 400 or status in failed_statuses else "login_succeeded"
     if _LOGOUT_RE.search(lowered):
         return "logout"
     if _RESET_RE.search(lowered):
         return "password_reset"
-    if _LOGIN_RE.search(lowered) and submitted and not _NOT_LOGIN_RE.search(lowered):
-        if status is None:
-            return "login_attempt"
-        return "login_failed" if status >= 400 or status in failed_statuses else "login_succeeded"
     if "/api/" in lowered:
         return "api_call"
     if _SEARCH_RE.search(lowered) or query.startswith("q=") or "&q=" in query:
@@ -592,6 +609,7 @@ class LogImporter:
             reads_forwarded=self.forwarded_column is not None,
             addresses_expected=format != "csic2010",
             session_cookie=session_cookie if self.session_column == COOKIE_HEADER else None,
+            reads_cookie_header=self.session_column == COOKIE_HEADER,
         )
         self._synthetic_index = 0
 
@@ -613,9 +631,10 @@ class LogImporter:
                 report.blank += 1
                 continue
             if self.cloudfront is not None and line.startswith("#"):
-                report.directives += 1
                 unusable = self.cloudfront.directive(line)
-                if unusable is not None:
+                if unusable is None:
+                    report.directives += 1
+                else:
                     report.unparseable += 1
                     report._example(report.unparseable_examples, source, number, unusable, line)
                 continue
