@@ -70,6 +70,9 @@ def test_partial_aggregates_wait_for_the_linger_unless_flushed():
     core.close_due(10.05, force=False)
     assert not core.should_send(10.05, force=False)
     assert core.next_deadline(10.05) == 10.1
+    # (while a flush waits, the open aggregate is due at once: a sender that missed the flush's
+    # wake-up must not sleep out the linger; with a 30 s linger, SIGTERM's flush timed out)
+    assert core.next_deadline(10.05, force=True) == 10.05
     core.close_due(10.1, force=False)
     assert core.should_send(10.1, force=False)
     assert len(core.take_batch(10.1)) == 1

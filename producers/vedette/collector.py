@@ -261,7 +261,11 @@ class Collector:
     def next_deadline(self, now: float, force: bool = False) -> float | None:
         """When something becomes due: an aggregate's linger, or a shard's slice (see ``_shard_waits``);
         None when nothing is, or only a call's answer can make room."""
-        deadlines = [open_aggregate.opened_at + self.linger_seconds for open_aggregate in self._open.values()]
+        # Forced (a flush or close waits), open aggregates are due now: the flush's wake-up may have
+        # come while the sender was busy, and it must not then sleep out the linger.
+        deadlines = [
+            now if force else open_aggregate.opened_at + self.linger_seconds for open_aggregate in self._open.values()
+        ]
         for shard_id, queue in self._ready.items():
             if queue:
                 wait = max(self._shard_waits(shard_id, now, force))
