@@ -1009,7 +1009,7 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[st
             session_cookie=arguments.session_cookie,
         )
     )
-    _warn_missing_keys(events, arguments.entity, source)
+    _warn_missing_keys(events, arguments.entity, source, arguments.format)
     learned = events
     matched: set[str] = set()
     if labels:
@@ -1048,8 +1048,27 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[st
     )
 
 
-def _warn_missing_keys(events: Sequence[dict[str, Any]], kind: str, source: str) -> None:
+# Where a session id comes from, by the training source's format: what to do when no event has one.
+_SESSION_ADVICE = {
+    "custom": "name the column $session_id (or $cookie_NAME, or $http_cookie with --session-cookie NAME) in "
+    "--log-format",
+    "cloudfront": "turn on cookie logging and name the session cookie with --session-cookie NAME",
+    "jsonl": "give the events a session_id",
+    "auto": "give the events a session_id",
+    "archive": "give the events a session_id",
+}
+
+
+def _warn_missing_keys(events: Sequence[dict[str, Any]], kind: str, source: str, format: str = "auto") -> None:
+    """Warn when most training events lack the entity's id; refuse, before training, when none has
+    it (the stage for it could not be trained)."""
     keyed = sum(1 for event in events if entity_key(event, kind) is not None)
+    if events and not keyed:
+        advice = _SESSION_ADVICE.get(format, "log a session id") if kind == "session" else "give the events a user_id"
+        raise BacktestError(
+            f"--entity {kind}: none of the {len(events)} events of {source} carries a {kind} id, so no {kind} stage "
+            f"can be trained; {advice}, or backtest --entity user"
+        )
     if events and keyed / len(events) < MIN_KEYED_SHARE:
         field_name = "session_id" if kind == "session" else "user_id"
         logger.warning(

@@ -382,6 +382,32 @@ def test_a_session_backtest_of_a_format_without_sessions_is_refused_before_train
     assert not any(tmp_path.iterdir())
 
 
+def test_a_session_backtest_of_events_without_session_ids_is_refused_before_training(
+    logs: Path, tmp_path: Path
+) -> None:
+    # GIVEN event JSON lines without session ids (an API gateway's log converted: it has none)
+    for name in ("train.jsonl", "test.jsonl"):
+        lines = [json.loads(line) for line in (logs / name).read_text().splitlines()]
+        (tmp_path / name).write_text("".join(json.dumps({**line, "session_id": None}) + "\n" for line in lines))
+    # WHEN session alerts are asked for
+    result = run_backtest(
+        "--train",
+        str(tmp_path / "train.jsonl"),
+        "--test",
+        str(tmp_path / "test.jsonl"),
+        "--entity",
+        "session",
+        "--out",
+        str(tmp_path / "out"),
+    )
+    # THEN it stops before training, saying what the events lack and what to do instead
+    assert result.returncode == 2
+    assert "none of the" in result.stderr
+    assert "carries a session id" in result.stderr
+    assert "give the events a session_id, or backtest --entity user" in result.stderr
+    assert "model.train" not in result.stderr  # (training logs under model.train: it never started)
+
+
 def test_the_report_explains_what_it_missed(logs: Path, tmp_path: Path) -> None:
     # GIVEN labels that call a scraper and an ordinary person's session anomalous
     person = json.loads((logs / "test.jsonl").read_text().splitlines()[-1])["session_id"]
