@@ -82,7 +82,7 @@ MIN_KEYED_SHARE = 0.5
 # Label keys that match some test event, below which the labels likely name something else (another
 # column, another form of the id). A file may also label other days, so most may miss legitimately.
 MIN_MATCHED_LABEL_SHARE = 0.1
-SOURCE_FORMATS = ("auto", "jsonl", "archive", "common", "combined", "custom", "cloudfront", "csic2010")
+SOURCE_FORMATS = ("auto", "jsonl", "archive", "common", "combined", "custom", "cloudfront", "iis", "csic2010")
 NO_SESSION_FORMATS = ("common", "combined")  # their fixed layouts log no session cookie
 
 
@@ -1053,6 +1053,8 @@ _SESSION_ADVICE = {
     "custom": "name the column $session_id (or $cookie_NAME, or $http_cookie with --session-cookie NAME) in "
     "--log-format",
     "cloudfront": "turn on cookie logging and name the session cookie with --session-cookie NAME",
+    "iis": "add the Cookie field, cs(Cookie), to the logged fields (--session-cookie NAME if its name does not say "
+    "session)",
     "jsonl": "give the events a session_id",
     "auto": "give the events a session_id",
     "archive": "give the events a session_id",

@@ -287,6 +287,40 @@ def test_the_backtest_reads_a_gzipped_cloudfront_log_with_the_session_cookie_nam
     assert (event["resource"], event["session_id"]) == ("/", "n-7")
 
 
+def test_an_iis_log_reads_by_its_fields_with_spaces_as_plus_and_milliseconds() -> None:
+    # GIVEN an IIS log (W3C, space-separated, IIS's default fields, then a selection with the cookie)
+    lines = [
+        "#Software: Microsoft Internet Information Services 10.0",
+        "#Version: 1.0",
+        "#Date: 2026-11-09 14:00:00",
+        "#Fields: date time s-ip cs-method cs-uri-stem cs-uri-query s-port cs-username c-ip cs(User-Agent) "
+        "cs(Referer) sc-status sc-substatus sc-win32-status time-taken",
+        "2026-11-09 14:02:11 10.0.0.4 GET /Products/Detail.aspx id=42 443 - 203.0.113.9 "
+        "Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64) https://shop.example/ 200 0 0 187",
+        "2026-11-09 14:02:15 10.0.0.4 POST /Account/Login.aspx - 443 CONTOSO\\alice 2001:db8::7 "
+        "python-requests/2.32.3 - 401 1 2148074254 31",
+        "#Fields: date time c-ip cs-method cs-uri-stem sc-status cs(Cookie)",
+        "2026-11-09 14:03:00 198.51.100.7 GET /Cart.aspx 200 _ga=GA1.1.9;+ASP.NET_SessionId=q1w2e3",
+    ]
+    importer = LogImporter("iis")
+    # (requests without a session cookie are held a while for the session their client may start)
+    by_resource = {item.event["resource"].split("?")[0]: item.event for item in importer.import_lines(lines, "a.log")}
+    page, login, cart = (by_resource[path] for path in ("/Products/Detail.aspx", "/Account/Login.aspx", "/Cart.aspx"))
+    # THEN each request is read by its directive: the agent's pluses are spaces, time-taken is milliseconds
+    assert (page["occurred_at"], page["ip"], page["resource"]) == (
+        "2026-11-09T14:02:11.000000Z",
+        "203.0.113.9",
+        "/Products/Detail.aspx?id=42",
+    )
+    assert page["user_agent"] == "Mozilla/5.0 (Windows NT 10.0; Win64; x64)"
+    assert (page["properties"]["latency_ms"], page["properties"]["referer"]) == (187.0, "https://shop.example/")
+    # AND the authenticated user is the user; a failed login reads as one
+    assert (login["user_id"], login["event_type"]) == ("CONTOSO\\alice", "login_failed")
+    # AND ASP.NET's session cookie is the session
+    assert (cart["session_id"], cart["user_id"]) == ("q1w2e3", "session:q1w2e3")
+    assert (importer.report.directives, importer.report.unparseable) == (5, 0)
+
+
 def test_a_cookie_header_gives_its_session_cookie_and_keeps_no_other() -> None:
     # GIVEN an nginx log with the whole Cookie header ($http_cookie), a session cookie named like one
     log_format = '$remote_addr [$time_local] "$request" $status "$http_cookie"'
@@ -725,6 +759,11 @@ def test_event_type_inference() -> None:
     # (and a login's own steps stay logins: a password step, a second factor)
     assert infer_event_type("POST", "/u/login/password", 401) == "login_failed"
     assert infer_event_type("POST", "/login/verify", 302) == "login_succeeded"
+    # (and a login page's own name with its extension: PHP's, ASP.NET's, JSP's)
+    assert infer_event_type("POST", "/login.php", 200, failed_statuses={200}) == "login_failed"
+    assert infer_event_type("POST", "/account/login.aspx", 302) == "login_succeeded"
+    assert infer_event_type("GET", "/logout.php", 302) == "logout"
+    assert infer_event_type("POST", "/wp-login.php", 200) == "page_view"  # (a scanner's probe is not this site's login)
     assert infer_event_type("GET", "/account/password-reset", 200) == "password_reset"
     assert infer_event_type("POST", "/checkout", 200) == "purchase"
     assert infer_event_type("GET", "/api/v2/orders/1", 200) == "api_call"

@@ -10,9 +10,9 @@ Formats (``FORMATS``):
 ``custom``
     Any layout given as an nginx-style format string (``traffic.logformat``), with an optional
     time format: an extra session-id column, another time format, no IP at all...
-``cloudfront``
-    Amazon CloudFront standard logs (``traffic.cloudfront``): tab-separated fields named by the
-    file's ``#Fields`` directive, URL-encoded.
+``cloudfront`` / ``iis``
+    W3C extended logs (``traffic.w3c``): Amazon CloudFront's standard logs (tab-separated,
+    URL-encoded) and Microsoft IIS's (space-separated), fields named by the ``#Fields`` directive.
 ``csic2010``
     The parsed CSIC 2010 HTTP dataset (``method url`` per line, no time, user or address): each
     line becomes one request at a synthetic time (``start`` plus one ``interval`` per line), and
@@ -72,7 +72,6 @@ from urllib.parse import urlsplit
 
 import orjson
 
-from traffic.cloudfront import STANDARD_FIELDS, CloudFrontLayout
 from traffic.exceptions import LogFormatError
 from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical
 from traffic.logformat import (
@@ -87,6 +86,7 @@ from traffic.logformat import (
 )
 from traffic.scenarios import Label
 from traffic.simulator import LabeledEvent
+from traffic.w3c import COOKIE_FIELD, DIALECTS, W3CLayout
 from vedette.events import (
     MAX_RESOURCE_LENGTH,
     MAX_USER_AGENT_LENGTH,
@@ -96,7 +96,7 @@ from vedette.events import (
 )
 from vedette.exceptions import InvalidEventError
 
-FORMATS = ("jsonl", "common", "combined", "custom", "cloudfront", "csic2010")
+FORMATS = ("jsonl", "common", "combined", "custom", "cloudfront", "iis", "csic2010")
 PRESET_FORMATS = {"common": COMMON, "combined": COMBINED}
 CSIC_ANOMALOUS_LABEL = Label("csic2010_anomalous", "csic2010-anomalous")
 CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
@@ -135,8 +135,12 @@ _THIRD_PARTY_COOKIE_RE = re.compile(
 COOKIE_HEADER = "http_cookie"
 # The cookie names a session hint lists: those the most requests carried.
 HINTED_COOKIES = 5
-_LOGIN_RE = re.compile(r"/(?:login|signin|sign-in|log-in|session|sessions|auth|authenticate|autenticar\.jsp)(?:/|$)")
-_LOGOUT_RE = re.compile(r"/(?:logout|signout|sign-out|log-out|salir\.jsp)(?:/|$)")
+# A login or logout page, with a page extension or not (/login, /Login.aspx, /login.php, autenticar.jsp).
+_PAGE_EXTENSION = r"(?:\.(?:php|aspx?|jsp|html?|do|action|cgi|pl))?"
+_LOGIN_RE = re.compile(
+    rf"/(?:login|signin|sign-in|log-in|session|sessions|auth|authenticate|autenticar){_PAGE_EXTENSION}(?:/|$)"
+)
+_LOGOUT_RE = re.compile(rf"/(?:logout|signout|sign-out|log-out|salir){_PAGE_EXTENSION}(?:/|$)")
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
 # Calls under a login path that are not a login: a token refreshed, an account registered, a
 # password forgotten or reset (``/auth/password-reset``; ``/login/password`` is a login's step).
@@ -157,7 +161,7 @@ class ImportReport:
     lines: int = 0
     events: int = 0
     blank: int = 0
-    directives: int = 0  # CloudFront's "#Version" and "#Fields" lines
+    directives: int = 0  # W3C logs' "#Version", "#Fields"... lines
     unparseable: int = 0
     invalid: int = 0
     max_examples: int = DEFAULT_MAX_EXAMPLES
@@ -589,12 +593,13 @@ class LogImporter:
             self.compiled = compile_format(PRESET_FORMATS[format], time_format)
         elif format == "custom" and log_format:
             self.compiled = compile_format(log_format, time_format)
-        self.cloudfront = CloudFrontLayout() if format == "cloudfront" else None
+        self.w3c = W3CLayout(DIALECTS[format]) if format in DIALECTS else None
         variables: Sequence[str] = ()
         if self.compiled is not None:
             variables = self.compiled.variables
-        elif self.cloudfront is not None:
-            variables = CloudFrontLayout.variables_of(STANDARD_FIELDS)
+        elif self.w3c is not None:
+            # Any #Fields directive may add the Cookie field: its session cookie is the session then.
+            variables = self.w3c.variables_of((*self.w3c.fields, COOKIE_FIELD))
         self.session_cookie = session_cookie
         self.session_column = session_column(variables, session_cookie) if variables else None
         self.failed_login_statuses = frozenset(failed_login_statuses)
@@ -630,8 +635,8 @@ class LogImporter:
             if not line.strip():
                 report.blank += 1
                 continue
-            if self.cloudfront is not None and line.startswith("#"):
-                unusable = self.cloudfront.directive(line)
+            if self.w3c is not None and line.startswith("#"):
+                unusable = self.w3c.directive(line)
                 if unusable is None:
                     report.directives += 1
                 else:
@@ -679,10 +684,11 @@ class LogImporter:
             return self._parse_json(line, source, number)
         if self.format == "csic2010":
             return self._parse_csic(line, source, number)
-        if self.cloudfront is not None:
-            values = self.cloudfront.values(line)
+        if self.w3c is not None:
+            values = self.w3c.values(line)
             if values is None:
-                raise LineError(f"not the {len(self.cloudfront.fields)} tab-separated fields of the #Fields directive")
+                fields, separator = len(self.w3c.fields), self.w3c.dialect.separator_name
+                raise LineError(f"not the {fields} {separator}-separated fields of the #Fields directive")
             return self._request_event(values, line, source, number)
         return self._parse_access(line, source, number)
 

@@ -1,6 +1,14 @@
-"""Amazon CloudFront standard logs: the W3C extended format CloudFront writes to S3.
+"""W3C extended logs: Amazon CloudFront's standard logs and Microsoft IIS's logs.
 
-Each file starts with two directives, ``#Version: 1.0`` and ``#Fields: date time x-edge-location
+Both begin with directives (``#Version``, ``#Fields: date time ...``, IIS's ``#Software`` and
+``#Date`` too), then one request a line, fields in the order ``#Fields`` names them, ``-`` for an
+empty one, date and time in UTC. They differ in how a line is split and values encoded
+(``Dialect``): CloudFront separates fields with tabs and URL-encodes every value; IIS separates them
+with spaces and writes a space inside a value (a user agent's, a cookie's) as ``+``, its
+``time-taken`` in milliseconds where CloudFront's is in seconds, and its ``cs-username`` is the
+authenticated user.
+
+**CloudFront.** Each file starts with two directives, ``#Version: 1.0`` and ``#Fields: date time x-edge-location
 ...``, then one request a line, its fields separated by tabs, ``-`` for an empty one, and every value
 URL-encoded (a space in a user agent is ``%20``, a ``%`` in the URL ``%25``). The ``#Fields`` line
 names the columns, so a file with CloudFront's newer fields, or fewer, is read by name; until a file
@@ -20,10 +28,11 @@ cipher, edge location and request id...) are not about the client's behaviour an
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from urllib.parse import unquote
 
-# The fields of a standard log, in CloudFront's order (the AWS CloudFront Developer Guide, "Standard
+# The fields of a CloudFront standard log, in CloudFront's order (the AWS CloudFront Developer Guide, "Standard
 # logging reference": 33 fields).
 STANDARD_FIELDS = (
     "date",
@@ -60,6 +69,24 @@ STANDARD_FIELDS = (
     "sc-range-start",
     "sc-range-end",
 )
+# IIS's default selection (W3C logging, "Select Fields" left as installed).
+IIS_FIELDS = (
+    "date",
+    "time",
+    "s-ip",
+    "cs-method",
+    "cs-uri-stem",
+    "cs-uri-query",
+    "s-port",
+    "cs-username",
+    "c-ip",
+    "cs(User-Agent)",
+    "cs(Referer)",
+    "sc-status",
+    "sc-substatus",
+    "sc-win32-status",
+    "time-taken",
+)
 # Each field read, as the nginx variable that holds the same (``traffic.logformat``).
 VARIABLES = {
     "c-ip": "remote_addr",
@@ -71,11 +98,13 @@ VARIABLES = {
     "cs(Referer)": "http_referer",
     "cs(User-Agent)": "http_user_agent",
     "cs(Cookie)": "http_cookie",
-    "time-taken": "request_time",
+    "cs-username": "remote_user",
     "x-forwarded-for": "http_x_forwarded_for",
+    "X-Forwarded-For": "http_x_forwarded_for",  # IIS's custom field of the request header
     "cs-protocol-version": "protocol",
     "x-edge-result-type": "edge_result_type",
 }
+COOKIE_FIELD = "cs(Cookie)"
 # The time is two fields, read together as one ISO 8601 time.
 DATE_FIELD, TIME_FIELD = "date", "time"
 TIME_VARIABLE = "time_iso8601"
@@ -83,16 +112,39 @@ FIELDS_DIRECTIVE = "#Fields:"
 CLOSED_STATUS = "000"  # CloudFront's sc-status when the viewer hung up before the response
 
 
-class CloudFrontLayout:
-    """The fields of the lines being read: the standard log's until a ``#Fields`` directive names others."""
+def _plus_as_space(value: str) -> str:
+    return value.replace("+", " ")
 
-    def __init__(self) -> None:
-        self.fields: tuple[str, ...] = STANDARD_FIELDS
 
-    @staticmethod
-    def variables_of(fields: Sequence[str]) -> list[str]:
+@dataclass(frozen=True)
+class Dialect:
+    """How one server writes W3C extended logs."""
+
+    name: str
+    separator: str
+    separator_name: str
+    default_fields: tuple[str, ...]
+    decode: Callable[[str], str]  # a value as the server encoded it, decoded
+    duration_variable: str  # what ``time-taken`` is: ``request_time`` (seconds) or ``request_time_ms``
+
+
+DIALECTS = {
+    "cloudfront": Dialect("cloudfront", "\t", "tab", STANDARD_FIELDS, unquote, "request_time"),
+    "iis": Dialect("iis", " ", "space", IIS_FIELDS, _plus_as_space, "request_time_ms"),
+}
+
+
+class W3CLayout:
+    """The fields of the lines being read: the dialect's default until a ``#Fields`` directive names others."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.dialect = dialect
+        self.fields: tuple[str, ...] = dialect.default_fields
+        self.names = {**VARIABLES, "time-taken": dialect.duration_variable}
+
+    def variables_of(self, fields: Sequence[str]) -> list[str]:
         """The nginx variables lines with these fields give (their time included if they have one)."""
-        variables = [VARIABLES[name] for name in fields if name in VARIABLES]
+        variables = [self.names[name] for name in fields if name in self.names]
         return [TIME_VARIABLE, *variables] if DATE_FIELD in fields and TIME_FIELD in fields else variables
 
     def directive(self, line: str) -> str | None:
@@ -107,13 +159,14 @@ class CloudFrontLayout:
         return None
 
     def values(self, line: str) -> dict[str, str] | None:
-        """A request line's values by nginx variable, URL-decoded once (as CloudFront encoded them),
-        or None when its fields are not as many as the layout's."""
-        raw = line.split("\t")
+        """A request line's values by nginx variable, decoded once (as the server encoded them), or
+        None when its fields are not as many as the layout's."""
+        raw = line.split(self.dialect.separator)
         if len(raw) != len(self.fields):
             return None
         by_field = dict(zip(self.fields, raw, strict=True))
-        values = {VARIABLES[name]: unquote(value) for name, value in by_field.items() if name in VARIABLES}
+        decode, names = self.dialect.decode, self.names
+        values = {names[name]: decode(value) for name, value in by_field.items() if name in names}
         if values.get("status") == CLOSED_STATUS:
             values["status"] = "-"
             values["viewer_closed"] = "true"
