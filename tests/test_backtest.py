@@ -188,8 +188,12 @@ def test_a_session_backtest_trained_without_session_ids_says_why_it_has_no_sessi
         for item in orjson.loads(b"[" + b",".join((logs / "train.jsonl").read_bytes().splitlines()) + b"]")
     ]
     write_jsonl(tmp_path / "bare.jsonl", bare)
+    # AND the model a user backtest trained on it (refused at once for sessions: none to train on)
+    users = ["--test", str(logs / "test.jsonl"), "--entity", "user", "--out", str(tmp_path / "users")]
+    assert run_backtest("--train", str(tmp_path / "bare.jsonl"), *users).returncode == 0
+    # WHEN that model is backtested for sessions
     arguments = ["--test", str(logs / "test.jsonl"), "--entity", "session", "--out", str(tmp_path / "out")]
-    result = run_backtest("--train", str(tmp_path / "bare.jsonl"), *arguments)
+    result = run_backtest("--model", str(tmp_path / "users" / "model.tar.gz"), *arguments)
     # THEN it stops, saying that training left the stage out and why (not to train, which it did)
     assert result.returncode != 0
     assert "the model has no session stage (it has: user); training left it out: no event carries a session id" in (
