@@ -903,11 +903,11 @@ class EntityTracker:
                     peaks[key] = Peak(score, matrix[index].copy(), judges[index])
         crossings: list[int] = []  # indexes into owners of the events that crossed
         crossing = self.model.threshold * self.min_severity
-        habitual = self.model.habitual
         for index, (position, (episode, _), score) in enumerate(zip(owners, episodes, scores.tolist(), strict=True)):
             key = keys[position]
             assert key is not None  # owners holds only events with a key
-            if score <= crossing or (key in habitual and score <= self.model.alert_level(key, self.min_severity)):
+            # (the common case first: a habitual entity's own level only lies above the threshold)
+            if score <= crossing or score <= self.model.alert_level(key, self.min_severity):
                 continue
             if (key, episode) not in alerted:
                 alerted.add((key, episode))

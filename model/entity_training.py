@@ -430,13 +430,14 @@ def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: flo
         else:
             apart = None
             if machine_episodes >= MIN_MACHINE_EPISODES:
+                machine_snapshots = snapshots.subset(machines)
                 try:
-                    apart = calibrated_model(snapshots.subset(machines), rate, alert_budget)
+                    apart = calibrated_model(machine_snapshots, rate, alert_budget)
                 except TrainingDataError as error:  # (one integration is one entity, in one fold)
                     logger.info("machine clients judged with everyone: %s", error)
             if apart is not None:
                 judge, judge_maxima = apart
-                machine_entities = snapshots.subset(machines).entity_days_named
+                machine_entities = machine_snapshots.entity_days_named
             else:
                 machine_days = np.zeros(snapshots.entity_days, dtype=bool)
                 machine_days[snapshots.entity_day[machines]] = True

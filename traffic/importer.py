@@ -600,7 +600,7 @@ class LogImporter:
         elif self.w3c is not None:
             # Any #Fields directive may add the Cookie field: its session cookie is the session then.
             variables = self.w3c.variables_of((*self.w3c.fields, COOKIE_FIELD))
-        self.session_cookie = session_cookie
+        self.session_cookie_name = session_cookie
         self.session_column = session_column(variables, session_cookie) if variables else None
         self.failed_login_statuses = frozenset(failed_login_statuses)
         self.has_peer_column = "remote_addr" in variables
@@ -764,7 +764,7 @@ class LogImporter:
             elif name in ("remote_user", "user_id"):
                 user = value
             elif name == self.session_column == COOKIE_HEADER:
-                session, names = session_cookie(value, self.session_cookie)
+                session, names = session_cookie(value, self.session_cookie_name)
                 self.report.cookie_names.update(set(names))
             elif name == self.session_column:
                 session = value

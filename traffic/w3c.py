@@ -120,7 +120,6 @@ def _plus_as_space(value: str) -> str:
 class Dialect:
     """How one server writes W3C extended logs."""
 
-    name: str
     separator: str
     separator_name: str
     default_fields: tuple[str, ...]
@@ -129,8 +128,8 @@ class Dialect:
 
 
 DIALECTS = {
-    "cloudfront": Dialect("cloudfront", "\t", "tab", STANDARD_FIELDS, unquote, "request_time"),
-    "iis": Dialect("iis", " ", "space", IIS_FIELDS, _plus_as_space, "request_time_ms"),
+    "cloudfront": Dialect("\t", "tab", STANDARD_FIELDS, unquote, "request_time"),
+    "iis": Dialect(" ", "space", IIS_FIELDS, _plus_as_space, "request_time_ms"),
 }
 
 
