@@ -122,6 +122,132 @@ def test_an_application_load_balancer_log_reads_with_the_documented_format() -> 
     assert event["properties"]["method"] == "GET"
 
 
+# nginx's log_format for JSON lines, as nginx's documentation and most guides write it (escape=json,
+# numbers unquoted), with the session cookie.
+NGINX_JSON_TEMPLATE = (
+    '{"time":"$time_iso8601","remote_addr":"$remote_addr","request":"$request","status":$status,'
+    '"body_bytes_sent":$body_bytes_sent,"request_time":$request_time,"http_referer":"$http_referer",'
+    '"http_user_agent":"$http_user_agent","sid":"$cookie_sid"}'
+)
+
+
+def test_an_nginx_json_log_reads_by_its_template_wherever_its_keys_come() -> None:
+    # GIVEN lines nginx wrote with a JSON log_format: keys in another order than the template's, a
+    # quote and an accent JSON-escaped, an empty referer, a key missing, a line CloudWatch Logs'
+    # export prefixed with its time, one written without escape=json (a quote as \x22), one cut off,
+    # and another log's line
+    lines = [
+        '{"remote_addr":"203.0.113.9","time":"2026-11-02T10:00:00+00:00","request":"GET /search?q=tent HTTP/2.0",'
+        '"status":200,"body_bytes_sent":5120,"request_time":0.012,"http_referer":"",'
+        '"http_user_agent":"Mozilla \\"Caf\\u00e9\\"","sid":"s-1"}',
+        '{"time":"2026-11-02T10:00:01+00:00","remote_addr":"203.0.113.9","request":"POST /login HTTP/2.0",'
+        '"status":401,"http_user_agent":"curl/8.5.0"}',
+        '2026-11-02T10:00:02.000Z {"time":"2026-11-02T10:00:02+00:00","remote_addr":"198.51.100.7",'
+        '"request":"GET /cart HTTP/1.1","status":200,"http_user_agent":"Mozilla \\x22quoted\\x22","sid":"s-2"}',
+        '{"time":"2026-11-02T10:00:03+00:00","remote_addr":"198.51.100.7","request":"GET / HTTP/1.1","status":"OK"}',
+        '{"time":"2026-11-02T10:00:04+00:00","remote_addr":"198.51.100.7","requ',  # cut off as the log rotated
+        "nginx: [warn] could not build optimal types_hash",  # not the access log's
+    ]
+    importer = LogImporter("custom", log_format=NGINX_JSON_TEMPLATE)
+    # WHEN they are imported with the template as the custom format
+    events = {item.event["resource"]: item.event for item in importer.import_lines(lines, "access.json")}
+    # THEN each key is read as its variable, as the same line in a plain log would be
+    first, login, cart = events["/search?q=tent"], events["/login"], events["/cart"]
+    assert (first["session_id"], first["event_type"], first["status"]) == ("s-1", "search", 200)
+    assert first["user_agent"] == 'Mozilla "Café"'
+    assert first["properties"] == {
+        "protocol": "HTTP/2.0",
+        "bytes": 5120,
+        "latency_ms": 12.0,
+        "referer": "",
+        "method": "GET",
+    }
+    assert (login["event_type"], login["properties"].get("referer")) == ("login_failed", None)
+    assert (cart["occurred_at"], cart["ip"]) == ("2026-11-02T10:00:02.000000Z", "198.51.100.7")
+    assert cart["user_agent"] == 'Mozilla "quoted"'
+    # AND the lines that are not the template's are counted with the reason
+    report = importer.report
+    assert (report.events, report.unparseable) == (3, 3)
+    reasons = [example[2] for example in report.unparseable_examples]
+    assert reasons[0] == "$status: not an HTTP status: 'OK'"
+    assert reasons[1].startswith("not JSON: ")
+    assert reasons[2] == "not a JSON object (no '{')"
+
+
+def test_an_api_gateway_access_log_reads_with_its_own_format() -> None:
+    # GIVEN a REST API's access log in JSON, its format as API Gateway's console suggests it, with the
+    # Cognito user's id; the same API's log in the common log format API Gateway offers; and an HTTP
+    # API's, which names the route and the time in milliseconds
+    rest_json = (
+        '{ "requestId":"$context.requestId", "ip": "$context.identity.sourceIp", "caller":"$context.identity.caller", '
+        '"user":"$context.identity.user","requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod",'
+        '"resourcePath":"$context.resourcePath", "path":"$context.path", "status":"$context.status",'
+        '"protocol":"$context.protocol", "responseLength":"$context.responseLength", '
+        '"sub":"$context.authorizer.claims.sub", "agent":"$context.identity.userAgent", "apiId":"$context.apiId" }'
+    )
+    rest_line = (
+        '{ "requestId":"9c5e0a1f", "ip": "203.0.113.9", "caller":"-", "user":"-",'
+        '"requestTime":"02/Nov/2026:10:00:00 +0000", "httpMethod":"GET","resourcePath":"/pets/{id}", '
+        '"path":"/prod/pets/42", "status":"200","protocol":"HTTP/1.1", '
+        '"responseLength":"120", "sub":"6f1c-user", "agent":"okhttp/4.12.0", "apiId":"a1b2c3" }'
+    )
+    clf = (
+        "$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] "
+        '"$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength '
+        "$context.requestId"
+    )
+    clf_line = '203.0.113.9 - - [02/Nov/2026:10:00:00 +0000] "POST /login HTTP/1.1" 401 12 9c5e0a20'
+    http_api = (
+        '{"ip":"$context.identity.sourceIp","time":"$context.requestTimeEpoch","route":"$context.routeKey",'
+        '"status":"$context.status"}'
+    )
+    http_line = '{"ip":"203.0.113.9","time":"1762077600250","route":"GET /pets/{id}","status":"200"}'
+    # WHEN each is imported with its format as the custom format
+    (rest,) = LogImporter("custom", log_format=rest_json).import_lines([rest_line], "api.log")
+    (login,) = LogImporter("custom", log_format=clf).import_lines([clf_line], "api.log")
+    (http,) = LogImporter("custom", log_format=http_api).import_lines([http_line], "api.log")
+    # THEN the client, the user, the time and the request are read by their $context variables
+    event = rest.event
+    assert (event["ip"], event["user_id"], event["user_agent"]) == ("203.0.113.9", "6f1c-user", "okhttp/4.12.0")
+    assert (event["resource"], event["status"]) == ("/prod/pets/42", 200)
+    assert event["occurred_at"] == "2026-11-02T10:00:00.000000Z"
+    # AND the ids and details that say nothing about the client are left out
+    assert event["properties"] == {"server_protocol": "HTTP/1.1", "bytes": 120, "method": "GET"}
+    # AND the route stands for the path where the log has none
+    assert (login.event["event_type"], login.event["resource"]) == ("login_failed", "/login")
+    assert (http.event["resource"], http.event["properties"]["method"]) == ("/pets/{id}", "GET")
+    assert http.event["occurred_at"] == "2025-11-02T10:00:00.250000Z"
+
+
+def test_a_json_template_nests_and_reads_a_list_s_first_element() -> None:
+    # GIVEN Caddy's access log, whose request is an object and whose headers are lists, read with a
+    # template of the keys it needs (the line holds more)
+    template = (
+        '{"ts":$msec,"request":{"remote_ip":"$remote_addr","method":"$request_method","uri":"$request_uri",'
+        '"headers":{"User-Agent":["$http_user_agent"],"Cookie":["$http_cookie"]}},"status":$status,'
+        '"duration":$request_time,"size":$body_bytes_sent}'
+    )
+    line = (
+        '{"level":"info","ts":1793613600.5,"logger":"http.log.access","msg":"handled request",'
+        '"request":{"remote_ip":"203.0.113.9","remote_port":"55012","proto":"HTTP/2.0","method":"GET",'
+        '"host":"shop.example","uri":"/products/42",'
+        '"headers":{"User-Agent":["Mozilla/5.0"],"Cookie":["_ga=GA1.1; sessionid=abc; token=secret"]}},'
+        '"duration":0.0012,"size":5120,"status":200}'
+    )
+    # WHEN it is imported
+    (item,) = LogImporter("custom", log_format=template).import_lines([line], "caddy.log")
+    # THEN the nested keys are read, and of the Cookie header only the session cookie is kept
+    event = item.event
+    assert (event["ip"], event["resource"], event["user_agent"], event["session_id"]) == (
+        "203.0.113.9",
+        "/products/42",
+        "Mozilla/5.0",
+        "abc",
+    )
+    assert event["occurred_at"] == "2026-11-02T10:00:00.500000Z"
+    assert "secret" not in json.dumps(event)
+
+
 CLOUDFRONT_HEADER = [
     "#Version: 1.0",
     "#Fields: date time x-edge-location sc-bytes c-ip cs-method cs(Host) cs-uri-stem sc-status cs(Referer) "
@@ -787,6 +913,12 @@ def test_bad_formats_are_rejected_with_the_reason() -> None:
         LogImporter("syslog")
     with pytest.raises(LogFormatError, match="needs a format string"):
         LogImporter("custom")
+    with pytest.raises(LogFormatError, match=r"begins with '\{' but is not a JSON template"):
+        LogImporter("custom", log_format='{"ip": "$remote_addr",')
+    with pytest.raises(LogFormatError, match="reads \\$remote_addr from two keys"):
+        LogImporter("custom", log_format='{"ip": "$remote_addr", "client": {"ip": "$remote_addr"}}')
+    with pytest.raises(LogFormatError, match="has no \\$variable in any of its values"):
+        LogImporter("custom", log_format='{"ip": "remote_addr"}')
     importer = LogImporter("custom", log_format="$remote_addr $status")
     assert list(importer.import_lines(["192.0.2.1 200"], "x")) == []
     assert importer.report.unparseable_examples[0][2].startswith("no time")

@@ -74,11 +74,14 @@ import orjson
 
 from traffic.exceptions import LogFormatError
 from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical
+from traffic.jsonlog import JsonTemplate, is_json_template
 from traffic.logformat import (
+    API_GATEWAY_UNUSED_PREFIX,
     COMBINED,
     COMMON,
     DEFAULT_TIME_FORMAT,
     TIME_VARIABLES,
+    USER_VARIABLES,
     CompiledFormat,
     compile_format,
     from_apache,
@@ -580,7 +583,8 @@ class LogImporter:
             raise LogFormatError("", "the custom format needs a format string (--log-format)")
         if format != "custom" and log_format:
             raise LogFormatError(log_format, f"a format string only goes with the custom format, not {format!r}")
-        if format == "custom" and log_format and is_apache_format(log_format):
+        json_template = format == "custom" and bool(log_format) and is_json_template(log_format or "")
+        if format == "custom" and log_format and not json_template and is_apache_format(log_format):
             log_format, apache_time_format = from_apache(log_format)
             if apache_time_format is not None:
                 if time_format not in (DEFAULT_TIME_FORMAT, apache_time_format):
@@ -591,12 +595,15 @@ class LogImporter:
         self.compiled: CompiledFormat | None = None
         if format in PRESET_FORMATS:
             self.compiled = compile_format(PRESET_FORMATS[format], time_format)
-        elif format == "custom" and log_format:
+        elif format == "custom" and log_format and not json_template:
             self.compiled = compile_format(log_format, time_format)
+        self.json_template = JsonTemplate(log_format, time_format) if json_template and log_format else None
         self.w3c = W3CLayout(DIALECTS[format]) if format in DIALECTS else None
         variables: Sequence[str] = ()
         if self.compiled is not None:
             variables = self.compiled.variables
+        elif self.json_template is not None:
+            variables = self.json_template.variables
         elif self.w3c is not None:
             # Any #Fields directive may add the Cookie field: its session cookie is the session then.
             variables = self.w3c.variables_of((*self.w3c.fields, COOKIE_FIELD))
@@ -690,6 +697,12 @@ class LogImporter:
                 fields, separator = len(self.w3c.fields), self.w3c.dialect.separator_name
                 raise LineError(f"not the {fields} {separator}-separated fields of the #Fields directive")
             return self._request_event(values, line, source, number)
+        if self.json_template is not None:
+            try:
+                values = self.json_template.values(line)
+            except ValueError as error:
+                raise LineError(str(error)) from None
+            return self._request_event(values, line, source, number)
         return self._parse_access(line, source, number)
 
     def _parse_json(self, line: str, source: str, number: int) -> dict[str, Any]:
@@ -741,7 +754,7 @@ class LogImporter:
         """The event of a web request line, from its values by nginx variable (unescaped)."""
         properties: dict[str, Any] = {}
         occurred_at: str | None = None
-        user = session = ip = agent = method = uri = path = event_type = forwarded = None
+        user = session = ip = agent = method = uri = path = event_type = forwarded = route = None
         query = ""
         status: int | None = None
         for name, value in values.items():
@@ -761,7 +774,7 @@ class LogImporter:
                     ip = value
                 else:
                     properties["remote_addr"] = value[:64]
-            elif name in ("remote_user", "user_id"):
+            elif name in USER_VARIABLES:
                 user = value
             elif name == self.session_column == COOKIE_HEADER:
                 session, names = session_cookie(value, self.session_cookie_name)
@@ -782,6 +795,8 @@ class LogImporter:
                         properties["protocol"] = match.group(3)
             elif name == "request_method":
                 method = value.upper()
+            elif name in ("route_path", "route_key"):
+                route = value  # API Gateway's route (a template), read below where there is no path
             elif name in ("request_uri", "uri"):
                 uri = value if uri is None else value + uri
             elif name == "args":
@@ -805,7 +820,7 @@ class LogImporter:
             elif name == self.forwarded_column:
                 forwarded = value
                 properties[name] = value[:256]
-            elif name != "remote_ident":
+            elif name != "remote_ident" and not name.startswith(API_GATEWAY_UNUSED_PREFIX):
                 properties[name[:64]] = value[:256]
         if occurred_at is None:
             raise LineError("no time ($time_local, $time_iso8601 or $msec)")
@@ -813,6 +828,12 @@ class LogImporter:
             ip = self._client(ip, forwarded, properties)
         if ip is not None and self.internal_address(ip):
             self.report.internal_addresses[ip] += 1
+        if uri is None and route is not None:
+            match = _REQUEST_RE.fullmatch(route)  # a route key: "GET /pets/{id}"
+            if match is not None:
+                method, uri = method or match.group(1).upper(), match.group(2)
+            elif route.startswith("/"):
+                uri = route
         if method is not None:
             properties["method"] = method
         if uri is not None:

@@ -35,6 +35,11 @@ Apache's ``LogFormat`` strings are read too (``from_apache``): ``%h %l %u %t \"%
 \"%{Referer}i\" \"%{User-Agent}i\" %{sid}C`` is translated to the nginx variables above
 (``%{NAME}C`` is the cookie ``$cookie_NAME``, ``%{Header}i`` is ``$http_header``, ``%{FORMAT}t``
 sets the time format).
+
+Amazon API Gateway's access-log variables (``$context.identity.sourceIp``, ``$context.requestTime``...)
+are read as the nginx variables that hold the same (``API_GATEWAY_VARIABLES``). A format that is a
+JSON object template (nginx's ``escape=json`` formats, API Gateway's JSON) is read by key:
+``traffic.jsonlog``.
 """
 
 from __future__ import annotations
@@ -49,8 +54,35 @@ COMBINED = COMMON + ' "$http_referer" "$http_user_agent"'
 DEFAULT_TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 TIME_VARIABLES = frozenset({"time_local", "time_iso8601", "msec", "time_epoch_ms", "time_epoch_us"})
 FREE_TEXT_VARIABLES = frozenset({"http_user_agent", "http_referer", "request"})
+# The variables that name the authenticated user (of several in a line, the last one set is read).
+USER_VARIABLES = frozenset({"remote_user", "user_id", "authorizer_principal_id", "authorizer_claims_sub"})
 
-_VARIABLE_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+# A variable: ``$name`` or ``${name}``, or one of API Gateway's ``$context.a.b`` (dots are part of its name).
+VARIABLE_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_.]*)\}|(context(?:\.[A-Za-z0-9_]+)+|[A-Za-z_][A-Za-z0-9_]*))")
+# Amazon API Gateway's access-log variables (REST and HTTP APIs), as the nginx variables that hold
+# the same. ``$context.requestTime`` is in the common log format's time, as ``$time_local`` is;
+# ``$context.path`` is the request's path (a REST API's begins with its stage), where
+# ``$context.resourcePath`` and ``$context.routeKey`` are the route it matched (``/pets/{id}``, ``GET
+# /pets/{id}``), read only where the log has no path. Its other variables (account, API, stage and
+# request ids, integration and authorizer details) say nothing about the client: they are left out.
+API_GATEWAY_VARIABLES = {
+    "context.identity.sourceIp": "remote_addr",
+    "context.identity.userAgent": "http_user_agent",
+    "context.identity.user": "remote_user",
+    "context.authorizer.principalId": "authorizer_principal_id",
+    "context.authorizer.claims.sub": "authorizer_claims_sub",
+    "context.requestTime": "time_local",
+    "context.requestTimeEpoch": "time_epoch_ms",
+    "context.httpMethod": "request_method",
+    "context.path": "uri",
+    "context.resourcePath": "route_path",
+    "context.routeKey": "route_key",
+    "context.protocol": "server_protocol",
+    "context.status": "status",
+    "context.responseLength": "body_bytes_sent",
+    "context.responseLatency": "request_time_ms",
+}
+API_GATEWAY_UNUSED_PREFIX = "context_"  # the name of a variable left out: context_<its name>
 _STRFTIME_PATTERNS = {
     "Y": r"\d{4}",
     "y": r"\d{2}",
@@ -96,6 +128,14 @@ def time_format_pattern(time_format: str) -> str:
     return "".join(out)
 
 
+def variable_name(written: str) -> str:
+    """The variable a format's ``$written`` is read as: API Gateway's as the nginx one that holds the
+    same (``context.identity.sourceIp``: ``remote_addr``), others as written."""
+    if not written.startswith("context."):
+        return written
+    return API_GATEWAY_VARIABLES.get(written) or API_GATEWAY_UNUSED_PREFIX + _name(written.removeprefix("context."))
+
+
 @dataclass(frozen=True)
 class CompiledFormat:
     """A compiled format: the regex and the variable name behind each of its groups."""
@@ -116,10 +156,10 @@ def compile_format(log_format: str, time_format: str = DEFAULT_TIME_FORMAT) -> C
     """Compile an nginx-style format string; raises ``LogFormatError`` naming what is wrong."""
     parts: list[tuple[str, str]] = []  # ("literal", text) or ("variable", name)
     position = 0
-    for match in _VARIABLE_RE.finditer(log_format):
+    for match in VARIABLE_RE.finditer(log_format):
         if match.start() > position:
             parts.append(("literal", log_format[position : match.start()]))
-        parts.append(("variable", match.group(1) or match.group(2)))
+        parts.append(("variable", variable_name(match.group(1) or match.group(2))))
         position = match.end()
     if position < len(log_format):
         parts.append(("literal", log_format[position:]))
@@ -199,7 +239,7 @@ _APACHE_EPOCH_TIMES = {"sec": "msec", "msec": "time_epoch_ms", "usec": "time_epo
 
 def is_apache_format(log_format: str) -> bool:
     """Whether a format string is Apache's (``%h``, ``%t``, ...) rather than nginx's (``$variable``)."""
-    return _VARIABLE_RE.search(log_format) is None and any(
+    return VARIABLE_RE.search(log_format) is None and any(
         match.group(2) != "%" for match in _APACHE_DIRECTIVE_RE.finditer(log_format)
     )
 
