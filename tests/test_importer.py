@@ -122,6 +122,61 @@ def test_an_application_load_balancer_log_reads_with_the_documented_format() -> 
     assert event["properties"]["method"] == "GET"
 
 
+INGRESS_NGINX_FORMAT = (
+    '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" '
+    '"$http_user_agent" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] '
+    "$upstream_addr $upstream_response_length $upstream_response_time $upstream_status $req_id $cookie_tsid"
+)
+
+
+def test_an_ingress_nginx_line_whose_request_was_retried_reads_its_upstream_lists_whole() -> None:
+    # GIVEN Kubernetes ingress-nginx's default format with the session cookie (as docs/traffic.md
+    # gives it), a line passed to one pod, and one retried on another pod after a 502, whose
+    # $upstream_* columns hold a list each
+    assert INGRESS_NGINX_FORMAT in (Path(__file__).parents[1] / "docs" / "traffic.md").read_text()
+    prefix = (
+        '67.162.198.205 - - [09/Feb/2026:07:00:37 -0500] "GET /event/48536/seats HTTP/2.0" 200 28243 '
+        f'"https://tickets.example/event/48536" "{FIREFOX}" 699 0.173 [tix-web-3000] [] '
+    )
+    lines = [
+        prefix + "10.244.3.52:3000 28243 0.166 200 25ae54d3e6512d79 7f2202bd5cbb6acf",
+        prefix + "10.244.3.52:3000, 10.244.3.9:3000 0, 28243 0.006, 0.166 502, 200 25ae54d3e6512d7a 7f2202bd5cbb6acf",
+        prefix + "10.244.3.52:3000, 10.244.3.9:3000 : 10.244.7.1:8080 0, 0, 28243 0.006, 0.1, 0.166 502, 502, 200 "
+        "25ae54d3e6512d7b 7f2202bd5cbb6acf",
+    ]
+    importer = LogImporter("custom", log_format=INGRESS_NGINX_FORMAT)
+    # WHEN they are imported
+    single, retried, redirected = (item.event for item in importer.import_lines(lines, "ingress.log"))
+    # THEN the retried line's lists are read whole, and the columns after them are their own
+    assert single["session_id"] == retried["session_id"] == redirected["session_id"] == "7f2202bd5cbb6acf"
+    assert retried["properties"]["upstream_status"] == "502, 200"
+    assert retried["properties"]["upstream_addr"] == "10.244.3.52:3000, 10.244.3.9:3000"
+    assert redirected["properties"]["upstream_addr"] == "10.244.3.52:3000, 10.244.3.9:3000 : 10.244.7.1:8080"
+    assert redirected["properties"]["req_id"] == "25ae54d3e6512d7b"
+    assert importer.report.extra_columns == 0
+
+
+def test_lines_with_more_columns_than_the_rest_say_the_format_may_not_fit_them() -> None:
+    # GIVEN a format whose $queue column is one word, and a log where a few lines hold two there: the
+    # columns after it shift, and the session id is read from the wrong one
+    log_format = "[$time_local] $remote_addr $request_method $request_uri $status $queue $session_id"
+    lines = [f"[02/Nov/2026:10:00:{second:02d} +0000] 203.0.113.9 GET /a 200 q1 s-{second}" for second in range(40)]
+    lines += ["[02/Nov/2026:10:01:00 +0000] 203.0.113.9 GET /a 200 q1 q2 s-99"]
+    importer = LogImporter("custom", log_format=log_format)
+    # WHEN the log is imported
+    events = [item.event for item in importer.import_lines(lines, "app.log")]
+    # THEN every line is an event, but the import counts the one with more columns and says why it matters
+    assert len(events) == 41
+    assert importer.report.extra_columns == 1
+    (hint,) = [hint for hint in importer.report.hints() if "more columns" in hint]
+    assert "1 of 41 lines had more columns than the format names" in hint
+    assert "app.log:41, which ended with 's-99' after the format's last column" in hint
+    # AND a format that names the first columns of every line (the rest ignored) says nothing
+    importer = LogImporter("custom", log_format="[$time_local] $remote_addr $request_method $request_uri")
+    list(importer.import_lines(lines, "app.log"))
+    assert (importer.report.extra_columns, importer.report.extra_columns_hint()) == (41, None)
+
+
 # nginx's log_format for JSON lines, as nginx's documentation and most guides write it (escape=json,
 # numbers unquoted), with the session cookie.
 NGINX_JSON_TEMPLATE = (

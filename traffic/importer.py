@@ -111,6 +111,9 @@ PROXY_HINT_SHARE = 0.5
 MIN_REQUESTS_FOR_HINT = 20
 # Requests without a session id, in a log with a session column, that say the column may be wrong.
 SESSIONLESS_HINT_SHARE = 0.5
+# Lines with columns after the format's end, below this share of the log, that say the format may
+# not fit them: a log whose every line has them (a format naming the first fields of many) does.
+EXTRA_COLUMNS_HINT_SHARE = 0.5
 _EXAMPLE_CHARACTERS = 200
 # A browser's requests after its first carry the cookie the first response set: a client's request
 # without one, this long after another, says it keeps none (a crawler, a script); and one logged
@@ -186,6 +189,9 @@ class ImportReport:
     cookie_names: Counter[str] = field(default_factory=Counter)
     session_cookie: str | None = None
     reads_cookie_header: bool = False  # the session comes from a whole Cookie header column
+    # Lines with text after the format's last column (columns the format does not name).
+    extra_columns: int = 0
+    extra_column_examples: list[tuple[str, int, str, str]] = field(default_factory=list)
 
     def login_hint(self) -> str | None:
         """What to check when many logins were submitted and none read as failed: a site that answers
@@ -229,9 +235,29 @@ class ImportReport:
             "session id is keyed by its user agent alone; if the log has the address, add it to the format"
         )
 
+    def extra_columns_hint(self) -> str | None:
+        """What to check when some lines, not most, have columns after the format's end: where the
+        rest end with the format, a value with a space in it shifted the columns after it, and those
+        lines' fields were read from the wrong columns (a session id from a response time)."""
+        if not self.extra_columns or self.extra_columns >= self.events * EXTRA_COLUMNS_HINT_SHARE:
+            return None
+        source, number, extra, _ = self.extra_column_examples[0]
+        return (
+            f"{self.extra_columns} of {self.events} lines had more columns than the format names, the rest none: "
+            "a value with a space in one of them may have shifted the columns after it, so that they were read "
+            f"from the wrong ones; check the format against {source}:{number}, which ended with {extra!r} "
+            "after the format's last column"
+        )
+
     def hints(self) -> list[str]:
         """Every hint that applies: what to check or change to read the log right."""
-        found = (self.login_hint(), self.proxy_hint(), self.address_hint(), self.session_hint())
+        found = (
+            self.login_hint(),
+            self.proxy_hint(),
+            self.address_hint(),
+            self.session_hint(),
+            self.extra_columns_hint(),
+        )
         return [hint for hint in found if hint]
 
     def session_hint(self) -> str | None:
@@ -295,6 +321,7 @@ class ImportReport:
             "directives": self.directives,
             "joined_sessions": self.joined_sessions,
             "client_sessions": self.client_sessions,
+            "extra_columns": self.extra_columns,
             "unparseable_examples": [list(example) for example in self.unparseable_examples],
             "invalid_examples": [list(example) for example in self.invalid_examples],
         }
@@ -745,9 +772,13 @@ class LogImporter:
         compiled = self.compiled
         if compiled is None:  # pragma: no cover - the constructor always sets it for these formats
             raise LineError("no format")
-        values = compiled.parse(line)
-        if values is None:
+        read = compiled.read(line)
+        if read is None:
             raise LineError("does not match the format")
+        values, extra = read
+        if extra:
+            self.report.extra_columns += 1
+            self.report._example(self.report.extra_column_examples, source, number, extra[:_EXAMPLE_CHARACTERS], line)
         return self._request_event({name: _unescape(value) for name, value in values.items()}, line, source, number)
 
     def _request_event(self, values: dict[str, str], line: str, source: str, number: int) -> dict[str, Any]:

@@ -54,6 +54,12 @@ COMBINED = COMMON + ' "$http_referer" "$http_user_agent"'
 DEFAULT_TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 TIME_VARIABLES = frozenset({"time_local", "time_iso8601", "msec", "time_epoch_ms", "time_epoch_us"})
 FREE_TEXT_VARIABLES = frozenset({"http_user_agent", "http_referer", "request"})
+# nginx's $upstream_* variables list every server a request was passed to, when a retry or an
+# internal redirect took it to more than one: "10.0.0.1:80, 10.0.0.2:80" (", " between servers of
+# a group, " : " between groups), and so their statuses and times ("502, 200"). Such a value is
+# read whole, not as one word and the start of the next column.
+UPSTREAM_LIST_PREFIX = "upstream_"
+_UPSTREAM_LIST_PATTERN = r"([^\s,]*(?:(?:, | : )[^\s,]+)*)"
 # The variables that name the authenticated user (of several in a line, the last one set is read).
 USER_VARIABLES = frozenset({"remote_user", "user_id", "authorizer_principal_id", "authorizer_claims_sub"})
 
@@ -146,10 +152,17 @@ class CompiledFormat:
 
     def parse(self, line: str) -> dict[str, str] | None:
         """The variables' raw values in a line, or None if the line does not fit the format."""
+        read = self.read(line)
+        return None if read is None else read[0]
+
+    def read(self, line: str) -> tuple[dict[str, str], str] | None:
+        """The variables' raw values in a line and the text after the format's end (columns it does
+        not name: "" for none), or None if the line does not fit the format."""
         match = self.regex.match(line)
         if match is None:
             return None
-        return dict(zip(self.variables, match.groups(), strict=True))
+        values = dict(zip(self.variables, match.groups()[: len(self.variables)], strict=True))
+        return values, match.groupdict().get("extra") or ""
 
 
 def compile_format(log_format: str, time_format: str = DEFAULT_TIME_FORMAT) -> CompiledFormat:
@@ -181,17 +194,20 @@ def compile_format(log_format: str, time_format: str = DEFAULT_TIME_FORMAT) -> C
         if value == "time_local":
             pattern.append(f"({time_format_pattern(time_format)})")
         elif not following:
-            # A free-text last column takes the rest of the line; any other is one word.
-            pattern.append(r"(.*)" if value in FREE_TEXT_VARIABLES else r"(\S*)")
+            # A free-text last column takes the rest of the line; any other is one word (or a list).
+            if value in FREE_TEXT_VARIABLES:
+                pattern.append(r"(.*)")
+            else:
+                pattern.append(_UPSTREAM_LIST_PATTERN if value.startswith(UPSTREAM_LIST_PREFIX) else r"(\S*)")
         elif following[0] == '"':
             pattern.append(r'((?:[^"\\]|\\.)*)')
         elif following[0] == " ":
-            pattern.append(r"(\S*)")
+            pattern.append(_UPSTREAM_LIST_PATTERN if value.startswith(UPSTREAM_LIST_PREFIX) else r"(\S*)")
         else:
             pattern.append(f"([^{re.escape(following[0])}]*)")
     # After a closing literal, extra columns (a proxy's X-Forwarded-For, a response time) are allowed.
     free_text_last = parts[-1][0] == "variable" and parts[-1][1] in FREE_TEXT_VARIABLES
-    tail = "$" if free_text_last else r"(?:\s.*)?$"
+    tail = "$" if free_text_last else r"(?:\s(?P<extra>.*))?$"
     try:
         regex = re.compile("".join(pattern) + tail)
     except re.error as error:
