@@ -17,6 +17,15 @@ falls below ``WAVE_END_FRACTION`` of its threshold, and the next wave is judged 
 Each threshold is the larger of ``SURPRISE_FLOOR`` and ``TRAINING_MARGIN`` times the highest
 surprise of any window of that length in the training traffic, so a service whose failure share
 swings with the hours does not alert on its own swings.
+
+The surprise grows with the number of logins at a given share, so a crowd larger than any training
+saw (a ticket on-sale: thousands of people logging in at once, failing twice as often as usual as
+they hurry) crosses a threshold that training's smaller crowds did not, though its failure share is
+no higher than theirs. So a window of at least ``BUSY_WINDOW_ATTEMPTS`` logins also needs a
+failure share above the highest share any training window of that many reached
+(``LoginWaveModel.busy_share``, with ``BUSY_SHARE_MARGIN``): what people did on training's busiest
+days is the service's own, however many do it at once. Stuffing at a lower share in a busy window is
+not a wave; on a service whose training never held a window that busy, there is no such floor.
 """
 
 from __future__ import annotations
@@ -48,6 +57,11 @@ MIN_FAILED_ACCOUNTS = 5
 # with one degree of freedom): once in two years of one-minute windows on one shard.
 SURPRISE_FLOOR = 12.0
 TRAINING_MARGIN = 1.5
+# A window with this many logins or more reads its failure share well enough (within about four
+# points of a typical 15 %) to learn a busy day's share from, and is held to it.
+BUSY_WINDOW_ATTEMPTS = 100
+# The busy share floor is this multiple of the training's busiest share (at most halfway to 100 %).
+BUSY_SHARE_MARGIN = 1.1
 WAVE_END_FRACTION = 0.5
 # A wave's alert names at most this many accounts that logged in successfully during it.
 MAX_NAMED_ACCOUNTS = 10
@@ -77,6 +91,9 @@ class LoginWaveModel:
     usual_share: float
     threshold: float
     long_threshold: float | None = None
+    # The failure share a window of BUSY_WINDOW_ATTEMPTS logins or more must exceed (None: no floor,
+    # for a training without such a window, or a model trained before the floor).
+    busy_share: float | None = None
 
     def windows(self) -> list[tuple[int, float]]:
         """``(minutes, threshold)`` of each window judged, the short one first."""
@@ -98,21 +115,27 @@ class LoginWaveModel:
         }
         if self.long_threshold is not None:
             data |= {"long_threshold": self.long_threshold, "long_window_minutes": LONG_WINDOW_MINUTES}
+        if self.busy_share is not None:
+            data |= {"busy_share": self.busy_share, "busy_window_attempts": BUSY_WINDOW_ATTEMPTS}
         return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> LoginWaveModel:
         try:
             long_threshold = data.get("long_threshold")  # (absent from a model trained before the long window)
+            busy_share = data.get("busy_share")  # (absent: trained before the floor, or on no busy window)
             model = cls(
                 float(data["usual_share"]),
                 float(data["threshold"]),
                 None if long_threshold is None else float(long_threshold),
+                None if busy_share is None else float(busy_share),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("login wave model", f"not one ({error!r})") from None
         thresholds = [threshold for _, threshold in model.windows()]
-        if not MIN_USUAL_SHARE <= model.usual_share <= MAX_USUAL_SHARE or not all(value > 0 for value in thresholds):
+        busy_share_valid = model.busy_share is None or 0.0 <= model.busy_share <= 1.0
+        in_range = MIN_USUAL_SHARE <= model.usual_share <= MAX_USUAL_SHARE and all(value > 0 for value in thresholds)
+        if not in_range or not busy_share_valid:
             raise InvalidStateError("login wave model", f"out of range: {dict(data)}")
         return model
 
@@ -318,10 +341,12 @@ class LoginWaveWatch:
     def _makes_wave(self, window: LoginWindow, minutes: int, threshold: float) -> bool:
         usual = self.model.usual_share
         attempts, failures = window.totals(minutes)
+        busy_share = self.model.busy_share
         return (
             surprise(attempts, failures, usual) >= threshold
             and failures - attempts * usual >= MIN_EXCESS_FAILURES
             and window.accounts_failed(minutes) >= MIN_FAILED_ACCOUNTS
+            and (busy_share is None or attempts < BUSY_WINDOW_ATTEMPTS or failures > attempts * busy_share)
         )
 
     def _alert(self, window: LoginWindow, moment: float, minutes: int, threshold: float) -> EntityAlert:
@@ -365,14 +390,22 @@ def train_login_wave_model(
     usual = min(max((failures + 1) / (attempts + 2), MIN_USUAL_SHARE), MAX_USUAL_SHARE)
     window = LoginWindow()
     highest = {WINDOW_MINUTES: 0.0, LONG_WINDOW_MINUTES: 0.0}
+    busiest_share: float | None = None  # the highest failure share of a window of BUSY_WINDOW_ATTEMPTS or more
     for moment, failed in outcomes:
         if window.add(moment, failed, ""):
             for minutes in highest:
-                highest[minutes] = max(highest[minutes], surprise(*window.totals(minutes), usual))
+                window_attempts, window_failures = window.totals(minutes)
+                highest[minutes] = max(highest[minutes], surprise(window_attempts, window_failures, usual))
+                if window_attempts >= BUSY_WINDOW_ATTEMPTS:
+                    busiest_share = max(busiest_share or 0.0, window_failures / window_attempts)
+    busy_share = None
+    if busiest_share is not None:
+        busy_share = min(BUSY_SHARE_MARGIN * busiest_share, (1.0 + busiest_share) / 2)
     model = LoginWaveModel(
         usual,
         max(SURPRISE_FLOOR, TRAINING_MARGIN * highest[WINDOW_MINUTES]),
         max(SURPRISE_FLOOR, TRAINING_MARGIN * highest[LONG_WINDOW_MINUTES]),
+        busy_share,
     )
     metadata = {
         **model.to_json(),
@@ -380,6 +413,7 @@ def train_login_wave_model(
         "failures": failures,
         "training_max_surprise": round(highest[WINDOW_MINUTES], 3),
         "training_max_long_surprise": round(highest[LONG_WINDOW_MINUTES], 3),
+        "training_busiest_share": None if busiest_share is None else round(busiest_share, 4),
         "min_excess_failures": MIN_EXCESS_FAILURES,
         "min_failed_accounts": MIN_FAILED_ACCOUNTS,
     }

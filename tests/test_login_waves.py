@@ -15,6 +15,8 @@ from model.entities import EVIDENCE_COLUMNS, EntityAlert, Evidence
 from model.exceptions import InvalidStateError
 from model.features import event_time
 from model.login_waves import (
+    BUSY_SHARE_MARGIN,
+    BUSY_WINDOW_ATTEMPTS,
     LONG_WINDOW_MINUTES,
     MAX_NAMED_ACCOUNTS,
     MIN_EXCESS_FAILURES,
@@ -102,6 +104,36 @@ def test_training_learns_the_usual_share_and_sets_the_threshold_above_its_own_sw
     assert LoginWaveModel.from_json(model.to_json()) == model
     # AND the training traffic itself raises no alert
     assert watch(model, events) == []
+
+
+def test_a_crowd_larger_than_training_s_failing_as_often_as_its_busiest_is_not_a_wave() -> None:
+    # GIVEN training logins: quiet days at 8 % failures, and an on-sale where 40 people a minute log
+    # in for ten minutes and one in five fails (people in a hurry mistype, or forgot)
+    quiet = logins(START, minutes=240, per_minute=3, failure_share=0.08)
+    on_sale = logins(START + timedelta(days=1), minutes=10, per_minute=40, failure_share=0.2, seed=4)
+    events = quiet + on_sale
+    model, metadata = train_login_wave_model(events, [event_time(item) for item in events])
+    # THEN the model holds the share the busy windows reached, above the usual share
+    assert model is not None
+    busiest = metadata["training_busiest_share"]
+    assert 0.15 < busiest < 0.25
+    assert model.busy_share == pytest.approx(BUSY_SHARE_MARGIN * busiest, rel=1e-3)
+    assert LoginWaveModel.from_json(model.to_json()) == model
+    # WHEN a later on-sale draws five times the crowd, failing as often
+    sale_day = START + timedelta(days=3)
+    big_sale = logins(sale_day, minutes=10, per_minute=200, failure_share=0.2, seed=6)
+    # THEN it is no wave, where the surprise alone, grown with the crowd, made one
+    assert watch(model, big_sale) == []
+    assert len(watch(replace(model, busy_share=None), big_sale)) == 1
+    # AND stuffing during it, which drives the share above the busiest, is one
+    stuffed = sorted(big_sale + stuffing(sale_day + timedelta(minutes=2), attempts=400, per_second=1), key=event_time)
+    assert len(watch(model, stuffed)) == 1
+    # AND a training without a window of BUSY_WINDOW_ATTEMPTS logins sets no floor
+    few = logins(START, minutes=20, per_minute=2, failure_share=0.08)
+    small_model, small_metadata = train_login_wave_model(few, [event_time(item) for item in few])
+    assert small_model is not None
+    assert len(few) < BUSY_WINDOW_ATTEMPTS
+    assert (small_model.busy_share, small_metadata["training_busiest_share"]) == (None, None)
 
 
 def test_a_model_trained_before_the_long_window_judges_the_short_one_only() -> None:
@@ -337,6 +369,8 @@ def test_an_unreadable_window_or_model_is_refused_with_a_named_error() -> None:
         LoginWaveModel.from_json(["not", "a", "mapping"])  # type: ignore[arg-type]
     with pytest.raises(InvalidStateError, match="login wave model"):
         LoginWaveModel.from_json({"usual_share": 0.1, "threshold": 12.0, "long_threshold": -1.0})
+    with pytest.raises(InvalidStateError, match="out of range"):
+        LoginWaveModel.from_json({"usual_share": 0.1, "threshold": 12.0, "busy_share": 1.5})
 
 
 def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_scorer_does(tmp_path) -> None:
