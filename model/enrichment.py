@@ -35,7 +35,7 @@ class AgentInfo:
 
     known_bot: bool  # a self-declared crawler or spider (Googlebot, Scrapy...)
     headless: bool  # a headless or automated browser (HeadlessChrome, PhantomJS, Selenium...)
-    http_library: bool  # an HTTP library or command-line tool (python-requests, curl, okhttp...)
+    http_library: bool  # an HTTP library or command-line tool (python-requests, curl, okhttp, an app's CFNetwork...)
     unrecognised: bool  # no browser or client family the parser knows
 
 

@@ -7,7 +7,7 @@ import pytest
 
 from model.enrichment import AgentInfo
 from model.exceptions import AgentParserError
-from model.user_agents import check_parser, describe, parse_agent
+from model.user_agents import check_parser, describe, parse_agent, parse_agent_without_app_stacks
 
 BROWSERS = [
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36",
@@ -55,6 +55,30 @@ def test_http_libraries_and_tools_are_flagged(agent: str) -> None:
     assert parse_agent(agent) == AgentInfo(known_bot=False, headless=False, http_library=True, unrecognised=False)
 
 
+NATIVE_APPS = [
+    "Tixorama/6.4.1 (com.tixorama.app; build:6410; iOS 18.2.1) CFNetwork/1568.300.101 Darwin/24.2.0",
+    "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/AP2A.240805.005)",
+    "Shop/3.1.0 (com.example.shop; build:310; iOS 17.5.0) Alamofire/5.8.0",
+    "ktor-client",
+]
+
+
+@pytest.mark.parametrize("agent", NATIVE_APPS)
+def test_native_apps_http_stacks_are_http_libraries_and_were_not_before_the_rules_said_so(agent: str) -> None:
+    # An app's code calling an API is no browser: judged with the machine clients, not as a person
+    assert parse_agent(agent) == AgentInfo(known_bot=False, headless=False, http_library=True, unrecognised=False)
+    # (the rules before them, which models trained then are served with, read it as a browser or unknown)
+    assert not parse_agent_without_app_stacks(agent).http_library
+
+
+def test_an_in_app_browser_is_a_browser() -> None:
+    webview = (
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) "
+        "Mobile/15E148 Instagram 334.0.4.32.98"
+    )
+    assert not parse_agent(webview).http_library
+
+
 def test_an_agent_no_parser_knows_is_unrecognised() -> None:
     assert parse_agent("zq7-client") == AgentInfo(
         known_bot=False, headless=False, http_library=False, unrecognised=True
@@ -69,3 +93,16 @@ def test_a_model_trained_with_other_parser_versions_is_refused() -> None:
         check_parser(recorded)
     assert check_parser(describe()) is parse_agent
     assert check_parser(None) is None
+
+
+def test_a_model_trained_before_the_app_stacks_is_served_with_its_rules_and_a_newer_one_refused() -> None:
+    # GIVEN the parser record of a model trained before the rules had a version: its packages only
+    packages = {name: value for name, value in describe().items() if name != "agent_rules"}
+    # THEN it is served with the rules it learned from, under which an iOS app was no HTTP library
+    lookup = check_parser(packages)
+    assert lookup is parse_agent_without_app_stacks
+    assert lookup is not None
+    assert not lookup(NATIVE_APPS[0]).http_library
+    # AND a model of rules this code does not know is refused, naming them
+    with pytest.raises(AgentParserError, match="user-agent rules 9"):
+        check_parser({**describe(), "agent_rules": "9"})
