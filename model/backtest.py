@@ -581,6 +581,13 @@ def summarize(replay: Replay) -> dict[str, Any]:
                 "entities": len(members),
                 "alerted": sum(1 for record in members if record.alerted),
                 "alerted_share": round(sum(1 for record in members if record.alerted) / len(members), 4),
+                # Of them, those that alerted on their own, and those a failed-login wave stood for (a
+                # stuffing session is caught by the wave; a person who failed a login in a false one
+                # is counted with it too).
+                "alerted_on_their_own": sum(1 for record in members if record.alerts > 0),
+                "alerted_through_a_wave": sum(
+                    1 for record in members if record.alerts == 0 and (record.folded > 0 or record.tried_in_wave)
+                ),
                 "median_seconds_to_first_alert": round(float(np.median(delays)), 1) if delays else None,
                 "events_flagged_share": round(replay.flagged_by_label[name] / max(replay.events_by_label[name], 1), 4),
             }
@@ -798,13 +805,15 @@ def _report(
     ]
     if "per_label" in summary:
         lines += [
-            "| label | entities | alerted | share | median time to first alert |",
-            "| --- | --- | --- | --- | --- |",
+            "| label | entities | alerted | share | on their own | through a failed-login wave | "
+            "median time to first alert |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
         ]
         for name, figures in summary["per_label"].items():
             delay = figures["median_seconds_to_first_alert"]
             lines.append(
                 f"| {name} | {figures['entities']} | {figures['alerted']} | {figures['alerted_share']:.1%} | "
+                f"{figures['alerted_on_their_own']} | {figures['alerted_through_a_wave']} | "
                 f"{'' if delay is None else f'{delay / 60:.1f} min'} |"
             )
         entity_level = summary.get("entity_level", {})
@@ -909,7 +918,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="how to read SOURCEs (default: archive folder or JSON lines)",
     )
     parser.add_argument(
-        "--log-format", help="format string for --format custom: nginx's log_format syntax, or Apache's LogFormat"
+        "--log-format",
+        help="format string for --format custom: nginx's log_format (the directive as in nginx.conf, or its string), "
+        "Apache's LogFormat, or a JSON template for JSON lines (nginx's escape=json, API Gateway's $context format)",
     )
     parser.add_argument(
         "--time-format",
@@ -1071,6 +1082,17 @@ def _warn_missing_keys(events: Sequence[dict[str, Any]], kind: str, source: str,
             f"--entity {kind}: none of the {len(events)} events of {source} carries a {kind} id, so no {kind} stage "
             f"can be trained; {advice}, or backtest --entity user"
         )
+    if kind == "user" and events and any(event.get("session_id") for event in events):
+        from traffic.importer import ANONYMOUS, CLIENT_USER_PREFIX, SESSION_USER_PREFIX
+
+        derived = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX, ANONYMOUS)
+        if all(str(event.get("user_id", "")).startswith(derived) for event in events):
+            logger.warning(
+                "%s: no event names its user (the log has no user column): each user is its session "
+                "(session:<id>), or its client without one, so --entity user gives the figures --entity session "
+                "gives; add the user column ($remote_user, $user_id) to compare users with sessions",
+                source,
+            )
     if events and keyed / len(events) < MIN_KEYED_SHARE:
         field_name = "session_id" if kind == "session" else "user_id"
         logger.warning(

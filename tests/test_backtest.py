@@ -19,6 +19,7 @@ import pytest
 from model.backtest import (
     BacktestError,
     EntityRecord,
+    _warn_missing_keys,
     in_time_order,
     label_key,
     labels_by_line,
@@ -155,6 +156,29 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     )
     assert again.returncode == 0, again.stderr
     assert json.loads(again.stdout.strip().splitlines()[-1])["per_label"]["scraper"]["alerted"] == 2
+
+
+def test_a_user_backtest_of_a_log_without_users_says_its_users_are_its_sessions(
+    logs: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN an access log's events without a user column: each user is its session, or its client
+    events = [
+        {"session_id": "s-1", "user_id": "session:s-1"},
+        {"session_id": None, "user_id": "client:0123456789abcdef"},
+    ]
+    # WHEN a user backtest checks them
+    with caplog.at_level("WARNING", logger="model.backtest"):
+        _warn_missing_keys(events, "user", "access.log")
+    # THEN it says --entity user gives the session figures
+    (warning,) = [record.getMessage() for record in caplog.records]
+    assert "access.log: no event names its user" in warning
+    assert "--entity user gives the figures --entity session gives" in warning
+    # AND a log whose events name their users (the test log here) says nothing
+    caplog.clear()
+    named = [json.loads(line) for line in (logs / "test.jsonl").read_text().splitlines()]
+    with caplog.at_level("WARNING", logger="model.backtest"):
+        _warn_missing_keys(named, "user", "test.jsonl")
+    assert caplog.records == []
 
 
 def test_a_session_backtest_warns_when_the_log_has_no_session_ids(logs: Path, tmp_path: Path) -> None:

@@ -1155,3 +1155,136 @@ def test_cloudfront_lines_of_a_viewer_that_hung_up_and_logs_without_cookies_say_
     refused = LogImporter("cloudfront")
     list(refused.import_lines(["#Fields: c-ip cs-method"], "x.log"))
     assert (refused.report.directives, refused.report.unparseable, refused.report.lines) == (0, 1, 1)
+
+
+def test_an_apache_logformat_writing_json_reads_as_its_json_template() -> None:
+    # GIVEN Apache's LogFormat for JSON lines, as httpd.conf writes it (quotes escaped) and not
+    written = (
+        '{ \\"time\\":\\"%t\\", \\"remoteIP\\":\\"%a\\", \\"request\\":\\"%r\\", '
+        '\\"status\\":\\"%>s\\", \\"agent\\":\\"%{User-agent}i\\" }'
+    )
+    line = (
+        '{ "time":"[02/Nov/2026:10:00:00 +0000]", "remoteIP":"203.0.113.9", "request":"POST /login HTTP/1.1", '
+        '"status":"401", "agent":"curl/8.5.0" }'
+    )
+    unescaped = written.replace('\\"', '"')
+    assert unescaped != written
+    for log_format in (written, unescaped):
+        # WHEN a line is imported with it
+        (item,) = LogImporter("custom", log_format=log_format).import_lines([line], "apache.json")
+        # THEN it is read by key, each directive as its variable
+        event = item.event
+        assert (event["event_type"], event["resource"], event["ip"]) == ("login_failed", "/login", "203.0.113.9")
+        assert event["occurred_at"] == "2026-11-02T10:00:00.000000Z"
+
+
+def test_an_nginx_log_format_reads_as_pasted_from_nginx_conf() -> None:
+    # GIVEN the same format as nginx.conf writes it: a whole directive over several lines of quoted
+    # pieces, with escape=json; its string in quotes; and a plain format's directive
+    pieces = """log_format json_analytics escape=json '{'
+        '"time": "$time_iso8601", '
+        '"remote_addr": "$remote_addr", '
+        '"request": "$request", "status": $status, '
+        '"http_user_agent": "$http_user_agent"'
+    '}';"""
+    quoted = (
+        '\'{"time": "$time_iso8601", "remote_addr": "$remote_addr", "request": "$request", '
+        '"status": $status, "http_user_agent": "$http_user_agent"}\''
+    )
+    json_line = (
+        '{"time": "2026-11-02T10:00:00+00:00", "remote_addr": "203.0.113.9", "request": "GET /cart HTTP/2.0", '
+        '"status": 200, "http_user_agent": "curl/8.5.0"}'
+    )
+    plain = """log_format main '$remote_addr - $remote_user [$time_local] "$request" '
+                    '$status $body_bytes_sent "$http_referer" "$http_user_agent"';"""
+    plain_line = '203.0.113.9 - - [02/Nov/2026:10:00:00 +0000] "GET /cart HTTP/2.0" 200 512 "-" "curl/8.5.0"'
+    for log_format, line in ((pieces, json_line), (quoted, json_line), (plain, plain_line)):
+        # WHEN a line is imported with each
+        importer = LogImporter("custom", log_format=log_format)
+        events = [item.event for item in importer.import_lines([line], "access.log")]
+        # THEN it is read as with the format's string alone
+        assert [(event["resource"], event["status"], event["ip"]) for event in events] == [
+            ("/cart", 200, "203.0.113.9")
+        ], log_format
+
+
+def test_a_request_logged_by_several_uri_variables_is_read_once() -> None:
+    # GIVEN a format that logs $request, $request_uri, $uri and $args, as JSON analytics formats do
+    importer = LogImporter(
+        "custom",
+        log_format='{"time":"$time_iso8601","request":"$request","request_uri":"$request_uri","uri":"$uri","args":"$args","status":$status}',
+    )
+    line = (
+        '{"time":"2026-11-02T10:00:00Z","request":"POST /login?next=/cart HTTP/2.0","request_uri":"/login?next=/cart",'
+        '"uri":"/login","args":"next=/cart","status":302}'
+    )
+    # WHEN a line is imported
+    (item,) = importer.import_lines([line], "access.json")
+    # THEN the resource is the request's, not the variables joined
+    assert item.event["resource"] == "/login?next=/cart"
+    # AND $uri with $args alone are joined by the query's "?"
+    plain = LogImporter("custom", log_format="[$time_local] $uri $args $status")
+    (item,) = plain.import_lines(["[02/Nov/2026:10:00:00 +0000] /search q=tent 200"], "access.log")
+    assert item.event["resource"] == "/search?q=tent"
+
+
+def test_json_lines_that_are_not_requests_or_not_in_the_unit_are_refused_with_the_reason() -> None:
+    # GIVEN an nginx JSON log with an application's own messages in the same stream, a template
+    # holding a constant with a dollar sign, and an HTTP API's time in seconds where the format says
+    # milliseconds
+    template = (
+        '{"time":"$time_iso8601","remote_addr":"$remote_addr","request":"$request","status":$status,'
+        '"currency":"US$","ua":"$http_user_agent"}'
+    )
+    lines = [
+        '{"time":"2026-11-02T10:00:00Z","remote_addr":"203.0.113.9","request":"GET / HTTP/1.1","status":200,'
+        '"ua":"Caf\\xC3\\xA9 \\x22bot\\x22"}',
+        '2026-11-02T10:00:05.1Z stdout F {"time":"2026-11-02T10:00:05Z","level":"info","msg":"worker started"}',
+    ]
+    importer = LogImporter("custom", log_format=template)
+    # WHEN they are imported
+    (item,) = importer.import_lines(lines, "access.json")
+    # THEN the request is an event, its escaped UTF-8 read as text, and the message is not one
+    assert item.event["user_agent"] == 'Café "bot"'
+    assert importer.report.unparseable_examples[0][2] == "not a request: none of the template's $request is in it"
+    # AND a time in seconds read as milliseconds is refused, saying so
+    epoch = LogImporter("custom", log_format='{"t":"$context.requestTimeEpoch","route":"$context.routeKey"}')
+    assert list(epoch.import_lines(['{"t":"1793613600","route":"GET /pets"}'], "api.json")) == []
+    reason = epoch.report.unparseable_examples[0][2]
+    assert reason.startswith("$time_epoch_ms: 1793613600 milliseconds after 1970 is 1970-01-21")
+
+
+def test_an_api_gateway_log_without_paths_says_to_add_them() -> None:
+    # GIVEN an HTTP API's log in the console's default format: the route key, no path; most requests
+    # matched a route, a few the default route
+    template = (
+        '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime",'
+        '"routeKey":"$context.routeKey","status":"$context.status"}'
+    )
+    lines = [
+        f'{{"requestId":"r{n}","ip":"203.0.113.9","requestTime":"02/Nov/2026:10:00:{n:02d} +0000",'
+        f'"routeKey":"{"$default" if n % 10 == 0 else "GET /pets/{id}"}","status":"200"}}'
+        for n in range(40)
+    ]
+    importer = LogImporter("custom", log_format=template)
+    # WHEN it is imported
+    events = [item.event for item in importer.import_lines(lines, "api.json")]
+    # THEN a route stands for the path, the default route for none, and the import says to log paths
+    assert {event["resource"] for event in events} == {"/pets/{id}", None}
+    (hint,) = [hint for hint in importer.report.hints() if "route" in hint]
+    assert hint.startswith("36 of 40 requests name only the API Gateway route they matched")
+    assert "add $context.path" in hint
+
+
+def test_a_cloudwatch_export_of_a_plain_format_reads_past_its_timestamp() -> None:
+    # GIVEN API Gateway's common-log-format access log as CloudWatch Logs exports it, time first
+    clf = (
+        "$context.identity.sourceIp $context.identity.caller $context.identity.user [$context.requestTime] "
+        '"$context.httpMethod $context.resourcePath $context.protocol" $context.status $context.responseLength '
+        "$context.requestId"
+    )
+    line = '2026-11-02T10:00:00.000Z 203.0.113.9 - - [02/Nov/2026:10:00:00 +0000] "POST /login HTTP/1.1" 401 12 9c5e'
+    # WHEN it is imported
+    (item,) = LogImporter("custom", log_format=clf).import_lines([line], "api.log")
+    # THEN the line after the export's timestamp is read
+    assert (item.event["event_type"], item.event["ip"]) == ("login_failed", "203.0.113.9")

@@ -417,6 +417,11 @@ def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_s
     assert sum(record.folded for record in victims) == replay.folded_alerts
     alerted = sum(1 for record in victims if record.alerted)
     assert summary["per_label"]["credential_stuffing"]["alerted"] == alerted > len(sent)
+    # (split into the accounts that alerted on their own and those the wave stood for)
+    own = sum(1 for record in victims if record.alerts > 0)
+    figures = summary["per_label"]["credential_stuffing"]
+    assert (figures["alerted_on_their_own"], figures["alerted_through_a_wave"]) == (own, alerted - own)
+    assert 0 < own < alerted
     # AND so does a person whose login failed in the window that raised it, not one just before it
     assert replay.entities["typo-inside"].tried_in_wave
     assert not replay.entities["typo-outside"].tried_in_wave

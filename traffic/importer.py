@@ -76,6 +76,7 @@ from traffic.exceptions import LogFormatError
 from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical
 from traffic.jsonlog import JsonTemplate, is_json_template
 from traffic.logformat import (
+    API_GATEWAY_DEFAULT_ROUTES,
     API_GATEWAY_UNUSED_PREFIX,
     COMBINED,
     COMMON,
@@ -86,6 +87,7 @@ from traffic.logformat import (
     compile_format,
     from_apache,
     is_apache_format,
+    nginx_format_string,
 )
 from traffic.scenarios import Label
 from traffic.simulator import LabeledEvent
@@ -114,6 +116,13 @@ SESSIONLESS_HINT_SHARE = 0.5
 # Lines with columns after the format's end, below this share of the log, that say the format may
 # not fit them: a log whose every line has them (a format naming the first fields of many) does.
 EXTRA_COLUMNS_HINT_SHARE = 0.5
+# Requests named by their API Gateway route alone, above this share, that say the format lacks paths.
+ROUTE_HINT_SHARE = 0.5
+# The time (and a space) that CloudWatch Logs' export and container runtimes write before each
+# message: a line that does not fit the format is read again without it.
+_EXPORT_PREFIX_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}) ")
+# An epoch time before this is a wrong unit (seconds read as milliseconds), not a request's.
+_EARLIEST_EPOCH_YEAR = 2000
 _EXAMPLE_CHARACTERS = 200
 # A browser's requests after its first carry the cookie the first response set: a client's request
 # without one, this long after another, says it keeps none (a crawler, a script); and one logged
@@ -126,6 +135,9 @@ LANDING_SECONDS = 300.0
 # A session seen this recently is under way, not starting (the entity stage's episode timeout).
 SESSION_MEMORY_SECONDS = 30 * 60.0
 ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
+# The users of lines without a user: their session's, or else their client's (``identify_user``).
+SESSION_USER_PREFIX = "session:"
+CLIENT_USER_PREFIX = "client:"
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map)$")
@@ -189,6 +201,9 @@ class ImportReport:
     cookie_names: Counter[str] = field(default_factory=Counter)
     session_cookie: str | None = None
     reads_cookie_header: bool = False  # the session comes from a whole Cookie header column
+    # Requests whose resource is the API Gateway route they matched (a template: /pets/{id}), the
+    # log having no path.
+    route_only: int = 0
     # Lines with text after the format's last column (columns the format does not name).
     extra_columns: int = 0
     extra_column_examples: list[tuple[str, int, str, str]] = field(default_factory=list)
@@ -235,6 +250,17 @@ class ImportReport:
             "session id is keyed by its user agent alone; if the log has the address, add it to the format"
         )
 
+    def route_hint(self) -> str | None:
+        """What to add when the resources are API Gateway's route templates: the paths themselves."""
+        if self.route_only < max(self.events * ROUTE_HINT_SHARE, 1):
+            return None
+        return (
+            f"{self.route_only} of {self.events} requests name only the API Gateway route they matched "
+            "($context.resourcePath or $context.routeKey: a template such as /pets/{id}), not their path: the "
+            "features of paths read the route, and a walk over ids reads as one page; add $context.path to the "
+            "stage's access-log format"
+        )
+
     def extra_columns_hint(self) -> str | None:
         """What to check when some lines, not most, have columns after the format's end: where the
         rest end with the format, a value with a space in it shifted the columns after it, and those
@@ -257,6 +283,7 @@ class ImportReport:
             self.address_hint(),
             self.session_hint(),
             self.extra_columns_hint(),
+            self.route_hint(),
         )
         return [hint for hint in found if hint]
 
@@ -322,6 +349,7 @@ class ImportReport:
             "joined_sessions": self.joined_sessions,
             "client_sessions": self.client_sessions,
             "extra_columns": self.extra_columns,
+            "route_only": self.route_only,
             "unparseable_examples": [list(example) for example in self.unparseable_examples],
             "invalid_examples": [list(example) for example in self.invalid_examples],
         }
@@ -449,10 +477,10 @@ def identify_user(user: str | None, session: str | None, ip: str | None, user_ag
     if user:
         return user
     if session:
-        return f"session:{session}"
+        return f"{SESSION_USER_PREFIX}{session}"
     if ip or user_agent:
         digest = hashlib.sha256(f"{ip or ''}\x1f{user_agent or ''}".encode()).hexdigest()
-        return f"client:{digest[:16]}"
+        return f"{CLIENT_USER_PREFIX}{digest[:16]}"
     return ANONYMOUS
 
 
@@ -532,6 +560,9 @@ _DURATION_UNITS = {"request_time": 0.001, "request_time_ms": 1, "request_time_us
 def _parse_time(text: str, variable: str, time_format: str) -> str:
     if variable in _EPOCH_UNITS:
         moment = datetime.fromtimestamp(float(text) / _EPOCH_UNITS[variable], timezone.utc)
+        if moment.year < _EARLIEST_EPOCH_YEAR:
+            unit = {1: "seconds", 1_000: "milliseconds", 1_000_000: "microseconds"}[_EPOCH_UNITS[variable]]
+            raise ValueError(f"{text} {unit} after 1970 is {moment:%Y-%m-%d}: is the time in another unit?")
     elif variable == "time_iso8601":
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     else:
@@ -610,8 +641,9 @@ class LogImporter:
             raise LogFormatError("", "the custom format needs a format string (--log-format)")
         if format != "custom" and log_format:
             raise LogFormatError(log_format, f"a format string only goes with the custom format, not {format!r}")
-        json_template = format == "custom" and bool(log_format) and is_json_template(log_format or "")
-        if format == "custom" and log_format and not json_template and is_apache_format(log_format):
+        if format == "custom" and log_format:
+            log_format = nginx_format_string(log_format)
+        if format == "custom" and log_format and is_apache_format(log_format):
             log_format, apache_time_format = from_apache(log_format)
             if apache_time_format is not None:
                 if time_format not in (DEFAULT_TIME_FORMAT, apache_time_format):
@@ -622,7 +654,8 @@ class LogImporter:
         self.compiled: CompiledFormat | None = None
         if format in PRESET_FORMATS:
             self.compiled = compile_format(PRESET_FORMATS[format], time_format)
-        elif format == "custom" and log_format and not json_template:
+        json_template = format == "custom" and bool(log_format) and is_json_template(log_format or "")
+        if format == "custom" and log_format and not json_template:
             self.compiled = compile_format(log_format, time_format)
         self.json_template = JsonTemplate(log_format, time_format) if json_template and log_format else None
         self.w3c = W3CLayout(DIALECTS[format]) if format in DIALECTS else None
@@ -773,6 +806,8 @@ class LogImporter:
         if compiled is None:  # pragma: no cover - the constructor always sets it for these formats
             raise LineError("no format")
         read = compiled.read(line)
+        if read is None and (prefix := _EXPORT_PREFIX_RE.match(line)) is not None:
+            read = compiled.read(line[prefix.end() :])
         if read is None:
             raise LineError("does not match the format")
         values, extra = read
@@ -786,6 +821,9 @@ class LogImporter:
         properties: dict[str, Any] = {}
         occurred_at: str | None = None
         user = session = ip = agent = method = uri = path = event_type = forwarded = route = None
+        # The request's URI as each variable gives it: $request's target, $request_uri (path and
+        # query), $uri (the path alone) with $args; a format may log all of them.
+        request_uri = path_only = args = None
         query = ""
         status: int | None = None
         for name, value in values.items():
@@ -828,10 +866,12 @@ class LogImporter:
                 method = value.upper()
             elif name in ("route_path", "route_key"):
                 route = value  # API Gateway's route (a template), read below where there is no path
-            elif name in ("request_uri", "uri"):
-                uri = value if uri is None else value + uri
+            elif name == "request_uri":
+                request_uri = value
+            elif name == "uri":
+                path_only = value
             elif name == "args":
-                uri = (uri or "") + f"?{value}"
+                args = value
             elif name == "status":
                 if not value.isdigit() or not 100 <= int(value) <= 599:
                     raise LineError(f"$status: not an HTTP status: {value[:16]!r}")
@@ -859,7 +899,12 @@ class LogImporter:
             ip = self._client(ip, forwarded, properties)
         if ip is not None and self.internal_address(ip):
             self.report.internal_addresses[ip] += 1
-        if uri is None and route is not None:
+        if request_uri is not None:
+            uri = request_uri
+        elif path_only is not None:
+            uri = path_only + (f"?{args}" if args else "")
+        if uri is None and route is not None and route not in API_GATEWAY_DEFAULT_ROUTES:
+            self.report.route_only += 1
             match = _REQUEST_RE.fullmatch(route)  # a route key: "GET /pets/{id}"
             if match is not None:
                 method, uri = method or match.group(1).upper(), match.group(2)

@@ -32,8 +32,12 @@ import orjson
 from traffic.exceptions import LogFormatError
 from traffic.logformat import DEFAULT_TIME_FORMAT, VARIABLE_RE, CompiledFormat, compile_format, variable_name
 
-# nginx's default escaping: a byte as \xHH (a quote \x22, a backslash \x5C); JSON writes it \u00HH.
-_NGINX_ESCAPE_RE = re.compile(r"\\x([0-9A-Fa-f]{2})")
+# nginx's default escaping: a byte as \xHH (a quote \x22, a backslash \x5C, each byte of a
+# non-ASCII character); a run of them is the bytes of UTF-8 text.
+_NGINX_ESCAPES_RE = re.compile(r"(?:\\x[0-9A-Fa-f]{2})+")
+# The variables that make a line a request: a JSON line without any of them that the template names
+# (an application's own message in the same stream) is not one.
+REQUEST_VARIABLES = frozenset({"request", "request_uri", "uri", "route_path", "route_key"})
 
 Path = tuple[str | int, ...]
 
@@ -74,7 +78,7 @@ def _leaves(template: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
             yield from _leaves(value, (*path, key))
     elif isinstance(template, list) and template:
         yield from _leaves(template[0], (*path, 0))
-    elif isinstance(template, str) and "$" in template:
+    elif isinstance(template, str) and VARIABLE_RE.search(template):
         yield path, template
 
 
@@ -104,6 +108,7 @@ class JsonTemplate:
         if repeated:
             raise LogFormatError(template, f"reads ${repeated[0]} from two keys; keep one")
         self.variables: tuple[str, ...] = tuple(names)
+        self.request_variables = REQUEST_VARIABLES.intersection(names)
 
     def values(self, line: str) -> dict[str, str]:
         """The variables' values in a line (those of missing or null keys left out); raises
@@ -124,6 +129,9 @@ class JsonTemplate:
             if parsed is None:
                 raise ValueError(f"{_key(path)}: {value[:80]!r} does not match {field.format!r}")
             values.update(parsed)
+        if self.request_variables and not self.request_variables.intersection(values):
+            named = ", ".join(f"${name}" for name in sorted(self.request_variables))
+            raise ValueError(f"not a request: none of the template's {named} is in it")
         return values
 
 
@@ -135,7 +143,7 @@ def _decoded_object(text: str) -> Any:
     try:
         document = orjson.loads(text)
     except orjson.JSONDecodeError as error:
-        escaped = _NGINX_ESCAPE_RE.sub(r"\\u00\1", text)
+        escaped = _NGINX_ESCAPES_RE.sub(_unescaped_bytes, text)
         if escaped == text:
             raise ValueError(f"not JSON: {error}") from None
         try:
@@ -143,6 +151,12 @@ def _decoded_object(text: str) -> Any:
         except orjson.JSONDecodeError:
             raise ValueError(f"not JSON: {error}") from None
     return document  # a dict: the text begins with "{"
+
+
+def _unescaped_bytes(match: re.Match[str]) -> str:
+    """A run of nginx's \\xHH escapes as the JSON-escaped text of the UTF-8 bytes they stand for."""
+    data = bytes.fromhex(match.group(0).replace("\\x", ""))
+    return json.dumps(data.decode("utf-8", errors="replace"))[1:-1]
 
 
 def _at(document: Any, path: Path) -> Any:

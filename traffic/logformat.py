@@ -89,6 +89,12 @@ API_GATEWAY_VARIABLES = {
     "context.responseLatency": "request_time_ms",
 }
 API_GATEWAY_UNUSED_PREFIX = "context_"  # the name of a variable left out: context_<its name>
+# The route key of an HTTP API's default route: it matched no route, and names no path.
+API_GATEWAY_DEFAULT_ROUTES = frozenset({"$default"})
+# A log_format directive as nginx.conf writes it: "log_format NAME [escape=...] 'piece' 'piece' ...;".
+_LOG_FORMAT_DIRECTIVE_RE = re.compile(r"\s*log_format\s+\S+\s+(?:escape=\S+\s+)?(.*?);?\s*$", re.DOTALL)
+_ESCAPE_PARAMETER_RE = re.compile(r"\s*escape=\S+\s+(.*)$", re.DOTALL)
+_QUOTED_PIECE_RE = re.compile(r"\s*'((?:[^'\\]|\\.)*)'")
 _STRFTIME_PATTERNS = {
     "Y": r"\d{4}",
     "y": r"\d{2}",
@@ -132,6 +138,27 @@ def time_format_pattern(time_format: str) -> str:
             out.append(re.escape(char))
             index += 1
     return "".join(out)
+
+
+def nginx_format_string(text: str) -> str:
+    """The format string of a format as nginx.conf may write it: a whole ``log_format`` directive
+    (``log_format main escape=json '...' '...';``), or its quoted string pieces, which nginx joins
+    (a long format is written over several lines, a piece each). Any other text is the format."""
+    directive = _LOG_FORMAT_DIRECTIVE_RE.match(text)
+    body = directive.group(1) if directive else text
+    escape = _ESCAPE_PARAMETER_RE.match(body)
+    body = (escape.group(1) if escape else body).strip().removesuffix(";").rstrip()
+    pieces: list[str] = []
+    position = 0
+    while position < len(body):
+        piece = _QUOTED_PIECE_RE.match(body, position)
+        if piece is None:
+            break
+        pieces.append(re.sub(r"\\(['\\])", r"\1", piece.group(1)))
+        position = piece.end()
+    if pieces and not body[position:].strip():
+        return "".join(pieces)
+    return body if directive or escape else text
 
 
 def variable_name(written: str) -> str:
