@@ -21,11 +21,14 @@ swings with the hours does not alert on its own swings.
 The surprise grows with the number of logins at a given share, so a crowd larger than any training
 saw (a ticket on-sale: thousands of people logging in at once, failing twice as often as usual as
 they hurry) crosses a threshold that training's smaller crowds did not, though its failure share is
-no higher than theirs. So a window of at least ``BUSY_WINDOW_ATTEMPTS`` logins also needs a
-failure share above the highest share any training window of that many reached
-(``LoginWaveModel.busy_share``, with ``BUSY_SHARE_MARGIN``): what people did on training's busiest
-days is the service's own, however many do it at once. Stuffing at a lower share in a busy window is
-not a wave; on a service whose training never held a window that busy, there is no such floor.
+no higher than theirs. So a window holding more logins than any training window of its length did
+must also fail significantly more often (``SURPRISE_FLOOR``) than the busy share: the failure
+share of training's busiest windows taken together (of each length, those holding at least
+``BUSY_FRACTION`` of the busiest one's logins and ``BUSY_WINDOW_ATTEMPTS``), the share people had
+when most of them came at once. Pooled, not the highest of them: the highest share of many windows
+is their noise. What people did on training's busiest days is the service's own, however many do
+it at once; stuffing that drives the share beyond it is a wave. A training without a window of
+``BUSY_WINDOW_ATTEMPTS`` logins sets no busy share.
 """
 
 from __future__ import annotations
@@ -57,11 +60,9 @@ MIN_FAILED_ACCOUNTS = 5
 # with one degree of freedom): once in two years of one-minute windows on one shard.
 SURPRISE_FLOOR = 12.0
 TRAINING_MARGIN = 1.5
-# A window with this many logins or more reads its failure share well enough (within about four
-# points of a typical 15 %) to learn a busy day's share from, and is held to it.
+# Training windows with this many logins or more, and this share of the busiest one's, are busy.
 BUSY_WINDOW_ATTEMPTS = 100
-# The busy share floor is this multiple of the training's busiest share (at most halfway to 100 %).
-BUSY_SHARE_MARGIN = 1.1
+BUSY_FRACTION = 0.5
 WAVE_END_FRACTION = 0.5
 # A wave's alert names at most this many accounts that logged in successfully during it.
 MAX_NAMED_ACCOUNTS = 10
@@ -91,9 +92,16 @@ class LoginWaveModel:
     usual_share: float
     threshold: float
     long_threshold: float | None = None
-    # The failure share a window of BUSY_WINDOW_ATTEMPTS logins or more must exceed (None: no floor,
-    # for a training without such a window, or a model trained before the floor).
+    # The failure share a crowd larger than training's must exceed significantly, and the most logins
+    # a training window of each length held (None: no busy share, for a training without a window of
+    # BUSY_WINDOW_ATTEMPTS logins, or a model trained before it).
     busy_share: float | None = None
+    busiest_attempts: int = 0
+    long_busiest_attempts: int = 0
+
+    def busiest(self, minutes: int) -> int:
+        """The most logins a training window of that length held."""
+        return self.long_busiest_attempts if minutes == LONG_WINDOW_MINUTES else self.busiest_attempts
 
     def windows(self) -> list[tuple[int, float]]:
         """``(minutes, threshold)`` of each window judged, the short one first."""
@@ -116,7 +124,11 @@ class LoginWaveModel:
         if self.long_threshold is not None:
             data |= {"long_threshold": self.long_threshold, "long_window_minutes": LONG_WINDOW_MINUTES}
         if self.busy_share is not None:
-            data |= {"busy_share": self.busy_share, "busy_window_attempts": BUSY_WINDOW_ATTEMPTS}
+            data |= {
+                "busy_share": self.busy_share,
+                "busiest_attempts": self.busiest_attempts,
+                "long_busiest_attempts": self.long_busiest_attempts,
+            }
         return data
 
     @classmethod
@@ -129,6 +141,8 @@ class LoginWaveModel:
                 float(data["threshold"]),
                 None if long_threshold is None else float(long_threshold),
                 None if busy_share is None else float(busy_share),
+                int(data.get("busiest_attempts", 0)),
+                int(data.get("long_busiest_attempts", 0)),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("login wave model", f"not one ({error!r})") from None
@@ -342,11 +356,12 @@ class LoginWaveWatch:
         usual = self.model.usual_share
         attempts, failures = window.totals(minutes)
         busy_share = self.model.busy_share
+        crowd = busy_share is not None and attempts > self.model.busiest(minutes)
         return (
             surprise(attempts, failures, usual) >= threshold
             and failures - attempts * usual >= MIN_EXCESS_FAILURES
             and window.accounts_failed(minutes) >= MIN_FAILED_ACCOUNTS
-            and (busy_share is None or attempts < BUSY_WINDOW_ATTEMPTS or failures > attempts * busy_share)
+            and not (crowd and surprise(attempts, failures, busy_share or 0.0) < SURPRISE_FLOOR)
         )
 
     def _alert(self, window: LoginWindow, moment: float, minutes: int, threshold: float) -> EntityAlert:
@@ -390,22 +405,21 @@ def train_login_wave_model(
     usual = min(max((failures + 1) / (attempts + 2), MIN_USUAL_SHARE), MAX_USUAL_SHARE)
     window = LoginWindow()
     highest = {WINDOW_MINUTES: 0.0, LONG_WINDOW_MINUTES: 0.0}
-    busiest_share: float | None = None  # the highest failure share of a window of BUSY_WINDOW_ATTEMPTS or more
+    busiest = {WINDOW_MINUTES: 0, LONG_WINDOW_MINUTES: 0}
     for moment, failed in outcomes:
         if window.add(moment, failed, ""):
             for minutes in highest:
                 window_attempts, window_failures = window.totals(minutes)
                 highest[minutes] = max(highest[minutes], surprise(window_attempts, window_failures, usual))
-                if window_attempts >= BUSY_WINDOW_ATTEMPTS:
-                    busiest_share = max(busiest_share or 0.0, window_failures / window_attempts)
-    busy_share = None
-    if busiest_share is not None:
-        busy_share = min(BUSY_SHARE_MARGIN * busiest_share, (1.0 + busiest_share) / 2)
+                busiest[minutes] = max(busiest[minutes], window_attempts)
+    busy_share = _busy_share(outcomes, busiest)
     model = LoginWaveModel(
         usual,
         max(SURPRISE_FLOOR, TRAINING_MARGIN * highest[WINDOW_MINUTES]),
         max(SURPRISE_FLOOR, TRAINING_MARGIN * highest[LONG_WINDOW_MINUTES]),
         busy_share,
+        busiest[WINDOW_MINUTES] if busy_share is not None else 0,
+        busiest[LONG_WINDOW_MINUTES] if busy_share is not None else 0,
     )
     metadata = {
         **model.to_json(),
@@ -413,11 +427,28 @@ def train_login_wave_model(
         "failures": failures,
         "training_max_surprise": round(highest[WINDOW_MINUTES], 3),
         "training_max_long_surprise": round(highest[LONG_WINDOW_MINUTES], 3),
-        "training_busiest_share": None if busiest_share is None else round(busiest_share, 4),
+        "training_busy_share": None if busy_share is None else round(busy_share, 4),
         "min_excess_failures": MIN_EXCESS_FAILURES,
         "min_failed_accounts": MIN_FAILED_ACCOUNTS,
     }
     return model, metadata
+
+
+def _busy_share(outcomes: Sequence[tuple[float, bool]], busiest: Mapping[int, int]) -> float | None:
+    """The failure share of the busy training windows taken together (each window as it stood at
+    each login, as training reads them): those of each length that held ``BUSY_WINDOW_ATTEMPTS``
+    logins or more and ``BUSY_FRACTION`` of the busiest's. None without any."""
+    least = {minutes: max(BUSY_WINDOW_ATTEMPTS, BUSY_FRACTION * most) for minutes, most in busiest.items()}
+    window = LoginWindow()
+    attempts = failures = 0
+    for moment, failed in outcomes:
+        if window.add(moment, failed, ""):
+            for minutes, at_least in least.items():
+                window_attempts, window_failures = window.totals(minutes)
+                if window_attempts >= at_least:
+                    attempts += window_attempts
+                    failures += window_failures
+    return failures / attempts if attempts else None
 
 
 def login_wave_model_of(metadata: Mapping[str, Any]) -> LoginWaveModel | None:
