@@ -45,8 +45,9 @@ _HEADLESS_RE = re.compile(
     re.IGNORECASE,
 )
 # Native apps' HTTP stacks: "MyApp/6.4 (iPhone; iOS 18.2) CFNetwork/1568.300.101 Darwin/24.2.0",
-# "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8)", "MyApp/3.1 Alamofire/5.8.0", "ktor-client".
-_APP_HTTP_STACK_RE = re.compile(r"\b(?:CFNetwork/|Dalvik/|Alamofire/|ktor-client)", re.IGNORECASE)
+# "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8)", "MyApp/3.1 Alamofire/5.8.0", Ktor's "Ktor client"
+# (its engines' default) and "Ktor http-client" (its UserAgent plugin's).
+_APP_HTTP_STACK_RE = re.compile(r"\b(?:CFNetwork/|Dalvik/|Alamofire/|ktor[ -](?:http-)?client)", re.IGNORECASE)
 
 
 @lru_cache(maxsize=1)

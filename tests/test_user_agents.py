@@ -59,7 +59,8 @@ NATIVE_APPS = [
     "Tixorama/6.4.1 (com.tixorama.app; build:6410; iOS 18.2.1) CFNetwork/1568.300.101 Darwin/24.2.0",
     "Dalvik/2.1.0 (Linux; U; Android 14; Pixel 8 Build/AP2A.240805.005)",
     "Shop/3.1.0 (com.example.shop; build:310; iOS 17.5.0) Alamofire/5.8.0",
-    "ktor-client",
+    "Ktor client",
+    "Ktor http-client",
 ]
 
 
