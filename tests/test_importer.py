@@ -16,6 +16,7 @@ from model.backtest import REORDER_SECONDS, parse_args, read_source
 from traffic import Simulator
 from traffic.exceptions import LogFormatError
 from traffic.importer import (
+    ATTRIBUTION_SECONDS,
     CSIC_ANOMALOUS_LABEL,
     LANDING_SECONDS,
     LogImporter,
@@ -24,7 +25,7 @@ from traffic.importer import (
     infer_event_type,
     session_column,
 )
-from traffic.logformat import compile_format
+from traffic.logformat import compile_format, nginx_format_string
 from vedette.events import encode_event, normalize_event, parse_timestamp
 
 FIREFOX = "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0"
@@ -684,9 +685,72 @@ def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it
 
 
 def test_the_import_holds_requests_no_longer_than_the_backtest_reorders() -> None:
-    # (a landing page held for its session comes out up to LANDING_SECONDS after later lines: the
-    # backtest still replays it in order)
-    assert LANDING_SECONDS <= REORDER_SECONDS
+    # (a landing page held for its session comes out up to LANDING_SECONDS after later lines, and a
+    # login held for its user ATTRIBUTION_SECONDS: the backtest still replays them in order)
+    assert max(LANDING_SECONDS, ATTRIBUTION_SECONDS) <= REORDER_SECONDS
+
+
+API_LOG_TEMPLATE = (
+    '{"ip":"$context.identity.sourceIp","requestTime":"$context.requestTime","httpMethod":"$context.httpMethod",'
+    '"path":"$context.path","status":"$context.status","agent":"$context.identity.userAgent",'
+    '"sub":"$context.authorizer.claims.sub"}'
+)
+
+
+def api_line(
+    second: int, ip: str, method: str, path: str, status: int, sub: str = "-", agent: str = "okhttp/4.12.0"
+) -> str:
+    return (
+        f'{{"ip":"{ip}","requestTime":"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000",'
+        f'"httpMethod":"{method}","path":"{path}","status":"{status}","agent":"{agent}","sub":"{sub}"}}'
+    )
+
+
+def test_a_login_before_the_token_names_its_user_is_that_user_s() -> None:
+    # GIVEN an API's log, whose login is answered before the token that names the user exists: a
+    # customer who mistypes once, logs in and reads their accounts; a stuffing attempt nothing
+    # follows; and a client whose next call with a user comes two minutes after its login
+    lines = [
+        api_line(0, "203.0.113.9", "GET", "/accounts", 200, sub="user-a"),  # (the log names users)
+        api_line(10, "198.51.100.7", "POST", "/auth/login", 401),
+        api_line(12, "198.51.100.7", "POST", "/auth/login", 200),
+        api_line(13, "198.51.100.7", "GET", "/accounts", 200, sub="user-b"),
+        api_line(14, "192.0.2.44", "POST", "/auth/login", 401, agent="python-requests/2.31.0"),
+        api_line(20, "192.0.2.80", "POST", "/auth/login", 200),
+        api_line(140, "192.0.2.80", "GET", "/accounts", 200, sub="user-c"),
+    ]
+    importer = LogImporter("custom", log_format=API_LOG_TEMPLATE)
+    # WHEN it is imported
+    events = [item.event for item in importer.import_lines(lines, "api.json")]
+    # THEN the customer's two logins are their account's, in the log's order
+    by_second = {event["occurred_at"][14:19]: event for event in events}
+    assert (by_second["00:10"]["user_id"], by_second["00:10"]["event_type"]) == ("user-b", "login_failed")
+    assert (by_second["00:12"]["user_id"], by_second["00:12"]["event_type"]) == ("user-b", "login_succeeded")
+    assert [event["occurred_at"] for event in events] == sorted(event["occurred_at"] for event in events)
+    # AND the stuffing attempt, and the login too long before its client's next call, stay their client's
+    assert by_second["00:14"]["user_id"] == identify_user(None, None, "192.0.2.44", "python-requests/2.31.0")
+    assert by_second["00:20"]["user_id"] == identify_user(None, None, "192.0.2.80", "okhttp/4.12.0")
+    assert importer.report.attributed_to_users == 2
+    assert "2 login(s) without a user are the user's their session or client named within 60 s" in (
+        importer.report.summary()
+    )
+
+
+def test_a_site_s_login_is_the_user_its_session_names_after_it() -> None:
+    # GIVEN a site whose log names the user only on the pages after the login, and a neighbour behind
+    # the same address with the same browser, in another session, who logs in at the same time
+    log_format = '$remote_addr $remote_user [$time_local] "$request" $status "$http_user_agent" $cookie_sid'
+    lines = [
+        f'203.0.113.9 alice [02/Nov/2026:09:00:00 +0000] "GET /account HTTP/1.1" 200 "{FIREFOX}" s-0',
+        f'203.0.113.9 - [02/Nov/2026:10:00:00 +0000] "POST /login HTTP/1.1" 302 "{FIREFOX}" s-1',
+        f'203.0.113.9 - [02/Nov/2026:10:00:01 +0000] "POST /login HTTP/1.1" 401 "{FIREFOX}" s-2',
+        f'203.0.113.9 bob [02/Nov/2026:10:00:02 +0000] "GET /account HTTP/1.1" 200 "{FIREFOX}" s-1',
+    ]
+    # WHEN it is imported
+    events = [item.event for item in LogImporter("custom", log_format=log_format).import_lines(lines, "site.log")]
+    # THEN the login is bob's, and the neighbour's failed one stays their session's
+    logins = {event["session_id"]: event["user_id"] for event in events if event["event_type"].startswith("login")}
+    assert logins == {"s-1": "bob", "s-2": "session:s-2"}
 
 
 def test_a_log_whose_time_steps_back_does_not_hold_cookieless_requests_to_its_end() -> None:
@@ -1288,3 +1352,56 @@ def test_a_cloudwatch_export_of_a_plain_format_reads_past_its_timestamp() -> Non
     (item,) = LogImporter("custom", log_format=clf).import_lines([line], "api.log")
     # THEN the line after the export's timestamp is read
     assert (item.event["event_type"], item.event["ip"]) == ("login_failed", "203.0.113.9")
+
+
+def test_nginx_directives_as_written_in_any_quotes_and_with_what_follows_them() -> None:
+    expected = '$remote_addr "$request" $status'
+    # double quotes with nginx's escapes, a comment after the directive, the access_log line after it
+    assert nginx_format_string('log_format main "$remote_addr \\"$request\\" $status";') == expected
+    assert nginx_format_string("log_format main '$remote_addr \"$request\" $status'; # the main one") == expected
+    assert (
+        nginx_format_string(
+            "log_format main '$remote_addr \"$request\" '\n '$status';\naccess_log /var/log/a.log main;"
+        )
+        == expected
+    )
+    # a format whose columns are quoted, on one line, is a format, not pieces to join
+    assert nginx_format_string("'$remote_addr' '$status'") == "'$remote_addr' '$status'"
+    # a directive whose format is not quoted is refused, saying so
+    with pytest.raises(LogFormatError, match="not quoted strings"):
+        LogImporter("custom", log_format="log_format main $remote_addr $status;")
+
+
+def test_a_request_rewritten_by_nginx_is_read_as_the_client_sent_it() -> None:
+    # GIVEN a front-controller site logging $request and $uri (nginx's URI after its rewrite)
+    importer = LogImporter("custom", log_format='[$time_local] "$request" $uri $status')
+    line = '[02/Nov/2026:10:00:00 +0000] "GET /shop/item/42?ref=mail HTTP/1.1" /index.php 200'
+    # WHEN a line is imported
+    (item,) = importer.import_lines([line], "access.log")
+    # THEN the resource is the request's, not the script that served it
+    assert item.event["resource"] == "/shop/item/42?ref=mail"
+
+
+def test_an_export_timestamp_before_a_format_that_starts_with_a_word_is_skipped() -> None:
+    # GIVEN lines exported with their time first, of formats whose own first column is one word
+    for log_format, line in (
+        ("$time_iso8601 $remote_addr $request_method $request_uri $status", "2026-11-02T10:00:00+00:00"),
+        ("$msec $remote_addr $request_method $request_uri $status", "1793613600.000"),
+    ):
+        exported = f"2026-11-02T10:00:00.123Z {line} 203.0.113.9 GET /a?x=1 200"
+        # WHEN each is imported
+        (item,) = LogImporter("custom", log_format=log_format).import_lines([exported], "export.log")
+        # THEN the line after the export's time is read
+        assert (item.event["resource"], item.event["status"]) == ("/a?x=1", 200), log_format
+
+
+def test_only_nginx_s_list_valued_upstream_variables_read_lists() -> None:
+    # GIVEN an upstream's header with a comma and no space, and an upstream address list after it
+    importer = LogImporter("custom", log_format="[$time_local] $request_uri $upstream_http_vary $upstream_addr $status")
+    line = "[02/Nov/2026:10:00:00 +0000] /a Accept-Encoding,Cookie 10.0.0.1:80, 10.0.0.2:80 200"
+    # WHEN it is imported
+    (item,) = importer.import_lines([line], "access.log")
+    # THEN the header is one word and the addresses one list
+    assert item.event["properties"]["upstream_http_vary"] == "Accept-Encoding,Cookie"
+    assert item.event["properties"]["upstream_addr"] == "10.0.0.1:80, 10.0.0.2:80"
+    assert item.event["status"] == 200

@@ -132,12 +132,20 @@ COOKIELESS_JOIN_SECONDS = 10.0
 # which carries the cookie: a request without one waits this long for its client's session to start
 # (within the backtest's reordering, which replays events up to five minutes apart in order).
 LANDING_SECONDS = 300.0
+# A login without a user belongs to the user that its session, or else its client (address and
+# user agent), names in a request this soon after it: an
+# app calls the API with the token its login returned within a second or two, and a site's pages
+# name the user from the login's redirect on. Short, as people behind one address with the same
+# app are one client; within the backtest's reordering, as the import holds them this long.
+ATTRIBUTION_SECONDS = 60.0
 # A session seen this recently is under way, not starting (the entity stage's episode timeout).
 SESSION_MEMORY_SECONDS = 30 * 60.0
 ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
 # The users of lines without a user: their session's, or else their client's (``identify_user``).
 SESSION_USER_PREFIX = "session:"
 CLIENT_USER_PREFIX = "client:"
+_DERIVED_USERS = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX, ANONYMOUS)
+_LOGIN_EVENTS = frozenset({"login_succeeded", "login_failed"})
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map)$")
@@ -201,6 +209,9 @@ class ImportReport:
     cookie_names: Counter[str] = field(default_factory=Counter)
     session_cookie: str | None = None
     reads_cookie_header: bool = False  # the session comes from a whole Cookie header column
+    # Logins without a user that the user their client or session named next was given
+    # (``with_logins_attributed``): a login answered before the token or cookie names its user.
+    attributed_to_users: int = 0
     # Requests whose resource is the API Gateway route they matched (a template: /pets/{id}), the
     # log having no path.
     route_only: int = 0
@@ -333,6 +344,11 @@ class ImportReport:
                 f"{self.joined_sessions} joined the session their client started within "
                 f"{LANDING_SECONDS / 60:g} min, {self.client_sessions} keyed by their client ({self._client_kind()})"
             )
+        if self.attributed_to_users:
+            lines.append(
+                f"  {self.attributed_to_users} login(s) without a user are the user's their session or client "
+                f"named within {ATTRIBUTION_SECONDS:g} s after them"
+            )
         for title, examples in (("unparseable", self.unparseable_examples), ("invalid", self.invalid_examples)):
             for source, number, reason, text in examples:
                 lines.append(f"  {title} {source}:{number}: {reason}: {text!r}")
@@ -348,6 +364,7 @@ class ImportReport:
             "directives": self.directives,
             "joined_sessions": self.joined_sessions,
             "client_sessions": self.client_sessions,
+            "attributed_to_users": self.attributed_to_users,
             "extra_columns": self.extra_columns,
             "route_only": self.route_only,
             "unparseable_examples": [list(example) for example in self.unparseable_examples],
@@ -470,6 +487,67 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
         yield labeled
     for client in list(held):
         yield from release(client, None)
+
+
+def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
+    """``events`` (in the log's order), each login without a user of the log's own given the user
+    that its session, or its client without one, names next within ``ATTRIBUTION_SECONDS`` after it
+    (counted in ``report``); the others as they are. An API's login is answered before the token
+    that names the user exists, and a site's login before its pages name the user: keyed by their
+    client, the account never saw its own logins, and a takeover's login from a new device read as
+    a one-request stranger. Failed logins that nothing follows (stuffing through proxies) stay their
+    client's. Logins are held at most ``ATTRIBUTION_SECONDS`` of the log's time (other requests are
+    not held: a log's anonymous pages would fill memory)."""
+    held: dict[str, list[tuple[float, int, LabeledEvent]]] = {}  # session or client -> heap of (time, arrival, request)
+    waiting: list[tuple[float, int, str]] = []  # heap of (time, arrival, key) of held requests
+    newest = -math.inf
+    # Nothing is held until a request names a user: a log whose user column is always empty (the
+    # combined format's $remote_user, without HTTP authentication) comes out in its own order.
+    users_named = False
+
+    def release(key: str, user: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
+        queue = held.get(key)
+        while queue and queue[0][0] < before:
+            labeled = heapq.heappop(queue)[2]
+            if user is not None:
+                labeled.event["user_id"] = user
+                report.attributed_to_users += 1
+            yield labeled
+        if not queue:
+            held.pop(key, None)
+
+    for arrival, labeled in enumerate(events):
+        event = labeled.event
+        moment = parse_timestamp(event["occurred_at"]).timestamp()
+        newest = max(newest, moment)
+        cutoff = newest - ATTRIBUTION_SECONDS
+        while waiting and waiting[0][0] < cutoff:
+            yield from release(heapq.heappop(waiting)[2], None, cutoff)
+        session = event.get("session_id")
+        client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
+        user = str(event.get("user_id", ""))
+        if users_named and user.startswith(_DERIVED_USERS) and event.get("event_type") in _LOGIN_EVENTS:
+            # Held by its session where it has one (a neighbour behind the same address and browser
+            # build is another session), else by its client.
+            key = session or client
+            if key == ANONYMOUS:
+                yield labeled
+                continue
+            heapq.heappush(held.setdefault(key, []), (moment, arrival, labeled))
+            heapq.heappush(waiting, (moment, arrival, key))
+            continue
+        if user.startswith(_DERIVED_USERS):
+            yield labeled
+            continue
+        users_named = True
+        # A user's request: its session's earlier logins are the user's, and so are its client's
+        # that had no session (a site whose session cookie is set at login holds none before it).
+        for key in dict.fromkeys((session, client)):
+            if key is not None and key != ANONYMOUS:
+                yield from release(key, user, moment + ATTRIBUTION_SECONDS)
+        yield labeled
+    for key in list(held):
+        yield from release(key, None)
 
 
 def identify_user(user: str | None, session: str | None, ip: str | None, user_agent: str | None) -> str:
@@ -671,6 +749,7 @@ class LogImporter:
         self.session_column = session_column(variables, session_cookie) if variables else None
         self.failed_login_statuses = frozenset(failed_login_statuses)
         self.has_peer_column = "remote_addr" in variables
+        self.has_user_column = not USER_VARIABLES.isdisjoint(variables)
         self.forwarded_column = next((name for name in FORWARDED_VARIABLES if name in variables), None)
         self.client_address = ClientAddress(real_ip_from)
         self.internal_address = ClientAddress().is_trusted
@@ -688,10 +767,11 @@ class LogImporter:
     def import_lines(self, lines: Iterable[str], source: str = "-") -> Iterator[LabeledEvent]:
         """Events from ``lines`` (as read from ``source``), updating ``self.report``."""
         events = self._events(lines, source)
-        if self.session_column is None:
-            yield from events
-        else:
-            yield from with_cookieless_sessions(events, self.report)
+        if self.session_column is not None:
+            events = with_cookieless_sessions(events, self.report)
+        if self.has_user_column:
+            events = with_logins_attributed(events, self.report)
+        yield from events
 
     def _events(self, lines: Iterable[str], source: str) -> Iterator[LabeledEvent]:
         report = self.report
@@ -802,27 +882,41 @@ class LogImporter:
         }
 
     def _parse_access(self, line: str, source: str, number: int) -> dict[str, Any]:
+        try:
+            return self._parse_access_line(line, source, number)
+        except LineError as error:
+            # The time (and a space) an export put before the line: read again without it.
+            prefix = _EXPORT_PREFIX_RE.match(line)
+            if prefix is None:
+                raise
+            try:
+                return self._parse_access_line(line[prefix.end() :], source, number, line)
+            except LineError:
+                raise error from None
+
+    def _parse_access_line(self, text: str, source: str, number: int, line: str | None = None) -> dict[str, Any]:
+        """``text`` (``line``, or the part of it after an export's timestamp) as the format's event."""
+        line = text if line is None else line
         compiled = self.compiled
         if compiled is None:  # pragma: no cover - the constructor always sets it for these formats
             raise LineError("no format")
-        read = compiled.read(line)
-        if read is None and (prefix := _EXPORT_PREFIX_RE.match(line)) is not None:
-            read = compiled.read(line[prefix.end() :])
+        read = compiled.read(text)
         if read is None:
             raise LineError("does not match the format")
         values, extra = read
+        event = self._request_event({name: _unescape(value) for name, value in values.items()}, line, source, number)
         if extra:
             self.report.extra_columns += 1
             self.report._example(self.report.extra_column_examples, source, number, extra[:_EXAMPLE_CHARACTERS], line)
-        return self._request_event({name: _unescape(value) for name, value in values.items()}, line, source, number)
+        return event
 
     def _request_event(self, values: dict[str, str], line: str, source: str, number: int) -> dict[str, Any]:
         """The event of a web request line, from its values by nginx variable (unescaped)."""
         properties: dict[str, Any] = {}
         occurred_at: str | None = None
         user = session = ip = agent = method = uri = path = event_type = forwarded = route = None
-        # The request's URI as each variable gives it: $request's target, $request_uri (path and
-        # query), $uri (the path alone) with $args; a format may log all of them.
+        # The request's URI as each variable gives it: $request's target (in uri), $request_uri
+        # (path and query), $uri (the path alone) with $args; a format may log all of them.
         request_uri = path_only = args = None
         query = ""
         status: int | None = None
@@ -899,9 +993,11 @@ class LogImporter:
             ip = self._client(ip, forwarded, properties)
         if ip is not None and self.internal_address(ip):
             self.report.internal_addresses[ip] += 1
+        # $request_uri is the URI the client sent, and so is $request's; $uri is nginx's after its
+        # rewrites, normalised and without the query (/index.php behind a front controller).
         if request_uri is not None:
             uri = request_uri
-        elif path_only is not None:
+        elif uri is None and path_only is not None:
             uri = path_only + (f"?{args}" if args else "")
         if uri is None and route is not None and route not in API_GATEWAY_DEFAULT_ROUTES:
             self.report.route_only += 1

@@ -54,11 +54,22 @@ COMBINED = COMMON + ' "$http_referer" "$http_user_agent"'
 DEFAULT_TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
 TIME_VARIABLES = frozenset({"time_local", "time_iso8601", "msec", "time_epoch_ms", "time_epoch_us"})
 FREE_TEXT_VARIABLES = frozenset({"http_user_agent", "http_referer", "request"})
-# nginx's $upstream_* variables list every server a request was passed to, when a retry or an
-# internal redirect took it to more than one: "10.0.0.1:80, 10.0.0.2:80" (", " between servers of
+# nginx's $upstream_* variables of the servers a request was passed to list each of them, when a
+# retry or an internal redirect took it to more than one: "10.0.0.1:80, 10.0.0.2:80" (", " between servers of
 # a group, " : " between groups), and so their statuses and times ("502, 200"). Such a value is
 # read whole, not as one word and the start of the next column.
-UPSTREAM_LIST_PREFIX = "upstream_"
+UPSTREAM_LIST_VARIABLES = frozenset(
+    {
+        "upstream_addr",
+        "upstream_status",
+        "upstream_response_time",
+        "upstream_connect_time",
+        "upstream_header_time",
+        "upstream_response_length",
+        "upstream_bytes_received",
+        "upstream_bytes_sent",
+    }
+)
 _UPSTREAM_LIST_PATTERN = r"([^\s,]*(?:(?:, | : )[^\s,]+)*)"
 # The variables that name the authenticated user (of several in a line, the last one set is read).
 USER_VARIABLES = frozenset({"remote_user", "user_id", "authorizer_principal_id", "authorizer_claims_sub"})
@@ -92,9 +103,9 @@ API_GATEWAY_UNUSED_PREFIX = "context_"  # the name of a variable left out: conte
 # The route key of an HTTP API's default route: it matched no route, and names no path.
 API_GATEWAY_DEFAULT_ROUTES = frozenset({"$default"})
 # A log_format directive as nginx.conf writes it: "log_format NAME [escape=...] 'piece' 'piece' ...;".
-_LOG_FORMAT_DIRECTIVE_RE = re.compile(r"\s*log_format\s+\S+\s+(?:escape=\S+\s+)?(.*?);?\s*$", re.DOTALL)
-_ESCAPE_PARAMETER_RE = re.compile(r"\s*escape=\S+\s+(.*)$", re.DOTALL)
-_QUOTED_PIECE_RE = re.compile(r"\s*'((?:[^'\\]|\\.)*)'")
+_LOG_FORMAT_DIRECTIVE_RE = re.compile(r"\s*log_format\s+\S+\s+(?:escape=\S+\s+)?")
+_QUOTED_PIECE_RE = re.compile(r"""\s*(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")""", re.DOTALL)
+_NGINX_ESCAPE_RE = re.compile(r"""\\(["'\\])""")
 _STRFTIME_PATTERNS = {
     "Y": r"\d{4}",
     "y": r"\d{2}",
@@ -141,24 +152,36 @@ def time_format_pattern(time_format: str) -> str:
 
 
 def nginx_format_string(text: str) -> str:
-    """The format string of a format as nginx.conf may write it: a whole ``log_format`` directive
-    (``log_format main escape=json '...' '...';``), or its quoted string pieces, which nginx joins
-    (a long format is written over several lines, a piece each). Any other text is the format."""
+    """The format string of a format as nginx.conf writes it: a whole ``log_format`` directive
+    (``log_format main escape=json '...' '...';``, whatever follows its ``;``: a comment, the
+    ``access_log`` line), or its quoted strings on lines of their own, which nginx joins (a long
+    format is written over several lines, a piece each), or one quoted string. Each piece is
+    unescaped as nginx does (``\\"``, ``\\'``, ``\\\\``). Any other text is the format itself;
+    raises ``LogFormatError`` for a directive whose format is not quoted strings."""
     directive = _LOG_FORMAT_DIRECTIVE_RE.match(text)
-    body = directive.group(1) if directive else text
-    escape = _ESCAPE_PARAMETER_RE.match(body)
-    body = (escape.group(1) if escape else body).strip().removesuffix(";").rstrip()
+    if directive is None:
+        stripped = text.strip()
+        if not stripped.startswith(("'", '"')):
+            return text
+        pieces, rest = _quoted_pieces(stripped)
+        # Pieces on one line ('$remote_addr' '$status') may be a format whose columns are quoted.
+        if pieces and rest.strip() in ("", ";") and (len(pieces) == 1 or "\n" in stripped):
+            return "".join(pieces)
+        return text
+    pieces, rest = _quoted_pieces(text[directive.end() :])
+    if not pieces or not (rest.strip() == "" or rest.lstrip().startswith(";")):
+        raise LogFormatError(text, "reads as an nginx log_format directive, but its format is not quoted strings")
+    return "".join(pieces)
+
+
+def _quoted_pieces(text: str) -> tuple[list[str], str]:
+    """The quoted strings at the start of ``text``, unescaped as nginx does, and the text after them."""
     pieces: list[str] = []
     position = 0
-    while position < len(body):
-        piece = _QUOTED_PIECE_RE.match(body, position)
-        if piece is None:
-            break
-        pieces.append(re.sub(r"\\(['\\])", r"\1", piece.group(1)))
+    while (piece := _QUOTED_PIECE_RE.match(text, position)) is not None:
+        pieces.append(_NGINX_ESCAPE_RE.sub(r"\1", piece.group(1) if piece.group(1) is not None else piece.group(2)))
         position = piece.end()
-    if pieces and not body[position:].strip():
-        return "".join(pieces)
-    return body if directive or escape else text
+    return pieces, text[position:]
 
 
 def variable_name(written: str) -> str:
@@ -225,11 +248,11 @@ def compile_format(log_format: str, time_format: str = DEFAULT_TIME_FORMAT) -> C
             if value in FREE_TEXT_VARIABLES:
                 pattern.append(r"(.*)")
             else:
-                pattern.append(_UPSTREAM_LIST_PATTERN if value.startswith(UPSTREAM_LIST_PREFIX) else r"(\S*)")
+                pattern.append(_UPSTREAM_LIST_PATTERN if value in UPSTREAM_LIST_VARIABLES else r"(\S*)")
         elif following[0] == '"':
             pattern.append(r'((?:[^"\\]|\\.)*)')
         elif following[0] == " ":
-            pattern.append(_UPSTREAM_LIST_PATTERN if value.startswith(UPSTREAM_LIST_PREFIX) else r"(\S*)")
+            pattern.append(_UPSTREAM_LIST_PATTERN if value in UPSTREAM_LIST_VARIABLES else r"(\S*)")
         else:
             pattern.append(f"([^{re.escape(following[0])}]*)")
     # After a closing literal, extra columns (a proxy's X-Forwarded-For, a response time) are allowed.
