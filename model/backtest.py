@@ -581,12 +581,17 @@ def summarize(replay: Replay) -> dict[str, Any]:
                 "entities": len(members),
                 "alerted": sum(1 for record in members if record.alerted),
                 "alerted_share": round(sum(1 for record in members if record.alerted) / len(members), 4),
-                # Of them, those that alerted on their own, and those a failed-login wave stood for (a
+                # Of them, those that alerted on their own, those a failed-login wave stood for (a
                 # stuffing session is caught by the wave; a person who failed a login in a false one
-                # is counted with it too).
+                # is counted with it too), and those their client's alert of the day stood for.
                 "alerted_on_their_own": sum(1 for record in members if record.alerts > 0),
                 "alerted_through_a_wave": sum(
                     1 for record in members if record.alerts == 0 and (record.folded > 0 or record.tried_in_wave)
+                ),
+                "alerted_through_their_client": sum(
+                    1
+                    for record in members
+                    if record.alerts == 0 and not (record.folded > 0 or record.tried_in_wave) and record.client_folded
                 ),
                 "median_seconds_to_first_alert": round(float(np.median(delays)), 1) if delays else None,
                 "events_flagged_share": round(replay.flagged_by_label[name] / max(replay.events_by_label[name], 1), 4),
@@ -806,14 +811,15 @@ def _report(
     if "per_label" in summary:
         lines += [
             "| label | entities | alerted | share | on their own | through a failed-login wave | "
-            "median time to first alert |",
-            "| --- | --- | --- | --- | --- | --- | --- |",
+            "through their client's alert | median time to first alert |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
         for name, figures in summary["per_label"].items():
             delay = figures["median_seconds_to_first_alert"]
             lines.append(
                 f"| {name} | {figures['entities']} | {figures['alerted']} | {figures['alerted_share']:.1%} | "
                 f"{figures['alerted_on_their_own']} | {figures['alerted_through_a_wave']} | "
+                f"{figures['alerted_through_their_client']} | "
                 f"{'' if delay is None else f'{delay / 60:.1f} min'} |"
             )
         entity_level = summary.get("entity_level", {})

@@ -119,6 +119,8 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     assert set(summary["event_level"]) == {"roc_auc", "pr_auc"}
     # AND the client without cookies alerted once: its later sessions were counted into that alert
     assert (summary["per_label"]["cookieless"]["alerted"], summary["folded_into_clients"]) == (3, 2)
+    cookieless = summary["per_label"]["cookieless"]
+    assert (cookieless["alerted_on_their_own"], cookieless["alerted_through_their_client"]) == (1, 2)
     # AND the report, the plots, the per-entity scores and the trained model are in --out
     for name in ("report.md", "scores.png", "alerts_per_day.png", "time_to_first_alert.png", "entities.csv"):
         assert (out / name).stat().st_size > 0, name
