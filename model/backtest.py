@@ -320,8 +320,10 @@ class Replay:
         self.wave_watch = LoginWaveWatch(self.model.login_waves) if self.model.login_waves else None
 
     def warm_up(self, events: Iterable[dict[str, Any]]) -> int:
-        """Carry the users' and addresses' state through ``events`` (the training log), unscored, as a
-        scorer that has been running since then would have it; returns how many events that was.
+        """Carry the users' and addresses' state, and the episodes under way, through ``events`` (the
+        training log), as a scorer that has been running since then would have them; returns how
+        many events that was. Nothing of it is reported: no scores, no alerts (an episode that would
+        have alerted then is marked so, and does not alert again as it goes on into the test log).
 
         A list is put in time order first. Any other iterable (an archive read in its arrival order,
         ``archive.iter_events``) is taken as it comes, ``WARM_UP_EVENTS`` at a time, each chunk in
@@ -330,16 +332,30 @@ class Replay:
         warmed = 0
         # islice, not itertools.batched: the gate runs on the training image's Python 3.10.
         while chunk := list(itertools.islice(ordered, WARM_UP_EVENTS)):
+            chunk.sort(key=event_time)
+            times = [event_time(event) for event in chunk]
             features = featurize_batch(
-                sorted(chunk, key=event_time),
+                chunk,
                 self.user_states,
                 self.ip_states,
                 network_of=self.network_of,
                 agent_of=self.agent_of,
                 vocabulary=self.model.vocabulary,
+                times=times,
             )
             self.user_states.update(features.user_states)
             self.ip_states.update(features.ip_states)
+            # The episodes under way: an integration that never pauses half an hour is one episode
+            # from training on, not a new one at the test log's first line.
+            scores = self.model.detector.score(features.rows)
+            self.tracker.observe(
+                self.evidence,
+                [entity_key(event, self.kind) for event in chunk],
+                times,
+                event_evidence(features.rows, chunk, self.model.vocabulary),
+                scores.tolist(),
+                (scores > self.model.threshold).tolist(),
+            )
             warmed += len(chunk)
         return warmed
 
