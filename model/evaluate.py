@@ -371,6 +371,19 @@ def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
 TRIAL_LOGS = Path(__file__).resolve().parents[1] / "trial_logs"
 
 
+# The fintech API's stage access-log format, as its tester set it in API Gateway (JSON, $context).
+FINTECH_API_FORMAT = (
+    '{ "requestId":"$context.requestId", "extendedRequestId":"$context.extendedRequestId", '
+    '"ip":"$context.identity.sourceIp", "userAgent":"$context.identity.userAgent", '
+    '"requestTime":"$context.requestTime", "requestTimeEpoch":"$context.requestTimeEpoch", '
+    '"httpMethod":"$context.httpMethod", "resourcePath":"$context.resourcePath", "path":"$context.path", '
+    '"status":"$context.status", "protocol":"$context.protocol", '
+    '"responseLength":"$context.responseLength", "responseLatency":"$context.responseLatency", '
+    '"integrationLatency":"$context.integrationLatency", "sub":"$context.authorizer.claims.sub", '
+    '"errorMessage":"$context.error.message", "wafStatus":"$context.waf.status" }'
+)
+
+
 @dataclass(frozen=True)
 class TrialLog:
     """A labelled log written by a tester who read only the docs (``trial_logs/README.md``), and the
@@ -412,6 +425,26 @@ TRIALS = (
             "--entity",
             "session",
         ),
+    ),
+    TrialLog(
+        "ticketing_site",
+        "ticketing_site.py",
+        (
+            "--format",
+            "custom",
+            "--log-format",
+            '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" '
+            '"$http_user_agent" $request_length $request_time [$proxy_upstream_name] '
+            "[$proxy_alternative_upstream_name] $upstream_addr $upstream_response_length $upstream_response_time "
+            "$upstream_status $req_id $cookie_tsid",
+            "--entity",
+            "session",
+        ),
+    ),
+    TrialLog(
+        "fintech_api_gateway",
+        "fintech_api_gateway.py",
+        ("--format", "custom", "--log-format", FINTECH_API_FORMAT, "--entity", "user"),
     ),
 )
 
