@@ -524,9 +524,13 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
         while waiting and waiting[0][0] < cutoff:
             yield from release(heapq.heappop(waiting)[2], None, cutoff)
         session = event.get("session_id")
-        client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
         user = str(event.get("user_id", ""))
-        if users_named and user.startswith(_DERIVED_USERS) and event.get("event_type") in _LOGIN_EVENTS:
+        derived = user.startswith(_DERIVED_USERS)
+        if derived and not (users_named and event.get("event_type") in _LOGIN_EVENTS):
+            yield labeled
+            continue
+        client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
+        if derived:
             # Held by its session where it has one (a neighbour behind the same address and browser
             # build is another session), else by its client.
             key = session or client
@@ -535,9 +539,6 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
                 continue
             heapq.heappush(held.setdefault(key, []), (moment, arrival, labeled))
             heapq.heappush(waiting, (moment, arrival, key))
-            continue
-        if user.startswith(_DERIVED_USERS):
-            yield labeled
             continue
         users_named = True
         # A user's request: its session's earlier logins are the user's, and so are its client's
