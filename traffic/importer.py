@@ -406,6 +406,41 @@ def session_cookie(header: str, name: str | None = None) -> tuple[str | None, li
     return found, names
 
 
+class _HeldByKey:
+    """Requests held back per key (a client, a session), each with its time: what the import holds
+    while it waits to learn whose a request is (``with_cookieless_sessions``,
+    ``with_logins_attributed``)."""
+
+    def __init__(self) -> None:
+        self.queues: dict[str, list[tuple[float, int, LabeledEvent]]] = {}  # key -> heap of (time, arrival, request)
+        self.waiting: list[tuple[float, int, str]] = []  # heap of (time, arrival, key) of held requests
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.queues
+
+    def hold(self, key: str, moment: float, arrival: int, labeled: LabeledEvent) -> None:
+        heapq.heappush(self.queues.setdefault(key, []), (moment, arrival, labeled))
+        heapq.heappush(self.waiting, (moment, arrival, key))
+
+    def take(self, key: str, before: float = math.inf) -> Iterator[LabeledEvent]:
+        """The key's held requests older than ``before``, oldest first (each taken off its heap: a
+        crawler holding thousands costs no copies)."""
+        queue = self.queues.get(key)
+        while queue and queue[0][0] < before:
+            yield heapq.heappop(queue)[2]
+        if not queue:
+            self.queues.pop(key, None)
+
+    def expired(self, cutoff: float) -> Iterator[str]:
+        """The keys of requests held since before ``cutoff``, one for each such request."""
+        while self.waiting and self.waiting[0][0] < cutoff:
+            yield heapq.heappop(self.waiting)[2]
+
+    def keys_held(self) -> list[str]:
+        """Every key with a request held (a copy: taking them all empties it)."""
+        return list(self.queues)
+
+
 def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
     """``events`` (in the log's order) with a session id for each that has none: the session its
     client (address and user agent) started within ``COOKIELESS_JOIN_SECONDS`` of it (a landing
@@ -419,8 +454,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
     client, and a neighbour's first request must not join a session already under way. Time is the
     newest seen so far, so a log whose time steps back (files concatenated out of order) releases
     what it holds rather than holding it to the end."""
-    held: dict[str, list[tuple[float, int, LabeledEvent]]] = {}  # client -> heap of (time, arrival, request)
-    waiting: list[tuple[float, int, str]] = []  # heap of (time, arrival, client) of held requests
+    held = _HeldByKey()  # by client
     sessions_seen: OrderedDict[str, float] = OrderedDict()  # session id -> last seen, oldest first
     newest = -math.inf
 
@@ -442,20 +476,16 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
 
     def release(client: str, session: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
         """The client's held requests older than ``before``, oldest first, in the given session or
-        their client's (each taken off its heap: a crawler holding thousands costs no copies)."""
-        queue = held.get(client)
-        while queue and queue[0][0] < before:
-            yield assigned(heapq.heappop(queue)[2], client, session)
-        if not queue:
-            held.pop(client, None)
+        their client's."""
+        for labeled in held.take(client, before):
+            yield assigned(labeled, client, session)
 
     for arrival, labeled in enumerate(events):
         event = labeled.event
         moment = parse_timestamp(event["occurred_at"]).timestamp()
         newest = max(newest, moment)
         cutoff = newest - LANDING_SECONDS
-        while waiting and waiting[0][0] < cutoff:
-            _, _, client = heapq.heappop(waiting)
+        for client in held.expired(cutoff):
             yield from release(client, None, cutoff)
         while sessions_seen and next(iter(sessions_seen.values())) < newest - SESSION_MEMORY_SECONDS:
             sessions_seen.popitem(last=False)
@@ -475,8 +505,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
                 continue
             if client in held:  # (what it sent well before this kept no cookie: its own session)
                 yield from release(client, None, moment - COOKIELESS_JOIN_SECONDS)
-            heapq.heappush(held.setdefault(client, []), (moment, arrival, labeled))
-            heapq.heappush(waiting, (moment, arrival, client))
+            held.hold(client, moment, arrival, labeled)
             continue
         if session not in sessions_seen and client != ANONYMOUS:
             yield from release(client, session)
@@ -485,7 +514,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
         sessions_seen[session] = newest
         sessions_seen.move_to_end(session)
         yield labeled
-    for client in list(held):
+    for client in held.keys_held():
         yield from release(client, None)
 
 
@@ -498,31 +527,26 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
     a one-request stranger. Failed logins that nothing follows (stuffing through proxies) stay their
     client's. Logins are held at most ``ATTRIBUTION_SECONDS`` of the log's time (other requests are
     not held: a log's anonymous pages would fill memory)."""
-    held: dict[str, list[tuple[float, int, LabeledEvent]]] = {}  # session or client -> heap of (time, arrival, request)
-    waiting: list[tuple[float, int, str]] = []  # heap of (time, arrival, key) of held requests
+    held = _HeldByKey()  # by session, or client
     newest = -math.inf
     # Nothing is held until a request names a user: a log whose user column is always empty (the
     # combined format's $remote_user, without HTTP authentication) comes out in its own order.
     users_named = False
 
     def release(key: str, user: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
-        queue = held.get(key)
-        while queue and queue[0][0] < before:
-            labeled = heapq.heappop(queue)[2]
+        for labeled in held.take(key, before):
             if user is not None:
                 labeled.event["user_id"] = user
                 report.attributed_to_users += 1
             yield labeled
-        if not queue:
-            held.pop(key, None)
 
     for arrival, labeled in enumerate(events):
         event = labeled.event
         moment = parse_timestamp(event["occurred_at"]).timestamp()
         newest = max(newest, moment)
         cutoff = newest - ATTRIBUTION_SECONDS
-        while waiting and waiting[0][0] < cutoff:
-            yield from release(heapq.heappop(waiting)[2], None, cutoff)
+        for key in held.expired(cutoff):
+            yield from release(key, None, cutoff)
         session = event.get("session_id")
         user = str(event.get("user_id", ""))
         derived = user.startswith(_DERIVED_USERS)
@@ -537,17 +561,16 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
             if key == ANONYMOUS:
                 yield labeled
                 continue
-            heapq.heappush(held.setdefault(key, []), (moment, arrival, labeled))
-            heapq.heappush(waiting, (moment, arrival, key))
+            held.hold(key, moment, arrival, labeled)
             continue
         users_named = True
         # A user's request: its session's earlier logins are the user's, and so are its client's
         # that had no session (a site whose session cookie is set at login holds none before it).
-        for key in dict.fromkeys((session, client)):
-            if key is not None and key != ANONYMOUS:
-                yield from release(key, user, moment + ATTRIBUTION_SECONDS)
+        for holder in dict.fromkeys((session, client)):
+            if holder is not None and holder != ANONYMOUS:
+                yield from release(holder, user, moment + ATTRIBUTION_SECONDS)
         yield labeled
-    for key in list(held):
+    for key in held.keys_held():
         yield from release(key, None)
 
 
