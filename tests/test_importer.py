@@ -1365,8 +1365,10 @@ def test_nginx_directives_as_written_in_any_quotes_and_with_what_follows_them() 
         )
         == expected
     )
-    # a format whose columns are quoted, on one line, is a format, not pieces to join
+    # a format whose columns are quoted, on one line, is a format, not pieces to join; and so is one
+    # whose only column is in double quotes, as this tool's formats quote columns
     assert nginx_format_string("'$remote_addr' '$status'") == "'$remote_addr' '$status'"
+    assert nginx_format_string('"$request"') == '"$request"'
     # a directive whose format is not quoted is refused, saying so
     with pytest.raises(LogFormatError, match="not quoted strings"):
         LogImporter("custom", log_format="log_format main $remote_addr $status;")

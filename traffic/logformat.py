@@ -161,7 +161,8 @@ def nginx_format_string(text: str) -> str:
     directive = _LOG_FORMAT_DIRECTIVE_RE.match(text)
     if directive is None:
         stripped = text.strip()
-        if not stripped.startswith(("'", '"')):
+        # (single quotes only: a format written for this tool quotes its columns with double ones)
+        if not stripped.startswith("'"):
             return text
         pieces, rest = _quoted_pieces(stripped)
         # Pieces on one line ('$remote_addr' '$status') may be a format whose columns are quoted.
