@@ -1105,10 +1105,9 @@ def _warn_missing_keys(events: Sequence[dict[str, Any]], kind: str, source: str,
             f"can be trained; {advice}, or backtest --entity user"
         )
     if kind == "user" and events and any(event.get("session_id") for event in events):
-        from traffic.importer import ANONYMOUS, CLIENT_USER_PREFIX, SESSION_USER_PREFIX
+        from traffic.importer import DERIVED_USERS
 
-        derived = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX, ANONYMOUS)
-        if all(str(event.get("user_id", "")).startswith(derived) for event in events):
+        if all(str(event.get("user_id", "")).startswith(DERIVED_USERS) for event in events):
             logger.warning(
                 "%s: no event names its user (the log has no user column): each user is its session "
                 "(session:<id>), or its client without one, so --entity user gives the figures --entity session "

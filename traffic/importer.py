@@ -144,7 +144,8 @@ ANONYMOUS = "anonymous"  # the user of a line without user, session, address or 
 # The users of lines without a user: their session's, or else their client's (``identify_user``).
 SESSION_USER_PREFIX = "session:"
 CLIENT_USER_PREFIX = "client:"
-_DERIVED_USERS = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX, ANONYMOUS)
+# What the user ids of lines without a user begin with (``identify_user``).
+DERIVED_USERS = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX, ANONYMOUS)
 _LOGIN_EVENTS = frozenset({"login_succeeded", "login_failed"})
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
@@ -549,7 +550,7 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
             yield from release(key, None, cutoff)
         session = event.get("session_id")
         user = str(event.get("user_id", ""))
-        derived = user.startswith(_DERIVED_USERS)
+        derived = user.startswith(DERIVED_USERS)
         if derived and not (users_named and event.get("event_type") in _LOGIN_EVENTS):
             yield labeled
             continue
@@ -654,6 +655,7 @@ def _parse_clf_time(text: str) -> datetime | None:
 
 # Times given as a count since the epoch, and their units per second.
 _EPOCH_UNITS = {"msec": 1, "time_epoch_ms": 1_000, "time_epoch_us": 1_000_000}
+_EPOCH_UNIT_NAMES = {"msec": "seconds", "time_epoch_ms": "milliseconds", "time_epoch_us": "microseconds"}
 # Request durations, and their units per millisecond (``$request_time`` is nginx's seconds).
 _DURATION_UNITS = {"request_time": 0.001, "request_time_ms": 1, "request_time_us": 1_000}
 
@@ -663,8 +665,9 @@ def _parse_time(text: str, variable: str, time_format: str) -> str:
     if variable in _EPOCH_UNITS:
         moment = datetime.fromtimestamp(float(text) / _EPOCH_UNITS[variable], timezone.utc)
         if moment.year < _EARLIEST_EPOCH_YEAR:
-            unit = {1: "seconds", 1_000: "milliseconds", 1_000_000: "microseconds"}[_EPOCH_UNITS[variable]]
-            raise ValueError(f"{text} {unit} after 1970 is {moment:%Y-%m-%d}: is the time in another unit?")
+            raise ValueError(
+                f"{text} {_EPOCH_UNIT_NAMES[variable]} after 1970 is {moment:%Y-%m-%d}: is the time in another unit?"
+            )
     elif variable == "time_iso8601":
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     else:
@@ -743,9 +746,9 @@ class LogImporter:
             raise LogFormatError("", "the custom format needs a format string (--log-format)")
         if format != "custom" and log_format:
             raise LogFormatError(log_format, f"a format string only goes with the custom format, not {format!r}")
-        if format == "custom" and log_format:
+        if log_format:  # (the custom format's: any other refused above)
             log_format = nginx_format_string(log_format)
-        if format == "custom" and log_format and is_apache_format(log_format):
+        if log_format and is_apache_format(log_format):
             log_format, apache_time_format = from_apache(log_format)
             if apache_time_format is not None:
                 if time_format not in (DEFAULT_TIME_FORMAT, apache_time_format):
@@ -756,10 +759,11 @@ class LogImporter:
         self.compiled: CompiledFormat | None = None
         if format in PRESET_FORMATS:
             self.compiled = compile_format(PRESET_FORMATS[format], time_format)
-        json_template = format == "custom" and bool(log_format) and is_json_template(log_format or "")
-        if format == "custom" and log_format and not json_template:
+        self.json_template: JsonTemplate | None = None
+        if log_format and is_json_template(log_format):
+            self.json_template = JsonTemplate(log_format, time_format)
+        elif log_format:
             self.compiled = compile_format(log_format, time_format)
-        self.json_template = JsonTemplate(log_format, time_format) if json_template and log_format else None
         self.w3c = W3CLayout(DIALECTS[format]) if format in DIALECTS else None
         variables: Sequence[str] = ()
         if self.compiled is not None:
