@@ -247,6 +247,13 @@ def _check_features(folder: Path, metadata: dict[str, Any]) -> None:
         )
 
 
+def counted_once_names(detector: Any) -> list[list[str]]:
+    """The feature names of each group of columns ``detector`` counts once by its largest term (none:
+    every column counts; ``model.features.COUNTED_ONCE``), as the metadata records them."""
+    groups = getattr(detector, "counted_once", ())
+    return [[FEATURE_NAMES[column] for column in group] for group in groups]
+
+
 def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
     """Load an artifact folder; raises ``ArtifactError`` if it was built for other features."""
     import joblib
@@ -264,6 +271,12 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
         raise ArtifactError(
             f"{folder}: the detector adds its terms as {getattr(detector, 'aggregation', ECOD_DIRECTIONS)!r}, "
             f"its threshold was calibrated for {recorded!r}"
+        )
+    recorded_groups = metadata.get("detector_counted_once")
+    if recorded_groups is not None and recorded_groups != counted_once_names(detector):
+        raise ArtifactError(
+            f"{folder}: the detector counts {counted_once_names(detector)} once each, its threshold was "
+            f"calibrated counting {recorded_groups} once each"
         )
     if detector.n_features != len(FEATURE_NAMES):
         raise ArtifactError(

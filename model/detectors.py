@@ -69,12 +69,20 @@ class ECODDetector:
     name = "ecod"
 
     def __init__(
-        self, *, seed: int = DEFAULT_SEED, cohort_column: int | None = None, aggregation: str = SOFT_TRUNCATED_TAILS
+        self,
+        *,
+        seed: int = DEFAULT_SEED,
+        cohort_column: int | None = None,
+        aggregation: str = SOFT_TRUNCATED_TAILS,
+        counted_once: Sequence[Sequence[int]] = (),
     ) -> None:
         if aggregation not in (SOFT_TRUNCATED_TAILS, ECOD_DIRECTIONS):
             raise ValueError(f"aggregation: {aggregation!r} is not one this code knows")
         self.seed = seed
         self.aggregation = aggregation  # model.tails.ecod's
+        # Groups of columns that read one thing several ways, each counted by its largest term
+        # (model.features.COUNTED_ONCE; model.tails.soft_truncated_sum says why).
+        self.counted_once = tuple(tuple(int(column) for column in group) for group in counted_once)
         self.n_features = 0
         self._profile: TailProfile | None = None
         # Cold start: rows with a non-zero ``cohort_column`` (an entity's first event) are judged
@@ -112,8 +120,10 @@ class ECODDetector:
         contributions = np.empty_like(matrix)
         # Detectors pickled before the choice existed keep the aggregation they were calibrated with.
         aggregation = getattr(self, "aggregation", ECOD_DIRECTIONS)
+        # ... and those pickled before the groups counted every column (the same threshold).
+        counted_once = getattr(self, "counted_once", ())
         for selected, profile in judges:
-            scores[selected], contributions[selected] = ecod(profile, matrix[selected], aggregation)
+            scores[selected], contributions[selected] = ecod(profile, matrix[selected], aggregation, counted_once)
         return scores, contributions
 
     def _judges(self, rows: Matrix) -> tuple[Matrix, list[tuple[Any, TailProfile]]]:
@@ -194,10 +204,13 @@ DETECTORS: dict[str, type[ECODDetector] | type[IsolationForestDetector]] = {
 }
 
 
-def make_detector(name: str, *, cohort_column: int | None = None) -> ECODDetector | IsolationForestDetector:
-    """A new detector by name (``DETECTORS`` lists them); ``cohort_column`` as ECOD's (ECOD only)."""
+def make_detector(
+    name: str, *, cohort_column: int | None = None, counted_once: Sequence[Sequence[int]] = ()
+) -> ECODDetector | IsolationForestDetector:
+    """A new detector by name (``DETECTORS`` lists them); ``cohort_column`` and ``counted_once`` as
+    ECOD's (ECOD only)."""
     if name == ECODDetector.name:
-        return ECODDetector(cohort_column=cohort_column)
+        return ECODDetector(cohort_column=cohort_column, counted_once=counted_once)
     try:
         return DETECTORS[name]()
     except KeyError:

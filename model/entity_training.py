@@ -48,6 +48,7 @@ from model.entities import (
 )
 from model.exceptions import TrainingDataError
 from model.features import (
+    COUNTED_ONCE,
     FEATURE_COUNT,
     FIRST_EVENT_COLUMN,
     SUBREQUEST_SECONDS,
@@ -127,7 +128,7 @@ def out_of_sample(
         # Featurized apart, a fold's users would share their addresses with a fifth of the others.
         every_row = _rows(events, vocabulary, network_of, agent_of)
         other_rows = every_row[outside]
-        fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN).fit(other_rows)
+        fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN, counted_once=COUNTED_ONCE).fit(other_rows)
         threshold = calibrate_threshold(fitted.score(other_rows), alert_rate, [users[index] for index in outside])
         own = every_row[inside]
         rows[inside] = own

@@ -9,6 +9,7 @@ in a ``TailTable`` derived from them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import cached_property
 from typing import Any
 
@@ -100,9 +101,10 @@ SOFT_TRUNCATED_TAILS = "soft_truncated_tails"  # each feature's further tail, so
 ECOD_DIRECTIONS = "ecod_directions"  # ECOD's: the largest of the left, right and skew-chosen tail sums
 
 
-def soft_truncated_sum(terms: Matrix) -> Vector:
+def soft_truncated_sum(terms: Matrix, counted_once: Sequence[Sequence[int]] = ()) -> Vector:
     """Per row, the terms each softly truncated at ``ORDINARY_TERM`` and summed: the sum of
-    ``log(1 + exp(term - ORDINARY_TERM))``.
+    ``log(1 + exp(term - ORDINARY_TERM))``; of each group of columns in ``counted_once``, only the
+    largest truncated term is added.
 
     Summed as they are, the terms of ordinary values (the further of a continuous feature's two
     tails averages 1 + ln 2, about 1.7) add up over tens of features to a sum whose spread hides a
@@ -111,14 +113,27 @@ def soft_truncated_sum(terms: Matrix) -> Vector:
     softly, so that the rest still order the rows below the threshold rather than tie them at zero."""
     # log1p(exp(x)) rather than logaddexp(0, x): a quarter of the time on a 1,000-row request, and
     # a term is a few tens at most (a tail of 1 / 20,001 is 9.9), far from exp's overflow.
-    truncated: Vector = np.log1p(np.exp(terms - ORDINARY_TERM)).sum(axis=1)
+    softened = np.log1p(np.exp(terms - ORDINARY_TERM))
+    truncated: Vector = softened.sum(axis=1)
+    # Columns that read one thing several ways (an address's crowd: how many users, how many of them
+    # new, how fast) move together: summed, one unusual thing would count as two or three. Their
+    # largest term says how unusual the thing is, as the smallest of correlated tests' p-values does.
+    for columns in counted_once:
+        group = softened[:, list(columns)]
+        truncated -= group.sum(axis=1) - group.max(axis=1)
     return truncated
 
 
-def ecod(profile: TailProfile, matrix: Matrix, aggregation: str = SOFT_TRUNCATED_TAILS) -> tuple[Vector, Matrix]:
+def ecod(
+    profile: TailProfile,
+    matrix: Matrix,
+    aggregation: str = SOFT_TRUNCATED_TAILS,
+    counted_once: Sequence[Sequence[int]] = (),
+) -> tuple[Vector, Matrix]:
     """A score per row and its per-feature terms: each feature's further tail (left or right).
 
-    ``SOFT_TRUNCATED_TAILS`` adds the terms with ``soft_truncated_sum``. ECOD as published
+    ``SOFT_TRUNCATED_TAILS`` adds the terms with ``soft_truncated_sum`` (``counted_once``, its
+    groups of columns counted by their largest term). ECOD as published
     (``ECOD_DIRECTIONS``) sums the left tails, the right tails and the skew-chosen tails apart and
     keeps the largest sum, so a row unusually low in some features and unusually high in others
     counts one direction only (a script whose pauses are too short and whose rate is too high is
@@ -126,7 +141,7 @@ def ecod(profile: TailProfile, matrix: Matrix, aggregation: str = SOFT_TRUNCATED
     left, right = profile.tails(matrix)
     terms: Matrix = np.maximum(left, right)
     if aggregation == SOFT_TRUNCATED_TAILS:
-        return soft_truncated_sum(terms), terms
+        return soft_truncated_sum(terms, counted_once), terms
     if aggregation != ECOD_DIRECTIONS:
         raise ValueError(f"aggregation: {aggregation!r} is not one this code knows")
     automatic = np.where(profile.right_skewed, right, left)

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from model.artifact import build_tarball, write_model_dir
+from model.artifact import build_tarball, counted_once_names, write_model_dir
 from model.container import CONTAINER_NUMPY_VERSION, CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.detectors import ECODDetector, IsolationForestDetector, calibrate_threshold, make_detector
 from model.enrichment import AgentLookup, NetworkLookup
@@ -39,6 +39,7 @@ from model.entities import DEFAULT_ALERT_BUDGET, DEFAULT_MIN_DAILY_ALERTS, Entit
 from model.entity_training import ENTITY_KINDS, out_of_sample, train_entity_model
 from model.exceptions import ArtifactError, TrainingDataError
 from model.features import (
+    COUNTED_ONCE,
     FEATURE_NAMES,
     FEATURES_VERSION,
     FIRST_EVENT_COLUMN,
@@ -118,7 +119,7 @@ def train(
     replay = [event for _, _, event in ordered]
     vocabulary = ResourceVocabulary.learn(replay[:split])
     rows = featurize_batch(replay, network_of=network_of, agent_of=agent_of, vocabulary=vocabulary).rows
-    fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN).fit(rows[:split])
+    fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN, counted_once=COUNTED_ONCE).fit(rows[:split])
     calibration_scores = fitted.score(rows[split:])
     threshold = calibrate_threshold(calibration_scores, alert_rate, [sampled_user(event) for event in replay[split:]])
     times = [moment for moment, _, _ in ordered]
@@ -143,6 +144,7 @@ def train(
         "detector": fitted.name,
         # How the detector's terms make its score (model.tails.ecod): its threshold holds for that one.
         "detector_aggregation": getattr(fitted, "aggregation", None),
+        "detector_counted_once": counted_once_names(fitted),
         "threshold": threshold,
         "alert_rate": alert_rate,
         "calibration_share": calibration_share,

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import copy
+import itertools
 import math
 import pickle
+import random
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,7 +24,10 @@ from model.detectors import (
     top_features,
 )
 from model.exceptions import DetectorNotFittedError, TrainingDataError
+from model.features import COUNTED_ONCE, featurize_batch
 from model.tails import ECOD_DIRECTIONS
+from model.train import train
+from tests.model_factories import START, event
 
 
 def gaussian_rows(count: int, seed: int = 0) -> np.ndarray:
@@ -144,6 +153,69 @@ def test_ecod_score_is_each_further_tail_softly_truncated_at_two() -> None:
     (score,) = detector.score(np.array([[9.5, 0.0]]))
     # THEN each term, log(1 + exp(term - 2)), is added: ln 11 for the first, 0 for the second
     assert score == pytest.approx(math.log1p(math.exp(math.log(11.0) - 2.0)) + math.log1p(math.exp(-2.0)))
+
+
+def test_columns_that_read_one_thing_count_once() -> None:
+    # GIVEN training rows whose first three columns read one thing (an address's crowd: its users,
+    # its new users, its rate) and whose last two are independent of it and of each other
+    rng = np.random.default_rng(6)
+    crowd = rng.normal(size=20_000)
+    rows = np.column_stack([*(crowd + rng.normal(0, 0.1, 20_000) for _ in range(3)), rng.normal(size=(20_000, 2))])
+    crowded = np.array([[3.1, 3.1, 3.1, 0.0, 0.0]])  # about 1 in 1,000: one unusual thing
+    two_things = np.array([[0.0, 0.0, 0.0, 3.1, 3.1]])  # 1 in 1,000 twice: about 1 in a million
+    summed = ECODDetector().fit(rows)
+    grouped = ECODDetector(counted_once=[(0, 1, 2)]).fit(rows)
+    # THEN summed, the crowd counts three times and outranks two independent unusual things
+    assert summed.score(crowded)[0] > summed.score(two_things)[0] + 2.0
+    # AND counted once, it ranks below them, by about one term
+    assert grouped.score(two_things)[0] > grouped.score(crowded)[0] + 2.0
+    # AND a row unusual in one column of the group scores about as it would summed
+    one_column = np.array([[3.1, 0.0, 0.0, 0.0, 0.0]])
+    assert grouped.score(one_column)[0] == pytest.approx(summed.score(one_column)[0], abs=0.5)
+    # AND the explanation still names each column's own term
+    assert grouped.contributions(crowded).tolist() == summed.contributions(crowded).tolist()
+
+
+def browsing(users: int, days: int, address_of: Callable[[int], str], prefix: str, seed: int) -> list[dict[str, Any]]:
+    """``users`` people a day browsing a catalogue for 5 to 30 minutes, one in twenty of their
+    requests a failed login, each from ``address_of`` their number."""
+    rng = random.Random(seed)
+    events = []
+    for day, number in itertools.product(range(days), range(users)):
+        moment = START + timedelta(days=day, hours=rng.uniform(8, 16))
+        leaves = moment + timedelta(minutes=rng.uniform(5, 30))
+        while moment < leaves:
+            failed = rng.random() < 0.05
+            resource = "/login" if failed else f"/catalog/items/{rng.randrange(100)}"
+            fields = {"ip": address_of(number), "resource": resource, "status": 401 if failed else 200}
+            events.append(event(moment, f"{prefix}-{number}", "login_failed" if failed else "page_view", **fields))
+            moment += timedelta(seconds=rng.uniform(5, 60))
+    return sorted(events, key=lambda item: (item["occurred_at"], item["user_id"]))
+
+
+def test_a_crowd_behind_one_new_address_is_not_flagged_for_being_one() -> None:
+    # GIVEN a model trained on people browsing from their homes, two to an address
+    trained = train(browsing(200, 6, lambda number: f"198.18.{number // 2}.1", "member", seed=1), alert_rate=0.01)
+    assert trained.detector.counted_once == COUNTED_ONCE
+    # WHEN as many new people browse alike from one new address (an office, an on-sale's crowd)
+    crowd = featurize_batch(
+        browsing(200, 1, lambda number: "203.0.113.200", "fan", seed=2), vocabulary=trained.vocabulary
+    )
+    # THEN few of their requests are flagged: the address's users, new users and rate are one crowd
+    flagged = trained.detector.score(crowd.rows) > trained.threshold
+    assert flagged.mean() < 0.1
+    # AND counted three times, as before, the crowd alone flagged nearly every request
+    summed = copy.deepcopy(trained.detector)
+    summed.counted_once = ()
+    assert (summed.score(crowd.rows) > trained.threshold).mean() > 0.5
+
+
+def test_a_detector_pickled_before_the_groups_existed_counts_every_column() -> None:
+    rows = gaussian_rows(2_000)
+    detector = ECODDetector(counted_once=[(0, 1)]).fit(rows)
+    del detector.__dict__["counted_once"]  # as an artifact written before it unpickles
+    old = pickle.loads(pickle.dumps(detector))
+    assert old.score(rows[:100]).tolist() == ECODDetector().fit(rows).score(rows[:100]).tolist()
 
 
 def test_a_detector_pickled_before_the_aggregation_existed_scores_as_it_was_calibrated() -> None:

@@ -29,7 +29,7 @@ from model.artifact import SHIPPED_MODULES, extract_tarball, load_model
 from model.build import TRAINING_PACKAGES, write_training_source
 from model.container import CONTAINER_PYTHON, CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.exceptions import ArtifactError, RequestError, TrainingDataError, UnsupportedContentTypeError
-from model.features import FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
+from model.features import COUNTED_ONCE, FEATURE_COUNT, FEATURE_NAMES, ResourceVocabulary, featurize_batch
 from model.rows import MAX_ROWS_PER_REQUEST, NPY_CONTENT_TYPE, ROW_DTYPE, encode_npy
 from tests.model_factories import START, credential_stuffing, injection_probe, normal_traffic
 
@@ -357,6 +357,23 @@ def test_artifact_whose_detector_adds_its_terms_otherwise_than_calibrated_refuse
     (copy / "metadata.json").write_text(json.dumps(metadata))
     with pytest.raises(ArtifactError, match="calibrated for 'ecod_directions'"):
         load_model(copy)
+
+
+def test_artifact_whose_detector_counts_other_columns_once_than_calibrated_refuses_to_load(
+    trained: dict[str, Path], tmp_path: Path
+) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(trained["model_dir"], copy)
+    metadata = json.loads((copy / "metadata.json").read_text())
+    assert metadata["detector_counted_once"] == [["ip_distinct_users_24h", "log_ip_new_users_1h", "log_ip_rate_1m"]]
+    metadata["detector_counted_once"] = []  # as if calibrated adding every column's term
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    with pytest.raises(ArtifactError, match=r"calibrated counting \[\] once each"):
+        load_model(copy)
+    # AND an artifact written before the record loads, counting as its pickled detector does
+    del metadata["detector_counted_once"]
+    (copy / "metadata.json").write_text(json.dumps(metadata))
+    assert load_model(copy).detector.counted_once == COUNTED_ONCE
 
 
 def test_training_without_events_says_so(tmp_path: Path) -> None:

@@ -44,11 +44,18 @@ def reference_tails(profile: TailProfile, rows: np.ndarray) -> tuple[np.ndarray,
     return left, right
 
 
-def reference_ecod(profile: TailProfile, matrix: np.ndarray, aggregation: str) -> tuple[np.ndarray, np.ndarray]:
+def reference_ecod(
+    profile: TailProfile, matrix: np.ndarray, aggregation: str, counted_once: tuple[tuple[int, ...], ...]
+) -> tuple[np.ndarray, np.ndarray]:
     left, right = reference_tails(profile, matrix)
     terms = np.maximum(left, right)
     if aggregation == SOFT_TRUNCATED_TAILS:
-        return np.log1p(np.exp(terms - ORDINARY_TERM)).sum(axis=1), terms
+        # Since the groups: each group of columns adds its largest softened term, not all of them.
+        softened = np.log1p(np.exp(terms - ORDINARY_TERM))
+        grouped = {column for group in counted_once for column in group}
+        alone = [column for column in range(terms.shape[1]) if column not in grouped]
+        largest = [softened[:, list(group)].max(axis=1) for group in counted_once]
+        return softened[:, alone].sum(axis=1) + sum(largest, np.zeros(len(terms))), terms
     automatic = np.where(profile.right_skewed, right, left)
     return np.maximum.reduce([left.sum(axis=1), right.sum(axis=1), automatic.sum(axis=1)]), terms
 
@@ -60,14 +67,17 @@ def reference_score_and_contributions(
         left, right = reference_tails(detector._profile, matrix)
         return -detector._forest.score_samples(matrix), np.maximum(left, right)
     profile, cohort_profile, aggregation = detector._profile, detector._cohort_profile, detector.aggregation
+    counted_once = detector.counted_once
     if cohort_profile is None or detector.cohort_column is None:
-        return reference_ecod(profile, matrix, aggregation)
+        return reference_ecod(profile, matrix, aggregation, counted_once)
     in_cohort = matrix[:, detector.cohort_column] != 0
     scores = np.empty(len(matrix))
     contributions = np.empty_like(matrix)
     for selected, chosen in ((~in_cohort, profile), (in_cohort, cohort_profile)):
         if selected.any():
-            scores[selected], contributions[selected] = reference_ecod(chosen, matrix[selected], aggregation)
+            scores[selected], contributions[selected] = reference_ecod(
+                chosen, matrix[selected], aggregation, counted_once
+            )
     return scores, contributions
 
 

@@ -23,6 +23,7 @@ BENCH=scorer`` measures it.
 
 from model.features.events import event_time, is_failure, stable_hash
 from model.features.featurize import (
+    COUNTED_ONCE,
     FEATURE_COUNT,
     FEATURE_NAMES,
     FIRST_EVENT_COLUMN,
@@ -52,6 +53,7 @@ from vedette.schema import CORE_EVENT_TYPES
 
 __all__ = [
     "CORE_EVENT_TYPES",
+    "COUNTED_ONCE",
     "FEATURES_VERSION",
     "FEATURE_COUNT",
     "FEATURE_NAMES",

@@ -29,6 +29,10 @@ ADDRESS_COLUMNS = (
     "ip_failure_ratio_1h",
     "ip_hosting",  # a hosting or data-centre network (model.network)
 )
+# How crowded the address is, read three ways that rise together when many people share it (an
+# office, a carrier's gateway, a crowd at an on-sale): detectors count them as one
+# (``model.features.COUNTED_ONCE``).
+CROWD_COLUMNS = ("ip_distinct_users_24h", "log_ip_new_users_1h", "log_ip_rate_1m")
 IP_USERS_WINDOW = 86400.0
 _NO_IP = (0.0, 0.0, 0.0, 0.0)
 

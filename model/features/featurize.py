@@ -14,7 +14,7 @@ import numpy as np
 
 from model.enrichment import AgentLookup, NetworkLookup
 from model.exceptions import InvalidFeatureEventError
-from model.features.addresses import ADDRESS_COLUMNS, CountryLookup, address_columns, network_lookup
+from model.features.addresses import ADDRESS_COLUMNS, CROWD_COLUMNS, CountryLookup, address_columns, network_lookup
 from model.features.events import FAILURE_CLASSES, event_field, event_fields, event_time, stable_hash, status_class
 from model.features.request import REQUEST_COLUMNS, request_columns
 from model.features.resources import SHAPE_COLUMNS, resource_shapes
@@ -32,6 +32,9 @@ FEATURE_NAMES: tuple[str, ...] = (
 FEATURE_COUNT = len(FEATURE_NAMES)
 # Non-zero on a user's first event: detectors judge those rows against other first events.
 FIRST_EVENT_COLUMN = FEATURE_NAMES.index("first_event")
+# Groups of columns that read one thing several ways: a detector counts each group once (by its
+# most unusual column), or one unusual thing counts as several (model.tails.soft_truncated_sum).
+COUNTED_ONCE: tuple[tuple[int, ...], ...] = (tuple(FEATURE_NAMES.index(name) for name in CROWD_COLUMNS),)
 # Feature values are rounded to this many decimals, so that values equal up to float noise tie.
 ROW_DECIMALS = 6
 # The shape columns are computed for a whole batch at once (``resource_shapes``) and put in place
