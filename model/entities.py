@@ -453,7 +453,11 @@ def evidence_rows(counts: Matrix, priors: Sequence[float]) -> Matrix:
     client_priors = prior[_FIRST_CLIENT_MEAN:]
     rows: Matrix = np.column_stack(
         [
-            np.log1p(pages),
+            # At least one page: an episode of page assets alone so far (a page logged after its
+            # styles, pre-login requests whose page was cached) has its page somewhere. Read as 0
+            # pages, fewer than nearly any training episode, a single font file alerted ("very few
+            # pages (0)").
+            np.log1p(np.maximum(pages, 1.0)),
             np.log1p(np.maximum(duration, 0.0)),
             (gap_sum + prior[2] * weight) / (gaps + weight),
             np.sqrt(variance),

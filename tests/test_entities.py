@@ -521,6 +521,24 @@ def test_new_normal_users_do_not_alert_and_a_scraper_alerts_once_with_reasons(tr
     assert len(false_alerts) <= 2
 
 
+def test_an_episode_of_page_assets_alone_reads_as_one_page_not_none() -> None:
+    # GIVEN an episode whose only requests so far are page assets (its page cached, or logged after
+    # its styles), and one of a single page
+    priors = [0.0] * len(ENTITY_FEATURE_NAMES)
+    assets, page = Evidence(), Evidence()
+    for second in range(3):
+        assets.observe(float(second), ROW, 0.0, False, True)
+    page.observe(0.0, ROW, 0.0, False, False)
+    # THEN both count one page: read as none, fewer than nearly any training episode has, a single
+    # font file alerted for "very few pages (0)"
+    pages = ENTITY_FEATURE_NAMES.index("log_pages")
+    assert assets.pages == 0
+    assert evidence_row(assets, priors)[pages] == evidence_row(page, priors)[pages] == pytest.approx(math.log(2))
+    # AND the assets still read as assets
+    share = ENTITY_FEATURE_NAMES.index("asset_share")
+    assert evidence_row(assets, priors)[share] > evidence_row(page, priors)[share]
+
+
 def test_a_reason_s_usual_value_is_a_finished_episode_s(trained: TrainedModel) -> None:
     # GIVEN the session stage trained on people's visits of several pages each
     stage = trained.entity_models["session"]
