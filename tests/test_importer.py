@@ -664,9 +664,9 @@ def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it
         line(30, "/b/landing", "-"),  # a colleague with the same browser build arrives...
         line(31, "/a/2", "s-A"),  # ...while the first goes on
         line(32, "/b/1", "s-B"),  # and the colleague's session starts
-        line(100, "/c/landing", "-", "carol"),  # a user the log names itself
-        line(115, "/c/favicon.ico", "-", "carol"),
-        line(117, "/c/1", "s-C", "carol"),
+        line(1900, "/c/landing", "-", "carol"),  # later, a user the log names itself
+        line(1915, "/c/favicon.ico", "-", "carol"),
+        line(1917, "/c/1", "s-C", "carol"),
         line(2000, "/d/style.css", "s-D"),  # a page's styles, finished and logged before the page...
         line(2001, "/d/landing", "-"),  # ...whose response set the cookie they carry
         line(2100, "/e/1", "s-E"),  # and another session of the client starting soon after
@@ -682,6 +682,39 @@ def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it
     assert (events["/c/favicon.ico"]["session_id"], events["/c/favicon.ico"]["user_id"]) == ("s-C", "carol")
     # AND a landing page logged just after its session's first request began that session
     assert events["/d/landing"]["session_id"] == "s-D"
+
+
+def test_a_client_that_starts_many_sessions_is_several_people_whose_cookieless_requests_stay_its_own() -> None:
+    # GIVEN a new customer's staff behind one office address with one browser build, each signing
+    # up (pages without a cookie) before their session starts
+    importer = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{sid}C"')
+    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"
+
+    def line(second: int, path: str, cookie: str) -> str:
+        stamp = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'198.51.100.7 [{stamp}] "GET {path} HTTP/2.0" 200 "{agent}" "{cookie}"'
+
+    lines = [
+        line(0, "/a/invite", "-"),
+        line(20, "/a/home", "s-A"),  # the first colleague's session starts
+        line(100, "/b/invite", "-"),
+        line(130, "/b/home", "s-B"),  # the second's
+        line(200, "/c/invite", "-"),
+        line(205, "/d/invite", "-"),  # a fourth arrives while the third signs up
+        line(230, "/c/home", "s-C"),  # the third session in half an hour: the client is a crowd
+        line(300, "/e/invite", "-"),
+        line(305, "/e/home", "s-E"),  # even just before a session's first request
+        line(308, "/e/style.css", "-"),  # or just after it
+    ]
+    events = {item.event["resource"]: item.event for item in importer.import_lines(lines, "office.log")}
+    # THEN the first two colleagues' sign-ups join their sessions, as one person's would
+    assert (events["/a/invite"]["session_id"], events["/b/invite"]["session_id"]) == ("s-A", "s-B")
+    # AND once the client has started three sessions, what comes without a cookie stays the client's
+    # own: whose it was, of the people behind it, the log cannot tell
+    client = identify_user(None, None, "198.51.100.7", agent)
+    for path in ("/c/invite", "/d/invite", "/e/invite", "/e/style.css"):
+        assert events[path]["session_id"] == events[path]["user_id"] == client, path
+    assert (importer.report.joined_sessions, importer.report.client_sessions) == (2, 4)
 
 
 def test_the_import_holds_requests_no_longer_than_the_backtest_reorders() -> None:
@@ -734,6 +767,31 @@ def test_a_login_before_the_token_names_its_user_is_that_user_s() -> None:
     assert "2 login(s) without a user are the user's their session or client named within 60 s" in (
         importer.report.summary()
     )
+
+
+def test_a_login_stays_its_client_s_when_the_client_named_several_users() -> None:
+    # GIVEN an API's log where one address and app build is a carrier's gateway: two customers'
+    # calls in a minute, then a failed login and a third customer's call after it
+    gateway = "100.64.7.1"
+    lines = [
+        api_line(0, gateway, "GET", "/accounts", 200, sub="user-a"),
+        api_line(30, gateway, "GET", "/accounts", 200, sub="user-b"),
+        api_line(60, gateway, "POST", "/auth/login", 401),
+        api_line(62, gateway, "GET", "/accounts", 200, sub="user-c"),
+        api_line(70, "198.51.100.7", "POST", "/auth/login", 401),  # one customer's own phone
+        api_line(72, "198.51.100.7", "GET", "/accounts", 200, sub="user-d"),
+    ]
+    importer = LogImporter("custom", log_format=API_LOG_TEMPLATE)
+    events = {
+        event["occurred_at"][14:19]: event
+        for event in (item.event for item in importer.import_lines(lines, "api.json"))
+    }
+    # THEN the gateway's failed login is no customer's (which of them mistyped, the log cannot
+    # tell), and the customer on their own phone's is theirs
+    assert events["01:00"]["user_id"] == identify_user(None, None, gateway, "okhttp/4.12.0")
+    assert events["01:10"]["user_id"] == "user-d"
+    assert (importer.report.attributed_to_users, importer.report.shared_logins) == (1, 1)
+    assert "1 stay their session's or client's, which named several users within 30 min" in (importer.report.summary())
 
 
 def test_a_site_s_login_is_the_user_its_session_names_after_it() -> None:

@@ -140,6 +140,14 @@ LANDING_SECONDS = 300.0
 ATTRIBUTION_SECONDS = 60.0
 # A session seen this recently is under way, not starting (the entity stage's episode timeout).
 SESSION_MEMORY_SECONDS = 30 * 60.0
+# A client (address and user agent) that started this many sessions within SESSION_MEMORY_SECONDS is
+# several people: an office, a school or a carrier's gateway with one browser build. Which of them
+# sent a request without a cookie the log cannot tell, so it joins no session: it is the client's
+# own. Joined to the session that started next (or had just started), a new customer's staff
+# signing up behind one address made sessions of nine people's sign-ups each, alerting for "pages
+# in quick succession". (One person's visit starts one session, or two where the site rotates its
+# cookie at login: three cannot be one visit.)
+CROWDED_CLIENT_SESSIONS = 3
 ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
 # The users of lines without a user: their session's, or else their client's (``identify_user``).
 SESSION_USER_PREFIX = "session:"
@@ -213,6 +221,7 @@ class ImportReport:
     # Logins without a user that the user their client or session named next was given
     # (``with_logins_attributed``): a login answered before the token or cookie names its user.
     attributed_to_users: int = 0
+    shared_logins: int = 0  # logins left unattributed: their session or client named several users
     # Requests whose resource is the API Gateway route they matched (a template: /pets/{id}), the
     # log having no path.
     route_only: int = 0
@@ -345,10 +354,11 @@ class ImportReport:
                 f"{self.joined_sessions} joined the session their client started within "
                 f"{LANDING_SECONDS / 60:g} min, {self.client_sessions} keyed by their client ({self._client_kind()})"
             )
-        if self.attributed_to_users:
+        if self.attributed_to_users or self.shared_logins:
             lines.append(
                 f"  {self.attributed_to_users} login(s) without a user are the user's their session or client "
-                f"named within {ATTRIBUTION_SECONDS:g} s after them"
+                f"named within {ATTRIBUTION_SECONDS:g} s after them; {self.shared_logins} stay their session's "
+                f"or client's, which named several users within {SESSION_MEMORY_SECONDS / 60:g} min"
             )
         for title, examples in (("unparseable", self.unparseable_examples), ("invalid", self.invalid_examples)):
             for source, number, reason, text in examples:
@@ -366,6 +376,7 @@ class ImportReport:
             "joined_sessions": self.joined_sessions,
             "client_sessions": self.client_sessions,
             "attributed_to_users": self.attributed_to_users,
+            "shared_logins": self.shared_logins,
             "extra_columns": self.extra_columns,
             "route_only": self.route_only,
             "unparseable_examples": [list(example) for example in self.unparseable_examples],
@@ -452,7 +463,9 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
 
     A session "starts" at the first request that carries it (one not seen in the last
     ``SESSION_MEMORY_SECONDS``): people behind one address with the same browser build are one
-    client, and a neighbour's first request must not join a session already under way. Time is the
+    client, and a neighbour's first request must not join a session already under way; nor, once
+    the client has started ``CROWDED_CLIENT_SESSIONS`` sessions in that time, any: the client is
+    several people, and its requests without a cookie are its own. Time is the
     newest seen so far, so a log whose time steps back (files concatenated out of order) releases
     what it holds rather than holding it to the end."""
     held = _HeldByKey()  # by client
@@ -461,6 +474,9 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
 
     # client -> (session, when) of the sessions started in the last COOKIELESS_JOIN_SECONDS, oldest first
     just_started: OrderedDict[str, tuple[str, float]] = OrderedDict()
+    # client -> when its last sessions started (CROWDED_CLIENT_SESSIONS at most), within
+    # SESSION_MEMORY_SECONDS, the client that started one longest ago first
+    starts: OrderedDict[str, list[float]] = OrderedDict()
 
     def assigned(labeled: LabeledEvent, client: str, session: str | None) -> LabeledEvent:
         """The request in the given session, or in its client's own."""
@@ -475,11 +491,16 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
             report.joined_sessions += 1
         return labeled
 
+    def crowded(client: str) -> bool:
+        """Whether the client started ``CROWDED_CLIENT_SESSIONS`` sessions in the last
+        ``SESSION_MEMORY_SECONDS``: it is several people."""
+        return len(starts.get(client, ())) >= CROWDED_CLIENT_SESSIONS
+
     def release(client: str, session: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
         """The client's held requests older than ``before``, oldest first, in the given session or
-        their client's."""
+        their client's (where the client is several people, whatever the session)."""
         for labeled in held.take(client, before):
-            yield assigned(labeled, client, session)
+            yield assigned(labeled, client, None if crowded(client) else session)
 
     for arrival, labeled in enumerate(events):
         event = labeled.event
@@ -492,11 +513,16 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
             sessions_seen.popitem(last=False)
         while just_started and next(iter(just_started.values()))[1] < newest - COOKIELESS_JOIN_SECONDS:
             just_started.popitem(last=False)
+        while starts and next(iter(starts.values()))[-1] < newest - SESSION_MEMORY_SECONDS:
+            starts.popitem(last=False)
         client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
         session = event.get("session_id")
         if session is None:
             if client == ANONYMOUS:  # (no address, no agent: no client to tell apart)
                 yield labeled
+                continue
+            if crowded(client):
+                yield assigned(labeled, client, None)
                 continue
             started = just_started.get(client)
             if started is not None and abs(moment - started[1]) <= COOKIELESS_JOIN_SECONDS:
@@ -509,6 +535,8 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
             held.hold(client, moment, arrival, labeled)
             continue
         if session not in sessions_seen and client != ANONYMOUS:
+            recent = [start for start in starts.pop(client, []) if start >= newest - SESSION_MEMORY_SECONDS]
+            starts[client] = [*recent, moment][-CROWDED_CLIENT_SESSIONS:]
             yield from release(client, session)
             just_started[client] = (session, moment)
             just_started.move_to_end(client)
@@ -526,20 +554,39 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
     that names the user exists, and a site's login before its pages name the user: keyed by their
     client, the account never saw its own logins, and a takeover's login from a new device read as
     a one-request stranger. Failed logins that nothing follows (stuffing through proxies) stay their
-    client's. Logins are held at most ``ATTRIBUTION_SECONDS`` of the log's time (other requests are
-    not held: a log's anonymous pages would fill memory)."""
+    client's, and so do those of a session or client that named several users within
+    ``SESSION_MEMORY_SECONDS``: it is several people (counted in ``report``). Logins are held at
+    most ``ATTRIBUTION_SECONDS`` of the log's time (other requests are not held: a log's anonymous
+    pages would fill memory)."""
     held = _HeldByKey()  # by session, or client
     newest = -math.inf
     # Nothing is held until a request names a user: a log whose user column is always empty (the
     # combined format's $remote_user, without HTTP authentication) comes out in its own order.
     users_named = False
+    # key -> (the user it named last, when), the key named longest ago first; and the keys that named
+    # another user within SESSION_MEMORY_SECONDS of one, until when: several people (an office's
+    # staff with one browser build and no cookie before login), whose logins the next user named is
+    # no more likely to have made than any other of them. Attributed to that one, a new customer's
+    # staff signing in made each other's mistyped passwords, five accounts' failures: a wave.
+    named: OrderedDict[str, tuple[str, float]] = OrderedDict()
+    shared_until: OrderedDict[str, float] = OrderedDict()
 
     def release(key: str, user: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
         for labeled in held.take(key, before):
             if user is not None:
                 labeled.event["user_id"] = user
                 report.attributed_to_users += 1
+            elif key in shared_until:
+                report.shared_logins += 1
             yield labeled
+
+    def note_named(key: str, user: str, moment: float) -> None:
+        """``key`` named ``user`` at ``moment``: shared when it named another lately."""
+        last = named.pop(key, None)
+        if last is not None and last[0] != user and moment - last[1] <= SESSION_MEMORY_SECONDS:
+            shared_until.pop(key, None)
+            shared_until[key] = moment + SESSION_MEMORY_SECONDS
+        named[key] = (user, moment)
 
     for arrival, labeled in enumerate(events):
         event = labeled.event
@@ -548,6 +595,10 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
         cutoff = newest - ATTRIBUTION_SECONDS
         for key in held.expired(cutoff):
             yield from release(key, None, cutoff)
+        while named and next(iter(named.values()))[1] < newest - SESSION_MEMORY_SECONDS:
+            named.popitem(last=False)
+        while shared_until and next(iter(shared_until.values())) < newest:
+            shared_until.popitem(last=False)
         session = event.get("session_id")
         user = str(event.get("user_id", ""))
         derived = user.startswith(DERIVED_USERS)
@@ -562,6 +613,10 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
             if key == ANONYMOUS:
                 yield labeled
                 continue
+            if key in shared_until:
+                report.shared_logins += 1
+                yield labeled
+                continue
             held.hold(key, moment, arrival, labeled)
             continue
         users_named = True
@@ -569,7 +624,9 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
         # that had no session (a site whose session cookie is set at login holds none before it).
         for holder in dict.fromkeys((session, client)):
             if holder is not None and holder != ANONYMOUS:
-                yield from release(holder, user, moment + ATTRIBUTION_SECONDS)
+                note_named(holder, user, moment)
+                shared = holder in shared_until
+                yield from release(holder, None if shared else user, moment + ATTRIBUTION_SECONDS)
         yield labeled
     for key in held.keys_held():
         yield from release(key, None)

@@ -259,7 +259,9 @@ class Gen:
         """c: client dict. Returns nothing; updates c's cookie."""
         r = self.r
         cookie = c["tsid"] if c["tsid"] else "-"
-        if cookie == "-" and c["label_cookieless"]:
+        if cookie == "-":
+            # (any request without a cookie is its client's when the client started several sessions,
+            # docs/traffic.md: its client's key is labelled, a bot's label kept where they share it)
             self.set_label(self.client_key(c["ip"], c["ua"]), c["label"], c["group"], c.get("detail", ""))
         ups_name, pods = UPSTREAM[kind]
         load = self.onsale_load(t)
