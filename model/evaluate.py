@@ -372,6 +372,13 @@ TRIAL_LOGS = Path(__file__).resolve().parents[1] / "trial_logs"
 
 
 # The fintech API's stage access-log format, as its tester set it in API Gateway (JSON, $context).
+# The SaaS app's nginx JSON log (trial_logs/saas_workspace.py), behind an ALB that adds the client's
+# address to X-Forwarded-For.
+SAAS_JSON_FORMAT = (
+    '{"time":"$time_iso8601","remote_addr":"$remote_addr","x_forwarded_for":"$http_x_forwarded_for",'
+    '"user_id":"$user_id","sid":"$cookie_sid","method":"$request_method","uri":"$request_uri","status":$status,'
+    '"bytes":$body_bytes_sent,"request_time":$request_time,"referer":"$http_referer","user_agent":"$http_user_agent"}'
+)
 FINTECH_API_FORMAT = (
     '{ "requestId":"$context.requestId", "extendedRequestId":"$context.extendedRequestId", '
     '"ip":"$context.identity.sourceIp", "userAgent":"$context.identity.userAgent", '
@@ -445,6 +452,11 @@ TRIALS = (
         "fintech_api_gateway",
         "fintech_api_gateway.py",
         ("--format", "custom", "--log-format", FINTECH_API_FORMAT, "--entity", "user"),
+    ),
+    TrialLog(
+        "saas_workspace",
+        "saas_workspace.py",
+        ("--format", "custom", "--log-format", SAAS_JSON_FORMAT, "--entity", "user"),
     ),
 )
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from model.backtest import read_source
+from model.backtest import LINE_KEY, labels_by_line, read_source
 from model.entities import entity_key
 from model.evaluate import TRIAL_LOGS, TRIALS, TrialLog
 
@@ -34,15 +34,25 @@ def test_a_trial_log_is_labelled_by_the_keys_its_import_gives(trial: TrialLog, t
     # ones among them
     options = dict(zip(trial.backtest[::2], trial.backtest[1::2], strict=True))
     kind = options["--entity"]
-    events = read_source(
-        str(logs / "test.log"),
-        format=options["--format"],
-        log_format=options.get("--log-format"),
-        failed_login_statuses=[int(options["--failed-login-status"])] if "--failed-login-status" in options else (),
+    events = list(
+        read_source(
+            str(logs / "test.log"),
+            format=options["--format"],
+            log_format=options.get("--log-format"),
+            failed_login_statuses=[int(options["--failed-login-status"])] if "--failed-login-status" in options else (),
+        )
     )
     entities = {entity_key(event, kind) for event in events}
     with open(logs / "labels.csv", newline="") as handle:
         labels = {row["key"]: row["label"] for row in csv.DictReader(handle)}
     assert None not in entities
+    if all(LINE_KEY.fullmatch(key) for key in labels):
+        # (a log labelled by line, its attacks' lines only: every other entity is normal) each key
+        # names a line of the log, and the test days' lines are some of them
+        rekeyed = labels_by_line(labels, [str(logs / "train.log"), str(logs / "test.log")], options["--format"])
+        assert not any(LINE_KEY.fullmatch(key) for key in rekeyed)
+        test_ids = {event["event_id"] for event in events}
+        assert {label for key, label in rekeyed.items() if key in test_ids} - {"normal"}
+        return
     assert entities <= labels.keys()
     assert {labels[entity] for entity in entities} - {"normal"}
