@@ -83,6 +83,11 @@ class ECODDetector:
         # Groups of columns that read one thing several ways, each counted by its largest term
         # (model.features.COUNTED_ONCE; model.tails.soft_truncated_sum says why).
         self.counted_once = tuple(tuple(int(column) for column in group) for group in counted_once)
+        grouped = [column for group in self.counted_once for column in group]
+        if any(len(group) < 2 for group in self.counted_once) or len(grouped) != len(set(grouped)):
+            raise ValueError(f"counted_once: {counted_once!r} must be groups of two columns or more, none twice")
+        if self.counted_once and aggregation != SOFT_TRUNCATED_TAILS:
+            raise ValueError(f"counted_once: the {aggregation!r} aggregation adds every column")
         self.n_features = 0
         self._profile: TailProfile | None = None
         # Cold start: rows with a non-zero ``cohort_column`` (an entity's first event) are judged
@@ -95,6 +100,8 @@ class ECODDetector:
     def fit(self, rows: Matrix) -> ECODDetector:
         """Learn each feature's empirical distribution from (up to MAX_PROFILE_ROWS) ``rows``."""
         matrix = _check_training(rows)
+        if any(not 0 <= column < matrix.shape[1] for group in self.counted_once for column in group):
+            raise ValueError(f"counted_once: {self.counted_once!r} names a column beyond the {matrix.shape[1]} fitted")
         self._profile = TailProfile(matrix, seed=self.seed)
         self._cohort_profile = None
         if self.cohort_column is not None:

@@ -210,6 +210,16 @@ def test_a_crowd_behind_one_new_address_is_not_flagged_for_being_one() -> None:
     assert (summed.score(crowd.rows) > trained.threshold).mean() > 0.5
 
 
+def test_groups_counted_once_are_checked_when_made_and_fitted() -> None:
+    for groups in ([(0, 0, 1)], [(0, 1), (1, 2)], [(0,)], [()]):
+        with pytest.raises(ValueError, match="counted_once"):
+            ECODDetector(counted_once=groups)
+    with pytest.raises(ValueError, match="adds every column"):
+        ECODDetector(aggregation=ECOD_DIRECTIONS, counted_once=[(0, 1)])
+    with pytest.raises(ValueError, match="beyond the 4 fitted"):
+        ECODDetector(counted_once=[(3, 4)]).fit(gaussian_rows(100))
+
+
 def test_a_detector_pickled_before_the_groups_existed_counts_every_column() -> None:
     rows = gaussian_rows(2_000)
     detector = ECODDetector(counted_once=[(0, 1)]).fit(rows)

@@ -717,6 +717,57 @@ def test_a_client_that_starts_many_sessions_is_several_people_whose_cookieless_r
     assert (importer.report.joined_sessions, importer.report.client_sessions) == (2, 4)
 
 
+def test_a_client_is_several_people_only_while_its_sessions_are_recent() -> None:
+    # GIVEN a client that starts three sessions in a few minutes, then none for half an hour
+    importer = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{sid}C"')
+    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"
+
+    def line(second: int, path: str, cookie: str) -> str:
+        stamp = f"02/Nov/2026:{10 + second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d} +0000"
+        return f'198.51.100.7 [{stamp}] "GET {path} HTTP/2.0" 200 "{agent}" "{cookie}"'
+
+    lines = [
+        line(0, "/1", "s-1"),
+        line(100, "/2", "s-2"),
+        line(200, "/3", "s-3"),
+        line(300, "/crowd/landing", "-"),  # three starts in the last 30 minutes: several people
+        line(2050, "/later/landing", "-"),  # the starts are more than 30 minutes old
+        line(2060, "/later/1", "s-4"),
+        line(2100, "/5", "s-5"),
+        line(2110, "/6", "s-6"),  # three starts in the window again
+        line(2120, "/again/landing", "-"),
+        line(4000, "/7", "s-7"),
+        line(4040, "/8", "s-8"),
+        line(5700, "/9", "s-9"),  # three starts, but the first two more than 30 minutes before...
+        line(5850, "/last/landing", "-"),
+        line(5855, "/last/1", "s-10"),  # ...this one, the second in the window
+    ]
+    events = {item.event["resource"]: item.event for item in importer.import_lines(lines, "office.log")}
+    client = identify_user(None, None, "198.51.100.7", agent)
+    # THEN the landing page while three starts are recent is the client's own, the one after they
+    # left the window joins its session, and the client is several people again when it starts three
+    assert events["/crowd/landing"]["session_id"] == client
+    assert events["/later/landing"]["session_id"] == "s-4"
+    assert events["/again/landing"]["session_id"] == client
+    assert events["/last/landing"]["session_id"] == "s-10"
+
+
+def test_a_client_that_named_two_users_has_its_logins_attributed_again_half_an_hour_later() -> None:
+    gateway = "100.64.7.1"
+    lines = [
+        api_line(0, gateway, "GET", "/accounts", 200, sub="user-a"),
+        api_line(30, gateway, "GET", "/accounts", 200, sub="user-b"),  # several people until 31:00
+        api_line(60, gateway, "POST", "/auth/login", 401),
+        api_line(62, gateway, "GET", "/accounts", 200, sub="user-c"),
+        api_line(1_900, gateway, "POST", "/auth/login", 401),  # 31:40: one person's again, as far as is known
+        api_line(1_902, gateway, "GET", "/accounts", 200, sub="user-c"),
+    ]
+    importer = LogImporter("custom", log_format=API_LOG_TEMPLATE)
+    events = [item.event for item in importer.import_lines(lines, "api.json")]
+    logins = [event["user_id"] for event in events if event["event_type"] == "login_failed"]
+    assert logins == [identify_user(None, None, gateway, "okhttp/4.12.0"), "user-c"]
+
+
 def test_the_import_holds_requests_no_longer_than_the_backtest_reorders() -> None:
     # (a landing page held for its session comes out up to LANDING_SECONDS after later lines, and a
     # login held for its user ATTRIBUTION_SECONDS: the backtest still replays them in order)

@@ -494,7 +494,8 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
     def crowded(client: str) -> bool:
         """Whether the client started ``CROWDED_CLIENT_SESSIONS`` sessions in the last
         ``SESSION_MEMORY_SECONDS``: it is several people."""
-        return len(starts.get(client, ())) >= CROWDED_CLIENT_SESSIONS
+        since = newest - SESSION_MEMORY_SECONDS
+        return sum(start >= since for start in starts.get(client, ())) >= CROWDED_CLIENT_SESSIONS
 
     def release(client: str, session: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
         """The client's held requests older than ``before``, oldest first, in the given session or
