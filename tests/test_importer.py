@@ -862,6 +862,27 @@ def test_a_site_s_login_is_the_user_its_session_names_after_it() -> None:
     assert logins == {"s-1": "bob", "s-2": "session:s-2"}
 
 
+def test_a_log_out_of_time_order_is_told_to_be_sorted() -> None:
+    # GIVEN two hours' files concatenated as they are, the second's first lines an hour before the
+    # first's last (as CloudFront's several files an hour), and the same lines sorted
+    def line(minute: int) -> str:
+        stamp = f"02/Nov/2026:{10 + minute // 60:02d}:{minute % 60:02d}:00 +0000"
+        return f'203.0.113.5 - - [{stamp}] "GET /p HTTP/1.1" 200 1 "-" "curl/8.5.0"'
+
+    concatenated = [line(minute) for minute in (*range(60, 120), *range(0, 60))]
+    importer = LogImporter("combined")
+    list(importer.import_lines(concatenated, "cloudfront.log"))
+    in_order = LogImporter("combined")
+    list(in_order.import_lines([line(minute) for minute in range(120)], "sorted.log"))
+    # THEN the import counts the lines that step back and says to sort it, naming the first
+    hint = importer.report.order_hint() or ""
+    assert "60 of 120 requests came more than 5 min before a line read earlier (up to 119 min" in hint
+    assert "the first at cloudfront.log:61" in hint
+    assert hint in importer.report.hints()
+    # AND the sorted log says nothing
+    assert in_order.report.order_hint() is None
+
+
 def test_a_log_whose_time_steps_back_does_not_hold_cookieless_requests_to_its_end() -> None:
     # GIVEN a crawler's cookieless requests after a line an hour later (files concatenated out of order)
     importer = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{sid}C"')

@@ -148,6 +148,8 @@ SESSION_MEMORY_SECONDS = 30 * 60.0
 # in quick succession". (One person's visit starts one session, or two where the site rotates its
 # cookie at login: three cannot be one visit.)
 CROWDED_CLIENT_SESSIONS = 3
+# Requests out of time order by more than LANDING_SECONDS, of all, from which the import says to sort the log.
+ORDER_HINT_SHARE = 0.01
 ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
 # The users of lines without a user: their session's, or else their client's (``identify_user``).
 SESSION_USER_PREFIX = "session:"
@@ -228,6 +230,12 @@ class ImportReport:
     # Lines with text after the format's last column (columns the format does not name).
     extra_columns: int = 0
     extra_column_examples: list[tuple[str, int, str, str]] = field(default_factory=list)
+    # Requests more than LANDING_SECONDS older than a line read before them (the first's place), and
+    # the most: a log out of time order, as files concatenated as they are.
+    late_events: int = 0
+    most_late_seconds: float = 0.0
+    late_example: tuple[str, int] | None = None
+    newest_time: float = -math.inf
 
     def login_hint(self) -> str | None:
         """What to check when many logins were submitted and none read as failed: a site that answers
@@ -296,9 +304,24 @@ class ImportReport:
             "after the format's last column"
         )
 
+    def order_hint(self) -> str | None:
+        """What to do with a log out of time order: the import joins sessions and logins, and the
+        backtest replays, in the log's order but for a few minutes."""
+        if self.late_example is None or self.late_events < self.events * ORDER_HINT_SHARE:
+            return None
+        source, number = self.late_example
+        return (
+            f"{self.late_events} of {self.events} requests came more than {LANDING_SECONDS / 60:g} min before a line "
+            f"read earlier (up to {self.most_late_seconds / 60:.0f} min; the first at {source}:{number}): the log is "
+            "out of time order, as files concatenated as they are (CloudFront writes several an hour, each in its own "
+            f"order); requests are joined to sessions and logins to users, and the backtest replays them, in the "
+            f"log's order but for {LANDING_SECONDS / 60:g} min: sort it by time first (docs/traffic.md)"
+        )
+
     def hints(self) -> list[str]:
         """Every hint that applies: what to check or change to read the log right."""
         found = (
+            self.order_hint(),
             self.login_hint(),
             self.proxy_hint(),
             self.address_hint(),
@@ -891,6 +914,12 @@ class LogImporter:
             report.events += 1
             if event.get("ip"):
                 report.addressed += 1
+            moment = parse_timestamp(event["occurred_at"]).timestamp()
+            if moment < report.newest_time - LANDING_SECONDS:
+                report.late_events += 1
+                report.most_late_seconds = max(report.most_late_seconds, report.newest_time - moment)
+                report.late_example = report.late_example or (source, number)
+            report.newest_time = max(report.newest_time, moment)
             yield LabeledEvent(event, label)
 
     def import_file(self, path: str) -> Iterator[LabeledEvent]:
