@@ -684,16 +684,22 @@ def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it
     assert events["/d/landing"]["session_id"] == "s-D"
 
 
+OFFICE_FORMAT = '%h %t "%r" %>s "%{User-Agent}i" "%{sid}C"'
+OFFICE_AGENT = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"
+OFFICE_CLIENT = identify_user(None, None, "198.51.100.7", OFFICE_AGENT)
+
+
+def office_line(second: int, path: str, cookie: str) -> str:
+    """A request of an office's one address and browser build, ``second`` s after 10:00."""
+    stamp = f"02/Nov/2026:{10 + second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d} +0000"
+    return f'198.51.100.7 [{stamp}] "GET {path} HTTP/2.0" 200 "{OFFICE_AGENT}" "{cookie}"'
+
+
 def test_a_client_that_starts_many_sessions_is_several_people_whose_cookieless_requests_stay_its_own() -> None:
     # GIVEN a new customer's staff behind one office address with one browser build, each signing
     # up (pages without a cookie) before their session starts
-    importer = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{sid}C"')
-    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"
-
-    def line(second: int, path: str, cookie: str) -> str:
-        stamp = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
-        return f'198.51.100.7 [{stamp}] "GET {path} HTTP/2.0" 200 "{agent}" "{cookie}"'
-
+    importer = LogImporter("custom", log_format=OFFICE_FORMAT)
+    line = office_line
     lines = [
         line(0, "/a/invite", "-"),
         line(20, "/a/home", "s-A"),  # the first colleague's session starts
@@ -711,7 +717,7 @@ def test_a_client_that_starts_many_sessions_is_several_people_whose_cookieless_r
     assert (events["/a/invite"]["session_id"], events["/b/invite"]["session_id"]) == ("s-A", "s-B")
     # AND once the client has started three sessions, what comes without a cookie stays the client's
     # own: whose it was, of the people behind it, the log cannot tell
-    client = identify_user(None, None, "198.51.100.7", agent)
+    client = OFFICE_CLIENT
     for path in ("/c/invite", "/d/invite", "/e/invite", "/e/style.css"):
         assert events[path]["session_id"] == events[path]["user_id"] == client, path
     assert (importer.report.joined_sessions, importer.report.client_sessions) == (2, 4)
@@ -719,13 +725,8 @@ def test_a_client_that_starts_many_sessions_is_several_people_whose_cookieless_r
 
 def test_a_client_is_several_people_only_while_its_sessions_are_recent() -> None:
     # GIVEN a client that starts three sessions in a few minutes, then none for half an hour
-    importer = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{sid}C"')
-    agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"
-
-    def line(second: int, path: str, cookie: str) -> str:
-        stamp = f"02/Nov/2026:{10 + second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d} +0000"
-        return f'198.51.100.7 [{stamp}] "GET {path} HTTP/2.0" 200 "{agent}" "{cookie}"'
-
+    importer = LogImporter("custom", log_format=OFFICE_FORMAT)
+    line = office_line
     lines = [
         line(0, "/1", "s-1"),
         line(100, "/2", "s-2"),
@@ -743,7 +744,7 @@ def test_a_client_is_several_people_only_while_its_sessions_are_recent() -> None
         line(5855, "/last/1", "s-10"),  # ...this one, the second in the window
     ]
     events = {item.event["resource"]: item.event for item in importer.import_lines(lines, "office.log")}
-    client = identify_user(None, None, "198.51.100.7", agent)
+    client = OFFICE_CLIENT
     # THEN the landing page while three starts are recent is the client's own, the one after they
     # left the window joins its session, and the client is several people again when it starts three
     assert events["/crowd/landing"]["session_id"] == client
