@@ -371,7 +371,6 @@ def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
 TRIAL_LOGS = Path(__file__).resolve().parents[1] / "trial_logs"
 
 
-# The fintech API's stage access-log format, as its tester set it in API Gateway (JSON, $context).
 # The SaaS app's nginx JSON log (trial_logs/saas_workspace.py), behind an ALB that adds the client's
 # address to X-Forwarded-For.
 SAAS_JSON_FORMAT = (
@@ -379,6 +378,7 @@ SAAS_JSON_FORMAT = (
     '"user_id":"$user_id","sid":"$cookie_sid","method":"$request_method","uri":"$request_uri","status":$status,'
     '"bytes":$body_bytes_sent,"request_time":$request_time,"referer":"$http_referer","user_agent":"$http_user_agent"}'
 )
+# The fintech API's stage access-log format, as its tester set it in API Gateway (JSON, $context).
 FINTECH_API_FORMAT = (
     '{ "requestId":"$context.requestId", "extendedRequestId":"$context.extendedRequestId", '
     '"ip":"$context.identity.sourceIp", "userAgent":"$context.identity.userAgent", '

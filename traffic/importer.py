@@ -230,12 +230,11 @@ class ImportReport:
     # Lines with text after the format's last column (columns the format does not name).
     extra_columns: int = 0
     extra_column_examples: list[tuple[str, int, str, str]] = field(default_factory=list)
-    # Requests more than LANDING_SECONDS older than a line read before them (the first's place), and
-    # the most: a log out of time order, as files concatenated as they are.
+    # Requests more than LANDING_SECONDS older than a line read before them in their file (the first's
+    # place), and the most: a log out of time order, as files concatenated as they are.
     late_events: int = 0
     most_late_seconds: float = 0.0
     late_example: tuple[str, int] | None = None
-    newest_time: float = -math.inf
 
     def login_hint(self) -> str | None:
         """What to check when many logins were submitted and none read as failed: a site that answers
@@ -497,8 +496,8 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
 
     # client -> (session, when) of the sessions started in the last COOKIELESS_JOIN_SECONDS, oldest first
     just_started: OrderedDict[str, tuple[str, float]] = OrderedDict()
-    # client -> when its last sessions started (CROWDED_CLIENT_SESSIONS at most), within
-    # SESSION_MEMORY_SECONDS, the client that started one longest ago first
+    # client -> when its last CROWDED_CLIENT_SESSIONS sessions started (``crowded`` counts those within
+    # SESSION_MEMORY_SECONDS), the client that started one longest ago first
     starts: OrderedDict[str, list[float]] = OrderedDict()
 
     def assigned(labeled: LabeledEvent, client: str, session: str | None) -> LabeledEvent:
@@ -559,8 +558,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
             held.hold(client, moment, arrival, labeled)
             continue
         if session not in sessions_seen and client != ANONYMOUS:
-            recent = [start for start in starts.pop(client, []) if start >= newest - SESSION_MEMORY_SECONDS]
-            starts[client] = [*recent, moment][-CROWDED_CLIENT_SESSIONS:]
+            starts[client] = [*starts.pop(client, []), moment][-CROWDED_CLIENT_SESSIONS:]
             yield from release(client, session)
             just_started[client] = (session, moment)
             just_started.move_to_end(client)
@@ -885,6 +883,7 @@ class LogImporter:
     def _events(self, lines: Iterable[str], source: str) -> Iterator[LabeledEvent]:
         report = self.report
         label = CSIC_ANOMALOUS_LABEL if self.format == "csic2010" and _is_csic_anomalous(source) else None
+        newest = -math.inf  # (each file in its own order: files given in any order are read apart)
         for number, raw in enumerate(lines, 1):
             line = raw.rstrip("\r\n")
             report.lines += 1
@@ -915,11 +914,11 @@ class LogImporter:
             if event.get("ip"):
                 report.addressed += 1
             moment = parse_timestamp(event["occurred_at"]).timestamp()
-            if moment < report.newest_time - LANDING_SECONDS:
+            if moment < newest - LANDING_SECONDS:
                 report.late_events += 1
-                report.most_late_seconds = max(report.most_late_seconds, report.newest_time - moment)
+                report.most_late_seconds = max(report.most_late_seconds, newest - moment)
                 report.late_example = report.late_example or (source, number)
-            report.newest_time = max(report.newest_time, moment)
+            newest = max(newest, moment)
             yield LabeledEvent(event, label)
 
     def import_file(self, path: str) -> Iterator[LabeledEvent]:
