@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from model.client_alerts import client_of
 from model.entities import EntityAlert, Evidence
-from model.features import ResourceVocabulary, event_time
+from model.features import PathPopularity, ResourceVocabulary, event_time, featurize_batch, stable_hash
 from model.login_waves import SURPRISE_FLOOR, WAVE_ENTITY, WAVE_KIND, LoginWaveModel, LoginWindow
 from model.train import TrainedModel, train
 from model.verdicts import BENIGN, JudgedAlert, learn_suppressions
@@ -34,6 +34,7 @@ from scorer.stores import (
     ALERTS_INDEX,
     FOLDED_COUNT_ATTRIBUTE,
     FOLDED_INTO_ATTRIBUTE,
+    POPULARITY_PREFIX,
     DynamoAnomalyStore,
     SnsAlertPublisher,
     evidence_key,
@@ -399,6 +400,55 @@ def test_a_lost_state_write_neither_doubles_nor_drops_an_episodes_events(aws_end
     assert retried.failed_sequence_numbers == []
     assert stored_evidence(aws_endpoint, settings, "user", "scraper-1").events == 10
     assert stored_evidence(aws_endpoint, settings, "session", "scraper-1-session").events == 10
+
+
+def stored_popularity(endpoint_url: str, settings: Any) -> PathPopularity:
+    dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION)
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": POPULARITY_PREFIX + SHARD}})
+    return PathPopularity.from_bytes(item["Item"]["state"]["B"])
+
+
+def live_blog_readers(count: int) -> list[dict[str, Any]]:
+    """``count`` new readers of a page training never saw, 5 s apart, each from an address of its own."""
+    readers = [
+        event(
+            START + timedelta(days=10, hours=12, seconds=5 * number),
+            f"reader-{number}",
+            "page_view",
+            resource="/news/live/storm-hits-the-coast-7100001",
+            status=200,
+            ip=f"192.0.2.{number}",
+            session_id=f"reader-{number}-session",
+        )
+        for number in range(count)
+    ]
+    return [normalize_event(item) for item in readers]
+
+
+def test_the_shards_visits_are_stored_and_a_retry_counts_none_twice(aws_endpoint, resources, trained):
+    # GIVEN 40 new readers of a page training never saw, in one batch, and the state table refusing
+    # the first write of users' states (and the client's retries of it)
+    readers = live_blog_readers(40)
+    batch = batches(readers, 40)[0]
+    with ThrottlingProxy(aws_endpoint) as proxy:
+        # (the users' states go in two writes of at most 25 items, each tried three times)
+        proxy.throttle("DynamoDB_20120810.BatchWriteItem", writes_key_starting("user#"), times=6)
+        deps, settings = dependencies(proxy.endpoint, resources, trained)
+        # WHEN the batch is processed, and retried from the checkpoint it reports
+        first = run(batch, deps, settings)
+        after_first = stored_popularity(aws_endpoint, settings)
+        retried = run(batch, deps, settings)
+    # THEN the first attempt stored the shard's visits though it handed records back, and the retry
+    # counted none of them again
+    assert first.failed_sequence_numbers
+    assert retried.failed_sequence_numbers == []
+    stored = stored_popularity(aws_endpoint, settings)
+    assert stored.to_bytes() == after_first.to_bytes()
+    # AND the visits are those one replay of the readers counts: the page is popular now
+    replayed = featurize_batch(readers, vocabulary=trained.vocabulary).popularity
+    assert stored.to_bytes() == replayed.to_bytes()
+    key = stable_hash(trained.vocabulary.template("/news/live/storm-hits-the-coast-7100001"))
+    assert stored.rarity(key, event_time(readers[-1])) is not None
 
 
 def test_the_calls_pages_make_are_counted_with_their_page_in_stored_evidence(aws_endpoint, resources, trained):

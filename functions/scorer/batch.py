@@ -63,6 +63,7 @@ from model.exceptions import InvalidStateError
 from model.features import (
     BatchFeatures,
     IpState,
+    PathPopularity,
     ResourceVocabulary,
     UserState,
     event_time,
@@ -112,6 +113,7 @@ from scorer.stores import (
     ALERT_PREFIX,
     ALERT_SENT,
     IP_PREFIX,
+    POPULARITY_PREFIX,
     USER_PREFIX,
     AlertPublisher,
     Announced,
@@ -242,6 +244,8 @@ class _Valid(NamedTuple):
     # Its IP's item has applied it (an earlier attempt saved the IP, not the user): its anomaly and
     # alert are recorded and its episodes updated; only its user still needs it.
     ip_applied: bool = False
+    # The shard's count of visits to the site's pages has applied it (model.features.popularity).
+    visit_applied: bool = False
 
 
 def collect_garbage_for_batches() -> None:
@@ -272,6 +276,8 @@ class LoadedStates(NamedTuple):
     ip_states: dict[str, IpState]  # this shard's part of each stored address
     ip_others: dict[str, IpState]  # the other shards' parts of an address, merged
     evidence: dict[str, dict[str, Evidence]]  # entity kind -> entity -> its episode's evidence
+    popularity: PathPopularity  # the shard's visits to the site's pages now, as stored
+    popularity_key: str | None  # its item; None: the model's vocabulary does not read it
 
 
 class Scored(NamedTuple):
@@ -387,6 +393,10 @@ def load_states(
     evidence_keys = [evidence_key(kind, key) for kind, keys in entities.items() for key in keys]
     if deps.login_waves is not None:
         evidence_keys.append(evidence_key(WAVE_KIND, batch.shard_id))
+    popularity_key = None
+    if deps.vocabulary is not None and deps.vocabulary.popular_now:
+        popularity_key = POPULARITY_PREFIX + batch.shard_id
+        evidence_keys.append(popularity_key)
     stored = deps.states.load(
         [USER_PREFIX + user for user in user_ids] + own_keys(ips, tag) + evidence_keys, eventually=home_keys(ips)
     )
@@ -404,7 +414,10 @@ def load_states(
     evidence = {
         kind: _read_states(Evidence, evidence_key(kind, ""), keys, stored, outcome) for kind, keys in entities.items()
     }
-    return LoadedStates(_Progress(stored, tag), user_states, addresses, ip_states, ip_others, evidence)
+    popularity = _stored_popularity(popularity_key, stored, outcome)
+    return LoadedStates(
+        _Progress(stored, tag), user_states, addresses, ip_states, ip_others, evidence, popularity, popularity_key
+    )
 
 
 def skip_applied(batch: DecodedBatch, valid: list[_Valid], loaded: LoadedStates, outcome: BatchOutcome) -> list[_Valid]:
@@ -430,6 +443,8 @@ def skip_applied(batch: DecodedBatch, valid: list[_Valid], loaded: LoadedStates,
         if ip and number <= loaded.addresses[ip].applied_through(tag):
             item = item._replace(ip_applied=True)
             outcome.resumed += 1
+        if loaded.popularity_key is not None and number <= progress.applied_through(loaded.popularity_key):
+            item = item._replace(visit_applied=True)
         fresh.append(item)
     fresh.sort(key=lambda item: item.time)
     return fresh
@@ -438,7 +453,7 @@ def skip_applied(batch: DecodedBatch, valid: list[_Valid], loaded: LoadedStates,
 def featurize_events(items: list[_Valid], loaded: LoadedStates, deps: Dependencies) -> BatchFeatures:
     """The feature rows of ``items`` (in event-time order) from the loaded states, and the states
     they reach (``_featurize``)."""
-    return _featurize(items, loaded.user_states, loaded.ip_states, loaded.ip_others, deps)
+    return _featurize(items, loaded.user_states, loaded.ip_states, loaded.ip_others, loaded.popularity, deps)
 
 
 def featurize_and_score(
@@ -668,6 +683,7 @@ def save_states(
         unsaved_users = _save_states(
             done, final, loaded.evidence, step, loaded.progress, loaded.addresses, groups, deps, settings, now, outcome
         )
+        _save_popularity(done, final.popularity, loaded, deps, settings, now, outcome)
     outcome.scored = sum(1 for item in done if item.wire["user_id"] not in unsaved_users)
     return unsaved_users
 
@@ -868,30 +884,39 @@ def _featurize(
     user_states: dict[str, UserState],
     ip_states: dict[str, IpState],
     ip_others: dict[str, IpState],
+    popularity: PathPopularity,
     deps: Dependencies,
 ) -> BatchFeatures:
     """Features of ``items`` (in event-time order) with the deployed model's inputs, and the states
-    they reach: the users', and this shard's parts of the addresses' (``ip_others``: the other
-    shards' parts, merged, which the per-IP columns read too). An event its IP has applied already
-    updates its user's state only: such events are featurized run by run, the states carried from run
-    to run (a user's state does not depend on an IP's, nor an IP's on a user's), and the IP states of
-    those runs dropped. Their rows are not used."""
-    if not any(item.ip_applied for item in items):
-        return _featurize_run(items, user_states, ip_states, ip_others, deps)
+    they reach: the users', this shard's parts of the addresses' (``ip_others``: the other shards'
+    parts, merged, which the per-IP columns read too) and the shard's visits to the site's pages. An
+    event its IP has applied already updates its user's state only, and one the visits have applied
+    does not count again: such events are featurized run by run, the states carried from run to run
+    (a user's state does not depend on an IP's or the visits', nor theirs on a user's), and the IP
+    states or visits of those runs dropped. Their rows are not used."""
+    if not any(item.ip_applied or item.visit_applied for item in items):
+        return _featurize_run(items, user_states, ip_states, ip_others, popularity, deps)
     users, ips = dict(user_states), dict(ip_states)
     parts: list[np.ndarray[Any, np.dtype[np.float64]]] = []
     touched_users: set[str] = set()
     touched_ips: set[str] = set()
-    for ip_applied, run in itertools.groupby(items, key=lambda item: item.ip_applied):
-        part = _featurize_run(list(run), users, ips, ip_others, deps)
+    for (ip_applied, visit_applied), run in itertools.groupby(
+        items, key=lambda item: (item.ip_applied, item.visit_applied)
+    ):
+        part = _featurize_run(list(run), users, ips, ip_others, popularity, deps)
         parts.append(part.rows)
         users.update(part.user_states)
         touched_users.update(part.user_states)
         if not ip_applied:
             ips.update(part.ip_states)
             touched_ips.update(part.ip_states)
+        if not visit_applied:
+            popularity = part.popularity
     return BatchFeatures(
-        np.concatenate(parts), {user: users[user] for user in touched_users}, {ip: ips[ip] for ip in touched_ips}
+        np.concatenate(parts),
+        {user: users[user] for user in touched_users},
+        {ip: ips[ip] for ip in touched_ips},
+        popularity,
     )
 
 
@@ -900,6 +925,7 @@ def _featurize_run(
     user_states: dict[str, UserState],
     ip_states: dict[str, IpState],
     ip_others: dict[str, IpState],
+    popularity: PathPopularity,
     deps: Dependencies,
 ) -> BatchFeatures:
     return featurize_batch(
@@ -911,6 +937,7 @@ def _featurize_run(
         vocabulary=deps.vocabulary,
         times=[item.time for item in items],
         ip_others=ip_others,
+        popularity=popularity,
     )
 
 
@@ -1107,6 +1134,47 @@ def _publish_entity_alert(alert: EntityAlert, deps: Dependencies) -> tuple[bool,
     except TransientError as error:
         return published, error
     return published, None
+
+
+def _stored_popularity(key: str | None, stored: Mapping[str, StoredState], outcome: BatchOutcome) -> PathPopularity:
+    """The shard's visits to the site's pages as stored; none counted yet if there is no item, or
+    it cannot be read (counted: the rarity of pages popular now reads as training's until they are
+    counted again)."""
+    item = stored.get(key) if key is not None else None
+    if item is None:
+        return PathPopularity()
+    try:
+        return PathPopularity.from_bytes(item.state)
+    except InvalidStateError as error:
+        outcome.state_unreadable += 1
+        outcome.errors.append(f"{key}: {error}")
+        return PathPopularity()
+
+
+def _save_popularity(
+    done: list[_Valid],
+    popularity: PathPopularity,
+    loaded: LoadedStates,
+    deps: Dependencies,
+    settings: ScorerSettings,
+    now: datetime,
+    outcome: BatchOutcome,
+) -> None:
+    """Save the shard's visits to the site's pages with the last record they applied.
+
+    Like the login window, a count over the shard, not any one user's history: it is not held back
+    with a user whose state failed, a retry counts no event it applied again, and at worst a retried
+    event's visit goes uncounted. One that cannot be saved leaves the batch's visits uncounted.
+    """
+    key = loaded.popularity_key
+    counted = [item for item in done if not item.visit_applied]
+    if key is None or not counted:
+        return
+    last = max((item.record for item in counted), key=lambda record: record.record_index)
+    saved = StoredState(popularity.to_bytes(), loaded.progress.advanced(key, last, MAX_USER_SHARD_POSITIONS))
+    unsaved = deps.states.save({key: saved}, int(now.timestamp()) + settings.state_ttl_seconds)
+    outcome.state_writes += 1 - len(unsaved)
+    outcome.state_write_failures += len(unsaved)
 
 
 def _stored_login_window(shard_id: str, progress: _Progress) -> LoginWindow | None:

@@ -12,7 +12,8 @@ them (``featurize`` assembles them in ``FEATURE_NAMES`` order):
 - ``user_activity``: this user's pace, habits and novelty (``UserState``);
 - ``addresses``: this address across users, and its network (``IpState``);
 - ``resources``: the resource's own shape;
-- ``vocabulary``: the resource and client against normal traffic (``ResourceVocabulary``);
+- ``vocabulary``: the resource and client against normal traffic (``ResourceVocabulary``), and
+  ``popularity``: against the site's visits now (``PathPopularity``);
 - ``request``: the client, method, outcome and type of the request itself.
 
 ``events`` reads an event's fields and time; ``state`` holds the states and their stored form.
@@ -33,6 +34,7 @@ from model.features.featurize import (
     featurize,
     featurize_batch,
 )
+from model.features.popularity import PathPopularity
 from model.features.resources import is_page_asset, resource_shape, resource_shapes, resource_template
 from model.features.state import (
     FEATURES_VERSION,
@@ -70,6 +72,7 @@ __all__ = [
     "BatchFeatures",
     "Featurized",
     "IpState",
+    "PathPopularity",
     "ResourceVocabulary",
     "UserState",
     "agent_family",

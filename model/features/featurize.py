@@ -16,6 +16,7 @@ from model.enrichment import AgentLookup, NetworkLookup
 from model.exceptions import InvalidFeatureEventError
 from model.features.addresses import ADDRESS_COLUMNS, CROWD_COLUMNS, CountryLookup, address_columns, network_lookup
 from model.features.events import FAILURE_CLASSES, event_field, event_fields, event_time, stable_hash, status_class
+from model.features.popularity import PathPopularity
 from model.features.request import REQUEST_COLUMNS, request_columns
 from model.features.resources import SHAPE_COLUMNS, resource_shapes
 from model.features.state import IpState, UserState, holds
@@ -41,6 +42,8 @@ ROW_DECIMALS = 6
 # last; ``_featurize_one`` returns the other groups' columns.
 _SHAPE_START = FEATURE_NAMES.index(SHAPE_COLUMNS[0])
 _SHAPE_END = _SHAPE_START + len(SHAPE_COLUMNS)
+_FIRST_IN_USER = USER_COLUMNS.index("first_event")
+_NEW_PATH_IN_USER = USER_COLUMNS.index("new_resource_path")
 
 
 class Featurized(NamedTuple):
@@ -52,11 +55,13 @@ class Featurized(NamedTuple):
 
 
 class BatchFeatures(NamedTuple):
-    """Rows for many users' events in input order, and the new state of every user and IP touched."""
+    """Rows for many users' events in input order, the new state of every user and IP touched, and
+    the site's visits now with these events counted (``featurize_batch``)."""
 
     rows: np.ndarray[Any, np.dtype[np.float64]]
     user_states: dict[str, UserState]
     ip_states: dict[str, IpState]
+    popularity: PathPopularity
 
 
 def _featurize_one(
@@ -70,8 +75,10 @@ def _featurize_one(
     user_hash: int,
     vocabulary: ResourceVocabulary | None,
     ip_others: Mapping[str, IpState] | None = None,
+    popularity: PathPopularity | None = None,
 ) -> list[float]:
-    """Update ``state`` (a private copy) and ``ip_states`` with one event; its row without the shape."""
+    """Update ``state`` (a private copy), ``ip_states`` and ``popularity`` (a private copy) with one
+    event; its row without the shape."""
     event_type, status, ip, agent, resource, properties = event_fields(event)
     if not isinstance(event_type, str):
         raise InvalidFeatureEventError("event_type", f"must be a string, got {type(event_type).__name__}")
@@ -84,10 +91,19 @@ def _featurize_one(
     # A user new to the address by the user's own recent addresses (read before this event updates
     # them): the same in every shard's scorer, so the address's parts merge exactly.
     new_user = ip_hash is not None and not holds(state.recent_ips, ip_hash)
+    user = user_columns(state, now, failure, ip_hash, agent, resource, network)
+    if vocabulary is None:
+        resource_vocabulary = NO_VOCABULARY
+    else:
+        # A visit to the site's pages now: a template new to the client (its first event's, too),
+        # answered, and not from a hosting network (model.features.popularity).
+        reached = user[_FIRST_IN_USER] > 0.0 or user[_NEW_PATH_IN_USER] > 0.0
+        visit = reached and not failure and not (network is not None and network.hosting)
+        resource_vocabulary = vocabulary.columns(text_resource, text_agent, popularity, now, visit)
     return [
-        *user_columns(state, now, failure, ip_hash, agent, resource, network),
+        *user,
         *address_columns(ip_states, copied_ips, ip, user_hash, now, failure, new_user, network, ip_others),
-        *(vocabulary.columns(text_resource, text_agent) if vocabulary else NO_VOCABULARY),
+        *resource_vocabulary,
         *request_columns(event_type, status, status_kind, failure, agent, properties, agent_of),
     ]
 
@@ -109,8 +125,9 @@ def featurize(
     touched. ``network_of`` maps an IP to its country and network (``model.network``; None: the
     country and network features are 0), or ``country_of`` to a country code alone; ``agent_of``
     parses a user agent (``model.user_agents.parse_agent``; None: the client columns are 0);
-    ``vocabulary`` is the one shipped with the model (None: the vocabulary features are 0). Nothing
-    passed in is mutated.
+    ``vocabulary`` is the one shipped with the model (None: the vocabulary features are 0); one
+    user's events say nothing of the site's visits now, so its path rarity is training's alone
+    (``featurize_batch`` reads both). Nothing passed in is mutated.
     """
     network_of = network_lookup(network_of, country_of)
     events = events if isinstance(events, Sequence) else list(events)
@@ -138,6 +155,7 @@ def featurize_batch(
     vocabulary: ResourceVocabulary | None = None,
     times: Sequence[float] | None = None,
     ip_others: Mapping[str, IpState] | None = None,
+    popularity: PathPopularity | None = None,
 ) -> BatchFeatures:
     """Feature rows for many users' events, in the order given (which must be time order).
 
@@ -148,6 +166,9 @@ def featurize_batch(
     The lookups are those of ``featurize``. ``ip_others``: per address, the merged parts of its state
     that other processes keep (the scorer's other shards); the per-IP columns read them with
     ``ip_states`` merged in, and the IP states returned are this process's parts only.
+    ``popularity``: the site's visits now as this process has counted them before these events
+    (``model.features.popularity``; None: none counted yet), which lowers the rarity of pages many
+    clients reach now; the result carries it with these events counted.
     """
     network_of = network_lookup(network_of, country_of)
     users: dict[str, UserState] = {}
@@ -156,6 +177,7 @@ def featurize_batch(
     copied_ips: set[str] = set()
     hashes: dict[str, int] = {}
     rows: list[list[float]] = []
+    popularity = popularity.copy() if popularity is not None else PathPopularity()
     events = events if isinstance(events, Sequence) else list(events)
     if times is not None and len(times) != len(events):
         raise ValueError(f"{len(times)} times for {len(events)} events")
@@ -182,9 +204,11 @@ def featurize_batch(
                 hashes[user_id],
                 vocabulary,
                 ip_others,
+                popularity,
             )
         )
-    return BatchFeatures(_with_shapes(rows, events), users, {ip: touched_ips[ip] for ip in copied_ips})
+    ips = {ip: touched_ips[ip] for ip in copied_ips}
+    return BatchFeatures(_with_shapes(rows, events), users, ips, popularity)
 
 
 def _with_shapes(rows: list[list[float]], events: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:

@@ -14,6 +14,7 @@ from typing import Any
 
 from model.exceptions import InvalidStateError
 from model.features.events import event_field, event_time, stable_hash
+from model.features.popularity import FOLLOWED_SHARE, PathPopularity
 from model.features.resources import is_page_asset, resource_template
 from model.features.state import FEATURES_VERSION, check_version
 
@@ -42,11 +43,14 @@ _AGENT_FAMILY_LENGTH = 32
 SUBREQUEST_SECONDS = 5.0
 # The window of vocabularies learned before it was shipped with them.
 _FIRST_SUBREQUEST_SECONDS = 2.0
-# Vocabularies that collapse slugs with their file extension (``.html``, ``.json``) are version 5;
+# Vocabularies whose rarity the share of visits now lowers (``model.features.popularity``) are
+# version 6, and their models were trained reading it; earlier ones read training's alone, as they
+# were calibrated. Vocabularies that collapse slugs with their file extension (``.html``, ``.json``) are version 5;
 # those of version 4 collapsed slugs without one only and shipped their window first; those of
 # features version 3, before, counted slugs one by one. Each is read as written, and earlier releases
 # refuse the later versions (they would read every article as rare).
-VOCABULARY_VERSION = 5
+VOCABULARY_VERSION = 6
+_SLUG_EXTENSIONS_VERSION = 5
 _PLAIN_SLUGS_VERSION = 4
 SUBREQUEST_SHARE = 0.8
 MIN_SUBREQUEST_COUNT = 5
@@ -114,7 +118,8 @@ class ResourceVocabulary:
     they come that soon after a page (``model.entities.Evidence.observe``). Templates are
     ``slugless_template``'s, or ``resource_template``'s in a vocabulary learned before slugs were
     collapsed (``slugs`` False: ``VOCABULARY_VERSION``), which keeps reading its own; one learned
-    before slugs with a file extension were (``slug_extensions`` False) likewise.
+    before slugs with a file extension were (``slug_extensions`` False) likewise, and one learned
+    before the share of visits now lowered rarity (``popular_now`` False) reads training's alone.
     """
 
     total: int = 0
@@ -127,6 +132,10 @@ class ResourceVocabulary:
     subrequest_seconds: float = SUBREQUEST_SECONDS
     slugs: bool = True
     slug_extensions: bool = True
+    popular_now: bool = True
+    # The rarity of the median training request for a page (not an asset): a template popular now
+    # reads as no commoner.
+    typical_rarity: float = 0.0
 
     def template(self, resource: str) -> str:
         """The template this vocabulary counts ``resource`` (lower-cased) under."""
@@ -146,6 +155,7 @@ class ResourceVocabulary:
         soon_after: dict[int, int] = {}
         soon_clients: dict[int, set[Any]] = {}
         last_page: dict[Any, tuple[float, int]] = {}  # client -> its last non-asset request's time, template
+        page_requests: dict[int, int] = {}  # template -> its requests that were not for page assets
         for event in events:
             agent = event_field(event, "user_agent")
             if isinstance(agent, str) and agent:
@@ -159,8 +169,11 @@ class ResourceVocabulary:
             template, pairs = _parameters(resource, vocabulary.template)
             key = stable_hash(template)
             paths[key] = paths.get(key, 0) + 1
+            asset = is_page_asset(resource)
+            if not asset:
+                page_requests[key] = page_requests.get(key, 0) + 1
             client = event_field(event, "session_id") or event_field(event, "user_id")
-            if client not in _UNIDENTIFIED and not is_page_asset(resource):
+            if client not in _UNIDENTIFIED and not asset:
                 identified[key] = identified.get(key, 0) + 1
                 moment = event_time(event)
                 before = last_page.get(client)
@@ -190,6 +203,7 @@ class ResourceVocabulary:
         if len(paths) > MAX_VOCABULARY_PATHS:
             kept = sorted(paths.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_PATHS]
             vocabulary.paths = dict(kept)
+        vocabulary.typical_rarity = vocabulary._median_rarity(page_requests)
         if len(params) > MAX_VOCABULARY_PARAMS:
             kept_params = sorted(params.items(), key=lambda item: (-item[1][0], item[0]))[:MAX_VOCABULARY_PARAMS]
             vocabulary.params = dict(kept_params)
@@ -197,6 +211,17 @@ class ResourceVocabulary:
             kept_agents = sorted(agents.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_AGENTS]
             vocabulary.agents = dict(kept_agents)
         return vocabulary
+
+    def _median_rarity(self, page_requests: Mapping[int, int]) -> float:
+        """The path rarity of the median training request for a page, of those whose template is
+        kept (``page_requests``: per template, its requests that were not for page assets)."""
+        by_rarity = sorted((self.paths[key], pages) for key, pages in page_requests.items() if key in self.paths)
+        half, requests = sum(pages for _, pages in by_rarity) / 2.0, 0
+        for count, pages in reversed(by_rarity):
+            requests += pages
+            if requests >= half:
+                return -math.log((count + 1.0) / (self.total + 1.0))
+        return 0.0
 
     def agent_rarity(self, agent: str | None) -> float:
         """How rare the agent's family was in training: -log((count + 1) / (total + 1)); 0 if none."""
@@ -211,27 +236,55 @@ class ResourceVocabulary:
             return False
         return stable_hash(self.template(resource.lower())) in self.subrequests
 
-    def columns(self, resource: str | None, agent: str | None) -> tuple[float, ...]:
-        """The ``VOCABULARY_COLUMNS`` of an event's resource and user agent."""
-        return (*self.resource_columns(resource), self.agent_rarity(agent))
+    def columns(
+        self,
+        resource: str | None,
+        agent: str | None,
+        popularity: PathPopularity | None = None,
+        now: float = 0.0,
+        visit: bool = False,
+    ) -> tuple[float, ...]:
+        """The ``VOCABULARY_COLUMNS`` of an event's resource and user agent (``resource_columns``)."""
+        return (*self.resource_columns(resource, popularity, now, visit), self.agent_rarity(agent))
 
-    def resource_columns(self, resource: str | None) -> list[float]:
-        """Path rarity, unknown parameters, character-class violations and value length excess."""
+    def resource_columns(
+        self, resource: str | None, popularity: PathPopularity | None = None, now: float = 0.0, visit: bool = False
+    ) -> list[float]:
+        """Path rarity, unknown parameters, character-class violations and value length excess.
+
+        With ``popularity`` (the site's visits now, updated in place), the rarity is the lower of
+        training's and the template's share of the visits now (``PathPopularity.rarity``), though
+        no lower than the median training request's for a page (``typical_rarity``): a page
+        everyone reaches now is an ordinary page, not the commonest one, whose readers would stand
+        out by it. Such a page that training never saw has no parameters learned: they are not
+        counted unknown (each would restate that the page is new). ``visit`` (a client reaching a
+        template new to it, successfully, from outside hosting networks) counts this request as one
+        more visit to it after it is read.
+        """
         if not resource or not self.total:
             return [0.0, 0.0, 0.0, 0.0]
         template, pairs = _parameters(resource, self.template)
-        count = self.paths.get(stable_hash(template), 0)
+        key = stable_hash(template)
+        count = self.paths.get(key, 0)
+        trained_rarity = rarity = -math.log((count + 1.0) / (self.total + 1.0))
+        popular_now = False
+        if popularity is not None and self.popular_now:
+            now_rarity = popularity.rarity(key, now)
+            if now_rarity is not None:
+                popular_now = True
+                rarity = min(trained_rarity, max(now_rarity, self.typical_rarity))
+            if visit:
+                popularity.visit(key, now, followed=count <= FOLLOWED_SHARE * self.total)
         unknown = violations = 0
         excess = 0.0
         for name, value in pairs:
             entry = self.params.get(stable_hash(f"{template}?{name}"))
             if entry is None:
-                unknown += 1
+                unknown += 0 if popular_now and count == 0 else 1
                 continue
             if _char_classes(value) & ~entry[1]:
                 violations += 1
             excess = max(excess, math.log1p(len(value)) - math.log1p(entry[2]))
-        rarity = -math.log((count + 1.0) / (self.total + 1.0))
         return [rarity, float(unknown), float(violations), excess]
 
     def to_json(self) -> dict[str, Any]:
@@ -245,6 +298,7 @@ class ResourceVocabulary:
             "agents": {str(key): count for key, count in self.agents.items()},
             "subrequests": sorted(self.subrequests),
             "subrequest_seconds": self.subrequest_seconds,
+            **({"typical_rarity": self.typical_rarity} if self.popular_now else {}),
         }
 
     @property
@@ -252,12 +306,15 @@ class ResourceVocabulary:
         """The version it is written as: that of the templates it counts."""
         if not self.slugs:
             return FEATURES_VERSION
-        return VOCABULARY_VERSION if self.slug_extensions else _PLAIN_SLUGS_VERSION
+        if not self.slug_extensions:
+            return _PLAIN_SLUGS_VERSION
+        return VOCABULARY_VERSION if self.popular_now else _SLUG_EXTENSIONS_VERSION
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ResourceVocabulary:
         """Rebuild from ``to_json`` output; raises ``InvalidStateError`` on anything else."""
-        check_version("vocabulary", data, frozenset({FEATURES_VERSION, _PLAIN_SLUGS_VERSION, VOCABULARY_VERSION}))
+        versions = frozenset({FEATURES_VERSION, _PLAIN_SLUGS_VERSION, _SLUG_EXTENSIONS_VERSION, VOCABULARY_VERSION})
+        check_version("vocabulary", data, versions)
         current = data["v"] != FEATURES_VERSION
         try:
             return cls(
@@ -271,7 +328,9 @@ class ResourceVocabulary:
                 # Vocabularies learned before version 4: 2 s, and slugs counted one by one.
                 subrequest_seconds=float(data["subrequest_seconds"]) if current else _FIRST_SUBREQUEST_SECONDS,
                 slugs=current,
-                slug_extensions=data["v"] == VOCABULARY_VERSION,
+                slug_extensions=data["v"] >= _SLUG_EXTENSIONS_VERSION,
+                popular_now=data["v"] == VOCABULARY_VERSION,
+                typical_rarity=float(data["typical_rarity"]) if data["v"] == VOCABULARY_VERSION else 0.0,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None

@@ -1,0 +1,183 @@
+"""The site's visits now lower the rarity of pages many clients reach (model.features.popularity)."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+import pytest
+
+from model.enrichment import NetworkInfo
+from model.exceptions import InvalidStateError
+from model.features import FEATURE_NAMES, PathPopularity, ResourceVocabulary, featurize_batch, stable_hash
+from model.features.popularity import MAX_POPULAR_TEMPLATES, MIN_POPULAR_CLIENTS
+from tests.model_factories import START, event
+
+LIVE_BLOG = "/news/live/storm-hits-the-coast-7100001"
+RARITY = FEATURE_NAMES.index("resource_path_rarity")
+
+
+def site_vocabulary() -> ResourceVocabulary:
+    """A news site's week: articles under dated slugs, its home page and its sign-in page."""
+    paths = [f"/news/2026/11/{10 + n % 20}/council-votes-on-budget-item-{n}/" for n in range(300)]
+    paths += ["/"] * 200 + ["/account/sign-in"] * 50
+    learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource=path) for path in paths])
+    return ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json())))
+
+
+def reader(number: int, moment: datetime, resource: str = LIVE_BLOG, status: int = 200) -> dict[str, Any]:
+    return event(
+        moment, f"reader-{number}", "page_view", resource=resource, status=status, ip=f"198.51.100.{number % 250}"
+    )
+
+
+def readers(count: int, start: datetime, resource: str = LIVE_BLOG, status: int = 200) -> list[dict[str, Any]]:
+    """``count`` readers reaching ``resource`` one after another, 10 s apart."""
+    return [reader(number, start + timedelta(seconds=10 * number), resource, status) for number in range(count)]
+
+
+def rarities(events: list[dict[str, Any]], vocabulary: ResourceVocabulary, **lookups: Any) -> list[float]:
+    return [row[RARITY] for row in featurize_batch(events, vocabulary=vocabulary, **lookups).rows]
+
+
+def test_a_page_many_clients_reach_now_reads_as_common_as_its_share_of_their_visits() -> None:
+    # GIVEN a live blog that training never saw, read by 60 readers in ten minutes, then a probe
+    vocabulary = site_vocabulary()
+    never_seen = math.log(vocabulary.total + 1.0)
+    events = readers(60, START)
+    events.append(reader(999, START + timedelta(minutes=11), "/wp-admin/setup-config.php"))
+    rarity = rarities(events, vocabulary)
+    # THEN the first readers read it as training did: never seen
+    assert rarity[: int(MIN_POPULAR_CLIENTS)] == pytest.approx([never_seen] * int(MIN_POPULAR_CLIENTS))
+    # AND once enough clients reached it, as its share of the visits now (all of them here), though
+    # no commoner than the median training request (an article: 301 of 551)
+    assert vocabulary.typical_rarity == pytest.approx(-math.log(301.0 / 551.0))
+    assert rarity[59] == pytest.approx(vocabulary.typical_rarity, abs=1e-6)
+    assert all(later <= earlier for earlier, later in itertools.pairwise(rarity[:60]))
+    # AND a path no one reached stays as rare as training says
+    assert rarity[60] == pytest.approx(never_seen)
+
+
+def test_the_parameters_of_a_page_training_never_saw_are_not_unknown_once_it_is_popular() -> None:
+    # GIVEN a live blog's update call, which training never saw, polled with a timestamp by 40
+    # readers, then a known page with a parameter training never saw
+    vocabulary = site_vocabulary()
+    events = readers(40, START, "/api/live/7100001/updates?since=1794325406")
+    events.append(reader(999, START + timedelta(minutes=8), "/account/sign-in?debug=1"))
+    unknown = [
+        row[FEATURE_NAMES.index("resource_unknown_params")]
+        for row in featurize_batch(events, vocabulary=vocabulary).rows
+    ]
+    # THEN its parameter is unknown until the call is popular, and not after: each would restate
+    # that the page is new
+    assert unknown[0] == 1.0
+    assert unknown[39] == 0.0
+    # AND a page training knew still has its unknown parameters counted
+    assert unknown[40] == 1.0
+
+
+def test_a_share_of_visits_lowers_rarity_and_never_raises_it() -> None:
+    # GIVEN the home page (common in training) reached by 90 readers and the live blog by 30 in the
+    # same minutes
+    vocabulary = site_vocabulary()
+    home = [reader(number, START + timedelta(seconds=number), "/") for number in range(90)]
+    live = [reader(100 + number, START + timedelta(seconds=number * 3 + 1)) for number in range(30)]
+    events = sorted(home + live, key=lambda item: item["occurred_at"])
+    rows = featurize_batch(events, vocabulary=vocabulary).rows
+    live_rarity = [row[RARITY] for row, item in zip(rows, events, strict=True) if item["resource"] == LIVE_BLOG]
+    home_rarity = [row[RARITY] for row, item in zip(rows, events, strict=True) if item["resource"] == "/"]
+    # THEN the last reader of the blog reads it as a quarter of the visits (30 of 120)
+    assert live_rarity[-1] == pytest.approx(-math.log(30.0 / 121.0), abs=0.05)
+    # AND the home page, which training already found common, reads as training does
+    assert home_rarity == [pytest.approx(-math.log(201.0 / (vocabulary.total + 1.0)), abs=1e-6)] * 90
+
+
+@pytest.mark.parametrize(
+    "who",
+    ["one client polling", "failed requests", "a hosting network"],
+)
+def test_polls_failures_and_hosting_networks_do_not_make_a_page_popular(who: str) -> None:
+    # GIVEN a page training never saw, requested 100 times: by one reader polling it once a minute,
+    # by 100 clients that got 404, or by 100 clients from a cloud provider's network
+    vocabulary = site_vocabulary()
+    lookups: dict[str, Any] = {}
+    if who == "one client polling":
+        events = [reader(1, START + timedelta(minutes=minute)) for minute in range(100)]
+    elif who == "failed requests":
+        events = readers(100, START, "/.env", status=404)
+    else:
+        events = readers(100, START)
+        lookups["network_of"] = lambda ip: NetworkInfo("US", 16509, "AMAZON-02", True)
+    rarity = rarities(events, vocabulary, **lookups)
+    # THEN none of those requests made it common: it stays as rare as training says
+    assert set(np.round(rarity, 6)) == {round(math.log(vocabulary.total + 1.0), 6)}
+
+
+def test_visits_fade_and_a_replay_in_batches_reads_as_one() -> None:
+    # GIVEN 40 readers of the live blog, then one more six hours later
+    vocabulary = site_vocabulary()
+    events = [*readers(40, START), reader(500, START + timedelta(hours=6))]
+    whole = featurize_batch(events, vocabulary=vocabulary)
+    # WHEN the same events are featurized in three batches, the visits carried between them and
+    # stored as the scorer stores them
+    popularity = None
+    users: dict[str, Any] = {}
+    ips: dict[str, Any] = {}
+    parts = []
+    for start in (0, 15, 30):
+        part = featurize_batch(events[start : start + 15], users, ips, vocabulary=vocabulary, popularity=popularity)
+        users.update(part.user_states)
+        ips.update(part.ip_states)
+        popularity = PathPopularity.from_bytes(part.popularity.to_bytes())
+        parts.append(part.rows)
+    # THEN the rows are the same as one replay's
+    np.testing.assert_array_equal(np.concatenate(parts), whole.rows)
+    # AND six hours on, the blog's visits have faded: it reads as rare again
+    assert whole.rows[-1][RARITY] == pytest.approx(math.log(vocabulary.total + 1.0))
+    assert whole.rows[39][RARITY] < 1.0
+
+
+def test_the_visits_kept_are_bounded_and_stored_exactly() -> None:
+    # GIVEN a site where 5,000 clients each reach a page of their own no one else does, and 50 reach
+    # one page together, over a week (the counts are rescaled as time goes on)
+    vocabulary = site_vocabulary()
+    popularity = PathPopularity()
+    for number in range(5000):
+        moment = START + timedelta(minutes=2 * number)
+        own = reader(number, moment, f"/profile/{number}-{'x' * (number % 7)}/edit/z{number}")
+        shared = reader(10_000 + number, moment + timedelta(seconds=30))
+        batch = [own, shared] if number < 50 else [own]
+        popularity = featurize_batch(batch, vocabulary=vocabulary, popularity=popularity).popularity
+    # THEN at most twice MAX_POPULAR_TEMPLATES pages are kept, within two DynamoDB write units
+    assert len(popularity.visits) <= 2 * MAX_POPULAR_TEMPLATES
+    assert len(popularity.to_bytes()) <= 2048
+    # AND the page 50 clients reached is among them
+    assert stable_hash(vocabulary.template(LIVE_BLOG)) in popularity.visits
+    # AND what is stored reads back exactly
+    again = PathPopularity.from_bytes(popularity.to_bytes())
+    assert (again.origin, again.total, again.visits) == (popularity.origin, popularity.total, popularity.visits)
+
+
+def test_malformed_visits_are_refused() -> None:
+    whole = PathPopularity(0.0, 2.0, {7: 1.0, 9: 1.0}).to_bytes()
+    for stored in (b"", b"{}", b"\x02" + whole[1:], whole[:-1], whole + b"\x00"):
+        with pytest.raises(InvalidStateError, match="popularity"):
+            PathPopularity.from_bytes(stored)
+
+
+def test_a_vocabulary_learned_before_reads_trainings_rarity_alone() -> None:
+    # GIVEN the site's vocabulary as the release before this one wrote it (version 5)
+    learned = site_vocabulary()
+    learned.popular_now = False
+    assert learned.to_json()["v"] == 5
+    before = ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json())))
+    # THEN the live blog read by 60 readers stays as rare as training says: its model was
+    # calibrated on that rarity
+    rarity = rarities(readers(60, START), before)
+    assert set(np.round(rarity, 6)) == {round(math.log(before.total + 1.0), 6)}
+    # AND one learned now is version 6
+    assert site_vocabulary().to_json()["v"] == 6
