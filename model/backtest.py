@@ -355,7 +355,7 @@ class Replay:
                 self.evidence,
                 [entity_key(event, self.kind) for event in chunk],
                 times,
-                event_evidence(features.rows, chunk, self.model.vocabulary),
+                event_evidence(features.rows, chunk, self.model.vocabulary, features.polled),
                 scores.tolist(),
                 (scores > self.model.threshold).tolist(),
             )
@@ -408,7 +408,7 @@ class Replay:
         scores = self.model.detector.score(features.rows)
         flagged = scores > self.model.threshold
         keys = [entity_key(event, self.kind) for event in events]
-        inputs = event_evidence(features.rows, events, self.model.vocabulary)
+        inputs = event_evidence(features.rows, events, self.model.vocabulary, features.polled)
         entity_scores, alerts = self.tracker.observe(
             self.evidence, keys, times, inputs, scores.tolist(), flagged.tolist(), self.peaks
         )

@@ -36,6 +36,10 @@ ENTITY_FEATURES_VERSION = 3
 _PREVIOUS_FEATURES_VERSION = 2
 # A pause longer than this ends an episode (the usual web-analytics session timeout).
 EPISODE_IDLE_SECONDS = 30 * 60.0
+# A call pages poll while open (``model.features.popularity``) counts with its page when it comes at
+# least this long after the episode's request before it: browsers' polls come every 10 s or more,
+# and a client hammering the call faster is read like any other.
+POLL_MIN_SECONDS = 10.0
 # Pseudo-events of the population's value blended into every share and mean.
 PRIOR_EVENTS = 5.0
 DEFAULT_ALERT_BUDGET = 5.0  # alerts per 1,000 active entities per day
@@ -242,8 +246,13 @@ class Evidence:
     alerted: bool = False  # this episode has alerted already
     trail: tuple[int, int] = (0, 0)  # ``page_identity`` of the last two pages (0: none yet)
     sequences: list[int] = field(default_factory=list)  # fingerprints of the episode's page sequences
+    page_opened: bool = False  # a page that is not a polled call has counted in this episode
 
-    _LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I? II B{SEQUENCE_MEMORY}H")
+    _LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I? II B{SEQUENCE_MEMORY}H ?")
+    # The layout before polled calls (``page_opened``), and before the page trail (features version 2).
+    _BEFORE_POLLS_LAYOUT = struct.Struct(
+        f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I? II B{SEQUENCE_MEMORY}H"
+    )
     _PREVIOUS_LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS) - 1}d {len(CLIENT_MEANS)}d I?")
 
     def observe(
@@ -257,17 +266,22 @@ class Evidence:
         subrequest: bool = False,
         page: int = 0,
         subrequest_seconds: float = SUBREQUEST_SECONDS,
+        polled: bool = False,
     ) -> bool:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
         starts a new episode. An ``asset`` counts as a request of the page before it, and so does a
         ``subrequest`` (a call pages make as they load: ``ResourceVocabulary.subrequests``) that
         comes within ``subrequest_seconds`` of a page (the vocabulary's), its flag counted with the
         page's; later, or without a page, it is a page: a client that calls it on its own, many
-        times, is read like any other.
-        ``page``: the event's ``page_identity`` (0, unknown, keeps no trail)."""
+        times, is read like any other. A ``polled`` call (one pages poll while open, as the
+        visits now say) counts with the page however long after it, as its assets do (its flag
+        too is left out), when it comes ``POLL_MIN_SECONDS`` or more after the episode's request
+        before it: a live blog left open an hour polls its updates sixty times, and reads as one
+        page, not sixty machine-regular ones. ``page``: the event's ``page_identity`` (0, unknown, keeps no trail)."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
         new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
+        page_poll = polled and not new_episode and now - self.last_seen >= POLL_MIN_SECONDS
         if new_episode:
             self._start_episode(now)
         elif now > self.last_seen:
@@ -277,6 +291,8 @@ class Evidence:
         for position in range(len(client)):
             client[position] += values[_PAGE_VALUES + position]
         last_page = self.last_page_seen
+        if page_poll and self.page_opened:
+            return new_episode
         if asset or (subrequest and last_page is not None and 0.0 <= now - last_page <= subrequest_seconds):
             # A flag still counts: what a client sends through a page's own calls (an injection, a
             # probe) is flagged with the page it came with, and the pace stays the pages'.
@@ -290,6 +306,7 @@ class Evidence:
         if last_page is None or now > last_page:
             self.last_page_seen = now
         self.pages += 1
+        self.page_opened = self.page_opened or not polled
         if referer_missing is not None:
             self.referers_known += 1
             self.referers_missing += 1 if referer_missing else 0
@@ -336,6 +353,7 @@ class Evidence:
         self.alerted = False
         self.trail = (0, 0)
         self.sequences = []
+        self.page_opened = False
 
     def counts(self) -> tuple[float, ...]:
         """The episode's raw figures, in the order ``evidence_rows`` reads them."""
@@ -376,14 +394,20 @@ class Evidence:
             len(self.sequences),
             *self.sequences,
             *[0] * (SEQUENCE_MEMORY - len(self.sequences)),
+            self.page_opened,
         )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Evidence:
         page_means = len(PAGE_MEANS)
         header = tuple(data[:3])
-        if len(data) == cls._LAYOUT.size and header == (ENTITY_FEATURES_VERSION, page_means, len(CLIENT_MEANS)):
+        current = header == (ENTITY_FEATURES_VERSION, page_means, len(CLIENT_MEANS))
+        if len(data) == cls._LAYOUT.size and current:
             values = cls._LAYOUT.unpack(data)
+        elif len(data) == cls._BEFORE_POLLS_LAYOUT.size and current:
+            # Stored before polled calls: any page it counted was opened.
+            before = cls._BEFORE_POLLS_LAYOUT.unpack(data)
+            values = (*before, before[7] > 0)
         elif len(data) == cls._PREVIOUS_LAYOUT.size and header == (
             _PREVIOUS_FEATURES_VERSION,
             page_means - 1,
@@ -392,7 +416,7 @@ class Evidence:
             # The release before kept no trail: its episodes go on with none repeated so far.
             previous = cls._PREVIOUS_LAYOUT.unpack(data)
             page_end = 13 + page_means - 1
-            values = (*previous[:page_end], 0.0, *previous[page_end:], 0, 0, 0, *[0] * SEQUENCE_MEMORY)
+            values = (*previous[:page_end], 0.0, *previous[page_end:], 0, 0, 0, *[0] * SEQUENCE_MEMORY, previous[7] > 0)
         else:
             raise InvalidStateError("entity evidence", f"not a version {ENTITY_FEATURES_VERSION} record")
         first, last, last_page, events, pages, gaps, gap_sum, gap_squares, known, missing = values[3:13]
@@ -419,6 +443,7 @@ class Evidence:
             alerted,
             (before_last, last_seen_page),
             sequences,
+            bool(values[-1]),
         )
 
 
@@ -793,13 +818,17 @@ class EventEvidence(NamedTuple):
     missing_referers: list[bool | None]
     pages: list[int]  # page_identity
     subrequest_seconds: float  # the vocabulary's: how soon after a page its calls come
+    polled: list[bool]  # a call pages poll while open, by the visits now (BatchFeatures.polled)
 
 
 def event_evidence(
-    rows: Matrix, events: Sequence[Mapping[str, Any]], vocabulary: ResourceVocabulary | None = None
+    rows: Matrix,
+    events: Sequence[Mapping[str, Any]],
+    vocabulary: ResourceVocabulary | None = None,
+    polled: Sequence[bool] | None = None,
 ) -> EventEvidence:
     """``EventEvidence`` of a batch's feature rows and their wire events (``vocabulary``: the model's,
-    which knows the calls its site's pages make)."""
+    which knows the calls its site's pages make; ``polled``: ``BatchFeatures.polled`` of the rows)."""
     resources = [event.get("resource") for event in events]
     return EventEvidence(
         evidence_values(rows),
@@ -808,6 +837,7 @@ def event_evidence(
         [missing_referer(event) for event in events],
         [page_identity(event) for event in events],
         vocabulary.subrequest_seconds if vocabulary is not None else SUBREQUEST_SECONDS,
+        list(polled) if polled is not None else [False] * len(events),
     )
 
 
@@ -859,7 +889,7 @@ class EntityTracker:
         episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
         # An episode under way when the batch starts may have alerted in an earlier batch.
         alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
-        values, assets, subrequests, missing_referers, pages, subrequest_seconds = inputs
+        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled = inputs
         for position, key in enumerate(keys):
             if key is None:
                 continue
@@ -876,6 +906,7 @@ class EntityTracker:
                 subrequests[position],
                 pages[position],
                 subrequest_seconds,
+                polled[position],
             )
             counts.append(evidence.counts())
             owners.append(position)

@@ -99,6 +99,7 @@ class OutOfSample:
     rows: np.ndarray[Any, np.dtype[np.float64]]
     scores: Vector
     flagged: np.ndarray[Any, np.dtype[np.bool_]]
+    polled: np.ndarray[Any, np.dtype[np.bool_]]  # BatchFeatures.polled, with the fold's vocabulary
 
 
 def out_of_sample(
@@ -115,6 +116,7 @@ def out_of_sample(
     rows = np.zeros((len(events), FEATURE_COUNT))
     scores = np.zeros(len(events))
     flagged = np.zeros(len(events), dtype=bool)
+    polled = np.zeros(len(events), dtype=bool)
     for fold in range(SCORING_FOLDS):
         inside = np.flatnonzero(fold_of == fold)
         outside = np.flatnonzero(fold_of != fold)
@@ -126,7 +128,8 @@ def out_of_sample(
         # Every user's events are featurized together, as the scorer sees them: the per-address
         # columns (users sharing an address, arrivals of users new to it) count all the site's users.
         # Featurized apart, a fold's users would share their addresses with a fifth of the others.
-        every_row = _rows(events, vocabulary, network_of, agent_of)
+        featurized = featurize_batch(events, network_of=network_of, agent_of=agent_of, vocabulary=vocabulary)
+        every_row = featurized.rows
         other_rows = every_row[outside]
         fitted = make_detector(detector, cohort_column=FIRST_EVENT_COLUMN, counted_once=COUNTED_ONCE).fit(other_rows)
         threshold = calibrate_threshold(fitted.score(other_rows), alert_rate, [users[index] for index in outside])
@@ -134,16 +137,8 @@ def out_of_sample(
         rows[inside] = own
         scores[inside] = fitted.score(own)
         flagged[inside] = scores[inside] > threshold
-    return OutOfSample(rows, scores, flagged)
-
-
-def _rows(
-    events: Sequence[Any],
-    vocabulary: ResourceVocabulary,
-    network_of: NetworkLookup | None,
-    agent_of: AgentLookup | None,
-) -> Any:
-    return featurize_batch(events, network_of=network_of, agent_of=agent_of, vocabulary=vocabulary).rows
+        polled[inside] = np.asarray(featurized.polled)[inside]
+    return OutOfSample(rows, scores, flagged, polled)
 
 
 def _referer(event: Any) -> bool | None:
@@ -241,6 +236,7 @@ def episode_snapshots(
             vocabulary is not None and vocabulary.is_subrequest(_resource(event)),
             page_identity(event),
             subrequest_seconds,
+            bool(sample.polled[position]),
         )
         counts.append(evidence.counts())
         day = entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days))

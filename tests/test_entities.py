@@ -305,7 +305,8 @@ def test_training_reads_an_episode_s_evidence_as_the_scorer_does() -> None:
     visit = ["/", "/publications", "/publications/12", "/people", "/contact"]
     events = page_views(visit * 3, 15, (0.2, "page_view", "/static/a.js"))
     # WHEN training replays it into episode rows, and the scorer's steps read the same events
-    zeros = OutOfSample(np.zeros((len(events), FEATURE_COUNT)), np.zeros(len(events)), np.zeros(len(events), bool))
+    nothing = np.zeros(len(events), bool)
+    zeros = OutOfSample(np.zeros((len(events), FEATURE_COUNT)), np.zeros(len(events)), nothing, nothing)
     snapshots = episode_snapshots(events, [event_time(item) for item in events], "session", zeros)
     served = observed(events, None)
     # THEN the episode's last row is the same, repeated sequences included
@@ -405,7 +406,7 @@ def test_evidence_written_by_the_release_before_is_read_on_with_nothing_repeated
     assert (restored.trail, restored.sequences) == ((0, 0), [])
     # AND a record claiming more sequences than the layout holds is refused
     garbled = bytearray(evidence.to_bytes())
-    garbled[Evidence._LAYOUT.size - 2 * SEQUENCE_MEMORY - 1] = SEQUENCE_MEMORY + 1
+    garbled[Evidence._LAYOUT.size - 2 * SEQUENCE_MEMORY - 2] = SEQUENCE_MEMORY + 1
     with pytest.raises(InvalidStateError, match="page sequences"):
         Evidence.from_bytes(bytes(garbled))
 
@@ -674,7 +675,7 @@ def test_the_tracker_judges_machine_clients_by_their_model_on_the_stage_s_scale(
     library[EVIDENCE_COLUMNS.index("agent_http_library")] = 1.0
     keys = ["script", "browser"] * 10
     values = [library if key == "script" else ROW for key in keys]
-    inputs = EventEvidence(values, [False] * 20, [False] * 20, [None] * 20, [0] * 20, SUBREQUEST_SECONDS)
+    inputs = EventEvidence(values, [False] * 20, [False] * 20, [None] * 20, [0] * 20, SUBREQUEST_SECONDS, [False] * 20)
     states: dict[str, Evidence] = {}
     scores, alerts = EntityTracker(stage, "session").observe(
         states, keys, [1_000.0 + 7 * n for n in range(20)], inputs, [0.0] * 20, [False] * 20

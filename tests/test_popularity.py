@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from model.enrichment import NetworkInfo
+from model.entities import EVIDENCE_COLUMNS, Evidence
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES, PathPopularity, ResourceVocabulary, featurize_batch, stable_hash
-from model.features.popularity import MAX_POPULAR_TEMPLATES, MIN_POPULAR_CLIENTS
+from model.features.popularity import MAX_POPULAR_TEMPLATES, MIN_POPULAR_CLIENTS, Followed
 from tests.model_factories import START, event
 
 LIVE_BLOG = "/news/live/storm-hits-the-coast-7100001"
@@ -30,9 +31,8 @@ def site_vocabulary() -> ResourceVocabulary:
 
 
 def reader(number: int, moment: datetime, resource: str = LIVE_BLOG, status: int = 200) -> dict[str, Any]:
-    return event(
-        moment, f"reader-{number}", "page_view", resource=resource, status=status, ip=f"198.51.100.{number % 250}"
-    )
+    """Reader ``number``'s request, from an address of a network of its own."""
+    return event(moment, f"reader-{number}", "page_view", resource=resource, status=status, ip=f"10.{number}.0.7")
 
 
 def readers(count: int, start: datetime, resource: str = LIVE_BLOG, status: int = 200) -> list[dict[str, Any]]:
@@ -98,17 +98,31 @@ def test_a_share_of_visits_lowers_rarity_and_never_raises_it() -> None:
 
 @pytest.mark.parametrize(
     "who",
-    ["one client polling", "failed requests", "a hosting network"],
+    [
+        "one client polling",
+        "one client walking slugs",
+        "one address rotating its cookie",
+        "failed requests",
+        "redirects",
+        "a hosting network",
+    ],
 )
-def test_polls_failures_and_hosting_networks_do_not_make_a_page_popular(who: str) -> None:
+def test_one_client_failures_and_hosting_networks_do_not_make_a_page_popular(who: str) -> None:
     # GIVEN a page training never saw, requested 100 times: by one reader polling it once a minute,
-    # by 100 clients that got 404, or by 100 clients from a cloud provider's network
+    # by one client under 100 slugs of it, by one address with a new cookie (a new user) each time,
+    # by 100 clients that got 404 or a redirect, or by 100 clients from a cloud provider's network
     vocabulary = site_vocabulary()
     lookups: dict[str, Any] = {}
     if who == "one client polling":
         events = [reader(1, START + timedelta(minutes=minute)) for minute in range(100)]
+    elif who == "one client walking slugs":
+        events = [reader(1, START + timedelta(seconds=n), f"/news/live/storm-hits-coast-{n}") for n in range(100)]
+    elif who == "one address rotating its cookie":
+        events = [reader(n, START + timedelta(seconds=n)) | {"ip": "192.0.2.7"} for n in range(100)]
     elif who == "failed requests":
         events = readers(100, START, "/.env", status=404)
+    elif who == "redirects":
+        events = readers(100, START, "/wp-login.php", status=302)
     else:
         events = readers(100, START)
         lookups["network_of"] = lambda ip: NetworkInfo("US", 16509, "AMAZON-02", True)
@@ -118,9 +132,12 @@ def test_polls_failures_and_hosting_networks_do_not_make_a_page_popular(who: str
 
 
 def test_visits_fade_and_a_replay_in_batches_reads_as_one() -> None:
-    # GIVEN 40 readers of the live blog, then one more six hours later
+    # GIVEN 40 readers of the live blog, a home page read every five minutes for six hours, then
+    # one more reader of the blog
     vocabulary = site_vocabulary()
-    events = [*readers(40, START), reader(500, START + timedelta(hours=6))]
+    home = [reader(100 + n, START + timedelta(minutes=5 * n), "/") for n in range(72)]
+    events = sorted([*readers(40, START), *home], key=lambda item: item["occurred_at"])
+    events.append(reader(500, START + timedelta(hours=6)))
     whole = featurize_batch(events, vocabulary=vocabulary)
     # WHEN the same events are featurized in three batches, the visits carried between them and
     # stored as the scorer stores them
@@ -128,7 +145,7 @@ def test_visits_fade_and_a_replay_in_batches_reads_as_one() -> None:
     users: dict[str, Any] = {}
     ips: dict[str, Any] = {}
     parts = []
-    for start in (0, 15, 30):
+    for start in range(0, len(events), 15):
         part = featurize_batch(events[start : start + 15], users, ips, vocabulary=vocabulary, popularity=popularity)
         users.update(part.user_states)
         ips.update(part.ip_states)
@@ -138,32 +155,33 @@ def test_visits_fade_and_a_replay_in_batches_reads_as_one() -> None:
     np.testing.assert_array_equal(np.concatenate(parts), whole.rows)
     # AND six hours on, the blog's visits have faded: it reads as rare again
     assert whole.rows[-1][RARITY] == pytest.approx(math.log(vocabulary.total + 1.0))
-    assert whole.rows[39][RARITY] < 1.0
+    blog = [row[RARITY] for row, item in zip(whole.rows, events, strict=True) if item["resource"] == LIVE_BLOG]
+    assert blog[39] < 1.0
 
 
 def test_the_visits_kept_are_bounded_and_stored_exactly() -> None:
-    # GIVEN a site where 5,000 clients each reach a page of their own no one else does, and 50 reach
-    # one page together, over a week (the counts are rescaled as time goes on)
+    # GIVEN a site where 5,000 clients each reach a page of their own no one else does over a week
+    # (the counts are rescaled as time goes on), and 50 reach one page together in its last hours
     vocabulary = site_vocabulary()
     popularity = PathPopularity()
     for number in range(5000):
         moment = START + timedelta(minutes=2 * number)
-        own = reader(number, moment, f"/profile/{number}-{'x' * (number % 7)}/edit/z{number}")
+        own = reader(number, moment, "/profile/" + "".join(chr(97 + int(digit)) for digit in str(number)))
         shared = reader(10_000 + number, moment + timedelta(seconds=30))
-        batch = [own, shared] if number < 50 else [own]
+        batch = [own, shared] if number >= 4950 else [own]
         popularity = featurize_batch(batch, vocabulary=vocabulary, popularity=popularity).popularity
-    # THEN at most twice MAX_POPULAR_TEMPLATES pages are kept, within two DynamoDB write units
-    assert len(popularity.visits) <= 2 * MAX_POPULAR_TEMPLATES
-    assert len(popularity.to_bytes()) <= 2048
+    # THEN at most twice MAX_POPULAR_TEMPLATES pages are kept, within three DynamoDB write units
+    assert len(popularity.followed) <= 2 * MAX_POPULAR_TEMPLATES
+    assert len(popularity.to_bytes()) <= 3072
     # AND the page 50 clients reached is among them
-    assert stable_hash(vocabulary.template(LIVE_BLOG)) in popularity.visits
+    assert stable_hash(vocabulary.template(LIVE_BLOG)) in popularity.followed
     # AND what is stored reads back exactly
     again = PathPopularity.from_bytes(popularity.to_bytes())
-    assert (again.origin, again.total, again.visits) == (popularity.origin, popularity.total, popularity.visits)
+    assert again == popularity
 
 
 def test_malformed_visits_are_refused() -> None:
-    whole = PathPopularity(0.0, 2.0, {7: 1.0, 9: 1.0}).to_bytes()
+    whole = PathPopularity(0.0, 0.0, 2.0, {7: Followed(1.0, 1.0, 0, 3, 0), 9: Followed(1.0, 3.0, 0, 1, 0)}).to_bytes()
     for stored in (b"", b"{}", b"\x02" + whole[1:], whole[:-1], whole + b"\x00"):
         with pytest.raises(InvalidStateError, match="popularity"):
             PathPopularity.from_bytes(stored)
@@ -181,3 +199,79 @@ def test_a_vocabulary_learned_before_reads_trainings_rarity_alone() -> None:
     assert set(np.round(rarity, 6)) == {round(math.log(before.total + 1.0), 6)}
     # AND one learned now is version 6
     assert site_vocabulary().to_json()["v"] == 6
+
+
+def live_blog_sessions(readers_count: int, polls: int) -> list[dict[str, Any]]:
+    """Each reader opens the live blog, then it polls its updates once a minute ``polls`` times."""
+    events = []
+    for number in range(readers_count):
+        opened = START + timedelta(seconds=20 * number)
+        events.append(reader(number, opened))
+        events += [
+            reader(number, opened + timedelta(minutes=minute), f"/api/live/7100001/updates?since={minute}")
+            for minute in range(1, polls + 1)
+        ]
+    return sorted(events, key=lambda item: item["occurred_at"])
+
+
+def test_a_call_every_reader_polls_reads_as_polled_and_the_page_does_not() -> None:
+    # GIVEN 40 readers of a live blog training never saw, whose page polls its updates once a minute
+    vocabulary = site_vocabulary()
+    events = live_blog_sessions(40, polls=10)
+    featurized = featurize_batch(events, vocabulary=vocabulary)
+    polled = {item["resource"].partition("?")[0]: flag for item, flag in zip(events, featurized.polled, strict=True)}
+    # THEN by the end the update call is one pages poll: each reader requests it ten times
+    assert polled["/api/live/7100001/updates"]
+    # AND the page, which each reader requests once, is not
+    assert not polled[LIVE_BLOG]
+    # AND nothing is polled before enough readers reached it
+    assert not any(featurized.polled[:20])
+
+
+def test_a_polled_call_counts_with_its_page_unless_hammered_or_called_without_one() -> None:
+    # GIVEN episodes of a reader who opened a page then left it open, its call polled every minute;
+    # a client calling the same polled call every second after the page; and one calling it
+    # every minute without ever loading a page
+    def episode(gaps: list[float], polled_from: int) -> Evidence:
+        evidence = Evidence()
+        moment = 1_000.0
+        for position, gap in enumerate(gaps):
+            moment += gap
+            is_polled = position >= polled_from
+            evidence.observe(
+                moment, [0.0] * len(EVIDENCE_COLUMNS), 1.0, is_polled, False, None, False, 0, 5.0, is_polled
+            )
+        return evidence
+
+    reader_left_open = episode([0.0] + [60.0] * 30, polled_from=1)
+    hammering = episode([0.0] + [1.0] * 30, polled_from=1)
+    no_page = episode([60.0] * 31, polled_from=0)
+    # THEN the reader's episode is one page and its flagged polls are left out, as assets are
+    assert (reader_left_open.events, reader_left_open.pages, reader_left_open.page_sums[1]) == (31, 1, 0.0)
+    # AND the hammering client's calls are pages, and so are the calls of a client without a page
+    assert hammering.pages == 31
+    assert no_page.pages == 31
+    # AND whether the episode opened a page is stored, and read as opened from a record stored
+    # before polled calls where the episode counted a page
+    assert Evidence.from_bytes(reader_left_open.to_bytes()) == reader_left_open
+    assert not Evidence.from_bytes(no_page.to_bytes()).page_opened
+    assert Evidence.from_bytes(no_page.to_bytes()[:-1]).page_opened
+
+
+@pytest.mark.parametrize("skew", [timedelta(days=40), timedelta(days=-40)])
+def test_a_request_stamped_a_month_off_neither_fails_nor_unmakes_a_popular_page(skew: timedelta) -> None:
+    # GIVEN 40 readers of the live blog, then one request stamped 40 days ahead (a wrong device
+    # clock) or behind (a late backfill), then more readers; stored between batches as the scorer does
+    vocabulary = site_vocabulary()
+    first = featurize_batch(readers(40, START), vocabulary=vocabulary)
+    skewed = featurize_batch(
+        [reader(900, START + timedelta(minutes=7) + skew)],
+        vocabulary=vocabulary,
+        popularity=PathPopularity.from_bytes(first.popularity.to_bytes()),
+    )
+    later = [reader(1000 + n, START + timedelta(minutes=8, seconds=n)) for n in range(3)]
+    rows = featurize_batch(
+        later, vocabulary=vocabulary, popularity=PathPopularity.from_bytes(skewed.popularity.to_bytes())
+    ).rows
+    # THEN the readers after it still read the blog as popular
+    assert [row[RARITY] for row in rows] == [pytest.approx(vocabulary.typical_rarity)] * 3

@@ -409,7 +409,7 @@ def stored_popularity(endpoint_url: str, settings: Any) -> PathPopularity:
 
 
 def live_blog_readers(count: int) -> list[dict[str, Any]]:
-    """``count`` new readers of a page training never saw, 5 s apart, each from an address of its own."""
+    """``count`` new readers of a page training never saw, 5 s apart, each from a network of its own."""
     readers = [
         event(
             START + timedelta(days=10, hours=12, seconds=5 * number),
@@ -417,7 +417,7 @@ def live_blog_readers(count: int) -> list[dict[str, Any]]:
             "page_view",
             resource="/news/live/storm-hits-the-coast-7100001",
             status=200,
-            ip=f"192.0.2.{number}",
+            ip=f"10.{number}.0.7",
             session_id=f"reader-{number}-session",
         )
         for number in range(count)
@@ -426,29 +426,31 @@ def live_blog_readers(count: int) -> list[dict[str, Any]]:
 
 
 def test_the_shards_visits_are_stored_and_a_retry_counts_none_twice(aws_endpoint, resources, trained):
-    # GIVEN 40 new readers of a page training never saw, in one batch, and the state table refusing
-    # the first write of users' states (and the client's retries of it)
-    readers = live_blog_readers(40)
-    batch = batches(readers, 40)[0]
+    # GIVEN 60 new readers of a page training never saw; the first attempt's batch holds the first
+    # 40, and the state table refuses its first write of users' states (and the client's retries)
+    readers = live_blog_readers(60)
+    retry = batches(readers, 60)[0]
+    first_batch = {**retry, "Records": retry["Records"][:40]}
     with ThrottlingProxy(aws_endpoint) as proxy:
         # (the users' states go in two writes of at most 25 items, each tried three times)
         proxy.throttle("DynamoDB_20120810.BatchWriteItem", writes_key_starting("user#"), times=6)
         deps, settings = dependencies(proxy.endpoint, resources, trained)
-        # WHEN the batch is processed, and retried from the checkpoint it reports
-        first = run(batch, deps, settings)
+        # WHEN the batch is processed, and retried from the checkpoint it reports with 20 records more
+        first = run(first_batch, deps, settings)
         after_first = stored_popularity(aws_endpoint, settings)
-        retried = run(batch, deps, settings)
-    # THEN the first attempt stored the shard's visits though it handed records back, and the retry
-    # counted none of them again
+        retried = run(retry, deps, settings)
+    # THEN the first attempt stored the shard's visits though it handed records back
     assert first.failed_sequence_numbers
     assert retried.failed_sequence_numbers == []
+    once = featurize_batch(readers[:40], vocabulary=trained.vocabulary).popularity
+    assert after_first.to_bytes() == once.to_bytes()
+    # AND the retry counted the 20 new readers, and none of the first 40 again: the visits are
+    # those one replay of the 60 readers counts, and the page is popular now
     stored = stored_popularity(aws_endpoint, settings)
-    assert stored.to_bytes() == after_first.to_bytes()
-    # AND the visits are those one replay of the readers counts: the page is popular now
     replayed = featurize_batch(readers, vocabulary=trained.vocabulary).popularity
     assert stored.to_bytes() == replayed.to_bytes()
     key = stable_hash(trained.vocabulary.template("/news/live/storm-hits-the-coast-7100001"))
-    assert stored.rarity(key, event_time(readers[-1])) is not None
+    assert stored.read(key, event_time(readers[-1])).rarity is not None
 
 
 def test_the_calls_pages_make_are_counted_with_their_page_in_stored_evidence(aws_endpoint, resources, trained):

@@ -287,9 +287,10 @@ def test_state_reads_are_counted_and_an_unreadable_state_starts_afresh(deps_and_
     # WHEN their states are loaded
     loaded = load_states(batch, valid, deps, settings, outcome)
 
-    # THEN every user and each address's two items (this shard's part and its home) are read once,
-    # the unreadable state is counted and named, and the user starts afresh
-    assert outcome.state_reads == 2 + 2 * 2
+    # THEN every user, each address's two items (this shard's part and its home) and the shard's
+    # visits to the site's pages are read once, the unreadable state is counted and named, and the
+    # user starts afresh
+    assert outcome.state_reads == 2 + 2 * 2 + 1
     assert (outcome.state_unreadable, len(outcome.errors)) == (1, 1)
     assert outcome.errors[0].startswith("user#user-g")
     assert loaded.user_states == {}

@@ -277,7 +277,7 @@ class LoadedStates(NamedTuple):
     ip_others: dict[str, IpState]  # the other shards' parts of an address, merged
     evidence: dict[str, dict[str, Evidence]]  # entity kind -> entity -> its episode's evidence
     popularity: PathPopularity  # the shard's visits to the site's pages now, as stored
-    popularity_key: str | None  # its item; None: the model's vocabulary does not read it
+    popularity_key: str  # its item
 
 
 class Scored(NamedTuple):
@@ -393,10 +393,9 @@ def load_states(
     evidence_keys = [evidence_key(kind, key) for kind, keys in entities.items() for key in keys]
     if deps.login_waves is not None:
         evidence_keys.append(evidence_key(WAVE_KIND, batch.shard_id))
-    popularity_key = None
-    if deps.vocabulary is not None and deps.vocabulary.popular_now:
-        popularity_key = POPULARITY_PREFIX + batch.shard_id
-        evidence_keys.append(popularity_key)
+    # (read whatever the vocabulary: the endpoint may switch the batch to one that reads it)
+    popularity_key = POPULARITY_PREFIX + batch.shard_id
+    evidence_keys.append(popularity_key)
     stored = deps.states.load(
         [USER_PREFIX + user for user in user_ids] + own_keys(ips, tag) + evidence_keys, eventually=home_keys(ips)
     )
@@ -443,7 +442,7 @@ def skip_applied(batch: DecodedBatch, valid: list[_Valid], loaded: LoadedStates,
         if ip and number <= loaded.addresses[ip].applied_through(tag):
             item = item._replace(ip_applied=True)
             outcome.resumed += 1
-        if loaded.popularity_key is not None and number <= progress.applied_through(loaded.popularity_key):
+        if number <= progress.applied_through(loaded.popularity_key):
             item = item._replace(visit_applied=True)
         fresh.append(item)
     fresh.sort(key=lambda item: item.time)
@@ -898,6 +897,7 @@ def _featurize(
         return _featurize_run(items, user_states, ip_states, ip_others, popularity, deps)
     users, ips = dict(user_states), dict(ip_states)
     parts: list[np.ndarray[Any, np.dtype[np.float64]]] = []
+    polled: list[bool] = []
     touched_users: set[str] = set()
     touched_ips: set[str] = set()
     for (ip_applied, visit_applied), run in itertools.groupby(
@@ -905,6 +905,7 @@ def _featurize(
     ):
         part = _featurize_run(list(run), users, ips, ip_others, popularity, deps)
         parts.append(part.rows)
+        polled.extend(part.polled)
         users.update(part.user_states)
         touched_users.update(part.user_states)
         if not ip_applied:
@@ -917,6 +918,7 @@ def _featurize(
         {user: users[user] for user in touched_users},
         {ip: ips[ip] for ip in touched_ips},
         popularity,
+        polled,
     )
 
 
@@ -981,7 +983,9 @@ def _alert_on_entities(
     event_scores = [score.score if score is not None else 0.0 for score in new_scores]
     flagged = [score is not None and score.is_anomaly for score in new_scores]
     times = [item.time for item in new]
-    inputs = event_evidence(new_rows, [item.wire for item in new], deps.vocabulary)
+    inputs = event_evidence(
+        new_rows, [item.wire for item in new], deps.vocabulary, [features.polled[index] for index in indexes]
+    )
     step = EntityStep()
     numbers = [int(item.record.sequence_number) for item in new]  # parsed once for every kind
     for kind, model in deps.entity_models.items():
@@ -1136,11 +1140,11 @@ def _publish_entity_alert(alert: EntityAlert, deps: Dependencies) -> tuple[bool,
     return published, None
 
 
-def _stored_popularity(key: str | None, stored: Mapping[str, StoredState], outcome: BatchOutcome) -> PathPopularity:
+def _stored_popularity(key: str, stored: Mapping[str, StoredState], outcome: BatchOutcome) -> PathPopularity:
     """The shard's visits to the site's pages as stored; none counted yet if there is no item, or
     it cannot be read (counted: the rarity of pages popular now reads as training's until they are
     counted again)."""
-    item = stored.get(key) if key is not None else None
+    item = stored.get(key)
     if item is None:
         return PathPopularity()
     try:
@@ -1164,11 +1168,12 @@ def _save_popularity(
 
     Like the login window, a count over the shard, not any one user's history: it is not held back
     with a user whose state failed, a retry counts no event it applied again, and at worst a retried
-    event's visit goes uncounted. One that cannot be saved leaves the batch's visits uncounted.
+    event's visit goes uncounted. One that cannot be saved leaves the batch's visits uncounted. A
+    model whose vocabulary does not read the visits (one learned before them) leaves them as stored.
     """
     key = loaded.popularity_key
     counted = [item for item in done if not item.visit_applied]
-    if key is None or not counted:
+    if deps.vocabulary is None or not deps.vocabulary.popular_now or not counted:
         return
     last = max((item.record for item in counted), key=lambda record: record.record_index)
     saved = StoredState(popularity.to_bytes(), loaded.progress.advanced(key, last, MAX_USER_SHARD_POSITIONS))

@@ -44,6 +44,7 @@ _SHAPE_START = FEATURE_NAMES.index(SHAPE_COLUMNS[0])
 _SHAPE_END = _SHAPE_START + len(SHAPE_COLUMNS)
 _FIRST_IN_USER = USER_COLUMNS.index("first_event")
 _NEW_PATH_IN_USER = USER_COLUMNS.index("new_resource_path")
+_ANSWERED = frozenset({0, 2})  # status classes (events.status_class) of requests that count as visits
 
 
 class Featurized(NamedTuple):
@@ -62,6 +63,7 @@ class BatchFeatures(NamedTuple):
     user_states: dict[str, UserState]
     ip_states: dict[str, IpState]
     popularity: PathPopularity
+    polled: list[bool]  # per row: a call pages poll while open, by the visits now
 
 
 def _featurize_one(
@@ -76,9 +78,10 @@ def _featurize_one(
     vocabulary: ResourceVocabulary | None,
     ip_others: Mapping[str, IpState] | None = None,
     popularity: PathPopularity | None = None,
+    polled: list[bool] | None = None,
 ) -> list[float]:
     """Update ``state`` (a private copy), ``ip_states`` and ``popularity`` (a private copy) with one
-    event; its row without the shape."""
+    event; its row without the shape (and whether pages poll its resource, appended to ``polled``)."""
     event_type, status, ip, agent, resource, properties = event_fields(event)
     if not isinstance(event_type, str):
         raise InvalidFeatureEventError("event_type", f"must be a string, got {type(event_type).__name__}")
@@ -94,12 +97,18 @@ def _featurize_one(
     user = user_columns(state, now, failure, ip_hash, agent, resource, network)
     if vocabulary is None:
         resource_vocabulary = NO_VOCABULARY
+        if polled is not None:
+            polled.append(False)
     else:
-        # A visit to the site's pages now: a template new to the client (its first event's, too),
-        # answered, and not from a hosting network (model.features.popularity).
-        reached = user[_FIRST_IN_USER] > 0.0 or user[_NEW_PATH_IN_USER] > 0.0
-        visit = reached and not failure and not (network is not None and network.hosting)
-        resource_vocabulary = vocabulary.columns(text_resource, text_agent, popularity, now, visit)
+        # Requests to the site's pages now (model.features.popularity): answered 2xx (or with no
+        # status), not from a hosting network, and a visit when the template is new to the client
+        # (its first event's, too).
+        answered = status_kind in _ANSWERED and not failure and not (network is not None and network.hosting)
+        visit = user[_FIRST_IN_USER] > 0.0 or user[_NEW_PATH_IN_USER] > 0.0
+        reading = vocabulary.read(text_resource, popularity, now, answered, visit, ip if isinstance(ip, str) else None)
+        resource_vocabulary = (*reading.columns, vocabulary.agent_rarity(text_agent))
+        if polled is not None:
+            polled.append(reading.polled)
     return [
         *user,
         *address_columns(ip_states, copied_ips, ip, user_hash, now, failure, new_user, network, ip_others),
@@ -177,6 +186,7 @@ def featurize_batch(
     copied_ips: set[str] = set()
     hashes: dict[str, int] = {}
     rows: list[list[float]] = []
+    polled: list[bool] = []
     popularity = popularity.copy() if popularity is not None else PathPopularity()
     events = events if isinstance(events, Sequence) else list(events)
     if times is not None and len(times) != len(events):
@@ -205,10 +215,11 @@ def featurize_batch(
                 vocabulary,
                 ip_others,
                 popularity,
+                polled,
             )
         )
     ips = {ip: touched_ips[ip] for ip in copied_ips}
-    return BatchFeatures(_with_shapes(rows, events), users, ips, popularity)
+    return BatchFeatures(_with_shapes(rows, events), users, ips, popularity, polled)
 
 
 def _with_shapes(rows: list[list[float]], events: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:

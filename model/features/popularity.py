@@ -4,117 +4,221 @@ The vocabulary's path rarity (``resource_path_rarity``) is what training saw, so
 that appeared since reads as rare until the next model learns it. On a real site that moment is
 often the busiest and the most ordinary: a breaking story's live blog and the calls it polls, a new
 section, a product launch, a deploy's new bundle. A new-user trial of a news site's CloudFront log
-alerted on 93 % of the sessions that read the first live blog, "pages rarely or never seen in
-normal traffic", 5,455 alerts in an afternoon.
+alerted on 92.6 % of the 5,891 sessions that read the site's first live blog, "pages rarely or
+never seen in normal traffic".
 
-So the scorer also counts, over the last hour or so (decayed with ``POPULARITY_TAU``), how many
-clients reached each template that training found rare, and the rarity a request reads is the
-lower of training's and that template's share of the clients' visits now, once at least
-``MIN_POPULAR_CLIENTS`` have reached it. A visit counts when a client reaches a template it had
-not among its recent ones (``UserState.recent_paths``), got an answer that is not a failure, and
-came from outside hosting networks: a live blog polled once a minute counts once per reader;
-a scanner's 404s, failed logins and a cloud fleet count for nothing. The price: a probe that
-succeeds from many residential addresses (a botnet's) makes its path as common as its share of the
-visits once ``MIN_POPULAR_CLIENTS`` of them have reached it; what else is unusual about its
-requests still counts.
+So the scorer also counts, over the last hour or so (decayed with ``POPULARITY_TAU``), the visits
+to each template that training found rare: a client's request to a template that is not among its
+recent ones (``UserState.recent_paths``), answered 2xx (or with no status), from outside hosting
+networks. Such a template is popular now once ``MIN_POPULAR_CLIENTS`` decayed visits came from at
+least ``MIN_POPULAR_NETWORKS`` networks (/24s, /48s) within the last hour or two: one client that
+rotates its cookies, user agents or slugs, a scanner's 404s and redirects, and a cloud fleet make
+nothing popular. A popular template's rarity is the lower of training's and its share of all the
+visits now (``ResourceVocabulary.read``), and one whose clients each request it again and again
+(``POLL_REPEATS``) is a call that pages poll while they are open (``Reading.polled``). The price:
+a probe that succeeds from twenty networks (a botnet's) within the hour makes its path as common as
+its share of the visits; what else is unusual about its requests still counts.
 
-Kinesis partitions events by user, so each shard's scorer sees a random share of the clients; a
-share of visits does not depend on how many shards there are, but ``MIN_POPULAR_CLIENTS`` is
-counted per shard. The state is one item per shard (``PathPopularity.to_bytes``), bounded by twice
-``MAX_POPULAR_TEMPLATES`` templates. Training replays the archive through the same code, so a model
-learns the rarity its scorer will read.
+Time is the events', which may come late, early or skewed: the clock is the latest event time
+counted, and it moves on by at most ``MAX_CLOCK_STEP`` per event, so one request stamped a month
+ahead neither decays every count away nor overflows a weight. Kinesis partitions events by user, so
+each shard's scorer sees a random share of the clients: a share of visits does not depend on how
+many shards there are, but the visits and networks are counted per shard, and training (one
+process, on a sample of its users) and the backtest (one process) count more of them than one of
+several shards does. The state is one item per shard (``PathPopularity.to_bytes``), bounded by
+twice ``MAX_POPULAR_TEMPLATES`` templates.
 """
 
 from __future__ import annotations
 
 import math
 import struct
+import zlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from model.exceptions import InvalidStateError
 
 # Visits decay by a factor e every hour: a template stays popular about as long as people keep coming.
 POPULARITY_TAU = 3600.0
-# Decayed clients that must have reached a template (on one shard) before its share counts.
+# Decayed visits a template must have had (on one shard) before its share counts...
 MIN_POPULAR_CLIENTS = 20.0
+# ...from at least about this many networks (bits of a 64-bit mask of networks seen in the last hour
+# or two: 16 bits are about 19 networks, by linear counting).
+MIN_POPULAR_NETWORKS = 16
+_NETWORK_BITS = 64
+_HOUR = 3600
 # Only templates training saw no more often than this share of its requests (one in a thousand) are
 # followed, and those it never saw: the share of visits now can lower no others' rarity by much.
 FOLLOWED_SHARE = 0.001
+# A template popular now whose clients each request it this many times on average, or more, is a
+# call that pages poll while they are open (a live blog's updates, a notification count).
+POLL_REPEATS = 3.0
 # Past twice this many templates, the most visited this many are kept: a stored state holds at most
-# twice as many, 1.6 KB (two DynamoDB write units, once per batch and shard).
-MAX_POPULAR_TEMPLATES = 64
+# twice as many, 2.6 KB (three DynamoDB write units, once per batch and shard).
+MAX_POPULAR_TEMPLATES = 32
+# The clock moves on by at most this much per event counted.
+MAX_CLOCK_STEP = 600.0
 # Counts are stored scaled by exp((time - origin) / tau), so one visit adds one weight and nothing
 # decays event by event; the origin moves forward (and the counts scale down) past this many taus.
 _RESCALE_TAUS = 20.0
-# The stored form: a version byte, the origin (NaN for none) and the total as doubles, the number of
-# templates, then each template's hash (unsigned 32 bits) and visits (a double): exact, and compact.
+# The stored form: a version byte, the origin and the clock (NaN for none) and the total as doubles,
+# the number of templates, then each template's hash (unsigned 32 bits), visits and requests
+# (doubles), the hour of its networks and the masks of that hour's and the hour before's: exact.
 POPULARITY_VERSION = 1
-_HEAD = struct.Struct("<BddI")
-_TEMPLATE = struct.Struct("<Id")
+_HEAD = struct.Struct("<BdddI")
+_TEMPLATE = struct.Struct("<IddIQQ")
+
+
+class Reading(NamedTuple):
+    """What the visits now say of a template: its rarity (None while it is not popular) and
+    whether pages poll it."""
+
+    rarity: float | None
+    polled: bool
+
+
+NOT_POPULAR = Reading(None, False)
+
+
+@dataclass(slots=True)
+class Followed:
+    """A followed template's decayed visits and requests (scaled weights), and the networks its
+    visits came from: a bit per network, in the hour ``hour`` and the hour before."""
+
+    visits: float = 0.0
+    requests: float = 0.0
+    hour: int = 0
+    networks: int = 0
+    networks_before: int = 0
+
+    def networks_within(self, hour: int) -> int:
+        """How many bits of networks visits set in ``hour`` and the hour before."""
+        if self.hour == hour:
+            return (self.networks | self.networks_before).bit_count()
+        return self.networks.bit_count() if self.hour == hour - 1 else 0
+
+    def add_network(self, hour: int, network: int) -> None:
+        bit = 1 << (network % _NETWORK_BITS)
+        if hour == self.hour:
+            self.networks |= bit
+        elif hour > self.hour:
+            self.networks_before = self.networks if hour == self.hour + 1 else 0
+            self.networks, self.hour = bit, hour
+        elif hour == self.hour - 1:
+            self.networks_before |= bit
+
+
+def network_of(ip: str) -> int:
+    """A hash of the address's network: its /24 (IPv4) or its first three groups (IPv6, /48)."""
+    prefix = ":".join(ip.split(":", 3)[:3]) if ":" in ip else ip.rpartition(".")[0]
+    return zlib.crc32(prefix.encode("utf-8", "surrogatepass"))
 
 
 @dataclass(slots=True)
 class PathPopularity:
-    """Decayed visits per followed template (keys: ``stable_hash`` of the vocabulary's template) and
-    to all templates, as weights relative to ``origin`` (see ``_RESCALE_TAUS``)."""
+    """Decayed visits to all templates, and per followed template (keys: ``stable_hash`` of the
+    vocabulary's template) its ``Followed`` counts, as weights relative to ``origin`` (see
+    ``_RESCALE_TAUS``); ``clock``, the latest event time counted (see ``MAX_CLOCK_STEP``)."""
 
     origin: float | None = None
+    clock: float | None = None
     total: float = 0.0
-    visits: dict[int, float] = field(default_factory=dict)
+    followed: dict[int, Followed] = field(default_factory=dict)
 
     def copy(self) -> PathPopularity:
-        return PathPopularity(self.origin, self.total, dict(self.visits))
+        followed = {
+            key: Followed(item.visits, item.requests, item.hour, item.networks, item.networks_before)
+            for key, item in self.followed.items()
+        }
+        return PathPopularity(self.origin, self.clock, self.total, followed)
 
-    def rarity(self, key: int, now: float) -> float | None:
-        """-log of the template's share of recent visits, or None while fewer than
-        ``MIN_POPULAR_CLIENTS`` decayed clients have reached it."""
-        visits = self.visits.get(key)
-        if visits is None or self.origin is None:
-            return None
-        scale = math.exp(-(now - self.origin) / POPULARITY_TAU)
-        if visits * scale < MIN_POPULAR_CLIENTS:
-            return None
-        return -math.log((visits * scale + 1.0) / (self.total * scale + 1.0))
+    def _time(self, now: float) -> float:
+        """The clock an event at ``now`` reads: its own time, though no earlier than the clock and
+        at most ``MAX_CLOCK_STEP`` later."""
+        if self.clock is None:
+            return now
+        return max(self.clock, min(now, self.clock + MAX_CLOCK_STEP))
 
-    def visit(self, key: int, now: float, followed: bool) -> None:
-        """Count one client's visit to a template (``followed``: one rare in training)."""
+    def read(self, key: int, now: float) -> Reading:
+        """-log of the template's share of recent visits, and whether its clients poll it; or
+        ``NOT_POPULAR`` while it is not popular (``MIN_POPULAR_CLIENTS``, ``MIN_POPULAR_NETWORKS``)."""
+        item = self.followed.get(key)
+        if item is None or self.origin is None:
+            return NOT_POPULAR
+        moment = self._time(now)
+        scale = math.exp(-(moment - self.origin) / POPULARITY_TAU)
+        visits = item.visits * scale
+        if visits < MIN_POPULAR_CLIENTS or item.networks_within(int(moment // _HOUR)) < MIN_POPULAR_NETWORKS:
+            return NOT_POPULAR
+        rarity = -math.log((visits + 1.0) / (self.total * scale + 1.0))
+        return Reading(rarity, item.requests >= POLL_REPEATS * item.visits)
+
+    def count(self, key: int, now: float, followed: bool, visit: bool, network: int) -> None:
+        """Count one answered request to a template (``followed``: one rare in training), a
+        client's visit if it is the client's first to it lately (``visit``), from ``network``
+        (``network_of``)."""
+        if not (followed or visit):
+            return
+        moment = self._time(now)
+        self.clock = moment
         if self.origin is None:
-            self.origin = now
-        elif now - self.origin > _RESCALE_TAUS * POPULARITY_TAU:
-            self._rescale(now)
-        weight = math.exp((now - self.origin) / POPULARITY_TAU)
-        self.total += weight
-        if followed:
-            self.visits[key] = self.visits.get(key, 0.0) + weight
-            if len(self.visits) > 2 * MAX_POPULAR_TEMPLATES:
-                self._keep_most_visited()
+            self.origin = moment
+        elif moment - self.origin > _RESCALE_TAUS * POPULARITY_TAU:
+            self._rescale(moment)
+        # (a late event weighs what it would have weighed in its time)
+        weight = math.exp((min(now, moment) - self.origin) / POPULARITY_TAU)
+        if visit:
+            self.total += weight
+        if not followed:
+            return
+        item = self.followed.get(key)
+        if item is None:
+            if not visit:
+                return  # (a template is followed from a client's visit on)
+            item = self.followed[key] = Followed(hour=int(moment // _HOUR))
+        item.requests += weight
+        if visit:
+            item.visits += weight
+            item.add_network(int(min(now, moment) // _HOUR), network)
+        if len(self.followed) > 2 * MAX_POPULAR_TEMPLATES:
+            kept = sorted(self.followed.items(), key=lambda pair: (-pair[1].visits, pair[0]))[:MAX_POPULAR_TEMPLATES]
+            self.followed = dict(kept)
 
-    def _rescale(self, now: float) -> None:
+    def _rescale(self, moment: float) -> None:
         assert self.origin is not None
-        factor = math.exp(-(now - self.origin) / POPULARITY_TAU)
-        self.origin = now
+        factor = math.exp(-(moment - self.origin) / POPULARITY_TAU)
+        self.origin = moment
         self.total *= factor
-        self.visits = {key: visits * factor for key, visits in self.visits.items()}
-
-    def _keep_most_visited(self) -> None:
-        kept = sorted(self.visits.items(), key=lambda item: (-item[1], item[0]))[:MAX_POPULAR_TEMPLATES]
-        self.visits = dict(kept)
+        for item in self.followed.values():
+            item.visits *= factor
+            item.requests *= factor
 
     def to_bytes(self) -> bytes:
-        origin = math.nan if self.origin is None else self.origin
-        parts = [_HEAD.pack(POPULARITY_VERSION, origin, self.total, len(self.visits))]
-        parts.extend(_TEMPLATE.pack(key, visits) for key, visits in self.visits.items())
-        return b"".join(parts)
+        head = _HEAD.pack(
+            POPULARITY_VERSION,
+            math.nan if self.origin is None else self.origin,
+            math.nan if self.clock is None else self.clock,
+            self.total,
+            len(self.followed),
+        )
+        return head + b"".join(
+            _TEMPLATE.pack(key, item.visits, item.requests, item.hour, item.networks, item.networks_before)
+            for key, item in self.followed.items()
+        )
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PathPopularity:
         """Rebuild from ``to_bytes``; raises ``InvalidStateError`` on anything else."""
         if len(data) < _HEAD.size:
             raise InvalidStateError("popularity", f"{len(data)} bytes, shorter than its head")
-        version, origin, total, count = _HEAD.unpack_from(data)
+        version, origin, clock, total, count = _HEAD.unpack_from(data)
         if version != POPULARITY_VERSION:
             raise InvalidStateError("popularity", f"version {version} is not {POPULARITY_VERSION}")
         if len(data) != _HEAD.size + count * _TEMPLATE.size:
             raise InvalidStateError("popularity", f"{len(data)} bytes for {count} templates")
-        visits = dict(_TEMPLATE.iter_unpack(data[_HEAD.size :]))
-        return cls(None if math.isnan(origin) else origin, total, visits)
+        followed = {
+            key: Followed(visits, requests, hour, networks, before)
+            for key, visits, requests, hour, networks, before in _TEMPLATE.iter_unpack(data[_HEAD.size :])
+        }
+        return cls(None if math.isnan(origin) else origin, None if math.isnan(clock) else clock, total, followed)

@@ -10,11 +10,11 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from model.exceptions import InvalidStateError
 from model.features.events import event_field, event_time, stable_hash
-from model.features.popularity import FOLLOWED_SHARE, PathPopularity
+from model.features.popularity import FOLLOWED_SHARE, NOT_POPULAR, PathPopularity, network_of
 from model.features.resources import is_page_asset, resource_template
 from model.features.state import FEATURES_VERSION, check_version
 
@@ -56,6 +56,13 @@ SUBREQUEST_SHARE = 0.8
 MIN_SUBREQUEST_COUNT = 5
 MIN_SUBREQUEST_CLIENTS = 3
 _UNIDENTIFIED = frozenset({None, "", "anonymous"})
+
+
+class ResourceReading(NamedTuple):
+    """A resource's vocabulary columns, and whether pages poll it now (``model.features.popularity``)."""
+
+    columns: list[float]
+    polled: bool
 
 
 def agent_family(agent: str) -> str:
@@ -236,56 +243,62 @@ class ResourceVocabulary:
             return False
         return stable_hash(self.template(resource.lower())) in self.subrequests
 
-    def columns(
+    def columns(self, resource: str | None, agent: str | None) -> tuple[float, ...]:
+        """The ``VOCABULARY_COLUMNS`` of an event's resource and user agent."""
+        return (*self.resource_columns(resource), self.agent_rarity(agent))
+
+    def resource_columns(self, resource: str | None) -> list[float]:
+        """Path rarity, unknown parameters, character-class violations and value length excess, as
+        training saw them (``read``: with the visits now)."""
+        return self.read(resource, None).columns
+
+    def read(
         self,
         resource: str | None,
-        agent: str | None,
-        popularity: PathPopularity | None = None,
+        popularity: PathPopularity | None,
         now: float = 0.0,
+        answered: bool = False,
         visit: bool = False,
-    ) -> tuple[float, ...]:
-        """The ``VOCABULARY_COLUMNS`` of an event's resource and user agent (``resource_columns``)."""
-        return (*self.resource_columns(resource, popularity, now, visit), self.agent_rarity(agent))
+        ip: str | None = None,
+    ) -> ResourceReading:
+        """``resource_columns``, with the site's visits now (``popularity``, updated in place), and
+        whether pages poll the resource.
 
-    def resource_columns(
-        self, resource: str | None, popularity: PathPopularity | None = None, now: float = 0.0, visit: bool = False
-    ) -> list[float]:
-        """Path rarity, unknown parameters, character-class violations and value length excess.
-
-        With ``popularity`` (the site's visits now, updated in place), the rarity is the lower of
-        training's and the template's share of the visits now (``PathPopularity.rarity``), though
-        no lower than the median training request's for a page (``typical_rarity``): a page
-        everyone reaches now is an ordinary page, not the commonest one, whose readers would stand
-        out by it. Such a page that training never saw has no parameters learned: they are not
-        counted unknown (each would restate that the page is new). ``visit`` (a client reaching a
-        template new to it, successfully, from outside hosting networks) counts this request as one
-        more visit to it after it is read.
+        With ``popularity``, the rarity is the lower of training's and the template's share of the
+        visits now (``PathPopularity.read``), though no lower than the median training request's
+        for a page (``typical_rarity``): a page everyone reaches now is an ordinary page, not the
+        commonest one, whose readers would stand out by it. Such a page that training never saw has
+        no parameters learned: they are not counted unknown (each would restate that the page is
+        new). The request counts toward the visits after it is read when it was ``answered`` (2xx
+        or no status, from outside hosting networks), as a client's visit from ``ip``'s network if
+        it is the client's first to the template lately (``visit``).
         """
         if not resource or not self.total:
-            return [0.0, 0.0, 0.0, 0.0]
+            return ResourceReading([0.0, 0.0, 0.0, 0.0], False)
         template, pairs = _parameters(resource, self.template)
         key = stable_hash(template)
         count = self.paths.get(key, 0)
-        trained_rarity = rarity = -math.log((count + 1.0) / (self.total + 1.0))
-        popular_now = False
+        rarity = -math.log((count + 1.0) / (self.total + 1.0))
+        now_reading = NOT_POPULAR
         if popularity is not None and self.popular_now:
-            now_rarity = popularity.rarity(key, now)
-            if now_rarity is not None:
-                popular_now = True
-                rarity = min(trained_rarity, max(now_rarity, self.typical_rarity))
-            if visit:
-                popularity.visit(key, now, followed=count <= FOLLOWED_SHARE * self.total)
+            now_reading = popularity.read(key, now)
+            if now_reading.rarity is not None:
+                rarity = min(rarity, max(now_reading.rarity, self.typical_rarity))
+            if answered:
+                network = network_of(ip) if visit and ip else 0
+                popularity.count(key, now, count <= FOLLOWED_SHARE * self.total, visit, network)
         unknown = violations = 0
         excess = 0.0
         for name, value in pairs:
             entry = self.params.get(stable_hash(f"{template}?{name}"))
             if entry is None:
-                unknown += 0 if popular_now and count == 0 else 1
+                if now_reading.rarity is None or count:
+                    unknown += 1
                 continue
             if _char_classes(value) & ~entry[1]:
                 violations += 1
             excess = max(excess, math.log1p(len(value)) - math.log1p(entry[2]))
-        return [rarity, float(unknown), float(violations), excess]
+        return ResourceReading([rarity, float(unknown), float(violations), excess], now_reading.polled)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (hash keys as strings)."""
