@@ -503,6 +503,44 @@ def test_an_iis_log_reads_by_its_fields_with_spaces_as_plus_and_milliseconds() -
     assert (importer.report.directives, importer.report.unparseable) == (5, 0)
 
 
+@pytest.mark.parametrize("field", ["X-Forwarded-For", "x-forwarded-for", "cs(X-Forwarded-For)"])
+def test_an_iis_log_behind_a_load_balancer_reads_the_client_from_its_forwarded_field(field: str) -> None:
+    # GIVEN IIS behind a load balancer: c-ip is the balancer's, and a custom field logs the
+    # X-Forwarded-For request header (named as its administrator typed it)
+    header = f"#Fields: date time cs-method cs-uri-stem c-ip cs(User-Agent) sc-status {field}"
+    lines = [
+        "#Software: Microsoft Internet Information Services 10.0",
+        header,
+        *(
+            f"2026-11-27 08:00:{second:02d} GET /Products.aspx 10.20.1.5 Mozilla/5.0 200 198.51.100.{second}"
+            for second in range(30)
+        ),
+        "2026-11-27 08:01:00 GET /Cart.aspx 10.20.1.5 Mozilla/5.0 200 203.0.113.7,+10.99.0.1",
+    ]
+    importer = LogImporter("iis")
+    events = [item.event for item in importer.import_lines(lines, "u_ex261127_x.log")]
+    # THEN each request is its client's, the balancer's address kept aside; a trusted internal hop at
+    # the header's right end is passed over, as nginx's realip module would
+    assert [event["ip"] for event in events[:3]] == ["198.51.100.0", "198.51.100.1", "198.51.100.2"]
+    assert events[0]["properties"]["remote_addr"] == "10.20.1.5"
+    assert events[-1]["ip"] == "203.0.113.7"
+    assert importer.report.proxy_hint() is None
+
+
+def test_an_iis_log_behind_a_load_balancer_without_the_field_says_how_to_log_it() -> None:
+    # GIVEN IIS behind a load balancer logging no X-Forwarded-For field: every c-ip is the balancer's
+    lines = [
+        "#Fields: date time cs-method cs-uri-stem c-ip cs(User-Agent) sc-status",
+        *(f"2026-11-27 08:00:{second:02d} GET /Products.aspx 10.20.1.5 Mozilla/5.0 200" for second in range(30)),
+    ]
+    importer = LogImporter("iis")
+    list(importer.import_lines(lines, "u_ex261127.log"))
+    # THEN the import says to log the header as IIS does it, not as nginx's format would
+    hint = importer.report.proxy_hint() or ""
+    assert "custom field named X-Forwarded-For" in hint
+    assert "$http_x_forwarded_for" not in hint
+
+
 def test_a_cookie_header_gives_its_session_cookie_and_keeps_no_other() -> None:
     # GIVEN an nginx log with the whole Cookie header ($http_cookie), a session cookie named like one
     log_format = '$remote_addr [$time_local] "$request" $status "$http_cookie"'
@@ -987,6 +1025,16 @@ def test_an_import_whose_submitted_logins_never_fail_says_which_option_to_check(
     assert "--failed-login-status" in hint
     assert mixed.report.login_hint() is None
     assert told.report.login_hint() is None
+    # AND one failure beside a hundred and fifty logins read as succeeded (an app's token call that
+    # answered 401 beside a form that answers 200) does not silence it
+    app_and_form = LogImporter("combined")
+    form_and_app = [
+        f'198.51.100.7 - - [02/Nov/2026:10:{number // 60:02d}:{number % 60:02d} +0000] "POST /login HTTP/1.1" '
+        f'{401 if number == 150 else 200} 5 "-" "Fx"'
+        for number in range(151)
+    ]
+    list(app_and_form.import_lines(form_and_app, "access.log"))
+    assert "151 login(s) submitted and only 1 read as failed" in (app_and_form.report.login_hint() or "")
     # AND a handful of logins is too few to say anything
     few = LogImporter("combined")
     list(few.import_lines(logins([302] * 5), "access.log"))

@@ -91,7 +91,7 @@ from traffic.logformat import (
 )
 from traffic.scenarios import Label
 from traffic.simulator import LabeledEvent
-from traffic.w3c import COOKIE_FIELD, DIALECTS, W3CLayout
+from traffic.w3c import COOKIE_FIELD, DIALECTS, FORWARDED_FIELD, W3CLayout
 from vedette.events import (
     MAX_RESOURCE_LENGTH,
     MAX_USER_AGENT_LENGTH,
@@ -106,8 +106,11 @@ PRESET_FORMATS = {"common": COMMON, "combined": COMBINED}
 CSIC_ANOMALOUS_LABEL = Label("csic2010_anomalous", "csic2010-anomalous")
 CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
 DEFAULT_MAX_EXAMPLES = 5
-# Submitted logins enough to say that none failing is odd (a site's logins fail a few percent of the time).
+# Submitted logins enough to say that none failing is odd (a site's logins fail a few percent of the time),
+# and the share failing below which the failures read are likely another endpoint's (an app's token
+# call answering 401 beside a form that answers a failed login with 200).
 MIN_LOGINS_FOR_HINT = 20
+LOGIN_FAILURE_HINT_SHARE = 0.01
 # Requests from private-network addresses, of those with an address, that say a proxy wrote the log.
 PROXY_HINT_SHARE = 0.5
 MIN_REQUESTS_FOR_HINT = 20
@@ -211,6 +214,7 @@ class ImportReport:
     addresses_expected: bool = True  # whether the format can carry one (CSIC 2010's cannot)
     internal_addresses: Counter[str] = field(default_factory=Counter)  # of them, in private networks
     reads_forwarded: bool = False  # whether the format has an X-Forwarded-For (or X-Real-IP) column
+    w3c: bool = False  # a W3C extended log (CloudFront, IIS), whose fields its #Fields lines name
     # Requests without a session id in a log with a session column (``with_cookieless_sessions``):
     # joined to the session their client started, or their client's own.
     joined_sessions: int = 0
@@ -237,14 +241,16 @@ class ImportReport:
     late_example: tuple[str, int] | None = None
 
     def login_hint(self) -> str | None:
-        """What to check when many logins were submitted and none read as failed: a site that answers
-        a failed login below 400 (the form again with 200, a redirect back to it) must say so."""
+        """What to check when many logins were submitted and none, or next to none, read as failed: a
+        site that answers a failed login below 400 (the form again with 200, a redirect back to it)
+        must say so."""
         submitted = sum(self.login_statuses.values())
-        if submitted < MIN_LOGINS_FOR_HINT or self.failed_logins:
+        if submitted < MIN_LOGINS_FOR_HINT or self.failed_logins >= LOGIN_FAILURE_HINT_SHARE * submitted:
             return None
+        failed = f"only {self.failed_logins}" if self.failed_logins else "none"
         statuses = ", ".join(f"{status} ({count})" for status, count in self.login_statuses.most_common(3))
         return (
-            f"{submitted} login(s) submitted and none read as failed (statuses: {statuses}); if the site answers "
+            f"{submitted} login(s) submitted and {failed} read as failed (statuses: {statuses}); if the site answers "
             "a failed login with one of these (the form again with 200, or a redirect back to it), pass "
             "--failed-login-status STATUS, else no failed login or failed-login wave can be seen"
         )
@@ -262,10 +268,15 @@ class ImportReport:
                 f"{share} even after X-Forwarded-For; if the proxies in front of the site have public addresses "
                 "(a CDN), name their networks with --real-ip-from CIDR"
             )
+        how = (
+            "log the X-Forwarded-For request header (IIS: a custom field named X-Forwarded-For, source type "
+            "Request Header)"
+            if self.w3c
+            else 'add the client\'s address ("$http_x_forwarded_for"; Apache: "%{X-Forwarded-For}i") to the format'
+        )
         return (
-            f"{share}: if the log is written behind a load balancer or reverse proxy, add the client's address "
-            '("$http_x_forwarded_for"; Apache: "%{X-Forwarded-For}i") to the format, else every client has the '
-            "proxy's address, network and country"
+            f"{share}: if the log is written behind a load balancer or reverse proxy, {how}, else every client has "
+            "the proxy's address, network and country"
         )
 
     def address_hint(self) -> str | None:
@@ -850,8 +861,9 @@ class LogImporter:
         elif self.json_template is not None:
             variables = self.json_template.variables
         elif self.w3c is not None:
-            # Any #Fields directive may add the Cookie field: its session cookie is the session then.
-            variables = self.w3c.variables_of((*self.w3c.fields, COOKIE_FIELD))
+            # Any #Fields directive may add the Cookie field (its session cookie is the session then) and
+            # the X-Forwarded-For one (the client's address behind a load balancer).
+            variables = self.w3c.variables_of((*self.w3c.fields, COOKIE_FIELD, FORWARDED_FIELD))
         self.session_cookie_name = session_cookie
         self.session_column = session_column(variables, session_cookie) if variables else None
         self.failed_login_statuses = frozenset(failed_login_statuses)
@@ -864,7 +876,8 @@ class LogImporter:
         self.interval = interval
         self.report = ImportReport(
             max_examples=max_examples,
-            reads_forwarded=self.forwarded_column is not None,
+            reads_forwarded=self.w3c.reads_forwarded() if self.w3c is not None else self.forwarded_column is not None,
+            w3c=self.w3c is not None,
             addresses_expected=format != "csic2010",
             session_cookie=session_cookie if self.session_column == COOKIE_HEADER else None,
             reads_cookie_header=self.session_column == COOKIE_HEADER,
@@ -894,6 +907,7 @@ class LogImporter:
                 unusable = self.w3c.directive(line)
                 if unusable is None:
                     report.directives += 1
+                    report.reads_forwarded = report.reads_forwarded or self.w3c.reads_forwarded()
                 else:
                     report.unparseable += 1
                     report._example(report.unparseable_examples, source, number, unusable, line)

@@ -87,7 +87,8 @@ IIS_FIELDS = (
     "sc-win32-status",
     "time-taken",
 )
-# Each field read, as the nginx variable that holds the same (``traffic.logformat``).
+# Each field read, as the nginx variable that holds the same (``traffic.logformat``); field names are
+# matched whatever their case (IIS's custom fields are named as their administrator typed them).
 VARIABLES = {
     "c-ip": "remote_addr",
     "cs-method": "request_method",
@@ -100,11 +101,15 @@ VARIABLES = {
     "cs(Cookie)": "http_cookie",
     "cs-username": "remote_user",
     "x-forwarded-for": "http_x_forwarded_for",
-    "X-Forwarded-For": "http_x_forwarded_for",  # IIS's custom field of the request header
+    "cs(x-forwarded-for)": "http_x_forwarded_for",
     "cs-protocol-version": "protocol",
     "x-edge-result-type": "edge_result_type",
 }
 COOKIE_FIELD = "cs(Cookie)"
+# The client's address behind a load balancer: CloudFront's own field, and the custom field an IIS
+# administrator adds for the request header (IIS 8.5 and later: "X-Forwarded-For" by Microsoft's
+# example, as ``#Fields`` names it).
+FORWARDED_FIELD = "x-forwarded-for"
 # The time is two fields, read together as one ISO 8601 time.
 DATE_FIELD, TIME_FIELD = "date", "time"
 TIME_VARIABLE = "time_iso8601"
@@ -138,13 +143,24 @@ class W3CLayout:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self.fields: tuple[str, ...] = dialect.default_fields
-        self.names = {**VARIABLES, "time-taken": dialect.duration_variable}
+        self.names = {name.lower(): variable for name, variable in VARIABLES.items()}
+        self.names["time-taken"] = dialect.duration_variable
+        self._set_fields(dialect.default_fields)
+
+    def _set_fields(self, fields: tuple[str, ...]) -> None:
+        self.fields = fields
+        self._variables = tuple(self.names.get(name.lower()) for name in fields)
+        dated = DATE_FIELD in fields and TIME_FIELD in fields
+        self._date_time = (fields.index(DATE_FIELD), fields.index(TIME_FIELD)) if dated else None
 
     def variables_of(self, fields: Sequence[str]) -> list[str]:
         """The nginx variables lines with these fields give (their time included if they have one)."""
-        variables = [self.names[name] for name in fields if name in self.names]
+        variables = [self.names[name.lower()] for name in fields if name.lower() in self.names]
         return [TIME_VARIABLE, *variables] if DATE_FIELD in fields and TIME_FIELD in fields else variables
+
+    def reads_forwarded(self) -> bool:
+        """Whether the lines name the client's address behind a proxy (X-Forwarded-For)."""
+        return "http_x_forwarded_for" in self._variables
 
     def directive(self, line: str) -> str | None:
         """Read a ``#`` line: a ``#Fields`` directive sets the fields (None), any other is ignored;
@@ -154,7 +170,7 @@ class W3CLayout:
         fields = tuple(line[len(FIELDS_DIRECTIVE) :].split())
         if DATE_FIELD not in fields or TIME_FIELD not in fields:
             return "a #Fields directive without date and time: its requests have no time"
-        self.fields = fields
+        self._set_fields(fields)
         return None
 
     def values(self, line: str) -> dict[str, str] | None:
@@ -163,13 +179,13 @@ class W3CLayout:
         raw = line.split(self.dialect.separator)
         if len(raw) != len(self.fields):
             return None
-        by_field = dict(zip(self.fields, raw, strict=True))
-        decode, names = self.dialect.decode, self.names
-        values = {names[name]: decode(value) for name, value in by_field.items() if name in names}
+        decode = self.dialect.decode
+        pairs = zip(self._variables, raw, strict=True)
+        values = {variable: decode(value) for variable, value in pairs if variable is not None}
         if values.get("status") == CLOSED_STATUS:
             values["status"] = "-"
             values["viewer_closed"] = "true"
-        date, time = by_field.get(DATE_FIELD), by_field.get(TIME_FIELD)
-        if date is not None and time is not None:
-            values[TIME_VARIABLE] = f"{date}T{time}+00:00"
+        if self._date_time is not None:
+            date, time = self._date_time
+            values[TIME_VARIABLE] = f"{raw[date]}T{raw[time]}+00:00"
         return values
