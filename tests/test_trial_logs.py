@@ -3,22 +3,18 @@
 from __future__ import annotations
 
 import csv
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from model.backtest import LINE_KEY, labels_by_line, read_source
 from model.entities import entity_key
-from model.evaluate import TRIAL_LOGS, TRIALS, TrialLog
+from model.evaluate import TRIALS, TrialLog
 
 
 def written(trial: TrialLog, folder: Path) -> Path:
     folder.mkdir()
-    subprocess.run(
-        [sys.executable, str(TRIAL_LOGS / trial.generator), "--out", str(folder)], check=True, capture_output=True
-    )
+    trial.write(folder)
     return folder
 
 
