@@ -40,6 +40,9 @@ EPISODE_IDLE_SECONDS = 30 * 60.0
 # least this long after the episode's request before it: browsers' polls come every 10 s or more,
 # and a client hammering the call faster is read like any other.
 POLL_MIN_SECONDS = 10.0
+# A page that does not fail followed by a failure this soon is a login form fetched for the attempt
+# (a tool fetches it for its anti-forgery token; a person types for some seconds).
+FORM_SECONDS = 60.0
 # Pseudo-events of the population's value blended into every share and mean.
 PRIOR_EVENTS = 5.0
 DEFAULT_ALERT_BUDGET = 5.0  # alerts per 1,000 active entities per day
@@ -98,6 +101,7 @@ _FLAGGED_SUM = PAGE_MEANS.index("flagged")
 # longer than this many pages is not seen to repeat. Bounded by the episode item's write unit.
 SEQUENCE_MEMORY = 48
 _FAILURE_SUM = PAGE_MEANS.index("failure")
+_CLIENT_ERROR_VALUE = list(_PAGE_COLUMNS).index("client_error")  # its place in evidence_values
 # Means over every request: what the client and its network are.
 _CLIENT_COLUMNS = {
     "agent_rarity": "agent_family_rarity",
@@ -247,8 +251,10 @@ class Evidence:
     trail: tuple[int, int] = (0, 0)  # ``page_identity`` of the last two pages (0: none yet)
     sequences: list[int] = field(default_factory=list)  # fingerprints of the episode's page sequences
     page_opened: bool = False  # a page that is not a polled call has counted in this episode
+    form_waiting: bool = False  # the last page did not fail: a failure next would make it a form fetched
+    forms_fetched: int = 0  # pages that did not fail, each followed within FORM_SECONDS by a failure
 
-    _LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I? II B{SEQUENCE_MEMORY}H ?")
+    _LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I? II B{SEQUENCE_MEMORY}H ??I")
     # The layout before polled calls (``page_opened``), and before the page trail (features version 2).
     _BEFORE_POLLS_LAYOUT = struct.Struct(
         f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I? II B{SEQUENCE_MEMORY}H"
@@ -307,6 +313,11 @@ class Evidence:
             self.last_page_seen = now
         self.pages += 1
         self.page_opened = self.page_opened or not polled
+        failed_page = values[_FAILURE_SUM - 2] > 0.0
+        if failed_page and self.form_waiting and last_page is not None and now - last_page <= FORM_SECONDS:
+            self.forms_fetched += 1
+        # (a page not found or refused is no login form)
+        self.form_waiting = not failed_page and values[_CLIENT_ERROR_VALUE] == 0.0
         if referer_missing is not None:
             self.referers_known += 1
             self.referers_missing += 1 if referer_missing else 0
@@ -338,9 +349,11 @@ class Evidence:
 
     def all_failed(self) -> bool:
         """Every request of the episode failed (a failed login, a 5xx or a failure outcome, not a
-        page not found: ``evidence_values``) and none fetched a page asset: what an account tried by
-        credential stuffing shows."""
-        return 0 < self.pages == self.events and self.page_sums[_FAILURE_SUM] >= self.pages
+        page not found: ``evidence_values``) but for a page fetched right before a failure (the
+        login form, which a tool fetches for its anti-forgery token), and none fetched a page
+        asset: what an account tried by credential stuffing shows."""
+        failed = self.page_sums[_FAILURE_SUM]
+        return 0 < self.pages == self.events and failed > 0 and failed + self.forms_fetched >= self.pages
 
     def _start_episode(self, now: float) -> None:
         self.first_seen = self.last_seen = now
@@ -354,6 +367,8 @@ class Evidence:
         self.trail = (0, 0)
         self.sequences = []
         self.page_opened = False
+        self.form_waiting = False
+        self.forms_fetched = 0
 
     def counts(self) -> tuple[float, ...]:
         """The episode's raw figures, in the order ``evidence_rows`` reads them."""
@@ -395,6 +410,8 @@ class Evidence:
             *self.sequences,
             *[0] * (SEQUENCE_MEMORY - len(self.sequences)),
             self.page_opened,
+            self.form_waiting,
+            min(self.forms_fetched, 2**32 - 1),
         )
 
     @classmethod
@@ -405,9 +422,9 @@ class Evidence:
         if len(data) == cls._LAYOUT.size and current:
             values = cls._LAYOUT.unpack(data)
         elif len(data) == cls._BEFORE_POLLS_LAYOUT.size and current:
-            # Stored before polled calls: any page it counted was opened.
+            # Stored before polled calls and login forms: any page it counted was opened, none a form.
             before = cls._BEFORE_POLLS_LAYOUT.unpack(data)
-            values = (*before, before[7] > 0)
+            values = (*before, before[7] > 0, False, 0)
         elif len(data) == cls._PREVIOUS_LAYOUT.size and header == (
             _PREVIOUS_FEATURES_VERSION,
             page_means - 1,
@@ -416,7 +433,18 @@ class Evidence:
             # The release before kept no trail: its episodes go on with none repeated so far.
             previous = cls._PREVIOUS_LAYOUT.unpack(data)
             page_end = 13 + page_means - 1
-            values = (*previous[:page_end], 0.0, *previous[page_end:], 0, 0, 0, *[0] * SEQUENCE_MEMORY, previous[7] > 0)
+            values = (
+                *previous[:page_end],
+                0.0,
+                *previous[page_end:],
+                0,
+                0,
+                0,
+                *[0] * SEQUENCE_MEMORY,
+                previous[7] > 0,
+                False,
+                0,
+            )
         else:
             raise InvalidStateError("entity evidence", f"not a version {ENTITY_FEATURES_VERSION} record")
         first, last, last_page, events, pages, gaps, gap_sum, gap_squares, known, missing = values[3:13]
@@ -443,7 +471,9 @@ class Evidence:
             alerted,
             (before_last, last_seen_page),
             sequences,
-            bool(values[-1]),
+            bool(values[-3]),
+            bool(values[-2]),
+            values[-1],
         )
 
 

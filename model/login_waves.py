@@ -41,9 +41,11 @@ from typing import Any
 
 from model.entities import EntityAlert, Evidence
 from model.exceptions import InvalidStateError
+from model.features.events import status_class
 
 LOGIN_SUCCEEDED = "login_succeeded"
 LOGIN_FAILED = "login_failed"
+CLIENT_ERROR = 4  # events.status_class of a 4xx
 # The alert's entity: the whole service's logins (as a scorer sees them on its shard).
 WAVE_KIND = "logins"
 WAVE_ENTITY = "service"
@@ -263,8 +265,9 @@ def folded_into_wave(
 ) -> bool:
     """Whether an entity's alert is part of the wave under way rather than news of its own: raised
     while the shard's logins are in a wave (its last login at most a window before the alert), by
-    an episode whose every request failed, and whose requests in this batch are all failed logins
-    (``tried``: the entities whose are; a scan of 404s is not folded). Stuffing that tries thousands
+    an episode whose every request failed but the login form fetched right before (``Evidence.
+    all_failed``), and whose requests in this batch are all failed logins and their forms
+    (``tried``: ``failed_logins_only``; a scan of 404s is not folded). Stuffing that tries thousands
     of accounts once each would otherwise alert on each of them (most are new ids); the wave alerts
     once and names the accounts that got in, whose episodes did not fail throughout and still alert
     on their own. The tried accounts are counted, not listed."""
@@ -280,13 +283,26 @@ def folded_into_wave(
 
 
 def failed_logins_only(keys: Sequence[str | None], events: Sequence[Mapping[str, Any]]) -> set[str]:
-    """The entities (``keys``, one per event; None for none) whose every event here is a failed login."""
+    """The entities (``keys``, one per event in time order; None for none) whose every event here
+    is a failed login, or a request (not answered 4xx) their next is (the login form, fetched for
+    its anti-forgery token before each attempt, as stuffing tools do)."""
     failed: set[str] = set()
     other: set[str] = set()
+    waiting: set[str] = set()  # the entities whose last event here was not a failed login
     for key, event in zip(keys, events, strict=True):
-        if key is not None:
-            (failed if login_outcome(event) is True else other).add(key)
-    return failed - other
+        if key is None:
+            continue
+        outcome = login_outcome(event)
+        if outcome is True:
+            failed.add(key)
+            waiting.discard(key)
+        elif outcome is False or key in waiting or status_class(event.get("status")) == CLIENT_ERROR:
+            # a login that succeeded, two requests in a row that were not failed logins, or a page
+            # not found or refused (no login form)
+            other.add(key)
+        else:
+            waiting.add(key)
+    return failed - other - waiting
 
 
 def fold_into_wave(

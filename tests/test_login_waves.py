@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from scipy.stats import binom
 
-from model.entities import EVIDENCE_COLUMNS, EntityAlert, Evidence
+from model.entities import EVIDENCE_COLUMNS, FORM_SECONDS, EntityAlert, Evidence
 from model.exceptions import InvalidStateError
 from model.features import event_time
 from model.login_waves import (
@@ -360,6 +360,40 @@ def test_an_entity_alert_is_folded_into_the_wave_under_way_only_if_its_every_req
     evidence = {"victim-9": tried, "u-1": episode(("page", False))}
     assert fold_into_wave(in_wave, [alert, other], evidence, logins) == ([other], [alert])
     assert not tried.alerted
+
+
+def test_an_attempt_that_fetched_the_login_form_first_is_folded_into_the_wave() -> None:
+    # GIVEN a wave under way, and stuffing attempts that each fetch the login form (for its
+    # anti-forgery token) a second before posting to it, as tools against such forms must
+    in_wave = LoginWindow({16: [30, 29]}, waves=1, in_wave=True)
+    tried = episode(("page", False), ("page", True))
+    alert = EntityAlert("attempt-1", "session", 9.0, 1.0, tried.episode, 1_000.0, 1_001.0, 2, ("1 failed login",))
+    form = event(START, "attempt-1", "page_view", resource="/Account/Login", status=200)
+    post = event(START + timedelta(seconds=1), "attempt-1", "login_failed", resource="/Account/Login", status=200)
+    # THEN the form and the failed login are an attempt, in the episode and in the batch: folded
+    assert failed_logins_only(["attempt-1"] * 2, [form, post]) == {"attempt-1"}
+    assert folded_into_wave(in_wave, alert, tried, {"attempt-1"})
+    # AND so are several attempts of one session, each with its form
+    again = episode(("page", False), ("page", True), ("page", False), ("page", True))
+    assert again.all_failed()
+    assert failed_logins_only(["attempt-1"] * 4, [form, post, form, post]) == {"attempt-1"}
+    # BUT not a page left without an attempt after it, two pages in a row, or a login that succeeded
+    assert failed_logins_only(["attempt-1"] * 2, [post, form]) == set()
+    assert failed_logins_only(["attempt-1"] * 3, [form, form, post]) == set()
+    success = event(START, "attempt-1", "login_succeeded", resource="/Account/Login", status=302)
+    assert failed_logins_only(["attempt-1"] * 2, [success, post]) == set()
+    assert not episode(("page", False), ("page", False), ("page", True)).all_failed()
+    # AND not a page a failure followed only after a minute (a person reading, then mistyping), nor
+    # one with the page's assets (a browser)
+    slow = Evidence()
+    failure = EVIDENCE_COLUMNS.index("failure")
+    failed_values = [1.0 if column == failure else 0.0 for column in range(len(EVIDENCE_COLUMNS))]
+    slow.observe(1_000.0, [0.0] * len(EVIDENCE_COLUMNS), 0.0, False, False)
+    slow.observe(1_000.0 + FORM_SECONDS + 1, failed_values, 0.0, False, False)
+    assert not slow.all_failed()
+    assert not episode(("page", False), ("asset", False), ("page", True)).all_failed()
+    # AND what the episode counted is stored
+    assert Evidence.from_bytes(again.to_bytes()) == again
 
 
 def test_the_window_round_trips_and_stays_bounded() -> None:
