@@ -101,7 +101,8 @@ _FLAGGED_SUM = PAGE_MEANS.index("flagged")
 # longer than this many pages is not seen to repeat. Bounded by the episode item's write unit.
 SEQUENCE_MEMORY = 48
 _FAILURE_SUM = PAGE_MEANS.index("failure")
-_CLIENT_ERROR_VALUE = list(_PAGE_COLUMNS).index("client_error")  # its place in evidence_values
+_CLIENT_ERROR_VALUE = list(_PAGE_COLUMNS).index("client_error")  # places in evidence_values
+_WRITE_VALUE = list(_PAGE_COLUMNS).index("write")
 # Means over every request: what the client and its network are.
 _CLIENT_COLUMNS = {
     "agent_rarity": "agent_family_rarity",
@@ -316,8 +317,8 @@ class Evidence:
         failed_page = values[_FAILURE_SUM - 2] > 0.0
         if failed_page and self.form_waiting and last_page is not None and now - last_page <= FORM_SECONDS:
             self.forms_fetched += 1
-        # (a page not found or refused is no login form)
-        self.form_waiting = not failed_page and values[_CLIENT_ERROR_VALUE] == 0.0
+        # (a page not found or refused is no login form, and neither is a write: a login that got in)
+        self.form_waiting = not failed_page and values[_CLIENT_ERROR_VALUE] == 0.0 and values[_WRITE_VALUE] == 0.0
         if referer_missing is not None:
             self.referers_known += 1
             self.referers_missing += 1 if referer_missing else 0

@@ -284,25 +284,38 @@ def folded_into_wave(
 
 def failed_logins_only(keys: Sequence[str | None], events: Sequence[Mapping[str, Any]]) -> set[str]:
     """The entities (``keys``, one per event in time order; None for none) whose every event here
-    is a failed login, or a request (not answered 4xx) their next is (the login form, fetched for
-    its anti-forgery token before each attempt, as stuffing tools do)."""
+    is a failed login, or a fetch (GET or HEAD, not answered 4xx) of the path their next event
+    fails to log in to: the login form, fetched for its anti-forgery token before each attempt, as
+    stuffing tools do."""
     failed: set[str] = set()
     other: set[str] = set()
-    waiting: set[str] = set()  # the entities whose last event here was not a failed login
+    forms: dict[str, str] = {}  # entity -> the path of its last event here, a fetch awaiting its failed login
     for key, event in zip(keys, events, strict=True):
         if key is None:
             continue
         outcome = login_outcome(event)
         if outcome is True:
             failed.add(key)
-            waiting.discard(key)
-        elif outcome is False or key in waiting or status_class(event.get("status")) == CLIENT_ERROR:
-            # a login that succeeded, two requests in a row that were not failed logins, or a page
-            # not found or refused (no login form)
-            other.add(key)
+            form = forms.pop(key, None)
+            if form is not None and form != _path(event):
+                other.add(key)  # a fetch of another page before the attempt
+        elif outcome is False or key in forms or not _form_fetch(event):
+            other.add(key)  # a login that got in, two requests in a row that were not failed logins...
         else:
-            waiting.add(key)
-    return failed - other - waiting
+            forms[key] = _path(event)
+    return failed - other - forms.keys()
+
+
+def _path(event: Mapping[str, Any]) -> str:
+    resource = event.get("resource")
+    return resource.partition("?")[0] if isinstance(resource, str) else ""
+
+
+def _form_fetch(event: Mapping[str, Any]) -> bool:
+    """A GET or HEAD (or no method logged) not answered 4xx."""
+    properties = event.get("properties")
+    method = properties.get("method") if isinstance(properties, Mapping) else None
+    return method in (None, "GET", "HEAD") and status_class(event.get("status")) != CLIENT_ERROR
 
 
 def fold_into_wave(

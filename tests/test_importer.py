@@ -527,6 +527,24 @@ def test_an_iis_log_behind_a_load_balancer_reads_the_client_from_its_forwarded_f
     assert importer.report.proxy_hint() is None
 
 
+def test_iis_files_with_and_without_the_forwarded_field_are_each_read_by_their_own_fields() -> None:
+    # GIVEN two IIS files joined: the first logs X-Forwarded-For and no c-ip, the second only c-ip
+    # (the balancer's)
+    lines = [
+        "#Fields: date time cs-method cs-uri-stem cs(User-Agent) sc-status X-Forwarded-For",
+        "2026-11-27 08:00:00 GET /Products.aspx Mozilla/5.0 200 198.51.100.7",
+        "#Fields: date time cs-method cs-uri-stem c-ip cs(User-Agent) sc-status",
+        *(f"2026-11-27 08:01:{second:02d} GET /Products.aspx 10.20.1.5 Mozilla/5.0 200" for second in range(30)),
+    ]
+    importer = LogImporter("iis")
+    events = [item.event for item in importer.import_lines(lines, "u_ex261127.log")]
+    # THEN the first file's client is its header's, and the advice is to log the header (the second
+    # file's lines have none), not to trust more proxies
+    first = next(event for event in events if event["occurred_at"] == "2026-11-27T08:00:00.000000Z")
+    assert first["ip"] == "198.51.100.7"
+    assert "custom field named X-Forwarded-For" in (importer.report.proxy_hint() or "")
+
+
 def test_an_iis_log_behind_a_load_balancer_without_the_field_says_how_to_log_it() -> None:
     # GIVEN IIS behind a load balancer logging no X-Forwarded-For field: every c-ip is the balancer's
     lines = [

@@ -382,6 +382,26 @@ def test_an_attempt_that_fetched_the_login_form_first_is_folded_into_the_wave() 
     assert failed_logins_only(["attempt-1"] * 3, [form, form, post]) == set()
     success = event(START, "attempt-1", "login_succeeded", resource="/Account/Login", status=302)
     assert failed_logins_only(["attempt-1"] * 2, [success, post]) == set()
+    # (nor a probe of another page before each failed login, nor a page written to)
+    probe = event(START, "attempt-1", "page_view", resource="/api/orders/7", status=200)
+    assert failed_logins_only(["attempt-1"] * 2, [probe, post]) == set()
+    written = form | {"properties": {"method": "POST"}}
+    assert failed_logins_only(["attempt-1"] * 2, [written, post]) == set()
+    # (and in the episode, a login that got in, a write, is no form for the failure after it: an
+    # account the stuffing got into, then tried again, alerts on its own)
+    got_in = Evidence()
+    write = EVIDENCE_COLUMNS.index("write_method")
+    got_in.observe(
+        1_000.0, [1.0 if column == write else 0.0 for column in range(len(EVIDENCE_COLUMNS))], 0.0, False, False
+    )
+    got_in.observe(
+        1_020.0,
+        [1.0 if column == EVIDENCE_COLUMNS.index("failure") else 0.0 for column in range(len(EVIDENCE_COLUMNS))],
+        0.0,
+        False,
+        False,
+    )
+    assert not got_in.all_failed()
     assert not episode(("page", False), ("page", False), ("page", True)).all_failed()
     # AND not a page a failure followed only after a minute (a person reading, then mistyping), nor
     # one with the page's assets (a browser)

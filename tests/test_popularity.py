@@ -15,7 +15,7 @@ from model.enrichment import NetworkInfo
 from model.entities import EVIDENCE_COLUMNS, Evidence
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES, PathPopularity, ResourceVocabulary, featurize_batch, stable_hash
-from model.features.popularity import MAX_POPULAR_TEMPLATES, MIN_POPULAR_CLIENTS, Followed
+from model.features.popularity import MAX_POPULAR_TEMPLATES, MIN_POPULAR_CLIENTS, POPULARITY_VERSION, Followed
 from tests.model_factories import START, event
 
 LIVE_BLOG = "/news/live/storm-hits-the-coast-7100001"
@@ -182,7 +182,7 @@ def test_the_visits_kept_are_bounded_and_stored_exactly() -> None:
 
 def test_malformed_visits_are_refused() -> None:
     whole = PathPopularity(0.0, 0.0, 2.0, {7: Followed(1.0, 1.0, 0, 3, 0), 9: Followed(1.0, 3.0, 0, 1, 0)}).to_bytes()
-    for stored in (b"", b"{}", b"\x02" + whole[1:], whole[:-1], whole + b"\x00"):
+    for stored in (b"", b"{}", bytes([POPULARITY_VERSION + 1]) + whole[1:], whole[:-1], whole + b"\x00"):
         with pytest.raises(InvalidStateError, match="popularity"):
             PathPopularity.from_bytes(stored)
 
@@ -226,6 +226,13 @@ def test_a_call_every_reader_polls_reads_as_polled_and_the_page_does_not() -> No
     assert not polled[LIVE_BLOG]
     # AND nothing is polled before enough readers reached it
     assert not any(featurized.polled[:20])
+    # AND one client requesting a popular page again and again, however often, makes no call polled:
+    # a bot polling a launch page reads as pages
+    page_then_one_poller = [
+        *readers(30, START),
+        *(reader(99, START + timedelta(minutes=6, seconds=n)) for n in range(90)),
+    ]
+    assert not any(featurize_batch(page_then_one_poller, vocabulary=vocabulary).polled)
 
 
 def test_a_polled_call_counts_with_its_page_unless_hammered_or_called_without_one() -> None:

@@ -868,6 +868,7 @@ class LogImporter:
         self.session_column = session_column(variables, session_cookie) if variables else None
         self.failed_login_statuses = frozenset(failed_login_statuses)
         self.has_peer_column = "remote_addr" in variables
+        self.w3c_fields_read = False  # whether a W3C log's #Fields directive has named its fields
         self.has_user_column = not USER_VARIABLES.isdisjoint(variables)
         self.forwarded_column = next((name for name in FORWARDED_VARIABLES if name in variables), None)
         self.client_address = ClientAddress(real_ip_from)
@@ -907,7 +908,11 @@ class LogImporter:
                 unusable = self.w3c.directive(line)
                 if unusable is None:
                     report.directives += 1
-                    report.reads_forwarded = report.reads_forwarded or self.w3c.reads_forwarded()
+                    # (the X-Forwarded-For advice holds only if every file's fields had it)
+                    first = not self.w3c_fields_read
+                    report.reads_forwarded = self.w3c.reads_forwarded() and (first or report.reads_forwarded)
+                    self.w3c_fields_read = True
+                    self.has_peer_column = self.w3c.reads_peer()
                 else:
                     report.unparseable += 1
                     report._example(report.unparseable_examples, source, number, unusable, line)

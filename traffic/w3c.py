@@ -162,6 +162,10 @@ class W3CLayout:
         """Whether the lines name the client's address behind a proxy (X-Forwarded-For)."""
         return "http_x_forwarded_for" in self._variables
 
+    def reads_peer(self) -> bool:
+        """Whether the lines name the address the server saw (``c-ip``)."""
+        return "remote_addr" in self._variables
+
     def directive(self, line: str) -> str | None:
         """Read a ``#`` line: a ``#Fields`` directive sets the fields (None), any other is ignored;
         returns why a ``#Fields`` line cannot be used, if it cannot."""

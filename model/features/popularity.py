@@ -51,11 +51,14 @@ _HOUR = 3600
 # Only templates training saw no more often than this share of its requests (one in a thousand) are
 # followed, and those it never saw: the share of visits now can lower no others' rarity by much.
 FOLLOWED_SHARE = 0.001
-# A template popular now whose clients each request it this many times on average, or more, is a
-# call that pages poll while they are open (a live blog's updates, a notification count).
+# A template popular now requested this many times per visit, or more, again by clients of about
+# MIN_POLLING_NETWORKS networks or more (bits of a mask as above: 8 bits are about 8.5 networks), is a
+# call that pages poll while they are open (a live blog's updates, a notification count); one client
+# repeating it, however often, makes no call polled.
 POLL_REPEATS = 3.0
+MIN_POLLING_NETWORKS = 8
 # Past twice this many templates, the most visited this many are kept: a stored state holds at most
-# twice as many, 2.6 KB (three DynamoDB write units, once per batch and shard).
+# twice as many, 3.6 KB (four DynamoDB write units, once per batch and shard).
 MAX_POPULAR_TEMPLATES = 32
 # The clock moves on by at most this much per event counted.
 MAX_CLOCK_STEP = 600.0
@@ -64,10 +67,11 @@ MAX_CLOCK_STEP = 600.0
 _RESCALE_TAUS = 20.0
 # The stored form: a version byte, the origin and the clock (NaN for none) and the total as doubles,
 # the number of templates, then each template's hash (unsigned 32 bits), visits and requests
-# (doubles), the hour of its networks and the masks of that hour's and the hour before's: exact.
-POPULARITY_VERSION = 1
+# (doubles), the hour of its networks and the masks of that hour's and the hour before's, of visits
+# then of requests again: exact.
+POPULARITY_VERSION = 2
 _HEAD = struct.Struct("<BdddI")
-_TEMPLATE = struct.Struct("<IddIQQ")
+_TEMPLATE = struct.Struct("<IddIQQQQ")
 
 
 class Reading(NamedTuple):
@@ -84,29 +88,43 @@ NOT_POPULAR = Reading(None, False)
 @dataclass(slots=True)
 class Followed:
     """A followed template's decayed visits and requests (scaled weights), and the networks its
-    visits came from: a bit per network, in the hour ``hour`` and the hour before."""
+    visits came from, and its requests again: a bit per network, in the hour ``hour`` and the hour
+    before."""
 
     visits: float = 0.0
     requests: float = 0.0
     hour: int = 0
     networks: int = 0
     networks_before: int = 0
+    repeats: int = 0
+    repeats_before: int = 0
 
-    def networks_within(self, hour: int) -> int:
-        """How many bits of networks visits set in ``hour`` and the hour before."""
+    def networks_within(self, hour: int, repeated: bool = False) -> int:
+        """How many bits of networks visits (``repeated``: requests again) set in ``hour`` and the
+        hour before."""
+        now, before = (self.repeats, self.repeats_before) if repeated else (self.networks, self.networks_before)
         if self.hour == hour:
-            return (self.networks | self.networks_before).bit_count()
-        return self.networks.bit_count() if self.hour == hour - 1 else 0
+            return (now | before).bit_count()
+        return now.bit_count() if self.hour == hour - 1 else 0
 
-    def add_network(self, hour: int, network: int) -> None:
+    def add_network(self, hour: int, network: int, repeated: bool) -> None:
         bit = 1 << (network % _NETWORK_BITS)
+        if hour > self.hour:
+            following = hour == self.hour + 1
+            self.networks_before = self.networks if following else 0
+            self.repeats_before = self.repeats if following else 0
+            self.networks = self.repeats = 0
+            self.hour = hour
         if hour == self.hour:
-            self.networks |= bit
-        elif hour > self.hour:
-            self.networks_before = self.networks if hour == self.hour + 1 else 0
-            self.networks, self.hour = bit, hour
+            if repeated:
+                self.repeats |= bit
+            else:
+                self.networks |= bit
         elif hour == self.hour - 1:
-            self.networks_before |= bit
+            if repeated:
+                self.repeats_before |= bit
+            else:
+                self.networks_before |= bit
 
 
 def network_of(ip: str) -> int:
@@ -128,7 +146,15 @@ class PathPopularity:
 
     def copy(self) -> PathPopularity:
         followed = {
-            key: Followed(item.visits, item.requests, item.hour, item.networks, item.networks_before)
+            key: Followed(
+                item.visits,
+                item.requests,
+                item.hour,
+                item.networks,
+                item.networks_before,
+                item.repeats,
+                item.repeats_before,
+            )
             for key, item in self.followed.items()
         }
         return PathPopularity(self.origin, self.clock, self.total, followed)
@@ -149,15 +175,16 @@ class PathPopularity:
         moment = self._time(now)
         scale = math.exp(-(moment - self.origin) / POPULARITY_TAU)
         visits = item.visits * scale
-        if visits < MIN_POPULAR_CLIENTS or item.networks_within(int(moment // _HOUR)) < MIN_POPULAR_NETWORKS:
+        hour = int(moment // _HOUR)
+        if visits < MIN_POPULAR_CLIENTS or item.networks_within(hour) < MIN_POPULAR_NETWORKS:
             return NOT_POPULAR
         rarity = -math.log((visits + 1.0) / (self.total * scale + 1.0))
-        return Reading(rarity, item.requests >= POLL_REPEATS * item.visits)
+        polled = item.requests >= POLL_REPEATS * item.visits
+        return Reading(rarity, polled and item.networks_within(hour, repeated=True) >= MIN_POLLING_NETWORKS)
 
-    def count(self, key: int, now: float, followed: bool, visit: bool, network: int) -> None:
+    def count(self, key: int, now: float, followed: bool, visit: bool, ip: str | None) -> None:
         """Count one answered request to a template (``followed``: one rare in training), a
-        client's visit if it is the client's first to it lately (``visit``), from ``network``
-        (``network_of``)."""
+        client's visit if it is the client's first to it lately (``visit``), from ``ip``."""
         if not (followed or visit):
             return
         moment = self._time(now)
@@ -180,7 +207,8 @@ class PathPopularity:
         item.requests += weight
         if visit:
             item.visits += weight
-            item.add_network(int(min(now, moment) // _HOUR), network)
+        if ip:
+            item.add_network(int(min(now, moment) // _HOUR), network_of(ip), repeated=not visit)
         if len(self.followed) > 2 * MAX_POPULAR_TEMPLATES:
             kept = sorted(self.followed.items(), key=lambda pair: (-pair[1].visits, pair[0]))[:MAX_POPULAR_TEMPLATES]
             self.followed = dict(kept)
@@ -203,7 +231,16 @@ class PathPopularity:
             len(self.followed),
         )
         return head + b"".join(
-            _TEMPLATE.pack(key, item.visits, item.requests, item.hour, item.networks, item.networks_before)
+            _TEMPLATE.pack(
+                key,
+                item.visits,
+                item.requests,
+                item.hour,
+                item.networks,
+                item.networks_before,
+                item.repeats,
+                item.repeats_before,
+            )
             for key, item in self.followed.items()
         )
 
@@ -217,8 +254,5 @@ class PathPopularity:
             raise InvalidStateError("popularity", f"version {version} is not {POPULARITY_VERSION}")
         if len(data) != _HEAD.size + count * _TEMPLATE.size:
             raise InvalidStateError("popularity", f"{len(data)} bytes for {count} templates")
-        followed = {
-            key: Followed(visits, requests, hour, networks, before)
-            for key, visits, requests, hour, networks, before in _TEMPLATE.iter_unpack(data[_HEAD.size :])
-        }
+        followed = {key: Followed(*counts) for key, *counts in _TEMPLATE.iter_unpack(data[_HEAD.size :])}
         return cls(None if math.isnan(origin) else origin, None if math.isnan(clock) else clock, total, followed)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 
 from model.exceptions import InvalidStateError
 from model.features.events import event_field, event_time, stable_hash
-from model.features.popularity import FOLLOWED_SHARE, NOT_POPULAR, PathPopularity, network_of
+from model.features.popularity import FOLLOWED_SHARE, NOT_POPULAR, PathPopularity
 from model.features.resources import is_page_asset, resource_template
 from model.features.state import FEATURES_VERSION, check_version
 
@@ -285,8 +285,7 @@ class ResourceVocabulary:
             if now_reading.rarity is not None:
                 rarity = min(rarity, max(now_reading.rarity, self.typical_rarity))
             if answered:
-                network = network_of(ip) if visit and ip else 0
-                popularity.count(key, now, count <= FOLLOWED_SHARE * self.total, visit, network)
+                popularity.count(key, now, count <= FOLLOWED_SHARE * self.total, visit, ip)
         unknown = violations = 0
         excess = 0.0
         for name, value in pairs:
