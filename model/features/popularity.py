@@ -34,7 +34,7 @@ from __future__ import annotations
 import math
 import struct
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, replace
 from typing import NamedTuple
 
 from model.exceptions import InvalidStateError
@@ -66,9 +66,9 @@ MAX_CLOCK_STEP = 600.0
 # decays event by event; the origin moves forward (and the counts scale down) past this many taus.
 _RESCALE_TAUS = 20.0
 # The stored form: a version byte, the origin and the clock (NaN for none) and the total as doubles,
-# the number of templates, then each template's hash (unsigned 32 bits), visits and requests
-# (doubles), the hour of its networks and the masks of that hour's and the hour before's, of visits
-# then of requests again: exact.
+# the number of templates, then each template's hash (unsigned 32 bits) and its ``Followed`` fields in
+# order (visits and requests as doubles, the hour of its networks, and the masks of that hour's and
+# the hour before's, of visits then of requests again): exact.
 POPULARITY_VERSION = 2
 _HEAD = struct.Struct("<BdddI")
 _TEMPLATE = struct.Struct("<IddIQQQQ")
@@ -145,18 +145,7 @@ class PathPopularity:
     followed: dict[int, Followed] = field(default_factory=dict)
 
     def copy(self) -> PathPopularity:
-        followed = {
-            key: Followed(
-                item.visits,
-                item.requests,
-                item.hour,
-                item.networks,
-                item.networks_before,
-                item.repeats,
-                item.repeats_before,
-            )
-            for key, item in self.followed.items()
-        }
+        followed = {key: replace(item) for key, item in self.followed.items()}
         return PathPopularity(self.origin, self.clock, self.total, followed)
 
     def _time(self, now: float) -> float:
@@ -230,19 +219,7 @@ class PathPopularity:
             self.total,
             len(self.followed),
         )
-        return head + b"".join(
-            _TEMPLATE.pack(
-                key,
-                item.visits,
-                item.requests,
-                item.hour,
-                item.networks,
-                item.networks_before,
-                item.repeats,
-                item.repeats_before,
-            )
-            for key, item in self.followed.items()
-        )
+        return head + b"".join(_TEMPLATE.pack(key, *astuple(item)) for key, item in self.followed.items())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PathPopularity:
