@@ -1175,8 +1175,23 @@ def _save_popularity(
     counted = [item for item in done if not item.visit_applied]
     if deps.vocabulary is None or not deps.vocabulary.popular_now or not counted:
         return
-    last = max((item.record for item in counted), key=lambda record: record.record_index)
-    saved = StoredState(popularity.to_bytes(), loaded.progress.advanced(key, last, MAX_USER_SHARD_POSITIONS))
+    _save_shard_item(key, popularity.to_bytes(), counted, loaded.progress, deps, settings, now, outcome)
+
+
+def _save_shard_item(
+    key: str,
+    state: bytes,
+    applied: list[_Valid],
+    progress: _Progress,
+    deps: Dependencies,
+    settings: ScorerSettings,
+    now: datetime,
+    outcome: BatchOutcome,
+) -> None:
+    """Save one of the shard's own items (its login window, its visits) with the last of the
+    batch's records it ``applied``."""
+    last = max((item.record for item in applied), key=lambda record: record.record_index)
+    saved = StoredState(state, progress.advanced(key, last, MAX_USER_SHARD_POSITIONS))
     unsaved = deps.states.save({key: saved}, int(now.timestamp()) + settings.state_ttl_seconds)
     outcome.state_writes += 1 - len(unsaved)
     outcome.state_write_failures += len(unsaved)
@@ -1228,11 +1243,7 @@ def _watch_logins(
     alerts = LoginWaveWatch(model).observe(window, [item.wire for item in fresh], [item.time for item in fresh])
     if _publish_entity_alerts(alerts, deps, outcome):
         return
-    last = max((item.record for item in fresh), key=lambda record: record.record_index)
-    saved = StoredState(window.to_bytes(), progress.advanced(key, last, MAX_USER_SHARD_POSITIONS))
-    unsaved = deps.states.save({key: saved}, int(now.timestamp()) + settings.state_ttl_seconds)
-    outcome.state_writes += 1 - len(unsaved)
-    outcome.state_write_failures += len(unsaved)
+    _save_shard_item(key, window.to_bytes(), fresh, progress, deps, settings, now, outcome)
 
 
 def _read_states(

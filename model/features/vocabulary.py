@@ -243,10 +243,6 @@ class ResourceVocabulary:
             return False
         return stable_hash(self.template(resource.lower())) in self.subrequests
 
-    def columns(self, resource: str | None, agent: str | None) -> tuple[float, ...]:
-        """The ``VOCABULARY_COLUMNS`` of an event's resource and user agent."""
-        return (*self.resource_columns(resource), self.agent_rarity(agent))
-
     def resource_columns(self, resource: str | None) -> list[float]:
         """Path rarity, unknown parameters, character-class violations and value length excess, as
         training saw them (``read``: with the visits now)."""
