@@ -236,7 +236,8 @@ class Evidence:
     """One entity's current episode: counts and sums, fixed size whatever its length."""
 
     first_seen: float = 0.0
-    last_seen: float = 0.0
+    last_seen: float = 0.0  # the episode's latest request, a page's poll included: it keeps the episode going
+    last_active: float = 0.0  # its latest request but for polls: where its duration ends
     last_page_seen: float | None = None
     events: int = 0
     pages: int = 0
@@ -255,8 +256,12 @@ class Evidence:
     form_waiting: bool = False  # the last page did not fail: a failure next would make it a form fetched
     forms_fetched: int = 0  # pages that did not fail, each followed within FORM_SECONDS by a failure
 
-    _LAYOUT = struct.Struct(f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I? II B{SEQUENCE_MEMORY}H ??I")
-    # The layout before polled calls (``page_opened``), and before the page trail (features version 2).
+    _LAYOUT = struct.Struct(
+        f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I? II B{SEQUENCE_MEMORY}H ??I d"
+    )
+    # The layouts before polls counted nowhere (``last_active``), before polled calls (``page_opened``),
+    # and before the page trail (features version 2).
+    _BEFORE_ACTIVE_LAYOUT = struct.Struct(_LAYOUT.format[:-2])
     _BEFORE_POLLS_LAYOUT = struct.Struct(
         f"<BBB ddd QQQdd QQ {len(PAGE_MEANS)}d {len(CLIENT_MEANS)}d I? II B{SEQUENCE_MEMORY}H"
     )
@@ -281,10 +286,12 @@ class Evidence:
         comes within ``subrequest_seconds`` of a page (the vocabulary's), its flag counted with the
         page's; later, or without a page, it is a page: a client that calls it on its own, many
         times, is read like any other. A ``polled`` call (one pages poll while open, as the
-        visits now say) counts with the page however long after it, as its assets do (its flag
-        too is left out), when it comes ``POLL_MIN_SECONDS`` or more after the episode's request
-        before it: a live blog left open an hour polls its updates sixty times, and reads as one
-        page, not sixty machine-regular ones. ``page``: the event's ``page_identity`` (0, unknown, keeps no trail)."""
+        visits now say) that comes ``POLL_MIN_SECONDS`` or more after the episode's request before
+        it, once the episode has opened a page, counts nowhere: it keeps the episode going, and
+        adds no request, asset, page or minute to it. A live blog left open an hour polls its
+        updates sixty times: counted as pages they read as sixty machine-regular ones, as assets
+        as a client fetching little else, and their hour as the reader's. ``page``: the event's
+        ``page_identity`` (0, unknown, keeps no trail)."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
         new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
@@ -293,13 +300,15 @@ class Evidence:
             self._start_episode(now)
         elif now > self.last_seen:
             self.last_seen = now
+        if page_poll and self.page_opened:
+            return new_episode
         self.events += 1
+        if now > self.last_active:
+            self.last_active = now
         client = self.client_sums
         for position in range(len(client)):
             client[position] += values[_PAGE_VALUES + position]
         last_page = self.last_page_seen
-        if page_poll and self.page_opened:
-            return new_episode
         if asset or (subrequest and last_page is not None and 0.0 <= now - last_page <= subrequest_seconds):
             # A flag still counts: what a client sends through a page's own calls (an injection, a
             # probe) is flagged with the page it came with, and the pace stays the pages'.
@@ -357,7 +366,7 @@ class Evidence:
         return 0 < self.pages == self.events and failed > 0 and failed + self.forms_fetched >= self.pages
 
     def _start_episode(self, now: float) -> None:
-        self.first_seen = self.last_seen = now
+        self.first_seen = self.last_seen = self.last_active = now
         self.last_page_seen = None
         self.events = self.pages = self.gaps = self.referers_known = self.referers_missing = 0
         self.gap_sum = self.gap_squares = 0.0
@@ -376,7 +385,7 @@ class Evidence:
         return (
             self.pages,
             self.events,
-            self.last_seen - self.first_seen,
+            self.last_active - self.first_seen,
             self.gaps,
             self.gap_sum,
             self.gap_squares,
@@ -413,6 +422,7 @@ class Evidence:
             self.page_opened,
             self.form_waiting,
             min(self.forms_fetched, 2**32 - 1),
+            self.last_active,
         )
 
     @classmethod
@@ -422,10 +432,14 @@ class Evidence:
         current = header == (ENTITY_FEATURES_VERSION, page_means, len(CLIENT_MEANS))
         if len(data) == cls._LAYOUT.size and current:
             values = cls._LAYOUT.unpack(data)
+        elif len(data) == cls._BEFORE_ACTIVE_LAYOUT.size and current:
+            # Stored while polls still counted: its every request was active.
+            before = cls._BEFORE_ACTIVE_LAYOUT.unpack(data)
+            values = (*before, before[4])
         elif len(data) == cls._BEFORE_POLLS_LAYOUT.size and current:
             # Stored before polled calls and login forms: any page it counted was opened, none a form.
             before = cls._BEFORE_POLLS_LAYOUT.unpack(data)
-            values = (*before, before[7] > 0, False, 0)
+            values = (*before, before[7] > 0, False, 0, before[4])
         elif len(data) == cls._PREVIOUS_LAYOUT.size and header == (
             _PREVIOUS_FEATURES_VERSION,
             page_means - 1,
@@ -445,6 +459,7 @@ class Evidence:
                 previous[7] > 0,
                 False,
                 0,
+                previous[4],
             )
         else:
             raise InvalidStateError("entity evidence", f"not a version {ENTITY_FEATURES_VERSION} record")
@@ -458,6 +473,7 @@ class Evidence:
         return cls(
             first,
             last,
+            values[-1],
             None if math.isnan(last_page) else last_page,
             events,
             pages,
@@ -472,9 +488,9 @@ class Evidence:
             alerted,
             (before_last, last_seen_page),
             sequences,
+            bool(values[-4]),
             bool(values[-3]),
-            bool(values[-2]),
-            values[-1],
+            values[-2],
         )
 
 

@@ -226,7 +226,8 @@ def episode_snapshots(
         if key is None:
             continue
         evidence = states.setdefault(key, Evidence())
-        evidence.observe(
+        counted_before = evidence.events
+        new_episode = evidence.observe(
             times[position],
             values[position],
             float(sample.scores[position]),
@@ -243,7 +244,9 @@ def episode_snapshots(
         day_index.append(day)
         folds.append(stable_hash(key) % CROSS_FIT_FOLDS)
         count = evidence.events
-        for_fitting.append(count & (count - 1) == 0)
+        # (a page's poll counts nowhere: the episode as it was, already fitted once)
+        counted = new_episode or count > counted_before
+        for_fitting.append(counted and count & (count - 1) == 0)
         episode_of.append((key, evidence.episode))
         episodes.append(episode_index.setdefault((key, evidence.episode), len(episode_index)))
     if not counts:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import struct
 from datetime import timedelta
 from typing import Any
 
@@ -406,7 +407,8 @@ def test_evidence_written_by_the_release_before_is_read_on_with_nothing_repeated
     assert (restored.trail, restored.sequences) == ((0, 0), [])
     # AND a record claiming more sequences than the layout holds is refused
     garbled = bytearray(evidence.to_bytes())
-    garbled[Evidence._LAYOUT.size - 2 * SEQUENCE_MEMORY - 7] = SEQUENCE_MEMORY + 1
+    # (the count of sequences comes before them, and they before the fields that follow: "??I d")
+    garbled[Evidence._LAYOUT.size - 2 * SEQUENCE_MEMORY - struct.calcsize("<??Id") - 1] = SEQUENCE_MEMORY + 1
     with pytest.raises(InvalidStateError, match="page sequences"):
         Evidence.from_bytes(bytes(garbled))
 

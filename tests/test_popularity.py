@@ -235,33 +235,47 @@ def test_a_call_every_reader_polls_reads_as_polled_and_the_page_does_not() -> No
     assert not any(featurize_batch(page_then_one_poller, vocabulary=vocabulary).polled)
 
 
-def test_a_polled_call_counts_with_its_page_unless_hammered_or_called_without_one() -> None:
-    # GIVEN episodes of a reader who opened a page then left it open, its call polled every minute;
-    # a client calling the same polled call every second after the page; and one calling it
-    # every minute without ever loading a page
-    def episode(gaps: list[float], polled_from: int) -> Evidence:
+def test_a_polled_call_counts_nowhere_after_its_page_unless_hammered_or_called_without_one() -> None:
+    # GIVEN episodes of a reader who opened a page then left it open 40 minutes, its call polled
+    # every minute, then opened another page; a client calling the same polled call every second
+    # after the page; and one calling it every minute without ever loading a page
+    def episode(gaps: list[float], polled: list[bool]) -> Evidence:
         evidence = Evidence()
         moment = 1_000.0
-        for position, gap in enumerate(gaps):
+        for gap, is_polled in zip(gaps, polled, strict=True):
             moment += gap
-            is_polled = position >= polled_from
             evidence.observe(
                 moment, [0.0] * len(EVIDENCE_COLUMNS), 1.0, is_polled, False, None, False, 0, 5.0, is_polled
             )
         return evidence
 
-    reader_left_open = episode([0.0] + [60.0] * 30, polled_from=1)
-    hammering = episode([0.0] + [1.0] * 30, polled_from=1)
-    no_page = episode([60.0] * 31, polled_from=0)
-    # THEN the reader's episode is one page and its flagged polls are left out, as assets are
-    assert (reader_left_open.events, reader_left_open.pages, reader_left_open.page_sums[1]) == (31, 1, 0.0)
+    reader_left_open = episode([0.0] + [60.0] * 40, [False] + [True] * 40)
+    pages, events, duration = reader_left_open.counts()[:3]
+    hammering = episode([0.0] + [1.0] * 30, [False] + [True] * 30)
+    no_page = episode([60.0] * 31, [True] * 31)
+    # THEN the reader's episode is the page alone: no request, asset, flag or minute of the polls
+    # counts, yet they keep the episode going past the 30 minutes idle that would end it
+    assert (pages, events, duration) == (1, 1, 0.0)
+    assert reader_left_open.page_sums[1] == 0.0
+    assert reader_left_open.episode == 1
+    # AND the next page joins the same episode, its duration running to it
+    reader_left_open.observe(
+        1_000.0 + 41 * 60.0, [0.0] * len(EVIDENCE_COLUMNS), 1.0, False, False, None, False, 0, 5.0, False
+    )
+    assert reader_left_open.episode == 1
+    assert reader_left_open.counts()[:3] == (2, 2, 41 * 60.0)
     # AND the hammering client's calls are pages, and so are the calls of a client without a page
-    assert hammering.pages == 31
+    assert hammering.pages == hammering.events == 31
     assert no_page.pages == 31
-    # AND whether the episode opened a page is stored, and read as opened from a record stored
-    # before polled calls where the episode counted a page
-    assert Evidence.from_bytes(reader_left_open.to_bytes()) == reader_left_open
+    # AND the episode's state is stored: whether it opened a page, and where its activity ended
+    restored = Evidence.from_bytes(reader_left_open.to_bytes())
+    assert restored == reader_left_open
     assert not Evidence.from_bytes(no_page.to_bytes()).page_opened
+    # AND a record stored while polls counted reads its last request as its last activity, and
+    # one stored before polled calls reads as opened where the episode counted a page
+    before_active = Evidence.from_bytes(hammering.to_bytes()[: Evidence._BEFORE_ACTIVE_LAYOUT.size])
+    assert before_active.last_active == before_active.last_seen == hammering.last_seen
+    assert before_active.counts() == hammering.counts()
     assert Evidence.from_bytes(no_page.to_bytes()[: Evidence._BEFORE_POLLS_LAYOUT.size]).page_opened
 
 
