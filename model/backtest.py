@@ -58,7 +58,7 @@ from model.entities import (
 )
 from model.entity_training import ENTITY_KINDS, MIN_MACHINE_EPISODES
 from model.exceptions import TrainingDataError
-from model.features import IpState, PathPopularity, UserState, event_time, featurize_batch
+from model.features import IpState, SiteNow, UserState, event_time, featurize_batch
 from model.login_waves import (
     LONG_WINDOW_MINUTES,
     LoginWaveWatch,
@@ -279,7 +279,7 @@ class Replay:
     matched_labels: set[str] = field(default_factory=set)  # the label keys some test event carried
     user_states: dict[str, UserState] = field(default_factory=dict)
     ip_states: dict[str, IpState] = field(default_factory=dict)
-    popularity: PathPopularity = field(default_factory=PathPopularity)  # the site's visits now, as one shard's
+    site: SiteNow = field(default_factory=SiteNow)  # the site's traffic now, as one shard's
     evidence: dict[str, Evidence] = field(default_factory=dict)
     entities: dict[str, EntityRecord] = field(default_factory=lambda: defaultdict(EntityRecord))
     event_scores: list[float] = field(default_factory=list)
@@ -343,11 +343,11 @@ class Replay:
                 agent_of=self.agent_of,
                 vocabulary=self.model.vocabulary,
                 times=times,
-                popularity=self.popularity,
+                site=self.site,
             )
             self.user_states.update(features.user_states)
             self.ip_states.update(features.ip_states)
-            self.popularity = features.popularity
+            self.site = features.site
             # The episodes under way: an integration that never pauses half an hour is one episode
             # from training on, not a new one at the test log's first line.
             scores = self.model.detector.score(features.rows)
@@ -400,11 +400,11 @@ class Replay:
             agent_of=self.agent_of,
             vocabulary=self.model.vocabulary,
             times=times,
-            popularity=self.popularity,
+            site=self.site,
         )
         self.user_states.update(features.user_states)
         self.ip_states.update(features.ip_states)
-        self.popularity = features.popularity
+        self.site = features.site
         scores = self.model.detector.score(features.rows)
         flagged = scores > self.model.threshold
         keys = [entity_key(event, self.kind) for event in events]

@@ -50,7 +50,7 @@ from model.backtest import DEFAULT_BATCH_EVENTS, Replay, entity_label, in_time_o
 from model.entities import DEFAULT_ALERT_BUDGET, DEFAULT_MIN_DAILY_ALERTS, alert_share
 from model.entity_training import ENTITY_KINDS
 from model.exceptions import TrainingDataError
-from model.features import IpState, PathPopularity, UserState, event_time
+from model.features import IpState, SiteNow, UserState, event_time
 from model.verdicts import JudgedAlert, read_verdicts
 
 logger = logging.getLogger("model.lifecycle")
@@ -476,7 +476,7 @@ def backtest(
     ``Replay.warm_up``); and how many events of history that was."""
     network_of, agent_of = lookups_of(loaded)
     figures: dict[str, dict[str, Any]] = {}
-    warmed: tuple[dict[str, UserState], dict[str, IpState], PathPopularity] | None = None
+    warmed: tuple[dict[str, UserState], dict[str, IpState], SiteNow] | None = None
     history_events = 0
     for kind in ENTITY_KINDS:
         if kind not in loaded.entity_models:
@@ -486,11 +486,11 @@ def backtest(
             history_events = replay.warm_up(history)
             # The feature state does not depend on the entity kind: the next kinds start from the
             # state the history left (copied now: this replay's run moves its own on to the day's end).
-            warmed = dict(replay.user_states), dict(replay.ip_states), replay.popularity.copy()
+            warmed = dict(replay.user_states), dict(replay.ip_states), replay.site.copy()
         else:
             replay.user_states.update(warmed[0])
             replay.ip_states.update(warmed[1])
-            replay.popularity = warmed[2].copy()
+            replay.site = warmed[2].copy()
         replay.run(in_time_order(held_out), DEFAULT_BATCH_EVENTS)
         figures[kind] = gate_figures(replay)
     return figures, history_events

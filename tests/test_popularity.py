@@ -14,7 +14,7 @@ import pytest
 from model.enrichment import NetworkInfo
 from model.entities import EVIDENCE_COLUMNS, Evidence
 from model.exceptions import InvalidStateError
-from model.features import FEATURE_NAMES, PathPopularity, ResourceVocabulary, featurize_batch, stable_hash
+from model.features import FEATURE_NAMES, PathPopularity, ResourceVocabulary, SiteNow, featurize_batch, stable_hash
 from model.features.popularity import MAX_POPULAR_TEMPLATES, MIN_POPULAR_CLIENTS, POPULARITY_VERSION, Followed
 from tests.model_factories import START, event
 
@@ -141,15 +141,15 @@ def test_visits_fade_and_a_replay_in_batches_reads_as_one() -> None:
     whole = featurize_batch(events, vocabulary=vocabulary)
     # WHEN the same events are featurized in three batches, the visits carried between them and
     # stored as the scorer stores them
-    popularity = None
+    site = None
     users: dict[str, Any] = {}
     ips: dict[str, Any] = {}
     parts = []
     for start in range(0, len(events), 15):
-        part = featurize_batch(events[start : start + 15], users, ips, vocabulary=vocabulary, popularity=popularity)
+        part = featurize_batch(events[start : start + 15], users, ips, vocabulary=vocabulary, site=site)
         users.update(part.user_states)
         ips.update(part.ip_states)
-        popularity = PathPopularity.from_bytes(part.popularity.to_bytes())
+        site = SiteNow.from_bytes(part.site.to_bytes())
         parts.append(part.rows)
     # THEN the rows are the same as one replay's
     np.testing.assert_array_equal(np.concatenate(parts), whole.rows)
@@ -163,13 +163,14 @@ def test_the_visits_kept_are_bounded_and_stored_exactly() -> None:
     # GIVEN a site where 5,000 clients each reach a page of their own no one else does over a week
     # (the counts are rescaled as time goes on), and 50 reach one page together in its last hours
     vocabulary = site_vocabulary()
-    popularity = PathPopularity()
+    site = SiteNow()
     for number in range(5000):
         moment = START + timedelta(minutes=2 * number)
         own = reader(number, moment, "/profile/" + "".join(chr(97 + int(digit)) for digit in str(number)))
         shared = reader(10_000 + number, moment + timedelta(seconds=30))
         batch = [own, shared] if number >= 4950 else [own]
-        popularity = featurize_batch(batch, vocabulary=vocabulary, popularity=popularity).popularity
+        site = featurize_batch(batch, vocabulary=vocabulary, site=site).site
+    popularity = site.popularity
     # THEN at most twice MAX_POPULAR_TEMPLATES pages are kept, within three DynamoDB write units
     assert len(popularity.followed) <= 2 * MAX_POPULAR_TEMPLATES
     assert len(popularity.to_bytes()) <= 3072
@@ -288,11 +289,9 @@ def test_a_request_stamped_a_month_off_neither_fails_nor_unmakes_a_popular_page(
     skewed = featurize_batch(
         [reader(900, START + timedelta(minutes=7) + skew)],
         vocabulary=vocabulary,
-        popularity=PathPopularity.from_bytes(first.popularity.to_bytes()),
+        site=SiteNow.from_bytes(first.site.to_bytes()),
     )
     later = [reader(1000 + n, START + timedelta(minutes=8, seconds=n)) for n in range(3)]
-    rows = featurize_batch(
-        later, vocabulary=vocabulary, popularity=PathPopularity.from_bytes(skewed.popularity.to_bytes())
-    ).rows
+    rows = featurize_batch(later, vocabulary=vocabulary, site=SiteNow.from_bytes(skewed.site.to_bytes())).rows
     # THEN the readers after it still read the blog as popular
     assert [row[RARITY] for row in rows] == [pytest.approx(vocabulary.typical_rarity)] * 3

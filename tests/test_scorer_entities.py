@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from model.client_alerts import client_of
 from model.entities import EntityAlert, Evidence
-from model.features import PathPopularity, ResourceVocabulary, event_time, featurize_batch, stable_hash
+from model.features import ResourceVocabulary, SiteNow, event_time, featurize_batch, stable_hash
 from model.login_waves import SURPRISE_FLOOR, WAVE_ENTITY, WAVE_KIND, LoginWaveModel, LoginWindow
 from model.train import TrainedModel, train
 from model.verdicts import BENIGN, JudgedAlert, learn_suppressions
@@ -34,7 +34,7 @@ from scorer.stores import (
     ALERTS_INDEX,
     FOLDED_COUNT_ATTRIBUTE,
     FOLDED_INTO_ATTRIBUTE,
-    POPULARITY_PREFIX,
+    SITE_PREFIX,
     DynamoAnomalyStore,
     SnsAlertPublisher,
     evidence_key,
@@ -402,10 +402,10 @@ def test_a_lost_state_write_neither_doubles_nor_drops_an_episodes_events(aws_end
     assert stored_evidence(aws_endpoint, settings, "session", "scraper-1-session").events == 10
 
 
-def stored_popularity(endpoint_url: str, settings: Any) -> PathPopularity:
+def stored_site(endpoint_url: str, settings: Any) -> SiteNow:
     dynamodb = boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=REGION)
-    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": POPULARITY_PREFIX + SHARD}})
-    return PathPopularity.from_bytes(item["Item"]["state"]["B"])
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": SITE_PREFIX + SHARD}})
+    return SiteNow.from_bytes(item["Item"]["state"]["B"])
 
 
 def live_blog_readers(count: int) -> list[dict[str, Any]]:
@@ -437,20 +437,20 @@ def test_the_shards_visits_are_stored_and_a_retry_counts_none_twice(aws_endpoint
         deps, settings = dependencies(proxy.endpoint, resources, trained)
         # WHEN the batch is processed, and retried from the checkpoint it reports with 20 records more
         first = run(first_batch, deps, settings)
-        after_first = stored_popularity(aws_endpoint, settings)
+        after_first = stored_site(aws_endpoint, settings)
         retried = run(retry, deps, settings)
     # THEN the first attempt stored the shard's visits though it handed records back
     assert first.failed_sequence_numbers
     assert retried.failed_sequence_numbers == []
-    once = featurize_batch(readers[:40], vocabulary=trained.vocabulary).popularity
+    once = featurize_batch(readers[:40], vocabulary=trained.vocabulary).site
     assert after_first.to_bytes() == once.to_bytes()
     # AND the retry counted the 20 new readers, and none of the first 40 again: the visits are
     # those one replay of the 60 readers counts, and the page is popular now
-    stored = stored_popularity(aws_endpoint, settings)
-    replayed = featurize_batch(readers, vocabulary=trained.vocabulary).popularity
+    stored = stored_site(aws_endpoint, settings)
+    replayed = featurize_batch(readers, vocabulary=trained.vocabulary).site
     assert stored.to_bytes() == replayed.to_bytes()
     key = stable_hash(trained.vocabulary.template("/news/live/storm-hits-the-coast-7100001"))
-    assert stored.read(key, event_time(readers[-1])).rarity is not None
+    assert stored.popularity.read(key, event_time(readers[-1])).rarity is not None
 
 
 def test_the_calls_pages_make_are_counted_with_their_page_in_stored_evidence(aws_endpoint, resources, trained):

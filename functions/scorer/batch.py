@@ -63,8 +63,8 @@ from model.exceptions import InvalidStateError
 from model.features import (
     BatchFeatures,
     IpState,
-    PathPopularity,
     ResourceVocabulary,
+    SiteNow,
     UserState,
     event_time,
     featurize_batch,
@@ -113,7 +113,7 @@ from scorer.stores import (
     ALERT_PREFIX,
     ALERT_SENT,
     IP_PREFIX,
-    POPULARITY_PREFIX,
+    SITE_PREFIX,
     USER_PREFIX,
     AlertPublisher,
     Announced,
@@ -244,8 +244,8 @@ class _Valid(NamedTuple):
     # Its IP's item has applied it (an earlier attempt saved the IP, not the user): its anomaly and
     # alert are recorded and its episodes updated; only its user still needs it.
     ip_applied: bool = False
-    # The shard's count of visits to the site's pages has applied it (model.features.popularity).
-    visit_applied: bool = False
+    # The shard's count of the site's traffic now has applied it (model.features.site).
+    site_applied: bool = False
 
 
 def collect_garbage_for_batches() -> None:
@@ -276,8 +276,8 @@ class LoadedStates(NamedTuple):
     ip_states: dict[str, IpState]  # this shard's part of each stored address
     ip_others: dict[str, IpState]  # the other shards' parts of an address, merged
     evidence: dict[str, dict[str, Evidence]]  # entity kind -> entity -> its episode's evidence
-    popularity: PathPopularity  # the shard's visits to the site's pages now, as stored
-    popularity_key: str  # its item
+    site: SiteNow  # the shard's count of the site's traffic now, as stored
+    site_key: str  # its item
 
 
 class Scored(NamedTuple):
@@ -394,8 +394,8 @@ def load_states(
     if deps.login_waves is not None:
         evidence_keys.append(evidence_key(WAVE_KIND, batch.shard_id))
     # (read whatever the vocabulary: the endpoint may switch the batch to one that reads it)
-    popularity_key = POPULARITY_PREFIX + batch.shard_id
-    evidence_keys.append(popularity_key)
+    site_key = SITE_PREFIX + batch.shard_id
+    evidence_keys.append(site_key)
     stored = deps.states.load(
         [USER_PREFIX + user for user in user_ids] + own_keys(ips, tag) + evidence_keys, eventually=home_keys(ips)
     )
@@ -413,10 +413,8 @@ def load_states(
     evidence = {
         kind: _read_states(Evidence, evidence_key(kind, ""), keys, stored, outcome) for kind, keys in entities.items()
     }
-    popularity = _stored_popularity(popularity_key, stored, outcome)
-    return LoadedStates(
-        _Progress(stored, tag), user_states, addresses, ip_states, ip_others, evidence, popularity, popularity_key
-    )
+    site = _stored_site(site_key, stored, outcome)
+    return LoadedStates(_Progress(stored, tag), user_states, addresses, ip_states, ip_others, evidence, site, site_key)
 
 
 def skip_applied(batch: DecodedBatch, valid: list[_Valid], loaded: LoadedStates, outcome: BatchOutcome) -> list[_Valid]:
@@ -442,8 +440,8 @@ def skip_applied(batch: DecodedBatch, valid: list[_Valid], loaded: LoadedStates,
         if ip and number <= loaded.addresses[ip].applied_through(tag):
             item = item._replace(ip_applied=True)
             outcome.resumed += 1
-        if number <= progress.applied_through(loaded.popularity_key):
-            item = item._replace(visit_applied=True)
+        if number <= progress.applied_through(loaded.site_key):
+            item = item._replace(site_applied=True)
         fresh.append(item)
     fresh.sort(key=lambda item: item.time)
     return fresh
@@ -452,7 +450,7 @@ def skip_applied(batch: DecodedBatch, valid: list[_Valid], loaded: LoadedStates,
 def featurize_events(items: list[_Valid], loaded: LoadedStates, deps: Dependencies) -> BatchFeatures:
     """The feature rows of ``items`` (in event-time order) from the loaded states, and the states
     they reach (``_featurize``)."""
-    return _featurize(items, loaded.user_states, loaded.ip_states, loaded.ip_others, loaded.popularity, deps)
+    return _featurize(items, loaded.user_states, loaded.ip_states, loaded.ip_others, loaded.site, deps)
 
 
 def featurize_and_score(
@@ -682,7 +680,7 @@ def save_states(
         unsaved_users = _save_states(
             done, final, loaded.evidence, step, loaded.progress, loaded.addresses, groups, deps, settings, now, outcome
         )
-        _save_popularity(done, final.popularity, loaded, deps, settings, now, outcome)
+        _save_site(done, final.site, loaded, deps, settings, now, outcome)
     outcome.scored = sum(1 for item in done if item.wire["user_id"] not in unsaved_users)
     return unsaved_users
 
@@ -883,27 +881,27 @@ def _featurize(
     user_states: dict[str, UserState],
     ip_states: dict[str, IpState],
     ip_others: dict[str, IpState],
-    popularity: PathPopularity,
+    site: SiteNow,
     deps: Dependencies,
 ) -> BatchFeatures:
     """Features of ``items`` (in event-time order) with the deployed model's inputs, and the states
     they reach: the users', this shard's parts of the addresses' (``ip_others``: the other shards'
-    parts, merged, which the per-IP columns read too) and the shard's visits to the site's pages. An
-    event its IP has applied already updates its user's state only, and one the visits have applied
-    does not count again: such events are featurized run by run, the states carried from run to run
-    (a user's state does not depend on an IP's or the visits', nor theirs on a user's), and the IP
-    states or visits of those runs dropped. Their rows are not used."""
-    if not any(item.ip_applied or item.visit_applied for item in items):
-        return _featurize_run(items, user_states, ip_states, ip_others, popularity, deps)
+    parts, merged, which the per-IP columns read too) and the shard's count of the site's traffic.
+    An event its IP has applied already updates its user's state only, and one the site's count has
+    applied does not count again: such events are featurized run by run, the states carried from run
+    to run (a user's state does not depend on an IP's or the site's, nor theirs on a user's), and the
+    IP states or site counts of those runs dropped. Their rows are not used."""
+    if not any(item.ip_applied or item.site_applied for item in items):
+        return _featurize_run(items, user_states, ip_states, ip_others, site, deps)
     users, ips = dict(user_states), dict(ip_states)
     parts: list[np.ndarray[Any, np.dtype[np.float64]]] = []
     polled: list[bool] = []
     touched_users: set[str] = set()
     touched_ips: set[str] = set()
-    for (ip_applied, visit_applied), run in itertools.groupby(
-        items, key=lambda item: (item.ip_applied, item.visit_applied)
+    for (ip_applied, site_applied), run in itertools.groupby(
+        items, key=lambda item: (item.ip_applied, item.site_applied)
     ):
-        part = _featurize_run(list(run), users, ips, ip_others, popularity, deps)
+        part = _featurize_run(list(run), users, ips, ip_others, site, deps)
         parts.append(part.rows)
         polled.extend(part.polled)
         users.update(part.user_states)
@@ -911,13 +909,13 @@ def _featurize(
         if not ip_applied:
             ips.update(part.ip_states)
             touched_ips.update(part.ip_states)
-        if not visit_applied:
-            popularity = part.popularity
+        if not site_applied:
+            site = part.site
     return BatchFeatures(
         np.concatenate(parts),
         {user: users[user] for user in touched_users},
         {ip: ips[ip] for ip in touched_ips},
-        popularity,
+        site,
         polled,
     )
 
@@ -927,7 +925,7 @@ def _featurize_run(
     user_states: dict[str, UserState],
     ip_states: dict[str, IpState],
     ip_others: dict[str, IpState],
-    popularity: PathPopularity,
+    site: SiteNow,
     deps: Dependencies,
 ) -> BatchFeatures:
     return featurize_batch(
@@ -939,7 +937,7 @@ def _featurize_run(
         vocabulary=deps.vocabulary,
         times=[item.time for item in items],
         ip_others=ip_others,
-        popularity=popularity,
+        site=site,
     )
 
 
@@ -1140,42 +1138,43 @@ def _publish_entity_alert(alert: EntityAlert, deps: Dependencies) -> tuple[bool,
     return published, None
 
 
-def _stored_popularity(key: str, stored: Mapping[str, StoredState], outcome: BatchOutcome) -> PathPopularity:
-    """The shard's visits to the site's pages as stored; none counted yet if there is no item, or
-    it cannot be read (counted: the rarity of pages popular now reads as training's until they are
-    counted again)."""
+def _stored_site(key: str, stored: Mapping[str, StoredState], outcome: BatchOutcome) -> SiteNow:
+    """The shard's count of the site's traffic as stored; none counted yet if there is no item, or
+    it cannot be read (counted: the rarity of pages popular now reads as training's, and every
+    server error as its client's, until they are counted again)."""
     item = stored.get(key)
     if item is None:
-        return PathPopularity()
+        return SiteNow()
     try:
-        return PathPopularity.from_bytes(item.state)
+        return SiteNow.from_bytes(item.state)
     except InvalidStateError as error:
         outcome.state_unreadable += 1
         outcome.errors.append(f"{key}: {error}")
-        return PathPopularity()
+        return SiteNow()
 
 
-def _save_popularity(
+def _save_site(
     done: list[_Valid],
-    popularity: PathPopularity,
+    site: SiteNow,
     loaded: LoadedStates,
     deps: Dependencies,
     settings: ScorerSettings,
     now: datetime,
     outcome: BatchOutcome,
 ) -> None:
-    """Save the shard's visits to the site's pages with the last record they applied.
+    """Save the shard's count of the site's traffic with the last record it applied.
 
     Like the login window, a count over the shard, not any one user's history: it is not held back
     with a user whose state failed, a retry counts no event it applied again, and at worst a retried
-    event's visit goes uncounted. One that cannot be saved leaves the batch's visits uncounted. A
-    model whose vocabulary does not read the visits (one learned before them) leaves them as stored.
+    event goes uncounted. One that cannot be saved leaves the batch's events uncounted. A count the
+    batch left as it was (events with no HTTP status, a vocabulary that does not read the visits) is
+    not written.
     """
-    key = loaded.popularity_key
-    counted = [item for item in done if not item.visit_applied]
-    if deps.vocabulary is None or not deps.vocabulary.popular_now or not counted:
+    counted = [item for item in done if not item.site_applied]
+    state = site.to_bytes()
+    if not counted or state == loaded.site.to_bytes():
         return
-    _save_shard_item(key, popularity.to_bytes(), counted, loaded.progress, deps, settings, now, outcome)
+    _save_shard_item(loaded.site_key, state, counted, loaded.progress, deps, settings, now, outcome)
 
 
 def _save_shard_item(

@@ -58,8 +58,9 @@ UNPROCESSED_RETRIES = 5
 USER_PREFIX = "user#"
 IP_PREFIX = "ip#"
 ENTITY_PREFIX = "entity#"
-# A shard's visits to the site's pages now (model.features.popularity): one item per shard.
-POPULARITY_PREFIX = "paths#"
+# A shard's count of the site's traffic now (model.features.site: the pages its visitors reach and
+# whether it is failing them): one item per shard, named when it held the pages alone.
+SITE_PREFIX = "paths#"
 ALERT_PREFIX = "alert#"
 # The anomalies table's sparse index of entity alert records, newest first by their last event. One
 # index partition holds them all: the alert budget keeps alerts to a few per 1,000 entities a day,

@@ -14,7 +14,10 @@ them (``featurize`` assembles them in ``FEATURE_NAMES`` order):
 - ``resources``: the resource's own shape;
 - ``vocabulary``: the resource and client against normal traffic (``ResourceVocabulary``), and
   ``popularity``: against the site's visits now (``PathPopularity``);
-- ``request``: the client, method, outcome and type of the request itself.
+- ``request``: the client, method, outcome and type of the request itself, its server error read
+  as the site's while ``outages`` says the site is failing many clients (``Outages``).
+
+``site`` holds what the whole site's traffic says now (``SiteNow``: popularity and outages).
 
 ``events`` reads an event's fields and time; ``state`` holds the states and their stored form.
 This package needs only the standard library and numpy, so the scorer's Lambda bundle and the
@@ -34,8 +37,10 @@ from model.features.featurize import (
     featurize,
     featurize_batch,
 )
+from model.features.outages import Outages
 from model.features.popularity import PathPopularity
 from model.features.resources import is_page_asset, resource_shape, resource_shapes, resource_template
+from model.features.site import SiteNow
 from model.features.state import (
     FEATURES_VERSION,
     IP_STATE_FORMAT,
@@ -72,8 +77,10 @@ __all__ = [
     "BatchFeatures",
     "Featurized",
     "IpState",
+    "Outages",
     "PathPopularity",
     "ResourceVocabulary",
+    "SiteNow",
     "UserState",
     "agent_family",
     "event_time",

@@ -16,9 +16,9 @@ from model.enrichment import AgentLookup, NetworkLookup
 from model.exceptions import InvalidFeatureEventError
 from model.features.addresses import ADDRESS_COLUMNS, CROWD_COLUMNS, CountryLookup, address_columns, network_lookup
 from model.features.events import FAILURE_CLASSES, event_field, event_fields, event_time, stable_hash, status_class
-from model.features.popularity import PathPopularity
 from model.features.request import REQUEST_COLUMNS, request_columns
 from model.features.resources import SHAPE_COLUMNS, resource_shapes
+from model.features.site import SiteNow
 from model.features.state import IpState, UserState, holds
 from model.features.user_activity import USER_COLUMNS, user_columns
 from model.features.vocabulary import NO_VOCABULARY, VOCABULARY_COLUMNS, ResourceVocabulary
@@ -45,6 +45,7 @@ _SHAPE_END = _SHAPE_START + len(SHAPE_COLUMNS)
 _FIRST_IN_USER = USER_COLUMNS.index("first_event")
 _NEW_PATH_IN_USER = USER_COLUMNS.index("new_resource_path")
 _ANSWERED = frozenset({0, 2})  # status classes (events.status_class) of requests that count as visits
+_SERVER_ERROR = 5
 
 
 class Featurized(NamedTuple):
@@ -57,12 +58,12 @@ class Featurized(NamedTuple):
 
 class BatchFeatures(NamedTuple):
     """Rows for many users' events in input order, the new state of every user and IP touched, and
-    the site's visits now with these events counted (``featurize_batch``)."""
+    the site's traffic now with these events counted (``featurize_batch``)."""
 
     rows: np.ndarray[Any, np.dtype[np.float64]]
     user_states: dict[str, UserState]
     ip_states: dict[str, IpState]
-    popularity: PathPopularity
+    site: SiteNow
     polled: list[bool]  # per row: a call pages poll while open, by the visits now
 
 
@@ -77,17 +78,26 @@ def _featurize_one(
     user_hash: int,
     vocabulary: ResourceVocabulary | None,
     ip_others: Mapping[str, IpState] | None = None,
-    popularity: PathPopularity | None = None,
+    site: SiteNow | None = None,
     polled: list[bool] | None = None,
 ) -> list[float]:
-    """Update ``state`` (a private copy), ``ip_states`` and ``popularity`` (a private copy) with one
-    event; its row without the shape (and whether pages poll its resource, appended to ``polled``)."""
+    """Update ``state`` (a private copy), ``ip_states`` and ``site`` (a private copy) with one event;
+    its row without the shape (and whether pages poll its resource, appended to ``polled``)."""
     event_type, status, ip, agent, resource, properties = event_fields(event)
     if not isinstance(event_type, str):
         raise InvalidFeatureEventError("event_type", f"must be a string, got {type(event_type).__name__}")
     status_kind = status // 100 if type(status) is int else status_class(status)
-    failure = event_type == "login_failed" or status_kind in FAILURE_CLASSES
     network = network_of(ip) if (network_of is not None and ip) else None
+    hosting = network is not None and network.hosting
+    # What the client got, as its features read it: a server error while the site is failing its
+    # visitors (model.features.outages) is the site's, and the request reads as answered.
+    outcome_kind = status_kind
+    if site is not None and 2 <= status_kind <= _SERVER_ERROR:
+        server_error = status_kind == _SERVER_ERROR
+        failing = site.outages.failing() if hosting else site.outages.count(now, server_error, ip)
+        if server_error and failing:
+            outcome_kind = 2
+    failure = event_type == "login_failed" or outcome_kind in FAILURE_CLASSES
     text_resource = resource if isinstance(resource, str) else None
     text_agent = agent if isinstance(agent, str) else None
     ip_hash = stable_hash(ip) if ip else None
@@ -103,8 +113,9 @@ def _featurize_one(
         # Requests to the site's pages now (model.features.popularity): answered 2xx (or with no
         # status), not from a hosting network, and a visit when the template is new to the client
         # (its first event's, too).
-        answered = status_kind in _ANSWERED and not failure and not (network is not None and network.hosting)
+        answered = status_kind in _ANSWERED and not failure and not hosting
         visit = user[_FIRST_IN_USER] > 0.0 or user[_NEW_PATH_IN_USER] > 0.0
+        popularity = site.popularity if site is not None else None
         reading = vocabulary.read(text_resource, popularity, now, answered, visit, ip if isinstance(ip, str) else None)
         resource_vocabulary = (*reading.columns, vocabulary.agent_rarity(text_agent))
         if polled is not None:
@@ -113,7 +124,7 @@ def _featurize_one(
         *user,
         *address_columns(ip_states, copied_ips, ip, user_hash, now, failure, new_user, network, ip_others),
         *resource_vocabulary,
-        *request_columns(event_type, status, status_kind, failure, agent, properties, agent_of),
+        *request_columns(event_type, status, outcome_kind, failure, agent, properties, agent_of),
     ]
 
 
@@ -135,8 +146,8 @@ def featurize(
     country and network features are 0), or ``country_of`` to a country code alone; ``agent_of``
     parses a user agent (``model.user_agents.parse_agent``; None: the client columns are 0);
     ``vocabulary`` is the one shipped with the model (None: the vocabulary features are 0); one
-    user's events say nothing of the site's visits now, so its path rarity is training's alone
-    (``featurize_batch`` reads both). Nothing passed in is mutated.
+    user's events say nothing of the site's traffic now, so its path rarity is training's alone and
+    its server errors are its own (``featurize_batch`` reads the site). Nothing passed in is mutated.
     """
     network_of = network_lookup(network_of, country_of)
     events = events if isinstance(events, Sequence) else list(events)
@@ -164,7 +175,7 @@ def featurize_batch(
     vocabulary: ResourceVocabulary | None = None,
     times: Sequence[float] | None = None,
     ip_others: Mapping[str, IpState] | None = None,
-    popularity: PathPopularity | None = None,
+    site: SiteNow | None = None,
 ) -> BatchFeatures:
     """Feature rows for many users' events, in the order given (which must be time order).
 
@@ -175,9 +186,10 @@ def featurize_batch(
     The lookups are those of ``featurize``. ``ip_others``: per address, the merged parts of its state
     that other processes keep (the scorer's other shards); the per-IP columns read them with
     ``ip_states`` merged in, and the IP states returned are this process's parts only.
-    ``popularity``: the site's visits now as this process has counted them before these events
-    (``model.features.popularity``; None: none counted yet), which lowers the rarity of pages many
-    clients reach now; the result carries it with these events counted.
+    ``site``: the site's traffic now as this process has counted it before these events
+    (``model.features.site``; None: none counted yet), which lowers the rarity of pages many clients
+    reach now and reads a server error while the site fails many clients as the site's; the result
+    carries it with these events counted.
     """
     network_of = network_lookup(network_of, country_of)
     users: dict[str, UserState] = {}
@@ -187,7 +199,7 @@ def featurize_batch(
     hashes: dict[str, int] = {}
     rows: list[list[float]] = []
     polled: list[bool] = []
-    popularity = popularity.copy() if popularity is not None else PathPopularity()
+    site = site.copy() if site is not None else SiteNow()
     events = events if isinstance(events, Sequence) else list(events)
     if times is not None and len(times) != len(events):
         raise ValueError(f"{len(times)} times for {len(events)} events")
@@ -214,12 +226,12 @@ def featurize_batch(
                 hashes[user_id],
                 vocabulary,
                 ip_others,
-                popularity,
+                site,
                 polled,
             )
         )
     ips = {ip: touched_ips[ip] for ip in copied_ips}
-    return BatchFeatures(_with_shapes(rows, events), users, ips, popularity, polled)
+    return BatchFeatures(_with_shapes(rows, events), users, ips, site, polled)
 
 
 def _with_shapes(rows: list[list[float]], events: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:
