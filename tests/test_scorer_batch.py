@@ -132,8 +132,9 @@ def test_all_good_batch_of_plain_and_aggregated_records(aws_endpoint, resources)
     [alert] = alerts_of(aws_endpoint, resources)
     assert alert["event_id"] == events[7]["event_id"]
     # AND each user and this shard's part of each address are written, with one announcement per
-    # address new to the shard (its place in the address's home)
-    assert outcome.state_writes == len({e["user_id"] for e in events}) + 2 * len({e["ip"] for e in events})
+    # address new to the shard (its place in the address's home), and the shard's count of the site
+    users, addresses = len({e["user_id"] for e in events}), len({e["ip"] for e in events})
+    assert outcome.state_writes == users + 2 * addresses + 1
 
 
 def bad_events_of(endpoint_url: str, resources: ScorerResources) -> list[dict[str, Any]]:

@@ -672,15 +672,15 @@ def save_states(
 
     With events held back or parked, the states are recomputed over the processed events only
     (featurization is deterministic, and groups share no state, so these are the states the scores
-    saw).
+    saw). The site's count is not: it counts every fresh event once (``_save_site``).
     """
     unsaved_users: set[str] = set()
+    _save_site(fresh, features.site, loaded, deps, settings, now, outcome)
     if done:
         final = features if len(done) == len(fresh) else featurize_events(done, loaded, deps)
         unsaved_users = _save_states(
             done, final, loaded.evidence, step, loaded.progress, loaded.addresses, groups, deps, settings, now, outcome
         )
-        _save_site(done, final.site, loaded, deps, settings, now, outcome)
     outcome.scored = sum(1 for item in done if item.wire["user_id"] not in unsaved_users)
     return unsaved_users
 
@@ -1154,7 +1154,7 @@ def _stored_site(key: str, stored: Mapping[str, StoredState], outcome: BatchOutc
 
 
 def _save_site(
-    done: list[_Valid],
+    fresh: list[_Valid],
     site: SiteNow,
     loaded: LoadedStates,
     deps: Dependencies,
@@ -1164,13 +1164,14 @@ def _save_site(
 ) -> None:
     """Save the shard's count of the site's traffic with the last record it applied.
 
-    Like the login window, a count over the shard, not any one user's history: it is not held back
-    with a user whose state failed, a retry counts no event it applied again, and at worst a retried
-    event goes uncounted. One that cannot be saved leaves the batch's events uncounted. A count the
-    batch left as it was (events with no HTTP status, a vocabulary that does not read the visits) is
-    not written.
+    A count over the shard, not any one user's history, so it takes every fresh event of the batch,
+    those held back for a retry too: the retry finds them applied (``skip_applied``) and counts them
+    no more, and the events it skips as their users' replays were counted here. Each event counts
+    once (tested under every fault), though an event retried reads the count with the batch it came
+    in. One that cannot be saved leaves the batch's events uncounted. A count the batch left as it
+    was (events with no HTTP status, a vocabulary that does not read the visits) is not written.
     """
-    counted = [item for item in done if not item.site_applied]
+    counted = [item for item in fresh if not item.site_applied]
     state = site.to_bytes()
     if not counted or state == loaded.site.to_bytes():
         return
@@ -1187,7 +1188,7 @@ def _save_shard_item(
     now: datetime,
     outcome: BatchOutcome,
 ) -> None:
-    """Save one of the shard's own items (its login window, its visits) with the last of the
+    """Save one of the shard's own items (its login window, the site's count) with the last of the
     batch's records it ``applied``."""
     last = max((item.record for item in applied), key=lambda record: record.record_index)
     saved = StoredState(state, progress.advanced(key, last, MAX_USER_SHARD_POSITIONS))
@@ -1437,7 +1438,8 @@ def _save_states(
     # Users of groups that failed an earlier round are not written at all.
     unsaved = {key for key in user_items if failed_groups and group_of(key) in failed_groups}
     unsaved |= save(user_items)
-    outcome.state_writes, outcome.state_write_failures = written, failures
+    outcome.state_writes += written
+    outcome.state_write_failures += failures
     if not unsaved:
         return set()
     outcome.errors.append(f"state not saved for {len(unsaved)} user(s)")
