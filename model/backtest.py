@@ -97,7 +97,7 @@ def read_source(
     log_format: str | None = None,
     time_format: str | None = None,
     endpoint_url: str | None = None,
-    failed_login_statuses: Collection[int] = (),
+    failed_login_statuses: Collection[int | tuple[str, int]] = (),
     real_ip_from: Sequence[Any] = (),
     session_cookie: str | None = None,
 ) -> Iterator[dict[str, Any]]:

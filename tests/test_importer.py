@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import json
 import os
@@ -21,6 +22,7 @@ from traffic.importer import (
     LANDING_SECONDS,
     LogImporter,
     derived_event_id,
+    failed_login_status,
     identify_user,
     infer_event_type,
     session_column,
@@ -121,6 +123,12 @@ def test_an_application_load_balancer_log_reads_with_the_documented_format() -> 
     assert (event["resource"], event["status"], event["ip"]) == ("/shop/item?id=3", 200, "192.168.131.39")
     assert (event["user_agent"], event["occurred_at"]) == ("curl/7.46.0", "2018-07-02T22:23:00.186641Z")
     assert event["properties"]["method"] == "GET"
+    # AND a client on IPv6, which the load balancer writes with its port after the address's own
+    # colons, is read as its address and port
+    ipv6 = line.replace("192.168.131.39:2817", "2a00:23c5:e21a:8b01:5d3e:8f2:b1c4:8b4:24158")
+    (item,) = LogImporter("custom", log_format=documented).import_lines([ipv6], "alb.log")
+    assert item.event["ip"] == "2a00:23c5:e21a:8b01:5d3e:8f2:b1c4:8b4"
+    assert item.event["properties"]["remote_port"] == "24158"
 
 
 INGRESS_NGINX_FORMAT = (
@@ -1036,13 +1044,13 @@ def test_an_import_whose_submitted_logins_never_fail_says_which_option_to_check(
         (told, logins([302] * 25)),
     ):
         list(importer.import_lines(lines, "access.log"))
-    # THEN the first says none read as failed, names the statuses and the option; the others say nothing
-    hint = redirects.report.login_hint()
-    assert hint is not None
-    assert "25 login(s) submitted and none read as failed (statuses: 302 (25))" in hint
-    assert "--failed-login-status" in hint
-    assert mixed.report.login_hint() is None
-    assert told.report.login_hint() is None
+    # THEN the first says none read as failed, names the path, the statuses and the option; the
+    # others say nothing
+    (hint,) = redirects.report.login_hints()
+    assert "25 login(s) submitted to /login and none read as failed (statuses: 302 (25))" in hint
+    assert "pass --failed-login-status STATUS," in hint
+    assert mixed.report.login_hints() == []
+    assert told.report.login_hints() == []
     # AND one failure beside a hundred and fifty logins read as succeeded (an app's token call that
     # answered 401 beside a form that answers 200) does not silence it
     app_and_form = LogImporter("combined")
@@ -1052,11 +1060,60 @@ def test_an_import_whose_submitted_logins_never_fail_says_which_option_to_check(
         for number in range(151)
     ]
     list(app_and_form.import_lines(form_and_app, "access.log"))
-    assert "151 login(s) submitted and only 1 read as failed" in (app_and_form.report.login_hint() or "")
+    (hint,) = app_and_form.report.login_hints()
+    assert "151 login(s) submitted to /login and only 1 read as failed" in hint
     # AND a handful of logins is too few to say anything
     few = LogImporter("combined")
     list(few.import_lines(logins([302] * 5), "access.log"))
-    assert few.report.login_hint() is None
+    assert few.report.login_hints() == []
+
+
+def test_a_form_that_fails_with_200_beside_an_app_that_succeeds_with_200_is_read_per_path(tmp_path: Path) -> None:
+    # GIVEN a Django form that fails with 200 (the form again) and succeeds with 302, and an app's
+    # token call that fails with 401 and succeeds with 200; 40 logins to each, a quarter failing
+    def line(number: int, path: str, status: int) -> str:
+        return (
+            f"198.51.100.{number % 200} - - [02/Nov/2026:10:{number // 60:02d}:{number % 60:02d} +0000] "
+            f'"POST {path} HTTP/1.1" {status} 5 "-" "Fx"'
+        )
+
+    form = [line(number, "/accounts/login/", 200 if number % 4 == 0 else 302) for number in range(40)]
+    app = [line(40 + number, "/v1/auth/token", 401 if number % 4 == 0 else 200) for number in range(40)]
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(form + app) + "\n")
+
+    def read(*options: str) -> tuple[list[str], list[str]]:
+        arguments = parse_args(["--model", "m", "--test", str(log), "--out", str(tmp_path), *options])
+        importer = LogImporter("combined", failed_login_statuses=arguments.failed_login_status)
+        events = [item.event["event_type"] for item in importer.import_lines(log.read_text().splitlines(), "a.log")]
+        told = read_source(str(log), format="combined", failed_login_statuses=arguments.failed_login_status)
+        assert [event["event_type"] for event in told] == events  # the backtest reads it the same
+        return events, importer.report.login_hints()
+
+    # WHEN it is read as it is, with 200 for every path, and with 200 for the form's path alone
+    plain, plain_hints = read()
+    everywhere, everywhere_hints = read("--failed-login-status", "200")
+    scoped, scoped_hints = read("--failed-login-status", "/accounts/login/=200")
+    # THEN read as it is, the form's failures read as successes, and the hint names its path
+    assert plain.count("login_failed") == 10
+    (hint,) = plain_hints
+    assert "40 login(s) submitted to /accounts/login/ and none read as failed" in hint
+    assert "--failed-login-status /accounts/login/=STATUS" in hint
+    # AND with 200 everywhere, every app login reads as failed, and the hint says to scope the status
+    assert everywhere[40:] == ["login_failed"] * 40
+    (hint,) = everywhere_hints
+    assert "every one of the 40 login(s) submitted to /v1/auth/token read as failed" in hint
+    assert "--failed-login-status PATH=STATUS" in hint
+    # AND with 200 for the form alone, each path's logins read right, and nothing is left to say
+    assert scoped[:40] == ["login_failed" if number % 4 == 0 else "login_succeeded" for number in range(40)]
+    assert scoped[40:] == ["login_failed" if number % 4 == 0 else "login_succeeded" for number in range(40)]
+    assert scoped_hints == []
+    # AND a malformed value is refused with the reason
+    for bad, reason in (("accounts/login=200", "must start with '/'"), ("/login=ok", "HTTP status")):
+        with pytest.raises(SystemExit):
+            parse_args(["--model", "m", "--test", str(log), "--out", str(tmp_path), "--failed-login-status", bad])
+        with pytest.raises(argparse.ArgumentTypeError, match=reason):
+            failed_login_status(bad)
 
 
 def test_an_apache_logformat_reads_the_same_events_as_its_nginx_equivalent() -> None:

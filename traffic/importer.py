@@ -39,6 +39,8 @@ the import up to ``LANDING_SECONDS`` after the lines that follow them.
 A submitted login (a POST to a login path) failed when its status is 400 or more (401, 403), or
 one of ``failed_login_statuses``: an application that answers a failed login with 200 (the form
 shown again) and a successful one with a redirect is read right with ``failed_login_statuses={200}``.
+A status may hold for one path alone, ``("/accounts/login/", 200)``: a site whose form fails with 200
+beside an app's token call that fails with 401 and succeeds with 200.
 
 Event ids are derived from the source name, line number and line text (a version 4 UUID built
 from their SHA-256), so importing the same file twice yields the same ids and downstream
@@ -111,6 +113,7 @@ DEFAULT_MAX_EXAMPLES = 5
 # call answering 401 beside a form that answers a failed login with 200).
 MIN_LOGINS_FOR_HINT = 20
 LOGIN_FAILURE_HINT_SHARE = 0.01
+MAX_LOGIN_PATHS = 100  # login paths whose logins the import counts for its hints (the first seen)
 # Requests from private-network addresses, of those with an address, that say a proxy wrote the log.
 PROXY_HINT_SHARE = 0.5
 MIN_REQUESTS_FOR_HINT = 20
@@ -195,6 +198,16 @@ class LineError(Exception):
 
 
 @dataclass
+class LoginPathCounts:
+    """The logins submitted to one login path: by status, how many read as failed, and of those how
+    many by a status given for every path."""
+
+    statuses: Counter[int] = field(default_factory=Counter)
+    failed: int = 0
+    failed_by_site_status: int = 0
+
+
+@dataclass
 class ImportReport:
     """Counts of what an import went through, with a few examples of each problem."""
 
@@ -208,8 +221,9 @@ class ImportReport:
     # (source, line number, reason, start of the line)
     unparseable_examples: list[tuple[str, int, str, str]] = field(default_factory=list)
     invalid_examples: list[tuple[str, int, str, str]] = field(default_factory=list)
-    login_statuses: Counter[int] = field(default_factory=Counter)  # submitted logins, by status
-    failed_logins: int = 0
+    # Submitted logins by login path (at most MAX_LOGIN_PATHS): their statuses, and how many read as
+    # failed, of those by a status that --failed-login-status gave for every path.
+    login_paths: dict[str, LoginPathCounts] = field(default_factory=dict)
     addressed: int = 0  # events with a client address
     addresses_expected: bool = True  # whether the format can carry one (CSIC 2010's cannot)
     internal_addresses: Counter[str] = field(default_factory=Counter)  # of them, in private networks
@@ -240,20 +254,47 @@ class ImportReport:
     most_late_seconds: float = 0.0
     late_example: tuple[str, int] | None = None
 
-    def login_hint(self) -> str | None:
-        """What to check when many logins were submitted and none, or next to none, read as failed: a
-        site that answers a failed login below 400 (the form again with 200, a redirect back to it)
-        must say so."""
-        submitted = sum(self.login_statuses.values())
-        if submitted < MIN_LOGINS_FOR_HINT or self.failed_logins >= LOGIN_FAILURE_HINT_SHARE * submitted:
-            return None
-        failed = f"only {self.failed_logins}" if self.failed_logins else "none"
-        statuses = ", ".join(f"{status} ({count})" for status, count in self.login_statuses.most_common(3))
-        return (
-            f"{submitted} login(s) submitted and {failed} read as failed (statuses: {statuses}); if the site answers "
-            "a failed login with one of these (the form again with 200, or a redirect back to it), pass "
-            "--failed-login-status STATUS, else no failed login or failed-login wave can be seen"
-        )
+    def count_login(self, path: str, status: int, failed: bool, by_site_status: bool) -> None:
+        """Count a submitted login to ``path`` (``by_site_status``: read as failed by a status given
+        for every path)."""
+        counts = self.login_paths.get(path)
+        if counts is None:
+            if len(self.login_paths) >= MAX_LOGIN_PATHS:
+                return
+            counts = self.login_paths[path] = LoginPathCounts()
+        counts.statuses[status] += 1
+        counts.failed += failed
+        counts.failed_by_site_status += by_site_status
+
+    def login_hints(self) -> list[str]:
+        """What to check, per login path, when many logins were submitted to it and none, or next to
+        none, read as failed (a site that answers a failed login below 400, the form again with 200
+        or a redirect back to it, must say so); or every one of them did, some by a status given for
+        every path and some by a 4xx of its own (an app's token call, failing with 401 and succeeding
+        with 200, beside a form that fails with 200)."""
+        hints = []
+        several = len(self.login_paths) > 1
+        for path, counts in self.login_paths.items():
+            submitted = counts.statuses.total()
+            if submitted < MIN_LOGINS_FOR_HINT:
+                continue
+            statuses = ", ".join(f"{status} ({count})" for status, count in counts.statuses.most_common(3))
+            if counts.failed < LOGIN_FAILURE_HINT_SHARE * submitted:
+                failed = f"only {counts.failed}" if counts.failed else "none"
+                option = f"--failed-login-status {path}=STATUS" if several else "--failed-login-status STATUS"
+                hints.append(
+                    f"{submitted} login(s) submitted to {path} and {failed} read as failed (statuses: {statuses}); "
+                    "if it answers a failed login with one of these (the form again with 200, or a redirect back to "
+                    f"it), pass {option}, else no failed login or failed-login wave can be seen there"
+                )
+            elif counts.failed == submitted and 0 < counts.failed_by_site_status < submitted:
+                hints.append(
+                    f"every one of the {submitted} login(s) submitted to {path} read as failed (statuses: {statuses}), "
+                    f"{counts.failed_by_site_status} by a --failed-login-status given for every path: {path} fails "
+                    "logins with 4xx too, and likely answers a successful one with that status (an app's token call); "
+                    "give the status for the form's path alone (--failed-login-status PATH=STATUS)"
+                )
+        return hints
 
     def proxy_hint(self) -> str | None:
         """What to check when most requests come from private networks: the log was likely written
@@ -332,7 +373,7 @@ class ImportReport:
         """Every hint that applies: what to check or change to read the log right."""
         found = (
             self.order_hint(),
-            self.login_hint(),
+            *self.login_hints(),
             self.proxy_hint(),
             self.address_hint(),
             self.session_hint(),
@@ -781,16 +822,27 @@ def _unescape(value: str) -> str:
     return value.replace('\\"', '"').replace("\\\\", "\\") if "\\" in value else value
 
 
+def failed_login_status(text: str) -> int | tuple[str, int]:
+    """A ``--failed-login-status``: ``STATUS`` for every login path, or ``PATH=STATUS`` for one."""
+    path, _, status = text.rpartition("=")
+    if path and not path.startswith("/"):
+        raise argparse.ArgumentTypeError(f"{text!r}: the path before '=' must start with '/' (/accounts/login/=200)")
+    if not status.isdigit() or not 100 <= int(status) <= 599:
+        raise argparse.ArgumentTypeError(f"{text!r}: the status must be an HTTP status (100 to 599)")
+    return (path, int(status)) if path else int(status)
+
+
 def add_failed_login_status(parser: argparse.ArgumentParser) -> None:
     """``--failed-login-status``, which the importer and the backtest share."""
     parser.add_argument(
         "--failed-login-status",
-        type=int,
+        type=failed_login_status,
         action="append",
         default=[],
-        metavar="STATUS",
+        metavar="[PATH=]STATUS",
         help="a status that also means a failed login, besides 400 and above (repeatable): 200 where a failed "
-        "login shows the form again and a successful one redirects",
+        "login shows the form again and a successful one redirects; PATH=STATUS for that login path alone (the "
+        "path as logged, without its query), where another answers successful logins with it (an app's token call)",
     )
 
 
@@ -824,7 +876,7 @@ class LogImporter:
         start: datetime = CSIC_DEFAULT_START,
         interval: timedelta = timedelta(seconds=1),
         max_examples: int = DEFAULT_MAX_EXAMPLES,
-        failed_login_statuses: Collection[int] = (),
+        failed_login_statuses: Collection[int | tuple[str, int]] = (),
         real_ip_from: Sequence[IPNetwork] = (),
         session_cookie: str | None = None,
     ) -> None:
@@ -866,7 +918,14 @@ class LogImporter:
             variables = self.w3c.variables_of((*self.w3c.fields, COOKIE_FIELD, FORWARDED_FIELD))
         self.session_cookie_name = session_cookie
         self.session_column = session_column(variables, session_cookie) if variables else None
-        self.failed_login_statuses = frozenset(failed_login_statuses)
+        # Statuses that also mean a failed login: on every path, and on each path given its own.
+        self.failed_login_statuses = frozenset(status for status in failed_login_statuses if isinstance(status, int))
+        self.failed_login_paths: dict[str, frozenset[int]] = {}
+        for given in failed_login_statuses:
+            if isinstance(given, tuple):
+                path, status = given
+                known = self.failed_login_paths.get(path, self.failed_login_statuses)
+                self.failed_login_paths[path] = known | {status}
         self.has_peer_column = "remote_addr" in variables
         self.w3c_fields_read = False  # whether a W3C log's #Fields directive has named its fields
         self.has_user_column = not USER_VARIABLES.isdisjoint(variables)
@@ -1148,10 +1207,12 @@ class LogImporter:
             path, _, query = uri.partition("?")
         resource = _clip(uri, MAX_RESOURCE_LENGTH, "resource", properties)
         agent = _clip(agent, MAX_USER_AGENT_LENGTH, "user_agent", properties)
-        event_type = event_type or infer_event_type(method, path, status, query, self.failed_login_statuses)
-        if event_type in ("login_succeeded", "login_failed") and status is not None:
-            self.report.login_statuses[status] += 1
-            self.report.failed_logins += event_type == "login_failed"
+        failed_statuses = self.failed_login_paths.get(path, self.failed_login_statuses) if path else ()
+        event_type = event_type or infer_event_type(method, path, status, query, failed_statuses)
+        if event_type in _LOGIN_EVENTS and status is not None and path:
+            failed = event_type == "login_failed"
+            by_site_status = failed and status < 400 and path not in self.failed_login_paths
+            self.report.count_login(path, status, failed, by_site_status)
         return {
             "event_id": derived_event_id(source, number, line),
             "occurred_at": occurred_at,

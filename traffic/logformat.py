@@ -71,6 +71,10 @@ UPSTREAM_LIST_VARIABLES = frozenset(
     }
 )
 _UPSTREAM_LIST_PATTERN = r"([^\s,]*(?:(?:, | : )[^\s,]+)*)"
+# Addresses a format may join to their port with a colon (an AWS load balancer's client:port). An
+# IPv6 address holds colons of its own (2a00:23c5::8b4:24158), so such an address runs to the last
+# colon of its word, not the first.
+ADDRESS_VARIABLES = frozenset({"remote_addr", "server_addr", "realip_remote_addr"})
 # The variables that name the authenticated user (of several in a line, the last one set is read).
 USER_VARIABLES = frozenset({"remote_user", "user_id", "authorizer_principal_id", "authorizer_claims_sub"})
 
@@ -254,6 +258,8 @@ def compile_format(log_format: str, time_format: str = DEFAULT_TIME_FORMAT) -> C
             pattern.append(r'((?:[^"\\]|\\.)*)')
         elif following[0] == " ":
             pattern.append(_UPSTREAM_LIST_PATTERN if value in UPSTREAM_LIST_VARIABLES else r"(\S*)")
+        elif following[0] == ":" and value in ADDRESS_VARIABLES:
+            pattern.append(r"(\S*)")  # (greedy: up to the word's last colon)
         else:
             pattern.append(f"([^{re.escape(following[0])}]*)")
     # After a closing literal, extra columns (a proxy's X-Forwarded-For, a response time) are allowed.
