@@ -288,9 +288,11 @@ class Evidence:
         times, is read like any other. A ``polled`` call (one pages poll while open, as the
         visits now say) that comes ``POLL_MIN_SECONDS`` or more after the episode's request before
         it, once the episode has opened a page, counts nowhere: it keeps the episode going, and
-        adds no request, asset, page or minute to it. A live blog left open an hour polls its
-        updates sixty times: counted as pages they read as sixty machine-regular ones, as assets
-        as a client fetching little else, and their hour as the reader's. ``page``: the event's
+        adds no request, asset, page or minute to it; unless it was flagged, failed or refused
+        (4xx), which counts as a page (a template pages poll walked for ids, a probe). A live blog
+        left open an hour polls its updates sixty times: counted as pages they read as sixty
+        machine-regular ones, as assets as a client fetching little else, and their hour as the
+        reader's. ``page``: the event's
         ``page_identity`` (0, unknown, keeps no trail)."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
@@ -300,7 +302,8 @@ class Evidence:
             self._start_episode(now)
         elif now > self.last_seen:
             self.last_seen = now
-        if page_poll and self.page_opened:
+        quiet = not flagged and values[_FAILURE_SUM - 2] == 0.0 and values[_CLIENT_ERROR_VALUE] == 0.0
+        if page_poll and self.page_opened and quiet:
             return new_episode
         self.events += 1
         if now > self.last_active:

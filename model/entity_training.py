@@ -220,6 +220,7 @@ def episode_snapshots(
     episode_of: list[tuple[str, int]] = []
     episode_index: dict[tuple[str, int], int] = {}
     episodes: list[int] = []
+    counted_rows: list[bool] = []  # the event counted in its episode (a page's poll does not)
     subrequest_seconds = vocabulary.subrequest_seconds if vocabulary is not None else SUBREQUEST_SECONDS
     for position, event in enumerate(events):
         key = entity_key(event, kind)
@@ -246,6 +247,7 @@ def episode_snapshots(
         count = evidence.events
         # (a page's poll counts nowhere: the episode as it was, already fitted once)
         counted = new_episode or count > counted_before
+        counted_rows.append(counted)
         for_fitting.append(counted and count & (count - 1) == 0)
         episode_of.append((key, evidence.episode))
         episodes.append(episode_index.setdefault((key, evidence.episode), len(episode_index)))
@@ -254,8 +256,9 @@ def episode_snapshots(
     # Each episode's last row is kept for fitting too, so whole episodes of every length are seen;
     # its counts are the episode's totals, and all of them summed give the population's means.
     last_of_episode: dict[tuple[str, int], int] = {}
-    for index, episode in enumerate(episode_of):
-        last_of_episode[episode] = index
+    for index, (episode, counted) in enumerate(zip(episode_of, counted_rows, strict=True)):
+        if counted:
+            last_of_episode[episode] = index
     last = np.zeros(len(counts), dtype=bool)
     last[list(last_of_episode.values())] = True
     for_fitting = [fitting or is_last for fitting, is_last in zip(for_fitting, last.tolist(), strict=True)]

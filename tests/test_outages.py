@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import struct
 from datetime import datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from model.enrichment import NetworkInfo
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES, Outages, PathPopularity, SiteNow, featurize_batch
 from model.features.outages import MIN_FAILING_NETWORKS
-from model.features.popularity import Followed
+from model.features.popularity import Followed, network_hash
 from tests.model_factories import START, event
 
 FAILURE = FEATURE_NAMES.index("failure")
@@ -97,7 +98,7 @@ def test_a_cloud_fleet_s_errors_make_no_outage_and_a_failing_site_s_errors_are_t
     residential = browsing(100, START, error_every=4)
     fleet_error = request(999, START + timedelta(seconds=301), 504)
     site = featurize_batch(residential).site
-    assert site.outages.failing()
+    assert site.outages.failing(START.timestamp() + 301, fleet_error["ip"])
     row = featurize_batch([fleet_error], site=site, **hosting).rows[0]
     assert (row[FAILURE], row[STATUS_2XX]) == (0.0, 1.0)
 
@@ -125,6 +126,54 @@ def test_the_outage_ends_when_the_errors_stop_and_a_replay_in_batches_reads_as_o
     np.testing.assert_array_equal(np.concatenate(parts), whole.rows)
 
 
+def test_an_attacker_cannot_make_its_own_errors_the_site_s() -> None:
+    # GIVEN ordinary browsing, ten residential networks each raising one 500 (a botnet making an
+    # outage), and 40 SQL injection probes from one address answered 500 among them
+    ordinary = browsing(600, START, gap=2.0)
+    botnet = [request(2000 + number, START + timedelta(seconds=30 + number), 500) for number in range(10)]
+    probes = [
+        event(
+            START + timedelta(seconds=60 + 5 * number),
+            "prober",
+            "page_view",
+            resource=f"/news/?id={number}%27%20union%20select%20password%20from%20users--",
+            status=500,
+            ip="10.250.0.9",
+        )
+        for number in range(40)
+    ]
+    events = sorted([*ordinary, *botnet, *probes], key=lambda item: item["occurred_at"])
+    replay = featurize_batch(events)
+    # THEN the probes' errors stay failures: a request with attack fragments broke its own page
+    probe_rows = [row for row, item in zip(replay.rows.tolist(), events, strict=True) if item["user_id"] == "prober"]
+    assert {row[FAILURE] for row in probe_rows} == {1.0}
+    assert replay.user_states["prober"].failures_slow > 0.0
+    # AND errors from eight networks are no outage for a ninth among them: the networks besides a
+    # request's own must be eight
+    outages = Outages()
+    for number in range(8):
+        outages.count(START.timestamp() + number, True, f"10.{number}.0.1")
+    assert not outages.failing(START.timestamp() + 9, "10.7.0.1")
+    assert outages.failing(START.timestamp() + 9, "10.99.0.1") == (
+        len({network_hash(f"10.{number}.0.1") % 64 for number in range(8)}) == 8
+    )
+
+
+def test_an_outage_ends_within_two_slots_of_its_last_error_on_a_quiet_site() -> None:
+    # GIVEN a quiet site (a request every five minutes) whose twelve requests from twelve networks
+    # all failed, then healthy requests
+    start = START.timestamp()
+    outages = Outages()
+    for number in range(12):
+        outages.count(start + 300 * number, True, f"10.{number}.0.1")
+    assert outages.failing(start + 300 * 12, "10.99.0.1")
+    for number in range(12, 20):
+        outages.count(start + 300 * number, False, f"10.{number}.0.1")
+    # THEN ten minutes of event time after its last error, an error is its client's again, though
+    # the clock, which moves on 30 s a request, has not left the slots the errors were counted in
+    assert not outages.failing(start + 300 * 20, "10.99.0.1")
+
+
 @pytest.mark.parametrize("skew", [timedelta(days=40), timedelta(days=-40)])
 def test_a_request_stamped_a_month_off_does_not_end_an_outage(skew: timedelta) -> None:
     # GIVEN an outage under way, then one request stamped 40 days ahead or behind, then more errors
@@ -133,6 +182,32 @@ def test_a_request_stamped_a_month_off_does_not_end_an_outage(skew: timedelta) -
     later = [request(1000 + number, START + timedelta(seconds=302 + number), 504) for number in range(3)]
     # THEN the errors after it are still the site's
     assert {failure for _, failure, _, _ in outcome(featurize_batch(later, site=site).rows, later)} == {0.0}
+
+
+def test_a_first_request_stamped_a_month_ahead_does_not_stop_the_counting() -> None:
+    # GIVEN a shard's first request stamped 40 days ahead, then an outage in real time
+    events = [request(900, START + timedelta(days=40), 200), *browsing(200, START, error_every=4)]
+    read = outcome(featurize_batch(events).rows, events)
+    # THEN after a few requests behind it, the clock is theirs, and the outage is seen
+    assert read[-1] == (504, 0.0, 0.0, 1.0)
+
+
+def test_recomputing_some_events_with_the_verdicts_of_their_scores_gives_their_rows() -> None:
+    # GIVEN an outage's requests featurized together, as the scorer scores a batch
+    events = browsing(200, START, error_every=4)
+    whole = featurize_batch(events)
+    # WHEN the states of the last 50 alone are recomputed, the others left for a retry, with the
+    # verdicts the whole batch gave them
+    kept = events[150:]
+    again = featurize_batch(kept, site_errors=whole.site_errors[150:])
+    alone = featurize_batch(kept)
+    # THEN the rows are those the scores saw, where without the verdicts the first errors would
+    # have read as their clients' (the site's count then holds none of the others)
+    np.testing.assert_array_equal(again.rows, whole.rows[150:])
+    assert any(whole.site_errors[150:])
+    assert not np.array_equal(alone.rows, whole.rows[150:])
+    with pytest.raises(ValueError, match="site errors for"):
+        featurize_batch(kept, site_errors=[False])
 
 
 def test_the_site_s_count_is_stored_exactly_and_reads_the_form_stored_before_outages() -> None:
@@ -147,9 +222,13 @@ def test_the_site_s_count_is_stored_exactly_and_reads_the_form_stored_before_out
     stored = site.to_bytes()
     for garbled, reason in [
         (stored[:-1], "outages"),
+        (stored[: -len(site.outages.to_bytes())] + Outages(clock=math.inf).to_bytes(), "not a time"),
+        (stored[: -len(site.outages.to_bytes())] + Outages(clock=600.0, slot=7).to_bytes(), "not a time"),
+        (stored[: -len(site.outages.to_bytes())] + Outages(requests=1, errors=2).to_bytes(), "more errors"),
         (stored[:3], "shorter than its head"),
-        (struct.pack("<BI", 9, 0), "version 9"),
-        (struct.pack("<BI", 3, 999), "shorter than its 999 bytes"),
+        (b"\xffsite" + struct.pack("<BI", 9, 0), "version 9"),
+        (b"\xffsite" + struct.pack("<BI", 1, 999), "shorter than its 999 bytes"),
+        (b"\xfeSITE" + struct.pack("<BI", 1, 0), "not the site's tag"),
     ]:
         with pytest.raises(InvalidStateError, match=reason):
             SiteNow.from_bytes(garbled)

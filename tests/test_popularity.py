@@ -240,25 +240,27 @@ def test_a_polled_call_counts_nowhere_after_its_page_unless_hammered_or_called_w
     # GIVEN episodes of a reader who opened a page then left it open 40 minutes, its call polled
     # every minute, then opened another page; a client calling the same polled call every second
     # after the page; and one calling it every minute without ever loading a page
-    def episode(gaps: list[float], polled: list[bool]) -> Evidence:
+    def episode(gaps: list[float], polled: list[bool], flagged: bool = False, failed: bool = False) -> Evidence:
         evidence = Evidence()
         moment = 1_000.0
+        values = [0.0] * len(EVIDENCE_COLUMNS)
+        values[EVIDENCE_COLUMNS.index("failure")] = 1.0 if failed else 0.0
         for gap, is_polled in zip(gaps, polled, strict=True):
             moment += gap
-            evidence.observe(
-                moment, [0.0] * len(EVIDENCE_COLUMNS), 1.0, is_polled, False, None, False, 0, 5.0, is_polled
-            )
+            evidence.observe(moment, values, 1.0, flagged, False, None, False, 0, 5.0, is_polled)
         return evidence
 
     reader_left_open = episode([0.0] + [60.0] * 40, [False] + [True] * 40)
     pages, events, duration = reader_left_open.counts()[:3]
     hammering = episode([0.0] + [1.0] * 30, [False] + [True] * 30)
     no_page = episode([60.0] * 31, [True] * 31)
-    # THEN the reader's episode is the page alone: no request, asset, flag or minute of the polls
+    # THEN the reader's episode is the page alone: no request, asset or minute of the polls
     # counts, yet they keep the episode going past the 30 minutes idle that would end it
     assert (pages, events, duration) == (1, 1, 0.0)
-    assert reader_left_open.page_sums[1] == 0.0
     assert reader_left_open.episode == 1
+    # AND polls flagged or failing count as pages (a template pages poll walked for ids, a probe)
+    assert episode([0.0] + [60.0] * 10, [False] + [True] * 10, flagged=True).pages == 11
+    assert episode([0.0] + [60.0] * 10, [False] + [True] * 10, failed=True).pages == 11
     # AND the next page joins the same episode, its duration running to it
     reader_left_open.observe(
         1_000.0 + 41 * 60.0, [0.0] * len(EVIDENCE_COLUMNS), 1.0, False, False, None, False, 0, 5.0, False

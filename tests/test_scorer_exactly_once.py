@@ -34,6 +34,7 @@ from scorer.exceptions import TransientError
 from scorer.ip_slices import decode_part, home_key, hot_key, own_key, part_attribute
 from scorer.progress import shard_tag
 from scorer.records import decode_batch
+from scorer.stores import SITE_PREFIX
 from tests.model_factories import START as MODEL_START
 from tests.model_factories import event, normal_traffic, scraper_session
 from tests.scorer_factories import (
@@ -178,6 +179,9 @@ FAULTS = [
     ),
     Fault("ip-write-refused", lambda p: p.throttle(WRITE, writes(SHARED_IP), times=REFUSED)),
     Fault("ip-write-applied-answer-lost-once", lambda p: p.fail_after_applying(WRITE, writes(SHARED_IP))),
+    # The shard's count of the site's traffic (model.features.site), written before the users' states.
+    Fault("site-write-refused", lambda p: p.throttle(WRITE, writes(SITE_PREFIX + SHARD), times=REFUSED)),
+    Fault("site-write-applied-answer-lost-once", lambda p: p.fail_after_applying(WRITE, writes(SITE_PREFIX + SHARD))),
     Fault(
         "ip-write-applied-answer-lost-every-attempt",
         lambda p: p.fail_after_applying(WRITE, writes(SHARED_IP), times=REFUSED),

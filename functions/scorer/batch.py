@@ -447,10 +447,12 @@ def skip_applied(batch: DecodedBatch, valid: list[_Valid], loaded: LoadedStates,
     return fresh
 
 
-def featurize_events(items: list[_Valid], loaded: LoadedStates, deps: Dependencies) -> BatchFeatures:
+def featurize_events(
+    items: list[_Valid], loaded: LoadedStates, deps: Dependencies, site_errors: Sequence[bool] | None = None
+) -> BatchFeatures:
     """The feature rows of ``items`` (in event-time order) from the loaded states, and the states
-    they reach (``_featurize``)."""
-    return _featurize(items, loaded.user_states, loaded.ip_states, loaded.ip_others, loaded.site, deps)
+    they reach (``_featurize``; ``site_errors`` as ``featurize_batch``'s)."""
+    return _featurize(items, loaded.user_states, loaded.ip_states, loaded.ip_others, loaded.site, deps, site_errors)
 
 
 def featurize_and_score(
@@ -672,12 +674,18 @@ def save_states(
 
     With events held back or parked, the states are recomputed over the processed events only
     (featurization is deterministic, and groups share no state, so these are the states the scores
-    saw). The site's count is not: it counts every fresh event once (``_save_site``).
+    saw; each server error is read as the site's or its client's as its score read it). The site's
+    count is not: it counts every fresh event once (``_save_site``), and if it cannot be saved, no
+    state is, and every fresh event is left for the retry to count.
     """
+    if not _save_site(fresh, features.site, loaded, deps, settings, now, outcome):
+        outcome.errors.append("the shard's count of the site's traffic not saved")
+        return {item.wire["user_id"] for item in fresh}
     unsaved_users: set[str] = set()
-    _save_site(fresh, features.site, loaded, deps, settings, now, outcome)
     if done:
-        final = features if len(done) == len(fresh) else featurize_events(done, loaded, deps)
+        processed = {id(item) for item in done}
+        site_errors = [error for item, error in zip(fresh, features.site_errors, strict=True) if id(item) in processed]
+        final = features if len(done) == len(fresh) else featurize_events(done, loaded, deps, site_errors)
         unsaved_users = _save_states(
             done, final, loaded.evidence, step, loaded.progress, loaded.addresses, groups, deps, settings, now, outcome
         )
@@ -883,27 +891,35 @@ def _featurize(
     ip_others: dict[str, IpState],
     site: SiteNow,
     deps: Dependencies,
+    site_errors: Sequence[bool] | None = None,
 ) -> BatchFeatures:
     """Features of ``items`` (in event-time order) with the deployed model's inputs, and the states
     they reach: the users', this shard's parts of the addresses' (``ip_others``: the other shards'
     parts, merged, which the per-IP columns read too) and the shard's count of the site's traffic.
     An event its IP has applied already updates its user's state only, and one the site's count has
     applied does not count again: such events are featurized run by run, the states carried from run
-    to run (a user's state does not depend on an IP's or the site's, nor theirs on a user's), and the
-    IP states or site counts of those runs dropped. Their rows are not used."""
+    to run (a user's state does not depend on an IP's, nor an IP's on a user's; both read the site's
+    count, which each run carries on), and the IP states or site counts of those runs dropped. Their
+    rows are not used. ``site_errors``: as ``featurize_batch``'s."""
     if not any(item.ip_applied or item.site_applied for item in items):
-        return _featurize_run(items, user_states, ip_states, ip_others, site, deps)
+        return _featurize_run(items, user_states, ip_states, ip_others, site, deps, site_errors)
     users, ips = dict(user_states), dict(ip_states)
     parts: list[np.ndarray[Any, np.dtype[np.float64]]] = []
     polled: list[bool] = []
+    errors_of_site: list[bool] = []
     touched_users: set[str] = set()
     touched_ips: set[str] = set()
-    for (ip_applied, site_applied), run in itertools.groupby(
+    start = 0
+    for (ip_applied, site_applied), grouped in itertools.groupby(
         items, key=lambda item: (item.ip_applied, item.site_applied)
     ):
-        part = _featurize_run(list(run), users, ips, ip_others, site, deps)
+        run = list(grouped)
+        given = None if site_errors is None else site_errors[start : start + len(run)]
+        start += len(run)
+        part = _featurize_run(run, users, ips, ip_others, site, deps, given)
         parts.append(part.rows)
         polled.extend(part.polled)
+        errors_of_site.extend(part.site_errors)
         users.update(part.user_states)
         touched_users.update(part.user_states)
         if not ip_applied:
@@ -917,6 +933,7 @@ def _featurize(
         {ip: ips[ip] for ip in touched_ips},
         site,
         polled,
+        errors_of_site,
     )
 
 
@@ -927,6 +944,7 @@ def _featurize_run(
     ip_others: dict[str, IpState],
     site: SiteNow,
     deps: Dependencies,
+    site_errors: Sequence[bool] | None = None,
 ) -> BatchFeatures:
     return featurize_batch(
         [item.wire for item in items],
@@ -938,6 +956,7 @@ def _featurize_run(
         times=[item.time for item in items],
         ip_others=ip_others,
         site=site,
+        site_errors=site_errors,
     )
 
 
@@ -1161,21 +1180,21 @@ def _save_site(
     settings: ScorerSettings,
     now: datetime,
     outcome: BatchOutcome,
-) -> None:
+) -> bool:
     """Save the shard's count of the site's traffic with the last record it applied.
 
     A count over the shard, not any one user's history, so it takes every fresh event of the batch,
     those held back for a retry too: the retry finds them applied (``skip_applied``) and counts them
     no more, and the events it skips as their users' replays were counted here. Each event counts
     once (tested under every fault), though an event retried reads the count with the batch it came
-    in. One that cannot be saved leaves the batch's events uncounted. A count the batch left as it
-    was (events with no HTTP status, a vocabulary that does not read the visits) is not written.
+    in. Returns whether it was saved, or had nothing to save: a count the batch left as it was
+    (events with no HTTP status, a vocabulary that does not read the visits) is not written.
     """
     counted = [item for item in fresh if not item.site_applied]
     state = site.to_bytes()
     if not counted or state == loaded.site.to_bytes():
-        return
-    _save_shard_item(loaded.site_key, state, counted, loaded.progress, deps, settings, now, outcome)
+        return True
+    return _save_shard_item(loaded.site_key, state, counted, loaded.progress, deps, settings, now, outcome)
 
 
 def _save_shard_item(
@@ -1187,14 +1206,15 @@ def _save_shard_item(
     settings: ScorerSettings,
     now: datetime,
     outcome: BatchOutcome,
-) -> None:
+) -> bool:
     """Save one of the shard's own items (its login window, the site's count) with the last of the
-    batch's records it ``applied``."""
+    batch's records it ``applied``; returns whether it was saved."""
     last = max((item.record for item in applied), key=lambda record: record.record_index)
     saved = StoredState(state, progress.advanced(key, last, MAX_USER_SHARD_POSITIONS))
     unsaved = deps.states.save({key: saved}, int(now.timestamp()) + settings.state_ttl_seconds)
     outcome.state_writes += 1 - len(unsaved)
     outcome.state_write_failures += len(unsaved)
+    return not unsaved
 
 
 def _stored_login_window(shard_id: str, progress: _Progress) -> LoginWindow | None:

@@ -17,7 +17,7 @@ from model.exceptions import InvalidFeatureEventError
 from model.features.addresses import ADDRESS_COLUMNS, CROWD_COLUMNS, CountryLookup, address_columns, network_lookup
 from model.features.events import FAILURE_CLASSES, event_field, event_fields, event_time, stable_hash, status_class
 from model.features.request import REQUEST_COLUMNS, request_columns
-from model.features.resources import SHAPE_COLUMNS, resource_shapes
+from model.features.resources import SHAPE_COLUMNS, resource_shape, resource_shapes
 from model.features.site import SiteNow
 from model.features.state import IpState, UserState, holds
 from model.features.user_activity import USER_COLUMNS, user_columns
@@ -46,6 +46,7 @@ _FIRST_IN_USER = USER_COLUMNS.index("first_event")
 _NEW_PATH_IN_USER = USER_COLUMNS.index("new_resource_path")
 _ANSWERED = frozenset({0, 2})  # status classes (events.status_class) of requests that count as visits
 _SERVER_ERROR = 5
+_SUSPICIOUS_IN_SHAPE = SHAPE_COLUMNS.index("resource_suspicious_tokens")
 
 
 class Featurized(NamedTuple):
@@ -65,6 +66,7 @@ class BatchFeatures(NamedTuple):
     ip_states: dict[str, IpState]
     site: SiteNow
     polled: list[bool]  # per row: a call pages poll while open, by the visits now
+    site_errors: list[bool]  # per row: a server error read as the site's (model.features.outages)
 
 
 def _featurize_one(
@@ -80,9 +82,13 @@ def _featurize_one(
     ip_others: Mapping[str, IpState] | None = None,
     site: SiteNow | None = None,
     polled: list[bool] | None = None,
+    site_errors: list[bool] | None = None,
+    site_error: bool | None = None,
 ) -> list[float]:
     """Update ``state`` (a private copy), ``ip_states`` and ``site`` (a private copy) with one event;
-    its row without the shape (and whether pages poll its resource, appended to ``polled``)."""
+    its row without the shape (and whether pages poll its resource, appended to ``polled``, and
+    whether it is a server error read as the site's, to ``site_errors``; ``site_error``, when given,
+    says so instead of the site's count)."""
     event_type, status, ip, agent, resource, properties = event_fields(event)
     if not isinstance(event_type, str):
         raise InvalidFeatureEventError("event_type", f"must be a string, got {type(event_type).__name__}")
@@ -94,9 +100,15 @@ def _featurize_one(
     outcome_kind = status_kind
     if site is not None and 2 <= status_kind <= _SERVER_ERROR:
         server_error = status_kind == _SERVER_ERROR
-        failing = site.outages.failing() if hosting else site.outages.count(now, server_error, ip)
-        if server_error and failing:
-            outcome_kind = 2
+        text_ip = ip if isinstance(ip, str) else None
+        if not hosting:
+            site.outages.count(now, server_error, text_ip)
+        if site_error is None:
+            site_error = server_error and site.outages.failing(now, text_ip) and not _suspicious(resource)
+    if site_error and status_kind == _SERVER_ERROR:
+        outcome_kind = 2
+    if site_errors is not None:
+        site_errors.append(outcome_kind != status_kind)
     failure = event_type == "login_failed" or outcome_kind in FAILURE_CLASSES
     text_resource = resource if isinstance(resource, str) else None
     text_agent = agent if isinstance(agent, str) else None
@@ -126,6 +138,12 @@ def _featurize_one(
         *resource_vocabulary,
         *request_columns(event_type, status, outcome_kind, failure, agent, properties, agent_of),
     ]
+
+
+def _suspicious(resource: Any) -> bool:
+    """Whether the resource carries attack fragments (``resource_suspicious_tokens``): a request that
+    broke the page it asked for."""
+    return isinstance(resource, str) and resource_shape(resource)[_SUSPICIOUS_IN_SHAPE] > 0.0
 
 
 def featurize(
@@ -176,6 +194,7 @@ def featurize_batch(
     times: Sequence[float] | None = None,
     ip_others: Mapping[str, IpState] | None = None,
     site: SiteNow | None = None,
+    site_errors: Sequence[bool] | None = None,
 ) -> BatchFeatures:
     """Feature rows for many users' events, in the order given (which must be time order).
 
@@ -189,7 +208,10 @@ def featurize_batch(
     ``site``: the site's traffic now as this process has counted it before these events
     (``model.features.site``; None: none counted yet), which lowers the rarity of pages many clients
     reach now and reads a server error while the site fails many clients as the site's; the result
-    carries it with these events counted.
+    carries it with these events counted. ``site_errors``, when given, says for each event whether
+    its server error is the site's (``BatchFeatures.site_errors`` of a featurization of these events
+    among others: the scorer recomputing the states of the events it processed, without those it
+    left for a retry, reads them as their scores did).
     """
     network_of = network_lookup(network_of, country_of)
     users: dict[str, UserState] = {}
@@ -199,10 +221,13 @@ def featurize_batch(
     hashes: dict[str, int] = {}
     rows: list[list[float]] = []
     polled: list[bool] = []
+    errors_of_site: list[bool] = []
     site = site.copy() if site is not None else SiteNow()
     events = events if isinstance(events, Sequence) else list(events)
     if times is not None and len(times) != len(events):
         raise ValueError(f"{len(times)} times for {len(events)} events")
+    if site_errors is not None and len(site_errors) != len(events):
+        raise ValueError(f"{len(site_errors)} site errors for {len(events)} events")
     for position, event in enumerate(events):
         user_id = event_field(event, "user_id")
         if not isinstance(user_id, str) or not user_id:
@@ -228,10 +253,12 @@ def featurize_batch(
                 ip_others,
                 site,
                 polled,
+                errors_of_site,
+                None if site_errors is None else site_errors[position],
             )
         )
     ips = {ip: touched_ips[ip] for ip in copied_ips}
-    return BatchFeatures(_with_shapes(rows, events), users, ips, site, polled)
+    return BatchFeatures(_with_shapes(rows, events), users, ips, site, polled, errors_of_site)
 
 
 def _with_shapes(rows: list[list[float]], events: Sequence[Any]) -> np.ndarray[Any, np.dtype[np.float64]]:

@@ -31,10 +31,12 @@ twice ``MAX_POPULAR_TEMPLATES`` templates.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import struct
 import zlib
 from dataclasses import astuple, dataclass, field, replace
+from functools import lru_cache
 from typing import NamedTuple
 
 from model.exceptions import InvalidStateError
@@ -127,10 +129,24 @@ class Followed:
                 self.networks_before |= bit
 
 
-def network_of(ip: str) -> int:
-    """A hash of the address's network: its /24 (IPv4) or its first three groups (IPv6, /48)."""
-    prefix = ":".join(ip.split(":", 3)[:3]) if ":" in ip else ip.rpartition(".")[0]
-    return zlib.crc32(prefix.encode("utf-8", "surrogatepass"))
+@lru_cache(maxsize=65_536)
+def network_hash(ip: str) -> int:
+    """A 32-bit hash of the address's network, its /24 (IPv4, and an IPv4-mapped IPv6 address) or
+    its /48 (IPv6, however it is written), whose low bits are as well mixed as its high ones: a
+    network's bit in a 64-bit mask is its hash modulo 64, and CRC-32's low bits alone put fifty
+    networks of similar addresses in ten bits."""
+    if ":" in ip:
+        try:
+            address = ipaddress.IPv6Address(ip)
+        except ValueError:
+            prefix = ip.encode("utf-8", "surrogatepass")
+        else:
+            mapped = address.ipv4_mapped
+            prefix = str(mapped).rpartition(".")[0].encode() if mapped is not None else address.packed[:6]
+    else:
+        prefix = ip.rpartition(".")[0].encode("utf-8", "surrogatepass")
+    mixed = (zlib.crc32(prefix) * 0x9E3779B1) & 0xFFFFFFFF  # (Fibonacci hashing, then its high half folded down)
+    return mixed ^ (mixed >> 16)
 
 
 @dataclass(slots=True)
@@ -197,7 +213,7 @@ class PathPopularity:
         if visit:
             item.visits += weight
         if ip:
-            item.add_network(int(min(now, moment) // _HOUR), network_of(ip), repeated=not visit)
+            item.add_network(int(min(now, moment) // _HOUR), network_hash(ip), repeated=not visit)
         if len(self.followed) > 2 * MAX_POPULAR_TEMPLATES:
             kept = sorted(self.followed.items(), key=lambda pair: (-pair[1].visits, pair[0]))[:MAX_POPULAR_TEMPLATES]
             self.followed = dict(kept)

@@ -14,11 +14,12 @@ from model.exceptions import InvalidStateError
 from model.features.outages import Outages
 from model.features.popularity import POPULARITY_VERSION, PathPopularity
 
-# The stored form: this version and the length of the popularity's stored form, then it, then the
-# outages'. An item that begins with the popularity's own version was stored before outages were
-# counted, and holds the popularity alone.
-SITE_VERSION = 3
-_HEAD = struct.Struct("<BI")
+# The stored form: a tag, this version and the length of the popularity's stored form, then it, then
+# the outages'. An item that begins with the popularity's own version byte was stored before outages
+# were counted, and holds the popularity alone (the tag begins with no version byte it will have).
+_TAG = b"\xffsite"
+SITE_VERSION = 1
+_HEAD = struct.Struct(f"<{len(_TAG)}sBI")
 
 
 @dataclass(slots=True)
@@ -33,7 +34,7 @@ class SiteNow:
 
     def to_bytes(self) -> bytes:
         popularity = self.popularity.to_bytes()
-        return _HEAD.pack(SITE_VERSION, len(popularity)) + popularity + self.outages.to_bytes()
+        return _HEAD.pack(_TAG, SITE_VERSION, len(popularity)) + popularity + self.outages.to_bytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> SiteNow:
@@ -43,7 +44,9 @@ class SiteNow:
             return cls(PathPopularity.from_bytes(data))
         if len(data) < _HEAD.size:
             raise InvalidStateError("site", f"{len(data)} bytes, shorter than its head")
-        version, length = _HEAD.unpack_from(data)
+        tag, version, length = _HEAD.unpack_from(data)
+        if tag != _TAG:
+            raise InvalidStateError("site", f"begins with {tag!r}, not the site's tag or a popularity's version")
         if version != SITE_VERSION:
             raise InvalidStateError("site", f"version {version} is not {SITE_VERSION}")
         end = _HEAD.size + length
