@@ -243,6 +243,10 @@ class EntityRecord:
     first_alert_at: float | None = None
     reasons: tuple[str, ...] = ()
     labels: Counter[str] = field(default_factory=Counter)
+    # The address and user agent of its latest request: what an analyst blocks or looks up, where
+    # the entity is a client's hash (``client:<16 hex>``) or an account used from several.
+    address: str | None = None
+    user_agent: str | None = None
 
     @property
     def seconds_to_first_alert(self) -> float | None:
@@ -444,6 +448,9 @@ class Replay:
             record.first_seen = min(record.first_seen, moment)
             if label != "normal":
                 record.first_anomalous = min(record.first_anomalous, moment)
+            if moment >= record.last_seen:
+                record.address = event.get("ip") or record.address
+                record.user_agent = event.get("user_agent") or record.user_agent
             record.last_seen = max(record.last_seen, moment)
             record.days.add(int(moment // 86400))
             record.peak_score = max(record.peak_score, entity_score)
@@ -649,6 +656,8 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                 "seconds_to_first_alert",
                 "reasons",
                 "peak_reasons",
+                "last_address",
+                "last_user_agent",
             ]
         )
         for name, record in sorted(replay.entities.items(), key=lambda item: -item[1].peak_score):
@@ -667,6 +676,8 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                     delay,
                     " | ".join(record.reasons),
                     " | ".join(peak_reasons.get(name, ())),
+                    record.address or "",
+                    record.user_agent or "",
                 ]
             )
     plots = _plots(replay, out)
@@ -799,6 +810,14 @@ def _shown(count: int) -> str:
     return f", the first {REPORT_LIST_LENGTH} shown: entities.csv has all" if count > REPORT_LIST_LENGTH else ""
 
 
+def _client_of(record: EntityRecord | None) -> str:
+    """`` (from ADDRESS, USER AGENT)``: the client of an entity's latest request, for the report."""
+    if record is None or not (record.address or record.user_agent):
+        return ""
+    agent = record.user_agent or "no user agent"
+    return f" (from {record.address or 'no address'}, {agent[:80]}{'...' if len(agent) > 80 else ''})"
+
+
 def _report(
     replay: Replay, summary: dict[str, Any], plots: list[str], peak_reasons: Mapping[str, tuple[str, ...]]
 ) -> str:
@@ -854,8 +873,8 @@ def _report(
     lines += ["## First alerts", ""]
     for alert in replay.alerts[:20]:
         lines.append(
-            f"- `{alert.entity}` at {_iso(alert.last_event_at)} after {alert.pages} page{'s' * (alert.pages != 1)}: "
-            f"{'; '.join(alert.reasons)}"
+            f"- `{alert.entity}`{_client_of(replay.entities.get(alert.entity))} at {_iso(alert.last_event_at)} after "
+            f"{alert.pages} page{'s' * (alert.pages != 1)}: {'; '.join(alert.reasons)}"
         )
     missed = [
         (name, record)

@@ -136,6 +136,20 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     assert peaks == sorted(peaks, reverse=True)  # sorted by score, highest first
     assert rows[1].split(",")[1] in ("scraper", "cookieless")
     assert "scraper" in (out / "report.md").read_text()
+    # AND each entity's row names the address and user agent of its latest request, as the report's
+    # first alerts do: what an analyst blocks or looks up
+    latest: dict[str, dict[str, Any]] = {}
+    for line in (logs / "test.jsonl").open():
+        event = json.loads(line)
+        key = event.get("session_id")
+        if key and event["occurred_at"] >= latest.get(key, {}).get("occurred_at", ""):
+            latest[key] = event
+    with open(out / "entities.csv", newline="") as handle:
+        clients = {row["entity"]: (row["last_address"], row["last_user_agent"]) for row in csv.DictReader(handle)}
+    assert clients == {key: (event.get("ip") or "", event.get("user_agent") or "") for key, event in latest.items()}
+    first_alert = (out / "report.md").read_text().split("## First alerts")[1].splitlines()[2]
+    alerted = first_alert.split("`")[1]
+    assert f"(from {latest[alerted]['ip']}, " in first_alert
     # AND the report lists the normal sessions that alerted, with their reasons, as entities.csv counts them
     false_alarms = [row for row in rows[1:] if row.split(",")[1] == "normal" and int(row.split(",")[5]) > 0]
     report = (out / "report.md").read_text()
