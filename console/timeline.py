@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from archive import sql as archive_sql
 from archive.table import TABLE_NAME
-from model.login_waves import LOGIN_FAILED, LOGIN_SUCCEEDED, WAVE_KIND
+from model.waves import LOGIN_FAILED, LOGIN_SUCCEEDED, PAYMENT_WAVE_KIND, PURCHASE, WAVE_KIND
 from vedette.events import format_timestamp
 
 # Events of the timeline at most (the page draws every one of them).
@@ -95,11 +95,13 @@ class ArchiveQuery:
 def entity_events_query(
     kind: str, entity: str, start: datetime, end: datetime, arrivals: Sequence[ArrivalRange]
 ) -> ArchiveQuery:
-    """An entity's events (a user's, or a session's; for a failed-login wave, the service's logins) that
+    """An entity's events (a user's, or a session's; for a wave, the service's logins or payments) that
     occurred from ``start`` to ``end``, in time order."""
     parameters: tuple[str, ...] = ()
     if kind == WAVE_KIND:
         condition = f"event_type IN ('{LOGIN_FAILED}', '{LOGIN_SUCCEEDED}')"
+    elif kind == PAYMENT_WAVE_KIND:
+        condition = f"event_type = '{PURCHASE}'"
     else:
         condition, parameters = f"{'user_id' if kind == 'user' else 'session_id'} = ?", (entity,)
     sql = (

@@ -37,10 +37,10 @@ from model.detectors import ECODDetector, IsolationForestDetector
 from model.entities import EntityModel
 from model.exceptions import ArtifactError, InvalidStateError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
-from model.login_waves import LoginWaveModel, login_wave_model_of
 from model.rows import FEATURE_CONFIG_ID, JSON_CONTENT_TYPE
 from model.tails import ECOD_DIRECTIONS
 from model.verdicts import Suppressions, suppressions_of
+from model.waves import LOGINS, PAYMENTS, WaveModel, wave_model_of
 from vedette import schema as vedette_schema
 
 DETECTOR_FILE = "detector.joblib"
@@ -59,7 +59,7 @@ SHIPPED_MODULES = (
     "tails.py",
     "detectors.py",
     "entities.py",
-    "login_waves.py",
+    "waves.py",
     "verdicts.py",
     "artifact.py",
     "serving.py",
@@ -81,8 +81,9 @@ class LoadedModel:
     metadata: dict[str, Any]
     vocabulary: ResourceVocabulary
     entity_models: dict[str, EntityModel]
-    login_waves: LoginWaveModel | None = None
+    login_waves: WaveModel | None = None
     suppressions: Suppressions = field(default_factory=Suppressions)  # patterns analysts judged benign (model.verdicts)
+    payment_waves: WaveModel | None = None  # declined-payment waves (card testing; model.waves.PAYMENTS)
 
 
 def write_model_dir(
@@ -124,6 +125,7 @@ def feature_config_document(
         "vocabulary": vocabulary,
         "entities": entities,
         "login_waves": metadata.get("login_waves"),
+        "payment_waves": metadata.get("payment_waves"),
         "verdicts": metadata.get("verdicts"),
         "model": {key: metadata.get(key) for key in ("detector", "threshold", "trained_at") if key in metadata},
     }
@@ -283,7 +285,8 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
             f"{folder}: detector fitted on {detector.n_features} features, expected {len(FEATURE_NAMES)}"
         )
     try:
-        login_waves = login_wave_model_of(metadata)
+        login_waves = wave_model_of(metadata, LOGINS)
+        payment_waves = wave_model_of(metadata, PAYMENTS)
     except InvalidStateError as error:
         raise ArtifactError(f"{folder}: {error}") from None
     return LoadedModel(
@@ -294,6 +297,7 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
         load_entity_models(folder),
         login_waves,
         suppressions_of(metadata),
+        payment_waves,
     )
 
 

@@ -59,13 +59,15 @@ from model.entities import (
 from model.entity_training import ENTITY_KINDS, MIN_MACHINE_EPISODES
 from model.exceptions import TrainingDataError
 from model.features import IpState, SiteNow, UserState, event_time, featurize_batch
-from model.login_waves import (
+from model.waves import (
+    LOGINS,
     LONG_WINDOW_MINUTES,
-    LoginWaveWatch,
-    LoginWindow,
+    PAYMENTS,
+    Attempts,
+    AttemptWindow,
+    WaveWatch,
     failed_logins_only,
     fold_into_wave,
-    login_outcome,
 )
 
 logger = logging.getLogger("model.backtest")
@@ -225,6 +227,18 @@ def in_time_order(
 
 
 @dataclass
+class WaveReplay:
+    """One kind of attempt's waves over the replay (``model.waves``): the scorer's watch and window,
+    each alert with the event ids of the failed attempts in its window when it fired, and the
+    failures of the last hour (time, event id, entity)."""
+
+    watch: WaveWatch
+    window: AttemptWindow = field(default_factory=AttemptWindow)
+    alerts: list[tuple[EntityAlert, list[str]]] = field(default_factory=list)
+    recent: deque[tuple[float, str, str | None]] = field(default_factory=deque)
+
+
+@dataclass
 class EntityRecord:
     """What the backtest learned about one entity."""
 
@@ -235,7 +249,7 @@ class EntityRecord:
     days: set[int] = field(default_factory=set)  # UTC days with an event: the budget's entity-days
     peak_score: float = -math.inf
     alerts: int = 0
-    folded: int = 0  # alerts the failed-login wave under way covered (model.login_waves.fold_into_wave)
+    folded: int = 0  # alerts the failed-login wave under way covered (model.waves.fold_into_wave)
     # Whether a login of its failed in a failed-login wave: in the window that raised the wave's
     # alert, or while the wave lasted. That alert stands for the attempts it counted.
     tried_in_wave: bool = False
@@ -304,11 +318,9 @@ class Replay:
     client_folded_alerts: list[EntityAlert] = field(default_factory=list)  # counted into their client's of the day
     client_days: set[tuple[str, int]] = field(default_factory=set)  # the clients' alerts sent, by day
     flagged_by_label: Counter[str] = field(default_factory=Counter)
-    # The service's failed-login waves (model.login_waves), beside the entity alerts: each alert with
-    # the event ids of the failed logins in its window when it fired, which the evaluation reads.
-    login_window: LoginWindow = field(default_factory=LoginWindow)
-    wave_alerts: list[tuple[EntityAlert, list[str]]] = field(default_factory=list)
-    _recent_failures: deque[tuple[float, str, str | None]] = field(default_factory=deque)  # (time, event id, key)
+    # The service's waves of failed logins and of declined payments (model.waves), beside the entity
+    # alerts, by the kind of their alerts.
+    waves: dict[str, WaveReplay] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.labels = {key: normalized_label(value) for key, value in self.labels.items()}
@@ -322,7 +334,22 @@ class Replay:
             advice = f"training left it out: {why}" if why else "train it with --train"
             raise BacktestError(f"the model has no {self.kind} stage (it has: {trained}); {advice}")
         self.tracker = EntityTracker(entity_model, self.kind)
-        self.wave_watch = LoginWaveWatch(self.model.login_waves) if self.model.login_waves else None
+        for attempts, model in ((LOGINS, self.model.login_waves), (PAYMENTS, self.model.payment_waves)):
+            if model is not None:
+                self.waves[attempts.kind] = WaveReplay(WaveWatch(model, attempts))
+
+    @property
+    def login_window(self) -> AttemptWindow | None:
+        """The failed-login waves' window, which folds the alerts a wave covers (None without)."""
+        logins = self.waves.get(LOGINS.kind)
+        return logins.window if logins is not None else None
+
+    @property
+    def wave_alerts(self) -> list[tuple[EntityAlert, list[str]]]:
+        """The failed-login waves' alerts, each with the event ids of the failed logins in its window
+        when it fired (which the evaluation reads)."""
+        logins = self.waves.get(LOGINS.kind)
+        return logins.alerts if logins is not None else []
 
     def warm_up(self, events: Iterable[dict[str, Any]]) -> int:
         """Carry the users' and addresses' state, and the episodes under way, through ``events`` (the
@@ -466,40 +493,40 @@ class Replay:
             self.entities[alert.entity].client_folded += 1
             self.entities[alert.entity].note_alert(alert, "counted into its client's alert of the day")
         self.alerts.extend(alerts)
-        if self.wave_watch is not None:
-            self._watch_logins(events, times, keys)
+        for wave in self.waves.values():
+            self._watch_waves(wave, events, times, keys)
 
-    def _watch_logins(
-        self, events: Sequence[dict[str, Any]], times: Sequence[float], keys: Sequence[str | None]
+    def _watch_waves(
+        self, wave: WaveReplay, events: Sequence[dict[str, Any]], times: Sequence[float], keys: Sequence[str | None]
     ) -> None:
-        """The scorer's wave watch over the batch, a login at a time, so that the entities whose logins
-        failed in a wave (in the window that raised its alert, or while it lasted) count as tried in it."""
-        assert self.wave_watch is not None  # the caller checked
-        recent = self._recent_failures
+        """The scorer's wave watch over the batch, an attempt at a time, so that the entities whose
+        attempts failed in a wave (in the window that raised its alert, or while it lasted) count as
+        tried in it."""
+        recent, attempts = wave.recent, wave.watch.attempts
         for event, moment, key in zip(events, times, keys, strict=True):
-            failed = login_outcome(event)
+            failed = attempts.outcome(event)
             if failed is None:
                 continue
             if failed:
                 recent.append((moment, str(event.get("event_id")), key))
-            raised = self.wave_watch.observe_waves(self.login_window, [event], [moment])
+            raised = wave.watch.observe_waves(wave.window, [event], [moment])
             for alert, start in raised:
                 in_window = [(event_id, entity) for stamp, event_id, entity in recent if start <= stamp <= moment]
-                self.wave_alerts.append((alert, [event_id for event_id, _ in in_window]))
+                wave.alerts.append((alert, [event_id for event_id, _ in in_window]))
                 for _, entity in in_window:
-                    self._tried_in_wave(entity, alert, moment)
-            if failed and self.login_window.in_wave and not raised and self.wave_alerts:
-                self._tried_in_wave(key, self.wave_alerts[-1][0], moment)
+                    self._tried_in_wave(entity, alert, moment, attempts)
+            if failed and wave.window.in_wave and not raised and wave.alerts:
+                self._tried_in_wave(key, wave.alerts[-1][0], moment, attempts)
         while recent and recent[0][0] < recent[-1][0] - LONG_WINDOW_MINUTES * 60:
             recent.popleft()
 
-    def _tried_in_wave(self, key: str | None, alert: EntityAlert, moment: float) -> None:
+    def _tried_in_wave(self, key: str | None, alert: EntityAlert, moment: float, attempts: Attempts) -> None:
         """Count ``key``'s entity as alerted by the wave of ``alert``, from ``moment`` on."""
         if key is None:
             return
         record = self.entities[key]
         record.tried_in_wave = True
-        record.note_alert(replace(alert, last_event_at=moment), "tried in a failed-login wave")
+        record.note_alert(replace(alert, last_event_at=moment), f"tried in a wave of {attempts.failed}")
 
     def _label(self, event: dict[str, Any], key: str | None) -> str:
         if not self.labels:
@@ -573,6 +600,7 @@ def summarize(replay: Replay) -> dict[str, Any]:
         "alerts_per_1000_entities_per_day": round(1000.0 * len(replay.alerts) / max(entity_days, 1), 3),
         "events_flagged_share": round(replay.flagged / max(replay.events, 1), 5),
         "login_wave_alerts": len(replay.wave_alerts),
+        "payment_wave_alerts": len(replay.waves[PAYMENTS.kind].alerts) if PAYMENTS.kind in replay.waves else 0,
         "suppressed_alerts": replay.suppressed_alerts,
         "folded_into_waves": replay.folded_alerts,
         "tried_in_waves": sum(1 for record in records.values() if record.tried_in_wave),
@@ -914,11 +942,13 @@ def _report(
             f"- `{name}`, {record.peak_score:.2f}: {'; '.join(record.reasons)}"
             for name, record in false_alarms[:REPORT_LIST_LENGTH]
         ] or ["None."]
-    if replay.wave_watch is not None:
-        lines += ["", "## Failed-login waves (the whole service)", ""]
-        lines += [
-            f"- {_iso(alert.last_event_at)}: {'; '.join(alert.reasons)}" for alert, _ in replay.wave_alerts[:20]
-        ] or ["None: the share of failed logins stayed within its usual range."]
+    for wave in replay.waves.values():
+        failed = wave.watch.attempts.failed
+        lines += ["", f"## Waves of {failed} (the whole service)", ""]
+        lines += [f"- {_iso(alert.last_event_at)}: {'; '.join(alert.reasons)}" for alert, _ in wave.alerts[:20]] or [
+            f"None: the share of {failed} stayed within its usual range."
+        ]
+    if replay.waves:
         if replay.folded_alerts:
             lines += [
                 "",
@@ -929,8 +959,9 @@ def _report(
         if tried:
             lines += [
                 "",
-                f"{tried} {replay.kind}(s) had a login fail in a wave (in the window that raised its alert, or while "
-                "it lasted): counted as alerted by the wave, whose alert counts their attempts without naming them.",
+                f"{tried} {replay.kind}(s) had a login or payment fail in a wave (in the window that raised its alert, "
+                "or while it lasted): counted as alerted by the wave, whose alert counts their attempts without "
+                "naming them.",
             ]
     if replay.client_folded_alerts:
         lines += [

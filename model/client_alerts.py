@@ -6,7 +6,7 @@ request, and each of those one-request sessions can alert on its own: in a trial
 addresses running curl raised 1,012 session alerts in two days. What an analyst acts on is the
 client (its address and user agent), so the first such session alert of a client on a UTC day is
 sent and the later ones that day are counted into it (folded), like the alerts a failed-login wave
-covers (``model.login_waves``).
+covers (``model.waves``).
 
 Only alerts on one-request sessions are grouped: people behind one address (an office, a carrier's
 NAT) with the same browser build are one client too, and a session with a history is a person's

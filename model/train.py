@@ -48,11 +48,11 @@ from model.features import (
     ResourceVocabulary,
     featurize_batch,
 )
-from model.login_waves import train_login_wave_model
 from model.network import NETWORK_LOOKUPS, resolve_network_lookup
 from model.sampling import DEFAULT_MAX_EVENTS, HASH_LIMIT, read_parts, sample_users, sampled_user, sampled_window
 from model.serving import REQUEST_CONTENT_TYPES, RESPONSE_CONTENT_TYPES
 from model.verdicts import ConfirmedAttacks, JudgedAlert, VerdictsError, learn_suppressions, read_verdicts
+from model.waves import LOGINS, PAYMENTS, train_wave_model
 
 logger = logging.getLogger("model.train")
 
@@ -135,7 +135,8 @@ def train(
         min_daily_alerts,
         sample.hash_cutoff / HASH_LIMIT,
     )
-    _, login_wave_metadata = train_login_wave_model(replay, times)
+    _, login_wave_metadata = train_wave_model(replay, times, LOGINS)
+    _, payment_wave_metadata = train_wave_model(replay, times, PAYMENTS)
     metadata = {
         "feature_names": list(FEATURE_NAMES),
         "features_version": FEATURES_VERSION,
@@ -164,6 +165,7 @@ def train(
         },
         "entities": entity_metadata,
         "login_waves": login_wave_metadata,
+        "payment_waves": payment_wave_metadata,
         "verdicts": (
             {**learn_suppressions(verdicts)[1], "left_out_events": confirmed.left_out} if verdicts is not None else None
         ),

@@ -71,7 +71,7 @@ FIRST_PARTY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("archive", ("__init__.py", "exceptions.py", "layout.py", "location.py", "reader.py", "writer.py")),
     ("vedette", ()),
     # The serving side only: training and the detectors (scikit-learn) stay out of the Lambda; the
-    # entity stage (entities.py) scores with ECOD's tail profiles (tails.py, numpy alone); login_waves.py
+    # entity stage (entities.py) scores with ECOD's tail profiles (tails.py, numpy alone); waves.py
     # watches the service's failed-login share; client_alerts.py groups a client's session alerts.
     (
         "model",
@@ -85,7 +85,7 @@ FIRST_PARTY: tuple[tuple[str, tuple[str, ...]], ...] = (
             "rows.py",
             "tails.py",
             "entities.py",
-            "login_waves.py",
+            "waves.py",
             "client_alerts.py",
             "verdicts.py",
             "sampling.py",

@@ -25,7 +25,7 @@ from console.timeline import ArrivalRange, AthenaArchive, DuckDbArchive, entity_
 from model.backtest import normalized_label, read_labels
 from model.client_alerts import client_of
 from model.entities import EntityAlert
-from model.login_waves import WAVE_ENTITY, WAVE_KIND
+from model.waves import WAVE_ENTITY, WAVE_KIND
 from scorer.stores import DynamoAnomalyStore, alert_partition
 from tests.console_factories import (
     ARRIVED_AT,

@@ -1661,3 +1661,21 @@ def test_only_nginx_s_list_valued_upstream_variables_read_lists() -> None:
     assert item.event["properties"]["upstream_http_vary"] == "Accept-Encoding,Cookie"
     assert item.event["properties"]["upstream_addr"] == "10.0.0.1:80, 10.0.0.2:80"
     assert item.event["status"] == 200
+
+
+def test_a_submitted_payment_is_a_purchase_under_api_too_and_a_viewed_one_is_not() -> None:
+    # GIVEN a donation posted to an API, a checkout, a charge and a page that merely shows the form
+    read = {
+        ("POST", "/api/donations/"): "purchase",
+        ("POST", "/v1/donations"): "purchase",
+        ("PUT", "/api/v2/orders/77/pay"): "purchase",
+        ("POST", "/cart/checkout"): "purchase",
+        ("POST", "/billing/charges"): "purchase",
+        ("GET", "/api/donations/"): "api_call",
+        ("GET", "/donate/storm-relief/"): "page_view",
+        ("POST", "/api/paypal-webhook"): "api_call",  # (a segment of its own, not a word in one)
+        ("POST", "/webhooks/stripe/"): "page_view",
+    }
+    # THEN each reads as a payment only when submitted to a payment path; a 402 is a declined one
+    assert {key: infer_event_type(*key, 201) for key in read} == read
+    assert infer_event_type("POST", "/api/donations/", 402) == "purchase"

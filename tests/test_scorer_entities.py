@@ -18,9 +18,9 @@ from botocore.exceptions import ClientError
 from model.client_alerts import client_of
 from model.entities import EntityAlert, Evidence
 from model.features import ResourceVocabulary, SiteNow, event_time, featurize_batch, stable_hash
-from model.login_waves import SURPRISE_FLOOR, WAVE_ENTITY, WAVE_KIND, LoginWaveModel, LoginWindow
 from model.train import TrainedModel, train
 from model.verdicts import BENIGN, JudgedAlert, learn_suppressions
+from model.waves import PAYMENT_WAVE_KIND, SURPRISE_FLOOR, WAVE_ENTITY, WAVE_KIND, AttemptWindow, WaveModel
 from scorer.batch import BatchOutcome, Dependencies, process_batch
 from scorer.clients import build_dependencies
 from scorer.endpoint import Score
@@ -619,7 +619,7 @@ def test_an_alert_held_back_in_the_batch_that_raised_a_wave_is_sent_by_its_retry
     kinesis_batches = batches(ordered, size)
     dry = create_resources(aws_endpoint, f"entities-{next(_names)}")
     deps, settings = dependencies(aws_endpoint, dry, trained)
-    deps.login_waves = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    deps.login_waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
     messages: list[dict[str, Any]] = []
     for batch in kinesis_batches:
         run(batch, deps, settings)
@@ -636,7 +636,7 @@ def test_an_alert_held_back_in_the_batch_that_raised_a_wave_is_sent_by_its_retry
     )["entity"]["id"]  # fmt: skip
     # WHEN the same traffic runs again up to that batch, the victim's alert refused in its first attempt
     deps, settings = dependencies(aws_endpoint, resources, trained)
-    deps.login_waves = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    deps.login_waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
     publisher = deps.alerts
     assert isinstance(publisher, SnsAlertPublisher)
     for index, batch in enumerate(kinesis_batches[: wave_batch + 1]):
@@ -656,12 +656,54 @@ def test_an_alert_held_back_in_the_batch_that_raised_a_wave_is_sent_by_its_retry
     assert ALERT_PENDING not in statuses.values()
 
 
+def test_card_testing_across_clients_alerts_once_as_a_wave_of_declined_payments(aws_endpoint, resources, trained):
+    # GIVEN the scorer with a declined-payment wave model (donations declined 3 % of the time) and
+    # a failed-login one, and 240 cards tried once each from 240 addresses over four minutes, two
+    # going through, among a day of people's traffic
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    deps.payment_waves = WaveModel(usual_share=0.03, threshold=SURPRISE_FLOOR)
+    deps.login_waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    start = START + timedelta(days=10, hours=15)
+    testers = [
+        normalize_event(
+            event(
+                start + timedelta(seconds=number),
+                f"tester-{number}",
+                "purchase",
+                resource="/api/donations/",
+                status=201 if number in (5, 6) else 402,
+                ip=f"100.64.{number // 200}.{number % 200 + 1}",
+                session_id=f"card-{number}",
+            )
+        )
+        for number in range(240)
+    ]
+    ordered = sorted(traffic() + testers, key=event_time)
+    # WHEN every batch is processed
+    outcomes = [run(batch, deps, settings) for batch in batches(ordered, 50)]
+    assert all(not outcome.failed_sequence_numbers for outcome in outcomes)
+    # THEN the service raised one alert of declined payments, naming the cards that went through,
+    # and no failed-login wave
+    messages = alerts_of(aws_endpoint, resources)
+    waves = [message for message in messages if message["entity"]["kind"] in (PAYMENT_WAVE_KIND, WAVE_KIND)]
+    assert [message["entity"] for message in waves] == [{"kind": PAYMENT_WAVE_KIND, "id": WAVE_ENTITY}]
+    assert waves[0]["reasons"][0].split()[1:3] == ["declined", "payments"]
+    assert "tester-5" in waves[0]["reasons"][1]
+    assert "tester-6" in waves[0]["reasons"][1]
+    # AND the shard's payment window is stored apart from its login window: one wave seen
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(PAYMENT_WAVE_KIND, SHARD)}})
+    assert AttemptWindow.from_bytes(item["Item"]["state"]["B"]).waves == 1
+    logins = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(WAVE_KIND, SHARD)}})
+    assert AttemptWindow.from_bytes(logins["Item"]["state"]["B"]).waves == 0
+
+
 def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_endpoint, resources, trained):
     # GIVEN the scorer with a failed-login wave model, and 240 accounts tried once each from 240
     # addresses over four minutes, two getting in, among a day of new people's traffic (new ids, each
     # with one failed login: the entity stages alert on every one of them)
     deps, settings = dependencies(aws_endpoint, resources, trained)
-    deps.login_waves = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    deps.login_waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
     wave_start = START + timedelta(days=10, hours=15)
     attempts = stuffing_wave(wave_start)
     # one of the accounts tried during the wave, which the stuffing gets into 25 minutes later
@@ -691,7 +733,7 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
     # AND the shard's login window is stored: one wave seen, over since the people's logins resumed
     dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
     item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(WAVE_KIND, SHARD)}})
-    window = LoginWindow.from_bytes(item["Item"]["state"]["B"])
+    window = AttemptWindow.from_bytes(item["Item"]["state"]["B"])
     assert window.waves == 1
     assert not window.in_wave
     # AND from the batch after the one that raised the wave's alert, the accounts it tried alert as

@@ -190,7 +190,11 @@ _RESET_RE = re.compile(r"(?:password|forgot|reset)")
 _NOT_LOGIN_RE = re.compile(r"/(?:refresh|register|signup|sign-up)(?:/|$)|forgot|reset")
 _SEARCH_RE = re.compile(r"/(?:search|buscar)")
 _CART_RE = re.compile(r"/(?:cart|basket|anadir\.jsp)")
-_PURCHASE_RE = re.compile(r"/(?:checkout|purchase|order|orders|pagar\.jsp)(?:/|$)")
+# Payments: a checkout, an order, a donation, a charge (``purchase`` when submitted: a declined one is
+# what card testing leaves, ``model.waves.PAYMENTS``).
+_PURCHASE_RE = re.compile(
+    r"/(?:checkout|purchases?|orders?|pay|payments?|charges?|donate|donations?|pagar\.jsp)(?:/|$)"
+)
 
 
 class LineError(Exception):
@@ -733,8 +737,9 @@ def infer_event_type(
     status when submitted (POST, or credentials in the query: failed at 400 or more, or at one of
     ``failed_statuses``) and ``login_attempt`` when the status is unknown, unless they log out,
     refresh a token, register an account or reset a password (``/auth/logout``,
-    ``/auth/password-reset``); then logout, password reset, ``/api/`` (``api_call``), search, cart,
-    checkout (``purchase`` when submitted), and ``page_view`` for everything else.
+    ``/auth/password-reset``); then logout, password reset, a submitted payment (``purchase``: a
+    checkout, order, donation or charge, under ``/api/`` too), ``/api/`` (``api_call``), search,
+    cart, and ``page_view`` for everything else.
     """
     if not path:
         return "bad_request"
@@ -750,14 +755,14 @@ def infer_event_type(
         return "logout"
     if _RESET_RE.search(lowered):
         return "password_reset"
+    if submitted and _PURCHASE_RE.search(lowered):
+        return "purchase"
     if "/api/" in lowered:
         return "api_call"
     if _SEARCH_RE.search(lowered) or query.startswith("q=") or "&q=" in query:
         return "search"
     if _CART_RE.search(lowered):
         return "add_to_cart"
-    if _PURCHASE_RE.search(lowered):
-        return "purchase" if submitted else "page_view"
     return "page_view"
 
 

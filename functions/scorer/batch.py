@@ -71,15 +71,18 @@ from model.features import (
     keep_users_within,
     merge_ip_states,
 )
-from model.login_waves import (
+from model.verdicts import Suppressions
+from model.waves import (
+    LOGINS,
+    PAYMENTS,
     WAVE_KIND,
-    LoginWaveModel,
-    LoginWaveWatch,
-    LoginWindow,
+    Attempts,
+    AttemptWindow,
+    WaveModel,
+    WaveWatch,
     failed_logins_only,
     fold_into_wave,
 )
-from model.verdicts import Suppressions
 from scorer.endpoint import Endpoint, Score, Scoring, UnusableLatch, score_in_chunks
 from scorer.exceptions import ModelRejectedError, TransientError
 from scorer.ip_slices import (
@@ -170,7 +173,9 @@ class Dependencies:
     vocabulary: ResourceVocabulary | None = None
     entity_models: Mapping[str, EntityModel] = field(default_factory=dict)
     # The service's failed-login waves (credential stuffing no one account shows); None without.
-    login_waves: LoginWaveModel | None = None
+    login_waves: WaveModel | None = None
+    # Its declined-payment waves (card testing no one client shows); None without.
+    payment_waves: WaveModel | None = None
     # Patterns analysts judged benign (an entity and its strongest reason): not alerted on again.
     suppressions: Suppressions = field(default_factory=Suppressions)
     # Whether the endpoint was found to refuse every request, kept across batches (scorer.endpoint).
@@ -184,7 +189,13 @@ class Dependencies:
         """Compute features and act on scores with ``config`` from now on."""
         self.network_of, self.agent_of, self.vocabulary = config.network_of, config.agent_of, config.vocabulary
         self.entity_models, self.login_waves = config.entity_models, config.login_waves
+        self.payment_waves = config.payment_waves
         self.suppressions, self.feature_config_id = config.suppressions, config.config_id
+
+    def waves(self) -> list[tuple[Attempts, WaveModel]]:
+        """The waves watched: each kind of attempt with its model."""
+        models = ((LOGINS, self.login_waves), (PAYMENTS, self.payment_waves))
+        return [(attempts, model) for attempts, model in models if model is not None]
 
 
 @dataclass
@@ -202,7 +213,7 @@ class BatchOutcome:
     anomalies_already_recorded: int = 0
     alerts: int = 0  # published: per entity episode, or per flagged event without an entity stage
     suppressed_alerts: int = 0  # entity alerts repeating a pattern analysts judged benign (model.verdicts)
-    folded_alerts: int = 0  # entity alerts the failed-login wave under way covers (model.login_waves)
+    folded_alerts: int = 0  # entity alerts the failed-login wave under way covers (model.waves)
     client_folded_alerts: int = 0  # session alerts counted into their client's of the day (model.client_alerts)
     endpoint_calls: int = 0
     endpoint_errors: int = 0
@@ -391,8 +402,7 @@ def load_states(
         kind: {key for item in valid if (key := entity_key(item.wire, kind)) is not None} for kind in deps.entity_models
     }
     evidence_keys = [evidence_key(kind, key) for kind, keys in entities.items() for key in keys]
-    if deps.login_waves is not None:
-        evidence_keys.append(evidence_key(WAVE_KIND, batch.shard_id))
+    evidence_keys += [evidence_key(attempts.kind, batch.shard_id) for attempts, _ in deps.waves()]
     # (read whatever the vocabulary: the endpoint may switch the batch to one that reads it)
     site_key = SITE_PREFIX + batch.shard_id
     evidence_keys.append(site_key)
@@ -470,9 +480,9 @@ def featurize_and_score(
         if scored.refused_by is None:
             break
         config = deps.feature_configs.get(scored.refused_by)
-        stages = (deps.entity_models.keys(), deps.login_waves is None)
+        stages = (deps.entity_models.keys(), deps.login_waves is None, deps.payment_waves is None)
         deps.use(config)
-        if (config.entity_models.keys(), config.login_waves is None) != stages:
+        if (config.entity_models.keys(), config.login_waves is None, config.payment_waves is None) != stages:
             raise TransientError("feature configuration", f"switched to {config.config_id}, whose entity stages differ")
         features = featurize_events(fresh, loaded, deps)
         scored = score_events(fresh, features, deps, settings, outcome, scored)
@@ -702,11 +712,11 @@ def watch_logins(
     now: datetime,
     outcome: BatchOutcome,
 ) -> None:
-    """Count the processed logins toward failed-login waves across the service (``_watch_logins``),
-    after the states' rounds, which the shard's login window does not join; nothing without a
-    login-wave model."""
-    if deps.login_waves is not None and done:
-        _watch_logins(done, deps.login_waves, loaded.progress, batch.shard_id, deps, settings, now, outcome)
+    """Count the processed logins and payments toward waves of failed ones across the service
+    (``_watch_logins``), after the states' rounds, which the shard's windows do not join; nothing
+    without a wave model."""
+    for attempts, model in deps.waves() if done else ():
+        _watch_logins(done, model, attempts, loaded.progress, batch.shard_id, deps, settings, now, outcome)
 
 
 def records_to_retry(fresh: list[_Valid], unsaved_users: set[str], cut: dict[str, int], groups: _Groups) -> set[int]:
@@ -984,7 +994,7 @@ def _alert_on_entities(
     scores: list[Score | None],
     evidence: dict[str, dict[str, Evidence]],
     progress: _Progress,
-    wave: LoginWindow | None,
+    wave: AttemptWindow | None,
     deps: Dependencies,
     settings: ScorerSettings,
     outcome: BatchOutcome,
@@ -1217,21 +1227,22 @@ def _save_shard_item(
     return not unsaved
 
 
-def _stored_login_window(shard_id: str, progress: _Progress) -> LoginWindow | None:
+def _stored_login_window(shard_id: str, progress: _Progress) -> AttemptWindow | None:
     """The shard's login window as stored when the batch started; None if there is none or it is
     unreadable (``_watch_logins`` counts that)."""
     stored = progress.stored.get(evidence_key(WAVE_KIND, shard_id))
     if stored is None:
         return None
     try:
-        return LoginWindow.from_bytes(stored.state)
+        return AttemptWindow.from_bytes(stored.state)
     except InvalidStateError:
         return None
 
 
 def _watch_logins(
     done: list[_Valid],
-    model: LoginWaveModel,
+    model: WaveModel,
+    attempts: Attempts,
     progress: _Progress,
     shard_id: str,
     deps: Dependencies,
@@ -1239,20 +1250,20 @@ def _watch_logins(
     now: datetime,
     outcome: BatchOutcome,
 ) -> None:
-    """Add the processed logins to the shard's login window, publish a wave's alert, and save the
-    window with the last record it applied.
+    """Add the processed ``attempts`` (logins or payments) to the shard's window of them, publish a
+    wave's alert, and save the window with the last record it applied.
 
     The window is a count over the shard, not any one user's history, so it is not held back with a
     user whose state failed: a retry skips what the window applied, and at worst a failed user's
     logins go uncounted. An alert that cannot be published leaves the window unsaved, so the next
     batch crosses the threshold again and publishes it.
     """
-    key = evidence_key(WAVE_KIND, shard_id)
+    key = evidence_key(attempts.kind, shard_id)
     previous = progress.stored.get(key)
-    window = LoginWindow()
+    window = AttemptWindow()
     if previous is not None:
         try:
-            window = LoginWindow.from_bytes(previous.state)
+            window = AttemptWindow.from_bytes(previous.state)
         except InvalidStateError as error:
             outcome.state_unreadable += 1
             outcome.errors.append(f"{key}: {error}")
@@ -1260,7 +1271,7 @@ def _watch_logins(
     fresh = [item for item in done if int(item.record.sequence_number) > through]
     if not fresh:
         return
-    alerts = LoginWaveWatch(model).observe(window, [item.wire for item in fresh], [item.time for item in fresh])
+    alerts = WaveWatch(model, attempts).observe(window, [item.wire for item in fresh], [item.time for item in fresh])
     if _publish_entity_alerts(alerts, deps, outcome):
         return
     _save_shard_item(key, window.to_bytes(), fresh, progress, deps, settings, now, outcome)

@@ -29,7 +29,6 @@ from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import EntityModel
 from model.exceptions import AgentParserError, InvalidStateError, NetworkLookupError
 from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
-from model.login_waves import LoginWaveModel, login_wave_model_of
 from model.network import lookup_from_record
 from model.rows import (
     FEATURE_CONFIG_ID,
@@ -40,6 +39,7 @@ from model.rows import (
 )
 from model.user_agents import check_parser
 from model.verdicts import Suppressions, suppressions_of
+from model.waves import LOGINS, PAYMENTS, WaveModel, wave_model_of
 from scorer.exceptions import EndpointUnusableError, ScorerError
 from scorer.stores import transient_errors
 
@@ -66,7 +66,7 @@ class FeatureConfig:
     entity_models: dict[str, EntityModel] = field(default_factory=dict)
     # The service's failed-login waves (credential stuffing); None for a model trained without
     # logins or before the wave watch.
-    login_waves: LoginWaveModel | None = None
+    login_waves: WaveModel | None = None
     # Patterns (entity and strongest reason) analysts judged benign: recorded, not sent.
     suppressions: Suppressions = field(default_factory=Suppressions)
     # The response the scorer asks for: the compact scores, or JSON for an artifact made before them
@@ -74,6 +74,9 @@ class FeatureConfig:
     response_content_type: str = JSON_CONTENT_TYPE
     # Its id, which requests name (None in a file exported before ids: its requests name none).
     config_id: str | None = None
+    # The service's declined-payment waves (card testing); None for a model trained without
+    # payments or before them.
+    payment_waves: WaveModel | None = None
 
 
 def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
@@ -115,7 +118,8 @@ def parse_feature_config(data: Any, path: str) -> FeatureConfig:
     response_type = SCORES_CONTENT_TYPE if SCORES_CONTENT_TYPE in answered else JSON_CONTENT_TYPE
     try:
         entity_models = {kind: EntityModel.from_json(stage) for kind, stage in (data.get("entities") or {}).items()}
-        login_waves = login_wave_model_of(data)
+        login_waves = wave_model_of(data, LOGINS)
+        payment_waves = wave_model_of(data, PAYMENTS)
     except InvalidStateError as error:
         raise FeatureConfigError(f"{path}: {error}") from None
     suppressions = suppressions_of(data)
@@ -131,6 +135,7 @@ def parse_feature_config(data: Any, path: str) -> FeatureConfig:
         suppressions,
         response_type,
         config_id,
+        payment_waves,
     )
 
 

@@ -1,4 +1,11 @@
-"""Credential-stuffing waves: the service's share of failed logins far above its usual level.
+"""Waves of failed attempts: the service's share of failed logins (credential stuffing) or of
+declined payments (card testing) far above its usual level.
+
+Card testing is the same shape as stuffing: bots submit small payments with stolen cards, one or
+two per proxy address, and most are declined; no client shows it, the service's declines do. Each
+kind of attempt (``Attempts``: ``LOGINS``, ``PAYMENTS``) has its own model, window and alert; what
+follows says "logins" for both. A payment is a submitted ``purchase``, declined when its status is
+a 4xx (402 and the like) or a failure outcome; a server error is neither.
 
 Stuffing through residential proxies spends one or two attempts per address, per browser and per
 account, so no user, session or address shows it; the service does, as a surge of failed logins.
@@ -35,7 +42,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,9 +52,13 @@ from model.features.events import status_class
 
 LOGIN_SUCCEEDED = "login_succeeded"
 LOGIN_FAILED = "login_failed"
+PURCHASE = "purchase"
 CLIENT_ERROR = 4  # events.status_class of a 4xx
+FAILURE_OUTCOME = 1  # events.status_class of a failure outcome ("declined", "failed")
+SERVER_ERROR = 5
 # The alert's entity: the whole service's logins (as a scorer sees them on its shard).
 WAVE_KIND = "logins"
+PAYMENT_WAVE_KIND = "payments"
 WAVE_ENTITY = "service"
 
 BUCKET_SECONDS = 60
@@ -87,7 +98,7 @@ def surprise(attempts: int, failures: int, usual_share: float) -> float:
 
 
 @dataclass(frozen=True)
-class LoginWaveModel:
+class WaveModel:
     """What training learned: the usual failure share and the surprise that makes a wave, in the
     short window and in the long one (None for a model trained before it had one)."""
 
@@ -134,7 +145,7 @@ class LoginWaveModel:
         return data
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> LoginWaveModel:
+    def from_json(cls, data: Mapping[str, Any]) -> WaveModel:
         try:
             long_threshold = data.get("long_threshold")  # (absent from a model trained before the long window)
             busy_share = data.get("busy_share")  # (absent: trained before the floor, or on no busy window)
@@ -157,7 +168,7 @@ class LoginWaveModel:
 
 
 @dataclass
-class LoginWindow:
+class AttemptWindow:
     """A scorer's running view of its shard's logins: the long window's buckets, the last accounts
     that failed, and the wave under way."""
 
@@ -232,7 +243,7 @@ class LoginWindow:
         ).encode()
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> LoginWindow:
+    def from_bytes(cls, data: bytes) -> AttemptWindow:
         try:
             raw = json.loads(data)
             return cls(
@@ -260,8 +271,39 @@ def login_outcome(event: Mapping[str, Any]) -> bool | None:
     return None
 
 
+def payment_outcome(event: Mapping[str, Any]) -> bool | None:
+    """True for a declined payment (a ``purchase`` answered 4xx, or with a failure outcome), False
+    for one that went through, None for any other event and for a server error (the site's)."""
+    if event.get("event_type") != PURCHASE:
+        return None
+    kind = status_class(event.get("status"))
+    if kind == SERVER_ERROR:
+        return None
+    return kind in (CLIENT_ERROR, FAILURE_OUTCOME)
+
+
+@dataclass(frozen=True)
+class Attempts:
+    """What a wave watches: which events are its attempts and which failed (``outcome``), the kind
+    of its alert and of the shard's item, the words for them, and its key in a model's metadata."""
+
+    kind: str
+    outcome: Callable[[Mapping[str, Any]], bool | None]
+    failed: str  # "failed logins"
+    succeeded: str  # "successful logins"
+    metadata_key: str
+
+
+LOGINS = Attempts(WAVE_KIND, login_outcome, "failed logins", "successful logins", "login_waves")
+# Of a card-testing wave, the payments that went through are the cards the testers found working.
+PAYMENTS = Attempts(
+    PAYMENT_WAVE_KIND, payment_outcome, "declined payments", "payments that went through", "payment_waves"
+)
+ATTEMPTS = (LOGINS, PAYMENTS)
+
+
 def folded_into_wave(
-    window: LoginWindow | None, alert: EntityAlert, evidence: Evidence | None, tried: Collection[str]
+    window: AttemptWindow | None, alert: EntityAlert, evidence: Evidence | None, tried: Collection[str]
 ) -> bool:
     """Whether an entity's alert is part of the wave under way rather than news of its own: raised
     while the shard's logins are in a wave (its last login at most a window before the alert), by
@@ -319,7 +361,7 @@ def _form_fetch(event: Mapping[str, Any]) -> bool:
 
 
 def fold_into_wave(
-    window: LoginWindow | None,
+    window: AttemptWindow | None,
     alerts: Sequence[EntityAlert],
     evidence: Mapping[str, Evidence],
     tried: Collection[str],
@@ -341,25 +383,26 @@ def fold_into_wave(
     return sent, folded
 
 
-class LoginWaveWatch:
-    """The per-batch step the scorer and the backtest share: count logins, alert once per wave."""
+class WaveWatch:
+    """The per-batch step the scorer and the backtest share: count attempts, alert once per wave."""
 
-    def __init__(self, model: LoginWaveModel) -> None:
+    def __init__(self, model: WaveModel, attempts: Attempts = LOGINS) -> None:
         self.model = model
+        self.attempts = attempts
 
     def observe(
-        self, window: LoginWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
+        self, window: AttemptWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
     ) -> list[EntityAlert]:
         """Add a batch's events (time order) to ``window`` (updated in place); the alerts raised."""
         return [alert for alert, _ in self.observe_waves(window, events, times)]
 
     def observe_waves(
-        self, window: LoginWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
+        self, window: AttemptWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
     ) -> list[tuple[EntityAlert, float]]:
-        """``observe``, each alert with the start of the window that crossed (``LoginWindow.start``)."""
+        """``observe``, each alert with the start of the window that crossed (``AttemptWindow.start``)."""
         raised: list[tuple[EntityAlert, float]] = []
         for event, moment in zip(events, times, strict=True):
-            failed = login_outcome(event)
+            failed = self.attempts.outcome(event)
             if failed is None or not window.add(moment, failed, str(event.get("user_id", ""))):
                 continue
             if window.in_wave:
@@ -381,7 +424,7 @@ class LoginWaveWatch:
                     break
         return raised
 
-    def _makes_wave(self, window: LoginWindow, minutes: int, threshold: float) -> bool:
+    def _makes_wave(self, window: AttemptWindow, minutes: int, threshold: float) -> bool:
         usual = self.model.usual_share
         attempts, failures = window.totals(minutes)
         busy_share = self.model.busy_share
@@ -393,17 +436,18 @@ class LoginWaveWatch:
             and not (crowd and surprise(attempts, failures, busy_share or 0.0) < SURPRISE_FLOOR)
         )
 
-    def _alert(self, window: LoginWindow, moment: float, minutes: int, threshold: float) -> EntityAlert:
+    def _alert(self, window: AttemptWindow, moment: float, minutes: int, threshold: float) -> EntityAlert:
         usual = self.model.usual_share
         attempts, failures = window.totals(minutes)
+        words = self.attempts
         reasons = [
-            f"{failures} failed logins of {attempts} in {minutes} min ({failures / attempts:.0%}; at the usual "
+            f"{failures} {words.failed} of {attempts} in {minutes} min ({failures / attempts:.0%}; at the usual "
             f"{usual:.0%}, about {attempts * usual:.0f} would fail)"
         ]
         start = window.start(minutes)
         accounts = ", ".join(dict.fromkeys(user for stamp, user in window.successes if stamp >= start))
         if accounts:
-            reasons.append(f"successful logins during it, to check: {accounts}")
+            reasons.append(f"{words.succeeded} during it, to check: {accounts}")
         # Scorers of several shards that see the same wave start it in the same span of the window's
         # length more often than not; the alert's marker is keyed by that span, so they publish it
         # once. A shard's next wave is keyed no earlier than the end of its last, so that two waves
@@ -412,27 +456,28 @@ class LoginWaveWatch:
         started = max((moment // window_seconds) * window_seconds, float(window.calm_since * BUCKET_SECONDS))
         score = surprise(attempts, failures, usual)
         return EntityAlert(
-            WAVE_ENTITY, WAVE_KIND, score, threshold, window.waves, started, moment, attempts, tuple(reasons)
+            WAVE_ENTITY, words.kind, score, threshold, window.waves, started, moment, attempts, tuple(reasons)
         )
 
 
-def train_login_wave_model(
-    events: Sequence[Mapping[str, Any]], times: Sequence[float]
-) -> tuple[LoginWaveModel | None, dict[str, Any]]:
-    """The wave model of the training traffic (any events, time order), and what it was fitted on;
-    no model when the traffic holds no login at all."""
+def train_wave_model(
+    events: Sequence[Mapping[str, Any]], times: Sequence[float], watched: Attempts = LOGINS
+) -> tuple[WaveModel | None, dict[str, Any]]:
+    """The wave model of the training traffic's ``watched`` attempts (any events, time order), and
+    what it was fitted on; no model when the traffic holds no such attempt at all."""
     outcomes = [
         (moment, failed)
         for event, moment in zip(events, times, strict=True)
-        if (failed := login_outcome(event)) is not None
+        if (failed := watched.outcome(event)) is not None
     ]
     if not outcomes:
-        return None, {"skipped": "no login_succeeded or login_failed events"}
+        skipped = "no login_succeeded or login_failed events" if watched is LOGINS else f"no {watched.kind}"
+        return None, {"skipped": skipped}
     attempts = len(outcomes)
     failures = sum(failed for _, failed in outcomes)
     # One pseudo-attempt of each kind keeps the share off 0 and 1 for a service that logs only one.
     usual = min(max((failures + 1) / (attempts + 2), MIN_USUAL_SHARE), MAX_USUAL_SHARE)
-    window = LoginWindow()
+    window = AttemptWindow()
     highest = {WINDOW_MINUTES: 0.0, LONG_WINDOW_MINUTES: 0.0}
     busiest = {WINDOW_MINUTES: 0, LONG_WINDOW_MINUTES: 0}
     for moment, failed in outcomes:
@@ -442,7 +487,7 @@ def train_login_wave_model(
                 highest[minutes] = max(highest[minutes], surprise(window_attempts, window_failures, usual))
                 busiest[minutes] = max(busiest[minutes], window_attempts)
     busy_share = _busy_share(outcomes, busiest)
-    model = LoginWaveModel(
+    model = WaveModel(
         usual,
         max(SURPRISE_FLOOR, TRAINING_MARGIN * highest[WINDOW_MINUTES]),
         max(SURPRISE_FLOOR, TRAINING_MARGIN * highest[LONG_WINDOW_MINUTES]),
@@ -468,7 +513,7 @@ def _busy_share(outcomes: Sequence[tuple[float, bool]], busiest: Mapping[int, in
     each login, as training reads them): those of each length that held ``BUSY_WINDOW_ATTEMPTS``
     logins or more and ``BUSY_FRACTION`` of the busiest's. None without any."""
     least = {minutes: max(BUSY_WINDOW_ATTEMPTS, BUSY_FRACTION * most) for minutes, most in busiest.items()}
-    window = LoginWindow()
+    window = AttemptWindow()
     attempts = failures = 0
     for moment, failed in outcomes:
         if window.add(moment, failed, ""):
@@ -480,9 +525,10 @@ def _busy_share(outcomes: Sequence[tuple[float, bool]], busiest: Mapping[int, in
     return failures / attempts if attempts else None
 
 
-def login_wave_model_of(metadata: Mapping[str, Any]) -> LoginWaveModel | None:
-    """The wave model a model's metadata records; None for one trained without logins or before."""
-    recorded = metadata.get("login_waves")
+def wave_model_of(metadata: Mapping[str, Any], attempts: Attempts = LOGINS) -> WaveModel | None:
+    """The wave model of ``attempts`` a model's metadata records; None for one trained without such
+    attempts or before."""
+    recorded = metadata.get(attempts.metadata_key)
     if not recorded or "threshold" not in recorded:
         return None
-    return LoginWaveModel.from_json(recorded)
+    return WaveModel.from_json(recorded)

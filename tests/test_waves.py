@@ -1,4 +1,5 @@
-"""The service-wide failed-login wave: credential stuffing that no single account or address shows."""
+"""The service-wide waves of failed logins and declined payments: credential stuffing and card testing that
+no single account or address shows."""
 
 from __future__ import annotations
 
@@ -14,25 +15,28 @@ from scipy.stats import binom
 from model.entities import EVIDENCE_COLUMNS, FORM_SECONDS, EntityAlert, Evidence
 from model.exceptions import InvalidStateError
 from model.features import event_time
-from model.login_waves import (
+from model.waves import (
     BUSY_WINDOW_ATTEMPTS,
     LONG_WINDOW_MINUTES,
     MAX_NAMED_ACCOUNTS,
     MIN_EXCESS_FAILURES,
     MIN_FAILED_ACCOUNTS,
+    PAYMENT_WAVE_KIND,
+    PAYMENTS,
     SURPRISE_FLOOR,
     TRAINING_MARGIN,
     WAVE_ENTITY,
     WAVE_KIND,
-    LoginWaveModel,
-    LoginWaveWatch,
-    LoginWindow,
+    AttemptWindow,
+    WaveModel,
+    WaveWatch,
     failed_logins_only,
     fold_into_wave,
     folded_into_wave,
-    login_wave_model_of,
+    payment_outcome,
     surprise,
-    train_login_wave_model,
+    train_wave_model,
+    wave_model_of,
 )
 from tests.model_factories import START, event
 
@@ -64,10 +68,10 @@ def stuffing(start: datetime, attempts: int, per_second: float, successes: int =
     ]
 
 
-def watch(model: LoginWaveModel, events: list[dict[str, Any]], window: LoginWindow | None = None) -> list[Any]:
+def watch(model: WaveModel, events: list[dict[str, Any]], window: AttemptWindow | None = None) -> list[Any]:
     """Feed ``events`` to a watch in batches of 100, as the scorer does; every alert raised."""
-    window = window if window is not None else LoginWindow()
-    watcher = LoginWaveWatch(model)
+    window = window if window is not None else AttemptWindow()
+    watcher = WaveWatch(model)
     alerts = []
     for start in range(0, len(events), 100):
         chunk = events[start : start + 100]
@@ -90,7 +94,7 @@ def test_training_learns_the_usual_share_and_sets_the_threshold_above_its_own_sw
     busy = logins(START + timedelta(days=1), minutes=120, per_minute=100, failure_share=0.2, seed=4)
     events = quiet + busy
     # WHEN the wave model is trained on them
-    model, metadata = train_login_wave_model(events, [event_time(item) for item in events])
+    model, metadata = train_wave_model(events, [event_time(item) for item in events])
     # THEN the usual share is the overall one, and the threshold clears the busiest window by the margin
     assert model is not None
     assert model.usual_share == pytest.approx((metadata["failures"] + 1) / (metadata["attempts"] + 2))
@@ -100,7 +104,7 @@ def test_training_learns_the_usual_share_and_sets_the_threshold_above_its_own_sw
     # AND so is the long window's, each from the busiest window of its own length
     assert metadata["training_max_long_surprise"] > metadata["training_max_surprise"]
     assert model.long_threshold == pytest.approx(TRAINING_MARGIN * metadata["training_max_long_surprise"], rel=1e-3)
-    assert LoginWaveModel.from_json(model.to_json()) == model
+    assert WaveModel.from_json(model.to_json()) == model
     # AND the training traffic itself raises no alert
     assert watch(model, events) == []
 
@@ -111,13 +115,13 @@ def test_a_crowd_larger_than_training_s_failing_as_often_as_its_busiest_is_not_a
     quiet = logins(START, minutes=240, per_minute=3, failure_share=0.08)
     on_sale = logins(START + timedelta(days=1), minutes=10, per_minute=40, failure_share=0.2, seed=4)
     events = quiet + on_sale
-    model, metadata = train_login_wave_model(events, [event_time(item) for item in events])
+    model, metadata = train_wave_model(events, [event_time(item) for item in events])
     # THEN the model holds the share its busiest windows surely reached, and how many logins they held
     assert model is not None
     assert model.busy_share == pytest.approx(metadata["training_busy_share"], abs=1e-4)
     assert 0.17 < metadata["training_busy_share"] < 0.23  # (the on-sale's 20 %, not the quiet days' 8 %)
     assert model.busiest_attempts >= 400
-    assert LoginWaveModel.from_json(model.to_json()) == model
+    assert WaveModel.from_json(model.to_json()) == model
     # WHEN a later on-sale draws five times the crowd, failing as often
     sale_day = START + timedelta(days=3)
     big_sale = logins(sale_day, minutes=10, per_minute=200, failure_share=0.2, seed=6)
@@ -129,7 +133,7 @@ def test_a_crowd_larger_than_training_s_failing_as_often_as_its_busiest_is_not_a
     assert len(watch(model, stuffed)) == 1
     # AND a training without a window of BUSY_WINDOW_ATTEMPTS logins sets no busy share
     few = logins(START, minutes=20, per_minute=2, failure_share=0.08)
-    small_model, small_metadata = train_login_wave_model(few, [event_time(item) for item in few])
+    small_model, small_metadata = train_wave_model(few, [event_time(item) for item in few])
     assert small_model is not None
     assert len(few) < BUSY_WINDOW_ATTEMPTS
     assert (small_model.busy_share, small_metadata["training_busy_share"]) == (None, None)
@@ -139,7 +143,7 @@ def test_stuffing_in_a_crowd_larger_than_training_s_is_a_wave_when_it_lifts_the_
     # GIVEN ten days of a small service's logins, two a minute, 15 % failing: its busiest windows are
     # an hour's hundred-odd logins, whose shares swing by chance
     quiet = logins(START, minutes=10 * 1440, per_minute=2, failure_share=0.15)
-    model, _ = train_login_wave_model(quiet, [event_time(item) for item in quiet])
+    model, _ = train_wave_model(quiet, [event_time(item) for item in quiet])
     assert model is not None
     # THEN the busy share is near the usual one, not the highest share chance gave a window
     assert model.busy_share is not None
@@ -155,17 +159,17 @@ def test_stuffing_in_a_crowd_larger_than_training_s_is_a_wave_when_it_lifts_the_
 
 def test_a_model_trained_before_the_long_window_judges_the_short_one_only() -> None:
     recorded = {"usual_share": 0.05, "threshold": 20.0, "window_minutes": 10}
-    model = LoginWaveModel.from_json(recorded)
+    model = WaveModel.from_json(recorded)
     assert model.windows() == [(10, 20.0)]
     assert model.to_json() == recorded
     # (and a window stored before it counted the accounts that failed reads, counting them afresh)
     stored = b'{"b":[[29892960,3,1]],"w":2,"a":true,"s":[[1793578499.0,"user-1"]]}'
-    window = LoginWindow({29892960: [3, 1]}, 2, True, successes=[(1793578499.0, "user-1")])
-    assert LoginWindow.from_bytes(stored) == window
+    window = AttemptWindow({29892960: [3, 1]}, 2, True, successes=[(1793578499.0, "user-1")])
+    assert AttemptWindow.from_bytes(stored) == window
     assert window.wave_minutes == 10
     # (and a wave the long window raised, read by a model without one, ends with the short window)
     minute = int(START.timestamp() // 60)
-    window = LoginWindow({minute: [40, 40]}, 1, True, wave_minutes=60)
+    window = AttemptWindow({minute: [40, 40]}, 1, True, wave_minutes=60)
     later = event(START + timedelta(minutes=30), "user-2", "login_succeeded", resource="/login")
     assert watch(model, [later], window) == []
     assert not window.in_wave
@@ -173,15 +177,15 @@ def test_a_model_trained_before_the_long_window_judges_the_short_one_only() -> N
 
 def test_traffic_without_logins_trains_no_wave_model_and_says_why() -> None:
     pages = [event(START + timedelta(seconds=number), "someone", "page_view", resource="/") for number in range(50)]
-    model, metadata = train_login_wave_model(pages, [event_time(item) for item in pages])
+    model, metadata = train_wave_model(pages, [event_time(item) for item in pages])
     assert model is None
     assert "no login_succeeded or login_failed" in metadata["skipped"]
-    assert login_wave_model_of({"login_waves": metadata}) is None
+    assert wave_model_of({"login_waves": metadata}) is None
 
 
 def test_stuffing_spread_over_accounts_and_addresses_alerts_once_naming_the_accounts_that_got_in() -> None:
     # GIVEN a model of a service whose logins fail 6 % of the time
-    model = LoginWaveModel(usual_share=0.06, threshold=SURPRISE_FLOOR)
+    model = WaveModel(usual_share=0.06, threshold=SURPRISE_FLOOR)
     before = logins(START, minutes=60, per_minute=2, failure_share=0.06)
     # WHEN 300 accounts are tried once each from 300 addresses over five minutes, two of them successfully
     attack = stuffing(START + timedelta(minutes=60), attempts=300, per_second=1.0)
@@ -207,7 +211,7 @@ def _in_window(item: dict[str, Any], alert: Any) -> bool:
 
 def test_a_few_failures_at_a_quiet_hour_are_not_a_wave_however_high_their_share() -> None:
     # GIVEN a quiet service where a few people mistype their passwords a few times each
-    model = LoginWaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
+    model = WaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
     typos = [
         event(START + timedelta(seconds=20 * number), f"user-{number % 6}", "login_failed", resource="/login")
         for number in range(MIN_EXCESS_FAILURES - 1)
@@ -220,7 +224,7 @@ def test_a_few_failures_at_a_quiet_hour_are_not_a_wave_however_high_their_share(
 def test_one_account_failing_however_often_is_not_a_wave() -> None:
     # GIVEN one person who tries forty passwords on their own account in ten minutes (or a script
     # guessing one account's password: the account's own episode shows that)
-    model = LoginWaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
+    model = WaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
     retries = [
         event(
             START + timedelta(seconds=15 * number), "user-1", "login_failed", resource="/login", ip=f"10.0.0.{number}"
@@ -238,7 +242,7 @@ def test_one_account_failing_however_often_is_not_a_wave() -> None:
 def test_a_trickle_of_stuffing_over_hours_alerts_through_the_long_window() -> None:
     # GIVEN a small service, about two logins a minute failing 5 % of the time, and a model trained on it
     usual = logins(START, minutes=24 * 60, per_minute=2, failure_share=0.05)
-    model, _ = train_login_wave_model(usual, [event_time(item) for item in usual])
+    model, _ = train_wave_model(usual, [event_time(item) for item in usual])
     assert model is not None
     assert model.long_threshold is not None
     # WHEN, on the next day, an account is tried from a fresh address every three minutes for two hours
@@ -252,11 +256,11 @@ def test_a_trickle_of_stuffing_over_hours_alerts_through_the_long_window() -> No
     assert alerts[0].threshold == model.long_threshold
     assert event_time(trickle[MIN_EXCESS_FAILURES]) <= alerts[0].last_event_at < event_time(trickle[-1])
     # AND a model without the long window misses it
-    assert watch(LoginWaveModel(model.usual_share, model.threshold), sorted(calm + trickle, key=event_time)) == []
+    assert watch(WaveModel(model.usual_share, model.threshold), sorted(calm + trickle, key=event_time)) == []
 
 
 def test_a_wave_counts_the_accounts_and_names_the_logins_of_its_own_window_only() -> None:
-    model = LoginWaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR)
+    model = WaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR)
     # GIVEN four accounts that failed, and one that got in, half an hour before one person fails
     # fifteen times on their own account
     earlier = [
@@ -279,7 +283,7 @@ def test_a_wave_counts_the_accounts_and_names_the_logins_of_its_own_window_only(
 
 
 def test_an_account_retried_late_counts_at_its_latest_failure() -> None:
-    window = LoginWindow()
+    window = AttemptWindow()
     window.add(1_000.0, True, "a")
     window.add(2_000.0, True, "b")
     window.add(1_900.0, True, "a")
@@ -289,7 +293,7 @@ def test_an_account_retried_late_counts_at_its_latest_failure() -> None:
 
 def test_two_waves_in_one_hour_are_two_alerts() -> None:
     # GIVEN a burst raised by the short window, its end, and a trickle in the same clock hour
-    model = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
+    model = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
     burst = stuffing(START + timedelta(minutes=1), attempts=12, per_second=1.0, successes=0)
     calm = logins(START, minutes=60, per_minute=2, failure_share=0.05, seed=6)
     trickle = [
@@ -309,8 +313,8 @@ def test_a_wave_ends_when_the_share_falls_back_and_the_next_one_alerts_again() -
     second = stuffing(START + timedelta(minutes=40), attempts=120, per_second=1.0, successes=0)
     traffic = sorted(first + calm + second, key=event_time)
     for long_threshold in (None, SURPRISE_FLOOR):
-        model = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=long_threshold)
-        window = LoginWindow()
+        model = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=long_threshold)
+        window = AttemptWindow()
         alerts = watch(model, traffic, window)
         # (a burst's wave ends with its ten minutes, though the hour around it still holds its failures)
         assert [alert.episode for alert in alerts] == [1, 2]
@@ -332,8 +336,8 @@ def episode(*requests: tuple[str, bool]) -> Evidence:
 
 def test_an_entity_alert_is_folded_into_the_wave_under_way_only_if_its_every_request_failed() -> None:
     # (a window whose last logins were in the minute of the alert, 1,000 s)
-    in_wave = LoginWindow({16: [30, 29]}, waves=1, in_wave=True)
-    calm = LoginWindow({16: [30, 1]}, waves=1)
+    in_wave = AttemptWindow({16: [30, 29]}, waves=1, in_wave=True)
+    calm = AttemptWindow({16: [30, 1]}, waves=1)
     tried = episode(("page", True))
     alert = EntityAlert("victim-9", "user", 9.0, 1.0, tried.episode, 1_000.0, 1_000.0, 1, ("1 failed login",))
     logins = {"victim-9"}  # its requests in the batch are failed logins
@@ -365,7 +369,7 @@ def test_an_entity_alert_is_folded_into_the_wave_under_way_only_if_its_every_req
 def test_an_attempt_that_fetched_the_login_form_first_is_folded_into_the_wave() -> None:
     # GIVEN a wave under way, and stuffing attempts that each fetch the login form (for its
     # anti-forgery token) a second before posting to it, as tools against such forms must
-    in_wave = LoginWindow({16: [30, 29]}, waves=1, in_wave=True)
+    in_wave = AttemptWindow({16: [30, 29]}, waves=1, in_wave=True)
     tried = episode(("page", False), ("page", True))
     alert = EntityAlert("attempt-1", "session", 9.0, 1.0, tried.episode, 1_000.0, 1_001.0, 2, ("1 failed login",))
     form = event(START, "attempt-1", "page_view", resource="/Account/Login", status=200)
@@ -418,30 +422,30 @@ def test_an_attempt_that_fetched_the_login_form_first_is_folded_into_the_wave() 
 
 def test_the_window_round_trips_and_stays_bounded() -> None:
     # GIVEN a window that has counted a stuffing run of an hour and a half with many successes
-    window = LoginWindow()
-    model = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
+    window = AttemptWindow()
+    model = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
     watch(model, stuffing(START, attempts=5_400, per_second=1.0, successes=4_000), window)
     # THEN it keeps the long window's one-minute buckets, the last few successful accounts and the
     # last few that failed, and reads back the same
     assert len(window.buckets) == LONG_WINDOW_MINUTES
     assert len(window.successes) == MAX_NAMED_ACCOUNTS
     assert [user for _, user in window.failed_accounts] == [f"victim-{number}" for number in range(5_395, 5_400)]
-    assert LoginWindow.from_bytes(window.to_bytes()) == window
+    assert AttemptWindow.from_bytes(window.to_bytes()) == window
     # (one item per shard, written once per batch: two write units at most)
     assert len(window.to_bytes()) < 2_048
 
 
 def test_an_unreadable_window_or_model_is_refused_with_a_named_error() -> None:
     with pytest.raises(InvalidStateError, match="login window"):
-        LoginWindow.from_bytes(b'{"b": "nonsense"}')
+        AttemptWindow.from_bytes(b'{"b": "nonsense"}')
     with pytest.raises(InvalidStateError, match="login wave model"):
-        LoginWaveModel.from_json({"usual_share": 2.0, "threshold": 12.0})
+        WaveModel.from_json({"usual_share": 2.0, "threshold": 12.0})
     with pytest.raises(InvalidStateError, match="login wave model"):
-        LoginWaveModel.from_json(["not", "a", "mapping"])  # type: ignore[arg-type]
+        WaveModel.from_json(["not", "a", "mapping"])  # type: ignore[arg-type]
     with pytest.raises(InvalidStateError, match="login wave model"):
-        LoginWaveModel.from_json({"usual_share": 0.1, "threshold": 12.0, "long_threshold": -1.0})
+        WaveModel.from_json({"usual_share": 0.1, "threshold": 12.0, "long_threshold": -1.0})
     with pytest.raises(InvalidStateError, match="out of range"):
-        LoginWaveModel.from_json({"usual_share": 0.1, "threshold": 12.0, "busy_share": 1.5})
+        WaveModel.from_json({"usual_share": 0.1, "threshold": 12.0, "busy_share": 1.5})
 
 
 def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_scorer_does(tmp_path) -> None:
@@ -453,7 +457,7 @@ def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_s
     # GIVEN a model with a wave model, and a day of new people among whom 240 new accounts are tried
     # once each over four minutes, as the scorer's test has them (each an entity alert on its own)
     loaded = load_model(save(train(normal_traffic(users=120, days=10)), tmp_path / "model"))
-    loaded = replace(loaded, login_waves=LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR))
+    loaded = replace(loaded, login_waves=WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR))
     day = (START + timedelta(days=10)).timestamp()
     people = [
         {**item, "user_id": "new-" + item["user_id"], "session_id": "new-" + str(item["session_id"])}
@@ -507,7 +511,7 @@ def test_the_backtest_counts_the_sessions_that_failed_in_a_trickle_wave_as_alert
     # GIVEN a model whose wave model judges the long window, and a day of new people among whom one
     # new session every three minutes, for two hours, tries one account and leaves
     loaded = load_model(save(train(normal_traffic(users=120, days=10)), tmp_path / "model"))
-    waves = LoginWaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
+    waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
     loaded = replace(loaded, login_waves=waves)
     day = (START + timedelta(days=10)).timestamp()
     people = [
@@ -556,3 +560,134 @@ def test_the_backtest_counts_the_sessions_that_failed_in_a_trickle_wave_as_alert
     summary = summarize(replay)
     assert summary["tried_in_waves"] == len(tried)
     assert summary["per_label"]["credential_stuffing"]["alerted"] == len(tried)
+
+
+def donations(
+    start: datetime, minutes: int, per_minute: int, decline_share: float, seed: int = 5
+) -> list[dict[str, Any]]:
+    """Donors' payments: ``per_minute`` a minute, each declined (402) with ``decline_share``."""
+    rng = random.Random(seed)
+    events = []
+    for minute in range(minutes):
+        for _number in range(per_minute):
+            moment = start + timedelta(minutes=minute, seconds=rng.uniform(0, 59))
+            declined = rng.random() < decline_share
+            status = 402 if declined else 201
+            events.append(
+                event(moment, f"donor-{rng.randrange(5_000)}", "purchase", resource="/api/donations/", status=status)
+            )
+    return sorted(events, key=event_time)
+
+
+def card_testing(start: datetime, attempts: int, per_second: float, working: int = 2) -> list[dict[str, Any]]:
+    """Bots trying a stolen card each through a proxy address of its own; ``working`` go through."""
+    return [
+        event(
+            start + timedelta(seconds=number / per_second),
+            f"client:tester-{number}",
+            "purchase",
+            resource="/api/donations/",
+            status=201 if number < working else 402,
+            ip=f"100.64.{number // 250}.{number % 250}",
+        )
+        for number in range(attempts)
+    ]
+
+
+def test_payments_are_read_declined_or_not_and_a_server_error_is_neither() -> None:
+    def outcome(event_type: str, status: Any) -> bool | None:
+        return payment_outcome(event(START, "u", event_type, status=status))
+
+    assert [outcome("purchase", status) for status in (402, 400, "declined", 201, 302, None)] == [
+        True,
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
+    assert outcome("purchase", 503) is None
+    assert outcome("login_failed", 401) is None
+
+
+def test_card_testing_across_clients_alerts_once_as_declined_payments_naming_the_cards_that_worked() -> None:
+    # GIVEN a model learned from donations declined 3 % of the time, beside logins
+    training = sorted(
+        donations(START, minutes=600, per_minute=2, decline_share=0.03)
+        + logins(START, minutes=600, per_minute=2, failure_share=0.06),
+        key=event_time,
+    )
+    model, metadata = train_wave_model(training, [event_time(item) for item in training], PAYMENTS)
+    assert model is not None
+    assert metadata["attempts"] == 1200
+    assert wave_model_of({"payment_waves": metadata}, PAYMENTS) == model
+    assert wave_model_of({"payment_waves": metadata}) is None  # (the login waves' model is its own)
+    # WHEN 300 cards are tried once each from 300 addresses over five minutes, two going through
+    before = donations(START + timedelta(days=1), minutes=60, per_minute=2, decline_share=0.03)
+    attack = card_testing(START + timedelta(days=1, minutes=60), attempts=300, per_second=1.0)
+    window = AttemptWindow()
+    ordered = sorted(before + attack, key=event_time)
+    alerts = WaveWatch(model, PAYMENTS).observe(window, ordered, [event_time(item) for item in ordered])
+    # THEN the service alerts once, in words of payments, naming the two clients whose cards worked
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert (alert.kind, alert.entity) == (PAYMENT_WAVE_KIND, WAVE_ENTITY)
+    assert event_time(attack[0]) < alert.last_event_at < event_time(attack[-1])
+    assert " declined payments of " in alert.reasons[0]
+    assert alert.reasons[1].startswith("payments that went through during it, to check: ")
+    assert "client:tester-0" in alert.reasons[1]
+    assert "client:tester-1" in alert.reasons[1]
+    # AND the same traffic's logins raise no payment wave, nor its payments a login wave
+    assert WaveWatch(model, PAYMENTS).observe(AttemptWindow(), logins(START, 60, 20, 0.9), [0.0] * 1200) == []
+    login_model = WaveModel(usual_share=0.06, threshold=SURPRISE_FLOOR)
+    assert WaveWatch(login_model).observe(AttemptWindow(), ordered, [event_time(item) for item in ordered]) == []
+    # AND traffic without payments trains no payment model, saying why
+    assert train_wave_model(before[:0] + logins(START, 10, 1, 0.0), [0.0] * 10, PAYMENTS) == (
+        None,
+        {"skipped": "no payments"},
+    )
+
+
+def test_training_learns_a_payment_wave_model_that_the_backtest_replays_as_the_scorer_does(tmp_path) -> None:
+    from model.artifact import load_model
+    from model.backtest import Replay, summarize
+    from model.train import save, train
+    from tests.model_factories import normal_traffic
+
+    # GIVEN ten days of people, who give to the site now and then (3 % of their payments declined)
+    rng = random.Random(11)
+    people = normal_traffic(users=120, days=10)
+    gifts = [
+        {
+            **item,
+            "event_id": f"00000000-0000-4000-9000-{index:012d}",
+            "event_type": "purchase",
+            "resource": "/api/donations/",
+            "status": 402 if rng.random() < 0.03 else 201,
+        }
+        for index, item in enumerate(people)
+        if item["event_type"] == "page_view" and rng.random() < 0.2
+    ]
+    # WHEN a model is trained on them, saved and loaded
+    loaded = load_model(save(train(sorted(people + gifts, key=event_time)), tmp_path / "model"))
+    # THEN it has a payment wave model beside its login one, fitted on the payments alone
+    assert loaded.payment_waves is not None
+    payments = sum(1 for item in people + gifts if item["event_type"] == "purchase")
+    assert loaded.metadata["payment_waves"]["attempts"] == payments
+    assert loaded.login_waves is not None
+    assert loaded.login_waves != loaded.payment_waves
+    # AND replaying a day on which 240 cards are tried once each, the backtest raises one payment
+    # wave and counts the testers whose cards were declined in it as alerted by it
+    day = (START + timedelta(days=10)).timestamp()
+    later = [item for item in normal_traffic(users=30, days=11, seed=42) if event_time(item) >= day]
+    attack = [
+        {**item, "session_id": f"card-{index}"}
+        for index, item in enumerate(card_testing(START + timedelta(days=10, hours=15), 240, 1.0))
+    ]
+    labels = {item["user_id"]: "card_testing" for item in attack}
+    replay = Replay(loaded, "user", labels=labels)
+    replay.run(((event_time(item), item) for item in sorted(later + attack, key=event_time)), 50)
+    summary = summarize(replay)
+    assert (summary["payment_wave_alerts"], summary["login_wave_alerts"]) == (1, 0)
+    testers = [record for name, record in replay.entities.items() if name.startswith("client:tester-")]
+    assert sum(1 for record in testers if record.tried_in_wave) > 200
