@@ -629,7 +629,8 @@ def _figures(
 
 
 def alert_target(message: dict[str, Any], attack_entities: set[tuple[str, str]]) -> str:
-    """``attack``, ``normal`` or ``service`` (a failed-login wave): whom an alert message is about."""
+    """``attack``, ``normal`` or ``service`` (a wave of failed logins or declined payments): whom an alert
+    message is about."""
     entity = message.get("entity")  # a per-event alert (a model without the entity stage) names its user
     kind, identity = (entity["kind"], entity["id"]) if isinstance(entity, dict) else ("user", message["user_id"])
     if kind in (WAVE_KIND, PAYMENT_WAVE_KIND):

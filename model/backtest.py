@@ -599,10 +599,13 @@ def summarize(replay: Replay) -> dict[str, Any]:
         "alerts": len(replay.alerts),
         "alerts_per_1000_entities_per_day": round(1000.0 * len(replay.alerts) / max(entity_days, 1), 3),
         "events_flagged_share": round(replay.flagged / max(replay.events, 1), 5),
-        "login_wave_alerts": len(replay.wave_alerts),
-        "payment_wave_alerts": len(replay.waves[PAYMENTS.kind].alerts) if PAYMENTS.kind in replay.waves else 0,
+        **{
+            attempts.alerts_key: len(replay.waves[attempts.kind].alerts) if attempts.kind in replay.waves else 0
+            for attempts in (LOGINS, PAYMENTS)
+        },
         "suppressed_alerts": replay.suppressed_alerts,
         "folded_into_waves": replay.folded_alerts,
+        # (of either kind: a login failed in a failed-login wave, or a payment declined in a payment one)
         "tried_in_waves": sum(1 for record in records.values() if record.tried_in_wave),
         "folded_into_clients": len(replay.client_folded_alerts),
         "left_out_of_training": replay.left_out_of_training,

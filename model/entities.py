@@ -288,8 +288,8 @@ class Evidence:
         times, is read like any other. A ``polled`` call (one pages poll while open, as the
         visits now say) that comes ``POLL_MIN_SECONDS`` or more after the episode's request before
         it, once the episode has opened a page, counts nowhere: it keeps the episode going, and
-        adds no request, asset, page or minute to it; unless it was flagged, failed or refused
-        (4xx), which counts as a page (a template pages poll walked for ids, a probe). A live blog
+        adds no request, asset, page or minute to it, nor its flag; unless it failed or was refused
+        (4xx), which counts as a page (a probe of it). A live blog
         left open an hour polls its updates sixty times: counted as pages they read as sixty
         machine-regular ones, as assets as a client fetching little else, and their hour as the
         reader's. ``page``: the event's
@@ -302,7 +302,8 @@ class Evidence:
             self._start_episode(now)
         elif now > self.last_seen:
             self.last_seen = now
-        quiet = not flagged and values[_FAILURE_SUM - 2] == 0.0 and values[_CLIENT_ERROR_VALUE] == 0.0
+        # (flagged or not: a call that appeared since training is flagged as often as it is polled)
+        quiet = values[_FAILURE_SUM - 2] == 0.0 and values[_CLIENT_ERROR_VALUE] == 0.0
         if page_poll and self.page_opened and quiet:
             return new_episode
         self.events += 1

@@ -56,6 +56,7 @@ from model.entity_training import ENTITY_KINDS
 from model.features import ResourceVocabulary, event_time, featurize_batch
 from model.tails import Matrix, Vector
 from model.train import DEFAULT_ALERT_RATE, save, train
+from model.waves import ATTEMPTS
 
 CSIC_FOLDER = Path(os.environ.get("VEDETTE_CSIC2010", Path(__file__).resolve().parents[1] / "data/csic2010"))
 CSIC_TRAIN_LINES = 24_000
@@ -315,11 +316,14 @@ def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
             keys = [(replay.kind, key) for replay in replays if (key := entity_key(event, replay.kind)) is not None]
             episodes[label.scenario, label.episode_id].append((event_time(event), keys))
             episode_of[event["event_id"]] = (label.scenario, label.episode_id)
-    # A failed-login wave alerts on the whole service, not on one of an episode's entities: it is
-    # credited to the episode that made most of the failures in its window, if one made over half,
-    # and is a normal alert otherwise. Every replay sees the same logins, so the first one's serve.
+    # A wave (of failed logins or declined payments) alerts on the whole service, not on one of an
+    # episode's entities: it is credited to the episode that made most of the failures in its
+    # window, if one made over half, and is a normal alert otherwise. Every replay sees the same
+    # attempts, so the first one's serve.
     normal_wave_alerts = 0
-    for alert, failures in replays[0].wave_alerts if replays else []:
+    normal_by_kind: Counter[str] = Counter()
+    waves = list(replays[0].waves.values()) if replays else []
+    for alert, failures in [wave_alert for wave in waves for wave_alert in wave.alerts]:
         makers = Counter(episode_of.get(event_id) for event_id in failures)
         maker, count = makers.most_common(1)[0] if makers else (None, 0)
         if maker is not None and count * 2 > len(failures):
@@ -328,6 +332,7 @@ def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
             episodes[maker][0][1].append(episode_entity)  # one of its events names it
         else:
             normal_wave_alerts += 1
+            normal_by_kind[alert.kind] += 1
     scenarios: dict[str, dict[str, Any]] = {}
     for (scenario, _), members in sorted(episodes.items()):
         begin, end = min(moment for moment, _ in members), max(moment for moment, _ in members)
@@ -351,9 +356,12 @@ def _episode_figures(labeled: list[Any], replays: list[Any]) -> dict[str, Any]:
                 normal_entity_days += len(record.days)
     return {
         "normal_alerts_per_1000_entities_per_day": round(1000.0 * normal_alerts / max(normal_entity_days, 1), 3),
-        "login_wave_alerts": {
-            "alerts": len(replays[0].wave_alerts) if replays else 0,
-            "on_normal_traffic": normal_wave_alerts,
+        **{
+            attempts.alerts_key: {
+                "alerts": sum(len(wave.alerts) for wave in waves if wave.watch.attempts is attempts),
+                "on_normal_traffic": normal_by_kind[attempts.kind],
+            }
+            for attempts in ATTEMPTS
         },
         "scenarios": {
             name: {

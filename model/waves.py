@@ -56,6 +56,7 @@ PURCHASE = "purchase"
 CLIENT_ERROR = 4  # events.status_class of a 4xx
 FAILURE_OUTCOME = 1  # events.status_class of a failure outcome ("declined", "failed")
 SERVER_ERROR = 5
+SITE_ERROR_OUTCOME = "error"  # the one failure outcome that is the site's, not the payment's
 # The alert's entity: the whole service's logins (as a scorer sees them on its shard).
 WAVE_KIND = "logins"
 PAYMENT_WAVE_KIND = "payments"
@@ -75,6 +76,7 @@ SURPRISE_FLOOR = 12.0
 TRAINING_MARGIN = 1.5
 # Training windows with this many logins or more, and this share of the busiest one's, are busy.
 BUSY_WINDOW_ATTEMPTS = 100
+BUSY_PAYMENT_ATTEMPTS = 20
 BUSY_FRACTION = 0.5
 WAVE_END_FRACTION = 0.5
 # A wave's alert names at most this many accounts that logged in successfully during it.
@@ -273,11 +275,13 @@ def login_outcome(event: Mapping[str, Any]) -> bool | None:
 
 def payment_outcome(event: Mapping[str, Any]) -> bool | None:
     """True for a declined payment (a ``purchase`` answered 4xx, or with a failure outcome), False
-    for one that went through, None for any other event and for a server error (the site's)."""
+    for one that went through (2xx, a redirect after it, or no status: an application's event), None
+    for any other event and for a server error, or an ``error`` outcome (the site's)."""
     if event.get("event_type") != PURCHASE:
         return None
-    kind = status_class(event.get("status"))
-    if kind == SERVER_ERROR:
+    status = event.get("status")
+    kind = status_class(status)
+    if kind == SERVER_ERROR or (isinstance(status, str) and status.lower() == SITE_ERROR_OUTCOME):
         return None
     return kind in (CLIENT_ERROR, FAILURE_OUTCOME)
 
@@ -292,12 +296,23 @@ class Attempts:
     failed: str  # "failed logins"
     succeeded: str  # "successful logins"
     metadata_key: str
+    alerts_key: str  # the count of its alerts in a backtest's summary and make eval's figures
+    # Training windows with this many attempts or more (and BUSY_FRACTION of the busiest's) are busy
+    # (``_busy_share``): a site takes fewer payments than logins, and its crowds (an appeal, a sale)
+    # decline more often too.
+    busy_attempts: int = BUSY_WINDOW_ATTEMPTS
 
 
-LOGINS = Attempts(WAVE_KIND, login_outcome, "failed logins", "successful logins", "login_waves")
+LOGINS = Attempts(WAVE_KIND, login_outcome, "failed logins", "successful logins", "login_waves", "login_wave_alerts")
 # Of a card-testing wave, the payments that went through are the cards the testers found working.
 PAYMENTS = Attempts(
-    PAYMENT_WAVE_KIND, payment_outcome, "declined payments", "payments that went through", "payment_waves"
+    PAYMENT_WAVE_KIND,
+    payment_outcome,
+    "declined payments",
+    "payments that went through",
+    "payment_waves",
+    "payment_wave_alerts",
+    busy_attempts=BUSY_PAYMENT_ATTEMPTS,
 )
 ATTEMPTS = (LOGINS, PAYMENTS)
 
@@ -486,7 +501,7 @@ def train_wave_model(
                 window_attempts, window_failures = window.totals(minutes)
                 highest[minutes] = max(highest[minutes], surprise(window_attempts, window_failures, usual))
                 busiest[minutes] = max(busiest[minutes], window_attempts)
-    busy_share = _busy_share(outcomes, busiest)
+    busy_share = _busy_share(outcomes, busiest, watched.busy_attempts)
     model = WaveModel(
         usual,
         max(SURPRISE_FLOOR, TRAINING_MARGIN * highest[WINDOW_MINUTES]),
@@ -508,18 +523,20 @@ def train_wave_model(
     return model, metadata
 
 
-def _busy_share(outcomes: Sequence[tuple[float, bool]], busiest: Mapping[int, int]) -> float | None:
+def _busy_share(
+    outcomes: Sequence[tuple[float, bool]], busiest: Mapping[int, int], at_least: int = BUSY_WINDOW_ATTEMPTS
+) -> float | None:
     """The failure share of the busy training windows taken together (each window as it stood at
-    each login, as training reads them): those of each length that held ``BUSY_WINDOW_ATTEMPTS``
+    each login, as training reads them): those of each length that held ``at_least``
     logins or more and ``BUSY_FRACTION`` of the busiest's. None without any."""
-    least = {minutes: max(BUSY_WINDOW_ATTEMPTS, BUSY_FRACTION * most) for minutes, most in busiest.items()}
+    least = {minutes: max(at_least, BUSY_FRACTION * most) for minutes, most in busiest.items()}
     window = AttemptWindow()
     attempts = failures = 0
     for moment, failed in outcomes:
         if window.add(moment, failed, ""):
-            for minutes, at_least in least.items():
+            for minutes, busy in least.items():
                 window_attempts, window_failures = window.totals(minutes)
-                if window_attempts >= at_least:
+                if window_attempts >= busy:
                     attempts += window_attempts
                     failures += window_failures
     return failures / attempts if attempts else None

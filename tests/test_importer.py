@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from model.backtest import REORDER_SECONDS, parse_args, read_source
+from model.waves import payment_outcome
 from traffic import Simulator
 from traffic.exceptions import LogFormatError
 from traffic.importer import (
@@ -1671,11 +1672,19 @@ def test_a_submitted_payment_is_a_purchase_under_api_too_and_a_viewed_one_is_not
         ("PUT", "/api/v2/orders/77/pay"): "purchase",
         ("POST", "/cart/checkout"): "purchase",
         ("POST", "/billing/charges"): "purchase",
+        ("POST", "/donate.php"): "purchase",
+        ("POST", "/checkout/confirm"): "purchase",
         ("GET", "/api/donations/"): "api_call",
         ("GET", "/donate/storm-relief/"): "page_view",
         ("POST", "/api/paypal-webhook"): "api_call",  # (a segment of its own, not a word in one)
-        ("POST", "/webhooks/stripe/"): "page_view",
+        ("POST", "/webhooks/payment"): "page_view",  # (a provider's callback to the site)
+        ("POST", "/api/orders/123/cancel"): "api_call",  # (a step after the payment, not one)
+        ("POST", "/api/donations/intent/"): "api_call",
+        ("POST", "/account/payments/methods"): "page_view",
     }
-    # THEN each reads as a payment only when submitted to a payment path; a 402 is a declined one
+    # THEN each reads as a payment only when submitted to a payment path
     assert {key: infer_event_type(*key, 201) for key in read} == read
-    assert infer_event_type("POST", "/api/donations/", 402) == "purchase"
+    # AND imported, a 402 is a declined payment, which the payment waves count
+    line = '198.51.100.7 - - [02/Nov/2026:10:00:00 +0000] "POST /api/donations/ HTTP/1.1" 402 5 "-" "Fx"'
+    (item,) = LogImporter("combined").import_lines([line], "access.log")
+    assert (item.event["event_type"], payment_outcome(item.event)) == ("purchase", True)

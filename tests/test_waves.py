@@ -38,7 +38,7 @@ from model.waves import (
     train_wave_model,
     wave_model_of,
 )
-from tests.model_factories import START, event
+from tests.model_factories import START, event, stamp
 
 
 def logins(start: datetime, minutes: int, per_minute: int, failure_share: float, seed: int = 3) -> list[dict[str, Any]]:
@@ -607,6 +607,7 @@ def test_payments_are_read_declined_or_not_and_a_server_error_is_neither() -> No
         False,
     ]
     assert outcome("purchase", 503) is None
+    assert outcome("purchase", "Error") is None
     assert outcome("login_failed", 401) is None
 
 
@@ -691,3 +692,24 @@ def test_training_learns_a_payment_wave_model_that_the_backtest_replays_as_the_s
     assert (summary["payment_wave_alerts"], summary["login_wave_alerts"]) == (1, 0)
     testers = [record for name, record in replay.entities.items() if name.startswith("client:tester-")]
     assert sum(1 for record in testers if record.tried_in_wave) > 200
+
+
+def test_an_appeal_larger_than_training_s_declining_as_its_appeal_did_is_no_payment_wave() -> None:
+    # GIVEN two weeks of a small charity's donations (about nine an hour, 4 % declined) with one
+    # appeal in them (90 donations in half an hour, 10 % declined: new donors' cards fail more often)
+    quiet = donations(START, minutes=14 * 24 * 60 // 7, per_minute=1, decline_share=0.04, seed=8)
+    quiet = [{**item, "occurred_at": stamp(START + timedelta(minutes=7 * index))} for index, item in enumerate(quiet)]
+    appeal = donations(START + timedelta(days=3, hours=12), minutes=30, per_minute=3, decline_share=0.10, seed=9)
+    training = sorted(quiet + appeal, key=event_time)
+    model, metadata = train_wave_model(training, [event_time(item) for item in training], PAYMENTS)
+    assert model is not None
+    # THEN the appeal's windows are the busy ones, though they held fewer than a hundred attempts
+    assert model.busy_share is not None
+    assert metadata["training_busy_share"] > 0.05
+    # AND a later appeal of 400 donors in ten minutes declining as often raises no wave
+    later = donations(START + timedelta(days=20), minutes=10, per_minute=40, decline_share=0.10, seed=10)
+    assert WaveWatch(model, PAYMENTS).observe(AttemptWindow(), later, [event_time(item) for item in later]) == []
+    # AND card testing in it still does
+    testing = card_testing(START + timedelta(days=20, minutes=2), attempts=150, per_second=0.5)
+    mixed = sorted(later + testing, key=event_time)
+    assert len(WaveWatch(model, PAYMENTS).observe(AttemptWindow(), mixed, [event_time(item) for item in mixed])) == 1

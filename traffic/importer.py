@@ -190,11 +190,15 @@ _RESET_RE = re.compile(r"(?:password|forgot|reset)")
 _NOT_LOGIN_RE = re.compile(r"/(?:refresh|register|signup|sign-up)(?:/|$)|forgot|reset")
 _SEARCH_RE = re.compile(r"/(?:search|buscar)")
 _CART_RE = re.compile(r"/(?:cart|basket|anadir\.jsp)")
-# Payments: a checkout, an order, a donation, a charge (``purchase`` when submitted: a declined one is
-# what card testing leaves, ``model.waves.PAYMENTS``).
+# Payments: a path whose last segment is a checkout, an order, a donation, a charge, or its
+# confirmation (``/checkout/confirm``): ``purchase`` when submitted, and a declined one is what card
+# testing leaves (``model.waves.PAYMENTS``); not another step (``/orders/7/cancel``,
+# ``/donations/intent``) nor a provider's callback to the site.
 _PURCHASE_RE = re.compile(
-    r"/(?:checkout|purchases?|orders?|pay|payments?|charges?|donate|donations?|pagar\.jsp)(?:/|$)"
+    rf"/(?:checkout|purchases?|orders?|pay|payments?|charges?|donate|donations?|pagar){_PAGE_EXTENSION}"
+    r"(?:/(?:confirm|submit|complete|process))?/?$"
 )
+_CALLBACK_RE = re.compile(r"/(?:webhooks?|callbacks?|ipn|notify|notifications?)(?:/|$)")
 
 
 class LineError(Exception):
@@ -755,7 +759,7 @@ def infer_event_type(
         return "logout"
     if _RESET_RE.search(lowered):
         return "password_reset"
-    if submitted and _PURCHASE_RE.search(lowered):
+    if submitted and _PURCHASE_RE.search(lowered) and not _CALLBACK_RE.search(lowered):
         return "purchase"
     if "/api/" in lowered:
         return "api_call"

@@ -330,10 +330,15 @@ def process_batch(
         step, done = alert_on_entities(
             done, fresh, features, scored.scores, parked, cut, groups, loaded, batch.shard_id, deps, settings, outcome
         )
-    with timing("save_states"):
-        unsaved_users = save_states(done, fresh, features, step, groups, loaded, deps, settings, now, outcome)
     with timing("watch_logins"):
-        watch_logins(batch, done, loaded, deps, settings, now, outcome)
+        waves_recorded = watch_logins(batch, done, loaded, deps, settings, now, outcome)
+    with timing("save_states"):
+        if waves_recorded:
+            unsaved_users = save_states(done, fresh, features, step, groups, loaded, deps, settings, now, outcome)
+        else:
+            # (a wave's alert or window not recorded: no state is saved, and the retry sees it all again)
+            outcome.errors.append("a wave's alert or window not recorded: the batch is left for the retry")
+            unsaved_users = {item.wire["user_id"] for item in fresh}
     answer(batch, failed_records | records_to_retry(fresh, unsaved_users, cut, groups), outcome)
     return outcome
 
@@ -711,12 +716,16 @@ def watch_logins(
     settings: ScorerSettings,
     now: datetime,
     outcome: BatchOutcome,
-) -> None:
+) -> bool:
     """Count the processed logins and payments toward waves of failed ones across the service
-    (``_watch_logins``), after the states' rounds, which the shard's windows do not join; nothing
-    without a wave model."""
-    for attempts, model in deps.waves() if done else ():
+    (``_watch_logins``), before the states are saved: returns whether every wave's alert and window
+    were recorded (nothing without a wave model). If not, no state is saved, and the retry counts
+    the batch again and raises the wave's alert again."""
+    recorded = [
         _watch_logins(done, model, attempts, loaded.progress, batch.shard_id, deps, settings, now, outcome)
+        for attempts, model in (deps.waves() if done else ())
+    ]
+    return all(recorded)
 
 
 def records_to_retry(fresh: list[_Valid], unsaved_users: set[str], cut: dict[str, int], groups: _Groups) -> set[int]:
@@ -1249,14 +1258,15 @@ def _watch_logins(
     settings: ScorerSettings,
     now: datetime,
     outcome: BatchOutcome,
-) -> None:
+) -> bool:
     """Add the processed ``attempts`` (logins or payments) to the shard's window of them, publish a
-    wave's alert, and save the window with the last record it applied.
+    wave's alert, and save the window with the last record it applied; returns whether both were
+    done (or there was nothing to do).
 
     The window is a count over the shard, not any one user's history, so it is not held back with a
-    user whose state failed: a retry skips what the window applied, and at worst a failed user's
-    logins go uncounted. An alert that cannot be published leaves the window unsaved, so the next
-    batch crosses the threshold again and publishes it.
+    user whose state fails later: a retry skips what the window applied. An alert that cannot be
+    published leaves the window unsaved, and so does a batch without any such attempt (it would
+    change nothing); the caller then saves no state, and the retry counts the batch again.
     """
     key = evidence_key(attempts.kind, shard_id)
     previous = progress.stored.get(key)
@@ -1269,12 +1279,12 @@ def _watch_logins(
             outcome.errors.append(f"{key}: {error}")
     through = progress.applied_through(key)
     fresh = [item for item in done if int(item.record.sequence_number) > through]
-    if not fresh:
-        return
+    if not any(attempts.outcome(item.wire) is not None for item in fresh):
+        return True
     alerts = WaveWatch(model, attempts).observe(window, [item.wire for item in fresh], [item.time for item in fresh])
     if _publish_entity_alerts(alerts, deps, outcome):
-        return
-    _save_shard_item(key, window.to_bytes(), fresh, progress, deps, settings, now, outcome)
+        return False
+    return _save_shard_item(key, window.to_bytes(), fresh, progress, deps, settings, now, outcome)
 
 
 def _read_states(
