@@ -141,8 +141,8 @@ def test_handler_scores_a_batch_on_the_real_model_and_flags_the_injection(handle
         "featurize_and_score",
         "record_events",
         "alert_on_entities",
+        "watch_waves",
         "save_states",
-        "watch_logins",
     ]
     assert all(milliseconds >= 0 for milliseconds in summary.step_ms.values())
 

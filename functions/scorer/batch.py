@@ -330,8 +330,8 @@ def process_batch(
         step, done = alert_on_entities(
             done, fresh, features, scored.scores, parked, cut, groups, loaded, batch.shard_id, deps, settings, outcome
         )
-    with timing("watch_logins"):
-        waves_recorded = watch_logins(batch, done, loaded, deps, settings, now, outcome)
+    with timing("watch_waves"):
+        waves_recorded = watch_waves(batch, done, loaded, deps, settings, now, outcome)
     with timing("save_states"):
         if waves_recorded:
             unsaved_users = save_states(done, fresh, features, step, groups, loaded, deps, settings, now, outcome)
@@ -708,7 +708,7 @@ def save_states(
     return unsaved_users
 
 
-def watch_logins(
+def watch_waves(
     batch: DecodedBatch,
     done: list[_Valid],
     loaded: LoadedStates,
@@ -718,11 +718,11 @@ def watch_logins(
     outcome: BatchOutcome,
 ) -> bool:
     """Count the processed logins and payments toward waves of failed ones across the service
-    (``_watch_logins``), before the states are saved: returns whether every wave's alert and window
+    (``_watch_waves``), before the states are saved: returns whether every wave's alert and window
     were recorded (nothing without a wave model). If not, no state is saved, and the retry counts
     the batch again and raises the wave's alert again."""
     recorded = [
-        _watch_logins(done, model, attempts, loaded.progress, batch.shard_id, deps, settings, now, outcome)
+        _watch_waves(done, model, attempts, loaded.progress, batch.shard_id, deps, settings, now, outcome)
         for attempts, model in (deps.waves() if done else ())
     ]
     return all(recorded)
@@ -1238,7 +1238,7 @@ def _save_shard_item(
 
 def _stored_login_window(shard_id: str, progress: _Progress) -> AttemptWindow | None:
     """The shard's login window as stored when the batch started; None if there is none or it is
-    unreadable (``_watch_logins`` counts that)."""
+    unreadable (``_watch_waves`` counts that)."""
     stored = progress.stored.get(evidence_key(WAVE_KIND, shard_id))
     if stored is None:
         return None
@@ -1248,7 +1248,7 @@ def _stored_login_window(shard_id: str, progress: _Progress) -> AttemptWindow | 
         return None
 
 
-def _watch_logins(
+def _watch_waves(
     done: list[_Valid],
     model: WaveModel,
     attempts: Attempts,
