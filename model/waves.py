@@ -48,14 +48,11 @@ from typing import Any
 
 from model.entities import EntityAlert, Evidence
 from model.exceptions import InvalidStateError
-from model.features.events import status_class
+from model.features.events import CLIENT_ERROR_CLASS, FAILURE_OUTCOME_CLASS, SERVER_ERROR_CLASS, status_class
 
 LOGIN_SUCCEEDED = "login_succeeded"
 LOGIN_FAILED = "login_failed"
 PURCHASE = "purchase"
-CLIENT_ERROR = 4  # events.status_class of a 4xx
-FAILURE_OUTCOME = 1  # events.status_class of a failure outcome ("declined", "failed")
-SERVER_ERROR = 5
 SITE_ERROR_OUTCOME = "error"  # the one failure outcome that is the site's, not the payment's
 # The alert's entity: the whole service's logins (as a scorer sees them on its shard).
 WAVE_KIND = "logins"
@@ -281,9 +278,9 @@ def payment_outcome(event: Mapping[str, Any]) -> bool | None:
         return None
     status = event.get("status")
     kind = status_class(status)
-    if kind == SERVER_ERROR or (isinstance(status, str) and status.lower() == SITE_ERROR_OUTCOME):
+    if kind == SERVER_ERROR_CLASS or (isinstance(status, str) and status.lower() == SITE_ERROR_OUTCOME):
         return None
-    return kind in (CLIENT_ERROR, FAILURE_OUTCOME)
+    return kind in (CLIENT_ERROR_CLASS, FAILURE_OUTCOME_CLASS)
 
 
 @dataclass(frozen=True)
@@ -372,7 +369,7 @@ def _form_fetch(event: Mapping[str, Any]) -> bool:
     """A GET or HEAD (or no method logged) not answered 4xx."""
     properties = event.get("properties")
     method = properties.get("method") if isinstance(properties, Mapping) else None
-    return method in (None, "GET", "HEAD") and status_class(event.get("status")) != CLIENT_ERROR
+    return method in (None, "GET", "HEAD") and status_class(event.get("status")) != CLIENT_ERROR_CLASS
 
 
 def fold_into_wave(

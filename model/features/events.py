@@ -15,8 +15,10 @@ from model.exceptions import InvalidFeatureEventError
 
 FAILURE_OUTCOMES = frozenset({"failed", "failure", "denied", "error", "rejected", "declined", "invalid", "blocked"})
 WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
-# Status classes (``status_class``) that record a failure: an outcome string, 4xx and 5xx.
-FAILURE_CLASSES = frozenset({1, 4, 5})
+# Status classes (``status_class``): a failure outcome string, an answer (2xx), a client error (4xx),
+# a server error (5xx); those that record a failure.
+FAILURE_OUTCOME_CLASS, ANSWERED_CLASS, CLIENT_ERROR_CLASS, SERVER_ERROR_CLASS = 1, 2, 4, 5
+FAILURE_CLASSES = frozenset({FAILURE_OUTCOME_CLASS, CLIENT_ERROR_CLASS, SERVER_ERROR_CLASS})
 _EVENT_FIELDS = ("event_type", "status", "ip", "user_agent", "resource", "properties")
 
 

@@ -15,7 +15,16 @@ import numpy as np
 from model.enrichment import AgentLookup, NetworkLookup
 from model.exceptions import InvalidFeatureEventError
 from model.features.addresses import ADDRESS_COLUMNS, CROWD_COLUMNS, CountryLookup, address_columns, network_lookup
-from model.features.events import FAILURE_CLASSES, event_field, event_fields, event_time, stable_hash, status_class
+from model.features.events import (
+    ANSWERED_CLASS,
+    FAILURE_CLASSES,
+    SERVER_ERROR_CLASS,
+    event_field,
+    event_fields,
+    event_time,
+    stable_hash,
+    status_class,
+)
 from model.features.request import REQUEST_COLUMNS, request_columns
 from model.features.resources import SHAPE_COLUMNS, resource_shape, resource_shapes
 from model.features.site import SiteNow
@@ -44,8 +53,7 @@ _SHAPE_START = FEATURE_NAMES.index(SHAPE_COLUMNS[0])
 _SHAPE_END = _SHAPE_START + len(SHAPE_COLUMNS)
 _FIRST_IN_USER = USER_COLUMNS.index("first_event")
 _NEW_PATH_IN_USER = USER_COLUMNS.index("new_resource_path")
-_ANSWERED = frozenset({0, 2})  # status classes (events.status_class) of requests that count as visits
-_SERVER_ERROR = 5
+_ANSWERED = frozenset({0, ANSWERED_CLASS})  # status classes (events.status_class) of requests that count as visits
 _SUSPICIOUS_IN_SHAPE = SHAPE_COLUMNS.index("resource_suspicious_tokens")
 
 
@@ -98,15 +106,15 @@ def _featurize_one(
     # What the client got, as its features read it: a server error while the site is failing its
     # visitors (model.features.outages) is the site's, and the request reads as answered.
     outcome_kind = status_kind
-    if site is not None and 2 <= status_kind <= _SERVER_ERROR:
-        server_error = status_kind == _SERVER_ERROR
+    if site is not None and ANSWERED_CLASS <= status_kind <= SERVER_ERROR_CLASS:
+        server_error = status_kind == SERVER_ERROR_CLASS
         text_ip = ip if isinstance(ip, str) else None
         if not hosting:
             site.outages.count(now, server_error, text_ip)
         if site_error is None:
             site_error = server_error and site.outages.failing(now, text_ip) and not _suspicious(resource)
-    if site_error and status_kind == _SERVER_ERROR:
-        outcome_kind = 2
+    if site_error and status_kind == SERVER_ERROR_CLASS:
+        outcome_kind = ANSWERED_CLASS
     if site_errors is not None:
         site_errors.append(outcome_kind != status_kind)
     failure = event_type == "login_failed" or outcome_kind in FAILURE_CLASSES
