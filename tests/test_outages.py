@@ -13,8 +13,9 @@ import pytest
 from model.enrichment import NetworkInfo
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES, Outages, PathPopularity, SiteNow, featurize_batch
-from model.features.outages import MIN_FAILING_NETWORKS
-from model.features.popularity import Followed, network_hash
+from model.features.clock import EventClock
+from model.features.outages import CLOCK_STEP, FAR_BEHIND, MIN_FAILING_NETWORKS
+from model.features.popularity import _TEMPLATE, STORED_ALONE_VERSION, Followed, network_hash
 from tests.model_factories import START, event
 
 FAILURE = FEATURE_NAMES.index("failure")
@@ -212,19 +213,22 @@ def test_recomputing_some_events_with_the_verdicts_of_their_scores_gives_their_r
 
 def test_the_site_s_count_is_stored_exactly_and_reads_the_form_stored_before_outages() -> None:
     # GIVEN the site's count after an outage and a followed page
-    popularity = PathPopularity(0.0, 0.0, 2.0, {7: Followed(1.0, 1.0, 0, 3, 0)})
+    popularity = PathPopularity(0.0, total=2.0, followed={7: Followed(1.0, 1.0, 0, 3, 0)})
+    popularity.clock.time = 0.0
     site = SiteNow(popularity, featurize_batch(browsing(100, START, error_every=4)).site.outages)
     # THEN it reads back exactly
     assert SiteNow.from_bytes(site.to_bytes()) == site
     # AND a popularity stored alone (before outages were counted) reads with no outage counted
-    assert SiteNow.from_bytes(popularity.to_bytes()) == SiteNow(popularity, Outages())
+    alone = struct.pack("<BdddI", STORED_ALONE_VERSION, 0.0, 0.0, 2.0, 1) + _TEMPLATE.pack(7, 1.0, 1.0, 0, 3, 0, 0, 0)
+    assert SiteNow.from_bytes(alone) == SiteNow(popularity, Outages())
     # AND anything else is refused with the reason
     stored = site.to_bytes()
+    popularity_part = stored[: -len(site.outages.to_bytes())]
     for garbled, reason in [
         (stored[:-1], "outages"),
-        (stored[: -len(site.outages.to_bytes())] + Outages(clock=math.inf).to_bytes(), "not a time"),
-        (stored[: -len(site.outages.to_bytes())] + Outages(clock=600.0, slot=7).to_bytes(), "not a time"),
-        (stored[: -len(site.outages.to_bytes())] + Outages(requests=1, errors=2).to_bytes(), "more errors"),
+        (popularity_part + Outages(EventClock(CLOCK_STEP, FAR_BEHIND, math.inf)).to_bytes(), "not a time"),
+        (popularity_part + Outages(EventClock(CLOCK_STEP, FAR_BEHIND, 600.0), slot=7).to_bytes(), "not a time"),
+        (popularity_part + Outages(requests=1, errors=2).to_bytes(), "more errors"),
         (stored[:3], "shorter than its head"),
         (b"\xffsite" + struct.pack("<BI", 9, 0), "version 9"),
         (b"\xffsite" + struct.pack("<BI", 1, 999), "shorter than its 999 bytes"),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import struct
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from model.enrichment import NetworkInfo
 from model.entities import EVIDENCE_COLUMNS, Evidence
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES, PathPopularity, ResourceVocabulary, SiteNow, featurize_batch, stable_hash
+from model.features.clock import BEHIND_RESET
 from model.features.popularity import MAX_POPULAR_TEMPLATES, MIN_POPULAR_CLIENTS, POPULARITY_VERSION, Followed
 from tests.model_factories import START, event
 
@@ -182,7 +184,8 @@ def test_the_visits_kept_are_bounded_and_stored_exactly() -> None:
 
 
 def test_malformed_visits_are_refused() -> None:
-    whole = PathPopularity(0.0, 0.0, 2.0, {7: Followed(1.0, 1.0, 0, 3, 0), 9: Followed(1.0, 3.0, 0, 1, 0)}).to_bytes()
+    popularity = PathPopularity(0.0, total=2.0, followed={7: Followed(1.0, 1.0, 0, 3, 0), 9: Followed(1.0, 3.0, 0, 1)})
+    whole = popularity.to_bytes()
     for stored in (b"", b"{}", bytes([POPULARITY_VERSION + 1]) + whole[1:], whole[:-1], whole + b"\x00"):
         with pytest.raises(InvalidStateError, match="popularity"):
             PathPopularity.from_bytes(stored)
@@ -298,3 +301,31 @@ def test_a_request_stamped_a_month_off_neither_fails_nor_unmakes_a_popular_page(
     rows = featurize_batch(later, vocabulary=vocabulary, site=SiteNow.from_bytes(skewed.site.to_bytes())).rows
     # THEN the readers after it still read the blog as popular
     assert [row[RARITY] for row in rows] == [pytest.approx(vocabulary.typical_rarity)] * 3
+
+
+def test_a_first_request_stamped_a_month_ahead_does_not_stop_the_counting() -> None:
+    # GIVEN a shard's first request stamped 40 days ahead (a device's wrong clock), then the live
+    # blog's readers in real time, stored between batches as the scorer does
+    vocabulary = site_vocabulary()
+    site = featurize_batch([reader(900, START + timedelta(days=40))], vocabulary=vocabulary).site
+    blog = readers(60, START)
+    rows = featurize_batch(blog, vocabulary=vocabulary, site=SiteNow.from_bytes(site.to_bytes())).rows
+    unskewed = featurize_batch(blog, vocabulary=vocabulary).rows
+    never_seen = math.log(vocabulary.total + 1.0)
+    # THEN after a few readers behind it the clock is theirs, the count starts again from them,
+    # and once enough of them came the blog reads as popular (held at the skewed time, each
+    # reader's visit weighed nothing, and it read as never seen for 40 days)
+    popular_from = next(n for n, row in enumerate(rows) if row[RARITY] < never_seen)
+    assert popular_from == next(n for n, row in enumerate(unskewed) if row[RARITY] < never_seen) + BEHIND_RESET - 1
+    assert rows[-1][RARITY] == pytest.approx(vocabulary.typical_rarity)
+
+
+def test_the_visits_stored_before_the_clock_could_be_set_back_read_with_none_behind_it() -> None:
+    # GIVEN a popularity stored in version 2's form (its head has no requests behind the clock)
+    popularity = featurize_batch(readers(40, START), vocabulary=site_vocabulary()).site.popularity
+    stored = popularity.to_bytes()
+    head = struct.Struct("<BdddI")
+    version_2 = head.pack(2, *struct.unpack_from("<dddI", stored, 1)) + stored[head.size + 4 :]
+    # THEN it reads as the same counts and clock
+    assert PathPopularity.from_bytes(version_2) == popularity
+    assert SiteNow.from_bytes(version_2).popularity == popularity

@@ -17,26 +17,27 @@ requests break a page, a cloud fleet, and a busy site's usual trickle of errors 
 price: clients of eight networks or more whose requests fail (a botnet's) make an outage, and the
 server errors of others in it read as answered; their paths, pace and clients still count.
 
-Time is the events'. The clock is the latest event time counted, and moves on by at most
-``CLOCK_STEP`` per request, so that one request stamped a month ahead cannot end an outage; a run of
-``BEHIND_RESET`` requests more than two slots behind it sets it back to theirs (a first request
-stamped ahead, a log replayed from its start). Each shard's scorer counts its own share of the
-clients: the share of errors does not depend on the number of shards, the networks do.
+Time is the events' (``model.features.clock``): the clock moves on by at most ``CLOCK_STEP`` per
+request, so that one request stamped a month ahead cannot end an outage, and a run of requests more
+than two slots behind it sets it back to theirs (a first request stamped ahead, a log replayed from
+its start). Each shard's scorer counts its own share of the clients: the share of errors does not
+depend on the number of shards, the networks do.
 """
 
 from __future__ import annotations
 
 import math
 import struct
-from dataclasses import astuple, dataclass
+from dataclasses import astuple, dataclass, field
 
 from model.exceptions import InvalidStateError
+from model.features.clock import EventClock
 from model.features.popularity import network_hash
 
 # Errors are counted in slots this long; the site is judged on the current slot and the one before.
 SLOT_SECONDS = 300
 CLOCK_STEP = SLOT_SECONDS / 10
-BEHIND_RESET = 10
+FAR_BEHIND = 2 * SLOT_SECONDS
 # Failing: at least this share of the requests answered in the two slots were server errors...
 FAILING_SHARE = 0.005
 # ...that reached clients of about this many networks or more (bits of a 64-bit mask: 8 bits are about
@@ -53,15 +54,13 @@ _STORED = struct.Struct("<ddqI IIQ IIQ")
 @dataclass(slots=True)
 class Outages:
     """Requests and server errors of the current slot (``slot``) and the one before, and the networks
-    the errors reached, as bit masks; ``clock``, the latest event time counted; ``last_error``, the
-    time of the last error counted (its own: a site fails a request only that close to it, however
-    slowly the clock of a quiet site moves); ``behind``, the requests in a row that came more than two
-    slots behind the clock."""
+    the errors reached, as bit masks; ``clock``, the time of the requests counted; ``last_error``,
+    the time of the last error counted (its own: a site fails a request only that close to it,
+    however slowly the clock of a quiet site moves)."""
 
-    clock: float | None = None
+    clock: EventClock = field(default_factory=lambda: EventClock(CLOCK_STEP, FAR_BEHIND))
     last_error: float | None = None
     slot: int = 0
-    behind: int = 0
     requests: int = 0
     errors: int = 0
     networks: int = 0
@@ -70,23 +69,14 @@ class Outages:
     networks_before: int = 0
 
     def copy(self) -> Outages:
-        return Outages(*astuple(self))
-
-    def _time(self, now: float) -> float:
-        """The clock an event at ``now`` reads (see ``CLOCK_STEP``)."""
-        return now if self.clock is None else max(self.clock, min(now, self.clock + CLOCK_STEP))
+        return Outages(self.clock.copy(), *astuple(self)[1:])
 
     def count(self, now: float, server_error: bool, ip: str | None) -> None:
         """Count one request answered at ``now`` to a client outside hosting networks at ``ip``
         (``server_error``: a 5xx)."""
-        if self.clock is not None and now < self.clock - 2 * SLOT_SECONDS:
-            self.behind += 1
-            if self.behind < BEHIND_RESET:
-                return
-            self.clock = None  # (a run of them: the clock was set ahead, and is theirs again)
-        self.behind = 0
-        moment = self._time(now)
-        self.clock = moment
+        if self.clock.skips(now):
+            return
+        moment = self.clock.advance(now)
         slot = int(moment // SLOT_SECONDS)
         if slot != self.slot:
             following = slot == self.slot + 1
@@ -123,9 +113,10 @@ class Outages:
 
     def to_bytes(self) -> bytes:
         nan = math.nan
-        clock = nan if self.clock is None else self.clock
+        clock = nan if self.clock.time is None else self.clock.time
         last_error = nan if self.last_error is None else self.last_error
-        return _STORED.pack(clock, last_error, self.slot, min(self.behind, _MAX_COUNT), *astuple(self)[4:])
+        behind = min(self.clock.behind, _MAX_COUNT)
+        return _STORED.pack(clock, last_error, self.slot, behind, *astuple(self)[3:])
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Outages:
@@ -134,12 +125,14 @@ class Outages:
         if len(data) != _STORED.size:
             raise InvalidStateError("outages", f"{len(data)} bytes, not {_STORED.size}")
         clock, last_error, slot, *counts = _STORED.unpack(data)
-        outages = cls(None if math.isnan(clock) else clock, None if math.isnan(last_error) else last_error, slot)
-        (outages.behind, outages.requests, outages.errors, outages.networks) = counts[:4]
-        (outages.requests_before, outages.errors_before, outages.networks_before) = counts[4:]
+        behind, *counts = counts
+        time = None if math.isnan(clock) else clock
+        outages = cls(EventClock(CLOCK_STEP, FAR_BEHIND, time, behind), None if math.isnan(last_error) else last_error)
+        outages.slot, outages.requests, outages.errors, outages.networks = slot, *counts[:3]
+        (outages.requests_before, outages.errors_before, outages.networks_before) = counts[3:]
         # (NaN or a time within a few thousand years: an infinite one cannot be slotted)
-        times_valid = all(moment is None or abs(moment) < 1e11 for moment in (outages.clock, outages.last_error))
-        if not times_valid or (outages.clock is not None and int(outages.clock // SLOT_SECONDS) != slot):
+        times_valid = all(moment is None or abs(moment) < 1e11 for moment in (time, outages.last_error))
+        if not times_valid or (time is not None and int(time // SLOT_SECONDS) != slot):
             raise InvalidStateError("outages", f"clock {clock!r} and slot {slot} are not a time and its slot")
         if outages.errors > outages.requests or outages.errors_before > outages.requests_before:
             raise InvalidStateError("outages", "more errors than requests")

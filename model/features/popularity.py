@@ -19,9 +19,11 @@ visits now (``ResourceVocabulary.read``), and one whose clients each request it 
 a probe that succeeds from twenty networks (a botnet's) within the hour makes its path as common as
 its share of the visits; what else is unusual about its requests still counts.
 
-Time is the events', which may come late, early or skewed: the clock is the latest event time
-counted, and it moves on by at most ``MAX_CLOCK_STEP`` per event, so one request stamped a month
-ahead neither decays every count away nor overflows a weight. Kinesis partitions events by user, so
+Time is the events' (``model.features.clock``): the clock moves on by at most ``CLOCK_STEP`` per
+event, so one request stamped a month ahead neither decays every count away nor overflows a weight,
+and a run of requests more than ``FAR_BEHIND`` behind it sets it back to theirs, the counts starting
+again (a shard's first request stamped a month ahead had held every later one at its time, where
+each weighed nothing, until real time caught up). Kinesis partitions events by user, so
 each shard's scorer sees a random share of the clients: a share of visits does not depend on how
 many shards there are, but the visits and networks are counted per shard, and training (one
 process, on a sample of its users) and the backtest (one process) count more of them than one of
@@ -40,6 +42,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from model.exceptions import InvalidStateError
+from model.features.clock import EventClock
 
 # Visits decay by a factor e every hour: a template stays popular about as long as people keep coming.
 POPULARITY_TAU = 3600.0
@@ -62,17 +65,21 @@ MIN_POLLING_NETWORKS = 8
 # Past twice this many templates, the most visited this many are kept: a stored state holds at most
 # twice as many, 3.6 KB (four DynamoDB write units, once per batch and shard).
 MAX_POPULAR_TEMPLATES = 32
-# The clock moves on by at most this much per event counted.
-MAX_CLOCK_STEP = 600.0
+# The clock moves on by at most this much per event counted; events this far behind it go uncounted.
+CLOCK_STEP = 600.0
+FAR_BEHIND = 2 * POPULARITY_TAU
 # Counts are stored scaled by exp((time - origin) / tau), so one visit adds one weight and nothing
 # decays event by event; the origin moves forward (and the counts scale down) past this many taus.
 _RESCALE_TAUS = 20.0
 # The stored form: a version byte, the origin and the clock (NaN for none) and the total as doubles,
-# the number of templates, then each template's hash (unsigned 32 bits) and its ``Followed`` fields in
-# order (visits and requests as doubles, the hour of its networks, and the masks of that hour's and
-# the hour before's, of visits then of requests again): exact.
-POPULARITY_VERSION = 2
-_HEAD = struct.Struct("<BdddI")
+# the number of templates, the requests in a row far behind the clock, then each template's hash
+# (unsigned 32 bits) and its ``Followed`` fields in order (visits and requests as doubles, the hour of
+# its networks, and the masks of that hour's and the hour before's, of visits then of requests
+# again): exact. Version 2, stored before the clock could be set back, has no requests behind it.
+POPULARITY_VERSION = 3
+STORED_ALONE_VERSION = 2  # (the version stored alone, before ``model.features.site``)
+_HEAD = struct.Struct("<BdddII")
+_HEAD_V2 = struct.Struct("<BdddI")
 _TEMPLATE = struct.Struct("<IddIQQQQ")
 
 
@@ -153,23 +160,16 @@ def network_hash(ip: str) -> int:
 class PathPopularity:
     """Decayed visits to all templates, and per followed template (keys: ``stable_hash`` of the
     vocabulary's template) its ``Followed`` counts, as weights relative to ``origin`` (see
-    ``_RESCALE_TAUS``); ``clock``, the latest event time counted (see ``MAX_CLOCK_STEP``)."""
+    ``_RESCALE_TAUS``); ``clock``, the time of the events counted."""
 
     origin: float | None = None
-    clock: float | None = None
+    clock: EventClock = field(default_factory=lambda: EventClock(CLOCK_STEP, FAR_BEHIND))
     total: float = 0.0
     followed: dict[int, Followed] = field(default_factory=dict)
 
     def copy(self) -> PathPopularity:
         followed = {key: replace(item) for key, item in self.followed.items()}
-        return PathPopularity(self.origin, self.clock, self.total, followed)
-
-    def _time(self, now: float) -> float:
-        """The clock an event at ``now`` reads: its own time, though no earlier than the clock and
-        at most ``MAX_CLOCK_STEP`` later."""
-        if self.clock is None:
-            return now
-        return max(self.clock, min(now, self.clock + MAX_CLOCK_STEP))
+        return PathPopularity(self.origin, self.clock.copy(), self.total, followed)
 
     def read(self, key: int, now: float) -> Reading:
         """-log of the template's share of recent visits, and whether its clients poll it; or
@@ -177,7 +177,7 @@ class PathPopularity:
         item = self.followed.get(key)
         if item is None or self.origin is None:
             return NOT_POPULAR
-        moment = self._time(now)
+        moment = self.clock.read(now)
         scale = math.exp(-(moment - self.origin) / POPULARITY_TAU)
         visits = item.visits * scale
         hour = int(moment // _HOUR)
@@ -190,10 +190,11 @@ class PathPopularity:
     def count(self, key: int, now: float, followed: bool, visit: bool, ip: str | None) -> None:
         """Count one answered request to a template (``followed``: one rare in training), a
         client's visit if it is the client's first to it lately (``visit``), from ``ip``."""
-        if not (followed or visit):
+        if not (followed or visit) or self.clock.skips(now):
             return
-        moment = self._time(now)
-        self.clock = moment
+        if self.clock.time is None:  # (the first count, or the clock set back: the counts start again)
+            self.origin, self.total, self.followed = None, 0.0, {}
+        moment = self.clock.advance(now)
         if self.origin is None:
             self.origin = moment
         elif moment - self.origin > _RESCALE_TAUS * POPULARITY_TAU:
@@ -231,21 +232,30 @@ class PathPopularity:
         head = _HEAD.pack(
             POPULARITY_VERSION,
             math.nan if self.origin is None else self.origin,
-            math.nan if self.clock is None else self.clock,
+            math.nan if self.clock.time is None else self.clock.time,
             self.total,
             len(self.followed),
+            min(self.clock.behind, 2**32 - 1),
         )
         return head + b"".join(_TEMPLATE.pack(key, *astuple(item)) for key, item in self.followed.items())
 
     @classmethod
     def from_bytes(cls, data: bytes) -> PathPopularity:
         """Rebuild from ``to_bytes``; raises ``InvalidStateError`` on anything else."""
-        if len(data) < _HEAD.size:
-            raise InvalidStateError("popularity", f"{len(data)} bytes, shorter than its head")
-        version, origin, clock, total, count = _HEAD.unpack_from(data)
-        if version != POPULARITY_VERSION:
+        version = data[0] if data else None
+        if version not in (POPULARITY_VERSION, STORED_ALONE_VERSION):
             raise InvalidStateError("popularity", f"version {version} is not {POPULARITY_VERSION}")
-        if len(data) != _HEAD.size + count * _TEMPLATE.size:
+        head = _HEAD if version == POPULARITY_VERSION else _HEAD_V2
+        if len(data) < head.size:
+            raise InvalidStateError("popularity", f"{len(data)} bytes, shorter than its head")
+        _, origin, clock, total, count, *behind = head.unpack_from(data)
+        if len(data) != head.size + count * _TEMPLATE.size:
             raise InvalidStateError("popularity", f"{len(data)} bytes for {count} templates")
-        followed = {key: Followed(*counts) for key, *counts in _TEMPLATE.iter_unpack(data[_HEAD.size :])}
-        return cls(None if math.isnan(origin) else origin, None if math.isnan(clock) else clock, total, followed)
+        followed = {key: Followed(*counts) for key, *counts in _TEMPLATE.iter_unpack(data[head.size :])}
+        time = None if math.isnan(clock) else clock
+        return cls(
+            None if math.isnan(origin) else origin,
+            EventClock(CLOCK_STEP, FAR_BEHIND, time, behind[0] if behind else 0),
+            total,
+            followed,
+        )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from model.exceptions import InvalidStateError
 from model.features.outages import Outages
-from model.features.popularity import POPULARITY_VERSION, PathPopularity
+from model.features.popularity import STORED_ALONE_VERSION, PathPopularity
 
 # The stored form: a tag, this version and the length of the popularity's stored form, then it, then
 # the outages'. An item that begins with the popularity's own version byte was stored before outages
@@ -40,7 +40,7 @@ class SiteNow:
     def from_bytes(cls, data: bytes) -> SiteNow:
         """Rebuild from ``to_bytes`` (or a popularity stored alone, before outages were counted);
         raises ``InvalidStateError`` on anything else."""
-        if data[:1] == bytes([POPULARITY_VERSION]):
+        if data[:1] == bytes([STORED_ALONE_VERSION]):
             return cls(PathPopularity.from_bytes(data))
         if len(data) < _HEAD.size:
             raise InvalidStateError("site", f"{len(data)} bytes, shorter than its head")
