@@ -1681,9 +1681,17 @@ def test_a_submitted_payment_is_a_purchase_under_api_too_and_a_viewed_one_is_not
         ("POST", "/api/orders/123/cancel"): "api_call",  # (a step after the payment, not one)
         ("POST", "/api/donations/intent/"): "api_call",
         ("POST", "/account/payments/methods"): "page_view",
+        ("POST", "/rest/default/V1/guest-carts/a1b2/payment-information"): "purchase",  # (Magento 2)
+        ("POST", "/checkout/place-order"): "purchase",
+        ("POST", "/orders.json"): "purchase",
+        ("POST", "/give/"): "purchase",
+        ("POST", "/admin/menus/order"): "page_view",  # (staff reordering a menu)
     }
     # THEN each reads as a payment only when submitted to a payment path
     assert {key: infer_event_type(*key, 201) for key in read} == read
+    # AND WooCommerce's checkout, posted to its AJAX endpoint, is one too
+    assert infer_event_type("POST", "/", 402, "wc-ajax=checkout") == "purchase"
+    assert infer_event_type("POST", "/", 200, "wc-ajax=update_order_review") == "page_view"
     # AND imported, a 402 is a declined payment, which the payment waves count
     line = '198.51.100.7 - - [02/Nov/2026:10:00:00 +0000] "POST /api/donations/ HTTP/1.1" 402 5 "-" "Fx"'
     (item,) = LogImporter("combined").import_lines([line], "access.log")

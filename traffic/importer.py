@@ -191,13 +191,17 @@ _NOT_LOGIN_RE = re.compile(r"/(?:refresh|register|signup|sign-up)(?:/|$)|forgot|
 _SEARCH_RE = re.compile(r"/(?:search|buscar)")
 _CART_RE = re.compile(r"/(?:cart|basket|anadir\.jsp)")
 # Payments: a path whose last segment is a checkout, an order, a donation, a charge, or its
-# confirmation (``/checkout/confirm``): ``purchase`` when submitted, and a declined one is what card
-# testing leaves (``model.waves.PAYMENTS``); not another step (``/orders/7/cancel``,
-# ``/donations/intent``) nor a provider's callback to the site.
+# confirmation (``/checkout/confirm``, ``/checkout/place-order``; Magento's ``payment-information``;
+# an API's ``.json``): ``purchase`` when submitted, and a declined one is what card testing leaves
+# (``model.waves.PAYMENTS``); not another step (``/orders/7/cancel``, ``/donations/intent``), nor a
+# provider's callback to the site, nor a staff page (``/admin/menus/order``: reordering a menu).
 _PURCHASE_RE = re.compile(
-    rf"/(?:checkout|purchases?|orders?|pay|payments?|charges?|donate|donations?|pagar){_PAGE_EXTENSION}"
-    r"(?:/(?:confirm|submit|complete|process))?/?$"
+    r"/(?:checkout|purchases?|orders?|pay|payments?|payment-information|charges?|donate|donations?|give|pagar"
+    rf"|place-?order)(?:{_PAGE_EXTENSION}|\.json)(?:/(?:confirm|submit|complete|process|place-?order))?/?$"
 )
+# WooCommerce's checkout posts to its AJAX endpoint, named in the query: ``/?wc-ajax=checkout``.
+_PURCHASE_QUERY_RE = re.compile(r"(?:^|&)wc-ajax=checkout(?:&|$)")
+_STAFF_RE = re.compile(r"/(?:admin|wp-admin)(?:/|$)")
 _CALLBACK_RE = re.compile(r"/(?:webhooks?|callbacks?|ipn|notify|notifications?)(?:/|$)")
 
 
@@ -759,7 +763,8 @@ def infer_event_type(
         return "logout"
     if _RESET_RE.search(lowered):
         return "password_reset"
-    if submitted and _PURCHASE_RE.search(lowered) and not _CALLBACK_RE.search(lowered):
+    payment = _PURCHASE_RE.search(lowered) or _PURCHASE_QUERY_RE.search(query.lower())
+    if submitted and payment and not _CALLBACK_RE.search(lowered) and not _STAFF_RE.search(lowered):
         return "purchase"
     if "/api/" in lowered:
         return "api_call"
