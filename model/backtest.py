@@ -450,7 +450,8 @@ class Replay:
             alerts = sent
         # The login window as the batch found it, as the scorer reads it stored (watched below).
         tried = failed_logins_only(keys, events)
-        alerts, folded = fold_into_wave(self.login_window, alerts, self.evidence, tried)
+        window = self.login_window
+        alerts, folded = fold_into_wave(window.view() if window else None, alerts, self.evidence, tried)
         self.folded_alerts += len(folded)
         groups = group_by_client(alerts, keys, events, times)
         alerts, by_client = fold_into_clients(groups, self.client_days)

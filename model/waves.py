@@ -44,10 +44,11 @@ import json
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from model.entities import EntityAlert, Evidence
 from model.exceptions import InvalidStateError
+from model.features.clock import EventClock
 from model.features.events import CLIENT_ERROR_CLASS, FAILURE_OUTCOME_CLASS, SERVER_ERROR_CLASS, status_class
 
 LOGIN_SUCCEEDED = "login_succeeded"
@@ -166,6 +167,20 @@ class WaveModel:
         return model
 
 
+class WaveView(NamedTuple):
+    """What folding an alert into the wave reads of a window (``folded_into_wave``): whether a wave
+    is under way, and the end of the minute of its last attempt."""
+
+    in_wave: bool
+    last_attempt_end: float | None
+
+
+def _window_clock() -> EventClock:
+    # The window's time is its latest attempt's (however far ahead: logins may be hours apart), and a
+    # run of attempts more than the long window behind it sets it back (``model.features.clock``).
+    return EventClock(math.inf, LONG_WINDOW_MINUTES * BUCKET_SECONDS)
+
+
 @dataclass
 class AttemptWindow:
     """A scorer's running view of its shard's logins: the long window's buckets, the last accounts
@@ -180,6 +195,14 @@ class AttemptWindow:
     # (time of the last failure, user) of the last MIN_FAILED_ACCOUNTS accounts whose login failed:
     # all that telling a wave from one person's retries needs.
     failed_accounts: list[tuple[float, str]] = field(default_factory=list)
+    clock: EventClock = field(default_factory=_window_clock)
+    # The scorer's: the first record of the batch the window last applied, and the view it had
+    # before that batch, which a retry of the batch folds by (``WaveView``).
+    before_batch: tuple[int, WaveView] | None = None
+
+    def view(self) -> WaveView:
+        last = (max(self.buckets) + 1) * BUCKET_SECONDS if self.buckets else None
+        return WaveView(self.in_wave, float(last) if last is not None else None)
 
     def _oldest(self, minutes: int) -> int:
         return max(max(self.buckets, default=0) - minutes + 1, self.calm_since)
@@ -205,7 +228,16 @@ class AttemptWindow:
         return sum(1 for moment, _ in self.failed_accounts if moment >= start)
 
     def add(self, moment: float, failed: bool, user: str) -> bool:
-        """Count one login; False (and nothing counted) when it is older than the long window."""
+        """Count one login; False (and nothing counted) when it is older than the long window,
+        unless it is the last of a run of ``BEHIND_RESET`` such (``clock``): then the window starts
+        again from it. A single attempt stamped a month ahead had made the window refuse every
+        later one as too old until the month had passed."""
+        if self.clock.skips(moment):
+            return False
+        if self.clock.time is None and self.buckets:  # (set back: what it counted ahead is stale)
+            self.buckets, self.successes, self.failed_accounts = {}, [], []
+            self.in_wave, self.calm_since = False, 0
+        self.clock.advance(moment)
         minute = int(moment // BUCKET_SECONDS)
         newest = max(self.buckets, default=minute)
         oldest_kept = max(newest, minute) - LONG_WINDOW_MINUTES + 1
@@ -237,6 +269,8 @@ class AttemptWindow:
                 "c": self.calm_since,
                 "s": [[round(moment, 6), user] for moment, user in self.successes],
                 "f": [[round(moment, 6), user] for moment, user in self.failed_accounts],
+                "k": [self.clock.time, self.clock.behind],
+                "r": None if self.before_batch is None else [str(self.before_batch[0]), *self.before_batch[1]],
             },
             separators=(",", ":"),
         ).encode()
@@ -245,8 +279,9 @@ class AttemptWindow:
     def from_bytes(cls, data: bytes) -> AttemptWindow:
         try:
             raw = json.loads(data)
+            buckets = {int(minute): [int(attempts), int(failures)] for minute, attempts, failures in raw["b"]}
             return cls(
-                {int(minute): [int(attempts), int(failures)] for minute, attempts, failures in raw["b"]},
+                buckets,
                 int(raw["w"]),
                 bool(raw["a"]),
                 # (a window stored by a release without the long window: its wave was the short one's,
@@ -255,9 +290,30 @@ class AttemptWindow:
                 int(raw.get("c", 0)),
                 [(float(moment), str(user)) for moment, user in raw["s"]],
                 [(float(moment), str(user)) for moment, user in raw.get("f", [])],
+                _stored_clock(raw.get("k"), buckets),
+                _stored_view(raw.get("r")),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise InvalidStateError("login window", f"unreadable ({error!r})") from None
+
+
+def _stored_clock(stored: Any, buckets: Mapping[int, Any]) -> EventClock:
+    """The window's clock as stored; for a window stored before it had one, the start of its latest
+    minute (none without a bucket)."""
+    clock = _window_clock()
+    if stored is not None:
+        time, behind = stored
+        clock.time, clock.behind = None if time is None else float(time), int(behind)
+    elif buckets:
+        clock.time = float(max(buckets) * BUCKET_SECONDS)
+    return clock
+
+
+def _stored_view(stored: Any) -> tuple[int, WaveView] | None:
+    if stored is None:
+        return None
+    first_record, in_wave, last_attempt_end = stored
+    return int(first_record), WaveView(bool(in_wave), None if last_attempt_end is None else float(last_attempt_end))
 
 
 def login_outcome(event: Mapping[str, Any]) -> bool | None:
@@ -315,7 +371,7 @@ ATTEMPTS = (LOGINS, PAYMENTS)
 
 
 def folded_into_wave(
-    window: AttemptWindow | None, alert: EntityAlert, evidence: Evidence | None, tried: Collection[str]
+    window: WaveView | None, alert: EntityAlert, evidence: Evidence | None, tried: Collection[str]
 ) -> bool:
     """Whether an entity's alert is part of the wave under way rather than news of its own: raised
     while the shard's logins are in a wave (its last login at most a window before the alert), by
@@ -325,11 +381,10 @@ def folded_into_wave(
     of accounts once each would otherwise alert on each of them (most are new ids); the wave alerts
     once and names the accounts that got in, whose episodes did not fail throughout and still alert
     on their own. The tried accounts are counted, not listed."""
-    if window is None or not window.in_wave or not window.buckets or evidence is None:
+    if window is None or not window.in_wave or window.last_attempt_end is None or evidence is None:
         return False
-    last_login = (max(window.buckets) + 1) * BUCKET_SECONDS
     return (
-        alert.last_event_at - last_login <= WINDOW_MINUTES * BUCKET_SECONDS
+        alert.last_event_at - window.last_attempt_end <= WINDOW_MINUTES * BUCKET_SECONDS
         and alert.entity in tried
         and evidence.episode == alert.episode
         and evidence.all_failed()
@@ -373,7 +428,7 @@ def _form_fetch(event: Mapping[str, Any]) -> bool:
 
 
 def fold_into_wave(
-    window: AttemptWindow | None,
+    window: WaveView | None,
     alerts: Sequence[EntityAlert],
     evidence: Mapping[str, Evidence],
     tried: Collection[str],

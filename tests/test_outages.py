@@ -185,6 +185,16 @@ def test_a_request_stamped_a_month_off_does_not_end_an_outage(skew: timedelta) -
     assert {failure for _, failure, _, _ in outcome(featurize_batch(later, site=site).rows, later)} == {0.0}
 
 
+def test_a_server_error_stamped_in_the_year_9999_leaves_a_count_that_is_stored_and_read_back() -> None:
+    # GIVEN visitors in real time, then a server error stamped at the contract's latest time
+    events = browsing(30, START)
+    events.append(request(99, datetime(9999, 12, 31, 23, 59, 59, tzinfo=START.tzinfo), 503))
+    site = featurize_batch(events).site
+    # THEN the count reads back as it was (the scorer would otherwise start the site's count afresh
+    # on every batch until that error left the slots)
+    assert SiteNow.from_bytes(site.to_bytes()) == site
+
+
 def test_a_first_request_stamped_a_month_ahead_does_not_stop_the_counting() -> None:
     # GIVEN a shard's first request stamped 40 days ahead, then an outage in real time
     events = [request(900, START + timedelta(days=40), 200), *browsing(200, START, error_every=4)]

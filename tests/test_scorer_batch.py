@@ -31,6 +31,7 @@ from model.features.state import (
     MAX_RECENT_PATHS,
     MAX_USER_STATE_BYTES,
 )
+from model.waves import SURPRISE_FLOOR, WAVE_KIND, AttemptWindow, WaveModel
 from scorer.batch import BatchOutcome, Dependencies, process_batch
 from scorer.clients import build_dependencies
 from scorer.exceptions import TransientError
@@ -55,7 +56,7 @@ from scorer.progress import (
 )
 from scorer.records import decode_batch
 from scorer.settings import MAX_IP_DIRECTORY_SIZE
-from scorer.stores import stored_state
+from scorer.stores import evidence_key, stored_state
 from tests.scorer_factories import (
     REGION,
     SHARD,
@@ -252,6 +253,31 @@ def test_dynamodb_throttling_an_anomaly_write_hands_back_that_users_records(aws_
     assert anomalies_of(aws_endpoint, resources) == []
     dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
     assert "Item" not in dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": "user#user-x"}})
+
+
+def test_a_login_held_back_with_its_user_still_counts_once_in_the_shard_s_login_window(aws_endpoint, resources):
+    # GIVEN user-x's attack (a failed login) first in the batch, then four other users' failed
+    # logins, a failed-login wave model, and DynamoDB throttling user-x's anomaly writes at first
+    logins = [wire_event(n, f"user-{n}", event_type="login_failed", status=401, resource="/login") for n in range(1, 5)]
+    event = lambda_event(
+        [plain(encode_event(e), e["user_id"]) for e in [wire_event(0, "user-x", suspicious=True), *logins]]
+    )
+    model = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    with ThrottlingProxy(aws_endpoint) as proxy:
+        proxy.throttle("DynamoDB_20120810.PutItem", lambda body: body["Item"]["user_id"]["S"] == "user-x")
+        deps, settings = dependencies(proxy.endpoint, resources, SuspiciousResourceEndpoint())
+        deps.login_waves = model
+        first = run(event, deps, settings)
+    # WHEN Lambda delivers the batch again from user-x's record, the first
+    assert first.failed_sequence_numbers == sequence_numbers(event)
+    deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
+    deps.login_waves = model
+    assert not run(event, deps, settings).failed_sequence_numbers
+    # THEN the shard's login window counted each of the five once (user-x's was lost before: the
+    # window took the processed events only, and its progress then skipped the held-back record)
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(WAVE_KIND, SHARD)}})
+    assert AttemptWindow.from_bytes(item["Item"]["state"]["B"]).totals(60) == (5, 5)
 
 
 def test_state_that_cannot_be_read_fails_the_whole_batch(aws_endpoint, resources):

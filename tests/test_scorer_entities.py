@@ -723,6 +723,75 @@ def test_card_testing_across_clients_alerts_once_as_a_wave_of_declined_payments(
     assert AttemptWindow.from_bytes(logins["Item"]["state"]["B"]).waves == 0
 
 
+class RefusingOneWrite:
+    """The state store, but its write of ``key`` is refused once, in the first batch that writes it
+    after ``armed`` is set; everything else is passed on."""
+
+    def __init__(self, inner: Any, key: str) -> None:
+        self.inner, self.key = inner, key
+        self.armed = self.refused = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def save(self, items: Any, expires_at: int) -> set[str]:
+        if self.armed and not self.refused and self.key in items:
+            self.refused = True
+            kept = {key: item for key, item in items.items() if key != self.key}
+            return {self.key} | (self.inner.save(kept, expires_at) if kept else set())
+        return set(self.inner.save(items, expires_at))
+
+
+def wave_and_donations() -> list[dict[str, Any]]:
+    """The day's traffic, the stuffing wave, and a donation a minute through it (each batch of the
+    wave holds a payment, so each writes the shard's payment window after its login window)."""
+    wave_start = START + timedelta(days=10, hours=15)
+    donations = [
+        normalize_event(
+            event(wave_start + timedelta(seconds=30 + 60 * minute), f"donor-{minute}", "purchase",
+                  resource="/donate", status=201, ip=f"192.0.2.{minute + 1}", session_id=f"donation-{minute}")
+        )
+        for minute in range(5)
+    ]  # fmt: skip
+    return sorted(traffic() + stuffing_wave(wave_start) + donations, key=event_time)
+
+
+def test_a_retry_after_the_login_window_was_saved_folds_the_wave_s_alerts_as_its_first_attempt_did(
+    aws_endpoint, trained
+):
+    # GIVEN the stuffing wave and donations through it, run clean, then again with the payment
+    # window's write refused once in a batch that folded alerts into the wave and holds a donation
+    # (its login window saved before the refusal, so the retry finds the batch's logins in it)
+    ordered, size = wave_and_donations(), 25
+    kinesis_batches = batches(ordered, size)
+    sent: dict[str, list[tuple[str, str]]] = {}
+    target = None
+    for name in ("clean", "refused"):
+        resources = create_resources(aws_endpoint, f"entities-{next(_names)}")
+        deps, settings = dependencies(aws_endpoint, resources, trained)
+        deps.login_waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+        deps.payment_waves = WaveModel(usual_share=0.03, threshold=SURPRISE_FLOOR)
+        states = RefusingOneWrite(deps.states, evidence_key(PAYMENT_WAVE_KIND, SHARD))
+        deps.states = states
+        deliveries = 0
+        for index, batch in enumerate(kinesis_batches):
+            states.armed = index == target
+            while (outcome := run(batch, deps, settings)).failed_sequence_numbers:
+                deliveries += 1
+                assert deliveries == 1
+            donations = any(item["event_type"] == "purchase" for item in ordered[index * size : (index + 1) * size])
+            if target is None and outcome.folded_alerts and donations:
+                target = index
+        sent[name] = sorted(
+            (message["entity"]["kind"], message["entity"]["id"]) for message in alerts_of(aws_endpoint, resources)
+        )
+        assert target is not None
+        assert states.refused == (name == "refused")
+    # THEN the alerts sent are the clean run's: the retry folded what the first attempt folded
+    # (before, it folded nothing and sent every tried account's alert of that batch)
+    assert sent["refused"] == sent["clean"]
+
+
 def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_endpoint, resources, trained):
     # GIVEN the scorer with a failed-login wave model, and 240 accounts tried once each from 240
     # addresses over four minutes, two getting in, among a day of new people's traffic (new ids, each

@@ -29,6 +29,7 @@ from model.waves import (
     WAVE_KIND,
     AttemptWindow,
     WaveModel,
+    WaveView,
     WaveWatch,
     failed_logins_only,
     fold_into_wave,
@@ -165,6 +166,7 @@ def test_a_model_trained_before_the_long_window_judges_the_short_one_only() -> N
     # (and a window stored before it counted the accounts that failed reads, counting them afresh)
     stored = b'{"b":[[29892960,3,1]],"w":2,"a":true,"s":[[1793578499.0,"user-1"]]}'
     window = AttemptWindow({29892960: [3, 1]}, 2, True, successes=[(1793578499.0, "user-1")])
+    window.clock.time = 29892960 * 60.0  # (its time, the start of its latest minute)
     assert AttemptWindow.from_bytes(stored) == window
     assert window.wave_minutes == 10
     # (and a wave the long window raised, read by a model without one, ends with the short window)
@@ -336,8 +338,8 @@ def episode(*requests: tuple[str, bool]) -> Evidence:
 
 def test_an_entity_alert_is_folded_into_the_wave_under_way_only_if_its_every_request_failed() -> None:
     # (a window whose last logins were in the minute of the alert, 1,000 s)
-    in_wave = AttemptWindow({16: [30, 29]}, waves=1, in_wave=True)
-    calm = AttemptWindow({16: [30, 1]}, waves=1)
+    in_wave = AttemptWindow({16: [30, 29]}, waves=1, in_wave=True).view()
+    calm = AttemptWindow({16: [30, 1]}, waves=1).view()
     tried = episode(("page", True))
     alert = EntityAlert("victim-9", "user", 9.0, 1.0, tried.episode, 1_000.0, 1_000.0, 1, ("1 failed login",))
     logins = {"victim-9"}  # its requests in the batch are failed logins
@@ -369,7 +371,7 @@ def test_an_entity_alert_is_folded_into_the_wave_under_way_only_if_its_every_req
 def test_an_attempt_that_fetched_the_login_form_first_is_folded_into_the_wave() -> None:
     # GIVEN a wave under way, and stuffing attempts that each fetch the login form (for its
     # anti-forgery token) a second before posting to it, as tools against such forms must
-    in_wave = AttemptWindow({16: [30, 29]}, waves=1, in_wave=True)
+    in_wave = AttemptWindow({16: [30, 29]}, waves=1, in_wave=True).view()
     tried = episode(("page", False), ("page", True))
     alert = EntityAlert("attempt-1", "session", 9.0, 1.0, tried.episode, 1_000.0, 1_001.0, 2, ("1 failed login",))
     form = event(START, "attempt-1", "page_view", resource="/Account/Login", status=200)
@@ -420,6 +422,21 @@ def test_an_attempt_that_fetched_the_login_form_first_is_folded_into_the_wave() 
     assert Evidence.from_bytes(again.to_bytes()) == again
 
 
+def test_an_attempt_stamped_a_month_ahead_blinds_the_window_for_a_few_attempts_only() -> None:
+    # GIVEN a shard's window whose last login was stamped 30 days ahead (a device's wrong clock),
+    # then stuffing in real time
+    model = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    window = AttemptWindow()
+    watch(model, [event(START + timedelta(days=30), "skewed", "login_succeeded", resource="/login")], window)
+    alerts = watch(model, stuffing(START, attempts=240, per_second=1.0), window)
+    # THEN after a run of attempts the window refused as too old, it starts again from them, and
+    # the stuffing raises its wave (before, the window refused every attempt for the month)
+    assert len(alerts) == 1
+    assert window.clock.time is not None
+    assert window.clock.time < START.timestamp() + 3600
+    assert max(window.buckets) * 60 < START.timestamp() + 3600
+
+
 def test_the_window_round_trips_and_stays_bounded() -> None:
     # GIVEN a window that has counted a stuffing run of an hour and a half with many successes
     window = AttemptWindow()
@@ -430,6 +447,8 @@ def test_the_window_round_trips_and_stays_bounded() -> None:
     assert len(window.buckets) == LONG_WINDOW_MINUTES
     assert len(window.successes) == MAX_NAMED_ACCOUNTS
     assert [user for _, user in window.failed_accounts] == [f"victim-{number}" for number in range(5_395, 5_400)]
+    assert AttemptWindow.from_bytes(window.to_bytes()) == window
+    window.before_batch = (49_650_000_000_000_000_000_000_000_000_000_000_000_000_001, WaveView(True, 1_000.0))
     assert AttemptWindow.from_bytes(window.to_bytes()) == window
     # (one item per shard, written once per batch: two write units at most)
     assert len(window.to_bytes()) < 2_048

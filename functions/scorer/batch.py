@@ -79,6 +79,7 @@ from model.waves import (
     Attempts,
     AttemptWindow,
     WaveModel,
+    WaveView,
     WaveWatch,
     failed_logins_only,
     fold_into_wave,
@@ -331,7 +332,8 @@ def process_batch(
             done, fresh, features, scored.scores, parked, cut, groups, loaded, batch.shard_id, deps, settings, outcome
         )
     with timing("watch_waves"):
-        waves_recorded = watch_waves(batch, done, loaded, deps, settings, now, outcome)
+        attempted = [item for position, item in enumerate(fresh) if position not in parked]
+        waves_recorded = watch_waves(batch, attempted, loaded, deps, settings, now, outcome)
     with timing("save_states"):
         if waves_recorded:
             unsaved_users = save_states(done, fresh, features, step, groups, loaded, deps, settings, now, outcome)
@@ -655,12 +657,18 @@ def alert_on_entities(
     if not deps.entity_models or not done:
         return EntityStep(), done
     wave = None
-    if deps.login_waves is not None:
+    window = _stored_login_window(shard_id, loaded.progress) if deps.login_waves is not None else None
+    if window is not None:
         # A retry whose first attempt saved the window finds this batch's own logins in it: it folds
-        # nothing, so that an alert the first attempt claimed before the wave was known is published.
+        # by the view the first attempt had, before them, so that it decides every alert as the first
+        # did (one folded stays folded; one claimed before the wave was known is published). A window
+        # stored without that view folds nothing on a retry.
         through = loaded.progress.applied_through(evidence_key(WAVE_KIND, shard_id))
-        if all(int(item.record.sequence_number) > through for item in done):
-            wave = _stored_login_window(shard_id, loaded.progress)
+        sequences = [int(item.record.sequence_number) for item in done]
+        if all(sequence > through for sequence in sequences):
+            wave = window.view()
+        elif window.before_batch is not None and all(sequence >= window.before_batch[0] for sequence in sequences):
+            wave = window.before_batch[1]
     step = _alert_on_entities(
         done, fresh, features, scores, loaded.evidence, loaded.progress, wave, deps, settings, outcome
     )
@@ -710,20 +718,21 @@ def save_states(
 
 def watch_waves(
     batch: DecodedBatch,
-    done: list[_Valid],
+    attempted: list[_Valid],
     loaded: LoadedStates,
     deps: Dependencies,
     settings: ScorerSettings,
     now: datetime,
     outcome: BatchOutcome,
 ) -> bool:
-    """Count the processed logins and payments toward waves of failed ones across the service
-    (``_watch_waves``), before the states are saved: returns whether every wave's alert and window
-    were recorded (nothing without a wave model). If not, no state is saved, and the retry counts
-    the batch again and raises the wave's alert again."""
+    """Count the fresh logins and payments (``attempted``: those held back for a retry too, not the
+    parked) toward waves of failed ones across the service (``_watch_waves``), before the states
+    are saved: returns whether every wave's alert and window were recorded (nothing without a wave
+    model). If not, no state is saved, and the retry counts the batch again and raises the wave's
+    alert again."""
     recorded = [
-        _watch_waves(done, model, attempts, loaded.progress, batch.shard_id, deps, settings, now, outcome)
-        for attempts, model in (deps.waves() if done else ())
+        _watch_waves(attempted, model, attempts, loaded.progress, batch.shard_id, deps, settings, now, outcome)
+        for attempts, model in (deps.waves() if attempted else ())
     ]
     return all(recorded)
 
@@ -1003,7 +1012,7 @@ def _alert_on_entities(
     scores: list[Score | None],
     evidence: dict[str, dict[str, Evidence]],
     progress: _Progress,
-    wave: AttemptWindow | None,
+    wave: WaveView | None,
     deps: Dependencies,
     settings: ScorerSettings,
     outcome: BatchOutcome,
@@ -1249,7 +1258,7 @@ def _stored_login_window(shard_id: str, progress: _Progress) -> AttemptWindow | 
 
 
 def _watch_waves(
-    done: list[_Valid],
+    attempted: list[_Valid],
     model: WaveModel,
     attempts: Attempts,
     progress: _Progress,
@@ -1259,14 +1268,16 @@ def _watch_waves(
     now: datetime,
     outcome: BatchOutcome,
 ) -> bool:
-    """Add the processed ``attempts`` (logins or payments) to the shard's window of them, publish a
+    """Add the batch's ``attempts`` (logins or payments) to the shard's window of them, publish a
     wave's alert, and save the window with the last record it applied; returns whether both were
     done (or there was nothing to do).
 
-    The window is a count over the shard, not any one user's history, so it is not held back with a
-    user whose state fails later: a retry skips what the window applied. An alert that cannot be
-    published leaves the window unsaved, and so does a batch without any such attempt (it would
-    change nothing); the caller then saves no state, and the retry counts the batch again.
+    The window is a count over the shard, not any one user's history, so it takes every fresh
+    attempt of the batch, those held back for a retry with their user too: a retry skips what the
+    window applied, and counted only the processed ones, it lost the others. An alert that cannot
+    be published leaves the window unsaved, and so does a batch without any such attempt (it would
+    change nothing); the caller then saves no state, and the retry counts the batch again. The
+    window keeps the view it had before the batch, for a retry to fold by (``alert_on_entities``).
     """
     key = evidence_key(attempts.kind, shard_id)
     previous = progress.stored.get(key)
@@ -1278,9 +1289,10 @@ def _watch_waves(
             outcome.state_unreadable += 1
             outcome.errors.append(f"{key}: {error}")
     through = progress.applied_through(key)
-    fresh = [item for item in done if int(item.record.sequence_number) > through]
+    fresh = [item for item in attempted if int(item.record.sequence_number) > through]
     if not any(attempts.outcome(item.wire) is not None for item in fresh):
         return True
+    window.before_batch = (min(int(item.record.sequence_number) for item in fresh), window.view())
     alerts = WaveWatch(model, attempts).observe(window, [item.wire for item in fresh], [item.time for item in fresh])
     if _publish_entity_alerts(alerts, deps, outcome):
         return False

@@ -45,6 +45,7 @@ FAILING_SHARE = 0.005
 MIN_FAILING_NETWORKS = 8
 _NETWORK_BITS = 64
 _MAX_COUNT = 2**32 - 1
+_LATEST_TIME = 253_402_300_800.0  # 10000-01-01T00:00:00Z: past any time an event may carry
 # Stored form: the clock and the time of the last error (NaN for none), the current slot, the
 # requests behind the clock in a row, then the slot's and the one before's requests, errors and
 # mask of the networks the errors reached.
@@ -130,8 +131,8 @@ class Outages:
         outages = cls(EventClock(CLOCK_STEP, FAR_BEHIND, time, behind), None if math.isnan(last_error) else last_error)
         outages.slot, outages.requests, outages.errors, outages.networks = slot, *counts[:3]
         (outages.requests_before, outages.errors_before, outages.networks_before) = counts[3:]
-        # (NaN or a time within a few thousand years: an infinite one cannot be slotted)
-        times_valid = all(moment is None or abs(moment) < 1e11 for moment in (time, outages.last_error))
+        # (NaN or a time the event contract can hold, up to the year 9999: an infinite one cannot be slotted)
+        times_valid = all(moment is None or abs(moment) <= _LATEST_TIME for moment in (time, outages.last_error))
         if not times_valid or (time is not None and int(time // SLOT_SECONDS) != slot):
             raise InvalidStateError("outages", f"clock {clock!r} and slot {slot} are not a time and its slot")
         if outages.errors > outages.requests or outages.errors_before > outages.requests_before:

@@ -15,8 +15,9 @@ from model.features.outages import Outages
 from model.features.popularity import STORED_ALONE_VERSION, PathPopularity
 
 # The stored form: a tag, this version and the length of the popularity's stored form, then it, then
-# the outages'. An item that begins with the popularity's own version byte was stored before outages
-# were counted, and holds the popularity alone (the tag begins with no version byte it will have).
+# the outages'. An item that begins with the popularity's version byte of the time
+# (``STORED_ALONE_VERSION``) was stored before outages were counted, and holds the popularity alone
+# (the tag begins with no version byte it will have).
 _TAG = b"\xffsite"
 SITE_VERSION = 1
 _HEAD = struct.Struct(f"<{len(_TAG)}sBI")
