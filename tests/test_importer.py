@@ -1109,6 +1109,8 @@ def test_a_form_that_fails_with_200_beside_an_app_that_succeeds_with_200_is_read
     assert scoped[:40] == ["login_failed" if number % 4 == 0 else "login_succeeded" for number in range(40)]
     assert scoped[40:] == ["login_failed" if number % 4 == 0 else "login_succeeded" for number in range(40)]
     assert scoped_hints == []
+    # AND the path may be given in another case or without its trailing slash, as login paths are read
+    assert read("--failed-login-status", "/Accounts/Login=200") == (scoped, [])
     # AND a malformed value is refused with the reason
     for bad, reason in (("accounts/login=200", "must start with '/'"), ("/login=ok", "HTTP status")):
         with pytest.raises(SystemExit):

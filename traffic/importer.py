@@ -846,6 +846,12 @@ def failed_login_status(text: str) -> int | tuple[str, int]:
     return (path, int(status)) if path else int(status)
 
 
+def login_path_key(path: str) -> str:
+    """A login path as ``--failed-login-status PATH=STATUS`` names it: in any case, with or without
+    its trailing slash (``/Accounts/Login/`` is ``/accounts/login``), as login paths are read."""
+    return path.lower().rstrip("/") or "/"
+
+
 def add_failed_login_status(parser: argparse.ArgumentParser) -> None:
     """``--failed-login-status``, which the importer and the backtest share."""
     parser.add_argument(
@@ -855,8 +861,9 @@ def add_failed_login_status(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="[PATH=]STATUS",
         help="a status that also means a failed login, besides 400 and above (repeatable): 200 where a failed "
-        "login shows the form again and a successful one redirects; PATH=STATUS for that login path alone (the "
-        "path as logged, without its query), where another answers successful logins with it (an app's token call)",
+        "login shows the form again and a successful one redirects; PATH=STATUS for that login path alone (without "
+        "its query; in any case, with or without a trailing slash), where another answers successful logins with "
+        "it (an app's token call)",
     )
 
 
@@ -938,8 +945,8 @@ class LogImporter:
         for given in failed_login_statuses:
             if isinstance(given, tuple):
                 path, status = given
-                known = self.failed_login_paths.get(path, self.failed_login_statuses)
-                self.failed_login_paths[path] = known | {status}
+                known = self.failed_login_paths.get(login_path_key(path), self.failed_login_statuses)
+                self.failed_login_paths[login_path_key(path)] = known | {status}
         self.has_peer_column = "remote_addr" in variables
         self.w3c_fields_read = False  # whether a W3C log's #Fields directive has named its fields
         self.has_user_column = not USER_VARIABLES.isdisjoint(variables)
@@ -1221,11 +1228,12 @@ class LogImporter:
             path, _, query = uri.partition("?")
         resource = _clip(uri, MAX_RESOURCE_LENGTH, "resource", properties)
         agent = _clip(agent, MAX_USER_AGENT_LENGTH, "user_agent", properties)
-        failed_statuses = self.failed_login_paths.get(path, self.failed_login_statuses) if path else ()
+        path_key = login_path_key(path) if path else None
+        failed_statuses = self.failed_login_paths.get(path_key, self.failed_login_statuses) if path_key else ()
         event_type = event_type or infer_event_type(method, path, status, query, failed_statuses)
         if event_type in _LOGIN_EVENTS and status is not None and path:
             failed = event_type == "login_failed"
-            by_site_status = failed and status < 400 and path not in self.failed_login_paths
+            by_site_status = failed and status < 400 and path_key not in self.failed_login_paths
             self.report.count_login(path, status, failed, by_site_status)
         return {
             "event_id": derived_event_id(source, number, line),
