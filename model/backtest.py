@@ -84,7 +84,8 @@ MIN_KEYED_SHARE = 0.5
 # Label keys that match some test event, below which the labels likely name something else (another
 # column, another form of the id). A file may also label other days, so most may miss legitimately.
 MIN_MATCHED_LABEL_SHARE = 0.1
-SOURCE_FORMATS = ("auto", "jsonl", "archive", "common", "combined", "custom", "cloudfront", "iis", "csic2010")
+# What a SOURCE may be besides the importer's formats (traffic.importer.FORMATS).
+SOURCE_KINDS = ("auto", "archive")
 NO_SESSION_FORMATS = ("common", "combined")  # their fixed layouts log no session cookie
 
 
@@ -979,6 +980,8 @@ def _report(
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    from traffic.importer import FORMATS
+
     parser = argparse.ArgumentParser(prog="python -m model.backtest", description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", help="SOURCE to train a model on first (as make model does)")
     parser.add_argument("--model", help="a model.tar.gz (or its folder) to use instead of --train")
@@ -994,7 +997,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--entity", choices=ENTITY_KINDS, default="user", help="what alerts are about (default user)")
     parser.add_argument(
         "--format",
-        choices=SOURCE_FORMATS,
+        choices=(*SOURCE_KINDS, *FORMATS),
         default="auto",
         help="how to read SOURCEs (default: archive folder or JSON lines)",
     )

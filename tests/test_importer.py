@@ -21,6 +21,7 @@ from traffic.importer import (
     ATTRIBUTION_SECONDS,
     CSIC_ANOMALOUS_LABEL,
     LANDING_SECONDS,
+    TRAEFIK_TEMPLATE,
     LogImporter,
     derived_event_id,
     failed_login_status,
@@ -1698,3 +1699,58 @@ def test_a_submitted_payment_is_a_purchase_under_api_too_and_a_viewed_one_is_not
     line = '198.51.100.7 - - [02/Nov/2026:10:00:00 +0000] "POST /api/donations/ HTTP/1.1" 402 5 "-" "Fx"'
     (item,) = LogImporter("combined").import_lines([line], "access.log")
     assert (item.event["event_type"], payment_outcome(item.event)) == ("purchase", True)
+
+
+TRAEFIK_LINE = (
+    '{"ClientAddr":"174.54.6.38:25132","ClientHost":"174.54.6.38","ClientPort":"25132","ClientUsername":"-",'
+    '"DownstreamContentSize":1443,"DownstreamStatus":200,"Duration":107318712,"OriginDuration":107092290,'
+    '"RequestAddr":"shop.example","RequestHost":"shop.example","RequestMethod":"GET",'
+    '"RequestPath":"/search?q=tent\\u0026page=2","RequestProtocol":"HTTP/2.0","RequestScheme":"https",'
+    '"ServiceURL":{"Scheme":"http","Host":"172.18.0.21:80"},"StartUTC":"2026-03-09T00:00:16.354839314Z",'
+    '"level":"info","msg":"","request_Cookie":"shop_session=017ac1ed; _ga=GA1.1.2",'
+    '"request_Referer":"https://shop.example/p/vest","request_User-Agent":"Mozilla/5.0 (X11) Firefox/123.0",'
+    '"time":"2026-03-09T00:00:16Z"}'
+)
+
+
+def test_traefik_s_json_access_log_reads_with_its_own_format() -> None:
+    # GIVEN a line of Traefik's JSON access log, with the headers that identify a client kept
+    importer = LogImporter("traefik")
+    (item,) = importer.import_lines([TRAEFIK_LINE], "access.log")
+    event = item.event
+    # THEN its request, client, session and duration read as the template names them
+    assert (event["ip"], event["user_agent"], event["session_id"]) == (
+        "174.54.6.38",
+        "Mozilla/5.0 (X11) Firefox/123.0",
+        "017ac1ed",
+    )
+    assert (event["resource"], event["status"], event["event_type"]) == ("/search?q=tent&page=2", 200, "search")
+    assert event["occurred_at"] == "2026-03-09T00:00:16.354839Z"
+    assert event["properties"]["latency_ms"] == pytest.approx(107.319, abs=0.001)  # (nanoseconds)
+    assert event["properties"]["referer"] == "https://shop.example/p/vest"
+    assert importer.report.hints() == []
+
+
+def test_a_json_access_log_read_as_events_says_how_to_read_it() -> None:
+    # GIVEN Traefik's log read as event JSON lines (the backtest's default for a file)
+    importer = LogImporter("jsonl")
+    assert list(importer.import_lines([TRAEFIK_LINE] * 30, "access.log")) == []
+    # THEN the hint names what the lines hold and the format that reads them
+    (hint,) = importer.report.hints()
+    assert "30 line(s) are JSON objects without the event contract's occurred_at (keys: ClientAddr" in hint
+    assert "--format traefik" in hint
+
+
+def test_a_log_without_user_agents_or_with_durations_in_another_unit_says_so() -> None:
+    # GIVEN Traefik's log without its headers kept (its default), and one whose Duration a template
+    # read as seconds
+    bare = LogImporter("traefik")
+    line = json.loads(TRAEFIK_LINE)
+    headless = {key: value for key, value in line.items() if not key.startswith("request_")}
+    list(bare.import_lines([json.dumps(headless)] * 30, "access.log"))
+    seconds = LogImporter("custom", log_format=TRAEFIK_TEMPLATE.replace("$request_time_ns", "$request_time"))
+    list(seconds.import_lines([TRAEFIK_LINE] * 30, "access.log"))
+    # THEN each says what is missing or what to check
+    assert any("none of 30 requests has a user agent" in hint for hint in bare.report.hints())
+    (hint,) = seconds.report.hints()
+    assert "30 of 30 requests took more than an hour by their duration column: is it in another unit?" in hint

@@ -103,7 +103,17 @@ from vedette.events import (
 )
 from vedette.exceptions import InvalidEventError
 
-FORMATS = ("jsonl", "common", "combined", "custom", "cloudfront", "iis", "csic2010")
+FORMATS = ("jsonl", "common", "combined", "custom", "cloudfront", "iis", "csic2010", "traefik")
+# Traefik's JSON access log (accessLog.format: json) with the request headers kept that identify a client
+# (accessLog.fields.headers.names: User-Agent, Referer, Cookie, X-Forwarded-For: keep): its keys, read
+# as the JSON template of the custom format. Duration is nanoseconds; RequestPath holds the query.
+TRAEFIK_TEMPLATE = (
+    '{"ClientHost":"$remote_addr","ClientUsername":"$remote_user","StartUTC":"$time_iso8601",'
+    '"RequestMethod":"$request_method","RequestPath":"$request_uri","RequestProtocol":"$server_protocol",'
+    '"RequestHost":"$host","DownstreamStatus":$status,"DownstreamContentSize":$body_bytes_sent,'
+    '"Duration":$request_time_ns,"request_User-Agent":"$http_user_agent","request_Referer":"$http_referer",'
+    '"request_Cookie":"$http_cookie","request_X-Forwarded-For":"$http_x_forwarded_for"}'
+)
 PRESET_FORMATS = {"common": COMMON, "combined": COMBINED}
 CSIC_ANOMALOUS_LABEL = Label("csic2010_anomalous", "csic2010-anomalous")
 CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
@@ -237,6 +247,13 @@ class ImportReport:
     # failed, of those by a status that --failed-login-status gave for every path.
     login_paths: dict[str, LoginPathCounts] = field(default_factory=dict)
     addressed: int = 0  # events with a client address
+    with_agent: int = 0  # events with a user agent
+    timed: int = 0  # events with a duration...
+    timed_over_an_hour: int = 0  # ...and those whose duration read as more than an hour
+    # Lines read as event JSON lines that were JSON objects without the contract's time, and the keys of
+    # the first: an access log's JSON read as events.
+    foreign_json: int = 0
+    foreign_json_keys: tuple[str, ...] = ()
     addresses_expected: bool = True  # whether the format can carry one (CSIC 2010's cannot)
     internal_addresses: Counter[str] = field(default_factory=Counter)  # of them, in private networks
     reads_forwarded: bool = False  # whether the format has an X-Forwarded-For (or X-Real-IP) column
@@ -342,6 +359,41 @@ class ImportReport:
             "session id is keyed by its user agent alone; if the log has the address, add it to the format"
         )
 
+    def agent_hint(self) -> str | None:
+        """What a log without user agents cannot show: which client a request came from."""
+        if self.events < MIN_REQUESTS_FOR_HINT or self.with_agent or not self.addresses_expected:
+            return None
+        return (
+            f"none of {self.events} requests has a user agent (the format has no $http_user_agent, or the column is "
+            "empty; Traefik logs no request header unless accessLog.fields.headers.names keeps User-Agent): the "
+            "features of clients read nothing, and a request without a session id is keyed by its address alone; "
+            "if the log has it, add it to the format"
+        )
+
+    def duration_hint(self) -> str | None:
+        """What to check when most durations read as more than an hour: the unit of the variable."""
+        if self.timed < MIN_REQUESTS_FOR_HINT or self.timed_over_an_hour * 2 < self.timed:
+            return None
+        units = ", ".join(f"${name}" for name in _DURATION_UNITS)
+        return (
+            f"{self.timed_over_an_hour} of {self.timed} requests took more than an hour by their duration column: "
+            f"is it in another unit? ({units}: seconds, milliseconds, microseconds, nanoseconds; Traefik's "
+            "Duration is nanoseconds)"
+        )
+
+    def foreign_json_hint(self) -> str | None:
+        """What to use when event JSON lines turn out to be a JSON access log."""
+        if self.foreign_json < max(MIN_REQUESTS_FOR_HINT, self.lines // 2) and not (
+            self.events == 0 and self.foreign_json
+        ):
+            return None
+        keys = ", ".join(self.foreign_json_keys)
+        return (
+            f"{self.foreign_json} line(s) are JSON objects without the event contract's occurred_at (keys: {keys}): "
+            "a JSON access log is read with --format custom --log-format and the JSON template that wrote it "
+            "(docs/traffic.md, JSON access logs), or --format traefik for Traefik's"
+        )
+
     def route_hint(self) -> str | None:
         """What to add when the resources are API Gateway's route templates: the paths themselves."""
         if self.route_only < max(self.events * ROUTE_HINT_SHARE, 1):
@@ -388,6 +440,9 @@ class ImportReport:
             *self.login_hints(),
             self.proxy_hint(),
             self.address_hint(),
+            self.agent_hint(),
+            self.duration_hint(),
+            self.foreign_json_hint(),
             self.session_hint(),
             self.extra_columns_hint(),
             self.route_hint(),
@@ -802,7 +857,9 @@ def _parse_clf_time(text: str) -> datetime | None:
 _EPOCH_UNITS = {"msec": 1, "time_epoch_ms": 1_000, "time_epoch_us": 1_000_000}
 _EPOCH_UNIT_NAMES = {"msec": "seconds", "time_epoch_ms": "milliseconds", "time_epoch_us": "microseconds"}
 # Request durations, and their units per millisecond (``$request_time`` is nginx's seconds).
-_DURATION_UNITS = {"request_time": 0.001, "request_time_ms": 1, "request_time_us": 1_000}
+_DURATION_UNITS = {"request_time": 0.001, "request_time_ms": 1, "request_time_us": 1_000, "request_time_ns": 1_000_000}
+# A request that took longer than this (an hour) says its duration was read in the wrong unit.
+_LONGEST_LATENCY_MS = 3_600_000.0
 
 
 @lru_cache(maxsize=4096)
@@ -909,7 +966,9 @@ class LogImporter:
             raise LogFormatError("", "the custom format needs a format string (--log-format)")
         if format != "custom" and log_format:
             raise LogFormatError(log_format, f"a format string only goes with the custom format, not {format!r}")
-        if log_format:  # (the custom format's: any other refused above)
+        if format == "traefik":  # (read as the custom format of its JSON template)
+            log_format = TRAEFIK_TEMPLATE
+        if log_format:  # (the custom format's, or Traefik's template: any other refused above)
             log_format = nginx_format_string(log_format)
         if log_format and is_apache_format(log_format):
             log_format, apache_time_format = from_apache(log_format)
@@ -1012,6 +1071,12 @@ class LogImporter:
             report.events += 1
             if event.get("ip"):
                 report.addressed += 1
+            if event.get("user_agent"):
+                report.with_agent += 1
+            latency = event["properties"].get("latency_ms") if isinstance(event.get("properties"), dict) else None
+            if isinstance(latency, float):
+                report.timed += 1
+                report.timed_over_an_hour += latency > _LONGEST_LATENCY_MS
             moment = parse_timestamp(event["occurred_at"]).timestamp()
             if moment < newest - LANDING_SECONDS:
                 report.late_events += 1
@@ -1066,6 +1131,8 @@ class LogImporter:
         if not isinstance(raw, dict):
             raise LineError(f"not a JSON object but {type(raw).__name__}")
         if raw.get("occurred_at") is None:
+            self.report.foreign_json += 1
+            self.report.foreign_json_keys = self.report.foreign_json_keys or tuple(raw)[:8]
             raise LineError("occurred_at: required field is missing (history needs its time)")
         if raw.get("event_id") is None:
             raw["event_id"] = derived_event_id(source, number, line)
