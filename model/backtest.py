@@ -62,6 +62,7 @@ from model.features import IpState, SiteNow, UserState, event_time, featurize_ba
 from model.waves import (
     LOGINS,
     LONG_WINDOW_MINUTES,
+    MAX_FOLLOWED_ACCOUNTS,
     PAYMENTS,
     Attempts,
     AttemptWindow,
@@ -230,13 +231,17 @@ def in_time_order(
 @dataclass
 class WaveReplay:
     """One kind of attempt's waves over the replay (``model.waves``): the scorer's watch and window,
-    each alert with the event ids of the failed attempts in its window when it fired, and the
+    each wave's alert with the event ids of the failed attempts in its window when it fired, and the
     failures of the last hour (time, event id, entity)."""
 
     watch: WaveWatch
     window: AttemptWindow = field(default_factory=AttemptWindow)
     alerts: list[tuple[EntityAlert, list[str]]] = field(default_factory=list)
     recent: deque[tuple[float, str, str | None]] = field(default_factory=deque)
+    # The follow-ups naming the accounts whose attempts went through during a wave, and the entities of
+    # the first of those since the last follow-up (``WaveWatch.observe_waves``).
+    follow_ups: list[EntityAlert] = field(default_factory=list)
+    went_through: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -503,7 +508,8 @@ class Replay:
     ) -> None:
         """The scorer's wave watch over the batch, an attempt at a time, so that the entities whose
         attempts failed in a wave (in the window that raised its alert, or while it lasted) count as
-        tried in it."""
+        tried in it, and those whose attempts went through during it as named by its follow-up, when
+        that names them."""
         recent, attempts = wave.recent, wave.watch.attempts
         for event, moment, key in zip(events, times, keys, strict=True):
             failed = attempts.outcome(event)
@@ -511,24 +517,37 @@ class Replay:
                 continue
             if failed:
                 recent.append((moment, str(event.get("event_id")), key))
+            in_wave = wave.window.in_wave
             raised = wave.watch.observe_waves(wave.window, [event], [moment])
-            for alert, start in raised:
+            if in_wave and not failed and len(wave.went_through) < MAX_FOLLOWED_ACCOUNTS:
+                wave.went_through.append(key)  # (the first, as the follow-up names them)
+            for alert, start, names_accounts in raised:
+                if names_accounts:
+                    wave.follow_ups.append(alert)
+                    for entity in wave.went_through:
+                        self._tried_in_wave(entity, alert, moment, attempts, f"named by a wave of {attempts.failed}")
+                    wave.went_through = []
+                    continue
                 in_window = [(event_id, entity) for stamp, event_id, entity in recent if start <= stamp <= moment]
                 wave.alerts.append((alert, [event_id for event_id, _ in in_window]))
                 for _, entity in in_window:
                     self._tried_in_wave(entity, alert, moment, attempts)
-            if failed and wave.window.in_wave and not raised and wave.alerts:
+            wave_raised = any(not item.names_accounts for item in raised)  # (its window's attempts counted above)
+            if failed and wave.window.in_wave and not wave_raised and wave.alerts:
                 self._tried_in_wave(key, wave.alerts[-1][0], moment, attempts)
         while recent and recent[0][0] < recent[-1][0] - LONG_WINDOW_MINUTES * 60:
             recent.popleft()
 
-    def _tried_in_wave(self, key: str | None, alert: EntityAlert, moment: float, attempts: Attempts) -> None:
-        """Count ``key``'s entity as alerted by the wave of ``alert``, from ``moment`` on."""
+    def _tried_in_wave(
+        self, key: str | None, alert: EntityAlert, moment: float, attempts: Attempts, how: str | None = None
+    ) -> None:
+        """Count ``key``'s entity as alerted by the wave of ``alert``, from ``moment`` on (``how``:
+        the words for it, tried by default)."""
         if key is None:
             return
         record = self.entities[key]
         record.tried_in_wave = True
-        record.note_alert(replace(alert, last_event_at=moment), f"tried in a wave of {attempts.failed}")
+        record.note_alert(replace(alert, last_event_at=moment), how or f"tried in a wave of {attempts.failed}")
 
     def _label(self, event: dict[str, Any], key: str | None) -> str:
         if not self.labels:
@@ -953,6 +972,8 @@ def _report(
         lines += [f"- {_iso(alert.last_event_at)}: {'; '.join(alert.reasons)}" for alert, _ in wave.alerts[:20]] or [
             f"None: the share of {failed} stayed within its usual range."
         ]
+        # (each follow-up names the accounts whose attempts went through while the wave lasted)
+        lines += [f"  - {_iso(alert.last_event_at)}: {'; '.join(alert.reasons)}" for alert in wave.follow_ups[:20]]
     if replay.waves:
         if replay.folded_alerts:
             lines += [

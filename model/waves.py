@@ -44,6 +44,7 @@ import json
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
 from model.entities import EntityAlert, Evidence
@@ -77,8 +78,11 @@ BUSY_WINDOW_ATTEMPTS = 100
 BUSY_PAYMENT_ATTEMPTS = 20
 BUSY_FRACTION = 0.5
 WAVE_END_FRACTION = 0.5
-# A wave's alert names at most this many accounts that logged in successfully during it.
+# A wave's alert names at most this many accounts that logged in successfully during it...
 MAX_NAMED_ACCOUNTS = 10
+# ...and a follow-up, at most every short window while the wave lasts and when it is over, this many
+# of those whose attempts went through since (the first, and how many more).
+MAX_FOLLOWED_ACCOUNTS = 50
 # The usual share is kept away from 0 and 1 so that one failure in a service that never had any is
 # not infinitely surprising.
 MIN_USUAL_SHARE = 0.001
@@ -196,6 +200,15 @@ class AttemptWindow:
     # all that telling a wave from one person's retries needs.
     failed_accounts: list[tuple[float, str]] = field(default_factory=list)
     clock: EventClock = field(default_factory=_window_clock)
+    # The wave under way since its alert (``alerted_at``): its attempts and failures; and since the
+    # alert or the last follow-up (``followed_at``), the first accounts whose attempts went through and
+    # how many did (``WaveWatch``).
+    alerted_at: float | None = None
+    followed_at: float | None = None
+    wave_attempts: int = 0
+    wave_failures: int = 0
+    went_through: int = 0
+    wave_successes: list[tuple[float, str]] = field(default_factory=list)
     # The scorer's: the first record of the batch the window last applied, and the view it had
     # before that batch, which a retry of the batch folds by (``WaveView``).
     before_batch: tuple[int, WaveView] | None = None
@@ -270,6 +283,16 @@ class AttemptWindow:
                 "s": [[round(moment, 6), user] for moment, user in self.successes],
                 "f": [[round(moment, 6), user] for moment, user in self.failed_accounts],
                 "k": [self.clock.time, self.clock.behind],
+                "o": None
+                if self.alerted_at is None
+                else [
+                    self.alerted_at,
+                    self.followed_at,
+                    self.wave_attempts,
+                    self.wave_failures,
+                    self.went_through,
+                    [[round(moment, 6), user] for moment, user in self.wave_successes],
+                ],
                 "r": None if self.before_batch is None else [str(self.before_batch[0]), *self.before_batch[1]],
             },
             separators=(",", ":"),
@@ -291,7 +314,8 @@ class AttemptWindow:
                 [(float(moment), str(user)) for moment, user in raw["s"]],
                 [(float(moment), str(user)) for moment, user in raw.get("f", [])],
                 _stored_clock(raw.get("k"), buckets),
-                _stored_view(raw.get("r")),
+                *_stored_wave(raw.get("o")),
+                before_batch=_stored_view(raw.get("r")),
             )
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise InvalidStateError("login window", f"unreadable ({error!r})") from None
@@ -307,6 +331,15 @@ def _stored_clock(stored: Any, buckets: Mapping[int, Any]) -> EventClock:
     elif buckets:
         clock.time = float(max(buckets) * BUCKET_SECONDS)
     return clock
+
+
+def _stored_wave(stored: Any) -> tuple[float | None, float | None, int, int, int, list[tuple[float, str]]]:
+    """The wave under way as stored (a window stored before it was kept: none since an alert)."""
+    if stored is None:
+        return None, None, 0, 0, 0, []
+    alerted_at, followed_at, attempts, failures, went_through, successes = stored
+    named = [(float(moment), str(user)) for moment, user in successes]
+    return float(alerted_at), float(followed_at), int(attempts), int(failures), int(went_through), named
 
 
 def _stored_view(stored: Any) -> tuple[int, WaveView] | None:
@@ -450,6 +483,15 @@ def fold_into_wave(
     return sent, folded
 
 
+class Raised(NamedTuple):
+    """An alert a wave watch raised, with the start of the window it covers; ``names_accounts``: a
+    follow-up naming the accounts whose attempts went through during the wave."""
+
+    alert: EntityAlert
+    window_start: float
+    names_accounts: bool = False
+
+
 class WaveWatch:
     """The per-batch step the scorer and the backtest share: count attempts, alert once per wave."""
 
@@ -461,18 +503,28 @@ class WaveWatch:
         self, window: AttemptWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
     ) -> list[EntityAlert]:
         """Add a batch's events (time order) to ``window`` (updated in place); the alerts raised."""
-        return [alert for alert, _ in self.observe_waves(window, events, times)]
+        return [raised.alert for raised in self.observe_waves(window, events, times)]
 
     def observe_waves(
         self, window: AttemptWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
-    ) -> list[tuple[EntityAlert, float]]:
-        """``observe``, each alert with the start of the window that crossed (``AttemptWindow.start``)."""
-        raised: list[tuple[EntityAlert, float]] = []
+    ) -> list[Raised]:
+        """``observe``, each alert with the start of the window it covers. Besides a wave's alert, a
+        follow-up names the accounts whose attempts went through after it, once MAX_NAMED_ACCOUNTS
+        have, or when the wave is over: the alert comes as the failures surge, before the stuffing's
+        hits (or the card testers' working cards), which it could not name."""
+        raised: list[Raised] = []
         for event, moment in zip(events, times, strict=True):
             failed = self.attempts.outcome(event)
-            if failed is None or not window.add(moment, failed, str(event.get("user_id", ""))):
+            user = str(event.get("user_id", ""))
+            if failed is None or not window.add(moment, failed, user):
                 continue
             if window.in_wave:
+                window.wave_attempts += 1
+                window.wave_failures += failed
+                if not failed:
+                    window.went_through += 1
+                    if len(window.wave_successes) < MAX_FOLLOWED_ACCOUNTS:
+                        window.wave_successes.append((moment, user))
                 # Judged by the window that raised it: a burst is over when its ten minutes are, though
                 # the hour around it still holds its failures.
                 minutes, threshold = self.model.judged(window.wave_minutes)
@@ -481,15 +533,59 @@ class WaveWatch:
                 )
                 if not window.in_wave:
                     window.calm_since = int(moment // BUCKET_SECONDS) + 1
+                since = window.followed_at if window.followed_at is not None else moment
+                due = not window.in_wave or moment - since >= WINDOW_MINUTES * BUCKET_SECONDS
+                if window.went_through and due:
+                    raised.append(self._follow_up(window, moment))
+                if not window.in_wave:
+                    window.alerted_at = window.followed_at = None
+                    window.wave_attempts = window.wave_failures = 0
                 continue
             for minutes, threshold in self.model.windows():
                 if self._makes_wave(window, minutes, threshold):
                     window.in_wave = True
                     window.wave_minutes = minutes
                     window.waves += 1
-                    raised.append((self._alert(window, moment, minutes, threshold), window.start(minutes)))
+                    window.alerted_at = window.followed_at = moment
+                    window.wave_attempts = window.wave_failures = window.went_through = 0
+                    window.wave_successes = []
+                    raised.append(Raised(self._alert(window, moment, minutes, threshold), window.start(minutes)))
                     break
         return raised
+
+    def _follow_up(self, window: AttemptWindow, moment: float) -> Raised:
+        """The accounts whose attempts went through since the wave's alert or its last follow-up
+        (``followed_at``): the first ``MAX_FOLLOWED_ACCOUNTS``, and how many more. Its marker is keyed
+        by the first of them, so that each follow-up is published once."""
+        words = self.attempts
+
+        def clock(moment: float) -> str:
+            return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+        alerted_at = window.alerted_at if window.alerted_at is not None else moment
+        since = window.followed_at if window.followed_at is not None else alerted_at
+        accounts = ", ".join(dict.fromkeys(user for _, user in window.wave_successes))
+        more = window.went_through - len(window.wave_successes)
+        state = "under way" if window.in_wave else "over"
+        reasons = (
+            f"{words.succeeded} since {clock(since)}, to check ({window.went_through}): {accounts}"
+            + (f" and {more} more" if more > 0 else ""),
+            f"the wave of {words.failed} alerted at {clock(alerted_at)} is {state}: "
+            f"{window.wave_failures} {words.failed} of {window.wave_attempts} since",
+        )
+        alert = EntityAlert(
+            WAVE_ENTITY,
+            words.kind,
+            surprise(window.wave_attempts, window.wave_failures, self.model.usual_share),
+            self.model.threshold,
+            window.waves,
+            window.wave_successes[0][0],
+            moment,
+            window.wave_attempts,
+            reasons,
+        )
+        window.followed_at, window.went_through, window.wave_successes = moment, 0, []
+        return Raised(alert, since, names_accounts=True)
 
     def _makes_wave(self, window: AttemptWindow, minutes: int, threshold: float) -> bool:
         usual = self.model.usual_share

@@ -711,7 +711,13 @@ def test_card_testing_across_clients_alerts_once_as_a_wave_of_declined_payments(
     # and no failed-login wave
     messages = alerts_of(aws_endpoint, resources)
     waves = [message for message in messages if message["entity"]["kind"] in (PAYMENT_WAVE_KIND, WAVE_KIND)]
+    follow_ups = [message for message in waves if ", to check (" in message["reasons"][0]]
+    waves = [message for message in waves if message not in follow_ups]
     assert [message["entity"] for message in waves] == [{"kind": PAYMENT_WAVE_KIND, "id": WAVE_ENTITY}]
+    # (and, when it was over, one follow-up naming the payments that went through while it lasted)
+    assert [message["entity"]["kind"] for message in follow_ups] == [PAYMENT_WAVE_KIND]
+    assert follow_ups[0]["reasons"][0].startswith("payments that went through since")
+    assert "is over" in follow_ups[0]["reasons"][1]
     assert waves[0]["reasons"][0].split()[1:3] == ["declined", "payments"]
     assert "tester-5" in waves[0]["reasons"][1]
     assert "tester-6" in waves[0]["reasons"][1]
@@ -813,6 +819,8 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
     assert all(not outcome.failed_sequence_numbers for outcome in outcomes)
     messages = alerts_of(aws_endpoint, resources)
     waves = [message for message in messages if message["entity"]["kind"] == WAVE_KIND]
+    follow_ups = [message for message in waves if ", to check (" in message["reasons"][0]]
+    waves = [message for message in waves if message not in follow_ups]
     # (the batch holding the event at which the wave crossed its threshold; the scraper's alerts come earlier)
     crossed = parse_timestamp(waves[0]["episode"]["last_event_at"]).timestamp()
     alerting = next(index for index, item in enumerate(ordered) if event_time(item) >= crossed) // size
@@ -824,6 +832,10 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
     assert "victim-5" in waves[0]["reasons"][1]
     assert "victim-6" in waves[0]["reasons"][1]
     assert not [message for message in alerts_of(aws_endpoint, resources) if message["entity"]["kind"] == WAVE_KIND]
+    # AND, when it was over, a follow-up named the logins that went through while it lasted
+    assert [message["entity"] for message in follow_ups] == [{"kind": WAVE_KIND, "id": WAVE_ENTITY}]
+    assert follow_ups[0]["reasons"][0].startswith("successful logins since")
+    assert "is over" in follow_ups[0]["reasons"][1]
     # AND the shard's login window is stored: one wave seen, over since the people's logins resumed
     dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
     item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(WAVE_KIND, SHARD)}})

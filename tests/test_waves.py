@@ -3,6 +3,7 @@ no single account or address shows."""
 
 from __future__ import annotations
 
+import itertools
 import math
 import random
 from dataclasses import replace
@@ -69,14 +70,18 @@ def stuffing(start: datetime, attempts: int, per_second: float, successes: int =
     ]
 
 
-def watch(model: WaveModel, events: list[dict[str, Any]], window: AttemptWindow | None = None) -> list[Any]:
-    """Feed ``events`` to a watch in batches of 100, as the scorer does; every alert raised."""
+def watch(
+    model: WaveModel, events: list[dict[str, Any]], window: AttemptWindow | None = None, follow_ups: bool = False
+) -> list[Any]:
+    """Feed ``events`` to a watch in batches of 100, as the scorer does; every wave's alert raised
+    (``follow_ups``: the follow-ups naming the accounts that got in, instead)."""
     window = window if window is not None else AttemptWindow()
     watcher = WaveWatch(model)
     alerts = []
     for start in range(0, len(events), 100):
         chunk = events[start : start + 100]
-        alerts += watcher.observe(window, chunk, [event_time(item) for item in chunk])
+        raised = watcher.observe_waves(window, chunk, [event_time(item) for item in chunk])
+        alerts += [item.alert for item in raised if item.names_accounts == follow_ups]
     return alerts
 
 
@@ -259,6 +264,44 @@ def test_a_trickle_of_stuffing_over_hours_alerts_through_the_long_window() -> No
     assert event_time(trickle[MIN_EXCESS_FAILURES]) <= alerts[0].last_event_at < event_time(trickle[-1])
     # AND a model without the long window misses it
     assert watch(WaveModel(model.usual_share, model.threshold), sorted(calm + trickle, key=event_time)) == []
+
+
+def test_the_accounts_that_got_in_after_a_wave_s_alert_are_named_by_its_follow_ups() -> None:
+    # GIVEN stuffing at one attempt a second for four minutes, five of whose accounts get in after
+    # the wave has alerted, and people logging in every 30 s from a minute in, for half an hour
+    model = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    start = START + timedelta(hours=15)
+    attack = stuffing(start, attempts=240, per_second=1.0, successes=0)
+    for number in range(100, 105):
+        attack[number] = {**attack[number], "event_type": "login_succeeded"}
+    people = [
+        event(
+            start + timedelta(minutes=1, seconds=30 * number), f"person-{number}", "login_succeeded", resource="/login"
+        )
+        for number in range(60)
+    ]
+    # WHEN the watch reads them in the scorer's batches
+    window, raised = AttemptWindow(), []
+    events = sorted(attack + people, key=event_time)
+    for first in range(0, len(events), 100):
+        chunk = events[first : first + 100]
+        raised += WaveWatch(model).observe_waves(window, chunk, [event_time(item) for item in chunk])
+    (wave,) = [item.alert for item in raised if not item.names_accounts]
+    follow_ups = [item.alert for item in raised if item.names_accounts]
+    # THEN the wave alerted before the five got in, and could not name them
+    assert wave.last_event_at < event_time(attack[100])
+    assert "victim-100" not in " ".join(wave.reasons)
+    # AND its follow-ups name them, and the people who logged in meanwhile, at most one per ten
+    # minutes while the wave lasts and one when it is over
+    named = " ".join(alert.reasons[0] for alert in follow_ups)
+    assert all(f"victim-{number}" in named for number in range(100, 105))
+    assert "is over" in follow_ups[-1].reasons[1]
+    while_under_way = [alert.last_event_at for alert in follow_ups[:-1]]
+    assert all(later - earlier >= 600 for earlier, later in itertools.pairwise([wave.last_event_at, *while_under_way]))
+    # AND each is a marker of its own (keyed by its first account's time), the wave's episode
+    assert len({int(alert.first_event_at) for alert in [wave, *follow_ups]}) == 1 + len(follow_ups)
+    assert {alert.episode for alert in follow_ups} == {wave.episode}
+    assert not window.in_wave
 
 
 def test_a_wave_counts_the_accounts_and_names_the_logins_of_its_own_window_only() -> None:
@@ -576,8 +619,16 @@ def test_the_backtest_counts_the_sessions_that_failed_in_a_trickle_wave_as_alert
     assert tried == attempts  # (the first in the hour before the alert, the others while the wave lasted)
     assert all(record.first_alert_at and record.first_alert_at >= alert.last_event_at for record in tried)
     assert not replay.entities["new-typo-session"].tried_in_wave
+    # AND the people whose logins went through while it lasted are named by its follow-ups, and count
+    # as alerted by it too: an analyst checks them
+    follow_ups = replay.waves[WAVE_KIND].follow_ups
+    assert follow_ups
+    assert all(alert.reasons[0].startswith("successful logins since ") for alert in follow_ups)
+    named = [key for key, record in replay.entities.items() if record.tried_in_wave and record not in attempts]
+    assert named
+    assert all(key.startswith("new-") for key in named)  # (the people's sessions: the follow-ups name their users)
     summary = summarize(replay)
-    assert summary["tried_in_waves"] == len(tried)
+    assert summary["tried_in_waves"] == len(tried) + len(named)
     assert summary["per_label"]["credential_stuffing"]["alerted"] == len(tried)
 
 
