@@ -517,9 +517,11 @@ class Replay:
                 continue
             if failed:
                 recent.append((moment, str(event.get("event_id")), key))
-            in_wave = wave.window.in_wave
+            in_wave, counted_before = wave.window.in_wave, wave.window.went_through
             raised = wave.watch.observe_waves(wave.window, [event], [moment])
-            if in_wave and not failed and len(wave.went_through) < MAX_FOLLOWED_ACCOUNTS:
+            # (a success the window counted in the wave: it raised a follow-up, or is awaiting one)
+            counted = wave.window.went_through > counted_before or any(item.names_accounts for item in raised)
+            if in_wave and not failed and counted and len(wave.went_through) < MAX_FOLLOWED_ACCOUNTS:
                 wave.went_through.append(key)  # (the first, as the follow-up names them)
             for alert, start, names_accounts in raised:
                 if names_accounts:
@@ -528,6 +530,7 @@ class Replay:
                         self._tried_in_wave(entity, alert, moment, attempts, f"named by a wave of {attempts.failed}")
                     wave.went_through = []
                     continue
+                wave.went_through = []  # (a new wave: followed up afresh, as the window is)
                 in_window = [(event_id, entity) for stamp, event_id, entity in recent if start <= stamp <= moment]
                 wave.alerts.append((alert, [event_id for event_id, _ in in_window]))
                 for _, entity in in_window:
@@ -969,11 +972,13 @@ def _report(
     for wave in replay.waves.values():
         failed = wave.watch.attempts.failed
         lines += ["", f"## Waves of {failed} (the whole service)", ""]
-        lines += [f"- {_iso(alert.last_event_at)}: {'; '.join(alert.reasons)}" for alert, _ in wave.alerts[:20]] or [
-            f"None: the share of {failed} stayed within its usual range."
-        ]
-        # (each follow-up names the accounts whose attempts went through while the wave lasted)
-        lines += [f"  - {_iso(alert.last_event_at)}: {'; '.join(alert.reasons)}" for alert in wave.follow_ups[:20]]
+        for alert, _ in wave.alerts[:20]:
+            lines.append(f"- {_iso(alert.last_event_at)}: {'; '.join(alert.reasons)}")
+            # (its follow-ups: the accounts whose attempts went through while it lasted)
+            follow_ups = [item for item in wave.follow_ups if item.episode == alert.episode]
+            lines += [f"  - {_iso(item.last_event_at)}: {'; '.join(item.reasons)}" for item in follow_ups[:20]]
+        if not wave.alerts:
+            lines.append(f"None: the share of {failed} stayed within its usual range.")
     if replay.waves:
         if replay.folded_alerts:
             lines += [
@@ -986,8 +991,8 @@ def _report(
             lines += [
                 "",
                 f"{tried} {replay.kind}(s) had a login or payment fail in a wave (in the window that raised its alert, "
-                "or while it lasted): counted as alerted by the wave, whose alert counts their attempts without "
-                "naming them.",
+                "or while it lasted), or go through while it lasted: counted as alerted by the wave, whose alert "
+                "counts the failed attempts without naming them, and whose follow-ups name the others.",
             ]
     if replay.client_folded_alerts:
         lines += [

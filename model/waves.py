@@ -44,12 +44,12 @@ import json
 import math
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
 from model.entities import EntityAlert, Evidence
 from model.exceptions import InvalidStateError
-from model.features.clock import EventClock
+from model.features.clock import BEHIND_RESET, EventClock
 from model.features.events import CLIENT_ERROR_CLASS, FAILURE_OUTCOME_CLASS, SERVER_ERROR_CLASS, status_class
 
 LOGIN_SUCCEEDED = "login_succeeded"
@@ -81,8 +81,9 @@ WAVE_END_FRACTION = 0.5
 # A wave's alert names at most this many accounts that logged in successfully during it...
 MAX_NAMED_ACCOUNTS = 10
 # ...and a follow-up, at most every short window while the wave lasts and when it is over, this many
-# of those whose attempts went through since (the first, and how many more).
-MAX_FOLLOWED_ACCOUNTS = 50
+# of those whose attempts went through since (the first, and how many more): a window item stays
+# within about 3 KB.
+MAX_FOLLOWED_ACCOUNTS = 25
 # The usual share is kept away from 0 and 1 so that one failure in a service that never had any is
 # not infinitely surprising.
 MIN_USUAL_SHARE = 0.001
@@ -241,10 +242,15 @@ class AttemptWindow:
         return sum(1 for moment, _ in self.failed_accounts if moment >= start)
 
     def add(self, moment: float, failed: bool, user: str) -> bool:
-        """Count one login; False (and nothing counted) when it is older than the long window,
-        unless it is the last of a run of ``BEHIND_RESET`` such (``clock``): then the window starts
-        again from it. A single attempt stamped a month ahead had made the window refuse every
-        later one as too old until the month had passed."""
+        """Count one login; False (and nothing counted) when it is older than the long window. But
+        where the window's time rests on fewer than ``BEHIND_RESET`` attempts (a single one stamped a
+        month ahead, which had made the window refuse every later one as too old until the month had
+        passed), the last of a run of ``BEHIND_RESET`` such attempts sets it back to theirs
+        (``clock``), and the window starts again from it. A window of many attempts, a wave's, is not
+        set back by a backfill of old ones: they are refused, as they were before."""
+        behind = self.clock.time is not None and moment < self.clock.time - self.clock.far
+        if behind and sum(attempts for attempts, _ in self.buckets.values()) >= BEHIND_RESET:
+            return False
         if self.clock.skips(moment):
             return False
         if self.clock.time is None and self.buckets:  # (set back: what it counted ahead is stale)
@@ -303,7 +309,7 @@ class AttemptWindow:
         try:
             raw = json.loads(data)
             buckets = {int(minute): [int(attempts), int(failures)] for minute, attempts, failures in raw["b"]}
-            return cls(
+            window = cls(
                 buckets,
                 int(raw["w"]),
                 bool(raw["a"]),
@@ -317,6 +323,10 @@ class AttemptWindow:
                 *_stored_wave(raw.get("o")),
                 before_batch=_stored_view(raw.get("r")),
             )
+            if window.in_wave and window.alerted_at is None:
+                # (a wave under way in a window stored before follow-ups: followed up from now on)
+                window.alerted_at = window.followed_at = window.clock.time
+            return window
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise InvalidStateError("login window", f"unreadable ({error!r})") from None
 
@@ -509,9 +519,10 @@ class WaveWatch:
         self, window: AttemptWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
     ) -> list[Raised]:
         """``observe``, each alert with the start of the window it covers. Besides a wave's alert, a
-        follow-up names the accounts whose attempts went through after it, once MAX_NAMED_ACCOUNTS
-        have, or when the wave is over: the alert comes as the failures surge, before the stuffing's
-        hits (or the card testers' working cards), which it could not name."""
+        follow-up names the accounts whose attempts went through after it, at most every short
+        window while the wave lasts and when it is over (``_follow_up``): the alert comes as the
+        failures surge, before the stuffing's hits (or the card testers' working cards), which it
+        could not name."""
         raised: list[Raised] = []
         for event, moment in zip(events, times, strict=True):
             failed = self.attempts.outcome(event)
@@ -555,12 +566,14 @@ class WaveWatch:
 
     def _follow_up(self, window: AttemptWindow, moment: float) -> Raised:
         """The accounts whose attempts went through since the wave's alert or its last follow-up
-        (``followed_at``): the first ``MAX_FOLLOWED_ACCOUNTS``, and how many more. Its marker is keyed
-        by the first of them, so that each follow-up is published once."""
+        (``followed_at``): the first ``MAX_FOLLOWED_ACCOUNTS``, and how many more. Its episode runs
+        from then to now, which keys its marker (the scorer names the shard in its entity: shards
+        follow up their own waves, at their own times)."""
         words = self.attempts
 
         def clock(moment: float) -> str:
-            return datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d %H:%M UTC")
+            # (timezone.utc, not datetime.UTC: the training jobs run the image's Python 3.10)
+            return datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
         alerted_at = window.alerted_at if window.alerted_at is not None else moment
         since = window.followed_at if window.followed_at is not None else alerted_at
@@ -579,7 +592,7 @@ class WaveWatch:
             surprise(window.wave_attempts, window.wave_failures, self.model.usual_share),
             self.model.threshold,
             window.waves,
-            window.wave_successes[0][0],
+            since,  # (a shard's follow-ups are ten minutes apart or more: each its own marker)
             moment,
             window.wave_attempts,
             reasons,

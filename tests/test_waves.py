@@ -19,6 +19,7 @@ from model.features import event_time
 from model.waves import (
     BUSY_WINDOW_ATTEMPTS,
     LONG_WINDOW_MINUTES,
+    MAX_FOLLOWED_ACCOUNTS,
     MAX_NAMED_ACCOUNTS,
     MIN_EXCESS_FAILURES,
     MIN_FAILED_ACCOUNTS,
@@ -172,6 +173,7 @@ def test_a_model_trained_before_the_long_window_judges_the_short_one_only() -> N
     stored = b'{"b":[[29892960,3,1]],"w":2,"a":true,"s":[[1793578499.0,"user-1"]]}'
     window = AttemptWindow({29892960: [3, 1]}, 2, True, successes=[(1793578499.0, "user-1")])
     window.clock.time = 29892960 * 60.0  # (its time, the start of its latest minute)
+    window.alerted_at = window.followed_at = window.clock.time  # (its wave, followed up from then on)
     assert AttemptWindow.from_bytes(stored) == window
     assert window.wave_minutes == 10
     # (and a wave the long window raised, read by a model without one, ends with the short window)
@@ -480,6 +482,23 @@ def test_an_attempt_stamped_a_month_ahead_blinds_the_window_for_a_few_attempts_o
     assert max(window.buckets) * 60 < START.timestamp() + 3600
 
 
+def test_a_backfill_of_old_logins_does_not_set_back_a_window_of_many() -> None:
+    # GIVEN stuffing under way, then twelve logins stamped two hours before (a producer's spool
+    # replayed), then the stuffing again
+    model = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    window = AttemptWindow()
+    attack = stuffing(START, attempts=240, per_second=1.0)
+    old = [
+        event(START - timedelta(hours=2), f"early-{number}", "login_succeeded", resource="/login")
+        for number in range(12)
+    ]
+    alerts = watch(model, attack[:120], window) + watch(model, old, window) + watch(model, attack[120:], window)
+    # THEN the old logins are refused, and the wave goes on: one alert, the window at the stuffing's time
+    assert len(alerts) == 1
+    assert window.in_wave
+    assert window.clock.time == event_time(attack[-1])
+
+
 def test_the_window_round_trips_and_stays_bounded() -> None:
     # GIVEN a window that has counted a stuffing run of an hour and a half with many successes
     window = AttemptWindow()
@@ -495,6 +514,12 @@ def test_the_window_round_trips_and_stays_bounded() -> None:
     assert AttemptWindow.from_bytes(window.to_bytes()) == window
     # (one item per shard, written once per batch: two write units at most)
     assert len(window.to_bytes()) < 2_048
+    # (and during a wave, with the accounts a follow-up will name as the producer pseudonymizes them,
+    # 3 KB more at most)
+    pseudonyms = [(START.timestamp() + number, "u-" + f"{number:035x}") for number in range(MAX_FOLLOWED_ACCOUNTS)]
+    waiting = replace(window, alerted_at=START.timestamp(), followed_at=START.timestamp(), wave_successes=pseudonyms)
+    assert AttemptWindow.from_bytes(waiting.to_bytes()) == waiting
+    assert len(waiting.to_bytes()) - len(window.to_bytes()) < 3_072
 
 
 def test_an_unreadable_window_or_model_is_refused_with_a_named_error() -> None:

@@ -248,6 +248,7 @@ class ImportReport:
     login_paths: dict[str, LoginPathCounts] = field(default_factory=dict)
     addressed: int = 0  # events with a client address
     with_agent: int = 0  # events with a user agent
+    agents_expected: bool = False  # whether the format has a user-agent column
     timed: int = 0  # events with a duration...
     timed_over_an_hour: int = 0  # ...and those whose duration read as more than an hour
     # Lines read as event JSON lines that were JSON objects without the contract's time, and the keys of
@@ -360,14 +361,14 @@ class ImportReport:
         )
 
     def agent_hint(self) -> str | None:
-        """What a log without user agents cannot show: which client a request came from."""
-        if self.events < MIN_REQUESTS_FOR_HINT or self.with_agent or not self.addresses_expected:
+        """What a log whose user-agent column is always empty cannot show: which client a request
+        came from (a format without the column says nothing: common, CSIC 2010)."""
+        if self.events < MIN_REQUESTS_FOR_HINT or self.with_agent or not self.agents_expected:
             return None
         return (
-            f"none of {self.events} requests has a user agent (the format has no $http_user_agent, or the column is "
-            "empty; Traefik logs no request header unless accessLog.fields.headers.names keeps User-Agent): the "
-            "features of clients read nothing, and a request without a session id is keyed by its address alone; "
-            "if the log has it, add it to the format"
+            f"none of {self.events} requests has a user agent (its column is empty on every line; Traefik logs no "
+            "request header unless accessLog.fields.headers.names keeps User-Agent): the "
+            "features of clients read nothing, and a request without a session id is keyed by its address alone"
         )
 
     def duration_hint(self) -> str | None:
@@ -1019,6 +1020,7 @@ class LogImporter:
             reads_forwarded=self.w3c.reads_forwarded() if self.w3c is not None else self.forwarded_column is not None,
             w3c=self.w3c is not None,
             addresses_expected=format != "csic2010",
+            agents_expected="http_user_agent" in variables,
             session_cookie=session_cookie if self.session_column == COOKIE_HEADER else None,
             reads_cookie_header=self.session_column == COOKIE_HEADER,
         )

@@ -49,7 +49,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import cached_property
 from typing import Any, NamedTuple, TypeVar
@@ -75,6 +75,7 @@ from model.verdicts import Suppressions
 from model.waves import (
     LOGINS,
     PAYMENTS,
+    WAVE_ENTITY,
     WAVE_KIND,
     Attempts,
     AttemptWindow,
@@ -1293,7 +1294,14 @@ def _watch_waves(
     if not any(attempts.outcome(item.wire) is not None for item in fresh):
         return True
     window.before_batch = (min(int(item.record.sequence_number) for item in fresh), window.view())
-    alerts = WaveWatch(model, attempts).observe(window, [item.wire for item in fresh], [item.time for item in fresh])
+    raised = WaveWatch(model, attempts).observe_waves(
+        window, [item.wire for item in fresh], [item.time for item in fresh]
+    )
+    # (a follow-up names this shard's accounts since its own last one: its marker is the shard's)
+    alerts = [
+        replace(item.alert, entity=f"{WAVE_ENTITY} ({shard_id})") if item.names_accounts else item.alert
+        for item in raised
+    ]
     if _publish_entity_alerts(alerts, deps, outcome):
         return False
     return _save_shard_item(key, window.to_bytes(), fresh, progress, deps, settings, now, outcome)
