@@ -475,6 +475,13 @@ TRIALS = (
         "saas_workspace.py",
         ("--format", "custom", "--log-format", SAAS_JSON_FORMAT, "--entity", "user"),
     ),
+    # Traefik's JSON access log, read with its own format; a sale day, stuffing whose hits come after
+    # its wave's alert (docs/model.md, "The accounts that got in after the alert"), card testing.
+    TrialLog(
+        "traefik_shop",
+        "traefik_shop.py",
+        ("--format", "traefik", "--failed-login-status", "200", "--entity", "session"),
+    ),
     # Three tenths of its tester's scale (211,000 lines): the breaking story's live blog and its
     # polls (docs/model.md, "Pages popular now"), CloudFront's files joined and sorted as the docs show.
     TrialLog(
