@@ -148,6 +148,21 @@ _TWO_SIDED_MASK = np.array([name in TWO_SIDED for name in ENTITY_FEATURE_NAMES])
 # the sum's case; and training reads them from detectors fitted without each fold while the scorer
 # reads the whole model's, so their tails drift apart first.
 _TERM_RULE_FEATURES = np.array([name not in ("event_score_mean", "flagged_mean") for name in ENTITY_FEATURE_NAMES])
+# A machine client seen on at least HABIT_MIN_DAYS days of training that never became habitual (a
+# payment provider's webhooks, a partner's sync, a monitor) is routine: its episodes are judged
+# against its own training (``EntityModel.as_routine``), where a feature's own value is its
+# training's pooled mean (its pace, its writes, its agent, its paths, its failures), and for the
+# episode's length and duration ROUTINE_LENGTH times its longest training episode's (webhooks come
+# as the site's orders do: a sale's day brings several times the usual). A value between its own and
+# the usual episode's, or up to ROUTINE_SLACK beyond (a quarter of the span between them, and 0.02
+# more), is no evidence. A sale's webhooks are then no alert for being more of what the client always
+# sends; an episode far longer than any it had, or a request of a kind it never made, still is.
+ROUTINE_SLACK = (0.25, 0.02)
+ROUTINE_LENGTH = 4.0
+MAX_ROUTINE = 200  # the model keeps the routine clients seen on the most days
+_ROUTINE_LENGTH_MARGIN = np.array(
+    [math.log(ROUTINE_LENGTH) if name in ("log_pages", "log_duration") else 0.0 for name in ENTITY_FEATURE_NAMES]
+)
 # The features of the models this code scores: its own, and those of models trained by earlier
 # releases (scored on their features alone), so that a live model, its rollback target and the gate's
 # backtest of it keep working across an upgrade until retraining replaces them.
@@ -648,6 +663,7 @@ class EntityModel:
         machines: EntityModel | None = None,
         usual: Sequence[float] | None = None,
         habitual: Mapping[str, float] | None = None,
+        routine: Mapping[str, Sequence[float]] | None = None,
     ) -> None:
         """``capped_as_rows``: cap extrapolated terms as a profile of that many rows would (a
         cross-fitting fold stands in for the whole training's profile, whose cap is higher).
@@ -661,7 +677,9 @@ class EntityModel:
         episodes, what a reason calls usual (a model without it names the profile's median, over
         the episodes' snapshots at 1, 2, 4, 8... events, where a typical episode has one page).
         ``habitual``: entities that crossed on ``HABIT_MIN_DAYS`` days of training, each with its
-        highest score there (on this model's scale): it alerts only beyond ``HABIT_MARGIN`` times it."""
+        highest score there (on this model's scale): it alerts only beyond ``HABIT_MARGIN`` times it.
+        ``routine``: machine clients seen on ``HABIT_MIN_DAYS`` days of training, each with its
+        pooled row over them (``ENTITY_FEATURE_NAMES``): ``as_routine`` reads their episodes."""
         if scoring not in _SCORINGS:
             raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
         if (scoring == SUM_OR_LARGEST_TERM) != (term_threshold is not None and term_threshold > 0):
@@ -690,6 +708,9 @@ class EntityModel:
             raise InvalidStateError("entity model", f"{len(usual)} usual values for {len(self.feature_names)} features")
         self.usual = None if usual is None else [float(value) for value in usual]
         self.habitual = {str(key): float(level) for key, level in (habitual or {}).items()}
+        self.routine = {str(key): np.asarray(own, dtype=np.float64) for key, own in (routine or {}).items()}
+        if any(own.shape != (len(ENTITY_FEATURE_NAMES),) for own in self.routine.values()):
+            raise InvalidStateError("entity model", f"routine rows are not of {len(ENTITY_FEATURE_NAMES)} features")
 
     def alert_level(self, key: str, min_severity: float = 1.0) -> float:
         """The score an episode of ``key`` alerts beyond: the threshold (times ``min_severity``), or
@@ -697,6 +718,58 @@ class EntityModel:
         crossing = self.threshold * min_severity
         level = self.habitual.get(key)
         return crossing if level is None else max(crossing, level * HABIT_MARGIN)
+
+    def usual_row(self) -> Vector:
+        """What a reason calls usual, in ``ENTITY_FEATURE_NAMES``' layout (0 where the model has no
+        such feature: none of its terms reads it)."""
+        row = np.zeros(len(ENTITY_FEATURE_NAMES))
+        row[self._columns] = self.usual if self.usual is not None else self._profile.medians
+        return row
+
+    def as_routine(self, rows: Matrix, keys: Sequence[str], judge: EntityModel) -> None:
+        """Read the episodes (``rows``, updated in place) of routine clients against their own
+        training: a ``ROUTINE_FEATURES`` value between the client's own and the usual episode's (up
+        to ``ROUTINE_SLACK`` beyond) is set to the usual episode's of ``judge``, the model that judges
+        them, where it adds no evidence. ``keys``: each row's entity."""
+        share, floor = ROUTINE_SLACK
+        usual = judge.usual_row()
+        for index, key in enumerate(keys):
+            own = self.routine.get(key)
+            if own is None:
+                continue
+            own = own + _ROUTINE_LENGTH_MARGIN
+            low, high = np.minimum(own, usual), np.maximum(own, usual)
+            slack = share * (high - low) + floor
+            row = rows[index]
+            its_own = (row >= low - slack) & (row <= high + slack)
+            row[its_own] = usual[its_own]
+
+    def judge(self, counts: Matrix, keys: Sequence[str]) -> tuple[Matrix, Vector, list[EntityModel]]:
+        """Each episode's row (``Evidence.counts`` of entity ``keys``, shrunk toward its judge's
+        priors and read as its routine where it has one), its score on this model's scale, and the
+        model that judged it (``by_client``)."""
+        matrix = np.empty((len(counts), len(ENTITY_FEATURE_NAMES)))
+        scores = np.empty(len(counts))
+        judges: list[EntityModel] = [self] * len(counts)
+        for model, judged in self.by_client(counts):
+            if not len(judged):
+                continue
+            rows = evidence_rows(counts[judged], model.priors)
+            if self.routine:
+                routine = [place for place, index in enumerate(judged.tolist()) if keys[index] in self.routine]
+                if routine:
+                    own_rows = rows[routine]
+                    self.as_routine(own_rows, [keys[judged[place]] for place in routine], model)
+                    rows[routine] = own_rows
+            matrix[judged] = rows
+            scores[judged] = model.score(rows)
+            if model is not self:
+                # On this model's scale (its threshold), so that one threshold, one ranking and one
+                # plot hold for every episode: the same severity against its own model's.
+                scores[judged] *= self.threshold / model.threshold
+                for index in judged.tolist():
+                    judges[index] = model
+        return matrix, scores, judges
 
     def by_client(self, counts: Matrix) -> list[tuple[EntityModel, np.ndarray[Any, np.dtype[np.intp]]]]:
         """The model that judges each episode (``Evidence.counts``), with the positions it judges.
@@ -830,6 +903,11 @@ class EntityModel:
             **({"usual": self.usual} if self.usual is not None else {}),
             **({"machines": self.machines.to_json()} if self.machines is not None else {}),
             **({"habitual": self.habitual} if self.habitual else {}),
+            **(
+                {"routine": {key: np.round(own, 4).tolist() for key, own in self.routine.items()}}
+                if self.routine
+                else {}
+            ),
         }
 
     @classmethod
@@ -857,6 +935,7 @@ class EntityModel:
             machines=cls.from_json(data["machines"]) if data.get("machines") is not None else None,
             usual=data.get("usual"),  # (absent from a model trained before it named them)
             habitual=data.get("habitual"),  # (absent where training had none, and before habits)
+            routine=data.get("routine"),  # (absent where training had none, and before routines)
         )
 
 
@@ -965,20 +1044,7 @@ class EntityTracker:
         entity_scores = np.full(len(keys), np.nan)
         if not counts:
             return entity_scores, []
-        raw = np.asarray(counts)
-        matrix = np.empty((len(counts), len(ENTITY_FEATURE_NAMES)))
-        scores = np.empty(len(counts))
-        judges: list[EntityModel] = [self.model] * len(counts)  # the model each episode is judged by
-        for model, judged in self.model.by_client(raw):
-            if len(judged):
-                matrix[judged] = evidence_rows(raw[judged], model.priors)
-                scores[judged] = model.score(matrix[judged])
-                if model is not self.model:
-                    # On the stage's scale (its threshold), so that one threshold, one ranking and
-                    # one plot hold for every episode: the same severity against its own model's.
-                    scores[judged] *= self.model.threshold / model.threshold
-                    for index in judged.tolist():
-                        judges[index] = model
+        matrix, scores, judges = self.model.judge(np.asarray(counts), [str(keys[position]) for position in owners])
         entity_scores[owners] = scores
         if peaks is not None:
             for index, (position, score) in enumerate(zip(owners, scores.tolist(), strict=True)):

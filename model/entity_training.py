@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Container, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -33,6 +33,7 @@ from model.entities import (
     ENTITY_SCORING,
     HABIT_MIN_DAYS,
     MAX_HABITUAL,
+    MAX_ROUTINE,
     SOFT_TRUNCATED_TAIL_SUM,
     EntityModel,
     Evidence,
@@ -487,6 +488,47 @@ def habitual_entities(days: Sequence[tuple[Vector, Sequence[tuple[str, int]]]], 
     return {entity: round(level[entity], 3) for _, entity in sorted(habitual, reverse=True)[:MAX_HABITUAL]}
 
 
+_EPISODE_LENGTH = [ENTITY_FEATURE_NAMES.index("log_pages"), ENTITY_FEATURE_NAMES.index("log_duration")]
+
+
+def routine_clients(snapshots: Snapshots, excluded: Container[str] = ()) -> dict[str, list[float]]:
+    """The machine clients (``machine_clients``, over all their training) seen on at least
+    ``HABIT_MIN_DAYS`` days, but for the ``excluded``, each with its own row
+    (``EntityModel.as_routine``): its episodes' counts added up and shrunk as one episode's, with the
+    length and duration of its longest episode. The ``MAX_ROUTINE`` seen on the most days, then with
+    the most pages, are kept."""
+    episodes = np.flatnonzero(snapshots.last)
+    entity_of_row = np.asarray(snapshots.entity_of, dtype=object)[snapshots.entity_day[episodes]]
+    days: dict[str, set[int]] = {}
+    totals: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
+    longest: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
+    for entity, day in snapshots.entity_days_named:
+        days.setdefault(entity, set()).add(day)
+    lengths = snapshots.rows[episodes][:, _EPISODE_LENGTH]
+    for entity, counts, length in zip(entity_of_row.tolist(), snapshots.counts[episodes], lengths, strict=True):
+        total = totals.get(entity)
+        totals[entity] = counts.copy() if total is None else total + counts
+        longest[entity] = length if entity not in longest else np.maximum(longest[entity], length)
+    recurring = [
+        entity
+        for entity, seen in days.items()
+        if len(seen) >= HABIT_MIN_DAYS and entity in totals and entity not in excluded
+    ]
+    if not recurring:
+        return {}
+    pooled = np.stack([totals[entity] for entity in recurring])
+    machines = machine_clients(pooled)
+    kept = sorted(
+        (entity for entity, machine in zip(recurring, machines.tolist(), strict=True) if machine),
+        key=lambda entity: (-len(days[entity]), -float(totals[entity][0]), entity),
+    )[:MAX_ROUTINE]
+    if not kept:
+        return {}
+    rows = evidence_rows(np.stack([totals[entity] for entity in kept]), snapshots.priors)
+    rows[:, _EPISODE_LENGTH] = np.stack([longest[entity] for entity in kept])
+    return {entity: np.round(row, 4).tolist() for entity, row in zip(kept, rows, strict=True)}
+
+
 def train_entity_model(
     events: Sequence[Any],
     times: Sequence[float],
@@ -513,8 +555,13 @@ def train_entity_model(
         )
     entities_per_day = snapshots.entity_days / max(snapshots.days, 1) / user_share
     rate = alert_share(alert_budget, entities_per_day, min_daily_alerts)
+    everyone = snapshots
     model, maxima, snapshots, machine_metadata, days = _fitted_by_client_class(snapshots, rate, alert_budget)
     model.habitual = habitual_entities(days, model.threshold)
+    # A habitual entity's level was scored with its own writes and agent as evidence: read as its
+    # routine too, it would alert only beyond that level with the evidence taken away, twice excused.
+    routine = routine_clients(everyone, excluded=model.habitual)
+    model.routine = {entity: np.asarray(row) for entity, row in routine.items()}
     # Each rule's share of the alert share: the sum's all of it when the largest-term rule is off.
     term_rule_share = rate * TERM_RULE_SHARE if model.term_threshold is not None else None
     sum_share = rate - (term_rule_share or 0.0)
@@ -543,5 +590,7 @@ def train_entity_model(
         "machine_clients": machine_metadata,
         # Entities that crossed on HABIT_MIN_DAYS days of training: alerted only beyond their own level.
         "habitual_entities": len(model.habitual),
+        # Machine clients seen on HABIT_MIN_DAYS days: what they do is judged against their own training.
+        "routine_clients": len(model.routine),
     }
     return model, metadata

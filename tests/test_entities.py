@@ -1225,3 +1225,76 @@ def test_a_day_judged_by_both_models_is_one_habitual_day() -> None:
     # THEN it crossed on two days, not three, and is not habitual; a third day makes it so
     assert habitual_entities([people, machines], 1.0) == {}
     assert habitual_entities([people, (np.array([9.5]), [("u", 3)])], 1.0) == {"u": 9.5}
+
+
+STRIPE = "Stripe/1.0 (+https://stripe.com/docs/webhooks)"
+STRIPE_ADDRESSES = [f"54.187.174.{number}" for number in range(1, 13)]  # it sends from a dozen
+
+
+def webhooks(address: str, first_day: int, days: int, per_day: int, hours: float = 24.0) -> list[dict[str, Any]]:
+    """A payment provider's webhooks from ``address`` (keyed by it, as the importer keys cookieless
+    clients): ``per_day`` POSTs spread over ``hours`` from the day's start."""
+    rng = random.Random(f"{address}{first_day}{per_day}")
+    return [
+        event(
+            START + timedelta(days=day, hours=rng.uniform(0, hours)),
+            f"client:{address}",
+            "api_call",
+            properties={"method": "POST"},
+            resource="/webhooks/stripe",
+            status=200,
+            user_agent=STRIPE,
+            ip=address,
+        )
+        for day in range(first_day, first_day + days)
+        for _ in range(per_day)
+    ]
+
+
+def test_a_machine_client_seen_every_day_of_training_is_judged_against_its_own_writes_and_agent() -> None:
+    # GIVEN a week of people, an app's customers, and a payment provider's webhooks from its dozen
+    # addresses, a few a day from each
+    hooks = [call for address in STRIPE_ADDRESSES for call in webhooks(address, 0, 7, 3)]
+    training = sorted(normal_traffic(users=200, days=7) + app_users(150, 7) + hooks, key=event_time)
+    trained = train(training, agent_of=parse_agent)
+    model = trained.entity_models["user"]
+    stripe = f"client:{STRIPE_ADDRESSES[0]}"
+    # THEN training records each of the webhooks' clients as routine, with its own writes and agent,
+    # and no person
+    assert {f"client:{address}" for address in STRIPE_ADDRESSES} <= set(model.routine)
+    assert not any(key.startswith("user-") for key in model.routine)
+    write = ENTITY_FEATURE_NAMES.index("write_mean")
+    assert model.routine[stripe][write] > 0.5 > model.machines.usual_row()[write]
+    assert trained.metadata["entities"]["user"]["routine_clients"] == len(model.routine)
+    restored = EntityModel.from_json(json.loads(json.dumps(model.to_json())))
+    assert restored.routine[stripe].tolist() == pytest.approx(model.routine[stripe].tolist(), abs=1e-4)
+    # WHEN a sale's day brings one address four times its webhooks within four hours, and a new
+    # address of the same agent sends as many
+    day = START + timedelta(days=7)
+    sale = webhooks(STRIPE_ADDRESSES[0], 7, 1, 12, hours=4) + webhooks("192.0.2.77", 7, 1, 12, hours=4)
+    _, alerts = replay(trained, training + sorted(sale, key=event_time), "user", agent_of=parse_agent)
+    alerted = {alert.entity for alert in alerts if alert.last_event_at >= day.timestamp()}
+    # THEN the routine client raises no alert for doing more of what it always does; the newcomer does
+    assert alerted == {"client:192.0.2.77"}
+    # AND without its routine, the same model alerts on it
+    own = model.routine
+    model.routine = {}
+    _, alerts = replay(trained, training + sorted(sale, key=event_time), "user", agent_of=parse_agent)
+    assert stripe in {alert.entity for alert in alerts if alert.last_event_at >= day.timestamp()}
+    model.routine = own
+    # AND when its address and agent fail logins, which it never did, it alerts
+    stuffing = [
+        event(
+            day + timedelta(hours=12, seconds=20 * attempt),
+            stripe,
+            "login_failed",
+            properties={"method": "POST"},
+            resource="/login",
+            status=401,
+            user_agent=STRIPE,
+            ip=STRIPE_ADDRESSES[0],
+        )
+        for attempt in range(20)
+    ]
+    _, alerts = replay(trained, training + sorted(sale + stuffing, key=event_time), "user", agent_of=parse_agent)
+    assert any(alert.entity == stripe and alert.last_event_at >= day.timestamp() for alert in alerts)
