@@ -104,10 +104,11 @@ def read_source(
     failed_login_statuses: Collection[int | tuple[str, int]] = (),
     real_ip_from: Sequence[Any] = (),
     session_cookie: str | None = None,
+    haproxy_headers: Sequence[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """Events from a log file, an archive (folder or s3:// prefix) or event JSON lines
-    (``time_format``, ``failed_login_statuses``, ``real_ip_from`` and ``session_cookie`` as
-    ``traffic.importer.LogImporter`` reads them)."""
+    (``time_format``, ``failed_login_statuses``, ``real_ip_from``, ``session_cookie`` and
+    ``haproxy_headers`` as ``traffic.importer.LogImporter`` reads them)."""
     from traffic.importer import LogImporter
     from traffic.logformat import DEFAULT_TIME_FORMAT
 
@@ -127,6 +128,7 @@ def read_source(
         failed_login_statuses=failed_login_statuses,
         real_ip_from=real_ip_from,
         session_cookie=session_cookie,
+        haproxy_headers=haproxy_headers,
     )
     for labeled in importer.import_file(source):
         yield labeled.event
@@ -1037,11 +1039,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="strptime format of $time_local in --log-format (default %%d/%%b/%%Y:%%H:%%M:%%S %%z; no %%z: UTC)",
     )
     from traffic.forwarded import add_real_ip_from
-    from traffic.importer import add_failed_login_status, add_session_cookie
+    from traffic.importer import add_failed_login_status, add_haproxy_headers, add_session_cookie
 
     add_failed_login_status(parser)
     add_real_ip_from(parser)
     add_session_cookie(parser)
+    add_haproxy_headers(parser)
     parser.add_argument(
         "--alert-budget", type=float, default=DEFAULT_ALERT_BUDGET, help="with --train: alerts per 1,000 entities a day"
     )
@@ -1078,9 +1081,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def label_key(event: dict[str, Any], key: str | None, labels: Collection[str]) -> str | None:
-    """The key of ``labels`` that labels ``event``: its event id, its entity's ``key``, its session id
-    or its user id, the first listed; None if none does."""
-    for candidate in (event.get("event_id"), key, event.get("session_id"), event.get("user_id")):
+    """The key of ``labels`` that labels ``event``: its event id, its entity's ``key``, its session id,
+    the session id it carried before the import read it as the session its id was rotated from
+    (``traffic.importer.with_rotated_sessions``) or its user id, the first listed; None if none does."""
+    properties = event.get("properties")
+    rotated = properties.get("rotated_session_id") if isinstance(properties, dict) else None
+    for candidate in (event.get("event_id"), key, event.get("session_id"), rotated, event.get("user_id")):
         if candidate is not None and candidate in labels:
             return str(candidate)
     return None
@@ -1128,6 +1134,7 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[st
             failed_login_statuses=arguments.failed_login_status,
             real_ip_from=arguments.real_ip_from,
             session_cookie=arguments.session_cookie,
+            haproxy_headers=arguments.haproxy_headers,
         )
     )
     _warn_missing_keys(events, arguments.entity, source, arguments.format)
@@ -1248,6 +1255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 failed_login_statuses=arguments.failed_login_status,
                 real_ip_from=arguments.real_ip_from,
                 session_cookie=arguments.session_cookie,
+                haproxy_headers=arguments.haproxy_headers,
             )
             replay.run(in_time_order(test_events), arguments.batch_events, _progress(arguments.quiet))
     except (BacktestError, TrainingDataError) as error:

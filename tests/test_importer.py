@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from model.backtest import REORDER_SECONDS, parse_args, read_source
+from model.backtest import REORDER_SECONDS, label_key, parse_args, read_source
 from model.waves import payment_outcome
 from traffic import Simulator
 from traffic.exceptions import LogFormatError
@@ -1754,3 +1754,149 @@ def test_a_log_without_user_agents_or_with_durations_in_another_unit_says_so() -
     assert any("none of 30 requests has a user agent" in hint for hint in bare.report.hints())
     (hint,) = seconds.report.hints()
     assert "30 of 30 requests took more than an hour by their duration column: is it in another unit?" in hint
+
+
+# HAProxy's HTTP log (option httplog) as rsyslog writes it, a single-digit day padded; the frontend
+# captures User-Agent, Referer and Cookie, in that order, and HAProxy writes a '|' in a value as #7C.
+HAPROXY_LINE = (
+    "Dec  1 09:15:02 lb1 haproxy[30412]: 203.0.113.7:51234 [01/Dec/2026:09:15:02.381] fe_https~ be_web/web2 "
+    "0/0/1/43/45 200 5120 - - ---- 12/12/3/1/0 0/0 "
+    "{Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0|https://shop.example/c/tents?f=a#7Cb|consent=yes; mkt_sid=9f2c1a} "
+    '{} "GET /l/4710479-tent?ref=home HTTP/1.1"'
+)
+
+
+def test_haproxy_s_http_log_reads_with_its_own_format_whatever_writes_the_line() -> None:
+    # GIVEN the line as rsyslog writes it, as journald does, and bare (a container's stdout)
+    importer = LogImporter("haproxy", haproxy_headers=["User-Agent", "Referer", "Cookie"])
+    message = HAPROXY_LINE.split(": ", 1)[1]
+    lines = [HAPROXY_LINE, "Dec 01 09:15:02 lb1 haproxy[30412]: " + message, message]
+    events = [item.event for item in importer.import_lines(lines, "haproxy.log")]
+    # THEN each reads the same request: the client, its time to the millisecond, the captured
+    # headers by the names given (decoded), the session from the Cookie header, the active time
+    assert len(events) == 3
+    for event in events:
+        assert (event["ip"], event["occurred_at"]) == ("203.0.113.7", "2026-12-01T09:15:02.381000Z")
+        assert event["user_agent"] == "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0"
+        assert event["session_id"] == "9f2c1a"
+        assert (event["resource"], event["status"], event["event_type"]) == (
+            "/l/4710479-tent?ref=home",
+            200,
+            "page_view",
+        )
+        properties = event["properties"]
+        assert properties["referer"] == "https://shop.example/c/tents?f=a|b"
+        assert (properties["latency_ms"], properties["bytes"]) == (45.0, 5120)
+        assert (properties["backend_name"], properties["server_name"]) == ("be_web", "web2")
+        assert "http_cookie" not in properties  # (cookies may hold credentials: only the session is kept)
+    assert importer.report.unparseable == 0
+    assert importer.report.hints() == []
+
+
+def test_haproxy_s_captured_cookie_gives_the_session_where_no_header_is_captured() -> None:
+    # GIVEN a frontend that captures no header but the session cookie ("capture cookie mkt_sid len 32"),
+    # and a request that never became a full one (its status -1: the client went away)
+    importer = LogImporter("haproxy")
+    plain = (
+        "203.0.113.7:51234 [01/Dec/2026:09:15:02.381] fe_https~ be_web/web2 0/0/1/43/45 302 0 mkt_sid=9f2c1a - "
+        '---- 12/12/3/1/0 0/0 "POST /login HTTP/1.1"'
+    )
+    aborted = (
+        "203.0.113.8:4410 [01/Dec/2026:09:15:03.001] fe_https~ fe_https/<NOSRV> -1/-1/-1/-1/+30001 -1 0 - - CR-- "
+        '1/1/0/0/0 0/0 "<BADREQ>"'
+    )
+    login, broken = [item.event for item in importer.import_lines([plain, aborted], "haproxy.log")]
+    # THEN the login carries its session, and the broken request is kept without a status
+    assert (login["session_id"], login["event_type"], login["status"]) == ("9f2c1a", "login_succeeded", 302)
+    assert broken["status"] is None
+    assert broken["properties"]["raw_request"] == "<BADREQ>"
+    assert broken["properties"]["termination_state"] == "CR--"
+
+
+def test_haproxy_s_captured_headers_unnamed_or_miscounted_say_how_to_name_them() -> None:
+    # GIVEN the line read without naming its captured headers, and with two names for its three
+    unnamed = LogImporter("haproxy")
+    (event,) = [item.event for item in unnamed.import_lines([HAPROXY_LINE], "haproxy.log")]
+    miscounted = LogImporter("haproxy", haproxy_headers=["User-Agent", "Cookie"])
+    list(miscounted.import_lines([HAPROXY_LINE], "haproxy.log"))
+    # THEN the request is read without them, and each import says what to pass
+    assert event["user_agent"] is None
+    assert any(
+        "1 line(s) carry captured request headers that were not read ({Mozilla/5.0" in hint
+        and "--haproxy-headers" in hint
+        for hint in unnamed.report.hints()
+    )
+    assert any(
+        "a different number of captured request headers than --haproxy-headers names" in hint
+        for hint in miscounted.report.hints()
+    )
+    # AND a line of another format is refused as not HAProxy's, and the option as not another format's
+    assert (
+        list(unnamed.import_lines(['203.0.113.7 - - [01/Dec/2026:09:15:02 +0000] "GET / HTTP/1.1" 200 5'], "x.log"))
+        == []
+    )
+    assert "not HAProxy's HTTP log format" in unnamed.report.unparseable_examples[0][2]
+    with pytest.raises(LogFormatError, match="--haproxy-headers only goes with --format haproxy"):
+        LogImporter("combined", haproxy_headers=["User-Agent"])
+
+
+def test_the_backtest_reads_haproxy_s_log_with_its_headers_named(tmp_path: Path) -> None:
+    # GIVEN a file of HAProxy's lines and the backtest's options for it
+    log = tmp_path / "haproxy.log"
+    log.write_text(HAPROXY_LINE + "\n")
+    arguments = parse_args(
+        [
+            "--test",
+            str(log),
+            "--model",
+            "m.tar.gz",
+            "--format",
+            "haproxy",
+            "--haproxy-headers",
+            "User-Agent,Referer,Cookie",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    # THEN the source reads the request with its client and session
+    (event,) = read_source(str(log), format=arguments.format, haproxy_headers=arguments.haproxy_headers)
+    assert (event["session_id"], event["user_agent"]) == ("9f2c1a", "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0")
+
+
+def test_haproxy_s_log_format_given_as_a_custom_format_says_which_format_reads_it() -> None:
+    with pytest.raises(LogFormatError, match=r"looks like HAProxy's log-format, whose default .* --format haproxy"):
+        LogImporter("custom", log_format="%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %{+Q}r")
+
+
+def test_a_session_id_rotated_at_login_continues_the_session_it_logged_in_with() -> None:
+    # GIVEN a site that rotates its session cookie at login: the login carries the old id, the
+    # redirect's page the new one; and later a neighbour behind the same address and browser whose
+    # visit starts just after another login, while that login's browser still sends its own id
+    log_format = '$remote_addr - [$time_local] "$request" $status "$http_user_agent" $cookie_sid'
+
+    def line(second: int, request: str, status: int, sid: str) -> str:
+        moment = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'203.0.113.9 - [{moment}] "{request} HTTP/1.1" {status} "{FIREFOX}" {sid}'
+
+    lines = [
+        line(0, "GET /login", 200, "old"),
+        line(20, "POST /login", 302, "old"),
+        line(21, "GET /account", 200, "new"),
+        line(40, "GET /orders", 200, "new"),
+        line(300, "POST /login", 302, "mine"),
+        line(301, "GET /", 200, "neighbour"),
+        line(302, "GET /account", 200, "mine"),
+    ]
+    importer = LogImporter("custom", log_format=log_format)
+    events = [item.event for item in importer.import_lines(lines, "site.log")]
+    by_path = {(event["resource"], event["properties"].get("rotated_session_id")): event for event in events}
+    # THEN the visit across the login is one session, its first id's, each request keeping the id it carried
+    assert [event["session_id"] for event in events[:4]] == ["old"] * 4
+    assert by_path[("/orders", "new")]["user_id"] == "session:old"
+    # AND the neighbour's visit, which the other browser's old id outlived, is its own
+    assert by_path[("/", None)]["session_id"] == "neighbour"
+    assert by_path[("/account", None)]["session_id"] == "mine"
+    assert (importer.report.rotated_sessions, importer.report.rotated_requests) == (1, 2)
+    assert "1 session id(s) came within 10 s after their client's login in another session" in importer.report.summary()
+    # AND a label naming the rotated id labels the requests that carried it
+    assert label_key(by_path[("/orders", "new")], "old", {"new": "account_takeover"}) == "new"

@@ -25,7 +25,7 @@ import orjson
 from archive import ArchiveError, ArchiveWriter
 from traffic.exceptions import LogFormatError, OutputError, SimulationConfigError
 from traffic.forwarded import add_real_ip_from
-from traffic.importer import FORMATS, LogImporter, add_failed_login_status, add_session_cookie
+from traffic.importer import FORMATS, LogImporter, add_failed_login_status, add_haproxy_headers, add_session_cookie
 from traffic.scenarios import SCENARIO_NAMES
 from traffic.simulator import DEFAULT_ATTACK_SHARE, DEFAULT_START, LabeledEvent, Simulator
 from vedette.events import encode_event, parse_timestamp
@@ -143,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_failed_login_status(importer)
     add_real_ip_from(importer)
     add_session_cookie(importer)
+    add_haproxy_headers(importer)
     importer.add_argument("--max-examples", type=int, default=5, help="examples kept per kind of problem (default 5)")
     importer.add_argument("--report", help="also write the import report as JSON to this file")
     _add_outputs(importer, stream=False)
@@ -346,6 +347,7 @@ def run_import(args: argparse.Namespace) -> int:
         failed_login_statuses=args.failed_login_status,
         real_ip_from=args.real_ip_from,
         session_cookie=args.session_cookie,
+        haproxy_headers=args.haproxy_headers,
     )
     for path in args.inputs:
         if path != "-" and not os.path.exists(path):

@@ -36,6 +36,13 @@ client that keeps no cookies at all (a crawler, a script: a later request, more 
 as its user is, as web-bot research datasets sessionize such clients. Those requests come out of
 the import up to ``LANDING_SECONDS`` after the lines that follow them.
 
+A site that rotates its session cookie at login (against session fixation) answers the login with a
+new id: the POST carries the old one, the client's next request the new one. One visit is one
+session across it (``with_rotated_sessions``): a client's first request with an id not seen before,
+within ``ROTATION_SECONDS`` after its successful login in another session, continues that session,
+as do its later requests (``session_id`` is the visit's first id; ``properties.rotated_session_id``
+keeps the one the request carried).
+
 A submitted login (a POST to a login path) failed when its status is 400 or more (401, 403), or
 one of ``failed_login_statuses``: an application that answers a failed login with 200 (the form
 shown again) and a successful one with a redirect is read right with ``failed_login_statuses={200}``.
@@ -69,13 +76,15 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import orjson
 
 from traffic.exceptions import LogFormatError
 from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical
+from traffic.haproxy import TIME_FORMAT as HAPROXY_TIME_FORMAT
+from traffic.haproxy import HttpLog
 from traffic.jsonlog import JsonTemplate, is_json_template
 from traffic.logformat import (
     API_GATEWAY_DEFAULT_ROUTES,
@@ -103,7 +112,7 @@ from vedette.events import (
 )
 from vedette.exceptions import InvalidEventError
 
-FORMATS = ("jsonl", "common", "combined", "custom", "cloudfront", "iis", "csic2010", "traefik")
+FORMATS = ("jsonl", "common", "combined", "custom", "cloudfront", "iis", "csic2010", "traefik", "haproxy")
 # Traefik's JSON access log (accessLog.format: json) with the request headers kept that identify a client
 # (accessLog.fields.headers.names: User-Agent, Referer, Cookie, X-Forwarded-For: keep): its keys, read
 # as the JSON template of the custom format. Duration is nanoseconds; RequestPath holds the query.
@@ -164,6 +173,9 @@ SESSION_MEMORY_SECONDS = 30 * 60.0
 # in quick succession". (One person's visit starts one session, or two where the site rotates its
 # cookie at login: three cannot be one visit.)
 CROWDED_CLIENT_SESSIONS = 3
+# A browser follows a login's redirect at once: a client's first request with a new session id this
+# soon after its successful login in another is the login's session, its id rotated.
+ROTATION_SECONDS = 10.0
 # Requests out of time order by more than LANDING_SECONDS, of all, from which the import says to sort the log.
 ORDER_HINT_SHARE = 0.01
 ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
@@ -263,6 +275,10 @@ class ImportReport:
     # joined to the session their client started, or their client's own.
     joined_sessions: int = 0
     client_sessions: int = 0
+    # Session ids that continued the session their client logged in with (``with_rotated_sessions``),
+    # and the requests that carried them.
+    rotated_sessions: int = 0
+    rotated_requests: int = 0
     # Of a Cookie header column: requests carrying each cookie name (names only: values may be
     # credentials), and the session cookie asked for (``--session-cookie``), if one was.
     cookie_names: Counter[str] = field(default_factory=Counter)
@@ -283,6 +299,11 @@ class ImportReport:
     late_events: int = 0
     most_late_seconds: float = 0.0
     late_example: tuple[str, int] | None = None
+    # HAProxy's lines whose captured request headers were not named (--haproxy-headers), or not as
+    # many as named, and the first such block.
+    haproxy_unnamed_headers: int = 0
+    haproxy_misnamed_headers: int = 0
+    haproxy_headers_example: str = ""
 
     def count_login(self, path: str, status: int, failed: bool, by_site_status: bool) -> None:
         """Count a submitted login to ``path`` (``by_site_status``: read as failed by a status given
@@ -447,8 +468,26 @@ class ImportReport:
             self.session_hint(),
             self.extra_columns_hint(),
             self.route_hint(),
+            self.haproxy_headers_hint(),
         )
         return [hint for hint in found if hint]
+
+    def haproxy_headers_hint(self) -> str | None:
+        """What to name when HAProxy's lines carry captured request headers that were not read."""
+        if not self.haproxy_unnamed_headers and not self.haproxy_misnamed_headers:
+            return None
+        if self.haproxy_unnamed_headers:
+            problem = f"{self.haproxy_unnamed_headers} line(s) carry captured request headers that were not read"
+        else:
+            problem = (
+                f"{self.haproxy_misnamed_headers} line(s) carry a different number of captured request headers than "
+                "--haproxy-headers names, and theirs were not read"
+            )
+        return (
+            f"{problem} ({{{self.haproxy_headers_example}}}): name them, in the order of the frontend's "
+            "'capture request header' lines, with --haproxy-headers (such as User-Agent,Referer,Cookie); the user "
+            "agent, the referer and the session cookie are read from them"
+        )
 
     def session_hint(self) -> str | None:
         """What to check when most requests of a log with a session column carried no session id:
@@ -495,6 +534,12 @@ class ImportReport:
                 f"  {self.joined_sessions + self.client_sessions} request(s) without a session id: "
                 f"{self.joined_sessions} joined the session their client started within "
                 f"{LANDING_SECONDS / 60:g} min, {self.client_sessions} keyed by their client ({self._client_kind()})"
+            )
+        if self.rotated_sessions:
+            lines.append(
+                f"  {self.rotated_sessions} session id(s) came within {ROTATION_SECONDS:g} s after their client's "
+                f"login in another session: read as its session, the id rotated at login ({self.rotated_requests} "
+                "request(s))"
             )
         if self.attributed_to_users or self.shared_logins:
             lines.append(
@@ -687,6 +732,122 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
         yield labeled
     for client in held.keys_held():
         yield from release(client, None)
+
+
+class _Rotation(NamedTuple):
+    """A new session id that may be a login's rotated one, its requests held until that is known."""
+
+    login_session: str  # the session it would continue
+    until: float  # when it is taken to continue it, that session not having been seen again
+    held: list[LabeledEvent]
+
+
+def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
+    """``events`` (in the log's order, each with its session) with a session id rotated at login read
+    as the session it continues (counted in ``report``).
+
+    A client's (address and user agent) first request with an id not seen in the last
+    ``SESSION_MEMORY_SECONDS``, within ``ROTATION_SECONDS`` after the client's successful login in
+    another session, is that login's session with its id rotated, or a neighbour behind the same
+    address arriving. Its requests are held until the login's session is seen again (a neighbour's:
+    the browser that logged in still sends the old id) or for ``ROTATION_SECONDS`` without it
+    (rotated: the browser replaced the cookie); the id's later requests follow. A client that
+    started ``CROWDED_CLIENT_SESSIONS`` sessions in that time is several people: its new ids are
+    their own."""
+    continued: OrderedDict[str, tuple[str, float]] = OrderedDict()  # rotated id -> (its session, last seen)
+    sessions_seen: OrderedDict[str, float] = OrderedDict()  # session id -> last seen, oldest first
+    logins: OrderedDict[str, tuple[str, float]] = OrderedDict()  # client -> (session, time) of its last login
+    client_starts: OrderedDict[str, list[float]] = OrderedDict()  # client -> its latest sessions' starts
+    pending: OrderedDict[str, _Rotation] = OrderedDict()  # new id -> the session it may continue, its requests
+    awaited: dict[str, str] = {}  # a login's session -> the new id that may continue it
+    newest = -math.inf
+
+    def seen(labeled: LabeledEvent) -> None:
+        """Note the request's session as seen, and its login."""
+        event = labeled.event
+        sessions_seen[event["session_id"]] = newest
+        sessions_seen.move_to_end(event["session_id"])
+        if event.get("event_type") == "login_succeeded":
+            client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
+            logins[client] = (event["session_id"], parse_timestamp(event["occurred_at"]).timestamp())
+            logins.move_to_end(client)
+
+    def continuing(labeled: LabeledEvent, session: str, login_session: str) -> LabeledEvent:
+        """The request of rotated id ``session`` in the session it continues."""
+        event = labeled.event
+        report.rotated_requests += 1
+        event["session_id"] = login_session
+        event["properties"]["rotated_session_id"] = session
+        if event["user_id"] == identify_user(None, session, None, None):
+            event["user_id"] = identify_user(None, login_session, None, None)
+        return labeled
+
+    def settle(session: str, rotated: bool) -> Iterator[LabeledEvent]:
+        """The held requests of ``session``: the login's session's if ``rotated``, else its own."""
+        login_session, _, held = pending.pop(session)
+        awaited.pop(login_session, None)
+        if rotated:
+            report.rotated_sessions += 1
+            continued[session] = (login_session, newest)
+        for labeled in held:
+            if rotated:
+                continuing(labeled, session, login_session)
+            seen(labeled)
+            yield labeled
+
+    for labeled in events:
+        event = labeled.event
+        moment = parse_timestamp(event["occurred_at"]).timestamp()
+        newest = max(newest, moment)
+        while pending and next(iter(pending.values())).until < newest:
+            yield from settle(next(iter(pending)), rotated=True)
+        forgotten = newest - SESSION_MEMORY_SECONDS
+        for memory in (continued, sessions_seen, logins, client_starts):
+            _forget(memory, forgotten)
+        session = event.get("session_id")
+        client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
+        if session is None or client == ANONYMOUS:
+            yield labeled
+            continue
+        if session in pending:
+            pending[session].held.append(labeled)
+            continue
+        if session in awaited:  # the login's browser still sends its id: the new one is another visit
+            yield from settle(awaited[session], rotated=False)
+        if session in continued:
+            login_session = continued.pop(session)[0]
+            continued[session] = (login_session, newest)
+            continuing(labeled, session, login_session)
+        elif session not in sessions_seen:
+            login = logins.pop(client, None)
+            recent = [start for start in client_starts.pop(client, []) if start >= forgotten]
+            crowded = len(recent) >= CROWDED_CLIENT_SESSIONS
+            if (
+                login is not None
+                and 0.0 <= moment - login[1] <= ROTATION_SECONDS
+                and not crowded
+                and login[0] not in awaited
+            ):
+                pending[session] = _Rotation(login[0], moment + ROTATION_SECONDS, [labeled])
+                awaited[login[0]] = session
+                client_starts[client] = recent
+                continue
+            client_starts[client] = [*recent, moment][-CROWDED_CLIENT_SESSIONS:]
+        seen(labeled)
+        yield labeled
+    while pending:
+        yield from settle(next(iter(pending)), rotated=True)
+
+
+def _forget(memory: OrderedDict[str, Any], cutoff: float) -> None:
+    """Drop the entries of ``memory`` (oldest first) last seen before ``cutoff``: a time, a pair's
+    second, a list's last."""
+    while memory:
+        entry = next(iter(memory.values()))
+        last = entry if isinstance(entry, float) else entry[-1] if entry else -math.inf
+        if last >= cutoff:
+            return
+        memory.popitem(last=False)
 
 
 def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
@@ -925,6 +1086,18 @@ def add_failed_login_status(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_haproxy_headers(parser: argparse.ArgumentParser) -> None:
+    """``--haproxy-headers``, which the importer and the backtest share."""
+    parser.add_argument(
+        "--haproxy-headers",
+        metavar="NAMES",
+        type=lambda text: [name.strip() for name in text.split(",")],
+        default=[],
+        help="with --format haproxy: the request headers its frontend captures, comma-separated in the order of "
+        "its 'capture request header' lines (such as User-Agent,Referer,Cookie): the log's {...|...} values",
+    )
+
+
 def add_session_cookie(parser: argparse.ArgumentParser) -> None:
     """``--session-cookie``, which the importer and the backtest share."""
     parser.add_argument(
@@ -958,9 +1131,11 @@ class LogImporter:
         failed_login_statuses: Collection[int | tuple[str, int]] = (),
         real_ip_from: Sequence[IPNetwork] = (),
         session_cookie: str | None = None,
+        haproxy_headers: Sequence[str] = (),
     ) -> None:
         """``session_cookie``: the name of the cookie that holds the session, where the format has
-        several cookies or a whole Cookie header (default: the first named like a session)."""
+        several cookies or a whole Cookie header (default: the first named like a session).
+        ``haproxy_headers``: HAProxy's captured request headers, in their order (``traffic.haproxy``)."""
         if format not in FORMATS:
             raise LogFormatError(format, f"unknown format; choose one of {list(FORMATS)}")
         if format == "custom" and not log_format:
@@ -969,6 +1144,11 @@ class LogImporter:
             raise LogFormatError(log_format, f"a format string only goes with the custom format, not {format!r}")
         if format == "traefik":  # (read as the custom format of its JSON template)
             log_format = TRAEFIK_TEMPLATE
+        if haproxy_headers and format != "haproxy":
+            raise LogFormatError(format, "--haproxy-headers only goes with --format haproxy")
+        self.haproxy = HttpLog(haproxy_headers) if format == "haproxy" else None
+        if self.haproxy is not None and time_format == DEFAULT_TIME_FORMAT:
+            time_format = HAPROXY_TIME_FORMAT
         if log_format:  # (the custom format's, or Traefik's template: any other refused above)
             log_format = nginx_format_string(log_format)
         if log_format and is_apache_format(log_format):
@@ -993,6 +1173,8 @@ class LogImporter:
             variables = self.compiled.variables
         elif self.json_template is not None:
             variables = self.json_template.variables
+        elif self.haproxy is not None:
+            variables = self.haproxy.variables
         elif self.w3c is not None:
             # Any #Fields directive may add the Cookie field (its session cookie is the session then) and
             # the X-Forwarded-For one (the client's address behind a load balancer).
@@ -1030,7 +1212,7 @@ class LogImporter:
         """Events from ``lines`` (as read from ``source``), updating ``self.report``."""
         events = self._events(lines, source)
         if self.session_column is not None:
-            events = with_cookieless_sessions(events, self.report)
+            events = with_rotated_sessions(with_cookieless_sessions(events, self.report), self.report)
         if self.has_user_column:
             events = with_logins_attributed(events, self.report)
         yield from events
@@ -1123,7 +1305,23 @@ class LogImporter:
             except ValueError as error:
                 raise LineError(str(error)) from None
             return self._request_event(values, line, source, number)
+        if self.haproxy is not None:
+            return self._parse_haproxy(line, source, number)
         return self._parse_access(line, source, number)
+
+    def _parse_haproxy(self, line: str, source: str, number: int) -> dict[str, Any]:
+        assert self.haproxy is not None
+        haproxy, report = self.haproxy, self.report
+        values = haproxy.values(line)
+        if values is None:
+            raise LineError(
+                "not HAProxy's HTTP log format (option httplog: address:port [time] frontend backend/server timers "
+                'status bytes cookies state connections queues {headers} "request")'
+            )
+        report.haproxy_unnamed_headers = haproxy.unnamed_headers
+        report.haproxy_misnamed_headers = haproxy.misnamed_headers
+        report.haproxy_headers_example = haproxy.captured_example
+        return self._request_event(values, line, source, number)
 
     def _parse_json(self, line: str, source: str, number: int) -> dict[str, Any]:
         try:

@@ -306,6 +306,8 @@ _APACHE_VARIABLES = {
     "X": "connection_status",
 }
 # ``%{...}i``-style letters with a name: the nginx variable's prefix.
+# Directives only HAProxy's log-format has: the client's address and port, the request's times.
+_HAPROXY_FORMAT_RE = re.compile(r"%ci\b|%cp\b|%tr\b|%ST\b|%TR\b|%Ta\b|%\{\+Q\}r|%hrl?\b|%ft\b")
 _APACHE_NAMED = {"i": "http_", "o": "sent_http_", "C": "cookie_", "e": "env_", "n": "note_"}
 _APACHE_EPOCH_TIMES = {"sec": "msec", "msec": "time_epoch_ms", "usec": "time_epoch_us"}
 
@@ -362,7 +364,13 @@ def from_apache(log_format: str) -> tuple[str, str | None]:
         elif letter in _APACHE_VARIABLES:
             out.append("$" + _APACHE_VARIABLES[letter])
         else:
-            raise LogFormatError(log_format, f"unsupported Apache directive {match.group(0)!r}")
+            haproxy = ""
+            if _HAPROXY_FORMAT_RE.search(log_format):
+                haproxy = (
+                    "; this looks like HAProxy's log-format, whose default (option httplog) reads with --format "
+                    "haproxy, and any other with its fields as nginx variables (docs/traffic.md, HAProxy)"
+                )
+            raise LogFormatError(log_format, f"unsupported Apache directive {match.group(0)!r}{haproxy}")
     out.append(text[position:])
     if times > 1:
         raise LogFormatError(log_format, "has more than one time directive (%t); keep one")
