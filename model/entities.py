@@ -153,16 +153,19 @@ _TERM_RULE_FEATURES = np.array([name not in ("event_score_mean", "flagged_mean")
 # against its own training (``EntityModel.as_routine``), where a feature's own value is its
 # training's pooled mean (its pace, its writes, its agent, its paths, its failures), and for the
 # episode's length and duration ROUTINE_LENGTH times its longest training episode's (webhooks come
-# as the site's orders do: a sale's day brings several times the usual). A value between its own and
-# the usual episode's, or up to ROUTINE_SLACK beyond (a quarter of the span between them, and 0.02
-# more), is no evidence. A sale's webhooks are then no alert for being more of what the client always
-# sends; an episode far longer than any it had, or a request of a kind it never made, still is.
+# as the site's orders do: a sale's day brings several times the usual). A value between the usual
+# episode's and its own, or up to ROUTINE_SLACK beyond its own (a quarter of the span between them,
+# and 0.02 more; for the length and duration, ROUTINE_LENGTH alone), is no evidence; one on the other
+# side of the usual value counts as any client's (a webhook that pauses for hours, in a burst). A
+# sale's webhooks are then no alert for being more of what the client always sends; an episode far
+# longer than any it had, or a request of a kind it never made, still is. Only where the machine
+# clients' model judges its episode: its own row is of its episodes as a machine client's.
 ROUTINE_SLACK = (0.25, 0.02)
 ROUTINE_LENGTH = 4.0
 MAX_ROUTINE = 200  # the model keeps the routine clients seen on the most days
-_ROUTINE_LENGTH_MARGIN = np.array(
-    [math.log(ROUTINE_LENGTH) if name in ("log_pages", "log_duration") else 0.0 for name in ENTITY_FEATURE_NAMES]
-)
+_ROUTINE_LENGTHS = np.array([name in ("log_pages", "log_duration") for name in ENTITY_FEATURE_NAMES])
+_ROUTINE_LENGTH_MARGIN = np.where(_ROUTINE_LENGTHS, math.log(ROUTINE_LENGTH), 0.0)
+_ROUTINE_SLACK_SHARE = np.where(_ROUTINE_LENGTHS, 0.0, 1.0)  # (the length's margin is ROUTINE_LENGTH alone)
 # The features of the models this code scores: its own, and those of models trained by earlier
 # releases (scored on their features alone), so that a live model, its rollback target and the gate's
 # backtest of it keep working across an upgrade until retraining replaces them.
@@ -728,9 +731,11 @@ class EntityModel:
 
     def as_routine(self, rows: Matrix, keys: Sequence[str], judge: EntityModel) -> None:
         """Read the episodes (``rows``, updated in place) of routine clients against their own
-        training: a ``ROUTINE_FEATURES`` value between the client's own and the usual episode's (up
-        to ``ROUTINE_SLACK`` beyond) is set to the usual episode's of ``judge``, the model that judges
-        them, where it adds no evidence. ``keys``: each row's entity."""
+        training: a value from the usual episode's of ``judge`` (the model that judges them) toward
+        the client's own, up to ``ROUTINE_SLACK`` beyond its own (its length and duration up to
+        ``ROUTINE_LENGTH`` times its longest), is set to the usual episode's, where it adds no
+        evidence; a value on the other side of the usual one is judged as any client's. ``keys``:
+        each row's entity."""
         share, floor = ROUTINE_SLACK
         usual = judge.usual_row()
         for index, key in enumerate(keys):
@@ -738,10 +743,11 @@ class EntityModel:
             if own is None:
                 continue
             own = own + _ROUTINE_LENGTH_MARGIN
-            low, high = np.minimum(own, usual), np.maximum(own, usual)
-            slack = share * (high - low) + floor
+            toward_own = np.where(own >= usual, 1.0, -1.0)
+            span = np.abs(own - usual)
             row = rows[index]
-            its_own = (row >= low - slack) & (row <= high + slack)
+            along = (row - usual) * toward_own  # how far from the usual value toward the client's own
+            its_own = (along >= 0.0) & (along <= span + _ROUTINE_SLACK_SHARE * share * span + floor)
             row[its_own] = usual[its_own]
 
     def judge(self, counts: Matrix, keys: Sequence[str]) -> tuple[Matrix, Vector, list[EntityModel]]:
@@ -755,7 +761,8 @@ class EntityModel:
             if not len(judged):
                 continue
             rows = evidence_rows(counts[judged], model.priors)
-            if self.routine:
+            # (a routine client's own row is of its episodes as a machine client's)
+            if self.routine and model is (self.machines or self):
                 routine = [place for place, index in enumerate(judged.tolist()) if keys[index] in self.routine]
                 if routine:
                     own_rows = rows[routine]
@@ -904,7 +911,7 @@ class EntityModel:
             **({"machines": self.machines.to_json()} if self.machines is not None else {}),
             **({"habitual": self.habitual} if self.habitual else {}),
             **(
-                {"routine": {key: np.round(own, 4).tolist() for key, own in self.routine.items()}}
+                {"routine": {key: np.round(own[self._columns], 4).tolist() for key, own in self.routine.items()}}
                 if self.routine
                 else {}
             ),
@@ -935,7 +942,11 @@ class EntityModel:
             machines=cls.from_json(data["machines"]) if data.get("machines") is not None else None,
             usual=data.get("usual"),  # (absent from a model trained before it named them)
             habitual=data.get("habitual"),  # (absent where training had none, and before habits)
-            routine=data.get("routine"),  # (absent where training had none, and before routines)
+            # (absent where training had none, and before routines; in the model's features, as the priors)
+            routine={
+                key: [dict(zip(names, own, strict=True)).get(name, 0.0) for name in ENTITY_FEATURE_NAMES]
+                for key, own in (data.get("routine") or {}).items()
+            },
         )
 
 

@@ -1268,6 +1268,20 @@ def test_a_machine_client_seen_every_day_of_training_is_judged_against_its_own_w
     assert trained.metadata["entities"]["user"]["routine_clients"] == len(model.routine)
     restored = EntityModel.from_json(json.loads(json.dumps(model.to_json())))
     assert restored.routine[stripe].tolist() == pytest.approx(model.routine[stripe].tolist(), abs=1e-4)
+    # AND of an episode, a value from the machines' usual one toward the client's own is read as
+    # usual, while one on the other side of the usual one, or far beyond its own, is kept
+    judge = model.machines or model
+    usual, own = judge.usual_row(), model.routine[stripe]
+    gap = ENTITY_FEATURE_NAMES.index("page_gap_mean")
+    assert own[gap] - usual[gap] > 0.5  # (its webhooks come minutes apart; the apps' calls seconds)
+    rows = np.tile(usual, (3, 1))
+    rows[0, [write, gap]] = (usual[[write, gap]] + own[[write, gap]]) / 2
+    rows[1, gap] = usual[gap] - 0.2 * (own[gap] - usual[gap])  # a little quicker than usual
+    rows[2, gap] = own[gap] + 3 * abs(own[gap] - usual[gap]) + 1.0
+    kept = rows.copy()
+    model.as_routine(rows, [stripe] * 3, judge)
+    assert rows[0, [write, gap]].tolist() == usual[[write, gap]].tolist()
+    assert rows[1:, gap].tolist() == kept[1:, gap].tolist()
     # WHEN a sale's day brings one address four times its webhooks within four hours, and a new
     # address of the same agent sends as many
     day = START + timedelta(days=7)

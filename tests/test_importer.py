@@ -1791,6 +1791,15 @@ def test_haproxy_s_http_log_reads_with_its_own_format_whatever_writes_the_line()
         assert "http_cookie" not in properties  # (cookies may hold credentials: only the session is kept)
     assert importer.report.unparseable == 0
     assert importer.report.hints() == []
+    # AND the request line's escapes are undone as the headers' are (an HTTP/2 request names its
+    # URL whole), and a line that syslog cut short is read as far as it goes
+    escaped = HAPROXY_LINE.replace(
+        "/l/4710479-tent?ref=home HTTP/1.1", "https://shop.example/caf#C3#A9?q=#22OR#221 HTTP/2.0"
+    )
+    cut = HAPROXY_LINE[: HAPROXY_LINE.index("?ref=home")] + "?ref=ho"
+    decoded, short = [item.event for item in importer.import_lines([escaped, cut], "haproxy.log")]
+    assert decoded["resource"] == '/café?q="OR"1'
+    assert short["resource"] == "/l/4710479-tent?ref=ho"
 
 
 def test_haproxy_s_captured_cookie_gives_the_session_where_no_header_is_captured() -> None:
@@ -1898,5 +1907,22 @@ def test_a_session_id_rotated_at_login_continues_the_session_it_logged_in_with()
     assert by_path[("/account", None)]["session_id"] == "mine"
     assert (importer.report.rotated_sessions, importer.report.rotated_requests) == (1, 2)
     assert "1 session id(s) came within 10 s after their client's login in another session" in importer.report.summary()
+    # AND once rotated, a second login in the visit (its browser sending the new id) is told from a
+    # neighbour's arrival the same way, and a line without address or agent that carried the
+    # rotated id is the visit's too
+    later = [
+        line(60, "POST /login", 302, "new"),
+        line(61, "GET /", 200, "arrival"),
+        line(62, "GET /account", 200, "new"),
+        '- - [02/Nov/2026:10:01:03 +0000] "GET /orders HTTP/1.1" 200 "-" new',
+    ]
+    importer = LogImporter("custom", log_format=log_format)
+    events = [item.event for item in importer.import_lines(lines[:4] + later, "site.log")]
+    assert [(event["resource"], event["session_id"]) for event in events[4:]] == [
+        ("/login", "old"),
+        ("/", "arrival"),
+        ("/account", "old"),
+        ("/orders", "old"),
+    ]
     # AND a label naming the rotated id labels the requests that carried it
     assert label_key(by_path[("/orders", "new")], "old", {"new": "account_takeover"}) == "new"

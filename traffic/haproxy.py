@@ -10,8 +10,12 @@ Whatever comes before the client's ``address:port [time]`` is the writer's prefi
 host and tag; journald's; a timestamp) and is skipped. The captured request headers (``{...}``, one
 value per ``capture request header`` line, in their order, joined by ``|``) are named by the caller
 (``--haproxy-headers User-Agent,Referer,Cookie``); without names they are not read, as the log does
-not say which is which. HAProxy writes the characters it must not (``"``, ``#``, ``{``, ``|``, ``}``
-and non-printable ones) as ``#XX``; they are decoded. The captured request cookie (``%CC``,
+not say which is which (nor whether a lone block is the request's or the response's: a frontend
+that captures response headers alone writes one block, which reads as request headers by the
+names given). HAProxy writes the characters it must not (``"``, ``#``, ``{``, ``|``, ``}``,
+controls and bytes beyond ASCII) as ``#XX``, in the headers and the request line; they are decoded,
+each run of bytes as UTF-8. A line that syslog's length limit cut short (its request's closing
+quote lost) is read as far as it goes. The captured request cookie (``%CC``,
 ``capture cookie NAME len N``: ``NAME=value``) is read as a Cookie header of one cookie where no
 Cookie header is captured. ``%tr`` is HAProxy's local time without an offset, read as UTC.
 """
@@ -31,13 +35,13 @@ TIME_FORMAT = "%d/%b/%Y:%H:%M:%S.%f"
 # (HAProxy 1.4 to 1.9 logged Tq/Tw/Tc/Tr/Tt: the same shape); -1 is a step not reached, and a "+"
 # before the last timer and the bytes says "option logasap" logged them before the end.
 _HTTPLOG_RE = re.compile(
-    r"(?:^|\s)(?P<address>\S+):(?P<port>\d+) \[(?P<time>\d{1,2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2}(?:\.\d+)?)\] "
+    r"(?:^|\s)(?P<address>\S+):(?P<port>\d+) \[(?P<time>\d{1,2}/[A-Za-z]{3}/\d{4}:\d{2}:\d{2}:\d{2}\.\d+)\] "
     r"(?P<frontend>\S+) (?P<backend>[^/\s]+)/(?P<server>\S+) "
     r"-?\d+/-?\d+/-?\d+/-?\d+/\+?(?P<active>-?\d+) (?P<status>-?\d+) \+?(?P<bytes>\d+) "
     r"(?P<request_cookie>\S+) \S+ (?P<termination>\S{4}) \d+/\d+/\d+/\d+/\+?\d+ \d+/\d+"
-    r"(?: \{(?P<request_headers>[^}]*)\})?(?: \{[^}]*\})? \"(?P<request>.*)\"$"
+    r"(?: \{(?P<request_headers>[^}]*)\})?(?: \{[^}]*\})? \"(?P<request>[^\"]*)\"?\s*$"
 )
-_ENCODED_RE = re.compile(r"#([0-9A-Fa-f]{2})")
+_ENCODED_RE = re.compile(r"(?:#[0-9A-Fa-f]{2})+")
 
 
 def header_variable(name: str) -> str:
@@ -46,7 +50,10 @@ def header_variable(name: str) -> str:
 
 
 def _decoded(value: str) -> str:
-    return _ENCODED_RE.sub(lambda match: chr(int(match.group(1), 16)), value)
+    """``value`` with HAProxy's ``#XX`` escapes undone, each run of them read as UTF-8 bytes."""
+    if "#" not in value:
+        return value
+    return _ENCODED_RE.sub(lambda run: bytes.fromhex(run.group(0).replace("#", "")).decode("utf-8", "replace"), value)
 
 
 class HttpLog:
@@ -89,7 +96,7 @@ class HttpLog:
             "remote_addr": match["address"],
             "time_local": match["time"],
             # (a request that never reached a full line: <BADREQ>, a timeout before it)
-            "request": match["request"],
+            "request": _decoded(match["request"]),
             "status": "-" if status.startswith("-") else status,
             "body_bytes_sent": match["bytes"],
             "request_time_ms": "-" if match["active"].startswith("-") else match["active"],

@@ -284,6 +284,8 @@ class ImportReport:
     cookie_names: Counter[str] = field(default_factory=Counter)
     session_cookie: str | None = None
     reads_cookie_header: bool = False  # the session comes from a whole Cookie header column
+    # How to get the Cookie header into this kind of log, where it was empty on every request.
+    cookie_advice: str = "turn on cookie logging (CloudFront: include cookies in standard logs)"
     # Logins without a user that the user their client or session named next was given
     # (``with_logins_attributed``): a login answered before the token or cookie names its user.
     attributed_to_users: int = 0
@@ -486,7 +488,8 @@ class ImportReport:
         return (
             f"{problem} ({{{self.haproxy_headers_example}}}): name them, in the order of the frontend's "
             "'capture request header' lines, with --haproxy-headers (such as User-Agent,Referer,Cookie); the user "
-            "agent, the referer and the session cookie are read from them"
+            "agent, the referer and the session cookie are read from them (a frontend that captures response "
+            "headers alone writes one block too: read its log apart)"
         )
 
     def session_hint(self) -> str | None:
@@ -500,8 +503,8 @@ class ImportReport:
         )
         if self.reads_cookie_header and not self.cookie_names:
             return (
-                f"{share}: the Cookie header column was empty on every request; turn on cookie logging (CloudFront: "
-                "include cookies in standard logs) or log the session id, or backtest --entity user"
+                f"{share}: the Cookie header column was empty on every request; {self.cookie_advice} or log the "
+                "session id, or backtest --entity user"
             )
         if self.cookie_names or self.session_cookie is not None:
             asked = f"no cookie {self.session_cookie!r}" if self.session_cookie else "no cookie named like a session"
@@ -737,8 +740,9 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
 class _Rotation(NamedTuple):
     """A new session id that may be a login's rotated one, its requests held until that is known."""
 
-    login_session: str  # the session it would continue
-    until: float  # when it is taken to continue it, that session not having been seen again
+    continues: str  # the session it would continue
+    login_id: str  # the id the login carried (the session's, or its own rotated one)
+    until: float  # when it is taken to continue it, that id not having been seen again
     held: list[LabeledEvent]
 
 
@@ -749,50 +753,63 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
     A client's (address and user agent) first request with an id not seen in the last
     ``SESSION_MEMORY_SECONDS``, within ``ROTATION_SECONDS`` after the client's successful login in
     another session, is that login's session with its id rotated, or a neighbour behind the same
-    address arriving. Its requests are held until the login's session is seen again (a neighbour's:
-    the browser that logged in still sends the old id) or for ``ROTATION_SECONDS`` without it
+    address arriving. Its requests are held until the id the login carried is seen again (a
+    neighbour's: the browser that logged in still sends it) or for ``ROTATION_SECONDS`` without it
     (rotated: the browser replaced the cookie); the id's later requests follow. A client that
     started ``CROWDED_CLIENT_SESSIONS`` sessions in that time is several people: its new ids are
-    their own."""
+    their own. Every request comes out once, held ones up to ``ROTATION_SECONDS`` (of the newest
+    time read) late."""
     continued: OrderedDict[str, tuple[str, float]] = OrderedDict()  # rotated id -> (its session, last seen)
-    sessions_seen: OrderedDict[str, float] = OrderedDict()  # session id -> last seen, oldest first
-    logins: OrderedDict[str, tuple[str, float]] = OrderedDict()  # client -> (session, time) of its last login
+    sessions_seen: OrderedDict[str, float] = OrderedDict()  # id carried -> last seen, oldest first
+    logins: OrderedDict[str, tuple[str, str, float]] = OrderedDict()  # client -> (session, id carried, time)
     client_starts: OrderedDict[str, list[float]] = OrderedDict()  # client -> its latest sessions' starts
     pending: OrderedDict[str, _Rotation] = OrderedDict()  # new id -> the session it may continue, its requests
-    awaited: dict[str, str] = {}  # a login's session -> the new id that may continue it
+    awaited: dict[str, str] = {}  # the id a login carried -> the new id that may continue its session
     newest = -math.inf
 
-    def seen(labeled: LabeledEvent) -> None:
-        """Note the request's session as seen, and its login."""
-        event = labeled.event
-        sessions_seen[event["session_id"]] = newest
-        sessions_seen.move_to_end(event["session_id"])
-        if event.get("event_type") == "login_succeeded":
-            client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
-            logins[client] = (event["session_id"], parse_timestamp(event["occurred_at"]).timestamp())
-            logins.move_to_end(client)
+    def client_of(event: dict[str, Any]) -> str:
+        return identify_user(None, None, event.get("ip"), event.get("user_agent"))
 
-    def continuing(labeled: LabeledEvent, session: str, login_session: str) -> LabeledEvent:
-        """The request of rotated id ``session`` in the session it continues."""
+    def started(client: str, moment: float) -> None:
+        """Count a session the client started (``CROWDED_CLIENT_SESSIONS``)."""
+        recent = [start for start in client_starts.pop(client, []) if start >= newest - SESSION_MEMORY_SECONDS]
+        client_starts[client] = [*recent, moment][-CROWDED_CLIENT_SESSIONS:]
+
+    def seen(labeled: LabeledEvent, carried: str) -> None:
+        """Note the id the request carried as seen, and its login in its session."""
+        event = labeled.event
+        sessions_seen[carried] = newest
+        sessions_seen.move_to_end(carried)
+        if event.get("event_type") == "login_succeeded":
+            client = client_of(event)
+            if client != ANONYMOUS:
+                moment = parse_timestamp(event["occurred_at"]).timestamp()
+                logins[client] = (event["session_id"], carried, moment)
+                logins.move_to_end(client)
+
+    def continuing(labeled: LabeledEvent, carried: str, session: str) -> None:
+        """Read the request that carried rotated id ``carried`` as ``session``'s."""
         event = labeled.event
         report.rotated_requests += 1
-        event["session_id"] = login_session
-        event["properties"]["rotated_session_id"] = session
-        if event["user_id"] == identify_user(None, session, None, None):
-            event["user_id"] = identify_user(None, login_session, None, None)
-        return labeled
+        event["session_id"] = session
+        event["properties"]["rotated_session_id"] = carried
+        if event["user_id"] == identify_user(None, carried, None, None):
+            event["user_id"] = identify_user(None, session, None, None)
 
-    def settle(session: str, rotated: bool) -> Iterator[LabeledEvent]:
-        """The held requests of ``session``: the login's session's if ``rotated``, else its own."""
-        login_session, _, held = pending.pop(session)
-        awaited.pop(login_session, None)
+    def settle(carried: str, rotated: bool) -> Iterator[LabeledEvent]:
+        """The held requests of new id ``carried``: the login's session's if ``rotated``, else its own."""
+        continues, login_id, _, held = pending.pop(carried)
+        awaited.pop(login_id, None)
         if rotated:
             report.rotated_sessions += 1
-            continued[session] = (login_session, newest)
+            continued[carried] = (continues, newest)
+        else:
+            first = held[0].event
+            started(client_of(first), parse_timestamp(first["occurred_at"]).timestamp())
         for labeled in held:
             if rotated:
-                continuing(labeled, session, login_session)
-            seen(labeled)
+                continuing(labeled, carried, continues)
+            seen(labeled, carried)
             yield labeled
 
     for labeled in events:
@@ -801,39 +818,37 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
         newest = max(newest, moment)
         while pending and next(iter(pending.values())).until < newest:
             yield from settle(next(iter(pending)), rotated=True)
-        forgotten = newest - SESSION_MEMORY_SECONDS
         for memory in (continued, sessions_seen, logins, client_starts):
-            _forget(memory, forgotten)
-        session = event.get("session_id")
-        client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
-        if session is None or client == ANONYMOUS:
+            _forget(memory, newest - SESSION_MEMORY_SECONDS)
+        carried = event.get("session_id")
+        if carried is None:
             yield labeled
             continue
-        if session in pending:
-            pending[session].held.append(labeled)
+        if carried in pending:
+            pending[carried].held.append(labeled)
             continue
-        if session in awaited:  # the login's browser still sends its id: the new one is another visit
-            yield from settle(awaited[session], rotated=False)
-        if session in continued:
-            login_session = continued.pop(session)[0]
-            continued[session] = (login_session, newest)
-            continuing(labeled, session, login_session)
-        elif session not in sessions_seen:
-            login = logins.pop(client, None)
-            recent = [start for start in client_starts.pop(client, []) if start >= forgotten]
-            crowded = len(recent) >= CROWDED_CLIENT_SESSIONS
+        if carried in awaited:  # the login's browser still sends its id: the new one is another visit
+            yield from settle(awaited[carried], rotated=False)
+        if carried in continued:
+            session = continued.pop(carried)[0]
+            continued[carried] = (session, newest)
+            continuing(labeled, carried, session)
+        elif carried not in sessions_seen:
+            client = client_of(event)
+            login = logins.pop(client, None) if client != ANONYMOUS else None
+            recent = sum(start >= newest - SESSION_MEMORY_SECONDS for start in client_starts.get(client, ()))
             if (
                 login is not None
-                and 0.0 <= moment - login[1] <= ROTATION_SECONDS
-                and not crowded
-                and login[0] not in awaited
+                and 0.0 <= moment - login[2] <= ROTATION_SECONDS
+                and recent < CROWDED_CLIENT_SESSIONS
+                and login[1] not in awaited
             ):
-                pending[session] = _Rotation(login[0], moment + ROTATION_SECONDS, [labeled])
-                awaited[login[0]] = session
-                client_starts[client] = recent
+                pending[carried] = _Rotation(login[0], login[1], moment + ROTATION_SECONDS, [labeled])
+                awaited[login[1]] = carried
                 continue
-            client_starts[client] = [*recent, moment][-CROWDED_CLIENT_SESSIONS:]
-        seen(labeled)
+            if client != ANONYMOUS:
+                started(client, moment)
+        seen(labeled, carried)
         yield labeled
     while pending:
         yield from settle(next(iter(pending)), rotated=True)
@@ -1206,6 +1221,11 @@ class LogImporter:
             session_cookie=session_cookie if self.session_column == COOKIE_HEADER else None,
             reads_cookie_header=self.session_column == COOKIE_HEADER,
         )
+        if self.haproxy is not None:
+            self.report.cookie_advice = (
+                "capture it (capture request header Cookie len 512, named in --haproxy-headers, or capture cookie "
+                "NAME len 64 for the session cookie alone)"
+            )
         self._synthetic_index = 0
 
     def import_lines(self, lines: Iterable[str], source: str = "-") -> Iterator[LabeledEvent]:
