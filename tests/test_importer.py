@@ -19,6 +19,7 @@ from traffic import Simulator
 from traffic.exceptions import LogFormatError
 from traffic.importer import (
     ATTRIBUTION_SECONDS,
+    CLOUDFLARE_TEMPLATE,
     CSIC_ANOMALOUS_LABEL,
     LANDING_SECONDS,
     TRAEFIK_TEMPLATE,
@@ -1258,6 +1259,10 @@ def test_event_type_inference() -> None:
     # (an API's other calls under its login path are no logins)
     assert infer_event_type("POST", "/v1/auth/logout", 200) == "logout"
     assert infer_event_type("POST", "/v1/auth/refresh", 200) == "page_view"
+    # (a second factor's push or set-up is no login; verifying its code is the login's last step)
+    assert infer_event_type("POST", "/api/auth/mfa/push", 200) == "api_call"
+    assert infer_event_type("POST", "/auth/mfa/setup/confirm", 200) == "page_view"
+    assert infer_event_type("POST", "/api/auth/mfa/verify", 401) == "login_failed"
     assert infer_event_type("POST", "/v1/auth/password-reset", 202) == "password_reset"
     # (and a login's own steps stay logins: a password step, a second factor)
     assert infer_event_type("POST", "/u/login/password", 401) == "login_failed"
@@ -1689,6 +1694,8 @@ def test_a_submitted_payment_is_a_purchase_under_api_too_and_a_viewed_one_is_not
         ("POST", "/orders.json"): "purchase",
         ("POST", "/give/"): "purchase",
         ("POST", "/admin/menus/order"): "page_view",  # (staff reordering a menu)
+        ("POST", "/api/v1/billing/payment-methods"): "purchase",  # (a card saved: card testers' way too)
+        ("POST", "/billing/setup-intent"): "purchase",
     }
     # THEN each reads as a payment only when submitted to a payment path
     assert {key: infer_event_type(*key, 201) for key in read} == read
@@ -1926,3 +1933,59 @@ def test_a_session_id_rotated_at_login_continues_the_session_it_logged_in_with()
     ]
     # AND a label naming the rotated id labels the requests that carried it
     assert label_key(by_path[("/orders", "new")], "old", {"new": "account_takeover"}) == "new"
+
+
+# Cloudflare Logpush's http_requests, keys in Logpush's order, with its default timestamps
+# (nanoseconds) and the zone's Cookies custom field.
+CLOUDFLARE_LINE = (
+    '{"ClientIP":"198.51.100.23","ClientRequestHost":"app.example.com","ClientRequestMethod":"POST",'
+    '"ClientRequestProtocol":"HTTP/2","ClientRequestReferer":"https://app.example.com/login",'
+    '"ClientRequestURI":"/api/auth/mfa/verify?attempt=2",'
+    '"ClientRequestUserAgent":"Mozilla/5.0 (Macintosh) Safari/605.1",'
+    '"Cookies":{"__Host-session":"c9f1e2","_ga":"GA1.2.3"},"EdgeResponseBytes":512,"EdgeResponseStatus":401,'
+    '"EdgeStartTimestamp":1764579600123456789,"OriginResponseDurationMs":38,"RayID":"8e1f2a3b4c5d6e7f"}'
+)
+
+
+def test_cloudflare_logpush_s_log_reads_with_its_own_format() -> None:
+    importer = LogImporter("cloudflare")
+    (item,) = importer.import_lines([CLOUDFLARE_LINE], "logpush.log")
+    event = item.event
+    # THEN its client, its time to the microsecond, its session (the Cookies field's session cookie)
+    # and its request read as Logpush names them
+    assert (event["ip"], event["user_agent"]) == ("198.51.100.23", "Mozilla/5.0 (Macintosh) Safari/605.1")
+    assert event["occurred_at"] == "2025-12-01T09:00:00.123457Z"
+    assert event["session_id"] == "c9f1e2"
+    assert (event["resource"], event["status"], event["event_type"]) == (
+        "/api/auth/mfa/verify?attempt=2",
+        401,
+        "login_failed",
+    )
+    assert (event["properties"]["latency_ms"], event["properties"]["referer"]) == (
+        38.0,
+        "https://app.example.com/login",
+    )
+    assert importer.report.hints() == []
+
+
+def test_an_epoch_time_in_the_wrong_unit_or_read_as_iso_8601_is_an_unparseable_line_that_says_so() -> None:
+    # GIVEN Logpush's nanoseconds read as seconds and as an ISO 8601 time, and an ISO time as nanoseconds
+    line = json.loads(CLOUDFLARE_LINE)
+    as_seconds = CLOUDFLARE_TEMPLATE.replace("$time_epoch_ns", "$msec")
+    as_iso = CLOUDFLARE_TEMPLATE.replace("$time_epoch_ns", '"$time_iso8601"')
+    iso_line = json.dumps({**line, "EdgeStartTimestamp": "2025-12-01T09:00:00Z"})
+    readings = [
+        (LogImporter("custom", log_format=as_seconds), CLOUDFLARE_LINE),
+        (LogImporter("custom", log_format=as_iso), CLOUDFLARE_LINE),
+        (LogImporter("cloudflare"), iso_line),
+    ]
+    # THEN each line is refused alone (the import goes on), saying what to use
+    reasons = []
+    for importer, text in readings:
+        assert list(importer.import_lines([text, text], "logpush.log")) == []
+        assert importer.report.unparseable == 2
+        reasons.append(importer.report.unparseable_examples[0][2])
+    assert "seconds after 1970 is not a time before the year 10000: is the time in another unit?" in reasons[0]
+    assert "$time_epoch_ns" in reasons[0]
+    assert "is a number, not an ISO 8601 time" in reasons[1]
+    assert "'2025-12-01T09:00:00Z' is not a number of nanoseconds after 1970" in reasons[2]

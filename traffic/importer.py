@@ -112,7 +112,7 @@ from vedette.events import (
 )
 from vedette.exceptions import InvalidEventError
 
-FORMATS = ("jsonl", "common", "combined", "custom", "cloudfront", "iis", "csic2010", "traefik", "haproxy")
+FORMATS = ("jsonl", "common", "combined", "custom", "cloudfront", "iis", "csic2010", "traefik", "haproxy", "cloudflare")
 # Traefik's JSON access log (accessLog.format: json) with the request headers kept that identify a client
 # (accessLog.fields.headers.names: User-Agent, Referer, Cookie, X-Forwarded-For: keep): its keys, read
 # as the JSON template of the custom format. Duration is nanoseconds; RequestPath holds the query.
@@ -123,6 +123,18 @@ TRAEFIK_TEMPLATE = (
     '"Duration":$request_time_ns,"request_User-Agent":"$http_user_agent","request_Referer":"$http_referer",'
     '"request_Cookie":"$http_cookie","request_X-Forwarded-For":"$http_x_forwarded_for"}'
 )
+# Cloudflare Logpush's http_requests dataset (NDJSON), with Logpush's default timestamps (unixnano) and
+# the Cookies custom field (the zone's custom fields name the cookies it logs), read as the custom
+# format of this JSON template. OriginResponseDurationMs is the origin's time, in milliseconds.
+CLOUDFLARE_TEMPLATE = (
+    '{"ClientIP":"$remote_addr","ClientRequestHost":"$host","ClientRequestMethod":"$request_method",'
+    '"ClientRequestURI":"$request_uri","ClientRequestProtocol":"$server_protocol",'
+    '"ClientRequestUserAgent":"$http_user_agent","ClientRequestReferer":"$http_referer",'
+    '"EdgeStartTimestamp":$time_epoch_ns,"EdgeResponseStatus":$status,"EdgeResponseBytes":$body_bytes_sent,'
+    '"OriginResponseDurationMs":$request_time_ms,"Cookies":"$http_cookie"}'
+)
+# The formats read as the custom format of a JSON template of their own.
+TEMPLATE_FORMATS = {"traefik": TRAEFIK_TEMPLATE, "cloudflare": CLOUDFLARE_TEMPLATE}
 PRESET_FORMATS = {"common": COMMON, "combined": COMBINED}
 CSIC_ANOMALOUS_LABEL = Label("csic2010_anomalous", "csic2010-anomalous")
 CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
@@ -208,17 +220,22 @@ _LOGIN_RE = re.compile(
 _LOGOUT_RE = re.compile(rf"/(?:logout|signout|sign-out|log-out|salir){_PAGE_EXTENSION}(?:/|$)")
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
 # Calls under a login path that are not a login: a token refreshed, an account registered, a
-# password forgotten or reset (``/auth/password-reset``; ``/login/password`` is a login's step).
-_NOT_LOGIN_RE = re.compile(r"/(?:refresh|register|signup|sign-up)(?:/|$)|forgot|reset")
+# password forgotten or reset (``/auth/password-reset``; ``/login/password`` is a login's step), a
+# second factor set up or its code or push sent (``/auth/mfa/setup``, ``/auth/mfa/push``; verifying
+# the code, ``/auth/mfa/verify``, is the login's last step, and its failure a failed login).
+_NOT_LOGIN_RE = re.compile(r"/(?:refresh|register|signup|sign-up|setup|enrol|enroll|push|resend)(?:/|$)|forgot|reset")
 _SEARCH_RE = re.compile(r"/(?:search|buscar)")
 _CART_RE = re.compile(r"/(?:cart|basket|anadir\.jsp)")
-# Payments: a path whose last segment is a checkout, an order, a donation, a charge, or its
-# confirmation (``/checkout/confirm``, ``/checkout/place-order``; Magento's ``payment-information``;
-# an API's ``.json``): ``purchase`` when submitted, and a declined one is what card testing leaves
-# (``model.waves.PAYMENTS``); not another step (``/orders/7/cancel``, ``/donations/intent``), nor a
-# provider's callback to the site, nor a staff page (``/admin/menus/order``: reordering a menu).
+# Payments: a path whose last segment is a checkout, an order, a donation, a charge, a card saved for
+# later payments (``/billing/payment-methods``, Stripe's ``setup-intent``: card testers use them as
+# well as checkouts), or its confirmation (``/checkout/confirm``, ``/checkout/place-order``; Magento's
+# ``payment-information``; an API's ``.json``): ``purchase`` when submitted, and a declined one is
+# what card testing leaves (``model.waves.PAYMENTS``); not another step (``/orders/7/cancel``,
+# ``/donations/intent``), nor a provider's callback to the site, nor a staff page
+# (``/admin/menus/order``: reordering a menu).
 _PURCHASE_RE = re.compile(
     r"/(?:checkout|purchases?|orders?|pay|payments?|payment-information|charges?|donate|donations?|give|pagar"
+    r"|payment[-_]methods?|setup[-_]intents?"
     rf"|place-?order)(?:{_PAGE_EXTENSION}|\.json)(?:/(?:confirm|submit|complete|process|place-?order))?/?$"
 )
 # WooCommerce's checkout posts to its AJAX endpoint, named in the query: ``/?wc-ajax=checkout``.
@@ -415,7 +432,8 @@ class ImportReport:
         return (
             f"{self.foreign_json} line(s) are JSON objects without the event contract's occurred_at (keys: {keys}): "
             "a JSON access log is read with --format custom --log-format and the JSON template that wrote it "
-            "(docs/traffic.md, JSON access logs), or --format traefik for Traefik's"
+            "(docs/traffic.md, JSON access logs), or --format traefik for Traefik's, --format cloudflare for "
+            "Cloudflare Logpush's"
         )
 
     def route_hint(self) -> str | None:
@@ -1031,8 +1049,16 @@ def _parse_clf_time(text: str) -> datetime | None:
 
 
 # Times given as a count since the epoch, and their units per second.
-_EPOCH_UNITS = {"msec": 1, "time_epoch_ms": 1_000, "time_epoch_us": 1_000_000}
-_EPOCH_UNIT_NAMES = {"msec": "seconds", "time_epoch_ms": "milliseconds", "time_epoch_us": "microseconds"}
+_EPOCH_UNITS = {"msec": 1, "time_epoch_ms": 1_000, "time_epoch_us": 1_000_000, "time_epoch_ns": 1_000_000_000}
+_EPOCH_UNIT_NAMES = {
+    "msec": "seconds",
+    "time_epoch_ms": "milliseconds",
+    "time_epoch_us": "microseconds",
+    "time_epoch_ns": "nanoseconds",
+}
+# The latest time an epoch number may be read as: the contract's (and datetime's) last year.
+_LATEST_EPOCH_SECONDS = datetime(9999, 12, 31, 23, 59, 59, tzinfo=timezone.utc).timestamp()
+_EPOCH_VARIABLES = "$msec for seconds, $time_epoch_ms, $time_epoch_us, $time_epoch_ns"
 # Request durations, and their units per millisecond (``$request_time`` is nginx's seconds).
 _DURATION_UNITS = {"request_time": 0.001, "request_time_ms": 1, "request_time_us": 1_000, "request_time_ns": 1_000_000}
 # A request that took longer than this (an hour) says its duration was read in the wrong unit.
@@ -1042,12 +1068,28 @@ _LONGEST_LATENCY_MS = 3_600_000.0
 @lru_cache(maxsize=4096)
 def _parse_time(text: str, variable: str, time_format: str) -> str:
     if variable in _EPOCH_UNITS:
-        moment = datetime.fromtimestamp(float(text) / _EPOCH_UNITS[variable], timezone.utc)
+        try:
+            seconds = float(text) / _EPOCH_UNITS[variable]
+        except ValueError:
+            raise ValueError(
+                f"{text[:32]!r} is not a number of {_EPOCH_UNIT_NAMES[variable]} after 1970 (an ISO 8601 time is "
+                "read by $time_iso8601)"
+            ) from None
+        if not 0.0 <= seconds <= _LATEST_EPOCH_SECONDS:
+            raise ValueError(
+                f"{text} {_EPOCH_UNIT_NAMES[variable]} after 1970 is not a time before the year 10000: is the time "
+                f"in another unit? ({_EPOCH_VARIABLES})"
+            )
+        moment = datetime.fromtimestamp(seconds, timezone.utc)
         if moment.year < _EARLIEST_EPOCH_YEAR:
             raise ValueError(
                 f"{text} {_EPOCH_UNIT_NAMES[variable]} after 1970 is {moment:%Y-%m-%d}: is the time in another unit?"
             )
     elif variable == "time_iso8601":
+        if text.isdigit():  # (fromisoformat reads ISO 8601's basic form: a nanosecond count as a date)
+            raise ValueError(
+                f"{text[:24]} is a number, not an ISO 8601 time: an epoch time is read by {_EPOCH_VARIABLES}"
+            )
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     else:
         fast = _parse_clf_time(text) if time_format == DEFAULT_TIME_FORMAT else None
@@ -1157,8 +1199,8 @@ class LogImporter:
             raise LogFormatError("", "the custom format needs a format string (--log-format)")
         if format != "custom" and log_format:
             raise LogFormatError(log_format, f"a format string only goes with the custom format, not {format!r}")
-        if format == "traefik":  # (read as the custom format of its JSON template)
-            log_format = TRAEFIK_TEMPLATE
+        if format in TEMPLATE_FORMATS:  # (read as the custom format of its JSON template)
+            log_format = TEMPLATE_FORMATS[format]
         if haproxy_headers and format != "haproxy":
             raise LogFormatError(format, "--haproxy-headers only goes with --format haproxy")
         self.haproxy = HttpLog(haproxy_headers) if format == "haproxy" else None
@@ -1430,7 +1472,7 @@ class LogImporter:
             if name in TIME_VARIABLES:
                 try:
                     occurred_at = _parse_time(value, name, self.time_format)
-                except (ValueError, OverflowError, InvalidEventError) as error:
+                except (ValueError, OverflowError, OSError, InvalidEventError) as error:
                     raise LineError(f"${name}: {error}") from None
             elif name == "remote_addr":
                 if _valid_ip(value):

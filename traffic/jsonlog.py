@@ -11,7 +11,8 @@ variable, so a line is read by key wherever its keys come, without a converter:
 - templates nest (``{"request": {"method": "$request_method"}}``), and a list's first element is read
   (``"headers": {"User-Agent": ["$http_user_agent"]}``, as Caddy writes headers);
 - a value may be a string or a number; a key that is missing, null or empty is absent, as ``-`` is
-  in a plain log;
+  in a plain log; an object of cookies by name (Cloudflare's ``Cookies``) read as ``$http_cookie``
+  is the Cookie header it stands for;
 - text before a line's first ``{`` is ignored: CloudWatch Logs' export and container runtimes put
   a timestamp (and a stream name) before each message;
 - a line that nginx wrote without ``escape=json`` (a quote in a user agent escaped as ``\\x22``, which
@@ -119,7 +120,10 @@ class JsonTemplate:
         document = _decoded_object(line[start:])
         values: dict[str, str] = {}
         for path, field in self.fields:
-            value = _text(_at(document, path))
+            found = _at(document, path)
+            if field == "http_cookie" and isinstance(found, dict):
+                found = "; ".join(f"{name}={text}" for name, text in found.items() if isinstance(text, str))
+            value = _text(found)
             if value is None:
                 continue
             if isinstance(field, str):

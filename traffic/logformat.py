@@ -52,7 +52,7 @@ from traffic.exceptions import LogFormatError
 COMMON = '$remote_addr $remote_ident $remote_user [$time_local] "$request" $status $body_bytes_sent'
 COMBINED = COMMON + ' "$http_referer" "$http_user_agent"'
 DEFAULT_TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
-TIME_VARIABLES = frozenset({"time_local", "time_iso8601", "msec", "time_epoch_ms", "time_epoch_us"})
+TIME_VARIABLES = frozenset({"time_local", "time_iso8601", "msec", "time_epoch_ms", "time_epoch_us", "time_epoch_ns"})
 FREE_TEXT_VARIABLES = frozenset({"http_user_agent", "http_referer", "request"})
 # nginx's $upstream_* variables of the servers a request was passed to list each of them, when a
 # retry or an internal redirect took it to more than one: "10.0.0.1:80, 10.0.0.2:80" (", " between servers of
