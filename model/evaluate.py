@@ -482,6 +482,25 @@ TRIALS = (
         "traefik_shop.py",
         ("--format", "traefik", "--failed-login-status", "200", "--entity", "session"),
     ),
+    # HAProxy's HTTP log through rsyslog, its captured headers named; a session cookie rotated at
+    # login (docs/traffic.md, "A session cookie rotated at login"), sign-up spam through proxies.
+    TrialLog(
+        "classifieds_haproxy",
+        "classifieds_haproxy.py",
+        (
+            "--format",
+            "haproxy",
+            "--haproxy-headers",
+            "User-Agent,Referer,Cookie",
+            "--failed-login-status",
+            "200",
+            "--entity",
+            "session",
+        ),
+    ),
+    # Cloudflare Logpush's http_requests with its Cookies field; logins with a second factor, card
+    # testing on the billing page's saved cards, crawlers spread over many addresses.
+    TrialLog("saas_cloudflare", "saas_cloudflare.py", ("--format", "cloudflare", "--entity", "session")),
     # Three tenths of its tester's scale (211,000 lines): the breaking story's live blog and its
     # polls (docs/model.md, "Pages popular now"), CloudFront's files joined and sorted as the docs show.
     TrialLog(

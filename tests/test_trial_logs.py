@@ -36,6 +36,7 @@ def test_a_trial_log_is_labelled_by_the_keys_its_import_gives(trial: TrialLog, t
             format=options["--format"],
             log_format=options.get("--log-format"),
             failed_login_statuses=[int(options["--failed-login-status"])] if "--failed-login-status" in options else (),
+            haproxy_headers=options["--haproxy-headers"].split(",") if "--haproxy-headers" in options else (),
         )
     )
     entities = {entity_key(event, kind) for event in events}
