@@ -1263,6 +1263,10 @@ def test_event_type_inference() -> None:
     assert infer_event_type("POST", "/api/auth/mfa/push", 200) == "api_call"
     assert infer_event_type("POST", "/auth/mfa/setup/confirm", 200) == "page_view"
     assert infer_event_type("POST", "/api/auth/mfa/verify", 401) == "login_failed"
+    assert infer_event_type("POST", "/auth/mfa/push/verify", 401) == "login_failed"
+    assert infer_event_type("POST", "/auth/mfa/sms/send", 200) == "page_view"
+    assert infer_event_type("POST", "/auth/mfa/setup.json", 200) == "page_view"
+    assert infer_event_type("POST", "/push/login", 401) == "login_failed"
     assert infer_event_type("POST", "/v1/auth/password-reset", 202) == "password_reset"
     # (and a login's own steps stay logins: a password step, a second factor)
     assert infer_event_type("POST", "/u/login/password", 401) == "login_failed"
@@ -1694,11 +1698,18 @@ def test_a_submitted_payment_is_a_purchase_under_api_too_and_a_viewed_one_is_not
         ("POST", "/orders.json"): "purchase",
         ("POST", "/give/"): "purchase",
         ("POST", "/admin/menus/order"): "page_view",  # (staff reordering a menu)
-        ("POST", "/api/v1/billing/payment-methods"): "purchase",  # (a card saved: card testers' way too)
-        ("POST", "/billing/setup-intent"): "purchase",
     }
     # THEN each reads as a payment only when submitted to a payment path
     assert {key: infer_event_type(*key, 201) for key in read} == read
+    # AND a card saved for later payments is one (card testers use it too), but not a method chosen
+    # in a checkout, a default changed, or the setup intent a billing page creates as it loads
+    saved = {
+        ("POST", "/api/v1/billing/payment-methods"): "purchase",
+        ("PUT", "/billing/payment-methods"): "page_view",
+        ("POST", "/checkout/payment-method"): "page_view",
+        ("POST", "/billing/setup-intent"): "page_view",
+    }
+    assert {key: infer_event_type(*key, 402) for key in saved} == saved
     # AND WooCommerce's checkout, posted to its AJAX endpoint, is one too
     assert infer_event_type("POST", "/", 402, "wc-ajax=checkout") == "purchase"
     assert infer_event_type("POST", "/", 200, "wc-ajax=update_order_review") == "page_view"
@@ -1954,7 +1965,7 @@ def test_cloudflare_logpush_s_log_reads_with_its_own_format() -> None:
     # THEN its client, its time to the microsecond, its session (the Cookies field's session cookie)
     # and its request read as Logpush names them
     assert (event["ip"], event["user_agent"]) == ("198.51.100.23", "Mozilla/5.0 (Macintosh) Safari/605.1")
-    assert event["occurred_at"] == "2025-12-01T09:00:00.123457Z"
+    assert event["occurred_at"] == "2025-12-01T09:00:00.123456Z"
     assert event["session_id"] == "c9f1e2"
     assert (event["resource"], event["status"], event["event_type"]) == (
         "/api/auth/mfa/verify?attempt=2",
@@ -1985,7 +1996,21 @@ def test_an_epoch_time_in_the_wrong_unit_or_read_as_iso_8601_is_an_unparseable_l
         assert list(importer.import_lines([text, text], "logpush.log")) == []
         assert importer.report.unparseable == 2
         reasons.append(importer.report.unparseable_examples[0][2])
-    assert "seconds after 1970 is not a time before the year 10000: is the time in another unit?" in reasons[0]
+    assert "seconds after 1970 is not a time between 1970 and the year 9999: is the time in another unit?" in reasons[0]
     assert "$time_epoch_ns" in reasons[0]
     assert "is a number, not an ISO 8601 time" in reasons[1]
     assert "'2025-12-01T09:00:00Z' is not a number of nanoseconds after 1970" in reasons[2]
+    # AND nanoseconds are read exactly to the microsecond, a number that is no status refuses its line,
+    # and one too long for a byte count or a duration that is no number is left in properties
+    odd = [
+        json.dumps({**line, "EdgeStartTimestamp": 1764579600999999999}),
+        json.dumps({**line, "EdgeResponseStatus": "\u00b2\u2070\u2070"}),
+        json.dumps({**line, "EdgeResponseBytes": "9" * 5000, "OriginResponseDurationMs": "NaN"}),
+    ]
+    importer = LogImporter("cloudflare")
+    exact, long = [item.event for item in importer.import_lines(odd, "logpush.log")]
+    assert exact["occurred_at"] == "2025-12-01T09:00:00.999999Z"  # (a float gives 09:00:01.000000)
+    assert "bytes" not in long["properties"]
+    assert long["properties"]["request_time_ms"] == "NaN"
+    assert importer.report.unparseable == 1
+    assert "$status: not an HTTP status" in importer.report.unparseable_examples[0][2]

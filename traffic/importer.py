@@ -221,24 +221,31 @@ _LOGOUT_RE = re.compile(rf"/(?:logout|signout|sign-out|log-out|salir){_PAGE_EXTE
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
 # Calls under a login path that are not a login: a token refreshed, an account registered, a
 # password forgotten or reset (``/auth/password-reset``; ``/login/password`` is a login's step), a
-# second factor set up or its code or push sent (``/auth/mfa/setup``, ``/auth/mfa/push``; verifying
-# the code, ``/auth/mfa/verify``, is the login's last step, and its failure a failed login).
-_NOT_LOGIN_RE = re.compile(r"/(?:refresh|register|signup|sign-up|setup|enrol|enroll|push|resend)(?:/|$)|forgot|reset")
+# second factor set up (any step of it: ``/auth/mfa/setup/confirm``), turned off, or its code or push
+# sent (the path's last segment: ``/auth/mfa/sms/send``; verifying the code, ``/auth/mfa/verify`` or
+# ``/auth/mfa/push/verify``, is the login's last step, and its failure a failed login).
+_NOT_LOGIN_RE = re.compile(
+    rf"/(?:refresh|register|signup|sign-up|setup|enrol|enroll|enrollment){_PAGE_EXTENSION}(?:\.json)?(?:/|$)"
+    r"|forgot|reset"
+    rf"|/(?:push|push-notification|resend|resend-code|send|recovery-codes|disable){_PAGE_EXTENSION}(?:\.json)?/?$"
+)
 _SEARCH_RE = re.compile(r"/(?:search|buscar)")
 _CART_RE = re.compile(r"/(?:cart|basket|anadir\.jsp)")
-# Payments: a path whose last segment is a checkout, an order, a donation, a charge, a card saved for
-# later payments (``/billing/payment-methods``, Stripe's ``setup-intent``: card testers use them as
-# well as checkouts), or its confirmation (``/checkout/confirm``, ``/checkout/place-order``; Magento's
+# Payments: a path whose last segment is a checkout, an order, a donation, a charge, or its
+# confirmation (``/checkout/confirm``, ``/checkout/place-order``; Magento's
 # ``payment-information``; an API's ``.json``): ``purchase`` when submitted, and a declined one is
 # what card testing leaves (``model.waves.PAYMENTS``); not another step (``/orders/7/cancel``,
 # ``/donations/intent``), nor a provider's callback to the site, nor a staff page
 # (``/admin/menus/order``: reordering a menu).
 _PURCHASE_RE = re.compile(
     r"/(?:checkout|purchases?|orders?|pay|payments?|payment-information|charges?|donate|donations?|give|pagar"
-    r"|payment[-_]methods?|setup[-_]intents?"
     rf"|place-?order)(?:{_PAGE_EXTENSION}|\.json)(?:/(?:confirm|submit|complete|process|place-?order))?/?$"
 )
 # WooCommerce's checkout posts to its AJAX endpoint, named in the query: ``/?wc-ajax=checkout``.
+# A card saved for later payments, posted (``POST /billing/payment-methods``): card testers use it as
+# they use checkouts. Not a method chosen within a checkout (its payment is the checkout's), nor a
+# default method changed (PUT), nor the setup intent a billing page creates as it loads.
+_SAVED_CARD_RE = re.compile(r"/payment[-_]methods?(?:\.json)?/?$")
 _PURCHASE_QUERY_RE = re.compile(r"(?:^|&)wc-ajax=checkout(?:&|$)")
 _STAFF_RE = re.compile(r"/(?:admin|wp-admin)(?:/|$)")
 _CALLBACK_RE = re.compile(r"/(?:webhooks?|callbacks?|ipn|notify|notifications?)(?:/|$)")
@@ -1013,7 +1020,8 @@ def infer_event_type(
         return "logout"
     if _RESET_RE.search(lowered):
         return "password_reset"
-    payment = _PURCHASE_RE.search(lowered) or _PURCHASE_QUERY_RE.search(query.lower())
+    saved_card = (method or "").upper() == "POST" and _SAVED_CARD_RE.search(lowered) and "/checkout" not in lowered
+    payment = _PURCHASE_RE.search(lowered) or _PURCHASE_QUERY_RE.search(query.lower()) or saved_card
     if submitted and payment and not _CALLBACK_RE.search(lowered) and not _STAFF_RE.search(lowered):
         return "purchase"
     if "/api/" in lowered:
@@ -1068,19 +1076,22 @@ _LONGEST_LATENCY_MS = 3_600_000.0
 @lru_cache(maxsize=4096)
 def _parse_time(text: str, variable: str, time_format: str) -> str:
     if variable in _EPOCH_UNITS:
+        unit, name = _EPOCH_UNITS[variable], _EPOCH_UNIT_NAMES[variable]
         try:
-            seconds = float(text) / _EPOCH_UNITS[variable]
+            # (whole numbers exactly, by integer division: a float has no room for nanoseconds)
+            whole, part = divmod(int(text), unit) if text.isascii() and text.isdigit() else divmod(float(text), unit)
         except ValueError:
             raise ValueError(
-                f"{text[:32]!r} is not a number of {_EPOCH_UNIT_NAMES[variable]} after 1970 (an ISO 8601 time is "
-                "read by $time_iso8601)"
+                f"{text[:32]!r} is not a number of {name} after 1970 (an ISO 8601 time is read by $time_iso8601)"
             ) from None
-        if not 0.0 <= seconds <= _LATEST_EPOCH_SECONDS:
+        if not 0.0 <= whole <= _LATEST_EPOCH_SECONDS:  # (NaN is neither)
             raise ValueError(
-                f"{text} {_EPOCH_UNIT_NAMES[variable]} after 1970 is not a time before the year 10000: is the time "
-                f"in another unit? ({_EPOCH_VARIABLES})"
+                f"{text[:32]} {name} after 1970 is not a time between 1970 and the year 9999: is the time in another "
+                f"unit? ({_EPOCH_VARIABLES})"
             )
-        moment = datetime.fromtimestamp(seconds, timezone.utc)
+        # (to the microsecond: cut, as an ISO 8601 time's nanoseconds are, from a whole number)
+        micro = part * 1_000_000 // unit if isinstance(part, int) else round(part * 1_000_000 / unit)
+        moment = datetime.fromtimestamp(int(whole), timezone.utc) + timedelta(microseconds=micro)
         if moment.year < _EARLIEST_EPOCH_YEAR:
             raise ValueError(
                 f"{text} {_EPOCH_UNIT_NAMES[variable]} after 1970 is {moment:%Y-%m-%d}: is the time in another unit?"
@@ -1263,6 +1274,11 @@ class LogImporter:
             session_cookie=session_cookie if self.session_column == COOKIE_HEADER else None,
             reads_cookie_header=self.session_column == COOKIE_HEADER,
         )
+        if format == "cloudflare":
+            self.report.cookie_advice = (
+                "log it (the Cookies custom field: a rule in the zone's http_log_custom_fields phase naming the "
+                "session cookie, and Cookies in the Logpush job's fields)"
+            )
         if self.haproxy is not None:
             self.report.cookie_advice = (
                 "capture it (capture request header Cookie len 512, named in --haproxy-headers, or capture cookie "
@@ -1509,16 +1525,20 @@ class LogImporter:
             elif name == "args":
                 args = value
             elif name == "status":
-                if not value.isdigit() or not 100 <= int(value) <= 599:
+                if not (value.isascii() and value.isdigit() and len(value) == 3) or not 100 <= int(value) <= 599:
                     raise LineError(f"$status: not an HTTP status: {value[:16]!r}")
                 status = int(value)
             elif name in ("body_bytes_sent", "bytes_sent"):
-                if value.isdigit():
+                if value.isascii() and value.isdigit() and len(value) <= 18:
                     properties["bytes"] = int(value)
             elif name in _DURATION_UNITS:
                 try:
-                    properties["latency_ms"] = round(float(value) / _DURATION_UNITS[name], 3)
+                    latency = float(value) / _DURATION_UNITS[name]
                 except ValueError:
+                    latency = math.nan
+                if math.isfinite(latency):
+                    properties["latency_ms"] = round(latency, 3)
+                else:
                     properties[name] = value[:64]
             elif name == "http_referer":
                 properties["referer"] = value[:512]
@@ -1530,7 +1550,7 @@ class LogImporter:
             elif name != "remote_ident" and not name.startswith(API_GATEWAY_UNUSED_PREFIX):
                 properties[name[:64]] = value[:256]
         if occurred_at is None:
-            raise LineError("no time ($time_local, $time_iso8601 or $msec)")
+            raise LineError("no time ($time_local, $time_iso8601, $msec or $time_epoch_ms, _us, _ns)")
         if self.forwarded_column is not None:
             ip = self._client(ip, forwarded, properties)
         if ip is not None and self.internal_address(ip):

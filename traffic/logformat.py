@@ -19,7 +19,8 @@ Variables with a meaning (anything else lands in ``properties`` under its own na
 ``$event_type``             explicit event type, instead of inferring it from the request
 ``$time_local``             time, parsed with the time format (default ``%d/%b/%Y:%H:%M:%S %z``)
 ``$time_iso8601``           time as ISO 8601 (``2026-11-02T10:00:00+00:00``)
-``$msec``                   time as Unix seconds with milliseconds (``1762077600.123``)
+``$msec``                   time as Unix seconds with milliseconds (``1762077600.123``); ``$time_epoch_ms``,
+                            ``$time_epoch_us``, ``$time_epoch_ns`` in other units
 ``$request``                ``METHOD URI PROTOCOL``
 ``$request_method``         method; ``$request_uri`` is the URI with its query, or ``$uri`` + ``$args``
 ``$status``                 HTTP status
