@@ -1924,7 +1924,10 @@ def test_a_session_id_rotated_at_login_continues_the_session_it_logged_in_with()
     assert by_path[("/", None)]["session_id"] == "neighbour"
     assert by_path[("/account", None)]["session_id"] == "mine"
     assert (importer.report.rotated_sessions, importer.report.rotated_requests) == (1, 2)
-    assert "1 session id(s) came within 10 s after their client's login in another session" in importer.report.summary()
+    assert (
+        "1 session id(s) came within 10 s after their client's login or a redirect in another session"
+        in importer.report.summary()
+    )
     # AND once rotated, a second login in the visit (its browser sending the new id) is told from a
     # neighbour's arrival the same way, and a line without address or agent that carried the
     # rotated id is the visit's too
@@ -1941,6 +1944,21 @@ def test_a_session_id_rotated_at_login_continues_the_session_it_logged_in_with()
         ("/", "arrival"),
         ("/account", "old"),
         ("/orders", "old"),
+    ]
+    # AND so is one rotated at another redirect (an e-mail address verified), while a page answered
+    # 200 just before a neighbour's arrival hands nothing over
+    verified = [
+        line(600, "GET /verify?token=abc", 302, "signup"),
+        line(601, "GET /welcome", 200, "verified"),
+        line(700, "GET /listing/7", 200, "verified"),
+        line(701, "GET /", 200, "visitor"),
+    ]
+    importer = LogImporter("custom", log_format=log_format)
+    assert [item.event["session_id"] for item in importer.import_lines(verified, "site.log")] == [
+        "signup",
+        "signup",
+        "signup",
+        "visitor",
     ]
     # AND a label naming the rotated id labels the requests that carried it
     assert label_key(by_path[("/orders", "new")], "old", {"new": "account_takeover"}) == "new"

@@ -36,11 +36,12 @@ client that keeps no cookies at all (a crawler, a script: a later request, more 
 as its user is, as web-bot research datasets sessionize such clients. Those requests come out of
 the import up to ``LANDING_SECONDS`` after the lines that follow them.
 
-A site that rotates its session cookie at login (against session fixation) answers the login with a
-new id: the POST carries the old one, the client's next request the new one. One visit is one
-session across it (``with_rotated_sessions``): a client's first request with an id not seen before,
-within ``ROTATION_SECONDS`` after its successful login in another session, continues that session,
-as do its later requests (``session_id`` is the visit's first id; ``properties.rotated_session_id``
+A site that rotates its session cookie at login (against session fixation; at an e-mail address
+verified, a privilege gained, too) answers with a new id and a redirect: the request carries the
+old id, the client's next request the new one. One visit is one session across it
+(``with_rotated_sessions``): a client's first request with an id not seen before, within
+``ROTATION_SECONDS`` after its successful login or a redirect in another session, continues that
+session, as do its later requests (``session_id`` is the visit's first id; ``properties.rotated_session_id``
 keeps the one the request carried).
 
 A submitted login (a POST to a login path) failed when its status is 400 or more (401, 403), or
@@ -185,8 +186,8 @@ SESSION_MEMORY_SECONDS = 30 * 60.0
 # in quick succession". (One person's visit starts one session, or two where the site rotates its
 # cookie at login: three cannot be one visit.)
 CROWDED_CLIENT_SESSIONS = 3
-# A browser follows a login's redirect at once: a client's first request with a new session id this
-# soon after its successful login in another is the login's session, its id rotated.
+# A browser follows a redirect at once: a client's first request with a new session id this soon
+# after its successful login or a redirect in another is that session's, its id rotated.
 ROTATION_SECONDS = 10.0
 # Requests out of time order by more than LANDING_SECONDS, of all, from which the import says to sort the log.
 ORDER_HINT_SHARE = 0.01
@@ -566,7 +567,7 @@ class ImportReport:
         if self.rotated_sessions:
             lines.append(
                 f"  {self.rotated_sessions} session id(s) came within {ROTATION_SECONDS:g} s after their client's "
-                f"login in another session: read as its session, the id rotated at login ({self.rotated_requests} "
+                f"login or a redirect in another session: read as its session, the id rotated ({self.rotated_requests} "
                 "request(s))"
             )
         if self.attributed_to_users or self.shared_logins:
@@ -772,14 +773,15 @@ class _Rotation(NamedTuple):
 
 
 def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
-    """``events`` (in the log's order, each with its session) with a session id rotated at login read
-    as the session it continues (counted in ``report``).
+    """``events`` (in the log's order, each with its session) with a session id rotated at login (or
+    at another redirect: an e-mail address verified) read as the session it continues (counted in
+    ``report``).
 
     A client's (address and user agent) first request with an id not seen in the last
-    ``SESSION_MEMORY_SECONDS``, within ``ROTATION_SECONDS`` after the client's successful login in
-    another session, is that login's session with its id rotated, or a neighbour behind the same
-    address arriving. Its requests are held until the id the login carried is seen again (a
-    neighbour's: the browser that logged in still sends it) or for ``ROTATION_SECONDS`` without it
+    ``SESSION_MEMORY_SECONDS``, within ``ROTATION_SECONDS`` after the client's successful login or a
+    redirect (3xx, not of an asset) in another session, is that session with its id rotated, or a
+    neighbour behind the same address arriving. Its requests are held until the id the login carried
+    is seen again (a neighbour's: the browser that logged in still sends it) or for ``ROTATION_SECONDS`` without it
     (rotated: the browser replaced the cookie); the id's later requests follow. A client that
     started ``CROWDED_CLIENT_SESSIONS`` sessions in that time is several people: its new ids are
     their own. Every request comes out once, held ones up to ``ROTATION_SECONDS`` (of the newest
@@ -805,7 +807,9 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
         event = labeled.event
         sessions_seen[carried] = newest
         sessions_seen.move_to_end(carried)
-        if event.get("event_type") == "login_succeeded":
+        status = event.get("status")
+        handed_over = isinstance(status, int) and 300 <= status < 400 and event.get("event_type") != "static_asset"
+        if event.get("event_type") == "login_succeeded" or handed_over:
             client = client_of(event)
             if client != ANONYMOUS:
                 moment = parse_timestamp(event["occurred_at"]).timestamp()
