@@ -764,10 +764,10 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
 
 
 class _Rotation(NamedTuple):
-    """A new session id that may be a login's rotated one, its requests held until that is known."""
+    """A new session id that may be one rotated at a login or redirect, its requests held until that is known."""
 
     continues: str  # the session it would continue
-    login_id: str  # the id the login carried (the session's, or its own rotated one)
+    handover_id: str  # the id the login or redirect carried (the session's, or its own rotated one)
     until: float  # when it is taken to continue it, that id not having been seen again
     held: list[LabeledEvent]
 
@@ -780,18 +780,19 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
     A client's (address and user agent) first request with an id not seen in the last
     ``SESSION_MEMORY_SECONDS``, within ``ROTATION_SECONDS`` after the client's successful login or a
     redirect (3xx, not of an asset) in another session, is that session with its id rotated, or a
-    neighbour behind the same address arriving. Its requests are held until the id the login carried
-    is seen again (a neighbour's: the browser that logged in still sends it) or for ``ROTATION_SECONDS`` without it
-    (rotated: the browser replaced the cookie); the id's later requests follow. A client that
-    started ``CROWDED_CLIENT_SESSIONS`` sessions in that time is several people: its new ids are
-    their own. Every request comes out once, held ones up to ``ROTATION_SECONDS`` (of the newest
-    time read) late."""
+    neighbour behind the same address arriving. Its requests are held until the id the login or
+    redirect carried is seen again (a neighbour's: the browser before it still sends that id) or for
+    ``ROTATION_SECONDS`` without it (rotated: the browser replaced the cookie); the id's later
+    requests follow. A client that started ``CROWDED_CLIENT_SESSIONS`` sessions in that time is
+    several people: its new ids are their own. Every request comes out once, held ones up to
+    ``ROTATION_SECONDS`` (of the newest time read) late."""
     continued: OrderedDict[str, tuple[str, float]] = OrderedDict()  # rotated id -> (its session, last seen)
     sessions_seen: OrderedDict[str, float] = OrderedDict()  # id carried -> last seen, oldest first
-    logins: OrderedDict[str, tuple[str, str, float]] = OrderedDict()  # client -> (session, id carried, time)
+    # client -> (session, id carried, time) of its last successful login or redirect
+    handovers: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
     client_starts: OrderedDict[str, list[float]] = OrderedDict()  # client -> its latest sessions' starts
     pending: OrderedDict[str, _Rotation] = OrderedDict()  # new id -> the session it may continue, its requests
-    awaited: dict[str, str] = {}  # the id a login carried -> the new id that may continue its session
+    awaited: dict[str, str] = {}  # the id a handover carried -> the new id that may continue its session
     newest = -math.inf
 
     def client_of(event: dict[str, Any]) -> str:
@@ -803,7 +804,7 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
         client_starts[client] = [*recent, moment][-CROWDED_CLIENT_SESSIONS:]
 
     def seen(labeled: LabeledEvent, carried: str) -> None:
-        """Note the id the request carried as seen, and its login in its session."""
+        """Note the id the request carried as seen, and a login or redirect in its session (a handover)."""
         event = labeled.event
         sessions_seen[carried] = newest
         sessions_seen.move_to_end(carried)
@@ -813,8 +814,8 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
             client = client_of(event)
             if client != ANONYMOUS:
                 moment = parse_timestamp(event["occurred_at"]).timestamp()
-                logins[client] = (event["session_id"], carried, moment)
-                logins.move_to_end(client)
+                handovers[client] = (event["session_id"], carried, moment)
+                handovers.move_to_end(client)
 
     def continuing(labeled: LabeledEvent, carried: str, session: str) -> None:
         """Read the request that carried rotated id ``carried`` as ``session``'s."""
@@ -826,9 +827,9 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
             event["user_id"] = identify_user(None, session, None, None)
 
     def settle(carried: str, rotated: bool) -> Iterator[LabeledEvent]:
-        """The held requests of new id ``carried``: the login's session's if ``rotated``, else its own."""
-        continues, login_id, _, held = pending.pop(carried)
-        awaited.pop(login_id, None)
+        """The held requests of new id ``carried``: the handover's session's if ``rotated``, else its own."""
+        continues, handover_id, _, held = pending.pop(carried)
+        awaited.pop(handover_id, None)
         if rotated:
             report.rotated_sessions += 1
             continued[carried] = (continues, newest)
@@ -847,7 +848,7 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
         newest = max(newest, moment)
         while pending and next(iter(pending.values())).until < newest:
             yield from settle(next(iter(pending)), rotated=True)
-        for memory in (continued, sessions_seen, logins, client_starts):
+        for memory in (continued, sessions_seen, handovers, client_starts):
             _forget(memory, newest - SESSION_MEMORY_SECONDS)
         carried = event.get("session_id")
         if carried is None:
@@ -856,7 +857,7 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
         if carried in pending:
             pending[carried].held.append(labeled)
             continue
-        if carried in awaited:  # the login's browser still sends its id: the new one is another visit
+        if carried in awaited:  # the handover's browser still sends its id: the new one is another visit
             yield from settle(awaited[carried], rotated=False)
         if carried in continued:
             session = continued.pop(carried)[0]
@@ -864,16 +865,16 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
             continuing(labeled, carried, session)
         elif carried not in sessions_seen:
             client = client_of(event)
-            login = logins.pop(client, None) if client != ANONYMOUS else None
+            handover = handovers.pop(client, None) if client != ANONYMOUS else None
             recent = sum(start >= newest - SESSION_MEMORY_SECONDS for start in client_starts.get(client, ()))
             if (
-                login is not None
-                and 0.0 <= moment - login[2] <= ROTATION_SECONDS
+                handover is not None
+                and 0.0 <= moment - handover[2] <= ROTATION_SECONDS
                 and recent < CROWDED_CLIENT_SESSIONS
-                and login[1] not in awaited
+                and handover[1] not in awaited
             ):
-                pending[carried] = _Rotation(login[0], login[1], moment + ROTATION_SECONDS, [labeled])
-                awaited[login[1]] = carried
+                pending[carried] = _Rotation(handover[0], handover[1], moment + ROTATION_SECONDS, [labeled])
+                awaited[handover[1]] = carried
                 continue
             if client != ANONYMOUS:
                 started(client, moment)
