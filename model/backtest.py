@@ -140,6 +140,21 @@ def read_source(
         raise BacktestError(f"{source}: no event could be read as {kind!r} ({report.summary()})")
 
 
+def _read_source_as_asked(arguments: argparse.Namespace, source: str) -> Iterator[dict[str, Any]]:
+    """``read_source`` with the command line's reading options (the same for --train and --test)."""
+    return read_source(
+        source,
+        format=arguments.format,
+        log_format=arguments.log_format,
+        time_format=arguments.time_format,
+        endpoint_url=arguments.endpoint_url,
+        failed_login_statuses=arguments.failed_login_status,
+        real_ip_from=arguments.real_ip_from,
+        session_cookie=arguments.session_cookie,
+        haproxy_headers=arguments.haproxy_headers,
+    )
+
+
 def normalized_label(value: str) -> str:
     """``normal`` for the labels that mean no attack (``NORMAL_LABELS``), else the label itself."""
     label = value.strip()
@@ -1124,19 +1139,7 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[st
         agent_of = user_agents.check_parser(loaded.metadata.get("agent_parser"))
         return Prepared(loaded, network_of, agent_of, [])
     source = arguments.train
-    events = list(
-        read_source(
-            source,
-            format=arguments.format,
-            log_format=arguments.log_format,
-            time_format=arguments.time_format,
-            endpoint_url=arguments.endpoint_url,
-            failed_login_statuses=arguments.failed_login_status,
-            real_ip_from=arguments.real_ip_from,
-            session_cookie=arguments.session_cookie,
-            haproxy_headers=arguments.haproxy_headers,
-        )
-    )
+    events = list(_read_source_as_asked(arguments, source))
     _warn_missing_keys(events, arguments.entity, source, arguments.format)
     learned = events
     matched: set[str] = set()
@@ -1246,17 +1249,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             replay.matched_labels |= prepared.matched_labels  # labels of training's entities match too
             replay.warm_up(prepared.history)
             del prepared
-            test_events = read_source(
-                arguments.test,
-                format=arguments.format,
-                log_format=arguments.log_format,
-                time_format=arguments.time_format,
-                endpoint_url=arguments.endpoint_url,
-                failed_login_statuses=arguments.failed_login_status,
-                real_ip_from=arguments.real_ip_from,
-                session_cookie=arguments.session_cookie,
-                haproxy_headers=arguments.haproxy_headers,
-            )
+            test_events = _read_source_as_asked(arguments, arguments.test)
             replay.run(in_time_order(test_events), arguments.batch_events, _progress(arguments.quiet))
     except (BacktestError, TrainingDataError) as error:
         print(f"backtest: {error}", file=sys.stderr)
