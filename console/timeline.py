@@ -23,7 +23,7 @@ from typing import Any, Protocol
 
 from archive import sql as archive_sql
 from archive.table import TABLE_NAME
-from model.waves import LOGIN_FAILED, LOGIN_SUCCEEDED, PAYMENT_WAVE_KIND, PURCHASE, WAVE_KIND
+from model.waves import WAVES_BY_KIND
 from vedette.events import format_timestamp
 
 # Events of the timeline at most (the page draws every one of them).
@@ -95,13 +95,12 @@ class ArchiveQuery:
 def entity_events_query(
     kind: str, entity: str, start: datetime, end: datetime, arrivals: Sequence[ArrivalRange]
 ) -> ArchiveQuery:
-    """An entity's events (a user's, or a session's; for a wave, the service's logins or payments) that
+    """An entity's events (a user's, or a session's; for a wave, the service's attempts it counts) that
     occurred from ``start`` to ``end``, in time order."""
     parameters: tuple[str, ...] = ()
-    if kind == WAVE_KIND:
-        condition = f"event_type IN ('{LOGIN_FAILED}', '{LOGIN_SUCCEEDED}')"
-    elif kind == PAYMENT_WAVE_KIND:
-        condition = f"event_type = '{PURCHASE}'"
+    wave = WAVES_BY_KIND.get(kind)
+    if wave is not None:
+        condition = f"event_type IN ({', '.join(repr(event_type) for event_type in wave.event_types)})"
     else:
         condition, parameters = f"{'user_id' if kind == 'user' else 'session_id'} = ?", (entity,)
     sql = (

@@ -49,7 +49,7 @@ from local_pipeline.resources import (
     drain_queue,
     scorer_environment,
 )
-from model.waves import PAYMENT_WAVE_KIND, WAVE_KIND
+from model.waves import WAVES_BY_KIND
 from traffic.scenarios import BLATANT_SCENARIOS
 from traffic.simulator import DEFAULT_START, Simulator
 from vedette import Producer
@@ -629,11 +629,11 @@ def _figures(
 
 
 def alert_target(message: dict[str, Any], attack_entities: set[tuple[str, str]]) -> str:
-    """``attack``, ``normal`` or ``service`` (a wave of failed logins or declined payments): whom an alert
+    """``attack``, ``normal`` or ``service`` (a wave: failed logins, declined payments, sign-ups): whom an alert
     message is about."""
     entity = message.get("entity")  # a per-event alert (a model without the entity stage) names its user
     kind, identity = (entity["kind"], entity["id"]) if isinstance(entity, dict) else ("user", message["user_id"])
-    if kind in (WAVE_KIND, PAYMENT_WAVE_KIND):
+    if kind in WAVES_BY_KIND:
         return "service"
     return "attack" if (kind, identity) in attack_entities else "normal"
 

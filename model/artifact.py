@@ -40,7 +40,7 @@ from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
 from model.rows import FEATURE_CONFIG_ID, JSON_CONTENT_TYPE
 from model.tails import ECOD_DIRECTIONS
 from model.verdicts import Suppressions, suppressions_of
-from model.waves import LOGINS, PAYMENTS, WaveModel, wave_model_of
+from model.waves import LOGINS, PAYMENTS, SIGNUPS, WaveModel, wave_models_of
 from vedette import schema as vedette_schema
 
 DETECTOR_FILE = "detector.joblib"
@@ -81,9 +81,10 @@ class LoadedModel:
     metadata: dict[str, Any]
     vocabulary: ResourceVocabulary
     entity_models: dict[str, EntityModel]
-    login_waves: WaveModel | None = None
+    # The service's waves (model.waves: failed logins, declined payments, sign-ups) by Attempts.kind:
+    # those the training traffic had.
+    wave_models: dict[str, WaveModel] = field(default_factory=dict)
     suppressions: Suppressions = field(default_factory=Suppressions)  # patterns analysts judged benign (model.verdicts)
-    payment_waves: WaveModel | None = None  # declined-payment waves (card testing; model.waves.PAYMENTS)
 
 
 def write_model_dir(
@@ -124,8 +125,10 @@ def feature_config_document(
         "response_content_types": metadata.get("response_content_types", [JSON_CONTENT_TYPE]),
         "vocabulary": vocabulary,
         "entities": entities,
-        "login_waves": metadata.get("login_waves"),
-        "payment_waves": metadata.get("payment_waves"),
+        LOGINS.metadata_key: metadata.get(LOGINS.metadata_key),
+        PAYMENTS.metadata_key: metadata.get(PAYMENTS.metadata_key),
+        # (a model made before sign-up waves digests as it did, to the id its serving code answers)
+        **({SIGNUPS.metadata_key: metadata[SIGNUPS.metadata_key]} if SIGNUPS.metadata_key in metadata else {}),
         "verdicts": metadata.get("verdicts"),
         "model": {key: metadata.get(key) for key in ("detector", "threshold", "trained_at") if key in metadata},
     }
@@ -285,8 +288,7 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
             f"{folder}: detector fitted on {detector.n_features} features, expected {len(FEATURE_NAMES)}"
         )
     try:
-        login_waves = wave_model_of(metadata, LOGINS)
-        payment_waves = wave_model_of(metadata, PAYMENTS)
+        wave_models = wave_models_of(metadata)
     except InvalidStateError as error:
         raise ArtifactError(f"{folder}: {error}") from None
     return LoadedModel(
@@ -295,9 +297,8 @@ def load_model(model_dir: str | os.PathLike[str]) -> LoadedModel:
         metadata,
         vocabulary,
         load_entity_models(folder),
-        login_waves,
+        wave_models,
         suppressions_of(metadata),
-        payment_waves,
     )
 
 

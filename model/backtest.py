@@ -60,15 +60,16 @@ from model.entity_training import ENTITY_KINDS, MIN_MACHINE_EPISODES
 from model.exceptions import TrainingDataError
 from model.features import IpState, SiteNow, UserState, event_time, featurize_batch
 from model.waves import (
+    ATTEMPTS,
     LOGINS,
     LONG_WINDOW_MINUTES,
     MAX_FOLLOWED_ACCOUNTS,
-    PAYMENTS,
     Attempts,
     AttemptWindow,
     WaveWatch,
     failed_logins_only,
     fold_into_wave,
+    watched_waves,
 )
 
 logger = logging.getLogger("model.backtest")
@@ -87,7 +88,8 @@ MIN_KEYED_SHARE = 0.5
 MIN_MATCHED_LABEL_SHARE = 0.1
 # What a SOURCE may be besides the importer's formats (traffic.importer.FORMATS).
 SOURCE_KINDS = ("auto", "archive")
-NO_SESSION_FORMATS = ("common", "combined")  # their fixed layouts log no session cookie
+# Their fixed layouts log no session cookie (traffic.importer.PRESET_FORMATS, traffic.envoy.ENVOY_FORMATS).
+NO_SESSION_FORMATS = ("common", "combined", "envoy", "istio", "istio-json")
 
 
 class BacktestError(Exception):
@@ -357,9 +359,8 @@ class Replay:
             advice = f"training left it out: {why}" if why else "train it with --train"
             raise BacktestError(f"the model has no {self.kind} stage (it has: {trained}); {advice}")
         self.tracker = EntityTracker(entity_model, self.kind)
-        for attempts, model in ((LOGINS, self.model.login_waves), (PAYMENTS, self.model.payment_waves)):
-            if model is not None:
-                self.waves[attempts.kind] = WaveReplay(WaveWatch(model, attempts))
+        for attempts, model in watched_waves(self.model.wave_models):
+            self.waves[attempts.kind] = WaveReplay(WaveWatch(model, attempts))
 
     @property
     def login_window(self) -> AttemptWindow | None:
@@ -642,11 +643,12 @@ def summarize(replay: Replay) -> dict[str, Any]:
         "events_flagged_share": round(replay.flagged / max(replay.events, 1), 5),
         **{
             attempts.alerts_key: len(replay.waves[attempts.kind].alerts) if attempts.kind in replay.waves else 0
-            for attempts in (LOGINS, PAYMENTS)
+            for attempts in ATTEMPTS
         },
         "suppressed_alerts": replay.suppressed_alerts,
         "folded_into_waves": replay.folded_alerts,
-        # (of either kind: a login failed in a failed-login wave, or a payment declined in a payment one)
+        # (of any kind: a login failed in a failed-login wave, a payment declined in a payment one, or a
+        # sign-up in a sign-up one)
         "tried_in_waves": sum(1 for record in records.values() if record.tried_in_wave),
         "folded_into_clients": len(replay.client_folded_alerts),
         "left_out_of_training": replay.left_out_of_training,
@@ -1007,9 +1009,10 @@ def _report(
         if tried:
             lines += [
                 "",
-                f"{tried} {replay.kind}(s) had a login or payment fail in a wave (in the window that raised its alert, "
-                "or while it lasted), or go through while it lasted: counted as alerted by the wave, whose alert "
-                "counts the failed attempts without naming them, and whose follow-ups name the others.",
+                f"{tried} {replay.kind}(s) had a login or payment fail, or signed up, in a wave (in the window that "
+                "raised its alert, or while it lasted), or had a login or payment go through while it lasted: counted "
+                "as alerted by the wave, whose alert counts those attempts without naming them, and whose follow-ups "
+                "name the logins and payments that went through.",
             ]
     if replay.client_folded_alerts:
         lines += [
@@ -1047,7 +1050,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--log-format",
         help="format string for --format custom: nginx's log_format (the directive as in nginx.conf, or its string), "
-        "Apache's LogFormat, or a JSON template for JSON lines (nginx's escape=json, API Gateway's $context format)",
+        "Apache's LogFormat, Envoy's format string (%START_TIME%, %REQ(USER-AGENT)%...), or a JSON template for "
+        "JSON lines (nginx's escape=json, API Gateway's $context format)",
     )
     parser.add_argument(
         "--time-format",

@@ -52,7 +52,7 @@ from model.network import NETWORK_LOOKUPS, resolve_network_lookup
 from model.sampling import DEFAULT_MAX_EVENTS, HASH_LIMIT, read_parts, sample_users, sampled_user, sampled_window
 from model.serving import REQUEST_CONTENT_TYPES, RESPONSE_CONTENT_TYPES
 from model.verdicts import ConfirmedAttacks, JudgedAlert, VerdictsError, learn_suppressions, read_verdicts
-from model.waves import LOGINS, PAYMENTS, train_wave_model
+from model.waves import ATTEMPTS, train_wave_model
 
 logger = logging.getLogger("model.train")
 
@@ -135,8 +135,7 @@ def train(
         min_daily_alerts,
         sample.hash_cutoff / HASH_LIMIT,
     )
-    _, login_wave_metadata = train_wave_model(replay, times, LOGINS)
-    _, payment_wave_metadata = train_wave_model(replay, times, PAYMENTS)
+    wave_metadata = {attempts.metadata_key: train_wave_model(replay, times, attempts)[1] for attempts in ATTEMPTS}
     metadata = {
         "feature_names": list(FEATURE_NAMES),
         "features_version": FEATURES_VERSION,
@@ -164,8 +163,7 @@ def train(
             "flagged_share": float((calibration_scores > threshold).mean()),
         },
         "entities": entity_metadata,
-        "login_waves": login_wave_metadata,
-        "payment_waves": payment_wave_metadata,
+        **wave_metadata,
         "verdicts": (
             {**learn_suppressions(verdicts)[1], "left_out_events": confirmed.left_out} if verdicts is not None else None
         ),

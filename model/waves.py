@@ -36,6 +36,13 @@ when most of them came at once. Pooled, not the highest of them: the highest sha
 is their noise. What people did on training's busiest days is the service's own, however many do
 it at once; stuffing that drives the share beyond it is a wave. A training without a window of
 ``BUSY_WINDOW_ATTEMPTS`` logins sets no busy share.
+
+Account farming is a wave too, of sign-ups (``SIGNUPS``): bots register accounts by the dozen, one or
+two per proxy address, each a sign-up like anyone's; the service's account traffic shows it, as a
+surge of sign-ups among its sign-ups and logins. Its "failures" are the sign-ups and its other
+attempts the logins: a share that swings with the site's growth and its campaigns far less than a
+count does, and whose training swings set its thresholds as they do the logins'. A launch that
+brings many new people at once is a surge too, which the alert reports for what it is.
 """
 
 from __future__ import annotations
@@ -55,10 +62,12 @@ from model.features.events import CLIENT_ERROR_CLASS, FAILURE_OUTCOME_CLASS, SER
 LOGIN_SUCCEEDED = "login_succeeded"
 LOGIN_FAILED = "login_failed"
 PURCHASE = "purchase"
+SIGNUP = "signup"  # an account registered (traffic.importer reads it from a sign-up form's submission)
 SITE_ERROR_OUTCOME = "error"  # the one failure outcome that is the site's, not the payment's
 # The alert's entity: the whole service's logins (as a scorer sees them on its shard).
 WAVE_KIND = "logins"
 PAYMENT_WAVE_KIND = "payments"
+SIGNUP_WAVE_KIND = "signups"
 WAVE_ENTITY = "service"
 
 BUCKET_SECONDS = 60
@@ -241,8 +250,9 @@ class AttemptWindow:
         start = self.start(minutes)
         return sum(1 for moment, _ in self.failed_accounts if moment >= start)
 
-    def add(self, moment: float, failed: bool, user: str) -> bool:
-        """Count one login; False (and nothing counted) when it is older than the long window. But
+    def add(self, moment: float, failed: bool, user: str, named: bool = True) -> bool:
+        """Count one login (a successful one kept to be named, if ``named``); False (and nothing
+        counted) when it is older than the long window. But
         where the window's time rests on fewer than ``BEHIND_RESET`` attempts (a single one stamped a
         month ahead, which had made the window refuse every later one as too old until the month had
         passed), the last of a run of ``BEHIND_RESET`` such attempts sets it back to theirs
@@ -274,7 +284,7 @@ class AttemptWindow:
             latest = max([moment, *(stamp for stamp, name in self.failed_accounts if name == user)])
             others = [item for item in self.failed_accounts if item[1] != user]
             self.failed_accounts = sorted([*others, (latest, user)])[-MIN_FAILED_ACCOUNTS:]
-        else:
+        elif named:
             self.successes = [*self.successes, (moment, user)][-MAX_NAMED_ACCOUNTS:]
         return True
 
@@ -369,6 +379,17 @@ def login_outcome(event: Mapping[str, Any]) -> bool | None:
     return None
 
 
+def signup_outcome(event: Mapping[str, Any]) -> bool | None:
+    """True for a sign-up, False for a login (either way), None for any other event: of a service's
+    account traffic, the share that registers new accounts."""
+    event_type = event.get("event_type")
+    if event_type == SIGNUP:
+        return True
+    if event_type in (LOGIN_SUCCEEDED, LOGIN_FAILED):
+        return False
+    return None
+
+
 def payment_outcome(event: Mapping[str, Any]) -> bool | None:
     """True for a declined payment (a ``purchase`` answered 4xx, or with a failure outcome), False
     for one that went through (2xx, a redirect after it, or no status: an application's event), None
@@ -393,13 +414,31 @@ class Attempts:
     succeeded: str  # "successful logins"
     metadata_key: str
     alerts_key: str  # the count of its alerts in a backtest's summary and make eval's figures
+    event_types: tuple[str, ...]  # the events it counts, which a wave's timeline shows (console.timeline)
+    # What the usual share is a share of: "about 3 would fail".
+    usual_words: str = "would fail"
+    # Whether its alert names the accounts whose attempts went through during the wave, and
+    # follow-ups name those after it (the accounts stuffing got into, the cards testing found
+    # working). A sign-up wave's other attempts are people's logins, which tell nothing of it.
+    names_accounts: bool = True
+    # The fewest failures training must hold for a model: a service that logged no sign-up in
+    # training has no usual share of them to compare with (any few would be a wave).
+    least_trained_failures: int = 0
     # Training windows with this many attempts or more (and BUSY_FRACTION of the busiest's) are busy
     # (``_busy_share``): a site takes fewer payments than logins, and its crowds (an appeal, a sale)
     # decline more often too.
     busy_attempts: int = BUSY_WINDOW_ATTEMPTS
 
 
-LOGINS = Attempts(WAVE_KIND, login_outcome, "failed logins", "successful logins", "login_waves", "login_wave_alerts")
+LOGINS = Attempts(
+    WAVE_KIND,
+    login_outcome,
+    "failed logins",
+    "successful logins",
+    "login_waves",
+    "login_wave_alerts",
+    (LOGIN_FAILED, LOGIN_SUCCEEDED),
+)
 # Of a card-testing wave, the payments that went through are the cards the testers found working.
 PAYMENTS = Attempts(
     PAYMENT_WAVE_KIND,
@@ -408,9 +447,23 @@ PAYMENTS = Attempts(
     "payments that went through",
     "payment_waves",
     "payment_wave_alerts",
+    (PURCHASE,),
     busy_attempts=BUSY_PAYMENT_ATTEMPTS,
 )
-ATTEMPTS = (LOGINS, PAYMENTS)
+SIGNUPS = Attempts(
+    SIGNUP_WAVE_KIND,
+    signup_outcome,
+    "sign-ups",
+    "logins",
+    "signup_waves",
+    "signup_wave_alerts",
+    (SIGNUP, LOGIN_FAILED, LOGIN_SUCCEEDED),
+    usual_words="would be sign-ups",
+    names_accounts=False,
+    least_trained_failures=MIN_EXCESS_FAILURES,
+)
+ATTEMPTS = (LOGINS, PAYMENTS, SIGNUPS)
+WAVES_BY_KIND = {attempts.kind: attempts for attempts in ATTEMPTS}  # an alert's entity kind -> its attempts
 
 
 def folded_into_wave(
@@ -527,12 +580,12 @@ class WaveWatch:
         for event, moment in zip(events, times, strict=True):
             failed = self.attempts.outcome(event)
             user = str(event.get("user_id", ""))
-            if failed is None or not window.add(moment, failed, user):
+            if failed is None or not window.add(moment, failed, user, self.attempts.names_accounts):
                 continue
             if window.in_wave:
                 window.wave_attempts += 1
                 window.wave_failures += failed
-                if not failed:
+                if not failed and self.attempts.names_accounts:
                     window.went_through += 1
                     if len(window.wave_successes) < MAX_FOLLOWED_ACCOUNTS:
                         window.wave_successes.append((moment, user))
@@ -618,7 +671,7 @@ class WaveWatch:
         words = self.attempts
         reasons = [
             f"{failures} {words.failed} of {attempts} in {minutes} min ({failures / attempts:.0%}; at the usual "
-            f"{usual:.0%}, about {attempts * usual:.0f} would fail)"
+            f"{usual:.0%}, about {attempts * usual:.0f} {words.usual_words})"
         ]
         start = window.start(minutes)
         accounts = ", ".join(dict.fromkeys(user for stamp, user in window.successes if stamp >= start))
@@ -647,10 +700,12 @@ def train_wave_model(
         if (failed := watched.outcome(event)) is not None
     ]
     if not outcomes:
-        skipped = "no login_succeeded or login_failed events" if watched is LOGINS else f"no {watched.kind}"
+        skipped = f"no {' or '.join(watched.event_types)} events"
         return None, {"skipped": skipped}
     attempts = len(outcomes)
     failures = sum(failed for _, failed in outcomes)
+    if failures < watched.least_trained_failures:
+        return None, {"skipped": f"{failures} {watched.failed}, fewer than {watched.least_trained_failures}"}
     # One pseudo-attempt of each kind keeps the share off 0 and 1 for a service that logs only one.
     usual = min(max((failures + 1) / (attempts + 2), MIN_USUAL_SHARE), MAX_USUAL_SHARE)
     window = AttemptWindow()
@@ -701,6 +756,17 @@ def _busy_share(
                     attempts += window_attempts
                     failures += window_failures
     return failures / attempts if attempts else None
+
+
+def wave_models_of(metadata: Mapping[str, Any]) -> dict[str, WaveModel]:
+    """The wave model of each kind of attempt (by ``Attempts.kind``) that a model's metadata records."""
+    models = {attempts.kind: wave_model_of(metadata, attempts) for attempts in ATTEMPTS}
+    return {kind: model for kind, model in models.items() if model is not None}
+
+
+def watched_waves(models: Mapping[str, WaveModel]) -> list[tuple[Attempts, WaveModel]]:
+    """The waves watched with ``models`` (by kind): each kind of attempt with its model, in ``ATTEMPTS``' order."""
+    return [(attempts, models[attempts.kind]) for attempts in ATTEMPTS if attempts.kind in models]
 
 
 def wave_model_of(metadata: Mapping[str, Any], attempts: Attempts = LOGINS) -> WaveModel | None:

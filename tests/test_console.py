@@ -25,7 +25,7 @@ from console.timeline import ArrivalRange, AthenaArchive, DuckDbArchive, entity_
 from model.backtest import normalized_label, read_labels
 from model.client_alerts import client_of
 from model.entities import EntityAlert
-from model.waves import WAVE_ENTITY, WAVE_KIND
+from model.waves import SIGNUPS, WAVE_ENTITY, WAVE_KIND
 from scorer.stores import DynamoAnomalyStore, alert_partition
 from tests.console_factories import (
     ARRIVED_AT,
@@ -334,15 +334,22 @@ def test_verdicts_give_precision_over_time_and_the_backtests_labels(aws_endpoint
     assert lines[2] == {"labels_csv": str(labels_csv), "entities": 3}
 
 
-def test_a_failed_login_wave_shows_the_services_logins_in_its_window(tmp_path: Path) -> None:
-    # GIVEN an archive with logins of several accounts and other events, inside and outside a wave
+@pytest.mark.parametrize(
+    ("kind", "shown"),
+    [(WAVE_KIND, {"login_failed", "login_succeeded"}), (SIGNUPS.kind, {"login_failed", "login_succeeded", "signup"})],
+)
+def test_a_wave_shows_the_services_attempts_of_its_kind_in_its_window(
+    tmp_path: Path, kind: str, shown: set[str]
+) -> None:
+    # GIVEN an archive with logins and sign-ups of several accounts and other events, inside and
+    # outside a wave
     start = datetime(2026, 11, 5, 10, 0, tzinfo=UTC)
     events = [
         normalize_event(
             {
                 "event_id": f"00000000-0000-4000-8000-{number:012d}",
                 "occurred_at": format_timestamp(start + timedelta(seconds=30 * number)),
-                "event_type": ("login_failed", "login_succeeded", "page_view")[number % 3],
+                "event_type": ("login_failed", "login_succeeded", "page_view", "signup")[number % 4],
                 "user_id": f"account-{number}",
                 "resource": "/login",
             }
@@ -354,16 +361,18 @@ def test_a_failed_login_wave_shows_the_services_logins_in_its_window(tmp_path: P
             writer.put_event(event, arrival=start + timedelta(minutes=1))
     # WHEN the timeline of a wave alert's window (its first ten minutes) is read as the console reads it
     end = start + timedelta(minutes=10)
-    query = entity_events_query(WAVE_KIND, WAVE_ENTITY, start, end, [ArrivalRange.around(start, end)])
+    query = entity_events_query(kind, WAVE_ENTITY, start, end, [ArrivalRange.around(start, end)])
     rows = DuckDbArchive(str(tmp_path), refresh_seconds=0).run(query)
-    # THEN it holds every account's logins in the window, and nothing else
+    # THEN it holds every account's attempts of the wave's kind in the window, and nothing else (a
+    # failed-login wave its logins; a sign-up wave its sign-ups and logins)
     expected = [
         event["event_id"]
         for event in events
-        if event["event_type"] != "page_view" and event["occurred_at"] <= format_timestamp(end)
+        if event["event_type"] in shown and event["occurred_at"] <= format_timestamp(end)
     ]
     assert [row["event_id"] for row in rows] == expected
-    assert len({row["user_id"] for row in rows}) == len(expected) == 14
+    assert {row["event_type"] for row in rows} == shown
+    assert len({row["user_id"] for row in rows}) == len(expected) == {2: 11, 3: 16}[len(shown)]
 
 
 def test_on_aws_the_timeline_runs_through_athena_with_quoted_parameters(aws_endpoint: str) -> None:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from model.backtest import REORDER_SECONDS, label_key, parse_args, read_source
-from model.waves import payment_outcome
+from model.waves import payment_outcome, signup_outcome
 from traffic import Simulator
 from traffic.exceptions import LogFormatError
 from traffic.importer import (
@@ -591,6 +591,15 @@ def test_a_cookie_header_gives_its_session_cookie_and_keeps_no_other() -> None:
     assert "--session-cookie NAME" in hint
     assert "nsid (30)" in hint
     assert "consent (30)" in hint
+    # AND where most requests without a session sent no Cookie header at all (an app, a player), the
+    # import says so rather than ask for a cookie that cannot be there
+    apps = LogImporter("custom", log_format=log_format)
+    app_line = '198.51.100.{} [02/Nov/2026:10:00:00 +0000] "GET /api/v1/titles HTTP/1.1" 200 "-"'
+    list(apps.import_lines([other] * 5 + [app_line.format(number) for number in range(25)], "e.log"))
+    (hint,) = apps.report.hints()
+    assert "most of them sent no Cookie header at all" in hint
+    assert "5 sent cookies without a session's" in hint
+    assert "--session-cookie" not in hint
     # AND an Apache %{Cookie}i is the same header
     apache = LogImporter("custom", log_format='%h %t \\"%r\\" %>s \\"%{Cookie}i\\"', session_cookie="nsid")
     apache_line = '198.51.100.7 [02/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 "nsid=n-7; consent=yes"'
@@ -2032,3 +2041,65 @@ def test_an_epoch_time_in_the_wrong_unit_or_read_as_iso_8601_is_an_unparseable_l
     assert long["properties"]["request_time_ms"] == "NaN"
     assert importer.report.unparseable == 1
     assert "$status: not an HTTP status" in importer.report.unparseable_examples[0][2]
+
+
+def test_a_submitted_sign_up_form_is_a_signup_and_a_device_registered_is_not() -> None:
+    # GIVEN sign-up forms as web frameworks and identity services name them, submitted, and paths
+    # that register something other than an account, or show the form, or follow the sign-up
+    read = {
+        ("POST", "/signup"): "signup",
+        ("POST", "/api/auth/signup"): "signup",
+        ("POST", "/auth/register"): "signup",
+        ("POST", "/register.php"): "signup",
+        ("POST", "/auth/registration"): "signup",  # (under a login path: no login)
+        ("POST", "/api/auth/sign_up"): "signup",
+        ("POST", "/app/signup"): "signup",
+        ("POST", "/customer/account/createpost/"): "signup",  # (Magento)
+        ("POST", "/realms/shop/login-actions/registration"): "signup",  # (Keycloak)
+        ("POST", "/v1/accounts:signUp"): "signup",  # (Firebase)
+        ("PUT", "/api/v2/registrations"): "signup",
+        ("GET", "/signup"): "page_view",
+        ("POST", "/signup/verify"): "page_view",
+        ("POST", "/api/v1/devices/register"): "api_call",
+        ("POST", "/push/register"): "page_view",
+        ("POST", "/events/42/register"): "page_view",
+        ("POST", "/auth/webauthn/register"): "page_view",  # (a passkey, an existing user's)
+        ("POST", "/auth/mfa/totp/register"): "page_view",
+        ("POST", "/newsletter/sign-up"): "page_view",
+        ("POST", "/forum/createpost"): "page_view",  # (a post, not Magento's account)
+    }
+    # THEN each reads as a sign-up only when an account's form is submitted
+    assert {key: infer_event_type(*key, 201) for key in read} == read
+    # AND imported, the sign-up waves count it among the logins
+    line = '198.51.100.7 - - [02/Nov/2026:10:00:00 +0000] "POST /auth/register HTTP/1.1" 302 5 "-" "Fx"'
+    (item,) = LogImporter("combined").import_lines([line], "access.log")
+    assert (item.event["event_type"], signup_outcome(item.event)) == ("signup", True)
+
+
+def test_a_streaming_service_s_log_reads_hung_up_requests_segments_and_verifications() -> None:
+    # GIVEN Envoy's log of a streaming service (read as a custom format): a player abandoning a video
+    # segment (status 0, flag DC), segments and playlists, and an e-mail verified under /auth/
+    log_format = '[$time_iso8601] "$request" $status $response_flags $remote_addr "$http_user_agent"'
+    player = "ExoPlayerLib/2.19.1"
+    lines = [
+        f'[2026-11-03T10:15:42.123Z] "GET /video/t9/seg-{n}.m4s HTTP/1.1" {status} {flags} 203.0.113.9 "{player}"'
+        for n, (status, flags) in enumerate(((200, "-"), (200, "-"), (0, "DC")))
+    ]
+    lines += [
+        '[2026-11-03T10:15:43.000Z] "GET /video/t9/master.m3u8 HTTP/1.1" 200 - 203.0.113.9 "okhttp/4.12.0"',
+        '[2026-11-03T10:15:44.000Z] "POST /api/v1/auth/verify-email HTTP/1.1" 200 - 203.0.113.9 "okhttp/4.12.0"',
+        '[2026-11-03T10:15:45.000Z] "POST /api/v1/auth/mfa/verify HTTP/1.1" 401 - 203.0.113.9 "okhttp/4.12.0"',
+    ]
+    importer = LogImporter("custom", log_format=log_format)
+    events = [item.event for item in importer.import_lines(lines, "envoy.log")]
+    # THEN every line is read: the hung-up request without a status, marked so
+    assert importer.report.unparseable == 0
+    assert (events[2]["status"], events[2]["properties"]["viewer_closed"]) == (None, "true")
+    # AND segments and playlists are files a player fetches by itself, as a page's assets are
+    assert [event["event_type"] for event in events[:4]] == ["static_asset"] * 4
+    # AND verifying an e-mail address is no login, while a second factor's code still is one, sent
+    # by text message or e-mail as well
+    assert [event["event_type"] for event in events[4:]] == ["api_call", "login_failed"]
+    assert infer_event_type("POST", "/auth/mfa/phone/verify", 401) == "login_failed"
+    assert infer_event_type("POST", "/auth/mfa/email/verify", 401) == "login_failed"
+    assert infer_event_type("POST", "/auth/email-verification", 200) == "page_view"

@@ -31,7 +31,7 @@ from model.features.state import (
     MAX_RECENT_PATHS,
     MAX_USER_STATE_BYTES,
 )
-from model.waves import SURPRISE_FLOOR, WAVE_KIND, AttemptWindow, WaveModel
+from model.waves import LOGINS, SURPRISE_FLOOR, WAVE_KIND, AttemptWindow, WaveModel
 from scorer.batch import BatchOutcome, Dependencies, process_batch
 from scorer.clients import build_dependencies
 from scorer.exceptions import TransientError
@@ -266,12 +266,12 @@ def test_a_login_held_back_with_its_user_still_counts_once_in_the_shard_s_login_
     with ThrottlingProxy(aws_endpoint) as proxy:
         proxy.throttle("DynamoDB_20120810.PutItem", lambda body: body["Item"]["user_id"]["S"] == "user-x")
         deps, settings = dependencies(proxy.endpoint, resources, SuspiciousResourceEndpoint())
-        deps.login_waves = model
+        deps.wave_models = {**deps.wave_models, LOGINS.kind: model}
         first = run(event, deps, settings)
     # WHEN Lambda delivers the batch again from user-x's record, the first
     assert first.failed_sequence_numbers == sequence_numbers(event)
     deps, settings = dependencies(aws_endpoint, resources, SuspiciousResourceEndpoint())
-    deps.login_waves = model
+    deps.wave_models = {**deps.wave_models, LOGINS.kind: model}
     assert not run(event, deps, settings).failed_sequence_numbers
     # THEN the shard's login window counted each of the five once (user-x's was lost before: the
     # window took the processed events only, and its progress then skipped the held-back record)

@@ -20,7 +20,17 @@ from model.entities import EntityAlert, Evidence
 from model.features import ResourceVocabulary, SiteNow, event_time, featurize_batch, stable_hash
 from model.train import TrainedModel, train
 from model.verdicts import BENIGN, JudgedAlert, learn_suppressions
-from model.waves import PAYMENT_WAVE_KIND, SURPRISE_FLOOR, WAVE_ENTITY, WAVE_KIND, AttemptWindow, WaveModel
+from model.waves import (
+    LOGINS,
+    PAYMENT_WAVE_KIND,
+    PAYMENTS,
+    SIGNUPS,
+    SURPRISE_FLOOR,
+    WAVE_ENTITY,
+    WAVE_KIND,
+    AttemptWindow,
+    WaveModel,
+)
 from scorer.batch import BatchOutcome, Dependencies, process_batch
 from scorer.clients import build_dependencies
 from scorer.endpoint import Score
@@ -619,7 +629,7 @@ def test_an_alert_held_back_in_the_batch_that_raised_a_wave_is_sent_by_its_retry
     kinesis_batches = batches(ordered, size)
     dry = create_resources(aws_endpoint, f"entities-{next(_names)}")
     deps, settings = dependencies(aws_endpoint, dry, trained)
-    deps.login_waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    deps.wave_models = {**deps.wave_models, LOGINS.kind: WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)}
     messages: list[dict[str, Any]] = []
     for batch in kinesis_batches:
         run(batch, deps, settings)
@@ -636,7 +646,7 @@ def test_an_alert_held_back_in_the_batch_that_raised_a_wave_is_sent_by_its_retry
     )["entity"]["id"]  # fmt: skip
     # WHEN the same traffic runs again up to that batch, the victim's alert refused in its first attempt
     deps, settings = dependencies(aws_endpoint, resources, trained)
-    deps.login_waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    deps.wave_models = {**deps.wave_models, LOGINS.kind: WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)}
     publisher = deps.alerts
     assert isinstance(publisher, SnsAlertPublisher)
     for index, batch in enumerate(kinesis_batches[: wave_batch + 1]):
@@ -678,8 +688,8 @@ def test_card_testing_across_clients_alerts_once_as_a_wave_of_declined_payments(
     # going through, among a day of people's traffic; and the wave's alert refused once, or not
     resources = create_resources(aws_endpoint, f"entities-{next(_names)}")
     deps, settings = dependencies(aws_endpoint, resources, trained)
-    deps.payment_waves = WaveModel(usual_share=0.03, threshold=SURPRISE_FLOOR)
-    deps.login_waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    deps.wave_models = {**deps.wave_models, PAYMENTS.kind: WaveModel(usual_share=0.03, threshold=SURPRISE_FLOOR)}
+    deps.wave_models = {**deps.wave_models, LOGINS.kind: WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)}
     if refused:
         publisher = deps.alerts
         assert isinstance(publisher, SnsAlertPublisher)
@@ -729,6 +739,46 @@ def test_card_testing_across_clients_alerts_once_as_a_wave_of_declined_payments(
     assert AttemptWindow.from_bytes(logins["Item"]["state"]["B"]).waves == 0
 
 
+def test_account_farming_alerts_once_as_a_wave_of_sign_ups(aws_endpoint, trained) -> None:
+    # GIVEN the scorer with a sign-up wave model (5 % of the account traffic signs up) and a
+    # failed-login one, and 80 accounts registered from 80 addresses over 20 minutes, among a day
+    # of people's traffic
+    resources = create_resources(aws_endpoint, f"entities-{next(_names)}")
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    deps.wave_models = {
+        **deps.wave_models,
+        SIGNUPS.kind: WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR),
+        LOGINS.kind: WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR),
+    }
+    start = START + timedelta(days=10, hours=15)
+    farm = [
+        normalize_event(
+            event(
+                start + timedelta(seconds=15 * number),
+                f"farm-{number}",
+                "signup",
+                resource="/api/auth/signup",
+                status=201,
+                ip=f"100.64.{number // 200}.{number % 200 + 1}",
+                session_id=f"farm-{number}",
+            )
+        )
+        for number in range(80)
+    ]
+    # WHEN every batch is processed
+    for batch in batches(sorted(traffic() + farm, key=event_time), 50):
+        assert not run(batch, deps, settings).failed_sequence_numbers
+    # THEN the service raised one alert of sign-ups, with no follow-up, and no failed-login wave
+    messages = alerts_of(aws_endpoint, resources)
+    waves = [message for message in messages if message["entity"]["kind"] in (SIGNUPS.kind, WAVE_KIND)]
+    assert [message["entity"] for message in waves] == [{"kind": SIGNUPS.kind, "id": WAVE_ENTITY}]
+    assert waves[0]["reasons"][0].split()[1:3] == ["sign-ups", "of"]
+    # AND the shard's sign-up window is stored apart: one wave seen
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(SIGNUPS.kind, SHARD)}})
+    assert AttemptWindow.from_bytes(item["Item"]["state"]["B"]).waves == 1
+
+
 class RefusingOneWrite:
     """The state store, but its write of ``key`` is refused once, in the first batch that writes it
     after ``armed`` is set; everything else is passed on."""
@@ -775,8 +825,8 @@ def test_a_retry_after_the_login_window_was_saved_folds_the_wave_s_alerts_as_its
     for name in ("clean", "refused"):
         resources = create_resources(aws_endpoint, f"entities-{next(_names)}")
         deps, settings = dependencies(aws_endpoint, resources, trained)
-        deps.login_waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
-        deps.payment_waves = WaveModel(usual_share=0.03, threshold=SURPRISE_FLOOR)
+        deps.wave_models = {**deps.wave_models, LOGINS.kind: WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)}
+        deps.wave_models = {**deps.wave_models, PAYMENTS.kind: WaveModel(usual_share=0.03, threshold=SURPRISE_FLOOR)}
         states = RefusingOneWrite(deps.states, evidence_key(PAYMENT_WAVE_KIND, SHARD))
         deps.states = states
         deliveries = 0
@@ -803,7 +853,7 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
     # addresses over four minutes, two getting in, among a day of new people's traffic (new ids, each
     # with one failed login: the entity stages alert on every one of them)
     deps, settings = dependencies(aws_endpoint, resources, trained)
-    deps.login_waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    deps.wave_models = {**deps.wave_models, LOGINS.kind: WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)}
     wave_start = START + timedelta(days=10, hours=15)
     attempts = stuffing_wave(wave_start)
     # one of the accounts tried during the wave, which the stuffing gets into 25 minutes later

@@ -18,6 +18,7 @@ from model.exceptions import InvalidStateError
 from model.features import event_time
 from model.waves import (
     BUSY_WINDOW_ATTEMPTS,
+    LOGINS,
     LONG_WINDOW_MINUTES,
     MAX_FOLLOWED_ACCOUNTS,
     MAX_NAMED_ACCOUNTS,
@@ -25,6 +26,8 @@ from model.waves import (
     MIN_FAILED_ACCOUNTS,
     PAYMENT_WAVE_KIND,
     PAYMENTS,
+    SIGNUP_WAVE_KIND,
+    SIGNUPS,
     SURPRISE_FLOOR,
     TRAINING_MARGIN,
     WAVE_ENTITY,
@@ -37,6 +40,7 @@ from model.waves import (
     fold_into_wave,
     folded_into_wave,
     payment_outcome,
+    signup_outcome,
     surprise,
     train_wave_model,
     wave_model_of,
@@ -188,7 +192,7 @@ def test_traffic_without_logins_trains_no_wave_model_and_says_why() -> None:
     pages = [event(START + timedelta(seconds=number), "someone", "page_view", resource="/") for number in range(50)]
     model, metadata = train_wave_model(pages, [event_time(item) for item in pages])
     assert model is None
-    assert "no login_succeeded or login_failed" in metadata["skipped"]
+    assert "no login_failed or login_succeeded events" in metadata["skipped"]
     assert wave_model_of({"login_waves": metadata}) is None
 
 
@@ -544,7 +548,9 @@ def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_s
     # GIVEN a model with a wave model, and a day of new people among whom 240 new accounts are tried
     # once each over four minutes, as the scorer's test has them (each an entity alert on its own)
     loaded = load_model(save(train(normal_traffic(users=120, days=10)), tmp_path / "model"))
-    loaded = replace(loaded, login_waves=WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR))
+    loaded = replace(
+        loaded, wave_models={**loaded.wave_models, LOGINS.kind: WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)}
+    )
     day = (START + timedelta(days=10)).timestamp()
     people = [
         {**item, "user_id": "new-" + item["user_id"], "session_id": "new-" + str(item["session_id"])}
@@ -599,7 +605,7 @@ def test_the_backtest_counts_the_sessions_that_failed_in_a_trickle_wave_as_alert
     # new session every three minutes, for two hours, tries one account and leaves
     loaded = load_model(save(train(normal_traffic(users=120, days=10)), tmp_path / "model"))
     waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
-    loaded = replace(loaded, login_waves=waves)
+    loaded = replace(loaded, wave_models={**loaded.wave_models, LOGINS.kind: waves})
     day = (START + timedelta(days=10)).timestamp()
     people = [
         {**item, "user_id": "new-" + item["user_id"], "session_id": "new-" + str(item["session_id"])}
@@ -740,7 +746,7 @@ def test_card_testing_across_clients_alerts_once_as_declined_payments_naming_the
     # AND traffic without payments trains no payment model, saying why
     assert train_wave_model(before[:0] + logins(START, 10, 1, 0.0), [0.0] * 10, PAYMENTS) == (
         None,
-        {"skipped": "no payments"},
+        {"skipped": "no purchase events"},
     )
 
 
@@ -767,11 +773,11 @@ def test_training_learns_a_payment_wave_model_that_the_backtest_replays_as_the_s
     # WHEN a model is trained on them, saved and loaded
     loaded = load_model(save(train(sorted(people + gifts, key=event_time)), tmp_path / "model"))
     # THEN it has a payment wave model beside its login one, fitted on the payments alone
-    assert loaded.payment_waves is not None
+    assert PAYMENTS.kind in loaded.wave_models
     payments = sum(1 for item in people + gifts if item["event_type"] == "purchase")
     assert loaded.metadata["payment_waves"]["attempts"] == payments
-    assert loaded.login_waves is not None
-    assert loaded.login_waves != loaded.payment_waves
+    assert LOGINS.kind in loaded.wave_models
+    assert loaded.wave_models[LOGINS.kind] != loaded.wave_models[PAYMENTS.kind]
     # AND replaying a day on which 240 cards are tried once each, the backtest raises one payment
     # wave and counts the testers whose cards were declined in it as alerted by it
     day = (START + timedelta(days=10)).timestamp()
@@ -808,3 +814,108 @@ def test_an_appeal_larger_than_training_s_declining_as_its_appeal_did_is_no_paym
     testing = card_testing(START + timedelta(days=20, minutes=2), attempts=150, per_second=0.5)
     mixed = sorted(later + testing, key=event_time)
     assert len(WaveWatch(model, PAYMENTS).observe(AttemptWindow(), mixed, [event_time(item) for item in mixed])) == 1
+
+
+def signups(start: datetime, count: int, every_seconds: float, prefix: str = "farm") -> list[dict[str, Any]]:
+    """Accounts registered one each from addresses of their own, ``every_seconds`` apart."""
+    return [
+        event(
+            start + timedelta(seconds=number * every_seconds),
+            f"session:{prefix}-{number}",
+            "signup",
+            resource="/api/auth/signup",
+            status=201,
+            ip=f"100.64.{number // 250}.{number % 250}",
+        )
+        for number in range(count)
+    ]
+
+
+def people_signing_up(start: datetime, days: int, per_hour: float, seed: int = 5) -> list[dict[str, Any]]:
+    """People registering at random moments, about ``per_hour`` an hour."""
+    rng = random.Random(seed)
+    count = int(days * 24 * per_hour)
+    moments = sorted(rng.uniform(0, days * 86_400) for _ in range(count))
+    return [
+        {**item, "occurred_at": stamp(start + timedelta(seconds=moment))}
+        for item, moment in zip(signups(start, count, 1.0, prefix="person"), moments, strict=True)
+    ]
+
+
+def test_sign_ups_are_counted_among_logins_and_nothing_else_is() -> None:
+    def outcome(event_type: str) -> bool | None:
+        return signup_outcome(event(START, "u", event_type))
+
+    assert [outcome(kind) for kind in ("signup", "login_failed", "login_succeeded")] == [True, False, False]
+    assert [outcome(kind) for kind in ("page_view", "purchase", "password_reset", "api_call")] == [None] * 4
+
+
+def test_account_farming_alerts_once_as_a_sign_up_wave_and_names_no_logins() -> None:
+    # GIVEN two weeks of a service's logins (two a minute) and of people signing up (about three an hour)
+    days = 14
+    training = sorted(
+        logins(START, minutes=days * 24 * 60, per_minute=2, failure_share=0.05)
+        + people_signing_up(START, days, per_hour=3.0),
+        key=event_time,
+    )
+    model, metadata = train_wave_model(training, [event_time(item) for item in training], SIGNUPS)
+    assert model is not None
+    assert 0.01 < model.usual_share < 0.04
+    assert wave_model_of({"signup_waves": metadata}, SIGNUPS) == model
+    # WHEN, on a later day, 60 accounts are registered from 60 addresses over an hour, among the logins
+    later = START + timedelta(days=days + 1)
+    usual = logins(later, minutes=180, per_minute=2, failure_share=0.05, seed=9)
+    farming = signups(later + timedelta(minutes=60), count=60, every_seconds=60.0)
+    ordered = sorted(usual + farming, key=event_time)
+    alerts = WaveWatch(model, SIGNUPS).observe(AttemptWindow(), ordered, [event_time(item) for item in ordered])
+    # THEN the service alerts once, in words of sign-ups, while the farming goes on
+    assert len(alerts) == 1
+    alert = alerts[0]
+    assert (alert.kind, alert.entity) == (SIGNUP_WAVE_KIND, WAVE_ENTITY)
+    assert event_time(farming[0]) < alert.last_event_at < event_time(farming[-1])
+    assert " sign-ups of " in alert.reasons[0]
+    assert "would be sign-ups)" in alert.reasons[0]
+    # AND names none of the people's logins as accounts to check: they tell nothing of the farming
+    assert alert.reasons == alert.reasons[:1]
+    # AND the same hours without the farming raise no wave, nor do the farm's sign-ups a login wave
+    assert WaveWatch(model, SIGNUPS).observe(AttemptWindow(), usual, [event_time(item) for item in usual]) == []
+    login_model = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    assert WaveWatch(login_model).observe(AttemptWindow(), ordered, [event_time(item) for item in ordered]) == []
+
+
+def test_a_service_that_logged_few_sign_ups_in_training_watches_none() -> None:
+    # GIVEN logins and only three sign-ups in training
+    training = sorted(logins(START, 600, 2, 0.05) + signups(START, 3, 3600.0), key=event_time)
+    # THEN no sign-up wave model is trained (any few sign-ups later would look like a wave), and it says why
+    assert train_wave_model(training, [event_time(item) for item in training], SIGNUPS) == (
+        None,
+        {"skipped": f"3 sign-ups, fewer than {MIN_EXCESS_FAILURES}"},
+    )
+
+
+def test_training_learns_a_sign_up_wave_model_that_the_backtest_credits_the_farm_s_sessions_to(tmp_path) -> None:
+    from model.artifact import load_model
+    from model.backtest import Replay, summarize
+    from model.train import save, train
+    from tests.model_factories import normal_traffic
+
+    # GIVEN ten days of people, a few of them new each day (their first event a sign-up)
+    people = normal_traffic(users=120, days=10)
+    newcomers = people_signing_up(START, 10, per_hour=1.0)
+    # WHEN a model is trained on them, saved and loaded
+    loaded = load_model(save(train(sorted(people + newcomers, key=event_time)), tmp_path / "model"))
+    # THEN it watches sign-ups beside logins
+    assert SIGNUPS.kind in loaded.wave_models
+    assert loaded.metadata["signup_waves"]["failures"] == len(newcomers)
+    # AND replaying a day on which 80 accounts are registered in 40 minutes, the backtest raises one
+    # sign-up wave and counts the farm's sessions as alerted by it
+    day = (START + timedelta(days=10)).timestamp()
+    later = [item for item in normal_traffic(users=30, days=11, seed=42) if event_time(item) >= day]
+    farming = signups(START + timedelta(days=10, hours=15), count=80, every_seconds=30.0)
+    replay = Replay(loaded, "user", labels={item["user_id"]: "account_farming" for item in farming})
+    replay.run(((event_time(item), item) for item in sorted(later + farming, key=event_time)), 50)
+    summary = summarize(replay)
+    assert summary["signup_wave_alerts"] == 1
+    farm = [record for name, record in replay.entities.items() if name.startswith("session:farm-")]
+    assert sum(1 for record in farm if record.tried_in_wave) > 60
+    assert summary["per_label"]["account_farming"]["alerted_share"] > 0.75

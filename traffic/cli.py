@@ -127,7 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="custom format string in nginx syntax, e.g. "
         "'$remote_addr $session_id [$time_local] \"$request\" $status', or Apache's LogFormat syntax, e.g. "
         "'%%h %%l %%u %%t \"%%r\" %%>s %%b %%{sid}C', or a JSON template for JSON lines (nginx's escape=json, "
-        "API Gateway's $context format), or a whole nginx log_format directive (with --format custom)",
+        "API Gateway's $context format), or Envoy's format string ('[%%START_TIME%%] \"%%REQ(:METHOD)%% ...'), "
+        "or a whole nginx log_format directive (with --format custom)",
     )
     importer.add_argument(
         "--time-format",

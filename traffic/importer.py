@@ -82,6 +82,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from traffic.envoy import ENVOY_FORMATS, from_envoy, is_envoy_format
 from traffic.exceptions import LogFormatError
 from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical
 from traffic.haproxy import TIME_FORMAT as HAPROXY_TIME_FORMAT
@@ -113,7 +114,19 @@ from vedette.events import (
 )
 from vedette.exceptions import InvalidEventError
 
-FORMATS = ("jsonl", "common", "combined", "custom", "cloudfront", "iis", "csic2010", "traefik", "haproxy", "cloudflare")
+FORMATS = (
+    "jsonl",
+    "common",
+    "combined",
+    "custom",
+    "cloudfront",
+    "iis",
+    "csic2010",
+    "traefik",
+    "haproxy",
+    "cloudflare",
+    *ENVOY_FORMATS,
+)
 # Traefik's JSON access log (accessLog.format: json) with the request headers kept that identify a client
 # (accessLog.fields.headers.names: User-Agent, Referer, Cookie, X-Forwarded-For: keep): its keys, read
 # as the JSON template of the custom format. Duration is nanoseconds; RequestPath holds the query.
@@ -192,6 +205,9 @@ ROTATION_SECONDS = 10.0
 # Requests out of time order by more than LANDING_SECONDS, of all, from which the import says to sort the log.
 ORDER_HINT_SHARE = 0.01
 ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
+# The status a proxy logs when the client hung up before the response (CloudFront's ``000``, Envoy's
+# and Istio's ``0`` with the DC flag): the request is read without a status, marked viewer_closed.
+CLOSED_STATUSES = frozenset({"0", "000"})
 # The users of lines without a user: their session's, or else their client's (``identify_user``).
 SESSION_USER_PREFIX = "session:"
 CLIENT_USER_PREFIX = "client:"
@@ -200,7 +216,11 @@ DERIVED_USERS = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX, ANONYMOUS)
 _LOGIN_EVENTS = frozenset({"login_succeeded", "login_failed"})
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
-_STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map)$")
+# Files a page or a player fetches by itself: styles, scripts, images, fonts, and the playlists and
+# segments of streamed video and audio (HLS, DASH), which a player requests every few seconds.
+_STATIC_RE = re.compile(
+    r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map|m3u8|mpd|ts|m4s|m4v|m4a|mp4|webm|aac|vtt)$"
+)
 # A cookie whose name says it holds the session: sid, sessionid, PHPSESSID, JSESSIONID, _app_session...
 _SESSION_COOKIE_RE = re.compile(r"sess|(?:^|[_.-])sid$", re.IGNORECASE)
 # Cookies that analytics, payment and chat scripts set on every site, some named like sessions
@@ -220,15 +240,33 @@ _LOGIN_RE = re.compile(
 )
 _LOGOUT_RE = re.compile(rf"/(?:logout|signout|sign-out|log-out|salir){_PAGE_EXTENSION}(?:/|$)")
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
+# The last segment of a path that registers an account (``_SIGNUP_RE``): under a login path too,
+# no login.
+_SIGNUP_SEGMENTS = r"sign[-_]?up|register|registration|registrations|create[-_]?account|new[-_]?account"
 # Calls under a login path that are not a login: a token refreshed, an account registered, a
-# password forgotten or reset (``/auth/password-reset``; ``/login/password`` is a login's step), a
+# password forgotten or reset (``/auth/password-reset``; ``/login/password`` is a login's step), an
+# e-mail address or phone number verified (``/auth/verify-email``, ``/auth/email-verification``), a
 # second factor set up (any step of it: ``/auth/mfa/setup/confirm``), turned off, or its code or push
-# sent (the path's last segment: ``/auth/mfa/sms/send``; verifying the code, ``/auth/mfa/verify`` or
-# ``/auth/mfa/push/verify``, is the login's last step, and its failure a failed login).
+# sent (the path's last segment: ``/auth/mfa/sms/send``; verifying the code, ``/auth/mfa/verify``,
+# ``/auth/mfa/push/verify`` or ``/auth/mfa/phone/verify``, is the login's last step, and its failure
+# a failed login).
 _NOT_LOGIN_RE = re.compile(
-    rf"/(?:refresh|register|signup|sign-up|setup|enrol|enroll|enrollment){_PAGE_EXTENSION}(?:\.json)?(?:/|$)"
+    rf"/(?:refresh|{_SIGNUP_SEGMENTS}|setup|enrol|enroll|enrollment){_PAGE_EXTENSION}(?:\.json)?(?:/|$)"
     r"|forgot|reset"
+    r"|(?:verify|confirm)[-_]?(?:email|e-mail|phone|account)|(?:email|phone)[-_]verification"
     rf"|/(?:push|push-notification|resend|resend-code|send|recovery-codes|disable){_PAGE_EXTENSION}(?:\.json)?/?$"
+)
+# A sign-up form submitted: a path whose last segment registers an account (``/signup``,
+# ``/api/auth/register``, Magento's ``/customer/account/createpost``, Keycloak's ``/registration``,
+# Firebase's ``/v1/accounts:signUp``), what account farming leaves (``model.waves.SIGNUPS``); not a
+# step after it (``/signup/verify``), nor what an existing user registers (a device, a push token, a
+# passkey or a second factor: ``/api/devices/register``, ``/auth/webauthn/register``), nor a
+# webhook, a key, a domain, or a place at an event, a course or a webinar, nor a newsletter. (Rails'
+# Devise posts its sign-up to ``/users``, which is not read as one: any API creates its users there.)
+_SIGNUP_RE = re.compile(rf"[/:](?:{_SIGNUP_SEGMENTS}|account/createpost)(?:{_PAGE_EXTENSION}|\.json)/?$")
+_NOT_SIGNUP_RE = re.compile(
+    r"/(?:devices?|push|tokens?|webauthn|passkeys?|fido2?|u2f|mfa|2fa|totp|webhooks?|callbacks?|notifications?"
+    r"|keys?|domains?|events?|courses?|webinars?|products?|newsletters?)/"
 )
 _SEARCH_RE = re.compile(r"/(?:search|buscar)")
 _CART_RE = re.compile(r"/(?:cart|basket|anadir\.jsp)")
@@ -286,6 +324,7 @@ class ImportReport:
     addressed: int = 0  # events with a client address
     with_agent: int = 0  # events with a user agent
     agents_expected: bool = False  # whether the format has a user-agent column
+    users_expected: bool = False  # whether it has a user column ($user_id, $remote_user...)
     timed: int = 0  # events with a duration...
     timed_over_an_hour: int = 0  # ...and those whose duration read as more than an hour
     # Lines read as event JSON lines that were JSON objects without the contract's time, and the keys of
@@ -307,10 +346,13 @@ class ImportReport:
     # Of a Cookie header column: requests carrying each cookie name (names only: values may be
     # credentials), and the session cookie asked for (``--session-cookie``), if one was.
     cookie_names: Counter[str] = field(default_factory=Counter)
+    # Requests whose Cookie header held cookies, none of them the session's (the rest of those without
+    # a session sent no Cookie header at all: an app, a player or a script that keeps none).
+    cookies_without_session: int = 0
     session_cookie: str | None = None
     reads_cookie_header: bool = False  # the session comes from a whole Cookie header column
     # How to get the Cookie header into this kind of log, where it was empty on every request.
-    cookie_advice: str = "turn on cookie logging (CloudFront: include cookies in standard logs)"
+    cookie_advice: str = "check that the proxy logs the Cookie header"
     # Logins without a user that the user their client or session named next was given
     # (``with_logins_attributed``): a login answered before the token or cookie names its user.
     attributed_to_users: int = 0
@@ -527,10 +569,21 @@ class ImportReport:
             f"{self.client_sessions} of {self.events} requests carried no session id and are keyed by their client "
             f"({self._client_kind()}) as its session"
         )
+        by_user = (
+            "backtest --entity user, which keys them by the log's user ids"
+            if self.users_expected
+            else "log the user id (or the app's own session header) for them, and backtest --entity user"
+        )
         if self.reads_cookie_header and not self.cookie_names:
             return (
                 f"{share}: the Cookie header column was empty on every request; {self.cookie_advice} or log the "
-                "session id, or backtest --entity user"
+                f"session id; or, if the requests come from apps that keep no cookie, {by_user}"
+            )
+        if self.reads_cookie_header and self.cookies_without_session < self.client_sessions * SESSIONLESS_HINT_SHARE:
+            return (
+                f"{share}: most of them sent no Cookie header at all (an app, a video player or a script keeps "
+                f"none; {self.cookies_without_session} sent cookies without a session's), so no cookie can name "
+                f"their session: {by_user}"
             )
         if self.cookie_names or self.session_cookie is not None:
             asked = f"no cookie {self.session_cookie!r}" if self.session_cookie else "no cookie named like a session"
@@ -1007,7 +1060,8 @@ def infer_event_type(
     status when submitted (POST, or credentials in the query: failed at 400 or more, or at one of
     ``failed_statuses``) and ``login_attempt`` when the status is unknown, unless they log out,
     refresh a token, register an account or reset a password (``/auth/logout``,
-    ``/auth/password-reset``); then logout, password reset, a submitted payment (``purchase``: a
+    ``/auth/password-reset``); then logout, password reset, a submitted sign-up form (``signup``), a
+    submitted payment (``purchase``: a
     checkout, order, donation or charge, under ``/api/`` too), ``/api/`` (``api_call``), search,
     cart, and ``page_view`` for everything else.
     """
@@ -1025,6 +1079,8 @@ def infer_event_type(
         return "logout"
     if _RESET_RE.search(lowered):
         return "password_reset"
+    if submitted and _SIGNUP_RE.search(lowered) and not _NOT_SIGNUP_RE.search(lowered):
+        return "signup"
     saved_card = (method or "").upper() == "POST" and _SAVED_CARD_RE.search(lowered) and "/checkout" not in lowered
     payment = _PURCHASE_RE.search(lowered) or _PURCHASE_QUERY_RE.search(query.lower()) or saved_card
     if submitted and payment and not _CALLBACK_RE.search(lowered) and not _STAFF_RE.search(lowered):
@@ -1124,6 +1180,16 @@ def _valid_ip(text: str) -> bool:
     return True
 
 
+def _without_port(text: str) -> str | None:
+    """The address of ``address:port`` (``203.0.113.9:51234``, ``[2001:db8::1]:443``, as Envoy's
+    ``%DOWNSTREAM_REMOTE_ADDRESS%`` writes it); None if ``text`` is not one."""
+    host, colon, port = text.rpartition(":")
+    if not colon or not port.isascii() or not port.isdigit():
+        return None
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return host if _valid_ip(host) else None
+
+
 def _unescape(value: str) -> str:
     return value.replace('\\"', '"').replace("\\\\", "\\") if "\\" in value else value
 
@@ -1217,6 +1283,8 @@ class LogImporter:
             raise LogFormatError(log_format, f"a format string only goes with the custom format, not {format!r}")
         if format in TEMPLATE_FORMATS:  # (read as the custom format of its JSON template)
             log_format = TEMPLATE_FORMATS[format]
+        if format in ENVOY_FORMATS:  # (read as the custom format of the proxy's default format string)
+            log_format = ENVOY_FORMATS[format]
         if haproxy_headers and format != "haproxy":
             raise LogFormatError(format, "--haproxy-headers only goes with --format haproxy")
         self.haproxy = HttpLog(haproxy_headers) if format == "haproxy" else None
@@ -1224,12 +1292,15 @@ class LogImporter:
             time_format = HAPROXY_TIME_FORMAT
         if log_format:  # (the custom format's, or Traefik's template: any other refused above)
             log_format = nginx_format_string(log_format)
-        if log_format and is_apache_format(log_format):
-            log_format, apache_time_format = from_apache(log_format)
-            if apache_time_format is not None:
-                if time_format not in (DEFAULT_TIME_FORMAT, apache_time_format):
-                    raise LogFormatError(time_format, f"differs from the format string's %{{{apache_time_format}}}t")
-                time_format = apache_time_format
+        given_time_format: str | None = None
+        if log_format and is_envoy_format(log_format):
+            log_format, given_time_format = from_envoy(log_format)
+        elif log_format and is_apache_format(log_format):
+            log_format, given_time_format = from_apache(log_format)
+        if given_time_format is not None:
+            if time_format not in (DEFAULT_TIME_FORMAT, given_time_format):
+                raise LogFormatError(time_format, f"differs from the format string's time format {given_time_format!r}")
+            time_format = given_time_format
         self.format = format
         self.time_format = time_format
         self.compiled: CompiledFormat | None = None
@@ -1276,9 +1347,12 @@ class LogImporter:
             w3c=self.w3c is not None,
             addresses_expected=format != "csic2010",
             agents_expected="http_user_agent" in variables,
+            users_expected=any(variable in USER_VARIABLES for variable in variables),
             session_cookie=session_cookie if self.session_column == COOKIE_HEADER else None,
             reads_cookie_header=self.session_column == COOKIE_HEADER,
         )
+        if format == "cloudfront":
+            self.report.cookie_advice = "turn on cookie logging (include cookies in CloudFront's standard logs)"
         if format == "cloudflare":
             self.report.cookie_advice = (
                 "log it (the Cookies custom field: a rule in the zone's http_log_custom_fields phase naming the "
@@ -1496,8 +1570,9 @@ class LogImporter:
                 except (ValueError, OverflowError, OSError, InvalidEventError) as error:
                     raise LineError(f"${name}: {error}") from None
             elif name == "remote_addr":
-                if _valid_ip(value):
-                    ip = value
+                address = value if _valid_ip(value) else _without_port(value)
+                if address is not None:
+                    ip = address
                 else:
                     properties["remote_addr"] = value[:64]
             elif name in USER_VARIABLES:
@@ -1505,6 +1580,7 @@ class LogImporter:
             elif name == self.session_column == COOKIE_HEADER:
                 session, names = session_cookie(value, self.session_cookie_name)
                 self.report.cookie_names.update(set(names))
+                self.report.cookies_without_session += session is None
             elif name == self.session_column:
                 session = value
             elif name.startswith("cookie_") or name == COOKIE_HEADER:
@@ -1530,6 +1606,9 @@ class LogImporter:
             elif name == "args":
                 args = value
             elif name == "status":
+                if value in CLOSED_STATUSES:
+                    properties["viewer_closed"] = "true"
+                    continue
                 if not (value.isascii() and value.isdigit() and len(value) == 3) or not 100 <= int(value) <= 599:
                     raise LineError(f"$status: not an HTTP status: {value[:16]!r}")
                 status = int(value)

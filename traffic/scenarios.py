@@ -478,6 +478,31 @@ def human_like_bot(ctx: Context, episode: Episode, t: int, size: int) -> Iterato
             t += ctx.think_micros()
 
 
+def account_farming(ctx: Context, episode: Episode, t: int, size: int) -> Iterator[Emission]:
+    rng, make, label = ctx.rng, ctx.factory.make, episode.label
+    # Accounts registered by the dozen (for sign-up bonuses, referral credit, spam later), each from
+    # a proxy address of its own with a browser's agent, each a new customer's first visit in
+    # miniature: sign up, logged in by the site, a page or two, gone. No account, address or session
+    # stands out; the service's share of sign-ups among its account traffic does (model.waves.SIGNUPS).
+    rate = 1 / rng.uniform(10.0, 60.0)  # accounts per second over the whole pool
+    emitted = 0
+    while emitted < size:
+        country = geo.COUNTRY_CODES[rng.randrange(len(geo.COUNTRY_CODES))]
+        ip = geo.random_ip(rng, country, geo.RESIDENTIAL if rng.random() < 0.7 else geo.HOSTING)
+        episode.source_ips[ip] = None
+        agent = agents.desktop_agent(rng) if rng.random() < 0.7 else agents.mobile_agent(rng)
+        uid, session = ctx.fresh_account_id(), ctx.session_id()
+        episode.user_ids[uid] = None
+        t += int(rng.expovariate(rate) * MICROS) + 1
+        steps = [("signup", catalog.SIGNUP, 201), ("login_succeeded", catalog.LOGIN, 200)]
+        steps += [("page_view", rng.choice((catalog.HOME, catalog.ACCOUNT)), 200)] * rng.randint(0, 2)
+        for event_type, resource, status in steps[: size - emitted]:
+            props = {"method": "GET" if event_type == "page_view" else "POST", "latency_ms": ctx.latency_ms()}
+            yield t, make(t, event_type, uid, session, ip, agent, resource, status, props), label
+            emitted += 1
+            t += int(rng.uniform(0.5, 4.0) * MICROS)
+
+
 # A replay skips what a recording cannot reuse: a password, a payment.
 NOT_REPLAYED = frozenset({"login_succeeded", "login_failed", "password_reset", "purchase", "logout", "signup"})
 
@@ -537,10 +562,17 @@ SCENARIOS: dict[str, ScenarioSpec] = {
     "residential_proxy_stuffing": ScenarioSpec(residential_proxy_stuffing, 100, 500, 20),
     "human_like_bot": ScenarioSpec(human_like_bot, 40, 200, 15),
     "session_replay_bot": ScenarioSpec(session_replay_bot, 40, 300, 12),
+    "account_farming": ScenarioSpec(account_farming, 60, 300, 45),
 }
 SCENARIO_NAMES = tuple(SCENARIOS)
 # Attacks that announce themselves (script agents, hosting addresses, bursts, far countries): what
 # a short demo can promise to catch. The evasive ones copy customers' clients, addresses and pace and
 # are there to measure a detector against (``model/evaluate.py`` runs them all).
 BLATANT_SCENARIOS = ("credential_stuffing", "account_takeover", "scraping_bot", "card_testing", "impossible_travel")
-EVASIVE_SCENARIOS = ("low_and_slow_scraping", "residential_proxy_stuffing", "human_like_bot", "session_replay_bot")
+EVASIVE_SCENARIOS = (
+    "low_and_slow_scraping",
+    "residential_proxy_stuffing",
+    "human_like_bot",
+    "session_replay_bot",
+    "account_farming",
+)

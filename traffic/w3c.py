@@ -21,9 +21,10 @@ request becomes the event an nginx line would: ``date`` and ``time`` (UTC) are t
 header (its session cookie is the session, ``traffic.importer.session_cookie``), ``x-forwarded-for``
 the header a proxy in front of CloudFront added (believed only from a trusted proxy, as nginx's realip
 module would). A status of ``000`` (the viewer closed the connection before the response) is no
-status, and ``properties.viewer_closed`` says so. The edge's result type (``Hit``, ``Miss``,
-``Error``, ``LimitExceeded``...) is kept in ``properties.edge_result_type``; the other fields (TLS
-cipher, edge location and request id...) are not about the client's behaviour and are left out.
+status, and ``properties.viewer_closed`` says so (``traffic.importer.CLOSED_STATUSES``). The edge's
+result type (``Hit``, ``Miss``, ``Error``, ``LimitExceeded``...) is kept in
+``properties.edge_result_type``; the other fields (TLS cipher, edge location and request id...) are
+not about the client's behaviour and are left out.
 """
 
 from __future__ import annotations
@@ -114,7 +115,6 @@ FORWARDED_FIELD = "x-forwarded-for"
 DATE_FIELD, TIME_FIELD = "date", "time"
 TIME_VARIABLE = "time_iso8601"
 FIELDS_DIRECTIVE = "#Fields:"
-CLOSED_STATUS = "000"  # CloudFront's sc-status when the viewer hung up before the response
 
 
 def _plus_as_space(value: str) -> str:
@@ -186,9 +186,6 @@ class W3CLayout:
         decode = self.dialect.decode
         pairs = zip(self._variables, raw, strict=True)
         values = {variable: decode(value) for variable, value in pairs if variable is not None}
-        if values.get("status") == CLOSED_STATUS:
-            values["status"] = "-"
-            values["viewer_closed"] = "true"
         if self._date_time is not None:
             date, time = self._date_time
             values[TIME_VARIABLE] = f"{raw[date]}T{raw[time]}+00:00"

@@ -74,7 +74,6 @@ from model.features import (
 from model.verdicts import Suppressions
 from model.waves import (
     LOGINS,
-    PAYMENTS,
     WAVE_ENTITY,
     WAVE_KIND,
     Attempts,
@@ -84,6 +83,7 @@ from model.waves import (
     WaveWatch,
     failed_logins_only,
     fold_into_wave,
+    watched_waves,
 )
 from scorer.endpoint import Endpoint, Score, Scoring, UnusableLatch, score_in_chunks
 from scorer.exceptions import ModelRejectedError, TransientError
@@ -174,10 +174,9 @@ class Dependencies:
     agent_of: AgentLookup | None = None
     vocabulary: ResourceVocabulary | None = None
     entity_models: Mapping[str, EntityModel] = field(default_factory=dict)
-    # The service's failed-login waves (credential stuffing no one account shows); None without.
-    login_waves: WaveModel | None = None
-    # Its declined-payment waves (card testing no one client shows); None without.
-    payment_waves: WaveModel | None = None
+    # The service's waves by Attempts.kind (model.waves): failed logins (credential stuffing no one
+    # account shows), declined payments (card testing no one client shows), sign-ups (account farming).
+    wave_models: Mapping[str, WaveModel] = field(default_factory=dict)
     # Patterns analysts judged benign (an entity and its strongest reason): not alerted on again.
     suppressions: Suppressions = field(default_factory=Suppressions)
     # Whether the endpoint was found to refuse every request, kept across batches (scorer.endpoint).
@@ -190,14 +189,12 @@ class Dependencies:
     def use(self, config: FeatureConfig) -> None:
         """Compute features and act on scores with ``config`` from now on."""
         self.network_of, self.agent_of, self.vocabulary = config.network_of, config.agent_of, config.vocabulary
-        self.entity_models, self.login_waves = config.entity_models, config.login_waves
-        self.payment_waves = config.payment_waves
+        self.entity_models, self.wave_models = config.entity_models, config.wave_models
         self.suppressions, self.feature_config_id = config.suppressions, config.config_id
 
     def waves(self) -> list[tuple[Attempts, WaveModel]]:
         """The waves watched: each kind of attempt with its model."""
-        models = ((LOGINS, self.login_waves), (PAYMENTS, self.payment_waves))
-        return [(attempts, model) for attempts, model in models if model is not None]
+        return watched_waves(self.wave_models)
 
 
 @dataclass
@@ -488,9 +485,9 @@ def featurize_and_score(
         if scored.refused_by is None:
             break
         config = deps.feature_configs.get(scored.refused_by)
-        stages = (deps.entity_models.keys(), deps.login_waves is None, deps.payment_waves is None)
+        stages = (deps.entity_models.keys(), deps.wave_models.keys())
         deps.use(config)
-        if (config.entity_models.keys(), config.login_waves is None, config.payment_waves is None) != stages:
+        if (config.entity_models.keys(), config.wave_models.keys()) != stages:
             raise TransientError("feature configuration", f"switched to {config.config_id}, whose entity stages differ")
         features = featurize_events(fresh, loaded, deps)
         scored = score_events(fresh, features, deps, settings, outcome, scored)
@@ -658,7 +655,7 @@ def alert_on_entities(
     if not deps.entity_models or not done:
         return EntityStep(), done
     wave = None
-    window = _stored_login_window(shard_id, loaded.progress) if deps.login_waves is not None else None
+    window = _stored_login_window(shard_id, loaded.progress) if LOGINS.kind in deps.wave_models else None
     if window is not None:
         # A retry whose first attempt saved the window finds this batch's own logins in it: it folds
         # by the view the first attempt had, before them, so that it decides every alert as the first

@@ -39,7 +39,7 @@ from model.rows import (
 )
 from model.user_agents import check_parser
 from model.verdicts import Suppressions, suppressions_of
-from model.waves import LOGINS, PAYMENTS, WaveModel, wave_model_of
+from model.waves import WaveModel, wave_models_of
 from scorer.exceptions import EndpointUnusableError, ScorerError
 from scorer.stores import transient_errors
 
@@ -64,9 +64,9 @@ class FeatureConfig:
     # The entity stages by kind (user, session): alerts on episodes. Empty for an artifact trained
     # before them, whose scorer alerts on single events as it did then.
     entity_models: dict[str, EntityModel] = field(default_factory=dict)
-    # The service's failed-login waves (credential stuffing); None for a model trained without
-    # logins or before the wave watch.
-    login_waves: WaveModel | None = None
+    # The service's waves (model.waves: failed logins, declined payments, sign-ups) by Attempts.kind:
+    # those its training traffic had (none for a model trained before the wave watch).
+    wave_models: dict[str, WaveModel] = field(default_factory=dict)
     # Patterns (entity and strongest reason) analysts judged benign: recorded, not sent.
     suppressions: Suppressions = field(default_factory=Suppressions)
     # The response the scorer asks for: the compact scores, or JSON for an artifact made before them
@@ -74,9 +74,6 @@ class FeatureConfig:
     response_content_type: str = JSON_CONTENT_TYPE
     # Its id, which requests name (None in a file exported before ids: its requests name none).
     config_id: str | None = None
-    # The service's declined-payment waves (card testing); None for a model trained without
-    # payments or before them.
-    payment_waves: WaveModel | None = None
 
 
 def load_feature_config(path: str | os.PathLike[str]) -> FeatureConfig:
@@ -118,8 +115,7 @@ def parse_feature_config(data: Any, path: str) -> FeatureConfig:
     response_type = SCORES_CONTENT_TYPE if SCORES_CONTENT_TYPE in answered else JSON_CONTENT_TYPE
     try:
         entity_models = {kind: EntityModel.from_json(stage) for kind, stage in (data.get("entities") or {}).items()}
-        login_waves = wave_model_of(data, LOGINS)
-        payment_waves = wave_model_of(data, PAYMENTS)
+        wave_models = wave_models_of(data)
     except InvalidStateError as error:
         raise FeatureConfigError(f"{path}: {error}") from None
     suppressions = suppressions_of(data)
@@ -131,11 +127,10 @@ def parse_feature_config(data: Any, path: str) -> FeatureConfig:
         parser,
         content_type,
         entity_models,
-        login_waves,
+        wave_models,
         suppressions,
         response_type,
         config_id,
-        payment_waves,
     )
 
 
