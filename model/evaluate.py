@@ -57,6 +57,7 @@ from model.features import ResourceVocabulary, event_time, featurize_batch
 from model.tails import Matrix, Vector
 from model.train import DEFAULT_ALERT_RATE, save, train
 from model.waves import ATTEMPTS
+from traffic.envoy import ISTIO_FORMAT
 
 CSIC_FOLDER = Path(os.environ.get("VEDETTE_CSIC2010", Path(__file__).resolve().parents[1] / "data/csic2010"))
 CSIC_TRAIN_LINES = 24_000
@@ -399,6 +400,10 @@ FINTECH_API_FORMAT = (
 )
 
 
+# The streaming service's Istio format, with the Cookie header and the user's header appended.
+ISTIO_WITH_SESSIONS = ISTIO_FORMAT + ' "%REQ(COOKIE)%" "%REQ(X-USER-ID)%"'
+
+
 @dataclass(frozen=True)
 class TrialLog:
     """A labelled log written by a tester who read only the docs (``trial_logs/README.md``), and the
@@ -501,6 +506,14 @@ TRIALS = (
     # Cloudflare Logpush's http_requests with its Cookies field; logins with a second factor, card
     # testing on the billing page's saved cards, crawlers spread over many addresses.
     TrialLog("saas_cloudflare", "saas_cloudflare.py", ("--format", "cloudflare", "--entity", "session")),
+    # Istio's ingress gateway (Envoy) of a streaming service: its default format given as it is, with the
+    # Cookie header and the user header the mesh sets appended (docs/traffic.md, "Envoy and Istio"); apps
+    # and players without cookies, account farming, promo-code guessing, takeovers from far countries.
+    TrialLog(
+        "streaming_istio",
+        "streaming_istio.py",
+        ("--format", "custom", "--log-format", ISTIO_WITH_SESSIONS, "--entity", "session"),
+    ),
     # Three tenths of its tester's scale (211,000 lines): the breaking story's live blog and its
     # polls (docs/model.md, "Pages popular now"), CloudFront's files joined and sorted as the docs show.
     TrialLog(
