@@ -1050,7 +1050,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--log-format",
         help="format string for --format custom: nginx's log_format (the directive as in nginx.conf, or its string), "
-        "Apache's LogFormat, Envoy's format string (%START_TIME%, %REQ(USER-AGENT)%...), or a JSON template for "
+        "Apache's LogFormat, Envoy's format string (%%START_TIME%%, %%REQ(USER-AGENT)%%...), or a JSON template for "
         "JSON lines (nginx's escape=json, API Gateway's $context format)",
     )
     parser.add_argument(

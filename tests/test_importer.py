@@ -1706,6 +1706,9 @@ def test_a_submitted_payment_is_a_purchase_under_api_too_and_a_viewed_one_is_not
         ("POST", "/checkout/place-order"): "purchase",
         ("POST", "/orders.json"): "purchase",
         ("POST", "/give/"): "purchase",
+        ("POST", "/api/payments/deposit"): "purchase",  # (a wallet's deposit: a betting site's, a game's)
+        ("POST", "/api/wallet/top-up"): "purchase",
+        ("POST", "/deposit/history"): "page_view",
         ("POST", "/admin/menus/order"): "page_view",  # (staff reordering a menu)
     }
     # THEN each reads as a payment only when submitted to a payment path

@@ -114,6 +114,8 @@ class JsonTemplate:
     def values(self, line: str) -> dict[str, str]:
         """The variables' values in a line (those of missing or null keys left out); raises
         ``ValueError`` saying why a line is not one the template wrote."""
+        if line.lstrip().startswith("["):
+            raise ValueError(JSON_ARRAY_REASON)
         start = line.find("{")
         if start < 0:
             raise ValueError("not a JSON object (no '{')")
@@ -137,6 +139,14 @@ class JsonTemplate:
             named = ", ".join(f"${name}" for name in sorted(self.request_variables))
             raise ValueError(f"not a request: none of the template's {named} is in it")
         return values
+
+
+# Why a line that opens a JSON array is not read, and what to do: the export tools that print an
+# array of entries (gcloud logging read --format=json, az monitor's) are read one entry a line.
+JSON_ARRAY_REASON = (
+    "a JSON array, not one JSON object a line (gcloud logging read --format=json prints one): write one "
+    "entry a line, as a Logging sink does, or convert it: jq -c '.[]' FILE > FILE.jsonl"
+)
 
 
 def _names(field: str | CompiledFormat) -> tuple[str, ...]:

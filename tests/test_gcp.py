@@ -1,0 +1,90 @@
+"""Google Cloud's request logs (Cloud Logging's LogEntry with its httpRequest), read with --format gcp."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from traffic.importer import LogImporter, identify_user
+
+
+def entry(**request: Any) -> str:
+    """A LogEntry as an external Application Load Balancer writes it, one a line as a Logging sink does."""
+    http_request = {
+        "requestMethod": "POST",
+        "requestUrl": "https://www.betexample.co.uk/api/payments/deposit?src=app",
+        "requestSize": "1372",
+        "status": 402,
+        "responseSize": "61",
+        "userAgent": "okhttp/4.12.0",
+        "remoteIp": "81.2.69.160",
+        "serverIp": "10.154.1.103",
+        "latency": "0.123456s",
+        "protocol": "HTTP/2.0",
+        **request,
+    }
+    return json.dumps(
+        {
+            "insertId": "3a33bff178d1",
+            "jsonPayload": {
+                "@type": "type.googleapis.com/google.cloud.loadbalancing.type.LoadBalancerLogEntry",
+                "statusDetails": "response_sent_by_backend",
+                "enforcedSecurityPolicy": {"name": "edge", "outcome": "ACCEPT"},
+            },
+            "httpRequest": http_request,
+            "resource": {"type": "http_load_balancer", "labels": {"project_id": "betexample-prod"}},
+            "timestamp": "2026-11-03T10:15:42.864264Z",
+            "severity": "INFO",
+            "logName": "projects/betexample-prod/logs/requests",
+            "receiveTimestamp": "2026-11-03T10:15:44.650964Z",
+        }
+    )
+
+
+def test_a_load_balancer_s_log_entry_is_read_by_its_http_request() -> None:
+    importer = LogImporter("gcp")
+    (event,) = [item.event for item in importer.import_lines([entry()], "requests.json")]
+    # THEN the request is the entry's: its time, client, path and query of the whole URL, status, agent
+    assert event["occurred_at"] == "2026-11-03T10:15:42.864264Z"
+    assert (event["ip"], event["resource"], event["status"], event["user_agent"]) == (
+        "81.2.69.160",
+        "/api/payments/deposit?src=app",
+        402,
+        "okhttp/4.12.0",
+    )
+    # AND its latency, a duration that names its unit, is read in it
+    assert event["properties"]["latency_ms"] == 123.456
+    # AND a wallet's deposit, declined, is a declined payment (card testers use deposits as checkouts)
+    assert event["event_type"] == "purchase"
+
+
+def test_google_s_health_checks_are_one_client_whatever_address_they_come_from() -> None:
+    # GIVEN health checks from Google's pool of addresses, uptime checks from its regions' fixed
+    # addresses, and a person from two
+    health = [
+        entry(userAgent="GoogleHC/1.0", remoteIp=f"35.191.{n}.7", requestUrl="http://10.0.0.1/") for n in (1, 2, 3)
+    ]
+    uptime_agent = "GoogleStackdriverMonitoring-UptimeChecks(https://cloud.google.com/monitoring)"
+    uptime = [entry(userAgent=uptime_agent, remoteIp=ip) for ip in ("35.186.144.50", "35.199.27.30")]
+    browser = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Firefox/133.0"
+    person = [entry(userAgent=browser, remoteIp=ip) for ip in ("81.2.69.160", "81.2.69.161")]
+    events = [item.event for item in LogImporter("gcp").import_lines(health + uptime + person, "requests.json")]
+    # THEN the health checks are one client, keeping their addresses on their events
+    users = [event["user_id"] for event in events]
+    assert len(set(users[:3])) == 1
+    assert [event["ip"] for event in events[:3]] == ["35.191.1.7", "35.191.2.7", "35.191.3.7"]
+    # AND an uptime check from each region, as the person from each address, is a client of its own
+    assert users[3:5] == [identify_user(None, None, ip, uptime_agent) for ip in ("35.186.144.50", "35.199.27.30")]
+    assert users[5:] == [identify_user(None, None, ip, browser) for ip in ("81.2.69.160", "81.2.69.161")]
+    assert len(set(users[2:])) == 5
+
+
+def test_a_json_array_of_entries_says_how_to_write_one_a_line() -> None:
+    # GIVEN what gcloud logging read --format=json prints: an array, pretty-printed or on one line
+    for lines in (["[", "  {", '    "insertId": "x"', "  }", "]"], ["[" + entry() + "," + entry() + "]"]):
+        for format in ("gcp", "jsonl"):
+            importer = LogImporter(format)
+            assert list(importer.import_lines(lines, "logs.json")) == []
+            # THEN the import says what it is and how to convert it
+            reasons = {reason for _, _, reason, _ in importer.report.unparseable_examples}
+            assert any("a JSON array" in reason and "jq -c '.[]'" in reason for reason in reasons), reasons
