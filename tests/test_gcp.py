@@ -79,6 +79,29 @@ def test_google_s_health_checks_are_one_client_whatever_address_they_come_from()
     assert len(set(users[2:])) == 5
 
 
+def test_a_health_check_s_agent_from_an_address_no_prober_has_is_that_address_s_client() -> None:
+    # GIVEN credential stuffing that writes Google's health-check agent, from public addresses
+    # outside Google's health-check ranges, and kube-probe from two nodes
+    forged = [
+        entry(userAgent="GoogleHC/1.0", remoteIp=f"203.0.113.{n}", requestUrl="https://x.example/api/login")
+        for n in (1, 2, 3)
+    ]
+    probes = [entry(userAgent="kube-probe/1.29", remoteIp=ip) for ip in ("10.128.0.5", "10.128.0.6")]
+    events = [item.event for item in LogImporter("gcp").import_lines(forged + probes, "requests.json")]
+    users = [event["user_id"] for event in events]
+    # THEN each forged request is its address's client (an agent is anyone's to write), while the
+    # nodes' probes are one client
+    assert len(set(users[:3])) == 3
+    assert users[3] == users[4] == identify_user(None, None, None, "kube-probe/1.29")
+
+
+def test_a_duration_that_names_its_units_is_read_in_them() -> None:
+    durations = {"0.123456s": 123.456, "1.5ms": 1.5, "250us": 0.25, "1m30.5s": 90_500.0, "2h3m": 7_380_000.0}
+    lines = [entry(latency=written) for written in durations]
+    events = [item.event for item in LogImporter("gcp").import_lines(lines, "requests.json")]
+    assert [event["properties"]["latency_ms"] for event in events] == list(durations.values())
+
+
 def test_a_json_array_of_entries_says_how_to_write_one_a_line() -> None:
     # GIVEN what gcloud logging read --format=json prints: an array, pretty-printed or on one line
     for lines in (["[", "  {", '    "insertId": "x"', "  }", "]"], ["[" + entry() + "," + entry() + "]"]):
@@ -88,3 +111,8 @@ def test_a_json_array_of_entries_says_how_to_write_one_a_line() -> None:
             # THEN the import says what it is and how to convert it
             reasons = {reason for _, _, reason, _ in importer.report.unparseable_examples}
             assert any("a JSON array" in reason and "jq -c '.[]'" in reason for reason in reasons), reasons
+    # AND a line with a bracketed prefix before its object is still read (it opens no array)
+    template = '{"time":"$time_iso8601","request":"$request","status":$status}'
+    prefixed = '[web-7] {"time":"2026-11-03T10:15:42Z","request":"GET / HTTP/1.1","status":200}'
+    (item,) = LogImporter("custom", log_format=template).import_lines([prefixed], "app.log")
+    assert (item.event["resource"], item.event["status"]) == ("/", 200)

@@ -114,7 +114,7 @@ class JsonTemplate:
     def values(self, line: str) -> dict[str, str]:
         """The variables' values in a line (those of missing or null keys left out); raises
         ``ValueError`` saying why a line is not one the template wrote."""
-        if line.lstrip().startswith("["):
+        if opens_json_array(line):
             raise ValueError(JSON_ARRAY_REASON)
         start = line.find("{")
         if start < 0:
@@ -147,6 +147,15 @@ JSON_ARRAY_REASON = (
     "a JSON array, not one JSON object a line (gcloud logging read --format=json prints one): write one "
     "entry a line, as a Logging sink does, or convert it: jq -c '.[]' FILE > FILE.jsonl"
 )
+
+
+# A line that opens an array of objects ("[", "[{...", "[ {"), not a bracketed prefix ("[2026-11-03] {...}").
+_ARRAY_OPENING_RE = re.compile(r"\s*\[\s*(?:\{|$)")
+
+
+def opens_json_array(line: str) -> bool:
+    """Whether a line opens a JSON array of objects (a pretty-printed one's first line, or a whole one)."""
+    return _ARRAY_OPENING_RE.match(line) is not None
 
 
 def _names(field: str | CompiledFormat) -> tuple[str, ...]:
