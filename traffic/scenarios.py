@@ -383,6 +383,17 @@ def low_and_slow_scraping(ctx: Context, episode: Episode, t: int, size: int) -> 
         t += _seconds(rng, 60, 900)
 
 
+def _proxy_exit(ctx: Context, episode: Episode, other_kind: str, desktop_share: float) -> tuple[str, str]:
+    """An address of a proxy pool, in any country (a home connection seven times in ten, else one of
+    ``other_kind``), recorded as the episode's, and a browser's agent for it."""
+    rng = ctx.rng
+    country = geo.COUNTRY_CODES[rng.randrange(len(geo.COUNTRY_CODES))]
+    ip = geo.random_ip(rng, country, geo.RESIDENTIAL if rng.random() < 0.7 else other_kind)
+    episode.source_ips[ip] = None
+    agent = agents.desktop_agent(rng) if rng.random() < desktop_share else agents.mobile_agent(rng)
+    return ip, agent
+
+
 def residential_proxy_stuffing(ctx: Context, episode: Episode, t: int, size: int) -> Iterator[Emission]:
     rng, make, label = ctx.rng, ctx.factory.make, episode.label
     # A botnet of home and phone connections: each address, in any country, is used for one or two
@@ -390,10 +401,7 @@ def residential_proxy_stuffing(ctx: Context, episode: Episode, t: int, size: int
     rate = rng.uniform(0.2, 2.0)  # attempts per second over the whole pool
     emitted = 0
     while emitted < size:
-        country = geo.COUNTRY_CODES[rng.randrange(len(geo.COUNTRY_CODES))]
-        ip = geo.random_ip(rng, country, geo.RESIDENTIAL if rng.random() < 0.7 else geo.MOBILE)
-        episode.source_ips[ip] = None
-        agent = agents.desktop_agent(rng) if rng.random() < 0.6 else agents.mobile_agent(rng)
+        ip, agent = _proxy_exit(ctx, episode, geo.MOBILE, desktop_share=0.6)
         session = ctx.session_id()  # a browser engine keeps cookies, unlike a script
         for _ in range(1 if rng.random() < 0.7 else 2):
             if emitted >= size:
@@ -487,10 +495,7 @@ def account_farming(ctx: Context, episode: Episode, t: int, size: int) -> Iterat
     rate = 1 / rng.uniform(10.0, 60.0)  # accounts per second over the whole pool
     emitted = 0
     while emitted < size:
-        country = geo.COUNTRY_CODES[rng.randrange(len(geo.COUNTRY_CODES))]
-        ip = geo.random_ip(rng, country, geo.RESIDENTIAL if rng.random() < 0.7 else geo.HOSTING)
-        episode.source_ips[ip] = None
-        agent = agents.desktop_agent(rng) if rng.random() < 0.7 else agents.mobile_agent(rng)
+        ip, agent = _proxy_exit(ctx, episode, geo.HOSTING, desktop_share=0.7)
         uid, session = ctx.fresh_account_id(), ctx.session_id()
         episode.user_ids[uid] = None
         t += int(rng.expovariate(rate) * MICROS) + 1
