@@ -81,7 +81,7 @@ def test_google_s_health_checks_are_one_client_whatever_address_they_come_from()
 
 def test_a_health_check_s_agent_from_an_address_no_prober_has_is_that_address_s_client() -> None:
     # GIVEN credential stuffing that writes Google's health-check agent, from public addresses
-    # outside Google's health-check ranges, and kube-probe from two nodes
+    # outside Google's health-check ranges, and kube-probe from two nodes of a cluster
     forged = [
         entry(userAgent="GoogleHC/1.0", remoteIp=f"203.0.113.{n}", requestUrl="https://x.example/api/login")
         for n in (1, 2, 3)
@@ -89,10 +89,11 @@ def test_a_health_check_s_agent_from_an_address_no_prober_has_is_that_address_s_
     probes = [entry(userAgent="kube-probe/1.29", remoteIp=ip) for ip in ("10.128.0.5", "10.128.0.6")]
     events = [item.event for item in LogImporter("gcp").import_lines(forged + probes, "requests.json")]
     users = [event["user_id"] for event in events]
-    # THEN each forged request is its address's client (an agent is anyone's to write), while the
-    # nodes' probes are one client
+    # THEN each forged request is its address's client (an agent is anyone's to write), and so is
+    # each node's probe (a few addresses, each a routine client)
     assert len(set(users[:3])) == 3
-    assert users[3] == users[4] == identify_user(None, None, None, "kube-probe/1.29")
+    assert users[3:] == [identify_user(None, None, ip, "kube-probe/1.29") for ip in ("10.128.0.5", "10.128.0.6")]
+    assert users[3] != users[4]
 
 
 def test_a_duration_that_names_its_units_is_read_in_them() -> None:
