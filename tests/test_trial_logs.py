@@ -10,7 +10,7 @@ import pytest
 from model.backtest import LINE_KEY, labels_by_line, read_source
 from model.entities import entity_key
 from model.evaluate import TRIALS, TrialLog
-from traffic.importer import identify_user, is_health_check
+from traffic.importer import identify_user, is_google_health_check
 
 
 def written(trial: TrialLog, folder: Path) -> Path:
@@ -42,8 +42,11 @@ def test_a_trial_log_is_labelled_by_the_keys_its_import_gives(trial: TrialLog, t
     )
     # (a load balancer's health checks are one client whatever their addresses, docs/traffic.md: the
     # generators, written before, label them per address)
-    agents = {event["user_agent"] for event in events if event["user_agent"]}
-    health_checks = {identify_user(None, None, None, agent) for agent in agents if is_health_check(agent)}
+    health_checks = {
+        identify_user(None, None, None, event["user_agent"])
+        for event in events
+        if event["ip"] and event["user_agent"] and is_google_health_check(event["ip"], event["user_agent"])
+    }
     entities = {entity_key(event, kind) for event in events} - health_checks
     with open(logs / "labels.csv", newline="") as handle:
         labels = {row["key"]: row["label"] for row in csv.DictReader(handle)}
