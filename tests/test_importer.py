@@ -960,6 +960,23 @@ def test_a_log_out_of_time_order_is_told_to_be_sorted() -> None:
     assert in_order.report.order_hint() is None
 
 
+def test_a_line_dated_years_ahead_is_told_as_a_clock_error_not_as_files_to_sort() -> None:
+    # GIVEN a log in order but for one line a server wrote with its clock three years ahead
+    def line(stamp: str) -> str:
+        return f'203.0.113.5 - - [{stamp}] "GET /p HTTP/1.1" 200 1 "-" "curl/8.5.0"'
+
+    stamps = [f"02/Nov/2026:10:{minute:02d}:00 +0000" for minute in range(60)]
+    stamps.insert(30, "02/Nov/2029:10:30:00 +0000")
+    importer = LogImporter("combined")
+    events = list(importer.import_lines([line(stamp) for stamp in stamps], "access.log"))
+    # THEN every line is read, and the hint names the line ahead, its date and its jump
+    assert len(events) == 61
+    hint = importer.report.order_hint() or ""
+    assert "30 of 61 requests came before access.log:31, which is dated 2029-11-02 10:30:00 UTC, 1,096 days" in hint
+    assert "a clock that was wrong" in hint
+    assert "sort it by time first" not in hint
+
+
 def test_a_log_whose_time_steps_back_does_not_hold_cookieless_requests_to_its_end() -> None:
     # GIVEN a crawler's cookieless requests after a line an hour later (files concatenated out of order)
     importer = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{sid}C"')

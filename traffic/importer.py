@@ -213,6 +213,9 @@ CROWDED_CLIENT_SESSIONS = 3
 ROTATION_SECONDS = 10.0
 # Requests out of time order by more than LANDING_SECONDS, of all, from which the import says to sort the log.
 ORDER_HINT_SHARE = 0.01
+# A line this far ahead of the line before it, the lines after it back in the old time, is a clock
+# that was wrong (a server's, or a year written for another): sorting would not mend it.
+CLOCK_JUMP_SECONDS = 86_400.0
 ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
 # The status a proxy logs when the client hung up before the response (CloudFront's ``000``, Envoy's
 # and Istio's ``0`` with the DC flag): the request is read without a status, marked viewer_closed.
@@ -388,6 +391,9 @@ class ImportReport:
     late_events: int = 0
     most_late_seconds: float = 0.0
     late_example: tuple[str, int] | None = None
+    # The line the most late request came before, its time, and how far it was ahead of the line
+    # before it (a clock jump when more than CLOCK_JUMP_SECONDS).
+    latest_line: tuple[str, int, float, float] | None = None
     # HAProxy's lines whose captured request headers were not named (--haproxy-headers), or not as
     # many as named, and the first such block.
     haproxy_unnamed_headers: int = 0
@@ -537,6 +543,16 @@ class ImportReport:
         if self.late_example is None or self.late_events < self.events * ORDER_HINT_SHARE:
             return None
         source, number = self.late_example
+        if self.latest_line is not None and self.latest_line[3] > CLOCK_JUMP_SECONDS:
+            ahead_source, ahead_number, moment, jump = self.latest_line
+            dated = datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+            return (
+                f"{self.late_events} of {self.events} requests came before {ahead_source}:{ahead_number}, which is "
+                f"dated {dated}, {jump / 86_400:,.0f} days after the line before it: a clock that was wrong (its "
+                "server's, or a year or time zone written for another) rather than files out of order; drop or "
+                "correct such lines (sorting would move them to the end, where they would still stretch the days the "
+                "backtest counts)"
+            )
         return (
             f"{self.late_events} of {self.events} requests came more than {LANDING_SECONDS / 60:g} min before a line "
             f"read earlier (up to {self.most_late_seconds / 60:.0f} min; the first at {source}:{number}): the log is "
@@ -1423,6 +1439,7 @@ class LogImporter:
         report = self.report
         label = CSIC_ANOMALOUS_LABEL if self.format == "csic2010" and _is_csic_anomalous(source) else None
         newest = -math.inf  # (each file in its own order: files given in any order are read apart)
+        newest_line: tuple[str, int, float, float] | None = None  # the line dated newest (latest_line)
         for number, raw in enumerate(lines, 1):
             line = raw.rstrip("\r\n")
             report.lines += 1
@@ -1466,9 +1483,13 @@ class LogImporter:
             moment = parse_timestamp(event["occurred_at"]).timestamp()
             if moment < newest - LANDING_SECONDS:
                 report.late_events += 1
-                report.most_late_seconds = max(report.most_late_seconds, newest - moment)
+                if newest - moment > report.most_late_seconds:
+                    report.most_late_seconds = newest - moment
+                    report.latest_line = newest_line
                 report.late_example = report.late_example or (source, number)
-            newest = max(newest, moment)
+            if moment > newest:
+                newest_line = (source, number, moment, moment - newest if newest_line is not None else 0.0)
+                newest = moment
             yield LabeledEvent(event, label)
 
     def import_file(self, path: str) -> Iterator[LabeledEvent]:
