@@ -192,17 +192,26 @@ LINE_KEY = re.compile(r"(?P<name>.+):(?P<number>[1-9][0-9]*)")
 
 def labels_by_line(labels: dict[str, str], sources: Iterable[str | None], format: str = "auto") -> dict[str, str]:
     """``labels`` with each key ``FILE:LINE`` that names a line of one of the ``sources`` log files
-    (by base name, as the importer names them, or as on disk with ``.gz``; lines from 1) keyed
+    or of a file under a source folder (by base name, as the importer names them, or as on disk with
+    ``.gz``; a folder's by their path under it too; lines from 1) keyed
     instead by the event id the importer gives that line, read as ``format``: labels kept per line of
     a log need no ids computed. Raises ``BacktestError`` when such a key's file name is that of two
     sources."""
-    from traffic.importer import line_event_ids, source_name
+    from traffic.importer import folder_files, line_event_ids, source_name
 
     files: dict[str, set[str]] = defaultdict(set)  # a file's names -> the files named so
+    named: dict[str, str] = {}  # a file in a folder read whole -> its name there (the import's)
     for source in sources:
         if source and Path(source).is_file():
             for name in {source_name(source), Path(source).name}:
                 files[name].add(str(Path(source).resolve()))
+        elif source and Path(source).is_dir():
+            for name, file in folder_files(source).items():
+                path = str(Path(file).resolve())
+                named[path] = name
+                on_disk = Path(file).relative_to(source).as_posix()
+                for alias in {name, on_disk, source_name(file), Path(file).name}:
+                    files[alias].add(path)
     wanted: dict[str, dict[int, str]] = defaultdict(dict)  # file name -> line number -> label key
     for key in labels:
         match = LINE_KEY.fullmatch(key)
@@ -217,7 +226,7 @@ def labels_by_line(labels: dict[str, str], sources: Iterable[str | None], format
                 "copy one of them, or label by event, session or user id"
             )
         (path,) = files[name]
-        event_ids = line_event_ids(path, keys, kind)
+        event_ids = line_event_ids(path, keys, kind, named.get(path))
         for number, key in keys.items():
             if number in event_ids:
                 rekeyed[event_ids[number]] = rekeyed.pop(key)

@@ -249,6 +249,16 @@ def missing_referer(event: Mapping[str, Any]) -> bool | None:
     return not isinstance(referer, str) or referer.strip() in _NO_REFERER
 
 
+# The importer's mark on a call a search box made as its visitor typed (``traffic.typeahead``).
+TYPED_AHEAD = "typed_ahead"
+
+
+def typed_ahead(event: Mapping[str, Any]) -> bool:
+    """Whether a request is a search box's call as its visitor typed, after the first of the word."""
+    properties = event.get("properties")
+    return isinstance(properties, Mapping) and properties.get(TYPED_AHEAD) is True
+
+
 @dataclass(slots=True)
 class Evidence:
     """One entity's current episode: counts and sums, fixed size whatever its length."""
@@ -297,6 +307,7 @@ class Evidence:
         page: int = 0,
         subrequest_seconds: float = SUBREQUEST_SECONDS,
         polled: bool = False,
+        typed: bool = False,
     ) -> bool:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
         starts a new episode. An ``asset`` counts as a request of the page before it, and so does a
@@ -310,7 +321,8 @@ class Evidence:
         (4xx), which counts as a page (a probe of it). A live blog
         left open an hour polls its updates sixty times: counted as pages they read as sixty
         machine-regular ones, as assets as a client fetching little else, and their hour as the
-        reader's. ``page``: the event's
+        reader's. A ``typed`` call (``typed_ahead``) counts with the page it was typed on, however
+        long after it, as a subrequest does. ``page``: the event's
         ``page_identity`` (0, unknown, keeps no trail)."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
@@ -331,7 +343,10 @@ class Evidence:
         for position in range(len(client)):
             client[position] += values[_PAGE_VALUES + position]
         last_page = self.last_page_seen
-        if asset or (subrequest and last_page is not None and 0.0 <= now - last_page <= subrequest_seconds):
+        if asset or (
+            last_page is not None
+            and ((subrequest and 0.0 <= now - last_page <= subrequest_seconds) or (typed and now >= last_page))
+        ):
             # A flag still counts: what a client sends through a page's own calls (an injection, a
             # probe) is flagged with the page it came with, and the pace stays the pages'.
             self.page_sums[_FLAGGED_SUM] += 1.0 if flagged and not asset else 0.0
@@ -960,6 +975,7 @@ class EventEvidence(NamedTuple):
     pages: list[int]  # page_identity
     subrequest_seconds: float  # the vocabulary's: how soon after a page its calls come
     polled: list[bool]  # a call pages poll while open, by the visits now (BatchFeatures.polled)
+    typed: list[bool]  # a search box's call as its visitor typed (typed_ahead)
 
 
 def event_evidence(
@@ -979,6 +995,7 @@ def event_evidence(
         [page_identity(event) for event in events],
         vocabulary.subrequest_seconds if vocabulary is not None else SUBREQUEST_SECONDS,
         list(polled) if polled is not None else [False] * len(events),
+        [typed_ahead(event) for event in events],
     )
 
 
@@ -1030,7 +1047,7 @@ class EntityTracker:
         episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
         # An episode under way when the batch starts may have alerted in an earlier batch.
         alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
-        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled = inputs
+        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled, typed = inputs
         for position, key in enumerate(keys):
             if key is None:
                 continue
@@ -1048,6 +1065,7 @@ class EntityTracker:
                 pages[position],
                 subrequest_seconds,
                 polled[position],
+                typed[position],
             )
             counts.append(evidence.counts())
             owners.append(position)

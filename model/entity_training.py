@@ -46,6 +46,7 @@ from model.entities import (
     page_identity,
     population_priors,
     term_cap,
+    typed_ahead,
 )
 from model.exceptions import TrainingDataError
 from model.features import (
@@ -240,6 +241,7 @@ def episode_snapshots(
             page_identity(event),
             subrequest_seconds,
             bool(sample.polled[position]),
+            typed_ahead(event),
         )
         counts.append(evidence.counts())
         day = entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days))

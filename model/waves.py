@@ -61,6 +61,7 @@ from model.features.events import CLIENT_ERROR_CLASS, FAILURE_OUTCOME_CLASS, SER
 
 LOGIN_SUCCEEDED = "login_succeeded"
 LOGIN_FAILED = "login_failed"
+LOGIN_ATTEMPT = "login_attempt"  # a login submitted whose outcome the log does not say (no status)
 PURCHASE = "purchase"
 SIGNUP = "signup"  # an account registered (traffic.importer reads it from a sign-up form's submission)
 SITE_ERROR_OUTCOME = "error"  # the one failure outcome that is the site's, not the payment's
@@ -380,12 +381,13 @@ def login_outcome(event: Mapping[str, Any]) -> bool | None:
 
 
 def signup_outcome(event: Mapping[str, Any]) -> bool | None:
-    """True for a sign-up, False for a login (either way), None for any other event: of a service's
-    account traffic, the share that registers new accounts."""
+    """True for a sign-up, False for a login (either way, or of an outcome the log does not say:
+    ``login_attempt``), None for any other event: of a service's account traffic, the share that
+    registers new accounts."""
     event_type = event.get("event_type")
     if event_type == SIGNUP:
         return True
-    if event_type in (LOGIN_SUCCEEDED, LOGIN_FAILED):
+    if event_type in (LOGIN_SUCCEEDED, LOGIN_FAILED, LOGIN_ATTEMPT):
         return False
     return None
 
@@ -457,7 +459,7 @@ SIGNUPS = Attempts(
     "logins",
     "signup_waves",
     "signup_wave_alerts",
-    (SIGNUP, LOGIN_FAILED, LOGIN_SUCCEEDED),
+    (SIGNUP, LOGIN_FAILED, LOGIN_SUCCEEDED, LOGIN_ATTEMPT),
     usual_words="would be sign-ups",
     names_accounts=False,
     least_trained_failures=MIN_EXCESS_FAILURES,

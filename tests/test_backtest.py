@@ -528,6 +528,37 @@ def test_labels_kept_per_line_of_a_log_find_their_events(tmp_path: Path) -> None
         labels_by_line(labels, [str(tmp_path / "other" / "test.log"), str(tmp_path / "test.log")], "combined")
 
 
+def test_a_folder_of_a_load_balancer_s_files_is_read_as_one_log_and_labelled_by_its_lines(tmp_path: Path) -> None:
+    # GIVEN a folder as a load balancer writes its logs to S3: a day folder each, gzipped files
+    # whose base names repeat from day to day, a hidden file beside them
+    def line(day: int, n: int) -> str:
+        stamp = f"0{day}/Nov/2026:10:00:{n:02d} +0000"
+        return f'198.51.100.{n} - - [{stamp}] "GET /page/{n} HTTP/1.1" 200 5 "-" "curl/8.5.0"\n'
+
+    for day in (2, 3):
+        folder = tmp_path / "AWSLogs" / "2026" / "11" / f"0{day}"
+        folder.mkdir(parents=True)
+        with gzip.open(folder / "node-a.log.gz", "wt") as handle:
+            handle.write(line(day, 1) + line(day, 2))
+    (tmp_path / "AWSLogs" / ".DS_Store").write_bytes(b"\x00\x01")
+    # WHEN the backtest reads the folder as a log
+    events = list(read_source(str(tmp_path / "AWSLogs"), format="combined"))
+    # THEN its files are one log, in the order of their paths, the hidden one left out
+    assert [(event["occurred_at"][:10], event["resource"]) for event in events] == [
+        ("2026-11-02", "/page/1"),
+        ("2026-11-02", "/page/2"),
+        ("2026-11-03", "/page/1"),
+        ("2026-11-03", "/page/2"),
+    ]
+    # AND a label names a line of one of them by its path under the folder (a base name two share
+    # is refused, as for two sources)
+    labels = {"2026/11/03/node-a.log:2": "bot", "2026/11/02/node-a.log.gz:1": "probe"}
+    rekeyed = labels_by_line(labels, [str(tmp_path / "AWSLogs")], "combined")
+    assert rekeyed == {events[3]["event_id"]: "bot", events[0]["event_id"]: "probe"}
+    with pytest.raises(BacktestError, match=r"labels name lines of node-a\.log, the name of both"):
+        labels_by_line({"node-a.log:1": "bot"}, [str(tmp_path / "AWSLogs")], "combined")
+
+
 def test_a_labelled_line_of_event_json_lines_is_its_own_event_id(tmp_path: Path) -> None:
     # GIVEN JSON lines of events, the first with its own id and the second without
     first = {"event_id": "00000000-0000-4000-8000-000000000001", "occurred_at": "2026-11-02T10:00:00Z"}

@@ -35,6 +35,7 @@ from model.entities import (
     is_page_asset,
     missing_referer,
     page_identity,
+    typed_ahead,
 )
 from model.entity_training import (
     OutOfSample,
@@ -68,6 +69,7 @@ from tests.model_factories import (
     sessions_with_page_calls,
     stamp,
 )
+from traffic.importer import LogImporter
 
 ROW = [0.0] * len(EVIDENCE_COLUMNS)  # an event's evidence values (evidence_values), all zero
 
@@ -148,6 +150,8 @@ def observed(events: list[dict[str, Any]], vocabulary: ResourceVocabulary | None
             inputs.subrequests[position],
             inputs.pages[position],
             inputs.subrequest_seconds,
+            False,
+            inputs.typed[position],
         )
     return episode
 
@@ -677,7 +681,8 @@ def test_the_tracker_judges_machine_clients_by_their_model_on_the_stage_s_scale(
     library[EVIDENCE_COLUMNS.index("agent_http_library")] = 1.0
     keys = ["script", "browser"] * 10
     values = [library if key == "script" else ROW for key in keys]
-    inputs = EventEvidence(values, [False] * 20, [False] * 20, [None] * 20, [0] * 20, SUBREQUEST_SECONDS, [False] * 20)
+    no = [False] * 20
+    inputs = EventEvidence(values, no, no, [None] * 20, [0] * 20, SUBREQUEST_SECONDS, no, no)
     states: dict[str, Evidence] = {}
     scores, alerts = EntityTracker(stage, "session").observe(
         states, keys, [1_000.0 + 7 * n for n in range(20)], inputs, [0.0] * 20, [False] * 20
@@ -1312,3 +1317,27 @@ def test_a_machine_client_seen_every_day_of_training_is_judged_against_its_own_w
     ]
     _, alerts = replay(trained, training + sorted(sale + stuffing, key=event_time), "user", agent_of=parse_agent)
     assert any(alert.entity == stripe and alert.last_event_at >= day.timestamp() for alert in alerts)
+
+
+def test_a_search_box_s_calls_as_its_visitor_types_count_with_the_page_they_were_typed_on() -> None:
+    # GIVEN a visitor on the home page who, twenty seconds later, types a word into its search box
+    # (a call a keystroke or two), then opens the results, as the importer reads the log
+    lines = [
+        f'203.0.113.9 - - [06/Nov/2026:10:{stamp} +0000] "GET {path} HTTP/1.1" 200 500 "https://shop.example/" "Fx" s-1'
+        for stamp, path in (
+            ("00:00", "/"),
+            ("00:20", "/api/search/suggest?q=ce&_=1762423220000"),
+            ("00:21", "/api/search/suggest?q=cel&_=1762423221000"),
+            ("00:21", "/api/search/suggest?q=cela&_=1762423221400"),
+            ("00:22", "/api/search/suggest?q=celad&_=1762423222000"),
+            ("00:25", "/search?q=celadon"),
+        )
+    ]
+    importer = LogImporter("custom", log_format='%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i" %{sid}C')
+    events = [item.event for item in importer.import_lines(lines, "access.log")]
+    # WHEN its episode is read as the scorer reads it
+    episode = observed(events, None)
+    # THEN the calls after the word's first are the home page's: three pages (the home page, the
+    # search as typed, its results), not six in quick succession
+    assert [typed_ahead(event) for event in events] == [False, False, True, True, True, False]
+    assert (episode.events, episode.pages) == (6, 3)

@@ -132,6 +132,12 @@ def test_an_application_load_balancer_log_reads_with_the_documented_format() -> 
     (item,) = LogImporter("custom", log_format=documented).import_lines([ipv6], "alb.log")
     assert item.event["ip"] == "2a00:23c5:e21a:8b01:5d3e:8f2:b1c4:8b4"
     assert item.event["properties"]["remote_port"] == "24158"
+    # AND a 502, whose target never answered (its processing times -1), has no latency, not -1 s
+    unanswered = line.replace("0.086 0.048 0.037 200 200", "0.001 -1 -1 502 -")
+    (item,) = LogImporter("custom", log_format=documented).import_lines([unanswered], "alb.log")
+    assert item.event["status"] == 502
+    assert "latency_ms" not in item.event["properties"]
+    assert item.event["properties"]["request_time"] == "-1"
 
 
 INGRESS_NGINX_FORMAT = (
@@ -1746,6 +1752,51 @@ def test_a_submitted_payment_is_a_purchase_under_api_too_and_a_viewed_one_is_not
     line = '198.51.100.7 - - [02/Nov/2026:10:00:00 +0000] "POST /api/donations/ HTTP/1.1" 402 5 "-" "Fx"'
     (item,) = LogImporter("combined").import_lines([line], "access.log")
     assert (item.event["event_type"], payment_outcome(item.event)) == ("purchase", True)
+
+
+def test_an_item_added_to_a_cart_is_an_add_and_the_cart_viewed_is_a_page() -> None:
+    # GIVEN adds posted or linked in the ways shops write them, and the cart viewed or its remove link
+    read = {
+        ("POST", "/cart/add", ""): "add_to_cart",
+        ("POST", "/cart/add.js", ""): "add_to_cart",  # (Shopify)
+        ("POST", "/checkout/cart/add/uenc/aHR0cA,,/product/12/", ""): "add_to_cart",  # (Magento)
+        ("GET", "/cart/add", "sku=1"): "add_to_cart",
+        ("GET", "/tienda1/publico/anadir.jsp", "id=2&cantidad=1"): "add_to_cart",  # (CSIC 2010)
+        ("GET", "/product/ash-mug/", "add-to-cart=12"): "add_to_cart",  # (WooCommerce)
+        ("POST", "/basket", ""): "add_to_cart",
+        ("GET", "/cart", ""): "page_view",
+        ("GET", "/cart", "remove=1"): "page_view",
+        ("GET", "/checkout/cart/", ""): "page_view",
+        ("GET", "/cart/address", ""): "page_view",  # (a word that merely starts with "add")
+    }
+    # THEN each is read as an add only when it adds
+    assert {key: infer_event_type(key[0], key[1], 200, key[2]) for key in read} == read
+
+
+def test_only_a_word_typed_or_erased_a_few_letters_at_a_time_is_marked_typed_ahead() -> None:
+    # GIVEN one client's calls to a search box's suggestions, and a script's searches of whole words
+    def line(second: int, path: str, method: str = "GET", sid: str = "s-1") -> str:
+        stamp = f"06/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'203.0.113.9 - - [{stamp}] "{method} {path} HTTP/1.1" 200 5 "-" "Fx" {sid}'
+
+    lines = [
+        line(0, "/suggest?q=mu"),
+        line(1, "/suggest?q=mug"),  # typed
+        line(2, "/suggest?q=mu"),  # erased
+        line(3, "/suggest?q=bowl"),  # another word
+        line(4, "/suggest?q=bowl&lang=fr"),  # another parameter
+        line(30, "/suggest?q=bowls"),  # typed half a minute later: another search
+        line(31, "/suggest?q=bowls+blue", "POST"),  # a form posted, not a suggestion fetched
+        line(32, "/suggest?q=bowls+b", sid="s-2"),  # another visitor
+        line(40, "/search?q=vase"),
+        line(41, "/search?q=plate"),
+        line(42, "/search?q=plates"),  # (a next word that happens to extend the last reads as typed)
+    ]
+    importer = LogImporter("custom", log_format='%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i" %{sid}C')
+    # WHEN they are imported
+    marked = [item.event["properties"].get("typed_ahead", False) for item in importer.import_lines(lines, "a.log")]
+    # THEN a call is marked when its word grew or shrank from the same client's call just before
+    assert marked == [False, True, True, False, False, False, False, False, False, False, True]
 
 
 TRAEFIK_LINE = (

@@ -847,6 +847,7 @@ def test_sign_ups_are_counted_among_logins_and_nothing_else_is() -> None:
         return signup_outcome(event(START, "u", event_type))
 
     assert [outcome(kind) for kind in ("signup", "login_failed", "login_succeeded")] == [True, False, False]
+    assert outcome("login_attempt") is False  # (a login of a log without statuses: a login all the same)
     assert [outcome(kind) for kind in ("page_view", "purchase", "password_reset", "api_call")] == [None] * 4
 
 

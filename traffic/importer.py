@@ -104,6 +104,7 @@ from traffic.logformat import (
 )
 from traffic.scenarios import Label
 from traffic.simulator import LabeledEvent
+from traffic.typeahead import with_typed_ahead
 from traffic.w3c import COOKIE_FIELD, DIALECTS, FORWARDED_FIELD, W3CLayout
 from vedette.events import (
     MAX_RESOURCE_LENGTH,
@@ -126,6 +127,7 @@ FORMATS = (
     "haproxy",
     "cloudflare",
     "gcp",
+    "waf",
     *ENVOY_FORMATS,
 )
 # Traefik's JSON access log (accessLog.format: json) with the request headers kept that identify a client
@@ -156,8 +158,27 @@ GCP_TEMPLATE = (
     '"responseSize":"$body_bytes_sent","userAgent":"$http_user_agent","remoteIp":"$remote_addr",'
     '"referer":"$http_referer","latency":"$request_time","protocol":"$server_protocol"},"timestamp":"$time_iso8601"}'
 )
+# AWS WAF's web ACL traffic log (one JSON object a line, as Firehose, CloudWatch Logs or S3 logging
+# deliver it), read as this JSON template: the headers are a list of name and value, read by name
+# (the client's case). It holds no status: only what WAF itself answered, its action's (WAF_STATUSES)
+# or the custom response a rule sent (responseCodeSent); a request it let through has none.
+WAF_TEMPLATE = (
+    '{"timestamp":$time_epoch_ms,"action":"$waf_action","responseCodeSent":$status,'
+    '"httpRequest":{"clientIp":"$remote_addr","country":"$waf_country","uri":"$uri","args":"$args",'
+    '"httpVersion":"$server_protocol","httpMethod":"$request_method","requestId":"$request_id",'
+    '"headers":[{"name":"User-Agent","value":"$http_user_agent"},{"name":"Referer","value":"$http_referer"},'
+    '{"name":"Cookie","value":"$http_cookie"},{"name":"Host","value":"$host"}]}}'
+)
+# What WAF answers a request its action stopped: Block's default 403, CAPTCHA's 405 and Challenge's 202
+# (its interstitial); Allow and Count pass the request on, whose answer WAF does not log.
+WAF_STATUSES = {"BLOCK": 403, "CAPTCHA": 405, "CHALLENGE": 202}
 # The formats read as the custom format of a JSON template of their own.
-TEMPLATE_FORMATS = {"traefik": TRAEFIK_TEMPLATE, "cloudflare": CLOUDFLARE_TEMPLATE, "gcp": GCP_TEMPLATE}
+TEMPLATE_FORMATS = {
+    "traefik": TRAEFIK_TEMPLATE,
+    "cloudflare": CLOUDFLARE_TEMPLATE,
+    "gcp": GCP_TEMPLATE,
+    "waf": WAF_TEMPLATE,
+}
 PRESET_FORMATS = {"common": COMMON, "combined": COMBINED}
 CSIC_ANOMALOUS_LABEL = Label("csic2010_anomalous", "csic2010-anomalous")
 CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
@@ -229,7 +250,8 @@ _LOGIN_EVENTS = frozenset({"login_succeeded", "login_failed"})
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
 # Files a page or a player fetches by itself: styles, scripts, images, fonts, and the playlists and
-# segments of streamed video and audio (HLS, DASH), which a player requests every few seconds.
+# segments of streamed video and audio (HLS, DASH), which a player requests every few seconds. Not
+# what is posted to such a name: Shopify's cart takes its adds at ``POST /cart/add.js``.
 _STATIC_RE = re.compile(
     r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map|m3u8|mpd|ts|m4s|m4v|m4a|mp4|webm|aac|vtt)$"
 )
@@ -291,6 +313,13 @@ _NOT_SIGNUP_RE = re.compile(
 )
 _SEARCH_RE = re.compile(r"/(?:search|buscar)")
 _CART_RE = re.compile(r"/(?:cart|basket|anadir\.jsp)")
+# Adding to a cart: a form submitted to the cart (``POST /cart/add``, Shopify's ``/cart/add.js``,
+# Magento's ``/checkout/cart/add``), a link that adds (``GET /cart/add?sku=1``, CSIC 2010's
+# ``anadir.jsp?id=2``), WooCommerce's ``?add-to-cart=12`` on any page. The cart viewed (``GET /cart``,
+# its ``?remove=1`` links) is a page like any other: read as adds, a shopper looking at the cart
+# before paying looked like a bot filling one.
+_CART_ADD_RE = re.compile(r"/(?:cart|basket)/(?:[^/]+/)*add\b|anadir\.jsp")
+_CART_ADD_QUERY_RE = re.compile(r"(?:^|&)add-to-cart=")
 # Payments: a path whose last segment is a checkout, an order, a donation, a charge, a wallet's
 # deposit or top-up (a betting site's, a game's: card testers use them as they use checkouts), or its
 # confirmation (``/checkout/confirm``, ``/checkout/place-order``; Magento's
@@ -346,6 +375,9 @@ class ImportReport:
     login_paths: dict[str, LoginPathCounts] = field(default_factory=dict)
     addressed: int = 0  # events with a client address
     with_agent: int = 0  # events with a user agent
+    with_status: int = 0  # events with a response status
+    statuses_expected: bool = True  # a log of responses (not CSIC 2010's requests, nor events)
+    login_attempts: int = 0  # logins submitted without a status: their outcome unknown
     agents_expected: bool = False  # whether the format has a user-agent column
     users_expected: bool = False  # whether it has a user column ($user_id, $remote_user...)
     timed: int = 0  # events with a duration...
@@ -487,6 +519,20 @@ class ImportReport:
             "features of clients read nothing, and a request without a session id is keyed by its address alone"
         )
 
+    def status_hint(self) -> str | None:
+        """What is lost when most requests have no status (a firewall's log records only what it
+        answered itself; a template without ``$status``)."""
+        if not self.statuses_expected or self.events < MIN_REQUESTS_FOR_HINT or self.with_status * 2 >= self.events:
+            return None
+        logins = f", {self.login_attempts} login(s) among them" if self.login_attempts else ""
+        return (
+            f"{self.events - self.with_status} of {self.events} requests have no status{logins}: whether a login "
+            "failed or a payment was declined is unknown, so no failed-login or declined-payment wave can be trained "
+            "or seen, and credential stuffing and card testing show only in their clients' own pace; give the "
+            "column with the response's status if the log has one (a web firewall's log, AWS WAF's, records only "
+            "what the firewall itself answered: the site's or its load balancer's log has the rest)"
+        )
+
     def duration_hint(self) -> str | None:
         """What to check when most durations read as more than an hour: the unit of the variable."""
         if self.timed < MIN_REQUESTS_FOR_HINT or self.timed_over_an_hour * 2 < self.timed:
@@ -570,6 +616,7 @@ class ImportReport:
             self.address_hint(),
             self.agent_hint(),
             self.duration_hint(),
+            self.status_hint(),
             self.foreign_json_hint(),
             self.session_hint(),
             self.extra_columns_hint(),
@@ -1118,13 +1165,13 @@ def infer_event_type(
     ``/auth/password-reset``); then logout, password reset, a submitted sign-up form (``signup``), a
     submitted payment (``purchase``: a
     checkout, order, donation or charge, under ``/api/`` too), ``/api/`` (``api_call``), search,
-    cart, and ``page_view`` for everything else.
+    an item added to a cart (``add_to_cart``: not the cart viewed), and ``page_view`` for everything else.
     """
     if not path:
         return "bad_request"
     lowered = path.lower()
     submitted = (method or "").upper() in {"POST", "PUT"} or "pwd=" in query or "password=" in query
-    if _STATIC_RE.search(lowered):
+    if _STATIC_RE.search(lowered) and (method or "").upper() != "POST":
         return "static_asset"
     if _LOGIN_RE.search(lowered) and submitted and not _LOGOUT_RE.search(lowered) and not _NOT_LOGIN_RE.search(lowered):
         if status is None:
@@ -1144,7 +1191,9 @@ def infer_event_type(
         return "api_call"
     if _SEARCH_RE.search(lowered) or query.startswith("q=") or "&q=" in query:
         return "search"
-    if _CART_RE.search(lowered):
+    if (_CART_RE.search(lowered) and (submitted or _CART_ADD_RE.search(lowered))) or _CART_ADD_QUERY_RE.search(
+        query.lower()
+    ):
         return "add_to_cart"
     return "page_view"
 
@@ -1407,6 +1456,8 @@ class LogImporter:
             reads_forwarded=self.w3c.reads_forwarded() if self.w3c is not None else self.forwarded_column is not None,
             w3c=self.w3c is not None,
             addresses_expected=format != "csic2010",
+            # (CSIC 2010 holds requests alone; event JSON lines say their outcomes in their types)
+            statuses_expected=format not in ("csic2010", "jsonl"),
             agents_expected="http_user_agent" in variables,
             users_expected=any(variable in USER_VARIABLES for variable in variables),
             session_cookie=session_cookie if self.session_column == COOKIE_HEADER else None,
@@ -1428,19 +1479,24 @@ class LogImporter:
 
     def import_lines(self, lines: Iterable[str], source: str = "-") -> Iterator[LabeledEvent]:
         """Events from ``lines`` (as read from ``source``), updating ``self.report``."""
-        events = self._events(lines, source)
+        return self._import_numbered((source, number, line) for number, line in enumerate(lines, 1))
+
+    def _import_numbered(self, lines: Iterable[tuple[str, int, str]]) -> Iterator[LabeledEvent]:
+        """Events from ``(source, line number, line)``, one stream whatever its sources."""
+        events = self._events(lines)
         if self.session_column is not None:
             events = with_rotated_sessions(with_cookieless_sessions(events, self.report), self.report)
         if self.has_user_column:
             events = with_logins_attributed(events, self.report)
-        yield from events
+        yield from with_typed_ahead(events)
 
-    def _events(self, lines: Iterable[str], source: str) -> Iterator[LabeledEvent]:
+    def _events(self, lines: Iterable[tuple[str, int, str]]) -> Iterator[LabeledEvent]:
         report = self.report
-        label = CSIC_ANOMALOUS_LABEL if self.format == "csic2010" and _is_csic_anomalous(source) else None
-        newest = -math.inf  # (each file in its own order: files given in any order are read apart)
+        # (a folder's files are one stream, in name order; files given one by one are read apart)
+        newest = -math.inf
         newest_line: tuple[str, int, float, float] | None = None  # the line dated newest (latest_line)
-        for number, raw in enumerate(lines, 1):
+        for source, number, raw in lines:
+            label = CSIC_ANOMALOUS_LABEL if self.format == "csic2010" and _is_csic_anomalous(source) else None
             line = raw.rstrip("\r\n")
             report.lines += 1
             if not line.strip():
@@ -1476,6 +1532,10 @@ class LogImporter:
                 report.addressed += 1
             if event.get("user_agent"):
                 report.with_agent += 1
+            if event.get("status") is not None:
+                report.with_status += 1
+            elif event.get("event_type") == "login_attempt":
+                report.login_attempts += 1
             latency = event["properties"].get("latency_ms") if isinstance(event.get("properties"), dict) else None
             if isinstance(latency, float):
                 report.timed += 1
@@ -1493,10 +1553,14 @@ class LogImporter:
             yield LabeledEvent(event, label)
 
     def import_file(self, path: str) -> Iterator[LabeledEvent]:
-        """Events from a file (``-`` for standard input; a folder for CSIC 2010's two files).
+        """Events from a file (``-`` for standard input), or from every file under a folder (for
+        CSIC 2010, its two files).
 
         A file whose name ends in ``.gz`` is read through gzip; its events are those of the
-        uncompressed file (event ids derive from the name without ``.gz``).
+        uncompressed file (event ids derive from the name without ``.gz``). A folder's files (as a
+        load balancer or a delivery stream writes them: ``AWSLogs/.../2026/11/27/...log.gz``) are
+        read as one log, in the order of their paths, each named by its path under the folder
+        (``folder_files``).
         """
         if self.format == "csic2010" and os.path.isdir(path):
             for name in ("normal.txt", "anomalous.txt"):
@@ -1506,9 +1570,15 @@ class LogImporter:
         if path == "-":
             yield from self.import_lines(_decoded(sys.stdin.buffer), "-")
             return
-        opener = gzip.open if path.endswith(".gz") else open
-        with opener(path, "rb") as handle:
-            yield from self.import_lines(_decoded(handle), source_name(path))
+        if os.path.isdir(path):
+            files = folder_files(path)
+            if not files:
+                raise ValueError(f"{path}: a folder without a file to read")
+            yield from self._import_numbered(
+                (name, number, line) for name, file in files.items() for number, line in _numbered_lines(file)
+            )
+            return
+        yield from self.import_lines((line for _, line in _numbered_lines(path)), source_name(path))
 
     def parse_line(self, line: str, source: str, number: int) -> dict[str, Any]:
         """One line as a raw event dict (not yet validated); raises ``LineError``."""
@@ -1695,7 +1765,8 @@ class LogImporter:
                         latency = float(value) / _DURATION_UNITS[name]
                 except ValueError:
                     latency = math.nan
-                if math.isfinite(latency):
+                # (a negative one is none: ALB's -1 where the target never answered, a 502's or a redirect's)
+                if math.isfinite(latency) and latency >= 0.0:
                     properties["latency_ms"] = round(latency, 3)
                 else:
                     properties[name] = value[:64]
@@ -1727,6 +1798,8 @@ class LogImporter:
                 method, uri = method or match.group(1).upper(), match.group(2)
             elif route.startswith("/"):
                 uri = route
+        if status is None and self.format == "waf":
+            status = WAF_STATUSES.get(str(properties.get("waf_action", "")).upper())
         if method is not None:
             properties["method"] = method
         if uri is not None:
@@ -1773,14 +1846,35 @@ def source_name(path: str) -> str:
     return os.path.basename(path).removesuffix(".gz")
 
 
-def line_event_ids(path: str, numbers: Collection[int], format: str) -> dict[int, str]:
+def folder_files(folder: str) -> dict[str, str]:
+    """The files under ``folder`` (at any depth, hidden ones left out), in the order of their paths:
+    each's name (its path under the folder, without ``.gz``: the day folders of a load balancer's
+    logs repeat their files' base names) -> its path."""
+    found: dict[str, str] = {}
+    for directory, subdirectories, names in os.walk(folder):
+        subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
+        for name in sorted(names):
+            if not name.startswith("."):
+                path = os.path.join(directory, name)
+                found[os.path.relpath(path, folder).replace(os.sep, "/").removesuffix(".gz")] = path
+    return dict(sorted(found.items()))
+
+
+def _numbered_lines(path: str) -> Iterator[tuple[int, str]]:
+    """The lines of the file at ``path`` (through gzip when its name ends in ``.gz``), numbered from 1."""
+    opener = gzip.open if path.endswith(".gz") else open
+    with opener(path, "rb") as handle:
+        yield from enumerate(_decoded(handle), 1)
+
+
+def line_event_ids(path: str, numbers: Collection[int], format: str, name: str | None = None) -> dict[int, str]:
     """The event ids ``import_file`` gives the lines numbered ``numbers`` (from 1) of the file at
     ``path`` read as ``format``: labels kept per line of a log find their events by them. A JSON
     line's own ``event_id`` is its id, as the import keeps it. A number past the end, or of a blank
-    line, has none."""
+    line, has none. ``name``: the file's name in a folder read whole (``folder_files``), else its own."""
     wanted = set(numbers)
     found: dict[int, str] = {}
-    name = source_name(path)
+    name = name or source_name(path)
     # Other formats derive every id from the line; JSON lines are read as the import reads them.
     json_lines = LogImporter("jsonl") if format == "jsonl" else None
     opener = gzip.open if path.endswith(".gz") else open

@@ -9,7 +9,11 @@ variable, so a line is read by key wherever its keys come, without a converter:
 - a key's template is one variable (``"$remote_addr"``, or bare as in nginx's ``"status": $status``)
   or text around variables (``"$request_method $request_uri"``, read as a format is: ``traffic.logformat``);
 - templates nest (``{"request": {"method": "$request_method"}}``), and a list's first element is read
-  (``"headers": {"User-Agent": ["$http_user_agent"]}``, as Caddy writes headers);
+  (``"headers": {"User-Agent": ["$http_user_agent"]}``, as Caddy writes headers), unless the
+  template's elements are objects with text of their own: then each is read from the line's first
+  element that has that text, in any case (``"headers": [{"name": "User-Agent", "value":
+  "$http_user_agent"}, {"name": "Cookie", "value": "$http_cookie"}]``, as AWS WAF writes headers,
+  in whatever order and case the client sent them);
 - a value may be a string or a number; a key that is missing, null or empty is absent, as ``-`` is
   in a plain log; an object of cookies by name (Cloudflare's ``Cookies``) read as ``$http_cookie``
   is the Cookie header it stands for;
@@ -40,7 +44,12 @@ _NGINX_ESCAPES_RE = re.compile(r"(?:\\x[0-9A-Fa-f]{2})+")
 # (an application's own message in the same stream) is not one.
 REQUEST_VARIABLES = frozenset({"request", "request_uri", "uri", "route_path", "route_key"})
 
-Path = tuple[str | int, ...]
+
+class Match(tuple[tuple[str, str], ...]):
+    """A path step into a list: its first object whose keys hold these texts (casefolded)."""
+
+
+Path = tuple[str | int | Match, ...]
 
 
 def is_json_template(log_format: str) -> bool:
@@ -78,9 +87,27 @@ def _leaves(template: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
         for key, value in template.items():
             yield from _leaves(value, (*path, key))
     elif isinstance(template, list) and template:
-        yield from _leaves(template[0], (*path, 0))
+        selectors = [_selector(element) for element in template]
+        matches = [selector for selector in selectors if selector is not None]
+        if len(matches) == len(template):
+            for element, selector in zip(template, matches, strict=True):
+                yield from _leaves(element, (*path, selector))
+        else:
+            yield from _leaves(template[0], (*path, 0))
     elif isinstance(template, str) and VARIABLE_RE.search(template):
         yield path, template
+
+
+def _selector(element: Any) -> Match | None:
+    """The texts of a template list's object element that name the line's element to read, if any."""
+    if not isinstance(element, dict):
+        return None
+    texts = sorted(
+        (key, value.casefold())
+        for key, value in element.items()
+        if isinstance(value, str) and not VARIABLE_RE.search(value)
+    )
+    return Match(texts) if texts else None
 
 
 class JsonTemplate:
@@ -184,7 +211,11 @@ def _unescaped_bytes(match: re.Match[str]) -> str:
 
 def _at(document: Any, path: Path) -> Any:
     for step in path:
-        if isinstance(step, int):
+        if isinstance(step, Match):
+            if not isinstance(document, list):
+                return None
+            document = next((item for item in document if _matches(item, step)), None)
+        elif isinstance(step, int):
             if not isinstance(document, list) or not document:
                 return None
             document = document[0]
@@ -207,5 +238,14 @@ def _text(value: Any) -> str | None:
     return None
 
 
+def _matches(item: Any, selector: Match) -> bool:
+    return isinstance(item, dict) and all(
+        isinstance(item.get(key), str) and item[key].casefold() == text for key, text in selector
+    )
+
+
 def _key(path: Path) -> str:
-    return ".".join(str(step) for step in path)
+    return ".".join(
+        "[" + ",".join(f"{key}={text}" for key, text in step) + "]" if isinstance(step, Match) else str(step)
+        for step in path
+    )
