@@ -201,17 +201,23 @@ def labels_by_line(labels: dict[str, str], sources: Iterable[str | None], format
 
     files: dict[str, set[str]] = defaultdict(set)  # a file's names -> the files named so
     named: dict[str, str] = {}  # a file in a folder read whole -> its name there (the import's)
+    by_path: dict[str, str] = {}  # a folder's file by its path under the folder, which names it alone
+    if not any(LINE_KEY.fullmatch(key) for key in labels):
+        return dict(labels)
     for source in sources:
         if source and Path(source).is_file():
             for name in {source_name(source), Path(source).name}:
                 files[name].add(str(Path(source).resolve()))
-        elif source and Path(source).is_dir():
+        elif source and Path(source).is_dir() and format not in SOURCE_KINDS:  # (an archive has no lines)
             for name, file in folder_files(source).items():
                 path = str(Path(file).resolve())
                 named[path] = name
                 on_disk = Path(file).relative_to(source).as_posix()
-                for alias in {name, on_disk, source_name(file), Path(file).name}:
+                by_path |= {name: path, on_disk: path}
+                for alias in {source_name(file), Path(file).name}:
                     files[alias].add(path)
+    for name, path in by_path.items():
+        files[name] = {path}
     wanted: dict[str, dict[int, str]] = defaultdict(dict)  # file name -> line number -> label key
     for key in labels:
         match = LINE_KEY.fullmatch(key)
@@ -1264,7 +1270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             del prepared
             test_events = _read_source_as_asked(arguments, arguments.test)
             replay.run(in_time_order(test_events), arguments.batch_events, _progress(arguments.quiet))
-    except (BacktestError, TrainingDataError) as error:
+    except (BacktestError, TrainingDataError, OSError) as error:  # (OSError: a SOURCE not found, unreadable)
         print(f"backtest: {error}", file=sys.stderr)
         return 2
     if replay.events and replay.keyed / replay.events < MIN_KEYED_SHARE:

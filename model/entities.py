@@ -27,7 +27,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from model.exceptions import InvalidStateError
-from model.features import FEATURE_NAMES, SUBREQUEST_SECONDS, ResourceVocabulary, is_page_asset
+from model.features import FEATURE_NAMES, SUBREQUEST_SECONDS, ResourceVocabulary, is_page_asset, request_method
 from model.tails import ORDINARY_TERM, Matrix, TailProfile, Vector, soft_truncated_sum
 
 ENTITY_FEATURES_VERSION = 3
@@ -321,8 +321,8 @@ class Evidence:
         (4xx), which counts as a page (a probe of it). A live blog
         left open an hour polls its updates sixty times: counted as pages they read as sixty
         machine-regular ones, as assets as a client fetching little else, and their hour as the
-        reader's. A ``typed`` call (``typed_ahead``) counts with the page it was typed on, however
-        long after it, as a subrequest does. ``page``: the event's
+        reader's. A ``typed`` call (``typed_ahead``) that does not fail and is not refused counts with
+        the page it was typed on, however long after it, as a subrequest does. ``page``: the event's
         ``page_identity`` (0, unknown, keeps no trail)."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
@@ -345,7 +345,9 @@ class Evidence:
         last_page = self.last_page_seen
         if asset or (
             last_page is not None
-            and ((subrequest and 0.0 <= now - last_page <= subrequest_seconds) or (typed and now >= last_page))
+            and (
+                (subrequest and 0.0 <= now - last_page <= subrequest_seconds) or (typed and quiet and now >= last_page)
+            )
         ):
             # A flag still counts: what a client sends through a page's own calls (an injection, a
             # probe) is flagged with the page it came with, and the pace stays the pages'.
@@ -542,6 +544,17 @@ def page_identity(event: Any) -> int:
     return zlib.crc32(text) or 1
 
 
+_ASSET_SHARE = ENTITY_FEATURE_NAMES.index("asset_share")
+# The shares a reason tells in words as the episode's own: of its requests (what the client and its
+# network are) or of its pages.
+_SHARE_OF = {
+    **{f"{name}_mean": "requests" for name in CLIENT_MEANS if name != "agent_rarity"},
+    "no_referer_share": "pages",
+    "write_mean": "pages",
+    "client_error_mean": "pages",
+    "suspicious_mean": "pages",
+    "new_path_mean": "pages",
+}
 _FIRST_PAGE_MEAN = ENTITY_FEATURE_NAMES.index("event_score_mean")
 _FIRST_CLIENT_MEAN = _FIRST_PAGE_MEAN + len(PAGE_MEANS)
 
@@ -884,6 +897,10 @@ class EntityModel:
                     return row[column]
                 return (row[column] * (count + PRIOR_EVENTS) - self.priors[column] * PRIOR_EVENTS) / count
 
+            # Its requests, from the share of them that are not pages (shrunk as every mean is).
+            asset_share, asset_prior = row[_ASSET_SHARE], self.priors[_ASSET_SHARE]
+            requests = max(pages, (pages + PRIOR_EVENTS * (asset_share - asset_prior)) / max(1.0 - asset_share, 1e-9))
+
             details = {
                 "pages": round(pages),
                 "minutes": math.expm1(row[1]) / 60.0,
@@ -902,6 +919,12 @@ class EntityModel:
                 value, usual = row[self._columns[column]], medians[column]
                 beyond = round(value, 2) > round(usual, 2) if high else round(value, 2) < round(usual, 2)
                 template = _REASONS[name][0 if high else 1]
+                if high and name in _SHARE_OF:
+                    # The episode's own share in words: shrunk toward the usual episode's, a client
+                    # that names itself a bot in each of its two requests reads 0.29.
+                    unit, count = _SHARE_OF[name], round(requests if _SHARE_OF[name] == "requests" else pages)
+                    share = min(1.0, max(0.0, own_mean(name, count)))
+                    template += f": {round(share * count):,} of {count:,} {unit}"
                 candidates.append((f"{template.format(**details)} ({name} {value:.2f}, usually {usual:.2f})", beyond))
             # A value no further out than a usual finished episode's says little to the reader ("the
             # same few pages again (0.41, usually 0.30)": its tail is the profile's, whose snapshots
@@ -989,7 +1012,7 @@ def event_evidence(
     resources = [event.get("resource") for event in events]
     return EventEvidence(
         evidence_values(rows),
-        [is_page_asset(resource) for resource in resources],
+        [is_page_asset(event.get("resource"), request_method(event)) for event in events],
         [vocabulary is not None and vocabulary.is_subrequest(resource) for resource in resources],
         [missing_referer(event) for event in events],
         [page_identity(event) for event in events],

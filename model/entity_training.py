@@ -57,6 +57,7 @@ from model.features import (
     ResourceVocabulary,
     featurize_batch,
     is_page_asset,
+    request_method,
     stable_hash,
 )
 from model.tails import TailProfile, Vector
@@ -235,7 +236,7 @@ def episode_snapshots(
             values[position],
             float(sample.scores[position]),
             bool(sample.flagged[position]),
-            is_page_asset(_resource(event)),
+            is_page_asset(_resource(event), request_method(event)),
             _referer(event),
             vocabulary is not None and vocabulary.is_subrequest(_resource(event)),
             page_identity(event),

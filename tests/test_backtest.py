@@ -540,10 +540,11 @@ def test_a_folder_of_a_load_balancer_s_files_is_read_as_one_log_and_labelled_by_
         folder.mkdir(parents=True)
         with gzip.open(folder / "node-a.log.gz", "wt") as handle:
             handle.write(line(day, 1) + line(day, 2))
-    (tmp_path / "AWSLogs" / ".DS_Store").write_bytes(b"\x00\x01")
+    (tmp_path / "AWSLogs" / ".hidden.log").write_text(line(1, 9))  # (a hidden file, read it would be first)
+    (tmp_path / "AWSLogs" / "2026" / "latest.log.gz").symlink_to(folder / "node-a.log.gz")  # (read once)
     # WHEN the backtest reads the folder as a log
     events = list(read_source(str(tmp_path / "AWSLogs"), format="combined"))
-    # THEN its files are one log, in the order of their paths, the hidden one left out
+    # THEN its files are one log, in the order of their paths, the hidden one and the link left out
     assert [(event["occurred_at"][:10], event["resource"]) for event in events] == [
         ("2026-11-02", "/page/1"),
         ("2026-11-02", "/page/2"),

@@ -570,6 +570,24 @@ def test_a_reason_s_usual_value_is_a_finished_episode_s(trained: TrainedModel) -
     assert older_reason != reason
 
 
+def test_a_reason_tells_the_episode_s_own_share_of_requests_not_the_shrunk_mean(trained: TrainedModel) -> None:
+    # GIVEN a visit of two pages and a script and image each, every request from a declared bot
+    stage = trained.entity_models["session"]
+    bot = [0.0] * len(EVIDENCE_COLUMNS)
+    bot[EVIDENCE_COLUMNS.index("agent_known_bot")] = 1.0
+    evidence = Evidence()
+    for moment, asset in ((1_000.0, False), (1_000.2, True), (1_000.3, True), (1_030.0, False)):
+        evidence.observe(moment, bot, 0.0, False, asset)
+    row = evidence_rows(np.asarray([evidence.counts()]), stage.priors)
+    # WHEN it is put in words
+    (reasons,) = stage.reasons(row, top=len(ENTITY_FEATURE_NAMES))
+    # THEN the words say every request named a bot, though the mean the model reads is shrunk
+    # toward the usual visit's (a visit of four requests weighs as much as five of the population's)
+    reason = next(reason for reason in reasons if "(known_bot_mean " in reason)
+    assert reason.startswith("a self-declared bot or crawler: 4 of 4 requests (known_bot_mean ")
+    assert row[0][ENTITY_FEATURE_NAMES.index("known_bot_mean")] < 0.5
+
+
 def test_a_value_no_further_out_than_a_usual_episode_s_is_no_reason() -> None:
     # GIVEN a profile of snapshots around 0, whose finished episodes usually have 40 pages and a
     # write share of 0.1

@@ -620,12 +620,12 @@ def test_common_log_format_reads_common_lines_and_tolerates_combined_ones() -> N
         '192.0.2.1 - - [02/Nov/2026:23:59:59 -0500] "GET /a HTTP/1.0" 200 -',
     ]
     importer = LogImporter("common")
-    events = [item.event for item in importer.import_lines(lines, "common.log")]
-    assert [event["event_type"] for event in events] == ["search", "page_view", "page_view"]
-    assert events[0]["occurred_at"] == "2026-11-03T04:59:59.000000Z"
-    assert events[1]["user_agent"] is None  # common format: no user agent column
-    assert "bytes" not in events[2]["properties"]
-    assert "referer" not in events[0]["properties"]  # the common format has no referer column
+    events = {item.event["resource"]: item.event for item in importer.import_lines(lines, "common.log")}
+    assert [event["event_type"] for event in events.values()] == ["page_view", "search", "page_view"]  # (time order)
+    assert events["/search?q=tent"]["occurred_at"] == "2026-11-03T04:59:59.000000Z"
+    assert all(event["user_agent"] is None for event in events.values())  # common format: no user agent column
+    assert "bytes" not in events["/a"]["properties"]
+    assert "referer" not in events["/search?q=tent"]["properties"]  # the common format has no referer column
     assert importer.report.events == 3
 
 
@@ -981,6 +981,32 @@ def test_a_line_dated_years_ahead_is_told_as_a_clock_error_not_as_files_to_sort(
     assert "30 of 61 requests came before access.log:31, which is dated 2029-11-02 10:30:00 UTC, 1,096 days" in hint
     assert "a clock that was wrong" in hint
     assert "sort it by time first" not in hint
+    # AND two files of a quiet site joined out of order, the first's last request two days after its
+    # one before, the second's a day after that one, are told to be sorted
+    quiet = [line(f"0{day}/Nov/2026:10:{minute:02d}:00 +0000") for day, minute in ((2, 0), (4, 0))]
+    quiet += [line(f"03/Nov/2026:10:{minute:02d}:00 +0000") for minute in range(30)]
+    joined = LogImporter("combined")
+    list(joined.import_lines(quiet, "access.log"))
+    assert "sort it by time first" in (joined.report.order_hint() or "")
+
+
+def test_a_session_s_first_request_logged_after_its_second_is_still_the_session_s() -> None:
+    # GIVEN a visitor's landing page (no cookie yet) and next two pages, the landing page logged half
+    # a minute after the page that followed it (as Firehose delivers a web firewall's records)
+    def line(second: int, path: str, cookie: str) -> str:
+        stamp = f"16/Nov/2026:00:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'86.150.3.4 [{stamp}] "GET {path} HTTP/2.0" 200 "Fx" "{cookie}"'
+
+    logged = [line(30, "/jobs/2", "jb_sid=aaaa1111"), line(0, "/jobs/1", "-"), line(60, "/jobs/3", "jb_sid=aaaa1111")]
+    importer = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{Cookie}i"', session_cookie="jb_sid")
+    # WHEN it is imported
+    events = [item.event for item in importer.import_lines(logged, "waf.log")]
+    # THEN the requests come out in time order, the landing page in the session it started
+    assert [(event["resource"], event["session_id"]) for event in events] == [
+        ("/jobs/1", "aaaa1111"),
+        ("/jobs/2", "aaaa1111"),
+        ("/jobs/3", "aaaa1111"),
+    ]
 
 
 def test_a_log_whose_time_steps_back_does_not_hold_cookieless_requests_to_its_end() -> None:
@@ -1001,8 +1027,8 @@ def test_a_log_whose_time_steps_back_does_not_hold_cookieless_requests_to_its_en
     # WHEN it imports them, noting how many lines it had read when each event came out
     came_out = [(item.event["resource"], len(read)) for item in importer.import_lines(counted(), "x")]
     # THEN each older request came out with the next line read (time is the newest seen), and only
-    # what the last line left held waited for the end
-    assert [resource for resource, _ in came_out] == [*(f"/t/{minute}" for minute in range(29)), "/later", "/t/29"]
+    # what the last line left held waited for the end (the hour later request, in time order)
+    assert [resource for resource, _ in came_out] == [*(f"/t/{minute}" for minute in range(30)), "/later"]
     assert [at_line for _, at_line in came_out] == [*range(3, 32), 31, 31]
 
 
@@ -1755,7 +1781,7 @@ def test_a_submitted_payment_is_a_purchase_under_api_too_and_a_viewed_one_is_not
 
 
 def test_an_item_added_to_a_cart_is_an_add_and_the_cart_viewed_is_a_page() -> None:
-    # GIVEN adds posted or linked in the ways shops write them, and the cart viewed or its remove link
+    # GIVEN adds posted or linked in the ways shops write them, and the cart viewed or changed
     read = {
         ("POST", "/cart/add", ""): "add_to_cart",
         ("POST", "/cart/add.js", ""): "add_to_cart",  # (Shopify)
@@ -1768,6 +1794,10 @@ def test_an_item_added_to_a_cart_is_an_add_and_the_cart_viewed_is_a_page() -> No
         ("GET", "/cart", "remove=1"): "page_view",
         ("GET", "/checkout/cart/", ""): "page_view",
         ("GET", "/cart/address", ""): "page_view",  # (a word that merely starts with "add")
+        ("POST", "/cart/change.js", ""): "page_view",  # (Shopify's + and -)
+        ("POST", "/cart/update", ""): "page_view",
+        ("POST", "/basket/remove/3", ""): "page_view",
+        ("POST", "/carte/menu", ""): "page_view",  # (a menu, in French)
     }
     # THEN each is read as an add only when it adds
     assert {key: infer_event_type(key[0], key[1], 200, key[2]) for key in read} == read
@@ -1797,6 +1827,27 @@ def test_only_a_word_typed_or_erased_a_few_letters_at_a_time_is_marked_typed_ahe
     marked = [item.event["properties"].get("typed_ahead", False) for item in importer.import_lines(lines, "a.log")]
     # THEN a call is marked when its word grew or shrank from the same client's call just before
     assert marked == [False, True, True, False, False, False, False, False, False, False, True]
+
+
+def test_a_folder_holding_a_file_twice_says_so_and_an_empty_one_is_refused(tmp_path: Path) -> None:
+    # GIVEN a folder holding a log and its gzipped copy, and an empty folder
+    line = '198.51.100.7 - - [02/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5 "-" "curl/8.5.0"\n'
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "access.log").write_text(line)
+    with gzip.open(tmp_path / "logs" / "access.log.gz", "wt") as handle:
+        handle.write(line)
+    (tmp_path / "empty").mkdir()
+    # WHEN each is imported
+    importer = LogImporter("combined")
+    events = list(importer.import_file(str(tmp_path / "logs")))
+    # THEN both copies are read (nothing is dropped) and the import says they may be one log
+    assert len(events) == 2
+    assert (importer.report.compressed_copies_hint() or "").startswith(
+        "1 file(s) of the folder are there uncompressed too (access.log.gz): both copies were read"
+    )
+    # AND an empty folder is an error that names it, not a crash
+    with pytest.raises(FileNotFoundError, match="a folder without a file to read"):
+        list(LogImporter("combined").import_file(str(tmp_path / "empty")))
 
 
 TRAEFIK_LINE = (
@@ -2106,7 +2157,7 @@ def test_an_epoch_time_in_the_wrong_unit_or_read_as_iso_8601_is_an_unparseable_l
         json.dumps({**line, "EdgeResponseBytes": "9" * 5000, "OriginResponseDurationMs": "NaN"}),
     ]
     importer = LogImporter("cloudflare")
-    exact, long = [item.event for item in importer.import_lines(odd, "logpush.log")]
+    long, exact = [item.event for item in importer.import_lines(odd, "logpush.log")]  # (in time order)
     assert exact["occurred_at"] == "2025-12-01T09:00:00.999999Z"  # (a float gives 09:00:01.000000)
     assert "bytes" not in long["properties"]
     assert long["properties"]["request_time_ms"] == "NaN"

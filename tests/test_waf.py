@@ -5,6 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
+from model.waves import payment_outcome
+from traffic.exceptions import LogFormatError
 from traffic.importer import LogImporter
 from traffic.jsonlog import JsonTemplate
 
@@ -76,21 +80,26 @@ def test_a_waf_record_has_the_status_waf_answered_and_none_for_what_it_let_throu
         record("BLOCK", "/login", "POST"),
         record("CAPTCHA", "/login", "POST"),
         record("BLOCK", "/login", "POST", responseCodeSent=429),
-        record("CHALLENGE", "/jobs/2"),
+        record("CHALLENGE", "/login", "POST"),
+        record("BLOCK", "/login", "POST", responseCodeSent=200),
+        record("CHALLENGE", "/checkout", "POST"),
+        record("ALLOW", "/checkout", "POST"),
     ]
     importer = LogImporter("waf")
     events = [item.event for item in importer.import_lines(lines, "waf.log")]
     # THEN a request WAF let through has no status (its answer is not WAF's to log), and one it
-    # stopped has its action's status, or the custom response's
-    assert [event["status"] for event in events] == [None, 403, 405, 429, 202]
+    # stopped has its action's status, or the custom response's, and is refused whatever that was
+    # (a challenge's 202, a custom 200: kept as waf_status)
+    assert [event["status"] for event in events] == [None, 403, 405, 429, 403, 403, 403, None]
+    assert [event["properties"].get("waf_status") for event in events] == [None] * 4 + [202, 200, 202, None]
     assert [event["event_type"] for event in events] == [
-        "login_attempt",
-        "login_failed",
-        "login_failed",
-        "login_failed",
-        "page_view",
+        *["login_attempt"] + ["login_failed"] * 5,
+        "purchase",
+        "purchase",
     ]
     assert events[1]["properties"]["waf_action"] == "BLOCK"
+    # AND a payment WAF stopped is a declined one, one it let through one that went through
+    assert [payment_outcome(event) for event in events[-2:]] == [True, False]
 
 
 def test_a_log_whose_requests_mostly_have_no_status_says_what_cannot_be_seen() -> None:
@@ -116,4 +125,13 @@ def test_a_template_list_of_objects_with_texts_of_their_own_selects_elements_by_
     # THEN a line's element with the same text, in any case, is read; one missing is absent
     line = '{"headers":[{"name":"host","value":"h"},{"name":"USER-AGENT","value":"curl/8"}]}'
     assert by_name.values(line) == {"http_user_agent": "curl/8"}
+    # AND a header sent twice (HTTP/2's cookies, one a header) is one, joined as HTTP joins it
+    split = (
+        '{"headers":[{"name":"cookie","value":"_ga=1"},{"name":"user-agent","value":"Fx"},'
+        '{"name":"cookie","value":"sid=9"}]}'
+    )
+    assert by_name.values(split) == {"http_user_agent": "Fx", "http_cookie": "_ga=1; sid=9"}
     assert by_place.values('{"headers":{"User-Agent":["Fx","second"]}}') == {"http_user_agent": "Fx"}
+    # AND a list some of whose objects say which element to read and some not is refused
+    with pytest.raises(LogFormatError, match="the list at headers has objects with a text of their own"):
+        JsonTemplate('{"headers":[{"name":"User-Agent","value":"$http_user_agent"},{"value":"$http_cookie"}]}')

@@ -167,11 +167,17 @@ WAF_TEMPLATE = (
     '"httpRequest":{"clientIp":"$remote_addr","country":"$waf_country","uri":"$uri","args":"$args",'
     '"httpVersion":"$server_protocol","httpMethod":"$request_method","requestId":"$request_id",'
     '"headers":[{"name":"User-Agent","value":"$http_user_agent"},{"name":"Referer","value":"$http_referer"},'
-    '{"name":"Cookie","value":"$http_cookie"},{"name":"Host","value":"$host"}]}}'
+    '{"name":"Cookie","value":"$http_cookie"},{"name":"Host","value":"$host"},'
+    '{"name":"X-Forwarded-For","value":"$http_x_forwarded_for"}]}}'
 )
 # What WAF answers a request its action stopped: Block's default 403, CAPTCHA's 405 and Challenge's 202
 # (its interstitial); Allow and Count pass the request on, whose answer WAF does not log.
 WAF_STATUSES = {"BLOCK": 403, "CAPTCHA": 405, "CHALLENGE": 202}
+WAF_PASSED = frozenset({"ALLOW", "COUNT"})
+# A request WAF stopped never reached the site: a login or a payment it stopped failed, whatever WAF
+# answered. One answered below 400 (a challenge's 202, a rule's custom 200) reads as refused with this
+# status, what WAF sent kept as ``waf_status``.
+WAF_REFUSED_STATUS = 403
 # The formats read as the custom format of a JSON template of their own.
 TEMPLATE_FORMATS = {
     "traefik": TRAEFIK_TEMPLATE,
@@ -237,6 +243,9 @@ ORDER_HINT_SHARE = 0.01
 # A line this far ahead of the line before it, the lines after it back in the old time, is a clock
 # that was wrong (a server's, or a year written for another): sorting would not mend it.
 CLOCK_JUMP_SECONDS = 86_400.0
+# ...when the lines after it carry on from the time before it, within this: files joined out of order
+# go back further, or start later (a quiet site's last request of a day is no clock gone wrong).
+CLOCK_CARRY_ON_SECONDS = 3_600.0
 ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
 # The status a proxy logs when the client hung up before the response (CloudFront's ``000``, Envoy's
 # and Istio's ``0`` with the DC flag): the request is read without a status, marked viewer_closed.
@@ -312,13 +321,15 @@ _NOT_SIGNUP_RE = re.compile(
     r"|keys?|domains?|events?|courses?|webinars?|products?|newsletters?)/"
 )
 _SEARCH_RE = re.compile(r"/(?:search|buscar)")
-_CART_RE = re.compile(r"/(?:cart|basket|anadir\.jsp)")
+_CART_RE = re.compile(r"/(?:cart|basket)(?=[/.]|$)|anadir\.jsp")
 # Adding to a cart: a form submitted to the cart (``POST /cart/add``, Shopify's ``/cart/add.js``,
 # Magento's ``/checkout/cart/add``), a link that adds (``GET /cart/add?sku=1``, CSIC 2010's
 # ``anadir.jsp?id=2``), WooCommerce's ``?add-to-cart=12`` on any page. The cart viewed (``GET /cart``,
-# its ``?remove=1`` links) is a page like any other: read as adds, a shopper looking at the cart
-# before paying looked like a bot filling one.
+# its ``?remove=1`` links) or changed (``POST /cart/change.js``, ``/cart/update``, ``/cart/remove``)
+# is a page like any other: read as adds, a shopper looking at the cart before paying, or pressing
+# its + and -, looked like a bot filling one.
 _CART_ADD_RE = re.compile(r"/(?:cart|basket)/(?:[^/]+/)*add\b|anadir\.jsp")
+_CART_CHANGE_RE = re.compile(r"/(?:cart|basket)/(?:[^/]+/)*(?:change|update|remove|delete|clear)\b")
 _CART_ADD_QUERY_RE = re.compile(r"(?:^|&)add-to-cart=")
 # Payments: a path whose last segment is a checkout, an order, a donation, a charge, a wallet's
 # deposit or top-up (a betting site's, a game's: card testers use them as they use checkouts), or its
@@ -376,6 +387,8 @@ class ImportReport:
     addressed: int = 0  # events with a client address
     with_agent: int = 0  # events with a user agent
     with_status: int = 0  # events with a response status
+    # A folder's files that it also holds uncompressed (x.log.gz beside x.log): both are read.
+    both_compressed: list[str] = field(default_factory=list)
     statuses_expected: bool = True  # a log of responses (not CSIC 2010's requests, nor events)
     login_attempts: int = 0  # logins submitted without a status: their outcome unknown
     agents_expected: bool = False  # whether the format has a user-agent column
@@ -426,6 +439,7 @@ class ImportReport:
     # The line the most late request came before, its time, and how far it was ahead of the line
     # before it (a clock jump when more than CLOCK_JUMP_SECONDS).
     latest_line: tuple[str, int, float, float] | None = None
+    earliest_late: float = math.inf  # the earliest time of a late request
     # HAProxy's lines whose captured request headers were not named (--haproxy-headers), or not as
     # many as named, and the first such block.
     haproxy_unnamed_headers: int = 0
@@ -519,6 +533,16 @@ class ImportReport:
             "features of clients read nothing, and a request without a session id is keyed by its address alone"
         )
 
+    def compressed_copies_hint(self) -> str | None:
+        """What to check when a folder holds a file both compressed and not: likely one file twice."""
+        if not self.both_compressed:
+            return None
+        named = ", ".join(self.both_compressed[:3])
+        return (
+            f"{len(self.both_compressed)} file(s) of the folder are there uncompressed too ({named}): both copies were "
+            "read, and if they are one log its requests are counted twice; keep one of each"
+        )
+
     def status_hint(self) -> str | None:
         """What is lost when most requests have no status (a firewall's log records only what it
         answered itself; a template without ``$status``)."""
@@ -589,8 +613,14 @@ class ImportReport:
         if self.late_example is None or self.late_events < self.events * ORDER_HINT_SHARE:
             return None
         source, number = self.late_example
-        if self.latest_line is not None and self.latest_line[3] > CLOCK_JUMP_SECONDS:
-            ahead_source, ahead_number, moment, jump = self.latest_line
+        # A clock jump: the lines after the one ahead carry on from the time before it.
+        ahead = self.latest_line
+        if (
+            ahead is not None
+            and ahead[3] > CLOCK_JUMP_SECONDS
+            and -LANDING_SECONDS <= self.earliest_late - (ahead[2] - ahead[3]) <= CLOCK_CARRY_ON_SECONDS
+        ):
+            ahead_source, ahead_number, moment, jump = ahead
             dated = datetime.fromtimestamp(moment, timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
             return (
                 f"{self.late_events} of {self.events} requests came before {ahead_source}:{ahead_number}, which is "
@@ -617,6 +647,7 @@ class ImportReport:
             self.agent_hint(),
             self.duration_hint(),
             self.status_hint(),
+            self.compressed_copies_hint(),
             self.foreign_json_hint(),
             self.session_hint(),
             self.extra_columns_hint(),
@@ -1191,9 +1222,8 @@ def infer_event_type(
         return "api_call"
     if _SEARCH_RE.search(lowered) or query.startswith("q=") or "&q=" in query:
         return "search"
-    if (_CART_RE.search(lowered) and (submitted or _CART_ADD_RE.search(lowered))) or _CART_ADD_QUERY_RE.search(
-        query.lower()
-    ):
+    cart = _CART_RE.search(lowered) and not _CART_CHANGE_RE.search(lowered)
+    if (cart and (submitted or _CART_ADD_RE.search(lowered))) or _CART_ADD_QUERY_RE.search(query.lower()):
         return "add_to_cart"
     return "page_view"
 
@@ -1482,13 +1512,20 @@ class LogImporter:
         return self._import_numbered((source, number, line) for number, line in enumerate(lines, 1))
 
     def _import_numbered(self, lines: Iterable[tuple[str, int, str]]) -> Iterator[LabeledEvent]:
-        """Events from ``(source, line number, line)``, one stream whatever its sources."""
+        """Events from ``(source, line number, line)``, one stream whatever its sources; a log of
+        requests in time order but for ``LANDING_SECONDS`` (``in_time_order``), event JSON lines as
+        they come."""
         events = self._events(lines)
+        # Event JSON lines are a service's events, which say what they are (its suggestions, if it
+        # emits them, marked by itself); CSIC 2010's requests are in order with no sessions.
+        requests = self.format not in ("jsonl", "csic2010")
+        if requests:  # (a log of requests, as its servers wrote them)
+            events = in_time_order(events)
         if self.session_column is not None:
             events = with_rotated_sessions(with_cookieless_sessions(events, self.report), self.report)
         if self.has_user_column:
             events = with_logins_attributed(events, self.report)
-        yield from with_typed_ahead(events)
+        yield from with_typed_ahead(events) if requests else events
 
     def _events(self, lines: Iterable[tuple[str, int, str]]) -> Iterator[LabeledEvent]:
         report = self.report
@@ -1547,6 +1584,7 @@ class LogImporter:
                     report.most_late_seconds = newest - moment
                     report.latest_line = newest_line
                 report.late_example = report.late_example or (source, number)
+                report.earliest_late = min(report.earliest_late, moment)
             if moment > newest:
                 newest_line = (source, number, moment, moment - newest if newest_line is not None else 0.0)
                 newest = moment
@@ -1573,7 +1611,8 @@ class LogImporter:
         if os.path.isdir(path):
             files = folder_files(path)
             if not files:
-                raise ValueError(f"{path}: a folder without a file to read")
+                raise FileNotFoundError(f"{path}: a folder without a file to read")
+            self.report.both_compressed = [name for name in files if name.endswith(".gz")]
             yield from self._import_numbered(
                 (name, number, line) for name, file in files.items() for number, line in _numbered_lines(file)
             )
@@ -1687,6 +1726,20 @@ class LogImporter:
             self.report._example(self.report.extra_column_examples, source, number, extra[:_EXAMPLE_CHARACTERS], line)
         return event
 
+    @staticmethod
+    def _waf_status(status: int | None, properties: dict[str, Any]) -> int | None:
+        """A WAF record's status: none for a request WAF let through (the site's answer is not WAF's
+        to log), else what WAF answered (a rule's custom response, or its action's), read as a
+        refusal (``WAF_REFUSED_STATUS``) where that was not a 4xx or 5xx."""
+        action = str(properties.get("waf_action", "")).upper()
+        if not action or action in WAF_PASSED:
+            return status
+        sent = status if status is not None else WAF_STATUSES.get(action, WAF_REFUSED_STATUS)
+        if sent < 400:
+            properties["waf_status"] = sent
+            return WAF_REFUSED_STATUS
+        return sent
+
     def _request_event(self, values: dict[str, str], line: str, source: str, number: int) -> dict[str, Any]:
         """The event of a web request line, from its values by nginx variable (unescaped)."""
         properties: dict[str, Any] = {}
@@ -1798,8 +1851,8 @@ class LogImporter:
                 method, uri = method or match.group(1).upper(), match.group(2)
             elif route.startswith("/"):
                 uri = route
-        if status is None and self.format == "waf":
-            status = WAF_STATUSES.get(str(properties.get("waf_action", "")).upper())
+        if self.format == "waf":
+            status = self._waf_status(status, properties)
         if method is not None:
             properties["method"] = method
         if uri is not None:
@@ -1846,17 +1899,44 @@ def source_name(path: str) -> str:
     return os.path.basename(path).removesuffix(".gz")
 
 
+def in_time_order(events: Iterable[LabeledEvent], slack: float = LANDING_SECONDS) -> Iterator[LabeledEvent]:
+    """``events`` in time order, holding back only ``slack`` seconds of them (the backtest's
+    reordering, ``model.backtest.in_time_order``): sessions are joined and logins attributed in it.
+    Firehose delivers a web firewall's records up to a minute or two apart from their order, and a
+    load balancer's nodes write a file each: a session's first request, without its cookie, logged
+    after its second, had started a session of its own. An event more than ``slack`` behind the
+    newest comes out as it arrives (the import says to sort such a log)."""
+    pending: list[tuple[float, int, LabeledEvent]] = []
+    newest = -math.inf
+    for position, item in enumerate(events):
+        moment = parse_timestamp(item.event["occurred_at"]).timestamp()
+        newest = max(newest, moment)
+        heapq.heappush(pending, (moment, position, item))
+        while pending[0][0] <= newest - slack:
+            yield heapq.heappop(pending)[2]
+    while pending:
+        yield heapq.heappop(pending)[2]
+
+
 def folder_files(folder: str) -> dict[str, str]:
-    """The files under ``folder`` (at any depth, hidden ones left out), in the order of their paths:
-    each's name (its path under the folder, without ``.gz``: the day folders of a load balancer's
-    logs repeat their files' base names) -> its path."""
-    found: dict[str, str] = {}
+    """The files under ``folder`` (at any depth; hidden ones left out, and a file reached twice
+    through a link read once, at its own path), in the order of their paths: each's name (its path
+    under the folder, without ``.gz``: the day folders of a load balancer's logs repeat their files'
+    base names; with it where the folder also holds the file uncompressed) -> its path."""
+    reached: dict[str, str] = {}  # real path -> the path it is read at
     for directory, subdirectories, names in os.walk(folder):
         subdirectories[:] = sorted(name for name in subdirectories if not name.startswith("."))
         for name in sorted(names):
-            if not name.startswith("."):
-                path = os.path.join(directory, name)
-                found[os.path.relpath(path, folder).replace(os.sep, "/").removesuffix(".gz")] = path
+            path = os.path.join(directory, name)
+            real = os.path.realpath(path)
+            if name.startswith(".") or not os.path.isfile(path):
+                continue
+            if real not in reached or (os.path.islink(reached[real]) and not os.path.islink(path)):
+                reached[real] = path
+    found: dict[str, str] = {}
+    for path in sorted(reached.values(), key=lambda path: os.path.relpath(path, folder)):
+        relative = os.path.relpath(path, folder).replace(os.sep, "/")
+        found[relative if relative.removesuffix(".gz") in found else relative.removesuffix(".gz")] = path
     return dict(sorted(found.items()))
 
 

@@ -92,10 +92,16 @@ def _leaves(template: Any, path: Path = ()) -> Iterator[tuple[Path, str]]:
         if len(matches) == len(template):
             for element, selector in zip(template, matches, strict=True):
                 yield from _leaves(element, (*path, selector))
+        elif matches:
+            raise _MixedListError(_key(path))
         else:
             yield from _leaves(template[0], (*path, 0))
     elif isinstance(template, str) and VARIABLE_RE.search(template):
         yield path, template
+
+
+class _MixedListError(Exception):
+    """A template list some of whose objects say which element of the line's list to read, others not."""
 
 
 def _selector(element: Any) -> Match | None:
@@ -123,7 +129,15 @@ class JsonTemplate:
         if not isinstance(parsed, dict):
             raise LogFormatError(template, "is not a JSON object template")
         self.fields: list[tuple[Path, str | CompiledFormat]] = []
-        for path, value in _leaves(parsed):
+        try:
+            leaves = list(_leaves(parsed))
+        except _MixedListError as error:
+            raise LogFormatError(
+                template,
+                f"the list at {error} has objects with a text of their own to find the line's element by "
+                '(\'"name": "User-Agent"\') and objects without: give each one',
+            ) from None
+        for path, value in leaves:
             lone = VARIABLE_RE.fullmatch(value)  # one variable alone: the value is its
             if lone is not None:
                 self.fields.append((path, variable_name(lone.group(1) or lone.group(2))))
@@ -149,7 +163,7 @@ class JsonTemplate:
         document = _decoded_object(line[start:])
         values: dict[str, str] = {}
         for path, field in self.fields:
-            found = _at(document, path)
+            found = _at(document, path, field)
             if field == "http_cookie" and isinstance(found, dict):
                 found = "; ".join(f"{name}={text}" for name, text in found.items() if isinstance(text, str))
             value = _text(found)
@@ -209,12 +223,17 @@ def _unescaped_bytes(match: re.Match[str]) -> str:
     return json.dumps(data.decode("utf-8", errors="replace"))[1:-1]
 
 
-def _at(document: Any, path: Path) -> Any:
-    for step in path:
+def _at(document: Any, path: Path, field: str | CompiledFormat = "") -> Any:
+    for position, step in enumerate(path):
         if isinstance(step, Match):
             if not isinstance(document, list):
                 return None
-            document = next((item for item in document if _matches(item, step)), None)
+            matching = [item for item in document if _matches(item, step)]
+            if len(matching) > 1:
+                # A header sent twice is one, its values joined as HTTP joins them (cookies with "; ")
+                texts = [_text(_at(item, path[position + 1 :])) for item in matching]
+                return ("; " if field == "http_cookie" else ", ").join(text for text in texts if text is not None)
+            document = matching[0] if matching else None
         elif isinstance(step, int):
             if not isinstance(document, list) or not document:
                 return None

@@ -39,7 +39,13 @@ from model.features.featurize import (
 )
 from model.features.outages import Outages
 from model.features.popularity import PathPopularity
-from model.features.resources import is_page_asset, resource_shape, resource_shapes, resource_template
+from model.features.resources import (
+    is_page_asset,
+    request_method,
+    resource_shape,
+    resource_shapes,
+    resource_template,
+)
 from model.features.site import SiteNow
 from model.features.state import (
     FEATURES_VERSION,
@@ -90,6 +96,7 @@ __all__ = [
     "is_page_asset",
     "keep_users_within",
     "merge_ip_states",
+    "request_method",
     "resource_shape",
     "resource_shapes",
     "resource_template",

@@ -16,6 +16,8 @@ from urllib.parse import unquote_plus
 
 import numpy as np
 
+from model.features.events import WRITE_METHODS
+
 SHAPE_COLUMNS = (
     "resource_missing",
     "log_resource_length",
@@ -101,9 +103,19 @@ def _entropy(text: str) -> float:
     return max(0.0, math.log2(total) - weighted / total)
 
 
-def is_page_asset(resource: Any) -> bool:
-    """Whether a request fetches a page asset (style, script, image, font) rather than a page or API."""
+def is_page_asset(resource: Any, method: Any = None) -> bool:
+    """Whether a request fetches a page asset (style, script, image, font) rather than a page or API:
+    not what is written to such a name (``method`` POST and the like: Shopify's cart takes its adds at
+    ``POST /cart/add.js``)."""
+    if isinstance(method, str) and method.lower() in WRITE_METHODS:
+        return False
     return isinstance(resource, str) and _STATIC_RE.search(resource.split("?", 1)[0]) is not None
+
+
+def request_method(event: Any) -> Any:
+    """The HTTP method a web request's event keeps in its properties (None for other events)."""
+    properties = event.get("properties") if isinstance(event, dict) else getattr(event, "properties", None)
+    return properties.get("method") if isinstance(properties, dict) else None
 
 
 def resource_template(resource: str) -> str:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from model.exceptions import InvalidStateError
 from model.features.events import event_field, event_time, stable_hash
 from model.features.popularity import FOLLOWED_SHARE, NOT_POPULAR, PathPopularity
-from model.features.resources import is_page_asset, resource_template
+from model.features.resources import is_page_asset, request_method, resource_template
 from model.features.state import FEATURES_VERSION, check_version
 
 VOCABULARY_COLUMNS = (
@@ -176,7 +176,7 @@ class ResourceVocabulary:
             template, pairs = _parameters(resource, vocabulary.template)
             key = stable_hash(template)
             paths[key] = paths.get(key, 0) + 1
-            asset = is_page_asset(resource)
+            asset = is_page_asset(resource, request_method(event))
             if not asset:
                 page_requests[key] = page_requests.get(key, 0) + 1
             client = event_field(event, "session_id") or event_field(event, "user_id")
