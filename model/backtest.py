@@ -201,7 +201,9 @@ def labels_by_line(labels: dict[str, str], sources: Iterable[str | None], format
 
     files: dict[str, set[str]] = defaultdict(set)  # a file's names -> the files named so
     named: dict[str, str] = {}  # a file in a folder read whole -> its name there (the import's)
-    by_path: dict[str, str] = {}  # a folder's file by its path under the folder, which names it alone
+    # A folder's files by their paths under it, which name them before any file's base name does
+    # (two sources that hold the same path stay ambiguous)
+    by_path: dict[str, set[str]] = defaultdict(set)
     if not any(LINE_KEY.fullmatch(key) for key in labels):
         return dict(labels)
     for source in sources:
@@ -213,11 +215,11 @@ def labels_by_line(labels: dict[str, str], sources: Iterable[str | None], format
                 path = str(Path(file).resolve())
                 named[path] = name
                 on_disk = Path(file).relative_to(source).as_posix()
-                by_path |= {name: path, on_disk: path}
+                by_path[name].add(path)
+                by_path[on_disk].add(path)
                 for alias in {source_name(file), Path(file).name}:
                     files[alias].add(path)
-    for name, path in by_path.items():
-        files[name] = {path}
+    files.update(by_path)
     wanted: dict[str, dict[int, str]] = defaultdict(dict)  # file name -> line number -> label key
     for key in labels:
         match = LINE_KEY.fullmatch(key)

@@ -544,16 +544,17 @@ def page_identity(event: Any) -> int:
     return zlib.crc32(text) or 1
 
 
-_ASSET_SHARE = ENTITY_FEATURE_NAMES.index("asset_share")
-# The shares a reason tells in words as the episode's own: of its requests (what the client and its
-# network are) or of its pages.
+# The shares a reason tells in words as the episode's own count: (its place in ``Evidence.counts``,
+# the place of what it is a share of, their name): of its requests (what the client and its network
+# are), of its pages, of its pages whose referer the log records. (Not the means of values other
+# than 0 and 1: rarity, attack-like fragments, travel.)
 _SHARE_OF = {
-    **{f"{name}_mean": "requests" for name in CLIENT_MEANS if name != "agent_rarity"},
-    "no_referer_share": "pages",
-    "write_mean": "pages",
-    "client_error_mean": "pages",
-    "suspicious_mean": "pages",
-    "new_path_mean": "pages",
+    **{
+        f"{name}_mean": (8 + len(PAGE_MEANS) + CLIENT_MEANS.index(name), 1, "requests")
+        for name in ("headless", "known_bot", "http_library", "hosting")
+    },
+    **{f"{name}_mean": (8 + PAGE_MEANS.index(name), 0, "pages") for name in ("write", "client_error", "new_path")},
+    "no_referer_share": (7, 6, "pages"),  # (of those whose referer the log records)
 }
 _FIRST_PAGE_MEAN = ENTITY_FEATURE_NAMES.index("event_score_mean")
 _FIRST_CLIENT_MEAN = _FIRST_PAGE_MEAN + len(PAGE_MEANS)
@@ -870,18 +871,23 @@ class EntityModel:
         terms = self._terms(rows)[0]
         return soft_truncated_sum(terms), terms[:, self._term_rule_features].max(axis=1)
 
-    def reasons(self, rows: Matrix, top: int = 3) -> list[tuple[str, ...]]:
+    def reasons(
+        self, rows: Matrix, top: int = 3, counts: Sequence[Sequence[float] | None] | None = None
+    ) -> list[tuple[str, ...]]:
         """For each row, the ``top`` features furthest in their training tails, as sentences naming
-        the episode's figures (read back from its row, so an alert describes the episode as it stood)."""
+        the episode's figures (read back from its row, so an alert describes the episode as it stood);
+        with the episodes' ``Evidence.counts``, a share also as the episode's own count of its
+        requests or pages (``_SHARE_OF``)."""
         matrix = np.asarray(rows, dtype=np.float64).reshape(-1, len(ENTITY_FEATURE_NAMES))
+        episode_counts = list(counts) if counts is not None else [None] * len(matrix)
         terms, left, right = self._terms(matrix)
         # An ordinary value is no reason: under the soft truncation it adds next to nothing.
         floor = 0.0 if self.scoring == PLAIN_TAIL_SUM else ORDINARY_TERM
         order = np.argsort(-terms, axis=1, kind="stable").tolist()
         medians = self.usual if self.usual is not None else self._profile.medians.tolist()
         explained = []
-        for row, strongest, row_terms, row_left, row_right in zip(
-            matrix.tolist(), order, terms.tolist(), left.tolist(), right.tolist(), strict=True
+        for row, strongest, row_terms, row_left, row_right, figures in zip(
+            matrix.tolist(), order, terms.tolist(), left.tolist(), right.tolist(), episode_counts, strict=True
         ):
             pages = math.expm1(row[0])
 
@@ -896,10 +902,6 @@ class EntityModel:
                 if count < 1.0:
                     return row[column]
                 return (row[column] * (count + PRIOR_EVENTS) - self.priors[column] * PRIOR_EVENTS) / count
-
-            # Its requests, from the share of them that are not pages (shrunk as every mean is).
-            asset_share, asset_prior = row[_ASSET_SHARE], self.priors[_ASSET_SHARE]
-            requests = max(pages, (pages + PRIOR_EVENTS * (asset_share - asset_prior)) / max(1.0 - asset_share, 1e-9))
 
             details = {
                 "pages": round(pages),
@@ -919,12 +921,12 @@ class EntityModel:
                 value, usual = row[self._columns[column]], medians[column]
                 beyond = round(value, 2) > round(usual, 2) if high else round(value, 2) < round(usual, 2)
                 template = _REASONS[name][0 if high else 1]
-                if high and name in _SHARE_OF:
-                    # The episode's own share in words: shrunk toward the usual episode's, a client
-                    # that names itself a bot in each of its two requests reads 0.29.
-                    unit, count = _SHARE_OF[name], round(requests if _SHARE_OF[name] == "requests" else pages)
-                    share = min(1.0, max(0.0, own_mean(name, count)))
-                    template += f": {round(share * count):,} of {count:,} {unit}"
+                if high and name in _SHARE_OF and figures is not None:
+                    # The episode's own share in words: its mean is shrunk toward the usual
+                    # episode's, and a client that names itself a bot in its two requests reads 0.29.
+                    part, whole, unit = _SHARE_OF[name]
+                    if figures[whole] >= 1:
+                        template += f": {round(figures[part]):,} of {round(figures[whole]):,} {unit}"
                 candidates.append((f"{template.format(**details)} ({name} {value:.2f}, usually {usual:.2f})", beyond))
             # A value no further out than a usual finished episode's says little to the reader ("the
             # same few pages again (0.41, usually 0.30)": its tail is the profile's, whose snapshots
@@ -1028,6 +1030,7 @@ class Peak(NamedTuple):
     score: float
     row: Vector
     judge: EntityModel
+    counts: tuple[float, ...] = ()  # the episode's Evidence.counts then
 
 
 def explain_peaks(peaks: Mapping[str, Peak]) -> dict[str, tuple[str, ...]]:
@@ -1038,7 +1041,8 @@ def explain_peaks(peaks: Mapping[str, Peak]) -> dict[str, tuple[str, ...]]:
     explained: dict[str, tuple[str, ...]] = {}
     for keys in by_judge.values():
         judge = peaks[keys[0]].judge
-        explained.update(zip(keys, judge.reasons(np.stack([peaks[key].row for key in keys])), strict=True))
+        rows, counts = np.stack([peaks[key].row for key in keys]), [peaks[key].counts or None for key in keys]
+        explained.update(zip(keys, judge.reasons(rows, counts=counts), strict=True))
     return explained
 
 
@@ -1104,7 +1108,7 @@ class EntityTracker:
                 assert key is not None  # owners holds only events with a key
                 peak = peaks.get(key)
                 if peak is None or score > peak.score:
-                    peaks[key] = Peak(score, matrix[index].copy(), judges[index])
+                    peaks[key] = Peak(score, matrix[index].copy(), judges[index], counts[index])
         crossings: list[int] = []  # indexes into owners of the events that crossed
         crossing = self.model.threshold * self.min_severity
         for index, (position, (episode, _), score) in enumerate(zip(owners, episodes, scores.tolist(), strict=True)):
@@ -1126,7 +1130,7 @@ class EntityTracker:
                 episodes[index][1],
                 times[owners[index]],
                 int(counts[index][0]),
-                judges[index].reasons(matrix[[index]])[0],
+                judges[index].reasons(matrix[[index]], counts=[counts[index]])[0],
             )
             for index in crossings
         ]

@@ -558,6 +558,11 @@ def test_a_folder_of_a_load_balancer_s_files_is_read_as_one_log_and_labelled_by_
     assert rekeyed == {events[3]["event_id"]: "bot", events[0]["event_id"]: "probe"}
     with pytest.raises(BacktestError, match=r"labels name lines of node-a\.log, the name of both"):
         labels_by_line({"node-a.log:1": "bot"}, [str(tmp_path / "AWSLogs")], "combined")
+    # AND so is a path two folder sources both hold (a training week's and a test week's)
+    (tmp_path / "week2" / "2026" / "11" / "03").mkdir(parents=True)
+    (tmp_path / "week2" / "2026" / "11" / "03" / "node-a.log").write_text(line(3, 1))
+    with pytest.raises(BacktestError, match=r"labels name lines of 2026/11/03/node-a\.log, the name of both"):
+        labels_by_line(labels, [str(tmp_path / "AWSLogs"), str(tmp_path / "week2")], "combined")
 
 
 def test_a_labelled_line_of_event_json_lines_is_its_own_event_id(tmp_path: Path) -> None:

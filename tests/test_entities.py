@@ -579,13 +579,24 @@ def test_a_reason_tells_the_episode_s_own_share_of_requests_not_the_shrunk_mean(
     for moment, asset in ((1_000.0, False), (1_000.2, True), (1_000.3, True), (1_030.0, False)):
         evidence.observe(moment, bot, 0.0, False, asset)
     row = evidence_rows(np.asarray([evidence.counts()]), stage.priors)
-    # WHEN it is put in words
-    (reasons,) = stage.reasons(row, top=len(ENTITY_FEATURE_NAMES))
+    # WHEN it is put in words with its counts
+    (reasons,) = stage.reasons(row, top=len(ENTITY_FEATURE_NAMES), counts=[evidence.counts()])
     # THEN the words say every request named a bot, though the mean the model reads is shrunk
     # toward the usual visit's (a visit of four requests weighs as much as five of the population's)
     reason = next(reason for reason in reasons if "(known_bot_mean " in reason)
     assert reason.startswith("a self-declared bot or crawler: 4 of 4 requests (known_bot_mean ")
     assert row[0][ENTITY_FEATURE_NAMES.index("known_bot_mean")] < 0.5
+    # AND an episode of images alone (no page) counts its ten requests, and no share of its pages
+    images = Evidence()
+    for n in range(10):
+        images.observe(1_000.0 + n, bot, 0.0, False, True)
+    counts = [images.counts()]
+    (reasons,) = stage.reasons(evidence_rows(np.asarray(counts), stage.priors), len(ENTITY_FEATURE_NAMES), counts)
+    assert any(reason.startswith("a self-declared bot or crawler: 10 of 10 requests (") for reason in reasons)
+    assert not any(" of 0 pages" in reason or " of 1 pages" in reason for reason in reasons)
+    # AND without counts (an older caller) the words give no share
+    (plain,) = stage.reasons(row, top=len(ENTITY_FEATURE_NAMES))
+    assert any(reason.startswith("a self-declared bot or crawler (known_bot_mean ") for reason in plain)
 
 
 def test_a_value_no_further_out_than_a_usual_episode_s_is_no_reason() -> None:

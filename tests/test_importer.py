@@ -1798,6 +1798,11 @@ def test_an_item_added_to_a_cart_is_an_add_and_the_cart_viewed_is_a_page() -> No
         ("POST", "/cart/update", ""): "page_view",
         ("POST", "/basket/remove/3", ""): "page_view",
         ("POST", "/carte/menu", ""): "page_view",  # (a menu, in French)
+        ("POST", "/checkout/cart/updatepost/", ""): "page_view",  # (Magento's cart updated)
+        ("POST", "/api/carts/12/items", ""): "api_call",  # (an API's: its calls are calls)
+        ("POST", "/carts/12/items", ""): "add_to_cart",
+        ("POST", "/cart_items", ""): "add_to_cart",
+        ("GET", "/cart-add", "sku=4"): "add_to_cart",
     }
     # THEN each is read as an add only when it adds
     assert {key: infer_event_type(key[0], key[1], 200, key[2]) for key in read} == read
@@ -1812,7 +1817,8 @@ def test_only_a_word_typed_or_erased_a_few_letters_at_a_time_is_marked_typed_ahe
     lines = [
         line(0, "/suggest?q=mu"),
         line(1, "/suggest?q=mug"),  # typed
-        line(2, "/suggest?q=mu"),  # erased
+        line(2, "/suggest?q=mugs"),  # typed on
+        line(2, "/suggest?q=mug"),  # erased, back to what the word sent: a page (no looping through queries)
         line(3, "/suggest?q=bowl"),  # another word
         line(4, "/suggest?q=bowl&lang=fr"),  # another parameter
         line(30, "/suggest?q=bowls"),  # typed half a minute later: another search
@@ -1826,7 +1832,7 @@ def test_only_a_word_typed_or_erased_a_few_letters_at_a_time_is_marked_typed_ahe
     # WHEN they are imported
     marked = [item.event["properties"].get("typed_ahead", False) for item in importer.import_lines(lines, "a.log")]
     # THEN a call is marked when its word grew or shrank from the same client's call just before
-    assert marked == [False, True, True, False, False, False, False, False, False, False, True]
+    assert marked == [False, True, True, False, False, False, False, False, False, False, False, True]
 
 
 def test_a_folder_holding_a_file_twice_says_so_and_an_empty_one_is_refused(tmp_path: Path) -> None:
@@ -1848,6 +1854,26 @@ def test_a_folder_holding_a_file_twice_says_so_and_an_empty_one_is_refused(tmp_p
     # AND an empty folder is an error that names it, not a crash
     with pytest.raises(FileNotFoundError, match="a folder without a file to read"):
         list(LogImporter("combined").import_file(str(tmp_path / "empty")))
+
+
+def test_a_client_cannot_hide_its_requests_behind_the_typed_ahead_mark() -> None:
+    # GIVEN scripts that shape their calls as typing: one looping through two queries, one extending
+    # its word for minutes, one starting word after word at a path, each a call a second
+    def line(second: int, query: str) -> str:
+        stamp = f"06/Nov/2026:{10 + second // 3600:02d}:{second // 60 % 60:02d}:{second % 60:02d} +0000"
+        return f'203.0.113.9 - - [{stamp}] "GET /p?{query} HTTP/1.1" 200 5 "-" "Fx" s-1'
+
+    def marked(lines: list[str]) -> int:
+        importer = LogImporter("custom", log_format='%h %l %u %t "%r" %>s %O "%{Referer}i" "%{User-Agent}i" %{sid}C')
+        return sum(bool(item.event["properties"].get("typed_ahead")) for item in importer.import_lines(lines, "a.log"))
+
+    looping = [line(second, "id=1" if second % 2 == 0 else "id=1x") for second in range(100)]
+    growing = [line(second, "q=" + "a" * (second + 1)) for second in range(200)]
+    words = [line(second, f"q=w{second // 5}" + "x" * (second % 5)) for second in range(1000)]
+    # THEN the loop has one call marked, a word at most a minute of them, and a session at most 80 at a path
+    assert marked(looping) == 1
+    assert marked(growing) == 60
+    assert marked(words) == 80
 
 
 TRAEFIK_LINE = (

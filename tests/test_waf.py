@@ -69,6 +69,7 @@ def test_a_waf_record_reads_its_headers_by_name_whatever_their_order_and_case() 
     assert (first["session_id"], first["resource"], first["ip"]) == ("aaaa1111", "/jobs/1?q=nurse&page=2", "86.150.3.4")
     assert first["occurred_at"] == "2026-11-16T00:00:08.157000Z"
     assert (second["user_agent"], second["properties"]["referer"]) == ("curl/8.5.0", "https://www.jobs.example/")
+    assert first["properties"]["referer"] == ""  # (a header WAF did not log was not sent: no referer)
     assert second["session_id"].startswith("client:")  # (no cookie: the client's own session)
 
 
@@ -84,22 +85,24 @@ def test_a_waf_record_has_the_status_waf_answered_and_none_for_what_it_let_throu
         record("BLOCK", "/login", "POST", responseCodeSent=200),
         record("CHALLENGE", "/checkout", "POST"),
         record("ALLOW", "/checkout", "POST"),
+        record("CHALLENGE", "/jobs/3"),
     ]
     importer = LogImporter("waf")
     events = [item.event for item in importer.import_lines(lines, "waf.log")]
     # THEN a request WAF let through has no status (its answer is not WAF's to log), and one it
     # stopped has its action's status, or the custom response's, and is refused whatever that was
     # (a challenge's 202, a custom 200: kept as waf_status)
-    assert [event["status"] for event in events] == [None, 403, 405, 429, 403, 403, 403, None]
-    assert [event["properties"].get("waf_status") for event in events] == [None] * 4 + [202, 200, 202, None]
+    assert [event["status"] for event in events] == [None, 403, 405, 429, 403, 403, 403, None, 202]
+    assert [event["properties"].get("waf_status") for event in events] == [None] * 4 + [202, 200, 202, None, None]
     assert [event["event_type"] for event in events] == [
         *["login_attempt"] + ["login_failed"] * 5,
         "purchase",
         "purchase",
+        "page_view",  # (a page challenged, which a browser passes by itself: its 202 as it is)
     ]
     assert events[1]["properties"]["waf_action"] == "BLOCK"
     # AND a payment WAF stopped is a declined one, one it let through one that went through
-    assert [payment_outcome(event) for event in events[-2:]] == [True, False]
+    assert [payment_outcome(event) for event in events[-3:-1]] == [True, False]
 
 
 def test_a_log_whose_requests_mostly_have_no_status_says_what_cannot_be_seen() -> None:

@@ -260,7 +260,8 @@ _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
 # Files a page or a player fetches by itself: styles, scripts, images, fonts, and the playlists and
 # segments of streamed video and audio (HLS, DASH), which a player requests every few seconds. Not
-# what is posted to such a name: Shopify's cart takes its adds at ``POST /cart/add.js``.
+# what is written to such a name: Shopify's cart takes its adds at ``POST /cart/add.js``.
+_WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _STATIC_RE = re.compile(
     r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map|m3u8|mpd|ts|m4s|m4v|m4a|mp4|webm|aac|vtt)$"
 )
@@ -321,15 +322,15 @@ _NOT_SIGNUP_RE = re.compile(
     r"|keys?|domains?|events?|courses?|webinars?|products?|newsletters?)/"
 )
 _SEARCH_RE = re.compile(r"/(?:search|buscar)")
-_CART_RE = re.compile(r"/(?:cart|basket)(?=[/.]|$)|anadir\.jsp")
+_CART_RE = re.compile(r"/(?:carts?|baskets?)(?=[/._-]|$)|anadir\.jsp")
 # Adding to a cart: a form submitted to the cart (``POST /cart/add``, Shopify's ``/cart/add.js``,
 # Magento's ``/checkout/cart/add``), a link that adds (``GET /cart/add?sku=1``, CSIC 2010's
 # ``anadir.jsp?id=2``), WooCommerce's ``?add-to-cart=12`` on any page. The cart viewed (``GET /cart``,
 # its ``?remove=1`` links) or changed (``POST /cart/change.js``, ``/cart/update``, ``/cart/remove``)
 # is a page like any other: read as adds, a shopper looking at the cart before paying, or pressing
 # its + and -, looked like a bot filling one.
-_CART_ADD_RE = re.compile(r"/(?:cart|basket)/(?:[^/]+/)*add\b|anadir\.jsp")
-_CART_CHANGE_RE = re.compile(r"/(?:cart|basket)/(?:[^/]+/)*(?:change|update|remove|delete|clear)\b")
+_CART_ADD_RE = re.compile(r"/(?:carts?|baskets?)(?=[/._-]).*\badd\b|anadir\.jsp")
+_CART_CHANGE_RE = re.compile(r"/(?:carts?|baskets?)(?=[/._-]).*\b(?:change|update|updatepost|remove|delete|clear)\b")
 _CART_ADD_QUERY_RE = re.compile(r"(?:^|&)add-to-cart=")
 # Payments: a path whose last segment is a checkout, an order, a donation, a charge, a wallet's
 # deposit or top-up (a betting site's, a game's: card testers use them as they use checkouts), or its
@@ -1202,7 +1203,7 @@ def infer_event_type(
         return "bad_request"
     lowered = path.lower()
     submitted = (method or "").upper() in {"POST", "PUT"} or "pwd=" in query or "password=" in query
-    if _STATIC_RE.search(lowered) and (method or "").upper() != "POST":
+    if _STATIC_RE.search(lowered) and (method or "").upper() not in _WRITE_METHODS:
         return "static_asset"
     if _LOGIN_RE.search(lowered) and submitted and not _LOGOUT_RE.search(lowered) and not _NOT_LOGIN_RE.search(lowered):
         if status is None:
@@ -1612,7 +1613,7 @@ class LogImporter:
             files = folder_files(path)
             if not files:
                 raise FileNotFoundError(f"{path}: a folder without a file to read")
-            self.report.both_compressed = [name for name in files if name.endswith(".gz")]
+            self.report.both_compressed += [name for name in files if name.endswith(".gz")]
             yield from self._import_numbered(
                 (name, number, line) for name, file in files.items() for number, line in _numbered_lines(file)
             )
@@ -1727,15 +1728,16 @@ class LogImporter:
         return event
 
     @staticmethod
-    def _waf_status(status: int | None, properties: dict[str, Any]) -> int | None:
+    def _waf_status(status: int | None, properties: dict[str, Any], method: str | None) -> int | None:
         """A WAF record's status: none for a request WAF let through (the site's answer is not WAF's
-        to log), else what WAF answered (a rule's custom response, or its action's), read as a
-        refusal (``WAF_REFUSED_STATUS``) where that was not a 4xx or 5xx."""
+        to log), else what WAF answered (a rule's custom response, or its action's); a form it
+        stopped (a login, a payment) read as refused (``WAF_REFUSED_STATUS``) where that was not a
+        4xx or 5xx. (A page it challenged, which a browser passes by itself, keeps its 202.)"""
         action = str(properties.get("waf_action", "")).upper()
         if not action or action in WAF_PASSED:
             return status
         sent = status if status is not None else WAF_STATUSES.get(action, WAF_REFUSED_STATUS)
-        if sent < 400:
+        if sent < 400 and (method or "").upper() in _WRITE_METHODS:
             properties["waf_status"] = sent
             return WAF_REFUSED_STATUS
         return sent
@@ -1852,7 +1854,8 @@ class LogImporter:
             elif route.startswith("/"):
                 uri = route
         if self.format == "waf":
-            status = self._waf_status(status, properties)
+            status = self._waf_status(status, properties, method)
+            properties.setdefault("referer", "")  # (a header it did not log was not sent)
         if method is not None:
             properties["method"] = method
         if uri is not None:
@@ -1899,6 +1902,11 @@ def source_name(path: str) -> str:
     return os.path.basename(path).removesuffix(".gz")
 
 
+# The requests the import holds back to put them in time order, at most (about 1.4 KB each): a log
+# busier than this in LANDING_SECONDS (330 requests a second) is put in order over a shorter time.
+MAX_HELD_REQUESTS = 100_000
+
+
 def in_time_order(events: Iterable[LabeledEvent], slack: float = LANDING_SECONDS) -> Iterator[LabeledEvent]:
     """``events`` in time order, holding back only ``slack`` seconds of them (the backtest's
     reordering, ``model.backtest.in_time_order``): sessions are joined and logins attributed in it.
@@ -1912,14 +1920,19 @@ def in_time_order(events: Iterable[LabeledEvent], slack: float = LANDING_SECONDS
         moment = parse_timestamp(item.event["occurred_at"]).timestamp()
         newest = max(newest, moment)
         heapq.heappush(pending, (moment, position, item))
-        while pending[0][0] <= newest - slack:
+        while pending[0][0] <= newest - slack or len(pending) > MAX_HELD_REQUESTS:
             yield heapq.heappop(pending)[2]
     while pending:
         yield heapq.heappop(pending)[2]
 
 
+# Files a log folder holds that are no log: the test file a load balancer writes when its logging
+# is turned on.
+NOT_LOGS = frozenset({"ELBAccessLogTestFile"})
+
+
 def folder_files(folder: str) -> dict[str, str]:
-    """The files under ``folder`` (at any depth; hidden ones left out, and a file reached twice
+    """The files under ``folder`` (at any depth; hidden ones and ``NOT_LOGS`` left out, and a file reached twice
     through a link read once, at its own path), in the order of their paths: each's name (its path
     under the folder, without ``.gz``: the day folders of a load balancer's logs repeat their files'
     base names; with it where the folder also holds the file uncompressed) -> its path."""
@@ -1929,7 +1942,7 @@ def folder_files(folder: str) -> dict[str, str]:
         for name in sorted(names):
             path = os.path.join(directory, name)
             real = os.path.realpath(path)
-            if name.startswith(".") or not os.path.isfile(path):
+            if name.startswith(".") or name in NOT_LOGS or not os.path.isfile(path):
                 continue
             if real not in reached or (os.path.islink(reached[real]) and not os.path.islink(path)):
                 reached[real] = path
