@@ -174,9 +174,10 @@ WAF_TEMPLATE = (
 # (its interstitial); Allow and Count pass the request on, whose answer WAF does not log.
 WAF_STATUSES = {"BLOCK": 403, "CAPTCHA": 405, "CHALLENGE": 202}
 WAF_PASSED = frozenset({"ALLOW", "COUNT"})
-# A request WAF stopped never reached the site: a login or a payment it stopped failed, whatever WAF
-# answered. One answered below 400 (a challenge's 202, a rule's custom 200) reads as refused with this
-# status, what WAF sent kept as ``waf_status``.
+# A form WAF stopped (a write: a login, a payment) never reached the site, and failed whatever WAF
+# answered: one answered below 400 (a challenge's 202, a rule's custom 200) reads as refused with this
+# status, what WAF sent kept as ``waf_status``. (A page it challenged, which a browser passes by
+# itself, keeps its 202.)
 WAF_REFUSED_STATUS = 403
 # The formats read as the custom format of a JSON template of their own.
 TEMPLATE_FORMATS = {
@@ -552,8 +553,9 @@ class ImportReport:
         logins = f", {self.login_attempts} login(s) among them" if self.login_attempts else ""
         return (
             f"{self.events - self.with_status} of {self.events} requests have no status{logins}: whether a login "
-            "failed or a payment was declined is unknown, so no failed-login or declined-payment wave can be trained "
-            "or seen, and credential stuffing and card testing show only in their clients' own pace; give the "
+            "failed or a payment was declined is unknown for them, so the failed-login and declined-payment waves see "
+            "only the failures the log does record, and credential stuffing and card testing show mostly in their "
+            "clients' own pace; give the "
             "column with the response's status if the log has one (a web firewall's log, AWS WAF's, records only "
             "what the firewall itself answered: the site's or its load balancer's log has the rest)"
         )
