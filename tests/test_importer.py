@@ -140,6 +140,52 @@ def test_an_application_load_balancer_log_reads_with_the_documented_format() -> 
     assert item.event["properties"]["request_time"] == "-1"
 
 
+def test_an_azure_front_door_record_reads_with_the_documented_template() -> None:
+    # GIVEN Front Door's access log record (as a diagnostic setting archives it), and one whose
+    # client wrote an address of its choosing in X-Forwarded-For
+    template = (
+        '{"time":"$time_iso8601","properties":{"httpMethod":"$request_method","requestUri":"$request_uri",'
+        '"userAgent":"$http_user_agent","socketIp":"$remote_addr","clientIp":"$http_x_forwarded_for",'
+        '"httpStatusCode":"$status","responseBytes":"$body_bytes_sent","timeTaken":"$request_time",'
+        '"referer":"$http_referer"}}'
+    )
+    assert template in (Path(__file__).parents[1] / "docs" / "traffic.md").read_text()
+    properties = {
+        "trackingReference": "0zxV+XAAAAAB",
+        "httpMethod": "POST",
+        "httpVersion": "2.0.0",
+        "requestUri": "https://www.healthshop.example:443/account/login?next=%2Fcart",
+        "userAgent": "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0.0.0",
+        "clientIp": "81.2.69.160",
+        "socketIp": "81.2.69.160",
+        "timeTaken": "0.105",
+        "httpStatusCode": "401",
+        "referer": "https://www.healthshop.example/account/login",
+        "pop": "LHR",
+        "cacheStatus": "CONFIG_NOCACHE",
+    }
+    record = {"time": "2026-11-27T14:05:11.1234567Z", "category": "FrontDoorAccessLog", "properties": properties}
+    spoofed = {**record, "properties": {**properties, "clientIp": "198.51.100.99"}}
+    # WHEN they are imported with the template docs/traffic.md gives
+    importer = LogImporter("custom", log_format=template)
+    read, forged = (
+        item.event for item in importer.import_lines([json.dumps(record), json.dumps(spoofed)], "PT1H.json")
+    )
+    # THEN the request, its status, time and client are the event's, a failed login among them
+    assert (read["resource"], read["status"], read["event_type"]) == (
+        "/account/login?next=%2Fcart",
+        401,
+        "login_failed",
+    )
+    assert (read["ip"], read["occurred_at"], read["properties"]["latency_ms"]) == (
+        "81.2.69.160",
+        "2026-11-27T14:05:11.123456Z",
+        105.0,
+    )
+    # AND an address the client wrote itself is not believed from a client's own connection
+    assert forged["ip"] == "81.2.69.160"
+
+
 INGRESS_NGINX_FORMAT = (
     '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" '
     '"$http_user_agent" $request_length $request_time [$proxy_upstream_name] [$proxy_alternative_upstream_name] '
@@ -1334,7 +1380,11 @@ def test_event_type_inference() -> None:
     assert infer_event_type("POST", "/account/login.aspx", 302) == "login_succeeded"
     assert infer_event_type("GET", "/logout.php", 302) == "logout"
     assert infer_event_type("POST", "/wp-login.php", 200) == "page_view"  # (a scanner's probe is not this site's login)
-    assert infer_event_type("GET", "/account/password-reset", 200) == "password_reset"
+    assert infer_event_type("POST", "/account/password-reset", 302) == "password_reset"
+    # (the form fetched is a page; the link the reset sent, its token in the query, is the reset)
+    assert infer_event_type("GET", "/account/password-reset", 200) == "page_view"
+    assert infer_event_type("GET", "/account/password-reset", 200, "token=8f2c") == "password_reset"
+    assert infer_event_type(None, "/account/password-reset", 200) == "password_reset"  # (no method logged)
     assert infer_event_type("POST", "/checkout", 200) == "purchase"
     assert infer_event_type("GET", "/api/v2/orders/1", 200) == "api_call"
     assert infer_event_type(None, None, 400) == "bad_request"

@@ -294,6 +294,10 @@ _LOGIN_RE = re.compile(
 )
 _LOGOUT_RE = re.compile(rf"/(?:logout|signout|sign-out|log-out|salir){_PAGE_EXTENSION}(?:/|$)")
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
+# A password reset is its form submitted, or the link it sent followed (its token in the query); the
+# form fetched is a page: read as a reset, everyone who reset theirs did it twice, and a visit to the
+# form was one. (A log without methods cannot tell them apart: any such request is a reset there.)
+_RESET_LINK_RE = re.compile(r"(?:^|&)(?:token|key|code|reset_token|t)=")
 # The last segment of a path that registers an account (``_SIGNUP_RE``): under a login path too,
 # no login.
 _SIGNUP_SEGMENTS = r"sign[-_]?up|register|registration|registrations|create[-_]?account|new[-_]?account"
@@ -1213,7 +1217,7 @@ def infer_event_type(
         return "login_failed" if status >= 400 or status in failed_statuses else "login_succeeded"
     if _LOGOUT_RE.search(lowered):
         return "logout"
-    if _RESET_RE.search(lowered):
+    if _RESET_RE.search(lowered) and (method is None or submitted or _RESET_LINK_RE.search(query.lower())):
         return "password_reset"
     if submitted and _SIGNUP_RE.search(lowered) and not _NOT_SIGNUP_RE.search(lowered):
         return "signup"
