@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import heapq
 import itertools
 import json
 import logging
@@ -59,6 +58,7 @@ from model.entities import (
 from model.entity_training import ENTITY_KINDS, MIN_MACHINE_EPISODES
 from model.exceptions import TrainingDataError
 from model.features import IpState, SiteNow, UserState, event_time, featurize_batch
+from model.ordering import in_time_order as ordered_by_time
 from model.waves import (
     ATTEMPTS,
     LOGINS,
@@ -250,18 +250,7 @@ def in_time_order(
     Logs are written in about the order requests finish; an event later than ``slack`` behind the
     newest seen comes out when it arrives, and the features treat it as simultaneous with the last.
     """
-    pending: list[tuple[float, int, dict[str, Any]]] = []
-    newest = -math.inf
-    for position, event in enumerate(events):
-        moment = event_time(event)
-        newest = max(newest, moment)
-        heapq.heappush(pending, (moment, position, event))
-        while pending and pending[0][0] <= newest - slack:
-            moment, _, ready = heapq.heappop(pending)
-            yield moment, ready
-    while pending:
-        moment, _, ready = heapq.heappop(pending)
-        yield moment, ready
+    return ordered_by_time(events, event_time, slack)
 
 
 @dataclass

@@ -82,6 +82,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from model.ordering import in_time_order as ordered_by_time
 from traffic.envoy import ENVOY_FORMATS, from_envoy, is_envoy_format
 from traffic.exceptions import LogFormatError
 from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical
@@ -1915,21 +1916,17 @@ MAX_HELD_REQUESTS = 100_000
 
 def in_time_order(events: Iterable[LabeledEvent], slack: float = LANDING_SECONDS) -> Iterator[LabeledEvent]:
     """``events`` in time order, holding back only ``slack`` seconds of them (the backtest's
-    reordering, ``model.backtest.in_time_order``): sessions are joined and logins attributed in it.
+    reordering, ``model.ordering``): sessions are joined and logins attributed in it.
     Firehose delivers a web firewall's records up to a minute or two apart from their order, and a
     load balancer's nodes write a file each: a session's first request, without its cookie, logged
     after its second, had started a session of its own. An event more than ``slack`` behind the
     newest comes out as it arrives (the import says to sort such a log)."""
-    pending: list[tuple[float, int, LabeledEvent]] = []
-    newest = -math.inf
-    for position, item in enumerate(events):
-        moment = parse_timestamp(item.event["occurred_at"]).timestamp()
-        newest = max(newest, moment)
-        heapq.heappush(pending, (moment, position, item))
-        while pending[0][0] <= newest - slack or len(pending) > MAX_HELD_REQUESTS:
-            yield heapq.heappop(pending)[2]
-    while pending:
-        yield heapq.heappop(pending)[2]
+    for _, item in ordered_by_time(events, _occurred, slack, MAX_HELD_REQUESTS):
+        yield item
+
+
+def _occurred(item: LabeledEvent) -> float:
+    return parse_timestamp(item.event["occurred_at"]).timestamp()
 
 
 # Files a log folder holds that are no log: the test file a load balancer writes when its logging
