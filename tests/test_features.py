@@ -514,10 +514,10 @@ def test_a_vocabulary_of_an_earlier_release_reads_slugs_one_by_one_and_its_calls
     assert vocabulary.to_json()["v"] == 3
     again = ResourceVocabulary.from_json(vocabulary.to_json())
     assert again.resource_columns("/news/2026/11/10/bravo-council-votes/")[0] == pytest.approx(3.0204248861443626)
-    # AND one learned now is version 6 (which that release's version check refuses rather than
+    # AND one learned now is version 7 (which that release's version check refuses rather than
     # misreads) and carries its window: without it, this code refuses it as malformed
     learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource="/news/a-b-c/")]).to_json()
-    assert (learned["v"], learned["subrequest_seconds"]) == (6, 5.0)
+    assert (learned["v"], learned["subrequest_seconds"]) == (7, 5.0)
     with pytest.raises(InvalidStateError, match="vocabulary"):
         ResourceVocabulary.from_json({key: value for key, value in learned.items() if key != "subrequest_seconds"})
 
@@ -544,6 +544,32 @@ def test_a_slug_with_a_file_extension_is_one_template_and_a_version_4_vocabulary
     assert (again.slugs, again.slug_extensions) == (True, False)
     assert again.template("/api/live/lake-effect-snow-warning.json") == "/api/live/lake-effect-snow-warning.json"
     assert again.template("/news/2026/11/10/storm-closes-the-road/") == "/news/0/0/0/{slug}/"
+
+
+def test_an_id_in_a_path_is_one_template_and_a_version_6_vocabulary_keeps_its_own() -> None:
+    # GIVEN a forum whose every open tab long-polls its message bus under a client id of its own,
+    # and whose password-reset links carry a token, learned now
+    def hex_id(number: int) -> str:
+        return hashlib.md5(str(number).encode()).hexdigest()
+
+    training = [f"/message-bus/{hex_id(n)}/poll" for n in range(50)]
+    training += [f"/u/password-reset/{hex_id(7)[:20]}", "/latest.json", "/t/12.json"]
+    learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource=path) for path in training])
+    vocabulary = ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json())))
+    # THEN a new tab's poll reads as common as the others: one template of ids
+    assert vocabulary.template(f"/message-bus/{hex_id(999)}/poll") == "/message-bus/{id}/poll"
+    assert vocabulary.resource_columns(f"/message-bus/{hex_id(999)}/poll")[0] == pytest.approx(-np.log(51.0 / 54.0))
+    assert vocabulary.template("/u/password-reset/9f86d081884c7d659a2f.json") == "/u/password-reset/{id}.json"
+    # AND a word or a number of that length, or a short code, is no id
+    for path in ("/docs/internationalization", "/orders/12345678901234567890", "/p/ab12cd34ef"):
+        assert "{id}" not in vocabulary.template(path)
+    # AND a vocabulary written by the release before (version 6) reads ids one by one, as it counted
+    # them, and is written again as version 6
+    learned.ids = False
+    assert learned.to_json()["v"] == 6
+    before = ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json())))
+    assert (before.ids, before.popular_now) == (False, True)
+    assert before.template(f"/message-bus/{hex_id(1)}/poll") == "/message-bus/c0ca0a0b0dcc0a0f0b/poll"
 
 
 def test_widest_possible_states_fit_the_documented_bounds() -> None:

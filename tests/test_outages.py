@@ -15,7 +15,7 @@ from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES, Outages, PathPopularity, SiteNow, featurize_batch
 from model.features.clock import EventClock
 from model.features.outages import CLOCK_STEP, FAR_BEHIND, MIN_FAILING_NETWORKS
-from model.features.popularity import _TEMPLATE, STORED_ALONE_VERSION, Followed, network_hash
+from model.features.popularity import _TEMPLATE_BEFORE_ESTABLISHED, STORED_ALONE_VERSION, Followed, network_hash
 from tests.model_factories import START, event
 
 FAILURE = FEATURE_NAMES.index("failure")
@@ -229,7 +229,8 @@ def test_the_site_s_count_is_stored_exactly_and_reads_the_form_stored_before_out
     # THEN it reads back exactly
     assert SiteNow.from_bytes(site.to_bytes()) == site
     # AND a popularity stored alone (before outages were counted) reads with no outage counted
-    alone = struct.pack("<BdddI", STORED_ALONE_VERSION, 0.0, 0.0, 2.0, 1) + _TEMPLATE.pack(7, 1.0, 1.0, 0, 3, 0, 0, 0)
+    alone = struct.pack("<BdddI", STORED_ALONE_VERSION, 0.0, 0.0, 2.0, 1)
+    alone += _TEMPLATE_BEFORE_ESTABLISHED.pack(7, 1.0, 1.0, 0, 3, 0, 0, 0)
     assert SiteNow.from_bytes(alone) == SiteNow(popularity, Outages())
     # AND anything else is refused with the reason
     stored = site.to_bytes()

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import struct
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -133,16 +134,17 @@ def test_one_client_failures_and_hosting_networks_do_not_make_a_page_popular(who
     assert set(np.round(rarity, 6)) == {round(math.log(vocabulary.total + 1.0), 6)}
 
 
-def test_visits_fade_and_a_replay_in_batches_reads_as_one() -> None:
-    # GIVEN 40 readers of the live blog, a home page read every five minutes for six hours, then
-    # one more reader of the blog
+def test_a_popular_page_stays_so_for_a_day_and_a_replay_in_batches_reads_as_one() -> None:
+    # GIVEN 40 readers of the live blog, a home page read every five minutes for a day and two hours,
+    # and one more reader of the blog six hours on, then another a day and an hour on
     vocabulary = site_vocabulary()
-    home = [reader(100 + n, START + timedelta(minutes=5 * n), "/") for n in range(72)]
-    events = sorted([*readers(40, START), *home], key=lambda item: item["occurred_at"])
-    events.append(reader(500, START + timedelta(hours=6)))
+    home = [reader(100 + n, START + timedelta(minutes=5 * n), "/") for n in range(312)]
+    events = [*readers(40, START), *home, reader(500, START + timedelta(hours=6))]
+    events.append(reader(501, START + timedelta(hours=25, seconds=1)))
+    events.sort(key=lambda item: item["occurred_at"])
     whole = featurize_batch(events, vocabulary=vocabulary)
-    # WHEN the same events are featurized in three batches, the visits carried between them and
-    # stored as the scorer stores them
+    # WHEN the same events are featurized in batches, the visits carried between them and stored as
+    # the scorer stores them
     site = None
     users: dict[str, Any] = {}
     ips: dict[str, Any] = {}
@@ -155,10 +157,14 @@ def test_visits_fade_and_a_replay_in_batches_reads_as_one() -> None:
         parts.append(part.rows)
     # THEN the rows are the same as one replay's
     np.testing.assert_array_equal(np.concatenate(parts), whole.rows)
-    # AND six hours on, the blog's visits have faded: it reads as rare again
-    assert whole.rows[-1][RARITY] == pytest.approx(math.log(vocabulary.total + 1.0))
     blog = [row[RARITY] for row, item in zip(whole.rows, events, strict=True) if item["resource"] == LIVE_BLOG]
     assert blog[39] < 1.0
+    # AND six hours on, when the blog's visits have faded far below what makes a page popular, its
+    # reader reads it as its share of the visits now (theirs among the home page's dozen an hour),
+    # not as never seen: it was popular that day
+    assert blog[40] == pytest.approx(-math.log(1.0 / (sum(math.exp(-n / 12) for n in range(12 * 6)) + 1.0)), abs=0.1)
+    # AND a day after it was last popular, it reads as rare again
+    assert blog[41] == pytest.approx(math.log(vocabulary.total + 1.0))
 
 
 def test_the_visits_kept_are_bounded_and_stored_exactly() -> None:
@@ -173,9 +179,9 @@ def test_the_visits_kept_are_bounded_and_stored_exactly() -> None:
         batch = [own, shared] if number >= 4950 else [own]
         site = featurize_batch(batch, vocabulary=vocabulary, site=site).site
     popularity = site.popularity
-    # THEN at most twice MAX_POPULAR_TEMPLATES pages are kept, within three DynamoDB write units
+    # THEN at most twice MAX_POPULAR_TEMPLATES pages are kept, within five DynamoDB write units
     assert len(popularity.followed) <= 2 * MAX_POPULAR_TEMPLATES
-    assert len(popularity.to_bytes()) <= 3072
+    assert len(popularity.to_bytes()) <= 5 * 1024
     # AND the page 50 clients reached is among them
     assert stable_hash(vocabulary.template(LIVE_BLOG)) in popularity.followed
     # AND what is stored reads back exactly
@@ -201,8 +207,8 @@ def test_a_vocabulary_learned_before_reads_trainings_rarity_alone() -> None:
     # calibrated on that rarity
     rarity = rarities(readers(60, START), before)
     assert set(np.round(rarity, 6)) == {round(math.log(before.total + 1.0), 6)}
-    # AND one learned now is version 6
-    assert site_vocabulary().to_json()["v"] == 6
+    # AND one learned now is version 7
+    assert site_vocabulary().to_json()["v"] == 7
 
 
 def live_blog_sessions(readers_count: int, polls: int) -> list[dict[str, Any]]:
@@ -310,7 +316,8 @@ def test_a_first_request_stamped_a_month_ahead_does_not_stop_the_counting() -> N
     site = featurize_batch([reader(900, START + timedelta(days=40))], vocabulary=vocabulary).site
     blog = readers(60, START)
     rows = featurize_batch(blog, vocabulary=vocabulary, site=SiteNow.from_bytes(site.to_bytes())).rows
-    unskewed = featurize_batch(blog, vocabulary=vocabulary).rows
+    # (counted from the reader that set the clock back on: the networks' bits are its readers')
+    unskewed = featurize_batch(blog[BEHIND_RESET - 1 :], vocabulary=vocabulary).rows
     never_seen = math.log(vocabulary.total + 1.0)
     # THEN after a few readers behind it the clock is theirs, the count starts again from them,
     # and once enough of them came the blog reads as popular (held at the skewed time, each
@@ -320,10 +327,39 @@ def test_a_first_request_stamped_a_month_ahead_does_not_stop_the_counting() -> N
     assert rows[-1][RARITY] == pytest.approx(vocabulary.typical_rarity)
 
 
-def test_the_visits_stored_before_the_clock_could_be_set_back_read_with_none_behind_it() -> None:
-    # GIVEN a popularity stored in version 2's form (its head has no requests behind the clock)
-    popularity = featurize_batch(readers(40, START), vocabulary=site_vocabulary()).site.popularity
+def stored_before_established(popularity: PathPopularity) -> bytes:
+    """``popularity`` in version 3's form: its templates without the moment they were last popular."""
+    head = struct.Struct("<BdddII")
     stored = popularity.to_bytes()
+    templates = [
+        struct.pack("<IddIQQQQ", *struct.unpack_from("<IddIQQQQ", stored, offset))
+        for offset in range(head.size, len(stored), struct.calcsize("<IddIQQQQd"))
+    ]
+    return bytes([3]) + stored[1 : head.size] + b"".join(templates)
+
+
+def test_the_visits_stored_before_popular_pages_stayed_so_read_as_never_popular_yet() -> None:
+    # GIVEN a popularity of the live blog's 40 readers stored in version 3's form
+    popularity = featurize_batch(readers(40, START), vocabulary=site_vocabulary()).site.popularity
+    assert any(item.popular_at > 0 for item in popularity.followed.values())
+    before = PathPopularity.from_bytes(stored_before_established(popularity))
+    # THEN it reads as the same counts and clock, none of its templates popular before
+    assert before.followed.keys() == popularity.followed.keys()
+    for key, item in before.followed.items():
+        assert item.popular_at == -math.inf
+        assert replace(item, popular_at=popularity.followed[key].popular_at) == popularity.followed[key]
+    assert before.clock == popularity.clock
+    assert before.total == popularity.total
+
+
+def test_the_visits_stored_before_the_clock_could_be_set_back_read_with_none_behind_it() -> None:
+    # GIVEN a popularity stored in version 2's form (its head has no requests behind the clock, its
+    # templates no moment they were last popular)
+    popularity = featurize_batch(readers(40, START), vocabulary=site_vocabulary()).site.popularity
+    popularity = replace(
+        popularity, followed={key: replace(item, popular_at=-math.inf) for key, item in popularity.followed.items()}
+    )
+    stored = stored_before_established(popularity)
     head = struct.Struct("<BdddI")
     version_2 = head.pack(2, *struct.unpack_from("<dddI", stored, 1)) + stored[head.size + 4 :]
     # THEN it reads as the same counts and clock

@@ -129,6 +129,7 @@ FORMATS = (
     "cloudflare",
     "gcp",
     "waf",
+    "caddy",
     *ENVOY_FORMATS,
 )
 # Traefik's JSON access log (accessLog.format: json) with the request headers kept that identify a client
@@ -171,6 +172,17 @@ WAF_TEMPLATE = (
     '{"name":"Cookie","value":"$http_cookie"},{"name":"Host","value":"$host"},'
     '{"name":"X-Forwarded-For","value":"$http_x_forwarded_for"}]}}'
 )
+# Caddy's JSON access log (2.7 and later: ``client_ip``, the client its trusted proxies name, else the
+# peer), read as this JSON template: ``ts`` is Unix seconds, ``duration`` seconds, the headers lists of
+# values. Caddy writes the Cookie header as ["REDACTED"] unless its servers' ``log_credentials`` is on.
+CADDY_TEMPLATE = (
+    '{"ts":$msec,"request":{"client_ip":"$remote_addr","proto":"$server_protocol","method":"$request_method",'
+    '"host":"$host","uri":"$request_uri","headers":{"User-Agent":["$http_user_agent"],'
+    '"Referer":["$http_referer"],"Cookie":["$http_cookie"]}},"user_id":"$remote_user",'
+    '"duration":$request_time,"size":$body_bytes_sent,"status":$status}'
+)
+# What a proxy writes for a Cookie header it keeps out of its log (Caddy's, without log_credentials).
+REDACTED_COOKIE = "REDACTED"
 # What WAF answers a request its action stopped: Block's default 403, CAPTCHA's 405 and Challenge's 202
 # (its interstitial); Allow and Count pass the request on, whose answer WAF does not log.
 WAF_STATUSES = {"BLOCK": 403, "CAPTCHA": 405, "CHALLENGE": 202}
@@ -186,6 +198,7 @@ TEMPLATE_FORMATS = {
     "cloudflare": CLOUDFLARE_TEMPLATE,
     "gcp": GCP_TEMPLATE,
     "waf": WAF_TEMPLATE,
+    "caddy": CADDY_TEMPLATE,
 }
 PRESET_FORMATS = {"common": COMMON, "combined": COMBINED}
 CSIC_ANOMALOUS_LABEL = Label("csic2010_anomalous", "csic2010-anomalous")
@@ -424,6 +437,7 @@ class ImportReport:
     # Requests whose Cookie header held cookies, none of them the session's (the rest of those without
     # a session sent no Cookie header at all: an app, a player or a script that keeps none).
     cookies_without_session: int = 0
+    redacted_cookies: int = 0  # Cookie headers the proxy logged as REDACTED_COOKIE
     session_cookie: str | None = None
     reads_cookie_header: bool = False  # the session comes from a whole Cookie header column
     # How to get the Cookie header into this kind of log, where it was empty on every request.
@@ -696,6 +710,12 @@ class ImportReport:
             if self.users_expected
             else "log the user id (or the app's own session header) for them, and backtest --entity user"
         )
+        if self.reads_cookie_header and not self.cookie_names and self.redacted_cookies:
+            return (
+                f"{share}: the Cookie header was logged as {REDACTED_COOKIE!r} on {self.redacted_cookies} requests "
+                f"(Caddy writes it so unless its servers' log_credentials option is on); {self.cookie_advice} or log "
+                f"the session id; or, if the requests come from apps that keep no cookie, {by_user}"
+            )
         if self.reads_cookie_header and not self.cookie_names:
             return (
                 f"{share}: the Cookie header column was empty on every request; {self.cookie_advice} or log the "
@@ -1508,6 +1528,8 @@ class LogImporter:
                 "log it (the Cookies custom field: a rule in the zone's http_log_custom_fields phase naming the "
                 "session cookie, and Cookies in the Logpush job's fields)"
             )
+        if format == "caddy":
+            self.report.cookie_advice = "log it (log_credentials in the servers block of Caddy's global options)"
         if self.haproxy is not None:
             self.report.cookie_advice = (
                 "capture it (capture request header Cookie len 512, named in --haproxy-headers, or capture cookie "
@@ -1783,6 +1805,7 @@ class LogImporter:
                 session, names = session_cookie(value, self.session_cookie_name)
                 self.report.cookie_names.update(set(names))
                 self.report.cookies_without_session += session is None
+                self.report.redacted_cookies += value == REDACTED_COOKIE
             elif name == self.session_column:
                 session = value
             elif name.startswith("cookie_") or name == COOKIE_HEADER:

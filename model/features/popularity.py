@@ -13,7 +13,12 @@ recent ones (``UserState.recent_paths``), answered 2xx (or with no status), from
 networks. Such a template is popular now once ``MIN_POPULAR_CLIENTS`` decayed visits came from at
 least ``MIN_POPULAR_NETWORKS`` networks (/24s, /48s) within the last hour or two: one client that
 rotates its cookies, user agents or slugs, a scanner's 404s and redirects, and a cloud fleet make
-nothing popular. A popular template's rarity is the lower of training's and its share of all the
+nothing popular. Once it was, it stays so for ``ESTABLISHED_SECONDS`` after, however few come: a
+new-user trial of a hotel site's promotion, launched at midnight, read its page as popular through
+the day's busy hours and as never seen in the quiet ones around them, and alerted 188 of the
+promotion's visitors in the night and the evening (at the thresholds of before, 20 visits and 16
+networks' bits, which its first quiet hours never reached, and where it flickered in and out
+around them). A popular template's rarity is the lower of training's and its share of all the
 visits now (``ResourceVocabulary.read``), and one whose clients each request it again and again
 (``POLL_REPEATS``) is a call that pages poll while they are open (``Reading.polled``). The price:
 a probe that succeeds from twenty networks (a botnet's) within the hour makes its path as common as
@@ -44,13 +49,16 @@ from typing import NamedTuple
 from model.exceptions import InvalidStateError
 from model.features.clock import EventClock
 
-# Visits decay by a factor e every hour: a template stays popular about as long as people keep coming.
+# Visits decay by a factor e every hour: a share of the visits is of the last hour or so.
 POPULARITY_TAU = 3600.0
 # Decayed visits a template must have had (on one shard) before its share counts...
-MIN_POPULAR_CLIENTS = 20.0
+MIN_POPULAR_CLIENTS = 10.0
 # ...from at least about this many networks (bits of a 64-bit mask of networks seen in the last hour
-# or two: 16 bits are about 19 networks, by linear counting).
-MIN_POPULAR_NETWORKS = 16
+# or two: 12 bits are about 13 networks, by linear counting).
+MIN_POPULAR_NETWORKS = 12
+# A template that was popular stays so this long after, its rarity still its share of the visits
+# now: a day, so that a page the day made popular is not new again in the quiet hours of the night.
+ESTABLISHED_SECONDS = 86_400.0
 _NETWORK_BITS = 64
 _HOUR = 3600
 # Only templates training saw no more often than this share of its requests (one in a thousand) are
@@ -63,7 +71,7 @@ FOLLOWED_SHARE = 0.001
 POLL_REPEATS = 3.0
 MIN_POLLING_NETWORKS = 8
 # Past twice this many templates, the most visited this many are kept: a stored state holds at most
-# twice as many, 3.6 KB (four DynamoDB write units, once per batch and shard).
+# twice as many, 4.4 KB (five DynamoDB write units, once per batch and shard).
 MAX_POPULAR_TEMPLATES = 32
 # The clock moves on by at most this much per event counted; events this far behind it go uncounted.
 CLOCK_STEP = 600.0
@@ -75,12 +83,16 @@ _RESCALE_TAUS = 20.0
 # the number of templates, the requests in a row far behind the clock, then each template's hash
 # (unsigned 32 bits) and its ``Followed`` fields in order (visits and requests as doubles, the hour of
 # its networks, and the masks of that hour's and the hour before's, of visits then of requests
-# again): exact. Version 2, stored before the clock could be set back, has no requests behind it.
-POPULARITY_VERSION = 3
+# again, then the moment it was last popular, minus infinity for never): exact. Version 3, stored before
+# popular templates stayed so, has no moment; version 2, stored before the clock could be set back,
+# has no requests behind it either.
+POPULARITY_VERSION = 4
+_BEFORE_ESTABLISHED_VERSION = 3
 STORED_ALONE_VERSION = 2  # (the version stored alone, before ``model.features.site``)
 _HEAD = struct.Struct("<BdddII")
 _HEAD_V2 = struct.Struct("<BdddI")
-_TEMPLATE = struct.Struct("<IddIQQQQ")
+_TEMPLATE = struct.Struct("<IddIQQQQd")
+_TEMPLATE_BEFORE_ESTABLISHED = struct.Struct("<IddIQQQQ")
 
 
 class Reading(NamedTuple):
@@ -98,7 +110,7 @@ NOT_POPULAR = Reading(None, False)
 class Followed:
     """A followed template's decayed visits and requests (scaled weights), and the networks its
     visits came from, and its requests again: a bit per network, in the hour ``hour`` and the hour
-    before."""
+    before; and the last moment it was popular (``popular_at``, minus infinity for never)."""
 
     visits: float = 0.0
     requests: float = 0.0
@@ -107,6 +119,7 @@ class Followed:
     networks_before: int = 0
     repeats: int = 0
     repeats_before: int = 0
+    popular_at: float = -math.inf
 
     def networks_within(self, hour: int, repeated: bool = False) -> int:
         """How many bits of networks visits (``repeated``: requests again) set in ``hour`` and the
@@ -179,13 +192,18 @@ class PathPopularity:
             return NOT_POPULAR
         moment = self.clock.read(now)
         scale = math.exp(-(moment - self.origin) / POPULARITY_TAU)
-        visits = item.visits * scale
         hour = int(moment // _HOUR)
-        if visits < MIN_POPULAR_CLIENTS or item.networks_within(hour) < MIN_POPULAR_NETWORKS:
+        if not (self._popular(item, moment) or moment - item.popular_at <= ESTABLISHED_SECONDS):
             return NOT_POPULAR
-        rarity = -math.log((visits + 1.0) / (self.total * scale + 1.0))
+        rarity = -math.log((item.visits * scale + 1.0) / (self.total * scale + 1.0))
         polled = item.requests >= POLL_REPEATS * item.visits
         return Reading(rarity, polled and item.networks_within(hour, repeated=True) >= MIN_POLLING_NETWORKS)
+
+    def _popular(self, item: Followed, moment: float) -> bool:
+        """Whether enough visits from enough networks reached ``item`` lately."""
+        assert self.origin is not None  # (it has a followed template)
+        visits = item.visits * math.exp(-(moment - self.origin) / POPULARITY_TAU)
+        return visits >= MIN_POPULAR_CLIENTS and item.networks_within(int(moment // _HOUR)) >= MIN_POPULAR_NETWORKS
 
     def count(self, key: int, now: float, followed: bool, visit: bool, ip: str | None) -> None:
         """Count one answered request to a template (``followed``: one rare in training), a
@@ -215,6 +233,8 @@ class PathPopularity:
             item.visits += weight
         if ip:
             item.add_network(int(min(now, moment) // _HOUR), network_hash(ip), repeated=not visit)
+        if visit and self._popular(item, moment):
+            item.popular_at = moment
         if len(self.followed) > 2 * MAX_POPULAR_TEMPLATES:
             kept = sorted(self.followed.items(), key=lambda pair: (-pair[1].visits, pair[0]))[:MAX_POPULAR_TEMPLATES]
             self.followed = dict(kept)
@@ -243,15 +263,17 @@ class PathPopularity:
     def from_bytes(cls, data: bytes) -> PathPopularity:
         """Rebuild from ``to_bytes``; raises ``InvalidStateError`` on anything else."""
         version = data[0] if data else None
-        if version not in (POPULARITY_VERSION, STORED_ALONE_VERSION):
+        if version not in (POPULARITY_VERSION, _BEFORE_ESTABLISHED_VERSION, STORED_ALONE_VERSION):
             raise InvalidStateError("popularity", f"version {version} is not {POPULARITY_VERSION}")
-        head = _HEAD if version == POPULARITY_VERSION else _HEAD_V2
+        head = _HEAD_V2 if version == STORED_ALONE_VERSION else _HEAD
+        template = _TEMPLATE if version == POPULARITY_VERSION else _TEMPLATE_BEFORE_ESTABLISHED
         if len(data) < head.size:
             raise InvalidStateError("popularity", f"{len(data)} bytes, shorter than its head")
         _, origin, clock, total, count, *behind = head.unpack_from(data)
-        if len(data) != head.size + count * _TEMPLATE.size:
+        if len(data) != head.size + count * template.size:
             raise InvalidStateError("popularity", f"{len(data)} bytes for {count} templates")
-        followed = {key: Followed(*counts) for key, *counts in _TEMPLATE.iter_unpack(data[head.size :])}
+        # (a template stored before popular ones stayed so was never popular by that rule yet)
+        followed = {key: Followed(*counts) for key, *counts in template.iter_unpack(data[head.size :])}
         time = None if math.isnan(clock) else clock
         return cls(
             None if math.isnan(origin) else origin,

@@ -47,9 +47,11 @@ _FIRST_SUBREQUEST_SECONDS = 2.0
 # version 6, and their models were trained reading it; earlier ones read training's alone, as they
 # were calibrated. Vocabularies that collapse slugs with their file extension (``.html``, ``.json``) are version 5;
 # those of version 4 collapsed slugs without one only and shipped their window first; those of
-# features version 3, before, counted slugs one by one. Each is read as written, and earlier releases
-# refuse the later versions (they would read every article as rare).
-VOCABULARY_VERSION = 6
+# features version 3, before, counted slugs one by one. Vocabularies that collapse ids (``_ID_RE``)
+# are version 7. Each is read as written, and earlier releases refuse the later versions (they would
+# read every article as rare).
+VOCABULARY_VERSION = 7
+_POPULAR_NOW_VERSION = 6
 _SLUG_EXTENSIONS_VERSION = 5
 _PLAIN_SLUGS_VERSION = 4
 SUBREQUEST_SHARE = 0.8
@@ -92,15 +94,25 @@ def _char_classes(value: str) -> int:
 # before a file extension (``storm-closes-the-road.html``, a live blog's ``snow-warning-update.json``).
 _SLUG_RE = re.compile(r"(?<=/)[a-z0-9]+(?:[-_][a-z0-9]+){2,}(?=(?:\.[a-z0-9]{1,5})?(?:/|$))")
 _PLAIN_SLUG_RE = re.compile(r"(?<=/)[a-z0-9]+(?:[-_][a-z0-9]+){2,}(?=/|$)")  # version 4's: none with an extension
+# A path segment of 16 or more letters and digits, both, in one word:
+# an id a program made, a hash or a token (a tab's message-bus client ``6b6f2b00b95f57174a373aeccb98d601``,
+# a reset link's token, a file's content hash). Each is new to training; counted one by one, every
+# tab of a forum left open long-polled a path never seen (a new-user trial: 3 of its 6 normal
+# sessions that alerted).
+_ID_RE = re.compile(r"(?<=/)(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{16,}(?=(?:\.[a-z0-9]{1,5})?(?:/|$))")
 
 
-def slugless_template(resource: str, extensions: bool = True) -> str:
+def slugless_template(resource: str, extensions: bool = True, ids: bool = True) -> str:
     """``resource_template`` with each slug collapsed: ``/news/2024/10/13/mayor-resigns-over-budget/``
-    -> ``/news/0/0/0/{slug}/``, ``/live/snow-warning-update.json`` -> ``/live/{slug}.json``. Sites
-    publish new articles and products every day, each under a slug that training never saw; counted
-    one by one, today's pages would all read as rare. ``extensions`` False: a slug followed by a
-    file extension is left as it is (vocabulary version 4)."""
-    return (_SLUG_RE if extensions else _PLAIN_SLUG_RE).sub("{slug}", resource_template(resource))
+    -> ``/news/0/0/0/{slug}/``, ``/live/snow-warning-update.json`` -> ``/live/{slug}.json``, and each
+    id (``_ID_RE``): ``/message-bus/6b6f2b00b95f57174a373aeccb98d601/poll`` -> ``/message-bus/{id}/poll``.
+    Sites publish new articles and products every day, each under a slug that training never saw;
+    counted one by one, today's pages would all read as rare. ``extensions`` False: a slug followed
+    by a file extension is left as it is (vocabulary version 4); ``ids`` False: ids are left as
+    they are (vocabularies before version 7)."""
+    # (ids before digits collapse: a hash's digit runs collapsed would shorten it below an id's length)
+    template = resource_template(_ID_RE.sub("{id}", resource.split("?", 1)[0]) if ids else resource)
+    return (_SLUG_RE if extensions else _PLAIN_SLUG_RE).sub("{slug}", template)
 
 
 def _parameters(resource: str, template: Callable[[str], str]) -> tuple[str, list[tuple[str, str]]]:
@@ -126,7 +138,8 @@ class ResourceVocabulary:
     ``slugless_template``'s, or ``resource_template``'s in a vocabulary learned before slugs were
     collapsed (``slugs`` False: ``VOCABULARY_VERSION``), which keeps reading its own; one learned
     before slugs with a file extension were (``slug_extensions`` False) likewise, and one learned
-    before the share of visits now lowered rarity (``popular_now`` False) reads training's alone.
+    before the share of visits now lowered rarity (``popular_now`` False) reads training's alone, and
+    one learned before ids were collapsed (``ids`` False) counts each id as it is.
     """
 
     total: int = 0
@@ -140,13 +153,16 @@ class ResourceVocabulary:
     slugs: bool = True
     slug_extensions: bool = True
     popular_now: bool = True
+    ids: bool = True
     # The rarity of the median training request for a page (not an asset): a template popular now
     # reads as no commoner.
     typical_rarity: float = 0.0
 
     def template(self, resource: str) -> str:
         """The template this vocabulary counts ``resource`` (lower-cased) under."""
-        return slugless_template(resource, self.slug_extensions) if self.slugs else resource_template(resource)
+        if not self.slugs:
+            return resource_template(resource)
+        return slugless_template(resource, self.slug_extensions, self.ids)
 
     @classmethod
     def learn(cls, events: Iterable[Any]) -> ResourceVocabulary:
@@ -316,12 +332,16 @@ class ResourceVocabulary:
             return FEATURES_VERSION
         if not self.slug_extensions:
             return _PLAIN_SLUGS_VERSION
-        return VOCABULARY_VERSION if self.popular_now else _SLUG_EXTENSIONS_VERSION
+        if not self.popular_now:
+            return _SLUG_EXTENSIONS_VERSION
+        return VOCABULARY_VERSION if self.ids else _POPULAR_NOW_VERSION
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ResourceVocabulary:
         """Rebuild from ``to_json`` output; raises ``InvalidStateError`` on anything else."""
-        versions = frozenset({FEATURES_VERSION, _PLAIN_SLUGS_VERSION, _SLUG_EXTENSIONS_VERSION, VOCABULARY_VERSION})
+        versions = frozenset(
+            {FEATURES_VERSION, _PLAIN_SLUGS_VERSION, _SLUG_EXTENSIONS_VERSION, _POPULAR_NOW_VERSION, VOCABULARY_VERSION}
+        )
         check_version("vocabulary", data, versions)
         current = data["v"] != FEATURES_VERSION
         try:
@@ -337,8 +357,9 @@ class ResourceVocabulary:
                 subrequest_seconds=float(data["subrequest_seconds"]) if current else _FIRST_SUBREQUEST_SECONDS,
                 slugs=current,
                 slug_extensions=data["v"] >= _SLUG_EXTENSIONS_VERSION,
-                popular_now=data["v"] == VOCABULARY_VERSION,
-                typical_rarity=float(data["typical_rarity"]) if data["v"] == VOCABULARY_VERSION else 0.0,
+                popular_now=data["v"] >= _POPULAR_NOW_VERSION,
+                ids=data["v"] >= VOCABULARY_VERSION,
+                typical_rarity=float(data["typical_rarity"]) if data["v"] >= _POPULAR_NOW_VERSION else 0.0,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("vocabulary", f"malformed: {error!r}") from None
