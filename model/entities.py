@@ -314,8 +314,8 @@ class Evidence:
         ``subrequest`` (a call pages make as they load: ``ResourceVocabulary.subrequests``) that
         comes within ``subrequest_seconds`` of a page (the vocabulary's), its flag counted with the
         page's; later, or without a page, it is a page: a client that calls it on its own, many
-        times, is read like any other. A ``polled`` call (one pages poll while open, as the
-        visits now say) that comes ``POLL_MIN_SECONDS`` or more after the episode's request before
+        times, is read like any other. A ``polled`` call (one pages poll while open, as training
+        or the visits now say) that comes ``POLL_MIN_SECONDS`` or more after the episode's request before
         it, once the episode has opened a page, counts nowhere: it keeps the episode going, and
         adds no request, asset, page or minute to it, nor its flag; unless it failed or was refused
         (4xx), which counts as a page (a probe of it). A live blog

@@ -43,6 +43,12 @@ surge of sign-ups among its sign-ups and logins. Its "failures" are the sign-ups
 attempts the logins: a share that swings with the site's growth and its campaigns far less than a
 count does, and whose training swings set its thresholds as they do the logins'. A launch that
 brings many new people at once is a surge too, which the alert reports for what it is.
+Where a log does not tell a failed login from one that got in (a WAF's log records no status; a
+single-page app's login API answers 200 either way), stuffing leaves no failed login to count; its
+logins themselves are the surge (``LOGIN_SURGES``): the share of a service's requests (page assets
+aside) that submit a login, far above its usual. It is watched only where training's logins never
+visibly failed (fewer than ``MIN_EXCESS_FAILURES``): elsewhere the failed-login waves watch them,
+and one stuffing would raise two alerts.
 """
 
 from __future__ import annotations
@@ -58,6 +64,7 @@ from model.entities import EntityAlert, Evidence
 from model.exceptions import InvalidStateError
 from model.features.clock import BEHIND_RESET, EventClock
 from model.features.events import CLIENT_ERROR_CLASS, FAILURE_OUTCOME_CLASS, SERVER_ERROR_CLASS, status_class
+from model.features.resources import is_page_asset, request_method
 
 LOGIN_SUCCEEDED = "login_succeeded"
 LOGIN_FAILED = "login_failed"
@@ -69,6 +76,7 @@ SITE_ERROR_OUTCOME = "error"  # the one failure outcome that is the site's, not 
 WAVE_KIND = "logins"
 PAYMENT_WAVE_KIND = "payments"
 SIGNUP_WAVE_KIND = "signups"
+LOGIN_SURGE_KIND = "login_surges"
 WAVE_ENTITY = "service"
 
 BUCKET_SECONDS = 60
@@ -98,6 +106,11 @@ MAX_FOLLOWED_ACCOUNTS = 25
 # not infinitely surprising.
 MIN_USUAL_SHARE = 0.001
 MAX_USUAL_SHARE = 0.999
+
+
+def _percent(share: float) -> str:
+    """A share in percent, with a figure that is not 0 where it is under 1 % (logins among requests)."""
+    return f"{share:.0%}" if share >= 0.01 else f"{share * 100:.1g}%"
 
 
 def surprise(attempts: int, failures: int, usual_share: float) -> float:
@@ -392,6 +405,16 @@ def signup_outcome(event: Mapping[str, Any]) -> bool | None:
     return None
 
 
+def login_share_outcome(event: Mapping[str, Any]) -> bool | None:
+    """True for a login submitted (whatever came of it), False for any other request but a page
+    asset, None for a page asset: of a service's requests, the share that are logins."""
+    if event.get("event_type") in (LOGIN_SUCCEEDED, LOGIN_FAILED, LOGIN_ATTEMPT):
+        return True
+    if is_page_asset(event.get("resource"), request_method(event)):
+        return None
+    return False
+
+
 def payment_outcome(event: Mapping[str, Any]) -> bool | None:
     """True for a declined payment (a ``purchase`` answered 4xx, or with a failure outcome), False
     for one that went through (2xx, a redirect after it, or no status: an application's event), None
@@ -430,6 +453,10 @@ class Attempts:
     # (``_busy_share``): a site takes fewer payments than logins, and its crowds (an appeal, a sale)
     # decline more often too.
     busy_attempts: int = BUSY_WINDOW_ATTEMPTS
+    # What its attempts are, after their number in an alert's reason (" requests").
+    of_what: str = ""
+    # Watched only where training's logins did not visibly fail (``LOGIN_SURGES``).
+    where_logins_never_fail: bool = False
 
 
 LOGINS = Attempts(
@@ -464,7 +491,21 @@ SIGNUPS = Attempts(
     names_accounts=False,
     least_trained_failures=MIN_EXCESS_FAILURES,
 )
-ATTEMPTS = (LOGINS, PAYMENTS, SIGNUPS)
+LOGIN_SURGES = Attempts(
+    LOGIN_SURGE_KIND,
+    login_share_outcome,
+    "logins",
+    "other requests",
+    "login_surge_waves",
+    "login_surge_alerts",
+    (LOGIN_SUCCEEDED, LOGIN_FAILED, LOGIN_ATTEMPT),
+    usual_words="would be logins",
+    names_accounts=False,
+    least_trained_failures=MIN_EXCESS_FAILURES,
+    of_what=" requests",
+    where_logins_never_fail=True,
+)
+ATTEMPTS = (LOGINS, PAYMENTS, SIGNUPS, LOGIN_SURGES)
 WAVES_BY_KIND = {attempts.kind: attempts for attempts in ATTEMPTS}  # an alert's entity kind -> its attempts
 
 
@@ -672,8 +713,8 @@ class WaveWatch:
         attempts, failures = window.totals(minutes)
         words = self.attempts
         reasons = [
-            f"{failures} {words.failed} of {attempts} in {minutes} min ({failures / attempts:.0%}; at the usual "
-            f"{usual:.0%}, about {attempts * usual:.0f} {words.usual_words})"
+            f"{failures} {words.failed} of {attempts}{words.of_what} in {minutes} min ({failures / attempts:.0%}; "
+            f"at the usual {_percent(usual)}, about {attempts * usual:.0f} {words.usual_words})"
         ]
         start = window.start(minutes)
         accounts = ", ".join(dict.fromkeys(user for stamp, user in window.successes if stamp >= start))
@@ -704,6 +745,10 @@ def train_wave_model(
     if not outcomes:
         skipped = f"no {' or '.join(watched.event_types)} events"
         return None, {"skipped": skipped}
+    if watched.where_logins_never_fail:
+        failed_logins = sum(1 for event in events if event.get("event_type") == LOGIN_FAILED)
+        if failed_logins >= MIN_EXCESS_FAILURES:
+            return None, {"skipped": f"{failed_logins} failed logins: the failed-login waves watch the logins"}
     attempts = len(outcomes)
     failures = sum(failed for _, failed in outcomes)
     if failures < watched.least_trained_failures:

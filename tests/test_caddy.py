@@ -29,7 +29,7 @@ def caddy_line(uri: str = "/t/welcome-to-the-forum/12?page=2", **fields: Any) ->
             "logger": "http.log.access.log0",
             "msg": "handled request",
             "request": {
-                "remote_ip": "10.0.3.7",
+                "remote_ip": fields.pop("remote_ip", "10.0.3.7"),
                 "remote_port": "46316",
                 "client_ip": fields.pop("client_ip", "86.15.255.55"),
                 "proto": "HTTP/2.0",
@@ -47,6 +47,13 @@ def caddy_line(uri: str = "/t/welcome-to-the-forum/12?page=2", **fields: Any) ->
             "resp_headers": {"Content-Type": ["text/html; charset=utf-8"], "Server": ["Caddy"]},
         }
     )
+
+
+def without_client_ip(line: str) -> str:
+    """The line as Caddy before 2.7 writes it: its peer (``remote_ip``) and no ``client_ip``."""
+    record = json.loads(line)
+    del record["request"]["client_ip"]
+    return json.dumps(record)
 
 
 def test_a_caddy_line_reads_its_client_its_headers_and_its_session_cookie() -> None:
@@ -72,6 +79,16 @@ def test_a_caddy_line_reads_its_client_its_headers_and_its_session_cookie() -> N
     assert second["session_id"].startswith("client:")
 
 
+def test_a_line_of_caddy_before_2_7_is_its_peer_s() -> None:
+    # GIVEN a line of Caddy 2.6, which logs the peer's address (remote_ip) and no client_ip
+    (item,) = LogImporter("caddy").import_lines([without_client_ip(caddy_line(remote_ip="81.2.69.160"))], "a.log")
+    # THEN its client is that address, and a line of 2.7 is its client_ip's, the peer kept nowhere
+    assert item.event["ip"] == "81.2.69.160"
+    (later,) = LogImporter("caddy").import_lines([caddy_line()], "a.log")
+    assert later.event["ip"] == "86.15.255.55"
+    assert "10.0.3.7" not in json.dumps(later.event)
+
+
 def test_a_cookie_header_caddy_redacted_says_how_to_log_it() -> None:
     # GIVEN Caddy's default log, which writes the Cookie header as ["REDACTED"] unless log_credentials is on
     lines = [
@@ -85,3 +102,4 @@ def test_a_cookie_header_caddy_redacted_says_how_to_log_it() -> None:
     (hint,) = [hint for hint in importer.report.hints() if "REDACTED" in hint]
     assert "logged as 'REDACTED' on 300 requests" in hint
     assert "log_credentials" in hint
+    assert "request>headers>Authorization" in hint  # (log_credentials logs it too: the advice says to drop it)

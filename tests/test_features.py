@@ -15,12 +15,14 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote_plus
 
 import numpy as np
 import pytest
 
 from model.enrichment import NetworkInfo
+from model.entities import Evidence, event_evidence
 from model.exceptions import InvalidFeatureEventError, InvalidStateError
 from model.features import (
     CORE_EVENT_TYPES,
@@ -560,8 +562,9 @@ def test_an_id_in_a_path_is_one_template_and_a_version_6_vocabulary_keeps_its_ow
     assert vocabulary.template(f"/message-bus/{hex_id(999)}/poll") == "/message-bus/{id}/poll"
     assert vocabulary.resource_columns(f"/message-bus/{hex_id(999)}/poll")[0] == pytest.approx(-np.log(51.0 / 54.0))
     assert vocabulary.template("/u/password-reset/9f86d081884c7d659a2f.json") == "/u/password-reset/{id}.json"
-    # AND a word or a number of that length, or a short code, is no id
-    for path in ("/docs/internationalization", "/orders/12345678901234567890", "/p/ab12cd34ef"):
+    # AND a word or a number of that length, a word with figures in it, or a short code, is no id
+    names = ("/docs/internationalization", "/orders/12345678901234567890", "/p/ab12cd34ef", "/docs/html5boilerplate")
+    for path in (*names, "/products/iphone15promaxcase", "/user/john2000smithsonian/settings"):
         assert "{id}" not in vocabulary.template(path)
     # AND a vocabulary written by the release before (version 6) reads ids one by one, as it counted
     # them, and is written again as version 6
@@ -570,6 +573,80 @@ def test_an_id_in_a_path_is_one_template_and_a_version_6_vocabulary_keeps_its_ow
     before = ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json())))
     assert (before.ids, before.popular_now) == (False, True)
     assert before.template(f"/message-bus/{hex_id(1)}/poll") == "/message-bus/c0ca0a0b0dcc0a0f0b/poll"
+
+
+def forum_training() -> list[dict[str, Any]]:
+    """A forum's hour: six readers whose tab long-polls its message bus about every 25 s under a client
+    id of its own, searching now and then at no steady pace, six monitors checking its home page
+    every minute, and a crawler walking topics one every 20 s."""
+    rng = random.Random(5)
+    events = []
+    for reader in range(6):
+        tab = hashlib.md5(f"tab-{reader}".encode()).hexdigest()
+        common = {"session_id": f"s{reader}", "ip": f"198.51.100.{reader}", "user_agent": "Mozilla/5.0"}
+        moment = START + timedelta(minutes=reader)
+        events.append(event(moment, f"u{reader}", "page_view", resource="/latest", **common))
+        for _poll in range(120):
+            moment += timedelta(seconds=rng.uniform(22, 28))
+            events.append(event(moment, f"u{reader}", "page_view", resource=f"/message-bus/{tab}/poll", **common))
+            if rng.random() < 0.1:
+                searched = moment + timedelta(seconds=rng.uniform(1, 20))
+                query = f"/search?q={rng.choice(['tips', 'rules', 'help', 'bikes'])}"
+                events.append(event(searched, f"u{reader}", "page_view", resource=query, **common))
+    for monitor in range(6):  # (uptime checks from six places, each requesting the home page alone)
+        checks = {"session_id": f"monitor-{monitor}", "ip": f"192.0.2.{monitor}", "user_agent": "UptimeRobot/2.0"}
+        events += [
+            event(START + timedelta(seconds=60 * n + monitor), f"m{monitor}", "page_view", resource="/", **checks)
+            for n in range(60)
+        ]
+    crawler = {"session_id": "crawler", "ip": "203.0.113.9", "user_agent": "Mozilla/5.0"}
+    events += [
+        event(START + timedelta(seconds=20 * n), "crawler", "page_view", resource=f"/t/topic-{n}/{n}", **crawler)
+        for n in range(150)
+    ]
+    return sorted(events, key=lambda item: item["occurred_at"])
+
+
+def test_a_call_open_pages_poll_is_learned_from_training_and_counts_nowhere_after_a_page() -> None:
+    # GIVEN a vocabulary learned from the forum's hour, written and read back
+    learned = ResourceVocabulary.learn(forum_training())
+    vocabulary = ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json())))
+    # THEN the message bus, which each tab polls at its own pace, is a polled call, whatever the tab
+    poll = "/message-bus/0123456789abcdef0123456789abcdef/poll"
+    assert vocabulary.read(poll, None).polled
+    assert vocabulary.polled == {stable_hash("/message-bus/{id}/poll")}
+    # AND the search (people come back to it at no steady pace), the topics (a crawler walks them at
+    # a steady pace, each once) and the home page (monitors check it alone, every minute) are not
+    assert not vocabulary.read("/search?q=tips", None).polled
+    assert not vocabulary.read("/t/topic-3/3", None).polled
+    assert not vocabulary.read("/", None).polled
+    # AND a tab left open two hours is its page alone to the entity stage, its polls keeping it going
+    tab = [event(START, "u9", "page_view", resource="/latest", session_id="s9", ip="192.0.2.9")]
+    tab += [
+        event(START + timedelta(seconds=25 * n), "u9", "page_view", resource=poll, session_id="s9", ip="192.0.2.9")
+        for n in range(1, 289)
+    ]
+    featurized = featurize_batch(tab, vocabulary=vocabulary)
+    evidence = Evidence()
+    inputs = event_evidence(featurized.rows, tab, vocabulary, featurized.polled)
+    for position, item in enumerate(tab):
+        evidence.observe(
+            event_time(item),
+            inputs.values[position],
+            0.0,
+            False,
+            inputs.assets[position],
+            inputs.missing_referers[position],
+            inputs.subrequests[position],
+            inputs.pages[position],
+            inputs.subrequest_seconds,
+            inputs.polled[position],
+            inputs.typed[position],
+        )
+    assert (evidence.pages, evidence.events, evidence.episode) == (1, 1, 1)
+    # AND a vocabulary of version 6 learned no polled calls
+    learned.ids = False
+    assert ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json()))).polled == frozenset()
 
 
 def test_widest_possible_states_fit_the_documented_bounds() -> None:

@@ -365,3 +365,62 @@ def test_the_visits_stored_before_the_clock_could_be_set_back_read_with_none_beh
     # THEN it reads as the same counts and clock
     assert PathPopularity.from_bytes(version_2) == popularity
     assert SiteNow.from_bytes(version_2).popularity == popularity
+
+
+def home_page_readers(hours: int) -> list[dict[str, Any]]:
+    """A reader of the home page every five minutes for ``hours`` (the clock moves on with them)."""
+    return [reader(100 + n, START + timedelta(minutes=5 * n, seconds=1), "/") for n in range(12 * hours)]
+
+
+def test_a_page_popular_earlier_that_day_reads_its_parameters_as_training_does() -> None:
+    # GIVEN the live blog made popular by 40 readers, then, six hours on, a reader of it with a
+    # parameter training never saw
+    vocabulary = site_vocabulary()
+    later = reader(500, START + timedelta(hours=6), LIVE_BLOG + "?cmd=id")
+    events = sorted(
+        [*readers(40, START, LIVE_BLOG + "?since=1"), later, *home_page_readers(6)],
+        key=lambda item: item["occurred_at"],
+    )
+    featurized = featurize_batch(events, vocabulary=vocabulary).rows
+    rows = [row for row, item in zip(featurized, events, strict=True) if item["resource"] != "/"]
+    unknown = FEATURE_NAMES.index("resource_unknown_params")
+    # THEN while its readers make it popular its parameters are not unknown, and the day after its
+    # last popular moment (popular by that alone) they are again: twelve requests of a botnet would
+    # otherwise hide a probe's parameters for a day
+    assert rows[39][unknown] == 0.0
+    assert rows[40][RARITY] < math.log(vocabulary.total + 1.0)
+    assert rows[40][unknown] == 1.0
+
+
+def test_a_vocabulary_of_version_6_reads_the_visits_as_its_model_was_calibrated() -> None:
+    # GIVEN the site's vocabulary as version 6 wrote it (before ids and lasting popularity)
+    vocabulary = site_vocabulary()
+    vocabulary.ids = False
+    never_seen = math.log(vocabulary.total + 1.0)
+    # THEN 15 readers do not make the live blog popular (version 7's 10 readers would), 40 do, and six
+    # hours on it reads as never seen again: no day after
+    assert rarities(readers(15, START), vocabulary)[-1] == pytest.approx(never_seen)
+    assert rarities(readers(15, START), site_vocabulary())[-1] < never_seen
+    events = sorted(
+        [*readers(40, START), reader(500, START + timedelta(hours=6)), *home_page_readers(6)],
+        key=lambda item: item["occurred_at"],
+    )
+    rows = [
+        rarity for rarity, item in zip(rarities(events, vocabulary), events, strict=True) if item["resource"] != "/"
+    ]
+    assert rows[39] < never_seen
+    assert rows[40] == pytest.approx(never_seen)
+
+
+def test_a_page_popular_within_the_day_is_kept_when_the_pages_followed_are_trimmed() -> None:
+    # GIVEN the live blog made popular by 40 readers, six quiet hours, then one client requesting 65
+    # pages no one else does (each followed: more than the state keeps), then a reader of the blog
+    vocabulary = site_vocabulary()
+    others = [
+        reader(900, START + timedelta(hours=6, seconds=n), "/profile/" + "".join(chr(97 + int(d)) for d in str(n)))
+        for n in range(65)
+    ]
+    events = [*readers(40, START), *others, reader(500, START + timedelta(hours=6, minutes=5))]
+    rows = rarities(events, vocabulary)
+    # THEN the blog is still among the pages followed, and its reader reads it as it was that day
+    assert rows[-1] < math.log(vocabulary.total + 1.0) - 1.0  # (its share of the visits now, not never seen)

@@ -18,6 +18,8 @@ from model.exceptions import InvalidStateError
 from model.features import event_time
 from model.waves import (
     BUSY_WINDOW_ATTEMPTS,
+    LOGIN_SURGE_KIND,
+    LOGIN_SURGES,
     LOGINS,
     LONG_WINDOW_MINUTES,
     MAX_FOLLOWED_ACCOUNTS,
@@ -39,6 +41,7 @@ from model.waves import (
     failed_logins_only,
     fold_into_wave,
     folded_into_wave,
+    login_share_outcome,
     payment_outcome,
     signup_outcome,
     surprise,
@@ -920,3 +923,84 @@ def test_training_learns_a_sign_up_wave_model_that_the_backtest_credits_the_farm
     farm = [record for name, record in replay.entities.items() if name.startswith("session:farm-")]
     assert sum(1 for record in farm if record.tried_in_wave) > 60
     assert summary["per_label"]["account_farming"]["alerted_share"] > 0.75
+
+
+def browsing_with_logins(start: datetime, minutes: int, seed: int = 11) -> list[dict[str, Any]]:
+    """A WAF-logged site (no statuses): people's pages, ten a minute, each page's styles, and a
+    login of unknown outcome about every two minutes, each from a session of its own."""
+    rng = random.Random(seed)
+    events = []
+    for minute in range(minutes):
+        for number in range(10):
+            moment = start + timedelta(minutes=minute, seconds=rng.uniform(0, 59))
+            person = f"person-{minute}-{number}"
+            events.append(event(moment, person, "page_view", resource=f"/jobs/{rng.randrange(900)}"))
+            events.append(event(moment + timedelta(seconds=1), person, "page_view", resource="/static/site.css"))
+        if rng.random() < 0.5:
+            moment = start + timedelta(minutes=minute, seconds=rng.uniform(0, 59))
+            events.append(event(moment, f"person-{minute}-login", "login_attempt", resource="/login"))
+    return sorted(events, key=event_time)
+
+
+def stuffing_without_outcomes(start: datetime, attempts: int, every_seconds: float) -> list[dict[str, Any]]:
+    """Logins whose outcome the log does not say, one a session from addresses of their own."""
+    return [
+        event(
+            start + timedelta(seconds=number * every_seconds),
+            f"session:proxy-{number}",
+            "login_attempt",
+            resource="/login",
+            ip=f"100.64.{number // 250}.{number % 250}",
+        )
+        for number in range(attempts)
+    ]
+
+
+def test_logins_are_counted_among_requests_and_page_assets_are_not() -> None:
+    def outcome(event_type: str, resource: str = "/jobs/7") -> bool | None:
+        return login_share_outcome(event(START, "u", event_type, resource=resource))
+
+    assert [outcome(kind) for kind in ("login_attempt", "login_succeeded", "login_failed")] == [True] * 3
+    assert [outcome(kind) for kind in ("page_view", "signup", "purchase", "api_call")] == [False] * 4
+    assert outcome("page_view", "/static/site.css") is None
+
+
+def test_stuffing_on_a_log_without_outcomes_alerts_once_as_a_surge_of_logins() -> None:
+    # GIVEN a week of a site whose log says no login's outcome (a WAF's), trained on
+    training = browsing_with_logins(START, minutes=7 * 24 * 60)
+    model, metadata = train_wave_model(training, [event_time(item) for item in training], LOGIN_SURGES)
+    assert model is not None
+    assert 0.03 < model.usual_share < 0.07  # (a login about every two minutes among ten pages a minute)
+    assert wave_model_of({"login_surge_waves": metadata}, LOGIN_SURGES) == model
+    # WHEN, on a later day, 200 logins come from 200 sessions and addresses over 40 minutes
+    later = START + timedelta(days=8)
+    usual = browsing_with_logins(later, minutes=180, seed=12)
+    attack = stuffing_without_outcomes(later + timedelta(minutes=60), attempts=200, every_seconds=12.0)
+    ordered = sorted(usual + attack, key=event_time)
+    alerts = WaveWatch(model, LOGIN_SURGES).observe(AttemptWindow(), ordered, [event_time(item) for item in ordered])
+    # THEN the service alerts once, in words of logins among requests, while the stuffing goes on
+    assert len(alerts) == 1
+    (alert,) = alerts
+    assert (alert.kind, alert.entity) == (LOGIN_SURGE_KIND, WAVE_ENTITY)
+    assert event_time(attack[0]) < alert.last_event_at < event_time(attack[-1])
+    assert " logins of " in alert.reasons[0]
+    assert " requests in " in alert.reasons[0]
+    assert "would be logins)" in alert.reasons[0]
+    assert "at the usual 5%" in alert.reasons[0] or "at the usual 4%" in alert.reasons[0]
+    assert alert.reasons == alert.reasons[:1]  # (it names no account: whose login got in, the log does not say)
+    # AND the same hours without the stuffing raise none
+    assert WaveWatch(model, LOGIN_SURGES).observe(AttemptWindow(), usual, [event_time(item) for item in usual]) == []
+
+
+def test_a_log_whose_logins_fail_visibly_watches_no_surge_of_logins() -> None:
+    # GIVEN a week of logins of which some failed visibly (the failed-login waves watch those)
+    training = sorted(
+        browsing_with_logins(START, minutes=7 * 24 * 60) + logins(START, minutes=600, per_minute=1, failure_share=0.1),
+        key=event_time,
+    )
+    failed = sum(1 for item in training if item["event_type"] == "login_failed")
+    # THEN no surge model is trained, and training says why
+    assert train_wave_model(training, [event_time(item) for item in training], LOGIN_SURGES) == (
+        None,
+        {"skipped": f"{failed} failed logins: the failed-login waves watch the logins"},
+    )

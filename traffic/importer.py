@@ -172,11 +172,13 @@ WAF_TEMPLATE = (
     '{"name":"Cookie","value":"$http_cookie"},{"name":"Host","value":"$host"},'
     '{"name":"X-Forwarded-For","value":"$http_x_forwarded_for"}]}}'
 )
-# Caddy's JSON access log (2.7 and later: ``client_ip``, the client its trusted proxies name, else the
-# peer), read as this JSON template: ``ts`` is Unix seconds, ``duration`` seconds, the headers lists of
-# values. Caddy writes the Cookie header as ["REDACTED"] unless its servers' ``log_credentials`` is on.
+# Caddy's JSON access log, read as this JSON template: the client is ``client_ip`` (2.7 and later: the
+# client its trusted proxies name, else the peer), else ``remote_ip`` (the peer, which Caddy before 2.7
+# logs alone); ``ts`` is Unix seconds, ``duration`` seconds, the headers lists of values. Caddy writes
+# the Cookie header as ["REDACTED"] unless its servers' ``log_credentials`` is on.
 CADDY_TEMPLATE = (
-    '{"ts":$msec,"request":{"client_ip":"$remote_addr","proto":"$server_protocol","method":"$request_method",'
+    '{"ts":$msec,"request":{"client_ip":"$remote_addr","remote_ip":"$realip_remote_addr",'
+    '"proto":"$server_protocol","method":"$request_method",'
     '"host":"$host","uri":"$request_uri","headers":{"User-Agent":["$http_user_agent"],'
     '"Referer":["$http_referer"],"Cookie":["$http_cookie"]}},"user_id":"$remote_user",'
     '"duration":$request_time,"size":$body_bytes_sent,"status":$status}'
@@ -1529,7 +1531,11 @@ class LogImporter:
                 "session cookie, and Cookies in the Logpush job's fields)"
             )
         if format == "caddy":
-            self.report.cookie_advice = "log it (log_credentials in the servers block of Caddy's global options)"
+            self.report.cookie_advice = (
+                "log it (log_credentials in the servers block of Caddy's global options, which logs the "
+                "Authorization header and every cookie too: pair it with the log's format filter, deleting "
+                "request>headers>Authorization and, with its cookie filter, every cookie but the session's)"
+            )
         if self.haproxy is not None:
             self.report.cookie_advice = (
                 "capture it (capture request header Cookie len 512, named in --haproxy-headers, or capture cookie "
@@ -1866,6 +1872,11 @@ class LogImporter:
                 properties[name[:64]] = value[:256]
         if occurred_at is None:
             raise LineError("no time ($time_local, $time_iso8601, $msec or $time_epoch_ms, _us, _ns)")
+        peer = properties.pop("realip_remote_addr", None)
+        if ip is None and peer is not None:
+            # The address the request came from, where the line names no client (Caddy before 2.7
+            # logs its remote_ip alone: CADDY_TEMPLATE)
+            ip = peer if _valid_ip(peer) else _without_port(peer)
         if self.forwarded_column is not None:
             ip = self._client(ip, forwarded, properties)
         if ip is not None and self.internal_address(ip):

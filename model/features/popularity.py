@@ -13,16 +13,21 @@ recent ones (``UserState.recent_paths``), answered 2xx (or with no status), from
 networks. Such a template is popular now once ``MIN_POPULAR_CLIENTS`` decayed visits came from at
 least ``MIN_POPULAR_NETWORKS`` networks (/24s, /48s) within the last hour or two: one client that
 rotates its cookies, user agents or slugs, a scanner's 404s and redirects, and a cloud fleet make
-nothing popular. Once it was, it stays so for ``ESTABLISHED_SECONDS`` after, however few come: a
-new-user trial of a hotel site's promotion, launched at midnight, read its page as popular through
-the day's busy hours and as never seen in the quiet ones around them, and alerted 188 of the
-promotion's visitors in the night and the evening (at the thresholds of before, 20 visits and 16
-networks' bits, which its first quiet hours never reached, and where it flickered in and out
-around them). A popular template's rarity is the lower of training's and its share of all the
+nothing popular. Once it was, it stays so for ``ESTABLISHED_SECONDS`` after, however few come
+(its rarity, not its parameters: those of a page training never saw count as unknown again), and
+is kept before others when the templates followed are trimmed: a new-user trial of a hotel site's
+promotion, launched at midnight, read its page as popular through the day's busy hours and as
+never seen in the quiet ones around them, and alerted 188 of the promotion's visitors in the night
+and the evening (at the thresholds of before, 20 visits and 16 networks' bits, which its first
+quiet hours never reached, and where it flickered in and out around them). Vocabularies of version
+7 read the visits so (``lasting``); those before keep the thresholds of before and no day, as their
+models were calibrated. A popular template's rarity is the lower of training's and its share of all the
 visits now (``ResourceVocabulary.read``), and one whose clients each request it again and again
 (``POLL_REPEATS``) is a call that pages poll while they are open (``Reading.polled``). The price:
-a probe that succeeds from twenty networks (a botnet's) within the hour makes its path as common as
-its share of the visits; what else is unusual about its requests still counts.
+a probe that succeeds from about thirteen networks (a botnet's; twelve requests from networks
+chosen to hash apart) within an hour or two makes its path as common as its share of the visits,
+for a day, and its parameters unknown to training uncounted while it is popular now; what else is
+unusual about its requests still counts.
 
 Time is the events' (``model.features.clock``): the clock moves on by at most ``CLOCK_STEP`` per
 event, so one request stamped a month ahead neither decays every count away nor overflows a weight,
@@ -56,6 +61,9 @@ MIN_POPULAR_CLIENTS = 10.0
 # ...from at least about this many networks (bits of a 64-bit mask of networks seen in the last hour
 # or two: 12 bits are about 13 networks, by linear counting).
 MIN_POPULAR_NETWORKS = 12
+# The same for vocabularies before version 7 (not ``lasting``): 16 bits are about 19 networks.
+_FIRST_MIN_POPULAR_CLIENTS = 20.0
+_FIRST_MIN_POPULAR_NETWORKS = 16
 # A template that was popular stays so this long after, its rarity still its share of the visits
 # now: a day, so that a page the day made popular is not new again in the quiet hours of the night.
 ESTABLISHED_SECONDS = 86_400.0
@@ -101,6 +109,8 @@ class Reading(NamedTuple):
 
     rarity: float | None
     polled: bool
+    # Popular by the day that followed its last popular moment alone, not by the visits now.
+    established_only: bool = False
 
 
 NOT_POPULAR = Reading(None, False)
@@ -184,30 +194,45 @@ class PathPopularity:
         followed = {key: replace(item) for key, item in self.followed.items()}
         return PathPopularity(self.origin, self.clock.copy(), self.total, followed)
 
-    def read(self, key: int, now: float) -> Reading:
+    def read(self, key: int, now: float, lasting: bool = True) -> Reading:
         """-log of the template's share of recent visits, and whether its clients poll it; or
-        ``NOT_POPULAR`` while it is not popular (``MIN_POPULAR_CLIENTS``, ``MIN_POPULAR_NETWORKS``)."""
+        ``NOT_POPULAR`` while it is not popular (``MIN_POPULAR_CLIENTS``, ``MIN_POPULAR_NETWORKS``,
+        and ``ESTABLISHED_SECONDS`` after it was; ``lasting`` False: the thresholds before version
+        7's and no day after)."""
         item = self.followed.get(key)
         if item is None or self.origin is None:
             return NOT_POPULAR
         moment = self.clock.read(now)
         scale = math.exp(-(moment - self.origin) / POPULARITY_TAU)
         hour = int(moment // _HOUR)
-        if not (self._popular(item, moment) or moment - item.popular_at <= ESTABLISHED_SECONDS):
+        popular = self._popular(item, moment, lasting)
+        if not (popular or (lasting and self._established(item, moment))):
             return NOT_POPULAR
         rarity = -math.log((item.visits * scale + 1.0) / (self.total * scale + 1.0))
         polled = item.requests >= POLL_REPEATS * item.visits
-        return Reading(rarity, polled and item.networks_within(hour, repeated=True) >= MIN_POLLING_NETWORKS)
+        polling = polled and item.networks_within(hour, repeated=True) >= MIN_POLLING_NETWORKS
+        return Reading(rarity, polling, established_only=not popular)
 
-    def _popular(self, item: Followed, moment: float) -> bool:
+    def _popular(self, item: Followed, moment: float, lasting: bool = True) -> bool:
         """Whether enough visits from enough networks reached ``item`` lately."""
         assert self.origin is not None  # (it has a followed template)
         visits = item.visits * math.exp(-(moment - self.origin) / POPULARITY_TAU)
-        return visits >= MIN_POPULAR_CLIENTS and item.networks_within(int(moment // _HOUR)) >= MIN_POPULAR_NETWORKS
+        least_visits, least_networks = (
+            (MIN_POPULAR_CLIENTS, MIN_POPULAR_NETWORKS)
+            if lasting
+            else (_FIRST_MIN_POPULAR_CLIENTS, _FIRST_MIN_POPULAR_NETWORKS)
+        )
+        return visits >= least_visits and item.networks_within(int(moment // _HOUR)) >= least_networks
 
-    def count(self, key: int, now: float, followed: bool, visit: bool, ip: str | None) -> None:
+    @staticmethod
+    def _established(item: Followed, moment: float) -> bool:
+        """Whether ``item`` was popular within ``ESTABLISHED_SECONDS`` (lasting counts only)."""
+        return moment - item.popular_at <= ESTABLISHED_SECONDS
+
+    def count(self, key: int, now: float, followed: bool, visit: bool, ip: str | None, lasting: bool = True) -> None:
         """Count one answered request to a template (``followed``: one rare in training), a
-        client's visit if it is the client's first to it lately (``visit``), from ``ip``."""
+        client's visit if it is the client's first to it lately (``visit``), from ``ip``
+        (``lasting``: as ``read``'s)."""
         if not (followed or visit) or self.clock.skips(now):
             return
         if self.clock.time is None:  # (the first count, or the clock set back: the counts start again)
@@ -233,11 +258,16 @@ class PathPopularity:
             item.visits += weight
         if ip:
             item.add_network(int(min(now, moment) // _HOUR), network_hash(ip), repeated=not visit)
-        if visit and self._popular(item, moment):
+        if visit and lasting and self._popular(item, moment):
             item.popular_at = moment
         if len(self.followed) > 2 * MAX_POPULAR_TEMPLATES:
-            kept = sorted(self.followed.items(), key=lambda pair: (-pair[1].visits, pair[0]))[:MAX_POPULAR_TEMPLATES]
-            self.followed = dict(kept)
+            # (a page popular within the day is kept first: fewer come at night than to the day's
+            # rare pages, and trimmed it would be new again)
+            kept = sorted(
+                self.followed.items(),
+                key=lambda pair: (not self._established(pair[1], moment), -pair[1].visits, pair[0]),
+            )
+            self.followed = dict(kept[:MAX_POPULAR_TEMPLATES])
 
     def _rescale(self, moment: float) -> None:
         assert self.origin is not None

@@ -57,6 +57,23 @@ _PLAIN_SLUGS_VERSION = 4
 SUBREQUEST_SHARE = 0.8
 MIN_SUBREQUEST_COUNT = 5
 MIN_SUBREQUEST_CLIENTS = 3
+# A call that open pages poll (a forum tab's message bus, a notification count, a live blog's updates)
+# is one that training saw polled: a client's request to the same path (query aside) as one of its
+# few before (POLL_PATHS_KEPT), POLL_SECONDS after its request before to it, as long after as that
+# one came after the one before it, give or take POLL_REGULARITY of it, the POLL_RUN-th such in a
+# row or later: a steady pace, by a client that requested another path lately too (a page polls
+# while open; a monitor that requests the home page alone, every minute, polls no call). Polled by
+# MIN_POLLING_CLIENTS clients or more, and those polls POLLED_SHARE of its requests or more (the tabs
+# left open poll; the others call it as they load: a forum trial's message bus, 6 % polls).
+# People searching, paging or reloading come back to a path at no steady pace (three requests at
+# one by chance about once in sixty); a tab polls at its own. (``model.features.popularity`` finds
+# such calls among pages training never saw.)
+POLL_SECONDS = (10.0, 600.0)
+POLL_REGULARITY = 0.25
+POLL_RUN = 2
+POLLED_SHARE = 0.05
+MIN_POLLING_CLIENTS = 5
+POLL_PATHS_KEPT = 4
 _UNIDENTIFIED = frozenset({None, "", "anonymous"})
 
 
@@ -94,12 +111,13 @@ def _char_classes(value: str) -> int:
 # before a file extension (``storm-closes-the-road.html``, a live blog's ``snow-warning-update.json``).
 _SLUG_RE = re.compile(r"(?<=/)[a-z0-9]+(?:[-_][a-z0-9]+){2,}(?=(?:\.[a-z0-9]{1,5})?(?:/|$))")
 _PLAIN_SLUG_RE = re.compile(r"(?<=/)[a-z0-9]+(?:[-_][a-z0-9]+){2,}(?=/|$)")  # version 4's: none with an extension
-# A path segment of 16 or more letters and digits, both, in one word:
-# an id a program made, a hash or a token (a tab's message-bus client ``6b6f2b00b95f57174a373aeccb98d601``,
-# a reset link's token, a file's content hash). Each is new to training; counted one by one, every
-# tab of a forum left open long-polled a path never seen (a new-user trial: 3 of its 6 normal
-# sessions that alerted).
-_ID_RE = re.compile(r"(?<=/)(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{16,}(?=(?:\.[a-z0-9]{1,5})?(?:/|$))")
+# A path segment of 16 or more hexadecimal digits, figures and letters both: an id a program made, a
+# hash or a token (a tab's message-bus client ``6b6f2b00b95f57174a373aeccb98d601``, a database's object
+# id, a reset link's token, a file's content hash). Hexadecimal only: a word with a figure in it
+# (``html5boilerplate``, ``windows10enterprise``) is a page's name, kept apart. Each id is new to
+# training; counted one by one, every tab of a forum left open long-polled a path never seen (a
+# new-user trial: 3 of its 6 normal sessions that alerted).
+_ID_RE = re.compile(r"(?<=/)(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{16,}(?=(?:\.[a-z0-9]{1,5})?(?:/|$))")
 
 
 def slugless_template(resource: str, extensions: bool = True, ids: bool = True) -> str:
@@ -113,6 +131,28 @@ def slugless_template(resource: str, extensions: bool = True, ids: bool = True) 
     # (ids before digits collapse: a hash's digit runs collapsed would shorten it below an id's length)
     template = resource_template(_ID_RE.sub("{id}", resource.split("?", 1)[0]) if ids else resource)
     return (_SLUG_RE if extensions else _PLAIN_SLUG_RE).sub("{slug}", template)
+
+
+def _polled_again(paths: dict[str, tuple[float, float, int]], path: str, moment: float) -> bool:
+    """Whether a client's request to ``path`` at ``moment`` is a poll (``POLL_SECONDS``,
+    ``POLL_REGULARITY``, ``POLL_RUN``, another path lately); ``paths``, the client's last paths (``POLL_PATHS_KEPT``):
+    each one's last request, the gap before it and how many steady gaps in a row it ended, updated."""
+    before = paths.pop(path, None)
+    run = 0
+    gap = math.inf
+    if before is not None:
+        last, last_gap, last_run = before
+        gap = moment - last
+        steady = (
+            POLL_SECONDS[0] <= gap <= POLL_SECONDS[1]
+            and math.isfinite(last_gap)
+            and abs(gap - last_gap) <= POLL_REGULARITY * last_gap
+        )
+        run = last_run + 1 if steady else 0
+    paths[path] = (moment, gap, run)
+    if len(paths) > POLL_PATHS_KEPT:
+        del paths[next(iter(paths))]  # (the path requested longest ago: each request moves its path last)
+    return run >= POLL_RUN and len(paths) > 1
 
 
 def _parameters(resource: str, template: Callable[[str], str]) -> tuple[str, list[tuple[str, str]]]:
@@ -134,7 +174,8 @@ class ResourceVocabulary:
     frequent (template, parameter) pairs and ``MAX_VOCABULARY_AGENTS`` agent families, keyed by
     32-bit hashes. ``subrequests``: the templates that pages fetch as they load rather than pages
     (within ``subrequest_seconds`` of one), which the entity stage counts with the page's assets when
-    they come that soon after a page (``model.entities.Evidence.observe``). Templates are
+    they come that soon after a page (``model.entities.Evidence.observe``); ``polled``: the templates
+    open pages poll (``POLLED_SHARE``), which it counts nowhere after a page. Templates are
     ``slugless_template``'s, or ``resource_template``'s in a vocabulary learned before slugs were
     collapsed (``slugs`` False: ``VOCABULARY_VERSION``), which keeps reading its own; one learned
     before slugs with a file extension were (``slug_extensions`` False) likewise, and one learned
@@ -150,6 +191,7 @@ class ResourceVocabulary:
     agents: dict[int, int] = field(default_factory=dict)
     subrequests: frozenset[int] = frozenset()
     subrequest_seconds: float = SUBREQUEST_SECONDS
+    polled: frozenset[int] = frozenset()  # the templates open pages poll (POLLED_SHARE)
     slugs: bool = True
     slug_extensions: bool = True
     popular_now: bool = True
@@ -179,6 +221,10 @@ class ResourceVocabulary:
         soon_clients: dict[int, set[Any]] = {}
         last_page: dict[Any, tuple[float, int]] = {}  # client -> its last non-asset request's time, template
         page_requests: dict[int, int] = {}  # template -> its requests that were not for page assets
+        polls: dict[int, int] = {}  # template -> its identified requests that were polls
+        pollers: dict[int, set[Any]] = {}  # template -> (up to MIN_POLLING_CLIENTS) clients that polled it
+        # client -> its last POLL_PATHS_KEPT paths (``_polled_again``)
+        client_paths: dict[Any, dict[str, tuple[float, float, int]]] = {}
         for event in events:
             agent = event_field(event, "user_agent")
             if isinstance(agent, str) and agent:
@@ -207,6 +253,11 @@ class ResourceVocabulary:
                         senders.add(client)
                 else:
                     last_page[client] = (moment, key)
+                if _polled_again(client_paths.setdefault(client, {}), resource.partition("?")[0].lower(), moment):
+                    polls[key] = polls.get(key, 0) + 1
+                    clients = pollers.setdefault(key, set())
+                    if len(clients) < MIN_POLLING_CLIENTS:
+                        clients.add(client)
             for name, value in pairs:
                 param_key = stable_hash(f"{template}?{name}")
                 entry = params.get(param_key)
@@ -222,6 +273,13 @@ class ResourceVocabulary:
             if identified[key] >= MIN_SUBREQUEST_COUNT
             and count >= SUBREQUEST_SHARE * identified[key]
             and len(soon_clients[key]) >= MIN_SUBREQUEST_CLIENTS
+        )
+        vocabulary.polled = frozenset(
+            key
+            for key, count in polls.items()
+            if identified[key] >= MIN_SUBREQUEST_COUNT
+            and count >= POLLED_SHARE * identified[key]
+            and len(pollers[key]) >= MIN_POLLING_CLIENTS
         )
         if len(paths) > MAX_VOCABULARY_PATHS:
             kept = sorted(paths.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_PATHS]
@@ -293,23 +351,25 @@ class ResourceVocabulary:
         rarity = -math.log((count + 1.0) / (self.total + 1.0))
         now_reading = NOT_POPULAR
         if popularity is not None and self.popular_now:
-            now_reading = popularity.read(key, now)
+            # (vocabularies of version 7, ids collapsed, were trained with version 7's visits)
+            now_reading = popularity.read(key, now, lasting=self.ids)
             if now_reading.rarity is not None:
                 rarity = min(rarity, max(now_reading.rarity, self.typical_rarity))
             if answered:
-                popularity.count(key, now, count <= FOLLOWED_SHARE * self.total, visit, ip)
+                popularity.count(key, now, count <= FOLLOWED_SHARE * self.total, visit, ip, lasting=self.ids)
         unknown = violations = 0
         excess = 0.0
         for name, value in pairs:
             entry = self.params.get(stable_hash(f"{template}?{name}"))
             if entry is None:
-                if now_reading.rarity is None or count:
+                if now_reading.rarity is None or now_reading.established_only or count:
                     unknown += 1
                 continue
             if _char_classes(value) & ~entry[1]:
                 violations += 1
             excess = max(excess, math.log1p(len(value)) - math.log1p(entry[2]))
-        return ResourceReading([rarity, float(unknown), float(violations), excess], now_reading.polled)
+        polled = now_reading.polled or key in self.polled
+        return ResourceReading([rarity, float(unknown), float(violations), excess], polled)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (hash keys as strings)."""
@@ -321,6 +381,7 @@ class ResourceVocabulary:
             "agent_total": self.agent_total,
             "agents": {str(key): count for key, count in self.agents.items()},
             "subrequests": sorted(self.subrequests),
+            **({"polled": sorted(self.polled)} if self.ids else {}),
             "subrequest_seconds": self.subrequest_seconds,
             **({"typical_rarity": self.typical_rarity} if self.popular_now else {}),
         }
@@ -353,6 +414,8 @@ class ResourceVocabulary:
                 agents={int(key): int(count) for key, count in data["agents"].items()},
                 # Vocabularies learned before sub-requests were: every request that is not an asset is a page.
                 subrequests=frozenset(int(key) for key in data.get("subrequests", ())),
+                # Vocabularies before version 7 learned no polled calls.
+                polled=frozenset(int(key) for key in data.get("polled", ())),
                 # Vocabularies learned before version 4: 2 s, and slugs counted one by one.
                 subrequest_seconds=float(data["subrequest_seconds"]) if current else _FIRST_SUBREQUEST_SECONDS,
                 slugs=current,
