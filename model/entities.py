@@ -308,26 +308,38 @@ class Evidence:
         subrequest_seconds: float = SUBREQUEST_SECONDS,
         polled: bool = False,
         typed: bool = False,
+        polled_call: bool = False,
     ) -> bool:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
         starts a new episode. An ``asset`` counts as a request of the page before it, and so does a
         ``subrequest`` (a call pages make as they load: ``ResourceVocabulary.subrequests``) that
         comes within ``subrequest_seconds`` of a page (the vocabulary's), its flag counted with the
         page's; later, or without a page, it is a page: a client that calls it on its own, many
-        times, is read like any other. A ``polled`` call (one pages poll while open, as training
-        or the visits now say) that comes ``POLL_MIN_SECONDS`` or more after the episode's request before
+        times, is read like any other. A ``polled`` call (one pages poll while open, as the
+        visits now say) that comes ``POLL_MIN_SECONDS`` or more after the episode's request before
         it, once the episode has opened a page, counts nowhere: it keeps the episode going, and
         adds no request, asset, page or minute to it, nor its flag; unless it failed or was refused
         (4xx), which counts as a page (a probe of it). A live blog
         left open an hour polls its updates sixty times: counted as pages they read as sixty
         machine-regular ones, as assets as a client fetching little else, and their hour as the
         reader's. A ``typed`` call (``typed_ahead``) that does not fail and is not refused counts with
-        the page it was typed on, however long after it, as a subrequest does. ``page``: the event's
+        the page it was typed on, however long after it, as a subrequest does. A ``polled_call`` (of a
+        template training saw polled: ``ResourceVocabulary.polled``) counts nowhere as a polled one
+        does only when it is the episode's last page again (``page``), not flagged: the same poll,
+        where a client walking ids or probing through the template requests a new one each time. ``page``: the event's
         ``page_identity`` (0, unknown, keeps no trail)."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
         new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
         page_poll = polled and not new_episode and now - self.last_seen >= POLL_MIN_SECONDS
+        page_poll = page_poll or (
+            polled_call
+            and not flagged
+            and not new_episode
+            and page != 0
+            and page == self.trail[1]
+            and now - self.last_seen >= POLL_MIN_SECONDS
+        )
         if new_episode:
             self._start_episode(now)
         elif now > self.last_seen:
@@ -1001,6 +1013,7 @@ class EventEvidence(NamedTuple):
     subrequest_seconds: float  # the vocabulary's: how soon after a page its calls come
     polled: list[bool]  # a call pages poll while open, by the visits now (BatchFeatures.polled)
     typed: list[bool]  # a search box's call as its visitor typed (typed_ahead)
+    polled_calls: list[bool]  # a call training saw pages poll (ResourceVocabulary.is_polled)
 
 
 def event_evidence(
@@ -1021,6 +1034,7 @@ def event_evidence(
         vocabulary.subrequest_seconds if vocabulary is not None else SUBREQUEST_SECONDS,
         list(polled) if polled is not None else [False] * len(events),
         [typed_ahead(event) for event in events],
+        [vocabulary is not None and vocabulary.is_polled(resource) for resource in resources],
     )
 
 
@@ -1074,7 +1088,7 @@ class EntityTracker:
         episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
         # An episode under way when the batch starts may have alerted in an earlier batch.
         alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
-        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled, typed = inputs
+        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled, typed, polled_calls = inputs
         for position, key in enumerate(keys):
             if key is None:
                 continue
@@ -1093,6 +1107,7 @@ class EntityTracker:
                 subrequest_seconds,
                 polled[position],
                 typed[position],
+                polled_calls[position],
             )
             counts.append(evidence.counts())
             owners.append(position)

@@ -243,6 +243,7 @@ def episode_snapshots(
             subrequest_seconds,
             bool(sample.polled[position]),
             typed_ahead(event),
+            vocabulary is not None and vocabulary.is_polled(_resource(event)),
         )
         counts.append(evidence.counts())
         day = entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days))

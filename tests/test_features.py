@@ -516,10 +516,10 @@ def test_a_vocabulary_of_an_earlier_release_reads_slugs_one_by_one_and_its_calls
     assert vocabulary.to_json()["v"] == 3
     again = ResourceVocabulary.from_json(vocabulary.to_json())
     assert again.resource_columns("/news/2026/11/10/bravo-council-votes/")[0] == pytest.approx(3.0204248861443626)
-    # AND one learned now is version 7 (which that release's version check refuses rather than
+    # AND one learned now is version 8 (which that release's version check refuses rather than
     # misreads) and carries its window: without it, this code refuses it as malformed
     learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource="/news/a-b-c/")]).to_json()
-    assert (learned["v"], learned["subrequest_seconds"]) == (7, 5.0)
+    assert (learned["v"], learned["subrequest_seconds"]) == (8, 5.0)
     with pytest.raises(InvalidStateError, match="vocabulary"):
         ResourceVocabulary.from_json({key: value for key, value in learned.items() if key != "subrequest_seconds"})
 
@@ -566,6 +566,12 @@ def test_an_id_in_a_path_is_one_template_and_a_version_6_vocabulary_keeps_its_ow
     names = ("/docs/internationalization", "/orders/12345678901234567890", "/p/ab12cd34ef", "/docs/html5boilerplate")
     for path in (*names, "/products/iphone15promaxcase", "/user/john2000smithsonian/settings"):
         assert "{id}" not in vocabulary.template(path)
+    # AND one of version 7 collapses any 16 letters and figures in a word, as it learned them
+    learned.hex_ids = False
+    assert learned.to_json()["v"] == 7
+    word_ids = ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json())))
+    assert word_ids.template("/docs/html5boilerplateguide") == "/docs/{id}"
+    assert word_ids.template(f"/message-bus/{hex_id(1)}/poll") == "/message-bus/{id}/poll"
     # AND a vocabulary written by the release before (version 6) reads ids one by one, as it counted
     # them, and is written again as version 6
     learned.ids = False
@@ -607,43 +613,55 @@ def forum_training() -> list[dict[str, Any]]:
     return sorted(events, key=lambda item: item["occurred_at"])
 
 
-def test_a_call_open_pages_poll_is_learned_from_training_and_counts_nowhere_after_a_page() -> None:
+def test_a_call_open_pages_poll_is_learned_from_training_and_the_same_poll_counts_nowhere_after_a_page() -> None:
     # GIVEN a vocabulary learned from the forum's hour, written and read back
     learned = ResourceVocabulary.learn(forum_training())
     vocabulary = ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json())))
     # THEN the message bus, which each tab polls at its own pace, is a polled call, whatever the tab
     poll = "/message-bus/0123456789abcdef0123456789abcdef/poll"
-    assert vocabulary.read(poll, None).polled
+    assert vocabulary.is_polled(poll)
     assert vocabulary.polled == {stable_hash("/message-bus/{id}/poll")}
     # AND the search (people come back to it at no steady pace), the topics (a crawler walks them at
     # a steady pace, each once) and the home page (monitors check it alone, every minute) are not
-    assert not vocabulary.read("/search?q=tips", None).polled
-    assert not vocabulary.read("/t/topic-3/3", None).polled
-    assert not vocabulary.read("/", None).polled
-    # AND a tab left open two hours is its page alone to the entity stage, its polls keeping it going
-    tab = [event(START, "u9", "page_view", resource="/latest", session_id="s9", ip="192.0.2.9")]
-    tab += [
-        event(START + timedelta(seconds=25 * n), "u9", "page_view", resource=poll, session_id="s9", ip="192.0.2.9")
-        for n in range(1, 289)
-    ]
-    featurized = featurize_batch(tab, vocabulary=vocabulary)
-    evidence = Evidence()
-    inputs = event_evidence(featurized.rows, tab, vocabulary, featurized.polled)
-    for position, item in enumerate(tab):
-        evidence.observe(
-            event_time(item),
-            inputs.values[position],
-            0.0,
-            False,
-            inputs.assets[position],
-            inputs.missing_referers[position],
-            inputs.subrequests[position],
-            inputs.pages[position],
-            inputs.subrequest_seconds,
-            inputs.polled[position],
-            inputs.typed[position],
-        )
-    assert (evidence.pages, evidence.events, evidence.episode) == (1, 1, 1)
+    assert not vocabulary.is_polled("/search?q=tips")
+    assert not vocabulary.is_polled("/t/topic-3/3")
+    assert not vocabulary.is_polled("/")
+
+    def episode(resources: list[str], flagged: set[int] = frozenset()) -> Evidence:
+        """One client's requests 25 s apart, through the entity stage's evidence."""
+        requests = [
+            event(START + timedelta(seconds=25 * n), "u9", "page_view", resource=resource, session_id="s9")
+            for n, resource in enumerate(resources)
+        ]
+        featurized = featurize_batch(requests, vocabulary=vocabulary)
+        inputs = event_evidence(featurized.rows, requests, vocabulary, featurized.polled)
+        evidence = Evidence()
+        for n, item in enumerate(requests):
+            evidence.observe(
+                event_time(item),
+                inputs.values[n],
+                0.0,
+                n in flagged,
+                inputs.assets[n],
+                inputs.missing_referers[n],
+                inputs.subrequests[n],
+                inputs.pages[n],
+                inputs.subrequest_seconds,
+                inputs.polled[n],
+                inputs.typed[n],
+                inputs.polled_calls[n],
+            )
+        return evidence
+
+    # AND a tab left open two hours is its page and its first poll to the entity stage, the same poll
+    # again keeping the episode going
+    tab = episode(["/latest"] + [poll] * 288)
+    assert (tab.pages, tab.events, tab.episode) == (2, 2, 1)
+    # AND a client walking the template's ids, or one whose repeated poll the detector flagged, is
+    # read as pages
+    walker = episode(["/latest"] + [f"/message-bus/{n:032x}/poll" for n in range(1, 100)])
+    assert walker.pages == 100
+    assert episode(["/latest", poll, poll, poll], flagged={3}).pages == 3
     # AND a vocabulary of version 6 learned no polled calls
     learned.ids = False
     assert ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json()))).polled == frozenset()

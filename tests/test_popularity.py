@@ -207,8 +207,8 @@ def test_a_vocabulary_learned_before_reads_trainings_rarity_alone() -> None:
     # calibrated on that rarity
     rarity = rarities(readers(60, START), before)
     assert set(np.round(rarity, 6)) == {round(math.log(before.total + 1.0), 6)}
-    # AND one learned now is version 7
-    assert site_vocabulary().to_json()["v"] == 7
+    # AND one learned now is version 8
+    assert site_vocabulary().to_json()["v"] == 8
 
 
 def live_blog_sessions(readers_count: int, polls: int) -> list[dict[str, Any]]:
@@ -424,3 +424,35 @@ def test_a_page_popular_within_the_day_is_kept_when_the_pages_followed_are_trimm
     rows = rarities(events, vocabulary)
     # THEN the blog is still among the pages followed, and its reader reads it as it was that day
     assert rows[-1] < math.log(vocabulary.total + 1.0) - 1.0  # (its share of the visits now, not never seen)
+
+
+def test_the_day_s_popular_pages_do_not_crowd_out_a_page_on_its_way_to_being_popular() -> None:
+    # GIVEN 40 pages made popular in the morning (more than the state keeps), then, six hours on, a
+    # new page reached by 20 readers of their own networks among one client's 200 requests to pages
+    # of its own (each followed, so the state is trimmed again and again)
+    vocabulary = site_vocabulary()
+    morning = [
+        reader(
+            number,
+            START + timedelta(seconds=20 * page + number),
+            "/live/" + "".join(chr(97 + int(d)) for d in str(page)),
+        )
+        | {"user_id": f"reader-{page}-{number}", "ip": f"10.{page}.{number}.7"}
+        for page in range(40)
+        for number in range(14)
+    ]
+    later = START + timedelta(hours=6)
+    churn = [
+        reader(999, later + timedelta(seconds=5 * n), "/profile/" + "".join(chr(97 + int(d)) for d in str(n)))
+        for n in range(200)
+    ]
+    rising = [
+        reader(number, later + timedelta(seconds=45 * number + 2))
+        | {"user_id": f"riser-{number}", "ip": f"10.99.{number}.7"}
+        for number in range(20)
+    ]
+    events = sorted([*morning, *churn, *rising], key=lambda item: item["occurred_at"])
+    rows = rarities(events, vocabulary)
+    # THEN the new page's last readers read it as popular: it was kept while the morning's were
+    blog = [rarity for rarity, item in zip(rows, events, strict=True) if item["resource"] == LIVE_BLOG]
+    assert blog[-1] < math.log(vocabulary.total + 1.0) - 1.0

@@ -1872,11 +1872,12 @@ class LogImporter:
                 properties[name[:64]] = value[:256]
         if occurred_at is None:
             raise LineError("no time ($time_local, $time_iso8601, $msec or $time_epoch_ms, _us, _ns)")
-        peer = properties.pop("realip_remote_addr", None)
-        if ip is None and peer is not None:
+        if self.format == "caddy":
             # The address the request came from, where the line names no client (Caddy before 2.7
             # logs its remote_ip alone: CADDY_TEMPLATE)
-            ip = peer if _valid_ip(peer) else _without_port(peer)
+            peer = properties.pop("realip_remote_addr", None)
+            if ip is None and peer is not None:
+                ip = peer if _valid_ip(peer) else _without_port(peer)
         if self.forwarded_column is not None:
             ip = self._client(ip, forwarded, properties)
         if ip is not None and self.internal_address(ip):

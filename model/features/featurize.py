@@ -73,7 +73,7 @@ class BatchFeatures(NamedTuple):
     user_states: dict[str, UserState]
     ip_states: dict[str, IpState]
     site: SiteNow
-    polled: list[bool]  # per row: a call pages poll while open, by training or by the visits now
+    polled: list[bool]  # per row: a call pages poll while open, by the visits now
     site_errors: list[bool]  # per row: a server error read as the site's (model.features.outages)
 
 

@@ -15,7 +15,7 @@ least ``MIN_POPULAR_NETWORKS`` networks (/24s, /48s) within the last hour or two
 rotates its cookies, user agents or slugs, a scanner's 404s and redirects, and a cloud fleet make
 nothing popular. Once it was, it stays so for ``ESTABLISHED_SECONDS`` after, however few come
 (its rarity, not its parameters: those of a page training never saw count as unknown again), and
-is kept before others when the templates followed are trimmed: a new-user trial of a hotel site's
+is kept before others when the templates followed are trimmed (up to half of them): a new-user trial of a hotel site's
 promotion, launched at midnight, read its page as popular through the day's busy hours and as
 never seen in the quiet ones around them, and alerted 188 of the promotion's visitors in the night
 and the evening (at the thresholds of before, 20 visits and 16 networks' bits, which its first
@@ -261,13 +261,23 @@ class PathPopularity:
         if visit and lasting and self._popular(item, moment):
             item.popular_at = moment
         if len(self.followed) > 2 * MAX_POPULAR_TEMPLATES:
-            # (a page popular within the day is kept first: fewer come at night than to the day's
-            # rare pages, and trimmed it would be new again)
-            kept = sorted(
-                self.followed.items(),
-                key=lambda pair: (not self._established(pair[1], moment), -pair[1].visits, pair[0]),
-            )
-            self.followed = dict(kept[:MAX_POPULAR_TEMPLATES])
+            self._trim(moment)
+
+    def _trim(self, moment: float) -> None:
+        """Keep ``MAX_POPULAR_TEMPLATES`` templates: those popular within the day first, the latest
+        popular first, up to half of them (fewer come at night than to the day's rare pages, and
+        trimmed such a page would be new again; but the day's pages must not crowd out a page on
+        its way to being popular, which a client could make them do), then the most visited."""
+        established = sorted(
+            (pair for pair in self.followed.items() if self._established(pair[1], moment)),
+            key=lambda pair: (-pair[1].popular_at, pair[0]),
+        )[: MAX_POPULAR_TEMPLATES // 2]
+        kept = dict(established)
+        rest = sorted(
+            (pair for pair in self.followed.items() if pair[0] not in kept), key=lambda pair: (-pair[1].visits, pair[0])
+        )
+        kept.update(rest[: MAX_POPULAR_TEMPLATES - len(kept)])
+        self.followed = kept
 
     def _rescale(self, moment: float) -> None:
         assert self.origin is not None

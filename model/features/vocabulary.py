@@ -47,10 +47,12 @@ _FIRST_SUBREQUEST_SECONDS = 2.0
 # version 6, and their models were trained reading it; earlier ones read training's alone, as they
 # were calibrated. Vocabularies that collapse slugs with their file extension (``.html``, ``.json``) are version 5;
 # those of version 4 collapsed slugs without one only and shipped their window first; those of
-# features version 3, before, counted slugs one by one. Vocabularies that collapse ids (``_ID_RE``)
-# are version 7. Each is read as written, and earlier releases refuse the later versions (they would
-# read every article as rare).
-VOCABULARY_VERSION = 7
+# features version 3, before, counted slugs one by one. Vocabularies that collapse ids (``_ID_RE``),
+# learn the calls pages poll and read the visits now as lasting (``PathPopularity.read``) are version
+# 8; those of version 7 did so with any 16 letters and figures an id (``_WORD_ID_RE``). Each is read
+# as written, and earlier releases refuse the later versions (they would read every article as rare).
+VOCABULARY_VERSION = 8
+_WORD_IDS_VERSION = 7
 _POPULAR_NOW_VERSION = 6
 _SLUG_EXTENSIONS_VERSION = 5
 _PLAIN_SLUGS_VERSION = 4
@@ -118,18 +120,19 @@ _PLAIN_SLUG_RE = re.compile(r"(?<=/)[a-z0-9]+(?:[-_][a-z0-9]+){2,}(?=/|$)")  # v
 # training; counted one by one, every tab of a forum left open long-polled a path never seen (a
 # new-user trial: 3 of its 6 normal sessions that alerted).
 _ID_RE = re.compile(r"(?<=/)(?=[0-9a-f]*[0-9])(?=[0-9a-f]*[a-f])[0-9a-f]{16,}(?=(?:\.[a-z0-9]{1,5})?(?:/|$))")
+_WORD_ID_RE = re.compile(r"(?<=/)(?=[a-z0-9]*[0-9])(?=[a-z0-9]*[a-z])[a-z0-9]{16,}(?=(?:\.[a-z0-9]{1,5})?(?:/|$))")
 
 
-def slugless_template(resource: str, extensions: bool = True, ids: bool = True) -> str:
+def slugless_template(resource: str, extensions: bool = True, ids: re.Pattern[str] | None = _ID_RE) -> str:
     """``resource_template`` with each slug collapsed: ``/news/2024/10/13/mayor-resigns-over-budget/``
     -> ``/news/0/0/0/{slug}/``, ``/live/snow-warning-update.json`` -> ``/live/{slug}.json``, and each
     id (``_ID_RE``): ``/message-bus/6b6f2b00b95f57174a373aeccb98d601/poll`` -> ``/message-bus/{id}/poll``.
     Sites publish new articles and products every day, each under a slug that training never saw;
     counted one by one, today's pages would all read as rare. ``extensions`` False: a slug followed
-    by a file extension is left as it is (vocabulary version 4); ``ids`` False: ids are left as
-    they are (vocabularies before version 7)."""
+    by a file extension is left as it is (vocabulary version 4); ``ids``: what an id is (version
+    7's ``_WORD_ID_RE``), None for none (vocabularies before version 7)."""
     # (ids before digits collapse: a hash's digit runs collapsed would shorten it below an id's length)
-    template = resource_template(_ID_RE.sub("{id}", resource.split("?", 1)[0]) if ids else resource)
+    template = resource_template(ids.sub("{id}", resource.split("?", 1)[0]) if ids is not None else resource)
     return (_SLUG_RE if extensions else _PLAIN_SLUG_RE).sub("{slug}", template)
 
 
@@ -175,12 +178,14 @@ class ResourceVocabulary:
     32-bit hashes. ``subrequests``: the templates that pages fetch as they load rather than pages
     (within ``subrequest_seconds`` of one), which the entity stage counts with the page's assets when
     they come that soon after a page (``model.entities.Evidence.observe``); ``polled``: the templates
-    open pages poll (``POLLED_SHARE``), which it counts nowhere after a page. Templates are
+    open pages poll (``POLLED_SHARE``), whose request made again it counts nowhere after a page.
+    Templates are
     ``slugless_template``'s, or ``resource_template``'s in a vocabulary learned before slugs were
     collapsed (``slugs`` False: ``VOCABULARY_VERSION``), which keeps reading its own; one learned
     before slugs with a file extension were (``slug_extensions`` False) likewise, and one learned
     before the share of visits now lowered rarity (``popular_now`` False) reads training's alone, and
-    one learned before ids were collapsed (``ids`` False) counts each id as it is.
+    one learned before ids were collapsed (``ids`` False) counts each id as it is, and one of
+    version 7 (``hex_ids`` False) collapses any 16 letters and figures in a word.
     """
 
     total: int = 0
@@ -196,6 +201,7 @@ class ResourceVocabulary:
     slug_extensions: bool = True
     popular_now: bool = True
     ids: bool = True
+    hex_ids: bool = True
     # The rarity of the median training request for a page (not an asset): a template popular now
     # reads as no commoner.
     typical_rarity: float = 0.0
@@ -204,7 +210,8 @@ class ResourceVocabulary:
         """The template this vocabulary counts ``resource`` (lower-cased) under."""
         if not self.slugs:
             return resource_template(resource)
-        return slugless_template(resource, self.slug_extensions, self.ids)
+        ids = (_ID_RE if self.hex_ids else _WORD_ID_RE) if self.ids else None
+        return slugless_template(resource, self.slug_extensions, ids)
 
     @classmethod
     def learn(cls, events: Iterable[Any]) -> ResourceVocabulary:
@@ -317,6 +324,12 @@ class ResourceVocabulary:
             return False
         return stable_hash(self.template(resource.lower())) in self.subrequests
 
+    def is_polled(self, resource: Any) -> bool:
+        """Whether the resource's template is one that open pages poll, as training saw (``polled``)."""
+        if not self.polled or not isinstance(resource, str) or not resource:
+            return False
+        return stable_hash(self.template(resource.lower())) in self.polled
+
     def resource_columns(self, resource: str | None) -> list[float]:
         """Path rarity, unknown parameters, character-class violations and value length excess, as
         training saw them (``read``: with the visits now)."""
@@ -368,8 +381,7 @@ class ResourceVocabulary:
             if _char_classes(value) & ~entry[1]:
                 violations += 1
             excess = max(excess, math.log1p(len(value)) - math.log1p(entry[2]))
-        polled = now_reading.polled or key in self.polled
-        return ResourceReading([rarity, float(unknown), float(violations), excess], polled)
+        return ResourceReading([rarity, float(unknown), float(violations), excess], now_reading.polled)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (hash keys as strings)."""
@@ -395,13 +407,22 @@ class ResourceVocabulary:
             return _PLAIN_SLUGS_VERSION
         if not self.popular_now:
             return _SLUG_EXTENSIONS_VERSION
-        return VOCABULARY_VERSION if self.ids else _POPULAR_NOW_VERSION
+        if not self.ids:
+            return _POPULAR_NOW_VERSION
+        return VOCABULARY_VERSION if self.hex_ids else _WORD_IDS_VERSION
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ResourceVocabulary:
         """Rebuild from ``to_json`` output; raises ``InvalidStateError`` on anything else."""
         versions = frozenset(
-            {FEATURES_VERSION, _PLAIN_SLUGS_VERSION, _SLUG_EXTENSIONS_VERSION, _POPULAR_NOW_VERSION, VOCABULARY_VERSION}
+            {
+                FEATURES_VERSION,
+                _PLAIN_SLUGS_VERSION,
+                _SLUG_EXTENSIONS_VERSION,
+                _POPULAR_NOW_VERSION,
+                _WORD_IDS_VERSION,
+                VOCABULARY_VERSION,
+            }
         )
         check_version("vocabulary", data, versions)
         current = data["v"] != FEATURES_VERSION
@@ -421,7 +442,8 @@ class ResourceVocabulary:
                 slugs=current,
                 slug_extensions=data["v"] >= _SLUG_EXTENSIONS_VERSION,
                 popular_now=data["v"] >= _POPULAR_NOW_VERSION,
-                ids=data["v"] >= VOCABULARY_VERSION,
+                ids=data["v"] >= _WORD_IDS_VERSION,
+                hex_ids=data["v"] >= VOCABULARY_VERSION,
                 typical_rarity=float(data["typical_rarity"]) if data["v"] >= _POPULAR_NOW_VERSION else 0.0,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
