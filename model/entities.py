@@ -545,6 +545,25 @@ class Evidence:
         )
 
 
+# The parameters scripts add to defeat caches (jQuery's ``_``, Ext JS's ``_dc``), whose number may
+# change as a word is typed (``traffic.typeahead``)...
+CACHE_BUSTERS = frozenset({"_", "_t", "_dc", "timestamp", "cb", "nocache", "cachebuster", "rnd", "rand"})
+# ...and those a poll changes each time besides (socket.io's ``t``, a live blog's ``since``).
+POLL_BUSTERS = CACHE_BUSTERS | {"t", "ts", "since"}
+
+
+def poll_identity(event: Any) -> int:
+    """``page_identity`` of the event's request without its ``POLL_BUSTERS``: a tab's poll is the
+    same poll again whatever its cache buster says."""
+    resource = event.get("resource") if isinstance(event, Mapping) else getattr(event, "resource", None)
+    if not isinstance(resource, str) or "?" not in resource:
+        return page_identity(event)
+    path, _, query = resource.partition("?")
+    kept = "&".join(pair for pair in query.split("&") if pair.partition("=")[0].lower() not in POLL_BUSTERS)
+    event_type = event.get("event_type") if isinstance(event, Mapping) else getattr(event, "event_type", None)
+    return page_identity({"event_type": event_type, "resource": f"{path}?{kept}" if kept else path})
+
+
 def page_identity(event: Any) -> int:
     """A page's identity for ``Evidence``'s page trail: a 32-bit hash of its event type and resource
     (query included: a search run again with the same words is the same page), never 0."""
@@ -1025,16 +1044,21 @@ def event_evidence(
     """``EventEvidence`` of a batch's feature rows and their wire events (``vocabulary``: the model's,
     which knows the calls its site's pages make; ``polled``: ``BatchFeatures.polled`` of the rows)."""
     resources = [event.get("resource") for event in events]
+    polled_calls = [vocabulary is not None and vocabulary.is_polled(resource) for resource in resources]
     return EventEvidence(
         evidence_values(rows),
         [is_page_asset(event.get("resource"), request_method(event)) for event in events],
         [vocabulary is not None and vocabulary.is_subrequest(resource) for resource in resources],
         [missing_referer(event) for event in events],
-        [page_identity(event) for event in events],
+        # (a polled call's without what changes with each poll: ``Evidence.observe`` knows it again)
+        [
+            poll_identity(event) if polled else page_identity(event)
+            for event, polled in zip(events, polled_calls, strict=True)
+        ],
         vocabulary.subrequest_seconds if vocabulary is not None else SUBREQUEST_SECONDS,
         list(polled) if polled is not None else [False] * len(events),
         [typed_ahead(event) for event in events],
-        [vocabulary is not None and vocabulary.is_polled(resource) for resource in resources],
+        polled_calls,
     )
 
 

@@ -47,8 +47,9 @@ Where a log does not tell a failed login from one that got in (a WAF's log recor
 single-page app's login API answers 200 either way), stuffing leaves no failed login to count; its
 logins themselves are the surge (``LOGIN_SURGES``): the share of a service's requests (page assets
 aside) that submit a login, far above its usual. It is watched only where training's logins never
-visibly failed (fewer than ``MIN_EXCESS_FAILURES``): elsewhere the failed-login waves watch them,
-and one stuffing would raise two alerts.
+visibly failed, or never visibly succeeded (fewer than ``MIN_EXCESS_FAILURES`` of either: a status
+given as a failed login's that a successful one gets too): elsewhere the failed-login waves watch
+them, and one stuffing would raise two alerts.
 """
 
 from __future__ import annotations
@@ -455,7 +456,7 @@ class Attempts:
     busy_attempts: int = BUSY_WINDOW_ATTEMPTS
     # What its attempts are, after their number in an alert's reason (" requests").
     of_what: str = ""
-    # Watched only where training's logins did not visibly fail (``LOGIN_SURGES``).
+    # Watched only where training's logins did not visibly fail, or all did (``LOGIN_SURGES``).
     where_logins_never_fail: bool = False
 
 
@@ -746,8 +747,10 @@ def train_wave_model(
         skipped = f"no {' or '.join(watched.event_types)} events"
         return None, {"skipped": skipped}
     if watched.where_logins_never_fail:
+        # (logins all failed tell no more than logins none failed: a status that answers both alike)
         failed_logins = sum(1 for event in events if event.get("event_type") == LOGIN_FAILED)
-        if failed_logins >= MIN_EXCESS_FAILURES:
+        successful_logins = sum(1 for event in events if event.get("event_type") == LOGIN_SUCCEEDED)
+        if min(failed_logins, successful_logins) >= MIN_EXCESS_FAILURES:
             return None, {"skipped": f"{failed_logins} failed logins: the failed-login waves watch the logins"}
     attempts = len(outcomes)
     failures = sum(failed for _, failed in outcomes)

@@ -667,6 +667,48 @@ def test_a_call_open_pages_poll_is_learned_from_training_and_the_same_poll_count
     assert ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json()))).polled == frozenset()
 
 
+def test_a_socket_io_poll_is_the_same_poll_whatever_its_cache_buster() -> None:
+    # GIVEN an app whose tabs poll socket.io's transport every 25 s, each poll with a new t=
+    rng = random.Random(9)
+
+    def tab(client: int, start: datetime, polls: int) -> list[dict[str, Any]]:
+        common = {"session_id": f"s{client}", "ip": f"198.51.100.{client}"}
+        requests = [event(start, f"u{client}", "page_view", resource="/app/tickets", **common)]
+        for number in range(1, polls + 1):
+            query = f"EIO=4&transport=polling&t={rng.getrandbits(40):x}&sid=tab{client}"
+            moment = start + timedelta(seconds=25 * number)
+            requests.append(event(moment, f"u{client}", "page_view", resource=f"/socket.io/?{query}", **common))
+        return requests
+
+    training = sorted(
+        (item for client in range(6) for item in tab(client, START + timedelta(minutes=client), 60)),
+        key=lambda item: item["occurred_at"],
+    )
+    vocabulary = ResourceVocabulary.learn(training)
+    assert vocabulary.is_polled("/socket.io/?EIO=4&transport=polling&t=abc&sid=x")
+    # THEN a tab left open is its page and its first poll to the entity stage
+    requests = tab(9, START + timedelta(days=1), 100)
+    featurized = featurize_batch(requests, vocabulary=vocabulary)
+    inputs = event_evidence(featurized.rows, requests, vocabulary, featurized.polled)
+    evidence = Evidence()
+    for n, item in enumerate(requests):
+        evidence.observe(
+            event_time(item),
+            inputs.values[n],
+            0.0,
+            False,
+            inputs.assets[n],
+            inputs.missing_referers[n],
+            inputs.subrequests[n],
+            inputs.pages[n],
+            inputs.subrequest_seconds,
+            inputs.polled[n],
+            inputs.typed[n],
+            inputs.polled_calls[n],
+        )
+    assert (evidence.pages, evidence.events) == (2, 2)
+
+
 def test_widest_possible_states_fit_the_documented_bounds() -> None:
     # GIVEN states whose every set is full and every number as wide as the update rules allow
     widest_hash, widest_minute = 2**32 - 1, 10**9  # minutes up to year 3870

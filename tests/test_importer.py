@@ -1140,24 +1140,32 @@ def test_an_import_whose_submitted_logins_never_fail_says_which_option_to_check(
             for number, status in enumerate(statuses)
         ]
 
-    redirects, mixed, told = (
+    redirects, mixed, told, told_alike = (
         LogImporter("combined"),
         LogImporter("combined"),
+        LogImporter("combined", failed_login_statuses=[200]),
         LogImporter("combined", failed_login_statuses=[302]),
     )
     for importer, lines in (
         (redirects, logins([302] * 25)),
         (mixed, logins([302] * 24 + [401])),
-        (told, logins([302] * 25)),
+        (told, logins([200] * 5 + [302] * 20)),
+        (told_alike, logins([302] * 25)),
     ):
         list(importer.import_lines(lines, "access.log"))
-    # THEN the first says none read as failed, names the path, the statuses and the option; the
-    # others say nothing
+    # THEN the first says none read as failed, names the path, the statuses and the option, and that
+    # an app answering both alike is the surges' to watch; the next two say nothing
     (hint,) = redirects.report.login_hints()
     assert "25 login(s) submitted to /login and none read as failed (statuses: 302 (25))" in hint
     assert "pass --failed-login-status STATUS," in hint
+    assert "the surges of logins watch them" in hint
     assert mixed.report.login_hints() == []
     assert told.report.login_hints() == []
+    # AND where the option made every login failed (one status for them all), it says to drop it if
+    # the site answers a successful login alike (a login API answering 200 either way)
+    (alike,) = told_alike.report.login_hints()
+    assert "every one of the 25 login(s) submitted to /login read as failed by --failed-login-status" in alike
+    assert "drop the option" in alike
     # AND one failure beside a hundred and fifty logins read as succeeded (an app's token call that
     # answered 401 beside a form that answers 200) does not silence it
     app_and_form = LogImporter("combined")
@@ -2301,3 +2309,28 @@ def test_a_streaming_service_s_log_reads_hung_up_requests_segments_and_verificat
     assert infer_event_type("POST", "/auth/mfa/phone/verify", 401) == "login_failed"
     assert infer_event_type("POST", "/auth/mfa/email/verify", 401) == "login_failed"
     assert infer_event_type("POST", "/auth/email-verification", 200) == "page_view"
+
+
+def test_an_x_user_id_response_header_is_the_user_and_a_column_named_like_one_says_how_to_name_it() -> None:
+    # GIVEN an nginx JSON log whose user is the X-User-Id header the application returned, and the
+    # same log with that column under a name of the format's own
+    line = json.dumps(
+        {
+            "t": "2026-11-02T10:00:00+00:00",
+            "ip": "198.51.100.7",
+            "r": "GET /tickets HTTP/1.1",
+            "s": 200,
+            "u": "agent-17",
+        }
+    )
+    template = '{"t":"$time_iso8601","ip":"$remote_addr","r":"$request","s":$status,"u":"$%s"}'
+    read = LogImporter("custom", log_format=template % "upstream_http_x_user_id")
+    (item,) = read.import_lines([line] * 1, "app.log")
+    own = LogImporter("custom", log_format=template % "app_user_ref")
+    list(own.import_lines([line] * 30, "app.log"))
+    # THEN the response header is the user; the other is not, and the import says to name it $user_id
+    assert item.event["user_id"] == "agent-17"
+    assert [hint for hint in read.report.hints() if "not read as the user" in hint] == []
+    (hint,) = [hint for hint in own.report.hints() if "not read as the user" in hint]
+    assert hint.startswith("$app_user_ref is not read as the user")
+    assert "name it $user_id" in hint

@@ -1004,3 +1004,15 @@ def test_a_log_whose_logins_fail_visibly_watches_no_surge_of_logins() -> None:
         None,
         {"skipped": f"{failed} failed logins: the failed-login waves watch the logins"},
     )
+
+
+def test_a_log_whose_logins_all_read_as_failed_watches_the_surges_of_logins() -> None:
+    # GIVEN a week whose every login read as failed (a status given as a failed login's that a
+    # successful one gets too: a login API answering 200 either way)
+    training = [
+        {**item, "event_type": "login_failed"} if item["event_type"] == "login_attempt" else item
+        for item in browsing_with_logins(START, minutes=7 * 24 * 60)
+    ]
+    # THEN the surges of logins are watched: the failures tell nothing the logins do not
+    model, _ = train_wave_model(training, [event_time(item) for item in training], LOGIN_SURGES)
+    assert model is not None

@@ -440,6 +440,8 @@ class ImportReport:
     # a session sent no Cookie header at all: an app, a player or a script that keeps none).
     cookies_without_session: int = 0
     redacted_cookies: int = 0  # Cookie headers the proxy logged as REDACTED_COOKIE
+    # The format's variables named like a user that are not read as one (``user_column_hint``).
+    user_like_columns: tuple[str, ...] = ()
     session_cookie: str | None = None
     reads_cookie_header: bool = False  # the session comes from a whole Cookie header column
     # How to get the Cookie header into this kind of log, where it was empty on every request.
@@ -500,7 +502,16 @@ class ImportReport:
                 hints.append(
                     f"{submitted} login(s) submitted to {path} and {failed} read as failed (statuses: {statuses}); "
                     "if it answers a failed login with one of these (the form again with 200, or a redirect back to "
-                    f"it), pass {option}, else no failed login or failed-login wave can be seen there"
+                    f"it) and a successful one otherwise, pass {option}, else no failed login or failed-login wave "
+                    "can be seen there (where it answers both alike, an app's login API, leave it: the surges of "
+                    "logins watch them, docs/model.md)"
+                )
+            elif counts.failed == submitted and all(status < 400 for status in counts.statuses):
+                hints.append(
+                    f"every one of the {submitted} login(s) submitted to {path} read as failed by "
+                    f"--failed-login-status (statuses: {statuses}): if the site answers a successful login with that "
+                    "status too (an app's login API answering 200 either way), drop the option; the surges of logins "
+                    "watch logins whose outcome the log does not tell (docs/model.md)"
                 )
             elif counts.failed == submitted and 0 < counts.failed_by_site_status < submitted:
                 hints.append(
@@ -674,6 +685,7 @@ class ImportReport:
             self.compressed_copies_hint(),
             self.foreign_json_hint(),
             self.session_hint(),
+            self.user_column_hint(),
             self.extra_columns_hint(),
             self.route_hint(),
             self.haproxy_headers_hint(),
@@ -696,6 +708,17 @@ class ImportReport:
             "'capture request header' lines, with --haproxy-headers (such as User-Agent,Referer,Cookie); the user "
             "agent, the referer and the session cookie are read from them (a frontend that captures response "
             "headers alone writes one block too: read its log apart)"
+        )
+
+    def user_column_hint(self) -> str | None:
+        """What to name a column that looks like the user's, where the format names none that is."""
+        if self.users_expected or not self.user_like_columns or self.events == 0:
+            return None
+        named = ", ".join(f"${name}" for name in self.user_like_columns)
+        return (
+            f"{named} is not read as the user: the user is $remote_user, $user_id or the X-User-Id response "
+            "header ($upstream_http_x_user_id); if it holds the user's id as the application names it, name it "
+            "$user_id in the format (without a user, each user is its session or its client)"
         )
 
     def session_hint(self) -> str | None:
@@ -1520,6 +1543,9 @@ class LogImporter:
             statuses_expected=format not in ("csic2010", "jsonl"),
             agents_expected="http_user_agent" in variables,
             users_expected=any(variable in USER_VARIABLES for variable in variables),
+            user_like_columns=tuple(
+                name for name in variables if "user" in name and "agent" not in name and name not in USER_VARIABLES
+            ),
             session_cookie=session_cookie if self.session_column == COOKIE_HEADER else None,
             reads_cookie_header=self.session_column == COOKIE_HEADER,
         )

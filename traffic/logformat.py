@@ -14,7 +14,8 @@ Variables with a meaning (anything else lands in ``properties`` under its own na
 ==========================  ===================================================================
 ``$remote_addr``            client IP (``ip``); not an IP (``-``, ``unknown``) means none
 ``$remote_user``            authenticated user (``user_id``); ``-`` means none
-``$user_id``                user id column of a custom log (``user_id``)
+``$user_id``                user id column of a custom log (``user_id``); so are an X-User-Id response
+                           header (``$upstream_http_x_user_id``, ``$sent_http_x_user_id``)
 ``$session_id``             session id (``session_id``); so is any ``$cookie_NAME``
 ``$event_type``             explicit event type, instead of inferring it from the request
 ``$time_local``             time, parsed with the time format (default ``%d/%b/%Y:%H:%M:%S %z``)
@@ -77,7 +78,19 @@ _UPSTREAM_LIST_PATTERN = r"([^\s,]*(?:(?:, | : )[^\s,]+)*)"
 # colon of its word, not the first.
 ADDRESS_VARIABLES = frozenset({"remote_addr", "server_addr", "realip_remote_addr"})
 # The variables that name the authenticated user (of several in a line, the last one set is read).
-USER_VARIABLES = frozenset({"remote_user", "user_id", "authorizer_principal_id", "authorizer_claims_sub"})
+# The user: also the id an application returns in an X-User-Id response header (nginx's
+# $upstream_http_ and $sent_http_ variables): the application sets it, where a request's header
+# ($http_x_user_id) is the client's to write, and is not read as the user.
+USER_VARIABLES = frozenset(
+    {
+        "remote_user",
+        "user_id",
+        "authorizer_principal_id",
+        "authorizer_claims_sub",
+        "upstream_http_x_user_id",
+        "sent_http_x_user_id",
+    }
+)
 
 # A variable: ``$name`` or ``${name}``, or one of API Gateway's ``$context.a.b`` (dots are part of its name).
 VARIABLE_RE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_.]*)\}|(context(?:\.[A-Za-z0-9_]+)+|[A-Za-z_][A-Za-z0-9_]*))")
