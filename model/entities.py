@@ -308,7 +308,6 @@ class Evidence:
         subrequest_seconds: float = SUBREQUEST_SECONDS,
         polled: bool = False,
         typed: bool = False,
-        polled_call: bool = False,
     ) -> bool:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
         starts a new episode. An ``asset`` counts as a request of the page before it, and so does a
@@ -323,23 +322,12 @@ class Evidence:
         left open an hour polls its updates sixty times: counted as pages they read as sixty
         machine-regular ones, as assets as a client fetching little else, and their hour as the
         reader's. A ``typed`` call (``typed_ahead``) that does not fail and is not refused counts with
-        the page it was typed on, however long after it, as a subrequest does. A ``polled_call`` (of a
-        template training saw polled: ``ResourceVocabulary.polled``) counts nowhere as a polled one
-        does only when it is the episode's last page again (``page``), not flagged: the same poll,
-        where a client walking ids or probing through the template requests a new one each time. ``page``: the event's
+        the page it was typed on, however long after it, as a subrequest does. ``page``: the event's
         ``page_identity`` (0, unknown, keeps no trail)."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
         new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
         page_poll = polled and not new_episode and now - self.last_seen >= POLL_MIN_SECONDS
-        page_poll = page_poll or (
-            polled_call
-            and not flagged
-            and not new_episode
-            and page != 0
-            and page == self.trail[1]
-            and now - self.last_seen >= POLL_MIN_SECONDS
-        )
         if new_episode:
             self._start_episode(now)
         elif now > self.last_seen:
@@ -543,25 +531,6 @@ class Evidence:
             bool(values[-3]),
             values[-2],
         )
-
-
-# The parameters scripts add to defeat caches (jQuery's ``_``, Ext JS's ``_dc``), whose number may
-# change as a word is typed (``traffic.typeahead``)...
-CACHE_BUSTERS = frozenset({"_", "_t", "_dc", "timestamp", "cb", "nocache", "cachebuster", "rnd", "rand"})
-# ...and those a poll changes each time besides (socket.io's ``t``, a live blog's ``since``).
-POLL_BUSTERS = CACHE_BUSTERS | {"t", "ts", "since"}
-
-
-def poll_identity(event: Any) -> int:
-    """``page_identity`` of the event's request without its ``POLL_BUSTERS``: a tab's poll is the
-    same poll again whatever its cache buster says."""
-    resource = event.get("resource") if isinstance(event, Mapping) else getattr(event, "resource", None)
-    if not isinstance(resource, str) or "?" not in resource:
-        return page_identity(event)
-    path, _, query = resource.partition("?")
-    kept = "&".join(pair for pair in query.split("&") if pair.partition("=")[0].lower() not in POLL_BUSTERS)
-    event_type = event.get("event_type") if isinstance(event, Mapping) else getattr(event, "event_type", None)
-    return page_identity({"event_type": event_type, "resource": f"{path}?{kept}" if kept else path})
 
 
 def page_identity(event: Any) -> int:
@@ -1032,7 +1001,6 @@ class EventEvidence(NamedTuple):
     subrequest_seconds: float  # the vocabulary's: how soon after a page its calls come
     polled: list[bool]  # a call pages poll while open, by the visits now (BatchFeatures.polled)
     typed: list[bool]  # a search box's call as its visitor typed (typed_ahead)
-    polled_calls: list[bool]  # a call training saw pages poll (ResourceVocabulary.is_polled)
 
 
 def event_evidence(
@@ -1044,21 +1012,15 @@ def event_evidence(
     """``EventEvidence`` of a batch's feature rows and their wire events (``vocabulary``: the model's,
     which knows the calls its site's pages make; ``polled``: ``BatchFeatures.polled`` of the rows)."""
     resources = [event.get("resource") for event in events]
-    polled_calls = [vocabulary is not None and vocabulary.is_polled(resource) for resource in resources]
     return EventEvidence(
         evidence_values(rows),
         [is_page_asset(event.get("resource"), request_method(event)) for event in events],
         [vocabulary is not None and vocabulary.is_subrequest(resource) for resource in resources],
         [missing_referer(event) for event in events],
-        # (a polled call's without what changes with each poll: ``Evidence.observe`` knows it again)
-        [
-            poll_identity(event) if polled else page_identity(event)
-            for event, polled in zip(events, polled_calls, strict=True)
-        ],
+        [page_identity(event) for event in events],
         vocabulary.subrequest_seconds if vocabulary is not None else SUBREQUEST_SECONDS,
         list(polled) if polled is not None else [False] * len(events),
         [typed_ahead(event) for event in events],
-        polled_calls,
     )
 
 
@@ -1112,7 +1074,7 @@ class EntityTracker:
         episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
         # An episode under way when the batch starts may have alerted in an earlier batch.
         alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
-        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled, typed, polled_calls = inputs
+        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled, typed = inputs
         for position, key in enumerate(keys):
             if key is None:
                 continue
@@ -1131,7 +1093,6 @@ class EntityTracker:
                 subrequest_seconds,
                 polled[position],
                 typed[position],
-                polled_calls[position],
             )
             counts.append(evidence.counts())
             owners.append(position)

@@ -44,7 +44,6 @@ from model.entities import (
     machine_clients,
     missing_referer,
     page_identity,
-    poll_identity,
     population_priors,
     term_cap,
     typed_ahead,
@@ -232,7 +231,6 @@ def episode_snapshots(
             continue
         evidence = states.setdefault(key, Evidence())
         counted_before = evidence.events
-        polled_call = vocabulary is not None and vocabulary.is_polled(_resource(event))
         new_episode = evidence.observe(
             times[position],
             values[position],
@@ -241,11 +239,10 @@ def episode_snapshots(
             is_page_asset(_resource(event), request_method(event)),
             _referer(event),
             vocabulary is not None and vocabulary.is_subrequest(_resource(event)),
-            poll_identity(event) if polled_call else page_identity(event),
+            page_identity(event),
             subrequest_seconds,
             bool(sample.polled[position]),
             typed_ahead(event),
-            polled_call,
         )
         counts.append(evidence.counts())
         day = entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days))

@@ -711,7 +711,7 @@ def test_the_tracker_judges_machine_clients_by_their_model_on_the_stage_s_scale(
     keys = ["script", "browser"] * 10
     values = [library if key == "script" else ROW for key in keys]
     no = [False] * 20
-    inputs = EventEvidence(values, no, no, [None] * 20, [0] * 20, SUBREQUEST_SECONDS, no, no, no)
+    inputs = EventEvidence(values, no, no, [None] * 20, [0] * 20, SUBREQUEST_SECONDS, no, no)
     states: dict[str, Evidence] = {}
     scores, alerts = EntityTracker(stage, "session").observe(
         states, keys, [1_000.0 + 7 * n for n in range(20)], inputs, [0.0] * 20, [False] * 20

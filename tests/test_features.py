@@ -15,14 +15,12 @@ import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 from urllib.parse import unquote_plus
 
 import numpy as np
 import pytest
 
 from model.enrichment import NetworkInfo
-from model.entities import Evidence, event_evidence
 from model.exceptions import InvalidFeatureEventError, InvalidStateError
 from model.features import (
     CORE_EVENT_TYPES,
@@ -579,134 +577,6 @@ def test_an_id_in_a_path_is_one_template_and_a_version_6_vocabulary_keeps_its_ow
     before = ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json())))
     assert (before.ids, before.popular_now) == (False, True)
     assert before.template(f"/message-bus/{hex_id(1)}/poll") == "/message-bus/c0ca0a0b0dcc0a0f0b/poll"
-
-
-def forum_training() -> list[dict[str, Any]]:
-    """A forum's hour: six readers whose tab long-polls its message bus about every 25 s under a client
-    id of its own, searching now and then at no steady pace, six monitors checking its home page
-    every minute, and a crawler walking topics one every 20 s."""
-    rng = random.Random(5)
-    events = []
-    for reader in range(6):
-        tab = hashlib.md5(f"tab-{reader}".encode()).hexdigest()
-        common = {"session_id": f"s{reader}", "ip": f"198.51.100.{reader}", "user_agent": "Mozilla/5.0"}
-        moment = START + timedelta(minutes=reader)
-        events.append(event(moment, f"u{reader}", "page_view", resource="/latest", **common))
-        for _poll in range(120):
-            moment += timedelta(seconds=rng.uniform(22, 28))
-            events.append(event(moment, f"u{reader}", "page_view", resource=f"/message-bus/{tab}/poll", **common))
-            if rng.random() < 0.1:
-                searched = moment + timedelta(seconds=rng.uniform(1, 20))
-                query = f"/search?q={rng.choice(['tips', 'rules', 'help', 'bikes'])}"
-                events.append(event(searched, f"u{reader}", "page_view", resource=query, **common))
-    for monitor in range(6):  # (uptime checks from six places, each requesting the home page alone)
-        checks = {"session_id": f"monitor-{monitor}", "ip": f"192.0.2.{monitor}", "user_agent": "UptimeRobot/2.0"}
-        events += [
-            event(START + timedelta(seconds=60 * n + monitor), f"m{monitor}", "page_view", resource="/", **checks)
-            for n in range(60)
-        ]
-    crawler = {"session_id": "crawler", "ip": "203.0.113.9", "user_agent": "Mozilla/5.0"}
-    events += [
-        event(START + timedelta(seconds=20 * n), "crawler", "page_view", resource=f"/t/topic-{n}/{n}", **crawler)
-        for n in range(150)
-    ]
-    return sorted(events, key=lambda item: item["occurred_at"])
-
-
-def test_a_call_open_pages_poll_is_learned_from_training_and_the_same_poll_counts_nowhere_after_a_page() -> None:
-    # GIVEN a vocabulary learned from the forum's hour, written and read back
-    learned = ResourceVocabulary.learn(forum_training())
-    vocabulary = ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json())))
-    # THEN the message bus, which each tab polls at its own pace, is a polled call, whatever the tab
-    poll = "/message-bus/0123456789abcdef0123456789abcdef/poll"
-    assert vocabulary.is_polled(poll)
-    assert vocabulary.polled == {stable_hash("/message-bus/{id}/poll")}
-    # AND the search (people come back to it at no steady pace), the topics (a crawler walks them at
-    # a steady pace, each once) and the home page (monitors check it alone, every minute) are not
-    assert not vocabulary.is_polled("/search?q=tips")
-    assert not vocabulary.is_polled("/t/topic-3/3")
-    assert not vocabulary.is_polled("/")
-
-    def episode(resources: list[str], flagged: set[int] = frozenset()) -> Evidence:
-        """One client's requests 25 s apart, through the entity stage's evidence."""
-        requests = [
-            event(START + timedelta(seconds=25 * n), "u9", "page_view", resource=resource, session_id="s9")
-            for n, resource in enumerate(resources)
-        ]
-        featurized = featurize_batch(requests, vocabulary=vocabulary)
-        inputs = event_evidence(featurized.rows, requests, vocabulary, featurized.polled)
-        evidence = Evidence()
-        for n, item in enumerate(requests):
-            evidence.observe(
-                event_time(item),
-                inputs.values[n],
-                0.0,
-                n in flagged,
-                inputs.assets[n],
-                inputs.missing_referers[n],
-                inputs.subrequests[n],
-                inputs.pages[n],
-                inputs.subrequest_seconds,
-                inputs.polled[n],
-                inputs.typed[n],
-                inputs.polled_calls[n],
-            )
-        return evidence
-
-    # AND a tab left open two hours is its page and its first poll to the entity stage, the same poll
-    # again keeping the episode going
-    tab = episode(["/latest"] + [poll] * 288)
-    assert (tab.pages, tab.events, tab.episode) == (2, 2, 1)
-    # AND a client walking the template's ids, or one whose repeated poll the detector flagged, is
-    # read as pages
-    walker = episode(["/latest"] + [f"/message-bus/{n:032x}/poll" for n in range(1, 100)])
-    assert walker.pages == 100
-    assert episode(["/latest", poll, poll, poll], flagged={3}).pages == 3
-    # AND a vocabulary of version 6 learned no polled calls
-    learned.ids = False
-    assert ResourceVocabulary.from_json(json.loads(json.dumps(learned.to_json()))).polled == frozenset()
-
-
-def test_a_socket_io_poll_is_the_same_poll_whatever_its_cache_buster() -> None:
-    # GIVEN an app whose tabs poll socket.io's transport every 25 s, each poll with a new t=
-    rng = random.Random(9)
-
-    def tab(client: int, start: datetime, polls: int) -> list[dict[str, Any]]:
-        common = {"session_id": f"s{client}", "ip": f"198.51.100.{client}"}
-        requests = [event(start, f"u{client}", "page_view", resource="/app/tickets", **common)]
-        for number in range(1, polls + 1):
-            query = f"EIO=4&transport=polling&t={rng.getrandbits(40):x}&sid=tab{client}"
-            moment = start + timedelta(seconds=25 * number)
-            requests.append(event(moment, f"u{client}", "page_view", resource=f"/socket.io/?{query}", **common))
-        return requests
-
-    training = sorted(
-        (item for client in range(6) for item in tab(client, START + timedelta(minutes=client), 60)),
-        key=lambda item: item["occurred_at"],
-    )
-    vocabulary = ResourceVocabulary.learn(training)
-    assert vocabulary.is_polled("/socket.io/?EIO=4&transport=polling&t=abc&sid=x")
-    # THEN a tab left open is its page and its first poll to the entity stage
-    requests = tab(9, START + timedelta(days=1), 100)
-    featurized = featurize_batch(requests, vocabulary=vocabulary)
-    inputs = event_evidence(featurized.rows, requests, vocabulary, featurized.polled)
-    evidence = Evidence()
-    for n, item in enumerate(requests):
-        evidence.observe(
-            event_time(item),
-            inputs.values[n],
-            0.0,
-            False,
-            inputs.assets[n],
-            inputs.missing_referers[n],
-            inputs.subrequests[n],
-            inputs.pages[n],
-            inputs.subrequest_seconds,
-            inputs.polled[n],
-            inputs.typed[n],
-            inputs.polled_calls[n],
-        )
-    assert (evidence.pages, evidence.events) == (2, 2)
 
 
 def test_widest_possible_states_fit_the_documented_bounds() -> None:

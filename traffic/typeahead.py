@@ -24,7 +24,7 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 from urllib.parse import parse_qsl
 
-from model.entities import CACHE_BUSTERS, TYPED_AHEAD
+from model.entities import TYPED_AHEAD
 from traffic.simulator import LabeledEvent
 from vedette.events import parse_timestamp
 
@@ -38,6 +38,9 @@ MAX_TYPED_QUERY = 512
 # Calls marked per session (or user) and path, at most: a dozen words typed a letter at a time. A
 # client that goes on is read by its pages from then on, there.
 MAX_TYPED_CALLS = 80
+# The parameters scripts add to defeat caches (jQuery's ``_``, Ext JS's ``_dc``), whose number may
+# change as a word is typed.
+CACHE_BUSTERS = frozenset({"_", "_t", "_dc", "timestamp", "cb", "nocache", "cachebuster", "rnd", "rand"})
 _NUMBER_RE = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 # Session paths whose last call is remembered: the oldest are forgotten first.
 MAX_TYPING_CLIENTS = 20_000

@@ -47,9 +47,9 @@ _FIRST_SUBREQUEST_SECONDS = 2.0
 # version 6, and their models were trained reading it; earlier ones read training's alone, as they
 # were calibrated. Vocabularies that collapse slugs with their file extension (``.html``, ``.json``) are version 5;
 # those of version 4 collapsed slugs without one only and shipped their window first; those of
-# features version 3, before, counted slugs one by one. Vocabularies that collapse ids (``_ID_RE``),
-# learn the calls pages poll and read the visits now as lasting (``PathPopularity.read``) are version
-# 8; those of version 7 did so with any 16 letters and figures an id (``_WORD_ID_RE``). Each is read
+# features version 3, before, counted slugs one by one. Vocabularies that collapse ids (``_ID_RE``)
+# and read the visits now as lasting (``PathPopularity.read``) are version 8; those of version 7 did
+# so with any 16 letters and figures an id (``_WORD_ID_RE``). Each is read
 # as written, and earlier releases refuse the later versions (they would read every article as rare).
 VOCABULARY_VERSION = 8
 _WORD_IDS_VERSION = 7
@@ -59,23 +59,6 @@ _PLAIN_SLUGS_VERSION = 4
 SUBREQUEST_SHARE = 0.8
 MIN_SUBREQUEST_COUNT = 5
 MIN_SUBREQUEST_CLIENTS = 3
-# A call that open pages poll (a forum tab's message bus, a notification count, a live blog's updates)
-# is one that training saw polled: a client's request to the same path (query aside) as one of its
-# few before (POLL_PATHS_KEPT), POLL_SECONDS after its request before to it, as long after as that
-# one came after the one before it, give or take POLL_REGULARITY of it, the POLL_RUN-th such in a
-# row or later: a steady pace, by a client that requested another path lately too (a page polls
-# while open; a monitor that requests the home page alone, every minute, polls no call). Polled by
-# MIN_POLLING_CLIENTS clients or more, and those polls POLLED_SHARE of its requests or more (the tabs
-# left open poll; the others call it as they load: a forum trial's message bus, 6 % polls).
-# People searching, paging or reloading come back to a path at no steady pace (three requests at
-# one by chance about once in sixty); a tab polls at its own. (``model.features.popularity`` finds
-# such calls among pages training never saw.)
-POLL_SECONDS = (10.0, 600.0)
-POLL_REGULARITY = 0.25
-POLL_RUN = 2
-POLLED_SHARE = 0.05
-MIN_POLLING_CLIENTS = 5
-POLL_PATHS_KEPT = 4
 _UNIDENTIFIED = frozenset({None, "", "anonymous"})
 
 
@@ -136,28 +119,6 @@ def slugless_template(resource: str, extensions: bool = True, ids: re.Pattern[st
     return (_SLUG_RE if extensions else _PLAIN_SLUG_RE).sub("{slug}", template)
 
 
-def _polled_again(paths: dict[str, tuple[float, float, int]], path: str, moment: float) -> bool:
-    """Whether a client's request to ``path`` at ``moment`` is a poll (``POLL_SECONDS``,
-    ``POLL_REGULARITY``, ``POLL_RUN``, another path lately); ``paths``, the client's last paths (``POLL_PATHS_KEPT``):
-    each one's last request, the gap before it and how many steady gaps in a row it ended, updated."""
-    before = paths.pop(path, None)
-    run = 0
-    gap = math.inf
-    if before is not None:
-        last, last_gap, last_run = before
-        gap = moment - last
-        steady = (
-            POLL_SECONDS[0] <= gap <= POLL_SECONDS[1]
-            and math.isfinite(last_gap)
-            and abs(gap - last_gap) <= POLL_REGULARITY * last_gap
-        )
-        run = last_run + 1 if steady else 0
-    paths[path] = (moment, gap, run)
-    if len(paths) > POLL_PATHS_KEPT:
-        del paths[next(iter(paths))]  # (the path requested longest ago: each request moves its path last)
-    return run >= POLL_RUN and len(paths) > 1
-
-
 def _parameters(resource: str, template: Callable[[str], str]) -> tuple[str, list[tuple[str, str]]]:
     """The lower-cased resource's ``template`` and its (name, value) query parameters."""
     text = resource.lower()
@@ -177,9 +138,7 @@ class ResourceVocabulary:
     frequent (template, parameter) pairs and ``MAX_VOCABULARY_AGENTS`` agent families, keyed by
     32-bit hashes. ``subrequests``: the templates that pages fetch as they load rather than pages
     (within ``subrequest_seconds`` of one), which the entity stage counts with the page's assets when
-    they come that soon after a page (``model.entities.Evidence.observe``); ``polled``: the templates
-    open pages poll (``POLLED_SHARE``), whose request made again it counts nowhere after a page.
-    Templates are
+    they come that soon after a page (``model.entities.Evidence.observe``). Templates are
     ``slugless_template``'s, or ``resource_template``'s in a vocabulary learned before slugs were
     collapsed (``slugs`` False: ``VOCABULARY_VERSION``), which keeps reading its own; one learned
     before slugs with a file extension were (``slug_extensions`` False) likewise, and one learned
@@ -196,7 +155,6 @@ class ResourceVocabulary:
     agents: dict[int, int] = field(default_factory=dict)
     subrequests: frozenset[int] = frozenset()
     subrequest_seconds: float = SUBREQUEST_SECONDS
-    polled: frozenset[int] = frozenset()  # the templates open pages poll (POLLED_SHARE)
     slugs: bool = True
     slug_extensions: bool = True
     popular_now: bool = True
@@ -228,10 +186,6 @@ class ResourceVocabulary:
         soon_clients: dict[int, set[Any]] = {}
         last_page: dict[Any, tuple[float, int]] = {}  # client -> its last non-asset request's time, template
         page_requests: dict[int, int] = {}  # template -> its requests that were not for page assets
-        polls: dict[int, int] = {}  # template -> its identified requests that were polls
-        pollers: dict[int, set[Any]] = {}  # template -> (up to MIN_POLLING_CLIENTS) clients that polled it
-        # client -> its last POLL_PATHS_KEPT paths (``_polled_again``)
-        client_paths: dict[Any, dict[str, tuple[float, float, int]]] = {}
         for event in events:
             agent = event_field(event, "user_agent")
             if isinstance(agent, str) and agent:
@@ -260,11 +214,6 @@ class ResourceVocabulary:
                         senders.add(client)
                 else:
                     last_page[client] = (moment, key)
-                if _polled_again(client_paths.setdefault(client, {}), resource.partition("?")[0].lower(), moment):
-                    polls[key] = polls.get(key, 0) + 1
-                    clients = pollers.setdefault(key, set())
-                    if len(clients) < MIN_POLLING_CLIENTS:
-                        clients.add(client)
             for name, value in pairs:
                 param_key = stable_hash(f"{template}?{name}")
                 entry = params.get(param_key)
@@ -280,13 +229,6 @@ class ResourceVocabulary:
             if identified[key] >= MIN_SUBREQUEST_COUNT
             and count >= SUBREQUEST_SHARE * identified[key]
             and len(soon_clients[key]) >= MIN_SUBREQUEST_CLIENTS
-        )
-        vocabulary.polled = frozenset(
-            key
-            for key, count in polls.items()
-            if identified[key] >= MIN_SUBREQUEST_COUNT
-            and count >= POLLED_SHARE * identified[key]
-            and len(pollers[key]) >= MIN_POLLING_CLIENTS
         )
         if len(paths) > MAX_VOCABULARY_PATHS:
             kept = sorted(paths.items(), key=lambda item: (-item[1], item[0]))[:MAX_VOCABULARY_PATHS]
@@ -323,12 +265,6 @@ class ResourceVocabulary:
         if not self.subrequests or not isinstance(resource, str) or not resource:
             return False
         return stable_hash(self.template(resource.lower())) in self.subrequests
-
-    def is_polled(self, resource: Any) -> bool:
-        """Whether the resource's template is one that open pages poll, as training saw (``polled``)."""
-        if not self.polled or not isinstance(resource, str) or not resource:
-            return False
-        return stable_hash(self.template(resource.lower())) in self.polled
 
     def resource_columns(self, resource: str | None) -> list[float]:
         """Path rarity, unknown parameters, character-class violations and value length excess, as
@@ -393,7 +329,6 @@ class ResourceVocabulary:
             "agent_total": self.agent_total,
             "agents": {str(key): count for key, count in self.agents.items()},
             "subrequests": sorted(self.subrequests),
-            **({"polled": sorted(self.polled)} if self.ids else {}),
             "subrequest_seconds": self.subrequest_seconds,
             **({"typical_rarity": self.typical_rarity} if self.popular_now else {}),
         }
@@ -435,8 +370,6 @@ class ResourceVocabulary:
                 agents={int(key): int(count) for key, count in data["agents"].items()},
                 # Vocabularies learned before sub-requests were: every request that is not an asset is a page.
                 subrequests=frozenset(int(key) for key in data.get("subrequests", ())),
-                # Vocabularies before version 7 learned no polled calls.
-                polled=frozenset(int(key) for key in data.get("polled", ())),
                 # Vocabularies learned before version 4: 2 s, and slugs counted one by one.
                 subrequest_seconds=float(data["subrequest_seconds"]) if current else _FIRST_SUBREQUEST_SECONDS,
                 slugs=current,
