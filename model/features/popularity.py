@@ -20,8 +20,8 @@ promotion, launched at midnight, read its page as popular through the day's busy
 never seen in the quiet ones around them, and alerted 188 of the promotion's visitors in the night
 and the evening (at the thresholds of before, 20 visits and 16 networks' bits, which its first
 quiet hours never reached, and where it flickered in and out around them). Vocabularies of version
-7 read the visits so (``lasting``); those before keep the thresholds of before and no day, as their
-models were calibrated. A popular template's rarity is the lower of training's and its share of all the
+7 and later read the visits so (``lasting``); those before keep the thresholds of before and no day,
+as their models were calibrated. A popular template's rarity is the lower of training's and its share of all the
 visits now (``ResourceVocabulary.read``), and one whose clients each request it again and again
 (``POLL_REPEATS``) is a call that pages poll while they are open (``Reading.polled``). The price:
 a probe that succeeds from about thirteen networks (a botnet's; twelve requests from networks
@@ -197,8 +197,8 @@ class PathPopularity:
     def read(self, key: int, now: float, lasting: bool = True) -> Reading:
         """-log of the template's share of recent visits, and whether its clients poll it; or
         ``NOT_POPULAR`` while it is not popular (``MIN_POPULAR_CLIENTS``, ``MIN_POPULAR_NETWORKS``,
-        and ``ESTABLISHED_SECONDS`` after it was; ``lasting`` False: the thresholds before version
-        7's and no day after)."""
+        and ``ESTABLISHED_SECONDS`` after it was; ``lasting`` False, for vocabularies before version
+        7: the thresholds of before and no day after)."""
         item = self.followed.get(key)
         if item is None or self.origin is None:
             return NOT_POPULAR
