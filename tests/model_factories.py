@@ -202,3 +202,17 @@ def nightly_syncs(
             f"203.0.113.{40 + hour}",
         )
     ]
+
+
+def version_3_record(evidence: Any) -> bytes:
+    """``evidence`` (a ``model.entities.Evidence`` that has not switched to an unfamiliar client)
+    stored as the release before the unfamiliar client stored it: entity features version 3, one
+    client mean fewer."""
+    from model.entities import CLIENT_MEANS, PAGE_MEANS, Evidence
+
+    fields = list(Evidence._LAYOUT.unpack(evidence.to_bytes()))
+    unfamiliar = 13 + len(PAGE_MEANS) + CLIENT_MEANS.index("unfamiliar")
+    assert fields[unfamiliar] == 0.0, "a record of version 3 has no unfamiliar client"
+    del fields[unfamiliar]
+    fields[0], fields[2] = 3, len(CLIENT_MEANS) - 1
+    return Evidence._BEFORE_UNFAMILIAR_LAYOUT.pack(*fields)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import struct
 from datetime import timedelta
 from typing import Any
@@ -12,8 +13,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from model.enrichment import AgentLookup
+from model.enrichment import AgentLookup, NetworkInfo, NetworkLookup
 from model.entities import (
+    CLIENT_MEANS,
     ENTITY_FEATURE_NAMES,
     EPISODE_IDLE_SECONDS,
     EVIDENCE_COLUMNS,
@@ -68,6 +70,7 @@ from tests.model_factories import (
     scraper_session,
     sessions_with_page_calls,
     stamp,
+    version_3_record,
 )
 from traffic.importer import LogImporter
 
@@ -86,10 +89,11 @@ def replay(
     batch: int = 100,
     entity_model: EntityModel | None = None,
     agent_of: AgentLookup | None = None,
+    network_of: NetworkLookup | None = None,
 ) -> tuple[dict[str, Evidence], list[Any]]:
     """Score ``events`` in batches as the scorer does (with ``trained``'s entity stage, or
-    ``entity_model``; ``agent_of``: the agent parser it was trained with); returns the evidence and
-    every alert."""
+    ``entity_model``; ``agent_of`` and ``network_of``: the lookups it was trained with); returns the
+    evidence and every alert."""
     tracker = EntityTracker(entity_model or trained.entity_models[kind], kind)
     states: dict[str, Evidence] = {}
     user_states: dict[str, Any] = {}
@@ -97,7 +101,9 @@ def replay(
     alerts = []
     for start in range(0, len(events), batch):
         chunk = events[start : start + batch]
-        features = featurize_batch(chunk, user_states, ip_states, vocabulary=trained.vocabulary, agent_of=agent_of)
+        features = featurize_batch(
+            chunk, user_states, ip_states, vocabulary=trained.vocabulary, agent_of=agent_of, network_of=network_of
+        )
         user_states.update(features.user_states)
         ip_states.update(features.ip_states)
         scores = trained.detector.score(features.rows)
@@ -112,6 +118,78 @@ def replay(
         )
         alerts.extend(raised)
     return states, alerts
+
+
+def home_or_abroad(ip: str) -> NetworkInfo | None:
+    """A network lookup for the test below: ``normal_traffic``'s homes in Germany, 192.0.2.0/24 in
+    Viet Nam."""
+    if ip.startswith("192.0.2."):
+        return NetworkInfo("VN", 7552, "Viettel Group", False)
+    return NetworkInfo("DE", 3320, "Deutsche Telekom AG", False)
+
+
+def test_an_account_used_from_a_device_and_a_country_both_new_to_it_alerts() -> None:
+    # GIVEN a model trained on accounts used from home, and three accounts used for two weeks, each
+    # from its browser at home
+    trained = train(normal_traffic(users=120, days=10), network_of=home_or_abroad)
+    events = normal_traffic(users=3, days=14, seed=11)
+    last_day = stamp(START + timedelta(days=13))
+    phone = "Mozilla/5.0 (Linux; Android 14; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Mobile"
+    # WHEN on the last day the first is used from a new phone abroad, the second travels with its own
+    # browser, and the third has a new phone at home
+    changed = {"user-0000": {"user_agent": phone, "ip": "192.0.2.9"}, "user-0001": {"ip": "192.0.2.10"}}
+    changed["user-0002"] = {"user_agent": phone}
+    events = [{**item, **changed[item["user_id"]]} if item["occurred_at"] >= last_day else item for item in events]
+    last_requests = {
+        user: sum(1 for item in events if item["user_id"] == user and item["occurred_at"] >= last_day)
+        for user in changed
+    }
+    assert all(last_requests.values())
+    evidence, alerts = replay(trained, events, "user", network_of=home_or_abroad)
+    # THEN the first account's episode is unfamiliar from its first request to its last, the others' not
+    unfamiliar = CLIENT_MEANS.index("unfamiliar")
+    assert [evidence[user].client_sums[unfamiliar] for user in changed] == [last_requests["user-0000"], 0.0, 0.0]
+    # AND it alone alerts, saying why
+    assert {alert.entity for alert in alerts} == {"user-0000"}
+    said = re.compile(r"a device \(user agent\) and a country both new to this user: (\d+) of \1 requests")
+    assert any(said.match(reason) for reason in alerts[0].reasons), alerts[0].reasons
+
+
+def test_a_new_agent_or_a_new_country_alone_is_not_unfamiliar_and_a_new_episode_forgets_the_switch() -> None:
+    # GIVEN requests whose feature rows are new in agent, in country, or both
+    rows = np.zeros((4, FEATURE_COUNT))
+    agent, country = FEATURE_NAMES.index("new_user_agent"), FEATURE_NAMES.index("new_country")
+    rows[0, agent] = rows[1, country] = 1.0
+    rows[2, [agent, country]] = 1.0
+    values = evidence_values(rows)
+    unfamiliar = CLIENT_MEANS.index("unfamiliar")
+    place = len(EVIDENCE_COLUMNS) - len(CLIENT_MEANS) + unfamiliar
+    # THEN only the request new in both is unfamiliar
+    assert [value[place] for value in values] == [0.0, 0.0, 1.0, 0.0]
+    # AND an episode counts it and every request after it, not those before
+    evidence = Evidence()
+    for second, value in enumerate((values[0], values[1], values[2], values[3], values[3])):
+        evidence.observe(1_000.0 + second, value, 0.0, False, False)
+    assert evidence.client_sums[unfamiliar] == 3.0
+    # AND it is stored with the episode
+    assert Evidence.from_bytes(evidence.to_bytes()) == evidence
+    # AND the next episode starts familiar
+    evidence.observe(1_000.0 + EPISODE_IDLE_SECONDS * 2, values[3], 0.0, False, False)
+    assert evidence.client_sums[unfamiliar] == 0.0
+
+
+def test_evidence_of_the_release_before_the_unfamiliar_client_is_read_on() -> None:
+    # GIVEN an episode that alerted, stored by the release before the unfamiliar client (version 3)
+    evidence = walked(["/", "/a", "/b", "/c", "/a", "/b"])
+    evidence.alerted = True
+    # WHEN this release reads it (whole, or as stored before polls counted nowhere)
+    restored = Evidence.from_bytes(version_3_record(evidence))
+    # THEN it goes on where it was, still alerted, not switched to an unfamiliar client
+    assert restored == evidence
+    assert Evidence.from_bytes(version_3_record(evidence)[: -struct.calcsize("<d")]).counts() == evidence.counts()
+    # AND a version 3 record of another size is refused, naming the record
+    with pytest.raises(InvalidStateError, match="entity evidence"):
+        Evidence.from_bytes(version_3_record(evidence) + bytes(8))
 
 
 def test_evidence_survives_its_binary_layout_and_a_pause_starts_a_new_episode() -> None:
@@ -386,7 +464,7 @@ def test_evidence_written_by_the_release_before_is_read_on_with_nothing_repeated
     earlier = Evidence._PREVIOUS_LAYOUT.pack(
         2,
         len(PAGE_MEANS) - 1,
-        len(evidence.client_sums),
+        len(evidence.client_sums) - 1,  # (no unfamiliar client either)
         evidence.first_seen,
         evidence.last_seen,
         evidence.last_page_seen,
@@ -398,7 +476,7 @@ def test_evidence_written_by_the_release_before_is_read_on_with_nothing_repeated
         evidence.referers_known,
         evidence.referers_missing,
         *sums[:REPEATED],
-        *evidence.client_sums,
+        *evidence.client_sums[:-1],
         evidence.episode,
         evidence.alerted,
     )
@@ -407,7 +485,7 @@ def test_evidence_written_by_the_release_before_is_read_on_with_nothing_repeated
     # THEN the episode goes on where it was, still alerted, with no sequence walked yet
     assert (restored.events, restored.pages, restored.episode, restored.alerted) == (6, 6, 1, True)
     assert restored.page_sums == [*sums[:REPEATED], 0.0]
-    assert restored.client_sums == evidence.client_sums
+    assert restored.client_sums == [*evidence.client_sums[:-1], 0.0]
     assert (restored.trail, restored.sequences) == ((0, 0), [])
     # AND a record claiming more sequences than the layout holds is refused
     garbled = bytearray(evidence.to_bytes())
@@ -823,15 +901,21 @@ def test_a_model_calibrated_before_the_largest_term_rule_keeps_its_soft_truncate
     assert loaded.to_json()["term_threshold"] is None
 
 
-def test_a_model_trained_before_the_page_trail_scores_on_its_own_features(trained: TrainedModel) -> None:
-    # GIVEN a session stage as the release before wrote it: entity features version 2, without the
-    # repeated-sequence column
+@pytest.mark.parametrize(
+    ("version", "lacking"),
+    [(3, ("unfamiliar_mean",)), (2, ("repeated_sequence_mean", "unfamiliar_mean"))],
+)
+def test_a_model_of_an_earlier_release_scores_on_its_own_features(
+    trained: TrainedModel, version: int, lacking: tuple[str, ...]
+) -> None:
+    # GIVEN a session stage as an earlier release wrote it: entity features version 3, without the
+    # unfamiliar client, or version 2, without the repeated-sequence column too
     current = trained.entity_models["session"]
     written = current.to_json()
-    kept = [index for index, name in enumerate(ENTITY_FEATURE_NAMES) if name != "repeated_sequence_mean"]
+    kept = [index for index, name in enumerate(ENTITY_FEATURE_NAMES) if name not in lacking]
     earlier = {
         **{key: value for key, value in written.items() if key != "usual"},  # (it named no usual values)
-        "entity_features_version": 2,
+        "entity_features_version": version,
         "feature_names": [ENTITY_FEATURE_NAMES[index] for index in kept],
         "priors": [written["priors"][index] for index in kept],
         "sorted_columns": [[row[index] for index in kept] for row in written["sorted_columns"]],
@@ -839,30 +923,31 @@ def test_a_model_trained_before_the_page_trail_scores_on_its_own_features(traine
     # WHEN this release loads it
     loaded = EntityModel.from_json(earlier)
     # THEN it shrinks this release's rows toward its own priors, each at its feature's place
-    repeated = ENTITY_FEATURE_NAMES.index("repeated_sequence_mean")
-    assert loaded.priors == [0.0 if index == repeated else value for index, value in enumerate(written["priors"])]
+    missing = [ENTITY_FEATURE_NAMES.index(name) for name in lacking]
+    assert loaded.priors == [0.0 if index in missing else value for index, value in enumerate(written["priors"])]
     numbered = EntityModel.from_json({**earlier, "priors": [float(number + 1) for number in range(len(kept))]})
     assert numbered.priors == [
-        0.0 if index == repeated else float(kept.index(index) + 1) for index in range(len(ENTITY_FEATURE_NAMES))
+        0.0 if index in missing else float(kept.index(index) + 1) for index in range(len(ENTITY_FEATURE_NAMES))
     ]
-    # AND it scores this release's rows on the features it was trained on: a repeated sequence
+    # AND it scores this release's rows on the features it was trained on: a feature it lacks
     # moves the current model's score and not the earlier one's
-    rows = np.tile(np.median(np.asarray(written["sorted_columns"]), axis=0), (2, 1))
-    rows[1, ENTITY_FEATURE_NAMES.index("repeated_sequence_mean")] = 0.9
-    assert loaded.score(rows)[0] == loaded.score(rows)[1]
-    assert current.score(rows)[1] > current.score(rows)[0]
-    # AND names each reason's feature with that feature's value (read past the column it lacks)
+    rows = np.tile(np.median(np.asarray(written["sorted_columns"]), axis=0), (1 + len(lacking), 1))
+    for place, column in enumerate(missing, start=1):
+        rows[place, column] = 0.9
+        assert loaded.score(rows)[0] == loaded.score(rows)[place]
+        assert current.score(rows)[place] > current.score(rows)[0]
+    # AND names each reason's feature with that feature's value (read past the columns it lacks)
     library = ENTITY_FEATURE_NAMES.index("http_library_mean")
     rows[1, library] = 0.75
-    assert "(http_library_mean 0.75," in " ".join(loaded.reasons(rows[1:], top=len(kept))[0])
+    assert "(http_library_mean 0.75," in " ".join(loaded.reasons(rows[1:2], top=len(kept))[0])
     # AND it reads the scorer's evidence and alerts on a scraper with reasons named by its features
     _, alerts = replay(trained, scraper_session(START + timedelta(days=11), 200), "session", entity_model=loaded)
     assert alerts
-    assert all("repeated_sequence" not in reason for reason in alerts[0].reasons)
+    assert not any(name.removesuffix("_mean") in reason for reason in alerts[0].reasons for name in lacking)
     # AND it is written back as it was read
     assert loaded.to_json() == earlier
     # AND a version this code never wrote is refused, naming what it reads
-    with pytest.raises(InvalidStateError, match=r"reads \[2, 3\]"):
+    with pytest.raises(InvalidStateError, match=r"reads \[2, 3, 4\]"):
         EntityModel.from_json({**earlier, "entity_features_version": 1})
 
 
@@ -913,7 +998,7 @@ def test_one_extreme_feature_alerts_where_the_sum_of_all_would_not() -> None:
     assert model.score(np.array([further]))[0] - scores[1] == pytest.approx(1.0, abs=1e-4)
 
 
-@pytest.mark.parametrize(("episodes", "term_rule"), [(24, False), (60, False), (150, True)])
+@pytest.mark.parametrize(("episodes", "term_rule"), [(24, False), (60, False), (200, True)])
 def test_the_two_rules_together_keep_new_ordinary_episodes_within_the_alert_share(
     episodes: int, term_rule: bool
 ) -> None:
@@ -1370,3 +1455,10 @@ def test_a_search_box_s_calls_as_its_visitor_types_count_with_the_page_they_were
     # search as typed, its results), not six in quick succession
     assert [typed_ahead(event) for event in events] == [False, False, True, True, True, False]
     assert (episode.events, episode.pages) == (6, 3)
+
+
+def test_counts_beyond_32_bits_are_stored_at_their_largest() -> None:
+    evidence = walked(["/", "/a", "/b"])
+    evidence.events = evidence.pages = 2**40
+    restored = Evidence.from_bytes(evidence.to_bytes())
+    assert (restored.events, restored.pages, restored.gaps) == (2**32 - 1, 2**32 - 1, evidence.gaps)

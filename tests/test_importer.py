@@ -103,7 +103,8 @@ def test_combined_log_round_trips_with_odd_lines_counted() -> None:
     assert "12 line(s): 9 event(s), 2 unparseable, 0 invalid, 1 blank" in report.summary()
 
 
-def test_an_application_load_balancer_log_reads_with_the_documented_format() -> None:
+@pytest.mark.parametrize("given", ["--format alb", "the documented custom format"])
+def test_an_application_load_balancer_log_reads_as_alb_or_with_the_documented_format(given: str) -> None:
     # GIVEN a line of an AWS Application Load Balancer's access log (AWS's documented example's shape)
     line = (
         "https 2018-07-02T22:23:00.186641Z app/my-loadbalancer/50dc6c495c0c9188 192.168.131.39:2817 10.0.0.1:80 "
@@ -119,8 +120,12 @@ def test_an_application_load_balancer_log_reads_with_the_documented_format() -> 
         '"$request" "$http_user_agent"'
     )
     assert documented in (Path(__file__).parents[1] / "docs" / "traffic.md").read_text()
-    # WHEN it is imported with the format docs/traffic.md gives
-    (item,) = LogImporter("custom", log_format=documented).import_lines([line], "alb.log")
+
+    def importer() -> LogImporter:
+        return LogImporter("alb") if given == "--format alb" else LogImporter("custom", log_format=documented)
+
+    # WHEN it is imported as alb, or with the format docs/traffic.md gives
+    (item,) = importer().import_lines([line], "alb.log")
     # THEN the request, the client and the time are the event's
     event = item.event
     assert (event["resource"], event["status"], event["ip"]) == ("/shop/item?id=3", 200, "192.168.131.39")
@@ -129,12 +134,12 @@ def test_an_application_load_balancer_log_reads_with_the_documented_format() -> 
     # AND a client on IPv6, which the load balancer writes with its port after the address's own
     # colons, is read as its address and port
     ipv6 = line.replace("192.168.131.39:2817", "2a00:23c5:e21a:8b01:5d3e:8f2:b1c4:8b4:24158")
-    (item,) = LogImporter("custom", log_format=documented).import_lines([ipv6], "alb.log")
+    (item,) = importer().import_lines([ipv6], "alb.log")
     assert item.event["ip"] == "2a00:23c5:e21a:8b01:5d3e:8f2:b1c4:8b4"
     assert item.event["properties"]["remote_port"] == "24158"
     # AND a 502, whose target never answered (its processing times -1), has no latency, not -1 s
     unanswered = line.replace("0.086 0.048 0.037 200 200", "0.001 -1 -1 502 -")
-    (item,) = LogImporter("custom", log_format=documented).import_lines([unanswered], "alb.log")
+    (item,) = importer().import_lines([unanswered], "alb.log")
     assert item.event["status"] == 502
     assert "latency_ms" not in item.event["properties"]
     assert item.event["properties"]["request_time"] == "-1"

@@ -19,7 +19,7 @@ from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES, PathPopularity, ResourceVocabulary, SiteNow, featurize_batch, stable_hash
 from model.features.clock import BEHIND_RESET
 from model.features.popularity import MAX_POPULAR_TEMPLATES, MIN_POPULAR_CLIENTS, POPULARITY_VERSION, Followed
-from tests.model_factories import START, event
+from tests.model_factories import START, event, version_3_record
 
 LIVE_BLOG = "/news/live/storm-hits-the-coast-7100001"
 RARITY = FEATURE_NAMES.index("resource_path_rarity")
@@ -284,12 +284,13 @@ def test_a_polled_call_counts_nowhere_after_its_page_unless_hammered_or_called_w
     restored = Evidence.from_bytes(reader_left_open.to_bytes())
     assert restored == reader_left_open
     assert not Evidence.from_bytes(no_page.to_bytes()).page_opened
-    # AND a record stored while polls counted reads its last request as its last activity, and
-    # one stored before polled calls reads as opened where the episode counted a page
-    before_active = Evidence.from_bytes(hammering.to_bytes()[: Evidence._BEFORE_ACTIVE_LAYOUT.size])
+    # AND a record stored while polls counted (version 3, without its last field) reads its last
+    # request as its last activity, and one stored before polled calls (without its last four) reads
+    # as opened where the episode counted a page
+    before_active = Evidence.from_bytes(version_3_record(hammering)[: -struct.calcsize("<d")])
     assert before_active.last_active == before_active.last_seen == hammering.last_seen
     assert before_active.counts() == hammering.counts()
-    assert Evidence.from_bytes(no_page.to_bytes()[: Evidence._BEFORE_POLLS_LAYOUT.size]).page_opened
+    assert Evidence.from_bytes(version_3_record(no_page)[: -struct.calcsize("<??Id")]).page_opened
 
 
 @pytest.mark.parametrize("skew", [timedelta(days=40), timedelta(days=-40)])

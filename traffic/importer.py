@@ -130,6 +130,7 @@ FORMATS = (
     "gcp",
     "waf",
     "caddy",
+    "alb",
     *ENVOY_FORMATS,
 )
 # Traefik's JSON access log (accessLog.format: json) with the request headers kept that identify a client
@@ -202,7 +203,15 @@ TEMPLATE_FORMATS = {
     "waf": WAF_TEMPLATE,
     "caddy": CADDY_TEMPLATE,
 }
-PRESET_FORMATS = {"common": COMMON, "combined": COMBINED}
+# An AWS Application Load Balancer's access log, its first fifteen fields named (the load balancer's
+# ``type`` as the scheme; the client's ``address:port``, an IPv6 address unbracketed); those after the
+# user agent (TLS, target group, trace, rule, classification...) name no client and are ignored.
+ALB = (
+    "$scheme $time_iso8601 $elb $remote_addr:$remote_port $upstream_addr $request_processing_time "
+    "$request_time $response_processing_time $status $upstream_status $request_length $body_bytes_sent "
+    '"$request" "$http_user_agent"'
+)
+PRESET_FORMATS = {"common": COMMON, "combined": COMBINED, "alb": ALB}
 CSIC_ANOMALOUS_LABEL = Label("csic2010_anomalous", "csic2010-anomalous")
 CSIC_DEFAULT_START = datetime(2026, 11, 2, tzinfo=timezone.utc)
 DEFAULT_MAX_EXAMPLES = 5
