@@ -89,7 +89,7 @@ MIN_MATCHED_LABEL_SHARE = 0.1
 # What a SOURCE may be besides the importer's formats (traffic.importer.FORMATS).
 SOURCE_KINDS = ("auto", "archive")
 # Their fixed layouts log no session cookie (traffic.importer.PRESET_FORMATS, traffic.envoy.ENVOY_FORMATS).
-NO_SESSION_FORMATS = ("common", "combined", "envoy", "istio", "istio-json")
+NO_SESSION_FORMATS = ("common", "combined", "alb", "envoy", "istio", "istio-json")
 
 
 class BacktestError(Exception):
@@ -543,8 +543,11 @@ class Replay:
                 recent.append((moment, str(event.get("event_id")), key))
             in_wave, counted_before = wave.window.in_wave, wave.window.went_through
             raised = wave.watch.observe_waves(wave.window, [event], [moment])
-            # (a success the window counted in the wave: it raised a follow-up, or is awaiting one)
-            counted = wave.window.went_through > counted_before or any(item.names_accounts for item in raised)
+            # (a success the window counted in the wave: it raised a follow-up, or is awaiting one; a
+            # routine account's is counted in none)
+            counted = wave.watch.names(event) and (
+                wave.window.went_through > counted_before or any(item.names_accounts for item in raised)
+            )
             if in_wave and not failed and counted and len(wave.went_through) < MAX_FOLLOWED_ACCOUNTS:
                 wave.went_through.append(key)  # (the first, as the follow-up names them)
             for alert, start, names_accounts in raised:

@@ -234,7 +234,11 @@ def evidence_values(rows: Matrix) -> list[list[float]]:
     values = matrix[:, _EVIDENCE_INDEX]
     refused_only = (matrix[:, _STATUS_4XX] > 0) & (matrix[:, _LOGIN_FAILED] == 0)
     values[refused_only, _FAILURE_VALUE] = 0.0
-    values[:, _UNFAMILIAR_VALUE] *= matrix[:, _NEW_COUNTRY]  # (a new agent from a new country)
+    # A new agent from a new country; through a hosting network (a VPN's, a cloud proxy's) from a new
+    # network too: such a country is never recorded as the user's (``user_columns``), so it reads new
+    # on every request, and a VPN user's browser update would read as a switch.
+    hosted = matrix[:, _IP_HOSTING] > 0
+    values[:, _UNFAMILIAR_VALUE] *= matrix[:, _NEW_COUNTRY] * np.where(hosted, matrix[:, _NEW_ASN], 1.0)
     listed: list[list[float]] = values.tolist()
     return listed
 
@@ -243,6 +247,8 @@ _STATUS_4XX = FEATURE_NAMES.index("status_4xx")
 _LOGIN_FAILED = FEATURE_NAMES.index("event_login_failed")
 _FAILURE_VALUE = EVIDENCE_COLUMNS.index("failure")
 _NEW_COUNTRY = FEATURE_NAMES.index("new_country")
+_NEW_ASN = FEATURE_NAMES.index("new_asn")
+_IP_HOSTING = FEATURE_NAMES.index("ip_hosting")
 
 
 def alert_share(
@@ -353,7 +359,7 @@ class Evidence:
             self.last_seen = now
         # (flagged or not: a call that appeared since training is flagged as often as it is polled)
         quiet = values[_FAILURE_SUM - 2] == 0.0 and values[_CLIENT_ERROR_VALUE] == 0.0
-        if page_poll and self.page_opened and quiet:
+        if page_poll and self.page_opened and quiet and values[_UNFAMILIAR_VALUE] == 0.0:
             return new_episode
         self.events += 1
         if now > self.last_active:
@@ -490,11 +496,11 @@ class Evidence:
         page_means, client_means = len(PAGE_MEANS), len(CLIENT_MEANS)
         header = tuple(data[:3])
         clients_end = 13 + page_means + client_means
-        if header == (ENTITY_FEATURES_VERSION, page_means, client_means):
-            values = _read_trailed(cls._LAYOUT, data)
+        if header == (ENTITY_FEATURES_VERSION, page_means, client_means) and len(data) == cls._LAYOUT.size:
+            values = cls._LAYOUT.unpack(data)
         elif header == (_BEFORE_UNFAMILIAR_VERSION, page_means, client_means - 1):
             # Stored before the unfamiliar client: its episode goes on as one that has not switched.
-            before = _read_trailed(cls._BEFORE_UNFAMILIAR_LAYOUT, data)
+            before = _read_version_3(data)
             values = (*before[: clients_end - 1], 0.0, *before[clients_end - 1 :])
         elif len(data) == cls._PREVIOUS_LAYOUT.size and header == (
             _PREVIOUS_FEATURES_VERSION,
@@ -551,22 +557,25 @@ class Evidence:
         )
 
 
-def _read_trailed(layout: struct.Struct, data: bytes) -> tuple[Any, ...]:
-    """An evidence record of ``layout``'s version, or of its releases before polls counted nowhere
-    (``last_active``) or before polled calls (``page_opened``), in ``layout``'s fields."""
-    before_active = struct.Struct(layout.format.removesuffix(" d"))
-    before_polls = struct.Struct(layout.format.removesuffix(" ??I d"))
-    if len(data) == layout.size:
-        return layout.unpack(data)
-    if len(data) == before_active.size:
+def _read_version_3(data: bytes) -> tuple[Any, ...]:
+    """An evidence record of version 3, or of its releases before polls counted nowhere
+    (``last_active``) or before polled calls (``page_opened``), in version 3's whole layout."""
+    if len(data) == _VERSION_3.size:
+        return _VERSION_3.unpack(data)
+    if len(data) == _VERSION_3_BEFORE_ACTIVE.size:
         # Stored while polls still counted: its every request was active.
-        before = before_active.unpack(data)
+        before = _VERSION_3_BEFORE_ACTIVE.unpack(data)
         return (*before, before[4])
-    if len(data) == before_polls.size:
+    if len(data) == _VERSION_3_BEFORE_POLLS.size:
         # Stored before polled calls and login forms: any page it counted was opened, none a form.
-        before = before_polls.unpack(data)
+        before = _VERSION_3_BEFORE_POLLS.unpack(data)
         return (*before, before[7] > 0, False, 0, before[4])
-    raise InvalidStateError("entity evidence", f"a record of {len(data)} bytes, not {layout.size}")
+    raise InvalidStateError("entity evidence", f"a version 3 record of {len(data)} bytes")
+
+
+_VERSION_3 = Evidence._BEFORE_UNFAMILIAR_LAYOUT
+_VERSION_3_BEFORE_ACTIVE = struct.Struct(_VERSION_3.format.removesuffix(" d"))
+_VERSION_3_BEFORE_POLLS = struct.Struct(_VERSION_3.format.removesuffix(" ??I d"))
 
 
 def page_identity(event: Any) -> int:

@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections import Counter
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -103,6 +104,15 @@ MAX_NAMED_ACCOUNTS = 10
 # of those whose attempts went through since (the first, and how many more): a window item stays
 # within about 3 KB.
 MAX_FOLLOWED_ACCOUNTS = 25
+# An account whose attempts went through ROUTINE_DAILY_SUCCESSES times a day or more on ROUTINE_DAYS
+# days of training is routine (a monitor's synthetic login every few minutes, an integration that
+# logs in for each sync, a reseller's stream of payments): what it does all day, it does during a
+# wave too, and naming it in every alert and follow-up hides the accounts to check among it (a
+# new-user trial of a betting site's log named its uptime check's login in all 14 follow-ups of a
+# night's stuffing). A person logs in a few times a day. Its attempts still count in the window.
+ROUTINE_DAYS = 3
+ROUTINE_DAILY_SUCCESSES = 12
+MAX_ROUTINE_ACCOUNTS = 100  # the model keeps the routine accounts with the most such days
 # The usual share is kept away from 0 and 1 so that one failure in a service that never had any is
 # not infinitely surprising.
 MIN_USUAL_SHARE = 0.001
@@ -140,6 +150,8 @@ class WaveModel:
     busy_share: float | None = None
     busiest_attempts: int = 0
     long_busiest_attempts: int = 0
+    # Accounts routine in training (ROUTINE_DAYS): named by no alert or follow-up.
+    routine: frozenset[str] = frozenset()
 
     def busiest(self, minutes: int) -> int:
         """The most logins a training window of that length held."""
@@ -171,6 +183,8 @@ class WaveModel:
                 "busiest_attempts": self.busiest_attempts,
                 "long_busiest_attempts": self.long_busiest_attempts,
             }
+        if self.routine:
+            data["routine_accounts"] = sorted(self.routine)
         return data
 
     @classmethod
@@ -178,6 +192,10 @@ class WaveModel:
         try:
             long_threshold = data.get("long_threshold")  # (absent from a model trained before the long window)
             busy_share = data.get("busy_share")  # (absent: trained before the floor, or on no busy window)
+            # (absent from a model trained before routine accounts, or with none)
+            routine = data.get("routine_accounts", [])
+            if not isinstance(routine, list):
+                raise TypeError(f"routine_accounts is a {type(routine).__name__}, not a list")
             model = cls(
                 float(data["usual_share"]),
                 float(data["threshold"]),
@@ -185,6 +203,7 @@ class WaveModel:
                 None if busy_share is None else float(busy_share),
                 int(data.get("busiest_attempts", 0)),
                 int(data.get("long_busiest_attempts", 0)),
+                frozenset(str(account) for account in routine),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
             raise InvalidStateError("login wave model", f"not one ({error!r})") from None
@@ -606,6 +625,11 @@ class WaveWatch:
         self.model = model
         self.attempts = attempts
 
+    def names(self, event: Mapping[str, Any]) -> bool:
+        """Whether the alerts name ``event``'s account where its attempt went through: where they name
+        accounts, and it is not routine (``WaveModel.routine``)."""
+        return self.attempts.names_accounts and str(event.get("user_id", "")) not in self.model.routine
+
     def observe(
         self, window: AttemptWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
     ) -> list[EntityAlert]:
@@ -624,12 +648,13 @@ class WaveWatch:
         for event, moment in zip(events, times, strict=True):
             failed = self.attempts.outcome(event)
             user = str(event.get("user_id", ""))
-            if failed is None or not window.add(moment, failed, user, self.attempts.names_accounts):
+            named = self.names(event)
+            if failed is None or not window.add(moment, failed, user, named):
                 continue
             if window.in_wave:
                 window.wave_attempts += 1
                 window.wave_failures += failed
-                if not failed and self.attempts.names_accounts:
+                if not failed and named:
                     window.went_through += 1
                     if len(window.wave_successes) < MAX_FOLLOWED_ACCOUNTS:
                         window.wave_successes.append((moment, user))
@@ -775,6 +800,7 @@ def train_wave_model(
         busy_share,
         busiest[WINDOW_MINUTES] if busy_share is not None else 0,
         busiest[LONG_WINDOW_MINUTES] if busy_share is not None else 0,
+        _routine_accounts(events, times, watched) if watched.names_accounts else frozenset(),
     )
     metadata = {
         **model.to_json(),
@@ -787,6 +813,17 @@ def train_wave_model(
         "min_failed_accounts": MIN_FAILED_ACCOUNTS,
     }
     return model, metadata
+
+
+def _routine_accounts(events: Sequence[Mapping[str, Any]], times: Sequence[float], watched: Attempts) -> frozenset[str]:
+    """The accounts whose ``watched`` attempts went through ``ROUTINE_DAILY_SUCCESSES`` times a day
+    (UTC) or more on ``ROUTINE_DAYS`` days or more: the ``MAX_ROUTINE_ACCOUNTS`` with the most."""
+    daily: Counter[tuple[str, int]] = Counter()
+    for event, moment in zip(events, times, strict=True):
+        if watched.outcome(event) is False and (user := event.get("user_id")):
+            daily[(str(user), int(moment // 86_400))] += 1
+    days = Counter(user for (user, _), successes in daily.items() if successes >= ROUTINE_DAILY_SUCCESSES)
+    return frozenset(user for user, count in days.most_common(MAX_ROUTINE_ACCOUNTS) if count >= ROUTINE_DAYS)
 
 
 def _busy_share(

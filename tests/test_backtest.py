@@ -402,11 +402,11 @@ def test_what_the_labels_call_an_attack_is_not_learned_as_normal(tmp_path: Path)
     assert max(peaks) > max(peaks_kept)
 
 
-@pytest.mark.parametrize("log_format", ["combined", "common", "istio"])
+@pytest.mark.parametrize("log_format", ["combined", "common", "istio", "alb"])
 def test_a_session_backtest_of_a_format_without_sessions_is_refused_before_training(
     log_format: str, tmp_path: Path
 ) -> None:
-    # WHEN a user asks for session alerts on a combined (or common, or Istio) log, which has no session column
+    # WHEN a user asks for session alerts on a combined (or common, Istio or ALB) log, which has no session column
     result = run_backtest(
         "--train",
         "train.log",

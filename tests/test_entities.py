@@ -157,15 +157,21 @@ def test_an_account_used_from_a_device_and_a_country_both_new_to_it_alerts() -> 
 
 def test_a_new_agent_or_a_new_country_alone_is_not_unfamiliar_and_a_new_episode_forgets_the_switch() -> None:
     # GIVEN requests whose feature rows are new in agent, in country, or both
-    rows = np.zeros((4, FEATURE_COUNT))
+    rows = np.zeros((6, FEATURE_COUNT))
     agent, country = FEATURE_NAMES.index("new_user_agent"), FEATURE_NAMES.index("new_country")
+    hosting, network = FEATURE_NAMES.index("ip_hosting"), FEATURE_NAMES.index("new_asn")
     rows[0, agent] = rows[1, country] = 1.0
     rows[2, [agent, country]] = 1.0
+    # (and through a hosting network, whose country reads new on every request: with a network the
+    # user had used, a VPN user's browser updated, and with a new one, an attacker's server abroad)
+    rows[4, [agent, country, hosting]] = 1.0
+    rows[5, [agent, country, hosting, network]] = 1.0
     values = evidence_values(rows)
     unfamiliar = CLIENT_MEANS.index("unfamiliar")
     place = len(EVIDENCE_COLUMNS) - len(CLIENT_MEANS) + unfamiliar
-    # THEN only the request new in both is unfamiliar
-    assert [value[place] for value in values] == [0.0, 0.0, 1.0, 0.0]
+    # THEN only the requests new in both are unfamiliar, and through a hosting network only from a
+    # new network
+    assert [value[place] for value in values] == [0.0, 0.0, 1.0, 0.0, 0.0, 1.0]
     # AND an episode counts it and every request after it, not those before
     evidence = Evidence()
     for second, value in enumerate((values[0], values[1], values[2], values[3], values[3])):
@@ -176,6 +182,9 @@ def test_a_new_agent_or_a_new_country_alone_is_not_unfamiliar_and_a_new_episode_
     # AND the next episode starts familiar
     evidence.observe(1_000.0 + EPISODE_IDLE_SECONDS * 2, values[3], 0.0, False, False)
     assert evidence.client_sums[unfamiliar] == 0.0
+    # AND a switch on a call pages poll, which otherwise counts nowhere, counts
+    evidence.observe(1_000.0 + EPISODE_IDLE_SECONDS * 2 + 20.0, values[2], 0.0, False, False, polled=True)
+    assert evidence.client_sums[unfamiliar] == 1.0
 
 
 def test_evidence_of_the_release_before_the_unfamiliar_client_is_read_on() -> None:
@@ -187,9 +196,12 @@ def test_evidence_of_the_release_before_the_unfamiliar_client_is_read_on() -> No
     # THEN it goes on where it was, still alerted, not switched to an unfamiliar client
     assert restored == evidence
     assert Evidence.from_bytes(version_3_record(evidence)[: -struct.calcsize("<d")]).counts() == evidence.counts()
-    # AND a version 3 record of another size is refused, naming the record
+    # AND a version 3 record of another size is refused, naming the record, and so is a version 4
+    # record cut short (its release never wrote one)
     with pytest.raises(InvalidStateError, match="entity evidence"):
         Evidence.from_bytes(version_3_record(evidence) + bytes(8))
+    with pytest.raises(InvalidStateError, match="entity evidence"):
+        Evidence.from_bytes(evidence.to_bytes()[: -struct.calcsize("<d")])
 
 
 def test_evidence_survives_its_binary_layout_and_a_pause_starts_a_new_episode() -> None:

@@ -313,6 +313,62 @@ def test_the_accounts_that_got_in_after_a_wave_s_alert_are_named_by_its_follow_u
     assert not window.in_wave
 
 
+def synthetic_logins(start: datetime, hours: float, every_minutes: float = 10.0) -> list[dict[str, Any]]:
+    """A monitor's synthetic login check: one account, a successful login every few minutes."""
+    return [
+        event(
+            start + timedelta(minutes=every_minutes * number),
+            "uptime-check",
+            "login_succeeded",
+            resource="/login",
+            ip="203.0.113.40",
+        )
+        for number in range(int(hours * 60 / every_minutes))
+    ]
+
+
+def test_an_account_that_logs_in_all_day_in_training_is_named_by_no_wave() -> None:
+    # GIVEN four days of training: customers' logins for two hours a day, a monitor's login check
+    # every ten minutes all day, and one customer who logs in five times a day
+    days = [START + timedelta(days=day) for day in range(4)]
+    keen = [
+        event(day + timedelta(hours=9, minutes=7 * number), "keen-customer", "login_succeeded", resource="/login")
+        for day in days
+        for number in range(5)
+    ]
+    training = sorted(
+        [item for day in days for item in logins(day + timedelta(hours=9), 120, 20, 0.05, seed=day.day)]
+        + [item for day in days for item in synthetic_logins(day, hours=24)]
+        + keen,
+        key=event_time,
+    )
+    # WHEN the wave model is trained on them
+    model, metadata = train_wave_model(training, [event_time(item) for item in training])
+    assert model is not None
+    # THEN the monitor's account is routine, the customer's not, and the model keeps it
+    assert model.routine == frozenset({"uptime-check"})
+    assert metadata["routine_accounts"] == ["uptime-check"]
+    assert WaveModel.from_json(model.to_json()) == model
+    # AND stuffing at night, with the monitor's logins and one account that got in during it,
+    # names that account in its alert and follow-ups, never the monitor's
+    night = START + timedelta(days=5, hours=2)
+    attack = stuffing(night, attempts=600, per_second=0.5, successes=0)
+    attack[450] = {**attack[450], "event_type": "login_succeeded"}
+    events = sorted(attack + synthetic_logins(night - timedelta(minutes=30), hours=2), key=event_time)
+    alerts = watch(model, events)
+    follow_ups = watch(model, events, follow_ups=True)
+    assert alerts
+    assert follow_ups
+    named = " ".join(reason for alert in [*alerts, *follow_ups] for reason in alert.reasons)
+    assert "victim-450" in named
+    assert "uptime-check" not in named
+    # AND without the model's routine accounts (as a model trained before them) it names both
+    earlier = replace(model, routine=frozenset())
+    named_before = " ".join(reason for alert in watch(earlier, events, follow_ups=True) for reason in alert.reasons)
+    assert "uptime-check" in named_before
+    assert "victim-450" in named_before
+
+
 def test_a_wave_counts_the_accounts_and_names_the_logins_of_its_own_window_only() -> None:
     model = WaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR)
     # GIVEN four accounts that failed, and one that got in, half an hour before one person fails
@@ -540,6 +596,8 @@ def test_an_unreadable_window_or_model_is_refused_with_a_named_error() -> None:
         WaveModel.from_json({"usual_share": 0.1, "threshold": 12.0, "long_threshold": -1.0})
     with pytest.raises(InvalidStateError, match="out of range"):
         WaveModel.from_json({"usual_share": 0.1, "threshold": 12.0, "busy_share": 1.5})
+    with pytest.raises(InvalidStateError, match="login wave model"):
+        WaveModel.from_json({"usual_share": 0.1, "threshold": 12.0, "routine_accounts": "uptime-check"})
 
 
 def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_scorer_does(tmp_path) -> None:

@@ -7,6 +7,8 @@ Formats (``FORMATS``):
     a missing ``event_id`` is derived from the line (see below).
 ``common`` / ``combined``
     Web server access logs in the Common and Combined Log Formats.
+``alb``
+    An AWS Application Load Balancer's access log (``ALB``, the custom format of its first fields).
 ``custom``
     Any layout given as an nginx-style format string (``traffic.logformat``), with an optional
     time format: an extra session-id column, another time format, no IP at all...
