@@ -2339,3 +2339,21 @@ def test_an_x_user_id_response_header_is_the_user_and_a_column_named_like_one_sa
     (hint,) = [hint for hint in own.report.hints() if "not read as the user" in hint]
     assert hint.startswith("$app_user_ref is not read as the user")
     assert "name it $user_id" in hint
+
+
+def test_apache_s_remote_user_empty_beside_the_application_s_user_header_says_how_to_name_it() -> None:
+    # GIVEN Apache's combined format with %u (no HTTP authentication: "-" in every line) and the
+    # user the application names in a response header of its own, and the same with %u naming one
+    apache = '%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %{X-Remote-User}o'
+    line = '198.51.100.7 - - [02/Nov/2026:10:00:00 +0000] "GET /inbox HTTP/1.1" 200 512 "-" "Mozilla/5.0" maria'
+    read = LogImporter("custom", log_format=apache)
+    items = list(read.import_lines([line] * 30, "mail.log"))
+    authenticated = LogImporter("custom", log_format=apache)
+    list(authenticated.import_lines([line.replace(" - - [", " - maria [")] * 30, "mail.log"))
+    # THEN the header is not the user, and the import names it and says how to read it
+    assert not any(item.event["user_id"] == "maria" for item in items)
+    (hint,) = [hint for hint in read.report.hints() if "not read as the user" in hint]
+    assert hint.startswith("$sent_http_x_remote_user is not read as the user; the user column the format names held")
+    assert "%{X-User-Id}o" in hint
+    # AND where %u names the user, nothing is said
+    assert [hint for hint in authenticated.report.hints() if "not read as the user" in hint] == []

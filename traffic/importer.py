@@ -426,6 +426,7 @@ class ImportReport:
     login_attempts: int = 0  # logins submitted without a status: their outcome unknown
     agents_expected: bool = False  # whether the format has a user-agent column
     users_expected: bool = False  # whether it has a user column ($user_id, $remote_user...)
+    named_users: int = 0  # events whose user column named a user
     timed: int = 0  # events with a duration...
     timed_over_an_hour: int = 0  # ...and those whose duration read as more than an hour
     # Lines read as event JSON lines that were JSON objects without the contract's time, and the keys of
@@ -722,14 +723,17 @@ class ImportReport:
         )
 
     def user_column_hint(self) -> str | None:
-        """What to name a column that looks like the user's, where the format names none that is."""
-        if self.users_expected or not self.user_like_columns or self.events == 0:
+        """What to name a column that looks like the user's, where the format names none that is, or
+        where the one it names held no user in any line (Apache's %u beside the application's header)."""
+        if (self.users_expected and self.named_users) or not self.user_like_columns or self.events == 0:
             return None
         named = ", ".join(f"${name}" for name in self.user_like_columns)
+        empty = "; the user column the format names held none in any line" if self.users_expected else ""
         return (
-            f"{named} is not read as the user: the user is $remote_user, $user_id or the X-User-Id response "
-            "header ($upstream_http_x_user_id); if it holds the user's id as the application names it, name it "
-            "$user_id in the format (without a user, each user is its session or its client)"
+            f"{named} is not read as the user{empty}: the user is $remote_user (Apache's %u), $user_id or the "
+            "X-User-Id response header ($upstream_http_x_user_id, Apache's %{X-User-Id}o); if it holds the user's id "
+            "as the application names it, name it $user_id in the format (without a user, each user is its session "
+            "or its client)"
         )
 
     def session_hint(self) -> str | None:
@@ -1844,6 +1848,7 @@ class LogImporter:
                     properties["remote_addr"] = value[:64]
             elif name in USER_VARIABLES:
                 user = value
+                self.report.named_users += 1
             elif name == self.session_column == COOKIE_HEADER:
                 session, names = session_cookie(value, self.session_cookie_name)
                 self.report.cookie_names.update(set(names))
