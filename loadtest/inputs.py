@@ -135,8 +135,9 @@ SCORER_CPU_SECONDS_PER_EVENT = (1 - 0.004) / 6_193
 # bench's 9,000-event batches from 20,000 skewed users (the plan models that share from --users).
 # "ip" is a shard's part of an address (158 B since the parts, 2026-12; 133 B as one item before):
 # one write unit either way. The episodes grew from 276 and 281 B with their page trail (2026-12:
-# the last two pages and 48 sequence fingerprints), one write unit still. The address's home (48 B)
+# the last two pages and 48 sequence fingerprints), one write unit still; 399 and 404 B with the unfamiliar
+# client's sum and the counts in 32 bits (2026-12-06). The address's home (48 B)
 # is read beside it; the plan counts that read and the announcements apart (ip_announcements_per_event).
 STATE_ITEM_BYTES: Mapping[str, float] = MappingProxyType(
-    {"user": 392, "ip": 158, "entity#user": 397, "entity#session": 402}
+    {"user": 392, "ip": 158, "entity#user": 399, "entity#session": 404}
 )

@@ -114,11 +114,10 @@ _CLIENT_COLUMNS = {
     "travel": "travel_beyond_flight",
     # An account's episode from a device and a place both new to it: a request whose user agent and
     # country the user had not used lately, and every request after it in the episode (the switch is
-    # the evidence, and who switched goes on in the same episode). Either alone is everyday: a phone
-    # is replaced, people travel (193 and 223 of the fintech log's 11,640 training episodes); both at
-    # once, none of them, and 5 of its 6 account takeovers. (A browser's own update is no new agent:
-    # ``user_columns``.) Picked as ``new_user_agent`` and made so by ``evidence_values`` and
-    # ``Evidence.observe``.
+    # the evidence, and who switched goes on in the same episode). Either alone is everyday: a browser
+    # updates itself, a phone is replaced, people travel (193 and 223 of the fintech log's 11,640
+    # training episodes); both at once, none of them, and 5 of its 6 account takeovers. Picked as
+    # ``new_user_agent`` and made so by ``evidence_values`` and ``Evidence.observe``.
     "unfamiliar": "new_user_agent",
 }
 CLIENT_MEANS = tuple(_CLIENT_COLUMNS)

@@ -238,27 +238,6 @@ def test_novelty_features_flag_a_new_ip_agent_and_country_for_a_known_user() -> 
     assert last[FEATURE_NAMES.index("hour_rarity")] > max(column(result.rows[-5:-1], "hour_rarity"))
 
 
-def test_a_browser_that_updated_itself_is_not_a_new_agent_and_another_browser_is() -> None:
-    # GIVEN a user's week on Chrome 120, then Chrome 121 (the browser's own update), then Firefox
-    chrome = (
-        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{}.0.0.0 Safari/537.36"
-    )
-    firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0"
-    history = [item for item in normal_traffic(10, 7) if item["user_id"] == "user-0002"]
-    history = [{**item, "user_agent": chrome.format(120)} for item in history]
-    later = START + timedelta(days=8)
-    updated = event(later, "user-0002", "page_view", ip="198.51.100.2", user_agent=chrome.format(121), resource="/")
-    other = event(later + timedelta(minutes=1), "user-0002", "page_view", ip="198.51.100.2", user_agent=firefox)
-    result = featurize(None, [*history, updated, other])
-    # THEN the update is no new agent, the other browser is
-    assert column(result.rows[-2:], "new_user_agent") == [0.0, 1.0]
-    # AND a state stored before versions were left out (the whole agent's hash) knows its agent
-    state = featurize(None, history).state
-    state.recent_agents = [stable_hash(chrome.format(120))]
-    again = event(later, "user-0002", "page_view", ip="198.51.100.2", user_agent=chrome.format(120), resource="/")
-    assert column(featurize(state, [again]).rows, "new_user_agent") == [0.0]
-
-
 def test_an_hour_habitual_for_weeks_is_no_rarer_or_commoner_than_one_habitual_for_days() -> None:
     # GIVEN a job that sends forty requests at 2 a.m. every night for sixty nights
     nights = [

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
-from functools import lru_cache
 
 from model.enrichment import NetworkInfo
 from model.features.events import stable_hash
@@ -59,13 +57,6 @@ HOUR_HABIT_TAU = 30 * 86400.0
 # that as anomalous: the integration alerted every night for doing what it always does.
 HABITUAL_HOUR_RARITY = -math.log(0.9)
 AGENT_TAU = 600.0
-# A user agent's figures are versions (its browser's and engine's, an app's build, the OS's), which
-# update themselves: a browser that went from Chrome 120 to 121 is the same browser on the same
-# device, and a new agent to a user is one that differs in its words (another browser, OS, device
-# or app). Read whole, a new-user trial of a webmail log had 18 of its 60 travellers read as on a
-# new device in a new country (``model.entities``, the unfamiliar client) for their browser's update
-# while abroad.
-_VERSIONS_RE = re.compile(r"[0-9]+")
 # The gap reported for a user's first event (and the cap on any gap): 30 days.
 MAX_GAP_SECONDS = 30 * 86400.0
 
@@ -122,12 +113,7 @@ def user_columns(
 
     minute = int(now // 60)
     new_ip = touch_timed(state.recent_ips, ip_hash, minute, MAX_RECENT_IPS) if ip_hash is not None else False
-    new_agent = False
-    if agent:
-        without_versions, whole = agent_hashes(agent)
-        # (a state stored before 2026-12-06 holds the whole agent's hash: the agent is known too)
-        known = whole in state.recent_agents
-        new_agent = touch(state.recent_agents, without_versions, MAX_RECENT_AGENTS) and not known
+    new_agent = touch(state.recent_agents, stable_hash(agent), MAX_RECENT_AGENTS) if agent else False
     new_agents = state.new_agents = min(
         state.new_agents * agent_decay + (1.0 if new_agent and not first else 0.0), MAX_DECAYED_COUNT
     )
@@ -181,10 +167,3 @@ def user_columns(
         math.log1p(new_agents),
         beyond_flight(travel_kmh),
     )
-
-
-@lru_cache(maxsize=4096)
-def agent_hashes(agent: str) -> tuple[int, int]:
-    """The ``stable_hash`` of ``agent`` without its versions (what the user's recent agents hold),
-    and of the whole of it (what states stored before 2026-12-06 hold)."""
-    return stable_hash(_VERSIONS_RE.sub("", agent)), stable_hash(agent)
