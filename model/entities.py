@@ -199,7 +199,9 @@ _REASONS = {
     "event_score_mean": ("requests that look unusual on their own", ""),
     "flagged_mean": ("{flagged:.0f} requests flagged as anomalous", ""),
     "path_rarity_mean": ("pages rarely or never seen in normal traffic", "only the commonest pages"),
-    "new_path_mean": ("many pages new to this entity", "the same few pages again and again"),
+    # A page is its template (``model.features.resources``: /doctor/123 and /doctor/456 are one), so a
+    # crawl of many items of one kind reads as this entity's few kinds of page, not as few pages.
+    "new_path_mean": ("many kinds of page new to this entity", "the same few kinds of page again and again"),
     "write_mean": ("many writes (POST/PUT/DELETE)", ""),
     "failure_mean": ("{failures:.0f} failed requests or logins", ""),
     "client_error_mean": ("many client errors (4xx)", ""),

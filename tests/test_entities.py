@@ -536,6 +536,13 @@ def test_page_assets_are_told_from_pages() -> None:
     assert not is_page_asset("/catalog/items/12")
     assert not is_page_asset("/search?q=style.css")
     assert not is_page_asset(None)
+    # (ASP.NET's bundles: no extension, the bundle's hash their one parameter)
+    assert is_page_asset("/bundles/jquery?v=FVs3ACwOLIVInrAl5sdzR2jrCDmVOWFbZMY6g6Q0ulE1")
+    assert is_page_asset("/Content/css?v=Xu3PqA7cNnG0OsgWbUj8hJq2wKfdLOR7fiZQ2nQ0Kwk1")
+    assert not is_page_asset("/bundles/jquery?v=FVs3ACwOLIVInrAl5sdzR2jrCDmVOWFbZMY6g6Q0ulE1", "POST")
+    assert not is_page_asset("/article?v=2")  # (a short version is a page's own parameter)
+    assert not is_page_asset("/confirm?v=" + "c2lnbmVkLXRva2VuLWZvci1lbWFpbC12ZXJpZmljYXRpb24")  # (nor a token)
+    assert not is_page_asset("/bundles/summer-pack")  # (a shop's bundle of products is a page)
 
 
 def test_the_threshold_is_an_order_statistic_with_enough_data_and_extrapolated_without() -> None:

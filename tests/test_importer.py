@@ -571,6 +571,52 @@ def test_an_iis_log_reads_by_its_fields_with_spaces_as_plus_and_milliseconds() -
     assert (importer.report.directives, importer.report.unparseable) == (5, 0)
 
 
+def test_windows_authentications_challenges_are_read_as_part_of_the_request_they_challenged() -> None:
+    # GIVEN an IIS log of pages behind Windows authentication: a browser's request answered 401.2 (it
+    # sent no credentials) and 401.1 (NTLM's challenge, as Microsoft's examples log it), then the same request with
+    # its credentials answered 200; a scanner's request challenged and never repeated; and a logon
+    # refused (401.1 with SEC_E_LOGON_DENIED)
+    agent = "Mozilla/5.0+(Windows+NT+10.0;+Win64;+x64)+Edg/130.0"
+    lines = [
+        "#Fields: date time cs-method cs-uri-stem cs-uri-query cs-username c-ip cs(User-Agent) "
+        "sc-status sc-substatus sc-win32-status time-taken",
+        f"2026-11-09 13:06:06 GET /Admin/Queue - - 10.40.4.22 {agent} 401 2 5 1",
+        f"2026-11-09 13:06:06 GET /Admin/Queue - - 10.40.4.22 {agent} 401 1 2148074254 1",
+        f"2026-11-09 13:06:07 GET /Admin/Queue - MERIDIAN\\mgarcia 10.40.4.22 {agent} 200 0 0 47",
+        "2026-11-09 13:06:08 GET /Admin/Backup.zip - - 198.51.100.9 sqlmap/1.8 401 2 2148074254 1",
+        f"2026-11-09 13:06:20 GET /Admin/Queue - - 10.40.4.30 {agent} 401 1 2148074252 2",
+        f"2026-11-09 13:06:30 GET /Admin/Reports - MERIDIAN\\mgarcia 10.40.4.22 {agent} 200 0 0 52",
+        # (challenged, then repeated too late to be its answer; challenged, and another browser's request)
+        f"2026-11-09 13:07:00 GET /Admin/Audit - - 10.40.4.23 {agent} 401 2 5 1",
+        f"2026-11-09 13:07:06 GET /Admin/Audit - MERIDIAN\\jdoe 10.40.4.23 {agent} 200 0 0 40",
+        f"2026-11-09 13:08:00 GET /Admin/Audit - - 10.40.4.24 {agent} 401 2 5 1",
+        "2026-11-09 13:08:01 GET /Admin/Audit - MERIDIAN\\jdoe 10.40.4.24 Mozilla/5.0+Firefox/131.0 200 0 0 40",
+    ]
+    importer = LogImporter("iis")
+    events = [item.event for item in importer.import_lines(lines, "u_ex261109.log")]
+    # THEN the browser's challenged request is one event, the 200 with its credentials, carrying the
+    # two challenges; its next page, unchallenged, carries none
+    admin = [event for event in events if event["ip"] == "10.40.4.22"]
+    assert [(event["resource"], event["status"]) for event in admin] == [("/Admin/Queue", 200), ("/Admin/Reports", 200)]
+    assert admin[0]["properties"]["auth_challenges"] == 2
+    assert "auth_challenges" not in admin[1]["properties"]
+    # AND the challenge nothing answered is a request of its own, marked; the logon refused is one, unmarked
+    (scanner,) = [event for event in events if event["ip"] == "198.51.100.9"]
+    assert (scanner["status"], scanner["properties"]["auth_challenge"]) == (401, True)
+    # AND a challenge repeated too late, or by another browser, is a request of its own too
+    for address in ("10.40.4.23", "10.40.4.24"):
+        client = [event for event in events if event["ip"] == address]
+        marks = [(event["status"], event["properties"].get("auth_challenge")) for event in client]
+        assert marks == [(401, True), (200, None)]
+    (refused,) = [event for event in events if event["ip"] == "10.40.4.30"]
+    assert refused["status"] == 401
+    assert "auth_challenge" not in refused["properties"]
+    # AND the import says how many it read so, and that they are no events of their own
+    assert (importer.report.auth_challenges, importer.report.events) == (2, len(events)) == (2, 8)
+    assert "2 request(s) were Windows authentication's challenges" in importer.report.summary()
+    assert importer.report.to_json()["auth_challenges"] == 2
+
+
 @pytest.mark.parametrize("field", ["X-Forwarded-For", "x-forwarded-for", "cs(X-Forwarded-For)"])
 def test_an_iis_log_behind_a_load_balancer_reads_the_client_from_its_forwarded_field(field: str) -> None:
     # GIVEN IIS behind a load balancer: c-ip is the balancer's, and a custom field logs the
@@ -1182,6 +1228,20 @@ def test_an_import_whose_submitted_logins_never_fail_says_which_option_to_check(
     list(app_and_form.import_lines(form_and_app, "access.log"))
     (hint,) = app_and_form.report.login_hints()
     assert "151 login(s) submitted to /login and only 1 read as failed" in hint
+    # AND where the option gave a status that no login there was answered with (a second factor's step
+    # that redirects either way), it says so rather than to pass the option again
+    given_in_vain = LogImporter("combined", failed_login_statuses=[("/login", 200)])
+    list(given_in_vain.import_lines(logins([302] * 25), "access.log"))
+    (hint,) = given_in_vain.report.login_hints()
+    assert "25 login(s) submitted to /login and none read as failed: --failed-login-status gives it 200" in hint
+    assert "drop the option for it" in hint
+    assert "pass --failed-login-status" not in hint
+    # (a status given for every path is not this path's: the usual advice, to give it one of its own)
+    everywhere = LogImporter("combined", failed_login_statuses=[200])
+    list(everywhere.import_lines(logins([302] * 25), "access.log"))
+    (hint,) = everywhere.report.login_hints()
+    assert "gives it" not in hint
+    assert "pass --failed-login-status STATUS" in hint
     # AND a handful of logins is too few to say anything
     few = LogImporter("combined")
     list(few.import_lines(logins([302] * 5), "access.log"))
@@ -1398,6 +1458,20 @@ def test_event_type_inference() -> None:
     assert infer_event_type("GET", "/account/password-reset", 200) == "page_view"
     assert infer_event_type("GET", "/account/password-reset", 200, "token=8f2c") == "password_reset"
     assert infer_event_type(None, "/account/password-reset", 200) == "password_reset"  # (no method logged)
+    # (ASP.NET's own: its bundles of scripts and styles, the second factor's code verified, MVC 5's logout)
+    bundle_hash = "v=FVs3ACwOLIVInrAl5sdzR2jrCDmVOWFbZMY6g6Q0ulE1"
+    assert infer_event_type("GET", "/bundles/jquery", 200, bundle_hash) == "static_asset"
+    assert infer_event_type("GET", "/Content/css", 200, bundle_hash) == "static_asset"
+    assert infer_event_type("GET", "/bundles/summer-pack", 200) == "page_view"
+    assert infer_event_type("POST", "/Account/VerifyCode", 200, failed_statuses={200}) == "login_failed"
+    assert infer_event_type("POST", "/Account/VerifyCode", 302, failed_statuses={200}) == "login_succeeded"
+    assert infer_event_type("GET", "/Account/VerifyCode", 200, "provider=Phone") == "page_view"
+    assert infer_event_type("POST", "/Identity/Account/LoginWith2fa", 302) == "login_succeeded"
+    assert infer_event_type("POST", "/Identity/Account/LoginWithRecoveryCode", 302) == "login_succeeded"
+    assert infer_event_type("POST", "/Account/SendCode", 302) == "page_view"
+    assert infer_event_type("POST", "/api/sms/verifyCode", 400) == "api_call"  # (an SMS's, a captcha's: no login)
+    assert infer_event_type("POST", "/captcha/verifycode", 200) == "page_view"
+    assert infer_event_type("POST", "/Account/LogOff", 302) == "logout"
     assert infer_event_type("POST", "/checkout", 200) == "purchase"
     assert infer_event_type("GET", "/api/v2/orders/1", 200) == "api_call"
     assert infer_event_type(None, None, 400) == "bad_request"

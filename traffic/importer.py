@@ -74,7 +74,7 @@ import os
 import re
 import sys
 import uuid
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -84,6 +84,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from model.features.resources import BUNDLE_QUERY_RE
 from model.ordering import in_time_order as ordered_by_time
 from traffic.envoy import ENVOY_FORMATS, from_envoy, is_envoy_format
 from traffic.exceptions import LogFormatError
@@ -316,10 +317,14 @@ COOKIE_HEADER = "http_cookie"
 HINTED_COOKIES = 5
 # A login or logout page, with a page extension or not (/login, /Login.aspx, /login.php, autenticar.jsp).
 _PAGE_EXTENSION = r"(?:\.(?:php|aspx?|jsp|html?|do|action|cgi|pl))?"
+# ASP.NET Identity's second factor's last step is a login too: ``/Account/VerifyCode`` (MVC 5's
+# template), ``/Account/LoginWith2fa`` and ``/Account/LoginWithRecoveryCode`` (ASP.NET Core's); its
+# logout is ``/Account/LogOff`` (MVC 5's).
 _LOGIN_RE = re.compile(
-    rf"/(?:login|signin|sign-in|log-in|session|sessions|auth|authenticate|autenticar){_PAGE_EXTENSION}(?:/|$)"
+    r"/(?:login|signin|sign-in|log-in|session|sessions|auth|authenticate|autenticar|account/verifycode|loginwith2fa"
+    rf"|loginwithrecoverycode){_PAGE_EXTENSION}(?:/|$)"
 )
-_LOGOUT_RE = re.compile(rf"/(?:logout|signout|sign-out|log-out|salir){_PAGE_EXTENSION}(?:/|$)")
+_LOGOUT_RE = re.compile(rf"/(?:logout|signout|sign-out|log-out|logoff|salir){_PAGE_EXTENSION}(?:/|$)")
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
 # A password reset is its form submitted, or the link it sent followed (its token in the query); the
 # form fetched is a page: read as a reset, everyone who reset theirs did it twice, and a visit to the
@@ -398,6 +403,8 @@ class LoginPathCounts:
     statuses: Counter[int] = field(default_factory=Counter)
     failed: int = 0
     failed_by_site_status: int = 0
+    # The statuses --failed-login-status gave for this path (with those for every path): a failed login's.
+    given: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -461,6 +468,9 @@ class ImportReport:
     # Logins without a user that the user their client or session named next was given
     # (``with_logins_attributed``): a login answered before the token or cookie names its user.
     attributed_to_users: int = 0
+    # Windows authentication's challenges folded into the request repeated with credentials
+    # (``with_auth_challenges_folded``): lines read, and no events of their own.
+    auth_challenges: int = 0
     shared_logins: int = 0  # logins left unattributed: their session or client named several users
     # Requests whose resource is the API Gateway route they matched (a template: /pets/{id}), the
     # log having no path.
@@ -483,14 +493,16 @@ class ImportReport:
     haproxy_misnamed_headers: int = 0
     haproxy_headers_example: str = ""
 
-    def count_login(self, path: str, status: int, failed: bool, by_site_status: bool) -> None:
+    def count_login(
+        self, path: str, status: int, failed: bool, by_site_status: bool, given: frozenset[int] = frozenset()
+    ) -> None:
         """Count a submitted login to ``path`` (``by_site_status``: read as failed by a status given
-        for every path)."""
+        for every path; ``given``: the statuses given for it)."""
         counts = self.login_paths.get(path)
         if counts is None:
             if len(self.login_paths) >= MAX_LOGIN_PATHS:
                 return
-            counts = self.login_paths[path] = LoginPathCounts()
+            counts = self.login_paths[path] = LoginPathCounts(given=given)
         counts.statuses[status] += 1
         counts.failed += failed
         counts.failed_by_site_status += by_site_status
@@ -508,7 +520,17 @@ class ImportReport:
             if submitted < MIN_LOGINS_FOR_HINT:
                 continue
             statuses = ", ".join(f"{status} ({count})" for status, count in counts.statuses.most_common(3))
-            if counts.failed < LOGIN_FAILURE_HINT_SHARE * submitted:
+            if counts.failed == 0 and counts.given:
+                # The option was passed, and no login there was answered with its status: telling the
+                # user to pass it again would send them in a circle.
+                given = ", ".join(str(status) for status in sorted(counts.given))
+                hints.append(
+                    f"{submitted} login(s) submitted to {path} and none read as failed: --failed-login-status gives it "
+                    f"{given}, and none was answered so (statuses: {statuses}); check what the site answers a failed "
+                    "login there with, and where it answers both alike (a redirect either way) drop the option for "
+                    "it: no failed login can be seen there, and the surges of logins watch them (docs/model.md)"
+                )
+            elif counts.failed < LOGIN_FAILURE_HINT_SHARE * submitted:
                 failed = f"only {counts.failed}" if counts.failed else "none"
                 option = f"--failed-login-status {path}=STATUS" if several else "--failed-login-status STATUS"
                 hints.append(
@@ -811,6 +833,12 @@ class ImportReport:
                 f"named within {ATTRIBUTION_SECONDS:g} s after them; {self.shared_logins} stay their session's "
                 f"or client's, which named several users within {SESSION_MEMORY_SECONDS / 60:g} min"
             )
+        if self.auth_challenges:
+            lines.append(
+                f"  {self.auth_challenges} request(s) were Windows authentication's challenges (IIS 401.1 and 401.2) "
+                f"that their client repeated with its credentials within {AUTH_CHALLENGE_SECONDS:g} s: read as part "
+                "of that request, not as events of their own"
+            )
         for title, examples in (("unparseable", self.unparseable_examples), ("invalid", self.invalid_examples)):
             for source, number, reason, text in examples:
                 lines.append(f"  {title} {source}:{number}: {reason}: {text!r}")
@@ -827,6 +855,7 @@ class ImportReport:
             "joined_sessions": self.joined_sessions,
             "client_sessions": self.client_sessions,
             "attributed_to_users": self.attributed_to_users,
+            "auth_challenges": self.auth_challenges,
             "shared_logins": self.shared_logins,
             "extra_columns": self.extra_columns,
             "route_only": self.route_only,
@@ -867,6 +896,17 @@ def session_cookie(header: str, name: str | None = None) -> tuple[str | None, li
         if found is None and (cookie == name if name is not None else named):
             found = value.strip().strip('"') or None
     return found, names
+
+
+# An IIS request answered 401 by Windows authentication's handshake, which the browser repeats at
+# once with its credentials: substatus 2 (it sent none: Kerberos's and NTLM's first leg) or 1 with
+# no Win32 error or SEC_E_NO_CREDENTIALS (NTLM's challenge, as Microsoft's examples log it either
+# way). A 401.1 with SEC_E_LOGON_DENIED (2148074252) is a logon refused.
+AUTH_CHALLENGE_PROPERTY = "auth_challenge"
+_CHALLENGE_WIN32_STATUSES = (None, "0", "2148074254")
+# The folded challenges a request carries, and how long after one its request may come.
+AUTH_CHALLENGES_PROPERTY = "auth_challenges"
+AUTH_CHALLENGE_SECONDS = 5.0
 
 
 class _HeldByKey:
@@ -1215,6 +1255,76 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
         yield from release(key, None)
 
 
+def with_auth_challenges_folded(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
+    """``events`` (in the log's order, kept) with each of Windows authentication's challenges (an IIS
+    401.1 or 401.2 that ``AUTH_CHALLENGE_PROPERTY`` marks) folded into the request its client repeated
+    with its credentials within ``AUTH_CHALLENGE_SECONDS`` (the same address, user agent and path):
+    that request carries their number (``AUTH_CHALLENGES_PROPERTY``), counted in ``report``. A
+    challenge that nothing answers (a scanner without credentials, a person who cancelled the
+    prompt) is a request of its own, as logged. Read apart, every page behind Windows
+    authentication was a client error and the request again: a hospital portal's staff alerted
+    for "many client errors (4xx)" on every visit to its administration pages (a new-user trial).
+
+    The requests after a challenge wait with it until it is answered or its time is up, so that
+    the order stays the log's: at most ``AUTH_CHALLENGE_SECONDS`` of the log are held."""
+    # The requests not yet given out, in order: [time, request, whether folded into a later one];
+    # and the challenges waiting for their answer, by client and path.
+    waiting: deque[list[Any]] = deque()
+    challenges: dict[str, list[list[Any]]] = {}
+    newest = -math.inf
+
+    def challenge_key(event: dict[str, Any]) -> str:
+        # (by path: the browser repeats the request, and a log's challenge may lack its query)
+        path = str(event.get("resource") or "").partition("?")[0]
+        return f"{event.get('ip')}\n{event.get('user_agent') or ''}\n{path}"
+
+    def give_out(cutoff: float) -> Iterator[LabeledEvent]:
+        while waiting:
+            entry = waiting[0]
+            moment, labeled, folded = entry
+            pending = not folded and bool(labeled.event.get("properties", {}).get(AUTH_CHALLENGE_PROPERTY))
+            if pending and moment >= cutoff:
+                return  # (a challenge still waiting for its answer holds the requests after it)
+            waiting.popleft()
+            if pending:  # (unanswered: a request of its own, no longer waiting)
+                key = challenge_key(labeled.event)
+                left = [other for other in challenges.get(key, ()) if other is not entry]
+                if left:
+                    challenges[key] = left
+                else:
+                    challenges.pop(key, None)
+            if not folded:
+                yield labeled
+
+    for labeled in events:
+        event = labeled.event
+        moment = parse_timestamp(event["occurred_at"]).timestamp()
+        newest = max(newest, moment)
+        properties = event.get("properties") or {}
+        if event.get("ip"):  # (no client to tell who repeated it: nothing folds)
+            key = challenge_key(event)
+            if properties.get(AUTH_CHALLENGE_PROPERTY):
+                entry = [moment, labeled, False]
+                challenges.setdefault(key, []).append(entry)
+                waiting.append(entry)
+                yield from give_out(newest - AUTH_CHALLENGE_SECONDS)
+                continue
+            answered = [entry for entry in challenges.pop(key, []) if entry[0] >= moment - AUTH_CHALLENGE_SECONDS]
+            for entry in answered:
+                entry[2] = True
+            if answered:
+                properties[AUTH_CHALLENGES_PROPERTY] = properties.get(AUTH_CHALLENGES_PROPERTY, 0) + len(answered)
+                event["properties"] = properties
+                report.auth_challenges += len(answered)
+                report.events -= len(answered)
+        if waiting:
+            waiting.append([moment, labeled, False])
+            yield from give_out(newest - AUTH_CHALLENGE_SECONDS)
+        else:
+            yield labeled
+    yield from give_out(math.inf)
+
+
 @lru_cache(maxsize=4096)
 def is_google_health_check(ip: str, user_agent: str) -> bool:
     """Whether a request is Google Cloud's health check: its agent, from its ranges. An agent is
@@ -1270,7 +1380,8 @@ def infer_event_type(
         return "bad_request"
     lowered = path.lower()
     submitted = (method or "").upper() in {"POST", "PUT"} or "pwd=" in query or "password=" in query
-    if _STATIC_RE.search(lowered) and (method or "").upper() not in _WRITE_METHODS:
+    asset = _STATIC_RE.search(lowered) or BUNDLE_QUERY_RE.fullmatch(query)
+    if asset and (method or "").upper() not in _WRITE_METHODS:
         return "static_asset"
     if _LOGIN_RE.search(lowered) and submitted and not _LOGOUT_RE.search(lowered) and not _NOT_LOGIN_RE.search(lowered):
         if status is None:
@@ -1598,6 +1709,8 @@ class LogImporter:
         requests = self.format not in ("jsonl", "csic2010")
         if requests:  # (a log of requests, as its servers wrote them)
             events = in_time_order(events)
+        if self.format == "iis":
+            events = with_auth_challenges_folded(events, self.report)
         if self.session_column is not None:
             events = with_rotated_sessions(with_cookieless_sessions(events, self.report), self.report)
         if self.has_user_column:
@@ -1826,6 +1939,7 @@ class LogImporter:
         # The request's URI as each variable gives it: $request's target (in uri), $request_uri
         # (path and query), $uri (the path alone) with $args; a format may log all of them.
         request_uri = path_only = args = None
+        substatus = win32_status = None  # (IIS's)
         query = ""
         status: int | None = None
         for name, value in values.items():
@@ -1885,6 +1999,10 @@ class LogImporter:
                 if not (value.isascii() and value.isdigit() and len(value) == 3) or not 100 <= int(value) <= 599:
                     raise LineError(f"$status: not an HTTP status: {value[:16]!r}")
                 status = int(value)
+            elif name == "substatus":
+                substatus = value
+            elif name == "win32_status":
+                win32_status = value
             elif name in ("body_bytes_sent", "bytes_sent"):
                 if value.isascii() and value.isdigit() and len(value) <= 18:
                     properties["bytes"] = int(value)
@@ -1914,6 +2032,8 @@ class LogImporter:
                 properties[name[:64]] = value[:256]
         if occurred_at is None:
             raise LineError("no time ($time_local, $time_iso8601, $msec or $time_epoch_ms, _us, _ns)")
+        if status == 401 and (substatus == "2" or (substatus == "1" and win32_status in _CHALLENGE_WIN32_STATUSES)):
+            properties[AUTH_CHALLENGE_PROPERTY] = True
         if self.format == "caddy":
             # The address the request came from, where the line names no client (Caddy before 2.7
             # logs its remote_ip alone: CADDY_TEMPLATE)
@@ -1950,12 +2070,13 @@ class LogImporter:
         resource = _clip(uri, MAX_RESOURCE_LENGTH, "resource", properties)
         agent = _clip(agent, MAX_USER_AGENT_LENGTH, "user_agent", properties)
         path_key = login_path_key(path) if path else None
-        failed_statuses = self.failed_login_paths.get(path_key, self.failed_login_statuses) if path_key else ()
+        failed_statuses = self.failed_login_paths.get(path_key, self.failed_login_statuses) if path_key else frozenset()
         event_type = event_type or infer_event_type(method, path, status, query, failed_statuses)
         if event_type in _LOGIN_EVENTS and status is not None and path:
             failed = event_type == "login_failed"
             by_site_status = failed and status < 400 and path_key not in self.failed_login_paths
-            self.report.count_login(path, status, failed, by_site_status)
+            given = failed_statuses if path_key in self.failed_login_paths else frozenset()
+            self.report.count_login(path, status, failed, by_site_status, given)
         return {
             "event_id": derived_event_id(source, number, line),
             "occurred_at": occurred_at,

@@ -104,6 +104,8 @@ VARIABLES = {
     "x-forwarded-for": "http_x_forwarded_for",
     "cs(x-forwarded-for)": "http_x_forwarded_for",
     "cs-protocol-version": "protocol",
+    "sc-substatus": "substatus",  # (IIS's: with the next, what tells Windows authentication's challenges)
+    "sc-win32-status": "win32_status",
     "x-edge-result-type": "edge_result_type",
 }
 COOKIE_FIELD = "cs(Cookie)"

@@ -84,6 +84,11 @@ def _decoded(text: str) -> str:
 _SPECIAL_CHARS = frozenset("'\"<>();|`{}$\\*!%[]^~,")
 _ASCII_ALNUM_PLUS = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ+"
 _STATIC_RE = re.compile(r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|eot|map)(?:[?#]|$)", re.IGNORECASE)
+# ASP.NET's bundles of scripts and styles have no extension (``/bundles/jquery``, ``/Content/css``):
+# their one query parameter, the bundle's SHA-256 as ``UrlTokenEncode`` writes it (``v=``, 43
+# base64url characters and the count of padding cut, "1"), says what they are. Read as pages, a
+# patient portal's every page was four (a new-user trial).
+BUNDLE_QUERY_RE = re.compile(r"v=[A-Za-z0-9_-]{43}1")
 _DIGITS_RE = re.compile(r"\d+")
 
 
@@ -109,7 +114,10 @@ def is_page_asset(resource: Any, method: Any = None) -> bool:
     ``POST /cart/add.js``)."""
     if isinstance(method, str) and method.lower() in WRITE_METHODS:
         return False
-    return isinstance(resource, str) and _STATIC_RE.search(resource.split("?", 1)[0]) is not None
+    if not isinstance(resource, str):
+        return False
+    path, _, query = resource.partition("?")
+    return _STATIC_RE.search(path) is not None or (query != "" and BUNDLE_QUERY_RE.fullmatch(query) is not None)
 
 
 def request_method(event: Any) -> Any:
