@@ -603,6 +603,8 @@ _SHARE_OF = {
     **{f"{name}_mean": (8 + PAGE_MEANS.index(name), 0, "pages") for name in ("write", "client_error", "new_path")},
     "no_referer_share": (7, 6, "pages"),  # (of those whose referer the log records)
 }
+# The means a reason gives as a count of the episode's own (``EntityModel.reasons``' details).
+_COUNTED_AS = {"flagged_mean": "flagged", "failure_mean": "failures", "repeated_sequence_mean": "repeats"}
 _FIRST_PAGE_MEAN = ENTITY_FEATURE_NAMES.index("event_score_mean")
 _FIRST_CLIENT_MEAN = _FIRST_PAGE_MEAN + len(PAGE_MEANS)
 
@@ -960,6 +962,7 @@ class EntityModel:
             }
 
             candidates: list[tuple[str, bool]] = []  # (the reason in words, its value beyond a usual episode's)
+            priors_only: list[str] = []  # (shares the episode has none of: said only where nothing else is)
             for column in strongest:
                 if row_terms[column] <= floor:
                     break
@@ -968,19 +971,32 @@ class EntityModel:
                 value, usual = row[self._columns[column]], medians[column]
                 beyond = round(value, 2) > round(usual, 2) if high else round(value, 2) < round(usual, 2)
                 template = _REASONS[name][0 if high else 1]
+                text = f"{template.format(**details)} ({name} {value:.2f}, usually {usual:.2f})"
+                counted = _COUNTED_AS.get(name)
+                if high and counted is not None and round(details[counted]) == 0:
+                    # None of its own: the mean is the prior's alone, early in an episode (a new-user
+                    # trial's replayed sessions read "0 requests flagged as anomalous").
+                    priors_only.append(text)
+                    continue
                 if high and name in _SHARE_OF and figures is not None:
                     # The episode's own share in words: its mean is shrunk toward the usual
                     # episode's, and a client that names itself a bot in its two requests reads 0.29.
                     part, whole, unit = _SHARE_OF[name]
+                    if round(figures[part]) == 0:
+                        # (as above: "many client errors (4xx)" with no 4xx at all)
+                        priors_only.append(text)
+                        continue
                     if figures[whole] >= 1:
                         template += f": {round(figures[part]):,} of {round(figures[whole]):,} {unit}"
                 candidates.append((f"{template.format(**details)} ({name} {value:.2f}, usually {usual:.2f})", beyond))
             # A value no further out than a usual finished episode's says little to the reader ("the
             # same few pages again (0.41, usually 0.30)": its tail is the profile's, whose snapshots
             # are mostly of episodes under way); the strongest is named all the same if none is beyond.
-            words = [text for text, beyond in candidates if beyond or self.usual is None][:top] or [
-                text for text, _ in candidates[:1]
-            ]
+            words = (
+                [text for text, beyond in candidates if beyond or self.usual is None][:top]
+                or [text for text, _ in candidates[:1]]
+                or priors_only[:1]
+            )
             explained.append(tuple(words))
         return explained
 

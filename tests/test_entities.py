@@ -722,6 +722,40 @@ def test_a_value_no_further_out_than_a_usual_episode_s_is_no_reason() -> None:
     assert "(log_pages 3.04, usually 3.71)" in alone[0]
 
 
+def test_a_share_the_episode_has_none_of_is_no_reason() -> None:
+    # GIVEN a profile whose client-error and hosting shares are near 0, and an episode of three pages
+    # without a client error, from a hosting address, whose client-error share (the prior's alone,
+    # early in the episode) and hosting share both sit far out in it
+    rng = np.random.default_rng(7)
+    width = len(ENTITY_FEATURE_NAMES)
+    columns = np.sort(np.abs(rng.normal(0.0, 0.001, (300, width))), axis=0)
+    errors, hosting = (ENTITY_FEATURE_NAMES.index(name) for name in ("client_error_mean", "hosting_mean"))
+    hosted = [0.0] * len(EVIDENCE_COLUMNS)
+    hosted[EVIDENCE_COLUMNS.index("ip_hosting")] = 1.0
+    evidence = Evidence()
+    for moment in (1_000.0, 1_020.0, 1_045.0):
+        evidence.observe(moment, hosted, 0.0, False, False)
+    row = np.median(columns, axis=0)[None, :]  # (ordinary in every other way)
+    row[0, errors], row[0, hosting] = 0.01, 0.6
+    model = EntityModel([0.0] * width, columns, 10.0, 5.0, usual=row[0].tolist())
+    # WHEN its reasons are put in words with its counts
+    (reasons,) = model.reasons(row, top=width, counts=[evidence.counts()])
+    # THEN its hosting addresses are one, and client errors it never had are none
+    assert any(reason.startswith("addresses in hosting or data-centre networks: 3 of 3 requests") for reason in reasons)
+    assert not any("(client_error_mean " in reason for reason in reasons)
+    # AND neither are requests flagged that it has none of, the count its words give
+    flagged = ENTITY_FEATURE_NAMES.index("flagged_mean")
+    row[0, flagged] = 0.01
+    (reasons,) = model.reasons(row, top=width, counts=[evidence.counts()])
+    assert not any("flagged as anomalous" in reason for reason in reasons)
+    row[0, flagged] = np.median(columns[:, flagged])
+    # AND where that share is all there is, it is still named rather than nothing
+    row[0, hosting] = np.median(columns[:, hosting])
+    (alone,) = model.reasons(row, top=width, counts=[evidence.counts()])
+    assert len(alone) == 1
+    assert "(client_error_mean 0.01" in alone[0]
+
+
 def test_a_reason_names_the_episode_s_own_pace_not_the_shrunk_one(trained: TrainedModel) -> None:
     # GIVEN a script clicking a page every three seconds, twelve pages
     evidence = Evidence()

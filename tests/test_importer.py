@@ -830,6 +830,32 @@ def test_a_log_without_client_addresses_says_what_that_costs() -> None:
     assert (wire.report.events, wire.report.hints()) == (30, [])
 
 
+def test_addresses_that_are_not_ips_are_kept_and_the_import_says_what_they_cost() -> None:
+    # GIVEN a combined log whose address column holds malformed IPv6 addresses on 25 lines, a proxy's
+    # "unknown" on one, and IPs on the rest
+    def line(address: str, second: int) -> str:
+        time = f"02/Mar/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'{address} - - [{time}] "GET /q/{second} HTTP/1.1" 200 5 "-" "Fx"'
+
+    lines = [line(f"2a01:cb1ab:{number:x}::1", number) for number in range(25)]
+    lines += [line("unknown", 30), *(line(f"198.51.100.{number}", 40 + number) for number in range(30))]
+    importer = LogImporter("combined")
+    events = [labeled.event for labeled in importer.import_lines(lines, "access.log")]
+    # THEN every line is an event, the text kept beside no address
+    assert len(events) == 56
+    unreadable = [event for event in events if event["ip"] is None]
+    assert len(unreadable) == 26
+    assert unreadable[0]["properties"]["remote_addr"] == "2a01:cb1ab:0::1"
+    # AND the import says how many, the first, and what keying them by their agent alone does
+    (hint,) = [hint for hint in importer.report.hints() if "not an IP" in hint]
+    assert hint.startswith("26 request(s) have an address that is not an IP (the first: '2a01:cb1ab:0::1')")
+    assert "keyed by its user agent alone" in hint
+    # AND a handful (a proxy's odd "unknown") is not worth a word
+    few = LogImporter("combined")
+    list(few.import_lines(lines[20:], "access.log"))
+    assert not [hint for hint in few.report.hints() if "not an IP" in hint]
+
+
 def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it_is_recent() -> None:
     importer = LogImporter("custom", log_format='%h %u %t "%r" %>s "%{User-Agent}i" "%{sid}C"')
     agent = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) Chrome/131.0"

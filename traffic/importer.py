@@ -425,6 +425,10 @@ class ImportReport:
     # failed, of those by a status that --failed-login-status gave for every path.
     login_paths: dict[str, LoginPathCounts] = field(default_factory=dict)
     addressed: int = 0  # events with a client address
+    # Requests whose address column held something that is not an IP (kept in properties.remote_addr),
+    # and the first such value.
+    unreadable_addresses: int = 0
+    unreadable_address_example: str = ""
     with_agent: int = 0  # events with a user agent
     with_status: int = 0  # events with a response status
     # A folder's files that it also holds uncompressed (x.log.gz beside x.log): both are read.
@@ -590,6 +594,17 @@ class ImportReport:
             "session id is keyed by its user agent alone; if the log has the address, add it to the format"
         )
 
+    def unreadable_address_hint(self) -> str | None:
+        """What an address column that holds something other than IPs costs: the client's key."""
+        if self.unreadable_addresses < MIN_REQUESTS_FOR_HINT:
+            return None
+        return (
+            f"{self.unreadable_addresses} request(s) have an address that is not an IP (the first: "
+            f"{self.unreadable_address_example!r}), kept in properties.remote_addr: a request without a session id "
+            "is then keyed by its user agent alone, with every other such request of that browser build (a new-user "
+            "trial's malformed IPv6 addresses made eleven such clients of thousands of people); check the column"
+        )
+
     def agent_hint(self) -> str | None:
         """What a log whose user-agent column is always empty cannot show: which client a request
         came from (a format without the column says nothing: common, CSIC 2010)."""
@@ -713,6 +728,7 @@ class ImportReport:
             *self.login_hints(),
             self.proxy_hint(),
             self.address_hint(),
+            self.unreadable_address_hint(),
             self.agent_hint(),
             self.duration_hint(),
             self.status_hint(),
@@ -1960,6 +1976,9 @@ class LogImporter:
                     ip = address
                 else:
                     properties["remote_addr"] = value[:64]
+                    if not self.report.unreadable_addresses:
+                        self.report.unreadable_address_example = value[:64]
+                    self.report.unreadable_addresses += 1
             elif name in USER_VARIABLES:
                 user = value
                 self.report.named_users += 1
