@@ -962,7 +962,7 @@ class EntityModel:
             }
 
             candidates: list[tuple[str, bool]] = []  # (the reason in words, its value beyond a usual episode's)
-            priors_only: list[str] = []  # (shares the episode has none of: said only where nothing else is)
+            priors_only: list[str] = []  # (shares and counts it has none of: said only where nothing else is)
             for column in strongest:
                 if row_terms[column] <= floor:
                     break

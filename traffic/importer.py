@@ -1956,6 +1956,7 @@ class LogImporter:
         # (path and query), $uri (the path alone) with $args; a format may log all of them.
         request_uri = path_only = args = None
         substatus = win32_status = None  # (IIS's)
+        unreadable_address: str | None = None  # an address column's text that is no IP
         query = ""
         status: int | None = None
         for name, value in values.items():
@@ -1975,10 +1976,7 @@ class LogImporter:
                 if address is not None:
                     ip = address
                 else:
-                    properties["remote_addr"] = value[:64]
-                    if not self.report.unreadable_addresses:
-                        self.report.unreadable_address_example = value[:64]
-                    self.report.unreadable_addresses += 1
+                    properties["remote_addr"] = unreadable_address = value[:64]
             elif name in USER_VARIABLES:
                 user = value
                 self.report.named_users += 1
@@ -2061,6 +2059,10 @@ class LogImporter:
                 ip = peer if _valid_ip(peer) else _without_port(peer)
         if self.forwarded_column is not None:
             ip = self._client(ip, forwarded, properties)
+        if ip is None and unreadable_address is not None:  # (an X-Forwarded-For may have named the client)
+            if not self.report.unreadable_addresses:
+                self.report.unreadable_address_example = unreadable_address
+            self.report.unreadable_addresses += 1
         if ip is not None and self.internal_address(ip):
             self.report.internal_addresses[ip] += 1
         # $request_uri is the URI the client sent, and so is $request's; $uri is nginx's after its
