@@ -970,25 +970,23 @@ class EntityModel:
                 high = name not in TWO_SIDED or row_right[column] >= row_left[column]
                 value, usual = row[self._columns[column]], medians[column]
                 beyond = round(value, 2) > round(usual, 2) if high else round(value, 2) < round(usual, 2)
-                template = _REASONS[name][0 if high else 1]
-                text = f"{template.format(**details)} ({name} {value:.2f}, usually {usual:.2f})"
-                counted = _COUNTED_AS.get(name)
-                if high and counted is not None and round(details[counted]) == 0:
+                said = _REASONS[name][0 if high else 1].format(**details)
+                figure = f" ({name} {value:.2f}, usually {usual:.2f})"
+                share = _SHARE_OF.get(name) if high and figures is not None else None
+                counted = _COUNTED_AS.get(name) if high else None
+                own = figures[share[0]] if share is not None else details[counted] if counted is not None else None
+                if own is not None and round(own) == 0:
                     # None of its own: the mean is the prior's alone, early in an episode (a new-user
-                    # trial's replayed sessions read "0 requests flagged as anomalous").
-                    priors_only.append(text)
+                    # trial's replayed sessions read "many client errors (4xx)" with no 4xx at all, and
+                    # "0 requests flagged as anomalous").
+                    priors_only.append(said + figure)
                     continue
-                if high and name in _SHARE_OF and figures is not None:
+                if share is not None and figures is not None and figures[share[1]] >= 1:
                     # The episode's own share in words: its mean is shrunk toward the usual
                     # episode's, and a client that names itself a bot in its two requests reads 0.29.
-                    part, whole, unit = _SHARE_OF[name]
-                    if round(figures[part]) == 0:
-                        # (as above: "many client errors (4xx)" with no 4xx at all)
-                        priors_only.append(text)
-                        continue
-                    if figures[whole] >= 1:
-                        template += f": {round(figures[part]):,} of {round(figures[whole]):,} {unit}"
-                candidates.append((f"{template.format(**details)} ({name} {value:.2f}, usually {usual:.2f})", beyond))
+                    part, whole, unit = share
+                    said += f": {round(figures[part]):,} of {round(figures[whole]):,} {unit}"
+                candidates.append((said + figure, beyond))
             # A value no further out than a usual finished episode's says little to the reader ("the
             # same few pages again (0.41, usually 0.30)": its tail is the profile's, whose snapshots
             # are mostly of episodes under way); the strongest is named all the same if none is beyond.
