@@ -40,7 +40,7 @@ from model.features import FEATURE_NAMES, FEATURES_VERSION, ResourceVocabulary
 from model.rows import FEATURE_CONFIG_ID, JSON_CONTENT_TYPE
 from model.tails import ECOD_DIRECTIONS
 from model.verdicts import Suppressions, suppressions_of
-from model.waves import LOGINS, PAYMENTS, SIGNUPS, WaveModel, wave_models_of
+from model.waves import ATTEMPTS, LOGINS, PAYMENTS, WaveModel, wave_models_of
 from vedette import schema as vedette_schema
 
 DETECTOR_FILE = "detector.joblib"
@@ -127,8 +127,13 @@ def feature_config_document(
         "entities": entities,
         LOGINS.metadata_key: metadata.get(LOGINS.metadata_key),
         PAYMENTS.metadata_key: metadata.get(PAYMENTS.metadata_key),
-        # (a model made before sign-up waves digests as it did, to the id its serving code answers)
-        **({SIGNUPS.metadata_key: metadata[SIGNUPS.metadata_key]} if SIGNUPS.metadata_key in metadata else {}),
+        # The later waves' (sign-ups, login surges, visits), each only where the model has it: a model
+        # made before it digests as it did, to the id its serving code answers.
+        **{
+            attempts.metadata_key: metadata[attempts.metadata_key]
+            for attempts in ATTEMPTS
+            if attempts not in (LOGINS, PAYMENTS) and attempts.metadata_key in metadata
+        },
         "verdicts": metadata.get("verdicts"),
         "model": {key: metadata.get(key) for key in ("detector", "threshold", "trained_at") if key in metadata},
     }

@@ -59,6 +59,7 @@ from model.entity_training import ENTITY_KINDS, MIN_MACHINE_EPISODES
 from model.exceptions import TrainingDataError
 from model.features import IpState, SiteNow, UserState, event_time, featurize_batch
 from model.ordering import in_time_order as ordered_by_time
+from model.visits import settle_visits, visit_starts
 from model.waves import (
     ATTEMPTS,
     LOGINS,
@@ -524,8 +525,19 @@ class Replay:
             self.entities[alert.entity].client_folded += 1
             self.entities[alert.entity].note_alert(alert, "counted into its client's alert of the day")
         self.alerts.extend(alerts)
+        starts = (
+            visit_starts(features.rows) if any(wave.watch.attempts.of_visits for wave in self.waves.values()) else []
+        )
         for wave in self.waves.values():
-            self._watch_waves(wave, events, times, keys)
+            if wave.watch.attempts.of_visits:
+                tags = [(str(event.get("event_id")), key) for event, key in zip(events, keys, strict=True)]
+                visits = settle_visits(wave.window.pending, events, times, starts, tags)
+                visit_events = [{**visit.as_event(), "event_id": visit.tag[0]} for visit in visits]
+                self._watch_waves(
+                    wave, visit_events, [visit.started for visit in visits], [visit.tag[1] for visit in visits]
+                )
+            else:
+                self._watch_waves(wave, events, times, keys)
 
     def _watch_waves(
         self, wave: WaveReplay, events: Sequence[dict[str, Any]], times: Sequence[float], keys: Sequence[str | None]

@@ -52,6 +52,7 @@ from model.network import NETWORK_LOOKUPS, resolve_network_lookup
 from model.sampling import DEFAULT_MAX_EVENTS, HASH_LIMIT, read_parts, sample_users, sampled_user, sampled_window
 from model.serving import REQUEST_CONTENT_TYPES, RESPONSE_CONTENT_TYPES
 from model.verdicts import ConfirmedAttacks, JudgedAlert, VerdictsError, learn_suppressions, read_verdicts
+from model.visits import training_visits
 from model.waves import ATTEMPTS, train_wave_model
 
 logger = logging.getLogger("model.train")
@@ -135,7 +136,15 @@ def train(
         min_daily_alerts,
         sample.hash_cutoff / HASH_LIMIT,
     )
-    wave_metadata = {attempts.metadata_key: train_wave_model(replay, times, attempts)[1] for attempts in ATTEMPTS}
+    visits, visit_times = training_visits(replay, times, rows)
+    wave_metadata = {
+        attempts.metadata_key: (
+            train_wave_model(visits, visit_times, attempts)
+            if attempts.of_visits
+            else train_wave_model(replay, times, attempts)
+        )[1]
+        for attempts in ATTEMPTS
+    }
     metadata = {
         "feature_names": list(FEATURE_NAMES),
         "features_version": FEATURES_VERSION,

@@ -79,6 +79,8 @@ WAVE_KIND = "logins"
 PAYMENT_WAVE_KIND = "payments"
 SIGNUP_WAVE_KIND = "signups"
 LOGIN_SURGE_KIND = "login_surges"
+VISITOR_WAVE_KIND = "visitors"
+VISIT = "visit_without_assets"  # a settled visit's field (model.visits): whether it read as a crawler's
 WAVE_ENTITY = "service"
 
 BUCKET_SECONDS = 60
@@ -117,6 +119,8 @@ MAX_ROUTINE_ACCOUNTS = 100  # the model keeps the routine accounts with the most
 # not infinitely surprising.
 MIN_USUAL_SHARE = 0.001
 MAX_USUAL_SHARE = 0.999
+# A log whose visits read as crawlers' this often holds no page assets to speak of (model.visits).
+MOST_USUAL_VISITS_WITHOUT_ASSETS = 0.9
 
 
 def _percent(share: float) -> str:
@@ -223,6 +227,17 @@ class WaveView(NamedTuple):
     last_attempt_end: float | None
 
 
+class PendingVisit(NamedTuple):
+    """A visit not settled yet (``model.visits``): its start, whether it has requested a page, the
+    ``stable_hash`` of its last page's path (0: none yet), and what the caller keeps with it (the
+    backtest: its first event's id and entity; the scorer: nothing, which is all a window stores)."""
+
+    started: float
+    paged: bool
+    last_page: int = 0
+    tag: Any = None
+
+
 def _window_clock() -> EventClock:
     # The window's time is its latest attempt's (however far ahead: logins may be hours apart), and a
     # run of attempts more than the long window behind it sets it back (``model.features.clock``).
@@ -256,6 +271,8 @@ class AttemptWindow:
     # The scorer's: the first record of the batch the window last applied, and the view it had
     # before that batch, which a retry of the batch folds by (``WaveView``).
     before_batch: tuple[int, WaveView] | None = None
+    # A window of visits' (``VISITORS``): those not settled yet, by their user's ``stable_hash``.
+    pending: dict[int, PendingVisit] = field(default_factory=dict)
 
     def view(self) -> WaveView:
         last = (max(self.buckets) + 1) * BUCKET_SECONDS if self.buckets else None
@@ -344,6 +361,16 @@ class AttemptWindow:
                     [[round(moment, 6), user] for moment, user in self.wave_successes],
                 ],
                 "r": None if self.before_batch is None else [str(self.before_batch[0]), *self.before_batch[1]],
+                **(
+                    {
+                        "p": [
+                            [key, round(visit.started, 3), int(visit.paged), visit.last_page]
+                            for key, visit in self.pending.items()
+                        ]
+                    }
+                    if self.pending
+                    else {}
+                ),
             },
             separators=(",", ":"),
         ).encode()
@@ -366,6 +393,10 @@ class AttemptWindow:
                 _stored_clock(raw.get("k"), buckets),
                 *_stored_wave(raw.get("o")),
                 before_batch=_stored_view(raw.get("r")),
+                pending={
+                    int(key): PendingVisit(float(started), bool(paged), int(page))
+                    for key, started, paged, page in raw.get("p", [])
+                },
             )
             if window.in_wave and window.alerted_at is None:
                 # (a wave under way in a window stored before follow-ups: followed up from now on)
@@ -435,6 +466,14 @@ def login_share_outcome(event: Mapping[str, Any]) -> bool | None:
     return False
 
 
+def visit_outcome(event: Mapping[str, Any]) -> bool | None:
+    """True for a visit that read as a crawler's, False for a browser's (a settled visit,
+    ``model.visits.SettledVisit.as_event``), None for anything else (every event: visits are
+    settled from them)."""
+    value = event.get(VISIT)
+    return value if isinstance(value, bool) else None
+
+
 def payment_outcome(event: Mapping[str, Any]) -> bool | None:
     """True for a declined payment (a ``purchase`` answered 4xx, or with a failure outcome), False
     for one that went through (2xx, a redirect after it, or no status: an application's event), None
@@ -477,6 +516,12 @@ class Attempts:
     of_what: str = ""
     # Watched only where training's logins did not visibly fail, or all did (``LOGIN_SURGES``).
     where_logins_never_fail: bool = False
+    # Its attempts are visits, settled from the batch's events by ``model.visits`` (``VISITORS``),
+    # not events themselves.
+    of_visits: bool = False
+    # Not watched where training's share of failures is above it: a log whose visits all fetch no
+    # page asset holds none (an origin's behind a CDN, an API's), and no surge of them would show.
+    most_usual_share: float = MAX_USUAL_SHARE
 
 
 LOGINS = Attempts(
@@ -525,7 +570,24 @@ LOGIN_SURGES = Attempts(
     of_what=" requests",
     where_logins_never_fail=True,
 )
-ATTEMPTS = (LOGINS, PAYMENTS, SIGNUPS, LOGIN_SURGES)
+# A crawl through residential proxies: many visitors reading pages without their assets, following no
+# link (model.visits).
+VISITORS = Attempts(
+    VISITOR_WAVE_KIND,
+    visit_outcome,
+    "visits like a crawler's (no page asset, no link followed)",
+    "browsers' visits",
+    "visitor_waves",
+    "visitor_wave_alerts",
+    ("page_view", "search"),
+    usual_words="would be",
+    names_accounts=False,
+    least_trained_failures=MIN_EXCESS_FAILURES,
+    of_what=" visits",
+    of_visits=True,
+    most_usual_share=MOST_USUAL_VISITS_WITHOUT_ASSETS,
+)
+ATTEMPTS = (LOGINS, PAYMENTS, SIGNUPS, LOGIN_SURGES, VISITORS)
 WAVES_BY_KIND = {attempts.kind: attempts for attempts in ATTEMPTS}  # an alert's entity kind -> its attempts
 
 
@@ -783,6 +845,10 @@ def train_wave_model(
         return None, {"skipped": f"{failures} {watched.failed}, fewer than {watched.least_trained_failures}"}
     # One pseudo-attempt of each kind keeps the share off 0 and 1 for a service that logs only one.
     usual = min(max((failures + 1) / (attempts + 2), MIN_USUAL_SHARE), MAX_USUAL_SHARE)
+    if usual > watched.most_usual_share:
+        return None, {
+            "skipped": f"{failures} of {attempts} are {watched.failed} ({usual:.0%}): none to tell a surge by"
+        }
     window = AttemptWindow()
     highest = {WINDOW_MINUTES: 0.0, LONG_WINDOW_MINUTES: 0.0}
     busiest = {WINDOW_MINUTES: 0, LONG_WINDOW_MINUTES: 0}

@@ -72,7 +72,8 @@ FIRST_PARTY: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("vedette", ()),
     # The serving side only: training and the detectors (scikit-learn) stay out of the Lambda; the
     # entity stage (entities.py) scores with ECOD's tail profiles (tails.py, numpy alone); waves.py
-    # watches the service's failed-login share; client_alerts.py groups a client's session alerts.
+    # watches the service's failed-login share, and visits.py settles the visits its visitor waves
+    # count; client_alerts.py groups a client's session alerts.
     (
         "model",
         (
@@ -86,6 +87,7 @@ FIRST_PARTY: tuple[tuple[str, tuple[str, ...]], ...] = (
             "tails.py",
             "entities.py",
             "waves.py",
+            "visits.py",
             "client_alerts.py",
             "verdicts.py",
             "sampling.py",

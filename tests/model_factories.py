@@ -216,3 +216,43 @@ def version_3_record(evidence: Any) -> bytes:
     del fields[unfamiliar]
     fields[0], fields[2] = 3, len(CLIENT_MEANS) - 1
     return Evidence._BEFORE_UNFAMILIAR_LAYOUT.pack(*fields)
+
+
+def readers(start: datetime, minutes: int, per_minute: int = 6, seed: int = 5) -> list[dict[str, Any]]:
+    """Readers: each opens an article and its assets, and reads another a minute later; one in ten
+    comes back with the assets cached (no asset at all)."""
+    rng = random.Random(seed)
+    events = []
+    for minute in range(minutes):
+        for number in range(per_minute):
+            moment = start + timedelta(minutes=minute, seconds=rng.uniform(0, 59))
+            person = f"session:{seed}-{minute}-{number}"
+            fields = {
+                "ip": f"198.51.{rng.randrange(100)}.{rng.randrange(250)}",
+                "user_agent": BROWSERS[0],
+                "status": 200,
+            }
+            events.append(event(moment, person, "page_view", resource=f"/news/{rng.randrange(5000)}", **fields))
+            if rng.random() >= 0.1:
+                for offset, asset in enumerate(("/static/site.css", "/static/app.js", "/img/lead.jpg")):
+                    events.append(
+                        event(moment + timedelta(seconds=1 + offset), person, "page_view", resource=asset, **fields)
+                    )
+            later = moment + timedelta(seconds=rng.uniform(40, 90))
+            events.append(event(later, person, "page_view", resource=f"/news/{rng.randrange(5000)}", **fields))
+    return sorted(events, key=lambda item: item["occurred_at"])
+
+
+def proxy_crawl(start: datetime, visits: int, every_seconds: float) -> list[dict[str, Any]]:
+    """Residential proxies, one address and cookie each, reading an article or two without assets."""
+    events = []
+    for number in range(visits):
+        moment = start + timedelta(seconds=number * every_seconds)
+        fields = {"ip": f"100.64.{number // 250}.{number % 250}", "user_agent": BROWSERS[0], "status": 200}
+        visitor = f"session:proxy-{number}"
+        events.append(event(moment, visitor, "page_view", resource=f"/news/{number}", **fields))
+        if number % 2:
+            events.append(
+                event(moment + timedelta(seconds=3), visitor, "page_view", resource=f"/news/{number + 1}", **fields)
+            )
+    return sorted(events, key=lambda item: item["occurred_at"])

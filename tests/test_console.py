@@ -25,7 +25,7 @@ from console.timeline import ArrivalRange, AthenaArchive, DuckDbArchive, entity_
 from model.backtest import normalized_label, read_labels
 from model.client_alerts import client_of
 from model.entities import EntityAlert
-from model.waves import SIGNUPS, WAVE_ENTITY, WAVE_KIND
+from model.waves import SIGNUPS, VISITORS, WAVE_ENTITY, WAVE_KIND
 from scorer.stores import DynamoAnomalyStore, alert_partition
 from tests.console_factories import (
     ARRIVED_AT,
@@ -336,7 +336,11 @@ def test_verdicts_give_precision_over_time_and_the_backtests_labels(aws_endpoint
 
 @pytest.mark.parametrize(
     ("kind", "shown"),
-    [(WAVE_KIND, {"login_failed", "login_succeeded"}), (SIGNUPS.kind, {"login_failed", "login_succeeded", "signup"})],
+    [
+        (WAVE_KIND, {"login_failed", "login_succeeded"}),
+        (SIGNUPS.kind, {"login_failed", "login_succeeded", "signup"}),
+        (VISITORS.kind, {"page_view"}),
+    ],
 )
 def test_a_wave_shows_the_services_attempts_of_its_kind_in_its_window(
     tmp_path: Path, kind: str, shown: set[str]
@@ -364,7 +368,7 @@ def test_a_wave_shows_the_services_attempts_of_its_kind_in_its_window(
     query = entity_events_query(kind, WAVE_ENTITY, start, end, [ArrivalRange.around(start, end)])
     rows = DuckDbArchive(str(tmp_path), refresh_seconds=0).run(query)
     # THEN it holds every account's attempts of the wave's kind in the window, and nothing else (a
-    # failed-login wave its logins; a sign-up wave its sign-ups and logins)
+    # failed-login wave its logins; a sign-up wave its sign-ups and logins; a visitor wave its pages)
     expected = [
         event["event_id"]
         for event in events
@@ -372,7 +376,7 @@ def test_a_wave_shows_the_services_attempts_of_its_kind_in_its_window(
     ]
     assert [row["event_id"] for row in rows] == expected
     assert {row["event_type"] for row in rows} == shown
-    assert len({row["user_id"] for row in rows}) == len(expected) == {2: 11, 3: 16}[len(shown)]
+    assert len({row["user_id"] for row in rows}) == len(expected) == {1: 5, 2: 11, 3: 16}[len(shown)]
 
 
 def test_on_aws_the_timeline_runs_through_athena_with_quoted_parameters(aws_endpoint: str) -> None:

@@ -20,12 +20,14 @@ from model.entities import EntityAlert, Evidence
 from model.features import ResourceVocabulary, SiteNow, event_time, featurize_batch, stable_hash
 from model.train import TrainedModel, train
 from model.verdicts import BENIGN, JudgedAlert, learn_suppressions
+from model.visits import settle_visits, visit_starts
 from model.waves import (
     LOGINS,
     PAYMENT_WAVE_KIND,
     PAYMENTS,
     SIGNUPS,
     SURPRISE_FLOOR,
+    VISITORS,
     WAVE_ENTITY,
     WAVE_KIND,
     AttemptWindow,
@@ -50,7 +52,15 @@ from scorer.stores import (
     evidence_key,
 )
 from scorer.sweeper import SWEEP_AFTER_SECONDS, SweeperSettings, sweep
-from tests.model_factories import START, event, normal_traffic, scraper_session, sessions_with_page_calls
+from tests.model_factories import (
+    START,
+    event,
+    normal_traffic,
+    proxy_crawl,
+    readers,
+    scraper_session,
+    sessions_with_page_calls,
+)
 from tests.scorer_factories import REGION, SHARD, ScorerResources, create_resources, lambda_event, plain
 from tests.test_scorer_batch import alerts_of, anomalies_of
 from tests.throttling_proxy import ThrottlingProxy
@@ -777,6 +787,51 @@ def test_account_farming_alerts_once_as_a_wave_of_sign_ups(aws_endpoint, trained
     dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
     item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(SIGNUPS.kind, SHARD)}})
     assert AttemptWindow.from_bytes(item["Item"]["state"]["B"]).waves == 1
+
+
+def test_a_crawl_through_residential_proxies_alerts_once_as_a_wave_of_visits_and_redelivery_counts_none_twice(
+    aws_endpoint, trained
+) -> None:
+    # GIVEN the scorer with a visitor wave model (a tenth of visits fetch no page asset) and three
+    # hours of readers, among whom 300 proxies read an article or two each without assets
+    resources = create_resources(aws_endpoint, f"entities-{next(_names)}")
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    deps.wave_models = {VISITORS.kind: WaveModel(usual_share=0.1, threshold=SURPRISE_FLOOR)}
+    start = START + timedelta(days=10, hours=9)
+    crawl = proxy_crawl(start + timedelta(minutes=60), visits=300, every_seconds=12.0)
+    ordered = [
+        normalize_event(item) for item in sorted(readers(start, minutes=180, per_minute=2) + crawl, key=event_time)
+    ]
+    # WHEN every batch is processed, and each is delivered again
+    for batch in batches(ordered, 100):
+        assert not run(batch, deps, settings).failed_sequence_numbers
+        assert not run(batch, deps, settings).failed_sequence_numbers
+    # THEN the service raised one alert of visits like a crawler's, during the crawl
+    waves = [message for message in alerts_of(aws_endpoint, resources) if message["entity"]["kind"] == VISITORS.kind]
+    assert [message["entity"] for message in waves] == [{"kind": VISITORS.kind, "id": WAVE_ENTITY}]
+    assert " visits like a crawler's (no page asset, no link followed) of " in waves[0]["reasons"][0]
+    alerted_at = parse_timestamp(waves[0]["episode"]["last_event_at"])
+    assert event_time(crawl[0]) < alerted_at.timestamp() < event_time(crawl[-1])
+    # AND the shard's visitor window counted each visit once, as settling the batches once does
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(VISITORS.kind, SHARD)}})
+    window = AttemptWindow.from_bytes(item["Item"]["state"]["B"])
+    expected = AttemptWindow()
+    pending: dict[int, Any] = {}
+    rows = featurize_batch(ordered).rows
+    starts, times = visit_starts(rows), [event_time(item) for item in ordered]
+    for first in range(0, len(ordered), 100):
+        chunk = slice(first, first + 100)
+        for visit in settle_visits(pending, ordered[chunk], times[chunk], starts[chunk]):
+            expected.add(visit.started, visit.without_assets, str(visit.key), named=False)
+    assert window.waves == 1
+    assert window.buckets == expected.buckets
+    assert window.pending == pending == {}
+    # AND a visit begun in the last batch waits in the stored window for a later one to settle it
+    newcomer = normalize_event(event(start + timedelta(hours=4), "session:newcomer", "page_view", resource="/news/1"))
+    assert not run(batches([newcomer], 1)[0], deps, settings).failed_sequence_numbers
+    item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(VISITORS.kind, SHARD)}})
+    assert AttemptWindow.from_bytes(item["Item"]["state"]["B"]).pending.keys() == {stable_hash("session:newcomer")}
 
 
 class RefusingOneWrite:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from scipy.stats import binom
 
+from model.artifact import feature_config_document
 from model.entities import EVIDENCE_COLUMNS, FORM_SECONDS, EntityAlert, Evidence
 from model.exceptions import InvalidStateError
 from model.features import event_time
@@ -47,6 +48,7 @@ from model.waves import (
     surprise,
     train_wave_model,
     wave_model_of,
+    wave_models_of,
 )
 from tests.model_factories import START, event, stamp
 
@@ -1030,6 +1032,11 @@ def test_stuffing_on_a_log_without_outcomes_alerts_once_as_a_surge_of_logins() -
     assert model is not None
     assert 0.03 < model.usual_share < 0.07  # (a login about every two minutes among ten pages a minute)
     assert wave_model_of({"login_surge_waves": metadata}, LOGIN_SURGES) == model
+    # (and the scorer reads it from the model's feature configuration: until 2026-12-06 it was left out)
+    document = feature_config_document(
+        {"features_version": 3, "feature_names": [], "login_surge_waves": metadata}, {}, {}
+    )
+    assert wave_models_of(document) == {LOGIN_SURGE_KIND: model}
     # WHEN, on a later day, 200 logins come from 200 sessions and addresses over 40 minutes
     later = START + timedelta(days=8)
     usual = browsing_with_logins(later, minutes=180, seed=12)
