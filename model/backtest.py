@@ -945,7 +945,7 @@ def _report(
     ]
     if "per_label" in summary:
         lines += [
-            "| label | entities | alerted | share | on their own | through a failed-login wave | "
+            "| label | entities | alerted | share | on their own | through a wave | "
             "through their client's alert | median time to first alert |",
             "| --- | --- | --- | --- | --- | --- | --- | --- |",
         ]
@@ -1030,10 +1030,11 @@ def _report(
         if tried:
             lines += [
                 "",
-                f"{tried} {replay.kind}(s) had a login or payment fail, or signed up, in a wave (in the window that "
-                "raised its alert, or while it lasted), or had a login or payment go through while it lasted: counted "
-                "as alerted by the wave, whose alert counts those attempts without naming them, and whose follow-ups "
-                "name the logins and payments that went through.",
+                f"{tried} {replay.kind}(s) had a login or payment fail, signed up, submitted a login in a surge of "
+                "them, or visited as a crawler does, in a wave (in the window that raised its alert, or while it "
+                "lasted), or had a login or payment go through while it lasted: counted as alerted by the wave, whose "
+                "alert counts those attempts without naming them, and whose follow-ups name the logins and payments "
+                "that went through.",
             ]
     if replay.client_folded_alerts:
         lines += [

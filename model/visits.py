@@ -7,19 +7,20 @@ HTML alone, and where it spreads its requests over many addresses, no visit of i
 it read. A crawl over thousands of residential addresses, one or a few pages from each with a
 browser's user agent, shows in no visitor's own requests; the service shows it, as a surge of such
 visits among its visits. Their usual share is the site's own (returning browsers with their assets
-cached, apps, feeds): training learns it, and the wave watch alerts on a surge far beyond it, as it
+cached): training learns it, and the wave watch alerts on a surge far beyond it, as it
 does for failed logins.
 
 A visit begins with a user's first event, or its first after ``VISIT_IDLE_SECONDS`` without one
 (the entity stage's episode: a user's key is their session or client where the log names no user,
-``traffic.importer``), as the featurizer's gap since the user's previous event tells; a declared
-crawler's (Googlebot and its kind) is no visit. It is settled as a browser's at its first asset
-within ``VISIT_SETTLE_SECONDS`` of its start, or its first request whose referer is the visit's last
-page (a link followed), and otherwise when that time has passed: as a crawler's, if it requested a
-page (``VISIT_PAGE_TYPES``) by then; if not (an app's API calls), or if it submitted a login (the
-login waves'), it is not counted. Until settled it waits (``PendingVisit``), a key's hash and
-three figures: at most ``MAX_PENDING_VISITS`` of them, so that the shard's item stays small; visits
-that begin while that many wait are not counted, which leaves the share as it is.
+``traffic.importer``), as the featurizer's gap since the user's previous event tells; a client
+that declares itself no browser (a crawler, a feed reader, an app) makes none. It is settled as a
+browser's at its first asset within ``VISIT_SETTLE_SECONDS`` of its start, or its first page whose
+referer is the visit's last page within them (a link followed), and otherwise when that time has
+passed: as a crawler's, if it requested a page (``VISIT_PAGE_TYPES``) by then; if not (an app's
+API calls), or if it submitted a login (the login waves'), it is not counted. Until settled it
+waits (``PendingVisit``), a key's hash and three figures: at most ``MAX_PENDING_VISITS`` of them,
+so that the shard's item stays small; those due are settled to make room, and visits that begin
+while that many wait are not counted, which leaves the share as it is.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ CLOCK_GAP_SECONDS = 60.0
 TRAINING_CHUNK_EVENTS = 500
 _GAP_COLUMN = FEATURE_NAMES.index("log_seconds_since_previous")
 _IDLE_LOG_GAP = math.log1p(VISIT_IDLE_SECONDS)
-_KNOWN_BOT_COLUMN = FEATURE_NAMES.index("agent_known_bot")
+_DECLARED_AGENT_COLUMNS = [
+    FEATURE_NAMES.index(name)
+    for name in ("agent_known_bot", "agent_headless", "agent_http_library", "agent_unrecognised")
+]
 
 
 class SettledVisit(NamedTuple):
@@ -63,11 +67,19 @@ class SettledVisit(NamedTuple):
 
 def visit_starts(rows: Any) -> list[bool]:
     """Per feature row: whether its event begins its user's visit (their first event, or the first
-    after ``VISIT_IDLE_SECONDS`` without one), by a client that is no declared crawler. Googlebot
-    and its kind fetch no assets by design and say what they are: on a new-user trial of a Q&A
-    site's log, four in five of the people's visits without assets were search engines'."""
-    columns = rows[:, [FIRST_EVENT_COLUMN, _GAP_COLUMN, _KNOWN_BOT_COLUMN]].tolist()
-    return [bool((first > 0.0 or gap > _IDLE_LOG_GAP) and not crawler) for first, gap, crawler in columns]
+    after ``VISIT_IDLE_SECONDS`` without one), by a client whose agent reads as a browser's. Clients
+    that say what they are (``_DECLARED_AGENT_COLUMNS``: Googlebot and its kind, feed readers,
+    monitors, apps' HTTP stacks, headless browsers, agents no parser knows) fetch no assets by
+    design, or are judged by what they declare: on a new-user trial of a Q&A site's log, four in
+    five of the people's visits without assets were search engines', and on one of a listings
+    site's, feed readers polling every half hour and more made over half of training's visits
+    crawlers'. The waves speak of crawls that pose as browsers."""
+    columns = rows[:, [FIRST_EVENT_COLUMN, _GAP_COLUMN]].tolist()
+    declared = rows[:, _DECLARED_AGENT_COLUMNS].any(axis=1).tolist()
+    return [
+        bool((first > 0.0 or gap > _IDLE_LOG_GAP) and not says)
+        for (first, gap), says in zip(columns, declared, strict=True)
+    ]
 
 
 def settle_visits(

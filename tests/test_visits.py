@@ -80,9 +80,9 @@ def test_a_visit_with_an_asset_in_its_first_seconds_is_settled_with_assets_and_o
     assert visit_outcome(ordered[0]) is None  # (an event is no visit: the watch counts settled ones)
 
 
-def test_a_visit_that_follows_a_link_from_its_page_is_a_browser_s_and_a_declared_crawler_s_is_no_visit() -> None:
+def test_a_visit_that_follows_a_link_from_its_page_is_a_browser_s_and_a_declared_client_s_is_no_visit() -> None:
     # GIVEN a returning reader (assets cached) who follows a link from the page it opened, a proxy
-    # whose page names another site's page as its referer, and Googlebot
+    # whose page names another site's page as its referer, Googlebot and a feed reader
     page = "/news/1?utm=x"
     reader = [
         event(START, "reader", "page_view", resource=page),
@@ -104,6 +104,15 @@ def test_a_visit_that_follows_a_link_from_its_page_is_a_browser_s_and_a_declared
             properties={"referer": "https://site.example/news/5"},
         ),
     ]
+    feed_reader = [
+        event(
+            START,
+            "feeds",
+            "page_view",
+            resource="/feed.xml",
+            user_agent="FreshRSS/1.25.0 (Linux; https://freshrss.org)",
+        )
+    ]
     googlebot = [
         event(
             START,
@@ -124,8 +133,11 @@ def test_a_visit_that_follows_a_link_from_its_page_is_a_browser_s_and_a_declared
         )
     ]
     # WHEN they are settled
-    settled, _ = settled_in_batches(sorted(reader + proxy + googlebot + later, key=event_time), flush=True)
-    # THEN the reader's visit is a browser's, the proxy's a crawler's, and Googlebot's is none
+    settled, _ = settled_in_batches(
+        sorted(reader + proxy + googlebot + feed_reader + later, key=event_time), flush=True
+    )
+    # THEN the reader's visit is a browser's, the proxy's a crawler's, and Googlebot's and the feed
+    # reader's are none (clients that say what they are)
     assert {visit.key: visit.without_assets for visit in settled} == {
         stable_hash("reader"): False,
         stable_hash("proxy"): True,
