@@ -130,7 +130,10 @@ def _percent(share: float) -> str:
 
 def surprise(attempts: int, failures: int, usual_share: float) -> float:
     """How many nats likelier ``failures`` of ``attempts`` are under their own share than under
-    ``usual_share`` (the binomial log-likelihood ratio); 0 when the share is at or below usual."""
+    ``usual_share`` (the binomial log-likelihood ratio); 0 when the share is at or below usual. The
+    usual share is kept within ``MIN_USUAL_SHARE`` and ``MAX_USUAL_SHARE``: a busy share of 0 (a
+    sale's busiest training windows without one crawler's visit) divided by zero."""
+    usual_share = min(max(usual_share, MIN_USUAL_SHARE), MAX_USUAL_SHARE)
     if attempts <= 0 or failures <= attempts * usual_share:
         return 0.0
     observed = failures / attempts

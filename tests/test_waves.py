@@ -1081,3 +1081,15 @@ def test_a_log_whose_logins_all_read_as_failed_watches_the_surges_of_logins() ->
     # THEN the surges of logins are watched: the failures tell nothing the logins do not
     model, _ = train_wave_model(training, [event_time(item) for item in training], LOGIN_SURGES)
     assert model is not None
+
+
+def test_a_busy_share_of_zero_holds_a_crowd_to_the_floor_without_dividing_by_zero() -> None:
+    # GIVEN a model whose training's busy windows held no failure at all (busy share 0), and a crowd
+    # larger than training's busiest window, a few of whom fail
+    model = WaveModel(usual_share=0.01, threshold=SURPRISE_FLOOR, busy_share=0.0, busiest_attempts=20)
+    crowd = logins(START, minutes=5, per_minute=60, failure_share=0.2)
+    # THEN the surprise is finite, and the crowd is judged: a wave, its share far above the busy share
+    assert math.isfinite(surprise(300, 60, 0.0))
+    assert math.isfinite(surprise(300, 299, 1.0))
+    alerts = WaveWatch(model).observe(AttemptWindow(), crowd, [event_time(item) for item in crowd])
+    assert len(alerts) == 1
