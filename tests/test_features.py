@@ -514,10 +514,10 @@ def test_a_vocabulary_of_an_earlier_release_reads_slugs_one_by_one_and_its_calls
     assert vocabulary.to_json()["v"] == 3
     again = ResourceVocabulary.from_json(vocabulary.to_json())
     assert again.resource_columns("/news/2026/11/10/bravo-council-votes/")[0] == pytest.approx(3.0204248861443626)
-    # AND one learned now is version 8 (which that release's version check refuses rather than
+    # AND one learned now is version 9 (which that release's version check refuses rather than
     # misreads) and carries its window: without it, this code refuses it as malformed
     learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource="/news/a-b-c/")]).to_json()
-    assert (learned["v"], learned["subrequest_seconds"]) == (8, 5.0)
+    assert (learned["v"], learned["subrequest_seconds"]) == (9, 5.0)
     with pytest.raises(InvalidStateError, match="vocabulary"):
         ResourceVocabulary.from_json({key: value for key, value in learned.items() if key != "subrequest_seconds"})
 

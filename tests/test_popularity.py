@@ -207,8 +207,8 @@ def test_a_vocabulary_learned_before_reads_trainings_rarity_alone() -> None:
     # calibrated on that rarity
     rarity = rarities(readers(60, START), before)
     assert set(np.round(rarity, 6)) == {round(math.log(before.total + 1.0), 6)}
-    # AND one learned now is version 8
-    assert site_vocabulary().to_json()["v"] == 8
+    # AND one learned now is version 9
+    assert site_vocabulary().to_json()["v"] == 9
 
 
 def live_blog_sessions(readers_count: int, polls: int) -> list[dict[str, Any]]:
@@ -457,3 +457,46 @@ def test_the_day_s_popular_pages_do_not_crowd_out_a_page_on_its_way_to_being_pop
     # THEN the new page's last readers read it as popular: it was kept while the morning's were
     blog = [rarity for rarity, item in zip(rows, events, strict=True) if item["resource"] == LIVE_BLOG]
     assert blog[-1] < math.log(vocabulary.total + 1.0) - 1.0
+
+
+SECTION = "/new-developments/riverside-lofts"
+
+
+def test_the_pages_of_a_section_popular_now_read_as_common_as_it() -> None:
+    # GIVEN a new development's page, which training never saw: its gallery reached by one reader
+    # before the page was popular, then the page reached by 30 readers in five minutes, then its
+    # gallery, its interest form (a POST answered by a redirect), a probe under it answered 404, and
+    # a page never seen under the sign-in page, which training found common
+    vocabulary = site_vocabulary()
+    never_seen = math.log(vocabulary.total + 1.0)
+    later = START + timedelta(minutes=6)
+    events = [reader(900, START - timedelta(minutes=1), f"{SECTION}/gallery"), *readers(30, START, SECTION)]
+    events += [
+        reader(901, later, f"{SECTION}/gallery"),
+        reader(902, later + timedelta(seconds=1), f"{SECTION}/interest", status=303),
+        reader(903, later + timedelta(seconds=2), f"{SECTION}/.env", status=404),
+        reader(904, later + timedelta(seconds=3), "/account/sign-in/legacy", status=200),
+    ]
+    rarity = rarities(events, vocabulary)
+    section = rarity[30]
+    # THEN before the page was popular its gallery read as never seen
+    assert rarity[0] == pytest.approx(never_seen)
+    assert section < never_seen - 1.0
+    # AND once it was, its gallery and its form read as common as the page (of a section, not the
+    # site's root)
+    assert rarity[31:33] == pytest.approx([section, section], abs=0.05)
+    # AND a probe under it that failed, and a page under a page training knew, read as never seen
+    assert rarity[33:35] == pytest.approx([never_seen, never_seen])
+
+
+def test_a_vocabulary_learned_before_sections_reads_no_page_by_its_section() -> None:
+    # GIVEN a vocabulary written by the release before (version 8) and the same visits
+    vocabulary = site_vocabulary()
+    assert vocabulary.to_json()["v"] == 9
+    vocabulary.sections = False
+    assert vocabulary.to_json()["v"] == 8
+    before = ResourceVocabulary.from_json(json.loads(json.dumps(vocabulary.to_json())))
+    assert (before.sections, before.hex_ids) == (False, True)
+    events = [*readers(30, START, SECTION), reader(901, START + timedelta(minutes=6), f"{SECTION}/gallery")]
+    # THEN the gallery reads as never seen, as that release's models were calibrated
+    assert rarities(events, before)[30] == pytest.approx(math.log(before.total + 1.0))

@@ -54,6 +54,7 @@ _SHAPE_END = _SHAPE_START + len(SHAPE_COLUMNS)
 _FIRST_IN_USER = USER_COLUMNS.index("first_event")
 _NEW_PATH_IN_USER = USER_COLUMNS.index("new_resource_path")
 _ANSWERED = frozenset({0, ANSWERED_CLASS})  # status classes (events.status_class) of requests that count as visits
+_SERVED = frozenset({0, ANSWERED_CLASS, 3})  # ... and of requests a page under a section popular now may read by it
 _SUSPICIOUS_IN_SHAPE = SHAPE_COLUMNS.index("resource_suspicious_tokens")
 
 
@@ -136,7 +137,10 @@ def _featurize_one(
         answered = status_kind in _ANSWERED and not failure and not hosting
         visit = user[_FIRST_IN_USER] > 0.0 or user[_NEW_PATH_IN_USER] > 0.0
         popularity = site.popularity if site is not None else None
-        reading = vocabulary.read(text_resource, popularity, now, answered, visit, ip if isinstance(ip, str) else None)
+        served = status_kind in _SERVED and not failure
+        reading = vocabulary.read(
+            text_resource, popularity, now, answered, visit, ip if isinstance(ip, str) else None, served
+        )
         resource_vocabulary = (*reading.columns, vocabulary.agent_rarity(text_agent))
         if polled is not None:
             polled.append(reading.polled)

@@ -49,9 +49,11 @@ _FIRST_SUBREQUEST_SECONDS = 2.0
 # those of version 4 collapsed slugs without one only and shipped their window first; those of
 # features version 3, before, counted slugs one by one. Vocabularies that collapse ids (``_ID_RE``)
 # and read the visits now as lasting (``PathPopularity.read``) are version 8; those of version 7 did
-# so with any 16 letters and figures an id (``_WORD_ID_RE``). Each is read
+# so with any 16 letters and figures an id (``_WORD_ID_RE``). Vocabularies whose pages under a section
+# popular now read as common as it (``ResourceVocabulary.read``) are version 9. Each is read
 # as written, and earlier releases refuse the later versions (they would read every article as rare).
-VOCABULARY_VERSION = 8
+VOCABULARY_VERSION = 9
+_HEX_IDS_VERSION = 8
 _WORD_IDS_VERSION = 7
 _POPULAR_NOW_VERSION = 6
 _SLUG_EXTENSIONS_VERSION = 5
@@ -144,7 +146,8 @@ class ResourceVocabulary:
     before slugs with a file extension were (``slug_extensions`` False) likewise, and one learned
     before the share of visits now lowered rarity (``popular_now`` False) reads training's alone, and
     one learned before ids were collapsed (``ids`` False) counts each id as it is, and one of
-    version 7 (``hex_ids`` False) collapses any 16 letters and figures in a word.
+    version 7 (``hex_ids`` False) collapses any 16 letters and figures in a word; those before
+    version 9 (``sections`` False) read no page by the section it lies in.
     """
 
     total: int = 0
@@ -160,6 +163,7 @@ class ResourceVocabulary:
     popular_now: bool = True
     ids: bool = True
     hex_ids: bool = True
+    sections: bool = True
     # The rarity of the median training request for a page (not an asset): a template popular now
     # reads as no commoner.
     typical_rarity: float = 0.0
@@ -279,6 +283,7 @@ class ResourceVocabulary:
         answered: bool = False,
         visit: bool = False,
         ip: str | None = None,
+        served: bool = False,
     ) -> ResourceReading:
         """``resource_columns``, with the site's visits now (``popularity``, updated in place), and
         whether pages poll the resource.
@@ -291,6 +296,14 @@ class ResourceVocabulary:
         new). The request counts toward the visits after it is read when it was ``answered`` (2xx
         or no status, from outside hosting networks), as a client's visit from ``ip``'s network if
         it is the client's first to the template lately (``visit``).
+
+        A page rare in training and not popular itself, ``served`` (2xx, 3xx or no status), under a
+        section popular now (the nearest of its template's parents that is) reads as common as the
+        section: a new section's own pages each draw a share of its visitors, too few to be popular
+        by themselves. A new-user trial of a listings site's launch of a new development (its page,
+        gallery, floor plans and interest form, by e-mail and paid social) alerted 101 of its
+        visitors, "pages rarely or never seen", though its page was popular within the hour. Its
+        pages' parameters still count as unknown, and a probe answered 4xx gains nothing.
         """
         if not resource or not self.total:
             return ResourceReading([0.0, 0.0, 0.0, 0.0], False)
@@ -304,6 +317,10 @@ class ResourceVocabulary:
             now_reading = popularity.read(key, now, lasting=self.ids)
             if now_reading.rarity is not None:
                 rarity = min(rarity, max(now_reading.rarity, self.typical_rarity))
+            elif served and self.sections and count <= FOLLOWED_SHARE * self.total:
+                section_rarity = self._section_rarity(template, popularity, now)
+                if section_rarity is not None:
+                    rarity = min(rarity, max(section_rarity, self.typical_rarity))
             if answered:
                 popularity.count(key, now, count <= FOLLOWED_SHARE * self.total, visit, ip, lasting=self.ids)
         unknown = violations = 0
@@ -318,6 +335,18 @@ class ResourceVocabulary:
                 violations += 1
             excess = max(excess, math.log1p(len(value)) - math.log1p(entry[2]))
         return ResourceReading([rarity, float(unknown), float(violations), excess], now_reading.polled)
+
+    def _section_rarity(self, template: str, popularity: PathPopularity, now: float) -> float | None:
+        """The share-of-visits rarity of the nearest parent of ``template`` popular now (None: none
+        is). The site's root is no section: every page lies under it."""
+        section = template.rstrip("/")
+        while True:
+            section = section.rpartition("/")[0]
+            if not section:
+                return None
+            reading = popularity.read(stable_hash(section), now, lasting=self.ids)
+            if reading.rarity is not None:
+                return reading.rarity
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (hash keys as strings)."""
@@ -344,7 +373,9 @@ class ResourceVocabulary:
             return _SLUG_EXTENSIONS_VERSION
         if not self.ids:
             return _POPULAR_NOW_VERSION
-        return VOCABULARY_VERSION if self.hex_ids else _WORD_IDS_VERSION
+        if not self.hex_ids:
+            return _WORD_IDS_VERSION
+        return VOCABULARY_VERSION if self.sections else _HEX_IDS_VERSION
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ResourceVocabulary:
@@ -356,6 +387,7 @@ class ResourceVocabulary:
                 _SLUG_EXTENSIONS_VERSION,
                 _POPULAR_NOW_VERSION,
                 _WORD_IDS_VERSION,
+                _HEX_IDS_VERSION,
                 VOCABULARY_VERSION,
             }
         )
@@ -376,7 +408,8 @@ class ResourceVocabulary:
                 slug_extensions=data["v"] >= _SLUG_EXTENSIONS_VERSION,
                 popular_now=data["v"] >= _POPULAR_NOW_VERSION,
                 ids=data["v"] >= _WORD_IDS_VERSION,
-                hex_ids=data["v"] >= VOCABULARY_VERSION,
+                hex_ids=data["v"] >= _HEX_IDS_VERSION,
+                sections=data["v"] >= VOCABULARY_VERSION,
                 typical_rarity=float(data["typical_rarity"]) if data["v"] >= _POPULAR_NOW_VERSION else 0.0,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
