@@ -6,14 +6,17 @@ seconds, and one that follows a link sends the page it came from as its referer;
 HTML alone, and where it spreads its requests over many addresses, no visit of it comes from a page
 it read. A crawl over thousands of residential addresses, one or a few pages from each with a
 browser's user agent, shows in no visitor's own requests; the service shows it, as a surge of such
-visits among its visits. Their usual share is the site's own (returning browsers with their assets
-cached): training learns it, and the wave watch alerts on a surge far beyond it, as it
-does for failed logins.
+visits among its visits. Their usual share is the site's own (browsers with the site's assets
+cached under a new session or address, apps' web views): training learns it, and the wave watch
+alerts on a surge far beyond it, as it does for failed logins.
 
-A visit begins with a user's first event, or its first after ``VISIT_IDLE_SECONDS`` without one
-(the entity stage's episode: a user's key is their session or client where the log names no user,
-``traffic.importer``), as the featurizer's gap since the user's previous event tells; a client
-that declares itself no browser (a crawler, a feed reader, an app) makes none. It is settled as a
+A visit is a user's first: their first event, by the featurizer's state (a user's key is their
+session or client where the log names no user, ``traffic.importer``). A user seen before has the
+site's assets cached, and the visits they come back for say nothing of a crawl, which comes from
+addresses never seen: on a new-user trial of a listings site's log keyed by client, counting each
+return after half an hour idle, 50 of its 2,894 people counted as alerted by the crawl's wave (16
+now, with all of the crawl). A client that declares itself no browser (a crawler, a feed reader,
+an app) makes none. It is settled as a
 browser's at its first asset within ``VISIT_SETTLE_SECONDS`` of its start, or its first page whose
 referer is the visit's last page within them (a link followed), and otherwise when that time has
 passed: as a crawler's, if it requested a page (``VISIT_PAGE_TYPES``) by then; if not (an app's
@@ -29,13 +32,11 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
-from model.entities import EPISODE_IDLE_SECONDS
 from model.features import FEATURE_NAMES, FIRST_EVENT_COLUMN, is_page_asset, request_method
 from model.features.events import stable_hash
 from model.waves import VISIT, PendingVisit
 
 VISIT_SETTLE_SECONDS = 30.0
-VISIT_IDLE_SECONDS = EPISODE_IDLE_SECONDS
 # The requests that make a visit a reader's: pages. A visit of an app's API calls alone is none, and
 # nor is one that logs in within its first seconds (the login waves watch those: stuffing's visits
 # fetch the form and post it, without assets).
@@ -46,8 +47,6 @@ MAX_PENDING_VISITS = 2000
 CLOCK_GAP_SECONDS = 60.0
 # The batch length training settles visits at, as a scorer's batches would.
 TRAINING_CHUNK_EVENTS = 500
-_GAP_COLUMN = FEATURE_NAMES.index("log_seconds_since_previous")
-_IDLE_LOG_GAP = math.log1p(VISIT_IDLE_SECONDS)
 _DECLARED_AGENT_COLUMNS = [
     FEATURE_NAMES.index(name)
     for name in ("agent_known_bot", "agent_headless", "agent_http_library", "agent_unrecognised")
@@ -66,20 +65,16 @@ class SettledVisit(NamedTuple):
 
 
 def visit_starts(rows: Any) -> list[bool]:
-    """Per feature row: whether its event begins its user's visit (their first event, or the first
-    after ``VISIT_IDLE_SECONDS`` without one), by a client whose agent reads as a browser's. Clients
+    """Per feature row: whether its event begins its user's visit (their first event), by a client
+    whose agent reads as a browser's. Clients
     that say what they are (``_DECLARED_AGENT_COLUMNS``: Googlebot and its kind, feed readers,
     monitors, apps' HTTP stacks, headless browsers, agents no parser knows) fetch no assets by
     design, or are judged by what they declare: on a new-user trial of a Q&A site's log, four in
     five of the people's visits without assets were search engines', and on one of a listings
     site's, feed readers polling every half hour and more made over half of training's visits
     crawlers'. The waves speak of crawls that pose as browsers."""
-    columns = rows[:, [FIRST_EVENT_COLUMN, _GAP_COLUMN]].tolist()
-    declared = rows[:, _DECLARED_AGENT_COLUMNS].any(axis=1).tolist()
-    return [
-        bool((first > 0.0 or gap > _IDLE_LOG_GAP) and not says)
-        for (first, gap), says in zip(columns, declared, strict=True)
-    ]
+    firsts = (rows[:, FIRST_EVENT_COLUMN] > 0.0) & ~rows[:, _DECLARED_AGENT_COLUMNS].any(axis=1)
+    return [bool(first) for first in firsts.tolist()]
 
 
 def settle_visits(
@@ -94,7 +89,7 @@ def settle_visits(
     whose referer is its last page (a link followed), within ``VISIT_SETTLE_SECONDS`` of their
     start; as the batch's time (``_batch_clock``) is that far past it, as a crawler's if it
     requested a page (uncounted if not, or if it submitted a login). A visit its user begins again
-    before it settles (an idle half hour within the batch) is settled as it stood."""
+    before it settles (its state lost, and seen anew) is settled as it stood."""
     settled: list[SettledVisit] = []
     clock = _batch_clock(times)
     for position, (event, moment, starts_visit) in enumerate(zip(events, times, starts, strict=True)):

@@ -145,8 +145,9 @@ def test_a_visit_that_follows_a_link_from_its_page_is_a_browser_s_and_a_declared
     }
 
 
-def test_a_user_back_after_half_an_hour_begins_another_visit() -> None:
-    # GIVEN a reader with assets, then back 40 minutes later reading pages alone (assets cached)
+def test_a_user_seen_before_makes_no_visit_when_they_come_back() -> None:
+    # GIVEN a reader with assets, then back 40 minutes later reading pages alone (assets cached),
+    # and a newcomer who reads one page without assets
     first = [
         event(START, "reader", "page_view", resource="/a"),
         event(START + timedelta(seconds=1), "reader", "page_view", resource="/s.css"),
@@ -154,17 +155,22 @@ def test_a_user_back_after_half_an_hour_begins_another_visit() -> None:
     back = START + timedelta(minutes=40)
     second = [
         event(back, "reader", "page_view", resource="/b"),
+        event(back + timedelta(seconds=5), "newcomer", "page_view", resource="/b"),
         event(back + timedelta(minutes=5), "reader", "page_view", resource="/c"),
     ]
     # WHEN the events are settled
     settled, pending = settled_in_batches(first + second, flush=True)
-    # THEN two visits: the first with assets, the second without; a page five minutes into the
-    # visit was no new one
-    assert [(visit.started, visit.without_assets) for visit in settled] == [
-        (event_time(first[0]), False),
-        (event_time(second[0]), True),
+    # THEN the reader made one visit, their first, with assets: their return says nothing of a
+    # crawl; the newcomer's visit is a crawler's
+    assert [(visit.key, visit.started, visit.without_assets) for visit in settled] == [
+        (stable_hash("reader"), event_time(first[0]), False),
+        (stable_hash("newcomer"), event_time(second[1]), True),
     ]
     assert pending == {}
+    # AND the same in a scorer's batches, each featurized from the state the one before left
+    state = featurize_batch(first, agent_of=parse_agent).user_states
+    later = featurize_batch(second, user_states=state, agent_of=parse_agent).rows
+    assert visit_starts(later) == [False, True, False]
 
 
 def test_a_visit_of_api_calls_alone_or_that_logs_in_is_not_counted() -> None:
