@@ -644,6 +644,20 @@ def detection_figures(scores: Sequence[float], labels: Sequence[str]) -> dict[st
     }
 
 
+def alert_ranking(records: Sequence[EntityRecord]) -> list[float]:
+    """The entities as the alerts judged them (``alerted_roc_auc``): those alerted (on their own,
+    through a wave, or through their client's alert, as ``alerted_share`` counts them) above the
+    others, each group by its peak score. A wave's alert stands for the attempts and visits it
+    counted, whose own scores it does not raise: by their scores alone, a crawl caught whole by its
+    wave (2,800 of 2,800 on a new-user trial, with 42 of 2,894 people) ranks as a ROC-AUC of 0.53."""
+    from scipy.stats import rankdata
+
+    scores = np.array([record.peak_score for record in records], dtype=np.float64)
+    peaks = np.nan_to_num(scores, nan=-1e9, neginf=-1e9)
+    within = rankdata(peaks) / (len(records) + 1.0) if records else peaks
+    return [float(record.alerted) + float(share) for record, share in zip(records, within, strict=True)]
+
+
 def summarize(replay: Replay) -> dict[str, Any]:
     """The figures of a finished replay, as the summary line prints them."""
     records = replay.entities
@@ -684,6 +698,10 @@ def summarize(replay: Replay) -> dict[str, Any]:
         entity_level: dict[str, Any] = dict(
             detection_figures([records[name].peak_score for name in names], labels) or {}
         )
+        as_alerted = detection_figures(alert_ranking([records[name] for name in names]), labels)
+        if as_alerted:
+            entity_level["alerted_roc_auc"] = as_alerted["roc_auc"]
+            entity_level["alerted_pr_auc"] = as_alerted["pr_auc"]
         shares: dict[str, float] = {}
         for group in ("normal", "anomalous"):
             members = [
@@ -961,7 +979,9 @@ def _report(
         event_level = summary.get("event_level") or {}
         lines += [
             "",
-            f"Entity level: ROC-AUC {entity_level.get('roc_auc')}, PR-AUC {entity_level.get('pr_auc')}. "
+            f"Entity level (by peak score): ROC-AUC {entity_level.get('roc_auc')}, "
+            f"PR-AUC {entity_level.get('pr_auc')}; the alerted first (through waves too): ROC-AUC "
+            f"{entity_level.get('alerted_roc_auc')}, PR-AUC {entity_level.get('alerted_pr_auc')}. "
             f"Event level: ROC-AUC {event_level.get('roc_auc')}, PR-AUC {event_level.get('pr_auc')}.",
             "",
         ]

@@ -566,6 +566,7 @@ def eval_trial_logs() -> list[dict[str, Any]]:
                 "entity": summary["entity"],
                 "roc_auc": entity_level["roc_auc"],
                 "pr_auc": entity_level["pr_auc"],
+                "alerted_roc_auc": entity_level.get("alerted_roc_auc"),
                 "alerted_share": entity_level["alerted_share"],
                 "normal_alerts_per_1000_entities_per_day": summary["normal_alerts_per_1000_entities_per_day"],
                 "alerted": {

@@ -47,6 +47,8 @@ MAX_PENDING_VISITS = 2000
 CLOCK_GAP_SECONDS = 60.0
 # The batch length training settles visits at, as a scorer's batches would.
 TRAINING_CHUNK_EVENTS = 500
+# The start of the training traffic that only makes its users known (``training_visits``).
+TRAINING_WARM_UP_SECONDS = 86_400.0
 _DECLARED_AGENT_COLUMNS = [
     FEATURE_NAMES.index(name)
     for name in ("agent_known_bot", "agent_headless", "agent_http_library", "agent_unrecognised")
@@ -184,8 +186,14 @@ def training_visits(
 ) -> tuple[list[dict[str, Any]], list[float]]:
     """The visits of the training traffic (time order) as the wave watch counts them, and their
     starts: settled batch by batch as a scorer would, and those still waiting at its end as they
-    stand."""
+    stand. Its first ``TRAINING_WARM_UP_SECONDS`` (at most a quarter of it) begin none: training
+    featurizes from no state, so every user's first event there would begin a visit, returning
+    users' with their assets cached among them, where the scorer (and the backtest, which replays
+    training first) knows them already."""
     starts = visit_starts(rows)
+    if times:
+        warm = times[0] + min(TRAINING_WARM_UP_SECONDS, (times[-1] - times[0]) / 4.0)
+        starts = [start and moment >= warm for start, moment in zip(starts, times, strict=True)]
     pending: dict[int, PendingVisit] = {}
     visits: list[SettledVisit] = []
     for first in range(0, len(events), TRAINING_CHUNK_EVENTS):

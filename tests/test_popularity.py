@@ -462,31 +462,68 @@ def test_the_day_s_popular_pages_do_not_crowd_out_a_page_on_its_way_to_being_pop
 SECTION = "/new-developments/riverside-lofts"
 
 
-def test_the_pages_of_a_section_popular_now_read_as_common_as_it() -> None:
-    # GIVEN a new development's page, which training never saw: its gallery reached by one reader
-    # before the page was popular, then the page reached by 30 readers in five minutes, then its
-    # gallery, its interest form (a POST answered by a redirect), a probe under it answered 404, and
-    # a page never seen under the sign-in page, which training found common
+@pytest.mark.parametrize("slash", ["", "/"])
+def test_the_pages_of_a_section_popular_now_read_as_common_as_it(slash: str) -> None:
+    # GIVEN a new development's page, which training never saw (written with or without a trailing
+    # slash): its gallery reached by one reader before the page was popular, then the page reached
+    # by 30 readers in five minutes, then its gallery, its interest form (a POST answered by a
+    # redirect), and its floor plans' page two levels down
     vocabulary = site_vocabulary()
     never_seen = math.log(vocabulary.total + 1.0)
     later = START + timedelta(minutes=6)
-    events = [reader(900, START - timedelta(minutes=1), f"{SECTION}/gallery"), *readers(30, START, SECTION)]
+    form = {"method": "POST"}
+    events = [reader(900, START - timedelta(minutes=1), f"{SECTION}/gallery{slash}")]
+    events += readers(30, START, f"{SECTION}{slash}")
     events += [
-        reader(901, later, f"{SECTION}/gallery"),
-        reader(902, later + timedelta(seconds=1), f"{SECTION}/interest", status=303),
-        reader(903, later + timedelta(seconds=2), f"{SECTION}/.env", status=404),
-        reader(904, later + timedelta(seconds=3), "/account/sign-in/legacy", status=200),
+        reader(901, later, f"{SECTION}/gallery{slash}"),
+        reader(902, later + timedelta(seconds=1), f"{SECTION}/interest", status=303) | {"properties": form},
+        reader(903, later + timedelta(seconds=2), f"{SECTION}/floorplans/two-bed{slash}"),
     ]
     rarity = rarities(events, vocabulary)
     section = rarity[30]
     # THEN before the page was popular its gallery read as never seen
     assert rarity[0] == pytest.approx(never_seen)
     assert section < never_seen - 1.0
-    # AND once it was, its gallery and its form read as common as the page (of a section, not the
-    # site's root)
-    assert rarity[31:33] == pytest.approx([section, section], abs=0.05)
-    # AND a probe under it that failed, and a page under a page training knew, read as never seen
-    assert rarity[33:35] == pytest.approx([never_seen, never_seen])
+    # AND once it was, its gallery, its form and its floor plans read as common as the page
+    assert rarity[31:34] == pytest.approx([section] * 3, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    "probe",
+    [
+        "a GET redirected",
+        "a 404",
+        "three levels down",
+        "a traversal",
+        "an empty segment",
+        "from a hosting network",
+        "under a page training knew",
+    ],
+)
+def test_a_probe_gains_nothing_from_a_section_popular_now(probe: str) -> None:
+    # GIVEN the development's page made popular by 30 readers, then a request for a page never seen
+    vocabulary = site_vocabulary()
+    lookups: dict[str, Any] = {}
+    resource, status = f"{SECTION}/wp-login.php", 200
+    if probe == "a GET redirected":
+        status = 302
+    elif probe == "a 404":
+        status = 404
+    elif probe == "three levels down":
+        resource = f"{SECTION}/a/b/wp-login.php"
+    elif probe == "a traversal":
+        resource = f"{SECTION}/../wp-login.php"
+    elif probe == "an empty segment":
+        resource = f"{SECTION}//.env"
+    elif probe == "from a hosting network":
+        lookups["network_of"] = lambda ip: NetworkInfo("US", 16509, "AMAZON-02", True) if ip == "203.0.113.9" else None
+    elif probe == "under a page training knew":
+        resource = "/account/sign-in/legacy"
+    events = [*readers(30, START, SECTION), reader(999, START + timedelta(minutes=6), resource, status)]
+    if probe == "from a hosting network":
+        events[-1]["ip"] = "203.0.113.9"
+    # THEN it reads as never seen
+    assert rarities(events, vocabulary, **lookups)[30] == pytest.approx(math.log(vocabulary.total + 1.0))
 
 
 def test_a_vocabulary_learned_before_sections_reads_no_page_by_its_section() -> None:

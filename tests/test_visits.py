@@ -307,6 +307,22 @@ def test_a_crawl_through_residential_proxies_alerts_once_as_a_wave_of_visits_wit
     )
 
 
+def test_training_counts_no_visit_in_its_first_quarter_or_day_where_it_knows_no_one() -> None:
+    # GIVEN two days of readers, each a new session with one visit, trained on
+    training = readers(START, minutes=2 * 24 * 60, per_minute=1)
+    moments = [event_time(item) for item in training]
+    # WHEN their visits are counted as training counts them
+    _, starts = training_visits(training, moments, featurize_batch(training).rows)
+    # THEN those of the first quarter of the span (12 hours, less than a day) are not: training
+    # featurizes from no state, and a scorer would know its returning users
+    warm = moments[0] + (moments[-1] - moments[0]) / 4.0
+    assert min(starts) >= warm
+    first_seen: dict[str, float] = {}
+    for item, moment in zip(training, moments, strict=True):
+        first_seen.setdefault(item["user_id"], moment)
+    assert len(starts) == sum(1 for moment in first_seen.values() if moment >= warm)
+
+
 def test_a_log_without_page_assets_watches_no_wave_of_visits() -> None:
     # GIVEN an origin's log behind a CDN: pages, and no asset ever
     training = [item for item in readers(START, minutes=600) if not item["resource"].startswith(("/static", "/img"))]
@@ -353,3 +369,7 @@ def test_training_learns_a_visitor_wave_model_that_the_scorer_reads_and_the_back
     assert summary["visitor_wave_alerts"] == 1
     assert summary["per_label"]["residential_crawl"]["alerted_share"] > 0.75
     assert summary["per_label"]["residential_crawl"]["alerted_through_a_wave"] > 0.75 * 300
+    # AND ranked as the alerts judged them (the alerted first), the proxies stand out, which their
+    # own scores, that the wave does not raise, do not show
+    entity_level = summary["entity_level"]
+    assert entity_level["alerted_roc_auc"] > 0.9 > entity_level["roc_auc"]

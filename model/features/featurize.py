@@ -19,6 +19,7 @@ from model.features.events import (
     ANSWERED_CLASS,
     FAILURE_CLASSES,
     SERVER_ERROR_CLASS,
+    WRITE_METHODS,
     event_field,
     event_fields,
     event_time,
@@ -26,7 +27,7 @@ from model.features.events import (
     status_class,
 )
 from model.features.request import REQUEST_COLUMNS, request_columns
-from model.features.resources import SHAPE_COLUMNS, resource_shape, resource_shapes
+from model.features.resources import SHAPE_COLUMNS, request_method, resource_shape, resource_shapes
 from model.features.site import SiteNow
 from model.features.state import IpState, UserState, holds
 from model.features.user_activity import USER_COLUMNS, user_columns
@@ -54,7 +55,7 @@ _SHAPE_END = _SHAPE_START + len(SHAPE_COLUMNS)
 _FIRST_IN_USER = USER_COLUMNS.index("first_event")
 _NEW_PATH_IN_USER = USER_COLUMNS.index("new_resource_path")
 _ANSWERED = frozenset({0, ANSWERED_CLASS})  # status classes (events.status_class) of requests that count as visits
-_SERVED = frozenset({0, ANSWERED_CLASS, 3})  # ... and of requests a page under a section popular now may read by it
+_REDIRECT_CLASS = 3
 _SUSPICIOUS_IN_SHAPE = SHAPE_COLUMNS.index("resource_suspicious_tokens")
 
 
@@ -137,7 +138,12 @@ def _featurize_one(
         answered = status_kind in _ANSWERED and not failure and not hosting
         visit = user[_FIRST_IN_USER] > 0.0 or user[_NEW_PATH_IN_USER] > 0.0
         popularity = site.popularity if site is not None else None
-        served = status_kind in _SERVED and not failure
+        # (a redirect serves a form's POST; to a GET it is a scanner's usual answer: a login wall, HTTPS)
+        served = (
+            (status_kind in _ANSWERED or (status_kind == _REDIRECT_CLASS and _writes(event)))
+            and not failure
+            and not hosting
+        )
         reading = vocabulary.read(
             text_resource, popularity, now, answered, visit, ip if isinstance(ip, str) else None, served
         )
@@ -150,6 +156,11 @@ def _featurize_one(
         *resource_vocabulary,
         *request_columns(event_type, status, outcome_kind, failure, agent, properties, agent_of),
     ]
+
+
+def _writes(event: Any) -> bool:
+    method = request_method(event)
+    return isinstance(method, str) and method.lower() in WRITE_METHODS
 
 
 def _suspicious(resource: Any) -> bool:

@@ -26,7 +26,8 @@ visits now (``ResourceVocabulary.read``), and one whose clients each request it 
 (``POLL_REPEATS``) is a call that pages poll while they are open (``Reading.polled``). The price:
 a probe that succeeds from about thirteen networks (a botnet's; twelve requests from networks
 chosen to hash apart) within an hour or two makes its path as common as its share of the visits,
-for a day, and its parameters unknown to training uncounted while it is popular now; what else is
+for a day, and its parameters unknown to training uncounted while it is popular now, and a page
+answered 2xx one or two levels under it as common too (``ResourceVocabulary.read``); what else is
 unusual about its requests still counts.
 
 Time is the events' (``model.features.clock``): the clock moves on by at most ``CLOCK_STEP`` per

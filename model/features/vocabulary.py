@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from model.exceptions import InvalidStateError
 from model.features.events import event_field, event_time, stable_hash
 from model.features.popularity import FOLLOWED_SHARE, NOT_POPULAR, PathPopularity
-from model.features.resources import is_page_asset, request_method, resource_template
+from model.features.resources import SHAPE_COLUMNS, is_page_asset, request_method, resource_shape, resource_template
 from model.features.state import FEATURES_VERSION, check_version
 
 VOCABULARY_COLUMNS = (
@@ -58,10 +58,14 @@ _WORD_IDS_VERSION = 7
 _POPULAR_NOW_VERSION = 6
 _SLUG_EXTENSIONS_VERSION = 5
 _PLAIN_SLUGS_VERSION = 4
+# How far up a page's template a section popular now may lie (``ResourceVocabulary.read``): a
+# development's gallery, its floor plans' page; not a probe four levels under it.
+SECTION_LEVELS = 2
 SUBREQUEST_SHARE = 0.8
 MIN_SUBREQUEST_COUNT = 5
 MIN_SUBREQUEST_CLIENTS = 3
 _UNIDENTIFIED = frozenset({None, "", "anonymous"})
+_SUSPICIOUS_IN_SHAPE = SHAPE_COLUMNS.index("resource_suspicious_tokens")
 
 
 class ResourceReading(NamedTuple):
@@ -297,13 +301,15 @@ class ResourceVocabulary:
         or no status, from outside hosting networks), as a client's visit from ``ip``'s network if
         it is the client's first to the template lately (``visit``).
 
-        A page rare in training and not popular itself, ``served`` (2xx, 3xx or no status), under a
-        section popular now (the nearest of its template's parents that is) reads as common as the
+        A page rare in training and not popular itself, ``served`` (2xx or no status, or a
+        redirect after a form's POST; not from a hosting network), under a section popular now (its
+        template's parent or grandparent, with or without a trailing slash) reads as common as the
         section: a new section's own pages each draw a share of its visitors, too few to be popular
         by themselves. A new-user trial of a listings site's launch of a new development (its page,
         gallery, floor plans and interest form, by e-mail and paid social) alerted 101 of its
         visitors, "pages rarely or never seen", though its page was popular within the hour. Its
-        pages' parameters still count as unknown, and a probe answered 4xx gains nothing.
+        pages' parameters still count as unknown; a probe answered 4xx or redirected, deeper than
+        two levels, or carrying attack fragments (``../``, an empty segment) gains nothing.
         """
         if not resource or not self.total:
             return ResourceReading([0.0, 0.0, 0.0, 0.0], False)
@@ -318,7 +324,7 @@ class ResourceVocabulary:
             if now_reading.rarity is not None:
                 rarity = min(rarity, max(now_reading.rarity, self.typical_rarity))
             elif served and self.sections and count <= FOLLOWED_SHARE * self.total:
-                section_rarity = self._section_rarity(template, popularity, now)
+                section_rarity = self._section_rarity(resource, template, popularity, now)
                 if section_rarity is not None:
                     rarity = min(rarity, max(section_rarity, self.typical_rarity))
             if answered:
@@ -336,17 +342,22 @@ class ResourceVocabulary:
             excess = max(excess, math.log1p(len(value)) - math.log1p(entry[2]))
         return ResourceReading([rarity, float(unknown), float(violations), excess], now_reading.polled)
 
-    def _section_rarity(self, template: str, popularity: PathPopularity, now: float) -> float | None:
-        """The share-of-visits rarity of the nearest parent of ``template`` popular now (None: none
-        is). The site's root is no section: every page lies under it."""
-        section = template.rstrip("/")
-        while True:
-            section = section.rpartition("/")[0]
-            if not section:
+    def _section_rarity(self, resource: str, template: str, popularity: PathPopularity, now: float) -> float | None:
+        """The share-of-visits rarity of the nearest of ``template``'s ``SECTION_LEVELS`` parents
+        popular now, read with and without a trailing slash (None: none is, or the resource
+        carries attack fragments). The site's root is no section: every page lies under it."""
+        path = template.rstrip("/")
+        if not popularity.followed or "//" in path or resource_shape(resource)[_SUSPICIOUS_IN_SHAPE] > 0.0:
+            return None
+        for _ in range(SECTION_LEVELS):
+            path = path.rpartition("/")[0]
+            if not path:
                 return None
-            reading = popularity.read(stable_hash(section), now, lasting=self.ids)
-            if reading.rarity is not None:
-                return reading.rarity
+            for section in (path, f"{path}/"):
+                reading = popularity.read(stable_hash(section), now, lasting=self.ids)
+                if reading.rarity is not None:
+                    return reading.rarity
+        return None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (hash keys as strings)."""
