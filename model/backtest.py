@@ -189,6 +189,8 @@ def read_labels(path: str) -> dict[str, str]:
 
 
 LINE_KEY = re.compile(r"(?P<name>.+):(?P<number>[1-9][0-9]*)")
+# Files whose labelled lines are reported one by one; more are reported as one sum.
+MAX_FILES_REPORTED = 10
 
 
 def labels_by_line(labels: dict[str, str], sources: Iterable[str | None], format: str = "auto") -> dict[str, str]:
@@ -228,6 +230,7 @@ def labels_by_line(labels: dict[str, str], sources: Iterable[str | None], format
             wanted[match["name"]][int(match["number"])] = key
     rekeyed = dict(labels)
     kind = "jsonl" if format == "auto" else format  # a file given as auto is read as JSON lines
+    found = sought = 0
     for name, keys in wanted.items():
         if len(files[name]) > 1:
             raise BacktestError(
@@ -239,7 +242,12 @@ def labels_by_line(labels: dict[str, str], sources: Iterable[str | None], format
         for number, key in keys.items():
             if number in event_ids:
                 rekeyed[event_ids[number]] = rekeyed.pop(key)
-        logger.info("%s: %d of %d labelled lines found", path, len(event_ids), len(keys))
+        # (one line per file where labels name a few files; a folder of an S3 delivery holds hundreds)
+        if len(wanted) <= MAX_FILES_REPORTED:
+            logger.info("%s: %d of %d labelled lines found", path, len(event_ids), len(keys))
+        found, sought = found + len(event_ids), sought + len(keys)
+    if len(wanted) > MAX_FILES_REPORTED:
+        logger.info("%d files: %d of %d labelled lines found", len(wanted), found, sought)
     return rekeyed
 
 
@@ -268,6 +276,9 @@ class WaveReplay:
     # the first of those since the last follow-up (``WaveWatch.observe_waves``).
     follow_ups: list[EntityAlert] = field(default_factory=list)
     went_through: list[str | None] = field(default_factory=list)
+    # The attempts that went through in the last hour (time, account, entity): a wave's alert names
+    # those of its window ("... during it, to check").
+    succeeded: deque[tuple[float, str, str | None]] = field(default_factory=deque)
 
 
 @dataclass
@@ -553,6 +564,8 @@ class Replay:
                 continue
             if failed:
                 recent.append((moment, str(event.get("event_id")), key))
+            elif wave.watch.names(event):
+                wave.succeeded.append((moment, str(event.get("user_id", "")), key))
             in_wave, counted_before = wave.window.in_wave, wave.window.went_through
             raised = wave.watch.observe_waves(wave.window, [event], [moment])
             # (a success the window counted in the wave: it raised a follow-up, or is awaiting one; a
@@ -574,11 +587,19 @@ class Replay:
                 wave.alerts.append((alert, [event_id for event_id, _ in in_window]))
                 for _, entity in in_window:
                     self._tried_in_wave(entity, alert, moment, attempts)
+                # (the accounts it names: those whose attempts went through in its window, before it)
+                named = {user for stamp, user in wave.window.successes if stamp >= start}
+                for stamp, user, entity in wave.succeeded:
+                    if stamp >= start and user in named:
+                        self._tried_in_wave(entity, alert, moment, attempts, f"named by a wave of {attempts.failed}")
             wave_raised = any(not item.names_accounts for item in raised)  # (its window's attempts counted above)
             if failed and wave.window.in_wave and not wave_raised and wave.alerts:
                 self._tried_in_wave(key, wave.alerts[-1][0], moment, attempts)
         while recent and recent[0][0] < recent[-1][0] - LONG_WINDOW_MINUTES * 60:
             recent.popleft()
+        succeeded = wave.succeeded
+        while succeeded and succeeded[0][0] < succeeded[-1][0] - LONG_WINDOW_MINUTES * 60:
+            succeeded.popleft()
 
     def _tried_in_wave(
         self, key: str | None, alert: EntityAlert, moment: float, attempts: Attempts, how: str | None = None

@@ -764,11 +764,14 @@ class WaveWatch:
 
         alerted_at = window.alerted_at if window.alerted_at is not None else moment
         since = window.followed_at if window.followed_at is not None else alerted_at
-        accounts = ", ".join(dict.fromkeys(user for _, user in window.wave_successes))
+        named = list(dict.fromkeys(user for _, user in window.wave_successes))
         more = window.went_through - len(window.wave_successes)
         state = "under way" if window.in_wave else "over"
+        # (the count is of attempts: an account can go through more than once)
+        repeated = more <= 0 and len(named) < len(window.wave_successes)
+        by = f", by {len(named)} account{'s' if len(named) > 1 else ''}" if repeated else ""
         reasons = (
-            f"{words.succeeded} since {clock(since)}, to check ({window.went_through}): {accounts}"
+            f"{words.succeeded} since {clock(since)}, to check ({window.went_through}{by}): {', '.join(named)}"
             + (f" and {more} more" if more > 0 else ""),
             f"the wave of {words.failed} alerted at {clock(alerted_at)} is {state}: "
             f"{window.wave_failures} {words.failed} of {window.wave_attempts} since",

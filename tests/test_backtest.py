@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import gzip
 import json
+import logging
 import subprocess
 import sys
 import tarfile
@@ -563,6 +564,31 @@ def test_a_folder_of_a_load_balancer_s_files_is_read_as_one_log_and_labelled_by_
     (tmp_path / "week2" / "2026" / "11" / "03" / "node-a.log").write_text(line(3, 1))
     with pytest.raises(BacktestError, match=r"labels name lines of 2026/11/03/node-a\.log, the name of both"):
         labels_by_line(labels, [str(tmp_path / "AWSLogs"), str(tmp_path / "week2")], "combined")
+
+
+def test_labels_in_many_files_of_a_folder_are_reported_as_one_sum(tmp_path: Path, caplog) -> None:
+    # GIVEN a load balancer's folder of five-minute files, a labelled line in each of twelve, and
+    # labels in two files of another log
+    folder = tmp_path / "AWSLogs"
+    folder.mkdir()
+    for number in range(12):
+        stamp = f"02/Nov/2026:10:{number:02d}:00 +0000"
+        (folder / f"node-{number:02d}.log").write_text(f'198.51.100.7 - - [{stamp}] "GET /p HTTP/1.1" 200 5 "-" "x"\n')
+    labels = {f"node-{number:02d}.log:1": "bot" for number in range(12)}
+    # WHEN the labels are matched to their lines
+    with caplog.at_level(logging.INFO, logger="model.backtest"):
+        rekeyed = labels_by_line({**labels, "node-00.log:2": "bot"}, [str(folder)], "combined")
+    # THEN one line reports them all (a line a file, for hundreds of files, buried the rest)
+    assert len(rekeyed) == 13
+    found = [record.getMessage() for record in caplog.records if "labelled lines found" in record.getMessage()]
+    assert found == ["12 files: 12 of 13 labelled lines found"]
+    # AND a few files are reported one by one
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="model.backtest"):
+        labels_by_line({"node-00.log:1": "bot", "node-01.log:1": "bot"}, [str(folder)], "combined")
+    found = [record.getMessage() for record in caplog.records if "labelled lines found" in record.getMessage()]
+    assert len(found) == 2
+    assert all(message.endswith(": 1 of 1 labelled lines found") for message in found)
 
 
 def test_a_labelled_line_of_event_json_lines_is_its_own_event_id(tmp_path: Path) -> None:

@@ -285,6 +285,7 @@ def test_the_accounts_that_got_in_after_a_wave_s_alert_are_named_by_its_follow_u
     attack = stuffing(start, attempts=240, per_second=1.0, successes=0)
     for number in range(100, 105):
         attack[number] = {**attack[number], "event_type": "login_succeeded"}
+    attack[101]["user_id"] = "victim-100"  # (one account got in twice)
     people = [
         event(
             start + timedelta(minutes=1, seconds=30 * number), f"person-{number}", "login_succeeded", resource="/login"
@@ -305,7 +306,12 @@ def test_the_accounts_that_got_in_after_a_wave_s_alert_are_named_by_its_follow_u
     # AND its follow-ups name them, and the people who logged in meanwhile, at most one per ten
     # minutes while the wave lasts and one when it is over
     named = " ".join(alert.reasons[0] for alert in follow_ups)
-    assert all(f"victim-{number}" in named for number in range(100, 105))
+    assert all(f"victim-{number}" in named for number in (100, 102, 103, 104))
+    # (counting the logins that went through, and saying by how many accounts where that differs)
+    (first,) = [alert.reasons[0] for alert in follow_ups if "victim-100" in alert.reasons[0]]
+    listed = first.split(": ", 1)[1].split(", ")
+    assert f", to check ({len(listed) + 1}, by {len(listed)} accounts): " in first
+    assert listed.count("victim-100") == 1
     assert "is over" in follow_ups[-1].reasons[1]
     while_under_way = [alert.last_event_at for alert in follow_ups[:-1]]
     assert all(later - earlier >= 600 for earlier, later in itertools.pairwise([wave.last_event_at, *while_under_way]))
@@ -656,6 +662,12 @@ def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_s
     # AND so does a person whose login failed in the window that raised it, not one just before it
     assert replay.entities["typo-inside"].tried_in_wave
     assert not replay.entities["typo-outside"].tried_in_wave
+    # AND the two accounts that got in before the wave's alert, which names them to check, count as
+    # alerted by it (they are the stuffing's catch)
+    assert "victim-0, victim-1" in replay.wave_alerts[0][0].reasons[1]
+    for name in ("victim-0", "victim-1"):
+        assert replay.entities[name].tried_in_wave
+        assert replay.entities[name].reasons[0] == "named by a wave of failed logins"
 
 
 def test_the_backtest_counts_the_sessions_that_failed_in_a_trickle_wave_as_alerted_by_it(tmp_path) -> None:
