@@ -347,7 +347,7 @@ class ResourceVocabulary:
         popular now, read with and without a trailing slash (None: none is, or the resource
         carries attack fragments). The site's root is no section: every page lies under it."""
         path = template.rstrip("/")
-        if not popularity.followed or "//" in path or resource_shape(resource)[_SUSPICIOUS_IN_SHAPE] > 0.0:
+        if not popularity.followed or "//" in path:
             return None
         for _ in range(SECTION_LEVELS):
             path = path.rpartition("/")[0]
@@ -356,7 +356,8 @@ class ResourceVocabulary:
             for section in (path, f"{path}/"):
                 reading = popularity.read(stable_hash(section), now, lasting=self.ids)
                 if reading.rarity is not None:
-                    return reading.rarity
+                    # (its shape, which the featurizer reads anyway, only once a section is popular)
+                    return None if resource_shape(resource)[_SUSPICIOUS_IN_SHAPE] > 0.0 else reading.rarity
         return None
 
     def to_json(self) -> dict[str, Any]:
