@@ -42,6 +42,16 @@ EMBEDDED_DATA_FILE = "geoip2fast-asn-ipv6.dat.gz"
 # scripts run: well-known ASNs (used when the source gives numbers: MaxMind, DB-IP), and words of
 # their organisation names (for the embedded data, which gives names only). Maintained here: no
 # maintained list on PyPI maps ASNs to hosting.
+#
+# Rules 2 (``HOSTING_RULES``) leave out the content-delivery networks that relay people: iCloud
+# Private Relay's egress runs on Akamai's, Cloudflare's and Fastly's networks (Apple publishes its
+# ranges so that sites do not treat them as proxies), Cloudflare's WARP on Cloudflare's; a person
+# behind them browses as anyone does. Akamai's cloud (Linode) stays hosting ("Akamai Connected
+# Cloud"). Nor are residential and office networks of operators that also run clouds: Google
+# Fiber's homes, Microsoft's corporate offices (AS3598, not Azure's AS8075). A model trained with
+# rules 1 (recorded before rules had a number) is served with them, as its features were computed.
+HOSTING_RULES = "2"
+_RULES_KEY = "hosting_rules"
 HOSTING_ASNS = frozenset(
     {
         16509,  # Amazon (AWS)
@@ -61,25 +71,33 @@ HOSTING_ASNS = frozenset(
         60781,  # Leaseweb
         12876,  # Scaleway
         9009,  # M247
-        13335,  # Cloudflare
-        54113,  # Fastly
     }
 )
 _HOSTING_NAME_RE = re.compile(
-    r"\b(?:amazon|aws|google|microsoft|azure|digitalocean|linode|akamai|ovh|hetzner|vultr|choopa|"
+    r"\b(?:amazon|aws|google|microsoft|azure|digitalocean|linode|ovh|hetzner|vultr|choopa|"
     r"constant company|oracle|alibaba|aliyun|tencent|contabo|leaseweb|scaleway|online s\.a\.s|m247|"
-    r"cloudflare|fastly|hosting|hostinger|host europe|datacamp|data ?cent(?:er|re)|colocation|"
-    r"servers?|vps|cloud)",
+    r"hosting|hostinger|host europe|datacamp|data ?cent(?:er|re)|colocation|servers?|vps|cloud(?!flare))",
     re.IGNORECASE,
 )
+# Networks of people whose names hold a hosting word.
+_PEOPLE_NAME_RE = re.compile(r"google[- ]?fiber|^microsoft-corp-as$", re.IGNORECASE)
+# Rules 1: the content-delivery networks were hosting, and the names above too.
+_RULES_1_ASNS = HOSTING_ASNS | {13335, 54113}  # Cloudflare, Fastly
+_RULES_1_NAME_RE = re.compile(rf"{_HOSTING_NAME_RE.pattern}|\b(?:akamai|cloudflare|fastly)", re.IGNORECASE)
 
 
-def is_hosting(asn: int | None, as_org: str | None) -> bool:
+def is_hosting(asn: int | None, as_org: str | None, rules: str = HOSTING_RULES) -> bool:
     """Whether the network is a cloud, hosting or data-centre operator's (``HOSTING_ASNS``, or a
-    hosting word in the organisation's name)."""
+    hosting word in the organisation's name), by ``rules`` (``HOSTING_RULES``, or "1")."""
+    if rules == "1":
+        if asn is not None and asn in _RULES_1_ASNS:
+            return True
+        return bool(as_org) and _RULES_1_NAME_RE.search(as_org or "") is not None
     if asn is not None and asn in HOSTING_ASNS:
         return True
-    return bool(as_org) and _HOSTING_NAME_RE.search(as_org or "") is not None
+    if not as_org or _PEOPLE_NAME_RE.search(as_org) is not None:
+        return False
+    return _HOSTING_NAME_RE.search(as_org) is not None
 
 
 def public_address(ip: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
@@ -124,10 +142,13 @@ class MaxMindNetworks:
     """Country and ASN from MaxMind-format databases: one Country (or City) database and one ASN
     database, in any order (GeoLite2 and DB-IP publish them as separate files)."""
 
-    def __init__(self, locations: Sequence[str], cache_dir: str | Path | None = None) -> None:
+    def __init__(
+        self, locations: Sequence[str], cache_dir: str | Path | None = None, hosting_rules: str = HOSTING_RULES
+    ) -> None:
         import geoip2.database
 
         self.locations = tuple(locations)
+        self.hosting_rules = hosting_rules
         self._country_reader: Any = None
         self._asn_reader: Any = None
         self._sources: list[dict[str, Any]] = []
@@ -175,7 +196,7 @@ class MaxMindNetworks:
                 asn, as_org = network.autonomous_system_number, network.autonomous_system_organization
         if country is None and asn is None and as_org is None:
             return None
-        return NetworkInfo(country, asn, as_org, is_hosting(asn, as_org))
+        return NetworkInfo(country, asn, as_org, is_hosting(asn, as_org, self.hosting_rules))
 
     def describe(self) -> dict[str, Any]:
         """What the metadata records: each database's location, type and build time."""
@@ -202,6 +223,18 @@ def _embedded_reader() -> Any:
 @lru_cache(maxsize=LOOKUP_CACHE_SIZE)
 def embedded_network_of(ip: str) -> NetworkInfo | None:
     """Country and ASN name of a public address from the data shipped in the geoip2fast package."""
+    place = _embedded_place(ip)
+    return None if place is None else NetworkInfo(*place, is_hosting(None, place[2]))
+
+
+@lru_cache(maxsize=LOOKUP_CACHE_SIZE)
+def embedded_network_of_hosting_rules_1(ip: str) -> NetworkInfo | None:
+    """``embedded_network_of`` by the hosting rules 1, for models trained with them."""
+    place = _embedded_place(ip)
+    return None if place is None else NetworkInfo(*place, is_hosting(None, place[2], "1"))
+
+
+def _embedded_place(ip: str) -> tuple[str | None, None, str | None] | None:
     address = public_address(ip)
     if address is None:
         return None
@@ -219,12 +252,18 @@ def embedded_network_of(ip: str) -> NetworkInfo | None:
             as_org = None
     if country is None and as_org is None:
         return None
-    return NetworkInfo(country, None, as_org, is_hosting(None, as_org))
+    return country, None, as_org
 
 
 def describe_embedded() -> dict[str, Any]:
     """The embedded data's package version and file (the version pins the data: each release ships one)."""
     return {"source": "embedded", "package": "geoip2fast", "version": version("geoip2fast"), "file": EMBEDDED_DATA_FILE}
+
+
+_EMBEDDED_BY_RULES: dict[str, NetworkLookup] = {
+    "1": embedded_network_of_hosting_rules_1,
+    HOSTING_RULES: embedded_network_of,
+}
 
 
 # --- Chains and the lookups by name -----------------------------------------------------------------
@@ -257,10 +296,11 @@ class ResolvedLookup:
 
 
 def resolve_network_lookup(
-    name: str, databases: Sequence[str] = (), cache_dir: str | Path | None = None
+    name: str, databases: Sequence[str] = (), cache_dir: str | Path | None = None, hosting_rules: str = HOSTING_RULES
 ) -> ResolvedLookup:
     """The lookup called ``name`` (``NETWORK_LOOKUPS``): ``databases`` are the MaxMind-format files
-    (paths or s3:// URLs) for "maxmind", and for "synthetic" instead of the embedded data."""
+    (paths or s3:// URLs) for "maxmind", and for "synthetic" instead of the embedded data; hosting
+    networks by ``hosting_rules`` (``HOSTING_RULES``, or "1" for models trained before them)."""
     import importlib
 
     if name == "none":
@@ -269,16 +309,24 @@ def resolve_network_lookup(
         raise NetworkLookupError(name, f"unknown network lookup; choose one of {', '.join(NETWORK_LOOKUPS)}")
     if name == "maxmind" and not databases:
         raise NetworkLookupError(name, "needs the MaxMind-format databases (--geo-database)")
+    if hosting_rules not in _EMBEDDED_BY_RULES:
+        raise NetworkLookupError(
+            name,
+            f"the model was trained with hosting rules {hosting_rules}; this runtime has "
+            f"{sorted(_EMBEDDED_BY_RULES)}: upgrade the scorer or retrain",
+        )
     database: NetworkLookup
     if databases and name != "embedded":
-        maxmind = MaxMindNetworks(databases, cache_dir)
+        maxmind = MaxMindNetworks(databases, cache_dir, hosting_rules)
         database, described = maxmind, maxmind.describe()
     else:
-        database, described = embedded_network_of, describe_embedded()
+        database, described = _EMBEDDED_BY_RULES[hosting_rules], describe_embedded()
+    # The record of a lookup by the first rules keeps their form: no number.
+    rules = {_RULES_KEY: hosting_rules} if hosting_rules != "1" else {}
     if name != "synthetic":
-        return ResolvedLookup(database, {"name": name, **described})
+        return ResolvedLookup(database, {"name": name, **described, **rules})
     synthetic: NetworkLookup = importlib.import_module(SYNTHETIC_MODULE).network_of
-    record = {"name": name, "synthetic_module": SYNTHETIC_MODULE, **described}
+    record = {"name": name, "synthetic_module": SYNTHETIC_MODULE, **described, **rules}
     return ResolvedLookup(chain(synthetic, database), record)
 
 
@@ -288,7 +336,8 @@ def lookup_from_record(record: Mapping[str, Any] | None, cache_dir: str | Path |
     if not record:
         return ResolvedLookup(None, None)
     databases = [source["location"] for source in record.get("databases", ())]
-    resolved = resolve_network_lookup(str(record.get("name")), databases, cache_dir)
+    hosting_rules = str(record.get(_RULES_KEY, "1"))  # (not recorded before there was a version 2)
+    resolved = resolve_network_lookup(str(record.get("name")), databases, cache_dir, hosting_rules)
     if resolved.record != record:
         differences = sorted(
             key for key in {*record, *(resolved.record or {})} if record.get(key) != (resolved.record or {}).get(key)

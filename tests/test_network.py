@@ -30,7 +30,7 @@ RESERVED += ["2001:db8::1", "198.18.0.5", "0.0.0.0", "not-an-ip", ""]
     [
         ("8.8.8.8", "US", "GOOGLE", True),
         ("2001:4860:4860::8888", "US", "GOOGLE", True),
-        ("1.1.1.1", "AU", "CLOUDFLARENET", True),  # GeoLite2 places the APNIC research block in AU
+        ("1.1.1.1", "AU", "CLOUDFLARENET", False),  # GeoLite2 places the APNIC research block in AU
         ("54.239.28.85", "US", "AMAZON-02", True),
         ("5.9.0.1", "DE", "Hetzner Online GmbH", True),
         ("81.2.69.142", "GB", "Andrews & Arnold Ltd", False),  # a British consumer ISP
@@ -67,6 +67,58 @@ def test_hosting_is_read_from_well_known_asns_and_organisation_names() -> None:
     assert not is_hosting(None, None)
 
 
+@pytest.mark.parametrize(
+    ("ip", "as_org"),
+    [
+        ("172.224.226.1", "AKAMAI-AS"),  # iCloud Private Relay's egress on Akamai
+        ("104.28.40.1", "CLOUDFLARENET"),  # ... on Cloudflare (and Cloudflare WARP)
+        ("146.75.160.1", "FASTLY"),  # ... on Fastly
+        ("136.32.1.1", "GOOGLE-FIBER"),  # homes
+        ("131.107.1.1", "MICROSOFT-CORP-AS"),  # Microsoft's offices
+    ],
+)
+def test_networks_that_relay_or_connect_people_are_not_hosting(ip: str, as_org: str) -> None:
+    # WHEN an address of a privacy relay, or of an operator's homes or offices, is looked up
+    info = embedded_network_of(ip)
+    # THEN it is the network of people it is, though its name holds a cloud operator's
+    assert info is not None
+    assert info.as_org == as_org
+    assert not info.hosting
+    # AND a model trained by the first rules, which read them as hosting, is served by those
+    first_rules = lookup_from_record(
+        {
+            key: value
+            for key, value in (resolve_network_lookup("embedded").record or {}).items()
+            if key != "hosting_rules"
+        }
+    )
+    assert first_rules.network_of is not None
+    assert first_rules.network_of(ip) == NetworkInfo(info.country, None, as_org, True)
+
+
+@pytest.mark.parametrize(
+    ("ip", "as_org"),
+    [("139.162.1.1", "Akamai Connected Cloud"), ("20.1.1.1", "MICROSOFT-CORP-MSN-AS-BLOCK"), ("35.190.1.1", "GOOGLE")],
+)
+def test_the_clouds_of_operators_that_also_relay_or_connect_people_stay_hosting(ip: str, as_org: str) -> None:
+    info = embedded_network_of(ip)
+    assert info is not None
+    assert (info.as_org, info.hosting) == (as_org, True)
+
+
+def test_hosting_by_number_leaves_out_the_content_delivery_networks_from_rules_2() -> None:
+    assert not is_hosting(13335, "Cloudflare, Inc.")
+    assert not is_hosting(54113, "Fastly, Inc.")
+    assert is_hosting(13335, "Cloudflare, Inc.", "1")
+    assert is_hosting(63949, "Akamai Connected Cloud")
+
+
+def test_a_record_of_hosting_rules_newer_than_the_runtime_is_refused() -> None:
+    record = {**(resolve_network_lookup("embedded").record or {}), "hosting_rules": "9"}
+    with pytest.raises(NetworkLookupError, match="hosting rules 9"):
+        lookup_from_record(record)
+
+
 @pytest.fixture(scope="module")
 def maxmind_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A Country and an ASN database in MaxMind's format, as GeoLite2 publishes them (two files)."""
@@ -95,7 +147,7 @@ def test_maxmind_databases_give_country_asn_number_and_organisation(maxmind_file
     # THEN public addresses resolve to their country, ASN number and organisation
     assert lookup("8.8.8.8") == NetworkInfo("US", 15169, "GOOGLE", True)
     assert lookup("81.2.69.142") == NetworkInfo("GB", 20712, "Andrews & Arnold Ltd", False)
-    assert lookup("1.1.1.1") == NetworkInfo("AU", 13335, "CLOUDFLARENET", True)
+    assert lookup("1.1.1.1") == NetworkInfo("AU", 13335, "CLOUDFLARENET", False)  # relays people (rules 2)
     # AND addresses the databases do not hold, or that are not public, resolve to None
     assert lookup("9.9.9.9") is None
     assert lookup("10.1.2.3") is None
@@ -103,6 +155,10 @@ def test_maxmind_databases_give_country_asn_number_and_organisation(maxmind_file
     described = lookup.describe()
     assert [source["database_type"] for source in described["databases"]] == ["GeoLite2-Country", "GeoLite2-ASN"]
     lookup.close()
+    # AND a model trained by the first hosting rules is served by them
+    first_rules = MaxMindNetworks([str(path) for path in maxmind_files], hosting_rules="1")
+    assert first_rules("1.1.1.1") == NetworkInfo("AU", 13335, "CLOUDFLARENET", True)
+    first_rules.close()
 
 
 def test_maxmind_lookup_refuses_missing_files_and_databases_of_another_kind(tmp_path: Path) -> None:
