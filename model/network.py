@@ -15,6 +15,8 @@ Three sources, all answering ``NetworkInfo`` (or None: private and reserved addr
 Lookups run once per event in training and in the scorer, so each source caches its answers per IP.
 The lookup a model was trained with is recorded in its metadata (``describe``) and rebuilt by the
 scorer from that record at cold start, which refuses other data (``NetworkLookupError``).
+
+``python -m model.network ADDRESS...`` prints what the features see of each address (``main``).
 """
 
 from __future__ import annotations
@@ -348,3 +350,47 @@ def lookup_from_record(record: Mapping[str, Any] | None, cache_dir: str | Path |
             f"trained with {dict(record)}, this runtime has {dict(resolved.record or {})}",
         )
     return resolved
+
+
+# --- What the lookup says of an address: python -m model.network ADDRESS... ------------------------
+
+
+def describe_address(network_of: NetworkLookup, address: str) -> dict[str, Any]:
+    """What the features see of ``address``: its country, network and whether it is hosting (all
+    None for a private, reserved or unknown address)."""
+    info = network_of(address)
+    if info is None:
+        return {"address": address, "country": None, "asn": None, "as_org": None, "hosting": None}
+    return {
+        "address": address,
+        "country": info.country,
+        "asn": info.asn,
+        "as_org": info.as_org,
+        "hosting": info.hosting,
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Print one JSON line per address, as the model's features see it."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(
+        prog="python -m model.network", description="The country, network and hosting flag of IP addresses."
+    )
+    parser.add_argument("addresses", nargs="+", metavar="ADDRESS")
+    parser.add_argument("--geo", default="embedded", choices=NETWORK_LOOKUPS[:-1], help="as model.train's --geo")
+    parser.add_argument("--geo-database", action="append", default=[], help="as model.train's --geo-database")
+    arguments = parser.parse_args(argv)
+    try:
+        lookup = resolve_network_lookup(arguments.geo, arguments.geo_database).network_of
+    except NetworkLookupError as error:
+        parser.exit(2, f"{parser.prog}: {error}\n")
+    assert lookup is not None  # every choice but "none" has one
+    for address in arguments.addresses:
+        print(json.dumps(describe_address(lookup, address)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -18,6 +18,7 @@ COMMANDS = [
     ("model.evaluate", ()),
     ("model.lifecycle", ()),
     ("model.sample", ()),
+    ("model.network", ()),
     ("traffic", ("import",)),
     ("traffic", ("simulate",)),
     ("local_pipeline", ()),

@@ -17,6 +17,7 @@ from model.network import (
     embedded_network_of,
     is_hosting,
     lookup_from_record,
+    main,
     resolve_network_lookup,
 )
 from traffic import geo
@@ -222,3 +223,22 @@ def test_the_scorer_refuses_at_cold_start_a_model_trained_on_other_network_data(
     # THEN the scorer refuses to start rather than compute other features than the model learned
     with pytest.raises(FeatureConfigError, match="other network data"):
         load_feature_config(config)
+
+
+def test_the_command_prints_what_the_features_see_of_each_address(capsys: pytest.CaptureFixture[str]) -> None:
+    # WHEN a user asks what Vedette sees of a relay's, a server's and a private address
+    assert main(["172.224.226.1", "45.76.77.249", "10.0.0.1"]) == 0
+    # THEN each is one JSON line: its country, network and hosting flag, or nothing for a private one
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert printed == [
+        {"address": "172.224.226.1", "country": "GB", "asn": None, "as_org": "AKAMAI-AS", "hosting": False},
+        {"address": "45.76.77.249", "country": "US", "asn": None, "as_org": "AS-CHOOPA", "hosting": True},
+        {"address": "10.0.0.1", "country": None, "asn": None, "as_org": None, "hosting": None},
+    ]
+
+
+def test_the_command_names_what_a_lookup_lacks(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["--geo", "maxmind", "1.1.1.1"])
+    assert exited.value.code == 2
+    assert "needs the MaxMind-format databases (--geo-database)" in capsys.readouterr().err
