@@ -271,6 +271,26 @@ def collect_garbage_for_batches() -> None:
     gc.set_threshold(50_000, 20, 20)
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while a batch is processed.
+
+    Everything a batch allocates (decoded events, feature rows, states, evidence) stays alive until
+    the batch is done, so a collection during it frees nothing, yet scans every container made
+    since the last one: even every 50,000 allocations (``collect_garbage_for_batches``), the
+    collections took a tenth of the scorer's time on a 9,000-event batch. Reference counting still
+    frees what dies on the way; the first collection after the batch, once its containers are gone,
+    takes whatever cycles it left.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 class Validated(NamedTuple):
     """The events of a batch that keep the contract, each once, and what to park of the rest."""
 
@@ -310,6 +330,13 @@ def process_batch(
     The steps run in the order the rules of the module docstring need: an event's anomaly and alert
     are recorded before any state that has applied it is saved, episodes before IPs before users.
     """
+    with _collector_paused():
+        return _process_batch(batch, deps, settings, now)
+
+
+def _process_batch(
+    batch: DecodedBatch, deps: Dependencies, settings: ScorerSettings, now: datetime | None
+) -> BatchOutcome:
     now = now or datetime.now(UTC)
     outcome = BatchOutcome(records=len(batch.sequence_numbers), events=len(batch.user_records))
     timing = outcome.timing
