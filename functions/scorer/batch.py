@@ -825,6 +825,7 @@ class _Progress:
         self.tag = tag
         self._through: dict[str, int] = {}
         self._seen: dict[str, set[bytes]] = {}
+        self._entries: dict[str, bytes] = {}  # a record's sequence number -> its position alone
 
     def applied_through(self, key: str) -> int:
         """The last sequence number of this shard the item ``key`` has applied (-1 for none)."""
@@ -846,7 +847,14 @@ class _Progress:
     def advanced(self, key: str, record: UserRecord, keep: int) -> bytes:
         """The item's ``applied`` once it has applied ``record`` too."""
         item = self.stored.get(key)
-        return advanced(item.applied if item is not None else b"", self.tag, int(record.sequence_number), keep)
+        if item is not None and item.applied:
+            return advanced(item.applied, self.tag, int(record.sequence_number), keep)
+        # Most items a batch writes are new (episodes, users): each takes its record's position
+        # alone, made once per record for all of them.
+        entry = self._entries.get(record.sequence_number)
+        if entry is None:
+            entry = self._entries[record.sequence_number] = advanced(b"", self.tag, int(record.sequence_number), keep)
+        return entry
 
 
 class _Groups:
@@ -1060,9 +1068,8 @@ def _alert_on_entities(
     event_scores = [score.score if score is not None else 0.0 for score in new_scores]
     flagged = [score is not None and score.is_anomaly for score in new_scores]
     times = [item.time for item in new]
-    inputs = event_evidence(
-        new_rows, [item.wire for item in new], deps.vocabulary, [features.polled[index] for index in indexes]
-    )
+    wires = [item.wire for item in new]
+    inputs = event_evidence(new_rows, wires, deps.vocabulary, [features.polled[index] for index in indexes])
     step = EntityStep()
     numbers = [int(item.record.sequence_number) for item in new]  # parsed once for every kind
     for kind, model in deps.entity_models.items():
@@ -1088,10 +1095,12 @@ def _alert_on_entities(
                 outcome.suppressed_alerts += 1  # its episode counts as alerted: judged benign before
             else:
                 unsuppressed.append(alert)
-        tried = failed_logins_only(keys, [item.wire for item in new])
+        # (which entities only tried to log in is read only where a wave under way may fold an alert)
+        may_fold = bool(unsuppressed) and wave is not None and wave.in_wave
+        tried = failed_logins_only(keys, wires) if may_fold else set()
         unsuppressed, folded = fold_into_wave(wave, unsuppressed, evidence[kind], tried)
         outcome.folded_alerts += len(folded)  # the wave's alert covers them
-        groups = group_by_client(unsuppressed, keys, [item.wire for item in new], times)
+        groups = group_by_client(unsuppressed, keys, wires, times)
         unpublished, folded_by_client = _publish_client_groups(groups, deps, outcome)
         for alert in folded_by_client:
             # Left open, as a wave's folded episodes are: if the session goes on to a history and

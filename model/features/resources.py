@@ -94,10 +94,11 @@ _DIGITS_RE = re.compile(r"\d+")
 
 # count * log2(count) for the character counts of any resource the event contract admits.
 _COUNT_LOG_COUNT = np.array([0.0] + [count * math.log2(count) for count in range(1, 4097)])
-# Character classes of the 128 ASCII codes, as weights for a histogram of codes.
-_ASCII_IS_DIGIT = np.array([chr(code).isdigit() for code in range(128)], dtype=np.float64)
-_ASCII_IS_ALNUM = np.array([chr(code).isalnum() for code in range(128)], dtype=np.float64)
-_ASCII_IS_SPECIAL = np.array([chr(code) in _SPECIAL_CHARS for code in range(128)], dtype=np.float64)
+# Character classes of the 128 ASCII codes, as the columns of a histogram of codes to add up (in
+# integers: a product with weights first made a float copy of the whole histogram, three times).
+_ASCII_DIGITS = np.array([code for code in range(128) if chr(code).isdigit()])
+_ASCII_ALNUMS = np.array([code for code in range(128) if chr(code).isalnum()])
+_ASCII_SPECIALS = np.array([code for code in range(128) if chr(code) in _SPECIAL_CHARS])
 
 
 def _entropy(text: str) -> float:
@@ -183,12 +184,17 @@ def _text_shapes(texts: list[str]) -> np.ndarray[Any, np.dtype[np.float64]]:
     return shapes
 
 
+def suspicious_tokens(text: str) -> int:
+    """The ``resource_suspicious_tokens`` of a lower-cased resource: attack fragments and SQL statements."""
+    return len(_SUSPICIOUS_RE.findall(text)) + len(_SQL_RE.findall(_decoded(text)))
+
+
 def _query_shape(text: str) -> tuple[float, int, int, float, float, int]:
     """Log length, path depth, parameter count, log longest value, share of value characters that
     are symbols, and suspicious tokens of a lower-cased resource."""
     path, _, query = text.partition("?")
     log_length = math.log1p(len(text))
-    suspicious = len(_SUSPICIOUS_RE.findall(text)) + len(_SQL_RE.findall(_decoded(text)))
+    suspicious = suspicious_tokens(text)
     if not query:
         return log_length, path.count("/"), 0, 0.0, 0.0, suspicious
     values = [pair.partition("=")[2] for pair in query.split("&") if pair]
@@ -216,9 +222,9 @@ def _ascii_char_counts(texts: list[str], lengths: np.ndarray[Any, Any]) -> np.nd
     owner = np.repeat(np.arange(len(texts)), lengths.astype(np.intp))
     histogram = np.bincount(owner * 128 + codes, minlength=len(texts) * 128).reshape(len(texts), 128)
     counts = np.empty((len(texts), 4))
-    counts[:, 0] = histogram @ _ASCII_IS_DIGIT
-    counts[:, 1] = lengths - histogram @ _ASCII_IS_ALNUM
-    counts[:, 2] = histogram @ _ASCII_IS_SPECIAL
+    counts[:, 0] = histogram[:, _ASCII_DIGITS].sum(axis=1)
+    counts[:, 1] = lengths - histogram[:, _ASCII_ALNUMS].sum(axis=1)
+    counts[:, 2] = histogram[:, _ASCII_SPECIALS].sum(axis=1)
     weighted = _COUNT_LOG_COUNT[np.minimum(histogram, len(_COUNT_LOG_COUNT) - 1)].sum(axis=1)
     # A character repeated beyond the table needs a text longer than any resource the contract admits.
     for row in np.flatnonzero(lengths >= len(_COUNT_LOG_COUNT)):

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 from model.exceptions import InvalidStateError
 from model.features.events import event_field, event_time, stable_hash
 from model.features.popularity import FOLLOWED_SHARE, NOT_POPULAR, PathPopularity
-from model.features.resources import SHAPE_COLUMNS, is_page_asset, request_method, resource_shape, resource_template
+from model.features.resources import is_page_asset, request_method, resource_template, suspicious_tokens
 from model.features.state import FEATURES_VERSION, check_version
 
 VOCABULARY_COLUMNS = (
@@ -65,7 +65,6 @@ SUBREQUEST_SHARE = 0.8
 MIN_SUBREQUEST_COUNT = 5
 MIN_SUBREQUEST_CLIENTS = 3
 _UNIDENTIFIED = frozenset({None, "", "anonymous"})
-_SUSPICIOUS_IN_SHAPE = SHAPE_COLUMNS.index("resource_suspicious_tokens")
 
 
 class ResourceReading(NamedTuple):
@@ -356,8 +355,8 @@ class ResourceVocabulary:
             for section in (path, f"{path}/"):
                 reading = popularity.read(stable_hash(section), now, lasting=self.ids)
                 if reading.rarity is not None:
-                    # (its shape, which the featurizer reads anyway, only once a section is popular)
-                    return None if resource_shape(resource)[_SUSPICIOUS_IN_SHAPE] > 0.0 else reading.rarity
+                    # (its attack fragments only once a section is popular)
+                    return None if suspicious_tokens(resource.lower()) > 0 else reading.rarity
         return None
 
     def to_json(self) -> dict[str, Any]:
