@@ -69,6 +69,8 @@ MIN_TRAINING_EPISODES = 5
 # Machine clients (``model.entities.machine_clients``) get a model of their own from this many
 # training episodes; with fewer, a model of everyone's episodes judges them.
 MIN_MACHINE_EPISODES = 10
+# Machine clients' days set their threshold where they are this many clients' or more.
+MIN_MACHINE_CLIENTS = 3
 CROSS_FIT_FOLDS = 5
 # The share of the alert budget the largest-term rule may spend (``SUM_OR_LARGEST_TERM``); the
 # soft-truncated sum spends the rest.
@@ -419,13 +421,15 @@ def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: flo
 
     Where training holds machine clients (``machine_clients``), people (and whoever claims a
     browser) are judged by a model of their episodes alone, and machine clients by one of theirs
-    (``EntityModel.machines``) where there are at least ``MIN_MACHINE_EPISODES`` of them to fit it
-    on, else by a model fitted on everyone's episodes (the one model that judged every episode before
-    machine clients were told apart). Each model is calibrated to ``rate`` of the entity-days it
-    judges, so that together they keep the budget: everyone's model to ``rate`` of the machine
-    clients' days, which in training were its most extreme (calibrated on all days, it would spend
-    the budget on them a second time). Where the people cannot be cross-fitted alone, every episode
-    is judged by one model."""
+    (``EntityModel.machines``) where there are at least ``MIN_MACHINE_EPISODES`` of them, of at
+    least ``MIN_MACHINE_CLIENTS`` clients, to fit it on, else by a model fitted on everyone's
+    episodes (the one model that judged every episode before machine clients were told apart). Each
+    model is calibrated to ``rate`` of the entity-days it judges, so that together they keep the
+    budget: everyone's model to ``rate`` of the machine clients' days, which in training were its
+    most extreme (calibrated on all days, it would spend the budget on them a second time), unless
+    they are fewer than ``MIN_MACHINE_CLIENTS`` clients' days, too few to say where a machine
+    client's usual day ends: then to ``rate`` of all days. Where the
+    people cannot be cross-fitted alone, every episode is judged by one model."""
     machines = machine_clients(snapshots.counts)
     machine_episodes = int((machines & snapshots.last).sum())
     if machine_episodes:
@@ -436,7 +440,16 @@ def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: flo
             logger.info("people judged with machine clients: %s", error)
         else:
             apart = None
-            if machine_episodes >= MIN_MACHINE_EPISODES:
+            machine_days = np.zeros(snapshots.entity_days, dtype=bool)
+            machine_days[snapshots.entity_day[machines]] = True
+            named = snapshots.entity_days_named
+            machine_entities = [named[day] for day in np.flatnonzero(machine_days).tolist()]
+            # Their days say where a machine client's day ends where they are several clients'; one or
+            # two clients' days say where theirs does (a WordPress site's own cron, one episode
+            # through two weeks of a new-user trial's training, set the threshold at 574 against the
+            # people's 58, and no declared crawler or tool could alert).
+            several = len({entity for entity, _ in machine_entities}) >= MIN_MACHINE_CLIENTS
+            if machine_episodes >= MIN_MACHINE_EPISODES and several:
                 machine_snapshots = snapshots.subset(machines)
                 try:
                     apart = calibrated_model(machine_snapshots, rate, alert_budget)
@@ -446,11 +459,13 @@ def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: flo
                 judge, judge_maxima = apart
                 machine_entities = machine_snapshots.entity_days_named
             else:
-                machine_days = np.zeros(snapshots.entity_days, dtype=bool)
-                machine_days[snapshots.entity_day[machines]] = True
-                judge, judge_maxima = calibrated_model(snapshots, rate, alert_budget, judged_days=machine_days)
-                named = snapshots.entity_days_named
-                machine_entities = [named[day] for day in np.flatnonzero(machine_days).tolist()]
+                # Calibrated on the machine clients' days where they are several clients', else on
+                # everyone's: the client itself, over the threshold on most of its days, is habitual
+                # (``habitual_entities``).
+                judge, judge_maxima = calibrated_model(
+                    snapshots, rate, alert_budget, judged_days=machine_days if several else None
+                )
+                judge_maxima = judge_maxima if several else judge_maxima[machine_days]
             model.machines = judge
             on_stage_scale = judge_maxima * (model.threshold / judge.threshold)
             return ClientClassFit(

@@ -1515,3 +1515,34 @@ def test_counts_beyond_32_bits_are_stored_at_their_largest() -> None:
     evidence.events = evidence.pages = 2**40
     restored = Evidence.from_bytes(evidence.to_bytes())
     assert (restored.events, restored.pages, restored.gaps) == (2**32 - 1, 2**32 - 1, evidence.gaps)
+
+
+def test_one_machine_client_alone_does_not_set_where_every_machine_client_alerts() -> None:
+    # GIVEN people and one integration walking the catalogue every night for two weeks: at the user
+    # stage, one machine client's fourteen days (a site's own cron, a monitor, among labelled people)
+    training = sorted(normal_traffic(users=30, days=14) + nightly_syncs(14, START, "sync", hours=(2,)), key=event_time)
+    trained = train(training, agent_of=parse_agent)
+    machines = trained.metadata["entities"]["user"]["machine_clients"]
+    assert (machines["fitted_on"], machines["entity_days"]) == ("everyone's episodes", 14)
+    # WHEN a tool new to the site (curl) crawls 300 product pages a second apart the next morning, a
+    # third of them missing
+    day = START + timedelta(days=14, hours=9)
+    crawl = [
+        event(
+            day + timedelta(seconds=number),
+            "crawler-9",
+            "page_view",
+            resource=f"/products/{number}",
+            status=404 if number % 3 == 0 else 200,
+            user_agent="curl/8.5.0",
+            ip="198.51.100.77",
+            session_id="crawl-9",
+        )
+        for number in range(300)
+    ]
+    _, alerts = replay(trained, training + crawl, "user", agent_of=parse_agent)
+    # THEN it alerts: the machine clients' threshold is set on everyone's days, not extrapolated from
+    # that one client's days (which put it beyond the crawl's reach)
+    assert "crawler-9" in {alert.entity for alert in alerts}
+    # AND the integration, doing what it did every night in training, does not
+    assert not any(alert.entity.startswith("integration") for alert in alerts)

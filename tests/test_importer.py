@@ -1274,6 +1274,40 @@ def test_an_import_whose_submitted_logins_never_fail_says_which_option_to_check(
     assert few.report.login_hints() == []
 
 
+def test_a_failed_login_status_for_a_path_no_login_was_submitted_to_is_named() -> None:
+    # GIVEN logins submitted to /login, and an option naming a path that saw none (a mistyped path, or
+    # one the import does not read as a login)
+    lines = [
+        f'198.51.100.{number} - - [02/Nov/2026:10:00:{number:02d} +0000] "POST /login HTTP/1.1" 302 5 "-" "Fx"'
+        for number in range(3)
+    ]
+    importer = LogImporter("combined", failed_login_statuses=[("/signin.php", 200), ("/Login/", 200)])
+    list(importer.import_lines(lines, "access.log"))
+    # THEN the import names the path, and where the logins went, rather than take it silently
+    (hint,) = importer.report.login_hints()
+    assert hint.startswith("--failed-login-status names /signin.php, where no login was submitted")
+    assert "logins were submitted to /login (3)" in hint
+    # AND a log without any login says so
+    empty = LogImporter("combined", failed_login_statuses=[("/signin.php", 200)])
+    list(empty.import_lines(lines[:0], "access.log"))
+    (hint,) = empty.report.login_hints()
+    assert "no login was submitted to any path" in hint
+
+
+def test_wordpress_brute_force_reads_as_failed_logins_without_an_option() -> None:
+    # GIVEN a WordPress site's log: a botnet posting to wp-login.php (the form again, 200) and its
+    # owner logging in (a redirect to wp-admin)
+    lines = [
+        f'203.0.113.{number} - - [02/Nov/2026:10:00:{number:02d} +0000] "POST /wp-login.php HTTP/1.1" 200 4 "-" "Fx"'
+        for number in range(30)
+    ] + ['198.51.100.9 - - [02/Nov/2026:10:01:00 +0000] "POST /wp-login.php HTTP/1.1" 302 0 "-" "Fx"']
+    importer = LogImporter("combined")
+    types = [labeled.event["event_type"] for labeled in importer.import_lines(lines, "access.log")]
+    # THEN the botnet's attempts are failed logins and the owner's got in, with nothing to warn of
+    assert types == ["login_failed"] * 30 + ["login_succeeded"]
+    assert importer.report.login_hints() == []
+
+
 def test_a_form_that_fails_with_200_beside_an_app_that_succeeds_with_200_is_read_per_path(tmp_path: Path) -> None:
     # GIVEN a Django form that fails with 200 (the form again) and succeeds with 302, and an app's
     # token call that fails with 401 and succeeds with 200; 40 logins to each, a quarter failing
@@ -1478,7 +1512,20 @@ def test_event_type_inference() -> None:
     assert infer_event_type("POST", "/login.php", 200, failed_statuses={200}) == "login_failed"
     assert infer_event_type("POST", "/account/login.aspx", 302) == "login_succeeded"
     assert infer_event_type("GET", "/logout.php", 302) == "logout"
-    assert infer_event_type("POST", "/wp-login.php", 200) == "page_view"  # (a scanner's probe is not this site's login)
+    # (WordPress's login page, as WordPress answers it: the form again when it failed, a redirect when in)
+    assert infer_event_type("POST", "/wp-login.php", 200) == "login_failed"
+    assert infer_event_type("POST", "/wp-login.php", 302) == "login_succeeded"
+    assert infer_event_type("POST", "/blog/wp-login.php", 302, "action=login") == "login_succeeded"
+    assert infer_event_type("POST", "/wp-login.php", 403) == "login_failed"  # (a security plugin's block)
+    assert infer_event_type("POST", "/wp-login.php", None) == "login_attempt"
+    assert infer_event_type("GET", "/wp-login.php", 200) == "page_view"
+    assert infer_event_type("POST", "/wp-login.php", 404) == "page_view"  # (no WordPress: a scanner's probe)
+    assert infer_event_type("GET", "/wp-login.php", 302, "action=logout&_wpnonce=3f1a") == "logout"
+    assert infer_event_type("POST", "/wp-login.php", 302, "action=lostpassword") == "password_reset"
+    assert infer_event_type("GET", "/wp-login.php", 200, "action=lostpassword") == "page_view"
+    assert infer_event_type("GET", "/wp-login.php", 200, "action=rp&key=Zx81&login=ann") == "password_reset"
+    assert infer_event_type("POST", "/wp-login.php", 302, "action=register") == "signup"
+    assert infer_event_type("POST", "/wp-login.php", 302, "action=postpass") == "page_view"
     assert infer_event_type("POST", "/account/password-reset", 302) == "password_reset"
     # (the form fetched is a page; the link the reset sent, its token in the query, is the reset)
     assert infer_event_type("GET", "/account/password-reset", 200) == "page_view"

@@ -7,11 +7,13 @@ model server is in test_scorer_handler.py.
 from __future__ import annotations
 
 import base64
+import gc
 import hashlib
 import itertools
 import json
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -679,3 +681,31 @@ def test_an_address_item_of_an_earlier_release_is_read_as_one_part_and_its_posit
     assert view.others is not None
     assert (view.others.events, len(view.others.recent_users)) == (2, 2)  # the old part counted no events
     assert IpState.from_bytes(items[own_key(address, shard_tag(SHARD))].state).events == 2
+
+
+class _CollectorWatchingEndpoint(SuspiciousResourceEndpoint):
+    """Notes whether the cyclic garbage collector ran while the batch was scored."""
+
+    def __init__(self, fail_calls: Sequence[int] = ()) -> None:
+        super().__init__(fail_calls)
+        self.collector_enabled: list[bool] = []
+
+    def score(self, rows: Any, body: bytes | None = None, feature_config_id: str | None = None) -> list[Any]:
+        self.collector_enabled.append(gc.isenabled())
+        return super().score(rows, body, feature_config_id)
+
+
+def test_the_collector_is_paused_for_a_batch_and_resumed_after_it_even_when_it_fails(aws_endpoint, resources):
+    # GIVEN an enabled garbage collector, and an endpoint that fails the second batch's call
+    assert gc.isenabled()
+    event = lambda_event([plain(encode_event(wire_event(0)), "user-0")])
+    endpoint = _CollectorWatchingEndpoint(fail_calls=[2])
+    deps, settings = dependencies(aws_endpoint, resources, endpoint)
+    # WHEN a batch is scored, then one whose call fails
+    run(event, deps, settings)
+    outcome = run(lambda_event([plain(encode_event(wire_event(1)), "user-1")]), deps, settings)
+    # THEN the collector was paused during each (a batch's containers all live until it is done)
+    assert endpoint.collector_enabled == [False, False]
+    assert outcome.response() != {"batchItemFailures": []}
+    # AND it runs again after them, failed or not: a warm Lambda's later batches free their cycles
+    assert gc.isenabled()

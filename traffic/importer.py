@@ -325,6 +325,21 @@ _LOGIN_RE = re.compile(
     rf"|loginwithrecoverycode){_PAGE_EXTENSION}(?:/|$)"
 )
 _LOGOUT_RE = re.compile(rf"/(?:logout|signout|sign-out|log-out|logoff|salir){_PAGE_EXTENSION}(?:/|$)")
+# WordPress's login page does each of an account's steps, named by its ``action`` parameter (none, or
+# ``login``: a login). It answers a failed login with its form again (200) and one that got in with
+# a redirect (302), on every WordPress site, so no --failed-login-status is needed for it. Where the
+# site answers it 404 (405, 410), the site is no WordPress, and a POST there is a scanner's probe.
+_WORDPRESS_LOGIN_RE = re.compile(r"/wp-login\.php$")
+_WORDPRESS_ACTION_RE = re.compile(r"(?:^|&)action=([a-z_-]*)")
+_WORDPRESS_STEPS = {
+    "logout": "logout",
+    "lostpassword": "password_reset",
+    "retrievepassword": "password_reset",
+    "rp": "password_reset",
+    "resetpass": "password_reset",
+    "register": "signup",
+}
+_NO_SUCH_PAGE = frozenset({404, 405, 410})
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
 # A password reset is its form submitted, or the link it sent followed (its token in the query); the
 # form fetched is a page: read as a reset, everyone who reset theirs did it twice, and a visit to the
@@ -424,6 +439,8 @@ class ImportReport:
     # Submitted logins by login path (at most MAX_LOGIN_PATHS): their statuses, and how many read as
     # failed, of those by a status that --failed-login-status gave for every path.
     login_paths: dict[str, LoginPathCounts] = field(default_factory=dict)
+    # The login paths --failed-login-status named (as ``login_path_key`` reads them).
+    failed_login_paths_given: tuple[str, ...] = ()
     addressed: int = 0  # events with a client address
     # Requests whose address column held something that is not an IP (kept in properties.remote_addr),
     # and the first such value.
@@ -518,6 +535,19 @@ class ImportReport:
         every path and some by a 4xx of its own (an app's token call, failing with 401 and succeeding
         with 200, beside a form that fails with 200)."""
         hints = []
+        submitted_to = {login_path_key(path) for path in self.login_paths}
+        for given in self.failed_login_paths_given:
+            if given not in submitted_to and len(self.login_paths) < MAX_LOGIN_PATHS:
+                seen = ", ".join(
+                    f"{path} ({counts.statuses.total()})"
+                    for path, counts in sorted(self.login_paths.items(), key=lambda item: -item[1].statuses.total())[:3]
+                )
+                hints.append(
+                    f"--failed-login-status names {given}, where no login was submitted: "
+                    + (f"logins were submitted to {seen}" if seen else "no login was submitted to any path")
+                    + "; check the path (without its query), or whether the log reads its requests as logins "
+                    "(python -m traffic import shows each event's type; docs/traffic.md lists the login paths read)"
+                )
         several = len(self.login_paths) > 1
         for path, counts in self.login_paths.items():
             submitted = counts.statuses.total()
@@ -1372,6 +1402,30 @@ def identify_user(user: str | None, session: str | None, ip: str | None, user_ag
     return ANONYMOUS
 
 
+def _wordpress_step(submitted: bool, status: int | None, query: str, failed_statuses: Collection[int]) -> str:
+    """The event type of a request to WordPress's ``/wp-login.php`` (``_WORDPRESS_LOGIN_RE``)."""
+    action = _WORDPRESS_ACTION_RE.search(query.lower())
+    step = (
+        _WORDPRESS_STEPS.get(action.group(1), "page_view")
+        if action and action.group(1) not in ("", "login")
+        else "login"
+    )
+    if status in _NO_SUCH_PAGE:
+        return "page_view"
+    if step == "login":
+        if not submitted:
+            return "page_view"
+        if status is None:
+            return "login_attempt"
+        got_in = 300 <= status < 400 and status not in failed_statuses
+        return "login_succeeded" if got_in else "login_failed"
+    if step == "password_reset" and not (submitted or _RESET_LINK_RE.search(query.lower())):
+        return "page_view"  # (the form fetched)
+    if step == "signup" and not submitted:
+        return "page_view"
+    return step
+
+
 def derived_event_id(source: str, line_number: int, line: str) -> str:
     """A stable event id for a line: the same file imported twice gives the same ids."""
     digest = hashlib.sha256(f"{source}\x1f{line_number}\x1f{line}".encode("utf-8", "surrogatepass")).digest()
@@ -1385,7 +1439,8 @@ def infer_event_type(
 
     Static files are ``static_asset``; login paths are ``login_succeeded`` or ``login_failed`` by
     status when submitted (POST, or credentials in the query: failed at 400 or more, or at one of
-    ``failed_statuses``) and ``login_attempt`` when the status is unknown, unless they log out,
+    ``failed_statuses``; WordPress's ``/wp-login.php`` as WordPress answers it, ``_wordpress_step``)
+    and ``login_attempt`` when the status is unknown, unless they log out,
     refresh a token, register an account or reset a password (``/auth/logout``,
     ``/auth/password-reset``); then logout, password reset, a submitted sign-up form (``signup``), a
     submitted payment (``purchase``: a
@@ -1399,6 +1454,8 @@ def infer_event_type(
     asset = _STATIC_RE.search(lowered) or BUNDLE_QUERY_RE.fullmatch(query)
     if asset and (method or "").upper() not in _WRITE_METHODS:
         return "static_asset"
+    if _WORDPRESS_LOGIN_RE.search(lowered):
+        return _wordpress_step(submitted, status, query, failed_statuses)
     if _LOGIN_RE.search(lowered) and submitted and not _LOGOUT_RE.search(lowered) and not _NOT_LOGIN_RE.search(lowered):
         if status is None:
             return "login_attempt"
@@ -1690,6 +1747,7 @@ class LogImporter:
             ),
             session_cookie=session_cookie if self.session_column == COOKIE_HEADER else None,
             reads_cookie_header=self.session_column == COOKIE_HEADER,
+            failed_login_paths_given=tuple(self.failed_login_paths),
         )
         if format == "cloudfront":
             self.report.cookie_advice = "turn on cookie logging (include cookies in CloudFront's standard logs)"
