@@ -47,6 +47,8 @@ from model.client_alerts import fold_into_clients, group_by_client
 from model.entities import (
     DEFAULT_ALERT_BUDGET,
     DEFAULT_MIN_DAILY_ALERTS,
+    HABIT_MARGIN,
+    HABIT_MIN_DAYS,
     EntityAlert,
     EntityTracker,
     Evidence,
@@ -55,7 +57,7 @@ from model.entities import (
     event_evidence,
     explain_peaks,
 )
-from model.entity_training import ENTITY_KINDS, MIN_MACHINE_EPISODES
+from model.entity_training import ENTITY_KINDS, MIN_MACHINE_CLIENTS, MIN_MACHINE_EPISODES
 from model.exceptions import TrainingDataError
 from model.features import IpState, SiteNow, UserState, event_time, featurize_batch
 from model.ordering import in_time_order as ordered_by_time
@@ -923,6 +925,14 @@ def _calibration_note(replay: Replay) -> str:
             f"clients are judged against {_machines_fitted_on(machines)}, with a threshold of "
             f"{machines['threshold']:.2f} (their scores are reported on the others' scale)."
         )
+    habitual = stage.get("habitual_entities")
+    if habitual:
+        note += (
+            f" {habitual:,} {replay.kind}{'s' if habitual > 1 else ''} crossed it on {HABIT_MIN_DAYS} or more days of "
+            f"training (a monitor, an integration, an office behind one address): habitual, each alerts only beyond "
+            f"{HABIT_MARGIN:g} times its highest score there, so a score above the threshold without an alert may be "
+            'one of theirs (docs/model.md, "Habitual entities").'
+        )
     return note
 
 
@@ -930,6 +940,11 @@ def _machines_fitted_on(machines: dict[str, Any]) -> str:
     # A model trained before the field judged machine clients only against their own episodes.
     if machines.get("fitted_on", "their own episodes") == "their own episodes":
         return "theirs"
+    if machines.get("calibrated_on") == "everyone's days":
+        return (
+            f"everyone's (theirs are fewer than {MIN_MACHINE_CLIENTS} clients': too few for a model of their own, "
+            "or to say where a machine client's usual day ends; calibrated on everyone's days)"
+        )
     if machines["episodes"] < MIN_MACHINE_EPISODES:
         why = f"too few of theirs, under {MIN_MACHINE_EPISODES}, for a model of their own"
     else:

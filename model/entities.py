@@ -752,7 +752,8 @@ class EntityModel:
         earlier one's (``_READABLE_FEATURES``); ``priors`` are always in this code's layout, as
         ``evidence_rows`` reads them. ``machines``: where training held machine clients
         (``machine_clients``), the model that judges their episodes, fitted on theirs (or on
-        everyone's, where theirs were too few) and calibrated on their days; this one is then fitted
+        everyone's, where theirs were too few) and calibrated on their days (on everyone's, where they
+        were one or two clients'); this one is then fitted
         and calibrated on the others alone, and judges them. Without it, this one judges every
         episode. ``usual``: each of the model's features' median over the training's finished
         episodes, what a reason calls usual (a model without it names the profile's median, over

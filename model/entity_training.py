@@ -475,6 +475,7 @@ def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: flo
                 {
                     "episodes": machine_episodes,
                     "fitted_on": "their own episodes" if apart is not None else "everyone's episodes",
+                    "calibrated_on": "their days" if apart is not None or several else "everyone's days",
                     "entity_days": len(judge_maxima),
                     "threshold": judge.threshold,
                     "term_threshold": judge.term_threshold,

@@ -268,6 +268,39 @@ def test_a_backtest_says_how_it_judged_the_machine_clients_it_trained_on(
     assert judged in report
 
 
+def test_the_report_says_when_machine_clients_were_too_few_clients_to_calibrate_on() -> None:
+    from model.backtest import _machines_fitted_on
+
+    judged = _machines_fitted_on(
+        {"fitted_on": "everyone's episodes", "calibrated_on": "everyone's days", "episodes": 1}
+    )
+    assert judged.startswith("everyone's (theirs are fewer than 3 clients'")
+    assert judged.endswith("calibrated on everyone's days)")
+    # (a model trained before the field was calibrated on their days)
+    earlier = _machines_fitted_on({"fitted_on": "everyone's episodes", "episodes": 9})
+    assert earlier.endswith("calibrated on their days)")
+
+
+def test_the_report_says_that_habitual_entities_alert_only_beyond_their_training_level() -> None:
+    from types import SimpleNamespace
+
+    from model.backtest import _calibration_note
+
+    # GIVEN a user stage that found two users over its threshold on three days or more of training
+    stage = {"threshold": 58.0, "entity_days": 6582, "calibration": {"method": "quantile"}, "habitual_entities": 2}
+    replay = SimpleNamespace(kind="user", model=SimpleNamespace(metadata={"entities": {"user": stage}}))
+    # THEN the report says why they may score above it without an alert
+    note = _calibration_note(replay)  # type: ignore[arg-type]
+    assert "2 users crossed it on 3 or more days of training" in note
+    assert "each alerts only beyond 1.25 times its highest score there" in note
+    # AND says nothing of them where there are none
+    assert "habitual" not in _calibration_note(
+        SimpleNamespace(
+            kind="user", model=SimpleNamespace(metadata={"entities": {"user": {**stage, "habitual_entities": 0}}})
+        )
+    )  # type: ignore[arg-type]
+
+
 def test_exactly_one_model_source_is_required(tmp_path: Path) -> None:
     result = run_backtest("--test", "x.jsonl", "--out", str(tmp_path))
     assert result.returncode == 2

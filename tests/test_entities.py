@@ -1523,7 +1523,11 @@ def test_one_machine_client_alone_does_not_set_where_every_machine_client_alerts
     training = sorted(normal_traffic(users=30, days=14) + nightly_syncs(14, START, "sync", hours=(2,)), key=event_time)
     trained = train(training, agent_of=parse_agent)
     machines = trained.metadata["entities"]["user"]["machine_clients"]
-    assert (machines["fitted_on"], machines["entity_days"]) == ("everyone's episodes", 14)
+    assert (machines["fitted_on"], machines["calibrated_on"], machines["entity_days"]) == (
+        "everyone's episodes",
+        "everyone's days",
+        14,
+    )
     # WHEN a tool new to the site (curl) crawls 300 product pages a second apart the next morning, a
     # third of them missing
     day = START + timedelta(days=14, hours=9)
