@@ -1526,6 +1526,10 @@ def test_event_type_inference() -> None:
     assert infer_event_type("GET", "/wp-login.php", 200, "action=rp&key=Zx81&login=ann") == "password_reset"
     assert infer_event_type("POST", "/wp-login.php", 302, "action=register") == "signup"
     assert infer_event_type("POST", "/wp-login.php", 302, "action=postpass") == "page_view"
+    # (and WordPress's search, on a folder's path)
+    assert infer_event_type("GET", "/", 200, "s=hiking+boots") == "search"
+    assert infer_event_type("GET", "/page/2/", 200, "post_type=product&s=boots") == "search"
+    assert infer_event_type("GET", "/products.php", 200, "s=price") == "page_view"
     assert infer_event_type("POST", "/account/password-reset", 302) == "password_reset"
     # (the form fetched is a page; the link the reset sent, its token in the query, is the reset)
     assert infer_event_type("GET", "/account/password-reset", 200) == "page_view"

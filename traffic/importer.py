@@ -1402,6 +1402,12 @@ def identify_user(user: str | None, session: str | None, ip: str | None, user_ag
     return ANONYMOUS
 
 
+def _wordpress_search(lowered_path: str, query: str) -> bool:
+    """WordPress's search: ``s`` on the site's root or a listing's page (``/?s=boots``,
+    ``/page/2/?s=boots``), a folder's path, where other sites' ``s`` (a sort, a size) is rarer."""
+    return lowered_path.endswith("/") and (query.startswith("s=") or "&s=" in query)
+
+
 def _wordpress_step(submitted: bool, status: int | None, query: str, failed_statuses: Collection[int]) -> str:
     """The event type of a request to WordPress's ``/wp-login.php`` (``_WORDPRESS_LOGIN_RE``)."""
     action = _WORDPRESS_ACTION_RE.search(query.lower())
@@ -1472,7 +1478,7 @@ def infer_event_type(
         return "purchase"
     if "/api/" in lowered:
         return "api_call"
-    if _SEARCH_RE.search(lowered) or query.startswith("q=") or "&q=" in query:
+    if _SEARCH_RE.search(lowered) or query.startswith("q=") or "&q=" in query or _wordpress_search(lowered, query):
         return "search"
     cart = _CART_RE.search(lowered) and not _CART_CHANGE_RE.search(lowered)
     if (cart and (submitted or _CART_ADD_RE.search(lowered))) or _CART_ADD_QUERY_RE.search(query.lower()):
