@@ -1306,6 +1306,11 @@ def test_wordpress_brute_force_reads_as_failed_logins_without_an_option() -> Non
     # THEN the botnet's attempts are failed logins and the owner's got in, with nothing to warn of
     assert types == ["login_failed"] * 30 + ["login_succeeded"]
     assert importer.report.login_hints() == []
+    # AND a log holding the brute force alone, every login failed with the form again, is not told to
+    # drop an option it was never given
+    alone = LogImporter("combined")
+    list(alone.import_lines(lines[:30], "access.log"))
+    assert alone.report.login_hints() == []
 
 
 def test_a_form_that_fails_with_200_beside_an_app_that_succeeds_with_200_is_read_per_path(tmp_path: Path) -> None:

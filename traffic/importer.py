@@ -574,7 +574,11 @@ class ImportReport:
                     "can be seen there (where it answers both alike, an app's login API, leave it: the surges of "
                     "logins watch them, docs/model.md)"
                 )
-            elif counts.failed == submitted and all(status < 400 for status in counts.statuses):
+            elif (
+                counts.failed == submitted
+                and all(status < 400 for status in counts.statuses)
+                and (counts.given or counts.failed_by_site_status)  # (by the option: not WordPress's form)
+            ):
                 hints.append(
                     f"every one of the {submitted} login(s) submitted to {path} read as failed by "
                     f"--failed-login-status (statuses: {statuses}): if the site answers a successful login with that "
@@ -2159,7 +2163,13 @@ class LogImporter:
         event_type = event_type or infer_event_type(method, path, status, query, failed_statuses)
         if event_type in _LOGIN_EVENTS and status is not None and path:
             failed = event_type == "login_failed"
-            by_site_status = failed and status < 400 and path_key not in self.failed_login_paths
+            # (failed by a status given for every path: not by one of its own, nor by WordPress's form)
+            by_site_status = (
+                failed
+                and status < 400
+                and status in self.failed_login_statuses
+                and path_key not in self.failed_login_paths
+            )
             given = failed_statuses if path_key in self.failed_login_paths else frozenset()
             self.report.count_login(path, status, failed, by_site_status, given)
         return {
