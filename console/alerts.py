@@ -210,7 +210,7 @@ class DynamoAlerts:
         it, or a marker gone (it lasts a day past its day). ``events``: its timeline, whose request at
         the alert's moment names the client."""
         raised = [event for event in events if abs((event["at"] - record.last_event_at).total_seconds()) < 0.001]
-        client = client_of(raised[0]) if raised and is_grouped(record.kind, record.pages) else None
+        client = client_of(raised[0]) if raised and is_grouped(record.kind, record.pages, record.entity) else None
         if client is None:
             return None
         partition, day_start = client_marker(client, record.last_event_at.timestamp())

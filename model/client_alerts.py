@@ -1,17 +1,22 @@
-"""One session alert per client a day, for clients that keep no cookies: the grouping the scorer and
-the backtest share.
+"""One alert per client a day for one-request episodes, the grouping the scorer and the backtest share.
 
 A client that keeps no cookies (curl, most scripts) gets a new session id from the site with every
 request, and each of those one-request sessions can alert on its own: in a trial log, seven
 addresses running curl raised 1,012 session alerts in two days. What an analyst acts on is the
-client (its address and user agent), so the first such session alert of a client on a UTC day is
-sent and the later ones that day are counted into it (folded), like the alerts a failed-login wave
-covers (``model.waves``).
+client, so the first such alert of a client on a UTC day is sent and the later ones that day are
+counted into it (folded), like the alerts a failed-login wave covers (``model.waves``).
 
-Only alerts on one-request sessions are grouped: people behind one address (an office, a carrier's
-NAT) with the same browser build are one client too, and a session with a history is a person's
-or a bot's own, so its alert is its own. User alerts are never grouped: a user is an account, and an
-account's alert must reach the analyst even when another account's came from the same address.
+A client is its address (an IPv6 address's /64, the network one host's privacy addresses come
+from), not its address and user agent: a scanner that changes its agent with every request (Nikto
+numbers its tests in it; scrapers draw one from a list) is one client, and on a new-user trial of an
+IIS portal's log one Nikto scan, keyed by address and agent, raised 1,946 of the log's 1,982 alerts.
+
+Only alerts on one-request episodes are grouped: people behind one address (an office, a carrier's
+NAT) are one client too, and an episode with a history is a person's or a bot's own, so its alert is
+its own. The episodes grouped are sessions', and those of users the importer named after their
+session or client where the log named none (``PSEUDONYMOUS_USERS``). A user's alert is never
+grouped: a user is an account, and an account's alert must reach the analyst even when another
+account's came from the same address.
 
 The decision differs by where the markers live: ``fold_into_clients`` keeps them in memory (the
 backtest); the scorer keeps them in the anomalies table (``scorer.batch._publish_client_group``).
@@ -19,7 +24,7 @@ backtest); the scorer keeps them in the anomalies table (``scorer.batch._publish
 
 from __future__ import annotations
 
-import hashlib
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,17 +38,27 @@ CLIENT_MARKER_SECONDS = 2 * CLIENT_DAY_SECONDS
 COOKIELESS_PAGES = 1
 GROUPED_KIND = "session"
 CLIENT_PARTITION_PREFIX = "client:"
+IPV6_CLIENT_PREFIX = 64
+# The user ids ``traffic.importer`` gives the lines of a log that names no user: their session's, or
+# else their client's (address and user agent). Such a user is no account.
+SESSION_USER_PREFIX = "session:"
+CLIENT_USER_PREFIX = "client:"
+PSEUDONYMOUS_USERS = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX)
 
 
 def client_of(event: Mapping[str, Any]) -> str | None:
-    """The client an event came from: its address and a digest of its user agent (a user agent can be
-    long; the digest keeps the marker's key short), or None without an address."""
+    """The client an event came from: its address, or an IPv6 address's /64 network; None without
+    an address. An address that does not parse is taken as it is written."""
     ip = event.get("ip")
     if not isinstance(ip, str) or not ip:
         return None
-    agent = event.get("user_agent")
-    digest = hashlib.sha256((agent if isinstance(agent, str) else "").encode()).hexdigest()[:16]
-    return f"{ip} {digest}"
+    try:
+        address = ipaddress.ip_address(ip)
+    except ValueError:
+        return ip
+    if address.version == 6:
+        return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
+    return str(address)
 
 
 def day_start_of(moment: float) -> int:
@@ -73,11 +88,14 @@ class ClientGroup:
         return self.day_start + CLIENT_MARKER_SECONDS
 
 
-def is_grouped(kind: str, pages: int) -> bool:
-    """Whether an alert (on an entity ``kind``, whose episode has ``pages`` requests) is grouped by its
-    client: alerts on sessions of one request. User alerts, and sessions with more than one request,
-    are decided alone."""
-    return kind == GROUPED_KIND and pages <= COOKIELESS_PAGES
+def is_grouped(kind: str, pages: int, entity: str) -> bool:
+    """Whether an alert (on ``entity`` of ``kind``, whose episode has ``pages`` requests) is grouped
+    by its client: alerts on one-request sessions, and on one-request users the importer named
+    after a session or a client (``PSEUDONYMOUS_USERS``). Accounts' alerts, and episodes of more
+    than one request, are decided alone."""
+    if pages > COOKIELESS_PAGES:
+        return False
+    return kind == GROUPED_KIND or entity.startswith(PSEUDONYMOUS_USERS)
 
 
 def group_by_client(
@@ -90,7 +108,9 @@ def group_by_client(
     client and UTC day, in the order of their first alert. An alert's client is that of the event
     that raised it (at ``EntityAlert.last_event_at``), whatever the batch holds after it; an alert
     that is not grouped (``is_grouped``), or whose request has no address, is alone."""
-    wanted = {(alert.entity, alert.last_event_at) for alert in alerts if is_grouped(alert.kind, alert.pages)}
+    wanted = {
+        (alert.entity, alert.last_event_at) for alert in alerts if is_grouped(alert.kind, alert.pages, alert.entity)
+    }
     clients: dict[tuple[str, float], str | None] = {}
     if wanted:
         for key, event, moment in zip(keys, events, times, strict=True):
@@ -99,7 +119,11 @@ def group_by_client(
     groups: dict[tuple[str, int], ClientGroup] = {}
     ordered: list[ClientGroup] = []
     for alert in alerts:
-        client = clients.get((alert.entity, alert.last_event_at)) if is_grouped(alert.kind, alert.pages) else None
+        client = (
+            clients.get((alert.entity, alert.last_event_at))
+            if is_grouped(alert.kind, alert.pages, alert.entity)
+            else None
+        )
         if client is None:
             ordered.append(ClientGroup(None, day_start_of(alert.last_event_at), [alert]))
             continue

@@ -69,7 +69,8 @@ def backtest_sessions(logs: Path, labels: Path, out: Path) -> subprocess.Complet
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Ten days of people to train on; two later days of new people, two scrapers, and one client that
-    keeps no cookies (three requests, each its own session) to test."""
+    keeps no cookies (three requests, each its own session, and each with its own agent, as a scanner
+    numbers its tests in it) to test."""
     folder = tmp_path_factory.mktemp("logs")
     history = normal_traffic(users=120, days=12, seed=5)
     cut = (START + timedelta(days=10)).timestamp()
@@ -79,7 +80,12 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         START + timedelta(days=11, hours=15), 90, "bot-b"
     )
     bots += [
-        {**item, "user_agent": "curl/8.5.0", "session_id": f"cookieless-{run}-session"}
+        {
+            **item,
+            "user_agent": f"Mozilla/5.00 (Nikto/2.5.0) (Evasions:None) (Test:{run:06d})",
+            "ip": "198.51.100.23",  # (not the scrapers' address, whose first request alerted that day)
+            "session_id": f"cookieless-{run}-session",
+        }
         for run in range(3)
         for item in scraper_session(START + timedelta(days=11, hours=16 + run), 1, "cookieless")
     ]

@@ -284,8 +284,8 @@ def test_a_clients_first_one_request_session_alert_says_how_many_were_counted_in
     store.count_folded(client_partition, day_start, 3)
     # WHEN the analyst opens the alert
     page = text(console.get("/alert", query_string={"entity": partition, "start": int(alert.first_event_at)}))
-    # THEN it says how many of the client's later one-request sessions it stands for
-    assert "3 later one-request sessions of the same client were counted into it" in page
+    # THEN it says how many of the client's later one-request visits it stands for
+    assert "3 later one-request visits from the same address were counted into it" in page
     # AND without its client's marker (gone a day after its day) the page says nothing of it
     world.client("dynamodb").delete_item(
         TableName=world.anomalies_table, Key={"user_id": {"S": client_partition}, "sk": {"S": f"alert#{day_start}"}}

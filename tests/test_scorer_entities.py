@@ -202,9 +202,12 @@ def test_an_alert_that_cannot_be_published_holds_back_its_user_and_is_published_
     assert Evidence.from_bytes(item["Item"]["state"]["B"]).events == 40
 
 
-def cookieless_requests(requests: list[tuple[datetime, str]], ip: str = "203.0.113.7") -> list[dict[str, Any]]:
+def cookieless_requests(
+    requests: list[tuple[datetime, str]], ip: str = "203.0.113.7", first_number: int = 0
+) -> list[dict[str, Any]]:
     """One request each, from a client that keeps no cookies: the site gives each a session of its
-    own, and the service names the visitor by address and agent (``requests``: when and which agent)."""
+    own (numbered from ``first_number``), and the service names the visitor by address and agent
+    (``requests``: when and which agent)."""
     events = [
         event(
             moment,
@@ -216,21 +219,22 @@ def cookieless_requests(requests: list[tuple[datetime, str]], ip: str = "203.0.1
             status=200,
             session_id=f"cookieless-{number}",
         )
-        for number, (moment, agent) in enumerate(requests)
+        for number, (moment, agent) in enumerate(requests, start=first_number)
     ]
     return [normalize_event(item) for item in sorted(events, key=event_time)]
 
 
 def one_client_day() -> list[dict[str, Any]]:
     """Six requests of one client in an afternoon (sessions 0-5), one of the same address with another
-    agent (6), and one of the first client the next day (7)."""
+    agent (6), one of the first client the next day (7), and one of another address that afternoon (8)."""
     afternoon = START + timedelta(days=10, hours=12)
     requests = [(afternoon + timedelta(minutes=number), "python-requests/2.32") for number in range(6)]
     requests += [
         (afternoon + timedelta(minutes=7), "curl/8.5.0"),
         (afternoon + timedelta(days=1), "python-requests/2.32"),
     ]
-    return cookieless_requests(requests)
+    elsewhere = cookieless_requests([(afternoon + timedelta(minutes=8), "curl/8.5.0")], "198.51.100.4", 8)
+    return sorted(cookieless_requests(requests) + elsewhere, key=event_time)
 
 
 class FailingFirstSessionSns:
@@ -273,22 +277,24 @@ def test_a_client_without_cookies_raises_one_session_alert_a_day(aws_endpoint, r
     # WHEN every batch is processed until it is taken, and each is then delivered again
     outcomes = [outcome for batch in kinesis_batches for outcome in until_taken(batch, deps, settings)]
     replayed = [run(batch, deps, settings) for batch in kinesis_batches]
-    # THEN each one-request session alerted on its own would have: 8 session alerts
-    assert sum(outcome.alerts + outcome.client_folded_alerts for outcome in outcomes) >= 8
-    # AND one was sent per client and day: the first of the afternoon, the other agent's, the next day's
+    # THEN each one-request session alerted on its own would have: 9 session alerts
+    assert sum(outcome.alerts + outcome.client_folded_alerts for outcome in outcomes) >= 9
+    # AND one was sent per client (address) and day: the first of the afternoon, the other address's,
+    # the next day's
     messages = alerts_of(aws_endpoint, resources)
-    assert session_alerts(messages) == ["cookieless-0", "cookieless-6", "cookieless-7"]
+    assert session_alerts(messages) == ["cookieless-0", "cookieless-7", "cookieless-8"]
     assert (sum(outcome.failed_sequence_numbers != [] for outcome in outcomes) > 0) == sns_fails_once
-    # AND the five others were counted into the first, each marker saying so; the retries and the
-    # replay sent nothing more, and nothing is left for the sweeper
-    assert sum(outcome.client_folded_alerts for outcome in outcomes) == 5
+    # AND the six others, the other agent's at the same address among them, were counted into the
+    # first, each marker saying so; the retries and the replay sent nothing more, and nothing is left
+    # for the sweeper
+    assert sum(outcome.client_folded_alerts for outcome in outcomes) == 6
     assert sum(outcome.alerts for outcome in replayed) == sum(outcome.client_folded_alerts for outcome in replayed) == 0
     client = "client:" + str(client_of(one_client_day()[0]))
     folded = folded_markers(aws_endpoint, settings)
-    assert sorted(folded) == [f"session:cookieless-{number}" for number in range(1, 6)]
+    assert sorted(folded) == [f"session:cookieless-{number}" for number in range(1, 7)]
     assert {into.split(" alert#")[0] for into in folded.values()} == {client}
     day_start = int((START + timedelta(days=10)).timestamp())
-    assert client_marker(aws_endpoint, settings, client, day_start)[FOLDED_COUNT_ATTRIBUTE]["N"] == "5"
+    assert client_marker(aws_endpoint, settings, client, day_start)[FOLDED_COUNT_ATTRIBUTE]["N"] == "6"
     assert {item["status"]["S"] for item in recorded_alerts(aws_endpoint, settings)} == {ALERT_SENT}
     # AND the counted sessions' episodes stay open: one that goes on would alert on its own
     assert not stored_evidence(aws_endpoint, settings, "session", "cookieless-2").alerted

@@ -84,6 +84,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from model.client_alerts import CLIENT_USER_PREFIX, SESSION_USER_PREFIX
 from model.features.resources import BUNDLE_QUERY_RE
 from model.ordering import in_time_order as ordered_by_time
 from traffic.envoy import ENVOY_FORMATS, from_envoy, is_envoy_format
@@ -279,9 +280,6 @@ ANONYMOUS = "anonymous"  # the user of a line without user, session, address or 
 # The status a proxy logs when the client hung up before the response (CloudFront's ``000``, Envoy's
 # and Istio's ``0`` with the DC flag): the request is read without a status, marked viewer_closed.
 CLOSED_STATUSES = frozenset({"0", "000"})
-# The users of lines without a user: their session's, or else their client's (``identify_user``).
-SESSION_USER_PREFIX = "session:"
-CLIENT_USER_PREFIX = "client:"
 # What the user ids of lines without a user begin with (``identify_user``).
 DERIVED_USERS = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX, ANONYMOUS)
 _LOGIN_EVENTS = frozenset({"login_succeeded", "login_failed"})
