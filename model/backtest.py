@@ -623,6 +623,21 @@ class Replay:
         self.matched_labels.add(matched)
         return self.labels[matched]
 
+    def unmatched_labels_note(self) -> str | None:
+        """The label keys that matched no training or test event, where some did not: a trial's
+        labels keyed by hand (a ``client:`` key computed for an agent logged as ``-``, which the
+        importer reads as none) missed two scanners of 72 without a word, and they counted as
+        people alerted."""
+        unmatched = [key for key in self.labels if key not in self.matched_labels]
+        if not unmatched:
+            return None
+        return (
+            f"{len(unmatched)} of the {len(self.labels)} label keys name no training or test event "
+            f"({', '.join(map(repr, unmatched[:5]))}{', ...' if len(unmatched) > 5 else ''}): labels of other "
+            "days miss legitimately; a key of yours may differ from the importer's (entities.csv lists the "
+            "test's keys; docs/traffic.md says how a client: key is made)"
+        )
+
     def labels_hint(self) -> str | None:
         """What to check when fewer than ``MIN_MATCHED_LABEL_SHARE`` of the label keys matched a
         training or test event: every entity they miss counts as normal, so the figures would
@@ -1346,6 +1361,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     if hint := replay.labels_hint():
         logger.warning("%s: %s", arguments.labels, hint)
+    elif note := replay.unmatched_labels_note():
+        logger.info("%s: %s", arguments.labels, note)
     summary = summarize(replay)
     write_outputs(replay, summary, out)
     if sys.stderr.isatty() and not arguments.quiet:

@@ -385,6 +385,15 @@ def test_labels_that_name_nothing_in_the_test_log_are_warned_about(logs: Path, t
     assert f"only 0 of {len(rows) - 1} label keys match" in result.stderr
     assert "match an event id, session id or user id of the training or test events (unmatched: 'USER-" in result.stderr
     assert "the test's session ids look like '" in result.stderr
+    # AND labels of which a few name nothing are noted, the few named
+    labels.write_text("\n".join([*rows, "client:b3e53e3c4bcb247e,scanner", "client:0123456789abcdef,scanner"]) + "\n")
+    result = backtest_sessions(logs, labels, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    assert "label keys match" not in result.stderr
+    assert (
+        f"2 of the {len(rows) + 1} label keys name no training or test event ('client:b3e53e3c4bcb247e', "
+        "'client:0123456789abcdef')"
+    ) in result.stderr
 
 
 def test_what_the_labels_call_an_attack_is_not_learned_as_normal(tmp_path: Path) -> None:

@@ -417,6 +417,25 @@ def test_sql_counts_where_a_statement_follows_its_keyword_not_where_the_word_is_
     assert resource_shape(resource)[SHAPE_COLUMNS.index("resource_suspicious_tokens")] == others + statements
 
 
+@pytest.mark.parametrize(
+    ("resource", "fragments"),
+    [
+        # Codes mailed in confirmation and reset links (ASP.NET Identity's base64url), an id, a slug
+        ("/Account/ConfirmEmail?userId=e2fkodrz&code=LkMlipJVq--9e0tmvrp60nq1rc5q-5m3267rx1mzk4xsmqhcdop3g", 0),
+        ("/Account/ResetPassword?userId=idwo&code=qmq0nl2tc7hrj5qjo6zwm34thbtip9d3rl3nm25wlyx1jjcmdptoaymut7", 0),
+        ("/files/3f2a--9c1d0e8b7a6f5e4d3c2b1a0f", 0),
+        ("/blog/how-to-open-cmd-as-administrator-in-windows", 0),
+        # Attack fragments beside or around such runs stay whole
+        ("/login?user=admin'--", 2),
+        ("/item?id=1--", 1),
+        ("/x?q=1;cmd.exe", 2),
+        ("/x?next=../../etc/passwd&sig=c4wqmg-gec6xnutymd2kwiirib2xitpedbisot2t2mmdqv6wpck", 3),
+    ],
+)
+def test_an_opaque_token_s_chance_fragments_are_no_attack(resource: str, fragments: int) -> None:
+    assert resource_shape(resource)[SHAPE_COLUMNS.index("resource_suspicious_tokens")] == fragments
+
+
 def test_a_crafted_run_of_sql_comments_takes_no_longer_than_any_resource() -> None:
     # A pattern that could split a run of comments many ways took seconds on 120 characters and
     # did not finish on 4,000 (it runs on every request the scorer sees)

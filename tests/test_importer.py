@@ -22,6 +22,7 @@ from traffic.importer import (
     CLOUDFLARE_TEMPLATE,
     CSIC_ANOMALOUS_LABEL,
     LANDING_SECONDS,
+    REDIRECTED_TO_PROPERTY,
     TRAEFIK_TEMPLATE,
     LogImporter,
     derived_event_id,
@@ -137,6 +138,14 @@ def test_an_application_load_balancer_log_reads_as_alb_or_with_the_documented_fo
     (item,) = importer().import_lines([ipv6], "alb.log")
     assert item.event["ip"] == "2a00:23c5:e21a:8b01:5d3e:8f2:b1c4:8b4"
     assert item.event["properties"]["remote_port"] == "24158"
+    # AND a login the phone hung up on before the answer (the load balancer's 460, as nginx's 499)
+    # is no failed login: it has no status, marked so
+    hung_up = line.replace(" 200 200 0 57 ", " 460 - 0 57 ").replace(
+        "GET https://www.example.com:443/shop/item?id=3", "POST https://www.example.com:443/v1/auth/login"
+    )
+    (item,) = importer().import_lines([hung_up], "alb.log")
+    assert (item.event["status"], item.event["event_type"]) == (None, "login_attempt")
+    assert item.event["properties"]["viewer_closed"] == "true"
     # AND a 502, whose target never answered (its processing times -1), has no latency, not -1 s
     unanswered = line.replace("0.086 0.048 0.037 200 200", "0.001 -1 -1 502 -")
     (item,) = importer().import_lines([unanswered], "alb.log")
@@ -1247,13 +1256,39 @@ def test_an_import_whose_submitted_logins_never_fail_says_which_option_to_check(
     # answered 401 beside a form that answers 200) does not silence it
     app_and_form = LogImporter("combined")
     form_and_app = [
-        f'198.51.100.7 - - [02/Nov/2026:10:{number // 60:02d}:{number % 60:02d} +0000] "POST /login HTTP/1.1" '
+        f'198.51.100.{number} - - [02/Nov/2026:10:{number // 60:02d}:{number % 60:02d} +0000] "POST /login HTTP/1.1" '
         f'{401 if number == 150 else 200} 5 "-" "Fx"'
         for number in range(151)
     ]
     list(app_and_form.import_lines(form_and_app, "access.log"))
     (hint,) = app_and_form.report.login_hints()
     assert "151 login(s) submitted to /login and only 1 read as failed" in hint
+
+    # AND a monitor's synthetic login every five minutes is left out of the share: beside people
+    # failing one login in twelve (401s, read right), it says nothing; without them, it says what
+    # it left out
+    def monitored(people: list[int]) -> list[str]:
+        monitor = [
+            f'192.0.2.9 - - [02/Nov/2026:{number // 12:02d}:{number % 12 * 5:02d}:00 +0000] "POST /login HTTP/1.1" '
+            '200 5 "-" "Datadog/Synthetics"'
+            for number in range(288)
+        ]
+        persons = [
+            f'203.0.113.{number} - - [02/Nov/2026:12:{number % 60:02d}:30 +0000] "POST /login HTTP/1.1" '
+            f'{status} 5 "-" "Fx"'
+            for number, status in enumerate(people)
+        ]
+        return sorted(monitor + persons, key=lambda line: line.split("[")[1])
+
+    with_people, alone = LogImporter("combined"), LogImporter("combined")
+    list(with_people.import_lines(monitored([200] * 22 + [401] * 2), "access.log"))
+    list(alone.import_lines(monitored([200] * 30), "access.log"))
+    assert with_people.report.login_hints() == []
+    (hint,) = alone.report.login_hints()
+    assert (
+        "318 login(s) submitted to /login and none of the 50 left when the 268 logins beyond 20 of 1 client(s) "
+        "that logged in more often are left out"
+    ) in hint
     # AND where the option gave a status that no login there was answered with (a second factor's step
     # that redirects either way), it says so rather than to pass the option again
     given_in_vain = LogImporter("combined", failed_login_statuses=[("/login", 200)])
@@ -1498,6 +1533,14 @@ def test_event_type_inference() -> None:
     assert infer_event_type("POST", "/login", 302) == "login_succeeded"
     assert infer_event_type("POST", "/api/v1/sessions", 401) == "login_failed"
     assert infer_event_type("POST", "/v1/auth/token", 401) == "login_failed"
+    # (a server error says nothing of the credentials: the outcome is unknown)
+    assert infer_event_type("POST", "/v1/auth/token", 503) == "login_attempt"
+    assert infer_event_type("POST", "/wp-login.php", 502) == "login_attempt"
+    assert infer_event_type("POST", "/login", 500, failed_statuses={500}) == "login_failed"
+    # (an app's one-time code sent by SMS is no login; the code verified is)
+    assert infer_event_type("POST", "/v1/auth/otp", 200) == "page_view"
+    assert infer_event_type("POST", "/api/auth/otp/send", 200) == "api_call"
+    assert infer_event_type("POST", "/v1/auth/otp/verify", 401) == "login_failed"
     # (an API's other calls under its login path are no logins)
     assert infer_event_type("POST", "/v1/auth/logout", 200) == "logout"
     assert infer_event_type("POST", "/v1/auth/refresh", 200) == "page_view"
@@ -2338,6 +2381,80 @@ def test_a_session_id_rotated_at_login_continues_the_session_it_logged_in_with()
     ]
     # AND a label naming the rotated id labels the requests that carried it
     assert label_key(by_path[("/orders", "new")], "old", {"new": "account_takeover"}) == "new"
+
+
+def test_a_login_redirected_back_to_its_form_or_to_a_lockout_page_failed() -> None:
+    # GIVEN a Laravel site, which answers every login with a redirect (back to the form when it
+    # failed), and an ASP.NET one, which sends the failure that locks an account to its lockout page
+    log_format = '$remote_addr - [$time_local] "$request" $status "$http_user_agent" $cookie_sid'
+
+    def line(second: int, request: str, status: int, ip: str = "198.51.100.7") -> str:
+        moment = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'{ip} - [{moment}] "{request} HTTP/1.1" {status} "{FIREFOX}" s-{ip}'
+
+    lines = [
+        line(0, "POST /login", 302),
+        line(1, "GET /css/app.css", 200),
+        line(1, "GET / ", 200, ip="203.0.113.5"),  # (another client's request, in the middle)
+        line(2, "GET /login?error=1", 200),
+        line(30, "POST /login", 302),
+        line(31, "GET /dashboard", 200),
+        line(60, "POST /Account/Login", 302, ip="192.0.2.44"),
+        line(61, "GET /Account/Lockout", 200, ip="192.0.2.44"),
+        line(90, "POST /login", 302, ip="192.0.2.45"),  # (nothing follows it: it got in)
+        line(200, "GET /login", 200, ip="192.0.2.45"),
+    ]
+    importer = LogImporter("custom", log_format=log_format)
+    events = [item.event for item in importer.import_lines(lines, "site.log")]
+    # THEN the logins followed by their form again or a lockout page failed, the others got in
+    logins = [(event["resource"], event["event_type"]) for event in events if event["event_type"].startswith("login")]
+    assert logins == [
+        ("/login", "login_failed"),
+        ("/login", "login_succeeded"),
+        ("/Account/Login", "login_failed"),
+        ("/login", "login_succeeded"),
+    ]
+    assert events[0]["properties"][REDIRECTED_TO_PROPERTY] == "/login"
+    # AND the order is the log's, every request given out once, and the summary counts them
+    assert [event["occurred_at"] for event in events] == sorted(event["occurred_at"] for event in events)
+    assert len(events) == len(lines)
+    assert importer.report.logins_redirected_back == 2
+    assert importer.report.login_paths["/login"].failed == 1
+    assert "2 login(s) answered with a redirect were followed within 10 s by their form again" in (
+        importer.report.summary()
+    )
+
+
+def test_a_site_that_keeps_its_session_cookie_at_login_hands_no_session_to_a_neighbour() -> None:
+    # GIVEN an ASP.NET site, which keeps its session cookie at login: a person behind a hospital's
+    # address logs in and goes on with the same id, and a colleague with the same browser build
+    # arrives seconds later, while the first reads the page
+    log_format = '$remote_addr - [$time_local] "$request" $status "$http_user_agent" $cookie_sid'
+
+    def line(second: int, request: str, status: int, sid: str) -> str:
+        moment = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'212.219.33.13 - [{moment}] "{request} HTTP/1.1" {status} "{FIREFOX}" {sid}'
+
+    lines = [
+        line(0, "GET /Account/Login", 200, "helen"),
+        line(20, "POST /Account/Login", 302, "helen"),
+        line(21, "GET /Manage", 200, "helen"),
+        line(24, "GET /", 200, "colleague"),
+        line(25, "GET /Account/Login", 200, "colleague"),
+        line(90, "GET /Manage/Benefits", 200, "helen"),
+    ]
+    importer = LogImporter("custom", log_format=log_format)
+    events = [item.event for item in importer.import_lines(lines, "u_ex261109.log")]
+    # THEN each visit is its own session
+    assert [(event["resource"], event["session_id"]) for event in events] == [
+        ("/Account/Login", "helen"),
+        ("/Account/Login", "helen"),
+        ("/Manage", "helen"),
+        ("/", "colleague"),
+        ("/Account/Login", "colleague"),
+        ("/Manage/Benefits", "helen"),
+    ]
+    assert importer.report.rotated_sessions == 0
 
 
 # Cloudflare Logpush's http_requests, keys in Logpush's order, with its default timestamps

@@ -85,7 +85,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from model.client_alerts import CLIENT_USER_PREFIX, SESSION_USER_PREFIX
-from model.features.resources import BUNDLE_QUERY_RE
+from model.features.resources import BUNDLE_QUERY_RE, request_method
 from model.ordering import in_time_order as ordered_by_time
 from traffic.envoy import ENVOY_FORMATS, from_envoy, is_envoy_format
 from traffic.exceptions import LogFormatError
@@ -224,6 +224,10 @@ DEFAULT_MAX_EXAMPLES = 5
 # call answering 401 beside a form that answers a failed login with 200).
 MIN_LOGINS_FOR_HINT = 20
 LOGIN_FAILURE_HINT_SHARE = 0.01
+# A client's logins that got in beyond this many are a monitor's or an integration's routine, left out
+# of that share: a synthetic check logging in every five minutes made 2,016 of an app's 2,228 logins,
+# and the hint told a new user that the people's 8.5 % of failures (401s, read right) were next to none.
+ROUTINE_CLIENT_LOGINS = 20
 MAX_LOGIN_PATHS = 100  # login paths whose logins the import counts for its hints (the first seen)
 # Requests from private-network addresses, of those with an address, that say a proxy wrote the log.
 PROXY_HINT_SHARE = 0.5
@@ -278,8 +282,10 @@ CLOCK_JUMP_SECONDS = 86_400.0
 CLOCK_CARRY_ON_SECONDS = 3_600.0
 ANONYMOUS = "anonymous"  # the user of a line without user, session, address or agent
 # The status a proxy logs when the client hung up before the response (CloudFront's ``000``, Envoy's
-# and Istio's ``0`` with the DC flag): the request is read without a status, marked viewer_closed.
-CLOSED_STATUSES = frozenset({"0", "000"})
+# and Istio's ``0`` with the DC flag, nginx's ``499``, an AWS load balancer's ``460``): the request is
+# read without a status, marked viewer_closed. Read as a status, a phone that lost its signal while
+# its login was answered failed a login (``460`` on a new-user trial of an app's ALB log).
+CLOSED_STATUSES = frozenset({"0", "000", "460", "499"})
 # What the user ids of lines without a user begin with (``identify_user``).
 DERIVED_USERS = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX, ANONYMOUS)
 _LOGIN_EVENTS = frozenset({"login_succeeded", "login_failed"})
@@ -350,14 +356,17 @@ _SIGNUP_SEGMENTS = r"sign[-_]?up|register|registration|registrations|create[-_]?
 # password forgotten or reset (``/auth/password-reset``; ``/login/password`` is a login's step), an
 # e-mail address or phone number verified (``/auth/verify-email``, ``/auth/email-verification``), a
 # second factor set up (any step of it: ``/auth/mfa/setup/confirm``), turned off, or its code or push
-# sent (the path's last segment: ``/auth/mfa/sms/send``; verifying the code, ``/auth/mfa/verify``,
+# sent (the path's last segment: ``/auth/mfa/sms/send``, an app's ``/v1/auth/otp``, whose sends read
+# as logins made SMS pumping a wave of "successful logins to check" on a new-user trial of an app's
+# ALB log; verifying the code, ``/auth/mfa/verify``,
 # ``/auth/mfa/push/verify`` or ``/auth/mfa/phone/verify``, is the login's last step, and its failure
 # a failed login).
 _NOT_LOGIN_RE = re.compile(
     rf"/(?:refresh|{_SIGNUP_SEGMENTS}|setup|enrol|enroll|enrollment){_PAGE_EXTENSION}(?:\.json)?(?:/|$)"
     r"|forgot|reset"
     r"|(?:verify|confirm)[-_]?(?:email|e-mail|phone|account)|(?:email|phone)[-_]verification"
-    rf"|/(?:push|push-notification|resend|resend-code|send|recovery-codes|disable){_PAGE_EXTENSION}(?:\.json)?/?$"
+    rf"|/(?:push|push-notification|resend|resend-code|send|recovery-codes|disable"
+    rf"|otp|sms|send-otp|send_otp|request-otp|send-code|request-code){_PAGE_EXTENSION}(?:\.json)?/?$"
 )
 # A sign-up form submitted: a path whose last segment registers an account (``/signup``,
 # ``/api/auth/register``, Magento's ``/customer/account/createpost``, Keycloak's ``/registration``,
@@ -418,6 +427,13 @@ class LoginPathCounts:
     failed_by_site_status: int = 0
     # The statuses --failed-login-status gave for this path (with those for every path): a failed login's.
     given: frozenset[int] = frozenset()
+    # Logins that got in, by client (``identify_user``'s key of its address and agent).
+    successes_by_client: Counter[str] = field(default_factory=Counter)
+
+    def routine(self) -> tuple[int, int]:
+        """The logins that got in beyond ``ROUTINE_CLIENT_LOGINS`` of each client, and those clients."""
+        beyond = [count - ROUTINE_CLIENT_LOGINS for count in self.successes_by_client.values()]
+        return sum(count for count in beyond if count > 0), sum(count > 0 for count in beyond)
 
 
 @dataclass
@@ -491,6 +507,9 @@ class ImportReport:
     # (``with_auth_challenges_folded``): lines read, and no events of their own.
     auth_challenges: int = 0
     shared_logins: int = 0  # logins left unattributed: their session or client named several users
+    # Logins answered with a redirect back to their form or to a lockout page, read as failed
+    # (``with_login_redirects_followed``).
+    logins_redirected_back: int = 0
     # Requests whose resource is the API Gateway route they matched (a template: /pets/{id}), the
     # log having no path.
     route_only: int = 0
@@ -513,10 +532,16 @@ class ImportReport:
     haproxy_headers_example: str = ""
 
     def count_login(
-        self, path: str, status: int, failed: bool, by_site_status: bool, given: frozenset[int] = frozenset()
+        self,
+        path: str,
+        status: int,
+        failed: bool,
+        by_site_status: bool,
+        given: frozenset[int] = frozenset(),
+        client: str = ANONYMOUS,
     ) -> None:
-        """Count a submitted login to ``path`` (``by_site_status``: read as failed by a status given
-        for every path; ``given``: the statuses given for it)."""
+        """Count a submitted login to ``path`` from ``client`` (``by_site_status``: read as failed by a
+        status given for every path; ``given``: the statuses given for it)."""
         counts = self.login_paths.get(path)
         if counts is None:
             if len(self.login_paths) >= MAX_LOGIN_PATHS:
@@ -525,11 +550,22 @@ class ImportReport:
         counts.statuses[status] += 1
         counts.failed += failed
         counts.failed_by_site_status += by_site_status
+        if not failed:
+            counts.successes_by_client[client] += 1
+
+    def count_redirected_back(self, path: str, client: str) -> None:
+        """Count a login to ``path`` counted as got in (``count_login``) as failed after all: its
+        client's next page was its form again or a lockout page (``with_login_redirects_followed``)."""
+        self.logins_redirected_back += 1
+        counts = self.login_paths.get(path)
+        if counts is not None:
+            counts.failed += 1
+            counts.successes_by_client[client] -= 1
 
     def login_hints(self) -> list[str]:
         """What to check, per login path, when many logins were submitted to it and none, or next to
-        none, read as failed (a site that answers a failed login below 400, the form again with 200
-        or a redirect back to it, must say so); or every one of them did, some by a status given for
+        none, read as failed (a site that answers a failed login below 400, the form again with 200,
+        must say so); or every one of them did, some by a status given for
         every path and some by a 4xx of its own (an app's token call, failing with 401 and succeeding
         with 200, beside a form that fails with 200)."""
         hints = []
@@ -549,7 +585,8 @@ class ImportReport:
         several = len(self.login_paths) > 1
         for path, counts in self.login_paths.items():
             submitted = counts.statuses.total()
-            if submitted < MIN_LOGINS_FOR_HINT:
+            routine, routine_clients = counts.routine()
+            if submitted - routine < MIN_LOGINS_FOR_HINT:
                 continue
             statuses = ", ".join(f"{status} ({count})" for status, count in counts.statuses.most_common(3))
             if counts.failed == 0 and counts.given:
@@ -562,13 +599,19 @@ class ImportReport:
                     "login there with, and where it answers both alike (a redirect either way) drop the option for "
                     "it: no failed login can be seen there, and the surges of logins watch them (docs/model.md)"
                 )
-            elif counts.failed < LOGIN_FAILURE_HINT_SHARE * submitted:
+            elif counts.failed < LOGIN_FAILURE_HINT_SHARE * (submitted - routine):
                 failed = f"only {counts.failed}" if counts.failed else "none"
+                if routine:
+                    failed += (
+                        f" of the {submitted - routine} left when the {routine} logins beyond "
+                        f"{ROUTINE_CLIENT_LOGINS} of {routine_clients} client(s) that logged in more often are left out"
+                    )
                 option = f"--failed-login-status {path}=STATUS" if several else "--failed-login-status STATUS"
                 hints.append(
                     f"{submitted} login(s) submitted to {path} and {failed} read as failed (statuses: {statuses}); "
-                    "if it answers a failed login with one of these (the form again with 200, or a redirect back to "
-                    f"it) and a successful one otherwise, pass {option}, else no failed login or failed-login wave "
+                    "if it answers a failed login with one of these (the form again with 200; a redirect back to the "
+                    "form that its client follows is read as failed without it) and a successful one otherwise, pass "
+                    f"{option}, else no failed login or failed-login wave "
                     "can be seen there (where it answers both alike, an app's login API, leave it: the surges of "
                     "logins watch them, docs/model.md)"
                 )
@@ -881,6 +924,11 @@ class ImportReport:
                 f"named within {ATTRIBUTION_SECONDS:g} s after them; {self.shared_logins} stay their session's "
                 f"or client's, which named several users within {SESSION_MEMORY_SECONDS / 60:g} min"
             )
+        if self.logins_redirected_back:
+            lines.append(
+                f"  {self.logins_redirected_back} login(s) answered with a redirect were followed within "
+                f"{LOGIN_REDIRECT_SECONDS:g} s by their form again or a lockout page: read as failed"
+            )
         if self.auth_challenges:
             lines.append(
                 f"  {self.auth_challenges} request(s) were Windows authentication's challenges (IIS 401.1 and 401.2) "
@@ -905,6 +953,7 @@ class ImportReport:
             "attributed_to_users": self.attributed_to_users,
             "auth_challenges": self.auth_challenges,
             "shared_logins": self.shared_logins,
+            "logins_redirected_back": self.logins_redirected_back,
             "extra_columns": self.extra_columns,
             "route_only": self.route_only,
             "unparseable_examples": [list(example) for example in self.unparseable_examples],
@@ -1106,13 +1155,16 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
     neighbour behind the same address arriving. Its requests are held until the id the login or
     redirect carried is seen again (a neighbour's: the browser before it still sends that id) or for
     ``ROTATION_SECONDS`` without it (rotated: the browser replaced the cookie); the id's later
-    requests follow. A client that started ``CROWDED_CLIENT_SESSIONS`` sessions in that time is
-    several people: its new ids are their own. Every request comes out once, held ones up to
-    ``ROTATION_SECONDS`` (of the newest time read) late."""
+    requests follow. A handover whose id comes again before any new id was no rotation (the site
+    keeps its cookie at login), and hands nothing over. A client that started
+    ``CROWDED_CLIENT_SESSIONS`` sessions in that time is several people: its new ids are their own.
+    Every request comes out once, held ones up to ``ROTATION_SECONDS`` (of the newest time read)
+    late."""
     continued: OrderedDict[str, tuple[str, float]] = OrderedDict()  # rotated id -> (its session, last seen)
     sessions_seen: OrderedDict[str, float] = OrderedDict()  # id carried -> last seen, oldest first
     # client -> (session, id carried, time) of its last successful login or redirect
     handovers: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
+    handover_clients: OrderedDict[str, tuple[str, float]] = OrderedDict()  # id a handover carried -> (client, time)
     client_starts: OrderedDict[str, list[float]] = OrderedDict()  # client -> its latest sessions' starts
     pending: OrderedDict[str, _Rotation] = OrderedDict()  # new id -> the session it may continue, its requests
     awaited: dict[str, str] = {}  # the id a handover carried -> the new id that may continue its session
@@ -1127,7 +1179,11 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
         client_starts[client] = [*recent, moment][-CROWDED_CLIENT_SESSIONS:]
 
     def seen(labeled: LabeledEvent, carried: str) -> None:
-        """Note the id the request carried as seen, and a login or redirect in its session (a handover)."""
+        """Note the id the request carried as seen, and a login or redirect in its session (a handover).
+        A later request carrying the id a handover carried voids it: that browser kept its cookie
+        across the login or redirect (ASP.NET keeps its session cookie at login), so the next new id
+        behind its address is a neighbour's visit, not this one's id rotated (on a new-user trial of
+        an IIS portal's log, a hospital's staff behind one address and browser build were merged)."""
         event = labeled.event
         sessions_seen[carried] = newest
         sessions_seen.move_to_end(carried)
@@ -1139,6 +1195,12 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
                 moment = parse_timestamp(event["occurred_at"]).timestamp()
                 handovers[client] = (event["session_id"], carried, moment)
                 handovers.move_to_end(client)
+                handover_clients[carried] = (client, moment)
+                handover_clients.move_to_end(carried)
+        elif carried in handover_clients:
+            client = handover_clients.pop(carried)[0]
+            if client in handovers and handovers[client][1] == carried:
+                del handovers[client]
 
     def continuing(labeled: LabeledEvent, carried: str, session: str) -> None:
         """Read the request that carried rotated id ``carried`` as ``session``'s."""
@@ -1171,7 +1233,7 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
         newest = max(newest, moment)
         while pending and next(iter(pending.values())).until < newest:
             yield from settle(next(iter(pending)), rotated=True)
-        for memory in (continued, sessions_seen, handovers, client_starts):
+        for memory in (continued, sessions_seen, handovers, handover_clients, client_starts):
             _forget(memory, newest - SESSION_MEMORY_SECONDS)
         carried = event.get("session_id")
         if carried is None:
@@ -1373,6 +1435,89 @@ def with_auth_challenges_folded(events: Iterable[LabeledEvent], report: ImportRe
     yield from give_out(math.inf)
 
 
+# A login redirected (3xx) is read as failed when its client's next page, this soon after it, is the
+# form it was posted from again or a lockout page (``with_login_redirects_followed``).
+LOGIN_REDIRECT_SECONDS = 10.0
+# Where a site sends an account locked after too many failures: ASP.NET Identity's
+# ``/Account/Lockout``, and the like.
+_LOCKOUT_RE = re.compile(r"lock(?:ed)?[-_]?out|/locked(?:[-_/.]|$)")
+# What a login redirected back to its form was read as, in its properties: the page it was sent to.
+REDIRECTED_TO_PROPERTY = "login_redirected_to"
+
+
+def with_login_redirects_followed(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
+    """``events`` (in the log's order, kept) with each login answered by a redirect read as failed
+    where its client's (address and user agent) next request but for page assets, within
+    ``LOGIN_REDIRECT_SECONDS``, fetches the form it was posted from again (``POST /login`` then
+    ``GET /login?error``) or a lockout page (``_LOCKOUT_RE``); counted in ``report``, the page named
+    in its properties (``REDIRECTED_TO_PROPERTY``).
+
+    Laravel, Spring Security, Symfony and Express's Passport answer a failed login as they answer
+    one that got in, with a redirect: back to the form, where it shows the error. Read by status, a
+    stuffing's failures through such a form all got in. ASP.NET Identity answers the failure that
+    locks an account with a redirect to its lockout page: on a new-user trial of an IIS portal's log,
+    locked-out people read as getting in after their failures, and a brute force's lockout would be
+    one of its "successful logins" to check. A redirect elsewhere (the account's page, the page the
+    visitor came from, a second factor's form) is a login that got in, as before.
+
+    The requests after such a login wait with it until its client's next request decides it or its
+    time is up, so that the order stays the log's: at most ``LOGIN_REDIRECT_SECONDS`` of the log
+    are held, and only while a redirected login waits."""
+    waiting: deque[tuple[float, LabeledEvent]] = deque()  # (its time, the request), in the log's order
+    undecided: dict[str, tuple[LabeledEvent, str, float]] = {}  # client -> (its redirected login, its path, time)
+    newest = -math.inf
+
+    def client_of(event: dict[str, Any]) -> str:
+        return f"{event.get('ip') or ''}\n{event.get('user_agent') or ''}"
+
+    def give_out(cutoff: float) -> Iterator[LabeledEvent]:
+        while waiting:
+            moment, labeled = waiting[0]
+            client = client_of(labeled.event)
+            pending = undecided.get(client)
+            if pending is not None and pending[0] is labeled:
+                if moment >= cutoff:
+                    return  # (a login still waiting for its client's next page holds the requests after it)
+                del undecided[client]  # (nothing followed it in time: a login that got in)
+            waiting.popleft()
+            yield labeled
+
+    for labeled in events:
+        event = labeled.event
+        moment = parse_timestamp(event["occurred_at"]).timestamp()
+        newest = max(newest, moment)
+        event_type = event.get("event_type")
+        client = client_of(event)
+        if undecided and event_type != "static_asset" and client in undecided:
+            login, login_path, login_moment = undecided.pop(client)
+            path = _path_of(event.get("resource"))
+            method = str(request_method(event) or "GET").upper()
+            followed = moment - login_moment <= LOGIN_REDIRECT_SECONDS
+            if followed and method in ("GET", "HEAD") and (path == login_path or _LOCKOUT_RE.search(path)):
+                login.event["event_type"] = "login_failed"
+                login.event.setdefault("properties", {})[REDIRECTED_TO_PROPERTY] = path
+                login_event = login.event
+                report.count_redirected_back(
+                    str(login_event.get("resource") or "").partition("?")[0],
+                    identify_user(None, None, login_event.get("ip"), login_event.get("user_agent")),
+                )
+        status = event.get("status")
+        if event_type == "login_succeeded" and isinstance(status, int) and 300 <= status < 400 and event.get("ip"):
+            undecided[client] = (labeled, _path_of(event.get("resource")), moment)
+        if waiting or client in undecided:
+            waiting.append((moment, labeled))
+            yield from give_out(newest - LOGIN_REDIRECT_SECONDS)
+        else:
+            yield labeled
+    yield from give_out(math.inf)
+
+
+def _path_of(resource: Any) -> str:
+    """A resource's path, lower-cased, without its query or a trailing slash: the page it names."""
+    path = str(resource or "").partition("?")[0].lower()
+    return path.rstrip("/") or "/"
+
+
 @lru_cache(maxsize=4096)
 def is_google_health_check(ip: str, user_agent: str) -> bool:
     """Whether a request is Google Cloud's health check: its agent, from its ranges. An agent is
@@ -1423,7 +1568,7 @@ def _wordpress_step(submitted: bool, status: int | None, query: str, failed_stat
     if step == "login":
         if not submitted:
             return "page_view"
-        if status is None:
+        if status is None or (status >= 500 and status not in failed_statuses):
             return "login_attempt"
         got_in = 300 <= status < 400 and status not in failed_statuses
         return "login_succeeded" if got_in else "login_failed"
@@ -1446,9 +1591,10 @@ def infer_event_type(
     """An event type for a web request, from its method, path and status.
 
     Static files are ``static_asset``; login paths are ``login_succeeded`` or ``login_failed`` by
-    status when submitted (POST, or credentials in the query: failed at 400 or more, or at one of
+    status when submitted (POST, or credentials in the query: failed at 400 to 499, or at one of
     ``failed_statuses``; WordPress's ``/wp-login.php`` as WordPress answers it, ``_wordpress_step``)
-    and ``login_attempt`` when the status is unknown, unless they log out,
+    and ``login_attempt`` when the status is unknown or a server error (an outage of the login
+    service is no wave of failed logins), unless they log out,
     refresh a token, register an account or reset a password (``/auth/logout``,
     ``/auth/password-reset``); then logout, password reset, a submitted sign-up form (``signup``), a
     submitted payment (``purchase``: a
@@ -1465,8 +1611,8 @@ def infer_event_type(
     if _WORDPRESS_LOGIN_RE.search(lowered):
         return _wordpress_step(submitted, status, query, failed_statuses)
     if _LOGIN_RE.search(lowered) and submitted and not _LOGOUT_RE.search(lowered) and not _NOT_LOGIN_RE.search(lowered):
-        if status is None:
-            return "login_attempt"
+        if status is None or (status >= 500 and status not in failed_statuses):
+            return "login_attempt"  # (a server error says nothing of the credentials)
         return "login_failed" if status >= 400 or status in failed_statuses else "login_succeeded"
     if _LOGOUT_RE.search(lowered):
         return "logout"
@@ -1793,6 +1939,8 @@ class LogImporter:
             events = in_time_order(events)
         if self.format == "iis":
             events = with_auth_challenges_folded(events, self.report)
+        if requests:
+            events = with_login_redirects_followed(events, self.report)
         if self.session_column is not None:
             events = with_rotated_sessions(with_cookieless_sessions(events, self.report), self.report)
         if self.has_user_column:
@@ -2169,7 +2317,8 @@ class LogImporter:
                 and path_key not in self.failed_login_paths
             )
             given = failed_statuses if path_key in self.failed_login_paths else frozenset()
-            self.report.count_login(path, status, failed, by_site_status, given)
+            client = identify_user(None, None, ip, agent)
+            self.report.count_login(path, status, failed, by_site_status, given, client)
         return {
             "event_id": derived_event_id(source, number, line),
             "occurred_at": occurred_at,
