@@ -110,10 +110,11 @@ def read_source(
     real_ip_from: Sequence[Any] = (),
     session_cookie: str | None = None,
     haproxy_headers: Sequence[str] = (),
+    signup_paths: Sequence[str] = (),
 ) -> Iterator[dict[str, Any]]:
     """Events from a log file, an archive (folder or s3:// prefix) or event JSON lines
-    (``time_format``, ``failed_login_statuses``, ``real_ip_from``, ``session_cookie`` and
-    ``haproxy_headers`` as ``traffic.importer.LogImporter`` reads them)."""
+    (``time_format``, ``failed_login_statuses``, ``real_ip_from``, ``session_cookie``,
+    ``haproxy_headers`` and ``signup_paths`` as ``traffic.importer.LogImporter`` reads them)."""
     from traffic.importer import LogImporter
     from traffic.logformat import DEFAULT_TIME_FORMAT
 
@@ -134,6 +135,7 @@ def read_source(
         real_ip_from=real_ip_from,
         session_cookie=session_cookie,
         haproxy_headers=haproxy_headers,
+        signup_paths=signup_paths,
     )
     for labeled in importer.import_file(source):
         yield labeled.event
@@ -157,6 +159,7 @@ def _read_source_as_asked(arguments: argparse.Namespace, source: str) -> Iterato
         real_ip_from=arguments.real_ip_from,
         session_cookie=arguments.session_cookie,
         haproxy_headers=arguments.haproxy_headers,
+        signup_paths=arguments.signup_path,
     )
 
 
@@ -903,6 +906,22 @@ def _days_active(record: EntityRecord) -> int:
     return len(record.days)
 
 
+def _habitual_list(replay: Replay) -> list[str]:
+    """The habitual entities (``EntityModel.habitual``), most days over the threshold first, each with
+    the level it alerts beyond and its client where the test saw it: a new-user trial read "5 users
+    crossed it on 3 or more days" and had to find them by hand (a hospital's shared addresses, a
+    contact centre), whose excuse an attacker behind those addresses would inherit."""
+    stage = replay.model.entity_models.get(replay.kind)
+    if stage is None or not stage.habitual:
+        return []
+    lines = [f"The habitual {replay.kind}s{_shown(len(stage.habitual))}:", ""]
+    for key, level in list(stage.habitual.items())[:REPORT_LIST_LENGTH]:
+        seen = replay.entities.get(key)
+        where = _client_of(seen) if seen is not None else " (not in the test)"
+        lines.append(f"- `{key}`{where}: alerts beyond {stage.alert_level(key):.2f} (its training level {level:.2f})")
+    return [*lines, ""]
+
+
 def _calibration_note(replay: Replay) -> str:
     stage = replay.model.metadata.get("entities", {}).get(replay.kind, {})
     if "threshold" not in stage:
@@ -982,6 +1001,23 @@ def _client_of(record: EntityRecord | None) -> str:
     return f" (from {record.address or 'no address'}, {agent[:80]}{'...' if len(agent) > 80 else ''})"
 
 
+def _unwatched_waves(replay: Replay) -> list[str]:
+    """A line for each kind of wave the model does not watch, with training's reason: a new-user
+    trial of an app's log learned only from the model's metadata that no sign-up had been read,
+    and that account farming could not alert."""
+    from model.waves import ATTEMPTS
+
+    lines = []
+    for attempts in ATTEMPTS:
+        if attempts.kind in replay.waves:
+            continue
+        recorded = replay.model.metadata.get(attempts.metadata_key)
+        why = recorded.get("skipped") if isinstance(recorded, dict) else None
+        if why:
+            lines.append(f"- Waves of {attempts.failed}: training held {why}.")
+    return lines
+
+
 def _report(
     replay: Replay, summary: dict[str, Any], plots: list[str], peak_reasons: Mapping[str, tuple[str, ...]]
 ) -> str:
@@ -1011,6 +1047,7 @@ def _report(
         ),
         _calibration_note(replay),
         "",
+        *_habitual_list(replay),
     ]
     if "per_label" in summary:
         lines += [
@@ -1090,6 +1127,9 @@ def _report(
             lines += [f"  - {_iso(item.last_event_at)}: {'; '.join(item.reasons)}" for item in follow_ups[:20]]
         if not wave.alerts:
             lines.append(f"None: the share of {failed} stayed within its usual range.")
+    unwatched = _unwatched_waves(replay)
+    if unwatched:
+        lines += ["", "## Waves not watched", "", *unwatched]
     if replay.waves:
         if replay.folded_alerts:
             lines += [
@@ -1110,9 +1150,9 @@ def _report(
     if replay.client_folded_alerts:
         lines += [
             "",
-            f"{len(replay.client_folded_alerts)} alert(s) on one-request sessions came from a client (address and "
-            "user agent) whose one-request session had alerted that day: counted into that alert, not sent (a "
-            "client without cookies starts a session with every request).",
+            f"{len(replay.client_folded_alerts)} alert(s) on one-request episodes came from a client (an address) "
+            "whose one-request episode had alerted that day: counted into that alert, not sent (a client without "
+            "cookies starts a session with every request; a scanner may change its user agent with every request).",
         ]
     lines += ["", *(f"![{name}]({name})" for name in plots), ""]
     return "\n".join(lines)
@@ -1151,9 +1191,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="strptime format of $time_local in --log-format (default %%d/%%b/%%Y:%%H:%%M:%%S %%z; no %%z: UTC)",
     )
     from traffic.forwarded import add_real_ip_from
-    from traffic.importer import add_failed_login_status, add_haproxy_headers, add_session_cookie
+    from traffic.importer import add_failed_login_status, add_haproxy_headers, add_session_cookie, add_signup_path
 
     add_failed_login_status(parser)
+    add_signup_path(parser)
     add_real_ip_from(parser)
     add_session_cookie(parser)
     add_haproxy_headers(parser)

@@ -194,7 +194,11 @@ _REASONS = {
     "log_duration": ("a long episode ({minutes:.0f} min)", "a very short episode ({minutes:.1f} min)"),
     "page_gap_mean": ("long pauses between pages", "pages in quick succession (typical pause {pace:.1f} s)"),
     "page_gap_spread": ("erratic pauses between pages", "machine-regular pauses between pages"),
-    "asset_share": ("mostly page assets", "few or no page assets (images, scripts, styles, a page's calls) fetched"),
+    # (a page's calls: an app's polls read "mostly page assets" in a log that held no asset at all)
+    "asset_share": (
+        "mostly page assets or a page's own calls (its polls, its API calls)",
+        "few or no page assets (images, scripts, styles, a page's calls) fetched",
+    ),
     "no_referer_share": ("pages requested without a referer", ""),
     "event_score_mean": ("requests that look unusual on their own", ""),
     "flagged_mean": ("{flagged:.0f} requests flagged as anomalous", ""),

@@ -131,6 +131,8 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     # AND the report, the plots, the per-entity scores and the trained model are in --out
     for name in ("report.md", "scores.png", "alerts_per_day.png", "time_to_first_alert.png", "entities.csv"):
         assert (out / name).stat().st_size > 0, name
+    # (the report says which waves the model does not watch, and why: these people never sign up)
+    assert "- Waves of sign-ups: training held 0 sign-ups, fewer than 10." in (out / "report.md").read_text()
     rows = (out / "entities.csv").read_text().splitlines()
     assert rows[0].startswith("entity,label,events")
     assert rows[0].split(",")[5:8] == ["alerts", "folded_into_waves", "folded_into_clients"]
@@ -290,7 +292,7 @@ def test_the_report_says_when_machine_clients_were_too_few_clients_to_calibrate_
 def test_the_report_says_that_habitual_entities_alert_only_beyond_their_training_level() -> None:
     from types import SimpleNamespace
 
-    from model.backtest import _calibration_note
+    from model.backtest import _calibration_note, _habitual_list
 
     # GIVEN a user stage that found two users over its threshold on three days or more of training
     stage = {"threshold": 58.0, "entity_days": 6582, "calibration": {"method": "quantile"}, "habitual_entities": 2}
@@ -299,6 +301,23 @@ def test_the_report_says_that_habitual_entities_alert_only_beyond_their_training
     note = _calibration_note(replay)  # type: ignore[arg-type]
     assert "2 users crossed it on 3 or more days of training" in note
     assert "each alerts only beyond 1.25 times its highest score there" in note
+    # AND it lists them, each with what it alerts beyond and its client where the test saw it
+    office = EntityRecord(address="212.219.33.13", user_agent="Mozilla/5.0 (Windows NT 10.0) Edg/131.0")
+    habits = {"client:43c890ae024b7c59": 40.0, "partner": 60.0}
+    stages = {"user": SimpleNamespace(habitual=habits, alert_level=lambda key: habits[key] * 1.25)}
+    listed = _habitual_list(
+        SimpleNamespace(
+            kind="user", model=SimpleNamespace(entity_models=stages), entities={"client:43c890ae024b7c59": office}
+        )
+    )  # type: ignore[arg-type]
+    assert listed == [
+        "The habitual users:",
+        "",
+        "- `client:43c890ae024b7c59` (from 212.219.33.13, Mozilla/5.0 (Windows NT 10.0) Edg/131.0): alerts beyond "
+        "50.00 (its training level 40.00)",
+        "- `partner` (not in the test): alerts beyond 75.00 (its training level 60.00)",
+        "",
+    ]
     # AND says nothing of them where there are none
     assert "habitual" not in _calibration_note(
         SimpleNamespace(

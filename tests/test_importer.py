@@ -25,6 +25,7 @@ from traffic.importer import (
     REDIRECTED_TO_PROPERTY,
     TRAEFIK_TEMPLATE,
     LogImporter,
+    add_signup_path,
     derived_event_id,
     failed_login_status,
     identify_user,
@@ -2455,6 +2456,26 @@ def test_a_site_that_keeps_its_session_cookie_at_login_hands_no_session_to_a_nei
         ("/Manage/Benefits", "helen"),
     ]
     assert importer.report.rotated_sessions == 0
+    # AND where the site's logins have kept their ids, a colleague arriving after a login whose
+    # browser then stays quiet for a while is a visit of its own, as the log showed what the site does
+    staff = [line(100 + 10 * number, "POST /Account/Login", 302, f"staff-{number}") for number in range(20)] + [
+        line(101 + 10 * number, "GET /Manage", 200, f"staff-{number}") for number in range(20)
+    ]
+    quiet = [
+        line(400, "POST /Account/Login", 302, "nurse"),
+        line(402, "GET /", 200, "porter"),
+        line(460, "GET /Manage", 200, "nurse"),
+    ]
+    learned = LogImporter("custom", log_format=log_format)
+    events = [
+        item.event for item in learned.import_lines(sorted(staff, key=lambda text: text.split("[")[1]) + quiet, "u.log")
+    ]
+    assert [event["session_id"] for event in events[-3:]] == ["nurse", "porter", "nurse"]
+    assert learned.report.rotated_sessions == 0
+    # (where nothing showed what the site does, the same arrival reads as the id rotated)
+    unlearned = LogImporter("custom", log_format=log_format)
+    events = [item.event for item in unlearned.import_lines(quiet, "u.log")]
+    assert [event["session_id"] for event in events] == ["nurse", "nurse", "nurse"]
 
 
 # Cloudflare Logpush's http_requests, keys in Logpush's order, with its default timestamps
@@ -2525,6 +2546,37 @@ def test_an_epoch_time_in_the_wrong_unit_or_read_as_iso_8601_is_an_unparseable_l
     assert long["properties"]["request_time_ms"] == "NaN"
     assert importer.report.unparseable == 1
     assert "$status: not an HTTP status" in importer.report.unparseable_examples[0][2]
+
+
+def test_an_api_s_collection_of_users_is_a_sign_up_where_told_and_the_import_says_to_tell_it() -> None:
+    # GIVEN an app's API that registers its users with POST /v1/users (and reads one with GET)
+    def lines() -> list[str]:
+        return [
+            f'198.51.100.{number} - - [02/Nov/2026:10:00:{number:02d} +0000] "{method} {path} HTTP/1.1" 201 5 "-" '
+            '"Delivery/5.12.1 (iPhone; iOS 17.4; Scale/3.00)"'
+            for number in range(12)
+            for method, path in (("POST", "/v1/users"), ("GET", f"/v1/users/{number}"))
+        ]
+
+    untold, told = LogImporter("combined"), LogImporter("combined", signup_paths=["/V1/Users/"])
+    untold_events = [item.event for item in untold.import_lines(lines(), "access.log")]
+    told_events = [item.event for item in told.import_lines(lines(), "access.log")]
+    # THEN untold, none is a sign-up, and the import names the path and the option
+    assert "signup" not in {event["event_type"] for event in untold_events}
+    (hint,) = untold.report.hints()
+    assert "no request read as a sign-up, and 12 POST(s) to /v1/users were answered 2xx" in hint
+    assert "pass --signup-path /v1/users" in hint
+    # AND told (in any case, with a trailing slash), each POST is a sign-up, a GET is not, and it says nothing
+    assert [event["event_type"] for event in told_events if event["resource"] == "/v1/users"] == ["signup"] * 12
+    assert {event["event_type"] for event in told_events if event["resource"] != "/v1/users"} == {"page_view"}
+    assert told.report.hints() == []
+    # AND the option is refused with a query or without its leading slash
+    parser = argparse.ArgumentParser()
+    add_signup_path(parser)
+    assert parser.parse_args(["--signup-path", "/v1/users"]).signup_path == ["/v1/users"]
+    for wrong in ("v1/users", "/v1/users?x=1"):
+        with pytest.raises(SystemExit):
+            parser.parse_args(["--signup-path", wrong])
 
 
 def test_a_submitted_sign_up_form_is_a_signup_and_a_device_registered_is_not() -> None:

@@ -25,7 +25,14 @@ import orjson
 from archive import ArchiveError, ArchiveWriter
 from traffic.exceptions import LogFormatError, OutputError, SimulationConfigError
 from traffic.forwarded import add_real_ip_from
-from traffic.importer import FORMATS, LogImporter, add_failed_login_status, add_haproxy_headers, add_session_cookie
+from traffic.importer import (
+    FORMATS,
+    LogImporter,
+    add_failed_login_status,
+    add_haproxy_headers,
+    add_session_cookie,
+    add_signup_path,
+)
 from traffic.scenarios import SCENARIO_NAMES
 from traffic.simulator import DEFAULT_ATTACK_SHARE, DEFAULT_START, LabeledEvent, Simulator
 from vedette.events import encode_event, parse_timestamp
@@ -142,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="csic2010 only: time of the first line (one second per line after it)",
     )
     add_failed_login_status(importer)
+    add_signup_path(importer)
     add_real_ip_from(importer)
     add_session_cookie(importer)
     add_haproxy_headers(importer)
@@ -349,6 +357,7 @@ def run_import(args: argparse.Namespace) -> int:
         real_ip_from=args.real_ip_from,
         session_cookie=args.session_cookie,
         haproxy_headers=args.haproxy_headers,
+        signup_paths=args.signup_path,
     )
     for path in args.inputs:
         if path != "-" and not os.path.exists(path):

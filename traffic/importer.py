@@ -229,6 +229,10 @@ LOGIN_FAILURE_HINT_SHARE = 0.01
 # and the hint told a new user that the people's 8.5 % of failures (401s, read right) were next to none.
 ROUTINE_CLIENT_LOGINS = 20
 MAX_LOGIN_PATHS = 100  # login paths whose logins the import counts for its hints (the first seen)
+# A REST collection of accounts, whose POST an API may register its users with (``signup_hint``):
+# not read as a sign-up by itself, as an admin's API creates users there too.
+_ACCOUNT_COLLECTION_RE = re.compile(r"/(?:users|accounts|customers|members)/?$")
+MIN_CREATES_FOR_HINT = 10
 # Requests from private-network addresses, of those with an address, that say a proxy wrote the log.
 PROXY_HINT_SHARE = 0.5
 MIN_REQUESTS_FOR_HINT = 20
@@ -272,6 +276,10 @@ CROWDED_CLIENT_SESSIONS = 3
 # A browser follows a redirect at once: a client's first request with a new session id this soon
 # after its successful login or a redirect in another is that session's, its id rotated.
 ROTATION_SECONDS = 10.0
+# A site whose successful logins kept their session id this often, of at least this many whose fate
+# was seen, keeps its cookie at login (ASP.NET): no new id after a login is read as rotated.
+KEPT_COOKIE_SHARE = 0.9
+KEPT_COOKIE_LOGINS = 20
 # Requests out of time order by more than LANDING_SECONDS, of all, from which the import says to sort the log.
 ORDER_HINT_SHARE = 0.01
 # A line this far ahead of the line before it, the lines after it back in the old time, is a clock
@@ -507,6 +515,9 @@ class ImportReport:
     # (``with_auth_challenges_folded``): lines read, and no events of their own.
     auth_challenges: int = 0
     shared_logins: int = 0  # logins left unattributed: their session or client named several users
+    signups: int = 0  # requests read as sign-ups
+    # Answered POSTs (2xx) to a collection of accounts (``_ACCOUNT_COLLECTION_RE``), by path.
+    account_creates: Counter[str] = field(default_factory=Counter)
     # Logins answered with a redirect back to their form or to a lockout page, read as failed
     # (``with_login_redirects_followed``).
     logins_redirected_back: int = 0
@@ -741,6 +752,22 @@ class ImportReport:
             "Cloudflare Logpush's"
         )
 
+    def signup_hint(self) -> str | None:
+        """What to name when no request read as a sign-up and an API's collection of accounts took
+        POSTs: the sign-up waves (account farming) see nothing without them. On a new-user trial of a
+        delivery app's ALB log, 1,189 ``POST /v1/users`` were page views and the waves were off
+        without a word."""
+        if self.signups or not self.account_creates:
+            return None
+        path, count = self.account_creates.most_common(1)[0]
+        if count < MIN_CREATES_FOR_HINT:
+            return None
+        return (
+            f"no request read as a sign-up, and {count} POST(s) to {path} were answered 2xx: if that registers "
+            f"accounts, pass --signup-path {path}, else account farming can be seen nowhere (the sign-up waves, "
+            "docs/model.md); the paths read as sign-ups are in docs/traffic.md"
+        )
+
     def route_hint(self) -> str | None:
         """What to add when the resources are API Gateway's route templates: the paths themselves."""
         if self.route_only < max(self.events * ROUTE_HINT_SHARE, 1):
@@ -812,6 +839,7 @@ class ImportReport:
             self.session_hint(),
             self.user_column_hint(),
             self.extra_columns_hint(),
+            self.signup_hint(),
             self.route_hint(),
             self.haproxy_headers_hint(),
         )
@@ -1156,7 +1184,9 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
     redirect carried is seen again (a neighbour's: the browser before it still sends that id) or for
     ``ROTATION_SECONDS`` without it (rotated: the browser replaced the cookie); the id's later
     requests follow. A handover whose id comes again before any new id was no rotation (the site
-    keeps its cookie at login), and hands nothing over. A client that started
+    keeps its cookie at login), and hands nothing over; where ``KEPT_COOKIE_SHARE`` of the logins
+    whose fate was seen (``KEPT_COOKIE_LOGINS`` at least) kept their id, none hands over. A
+    client that started
     ``CROWDED_CLIENT_SESSIONS`` sessions in that time is several people: its new ids are their own.
     Every request comes out once, held ones up to ``ROTATION_SECONDS`` (of the newest time read)
     late."""
@@ -1165,6 +1195,12 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
     # client -> (session, id carried, time) of its last successful login or redirect
     handovers: OrderedDict[str, tuple[str, str, float]] = OrderedDict()
     handover_clients: OrderedDict[str, tuple[str, float]] = OrderedDict()  # id a handover carried -> (client, time)
+    # The ids successful logins carried, until their fate is known: the browser sent the id again
+    # (the site kept its cookie) or a new id took it over (rotated). Where the logins read so far
+    # kept theirs (``KEPT_COOKIE_SHARE`` of at least ``KEPT_COOKIE_LOGINS``), the site does not rotate
+    # its cookie, and a new id after a login is a neighbour's visit whatever follows.
+    login_ids: OrderedDict[str, float] = OrderedDict()
+    fates = {"kept": 0, "rotated": 0}
     client_starts: OrderedDict[str, list[float]] = OrderedDict()  # client -> its latest sessions' starts
     pending: OrderedDict[str, _Rotation] = OrderedDict()  # new id -> the session it may continue, its requests
     awaited: dict[str, str] = {}  # the id a handover carried -> the new id that may continue its session
@@ -1172,6 +1208,10 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
 
     def client_of(event: dict[str, Any]) -> str:
         return identify_user(None, None, event.get("ip"), event.get("user_agent"))
+
+    def keeps_cookie() -> bool:
+        decided = fates["kept"] + fates["rotated"]
+        return decided >= KEPT_COOKIE_LOGINS and fates["kept"] >= KEPT_COOKIE_SHARE * decided
 
     def started(client: str, moment: float) -> None:
         """Count a session the client started (``CROWDED_CLIENT_SESSIONS``)."""
@@ -1197,10 +1237,15 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
                 handovers.move_to_end(client)
                 handover_clients[carried] = (client, moment)
                 handover_clients.move_to_end(carried)
+                if event.get("event_type") == "login_succeeded":
+                    login_ids[carried] = moment
+                    login_ids.move_to_end(carried)
         elif carried in handover_clients:
             client = handover_clients.pop(carried)[0]
             if client in handovers and handovers[client][1] == carried:
                 del handovers[client]
+            if login_ids.pop(carried, None) is not None:
+                fates["kept"] += 1
 
     def continuing(labeled: LabeledEvent, carried: str, session: str) -> None:
         """Read the request that carried rotated id ``carried`` as ``session``'s."""
@@ -1215,6 +1260,8 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
         """The held requests of new id ``carried``: the handover's session's if ``rotated``, else its own."""
         continues, handover_id, _, held = pending.pop(carried)
         awaited.pop(handover_id, None)
+        if login_ids.pop(handover_id, None) is not None:
+            fates["rotated" if rotated else "kept"] += 1
         if rotated:
             report.rotated_sessions += 1
             continued[carried] = (continues, newest)
@@ -1233,7 +1280,7 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
         newest = max(newest, moment)
         while pending and next(iter(pending.values())).until < newest:
             yield from settle(next(iter(pending)), rotated=True)
-        for memory in (continued, sessions_seen, handovers, handover_clients, client_starts):
+        for memory in (continued, sessions_seen, handovers, handover_clients, login_ids, client_starts):
             _forget(memory, newest - SESSION_MEMORY_SECONDS)
         carried = event.get("session_id")
         if carried is None:
@@ -1257,6 +1304,7 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
                 and 0.0 <= moment - handover[2] <= ROTATION_SECONDS
                 and recent < CROWDED_CLIENT_SESSIONS
                 and handover[1] not in awaited
+                and not keeps_cookie()
             ):
                 pending[carried] = _Rotation(handover[0], handover[1], moment + ROTATION_SECONDS, [labeled])
                 awaited[handover[1]] = carried
@@ -1771,6 +1819,26 @@ def add_failed_login_status(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def signup_path(text: str) -> str:
+    """A ``--signup-path``: a path (without its query) whose POST or PUT registers an account."""
+    if not text.startswith("/") or "?" in text:
+        raise argparse.ArgumentTypeError(f"{text!r}: a sign-up path starts with '/' and has no query (/v1/users)")
+    return text
+
+
+def add_signup_path(parser: argparse.ArgumentParser) -> None:
+    """``--signup-path``, which the importer and the backtest share."""
+    parser.add_argument(
+        "--signup-path",
+        type=signup_path,
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a path whose POST or PUT registers an account, besides those read as sign-ups (repeatable; without "
+        "its query, in any case, with or without a trailing slash): an API's POST /v1/users",
+    )
+
+
 def add_haproxy_headers(parser: argparse.ArgumentParser) -> None:
     """``--haproxy-headers``, which the importer and the backtest share."""
     parser.add_argument(
@@ -1817,10 +1885,12 @@ class LogImporter:
         real_ip_from: Sequence[IPNetwork] = (),
         session_cookie: str | None = None,
         haproxy_headers: Sequence[str] = (),
+        signup_paths: Collection[str] = (),
     ) -> None:
         """``session_cookie``: the name of the cookie that holds the session, where the format has
         several cookies or a whole Cookie header (default: the first named like a session).
-        ``haproxy_headers``: HAProxy's captured request headers, in their order (``traffic.haproxy``)."""
+        ``haproxy_headers``: HAProxy's captured request headers, in their order (``traffic.haproxy``).
+        ``signup_paths``: paths whose POST or PUT registers an account (``--signup-path``)."""
         if format not in FORMATS:
             raise LogFormatError(format, f"unknown format; choose one of {list(FORMATS)}")
         if format == "custom" and not log_format:
@@ -1879,6 +1949,7 @@ class LogImporter:
                 path, status = given
                 known = self.failed_login_paths.get(login_path_key(path), self.failed_login_statuses)
                 self.failed_login_paths[login_path_key(path)] = known | {status}
+        self.signup_paths = frozenset(login_path_key(path) for path in signup_paths)
         self.has_peer_column = "remote_addr" in variables
         self.w3c_fields_read = False  # whether a W3C log's #Fields directive has named its fields
         self.has_user_column = not USER_VARIABLES.isdisjoint(variables)
@@ -2306,7 +2377,21 @@ class LogImporter:
         agent = _clip(agent, MAX_USER_AGENT_LENGTH, "user_agent", properties)
         path_key = login_path_key(path) if path else None
         failed_statuses = self.failed_login_paths.get(path_key, self.failed_login_statuses) if path_key else frozenset()
+        if not event_type and path_key in self.signup_paths and (method or "").upper() in ("POST", "PUT"):
+            event_type = "signup"
         event_type = event_type or infer_event_type(method, path, status, query, failed_statuses)
+        if event_type == "signup":
+            self.report.signups += 1
+        elif (
+            path
+            and status is not None
+            and 200 <= status < 300
+            and (method or "").upper() == "POST"
+            and _ACCOUNT_COLLECTION_RE.search(path.lower())
+        ):
+            creates, collection = self.report.account_creates, path.rstrip("/") or "/"
+            if collection in creates or len(creates) < MAX_LOGIN_PATHS:
+                creates[collection] += 1
         if event_type in _LOGIN_EVENTS and status is not None and path:
             failed = event_type == "login_failed"
             # (failed by a status given for every path: not by one of its own, nor by WordPress's form)
