@@ -2315,15 +2315,20 @@ def test_haproxy_s_log_format_given_as_a_custom_format_says_which_format_reads_i
         LogImporter("custom", log_format="%ci:%cp [%tr] %ft %b/%s %TR/%Tw/%Tc/%Tr/%Ta %ST %B %CC %CS %tsc %{+Q}r")
 
 
+# A log of the session cookie each request carried, and a line of it ``second`` s after 10:00.
+SID_LOG_FORMAT = '$remote_addr - [$time_local] "$request" $status "$http_user_agent" $cookie_sid'
+
+
+def sid_line(second: int, request: str, status: int, sid: str, ip: str = "203.0.113.9") -> str:
+    moment = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
+    return f'{ip} - [{moment}] "{request} HTTP/1.1" {status} "{FIREFOX}" {sid}'
+
+
 def test_a_session_id_rotated_at_login_continues_the_session_it_logged_in_with() -> None:
     # GIVEN a site that rotates its session cookie at login: the login carries the old id, the
     # redirect's page the new one; and later a neighbour behind the same address and browser whose
     # visit starts just after another login, while that login's browser still sends its own id
-    log_format = '$remote_addr - [$time_local] "$request" $status "$http_user_agent" $cookie_sid'
-
-    def line(second: int, request: str, status: int, sid: str) -> str:
-        moment = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
-        return f'203.0.113.9 - [{moment}] "{request} HTTP/1.1" {status} "{FIREFOX}" {sid}'
+    log_format, line = SID_LOG_FORMAT, sid_line
 
     lines = [
         line(0, "GET /login", 200, "old"),
@@ -2387,11 +2392,10 @@ def test_a_session_id_rotated_at_login_continues_the_session_it_logged_in_with()
 def test_a_login_redirected_back_to_its_form_or_to_a_lockout_page_failed() -> None:
     # GIVEN a Laravel site, which answers every login with a redirect (back to the form when it
     # failed), and an ASP.NET one, which sends the failure that locks an account to its lockout page
-    log_format = '$remote_addr - [$time_local] "$request" $status "$http_user_agent" $cookie_sid'
+    log_format = SID_LOG_FORMAT
 
     def line(second: int, request: str, status: int, ip: str = "198.51.100.7") -> str:
-        moment = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
-        return f'{ip} - [{moment}] "{request} HTTP/1.1" {status} "{FIREFOX}" s-{ip}'
+        return sid_line(second, request, status, f"s-{ip}", ip)
 
     lines = [
         line(0, "POST /login", 302),
@@ -2430,11 +2434,10 @@ def test_a_site_that_keeps_its_session_cookie_at_login_hands_no_session_to_a_nei
     # GIVEN an ASP.NET site, which keeps its session cookie at login: a person behind a hospital's
     # address logs in and goes on with the same id, and a colleague with the same browser build
     # arrives seconds later, while the first reads the page
-    log_format = '$remote_addr - [$time_local] "$request" $status "$http_user_agent" $cookie_sid'
+    log_format = SID_LOG_FORMAT
 
     def line(second: int, request: str, status: int, sid: str) -> str:
-        moment = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
-        return f'212.219.33.13 - [{moment}] "{request} HTTP/1.1" {status} "{FIREFOX}" {sid}'
+        return sid_line(second, request, status, sid, ip="212.219.33.13")
 
     lines = [
         line(0, "GET /Account/Login", 200, "helen"),
