@@ -2385,6 +2385,15 @@ def test_a_session_id_rotated_at_login_continues_the_session_it_logged_in_with()
         "signup",
         "visitor",
     ]
+    # AND so is one whose form's page was still loading an image, with the old id, as the login was posted
+    loading = [
+        line(0, "GET /login", 200, "old"),
+        line(2, "POST /login", 302, "old"),
+        line(2, "GET /img/logo.png", 200, "old"),
+        line(3, "GET /account", 200, "new"),
+    ]
+    importer = LogImporter("custom", log_format=log_format)
+    assert [item.event["session_id"] for item in importer.import_lines(loading, "site.log")] == ["old"] * 4
     # AND a label naming the rotated id labels the requests that carried it
     assert label_key(by_path[("/orders", "new")], "old", {"new": "account_takeover"}) == "new"
 

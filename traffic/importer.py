@@ -1220,10 +1220,12 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
 
     def seen(labeled: LabeledEvent, carried: str) -> None:
         """Note the id the request carried as seen, and a login or redirect in its session (a handover).
-        A later request carrying the id a handover carried voids it: that browser kept its cookie
-        across the login or redirect (ASP.NET keeps its session cookie at login), so the next new id
-        behind its address is a neighbour's visit, not this one's id rotated (on a new-user trial of
-        an IIS portal's log, a hospital's staff behind one address and browser build were merged)."""
+        A later request but for page assets carrying the id a handover carried voids it: that browser
+        kept its cookie across the login or redirect (ASP.NET keeps its session cookie at login), so
+        the next new id behind its address is a neighbour's visit, not this one's id rotated (on a
+        new-user trial of an IIS portal's log, a hospital's staff behind one address and browser build
+        were merged). A page asset does not: the form's page may still be loading as the login is
+        posted (a ticketing trial's fast scalpers, whose visits were split at their logins)."""
         event = labeled.event
         sessions_seen[carried] = newest
         sessions_seen.move_to_end(carried)
@@ -1240,7 +1242,8 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
                 if event.get("event_type") == "login_succeeded":
                     login_ids[carried] = moment
                     login_ids.move_to_end(carried)
-        elif carried in handover_clients:
+        elif carried in handover_clients and event.get("event_type") != "static_asset":
+            # (not an asset: the form's page may still be loading its images as the login is posted)
             client = handover_clients.pop(carried)[0]
             if client in handovers and handovers[client][1] == carried:
                 del handovers[client]
