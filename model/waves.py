@@ -837,7 +837,10 @@ def train_wave_model(
         if (failed := watched.outcome(event)) is not None
     ]
     if not outcomes:
-        skipped = f"no {' or '.join(watched.event_types)} events"
+        if watched.of_visits:  # (a log's page views are there; its visits are what training counts)
+            skipped = "no visit by a browser new to the site (after its first day) to count"
+        else:
+            skipped = f"no {' or '.join(watched.event_types)} events"
         return None, {"skipped": skipped}
     if watched.where_logins_never_fail:
         # (logins all failed tell no more than logins none failed: a status that answers both alike)
