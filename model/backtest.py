@@ -1014,7 +1014,7 @@ def _unwatched_waves(replay: Replay) -> list[str]:
         recorded = replay.model.metadata.get(attempts.metadata_key)
         why = recorded.get("skipped") if isinstance(recorded, dict) else None
         if why:
-            lines.append(f"- Waves of {attempts.failed}: training held {why}.")
+            lines.append(f"- Waves of {attempts.failed}: not trained ({why}).")
     return lines
 
 

@@ -133,8 +133,8 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
         assert (out / name).stat().st_size > 0, name
     # (the report says which waves the model does not watch, and why: these people never sign up)
     report = (out / "report.md").read_text()
-    assert "- Waves of sign-ups: training held 0 sign-ups, fewer than 10." in report
-    assert "training held no visit by a browser new to the site (after its first day) to count." in report
+    assert "- Waves of sign-ups: not trained (0 sign-ups, fewer than 10)." in report
+    assert "not trained (no visit by a browser new to the site (after its first day) to count)." in report
     rows = (out / "entities.csv").read_text().splitlines()
     assert rows[0].startswith("entity,label,events")
     assert rows[0].split(",")[5:8] == ["alerts", "folded_into_waves", "folded_into_clients"]
