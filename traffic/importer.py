@@ -1545,9 +1545,9 @@ def with_login_redirects_followed(events: Iterable[LabeledEvent], report: Import
             method = str(request_method(event) or "GET").upper()
             followed = moment - login_moment <= LOGIN_REDIRECT_SECONDS
             if followed and method in ("GET", "HEAD") and (path == login_path or _LOCKOUT_RE.search(path)):
-                login.event["event_type"] = "login_failed"
-                login.event.setdefault("properties", {})[REDIRECTED_TO_PROPERTY] = path
                 login_event = login.event
+                login_event["event_type"] = "login_failed"
+                login_event.setdefault("properties", {})[REDIRECTED_TO_PROPERTY] = path
                 report.count_redirected_back(
                     str(login_event.get("resource") or "").partition("?")[0],
                     identify_user(None, None, login_event.get("ip"), login_event.get("user_agent")),
@@ -1564,9 +1564,8 @@ def with_login_redirects_followed(events: Iterable[LabeledEvent], report: Import
 
 
 def _path_of(resource: Any) -> str:
-    """A resource's path, lower-cased, without its query or a trailing slash: the page it names."""
-    path = str(resource or "").partition("?")[0].lower()
-    return path.rstrip("/") or "/"
+    """A resource's path without its query, as login paths are compared (``login_path_key``)."""
+    return login_path_key(str(resource or "").partition("?")[0])
 
 
 @lru_cache(maxsize=4096)
