@@ -60,6 +60,7 @@ SHIPPED_MODULES = (
     "detectors.py",
     "entities.py",
     "waves.py",
+    "client_alerts.py",  # (the pseudonymous users' prefixes, which waves.py reads)
     "verdicts.py",
     "artifact.py",
     "serving.py",

@@ -71,6 +71,7 @@ from model.waves import (
     AttemptWindow,
     WaveWatch,
     failed_logins_only,
+    familiar_attempts,
     fold_into_wave,
     watched_waves,
 )
@@ -553,29 +554,36 @@ class Replay:
                     wave, visit_events, [visit.started for visit in visits], [visit.tag[1] for visit in visits]
                 )
             else:
-                self._watch_waves(wave, events, times, keys)
+                familiar = familiar_attempts(features.rows, events) if wave.watch.attempts.names_accounts else None
+                self._watch_waves(wave, events, times, keys, familiar)
 
     def _watch_waves(
-        self, wave: WaveReplay, events: Sequence[dict[str, Any]], times: Sequence[float], keys: Sequence[str | None]
+        self,
+        wave: WaveReplay,
+        events: Sequence[dict[str, Any]],
+        times: Sequence[float],
+        keys: Sequence[str | None],
+        familiar: Sequence[bool] | None = None,
     ) -> None:
         """The scorer's wave watch over the batch, an attempt at a time, so that the entities whose
         attempts failed in a wave (in the window that raised its alert, or while it lasted) count as
         tried in it, and those whose attempts went through during it as named by its follow-up, when
-        that names them."""
+        that names them (``familiar``: per event, whether it came from its account's own device)."""
         recent, attempts = wave.recent, wave.watch.attempts
-        for event, moment, key in zip(events, times, keys, strict=True):
+        for position, (event, moment, key) in enumerate(zip(events, times, keys, strict=True)):
             failed = attempts.outcome(event)
             if failed is None:
                 continue
+            owned = familiar is not None and familiar[position]
             if failed:
                 recent.append((moment, str(event.get("event_id")), key))
-            elif wave.watch.names(event):
+            elif wave.watch.names(event, owned):
                 wave.succeeded.append((moment, str(event.get("user_id", "")), key))
             in_wave, counted_before = wave.window.in_wave, wave.window.went_through
-            raised = wave.watch.observe_waves(wave.window, [event], [moment])
+            raised = wave.watch.observe_waves(wave.window, [event], [moment], [owned])
             # (a success the window counted in the wave: it raised a follow-up, or is awaiting one; a
-            # routine account's is counted in none)
-            counted = wave.watch.names(event) and (
+            # routine account's or a familiar one's is counted in none)
+            counted = wave.watch.names(event, owned) and (
                 wave.window.went_through > counted_before or any(item.names_accounts for item in raised)
             )
             if in_wave and not failed and counted and len(wave.went_through) < MAX_FOLLOWED_ACCOUNTS:

@@ -62,8 +62,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, NamedTuple
 
+import numpy as np
+
+from model.client_alerts import PSEUDONYMOUS_USERS
 from model.entities import EntityAlert, Evidence
 from model.exceptions import InvalidStateError
+from model.features import FEATURE_NAMES
 from model.features.clock import BEHIND_RESET, EventClock
 from model.features.events import CLIENT_ERROR_CLASS, FAILURE_OUTCOME_CLASS, SERVER_ERROR_CLASS, status_class
 from model.features.resources import is_page_asset, request_method
@@ -115,6 +119,13 @@ MAX_FOLLOWED_ACCOUNTS = 25
 ROUTINE_DAYS = 3
 ROUTINE_DAILY_SUCCESSES = 12
 MAX_ROUTINE_ACCOUNTS = 100  # the model keeps the routine accounts with the most such days
+# A success from a device and network its account had used (the user agent among the account's last
+# few, its network's too), by an account that had no failed attempt for about three hours (its
+# failures decayed over an hour below this), is its owner's as far as the log can tell: counted in the
+# wave, not named (``familiar_attempts``). Stuffing gets in with the attacker's browser, new to the
+# account; on new-user trials the people who logged in during a night's wave as they always do
+# were half the accounts named "to check".
+FAMILIAR_DECAYED_FAILURES = 0.05
 # The usual share is kept away from 0 and 1 so that one failure in a service that never had any is
 # not infinitely surprising.
 MIN_USUAL_SHARE = 0.001
@@ -271,6 +282,8 @@ class AttemptWindow:
     wave_failures: int = 0
     went_through: int = 0
     wave_successes: list[tuple[float, str]] = field(default_factory=list)
+    # ...and how many went through from their accounts' familiar devices, not named (``familiar_attempts``)
+    familiar_through: int = 0
     # The scorer's: the first record of the batch the window last applied, and the view it had
     # before that batch, which a retry of the batch folds by (``WaveView``).
     before_batch: tuple[int, WaveView] | None = None
@@ -362,6 +375,7 @@ class AttemptWindow:
                     self.wave_failures,
                     self.went_through,
                     [[round(moment, 6), user] for moment, user in self.wave_successes],
+                    self.familiar_through,
                 ],
                 "r": None if self.before_batch is None else [str(self.before_batch[0]), *self.before_batch[1]],
                 **(
@@ -421,13 +435,16 @@ def _stored_clock(stored: Any, buckets: Mapping[int, Any]) -> EventClock:
     return clock
 
 
-def _stored_wave(stored: Any) -> tuple[float | None, float | None, int, int, int, list[tuple[float, str]]]:
-    """The wave under way as stored (a window stored before it was kept: none since an alert)."""
+def _stored_wave(stored: Any) -> tuple[float | None, float | None, int, int, int, list[tuple[float, str]], int]:
+    """The wave under way as stored (a window stored before it was kept: none since an alert; one
+    stored before familiar successes were told apart: none of them since its last follow-up)."""
     if stored is None:
-        return None, None, 0, 0, 0, []
-    alerted_at, followed_at, attempts, failures, went_through, successes = stored
+        return None, None, 0, 0, 0, [], 0
+    alerted_at, followed_at, attempts, failures, went_through, successes, *familiar = stored
     named = [(float(moment), str(user)) for moment, user in successes]
-    return float(alerted_at), float(followed_at), int(attempts), int(failures), int(went_through), named
+    familiar_through = int(familiar[0]) if familiar else 0
+    counts = int(attempts), int(failures), int(went_through)
+    return float(alerted_at), float(followed_at), *counts, named, familiar_through
 
 
 def _stored_view(stored: Any) -> tuple[int, WaveView] | None:
@@ -615,6 +632,29 @@ def folded_into_wave(
     )
 
 
+_FIRST_EVENT = FEATURE_NAMES.index("first_event")
+_NEW_AGENT = FEATURE_NAMES.index("new_user_agent")
+_NEW_NETWORK = FEATURE_NAMES.index("new_asn")
+_DECAYED_FAILURES = FEATURE_NAMES.index("log_failures_1h")  # log1p of the account's decayed failures
+
+
+def familiar_attempts(rows: Any, events: Sequence[Mapping[str, Any]]) -> list[bool]:
+    """Per event and its feature row: whether it came from a device and network its account had used
+    before (``FAMILIAR_DECAYED_FAILURES``), with no failed attempt on the account in the hours before.
+    An account's first event is never familiar, and neither is one after a failure: an attacker's
+    failed try makes its own agent "used" by the account. Nor is a user the log did not name (a
+    session's or client's pseudonym, ``PSEUDONYMOUS_USERS``): its device is what makes it one, and
+    a stuffing bot's session that fetched the form before posting it had "used" its own."""
+    accounts = np.array([not str(event.get("user_id", "")).startswith(PSEUDONYMOUS_USERS) for event in events])
+    familiar = accounts & (
+        (rows[:, _FIRST_EVENT] == 0.0)
+        & (rows[:, _NEW_AGENT] == 0.0)
+        & (rows[:, _NEW_NETWORK] == 0.0)
+        & (rows[:, _DECAYED_FAILURES] < math.log1p(FAMILIAR_DECAYED_FAILURES))
+    )
+    return [bool(value) for value in familiar.tolist()]
+
+
 def failed_logins_only(keys: Sequence[str | None], events: Sequence[Mapping[str, Any]]) -> set[str]:
     """The entities (``keys``, one per event in time order; None for none) whose every event here
     is a failed login, or a fetch (GET or HEAD, not answered 4xx) of the path their next event
@@ -690,30 +730,41 @@ class WaveWatch:
         self.model = model
         self.attempts = attempts
 
-    def names(self, event: Mapping[str, Any]) -> bool:
+    def names(self, event: Mapping[str, Any], familiar: bool = False) -> bool:
         """Whether the alerts name ``event``'s account where its attempt went through: where they name
-        accounts, and it is not routine (``WaveModel.routine``)."""
-        return self.attempts.names_accounts and str(event.get("user_id", "")) not in self.model.routine
+        accounts, and it is neither routine (``WaveModel.routine``) nor ``familiar`` (its account's
+        own device and network, ``familiar_attempts``)."""
+        return self.attempts.names_accounts and not familiar and str(event.get("user_id", "")) not in self.model.routine
 
     def observe(
-        self, window: AttemptWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
+        self,
+        window: AttemptWindow,
+        events: Sequence[Mapping[str, Any]],
+        times: Sequence[float],
+        familiar: Sequence[bool] | None = None,
     ) -> list[EntityAlert]:
         """Add a batch's events (time order) to ``window`` (updated in place); the alerts raised."""
-        return [raised.alert for raised in self.observe_waves(window, events, times)]
+        return [raised.alert for raised in self.observe_waves(window, events, times, familiar)]
 
     def observe_waves(
-        self, window: AttemptWindow, events: Sequence[Mapping[str, Any]], times: Sequence[float]
+        self,
+        window: AttemptWindow,
+        events: Sequence[Mapping[str, Any]],
+        times: Sequence[float],
+        familiar: Sequence[bool] | None = None,
     ) -> list[Raised]:
         """``observe``, each alert with the start of the window it covers. Besides a wave's alert, a
         follow-up names the accounts whose attempts went through after it, at most every short
         window while the wave lasts and when it is over (``_follow_up``): the alert comes as the
         failures surge, before the stuffing's hits (or the card testers' working cards), which it
-        could not name."""
+        could not name. ``familiar``, per event (``familiar_attempts`` of their feature rows): the
+        successes from their accounts' own devices, counted and not named."""
         raised: list[Raised] = []
-        for event, moment in zip(events, times, strict=True):
+        for position, (event, moment) in enumerate(zip(events, times, strict=True)):
             failed = self.attempts.outcome(event)
             user = str(event.get("user_id", ""))
-            named = self.names(event)
+            owned = familiar is not None and familiar[position]
+            named = self.names(event, owned)
             if failed is None or not window.add(moment, failed, user, named):
                 continue
             if window.in_wave:
@@ -723,6 +774,8 @@ class WaveWatch:
                     window.went_through += 1
                     if len(window.wave_successes) < MAX_FOLLOWED_ACCOUNTS:
                         window.wave_successes.append((moment, user))
+                elif not failed and owned and self.attempts.names_accounts:
+                    window.familiar_through += 1
                 # Judged by the window that raised it: a burst is over when its ten minutes are, though
                 # the hour around it still holds its failures.
                 minutes, threshold = self.model.judged(window.wave_minutes)
@@ -737,7 +790,7 @@ class WaveWatch:
                     raised.append(self._follow_up(window, moment))
                 if not window.in_wave:
                     window.alerted_at = window.followed_at = None
-                    window.wave_attempts = window.wave_failures = 0
+                    window.wave_attempts = window.wave_failures = window.familiar_through = 0
                 continue
             for minutes, threshold in self.model.windows():
                 if self._makes_wave(window, minutes, threshold):
@@ -745,7 +798,7 @@ class WaveWatch:
                     window.wave_minutes = minutes
                     window.waves += 1
                     window.alerted_at = window.followed_at = moment
-                    window.wave_attempts = window.wave_failures = window.went_through = 0
+                    window.wave_attempts = window.wave_failures = window.went_through = window.familiar_through = 0
                     window.wave_successes = []
                     raised.append(Raised(self._alert(window, moment, minutes, threshold), window.start(minutes)))
                     break
@@ -770,11 +823,13 @@ class WaveWatch:
         # (the count is of attempts: an account can go through more than once)
         repeated = more <= 0 and len(named) < len(window.wave_successes)
         by = f", by {len(named)} account{'s' if len(named) > 1 else ''}" if repeated else ""
+        familiar = window.familiar_through
         reasons = (
             f"{words.succeeded} since {clock(since)}, to check ({window.went_through}{by}): {', '.join(named)}"
             + (f" and {more} more" if more > 0 else ""),
             f"the wave of {words.failed} alerted at {clock(alerted_at)} is {state}: "
             f"{window.wave_failures} {words.failed} of {window.wave_attempts} since",
+            *([f"{familiar} more from their accounts' own devices and networks, not named"] if familiar else []),
         )
         alert = EntityAlert(
             WAVE_ENTITY,
@@ -788,6 +843,7 @@ class WaveWatch:
             reasons,
         )
         window.followed_at, window.went_through, window.wave_successes = moment, 0, []
+        window.familiar_through = 0
         return Raised(alert, since, names_accounts=True)
 
     def _makes_wave(self, window: AttemptWindow, minutes: int, threshold: float) -> bool:

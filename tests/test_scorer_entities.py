@@ -53,6 +53,7 @@ from scorer.stores import (
 )
 from scorer.sweeper import SWEEP_AFTER_SECONDS, SweeperSettings, sweep
 from tests.model_factories import (
+    BROWSERS,
     START,
     event,
     normal_traffic,
@@ -701,7 +702,8 @@ def test_card_testing_across_clients_alerts_once_as_a_wave_of_declined_payments(
 ) -> None:
     # GIVEN the scorer with a declined-payment wave model (donations declined 3 % of the time) and
     # a failed-login one, and 240 cards tried once each from 240 addresses over four minutes, two
-    # going through, among a day of people's traffic; and the wave's alert refused once, or not
+    # going through before the wave's alert and one after, among a day of people's traffic; and the
+    # wave's alert refused once, or not
     resources = create_resources(aws_endpoint, f"entities-{next(_names)}")
     deps, settings = dependencies(aws_endpoint, resources, trained)
     deps.wave_models = {**deps.wave_models, PAYMENTS.kind: WaveModel(usual_share=0.03, threshold=SURPRISE_FLOOR)}
@@ -718,7 +720,7 @@ def test_card_testing_across_clients_alerts_once_as_a_wave_of_declined_payments(
                 f"tester-{number}",
                 "purchase",
                 resource="/api/donations/",
-                status=201 if number in (5, 6) else 402,
+                status=201 if number in (5, 6, 200) else 402,
                 ip=f"100.64.{number // 200}.{number % 200 + 1}",
                 session_id=f"card-{number}",
             )
@@ -740,9 +742,11 @@ def test_card_testing_across_clients_alerts_once_as_a_wave_of_declined_payments(
     follow_ups = [message for message in waves if ", to check (" in message["reasons"][0]]
     waves = [message for message in waves if message not in follow_ups]
     assert [message["entity"] for message in waves] == [{"kind": PAYMENT_WAVE_KIND, "id": WAVE_ENTITY}]
-    # (and, when it was over, one follow-up naming the payments that went through while it lasted)
+    # (and, when it was over, one follow-up naming the card that went through while it lasted: not
+    # the people who paid meanwhile from their own devices)
     assert [message["entity"]["kind"] for message in follow_ups] == [PAYMENT_WAVE_KIND]
     assert follow_ups[0]["reasons"][0].startswith("payments that went through since")
+    assert follow_ups[0]["reasons"][0].endswith(", to check (1): tester-200")
     assert "is over" in follow_ups[0]["reasons"][1]
     assert waves[0]["reasons"][0].split()[1:3] == ["declined", "payments"]
     assert "tester-5" in waves[0]["reasons"][1]
@@ -921,7 +925,15 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
     got_in = event(wave_start + timedelta(seconds=1500), "victim-200", "login_succeeded", resource="/login",
                    status=200, ip="100.64.1.1", session_id="attempt-200")  # fmt: skip
     attempts.append(normalize_event(got_in))
-    ordered, size = sorted(traffic() + attempts, key=event_time), 25
+    # and a customer who browsed an hour before, and logs in during the wave from the same browser and address
+    regular = {"ip": "198.51.100.77", "user_agent": BROWSERS[0], "session_id": "regular-session"}
+    browsed = event(wave_start - timedelta(hours=1), "regular", "page_view", resource="/account", status=200, **regular)
+    logged_in = event(wave_start + timedelta(seconds=90), "regular", "login_succeeded", resource="/login",
+                      status=200, **regular)  # fmt: skip
+    ordered, size = (
+        sorted(traffic() + attempts + [normalize_event(browsed), normalize_event(logged_in)], key=event_time),
+        25,
+    )
     kinesis_batches = batches(ordered, size)
     tried, entered = (ordered.index(attempts[index]) // size for index in (200, -1))
     assert tried < entered  # in a later batch than the failed attempt
@@ -948,6 +960,8 @@ def test_a_failed_login_wave_across_accounts_alerts_once_for_the_service(aws_end
     assert [message["entity"] for message in follow_ups] == [{"kind": WAVE_KIND, "id": f"{WAVE_ENTITY} ({SHARD})"}]
     assert follow_ups[0]["reasons"][0].startswith("successful logins since")
     assert "is over" in follow_ups[0]["reasons"][1]
+    # AND none of them names the customer who logged in from their own browser and address
+    assert not [reason for message in waves + follow_ups for reason in message["reasons"] if "regular" in reason]
     # AND the shard's login window is stored: one wave seen, over since the people's logins resumed
     dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
     item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key(WAVE_KIND, SHARD)}})

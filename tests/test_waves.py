@@ -4,19 +4,21 @@ no single account or address shows."""
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from scipy.stats import binom
 
 from model.artifact import feature_config_document
+from model.enrichment import NetworkInfo
 from model.entities import EVIDENCE_COLUMNS, FORM_SECONDS, EntityAlert, Evidence
 from model.exceptions import InvalidStateError
-from model.features import event_time
+from model.features import event_time, featurize_batch
 from model.waves import (
     BUSY_WINDOW_ATTEMPTS,
     LOGIN_SURGE_KIND,
@@ -40,6 +42,7 @@ from model.waves import (
     WaveView,
     WaveWatch,
     failed_logins_only,
+    familiar_attempts,
     fold_into_wave,
     folded_into_wave,
     login_share_outcome,
@@ -50,7 +53,7 @@ from model.waves import (
     wave_model_of,
     wave_models_of,
 )
-from tests.model_factories import START, event, stamp
+from tests.model_factories import BROWSERS, START, event, stamp
 
 
 def logins(start: datetime, minutes: int, per_minute: int, failure_share: float, seed: int = 3) -> list[dict[str, Any]]:
@@ -321,6 +324,100 @@ def test_the_accounts_that_got_in_after_a_wave_s_alert_are_named_by_its_follow_u
     assert not window.in_wave
 
 
+def network_of(address: str) -> NetworkInfo:
+    """Two home networks: 198.51.100.0/24 is one ISP's, every other address another's."""
+    return NetworkInfo("GB", 64500 if address.startswith("198.51.100.") else 64501, None, hosting=False)
+
+
+def test_a_success_is_familiar_from_its_account_s_own_device_and_network_with_no_failure_hours_before() -> None:
+    # GIVEN accounts each seen browsing from home an hour before a login: one logs in from the same
+    # browser and network, one from another browser, one from another network; one fails a login
+    # (as an attacker's try would) then gets in from the same browser; one fails the day before;
+    # an account never seen logs in; and so does a session of a log that names no user (its pseudonym)
+    home, login_at = START + timedelta(hours=8), START + timedelta(hours=9)
+    at_home = {"ip": "198.51.100.7", "user_agent": BROWSERS[0]}
+    events = [
+        event(home, user, "page_view", resource="/account", **at_home)
+        for user in ("same", "other-browser", "other-network", "retried", "failed-yesterday", "session:abc")
+    ]
+    events.append(event(home - timedelta(days=1), "failed-yesterday", "login_failed", resource="/login", **at_home))
+    events.append(event(login_at - timedelta(minutes=5), "retried", "login_failed", resource="/login", **at_home))
+    logins = [
+        event(login_at, "same", "login_succeeded", resource="/login", **at_home),
+        event(
+            login_at, "other-browser", "login_succeeded", resource="/login", **{**at_home, "user_agent": BROWSERS[1]}
+        ),
+        event(login_at, "other-network", "login_succeeded", resource="/login", **{**at_home, "ip": "203.0.113.9"}),
+        event(login_at, "retried", "login_succeeded", resource="/login", **at_home),
+        event(login_at, "failed-yesterday", "login_succeeded", resource="/login", **at_home),
+        event(login_at, "never-seen", "login_succeeded", resource="/login", **at_home),
+        event(login_at, "session:abc", "login_succeeded", resource="/login", **at_home),
+    ]
+    ordered = sorted(events, key=event_time) + logins
+    # WHEN their feature rows are read
+    rows = featurize_batch(ordered, network_of=network_of).rows[-len(logins) :]
+    # THEN only the login from the account's own browser and network, and the one a day after a
+    # failure, are familiar
+    assert dict(zip([item["user_id"] for item in logins], familiar_attempts(rows, logins), strict=True)) == {
+        "same": True,
+        "other-browser": False,
+        "other-network": False,
+        "retried": False,
+        "failed-yesterday": True,
+        "never-seen": False,
+        "session:abc": False,
+    }
+
+
+def test_a_wave_s_alerts_do_not_name_the_successes_from_their_accounts_own_devices_but_count_them() -> None:
+    # GIVEN stuffing at one attempt a second for four minutes, one of whose accounts gets in after the
+    # alert, one customer logging in meanwhile from a new device, and customers logging in every 30 s
+    # from their own devices (familiar) for half an hour
+    model = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)
+    start = START + timedelta(hours=15)
+    attack = stuffing(start, attempts=240, per_second=1.0, successes=0)
+    attack[100] = {**attack[100], "event_type": "login_succeeded"}
+    customers = [
+        event(start + timedelta(seconds=30 * number + 5), f"customer-{number}", "login_succeeded", resource="/login")
+        for number in range(60)
+    ]
+    events = sorted(attack + customers, key=event_time)
+    familiar = [item["user_id"].startswith("customer-") and item["user_id"] != "customer-7" for item in events]
+
+    def follow_ups(flags: list[bool] | None) -> tuple[EntityAlert, list[EntityAlert]]:
+        window, raised = AttemptWindow(), []
+        for first in range(0, len(events), 100):
+            chunk = events[first : first + 100]
+            times = [event_time(item) for item in chunk]
+            raised += WaveWatch(model).observe_waves(window, chunk, times, flags and flags[first : first + 100])
+        (wave,) = [item.alert for item in raised if not item.names_accounts]
+        return wave, [item.alert for item in raised if item.names_accounts]
+
+    # WHEN the watch reads them, told which came from their accounts' own devices
+    wave, told = follow_ups(familiar)
+    # THEN its follow-ups name the stuffing's catch and the customer on a new device, not the others
+    named = [name for alert in told for name in alert.reasons[0].split(": ", 1)[1].split(", ")]
+    assert sorted(named) == ["customer-7", "victim-100"]
+    # AND say how many went through from their own devices meanwhile
+    counted = [int(alert.reasons[2].split()[0]) for alert in told if len(alert.reasons) > 2]
+    assert all(
+        alert.reasons[2].endswith(" more from their accounts' own devices and networks, not named")
+        for alert in told
+        if len(alert.reasons) > 2
+    )
+    owned = [
+        item
+        for item, flag in zip(events, familiar, strict=True)
+        if flag and wave.last_event_at < event_time(item) <= told[-1].last_event_at
+    ]
+    assert sum(counted) == len(owned) > 0
+    # AND without the flags (a caller that has no feature rows) it names them all, as before
+    _, untold = follow_ups(None)
+    named = [name for alert in untold for name in alert.reasons[0].split(": ", 1)[1].split(", ")]
+    assert {"customer-7", "victim-100", *(item["user_id"] for item in owned)} <= set(named)
+    assert all(len(alert.reasons) == 2 for alert in untold)
+
+
 def synthetic_logins(start: datetime, hours: float, every_minutes: float = 10.0) -> list[dict[str, Any]]:
     """A monitor's synthetic login check: one account, a successful login every few minutes."""
     return [
@@ -588,9 +685,19 @@ def test_the_window_round_trips_and_stays_bounded() -> None:
     # (and during a wave, with the accounts a follow-up will name as the producer pseudonymizes them,
     # 3 KB more at most)
     pseudonyms = [(START.timestamp() + number, "u-" + f"{number:035x}") for number in range(MAX_FOLLOWED_ACCOUNTS)]
-    waiting = replace(window, alerted_at=START.timestamp(), followed_at=START.timestamp(), wave_successes=pseudonyms)
+    waiting = replace(
+        window,
+        alerted_at=START.timestamp(),
+        followed_at=START.timestamp(),
+        wave_successes=pseudonyms,
+        familiar_through=7,
+    )
     assert AttemptWindow.from_bytes(waiting.to_bytes()) == waiting
     assert len(waiting.to_bytes()) - len(window.to_bytes()) < 3_072
+    # (a wave stored before the familiar successes were counted reads as none of them since)
+    stored = json.loads(waiting.to_bytes())
+    stored["o"] = stored["o"][:6]
+    assert AttemptWindow.from_bytes(json.dumps(stored).encode()) == replace(waiting, familiar_through=0)
 
 
 def test_an_unreadable_window_or_model_is_refused_with_a_named_error() -> None:
@@ -637,6 +744,15 @@ def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_s
     for name, seconds in (("typo-inside", 9 * 60 - 5), ("typo-outside", 9 * 60 + 5)):
         typo = event(START + timedelta(seconds=begins - seconds - START.timestamp()), name, "login_failed")
         people.append({**typo, "resource": "/login", "status": 401, "session_id": f"{name}-session"})
+    # (and a customer who browsed an hour before, and logs in during it from the same browser and address)
+    wave_start = datetime.fromtimestamp(begins, UTC)
+    regular = {"ip": "198.51.100.77", "user_agent": BROWSERS[0], "session_id": "regular-session"}
+    people.append(event(wave_start - timedelta(hours=1), "regular", "page_view", resource="/account", **regular))
+    people.append(
+        event(
+            wave_start + timedelta(seconds=90), "regular", "login_succeeded", resource="/login", status=200, **regular
+        )
+    )
     people.sort(key=event_time)
     # WHEN the backtest replays it in the scorer's batches
     replay = Replay(loaded, "user", labels=labels)
@@ -668,6 +784,12 @@ def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_s
     for name in ("victim-0", "victim-1"):
         assert replay.entities[name].tried_in_wave
         assert replay.entities[name].reasons[0] == "named by a wave of failed logins"
+    # AND the customer who logged in from their own browser is named by none of its alerts, and not
+    # counted as alerted by it (its login counts in the model's surge of logins, another wave)
+    stuffing_wave = replay.waves[LOGINS.kind]
+    alerts = [alert for alert, _ in stuffing_wave.alerts] + stuffing_wave.follow_ups
+    assert not [reason for alert in alerts for reason in alert.reasons if "regular" in reason]
+    assert "failed logins" not in " ".join(replay.entities["regular"].reasons)
 
 
 def test_the_backtest_counts_the_sessions_that_failed_in_a_trickle_wave_as_alerted_by_it(tmp_path) -> None:

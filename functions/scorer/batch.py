@@ -71,6 +71,7 @@ from model.features import (
     keep_users_within,
     merge_ip_states,
 )
+from model.tails import Matrix
 from model.verdicts import Suppressions
 from model.visits import settle_visits, visit_starts
 from model.waves import (
@@ -83,6 +84,7 @@ from model.waves import (
     WaveView,
     WaveWatch,
     failed_logins_only,
+    familiar_attempts,
     fold_into_wave,
     watched_waves,
 )
@@ -360,10 +362,7 @@ def _process_batch(
     with timing("watch_waves"):
         positions = [position for position in range(len(fresh)) if position not in parked]
         attempted = [fresh[position] for position in positions]
-        # (whether each begins its user's visit, for the visitor waves: model.visits)
-        watches_visits = any(attempts.of_visits for attempts, _ in deps.waves())
-        starts = visit_starts(features.rows[positions]) if attempted and watches_visits else []
-        waves_recorded = watch_waves(batch, attempted, starts, loaded, deps, settings, now, outcome)
+        waves_recorded = watch_waves(batch, attempted, features.rows[positions], loaded, deps, settings, now, outcome)
     with timing("save_states"):
         if waves_recorded:
             unsaved_users = save_states(done, fresh, features, step, groups, loaded, deps, settings, now, outcome)
@@ -749,7 +748,7 @@ def save_states(
 def watch_waves(
     batch: DecodedBatch,
     attempted: list[_Valid],
-    starts: list[bool],
+    rows: Matrix,
     loaded: LoadedStates,
     deps: Dependencies,
     settings: ScorerSettings,
@@ -757,13 +756,13 @@ def watch_waves(
     outcome: BatchOutcome,
 ) -> bool:
     """Count the fresh logins and payments (``attempted``: those held back for a retry too, not the
-    parked) toward waves of failed ones across the service, and the visits they begin and settle
-    (``starts``: whether each begins its user's visit) toward waves of visits like a crawler's
-    (``_watch_waves``), before the states are saved: returns whether every wave's alert and window
-    were recorded (nothing without a wave model). If not, no state is saved, and the retry counts
-    the batch again and raises the wave's alert again."""
+    parked; ``rows``, their feature rows) toward waves of failed ones across the service, and the
+    visits they begin and settle toward waves of visits like a crawler's (``_watch_waves``), before
+    the states are saved: returns whether every wave's alert and window were recorded (nothing
+    without a wave model). If not, no state is saved, and the retry counts the batch again and
+    raises the wave's alert again."""
     recorded = [
-        _watch_waves(attempted, starts, model, attempts, loaded.progress, batch.shard_id, deps, settings, now, outcome)
+        _watch_waves(attempted, rows, model, attempts, loaded.progress, batch.shard_id, deps, settings, now, outcome)
         for attempts, model in (deps.waves() if attempted else ())
     ]
     return all(recorded)
@@ -1300,7 +1299,7 @@ def _stored_login_window(shard_id: str, progress: _Progress) -> AttemptWindow | 
 
 def _watch_waves(
     attempted: list[_Valid],
-    starts: list[bool],
+    rows: Matrix,
     model: WaveModel,
     attempts: Attempts,
     progress: _Progress,
@@ -1311,10 +1310,11 @@ def _watch_waves(
     outcome: BatchOutcome,
 ) -> bool:
     """Add the batch's ``attempts`` (logins, payments...; for the visitor waves, the visits its
-    events settle, ``starts`` marking those that begin one) to the shard's window of them, publish a
-    wave's alert, and save the window with the last record it applied; returns whether both were
-    done (or there was nothing to do). A visitor window is saved with every batch of fresh events:
-    the visits waiting in it change with each.
+    events settle, their feature ``rows`` telling those that begin one) to the shard's window of
+    them, publish a wave's alert, and save the window with the last record it applied; returns
+    whether both were done (or there was nothing to do). The rows tell too which successes came from
+    their accounts' own devices (``familiar_attempts``), which the alerts do not name. A visitor
+    window is saved with every batch of fresh events: the visits waiting in it change with each.
 
     The window is a count over the shard, not any one user's history, so it takes every fresh
     attempt of the batch, those held back for a retry with their user too: a retry skips what the
@@ -1335,19 +1335,22 @@ def _watch_waves(
     through = progress.applied_through(key)
     unapplied = [int(item.record.sequence_number) > through for item in attempted]
     fresh = [item for item, new in zip(attempted, unapplied, strict=True) if new]
+    fresh_rows = rows[np.flatnonzero(unapplied)]
     events: list[Mapping[str, Any]] = [item.wire for item in fresh]
     times = [item.time for item in fresh]
+    familiar = None
     if attempts.of_visits:
         # (the visits waiting are the window's: each batch settles some, and all of them wait with it)
-        fresh_starts = [start for start, new in zip(starts, unapplied, strict=True) if new]
-        visits = settle_visits(window.pending, events, times, fresh_starts)
+        visits = settle_visits(window.pending, events, times, visit_starts(fresh_rows) if fresh else [])
         events, times = [visit.as_event() for visit in visits], [visit.started for visit in visits]
         if not fresh:
             return True
     elif not any(attempts.outcome(event) is not None for event in events):
         return True
+    elif attempts.names_accounts:
+        familiar = familiar_attempts(fresh_rows, events)
     window.before_batch = (min(int(item.record.sequence_number) for item in fresh), window.view())
-    raised = WaveWatch(model, attempts).observe_waves(window, events, times)
+    raised = WaveWatch(model, attempts).observe_waves(window, events, times, familiar)
     # (a follow-up names this shard's accounts since its own last one: its marker is the shard's)
     alerts = [
         replace(item.alert, entity=f"{WAVE_ENTITY} ({shard_id})") if item.names_accounts else item.alert
