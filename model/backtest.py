@@ -628,11 +628,13 @@ class Replay:
     def _label(self, event: dict[str, Any], key: str | None) -> str:
         if not self.labels:
             return "normal"
-        matched = label_key(event, key, self.labels)
-        if matched is None:
+        # (every key that names it is matched, the first labels it: a trial's labels keyed each line
+        # and its session both, and the sessions' keys were reported as matching nothing)
+        matched = label_keys(event, key, self.labels)
+        if not matched:
             return "normal"
-        self.matched_labels.add(matched)
-        return self.labels[matched]
+        self.matched_labels.update(matched)
+        return self.labels[matched[0]]
 
     def unmatched_labels_note(self) -> str | None:
         """The label keys that matched no training or test event, where some did not: a trial's
@@ -1241,16 +1243,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return arguments
 
 
-def label_key(event: dict[str, Any], key: str | None, labels: Collection[str]) -> str | None:
-    """The key of ``labels`` that labels ``event``: its event id, its entity's ``key``, its session id,
-    the session id it carried before the import read it as the session its id was rotated from
-    (``traffic.importer.with_rotated_sessions``) or its user id, the first listed; None if none does."""
+def label_keys(event: dict[str, Any], key: str | None, labels: Collection[str]) -> list[str]:
+    """The keys of ``labels`` that name ``event``, in the order they count: its event id, its
+    entity's ``key``, its session id, the session id it carried before the import read it as the
+    session its id was rotated from (``traffic.importer.with_rotated_sessions``), its user id."""
     properties = event.get("properties")
     rotated = properties.get("rotated_session_id") if isinstance(properties, dict) else None
-    for candidate in (event.get("event_id"), key, event.get("session_id"), rotated, event.get("user_id")):
-        if candidate is not None and candidate in labels:
-            return str(candidate)
-    return None
+    candidates = (event.get("event_id"), key, event.get("session_id"), rotated, event.get("user_id"))
+    named = (str(candidate) for candidate in candidates if candidate is not None and candidate in labels)
+    return list(dict.fromkeys(named))
+
+
+def label_key(event: dict[str, Any], key: str | None, labels: Collection[str]) -> str | None:
+    """The key of ``labels`` that labels ``event`` (the first of ``label_keys``); None if none does."""
+    keys = label_keys(event, key, labels)
+    return keys[0] if keys else None
 
 
 class Prepared(NamedTuple):
@@ -1291,8 +1298,9 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[st
     matched: set[str] = set()
     if labels:
         anomalous = {key for key, value in labels.items() if normalized_label(value) != "normal"}
-        keyed = [label_key(event, entity_key(event, arguments.entity), labels) for event in events]
-        matched = {key for key in keyed if key is not None}
+        keys = [label_keys(event, entity_key(event, arguments.entity), labels) for event in events]
+        keyed = [event_keys[0] if event_keys else None for event_keys in keys]
+        matched = {key for event_keys in keys for key in event_keys}
         if not arguments.train_on_labelled:
             learned = [event for event, key in zip(events, keyed, strict=True) if key not in anomalous]
         if len(learned) < len(events):

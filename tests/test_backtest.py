@@ -406,14 +406,18 @@ def test_labels_that_name_nothing_in_the_test_log_are_warned_about(logs: Path, t
     assert f"only 0 of {len(rows) - 1} label keys match" in result.stderr
     assert "match an event id, session id or user id of the training or test events (unmatched: 'USER-" in result.stderr
     assert "the test's session ids look like '" in result.stderr
-    # AND labels of which a few name nothing are noted, the few named
-    labels.write_text("\n".join([*rows, "client:b3e53e3c4bcb247e,scanner", "client:0123456789abcdef,scanner"]) + "\n")
+    # AND labels of which a few name nothing are noted, the few named (and not a session whose every
+    # line is labelled by its event id too: its key names its events as well)
+    tested = [json.loads(line) for line in (logs / "test.jsonl").read_text().splitlines()]
+    by_line = [f"{item['event_id']},scraper" for item in tested if item["session_id"] == "bot-b-session"]
+    unmatched = ["client:b3e53e3c4bcb247e,scanner", "client:0123456789abcdef,scanner"]
+    labels.write_text("\n".join([*rows, *by_line, *unmatched]) + "\n")
     result = backtest_sessions(logs, labels, tmp_path / "out")
     assert result.returncode == 0, result.stderr
     assert "label keys match" not in result.stderr
     assert (
-        f"2 of the {len(rows) + 1} label keys name no training or test event ('client:b3e53e3c4bcb247e', "
-        "'client:0123456789abcdef')"
+        f"2 of the {len(rows) - 1 + len(by_line) + len(unmatched)} label keys name no training or test event "
+        "('client:b3e53e3c4bcb247e', 'client:0123456789abcdef')"
     ) in result.stderr
 
 

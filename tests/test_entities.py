@@ -543,6 +543,12 @@ def test_page_assets_are_told_from_pages() -> None:
     assert not is_page_asset("/article?v=2")  # (a short version is a page's own parameter)
     assert not is_page_asset("/confirm?v=" + "c2lnbmVkLXRva2VuLWZvci1lbWFpbC12ZXJpZmljYXRpb24")  # (nor a token)
     assert not is_page_asset("/bundles/summer-pack")  # (a shop's bundle of products is a page)
+    # (a player's playlists and segments of streamed video, HLS's and DASH's, as the import reads them:
+    # read as pages, a phone's player was "machine-regular pauses between pages")
+    assert is_page_asset("/video/t9/720p/seg_00042.ts")
+    assert is_page_asset("/video/t9/master.M3U8?token=abc")
+    assert is_page_asset("/dash/t9/chunk-stream0-00012.m4s")
+    assert not is_page_asset("/uploads/t9/lesson.mp4", "PUT")
 
 
 def test_the_threshold_is_an_order_statistic_with_enough_data_and_extrapolated_without() -> None:

@@ -2398,6 +2398,38 @@ def test_a_session_id_rotated_at_login_continues_the_session_it_logged_in_with()
     assert label_key(by_path[("/orders", "new")], "old", {"new": "account_takeover"}) == "new"
 
 
+def test_a_session_id_rotated_after_a_login_of_unknown_outcome_continues_its_session() -> None:
+    # GIVEN a log without statuses (a web firewall's) of a site that rotates its cookie at login: a
+    # login that got in, its next page with a new id; and one that failed, its form again with the
+    # old id, then a neighbour behind the same address and browser arriving
+    log_format = '$remote_addr - [$time_local] "$request" "$http_user_agent" $cookie_sid'
+
+    def line(second: int, request: str, sid: str) -> str:
+        moment = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'203.0.113.9 - [{moment}] "{request} HTTP/1.1" "{FIREFOX}" {sid}'
+
+    lines = [
+        line(0, "GET /login", "old"),
+        line(20, "POST /login", "old"),
+        line(21, "GET /account", "new"),
+        line(300, "POST /login", "typo"),
+        line(301, "GET /login", "typo"),
+        line(302, "GET /", "neighbour"),
+    ]
+    importer = LogImporter("custom", log_format=log_format)
+    events = [item.event for item in importer.import_lines(lines, "waf.log")]
+    # THEN the logins are of unknown outcome, and the visit that got in is one session across it
+    assert [event["event_type"] for event in events if event["resource"] == "/login"] == [
+        "page_view",
+        "login_attempt",
+        "login_attempt",
+        "page_view",
+    ]
+    assert [event["session_id"] for event in events] == ["old", "old", "old", "typo", "typo", "neighbour"]
+    assert events[2]["properties"]["rotated_session_id"] == "new"
+    assert importer.report.rotated_sessions == 1
+
+
 def test_a_login_redirected_back_to_its_form_or_to_a_lockout_page_failed() -> None:
     # GIVEN a Laravel site, which answers every login with a redirect (back to the form when it
     # failed), and an ASP.NET one, which sends the failure that locks an account to its lockout page

@@ -85,7 +85,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from model.client_alerts import CLIENT_USER_PREFIX, SESSION_USER_PREFIX
-from model.features.resources import BUNDLE_QUERY_RE, request_method
+from model.features.resources import is_page_asset, request_method
 from model.ordering import in_time_order as ordered_by_time
 from traffic.envoy import ENVOY_FORMATS, from_envoy, is_envoy_format
 from traffic.exceptions import LogFormatError
@@ -299,13 +299,7 @@ DERIVED_USERS = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX, ANONYMOUS)
 _LOGIN_EVENTS = frozenset({"login_succeeded", "login_failed"})
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
-# Files a page or a player fetches by itself: styles, scripts, images, fonts, and the playlists and
-# segments of streamed video and audio (HLS, DASH), which a player requests every few seconds. Not
-# what is written to such a name: Shopify's cart takes its adds at ``POST /cart/add.js``.
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_STATIC_RE = re.compile(
-    r"\.(?:css|js|mjs|png|jpe?g|gif|svg|ico|webp|woff2?|ttf|map|m3u8|mpd|ts|m4s|m4v|m4a|mp4|webm|aac|vtt)$"
-)
 # Google Cloud's health checks: their agent, and the ranges they come from (its load balancers'
 # documented ones), thousands of addresses that probe every backend. Other health checks (a cluster's
 # nodes' kube-probe, a load balancer's ELB-HealthChecker) and monitoring services' uptime checks come
@@ -1178,8 +1172,9 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
     ``report``).
 
     A client's (address and user agent) first request with an id not seen in the last
-    ``SESSION_MEMORY_SECONDS``, within ``ROTATION_SECONDS`` after the client's successful login or a
-    redirect (3xx, not of an asset) in another session, is that session with its id rotated, or a
+    ``SESSION_MEMORY_SECONDS``, within ``ROTATION_SECONDS`` after the client's successful login (or
+    one of unknown outcome) or a redirect (3xx, not of an asset) in another session, is that session
+    with its id rotated, or a
     neighbour behind the same address arriving. Its requests are held until the id the login or
     redirect carried is seen again (a neighbour's: the browser before it still sends that id) or for
     ``ROTATION_SECONDS`` without it (rotated: the browser replaced the cookie); the id's later
@@ -1231,7 +1226,10 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
         sessions_seen.move_to_end(carried)
         status = event.get("status")
         handed_over = isinstance(status, int) and 300 <= status < 400 and event.get("event_type") != "static_asset"
-        if event.get("event_type") == "login_succeeded" or handed_over:
+        # (a login whose outcome the log does not say, a web firewall's: a new id after it is how one
+        # that got in shows, and a failed one's form comes back with the old id, which voids it; on a
+        # new-user trial of a bank's WAF log, every visit was split at its login)
+        if event.get("event_type") in ("login_succeeded", "login_attempt") or handed_over:
             client = client_of(event)
             if client != ANONYMOUS:
                 moment = parse_timestamp(event["occurred_at"]).timestamp()
@@ -1655,8 +1653,8 @@ def infer_event_type(
         return "bad_request"
     lowered = path.lower()
     submitted = (method or "").upper() in {"POST", "PUT"} or "pwd=" in query or "password=" in query
-    asset = _STATIC_RE.search(lowered) or BUNDLE_QUERY_RE.fullmatch(query)
-    if asset and (method or "").upper() not in _WRITE_METHODS:
+    # (a page's or a player's own files; not what is written to such a name: model.features.resources)
+    if is_page_asset(f"{path}?{query}" if query else path, method):
         return "static_asset"
     if _WORDPRESS_LOGIN_RE.search(lowered):
         return _wordpress_step(submitted, status, query, failed_statuses)
