@@ -7,7 +7,7 @@ import gzip
 import json
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from ipaddress import ip_network
 from pathlib import Path
 
@@ -864,6 +864,47 @@ def test_addresses_that_are_not_ips_are_kept_and_the_import_says_what_they_cost(
     few = LogImporter("combined")
     list(few.import_lines(lines[20:], "access.log"))
     assert not [hint for hint in few.report.hints() if "not an IP" in hint]
+
+
+def test_a_site_that_sets_its_session_cookie_at_login_keeps_a_visit_whole_across_it() -> None:
+    # GIVEN a Django site's log, whose session cookie is set at login only: each of 30 visitors
+    # fetches the login form, fails once 20 s later and gets in 20 s after that, all without a
+    # cookie, and browses on with the session the login began; and a crawler that never has one
+    importer = LogImporter("custom", log_format='%h %t "%r" %>s "%{User-Agent}i" "%{sessionid}C"')
+    browser, crawler = "Mozilla/5.0 (X11; Linux x86_64) Firefox/132.0", "Googlebot/2.1"
+
+    def line(second: int, address: str, agent: str, request: str, status: int, cookie: str) -> str:
+        moment = datetime(2026, 11, 2, 10, tzinfo=UTC) + timedelta(seconds=second)
+        return f'{address} [{moment:%d/%b/%Y:%H:%M:%S +0000}] "{request} HTTP/2.0" {status} "{agent}" "{cookie}"'
+
+    lines = []
+    for visitor in range(30):
+        address, start = f"198.51.100.{visitor + 1}", 120 * visitor
+        lines += [
+            line(start, address, browser, "GET /accounts/login/", 200, "-"),
+            line(start + 20, address, browser, "POST /accounts/login/", 200, "-"),
+            line(start + 40, address, browser, "POST /accounts/login/", 302, "-"),
+            line(start + 41, address, browser, "GET /dashboard/", 200, f"s-{visitor}"),
+            line(start + 30, "203.0.113.66", crawler, f"GET /courses/{visitor}/", 200, "-"),
+        ]
+    lines.sort(key=lambda text: text.split("[", 1)[1])
+    # WHEN it imports them
+    events = [item.event for item in importer.import_lines(lines, "learnly.log")]
+    sessions: dict[str, set[str]] = {}
+    for event in events:
+        if event["ip"] != "203.0.113.66":
+            sessions.setdefault(event["ip"], set()).add(event["session_id"])
+    # THEN the first visitors' form and failed try are read as clients keeping no cookies, until 20
+    # sessions have begun right after their logins: from then on, each visit is its session, whole
+    assert len(sessions["198.51.100.1"]) == 2
+    assert all(sessions[f"198.51.100.{visitor + 1}"] == {f"s-{visitor}"} for visitor in range(21, 30))
+    # AND the crawler's requests stay its own, and the summary says what the site does
+    assert {event["session_id"] for event in events if event["ip"] == "203.0.113.66"} == {
+        identify_user(None, None, "203.0.113.66", crawler)
+    }
+    assert "sessions began right after their client's login without one: the site sets its session cookie at login" in (
+        importer.report.summary()
+    )
 
 
 def test_a_cookieless_request_joins_only_a_session_that_starts_and_only_while_it_is_recent() -> None:

@@ -253,6 +253,11 @@ _EXAMPLE_CHARACTERS = 200
 # without one, this long after another, says it keeps none (a crawler, a script); and one logged
 # this close to its client's session's first request is that session's landing page.
 COOKIELESS_JOIN_SECONDS = 10.0
+# A site whose sessions began right after their client's login sent without a cookie this often, of
+# at least this many, sets its session cookie at login only (Django, ASP.NET Identity): its visitors'
+# requests before they log in carry none, whatever the browser, and are their visit's.
+COOKIE_AT_LOGIN_SHARE = 0.5
+COOKIE_AT_LOGIN_SESSIONS = 20
 # A browser that has the landing page's assets in its cache sends nothing more until its next click,
 # which carries the cookie: a request without one waits this long for its client's session to start
 # (within the backtest's reordering, which replays events up to five minutes apart in order).
@@ -297,6 +302,7 @@ CLOSED_STATUSES = frozenset({"0", "000", "460", "499"})
 # What the user ids of lines without a user begin with (``identify_user``).
 DERIVED_USERS = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX, ANONYMOUS)
 _LOGIN_EVENTS = frozenset({"login_succeeded", "login_failed"})
+_LOGIN_TRIES = frozenset({"login_succeeded", "login_failed", "login_attempt"})
 _REQUEST_RE = re.compile(r"([A-Za-z]+) (\S+)(?: (HTTP/\d(?:\.\d)?))?")
 _ORIGIN_RE = re.compile(r"https?://[^/:?#]+(?::\d+)?")
 _WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -485,6 +491,8 @@ class ImportReport:
     # joined to the session their client started, or their client's own.
     joined_sessions: int = 0
     client_sessions: int = 0
+    sessions_begun: int = 0  # (where requests came without a session id: ``with_cookieless_sessions``)
+    sessions_begun_at_login: int = 0  # of them, right after their client's login sent without a cookie
     # Session ids that continued the session their client logged in with (``with_rotated_sessions``),
     # and the requests that carried them.
     rotated_sessions: int = 0
@@ -933,6 +941,13 @@ class ImportReport:
                 f"  {self.joined_sessions + self.client_sessions} request(s) without a session id: "
                 f"{self.joined_sessions} joined the session their client started within "
                 f"{LANDING_SECONDS / 60:g} min, {self.client_sessions} keyed by their client ({self._client_kind()})"
+                + (
+                    f"; {self.sessions_begun_at_login} of {self.sessions_begun} sessions began right after their "
+                    "client's login without one: the site sets its session cookie at login, and a client's requests "
+                    "without one before it are its visit's"
+                    if cookie_set_at_login(self.sessions_begun_at_login, self.sessions_begun)
+                    else ""
+                )
             )
         if self.rotated_sessions:
             lines.append(
@@ -972,6 +987,7 @@ class ImportReport:
             "directives": self.directives,
             "joined_sessions": self.joined_sessions,
             "client_sessions": self.client_sessions,
+            "sessions_begun_at_login": self.sessions_begun_at_login,
             "attributed_to_users": self.attributed_to_users,
             "auth_challenges": self.auth_challenges,
             "shared_logins": self.shared_logins,
@@ -1063,13 +1079,24 @@ class _HeldByKey:
         return list(self.queues)
 
 
+def cookie_set_at_login(begun_at_login: int, begun: int) -> bool:
+    """Whether a site whose ``begun`` sessions (of clients that sent requests without one) began
+    ``begun_at_login`` times right after their client's login sets its session cookie at login only."""
+    return begun_at_login >= COOKIE_AT_LOGIN_SESSIONS and begun_at_login >= COOKIE_AT_LOGIN_SHARE * begun
+
+
 def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
     """``events`` (in the log's order) with a session id for each that has none: the session its
     client (address and user agent) started within ``COOKIELESS_JOIN_SECONDS`` of it (a landing
     page logged after its styles), else the one the client starts within ``LANDING_SECONDS`` after
     it, unless the client sent another request without one more than ``COOKIELESS_JOIN_SECONDS``
     after it (it keeps no cookies), else the client's own (``client:<16 hex>``). Counted in
-    ``report``.
+    ``report``. But where the site sets its session cookie at login only (``cookie_set_at_login``:
+    its sessions begin right after their client's login, which carried none), a browser sends none
+    until it logs in: a later request without one does not say the client keeps none, and its
+    requests of the last ``LANDING_SECONDS`` before its login join the session the login began (on a
+    new-user trial of a Django site's log, the login's form and its failed tries were a visit apart
+    from the session that got in).
 
     A session "starts" at the first request that carries it (one not seen in the last
     ``SESSION_MEMORY_SECONDS``): people behind one address with the same browser build are one
@@ -1087,6 +1114,8 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
     # client -> when its last CROWDED_CLIENT_SESSIONS sessions started (``crowded`` counts those within
     # SESSION_MEMORY_SECONDS), the client that started one longest ago first
     starts: OrderedDict[str, list[float]] = OrderedDict()
+    # client -> when it last submitted a login without a cookie (of the last ROTATION_SECONDS)
+    logins: OrderedDict[str, float] = OrderedDict()
 
     def assigned(labeled: LabeledEvent, client: str, session: str | None) -> LabeledEvent:
         """The request in the given session, or in its client's own."""
@@ -1126,8 +1155,13 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
             just_started.popitem(last=False)
         while starts and next(iter(starts.values()))[-1] < newest - SESSION_MEMORY_SECONDS:
             starts.popitem(last=False)
+        while logins and next(iter(logins.values())) < newest - ROTATION_SECONDS:
+            logins.popitem(last=False)
         client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
         session = event.get("session_id")
+        if session is None and client != ANONYMOUS and event.get("event_type") in _LOGIN_TRIES:
+            logins.pop(client, None)
+            logins[client] = moment
         if session is None:
             if client == ANONYMOUS:  # (no address, no agent: no client to tell apart)
                 yield labeled
@@ -1141,12 +1175,16 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
                 # its response finishes, and a page's styles can finish first): it began that session.
                 yield assigned(labeled, client, started[0])
                 continue
-            if client in held:  # (what it sent well before this kept no cookie: its own session)
+            at_login = cookie_set_at_login(report.sessions_begun_at_login, report.sessions_begun)
+            if client in held and not at_login:  # (what it sent well before this kept no cookie: its own session)
                 yield from release(client, None, moment - COOKIELESS_JOIN_SECONDS)
             held.hold(client, moment, arrival, labeled)
             continue
         if session not in sessions_seen and client != ANONYMOUS:
             starts[client] = [*starts.pop(client, []), moment][-CROWDED_CLIENT_SESSIONS:]
+            if client in held or client in logins:
+                report.sessions_begun += 1
+                report.sessions_begun_at_login += client in logins
             yield from release(client, session)
             just_started[client] = (session, moment)
             just_started.move_to_end(client)
