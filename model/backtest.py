@@ -1024,7 +1024,7 @@ def _unwatched_waves(replay: Replay) -> list[str]:
         recorded = replay.model.metadata.get(attempts.metadata_key)
         why = recorded.get("skipped") if isinstance(recorded, dict) else None
         if why:
-            lines.append(f"- Waves of {attempts.failed}: not trained ({why}).")
+            lines.append(f"- {attempts.title}: not trained ({why}).")
     return lines
 
 
@@ -1129,7 +1129,7 @@ def _report(
         ] or ["None."]
     for wave in replay.waves.values():
         failed = wave.watch.attempts.failed
-        lines += ["", f"## Waves of {failed} (the whole service)", ""]
+        lines += ["", f"## {wave.watch.attempts.title} (the whole service)", ""]
         for alert, _ in wave.alerts[:20]:
             lines.append(f"- {_iso(alert.last_event_at)}: {'; '.join(alert.reasons)}")
             # (its follow-ups: the accounts whose attempts went through while it lasted)

@@ -542,6 +542,12 @@ class Attempts:
     # Not watched where training's share of failures is above it: a log whose visits all fetch no
     # page asset holds none (an origin's behind a CDN, an API's), and no surge of them would show.
     most_usual_share: float = MAX_USUAL_SHARE
+    # What a report calls them, where not "Waves of <failed>" (docs/model.md names its sections so).
+    heading: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.heading or f"Waves of {self.failed}"
 
 
 LOGINS = Attempts(
@@ -589,6 +595,7 @@ LOGIN_SURGES = Attempts(
     least_trained_failures=MIN_EXCESS_FAILURES,
     of_what=" requests",
     where_logins_never_fail=True,
+    heading="Surges of logins",
 )
 # A crawl through residential proxies: many visitors reading pages without their assets, following no
 # link (model.visits).

@@ -134,6 +134,7 @@ def test_a_backtest_trains_replays_and_reports_session_alerts(logs: Path, tmp_pa
     # (the report says which waves the model does not watch, and why: these people never sign up)
     report = (out / "report.md").read_text()
     assert "- Waves of sign-ups: not trained (0 sign-ups, fewer than 10)." in report
+    assert "## Surges of logins (the whole service)" in report  # (as docs/model.md names them)
     assert "not trained (no visit by a browser new to the site (after its first day) to count)." in report
     rows = (out / "entities.csv").read_text().splitlines()
     assert rows[0].startswith("entity,label,events")
