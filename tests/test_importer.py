@@ -1077,6 +1077,42 @@ def test_a_login_before_the_token_names_its_user_is_that_user_s() -> None:
     )
 
 
+def test_a_session_s_requests_without_a_user_are_the_user_it_named_before_them() -> None:
+    # GIVEN a site whose application names the user in a response header, and whose proxy serves the
+    # styles and a player's video segments itself (no header): a learner's session names them, then
+    # watches a video for forty minutes; another session names no one; and a cookieless client names
+    # a user, then fetches a file (a client may be several people)
+    log_format = '$remote_addr [$time_local] "$request" $status "$http_user_agent" $cookie_sid $upstream_http_x_user_id'
+
+    def line(second: int, path: str, sid: str, user: str = "-", ip: str = "203.0.113.9") -> str:
+        moment = datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(seconds=second)
+        return f'{ip} [{moment:%d/%b/%Y:%H:%M:%S +0000}] "GET {path} HTTP/1.1" 200 "{FIREFOX}" {sid} {user}'
+
+    lines = [
+        line(0, "/courses/7/", "s-1", "learner-1"),
+        line(1, "/static/app.css", "s-1"),
+        *(line(6 + 60 * minute, f"/video/7/seg_{minute:05d}.ts", "s-1") for minute in range(40)),
+        line(2500, "/static/app.css", "s-2", ip="198.51.100.7"),
+        line(2600, "/courses/", "-", "learner-3", ip="192.0.2.44"),
+        line(2601, "/static/app.css", "-", ip="192.0.2.44"),
+    ]
+    importer = LogImporter("custom", log_format=log_format)
+    # WHEN it is imported
+    events = [item.event for item in importer.import_lines(lines, "learnly.log")]
+    by_ip: dict[str, list[str]] = {}
+    for event in events:
+        by_ip.setdefault(event["ip"], []).append(event["user_id"])
+    # THEN the learner's session's every request is theirs, the video's last segment too, forty minutes on
+    assert set(by_ip["203.0.113.9"]) == {"learner-1"}
+    # AND the session that named no one, and the cookieless client's file, stay their own
+    assert by_ip["198.51.100.7"] == ["session:s-2"]
+    assert by_ip["192.0.2.44"][1] == identify_user(None, None, "192.0.2.44", FIREFOX)
+    assert importer.report.session_requests_attributed == 41
+    assert "41 other request(s) without a user are the user's their session named before them" in (
+        importer.report.summary()
+    )
+
+
 def test_a_login_stays_its_client_s_when_the_client_named_several_users() -> None:
     # GIVEN an API's log where one address and app build is a carrier's gateway: two customers'
     # calls in a minute, then a failed login and a third customer's call after it

@@ -517,6 +517,8 @@ class ImportReport:
     # (``with_auth_challenges_folded``): lines read, and no events of their own.
     auth_challenges: int = 0
     shared_logins: int = 0  # logins left unattributed: their session or client named several users
+    # requests without a user after their session named one (``with_logins_attributed``)
+    session_requests_attributed: int = 0
     signups: int = 0  # requests read as sign-ups
     # Answered POSTs (2xx) to a collection of accounts (``_ACCOUNT_COLLECTION_RE``), by path.
     account_creates: Counter[str] = field(default_factory=Counter)
@@ -961,6 +963,12 @@ class ImportReport:
                 f"named within {ATTRIBUTION_SECONDS:g} s after them; {self.shared_logins} stay their session's "
                 f"or client's, which named several users within {SESSION_MEMORY_SECONDS / 60:g} min"
             )
+        if self.session_requests_attributed:
+            lines.append(
+                f"  {self.session_requests_attributed} other request(s) without a user are the user's their session "
+                f"named before them, within {SESSION_MEMORY_SECONDS / 60:g} min (files the proxy serves itself, calls "
+                "the application does not name the user on)"
+            )
         if self.logins_redirected_back:
             lines.append(
                 f"  {self.logins_redirected_back} login(s) answered with a redirect were followed within "
@@ -991,6 +999,7 @@ class ImportReport:
             "attributed_to_users": self.attributed_to_users,
             "auth_challenges": self.auth_challenges,
             "shared_logins": self.shared_logins,
+            "session_requests_attributed": self.session_requests_attributed,
             "logins_redirected_back": self.logins_redirected_back,
             "extra_columns": self.extra_columns,
             "route_only": self.route_only,
@@ -1377,7 +1386,13 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
     client's, and so do those of a session or client that named several users within
     ``SESSION_MEMORY_SECONDS``: it is several people (counted in ``report``). Logins are held at
     most ``ATTRIBUTION_SECONDS`` of the log's time (other requests are not held: a log's anonymous
-    pages would fill memory)."""
+    pages would fill memory).
+
+    Any other request without a user, in a session (its cookie's: not a client's own) that named one
+    user within ``SESSION_MEMORY_SECONDS`` before it, is that user's: the files a proxy serves itself
+    (styles, a player's video segments) and the calls the application does not name the user on
+    carry no user header, and read as the session's they were a second entity beside the account (on
+    a new-user trial of a video-course site's Caddy log, 21 such sessions alerted as users)."""
     held = _HeldByKey()  # by session, or client
     newest = -math.inf
     # Nothing is held until a request names a user: a log whose user column is always empty (the
@@ -1423,6 +1438,11 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
         user = str(event.get("user_id", ""))
         derived = user.startswith(DERIVED_USERS)
         if derived and not (users_named and event.get("event_type") in _LOGIN_EVENTS):
+            owner = named.get(session) if session is not None and not session.startswith(CLIENT_USER_PREFIX) else None
+            if owner is not None and session not in shared_until:
+                event["user_id"] = owner[0]
+                report.session_requests_attributed += 1
+                named[session] = named.pop(session)[0], moment  # (a video watched for an hour is the user's)
             yield labeled
             continue
         client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
