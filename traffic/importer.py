@@ -1438,11 +1438,12 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
         user = str(event.get("user_id", ""))
         derived = user.startswith(DERIVED_USERS)
         if derived and not (users_named and event.get("event_type") in _LOGIN_EVENTS):
-            owner = named.get(session) if session is not None and not session.startswith(CLIENT_USER_PREFIX) else None
-            if owner is not None and session not in shared_until:
+            cookie = session if isinstance(session, str) and not session.startswith(CLIENT_USER_PREFIX) else None
+            owner = named.get(cookie) if cookie is not None else None
+            if cookie is not None and owner is not None and cookie not in shared_until:
                 event["user_id"] = owner[0]
                 report.session_requests_attributed += 1
-                named[session] = named.pop(session)[0], moment  # (a video watched for an hour is the user's)
+                named[cookie] = named.pop(cookie)[0], moment  # (a video watched for an hour is the user's)
             yield labeled
             continue
         client = identify_user(None, None, event.get("ip"), event.get("user_agent"))
