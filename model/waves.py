@@ -95,6 +95,15 @@ MIN_EXCESS_FAILURES = 10
 # Failures on fewer accounts than this are people retrying their own passwords, however often. (An
 # access log without user names keys each failure by its session or client, as the importer does.)
 MIN_FAILED_ACCOUNTS = 5
+# A session's or client's pseudonym is no account: a bot that tries account after account from one
+# browser is one key. Its failures in a quick run (each within PSEUDONYM_RUN_SECONDS of the one
+# before) count as one more account every PSEUDONYM_RETRIES: a person retrying their password does
+# not fail forty times in a row at that pace, and a stale password in a script retried every few
+# minutes is no run. On a new-user trial's log that named users only once they were in, two hosting
+# addresses failed 2,182 logins in 36 minutes, two keys, and no wave named the 18 accounts they got
+# into until normal failures an hour later made up five accounts.
+PSEUDONYM_RETRIES = 10
+PSEUDONYM_RUN_SECONDS = 60.0
 # About a one-in-a-million chance under the usual share (a likelihood-ratio statistic of 2 x 12 nats
 # with one degree of freedom): once in two years of one-minute windows on one shard.
 SURPRISE_FLOOR = 12.0
@@ -137,6 +146,14 @@ MOST_USUAL_VISITS_WITHOUT_ASSETS = 0.9
 def _percent(share: float) -> str:
     """A share in percent, with a figure that is not 0 where it is under 1 % (logins among requests)."""
     return f"{share:.0%}" if share >= 0.01 else f"{share * 100:.1g}%"
+
+
+def accounts_in(user: str, run: int) -> int:
+    """How many accounts a key's failures count as: an account's, one; a session's or client's
+    pseudonym's, one more for every ``PSEUDONYM_RETRIES`` failures of its quick ``run``."""
+    if not user.startswith(PSEUDONYMOUS_USERS):
+        return 1
+    return 1 + (run - 1) // PSEUDONYM_RETRIES
 
 
 def surprise(attempts: int, failures: int, usual_share: float) -> float:
@@ -269,9 +286,10 @@ class AttemptWindow:
     wave_minutes: int = WINDOW_MINUTES  # the length of the window that raised the wave under way
     calm_since: int = 0  # the minute after the last wave ended
     successes: list[tuple[float, str]] = field(default_factory=list)  # (time, user) in the window
-    # (time of the last failure, user) of the last MIN_FAILED_ACCOUNTS accounts whose login failed:
-    # all that telling a wave from one person's retries needs.
-    failed_accounts: list[tuple[float, str]] = field(default_factory=list)
+    # (time of the last failure, user, failures in its quick run) of the last MIN_FAILED_ACCOUNTS
+    # accounts whose login failed: all that telling a wave from one person's retries needs (the run
+    # counts for pseudonyms only, ``accounts_in``).
+    failed_accounts: list[tuple[float, str, int]] = field(default_factory=list)
     clock: EventClock = field(default_factory=_window_clock)
     # The wave under way since its alert (``alerted_at``): its attempts and failures; and since the
     # alert or the last follow-up (``followed_at``), the first accounts whose attempts went through and
@@ -315,7 +333,8 @@ class AttemptWindow:
     def accounts_failed(self, minutes: int = WINDOW_MINUTES) -> int:
         """How many accounts failed in the last ``minutes`` minutes, up to ``MIN_FAILED_ACCOUNTS``."""
         start = self.start(minutes)
-        return sum(1 for moment, _ in self.failed_accounts if moment >= start)
+        counted = sum(accounts_in(user, run) for moment, user, run in self.failed_accounts if moment >= start)
+        return min(counted, MIN_FAILED_ACCOUNTS)
 
     def add(self, moment: float, failed: bool, user: str, named: bool = True) -> bool:
         """Count one login (a successful one kept to be named, if ``named``); False (and nothing
@@ -348,9 +367,15 @@ class AttemptWindow:
         self.successes = [item for item in self.successes if item[0] >= start]
         if failed:
             # (an account's latest failure, though a retry delivered late carries an earlier time)
-            latest = max([moment, *(stamp for stamp, name in self.failed_accounts if name == user)])
+            before = [(stamp, run) for stamp, name, run in self.failed_accounts if name == user]
+            latest = max([moment, *(stamp for stamp, _ in before)])
+            run = 1
+            if before:  # (within a run's pause of the key's latest, it adds to its run; one delivered
+                # late, from before the run, leaves it as it is; one after a longer pause starts the next)
+                pause = moment - before[0][0]
+                run = before[0][1] + 1 if abs(pause) <= PSEUDONYM_RUN_SECONDS else before[0][1] if pause < 0 else 1
             others = [item for item in self.failed_accounts if item[1] != user]
-            self.failed_accounts = sorted([*others, (latest, user)])[-MIN_FAILED_ACCOUNTS:]
+            self.failed_accounts = sorted([*others, (latest, user, run)])[-MIN_FAILED_ACCOUNTS:]
         elif named:
             self.successes = [*self.successes, (moment, user)][-MAX_NAMED_ACCOUNTS:]
         return True
@@ -364,7 +389,7 @@ class AttemptWindow:
                 "m": self.wave_minutes,
                 "c": self.calm_since,
                 "s": [[round(moment, 6), user] for moment, user in self.successes],
-                "f": [[round(moment, 6), user] for moment, user in self.failed_accounts],
+                "f": [[round(moment, 6), user, run] for moment, user, run in self.failed_accounts],
                 "k": [self.clock.time, self.clock.behind],
                 "o": None
                 if self.alerted_at is None
@@ -406,7 +431,8 @@ class AttemptWindow:
                 int(raw.get("m", WINDOW_MINUTES)),
                 int(raw.get("c", 0)),
                 [(float(moment), str(user)) for moment, user in raw["s"]],
-                [(float(moment), str(user)) for moment, user in raw.get("f", [])],
+                # (a window stored before runs were counted: each account a run of one)
+                [(float(moment), str(user), int(run[0]) if run else 1) for moment, user, *run in raw.get("f", [])],
                 _stored_clock(raw.get("k"), buckets),
                 *_stored_wave(raw.get("o")),
                 before_batch=_stored_view(raw.get("r")),

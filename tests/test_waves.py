@@ -31,6 +31,7 @@ from model.waves import (
     MIN_FAILED_ACCOUNTS,
     PAYMENT_WAVE_KIND,
     PAYMENTS,
+    PSEUDONYM_RETRIES,
     SIGNUP_WAVE_KIND,
     SIGNUPS,
     SURPRISE_FLOOR,
@@ -258,6 +259,45 @@ def test_one_account_failing_however_often_is_not_a_wave() -> None:
     assert len(watch(model, spread)) == 1
     fewer = [{**item, "user_id": f"user-{number % (MIN_FAILED_ACCOUNTS - 1)}"} for number, item in enumerate(retries)]
     assert watch(model, fewer) == []
+
+
+def _client_failures(client: str, start: datetime, attempts: int, every: float) -> list[dict[str, Any]]:
+    """A log without user names: ``attempts`` failed logins from one client, keyed by its pseudonym."""
+    return [
+        event(start + timedelta(seconds=every * number), f"client:{client}", "login_failed", resource="/login")
+        for number in range(attempts)
+    ]
+
+
+def test_a_client_trying_account_after_account_in_a_log_without_users_is_a_wave() -> None:
+    # GIVEN a log that names users only once they are in: two hosting addresses' bots failing a login
+    # every two seconds each, every failure keyed by its client's pseudonym
+    model = WaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
+    bots = sorted(
+        _client_failures("bot-a", START, 300, every=2.0)
+        + _client_failures("bot-b", START + timedelta(seconds=1), 300, every=2.0),
+        key=event_time,
+    )
+    # THEN it is a wave within its first minutes: each pseudonym's quick run counts as an account
+    # every PSEUDONYM_RETRIES failures, as two keys alone never would
+    alerts = watch(model, bots)
+    assert len(alerts) == 1
+    assert alerts[0].last_event_at - event_time(bots[0]) < 120
+    named = [{**item, "user_id": "account-a" if item["user_id"] == "client:bot-a" else "account-b"} for item in bots]
+    assert watch(model, named) == []
+
+
+def test_a_client_retrying_one_password_slowly_is_no_wave() -> None:
+    # GIVEN a script with a stale password retrying every two minutes all night, and a person who
+    # fails nine times in a row, both in a log without user names
+    model = WaveModel(usual_share=0.02, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
+    stale = _client_failures("cron", START, 240, every=120.0)
+    person = _client_failures("person", START + timedelta(hours=1), PSEUDONYM_RETRIES - 1, every=20.0)
+    # THEN neither is a wave: the script's failures are no quick run, the person's run is one account
+    assert watch(model, sorted(stale + person, key=event_time)) == []
+    # AND a run is counted from its key's last failure: the same script at a failure every 30 s is one
+    fast = _client_failures("cron", START, 240, every=30.0)
+    assert len(watch(model, fast)) == 1
 
 
 def test_a_trickle_of_stuffing_over_hours_alerts_through_the_long_window() -> None:
@@ -503,7 +543,15 @@ def test_an_account_retried_late_counts_at_its_latest_failure() -> None:
     window.add(2_000.0, True, "b")
     window.add(1_900.0, True, "a")
     window.add(1_100.0, True, "a")  # a retry of a's delivered late, older than its latest
-    assert window.failed_accounts == [(1_900.0, "a"), (2_000.0, "b")]
+    assert window.failed_accounts == [(1_900.0, "a", 1), (2_000.0, "b", 1)]
+
+
+def test_a_window_stored_before_runs_were_counted_reads_each_failed_account_as_a_run_of_one() -> None:
+    stored = AttemptWindow()
+    stored.add(1_000.0, True, "client:a")
+    document = json.loads(stored.to_bytes())
+    document["f"] = [[moment, user] for moment, user, _ in document["f"]]
+    assert AttemptWindow.from_bytes(json.dumps(document).encode()).failed_accounts == [(1_000.0, "client:a", 1)]
 
 
 def test_two_waves_in_one_hour_are_two_alerts() -> None:
@@ -676,7 +724,7 @@ def test_the_window_round_trips_and_stays_bounded() -> None:
     # last few that failed, and reads back the same
     assert len(window.buckets) == LONG_WINDOW_MINUTES
     assert len(window.successes) == MAX_NAMED_ACCOUNTS
-    assert [user for _, user in window.failed_accounts] == [f"victim-{number}" for number in range(5_395, 5_400)]
+    assert [user for _, user, _ in window.failed_accounts] == [f"victim-{number}" for number in range(5_395, 5_400)]
     assert AttemptWindow.from_bytes(window.to_bytes()) == window
     window.before_batch = (49_650_000_000_000_000_000_000_000_000_000_000_000_000_001, WaveView(True, 1_000.0))
     assert AttemptWindow.from_bytes(window.to_bytes()) == window
