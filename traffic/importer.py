@@ -90,6 +90,14 @@ from model.ordering import in_time_order as ordered_by_time
 from traffic.envoy import ENVOY_FORMATS, from_envoy, is_envoy_format
 from traffic.exceptions import LogFormatError
 from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical
+from traffic.graphql import (
+    OPERATION_COLUMNS,
+    OPERATION_PROPERTY,
+    is_graphql_path,
+    operation_event_type,
+    operation_name,
+    operation_resource,
+)
 from traffic.haproxy import TIME_FORMAT as HAPROXY_TIME_FORMAT
 from traffic.haproxy import HttpLog
 from traffic.jsonlog import JSON_ARRAY_REASON, JsonTemplate, is_json_template, opens_json_array
@@ -520,6 +528,11 @@ class ImportReport:
     # requests without a user after their session named one (``with_logins_attributed``)
     session_requests_attributed: int = 0
     signups: int = 0  # requests read as sign-ups
+    # GraphQL requests read by their operation's name, by the event type it gave (``traffic.graphql``),
+    # and those to a GraphQL path that named none, with the path of the first.
+    graphql_operations: Counter[str] = field(default_factory=Counter)
+    graphql_unnamed: int = 0
+    graphql_path: str = ""
     # Answered POSTs (2xx) to a collection of accounts (``_ACCOUNT_COLLECTION_RE``), by path.
     account_creates: Counter[str] = field(default_factory=Counter)
     # Logins answered with a redirect back to their form or to a lockout page, read as failed
@@ -846,8 +859,20 @@ class ImportReport:
             self.signup_hint(),
             self.route_hint(),
             self.haproxy_headers_hint(),
+            self.graphql_hint(),
         )
         return [hint for hint in found if hint]
+
+    def graphql_hint(self) -> str | None:
+        """What to log when most requests to a GraphQL API named no operation: one path, answered 200
+        whatever happened, where a login, a payment and a search look alike."""
+        if self.graphql_unnamed < MIN_REQUESTS_FOR_HINT or self.graphql_unnamed < self.graphql_operations.total():
+            return None
+        return (
+            f"{self.graphql_unnamed} request(s) to the GraphQL API at {self.graphql_path} named no operation: its "
+            "logins, payments and searches look alike there, and none is read as what it is; log the operation's name "
+            "(a header the client sends, such as $http_x_apollo_operation_name; docs/traffic.md, GraphQL APIs)"
+        )
 
     def haproxy_headers_hint(self) -> str | None:
         """What to name when HAProxy's lines carry captured request headers that were not read."""
@@ -969,6 +994,10 @@ class ImportReport:
                 f"named before them, within {SESSION_MEMORY_SECONDS / 60:g} min (files the proxy serves itself, calls "
                 "the application does not name the user on)"
             )
+        if self.graphql_operations:
+            read = ", ".join(f"{kind} {count}" for kind, count in self.graphql_operations.most_common())
+            read_by_name = f"{self.graphql_operations.total()} GraphQL request(s) read by their operation's name"
+            lines.append(f"  {read_by_name}: {read}")
         if self.logins_redirected_back:
             lines.append(
                 f"  {self.logins_redirected_back} login(s) answered with a redirect were followed within "
@@ -1003,6 +1032,8 @@ class ImportReport:
             "logins_redirected_back": self.logins_redirected_back,
             "extra_columns": self.extra_columns,
             "route_only": self.route_only,
+            "graphql_operations": dict(self.graphql_operations),
+            "graphql_unnamed": self.graphql_unnamed,
             "unparseable_examples": [list(example) for example in self.unparseable_examples],
             "invalid_examples": [list(example) for example in self.invalid_examples],
         }
@@ -2300,6 +2331,7 @@ class LogImporter:
         # (path and query), $uri (the path alone) with $args; a format may log all of them.
         request_uri = path_only = args = None
         substatus = win32_status = None  # (IIS's)
+        operation: str | None = None  # a GraphQL operation's name, as a header gave it (traffic.graphql)
         unreadable_address: str | None = None  # an address column's text that is no IP
         query = ""
         status: int | None = None
@@ -2335,6 +2367,8 @@ class LogImporter:
                 continue  # another cookie: it may hold credentials, and the archive keeps what it is given
             elif name == "event_type":
                 event_type = value
+            elif name in OPERATION_COLUMNS:
+                operation = value
             elif name == "request":
                 match = _REQUEST_RE.fullmatch(value)
                 if match is None:
@@ -2432,10 +2466,21 @@ class LogImporter:
             if parts is not None:
                 uri = parts.path + (f"?{parts.query}" if parts.query else "")
             path, _, query = uri.partition("?")
-        resource = _clip(uri, MAX_RESOURCE_LENGTH, "resource", properties)
-        agent = _clip(agent, MAX_USER_AGENT_LENGTH, "user_agent", properties)
         path_key = login_path_key(path) if path else None
         failed_statuses = self.failed_login_paths.get(path_key, self.failed_login_statuses) if path_key else frozenset()
+        if path is not None and (operation is not None or is_graphql_path(path)):
+            # (a GraphQL request is read by its operation: one path, and 200 for nearly every answer)
+            operation = operation_name(operation, query)
+            if operation is None:
+                self.report.graphql_unnamed += 1
+                self.report.graphql_path = self.report.graphql_path or path
+            else:
+                properties[OPERATION_PROPERTY] = operation
+                uri = operation_resource(path, query, operation)
+                event_type = event_type or operation_event_type(operation, status, failed_statuses)
+                self.report.graphql_operations[event_type] += 1
+        resource = _clip(uri, MAX_RESOURCE_LENGTH, "resource", properties)
+        agent = _clip(agent, MAX_USER_AGENT_LENGTH, "user_agent", properties)
         if not event_type and path_key in self.signup_paths and (method or "").upper() in ("POST", "PUT"):
             event_type = "signup"
         event_type = event_type or infer_event_type(method, path, status, query, failed_statuses)
