@@ -1108,9 +1108,47 @@ def test_a_session_s_requests_without_a_user_are_the_user_it_named_before_them()
     assert by_ip["198.51.100.7"] == ["session:s-2"]
     assert by_ip["192.0.2.44"][1] == identify_user(None, None, "192.0.2.44", FIREFOX)
     assert importer.report.session_requests_attributed == 41
-    assert "41 other request(s) without a user are the user's their session named before them" in (
+    assert "41 other request(s) without a user are the user's their session named within 30 min before them" in (
         importer.report.summary()
     )
+
+
+def test_a_session_s_requests_in_the_minute_before_it_names_a_user_are_that_user_s() -> None:
+    # GIVEN a single-page app whose proxy serves its shell itself (no user header) a second before the
+    # app's first call names the user; a session that browsed two minutes before its user's login;
+    # and a session that never names anyone
+    log_format = '$remote_addr [$time_local] "$request" $status "$http_user_agent" $cookie_sid $upstream_http_x_user_id'
+
+    def line(second: int, path: str, sid: str, user: str = "-", ip: str = "203.0.113.9") -> str:
+        moment = datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(seconds=second)
+        return f'{ip} [{moment:%d/%b/%Y:%H:%M:%S +0000}] "GET {path} HTTP/1.1" 200 "{FIREFOX}" {sid} {user}'
+
+    lines = [
+        line(0, "/", "s-0", "someone-else", ip="192.0.2.1"),  # (the log names users)
+        line(10, "/", "s-1"),
+        line(11, "/graphql/Me", "s-1", "shopper-1"),
+        line(20, "/books/1", "s-2", ip="198.51.100.7"),
+        line(150, "/books/2", "s-2", ip="198.51.100.7"),
+        line(160, "/account", "s-2", "shopper-2", ip="198.51.100.7"),
+        line(30, "/books/3", "s-3", ip="192.0.2.44"),
+    ]
+    importer = LogImporter("custom", log_format=log_format)
+    events = sorted(
+        (event["session_id"], event["resource"], event["user_id"])
+        for event in (item.event for item in importer.import_lines(lines, "a.log"))
+    )
+    # THEN the shell is its shopper's, and so is the page the second session read ten seconds before
+    # naming its user; its page of two minutes before stays the session's, as does the anonymous one
+    assert events == [
+        ("s-0", "/", "someone-else"),
+        ("s-1", "/", "shopper-1"),
+        ("s-1", "/graphql/Me", "shopper-1"),
+        ("s-2", "/account", "shopper-2"),
+        ("s-2", "/books/1", "session:s-2"),
+        ("s-2", "/books/2", "shopper-2"),
+        ("s-3", "/books/3", "session:s-3"),
+    ]
+    assert importer.report.session_requests_attributed == 2
 
 
 def test_a_login_stays_its_client_s_when_the_client_named_several_users() -> None:
