@@ -64,9 +64,12 @@ from model.ordering import in_time_order as ordered_by_time
 from model.visits import settle_visits, visit_starts
 from model.waves import (
     ATTEMPTS,
+    LOGIN_SURGES,
     LOGINS,
     LONG_WINDOW_MINUTES,
     MAX_FOLLOWED_ACCOUNTS,
+    PAYMENT_SURGES,
+    PAYMENTS,
     Attempts,
     AttemptWindow,
     WaveWatch,
@@ -1011,6 +1014,35 @@ def _client_of(record: EntityRecord | None) -> str:
     return f" (from {record.address or 'no address'}, {agent[:80]}{'...' if len(agent) > 80 else ''})"
 
 
+# The waves whose failures a log may never show: what their attempts are, how a site hides their
+# failures, and the surges that watch them there.
+_UNSEEN_FAILURES = {
+    LOGINS.kind: ("logins", "a failed login with a status below 400 (a GraphQL API's 200)", LOGIN_SURGES),
+    PAYMENTS.kind: (
+        "payments",
+        "a declined payment with 200 (a GraphQL API's checkout, WooCommerce's)",
+        PAYMENT_SURGES,
+    ),
+}
+
+
+def _calm_wave_line(replay: Replay, attempts: Attempts) -> str:
+    """What a report says of a wave that never rose: its share stayed usual; or, where training saw
+    none of its failures at all, that the log may show none (a failed login or a declined payment
+    answered with 200), and which surges watch them then."""
+    recorded = replay.model.metadata.get(attempts.metadata_key)
+    trained = recorded if isinstance(recorded, dict) else {}
+    unseen = _UNSEEN_FAILURES.get(attempts.kind)
+    if unseen is not None and trained.get("attempts") and trained.get("failures") == 0:
+        tried, answered, surges = unseen
+        return (
+            f"None, and maybe none could rise: none of training's {trained['attempts']} {tried} was one of its "
+            f"{attempts.failed}. Where the site answers {answered}, the log shows none; the "
+            f"{surges.title.lower()} watch them there (docs/model.md)."
+        )
+    return f"None: the share of {attempts.failed} stayed within its usual range."
+
+
 def _unwatched_waves(replay: Replay) -> list[str]:
     """A line for each kind of wave the model does not watch, with training's reason: a new-user
     trial of an app's log learned only from the model's metadata that no sign-up had been read,
@@ -1128,7 +1160,6 @@ def _report(
             for name, record in false_alarms[:REPORT_LIST_LENGTH]
         ] or ["None."]
     for wave in replay.waves.values():
-        failed = wave.watch.attempts.failed
         lines += ["", f"## {wave.watch.attempts.title} (the whole service)", ""]
         for alert, _ in wave.alerts[:20]:
             lines.append(f"- {_iso(alert.last_event_at)}: {'; '.join(alert.reasons)}")
@@ -1136,7 +1167,7 @@ def _report(
             follow_ups = [item for item in wave.follow_ups if item.episode == alert.episode]
             lines += [f"  - {_iso(item.last_event_at)}: {'; '.join(item.reasons)}" for item in follow_ups[:20]]
         if not wave.alerts:
-            lines.append(f"None: the share of {failed} stayed within its usual range.")
+            lines.append(_calm_wave_line(replay, wave.watch.attempts))
     unwatched = _unwatched_waves(replay)
     if unwatched:
         lines += ["", "## Waves not watched", "", *unwatched]
@@ -1151,11 +1182,11 @@ def _report(
         if tried:
             lines += [
                 "",
-                f"{tried} {replay.kind}(s) had a login or payment fail, signed up, submitted a login in a surge of "
-                "them, or visited as a crawler does, in a wave (in the window that raised its alert, or while it "
-                "lasted), or had a login or payment go through while it lasted: counted as alerted by the wave, whose "
-                "alert counts those attempts without naming them, and whose follow-ups name the logins and payments "
-                "that went through.",
+                f"{tried} {replay.kind}(s) had a login or payment fail, signed up, submitted a login or a payment "
+                "in a surge of them, or visited as a crawler does, in a wave (in the window that raised its alert, or "
+                "while it lasted), or had a login or payment go through while it lasted: counted as alerted by the "
+                "wave, whose alert counts those attempts without naming them, and whose follow-ups name the logins "
+                "and payments that went through.",
             ]
     if replay.client_folded_alerts:
         lines += [

@@ -44,6 +44,14 @@ POLL_MIN_SECONDS = 10.0
 # A page that does not fail followed by a failure this soon is a login form fetched for the attempt
 # (a tool fetches it for its anti-forgery token; a person types for some seconds).
 FORM_SECONDS = 60.0
+# Up to this many failures in an episode that read a page besides the login form are its person's
+# mistyped password, and count as none (``Evidence.counts``); and once a login gets in, so do up to
+# this many before it (``Evidence.observe``). A failed login was one piece of evidence of an episode
+# that is otherwise a customer's, and half a bookstore's buyers who mistyped theirs once alerted on
+# a new-user trial (21 of 41, none of the 485 who did not). A tool that tries more keeps them all; one
+# that fetches the form and posts it (a stuffing's session) keeps its one; an attacker's login from a
+# device new to the account shows as such, and stuffing as a wave.
+MISTYPED_FAILURES = 2
 # Pseudo-events of the population's value blended into every share and mean.
 PRIOR_EVENTS = 5.0
 DEFAULT_ALERT_BUDGET = 5.0  # alerts per 1,000 active entities per day
@@ -251,6 +259,7 @@ def evidence_values(rows: Matrix) -> list[list[float]]:
 
 _STATUS_4XX = FEATURE_NAMES.index("status_4xx")
 _LOGIN_FAILED = FEATURE_NAMES.index("event_login_failed")
+_LOGIN_SUCCEEDED = FEATURE_NAMES.index("event_login_succeeded")
 _FAILURE_VALUE = EVIDENCE_COLUMNS.index("failure")
 _NEW_COUNTRY = FEATURE_NAMES.index("new_country")
 _NEW_ASN = FEATURE_NAMES.index("new_asn")
@@ -339,6 +348,7 @@ class Evidence:
         subrequest_seconds: float = SUBREQUEST_SECONDS,
         polled: bool = False,
         typed: bool = False,
+        logged_in: bool = False,
     ) -> bool:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
         starts a new episode. An ``asset`` counts as a request of the page before it, and so does a
@@ -354,7 +364,8 @@ class Evidence:
         machine-regular ones, as assets as a client fetching little else, and their hour as the
         reader's. A ``typed`` call (``typed_ahead``) that does not fail and is not refused counts with
         the page it was typed on, however long after it, as a subrequest does. ``page``: the event's
-        ``page_identity`` (0, unknown, keeps no trail)."""
+        ``page_identity`` (0, unknown, keeps no trail). ``logged_in``: a successful login, after which
+        the episode's failures count no more where they were ``MISTYPED_FAILURES`` or fewer."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
         new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
@@ -375,6 +386,8 @@ class Evidence:
             client[position] += values[_PAGE_VALUES + position]
         if client[_UNFAMILIAR_SUM] > 0.0 and values[_UNFAMILIAR_VALUE] == 0.0:
             client[_UNFAMILIAR_SUM] += 1.0  # (a request after the episode's switch to a new client)
+        if logged_in and 0.0 < self.page_sums[_FAILURE_SUM] <= MISTYPED_FAILURES:
+            self.page_sums[_FAILURE_SUM] = 0.0  # (a password mistyped, then typed right)
         last_page = self.last_page_seen
         if asset or (
             last_page is not None
@@ -453,7 +466,13 @@ class Evidence:
         self.forms_fetched = 0
 
     def counts(self) -> tuple[float, ...]:
-        """The episode's raw figures, in the order ``evidence_rows`` reads them."""
+        """The episode's raw figures, in the order ``evidence_rows`` reads them: its failures as none
+        while they are a person's mistyped password (``MISTYPED_FAILURES``)."""
+        page_sums = self.page_sums
+        failures = page_sums[_FAILURE_SUM]
+        if 0.0 < failures <= MISTYPED_FAILURES and self.pages - failures - self.forms_fetched >= 1.0:
+            page_sums = [*page_sums]
+            page_sums[_FAILURE_SUM] = 0.0
         return (
             self.pages,
             self.events,
@@ -463,7 +482,7 @@ class Evidence:
             self.gap_squares,
             self.referers_known,
             self.referers_missing,
-            *self.page_sums,
+            *page_sums,
             *self.client_sums,
         )
 
@@ -1067,6 +1086,7 @@ class EventEvidence(NamedTuple):
     subrequest_seconds: float  # the vocabulary's: how soon after a page its calls come
     polled: list[bool]  # a call pages poll while open, by the visits now (BatchFeatures.polled)
     typed: list[bool]  # a search box's call as its visitor typed (typed_ahead)
+    logins: list[bool]  # a successful login (``logged_in``)
 
 
 def event_evidence(
@@ -1087,7 +1107,14 @@ def event_evidence(
         vocabulary.subrequest_seconds if vocabulary is not None else SUBREQUEST_SECONDS,
         list(polled) if polled is not None else [False] * len(events),
         [typed_ahead(event) for event in events],
+        logins_of(rows),
     )
+
+
+def logins_of(rows: Matrix) -> list[bool]:
+    """Per feature row, whether its event is a successful login (``Evidence.observe``)."""
+    succeeded: list[bool] = (np.asarray(rows)[:, _LOGIN_SUCCEEDED] > 0).tolist()
+    return succeeded
 
 
 class Peak(NamedTuple):
@@ -1140,7 +1167,7 @@ class EntityTracker:
         episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
         # An episode under way when the batch starts may have alerted in an earlier batch.
         alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
-        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled, typed = inputs
+        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled, typed, logins = inputs
         for position, key in enumerate(keys):
             if key is None:
                 continue
@@ -1159,6 +1186,7 @@ class EntityTracker:
                 subrequest_seconds,
                 polled[position],
                 typed[position],
+                logins[position],
             )
             counts.append(evidence.counts())
             owners.append(position)

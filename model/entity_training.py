@@ -41,6 +41,7 @@ from model.entities import (
     entity_key,
     evidence_rows,
     evidence_values,
+    logins_of,
     machine_clients,
     missing_referer,
     page_identity,
@@ -218,6 +219,7 @@ def episode_snapshots(
     states: dict[str, Evidence] = {}
     counts: list[tuple[float, ...]] = []
     values = evidence_values(sample.rows)
+    logins = logins_of(sample.rows)
     entity_days: dict[tuple[str, int], int] = {}
     day_index: list[int] = []
     folds: list[int] = []
@@ -245,6 +247,7 @@ def episode_snapshots(
             subrequest_seconds,
             bool(sample.polled[position]),
             typed_ahead(event),
+            logins[position],
         )
         counts.append(evidence.counts())
         day = entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days))

@@ -49,7 +49,9 @@ logins themselves are the surge (``LOGIN_SURGES``): the share of a service's req
 aside) that submit a login, far above its usual. It is watched only where training's logins never
 visibly failed, or never visibly succeeded (fewer than ``MIN_EXCESS_FAILURES`` of either: a status
 given as a failed login's that a successful one gets too): elsewhere the failed-login waves watch
-them, and one stuffing would raise two alerts.
+them, and one stuffing would raise two alerts. Payments likewise (``PAYMENT_SURGES``): where a
+declined card is answered with 200 (a GraphQL API's checkout, WooCommerce's), card testing is a surge
+of payments among the service's requests.
 """
 
 from __future__ import annotations
@@ -83,6 +85,7 @@ WAVE_KIND = "logins"
 PAYMENT_WAVE_KIND = "payments"
 SIGNUP_WAVE_KIND = "signups"
 LOGIN_SURGE_KIND = "login_surges"
+PAYMENT_SURGE_KIND = "payment_surges"
 VISITOR_WAVE_KIND = "visitors"
 VISIT = "visit_without_assets"  # a settled visit's field (model.visits): whether it read as a crawler's
 WAVE_ENTITY = "service"
@@ -512,6 +515,16 @@ def login_share_outcome(event: Mapping[str, Any]) -> bool | None:
     return False
 
 
+def payment_share_outcome(event: Mapping[str, Any]) -> bool | None:
+    """True for a payment submitted (whatever came of it), False for any other request but a page
+    asset, None for a page asset: of a service's requests, the share that are payments."""
+    if event.get("event_type") == PURCHASE:
+        return True
+    if is_page_asset(event.get("resource"), request_method(event)):
+        return None
+    return False
+
+
 def visit_outcome(event: Mapping[str, Any]) -> bool | None:
     """True for a visit that read as a crawler's, False for a browser's (a settled visit,
     ``model.visits.SettledVisit.as_event``), None for anything else (every event: visits are
@@ -560,8 +573,9 @@ class Attempts:
     busy_attempts: int = BUSY_WINDOW_ATTEMPTS
     # What its attempts are, after their number in an alert's reason (" requests").
     of_what: str = ""
-    # Watched only where training's logins did not visibly fail, or all did (``LOGIN_SURGES``).
-    where_logins_never_fail: bool = False
+    # Watched only where training's attempts of these did not visibly fail, or all did: the surges of
+    # logins where the failed-login waves see nothing (``LOGIN_SURGES``), of payments likewise.
+    where_unseen: Attempts | None = None
     # Its attempts are visits, settled from the batch's events by ``model.visits`` (``VISITORS``),
     # not events themselves.
     of_visits: bool = False
@@ -620,8 +634,25 @@ LOGIN_SURGES = Attempts(
     names_accounts=False,
     least_trained_failures=MIN_EXCESS_FAILURES,
     of_what=" requests",
-    where_logins_never_fail=True,
+    where_unseen=LOGINS,
     heading="Surges of logins",
+)
+# Card testing where a declined payment is answered 200 (a GraphQL API's checkout, WooCommerce's):
+# its payments themselves are the surge, as logins are where they do not visibly fail.
+PAYMENT_SURGES = Attempts(
+    PAYMENT_SURGE_KIND,
+    payment_share_outcome,
+    "payments",
+    "other requests",
+    "payment_surge_waves",
+    "payment_surge_alerts",
+    (PURCHASE,),
+    usual_words="would be payments",
+    names_accounts=False,
+    least_trained_failures=MIN_EXCESS_FAILURES,
+    of_what=" requests",
+    where_unseen=PAYMENTS,
+    heading="Surges of payments",
 )
 # A crawl through residential proxies: many visitors reading pages without their assets, following no
 # link (model.visits).
@@ -640,7 +671,7 @@ VISITORS = Attempts(
     of_visits=True,
     most_usual_share=MOST_USUAL_VISITS_WITHOUT_ASSETS,
 )
-ATTEMPTS = (LOGINS, PAYMENTS, SIGNUPS, LOGIN_SURGES, VISITORS)
+ATTEMPTS = (LOGINS, PAYMENTS, SIGNUPS, LOGIN_SURGES, PAYMENT_SURGES, VISITORS)
 WAVES_BY_KIND = {attempts.kind: attempts for attempts in ATTEMPTS}  # an alert's entity kind -> its attempts
 
 
@@ -931,12 +962,12 @@ def train_wave_model(
         else:
             skipped = f"no {' or '.join(watched.event_types)} events"
         return None, {"skipped": skipped}
-    if watched.where_logins_never_fail:
-        # (logins all failed tell no more than logins none failed: a status that answers both alike)
-        failed_logins = sum(1 for event in events if event.get("event_type") == LOGIN_FAILED)
-        successful_logins = sum(1 for event in events if event.get("event_type") == LOGIN_SUCCEEDED)
-        if min(failed_logins, successful_logins) >= MIN_EXCESS_FAILURES:
-            return None, {"skipped": f"{failed_logins} failed logins: the failed-login waves watch the logins"}
+    if watched.where_unseen is not None:
+        # (attempts all failed tell no more than none failed: a status that answers both alike)
+        seen = Counter(watched.where_unseen.outcome(event) for event in events)
+        if min(seen[True], seen[False]) >= MIN_EXCESS_FAILURES:
+            unseen = watched.where_unseen
+            return None, {"skipped": f"{seen[True]} {unseen.failed}: the {unseen.title.lower()} watch them"}
     attempts = len(outcomes)
     failures = sum(failed for _, failed in outcomes)
     if failures < watched.least_trained_failures:

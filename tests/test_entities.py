@@ -848,7 +848,7 @@ def test_the_tracker_judges_machine_clients_by_their_model_on_the_stage_s_scale(
     keys = ["script", "browser"] * 10
     values = [library if key == "script" else ROW for key in keys]
     no = [False] * 20
-    inputs = EventEvidence(values, no, no, [None] * 20, [0] * 20, SUBREQUEST_SECONDS, no, no)
+    inputs = EventEvidence(values, no, no, [None] * 20, [0] * 20, SUBREQUEST_SECONDS, no, no, no)
     states: dict[str, Evidence] = {}
     scores, alerts = EntityTracker(stage, "session").observe(
         states, keys, [1_000.0 + 7 * n for n in range(20)], inputs, [0.0] * 20, [False] * 20
@@ -1197,6 +1197,39 @@ def test_a_failed_request_is_one_piece_of_evidence_unless_it_is_a_failed_login()
         if second in (0, 1):
             probe.observe(float(second), row, 0.0, False, False)
     assert (logins.all_failed(), probe.all_failed()) == (True, False)
+
+
+def _failures_seen(steps: list[tuple[str, str]]) -> list[float]:
+    """The failures an episode's figures hold (``Evidence.counts``, what the model reads) after each of
+    ``steps`` (event type, resource), five seconds apart."""
+    moment = START + timedelta(hours=10)
+    requests = [
+        event(moment + timedelta(seconds=5 * number), "u-1", kind, resource=resource, status=200)
+        for number, (kind, resource) in enumerate(steps)
+    ]
+    inputs = event_evidence(featurize_batch(requests).rows, requests)
+    evidence, seen = Evidence(), []
+    column = len(Evidence().counts()) - len(CLIENT_MEANS) - len(PAGE_MEANS) + PAGE_MEANS.index("failure")
+    for position, request in enumerate(requests):
+        evidence.observe(
+            event_time(request), inputs.values[position], 0.0, False, False, logged_in=inputs.logins[position]
+        )
+        seen.append(evidence.counts()[column])
+    return seen
+
+
+def test_a_password_mistyped_in_a_visit_counts_as_no_failure() -> None:
+    book, form = ("page_view", "/books/7"), ("page_view", "/login")
+    failed, got_in = ("login_failed", "/login"), ("login_succeeded", "/login")
+    # GIVEN a customer who reads a book, opens the login form and mistypes their password once
+    # THEN the failure counts as none, before the login gets in and after
+    assert _failures_seen([book, form, failed, got_in]) == [0.0, 0.0, 0.0, 0.0]
+    # AND a customer who lands on the form, mistypes and gets in: the failure counts until then
+    assert _failures_seen([form, failed, got_in]) == [0.0, 1.0, 0.0]
+    # AND a stuffing's session, the form fetched and posted once, keeps its failure
+    assert _failures_seen([form, failed]) == [0.0, 1.0]
+    # AND a tool that fails three times in a visit keeps them all, got in or not
+    assert _failures_seen([book, form, failed, failed, failed, got_in]) == [0.0, 0.0, 0.0, 0.0, 3.0, 3.0]
 
 
 def test_training_reads_an_address_shared_across_folds_as_the_scorer_does() -> None:

@@ -29,6 +29,8 @@ from model.waves import (
     MAX_NAMED_ACCOUNTS,
     MIN_EXCESS_FAILURES,
     MIN_FAILED_ACCOUNTS,
+    PAYMENT_SURGE_KIND,
+    PAYMENT_SURGES,
     PAYMENT_WAVE_KIND,
     PAYMENTS,
     PSEUDONYM_RETRIES,
@@ -48,6 +50,7 @@ from model.waves import (
     folded_into_wave,
     login_share_outcome,
     payment_outcome,
+    payment_share_outcome,
     signup_outcome,
     surprise,
     train_wave_model,
@@ -1040,6 +1043,49 @@ def test_training_learns_a_payment_wave_model_that_the_backtest_replays_as_the_s
     assert sum(1 for record in testers if record.tried_in_wave) > 200
 
 
+def test_where_no_payment_visibly_declines_the_backtest_watches_the_surges_of_payments(tmp_path) -> None:
+    from model.artifact import load_model
+    from model.backtest import Replay, summarize, write_outputs
+    from model.train import save, train
+    from tests.model_factories import normal_traffic
+
+    # GIVEN ten days of people who give to the site now and then, every gift answered 200 (an API that
+    # answers a declined card with 200 and an error in its body)
+    rng = random.Random(11)
+    people = normal_traffic(users=120, days=10)
+    gifts = [
+        {
+            **item,
+            "event_id": f"00000000-0000-4000-9000-{index:012d}",
+            "event_type": "purchase",
+            "resource": "/api/donations/",
+            "status": 200,
+        }
+        for index, item in enumerate(people)
+        if item["event_type"] == "page_view" and rng.random() < 0.05
+    ]
+    loaded = load_model(save(train(sorted(people + gifts, key=event_time)), tmp_path / "model"))
+    assert {PAYMENTS.kind, PAYMENT_SURGES.kind} <= set(loaded.wave_models)
+    # WHEN a day on which 240 cards are tried once each, answered 200 too, is replayed
+    day = (START + timedelta(days=10)).timestamp()
+    later = [item for item in normal_traffic(users=30, days=11, seed=42) if event_time(item) >= day]
+    attack = [{**item, "status": 200} for item in card_testing(START + timedelta(days=10, hours=15), 240, 1.0)]
+    replay = Replay(loaded, "user", labels={item["user_id"]: "card_testing" for item in attack})
+    replay.run(((event_time(item), item) for item in sorted(later + attack, key=event_time)), 50)
+    summary = summarize(replay)
+    # THEN the surge of payments alerts (no payment wave can: none is declined), counting the testers
+    assert (summary["payment_surge_alerts"], summary["payment_wave_alerts"]) == (1, 0)
+    testers = [record for name, record in replay.entities.items() if name.startswith("client:tester-")]
+    assert sum(1 for record in testers if record.tried_in_wave) > 200
+    # AND the report says why the payment waves stayed quiet, and where to look instead
+    write_outputs(replay, summary, tmp_path / "out")
+    report = " ".join((tmp_path / "out" / "report.md").read_text().split())
+    assert "## Surges of payments (the whole service)" in report
+    trained = loaded.metadata["payment_waves"]["attempts"]
+    assert f"None, and maybe none could rise: none of training's {trained} payments was one of its declined" in report
+    assert "the surges of payments watch them there" in report
+
+
 def test_an_appeal_larger_than_training_s_declining_as_its_appeal_did_is_no_payment_wave() -> None:
     # GIVEN two weeks of a small charity's donations (about nine an hour, 4 % declined) with one
     # appeal in them (90 donations in half an hour, 10 % declined: new donors' cards fail more often)
@@ -1249,7 +1295,7 @@ def test_a_log_whose_logins_fail_visibly_watches_no_surge_of_logins() -> None:
     # THEN no surge model is trained, and training says why
     assert train_wave_model(training, [event_time(item) for item in training], LOGIN_SURGES) == (
         None,
-        {"skipped": f"{failed} failed logins: the failed-login waves watch the logins"},
+        {"skipped": f"{failed} failed logins: the waves of failed logins watch them"},
     )
 
 
@@ -1275,3 +1321,78 @@ def test_a_busy_share_of_zero_holds_a_crowd_to_the_floor_without_dividing_by_zer
     assert math.isfinite(surprise(300, 299, 1.0))
     alerts = WaveWatch(model).observe(AttemptWindow(), crowd, [event_time(item) for item in crowd])
     assert len(alerts) == 1
+
+
+def shopping_with_payments(start: datetime, minutes: int, seed: int = 13) -> list[dict[str, Any]]:
+    """A GraphQL shop's requests (no payment declines visibly): ten a minute, and an order placed about
+    every four minutes, answered 200 whatever the card did."""
+    rng = random.Random(seed)
+    events = []
+    for minute in range(minutes):
+        for number in range(10):
+            moment = start + timedelta(minutes=minute, seconds=rng.uniform(0, 59))
+            events.append(event(moment, f"shopper-{minute}-{number}", "api_call", resource="/graphql/ProductDetails"))
+        if rng.random() < 0.25:
+            moment = start + timedelta(minutes=minute, seconds=rng.uniform(0, 59))
+            events.append(event(moment, f"buyer-{minute}", "purchase", resource="/graphql/CheckoutComplete"))
+    return sorted(events, key=event_time)
+
+
+def test_payments_are_counted_among_requests_and_page_assets_are_not() -> None:
+    def outcome(event_type: str, resource: str = "/graphql/Me") -> bool | None:
+        return payment_share_outcome(event(START, "u", event_type, resource=resource))
+
+    assert outcome("purchase", "/graphql/CheckoutComplete") is True
+    assert [outcome(kind) for kind in ("page_view", "login_attempt", "add_to_cart", "api_call")] == [False] * 4
+    assert outcome("page_view", "/static/site.css") is None
+
+
+def test_card_testing_where_declines_are_answered_200_alerts_once_as_a_surge_of_payments() -> None:
+    # GIVEN a week of a shop whose log shows no declined payment (its API answers 200 either way)
+    training = shopping_with_payments(START, minutes=7 * 24 * 60)
+    model, metadata = train_wave_model(training, [event_time(item) for item in training], PAYMENT_SURGES)
+    assert model is not None
+    assert wave_model_of({"payment_surge_waves": metadata}, PAYMENT_SURGES) == model
+    # (and the payment waves, trained too, could never rise there: training saw no decline)
+    payments, payment_metadata = train_wave_model(training, [event_time(item) for item in training], PAYMENTS)
+    assert payments is not None
+    assert payment_metadata["failures"] == 0
+    # WHEN, on a later day, card testers place 120 orders from 40 guest checkouts over half an hour
+    later = START + timedelta(days=8)
+    usual = shopping_with_payments(later, minutes=180, seed=14)
+    testing = [
+        event(
+            later + timedelta(minutes=60, seconds=15 * number),
+            f"session:guest-{number % 40}",
+            "purchase",
+            resource="/graphql/CheckoutComplete",
+            ip=f"100.64.0.{number % 40}",
+        )
+        for number in range(120)
+    ]
+    ordered = sorted(usual + testing, key=event_time)
+    watch = WaveWatch(model, PAYMENT_SURGES)
+    alerts = watch.observe(AttemptWindow(), ordered, [event_time(item) for item in ordered])
+    # THEN the service alerts once, in words of payments among requests, while the testing goes on
+    assert len(alerts) == 1
+    (alert,) = alerts
+    assert (alert.kind, alert.entity) == (PAYMENT_SURGE_KIND, WAVE_ENTITY)
+    assert event_time(testing[0]) < alert.last_event_at < event_time(testing[-1])
+    assert " payments of " in alert.reasons[0]
+    assert "would be payments)" in alert.reasons[0]
+    # AND the same hours without it raise none
+    assert WaveWatch(model, PAYMENT_SURGES).observe(AttemptWindow(), usual, [event_time(item) for item in usual]) == []
+
+
+def test_a_shop_whose_payments_decline_visibly_watches_no_surge_of_payments() -> None:
+    # GIVEN a week whose payments were declined with 402 now and then (the payment waves watch those)
+    training = [
+        {**item, "status": 402} if item["event_type"] == "purchase" and number % 10 == 0 else item
+        for number, item in enumerate(shopping_with_payments(START, minutes=7 * 24 * 60))
+    ]
+    declined = sum(1 for item in training if item.get("status") == 402)
+    # THEN no surge model is trained, and training says why
+    assert train_wave_model(training, [event_time(item) for item in training], PAYMENT_SURGES) == (
+        None,
+        {"skipped": f"{declined} declined payments: the waves of declined payments watch them"},
+    )
