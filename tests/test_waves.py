@@ -7,6 +7,7 @@ import itertools
 import json
 import math
 import random
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -998,6 +999,28 @@ def test_card_testing_across_clients_alerts_once_as_declined_payments_naming_the
     )
 
 
+def people_giving(
+    share: float, status: Callable[[], int], rng: random.Random
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Ten days of 120 people, and gifts to the site: ``share`` of their page views become a donation
+    answered ``status()``."""
+    from tests.model_factories import normal_traffic
+
+    people = normal_traffic(users=120, days=10)
+    gifts = [
+        {
+            **item,
+            "event_id": f"00000000-0000-4000-9000-{index:012d}",
+            "event_type": "purchase",
+            "resource": "/api/donations/",
+            "status": status(),
+        }
+        for index, item in enumerate(people)
+        if item["event_type"] == "page_view" and rng.random() < share
+    ]
+    return people, gifts
+
+
 def test_training_learns_a_payment_wave_model_that_the_backtest_replays_as_the_scorer_does(tmp_path) -> None:
     from model.artifact import load_model
     from model.backtest import Replay, summarize
@@ -1006,18 +1029,7 @@ def test_training_learns_a_payment_wave_model_that_the_backtest_replays_as_the_s
 
     # GIVEN ten days of people, who give to the site now and then (3 % of their payments declined)
     rng = random.Random(11)
-    people = normal_traffic(users=120, days=10)
-    gifts = [
-        {
-            **item,
-            "event_id": f"00000000-0000-4000-9000-{index:012d}",
-            "event_type": "purchase",
-            "resource": "/api/donations/",
-            "status": 402 if rng.random() < 0.03 else 201,
-        }
-        for index, item in enumerate(people)
-        if item["event_type"] == "page_view" and rng.random() < 0.2
-    ]
+    people, gifts = people_giving(0.2, lambda: 402 if rng.random() < 0.03 else 201, rng)
     # WHEN a model is trained on them, saved and loaded
     loaded = load_model(save(train(sorted(people + gifts, key=event_time)), tmp_path / "model"))
     # THEN it has a payment wave model beside its login one, fitted on the payments alone
@@ -1051,19 +1063,7 @@ def test_where_no_payment_visibly_declines_the_backtest_watches_the_surges_of_pa
 
     # GIVEN ten days of people who give to the site now and then, every gift answered 200 (an API that
     # answers a declined card with 200 and an error in its body)
-    rng = random.Random(11)
-    people = normal_traffic(users=120, days=10)
-    gifts = [
-        {
-            **item,
-            "event_id": f"00000000-0000-4000-9000-{index:012d}",
-            "event_type": "purchase",
-            "resource": "/api/donations/",
-            "status": 200,
-        }
-        for index, item in enumerate(people)
-        if item["event_type"] == "page_view" and rng.random() < 0.05
-    ]
+    people, gifts = people_giving(0.05, lambda: 200, random.Random(11))
     loaded = load_model(save(train(sorted(people + gifts, key=event_time)), tmp_path / "model"))
     assert {PAYMENTS.kind, PAYMENT_SURGES.kind} <= set(loaded.wave_models)
     # WHEN a day on which 240 cards are tried once each, answered 200 too, is replayed
