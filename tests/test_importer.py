@@ -1077,26 +1077,32 @@ def test_a_login_before_the_token_names_its_user_is_that_user_s() -> None:
     )
 
 
+# A site's log whose application names the user in a response header, its session by a cookie.
+SESSION_USER_FORMAT = (
+    '$remote_addr [$time_local] "$request" $status "$http_user_agent" $cookie_sid $upstream_http_x_user_id'
+)
+
+
+def session_line(second: int, path: str, sid: str, user: str = "-", ip: str = "203.0.113.9") -> str:
+    """A GET of ``path`` in ``SESSION_USER_FORMAT``, ``second`` seconds after 09:00."""
+    moment = datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(seconds=second)
+    return f'{ip} [{moment:%d/%b/%Y:%H:%M:%S +0000}] "GET {path} HTTP/1.1" 200 "{FIREFOX}" {sid} {user}'
+
+
 def test_a_session_s_requests_without_a_user_are_the_user_it_named_before_them() -> None:
     # GIVEN a site whose application names the user in a response header, and whose proxy serves the
     # styles and a player's video segments itself (no header): a learner's session names them, then
     # watches a video for forty minutes; another session names no one; and a cookieless client names
     # a user, then fetches a file (a client may be several people)
-    log_format = '$remote_addr [$time_local] "$request" $status "$http_user_agent" $cookie_sid $upstream_http_x_user_id'
-
-    def line(second: int, path: str, sid: str, user: str = "-", ip: str = "203.0.113.9") -> str:
-        moment = datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(seconds=second)
-        return f'{ip} [{moment:%d/%b/%Y:%H:%M:%S +0000}] "GET {path} HTTP/1.1" 200 "{FIREFOX}" {sid} {user}'
-
     lines = [
-        line(0, "/courses/7/", "s-1", "learner-1"),
-        line(1, "/static/app.css", "s-1"),
-        *(line(6 + 60 * minute, f"/video/7/seg_{minute:05d}.ts", "s-1") for minute in range(40)),
-        line(2500, "/static/app.css", "s-2", ip="198.51.100.7"),
-        line(2600, "/courses/", "-", "learner-3", ip="192.0.2.44"),
-        line(2601, "/static/app.css", "-", ip="192.0.2.44"),
+        session_line(0, "/courses/7/", "s-1", "learner-1"),
+        session_line(1, "/static/app.css", "s-1"),
+        *(session_line(6 + 60 * minute, f"/video/7/seg_{minute:05d}.ts", "s-1") for minute in range(40)),
+        session_line(2500, "/static/app.css", "s-2", ip="198.51.100.7"),
+        session_line(2600, "/courses/", "-", "learner-3", ip="192.0.2.44"),
+        session_line(2601, "/static/app.css", "-", ip="192.0.2.44"),
     ]
-    importer = LogImporter("custom", log_format=log_format)
+    importer = LogImporter("custom", log_format=SESSION_USER_FORMAT)
     # WHEN it is imported
     events = [item.event for item in importer.import_lines(lines, "learnly.log")]
     by_ip: dict[str, list[str]] = {}
@@ -1117,22 +1123,16 @@ def test_a_session_s_requests_in_the_minute_before_it_names_a_user_are_that_user
     # GIVEN a single-page app whose proxy serves its shell itself (no user header) a second before the
     # app's first call names the user; a session that browsed two minutes before its user's login;
     # and a session that never names anyone
-    log_format = '$remote_addr [$time_local] "$request" $status "$http_user_agent" $cookie_sid $upstream_http_x_user_id'
-
-    def line(second: int, path: str, sid: str, user: str = "-", ip: str = "203.0.113.9") -> str:
-        moment = datetime(2026, 11, 2, 9, tzinfo=UTC) + timedelta(seconds=second)
-        return f'{ip} [{moment:%d/%b/%Y:%H:%M:%S +0000}] "GET {path} HTTP/1.1" 200 "{FIREFOX}" {sid} {user}'
-
     lines = [
-        line(0, "/", "s-0", "someone-else", ip="192.0.2.1"),  # (the log names users)
-        line(10, "/", "s-1"),
-        line(11, "/graphql/Me", "s-1", "shopper-1"),
-        line(20, "/books/1", "s-2", ip="198.51.100.7"),
-        line(150, "/books/2", "s-2", ip="198.51.100.7"),
-        line(160, "/account", "s-2", "shopper-2", ip="198.51.100.7"),
-        line(30, "/books/3", "s-3", ip="192.0.2.44"),
+        session_line(0, "/", "s-0", "someone-else", ip="192.0.2.1"),  # (the log names users)
+        session_line(10, "/", "s-1"),
+        session_line(11, "/graphql/Me", "s-1", "shopper-1"),
+        session_line(20, "/books/1", "s-2", ip="198.51.100.7"),
+        session_line(150, "/books/2", "s-2", ip="198.51.100.7"),
+        session_line(160, "/account", "s-2", "shopper-2", ip="198.51.100.7"),
+        session_line(30, "/books/3", "s-3", ip="192.0.2.44"),
     ]
-    importer = LogImporter("custom", log_format=log_format)
+    importer = LogImporter("custom", log_format=SESSION_USER_FORMAT)
     events = sorted(
         (event["session_id"], event["resource"], event["user_id"])
         for event in (item.event for item in importer.import_lines(lines, "a.log"))
