@@ -83,6 +83,11 @@ logger = logging.getLogger("model.backtest")
 
 # Labels that mean "not an attack", in any case; every other label is anomalous, reported by name.
 NORMAL_LABELS = frozenset({"normal", "0", "", "benign", "human"})
+# The label of an event no label key names, where the labels name normal entities too: they list
+# what their author knew, and what they do not name is not known to be normal. On a log whose
+# sessions' first requests carry no cookie yet, a bot client's first requests, too many to join
+# sessions, were an entity of their own that no session's label named, and alerted as a person.
+UNLABELLED = "unlabelled"
 DEFAULT_BATCH_EVENTS = 500
 # The training log is carried through the states this many events at a time (``Replay.warm_up``).
 WARM_UP_EVENTS = 50_000
@@ -376,6 +381,7 @@ class Replay:
 
     def __post_init__(self) -> None:
         self.labels = {key: normalized_label(value) for key, value in self.labels.items()}
+        self.unnamed_label = UNLABELLED if "normal" in self.labels.values() else "normal"
         entity_model = self.model.entity_models.get(self.kind)
         if entity_model is None:
             trained = ", ".join(sorted(self.model.entity_models)) or "none"
@@ -525,7 +531,7 @@ class Replay:
             record = self.entities[key]
             record.events += 1
             record.first_seen = min(record.first_seen, moment)
-            if label != "normal":
+            if label not in ("normal", UNLABELLED):
                 record.first_anomalous = min(record.first_anomalous, moment)
             if moment >= record.last_seen:
                 record.address = event.get("ip") or record.address
@@ -635,7 +641,7 @@ class Replay:
         # and its session both, and the sessions' keys were reported as matching nothing)
         matched = label_keys(event, key, self.labels)
         if not matched:
-            return "normal"
+            return self.unnamed_label
         self.matched_labels.update(matched)
         return self.labels[matched[0]]
 
@@ -679,9 +685,12 @@ def _day(seconds: float) -> str:
 
 
 def entity_label(record: EntityRecord) -> str:
-    """An entity is anomalous if any of its events is; named by its commonest anomalous label."""
-    anomalous = [(count, name) for name, count in record.labels.items() if name != "normal"]
-    return max(anomalous)[1] if anomalous else "normal"
+    """An entity is anomalous if any of its events is, named by its commonest anomalous label; else
+    normal if any is, else ``UNLABELLED`` if its events are."""
+    anomalous = [(count, name) for name, count in record.labels.items() if name not in ("normal", UNLABELLED)]
+    if anomalous:
+        return max(anomalous)[1]
+    return UNLABELLED if record.labels[UNLABELLED] and not record.labels["normal"] else "normal"
 
 
 def detection_figures(scores: Sequence[float], labels: Sequence[str]) -> dict[str, float] | None:
@@ -715,8 +724,11 @@ def alert_ranking(records: Sequence[EntityRecord]) -> list[float]:
 def summarize(replay: Replay) -> dict[str, Any]:
     """The figures of a finished replay, as the summary line prints them."""
     records = replay.entities
-    names = list(records)
-    labels = [entity_label(records[name]) for name in names]
+    every_label = {name: entity_label(record) for name, record in records.items()}
+    # (the entities the labels do not name are in no figure of detection, but counted beside them)
+    unlabelled = [records[name] for name, label in every_label.items() if label == UNLABELLED]
+    names = [name for name, label in every_label.items() if label != UNLABELLED]
+    labels = [every_label[name] for name in names]
     # The replayed span, first event to last: a two-day log in local time touches three or four UTC
     # dates, which a count of dates would report.
     span = max(replay.last_event_at - replay.first_event_at, 0.0)
@@ -747,8 +759,15 @@ def summarize(replay: Replay) -> dict[str, Any]:
         summary["normal_alerts_per_1000_entities_per_day"] = round(
             1000.0 * sum(record.alerts for record in normal) / max(sum(_days_active(r) for r in normal), 1), 3
         )
-    if any(label != "normal" for label in labels) or any(label != "normal" for label in replay.event_labels):
-        summary["event_level"] = detection_figures(replay.event_scores, replay.event_labels)
+    if unlabelled:
+        summary["unlabelled"] = {
+            "entities": len(unlabelled),
+            "alerted": sum(1 for record in unlabelled if record.alerted),
+        }
+    labelled = [at for at, label in enumerate(replay.event_labels) if label != UNLABELLED]
+    event_labels = [replay.event_labels[at] for at in labelled]
+    if any(label != "normal" for label in labels) or any(label != "normal" for label in event_labels):
+        summary["event_level"] = detection_figures([replay.event_scores[at] for at in labelled], event_labels)
         entity_level: dict[str, Any] = dict(
             detection_figures([records[name].peak_score for name in names], labels) or {}
         )
@@ -1105,6 +1124,12 @@ def _report(
                 f"{figures['alerted_through_their_client']} | "
                 f"{'' if delay is None else f'{delay / 60:.1f} min'} |"
             )
+        if "unlabelled" in summary:
+            figures = summary["unlabelled"]
+            lines.append(
+                f"| not labelled (in no figure: the labels name normal {replay.kind}s too) | {figures['entities']} | "
+                f"{figures['alerted']} | {figures['alerted'] / figures['entities']:.1%} | | | | |"
+            )
         entity_level = summary.get("entity_level", {})
         event_level = summary.get("event_level") or {}
         lines += [
@@ -1124,7 +1149,9 @@ def _report(
     missed = [
         (name, record)
         for name, record in replay.entities.items()
-        if entity_label(record) != "normal" and not record.alerted and math.isfinite(record.peak_score)
+        if entity_label(record) not in ("normal", UNLABELLED)
+        and not record.alerted
+        and math.isfinite(record.peak_score)
     ]
     if missed:
         missed.sort(key=lambda item: -item[1].peak_score)
@@ -1142,7 +1169,11 @@ def _report(
             for name, record in missed[:REPORT_LIST_LENGTH]
         ]
     if replay.labels:
-        normal = [(name, record) for name, record in replay.entities.items() if entity_label(record) == "normal"]
+        # (where the labels name normal entities too, those they do not name are listed with these,
+        # though in no figure: what an analyst would see of them)
+        normal = [
+            (name, record) for name, record in replay.entities.items() if entity_label(record) in ("normal", UNLABELLED)
+        ]
         false_alarms = sorted(
             ((name, record) for name, record in normal if record.alerts), key=lambda i: -i[1].peak_score
         )
@@ -1156,7 +1187,8 @@ def _report(
         if covered:
             lines += [f"{covered} more counted as alerted by a failed-login wave or their client's alert.", ""]
         lines += [
-            f"- `{name}`, {record.peak_score:.2f}: {'; '.join(record.reasons)}"
+            f"- `{name}`{' (not labelled)' * (entity_label(record) == UNLABELLED)}, {record.peak_score:.2f}: "
+            f"{'; '.join(record.reasons)}"
             for name, record in false_alarms[:REPORT_LIST_LENGTH]
         ] or ["None."]
     for wave in replay.waves.values():

@@ -395,6 +395,37 @@ def test_a_log_written_behind_a_proxy_is_read_with_the_clients_addresses(
     assert any("private-network addresses (10.0.0.17)" in record.getMessage() for record in caplog.records)
 
 
+def test_entities_that_labels_naming_people_too_leave_out_are_in_no_figure(logs: Path, tmp_path: Path) -> None:
+    # GIVEN labels that name every session of the people and the scrapers, but not the scanner's
+    # (as a dataset's labels miss requests that came without its session column)
+    rows = (logs / "labels.csv").read_text().splitlines()
+    labels = tmp_path / "labels.csv"
+    labels.write_text("\n".join(row for row in rows if ",cookieless" not in row) + "\n")
+    # WHEN the backtest runs with them
+    result = backtest_sessions(logs, labels, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    # THEN the scanner's three sessions, which alerted, are counted apart: not as people alerted
+    assert summary["unlabelled"] == {"entities": 3, "alerted": 3}
+    people = sum(1 for row in rows[1:] if row.endswith(",normal"))
+    assert summary["per_label"]["normal"]["entities"] == people
+    assert set(summary["per_label"]) == {"normal", "scraper"}
+    assert summary["entity_level"]["alerted_share"]["normal"] <= 0.05
+    # AND the report shows them, saying why they are in no figure
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "| not labelled (in no figure: the labels name normal sessions too) | 3 | 3 | 100.0% |" in report
+    assert "`cookieless-0-session` (not labelled)" in report
+
+    # WHEN the labels name only the attacks
+    labels.write_text("\n".join(row for row in rows if not row.endswith(",normal")) + "\n")
+    result = backtest_sessions(logs, labels, tmp_path / "out")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    # THEN everything they do not name is normal, as before
+    assert "unlabelled" not in summary
+    assert summary["per_label"]["normal"]["entities"] == people
+
+
 def test_labels_that_name_nothing_in_the_test_log_are_warned_about(logs: Path, tmp_path: Path) -> None:
     # GIVEN labels that name the sessions in another form (upper case: a spreadsheet's doing)
     labels = tmp_path / "labels.csv"
