@@ -549,6 +549,13 @@ def test_page_assets_are_told_from_pages() -> None:
     assert is_page_asset("/video/t9/master.M3U8?token=abc")
     assert is_page_asset("/dash/t9/chunk-stream0-00012.m4s")
     assert not is_page_asset("/uploads/t9/lesson.mp4", "PUT")
+    # (PHP scripts serving a page's styles, scripts and images, the file after their name: Moodle's)
+    assert is_page_asset("/theme/styles.php/boost/1700000000/all")
+    assert is_page_asset("/theme/image.php/boost/core/1700000000/i/loading")
+    assert is_page_asset("/lib/javascript.php/1700000000/lib/javascript-static.js")
+    assert is_page_asset("/theme/yui_combo.php?rollup/3.17.2/yui-moodlesimple-min.css")
+    assert not is_page_asset("/course/view.php?id=173")
+    assert not is_page_asset("/images.php")
 
 
 def test_the_threshold_is_an_order_statistic_with_enough_data_and_extrapolated_without() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from model.backtest import REORDER_SECONDS, label_key, parse_args, read_source
+from model.ordering import sorted_by_time
 from model.waves import payment_outcome, signup_outcome
 from traffic import Simulator
 from traffic.exceptions import LogFormatError
@@ -979,6 +980,30 @@ def test_a_client_that_starts_many_sessions_is_several_people_whose_cookieless_r
     assert (importer.report.joined_sessions, importer.report.client_sessions) == (2, 4)
 
 
+def test_a_crowded_client_s_landing_page_joins_the_session_it_began_within_two_seconds() -> None:
+    # GIVEN a log without addresses (a web-bot dataset's), where a client is its user agent alone: a
+    # script's runs, a session every two minutes, each landing page logged without the cookie its
+    # response set, its styles with it in the same second or the next
+    importer = LogImporter("custom", log_format='[$time_local] "$request" $status $session_id "$http_user_agent"')
+
+    def line(second: int, path: str, session: str) -> str:
+        stamp = f"14/Oct/2019:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'[{stamp}] "GET {path} HTTP/1.1" 200 {session} "{OFFICE_AGENT}"'
+
+    lines = []
+    for run in range(6):
+        start = 120 * run
+        lines += [line(start, f"/run-{run}/", "-"), line(start + 1, f"/run-{run}/style.css", f"s-{run}")]
+    lines += [line(900, "/late/", "-"), line(905, "/late/1", "s-late")]  # five seconds: a neighbour's
+    events = {item.event["resource"]: item.event for item in importer.import_lines(lines, "access.log")}
+    # THEN every run's landing page is its session's, though the client started three in half an hour
+    assert [events[f"/run-{run}/"]["session_id"] for run in range(6)] == [f"s-{run}" for run in range(6)]
+    # AND a request five seconds before a crowded client's session starts is still the client's own
+    client = identify_user(None, None, None, OFFICE_AGENT)
+    assert events["/late/"]["session_id"] == client
+    assert (importer.report.joined_sessions, importer.report.client_sessions) == (6, 1)
+
+
 def test_a_client_is_several_people_only_while_its_sessions_are_recent() -> None:
     # GIVEN a client that starts three sessions in a few minutes, then none for half an hour
     importer = LogImporter("custom", log_format=OFFICE_FORMAT)
@@ -1214,6 +1239,51 @@ def test_a_log_out_of_time_order_is_told_to_be_sorted() -> None:
     assert in_order.report.order_hint() is None
 
 
+def test_a_log_file_out_of_time_order_is_read_in_time_order(tmp_path: Path) -> None:
+    # GIVEN a dataset's two logs concatenated as they are: its people's visits a day after its bot's,
+    # each visit's landing page without the cookie its response set
+    agent = "Mozilla/5.0 (X11; Linux x86_64; rv:69.0) Gecko/20100101 Firefox/69.0"
+
+    def line(day: int, second: int, path: str, session: str) -> str:
+        stamp = f"{day:02d}/Oct/2019:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'[{stamp}] "GET {path} HTTP/1.1" 200 {session} "{agent}"\n'
+
+    bots = [line(15, 0, "/", "-"), line(15, 1, "/a", "bot-1"), line(15, 30, "/b", "bot-1")]
+    people = [line(14, 0, "/", "-"), line(14, 1, "/c", "person-1"), line(16, 0, "/d", "person-1")]
+    log = tmp_path / "access.log"
+    log.write_text("".join(bots + people))
+    importer = LogImporter("custom", log_format='[$time_local] "$request" $status $session_id "$http_user_agent"')
+    # WHEN the file is imported
+    events = [item.event for item in importer.import_file(str(log))]
+    # THEN its events come in time order, each landing page in its own visit
+    times = [event["occurred_at"] for event in events]
+    assert times == sorted(times)
+    assert [(event["resource"], event["session_id"]) for event in events] == [
+        ("/", "person-1"),
+        ("/c", "person-1"),
+        ("/", "bot-1"),
+        ("/a", "bot-1"),
+        ("/b", "bot-1"),
+        ("/d", "person-1"),
+    ]
+    # AND the summary says it was put in order, with nothing left to do
+    summary = importer.report.summary()
+    assert (
+        "2 request(s) came more than 5 min before a line read earlier (up to 1440 min; the first at access.log:4)"
+        in (summary)
+    )
+    assert importer.report.order_hint() is None
+
+
+def test_sorting_by_time_through_temporary_files_keeps_ties_in_their_order() -> None:
+    # GIVEN items out of order, with ties, more than a run holds
+    items = [(second % 7, position) for position, second in enumerate(range(50, 0, -3))]
+    # WHEN they are sorted a run of four at a time
+    result = [item for _, item in sorted_by_time(items, lambda item: float(item[0]), run_size=4)]
+    # THEN they come out as a stable sort puts them
+    assert result == sorted(items, key=lambda item: item[0])
+
+
 def test_a_line_dated_years_ahead_is_told_as_a_clock_error_not_as_files_to_sort() -> None:
     # GIVEN a log in order but for one line a server wrote with its clock three years ahead
     def line(stamp: str) -> str:
@@ -1419,6 +1489,23 @@ def test_an_import_whose_submitted_logins_never_fail_says_which_option_to_check(
     (hint,) = everywhere.report.login_hints()
     assert "gives it" not in hint
     assert "pass --failed-login-status STATUS" in hint
+
+    # AND where most logins read as failed because their clients fetched the form again after the
+    # redirect (the import's own reading: a site's good logins misread), it says to check what the site
+    # shows after one that gets in, and that an attack explains it too
+    def redirected(number: int, then: str) -> list[str]:
+        stamp = f"02/Nov/2026:10:{number:02d}:0"
+        return [
+            f'198.51.100.{number} - - [{stamp}0 +0000] "POST /login HTTP/1.1" 302 5 "-" "Fx"',
+            f'198.51.100.{number} - - [{stamp}1 +0000] "GET {then} HTTP/1.1" 200 5 "-" "Fx"',
+        ]
+
+    mostly = LogImporter("combined")
+    back = [line for number in range(25) for line in redirected(number, "/login" if number < 21 else "/home")]
+    list(mostly.import_lines(back, "access.log"))
+    (hint,) = mostly.report.login_hints()
+    assert "21 of the 25 login(s) submitted to /login (84%; statuses: 302 (25)) read as failed because" in hint
+    assert "a credential-stuffing attack through the form explains it too" in hint
     # AND a handful of logins is too few to say anything
     few = LogImporter("combined")
     list(few.import_lines(logins([302] * 5), "access.log"))
@@ -1527,6 +1614,72 @@ def test_an_apache_logformat_reads_the_same_events_as_its_nginx_equivalent() -> 
     assert apache.report.unparseable == nginx.report.unparseable
 
 
+# A line of the web-bot datasets of Iliou et al. (2021): addresses anonymised to "-", the session id
+# between the referer and the user agent, "-" on a visit's first request (the cookie is set after it).
+WEB_BOT_DATASET_LINE = (
+    '- - [14/Oct/2019:11:13:25 +0300] "GET /team/ HTTP/1.1" 200 21155 "https://www.google.gr/" '
+    '7dkirqtnnkqn6evu9terns10p3 "Mozilla/5.0 (X11; Linux x86_64; rv:69.0) Gecko/20100101 Firefox/69.0"'
+)
+
+
+def test_credentials_in_a_query_are_not_kept() -> None:
+    # GIVEN a Moodle app's web-service call with its token, a password reset's link, a signed URL,
+    # an AJAX call with its CSRF key, and a search
+    requests = [
+        "/webservice/rest/server.php?wstoken=5f1c0a9e3b7d4c2a&wsfunction=core_webservice_get_site_info",
+        "/login/forgot_password.php?token=Zx81kq0wP2",
+        "/files/report.pdf?X-Amz-Credential=AKIA%2F20261106&X-Amz-Signature=9b2e",
+        "/lib/ajax/service.php?sesskey=E0aIYCukAM&info=core_fetch_notifications",
+        "/search?q=token+ring&design=1",
+    ]
+    lines = [
+        f'203.0.113.9 - - [06/Nov/2026:10:00:0{n} +0000] "GET {path} HTTP/1.1" 200 1 "-" "curl/8.5.0"'
+        for n, path in enumerate(requests)
+    ]
+    importer = LogImporter("combined")
+    # WHEN they are imported
+    resources = [item.event["resource"] for item in importer.import_lines(lines, "access.log")]
+    # THEN each credential's value is replaced, its name and the other parameters kept
+    assert resources == [
+        "/webservice/rest/server.php?wstoken=REDACTED&wsfunction=core_webservice_get_site_info",
+        "/login/forgot_password.php?token=REDACTED",
+        "/files/report.pdf?X-Amz-Credential=REDACTED&X-Amz-Signature=REDACTED",
+        "/lib/ajax/service.php?sesskey=REDACTED&info=core_fetch_notifications",
+        "/search?q=token+ring&design=1",
+    ]
+    # AND the summary counts the requests that carried one
+    assert "4 request(s) carried a credential in their query" in importer.report.summary()
+
+
+def test_a_format_written_as_a_dataset_describes_its_columns_reads_them() -> None:
+    # GIVEN the format as a dataset's README may put it: Apache's %t in brackets of its own, or nginx
+    # variables with the session column named as the dataset names it
+    formats = [
+        '%h %l [%t] "%r" %>s %b "%{Referer}i" %{SESSIONID}C "%{User-Agent}i"',
+        '$remote_addr $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" $sessionid '
+        '"$http_user_agent"',
+        '$remote_addr $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" $SESSION '
+        '"$http_user_agent"',
+    ]
+    for log_format in formats:
+        importer = LogImporter("custom", log_format=log_format)
+        # WHEN it reads a line of the dataset
+        (event,) = [item.event for item in importer.import_lines([WEB_BOT_DATASET_LINE], "access_1.log")]
+        # THEN the time, the request, the referer and the session are read, the session as the user
+        assert event["occurred_at"] == "2019-10-14T08:13:25.000000Z", log_format
+        assert (event["resource"], event["status"]) == ("/team/", 200)
+        assert (event["session_id"], event["user_id"]) == (
+            "7dkirqtnnkqn6evu9terns10p3",
+            "session:7dkirqtnnkqn6evu9terns10p3",
+        ), log_format
+        assert event.get("ip") is None
+    # AND nginx's TLS session id is no visit's
+    assert session_column(("ssl_session_id", "remote_addr")) is None
+    # AND a header written without its kind's letter (%{Referer} for %{Referer}i) is refused by name
+    with pytest.raises(LogFormatError, match=r"%\{Referer\} has no letter after it .* %\{Referer\}i for a request"):
+        LogImporter("custom", log_format='%h %l [%t] "%r" %>s %b "%{Referer}" SESSIONID "%{User-Agent}"')
+
+
 def test_an_apache_logformat_with_a_session_cookie_its_own_time_and_durations() -> None:
     # GIVEN an Apache format with a strftime time, the URI and query apart, a session cookie and %D
     importer = LogImporter(
@@ -1548,6 +1701,12 @@ def test_an_apache_logformat_with_a_session_cookie_its_own_time_and_durations() 
     (at_second,) = seconds.import_lines(["1762077600 203.0.113.9 200"], "x")
     (at_milli,) = millis.import_lines(["1762077600000 203.0.113.9 200"], "x")
     assert at_second.event["occurred_at"] == at_milli.event["occurred_at"] == "2025-11-02T10:00:00.000000Z"
+    # AND a note the application sets with its user (Moodle's apacheloguser, %{MOODLEUSER}n) is the user
+    moodle = LogImporter("custom", log_format='%h %{MOODLEUSER}n %t "%r" %>s %{MoodleSession}C')
+    (logged_in,) = moodle.import_lines(
+        ['203.0.113.9 1411 [09/Nov/2026:00:03:44 +0000] "GET /my/ HTTP/1.1" 200 s-7'], "x"
+    )
+    assert (logged_in.event["user_id"], logged_in.event["session_id"]) == ("1411", "s-7")
 
 
 def test_custom_format_with_user_id_event_type_and_epoch_time() -> None:
@@ -1727,6 +1886,9 @@ def test_bad_formats_are_rejected_with_the_reason() -> None:
         compile_format("plain text")
     with pytest.raises(LogFormatError, match="unsupported Apache directive '%Z'"):
         LogImporter("custom", log_format="%h %t %Z")
+    # (Apache's directives beside an nginx variable: read as nginx's, no line would match)
+    with pytest.raises(LogFormatError, match=r"mixes Apache's directives \(%h\) with nginx's \$variables"):
+        LogImporter("custom", log_format='%h %l %u %t "%r" %>s %b %D $user_id')
     with pytest.raises(LogFormatError, match="more than one time directive"):
         LogImporter("custom", log_format="%{%Y-%m-%d}t %h %{%H:%M:%S}t")
     with pytest.raises(LogFormatError, match="differs from the format string's"):
@@ -2584,6 +2746,35 @@ def test_a_login_redirected_back_to_its_form_or_to_a_lockout_page_failed() -> No
     assert "2 login(s) answered with a redirect were followed within 10 s by their form again" in (
         importer.report.summary()
     )
+
+
+def test_a_login_redirected_to_its_form_that_passes_it_on_in_a_new_session_got_in() -> None:
+    # GIVEN Moodle's logins: one that gets in is redirected to the form's cookie check
+    # (/login/index.php?testsession=ID), itself redirected to the dashboard, in the session the login
+    # began; one that fails is redirected to the form again, shown with its error, in the same session
+    def line(second: int, request: str, status: int, sid: str, ip: str = "198.51.100.7") -> str:
+        return sid_line(second, request, status, sid, ip)
+
+    lines = [
+        line(0, "POST /login/index.php", 303, "old-1"),
+        line(1, "GET /login/index.php?testsession=2511", 303, "new-1"),
+        line(1, "GET /my/", 200, "new-1"),
+        line(60, "POST /login/index.php", 303, "s-2", ip="192.0.2.44"),
+        line(61, "GET /login/index.php?errorcode=3", 200, "s-2", ip="192.0.2.44"),
+        # (a site that keeps its cookie at login, and passes its form on to the account's page)
+        line(90, "POST /login/index.php", 303, "s-3", ip="192.0.2.45"),
+        line(91, "GET /login/index.php?testsession=77", 303, "s-3", ip="192.0.2.45"),
+        # (and a log without the session column's value for the form: its status decides)
+        line(120, "POST /login/index.php", 303, "s-4", ip="192.0.2.46"),
+        line(121, "GET /login/index.php", 200, "-", ip="192.0.2.46"),
+    ]
+    importer = LogImporter("custom", log_format=SID_LOG_FORMAT)
+    events = [item.event for item in importer.import_lines(lines, "moodle.log")]
+    # THEN the logins whose form was passed on, or came in a new session, got in; the others failed
+    logins = [event["event_type"] for event in events if event["event_type"].startswith("login")]
+    assert logins == ["login_succeeded", "login_failed", "login_succeeded", "login_failed"]
+    # AND the session the good login began continues the one it was posted in
+    assert {event["session_id"] for event in events[:3]} == {"old-1"}
 
 
 def test_a_site_that_keeps_its_session_cookie_at_login_hands_no_session_to_a_neighbour() -> None:

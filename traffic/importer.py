@@ -80,13 +80,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from typing import Any, NamedTuple
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import orjson
 
 from model.client_alerts import CLIENT_USER_PREFIX, SESSION_USER_PREFIX
 from model.features.resources import is_page_asset, request_method
 from model.ordering import in_time_order as ordered_by_time
+from model.ordering import sorted_by_time
 from traffic.envoy import ENVOY_FORMATS, from_envoy, is_envoy_format
 from traffic.exceptions import LogFormatError
 from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical
@@ -113,6 +114,7 @@ from traffic.logformat import (
     compile_format,
     from_apache,
     is_apache_format,
+    mixed_syntax,
     nginx_format_string,
 )
 from traffic.scenarios import Label
@@ -232,6 +234,10 @@ DEFAULT_MAX_EXAMPLES = 5
 # call answering 401 beside a form that answers a failed login with 200).
 MIN_LOGINS_FOR_HINT = 20
 LOGIN_FAILURE_HINT_SHARE = 0.01
+# The share of a path's logins failing above which people's logins likely read as failed: on a
+# new-user trial of a Moodle log, whose good logins are redirected to the form's cookie check, 94 %
+# of a normal week's logins read as failed, and nothing said so.
+MOSTLY_FAILED_SHARE = 0.8  # (of those read as failed by the form fetched again: the import's own reading)
 # A client's logins that got in beyond this many are a monitor's or an integration's routine, left out
 # of that share: a synthetic check logging in every five minutes made 2,016 of an app's 2,228 logins,
 # and the hint told a new user that the people's 8.5 % of failures (401s, read right) were next to none.
@@ -286,6 +292,13 @@ SESSION_MEMORY_SECONDS = 30 * 60.0
 # in quick succession". (One person's visit starts one session, or two where the site rotates its
 # cookie at login: three cannot be one visit.)
 CROWDED_CLIENT_SESSIONS = 3
+# But the one request without a cookie this close before a session's first request of the same
+# client is that visit's landing page (the response that set the cookie its styles carry): a web-bot
+# dataset's log without addresses keys each client by its user agent alone, which many visits
+# share, and the landing pages of 41 of 150 visits had been entities of their clients' own. (Any
+# request of the window, of several: a new customer's staff signing up behind one address joined
+# each other's sessions, and 86 of 1,726 of a SaaS app's users alerted where 6 had.)
+CROWDED_JOIN_SECONDS = 2.0
 # A browser follows a redirect at once: a client's first request with a new session id this soon
 # after its successful login or a redirect in another is that session's, its id rotated.
 ROTATION_SECONDS = 10.0
@@ -441,6 +454,7 @@ class LoginPathCounts:
     statuses: Counter[int] = field(default_factory=Counter)
     failed: int = 0
     failed_by_site_status: int = 0
+    failed_by_redirect: int = 0  # read as failed by the form fetched again after it (``with_login_redirects_followed``)
     # The statuses --failed-login-status gave for this path (with those for every path): a failed login's.
     given: frozenset[int] = frozenset()
     # Logins that got in, by client (``identify_user``'s key of its address and agent).
@@ -553,6 +567,8 @@ class ImportReport:
     # before it (a clock jump when more than CLOCK_JUMP_SECONDS).
     latest_line: tuple[str, int, float, float] | None = None
     earliest_late: float = math.inf  # the earliest time of a late request
+    sorted: bool = False  # whether the import put the whole log in time order (``time_sorted``)
+    redacted_credentials: int = 0  # requests whose query's credentials were not kept (``without_credentials``)
     # HAProxy's lines whose captured request headers were not named (--haproxy-headers), or not as
     # many as named, and the first such block.
     haproxy_unnamed_headers: int = 0
@@ -588,6 +604,7 @@ class ImportReport:
         counts = self.login_paths.get(path)
         if counts is not None:
             counts.failed += 1
+            counts.failed_by_redirect += 1
             counts.successes_by_client[client] -= 1
 
     def login_hints(self) -> list[str]:
@@ -660,6 +677,15 @@ class ImportReport:
                     f"{counts.failed_by_site_status} by a --failed-login-status given for every path: {path} fails "
                     "logins with 4xx too, and likely answers a successful one with that status (an app's token call); "
                     "give the status for the form's path alone (--failed-login-status PATH=STATUS)"
+                )
+            elif counts.failed_by_redirect >= MOSTLY_FAILED_SHARE * submitted:
+                hints.append(
+                    f"{counts.failed_by_redirect} of the {submitted} login(s) submitted to {path} "
+                    f"({counts.failed_by_redirect / submitted:.0%}; statuses: {statuses}) read as failed because their "
+                    "client fetched the form again after the redirect: where people's logins there mostly get in, "
+                    "check what the site shows after one that does (python -m traffic import shows each event's type; "
+                    "docs/traffic.md says how logins are read), as the failed-login waves judge the share that fails; "
+                    "a credential-stuffing attack through the form explains it too"
                 )
         return hints
 
@@ -829,9 +855,10 @@ class ImportReport:
                 f"{self.late_events} of {self.events} requests came before {ahead_source}:{ahead_number}, which is "
                 f"dated {dated}, {jump / 86_400:,.0f} days after the line before it: a clock that was wrong (its "
                 "server's, or a year or time zone written for another) rather than files out of order; drop or "
-                "correct such lines (sorting would move them to the end, where they would still stretch the days the "
-                "backtest counts)"
+                "correct such lines (sorted, they come last, where they still stretch the days the backtest counts)"
             )
+        if self.sorted:
+            return None  # (the summary says it was put in order)
         return (
             f"{self.late_events} of {self.events} requests came more than {LANDING_SECONDS / 60:g} min before a line "
             f"read earlier (up to {self.most_late_seconds / 60:.0f} min; the first at {source}:{number}): the log is "
@@ -976,6 +1003,18 @@ class ImportReport:
                     else ""
                 )
             )
+        if self.redacted_credentials:
+            lines.append(
+                f"  {self.redacted_credentials} request(s) carried a credential in their query (a token, a key, a "
+                f"signature, a session id): its value is not kept ({REDACTED_VALUE})"
+            )
+        if self.sorted and self.late_events:
+            source, number = self.late_example or ("?", 0)
+            lines.append(
+                f"  {self.late_events} request(s) came more than {LANDING_SECONDS / 60:g} min before a line read "
+                f"earlier (up to {self.most_late_seconds / 60:.0f} min; the first at {source}:{number}): put in time "
+                "order"
+            )
         if self.rotated_sessions:
             lines.append(
                 f"  {self.rotated_sessions} session id(s) came within {ROTATION_SECONDS:g} s after their client's "
@@ -1039,12 +1078,30 @@ class ImportReport:
         }
 
 
+# Columns that hold a session id under another name than ``$session_id``, as a format written by hand
+# for a dataset's column names it (not nginx's ``$ssl_session_id``: a TLS session's).
+SESSION_VARIABLES = (
+    "session_id",
+    "sessionid",
+    "session",
+    "sessid",
+    "sess_id",
+    "session_key",
+    "sid",
+    "phpsessid",
+    "jsessionid",
+)
+
+
 def session_column(variables: Sequence[str], cookie: str | None = None) -> str | None:
-    """The format's variable that holds the session id: ``session_id``, else the ``cookie_`` variable
-    of the cookie named ``cookie``, else the one ``cookie_`` variable, else the first cookie whose
-    name says session, else the first cookie, else a whole Cookie header (``COOKIE_HEADER``)."""
-    if "session_id" in variables:
-        return "session_id"
+    """The format's variable that holds the session id: ``session_id`` (or another of
+    ``SESSION_VARIABLES``, in any case), else the ``cookie_`` variable of the cookie named ``cookie``,
+    else the one ``cookie_`` variable, else the first cookie whose name says session, else the first
+    cookie, else a whole Cookie header (``COOKIE_HEADER``)."""
+    by_name = {variable.lower(): variable for variable in variables}
+    column = next((by_name[name] for name in SESSION_VARIABLES if name in by_name), None)
+    if column is not None:
+        return column
     cookies = [name for name in variables if name.startswith("cookie_")]
     if cookie is not None and f"cookie_{cookie}" in cookies:
         return f"cookie_{cookie}"
@@ -1100,12 +1157,13 @@ class _HeldByKey:
         heapq.heappush(self.queues.setdefault(key, []), (moment, arrival, labeled))
         heapq.heappush(self.waiting, (moment, arrival, key))
 
-    def take(self, key: str, before: float = math.inf) -> Iterator[LabeledEvent]:
-        """The key's held requests older than ``before``, oldest first (each taken off its heap: a
-        crawler holding thousands costs no copies)."""
+    def take(self, key: str, before: float = math.inf) -> Iterator[tuple[float, LabeledEvent]]:
+        """The key's held requests older than ``before``, oldest first, each with its time (each taken
+        off its heap: a crawler holding thousands costs no copies)."""
         queue = self.queues.get(key)
         while queue and queue[0][0] < before:
-            yield heapq.heappop(queue)[2]
+            moment, _, labeled = heapq.heappop(queue)
+            yield moment, labeled
         if not queue:
             self.queues.pop(key, None)
 
@@ -1142,7 +1200,8 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
     ``SESSION_MEMORY_SECONDS``): people behind one address with the same browser build are one
     client, and a neighbour's first request must not join a session already under way; nor, once
     the client has started ``CROWDED_CLIENT_SESSIONS`` sessions in that time, any: the client is
-    several people, and its requests without a cookie are its own. Time is the
+    several people, and its requests without a cookie are its own, but for a session's landing page
+    (its one request in the ``CROWDED_JOIN_SECONDS`` before the session's first). Time is the
     newest seen so far, so a log whose time steps back (files concatenated out of order) releases
     what it holds rather than holding it to the end."""
     held = _HeldByKey()  # by client
@@ -1176,11 +1235,20 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
         since = newest - SESSION_MEMORY_SECONDS
         return sum(start >= since for start in starts.get(client, ())) >= CROWDED_CLIENT_SESSIONS
 
-    def release(client: str, session: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
-        """The client's held requests older than ``before``, oldest first, in the given session or
-        their client's (where the client is several people, whatever the session)."""
-        for labeled in held.take(client, before):
-            yield assigned(labeled, client, None if crowded(client) else session)
+    def release(
+        client: str, session: str | None, before: float = math.inf, started: float = math.inf
+    ) -> Iterator[LabeledEvent]:
+        """The client's held requests older than ``before``, oldest first, in the given session (that
+        started at ``started``) or their client's: where the client is several people, only a lone
+        request of the last ``CROWDED_JOIN_SECONDS`` before the session's start joins it (its landing
+        page; of several, whose was which the log cannot tell)."""
+        taken = list(held.take(client, before))
+        lone = None
+        if session is not None and crowded(client):
+            landing = [at for at, (moment, _) in enumerate(taken) if started - moment <= CROWDED_JOIN_SECONDS]
+            lone = landing[0] if len(landing) == 1 else -1
+        for at, (_, labeled) in enumerate(taken):
+            yield assigned(labeled, client, session if lone is None or at == lone else None)
 
     for arrival, labeled in enumerate(events):
         event = labeled.event
@@ -1206,11 +1274,8 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
             if client == ANONYMOUS:  # (no address, no agent: no client to tell apart)
                 yield labeled
                 continue
-            if crowded(client):
-                yield assigned(labeled, client, None)
-                continue
             started = just_started.get(client)
-            if started is not None and abs(moment - started[1]) <= COOKIELESS_JOIN_SECONDS:
+            if started is not None and abs(moment - started[1]) <= COOKIELESS_JOIN_SECONDS and not crowded(client):
                 # A landing page logged after its session's first request (a server writes a line as
                 # its response finishes, and a page's styles can finish first): it began that session.
                 yield assigned(labeled, client, started[0])
@@ -1225,7 +1290,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
             if client in held or client in logins:
                 report.sessions_begun += 1
                 report.sessions_begun_at_login += client in logins
-            yield from release(client, session)
+            yield from release(client, session, started=moment)
             just_started[client] = (session, moment)
             just_started.move_to_end(client)
         sessions_seen[session] = newest
@@ -1442,7 +1507,7 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
     shared_until: OrderedDict[str, float] = OrderedDict()
 
     def release(key: str, user: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
-        for labeled in held.take(key, before):
+        for _, labeled in held.take(key, before):
             login = labeled.event.get("event_type") in _LOGIN_EVENTS
             if user is not None:
                 labeled.event["user_id"] = user
@@ -1645,7 +1710,12 @@ def with_login_redirects_followed(events: Iterable[LabeledEvent], report: Import
             path = _path_of(event.get("resource"))
             method = str(request_method(event) or "GET").upper()
             followed = moment - login_moment <= LOGIN_REDIRECT_SECONDS
-            if followed and method in ("GET", "HEAD") and (path == login_path or _LOCKOUT_RE.search(path)):
+            if (
+                followed
+                and method in ("GET", "HEAD")
+                and (path == login_path or _LOCKOUT_RE.search(path))
+                and not _passed_through(login.event, event)
+            ):
                 login_event = login.event
                 login_event["event_type"] = "login_failed"
                 login_event.setdefault("properties", {})[REDIRECTED_TO_PROPERTY] = path
@@ -1662,6 +1732,21 @@ def with_login_redirects_followed(events: Iterable[LabeledEvent], report: Import
         else:
             yield labeled
     yield from give_out(math.inf)
+
+
+def _passed_through(login: dict[str, Any], form: dict[str, Any]) -> bool:
+    """Whether the form a redirected ``login`` led to was passed through, not shown again: itself
+    answered with a redirect onward, or in a session the login began (an id other than the one it
+    was posted with; sites issue a new one at a login that gets in, against session fixation).
+    Moodle answers a good login by redirecting to its own form, ``/login/index.php?testsession=``
+    (answered 303 to the dashboard, with the new session's cookie): on a new-user trial of a
+    university's Moodle log, all 4,293 of its people's logins read as failed, and no wave of the
+    stuffing's failures could rise above theirs."""
+    status = form.get("status")
+    if isinstance(status, int) and 300 <= status < 400:
+        return True
+    posted_with, shown_in = login.get("session_id"), form.get("session_id")
+    return posted_with is not None and shown_in is not None and posted_with != shown_in
 
 
 def _path_of(resource: Any) -> str:
@@ -1965,6 +2050,33 @@ def add_session_cookie(parser: argparse.ArgumentParser) -> None:
     )
 
 
+# Query parameters that carry a credential: an API or web-service token (Moodle's ``wstoken``), a
+# password reset's, a signed URL's signature, a session id in the URL, a CSRF key. Their values are
+# not kept, as cookies are not: the resource reaches the archive and the console.
+_CREDENTIAL_PARAMETER_RE = re.compile(
+    r"(?:^|[_.-])(?:[a-z]*token|api_?key|password|passwd|pwd|secret|sesskey|signature|sig|credential|"
+    r"session_?id|sid|phpsessid|jsessionid)$",
+    re.IGNORECASE,
+)
+REDACTED_VALUE = "REDACTED"
+
+
+def without_credentials(uri: str) -> tuple[str, int]:
+    """``uri`` with the values of its credential parameters (``_CREDENTIAL_PARAMETER_RE``) replaced
+    by ``REDACTED_VALUE``, and how many were."""
+    path, separator, query = uri.partition("?")
+    if not separator:
+        return uri, 0
+    redacted = 0
+    pairs = query.split("&")
+    for position, pair in enumerate(pairs):
+        name, equals, value = pair.partition("=")
+        if equals and value and _CREDENTIAL_PARAMETER_RE.search(unquote(name)):
+            pairs[position] = f"{name}={REDACTED_VALUE}"
+            redacted += 1
+    return (f"{path}?{'&'.join(pairs)}", redacted) if redacted else (uri, 0)
+
+
 def _clip(value: str | None, limit: int, name: str, properties: dict[str, Any]) -> str | None:
     if value is not None and len(value) > limit:
         properties[f"{name}_truncated"] = True
@@ -2012,6 +2124,13 @@ class LogImporter:
         if log_format:  # (the custom format's, or Traefik's template: any other refused above)
             log_format = nginx_format_string(log_format)
         given_time_format: str | None = None
+        mixed = mixed_syntax(log_format) if log_format and not is_json_template(log_format) else None
+        if log_format and mixed is not None:
+            raise LogFormatError(
+                log_format,
+                f"mixes Apache's directives ({mixed}) with nginx's $variables: write it all in one syntax (Apache's "
+                "%{NAME}n reads an application's note, %{NAME}C a cookie, %{Header}i a request header)",
+            )
         if log_format and is_envoy_format(log_format):
             log_format, given_time_format = from_envoy(log_format)
         elif log_format and is_apache_format(log_format):
@@ -2101,16 +2220,17 @@ class LogImporter:
         """Events from ``lines`` (as read from ``source``), updating ``self.report``."""
         return self._import_numbered((source, number, line) for number, line in enumerate(lines, 1))
 
-    def _import_numbered(self, lines: Iterable[tuple[str, int, str]]) -> Iterator[LabeledEvent]:
+    def _import_numbered(self, lines: Iterable[tuple[str, int, str]], whole: bool = False) -> Iterator[LabeledEvent]:
         """Events from ``(source, line number, line)``, one stream whatever its sources; a log of
-        requests in time order but for ``LANDING_SECONDS`` (``in_time_order``), event JSON lines as
+        requests in time order (``whole``: a file or folder read to its end before the first event, as
+        ``time_sorted``; else but for ``LANDING_SECONDS``, ``in_time_order``), event JSON lines as
         they come."""
         events = self._events(lines)
         # Event JSON lines are a service's events, which say what they are (its suggestions, if it
         # emits them, marked by itself); CSIC 2010's requests are in order with no sessions.
         requests = self.format not in ("jsonl", "csic2010")
         if requests:  # (a log of requests, as its servers wrote them)
-            events = in_time_order(events)
+            events = time_sorted(events, self.report) if whole else in_time_order(events)
         if self.format == "iis":
             events = with_auth_challenges_folded(events, self.report)
         if requests:
@@ -2208,10 +2328,12 @@ class LogImporter:
                 raise FileNotFoundError(f"{path}: a folder without a file to read")
             self.report.both_compressed += [name for name in files if name.endswith(".gz")]
             yield from self._import_numbered(
-                (name, number, line) for name, file in files.items() for number, line in _numbered_lines(file)
+                ((name, number, line) for name, file in files.items() for number, line in _numbered_lines(file)),
+                whole=True,
             )
             return
-        yield from self.import_lines((line for _, line in _numbered_lines(path)), source_name(path))
+        name = source_name(path)
+        yield from self._import_numbered(((name, number, line) for number, line in _numbered_lines(path)), whole=True)
 
     def parse_line(self, line: str, source: str, number: int) -> dict[str, Any]:
         """One line as a raw event dict (not yet validated); raises ``LineError``."""
@@ -2492,6 +2614,9 @@ class LogImporter:
                 uri = operation_resource(path, query, operation)
                 event_type = event_type or operation_event_type(operation, status, failed_statuses)
                 self.report.graphql_operations[event_type] += 1
+        if uri is not None:
+            uri, redacted = without_credentials(uri)
+            self.report.redacted_credentials += redacted > 0
         resource = _clip(uri, MAX_RESOURCE_LENGTH, "resource", properties)
         agent = _clip(agent, MAX_USER_AGENT_LENGTH, "user_agent", properties)
         if not event_type and path_key in self.signup_paths and (method or "").upper() in ("POST", "PUT"):
@@ -2564,6 +2689,18 @@ def in_time_order(events: Iterable[LabeledEvent], slack: float = LANDING_SECONDS
     after its second, had started a session of its own. An event more than ``slack`` behind the
     newest comes out as it arrives (the import says to sort such a log)."""
     for _, item in ordered_by_time(events, _occurred, slack, MAX_HELD_REQUESTS):
+        yield item
+
+
+def time_sorted(events: Iterable[LabeledEvent], report: ImportReport) -> Iterator[LabeledEvent]:
+    """``events`` in time order, whatever the log's (ties in its order; ``MAX_HELD_REQUESTS`` at a
+    time in memory, the rest in temporary files), noted in ``report`` (``sorted``):
+    files concatenated as they are (CloudFront's several an hour, a dataset's people's and bots'
+    logs one after the other) are read as one log in time order. On a web-bot dataset's log of
+    people's visits after its bots', days earlier, the import had joined landing pages in the
+    log's order and the backtest replayed it so: ROC-AUC 0.676 where sorted 0.737."""
+    report.sorted = True
+    for _, item in sorted_by_time(events, _occurred, MAX_HELD_REQUESTS):
         yield item
 
 

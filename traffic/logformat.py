@@ -326,6 +326,19 @@ _APACHE_NAMED = {"i": "http_", "o": "sent_http_", "C": "cookie_", "e": "env_", "
 _APACHE_EPOCH_TIMES = {"sec": "msec", "msec": "time_epoch_ms", "usec": "time_epoch_us"}
 
 
+# Apache directives that no nginx format holds: written beside nginx variables, the format mixes the two.
+_APACHE_ONLY_RE = re.compile(r"%(?:>s|[hlutrb]\b|\{[^}]*\}[ioCn])")
+
+
+def mixed_syntax(log_format: str) -> str | None:
+    """The first Apache directive of a format that also has nginx variables (``... %D $user_id``),
+    which is read as nginx's with the directive as literal text: no line would match."""
+    if VARIABLE_RE.search(log_format) is None:
+        return None
+    found = _APACHE_ONLY_RE.search(log_format)
+    return found.group(0) if found else None
+
+
 def is_apache_format(log_format: str) -> bool:
     """Whether a format string is Apache's (``%h``, ``%t``, ...) rather than nginx's (``$variable``)."""
     return VARIABLE_RE.search(log_format) is None and any(
@@ -357,7 +370,10 @@ def from_apache(log_format: str) -> tuple[str, str | None]:
         if letter == "t":
             times += 1
             if parameter is None:
-                out.append("[$time_local]")
+                # %t writes its own brackets; a format written "[%t]" (as a dataset's README may put
+                # it) means the same, not a second pair
+                bracketed = text[match.start() - 1 : match.start()] == "[" and text[position : position + 1] == "]"
+                out.append("$time_local" if bracketed else "[$time_local]")
                 continue
             parameter = parameter.removeprefix("begin:").removeprefix("end:")
             if parameter in ("msec_frac", "usec_frac"):
@@ -371,6 +387,10 @@ def from_apache(log_format: str) -> tuple[str, str | None]:
             continue
         if letter == "x" and parameter == "request_uri":  # %U%q, joined above: the URI with its query
             out.append("$request_uri")
+        elif letter == "n" and parameter and "user" in parameter.lower():
+            # A note the application sets for the log, not the client: its user (Moodle's
+            # ``apacheloguser`` setting writes it to %{MOODLEUSER}n).
+            out.append("$user_id")
         elif letter in _APACHE_NAMED and parameter:
             out.append("$" + _APACHE_NAMED[letter] + _name(parameter))
         elif letter == "T" and parameter in ("ms", "us"):
@@ -388,4 +408,11 @@ def from_apache(log_format: str) -> tuple[str, str | None]:
     out.append(text[position:])
     if times > 1:
         raise LogFormatError(log_format, "has more than one time directive (%t); keep one")
+    unfinished = re.search(r"%\{([^}]*)\}", "".join(out))
+    if unfinished:
+        raise LogFormatError(
+            log_format,
+            f"{unfinished.group(0)} has no letter after it to say what it is: %{{{unfinished.group(1)}}}i for a "
+            f"request header, o for a response header, C for a cookie",
+        )
     return "".join(out), time_format
