@@ -1079,6 +1079,22 @@ def _unwatched_waves(replay: Replay) -> list[str]:
     return lines
 
 
+def _below_chance_note(entity_level: Mapping[str, Any]) -> list[str]:
+    """What an entity ROC-AUC below chance means where the alerts rank the entities far better: a
+    new-user trial's 1,400 stuffing sessions of two requests each, caught by their wave, ranked
+    below the people by their own scores (0.40; alerted first 0.99), and nothing said why."""
+    by_score, alerted_first = entity_level.get("roc_auc"), entity_level.get("alerted_roc_auc")
+    if by_score is None or alerted_first is None or by_score >= 0.5 or alerted_first <= by_score:
+        return []
+    return [
+        f"By their own peak scores the anomalous entities rank below the normal ones ({by_score}): those caught "
+        "through a wave (a failed-login, payment, sign-up or crawlers' wave) are each a request or two that look "
+        "like nothing alone, and the wave's alert stands for them; the alerted first, they rank at "
+        f'{alerted_first} (docs/model.md, "Reading the figures").',
+        "",
+    ]
+
+
 def _report(
     replay: Replay, summary: dict[str, Any], plots: list[str], peak_reasons: Mapping[str, tuple[str, ...]]
 ) -> str:
@@ -1139,6 +1155,7 @@ def _report(
             f"{entity_level.get('alerted_roc_auc')}, PR-AUC {entity_level.get('alerted_pr_auc')}. "
             f"Event level: ROC-AUC {event_level.get('roc_auc')}, PR-AUC {event_level.get('pr_auc')}.",
             "",
+            *_below_chance_note(entity_level),
         ]
     lines += ["## First alerts", ""]
     for alert in replay.alerts[:20]:

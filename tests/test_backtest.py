@@ -20,6 +20,7 @@ import pytest
 from model.backtest import (
     BacktestError,
     EntityRecord,
+    _below_chance_note,
     _warn_missing_keys,
     in_time_order,
     label_key,
@@ -707,6 +708,18 @@ def test_a_labelled_line_of_event_json_lines_is_its_own_event_id(tmp_path: Path)
     # THEN each is keyed by the id the import gives its event: its own, or one derived from the line
     assert sorted(rekeyed) == sorted(event["event_id"] for event in read_source(str(events_file)))
     assert first["event_id"] in rekeyed
+
+
+def test_a_ranking_below_chance_that_the_alerts_set_right_is_explained() -> None:
+    # GIVEN a log whose stuffing sessions, caught by their wave, rank below the people by their scores
+    (note, _) = _below_chance_note({"roc_auc": 0.3996, "alerted_roc_auc": 0.9897})
+    # THEN the report says why, and where the alerted rank them
+    assert "rank below the normal ones (0.3996)" in note
+    assert "the alerted first, they rank at 0.9897" in note
+    # AND says nothing of a ranking above chance, or one the alerts do not set right
+    assert _below_chance_note({"roc_auc": 0.62, "alerted_roc_auc": 0.99}) == []
+    assert _below_chance_note({"roc_auc": 0.45, "alerted_roc_auc": 0.45}) == []
+    assert _below_chance_note({}) == []
 
 
 def test_time_to_first_alert_runs_from_the_first_event_labelled_anomalous() -> None:
