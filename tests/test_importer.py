@@ -980,30 +980,6 @@ def test_a_client_that_starts_many_sessions_is_several_people_whose_cookieless_r
     assert (importer.report.joined_sessions, importer.report.client_sessions) == (2, 4)
 
 
-def test_a_crowded_client_s_landing_page_joins_the_session_it_began_within_two_seconds() -> None:
-    # GIVEN a log without addresses (a web-bot dataset's), where a client is its user agent alone: a
-    # script's runs, a session every two minutes, each landing page logged without the cookie its
-    # response set, its styles with it in the same second or the next
-    importer = LogImporter("custom", log_format='[$time_local] "$request" $status $session_id "$http_user_agent"')
-
-    def line(second: int, path: str, session: str) -> str:
-        stamp = f"14/Oct/2019:10:{second // 60:02d}:{second % 60:02d} +0000"
-        return f'[{stamp}] "GET {path} HTTP/1.1" 200 {session} "{OFFICE_AGENT}"'
-
-    lines = []
-    for run in range(6):
-        start = 120 * run
-        lines += [line(start, f"/run-{run}/", "-"), line(start + 1, f"/run-{run}/style.css", f"s-{run}")]
-    lines += [line(900, "/late/", "-"), line(905, "/late/1", "s-late")]  # five seconds: a neighbour's
-    events = {item.event["resource"]: item.event for item in importer.import_lines(lines, "access.log")}
-    # THEN every run's landing page is its session's, though the client started three in half an hour
-    assert [events[f"/run-{run}/"]["session_id"] for run in range(6)] == [f"s-{run}" for run in range(6)]
-    # AND a request five seconds before a crowded client's session starts is still the client's own
-    client = identify_user(None, None, None, OFFICE_AGENT)
-    assert events["/late/"]["session_id"] == client
-    assert (importer.report.joined_sessions, importer.report.client_sessions) == (6, 1)
-
-
 def test_a_client_is_several_people_only_while_its_sessions_are_recent() -> None:
     # GIVEN a client that starts three sessions in a few minutes, then none for half an hour
     importer = LogImporter("custom", log_format=OFFICE_FORMAT)

@@ -292,13 +292,6 @@ SESSION_MEMORY_SECONDS = 30 * 60.0
 # in quick succession". (One person's visit starts one session, or two where the site rotates its
 # cookie at login: three cannot be one visit.)
 CROWDED_CLIENT_SESSIONS = 3
-# But the one request without a cookie this close before a session's first request of the same
-# client is that visit's landing page (the response that set the cookie its styles carry): a web-bot
-# dataset's log without addresses keys each client by its user agent alone, which many visits
-# share, and the landing pages of 41 of 150 visits had been entities of their clients' own. (Any
-# request of the window, of several: a new customer's staff signing up behind one address joined
-# each other's sessions, and 86 of 1,726 of a SaaS app's users alerted where 6 had.)
-CROWDED_JOIN_SECONDS = 2.0
 # A browser follows a redirect at once: a client's first request with a new session id this soon
 # after its successful login or a redirect in another is that session's, its id rotated.
 ROTATION_SECONDS = 10.0
@@ -1200,8 +1193,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
     ``SESSION_MEMORY_SECONDS``): people behind one address with the same browser build are one
     client, and a neighbour's first request must not join a session already under way; nor, once
     the client has started ``CROWDED_CLIENT_SESSIONS`` sessions in that time, any: the client is
-    several people, and its requests without a cookie are its own, but for a session's landing page
-    (its one request in the ``CROWDED_JOIN_SECONDS`` before the session's first). Time is the
+    several people, and its requests without a cookie are its own. Time is the
     newest seen so far, so a log whose time steps back (files concatenated out of order) releases
     what it holds rather than holding it to the end."""
     held = _HeldByKey()  # by client
@@ -1235,20 +1227,11 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
         since = newest - SESSION_MEMORY_SECONDS
         return sum(start >= since for start in starts.get(client, ())) >= CROWDED_CLIENT_SESSIONS
 
-    def release(
-        client: str, session: str | None, before: float = math.inf, started: float = math.inf
-    ) -> Iterator[LabeledEvent]:
-        """The client's held requests older than ``before``, oldest first, in the given session (that
-        started at ``started``) or their client's: where the client is several people, only a lone
-        request of the last ``CROWDED_JOIN_SECONDS`` before the session's start joins it (its landing
-        page; of several, whose was which the log cannot tell)."""
-        taken = list(held.take(client, before))
-        lone = None
-        if session is not None and crowded(client):
-            landing = [at for at, (moment, _) in enumerate(taken) if started - moment <= CROWDED_JOIN_SECONDS]
-            lone = landing[0] if len(landing) == 1 else -1
-        for at, (_, labeled) in enumerate(taken):
-            yield assigned(labeled, client, session if lone is None or at == lone else None)
+    def release(client: str, session: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
+        """The client's held requests older than ``before``, oldest first, in the given session or
+        their client's (where the client is several people, whatever the session)."""
+        for _, labeled in held.take(client, before):
+            yield assigned(labeled, client, None if crowded(client) else session)
 
     for arrival, labeled in enumerate(events):
         event = labeled.event
@@ -1274,8 +1257,11 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
             if client == ANONYMOUS:  # (no address, no agent: no client to tell apart)
                 yield labeled
                 continue
+            if crowded(client):
+                yield assigned(labeled, client, None)
+                continue
             started = just_started.get(client)
-            if started is not None and abs(moment - started[1]) <= COOKIELESS_JOIN_SECONDS and not crowded(client):
+            if started is not None and abs(moment - started[1]) <= COOKIELESS_JOIN_SECONDS:
                 # A landing page logged after its session's first request (a server writes a line as
                 # its response finishes, and a page's styles can finish first): it began that session.
                 yield assigned(labeled, client, started[0])
@@ -1290,7 +1276,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
             if client in held or client in logins:
                 report.sessions_begun += 1
                 report.sessions_begun_at_login += client in logins
-            yield from release(client, session, started=moment)
+            yield from release(client, session)
             just_started[client] = (session, moment)
             just_started.move_to_end(client)
         sessions_seen[session] = newest
