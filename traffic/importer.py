@@ -1150,13 +1150,12 @@ class _HeldByKey:
         heapq.heappush(self.queues.setdefault(key, []), (moment, arrival, labeled))
         heapq.heappush(self.waiting, (moment, arrival, key))
 
-    def take(self, key: str, before: float = math.inf) -> Iterator[tuple[float, LabeledEvent]]:
-        """The key's held requests older than ``before``, oldest first, each with its time (each taken
-        off its heap: a crawler holding thousands costs no copies)."""
+    def take(self, key: str, before: float = math.inf) -> Iterator[LabeledEvent]:
+        """The key's held requests older than ``before``, oldest first (each taken off its heap: a
+        crawler holding thousands costs no copies)."""
         queue = self.queues.get(key)
         while queue and queue[0][0] < before:
-            moment, _, labeled = heapq.heappop(queue)
-            yield moment, labeled
+            yield heapq.heappop(queue)[2]
         if not queue:
             self.queues.pop(key, None)
 
@@ -1230,7 +1229,7 @@ def with_cookieless_sessions(events: Iterable[LabeledEvent], report: ImportRepor
     def release(client: str, session: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
         """The client's held requests older than ``before``, oldest first, in the given session or
         their client's (where the client is several people, whatever the session)."""
-        for _, labeled in held.take(client, before):
+        for labeled in held.take(client, before):
             yield assigned(labeled, client, None if crowded(client) else session)
 
     for arrival, labeled in enumerate(events):
@@ -1493,7 +1492,7 @@ def with_logins_attributed(events: Iterable[LabeledEvent], report: ImportReport)
     shared_until: OrderedDict[str, float] = OrderedDict()
 
     def release(key: str, user: str | None, before: float = math.inf) -> Iterator[LabeledEvent]:
-        for _, labeled in held.take(key, before):
+        for labeled in held.take(key, before):
             login = labeled.event.get("event_type") in _LOGIN_EVENTS
             if user is not None:
                 labeled.event["user_id"] = user
