@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from model.artifact import LoadedModel, extract_tarball, load_model
-from model.client_alerts import fold_into_clients, group_by_client
+from model.client_alerts import CLIENT_USER_PREFIX, fold_into_clients, group_by_client
 from model.entities import (
     DEFAULT_ALERT_BUDGET,
     DEFAULT_MIN_DAILY_ALERTS,
@@ -78,6 +78,7 @@ from model.waves import (
     fold_into_wave,
     watched_waves,
 )
+from traffic.exceptions import LogFormatError
 
 logger = logging.getLogger("model.backtest")
 
@@ -95,6 +96,9 @@ WARM_UP_EVENTS = 50_000
 REORDER_SECONDS = 300.0
 # Warn when fewer than this share of events carry the entity's id.
 MIN_KEYED_SHARE = 0.5
+# How soon after a visit's first request (sent before the site set its session cookie) the same
+# client's next request, with the cookie, shows whose visit it began (``with_landing_keys``).
+LANDING_SECONDS = 5.0
 # Label keys that match some test event, below which the labels likely name something else (another
 # column, another form of the id). A file may also label other days, so most may miss legitimately.
 MIN_MATCHED_LABEL_SHARE = 0.1
@@ -178,8 +182,14 @@ def normalized_label(value: str) -> str:
     return "normal" if label.lower() in NORMAL_LABELS else label
 
 
+def _key_and_label(line: str) -> list[str]:
+    """The fields of a headerless labels line: comma-separated, else separated by spaces or tabs."""
+    return [field.strip() for field in (next(csv.reader([line])) if "," in line else line.split())]
+
+
 def read_labels(path: str) -> dict[str, str]:
-    """``key -> label`` from a ``key,label`` CSV or the simulator's JSON lines labels."""
+    """``key -> label`` from a ``key,label`` CSV, the simulator's JSON lines labels, or lines of
+    just ``KEY LABEL`` (as datasets publish their annotations: ``<session id> human``)."""
     labels: dict[str, str] = {}
     with open(path, encoding="utf-8-sig") as handle:  # -sig: a spreadsheet's byte-order mark
         first = handle.readline()
@@ -189,9 +199,21 @@ def read_labels(path: str) -> dict[str, str]:
                     record = json.loads(line)
                     labels[str(record["event_id"])] = str(record["scenario"])
             return labels
-        header = [name.strip().lower() for name in next(csv.reader([first]))]
+        header = [name.strip().lower() for name in next(csv.reader([first]), [])]
         if "key" not in header or "label" not in header:
-            raise BacktestError(f"{path}: the labels CSV needs a header with key and label, got {header}")
+            if len(_key_and_label(first)) != 2 or "label" in header:
+                raise BacktestError(
+                    f"{path}: the labels need a header with key and label (a CSV), or two fields on "
+                    f"every line (KEY LABEL, no header); line 1 is {first.strip()!r}"
+                )
+            for number, line in enumerate([first, *handle], start=1):
+                if not line.strip():
+                    continue
+                fields = _key_and_label(line)
+                if len(fields) != 2:
+                    raise BacktestError(f"{path}:{number}: expected a key and a label, got {line.strip()!r}")
+                labels[fields[0]] = fields[1]
+            return labels
         key_at, label_at = header.index("key"), header.index("label")
         for number, row in enumerate(csv.reader(handle), start=2):
             if not row:
@@ -1340,6 +1362,40 @@ def label_key(event: dict[str, Any], key: str | None, labels: Collection[str]) -
     return keys[0] if keys else None
 
 
+def with_landing_keys(events: Sequence[dict[str, Any]], keys: Sequence[str | None]) -> list[str | None]:
+    """``keys`` (the label key of each of ``events``, in time order) with each event that has neither
+    a key nor a session id of its own (only ``client:``, the import's for its client) given the key
+    of the next request from its client (address and agent) that has one, where that came within
+    ``LANDING_SECONDS``: a visit's first request.
+
+    The site sets its session cookie in the answer to a visit's first request, so that request
+    carries none, and labels kept per session cannot name it; the page's assets follow within a
+    second or two, with the cookie, from the same client. Without its session's label, training
+    learned a labelled bot's landing requests as its client's normal traffic (trial 62: a headless
+    bot's, keyed by its agent alone, became "1 episode of machine clients", and fewer bots alerted).
+    Where clients share an agent and no address is logged, a landing may be given another visit's
+    key: training then leaves out one person's first request, or keeps one bot's, as before."""
+    own_session = [_has_own_session(event) for event in events]
+    if not any(own_session):
+        return list(keys)
+    given = list(keys)
+    following: dict[tuple[Any, Any], tuple[float, str | None]] = {}  # client -> its next sessioned request
+    for index in range(len(events) - 1, -1, -1):
+        event = events[index]
+        client, moment = (event.get("ip"), event.get("user_agent")), event_time(event)
+        if own_session[index]:
+            following[client] = (moment, keys[index])
+        elif keys[index] is None and (after := following.get(client)) and after[0] - moment <= LANDING_SECONDS:
+            given[index] = after[1]
+    return given
+
+
+def _has_own_session(event: Mapping[str, Any]) -> bool:
+    """Whether an event carries a session id of its own (not the client's the import gave it)."""
+    session = event.get("session_id")
+    return bool(session) and not str(session).startswith(CLIENT_USER_PREFIX)
+
+
 class Prepared(NamedTuple):
     """What the replay starts from: the model, its lookups, and the training log it was trained on."""
 
@@ -1379,7 +1435,7 @@ def _load_or_train(arguments: argparse.Namespace, workdir: Path, labels: dict[st
     if labels:
         anomalous = {key for key, value in labels.items() if normalized_label(value) != "normal"}
         keys = [label_keys(event, entity_key(event, arguments.entity), labels) for event in events]
-        keyed = [event_keys[0] if event_keys else None for event_keys in keys]
+        keyed = with_landing_keys(events, [event_keys[0] if event_keys else None for event_keys in keys])
         matched = {key for event_keys in keys for key in event_keys}
         if not arguments.train_on_labelled:
             learned = [event for event, key in zip(events, keyed, strict=True) if key not in anomalous]
@@ -1442,8 +1498,9 @@ def _warn_missing_keys(events: Sequence[dict[str, Any]], kind: str, source: str,
         if all(str(event.get("user_id", "")).startswith(DERIVED_USERS) for event in events):
             logger.warning(
                 "%s: no event names its user (the log has no user column): each user is its session "
-                "(session:<id>), or its client without one, so --entity user gives the figures --entity session "
-                "gives; add the user column ($remote_user, $user_id) to compare users with sessions",
+                "(session:<id>), or its client without one, so --entity user judges the entities --entity session "
+                "judges (with a threshold calibrated apart: the figures differ a little); add the user column "
+                "($remote_user, $user_id) to compare users with sessions",
                 source,
             )
     if events and keyed / len(events) < MIN_KEYED_SHARE:
@@ -1485,7 +1542,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             del prepared
             test_events = _read_source_as_asked(arguments, arguments.test)
             replay.run(in_time_order(test_events), arguments.batch_events, _progress(arguments.quiet))
-    except (BacktestError, TrainingDataError, OSError) as error:  # (OSError: a SOURCE not found, unreadable)
+    # (OSError: a SOURCE not found, unreadable; LogFormatError: a --log-format that cannot be read)
+    except (BacktestError, TrainingDataError, LogFormatError, OSError) as error:
         print(f"backtest: {error}", file=sys.stderr)
         return 2
     if replay.events and replay.keyed / replay.events < MIN_KEYED_SHARE:

@@ -35,7 +35,7 @@ from model.artifact import build_tarball, counted_once_names, write_model_dir
 from model.container import CONTAINER_NUMPY_VERSION, CONTAINER_SKLEARN_VERSION, SKLEARN_IMAGE_TAG
 from model.detectors import ECODDetector, IsolationForestDetector, calibrate_threshold, make_detector
 from model.enrichment import AgentLookup, NetworkLookup
-from model.entities import DEFAULT_ALERT_BUDGET, DEFAULT_MIN_DAILY_ALERTS, EntityModel
+from model.entities import DEFAULT_ALERT_BUDGET, DEFAULT_MIN_DAILY_ALERTS, MAX_ALERTED_SHARE, EntityModel
 from model.entity_training import ENTITY_KINDS, out_of_sample, train_entity_model
 from model.exceptions import ArtifactError, TrainingDataError
 from model.features import (
@@ -228,9 +228,11 @@ def _train_entities(
         share = metadata[kind]["calibration"]["alert_share"]
         if share > alert_budget / 1000.0:
             per_day = metadata[kind]["entities_per_day"]
+            # (the share --min-daily-alerts asks for is capped: say so where the cap, not the option, set it)
+            capped = ", the most --min-daily-alerts may set" if min_daily_alerts / per_day > MAX_ALERTED_SHARE else ""
             logger.warning(
                 "%s alerts: %.0f %ss a day in training are too few for a budget of %g per 1,000 to allow "
-                "one alert a day; the threshold is set for %.2g a day (%.1f%% of %ss; --min-daily-alerts)",
+                "one alert a day; the threshold is set for %.2g a day (%.1f%% of %ss%s; --min-daily-alerts)",
                 kind,
                 per_day,
                 kind,
@@ -238,6 +240,7 @@ def _train_entities(
                 share * per_day,
                 100.0 * share,
                 kind,
+                capped,
             )
         if entity_days * share < 1.0:
             logger.warning(

@@ -89,6 +89,16 @@ def parse_agent_without_app_stacks(agent: str) -> AgentInfo:
     )
 
 
+@lru_cache(maxsize=AGENT_CACHE_SIZE)
+def browser_name(agent: str) -> str:
+    """The browser a user agent names, as ua-parser reads it, lower-cased: ``chrome``, ``opera``,
+    ``mobile safari`` (``other`` where it knows none)."""
+    import ua_parser
+
+    parsed = ua_parser.parse(agent[:MAX_PARSED_AGENT_LENGTH]).user_agent
+    return (parsed.family if parsed else "Other").lower()
+
+
 def describe() -> dict[str, str]:
     """The parser packages' versions and this module's rules' (``AGENT_RULES``), as the model's
     metadata records them."""

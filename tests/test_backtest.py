@@ -28,6 +28,7 @@ from model.backtest import (
     normalized_label,
     read_labels,
     read_source,
+    with_landing_keys,
 )
 from model.features import event_time
 from tests.model_factories import BROWSERS, START, catalogue_walk, nightly_syncs, normal_traffic, scraper_session
@@ -201,7 +202,7 @@ def test_a_user_backtest_of_a_log_without_users_says_its_users_are_its_sessions(
     # THEN it says --entity user gives the session figures
     (warning,) = [record.getMessage() for record in caplog.records]
     assert "access.log: no event names its user" in warning
-    assert "--entity user gives the figures --entity session gives" in warning
+    assert "--entity user judges the entities --entity session judges" in warning
     # AND a log whose events name their users (the test log here) says nothing
     caplog.clear()
     named = [json.loads(line) for line in (logs / "test.jsonl").read_text().splitlines()]
@@ -341,9 +342,24 @@ def test_labels_are_read_from_csv_and_from_simulator_lines(tmp_path: Path) -> No
     assert read_labels(str(tmp_path / "a.csv")) == {"s-1": "bot", "s-2": "0"}
     (tmp_path / "b.jsonl").write_text('{"event_id": "e-1", "scenario": "card_testing", "episode_id": "x"}\n')
     assert read_labels(str(tmp_path / "b.jsonl")) == {"e-1": "card_testing"}
-    (tmp_path / "c.csv").write_text("session,kind\n")
+    (tmp_path / "c.csv").write_text("session_id,label\n")
     with pytest.raises(Exception, match="key and label"):
         read_labels(str(tmp_path / "c.csv"))
+
+
+def test_labels_without_a_header_are_read_as_key_and_label_per_line(tmp_path: Path) -> None:
+    # As a dataset publishes its annotations: "<session id> <label>", no header.
+    (tmp_path / "test.txt").write_text("4f1c9a0e human\n\n77ab01 moderate_bot\n9e3d\tadvanced_bot\n")
+    assert read_labels(str(tmp_path / "test.txt")) == {
+        "4f1c9a0e": "human",
+        "77ab01": "moderate_bot",
+        "9e3d": "advanced_bot",
+    }
+    (tmp_path / "pairs.csv").write_text("s-1,bot\ns-2,normal\n")
+    assert read_labels(str(tmp_path / "pairs.csv")) == {"s-1": "bot", "s-2": "normal"}
+    (tmp_path / "ragged.txt").write_text("4f1c9a0e human\n77ab01 moderate bot\n")
+    with pytest.raises(Exception, match=r"ragged.txt:2: expected a key and a label"):
+        read_labels(str(tmp_path / "ragged.txt"))
 
 
 def test_labels_that_mean_no_attack_are_normal_and_others_keep_their_name() -> None:
@@ -531,6 +547,57 @@ def test_a_session_backtest_of_a_format_without_sessions_is_refused_before_train
     assert f"the {log_format} format has no session column" in result.stderr
     assert "--entity user" in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_a_visits_first_request_before_its_cookie_takes_the_label_of_the_visit_it_began() -> None:
+    # GIVEN events imported from a log without addresses whose visits' first requests carry no
+    # session cookie yet, so the import keyed them by their client (a crowded agent's: "client:"):
+    # a bot's (its assets follow in the same second, with the cookie), a person's whose next request
+    # came a minute later, and one the labels name by line
+    def request(second: int, session: str, agent: str) -> dict[str, Any]:
+        moment = (START + timedelta(seconds=second)).isoformat().replace("+00:00", "Z")
+        return {"occurred_at": moment, "session_id": session, "user_id": session, "ip": None, "user_agent": agent}
+
+    chrome, firefox, client = "Chrome/72.0", "Firefox/65.0", "client:4734f8e032d97979"
+    events = [
+        request(0, client, chrome),
+        request(1, "bot1", chrome),
+        request(4, client, firefox),
+        request(64, "person1", firefox),
+        request(99, client, chrome),
+        request(100, "bot2", chrome),
+    ]
+    keys = [None, "bot1", None, None, "access_1.log:5", None]
+    # WHEN training's label keys are completed
+    given = with_landing_keys(events, keys)
+    # THEN the bot's landing takes its visit's key; the person's, a minute before its next request,
+    # and the one labelled by line keep theirs
+    assert given == ["bot1", "bot1", None, None, "access_1.log:5", None]
+    # AND events none of which has a session of its own are left as they are
+    assert with_landing_keys(events[:1], [None]) == [None]
+
+
+def test_a_log_format_that_cannot_be_read_is_refused_in_a_sentence(tmp_path: Path) -> None:
+    # WHEN the format mixes Apache's directives with nginx's variables
+    line = '- - [14/Oct/2019:11:13:23 +0300] "GET / HTTP/1.1" 200 5 "-" s1 "Mozilla/5.0"\n'
+    (tmp_path / "train.log").write_text(line)
+    result = run_backtest(
+        "--train",
+        str(tmp_path / "train.log"),
+        "--test",
+        str(tmp_path / "train.log"),
+        "--format",
+        "custom",
+        "--log-format",
+        '%h %l [%t] "%r" %>s %b "%{Referer}i" $session_id "%{User-Agent}i"',
+        "--out",
+        str(tmp_path / "out"),
+    )
+    # THEN it exits with a usage error naming the directive, not a traceback
+    assert result.returncode == 2, result.stderr
+    assert "backtest: log format" in result.stderr
+    assert "mixes Apache's directives (%h)" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_a_session_backtest_of_events_without_session_ids_is_refused_before_training(

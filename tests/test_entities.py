@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import re
@@ -582,7 +583,9 @@ def test_a_tail_heavier_than_the_exponential_does_not_lower_the_threshold_below_
     assert threshold >= 7.0
 
 
-def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_for_one() -> None:
+def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_for_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     # The budget's share where it allows one a day; one a day below that, at most 5 % of entities
     assert alert_share(5.0, 2_000) == 0.005
     assert alert_share(5.0, 50) == pytest.approx(0.02)
@@ -599,6 +602,13 @@ def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_f
     assert floored["calibration"]["alert_share"] == pytest.approx(1 / floored["entities_per_day"], rel=0.01)
     assert budget_only["calibration"]["alert_share"] == 0.005
     assert floored["threshold"] < budget_only["threshold"]
+    # AND a floor above the most it may set (ten a day of 48) is capped, and the warning says so
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="model.train"):
+        capped = train(events, min_daily_alerts=10).metadata["entities"]["session"]
+    assert capped["calibration"]["alert_share"] == MAX_ALERTED_SHARE
+    (warning,) = [record.getMessage() for record in caplog.records if record.getMessage().startswith("session alerts")]
+    assert "(2.5% of sessions, the most --min-daily-alerts may set; --min-daily-alerts)" in warning
 
 
 def test_training_fits_a_user_and_a_session_stage_within_the_budget(trained: TrainedModel) -> None:

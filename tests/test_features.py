@@ -494,6 +494,42 @@ def test_vocabulary_flags_unknown_paths_parameters_and_value_classes() -> None:
     assert set(column(featurize_batch(probes).rows, "resource_unknown_params")) == {0.0}
 
 
+def test_browsers_are_told_apart_by_name_and_a_vocabulary_before_version_10_reads_them_as_one() -> None:
+    # GIVEN a site whose people browse with Chrome of two versions, three requests of 200 with
+    # Firefox (1.5 %) and one with Safari (0.5 %)
+    chrome = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{} Safari/537.36"
+    opera = chrome.format("76.0.3809.132") + " OPR/63.0.3368.94"
+    firefox = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:65.0) Gecko/20100101 Firefox/65.0"
+    safari = (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_14_3) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/12.0.3 "
+        "Safari/605.1.15"
+    )
+    agents = [chrome.format(f"7{n % 2}.0.3626.121") for n in range(196)] + [firefox] * 3 + [safari]
+    normal = [event(START, f"u{n}", "page_view", resource="/", user_agent=agent) for n, agent in enumerate(agents)]
+    vocabulary = ResourceVocabulary.learn(normal)
+    restored = ResourceVocabulary.from_json(json.loads(json.dumps(vocabulary.to_json())))
+    probes = [
+        event(START, "v", "page_view", resource="/", user_agent=agent)
+        for agent in (chrome.format("73.0.3683.86"), firefox, safari, opera)
+    ]
+    # THEN Chrome of a version training did not see, and Firefox, are common; Safari is rare, and
+    # Opera (its agent all but Chrome's) a family never seen
+    assert column(featurize_batch(probes, vocabulary=restored).rows, "agent_family_rarity") == [
+        0.0,
+        0.0,
+        pytest.approx(np.log(201.0 / 2.0)),
+        pytest.approx(np.log(201.0)),
+    ]
+    # AND a vocabulary written before browsers were named (version 9, its agents counted as
+    # "mozilla") reads all as that family
+    vocabulary.browsers = False
+    vocabulary.agents = {stable_hash("mozilla"): 200}
+    assert vocabulary.to_json()["v"] == 9
+    before = ResourceVocabulary.from_json(json.loads(json.dumps(vocabulary.to_json())))
+    assert not before.browsers
+    assert column(featurize_batch(probes, vocabulary=before).rows, "agent_family_rarity") == [0.0] * 4
+
+
 def test_a_new_article_reads_as_common_as_its_section_and_an_unknown_path_stays_rare() -> None:
     # GIVEN a news site's training traffic: a hundred articles read twice each, under dated slugs
     articles = [f"/news/2026/11/{10 + n % 20}/council-votes-on-budget-item-{n}/" for n in range(100)]
@@ -536,7 +572,7 @@ def test_a_vocabulary_of_an_earlier_release_reads_slugs_one_by_one_and_its_calls
     # AND one learned now is version 9 (which that release's version check refuses rather than
     # misreads) and carries its window: without it, this code refuses it as malformed
     learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource="/news/a-b-c/")]).to_json()
-    assert (learned["v"], learned["subrequest_seconds"]) == (9, 5.0)
+    assert (learned["v"], learned["subrequest_seconds"]) == (10, 5.0)
     with pytest.raises(InvalidStateError, match="vocabulary"):
         ResourceVocabulary.from_json({key: value for key, value in learned.items() if key != "subrequest_seconds"})
 

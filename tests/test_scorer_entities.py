@@ -506,7 +506,8 @@ def test_users_sharing_a_session_are_held_back_together_when_its_alert_fails(aws
     deps, settings = dependencies(aws_endpoint, resources, trained)
     deps.alerts = FailingOncePublisher(deps.alerts)
     scraper = scraper_session(START + timedelta(days=10, hours=12), requests=40)
-    stray = normalize_event({**scraper[5], "event_id": None, "user_id": "human-b", "user_agent": "Mozilla/5.0"})
+    # (a person's browser: a bare "Mozilla/5.0" names no browser, one training never saw, and alerts alone)
+    stray = normalize_event({**scraper[5], "event_id": None, "user_id": "human-b", "user_agent": BROWSERS[1]})
     events = sorted([normalize_event(item) for item in scraper] + [stray], key=event_time)
     batch = batches(events, 41)[0]
     # WHEN the batch is processed, then retried

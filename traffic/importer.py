@@ -108,6 +108,7 @@ from traffic.logformat import (
     COMBINED,
     COMMON,
     DEFAULT_TIME_FORMAT,
+    SESSION_VARIABLES,
     TIME_VARIABLES,
     USER_VARIABLES,
     CompiledFormat,
@@ -1069,21 +1070,6 @@ class ImportReport:
             "unparseable_examples": [list(example) for example in self.unparseable_examples],
             "invalid_examples": [list(example) for example in self.invalid_examples],
         }
-
-
-# Columns that hold a session id under another name than ``$session_id``, as a format written by hand
-# for a dataset's column names it (not nginx's ``$ssl_session_id``: a TLS session's).
-SESSION_VARIABLES = (
-    "session_id",
-    "sessionid",
-    "session",
-    "sessid",
-    "sess_id",
-    "session_key",
-    "sid",
-    "phpsessid",
-    "jsessionid",
-)
 
 
 def session_column(variables: Sequence[str], cookie: str | None = None) -> str | None:

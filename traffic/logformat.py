@@ -36,7 +36,9 @@ A time format without a UTC offset (no ``%z``) is read as UTC.
 Apache's ``LogFormat`` strings are read too (``from_apache``): ``%h %l %u %t \"%r\" %>s %b
 \"%{Referer}i\" \"%{User-Agent}i\" %{sid}C`` is translated to the nginx variables above
 (``%{NAME}C`` is the cookie ``$cookie_NAME``, ``%{Header}i`` is ``$http_header``, ``%{FORMAT}t``
-sets the time format).
+sets the time format). As a dataset's README may write its format, a bare session word
+(``SESSIONID``) is the session column it names, and ``%{Referer}`` or ``%{User-Agent}`` without
+their letter are the request headers.
 
 Amazon API Gateway's access-log variables (``$context.identity.sourceIp``, ``$context.requestTime``...)
 are read as the nginx variables that hold the same (``API_GATEWAY_VARIABLES``). A format that is a
@@ -326,6 +328,24 @@ _APACHE_NAMED = {"i": "http_", "o": "sent_http_", "C": "cookie_", "e": "env_", "
 _APACHE_EPOCH_TIMES = {"sec": "msec", "msec": "time_epoch_ms", "usec": "time_epoch_us"}
 
 
+# Columns that hold a session id under another name than ``$session_id``, as a format written by hand
+# for a dataset's column names it (not nginx's ``$ssl_session_id``: a TLS session's).
+SESSION_VARIABLES = (
+    "session_id",
+    "sessionid",
+    "session",
+    "sessid",
+    "sess_id",
+    "session_key",
+    "sid",
+    "phpsessid",
+    "jsessionid",
+)
+# One of them written as a bare word in an Apache format, as a dataset's README writes its session
+# column ("... %b \"%{Referer}i\" SESSIONID \"%{User-Agent}i\""): Apache would log the word itself,
+# and no line holds it there; the column it names is what the author meant.
+_BARE_SESSION_WORD_RE = re.compile(rf'(?<![^\s"\[\]])(?:{"|".join(SESSION_VARIABLES)})(?![^\s"\[\]])', re.IGNORECASE)
+
 # Apache directives that no nginx format holds: written beside nginx variables, the format mixes the two.
 _APACHE_ONLY_RE = re.compile(r"%(?:>s|[hlutrb]\b|\{[^}]*\}[ioCn])")
 
@@ -351,17 +371,32 @@ def _name(text: str) -> str:
     return re.sub(r"[^a-z0-9_]", "_", text.lower())
 
 
+# A request header written without the letter that says it is one (``%{Referer}`` for
+# ``%{Referer}i``), as a dataset's README may shorten its format: Apache would refuse the directive,
+# so no server logged with it, and these headers are what its author meant. Other names stay
+# refused: a cookie, a note or a response header are as likely.
+_REQUEST_HEADER_WITHOUT_LETTER_RE = re.compile(
+    r"%\{(referr?er|user-agent|host|x-forwarded-for|accept-language|origin)\}(?![a-zA-Z])", re.IGNORECASE
+)
+
+
+def _bare_session_words(literal: str) -> str:
+    """Apache literal text with each bare session word (``SESSIONID``) as the variable of that name."""
+    return _BARE_SESSION_WORD_RE.sub(lambda word: "$" + word.group(0), literal)
+
+
 def from_apache(log_format: str) -> tuple[str, str | None]:
     """An Apache ``LogFormat`` string in nginx syntax, and the time format its ``%{FORMAT}t`` sets
     (None for ``%t``, whose time is nginx's ``[$time_local]``). Quotes escaped as in Apache's
     configuration (``\\"``) are read as quotes. Raises ``LogFormatError`` naming the directive."""
     text = log_format.replace('\\"', '"').replace("%U%q", "%{request_uri}x")
+    text = _REQUEST_HEADER_WITHOUT_LETTER_RE.sub(lambda header: header.group(0) + "i", text)
     out: list[str] = []
     time_format: str | None = None
     times = 0
     position = 0
     for match in _APACHE_DIRECTIVE_RE.finditer(text):
-        out.append(text[position : match.start()])
+        out.append(_bare_session_words(text[position : match.start()]))
         position = match.end()
         parameter, letter = match.group(1), match.group(2)
         if letter == "%":
@@ -405,7 +440,7 @@ def from_apache(log_format: str) -> tuple[str, str | None]:
                     "haproxy, and any other with its fields as nginx variables (docs/traffic.md, HAProxy)"
                 )
             raise LogFormatError(log_format, f"unsupported Apache directive {match.group(0)!r}{haproxy}")
-    out.append(text[position:])
+    out.append(_bare_session_words(text[position:]))
     if times > 1:
         raise LogFormatError(log_format, "has more than one time directive (%t); keep one")
     unfinished = re.search(r"%\{([^}]*)\}", "".join(out))
