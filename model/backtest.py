@@ -1117,6 +1117,33 @@ def _below_chance_note(entity_level: Mapping[str, Any]) -> list[str]:
     ]
 
 
+# Normal entities alerting this many times the budget are named in the report by their agents:
+# most such excesses are one kind of client (trial 63: its declared crawlers, 1,088 of the 1,131
+# normal sessions alerted, which the report counted with the people and nothing said).
+OVER_BUDGET_FACTOR = 2.0
+_OVER_BUDGET_AGENTS = 3
+
+
+def _over_budget_note(replay: Replay, summary: Mapping[str, Any]) -> list[str]:
+    """Where normal entities alerted over ``OVER_BUDGET_FACTOR`` times the budget: how much, and the
+    user agents most of them had."""
+    rate, budget = summary.get("normal_alerts_per_1000_entities_per_day"), replay.tracker.model.alert_budget
+    if rate is None or rate <= OVER_BUDGET_FACTOR * budget:
+        return []
+    agents = Counter(
+        record.user_agent or "(none)"
+        for record in replay.entities.values()
+        if record.alerted and entity_label(record) == "normal"
+    )
+    commonest = "; ".join(f"{count:,} `{agent}`" for agent, count in agents.most_common(_OVER_BUDGET_AGENTS))
+    return [
+        f"Normal {replay.kind}s alerted {rate / budget:.0f} times the budget ({rate} per 1,000 a day against "
+        f"{budget:g}). The alerted ones' commonest user agents: {commonest} (`entities.csv` lists each, with its "
+        'reasons; docs/model.md, "Known limits").',
+        "",
+    ]
+
+
 def _report(
     replay: Replay, summary: dict[str, Any], plots: list[str], peak_reasons: Mapping[str, tuple[str, ...]]
 ) -> str:
@@ -1178,6 +1205,7 @@ def _report(
             f"Event level: ROC-AUC {event_level.get('roc_auc')}, PR-AUC {event_level.get('pr_auc')}.",
             "",
             *_below_chance_note(entity_level),
+            *_over_budget_note(replay, summary),
         ]
     lines += ["## First alerts", ""]
     for alert in replay.alerts[:20]:

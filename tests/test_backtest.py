@@ -9,9 +9,11 @@ import logging
 import subprocess
 import sys
 import tarfile
+from collections import Counter
 from datetime import timedelta
 from ipaddress import ip_network
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -21,6 +23,7 @@ from model.backtest import (
     BacktestError,
     EntityRecord,
     _below_chance_note,
+    _over_budget_note,
     _warn_missing_keys,
     in_time_order,
     label_key,
@@ -547,6 +550,34 @@ def test_a_session_backtest_of_a_format_without_sessions_is_refused_before_train
     assert f"the {log_format} format has no session column" in result.stderr
     assert "--entity user" in result.stderr
     assert not any(tmp_path.iterdir())
+
+
+def test_normal_alerts_far_over_the_budget_are_named_by_their_agents() -> None:
+    # GIVEN a backtest whose normal sessions alerted: two crawler visits and a person, and a bot
+    def record(label: str, agent: str, alerts: int = 1) -> EntityRecord:
+        return EntityRecord(alerts=alerts, labels=Counter({label: 1}), user_agent=agent)
+
+    googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
+    entities = {
+        "s1": record("normal", googlebot),
+        "s2": record("normal", googlebot),
+        "s3": record("normal", "Firefox/132.0"),
+        "s4": record("normal", "Safari/605.1", alerts=0),
+        "s5": record("scraper", "curl/8.5.0"),
+    }
+    replay = SimpleNamespace(
+        kind="session", entities=entities, tracker=SimpleNamespace(model=SimpleNamespace(alert_budget=5.0))
+    )
+    # WHEN normal sessions alerted 175 per 1,000 a day
+    (note, _) = _over_budget_note(replay, {"normal_alerts_per_1000_entities_per_day": 175.0})  # type: ignore[arg-type]
+    # THEN the report says how far over the budget, and which agents the normal alerted ones had
+    assert note.startswith("Normal sessions alerted 35 times the budget (175.0 per 1,000 a day against 5).")
+    assert f"2 `{googlebot}`; 1 `Firefox/132.0`" in note
+    assert "curl" not in note
+    assert "Safari" not in note
+    # AND within twice the budget, or without labels, it says nothing
+    assert _over_budget_note(replay, {"normal_alerts_per_1000_entities_per_day": 9.0}) == []  # type: ignore[arg-type]
+    assert _over_budget_note(replay, {}) == []  # type: ignore[arg-type]
 
 
 def test_a_visits_first_request_before_its_cookie_takes_the_label_of_the_visit_it_began() -> None:
