@@ -167,6 +167,21 @@ _TWO_SIDED_MASK = np.array([name in TWO_SIDED for name in ENTITY_FEATURE_NAMES])
 # the sum's case; and training reads them from detectors fitted without each fold while the scorer
 # reads the whole model's, so their tails drift apart first.
 _TERM_RULE_FEATURES = np.array([name not in ("event_score_mean", "flagged_mean") for name in ENTITY_FEATURE_NAMES])
+# Features read from what training learned: the vocabulary's shares (a page's, an agent family's) and
+# the event detector's scores. Training reads them from the cross-fitting folds' vocabularies and
+# detectors, the scorer from the shipped model's, and the two differ by estimation noise: five folds
+# gave a crawler's product page five rarities within 0.001 of each other, each held by hundreds of
+# training episodes, and the shipped vocabulary a sixth a hair below them all. Read exactly, that
+# value lay beyond every episode like it, at the furthest tail the profile has: a trial's crawlers,
+# one request each and as ordinary as training's thousands, all alerted. A value within this much of
+# a training value counts as that value (a twentieth of a nat is a share 5 % apart).
+LEARNED_VALUE_RESOLUTION = 0.05
+_RESOLUTION = np.array(
+    [
+        LEARNED_VALUE_RESOLUTION if name in ("path_rarity_mean", "agent_rarity_mean", "event_score_mean") else 0.0
+        for name in ENTITY_FEATURE_NAMES
+    ]
+)
 # A machine client seen on at least HABIT_MIN_DAYS days of training that never became habitual (a
 # payment provider's webhooks, a partner's sync, a monitor) is routine: its episodes are judged
 # against its own training (``EntityModel.as_routine``), where a feature's own value is its
@@ -797,6 +812,7 @@ class EntityModel:
         self._columns = np.array([ENTITY_FEATURE_NAMES.index(name) for name in self.feature_names])
         self._two_sided = _TWO_SIDED_MASK[self._columns]
         self._term_rule_features = _TERM_RULE_FEATURES[self._columns]
+        self._resolution = _RESOLUTION[self._columns]
         self.priors = [float(value) for value in priors]
         self.threshold = float(threshold)
         self.term_threshold = None if term_threshold is None else float(term_threshold)
@@ -901,11 +917,13 @@ class EntityModel:
         # prior, which every episode without pages shows) falls a hair beyond all its copies, into
         # a tail that excludes them.
         matrix: Matrix = np.asarray(rows, dtype=np.float64)[:, self._columns].round(ENTITY_DECIMALS)
-        left, right = self._profile.tails(matrix)
+        # A learned value's tails are read at the edge of its resolution nearer the profile's middle.
+        left = self._profile.tails(matrix + self._resolution)[0]
+        right = self._profile.tails(matrix - self._resolution)[1]
         columns = self._profile.sorted_columns
         ceiling = self._term_cap
-        below = np.clip((columns[0] - matrix) / self._low_scale, 0.0, None)
-        above = np.clip((matrix - columns[-1]) / self._high_scale, 0.0, None)
+        below = np.clip((columns[0] - self._resolution - matrix) / self._low_scale, 0.0, None)
+        above = np.clip((matrix - self._resolution - columns[-1]) / self._high_scale, 0.0, None)
         left = np.minimum(left + below, ceiling)
         right = np.minimum(right + above, ceiling)
         terms: Matrix = np.where(self._two_sided, np.maximum(left, right), right)

@@ -310,9 +310,12 @@ def tail_threshold(samples: Vector, rate: float) -> float:
     tail_share = min(MAX_TAIL_SHARE, max(1.0 - TAIL_QUANTILE, MIN_TAIL_SAMPLES / len(values)))
     base = float(np.quantile(values, 1.0 - tail_share))
     excesses = values[values > base] - base
-    if len(excesses) == 0:
-        return float(values[-1])
     share_above = len(excesses) / len(values)
+    if share_above <= rate:
+        # Alike episodes scored alike tie at the base, leaving no more than the rate beyond it (a
+        # night's syncs, 55 days of 56 at one score): the base keeps the budget, and extrapolated
+        # from so few excesses the threshold would fall below it, where every day alerts.
+        return base
     extrapolated = base + float(excesses.mean()) * math.log(share_above / rate)
     if len(values) * rate >= MIN_EXCEEDANCES_TO_BOUND:
         return max(extrapolated, float(np.quantile(values, 1.0 - rate, method="higher")))
@@ -368,11 +371,13 @@ def calibrated_model(
     rate: float,
     alert_budget: float,
     judged_days: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
+    excused: Container[str] = (),
 ) -> tuple[EntityModel, Vector]:
     """The entity model fitted on ``snapshots`` with thresholds for a share ``rate`` of entity-days,
     and each entity-day's cross-fitted highest score under it. ``judged_days``: the entity-days the
     model will judge, where it is fitted on more (by default, all of them): the thresholds are set
-    for ``rate`` of those, and their scores are returned.
+    for ``rate`` of those, and their scores are returned. ``excused``: entities judged against their
+    own level (``habitual_entities``), whose days are scored but spend none of the rate.
 
     The two rules (``SUM_OR_LARGEST_TERM``) share the rate, so that together they stay within it.
     On too few entity-days to expect ``MIN_TERM_RULE_EXCEEDANCES`` beyond the term threshold, or
@@ -380,15 +385,19 @@ def calibrated_model(
     training set, whose extrapolated tails are rough), no single feature can be trusted to alert
     alone: the sum then has the whole rate to itself."""
     sums, largest_terms = cross_fitted_maxima(snapshots)
-    if judged_days is not None:
-        sums, largest_terms = sums[judged_days], largest_terms[judged_days]
+    judged = np.ones(snapshots.entity_days, dtype=bool) if judged_days is None else judged_days
+    sums, largest_terms = sums[judged], largest_terms[judged]
+    judged_entities = [snapshots.entity_of[day] for day in np.flatnonzero(judged).tolist()]
+    spending = np.array([entity not in excused for entity in judged_entities], dtype=bool)
+    if not spending.any():
+        spending[:] = True
     profile = TailProfile(snapshots.rows[snapshots.for_fitting])
     # What a reason calls usual: the finished episodes' medians (the snapshots are mostly early ones).
     usual = np.round(np.median(snapshots.rows[snapshots.last], axis=0), ENTITY_DECIMALS).tolist()
-    largest_term_threshold = tail_threshold(largest_terms, rate * TERM_RULE_SHARE)
-    enough_days = len(largest_terms) * rate * TERM_RULE_SHARE >= MIN_TERM_RULE_EXCEEDANCES
+    largest_term_threshold = tail_threshold(largest_terms[spending], rate * TERM_RULE_SHARE)
+    enough_days = int(spending.sum()) * rate * TERM_RULE_SHARE >= MIN_TERM_RULE_EXCEEDANCES
     if enough_days and largest_term_threshold < term_cap(profile.rows):
-        threshold = tail_threshold(sums, rate * (1.0 - TERM_RULE_SHARE))
+        threshold = tail_threshold(sums[spending], rate * (1.0 - TERM_RULE_SHARE))
         model = EntityModel(
             snapshots.priors,
             profile.sorted_columns,
@@ -399,7 +408,7 @@ def calibrated_model(
             usual=usual,
         )
     else:
-        threshold = tail_threshold(sums, rate)
+        threshold = tail_threshold(sums[spending], rate)
         model = EntityModel(
             snapshots.priors, profile.sorted_columns, threshold, alert_budget, SOFT_TRUNCATED_TAIL_SUM, usual=usual
         )
@@ -418,7 +427,9 @@ class ClientClassFit(NamedTuple):
     days: list[tuple[Vector, list[tuple[str, int]]]]
 
 
-def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: float) -> ClientClassFit:
+def _fitted_by_client_class(
+    snapshots: Snapshots, rate: float, alert_budget: float, excused: Container[str] = ()
+) -> ClientClassFit:
     """The entity model of ``snapshots``, its cross-fitted maxima, the snapshots it was fitted on,
     and the machine clients' metadata.
 
@@ -438,7 +449,7 @@ def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: flo
     if machine_episodes:
         people = snapshots.subset(~machines)
         try:
-            model, maxima = calibrated_model(people, rate, alert_budget)
+            model, maxima = calibrated_model(people, rate, alert_budget, excused=excused)
         except TrainingDataError as error:
             logger.info("people judged with machine clients: %s", error)
         else:
@@ -455,7 +466,7 @@ def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: flo
             if machine_episodes >= MIN_MACHINE_EPISODES and several:
                 machine_snapshots = snapshots.subset(machines)
                 try:
-                    apart = calibrated_model(machine_snapshots, rate, alert_budget)
+                    apart = calibrated_model(machine_snapshots, rate, alert_budget, excused=excused)
                 except TrainingDataError as error:  # (one integration is one entity, in one fold)
                     logger.info("machine clients judged with everyone: %s", error)
             if apart is not None:
@@ -466,7 +477,7 @@ def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: flo
                 # everyone's: the client itself, over the threshold on most of its days, is habitual
                 # (``habitual_entities``).
                 judge, judge_maxima = calibrated_model(
-                    snapshots, rate, alert_budget, judged_days=machine_days if several else None
+                    snapshots, rate, alert_budget, judged_days=machine_days if several else None, excused=excused
                 )
                 judge_maxima = judge_maxima if several else judge_maxima[machine_days]
             model.machines = judge
@@ -488,7 +499,7 @@ def _fitted_by_client_class(snapshots: Snapshots, rate: float, alert_budget: flo
                 },
                 [(maxima, people.entity_days_named), (on_stage_scale, machine_entities)],
             )
-    model, maxima = calibrated_model(snapshots, rate, alert_budget)
+    model, maxima = calibrated_model(snapshots, rate, alert_budget, excused=excused)
     return ClientClassFit(model, maxima, snapshots, None, [(maxima, snapshots.entity_days_named)])
 
 
@@ -578,8 +589,18 @@ def train_entity_model(
     entities_per_day = snapshots.entity_days / max(snapshots.days, 1) / user_share
     rate = alert_share(alert_budget, entities_per_day, min_daily_alerts)
     everyone = snapshots
-    model, maxima, snapshots, machine_metadata, days = _fitted_by_client_class(snapshots, rate, alert_budget)
-    model.habitual = habitual_entities(days, model.threshold)
+    fit = _fitted_by_client_class(snapshots, rate, alert_budget)
+    habitual = habitual_entities(fit.days, fit.model.threshold)
+    if habitual:
+        # Judged against their own level, habitual entities spend none of the budget: the thresholds
+        # are set again for the others' days. Left in, a partner's hourly export (7 days of 1,057
+        # machine clients', each crossing) spent the machine clients' whole budget and set their
+        # threshold at 63, where a new client running the same export scored 50.
+        fit = _fitted_by_client_class(snapshots, rate, alert_budget, excused=habitual)
+        levels = habitual_entities(fit.days, fit.model.threshold)
+        habitual = {entity: levels.get(entity, level) for entity, level in habitual.items()}
+    model, maxima, snapshots, machine_metadata = fit.model, fit.maxima, fit.snapshots, fit.machine_metadata
+    model.habitual = habitual
     # A habitual entity's level was scored with its own writes and agent as evidence: read as its
     # routine too, it would alert only beyond that level with the evidence taken away, twice excused.
     routine = routine_clients(everyone, excluded=model.habitual)

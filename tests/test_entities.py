@@ -583,6 +583,17 @@ def test_a_tail_heavier_than_the_exponential_does_not_lower_the_threshold_below_
     assert threshold >= 7.0
 
 
+def test_alike_days_tied_at_the_tail_s_base_keep_the_threshold_at_or_above_them() -> None:
+    # GIVEN 56 days of a few nightly syncs, 55 of them alike (one score) and one far above
+    sample = np.concatenate([np.full(55, 6.66), [115.3]])
+    # WHEN the threshold is set for 2.5 % of days (1.4 expected beyond it)
+    threshold = tail_threshold(sample, 0.025)
+    # THEN it is the alike days' score: none of them alerts, and the one far above does
+    # (extrapolated from one excess, it fell to -29.9, where every day alerts)
+    assert threshold == 6.66
+    assert (sample > threshold).sum() == 1
+
+
 def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_for_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -1283,6 +1294,28 @@ def test_a_value_the_profile_holds_many_times_is_ordinary_at_full_precision() ->
     # THEN it is as ordinary as the 160 episodes it equals, whichever side of their rounding it fell
     assert at_full_precision == at_profile_precision < 0.5
     assert model.reasons(row)[0] == ()
+
+
+def test_a_learned_value_a_hair_beyond_many_training_episodes_counts_as_theirs() -> None:
+    # GIVEN crawler episodes of one request each, whose page rarity five cross-fitting folds'
+    # vocabularies read as five values within 0.001 of each other, 150 episodes at each
+    rng = np.random.default_rng(17)
+    width = len(ENTITY_FEATURE_NAMES)
+    training = rng.uniform(0.0, 1.0, size=(1000, width))
+    rarity = ENTITY_FEATURE_NAMES.index("path_rarity_mean")
+    training[:750, rarity] = np.repeat([2.2022, 2.20302, 2.20215, 2.20255, 2.2029], 150)
+    training[750:, rarity] = rng.uniform(2.5, 6.0, 250)
+    model = EntityModel([0.0] * width, np.sort(training, axis=0), 12.0, 5.0)
+    row = np.full((3, width), 0.5)
+    # WHEN the shipped vocabulary reads the same page as one fold did, or a hair below them all, and
+    # another episode's pages are really commoner (a share a third higher)
+    row[:, rarity] = [2.2022, 2.2019, 2.2022 - 0.3]
+    as_a_fold, hair_below, commoner = model.score(row)
+    # THEN the second is as ordinary as the 750 it stands for; the third is still evidence
+    assert model.reasons(row[1:2])[0] == ()
+    assert hair_below == pytest.approx(as_a_fold, abs=0.01)
+    assert commoner > as_a_fold + 5.0
+    assert "only the commonest pages" in model.reasons(row[2:])[0][0]
 
 
 def test_a_profile_under_twenty_rows_still_measures_its_tails_scale() -> None:
