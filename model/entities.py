@@ -176,11 +176,8 @@ _TERM_RULE_FEATURES = np.array([name not in ("event_score_mean", "flagged_mean")
 # one request each and as ordinary as training's thousands, all alerted. A value within this much of
 # a training value counts as that value (a twentieth of a nat is a share 5 % apart).
 LEARNED_VALUE_RESOLUTION = 0.05
-_RESOLUTION = np.array(
-    [
-        LEARNED_VALUE_RESOLUTION if name in ("path_rarity_mean", "agent_rarity_mean", "event_score_mean") else 0.0
-        for name in ENTITY_FEATURE_NAMES
-    ]
+_LEARNED_VALUES = np.array(
+    [name in ("path_rarity_mean", "agent_rarity_mean", "event_score_mean") for name in ENTITY_FEATURE_NAMES]
 )
 # A machine client seen on at least HABIT_MIN_DAYS days of training that never became habitual (a
 # payment provider's webhooks, a partner's sync, a monitor) is routine: its episodes are judged
@@ -783,6 +780,7 @@ class EntityModel:
         usual: Sequence[float] | None = None,
         habitual: Mapping[str, float] | None = None,
         routine: Mapping[str, Sequence[float]] | None = None,
+        resolution: float = LEARNED_VALUE_RESOLUTION,
     ) -> None:
         """``capped_as_rows``: cap extrapolated terms as a profile of that many rows would (a
         cross-fitting fold stands in for the whole training's profile, whose cap is higher).
@@ -799,7 +797,9 @@ class EntityModel:
         ``habitual``: entities that crossed on ``HABIT_MIN_DAYS`` days of training, each with its
         highest score there (on this model's scale): it alerts only beyond ``HABIT_MARGIN`` times it.
         ``routine``: machine clients seen on ``HABIT_MIN_DAYS`` days of training, each with its
-        pooled row over them (``ENTITY_FEATURE_NAMES``): ``as_routine`` reads their episodes."""
+        pooled row over them (``ENTITY_FEATURE_NAMES``): ``as_routine`` reads their episodes.
+        ``resolution``: ``LEARNED_VALUE_RESOLUTION``, or 0 for a model calibrated before it, which
+        reads learned values exactly, as it was calibrated."""
         if scoring not in _SCORINGS:
             raise InvalidStateError("entity model", f"scoring {scoring!r} is not one this code knows")
         if (scoring == SUM_OR_LARGEST_TERM) != (term_threshold is not None and term_threshold > 0):
@@ -812,7 +812,8 @@ class EntityModel:
         self._columns = np.array([ENTITY_FEATURE_NAMES.index(name) for name in self.feature_names])
         self._two_sided = _TWO_SIDED_MASK[self._columns]
         self._term_rule_features = _TERM_RULE_FEATURES[self._columns]
-        self._resolution = _RESOLUTION[self._columns]
+        self.resolution = float(resolution)
+        self._resolution = np.where(_LEARNED_VALUES[self._columns], self.resolution, 0.0)
         self.priors = [float(value) for value in priors]
         self.threshold = float(threshold)
         self.term_threshold = None if term_threshold is None else float(term_threshold)
@@ -917,9 +918,10 @@ class EntityModel:
         # prior, which every episode without pages shows) falls a hair beyond all its copies, into
         # a tail that excludes them.
         matrix: Matrix = np.asarray(rows, dtype=np.float64)[:, self._columns].round(ENTITY_DECIMALS)
-        # A learned value's tails are read at the edge of its resolution nearer the profile's middle.
-        left = self._profile.tails(matrix + self._resolution)[0]
-        right = self._profile.tails(matrix - self._resolution)[1]
+        # A learned value's tails are read at the edge of its resolution nearer the profile's middle
+        # (rounded again: 0.4 - 0.05 is a hair above 0.35).
+        left = self._profile.tails((matrix + self._resolution).round(ENTITY_DECIMALS))[0]
+        right = self._profile.tails((matrix - self._resolution).round(ENTITY_DECIMALS))[1]
         columns = self._profile.sorted_columns
         ceiling = self._term_cap
         below = np.clip((columns[0] - self._resolution - matrix) / self._low_scale, 0.0, None)
@@ -1049,6 +1051,7 @@ class EntityModel:
             "threshold": self.threshold,
             "term_threshold": self.term_threshold,
             "alert_budget": self.alert_budget,
+            "learned_value_resolution": self.resolution,
             "sorted_columns": self._profile.sorted_columns.tolist(),
             **({"usual": self.usual} if self.usual is not None else {}),
             **({"machines": self.machines.to_json()} if self.machines is not None else {}),
@@ -1090,6 +1093,8 @@ class EntityModel:
                 key: [dict(zip(names, own, strict=True)).get(name, 0.0) for name in ENTITY_FEATURE_NAMES]
                 for key, own in (data.get("routine") or {}).items()
             },
+            # (absent from a model calibrated before learned values were read to a resolution)
+            resolution=data.get("learned_value_resolution", 0.0),
         )
 
 

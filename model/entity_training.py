@@ -301,6 +301,8 @@ def tail_threshold(samples: Vector, rate: float) -> float:
     scale estimated from two or three excesses swings with whichever days happened to be seen.
     Where the sample holds a few exceedances (``MIN_EXCEEDANCES_TO_BOUND``), a tail heavier than
     the exponential would put the extrapolation below them: the sample's quantile is the floor.
+    Where alike samples tie at the tail's base and leave no more than ``rate`` beyond it, the base
+    is the threshold: extrapolated from so few excesses, it would fall below the tie.
     """
     values = np.sort(np.asarray(samples, dtype=np.float64))
     if len(values) == 0:
@@ -521,6 +523,18 @@ def habitual_entities(days: Sequence[tuple[Vector, Sequence[tuple[str, int]]]], 
     return {entity: round(level[entity], 3) for _, entity in sorted(habitual, reverse=True)[:MAX_HABITUAL]}
 
 
+def highest_scores(
+    days: Sequence[tuple[Vector, Sequence[tuple[str, int]]]], entities: Container[str]
+) -> dict[str, float]:
+    """Each of ``entities``' highest score over ``days`` (``habitual_entities``' form)."""
+    highest: dict[str, float] = {}
+    for scores, entity_days in days:
+        for (entity, _), score in zip(entity_days, scores.tolist(), strict=True):
+            if entity in entities:
+                highest[entity] = max(highest.get(entity, -math.inf), score)
+    return {entity: round(score, 3) for entity, score in highest.items()}
+
+
 _EPISODE_LENGTH = [ENTITY_FEATURE_NAMES.index("log_pages"), ENTITY_FEATURE_NAMES.index("log_duration")]
 
 
@@ -595,10 +609,13 @@ def train_entity_model(
         # Judged against their own level, habitual entities spend none of the budget: the thresholds
         # are set again for the others' days. Left in, a partner's hourly export (7 days of 1,057
         # machine clients', each crossing) spent the machine clients' whole budget and set their
-        # threshold at 63, where a new client running the same export scored 50.
+        # threshold at 63, where a new client running the same export scored 50. The levels are read
+        # again on the new scale (the machine clients' scores are put on the stage's by the ratio of
+        # the thresholds), and whoever now crosses on HABIT_MIN_DAYS days is habitual too.
         fit = _fitted_by_client_class(snapshots, rate, alert_budget, excused=habitual)
-        levels = habitual_entities(fit.days, fit.model.threshold)
-        habitual = {entity: levels.get(entity, level) for entity, level in habitual.items()}
+        crossing = habitual_entities(fit.days, fit.model.threshold)
+        kept = [*habitual, *(entity for entity in crossing if entity not in habitual)][:MAX_HABITUAL]
+        habitual = highest_scores(fit.days, set(kept))
     model, maxima, snapshots, machine_metadata = fit.model, fit.maxima, fit.snapshots, fit.machine_metadata
     model.habitual = habitual
     # A habitual entity's level was scored with its own writes and agent as evidence: read as its

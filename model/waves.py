@@ -670,6 +670,7 @@ VISITORS = Attempts(
     of_what=" visits",
     of_visits=True,
     most_usual_share=MOST_USUAL_VISITS_WITHOUT_ASSETS,
+    heading="Waves of crawler-like visits",
 )
 ATTEMPTS = (LOGINS, PAYMENTS, SIGNUPS, LOGIN_SURGES, PAYMENT_SURGES, VISITORS)
 WAVES_BY_KIND = {attempts.kind: attempts for attempts in ATTEMPTS}  # an alert's entity kind -> its attempts

@@ -21,6 +21,7 @@ from model.entities import (
     EPISODE_IDLE_SECONDS,
     EVIDENCE_COLUMNS,
     HABIT_MARGIN,
+    LEARNED_VALUE_RESOLUTION,
     MAX_ALERTED_SHARE,
     PAGE_MEANS,
     SEQUENCE_MEMORY,
@@ -1316,6 +1317,12 @@ def test_a_learned_value_a_hair_beyond_many_training_episodes_counts_as_theirs()
     assert hair_below == pytest.approx(as_a_fold, abs=0.01)
     assert commoner > as_a_fold + 5.0
     assert "only the commonest pages" in model.reasons(row[2:])[0][0]
+    # AND a model calibrated before (no resolution recorded) reads the value exactly, as it was calibrated
+    stored = model.to_json()
+    assert stored["learned_value_resolution"] == LEARNED_VALUE_RESOLUTION
+    del stored["learned_value_resolution"]
+    before = EntityModel.from_json(json.loads(json.dumps(stored)))
+    assert before.score(row[1:2])[0] > as_a_fold + 4.0
 
 
 def test_a_profile_under_twenty_rows_still_measures_its_tails_scale() -> None:

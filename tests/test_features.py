@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import itertools
 import json
 import math
 import random
@@ -13,8 +14,10 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote_plus
 
 import numpy as np
@@ -35,7 +38,9 @@ from model.features import (
     ROW_DECIMALS,
     STATE_FORMAT,
     IpState,
+    PathPopularity,
     ResourceVocabulary,
+    SiteNow,
     UserState,
     event_time,
     featurize,
@@ -47,10 +52,12 @@ from model.features import (
     travel,
 )
 from model.features.resources import _SQL_RE, _SUSPICIOUS_RE, SHAPE_COLUMNS
+from model.features.site import MAX_POPULAR_AGENTS
 from model.features.user_activity import HABITUAL_HOUR_RARITY
 from model.network import embedded_network_of
 from model.user_agents import parse_agent
 from tests.model_factories import (
+    BROWSERS,
     START,
     credential_stuffing,
     event,
@@ -530,6 +537,115 @@ def test_browsers_are_told_apart_by_name_and_a_vocabulary_before_version_10_read
     assert column(featurize_batch(probes, vocabulary=before).rows, "agent_family_rarity") == [0.0] * 4
 
 
+INSTAGRAM_IN_APP = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 18_3 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 "
+    "Instagram 334.0.4.32.98 (iPhone15,2; iOS 18_3; en_US; en; scale=3.00; 1179x2556; 601420827)"
+)
+
+
+def shop_vocabulary() -> ResourceVocabulary:
+    """A shop's training: 998 page views in Chrome, 2 in Instagram's in-app browser (0.2 %)."""
+    chrome = BROWSERS[0]
+    agents = [chrome] * 998 + [INSTAGRAM_IN_APP] * 2
+    normal = [event(START, f"u{n}", "page_view", resource="/", user_agent=agent) for n, agent in enumerate(agents)]
+    return ResourceVocabulary.from_json(json.loads(json.dumps(ResourceVocabulary.learn(normal).to_json())))
+
+
+def arrivals(count: int, agent: str, networks: int, start: datetime = START) -> list[dict[str, Any]]:
+    """``count`` new visitors 20 s apart in ``agent``, from ``networks`` networks in turn."""
+    return [
+        event(
+            start + timedelta(seconds=20 * n),
+            f"visitor-{start.timestamp():.0f}-{n}",
+            "page_view",
+            resource="/",
+            user_agent=agent,
+            ip=f"10.{n % networks}.0.{n // networks % 250 + 1}",
+        )
+        for n in range(count)
+    ]
+
+
+def test_a_browser_rare_in_training_that_many_arrive_in_now_reads_as_common() -> None:
+    # GIVEN a shop whose training saw Instagram's in-app browser on 0.2 % of its requests
+    vocabulary = shop_vocabulary()
+    assert vocabulary.to_json()["v"] == 11
+    rare = math.log(1001.0 / 3.0)
+    # WHEN a post goes viral: 60 visitors arrive in it from 40 networks in 20 minutes, among 60 in Chrome
+    viral = sorted(arrivals(60, INSTAGRAM_IN_APP, 40) + arrivals(60, BROWSERS[0], 40), key=event_time)
+    in_app = [index for index, item in enumerate(viral) if item["user_agent"] == INSTAGRAM_IN_APP]
+    rarity = column(featurize_batch(viral, vocabulary=vocabulary).rows, "agent_family_rarity")
+    # THEN the first read it as training did; once enough came from enough networks, it reads as common
+    assert rarity[in_app[0]] == pytest.approx(rare)
+    assert rarity[in_app[-1]] == 0.0
+    assert all(later <= earlier for earlier, later in itertools.pairwise([rarity[index] for index in in_app]))
+    # AND Chrome stays common throughout
+    assert {rarity[index] for index in range(len(viral)) if index not in in_app} == {0.0}
+
+
+ARRIVING_AGENTS = {
+    "one network": INSTAGRAM_IN_APP,
+    "hosting": INSTAGRAM_IN_APP,
+    "a tool": "python-requests/2.32.3",
+    "a crawler": "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)",
+    "a headless browser": (
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/131.0.0.0 Safari/537.36"
+    ),
+    "no browser named": "Mozilla/5.0",
+}
+
+
+@pytest.mark.parametrize("who", sorted(ARRIVING_AGENTS))
+def test_one_network_a_cloud_fleet_a_tool_or_a_declared_machine_does_not_make_its_agent_common(who: str) -> None:
+    # GIVEN the shop, and 60 new clients in 20 minutes: from one network rotating its cookies, from a
+    # hosting network's 40 /24s, or from 40 networks in a tool's, a crawler's, a headless browser's
+    # agent or one that names no browser
+    vocabulary = shop_vocabulary()
+    lookup = (lambda ip: NetworkInfo("US", 16509, "AMAZON-02", True)) if who == "hosting" else None
+    events = arrivals(60, ARRIVING_AGENTS[who], 1 if who == "one network" else 40)
+    features = featurize_batch(events, vocabulary=vocabulary, network_of=lookup, agent_of=parse_agent)
+    rarity = column(features.rows, "agent_family_rarity")
+    # THEN the agent reads as rare as training says, to the last
+    assert rarity[-1] == rarity[0] > 5.0
+
+
+def test_the_browsers_arriving_now_are_stored_with_the_site_and_a_site_stored_before_reads_none() -> None:
+    # GIVEN the viral visitors counted, with a few server errors among them
+    viral = arrivals(60, INSTAGRAM_IN_APP, 40)
+    for item in viral[::10]:
+        item["status"] = 503
+    site = featurize_batch(viral, vocabulary=shop_vocabulary()).site
+    assert site.agents.followed
+    assert site.popularity.total > 0.0
+    stored = site.to_bytes()
+    # THEN the site reads back exactly, and a batch after it reads the browser as common at once
+    assert SiteNow.from_bytes(stored) == site
+    later = arrivals(1, INSTAGRAM_IN_APP, 1, START + timedelta(minutes=21))
+    after = featurize_batch(later, vocabulary=shop_vocabulary(), site=SiteNow.from_bytes(stored))
+    assert column(after.rows, "agent_family_rarity") == [0.0]
+    # AND a site stored by the release before (version 1: pages and outages) reads with no browsers counted
+    pages, outages = site.popularity.to_bytes(), site.outages.to_bytes()
+    version_1 = struct.pack("<5sBI", b"\xffsite", 1, len(pages)) + pages + outages
+    assert SiteNow.from_bytes(version_1) == replace(site, agents=PathPopularity(limit=MAX_POPULAR_AGENTS))
+    # AND a site cut short, or of a version to come, is refused by name
+    for broken in (stored[:12], stored[: len(stored) - len(outages) - 1], stored[:5] + bytes([3]) + stored[6:]):
+        with pytest.raises(InvalidStateError, match="site"):
+            SiteNow.from_bytes(broken)
+
+
+def test_a_vocabulary_before_version_11_reads_a_browser_s_rarity_from_training_alone() -> None:
+    # GIVEN the shop's vocabulary written by the release before (version 10)
+    vocabulary = shop_vocabulary()
+    vocabulary.agents_now = False
+    assert vocabulary.to_json()["v"] == 10
+    before = ResourceVocabulary.from_json(json.loads(json.dumps(vocabulary.to_json())))
+    assert before.browsers
+    assert not before.agents_now
+    # WHEN the viral visitors arrive; THEN the in-app browser stays as rare as its model was calibrated on
+    rarity = column(featurize_batch(arrivals(60, INSTAGRAM_IN_APP, 40), vocabulary=before).rows, "agent_family_rarity")
+    assert set(np.round(rarity, 6)) == {round(math.log(1001.0 / 3.0), 6)}
+
+
 def test_a_new_article_reads_as_common_as_its_section_and_an_unknown_path_stays_rare() -> None:
     # GIVEN a news site's training traffic: a hundred articles read twice each, under dated slugs
     articles = [f"/news/2026/11/{10 + n % 20}/council-votes-on-budget-item-{n}/" for n in range(100)]
@@ -569,10 +685,10 @@ def test_a_vocabulary_of_an_earlier_release_reads_slugs_one_by_one_and_its_calls
     assert vocabulary.to_json()["v"] == 3
     again = ResourceVocabulary.from_json(vocabulary.to_json())
     assert again.resource_columns("/news/2026/11/10/bravo-council-votes/")[0] == pytest.approx(3.0204248861443626)
-    # AND one learned now is version 9 (which that release's version check refuses rather than
+    # AND one learned now is version 11 (which that release's version check refuses rather than
     # misreads) and carries its window: without it, this code refuses it as malformed
     learned = ResourceVocabulary.learn([event(START, "u", "page_view", resource="/news/a-b-c/")]).to_json()
-    assert (learned["v"], learned["subrequest_seconds"]) == (10, 5.0)
+    assert (learned["v"], learned["subrequest_seconds"]) == (11, 5.0)
     with pytest.raises(InvalidStateError, match="vocabulary"):
         ResourceVocabulary.from_json({key: value for key, value in learned.items() if key != "subrequest_seconds"})
 

@@ -207,8 +207,8 @@ def test_a_vocabulary_learned_before_reads_trainings_rarity_alone() -> None:
     # calibrated on that rarity
     rarity = rarities(readers(60, START), before)
     assert set(np.round(rarity, 6)) == {round(math.log(before.total + 1.0), 6)}
-    # AND one learned now is version 10
-    assert site_vocabulary().to_json()["v"] == 10
+    # AND one learned now is version 11
+    assert site_vocabulary().to_json()["v"] == 11
 
 
 def live_blog_sessions(readers_count: int, polls: int) -> list[dict[str, Any]]:
@@ -529,7 +529,7 @@ def test_a_probe_gains_nothing_from_a_section_popular_now(probe: str) -> None:
 def test_a_vocabulary_learned_before_sections_reads_no_page_by_its_section() -> None:
     # GIVEN a vocabulary written by the release before (version 8) and the same visits
     vocabulary = site_vocabulary()
-    assert vocabulary.to_json()["v"] == 10
+    assert vocabulary.to_json()["v"] == 11
     vocabulary.sections = False
     assert vocabulary.to_json()["v"] == 8
     before = ResourceVocabulary.from_json(json.loads(json.dumps(vocabulary.to_json())))

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from model.enrichment import AgentLookup, NetworkLookup
+from model.enrichment import AgentInfo, AgentLookup, NetworkLookup
 from model.exceptions import InvalidFeatureEventError
 from model.features.addresses import ADDRESS_COLUMNS, CROWD_COLUMNS, CountryLookup, address_columns, network_lookup
 from model.features.events import (
@@ -146,7 +146,15 @@ def _featurize_one(
         reading = vocabulary.read(
             text_resource, popularity, now, answered, visit, ip if isinstance(ip, str) else None, served
         )
-        resource_vocabulary = (*reading.columns, vocabulary.agent_rarity(text_agent))
+        # (the clients arriving now, from outside hosting networks: model.features.vocabulary.agent_rarity)
+        arriving_from = ip if isinstance(ip, str) and not hosting else None
+        agents_now = site.agents if site is not None else None
+        agent_info = agent_of(text_agent) if agent_of is not None and text_agent else None
+        machine = agent_info is not None and _declared_machine(agent_info)
+        agent_rarity = vocabulary.agent_rarity(
+            text_agent, agents_now, now, user[_FIRST_IN_USER] > 0.0, arriving_from, machine
+        )
+        resource_vocabulary = (*reading.columns, agent_rarity)
         if polled is not None:
             polled.append(reading.polled)
     return [
@@ -155,6 +163,10 @@ def _featurize_one(
         *resource_vocabulary,
         *request_columns(event_type, status, outcome_kind, failure, agent, properties, agent_of),
     ]
+
+
+def _declared_machine(agent: AgentInfo) -> bool:
+    return agent.known_bot or agent.headless or agent.http_library
 
 
 def _writes(event: Any) -> bool:

@@ -80,7 +80,7 @@ FOLLOWED_SHARE = 0.001
 POLL_REPEATS = 3.0
 MIN_POLLING_NETWORKS = 8
 # Past twice this many templates, the most visited this many are kept: a stored state holds at most
-# twice as many, 4.4 KB (five DynamoDB write units, once per batch and shard).
+# twice as many, 4.1 KB (five DynamoDB write units, once per batch and shard).
 MAX_POPULAR_TEMPLATES = 32
 # The clock moves on by at most this much per event counted; events this far behind it go uncounted.
 CLOCK_STEP = 600.0
@@ -190,10 +190,11 @@ class PathPopularity:
     clock: EventClock = field(default_factory=lambda: EventClock(CLOCK_STEP, FAR_BEHIND))
     total: float = 0.0
     followed: dict[int, Followed] = field(default_factory=dict)
+    limit: int = MAX_POPULAR_TEMPLATES  # templates kept past twice as many (not stored: its owner's)
 
     def copy(self) -> PathPopularity:
         followed = {key: replace(item) for key, item in self.followed.items()}
-        return PathPopularity(self.origin, self.clock.copy(), self.total, followed)
+        return PathPopularity(self.origin, self.clock.copy(), self.total, followed, self.limit)
 
     def read(self, key: int, now: float, lasting: bool = True) -> Reading:
         """-log of the template's share of recent visits, and whether its clients poll it; or
@@ -261,23 +262,23 @@ class PathPopularity:
             item.add_network(int(min(now, moment) // _HOUR), network_hash(ip), repeated=not visit)
         if visit and lasting and self._popular(item, moment):
             item.popular_at = moment
-        if len(self.followed) > 2 * MAX_POPULAR_TEMPLATES:
+        if len(self.followed) > 2 * self.limit:
             self._trim(moment)
 
     def _trim(self, moment: float) -> None:
-        """Keep ``MAX_POPULAR_TEMPLATES`` templates: those popular within the day first, the latest
+        """Keep ``limit`` templates: those popular within the day first, the latest
         popular first, up to half of them (fewer come at night than to the day's rare pages, and
         trimmed such a page would be new again; but the day's pages must not crowd out a page on
         its way to being popular, which a client could make them do), then the most visited."""
         established = sorted(
             (pair for pair in self.followed.items() if self._established(pair[1], moment)),
             key=lambda pair: (-pair[1].popular_at, pair[0]),
-        )[: MAX_POPULAR_TEMPLATES // 2]
+        )[: self.limit // 2]
         kept = dict(established)
         rest = sorted(
             (pair for pair in self.followed.items() if pair[0] not in kept), key=lambda pair: (-pair[1].visits, pair[0])
         )
-        kept.update(rest[: MAX_POPULAR_TEMPLATES - len(kept)])
+        kept.update(rest[: self.limit - len(kept)])
         self.followed = kept
 
     def _rescale(self, moment: float) -> None:
@@ -301,8 +302,9 @@ class PathPopularity:
         return head + b"".join(_TEMPLATE.pack(key, *astuple(item)) for key, item in self.followed.items())
 
     @classmethod
-    def from_bytes(cls, data: bytes) -> PathPopularity:
-        """Rebuild from ``to_bytes``; raises ``InvalidStateError`` on anything else."""
+    def from_bytes(cls, data: bytes, limit: int = MAX_POPULAR_TEMPLATES) -> PathPopularity:
+        """Rebuild from ``to_bytes`` (with its owner's ``limit``); raises ``InvalidStateError`` on
+        anything else."""
         version = data[0] if data else None
         if version not in (POPULARITY_VERSION, _BEFORE_ESTABLISHED_VERSION, STORED_ALONE_VERSION):
             raise InvalidStateError("popularity", f"version {version} is not {POPULARITY_VERSION}")
@@ -321,4 +323,5 @@ class PathPopularity:
             EventClock(CLOCK_STEP, FAR_BEHIND, time, behind[0] if behind else 0),
             total,
             followed,
+            limit,
         )

@@ -40,12 +40,14 @@ _AGENT_FAMILY_LENGTH = 32
 # Chrome and its bots all on Opera).
 _BROWSER_PRODUCTS = frozenset({"mozilla", "opera"})
 _BROWSER_SEPARATOR = ":"  # between a browser's product name and its own (``mozilla:chrome``)
+_UNNAMED_BROWSER = _BROWSER_SEPARATOR + "other"  # (ua-parser's name for a browser it does not know)
 # A named browser of at least this share of training's requests is common: its rarity reads 0, and
 # only rarer ones count, by how rare. Browsers differ in share by habit (Firefox's people are no
 # stranger than Chrome's), and read apart they set people's episodes apart by their browser, which
 # widened the entity stage's training spread (trial 62: 5 of its 50 advanced bots fewer alerted).
 # Apps and tools keep their rarity whatever their share, as before browsers were named.
 COMMON_AGENT_SHARE = 0.01
+_COMMON_AGENT_RARITY = -math.log(COMMON_AGENT_SHARE)
 # A browser's page fires its own calls (cart counts, recommendations, reviews, ad slots, consent and
 # analytics beacons) as it loads, some of them seconds after it: a path template that the training
 # traffic requested this soon after the same client's page, nearly every time, from several clients,
@@ -64,8 +66,10 @@ _FIRST_SUBREQUEST_SECONDS = 2.0
 # so with any 16 letters and figures an id (``_WORD_ID_RE``). Vocabularies whose pages under a section
 # popular now read as common as it (``ResourceVocabulary.read``) are version 9. Each is read
 # as written, and earlier releases refuse the later versions (they would read every article as rare).
-# Vocabularies that count browsers by name (``agent_family``) are version 10.
-VOCABULARY_VERSION = 10
+# Vocabularies that count browsers by name (``agent_family``) are version 10; those whose rare
+# browsers read as common as their share of the clients arriving now (``agent_rarity``), 11.
+VOCABULARY_VERSION = 11
+_BROWSERS_VERSION = 10
 _SECTIONS_VERSION = 9
 _HEX_IDS_VERSION = 8
 _WORD_IDS_VERSION = 7
@@ -175,7 +179,8 @@ class ResourceVocabulary:
     one learned before ids were collapsed (``ids`` False) counts each id as it is, and one of
     version 7 (``hex_ids`` False) collapses any 16 letters and figures in a word; those before
     version 9 (``sections`` False) read no page by the section it lies in, and those before version
-    10 (``browsers`` False) count every browser as one ``mozilla`` family.
+    10 (``browsers`` False) count every browser as one ``mozilla`` family, and those before version 11
+    (``agents_now`` False) read a browser's rarity from training alone.
     """
 
     total: int = 0
@@ -193,6 +198,7 @@ class ResourceVocabulary:
     hex_ids: bool = True
     sections: bool = True
     browsers: bool = True
+    agents_now: bool = True
     # The rarity of the median training request for a page (not an asset): a template popular now
     # reads as no commoner.
     typical_rarity: float = 0.0
@@ -286,16 +292,52 @@ class ResourceVocabulary:
                 return -math.log((count + 1.0) / (self.total + 1.0))
         return 0.0
 
-    def agent_rarity(self, agent: str | None) -> float:
+    def agent_rarity(
+        self,
+        agent: str | None,
+        agents_now: PathPopularity | None = None,
+        now: float = 0.0,
+        arrival: bool = False,
+        ip: str | None = None,
+        declared_machine: bool = False,
+    ) -> float:
         """How rare the agent's family was in training: -log((count + 1) / (total + 1)); 0 if no
-        agent, and 0 for a named browser (``agent_family``) of ``COMMON_AGENT_SHARE`` or more."""
+        agent, and 0 for a named browser (``agent_family``) of ``COMMON_AGENT_SHARE`` or more.
+
+        With ``agents_now``, the clients arriving now (an ``arrival`` is a client's first request,
+        from ``ip``, not from a hosting network: None counts nothing), a browser rare in training
+        that many clients arrive in now, from many networks (``PathPopularity``'s rule for pages),
+        reads as rare as its share of them, and as common as any once it is ``COMMON_AGENT_SHARE``
+        of them; not one the agent parser declares a bot, headless or a library
+        (``declared_machine``: Googlebot's agent names a browser), nor one ua-parser names none of
+        (``mozilla:other``, a bare ``Mozilla/5.0``). An in-app browser is rare on most sites until a
+        post goes viral: on new-user trial 63 (a shop's day when 3,000 visitors came through
+        Instagram's, TikTok's and Facebook's), 3 of them alerted, against 24 read by training
+        alone. Apps and tools read training's rarity alone: a fleet's new script is no visit. The
+        price: a botnet arriving from about thirteen networks within an hour or two in one rare
+        browser makes it as common as its share, for a day; what else is unusual about its requests
+        still counts."""
+        counting = agents_now is not None and self.agents_now and ip is not None
         if not agent or not self.agent_total:
+            if counting and agents_now is not None:  # (an arrival all the same: the share is of every one)
+                agents_now.count(0, now, False, arrival, ip)
             return 0.0
         family = agent_family(agent, self.browsers)
-        count = self.agents.get(stable_hash(family), 0)
-        if _BROWSER_SEPARATOR in family and count >= COMMON_AGENT_SHARE * self.agent_total:
-            return 0.0
-        return -math.log((count + 1.0) / (self.agent_total + 1.0))
+        key = stable_hash(family)
+        count = self.agents.get(key, 0)
+        browser = _BROWSER_SEPARATOR in family
+        common = browser and count >= COMMON_AGENT_SHARE * self.agent_total
+        rarity = 0.0 if common else -math.log((count + 1.0) / (self.agent_total + 1.0))
+        if agents_now is None or not self.agents_now:
+            return rarity
+        followed = browser and not common and not declared_machine and not family.endswith(_UNNAMED_BROWSER)
+        if followed:
+            share_now = agents_now.read(key, now).rarity
+            if share_now is not None:
+                rarity = min(rarity, 0.0 if share_now <= _COMMON_AGENT_RARITY else share_now)
+        if counting:
+            agents_now.count(key, now, followed, arrival, ip)
+        return rarity
 
     def is_subrequest(self, resource: Any) -> bool:
         """Whether the resource's template is one that pages fetch as they load (``subrequests``)."""
@@ -418,7 +460,9 @@ class ResourceVocabulary:
             return _WORD_IDS_VERSION
         if not self.sections:
             return _HEX_IDS_VERSION
-        return VOCABULARY_VERSION if self.browsers else _SECTIONS_VERSION
+        if not self.browsers:
+            return _SECTIONS_VERSION
+        return VOCABULARY_VERSION if self.agents_now else _BROWSERS_VERSION
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ResourceVocabulary:
@@ -432,6 +476,7 @@ class ResourceVocabulary:
                 _WORD_IDS_VERSION,
                 _HEX_IDS_VERSION,
                 _SECTIONS_VERSION,
+                _BROWSERS_VERSION,
                 VOCABULARY_VERSION,
             }
         )
@@ -454,7 +499,8 @@ class ResourceVocabulary:
                 ids=data["v"] >= _WORD_IDS_VERSION,
                 hex_ids=data["v"] >= _HEX_IDS_VERSION,
                 sections=data["v"] >= _SECTIONS_VERSION,
-                browsers=data["v"] >= VOCABULARY_VERSION,
+                browsers=data["v"] >= _BROWSERS_VERSION,
+                agents_now=data["v"] >= VOCABULARY_VERSION,
                 typical_rarity=float(data["typical_rarity"]) if data["v"] >= _POPULAR_NOW_VERSION else 0.0,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as error:
