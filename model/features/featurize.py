@@ -121,6 +121,7 @@ def _featurize_one(
     failure = event_type == "login_failed" or outcome_kind in FAILURE_CLASSES
     text_resource = resource if isinstance(resource, str) else None
     text_agent = agent if isinstance(agent, str) else None
+    agent_info = agent_of(text_agent) if agent_of is not None and text_agent else None  # (parsed once)
     ip_hash = stable_hash(ip) if ip else None
     # A user new to the address by the user's own recent addresses (read before this event updates
     # them): the same in every shard's scorer, so the address's parts merge exactly.
@@ -149,7 +150,6 @@ def _featurize_one(
         # (the clients arriving now, from outside hosting networks: model.features.vocabulary.agent_rarity)
         arriving_from = ip if isinstance(ip, str) and not hosting else None
         agents_now = site.agents if site is not None else None
-        agent_info = agent_of(text_agent) if agent_of is not None and text_agent else None
         machine = agent_info is not None and _declared_machine(agent_info)
         agent_rarity = vocabulary.agent_rarity(
             text_agent, agents_now, now, user[_FIRST_IN_USER] > 0.0, arriving_from, machine
@@ -161,7 +161,7 @@ def _featurize_one(
         *user,
         *address_columns(ip_states, copied_ips, ip, user_hash, now, failure, new_user, network, ip_others),
         *resource_vocabulary,
-        *request_columns(event_type, status, outcome_kind, failure, agent, properties, agent_of),
+        *request_columns(event_type, status, outcome_kind, failure, agent_info, properties),
     ]
 
 

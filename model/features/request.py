@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from model.enrichment import AgentLookup
+from model.enrichment import AgentInfo
 from model.features.events import WRITE_METHODS
 from vedette.schema import CORE_EVENT_TYPES
 
@@ -44,13 +44,12 @@ def request_columns(
     status: Any,
     status_class: int,
     failure: bool,
-    agent: Any,
+    info: AgentInfo | None,
     properties: Any,
-    agent_of: AgentLookup | None,
 ) -> tuple[float, ...]:
-    """The ``REQUEST_COLUMNS`` of one event (``status_class`` and ``failure`` as ``model.features.events``)."""
-    if agent_of is not None and isinstance(agent, str) and agent:
-        info = agent_of(agent)
+    """The ``REQUEST_COLUMNS`` of one event (``status_class`` and ``failure`` as ``model.features.events``;
+    ``info``: its agent as the agent lookup reads it, None without an agent or a lookup)."""
+    if info is not None:
         client = (
             1.0 if info.known_bot else 0.0,
             1.0 if info.headless else 0.0,
