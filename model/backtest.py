@@ -57,7 +57,7 @@ from model.entities import (
     event_evidence,
     explain_peaks,
 )
-from model.entity_training import ENTITY_KINDS, MIN_MACHINE_CLIENTS, MIN_MACHINE_EPISODES
+from model.entity_training import ENTITY_KINDS, MIN_MACHINE_CLIENTS, MIN_MACHINE_EPISODES, TIED_BASE
 from model.exceptions import TrainingDataError
 from model.features import IpState, SiteNow, UserState, event_time, featurize_batch
 from model.ordering import in_time_order as ordered_by_time
@@ -986,6 +986,8 @@ def _calibration_note(replay: Replay) -> str:
         how = "the score the budget's share of them exceeded"
     elif method.startswith("exponential tail"):
         how = "too few of them lay beyond it to read it off, so it is extrapolated from their upper tail"
+    elif method == TIED_BASE:
+        how = "many of them scored alike, with no more than the budget's share above them, so it is their score"
     else:
         how = "by a model trained before the method was recorded"
     note = (

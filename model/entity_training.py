@@ -290,25 +290,33 @@ def episode_snapshots(
     )
 
 
-def tail_threshold(samples: Vector, rate: float) -> float:
-    """The score that a share ``rate`` of samples like these would exceed.
+# How ``tail_calibration`` set a threshold (``calibration.method`` in the model's metadata).
+QUANTILE = "quantile"
+BOUNDED_TAIL = "exponential tail, at least the quantile"
+EXPONENTIAL_TAIL = "exponential tail"
+TIED_BASE = "the tail's base, where alike days tie"
 
-    With enough samples beyond it, that is an order statistic. Otherwise (a small training set, a
-    strict budget) the threshold is extrapolated from the upper tail: the excesses over a high
-    quantile fitted by an exponential (peaks over threshold with shape 0), which also keeps one
-    unusual training day from setting the threshold alone. The tail holds the top tenth of the
-    samples, or more of them on a small sample (at least ``MIN_TAIL_SAMPLES``, at most half): a
-    scale estimated from two or three excesses swings with whichever days happened to be seen.
-    Where the sample holds a few exceedances (``MIN_EXCEEDANCES_TO_BOUND``), a tail heavier than
-    the exponential would put the extrapolation below them: the sample's quantile is the floor.
-    Where alike samples tie at the tail's base and leave no more than ``rate`` beyond it, the base
-    is the threshold: extrapolated from so few excesses, it would fall below the tie.
+
+def tail_calibration(samples: Vector, rate: float) -> tuple[float, str]:
+    """The score that a share ``rate`` of samples like these would exceed, and how it was set.
+
+    With enough samples beyond it, that is an order statistic (``QUANTILE``). Otherwise (a small
+    training set, a strict budget) the threshold is extrapolated from the upper tail: the excesses
+    over a high quantile fitted by an exponential (peaks over threshold with shape 0;
+    ``EXPONENTIAL_TAIL``), which also keeps one unusual training day from setting the threshold
+    alone. The tail holds the top tenth of the samples, or more of them on a small sample (at least
+    ``MIN_TAIL_SAMPLES``, at most half): a scale estimated from two or three excesses swings with
+    whichever days happened to be seen. Where the sample holds a few exceedances
+    (``MIN_EXCEEDANCES_TO_BOUND``), a tail heavier than the exponential would put the extrapolation
+    below them: the sample's quantile is the floor (``BOUNDED_TAIL``). Where alike samples tie at the
+    tail's base and leave no more than ``rate`` beyond it, the base is the threshold (``TIED_BASE``):
+    extrapolated from so few excesses, it would fall below the tie.
     """
     values = np.sort(np.asarray(samples, dtype=np.float64))
     if len(values) == 0:
         raise TrainingDataError("no entity scores to calibrate on")
     if len(values) * rate >= MIN_EXCEEDANCES_FOR_QUANTILE:
-        return float(np.quantile(values, 1.0 - rate, method="higher"))
+        return float(np.quantile(values, 1.0 - rate, method="higher")), QUANTILE
     tail_share = min(MAX_TAIL_SHARE, max(1.0 - TAIL_QUANTILE, MIN_TAIL_SAMPLES / len(values)))
     base = float(np.quantile(values, 1.0 - tail_share))
     excesses = values[values > base] - base
@@ -317,20 +325,16 @@ def tail_threshold(samples: Vector, rate: float) -> float:
         # Alike episodes scored alike tie at the base, leaving no more than the rate beyond it (a
         # night's syncs, 55 days of 56 at one score): the base keeps the budget, and extrapolated
         # from so few excesses the threshold would fall below it, where every day alerts.
-        return base
+        return base, TIED_BASE
     extrapolated = base + float(excesses.mean()) * math.log(share_above / rate)
     if len(values) * rate >= MIN_EXCEEDANCES_TO_BOUND:
-        return max(extrapolated, float(np.quantile(values, 1.0 - rate, method="higher")))
-    return extrapolated
+        return max(extrapolated, float(np.quantile(values, 1.0 - rate, method="higher"))), BOUNDED_TAIL
+    return extrapolated, EXPONENTIAL_TAIL
 
 
-def calibration_method(samples: int, rate: float) -> str:
-    """How ``tail_threshold`` set the threshold for ``samples`` entity-days at ``rate``."""
-    if samples * rate >= MIN_EXCEEDANCES_FOR_QUANTILE:
-        return "quantile"
-    if samples * rate >= MIN_EXCEEDANCES_TO_BOUND:
-        return "exponential tail, at least the quantile"
-    return "exponential tail"
+def tail_threshold(samples: Vector, rate: float) -> float:
+    """``tail_calibration``'s threshold."""
+    return tail_calibration(samples, rate)[0]
 
 
 def cross_fitted_maxima(snapshots: Snapshots) -> tuple[Vector, Vector]:
@@ -368,18 +372,28 @@ def cross_fitted_maxima(snapshots: Snapshots) -> tuple[Vector, Vector]:
     return sums, terms
 
 
+class Calibrated(NamedTuple):
+    """``calibrated_model``'s model, each judged entity-day's cross-fitted highest score under it, and
+    how its sum's threshold was set (``tail_calibration``)."""
+
+    model: EntityModel
+    maxima: Vector
+    method: str
+
+
 def calibrated_model(
     snapshots: Snapshots,
     rate: float,
     alert_budget: float,
     judged_days: np.ndarray[Any, np.dtype[np.bool_]] | None = None,
     excused: Container[str] = (),
-) -> tuple[EntityModel, Vector]:
+) -> Calibrated:
     """The entity model fitted on ``snapshots`` with thresholds for a share ``rate`` of entity-days,
-    and each entity-day's cross-fitted highest score under it. ``judged_days``: the entity-days the
-    model will judge, where it is fitted on more (by default, all of them): the thresholds are set
-    for ``rate`` of those, and their scores are returned. ``excused``: entities judged against their
-    own level (``habitual_entities``), whose days are scored but spend none of the rate.
+    each entity-day's cross-fitted highest score under it, and how the sum's threshold was set.
+    ``judged_days``: the entity-days the model will judge, where it is fitted on more (by default,
+    all of them): the thresholds are set for ``rate`` of those, and their scores are returned.
+    ``excused``: entities judged against their own level (``habitual_entities``), whose days are
+    scored but spend none of the rate.
 
     The two rules (``SUM_OR_LARGEST_TERM``) share the rate, so that together they stay within it.
     On too few entity-days to expect ``MIN_TERM_RULE_EXCEEDANCES`` beyond the term threshold, or
@@ -399,7 +413,7 @@ def calibrated_model(
     largest_term_threshold = tail_threshold(largest_terms[spending], rate * TERM_RULE_SHARE)
     enough_days = int(spending.sum()) * rate * TERM_RULE_SHARE >= MIN_TERM_RULE_EXCEEDANCES
     if enough_days and largest_term_threshold < term_cap(profile.rows):
-        threshold = tail_threshold(sums[spending], rate * (1.0 - TERM_RULE_SHARE))
+        threshold, method = tail_calibration(sums[spending], rate * (1.0 - TERM_RULE_SHARE))
         model = EntityModel(
             snapshots.priors,
             profile.sorted_columns,
@@ -410,11 +424,11 @@ def calibrated_model(
             usual=usual,
         )
     else:
-        threshold = tail_threshold(sums[spending], rate)
+        threshold, method = tail_calibration(sums[spending], rate)
         model = EntityModel(
             snapshots.priors, profile.sorted_columns, threshold, alert_budget, SOFT_TRUNCATED_TAIL_SUM, usual=usual
         )
-    return model, model.score_from(sums, largest_terms)
+    return Calibrated(model, model.score_from(sums, largest_terms), method)
 
 
 class ClientClassFit(NamedTuple):
@@ -422,6 +436,7 @@ class ClientClassFit(NamedTuple):
 
     model: EntityModel
     maxima: Vector  # the people's entity-days' cross-fitted highest scores (everyone's, without machines)
+    method: str  # how the model's threshold was set (``tail_calibration``)
     snapshots: Snapshots  # the snapshots the model was fitted on
     machine_metadata: dict[str, Any] | None
     # Per judging model, each entity-day's cross-fitted highest score on the stage's scale, and its
@@ -451,7 +466,7 @@ def _fitted_by_client_class(
     if machine_episodes:
         people = snapshots.subset(~machines)
         try:
-            model, maxima = calibrated_model(people, rate, alert_budget, excused=excused)
+            model, maxima, method = calibrated_model(people, rate, alert_budget, excused=excused)
         except TrainingDataError as error:
             logger.info("people judged with machine clients: %s", error)
         else:
@@ -472,13 +487,13 @@ def _fitted_by_client_class(
                 except TrainingDataError as error:  # (one integration is one entity, in one fold)
                     logger.info("machine clients judged with everyone: %s", error)
             if apart is not None:
-                judge, judge_maxima = apart
+                judge, judge_maxima, judge_method = apart
                 machine_entities = machine_snapshots.entity_days_named
             else:
                 # Calibrated on the machine clients' days where they are several clients', else on
                 # everyone's: the client itself, over the threshold on most of its days, is habitual
                 # (``habitual_entities``).
-                judge, judge_maxima = calibrated_model(
+                judge, judge_maxima, judge_method = calibrated_model(
                     snapshots, rate, alert_budget, judged_days=machine_days if several else None, excused=excused
                 )
                 judge_maxima = judge_maxima if several else judge_maxima[machine_days]
@@ -487,6 +502,7 @@ def _fitted_by_client_class(
             return ClientClassFit(
                 model,
                 maxima,
+                method,
                 people,
                 {
                     "episodes": machine_episodes,
@@ -495,14 +511,27 @@ def _fitted_by_client_class(
                     "entity_days": len(judge_maxima),
                     "threshold": judge.threshold,
                     "term_threshold": judge.term_threshold,
-                    "cross_fitted_alerts_per_1000_entities_per_day": round(
-                        float((judge_maxima > judge.threshold).mean()) * 1000, 3
+                    "method": judge_method,
+                    "cross_fitted_alerts_per_1000_entities_per_day": cross_fitted_alerts(
+                        judge_maxima, judge.threshold, machine_entities, excused
                     ),
                 },
                 [(maxima, people.entity_days_named), (on_stage_scale, machine_entities)],
             )
-    model, maxima = calibrated_model(snapshots, rate, alert_budget, excused=excused)
-    return ClientClassFit(model, maxima, snapshots, None, [(maxima, snapshots.entity_days_named)])
+    model, maxima, method = calibrated_model(snapshots, rate, alert_budget, excused=excused)
+    return ClientClassFit(model, maxima, method, snapshots, None, [(maxima, snapshots.entity_days_named)])
+
+
+def cross_fitted_alerts(
+    maxima: Vector, threshold: float, entity_days: Sequence[tuple[str, int]], excused: Container[str]
+) -> float:
+    """Alerts per 1,000 entity-days of training held out from the model that judged them: the days
+    beyond ``threshold``, but for the ``excused`` (habitual) entities', which alert only beyond their
+    own level and were left out of the budget."""
+    spending = np.array([entity not in excused for entity, _ in entity_days], dtype=bool)
+    if not spending.any():
+        return 0.0
+    return round(float((maxima[spending] > threshold).mean()) * 1000, 3)
 
 
 def habitual_entities(days: Sequence[tuple[Vector, Sequence[tuple[str, int]]]], threshold: float) -> dict[str, float]:
@@ -639,8 +668,10 @@ def train_entity_model(
             "alert_share": rate,
             "sum_share": sum_share,
             "largest_term_share": term_rule_share,
-            "method": calibration_method(len(maxima), sum_share),
-            "cross_fitted_alerts_per_1000_entities_per_day": round(float((maxima > model.threshold).mean()) * 1000, 3),
+            "method": fit.method,
+            "cross_fitted_alerts_per_1000_entities_per_day": cross_fitted_alerts(
+                maxima, model.threshold, snapshots.entity_days_named, model.habitual
+            ),
             "entity_day_score_quantiles": {
                 f"q{quantile:g}": float(np.quantile(maxima, quantile)) for quantile in (0.5, 0.9, 0.99)
             },

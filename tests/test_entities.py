@@ -42,13 +42,18 @@ from model.entities import (
     typed_ahead,
 )
 from model.entity_training import (
+    EXPONENTIAL_TAIL,
+    QUANTILE,
+    TIED_BASE,
     OutOfSample,
     Snapshots,
     calibrated_model,
+    cross_fitted_alerts,
     cross_fitted_maxima,
     episode_snapshots,
     habitual_entities,
     out_of_sample,
+    tail_calibration,
     tail_threshold,
 )
 from model.exceptions import InvalidStateError
@@ -564,10 +569,13 @@ def test_the_threshold_is_an_order_statistic_with_enough_data_and_extrapolated_w
     rng = np.random.default_rng(3)
     many = rng.exponential(1.0, 100_000)
     # 1% of 100,000 leaves 1,000 samples above: the empirical quantile
-    assert tail_threshold(many, 0.01) == pytest.approx(np.quantile(many, 0.99), rel=1e-3)
+    threshold, method = tail_calibration(many, 0.01)
+    assert threshold == pytest.approx(np.quantile(many, 0.99), rel=1e-3)
+    assert method == QUANTILE
     # 0.5% of 40 samples: beyond the largest one, near the exponential's own quantile (-ln 0.005 = 5.3)
     few = rng.exponential(1.0, 40)
-    threshold = tail_threshold(few, 0.005)
+    threshold, method = tail_calibration(few, 0.005)
+    assert method == EXPONENTIAL_TAIL
     assert threshold > few.max()
     assert 3.5 < threshold < 8.0
 
@@ -588,11 +596,24 @@ def test_alike_days_tied_at_the_tail_s_base_keep_the_threshold_at_or_above_them(
     # GIVEN 56 days of a few nightly syncs, 55 of them alike (one score) and one far above
     sample = np.concatenate([np.full(55, 6.66), [115.3]])
     # WHEN the threshold is set for 2.5 % of days (1.4 expected beyond it)
-    threshold = tail_threshold(sample, 0.025)
+    threshold, method = tail_calibration(sample, 0.025)
     # THEN it is the alike days' score: none of them alerts, and the one far above does
     # (extrapolated from one excess, it fell to -29.9, where every day alerts)
     assert threshold == 6.66
     assert (sample > threshold).sum() == 1
+    # AND the model's metadata says so (it said "exponential tail", read from the sample's size alone)
+    assert method == TIED_BASE
+    assert tail_calibration(np.append(sample[:54], [7.0, 115.3]), 0.025)[1] == EXPONENTIAL_TAIL
+
+
+def test_habitual_entities_days_are_not_counted_among_the_training_days_that_alert() -> None:
+    # GIVEN 200 entity-days of which a partner's 4 crossed the threshold, and one other day did
+    entity_days = [("partner", day) for day in range(4)] + [(f"person-{n}", 0) for n in range(196)]
+    maxima = np.array([50.0] * 4 + [30.0] + [5.0] * 195)
+    # WHEN the partner is habitual (it alerts beyond its own level, and spent none of the budget)
+    # THEN the figure is 1 alert in 196 days; counted with the partner's, it was 5 in 200
+    assert cross_fitted_alerts(maxima, 20.0, entity_days, {"partner"}) == round(1000 / 196, 3)
+    assert cross_fitted_alerts(maxima, 20.0, entity_days, ()) == 25.0
 
 
 def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_for_one(
@@ -1117,7 +1138,7 @@ def test_the_two_rules_together_keep_new_ordinary_episodes_within_the_alert_shar
             [f"entity-{day}" for day in days.tolist()],
         )
         # WHEN the model is calibrated for 2.5 % of entity-days
-        model, maxima = calibrated_model(snapshots, rate, 5.0)
+        model, maxima, _ = calibrated_model(snapshots, rate, 5.0)
         # THEN on the larger sets the largest-term rule is on; on the small ones, too few days to
         # expect one beyond its threshold, the sum has the whole share
         assert (model.term_threshold is not None) is term_rule
