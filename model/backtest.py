@@ -90,6 +90,14 @@ NORMAL_LABELS = frozenset({"normal", "0", "", "benign", "human"})
 # sessions, were an entity of their own that no session's label named, and alerted as a person.
 UNLABELLED = "unlabelled"
 DEFAULT_BATCH_EVENTS = 500
+# A scorer's batch is what its shard received since the event source mapping last read it, about a
+# second before (the stack's batching window is 0): a replayed batch spans no more, however few
+# events it holds. What the scorer reads as of a batch's start is then as fresh as the scorer's: the
+# wave under way, which covers the alerts of the attempts it counts. Replayed 500 events at a time, a
+# small shop's batches spanned half an hour, and a wave raised within one covered none of its
+# alerts: a new-user trial's brute force through 700 proxies alerted 591 times instead of 20.
+DEFAULT_BATCH_SECONDS = 1.0
+PROGRESS_EVENTS = 1_000  # the progress line is redrawn every this many events scored
 # The training log is carried through the states this many events at a time (``Replay.warm_up``).
 WARM_UP_EVENTS = 50_000
 # Events may arrive out of order by this much and still be replayed in order.
@@ -472,19 +480,27 @@ class Replay:
             warmed += len(chunk)
         return warmed
 
-    def run(self, ordered: Iterable[tuple[float, dict[str, Any]]], batch_events: int, progress: Any = None) -> None:
+    def run(
+        self,
+        ordered: Iterable[tuple[float, dict[str, Any]]],
+        batch_events: int,
+        progress: Any = None,
+        batch_seconds: float = DEFAULT_BATCH_SECONDS,
+    ) -> None:
+        """Score ``ordered`` in the scorer's batches: at most ``batch_events`` events, spanning less
+        than ``batch_seconds``."""
         batch: list[tuple[float, dict[str, Any]]] = []
         for item in ordered:
-            batch.append(item)
-            if len(batch) >= batch_events:
+            if batch and (len(batch) >= batch_events or item[0] - batch[0][0] >= batch_seconds):
                 self.score_batch(batch)
                 batch = []
                 if progress is not None:
                     progress(self.events)
+            batch.append(item)
         if batch:
             self.score_batch(batch)
         if progress is not None:
-            progress(self.events)
+            progress(self.events, final=True)
 
     def score_batch(self, batch: Sequence[tuple[float, dict[str, Any]]]) -> None:
         """One Kinesis batch: de-duplicate, featurize with carried state, score, update entities."""
@@ -1351,6 +1367,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--batch-events", type=int, default=DEFAULT_BATCH_EVENTS, help="events per scorer batch")
     parser.add_argument(
+        "--batch-seconds",
+        type=float,
+        default=DEFAULT_BATCH_SECONDS,
+        help="the longest span of a scorer batch, in event time (default %(default)s)",
+    )
+    parser.add_argument(
         "--geo",
         default="embedded",
         choices=("embedded", "synthetic", "none"),
@@ -1549,8 +1571,13 @@ def _progress(quiet: bool) -> Any:
     if quiet or not sys.stderr.isatty():
         return None
 
-    def show(events: int) -> None:
-        print(f"\rbacktest: {events:,} events scored", end="", file=sys.stderr, flush=True)
+    shown = [-PROGRESS_EVENTS]
+
+    def show(events: int, final: bool = False) -> None:
+        # (a batch of a quiet minute holds an event or two: a line for each would be most of the work)
+        if final or events - shown[0] >= PROGRESS_EVENTS:
+            shown[0] = events
+            print(f"\rbacktest: {events:,} events scored", end="", file=sys.stderr, flush=True)
 
     return show
 
@@ -1571,7 +1598,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             replay.warm_up(prepared.history)
             del prepared
             test_events = _read_source_as_asked(arguments, arguments.test)
-            replay.run(in_time_order(test_events), arguments.batch_events, _progress(arguments.quiet))
+            replay.run(
+                in_time_order(test_events), arguments.batch_events, _progress(arguments.quiet), arguments.batch_seconds
+            )
     # (OSError: a SOURCE not found, unreadable; LogFormatError: a --log-format that cannot be read)
     except (BacktestError, TrainingDataError, LogFormatError, OSError) as error:
         print(f"backtest: {error}", file=sys.stderr)

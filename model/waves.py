@@ -927,9 +927,12 @@ class WaveWatch:
         usual = self.model.usual_share
         attempts, failures = window.totals(minutes)
         words = self.attempts
+        expected = attempts * usual
+        # ("about 0 would be payments" read as a slip: below one, it is "fewer than 1")
+        about = f"about {expected:.0f}" if expected >= 0.5 else "fewer than 1"
         reasons = [
             f"{failures} {words.failed} of {attempts}{words.of_what} in {minutes} min ({failures / attempts:.0%}; "
-            f"at the usual {_percent(usual)}, about {attempts * usual:.0f} {words.usual_words})"
+            f"at the usual {_percent(usual)}, {about} {words.usual_words})"
         ]
         start = window.start(minutes)
         accounts = ", ".join(dict.fromkeys(user for stamp, user in window.successes if stamp >= start))

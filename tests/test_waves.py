@@ -835,13 +835,55 @@ def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_s
     assert "victim-0, victim-1" in replay.wave_alerts[0][0].reasons[1]
     for name in ("victim-0", "victim-1"):
         assert replay.entities[name].tried_in_wave
-        assert replay.entities[name].reasons[0] == "named by a wave of failed logins"
+        # (the first wave to count it is kept: the surge of logins the same attempts make, the model's
+        # other wave, may cross a batch before the failures do)
+        assert replay.entities[name].reasons[0] in ("named by a wave of failed logins", "tried in a wave of logins")
     # AND the customer who logged in from their own browser is named by none of its alerts, and not
     # counted as alerted by it (its login counts in the model's surge of logins, another wave)
     stuffing_wave = replay.waves[LOGINS.kind]
     alerts = [alert for alert, _ in stuffing_wave.alerts] + stuffing_wave.follow_ups
     assert not [reason for alert in alerts for reason in alert.reasons if "regular" in reason]
     assert "failed logins" not in " ".join(replay.entities["regular"].reasons)
+
+
+def test_the_backtest_s_batches_span_a_second_as_the_scorer_s_so_that_a_wave_covers_a_slow_stuffing(tmp_path) -> None:
+    from model.artifact import load_model
+    from model.backtest import DEFAULT_BATCH_EVENTS, DEFAULT_BATCH_SECONDS, Replay
+    from model.train import save, train
+    from tests.model_factories import normal_traffic
+
+    # GIVEN a small site (30 people a day) and stuffing through proxies, an account every 20 s for
+    # two hours, each attempt an entity alert on its own
+    loaded = load_model(save(train(normal_traffic(users=120, days=10)), tmp_path / "model"))
+    loaded = replace(
+        loaded, wave_models={**loaded.wave_models, LOGINS.kind: WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)}
+    )
+    day = (START + timedelta(days=10)).timestamp()
+    people = [
+        {**item, "user_id": "new-" + item["user_id"], "session_id": "new-" + str(item["session_id"])}
+        for item in normal_traffic(users=30, days=11, seed=42)
+        if event_time(item) >= day
+    ]
+    attack = stuffing(START + timedelta(days=10, hours=15), 360, 1 / 20)
+    ordered = sorted(people + attack, key=event_time)
+
+    def sent_alerts(batch_seconds: float) -> tuple[Any, list[EntityAlert]]:
+        replay = Replay(loaded, "user")
+        replay.run(((event_time(item), item) for item in ordered), DEFAULT_BATCH_EVENTS, batch_seconds=batch_seconds)
+        return replay, [alert for alert in replay.alerts if alert.entity.startswith("victim-")]
+
+    # WHEN the backtest replays it as documented
+    replay, sent = sent_alerts(DEFAULT_BATCH_SECONDS)
+    # THEN one wave alerts, and only the attempts before it alert on their own: the wave covers the rest
+    assert len(replay.wave_alerts) == 1
+    crossed = replay.wave_alerts[0][0].last_event_at
+    assert sent
+    assert all(alert.last_event_at <= crossed + DEFAULT_BATCH_SECONDS for alert in sent)
+    assert replay.folded_alerts > 10 * len(sent)
+    # (replayed 500 events at a time, a batch here spans hours: the wave raised within one covered
+    # none of that batch's alerts, and nearly every attempt alerted on its own)
+    _, unbounded = sent_alerts(math.inf)
+    assert len(unbounded) > 5 * len(sent)
 
 
 def test_the_backtest_counts_the_sessions_that_failed_in_a_trickle_wave_as_alerted_by_it(tmp_path) -> None:
@@ -1380,6 +1422,10 @@ def test_card_testing_where_declines_are_answered_200_alerts_once_as_a_surge_of_
     assert event_time(testing[0]) < alert.last_event_at < event_time(testing[-1])
     assert " payments of " in alert.reasons[0]
     assert "would be payments)" in alert.reasons[0]
+    # (and what a usual share would give that rounds to none is said so: it read "about 0")
+    rare = WaveWatch(replace(model, usual_share=0.0005), PAYMENT_SURGES)
+    (alert,) = rare.observe(AttemptWindow(), ordered, [event_time(item) for item in ordered])
+    assert ", fewer than 1 would be payments)" in alert.reasons[0]
     # AND the same hours without it raise none
     assert WaveWatch(model, PAYMENT_SURGES).observe(AttemptWindow(), usual, [event_time(item) for item in usual]) == []
 
