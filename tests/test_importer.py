@@ -1813,6 +1813,11 @@ def test_event_type_inference() -> None:
     assert infer_event_type("POST", "/login/verify", 302) == "login_succeeded"
     # (and a login page's own name with its extension: PHP's, ASP.NET's, JSP's)
     assert infer_event_type("POST", "/login.php", 200, failed_statuses={200}) == "login_failed"
+    # (a login page the site does not have is a scanner's probe, unless the site fails logins so)
+    assert infer_event_type("POST", "/console/login/LoginForm.jsp", 404) == "page_view"
+    assert infer_event_type("POST", "/owa/auth/logon.aspx", 410) == "page_view"
+    assert infer_event_type("POST", "/api/login", 404, failed_statuses={404}) == "login_failed"
+    assert infer_event_type("POST", "/oauth/token/login", 400) == "login_failed"  # (OAuth's invalid_grant)
     assert infer_event_type("POST", "/account/login.aspx", 302) == "login_succeeded"
     assert infer_event_type("GET", "/logout.php", 302) == "logout"
     # (WordPress's login page, as WordPress answers it: the form again when it failed, a redirect when in)
@@ -1829,6 +1834,12 @@ def test_event_type_inference() -> None:
     assert infer_event_type("GET", "/wp-login.php", 200, "action=rp&key=Zx81&login=ann") == "password_reset"
     assert infer_event_type("POST", "/wp-login.php", 302, "action=register") == "signup"
     assert infer_event_type("POST", "/wp-login.php", 302, "action=postpass") == "page_view"
+    # (and WooCommerce's customers' login, on its account page, answered as WordPress answers it)
+    assert infer_event_type("POST", "/my-account/", 200) == "login_failed"
+    assert infer_event_type("POST", "/shop/my-account/", 302) == "login_succeeded"
+    assert infer_event_type("GET", "/my-account/", 200) == "page_view"
+    assert infer_event_type("POST", "/my-account/edit-account/", 302) == "page_view"
+    assert infer_event_type("POST", "/my-account/", 404) == "page_view"
     # (and WordPress's search, on a folder's path)
     assert infer_event_type("GET", "/", 200, "s=hiking+boots") == "search"
     assert infer_event_type("GET", "/page/2/", 200, "post_type=product&s=boots") == "search"
@@ -1979,6 +1990,32 @@ def test_behind_a_load_balancer_the_client_is_the_first_forwarded_hop_not_a_trus
     assert events[10]["properties"]["remote_addr"] == "::ffff:10.0.1.17"
     # AND clients behind one load balancer are told apart (users keyed by address and agent)
     assert events[0]["user_id"] == events[1]["user_id"] != events[4]["user_id"]
+
+
+def test_a_forwarded_header_that_names_no_address_is_said_so_with_the_proxy_taken_for_its_clients() -> None:
+    # GIVEN requests through a load balancer, most with the client's address in X-Forwarded-For and
+    # 24 with an IPv6 address of seven groups (written wrong by whatever set the header)
+    lines = [_proxied("10.20.0.5", f"198.51.100.{n}", n % 60) for n in range(30)]
+    lines += [_proxied(f"10.20.0.{5 + n % 2}", f"2001:db8:{n}:1:2:3:4", n % 60) for n in range(24)]
+    importer = LogImporter("custom", log_format=BEHIND_PROXY)
+    events = [labeled.event for labeled in importer.import_lines(lines, "access.log")]
+    # THEN those requests' client is the balancer, as the walk from the header's right end must stop
+    malformed = [event for event in events if event["properties"]["http_x_forwarded_for"].startswith("2001:")]
+    assert len(malformed) == 24
+    assert {event["ip"] for event in malformed} == {"10.20.0.5", "10.20.0.6"}
+    # AND the import says so, with the first such header and the proxies taken for the clients
+    hint = importer.report.unplaced_client_hint()
+    assert hint is not None
+    assert hint.startswith("24 request(s) have an X-Forwarded-For entry that is not an address")
+    assert "'2001:db8:0:1:2:3:4'" in hint
+    assert "(10.20.0.5, 10.20.0.6)" in hint
+    assert hint in importer.report.hints()
+    # (a header of addresses alone, or none, says nothing; nor does "unknown" from a client the
+    # balancer could not see, in a few requests)
+    plain = LogImporter("custom", log_format=BEHIND_PROXY)
+    list(plain.import_lines([*lines[:30], _proxied("10.20.0.5", "-"), _proxied("10.20.0.5", "unknown")], "a.log"))
+    assert plain.report.unplaced_client_hint() is None
+    assert plain.report.unplaced_clients == 1
 
 
 def test_a_cdn_in_front_is_believed_only_when_named() -> None:
@@ -2309,6 +2346,8 @@ def test_an_item_added_to_a_cart_is_an_add_and_the_cart_viewed_is_a_page() -> No
         ("GET", "/cart/add", "sku=1"): "add_to_cart",
         ("GET", "/tienda1/publico/anadir.jsp", "id=2&cantidad=1"): "add_to_cart",  # (CSIC 2010)
         ("GET", "/product/ash-mug/", "add-to-cart=12"): "add_to_cart",  # (WooCommerce)
+        ("POST", "/", "wc-ajax=add_to_cart"): "add_to_cart",  # (WooCommerce's AJAX add)
+        ("POST", "/", "wc-ajax=get_refreshed_fragments"): "page_view",
         ("POST", "/basket", ""): "add_to_cart",
         ("GET", "/cart", ""): "page_view",
         ("GET", "/cart", "remove=1"): "page_view",

@@ -90,7 +90,7 @@ from model.ordering import in_time_order as ordered_by_time
 from model.ordering import sorted_by_time
 from traffic.envoy import ENVOY_FORMATS, from_envoy, is_envoy_format
 from traffic.exceptions import LogFormatError
-from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical
+from traffic.forwarded import FORWARDED_VARIABLES, ClientAddress, IPNetwork, canonical, hop_address
 from traffic.graphql import (
     OPERATION_COLUMNS,
     OPERATION_PROPERTY,
@@ -357,6 +357,11 @@ _LOGOUT_RE = re.compile(rf"/(?:logout|signout|sign-out|log-out|logoff|salir){_PA
 # a redirect (302), on every WordPress site, so no --failed-login-status is needed for it. Where the
 # site answers it 404 (405, 410), the site is no WordPress, and a POST there is a scanner's probe.
 _WORDPRESS_LOGIN_RE = re.compile(r"/wp-login\.php$")
+# WooCommerce's customers log in on its account page, whose form posts to the page itself and is
+# answered as WordPress's: the form again (200) when the login failed, a redirect (302) when it got
+# in. (Its registration form, where the shop shows one, posts there too, answered alike.) The page's
+# own steps (``/my-account/edit-account/``, ``/my-account/lost-password/``) are paths of their own.
+_WOOCOMMERCE_ACCOUNT_RE = re.compile(r"/my-account/?$")
 _WORDPRESS_ACTION_RE = re.compile(r"(?:^|&)action=([a-z_-]*)")
 _WORDPRESS_STEPS = {
     "logout": "logout",
@@ -407,13 +412,14 @@ _SEARCH_RE = re.compile(r"/(?:search|buscar)")
 _CART_RE = re.compile(r"/(?:carts?|baskets?)(?=[/._-]|$)|anadir\.jsp")
 # Adding to a cart: a form submitted to the cart (``POST /cart/add``, Shopify's ``/cart/add.js``,
 # Magento's ``/checkout/cart/add``), a link that adds (``GET /cart/add?sku=1``, CSIC 2010's
-# ``anadir.jsp?id=2``), WooCommerce's ``?add-to-cart=12`` on any page. The cart viewed (``GET /cart``,
+# ``anadir.jsp?id=2``), WooCommerce's ``?add-to-cart=12`` on any page and its AJAX add
+# (``POST /?wc-ajax=add_to_cart``). The cart viewed (``GET /cart``,
 # its ``?remove=1`` links) or changed (``POST /cart/change.js``, ``/cart/update``, ``/cart/remove``)
 # is a page like any other: read as adds, a shopper looking at the cart before paying, or pressing
 # its + and -, looked like a bot filling one.
 _CART_ADD_RE = re.compile(r"/(?:carts?|baskets?)(?=[/._-]).*\badd\b|anadir\.jsp")
 _CART_CHANGE_RE = re.compile(r"/(?:carts?|baskets?)(?=[/._-]).*\b(?:change|update|updatepost|remove|delete|clear)\b")
-_CART_ADD_QUERY_RE = re.compile(r"(?:^|&)add-to-cart=")
+_CART_ADD_QUERY_RE = re.compile(r"(?:^|&)(?:add-to-cart=|wc-ajax=add_to_cart(?:&|$))")
 # Payments: a path whose last segment is a checkout, an order, a donation, a charge, a wallet's
 # deposit or top-up (a betting site's, a game's: card testers use them as they use checkouts), or its
 # confirmation (``/checkout/confirm``, ``/checkout/place-order``; Magento's
@@ -484,6 +490,11 @@ class ImportReport:
     # and the first such value.
     unreadable_addresses: int = 0
     unreadable_address_example: str = ""
+    # Requests whose X-Forwarded-For held an entry that is not an address where it was read, so that
+    # the client taken was a proxy's address; the first such header, and the proxies' addresses.
+    unplaced_clients: int = 0
+    unplaced_header_example: str = ""
+    unplaced_proxies: Counter[str] = field(default_factory=Counter)
     with_agent: int = 0  # events with a user agent
     with_status: int = 0  # events with a response status
     # A folder's files that it also holds uncompressed (x.log.gz beside x.log): both are read.
@@ -728,6 +739,18 @@ class ImportReport:
             "trial's malformed IPv6 addresses made eleven such clients of thousands of people); check the column"
         )
 
+    def unplaced_client_hint(self) -> str | None:
+        """What an X-Forwarded-For holding something other than addresses costs: its client."""
+        if self.unplaced_clients < MIN_REQUESTS_FOR_HINT:
+            return None
+        proxies = ", ".join(address for address, _ in self.unplaced_proxies.most_common(3))
+        return (
+            f"{self.unplaced_clients} request(s) have an X-Forwarded-For entry that is not an address (the first "
+            f"header: {self.unplaced_header_example!r}): the hops beyond it cannot be placed, and their client is "
+            f"taken as the proxy that wrote it ({proxies}), with every other such request (a new-user trial's "
+            "malformed IPv6 addresses made 303 people's clients the load balancer's); check what writes the header"
+        )
+
     def agent_hint(self) -> str | None:
         """What a log whose user-agent column is always empty cannot show: which client a request
         came from (a format without the column says nothing: common, CSIC 2010)."""
@@ -869,6 +892,7 @@ class ImportReport:
             self.proxy_hint(),
             self.address_hint(),
             self.unreadable_address_hint(),
+            self.unplaced_client_hint(),
             self.agent_hint(),
             self.duration_hint(),
             self.status_hint(),
@@ -1815,11 +1839,15 @@ def infer_event_type(
     # (a page's or a player's own files; not what is written to such a name: model.features.resources)
     if is_page_asset(f"{path}?{query}" if query else path, method):
         return "static_asset"
-    if _WORDPRESS_LOGIN_RE.search(lowered):
+    if _WORDPRESS_LOGIN_RE.search(lowered) or (_WOOCOMMERCE_ACCOUNT_RE.search(lowered) and submitted):
         return _wordpress_step(submitted, status, query, failed_statuses)
     if _LOGIN_RE.search(lowered) and submitted and not _LOGOUT_RE.search(lowered) and not _NOT_LOGIN_RE.search(lowered):
         if status is None or (status >= 500 and status not in failed_statuses):
             return "login_attempt"  # (a server error says nothing of the credentials)
+        if status in _NO_SUCH_PAGE and status not in failed_statuses:
+            # No such login page here: a scanner's probe (``/console/login/LoginForm.jsp``), whose
+            # failures, read as logins, raised a wave of failed logins on a new-user trial's portal.
+            return "page_view"
         return "login_failed" if status >= 400 or status in failed_statuses else "login_succeeded"
     if _LOGOUT_RE.search(lowered):
         return "logout"
@@ -2636,9 +2664,17 @@ class LogImporter:
             # The peer's address is not one ("-"): nothing says which hops to believe, and a header
             # read from its right end could have been written by the client.
             return None
-        client = self.client_address.of(peer, forwarded, one_hop=self.forwarded_column == "http_x_real_ip")
+        one_hop = self.forwarded_column == "http_x_real_ip"
+        client = self.client_address.of(peer, forwarded, one_hop=one_hop)
         if peer is not None and client != canonical(peer):
             properties["remote_addr"] = peer
+        if forwarded and client is not None and self.client_address.is_trusted(client):
+            hops = [forwarded] if one_hop else forwarded.split(",")
+            if any(hop.strip() not in ("", "-") and hop_address(hop) is None for hop in hops):
+                if not self.report.unplaced_clients:
+                    self.report.unplaced_header_example = forwarded
+                self.report.unplaced_clients += 1
+                self.report.unplaced_proxies[client] += 1
         return client
 
 
