@@ -488,7 +488,8 @@ class Replay:
         batch_seconds: float = DEFAULT_BATCH_SECONDS,
     ) -> None:
         """Score ``ordered`` in the scorer's batches: at most ``batch_events`` events, spanning less
-        than ``batch_seconds``."""
+        than ``batch_seconds``. ``progress(events, final=False)``, if given, is told the events scored
+        after each batch, and ``final`` after the last."""
         batch: list[tuple[float, dict[str, Any]]] = []
         for item in ordered:
             if batch and (len(batch) >= batch_events or item[0] - batch[0][0] >= batch_seconds):
@@ -1368,7 +1369,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch-events", type=int, default=DEFAULT_BATCH_EVENTS, help="events per scorer batch")
     parser.add_argument(
         "--batch-seconds",
-        type=float,
+        type=_positive_seconds,
         default=DEFAULT_BATCH_SECONDS,
         help="the longest span of a scorer batch, in event time (default %(default)s)",
     )
@@ -1565,6 +1566,17 @@ def _warn_missing_keys(events: Sequence[dict[str, Any]], kind: str, source: str,
             len(events),
             field_name,
         )
+
+
+def _positive_seconds(text: str) -> float:
+    """``--batch-seconds``: a positive number of seconds."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not 0.0 < seconds < math.inf:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text}")
+    return seconds
 
 
 def _progress(quiet: bool) -> Any:

@@ -404,9 +404,7 @@ def calibrated_model(
     judged = np.ones(snapshots.entity_days, dtype=bool) if judged_days is None else judged_days
     sums, largest_terms = sums[judged], largest_terms[judged]
     judged_entities = [snapshots.entity_of[day] for day in np.flatnonzero(judged).tolist()]
-    spending = np.array([entity not in excused for entity in judged_entities], dtype=bool)
-    if not spending.any():
-        spending[:] = True
+    spending = spending_days(judged_entities, excused)
     profile = TailProfile(snapshots.rows[snapshots.for_fitting])
     # What a reason calls usual: the finished episodes' medians (the snapshots are mostly early ones).
     usual = np.round(np.median(snapshots.rows[snapshots.last], axis=0), ENTITY_DECIMALS).tolist()
@@ -522,15 +520,21 @@ def _fitted_by_client_class(
     return ClientClassFit(model, maxima, method, snapshots, None, [(maxima, snapshots.entity_days_named)])
 
 
+def spending_days(entities: Sequence[str], excused: Container[str]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Which of the entity-days (each one's entity) spend the alert budget: all but the ``excused``
+    (habitual) entities', or all where every one is excused."""
+    spending = np.array([entity not in excused for entity in entities], dtype=bool)
+    if not spending.any():
+        spending[:] = True
+    return spending
+
+
 def cross_fitted_alerts(
     maxima: Vector, threshold: float, entity_days: Sequence[tuple[str, int]], excused: Container[str]
 ) -> float:
     """Alerts per 1,000 entity-days of training held out from the model that judged them: the days
-    beyond ``threshold``, but for the ``excused`` (habitual) entities', which alert only beyond their
-    own level and were left out of the budget."""
-    spending = np.array([entity not in excused for entity, _ in entity_days], dtype=bool)
-    if not spending.any():
-        return 0.0
+    beyond ``threshold`` of those that spent the budget (``spending_days``)."""
+    spending = spending_days([entity for entity, _ in entity_days], excused)
     return round(float((maxima[spending] > threshold).mean()) * 1000, 3)
 
 
@@ -634,6 +638,7 @@ def train_entity_model(
     everyone = snapshots
     fit = _fitted_by_client_class(snapshots, rate, alert_budget)
     habitual = habitual_entities(fit.days, fit.model.threshold)
+    excused: dict[str, float] = {}  # the entities whose days the thresholds were set without
     if habitual:
         # Judged against their own level, habitual entities spend none of the budget: the thresholds
         # are set again for the others' days. Left in, a partner's hourly export (7 days of 1,057
@@ -641,7 +646,8 @@ def train_entity_model(
         # threshold at 63, where a new client running the same export scored 50. The levels are read
         # again on the new scale (the machine clients' scores are put on the stage's by the ratio of
         # the thresholds), and whoever now crosses on HABIT_MIN_DAYS days is habitual too.
-        fit = _fitted_by_client_class(snapshots, rate, alert_budget, excused=habitual)
+        excused = habitual
+        fit = _fitted_by_client_class(snapshots, rate, alert_budget, excused=excused)
         crossing = habitual_entities(fit.days, fit.model.threshold)
         kept = [*habitual, *(entity for entity in crossing if entity not in habitual)][:MAX_HABITUAL]
         habitual = highest_scores(fit.days, set(kept))
@@ -670,7 +676,7 @@ def train_entity_model(
             "largest_term_share": term_rule_share,
             "method": fit.method,
             "cross_fitted_alerts_per_1000_entities_per_day": cross_fitted_alerts(
-                maxima, model.threshold, snapshots.entity_days_named, model.habitual
+                maxima, model.threshold, snapshots.entity_days_named, excused
             ),
             "entity_day_score_quantiles": {
                 f"q{quantile:g}": float(np.quantile(maxima, quantile)) for quantile in (0.5, 0.9, 0.99)

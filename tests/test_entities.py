@@ -614,6 +614,8 @@ def test_habitual_entities_days_are_not_counted_among_the_training_days_that_ale
     # THEN the figure is 1 alert in 196 days; counted with the partner's, it was 5 in 200
     assert cross_fitted_alerts(maxima, 20.0, entity_days, {"partner"}) == round(1000 / 196, 3)
     assert cross_fitted_alerts(maxima, 20.0, entity_days, ()) == 25.0
+    # (where every entity is excused, the thresholds are set on every day, and the figure counts them)
+    assert cross_fitted_alerts(maxima[:4], 20.0, entity_days[:4], {"partner"}) == 1000.0
 
 
 def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_for_one(

@@ -6,6 +6,7 @@ import argparse
 import gzip
 import json
 import os
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from ipaddress import ip_network
@@ -1818,6 +1819,7 @@ def test_event_type_inference() -> None:
     assert infer_event_type("POST", "/owa/auth/logon.aspx", 410) == "page_view"
     assert infer_event_type("POST", "/api/login", 404, failed_statuses={404}) == "login_failed"
     assert infer_event_type("POST", "/oauth/token/login", 400) == "login_failed"  # (OAuth's invalid_grant)
+    assert infer_event_type("POST", "/api/login", 404) == "api_call"  # (read as the rest of the API is)
     assert infer_event_type("POST", "/account/login.aspx", 302) == "login_succeeded"
     assert infer_event_type("GET", "/logout.php", 302) == "logout"
     # (WordPress's login page, as WordPress answers it: the form again when it failed, a redirect when in)
@@ -1840,6 +1842,9 @@ def test_event_type_inference() -> None:
     assert infer_event_type("GET", "/my-account/", 200) == "page_view"
     assert infer_event_type("POST", "/my-account/edit-account/", 302) == "page_view"
     assert infer_event_type("POST", "/my-account/", 404) == "page_view"
+    assert infer_event_type("PUT", "/my-account/", 200) == "page_view"  # (no WordPress form: a PUT)
+    assert infer_event_type("POST", "/api/v1/my-account/", 200) == "api_call"
+    assert infer_event_type("POST", "/settings/my-account", 200) == "page_view"
     # (and WordPress's search, on a folder's path)
     assert infer_event_type("GET", "/", 200, "s=hiking+boots") == "search"
     assert infer_event_type("GET", "/page/2/", 200, "post_type=product&s=boots") == "search"
@@ -2016,6 +2021,31 @@ def test_a_forwarded_header_that_names_no_address_is_said_so_with_the_proxy_take
     list(plain.import_lines([*lines[:30], _proxied("10.20.0.5", "-"), _proxied("10.20.0.5", "unknown")], "a.log"))
     assert plain.report.unplaced_client_hint() is None
     assert plain.report.unplaced_clients == 1
+    # (a "-" among the hops stops the walk as any entry that is not an address does, and is counted)
+    dashed = LogImporter("custom", log_format=BEHIND_PROXY)
+    list(dashed.import_lines([_proxied("10.20.0.5", "198.51.100.7, -", n) for n in range(25)], "a.log"))
+    assert dashed.report.unplaced_clients == 25
+
+
+def test_logins_answered_as_a_missing_page_are_probes_unless_the_path_answers_logins_too() -> None:
+    # GIVEN a scanner posting to a login page the site does not have, and a login API that answers
+    # logins with 200 and 401, and an account it does not know with 404
+    def line(second: int, path: str, status: int) -> str:
+        moment = f"02/Nov/2026:10:{second // 60:02d}:{second % 60:02d} +0000"
+        return f'198.51.100.{second} - - [{moment}] "POST {path} HTTP/1.1" {status} 5 "-" "Fx"'
+
+    lines = [line(n, "/console/login/LoginForm.jsp", 404) for n in range(25)]
+    lines += [line(100 + n, "/api/login", 200 if n % 2 else 401) for n in range(30)]
+    lines += [line(200 + n, "/api/login", 404) for n in range(25)]
+    importer = LogImporter("combined")
+    types = Counter(labeled.event["event_type"] for labeled in importer.import_lines(lines, "access.log"))
+    # THEN no 404 is a failed login (the scanner raises no wave), and the import says where 404 may be one
+    assert types == Counter({"login_failed": 15, "login_succeeded": 15, "api_call": 25, "page_view": 25})
+    (hint,) = importer.report.login_probe_hints()
+    assert hint.startswith("25 login(s) submitted to /api/login were answered 404, 405 or 410")
+    assert "though 30 other(s) there were answered as logins" in hint
+    assert "--failed-login-status /api/login=404" in hint
+    assert hint in importer.report.hints()
 
 
 def test_a_cdn_in_front_is_believed_only_when_named() -> None:

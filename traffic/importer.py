@@ -234,6 +234,7 @@ DEFAULT_MAX_EXAMPLES = 5
 # and the share failing below which the failures read are likely another endpoint's (an app's token
 # call answering 401 beside a form that answers a failed login with 200).
 MIN_LOGINS_FOR_HINT = 20
+MAX_EXAMPLE_LENGTH = 64  # an example a hint quotes from the log, at most
 LOGIN_FAILURE_HINT_SHARE = 0.01
 # The share of a path's logins failing above which people's logins likely read as failed: on a
 # new-user trial of a Moodle log, whose good logins are redirected to the form's cookie check, 94 %
@@ -360,8 +361,9 @@ _WORDPRESS_LOGIN_RE = re.compile(r"/wp-login\.php$")
 # WooCommerce's customers log in on its account page, whose form posts to the page itself and is
 # answered as WordPress's: the form again (200) when the login failed, a redirect (302) when it got
 # in. (Its registration form, where the shop shows one, posts there too, answered alike.) The page's
-# own steps (``/my-account/edit-account/``, ``/my-account/lost-password/``) are paths of their own.
-_WOOCOMMERCE_ACCOUNT_RE = re.compile(r"/my-account/?$")
+# own steps (``/my-account/edit-account/``, ``/my-account/lost-password/``) are paths of their own,
+# and an API's ``PUT /api/v1/my-account`` is no WordPress page.
+_WOOCOMMERCE_ACCOUNT_RE = re.compile(r"/my-account/$")
 _WORDPRESS_ACTION_RE = re.compile(r"(?:^|&)action=([a-z_-]*)")
 _WORDPRESS_STEPS = {
     "logout": "logout",
@@ -483,6 +485,9 @@ class ImportReport:
     # Submitted logins by login path (at most MAX_LOGIN_PATHS): their statuses, and how many read as
     # failed, of those by a status that --failed-login-status gave for every path.
     login_paths: dict[str, LoginPathCounts] = field(default_factory=dict)
+    # Logins submitted to a path answered as one the site does not have (``login_probe``), by path
+    # (at most MAX_LOGIN_PATHS): a scanner's probes, or a login API that answers an unknown account so.
+    login_probes: Counter[str] = field(default_factory=Counter)
     # The login paths --failed-login-status named (as ``login_path_key`` reads them).
     failed_login_paths_given: tuple[str, ...] = ()
     addressed: int = 0  # events with a client address
@@ -611,6 +616,28 @@ class ImportReport:
             counts.failed += 1
             counts.failed_by_redirect += 1
             counts.successes_by_client[client] -= 1
+
+    def count_login_probe(self, path: str) -> None:
+        """Count a login submitted to ``path`` read as a probe (``login_probe``)."""
+        if path in self.login_probes or len(self.login_probes) < MAX_LOGIN_PATHS:
+            self.login_probes[path] += 1
+
+    def login_probe_hints(self) -> list[str]:
+        """What to check where a path answered logins, and also many as a page it does not have: a
+        login API that answers an account it does not know with 404 fails those logins so."""
+        hints = []
+        for path, probes in self.login_probes.items():
+            counts = self.login_paths.get(path)
+            logins = counts.statuses.total() if counts is not None else 0
+            if probes < MIN_LOGINS_FOR_HINT or logins < MIN_LOGINS_FOR_HINT:
+                continue
+            hints.append(
+                f"{probes} login(s) submitted to {path} were answered 404, 405 or 410 and read as probes of a page the "
+                f"site does not have, though {logins} other(s) there were answered as logins: if it answers an "
+                f"account it does not know so, pass --failed-login-status {path}=404, else those failed logins "
+                "(a credential stuffing's, mostly) are not seen"
+            )
+        return hints
 
     def login_hints(self) -> list[str]:
         """What to check, per login path, when many logins were submitted to it and none, or next to
@@ -747,8 +774,9 @@ class ImportReport:
         return (
             f"{self.unplaced_clients} request(s) have an X-Forwarded-For entry that is not an address (the first "
             f"header: {self.unplaced_header_example!r}): the hops beyond it cannot be placed, and their client is "
-            f"taken as the proxy that wrote it ({proxies}), with every other such request (a new-user trial's "
-            "malformed IPv6 addresses made 303 people's clients the load balancer's); check what writes the header"
+            f"taken as the proxy that wrote it ({proxies}), so that clients without a cookie behind one proxy are one "
+            "(a new-user trial's malformed IPv6 addresses made 303 people's clients the load balancer's); check what "
+            "writes the header"
         )
 
     def agent_hint(self) -> str | None:
@@ -889,6 +917,7 @@ class ImportReport:
         found = (
             self.order_hint(),
             *self.login_hints(),
+            *self.login_probe_hints(),
             self.proxy_hint(),
             self.address_hint(),
             self.unreadable_address_hint(),
@@ -1816,6 +1845,32 @@ def derived_event_id(source: str, line_number: int, line: str) -> str:
     return str(uuid.UUID(bytes=digest[:16], version=4))
 
 
+def _submitted(method: str | None, query: str) -> bool:
+    """Whether a request submits a form: a POST or PUT, or credentials in the query."""
+    return (method or "").upper() in {"POST", "PUT"} or "pwd=" in query or "password=" in query
+
+
+def _login_submitted(lowered_path: str, submitted: bool) -> bool:
+    """Whether a request submits a login (``infer_event_type``): a login path's, submitted, that
+    neither logs out nor does another of an account's steps under it."""
+    return (
+        submitted
+        and _LOGIN_RE.search(lowered_path) is not None
+        and not _LOGOUT_RE.search(lowered_path)
+        and not _NOT_LOGIN_RE.search(lowered_path)
+    )
+
+
+def login_probe(status: int | None, failed_statuses: Collection[int]) -> bool:
+    """Whether a login submitted with this answer is a page the site does not have (404, 405, 410,
+    unless ``failed_statuses`` say it fails logins so): a scanner's probe (``POST
+    /console/login/LoginForm.jsp``), read as a request like any other. Read as failed logins, a
+    scanner's probes raised a wave of failed logins on a new-user trial's portal, which named its
+    people's logins to check; a login API that answers an unknown account 404 is told with
+    ``--failed-login-status PATH=404``, which the import suggests (``ImportReport.login_hints``)."""
+    return status in _NO_SUCH_PAGE and status not in failed_statuses
+
+
 def infer_event_type(
     method: str | None, path: str | None, status: int | None, query: str = "", failed_statuses: Collection[int] = ()
 ) -> str:
@@ -1823,7 +1878,9 @@ def infer_event_type(
 
     Static files are ``static_asset``; login paths are ``login_succeeded`` or ``login_failed`` by
     status when submitted (POST, or credentials in the query: failed at 400 to 499, or at one of
-    ``failed_statuses``; WordPress's ``/wp-login.php`` as WordPress answers it, ``_wordpress_step``)
+    ``failed_statuses``; WordPress's ``/wp-login.php`` and WooCommerce's account page as WordPress
+    answers them, ``_wordpress_step``; answered 404, 405 or 410, a probe of a page the site does not
+    have, ``login_probe``, read as any other request)
     and ``login_attempt`` when the status is unknown or a server error (an outage of the login
     service is no wave of failed logins), unless they log out,
     refresh a token, register an account or reset a password (``/auth/logout``,
@@ -1835,19 +1892,16 @@ def infer_event_type(
     if not path:
         return "bad_request"
     lowered = path.lower()
-    submitted = (method or "").upper() in {"POST", "PUT"} or "pwd=" in query or "password=" in query
+    submitted = _submitted(method, query)
     # (a page's or a player's own files; not what is written to such a name: model.features.resources)
     if is_page_asset(f"{path}?{query}" if query else path, method):
         return "static_asset"
-    if _WORDPRESS_LOGIN_RE.search(lowered) or (_WOOCOMMERCE_ACCOUNT_RE.search(lowered) and submitted):
+    woocommerce_login = (method or "").upper() == "POST" and _WOOCOMMERCE_ACCOUNT_RE.search(lowered)
+    if _WORDPRESS_LOGIN_RE.search(lowered) or (woocommerce_login and "/api/" not in lowered):
         return _wordpress_step(submitted, status, query, failed_statuses)
-    if _LOGIN_RE.search(lowered) and submitted and not _LOGOUT_RE.search(lowered) and not _NOT_LOGIN_RE.search(lowered):
+    if _login_submitted(lowered, submitted) and not login_probe(status, failed_statuses):
         if status is None or (status >= 500 and status not in failed_statuses):
             return "login_attempt"  # (a server error says nothing of the credentials)
-        if status in _NO_SUCH_PAGE and status not in failed_statuses:
-            # No such login page here: a scanner's probe (``/console/login/LoginForm.jsp``), whose
-            # failures, read as logins, raised a wave of failed logins on a new-user trial's portal.
-            return "page_view"
         return "login_failed" if status >= 400 or status in failed_statuses else "login_succeeded"
     if _LOGOUT_RE.search(lowered):
         return "logout"
@@ -2645,6 +2699,10 @@ class LogImporter:
             given = failed_statuses if path_key in self.failed_login_paths else frozenset()
             client = identify_user(None, None, ip, agent)
             self.report.count_login(path, status, failed, by_site_status, given, client)
+        elif (
+            path and login_probe(status, failed_statuses) and _login_submitted(path.lower(), _submitted(method, query))
+        ):
+            self.report.count_login_probe(path)
         return {
             "event_id": derived_event_id(source, number, line),
             "occurred_at": occurred_at,
@@ -2668,11 +2726,12 @@ class LogImporter:
         client = self.client_address.of(peer, forwarded, one_hop=one_hop)
         if peer is not None and client != canonical(peer):
             properties["remote_addr"] = peer
-        if forwarded and client is not None and self.client_address.is_trusted(client):
+        # (a header of "-" is none: the request came straight to the proxy, a health check)
+        if forwarded and forwarded.strip() != "-" and client is not None and self.client_address.is_trusted(client):
             hops = [forwarded] if one_hop else forwarded.split(",")
-            if any(hop.strip() not in ("", "-") and hop_address(hop) is None for hop in hops):
+            if any(hop.strip() and hop_address(hop) is None for hop in hops):
                 if not self.report.unplaced_clients:
-                    self.report.unplaced_header_example = forwarded
+                    self.report.unplaced_header_example = forwarded[:MAX_EXAMPLE_LENGTH]
                 self.report.unplaced_clients += 1
                 self.report.unplaced_proxies[client] += 1
         return client
