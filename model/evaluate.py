@@ -19,10 +19,11 @@ caught when an entity it touched alerts while it runs (or within the idle limit 
 alerts are counted per 1,000 normal entity-days against the budget.
 
 ``eval_trial_logs``: labelled logs of sites this project did not simulate, written by testers who read
-only the docs (``trial_logs/``), backtested as they ran it: a library catalogue's Apache combined log
-(no session column, users by address and agent), an airline booking site's nginx log with a
-session cookie, and a research group's small site after the web-bot datasets of Iliou et al.
-(people, Selenium and headless bots, and advanced bots that browse as its people do).
+only the docs (``trial_logs/``), backtested as they ran it: among them a library catalogue's and a
+WooCommerce shop's Apache combined logs (no session column, users by address and agent), an airline
+booking site's nginx log with a session cookie, and a research group's small site after the web-bot
+datasets of Iliou et al. (people, Selenium and headless bots, and advanced bots that browse as its
+people do); ``trial_logs/README.md`` lists them all.
 
 Every event-level line carries its baseline, measured in the same run: scikit-learn's ``IsolationForest`` with
 default settings on the same rows, with its threshold calibrated the same way.
@@ -428,6 +429,11 @@ TRIALS = (
         "library_catalogue",
         "library_catalogue.py",
         ("--format", "combined", "--failed-login-status", "200", "--entity", "user"),
+    ),
+    TrialLog(
+        "woocommerce_shop",
+        "woocommerce_shop.py",
+        ("--format", "combined", "--entity", "user"),
     ),
     TrialLog(
         "airline_booking",

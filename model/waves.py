@@ -47,7 +47,8 @@ Where a log does not tell a failed login from one that got in (a WAF's log recor
 single-page app's login API answers 200 either way), stuffing leaves no failed login to count; its
 logins themselves are the surge (``LOGIN_SURGES``): the share of a service's requests (page assets
 aside) that submit a login, far above its usual. It is watched only where training's logins never
-visibly failed, or never visibly succeeded (fewer than ``MIN_EXCESS_FAILURES`` of either: a status
+visibly failed, or never visibly succeeded (fewer than ``MIN_EXCESS_FAILURES`` of either, and on
+a small site fewer than ``MIN_SEEN_SHARE`` of them: a status
 given as a failed login's that a successful one gets too): elsewhere the failed-login waves watch
 them, and one stuffing would raise two alerts. Payments likewise (``PAYMENT_SURGES``): where a
 declined card is answered with 200 (a GraphQL API's checkout, WooCommerce's), card testing is a surge
@@ -141,6 +142,14 @@ FAMILIAR_DECAYED_FAILURES = 0.05
 # The usual share is kept away from 0 and 1 so that one failure in a service that never had any is
 # not infinitely surprising.
 MIN_USUAL_SHARE = 0.001
+# Training's attempts visibly fail where both outcomes come MIN_EXCESS_FAILURES times, or, on a small
+# site, at least MIN_SEEN_OUTCOMES times and MIN_SEEN_SHARE of the attempts each: people mistype
+# their passwords, so a site whose logins fail visibly shows a share of failures that a few errors
+# of another kind (an expired form's 403 among logins answered 200 either way) do not make. A small
+# WooCommerce shop's 51 logins of a week, 6 of them failed, counted as failing invisibly, and its
+# surges of logins alerted beside its failed-login waves, twice for each wave of a brute force.
+MIN_SEEN_OUTCOMES = 3
+MIN_SEEN_SHARE = 0.05
 MAX_USUAL_SHARE = 0.999
 # A log whose visits read as crawlers' this often holds no page assets to speak of (model.visits).
 MOST_USUAL_VISITS_WITHOUT_ASSETS = 0.9
@@ -969,7 +978,9 @@ def train_wave_model(
     if watched.where_unseen is not None:
         # (attempts all failed tell no more than none failed: a status that answers both alike)
         seen = Counter(watched.where_unseen.outcome(event) for event in events)
-        if min(seen[True], seen[False]) >= MIN_EXCESS_FAILURES:
+        fewer = min(seen[True], seen[False])
+        visible = fewer >= MIN_SEEN_OUTCOMES and fewer >= MIN_SEEN_SHARE * (seen[True] + seen[False])
+        if fewer >= MIN_EXCESS_FAILURES or visible:
             unseen = watched.where_unseen
             return None, {"skipped": f"{seen[True]} {unseen.failed}: the {unseen.title.lower()} watch them"}
     attempts = len(outcomes)

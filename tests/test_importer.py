@@ -2797,6 +2797,22 @@ def test_a_login_redirected_back_to_its_form_or_to_a_lockout_page_failed() -> No
     )
 
 
+def test_a_woocommerce_login_redirected_to_the_account_page_got_in() -> None:
+    # GIVEN a WooCommerce customer's login, posted on the account page and redirected back to it (its
+    # dashboard now), and one that failed (the form again, 200)
+    lines = [
+        '198.51.100.7 - - [02/Nov/2026:10:00:00 +0000] "POST /my-account/ HTTP/1.1" 302 0 "-" "Fx"',
+        '198.51.100.7 - - [02/Nov/2026:10:00:01 +0000] "GET /my-account/ HTTP/1.1" 200 48000 "-" "Fx"',
+        '198.51.100.8 - - [02/Nov/2026:10:00:05 +0000] "POST /my-account/ HTTP/1.1" 200 54000 "-" "Fx"',
+    ]
+    importer = LogImporter("combined")
+    types = [item.event["event_type"] for item in importer.import_lines(lines, "shop.log")]
+    # THEN the first got in, as WooCommerce answers it (read as a form fetched again, every customer's
+    # login of a new-user trial's shop failed), and the second failed
+    assert types == ["login_succeeded", "page_view", "login_failed"]
+    assert importer.report.logins_redirected_back == 0
+
+
 def test_a_login_redirected_to_its_form_that_passes_it_on_in_a_new_session_got_in() -> None:
     # GIVEN Moodle's logins: one that gets in is redirected to the form's cookie check
     # (/login/index.php?testsession=ID), itself redirected to the dashboard, in the session the login

@@ -1341,6 +1341,38 @@ def test_a_log_whose_logins_fail_visibly_watches_no_surge_of_logins() -> None:
     )
 
 
+def test_a_small_site_whose_few_logins_fail_visibly_watches_no_surge_of_logins() -> None:
+    # GIVEN a small shop's week: 51 logins, 6 of them failed (people mistyping), on a site's browsing
+    browsing = [item for item in browsing_with_logins(START, minutes=7 * 24 * 60) if item["event_type"] == "page_view"]
+    customers = [
+        event(
+            START + timedelta(hours=3 * number),
+            f"customer-{number}",
+            "login_failed" if number % 8 == 0 else "login_succeeded",
+            resource="/my-account/",
+        )
+        for number in range(51)
+    ]
+    training = sorted(browsing + customers, key=event_time)
+    assert sum(1 for item in customers if item["event_type"] == "login_failed") == 7
+    # THEN its logins fail visibly: the failed-login waves watch them, and no surge model is trained
+    model, metadata = train_wave_model(training, [event_time(item) for item in training], LOGIN_SURGES)
+    assert model is None
+    assert metadata == {"skipped": "7 failed logins: the waves of failed logins watch them"}
+    # AND where the few failures are a sliver of many logins (an expired form's 403), the surges are watched
+    many = [
+        event(
+            START + timedelta(minutes=10 * number),
+            f"customer-{number}",
+            "login_failed" if number < 5 else "login_succeeded",
+            resource="/login",
+        )
+        for number in range(500)
+    ]
+    training = sorted(browsing + many, key=event_time)
+    assert train_wave_model(training, [event_time(item) for item in training], LOGIN_SURGES)[0] is not None
+
+
 def test_a_log_whose_logins_all_read_as_failed_watches_the_surges_of_logins() -> None:
     # GIVEN a week whose every login read as failed (a status given as a failed login's that a
     # successful one gets too: a login API answering 200 either way)
