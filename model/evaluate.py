@@ -436,6 +436,20 @@ TRIALS = (
         ("--format", "combined", "--entity", "user"),
     ),
     TrialLog(
+        "student_portal",
+        "student_portal.py",
+        (
+            "--format",
+            "custom",
+            "--log-format",
+            '%h %l %u %t \\"%r\\" %>s %b \\"%{Referer}i\\" \\"%{User-Agent}i\\" %D \\"%{X-Forwarded-For}i\\" '
+            "%{JSESSIONID}C",
+            "--entity",
+            "session",
+        ),
+        ("--scale", "0.2"),
+    ),
+    TrialLog(
         "airline_booking",
         "airline_booking.py",
         (

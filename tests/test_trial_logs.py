@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from model.backtest import LINE_KEY, labels_by_line, read_source
+from model.backtest import LINE_KEY, NORMAL_LABELS, label_keys, labels_by_line, read_source
 from model.entities import entity_key
 from model.evaluate import TRIALS, TrialLog
 from traffic.importer import identify_user, is_google_health_check
@@ -58,6 +58,17 @@ def test_a_trial_log_is_labelled_by_the_keys_its_import_gives(trial: TrialLog, t
         assert not any(LINE_KEY.fullmatch(key) for key in rekeyed)
         test_ids = {event["event_id"] for event in events}
         assert {label for key, label in rekeyed.items() if key in test_ids} - {"normal"}
+        return
+    if not any(label.lower() in NORMAL_LABELS for label in labels.values()):
+        # (a log labelled by its attacks alone, their sessions and lines: every other entity is
+        # normal) every session key names test events, as the backtest matches them, and the lines'
+        # keys name lines of the log
+        rekeyed = labels_by_line(labels, [str(logs / "train.log"), str(logs / "test.log")], options["--format"])
+        assert not any(LINE_KEY.fullmatch(key) for key in rekeyed)
+        named = {key for key in labels if not LINE_KEY.fullmatch(key)}
+        matched = {key for event in events for key in label_keys(event, entity_key(event, kind), named)}
+        assert named
+        assert named == matched
         return
     assert entities <= labels.keys()
     assert {labels[entity] for entity in entities} - {"normal"}
