@@ -767,24 +767,30 @@ def test_an_unreadable_window_or_model_is_refused_with_a_named_error() -> None:
         WaveModel.from_json({"usual_share": 0.1, "threshold": 12.0, "routine_accounts": "uptime-check"})
 
 
-def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_scorer_does(tmp_path) -> None:
+def with_waves_and_new_people(tmp_path: Any, waves: WaveModel) -> tuple[Any, list[dict[str, Any]]]:
+    """A model trained on ten days of 120 people, its failed-login wave model replaced by ``waves``,
+    and the eleventh day of 30 people new to it: the backtests' replays below."""
     from model.artifact import load_model
-    from model.backtest import Replay, summarize
     from model.train import save, train
     from tests.model_factories import normal_traffic
 
-    # GIVEN a model with a wave model, and a day of new people among whom 240 new accounts are tried
-    # once each over four minutes, as the scorer's test has them (each an entity alert on its own)
     loaded = load_model(save(train(normal_traffic(users=120, days=10)), tmp_path / "model"))
-    loaded = replace(
-        loaded, wave_models={**loaded.wave_models, LOGINS.kind: WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)}
-    )
+    loaded = replace(loaded, wave_models={**loaded.wave_models, LOGINS.kind: waves})
     day = (START + timedelta(days=10)).timestamp()
     people = [
         {**item, "user_id": "new-" + item["user_id"], "session_id": "new-" + str(item["session_id"])}
         for item in normal_traffic(users=30, days=11, seed=42)
         if event_time(item) >= day
     ]
+    return loaded, people
+
+
+def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_scorer_does(tmp_path) -> None:
+    from model.backtest import Replay, summarize
+
+    # GIVEN a model with a wave model, and a day of new people among whom 240 new accounts are tried
+    # once each over four minutes, as the scorer's test has them (each an entity alert on its own)
+    loaded, people = with_waves_and_new_people(tmp_path, WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR))
     attack = [
         {**item, "session_id": f"attempt-{index}", "status": 200 if index < 2 else 401}
         for index, item in enumerate(stuffing(START + timedelta(days=10, hours=15), 240, 1.0))
@@ -847,23 +853,11 @@ def test_the_backtest_counts_the_accounts_a_wave_tried_as_alerted_by_it_as_the_s
 
 
 def test_the_backtest_s_batches_span_a_second_as_the_scorer_s_so_that_a_wave_covers_a_slow_stuffing(tmp_path) -> None:
-    from model.artifact import load_model
     from model.backtest import DEFAULT_BATCH_EVENTS, DEFAULT_BATCH_SECONDS, Replay
-    from model.train import save, train
-    from tests.model_factories import normal_traffic
 
     # GIVEN a small site (30 people a day) and stuffing through proxies, an account every 20 s for
     # two hours, each attempt an entity alert on its own
-    loaded = load_model(save(train(normal_traffic(users=120, days=10)), tmp_path / "model"))
-    loaded = replace(
-        loaded, wave_models={**loaded.wave_models, LOGINS.kind: WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR)}
-    )
-    day = (START + timedelta(days=10)).timestamp()
-    people = [
-        {**item, "user_id": "new-" + item["user_id"], "session_id": "new-" + str(item["session_id"])}
-        for item in normal_traffic(users=30, days=11, seed=42)
-        if event_time(item) >= day
-    ]
+    loaded, people = with_waves_and_new_people(tmp_path, WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR))
     attack = stuffing(START + timedelta(days=10, hours=15), 360, 1 / 20)
     ordered = sorted(people + attack, key=event_time)
 
@@ -887,22 +881,12 @@ def test_the_backtest_s_batches_span_a_second_as_the_scorer_s_so_that_a_wave_cov
 
 
 def test_the_backtest_counts_the_sessions_that_failed_in_a_trickle_wave_as_alerted_by_it(tmp_path) -> None:
-    from model.artifact import load_model
     from model.backtest import Replay, summarize
-    from model.train import save, train
-    from tests.model_factories import normal_traffic
 
     # GIVEN a model whose wave model judges the long window, and a day of new people among whom one
     # new session every three minutes, for two hours, tries one account and leaves
-    loaded = load_model(save(train(normal_traffic(users=120, days=10)), tmp_path / "model"))
     waves = WaveModel(usual_share=0.05, threshold=SURPRISE_FLOOR, long_threshold=SURPRISE_FLOOR)
-    loaded = replace(loaded, wave_models={**loaded.wave_models, LOGINS.kind: waves})
-    day = (START + timedelta(days=10)).timestamp()
-    people = [
-        {**item, "user_id": "new-" + item["user_id"], "session_id": "new-" + str(item["session_id"])}
-        for item in normal_traffic(users=30, days=11, seed=42)
-        if event_time(item) >= day
-    ]
+    loaded, people = with_waves_and_new_people(tmp_path, waves)
     attack = [  # (40)
         {**item, "session_id": f"attempt-{index}", "status": 401}
         for index, item in enumerate(stuffing(START + timedelta(days=10, hours=15), 40, 1 / 180, successes=0))
