@@ -1817,6 +1817,7 @@ def test_event_type_inference() -> None:
     # (a login page the site does not have is a scanner's probe, unless the site fails logins so)
     assert infer_event_type("POST", "/console/login/LoginForm.jsp", 404) == "page_view"
     assert infer_event_type("POST", "/owa/auth/logon.aspx", 410) == "page_view"
+    assert infer_event_type("POST", "/login", 405) == "login_failed"  # (AWS WAF's CAPTCHA: a login refused)
     assert infer_event_type("POST", "/api/login", 404, failed_statuses={404}) == "login_failed"
     assert infer_event_type("POST", "/oauth/token/login", 400) == "login_failed"  # (OAuth's invalid_grant)
     assert infer_event_type("POST", "/api/login", 404) == "api_call"  # (read as the rest of the API is)
@@ -2042,7 +2043,7 @@ def test_logins_answered_as_a_missing_page_are_probes_unless_the_path_answers_lo
     # THEN no 404 is a failed login (the scanner raises no wave), and the import says where 404 may be one
     assert types == Counter({"login_failed": 15, "login_succeeded": 15, "api_call": 25, "page_view": 25})
     (hint,) = importer.report.login_probe_hints()
-    assert hint.startswith("25 login(s) submitted to /api/login were answered 404, 405 or 410")
+    assert hint.startswith("25 login(s) submitted to /api/login were answered 404 or 410")
     assert "though 30 other(s) there were answered as logins" in hint
     assert "--failed-login-status /api/login=404" in hint
     assert hint in importer.report.hints()

@@ -374,6 +374,9 @@ _WORDPRESS_STEPS = {
     "register": "signup",
 }
 _NO_SUCH_PAGE = frozenset({404, 405, 410})
+# A login answered so is a probe of a page the site does not have (``login_probe``). Not 405, which a
+# web firewall's CAPTCHA answers with (AWS WAF's): a login it challenged is refused, a failed one.
+_NO_LOGIN_PAGE = frozenset({404, 410})
 _RESET_RE = re.compile(r"(?:password|forgot|reset)")
 # A password reset is its form submitted, or the link it sent followed (its token in the query); the
 # form fetched is a page: read as a reset, everyone who reset theirs did it twice, and a visit to the
@@ -632,8 +635,8 @@ class ImportReport:
             if probes < MIN_LOGINS_FOR_HINT or logins < MIN_LOGINS_FOR_HINT:
                 continue
             hints.append(
-                f"{probes} login(s) submitted to {path} were answered 404, 405 or 410 and read as probes of a page the "
-                f"site does not have, though {logins} other(s) there were answered as logins: if it answers an "
+                f"{probes} login(s) submitted to {path} were answered 404 or 410 and read as probes of a page the site "
+                f"does not have, though {logins} other(s) there were answered as logins: if it answers an "
                 f"account it does not know so, pass --failed-login-status {path}=404, else those failed logins "
                 "(a credential stuffing's, mostly) are not seen"
             )
@@ -1873,13 +1876,13 @@ def _login_submitted(lowered_path: str, submitted: bool) -> bool:
 
 
 def login_probe(status: int | None, failed_statuses: Collection[int]) -> bool:
-    """Whether a login submitted with this answer is a page the site does not have (404, 405, 410,
-    unless ``failed_statuses`` say it fails logins so): a scanner's probe (``POST
+    """Whether a login submitted with this answer is a page the site does not have (404 or 410,
+    ``_NO_LOGIN_PAGE``, unless ``failed_statuses`` say it fails logins so): a scanner's probe (``POST
     /console/login/LoginForm.jsp``), read as a request like any other. Read as failed logins, a
     scanner's probes raised a wave of failed logins on a new-user trial's portal, which named its
     people's logins to check; a login API that answers an unknown account 404 is told with
-    ``--failed-login-status PATH=404``, which the import suggests (``ImportReport.login_hints``)."""
-    return status in _NO_SUCH_PAGE and status not in failed_statuses
+    ``--failed-login-status PATH=404``, which the import suggests (``ImportReport.login_probe_hints``)."""
+    return status in _NO_LOGIN_PAGE and status not in failed_statuses
 
 
 def infer_event_type(
@@ -1890,7 +1893,7 @@ def infer_event_type(
     Static files are ``static_asset``; login paths are ``login_succeeded`` or ``login_failed`` by
     status when submitted (POST, or credentials in the query: failed at 400 to 499, or at one of
     ``failed_statuses``; WordPress's ``/wp-login.php`` and WooCommerce's account page as WordPress
-    answers them, ``_wordpress_step``; answered 404, 405 or 410, a probe of a page the site does not
+    answers them, ``_wordpress_step``; answered 404 or 410, a probe of a page the site does not
     have, ``login_probe``, read as any other request)
     and ``login_attempt`` when the status is unknown or a server error (an outage of the login
     service is no wave of failed logins), unless they log out,
