@@ -42,6 +42,7 @@ from model.entities import (
     typed_ahead,
 )
 from model.entity_training import (
+    CROSS_FIT_FOLDS,
     EXPONENTIAL_TAIL,
     QUANTILE,
     TIED_BASE,
@@ -415,6 +416,40 @@ def test_training_reads_an_episode_s_evidence_as_the_scorer_does() -> None:
     assert snapshots is not None
     assert served.page_sums[REPEATED] == 8.0
     assert snapshots.rows[-1].tolist() == evidence_row(served, snapshots.priors)
+
+
+def test_a_few_dozen_entities_are_each_cross_fitted_by_the_profile_of_all_the_others() -> None:
+    # GIVEN a week of forty users' traffic replayed into episode rows, and of two hundred users'
+    def snapshots_of(users: int) -> Snapshots:
+        events = sorted(normal_traffic(users=users, days=7), key=event_time)
+        nothing = np.zeros(len(events), bool)
+        zeros = OutOfSample(np.zeros((len(events), FEATURE_COUNT)), np.zeros(len(events)), nothing, nothing)
+        snapshots = episode_snapshots(events, [event_time(item) for item in events], "user", zeros)
+        assert snapshots is not None
+        return snapshots
+
+    few, many = snapshots_of(40), snapshots_of(200)
+    # WHEN each user-day's highest score is cross-fitted
+    sums, _ = cross_fitted_maxima(few)
+    # THEN each of the forty is scored by a profile fitted on the thirty-nine others' rows (one fitted
+    # on four fifths of them would find each stranger than the shipped one, fitted on all, finds
+    # tomorrow's users)
+    row_entity = np.asarray(few.entity_of)[few.entity_day]
+    for user in ("user-0003", "user-0017", "user-0031"):
+        own = row_entity == user
+        others = EntityModel(
+            [0.0] * len(ENTITY_FEATURE_NAMES),
+            np.sort(few.rows[few.for_fitting & ~own], axis=0),
+            0.0,
+            0.0,
+            capped_as_rows=int(few.for_fitting.sum()),
+        )
+        total, _ = others.sum_and_largest_term(few.rows[own])
+        days = [index for index, entity in enumerate(few.entity_of) if entity == user]
+        assert sums[days].max() == pytest.approx(total.max())
+    assert len(np.unique(few.fold)) == 40
+    # AND two hundred fall in CROSS_FIT_FOLDS folds by a hash of their names, as many do
+    assert len(np.unique(many.fold)) == CROSS_FIT_FOLDS
 
 
 def test_a_session_that_walks_one_visit_again_and_again_outranks_the_same_pages_in_another_order(
