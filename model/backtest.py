@@ -1337,7 +1337,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--format",
         choices=(*SOURCE_KINDS, *FORMATS),
         default="auto",
-        help="how to read SOURCEs (default: archive folder or JSON lines)",
+        help="how to read SOURCEs (default: archive folder or JSON lines, or custom where --log-format is given)",
     )
     parser.add_argument(
         "--log-format",
@@ -1387,6 +1387,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error("give exactly one of --train SOURCE and --model model.tar.gz")
     if arguments.train_on_labelled and not arguments.train:
         parser.error("--train-on-labelled is about training: it needs --train")
+    if arguments.format == "auto" and arguments.log_format:  # (a format string names the custom format)
+        arguments.format = "custom"
     if arguments.format == "custom" and not arguments.log_format:
         parser.error("--format custom needs --log-format")
     if arguments.entity == "session" and arguments.format in NO_SESSION_FORMATS:

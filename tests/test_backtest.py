@@ -608,6 +608,35 @@ def test_a_visits_first_request_before_its_cookie_takes_the_label_of_the_visit_i
     assert with_landing_keys(events[:1], [None]) == [None]
 
 
+def test_a_format_string_alone_reads_the_logs_in_it(logs: Path, tmp_path: Path) -> None:
+    # GIVEN the logs written as a web-bot dataset publishes its access logs: no address, the session
+    # id in a column of its own
+    dataset_format = '%h %l [%t] "%r" %>s %b "%{Referer}" SESSIONID "%{User-Agent}"'
+
+    def access_log(name: str) -> Path:
+        lines = []
+        for line in (logs / f"{name}.jsonl").read_bytes().splitlines():
+            item = json.loads(line)
+            moment = parse_timestamp(item["occurred_at"]).strftime("%d/%b/%Y:%H:%M:%S +0000")
+            request = f"GET {item.get('resource') or '/'} HTTP/1.1"
+            lines.append(f'- - [{moment}] "{request}" 200 512 "-" {item["session_id"]} "{item["user_agent"]}"\n')
+        path = tmp_path / f"{name}.log"
+        path.write_text("".join(lines))
+        return path
+
+    train, test = access_log("train"), access_log("test")
+    # WHEN a user gives the format string and no --format
+    result = run_backtest(
+        *("--train", str(train), "--test", str(test), "--labels", str(logs / "labels.csv"), "--entity", "session"),
+        *("--log-format", dataset_format, "--out", str(tmp_path / "out")),
+    )
+    # THEN the logs are read in it, every line, and the scrapers alert
+    assert result.returncode == 0, result.stderr
+    summary = json.loads(result.stdout.strip().splitlines()[-1])
+    assert summary["events"] == len(test.read_text().splitlines())
+    assert summary["per_label"]["scraper"]["alerted"] == 2
+
+
 def test_a_log_format_that_cannot_be_read_is_refused_in_a_sentence(tmp_path: Path) -> None:
     # WHEN the format mixes Apache's directives with nginx's variables
     line = '- - [14/Oct/2019:11:13:23 +0300] "GET / HTTP/1.1" 200 5 "-" s1 "Mozilla/5.0"\n'

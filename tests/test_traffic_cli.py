@@ -168,6 +168,15 @@ def test_import_behind_a_cdn_reads_the_client_from_the_hops_it_is_told_to_believ
         stdin=line,
     )
     assert json.loads(result.stdout)["ip"] == "192.0.2.44"
+    # AND the format string alone names the custom format
+    given_alone = traffic(
+        "import",
+        "-",
+        '--log-format=%h %l %u %t \\"%r\\" %>s %b \\"%{X-Forwarded-For}i\\"',
+        "--real-ip-from=198.51.100.0/24",
+        stdin=line,
+    )
+    assert given_alone.stdout == result.stdout
 
 
 def test_import_reads_standard_input() -> None:

@@ -128,7 +128,9 @@ def build_parser() -> argparse.ArgumentParser:
         "reported with examples on standard error; they never stop the import.",
     )
     importer.add_argument("inputs", nargs="+", help="files to read ('-' for standard input; a folder for csic2010)")
-    importer.add_argument("--format", choices=FORMATS, default="combined", help="input format (default combined)")
+    importer.add_argument(
+        "--format", choices=FORMATS, help="input format (default combined, or custom where --log-format is given)"
+    )
     importer.add_argument(
         "--log-format",
         help="custom format string in nginx syntax, e.g. "
@@ -347,6 +349,8 @@ def _imported(importer: LogImporter, inputs: list[str]) -> Iterator[LabeledEvent
 
 
 def run_import(args: argparse.Namespace) -> int:
+    if args.format is None:  # (a format string names the custom format)
+        args.format = "custom" if args.log_format else "combined"
     importer = LogImporter(
         args.format,
         log_format=args.log_format,
