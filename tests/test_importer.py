@@ -2338,7 +2338,6 @@ def test_a_submitted_payment_is_a_purchase_under_api_too_and_a_viewed_one_is_not
         ("POST", "/webhooks/payment"): "page_view",  # (a provider's callback to the site)
         ("POST", "/api/orders/123/cancel"): "api_call",  # (a step after the payment, not one)
         ("POST", "/api/donations/intent/"): "api_call",
-        ("POST", "/account/payments/methods"): "page_view",
         ("POST", "/rest/default/V1/guest-carts/a1b2/payment-information"): "purchase",  # (Magento 2)
         ("POST", "/checkout/place-order"): "purchase",
         ("POST", "/orders.json"): "purchase",
@@ -2354,6 +2353,11 @@ def test_a_submitted_payment_is_a_purchase_under_api_too_and_a_viewed_one_is_not
     # in a checkout, a default changed, or the setup intent a billing page creates as it loads
     saved = {
         ("POST", "/api/v1/billing/payment-methods"): "purchase",
+        ("POST", "/prod/v1/payments/methods"): "purchase",  # (an app's REST API behind API Gateway)
+        ("POST", "/v1/wallet/cards"): "purchase",
+        ("POST", "/account/payment_sources.json"): "purchase",
+        ("POST", "/boards/7/cards"): "page_view",  # (a board's cards)
+        ("GET", "/v1/payments/methods"): "page_view",  # (the saved cards listed)
         ("PUT", "/billing/payment-methods"): "page_view",
         ("POST", "/checkout/payment-method"): "page_view",
         ("POST", "/billing/setup-intent"): "page_view",
@@ -2519,6 +2523,39 @@ def test_a_log_without_user_agents_or_with_durations_in_another_unit_says_so() -
     assert any("none of 30 requests has a user agent" in hint for hint in bare.report.hints())
     (hint,) = seconds.report.hints()
     assert "30 of 30 requests took more than an hour by their duration column: is it in another unit?" in hint
+
+
+def test_a_format_without_user_agents_sessions_or_users_says_its_clients_are_addresses_alone() -> None:
+    # GIVEN an API Gateway stage logging its console's JSON preset (no user agent; its IAM user column
+    # empty on an app's calls), the same with the user agent and the Cognito user added, and a common
+    # log whose user column names users
+    preset = (
+        '{ "requestId":"$context.requestId", "ip": "$context.identity.sourceIp", "user":"$context.identity.user",'
+        '"requestTime":"$context.requestTime", "httpMethod":"$context.httpMethod", "path":"$context.path",'
+        '"status":"$context.status" }'
+    )
+    line = (
+        '{ "requestId":"9c5e0a1f", "ip": "203.0.113.9", "user":"-", "requestTime":"02/Nov/2026:10:00:00 +0000",'
+        '"httpMethod":"GET", "path":"/prod/v1/products/42", "status":"200", "agent":"okhttp/4.12.0", "sub":"6f1c" }'
+    )
+    bare = LogImporter("custom", log_format=preset)
+    list(bare.import_lines([line] * 30, "api.log"))
+    identified = LogImporter(
+        "custom",
+        log_format=preset.replace(
+            " }", ', "agent":"$context.identity.userAgent", "sub":"$context.authorizer.claims.sub" }'
+        ),
+    )
+    list(identified.import_lines([line] * 30, "api.log"))
+    named = LogImporter("common")
+    list(named.import_lines(['203.0.113.9 - ada [02/Nov/2026:10:00:00 +0000] "GET / HTTP/1.1" 200 5'] * 30, "a.log"))
+    # THEN the first says that each client is its address alone, and what to add
+    (hint,) = [hint for hint in bare.report.hints() if "address alone" in hint]
+    assert hint.startswith("the format has no user agent nor session, and none of 30 requests names a user")
+    assert "$context.identity.userAgent" in hint
+    assert "$context.authorizer.claims.sub" in hint
+    # AND the others, whose clients are told apart, do not
+    assert not [hint for hint in identified.report.hints() + named.report.hints() if "address alone" in hint]
 
 
 # HAProxy's HTTP log (option httplog) as rsyslog writes it, a single-digit day padded; the frontend

@@ -438,10 +438,15 @@ _PURCHASE_RE = re.compile(
     r"(?:/(?:confirm|submit|complete|process|place-?order))?/?$"
 )
 # WooCommerce's checkout posts to its AJAX endpoint, named in the query: ``/?wc-ajax=checkout``.
-# A card saved for later payments, posted (``POST /billing/payment-methods``): card testers use it as
-# they use checkouts. Not a method chosen within a checkout (its payment is the checkout's), nor a
-# default method changed (PUT), nor the setup intent a billing page creates as it loads.
-_SAVED_CARD_RE = re.compile(r"/payment[-_]methods?(?:\.json)?/?$")
+# A card saved for later payments, posted (``POST /billing/payment-methods``, an app's REST
+# ``/v1/payments/methods`` or ``/wallet/cards``): card testers use it as they use checkouts (a new-user
+# trial's app answered 239 of 260 such adds 402, read as page views: no wave of declines could rise).
+# Not a method chosen within a checkout (its payment is the checkout's), nor a default method changed
+# (PUT), nor the setup intent a billing page creates as it loads, nor a board's cards.
+_SAVED_CARD_RE = re.compile(
+    r"/(?:payment[-_]methods?|payment[-_]sources?|(?:payments?|billing|wallet)/(?:methods?|cards?|sources?))"
+    r"(?:\.json)?/?$"
+)
 _PURCHASE_QUERY_RE = re.compile(r"(?:^|&)wc-ajax=checkout(?:&|$)")
 _STAFF_RE = re.compile(r"/(?:admin|wp-admin)(?:/|$)")
 _CALLBACK_RE = re.compile(r"/(?:webhooks?|callbacks?|ipn|notify|notifications?)(?:/|$)")
@@ -510,6 +515,9 @@ class ImportReport:
     statuses_expected: bool = True  # a log of responses (not CSIC 2010's requests, nor events)
     login_attempts: int = 0  # logins submitted without a status: their outcome unknown
     agents_expected: bool = False  # whether the format has a user-agent column
+    # A format of columns with neither a user agent nor a session: its clients are their addresses
+    # alone unless its lines name users.
+    sessionless_without_agents: bool = False
     users_expected: bool = False  # whether it has a user column ($user_id, $remote_user...)
     named_users: int = 0  # events whose user column named a user
     timed: int = 0  # events with a duration...
@@ -793,6 +801,20 @@ class ImportReport:
             "features of clients read nothing, and a request without a session id is keyed by its address alone"
         )
 
+    def address_alone_hint(self) -> str | None:
+        """What a log whose format has no user agent nor session, and whose lines name no user, cannot
+        tell apart: the people behind one address (a new-user trial's API Gateway stage, logging its
+        console's preset, keyed a mobile carrier's NAT address's users as one client)."""
+        if self.events < MIN_REQUESTS_FOR_HINT or not self.sessionless_without_agents or self.named_users:
+            return None
+        return (
+            f"the format has no user agent nor session, and none of {self.events} requests names a user: each client "
+            "is its address alone, and the people behind one address (a mobile carrier's NAT, an office) are one; "
+            "add the user agent ($http_user_agent; Apache's %{User-Agent}i, API Gateway's "
+            "$context.identity.userAgent) and, where the log can have them, the session or the user ($user_id; API "
+            "Gateway's $context.authorizer.claims.sub)"
+        )
+
     def compressed_copies_hint(self) -> str | None:
         """What to check when a folder holds a file both compressed and not: likely one file twice."""
         if not self.both_compressed:
@@ -926,6 +948,7 @@ class ImportReport:
             self.unreadable_address_hint(),
             self.unplaced_client_hint(),
             self.agent_hint(),
+            self.address_alone_hint(),
             self.duration_hint(),
             self.status_hint(),
             self.compressed_copies_hint(),
@@ -2255,6 +2278,9 @@ class LogImporter:
             # (CSIC 2010 holds requests alone; event JSON lines say their outcomes in their types)
             statuses_expected=format not in ("csic2010", "jsonl"),
             agents_expected="http_user_agent" in variables,
+            sessionless_without_agents=bool(variables)
+            and "http_user_agent" not in variables
+            and self.session_column is None,
             users_expected=any(variable in USER_VARIABLES for variable in variables),
             user_like_columns=tuple(
                 name for name in variables if "user" in name and "agent" not in name and name not in USER_VARIABLES
