@@ -19,9 +19,11 @@ from typing import Any
 import orjson
 import pytest
 
+from model.artifact import load_model
 from model.backtest import (
     BacktestError,
     EntityRecord,
+    Replay,
     _below_chance_note,
     _over_budget_note,
     _warn_missing_keys,
@@ -31,9 +33,12 @@ from model.backtest import (
     normalized_label,
     read_labels,
     read_source,
+    summarize,
     with_landing_keys,
+    write_outputs,
 )
 from model.features import event_time
+from model.train import save, train
 from tests.model_factories import BROWSERS, START, catalogue_walk, nightly_syncs, normal_traffic, scraper_session
 from vedette.events import parse_timestamp
 
@@ -606,6 +611,69 @@ def test_a_visits_first_request_before_its_cookie_takes_the_label_of_the_visit_i
     assert given == ["bot1", "bot1", None, None, "access_1.log:5", None]
     # AND events none of which has a session of its own are left as they are
     assert with_landing_keys(events[:1], [None]) == [None]
+
+
+def test_an_entity_s_row_names_the_client_that_raised_its_alert_beside_its_latest(tmp_path: Path) -> None:
+    # GIVEN a model of people, and an account walked by a script from a hosting address, then used
+    # again by its owner from home (a takeover's attacker, then the victim)
+    trained = train(normal_traffic(users=120, days=10))
+    moment = START + timedelta(days=10, hours=12)
+    script = scraper_session(moment, requests=90, user="user-0042")
+    owner = {**script[-1], "ip": "198.51.100.42", "user_agent": BROWSERS[0], "resource": "/account"}
+    owner["occurred_at"] = (moment + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    # WHEN the backtest replays them
+    replay = Replay(load_model(save(trained, tmp_path / "model")), "user")
+    replay.run(((event_time(item), item) for item in [*script, owner]), 100)
+    write_outputs(replay, summarize(replay), tmp_path / "out")
+    # THEN its row names the script's client, which raised the alert, and its owner's, the latest
+    with open(tmp_path / "out" / "entities.csv", newline="") as handle:
+        (row,) = [row for row in csv.DictReader(handle) if row["entity"] == "user-0042"]
+    assert int(row["alerts"]) >= 1
+    assert (row["alert_address"], row["alert_user_agent"]) == ("203.0.113.7", "python-requests/2.32")
+    assert (row["last_address"], row["last_user_agent"]) == ("198.51.100.42", BROWSERS[0])
+    # AND the report's first alerts name the client that raised them
+    assert "- `user-0042` (from 203.0.113.7, python-requests/2.32)" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_normal_alerts_are_counted_apart_for_named_users_and_for_clients(tmp_path: Path) -> None:
+    # GIVEN a model of people; a later day of people, and of clients whose calls named no user (an
+    # app's token refreshes before it signs in), each keyed by its address and agent
+    trained = train(normal_traffic(users=120, days=10))
+    later = (START + timedelta(days=10)).timestamp()
+    people = [item for item in normal_traffic(users=40, days=11, seed=3) if event_time(item) >= later]
+    refreshes = [
+        {
+            **{key: value for key, value in item.items() if key != "session_id"},
+            "event_id": f"11111111-0000-4000-8000-{number:012x}",
+            "user_id": f"client:{number:016x}",
+            "event_type": "api_call",
+            "resource": "/v1/auth/refresh",
+        }
+        for number, item in enumerate(people[:: max(len(people) // 60, 1)])
+    ]
+    # WHEN the backtest replays them, with labels
+    labels = {item["user_id"]: "normal" for item in people + refreshes}
+    replay = Replay(load_model(save(trained, tmp_path / "model")), "user", labels=labels)
+    replay.run(((event_time(item), item) for item in sorted(people + refreshes, key=event_time)), 100)
+    summary = summarize(replay)
+    # THEN the normal alerts' rate is given over both, and over each apart, with the clients' share
+    split = summary["normal_alerts_per_1000_by_entity"]
+    clients = {item["user_id"] for item in refreshes}
+    users = {item["user_id"] for item in people}
+    assert split["clients_share"] == round(len(clients) / len(clients | users), 4)
+
+    def rate(names: set[str]) -> float:
+        records = [replay.entities[name] for name in names]
+        return round(1000.0 * sum(record.alerts for record in records) / sum(len(record.days) for record in records), 3)
+
+    assert (split["named_users"], split["clients"]) == (rate(users), rate(clients))
+    assert summary["normal_alerts_per_1000_entities_per_day"] == rate(users | clients)
+    # AND the report says so
+    write_outputs(replay, summary, tmp_path / "out")
+    assert (
+        f"the users the log named raised {rate(users)} alerts per 1,000 a day"
+        in (tmp_path / "out" / "report.md").read_text()
+    )
 
 
 def test_a_format_string_alone_reads_the_logs_in_it(logs: Path, tmp_path: Path) -> None:
