@@ -43,7 +43,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from model.artifact import LoadedModel, extract_tarball, load_model
-from model.client_alerts import CLIENT_USER_PREFIX, fold_into_clients, group_by_client
+from model.client_alerts import CLIENT_USER_PREFIX, PSEUDONYMOUS_USERS, fold_into_clients, group_by_client
 from model.entities import (
     DEFAULT_ALERT_BUDGET,
     DEFAULT_MIN_DAILY_ALERTS,
@@ -808,16 +808,17 @@ def summarize(replay: Replay) -> dict[str, Any]:
     if replay.labels:
         normal = {name: records[name] for name, label in zip(names, labels, strict=True) if label == "normal"}
         summary["normal_alerts_per_1000_entities_per_day"] = _alerts_per_1000(normal.values())
-        clients = [record for name, record in normal.items() if name.startswith(CLIENT_USER_PREFIX)]
-        if replay.kind == "user" and clients and len(clients) < len(normal):
-            # (an API's calls made before signing in, each client keyed by its address and agent, count
-            # as users: a new-user trial's token refreshes made 7,000 of its 11,000 normal "users", and
-            # the figure over them all sat under the budget while signed-in users alerted over it)
-            named = [record for name, record in normal.items() if not name.startswith(CLIENT_USER_PREFIX)]
+        unnamed = [record for name, record in normal.items() if name.startswith(PSEUDONYMOUS_USERS)]
+        if replay.kind == "user" and unnamed and len(unnamed) < len(normal):
+            # (requests that named no user, such as an app's calls before it signs in, are users keyed
+            # by their session or client: a new-user trial's token refreshes made 7,000 of its 11,000
+            # normal users, and the figure over them all sat under the budget while signed-in users
+            # alerted over it)
+            named = [record for name, record in normal.items() if not name.startswith(PSEUDONYMOUS_USERS)]
             summary["normal_alerts_per_1000_by_entity"] = {
                 "named_users": _alerts_per_1000(named),
-                "clients": _alerts_per_1000(clients),
-                "clients_share": round(len(clients) / len(normal), 4),
+                "unnamed_users": _alerts_per_1000(unnamed),
+                "unnamed_share": round(len(unnamed) / len(normal), 4),
             }
     if unlabelled:
         summary["unlabelled"] = {
@@ -1206,10 +1207,10 @@ def _clients_note(summary: Mapping[str, Any]) -> list[str]:
     if split is None:
         return []
     return [
-        f"{split['clients_share']:.0%} of the normal users are clients (`client:`: requests that named no user, "
-        "keyed by their address and user agent, such as an app's calls before it signs in): the users the log "
-        f"named raised {split['named_users']} alerts per 1,000 a day, the clients {split['clients']}. The budget "
-        "was calibrated on both.",
+        f"{split['unnamed_share']:.0%} of the normal users are requests that named no user, keyed by their session "
+        "or client (`session:`, `client:`; such as an app's calls before it signs in): the users the log named "
+        f"raised {split['named_users']} alerts per 1,000 a day, the others {split['unnamed_users']}; the budget is "
+        "kept over both together.",
         "",
     ]
 

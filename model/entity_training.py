@@ -207,11 +207,13 @@ class Snapshots:
         counts, last = self.counts[rows], self.last[rows]
         priors = population_priors(counts[last].sum(axis=0))
         kept, entity_day = np.unique(self.entity_day[rows], return_inverse=True)
+        entities = [self.entity_of[index] for index in kept.tolist()]
         return Snapshots(
             evidence_rows(counts, priors),
             priors,
             entity_day.astype(np.int64),
-            self.fold[rows],
+            # (folded again: a few machine clients among many people are each a fold of their own)
+            folds_of([entities[day] for day in entity_day.tolist()], CROSS_FIT_FOLDS),
             self.for_fitting[rows],
             int(last.sum()),
             len(kept),
@@ -220,7 +222,7 @@ class Snapshots:
             last,
             self.day_of[kept],
             self.episode[rows],
-            [self.entity_of[index] for index in kept.tolist()],
+            entities,
         )
 
 

@@ -620,6 +620,7 @@ def test_an_entity_s_row_names_the_client_that_raised_its_alert_beside_its_lates
     moment = START + timedelta(days=10, hours=12)
     script = scraper_session(moment, requests=90, user="user-0042")
     owner = {**script[-1], "ip": "198.51.100.42", "user_agent": BROWSERS[0], "resource": "/account"}
+    owner["event_id"] = "22222222-0000-4000-8000-000000000001"
     owner["occurred_at"] = (moment + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
     # WHEN the backtest replays them
     replay = Replay(load_model(save(trained, tmp_path / "model")), "user")
@@ -660,13 +661,14 @@ def test_normal_alerts_are_counted_apart_for_named_users_and_for_clients(tmp_pat
     split = summary["normal_alerts_per_1000_by_entity"]
     clients = {item["user_id"] for item in refreshes}
     users = {item["user_id"] for item in people}
-    assert split["clients_share"] == round(len(clients) / len(clients | users), 4)
+    assert split["unnamed_share"] == round(len(clients) / len(clients | users), 4)
 
     def rate(names: set[str]) -> float:
         records = [replay.entities[name] for name in names]
         return round(1000.0 * sum(record.alerts for record in records) / sum(len(record.days) for record in records), 3)
 
-    assert (split["named_users"], split["clients"]) == (rate(users), rate(clients))
+    assert (split["named_users"], split["unnamed_users"]) == (rate(users), rate(clients))
+    assert rate(users) != rate(clients)  # (swapped, the figures would differ)
     assert summary["normal_alerts_per_1000_entities_per_day"] == rate(users | clients)
     # AND the report says so
     write_outputs(replay, summary, tmp_path / "out")

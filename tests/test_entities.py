@@ -448,8 +448,12 @@ def test_a_few_dozen_entities_are_each_cross_fitted_by_the_profile_of_all_the_ot
         days = [index for index, entity in enumerate(few.entity_of) if entity == user]
         assert sums[days].max() == pytest.approx(total.max())
     assert len(np.unique(few.fold)) == 40
-    # AND two hundred fall in CROSS_FIT_FOLDS folds by a hash of their names, as many do
+    # AND two hundred fall in CROSS_FIT_FOLDS folds by a hash of their names, as many do, while a
+    # few of them taken apart (machine clients among people) are each a fold of their own again
     assert len(np.unique(many.fold)) == CROSS_FIT_FOLDS
+    row_entity = np.asarray(many.entity_of)[many.entity_day]
+    six = many.subset(np.isin(row_entity, [f"user-{number:04d}" for number in range(6)]))
+    assert len(np.unique(six.fold)) == 6
 
 
 def test_a_session_that_walks_one_visit_again_and_again_outranks_the_same_pages_in_another_order(
