@@ -1201,8 +1201,9 @@ def _over_budget_note(replay: Replay, summary: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _clients_note(summary: Mapping[str, Any]) -> list[str]:
-    """The normal alerts' rate among the users the log named and among the clients it did not."""
+def _unnamed_users_note(summary: Mapping[str, Any]) -> list[str]:
+    """The normal alerts' rate among the users the log named and among those keyed by their session
+    or client."""
     split = summary.get("normal_alerts_per_1000_by_entity")
     if split is None:
         return []
@@ -1233,7 +1234,7 @@ def _report(
         )
         + f"). {summary['events_flagged_share']:.2%} of events scored above the event threshold.",
         "",
-        *_clients_note(summary),
+        *_unnamed_users_note(summary),
         *(
             [
                 f"{replay.left_out_of_training:,} training events were labelled anomalous: the model did not learn "
