@@ -142,6 +142,7 @@ FAMILIAR_DECAYED_FAILURES = 0.05
 # The usual share is kept away from 0 and 1 so that one failure in a service that never had any is
 # not infinitely surprising.
 MIN_USUAL_SHARE = 0.001
+MAX_USUAL_SHARE = 0.999
 # Training's attempts visibly fail where both outcomes come MIN_EXCESS_FAILURES times, or, on a small
 # site, at least MIN_SEEN_OUTCOMES times and MIN_SEEN_SHARE of the attempts each: people mistype
 # their passwords, so a site whose logins fail visibly shows a share of failures that a few errors
@@ -150,7 +151,6 @@ MIN_USUAL_SHARE = 0.001
 # surges of logins alerted beside its failed-login waves, twice for each wave of a brute force.
 MIN_SEEN_OUTCOMES = 3
 MIN_SEEN_SHARE = 0.05
-MAX_USUAL_SHARE = 0.999
 # A log whose visits read as crawlers' this often holds no page assets to speak of (model.visits).
 MOST_USUAL_VISITS_WITHOUT_ASSETS = 0.9
 
