@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import itertools
 import json
 import logging
@@ -1372,7 +1373,7 @@ def _report(
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    from traffic.importer import FORMATS
+    from traffic.importer import FORMATS, format_name
 
     parser = argparse.ArgumentParser(prog="python -m model.backtest", description=__doc__.split("\n\n")[0])
     parser.add_argument("--train", help="SOURCE to train a model on first (as make model does)")
@@ -1389,6 +1390,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--entity", choices=ENTITY_KINDS, default="user", help="what alerts are about (default user)")
     parser.add_argument(
         "--format",
+        type=functools.partial(format_name, others=SOURCE_KINDS),
         choices=(*SOURCE_KINDS, *FORMATS),
         default="auto",
         help="how to read SOURCEs (default: archive folder or JSON lines, or custom where --log-format is given)",

@@ -707,6 +707,15 @@ def test_a_format_string_alone_reads_the_logs_in_it(logs: Path, tmp_path: Path) 
     assert summary["per_label"]["scraper"]["alerted"] == 2
 
 
+def test_a_guessed_format_name_is_refused_with_the_way_to_read_that_log(tmp_path: Path) -> None:
+    # WHEN a user gives the name of the server rather than its log's format
+    result = run_backtest("--model", "m", "--test", "x.log", "--format", "nginx", "--out", str(tmp_path))
+    # THEN the refusal names the format of its default log and the custom format for the others
+    assert result.returncode == 2
+    assert "unknown format 'nginx': nginx's default log format is 'combined'" in result.stderr
+    assert "Formats: auto, archive, jsonl" in result.stderr
+
+
 def test_a_log_format_that_cannot_be_read_is_refused_in_a_sentence(tmp_path: Path) -> None:
     # WHEN the format mixes Apache's directives with nginx's variables
     line = '- - [14/Oct/2019:11:13:23 +0300] "GET / HTTP/1.1" 200 5 "-" s1 "Mozilla/5.0"\n'

@@ -204,6 +204,22 @@ def test_import_errors_are_clear() -> None:
     assert "attack_share: must be within 0-0.5" in share.stderr
 
 
+def test_a_guessed_format_name_is_refused_with_the_way_to_read_that_log() -> None:
+    # WHEN a user names the log's source rather than one of the formats
+    guessed = traffic("import", "-", "--format=apigateway", stdin="", check=False)
+    # THEN the refusal says how that log is read, and lists the formats
+    assert guessed.returncode == 2
+    assert "unknown format 'apigateway': API Gateway access logs are read with --format custom" in guessed.stderr
+    assert "Formats: jsonl, common, combined, custom" in guessed.stderr
+    # AND a name that says nothing known points at the custom format
+    assert (
+        "any other layout: --format custom --log-format" in traffic("import", "-", "--format=xyz", check=False).stderr
+    )
+    # AND a format's name in another case is that format
+    line = '{"occurred_at":"2026-11-02T10:00:00Z","event_type":"x","user_id":"u"}\n'
+    assert json.loads(traffic("import", "-", "--format=JSONL", stdin=line).stdout)["user_id"] == "u"
+
+
 def test_simulate_for_a_duration() -> None:
     result = traffic("simulate", "--duration=30m", "--users=2000")
     times = [json.loads(line)["occurred_at"] for line in result.stdout.splitlines()]

@@ -32,6 +32,7 @@ from traffic.importer import (
     add_haproxy_headers,
     add_session_cookie,
     add_signup_path,
+    format_name,
 )
 from traffic.scenarios import SCENARIO_NAMES
 from traffic.simulator import DEFAULT_ATTACK_SHARE, DEFAULT_START, LabeledEvent, Simulator
@@ -129,7 +130,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     importer.add_argument("inputs", nargs="+", help="files to read ('-' for standard input; a folder for csic2010)")
     importer.add_argument(
-        "--format", choices=FORMATS, help="input format (default combined, or custom where --log-format is given)"
+        "--format",
+        type=format_name,
+        choices=FORMATS,
+        help="input format (default combined, or custom where --log-format is given)",
     )
     importer.add_argument(
         "--log-format",

@@ -148,6 +148,54 @@ FORMATS = (
     "alb",
     *ENVOY_FORMATS,
 )
+# Format names a user may guess for logs this import reads under another name or with a format
+# string, by the name squeezed (lower case, no '-', '_', '.' or space): what to give instead.
+_APIGATEWAY = (
+    "API Gateway access logs are read with --format custom and --log-format set to the stage's $context "
+    "access-log format (docs/traffic.md, 'Amazon API Gateway access logs')"
+)
+_NGINX = "nginx's default log format is 'combined'; another log_format: --format custom --log-format '<its string>'"
+_APACHE = "Apache's combined LogFormat is 'combined'; another LogFormat: --format custom --log-format '<its string>'"
+_JSON = "events in the contract are 'jsonl'; other JSON lines: --format custom --log-format '<a JSON template>'"
+FORMAT_ADVICE = {
+    **dict.fromkeys(("apigateway", "apigw", "awsapigateway", "httpapi", "restapi"), _APIGATEWAY),
+    **dict.fromkeys(("nginx", "nginxcombined", "nginxjson"), _NGINX),
+    **dict.fromkeys(("apache", "httpd", "apache2", "clf"), _APACHE),
+    **dict.fromkeys(("json", "ndjson", "jsonlines"), _JSON),
+    **dict.fromkeys(
+        ("elb", "awselb", "loadbalancer", "applicationloadbalancer"),
+        "an AWS Application Load Balancer's log is 'alb'; another load balancer's: --format custom --log-format "
+        "'<its fields>'",
+    ),
+    **dict.fromkeys(("w3c", "w3cextended"), "W3C extended logs are 'cloudfront' (Amazon CloudFront's) or 'iis'"),
+    **dict.fromkeys(
+        ("ingressnginx", "kubernetes", "k8s"),
+        "Kubernetes ingress-nginx logs are read with --format "
+        "custom and the controller's log-format-upstream (docs/traffic.md, 'Kubernetes ingress-nginx')",
+    ),
+    **dict.fromkeys(
+        ("frontdoor", "azure", "azurefrontdoor"),
+        "Azure Front Door's access log is read with --format "
+        "custom and the JSON template of docs/traffic.md, 'Azure Front Door'",
+    ),
+    **dict.fromkeys(("logpush",), "Cloudflare Logpush's http_requests are 'cloudflare'"),
+    **dict.fromkeys(("stackdriver", "cloudlogging", "googlecloud"), "Google Cloud's request logs are 'gcp'"),
+}
+
+
+def format_name(value: str, others: Collection[str] = ()) -> str:
+    """``value`` as a format's name (``FORMATS``, or ``others`` a command reads besides), in any case;
+    an unknown name is refused with what to give instead where the name says what the log is
+    (``FORMAT_ADVICE``), and the names there are (an ``argparse`` type)."""
+    name = value.strip().lower()
+    if name in FORMATS or name in others:
+        return name
+    advice = FORMAT_ADVICE.get(re.sub(r"[-_. ]", "", name))
+    known = ", ".join([*others, *FORMATS])
+    where = f"{advice}. " if advice else "any other layout: --format custom --log-format '<its format string>'. "
+    raise argparse.ArgumentTypeError(f"unknown format {value!r}: {where}Formats: {known}")
+
+
 # Traefik's JSON access log (accessLog.format: json) with the request headers kept that identify a client
 # (accessLog.fields.headers.names: User-Agent, Referer, Cookie, X-Forwarded-For: keep): its keys, read
 # as the JSON template of the custom format. Duration is nanoseconds; RequestPath holds the query.
