@@ -52,7 +52,10 @@ a small site fewer than ``MIN_SEEN_SHARE`` of them: a status
 given as a failed login's that a successful one gets too): elsewhere the failed-login waves watch
 them, and one stuffing would raise two alerts. Payments likewise (``PAYMENT_SURGES``): where a
 declined card is answered with 200 (a GraphQL API's checkout, WooCommerce's), card testing is a surge
-of payments among the service's requests.
+of payments among the service's requests. SMS pumping likewise (``CODES_SENT``): bots ask an app to
+text one-time codes (to numbers whose carriers share the fees) by the hundred, a few per proxy
+address; no event type says "a code sent", its path does (``model.features.resources.sends_code``),
+and the pumping is a surge of such requests among the service's.
 """
 
 from __future__ import annotations
@@ -73,7 +76,7 @@ from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES
 from model.features.clock import BEHIND_RESET, EventClock
 from model.features.events import CLIENT_ERROR_CLASS, FAILURE_OUTCOME_CLASS, SERVER_ERROR_CLASS, status_class
-from model.features.resources import is_page_asset, request_method
+from model.features.resources import CODE_SENT_PATTERN, is_page_asset, request_method, sends_code
 
 LOGIN_SUCCEEDED = "login_succeeded"
 LOGIN_FAILED = "login_failed"
@@ -88,6 +91,7 @@ SIGNUP_WAVE_KIND = "signups"
 LOGIN_SURGE_KIND = "login_surges"
 PAYMENT_SURGE_KIND = "payment_surges"
 VISITOR_WAVE_KIND = "visitors"
+CODE_SURGE_KIND = "code_surges"
 VISIT = "visit_without_assets"  # a settled visit's field (model.visits): whether it read as a crawler's
 WAVE_ENTITY = "service"
 
@@ -534,6 +538,18 @@ def payment_share_outcome(event: Mapping[str, Any]) -> bool | None:
     return False
 
 
+def code_sent_outcome(event: Mapping[str, Any]) -> bool | None:
+    """True for a request that has the service send a one-time code (``sends_code``), False for any
+    other request but a page asset, None for a page asset: of a service's requests, the share that
+    send codes."""
+    resource, method = event.get("resource"), request_method(event)
+    if sends_code(resource, method):
+        return True
+    if is_page_asset(resource, method):
+        return None
+    return False
+
+
 def visit_outcome(event: Mapping[str, Any]) -> bool | None:
     """True for a visit that read as a crawler's, False for a browser's (a settled visit,
     ``model.visits.SettledVisit.as_event``), None for anything else (every event: visits are
@@ -593,6 +609,9 @@ class Attempts:
     most_usual_share: float = MAX_USUAL_SHARE
     # What a report calls them, where not "Waves of <failed>" (docs/model.md names its sections so).
     heading: str = ""
+    # Where no event type tells its attempts (``event_types`` empty): their paths, a pattern of
+    # Python's re and RE2's syntax both, case aside (the console's timeline of its wave).
+    resource_pattern: str = ""
 
     @property
     def title(self) -> str:
@@ -681,7 +700,25 @@ VISITORS = Attempts(
     most_usual_share=MOST_USUAL_VISITS_WITHOUT_ASSETS,
     heading="Waves of crawler-like visits",
 )
-ATTEMPTS = (LOGINS, PAYMENTS, SIGNUPS, LOGIN_SURGES, PAYMENT_SURGES, VISITORS)
+# SMS pumping: bots have an app text one-time codes by the hundred, through many addresses. Any
+# request may be one (no event type says so): the console's timeline of its surge shows the requests
+# of every type whose path sends a code.
+CODES_SENT = Attempts(
+    CODE_SURGE_KIND,
+    code_sent_outcome,
+    "one-time codes sent",
+    "other requests",
+    "code_surge_waves",
+    "code_surge_alerts",
+    (),
+    usual_words="would send codes",
+    resource_pattern=CODE_SENT_PATTERN,
+    names_accounts=False,
+    least_trained_failures=MIN_EXCESS_FAILURES,
+    of_what=" requests",
+    heading="Surges of one-time codes sent",
+)
+ATTEMPTS = (LOGINS, PAYMENTS, SIGNUPS, LOGIN_SURGES, PAYMENT_SURGES, VISITORS, CODES_SENT)
 WAVES_BY_KIND = {attempts.kind: attempts for attempts in ATTEMPTS}  # an alert's entity kind -> its attempts
 
 
@@ -972,8 +1009,10 @@ def train_wave_model(
     if not outcomes:
         if watched.of_visits:  # (a log's page views are there; its visits are what training counts)
             skipped = "no visit by a browser new to the site (after its first day) to count"
-        else:
+        elif watched.event_types:
             skipped = f"no {' or '.join(watched.event_types)} events"
+        else:
+            skipped = "no request but page assets"
         return None, {"skipped": skipped}
     if watched.where_unseen is not None:
         # (attempts all failed tell no more than none failed: a status that answers both alike)

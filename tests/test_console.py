@@ -25,7 +25,7 @@ from console.timeline import ArrivalRange, AthenaArchive, DuckDbArchive, entity_
 from model.backtest import normalized_label, read_labels
 from model.client_alerts import client_of
 from model.entities import EntityAlert
-from model.waves import SIGNUPS, VISITORS, WAVE_ENTITY, WAVE_KIND
+from model.waves import CODES_SENT, SIGNUPS, VISITORS, WAVE_ENTITY, WAVE_KIND
 from scorer.stores import DynamoAnomalyStore, alert_partition
 from tests.console_factories import (
     ARRIVED_AT,
@@ -377,6 +377,36 @@ def test_a_wave_shows_the_services_attempts_of_its_kind_in_its_window(
     assert [row["event_id"] for row in rows] == expected
     assert {row["event_type"] for row in rows} == shown
     assert len({row["user_id"] for row in rows}) == len(expected) == {1: 5, 2: 11, 3: 16}[len(shown)]
+
+
+def test_a_surge_of_codes_sent_shows_the_requests_that_sent_them(tmp_path: Path) -> None:
+    # GIVEN an archive of an app's requests: codes asked for (a path in any case, with a query), the
+    # codes checked, and other calls
+    start = datetime(2026, 11, 5, 10, 0, tzinfo=UTC)
+    paths = ("/v1/auth/otp", "/v1/auth/otp/verify", "/v1/feed", "/V1/Auth/OTP?channel=sms")
+    events = [
+        normalize_event(
+            {
+                "event_id": f"00000000-0000-4000-8000-{number:012d}",
+                "occurred_at": format_timestamp(start + timedelta(seconds=30 * number)),
+                "event_type": "page_view",
+                "user_id": f"client:{number}",
+                "resource": paths[number % 4],
+            }
+        )
+        for number in range(40)
+    ]
+    with ArchiveWriter(tmp_path, buffer_seconds=60) as writer:
+        for event in events:
+            writer.put_event(event, arrival=start + timedelta(minutes=1))
+    # WHEN the timeline of the surge's window is read as the console reads it
+    end = start + timedelta(minutes=10)
+    query = entity_events_query(CODES_SENT.kind, WAVE_ENTITY, start, end, [ArrivalRange.around(start, end)])
+    rows = DuckDbArchive(str(tmp_path), refresh_seconds=0).run(query)
+    # THEN it holds the requests that asked for a code, and nothing else
+    expected = [event["event_id"] for event in events[:21] if event["resource"] in (paths[0], paths[3])]
+    assert [row["event_id"] for row in rows] == expected
+    assert len(expected) == 11
 
 
 def test_on_aws_the_timeline_runs_through_athena_with_quoted_parameters(aws_endpoint: str) -> None:

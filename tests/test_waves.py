@@ -20,8 +20,11 @@ from model.enrichment import NetworkInfo
 from model.entities import EVIDENCE_COLUMNS, FORM_SECONDS, EntityAlert, Evidence
 from model.exceptions import InvalidStateError
 from model.features import event_time, featurize_batch
+from model.features.resources import sends_code
 from model.waves import (
     BUSY_WINDOW_ATTEMPTS,
+    CODE_SURGE_KIND,
+    CODES_SENT,
     LOGIN_SURGE_KIND,
     LOGIN_SURGES,
     LOGINS,
@@ -45,6 +48,7 @@ from model.waves import (
     WaveModel,
     WaveView,
     WaveWatch,
+    code_sent_outcome,
     failed_logins_only,
     familiar_attempts,
     fold_into_wave,
@@ -1444,6 +1448,160 @@ def test_card_testing_where_declines_are_answered_200_alerts_once_as_a_surge_of_
     assert ", fewer than 1 would be payments)" in alert.reasons[0]
     # AND the same hours without it raise none
     assert WaveWatch(model, PAYMENT_SURGES).observe(AttemptWindow(), usual, [event_time(item) for item in usual]) == []
+
+
+def test_a_request_that_sends_a_one_time_code_is_told_by_its_path() -> None:
+    # THEN a code asked for is a POST to a path whose end says so, as apps and identity services name it
+    for path in (
+        "/v1/auth/otp",
+        "/api/send-otp",
+        "/auth/resend-code",
+        "/v1/otps/sms/send",
+        "/auth/mfa/sms/send",
+        "/passwordless/start",
+        "/v1/accounts:sendVerificationCode?key=abc",
+        "/verify/phone/start",
+        "/account/sms/",
+    ):
+        assert sends_code(path, "POST"), path
+    # AND a log without methods counts such a path too
+    assert sends_code("/v1/auth/otp")
+    # AND the code checked, its form fetched, a message sent, a page about codes, a login are not
+    for path, method in (
+        ("/v1/auth/otp/verify", "POST"),
+        ("/v1/auth/otp", "GET"),
+        ("/messages/send", "POST"),
+        ("/blog/otp-explained", "POST"),
+        ("/v1/auth/login", "POST"),
+        ("/sms/inbox", "POST"),
+    ):
+        assert not sends_code(path, method), path
+
+
+def test_codes_sent_are_counted_among_requests_and_page_assets_are_not() -> None:
+    def outcome(resource: str, method: str = "POST") -> bool | None:
+        return code_sent_outcome(event(START, "u", "page_view", resource=resource, properties={"method": method}))
+
+    assert outcome("/v1/auth/otp") is True
+    assert [outcome(path) for path in ("/v1/auth/otp/verify", "/v1/cart", "/v1/auth/login")] == [False] * 3
+    assert outcome("/static/app.js", "GET") is None
+
+
+def app_with_codes(start: datetime, minutes: int, seed: int = 15) -> list[dict[str, Any]]:
+    """An app's API calls, twelve a minute, and a one-time code asked for (a sign-in by text message)
+    about every ten minutes."""
+    rng = random.Random(seed)
+    events = []
+    for minute in range(minutes):
+        for number in range(12):
+            moment = start + timedelta(minutes=minute, seconds=rng.uniform(0, 59))
+            events.append(
+                event(moment, f"user-{minute}-{number}", "page_view", resource="/v1/feed", properties={"method": "GET"})
+            )
+        if rng.random() < 0.1:
+            moment = start + timedelta(minutes=minute, seconds=rng.uniform(0, 59))
+            events.append(
+                event(moment, f"client:{minute}", "page_view", resource="/v1/auth/otp", properties={"method": "POST"})
+            )
+    return sorted(events, key=event_time)
+
+
+def test_sms_pumping_alerts_once_as_a_surge_of_codes_sent() -> None:
+    # GIVEN a week of an app whose people sign in with a code by text message now and then
+    training = app_with_codes(START, minutes=7 * 24 * 60)
+    model, metadata = train_wave_model(training, [event_time(item) for item in training], CODES_SENT)
+    assert model is not None
+    assert wave_model_of({"code_surge_waves": metadata}, CODES_SENT) == model
+    # WHEN, on a later day, bots ask for 150 codes through 50 addresses over half an hour
+    later = START + timedelta(days=8)
+    usual = app_with_codes(later, minutes=180, seed=16)
+    pumping = [
+        event(
+            later + timedelta(minutes=60, seconds=12 * number),
+            f"client:pump-{number % 50}",
+            "page_view",
+            resource="/v1/auth/otp",
+            ip=f"100.64.0.{number % 50}",
+            properties={"method": "POST"},
+        )
+        for number in range(150)
+    ]
+    ordered = sorted(usual + pumping, key=event_time)
+    alerts = WaveWatch(model, CODES_SENT).observe(AttemptWindow(), ordered, [event_time(item) for item in ordered])
+    # THEN the service alerts once, in words of codes among requests, while the pumping goes on
+    assert len(alerts) == 1
+    (alert,) = alerts
+    assert (alert.kind, alert.entity) == (CODE_SURGE_KIND, WAVE_ENTITY)
+    assert event_time(pumping[0]) < alert.last_event_at < event_time(pumping[-1])
+    assert " one-time codes sent of " in alert.reasons[0]
+    assert "would send codes)" in alert.reasons[0]
+    # AND the same hours without it raise none
+    assert WaveWatch(model, CODES_SENT).observe(AttemptWindow(), usual, [event_time(item) for item in usual]) == []
+
+
+def test_the_backtest_replays_a_surge_of_codes_sent_and_counts_the_pumping_clients(tmp_path) -> None:
+    from model.artifact import load_model
+    from model.backtest import Replay, summarize, write_outputs
+    from model.train import save, train
+    from tests.model_factories import normal_traffic
+
+    # GIVEN ten days of people, some of whom ask for a code by text message now and then
+    people = normal_traffic(users=120, days=10)
+    rng = random.Random(5)
+    codes = [
+        {
+            **item,
+            "event_id": f"00000000-0000-4000-9000-{index:012d}",
+            "resource": "/api/auth/otp",
+            "properties": {"method": "POST"},
+        }
+        for index, item in enumerate(people)
+        if item["event_type"] == "page_view" and rng.random() < 0.01
+    ]
+    loaded = load_model(save(train(sorted(people + codes, key=event_time)), tmp_path / "model"))
+    assert CODES_SENT.kind in loaded.wave_models
+    # WHEN a day on which bots ask for 200 codes through 100 addresses within an hour is replayed
+    day = START + timedelta(days=10)
+    later = [item for item in normal_traffic(users=30, days=11, seed=42) if event_time(item) >= day.timestamp()]
+    pumping = [
+        event(
+            day + timedelta(hours=15, seconds=18 * number),
+            f"client:pump-{number % 100}",
+            "page_view",
+            resource="/api/auth/otp",
+            ip=f"100.64.1.{number % 100}",
+            status=200,
+            properties={"method": "POST"},
+        )
+        for number in range(200)
+    ]
+    replay = Replay(loaded, "user", labels={item["user_id"]: "sms_pumping" for item in pumping})
+    replay.run(((event_time(item), item) for item in sorted(later + pumping, key=event_time)), 50)
+    summary = summarize(replay)
+    # THEN one surge of codes sent alerts, and counts the pumping clients that asked during it
+    assert summary["code_surge_alerts"] == 1
+    pumps = [record for name, record in replay.entities.items() if name.startswith("client:pump-")]
+    assert sum(1 for record in pumps if record.tried_in_wave) >= 90
+    # AND the report has its section
+    write_outputs(replay, summary, tmp_path / "out")
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Surges of one-time codes sent (the whole service)" in report
+    assert " one-time codes sent of " in report
+
+
+def test_an_app_that_sent_few_codes_in_training_watches_no_surge_of_them() -> None:
+    # GIVEN a day with 3 codes asked for among its requests
+    training = [item for item in app_with_codes(START, minutes=24 * 60) if item["resource"] != "/v1/auth/otp"]
+    training += [
+        event(START + timedelta(hours=hour), f"client:{hour}", "page_view", resource="/v1/auth/otp")
+        for hour in (1, 5, 9)
+    ]
+    training.sort(key=event_time)
+    # THEN no surge model is trained, and training says why
+    assert train_wave_model(training, [event_time(item) for item in training], CODES_SENT) == (
+        None,
+        {"skipped": f"3 one-time codes sent, fewer than {MIN_EXCESS_FAILURES}"},
+    )
 
 
 def test_a_shop_whose_payments_decline_visibly_watches_no_surge_of_payments() -> None:

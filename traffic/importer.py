@@ -85,7 +85,7 @@ from urllib.parse import unquote, urlsplit
 import orjson
 
 from model.client_alerts import CLIENT_USER_PREFIX, SESSION_USER_PREFIX
-from model.features.resources import is_page_asset, request_method
+from model.features.resources import CODE_SENT_SEGMENTS, is_page_asset, request_method
 from model.ordering import in_time_order as ordered_by_time
 from model.ordering import sorted_by_time
 from traffic.envoy import ENVOY_FORMATS, from_envoy, is_envoy_format
@@ -437,17 +437,16 @@ _SIGNUP_SEGMENTS = r"sign[-_]?up|register|registration|registrations|create[-_]?
 # password forgotten or reset (``/auth/password-reset``; ``/login/password`` is a login's step), an
 # e-mail address or phone number verified (``/auth/verify-email``, ``/auth/email-verification``), a
 # second factor set up (any step of it: ``/auth/mfa/setup/confirm``), turned off, or its code or push
-# sent (the path's last segment: ``/auth/mfa/sms/send``, an app's ``/v1/auth/otp``, whose sends read
-# as logins made SMS pumping a wave of "successful logins to check" on a new-user trial of an app's
-# ALB log; verifying the code, ``/auth/mfa/verify``,
+# sent (the path's last segment, ``CODE_SENT_SEGMENTS`` or ``/send``: ``/auth/mfa/sms/send``, an app's
+# ``/v1/auth/otp``, whose sends read as logins made SMS pumping a wave of "successful logins to
+# check" on a new-user trial of an app's ALB log; verifying the code, ``/auth/mfa/verify``,
 # ``/auth/mfa/push/verify`` or ``/auth/mfa/phone/verify``, is the login's last step, and its failure
 # a failed login).
 _NOT_LOGIN_RE = re.compile(
     rf"/(?:refresh|{_SIGNUP_SEGMENTS}|setup|enrol|enroll|enrollment){_PAGE_EXTENSION}(?:\.json)?(?:/|$)"
     r"|forgot|reset"
     r"|(?:verify|confirm)[-_]?(?:email|e-mail|phone|account)|(?:email|phone)[-_]verification"
-    rf"|/(?:push|push-notification|resend|resend-code|send|recovery-codes|disable"
-    rf"|otp|sms|send-otp|send_otp|request-otp|send-code|request-code){_PAGE_EXTENSION}(?:\.json)?/?$"
+    rf"|/(?:push|push-notification|send|recovery-codes|disable|{CODE_SENT_SEGMENTS}){_PAGE_EXTENSION}(?:\.json)?/?$"
 )
 # A sign-up form submitted: a path whose last segment registers an account (``/signup``,
 # ``/api/auth/register``, Magento's ``/customer/account/createpost``, Keycloak's ``/registration``,

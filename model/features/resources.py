@@ -113,6 +113,21 @@ _ASSET_SCRIPT_RE = re.compile(
     r"/(?:styles|javascript|image|font|yui_combo|requirejs|load-styles|load-scripts)\.php(?:/|$)", re.IGNORECASE
 )
 _DIGITS_RE = re.compile(r"\d+")
+# The last segment of a path that has the service send a one-time code (a text message, a call, an
+# e-mail) to verify a phone or an address, or as a second factor (``sends_code``).
+CODE_SENT_SEGMENTS = (
+    r"otps?|sms|resend|send[-_]?otp|request[-_]?otp|resend[-_]?otp|send[-_]?code|request[-_]?code|resend[-_]?code"
+    r"|send[-_]?sms"
+)
+# (the pattern in the syntax of Python's re and RE2's both: the console finds those requests of a surge
+# in the archive with DuckDB's regexp_matches)
+CODE_SENT_PATTERN = (
+    rf"/(?:{CODE_SENT_SEGMENTS})(?:\.json)?/?$"
+    r"|/(?:otps?|sms|mfa|2fa|phone|verify|verification|verifications|passwordless|codes?)/(?:[^/]+/)?"
+    r"(?:send|resend|start)/?$"
+    r"|:sendverificationcode$"
+)
+_CODE_SENT_RE = re.compile(CODE_SENT_PATTERN, re.IGNORECASE)
 
 
 # count * log2(count) for the character counts of any resource the event contract admits.
@@ -146,6 +161,18 @@ def is_page_asset(resource: Any, method: Any = None) -> bool:
         or _ASSET_SCRIPT_RE.search(path) is not None
         or (query != "" and BUNDLE_QUERY_RE.fullmatch(query) is not None)
     )
+
+
+def sends_code(resource: Any, method: Any = None) -> bool:
+    """Whether a request has the service send a one-time code, what SMS pumping asks for by the
+    thousand through many addresses (``model.waves.CODES_SENT``): a POST or PUT (or a request of a
+    log without methods) whose path's last segment says so (an app's ``/v1/auth/otp``, ``/send-otp``,
+    ``/resend-code``), a send under a code's path (Stytch's ``/v1/otps/sms/send``, ``/auth/mfa/sms/send``,
+    Auth0's ``/passwordless/start``), or Firebase's ``accounts:sendVerificationCode``. Not the code
+    checked (``/otp/verify``), nor its form fetched (a GET)."""
+    if isinstance(method, str) and method.upper() not in ("POST", "PUT"):
+        return False
+    return isinstance(resource, str) and _CODE_SENT_RE.search(resource.partition("?")[0]) is not None
 
 
 def request_method(event: Any) -> Any:
