@@ -401,6 +401,16 @@ FINTECH_API_FORMAT = (
 )
 
 
+# The mobile app's REST API stage's access-log format, as its tester gave it (no timestamp prefix:
+# the stage's log lines as a subscription or an export without CloudWatch's own).
+MOBILE_APP_API_FORMAT = (
+    '{"requestId":"$context.requestId","ip":"$context.identity.sourceIp","requestTime":"$context.requestTime",'
+    '"httpMethod":"$context.httpMethod","resourcePath":"$context.resourcePath","path":"$context.path",'
+    '"status":"$context.status","protocol":"$context.protocol","responseLength":"$context.responseLength",'
+    '"userAgent":"$context.identity.userAgent","sub":"$context.authorizer.claims.sub"}'
+)
+
+
 # The streaming service's Istio format, with the Cookie header and the user's header appended.
 ISTIO_WITH_SESSIONS = ISTIO_FORMAT + ' "%REQ(COOKIE)%" "%REQ(X-USER-ID)%"'
 
@@ -541,6 +551,15 @@ TRIALS = (
         "news_cloudfront.py",
         ("--format", "cloudfront", "--failed-login-status", "200", "--entity", "session"),
         ("--scale", "0.3", "--sorted"),
+    ),
+    # A quarter of its tester's scale (209,000 lines): a mobile app's API behind API Gateway, token
+    # refreshes before sign-in from carriers' NAT addresses, cards saved through the API, SMS pumping
+    # (docs/model.md, "Surges of one-time codes sent"), a sign-up farm verifying phones.
+    TrialLog(
+        "mobile_app_api_gateway",
+        "mobile_app_api_gateway.py",
+        ("--format", "custom", "--log-format", MOBILE_APP_API_FORMAT, "--entity", "user"),
+        ("--scale", "0.25"),
     ),
 )
 
