@@ -17,7 +17,7 @@ from typing import Any
 from console.exceptions import AlertNotFoundError
 from console.labels import AlertKey, Verdict
 from model.client_alerts import client_marker, client_of, is_grouped
-from model.entities import ENTITY_FEATURE_NAMES
+from model.entities import ENTITY_FEATURE_NAMES, AlertClient
 from scorer.stores import (
     ALERT_AT_ATTRIBUTE,
     ALERT_FEED,
@@ -25,6 +25,7 @@ from scorer.stores import (
     ALERT_PREFIX,
     ALERTS_INDEX,
     FOLDED_COUNT_ATTRIBUTE,
+    client_of_record,
 )
 
 PAGE_SIZE = 25
@@ -70,6 +71,7 @@ class AlertRecord:
     reasons: tuple[str, ...]
     alerted_at: datetime | None
     alert_at: str  # the index's sort key: the list's cursor
+    client: AlertClient | None = None  # of the request that raised it (none for a wave's)
 
     @property
     def user_id(self) -> str | None:
@@ -100,6 +102,7 @@ def record_of(item: Mapping[str, Any]) -> AlertRecord | None:
         reasons=tuple(value["S"] for value in item.get("reasons", {}).get("L", [])),
         alerted_at=parse_time(alerted) if alerted else None,
         alert_at=item.get(ALERT_AT_ATTRIBUTE, {}).get("S", ""),
+        client=client_of_record(item),
     )
 
 

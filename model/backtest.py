@@ -44,12 +44,19 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from model.artifact import LoadedModel, extract_tarball, load_model
-from model.client_alerts import CLIENT_USER_PREFIX, PSEUDONYMOUS_USERS, fold_into_clients, group_by_client
+from model.client_alerts import (
+    CLIENT_USER_PREFIX,
+    PSEUDONYMOUS_USERS,
+    fold_into_clients,
+    group_by_client,
+    with_alert_clients,
+)
 from model.entities import (
     DEFAULT_ALERT_BUDGET,
     DEFAULT_MIN_DAILY_ALERTS,
     HABIT_MARGIN,
     HABIT_MIN_DAYS,
+    AlertClient,
     EntityAlert,
     EntityTracker,
     Evidence,
@@ -349,10 +356,9 @@ class EntityRecord:
     # the entity is a client's hash (``client:<16 hex>``) or an account used from several.
     address: str | None = None
     user_agent: str | None = None
-    # Those of the request that raised its first alert: a taken-over account's alert is the
+    # The client of the request that raised its first alert: a taken-over account's alert is the
     # attacker's login, where its latest request may be its owner's again.
-    alert_address: str | None = None
-    alert_user_agent: str | None = None
+    alert_client: AlertClient | None = None
 
     @property
     def seconds_to_first_alert(self) -> float | None:
@@ -369,16 +375,14 @@ class EntityRecord:
         """Alerted on its own, or as part of a failed-login wave's or its client's alert."""
         return self.alerts > 0 or self.folded > 0 or self.client_folded > 0 or self.tried_in_wave
 
-    def note_alert(
-        self, alert: EntityAlert, client: tuple[str | None, str | None] | None, covered_by: str | None = None
-    ) -> None:
-        """Keep the first alert's moment, reasons and ``client`` (the address and user agent of the
-        request that raised it; None: its latest request's), ``covered_by``: the alert that stood for
-        it, if it was not sent."""
+    def note_alert(self, alert: EntityAlert, covered_by: str | None = None) -> None:
+        """Keep the first alert's moment, reasons and client (of the request that raised it; a wave's
+        alert has none: the entity's latest request's), ``covered_by``: the alert that stood for it,
+        if it was not sent."""
         if self.first_alert_at is None:
             self.first_alert_at = alert.last_event_at
             self.reasons = alert.reasons if covered_by is None else (covered_by, *alert.reasons)
-            self.alert_address, self.alert_user_agent = client or (self.address, self.user_agent)
+            self.alert_client = alert.client or AlertClient(self.address, self.user_agent)
 
 
 @dataclass
@@ -545,9 +549,10 @@ class Replay:
         flagged = scores > self.model.threshold
         keys = [entity_key(event, self.kind) for event in events]
         inputs = event_evidence(features.rows, events, self.model.vocabulary, features.polled)
-        entity_scores, alerts = self.tracker.observe(
+        entity_scores, raised = self.tracker.observe(
             self.evidence, keys, times, inputs, scores.tolist(), flagged.tolist(), self.peaks
         )
+        alerts = with_alert_clients(raised, keys, events, times, self.network_of)
         suppressions = self.model.suppressions
         if suppressions:
             sent = [alert for alert in alerts if not suppressions.suppresses(alert.kind, alert.entity, alert.reasons)]
@@ -565,7 +570,6 @@ class Replay:
             self.evidence[alert.entity].alerted = False  # open: with a history, it alerts on its own
         self.events += len(events)
         self.flagged += int(flagged.sum())
-        clients: dict[tuple[str, float], tuple[str | None, str | None]] = {}  # each request's address and agent
         for event, key, moment, score, is_flagged, entity_score in zip(
             events, keys, times, scores.tolist(), flagged.tolist(), entity_scores.tolist(), strict=True
         ):
@@ -582,7 +586,6 @@ class Replay:
             record.first_seen = min(record.first_seen, moment)
             if label not in ("normal", UNLABELLED):
                 record.first_anomalous = min(record.first_anomalous, moment)
-            clients[key, moment] = (event.get("ip") or None, event.get("user_agent") or None)
             if moment >= record.last_seen:
                 record.address = event.get("ip") or record.address
                 record.user_agent = event.get("user_agent") or record.user_agent
@@ -592,16 +595,14 @@ class Replay:
             record.labels[label] += 1
         for alert in alerts:
             self.entities[alert.entity].alerts += 1
-            self.entities[alert.entity].note_alert(alert, clients.get((alert.entity, alert.last_event_at)))
+            self.entities[alert.entity].note_alert(alert)
             self.alerts_per_day[_day(alert.last_event_at)] += 1
         for alert in folded:
             self.entities[alert.entity].folded += 1
-            client = clients.get((alert.entity, alert.last_event_at))
-            self.entities[alert.entity].note_alert(alert, client, "part of a failed-login wave")
+            self.entities[alert.entity].note_alert(alert, "part of a failed-login wave")
         for alert in by_client:
             self.entities[alert.entity].client_folded += 1
-            client = clients.get((alert.entity, alert.last_event_at))
-            self.entities[alert.entity].note_alert(alert, client, "counted into its client's alert of the day")
+            self.entities[alert.entity].note_alert(alert, "counted into its client's alert of the day")
         self.alerts.extend(alerts)
         starts = (
             visit_starts(features.rows) if any(wave.watch.attempts.of_visits for wave in self.waves.values()) else []
@@ -684,7 +685,7 @@ class Replay:
             return
         record = self.entities[key]
         record.tried_in_wave = True
-        record.note_alert(replace(alert, last_event_at=moment), None, how or f"tried in a wave of {attempts.failed}")
+        record.note_alert(replace(alert, last_event_at=moment), how or f"tried in a wave of {attempts.failed}")
 
     def _label(self, event: dict[str, Any], key: str | None) -> str:
         if not self.labels:
@@ -908,6 +909,8 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                 "last_user_agent",
                 "alert_address",
                 "alert_user_agent",
+                "alert_country",
+                "alert_network",
             ]
         )
         for name, record in sorted(replay.entities.items(), key=lambda item: -item[1].peak_score):
@@ -928,8 +931,7 @@ def write_outputs(replay: Replay, summary: dict[str, Any], out: Path) -> None:
                     " | ".join(peak_reasons.get(name, ())),
                     record.address or "",
                     record.user_agent or "",
-                    record.alert_address or "",
-                    record.alert_user_agent or "",
+                    *(field or "" for field in record.alert_client or AlertClient(None, None)),
                 ]
             )
     plots = _plots(replay, out)
@@ -1100,17 +1102,14 @@ def _shown(count: int) -> str:
 
 
 def _client_of(record: EntityRecord | None, alert: EntityAlert | None = None) -> str:
-    """`` (from ADDRESS, USER AGENT)``: the client of the request that raised ``alert``, where it is
-    the entity's first, else of the entity's latest request, for the report."""
-    if record is None:
+    """`` (from ADDRESS (COUNTRY, NETWORK), USER AGENT)``: the client of the request that raised
+    ``alert``, else of the entity's latest request, for the report."""
+    client = alert.client if alert is not None else None
+    if client is None and record is not None:
+        client = AlertClient(record.address, record.user_agent)
+    if client is None or not (client.address or client.user_agent):
         return ""
-    address, agent = record.address, record.user_agent
-    if alert is not None and alert.last_event_at == record.first_alert_at:
-        address, agent = record.alert_address, record.alert_user_agent
-    if not (address or agent):
-        return ""
-    agent = agent or "no user agent"
-    return f" (from {address or 'no address'}, {agent[:80]}{'...' if len(agent) > 80 else ''})"
+    return f" (from {client.describe()})"
 
 
 # The waves whose failures a log may never show: what their attempts are, how a site hides their

@@ -26,10 +26,11 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from model.entities import EntityAlert
+from model.enrichment import NetworkLookup
+from model.entities import AlertClient, EntityAlert
 
 CLIENT_DAY_SECONDS = 86_400  # a client's session alerts are grouped per UTC day
 # A client's marker outlives its day by a day: a batch of the day's end may be retried the next.
@@ -59,6 +60,41 @@ def client_of(event: Mapping[str, Any]) -> str | None:
     if address.version == 6:
         return str(ipaddress.ip_network(f"{address}/{IPV6_CLIENT_PREFIX}", strict=False))
     return str(address)
+
+
+def with_alert_clients(
+    alerts: Sequence[EntityAlert],
+    keys: Sequence[str | None],
+    events: Sequence[Mapping[str, Any]],
+    times: Sequence[float],
+    network_of: NetworkLookup | None = None,
+) -> list[EntityAlert]:
+    """``alerts`` (raised by the batch's ``events``, each of entity ``keys`` at ``times``), each with
+    the client of the event that raised it (at ``EntityAlert.last_event_at``): its address and user
+    agent, and the address's country and network where ``network_of`` (the model's lookup,
+    ``model.network``) knows them."""
+    wanted = {(alert.entity, alert.last_event_at) for alert in alerts}
+    raised_by: dict[tuple[str, float], Mapping[str, Any]] = {}
+    for key, event, moment in zip(keys, events, times, strict=True):
+        if key is not None and (key, moment) in wanted:
+            raised_by[key, moment] = event
+    return [
+        replace(alert, client=alert_client(raised_by.get((alert.entity, alert.last_event_at)), network_of))
+        for alert in alerts
+    ]
+
+
+def alert_client(event: Mapping[str, Any] | None, network_of: NetworkLookup | None = None) -> AlertClient | None:
+    """The client an event came from (``AlertClient``); None without an event."""
+    if event is None:
+        return None
+    address, agent = event.get("ip") or None, event.get("user_agent") or None
+    network = network_of(address) if network_of is not None and isinstance(address, str) else None
+    if network is None:
+        return AlertClient(address, agent)
+    number = f"AS{network.asn}" if network.asn is not None else None
+    name = " ".join(part for part in (number, network.as_org) if part) or None
+    return AlertClient(address, agent, network.country, name)
 
 
 def day_start_of(moment: float) -> int:

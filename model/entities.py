@@ -744,9 +744,27 @@ def _tail_scales(sorted_columns: Matrix) -> tuple[Vector, Vector]:
     return np.maximum(low, MIN_TAIL_SCALE), np.maximum(high, MIN_TAIL_SCALE)
 
 
+class AlertClient(NamedTuple):
+    """The client of the request that raised an alert: what an analyst looks up or blocks first (a
+    takeover's reason says "a device and a country both new to this user"; this names them)."""
+
+    address: str | None
+    user_agent: str | None
+    country: str | None = None  # ISO 3166 alpha-2, where the model's network lookup knows it
+    network: str | None = None  # the address's network: its number and organisation
+
+    def describe(self, agent_length: int = 80) -> str:
+        """``113.161.20.5 (VN, AS45899 VNPT Corp), okhttp/4.12.0``, the agent cut at ``agent_length``."""
+        where = ", ".join(part for part in (self.country, self.network) if part)
+        address = (self.address or "no address") + (f" ({where})" if where else "")
+        agent = self.user_agent or "no user agent"
+        return f"{address}, {agent[:agent_length]}{'...' if len(agent) > agent_length else ''}"
+
+
 @dataclass(frozen=True)
 class EntityAlert:
-    """An entity crossed its threshold: the episode so far and the reasons, in words."""
+    """An entity crossed its threshold: the episode so far and the reasons, in words, and the client
+    of the request that raised it (None for a wave's, the service's)."""
 
     entity: str
     kind: str  # "user" or "session"
@@ -757,6 +775,7 @@ class EntityAlert:
     last_event_at: float
     pages: int  # requests other than page assets
     reasons: tuple[str, ...]
+    client: AlertClient | None = None
 
     @property
     def severity(self) -> float:

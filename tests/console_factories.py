@@ -17,7 +17,7 @@ from console.app import ConsoleServices
 from console.labels import DynamoLabels
 from console.timeline import DuckDbArchive
 from local_pipeline.resources import anomalies_table_definition, labels_table_definition
-from model.entities import EntityAlert
+from model.entities import AlertClient, EntityAlert
 from scorer.stores import Anomaly, DynamoAnomalyStore
 from tests.conftest import CHROME_ON_LINUX
 from traffic.geo import network_of
@@ -132,8 +132,16 @@ def build_world(endpoint_url: str, extra_alerts: int = 0) -> ConsoleWorld:
         store.record(Anomaly(event, score=3.0, threshold=1.5, top_features=[], scored_at=format_timestamp(ARRIVED_AT)))
         world.flagged_event_ids.append(event["event_id"])
 
-    def alert(entity: str, start: datetime, end: datetime, score: float, reasons: tuple[str, ...], pages: int) -> None:
-        record = EntityAlert(entity, "user", score, 10.0, 1, start.timestamp(), end.timestamp(), pages, reasons)
+    def alert(
+        entity: str,
+        start: datetime,
+        end: datetime,
+        score: float,
+        reasons: tuple[str, ...],
+        pages: int,
+        client: AlertClient | None = None,
+    ) -> None:
+        record = EntityAlert(entity, "user", score, 10.0, 1, start.timestamp(), end.timestamp(), pages, reasons, client)
         store.claim_alert(entity, int(record.first_event_at))
         store.describe_alert(record, ARRIVED_AT + timedelta(minutes=2))
         world.alerts.append(record)
@@ -148,6 +156,7 @@ def build_world(endpoint_url: str, extra_alerts: int = 0) -> ConsoleWorld:
             "an HTTP library or command-line tool as client (http_library_mean 0.89, usually 0.00)",
         ),
         40,
+        AlertClient(AWAY_IP, "python-requests/2.32", "FR", "AS64500 Example Hosting"),
     )
     alert(
         HOSTILE,
@@ -156,6 +165,7 @@ def build_world(endpoint_url: str, extra_alerts: int = 0) -> ConsoleWorld:
         15.0,
         ("<script>alert('reason')</script> (agent_rarity_mean 0.90, usually 0.10)",),
         5,
+        AlertClient("<b>hostile</b>", SCRIPT_AGENT),
     )
     for number in range(extra_alerts):
         start = EPISODE_START - timedelta(days=3 * (number + 1), hours=number)  # a few weeks before

@@ -37,6 +37,7 @@ from model.backtest import (
     with_landing_keys,
     write_outputs,
 )
+from model.enrichment import NetworkInfo
 from model.features import event_time
 from model.train import save, train
 from tests.model_factories import BROWSERS, START, catalogue_walk, nightly_syncs, normal_traffic, scraper_session
@@ -622,18 +623,25 @@ def test_an_entity_s_row_names_the_client_that_raised_its_alert_beside_its_lates
     owner = {**script[-1], "ip": "198.51.100.42", "user_agent": BROWSERS[0], "resource": "/account"}
     owner["event_id"] = "22222222-0000-4000-8000-000000000001"
     owner["occurred_at"] = (moment + timedelta(hours=1)).isoformat().replace("+00:00", "Z")
-    # WHEN the backtest replays them
-    replay = Replay(load_model(save(trained, tmp_path / "model")), "user")
+
+    def network_of(ip: str) -> NetworkInfo | None:
+        return NetworkInfo("NL", 64501, "Example Cloud", True) if ip == "203.0.113.7" else None
+
+    # WHEN the backtest replays them, with a lookup that knows the script's address
+    replay = Replay(load_model(save(trained, tmp_path / "model")), "user", network_of=network_of)
     replay.run(((event_time(item), item) for item in [*script, owner]), 100)
     write_outputs(replay, summarize(replay), tmp_path / "out")
-    # THEN its row names the script's client, which raised the alert, and its owner's, the latest
+    # THEN its row names the script's client, which raised the alert, with its country and network,
+    # and its owner's, the latest
     with open(tmp_path / "out" / "entities.csv", newline="") as handle:
         (row,) = [row for row in csv.DictReader(handle) if row["entity"] == "user-0042"]
     assert int(row["alerts"]) >= 1
     assert (row["alert_address"], row["alert_user_agent"]) == ("203.0.113.7", "python-requests/2.32")
+    assert (row["alert_country"], row["alert_network"]) == ("NL", "AS64501 Example Cloud")
     assert (row["last_address"], row["last_user_agent"]) == ("198.51.100.42", BROWSERS[0])
     # AND the report's first alerts name the client that raised them
-    assert "- `user-0042` (from 203.0.113.7, python-requests/2.32)" in (tmp_path / "out" / "report.md").read_text()
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "- `user-0042` (from 203.0.113.7 (NL, AS64501 Example Cloud), python-requests/2.32)" in report
 
 
 def test_normal_alerts_are_counted_apart_for_named_users_and_for_clients(tmp_path: Path) -> None:

@@ -9,8 +9,10 @@ from model.client_alerts import (
     fold_into_clients,
     group_by_client,
     is_grouped,
+    with_alert_clients,
 )
-from model.entities import EntityAlert
+from model.enrichment import NetworkInfo
+from model.entities import AlertClient, EntityAlert
 
 NOON = 20 * CLIENT_DAY_SECONDS + 12 * 3600
 
@@ -90,3 +92,26 @@ def test_a_clients_marker_outlives_its_day() -> None:
     (group,) = group_by_client([alert("s1", at=NOON)], ["s1"], [{"ip": "192.0.2.1"}], [NOON])
     assert group.day_start == NOON - 12 * 3600
     assert group.expires_at >= group.day_start + CLIENT_DAY_SECONDS + 3600
+
+
+def test_an_alert_names_the_client_of_the_request_that_raised_it_with_its_country_and_network() -> None:
+    # GIVEN a taken-over account's batch: its owner's request, the attacker's login (which raised the
+    # alert), then its owner's again
+    owner = {"ip": "71.193.60.130", "user_agent": "MyShop/5.3.0 (iPhone; iOS 18.1; Scale/3.00)"}
+    attacker = {"ip": "113.161.20.5", "user_agent": "okhttp/4.12.0"}
+    events, times = [owner, attacker, owner], [NOON - 60, NOON, NOON + 60]
+    raised = alert("victim", "user", at=NOON, pages=3)
+
+    def network_of(ip: str) -> NetworkInfo | None:
+        return NetworkInfo("VN", 45899, "VNPT Corp", False) if ip == "113.161.20.5" else None
+
+    # WHEN the alert is given its client
+    (named,) = with_alert_clients([raised], ["victim"] * 3, events, times, network_of)
+    # THEN it is the attacker's, with the country and network the model's lookup knows
+    assert named.client == AlertClient("113.161.20.5", "okhttp/4.12.0", "VN", "AS45899 VNPT Corp")
+    assert named.client.describe() == "113.161.20.5 (VN, AS45899 VNPT Corp), okhttp/4.12.0"
+    assert named.reasons == raised.reasons
+    # AND without a lookup, its address and agent alone
+    (bare,) = with_alert_clients([raised], ["victim"] * 3, events, times)
+    assert bare.client == AlertClient("113.161.20.5", "okhttp/4.12.0")
+    assert bare.client.describe() == "113.161.20.5, okhttp/4.12.0"

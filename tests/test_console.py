@@ -125,6 +125,12 @@ def test_an_alert_shows_the_timeline_from_the_archive_with_flagged_events_and_ch
     assert AWAY_IP in page
     assert "python-requests/2.32" in page
     assert "40 events, 7 flagged" in page
+    # AND the client of the request that raised it, with its country and network
+    assert re.search(
+        rf'Raised by a request from <span class="address">{AWAY_IP}</span> \(FR, AS64500 Example Hosting\), '
+        r'<span class="agent">python-requests/2.32</span>',
+        page,
+    )
     # AND two inline SVG charts: the event rate with the episode shaded, and the flagged events' severity
     assert page.count("<svg ") == 2
     assert 'class="band"' in page

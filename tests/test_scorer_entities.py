@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from model.client_alerts import client_of
-from model.entities import EntityAlert, Evidence
+from model.entities import AlertClient, EntityAlert, Evidence
 from model.features import ResourceVocabulary, SiteNow, event_time, featurize_batch, stable_hash
 from model.train import TrainedModel, train
 from model.verdicts import BENIGN, JudgedAlert, learn_suppressions
@@ -49,6 +49,7 @@ from scorer.stores import (
     SITE_PREFIX,
     DynamoAnomalyStore,
     SnsAlertPublisher,
+    client_of_record,
     evidence_key,
 )
 from scorer.sweeper import SWEEP_AFTER_SECONDS, SweeperSettings, sweep
@@ -169,13 +170,22 @@ def test_a_scraper_alerts_once_per_entity_kind_with_its_episode_and_reasons(aws_
         assert 1 <= message["episode"]["pages"] < 90  # (its HTTP-library agent gives it away early)
         assert message["episode"]["first_event_at"] == "2026-11-12T12:00:00.000000Z"
         assert len(message["reasons"]) == 3
+        # (and names the client of the request that raised it: what an analyst looks up or blocks)
+        assert message["client"] == {"address": "203.0.113.7", "user_agent": "python-requests/2.32"}
+    # AND the alert's record, which the console reads, names that client too
+    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
+    marker = dynamodb.query(
+        TableName=settings.anomalies_table,
+        KeyConditionExpression="user_id = :user AND begins_with(sk, :alert)",
+        ExpressionAttributeValues={":user": {"S": "scraper-1"}, ":alert": {"S": "alert#"}},
+    )["Items"][0]
+    assert client_of_record(marker) == AlertClient("203.0.113.7", "python-requests/2.32")
     # AND event anomalies are still recorded, without alerts of their own
     assert sum(outcome.alerts for outcome in outcomes) == len(alerted)
     recorded = anomalies_of(aws_endpoint, resources)
     assert len(recorded) == sum(outcome.anomalies for outcome in outcomes)
     assert len(recorded) > len(alerted)
     # AND the evidence is stored beside the user's state, with the episode marked as alerted
-    dynamodb = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION)
     item = dynamodb.get_item(TableName=settings.state_table, Key={"key": {"S": evidence_key("user", "scraper-1")}})
     evidence = Evidence.from_bytes(item["Item"]["state"]["B"])
     assert evidence.events == 90

@@ -56,7 +56,7 @@ from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
-from model.client_alerts import ClientGroup, group_by_client
+from model.client_alerts import ClientGroup, group_by_client, with_alert_clients
 from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, entity_key, event_evidence
 from model.exceptions import InvalidStateError
@@ -1087,7 +1087,8 @@ def _alert_on_entities(
                 step.applied[kind, key] = item.record
             step.users_of.setdefault((kind, key), set()).add(item.wire["user_id"])
         tracker = EntityTracker(model, kind, settings.alert_min_severity)
-        _, alerts = tracker.observe(evidence[kind], keys, times, inputs, event_scores, flagged)
+        _, raised = tracker.observe(evidence[kind], keys, times, inputs, event_scores, flagged)
+        alerts = with_alert_clients(raised, keys, wires, times, deps.network_of)
         unsuppressed = []
         for alert in alerts:
             if deps.suppressions.suppresses(alert.kind, alert.entity, alert.reasons):

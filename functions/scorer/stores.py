@@ -22,9 +22,10 @@ Tables (created by the stack, and by the local pipeline under the same names):
   published and set ``sent`` after; a retry that finds it pending publishes again, with the same
   deduplication id (see ``SnsAlertPublisher``). An entity's marker, once claimed, is rewritten (still
   pending) with the alert's whole record (``DynamoAnomalyStore.describe_alert``: kind, entity,
-  score, threshold, severity, episode, its first and last event, pages, reasons in words, when it
-  was raised) and kept like an anomaly (no ``expires_at``); its ``alert_feed`` (S, ``entity``) and
-  ``alert_at`` (S, ``<last event>#<partition>``) put it in the sparse index ``ALERTS_INDEX``, where
+  score, threshold, severity, episode, its first and last event, pages, reasons in words, the client
+  of the request that raised it, when it was raised) and kept like an anomaly (no ``expires_at``);
+  its ``alert_feed`` (S, ``entity``) and ``alert_at`` (S, ``<last event>#<partition>``) put it in the
+  sparse index ``ALERTS_INDEX``, where
   the analyst console reads alerts newest first. A per-event alert's window marker is rewritten the
   same way (``event_alert``: the flagged event as a one-event episode). While pending, a record also carries
   ``pending_feed`` (S, ``entity``), removed when it is sent: the sparse index ``PENDING_ALERTS_INDEX``
@@ -47,7 +48,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
 
-from model.entities import EntityAlert
+from model.entities import AlertClient, EntityAlert
 from scorer.exceptions import TransientError
 from scorer.progress import legacy_applied
 from vedette.events import format_timestamp
@@ -228,6 +229,11 @@ def alert_record_item(alert: EntityAlert, alerted_at: datetime, start: int | Non
         "last_event_at": {"S": last},
         "pages": {"N": str(alert.pages)},
         "reasons": {"L": [{"S": reason} for reason in alert.reasons]},
+        **(
+            {"client": {"M": {name: {"S": value} for name, value in client_fields(alert.client).items()}}}
+            if alert.client is not None
+            else {}
+        ),
         "alerted_at": {"S": format_timestamp(alerted_at)},
         # Written before the alert is published; DynamoAnomalyStore.alert_sent marks it sent after.
         "status": {"S": ALERT_PENDING},
@@ -235,6 +241,21 @@ def alert_record_item(alert: EntityAlert, alerted_at: datetime, start: int | Non
         ALERT_AT_ATTRIBUTE: {"S": f"{last}#{partition}"},
         PENDING_FEED_ATTRIBUTE: {"S": ALERT_FEED},
     }
+
+
+def client_fields(client: AlertClient) -> dict[str, str]:
+    """An alert's client as its message and record hold it: the fields known (``address``,
+    ``user_agent``, ``country``, ``network``)."""
+    return {name: value for name, value in client._asdict().items() if value}
+
+
+def client_of_record(item: Mapping[str, Any]) -> AlertClient | None:
+    """The client an alert record holds (``alert_record_item``); None for a record without one (a
+    wave's, or one written before records held it)."""
+    fields = item.get("client", {}).get("M")
+    if not fields:
+        return None
+    return AlertClient(**{name: value["S"] for name, value in fields.items() if name in AlertClient._fields})
 
 
 def event_alert(anomaly: Anomaly) -> EntityAlert:
@@ -276,6 +297,7 @@ def pending_alert_of(item: Mapping[str, Any]) -> PendingAlert:
         last_event_at=seconds("last_event_at"),
         pages=int(item["pages"]["N"]),
         reasons=tuple(reason["S"] for reason in item["reasons"]["L"]),
+        client=client_of_record(item),
     )
     start = int(item["sk"]["S"].removeprefix(ALERT_PREFIX))
     return PendingAlert(alert, item["user_id"]["S"], start, item[PENDING_AT_ATTRIBUTE]["S"])
@@ -695,6 +717,7 @@ class SnsAlertPublisher:
                 "pages": alert.pages,
             },
             "reasons": list(alert.reasons),
+            **({"client": client_fields(alert.client)} if alert.client is not None else {}),
         }
         subject = sns_subject(f"Vedette: anomalous {alert.kind} {alert.entity}")
         attributes = {"entity_kind": alert.kind, "entity_id": alert.entity}
