@@ -102,7 +102,8 @@ def entity_events_query(
     if wave is not None and wave.event_types:
         condition = f"event_type IN ({', '.join(repr(event_type) for event_type in wave.event_types)})"
     elif wave is not None:
-        # (the path, without its query, as the scorer reads it: model.features.resources.sends_code)
+        # (the path, without its query, as the scorer reads it, model.features.resources.sends_code; its
+        # method is in the properties, which each engine reads its own way: a form fetched shows too)
         condition, parameters = "regexp_like(split_part(resource, '?', 1), ?)", (f"(?i){wave.resource_pattern}",)
     else:
         condition, parameters = f"{'user_id' if kind == 'user' else 'session_id'} = ?", (entity,)

@@ -1167,8 +1167,8 @@ def _below_chance_note(entity_level: Mapping[str, Any]) -> list[str]:
         return []
     return [
         f"By their own peak scores the anomalous entities rank below the normal ones ({by_score}): those caught "
-        "through a wave (a failed-login, payment, sign-up or crawlers' wave) are each a request or two that look "
-        "like nothing alone, and the wave's alert stands for them; the alerted first, they rank at "
+        "through a wave (of failed logins, payments, sign-ups, codes sent or crawlers' visits) are each a request "
+        "or two that look like nothing alone, and the wave's alert stands for them; the alerted first, they rank at "
         f'{alerted_first} (docs/model.md, "Reading the figures").',
         "",
     ]

@@ -73,6 +73,8 @@ def with_alert_clients(
     the client of the event that raised it (at ``EntityAlert.last_event_at``): its address and user
     agent, and the address's country and network where ``network_of`` (the model's lookup,
     ``model.network``) knows them."""
+    if not alerts:  # (most batches raise none: no need to walk their events)
+        return []
     wanted = {(alert.entity, alert.last_event_at) for alert in alerts}
     raised_by: dict[tuple[str, float], Mapping[str, Any]] = {}
     for key, event, moment in zip(keys, events, times, strict=True):

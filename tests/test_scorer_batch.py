@@ -381,6 +381,8 @@ def test_a_per_event_alert_is_recorded_on_its_window_for_the_console(aws_endpoin
     assert (record.kind, record.entity, record.pages) == ("user", "user-w", 1)
     assert record.first_event_at.strftime("%Y-%m-%dT%H:%M:%S") == message["occurred_at"][:19]
     assert record.reasons == ("an unusual resource_suspicious_tokens (contribution 0.00)",)
+    assert record.client is not None
+    assert (record.client.address, record.client.user_agent) == (message["ip"], events[0]["user_agent"])
     item = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name=REGION).get_item(
         TableName=settings.anomalies_table, Key={"user_id": {"S": "user-w"}, "sk": {"S": f"alert#{record.key.start}"}}
     )["Item"]

@@ -211,6 +211,11 @@ def test_a_guessed_format_name_is_refused_with_the_way_to_read_that_log() -> Non
     assert guessed.returncode == 2
     assert "unknown format 'apigateway': API Gateway access logs are read with --format custom" in guessed.stderr
     assert "Formats: jsonl, common, combined, custom" in guessed.stderr
+    # AND the Common Log Format's abbreviation names its format
+    assert (
+        "unknown format 'clf': the Common Log Format is 'common'"
+        in traffic("import", "-", "--format=clf", check=False).stderr
+    )
     # AND a name that says nothing known points at the custom format
     assert (
         "any other layout: --format custom --log-format" in traffic("import", "-", "--format=xyz", check=False).stderr

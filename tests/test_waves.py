@@ -20,7 +20,7 @@ from model.enrichment import NetworkInfo
 from model.entities import EVIDENCE_COLUMNS, FORM_SECONDS, EntityAlert, Evidence
 from model.exceptions import InvalidStateError
 from model.features import event_time, featurize_batch
-from model.features.resources import sends_code
+from model.features.resources import CODE_SENT_PATTERN, sends_code
 from model.waves import (
     BUSY_WINDOW_ATTEMPTS,
     CODE_SURGE_KIND,
@@ -1461,7 +1461,9 @@ def test_a_request_that_sends_a_one_time_code_is_told_by_its_path() -> None:
         "/passwordless/start",
         "/v1/accounts:sendVerificationCode?key=abc",
         "/verify/phone/start",
-        "/account/sms/",
+        "/auth/sms/",
+        "/login/send_otp.php",
+        "/signup/resend",
     ):
         assert sends_code(path, "POST"), path
     # AND a log without methods counts such a path too
@@ -1474,8 +1476,24 @@ def test_a_request_that_sends_a_one_time_code_is_told_by_its_path() -> None:
         ("/blog/otp-explained", "POST"),
         ("/v1/auth/login", "POST"),
         ("/sms/inbox", "POST"),
+        # (what resends or texts other things than a code: an order, an invitation, a campaign, a
+        # preference, an incoming text's webhook, a login flow started)
+        ("/orders/123/resend", "POST"),
+        ("/api/v1/invitations/42/resend", "POST"),
+        ("/sms/campaigns/send", "POST"),
+        ("/me/notifications/sms", "PUT"),
+        ("/webhooks/twilio/sms", "POST"),
+        ("/auth/login/start", "POST"),
+        ("/v1/auth/otp\n", "POST"),
     ):
         assert not sends_code(path, method), path
+    # AND the archive's SQL (DuckDB, as the console queries it) reads the pattern alike
+    import duckdb
+
+    connection = duckdb.connect()
+    for path in ("/V1/AUTH/OTP", "/v1/otps/sms/send", "/signup/resend", "/orders/123/resend", "/v1/auth/otp\n"):
+        (found,) = connection.execute("SELECT regexp_matches(?, ?)", [path, f"(?i){CODE_SENT_PATTERN}"]).fetchone()
+        assert found == sends_code(path), path
 
 
 def test_codes_sent_are_counted_among_requests_and_page_assets_are_not() -> None:

@@ -160,7 +160,10 @@ _JSON = "events in the contract are 'jsonl'; other JSON lines: --format custom -
 FORMAT_ADVICE = {
     **dict.fromkeys(("apigateway", "apigw", "awsapigateway", "httpapi", "restapi"), _APIGATEWAY),
     **dict.fromkeys(("nginx", "nginxcombined", "nginxjson"), _NGINX),
-    **dict.fromkeys(("apache", "httpd", "apache2", "clf"), _APACHE),
+    **dict.fromkeys(("apache", "httpd", "apache2"), _APACHE),
+    **dict.fromkeys(
+        ("clf", "commonlog", "ncsa"), "the Common Log Format is 'common' (with referer and agent: 'combined')"
+    ),
     **dict.fromkeys(("json", "ndjson", "jsonlines"), _JSON),
     **dict.fromkeys(
         ("elb", "awselb", "loadbalancer", "applicationloadbalancer"),
@@ -437,16 +440,17 @@ _SIGNUP_SEGMENTS = r"sign[-_]?up|register|registration|registrations|create[-_]?
 # password forgotten or reset (``/auth/password-reset``; ``/login/password`` is a login's step), an
 # e-mail address or phone number verified (``/auth/verify-email``, ``/auth/email-verification``), a
 # second factor set up (any step of it: ``/auth/mfa/setup/confirm``), turned off, or its code or push
-# sent (the path's last segment, ``CODE_SENT_SEGMENTS`` or ``/send``: ``/auth/mfa/sms/send``, an app's
-# ``/v1/auth/otp``, whose sends read as logins made SMS pumping a wave of "successful logins to
-# check" on a new-user trial of an app's ALB log; verifying the code, ``/auth/mfa/verify``,
-# ``/auth/mfa/push/verify`` or ``/auth/mfa/phone/verify``, is the login's last step, and its failure
-# a failed login).
+# sent (the path's last segment, ``CODE_SENT_SEGMENTS``, ``/send``, ``/resend`` or ``/sms``:
+# ``/auth/mfa/sms/send``, an app's ``/v1/auth/otp``, whose sends read as logins made SMS pumping a
+# wave of "successful logins to check" on a new-user trial of an app's ALB log; verifying the code,
+# ``/auth/mfa/verify``, ``/auth/mfa/push/verify`` or ``/auth/mfa/phone/verify``, is the login's last
+# step, and its failure a failed login).
 _NOT_LOGIN_RE = re.compile(
     rf"/(?:refresh|{_SIGNUP_SEGMENTS}|setup|enrol|enroll|enrollment){_PAGE_EXTENSION}(?:\.json)?(?:/|$)"
     r"|forgot|reset"
     r"|(?:verify|confirm)[-_]?(?:email|e-mail|phone|account)|(?:email|phone)[-_]verification"
-    rf"|/(?:push|push-notification|send|recovery-codes|disable|{CODE_SENT_SEGMENTS}){_PAGE_EXTENSION}(?:\.json)?/?$"
+    rf"|/(?:push|push-notification|send|resend|sms|recovery-codes|disable|{CODE_SENT_SEGMENTS}){_PAGE_EXTENSION}"
+    r"(?:\.json)?/?$"
 )
 # A sign-up form submitted: a path whose last segment registers an account (``/signup``,
 # ``/api/auth/register``, Magento's ``/customer/account/createpost``, Keycloak's ``/registration``,

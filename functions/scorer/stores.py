@@ -25,9 +25,9 @@ Tables (created by the stack, and by the local pipeline under the same names):
   score, threshold, severity, episode, its first and last event, pages, reasons in words, the client
   of the request that raised it, when it was raised) and kept like an anomaly (no ``expires_at``);
   its ``alert_feed`` (S, ``entity``) and ``alert_at`` (S, ``<last event>#<partition>``) put it in the
-  sparse index ``ALERTS_INDEX``, where
-  the analyst console reads alerts newest first. A per-event alert's window marker is rewritten the
-  same way (``event_alert``: the flagged event as a one-event episode). While pending, a record also carries
+  sparse index ``ALERTS_INDEX``, where the analyst console reads alerts newest first. A per-event
+  alert's window marker is rewritten the same way (``event_alert``: the flagged event as a one-event
+  episode, from its client). While pending, a record also carries
   ``pending_feed`` (S, ``entity``), removed when it is sent: the sparse index ``PENDING_ALERTS_INDEX``
   (by ``alerted_at``) holds only the alerts not yet sent, which ``scorer.sweeper`` publishes once
   their batch can no longer be retried.
@@ -48,6 +48,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
 
+from model.client_alerts import alert_client
 from model.entities import AlertClient, EntityAlert
 from scorer.exceptions import TransientError
 from scorer.progress import legacy_applied
@@ -268,7 +269,16 @@ def event_alert(anomaly: Anomaly) -> EntityAlert:
         if "feature" in explanation
     )
     return EntityAlert(
-        anomaly.event["user_id"], "user", anomaly.score, anomaly.threshold, 0, moment, moment, 1, reasons
+        anomaly.event["user_id"],
+        "user",
+        anomaly.score,
+        anomaly.threshold,
+        0,
+        moment,
+        moment,
+        1,
+        reasons,
+        alert_client(anomaly.event),
     )
 
 

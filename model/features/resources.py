@@ -114,17 +114,27 @@ _ASSET_SCRIPT_RE = re.compile(
 )
 _DIGITS_RE = re.compile(r"\d+")
 # The last segment of a path that has the service send a one-time code (a text message, a call, an
-# e-mail) to verify a phone or an address, or as a second factor (``sends_code``).
+# e-mail) to verify a phone or an address, or as a second factor (``sends_code``), wherever it is.
 CODE_SENT_SEGMENTS = (
-    r"otps?|sms|resend|send[-_]?otp|request[-_]?otp|resend[-_]?otp|send[-_]?code|request[-_]?code|resend[-_]?code"
+    r"otps?|send[-_]?otp|request[-_]?otp|resend[-_]?otp|send[-_]?code|request[-_]?code|resend[-_]?code"
     r"|send[-_]?sms"
 )
+# Those a code's or an account's path must come before (``/auth/sms``, ``/mfa/sms/send``; a
+# verification started, Auth0's ``/passwordless/start``): elsewhere they send other things
+# (``/orders/123/resend``, an invitation resent, ``/me/notifications/sms``, a campaign's
+# ``/sms/campaigns/send``, a login flow started).
+_CODE_STEP_SEGMENTS = r"send|resend|sms"
+_CODE_CONTEXT_SEGMENTS = (
+    r"auth|login|signin|signup|register|otps?|mfa|2fa|verify|verification|verifications|phone|passwordless|codes?"
+)
+_VERIFICATION_SEGMENTS = r"otps?|verify|verification|verifications|phone|passwordless"
+_SCRIPT_EXTENSION = r"(?:\.(?:php|aspx?|jsp|do|action|json))?"
 # (the pattern in the syntax of Python's re and RE2's both: the console finds those requests of a surge
 # in the archive with DuckDB's regexp_matches)
 CODE_SENT_PATTERN = (
-    rf"/(?:{CODE_SENT_SEGMENTS})(?:\.json)?/?$"
-    r"|/(?:otps?|sms|mfa|2fa|phone|verify|verification|verifications|passwordless|codes?)/(?:[^/]+/)?"
-    r"(?:send|resend|start)/?$"
+    rf"/(?:{CODE_SENT_SEGMENTS}){_SCRIPT_EXTENSION}/?$"
+    rf"|/(?:{_CODE_CONTEXT_SEGMENTS})/(?:[^/]+/)?(?:{_CODE_STEP_SEGMENTS}){_SCRIPT_EXTENSION}/?$"
+    rf"|/(?:{_VERIFICATION_SEGMENTS})/(?:[^/]+/)?start/?$"
     r"|:sendverificationcode$"
 )
 _CODE_SENT_RE = re.compile(CODE_SENT_PATTERN, re.IGNORECASE)
@@ -167,12 +177,18 @@ def sends_code(resource: Any, method: Any = None) -> bool:
     """Whether a request has the service send a one-time code, what SMS pumping asks for by the
     thousand through many addresses (``model.waves.CODES_SENT``): a POST or PUT (or a request of a
     log without methods) whose path's last segment says so (an app's ``/v1/auth/otp``, ``/send-otp``,
-    ``/resend-code``), a send under a code's path (Stytch's ``/v1/otps/sms/send``, ``/auth/mfa/sms/send``,
-    Auth0's ``/passwordless/start``), or Firebase's ``accounts:sendVerificationCode``. Not the code
-    checked (``/otp/verify``), nor its form fetched (a GET)."""
+    ``/resend-code``), a send or an SMS under a code's or an account's path (``/auth/sms``, Stytch's
+    ``/v1/otps/sms/send``, ``/auth/mfa/sms/send``, Auth0's ``/passwordless/start``), or Firebase's
+    ``accounts:sendVerificationCode``. Not the code checked (``/otp/verify``), nor its form fetched
+    (a GET), nor an order, an invitation or a campaign resent or sent elsewhere."""
     if isinstance(method, str) and method.upper() not in ("POST", "PUT"):
         return False
-    return isinstance(resource, str) and _CODE_SENT_RE.search(resource.partition("?")[0]) is not None
+    if not isinstance(resource, str):
+        return False
+    path = resource.partition("?")[0]
+    found = _CODE_SENT_RE.search(path)
+    # (at the path's very end: Python's $ matches before a last newline too, RE2's does not)
+    return found is not None and found.end() == len(path)
 
 
 def request_method(event: Any) -> Any:
