@@ -44,18 +44,14 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from model.artifact import LoadedModel, extract_tarball, load_model
-from model.client_alerts import (
-    CLIENT_USER_PREFIX,
-    PSEUDONYMOUS_USERS,
-    fold_into_clients,
-    group_by_client,
-    with_alert_clients,
-)
+from model.client_alerts import fold_into_clients, group_by_client, with_alert_clients
 from model.entities import (
+    CLIENT_USER_PREFIX,
     DEFAULT_ALERT_BUDGET,
     DEFAULT_MIN_DAILY_ALERTS,
     HABIT_MARGIN,
     HABIT_MIN_DAYS,
+    PSEUDONYMOUS_USERS,
     AlertClient,
     EntityAlert,
     EntityTracker,

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from model.enrichment import NetworkLookup
-from model.entities import AlertClient, EntityAlert
+from model.entities import PSEUDONYMOUS_USERS, AlertClient, EntityAlert
 
 CLIENT_DAY_SECONDS = 86_400  # a client's session alerts are grouped per UTC day
 # A client's marker outlives its day by a day: a batch of the day's end may be retried the next.
@@ -40,11 +40,6 @@ COOKIELESS_PAGES = 1
 GROUPED_KIND = "session"
 CLIENT_PARTITION_PREFIX = "client:"
 IPV6_CLIENT_PREFIX = 64
-# The user ids ``traffic.importer`` gives the lines of a log that names no user: their session's, or
-# else their client's (address and user agent). Such a user is no account.
-SESSION_USER_PREFIX = "session:"
-CLIENT_USER_PREFIX = "client:"
-PSEUDONYMOUS_USERS = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX)
 
 
 def client_of(event: Mapping[str, Any]) -> str | None:

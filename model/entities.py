@@ -28,6 +28,7 @@ import numpy as np
 
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES, SUBREQUEST_SECONDS, ResourceVocabulary, is_page_asset, request_method
+from model.features.events import event_field
 from model.tails import ORDINARY_TERM, Matrix, TailProfile, Vector, soft_truncated_sum
 
 ENTITY_FEATURES_VERSION = 4
@@ -46,12 +47,18 @@ POLL_MIN_SECONDS = 10.0
 FORM_SECONDS = 60.0
 # Up to this many failures in an episode that read a page besides the login form are its person's
 # mistyped password, and count as none (``Evidence.counts``); and once a login gets in, so do up to
-# this many before it (``Evidence.observe``). A failed login was one piece of evidence of an episode
+# this many before it (``Evidence.observe``); from the account's own address and browser they count
+# nowhere from the first (``mistyped_logins``). A failed login was one piece of evidence of an episode
 # that is otherwise a customer's, and half a bookstore's buyers who mistyped theirs once alerted on
 # a new-user trial (21 of 41, none of the 485 who did not). A tool that tries more keeps them all; one
 # that fetches the form and posts it (a stuffing's session) keeps its one; an attacker's login from a
 # device new to the account shows as such, and stuffing as a wave.
 MISTYPED_FAILURES = 2
+# The user ids ``traffic.importer`` gives the lines of a log that names no user: their session's, or
+# else their client's (address and user agent). Such a user is no account.
+SESSION_USER_PREFIX = "session:"
+CLIENT_USER_PREFIX = "client:"
+PSEUDONYMOUS_USERS = (SESSION_USER_PREFIX, CLIENT_USER_PREFIX)
 # Pseudo-events of the population's value blended into every share and mean.
 PRIOR_EVENTS = 5.0
 DEFAULT_ALERT_BUDGET = 5.0  # alerts per 1,000 active entities per day
@@ -248,6 +255,33 @@ def entity_key(event: Any, kind: str) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def mistyped_logins(rows: Matrix, events: Sequence[Any]) -> list[bool]:
+    """Per feature row, whether its event is an account's owner mistyping the password: a failed
+    login of a named user (not a session's or a client's pseudonym, ``PSEUDONYMOUS_USERS``) from an
+    address and a user agent both among the user's recent ones, the user's ``MISTYPED_FAILURES``th
+    failure in about an hour or an earlier one.
+
+    ``Evidence`` forgives such failures once the episode reads a page or gets in; these it never
+    counts: an episode that began with them alerted before it could (a trial's app users who
+    mistyped twice on their own laptop at home, 6 of its 60 normal alerts). Whoever else tries the
+    account comes from an address the user has not used, a tool tries more, and stuffing shows as
+    a wave, which counts failed logins whoever made them."""
+    matrix = np.asarray(rows)
+    own_device = (
+        (matrix[:, _LOGIN_FAILED] > 0)
+        & (matrix[:, _FIRST_EVENT] == 0)
+        & (matrix[:, _NEW_IP] == 0)
+        & (matrix[:, _NEW_AGENT] == 0)
+        & (matrix[:, _LOG_FAILURES_1H] <= _MISTYPED_LOG_FAILURES)
+    )
+    mistyped = [False] * len(events)
+    for position in np.flatnonzero(own_device).tolist():
+        user, address = entity_key(events[position], "user"), event_field(events[position], "ip")
+        # (an event without an address is new to no address: its agent alone is no device)
+        mistyped[position] = bool(address) and user is not None and not user.startswith(PSEUDONYMOUS_USERS)
+    return mistyped
+
+
 def evidence_values(rows: Matrix) -> list[list[float]]:
     """Each event's values of ``EVIDENCE_COLUMNS``, from its feature row (as plain floats: the
     per-event additions are cheaper on them than on numpy scalars).
@@ -270,6 +304,11 @@ def evidence_values(rows: Matrix) -> list[list[float]]:
 
 
 _STATUS_4XX = FEATURE_NAMES.index("status_4xx")
+_FIRST_EVENT = FEATURE_NAMES.index("first_event")
+_NEW_IP = FEATURE_NAMES.index("new_ip")
+_NEW_AGENT = FEATURE_NAMES.index("new_user_agent")
+_LOG_FAILURES_1H = FEATURE_NAMES.index("log_failures_1h")  # (the event's own failure counted)
+_MISTYPED_LOG_FAILURES = math.log1p(MISTYPED_FAILURES) + 1e-9
 _LOGIN_FAILED = FEATURE_NAMES.index("event_login_failed")
 _LOGIN_SUCCEEDED = FEATURE_NAMES.index("event_login_succeeded")
 _FAILURE_VALUE = EVIDENCE_COLUMNS.index("failure")
@@ -361,6 +400,7 @@ class Evidence:
         polled: bool = False,
         typed: bool = False,
         logged_in: bool = False,
+        mistyped: bool = False,
     ) -> bool:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
         starts a new episode. An ``asset`` counts as a request of the page before it, and so does a
@@ -377,10 +417,16 @@ class Evidence:
         reader's. A ``typed`` call (``typed_ahead``) that does not fail and is not refused counts with
         the page it was typed on, however long after it, as a subrequest does. ``page``: the event's
         ``page_identity`` (0, unknown, keeps no trail). ``logged_in``: a successful login, after which
-        the episode's failures count no more where they were ``MISTYPED_FAILURES`` or fewer."""
+        the episode's failures count no more where they were ``MISTYPED_FAILURES`` or fewer. A
+        ``mistyped`` login (``mistyped_logins``) counts nowhere: it starts no episode, keeps one under
+        way going, and adds no request, page, failure or score to it."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
         new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
+        if mistyped:
+            if not new_episode and now > self.last_seen:
+                self.last_seen = now
+            return False
         page_poll = polled and not new_episode and now - self.last_seen >= POLL_MIN_SECONDS
         if new_episode:
             self._start_episode(now)
@@ -1129,6 +1175,7 @@ class EventEvidence(NamedTuple):
     polled: list[bool]  # a call pages poll while open, by the visits now (BatchFeatures.polled)
     typed: list[bool]  # a search box's call as its visitor typed (typed_ahead)
     logins: list[bool]  # a successful login (``logged_in``)
+    mistyped: list[bool]  # the account's owner mistyping the password (``mistyped_logins``)
 
 
 def event_evidence(
@@ -1150,6 +1197,7 @@ def event_evidence(
         list(polled) if polled is not None else [False] * len(events),
         [typed_ahead(event) for event in events],
         logins_of(rows),
+        mistyped_logins(rows, events),
     )
 
 
@@ -1201,7 +1249,8 @@ class EntityTracker:
         peaks: dict[str, Peak] | None = None,
     ) -> tuple[Vector, list[EntityAlert]]:
         """Add a batch of events (time order) to ``states`` (updated in place; keys absent are new
-        entities); returns each event's entity score (NaN without a key) and the alerts raised.
+        entities); returns each event's entity score (NaN without a key, and for a mistyped login:
+        ``mistyped_logins``) and the alerts raised.
         ``peaks``, when given, keeps each entity's highest score with its episode as it stood then
         (``Peak``: what the backtest explains for an entity that did not alert)."""
         counts: list[tuple[float, ...]] = []
@@ -1209,7 +1258,9 @@ class EntityTracker:
         episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
         # An episode under way when the batch starts may have alerted in an earlier batch.
         alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
-        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled, typed, logins = inputs
+        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled, typed, logins, mistyped = (
+            inputs
+        )
         for position, key in enumerate(keys):
             if key is None:
                 continue
@@ -1229,7 +1280,10 @@ class EntityTracker:
                 polled[position],
                 typed[position],
                 logins[position],
+                mistyped[position],
             )
+            if mistyped[position]:
+                continue  # (it added nothing to judge)
             counts.append(evidence.counts())
             owners.append(position)
             episodes.append((evidence.episode, evidence.first_seen))

@@ -44,6 +44,7 @@ from model.entities import (
     logins_of,
     machine_clients,
     missing_referer,
+    mistyped_logins,
     page_identity,
     population_priors,
     term_cap,
@@ -239,6 +240,7 @@ def episode_snapshots(
     states: dict[str, Evidence] = {}
     counts: list[tuple[float, ...]] = []
     values = evidence_values(sample.rows)
+    mistyped = mistyped_logins(sample.rows, events)
     logins = logins_of(sample.rows)
     entity_days: dict[tuple[str, int], int] = {}
     day_index: list[int] = []
@@ -268,7 +270,10 @@ def episode_snapshots(
             bool(sample.polled[position]),
             typed_ahead(event),
             logins[position],
+            mistyped[position],
         )
+        if mistyped[position]:
+            continue  # (it added nothing to the episode: ``Evidence.observe``)
         counts.append(evidence.counts())
         day = entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days))
         day_index.append(day)

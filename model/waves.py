@@ -70,8 +70,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from model.client_alerts import PSEUDONYMOUS_USERS
-from model.entities import EntityAlert, Evidence
+from model.entities import PSEUDONYMOUS_USERS, EntityAlert, Evidence
 from model.exceptions import InvalidStateError
 from model.features import FEATURE_NAMES
 from model.features.clock import BEHIND_RESET, EventClock

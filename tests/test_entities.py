@@ -38,6 +38,7 @@ from model.entities import (
     evidence_values,
     is_page_asset,
     missing_referer,
+    mistyped_logins,
     page_identity,
     typed_ahead,
 )
@@ -939,7 +940,7 @@ def test_the_tracker_judges_machine_clients_by_their_model_on_the_stage_s_scale(
     keys = ["script", "browser"] * 10
     values = [library if key == "script" else ROW for key in keys]
     no = [False] * 20
-    inputs = EventEvidence(values, no, no, [None] * 20, [0] * 20, SUBREQUEST_SECONDS, no, no, no)
+    inputs = EventEvidence(values, no, no, [None] * 20, [0] * 20, SUBREQUEST_SECONDS, no, no, no, no)
     states: dict[str, Evidence] = {}
     scores, alerts = EntityTracker(stage, "session").observe(
         states, keys, [1_000.0 + 7 * n for n in range(20)], inputs, [0.0] * 20, [False] * 20
@@ -1321,6 +1322,99 @@ def test_a_password_mistyped_in_a_visit_counts_as_no_failure() -> None:
     assert _failures_seen([form, failed]) == [0.0, 1.0]
     # AND a tool that fails three times in a visit keeps them all, got in or not
     assert _failures_seen([book, form, failed, failed, failed, got_in]) == [0.0, 0.0, 0.0, 0.0, 3.0, 3.0]
+
+
+def _own_device_logins(
+    user: str, address: str | None, failures: int, agent: str = BROWSERS[0], gets_in: bool = True
+) -> list[dict[str, Any]]:
+    """A day of ``user`` reading the shop from home (198.51.100.4, ``BROWSERS[0]``), then, the next
+    morning, ``failures`` failed logins from ``address`` and ``agent`` five seconds apart, and (if
+    ``gets_in``) a login that gets in and an account page."""
+    home = {"ip": "198.51.100.4", "user_agent": BROWSERS[0]}
+    moment = START + timedelta(hours=9)
+    history = [event(moment, user, "login_succeeded", resource="/login", status=200, **home)]
+    history += [
+        event(moment + timedelta(minutes=number + 1), user, "page_view", resource=f"/catalog/items/{number}", **home)
+        for number in range(4)
+    ]
+    attempt = {"ip": address, "user_agent": agent}
+    morning = START + timedelta(days=1, hours=8)
+    tries = [
+        event(morning + timedelta(seconds=5 * number), user, "login_failed", resource="/login", status=401, **attempt)
+        for number in range(failures)
+    ]
+    after = morning + timedelta(seconds=5 * failures)
+    return [
+        *history,
+        *tries,
+        *[
+            event(after, user, "login_succeeded", resource="/login", status=200, **attempt),
+            event(after + timedelta(seconds=20), user, "page_view", resource="/account", status=200, **attempt),
+        ][: 2 if gets_in else 0],
+    ]
+
+
+def test_a_password_mistyped_on_the_account_s_own_device_is_told_from_anyone_else_s_tries() -> None:
+    def mistyped(events: list[dict[str, Any]]) -> list[bool]:
+        return mistyped_logins(featurize_batch(events).rows, events)[5:-2]  # (the next morning's failures)
+
+    # GIVEN a customer's two failed logins from the address and the browser they used yesterday
+    # THEN both are the owner mistyping
+    assert mistyped(_own_device_logins("u-1", "198.51.100.4", 2)) == [True, True]
+    # AND of three in a row, the third is not: people retype once or twice, a tool goes on
+    assert mistyped(_own_device_logins("u-1", "198.51.100.4", 3)) == [True, True, False]
+    # AND a try from an address the account has not used, or a browser it has not, is no mistyping
+    # (the next try reads from an address and a browser the account used a moment ago: the user's
+    # recent ones are whatever reached it; a try that gets in is forgiven its failures anyway)
+    assert mistyped(_own_device_logins("u-1", "203.0.113.50", 2)) == [False, True]
+    assert mistyped(_own_device_logins("u-1", "198.51.100.4", 2, agent=BROWSERS[2])) == [False, True]
+    # AND none of a session's or a client's pseudonym (its device is all it is), nor without an address
+    assert mistyped(_own_device_logins("client:0e0da62e81186ebe", "198.51.100.4", 2)) == [False, False]
+    assert mistyped(_own_device_logins("session:s-1", "198.51.100.4", 2)) == [False, False]
+    assert mistyped(_own_device_logins("u-1", None, 2)) == [False, False]
+
+
+def test_a_password_mistyped_on_the_account_s_own_device_counts_nowhere(trained: TrainedModel) -> None:
+    # GIVEN a customer who fails twice from their own laptop at home, then gets in and reads their account
+    owner = _own_device_logins("u-owner", "198.51.100.4", 2)
+    # AND someone who tries an account once from an address it has never used (a stuffing's try)
+    intruder = _own_device_logins("u-tried", "203.0.113.50", 1, gets_in=False)
+    # WHEN the scorer's entity stage reads both
+    states, _ = replay(trained, sorted(owner + intruder, key=event_time))
+    # THEN the owner's morning is an episode of two pages, no failure and no client error, begun at
+    # the login that got in
+    failures_at = len(Evidence().counts()) - len(CLIENT_MEANS) - len(PAGE_MEANS) + PAGE_MEANS.index("failure")
+    errors_at = failures_at - PAGE_MEANS.index("failure") + PAGE_MEANS.index("client_error")
+    owner_episode = states["u-owner"]
+    assert (owner_episode.pages, owner_episode.events) == (2, 2)
+    assert owner_episode.counts()[failures_at] == owner_episode.counts()[errors_at] == 0.0
+    assert owner_episode.first_seen == event_time(owner[7])
+    # AND the intruder's is that failure and refusal, an episode that failed throughout
+    tried = states["u-tried"]
+    assert (tried.pages, tried.counts()[failures_at], tried.counts()[errors_at]) == (1, 1.0, 1.0)
+    assert tried.all_failed()
+
+
+def test_a_mistyped_login_is_not_judged() -> None:
+    # GIVEN a mistyped login of an entity with no episode, and one in an episode under way
+    width = len(ENTITY_FEATURE_NAMES)
+    stage = EntityModel(
+        [0.0] * width, np.sort(np.random.default_rng(5).normal(0.0, 1.0, (200, width)), axis=0), 3.0, 5.0
+    )
+    keys = ["opened", "going", "going"]
+    no = [False] * 3
+    inputs = EventEvidence([ROW] * 3, no, no, [None] * 3, [0] * 3, SUBREQUEST_SECONDS, no, no, no, [True, False, True])
+    states: dict[str, Evidence] = {}
+    # WHEN the tracker reads them
+    scores, _ = EntityTracker(stage, "user").observe(
+        states, keys, [100.0, 101.0, 102.0], inputs, [50.0] * 3, [True] * 3
+    )
+    # THEN neither has a score: the first started no episode, the second kept its episode going (its
+    # time) and added nothing to it
+    assert math.isnan(scores[0])
+    assert math.isnan(scores[2])
+    assert not math.isnan(scores[1])
+    assert (states["opened"].events, states["going"].events, states["going"].last_seen) == (0, 1, 102.0)
 
 
 def test_training_reads_an_address_shared_across_folds_as_the_scorer_does() -> None:

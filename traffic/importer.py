@@ -84,7 +84,7 @@ from urllib.parse import unquote, urlsplit
 
 import orjson
 
-from model.client_alerts import CLIENT_USER_PREFIX, SESSION_USER_PREFIX
+from model.entities import CLIENT_USER_PREFIX, SESSION_USER_PREFIX
 from model.features.resources import CODE_SENT_SEGMENTS, is_page_asset, request_method
 from model.ordering import in_time_order as ordered_by_time
 from model.ordering import sorted_by_time
