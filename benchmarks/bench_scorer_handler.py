@@ -32,7 +32,7 @@ import orjson
 
 from benchmarks.workload import realistic_events
 from emulators import DUMMY_CREDENTIALS
-from model.entities import EntityAlert, EntityModel
+from model.entities import EntityAlert, EntityModel, EpisodeSoFar
 from model.features import FEATURE_NAMES, ResourceVocabulary
 from model.rows import MAX_ROWS_PER_REQUEST, decode_npy
 from model.train import TrainedModel
@@ -200,6 +200,9 @@ class MemoryAnomalies:
         return True
 
     def count_folded(self, user_id: str, window_start: int, count: int) -> None:
+        pass
+
+    def episode_went_on(self, so_far: EpisodeSoFar) -> None:
         pass
 
 

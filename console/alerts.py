@@ -25,6 +25,8 @@ from scorer.stores import (
     ALERT_PREFIX,
     ALERTS_INDEX,
     FOLDED_COUNT_ATTRIBUTE,
+    PAGES_SO_FAR_ATTRIBUTE,
+    WENT_ON_UNTIL_ATTRIBUTE,
     client_of_record,
 )
 
@@ -72,6 +74,14 @@ class AlertRecord:
     alerted_at: datetime | None
     alert_at: str  # the index's sort key: the list's cursor
     client: AlertClient | None = None  # of the request that raised it (none for a wave's)
+    # How far the episode went after the alert, at the scorer's last report (``EpisodeSoFar``)
+    went_on_until: datetime | None = None
+    pages_so_far: int | None = None
+
+    @property
+    def episode_end(self) -> datetime:
+        """The episode's latest request known: at the alert, or as last reported since."""
+        return max(self.last_event_at, self.went_on_until or self.last_event_at)
 
     @property
     def user_id(self) -> str | None:
@@ -103,6 +113,8 @@ def record_of(item: Mapping[str, Any]) -> AlertRecord | None:
         alerted_at=parse_time(alerted) if alerted else None,
         alert_at=item.get(ALERT_AT_ATTRIBUTE, {}).get("S", ""),
         client=client_of_record(item),
+        went_on_until=parse_time(item[WENT_ON_UNTIL_ATTRIBUTE]["S"]) if WENT_ON_UNTIL_ATTRIBUTE in item else None,
+        pages_so_far=int(item[PAGES_SO_FAR_ATTRIBUTE]["N"]) if PAGES_SO_FAR_ATTRIBUTE in item else None,
     )
 
 

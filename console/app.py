@@ -101,7 +101,7 @@ def _alert_key() -> AlertKey:
 
 
 def _arrivals(record: AlertRecord) -> list[ArrivalRange]:
-    ranges = [ArrivalRange.around(record.first_event_at - CONTEXT, record.last_event_at + CONTEXT)]
+    ranges = [ArrivalRange.around(record.first_event_at - CONTEXT, record.episode_end + CONTEXT)]
     if record.alerted_at is not None:
         ranges.append(ArrivalRange.around(record.alerted_at, record.alerted_at))
     return ranges
@@ -164,7 +164,7 @@ def create_app(services: ConsoleServices, *, secret_key: str | None = None) -> F
             record = services.alerts.get(key)
         except AlertNotFoundError:
             abort(404, "no such alert")
-        start, end = record.first_event_at - CONTEXT, record.last_event_at + CONTEXT
+        start, end = record.first_event_at - CONTEXT, record.episode_end + CONTEXT
         error = None
         try:
             events = services.archive.run(
@@ -178,14 +178,14 @@ def create_app(services: ConsoleServices, *, secret_key: str | None = None) -> F
         flagged = _flagged(services, users, start, end)
         for event in events:
             event["severity"] = flagged.get(event["event_id"])
-            event["in_episode"] = record.first_event_at <= event["at"] <= record.last_event_at
+            event["in_episode"] = record.first_event_at <= event["at"] <= record.episode_end
         marked = [(event["at"], event["severity"]) for event in events if event["severity"] is not None]
         charts = [
             rate_chart(
                 [event["at"] for event in events],
                 start,
                 end,
-                episode=(record.first_event_at, record.last_event_at),
+                episode=(record.first_event_at, record.episode_end),
                 flagged=[moment for moment, _ in marked],
             ),
             score_chart(marked, start, end),

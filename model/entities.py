@@ -38,6 +38,10 @@ _BEFORE_UNFAMILIAR_VERSION = 3
 _PREVIOUS_FEATURES_VERSION = 2
 # A pause longer than this ends an episode (the usual web-analytics session timeout).
 EPISODE_IDLE_SECONDS = 30 * 60.0
+# An episode that goes on after its alert is reported as it doubles its pages, and at least once in
+# this long of it (``EpisodeSoFar``): a scraper's alert raised at its third page then says how far it
+# went, in a few writes a day however long it runs.
+EPISODE_REPORT_SECONDS = 10 * 60.0
 # A call pages poll while open (``model.features.popularity``) counts with its page when it comes at
 # least this long after the episode's request before it: browsers' polls come every 10 s or more,
 # and a client hammering the call faster is read like any other.
@@ -828,6 +832,25 @@ class EntityAlert:
         return self.score / self.threshold if self.threshold > 0 else math.inf
 
 
+class EpisodeSoFar(NamedTuple):
+    """How far an alerted episode has gone since its alert: its latest request (a page's poll aside)
+    and its pages (``EntityTracker.observe``)."""
+
+    kind: str
+    entity: str
+    first_event_at: float
+    last_event_at: float
+    pages: int
+
+
+def went_far(pages_before: int, active_before: float, evidence: Evidence) -> bool:
+    """Whether an episode of ``pages_before`` pages, last active at ``active_before``, has since
+    doubled its pages or entered another ``EPISODE_REPORT_SECONDS`` of time (``evidence``: as it is now)."""
+    return evidence.pages.bit_length() > pages_before.bit_length() or int(
+        evidence.last_active // EPISODE_REPORT_SECONDS
+    ) > int(active_before // EPISODE_REPORT_SECONDS)
+
+
 class EntityModel:
     """ECOD over episode rows, the population priors, and the threshold the alert budget sets."""
 
@@ -1247,17 +1270,25 @@ class EntityTracker:
         event_scores: Sequence[float],
         flagged: Sequence[bool],
         peaks: dict[str, Peak] | None = None,
+        went_on: list[EpisodeSoFar] | None = None,
     ) -> tuple[Vector, list[EntityAlert]]:
         """Add a batch of events (time order) to ``states`` (updated in place; keys absent are new
         entities); returns each event's entity score (NaN without a key, and for a mistyped login:
         ``mistyped_logins``) and the alerts raised.
         ``peaks``, when given, keeps each entity's highest score with its episode as it stood then
-        (``Peak``: what the backtest explains for an entity that did not alert)."""
+        (``Peak``: what the backtest explains for an entity that did not alert). ``went_on``, when
+        given, receives each episode that had alerted before the batch and has gone far since
+        (``went_far``), as it stands at the batch's end."""
         counts: list[tuple[float, ...]] = []
         owners: list[int] = []
         episodes: list[tuple[int, float]] = []  # (episode number, its first event's time)
         # An episode under way when the batch starts may have alerted in an earlier batch.
-        alerted = {(key, states[key].episode) for key in set(keys) if key in states and states[key].alerted}
+        alerted_before = {
+            key: (states[key].episode, states[key].pages, states[key].last_active)
+            for key in set(keys)
+            if key in states and states[key].alerted
+        }
+        alerted = {(key, episode) for key, (episode, _, _) in alerted_before.items()}
         values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled, typed, logins, mistyped = (
             inputs
         )
@@ -1327,4 +1358,11 @@ class EntityTracker:
         for key in {key for key in keys if key is not None}:
             evidence = states[key]
             evidence.alerted = (key, evidence.episode) in alerted
+        if went_on is not None:
+            for key, (episode_then, pages_then, active_then) in alerted_before.items():
+                evidence = states[key]
+                if evidence.episode == episode_then and went_far(pages_then, active_then, evidence):
+                    went_on.append(
+                        EpisodeSoFar(self.kind, key, evidence.first_seen, evidence.last_active, evidence.pages)
+                    )
         return entity_scores, alerts

@@ -8,6 +8,7 @@ import io
 import json
 import re
 import urllib.request
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from console.labels import BENIGN, TRUE_POSITIVE
 from console.timeline import ArrivalRange, AthenaArchive, DuckDbArchive, entity_events_query
 from model.backtest import normalized_label, read_labels
 from model.client_alerts import client_of
-from model.entities import EntityAlert
+from model.entities import EntityAlert, EpisodeSoFar
 from model.waves import CODES_SENT, SIGNUPS, VISITORS, WAVE_ENTITY, WAVE_KIND
 from scorer.stores import DynamoAnomalyStore, alert_partition
 from tests.console_factories import (
@@ -136,6 +137,36 @@ def test_an_alert_shows_the_timeline_from_the_archive_with_flagged_events_and_ch
     assert 'class="band"' in page
     assert page.count('<circle class="dot"') == 7
     assert 'class="bar marked"' in page
+
+
+def test_an_alert_shows_how_far_its_episode_went_after_it(aws_endpoint: str) -> None:
+    # GIVEN the scraper's alert raised at its third page, four seconds in (its 40 pages in the archive)
+    world = build_world(aws_endpoint)
+    store = DynamoAnomalyStore(world.client("dynamodb"), world.anomalies_table, ttl_seconds=3600)
+    scraper = world.alerts[0]
+    raised = replace(scraper, last_event_at=scraper.first_event_at + 4, pages=3)
+    store.describe_alert(raised, ARRIVED_AT + timedelta(minutes=2))
+    client = create_app(world.services()).test_client()
+    link = f"/alert?entity={SCRAPER}&start={int(scraper.first_event_at)}"
+
+    def episode_rows() -> tuple[int, str]:
+        page = text(client.get(link))
+        return len(re.findall(r'<tr class="(?:flagged )?\s*episode">', page)), page
+
+    # THEN its timeline marks the three pages of the episode as it was then
+    assert episode_rows()[0] == 3
+    # WHEN the scorer reports the episode went on to 32 pages, then (a report come late) to 16
+    went_on = EpisodeSoFar("user", SCRAPER, scraper.first_event_at, scraper.first_event_at + 62, 32)
+    store.episode_went_on(went_on)
+    store.episode_went_on(went_on._replace(last_event_at=scraper.first_event_at + 30, pages=16))
+    # THEN the page says how far it went, and marks the 32 pages in the episode
+    rows, page = episode_rows()
+    assert rows == 32
+    assert "It went on after the alert: 32 pages until 2026-11-05 14:01:02 UTC" in page
+    # AND a report of an episode whose alert has no record (folded into another's) writes nothing
+    store.episode_went_on(went_on._replace(entity="u-never-alerted"))
+    key = {"user_id": {"S": "u-never-alerted"}, "sk": {"S": f"alert#{int(scraper.first_event_at)}"}}
+    assert "Item" not in world.client("dynamodb").get_item(TableName=world.anomalies_table, Key=key)
 
 
 def test_a_verdict_is_stored_in_the_labels_table_and_shown(client: FlaskClient, world: ConsoleWorld) -> None:

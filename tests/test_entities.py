@@ -29,6 +29,7 @@ from model.entities import (
     SUM_OR_LARGEST_TERM,
     EntityModel,
     EntityTracker,
+    EpisodeSoFar,
     EventEvidence,
     Evidence,
     alert_share,
@@ -1415,6 +1416,34 @@ def test_a_mistyped_login_is_not_judged() -> None:
     assert math.isnan(scores[2])
     assert not math.isnan(scores[1])
     assert (states["opened"].events, states["going"].events, states["going"].last_seen) == (0, 1, 102.0)
+
+
+def test_an_alerted_episode_is_reported_as_it_doubles_and_every_ten_minutes() -> None:
+    # GIVEN a stage that alerts on any episode, and one that alerts on none
+    width = len(ENTITY_FEATURE_NAMES)
+    profile = np.sort(np.random.default_rng(5).normal(0.0, 1.0, (200, width)), axis=0)
+    every, never = EntityModel([0.0] * width, profile, -1e9, 5.0), EntityModel([0.0] * width, profile, 1e9, 5.0)
+    reported: dict[str, list[int]] = {"every": [], "never": []}
+    states: dict[str, dict[str, Evidence]] = {"every": {}, "never": {}}
+    # WHEN a client reads a page a minute for 25 minutes, each page a batch of its own, then comes back
+    # after an hour
+    moments = [60.0 * minute for minute in range(25)] + [60.0 * 25 + EPISODE_IDLE_SECONDS + 60.0]
+    for moment in moments:
+        inputs = EventEvidence(
+            [ROW], [False], [False], [None], [0], SUBREQUEST_SECONDS, [False], [False], [False], [False]
+        )
+        for name, stage in (("every", every), ("never", never)):
+            went_on: list[EpisodeSoFar] = []
+            EntityTracker(stage, "user").observe(
+                states[name], ["u-1"], [moment], inputs, [0.0], [False], went_on=went_on
+            )
+            reported[name] += [so_far.pages for so_far in went_on]
+            assert all(so_far.last_event_at == moment for so_far in went_on)
+    # THEN the alerted episode is reported as it reached 2, 4, 8 and 16 pages, and as it entered its
+    # 10th and 20th minute (pages 11 and 21); its next episode, which alerted on its first page, not yet
+    assert reported["every"] == [2, 4, 8, 11, 16, 21]
+    # AND an episode that never alerted is never reported
+    assert reported["never"] == []
 
 
 def test_training_reads_an_address_shared_across_folds_as_the_scorer_does() -> None:

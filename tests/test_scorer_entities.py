@@ -16,7 +16,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from model.client_alerts import client_of
-from model.entities import AlertClient, EntityAlert, Evidence
+from model.entities import AlertClient, EntityAlert, EpisodeSoFar, Evidence
 from model.features import ResourceVocabulary, SiteNow, event_time, featurize_batch, stable_hash
 from model.train import TrainedModel, train
 from model.verdicts import BENIGN, JudgedAlert, learn_suppressions
@@ -579,6 +579,47 @@ def test_every_alert_sent_is_recorded_whole_on_its_marker(aws_endpoint, resource
         assert item["sk"]["S"].startswith("alert#")
         assert "expires_at" not in item
     assert [item["alert_at"]["S"] for item in items] == sorted((item["alert_at"]["S"] for item in items), reverse=True)
+
+
+class FailingFirstReport:
+    """The anomalies table, but the first report of how far an episode went is throttled."""
+
+    def __init__(self, inner: DynamoAnomalyStore) -> None:
+        self.inner = inner
+        self.failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    def episode_went_on(self, so_far: EpisodeSoFar) -> None:
+        if not self.failed:
+            self.failed = True
+            raise TransientError("dynamodb", "ProvisionedThroughputExceededException: injected")
+        self.inner.episode_went_on(so_far)
+
+
+@pytest.mark.parametrize("first_report_fails", [False, True])
+def test_an_alerted_episode_that_goes_on_is_recorded_as_it_doubles(
+    aws_endpoint, resources, trained, first_report_fails
+):
+    # GIVEN a scraper's 90 pages, two seconds apart, in batches of ten (the first report of how far it
+    # went throttled, in one run)
+    deps, settings = dependencies(aws_endpoint, resources, trained)
+    if first_report_fails:
+        deps.anomalies = FailingFirstReport(deps.anomalies)
+    requests = scraper_session(START + timedelta(days=10, hours=12), requests=90)
+    # WHEN the scorer takes each batch (retried from its checkpoint until taken whole)
+    outcomes = [outcome for batch in batches(requests, 10) for outcome in until_taken(batch, deps, settings)]
+    # THEN the scraper alerted once per entity kind, in its first batch
+    assert sorted(message["entity"]["kind"] for message in alerts_of(aws_endpoint, resources)) == ["session", "user"]
+    # AND each record says how far its episode went: reported as it passed 16, 32 and 64 pages, at the
+    # end of the batch that did (the 70th page), however the reports were applied
+    for item in recorded_alerts(aws_endpoint, settings):
+        assert int(item["pages"]["N"]) <= 10
+        assert (item["pages_so_far"]["N"], item["went_on_until"]["S"]) == ("70", requests[69]["occurred_at"])
+    # AND a report that failed held back the scraper's records, which the retry reported
+    assert len(outcomes) == 9 + first_report_fails
+    assert [bool(outcome.failed_sequence_numbers) for outcome in outcomes].count(True) == first_report_fails
 
 
 class FailingOnceSns:

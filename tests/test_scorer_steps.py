@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from model.entities import EpisodeSoFar
 from scorer.batch import (
     BatchOutcome,
     Dependencies,
@@ -99,6 +100,9 @@ class FailingAnomalies:
         return True
 
     def count_folded(self, user_id: str, window_start: int, count: int) -> None:
+        pass
+
+    def episode_went_on(self, so_far: EpisodeSoFar) -> None:
         pass
 
 

@@ -58,7 +58,15 @@ import numpy as np
 
 from model.client_alerts import ClientGroup, group_by_client, with_alert_clients
 from model.enrichment import AgentLookup, NetworkLookup
-from model.entities import EntityAlert, EntityModel, EntityTracker, Evidence, entity_key, event_evidence
+from model.entities import (
+    EntityAlert,
+    EntityModel,
+    EntityTracker,
+    EpisodeSoFar,
+    Evidence,
+    entity_key,
+    event_evidence,
+)
 from model.exceptions import InvalidStateError
 from model.features import (
     BatchFeatures,
@@ -1035,7 +1043,8 @@ class EntityStep:
     # events it took
     applied: dict[tuple[str, str], UserRecord] = field(default_factory=dict)
     users_of: dict[tuple[str, str], set[str]] = field(default_factory=dict)
-    unpublished: set[str] = field(default_factory=set)  # users with an alert that could not be published
+    # users with an alert that could not be published, or an alerted episode's progress not recorded
+    unpublished: set[str] = field(default_factory=set)
 
     def forget(self, users: set[str]) -> None:
         """Leave unsaved every episode these users' events went into."""
@@ -1087,7 +1096,8 @@ def _alert_on_entities(
                 step.applied[kind, key] = item.record
             step.users_of.setdefault((kind, key), set()).add(item.wire["user_id"])
         tracker = EntityTracker(model, kind, settings.alert_min_severity)
-        _, raised = tracker.observe(evidence[kind], keys, times, inputs, event_scores, flagged)
+        went_on: list[EpisodeSoFar] = []
+        _, raised = tracker.observe(evidence[kind], keys, times, inputs, event_scores, flagged, went_on=went_on)
         alerts = with_alert_clients(raised, keys, wires, times, deps.network_of)
         unsuppressed = []
         for alert in alerts:
@@ -1108,7 +1118,29 @@ def _alert_on_entities(
             evidence[kind][alert.entity].alerted = False
         for alert in unpublished:
             step.unpublished |= step.users_of[kind, alert.entity]
+        for so_far in _report_episodes(went_on, deps, outcome):
+            step.unpublished |= step.users_of[kind, so_far.entity]
     return step
+
+
+def _report_episodes(went_on: list[EpisodeSoFar], deps: Dependencies, outcome: BatchOutcome) -> list[EpisodeSoFar]:
+    """Record how far each alerted episode has gone (``AnomalyStore.episode_went_on``),
+    ``CONCURRENT_WRITES`` at a time; returns those a transient failure kept from being recorded:
+    their events are left for the retry, which reports them again."""
+
+    def report(so_far: EpisodeSoFar) -> TransientError | None:
+        try:
+            deps.anomalies.episode_went_on(so_far)
+        except TransientError as error:
+            return error
+        return None
+
+    unreported = []
+    for so_far, error in zip(went_on, _each_concurrently(report, went_on), strict=True):
+        if error is not None:
+            outcome.errors.append(str(error))
+            unreported.append(so_far)
+    return unreported
 
 
 def _publish_client_groups(

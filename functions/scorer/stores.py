@@ -49,7 +49,7 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 import orjson
 
 from model.client_alerts import alert_client
-from model.entities import AlertClient, EntityAlert
+from model.entities import AlertClient, EntityAlert, EpisodeSoFar
 from scorer.exceptions import TransientError
 from scorer.progress import legacy_applied
 from vedette.events import format_timestamp
@@ -78,6 +78,9 @@ ALERT_FOLDED = "folded"
 FOLDED_INTO_ATTRIBUTE = "folded_into"
 # On a client's marker: how many alerts were folded into its alert of the day (the console shows it).
 FOLDED_COUNT_ATTRIBUTE = "folded_count"
+# On an entity's alert record: how far its episode went after the alert (``EpisodeSoFar``).
+WENT_ON_UNTIL_ATTRIBUTE = "went_on_until"
+PAGES_SO_FAR_ATTRIBUTE = "pages_so_far"
 # The sparse index of entity alert records still pending, oldest first (``scorer.sweeper``).
 PENDING_ALERTS_INDEX = "alerts-pending"
 PENDING_FEED_ATTRIBUTE = "pending_feed"
@@ -172,6 +175,12 @@ class AnomalyStore(Protocol):
         """Mark the slot's alert counted into another's (``into`` names that one's slot), not sent, to
         expire at ``expires_at``: True if done; False if the slot's alert was recorded (it may have
         been sent, or the sweeper will send it) or the slot is gone. Raises ``TransientError``."""
+        ...
+
+    def episode_went_on(self, so_far: EpisodeSoFar) -> None:
+        """Add to an entity's alert record how far its episode has gone since (``EpisodeSoFar``),
+        unless a later report is there already; nothing where the episode's alert has no record
+        (folded into its client's or a wave's). Raises ``TransientError``."""
         ...
 
 
@@ -641,6 +650,23 @@ class DynamoAnomalyStore:
                 ":into": {"S": into},
                 ":expires": {"N": str(expires_at)},
                 ":pending": {"S": ALERT_PENDING},
+            },
+        )
+
+    def episode_went_on(self, so_far: EpisodeSoFar) -> None:
+        self._update_marker(
+            alert_partition(so_far.kind, so_far.entity),
+            int(so_far.first_event_at),
+            UpdateExpression=f"SET {WENT_ON_UNTIL_ATTRIBUTE} = :until, {PAGES_SO_FAR_ATTRIBUTE} = :pages",
+            # (a record, not a bare or folded marker; and reports applied in any order end at the
+            # latest: the timestamps are of one width, so their text sorts as their times)
+            ConditionExpression=(
+                f"attribute_exists(reasons) AND (attribute_not_exists({WENT_ON_UNTIL_ATTRIBUTE}) "
+                f"OR {WENT_ON_UNTIL_ATTRIBUTE} < :until)"
+            ),
+            ExpressionAttributeValues={
+                ":until": {"S": _timestamp(so_far.last_event_at)},
+                ":pages": {"N": str(so_far.pages)},
             },
         )
 
