@@ -52,7 +52,7 @@ FORM_SECONDS = 60.0
 # Up to this many failures in an episode that read a page besides the login form are its person's
 # mistyped password, and count as none (``Evidence.counts``); and once a login gets in, so do up to
 # this many before it (``Evidence.observe``); from the account's own address and browser they count
-# nowhere from the first (``mistyped_logins``). A failed login was one piece of evidence of an episode
+# as none from the first (``mistyped_logins``). A failed login was one piece of evidence of an episode
 # that is otherwise a customer's, and half a bookstore's buyers who mistyped theirs once alerted on
 # a new-user trial (21 of 41, none of the 485 who did not). A tool that tries more keeps them all; one
 # that fetches the form and posts it (a stuffing's session) keeps its one; an attacker's login from a
@@ -265,11 +265,14 @@ def mistyped_logins(rows: Matrix, events: Sequence[Any]) -> list[bool]:
     address and a user agent both among the user's recent ones, the user's ``MISTYPED_FAILURES``th
     failure in about an hour or an earlier one.
 
-    ``Evidence`` forgives such failures once the episode reads a page or gets in; these it never
-    counts: an episode that began with them alerted before it could (a trial's app users who
-    mistyped twice on their own laptop at home, 6 of its 60 normal alerts). Whoever else tries the
-    account comes from an address the user has not used, a tool tries more, and stuffing shows as
-    a wave, which counts failed logins whoever made them."""
+    ``Evidence`` forgives failures once the episode reads a page or gets in; these it never counts
+    as failures, refusals or flags (they stay pages, their pauses a person's): an episode that
+    began with them alerted before it could be forgiven (a trial's app users who mistyped twice on
+    their own laptop at home, 6 of its 60 normal alerts). Whoever else tries the account comes from
+    an address the user has not used (its first try counts; the next reads from an address the
+    account has just used), a tool tries more (on the owner's own device, counted from its fifth
+    try: two mistyped, two more forgiven as an episode's with pages), and stuffing shows as a
+    wave, which counts failed logins whoever made them."""
     matrix = np.asarray(rows)
     own_device = (
         (matrix[:, _LOGIN_FAILED] > 0)
@@ -422,15 +425,16 @@ class Evidence:
         the page it was typed on, however long after it, as a subrequest does. ``page``: the event's
         ``page_identity`` (0, unknown, keeps no trail). ``logged_in``: a successful login, after which
         the episode's failures count no more where they were ``MISTYPED_FAILURES`` or fewer. A
-        ``mistyped`` login (``mistyped_logins``) counts nowhere: it starts no episode, keeps one under
-        way going, and adds no request, page, failure or score to it."""
+        ``mistyped`` login (``mistyped_logins``) counts as a page without its failure, its refusal
+        (4xx) or its flag."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
         new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
         if mistyped:
-            if not new_episode and now > self.last_seen:
-                self.last_seen = now
-            return False
+            # (a page of the visit, its pause a person's: no failure, no refusal, no flag)
+            values = [*values]
+            values[_FAILURE_SUM - 2] = values[_CLIENT_ERROR_VALUE] = 0.0
+            flagged = False
         page_poll = polled and not new_episode and now - self.last_seen >= POLL_MIN_SECONDS
         if new_episode:
             self._start_episode(now)
@@ -1273,8 +1277,7 @@ class EntityTracker:
         went_on: list[EpisodeSoFar] | None = None,
     ) -> tuple[Vector, list[EntityAlert]]:
         """Add a batch of events (time order) to ``states`` (updated in place; keys absent are new
-        entities); returns each event's entity score (NaN without a key, and for a mistyped login:
-        ``mistyped_logins``) and the alerts raised.
+        entities); returns each event's entity score (NaN without a key) and the alerts raised.
         ``peaks``, when given, keeps each entity's highest score with its episode as it stood then
         (``Peak``: what the backtest explains for an entity that did not alert). ``went_on``, when
         given, receives each episode that had alerted before the batch and has gone far since
@@ -1313,8 +1316,6 @@ class EntityTracker:
                 logins[position],
                 mistyped[position],
             )
-            if mistyped[position]:
-                continue  # (it added nothing to judge)
             counts.append(evidence.counts())
             owners.append(position)
             episodes.append((evidence.episode, evidence.first_seen))

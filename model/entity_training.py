@@ -272,8 +272,6 @@ def episode_snapshots(
             logins[position],
             mistyped[position],
         )
-        if mistyped[position]:
-            continue  # (it added nothing to the episode: ``Evidence.observe``)
         counts.append(evidence.counts())
         day = entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days))
         day_index.append(day)

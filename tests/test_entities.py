@@ -1375,47 +1375,42 @@ def test_a_password_mistyped_on_the_account_s_own_device_is_told_from_anyone_els
     assert mistyped(_own_device_logins("u-1", None, 2)) == [False, False]
 
 
-def test_a_password_mistyped_on_the_account_s_own_device_counts_nowhere(trained: TrainedModel) -> None:
+def test_a_password_mistyped_on_the_account_s_own_device_is_a_page_not_a_failure(trained: TrainedModel) -> None:
     # GIVEN a customer who fails twice from their own laptop at home, then gets in and reads their account
     owner = _own_device_logins("u-owner", "198.51.100.4", 2)
     # AND someone who tries an account once from an address it has never used (a stuffing's try)
     intruder = _own_device_logins("u-tried", "203.0.113.50", 1, gets_in=False)
     # WHEN the scorer's entity stage reads both
     states, _ = replay(trained, sorted(owner + intruder, key=event_time))
-    # THEN the owner's morning is an episode of two pages, no failure and no client error, begun at
-    # the login that got in
+    # THEN the owner's morning is an episode of four pages from the first attempt (the pauses
+    # between them a person's), without a failure or a client error
     failures_at = len(Evidence().counts()) - len(CLIENT_MEANS) - len(PAGE_MEANS) + PAGE_MEANS.index("failure")
     errors_at = failures_at - PAGE_MEANS.index("failure") + PAGE_MEANS.index("client_error")
     owner_episode = states["u-owner"]
-    assert (owner_episode.pages, owner_episode.events) == (2, 2)
+    assert (owner_episode.pages, owner_episode.events, owner_episode.first_seen) == (4, 4, event_time(owner[5]))
     assert owner_episode.counts()[failures_at] == owner_episode.counts()[errors_at] == 0.0
-    assert owner_episode.first_seen == event_time(owner[7])
     # AND the intruder's is that failure and refusal, an episode that failed throughout
     tried = states["u-tried"]
     assert (tried.pages, tried.counts()[failures_at], tried.counts()[errors_at]) == (1, 1.0, 1.0)
     assert tried.all_failed()
 
 
-def test_a_mistyped_login_is_not_judged() -> None:
-    # GIVEN a mistyped login of an entity with no episode, and one in an episode under way
-    width = len(ENTITY_FEATURE_NAMES)
-    stage = EntityModel(
-        [0.0] * width, np.sort(np.random.default_rng(5).normal(0.0, 1.0, (200, width)), axis=0), 3.0, 5.0
-    )
-    keys = ["opened", "going", "going"]
-    no = [False] * 3
-    inputs = EventEvidence([ROW] * 3, no, no, [None] * 3, [0] * 3, SUBREQUEST_SECONDS, no, no, no, [True, False, True])
-    states: dict[str, Evidence] = {}
-    # WHEN the tracker reads them
-    scores, _ = EntityTracker(stage, "user").observe(
-        states, keys, [100.0, 101.0, 102.0], inputs, [50.0] * 3, [True] * 3
-    )
-    # THEN neither has a score: the first started no episode, the second kept its episode going (its
-    # time) and added nothing to it
-    assert math.isnan(scores[0])
-    assert math.isnan(scores[2])
-    assert not math.isnan(scores[1])
-    assert (states["opened"].events, states["going"].events, states["going"].last_seen) == (0, 1, 102.0)
+def test_a_mistyped_login_counts_as_a_page_without_its_failure_refusal_or_flag() -> None:
+    # GIVEN a failed login's evidence: a failure and a client error, flagged by the event detector
+    failed_login = [0.0] * len(EVIDENCE_COLUMNS)
+    failed_login[EVIDENCE_COLUMNS.index("failure")] = failed_login[EVIDENCE_COLUMNS.index("status_4xx")] = 1.0
+    # WHEN one episode takes it as mistyped and another as it is
+    mistyped, tried = Evidence(), Evidence()
+    mistyped.observe(100.0, failed_login, 30.0, True, False, mistyped=True)
+    tried.observe(100.0, failed_login, 30.0, True, False)
+    # THEN both have a page and its score; only the second its failure, refusal and flag
+    at = len(Evidence().counts()) - len(CLIENT_MEANS) - len(PAGE_MEANS)
+    read = [PAGE_MEANS.index(name) + at for name in ("event_score", "failure", "client_error", "flagged")]
+    assert [mistyped.counts()[place] for place in read] == [30.0, 0.0, 0.0, 0.0]
+    assert [tried.counts()[place] for place in read] == [30.0, 1.0, 1.0, 1.0]
+    assert mistyped.pages == tried.pages == 1
+    # AND the values given are left as they were (they are the batch's, read by every entity kind)
+    assert failed_login[EVIDENCE_COLUMNS.index("failure")] == 1.0
 
 
 def test_an_alerted_episode_is_reported_as_it_doubles_and_every_ten_minutes() -> None:
