@@ -850,9 +850,9 @@ class EpisodeSoFar(NamedTuple):
 def went_far(pages_before: int, active_before: float, evidence: Evidence) -> bool:
     """Whether an episode of ``pages_before`` pages, last active at ``active_before``, has since
     doubled its pages or entered another ``EPISODE_REPORT_SECONDS`` of time (``evidence``: as it is now)."""
-    return evidence.pages.bit_length() > pages_before.bit_length() or int(
-        evidence.last_active // EPISODE_REPORT_SECONDS
-    ) > int(active_before // EPISODE_REPORT_SECONDS)
+    doubled = evidence.pages.bit_length() > pages_before.bit_length()
+    later = int(evidence.last_active // EPISODE_REPORT_SECONDS) > int(active_before // EPISODE_REPORT_SECONDS)
+    return doubled or later
 
 
 class EntityModel:
