@@ -336,9 +336,9 @@ def alert_share(
     return share
 
 
-def missing_referer(event: Mapping[str, Any]) -> bool | None:
+def missing_referer(event: Any) -> bool | None:
     """Whether a web request came without a referer; None where the source records no referers."""
-    properties = event.get("properties")
+    properties = event_field(event, "properties")
     if not isinstance(properties, Mapping) or "referer" not in properties:
         return None
     referer = properties["referer"]
@@ -349,9 +349,9 @@ def missing_referer(event: Mapping[str, Any]) -> bool | None:
 TYPED_AHEAD = "typed_ahead"
 
 
-def typed_ahead(event: Mapping[str, Any]) -> bool:
+def typed_ahead(event: Any) -> bool:
     """Whether a request is a search box's call as its visitor typed, after the first of the word."""
-    properties = event.get("properties")
+    properties = event_field(event, "properties")
     return isinstance(properties, Mapping) and properties.get(TYPED_AHEAD) is True
 
 
@@ -1207,16 +1207,18 @@ class EventEvidence(NamedTuple):
 
 def event_evidence(
     rows: Matrix,
-    events: Sequence[Mapping[str, Any]],
+    events: Sequence[Any],
     vocabulary: ResourceVocabulary | None = None,
     polled: Sequence[bool] | None = None,
 ) -> EventEvidence:
-    """``EventEvidence`` of a batch's feature rows and their wire events (``vocabulary``: the model's,
-    which knows the calls its site's pages make; ``polled``: ``BatchFeatures.polled`` of the rows)."""
-    resources = [event.get("resource") for event in events]
+    """``EventEvidence`` of a batch's feature rows and their events (wire dicts or ``InteractionEvent``
+    objects; ``vocabulary``: the model's, which knows the calls its site's pages make; ``polled``:
+    ``BatchFeatures.polled`` of the rows). The scorer, the backtest and training's replay
+    (``model.entity_training.episode_snapshots``) all read their events through it."""
+    resources = [event_field(event, "resource") for event in events]
     return EventEvidence(
         evidence_values(rows),
-        [is_page_asset(event.get("resource"), request_method(event)) for event in events],
+        [is_page_asset(resource, request_method(event)) for resource, event in zip(resources, events, strict=True)],
         [vocabulary is not None and vocabulary.is_subrequest(resource) for resource in resources],
         [missing_referer(event) for event in events],
         [page_identity(event) for event in events],

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Container, Mapping, Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -39,27 +39,19 @@ from model.entities import (
     Evidence,
     alert_share,
     entity_key,
+    event_evidence,
     evidence_rows,
-    evidence_values,
-    logins_of,
     machine_clients,
-    missing_referer,
-    mistyped_logins,
-    page_identity,
     population_priors,
     term_cap,
-    typed_ahead,
 )
 from model.exceptions import TrainingDataError
 from model.features import (
     COUNTED_ONCE,
     FEATURE_COUNT,
     FIRST_EVENT_COLUMN,
-    SUBREQUEST_SECONDS,
     ResourceVocabulary,
     featurize_batch,
-    is_page_asset,
-    request_method,
     stable_hash,
 )
 from model.tails import TailProfile, Vector
@@ -113,10 +105,6 @@ def folds_of(keys: Sequence[str], folds: int) -> np.ndarray[Any, np.dtype[np.int
     return np.array([stable_hash(key) % folds for key in keys], dtype=np.int64)
 
 
-def _resource(event: Any) -> Any:
-    return event.get("resource") if isinstance(event, dict) else getattr(event, "resource", None)
-
-
 @dataclass
 class OutOfSample:
     """Every training event's feature row and score from the fold's model that never saw its user."""
@@ -164,10 +152,6 @@ def out_of_sample(
         flagged[inside] = scores[inside] > threshold
         polled[inside] = np.asarray(featurized.polled)[inside]
     return OutOfSample(rows, scores, flagged, polled)
-
-
-def _referer(event: Any) -> bool | None:
-    return missing_referer(event) if isinstance(event, Mapping) else None
 
 
 @dataclass
@@ -239,9 +223,8 @@ def episode_snapshots(
     the calls pages make from pages."""
     states: dict[str, Evidence] = {}
     counts: list[tuple[float, ...]] = []
-    values = evidence_values(sample.rows)
-    mistyped = mistyped_logins(sample.rows, events)
-    logins = logins_of(sample.rows)
+    # What the scorer's entity stage reads of each event, read the same way.
+    inputs = event_evidence(sample.rows, events, vocabulary, sample.polled.tolist())
     entity_days: dict[tuple[str, int], int] = {}
     day_index: list[int] = []
     keys: list[str] = []
@@ -250,7 +233,6 @@ def episode_snapshots(
     episode_index: dict[tuple[str, int], int] = {}
     episodes: list[int] = []
     counted_rows: list[bool] = []  # the event counted in its episode (a page's poll does not)
-    subrequest_seconds = vocabulary.subrequest_seconds if vocabulary is not None else SUBREQUEST_SECONDS
     for position, event in enumerate(events):
         key = entity_key(event, kind)
         if key is None:
@@ -259,18 +241,18 @@ def episode_snapshots(
         counted_before = evidence.events
         new_episode = evidence.observe(
             times[position],
-            values[position],
+            inputs.values[position],
             float(sample.scores[position]),
             bool(sample.flagged[position]),
-            is_page_asset(_resource(event), request_method(event)),
-            _referer(event),
-            vocabulary is not None and vocabulary.is_subrequest(_resource(event)),
-            page_identity(event),
-            subrequest_seconds,
-            bool(sample.polled[position]),
-            typed_ahead(event),
-            logins[position],
-            mistyped[position],
+            inputs.assets[position],
+            inputs.missing_referers[position],
+            inputs.subrequests[position],
+            inputs.pages[position],
+            inputs.subrequest_seconds,
+            inputs.polled[position],
+            inputs.typed[position],
+            inputs.logins[position],
+            inputs.mistyped[position],
         )
         counts.append(evidence.counts())
         day = entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days))
