@@ -89,9 +89,7 @@ def alert_client(event: Mapping[str, Any] | None, network_of: NetworkLookup | No
     network = network_of(address) if network_of is not None and isinstance(address, str) else None
     if network is None:
         return AlertClient(address, agent)
-    number = f"AS{network.asn}" if network.asn is not None else None
-    name = " ".join(part for part in (number, network.as_org) if part) or None
-    return AlertClient(address, agent, network.country, name)
+    return AlertClient(address, agent, network.country, network.label)
 
 
 def day_start_of(moment: float) -> int:

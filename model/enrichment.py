@@ -28,6 +28,12 @@ class NetworkInfo:
             return f"AS{self.asn}"
         return self.as_org
 
+    @property
+    def label(self) -> str | None:
+        """The network as people name it: ``AS16509 Amazon.com, Inc.``, or what of it is known."""
+        number = f"AS{self.asn}" if self.asn is not None else None
+        return " ".join(part for part in (number, self.as_org) if part) or None
+
 
 @dataclass(frozen=True, slots=True)
 class AgentInfo:

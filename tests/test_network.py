@@ -44,6 +44,20 @@ def test_public_addresses_resolve_from_the_embedded_data(ip: str, country: str, 
     assert info == NetworkInfo(country, None, as_org, hosting)
 
 
+@pytest.mark.parametrize(
+    ("asn", "as_org", "label"),
+    [
+        (16509, "AMAZON-02", "AS16509 AMAZON-02"),
+        (None, "GOOGLE", "GOOGLE"),
+        (64500, None, "AS64500"),
+        (None, None, None),
+    ],
+)
+def test_a_network_is_labelled_with_what_is_known_of_it(asn: int | None, as_org: str | None, label: str | None) -> None:
+    # The embedded data knows organisations without numbers, a MaxMind ASN database both
+    assert NetworkInfo("US", asn, as_org, False).label == label
+
+
 @pytest.mark.parametrize("ip", RESERVED)
 def test_private_and_reserved_addresses_resolve_to_none(ip: str) -> None:
     assert embedded_network_of(ip) is None
