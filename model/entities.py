@@ -58,6 +58,15 @@ FORM_SECONDS = 60.0
 # that fetches the form and posts it (a stuffing's session) keeps its one; an attacker's login from a
 # device new to the account shows as such, and stuffing as a wave.
 MISTYPED_FAILURES = 2
+# A person who mistyped reads the error, types the password again and sends it more than this many
+# seconds after the request before (a tool retries at once). Where the log names no user, such a
+# failed login from the session's or the client's own address and browser, after the episode's first
+# failure and up to the RETYPED_FAILURES'th in about an hour, is the person's (``retyped_logins``):
+# on the ticketing trial's big on-sale, fans who failed three or four times as they hurried (7 to 30
+# seconds apart, after the home page and the login form) alerted for "3 failed requests or logins",
+# 35 of the 75 people alerted on their own.
+RETYPE_SECONDS = 5.0
+RETYPED_FAILURES = 4
 # The user ids ``traffic.importer`` gives the lines of a log that names no user: their session's, or
 # else their client's (address and user agent). Such a user is no account.
 SESSION_USER_PREFIX = "session:"
@@ -289,6 +298,39 @@ def mistyped_logins(rows: Matrix, events: Sequence[Any]) -> list[bool]:
     return mistyped
 
 
+def retyped_logins(rows: Matrix, events: Sequence[Any]) -> list[bool]:
+    """Per feature row, whether its event may be a person typing their password again, where the log
+    names no user (a session's or a client's pseudonym, ``PSEUDONYMOUS_USERS``): a failed login, not
+    the user's first request, from an address and a user agent both among the user's recent ones (or,
+    without an address, in the session its cookie keeps), sent more than ``RETYPE_SECONDS`` after the
+    user's request before it, with at most ``RETYPED_FAILURES`` failed requests in about an hour (the
+    user's decayed count, its pages not found too: a tool that retries every quarter of an hour stays
+    below it, and the failed-login waves count its tries whatever the entity stage forgives).
+    ``Evidence.observe`` takes it as
+    mistyped once its episode has counted a failure: the first try counts, as a stuffing session's
+    one try does (forgiven when the visit reads another page), and a tool retries at once."""
+    matrix = np.asarray(rows)
+    candidates = (
+        (matrix[:, _LOGIN_FAILED] > 0)
+        & (matrix[:, _FIRST_EVENT] == 0)
+        & (matrix[:, _NEW_IP] == 0)
+        & (matrix[:, _NEW_AGENT] == 0)
+        & (matrix[:, _LOG_SECONDS_SINCE_PREVIOUS] > _RETYPE_LOG_SECONDS)
+        & (matrix[:, _LOG_FAILURES_1H] <= _RETYPED_LOG_FAILURES)
+    )
+    retyped = [False] * len(events)
+    for position in np.flatnonzero(candidates).tolist():
+        event = events[position]
+        user = entity_key(event, "user")
+        if user is None or not user.startswith(PSEUDONYMOUS_USERS):
+            continue
+        # (a session's pseudonym is its cookie, one browser; a client's is its address and agent)
+        retyped[position] = bool(event_field(event, "ip")) or user == SESSION_USER_PREFIX + str(
+            event_field(event, "session_id")
+        )
+    return retyped
+
+
 def evidence_values(rows: Matrix) -> list[list[float]]:
     """Each event's values of ``EVIDENCE_COLUMNS``, from its feature row (as plain floats: the
     per-event additions are cheaper on them than on numpy scalars).
@@ -316,6 +358,9 @@ _NEW_IP = FEATURE_NAMES.index("new_ip")
 _NEW_AGENT = FEATURE_NAMES.index("new_user_agent")
 _LOG_FAILURES_1H = FEATURE_NAMES.index("log_failures_1h")  # (the event's own failure counted)
 _MISTYPED_LOG_FAILURES = math.log1p(MISTYPED_FAILURES) + 1e-9
+_RETYPED_LOG_FAILURES = math.log1p(RETYPED_FAILURES) + 1e-9
+_LOG_SECONDS_SINCE_PREVIOUS = FEATURE_NAMES.index("log_seconds_since_previous")
+_RETYPE_LOG_SECONDS = math.log1p(RETYPE_SECONDS)
 _LOGIN_FAILED = FEATURE_NAMES.index("event_login_failed")
 _LOGIN_SUCCEEDED = FEATURE_NAMES.index("event_login_succeeded")
 _FAILURE_VALUE = EVIDENCE_COLUMNS.index("failure")
@@ -408,6 +453,7 @@ class Evidence:
         typed: bool = False,
         logged_in: bool = False,
         mistyped: bool = False,
+        retyped: bool = False,
     ) -> bool:
         """Add one event (in time order; ``values`` from ``evidence_values``); returns True if it
         starts a new episode. An ``asset`` counts as a request of the page before it, and so does a
@@ -426,10 +472,13 @@ class Evidence:
         ``page_identity`` (0, unknown, keeps no trail). ``logged_in``: a successful login, after which
         the episode's failures count no more where they were ``MISTYPED_FAILURES`` or fewer. A
         ``mistyped`` login (``mistyped_logins``) counts as a page without its failure, its refusal
-        (4xx) or its flag."""
+        (4xx) or its flag; so does a ``retyped`` one (``retyped_logins``) once the episode has counted
+        a failure."""
         # An event far behind the episode's latest also starts a new one: a single event dated in
         # the future must not hold every later one in an episode that has alerted already.
         new_episode = self.events == 0 or abs(now - self.last_seen) > EPISODE_IDLE_SECONDS
+        if retyped and not new_episode and self.page_sums[_FAILURE_SUM] > 0.0:
+            mistyped = True
         if mistyped:
             # (a page of the visit, its pause a person's: no failure, no refusal, no flag)
             values = [*values]
@@ -1203,6 +1252,7 @@ class EventEvidence(NamedTuple):
     typed: list[bool]  # a search box's call as its visitor typed (typed_ahead)
     logins: list[bool]  # a successful login (``logged_in``)
     mistyped: list[bool]  # the account's owner mistyping the password (``mistyped_logins``)
+    retyped: list[bool]  # a failed login sent again at a person's pace, where no user is named (``retyped_logins``)
 
 
 def event_evidence(
@@ -1227,6 +1277,7 @@ def event_evidence(
         [typed_ahead(event) for event in events],
         logins_of(rows),
         mistyped_logins(rows, events),
+        retyped_logins(rows, events),
     )
 
 
@@ -1294,9 +1345,19 @@ class EntityTracker:
             if key in states and states[key].alerted
         }
         alerted = {(key, episode) for key, (episode, _, _) in alerted_before.items()}
-        values, assets, subrequests, missing_referers, pages, subrequest_seconds, polled, typed, logins, mistyped = (
-            inputs
-        )
+        (
+            values,
+            assets,
+            subrequests,
+            missing_referers,
+            pages,
+            subrequest_seconds,
+            polled,
+            typed,
+            logins,
+            mistyped,
+            retyped,
+        ) = inputs
         for position, key in enumerate(keys):
             if key is None:
                 continue
@@ -1317,6 +1378,7 @@ class EntityTracker:
                 typed[position],
                 logins[position],
                 mistyped[position],
+                retyped[position],
             )
             counts.append(evidence.counts())
             owners.append(position)

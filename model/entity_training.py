@@ -253,6 +253,7 @@ def episode_snapshots(
             inputs.typed[position],
             inputs.logins[position],
             inputs.mistyped[position],
+            inputs.retyped[position],
         )
         counts.append(evidence.counts())
         day = entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days))

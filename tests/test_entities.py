@@ -41,6 +41,7 @@ from model.entities import (
     missing_referer,
     mistyped_logins,
     page_identity,
+    retyped_logins,
     typed_ahead,
 )
 from model.entity_training import (
@@ -941,7 +942,7 @@ def test_the_tracker_judges_machine_clients_by_their_model_on_the_stage_s_scale(
     keys = ["script", "browser"] * 10
     values = [library if key == "script" else ROW for key in keys]
     no = [False] * 20
-    inputs = EventEvidence(values, no, no, [None] * 20, [0] * 20, SUBREQUEST_SECONDS, no, no, no, no)
+    inputs = EventEvidence(values, no, no, [None] * 20, [0] * 20, SUBREQUEST_SECONDS, no, no, no, no, no)
     states: dict[str, Evidence] = {}
     scores, alerts = EntityTracker(stage, "session").observe(
         states, keys, [1_000.0 + 7 * n for n in range(20)], inputs, [0.0] * 20, [False] * 20
@@ -1375,6 +1376,85 @@ def test_a_password_mistyped_on_the_account_s_own_device_is_told_from_anyone_els
     assert mistyped(_own_device_logins("u-1", None, 2)) == [False, False]
 
 
+def _hurried_visit(
+    user: str, address: str | None, seconds_apart: float, failures: int, session: str | None = None
+) -> list[dict[str, Any]]:
+    """A fan's visit at an on-sale: the home page and its styles, the login form, then ``failures``
+    failed logins ``seconds_apart`` (the first as long after the form) and one that gets in."""
+    client = {"ip": address, "user_agent": BROWSERS[0], "session_id": session}
+    moment = START + timedelta(hours=15)
+    visit = [
+        event(moment, user, "page_view", resource="/", status=200, **client),
+        event(moment + timedelta(seconds=1), user, "page_view", resource="/static/app.css", status=200, **client),
+        event(moment + timedelta(seconds=12), user, "page_view", resource="/login", status=200, **client),
+    ]
+    tried = moment + timedelta(seconds=12)
+    visit += [
+        event(
+            tried + timedelta(seconds=seconds_apart * number),
+            user,
+            "login_failed",
+            resource="/login",
+            status=401,
+            **client,
+        )
+        for number in range(1, failures + 1)
+    ]
+    got_in = tried + timedelta(seconds=seconds_apart * (failures + 1))
+    return [*visit, event(got_in, user, "login_succeeded", resource="/login", status=302, **client)]
+
+
+def _failures_and_refusals(events: list[dict[str, Any]]) -> tuple[float, float]:
+    """The failures and client errors (4xx) the episode of ``events`` has counted before its login gets in."""
+    inputs = event_evidence(featurize_batch(events).rows, events)
+    evidence = Evidence()
+    for position, request in enumerate(events[:-1]):
+        evidence.observe(
+            event_time(request),
+            inputs.values[position],
+            0.0,
+            False,
+            inputs.assets[position],
+            mistyped=inputs.mistyped[position],
+            retyped=inputs.retyped[position],
+        )
+    return evidence.page_sums[PAGE_MEANS.index("failure")], evidence.page_sums[PAGE_MEANS.index("client_error")]
+
+
+def test_a_password_typed_again_at_a_person_s_pace_is_mistyped_where_no_user_is_named() -> None:
+    def retyped(events: list[dict[str, Any]]) -> list[bool]:
+        return retyped_logins(featurize_batch(events).rows, events)[3:-1]  # (the failed logins)
+
+    fan = "session:s-fan"
+    # GIVEN a session's visit whose person failed to log in four times, seconds apart as people
+    # type, after the home page and the form (a hurried fan at an on-sale)
+    visit = _hurried_visit(fan, "198.51.100.4", 9.0, 4, session="s-fan")
+    # THEN each try may be the person typing again, and the episode counts its first failure and
+    # refusal alone, as it would a stuffing session's one try (which the visit's pages then forgive)
+    assert retyped(visit) == [True] * 4
+    assert _failures_and_refusals(visit) == (1.0, 1.0)
+    # AND so in a log without addresses, where the session's cookie is its browser
+    assert retyped(_hurried_visit(fan, None, 9.0, 4, session="s-fan")) == [True] * 4
+    # AND past four in about an hour, each counts: people give up or reset the password, a tool goes on
+    persistent = _hurried_visit(fan, "198.51.100.4", 9.0, 7, session="s-fan")
+    assert retyped(persistent) == [True] * 4 + [False] * 3
+    assert _failures_and_refusals(persistent) == (4.0, 4.0)
+    # AND a tool that retries at once is no person
+    tool = _hurried_visit("session:s-tool", "198.51.100.4", 2.0, 3, session="s-tool")
+    assert retyped(tool) == [False] * 3
+    assert _failures_and_refusals(tool) == (3.0, 3.0)
+    # AND a page not found before the first try makes no failure to follow: the first still counts
+    probed = _hurried_visit(fan, "198.51.100.4", 9.0, 2, session="s-fan")
+    probed.insert(
+        1, event(START + timedelta(hours=15, seconds=2), fan, "page_view", resource="/favicon.ico", status=404)
+    )
+    assert _failures_and_refusals(probed)[0] == 1.0
+    # AND a client with neither cookie nor address is its agent alone, nobody in particular; and a
+    # named user is judged by the account's own devices (mistyped_logins), not by its pace
+    assert retyped(_hurried_visit("client:5a1e5a1e5a1e5a1e", None, 9.0, 3)) == [False] * 3
+    assert retyped(_hurried_visit("u-1", "198.51.100.4", 9.0, 3, session="s-1")) == [False] * 3
+
+
 def test_a_password_mistyped_on_the_account_s_own_device_is_a_page_not_a_failure(trained: TrainedModel) -> None:
     # GIVEN a customer who fails twice from their own laptop at home, then gets in and reads their account
     owner = _own_device_logins("u-owner", "198.51.100.4", 2)
@@ -1425,7 +1505,7 @@ def test_an_alerted_episode_is_reported_as_it_doubles_and_every_ten_minutes() ->
     moments = [60.0 * minute for minute in range(25)] + [60.0 * 25 + EPISODE_IDLE_SECONDS + 60.0]
     for moment in moments:
         inputs = EventEvidence(
-            [ROW], [False], [False], [None], [0], SUBREQUEST_SECONDS, [False], [False], [False], [False]
+            [ROW], [False], [False], [None], [0], SUBREQUEST_SECONDS, [False], [False], [False], [False], [False]
         )
         for name, stage in (("every", every), ("never", never)):
             went_on: list[EpisodeSoFar] = []
