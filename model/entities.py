@@ -283,13 +283,7 @@ def mistyped_logins(rows: Matrix, events: Sequence[Any]) -> list[bool]:
     try: two mistyped, two more forgiven as an episode's with pages), and stuffing shows as a
     wave, which counts failed logins whoever made them."""
     matrix = np.asarray(rows)
-    own_device = (
-        (matrix[:, _LOGIN_FAILED] > 0)
-        & (matrix[:, _FIRST_EVENT] == 0)
-        & (matrix[:, _NEW_IP] == 0)
-        & (matrix[:, _NEW_AGENT] == 0)
-        & (matrix[:, _LOG_FAILURES_1H] <= _MISTYPED_LOG_FAILURES)
-    )
+    own_device = _failed_on_known_client(matrix) & (matrix[:, _LOG_FAILURES_1H] <= _MISTYPED_LOG_FAILURES)
     mistyped = [False] * len(events)
     for position in np.flatnonzero(own_device).tolist():
         user, address = entity_key(events[position], "user"), event_field(events[position], "ip")
@@ -306,15 +300,12 @@ def retyped_logins(rows: Matrix, events: Sequence[Any]) -> list[bool]:
     user's request before it, with at most ``RETYPED_FAILURES`` failed requests in about an hour (the
     user's decayed count, its pages not found too: a tool that retries every quarter of an hour stays
     below it, and the failed-login waves count its tries whatever the entity stage forgives).
-    ``Evidence.observe`` takes it as
-    mistyped once its episode has counted a failure: the first try counts, as a stuffing session's
-    one try does (forgiven when the visit reads another page), and a tool retries at once."""
+    ``Evidence.observe`` takes it as mistyped once its episode has counted a failure: the first try
+    counts, as a stuffing session's one try does (forgiven when the visit reads another page), and a
+    tool retries at once."""
     matrix = np.asarray(rows)
     candidates = (
-        (matrix[:, _LOGIN_FAILED] > 0)
-        & (matrix[:, _FIRST_EVENT] == 0)
-        & (matrix[:, _NEW_IP] == 0)
-        & (matrix[:, _NEW_AGENT] == 0)
+        _failed_on_known_client(matrix)
         & (matrix[:, _LOG_SECONDS_SINCE_PREVIOUS] > _RETYPE_LOG_SECONDS)
         & (matrix[:, _LOG_FAILURES_1H] <= _RETYPED_LOG_FAILURES)
     )
@@ -329,6 +320,18 @@ def retyped_logins(rows: Matrix, events: Sequence[Any]) -> list[bool]:
             event_field(event, "session_id")
         )
     return retyped
+
+
+def _failed_on_known_client(matrix: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """Per feature row: a failed login, not the user's first request, from an address and a user
+    agent both among the user's recent ones (``mistyped_logins``, ``retyped_logins``)."""
+    failed: np.ndarray[Any, np.dtype[np.bool_]] = (
+        (matrix[:, _LOGIN_FAILED] > 0)
+        & (matrix[:, _FIRST_EVENT] == 0)
+        & (matrix[:, _NEW_IP] == 0)
+        & (matrix[:, _NEW_AGENT] == 0)
+    )
+    return failed
 
 
 def evidence_values(rows: Matrix) -> list[list[float]]:
