@@ -543,6 +543,26 @@ class Evidence:
             sums[_REPEATED_SUM] += 1.0 if self._walked_before(page) else 0.0
         return new_episode
 
+    def observe_event(self, now: float, inputs: EventEvidence, position: int, score: float, flagged: bool) -> bool:
+        """``observe`` the event at ``position`` of a batch read by ``event_evidence``: the one way
+        the scorer's entity stage and training's replay (``episode_snapshots``) add an event."""
+        return self.observe(
+            now,
+            inputs.values[position],
+            score,
+            flagged,
+            inputs.assets[position],
+            inputs.missing_referers[position],
+            inputs.subrequests[position],
+            inputs.pages[position],
+            inputs.subrequest_seconds,
+            inputs.polled[position],
+            inputs.typed[position],
+            inputs.logins[position],
+            inputs.mistyped[position],
+            inputs.retyped[position],
+        )
+
     def _walked_before(self, page: int) -> bool:
         """Whether ``page`` and the two pages before it, three different pages, came in this order
         earlier in the episode."""
@@ -1348,41 +1368,13 @@ class EntityTracker:
             if key in states and states[key].alerted
         }
         alerted = {(key, episode) for key, (episode, _, _) in alerted_before.items()}
-        (
-            values,
-            assets,
-            subrequests,
-            missing_referers,
-            pages,
-            subrequest_seconds,
-            polled,
-            typed,
-            logins,
-            mistyped,
-            retyped,
-        ) = inputs
         for position, key in enumerate(keys):
             if key is None:
                 continue
             evidence = states.get(key)
             if evidence is None:
                 evidence = states[key] = Evidence()
-            evidence.observe(
-                times[position],
-                values[position],
-                event_scores[position],
-                flagged[position],
-                assets[position],
-                missing_referers[position],
-                subrequests[position],
-                pages[position],
-                subrequest_seconds,
-                polled[position],
-                typed[position],
-                logins[position],
-                mistyped[position],
-                retyped[position],
-            )
+            evidence.observe_event(times[position], inputs, position, event_scores[position], flagged[position])
             counts.append(evidence.counts())
             owners.append(position)
             episodes.append((evidence.episode, evidence.first_seen))

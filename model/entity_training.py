@@ -239,21 +239,8 @@ def episode_snapshots(
             continue
         evidence = states.setdefault(key, Evidence())
         counted_before = evidence.events
-        new_episode = evidence.observe(
-            times[position],
-            inputs.values[position],
-            float(sample.scores[position]),
-            bool(sample.flagged[position]),
-            inputs.assets[position],
-            inputs.missing_referers[position],
-            inputs.subrequests[position],
-            inputs.pages[position],
-            inputs.subrequest_seconds,
-            inputs.polled[position],
-            inputs.typed[position],
-            inputs.logins[position],
-            inputs.mistyped[position],
-            inputs.retyped[position],
+        new_episode = evidence.observe_event(
+            times[position], inputs, position, float(sample.scores[position]), bool(sample.flagged[position])
         )
         counts.append(evidence.counts())
         day = entity_days.setdefault((key, int(times[position] // 86400)), len(entity_days))
