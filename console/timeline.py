@@ -92,6 +92,15 @@ class ArchiveQuery:
     parameters: tuple[Any, ...]
 
 
+# A request that sent a code: a POST or PUT, or one of a log without methods (``sends_code``); its form
+# fetched (a GET) sent none. The method is in the properties map: a key absent from a map is NULL to
+# DuckDB's subscript and an error to Athena's, hence the CASE, which both evaluate only when it is there.
+SENT_BY_METHOD = (
+    "coalesce(upper(CASE WHEN contains(map_keys(properties), 'method') THEN properties['method'] END), 'POST') "
+    "IN ('POST', 'PUT')"
+)
+
+
 def entity_events_query(
     kind: str, entity: str, start: datetime, end: datetime, arrivals: Sequence[ArrivalRange]
 ) -> ArchiveQuery:
@@ -102,9 +111,10 @@ def entity_events_query(
     if wave is not None and wave.event_types:
         condition = f"event_type IN ({', '.join(repr(event_type) for event_type in wave.event_types)})"
     elif wave is not None:
-        # (the path, without its query, as the scorer reads it, model.features.resources.sends_code; its
-        # method is in the properties, which each engine reads its own way: a form fetched shows too)
-        condition, parameters = "regexp_like(split_part(resource, '?', 1), ?)", (f"(?i){wave.resource_pattern}",)
+        # (the path, without its query, and the method, as the scorer reads them:
+        # model.features.resources.sends_code)
+        condition = f"regexp_like(split_part(resource, '?', 1), ?) AND {SENT_BY_METHOD}"
+        parameters = (f"(?i){wave.resource_pattern}",)
     else:
         condition, parameters = f"{'user_id' if kind == 'user' else 'session_id'} = ?", (entity,)
     sql = (
