@@ -298,11 +298,11 @@ def retyped_logins(rows: Matrix, events: Sequence[Any]) -> list[bool]:
     the user's first request, from an address and a user agent both among the user's recent ones (or,
     without an address, in the session its cookie keeps), sent more than ``RETYPE_SECONDS`` after the
     user's request before it, with at most ``RETYPED_FAILURES`` failed requests in about an hour (the
-    user's decayed count, its pages not found too: a tool that retries every quarter of an hour stays
-    below it, and the failed-login waves count its tries whatever the entity stage forgives).
-    ``Evidence.observe`` takes it as mistyped once its episode has counted a failure: the first try
-    counts, as a stuffing session's one try does (forgiven when the visit reads another page), and a
-    tool retries at once."""
+    user's decayed count, its pages not found too: a tool that retries every 18 minutes or more
+    slowly stays below it, and the failed-login waves count its tries whatever the entity stage
+    forgives). ``Evidence.observe`` takes it as mistyped once its episode has counted a failure (a
+    server error's too): the first try counts, as a stuffing session's one try does (forgiven when
+    the visit reads another page), and a tool retries at once."""
     matrix = np.asarray(rows)
     candidates = (
         _failed_on_known_client(matrix)

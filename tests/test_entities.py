@@ -1443,12 +1443,13 @@ def test_a_password_typed_again_at_a_person_s_pace_is_mistyped_where_no_user_is_
     tool = _hurried_visit("session:s-tool", "198.51.100.4", 2.0, 3, session="s-tool")
     assert retyped(tool) == [False] * 3
     assert _failures_and_refusals(tool) == (3.0, 3.0)
-    # AND a page not found before the first try makes no failure to follow: the first still counts
+    # AND a page not found before the first try (a stale link: a refusal, no failure) makes no failure
+    # to follow: the first try still counts, and its refusal with the page's
     probed = _hurried_visit(fan, "198.51.100.4", 9.0, 2, session="s-fan")
-    probed.insert(
-        1, event(START + timedelta(hours=15, seconds=2), fan, "page_view", resource="/favicon.ico", status=404)
-    )
-    assert _failures_and_refusals(probed)[0] == 1.0
+    stale = {"ip": "198.51.100.4", "user_agent": BROWSERS[0], "session_id": "s-fan"}
+    moment = START + timedelta(hours=15, seconds=5)
+    probed.insert(2, event(moment, fan, "page_view", resource="/news/old-story", status=404, **stale))
+    assert _failures_and_refusals(probed) == (1.0, 2.0)
     # AND a client with neither cookie nor address is its agent alone, nobody in particular; and a
     # named user is judged by the account's own devices (mistyped_logins), not by its pace
     assert retyped(_hurried_visit("client:5a1e5a1e5a1e5a1e", None, 9.0, 3)) == [False] * 3
