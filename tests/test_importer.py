@@ -981,43 +981,6 @@ def test_a_client_that_starts_many_sessions_is_several_people_whose_cookieless_r
     assert (importer.report.joined_sessions, importer.report.client_sessions) == (2, 4)
 
 
-def test_a_crowd_s_redirect_without_a_cookie_hands_no_session_to_the_next_visit() -> None:
-    # GIVEN an office's client (several people with one browser build, each of whose visits has its
-    # cookie rotated at a redirect) whose requests without a cookie have been its own for over half
-    # an hour, and one of whose people follows a link to an event page that redirects to its queue:
-    # the redirect without a cookie, the queue with the cookie it set, in the same second
-    importer = LogImporter("custom", log_format=OFFICE_FORMAT)
-
-    def line(second: int, path: str, cookie: str, status: int = 200) -> str:
-        return office_line(second, path, cookie).replace('" 200 "', f'" {status} "', 1)
-
-    def visit(second: int, name: str) -> list[str]:
-        """A visit whose cookie is rotated at a redirect: two new cookies, one session."""
-        return [line(second, f"/{name}", name), line(second + 5, "/go", name, 302), line(second + 5, "/in", f"{name}b")]
-
-    lines = [
-        *visit(0, "s-1"),
-        line(20, "/2", "s-2"),  # three new cookies: a crowd, whose requests without one are its own
-        line(30, "/x", "-"),
-        line(1000, "/y", "-"),
-        *visit(1900, "s-3"),  # (the visits of half an hour before forgotten, two visits are a crowd again)
-        *visit(1950, "s-4"),
-        line(2000, "/event/42", "-", 302),
-        line(2000, "/queue?event=42", "s-Q"),
-        line(2040, "/queue?event=42", "s-Q"),
-    ]
-    events = [item.event for item in importer.import_lines(lines, "office.log")]
-    # THEN the redirect is the client's own, and the visit it led to is a session of its own: the
-    # client's own requests carried no cookie that a redirect could rotate
-    assert [(event["resource"], event["session_id"]) for event in events[-3:]] == [
-        ("/event/42", OFFICE_CLIENT),
-        ("/queue?event=42", "s-Q"),
-        ("/queue?event=42", "s-Q"),
-    ]
-    assert {event["user_id"] for event in events[-2:]} == {"session:s-Q"}
-    assert importer.report.rotated_sessions == 3  # (each visit's, at its redirect)
-
-
 def test_a_client_is_several_people_only_while_its_sessions_are_recent() -> None:
     # GIVEN a client that starts three sessions in a few minutes, then none for half an hour
     importer = LogImporter("custom", log_format=OFFICE_FORMAT)

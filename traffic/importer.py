@@ -1473,11 +1473,7 @@ def with_rotated_sessions(events: Iterable[LabeledEvent], report: ImportReport) 
         # (a login whose outcome the log does not say, a web firewall's: a new id after it is how one
         # that got in shows, and a failed one's form comes back with the old id, which voids it; on a
         # new-user trial of a bank's WAF log, every visit was split at its login)
-        # (a client's own requests, without a cookie, are no session whose cookie a login or a
-        # redirect could rotate: on a ticketing trial log, an office's landing redirect without one
-        # had handed each of its fans' next visits to the office's own entity)
-        handing = event.get("event_type") in ("login_succeeded", "login_attempt") or handed_over
-        if handing and not carried.startswith(CLIENT_USER_PREFIX):
+        if event.get("event_type") in ("login_succeeded", "login_attempt") or handed_over:
             client = client_of(event)
             if client != ANONYMOUS:
                 moment = parse_timestamp(event["occurred_at"]).timestamp()
