@@ -1409,15 +1409,7 @@ def _failures_and_refusals(events: list[dict[str, Any]]) -> tuple[float, float]:
     inputs = event_evidence(featurize_batch(events).rows, events)
     evidence = Evidence()
     for position, request in enumerate(events[:-1]):
-        evidence.observe(
-            event_time(request),
-            inputs.values[position],
-            0.0,
-            False,
-            inputs.assets[position],
-            mistyped=inputs.mistyped[position],
-            retyped=inputs.retyped[position],
-        )
+        evidence.observe_event(event_time(request), inputs, position, 0.0, False)
     return evidence.page_sums[PAGE_MEANS.index("failure")], evidence.page_sums[PAGE_MEANS.index("client_error")]
 
 
