@@ -61,7 +61,13 @@ from model.entities import (
     event_evidence,
     explain_peaks,
 )
-from model.entity_training import ENTITY_KINDS, MIN_MACHINE_CLIENTS, MIN_MACHINE_EPISODES, TIED_BASE
+from model.entity_training import (
+    ENTITY_KINDS,
+    MIN_MACHINE_CLIENTS,
+    MIN_MACHINE_EPISODES,
+    SHARE_RANGE_LEVEL,
+    TIED_BASE,
+)
 from model.exceptions import TrainingDataError
 from model.features import IpState, SiteNow, UserState, event_time, featurize_batch
 from model.ordering import in_time_order as ordered_by_time
@@ -1024,6 +1030,10 @@ def _habitual_list(replay: Replay) -> list[str]:
     return [*lines, ""]
 
 
+# A share range whose top is this many times its bottom is worth narrowing (at 2.5 %, about 150 days).
+WIDE_SHARE_RANGE = 4.0
+
+
 def _calibration_note(replay: Replay) -> str:
     stage = replay.model.metadata.get("entities", {}).get(replay.kind, {})
     if "threshold" not in stage:
@@ -1040,9 +1050,19 @@ def _calibration_note(replay: Replay) -> str:
         how = "by a model trained before the method was recorded"
     note = (
         f"The {replay.kind} threshold ({stage['threshold']:.2f}) was calibrated on {stage.get('entity_days', '?'):,} "
-        f"{replay.kind}-days of training traffic ({method}: {how}); a larger `--alert-budget` trades more "
-        "alerts on normal traffic for more caught."
+        f"{replay.kind}-days of training traffic ({method}: {how})."
     )
+    share_range, aimed = calibration.get("share_range"), calibration.get("sum_share")
+    if share_range is not None and aimed is not None:  # (absent from a model trained before it was recorded)
+        low, high = share_range
+        note += (
+            f" Set on that many, it leaves beyond it between {100.0 * low:.2g}% and {100.0 * high:.2g}% of "
+            f"{replay.kind}-days like training's, {SHARE_RANGE_LEVEL:.0%} of the time (aimed at {100.0 * aimed:.2g}%)"
+        )
+        # (the range's width is the sample's size: a threshold read off a few days may alert on
+        # several times the share aimed at, or miss what lies just beyond the days seen)
+        note += "; more days of training narrow the range." if high > WIDE_SHARE_RANGE * low else "."
+    note += " A larger `--alert-budget` trades more alerts on normal traffic for more caught."
     if stage.get("term_threshold") is not None:
         note += (
             " An episode also alerts when one feature alone lies beyond the term threshold "

@@ -36,7 +36,7 @@ from model.container import CONTAINER_NUMPY_VERSION, CONTAINER_SKLEARN_VERSION, 
 from model.detectors import ECODDetector, IsolationForestDetector, calibrate_threshold, make_detector
 from model.enrichment import AgentLookup, NetworkLookup
 from model.entities import DEFAULT_ALERT_BUDGET, DEFAULT_MIN_DAILY_ALERTS, MAX_ALERTED_SHARE, EntityModel
-from model.entity_training import ENTITY_KINDS, out_of_sample, train_entity_model
+from model.entity_training import ENTITY_KINDS, SHARE_RANGE_LEVEL, out_of_sample, train_entity_model
 from model.exceptions import ArtifactError, TrainingDataError
 from model.features import (
     COUNTED_ONCE,
@@ -243,12 +243,19 @@ def _train_entities(
                 capped,
             )
         if entity_days * share < 1.0:
+            low, high = metadata[kind]["calibration"]["share_range"]
             logger.warning(
                 "%s alerts: the threshold is extrapolated from %d %s-days of training traffic, fewer than "
-                "one alert's worth: the alert rate on new traffic is uncertain; train on a longer period",
+                "one alert's worth: on traffic like training's it may alert on anywhere from %.1f%% to %.1f%% "
+                "of %ss (%.0f%% of the time; aimed at %.1f%%); train on a longer period",
                 kind,
                 entity_days,
                 kind,
+                100.0 * low,
+                100.0 * high,
+                kind,
+                100.0 * SHARE_RANGE_LEVEL,
+                100.0 * metadata[kind]["calibration"]["sum_share"],
             )
     return models, metadata
 

@@ -340,6 +340,30 @@ def test_the_report_says_that_habitual_entities_alert_only_beyond_their_training
     )  # type: ignore[arg-type]
 
 
+def test_the_report_says_how_far_the_threshold_s_alert_rate_may_stray_from_the_budget_s() -> None:
+    from types import SimpleNamespace
+
+    from model.backtest import _calibration_note
+
+    def note(share_range: list[float] | None) -> str:
+        calibration = {"method": "exponential tail", "sum_share": 0.025, "share_range": share_range}
+        stage = {"threshold": 29.7, "entity_days": 15, "calibration": calibration}
+        replay = SimpleNamespace(kind="session", model=SimpleNamespace(metadata={"entities": {"session": stage}}))
+        return _calibration_note(replay)  # type: ignore[arg-type]
+
+    # GIVEN a threshold set on 15 session-days, whose range of shares beyond it is wide
+    # THEN the report gives the range, and says what narrows it
+    wide = note([0.0033, 0.118])
+    assert "between 0.33% and 12% of session-days like training's, 90% of the time (aimed at 2.5%)" in wide
+    assert "more days of training narrow the range." in wide
+    # AND on a narrow range it gives the range alone
+    narrow = note([0.0195, 0.031])
+    assert "between 1.9% and 3.1% of session-days" in narrow
+    assert "narrow the range" not in narrow
+    # AND a model trained before the range was recorded says nothing of it
+    assert "of the time" not in note(None)
+
+
 def test_exactly_one_model_source_is_required(tmp_path: Path) -> None:
     result = run_backtest("--test", "x.jsonl", "--out", str(tmp_path))
     assert result.returncode == 2

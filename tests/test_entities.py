@@ -45,6 +45,7 @@ from model.entities import (
     typed_ahead,
 )
 from model.entity_training import (
+    BOUNDED_TAIL,
     CROSS_FIT_FOLDS,
     EXPONENTIAL_TAIL,
     QUANTILE,
@@ -611,12 +612,12 @@ def test_the_threshold_is_an_order_statistic_with_enough_data_and_extrapolated_w
     rng = np.random.default_rng(3)
     many = rng.exponential(1.0, 100_000)
     # 1% of 100,000 leaves 1,000 samples above: the empirical quantile
-    threshold, method = tail_calibration(many, 0.01)
+    threshold, method, _ = tail_calibration(many, 0.01)
     assert threshold == pytest.approx(np.quantile(many, 0.99), rel=1e-3)
     assert method == QUANTILE
     # 0.5% of 40 samples: beyond the largest one, near the exponential's own quantile (-ln 0.005 = 5.3)
     few = rng.exponential(1.0, 40)
-    threshold, method = tail_calibration(few, 0.005)
+    threshold, method, _ = tail_calibration(few, 0.005)
     assert method == EXPONENTIAL_TAIL
     assert threshold > few.max()
     assert 3.5 < threshold < 8.0
@@ -638,7 +639,7 @@ def test_alike_days_tied_at_the_tail_s_base_keep_the_threshold_at_or_above_them(
     # GIVEN 56 days of a few nightly syncs, 55 of them alike (one score) and one far above
     sample = np.concatenate([np.full(55, 6.66), [115.3]])
     # WHEN the threshold is set for 2.5 % of days (1.4 expected beyond it)
-    threshold, method = tail_calibration(sample, 0.025)
+    threshold, method, _ = tail_calibration(sample, 0.025)
     # THEN it is the alike days' score: none of them alerts, and the one far above does
     # (extrapolated from one excess, it fell to -29.9, where every day alerts)
     assert threshold == 6.66
@@ -646,6 +647,42 @@ def test_alike_days_tied_at_the_tail_s_base_keep_the_threshold_at_or_above_them(
     # AND the model's metadata says so (it said "exponential tail", read from the sample's size alone)
     assert method == TIED_BASE
     assert tail_calibration(np.append(sample[:54], [7.0, 115.3]), 0.025)[1] == EXPONENTIAL_TAIL
+
+
+@pytest.mark.parametrize(
+    ("days", "rate", "method"),
+    [(15, 0.025, EXPONENTIAL_TAIL), (400, 0.025, BOUNDED_TAIL), (4_000, 0.025, QUANTILE)],
+)
+def test_the_range_of_the_share_beyond_a_threshold_holds_it_about_nine_times_in_ten(
+    days: int, rate: float, method: str
+) -> None:
+    # GIVEN samples of entity-days' scores from an exponential, whose share beyond any score is known
+    rng = np.random.default_rng(11)
+    held, widths = 0, []
+    for _ in range(300):
+        sample = rng.exponential(1.0, days)
+        # WHEN the threshold is set for the rate
+        calibration = tail_calibration(sample, rate)
+        assert calibration.method == method
+        low, high = calibration.share_range
+        # THEN the share of new days beyond it (e ** -threshold) lies within its range about 90 % of the time
+        held += low <= math.exp(-calibration.threshold) <= high
+        widths.append(high / low)
+    assert 0.8 <= held / 300 <= 0.97
+    # AND the range is as wide as the sample is small: at 15 days, from under 1 % to over 10 %
+    if days == 15:
+        assert low < 0.01
+        assert high > 0.1
+    if days == 4_000:
+        assert max(widths) < 1.5
+
+
+def test_alike_days_tied_at_the_tail_s_base_have_the_range_of_the_days_beyond_them() -> None:
+    # GIVEN 55 alike days and one far above (the tail's base is the threshold)
+    calibration = tail_calibration(np.concatenate([np.full(55, 6.66), [115.3]]), 0.025)
+    assert calibration.method == TIED_BASE
+    # THEN the range is that of one day in 56 beyond it: Beta(2, 55)'s 5th and 95th percentiles
+    assert calibration.share_range == pytest.approx((0.0064, 0.0822), abs=5e-4)
 
 
 def test_habitual_entities_days_are_not_counted_among_the_training_days_that_alert() -> None:
@@ -686,6 +723,23 @@ def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_f
     assert capped["calibration"]["alert_share"] == MAX_ALERTED_SHARE
     (warning,) = [record.getMessage() for record in caplog.records if record.getMessage().startswith("session alerts")]
     assert "(2.5% of sessions, the most --min-daily-alerts may set; --min-daily-alerts)" in warning
+
+
+def test_training_on_few_days_warns_of_the_range_of_alert_rates_its_threshold_may_give(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # GIVEN a tiny site's training: 6 customers over 3 days, fewer days than one alert's worth
+    with caplog.at_level(logging.WARNING, logger="model.train"):
+        stage = train(normal_traffic(users=6, days=3)).metadata["entities"]["session"]
+    # THEN the model records between which shares of days like training's its threshold lies beyond
+    low, high = stage["calibration"]["share_range"]
+    assert low < stage["calibration"]["sum_share"] < high
+    assert stage["entity_days"] * stage["calibration"]["alert_share"] < 1.0
+    # AND the warning names that range, so that a user knows the alert rate is uncertain
+    (warning,) = [
+        record.getMessage() for record in caplog.records if record.getMessage().startswith("session alerts: the")
+    ]
+    assert f"anywhere from {100 * low:.1f}% to {100 * high:.1f}% of sessions (90% of the time" in warning
 
 
 def test_training_fits_a_user_and_a_session_stage_within_the_budget(trained: TrainedModel) -> None:
