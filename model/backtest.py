@@ -1211,10 +1211,30 @@ def _over_budget_note(replay: Replay, summary: Mapping[str, Any]) -> list[str]:
     commonest = "; ".join(f"{count:,} `{agent}`" for agent, count in agents.most_common(_OVER_BUDGET_AGENTS))
     return [
         f"Normal {replay.kind}s alerted {rate / budget:.0f} times the budget ({rate} per 1,000 a day against "
-        f"{budget:g}). The alerted ones' commonest user agents: {commonest} (`entities.csv` lists each, with its "
-        'reasons; docs/model.md, "Known limits").',
+        f"{budget:g}){_against_share_range(replay, rate)}. The alerted ones' commonest user agents: {commonest} "
+        '(`entities.csv` lists each, with its reasons; docs/model.md, "Known limits").',
         "",
     ]
+
+
+def _against_share_range(replay: Replay, rate: float) -> str:
+    """Whether normal alerts at ``rate`` per 1,000 entity-days lie beyond what the threshold's share
+    range allows (with the largest-term rule's share on top): the test holds traffic unlike
+    training's, rather than a threshold set on few days."""
+    calibration = replay.model.metadata.get("entities", {}).get(replay.kind, {}).get("calibration", {})
+    share_range, aimed, sum_share = (calibration.get(key) for key in ("share_range", "alert_share", "sum_share"))
+    if share_range is None or aimed is None or sum_share is None:
+        return ""
+    most = 1000.0 * (share_range[1] + aimed - sum_share)
+    if rate > most:
+        return (
+            f", beyond the most that training's days would give {SHARE_RANGE_LEVEL:.0%} of the time (about "
+            f"{most:.3g}): the test days hold traffic unlike training's"
+        )
+    return (
+        f", within what training's days allow (up to about {most:.3g}, {SHARE_RANGE_LEVEL:.0%} of the time): "
+        "a threshold set on few days"
+    )
 
 
 def _unnamed_users_note(summary: Mapping[str, Any]) -> list[str]:

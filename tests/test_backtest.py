@@ -596,7 +596,10 @@ def test_normal_alerts_far_over_the_budget_are_named_by_their_agents() -> None:
         "s5": record("scraper", "curl/8.5.0"),
     }
     replay = SimpleNamespace(
-        kind="session", entities=entities, tracker=SimpleNamespace(model=SimpleNamespace(alert_budget=5.0))
+        kind="session",
+        entities=entities,
+        tracker=SimpleNamespace(model=SimpleNamespace(alert_budget=5.0)),
+        model=SimpleNamespace(metadata={}),  # (a model trained before the share range was recorded)
     )
     # WHEN normal sessions alerted 175 per 1,000 a day
     (note, _) = _over_budget_note(replay, {"normal_alerts_per_1000_entities_per_day": 175.0})  # type: ignore[arg-type]
@@ -608,6 +611,28 @@ def test_normal_alerts_far_over_the_budget_are_named_by_their_agents() -> None:
     # AND within twice the budget, or without labels, it says nothing
     assert _over_budget_note(replay, {"normal_alerts_per_1000_entities_per_day": 9.0}) == []  # type: ignore[arg-type]
     assert _over_budget_note(replay, {}) == []  # type: ignore[arg-type]
+
+
+def test_normal_alerts_over_the_budget_are_set_against_what_training_s_days_allow() -> None:
+    # GIVEN a session threshold set for 0.5 % of session-days (half of it the sum's), whose sum may
+    # leave 0.15 % to 0.33 % beyond it (the ticketing trial's: 4,533 session-days of training)
+    calibration = {"alert_share": 0.005, "sum_share": 0.0025, "share_range": [0.0015, 0.0033]}
+    replay = SimpleNamespace(
+        kind="session",
+        entities={"s1": EntityRecord(alerts=1, labels=Counter({"normal": 1}), user_agent="Firefox/132.0")},
+        tracker=SimpleNamespace(model=SimpleNamespace(alert_budget=5.0)),
+        model=SimpleNamespace(metadata={"entities": {"session": {"calibration": calibration}}}),
+    )
+    # WHEN normal sessions alerted 21.7 per 1,000 a day (an on-sale day training did not hold)
+    (busy, _) = _over_budget_note(replay, {"normal_alerts_per_1000_entities_per_day": 21.7})  # type: ignore[arg-type]
+    # THEN the report says that is beyond what training's days allow: the test's traffic differs
+    assert "(21.7 per 1,000 a day against 5), beyond the most that training's days would give 90% of" in busy
+    assert "the time (about 5.8): the test days hold traffic unlike training's." in busy
+    # AND where a small training set's threshold could give as much, it says so
+    small = {"alert_share": 0.025, "sum_share": 0.025, "share_range": [0.0033, 0.118]}
+    replay.model.metadata["entities"]["session"]["calibration"] = small
+    (noisy, _) = _over_budget_note(replay, {"normal_alerts_per_1000_entities_per_day": 66.7})  # type: ignore[arg-type]
+    assert "within what training's days allow (up to about 118, 90% of the time): a threshold set on few days" in noisy
 
 
 def test_a_visits_first_request_before_its_cookie_takes_the_label_of_the_visit_it_began() -> None:
