@@ -94,7 +94,7 @@ emulators/node_modules/.installed: emulators/package.json emulators/package-lock
 bench: install emulators/node_modules/.installed .venv-peers/.installed
 	$(BIN)/python -m benchmarks $(BENCH)
 
-# Detection quality on CSIC 2010, simulated attacks and the trial logs: one JSON object per line (about 5 minutes).
+# Detection quality on CSIC 2010, simulated attacks and the trial logs: one JSON object per line (about 45 minutes).
 eval: install
 	$(BIN)/python -m model.evaluate
 

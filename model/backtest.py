@@ -1030,7 +1030,7 @@ def _habitual_list(replay: Replay) -> list[str]:
     return [*lines, ""]
 
 
-# A share range whose top is this many times its bottom is worth narrowing (at 2.5 %, about 150 days).
+# A share range whose top is this many times its bottom is worth narrowing (at 2.5 %, under about 120 days).
 WIDE_SHARE_RANGE = 4.0
 
 
@@ -1055,9 +1055,12 @@ def _calibration_note(replay: Replay) -> str:
     share_range, aimed = calibration.get("share_range"), calibration.get("sum_share")
     if share_range is not None and aimed is not None:  # (absent from a model trained before it was recorded)
         low, high = share_range
+        share = calibration.get("alert_share")
+        # (where the largest-term rule takes its part of the budget, the sum is aimed at the rest)
+        whole = f", the sum's part of {100.0 * share:.2g}%" if share is not None and share > aimed else ""
         note += (
-            f" Set on that many, it leaves beyond it between {100.0 * low:.2g}% and {100.0 * high:.2g}% of "
-            f"{replay.kind}-days like training's, {SHARE_RANGE_LEVEL:.0%} of the time (aimed at {100.0 * aimed:.2g}%)"
+            f" Set on that many days, it would be exceeded on {100.0 * low:.2g}% to {100.0 * high:.2g}% of "
+            f"{replay.kind}-days like training's ({SHARE_RANGE_LEVEL:.0%} range; aimed at {100.0 * aimed:.2g}%{whole})"
         )
         # (the range's width is the sample's size: a threshold read off a few days may alert on
         # several times the share aimed at, or miss what lies just beyond the days seen)
@@ -1218,22 +1221,23 @@ def _over_budget_note(replay: Replay, summary: Mapping[str, Any]) -> list[str]:
 
 
 def _against_share_range(replay: Replay, rate: float) -> str:
-    """Whether normal alerts at ``rate`` per 1,000 entity-days lie beyond what the threshold's share
-    range allows (with the largest-term rule's share on top): the test holds traffic unlike
-    training's, rather than a threshold set on few days."""
+    """Whether normal alerts at ``rate`` per 1,000 entity-days lie beyond the top of what the
+    thresholds' share ranges allow (the sum's, and the largest-term rule's where the model uses it):
+    the test holds traffic unlike training's, rather than a threshold set on few days."""
     calibration = replay.model.metadata.get("entities", {}).get(replay.kind, {}).get("calibration", {})
-    share_range, aimed, sum_share = (calibration.get(key) for key in ("share_range", "alert_share", "sum_share"))
-    if share_range is None or aimed is None or sum_share is None:
+    share_range = calibration.get("share_range")
+    if share_range is None:  # (a model trained before it was recorded)
         return ""
-    most = 1000.0 * (share_range[1] + aimed - sum_share)
+    term_range = calibration.get("largest_term_share_range") or [0.0, 0.0]
+    most = 1000.0 * (share_range[1] + term_range[1])
     if rate > most:
         return (
-            f", beyond the most that training's days would give {SHARE_RANGE_LEVEL:.0%} of the time (about "
-            f"{most:.3g}): the test days hold traffic unlike training's"
+            f", beyond the top of the {SHARE_RANGE_LEVEL:.0%} range that training's days give (about {most:.3g}): "
+            "the test days hold traffic unlike training's"
         )
     return (
-        f", within what training's days allow (up to about {most:.3g}, {SHARE_RANGE_LEVEL:.0%} of the time): "
-        "a threshold set on few days"
+        f", within the {SHARE_RANGE_LEVEL:.0%} range that training's days give (up to about {most:.3g}): "
+        "a threshold set on few days may give as much"
     )
 
 

@@ -347,7 +347,8 @@ def tail_calibration(samples: Vector, rate: float) -> TailCalibration:
     fitted = _extrapolated_share_range(len(excesses), share_above, rate)
     if len(values) * rate >= MIN_EXCEEDANCES_TO_BOUND:
         quantile = _calibrated(values, float(np.quantile(values, 1.0 - rate, method="higher")), BOUNDED_TAIL)
-        # (beyond the larger of two thresholds lies no more than beyond either)
+        # (beyond the larger of two thresholds lies no more than beyond either: the top holds; the
+        # bottom is a union bound, below which up to twice the outer share may fall)
         low, high = quantile.share_range
         threshold = max(extrapolated, quantile.threshold)
         return TailCalibration(threshold, BOUNDED_TAIL, (min(fitted[0], low), min(fitted[1], high)))
@@ -421,6 +422,7 @@ class Calibrated(NamedTuple):
     model: EntityModel
     maxima: Vector
     calibration: TailCalibration
+    term_calibration: TailCalibration | None  # the largest-term rule's, where the model uses it
 
 
 def calibrated_model(
@@ -450,7 +452,9 @@ def calibrated_model(
     profile = TailProfile(snapshots.rows[snapshots.for_fitting])
     # What a reason calls usual: the finished episodes' medians (the snapshots are mostly early ones).
     usual = np.round(np.median(snapshots.rows[snapshots.last], axis=0), ENTITY_DECIMALS).tolist()
-    largest_term_threshold = tail_threshold(largest_terms[spending], rate * TERM_RULE_SHARE)
+    term_rule = tail_calibration(largest_terms[spending], rate * TERM_RULE_SHARE)
+    largest_term_threshold = term_rule.threshold
+    term_calibration: TailCalibration | None = term_rule
     enough_days = int(spending.sum()) * rate * TERM_RULE_SHARE >= MIN_TERM_RULE_EXCEEDANCES
     if enough_days and largest_term_threshold < term_cap(profile.rows):
         calibration = tail_calibration(sums[spending], rate * (1.0 - TERM_RULE_SHARE))
@@ -464,7 +468,7 @@ def calibrated_model(
             usual=usual,
         )
     else:
-        calibration = tail_calibration(sums[spending], rate)
+        calibration, term_calibration = tail_calibration(sums[spending], rate), None
         model = EntityModel(
             snapshots.priors,
             profile.sorted_columns,
@@ -473,7 +477,7 @@ def calibrated_model(
             SOFT_TRUNCATED_TAIL_SUM,
             usual=usual,
         )
-    return Calibrated(model, model.score_from(sums, largest_terms), calibration)
+    return Calibrated(model, model.score_from(sums, largest_terms), calibration, term_calibration)
 
 
 class ClientClassFit(NamedTuple):
@@ -482,6 +486,7 @@ class ClientClassFit(NamedTuple):
     model: EntityModel
     maxima: Vector  # the people's entity-days' cross-fitted highest scores (everyone's, without machines)
     calibration: TailCalibration  # how the model's threshold was set
+    term_calibration: TailCalibration | None  # the largest-term rule's, where the model uses it
     snapshots: Snapshots  # the snapshots the model was fitted on
     machine_metadata: dict[str, Any] | None
     # Per judging model, each entity-day's cross-fitted highest score on the stage's scale, and its
@@ -511,7 +516,7 @@ def _fitted_by_client_class(
     if machine_episodes:
         people = snapshots.subset(~machines)
         try:
-            model, maxima, calibration = calibrated_model(people, rate, alert_budget, excused=excused)
+            model, maxima, calibration, term_calibration = calibrated_model(people, rate, alert_budget, excused=excused)
         except TrainingDataError as error:
             logger.info("people judged with machine clients: %s", error)
         else:
@@ -532,13 +537,13 @@ def _fitted_by_client_class(
                 except TrainingDataError as error:  # (one integration is one entity, in one fold)
                     logger.info("machine clients judged with everyone: %s", error)
             if apart is not None:
-                judge, judge_maxima, judge_calibration = apart
+                judge, judge_maxima, judge_calibration, _ = apart
                 machine_entities = machine_snapshots.entity_days_named
             else:
                 # Calibrated on the machine clients' days where they are several clients', else on
                 # everyone's: the client itself, over the threshold on most of its days, is habitual
                 # (``habitual_entities``).
-                judge, judge_maxima, judge_calibration = calibrated_model(
+                judge, judge_maxima, judge_calibration, _ = calibrated_model(
                     snapshots, rate, alert_budget, judged_days=machine_days if several else None, excused=excused
                 )
                 judge_maxima = judge_maxima if several else judge_maxima[machine_days]
@@ -548,6 +553,7 @@ def _fitted_by_client_class(
                 model,
                 maxima,
                 calibration,
+                term_calibration,
                 people,
                 {
                     "episodes": machine_episodes,
@@ -564,8 +570,10 @@ def _fitted_by_client_class(
                 },
                 [(maxima, people.entity_days_named), (on_stage_scale, machine_entities)],
             )
-    model, maxima, calibration = calibrated_model(snapshots, rate, alert_budget, excused=excused)
-    return ClientClassFit(model, maxima, calibration, snapshots, None, [(maxima, snapshots.entity_days_named)])
+    model, maxima, calibration, term_calibration = calibrated_model(snapshots, rate, alert_budget, excused=excused)
+    return ClientClassFit(
+        model, maxima, calibration, term_calibration, snapshots, None, [(maxima, snapshots.entity_days_named)]
+    )
 
 
 def spending_days(entities: Sequence[str], excused: Container[str]) -> np.ndarray[Any, np.dtype[np.bool_]]:
@@ -723,9 +731,13 @@ def train_entity_model(
             "sum_share": sum_share,
             "largest_term_share": term_rule_share,
             "method": fit.calibration.method,
-            # Between which shares of entity-days like training's the sum's threshold lies beyond,
-            # SHARE_RANGE_LEVEL of the time (``tail_calibration``): aimed at sum_share.
+            # Between which shares of entity-days like training's the sum's threshold lies beyond
+            # (the SHARE_RANGE_LEVEL range, ``tail_calibration``): aimed at sum_share; and the
+            # largest-term rule's, aimed at largest_term_share, where the model uses it.
             "share_range": list(fit.calibration.share_range),
+            "largest_term_share_range": (
+                list(fit.term_calibration.share_range) if fit.term_calibration is not None else None
+            ),
             "cross_fitted_alerts_per_1000_entities_per_day": cross_fitted_alerts(
                 maxima, model.threshold, snapshots.entity_days_named, excused
             ),

@@ -246,8 +246,8 @@ def _train_entities(
             low, high = metadata[kind]["calibration"]["share_range"]
             logger.warning(
                 "%s alerts: the threshold is extrapolated from %d %s-days of training traffic, fewer than "
-                "one alert's worth: on traffic like training's it may alert on anywhere from %.1f%% to %.1f%% "
-                "of %ss (%.0f%% of the time; aimed at %.1f%%); train on a longer period",
+                "one alert's worth: on traffic like training's it may alert on anywhere from %.2g%% to %.2g%% "
+                "of %ss (its %.0f%% range; aimed at %.2g%%); train on a longer period",
                 kind,
                 entity_days,
                 kind,

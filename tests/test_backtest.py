@@ -345,23 +345,32 @@ def test_the_report_says_how_far_the_threshold_s_alert_rate_may_stray_from_the_b
 
     from model.backtest import _calibration_note
 
-    def note(share_range: list[float] | None) -> str:
-        calibration = {"method": "exponential tail", "sum_share": 0.025, "share_range": share_range}
-        stage = {"threshold": 29.7, "entity_days": 15, "calibration": calibration}
+    def note(share_range: list[float] | None, alert_share: float = 0.025) -> str:
+        calibration = {
+            "method": "exponential tail",
+            "alert_share": alert_share,
+            "sum_share": 0.025,
+            "share_range": share_range,
+        }
+        stage = {"threshold": 29.7, "entity_days": 15, "alert_budget": 1000 * alert_share, "calibration": calibration}
         replay = SimpleNamespace(kind="session", model=SimpleNamespace(metadata={"entities": {"session": stage}}))
         return _calibration_note(replay)  # type: ignore[arg-type]
 
     # GIVEN a threshold set on 15 session-days, whose range of shares beyond it is wide
     # THEN the report gives the range, and says what narrows it
     wide = note([0.0033, 0.118])
-    assert "between 0.33% and 12% of session-days like training's, 90% of the time (aimed at 2.5%)" in wide
-    assert "more days of training narrow the range." in wide
+    assert (
+        "Set on that many days, it would be exceeded on 0.33% to 12% of session-days like training's (90% range; "
+        "aimed at 2.5%); more days of training narrow the range."
+    ) in wide
     # AND on a narrow range it gives the range alone
     narrow = note([0.0195, 0.031])
-    assert "between 1.9% and 3.1% of session-days" in narrow
+    assert "exceeded on 1.9% to 3.1% of session-days like training's (90% range; aimed at 2.5%)." in narrow
     assert "narrow the range" not in narrow
+    # AND where the largest-term rule takes half the budget, it says the sum's share is part of it
+    assert "(90% range; aimed at 2.5%, the sum's part of 5%)." in note([0.0195, 0.031], alert_share=0.05)
     # AND a model trained before the range was recorded says nothing of it
-    assert "of the time" not in note(None)
+    assert "range;" not in note(None)
 
 
 def test_exactly_one_model_source_is_required(tmp_path: Path) -> None:
@@ -614,9 +623,14 @@ def test_normal_alerts_far_over_the_budget_are_named_by_their_agents() -> None:
 
 
 def test_normal_alerts_over_the_budget_are_set_against_what_training_s_days_allow() -> None:
-    # GIVEN a session threshold set for 0.5 % of session-days (half of it the sum's), whose sum may
-    # leave 0.15 % to 0.33 % beyond it (the ticketing trial's: 4,533 session-days of training)
-    calibration = {"alert_share": 0.005, "sum_share": 0.0025, "share_range": [0.0015, 0.0033]}
+    # GIVEN a session threshold set for 0.5 % of session-days, half of it the sum's and half the
+    # largest-term rule's, each of which may leave 0.15 % to 0.33 % beyond it (the ticketing trial's)
+    calibration = {
+        "alert_share": 0.005,
+        "sum_share": 0.0025,
+        "share_range": [0.0015, 0.0033],
+        "largest_term_share_range": [0.0015, 0.0033],
+    }
     replay = SimpleNamespace(
         kind="session",
         entities={"s1": EntityRecord(alerts=1, labels=Counter({"normal": 1}), user_agent="Firefox/132.0")},
@@ -626,13 +640,14 @@ def test_normal_alerts_over_the_budget_are_set_against_what_training_s_days_allo
     # WHEN normal sessions alerted 21.7 per 1,000 a day (an on-sale day training did not hold)
     (busy, _) = _over_budget_note(replay, {"normal_alerts_per_1000_entities_per_day": 21.7})  # type: ignore[arg-type]
     # THEN the report says that is beyond what training's days allow: the test's traffic differs
-    assert "(21.7 per 1,000 a day against 5), beyond the most that training's days would give 90% of" in busy
-    assert "the time (about 5.8): the test days hold traffic unlike training's." in busy
+    assert "(21.7 per 1,000 a day against 5), beyond the top of the 90% range that training's days give" in busy
+    assert "(about 6.6): the test days hold traffic unlike training's." in busy
     # AND where a small training set's threshold could give as much, it says so
-    small = {"alert_share": 0.025, "sum_share": 0.025, "share_range": [0.0033, 0.118]}
+    small = {"alert_share": 0.025, "sum_share": 0.025, "share_range": [0.0033, 0.118], "largest_term_share_range": None}
     replay.model.metadata["entities"]["session"]["calibration"] = small
     (noisy, _) = _over_budget_note(replay, {"normal_alerts_per_1000_entities_per_day": 66.7})  # type: ignore[arg-type]
-    assert "within what training's days allow (up to about 118, 90% of the time): a threshold set on few days" in noisy
+    assert "within the 90% range that training's days give (up to about 118): a threshold set on few days may" in noisy
+    assert "may give as much." in noisy
 
 
 def test_a_visits_first_request_before_its_cookie_takes_the_label_of_the_visit_it_began() -> None:

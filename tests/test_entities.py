@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from scipy import stats
 
 from model.enrichment import AgentLookup, NetworkInfo, NetworkLookup
 from model.entities import (
@@ -658,7 +659,7 @@ def test_the_range_of_the_share_beyond_a_threshold_holds_it_about_nine_times_in_
 ) -> None:
     # GIVEN samples of entity-days' scores from an exponential, whose share beyond any score is known
     rng = np.random.default_rng(11)
-    held, widths = 0, []
+    held, ranges = 0, []
     for _ in range(300):
         sample = rng.exponential(1.0, days)
         # WHEN the threshold is set for the rate
@@ -667,14 +668,32 @@ def test_the_range_of_the_share_beyond_a_threshold_holds_it_about_nine_times_in_
         low, high = calibration.share_range
         # THEN the share of new days beyond it (e ** -threshold) lies within its range about 90 % of the time
         held += low <= math.exp(-calibration.threshold) <= high
-        widths.append(high / low)
+        ranges.append((low, high))
     assert 0.8 <= held / 300 <= 0.97
-    # AND the range is as wide as the sample is small: at 15 days, from under 1 % to over 10 %
+    # AND the range is as wide as the sample is small: at 15 days, from under 1 % to over 10 % every
+    # time; at 4,000, its top never half as much again as its bottom
     if days == 15:
-        assert low < 0.01
-        assert high > 0.1
+        assert max(low for low, _ in ranges) < 0.01
+        assert min(high for _, high in ranges) > 0.1
     if days == 4_000:
-        assert max(widths) < 1.5
+        assert max(high / low for low, high in ranges) < 1.5
+
+
+def test_the_range_beyond_the_larger_of_two_thresholds_is_the_lower_of_their_ranges() -> None:
+    # GIVEN 400 days, which expect 10 beyond a threshold at 2.5 %: the exponential extrapolation,
+    # floored at the sample's own quantile (BOUNDED_TAIL)
+    sample = np.random.default_rng(2).exponential(1.0, 400)
+    bounded = tail_calibration(sample, 0.025)
+    assert bounded.method == BOUNDED_TAIL
+    # THEN its range is, end by end, the lower of the extrapolation's (from the top tenth's excesses
+    # over the 90th percentile) and the order statistic's (the days above the threshold)
+    excesses = int((sample > np.quantile(sample, 0.9)).sum())
+    tail_share = excesses / 400
+    ratio_range = stats.gamma.ppf([0.95, 0.05], excesses, scale=1 / excesses)
+    extrapolated = tail_share * (0.025 / tail_share) ** ratio_range
+    above = int((sample > np.quantile(sample, 1 - 0.025, method="higher")).sum())
+    quantile = stats.beta.ppf([0.05, 0.95], above + 1, 400 - above)
+    assert bounded.share_range == pytest.approx(tuple(np.minimum(extrapolated, quantile)))
 
 
 def test_alike_days_tied_at_the_tail_s_base_have_the_range_of_the_days_beyond_them() -> None:
@@ -739,7 +758,7 @@ def test_training_on_few_days_warns_of_the_range_of_alert_rates_its_threshold_ma
     (warning,) = [
         record.getMessage() for record in caplog.records if record.getMessage().startswith("session alerts: the")
     ]
-    assert f"anywhere from {100 * low:.1f}% to {100 * high:.1f}% of sessions (90% of the time" in warning
+    assert f"anywhere from {100 * low:.2g}% to {100 * high:.2g}% of sessions (its 90% range; aimed at 2.5%)" in warning
 
 
 def test_training_fits_a_user_and_a_session_stage_within_the_budget(trained: TrainedModel) -> None:
@@ -1236,10 +1255,12 @@ def test_the_two_rules_together_keep_new_ordinary_episodes_within_the_alert_shar
             [f"entity-{day}" for day in days.tolist()],
         )
         # WHEN the model is calibrated for 2.5 % of entity-days
-        model, maxima, _ = calibrated_model(snapshots, rate, 5.0)
-        # THEN on the larger sets the largest-term rule is on; on the small ones, too few days to
-        # expect one beyond its threshold, the sum has the whole share
+        calibrated = calibrated_model(snapshots, rate, 5.0)
+        model, maxima = calibrated.model, calibrated.maxima
+        # THEN on the larger sets the largest-term rule is on (with its threshold's share range); on
+        # the small ones, too few days to expect one beyond its threshold, the sum has the whole share
         assert (model.term_threshold is not None) is term_rule
+        assert (calibrated.term_calibration is not None) is term_rule
         assert model.scoring == (SUM_OR_LARGEST_TERM if term_rule else SOFT_TRUNCATED_TAIL_SUM)
         if not term_rule:
             assert model.threshold == tail_threshold(cross_fitted_maxima(snapshots)[0], rate)
