@@ -321,13 +321,13 @@ def tail_calibration(samples: Vector, rate: float) -> TailCalibration:
 
     The range (``share_range``) is what the sample's size allows: the share beyond an order
     statistic with ``m`` samples above it is Beta(m + 1, n - m) distributed, whatever the scores'
-    distribution; the share beyond the extrapolation is the tail's share times
-    ``(rate / tail share) ** (fitted scale / true scale)``, the ratio Gamma(k, 1 / k) distributed for
-    ``k`` excesses; beyond the larger of the two, no more than either's. On samples drawn from
-    exponential, gamma and lognormal scores (15 to 5,000 of them, at 2.5 % and 0.5 %), the 90 %
-    range held the share beyond the threshold 85 to 91 % of the time (the base's own noise is not
-    counted). At 15 samples and 2.5 %, it runs from about 0.3 % to 12 %: few training days set a
-    threshold that may alert on far more, or far fewer, days than the budget's share.
+    distribution; the share beyond the extrapolation is the base's share (itself Beta-distributed)
+    times ``(rate / the base's share in the sample) ** (fitted scale / true scale)``, the ratio
+    Gamma(k, 1 / k) distributed for ``k`` excesses (``_extrapolated_share_range``); beyond the
+    larger of the two, no more than either's. On samples drawn from exponential, gamma and lognormal
+    scores (15 to 400 of them, at 2.5 %), the 90 % range held the share beyond the threshold 87 to
+    93 % of the time. At 15 samples and 2.5 %, it runs from about 0.3 % to 13 %: few training days
+    set a threshold that may alert on far more, or far fewer, days than the budget's share.
     """
     values = np.sort(np.asarray(samples, dtype=np.float64))
     if len(values) == 0:
@@ -344,7 +344,7 @@ def tail_calibration(samples: Vector, rate: float) -> TailCalibration:
         # from so few excesses the threshold would fall below it, where every day alerts.
         return _calibrated(values, base, TIED_BASE)
     extrapolated = base + float(excesses.mean()) * math.log(share_above / rate)
-    fitted = _extrapolated_share_range(len(excesses), share_above, rate)
+    fitted = _extrapolated_share_range(len(excesses), len(values), rate)
     if len(values) * rate >= MIN_EXCEEDANCES_TO_BOUND:
         quantile = _calibrated(values, float(np.quantile(values, 1.0 - rate, method="higher")), BOUNDED_TAIL)
         # (beyond the larger of two thresholds lies no more than beyond either: the top holds; the
@@ -365,16 +365,29 @@ def _calibrated(values: Vector, threshold: float, method: str) -> TailCalibratio
     return TailCalibration(threshold, method, (float(low), float(high)))
 
 
-def _extrapolated_share_range(excesses: int, share_above: float, rate: float) -> tuple[float, float]:
-    """The range of the share beyond an exponential tail's extrapolation to ``rate`` from
-    ``excesses`` samples, a share ``share_above`` of them all, over its base."""
-    from scipy.stats import gamma
+# Points of each distribution's quantile function that ``_extrapolated_share_range`` combines.
+_RANGE_GRID = 400
 
+
+def _extrapolated_share_range(excesses: int, count: int, rate: float) -> tuple[float, float]:
+    """The range of the share beyond an exponential tail's extrapolation to ``rate`` from
+    ``excesses`` of ``count`` samples over its base: the share beyond the base times
+    ``(rate / its share in the sample) ** (fitted scale / true scale)``. The base's own share is
+    Beta(excesses + 1, count - excesses), the ratio Gamma(excesses, 1 / excesses), independent of
+    it (an exponential's excesses do not depend on where its base falls); their product's range is
+    read off every product of a grid of each one's quantiles (no random draws: the same sample
+    gives the same range). Taken as exact, the base's share left a tenth more of the true shares
+    above the range's top: on 600 samples each of exponential, gamma and lognormal scores (15 to 60
+    days at 2.5 %), the range held 86 to 91 % of them, and 87 to 92 % with it."""
+    from scipy.stats import beta, gamma
+
+    grid = (np.arange(_RANGE_GRID) + 0.5) / _RANGE_GRID
+    base_shares = beta.ppf(grid, excesses + 1, count - excesses)
+    ratios = gamma.ppf(grid, excesses, scale=1.0 / excesses)
+    shares = np.outer(base_shares, (rate * count / excesses) ** ratios)
     outer = (1.0 - SHARE_RANGE_LEVEL) / 2.0
-    # (a scale fitted too large puts the threshold too far out: the low share at the high ratio)
-    high_ratio, low_ratio = gamma.ppf([1.0 - outer, outer], excesses, scale=1.0 / excesses)
-    ratio = rate / share_above
-    return float(share_above * ratio**high_ratio), float(share_above * ratio**low_ratio)
+    low, high = np.quantile(shares, [outer, 1.0 - outer])
+    return float(low), float(high)
 
 
 def tail_threshold(samples: Vector, rate: float) -> float:

@@ -53,6 +53,7 @@ from model.entity_training import (
     TIED_BASE,
     OutOfSample,
     Snapshots,
+    _extrapolated_share_range,
     calibrated_model,
     cross_fitted_alerts,
     cross_fitted_maxima,
@@ -687,10 +688,7 @@ def test_the_range_beyond_the_larger_of_two_thresholds_is_the_lower_of_their_ran
     assert bounded.method == BOUNDED_TAIL
     # THEN its range is, end by end, the lower of the extrapolation's (from the top tenth's excesses
     # over the 90th percentile) and the order statistic's (the days above the threshold)
-    excesses = int((sample > np.quantile(sample, 0.9)).sum())
-    tail_share = excesses / 400
-    ratio_range = stats.gamma.ppf([0.95, 0.05], excesses, scale=1 / excesses)
-    extrapolated = tail_share * (0.025 / tail_share) ** ratio_range
+    extrapolated = _extrapolated_share_range(int((sample > np.quantile(sample, 0.9)).sum()), 400, 0.025)
     above = int((sample > np.quantile(sample, 1 - 0.025, method="higher")).sum())
     quantile = stats.beta.ppf([0.05, 0.95], above + 1, 400 - above)
     assert bounded.share_range == pytest.approx(tuple(np.minimum(extrapolated, quantile)))
