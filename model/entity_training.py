@@ -325,7 +325,7 @@ def tail_calibration(samples: Vector, rate: float) -> TailCalibration:
     times ``(rate / the base's share in the sample) ** (fitted scale / true scale)``, the ratio
     Gamma(k, 1 / k) distributed for ``k`` excesses (``_extrapolated_share_range``); beyond the
     larger of the two, no more than either's. On samples drawn from exponential, gamma and lognormal
-    scores (15 to 400 of them, at 2.5 %), the 90 % range held the share beyond the threshold 87 to
+    scores (15 to 400 of them, at 2.5 %), the 90 % range held the share beyond the threshold 86 to
     93 % of the time. At 15 samples and 2.5 %, it runs from about 0.3 % to 13 %: few training days
     set a threshold that may alert on far more, or far fewer, days than the budget's share.
     """
@@ -376,9 +376,9 @@ def _extrapolated_share_range(excesses: int, count: int, rate: float) -> tuple[f
     Beta(excesses + 1, count - excesses), the ratio Gamma(excesses, 1 / excesses), independent of
     it (an exponential's excesses do not depend on where its base falls); their product's range is
     read off every product of a grid of each one's quantiles (no random draws: the same sample
-    gives the same range). Taken as exact, the base's share left a tenth more of the true shares
-    above the range's top: on 600 samples each of exponential, gamma and lognormal scores (15 to 60
-    days at 2.5 %), the range held 86 to 91 % of them, and 87 to 92 % with it."""
+    gives the same range). Taken as exact, the base's share left more of the true shares above the
+    range's top: on 600 samples each of exponential, gamma and lognormal scores (15 to 60 days at
+    2.5 %), the range held 86 to 91 % of them, and 86 to 93 % with it (15 to 400 days)."""
     from scipy.stats import beta, gamma
 
     grid = (np.arange(_RANGE_GRID) + 0.5) / _RANGE_GRID
@@ -465,11 +465,9 @@ def calibrated_model(
     profile = TailProfile(snapshots.rows[snapshots.for_fitting])
     # What a reason calls usual: the finished episodes' medians (the snapshots are mostly early ones).
     usual = np.round(np.median(snapshots.rows[snapshots.last], axis=0), ENTITY_DECIMALS).tolist()
-    term_rule = tail_calibration(largest_terms[spending], rate * TERM_RULE_SHARE)
-    largest_term_threshold = term_rule.threshold
-    term_calibration: TailCalibration | None = term_rule
+    term_calibration = tail_calibration(largest_terms[spending], rate * TERM_RULE_SHARE)
     enough_days = int(spending.sum()) * rate * TERM_RULE_SHARE >= MIN_TERM_RULE_EXCEEDANCES
-    if enough_days and largest_term_threshold < term_cap(profile.rows):
+    if enough_days and term_calibration.threshold < term_cap(profile.rows):
         calibration = tail_calibration(sums[spending], rate * (1.0 - TERM_RULE_SHARE))
         model = EntityModel(
             snapshots.priors,
@@ -477,11 +475,11 @@ def calibrated_model(
             calibration.threshold,
             alert_budget,
             ENTITY_SCORING,
-            largest_term_threshold,
+            term_calibration.threshold,
             usual=usual,
         )
     else:
-        calibration, term_calibration = tail_calibration(sums[spending], rate), None
+        calibration = tail_calibration(sums[spending], rate)
         model = EntityModel(
             snapshots.priors,
             profile.sorted_columns,
@@ -490,7 +488,8 @@ def calibrated_model(
             SOFT_TRUNCATED_TAIL_SUM,
             usual=usual,
         )
-    return Calibrated(model, model.score_from(sums, largest_terms), calibration, term_calibration)
+    term_rule = term_calibration if model.term_threshold is not None else None
+    return Calibrated(model, model.score_from(sums, largest_terms), calibration, term_rule)
 
 
 class ClientClassFit(NamedTuple):
