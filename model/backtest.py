@@ -430,10 +430,9 @@ class Replay:
         entity_model = self.model.entity_models.get(self.kind)
         if entity_model is None:
             trained = ", ".join(sorted(self.model.entity_models)) or "none"
-            skipped = (self.model.metadata.get("entities") or {}).get(self.kind) or {}
             # Training says why it left the stage out (no event carried the id, too few episodes);
             # a model trained before the entity stage says nothing.
-            why = skipped.get("skipped") if isinstance(skipped, dict) else None
+            why = _stage_metadata(self.model, self.kind).get("skipped")
             advice = f"training left it out: {why}" if why else "train it with --train"
             raise BacktestError(f"the model has no {self.kind} stage (it has: {trained}); {advice}")
         self.tracker = EntityTracker(entity_model, self.kind)
@@ -1034,8 +1033,15 @@ def _habitual_list(replay: Replay) -> list[str]:
 WIDE_SHARE_RANGE = 4.0
 
 
+def _stage_metadata(model: LoadedModel, kind: str) -> dict[str, Any]:
+    """What training recorded of the model's ``kind`` entity stage (``metadata.json``'s
+    ``entities``), or nothing: a model trained before the entity stage recorded none."""
+    stage = (model.metadata.get("entities") or {}).get(kind)
+    return stage if isinstance(stage, dict) else {}
+
+
 def _calibration_note(replay: Replay) -> str:
-    stage = replay.model.metadata.get("entities", {}).get(replay.kind, {})
+    stage = _stage_metadata(replay.model, replay.kind)
     if "threshold" not in stage:
         return ""
     calibration = stage.get("calibration", {})
@@ -1224,7 +1230,7 @@ def _against_share_range(replay: Replay, rate: float) -> str:
     """Whether normal alerts at ``rate`` per 1,000 entity-days lie beyond the top of what the
     thresholds' share ranges allow (the sum's, and the largest-term rule's where the model uses it):
     the test holds traffic unlike training's, rather than a threshold set on few days."""
-    calibration = replay.model.metadata.get("entities", {}).get(replay.kind, {}).get("calibration", {})
+    calibration = _stage_metadata(replay.model, replay.kind).get("calibration", {})
     share_range = calibration.get("share_range")
     if share_range is None:  # (a model trained before it was recorded)
         return ""
