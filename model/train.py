@@ -329,8 +329,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--min-daily-alerts",
         type=float,
         default=DEFAULT_MIN_DAILY_ALERTS,
-        help="where the budget allows fewer, entity alerts a day on normal traffic, at most 2.5%% of the entities "
-        "(a small site; default %(default)s; 0: the budget alone)",
+        help=f"where the budget allows fewer, entity alerts a day on normal traffic, at most "
+        f"{100 * MAX_ALERTED_SHARE:g}%% of the entities (a small site; default %(default)s; 0: the budget alone)",
     )
     parser.add_argument(
         "--max-events",
