@@ -739,7 +739,7 @@ def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_f
         capped = train(events, min_daily_alerts=10).metadata["entities"]["session"]
     assert capped["calibration"]["alert_share"] == MAX_ALERTED_SHARE
     (warning,) = [record.getMessage() for record in caplog.records if record.getMessage().startswith("session alerts")]
-    assert "(5.0% of sessions, the most --min-daily-alerts may set; --min-daily-alerts)" in warning
+    assert "(4.0% of sessions, the most --min-daily-alerts may set; --min-daily-alerts)" in warning
 
 
 def test_training_on_few_days_warns_of_the_range_of_alert_rates_its_threshold_may_give(
@@ -756,7 +756,7 @@ def test_training_on_few_days_warns_of_the_range_of_alert_rates_its_threshold_ma
     (warning,) = [
         record.getMessage() for record in caplog.records if record.getMessage().startswith("session alerts: the")
     ]
-    assert f"anywhere from {100 * low:.2g}% to {100 * high:.2g}% of sessions (its 90% range; aimed at 5%)" in warning
+    assert f"anywhere from {100 * low:.2g}% to {100 * high:.2g}% of sessions (its 90% range; aimed at 4%)" in warning
 
 
 def test_training_fits_a_user_and_a_session_stage_within_the_budget(trained: TrainedModel) -> None:
