@@ -717,7 +717,7 @@ def test_habitual_entities_days_are_not_counted_among_the_training_days_that_ale
 def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_for_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # The budget's share where it allows one a day; one a day below that, at most 5 % of entities
+    # The budget's share where it allows one a day; one a day below that, at most MAX_ALERTED_SHARE of them
     assert alert_share(5.0, 2_000) == 0.005
     assert alert_share(5.0, 50) == pytest.approx(0.02)
     assert alert_share(5.0, 8) == MAX_ALERTED_SHARE
@@ -739,7 +739,8 @@ def test_a_site_too_small_for_the_budget_to_allow_an_alert_a_day_is_calibrated_f
         capped = train(events, min_daily_alerts=10).metadata["entities"]["session"]
     assert capped["calibration"]["alert_share"] == MAX_ALERTED_SHARE
     (warning,) = [record.getMessage() for record in caplog.records if record.getMessage().startswith("session alerts")]
-    assert "(4.0% of sessions, the most --min-daily-alerts may set; --min-daily-alerts)" in warning
+    capped_share = f"{100 * MAX_ALERTED_SHARE:.1f}% of sessions"
+    assert f"({capped_share}, the most --min-daily-alerts may set; --min-daily-alerts)" in warning
 
 
 def test_training_on_few_days_warns_of_the_range_of_alert_rates_its_threshold_may_give(
@@ -756,7 +757,8 @@ def test_training_on_few_days_warns_of_the_range_of_alert_rates_its_threshold_ma
     (warning,) = [
         record.getMessage() for record in caplog.records if record.getMessage().startswith("session alerts: the")
     ]
-    assert f"anywhere from {100 * low:.2g}% to {100 * high:.2g}% of sessions (its 90% range; aimed at 4%)" in warning
+    aimed = f"aimed at {100 * MAX_ALERTED_SHARE:g}%"
+    assert f"anywhere from {100 * low:.2g}% to {100 * high:.2g}% of sessions (its 90% range; {aimed})" in warning
 
 
 def test_training_fits_a_user_and_a_session_stage_within_the_budget(trained: TrainedModel) -> None:
