@@ -485,6 +485,22 @@ TRIALS = (
             "session",
         ),
     ),
+    # A small bookshop's (5 to 13 people a day; the cap on a small site's alert share, docs/model.md
+    # "Alert budget"), by a writer who saw none of this project, its docs included.
+    TrialLog(
+        "bookshop_small",
+        "bookshop_small.py",
+        (
+            "--format",
+            "custom",
+            "--log-format",
+            '$remote_addr - $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" $session_id '
+            '"$http_user_agent"',
+            "--entity",
+            "session",
+        ),
+        ("--seed", "3"),
+    ),
     TrialLog(
         "ticketing_site",
         "ticketing_site.py",
