@@ -79,10 +79,10 @@ DEFAULT_ALERT_BUDGET = 5.0  # alerts per 1,000 active entities per day
 # the budget allows less than one, and a threshold set for it sits so far out that bots plainly
 # unlike the site's people go unreported for weeks: training then aims at this many alerts a day
 # instead, on no more than MAX_ALERTED_SHARE of the entities (``alert_share``). On logs of small
-# sites (15 to 70 human sessions to train on, 4 to 13 a day) a cap of 2.5 % left 15 % of the
-# scripted browsers unreported; 4 % caught 665 of 736 instead of 626, for 27 of 936 people alerted
-# instead of 19, at most 10 % on any set of logs (5 %: 676, 30 and 12.5 %; docs/model.md, "Alert
-# budget").
+# sites (15 to 70 human sessions to train on, 4 to 14 a day) a cap of 2.5 % left 15 % of the
+# scripted browsers unreported; 4 % caught 665 of 736 instead of 626, for 27 of 921 people alerted
+# instead of 19, no set's people above 10 % (5 %: 676, 30, and one set's people at 12.5 %;
+# docs/model.md, "Alert budget").
 DEFAULT_MIN_DAILY_ALERTS = 1.0
 MAX_ALERTED_SHARE = 0.04
 ENTITY_DECIMALS = 6

@@ -485,8 +485,8 @@ TRIALS = (
             "session",
         ),
     ),
-    # A small bookshop's (5 to 13 people a day; the cap on a small site's alert share, docs/model.md
-    # "Alert budget"), by a writer who saw none of this project, its docs included.
+    # A small bookshop's log (about 11 people a day at this seed: the cap on a small site's alert
+    # share, docs/model.md "Alert budget"), by a writer who saw none of this project, docs included.
     TrialLog(
         "bookshop_small",
         "bookshop_small.py",

@@ -757,7 +757,7 @@ def test_training_on_few_days_warns_of_the_range_of_alert_rates_its_threshold_ma
     (warning,) = [
         record.getMessage() for record in caplog.records if record.getMessage().startswith("session alerts: the")
     ]
-    aimed = f"aimed at {100 * MAX_ALERTED_SHARE:g}%"
+    aimed = f"aimed at {100 * MAX_ALERTED_SHARE:.2g}%"
     assert f"anywhere from {100 * low:.2g}% to {100 * high:.2g}% of sessions (its 90% range; {aimed})" in warning
 
 
