@@ -101,7 +101,11 @@ def test_combined_log_round_trips_with_odd_lines_counted() -> None:
     report = importer.report
     assert (report.lines, report.events, report.unparseable, report.invalid, report.blank) == (12, 9, 2, 0, 1)
     assert [(number, reason) for _, number, reason, _ in report.unparseable_examples] == [
-        (8, "does not match the format"),
+        (
+            8,
+            "does not match the format at character 20, where the format has $time_local, "
+            "the line has '02/Nov/2026:10:00:0'",
+        ),
         (10, "$time_local: time data '02/Foo/2026:10:00:07 +0100' does not match format '%d/%b/%Y:%H:%M:%S %z'"),
     ]
     assert "12 line(s): 9 event(s), 2 unparseable, 0 invalid, 1 blank" in report.summary()
@@ -256,6 +260,35 @@ def test_lines_with_more_columns_than_the_rest_say_the_format_may_not_fit_them()
     importer = LogImporter("custom", log_format="[$time_local] $remote_addr $request_method $request_uri")
     list(importer.import_lines(lines, "app.log"))
     assert (importer.report.extra_columns, importer.report.extra_columns_hint()) == (41, None)
+
+
+def test_a_line_that_does_not_fit_its_format_says_where_it_stops_fitting() -> None:
+    # GIVEN a log without addresses whose lines start "- - -", read with a format of one column fewer
+    line = (
+        '- - - [02/Jun/2020:03:01:07 +0100] "GET /books HTTP/2.0" 200 6340 "-" '
+        'db26mzjlofzclua387kc1oq72m "Mozilla/5.0 (X11; Linux x86_64) Firefox/77.0"'
+    )
+    one_fewer = (
+        '$remote_addr $remote_user [$time_local] "$request" $status $body_bytes_sent "$http_referer" $session_id '
+        '"$http_user_agent"'
+    )
+    importer = LogImporter("custom", log_format=one_fewer)
+    assert list(importer.import_lines([line], "access.log")) == []
+    # THEN the reason names where: the format's " [" where the line has its third column
+    ((_, number, reason, _),) = importer.report.unparseable_examples
+    assert (number, reason) == (
+        1,
+        "does not match the format at character 4, where the format has ' [', the line has ' - [02/Jun/2020:03:01:07'",
+    )
+    # AND the format with the column reads the line
+    importer = LogImporter("custom", log_format=one_fewer.replace("$remote_user", "- $remote_user"))
+    (item,) = importer.import_lines([line], "access.log")
+    assert item.event["session_id"] == "db26mzjlofzclua387kc1oq72m"
+    # AND a line that goes on where the format ends without a space says so
+    ended = compile_format('$remote_addr [$time_local] "$request"')
+    went_on = '10.0.0.1 [02/Jun/2020:03:01:07 +0100] "GET / HTTP/1.1"x'
+    assert ended.read(went_on) is None
+    assert ended.mismatch(went_on) == "after character 54, where the format ends, the line goes on: 'x'"
 
 
 # nginx's log_format for JSON lines, as nginx's documentation and most guides write it (escape=json,

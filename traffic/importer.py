@@ -2578,7 +2578,7 @@ class LogImporter:
             raise LineError("no format")
         read = compiled.read(text)
         if read is None:
-            raise LineError("does not match the format")
+            raise LineError(f"does not match the format {compiled.mismatch(text)}")
         values, extra = read
         event = self._request_event({name: _unescape(value) for name, value in values.items()}, line, source, number)
         if extra:

@@ -56,6 +56,8 @@ from traffic.exceptions import LogFormatError
 COMMON = '$remote_addr $remote_ident $remote_user [$time_local] "$request" $status $body_bytes_sent'
 COMBINED = COMMON + ' "$http_referer" "$http_user_agent"'
 DEFAULT_TIME_FORMAT = "%d/%b/%Y:%H:%M:%S %z"
+# Characters of a line that does not fit its format shown where it stops fitting (``CompiledFormat.mismatch``).
+MISMATCH_EXCERPT = 24
 TIME_VARIABLES = frozenset({"time_local", "time_iso8601", "msec", "time_epoch_ms", "time_epoch_us", "time_epoch_ns"})
 FREE_TEXT_VARIABLES = frozenset({"http_user_agent", "http_referer", "request"})
 # nginx's $upstream_* variables of the servers a request was passed to list each of them, when a
@@ -220,6 +222,9 @@ class CompiledFormat:
     format: str
     regex: re.Pattern[str]
     variables: tuple[str, ...]
+    # The regex's pieces in order, each with what it reads (``$status``, or a literal's text), from
+    # which ``mismatch`` says where a line stops fitting.
+    pieces: tuple[tuple[str, str], ...] = ()
 
     def parse(self, line: str) -> dict[str, str] | None:
         """The variables' raw values in a line, or None if the line does not fit the format."""
@@ -234,6 +239,20 @@ class CompiledFormat:
             return None
         values = dict(zip(self.variables, match.groups()[: len(self.variables)], strict=True))
         return values, match.groupdict().get("extra") or ""
+
+    def mismatch(self, line: str) -> str:
+        """Where a line that does not fit the format stops fitting: the first piece of the format
+        that the line, read that far, cannot continue with, and what the line holds there (a format
+        with a column too many or too few shows it at once, where "does not match" alone does not)."""
+        fitted = 0  # characters of the line that the pieces before the failing one read
+        for count, (_, reads) in enumerate(self.pieces, start=1):
+            match = re.match("".join(piece for piece, _ in self.pieces[:count]), line)
+            if match is None:
+                held = line[fitted : fitted + MISMATCH_EXCERPT]
+                return f"at character {fitted + 1}, where the format has {reads}, the line has {held!r}"
+            fitted = match.end()
+        rest = line[fitted : fitted + MISMATCH_EXCERPT]
+        return f"after character {fitted}, where the format ends, the line goes on: {rest!r}"
 
 
 def compile_format(log_format: str, time_format: str = DEFAULT_TIME_FORMAT) -> CompiledFormat:
@@ -285,7 +304,8 @@ def compile_format(log_format: str, time_format: str = DEFAULT_TIME_FORMAT) -> C
         regex = re.compile("".join(pattern) + tail)
     except re.error as error:
         raise LogFormatError(log_format, f"does not compile: {error}") from None
-    return CompiledFormat(log_format, regex, tuple(variables))
+    reads = [f"${value}" if kind == "variable" else repr(value) for kind, value in parts]
+    return CompiledFormat(log_format, regex, tuple(variables), tuple(zip(pattern, reads, strict=True)))
 
 
 # Apache's mod_log_config directives: ``%``, an optional status condition (``400,501`` or ``!200``),
