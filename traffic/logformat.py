@@ -224,7 +224,7 @@ class CompiledFormat:
     variables: tuple[str, ...]
     # The regex's pieces in order, each with what it reads (``$status``, or a literal's text), from
     # which ``mismatch`` says where a line stops fitting.
-    pieces: tuple[tuple[str, str], ...] = ()
+    pieces: tuple[tuple[str, str], ...]
 
     def parse(self, line: str) -> dict[str, str] | None:
         """The variables' raw values in a line, or None if the line does not fit the format."""
